@@ -1,0 +1,86 @@
+/**
+ * The contract between the session statechart and the actors it runs.
+ * Pure types and constants: no Node imports, so machines/ stays portable.
+ */
+
+/** The nine session states of the seed, by name. Frozen: it is also a public export. */
+export const STATES = Object.freeze({
+  INIT: "init",
+  STARTING: "starting",
+  HEALTHY: "healthy",
+  STALLED: "stalled",
+  INPUT_WAIT: "input_wait",
+  FAILED: "failed",
+  RESTARTING: "restarting",
+  DEAD: "dead",
+  COMPLETED: "completed",
+} as const);
+
+export type SessionState = (typeof STATES)[keyof typeof STATES];
+
+export const FINAL_STATES: ReadonlySet<SessionState> = new Set<SessionState>([
+  STATES.DEAD,
+  STATES.COMPLETED,
+]);
+
+/** Why a run of the child ended badly. `rate_limited` feeds the account broker. */
+export type FailureMode =
+  | "exit_nonzero"
+  | "rate_limited"
+  | "spawn_error"
+  | "startup_timeout"
+  | "stall_timeout"
+  | "killed";
+
+/** What the pty actor needs to start one run of the agent. Plain data only (it sits in snapshots). */
+export interface ChildSpec {
+  /** argv[0] must already be resolved to a path; never a shell string. */
+  argv: readonly string[];
+  cwd?: string;
+  /** Extra environment on top of the conductor's (sanitised) environment. */
+  env?: Readonly<Record<string, string>>;
+  cols?: number;
+  rows?: number;
+}
+
+export interface PtyProcessInput {
+  sessionId: string;
+  /** Which run of the session this child is; every event it sends carries it back. */
+  generation: number;
+  spec: ChildSpec;
+  /** Files the raw output (ANSI included) is appended to. */
+  outPath?: string;
+  errPath?: string;
+  /** Minimum time between two OUTPUT events (coalescing window). */
+  outputCoalesceMs?: number;
+  /** Lines of the rendered screen carried on each OUTPUT event. */
+  tailLines?: number;
+}
+
+/** Events the pty actor sends to its session. */
+export type ChildEvent =
+  | { type: "CHILD.SPAWNED"; generation: number; pid: number }
+  | { type: "CHILD.SPAWN_ERROR"; generation: number; message: string }
+  /**
+   * Coalesced output activity. `lagMs`: how long before this event the last byte arrived
+   * (the machine subtracts it from the stall delay, so coalescing never delays a stall verdict).
+   * `screenTail`: last non-empty lines of the rendered terminal screen (ANSI already interpreted).
+   */
+  | { type: "CHILD.OUTPUT"; generation: number; bytes: number; lagMs: number; screenTail: string[] }
+  /** The agent exited and every byte it wrote has been delivered to the log and the probes. */
+  | {
+      type: "CHILD.EXIT";
+      generation: number;
+      exitCode: number | null;
+      signal: string | null;
+      /** ANSI-stripped recent output (a few KB), for failure classification. */
+      recentOutput: string;
+    }
+  /** The whole process tree of this child is gone (agent and every descendant). */
+  | { type: "CHILD.GONE"; generation: number };
+
+/** Commands a session sends to its pty actor. */
+export type ChildCommand =
+  | { type: "CHILD.WRITE"; data: string }
+  | { type: "CHILD.TERMINATE"; reason: string; graceMs: number }
+  | { type: "CHILD.RESIZE"; cols: number; rows: number };

@@ -1,0 +1,37 @@
+/**
+ * The session transition table: the seed's 10.3.0 table plus the moves its defects were missing.
+ * Documentation and test oracle; the machine is the source of truth, and a test checks that the
+ * moves the machine can make are exactly these.
+ */
+import { STATES, type SessionState } from "./session.types.js";
+
+const { INIT, STARTING, HEALTHY, STALLED, INPUT_WAIT, FAILED, RESTARTING, DEAD, COMPLETED } = STATES;
+
+/** The seed's table, as published. */
+export const SEED_TRANSITIONS: Readonly<Record<SessionState, readonly SessionState[]>> = Object.freeze({
+  [INIT]: [STARTING],
+  [STARTING]: [HEALTHY, FAILED],
+  [HEALTHY]: [STALLED, INPUT_WAIT, FAILED, COMPLETED],
+  [STALLED]: [HEALTHY, FAILED],
+  [INPUT_WAIT]: [HEALTHY, FAILED],
+  [FAILED]: [RESTARTING, DEAD],
+  [RESTARTING]: [STARTING],
+  [DEAD]: [],
+  [COMPLETED]: [],
+});
+
+/** Moves added to fix the seed's defects, each with the reason. */
+export const FIXED_TRANSITIONS: ReadonlyArray<{ from: SessionState; to: SessionState; why: string }> = Object.freeze([
+  { from: STARTING, to: COMPLETED, why: "exit 0 before any output (the seed hung in starting)" },
+  { from: STALLED, to: COMPLETED, why: "exit 0 while stalled (same class: no legal move in the seed)" },
+  { from: INPUT_WAIT, to: COMPLETED, why: "exit 0 while waiting for input (same class)" },
+  { from: INIT, to: FAILED, why: "kill before start: kill in any non-final state ends in dead via failed" },
+  { from: RESTARTING, to: FAILED, why: "kill during restarting (the seed refused it and respawned anyway)" },
+]);
+
+export function allowedTransitions(): Map<SessionState, Set<SessionState>> {
+  const table = new Map<SessionState, Set<SessionState>>();
+  for (const [from, tos] of Object.entries(SEED_TRANSITIONS)) table.set(from as SessionState, new Set(tos));
+  for (const { from, to } of FIXED_TRANSITIONS) table.get(from)!.add(to);
+  return table;
+}

@@ -1,0 +1,341 @@
+/**
+ * The session statechart with a fake pty actor and SimulatedClock: every move of the table,
+ * exact timers, restart policy, and a regression test per seed defect.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { allowedTransitions } from "../machines/transition-table.js";
+import { observedMoves, startSession } from "./helpers/session-harness.js";
+
+const session = startSession;
+
+describe("session machine: starting", () => {
+  it("init → starting on START, spawning run 1 with the attempt in its environment", () => {
+    const h = session();
+    expect(h.state()).toBe("starting");
+    expect(h.moves).toEqual(["init->starting"]);
+    expect(h.spawned).toHaveLength(1);
+    expect(h.spawned[0]!.generation).toBe(1);
+    expect(h.spawned[0]!.spec.env).toMatchObject({ CONDUCTOR_ATTEMPT: "1", CONDUCTOR_SESSION_ID: "s1" });
+  });
+
+  it("stays in init until START", () => {
+    const h = session({}, { autoStart: false });
+    expect(h.state()).toBe("init");
+    expect(h.spawned).toHaveLength(0);
+  });
+
+  it("starting → healthy on the first output (L3 acknowledged)", () => {
+    const h = session();
+    h.spawnedEv();
+    h.output();
+    expect(h.state()).toBe("healthy");
+    expect(h.ctx().pid).toBe(4242);
+  });
+
+  it("L3: no output within startupTimeoutMs → failed → restarting, exactly at the deadline", () => {
+    const h = session({ startupTimeoutMs: 5_000 });
+    h.advance(4_999);
+    expect(h.state()).toBe("starting");
+    h.advance(1);
+    expect(h.moves).toEqual(["init->starting", "starting->failed", "failed->restarting"]);
+    expect(h.ctx().failureMode).toBe("startup_timeout");
+    expect(h.commands).toContainEqual({ type: "CHILD.TERMINATE", reason: "L3_timeout", graceMs: 10_000 });
+  });
+
+  it("defect: exit 0 while starting → completed (the seed hung in starting)", () => {
+    const h = session();
+    h.exit(0);
+    expect(h.state()).toBe("completed");
+    expect(h.moves).toEqual(["init->starting", "starting->completed"]);
+    expect(h.emitted.some((e) => e.type === "completed")).toBe(true);
+  });
+
+  it("non-zero exit while starting → failed → restarting", () => {
+    const h = session();
+    h.exit(2);
+    expect(h.moves.slice(1)).toEqual(["starting->failed", "failed->restarting"]);
+  });
+
+  it("spawn error → failed with the message as reason", () => {
+    const h = session({ maxRestarts: 0 });
+    h.actor.send({ type: "CHILD.SPAWN_ERROR", generation: 1, message: "ENOENT" });
+    expect(h.state()).toBe("dead");
+    expect(h.ctx().failureMode).toBe("spawn_error");
+    const change = h.emitted.find((e) => e.type === "stateChange" && e.to === "failed");
+    expect(change).toMatchObject({ reason: "spawn_error:ENOENT" });
+  });
+});
+
+describe("session machine: probes", () => {
+  it("L1: stalled exactly stallMs after the last output", () => {
+    const h = session({ stallMs: 30_000 });
+    h.output();
+    h.advance(10_000);
+    h.output(); // resets the timer
+    h.advance(29_999);
+    expect(h.state()).toBe("healthy");
+    h.advance(1);
+    expect(h.state()).toBe("stalled");
+  });
+
+  it("L1: coalescing lag is subtracted so the verdict is still stallMs after the last byte", () => {
+    const h = session({ stallMs: 1_000 });
+    h.output(["x"], 80); // the last byte came 80 ms before this event
+    h.advance(919);
+    expect(h.state()).toBe("healthy");
+    h.advance(1);
+    expect(h.state()).toBe("stalled");
+  });
+
+  it("stalled → healthy when output resumes; stalled too long → failed → restart", () => {
+    const h = session({ stallMs: 100, stallTimeoutMs: 500 });
+    h.output();
+    h.advance(100);
+    h.output();
+    expect(h.moves.slice(-2)).toEqual(["healthy->stalled", "stalled->healthy"]);
+    h.advance(100);
+    h.advance(499);
+    expect(h.state()).toBe("stalled");
+    h.advance(1);
+    expect(h.moves.slice(-2)).toEqual(["stalled->failed", "failed->restarting"]);
+    expect(h.ctx().failureMode).toBe("stall_timeout");
+  });
+
+  it("stallTimeoutMs null keeps a stalled session stalled (seed behaviour)", () => {
+    const h = session({ stallMs: 100, stallTimeoutMs: null });
+    h.output();
+    h.advance(100);
+    h.advance(10_000_000);
+    expect(h.state()).toBe("stalled");
+  });
+
+  it("L1.5: a question on the screen → input_wait after the quiet period, long before a stall", () => {
+    const h = session({ inputQuietMs: 1_500, stallMs: 30_000 });
+    h.output(["Running migrations", "Apply the database migration? (y/n)"]);
+    h.advance(1_499);
+    expect(h.state()).toBe("healthy");
+    h.advance(1);
+    expect(h.state()).toBe("input_wait");
+    expect(h.emitted.find((e) => e.type === "inputWait")).toMatchObject({ pattern: "yes_no" });
+  });
+
+  it("no question on the screen → no input_wait, the stall timer still runs", () => {
+    const h = session({ inputQuietMs: 100, stallMs: 1_000 });
+    h.output(["compiling 3/10"]);
+    h.advance(1_000);
+    expect(h.moves).toEqual(["init->starting", "starting->healthy", "healthy->stalled"]);
+  });
+
+  it("user patterns extend the built-in ones", () => {
+    const h = session({ inputQuietMs: 10, inputWaitPatterns: ["^waiting for operator$"] });
+    h.output(["waiting for operator"]);
+    h.advance(10);
+    expect(h.state()).toBe("input_wait");
+  });
+
+  it("input_wait: a redraw that still shows the question stays; the question gone → healthy", () => {
+    const h = session({ inputQuietMs: 10 });
+    h.output(["Continue? (y/n)"]);
+    h.advance(10);
+    h.output(["Continue? (y/n)"]);
+    expect(h.state()).toBe("input_wait");
+    h.actor.send({ type: "INPUT", text: "y" });
+    h.output(["applying"]);
+    expect(h.moves.slice(-2)).toEqual(["healthy->input_wait", "input_wait->healthy"]);
+  });
+});
+
+describe("session machine: endings", () => {
+  it("healthy → completed on exit 0", () => {
+    const h = session();
+    h.output();
+    h.exit(0);
+    expect(h.moves.slice(-1)).toEqual(["healthy->completed"]);
+    expect(h.actor.getSnapshot().status).toBe("done");
+  });
+
+  it("stalled → completed and input_wait → completed on exit 0 (no hang)", () => {
+    const a = session({ stallMs: 10 });
+    a.output();
+    a.advance(10);
+    a.exit(0);
+    expect(a.moves.slice(-1)).toEqual(["stalled->completed"]);
+    const b = session({ inputQuietMs: 10 });
+    b.output(["ok? (y/n)"]);
+    b.advance(10);
+    b.exit(0);
+    expect(b.moves.slice(-1)).toEqual(["input_wait->completed"]);
+  });
+
+  it("non-zero exit in healthy, stalled and input_wait → failed", () => {
+    const a = session();
+    a.output();
+    a.exit(1);
+    const b = session({ stallMs: 10 });
+    b.output();
+    b.advance(10);
+    b.exit(1);
+    const c = session({ inputQuietMs: 10 });
+    c.output(["ok? (y/n)"]);
+    c.advance(10);
+    c.exit(null, "SIGKILL");
+    expect([a, b, c].map((h) => h.moves.find((m) => m.endsWith("->failed")))).toEqual([
+      "healthy->failed",
+      "stalled->failed",
+      "input_wait->failed",
+    ]);
+  });
+
+  it("rate-limit output classifies the failure; a bare 429 (a line number) does not", () => {
+    const a = session();
+    a.exit(1, null, "Error: 429 Too Many Requests");
+    expect(a.ctx().failureMode).toBe("rate_limited");
+    const b = session();
+    b.exit(1, null, "TypeError: x is undefined\n    at run (/app/src/main.js:429:13)");
+    expect(b.ctx().failureMode).toBe("exit_nonzero");
+  });
+
+  it("failed → dead after maxRestarts, with the seed's reason and a dead event", () => {
+    const h = session({ maxRestarts: 2 });
+    for (let i = 0; i < 3; i++) {
+      h.crash();
+      h.advance(0);
+    }
+    expect(h.state()).toBe("dead");
+    expect(h.ctx().restarts).toBe(2);
+    expect(h.spawned).toHaveLength(3);
+    expect(h.emitted.find((e) => e.type === "dead")).toMatchObject({ reason: "maxRestarts(2)_exceeded" });
+  });
+});
+
+describe("session machine: restarts", () => {
+  it("restarting waits until the old tree is gone AND the backoff elapsed", () => {
+    const h = session({ backoffInitialMs: 100 });
+    h.exit(1);
+    expect(h.state()).toBe("restarting");
+    h.advance(100);
+    expect(h.state()).toBe("restarting"); // tree still alive
+    h.gone();
+    expect(h.state()).toBe("starting");
+    expect(h.spawned.map((s) => s.spec.env?.CONDUCTOR_ATTEMPT)).toEqual(["1", "2"]);
+    expect(h.stoppedChildren).toBe(1);
+  });
+
+  it("backoff is exponential with a cap, exact on the simulated clock", () => {
+    const h = session({ backoffInitialMs: 100, backoffFactor: 2, backoffMaxMs: 300, maxRestarts: 5 });
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      h.crash();
+      let waited = 0;
+      while (h.state() === "restarting") {
+        h.advance(1);
+        waited++;
+      }
+      waits.push(waited);
+    }
+    expect(waits).toEqual([100, 200, 300, 300]);
+  });
+
+  it("default backoff is 0 ms: the seed restarted at once", () => {
+    const h = session();
+    h.crash();
+    h.advance(0);
+    expect(h.state()).toBe("starting");
+  });
+
+  it("restart window: a fast crash loop dies, crashes further apart than the window do not", () => {
+    const fast = session({ maxRestarts: 2, windowMs: 10_000 });
+    for (let i = 0; i < 3; i++) {
+      fast.crash();
+      fast.advance(1_000);
+    }
+    expect(fast.state()).toBe("dead");
+
+    const slow = session({ maxRestarts: 2, windowMs: 10_000 });
+    for (let i = 0; i < 10; i++) {
+      slow.crash();
+      slow.advance(0);
+      slow.output();
+      slow.advance(10_001);
+    }
+    expect(slow.state()).not.toBe("dead");
+    expect(slow.ctx().restarts).toBe(10);
+  });
+
+  it("defect: events from a previous child can never affect the new one", () => {
+    const h = session();
+    h.exit(1);
+    h.gone();
+    h.advance(0);
+    expect(h.gen()).toBe(2);
+    h.output(["late"], 0, 1);
+    h.exit(0, null, "", 1); // the old child's exit arriving late
+    h.exit(1, null, "", 1);
+    h.gone(1);
+    expect(h.state()).toBe("starting");
+    expect(h.ctx().treeAlive).toBe(true);
+    h.output(["fresh"]);
+    expect(h.state()).toBe("healthy");
+  });
+
+  it("INPUT reaches the running child with a newline; nothing is sent while restarting", () => {
+    const h = session();
+    h.spawnedEv();
+    h.output();
+    h.actor.send({ type: "INPUT", text: "hello" });
+    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "hello\n" });
+    h.exit(1);
+    const before = h.commands.length;
+    h.actor.send({ type: "INPUT", text: "lost?" });
+    expect(h.commands.slice(before).some((c) => c.type === "CHILD.WRITE")).toBe(false);
+  });
+});
+
+describe("session machine: kill", () => {
+  const reach: Record<string, (h: ReturnType<typeof startSession>) => void> = {
+    init: () => undefined,
+    starting: () => undefined,
+    healthy: (h) => h.output(),
+    stalled: (h) => (h.output(), h.advance(30_000)),
+    input_wait: (h) => (h.output(["Proceed? (y/n)"]), h.advance(1_500)),
+    restarting: (h) => h.exit(1),
+  };
+  for (const [state, go] of Object.entries(reach)) {
+    it(`kill in ${state} → failed → dead, never a restart`, () => {
+      const h = session({}, { autoStart: state !== "init" });
+      go(h);
+      expect(h.state()).toBe(state);
+      h.actor.send({ type: "KILL", reason: "user_kill" });
+      expect(h.moves.slice(-2)).toEqual([`${state}->failed`, "failed->dead"]);
+      expect(h.emitted.find((e) => e.type === "dead")).toMatchObject({ reason: "user_kill", failureMode: "killed" });
+      // Defect (restarting): the seed refused the kill and the respawn still ran.
+      h.gone();
+      h.advance(60_000);
+      expect(h.spawned.length).toBe(state === "init" ? 0 : state === "restarting" ? 1 : 1);
+    });
+  }
+
+  it("a live child is asked to terminate with the grace period", () => {
+    const h = session({ graceMs: 1234 });
+    h.output();
+    h.actor.send({ type: "KILL", reason: "user_kill" });
+    expect(h.commands).toContainEqual({ type: "CHILD.TERMINATE", reason: "user_kill", graceMs: 1234 });
+  });
+
+  it("events after a final state change nothing", () => {
+    const h = session();
+    h.exit(0);
+    h.actor.send({ type: "KILL" });
+    h.output();
+    expect(h.state()).toBe("completed");
+  });
+});
+
+afterAll(() => {
+  // Runs after every test above: each move of the table was walked at least once.
+  const expected: string[] = [];
+  for (const [from, tos] of allowedTransitions()) for (const to of tos) expected.push(`${from}->${to}`);
+  const missing = expected.filter((m) => !observedMoves.has(m));
+  const illegal = [...observedMoves].filter((m) => !expected.includes(m));
+  expect({ missing, illegal }).toEqual({ missing: [], illegal: [] });
+});
