@@ -1,0 +1,188 @@
+/**
+ * A small agent mesh: agents announce capabilities, others discover them, and a message bus
+ * carries broadcasts. The bridge makes each conductor session an agent `session:<id>`.
+ */
+
+export interface MeshAgent {
+  agentId: string;
+  capabilities: string[];
+  meta: Record<string, unknown>;
+  registeredAt: string;
+}
+
+export interface MeshMessage {
+  from: string;
+  type: string;
+  payload?: unknown;
+}
+
+export type MeshListener = (message: MeshMessage) => void;
+
+export interface MeshRegistry {
+  register(agentId: string, capabilities: string[], meta?: Record<string, unknown>): MeshAgent;
+  unregister(agentId: string): boolean;
+  discover(capability: string): MeshAgent[];
+  getAgent(agentId: string): MeshAgent | undefined;
+  listAll(): MeshAgent[];
+  clear(): void;
+  broadcast(message: MeshMessage): void;
+  subscribe(listener: MeshListener): () => void;
+}
+
+/** Copies out, so callers cannot mutate the registry's records. */
+function copy(a: MeshAgent): MeshAgent {
+  return { ...a, capabilities: [...a.capabilities], meta: { ...a.meta } };
+}
+
+export function createMeshRegistry(opts: { warn?: (message: string) => void } = {}): MeshRegistry {
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`[mesh] ${m}\n`));
+  const agents = new Map<string, MeshAgent>();
+  const listeners = new Set<MeshListener>();
+
+  return {
+    register(agentId, capabilities, meta = {}) {
+      if (typeof agentId !== "string" || agentId.length === 0) {
+        throw new TypeError("MeshRegistry.register(agentId, capabilities): agentId must be a non-empty string");
+      }
+      if (!Array.isArray(capabilities)) {
+        throw new TypeError(`MeshRegistry.register("${agentId}", capabilities): capabilities must be a string[]`);
+      }
+      // Re-registering replaces: an agent's capabilities are what it last announced.
+      const agent: MeshAgent = {
+        agentId,
+        capabilities: [...new Set(capabilities.map(String))],
+        meta: { ...meta },
+        registeredAt: new Date().toISOString(),
+      };
+      agents.set(agentId, agent);
+      return copy(agent);
+    },
+    unregister(agentId) {
+      return agents.delete(agentId);
+    },
+    discover(capability) {
+      return [...agents.values()].filter((a) => a.capabilities.includes(capability)).map(copy);
+    },
+    getAgent(agentId) {
+      const a = agents.get(agentId);
+      return a ? copy(a) : undefined;
+    },
+    listAll() {
+      return [...agents.values()].map(copy);
+    },
+    clear() {
+      agents.clear();
+    },
+    broadcast(message) {
+      // Snapshot: a listener that unsubscribes (or subscribes) during delivery does not disturb this round.
+      for (const fn of [...listeners]) {
+        try {
+          fn(message);
+        } catch (err) {
+          // One broken subscriber must not stop delivery to the others, nor throw into the sender.
+          warn(`subscriber failed on ${message.type}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    },
+    subscribe(listener) {
+      // Wrapped so the same function subscribed twice gets two independent disposers.
+      const entry: MeshListener = (m) => listener(m);
+      listeners.add(entry);
+      return () => {
+        listeners.delete(entry);
+      };
+    },
+  };
+}
+
+/** What the bridge listens to: the conductor's event emitter surface. */
+export interface ConductorEventSource {
+  // Same listener shape as node:events, so an EventEmitter (or the conductor facade) fits as is.
+  on(event: string, fn: (...args: any[]) => void): unknown;
+  off(event: string, fn: (...args: any[]) => void): unknown;
+}
+
+export interface StateChangeEvent {
+  sessionId: string;
+  from: string;
+  to: string;
+  reason?: string;
+}
+
+export interface ConductorMeshBridge {
+  attach(): void;
+  detach(): void;
+  readonly attached: boolean;
+}
+
+export const SESSION_CAPABILITY = "session";
+export const sessionAgentId = (sessionId: string): string => `session:${sessionId}`;
+
+export function createConductorMeshBridge(source: ConductorEventSource, registry: MeshRegistry): ConductorMeshBridge {
+  // Agents this bridge registered: detach clears only these, never another bridge's or a manual agent.
+  const mine = new Set<string>();
+  // Sessions already announced once: "first move to starting" — a restart's starting does not re-add.
+  const seen = new Set<string>();
+  let attached = false;
+
+  const release = (sessionId: string) => {
+    const agentId = sessionAgentId(sessionId);
+    seen.delete(sessionId); // final: should the id ever be reused, its next start registers again
+    if (mine.delete(agentId)) registry.unregister(agentId);
+  };
+
+  const onStateChange = (e: StateChangeEvent) => {
+    if (!e || typeof e.sessionId !== "string") return;
+    const agentId = sessionAgentId(e.sessionId);
+    if (e.to === "starting" && !seen.has(e.sessionId)) {
+      seen.add(e.sessionId);
+      registry.register(agentId, [SESSION_CAPABILITY], { sessionId: e.sessionId });
+      mine.add(agentId);
+    }
+    registry.broadcast({
+      from: agentId,
+      type: "stateChange",
+      payload: { sessionId: e.sessionId, from: e.from, to: e.to, reason: e.reason },
+    });
+    if (e.to === "completed" || e.to === "dead") release(e.sessionId);
+  };
+
+  const onCompleted = (e: { sessionId: string }) => {
+    if (!e || typeof e.sessionId !== "string") return;
+    release(e.sessionId);
+    registry.broadcast({ from: sessionAgentId(e.sessionId), type: "completed", payload: { sessionId: e.sessionId } });
+  };
+
+  const onDead = (e: { sessionId: string; reason?: string }) => {
+    if (!e || typeof e.sessionId !== "string") return;
+    release(e.sessionId);
+    registry.broadcast({
+      from: sessionAgentId(e.sessionId),
+      type: "dead",
+      payload: { sessionId: e.sessionId, reason: e.reason },
+    });
+  };
+
+  return {
+    attach() {
+      if (attached) return;
+      attached = true;
+      source.on("stateChange", onStateChange);
+      source.on("completed", onCompleted);
+      source.on("dead", onDead);
+    },
+    detach() {
+      if (!attached) return;
+      attached = false;
+      source.off("stateChange", onStateChange);
+      source.off("completed", onCompleted);
+      source.off("dead", onDead);
+      for (const agentId of mine) registry.unregister(agentId);
+      mine.clear();
+      seen.clear();
+    },
+    get attached() {
+      return attached;
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import {
+  configureSignalTraps,
+  installedSignalListenerCount,
+  registerForSignals,
+  resetSignalTraps,
+  signalRegistrationCount,
+} from "../src/signal-traps.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const distModule = path.resolve(here, "../dist/src/signal-traps.js");
+const hasDist = fs.existsSync(distModule);
+
+afterEach(() => resetSignalTraps());
+
+/** A fake conductor whose shutdown takes `ms` and records when it finished. */
+function fakeTarget(ms = 20, log: string[] = []) {
+  const reasons: string[] = [];
+  let finished = false;
+  return {
+    reasons,
+    get finished() {
+      return finished;
+    },
+    async shutdown(reason: string) {
+      reasons.push(reason);
+      log.push(`start:${reason}`);
+      await new Promise((r) => setTimeout(r, ms));
+      finished = true;
+      log.push(`done:${reason}`);
+    },
+  };
+}
+
+/** An exit that does not end the test process, resolving with the code it was given. */
+function captureExit() {
+  const codes: number[] = [];
+  let resolveFirst!: (code: number) => void;
+  const first = new Promise<number>((r) => (resolveFirst = r));
+  const exit = (code: number) => {
+    codes.push(code);
+    resolveFirst(code);
+  };
+  return { codes, first, exit };
+}
+
+describe("signal traps", () => {
+  it("50 registrations install exactly one listener per signal; all unregistered leaves none", () => {
+    const before = { int: process.listenerCount("SIGINT"), term: process.listenerCount("SIGTERM") };
+    const disposers = Array.from({ length: 50 }, () => registerForSignals(fakeTarget()));
+    expect(installedSignalListenerCount("SIGINT")).toBe(1);
+    expect(installedSignalListenerCount("SIGTERM")).toBe(1);
+    expect(process.listenerCount("SIGINT")).toBe(before.int + 1);
+    expect(process.listenerCount("SIGTERM")).toBe(before.term + 1);
+    expect(signalRegistrationCount()).toBe(50);
+
+    disposers.slice(0, 49).forEach((d) => d());
+    expect(installedSignalListenerCount()).toBe(2); // still one target: still trapped
+    disposers[49]!();
+    disposers[49]!(); // idempotent
+    expect(installedSignalListenerCount()).toBe(0);
+    expect(process.listenerCount("SIGINT")).toBe(before.int);
+    expect(process.listenerCount("SIGTERM")).toBe(before.term);
+
+    // A later registration installs them again.
+    const again = registerForSignals(fakeTarget());
+    expect(installedSignalListenerCount()).toBe(2);
+    again();
+    expect(installedSignalListenerCount()).toBe(0);
+  });
+
+  it("rejects a target without shutdown()", () => {
+    expect(() => registerForSignals(null as never)).toThrow(TypeError);
+    expect(installedSignalListenerCount()).toBe(0);
+  });
+
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("%s shuts every target down in parallel, then exits %i", async (sig, code) => {
+    const { codes, first, exit } = captureExit();
+    configureSignalTraps({ exit });
+    const order: string[] = [];
+    const targets = [fakeTarget(60, order), fakeTarget(60, order), fakeTarget(60, order)];
+    targets.forEach((t) => registerForSignals(t));
+    process.emit(sig);
+    expect(await first).toBe(code);
+    for (const t of targets) {
+      expect(t.reasons).toEqual([`signal:${sig}`]);
+      expect(t.finished).toBe(true); // exit came only after every shutdown finished
+    }
+    // Parallel, not one after another: every shutdown started before the first one finished.
+    expect(order.map((e) => e.split(":")[0])).toEqual(["start", "start", "start", "done", "done", "done"]);
+    expect(codes).toEqual([code]);
+  });
+
+  it("shuts a target registered twice down once", async () => {
+    const { first, exit } = captureExit();
+    configureSignalTraps({ exit });
+    const t = fakeTarget(1);
+    registerForSignals(t);
+    registerForSignals(t);
+    process.emit("SIGTERM");
+    await first;
+    expect(t.reasons).toHaveLength(1);
+  });
+
+  it("a second signal during shutdown exits at once with the first signal's code", async () => {
+    const { codes, first, exit } = captureExit();
+    configureSignalTraps({ exit });
+    const slow = fakeTarget(400);
+    const unregister = registerForSignals({
+      async shutdown(reason) {
+        unregister(); // conductors unregister themselves while shutting down
+        await slow.shutdown(reason);
+      },
+    });
+    process.emit("SIGINT");
+    await new Promise((r) => setTimeout(r, 20));
+    // The listeners stay while shutting down, so the second Ctrl-C still meets our handler.
+    expect(installedSignalListenerCount("SIGINT")).toBe(1);
+    process.emit("SIGINT");
+    expect(await first).toBe(130);
+    expect(codes).toEqual([130]);
+    expect(slow.finished).toBe(false);
+  });
+
+  it("exits after the timeout when a shutdown hangs, and survives a failing shutdown", async () => {
+    const { first, exit } = captureExit();
+    const warnings: string[] = [];
+    configureSignalTraps({ exit, timeoutMs: 100, warn: (m) => warnings.push(m) });
+    registerForSignals({ shutdown: () => new Promise<void>(() => {}) });
+    registerForSignals({ shutdown: async () => Promise.reject(new Error("boom")) });
+    const ok = fakeTarget(1);
+    registerForSignals(ok);
+    const t0 = Date.now();
+    process.emit("SIGTERM");
+    expect(await first).toBe(143);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+    expect(ok.finished).toBe(true);
+    expect(warnings.some((w) => w.includes("boom"))).toBe(true);
+    expect(warnings.some((w) => w.includes("100 ms"))).toBe(true);
+  });
+
+  it.skipIf(!hasDist)("a real child gets SIGTERM, finishes its shutdown, and exits 143", async () => {
+    const child = spawn(process.execPath, [path.join(here, "fixtures/signal-trap-child.mjs"), "300"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on("exit", (code, signal) => resolve({ code, signal })),
+    );
+    await new Promise<void>((resolve, reject) => {
+      child.on("error", reject);
+      child.stdout.on("data", (c: Buffer) => {
+        out += c.toString();
+        if (out.includes("ready")) resolve();
+      });
+    });
+    expect(out).toContain("ready 2"); // two targets registered, one listener per signal
+    const sentAt = Date.now();
+    child.kill("SIGTERM");
+    const result = await exited;
+    expect(err).toBe("");
+    expect(result).toEqual({ code: 143, signal: null });
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(290);
+    expect(out).toContain("shutdown-start signal:SIGTERM");
+    expect(out).toMatch(/shutdown-done \d+/);
+  });
+  if (!hasDist) {
+    it.skip(`real-signal child test needs ${distModule}: run \`npx tsc -p tsconfig.build.json\` first`, () => {});
+  }
+});
