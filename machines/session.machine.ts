@@ -73,7 +73,7 @@ export type SessionEmitted =
 type Ev<T extends SessionEvent["type"]> = Extract<SessionEvent, { type: T }>;
 
 /** Stand-in for the real pty actor: a machine used without `provide` does nothing at all. */
-const noChild = fromCallback<ChildCommand, PtyProcessInput, ChildEvent>(() => undefined);
+const noChild = fromCallback<ChildCommand, PtyProcessInput>(() => undefined);
 
 /** The built-in patterns plus the user's (regex sources); a user list extends, never replaces. */
 const askedQuestion = (lines: readonly string[], policy: SessionPolicy) =>

@@ -14,8 +14,8 @@ function startConductor() {
   const machine = conductorMachine.provide({
     actors: {
       session: sessionMachine.provide({ actors: { ptyProcess: fakePty } }),
-      awaitProcessTrees: fromPromise(async () => void calls.push("awaitProcessTrees")),
-      flushLog: fromPromise(async () => void calls.push("flushLog")),
+      awaitProcessTrees: fromPromise(async (): Promise<void> => void calls.push("awaitProcessTrees")),
+      flushLog: fromPromise(async (): Promise<void> => void calls.push("flushLog")),
     },
   });
   const actor = createActor(machine, { input: { graceMs: 50 }, clock: new SimulatedClock() });

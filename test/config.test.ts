@@ -1,0 +1,141 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadRunConfig, parseRunConfig, resolveRelativeTo, type RunConfig } from "../src/config.js";
+
+const demoDir = fileURLToPath(new URL("../demo/", import.meta.url));
+const demoFile = path.join(demoDir, "demo.config.json");
+
+const ok = (extra: Record<string, unknown> = {}) => ({
+  sessions: [{ id: "writer", agent: "command", command: ["node", "./agents/writer.mjs"], ...extra }],
+});
+
+/** Parses and returns the single ConfigError issue line (path: problem. Example: …). */
+function fail(json: unknown): { message: string; issues: ConfigError["issues"] } {
+  try {
+    parseRunConfig(json, "cfg.json");
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    const err = e as ConfigError;
+    expect(err.message.startsWith("cfg.json: invalid config\n")).toBe(true);
+    for (const i of err.issues) expect(err.message).toContain(`${i.path}: ${i.problem}. Example: ${i.example}`);
+    return { message: err.message, issues: err.issues };
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("the demo config", () => {
+  it("parses, and loadRunConfig resolves ./ paths against the demo folder", async () => {
+    const raw = JSON.parse(await readFile(demoFile, "utf8")) as unknown;
+    const cfg = parseRunConfig(raw, demoFile);
+    expect(cfg.sessions.map((s) => s.id)).toEqual(["writer", "sleeper", "asker", "crasher", "ratelimited"]);
+    expect(cfg.logsDir).toBeUndefined();
+    const loaded = await loadRunConfig(demoFile);
+    expect(loaded.sessions[0]?.command).toEqual(["node", path.join(demoDir, "agents/writer.mjs")]);
+    expect(loaded.sessions.find((s) => s.id === "crasher")).toMatchObject({ maxRestarts: 2, expect: "dead" });
+    expect(loaded.sessions.find((s) => s.id === "asker")?.answers).toEqual([{ match: "\\(y/n\\)", send: "y" }]);
+  });
+});
+
+describe("resolveRelativeTo", () => {
+  it("resolves logsDir, workdir, command[0] with a slash and ./ or ../ arguments only", () => {
+    const cfg: RunConfig = {
+      logsDir: "./logs",
+      sessions: [
+        { id: "a", agent: "command", command: ["bin/run", "./x.mjs", "../y", "src/z.ts", "--out=./o", "/abs"], workdir: "repo" },
+        { id: "b", agent: "command", command: ["node", "-e", "1"], workdir: "/abs/w" },
+      ],
+    };
+    const out = resolveRelativeTo(cfg, "/base/dir");
+    expect(out.logsDir).toBe("/base/dir/logs");
+    expect(out.sessions[0]).toMatchObject({
+      command: ["/base/dir/bin/run", "/base/dir/x.mjs", "/base/y", "src/z.ts", "--out=./o", "/abs"],
+      workdir: "/base/dir/repo",
+    });
+    expect(out.sessions[1]).toMatchObject({ command: ["node", "-e", "1"], workdir: "/abs/w" });
+    expect(cfg.logsDir).toBe("./logs"); // the input is not mutated
+  });
+});
+
+describe("errors name the field, the problem and an example", () => {
+  it("unknown agent, with a suggestion", () => {
+    const { issues } = fail({ sessions: [ok().sessions[0], ok().sessions[0], { id: "c", agent: "codx", prompt: "" }] });
+    expect(issues).toContainEqual({
+      path: "sessions[2].agent",
+      problem: 'must be one of "codex", "gemini", "claude", "command", got string "codx" (did you mean "codex"?)',
+      example: '"agent": "codex" (one of "codex", "gemini", "claude", "command")',
+    });
+  });
+
+  it("unknown keys (typos) are rejected with the closest known key", () => {
+    expect(fail({ ...ok(), maxRestart: 3 }).issues).toEqual([
+      { path: "maxRestart", problem: 'unknown key "maxRestart" (did you mean "maxRestarts"?)', example: '"maxRestarts": 3' },
+    ]);
+    expect(fail(ok({ promt: "x" })).issues[0]).toMatchObject({ path: "sessions[0].promt", problem: expect.stringContaining('did you mean "prompt"?') });
+    expect(fail({ ...ok(), probe: { stalMs: 5 } }).issues[0]).toMatchObject({ path: "probe.stalMs", example: '"stallMs": 30000' });
+    expect(fail({ ...ok(), zzzzzz: 1 }).issues[0]?.problem).toMatch(/known keys: logsDir, maxRestarts/);
+  });
+
+  it("missing and mistyped fields", () => {
+    expect(fail({}).issues).toEqual([
+      { path: "sessions", problem: "is required", example: expect.stringContaining('"sessions": [') },
+    ]);
+    expect(fail({ ...ok(), graceMs: "10s" }).issues[0]).toEqual({ path: "graceMs", problem: 'expected number, got string "10s"', example: '"graceMs": 10000' });
+    expect(fail({ ...ok(), maxRestarts: 1.5 }).issues[0]?.problem).toBe("expected a whole number, got number 1.5");
+    expect(fail({ ...ok(), probe: { stallMs: 0 } }).issues[0]).toMatchObject({ path: "probe.stallMs", problem: "must be >= 1, got number 0" });
+    expect(fail({ sessions: [] }).issues[0]).toMatchObject({ path: "sessions", problem: "needs at least 1 item(s)" });
+    expect(fail(ok({ env: { K: 1 } })).issues[0]).toMatchObject({ path: "sessions[0].env.K", example: '"LOG_LEVEL": "debug"' });
+    expect(fail([1]).issues[0]?.problem).toBe("the file must hold a JSON object, got an array");
+  });
+
+  it("invalid and duplicate session ids", () => {
+    expect(fail(ok({ id: "../etc" })).issues[0]).toMatchObject({
+      path: "sessions[0].id",
+      problem: expect.stringContaining('string "../etc" is not a valid id'),
+      example: '"id": "writer-2"',
+    });
+    expect(fail(ok({ id: "x".repeat(65) })).issues[0]?.path).toBe("sessions[0].id");
+    const dup = ok().sessions[0];
+    expect(fail({ sessions: [dup, { ...dup, id: "other" }, dup] }).issues).toEqual([
+      { path: "sessions[2].id", problem: '"writer" is already used by sessions[0]; ids must be unique', example: '"id": "writer-2"' },
+    ]);
+  });
+
+  it("command is required iff agent is command; presets need a prompt", () => {
+    expect(fail({ sessions: [{ id: "a", agent: "command" }] }).issues[0]).toMatchObject({
+      path: "sessions[0].command",
+      problem: 'is required when "agent" is "command"',
+      example: '"command": ["node", "./agents/writer.mjs"]',
+    });
+    expect(fail({ sessions: [{ id: "a", agent: "claude", prompt: "x", command: ["x"] }] }).issues[0]?.problem).toMatch(/only allowed with "agent": "command"/);
+    expect(fail({ sessions: [{ id: "a", agent: "gemini" }] }).issues[0]).toMatchObject({ path: "sessions[0].prompt", problem: 'is required for agent "gemini" ("" is allowed)' });
+    expect(fail({ sessions: [{ id: "a", agent: "gemini", prompt: "", profile: "p" }] }).issues[0]?.path).toBe("sessions[0].profile");
+    expect(fail(ok({ command: [] })).issues[0]).toMatchObject({ path: "sessions[0].command", problem: "needs at least 1 item(s)" });
+  });
+
+  it("regexes are compiled and the bad one is reported", () => {
+    const bad = fail({ ...ok({ answers: [{ match: "ok", send: "y" }, { match: "(y/n", send: "y" }] }), probe: { inputWaitPatterns: ["fine", "[unclosed"] } });
+    expect(bad.issues.map((i) => i.path)).toEqual(["probe.inputWaitPatterns[1]", "sessions[0].answers[1].match"]);
+    expect(bad.issues[1]?.problem).toMatch(/^"\(y\/n" is not a valid regular expression \(.+\)/);
+    expect(bad.issues[1]?.example).toBe('"match": "\\\\(y/n\\\\)"');
+  });
+
+  it("env names and backoff bounds", () => {
+    expect(fail(ok({ env: { "1BAD": "x" } })).issues[0]?.path).toBe('sessions[0].env["1BAD"]');
+    expect(fail({ ...ok(), restart: { backoffInitialMs: 500, backoffMaxMs: 100 } }).issues[0]?.path).toBe("restart.backoffMaxMs");
+    expect(parseRunConfig({ ...ok(), restart: { windowMs: null } }, "x").restart?.windowMs).toBeNull();
+  });
+
+  it("loadRunConfig reports unreadable files and JSON syntax errors as ConfigError", async () => {
+    const d = await mkdtemp(path.join(tmpdir(), "cfg-"));
+    try {
+      await writeFile(path.join(d, "bad.json"), "{ sessions: [] }");
+      await expect(loadRunConfig(path.join(d, "bad.json"))).rejects.toThrow(/bad\.json: invalid config\n  - \(top level\): not valid JSON/);
+      await expect(loadRunConfig(path.join(d, "missing.json"))).rejects.toThrow(/cannot read the file \(ENOENT\)/);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,175 @@
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LaunchError, buildLaunch, planLaunch, resolveOnPath } from "../src/launcher.js";
+
+const run = promisify(execFile);
+const fixture = fileURLToPath(new URL("./fixtures/print-argv.mjs", import.meta.url));
+
+let dir: string; // a fake PATH holding wrappers named like the real CLIs
+let realDir: string;
+let searchEnv: Record<string, string>;
+
+async function wrapper(where: string, name: string, body: string): Promise<string> {
+  const file = path.join(where, name);
+  await writeFile(file, `#!/bin/sh\n${body}\n`);
+  await chmod(file, 0o755);
+  return file;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "launcher-wrap-"));
+  realDir = await mkdtemp(path.join(tmpdir(), "launcher-real-"));
+  for (const name of ["codex", "gemini", "claude"]) {
+    await wrapper(dir, name, `exec "${process.execPath}" "${fixture}" "$@"`);
+    await wrapper(realDir, name, `echo real ${name}`);
+  }
+  await writeFile(path.join(dir, "not-exec"), "#!/bin/sh\n"); // exists but mode 0644
+  searchEnv = { PATH: `${dir}:${realDir}` };
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await rm(realDir, { recursive: true, force: true });
+});
+
+describe("planLaunch argv per preset", () => {
+  it("codex: exec with profile, model, result file, then the prompt after --", () => {
+    const spec = planLaunch({ agent: "codex", prompt: "fix it", model: "gpt-5-codex", profile: "work", resultFile: "/tmp/r.md", workdir: "/repo" });
+    expect(spec).toEqual({
+      agent: "codex",
+      bin: "codex",
+      argv: ["codex", "exec", "--profile", "work", "--model", "gpt-5-codex", "--output-last-message", "/tmp/r.md", "--", "fix it"],
+      env: { CONDUCTOR_RESULT_FILE: "/tmp/r.md", CODEX_PROFILE: "work" },
+      cwd: "/repo",
+    });
+  });
+
+  it("claude: -p, --model, --mcp-config JSON, then the prompt after --", () => {
+    const spec = planLaunch({
+      agent: "claude", prompt: "review", model: "opus",
+      mcpServers: { zeta: { command: "z" }, alpha: { command: "npx", args: ["srv"], env: { K: "v" } } },
+    });
+    expect(spec.argv).toEqual([
+      "claude", "-p", "--model", "opus", "--mcp-config",
+      '{"mcpServers":{"alpha":{"command":"npx","args":["srv"],"env":{"K":"v"}},"zeta":{"command":"z","args":[]}}}',
+      "--", "review",
+    ]);
+    expect(spec.env).toEqual({});
+  });
+
+  it("gemini: --model and --prompt=<prompt> as one element", () => {
+    expect(planLaunch({ agent: "gemini", prompt: "-rf /", model: "gemini-2.5-pro" }).argv).toEqual([
+      "gemini", "--model", "gemini-2.5-pro", "--prompt=-rf /",
+    ]);
+    expect(planLaunch({ agent: "gemini", prompt: "" }).argv).toEqual(["gemini", "--prompt="]);
+  });
+
+  it("codex MCP servers become -c overrides in a stable order", () => {
+    const spec = planLaunch({ agent: "codex", prompt: "", mcpServers: { b: { command: "x", env: { Z: "1", A: "2" } }, a: { command: "y", args: ["--p"] } } });
+    expect(spec.argv).toEqual([
+      "codex", "exec",
+      "-c", 'mcp_servers.a.command="y"', "-c", 'mcp_servers.a.args=["--p"]',
+      "-c", 'mcp_servers.b.command="x"', "-c", 'mcp_servers.b.env={ "A" = "2", "Z" = "1" }',
+      "--", "",
+    ]);
+  });
+
+  it("command: argv as given, prompt and result file through env", () => {
+    const spec = planLaunch({ agent: "command", command: ["node", "x.mjs", "--flag"], prompt: "hi", resultFile: "out.txt", env: { A: "1" } });
+    expect(spec.argv).toEqual(["node", "x.mjs", "--flag"]);
+    expect(spec.env).toEqual({ CONDUCTOR_RESULT_FILE: "out.txt", CONDUCTOR_PROMPT: "hi", A: "1" });
+  });
+
+  it("is deterministic: same options, same launch", () => {
+    const opts = { agent: "codex", prompt: "p", model: "m", profile: "x", mcpServers: { s: { command: "c" } } };
+    expect(planLaunch(opts)).toEqual(planLaunch({ ...opts }));
+    expect(JSON.stringify(planLaunch(opts))).toBe(JSON.stringify(planLaunch(opts)));
+  });
+});
+
+describe("option errors", () => {
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      expect(e).toBeInstanceOf(LaunchError);
+      return { code: (e as LaunchError).code, message: (e as Error).message };
+    }
+    throw new Error("expected a LaunchError");
+  };
+
+  it("unknown agent names the supported agents", () => {
+    const err = code(() => planLaunch({ agent: "copilot", prompt: "x" }));
+    expect(err.code).toBe("UNKNOWN_AGENT");
+    expect(err.message).toBe('unknown agent "copilot": supported agents are "codex", "gemini", "claude", "command"');
+  });
+
+  it("presets need a prompt; command needs a command", () => {
+    expect(code(() => planLaunch({ agent: "claude" })).code).toBe("MISSING_PROMPT");
+    expect(code(() => planLaunch({ agent: "command", command: [] })).code).toBe("MISSING_COMMAND");
+  });
+
+  it("rejects options an agent cannot honour instead of dropping them", () => {
+    expect(code(() => planLaunch({ agent: "gemini", prompt: "", profile: "p" })).message).toMatch(/profile/);
+    expect(code(() => planLaunch({ agent: "gemini", prompt: "", mcpServers: {} })).message).toMatch(/settings\.json/);
+    expect(code(() => planLaunch({ agent: "command", command: ["x"], model: "m" })).code).toBe("OPTION_NOT_SUPPORTED");
+    expect(code(() => planLaunch({ agent: "codex", prompt: "", mcpServers: { "a.b": { command: "x" } } })).code).toBe("INVALID_OPTION");
+  });
+});
+
+describe("resolveOnPath", () => {
+  it("picks the wrapper placed first on PATH", async () => {
+    expect(await resolveOnPath("codex", searchEnv)).toBe(path.join(dir, "codex"));
+    expect(await resolveOnPath("codex", { PATH: `${realDir}:${dir}` })).toBe(path.join(realDir, "codex"));
+    const spec = await buildLaunch({ agent: "gemini", prompt: "hi", searchEnv });
+    expect(spec.argv[0]).toBe(path.join(dir, "gemini"));
+    expect(spec.bin).toBe("gemini");
+  });
+
+  it("uses a name with a slash as is, after checking it is executable", async () => {
+    expect(await resolveOnPath(path.join(realDir, "claude"), { PATH: "" })).toBe(path.join(realDir, "claude"));
+    expect(await resolveOnPath("./claude", { PATH: "" }, realDir)).toBe(path.join(realDir, "claude"));
+    await expect(resolveOnPath(path.join(dir, "not-exec"), searchEnv)).rejects.toThrow(/not an executable file/);
+  });
+
+  it("skips non-executable files on PATH", async () => {
+    await expect(resolveOnPath("not-exec", searchEnv)).rejects.toMatchObject({ code: "BIN_NOT_FOUND" });
+  });
+
+  it("says which name, which PATH, and what to do when nothing is found", async () => {
+    const err = await resolveOnPath("codex", { PATH: "/nope/a:/nope/b:/nope/c:/nope/d:/nope/e::rel" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LaunchError);
+    expect((err as LaunchError).code).toBe("BIN_NOT_FOUND");
+    expect((err as Error).message).toBe(
+      '"codex" was not found on PATH (searched /nope/a:/nope/b:/nope/c:/nope/d, … 1 more); install it, ' +
+        'put a wrapper named "codex" in a directory on PATH, or give its full path',
+    );
+  });
+});
+
+describe("prompt injection (seed security defect)", () => {
+  const marker = () => path.join(dir, `pwned-${Math.random().toString(36).slice(2)}`);
+
+  it.each(["claude", "codex", "gemini"] as const)("%s: hostile prompts arrive literally and run nothing", async (agent) => {
+    const m1 = marker();
+    const m2 = marker();
+    const prompts = [`$(touch ${m1})`, `\`touch ${m2}\``, `\`id\``, `"; rm -rf ~; "`, `'; touch ${m1}; '`];
+    for (const prompt of prompts) {
+      const spec = await buildLaunch({ agent, prompt, searchEnv });
+      const expected = agent === "gemini" ? `--prompt=${prompt}` : prompt;
+      expect(spec.argv.filter((a) => a.includes(prompt))).toEqual([expected]); // exactly one element
+      const { stdout } = await run(spec.argv[0] as string, spec.argv.slice(1), { env: { ...process.env, ...spec.env } });
+      const received = JSON.parse(stdout) as string[];
+      expect(received).toEqual(spec.argv.slice(1));
+      expect(received.at(-1)).toBe(expected);
+    }
+    expect(existsSync(m1)).toBe(false);
+    expect(existsSync(m2)).toBe(false);
+  });
+});
