@@ -207,12 +207,17 @@ export const sessionMachine = setup({
       reason: (event as Ev<"KILL">).reason ?? "user_kill",
       failureMode: "killed" as const,
     })),
-    noteInputWait: enqueueActions(({ context, enqueue }) => {
+    noteInputWait: assign(({ context }) => {
       const hit = askedQuestion(context.screenTail, context.policy);
-      if (!hit) return;
-      enqueue.assign({ inputWait: hit, reason: `input_wait:${hit.pattern}` });
-      enqueue.emit({ type: "inputWait", sessionId: context.id, pattern: hit.pattern, line: hit.line });
+      return hit ? { inputWait: hit, reason: `input_wait:${hit.pattern}` } : {};
     }),
+    /** After the stateChange, so a listener that answers at once sees the session in input_wait. */
+    emitInputWait: emit(({ context }) => ({
+      type: "inputWait" as const,
+      sessionId: context.id,
+      pattern: context.inputWait?.pattern ?? "",
+      line: context.inputWait?.line ?? "",
+    })),
     clearInputWait: assign({ inputWait: null }),
     /** Ask the pty actor to end the tree; it answers with EXIT (if running) and GONE. */
     terminateChild: enqueueActions(({ context, enqueue }) => {
@@ -371,7 +376,7 @@ export const sessionMachine = setup({
       },
     },
     [STATES.INPUT_WAIT]: {
-      entry: { type: "announce", params: { to: STATES.INPUT_WAIT } },
+      entry: [{ type: "announce", params: { to: STATES.INPUT_WAIT } }, "emitInputWait"],
       exit: "clearInputWait",
       on: {
         // Judged by the screen, not by bytes: a spinner redrawing under the question is not an answer.

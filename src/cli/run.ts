@@ -1,0 +1,116 @@
+/**
+ * `conductor run [config.json]`: run every session of a config under supervision, show their
+ * lives, answer questions the config has answers for, shut down when all are final.
+ */
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, loadRunConfig, type RunConfig } from "../config.js";
+import { createConductor } from "../conductor.js";
+import { LaunchError } from "../launcher.js";
+import { createStatusView, formatBytes } from "./status-view.js";
+
+export interface RunFlags {
+  configPath?: string;
+  logsDir?: string;
+}
+
+const packageRoot = fileURLToPath(new URL("../../../", import.meta.url));
+export const DEMO_CONFIG = join(packageRoot, "demo", "demo.config.json");
+
+/** Exit codes: 0 every session ended as expected, 1 some did not, 2 bad config or usage. */
+export async function runCommand(flags: RunFlags, out = process.stdout, err = process.stderr): Promise<number> {
+  const configPath = flags.configPath ?? DEMO_CONFIG;
+  let config: RunConfig;
+  try {
+    config = await loadRunConfig(configPath);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const logsDir = resolve(flags.logsDir ?? config.logsDir ?? join(".conductor-logs", `run-${stamp}`));
+  const conductor = createConductor({
+    logsDir,
+    maxRestarts: config.maxRestarts,
+    graceMs: config.graceMs,
+    probeOpts: config.probe,
+    restart: config.restart,
+    enableMesh: false,
+  });
+  const view = createStatusView(out, () => conductor.getSnapshot());
+  out.write(`conductor: ${config.sessions.length} session(s) from ${flags.configPath ? configPath : "the built-in demo"}; logs in ${logsDir}\n`);
+
+  conductor.on("stateChange", (e) => view.moved(e.sessionId, e.from, e.to, e.reason));
+  conductor.on("inputWait", (e: { sessionId: string; pattern: string; line: string }) => {
+    const session = config.sessions.find((s) => s.id === e.sessionId);
+    const answer = session?.answers?.find((a) => new RegExp(a.match, "i").test(e.line));
+    if (!answer) {
+      view.note(`${e.sessionId} is waiting for input: "${e.line}" (no answer configured)`);
+      return;
+    }
+    const sent = conductor.sendInput(e.sessionId, answer.send);
+    view.note(`${e.sessionId} asked "${e.line}" → ${sent ? "answered" : "could not answer"} (${answer.send.length} chars)`);
+  });
+  const allDone = new Promise<void>((r) => conductor.on("allCompleted", () => r()));
+
+  try {
+    for (const s of config.sessions) {
+      conductor.spawnSession({
+        id: s.id,
+        agent: s.agent,
+        prompt: s.prompt,
+        command: s.command,
+        model: s.model,
+        profile: s.profile,
+        workdir: s.workdir,
+        env: s.env,
+        maxRestarts: s.maxRestarts,
+      });
+    }
+  } catch (e) {
+    await conductor.shutdown("spawn_error");
+    view.close();
+    if (e instanceof LaunchError) {
+      err.write(`conductor: cannot start a session: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+
+  await allDone;
+  await conductor.shutdown("all_completed");
+  view.close();
+  return printSummary(conductor.getSnapshot(), config, conductor.eventLogPath, out);
+}
+
+function printSummary(
+  sessions: ReturnType<ReturnType<typeof createConductor>["getSnapshot"]>,
+  config: RunConfig,
+  eventLogPath: string,
+  out: NodeJS.WriteStream,
+): number {
+  const width = Math.max(8, ...sessions.map((s) => s.id.length));
+  let unexpected = 0;
+  out.write(`\nsummary:\n`);
+  for (const s of sessions) {
+    const expected = config.sessions.find((c) => c.id === s.id)?.expect ?? "completed";
+    const ok = s.state === expected;
+    if (!ok) unexpected++;
+    const why = s.failureMode ? `${s.failureMode}, ${s.reason}` : s.reason;
+    out.write(
+      `  ${ok ? "ok  " : "FAIL"}  ${s.id.padEnd(width)}  ${s.state.padEnd(9)}  expected ${expected.padEnd(9)}  ` +
+        `restarts ${s.restarts}  ${formatBytes(s.health.outputBytes)}  ${why}\n`,
+    );
+  }
+  out.write(`event log: ${eventLogPath}\n`);
+  out.write(unexpected === 0 ? `all ${sessions.length} sessions ended as expected\n` : `${unexpected} session(s) did not end as expected\n`);
+  return unexpected === 0 ? 0 : 1;
+}
+
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string }).version;
+}

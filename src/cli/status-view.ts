@@ -1,0 +1,88 @@
+/**
+ * What `conductor run` shows while it works: on a TTY a live block of one line per session,
+ * redrawn in place; otherwise (CI, pipes, files) plain timestamped lines, one per move.
+ */
+import type { SessionSnapshot } from "../session-view.js";
+
+const COLORS: Record<string, string> = {
+  init: "90",
+  starting: "36",
+  healthy: "32",
+  stalled: "33",
+  input_wait: "35",
+  failed: "31",
+  restarting: "33",
+  dead: "31;1",
+  completed: "32;1",
+};
+
+export interface StatusView {
+  /** A session moved; plain mode prints it, TTY mode redraws. */
+  moved(sessionId: string, from: string, to: string, reason: string): void;
+  /** A one-off note (an answer sent, a signal received). */
+  note(text: string): void;
+  /** Stop redrawing and leave the last frame on screen. */
+  close(): void;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function sessionLine(s: SessionSnapshot, color: boolean, idWidth: number): string {
+  const paint = (text: string) => (color ? `\x1b[${COLORS[s.state] ?? "0"}m${text}\x1b[0m` : text);
+  const parts = [
+    s.id.padEnd(idWidth),
+    paint(s.state.padEnd(10)),
+    `pid ${s.pid ?? "-"}`.padEnd(10),
+    `restarts ${s.restarts}`,
+    formatBytes(s.health.outputBytes).padStart(9),
+    s.reason ? `(${s.reason})` : "",
+  ];
+  return parts.join("  ").trimEnd();
+}
+
+export function createStatusView(
+  out: NodeJS.WriteStream,
+  getSessions: () => SessionSnapshot[],
+  startedAt = Date.now(),
+): StatusView {
+  const elapsed = () => ((Date.now() - startedAt) / 1000).toFixed(2).padStart(6);
+  if (!out.isTTY) {
+    return {
+      moved: (id, from, to, reason) => out.write(`[${elapsed()}s] ${id}: ${from} → ${to}${reason ? ` (${reason})` : ""}\n`),
+      note: (text) => out.write(`[${elapsed()}s] ${text}\n`),
+      close: () => undefined,
+    };
+  }
+  let drawn = 0;
+  const notes: string[] = [];
+  const draw = () => {
+    const sessions = getSessions();
+    const width = Math.max(8, ...sessions.map((s) => s.id.length));
+    const lines = [
+      ...notes.splice(0),
+      ...sessions.map((s) => `  ${sessionLine(s, true, width)}`),
+      `  \x1b[90m${elapsed()}s elapsed, ${sessions.filter((s) => s.state === "completed" || s.state === "dead").length}/${sessions.length} final\x1b[0m`,
+    ];
+    // Move up over the previous frame and clear it; notes scroll above the live block.
+    const up = drawn > 0 ? `\x1b[${drawn}F\x1b[0J` : "";
+    out.write(up + lines.join("\n") + "\n");
+    drawn = sessions.length + 1;
+  };
+  const timer = setInterval(draw, 200);
+  timer.unref();
+  return {
+    moved: () => undefined,
+    note: (text) => {
+      notes.push(text);
+      draw();
+    },
+    close: () => {
+      clearInterval(timer);
+      draw();
+    },
+  };
+}

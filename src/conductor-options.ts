@@ -1,0 +1,128 @@
+/**
+ * Options of `createConductor` and `spawnSession`, validated up front so a typo fails at the
+ * call, with the field named, instead of somewhere inside a running session.
+ */
+import type { InspectionEvent, Observer } from "xstate";
+import type { PolicyOverrides } from "../machines/session.policy.js";
+import type { McpServer } from "./launcher.js";
+import type { MeshRegistry } from "./mesh-registry.js";
+
+export interface ProbeOptions {
+  stallMs?: number;
+  startupTimeoutMs?: number;
+  inputQuietMs?: number;
+  /** Stalled this long → restart. `null` keeps a stalled session stalled. */
+  stallTimeoutMs?: number | null;
+  inputWaitPatterns?: string[];
+  /** Accepted for seed compatibility and ignored: probes here are event-driven, not polled. */
+  intervalMs?: number;
+}
+
+export interface RestartOptions {
+  backoffInitialMs?: number;
+  backoffFactor?: number;
+  backoffMaxMs?: number;
+  windowMs?: number | null;
+}
+
+export interface ConductorOptions {
+  /** Where `<id>.out.log`, `<id>.err.log` and `conductor-events.jsonl` go. Required. */
+  logsDir: string;
+  maxRestarts?: number;
+  graceMs?: number;
+  probeOpts?: ProbeOptions;
+  restart?: RestartOptions;
+  /** Attach a mesh registry (default true); `meshRegistry` injects your own. */
+  enableMesh?: boolean;
+  meshRegistry?: MeshRegistry;
+  /** Any XState v5 inspection observer (e.g. `@statelyai/inspect`'s `inspector.inspect`). */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Trap SIGINT/SIGTERM to shut down and exit (default true). Embedding apps may own signals. */
+  handleSignals?: boolean;
+  /** Terminal size of each session's pty. */
+  cols?: number;
+  rows?: number;
+}
+
+export interface SpawnConfig {
+  id: string;
+  agent: string;
+  prompt?: string;
+  /** argv for the generic `command` agent. */
+  command?: string[];
+  profile?: string;
+  model?: string;
+  workdir?: string;
+  env?: Record<string, string>;
+  resultFile?: string;
+  mcpServers?: Record<string, McpServer>;
+  onCompleted?: (info: { sessionId: string }) => void;
+  /** Per-session overrides of the conductor's policy. */
+  maxRestarts?: number;
+  probeOpts?: ProbeOptions;
+  restart?: RestartOptions;
+  /** Remote sessions (issue: remote hosts). */
+  remote?: boolean;
+  host?: string;
+  paneTarget?: string;
+  sessionName?: string;
+}
+
+const isNonNegative = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+
+/** Throws a TypeError naming the option, what was wrong and an example. */
+export function checkNumber(where: string, value: unknown, example: number, allowNull = false): void {
+  if (value === undefined || (allowNull && value === null)) return;
+  if (!isNonNegative(value)) {
+    throw new TypeError(`${where} must be a non-negative number of milliseconds${allowNull ? " or null" : ""}, got ${JSON.stringify(value)} (for example ${example})`);
+  }
+}
+
+export function validateConductorOptions(opts: ConductorOptions): void {
+  if (!opts || typeof opts !== "object") throw new TypeError("createConductor(options): options must be an object, e.g. { logsDir: './logs' }");
+  if (typeof opts.logsDir !== "string" || opts.logsDir === "") {
+    throw new TypeError("logsDir is required: the directory for session logs and the event log, e.g. { logsDir: './.conductor-logs' }");
+  }
+  checkNumber("maxRestarts", opts.maxRestarts, 3);
+  checkNumber("graceMs", opts.graceMs, 10_000);
+  checkPolicyParts("", opts.probeOpts, opts.restart);
+}
+
+export function checkPolicyParts(prefix: string, probe?: ProbeOptions, restart?: RestartOptions): void {
+  checkNumber(`${prefix}probeOpts.stallMs`, probe?.stallMs, 30_000);
+  checkNumber(`${prefix}probeOpts.startupTimeoutMs`, probe?.startupTimeoutMs, 120_000);
+  checkNumber(`${prefix}probeOpts.inputQuietMs`, probe?.inputQuietMs, 1_500);
+  checkNumber(`${prefix}probeOpts.stallTimeoutMs`, probe?.stallTimeoutMs, 120_000, true);
+  for (const [i, p] of (probe?.inputWaitPatterns ?? []).entries()) {
+    try {
+      new RegExp(p, "i");
+    } catch (err) {
+      throw new TypeError(`${prefix}probeOpts.inputWaitPatterns[${i}] is not a valid regex (${(err as Error).message}), e.g. "^Continue\\\\?"`);
+    }
+  }
+  checkNumber(`${prefix}restart.backoffInitialMs`, restart?.backoffInitialMs, 500);
+  checkNumber(`${prefix}restart.backoffMaxMs`, restart?.backoffMaxMs, 30_000);
+  checkNumber(`${prefix}restart.windowMs`, restart?.windowMs, 60_000, true);
+  if (restart?.backoffFactor !== undefined && !(typeof restart.backoffFactor === "number" && restart.backoffFactor >= 1)) {
+    throw new TypeError(`${prefix}restart.backoffFactor must be a number >= 1, got ${JSON.stringify(restart.backoffFactor)} (for example 2)`);
+  }
+}
+
+/** Conductor-wide settings, then the session's own, into the machine's policy. */
+export function policyFor(opts: ConductorOptions, config: SpawnConfig): PolicyOverrides {
+  const probe = { ...opts.probeOpts, ...config.probeOpts };
+  const restart = { ...opts.restart, ...config.restart };
+  return {
+    maxRestarts: config.maxRestarts ?? opts.maxRestarts,
+    graceMs: opts.graceMs,
+    stallMs: probe.stallMs,
+    startupTimeoutMs: probe.startupTimeoutMs,
+    inputQuietMs: probe.inputQuietMs,
+    stallTimeoutMs: probe.stallTimeoutMs,
+    inputWaitPatterns: probe.inputWaitPatterns,
+    backoffInitialMs: restart.backoffInitialMs,
+    backoffFactor: restart.backoffFactor,
+    backoffMaxMs: restart.backoffMaxMs,
+    windowMs: restart.windowMs,
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * `createConductor`: the seed-compatible facade over the conductor actor system.
+ * It owns the effects the machines only name: the pty actor, the process reaper, the event
+ * log, signal traps and registries. Everything a session does reaches the log through the
+ * events its statechart emits, so no move can be forgotten.
+ */
+import { EventEmitter } from "node:events";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type ActorRefFrom, createActor, fromPromise, toPromise } from "xstate";
+import { createProcessReaper } from "../actors/process-reaper.js";
+import { createPtyProcessLogic } from "../actors/pty-process.js";
+import { conductorMachine, sessionSystemId } from "../machines/conductor.machine.js";
+import { sessionMachine, type SessionEmitted } from "../machines/session.machine.js";
+import { FINAL_STATES, STATES } from "../machines/session.types.js";
+import { checkPolicyParts, type ConductorOptions, policyFor, type SpawnConfig, validateConductorOptions } from "./conductor-options.js";
+import { getConductorRegistry } from "./conductor-registry.js";
+import { createEventLog, describeArgv, redactEnv } from "./event-log.js";
+import { buildLaunchSync } from "./launcher.js";
+import { createConductorMeshBridge, createMeshRegistry, type MeshRegistry } from "./mesh-registry.js";
+import { viewOf, type SessionSnapshot } from "./session-view.js";
+import { registerForSignals } from "./signal-traps.js";
+
+export { STATES };
+export type ConductorEventName = "stateChange" | "completed" | "dead" | "inputWait" | "allCompleted" | "shutdown";
+
+type SessionRef = ActorRefFrom<typeof sessionMachine>;
+interface SessionEntry {
+  ref: SessionRef;
+  config: SpawnConfig;
+  createdAt: string;
+}
+
+/** Extra time beyond graceMs for SIGKILLed trees to vanish before shutdown stops waiting. */
+const SHUTDOWN_MARGIN_MS = 3_000;
+
+export function createConductor(opts: ConductorOptions) {
+  validateConductorOptions(opts);
+  const logsDir = resolve(opts.logsDir);
+  mkdirSync(logsDir, { recursive: true });
+  const graceMs = opts.graceMs ?? 10_000;
+
+  const emitter = new EventEmitter();
+  const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"));
+  const reaper = createProcessReaper({ log: (event, data) => eventLog.append(event, data) });
+  const sessions = new Map<string, SessionEntry>();
+  let shutdownPromise: Promise<void> | null = null;
+
+  /** A throwing listener must never break a statechart mid-step. */
+  const safeEmit = (name: ConductorEventName, payload?: unknown) => {
+    for (const listener of emitter.listeners(name)) {
+      try {
+        (listener as (p: unknown) => void)(payload);
+      } catch (err) {
+        eventLog.append("listener_error", { listener: name, error: String((err as Error)?.message ?? err) });
+      }
+    }
+  };
+
+  const ptyProcess = createPtyProcessLogic({ reaper, log: (event, data) => eventLog.append(event, data) });
+  const machine = conductorMachine.provide({
+    actors: {
+      session: sessionMachine.provide({ actors: { ptyProcess } }),
+      awaitProcessTrees: fromPromise(async () => {
+        // Children are stopped in the same step that started us: let their cleanups queue first.
+        await new Promise((r) => setImmediate(r));
+        await boundedWait(reaper.whenIdle(), graceMs + SHUTDOWN_MARGIN_MS);
+      }),
+      flushLog: fromPromise(() => eventLog.flush()),
+    },
+  });
+  const inspect = opts.inspect;
+  const actor = createActor(machine, { input: { graceMs }, ...(inspect ? { inspect } : {}) });
+  actor.on("allCompleted", (e) => {
+    eventLog.append("allCompleted", { sessions: e.sessions });
+    safeEmit("allCompleted");
+  });
+  actor.start();
+  eventLog.append("conductor_start", { logsDir, pid: process.pid, maxRestarts: opts.maxRestarts ?? 3, graceMs });
+
+  function onSessionEvent(entry: SessionEntry, e: SessionEmitted) {
+    const session = entry.config.id;
+    switch (e.type) {
+      case "stateChange":
+        eventLog.append("stateChange", { session, from: e.from, to: e.to, reason: e.reason, restarts: e.restarts });
+        safeEmit("stateChange", { sessionId: session, from: e.from, to: e.to, reason: e.reason });
+        if (FINAL_STATES.has(e.to)) getConductorRegistry().unregister(session, api);
+        return;
+      case "spawn":
+        eventLog.append("spawn", {
+          session,
+          agent: entry.config.agent,
+          pid: e.pid,
+          attempt: e.generation,
+          argv: describeArgv(e.argv),
+          envKeys: redactEnv(entry.config.env),
+        });
+        return;
+      case "exit":
+        eventLog.append("exit", { session, attempt: e.generation, code: e.exitCode, signal: e.signal, failureMode: e.failureMode });
+        return;
+      case "gone":
+        eventLog.append("tree_gone", { session, attempt: e.generation });
+        return;
+      case "inputWait":
+        eventLog.append("health", { session, l1: "input_wait", pattern: e.pattern });
+        safeEmit("inputWait", { sessionId: session, pattern: e.pattern, line: e.line });
+        return;
+      case "completed":
+        safeEmit("completed", { sessionId: session });
+        try {
+          entry.config.onCompleted?.({ sessionId: session });
+        } catch (err) {
+          eventLog.append("listener_error", { listener: "onCompleted", session, error: String((err as Error)?.message ?? err) });
+        }
+        return;
+      case "dead":
+        safeEmit("dead", { sessionId: session, reason: e.reason, failureMode: e.failureMode });
+        return;
+    }
+  }
+
+  function spawnSession(config: SpawnConfig): string {
+    if (shutdownPromise) throw new Error("Conductor is shutting down: spawnSession is refused once shutdown() was called");
+    if (!config || typeof config !== "object") throw new TypeError("spawnSession(config): config must be an object, e.g. { id: 'a', agent: 'codex', prompt: '...' }");
+    if (!config.id) throw new Error("session id is required, e.g. spawnSession({ id: 'review-1', agent: 'codex', prompt: '...' })");
+    if (sessions.has(config.id)) throw new Error(`Session "${config.id}" already exists; ids are unique per conductor`);
+    if (config.remote && !config.host) throw new Error("host is required for remote sessions, e.g. { remote: true, host: 'build-box' }");
+    if (config.remote) throw new Error("remote sessions are not available in this version yet (see docs/remote.md); run the agent locally");
+    checkPolicyParts(`session "${config.id}": `, config.probeOpts, config.restart);
+    const launch = buildLaunchSync({
+      agent: config.agent,
+      prompt: config.prompt,
+      command: config.command,
+      model: config.model,
+      profile: config.profile,
+      workdir: config.workdir,
+      resultFile: config.resultFile,
+      mcpServers: config.mcpServers,
+      env: config.env,
+    });
+    const createdAt = new Date().toISOString();
+    actor.send({
+      type: "SPAWN",
+      start: false,
+      session: {
+        id: config.id,
+        agent: launch.agent,
+        spec: {
+          argv: launch.argv,
+          env: launch.env,
+          ...(launch.cwd ? { cwd: launch.cwd } : {}),
+          ...(opts.cols ? { cols: opts.cols } : {}),
+          ...(opts.rows ? { rows: opts.rows } : {}),
+        },
+        outPath: join(logsDir, `${config.id}.out.log`),
+        errPath: join(logsDir, `${config.id}.err.log`),
+        policy: policyFor(opts, config),
+      },
+    });
+    const ref = actor.getSnapshot().context.sessions[config.id];
+    if (!ref) throw new Error(`Session "${config.id}" could not be created (the conductor refused it)`);
+    const entry: SessionEntry = { ref, config, createdAt };
+    sessions.set(config.id, entry);
+    ref.on("*", (e) => onSessionEvent(entry, e as SessionEmitted));
+    getConductorRegistry().register(config.id, api);
+    ref.send({ type: "START" });
+    return config.id;
+  }
+
+  async function killSession(id: string, reason = "user_kill"): Promise<void> {
+    const entry = sessions.get(id);
+    if (!entry || FINAL_STATES.has(entry.ref.getSnapshot().context.state)) return;
+    eventLog.append("kill", { session: id, reason });
+    actor.send({ type: "KILL", id, reason });
+    await new Promise((r) => setImmediate(r));
+    await boundedWait(reaper.whenIdle(), graceMs + SHUTDOWN_MARGIN_MS);
+  }
+
+  function sendInput(id: string, text: string): boolean {
+    const entry = sessions.get(id);
+    if (!entry || typeof text !== "string") return false;
+    const ctx = entry.ref.getSnapshot().context;
+    if (!ctx.childRunning || FINAL_STATES.has(ctx.state)) return false;
+    entry.ref.send({ type: "INPUT", text });
+    // Never the text: what people type into a prompt can be a secret.
+    eventLog.append("stdin", { session: id, length: text.length + 1 });
+    return true;
+  }
+
+  function getSnapshot(): SessionSnapshot[] {
+    return [...sessions.values()].map((s) => viewOf(s.ref.getSnapshot(), s.createdAt));
+  }
+
+  let meshRegistry: MeshRegistry | null = null;
+  let detachMesh = () => {};
+
+  function shutdown(reason = "shutdown"): Promise<void> {
+    shutdownPromise ??= (async () => {
+      const started = Date.now();
+      const live = getSnapshot().filter((s) => !FINAL_STATES.has(s.state)).length;
+      eventLog.append("shutdown", { reason, sessions: sessions.size, live });
+      actor.send({ type: "SHUTDOWN", reason });
+      await toPromise(actor).catch(() => undefined);
+      detachMesh();
+      unregisterSignals();
+      const leftovers = reaper.pending;
+      eventLog.append("shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps: leftovers });
+      await eventLog.close();
+      safeEmit("shutdown");
+    })();
+    return shutdownPromise;
+  }
+
+  const unregisterSignals = opts.handleSignals === false ? () => {} : registerForSignals({ shutdown });
+
+  const api = Object.freeze({
+    spawnSession,
+    killSession,
+    sendInput,
+    getSnapshot,
+    getMeshRegistry: () => meshRegistry,
+    shutdown,
+    on(event: ConductorEventName, fn: (payload: any) => void) {
+      emitter.on(event, fn);
+      return api;
+    },
+    off(event: ConductorEventName, fn: (payload: any) => void) {
+      emitter.off(event, fn);
+      return api;
+    },
+    /** The conductor actor, for XState users: inspect it, `system.get('session:<id>')`, etc. */
+    actor,
+    get sessionCount() {
+      return sessions.size;
+    },
+    get isShuttingDown() {
+      return shutdownPromise !== null;
+    },
+    get eventLogPath() {
+      return eventLog.filePath;
+    },
+  });
+
+  if (opts.enableMesh !== false) {
+    meshRegistry = opts.meshRegistry ?? createMeshRegistry();
+    const bridge = createConductorMeshBridge(api, meshRegistry);
+    bridge.attach();
+    detachMesh = () => bridge.detach();
+  }
+  return api;
+}
+
+export type Conductor = ReturnType<typeof createConductor>;
+export { sessionSystemId };
+
+function boundedWait(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => undefined),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

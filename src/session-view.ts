@@ -1,0 +1,61 @@
+/**
+ * The seed-compatible per-session view (`getSnapshot()`), derived from a session actor's
+ * snapshot. Handles (actor refs, ptys) never appear here: plain data only.
+ */
+import type { SnapshotFrom } from "xstate";
+import type { sessionMachine } from "../machines/session.machine.js";
+import type { FailureMode, SessionState } from "../machines/session.types.js";
+
+export interface SessionHealth {
+  /** L0: the agent process is running. */
+  l0: "ok" | "down";
+  /** L1 / L1.5: output progress as the machine judges it. */
+  l1: "ok" | "stall" | "input_wait" | "n/a";
+  /** L3: first output acknowledged. */
+  l3: "pending" | "ok" | "timeout";
+  outputBytes: number;
+  inputWait: { pattern: string; line: string } | null;
+}
+
+export interface SessionSnapshot {
+  id: string;
+  agent: string;
+  state: SessionState;
+  pid: number | null;
+  remote: boolean;
+  host: string | null;
+  restarts: number;
+  health: SessionHealth;
+  outPath: string | null;
+  errPath: string | null;
+  createdAt: string;
+  reason: string;
+  failureMode: FailureMode | null;
+  exit: { exitCode: number | null; signal: string | null } | null;
+}
+
+type Snap = SnapshotFrom<typeof sessionMachine>;
+
+export function viewOf(snap: Snap, createdAt: string): SessionSnapshot {
+  const c = snap.context;
+  const l1: SessionHealth["l1"] =
+    c.state === "stalled" ? "stall" : c.state === "input_wait" ? "input_wait" : c.state === "healthy" ? "ok" : "n/a";
+  const l3: SessionHealth["l3"] =
+    c.failureMode === "startup_timeout" ? "timeout" : c.state === "starting" || c.state === "init" ? "pending" : "ok";
+  return {
+    id: c.id,
+    agent: c.agent,
+    state: c.state,
+    pid: c.pid,
+    remote: false,
+    host: null,
+    restarts: c.restarts,
+    health: { l0: c.childRunning ? "ok" : "down", l1, l3, outputBytes: c.outputBytes, inputWait: c.inputWait },
+    outPath: c.outPath ?? null,
+    errPath: c.errPath ?? null,
+    createdAt,
+    reason: c.reason,
+    failureMode: c.failureMode,
+    exit: c.exit,
+  };
+}
