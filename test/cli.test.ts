@@ -1,0 +1,90 @@
+/**
+ * The `conductor` command as a user runs it (built JS in dist/, a real child process).
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL("..", import.meta.url));
+const cli = join(root, "dist/src/cli/main.js");
+
+async function conductor(args: string[], cwd: string) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd, timeout: 90_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** Processes (not zombies) whose command line mentions `needle`. */
+function alive(needle: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+      if (cmd.includes(needle) && !cmd.includes("vitest")) found.push(`${pid} ${cmd}`);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+describe("conductor run", () => {
+  it("runs the built-in demo: every session final as expected, exit 0, no child left, log parses", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    const started = Date.now();
+    const r = await conductor(["run", "--logs-dir", "logs"], cwd);
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("all 5 sessions ended as expected");
+    for (const id of ["writer", "sleeper", "asker", "crasher", "ratelimited"]) expect(r.stdout).toMatch(new RegExp(`ok\\s+${id}`));
+    expect(r.stdout).toMatch(/sleeper: stalled → failed \(stall_timeout\)/);
+    expect(r.stdout).toMatch(/asker: healthy → input_wait/);
+    expect(r.stdout).toMatch(/ratelimited .*rate_limited/);
+    expect(alive("demo/agents/")).toEqual([]);
+    const logPath = /event log: (.+)/.exec(r.stdout)![1]!;
+    const lines = readFileSync(logPath, "utf8").trimEnd().split("\n");
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    expect(JSON.parse(lines.at(-1)!).event).toBe("shutdown_complete");
+    console.log(`demo took ${seconds.toFixed(1)} s, ${lines.length} event-log lines`);
+  });
+
+  it("bad config: exit 2 and a message naming the field, the problem and an example", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    writeFileSync(join(cwd, "bad.json"), JSON.stringify({ sessions: [{ id: "a", agent: "codx", prompt: "hi" }] }));
+    const r = await conductor(["run", "bad.json"], cwd);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/sessions\[0\]\.agent/);
+    expect(r.stderr).toMatch(/codex/);
+  });
+
+  it("unreadable or non-JSON config and unknown options: exit 2 with the reason", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    writeFileSync(join(cwd, "broken.json"), "{ sessions: ");
+    expect((await conductor(["run", "broken.json"], cwd)).stderr).toMatch(/not valid JSON/);
+    expect((await conductor(["run", "missing.json"], cwd)).code).toBe(2);
+    const r = await conductor(["run", "--frobnicate"], cwd);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option "--frobnicate"/);
+  });
+
+  it("exit 1 when a session does not end as its config expects", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    writeFileSync(
+      join(cwd, "c.json"),
+      JSON.stringify({ sessions: [{ id: "fails", agent: "command", command: ["node", "-e", "process.exit(4)"], maxRestarts: 0 }] }),
+    );
+    const r = await conductor(["run", "c.json", "--logs-dir", "logs"], cwd);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL\s+fails\s+dead\s+expected completed/);
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * createConductor end to end with real processes in real ptys: no fakes below the facade.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createConductor, type Conductor } from "../src/conductor.js";
+import { readEventLog } from "../src/event-log.js";
+import { getConductorRegistry } from "../src/conductor-registry.js";
+
+const NODE = process.execPath;
+const open: Conductor[] = [];
+function conductor(extra: Partial<Parameters<typeof createConductor>[0]> = {}) {
+  const logsDir = mkdtempSync(join(tmpdir(), "conductor-it-"));
+  const c = createConductor({ logsDir, graceMs: 1_000, handleSignals: false, ...extra });
+  open.push(c);
+  return c;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
+});
+
+function waitFor<T>(c: Conductor, event: "completed" | "dead" | "allCompleted" | "inputWait" | "stateChange", pred: (e: T) => boolean = () => true) {
+  return new Promise<T>((resolve) => {
+    const fn = (e: T) => {
+      if (!pred(e)) return;
+      c.off(event, fn);
+      resolve(e);
+    };
+    c.on(event, fn);
+  });
+}
+
+/** Pids whose command line contains `needle` (read from /proc, so zombies and all). */
+function pidsWith(needle: string, atStart = false): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replace(/\0/g, " ");
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if ((atStart ? cmd.startsWith(needle) : cmd.includes(needle)) && state !== "Z") out.push(Number(name));
+    } catch {
+      // gone while reading
+    }
+  }
+  return out;
+}
+
+describe("createConductor with real processes", () => {
+  it("defect: a child that exits 0 before any output completes (the seed hung in starting)", async () => {
+    const c = conductor();
+    const done = waitFor(c, "completed");
+    c.spawnSession({ id: "quick", agent: "command", command: ["/bin/true"] });
+    await done;
+    expect(c.getSnapshot()[0]).toMatchObject({ id: "quick", state: "completed", restarts: 0 });
+  });
+
+  it("a stall is reported stallMs after the last output, measured on real time", async () => {
+    const stallMs = 400;
+    const c = conductor({ probeOpts: { stallMs, inputQuietMs: 100 } });
+    const moves: Array<{ to: string; at: number }> = [];
+    c.on("stateChange", (e: { to: string }) => moves.push({ to: e.to, at: performance.now() }));
+    const stalled = waitFor(c, "stateChange", (e: { to: string }) => e.to === "stalled");
+    c.spawnSession({ id: "quiet", agent: "command", command: [NODE, "-e", "console.log('one line'); setInterval(() => {}, 1e6)"] });
+    await stalled;
+    const healthyAt = moves.find((m) => m.to === "healthy")!.at;
+    const stalledAt = moves.find((m) => m.to === "stalled")!.at;
+    // healthy is entered on the (only) output; the verdict must not come early, nor an interval late.
+    expect(stalledAt - healthyAt).toBeGreaterThanOrEqual(stallMs - 5);
+    expect(stalledAt - healthyAt).toBeLessThan(stallMs + 250);
+  });
+
+  it("shutdown leaves no process of sessions whose children spawned grandchildren", async () => {
+    const c = conductor();
+    const tag = `1000.${process.pid}${Date.now() % 1000}`;
+    for (const id of ["g1", "g2", "g3"]) {
+      c.spawnSession({ id, agent: "command", command: ["bash", "-c", `sleep ${tag} & sleep ${tag}; echo never`] });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pidsWith(`sleep ${tag}`, true).length).toBe(6);
+    await c.shutdown("test");
+    expect(pidsWith(`sleep ${tag}`)).toEqual([]); // nor the bash or shim around them
+    expect(c.getSnapshot().every((s) => s.state === "dead")).toBe(true);
+  });
+
+  it("a child that ignores SIGTERM is SIGKILLed after graceMs and nothing of it survives", async () => {
+    const c = conductor({ graceMs: 300 });
+    const tag = `ignore-term-${Date.now()}`;
+    c.spawnSession({ id: "stubborn", agent: "command", command: [NODE, "-e", `process.on('SIGTERM',()=>{}); console.log('${tag}'); setInterval(()=>{},1e6)`] });
+    await waitFor(c, "stateChange", (e: { to: string }) => e.to === "healthy");
+    await c.killSession("stubborn", "user_kill");
+    expect(pidsWith(tag)).toEqual([]);
+    expect(c.getSnapshot()[0]!.state).toBe("dead");
+  });
+
+  it("defect: kill while restarting ends in dead and no respawn happens", async () => {
+    const c = conductor({ restart: { backoffInitialMs: 500 } });
+    const restarting = waitFor(c, "stateChange", (e: { to: string }) => e.to === "restarting");
+    c.spawnSession({ id: "flaky", agent: "command", command: [NODE, "-e", "process.exit(3)"] });
+    await restarting;
+    await c.killSession("flaky", "user_kill");
+    await new Promise((r) => setTimeout(r, 800));
+    const snap = c.getSnapshot()[0]!;
+    expect(snap.state).toBe("dead");
+    const log = await readEventLog(c.eventLogPath);
+    expect(log.filter((l) => l.event === "spawn" && l.session === "flaky")).toHaveLength(1);
+  });
+
+  it("sendInput reaches the child; the event log records its length, never the text", async () => {
+    const c = conductor({ probeOpts: { inputQuietMs: 100 } });
+    const asked = waitFor<{ sessionId: string; pattern: string }>(c, "inputWait");
+    c.spawnSession({
+      id: "ask",
+      agent: "command",
+      command: [NODE, "-e", "process.stdout.write('Your API key? '); process.stdin.once('data', d => { console.log('got ' + d.length); process.exit(0) })"],
+    });
+    expect((await asked).pattern).toBe("question_mark");
+    const done = waitFor(c, "completed");
+    expect(c.sendInput("ask", "sk-secret-123")).toBe(true);
+    await done;
+    await c.shutdown("test");
+    const text = readFileSync(c.eventLogPath, "utf8");
+    expect(text).not.toContain("sk-secret-123");
+    const stdin = (await readEventLog(c.eventLogPath)).find((l) => l.event === "stdin");
+    expect(stdin).toMatchObject({ session: "ask", length: 14 });
+    expect(c.sendInput("ask", "late")).toBe(false);
+  });
+
+  it("keeps every transition in a JSONL log that parses line by line, with seq and ISO ts", async () => {
+    const c = conductor({ maxRestarts: 1 });
+    const dead = waitFor(c, "dead");
+    c.spawnSession({ id: "crash", agent: "command", command: [NODE, "-e", "console.log('boom'); process.exit(1)"] });
+    await dead;
+    await c.shutdown("test");
+    const lines = readFileSync(c.eventLogPath, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    lines.forEach((l, i) => {
+      expect(l.seq).toBe(i + 1);
+      expect(new Date(l.ts).toISOString()).toBe(l.ts);
+    });
+    const moves = lines.filter((l) => l.event === "stateChange").map((l) => `${l.from}->${l.to}`);
+    expect(moves).toEqual([
+      "init->starting", "starting->healthy", "healthy->failed", "failed->restarting",
+      "restarting->starting", "starting->healthy", "healthy->failed", "failed->dead",
+    ]);
+    expect(lines.at(-1).event).toBe("shutdown_complete");
+  });
+
+  it("emits the seed's events, calls onCompleted, and keeps registries in step", async () => {
+    const c = conductor();
+    const seen: string[] = [];
+    for (const e of ["stateChange", "completed", "allCompleted", "shutdown"] as const) c.on(e, () => seen.push(e));
+    let called = "";
+    const all = waitFor(c, "allCompleted");
+    c.spawnSession({ id: "ok", agent: "command", command: [NODE, "-e", "console.log('done')"], onCompleted: (i) => (called = i.sessionId) });
+    expect(getConductorRegistry().lookup("ok")).toBe(c);
+    expect(c.getMeshRegistry()?.getAgent("session:ok")).toBeTruthy();
+    await all;
+    expect(called).toBe("ok");
+    expect(getConductorRegistry().lookup("ok")).toBeUndefined();
+    await c.shutdown();
+    expect(seen).toContain("completed");
+    expect(seen.at(-1)).toBe("shutdown");
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it("a listener that throws cannot break a session", async () => {
+    const c = conductor();
+    c.on("stateChange", () => {
+      throw new Error("bad listener");
+    });
+    const done = waitFor(c, "completed");
+    c.spawnSession({ id: "robust", agent: "command", command: [NODE, "-e", "console.log('x')"] });
+    await done;
+    expect(c.getSnapshot()[0]!.state).toBe("completed");
+  });
+
+  it("rejects bad input with errors that say what to do", () => {
+    expect(() => createConductor({} as never)).toThrow(/logsDir is required/);
+    const c = conductor();
+    expect(() => c.spawnSession({ agent: "command", command: ["/bin/true"] } as never)).toThrow(/session id is required/);
+    expect(() => c.spawnSession({ id: "x", agent: "nope" })).toThrow(/supported agents are/);
+    expect(() => c.spawnSession({ id: "y", agent: "command", command: ["no-such-binary-here"] })).toThrow(/not found on PATH/);
+    expect(() => c.spawnSession({ id: "z", agent: "command", command: ["/bin/true"], remote: true })).toThrow(/host is required/);
+    expect(() => c.spawnSession({ id: "w", agent: "command", command: ["/bin/true"], probeOpts: { stallMs: -1 } })).toThrow(/stallMs must be a non-negative/);
+    c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] });
+    expect(() => c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] })).toThrow(/already exists/);
+  });
+
+  it("refuses new sessions once shutting down", async () => {
+    const c = conductor();
+    const p = c.shutdown("test");
+    expect(c.isShuttingDown).toBe(true);
+    expect(() => c.spawnSession({ id: "late", agent: "command", command: ["/bin/true"] })).toThrow(/shutting down/);
+    await p;
+  });
+});
