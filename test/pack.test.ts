@@ -1,0 +1,46 @@
+/**
+ * The package is real: `npm pack`, installed into an empty folder, imports with types and runs
+ * `npx conductor run`. Slow (installs dependencies, compiles node-pty), so it runs once.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { expect, it } from "vitest";
+
+const exec = promisify(execFile);
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+it("npm pack → install in an empty folder → typed import and npx conductor run", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "conductor-pack-"));
+  const { stdout: packOut } = await exec("npm", ["pack", "--pack-destination", dir, "--json"], { cwd: root, maxBuffer: 1 << 24 });
+  const tarball = join(dir, (JSON.parse(packOut) as Array<{ filename: string }>)[0]!.filename);
+  const app = join(dir, "app");
+  await exec("mkdir", ["-p", app]);
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
+  await exec("npm", ["install", "--no-audit", "--no-fund", tarball], { cwd: app, timeout: 240_000 });
+
+  // Types: a consumer's TypeScript file compiles against the installed package's .d.ts files.
+  writeFileSync(
+    join(app, "use.ts"),
+    [
+      'import { createConductor, sessionMachine, STATES, type SessionSnapshot } from "statechart-conductor";',
+      "const c = createConductor({ logsDir: './logs', handleSignals: false });",
+      "const snaps: SessionSnapshot[] = c.getSnapshot();",
+      "const s: string = STATES.HEALTHY;",
+      "void sessionMachine; void snaps; void s; void c.shutdown();",
+    ].join("\n"),
+  );
+  const tsc = join(root, "node_modules/.bin/tsc");
+  await exec(tsc, ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022",
+    "--skipLibCheck", "--typeRoots", join(root, "node_modules/@types"), "--types", "node", "use.ts"], { cwd: app });
+
+  const { stdout: imported } = await exec(process.execPath, ["--input-type=module", "-e",
+    "import * as m from 'statechart-conductor'; console.log(typeof m.createConductor, typeof m.conductorMachine, m.STATES.DEAD)"], { cwd: app });
+  expect(imported.trim()).toBe("function object dead");
+
+  const { stdout } = await exec("npx", ["conductor", "run", "--logs-dir", "logs"], { cwd: app, timeout: 90_000 });
+  expect(stdout).toContain("all 5 sessions ended as expected");
+}, 300_000);
