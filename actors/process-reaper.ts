@@ -1,0 +1,198 @@
+/**
+ * Kills a child's whole process family and proves it is gone, using /proc snapshots.
+ *
+ * Family of a root = descendants (ppid walk) ∪ processes with sid == root ∪ pgid == root.
+ * node-pty runs its child under setsid(), so the child is a session leader: grandchildren that
+ * were re-parented to init when their parent died are still found by sid. (Processes that call
+ * setsid() themselves AND lose their parent escape; only a cgroup would catch those.)
+ *
+ * Why sid/pgid == root is safe after the root exited: Linux keeps a pid number allocated while
+ * any task still uses it as its pgid or sid, so a live sid == root member is ours, never a
+ * reused pid's session.
+ *
+ * Snapshots are batched: every call that arrives in the same tick shares ONE table read
+ * (tree-kill spawns `ps` per call, ~0.5 s for 100 sessions, see shared/spec/field-facts.md).
+ */
+import {
+  isAlive,
+  isAliveInfo,
+  ownProcessGroup,
+  snapshotProcesses,
+  type ProcessTable,
+} from "./process-table.js";
+
+export interface ReapOptions {
+  graceMs: number;
+  /** Only for logs. */
+  label?: string;
+}
+
+export interface ReapResult {
+  rootPid: number;
+  /** Every pid sent SIGTERM (and SIGKILL if forced). */
+  signalled: number[];
+  /** True when SIGKILL had to be sent to at least one process. */
+  forced: boolean;
+  /** Processes still alive after SIGKILL + killWaitMs (e.g. stuck in 'D' state). */
+  survivors: number[];
+}
+
+export interface ProcessReaper {
+  terminate(rootPid: number, opts: ReapOptions): Promise<ReapResult>;
+  reapOrphans(rootPid: number, opts: ReapOptions): Promise<ReapResult>;
+  whenIdle(): Promise<void>;
+  readonly pending: number;
+  /** Count other shutdown work (a pty actor's drain + file close) in pending/whenIdle. */
+  track?(work: Promise<unknown>): void;
+}
+
+export interface ReaperOptions {
+  /** Injectable for tests (count calls) and other platforms. Default: /proc, else `ps`. */
+  snapshot?: () => Promise<ProcessTable>;
+  /** Liveness poll interval during grace. */
+  pollMs?: number;
+  /** How long to wait for SIGKILLed processes to disappear before reporting survivors. */
+  killWaitMs?: number;
+  log?: (event: string, data: Record<string, unknown>) => void;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Compute the family. `withRoot` false = root itself is gone (or reused) and must be skipped. */
+export function familyOf(table: ProcessTable, root: number, withRoot: boolean): Set<number> {
+  const children = new Map<number, number[]>();
+  const seeds: number[] = [];
+  for (const p of table.values()) {
+    const list = children.get(p.ppid);
+    if (list) list.push(p.pid);
+    else children.set(p.ppid, [p.pid]);
+    if (p.pid !== root && (p.sid === root || p.pgid === root)) seeds.push(p.pid);
+  }
+  const family = new Set<number>();
+  const queue = withRoot && table.has(root) ? [root, ...seeds] : seeds;
+  while (queue.length > 0) {
+    const pid = queue.pop()!;
+    if (family.has(pid) || (!withRoot && pid === root)) continue;
+    family.add(pid);
+    for (const c of children.get(pid) ?? []) queue.push(c);
+  }
+  return family;
+}
+
+export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
+  const snapshot = opts.snapshot ?? snapshotProcesses;
+  const pollMs = opts.pollMs ?? 25;
+  const killWaitMs = opts.killWaitMs ?? 2000;
+  const log = opts.log ?? (() => {});
+  const inFlight = new Set<Promise<unknown>>();
+  let ownPgid: Promise<number> | undefined;
+
+  // One table read per tick, shared by every caller that asked during that tick.
+  let batch: Promise<ProcessTable> | undefined;
+  function sharedSnapshot(): Promise<ProcessTable> {
+    batch ??= new Promise<ProcessTable>((resolve, reject) => {
+      setImmediate(() => {
+        batch = undefined; // later callers need a fresher table
+        snapshot().then(resolve, reject);
+      });
+    });
+    return batch;
+  }
+
+  async function send(pids: number[], root: number, table: ProcessTable, signal: NodeJS.Signals) {
+    const myPgid = await (ownPgid ??= ownProcessGroup());
+    const sent: number[] = [];
+    // Group first: it reaches members forked after the snapshot. Only when a family member
+    // still leads/joins that group, so a reused pid's own group is never hit.
+    const group = pids.some((p) => table.get(p)?.pgid === root);
+    if (group && root > 1 && root !== myPgid && root !== process.pid) trySignal(-root, signal);
+    for (const pid of pids) {
+      if (pid <= 1 || pid === process.pid || pid === myPgid) continue;
+      if (trySignal(pid, signal)) sent.push(pid);
+    }
+    return sent;
+  }
+
+  async function aliveOf(pids: Iterable<number>): Promise<number[]> {
+    const list = [...pids];
+    const flags = await Promise.all(list.map((p) => isAlive(p)));
+    return list.filter((_, i) => flags[i]);
+  }
+
+  async function waitGone(pids: number[], ms: number): Promise<number[]> {
+    const deadline = Date.now() + ms;
+    let alive = await aliveOf(pids);
+    while (alive.length > 0 && Date.now() < deadline) {
+      await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
+      alive = await aliveOf(alive);
+    }
+    return alive;
+  }
+
+  async function reap(root: number, o: ReapOptions, orphansOnly: boolean): Promise<ReapResult> {
+    const label = o.label ?? String(root);
+    const table = await sharedSnapshot();
+    const rootInfo = table.get(root);
+    // reapOrphans: a live process at root's pid is a reused pid (the real root was reaped),
+    // and by the kernel rule above none of our orphans can then exist.
+    if (orphansOnly && isAliveInfo(rootInfo)) {
+      log("reaper.root_alive", { label, rootPid: root });
+      return { rootPid: root, signalled: [], forced: false, survivors: [] };
+    }
+    const first = [...familyOf(table, root, !orphansOnly)].filter((p) =>
+      isAliveInfo(table.get(p)),
+    );
+    const signalled = new Set<number>(await send(first, root, table, "SIGTERM"));
+    if (first.length > 0) log("reaper.sigterm", { label, rootPid: root, pids: first });
+
+    const left = await waitGone(first, Math.max(0, o.graceMs));
+    const rootDied = orphansOnly || !left.includes(root);
+    // Re-snapshot: catches processes forked during the grace period.
+    const table2 = await sharedSnapshot();
+    const again = familyOf(table2, root, !rootDied);
+    for (const p of left) again.add(p);
+    const targets = [...again].filter((p) => isAliveInfo(table2.get(p)));
+    let forced = false;
+    let survivors: number[] = [];
+    if (targets.length > 0) {
+      forced = true;
+      for (const p of await send(targets, root, table2, "SIGKILL")) signalled.add(p);
+      log("reaper.sigkill", { label, rootPid: root, pids: targets });
+      survivors = await waitGone(targets, killWaitMs);
+      if (survivors.length > 0) log("reaper.survivors", { label, rootPid: root, survivors });
+    }
+    return { rootPid: root, signalled: [...signalled], forced, survivors };
+  }
+
+  function track<T>(p: Promise<T>): Promise<T> {
+    inFlight.add(p);
+    const done = () => inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  return {
+    terminate: (root, o) => track(reap(root, o, false)),
+    reapOrphans: (root, o) => track(reap(root, o, true)),
+    track(work) {
+      track(work);
+    },
+    async whenIdle() {
+      // Loop: a settling reap may be followed by one started meanwhile.
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+    get pending() {
+      return inFlight.size;
+    },
+  };
+}
+
+/** kill() that treats ESRCH (already gone) and EPERM (not ours) as "not sent". */
+function trySignal(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}

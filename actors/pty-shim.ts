@@ -1,0 +1,154 @@
+/**
+ * The exit shim: a tiny /bin/sh script that sits between the pty and the agent.
+ *
+ * Why: on Linux, node-pty can lose the last bytes of a child that exits fast and can emit
+ * `exit` before the last `data` (microsoft/node-pty#72, #726; measured here: the last 0.5–8 KB
+ * missing in about 1 run of 6, and 1 of 50 in a 1 MB blast). The loss happens when the last
+ * process holding the pty slave closes it while output is still unread. The shim keeps the
+ * slave open after the agent exits, prints an in-band marker carrying the exit status, and
+ * only exits once the conductor has read the marker and written back the nonce (the ack).
+ *
+ * Spawn as: /bin/sh -c SHIM_SCRIPT conductor-shim <nonce> <argv...>
+ * argv stays separate sh arguments ("$@"), never interpolated into the script, so prompts
+ * like `$(touch /tmp/x)` reach the agent literally.
+ */
+import { randomBytes } from "node:crypto";
+import { constants } from "node:os";
+
+/** OSC number for the marker: private-use range, terminals ignore unknown OSCs. */
+export const MARKER_OSC = "7770";
+export const SHIM_ARGV0 = "conductor-shim";
+
+/*
+ * - `trap 'sig=1' ...`: a handler, not `trap ''`: ignored signals stay ignored across exec, so
+ *   the agent would inherit SIGINT/SIGTERM as ignored; handled ones are reset to default.
+ *   While "$@" runs in the foreground, POSIX defers the handler until it ends, so a TERM to
+ *   the group kills the agent and the shim still reports its status.
+ * - fd 3 keeps the real stderr for the agent while the shim's own stderr goes to /dev/null:
+ *   dash prints "Terminated"/"Killed" when a foreground job dies by a signal, which would land
+ *   in the agent's log. `( exec "$@" ) 2>&3`, not `"$@" 2>&3`: dash applies a simple
+ *   command's redirections in the parent around the wait, so the message would follow them;
+ *   a subshell's redirections apply in the child only. exec keeps one process, no extra fork.
+ * - dash's `read` returns 1 both on EOF and when a trapped signal interrupts it; `sig` tells
+ *   the two apart so a late SIGTERM does not end the wait before the ack.
+ * - `stty sane -echo`: a crashed TUI may leave raw mode/no-icanon; sane restores line mode so
+ *   `read` sees lines, -echo keeps the ack out of the output.
+ * - The line only has to END with the nonce: typed-ahead input without a newline may sit in
+ *   the line buffer in front of it. The nonce is random, so typed input cannot forge it.
+ * - EOF (master closed) ends the loop.
+ */
+export const SHIM_SCRIPT = [
+  "trap 'sig=1' INT TERM HUP",
+  'n=$1; shift',
+  'exec 3>&2 2>/dev/null',
+  '( exec "$@" ) 2>&3 3>&-',
+  'st=$?',
+  'stty sane -echo 2>/dev/null',
+  `printf '\\033]${MARKER_OSC};%s;%s\\007' "$n" "$st"`,
+  'while :; do',
+  '  sig=',
+  '  if IFS= read -r line; then',
+  '    case $line in *"$n") break;; esac',
+  '  elif [ -z "$sig" ]; then',
+  '    break',
+  '  fi',
+  'done',
+  'exit "$st"',
+].join("\n");
+
+/** Arguments for `spawn(shell, shimArgs(nonce, argv))`. */
+export function shimArgs(nonce: string, argv: readonly string[]): string[] {
+  return ["-c", SHIM_SCRIPT, SHIM_ARGV0, nonce, ...argv];
+}
+
+/** 128 random bits, hex: unguessable by the agent or by typed input. */
+export function makeNonce(): string {
+  return randomBytes(16).toString("hex");
+}
+
+export interface ScanResult {
+  /** Output before the marker (or all of the chunk, minus any held-back partial marker). */
+  before: string;
+  /** Exit status carried by the marker, when this chunk completed it. */
+  status?: number;
+  /** Output after the marker (only when status is set). */
+  after: string;
+}
+
+/**
+ * Streaming marker finder. Holds back only a suffix that could still become the marker, so
+ * output is delayed by at most marker-length bytes. After the marker is found, everything
+ * passes through untouched. Works on any string; pty-process feeds latin1 so bytes are exact.
+ */
+export class MarkerScanner {
+  private readonly prefix: string;
+  private held = "";
+  private found = false;
+
+  constructor(nonce: string) {
+    this.prefix = `\x1b]${MARKER_OSC};${nonce};`;
+  }
+
+  get markerSeen(): boolean {
+    return this.found;
+  }
+
+  push(chunk: string): ScanResult {
+    if (this.found) return { before: chunk, after: "" };
+    const text = this.held + chunk;
+    this.held = "";
+    const plen = this.prefix.length;
+    for (let at = text.indexOf(this.prefix); at >= 0; at = text.indexOf(this.prefix, at + 1)) {
+      const m = /^(\d{1,3})\x07/.exec(text.slice(at + plen, at + plen + 4));
+      if (m) {
+        this.found = true;
+        const end = at + plen + m[0].length;
+        return { before: text.slice(0, at), status: Number(m[1]), after: text.slice(end) };
+      }
+      if (/^\d{0,3}$/.test(text.slice(at + plen))) {
+        // Prefix complete, status/BEL still to come: hold from the prefix on.
+        this.held = text.slice(at);
+        return { before: text.slice(0, at), after: "" };
+      }
+      // Malformed: not our marker, keep looking.
+    }
+    const keep = this.partialSuffix(text);
+    this.held = text.slice(text.length - keep);
+    return { before: text.slice(0, text.length - keep), after: "" };
+  }
+
+  /** Whatever is held back, for when the stream ends without a marker. */
+  flush(): string {
+    const rest = this.held;
+    this.held = "";
+    return rest;
+  }
+
+  /** Length of the longest suffix of text that is a proper prefix of the marker prefix. */
+  private partialSuffix(text: string): number {
+    const max = Math.min(text.length, this.prefix.length - 1);
+    for (let k = max; k > 0; k--) {
+      if (this.prefix.startsWith(text.slice(text.length - k))) return k;
+    }
+    return 0;
+  }
+}
+
+/**
+ * Shell status → exit code / signal, the bash convention: 128+n means "killed by signal n".
+ * Ambiguous by design: a program that calls exit(130) looks exactly like one killed by
+ * SIGINT. Statuses above 128 with no known signal stay exit codes.
+ */
+export function statusToExit(status: number): { exitCode: number | null; signal: string | null } {
+  if (status > 128 && status < 128 + 65) {
+    const n = status - 128;
+    const name = signalName(n);
+    if (name) return { exitCode: null, signal: name };
+  }
+  return { exitCode: status, signal: null };
+}
+
+export function signalName(n: number): string | null {
+  for (const [name, num] of Object.entries(constants.signals)) if (num === n) return name;
+  return null;
+}

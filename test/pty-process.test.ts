@@ -1,0 +1,229 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { createActor, setup } from "xstate";
+import { createProcessReaper, type ProcessReaper } from "../actors/process-reaper.js";
+import { isAlive, snapshotProcesses } from "../actors/process-table.js";
+import { createPtyProcessLogic } from "../actors/pty-process.js";
+import type { ChildCommand, ChildEvent, PtyProcessInput } from "../machines/session.types.js";
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const node = (name: string, ...args: string[]) => [process.execPath, fixture(name), ...args];
+const tmp = mkdtempSync(join(tmpdir(), "pty-process-test-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let runNo = 0;
+
+type Ev<T extends ChildEvent["type"]> = Extract<ChildEvent, { type: T }>;
+
+/** A tiny parent machine that invokes the pty logic and records what it sends back. */
+function startPty(argv: string[], extra: Partial<PtyProcessInput> = {}, reaper: ProcessReaper = createProcessReaper()) {
+  const dir = join(tmp, `run${++runNo}`);
+  const input: PtyProcessInput = {
+    sessionId: "s1",
+    generation: 7,
+    spec: { argv },
+    outPath: join(dir, "out.log"),
+    errPath: join(dir, "err.log"),
+    ...extra,
+  };
+  const events: ChildEvent[] = [];
+  let outSizeAtExit = -1;
+  const listeners = new Set<() => void>();
+  const parent = setup({ types: { events: {} as ChildEvent }, actors: { pty: createPtyProcessLogic({ reaper }) } }).createMachine({
+    invoke: { id: "pty", src: "pty", input },
+    on: {
+      "*": {
+        actions: ({ event }) => {
+          // EXIT promises every byte is in the log: measure the file at that very moment.
+          if (event.type === "CHILD.EXIT") outSizeAtExit = existsSync(input.outPath!) ? statSync(input.outPath!).size : 0;
+          events.push(event);
+          for (const l of listeners) l();
+        },
+      },
+    },
+  });
+  const actor = createActor(parent).start();
+  const until = <T extends ChildEvent["type"]>(type: T, pred: (e: Ev<T>) => boolean = () => true, ms = 15_000) =>
+    new Promise<Ev<T>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${type}; got ${events.map((e) => e.type).join(",")}`)), ms);
+      const check = () => {
+        const hit = events.find((e): e is Ev<T> => e.type === type && pred(e as Ev<T>));
+        if (hit) {
+          clearTimeout(timer);
+          listeners.delete(check);
+          resolve(hit);
+        }
+      };
+      listeners.add(check);
+      check();
+    });
+  const send = (cmd: ChildCommand) => actor.getSnapshot().children.pty?.send(cmd);
+  const types = () => events.map((e) => e.type);
+  return { actor, events, until, send, types, input, reaper, outSizeAtExit: () => outSizeAtExit };
+}
+
+async function aliveInSession(sid: number): Promise<number[]> {
+  const t = await snapshotProcesses();
+  return [...t.values()].filter((p) => p.sid === sid && p.state !== "Z").map((p) => p.pid);
+}
+const tailHas = (text: string) => (e: Ev<"CHILD.OUTPUT">) => e.screenTail.some((l) => l.includes(text));
+
+describe.runIf(process.platform === "linux")("pty process actor", () => {
+  it("echo: SPAWNED, OUTPUT with the text on screen, EXIT 0, GONE, raw log", async () => {
+    const h = startPty(["/bin/echo", "hello pty"]);
+    const spawned = await h.until("CHILD.SPAWNED");
+    expect(spawned.generation).toBe(7);
+    expect(spawned.pid).toBeGreaterThan(1);
+    await h.until("CHILD.GONE");
+    expect(h.types()[0]).toBe("CHILD.SPAWNED");
+    expect(h.types().slice(-2)).toEqual(["CHILD.EXIT", "CHILD.GONE"]);
+    const out = h.events.find((e): e is Ev<"CHILD.OUTPUT"> => e.type === "CHILD.OUTPUT")!;
+    expect(out.screenTail).toEqual(["hello pty"]);
+    expect(out.lagMs).toBe(0); // leading edge
+    const exit = (await h.until("CHILD.EXIT"));
+    expect(exit).toMatchObject({ exitCode: 0, signal: null });
+    expect(exit.recentOutput).toContain("hello pty");
+    expect(readFileSync(h.input.outPath!, "utf8")).toBe("hello pty\r\n"); // no marker in the log
+    expect(readFileSync(h.input.errPath!, "utf8")).toMatch(/exit: code=0 signal=null marker=true/);
+  });
+
+  it("exit code and death by signal come through the shim", async () => {
+    const a = startPty(["/bin/sh", "-c", "exit 3"]);
+    const b = startPty(["/bin/sh", "-c", "kill -TERM $$"]);
+    expect(await a.until("CHILD.EXIT")).toMatchObject({ exitCode: 3, signal: null });
+    expect(await b.until("CHILD.EXIT")).toMatchObject({ exitCode: null, signal: "SIGTERM" });
+    await Promise.all([a.until("CHILD.GONE"), b.until("CHILD.GONE")]);
+  });
+
+  it("spawn errors: missing program or cwd → SPAWN_ERROR, nothing else", async () => {
+    const a = startPty(["/nonexistent/agent"]);
+    const b = startPty(["/bin/true"], { spec: { argv: ["/bin/true"], cwd: "/nonexistent-dir" } });
+    expect((await a.until("CHILD.SPAWN_ERROR")).message).toMatch(/ENOENT/);
+    await b.until("CHILD.SPAWN_ERROR");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.types()).toEqual(["CHILD.SPAWN_ERROR"]);
+    expect(readFileSync(a.input.errPath!, "utf8")).toMatch(/spawn error: .*nonexistent/);
+  });
+
+  it("TERMINATE a sleep: EXIT by SIGTERM, GONE, nothing left in its session", async () => {
+    const h = startPty(["/bin/sleep", "1000"]);
+    const { pid } = await h.until("CHILD.SPAWNED");
+    await new Promise((r) => setTimeout(r, 100)); // let the shim start the sleep
+    h.send({ type: "CHILD.TERMINATE", reason: "test", graceMs: 2000 });
+    expect(await h.until("CHILD.EXIT")).toMatchObject({ exitCode: null, signal: "SIGTERM" });
+    await h.until("CHILD.GONE");
+    expect(await aliveInSession(pid)).toEqual([]);
+  });
+
+  it("TERMINATE a child with grandchildren (own group included): all of them die", async () => {
+    const h = startPty(node("grandchildren.mjs"));
+    const { pid } = await h.until("CHILD.SPAWNED");
+    const out = await h.until("CHILD.OUTPUT", tailHas("PIDS:"));
+    const pids = out.screenTail.find((l) => l.startsWith("PIDS:"))!.slice(5).split(",").map(Number);
+    expect(pids).toHaveLength(3);
+    for (const p of pids) expect(await isAlive(p)).toBe(true);
+    h.send({ type: "CHILD.TERMINATE", reason: "test", graceMs: 2000 });
+    await h.until("CHILD.GONE");
+    for (const p of pids) expect(await isAlive(p)).toBe(false);
+    expect(await aliveInSession(pid)).toEqual([]);
+  });
+
+  it("a child that ignores SIGTERM is SIGKILLed after graceMs and the kill is logged", async () => {
+    const h = startPty(node("ignore-term.mjs"));
+    await h.until("CHILD.OUTPUT", tailHas("ready"));
+    h.send({ type: "CHILD.TERMINATE", reason: "test", graceMs: 300 });
+    expect(await h.until("CHILD.EXIT")).toMatchObject({ exitCode: null, signal: "SIGKILL" });
+    await h.until("CHILD.GONE");
+    expect(readFileSync(h.input.errPath!, "utf8")).toMatch(/forced kill \(SIGKILL\)/);
+  });
+
+  it("orphans left by a natural exit are reaped before GONE", async () => {
+    const h = startPty(["/bin/sh", "-c", "/bin/sleep 1000 & echo orphan=$!; exit 1"]);
+    expect(await h.until("CHILD.EXIT")).toMatchObject({ exitCode: 1 });
+    const orphan = Number(/orphan=(\d+)/.exec(readFileSync(h.input.outPath!, "utf8"))![1]);
+    await h.until("CHILD.GONE");
+    expect(await isAlive(orphan)).toBe(false);
+  });
+
+  it("coalesces: 10k small lines make few OUTPUT events; the last one has every byte", async () => {
+    const h = startPty(node("many-lines.mjs", "10000"), { outputCoalesceMs: 100 });
+    await h.until("CHILD.GONE");
+    const outs = h.events.filter((e): e is Ev<"CHILD.OUTPUT"> => e.type === "CHILD.OUTPUT");
+    expect(outs.length).toBeGreaterThan(0);
+    expect(outs.length).toBeLessThan(20);
+    const size = statSync(h.input.outPath!).size;
+    expect(outs.at(-1)!.bytes).toBe(size);
+    expect(outs.at(-1)!.screenTail.at(-1)).toBe("line 9999");
+    expect(h.types().indexOf("CHILD.EXIT")).toBeGreaterThan(h.types().lastIndexOf("CHILD.OUTPUT"));
+  });
+
+  it("CHILD.WRITE reaches a child reading stdin", async () => {
+    const h = startPty(node("echo-stdin.mjs"));
+    await h.until("CHILD.OUTPUT", tailHas("ready"));
+    h.send({ type: "CHILD.WRITE", data: "hello input\r" });
+    const exit = await h.until("CHILD.EXIT");
+    expect(exit.exitCode).toBe(0);
+    expect(exit.recentOutput).toContain("got:hello input");
+  });
+
+  it("ANSI-heavy TUI: the rendered screen shows the question drawn by cursor moves", async () => {
+    const h = startPty(node("ansi-question.mjs"));
+    const out = await h.until("CHILD.OUTPUT", tailHas("Continue? (y/n)"));
+    expect(out.screenTail.join("\n")).not.toMatch(/\x1b/);
+    expect(out.screenTail).toContain("         Continue? (y/n)");
+    expect(out.screenTail).toContain("spinner -");
+    h.send({ type: "CHILD.WRITE", data: "y" });
+    expect(await h.until("CHILD.EXIT")).toMatchObject({ exitCode: 0 });
+  });
+
+  it("stopping the actor ends the tree; reaper.whenIdle() covers it", async () => {
+    const reaper = createProcessReaper();
+    const h = startPty(["/bin/sh", "-c", "echo started; exec /bin/sleep 1000"], {}, reaper);
+    const { pid } = await h.until("CHILD.SPAWNED");
+    await h.until("CHILD.OUTPUT", tailHas("started"));
+    h.actor.stop();
+    expect(reaper.pending).toBeGreaterThan(0);
+    await reaper.whenIdle();
+    expect(await aliveInSession(pid)).toEqual([]);
+    expect(readFileSync(h.input.outPath!, "utf8")).toBe("started\r\n");
+    expect(h.types()).not.toContain("CHILD.EXIT"); // nothing is sent after stop
+  });
+});
+
+/** Mirrors test/fixtures/blast.mjs. */
+function blastBytes(seed: number, size = 1 << 20): Buffer {
+  const buf = Buffer.alloc(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    buf[i] = 0x21 + ((x >>> 24) % 94);
+  }
+  return buf;
+}
+
+describe.runIf(process.platform === "linux")("the tail: no byte lost when a child exits at once", () => {
+  it("1 MiB blast, 50 runs in batches of 5: every byte logged before EXIT", async () => {
+    const runs = 50;
+    const batch = 5;
+    const expected = new Map<number, Buffer>();
+    for (let b = 0; b < runs; b += batch) {
+      await Promise.all(
+        Array.from({ length: batch }, async (_, k) => {
+          const seed = (b + k) % 5 + 1;
+          const want = expected.get(seed) ?? blastBytes(seed);
+          expected.set(seed, want);
+          const h = startPty(node("blast.mjs", String(seed)));
+          const exit = await h.until("CHILD.EXIT");
+          expect(exit.exitCode).toBe(0);
+          expect(h.outSizeAtExit()).toBe(want.length);
+          const outs = h.events.filter((e): e is Ev<"CHILD.OUTPUT"> => e.type === "CHILD.OUTPUT");
+          expect(outs.at(-1)!.bytes).toBe(want.length);
+          expect(readFileSync(h.input.outPath!).equals(want)).toBe(true);
+          await h.until("CHILD.GONE");
+        }),
+      );
+    }
+  });
+});

@@ -1,0 +1,163 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pty from "node-pty";
+import { afterAll, describe, expect, it } from "vitest";
+import { makeNonce, MarkerScanner, shimArgs, statusToExit } from "../actors/pty-shim.js";
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), "shim-test-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function scanAll(scanner: MarkerScanner, chunks: string[]) {
+  let before = "";
+  let after = "";
+  let status: number | undefined;
+  for (const c of chunks) {
+    const r = scanner.push(c);
+    if (status === undefined) before += r.before;
+    else after += r.before;
+    if (r.status !== undefined) {
+      expect(status).toBeUndefined();
+      status = r.status;
+      after += r.after;
+    }
+  }
+  return { before, after, status };
+}
+
+describe("MarkerScanner", () => {
+  const nonce = "0123456789abcdef";
+  const marker = `\x1b]7770;${nonce};143\x07`;
+  // Contains a near-miss (other nonce) and the marker prefix's first bytes in plain output.
+  const head = `hello \x1b]0;title\x07 \x1b]7770;ffffffffffffffff;1\x07 \x1b]77 world`;
+  const stream = `${head}${marker}tail`;
+
+  it("finds the marker across every single split point", () => {
+    for (let i = 0; i <= stream.length; i++) {
+      const r = scanAll(new MarkerScanner(nonce), [stream.slice(0, i), stream.slice(i)]);
+      expect(r, `split at ${i}`).toEqual({ before: head, after: "tail", status: 143 });
+    }
+  });
+
+  it("finds it when fed one character at a time, and across every pair of splits", () => {
+    expect(scanAll(new MarkerScanner(nonce), [...stream])).toEqual({ before: head, after: "tail", status: 143 });
+    const m0 = head.length - 3;
+    for (let i = m0; i < stream.length; i++) {
+      for (let j = i; j <= stream.length; j++) {
+        const r = scanAll(new MarkerScanner(nonce), [stream.slice(0, i), stream.slice(i, j), stream.slice(j)]);
+        expect(r.status).toBe(143);
+        expect(r.before + "|" + r.after).toBe(head + "|tail");
+      }
+    }
+  });
+
+  it("holds back only a possible partial marker, and flush returns it", () => {
+    const s = new MarkerScanner(nonce);
+    expect(s.push("abc\x1b]77").before).toBe("abc");
+    expect(s.push("x").before).toBe("\x1b]77x");
+    expect(s.push("\x1b]7770;0123").before).toBe("");
+    expect(s.flush()).toBe("\x1b]7770;0123");
+    expect(s.markerSeen).toBe(false);
+  });
+});
+
+describe("statusToExit", () => {
+  it("maps 128+n to signals like bash does (exit 130 and SIGINT look alike)", () => {
+    expect(statusToExit(0)).toEqual({ exitCode: 0, signal: null });
+    expect(statusToExit(3)).toEqual({ exitCode: 3, signal: null });
+    expect(statusToExit(130)).toEqual({ exitCode: null, signal: "SIGINT" });
+    expect(statusToExit(143)).toEqual({ exitCode: null, signal: "SIGTERM" });
+    expect(statusToExit(137)).toEqual({ exitCode: null, signal: "SIGKILL" });
+    expect(statusToExit(255)).toEqual({ exitCode: 255, signal: null });
+  });
+});
+
+/** Runs the shim on pipes (no pty): stty fails quietly, the protocol still holds. */
+function runShim(argv: string[], nonce = makeNonce()) {
+  const child = spawn("/bin/sh", shimArgs(nonce, argv), { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.setEncoding("latin1").on("data", (d: string) => (out += d));
+  const done = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const marker = new Promise<void>((r) => {
+    const check = () => (out.includes(`\x1b]7770;${nonce};`) ? r() : child.stdout.once("data", check));
+    check();
+  });
+  return { child, nonce, done, marker, out: () => out };
+}
+
+describe("the shim script", () => {
+  it("passes hostile argv to the program literally and runs none of it", async () => {
+    const hostile = [
+      `$(touch ${tmp}/p1)`,
+      `\`touch ${tmp}/p2\``,
+      `"; touch ${tmp}/p3; "`,
+      `'; touch ${tmp}/p4; '`,
+      "$HOME * ~ \\n",
+      "multi\nline",
+      "",
+    ];
+    const s = runShim([process.execPath, fixture("argv-json.mjs"), ...hostile]);
+    await s.marker;
+    s.child.stdin.write(`${s.nonce}\n`);
+    expect(await s.done).toBe(0);
+    const line = s.out().split("\n").find((l) => l.startsWith("ARGV:"))!;
+    expect(JSON.parse(line.slice(5))).toEqual(hostile);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(existsSync(`${tmp}/p1`)).toBe(false);
+  });
+
+  it("waits for the nonce: typed-ahead lines do not end it; exits with the agent's status", async () => {
+    const s = runShim(["/bin/sh", "-c", "exit 7"]);
+    await s.marker;
+    expect(s.out()).toContain(`;${s.nonce};7\x07`);
+    s.child.stdin.write("leftover input\nnot-the-nonce\n");
+    await new Promise((r) => setTimeout(r, 150));
+    expect(s.child.exitCode).toBeNull();
+    s.child.stdin.write(`partial${s.nonce}\n`); // an unterminated typed line may precede it
+    expect(await s.done).toBe(7);
+  });
+
+  it("does not hand SIGTERM to the agent as ignored; a late SIGTERM does not end the wait", async () => {
+    const s = runShim(["/bin/sh", "-c", "kill -TERM $$; echo survived"]);
+    await s.marker;
+    expect(s.out()).not.toContain("survived");
+    expect(s.out()).toContain(`;${s.nonce};143\x07`);
+    s.child.kill("SIGTERM"); // dash's read returns 1 on a trapped signal, like EOF
+    await new Promise((r) => setTimeout(r, 150));
+    expect(s.child.exitCode).toBeNull();
+    s.child.stdin.write(`${s.nonce}\n`);
+    expect(await s.done).toBe(143);
+  });
+
+  it("ends on EOF (master closed) without an ack", async () => {
+    const s = runShim(["/bin/true"]);
+    await s.marker;
+    s.child.stdin.end();
+    expect(await s.done).toBe(0);
+  });
+
+  it("under a real pty: stderr reaches the pty, marker after all output, ack not echoed, shim exit = agent status", async () => {
+    const nonce = makeNonce();
+    const p = pty.spawn("/bin/sh", shimArgs(nonce, ["/bin/sh", "-c", "printf 'hi there'; printf ' on stderr' >&2; exit 5"]), {
+      name: "xterm-256color",
+      cols: 80,
+      rows: 24,
+      encoding: null,
+    });
+    let out = "";
+    let acked = false;
+    p.onData((d) => {
+      out += (d as unknown as Buffer).toString("latin1");
+      if (!acked && out.includes("\x07", out.indexOf(`;${nonce};`))) {
+        acked = true;
+        p.write(`${nonce}\n`);
+      }
+    });
+    const exit = await new Promise<{ exitCode: number }>((r) => p.onExit(r));
+    expect(exit.exitCode).toBe(5);
+    expect(out).toBe(`hi there on stderr\x1b]7770;${nonce};5\x07`);
+  });
+});
