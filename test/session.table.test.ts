@@ -40,5 +40,9 @@ describe("transition table", () => {
       const committed = readFileSync(`${root}docs/diagrams/${name}.mmd`, "utf8");
       expect(committed, `docs/diagrams/${name}.mmd is stale: run npm run diagrams`).toBe(toMermaid(machine));
     }
+    const readme = readFileSync(`${root}README.md`, "utf8");
+    expect(readme, "the README's states diagram is stale: paste docs/diagrams/session.mmd").toContain(
+      "```mermaid\n" + toMermaid(sessionMachine) + "```",
+    );
   });
 });
