@@ -142,8 +142,10 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
     const first = [...familyOf(table, root, !orphansOnly)].filter((p) =>
       isAliveInfo(table.get(p)),
     );
+    // Nothing alive in the family: nothing can fork either, so no second snapshot.
+    if (first.length === 0) return { rootPid: root, signalled: [], forced: false, survivors: [] };
     const signalled = new Set<number>(await send(first, root, table, "SIGTERM"));
-    if (first.length > 0) log("reaper.sigterm", { label, rootPid: root, pids: first });
+    log("reaper.sigterm", { label, rootPid: root, pids: first });
 
     const left = await waitGone(first, Math.max(0, o.graceMs));
     const rootDied = orphansOnly || !left.includes(root);

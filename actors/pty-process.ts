@@ -106,7 +106,9 @@ class PtyRun {
     private readonly sendBack: (e: ChildEvent) => void,
   ) {
     this.gen = input.generation;
-    this.log = deps.log ?? (() => {});
+    // Every line names its session, like the conductor's own lines.
+    const log = deps.log;
+    this.log = log ? (event, data) => log(event, { session: input.sessionId, ...data }) : () => {};
     this.screen = new ScreenTail({ cols: input.spec.cols ?? 120, rows: input.spec.rows ?? 40 });
   }
 
@@ -115,7 +117,7 @@ class PtyRun {
   }
 
   private diag(line: string) {
-    this.err?.write(`${new Date().toISOString()} ${line}\n`);
+    if (this.err && !this.err.writableEnded) this.err.write(`${new Date().toISOString()} ${line}\n`);
   }
 
   start() {
@@ -142,7 +144,7 @@ class PtyRun {
       });
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.log("pty.spawn_error", { sessionId, generation: this.gen, message });
+      this.log("pty.spawn_error", { generation: this.gen, message });
       this.diag(`spawn error: ${message}`);
       this.send({ type: "CHILD.SPAWN_ERROR", generation: this.gen, message });
       void this.closeAll();
@@ -155,7 +157,7 @@ class PtyRun {
       term.onExit((e) => void this.onExit(e)),
       this.screen.onResponse((d) => this.writePty(d)),
     );
-    this.log("pty.spawned", { sessionId, generation: this.gen, pid: this.pid });
+    this.log("pty.spawned", { generation: this.gen, pid: this.pid });
     this.send({ type: "CHILD.SPAWNED", generation: this.gen, pid: this.pid });
   }
 
@@ -169,9 +171,7 @@ class PtyRun {
         try {
           this.term?.resize(cmd.cols, cmd.rows);
           this.screen.resize(cmd.cols, cmd.rows);
-        } catch {
-          /* pty already closed */
-        }
+        } catch { /* pty already closed */ }
         break;
       case "CHILD.TERMINATE":
         this.diag(`terminate requested: ${cmd.reason} (grace ${cmd.graceMs} ms)`);
@@ -222,7 +222,7 @@ class PtyRun {
 
   /** Leading edge at once, then at most one OUTPUT per window, with a trailing one. */
   private schedule() {
-    if (this.timer || this.emitting || this.outputClosed) return;
+    if (this.timer || this.emitting || this.exitStarted) return;
     const coalesce = this.input.outputCoalesceMs ?? 100;
     const wait = this.lastEmitAt + coalesce - Date.now();
     if (wait <= 0) this.emitting = this.emitOutput(true);
@@ -263,8 +263,7 @@ class PtyRun {
       if (rest) this.deliver(rest);
     }
     // Final trailing OUTPUT, then close the log so EXIT means "every byte is on disk".
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    clearTimeout(this.timer); // schedule() is off now that exitStarted is set
     await this.emitting;
     await this.lastRender;
     if (this.bytes > this.emittedBytes) await this.emitOutput(false);
@@ -280,9 +279,8 @@ class PtyRun {
     this.send({ type: "CHILD.EXIT", generation: this.gen, exitCode, signal, recentOutput: this.screen.recent() });
 
     // Orphans (e.g. `sleep 1000 &` left behind) share the shim's session id: reap them.
-    const reap =
-      this.terminating ??
-      this.deps.reaper.reapOrphans(this.pid, { graceMs: this.deps.orphanGraceMs ?? 1000, label: `${this.input.sessionId}#${this.gen}` });
+    const label = `${this.input.sessionId}#${this.gen}`;
+    const reap = this.terminating ?? this.deps.reaper.reapOrphans(this.pid, { graceMs: this.deps.orphanGraceMs ?? 1000, label });
     const res = await reap.catch(() => undefined);
     if (res?.forced) this.diag(`forced kill (SIGKILL): ${res.signalled.join(" ")}`);
     if (res && res.survivors.length > 0) this.diag(`survivors after SIGKILL: ${res.survivors.join(" ")}`);
@@ -291,6 +289,7 @@ class PtyRun {
   }
 
   private async closeAll() {
+    clearTimeout(this.ackTimer);
     for (const d of this.disposables) d.dispose();
     this.disposables = [];
     this.outputClosed = true;

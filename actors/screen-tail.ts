@@ -41,7 +41,8 @@ export class ScreenTail {
    */
   write(data: string | Uint8Array): Promise<void> {
     if (this.disposed) return Promise.resolve();
-    const text = typeof data === "string" ? data : this.decoder.write(Buffer.from(data));
+    const bytes = typeof data === "string" || Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const text = typeof bytes === "string" ? bytes : this.decoder.write(bytes);
     this.recentText.push(text);
     return new Promise((resolve) => {
       this.pending.add(resolve);
@@ -127,7 +128,9 @@ export class RecentText {
   constructor(private readonly limit = 8192) {}
 
   push(chunk: string): void {
-    let text = this.held + chunk;
+    // Only the tail can survive: strip no more than 2×limit (a sequence cut at the front
+    // leaves a few stray characters there, outside the window text() returns).
+    let text = this.held + (chunk.length > this.limit * 2 ? chunk.slice(-this.limit * 2) : chunk);
     this.held = "";
     const partial = PARTIAL_RE.exec(text);
     // Cap what is held, so a never-terminated OSC cannot grow without bound.

@@ -224,7 +224,11 @@ export const sessionMachine = setup({
       if (!context.treeAlive) return;
       enqueue.sendTo("pty", { type: "CHILD.TERMINATE", reason: context.reason, graceMs: context.policy.graceMs });
     }),
-    forwardInput: sendTo("pty", ({ event }) => ({ type: "CHILD.WRITE" as const, data: `${(event as Ev<"INPUT">).text}\n` })),
+    /**
+     * Enter is CR, as a keyboard sends it: TUIs in raw mode wait for \r, and a line-mode
+     * terminal turns it into \n (ICRNL), so line readers see "text\n" as in the seed.
+     */
+    forwardInput: sendTo("pty", ({ event }) => ({ type: "CHILD.WRITE" as const, data: `${(event as Ev<"INPUT">).text}\r` })),
     countRestart: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({
         restarts: context.restarts + 1,

@@ -7,6 +7,7 @@ import { createActor, setup } from "xstate";
 import { createProcessReaper, type ProcessReaper } from "../actors/process-reaper.js";
 import { isAlive, snapshotProcesses } from "../actors/process-table.js";
 import { createPtyProcessLogic } from "../actors/pty-process.js";
+import { applyCarriageReturns, RecentText, ScreenTail, stripAnsi } from "../actors/screen-tail.js";
 import type { ChildCommand, ChildEvent, PtyProcessInput } from "../machines/session.types.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -178,6 +179,19 @@ describe.runIf(process.platform === "linux")("pty process actor", () => {
     expect(await h.until("CHILD.EXIT")).toMatchObject({ exitCode: 0 });
   });
 
+  it("RESIZE reaches the pty; terminal queries (cursor position) get an answer", async () => {
+    const argv = ["/bin/sh", "-c", "echo ready; read x; stty size"];
+    const h = startPty(argv, { spec: { argv, cols: 90, rows: 20 } });
+    h.send({ type: "CHILD.RESIZE", cols: 100, rows: 30 });
+    await h.until("CHILD.OUTPUT", tailHas("ready"));
+    h.send({ type: "CHILD.WRITE", data: "\r" });
+    expect((await h.until("CHILD.EXIT")).recentOutput).toContain("30 100");
+    const q = `process.stdin.setRawMode(true); process.stdout.write("\\x1b[3;7H\\x1b[6n");
+      process.stdin.once("data", (d) => { console.log("\\nREPLY" + JSON.stringify(String(d))); process.exit(0); });`;
+    const d = startPty([process.execPath, "-e", q]);
+    expect((await d.until("CHILD.EXIT")).recentOutput).toContain('REPLY"\\u001b[3;7R"');
+  });
+
   it("stopping the actor ends the tree; reaper.whenIdle() covers it", async () => {
     const reaper = createProcessReaper();
     const h = startPty(["/bin/sh", "-c", "echo started; exec /bin/sleep 1000"], {}, reaper);
@@ -225,5 +239,36 @@ describe.runIf(process.platform === "linux")("the tail: no byte lost when a chil
         }),
       );
     }
+  });
+});
+
+describe("screen tail and ANSI stripping", () => {
+  it("stripAnsi removes CSI, OSC, DCS and charset sequences and stray controls", () => {
+    const s = "\x1b[1;31mred\x1b[0m \x1b]0;title\x07\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ \x1bP1$r0m\x1b\\\x1b(Bok\x07\x08\x1b7\x1b>";
+    expect(stripAnsi(s)).toBe("red link ok");
+    expect(stripAnsi("a\tb\r\nc")).toBe("a\tb\r\nc");
+  });
+
+  it("applies lone carriage returns (progress bars keep their last state)", () => {
+    expect(applyCarriageReturns("10%\r50%\r100%\r\ndone\n")).toBe("100%\ndone\n");
+  });
+
+  it("RecentText survives sequences split across chunks and stays bounded", () => {
+    const r = new RecentText(16);
+    for (const c of ["ab\x1b[3", "1mcd\x1b]0;ti", "tle\x07ef\x1b", "[0m"]) r.push(c);
+    expect(r.text()).toBe("abcdef");
+    r.push("x".repeat(100) + "TAIL");
+    expect(r.text()).toBe("x".repeat(12) + "TAIL");
+  });
+
+  it("lastLines renders like a terminal: cursor moves, overwrites, clears", async () => {
+    const screen = new ScreenTail({ cols: 40, rows: 10 });
+    await screen.write("old junk\r\n\x1b[2J\x1b[H");
+    await screen.write(Buffer.from("\x1b[4;10H(y/n)\x1b[4;1HContinue?\x1b[6;1Hwörk ✔   \r\n"));
+    expect(screen.lastLines(5)).toEqual(["Continue?(y/n)", "wörk ✔"]);
+    expect(screen.lastLines(1)).toEqual(["wörk ✔"]);
+    expect(screen.recent()).toContain("Continue?");
+    screen.dispose();
+    await screen.write("ignored after dispose"); // resolves, does not throw
   });
 });

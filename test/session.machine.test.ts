@@ -283,7 +283,7 @@ describe("session machine: restarts", () => {
     h.spawnedEv();
     h.output();
     h.actor.send({ type: "INPUT", text: "hello" });
-    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "hello\n" });
+    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "hello\r" });
     h.exit(1);
     const before = h.commands.length;
     h.actor.send({ type: "INPUT", text: "lost?" });
