@@ -176,9 +176,7 @@ export const sessionMachine = setup({
       const clean = e.exitCode === 0 && !e.signal;
       const failureMode: FailureMode | null = clean
         ? null
-        : classifyFailure(e.recentOutput)
-          ? "rate_limited"
-          : "exit_nonzero";
+        : (e.failureMode ?? (classifyFailure(e.recentOutput) ? "rate_limited" : "exit_nonzero"));
       enqueue.assign({ childRunning: false, exit: { exitCode: e.exitCode, signal: e.signal }, failureMode });
       enqueue.emit({
         type: "exit",
@@ -189,7 +187,7 @@ export const sessionMachine = setup({
         failureMode,
       });
       enqueue.assign({
-        reason: clean ? "exit_0" : `exit_code:${e.exitCode},signal:${e.signal}`,
+        reason: e.reason ?? (clean ? "exit_0" : `exit_code:${e.exitCode},signal:${e.signal}`),
       });
     }),
     noteSpawnError: assign(({ event }) => ({

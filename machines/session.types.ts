@@ -30,6 +30,7 @@ export type FailureMode =
   | "spawn_error"
   | "startup_timeout"
   | "stall_timeout"
+  | "host_unreachable"
   | "killed";
 
 /** What the pty actor needs to start one run of the agent. Plain data only (it sits in snapshots). */
@@ -75,6 +76,10 @@ export type ChildEvent =
       signal: string | null;
       /** ANSI-stripped recent output (a few KB), for failure classification. */
       recentOutput: string;
+      /** Set by actors that know better than an exit status (e.g. a remote host that never came back). */
+      failureMode?: FailureMode;
+      /** Why it ended, when the actor knows (e.g. `remote_completion_token`); becomes the move's reason. */
+      reason?: string;
     }
   /** The whole process tree of this child is gone (agent and every descendant). */
   | { type: "CHILD.GONE"; generation: number };
