@@ -40,6 +40,8 @@ describe("transition table", () => {
       const committed = readFileSync(`${root}docs/diagrams/${name}.mmd`, "utf8");
       expect(committed, `docs/diagrams/${name}.mmd is stale: run npm run diagrams`).toBe(toMermaid(machine));
     }
+    const arch = readFileSync(`${root}docs/architecture.md`, "utf8");
+    expect(arch, "docs/architecture.md's conductor diagram is stale").toContain("```mermaid\n" + toMermaid(conductorMachine) + "```");
     const readme = readFileSync(`${root}README.md`, "utf8");
     expect(readme, "the README's states diagram is stale: paste docs/diagrams/session.mmd").toContain(
       "```mermaid\n" + toMermaid(sessionMachine) + "```",
