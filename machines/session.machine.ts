@@ -79,6 +79,20 @@ const noChild = fromCallback<ChildCommand, PtyProcessInput>(() => undefined);
 const askedQuestion = (lines: readonly string[], policy: SessionPolicy) =>
   matchInputWait(lines, [...DEFAULT_INPUT_WAIT_PATTERNS, ...policy.inputWaitPatterns]);
 
+/**
+ * What every state with a running child handles alike. Exit 0 completes from any of them: the
+ * seed's table only allowed it from healthy, so an exit 0 while starting (or stalled, or waiting
+ * for input) had no legal move and the session hung there forever.
+ */
+const whileRunning = {
+  "CHILD.EXIT": [
+    { guard: "exitedCleanly", target: STATES.COMPLETED, actions: "noteExit" },
+    { guard: "fromCurrentChild", target: STATES.FAILED, actions: "noteExit" },
+  ],
+  KILL: { target: STATES.FAILED, actions: "noteKill" },
+  INPUT: { guard: "childRunning", actions: "forwardInput" },
+} as const;
+
 const isLive = (s: SessionState) => s !== STATES.DEAD && s !== STATES.COMPLETED;
 
 export const sessionMachine = setup({
@@ -319,14 +333,8 @@ export const sessionMachine = setup({
           target: STATES.HEALTHY,
           actions: ["noteOutput", { type: "because", params: { reason: "first_output" } }],
         },
-        "CHILD.EXIT": [
-          // Seed defect: exit 0 while starting had no legal move and the session hung in `starting`.
-          { guard: "exitedCleanly", target: STATES.COMPLETED, actions: "noteExit" },
-          { guard: "fromCurrentChild", target: STATES.FAILED, actions: "noteExit" },
-        ],
+        ...whileRunning,
         "CHILD.SPAWN_ERROR": { guard: "fromCurrentChild", target: STATES.FAILED, actions: "noteSpawnError" },
-        KILL: { target: STATES.FAILED, actions: "noteKill" },
-        INPUT: { guard: "childRunning", actions: "forwardInput" },
       },
     },
     [STATES.HEALTHY]: {
@@ -345,12 +353,7 @@ export const sessionMachine = setup({
       on: {
         // Re-entering restarts the stall and quiet timers: event-driven, no polling.
         "CHILD.OUTPUT": { guard: "fromCurrentChild", target: STATES.HEALTHY, reenter: true, actions: "noteOutput" },
-        "CHILD.EXIT": [
-          { guard: "exitedCleanly", target: STATES.COMPLETED, actions: "noteExit" },
-          { guard: "fromCurrentChild", target: STATES.FAILED, actions: "noteExit" },
-        ],
-        KILL: { target: STATES.FAILED, actions: "noteKill" },
-        INPUT: { guard: "childRunning", actions: "forwardInput" },
+        ...whileRunning,
       },
     },
     [STATES.STALLED]: {
@@ -368,13 +371,7 @@ export const sessionMachine = setup({
           target: STATES.HEALTHY,
           actions: ["noteOutput", { type: "because", params: { reason: "output_resumed" } }],
         },
-        // Same class as the seed's starting→completed defect: a clean exit while stalled is completion.
-        "CHILD.EXIT": [
-          { guard: "exitedCleanly", target: STATES.COMPLETED, actions: "noteExit" },
-          { guard: "fromCurrentChild", target: STATES.FAILED, actions: "noteExit" },
-        ],
-        KILL: { target: STATES.FAILED, actions: "noteKill" },
-        INPUT: { guard: "childRunning", actions: "forwardInput" },
+        ...whileRunning,
       },
     },
     [STATES.INPUT_WAIT]: {
@@ -390,12 +387,7 @@ export const sessionMachine = setup({
           },
           { guard: "fromCurrentChild", actions: "noteOutput" },
         ],
-        "CHILD.EXIT": [
-          { guard: "exitedCleanly", target: STATES.COMPLETED, actions: "noteExit" },
-          { guard: "fromCurrentChild", target: STATES.FAILED, actions: "noteExit" },
-        ],
-        KILL: { target: STATES.FAILED, actions: "noteKill" },
-        INPUT: { guard: "childRunning", actions: "forwardInput" },
+        ...whileRunning,
       },
     },
     [STATES.FAILED]: {

@@ -1,5 +1,8 @@
-/** Writes docs/diagrams/*.mmd from the machines themselves (`npm run diagrams`). */
-import { mkdirSync, writeFileSync } from "node:fs";
+/**
+ * Writes docs/diagrams/*.mmd from the machines themselves and refreshes the copies embedded in
+ * README.md (session) and docs/architecture.md (conductor) (`npm run diagrams`).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { conductorMachine } from "../../machines/conductor.machine.js";
 import { sessionMachine } from "../../machines/session.machine.js";
@@ -7,8 +10,22 @@ import { toMermaid } from "../machine-graph.js";
 
 const outDir = resolve(process.argv[2] ?? "docs/diagrams");
 mkdirSync(outDir, { recursive: true });
-for (const [name, machine] of [["session", sessionMachine], ["conductor", conductorMachine]] as const) {
-  const file = join(outDir, `${name}.mmd`);
-  writeFileSync(file, toMermaid(machine));
-  console.log(`wrote ${file}`);
+const diagrams = { session: toMermaid(sessionMachine), conductor: toMermaid(conductorMachine) };
+for (const [name, text] of Object.entries(diagrams)) {
+  writeFileSync(join(outDir, `${name}.mmd`), text);
+  console.log(`wrote ${join(outDir, `${name}.mmd`)}`);
 }
+
+/** Replace the mermaid block that starts like `text` (same first two lines) in `file`. */
+function refreshEmbedded(file: string, text: string): void {
+  if (!existsSync(file)) return;
+  const doc = readFileSync(file, "utf8");
+  const head = text.split("\n").slice(0, 2).join("\n");
+  const start = doc.indexOf("```mermaid\n" + head);
+  if (start < 0) return;
+  const end = doc.indexOf("```", start + 10);
+  writeFileSync(file, doc.slice(0, start) + "```mermaid\n" + text + doc.slice(end));
+  console.log(`refreshed ${file}`);
+}
+refreshEmbedded(resolve("README.md"), diagrams.session);
+refreshEmbedded(resolve("docs/architecture.md"), diagrams.conductor);
