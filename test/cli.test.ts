@@ -1,7 +1,7 @@
 /**
  * The `conductor` command as a user runs it (built JS in dist/, a real child process).
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,7 +50,7 @@ describe("conductor run", () => {
     expect(r.stdout).toMatch(/sleeper: stalled → failed \(stall_timeout\)/);
     expect(r.stdout).toMatch(/asker: healthy → input_wait/);
     expect(r.stdout).toMatch(/ratelimited .*rate_limited/);
-    expect(alive("demo/agents/")).toEqual([]);
+    expect(alive(join(root, "demo/agents/"))).toEqual([]); // this checkout's agents only: other tests run their own
     const logPath = /event log: (.+)/.exec(r.stdout)![1]!;
     const lines = readFileSync(logPath, "utf8").trimEnd().split("\n");
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
@@ -86,5 +86,24 @@ describe("conductor run", () => {
     const r = await conductor(["run", "c.json", "--logs-dir", "logs"], cwd);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FAIL\s+fails\s+dead\s+expected completed/);
+  });
+
+  it("SIGINT: every session is stopped, the log is closed, the process exits 130, no child left", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    const child = spawn(process.execPath, [cli, "run", "--logs-dir", "logs"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    // Wait until the slow sessions are running, then interrupt like Ctrl-C would.
+    await new Promise<void>((r) => {
+      const t = setInterval(() => /writer: starting → healthy/.test(out) && (clearInterval(t), r()), 20);
+    });
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    expect(code).toBe(130);
+    expect(out).toMatch(/writer: healthy → failed \(signal:SIGINT\)/);
+    const lines = readFileSync(join(cwd, "logs", "conductor-events.jsonl"), "utf8").trimEnd().split("\n");
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ event: "shutdown_complete", reason: "signal:SIGINT" });
+    expect(alive(join(cwd, "logs"))).toEqual([]);
+    expect(alive(join(root, "demo/agents/writer.mjs"))).toEqual([]);
   });
 });
