@@ -1,0 +1,154 @@
+/**
+ * Rate-limit retry hints: "how long until this account may try again", read from an agent's output.
+ *
+ *   parseRetryHint(text, now?)  → milliseconds, or null when the text holds no hint
+ *   findRetryHint(text, now?)   → { ms, match } (the matched words, for the event log), or null
+ *
+ * Understood (case-insensitive): "try again in 5 minutes", "retry after 30s", "Please retry in 39.5s",
+ * "in 1h 30m" / "in 4 days 3 hours" after a trigger word, "Please wait 45 seconds", `Retry-After: 120`
+ * (seconds, or an HTTP date), `retry_after_ms: 1500`, `"retryDelay": "39s"`, and wall-clock resets:
+ * "resets at 14:00", "resets 2am", "try again at 3:05 PM", "reset at 5pm (America/New_York)", "… UTC".
+ *
+ * A number alone never counts: it needs a trigger word (try again, retry, wait, reset, available…)
+ * and a time unit, so "retry 3 times", "wait for 2 workers" or "finished in 5 minutes" are not hints.
+ * Wall-clock and HTTP-date hints need `now` (epoch ms): without it they are skipped, so this stays
+ * pure. When the text holds several hints the last one wins: it is the agent's latest word.
+ */
+
+export interface RetryHint {
+  ms: number;
+  /** The words that gave the hint. */
+  match: string;
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1, msec: 1, msecs: 1, millisecond: 1, milliseconds: 1,
+  s: 1_000, sec: 1_000, secs: 1_000, second: 1_000, seconds: 1_000,
+  m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000,
+  h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, hour: 3_600_000, hours: 3_600_000,
+  d: 86_400_000, day: 86_400_000, days: 86_400_000,
+};
+
+// Longest alternatives first so "minutes" is not read as "m" + "inutes".
+const UNIT = String.raw`(?:milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d)`;
+const NUMBER = String.raw`\d+(?:\.\d+)?`;
+/** One "<n> <unit>" part; the unit must end the word ("5 minutes", "30s", not "3 times"). */
+const PART = String.raw`${NUMBER}\s*${UNIT}(?![a-z])`;
+/** "1h 30m", "1h30m", "1 hour and 30 minutes", "2 minutes, 10 seconds". */
+const DURATION = String.raw`${PART}(?:\s*(?:,|and)?\s*${PART})*`;
+const FILLER = String.raw`(?:about|approximately|approx\.?|roughly|around|~|at least)\s*`;
+
+/** Phrases that announce a wait; the connector word ("in", "after") is part of the trigger. */
+const DURATION_TRIGGERS = [
+  String.raw`try(?:ing)?\s+again\s+(?:in|after)`,
+  String.raw`retry(?:ing)?\s+(?:again\s+)?(?:in|after)`,
+  String.raw`wait(?:ing)?(?:\s+for)?`,
+  String.raw`resets?\s+in`,
+  String.raw`(?:available|back|usable|lifted|unblocked)(?:\s+again)?\s+in`,
+  String.raw`cool(?:ing)?[- ]?down(?:\s+(?:of|for|ends\s+in))?`,
+  String.raw`(?:limit|quota)\s+(?:will\s+)?(?:reset|refresh|renew)s?\s+in`,
+];
+
+const DURATION_RE = new RegExp(
+  String.raw`\b(?:${DURATION_TRIGGERS.join("|")})\s*[:=]?\s*(?:${FILLER})?(${DURATION})`,
+  "gi",
+);
+
+/** `Retry-After: 120`, `retry_after: 30`, `"retry-after-ms": 1500` (header or JSON field; seconds by default). */
+const HEADER_SECONDS_RE = new RegExp(
+  String.raw`\bretry[-_ ]?after(?<ms>[-_ ]?ms)?"?\s*[:=]\s*"?(?<n>${NUMBER})(?![\d.])(?:\s*(?<unit>${UNIT})(?![a-z]))?`,
+  "gi",
+);
+/** `Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`. */
+const HEADER_DATE_RE = /\bretry[-_ ]?after\s*:\s*((?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,\s*\d{1,2}\s+[a-z]{3}\s+\d{4}\s+\d{2}:\d{2}:\d{2}\s+gmt)/gi;
+/** Gemini's `"retryDelay": "39s"` / `retry_delay: 2.5s`. */
+const RETRY_DELAY_RE = /\bretry[-_ ]?delay"?\s*[:=]\s*"?(\d+(?:\.\d+)?)\s*(ms|s)\b/gi;
+
+const CLOCK = String.raw`(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?`;
+const ZONE = String.raw`(?:\s*\(?\s*(utc|gmt|z|[A-Za-z]+\/[A-Za-z_]+(?:\/[A-Za-z_]+)?)\b\s*\)?)?`;
+const CLOCK_TRIGGERS = [
+  String.raw`resets?(?:\s+at)?`,
+  String.raw`will\s+reset(?:\s+at)?`,
+  String.raw`try(?:ing)?\s+again\s+at`,
+  String.raw`retry\s+at`,
+  String.raw`(?:available|back)(?:\s+again)?\s+at`,
+];
+const CLOCK_RE = new RegExp(String.raw`\b(?:${CLOCK_TRIGGERS.join("|")})\s+(?:${FILLER})?${CLOCK}${ZONE}(?![\d:])`, "gi");
+
+/** Milliseconds of a duration phrase like "1h 30m" or "2 minutes and 10 seconds". */
+function durationMs(text: string): number {
+  const part = new RegExp(String.raw`(${NUMBER})\s*(${UNIT})(?![a-z])`, "gi");
+  let total = 0;
+  for (const m of text.matchAll(part)) total += Number(m[1]) * (UNIT_MS[(m[2] as string).toLowerCase()] ?? 0);
+  return Math.round(total);
+}
+
+const DAY_MS = 86_400_000;
+
+/** Seconds since midnight of `now` on the wall clock of `zone` (local time when undefined). */
+function wallClockMs(now: number, zone: string | undefined): number {
+  const d = new Date(now);
+  if (zone === undefined) return ((d.getHours() * 60 + d.getMinutes()) * 60 + d.getSeconds()) * 1000 + d.getMilliseconds();
+  if (/^(utc|gmt|z)$/i.test(zone)) {
+    return ((d.getUTCHours() * 60 + d.getUTCMinutes()) * 60 + d.getUTCSeconds()) * 1000 + d.getUTCMilliseconds();
+  }
+  try {
+    const parts = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    }).formatToParts(d);
+    const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+    return ((get("hour") * 60 + get("minute")) * 60 + get("second")) * 1000 + d.getMilliseconds();
+  } catch {
+    return wallClockMs(now, undefined); // unknown zone name: local time is the best guess
+  }
+}
+
+/** Next occurrence of a wall-clock time (DST shifts on that day are ignored: at most an hour off). */
+function untilClock(m: RegExpMatchArray, now: number): number | null {
+  let hour = Number(m[1]);
+  const minute = m[2] === undefined ? 0 : Number(m[2]);
+  const second = m[3] === undefined ? 0 : Number(m[3]);
+  const meridiem = m[4]?.toLowerCase().replace(/\./g, "");
+  // "resets 5" (no minutes, no am/pm) is too vague to be a time.
+  if (m[2] === undefined && meridiem === undefined) return null;
+  if (meridiem !== undefined) {
+    if (hour < 1 || hour > 12) return null;
+    hour = (hour % 12) + (meridiem === "pm" ? 12 : 0);
+  }
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  const target = ((hour * 60 + minute) * 60 + second) * 1000;
+  return (target - wallClockMs(now, m[5]) + DAY_MS) % DAY_MS;
+}
+
+/** Every hint in `text`, with its position; the caller picks. */
+function allHints(text: string, now: number | undefined): { at: number; hint: RetryHint }[] {
+  const out: { at: number; hint: RetryHint }[] = [];
+  const add = (m: RegExpMatchArray, ms: number | null) => {
+    if (ms !== null && Number.isFinite(ms) && ms >= 0) out.push({ at: m.index ?? 0, hint: { ms: Math.round(ms), match: m[0].trim() } });
+  };
+  for (const m of text.matchAll(DURATION_RE)) add(m, durationMs(m[1] as string));
+  for (const m of text.matchAll(HEADER_SECONDS_RE)) {
+    const unit = m.groups?.unit ? UNIT_MS[m.groups.unit.toLowerCase()] : m.groups?.ms ? 1 : 1000;
+    add(m, Number(m.groups?.n) * (unit ?? 1000));
+  }
+  for (const m of text.matchAll(RETRY_DELAY_RE)) add(m, Number(m[1]) * ((m[2] as string).toLowerCase() === "ms" ? 1 : 1000));
+  if (now !== undefined) {
+    for (const m of text.matchAll(HEADER_DATE_RE)) add(m, Math.max(0, Date.parse(m[1] as string) - now));
+    for (const m of text.matchAll(CLOCK_RE)) add(m, untilClock(m, now));
+  }
+  return out;
+}
+
+/** The last retry hint in `text`, with the words that gave it. */
+export function findRetryHint(text: string, now?: number | Date): RetryHint | null {
+  const t = now instanceof Date ? now.getTime() : now;
+  const hints = allHints(text, t);
+  if (hints.length === 0) return null;
+  hints.sort((a, b) => a.at - b.at);
+  return (hints[hints.length - 1] as { hint: RetryHint }).hint;
+}
+
+/** Milliseconds to wait according to the last retry hint in `text`, or null. */
+export function parseRetryHint(text: string, now?: number | Date): number | null {
+  return findRetryHint(text, now)?.ms ?? null;
+}

@@ -1,0 +1,322 @@
+/**
+ * The broker's state file: cool-downs and open circuits that must outlive a conductor and be
+ * shared by every conductor on the machine.
+ *
+ *   const store = createBrokerStore("~/.conductor/broker-state.json");
+ *   broker.send(syncEventOf(await store.load(), Date.now()));              // at start
+ *   broker.on("*", (e) => persistsBrokerEvent(e) && store.update((s) => applyBrokerEvent(s, e)));
+ *
+ * The file is only ever replaced whole (write temp + fsync + rename + fsync dir), so a reader
+ * sees the old or the new version, never half of one. Read-modify-write runs under a lock file
+ * created with O_EXCL (`wx`) holding `{ pid, start, at, nonce }`; a lock whose process is gone
+ * (no /proc/<pid>, a zombie, or a pid reused by a process with another start time) is taken over:
+ * it is renamed away first and checked to be the one found stale, so two takers never both win.
+ * `start` (from /proc/<pid>/stat) guards against pid reuse; this is Linux-only by design.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import type { BrokerEmitted } from "../machines/broker.machine.js";
+
+export interface BrokerState {
+  version: 1;
+  /** key `${provider}/${accountId}` → end of the cool-down (epoch ms). */
+  cooldowns: Record<string, { until: number }>;
+  /** key `${provider}/${accountId}` → when the open circuit may go half-open (epoch ms). */
+  circuits: Record<string, { until: number }>;
+}
+
+const entry = z.object({ until: z.number().finite() });
+const stateSchema = z.object({
+  version: z.literal(1),
+  cooldowns: z.record(z.string(), entry),
+  circuits: z.record(z.string(), entry),
+});
+
+export const emptyBrokerState = (): BrokerState => ({ version: 1, cooldowns: {}, circuits: {} });
+
+export class BrokerStoreError extends Error {
+  override readonly name = "BrokerStoreError";
+}
+
+export interface BrokerStoreOptions {
+  /** Give up waiting for the lock after this long (a live holder never takes that long). */
+  lockTimeoutMs?: number;
+  /** Entries that ended before `now()` are dropped. */
+  now?: () => number;
+}
+
+export interface BrokerStore {
+  readonly file: string;
+  /** The current state (expired entries dropped); an absent file is an empty state. */
+  load(): Promise<BrokerState>;
+  /** Read-modify-write under the lock. `fn` may mutate its argument or return a new state. */
+  update(fn: (state: BrokerState) => BrokerState | void | Promise<BrokerState | void>): Promise<BrokerState>;
+}
+
+/** Unparsable lock content this old belongs to a creator that died between open and write. */
+const EMPTY_LOCK_GRACE_MS = 5_000;
+
+/** In-process queue per lock file: updates from one process wait for each other, not for polling. */
+const queues = new Map<string, Promise<unknown>>();
+
+export function createBrokerStore(file: string, opts: BrokerStoreOptions = {}): BrokerStore {
+  const full = path.resolve(file);
+  const lockPath = `${full}.lock`;
+  const now = opts.now ?? Date.now;
+  const lockTimeoutMs = opts.lockTimeoutMs ?? 10_000;
+
+  async function read(): Promise<BrokerState> {
+    let text: string;
+    try {
+      text = await readFile(full, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return emptyBrokerState();
+      throw new BrokerStoreError(`cannot read the broker state file ${full}: ${(e as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new BrokerStoreError(
+        `the broker state file ${full} is not valid JSON (${(e as Error).message}); this module only replaces it atomically, so something else wrote it: move it away to start afresh`,
+      );
+    }
+    const parsed = stateSchema.safeParse(json);
+    if (!parsed.success) throw new BrokerStoreError(`the broker state file ${full} does not hold a broker state (version 1): move it away to start afresh`);
+    return prune(parsed.data, now());
+  }
+
+  async function update(fn: Parameters<BrokerStore["update"]>[0]): Promise<BrokerState> {
+    const before = queues.get(lockPath) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(async () => {
+      const release = await acquireLock(lockPath, lockTimeoutMs);
+      try {
+        const current = await read();
+        const draft = structuredClone(current);
+        const returned = await fn(draft);
+        const next = prune(validate(returned ?? draft, full), now());
+        if (JSON.stringify(next) !== JSON.stringify(current)) await writeAtomically(full, `${JSON.stringify(next, null, 2)}\n`);
+        return next;
+      } finally {
+        await release();
+      }
+    });
+    queues.set(lockPath, run);
+    void run.finally(() => {
+      if (queues.get(lockPath) === run) queues.delete(lockPath);
+    }).catch(() => undefined);
+    return run;
+  }
+
+  return { file: full, load: read, update };
+}
+
+function validate(state: unknown, file: string): BrokerState {
+  const parsed = stateSchema.safeParse(state);
+  if (!parsed.success) throw new BrokerStoreError(`update of ${file}: the new state is not a broker state (${parsed.error.issues[0]?.message})`);
+  return parsed.data;
+}
+
+function prune(state: BrokerState, now: number): BrokerState {
+  const live = (r: Record<string, { until: number }>) =>
+    Object.fromEntries(Object.entries(r).filter(([, v]) => v.until > now).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { version: 1, cooldowns: live(state.cooldowns), circuits: live(state.circuits) };
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  const fh = await open(tmp, "wx", 0o600);
+  try {
+    await fh.writeFile(text, "utf8");
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  // The rename itself must reach the disk, or a crash could bring the old file back.
+  const dir = await open(path.dirname(file), "r");
+  try {
+    await dir.sync();
+  } catch {
+    // some file systems refuse fsync on a directory; the rename is still atomic
+  } finally {
+    await dir.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lock
+// ---------------------------------------------------------------------------------------------
+
+interface LockInfo {
+  pid: number;
+  start: string | null;
+  at: number;
+  nonce: string;
+}
+
+/** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or null. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // comm (field 2) may hold spaces and parentheses: count fields after the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Is `pid` a live process (not a zombie), and the same one that started at `start`? */
+export function isProcessAlive(pid: number, start?: string | null): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || !existsSync(`/proc/${pid}`)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return false;
+    return start == null || fields[19] === start;
+  } catch {
+    return false; // vanished between the two looks
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Nonces of the locks this process holds right now. */
+const heldHere = new Set<string>();
+const OWN_START = processStartTime(process.pid);
+
+async function acquireLock(lockPath: string, timeoutMs: number): Promise<() => Promise<void>> {
+  const info: LockInfo = { pid: process.pid, start: OWN_START, at: Date.now(), nonce: randomBytes(8).toString("hex") };
+  const mine = JSON.stringify(info);
+  const deadline = Date.now() + timeoutMs;
+  let wait = 2;
+  for (;;) {
+    try {
+      const fh = await open(lockPath, "wx", 0o600);
+      try {
+        await fh.writeFile(mine, "utf8");
+      } finally {
+        await fh.close();
+      }
+      heldHere.add(info.nonce);
+      return async () => {
+        heldHere.delete(info.nonce);
+        // Only our own lock is removed. A stale-lock taker may have it renamed aside for a moment
+        // (and puts it back when it sees it is live): look again once, so it cannot outlive us.
+        for (let i = 0; i < 2; i++) {
+          const text = await readFile(lockPath, "utf8").catch(() => null);
+          if (text === mine) return void (await unlink(lockPath).catch(() => undefined));
+          if (text !== null) return;
+          await sleep(10);
+        }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+        throw new BrokerStoreError(`cannot create the lock file ${lockPath}: ${(e as Error).message}`);
+      }
+    }
+    const held = await readFile(lockPath, "utf8").catch(() => null);
+    if (held === null) continue; // released meanwhile: try again at once
+    const holder = parseLock(held);
+    const stale = holder
+      ? holder.pid === process.pid
+        ? !heldHere.has(holder.nonce) // ours, but no longer held by any update of this process
+        : !isProcessAlive(holder.pid, holder.start)
+      : await olderThan(lockPath, EMPTY_LOCK_GRACE_MS);
+    if (stale && (await removeIfUnchanged(lockPath, held))) continue;
+    if (Date.now() >= deadline) {
+      const who = holder ? `pid ${holder.pid} since ${new Date(holder.at).toISOString()}` : "a process that has not written it yet";
+      throw new BrokerStoreError(`timed out after ${timeoutMs} ms waiting for the lock ${lockPath}, held by ${who}`);
+    }
+    await sleep(wait + Math.random() * wait);
+    wait = Math.min(50, wait * 2);
+  }
+}
+
+function parseLock(text: string): LockInfo | null {
+  try {
+    const v = JSON.parse(text) as Partial<LockInfo>;
+    return typeof v.pid === "number" && typeof v.at === "number" ? { pid: v.pid, start: v.start ?? null, at: v.at, nonce: String(v.nonce) } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function olderThan(file: string, ms: number): Promise<boolean> {
+  const s = await stat(file).catch(() => null);
+  return s !== null && Date.now() - s.mtimeMs > ms;
+}
+
+/**
+ * Takes a stale lock away without a race: rename it (atomic, only one taker gets it), then check
+ * that what was moved is the stale lock that was seen. If someone else's fresh lock was moved
+ * instead, put it back (`link` fails rather than overwrite) and report failure.
+ */
+async function removeIfUnchanged(lockPath: string, expected: string): Promise<boolean> {
+  const aside = `${lockPath}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await rename(lockPath, aside);
+  } catch {
+    return false; // someone else moved it first
+  }
+  const moved = await readFile(aside, "utf8").catch(() => null);
+  if (moved === expected) {
+    await unlink(aside).catch(() => undefined);
+    return true;
+  }
+  await link(aside, lockPath).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broker events ↔ state
+// ---------------------------------------------------------------------------------------------
+
+const PERSISTED = new Set<BrokerEmitted["type"]>(["cooldown", "circuitOpen", "circuitHalfOpen", "circuitClose"]);
+
+/** Does this broker event change the state file? */
+export function persistsBrokerEvent(e: { type: string }): e is BrokerEmitted {
+  return PERSISTED.has(e.type as BrokerEmitted["type"]);
+}
+
+/** Folds one broker event into the state (pure; later ends win, a closed circuit is forgotten). */
+export function applyBrokerEvent(state: BrokerState, e: BrokerEmitted): BrokerState {
+  const key = "accountId" in e ? `${e.provider}/${e.accountId}` : null;
+  if (key === null) return state;
+  const later = (old: { until: number } | undefined, until: number) => ({ until: Math.max(old?.until ?? -Infinity, until) });
+  switch (e.type) {
+    case "cooldown":
+      return { ...state, cooldowns: { ...state.cooldowns, [key]: later(state.cooldowns[key], e.until) } };
+    case "circuitOpen":
+      return { ...state, circuits: { ...state.circuits, [key]: later(state.circuits[key], e.until) } };
+    case "circuitHalfOpen":
+    case "circuitClose": {
+      const circuits = { ...state.circuits };
+      delete circuits[key];
+      return { ...state, circuits };
+    }
+    default:
+      return state;
+  }
+}
+
+/** The broker's SYNC event for a state: what is still cooling or open at `now`. */
+export function syncEventOf(state: BrokerState, now: number) {
+  const list = (r: Record<string, { until: number }>) =>
+    Object.entries(r)
+      .filter(([, v]) => v.until > now)
+      .map(([key, v]) => {
+        const slash = key.indexOf("/");
+        return { provider: key.slice(0, slash), accountId: key.slice(slash + 1), until: v.until };
+      });
+  return { type: "SYNC" as const, cooldowns: list(state.cooldowns), circuits: list(state.circuits) };
+}

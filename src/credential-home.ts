@@ -1,0 +1,152 @@
+/**
+ * A private credential home per session, so two sessions of one agent on two accounts never see
+ * (or overwrite) each other's login. The seed copied the account's auth file over the user's own
+ * `~/.codex/auth.json`; here the user's files are only ever read, never written.
+ *
+ *   const home = await createCredentialHome({ sessionId, agent, lease: resolveLease(grant, cfg), baseDir });
+ *   spawn(agent, { env: { ...process.env, ...home.env } });  …  await home.dispose();
+ *
+ * Per provider, for `mode: "auth"` (the home is a fresh 0700 dir, files in it are 0600):
+ *   codex   CODEX_HOME=<dir>          <dir>/auth.json, plus ~/.codex/config.toml copied (profiles, MCP servers)
+ *   gemini  GEMINI_CLI_HOME=<dir>     <dir>/.gemini/oauth_creds.json, plus ~/.gemini/settings.json copied
+ *           (gemini reads <GEMINI_CLI_HOME>/.gemini/; versions without GEMINI_CLI_HOME read $HOME/.gemini/:
+ *           `geminiOverrideHome` also sets HOME=<dir>, at the cost of hiding ~/.gitconfig, ~/.ssh, ~/.npmrc…)
+ *   claude  CLAUDE_CONFIG_DIR=<dir>   <dir>/.credentials.json, plus ~/.claude/settings.json copied
+ * Every auth home also gets CONDUCTOR_CREDENTIAL_HOME and CONDUCTOR_AUTH_FILE (for wrappers and
+ * `command` agents). `mode: "env"`: the resolved variables, no directory. `mode: "profile"`
+ * (codex): CODEX_PROFILE, and `profile` for the launcher's `--profile`; no directory: profiles live
+ * in the user's own CODEX_HOME. All modes set CONDUCTOR_ACCOUNT=<provider>/<id> (not a secret).
+ *
+ * Costs: the agent's own state in its home (history, sessions, refreshed tokens) is per session
+ * and goes with `dispose`; a provider that rotates refresh tokens on use may invalidate the
+ * account's auth file (log in again to refresh it). Files never name their contents in logs.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import path from "node:path";
+import type { ResolvedLease } from "./accounts-config.js";
+import { isProcessAlive } from "./broker-store.js";
+
+export interface CredentialHomeOptions {
+  sessionId: string;
+  /** The session's agent (`codex`, `gemini`, `claude`, `command`); a preset must match the lease's provider. */
+  agent: string;
+  /** A granted lease, with `env` resolved for env mode (`resolveLease`). */
+  lease: ResolvedLease;
+  /** Where homes are created (made 0700 if absent). */
+  baseDir: string;
+  /** The user's home, read for config files to copy; default os.homedir(). Never written. */
+  userHome?: string;
+  /** gemini only: also set HOME to the credential home (for gemini versions without GEMINI_CLI_HOME). */
+  geminiOverrideHome?: boolean;
+  /** Event-log hook; data names accounts and paths, never file contents. */
+  log?: (event: "auth_copy" | "auth_copy_error", data: Record<string, unknown>) => void;
+}
+
+export interface CredentialHome {
+  /** Variables to add to the agent's environment (may hold secrets in env mode: never log values). */
+  env: Record<string, string>;
+  /** The private directory, or null when the mode needs none. */
+  dir: string | null;
+  /** codex profile mode: pass as the launcher's `profile` (`--profile`). */
+  profile?: string;
+  /** Removes the directory (idempotent). */
+  dispose(): Promise<void>;
+}
+
+export class CredentialHomeError extends Error {
+  override readonly name = "CredentialHomeError";
+}
+
+interface Layout {
+  /** The variable that points the CLI at its config directory. */
+  homeVar: string;
+  /** Where the account's auth file goes, relative to the home. */
+  authAt: string;
+  /** Config files copied from the user's home: [from (relative to ~), to (relative to the home)]. */
+  configs: readonly (readonly [string, string])[];
+}
+
+const LAYOUTS: Readonly<Record<string, Layout>> = {
+  codex: { homeVar: "CODEX_HOME", authAt: "auth.json", configs: [[".codex/config.toml", "config.toml"]] },
+  gemini: { homeVar: "GEMINI_CLI_HOME", authAt: ".gemini/oauth_creds.json", configs: [[".gemini/settings.json", ".gemini/settings.json"]] },
+  claude: { homeVar: "CLAUDE_CONFIG_DIR", authAt: ".credentials.json", configs: [[".claude/settings.json", "settings.json"]] },
+};
+/** Any other provider: a plain home with `auth.json`, found through CONDUCTOR_AUTH_FILE. */
+const GENERIC: Layout = { homeVar: "CONDUCTOR_CREDENTIAL_HOME", authAt: "auth.json", configs: [] };
+const PRESETS = new Set(["codex", "gemini", "claude"]);
+
+/** `<session>.<pid>.<random>`: the pid lets a later conductor sweep homes of a crashed one. */
+const HOME_NAME = /^[A-Za-z0-9._-]+\.(\d+)\.[A-Za-z0-9]{6}$/;
+
+export async function createCredentialHome(opts: CredentialHomeOptions): Promise<CredentialHome> {
+  const { lease, sessionId } = opts;
+  const account = `${lease.provider} account "${lease.accountId}"`;
+  if (PRESETS.has(opts.agent) && opts.agent !== lease.provider) {
+    throw new CredentialHomeError(`session "${sessionId}": agent "${opts.agent}" cannot use a lease of ${account}; request a ${opts.agent} lease`);
+  }
+  const base = { CONDUCTOR_ACCOUNT: `${lease.provider}/${lease.accountId}` };
+  const none = async () => undefined;
+
+  if (lease.mode === "env") {
+    if (!lease.env) throw new CredentialHomeError(`session "${sessionId}": the env-mode lease of ${account} has no resolved env; call resolveLease first`);
+    return { env: { ...base, ...lease.env }, dir: null, dispose: none };
+  }
+  if (lease.mode === "profile") {
+    if (!lease.profile) throw new CredentialHomeError(`session "${sessionId}": the profile-mode lease of ${account} names no profile`);
+    return { env: { ...base, CODEX_PROFILE: lease.profile }, dir: null, profile: lease.profile, dispose: none };
+  }
+  if (!lease.authFile) throw new CredentialHomeError(`session "${sessionId}": the auth-mode lease of ${account} names no authFile`);
+
+  const layout = LAYOUTS[lease.provider] ?? GENERIC;
+  await mkdir(opts.baseDir, { recursive: true, mode: 0o700 });
+  const safe = sessionId.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 40) || "session";
+  const dir = await mkdtemp(path.join(path.resolve(opts.baseDir), `${safe}.${process.pid}.`));
+  let disposed: Promise<void> | null = null;
+  const dispose = () => (disposed ??= rm(dir, { recursive: true, force: true }));
+
+  const authPath = path.join(dir, layout.authAt);
+  try {
+    await copyPrivate(lease.authFile, authPath);
+    opts.log?.("auth_copy", { session: sessionId, provider: lease.provider, account: lease.accountId, from: lease.authFile, to: authPath });
+  } catch (e) {
+    await dispose();
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    opts.log?.("auth_copy_error", { session: sessionId, provider: lease.provider, account: lease.accountId, from: lease.authFile, error: why });
+    throw new CredentialHomeError(`session "${sessionId}": cannot copy the auth file of ${account} (${lease.authFile}): ${why}`);
+  }
+  const userHome = opts.userHome ?? homedir();
+  for (const [from, to] of layout.configs) {
+    // Settings are a convenience: a missing or unreadable one is skipped, never fatal.
+    await copyPrivate(path.join(userHome, from), path.join(dir, to)).catch(() => undefined);
+  }
+  const env: Record<string, string> = {
+    ...base,
+    [layout.homeVar]: dir,
+    CONDUCTOR_CREDENTIAL_HOME: dir,
+    CONDUCTOR_AUTH_FILE: authPath,
+  };
+  if (lease.provider === "gemini" && opts.geminiOverrideHome) env.HOME = dir;
+  return { env, dir, dispose };
+}
+
+/** Copies a file into a home as 0600; `wx` refuses to follow anything already planted there. */
+async function copyPrivate(from: string, to: string): Promise<void> {
+  const data = await readFile(from);
+  await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
+  await writeFile(to, data, { mode: 0o600, flag: "wx" });
+}
+
+/** Removes homes left by conductors that died before `dispose` (their pid is gone). Returns the removed paths. */
+export async function sweepStaleCredentialHomes(baseDir: string): Promise<string[]> {
+  const names = await readdir(baseDir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = HOME_NAME.exec(name);
+    if (!m || isProcessAlive(Number(m[1]))) continue;
+    const dir = path.join(baseDir, name);
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}

@@ -1,0 +1,196 @@
+/** Per-session credential homes: isolation between concurrent sessions, the user's own files untouched. */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { createActor, fromCallback } from "xstate";
+import { brokerMachine, type BrokerReply, type Lease } from "../machines/broker.machine.js";
+import { brokerInputOf, parseAccountsConfig, resolveLease, type ResolvedLease } from "../src/accounts-config.js";
+import { createCredentialHome, CredentialHomeError, sweepStaleCredentialHomes } from "../src/credential-home.js";
+
+const run = promisify(execFile);
+const FIXTURE = path.join(import.meta.dirname, "fixtures/print-credentials.mjs");
+const tmp = (p = "cred-") => mkdtemp(path.join(tmpdir(), p));
+
+interface Seen {
+  account: string | null;
+  codexHome: string | null;
+  codexAuth: string | null;
+  geminiCreds: string | null;
+  claudeCreds: string | null;
+  authFile: string | null;
+  profile: string | null;
+  fakeAccount: string | null;
+}
+
+/** Runs the fake agent with the home's env on top of a minimal environment. */
+async function agentSees(env: Record<string, string>, delayMs = 150): Promise<Seen> {
+  const { stdout } = await run(process.execPath, [FIXTURE, String(delayMs)], { env: { PATH: process.env.PATH ?? "", ...env } });
+  return JSON.parse(stdout) as Seen;
+}
+
+const lease = (over: Partial<ResolvedLease>): ResolvedLease => ({
+  leaseId: "codex/a#1", accountId: "a", provider: "codex", sessionId: "s1", mode: "auth", tier: "pro",
+  halfOpen: false, grantedAt: 0, expiresAt: 1, ...over,
+});
+
+/** Asks a broker for a lease, as the runtime will. */
+function grant(accountsJson: unknown, sessionId: string, provider = "codex"): { lease: Lease; cfg: ReturnType<typeof parseAccountsConfig> } {
+  const cfg = parseAccountsConfig(accountsJson, "accounts.json");
+  const broker = createActor(brokerMachine, { input: brokerInputOf(cfg) }).start();
+  let reply: BrokerReply | undefined;
+  const inbox = createActor(fromCallback(({ receive }) => receive((e) => void (reply = e as BrokerReply)))).start();
+  broker.send({ type: "LEASE.REQUEST", provider, sessionId, replyTo: inbox });
+  broker.stop();
+  if (reply?.type !== "LEASE.GRANTED") throw new Error(`no grant: ${JSON.stringify(reply)}`);
+  return { lease: reply.lease, cfg };
+}
+
+describe("codex auth homes", () => {
+  it("two concurrent sessions of one agent on two accounts each see their own credentials", async () => {
+    const keys = await tmp("keys-");
+    await writeFile(path.join(keys, "a.json"), '{"account":"A","token":"tok-a"}');
+    await writeFile(path.join(keys, "b.json"), '{"account":"B","token":"tok-b"}');
+    const accounts = {
+      providers: {
+        codex: [
+          { id: "acct-a", mode: "auth", authFile: path.join(keys, "a.json"), tier: "pro" },
+          { id: "acct-b", mode: "auth", authFile: path.join(keys, "b.json"), tier: "plus" },
+        ],
+      },
+    };
+    const cfg = parseAccountsConfig(accounts, "accounts.json");
+    const broker = createActor(brokerMachine, { input: brokerInputOf(cfg) }).start();
+    const replies: BrokerReply[] = [];
+    const inbox = createActor(fromCallback(({ receive }) => receive((e) => void replies.push(e as BrokerReply)))).start();
+    broker.send({ type: "LEASE.REQUEST", provider: "codex", sessionId: "one", replyTo: inbox });
+    broker.send({ type: "LEASE.REQUEST", provider: "codex", sessionId: "two", replyTo: inbox });
+    const [l1, l2] = replies.map((r) => (r as Extract<BrokerReply, { type: "LEASE.GRANTED" }>).lease);
+
+    const baseDir = path.join(await tmp("homes-"), "nested");
+    const userHome = await tmp("home-");
+    const [h1, h2] = await Promise.all([
+      createCredentialHome({ sessionId: "one", agent: "codex", lease: resolveLease(l1!, cfg), baseDir, userHome }),
+      createCredentialHome({ sessionId: "two", agent: "codex", lease: resolveLease(l2!, cfg), baseDir, userHome }),
+    ]);
+    expect(h1.dir).not.toBe(h2.dir);
+    expect((await stat(baseDir)).mode & 0o777).toBe(0o700);
+    expect((await stat(h1.dir!)).mode & 0o777).toBe(0o700);
+    expect((await stat(path.join(h1.dir!, "auth.json"))).mode & 0o777).toBe(0o600);
+
+    const [seen1, seen2] = await Promise.all([agentSees(h1.env), agentSees(h2.env)]);
+    expect(seen1).toMatchObject({ account: "codex/acct-a", codexHome: h1.dir, codexAuth: '{"account":"A","token":"tok-a"}' });
+    expect(seen2).toMatchObject({ account: "codex/acct-b", codexHome: h2.dir, codexAuth: '{"account":"B","token":"tok-b"}' });
+    expect(seen1.authFile).toBe(seen1.codexAuth);
+
+    await Promise.all([h1.dispose(), h2.dispose()]);
+    await h1.dispose(); // idempotent
+    expect(existsSync(h1.dir!)).toBe(false);
+    expect(existsSync(h2.dir!)).toBe(false);
+  });
+
+  it("the user's own ~/.codex/auth.json is byte-identical, same mtime, after lease → home → dispose", async () => {
+    const userHome = await tmp("home-");
+    const own = path.join(userHome, ".codex/auth.json");
+    await mkdir(path.dirname(own), { recursive: true });
+    await writeFile(own, '{"mine":"do-not-touch"}');
+    await writeFile(path.join(userHome, ".codex/config.toml"), '[profiles.work]\nmodel = "gpt-5"\n');
+    const past = new Date(Date.now() - 3_600_000);
+    await utimes(own, past, past);
+    const before = { bytes: await readFile(own), mtimeMs: (await stat(own)).mtimeMs };
+
+    const keys = await tmp("keys-");
+    await writeFile(path.join(keys, "work.json"), '{"account":"WORK"}');
+    const { lease: l, cfg } = grant({ providers: { codex: [{ id: "work", mode: "auth", authFile: path.join(keys, "work.json") }] } }, "s1");
+    const home = await createCredentialHome({ sessionId: "s1", agent: "codex", lease: resolveLease(l, cfg), baseDir: await tmp("homes-"), userHome });
+    const copiedConfig = path.join(home.dir!, "config.toml");
+    expect(await readFile(copiedConfig, "utf8")).toContain("[profiles.work]");
+    expect((await stat(copiedConfig)).mode & 0o777).toBe(0o600);
+    // The agent runs with HOME pointing at the user's home too: it still sees only the leased account.
+    expect((await agentSees({ ...home.env, HOME: userHome })).codexAuth).toBe('{"account":"WORK"}');
+    await home.dispose();
+
+    expect(await readFile(own)).toEqual(before.bytes);
+    expect((await stat(own)).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it("a missing auth file is a clear error naming account and path, and leaves no directory", async () => {
+    const baseDir = await tmp("homes-");
+    const events: string[] = [];
+    const missing = path.join(baseDir, "..", "no-such-auth.json");
+    await expect(
+      createCredentialHome({ sessionId: "s", agent: "codex", lease: lease({ authFile: missing }), baseDir, log: (e) => events.push(e) }),
+    ).rejects.toThrow(new CredentialHomeError(`session "s": cannot copy the auth file of codex account "a" (${missing}): ENOENT`));
+    expect(events).toEqual(["auth_copy_error"]);
+    expect(await readdir(baseDir)).toEqual([]);
+  });
+});
+
+describe("other providers and modes", () => {
+  it("gemini: GEMINI_CLI_HOME/.gemini/oauth_creds.json and settings; HOME only on request", async () => {
+    const keys = await tmp("keys-");
+    await writeFile(path.join(keys, "g.json"), '{"refresh_token":"g"}');
+    const userHome = await tmp("home-");
+    await mkdir(path.join(userHome, ".gemini"));
+    await writeFile(path.join(userHome, ".gemini/settings.json"), '{"theme":"x"}');
+    const l = lease({ provider: "gemini", accountId: "g", authFile: path.join(keys, "g.json") });
+    const home = await createCredentialHome({ sessionId: "s", agent: "gemini", lease: l, baseDir: await tmp("homes-"), userHome });
+    expect(home.env.GEMINI_CLI_HOME).toBe(home.dir);
+    expect(home.env.HOME).toBeUndefined();
+    expect((await agentSees(home.env)).geminiCreds).toBe('{"refresh_token":"g"}');
+    expect(await readFile(path.join(home.dir!, ".gemini/settings.json"), "utf8")).toBe('{"theme":"x"}');
+    await home.dispose();
+    const withHome = await createCredentialHome({ sessionId: "s", agent: "gemini", lease: l, baseDir: await tmp("homes-"), userHome, geminiOverrideHome: true });
+    expect(withHome.env.HOME).toBe(withHome.dir);
+    await withHome.dispose();
+  });
+
+  it("claude: CLAUDE_CONFIG_DIR/.credentials.json", async () => {
+    const keys = await tmp("keys-");
+    await writeFile(path.join(keys, "c.json"), '{"claudeAiOauth":"c"}');
+    const l = lease({ provider: "claude", accountId: "c", authFile: path.join(keys, "c.json") });
+    const home = await createCredentialHome({ sessionId: "s", agent: "claude", lease: l, baseDir: await tmp("homes-"), userHome: await tmp("home-") });
+    expect(home.env.CLAUDE_CONFIG_DIR).toBe(home.dir);
+    expect((await agentSees(home.env)).claudeCreds).toBe('{"claudeAiOauth":"c"}');
+    await home.dispose();
+  });
+
+  it("env mode gives the resolved variables and no directory; it needs resolveLease first", async () => {
+    const { lease: l, cfg } = grant({ providers: { codex: [{ id: "acct-a", mode: "env", env: { FAKE_ACCOUNT: "a" } }] } }, "s");
+    const home = await createCredentialHome({ sessionId: "s", agent: "command", lease: resolveLease(l, cfg), baseDir: await tmp() });
+    expect(home).toMatchObject({ dir: null, env: { CONDUCTOR_ACCOUNT: "codex/acct-a", FAKE_ACCOUNT: "a" } });
+    expect((await agentSees(home.env)).fakeAccount).toBe("a");
+    await expect(createCredentialHome({ sessionId: "s", agent: "codex", lease: l, baseDir: await tmp() })).rejects.toThrow(/call resolveLease first/);
+  });
+
+  it("profile mode gives CODEX_PROFILE and the launcher's profile", async () => {
+    const home = await createCredentialHome({ sessionId: "s", agent: "codex", lease: lease({ mode: "profile", profile: "work" }), baseDir: await tmp() });
+    expect(home).toMatchObject({ dir: null, profile: "work", env: { CODEX_PROFILE: "work", CONDUCTOR_ACCOUNT: "codex/a" } });
+  });
+
+  it("a preset agent must match the lease's provider", async () => {
+    await expect(createCredentialHome({ sessionId: "s", agent: "claude", lease: lease({}), baseDir: await tmp() })).rejects.toThrow(
+      'agent "claude" cannot use a lease of codex account "a"',
+    );
+  });
+});
+
+describe("sweepStaleCredentialHomes", () => {
+  it("removes homes of dead conductors and keeps live ones", async () => {
+    const baseDir = await tmp("homes-");
+    const keys = await tmp("keys-");
+    await writeFile(path.join(keys, "a.json"), "{}");
+    const live = await createCredentialHome({ sessionId: "live", agent: "codex", lease: lease({ authFile: path.join(keys, "a.json") }), baseDir });
+    const dead = path.join(baseDir, "old-session.999999999.abcdef");
+    await mkdir(dead);
+    await mkdir(path.join(baseDir, "unrelated"));
+    expect(await sweepStaleCredentialHomes(baseDir)).toEqual([dead]);
+    expect(existsSync(live.dir!)).toBe(true);
+    expect(existsSync(path.join(baseDir, "unrelated"))).toBe(true);
+    await live.dispose();
+    expect(await sweepStaleCredentialHomes(path.join(baseDir, "missing"))).toEqual([]);
+  });
+});
