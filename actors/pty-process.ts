@@ -7,6 +7,7 @@ import { accessSync, constants as fsc, createWriteStream, mkdirSync, statSync, t
 import { dirname, resolve } from "node:path";
 import pty from "node-pty";
 import { fromCallback } from "xstate";
+import { parseRetryHint } from "../machines/retry-hint.js";
 import type { ChildCommand, ChildEvent, PtyProcessInput } from "../machines/session.types.js";
 import type { ProcessReaper } from "./process-reaper.js";
 import { makeNonce, MarkerScanner, shimArgs, signalName, statusToExit } from "./pty-shim.js";
@@ -23,6 +24,8 @@ export interface PtyProcessDeps {
   stopGraceMs?: number;
   /** Quiet period that ends the drain when the shim died without its marker (default 100 ms). */
   drainMs?: number;
+  /** Resolves `spec.envRef` (leased credentials kept out of snapshots) to environment variables. */
+  envFor?: (ref: string) => Readonly<Record<string, string>> | undefined;
 }
 
 export type PtyProcessLogic = ReturnType<typeof createPtyProcessLogic>;
@@ -139,7 +142,7 @@ class PtyRun {
         cols: spec.cols ?? 120,
         rows: spec.rows ?? 40,
         cwd,
-        env: childEnv(spec.env),
+        env: childEnv({ ...spec.env, ...(spec.envRef ? this.deps.envFor?.(spec.envRef) : undefined) }),
         encoding: null, // raw Buffers: exact bytes to the log; xterm decodes UTF-8 itself
       });
     } catch (e) {
@@ -276,7 +279,17 @@ class PtyRun {
         : { exitCode: e.signal ? null : e.exitCode, signal: e.signal ? signalName(e.signal) : null };
     this.diag(`exit: code=${exitCode} signal=${signal} marker=${this.status !== undefined}`);
     this.log("pty.exit", { generation: this.gen, pid: this.pid, exitCode, signal, bytes: this.bytes });
-    this.send({ type: "CHILD.EXIT", generation: this.gen, exitCode, signal, recentOutput: this.screen.recent() });
+    const recentOutput = this.screen.recent();
+    // Wall-clock hints ("resets at 14:00") need the time of the exit; the chart has no clock.
+    const retryAfterMs = exitCode === 0 ? null : parseRetryHint(recentOutput, Date.now());
+    this.send({
+      type: "CHILD.EXIT",
+      generation: this.gen,
+      exitCode,
+      signal,
+      recentOutput,
+      ...(retryAfterMs !== null ? { retryAfterMs } : {}),
+    });
 
     // Orphans (e.g. `sleep 1000 &` left behind) share the shim's session id: reap them.
     const label = `${this.input.sessionId}#${this.gen}`;

@@ -5,11 +5,14 @@
  * flush the log, final. Pure: waiting and flushing are named actors the runtime provides.
  */
 import { type ActorRefFrom, assign, emit, enqueueActions, fromPromise, setup } from "xstate";
+import { brokerMachine, type BrokerInput } from "./broker.machine.js";
 import { sessionMachine, type SessionInput } from "./session.machine.js";
 
 export interface ConductorInput {
   /** Bound on waiting for process trees at shutdown (the runtime adds its margin). */
   graceMs?: number;
+  /** Accounts to lease: the conductor then runs the broker with `systemId: "broker"`. */
+  broker?: BrokerInput;
 }
 
 type SessionRef = ActorRefFrom<typeof sessionMachine>;
@@ -19,6 +22,7 @@ export interface ConductorContext {
   finished: Record<string, true>;
   graceMs: number;
   shutdownReason: string | null;
+  broker: BrokerInput | null;
 }
 
 export type ConductorEvent =
@@ -46,6 +50,7 @@ export const conductorMachine = setup({
   },
   actors: {
     session: sessionMachine,
+    broker: brokerMachine,
     /** Resolves when every process tree the sessions started is gone. Runtime: the reaper. */
     awaitProcessTrees: fromPromise<void, { graceMs: number }>(async () => undefined),
     /** Resolves when the event log's bytes are on disk. */
@@ -111,6 +116,11 @@ export const conductorMachine = setup({
     finished: {},
     graceMs: input?.graceMs ?? 10_000,
     shutdownReason: null,
+    broker: input?.broker ?? null,
+  }),
+  // Sessions find the broker by its systemId; spawned first so it exists before any session asks.
+  entry: enqueueActions(({ context, enqueue }) => {
+    if (context.broker) enqueue.spawnChild("broker", { id: "broker", systemId: "broker", input: context.broker });
   }),
   on: {
     KILL: { actions: "routeToSession" },

@@ -35,6 +35,8 @@ export interface RestartPolicy {
 export interface SessionPolicy extends ProbePolicy, RestartPolicy {
   /** Time between SIGTERM and SIGKILL of the child's process tree. Seed default 10 000. */
   graceMs: number;
+  /** A run that needs an account waits at most this long for one (then the session is dead). */
+  leaseWaitMs: number;
 }
 
 export const DEFAULT_POLICY: Readonly<SessionPolicy> = Object.freeze({
@@ -49,6 +51,7 @@ export const DEFAULT_POLICY: Readonly<SessionPolicy> = Object.freeze({
   backoffFactor: 2,
   backoffMaxMs: 30_000,
   graceMs: 10_000,
+  leaseWaitMs: 600_000,
 });
 
 export type PolicyOverrides = Partial<{ -readonly [K in keyof SessionPolicy]: SessionPolicy[K] | undefined }>;

@@ -31,6 +31,8 @@ export type FailureMode =
   | "startup_timeout"
   | "stall_timeout"
   | "host_unreachable"
+  | "no_account"
+  | "credentials"
   | "killed";
 
 /** What the pty actor needs to start one run of the agent. Plain data only (it sits in snapshots). */
@@ -42,6 +44,11 @@ export interface ChildSpec {
   env?: Readonly<Record<string, string>>;
   cols?: number;
   rows?: number;
+  /**
+   * Opaque key of extra environment held outside snapshots (leased credentials): the runtime's
+   * child actor resolves it, so secrets never sit in a statechart's context or the inspector.
+   */
+  envRef?: string;
 }
 
 export interface PtyProcessInput {
@@ -80,6 +87,8 @@ export type ChildEvent =
       failureMode?: FailureMode;
       /** Why it ended, when the actor knows (e.g. `remote_completion_token`); becomes the move's reason. */
       reason?: string;
+      /** A retry hint found in the output ("try again in 5 minutes", `Retry-After: 120`), in ms from the exit. */
+      retryAfterMs?: number;
     }
   /** The whole process tree of this child is gone (agent and every descendant). */
   | { type: "CHILD.GONE"; generation: number };

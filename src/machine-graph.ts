@@ -2,7 +2,7 @@
  * Read a machine's own definition: its moves (for the table test) and a Mermaid diagram
  * (for the docs), so neither is ever drawn by hand.
  */
-import type { AnyStateMachine } from "xstate";
+import type { AnyStateMachine, AnyStateNode } from "xstate";
 
 export interface Move {
   from: string;
@@ -11,18 +11,26 @@ export interface Move {
   on: string;
 }
 
-/** Every move between top-level states that the machine can make (self re-entries excluded). */
+/**
+ * Every move between top-level states that the machine can make (self re-entries excluded).
+ * Transitions of nested states count for their top-level ancestor; moves inside one top-level
+ * state (e.g. `starting.leasing` → `starting.launching`) are not moves between states.
+ */
 export function listMoves(machine: AnyStateMachine): Move[] {
   const moves: Move[] = [];
-  for (const node of Object.values(machine.root.states)) {
-    const add = (on: string, targets: readonly { key: string }[] | undefined) => {
-      for (const t of targets ?? []) if (t.key !== node.key) moves.push({ from: node.key, to: t.key, on });
+  const topOf = (n: AnyStateNode): AnyStateNode => (n.parent && n.parent !== machine.root ? topOf(n.parent) : n);
+  const walk = (node: AnyStateNode, top: AnyStateNode) => {
+    const add = (on: string, targets: readonly AnyStateNode[] | undefined) => {
+      for (const t of targets ?? []) {
+        const to = topOf(t);
+        if (to.key !== top.key) moves.push({ from: top.key, to: to.key, on });
+      }
     };
-    for (const [event, defs] of node.transitions) {
-      for (const d of defs) add(readableEvent(event), d.target);
-    }
+    for (const [event, defs] of node.transitions) for (const d of defs) add(readableEvent(event), d.target);
     for (const d of node.always ?? []) add("always", d.target);
-  }
+    for (const child of Object.values(node.states)) walk(child, top);
+  };
+  for (const node of Object.values(machine.root.states)) walk(node, node);
   const seen = new Set<string>();
   return moves.filter((m) => {
     const k = `${m.from}|${m.to}|${m.on}`;
@@ -54,4 +62,33 @@ export function toMermaid(machine: AnyStateMachine): string {
   }
   for (const node of Object.values(root.states)) if (node.type === "final") lines.push(`  ${node.key} --> [*]`);
   return lines.join("\n") + "\n";
+}
+
+/** The statechart as plain data (for the viewer and other tools): states in definition order, moves grouped. */
+export interface MachineGraph {
+  id: string;
+  initial: string | null;
+  states: Array<{ key: string; final: boolean; transient: boolean }>;
+  /** One edge per from→to pair; `on` lists its events in definition order (`listMoves` names). */
+  edges: Array<{ from: string; to: string; on: string[] }>;
+}
+
+export function toGraphJson(machine: AnyStateMachine): MachineGraph {
+  const edges = new Map<string, MachineGraph["edges"][number]>();
+  for (const m of listMoves(machine)) {
+    const k = `${m.from}|${m.to}`;
+    const edge = edges.get(k) ?? { from: m.from, to: m.to, on: [] };
+    if (!edge.on.includes(m.on)) edge.on.push(m.on);
+    edges.set(k, edge);
+  }
+  return {
+    id: machine.id,
+    initial: machine.root.initial?.target?.[0]?.key ?? null,
+    states: Object.values(machine.root.states).map((n) => ({
+      key: n.key,
+      final: n.type === "final",
+      transient: (n.always ?? []).length > 0,
+    })),
+    edges: [...edges.values()],
+  };
 }

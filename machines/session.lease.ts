@@ -1,0 +1,73 @@
+/**
+ * How a session gets an account for each run: the events it exchanges with the broker
+ * (`systemId: "broker"`, machines/broker.machine.ts) and with its credential-home actor.
+ * Pure types and helpers; the session machine wires them.
+ *
+ *   starting.leasing   → LEASE.REQUEST { wait: true, replyTo: session }
+ *                      ← LEASE.GRANTED | LEASE.QUEUED (wait, with an ETA) | LEASE.UNAVAILABLE
+ *   starting.preparing → credentialHome actor: CREDENTIALS.READY { envRef } | CREDENTIALS.ERROR
+ *   starting.launching → the run, with the leased credentials (by reference, never in context)
+ *   failed / completed → RELEASE { ok, failureMode, retryAfterMs }, exactly once per lease
+ */
+import type { FailureMode } from "./session.types.js";
+
+/** What a session asks for. */
+export interface AccountRequirement {
+  /** Broker provider (`codex`, `gemini`, `claude`). */
+  provider: string;
+  /** Only accounts bound to this host (remote sessions). */
+  requireHost?: string;
+}
+
+/** The part of a broker lease a session keeps (plain data, no secrets). */
+export interface SessionLease {
+  leaseId: string;
+  accountId: string;
+  provider: string;
+  tier: string;
+  halfOpen: boolean;
+}
+
+export type LeaseEvent =
+  | { type: "LEASE.GRANTED"; lease: SessionLease & Record<string, unknown> }
+  | { type: "LEASE.QUEUED"; etaMs: number | null; reason: string; position?: number }
+  | { type: "LEASE.UNAVAILABLE"; etaMs: number | null; code: string; reason: string }
+  | { type: "LEASE.EXPIRED"; lease: { leaseId: string } }
+  | { type: "CREDENTIALS.READY"; envRef?: string; profile?: string }
+  | { type: "CREDENTIALS.ERROR"; message: string };
+
+/** Input of the credential-home actor the runtime provides. */
+export interface CredentialHomeInput {
+  sessionId: string;
+  agent: string;
+  generation: number;
+  lease: SessionLease & Record<string, unknown>;
+}
+
+export const leaseOf = (l: SessionLease): SessionLease => ({
+  leaseId: l.leaseId,
+  accountId: l.accountId,
+  provider: l.provider,
+  tier: l.tier,
+  halfOpen: l.halfOpen,
+});
+
+/** The broker's RELEASE for a run that ended. A kill is not the account's fault: skip the circuit. */
+export function releaseEvent(
+  sessionId: string,
+  lease: SessionLease,
+  ok: boolean,
+  failureMode: FailureMode | null,
+  retryAfterMs: number | null,
+) {
+  return {
+    type: "RELEASE" as const,
+    provider: lease.provider,
+    accountId: lease.accountId,
+    sessionId,
+    ok,
+    ...(failureMode ? { failureMode } : {}),
+    ...(retryAfterMs !== null ? { retryAfterMs } : {}),
+    ...(failureMode === "killed" ? { skipCircuit: true } : {}),
+  };
+}

@@ -1,0 +1,364 @@
+/**
+ * The session statechart's setup: its types, the actors it names, its delays, guards and actions.
+ * The chart itself (states and moves) is in session.machine.ts. Pure: effects are events to
+ * actors that `machine.provide` replaces; time is only named delays.
+ */
+import { type AnyActorRef, assign, emit, enqueueActions, fromCallback, sendTo, setup } from "xstate";
+import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS, matchInputWait } from "./classify-output.js";
+import { parseRetryHint } from "./retry-hint.js";
+import { type AccountRequirement, type CredentialHomeInput, type LeaseEvent, leaseOf, releaseEvent, type SessionLease } from "./session.lease.js";
+import { backoffDelay, type PolicyOverrides, type SessionPolicy } from "./session.policy.js";
+import type { ChildCommand, ChildEvent, ChildSpec, FailureMode, PtyProcessInput, SessionState } from "./session.types.js";
+
+export interface SessionInput {
+  id: string;
+  /** A label for logs and snapshots (`codex`, `claude`, `command`, ...). */
+  agent: string;
+  spec: ChildSpec;
+  outPath?: string;
+  errPath?: string;
+  policy?: PolicyOverrides;
+  /** Each run needs an account leased from the broker (`systemId: "broker"`). */
+  account?: AccountRequirement;
+}
+
+export interface SessionContext {
+  id: string;
+  agent: string;
+  spec: ChildSpec;
+  outPath: string | undefined;
+  errPath: string | undefined;
+  policy: SessionPolicy;
+  /** The state name last announced: `from` of the next stateChange. */
+  state: SessionState;
+  /** Why the current (or pending) move happens. */
+  reason: string;
+  restarts: number;
+  /** Restarts still inside the restart window. */
+  recentRestarts: number;
+  /** Run number of the current child; events of older children are ignored. */
+  generation: number;
+  pid: number | null;
+  /** The agent process is running (SPAWNED .. EXIT). */
+  childRunning: boolean;
+  /** Some process of the child's tree may be alive (spawn .. GONE). */
+  treeAlive: boolean;
+  backoffElapsed: boolean;
+  lastOutputLagMs: number;
+  outputBytes: number;
+  screenTail: string[];
+  inputWait: { pattern: string; line: string } | null;
+  exit: { exitCode: number | null; signal: string | null } | null;
+  failureMode: FailureMode | null;
+  killRequested: boolean;
+  account: AccountRequirement | null;
+  /** `requested`: asked the broker and waiting; `held`: this run's lease, released exactly once. */
+  leaseStatus: "none" | "requested" | "held";
+  lease: SessionLease | null;
+  leaseWait: { etaMs: number | null; reason: string } | null;
+  /** Reference to this run's credentials, resolved by the child actor (no secret in context). */
+  envRef: string | null;
+  /** Retry hint from the output of the run that failed, for the account's cool-down. */
+  retryAfterMs: number | null;
+}
+
+export type SessionEvent =
+  | { type: "START" }
+  | { type: "KILL"; reason?: string }
+  | { type: "INPUT"; text: string }
+  | { type: "RESTART.WINDOW_EXPIRED" }
+  | LeaseEvent
+  | ChildEvent;
+
+/** Events the session emits (`actor.on(type, fn)`): the facade and the event log listen to these. */
+export type SessionEmitted =
+  | { type: "stateChange"; sessionId: string; from: SessionState; to: SessionState; reason: string; restarts: number }
+  | { type: "spawn"; sessionId: string; generation: number; pid: number; argv: readonly string[] }
+  | { type: "exit"; sessionId: string; generation: number; exitCode: number | null; signal: string | null; failureMode: FailureMode | null }
+  | { type: "gone"; sessionId: string; generation: number }
+  | { type: "inputWait"; sessionId: string; pattern: string; line: string }
+  | { type: "completed"; sessionId: string }
+  | { type: "dead"; sessionId: string; reason: string; failureMode: FailureMode | null }
+  | { type: "account"; sessionId: string; lease: SessionLease }
+  | { type: "accountWait"; sessionId: string; etaMs: number | null; reason: string };
+
+export type Ev<T extends SessionEvent["type"]> = Extract<SessionEvent, { type: T }>;
+
+/** Stand-in for the real pty actor: a machine used without `provide` does nothing at all. */
+const noChild = fromCallback<ChildCommand, PtyProcessInput>(() => undefined);
+/** Stand-in credential home: no extra environment. The runtime provides the real one. */
+const noCredentials = fromCallback<LeaseEvent, CredentialHomeInput>(({ sendBack }) => {
+  sendBack({ type: "CREDENTIALS.READY" });
+});
+
+/** The built-in patterns plus the user's (regex sources); a user list extends, never replaces. */
+export const askedQuestion = (lines: readonly string[], policy: SessionPolicy) =>
+  matchInputWait(lines, [...DEFAULT_INPUT_WAIT_PATTERNS, ...policy.inputWaitPatterns]);
+
+
+export const sessionSetup = setup({
+  types: {
+    input: {} as SessionInput,
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+    emitted: {} as SessionEmitted,
+  },
+  actors: { ptyProcess: noChild, credentialHome: noCredentials },
+  delays: {
+    /** L3: first output must come within this. */
+    startupTimeout: ({ context }) => context.policy.startupTimeoutMs,
+    /** L1: measured from the last byte, not from the (coalesced) event that reported it. */
+    stallAfter: ({ context }) => Math.max(0, context.policy.stallMs - context.lastOutputLagMs),
+    /** L1.5: quiet period before the screen is read for a question. */
+    inputQuiet: ({ context }) => Math.max(0, context.policy.inputQuietMs - context.lastOutputLagMs),
+    /** Stalled this long → give up on this run. Never fires when the policy says null. */
+    stalledGiveUp: ({ context }) => context.policy.stallTimeoutMs ?? 2 ** 31 - 1,
+    restartBackoff: ({ context }) => backoffDelay(context.policy, context.recentRestarts),
+    restartWindow: ({ context }) => context.policy.windowMs ?? 2 ** 31 - 1,
+    /** How long a run may wait for an account before the session gives up. */
+    leaseWait: ({ context }) => context.policy.leaseWaitMs,
+  },
+  guards: {
+    fromCurrentChild: ({ context, event }) => "generation" in event && event.generation === context.generation,
+    exitedCleanly: ({ context, event }) =>
+      (event as Ev<"CHILD.EXIT">).generation === context.generation &&
+      (event as Ev<"CHILD.EXIT">).exitCode === 0 &&
+      !(event as Ev<"CHILD.EXIT">).signal,
+    screenAsksQuestion: ({ context }) =>
+      askedQuestion(context.screenTail, context.policy) !== null,
+    questionGone: ({ context, event }) =>
+      (event as Ev<"CHILD.OUTPUT">).generation === context.generation &&
+      askedQuestion((event as Ev<"CHILD.OUTPUT">).screenTail, context.policy) === null,
+    killRequested: ({ context }) => context.killRequested,
+    mayRestart: ({ context }) => context.recentRestarts < context.policy.maxRestarts,
+    readyToRespawn: ({ context }) => !context.treeAlive && context.backoffElapsed,
+    stallGiveUpEnabled: ({ context }) => context.policy.stallTimeoutMs !== null,
+    childRunning: ({ context }) => context.childRunning,
+    needsNoAccount: ({ context }) => context.account === null,
+    /** A restart cannot fix a missing account or broken credentials: no restart. */
+    unrecoverable: ({ context }) => context.failureMode === "no_account" || context.failureMode === "credentials",
+    /** Some CLIs print the limit and wait: with a leased account, stop and fail over. */
+    rateLimitedOnScreen: ({ context, event }) =>
+      context.leaseStatus === "held" &&
+      (event as Ev<"CHILD.OUTPUT">).generation === context.generation &&
+      classifyFailure((event as Ev<"CHILD.OUTPUT">).screenTail.join("\n")) !== null,
+  },
+  actions: {
+    /** Every state's entry: emit one stateChange per real move (self re-entry is not a move). */
+    announce: enqueueActions(({ context, enqueue }, params: { to: SessionState }) => {
+      if (context.state === params.to) return;
+      enqueue.emit({
+        type: "stateChange",
+        sessionId: context.id,
+        from: context.state,
+        to: params.to,
+        reason: context.reason,
+        restarts: context.restarts,
+      });
+      enqueue.assign({ state: params.to });
+    }),
+    because: assign((_, params: { reason: string; failureMode?: FailureMode }) => ({
+      reason: params.reason,
+      ...(params.failureMode ? { failureMode: params.failureMode } : {}),
+    })),
+    /** A new run: new generation, so events of any earlier child fail the generation guards. */
+    beginRun: assign(({ context }) => ({
+      generation: context.generation + 1,
+      pid: null,
+      childRunning: false,
+      exit: null,
+      failureMode: null,
+      inputWait: null,
+      screenTail: [],
+      lastOutputLagMs: 0,
+      retryAfterMs: null,
+    })),
+    startChild: enqueueActions(({ context, enqueue }) => {
+      const input: PtyProcessInput = {
+        sessionId: context.id,
+        generation: context.generation,
+        spec: {
+          ...context.spec,
+          ...(context.envRef ? { envRef: context.envRef } : {}),
+          // The agent can tell a restart from a first run (e.g. to resume with --continue).
+          env: { ...context.spec.env, CONDUCTOR_SESSION_ID: context.id, CONDUCTOR_ATTEMPT: String(context.generation) },
+        },
+        ...(context.outPath ? { outPath: context.outPath } : {}),
+        ...(context.errPath ? { errPath: context.errPath } : {}),
+      };
+      enqueue.assign({ treeAlive: true });
+      enqueue.spawnChild("ptyProcess", { id: "pty", input });
+    }),
+    noteSpawned: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Ev<"CHILD.SPAWNED">;
+      enqueue.assign({ pid: e.pid, childRunning: true });
+      enqueue.emit({ type: "spawn", sessionId: context.id, generation: e.generation, pid: e.pid, argv: context.spec.argv });
+    }),
+    noteOutput: assign(({ event }) => {
+      const e = event as Ev<"CHILD.OUTPUT">;
+      return { outputBytes: e.bytes, lastOutputLagMs: e.lagMs, screenTail: e.screenTail };
+    }),
+    noteExit: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Ev<"CHILD.EXIT">;
+      const clean = e.exitCode === 0 && !e.signal;
+      const failureMode: FailureMode | null = clean
+        ? null
+        : (e.failureMode ?? (classifyFailure(e.recentOutput) ? "rate_limited" : "exit_nonzero"));
+      enqueue.assign({
+        childRunning: false,
+        exit: { exitCode: e.exitCode, signal: e.signal },
+        failureMode,
+        retryAfterMs: e.retryAfterMs ?? null,
+      });
+      enqueue.emit({
+        type: "exit",
+        sessionId: context.id,
+        generation: e.generation,
+        exitCode: e.exitCode,
+        signal: e.signal,
+        failureMode,
+      });
+      enqueue.assign({
+        reason: e.reason ?? (clean ? "exit_0" : `exit_code:${e.exitCode},signal:${e.signal}`),
+      });
+    }),
+    noteSpawnError: assign(({ event }) => ({
+      childRunning: false,
+      treeAlive: false,
+      failureMode: "spawn_error" as const,
+      reason: `spawn_error:${(event as Ev<"CHILD.SPAWN_ERROR">).message}`,
+    })),
+    noteGone: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.assign({ treeAlive: false, childRunning: false, pid: null });
+      enqueue.emit({ type: "gone", sessionId: context.id, generation: (event as Ev<"CHILD.GONE">).generation });
+    }),
+    noteKill: assign(({ event }) => ({
+      killRequested: true,
+      reason: (event as Ev<"KILL">).reason ?? "user_kill",
+      failureMode: "killed" as const,
+    })),
+    noteInputWait: assign(({ context }) => {
+      const hit = askedQuestion(context.screenTail, context.policy);
+      return hit ? { inputWait: hit, reason: `input_wait:${hit.pattern}` } : {};
+    }),
+    /** After the stateChange, so a listener that answers at once sees the session in input_wait. */
+    emitInputWait: emit(({ context }) => ({
+      type: "inputWait" as const,
+      sessionId: context.id,
+      pattern: context.inputWait?.pattern ?? "",
+      line: context.inputWait?.line ?? "",
+    })),
+    clearInputWait: assign({ inputWait: null }),
+    /** Ask the pty actor to end the tree; it answers with EXIT (if running) and GONE. */
+    terminateChild: enqueueActions(({ context, enqueue }) => {
+      if (!context.treeAlive) return;
+      enqueue.sendTo("pty", { type: "CHILD.TERMINATE", reason: context.reason, graceMs: context.policy.graceMs });
+    }),
+    /**
+     * Enter is CR, as a keyboard sends it: TUIs in raw mode wait for \r, and a line-mode
+     * terminal turns it into \n (ICRNL), so line readers see "text\n" as in the seed.
+     */
+    forwardInput: sendTo("pty", ({ event }) => ({ type: "CHILD.WRITE" as const, data: `${(event as Ev<"INPUT">).text}\r` })),
+    countRestart: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({
+        restarts: context.restarts + 1,
+        recentRestarts: context.recentRestarts + 1,
+        backoffElapsed: false,
+        reason: `restart_${context.restarts + 1}/${context.policy.maxRestarts}`,
+      });
+      if (context.policy.windowMs !== null) {
+        enqueue.raise({ type: "RESTART.WINDOW_EXPIRED" }, { delay: "restartWindow" });
+      }
+    }),
+    forgetRestart: assign(({ context }) => ({ recentRestarts: Math.max(0, context.recentRestarts - 1) })),
+    markBackoffElapsed: assign({ backoffElapsed: true }),
+    /** Stop the pty actor; if its tree is still dying, the reaper (owned by the actor's cleanup) finishes it. */
+    releaseChild: enqueueActions(({ enqueue }) => {
+      enqueue.stopChild("pty");
+      enqueue.assign({ treeAlive: false, childRunning: false });
+    }),
+    explainDeath: assign(({ context }) => ({
+      reason: context.killRequested ? context.reason : `maxRestarts(${context.policy.maxRestarts})_exceeded`,
+    })),
+    requestLease: enqueueActions(({ context, enqueue, self, system }) => {
+      if (!context.account) return;
+      const broker = system.get("broker") as AnyActorRef | undefined;
+      if (!broker) {
+        enqueue.raise({
+          type: "LEASE.UNAVAILABLE",
+          etaMs: null,
+          code: "no_broker",
+          reason: "this session needs an account but the conductor has no accounts configured (pass `accounts`)",
+        });
+        return;
+      }
+      enqueue.assign({ leaseStatus: "requested", leaseWait: null });
+      enqueue.sendTo(broker, {
+        type: "LEASE.REQUEST",
+        provider: context.account.provider,
+        sessionId: context.id,
+        wait: true,
+        replyTo: self,
+        ...(context.account.requireHost ? { requireHost: context.account.requireHost } : {}),
+      });
+    }),
+    noteLease: enqueueActions(({ context, event, enqueue }) => {
+      const lease = leaseOf((event as Ev<"LEASE.GRANTED">).lease);
+      enqueue.assign({ lease, leaseStatus: "held", leaseWait: null });
+      enqueue.emit({ type: "account", sessionId: context.id, lease });
+    }),
+    noteLeaseQueued: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Ev<"LEASE.QUEUED">;
+      enqueue.assign({ leaseWait: { etaMs: e.etaMs, reason: e.reason } });
+      enqueue.emit({ type: "accountWait", sessionId: context.id, etaMs: e.etaMs, reason: e.reason });
+    }),
+    noteNoAccount: assign(({ event }) => ({
+      leaseStatus: "none" as const,
+      failureMode: "no_account" as const,
+      reason:
+        event.type === "LEASE.UNAVAILABLE"
+          ? `no_account:${event.code}: ${event.reason}`
+          : "no_account: none became free within leaseWaitMs",
+    })),
+    prepareCredentials: enqueueActions(({ context, event, enqueue }) => {
+      const grant = (event as Ev<"LEASE.GRANTED">).lease;
+      enqueue.stopChild("creds");
+      enqueue.spawnChild("credentialHome", {
+        id: "creds",
+        input: { sessionId: context.id, agent: context.agent, generation: context.generation, lease: grant },
+      });
+    }),
+    noteCredentials: assign(({ event }) => ({ envRef: (event as Ev<"CREDENTIALS.READY">).envRef ?? null })),
+    noteCredentialsError: assign(({ event }) => ({
+      failureMode: "credentials" as const,
+      reason: `credentials: ${(event as Ev<"CREDENTIALS.ERROR">).message}`,
+    })),
+    noteRateLimitedOnScreen: assign(({ event }) => {
+      const text = (event as Ev<"CHILD.OUTPUT">).screenTail.join("\n");
+      return { failureMode: "rate_limited" as const, reason: "rate_limited_on_screen", retryAfterMs: parseRetryHint(text) };
+    }),
+    /** Exactly once per lease: the status goes back to none in the same step. */
+    releaseLease: enqueueActions(({ context, enqueue, system }, params: { ok: boolean }) => {
+      const broker = system.get("broker") as AnyActorRef | undefined;
+      if (context.leaseStatus === "requested" && broker) {
+        enqueue.sendTo(broker, { type: "LEASE.CANCEL", sessionId: context.id, provider: context.account?.provider });
+      }
+      if (context.leaseStatus === "held" && context.lease && broker) {
+        enqueue.sendTo(
+          broker,
+          releaseEvent(context.id, context.lease, params.ok, params.ok ? null : context.failureMode, context.retryAfterMs),
+        );
+      }
+      enqueue.stopChild("creds");
+      enqueue.assign({ leaseStatus: "none", lease: null, envRef: null });
+    }),
+    emitCompleted: emit(({ context }) => ({ type: "completed" as const, sessionId: context.id })),
+    emitDead: emit(({ context }) => ({
+      type: "dead" as const,
+      sessionId: context.id,
+      reason: context.reason,
+      failureMode: context.failureMode,
+    })),
+  
+  },
+});

@@ -1,0 +1,155 @@
+/**
+ * Sessions leasing accounts from the real broker statechart, with fake pty and credential
+ * actors and SimulatedClock: lease per run, fail-over on a rate limit, release exactly once.
+ */
+import { describe, expect, it } from "vitest";
+import { createActor, fromCallback, SimulatedClock } from "xstate";
+import type { BrokerEmitted } from "../machines/broker.machine.js";
+import { conductorMachine } from "../machines/conductor.machine.js";
+import type { CredentialHomeInput, LeaseEvent } from "../machines/session.lease.js";
+import { sessionMachine } from "../machines/session.machine.js";
+import type { ChildCommand, PtyProcessInput } from "../machines/session.types.js";
+
+const accounts = [
+  { provider: "codex", id: "acct-a", mode: "env" as const, tier: "pro" as const, envKeys: ["FAKE_ACCOUNT"] },
+  { provider: "codex", id: "acct-b", mode: "env" as const, tier: "plus" as const, envKeys: ["FAKE_ACCOUNT"] },
+];
+
+function start(opts: { accounts?: typeof accounts; credentials?: "ok" | "error"; cooldownMs?: number } = {}) {
+  const clock = new SimulatedClock();
+  const spawned: PtyProcessInput[] = [];
+  const creds: CredentialHomeInput[] = [];
+  const disposed: string[] = [];
+  const fakePty = fromCallback<ChildCommand, PtyProcessInput>(({ input }) => void spawned.push(input));
+  const fakeCreds = fromCallback<LeaseEvent, CredentialHomeInput>(({ input, sendBack }) => {
+    creds.push(input);
+    if (opts.credentials === "error") sendBack({ type: "CREDENTIALS.ERROR", message: "auth file missing" });
+    else sendBack({ type: "CREDENTIALS.READY", envRef: `${input.sessionId}#${input.generation}` });
+    return () => void disposed.push(`${input.sessionId}#${input.generation}`);
+  });
+  const machine = conductorMachine.provide({
+    actors: { session: sessionMachine.provide({ actors: { ptyProcess: fakePty, credentialHome: fakeCreds } }) },
+  });
+  const broker = opts.accounts === undefined || opts.accounts.length > 0
+    ? { accounts: opts.accounts ?? accounts, policy: { cooldownMs: opts.cooldownMs ?? 60_000 }, now: () => clock.now() }
+    : undefined;
+  const actor = createActor(machine, { clock, input: { graceMs: 10, ...(broker ? { broker } : {}) } }).start();
+  const brokerEvents: BrokerEmitted[] = [];
+  actor.system.get("broker")?.on("*", (e: BrokerEmitted) => brokerEvents.push(e));
+  const spawn = (id: string, policy = {}) =>
+    actor.send({ type: "SPAWN", session: { id, agent: "command", spec: { argv: ["/bin/true"] }, account: { provider: "codex" }, policy } });
+  const session = (id: string) => actor.getSnapshot().context.sessions[id]!;
+  const run = (id: string) => {
+    const ref = session(id);
+    const generation = ref.getSnapshot().context.generation;
+    return {
+      output: (screenTail: string[] = ["working"]) =>
+        ref.send({ type: "CHILD.OUTPUT", generation, bytes: 1, lagMs: 0, screenTail }),
+      exit: (exitCode: number, recentOutput = "", retryAfterMs?: number) =>
+        ref.send({ type: "CHILD.EXIT", generation, exitCode, signal: null, recentOutput, ...(retryAfterMs ? { retryAfterMs } : {}) }),
+      gone: () => ref.send({ type: "CHILD.GONE", generation }),
+    };
+  };
+  return { clock, actor, spawned, creds, disposed, brokerEvents, spawn, session, run };
+}
+
+describe("sessions with leased accounts", () => {
+  it("each run leases first, starts with its credentials by reference, releases on completion", () => {
+    const t = start();
+    t.spawn("s1");
+    expect(t.creds.map((c) => c.lease.accountId)).toEqual(["acct-a"]);
+    expect(t.spawned[0]!.spec.envRef).toBe("s1#1");
+    expect(JSON.stringify(t.session("s1").getSnapshot().context)).not.toMatch(/FAKE_ACCOUNT=/);
+    t.run("s1").output();
+    t.run("s1").exit(0);
+    expect(t.session("s1").getSnapshot().context.state).toBe("completed");
+    expect(t.brokerEvents.filter((e) => e.type === "release")).toHaveLength(1);
+    expect(t.brokerEvents.find((e) => e.type === "release")).toMatchObject({ accountId: "acct-a", ok: true });
+    expect(t.disposed).toEqual(["s1#1"]);
+  });
+
+  it("rate limited on A: A cools down for the hinted time, the restart runs on B, A is leased again after", () => {
+    const t = start();
+    t.spawn("s1");
+    t.run("s1").output();
+    t.run("s1").exit(1, "Error: 429 Too Many Requests. Try again in 3 seconds.", 3_000);
+    expect(t.brokerEvents).toContainEqual(expect.objectContaining({ type: "release", accountId: "acct-a", ok: false, failureMode: "rate_limited" }));
+    expect(t.brokerEvents.some((e) => e.type === "cooldown" && e.accountId === "acct-a")).toBe(true);
+    t.run("s1").gone();
+    t.clock.increment(0);
+    expect(t.creds.map((c) => c.lease.accountId)).toEqual(["acct-a", "acct-b"]);
+    expect(t.brokerEvents.some((e) => e.type === "tierFallback")).toBe(true);
+    t.run("s1").output();
+    t.run("s1").exit(0);
+    expect(t.session("s1").getSnapshot().context.state).toBe("completed");
+    t.clock.increment(3_000);
+    t.spawn("s2");
+    expect(t.creds.at(-1)!.lease.accountId).toBe("acct-a");
+  });
+
+  it("a rate limit printed while the CLI keeps running stops the run and fails over", () => {
+    const t = start();
+    t.spawn("s1");
+    t.run("s1").output(["thinking…"]);
+    t.run("s1").output(["Error: rate limit reached for this account", "waiting…"]);
+    const ctx = t.session("s1").getSnapshot().context;
+    expect(ctx.state).toBe("restarting");
+    expect(ctx.failureMode).toBe("rate_limited");
+    expect(t.brokerEvents).toContainEqual(expect.objectContaining({ type: "release", accountId: "acct-a", failureMode: "rate_limited" }));
+  });
+
+  it("no account free: the run waits in starting with the ETA, and is granted when one frees up", () => {
+    const t = start({ accounts: [accounts[0]!] });
+    t.spawn("s1");
+    t.spawn("s2");
+    const s2 = t.session("s2").getSnapshot();
+    expect(s2.context.state).toBe("starting");
+    expect(s2.value).toEqual({ starting: "leasing" });
+    expect(s2.context.leaseWait).not.toBeNull();
+    t.run("s1").output();
+    t.run("s1").exit(0);
+    expect(t.session("s2").getSnapshot().value).toEqual({ starting: "launching" });
+  });
+
+  it("waiting longer than leaseWaitMs: dead with a clear reason, and the queued request is dropped", () => {
+    const t = start({ accounts: [accounts[0]!] });
+    t.spawn("s1");
+    t.spawn("s2", { leaseWaitMs: 5_000 });
+    t.clock.increment(5_000);
+    const ctx = t.session("s2").getSnapshot().context;
+    expect(ctx.state).toBe("dead");
+    expect(ctx.reason).toMatch(/^no_account/);
+    t.run("s1").exit(0);
+    expect(t.creds.filter((c) => c.sessionId === "s2")).toHaveLength(0);
+  });
+
+  it("no broker configured: the session is dead at once and says what to configure", () => {
+    const t = start({ accounts: [] });
+    t.spawn("s1");
+    const ctx = t.session("s1").getSnapshot().context;
+    expect(ctx.state).toBe("dead");
+    expect(ctx.reason).toMatch(/no accounts configured/);
+    expect(t.spawned).toHaveLength(0);
+  });
+
+  it("credentials that cannot be prepared: never started, dead, lease released", () => {
+    const t = start({ credentials: "error" });
+    t.spawn("s1");
+    expect(t.spawned).toHaveLength(0);
+    expect(t.session("s1").getSnapshot().context).toMatchObject({ state: "dead", failureMode: "credentials" });
+    expect(t.brokerEvents.filter((e) => e.type === "release")).toHaveLength(1);
+  });
+
+  it("kill: released once, skipping the circuit; a kill while queued cancels the request", () => {
+    const t = start({ accounts: [accounts[0]!] });
+    t.spawn("s1");
+    t.spawn("s2");
+    t.actor.send({ type: "KILL", id: "s2" });
+    t.actor.send({ type: "KILL", id: "s1" });
+    const releases = t.brokerEvents.filter((e) => e.type === "release");
+    expect(releases).toHaveLength(1);
+    expect(t.brokerEvents.some((e) => e.type === "duplicateRelease")).toBe(false);
+    t.spawn("s3");
+    expect(t.creds.at(-1)).toMatchObject({ sessionId: "s3" });
+  });
+});
