@@ -42,6 +42,12 @@ export interface ConductorOptions {
   /** Terminal size of each session's pty. */
   cols?: number;
   rows?: number;
+  /** Accounts to lease (path of an accounts file, or its content): see docs/accounts.md. */
+  accounts?: string | import("./accounts-config.js").AccountsConfig | { providers: unknown };
+  /** Shared broker state file (cool-downs, open circuits); default `<accounts file>.state.json`. */
+  brokerStateFile?: string;
+  /** Where per-session credential homes are created (0700). */
+  credentialsDir?: string;
 }
 
 export interface SpawnConfig {
@@ -61,6 +67,8 @@ export interface SpawnConfig {
   maxRestarts?: number;
   probeOpts?: ProbeOptions;
   restart?: RestartOptions;
+  /** Lease an account for each run: a provider name (`"codex"`), or `true` for the agent's own. */
+  account?: string | true;
   /** Remote sessions (issue: remote hosts). */
   remote?: boolean;
   host?: string;

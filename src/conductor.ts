@@ -14,6 +14,7 @@ import { conductorMachine, sessionSystemId } from "../machines/conductor.machine
 import { sessionMachine, type SessionEmitted } from "../machines/session.machine.js";
 import { FINAL_STATES, STATES } from "../machines/session.types.js";
 import { checkPolicyParts, type ConductorOptions, policyFor, type SpawnConfig, validateConductorOptions } from "./conductor-options.js";
+import { createBrokerRuntime } from "./broker-runtime.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import { createEventLog, describeArgv, redactEnv } from "./event-log.js";
 import { buildLaunchSync } from "./launcher.js";
@@ -22,7 +23,15 @@ import { viewOf, type SessionSnapshot } from "./session-view.js";
 import { registerForSignals } from "./signal-traps.js";
 
 export { STATES };
-export type ConductorEventName = "stateChange" | "completed" | "dead" | "inputWait" | "allCompleted" | "shutdown";
+export type ConductorEventName =
+  | "stateChange"
+  | "completed"
+  | "dead"
+  | "inputWait"
+  | "allCompleted"
+  | "shutdown"
+  | "account"
+  | "accountWait";
 
 type SessionRef = ActorRefFrom<typeof sessionMachine>;
 interface SessionEntry {
@@ -57,10 +66,16 @@ export function createConductor(opts: ConductorOptions) {
     }
   };
 
-  const ptyProcess = createPtyProcessLogic({ reaper, log: (event, data) => eventLog.append(event, data) });
+  const log = (event: string, data: Record<string, unknown>) => eventLog.append(event, data);
+  const brokerRuntime = opts.accounts
+    ? createBrokerRuntime({ accounts: opts.accounts, stateFile: opts.brokerStateFile, credentialsDir: opts.credentialsDir, logsDir, log })
+    : null;
+  const ptyProcess = createPtyProcessLogic({ reaper, log, ...(brokerRuntime ? { envFor: brokerRuntime.envFor } : {}) });
   const machine = conductorMachine.provide({
     actors: {
-      session: sessionMachine.provide({ actors: { ptyProcess } }),
+      session: sessionMachine.provide({
+        actors: { ptyProcess, ...(brokerRuntime ? { credentialHome: brokerRuntime.credentialHome } : {}) },
+      }),
       awaitProcessTrees: fromPromise(async () => {
         // Children are stopped in the same step that started us: let their cleanups queue first.
         await new Promise((r) => setImmediate(r));
@@ -70,12 +85,16 @@ export function createConductor(opts: ConductorOptions) {
     },
   });
   const inspect = opts.inspect;
-  const actor = createActor(machine, { input: { graceMs }, ...(inspect ? { inspect } : {}) });
+  const actor = createActor(machine, {
+    input: { graceMs, ...(brokerRuntime ? { broker: brokerRuntime.brokerInput } : {}) },
+    ...(inspect ? { inspect } : {}),
+  });
   actor.on("allCompleted", (e) => {
     eventLog.append("allCompleted", { sessions: e.sessions });
     safeEmit("allCompleted");
   });
   actor.start();
+  brokerRuntime?.attach(actor.system.get("broker"));
   eventLog.append("conductor_start", { logsDir, pid: process.pid, maxRestarts: opts.maxRestarts ?? 3, graceMs });
 
   function onSessionEvent(entry: SessionEntry, e: SessionEmitted) {
@@ -117,6 +136,14 @@ export function createConductor(opts: ConductorOptions) {
       case "dead":
         safeEmit("dead", { sessionId: session, reason: e.reason, failureMode: e.failureMode });
         return;
+      case "account":
+        eventLog.append("session_account", { session, accountId: e.lease.accountId, provider: e.lease.provider, tier: e.lease.tier });
+        safeEmit("account", { sessionId: session, accountId: e.lease.accountId, provider: e.lease.provider, tier: e.lease.tier });
+        return;
+      case "accountWait":
+        eventLog.append("account_wait", { session, etaMs: e.etaMs, reason: e.reason });
+        safeEmit("accountWait", { sessionId: session, etaMs: e.etaMs, reason: e.reason });
+        return;
     }
   }
 
@@ -156,6 +183,7 @@ export function createConductor(opts: ConductorOptions) {
         outPath: join(logsDir, `${config.id}.out.log`),
         errPath: join(logsDir, `${config.id}.err.log`),
         policy: policyFor(opts, config),
+        ...(accountFor(config) ? { account: accountFor(config)! } : {}),
       },
     });
     const ref = actor.getSnapshot().context.sessions[config.id];
@@ -202,6 +230,7 @@ export function createConductor(opts: ConductorOptions) {
       eventLog.append("shutdown", { reason, sessions: sessions.size, live });
       actor.send({ type: "SHUTDOWN", reason });
       await toPromise(actor).catch(() => undefined);
+      await brokerRuntime?.settle();
       detachMesh();
       unregisterSignals();
       const leftovers = reaper.pending;
@@ -253,6 +282,12 @@ export function createConductor(opts: ConductorOptions) {
 
 export type Conductor = ReturnType<typeof createConductor>;
 export { sessionSystemId };
+
+/** `account: "codex"` or `account: true` (the agent's own provider). */
+function accountFor(config: SpawnConfig): { provider: string } | null {
+  if (config.account === undefined || config.account === false as unknown) return null;
+  return { provider: config.account === true ? config.agent : config.account };
+}
 
 function boundedWait(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -32,6 +32,10 @@ export interface SessionSnapshot {
   reason: string;
   failureMode: FailureMode | null;
   exit: { exitCode: number | null; signal: string | null } | null;
+  /** The account this run leased (id and provider), or null. */
+  account: { accountId: string; provider: string; tier: string } | null;
+  /** Waiting for an account: when one is expected to free up, and why none is free now. */
+  accountWait: { etaMs: number | null; reason: string } | null;
 }
 
 type Snap = SnapshotFrom<typeof sessionMachine>;
@@ -57,5 +61,7 @@ export function viewOf(snap: Snap, createdAt: string): SessionSnapshot {
     reason: c.reason,
     failureMode: c.failureMode,
     exit: c.exit,
+    account: c.lease ? { accountId: c.lease.accountId, provider: c.lease.provider, tier: c.lease.tier } : null,
+    accountWait: c.leaseStatus === "requested" ? c.leaseWait : null,
   };
 }

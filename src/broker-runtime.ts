@@ -1,0 +1,103 @@
+/**
+ * The effects around the broker statechart that the facade provides: the accounts file, the
+ * shared state file (cool-downs and open circuits survive restarts and are shared between
+ * conductors), per-session credential homes, and the vault that keeps leased secrets out of
+ * every snapshot (sessions and pty actors only pass an opaque `envRef`).
+ */
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { type AnyActorRef, fromCallback } from "xstate";
+import type { BrokerEmitted, BrokerInput, Lease } from "../machines/broker.machine.js";
+import type { CredentialHomeInput, LeaseEvent } from "../machines/session.lease.js";
+import { type AccountsConfig, brokerInputOf, parseAccountsConfig, resolveLease } from "./accounts-config.js";
+import { applyBrokerEvent, createBrokerStore, persistsBrokerEvent, syncEventOf } from "./broker-store.js";
+import { createCredentialHome, type CredentialHome, sweepStaleCredentialHomes } from "./credential-home.js";
+
+export interface BrokerRuntimeOptions {
+  /** Path of an accounts file, its JSON content (`{ providers: ... }`), or `parseAccountsConfig`'s result. */
+  accounts: string | AccountsConfig | { providers: unknown };
+  /** Shared state file; default `<accounts file>.state.json`, or `<logsDir>/broker-state.json`. */
+  stateFile?: string;
+  /** Where per-session credential homes are made (0700); default a per-user dir in the temp dir. */
+  credentialsDir?: string;
+  logsDir: string;
+  log: (event: string, data: Record<string, unknown>) => void;
+}
+
+type Log = BrokerRuntimeOptions["log"];
+
+export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
+  const config = accountsOf(opts.accounts);
+  const stateFile = resolve(
+    opts.stateFile ?? (typeof opts.accounts === "string" ? `${resolve(opts.accounts)}.state.json` : join(opts.logsDir, "broker-state.json")),
+  );
+  const credentialsDir = resolve(opts.credentialsDir ?? join(tmpdir(), `statechart-conductor-${process.getuid?.() ?? "user"}`, "credentials"));
+  const store = createBrokerStore(stateFile);
+  const vault = new Map<string, Readonly<Record<string, string>>>();
+  const pending = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    const q = p.catch((err: unknown) => opts.log("broker.io_error", { error: String((err as Error)?.message ?? err) }));
+    pending.add(q);
+    void q.finally(() => pending.delete(q));
+  };
+
+  const credentialHome = fromCallback<LeaseEvent, CredentialHomeInput>(({ input, sendBack }) => {
+    const ref = `${input.sessionId}#${input.generation}`;
+    let home: CredentialHome | undefined;
+    let stopped = false;
+    const ready = (async () => {
+      try {
+        const lease = resolveLease(input.lease as unknown as Lease, config, process.env);
+        home = await createCredentialHome({ sessionId: input.sessionId, agent: input.agent, lease, baseDir: credentialsDir, log: opts.log });
+        if (stopped) return void (await home.dispose());
+        vault.set(ref, home.env);
+        sendBack({ type: "CREDENTIALS.READY", envRef: ref, ...(home.profile ? { profile: home.profile } : {}) });
+      } catch (err) {
+        if (!stopped) sendBack({ type: "CREDENTIALS.ERROR", message: String((err as Error)?.message ?? err) });
+      }
+    })();
+    track(ready);
+    return () => {
+      stopped = true;
+      vault.delete(ref);
+      track(ready.then(() => home?.dispose()));
+    };
+  });
+
+  /** Log every broker event (no secrets in them) and persist cool-downs and circuits. */
+  function attach(broker: AnyActorRef | undefined, log: Log = opts.log): void {
+    if (!broker) return;
+    track(sweepStaleCredentialHomes(credentialsDir));
+    track(store.load().then((state) => broker.send(syncEventOf(state, Date.now()))));
+    broker.on("*", (e: BrokerEmitted) => {
+      const { type, ...data } = e as BrokerEmitted & Record<string, unknown>;
+      log(`broker.${type}`, data);
+      if (persistsBrokerEvent(e)) track(store.update((s) => applyBrokerEvent(s, e)));
+    });
+  }
+
+  return {
+    brokerInput: brokerInputOf(config, Date.now) as BrokerInput,
+    credentialHome,
+    envFor: (ref: string) => vault.get(ref),
+    attach,
+    stateFile,
+    /** Resolves when every state-file write and credential-home removal has finished. */
+    settle: async () => {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
+  };
+}
+
+export type BrokerRuntime = ReturnType<typeof createBrokerRuntime>;
+
+/** Validated accounts, whichever form they came in (a file is read once, synchronously, at creation). */
+function accountsOf(accounts: BrokerRuntimeOptions["accounts"]): AccountsConfig {
+  if (typeof accounts === "string") {
+    const file = resolve(accounts);
+    return parseAccountsConfig(JSON.parse(readFileSync(file, "utf8")), accounts, dirname(file));
+  }
+  if ("providers" in accounts) return parseAccountsConfig(accounts, "the accounts option", process.cwd());
+  return accounts;
+}

@@ -1,0 +1,131 @@
+/**
+ * Accounts end to end: real processes in real ptys, the real broker statechart, the state file
+ * and credential homes on disk.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { createConductor, type Conductor } from "../src/conductor.js";
+import { readEventLog } from "../src/event-log.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const NODE = process.execPath;
+const open: Conductor[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
+});
+
+function conductor(accounts: object, dir = mkdtempSync(join(tmpdir(), "conductor-broker-"))) {
+  const c = createConductor({
+    logsDir: join(dir, "logs"),
+    handleSignals: false,
+    accounts: accounts as never,
+    brokerStateFile: join(dir, "broker-state.json"),
+    credentialsDir: join(dir, "creds"),
+    restart: { backoffInitialMs: 0 },
+  });
+  open.push(c);
+  return { c, dir };
+}
+
+const demoAccounts = JSON.parse(readFileSync(join(root, "demo/accounts.json"), "utf8"));
+const until = (c: Conductor, event: "completed" | "dead" | "allCompleted", id?: string) =>
+  new Promise<void>((r) => {
+    const fn = (e?: { sessionId?: string }) => {
+      if (id && e?.sessionId !== id) return;
+      c.off(event, fn);
+      r();
+    };
+    c.on(event, fn);
+  });
+
+describe("accounts with real processes", () => {
+  it("rate limit on A → A cooled down (hinted 3 s), restart on B, A leased again after its cool-down", async () => {
+    const { c, dir } = conductor(demoAccounts);
+    const accountsSeen: string[] = [];
+    c.on("account", (e: { accountId: string }) => accountsSeen.push(e.accountId));
+    const done = until(c, "completed", "first");
+    c.spawnSession({ id: "first", agent: "command", command: [NODE, join(root, "demo/agents/limited-once.mjs")], account: "codex" });
+    await done;
+    expect(accountsSeen).toEqual(["acct-a", "acct-b"]);
+    expect(readFileSync(c.getSnapshot()[0]!.outPath!, "utf8")).toMatch(/running on account a[\s\S]*running on account b/);
+
+    // The state file says A is cooling: a second conductor sharing it skips A.
+    const state = JSON.parse(readFileSync(join(dir, "broker-state.json"), "utf8"));
+    const until_ = state.cooldowns["codex/acct-a"].until as number;
+    expect(until_ - Date.now()).toBeGreaterThan(0);
+    expect(until_ - Date.now()).toBeLessThanOrEqual(3_500);
+
+    await new Promise((r) => setTimeout(r, Math.max(0, until_ - Date.now()) + 200));
+    const again = until(c, "completed", "second");
+    c.spawnSession({ id: "second", agent: "command", command: [NODE, "-e", "console.log(process.env.FAKE_ACCOUNT)"], account: "codex" });
+    await again;
+    expect(accountsSeen.at(-1)).toBe("acct-a");
+    await c.shutdown("test");
+    const log = await readEventLog(c.eventLogPath);
+    expect(log.some((l) => l.event === "broker.cooldown" && l.accountId === "acct-a")).toBe(true);
+    expect(JSON.stringify(log)).not.toMatch(/FAKE_ACCOUNT":"a|"a"\}/);
+  });
+
+  it("a restarted conductor remembers a cool-down from the shared state file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "conductor-broker-"));
+    writeFileSync(join(dir, "broker-state.json"), JSON.stringify({ version: 1, cooldowns: { "codex/acct-a": { until: Date.now() + 60_000 } }, circuits: {} }));
+    const { c } = conductor(demoAccounts, dir);
+    const seen: string[] = [];
+    c.on("account", (e: { accountId: string }) => seen.push(e.accountId));
+    await new Promise((r) => setTimeout(r, 100)); // the state file is loaded asynchronously at start
+    const done = until(c, "completed", "s");
+    c.spawnSession({ id: "s", agent: "command", command: [NODE, "-e", "console.log('ok')"], account: "codex" });
+    await done;
+    expect(seen).toEqual(["acct-b"]);
+  });
+
+  it("credential isolation: two concurrent sessions on two accounts see their own auth file; the user's is untouched", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "conductor-creds-"));
+    const home = join(dir, "home");
+    mkdirSync(join(home, ".codex"), { recursive: true });
+    writeFileSync(join(home, ".codex", "auth.json"), '{"user":"own"}');
+    const before = statSync(join(home, ".codex", "auth.json"));
+    writeFileSync(join(dir, "a.json"), '{"token":"A"}');
+    writeFileSync(join(dir, "b.json"), '{"token":"B"}');
+    const accounts = {
+      providers: {
+        codex: [
+          { id: "a", mode: "auth", authFile: join(dir, "a.json"), tier: "pro" },
+          { id: "b", mode: "auth", authFile: join(dir, "b.json"), tier: "pro" },
+        ],
+      },
+    };
+    const oldHome = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const { c } = conductor(accounts, dir);
+      const all = until(c, "allCompleted");
+      for (const id of ["one", "two"]) {
+        c.spawnSession({ id, agent: "command", command: [NODE, join(root, "test/fixtures/print-credentials.mjs")], account: "codex" });
+      }
+      await all;
+      const seen = c.getSnapshot().map((s) => JSON.parse(/\{.*\}/.exec(readFileSync(s.outPath!, "utf8"))![0]));
+      expect(seen.map((s) => s.codexAuth).sort()).toEqual(['{"token":"A"}', '{"token":"B"}']);
+      expect(new Set(seen.map((s) => s.codexHome)).size).toBe(2);
+      await c.shutdown("test");
+      for (const s of seen) expect(() => statSync(s.codexHome)).toThrow(); // removed when the session ended
+    } finally {
+      process.env.HOME = oldHome;
+    }
+    const after = statSync(join(home, ".codex", "auth.json"));
+    expect(readFileSync(join(home, ".codex", "auth.json"), "utf8")).toBe('{"user":"own"}');
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it("a session that needs an account on a conductor without accounts says so", async () => {
+    const c = createConductor({ logsDir: mkdtempSync(join(tmpdir(), "conductor-broker-")), handleSignals: false });
+    open.push(c);
+    const dead = until(c, "dead");
+    c.spawnSession({ id: "x", agent: "command", command: [NODE, "-e", "0"], account: "codex" });
+    await dead;
+    expect(c.getSnapshot()[0]!.reason).toMatch(/no accounts configured/);
+  });
+});
