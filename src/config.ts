@@ -46,10 +46,16 @@ const sessionSchema = z.strictObject({
   maxRestarts: ms.optional(),
   answers: z.array(answerSchema).optional(),
   expect: z.enum(["completed", "dead"]).optional(),
+  /** Lease an account per run from the accounts file: a provider name, or true for the agent's. */
+  account: z.union([z.enum(["codex", "gemini", "claude"]), z.literal(true)]).optional(),
 });
 
 export const runConfigSchema = z.strictObject({
   logsDir: z.string().min(1).optional(),
+  /** Accounts file (see docs/accounts.md), relative to this config file. */
+  accounts: z.string().min(1).optional(),
+  /** Shared broker state file (cool-downs, open circuits); default `<accounts>.state.json`. */
+  brokerStateFile: z.string().min(1).optional(),
   maxRestarts: ms.optional(),
   graceMs: ms.optional(),
   probe: probeSchema.optional(),
@@ -84,6 +90,8 @@ export class ConfigError extends Error {
 const EXAMPLES: Record<string, string> = {
   "": `{ "sessions": [{ "id": "writer", "agent": "codex", "prompt": "Update the changelog" }] }`,
   logsDir: `"logsDir": "./.conductor-logs"`,
+  accounts: `"accounts": "./accounts.json"`,
+  brokerStateFile: `"brokerStateFile": "./.conductor-logs/broker-state.json"`,
   maxRestarts: `"maxRestarts": 3`,
   graceMs: `"graceMs": 10000`,
   probe: `"probe": { "stallMs": 30000, "startupTimeoutMs": 120000 }`,
@@ -116,6 +124,7 @@ const EXAMPLES: Record<string, string> = {
   "sessions[].answers[].match": `"match": "\\\\(y/n\\\\)"`,
   "sessions[].answers[].send": `"send": "y"`,
   "sessions[].expect": `"expect": "completed" (or "dead")`,
+  "sessions[].account": `"account": "codex" (a provider of the accounts file, or true for the agent's own)`,
 };
 
 /** Keys each object accepts, for "did you mean" on unknown keys. */
@@ -293,6 +302,8 @@ export function resolveRelativeTo(config: RunConfig, baseDir: string): RunConfig
   return {
     ...config,
     ...(config.logsDir !== undefined ? { logsDir: abs(config.logsDir) } : {}),
+    ...(config.accounts !== undefined ? { accounts: abs(config.accounts) } : {}),
+    ...(config.brokerStateFile !== undefined ? { brokerStateFile: abs(config.brokerStateFile) } : {}),
     sessions: config.sessions.map((s) => ({
       ...s,
       ...(s.workdir !== undefined ? { workdir: abs(s.workdir) } : {}),
