@@ -64,30 +64,33 @@ export function toMermaid(machine: AnyStateMachine): string {
   return lines.join("\n") + "\n";
 }
 
-/** The statechart as plain data (for the viewer and other tools): states in definition order, moves grouped. */
+/** The statechart as plain data (for the viewer and other tools): top-level states, moves grouped. */
 export interface MachineGraph {
   id: string;
   initial: string | null;
-  states: Array<{ key: string; final: boolean; transient: boolean }>;
+  /** `children`: the keys of a compound state's own states (drawn inside it). */
+  states: Array<{ key: string; final: boolean; transient: boolean; children: string[] }>;
   /** One edge per from→to pair; `on` lists its events in definition order (`listMoves` names). */
   edges: Array<{ from: string; to: string; on: string[] }>;
 }
 
+/** `listMoves` grouped by from→to, with each top-level state's own states listed. */
 export function toGraphJson(machine: AnyStateMachine): MachineGraph {
   const edges = new Map<string, MachineGraph["edges"][number]>();
   for (const m of listMoves(machine)) {
-    const k = `${m.from}|${m.to}`;
-    const edge = edges.get(k) ?? { from: m.from, to: m.to, on: [] };
+    const edge = edges.get(`${m.from}|${m.to}`) ?? { from: m.from, to: m.to, on: [] };
     if (!edge.on.includes(m.on)) edge.on.push(m.on);
-    edges.set(k, edge);
+    edges.set(`${m.from}|${m.to}`, edge);
   }
+  const states = Object.values(machine.root.states);
   return {
     id: machine.id,
     initial: machine.root.initial?.target?.[0]?.key ?? null,
-    states: Object.values(machine.root.states).map((n) => ({
+    states: states.map((n) => ({
       key: n.key,
       final: n.type === "final",
       transient: (n.always ?? []).length > 0,
+      children: Object.keys(n.states),
     })),
     edges: [...edges.values()],
   };

@@ -5,7 +5,10 @@ import { DEMO_CONFIG, packageVersion, runCommand, type RunFlags } from "./run.js
 const HELP = `conductor: supervise CLI agent sessions (codex, gemini, claude, any command)
 
 usage:
-  conductor run [config.json] [--logs-dir DIR]   run every session of a config (no config: the built-in demo)
+  conductor run [config.json] [--logs-dir DIR] [--inspect[=PORT]]
+                       run every session of a config (no config: the built-in demo)
+                       --inspect: serve a live statechart view of every session on
+                       http://127.0.0.1:PORT/ (no PORT: a free one) until the run ends
   conductor --help | --version
 
 exit codes: 0 every session ended as expected, 1 some did not, 2 bad config or usage
@@ -37,6 +40,12 @@ async function main(argv: string[]): Promise<number> {
       flags.logsDir = value;
     } else if (arg.startsWith("--logs-dir=")) {
       flags.logsDir = arg.slice("--logs-dir=".length);
+    } else if (arg === "--inspect") {
+      flags.inspect = 0; // a free port
+    } else if (arg.startsWith("--inspect=")) {
+      const port = arg.slice("--inspect=".length);
+      if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) return usage(`--inspect=PORT needs a port number from 0 to 65535, e.g. --inspect=7777 (got "${port}")`);
+      flags.inspect = Number(port);
     } else if (arg.startsWith("-")) {
       return usage(`unknown option "${arg}"`);
     } else if (flags.configPath) {

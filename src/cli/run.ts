@@ -8,11 +8,14 @@ import { fileURLToPath } from "node:url";
 import { ConfigError, loadRunConfig, type RunConfig } from "../config.js";
 import { createConductor } from "../conductor.js";
 import { LaunchError } from "../launcher.js";
+import { startViewer, type Viewer } from "../viewer/index.js";
 import { createStatusView, formatBytes } from "./status-view.js";
 
 export interface RunFlags {
   configPath?: string;
   logsDir?: string;
+  /** Serve the live viewer on 127.0.0.1 at this port (0: a free one) while the run lasts. */
+  inspect?: number;
 }
 
 const packageRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -41,8 +44,19 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     restart: config.restart,
     enableMesh: false,
   });
+  let viewer: Viewer | null = null;
+  if (flags.inspect !== undefined) {
+    try {
+      viewer = await startViewer(conductor, { port: flags.inspect });
+    } catch (e) {
+      await conductor.shutdown("viewer_error");
+      err.write(`conductor: --inspect: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
   const view = createStatusView(out, () => conductor.getSnapshot());
   out.write(`conductor: ${config.sessions.length} session(s) from ${flags.configPath ? configPath : "the built-in demo"}; logs in ${logsDir}\n`);
+  if (viewer) out.write(`conductor: live statechart view at ${viewer.url} (open it in a browser; it stays up until the run ends)\n`);
 
   conductor.on("stateChange", (e) => view.moved(e.sessionId, e.from, e.to, e.reason));
   conductor.on("inputWait", (e: { sessionId: string; pattern: string; line: string }) => {
@@ -74,6 +88,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   } catch (e) {
     await conductor.shutdown("spawn_error");
     view.close();
+    await viewer?.close();
     if (e instanceof LaunchError) {
       err.write(`conductor: cannot start a session: ${e.message}\n`);
       return 2;
@@ -84,6 +99,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   await allDone;
   await conductor.shutdown("all_completed");
   view.close();
+  await viewer?.close();
   return printSummary(conductor.getSnapshot(), config, conductor.eventLogPath, out);
 }
 

@@ -1,0 +1,187 @@
+/**
+ * The session statechart as a test model. The machine itself is the model; what this adds is
+ * the part only a tester knows: which events can really happen in a state (a child must have
+ * spawned before it prints; the tree dies after the exit; the broker answers a lease request
+ * only when there is one) and which context matters (the abstraction), so traversal stays
+ * small and every generated step is something a scripted agent or the test can really do.
+ */
+import { createEmptyActor, type SnapshotFrom } from "xstate";
+import { TestModel } from "xstate/graph";
+import { DEFAULT_INPUT_WAIT_PATTERNS, matchInputWait } from "../../machines/classify-output.js";
+import { sessionMachine, type SessionEvent, type SessionInput } from "../../machines/session.machine.js";
+import type { PolicyOverrides } from "../../machines/session.policy.js";
+import { machineTransitions } from "./coverage.js";
+import { edgeCoverPaths, type ModelPath, predictTransition, selectCovering, withPrediction } from "./paths.js";
+
+export type SessionSnapshotValue = SnapshotFrom<typeof sessionMachine>;
+export type SessionModelPath = ModelPath<SessionSnapshotValue, SessionEvent> & { account: boolean };
+
+export interface SessionModelOptions {
+  /** Restarts the model allows (small keeps the graph small). Default 1. */
+  maxRestarts?: number;
+  /** What the agent prints when it asks (must match an input-wait pattern). */
+  question?: string;
+  /** What it prints otherwise (must not). */
+  text?: string;
+  /** What the test types. */
+  answer?: string;
+  /** `false` leaves out RESTART.WINDOW_EXPIRED (for runtimes without a restart window). */
+  restartWindow?: boolean;
+  /** The session needs an account from the broker for every run (default false). */
+  account?: boolean;
+}
+
+const defaults = { maxRestarts: 1, question: "Continue? (y/n)", text: "working", answer: "y", restartWindow: true, account: false };
+export const MODEL_LEASE = { leaseId: "lease-1", accountId: "acct-1", provider: "codex", tier: "pro", halfOpen: false };
+export const RATE_LIMIT_TEXT = "Error: 429 Too Many Requests - rate limit reached";
+
+/** The model's machine input: only the policy parts that guards read matter. */
+export function sessionModelInput(opts: SessionModelOptions = {}): SessionInput {
+  const o = { ...defaults, ...opts };
+  const policy: PolicyOverrides = { maxRestarts: o.maxRestarts, stallTimeoutMs: 1_000, windowMs: o.restartWindow ? 60_000 : null };
+  return { id: "model", agent: "command", spec: { argv: ["/bin/true"] }, policy, ...(o.account ? { account: { provider: MODEL_LEASE.provider } } : {}) };
+}
+
+/** The model's steps see a broker (any actor will do: the model delivers no message). */
+const modelBroker = createEmptyActor();
+export const predictSessionStep = (s: SessionSnapshotValue, e: SessionEvent) => predictTransition(sessionMachine, s, e, { broker: modelBroker });
+
+const asks = (s: SessionSnapshotValue) => matchInputWait(s.context.screenTail, [...DEFAULT_INPUT_WAIT_PATTERNS, ...s.context.policy.inputWaitPatterns]) !== null;
+const after = (delay: string, path: string) => ({ type: `xstate.after.${delay}.session.${path}` }) as unknown as SessionEvent;
+/** Event types some transition of the machine handles (the model offers only those). */
+const handled = (type: string) => machineTransitions(sessionMachine).some((t) => t.event === type);
+const guarded = (guard: string) => machineTransitions(sessionMachine).some((t) => t.guard === guard);
+
+/** The events that can really happen in this snapshot, in a stable order. */
+export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOptions = {}): SessionEvent[] {
+  const o = { ...defaults, ...opts };
+  if (s.status !== "active") return [];
+  const c = s.context;
+  const g = c.generation;
+  const kill: SessionEvent = { type: "KILL", reason: "model_kill" };
+  if (s.matches("init")) return [{ type: "START" }, kill];
+  if (s.matches("restarting")) {
+    // The old tree dies first (it was told to, or exited); the backoff runs out after that.
+    if (c.treeAlive) return [{ type: "CHILD.GONE", generation: g }, kill];
+    return c.backoffElapsed ? [kill] : [after("restartBackoff", "restarting"), kill];
+  }
+  if (s.matches({ starting: "leasing" })) {
+    // Only the broker speaks now; it may also never answer (then leaseWait runs out).
+    const out: SessionEvent[] = [kill];
+    if (c.leaseStatus === "requested") {
+      out.push({ type: "LEASE.GRANTED", lease: { ...MODEL_LEASE } }, { type: "LEASE.QUEUED", etaMs: 1_000, reason: "all_busy" });
+      out.push({ type: "LEASE.UNAVAILABLE", etaMs: null, code: "none_free", reason: "no account free" }, after("leaseWait", "starting.leasing"));
+    }
+    return out;
+  }
+  if (s.matches({ starting: "preparing" })) {
+    return [kill, { type: "CREDENTIALS.READY", envRef: "creds-1" }, { type: "CREDENTIALS.ERROR", message: "profile unreadable" }];
+  }
+  if (s.matches("starting") && c.pid === null && !c.childRunning) {
+    // Spawning is synchronous with entering launching: it either worked or it did not.
+    return [
+      { type: "CHILD.SPAWNED", generation: g, pid: 4242 },
+      { type: "CHILD.SPAWN_ERROR", generation: g, message: "EACCES" },
+    ];
+  }
+  const out: SessionEvent[] = [kill];
+  if (c.childRunning) {
+    const output = (line: string): SessionEvent => ({ type: "CHILD.OUTPUT", generation: g, bytes: c.outputBytes + 1, lagMs: 0, screenTail: [line] });
+    out.push(
+      output(o.text),
+      output(o.question),
+      { type: "CHILD.EXIT", generation: g, exitCode: 0, signal: null, recentOutput: "" },
+      { type: "CHILD.EXIT", generation: g, exitCode: 1, signal: null, recentOutput: "" },
+      { type: "INPUT", text: o.answer },
+    );
+    // A CLI that prints its rate limit and waits: only matters while an account is held.
+    if (c.leaseStatus === "held" && guarded("rateLimitedOnScreen")) out.push(output(RATE_LIMIT_TEXT));
+  }
+  if (c.leaseStatus === "held" && handled("LEASE.EXPIRED")) out.push({ type: "LEASE.EXPIRED", lease: { leaseId: MODEL_LEASE.leaseId } });
+  // Timers: only the one that fires first when the agent stays quiet.
+  if (s.matches("starting") && c.childRunning) out.push(after("startupTimeout", "starting.launching"));
+  if (s.matches("healthy")) out.push(asks(s) ? after("inputQuiet", "healthy") : after("stallAfter", "healthy"));
+  if (s.matches("stalled")) out.push(after("stalledGiveUp", "stalled"));
+  // Input wait has no timer of its own: the one place to wait for the restart window to pass.
+  if (s.matches("input_wait") && c.recentRestarts > 0 && o.restartWindow) out.push({ type: "RESTART.WINDOW_EXPIRED" });
+  return out;
+}
+
+/** The abstraction: state, whether a question is on screen, and the flags guards read. */
+export function serializeSessionState(s: SessionSnapshotValue): string {
+  if (s.status !== "active") return JSON.stringify(s.value);
+  const c = s.context;
+  return JSON.stringify({
+    value: s.value,
+    asks: asks(s),
+    running: c.childRunning,
+    tree: c.treeAlive,
+    spawned: c.pid !== null,
+    backoff: c.backoffElapsed,
+    recent: c.recentRestarts,
+    kill: c.killRequested,
+    account: c.account !== null,
+    lease: c.leaseStatus,
+  });
+}
+
+/** What a step means for a real agent and test, in words. */
+export function describeSessionEvent(e: SessionEvent, opts: SessionModelOptions = {}): string {
+  const o = { ...defaults, ...opts };
+  switch (e.type) {
+    case "START": return "start";
+    case "KILL": return "kill";
+    case "INPUT": return `type "${e.text}"`;
+    case "CHILD.SPAWNED": return "spawned";
+    case "CHILD.SPAWN_ERROR": return "spawn fails";
+    case "CHILD.OUTPUT": return e.screenTail.includes(o.question) ? "agent asks" : e.screenTail.includes(RATE_LIMIT_TEXT) ? "agent hits its rate limit" : "agent prints";
+    case "CHILD.EXIT": return `agent exits ${e.exitCode}`;
+    case "CHILD.GONE": return "tree gone";
+    case "RESTART.WINDOW_EXPIRED": return "restart window passes";
+    default: {
+      const m = /^xstate\.after\.([^.]+)/.exec(e.type);
+      return m ? `quiet until ${m[1]}` : e.type.startsWith("LEASE.") ? `broker: ${e.type.slice(6).toLowerCase()}` : e.type.toLowerCase();
+    }
+  }
+}
+
+/** An xstate/graph `TestModel` of the session machine with the realistic events and abstraction. */
+export function sessionTestModel(opts: SessionModelOptions = {}) {
+  // `createTestModel` refuses machines with `after`; the TestModel class itself does not.
+  return new TestModel<SessionSnapshotValue, SessionEvent, SessionInput>(withPrediction(sessionMachine, predictSessionStep as never) as never, {
+    events: (s: SessionSnapshotValue) => sessionModelEvents(s, opts),
+    serializeState: (s: SessionSnapshotValue) => serializeSessionState(s),
+    input: sessionModelInput(opts),
+  });
+}
+
+export interface SessionPathsResult {
+  /** Abstract test states and edges of the model(s). */
+  states: number;
+  edges: number;
+  paths: SessionModelPath[];
+}
+
+/**
+ * Paths through the session machine, without and with an account (`account` unset: both).
+ * `cover: "edges"` (default) takes every edge of the abstract graph; `"transitions"` keeps the
+ * fewest of those that still take every transition definition the model can reach.
+ */
+export function sessionPaths(opts: SessionModelOptions & { cover?: "edges" | "transitions" } = {}): SessionPathsResult {
+  const configs = opts.account === undefined ? [false, true] : [opts.account];
+  const result: SessionPathsResult = { states: 0, edges: 0, paths: [] };
+  for (const account of configs) {
+    const o = { ...opts, account };
+    const { graph, paths } = edgeCoverPaths(sessionMachine, {
+      events: (s: SessionSnapshotValue) => sessionModelEvents(s, o),
+      serializeState: serializeSessionState,
+      input: sessionModelInput(o),
+      predict: predictSessionStep,
+    }, (e) => describeSessionEvent(e, o));
+    result.states += graph.states.size;
+    result.edges += graph.edges.length;
+    result.paths.push(...paths.map((p) => ({ ...p, account })));
+  }
+  if (opts.cover === "transitions") result.paths = selectCovering(result.paths);
+  return result;
+}

@@ -1,0 +1,226 @@
+/**
+ * `startViewer(conductor)`: an offline, local live view of every session's statechart.
+ * node:http only; loopback only (there is no authentication, so nothing else may reach it);
+ * one page plus a Server-Sent Events stream. Nothing keeps the process alive after close().
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { sessionMachine } from "../../machines/session.machine.js";
+import type { Conductor } from "../conductor.js";
+import { toGraphJson } from "../machine-graph.js";
+import type { SessionSnapshot } from "../session-view.js";
+import { layoutGraph, renderSvg } from "./layout.js";
+import { renderPage } from "./page.js";
+
+/** What the viewer needs from a conductor (the facade satisfies it). */
+export type ViewerSource = Pick<Conductor, "on" | "off" | "getSnapshot"> & { actor?: Conductor["actor"] };
+
+export interface ViewerOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Only "127.0.0.1" is accepted. */
+  host?: string;
+  /** Transitions kept per session for the page (default 12). */
+  historySize?: number;
+  /** Page title (default "statechart-conductor"). */
+  title?: string;
+}
+
+export interface Viewer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface Move {
+  at: string;
+  from: string;
+  to: string;
+  reason: string;
+}
+
+export type ViewedSession = SessionSnapshot & { history: Move[] };
+
+const REFRESH_MS = 1_000; // output counters change without an event; refresh while someone watches
+const KEEPALIVE_TICKS = 15; // a comment every 15 s keeps proxies and idle timeouts away
+
+export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}): Promise<Viewer> {
+  const host = opts.host ?? "127.0.0.1";
+  if (host !== "127.0.0.1") {
+    throw new Error(`startViewer: host must be "127.0.0.1" (the viewer has no authentication, so it only listens on loopback); got ${JSON.stringify(host)}`);
+  }
+  const port = opts.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(`startViewer: port must be an integer from 0 to 65535 (0 picks a free port); got ${JSON.stringify(opts.port)}`);
+  }
+  const historySize = opts.historySize ?? 12;
+  const title = opts.title ?? "statechart-conductor";
+  const graph = toGraphJson(sessionMachine);
+  const layout = layoutGraph(graph);
+  const svg = renderSvg(layout, `${graph.id} statechart`);
+
+  const history = new Map<string, Move[]>();
+  const lastSent = new Map<string, string>();
+  const clients = new Set<ServerResponse>();
+  let ended = false;
+  let closed = false;
+  let ticks = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const view = (s: SessionSnapshot): ViewedSession => ({ ...s, history: history.get(s.id) ?? [] });
+  const sessions = () => source.getSnapshot().map(view);
+  const write = (res: ServerResponse, event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const broadcast = (event: string, data: unknown) => {
+    for (const res of clients) write(res, event, data);
+  };
+  /** Sends a session only when something the page shows changed. */
+  const push = (id?: string) => {
+    if (closed) return;
+    for (const s of sessions()) {
+      if (id !== undefined && s.id !== id) continue;
+      const json = JSON.stringify(s);
+      if (lastSent.get(s.id) === json) continue;
+      lastSent.set(s.id, json);
+      if (clients.size > 0) broadcast("session", s);
+    }
+  };
+
+  const onStateChange = (e: { sessionId: string; from: string; to: string; reason: string }) => {
+    const h = history.get(e.sessionId) ?? [];
+    h.push({ at: new Date().toISOString(), from: e.from, to: e.to, reason: e.reason });
+    if (h.length > historySize) h.splice(0, h.length - historySize);
+    history.set(e.sessionId, h);
+    push(e.sessionId);
+  };
+  const onSession = (e: { sessionId: string }) => push(e.sessionId);
+  const onShutdown = () => {
+    ended = true;
+    push();
+    broadcast("end", {});
+  };
+  const listeners = [
+    ["stateChange", onStateChange],
+    ["inputWait", onSession],
+    ["completed", onSession],
+    ["dead", onSession],
+    ["shutdown", onShutdown],
+    // Account leasing (when the conductor has accounts): shown at once, not at the next refresh.
+    ["account", onSession],
+    ["accountWait", onSession],
+  ] as const;
+  type Name = Parameters<ViewerSource["on"]>[0];
+  for (const [name, fn] of listeners) source.on(name as Name, fn as (p: unknown) => void);
+
+  // The facade has no `spawn` event; the session actors emit one (pid known), so listen there.
+  const watched = new Map<string, { unsubscribe(): void }>();
+  const watch = () => {
+    const refs = source.actor?.getSnapshot().context.sessions ?? {};
+    for (const [id, ref] of Object.entries(refs)) {
+      if (!watched.has(id)) watched.set(id, ref.on("spawn", () => push(id)));
+    }
+  };
+  watch();
+  const actorSub = source.actor?.subscribe({ next: watch, error: () => {} });
+
+  const tick = () => {
+    push();
+    if (++ticks % KEEPALIVE_TICKS === 0) for (const res of clients) res.write(": keep-alive\n\n");
+  };
+  const setTicking = () => {
+    if (clients.size > 0 && !timer && !closed) {
+      timer = setInterval(tick, REFRESH_MS);
+      timer.unref();
+    } else if (clients.size === 0 && timer) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+
+  let allowedHosts = new Set<string>();
+  const server = createServer((req, res) => handle(req, res));
+  function handle(req: IncomingMessage, res: ServerResponse) {
+    // DNS rebinding: a page on another origin resolving to 127.0.0.1 still sends its own Host.
+    if (!allowedHosts.has(req.headers.host ?? "")) return plain(res, 403, "forbidden: open the viewer as http://127.0.0.1:<port>/\n");
+    if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "method not allowed\n");
+    const path = (req.url ?? "/").split("?")[0];
+    const common = { "cache-control": "no-store", "x-content-type-options": "nosniff" };
+    if (path === "/" || path === "/index.html") {
+      const nonce = randomBytes(16).toString("base64");
+      res.writeHead(200, {
+        ...common,
+        "content-type": "text/html; charset=utf-8",
+        "content-security-policy": `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      });
+      return void res.end(renderPage({ svg, nonce, title, machineId: graph.id }));
+    }
+    if (path === "/graph.json") return json(res, { graph, layout });
+    if (path === "/sessions.json") return json(res, { ended, sessions: sessions() });
+    if (path === "/events") {
+      res.writeHead(200, { ...common, "content-type": "text/event-stream; charset=utf-8", connection: "keep-alive", "x-accel-buffering": "no" });
+      res.write("retry: 1000\n\n");
+      write(res, "snapshot", { graph: graph.id, ended, sessions: sessions() });
+      if (ended) write(res, "end", {});
+      clients.add(res);
+      setTicking();
+      req.on("close", () => {
+        clients.delete(res);
+        setTicking();
+      });
+      return;
+    }
+    plain(res, 404, "not found: try / or /events\n");
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      reject(new Error(`startViewer: cannot listen on ${host}:${port}: ${err.code === "EADDRINUSE" ? "the port is in use (pick another, or 0 for a free one)" : err.message}`));
+    });
+    server.listen(port, host, () => resolve());
+  }).catch((err) => {
+    detach();
+    throw err;
+  });
+  const bound = (server.address() as AddressInfo).port;
+  allowedHosts = new Set([`127.0.0.1:${bound}`, `localhost:${bound}`]);
+
+  function detach() {
+    for (const [name, fn] of listeners) source.off(name as Name, fn as (p: unknown) => void);
+    actorSub?.unsubscribe();
+    for (const s of watched.values()) s.unsubscribe();
+    watched.clear();
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${bound}/`,
+    port: bound,
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        detach();
+        clearInterval(timer);
+        timer = undefined;
+        for (const res of clients) {
+          write(res, "end", {});
+          res.end();
+        }
+        clients.clear();
+        const done = new Promise<void>((r) => server.close(() => r()));
+        server.closeAllConnections(); // idle keep-alive sockets would hold close() open
+        await done;
+      })();
+      return closing;
+    },
+  };
+}
+
+function plain(res: ServerResponse, status: number, text: string) {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+  res.end(text);
+}
+
+function json(res: ServerResponse, data: unknown) {
+  res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  res.end(JSON.stringify(data));
+}

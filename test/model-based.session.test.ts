@@ -1,0 +1,159 @@
+/**
+ * Model-based tests of the session statechart against the real runtime: paths generated from
+ * the machine with xstate/graph, each run on the real session actor with the real pty actor and
+ * process reaper, driving a scripted agent (test/fixtures/scripted-agent.mjs) step by step; the
+ * account broker and credential home are stand-ins that answer as the step says.
+ * Each step must take exactly the transitions the machine predicts (read from XState's
+ * inspection API) and reach the same abstract state. Coverage is counted from the machine.
+ */
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AnyActorRef, createActor, type EventObject, fromCallback, setup } from "xstate";
+import { createProcessReaper } from "../actors/process-reaper.js";
+import { createPtyProcessLogic } from "../actors/pty-process.js";
+import { sessionMachine, type SessionInput } from "../machines/session.machine.js";
+import { coverageReport, machineTransitions, recordTransitions } from "../src/testing/coverage.js";
+import { createAgentHub } from "../src/testing/agent-hub.js";
+import { followActor, runPool } from "../src/testing/runner.js";
+import { serializeSessionState, sessionPaths, sessionTestModel, type SessionModelPath, type SessionSnapshotValue } from "../src/testing/session-model.js";
+
+const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
+const QUESTION = "Continue? (y/n)";
+// Real timings: far apart, so which timer fires first is never in doubt, and far above what one
+// step costs on a loaded 2-core machine (a step is a few ms; node starts in ~100-300 ms).
+const POLICY = { maxRestarts: 1, startupTimeoutMs: 2_000, inputQuietMs: 300, stallMs: 800, stallTimeoutMs: 700, backoffInitialMs: 400, graceMs: 1_000, leaseWaitMs: 700 };
+const WINDOW_MS = 3_500;
+const STEP_TIMEOUT_MS = 8_000; // the longest wait is the restart window
+const CONCURRENCY = 6; // paths mostly wait on timers: 6 at a time ≈ 40 s on 2 cores (4: ≈ 53 s)
+// A duplicate OUTPUT (a write split in two reads) re-enters healthy or stays in input_wait: harmless.
+const NOISE = new Set(["healthy: CHILD.OUTPUT [fromCurrentChild] → healthy (re-enters)", "input_wait: CHILD.OUTPUT [fromCurrentChild] (stays)"]);
+
+const dir = mkdtempSync(join(tmpdir(), "mbt-session-"));
+const hub = createAgentHub(dir, { timeoutMs: STEP_TIMEOUT_MS });
+const rec = recordTransitions();
+const reaper = createProcessReaper();
+const ptyProcess = createPtyProcessLogic({ reaper });
+
+/** Stand-ins for the account broker and the credential home: they answer as each step says. */
+function leaseDesk() {
+  const requests: Array<{ replyTo: AnyActorRef }> = [];
+  const creds = new Map<number, (e: EventObject) => void>();
+  const got: string[] = [];
+  return {
+    got,
+    broker: fromCallback<EventObject>(({ receive }) => {
+      receive((e) => {
+        got.push(e.type);
+        if (e.type === "LEASE.REQUEST") requests.push(e as unknown as { replyTo: AnyActorRef });
+      });
+    }),
+    credentialHome: fromCallback<EventObject, { generation: number }>(({ input, sendBack }) => void creds.set(input.generation, sendBack)),
+    lease: (e: EventObject) => requests.at(-1)!.replyTo.send(e),
+    credentials: (generation: number, e: EventObject) => creds.get(generation)!(e),
+  };
+}
+
+/** Runs one generated path on a real session; throws with the path and step when reality differs. */
+async function runPath(path: SessionModelPath, n: number, guards: Record<string, () => boolean> = {}): Promise<number> {
+  const id = `p${n}`;
+  const wrapper = join(dir, `${id}.sh`);
+  writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${AGENT}"\n`, { mode: 0o755 });
+  const windowed = path.steps.some((s) => s.event.type === "RESTART.WINDOW_EXPIRED");
+  const desk = leaseDesk();
+  const session = sessionMachine.provide({ actors: { ptyProcess, credentialHome: desk.credentialHome as never }, guards });
+  const input: SessionInput = {
+    id,
+    agent: "command",
+    spec: { argv: [wrapper], env: { SCRIPTED_AGENT_SOCKET: hub.path } },
+    policy: { ...POLICY, windowMs: windowed ? WINDOW_MS : null },
+    ...(path.account ? { account: { provider: "codex" } } : {}),
+  };
+  // The session and a broker in one actor system, as in the conductor (which owns the real broker).
+  const harness = setup({ actors: { session, broker: desk.broker } }).createMachine({
+    invoke: [{ src: "broker", systemId: "broker" }, { id, src: "session", input }],
+  });
+  const system = createActor(harness, { inspect: rec.inspect });
+  const follow = followActor(rec, id, {
+    noise: NOISE,
+    serialize: (snap) => serializeSessionState(snap as unknown as SessionSnapshotValue),
+    timeoutMs: STEP_TIMEOUT_MS,
+  });
+  const started = Date.now();
+  const gen = (i: number) => path.steps[i - 1]!.state.context.generation;
+  const agent = (i: number) => `${id}#${gen(i)}`;
+  system.start();
+  const actor = system.getSnapshot().children[id] as AnyActorRef;
+  try {
+    for (let i = 1; i < path.steps.length; i++) {
+      const e = path.steps[i]!.event;
+      // A spawn error is made real by taking the execute bit off the agent before the spawn.
+      chmodSync(wrapper, path.steps[i + 1]?.event.type === "CHILD.SPAWN_ERROR" ? 0o644 : 0o755);
+      if (e.type === "START" || e.type === "KILL") actor.send(e);
+      else if (e.type === "CHILD.OUTPUT") {
+        const line = e.screenTail[0] ?? "working";
+        await hub.send(agent(i), { op: line === QUESTION ? "ask" : "print", text: line });
+      } else if (e.type === "CHILD.EXIT") await hub.send(agent(i), { op: "exit", code: e.exitCode ?? 1 });
+      else if (e.type === "INPUT") {
+        await hub.ready(agent(i)); // before its raw mode, the terminal would echo the input
+        actor.send(e);
+        expect(await hub.input(agent(i))).toBe(e.text);
+      } else if (e.type.startsWith("LEASE.")) desk.lease(e);
+      else if (e.type.startsWith("CREDENTIALS.")) desk.credentials(gen(i), e);
+      // Everything else (spawned, tree gone, timers, the restart window) the runtime does by itself.
+      await follow.took(path.keys[i]!, path.serialized[i], `step ${i} (${e.type})`);
+    }
+    expect(actor.getSnapshot().value).toEqual(path.state.value);
+  } catch (err) {
+    (err as Error).message = `path ${n}: ${path.description}\n${(err as Error).message}`;
+    throw err;
+  } finally {
+    follow.stop();
+    if (actor.getSnapshot().status === "active") actor.send({ type: "KILL", reason: "path_end" });
+    system.stop();
+  }
+  // Every lease granted was released exactly once (a kill while waiting cancels the request instead).
+  expect(desk.got.filter((t) => t === "RELEASE").length).toBe(path.steps.filter((s) => s.event.type === "LEASE.GRANTED").length);
+  return Date.now() - started;
+}
+
+beforeAll(() => hub.listen());
+afterAll(async () => {
+  await reaper.whenIdle();
+  await hub.close();
+});
+
+describe("session statechart, model-based, on real ptys", () => {
+  const generated = sessionPaths({ question: QUESTION });
+
+  it("the model reaches every abstract state by shortest paths (xstate/graph TestModel)", () => {
+    const model = sessionTestModel({ question: QUESTION });
+    const shortest = model.getShortestPaths({ allowDuplicatePaths: true });
+    expect(new Set(shortest.map((p) => serializeSessionState(p.state))).size).toBe(sessionPaths({ question: QUESTION, account: false }).states);
+    expect(model.getShortestPaths({ toState: (s) => s.value === "completed" }).length).toBeGreaterThan(0);
+  });
+
+  it("every generated path runs on the real runtime as the machine predicts; 100% of the transitions", async () => {
+    const { results: times, failures, ms } = await runPool(generated.paths, CONCURRENCY, runPath);
+    const report = coverageReport(sessionMachine, rec.taken("session"), rec.visited("session"));
+    const seconds = (ms / 1000).toFixed(1);
+    console.log(
+      `model: ${generated.states} abstract states, ${generated.edges} edges, ${generated.paths.length} paths ` +
+        `(${generated.paths.reduce((a, p) => a + p.steps.length - 1, 0)} steps) run on real ptys in ${seconds} s ` +
+        `(${CONCURRENCY} at a time; slowest path ${Math.max(...times)} ms)\n${report.text}`,
+    );
+    expect(failures.map((f) => f.message)).toEqual([]);
+    expect(report.unknown).toEqual([]);
+    expect(report.transitions.total).toBe(machineTransitions(sessionMachine).length);
+    expect(report.transitions.covered).toBe(report.transitions.total);
+    expect(report.states.covered).toBe(report.states.total);
+  }, 180_000);
+
+  it("is not vacuous: a runtime that restarts when the chart says not to is caught at the step", async () => {
+    const key = "failed: always [mayRestart] → restarting";
+    const path = generated.paths.filter((p) => p.keys.flat().includes(key)).sort((a, b) => a.steps.length - b.steps.length)[0]!;
+    await expect(runPath(path, 999, { mayRestart: () => false })).rejects.toThrow(/the runtime took "failed: always → dead"/);
+  });
+});
