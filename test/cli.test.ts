@@ -45,8 +45,10 @@ describe("conductor run", () => {
     const seconds = (Date.now() - started) / 1000;
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("all 5 sessions ended as expected");
-    for (const id of ["writer", "sleeper", "asker", "crasher", "ratelimited"]) expect(r.stdout).toMatch(new RegExp(`ok\\s+${id}`));
+    expect(r.stdout).toContain("all 6 sessions ended as expected");
+    for (const id of ["writer", "sleeper", "asker", "crasher", "ratelimited", "failover"]) expect(r.stdout).toMatch(new RegExp(`ok\\s+${id}`));
+    // The account pool: rate limited on A, the restart runs on B.
+    expect(r.stdout).toMatch(/failover runs on codex account acct-a[\s\S]*failover runs on codex account acct-b/);
     expect(r.stdout).toMatch(/sleeper: stalled → failed \(stall_timeout\)/);
     expect(r.stdout).toMatch(/asker: healthy → input_wait/);
     expect(r.stdout).toMatch(/ratelimited .*rate_limited/);

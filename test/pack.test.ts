@@ -42,5 +42,5 @@ it("npm pack → install in an empty folder → typed import and npx conductor r
   expect(imported.trim()).toBe("function object dead");
 
   const { stdout } = await exec("npx", ["conductor", "run", "--logs-dir", "logs"], { cwd: app, timeout: 90_000 });
-  expect(stdout).toContain("all 5 sessions ended as expected");
+  expect(stdout).toContain("all 6 sessions ended as expected");
 }, 300_000);

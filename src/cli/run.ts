@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { AccountsConfigError } from "../accounts-config.js";
 import { ConfigError, loadRunConfig, type RunConfig } from "../config.js";
 import { createConductor } from "../conductor.js";
 import { LaunchError } from "../launcher.js";
@@ -36,14 +37,27 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const logsDir = resolve(flags.logsDir ?? config.logsDir ?? join(".conductor-logs", `run-${stamp}`));
-  const conductor = createConductor({
-    logsDir,
-    maxRestarts: config.maxRestarts,
-    graceMs: config.graceMs,
-    probeOpts: config.probe,
-    restart: config.restart,
-    enableMesh: false,
-  });
+  let conductor: ReturnType<typeof createConductor>;
+  try {
+    conductor = createConductor({
+      logsDir,
+      maxRestarts: config.maxRestarts,
+      graceMs: config.graceMs,
+      probeOpts: config.probe,
+      restart: config.restart,
+      enableMesh: false,
+      ...(config.accounts
+        ? { accounts: config.accounts, brokerStateFile: config.brokerStateFile ?? join(logsDir, "broker-state.json") }
+        : {}),
+    });
+  } catch (e) {
+    // A bad accounts file is a configuration error like any other: say where, exit 2.
+    if (e instanceof AccountsConfigError || (e as NodeJS.ErrnoException).code === "ENOENT" || e instanceof SyntaxError) {
+      err.write(`conductor: accounts file ${config.accounts}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    throw e;
+  }
   let viewer: Viewer | null = null;
   if (flags.inspect !== undefined) {
     try {
@@ -59,6 +73,12 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   if (viewer) out.write(`conductor: live statechart view at ${viewer.url} (open it in a browser; it stays up until the run ends)\n`);
 
   conductor.on("stateChange", (e) => view.moved(e.sessionId, e.from, e.to, e.reason));
+  conductor.on("account", (e: { sessionId: string; accountId: string; provider: string; tier: string }) =>
+    view.note(`${e.sessionId} runs on ${e.provider} account ${e.accountId} (${e.tier})`),
+  );
+  conductor.on("accountWait", (e: { sessionId: string; etaMs: number | null; reason: string }) =>
+    view.note(`${e.sessionId} waits for an account: ${e.reason}${e.etaMs ? ` (one expected in ${Math.ceil(e.etaMs / 1000)} s)` : ""}`),
+  );
   conductor.on("inputWait", (e: { sessionId: string; pattern: string; line: string }) => {
     const session = config.sessions.find((s) => s.id === e.sessionId);
     const answer = session?.answers?.find((a) => new RegExp(a.match, "i").test(e.line));
@@ -83,6 +103,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
         workdir: s.workdir,
         env: s.env,
         maxRestarts: s.maxRestarts,
+        ...(s.account !== undefined ? { account: s.account } : {}),
       });
     }
   } catch (e) {
