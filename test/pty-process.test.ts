@@ -171,7 +171,9 @@ describe.runIf(process.platform === "linux")("pty process actor", () => {
 
   it("ANSI-heavy TUI: the rendered screen shows the question drawn by cursor moves", async () => {
     const h = startPty(node("ansi-question.mjs"));
-    const out = await h.until("CHILD.OUTPUT", tailHas("Continue? (y/n)"));
+    // The screen is drawn by several writes that coalescing may split (it did under load):
+    // wait for the frame where the last piece, the spinner, has landed too.
+    const out = await h.until("CHILD.OUTPUT", (e) => tailHas("Continue? (y/n)")(e) && tailHas("spinner -")(e));
     expect(out.screenTail.join("\n")).not.toMatch(/\x1b/);
     expect(out.screenTail).toContain("         Continue? (y/n)");
     expect(out.screenTail).toContain("spinner -");
