@@ -30,12 +30,14 @@ describe("the demo config", () => {
   it("parses, and loadRunConfig resolves ./ paths against the demo folder", async () => {
     const raw = JSON.parse(await readFile(demoFile, "utf8")) as unknown;
     const cfg = parseRunConfig(raw, demoFile);
-    expect(cfg.sessions.map((s) => s.id)).toEqual(["writer", "sleeper", "asker", "crasher", "ratelimited"]);
+    expect(cfg.sessions.map((s) => s.id)).toEqual(["writer", "sleeper", "asker", "crasher", "ratelimited", "failover"]);
     expect(cfg.logsDir).toBeUndefined();
     const loaded = await loadRunConfig(demoFile);
     expect(loaded.sessions[0]?.command).toEqual(["node", path.join(demoDir, "agents/writer.mjs")]);
     expect(loaded.sessions.find((s) => s.id === "crasher")).toMatchObject({ maxRestarts: 2, expect: "dead" });
     expect(loaded.sessions.find((s) => s.id === "asker")?.answers).toEqual([{ match: "\\(y/n\\)", send: "y" }]);
+    expect(loaded.accounts).toBe(path.join(demoDir, "accounts.json"));
+    expect(loaded.sessions.find((s) => s.id === "failover")?.account).toBe("codex");
   });
 });
 
