@@ -9,9 +9,9 @@
  * before, and a missing VAR names the account and the variable, never any value. `$$` is a `$`.
  * The broker only ever gets `brokerAccountsOf(config)`: env variable names, no values.
  */
-import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
+import { readJsonFile, readJsonFileSync } from "./json-file.js";
 import { z } from "zod";
 import { type AccountMode, type AccountPolicy, resolveAccountPolicy, type Tier } from "../machines/account.machine.js";
 import type { BrokerAccountSpec, BrokerInput, Lease } from "../machines/broker.machine.js";
@@ -243,19 +243,18 @@ export function parseAccountsConfig(json: unknown, where: string, baseDir: strin
   return { accounts, defaults: resolveAccountPolicy(result.data.defaults ?? {}) };
 }
 
+const wholeFileError = (file: string) => (problem: string) =>
+  new AccountsConfigError(file, [{ path: "", problem, example: EXAMPLES[""] as string }]);
+
 export async function loadAccountsConfig(file: string): Promise<AccountsConfig> {
   const full = path.resolve(file);
-  const whole = (problem: string) => new AccountsConfigError(file, [{ path: "", problem, example: EXAMPLES[""] as string }]);
-  const text = await readFile(full, "utf8").catch((e: NodeJS.ErrnoException) => {
-    throw whole(`cannot read the file (${e.code ?? e.message})`);
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw whole(`not valid JSON (${(e as Error).message})`);
-  }
-  return parseAccountsConfig(json, file, path.dirname(full));
+  return parseAccountsConfig(await readJsonFile(full, wholeFileError(file)), file, path.dirname(full));
+}
+
+/** For `createConductor`, which is synchronous: the file is read once, at creation. */
+export function loadAccountsConfigSync(file: string): AccountsConfig {
+  const full = path.resolve(file);
+  return parseAccountsConfig(readJsonFileSync(full, wholeFileError(file)), file, path.dirname(full));
 }
 
 /** The broker's view: env variable names only, never values. */

@@ -4,13 +4,12 @@
  * conductors), per-session credential homes, and the vault that keeps leased secrets out of
  * every snapshot (sessions and pty actors only pass an opaque `envRef`).
  */
-import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { type AnyActorRef, fromCallback } from "xstate";
 import type { BrokerEmitted, BrokerInput, Lease } from "../machines/broker.machine.js";
 import type { CredentialHomeInput, LeaseEvent } from "../machines/session.lease.js";
-import { type AccountsConfig, brokerInputOf, parseAccountsConfig, resolveLease } from "./accounts-config.js";
+import { type AccountsConfig, brokerInputOf, loadAccountsConfigSync, parseAccountsConfig, resolveLease } from "./accounts-config.js";
 import { applyBrokerEvent, createBrokerStore, persistsBrokerEvent, syncEventOf } from "./broker-store.js";
 import { createCredentialHome, type CredentialHome, sweepStaleCredentialHomes } from "./credential-home.js";
 
@@ -94,10 +93,7 @@ export type BrokerRuntime = ReturnType<typeof createBrokerRuntime>;
 
 /** Validated accounts, whichever form they came in (a file is read once, synchronously, at creation). */
 function accountsOf(accounts: BrokerRuntimeOptions["accounts"]): AccountsConfig {
-  if (typeof accounts === "string") {
-    const file = resolve(accounts);
-    return parseAccountsConfig(JSON.parse(readFileSync(file, "utf8")), accounts, dirname(file));
-  }
+  if (typeof accounts === "string") return loadAccountsConfigSync(accounts);
   if ("providers" in accounts) return parseAccountsConfig(accounts, "the accounts option", process.cwd());
   return accounts;
 }

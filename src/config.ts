@@ -4,8 +4,8 @@
  * person reading it is editing JSON by hand. Unknown keys are errors: a typo must not silently
  * fall back to a default.
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { readJsonFile } from "./json-file.js";
 import { z } from "zod";
 
 /** Session ids become file names and tmux session names: keep them boring. */
@@ -316,14 +316,6 @@ export function resolveRelativeTo(config: RunConfig, baseDir: string): RunConfig
 export async function loadRunConfig(file: string): Promise<RunConfig> {
   const full = path.resolve(file);
   const whole = (problem: string) => new ConfigError(file, [{ path: "", problem, example: EXAMPLES[""] as string }]);
-  const text = await readFile(full, "utf8").catch((e: NodeJS.ErrnoException) => {
-    throw whole(`cannot read the file (${e.code ?? e.message})`);
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw whole(`not valid JSON (${(e as Error).message})`);
-  }
+  const json = await readJsonFile(full, whole);
   return resolveRelativeTo(parseRunConfig(json, file), path.dirname(full));
 }

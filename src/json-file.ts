@@ -1,0 +1,34 @@
+/**
+ * Reading a JSON config file with one error per failure kind, for every config loader
+ * (run config, accounts, hosts): the caller says how its errors look, this says what went wrong.
+ */
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+
+type Fail = (problem: string) => Error;
+
+function parse(text: string, fail: Fail): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw fail(`not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export async function readJsonFile(file: string, fail: Fail): Promise<unknown> {
+  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+    throw fail(`cannot read the file (${e.code ?? e.message})`);
+  });
+  return parse(text, fail);
+}
+
+/** For constructors that must stay synchronous (createConductor reads its accounts file once). */
+export function readJsonFileSync(file: string, fail: Fail): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw fail(`cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parse(text, fail);
+}
