@@ -45,15 +45,29 @@ export function childEnv(extra: Readonly<Record<string, string>> = {}): Record<s
   return { ...env, ...extra, TERM: "xterm-256color" };
 }
 
-export function createPtyProcessLogic(deps: PtyProcessDeps) {
-  // fromCallback's 3rd type parameter is for `emit`ted events, not sendBack; ChildEvent goes
-  // through sendBack (typed by PtyRun.send), so it stays EventObject like the session machine.
-  return fromCallback<ChildCommand, PtyProcessInput>(({ input, sendBack, receive }) => {
+/** What a child runner gets: the shape of fromCallback's arguments, so runners can be routed. */
+export interface ChildRunnerArgs {
+  input: PtyProcessInput;
+  sendBack: (e: ChildEvent) => void;
+  receive: (fn: (cmd: ChildCommand) => void) => void;
+}
+export type ChildRunner = (args: ChildRunnerArgs) => () => void;
+
+/** One run of a local child in a pty; returns the cleanup that ends it. */
+export function createPtyRunner(deps: PtyProcessDeps): ChildRunner {
+  return ({ input, sendBack, receive }) => {
     const run = new PtyRun(deps, input, (e) => sendBack(e));
     receive((cmd) => run.command(cmd));
     run.start();
     return () => run.stop();
-  });
+  };
+}
+
+export function createPtyProcessLogic(deps: PtyProcessDeps) {
+  // fromCallback's 3rd type parameter is for `emit`ted events, not sendBack; ChildEvent goes
+  // through sendBack (typed by PtyRun.send), so it stays EventObject like the session machine.
+  const runner = createPtyRunner(deps);
+  return fromCallback<ChildCommand, PtyProcessInput>(({ input, sendBack, receive }) => runner({ input, sendBack, receive }));
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
