@@ -48,6 +48,10 @@ export interface ConductorOptions {
   brokerStateFile?: string;
   /** Where per-session credential homes are created (0700). */
   credentialsDir?: string;
+  /** Hosts for remote sessions (path of a hosts file, or its content): see docs/remote.md. */
+  hosts?: string | { hosts: unknown };
+  /** Private tmux server name used on every host (`tmux -L <name>`, default "conductor"). */
+  tmuxSocketName?: string;
 }
 
 export interface SpawnConfig {
@@ -69,11 +73,19 @@ export interface SpawnConfig {
   restart?: RestartOptions;
   /** Lease an account for each run: a provider name (`"codex"`), or `true` for the agent's own. */
   account?: string | true;
-  /** Remote sessions (issue: remote hosts). */
+  /** Run on a host of the hosts file, inside a private tmux server there (docs/remote.md). */
   remote?: boolean;
   host?: string;
-  paneTarget?: string;
+  /** tmux session to create (default: the id), or with `attach`, to watch. */
   sessionName?: string;
+  /** With `attach`: the pane to watch (`name:0.1`, `%12`). */
+  paneTarget?: string;
+  /** Watch an existing tmux session instead of creating one; it is never killed. */
+  attach?: boolean;
+  /** Output line that means the remote agent is done (default `__TRIFLUX_DONE__`). */
+  completionToken?: string;
+  /** How long a session waits for its host to come back before it fails (default 60 000). */
+  hostDownTimeoutMs?: number;
 }
 
 const isNonNegative = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;

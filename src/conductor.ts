@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type ActorRefFrom, createActor, fromPromise, toPromise } from "xstate";
 import { createProcessReaper } from "../actors/process-reaper.js";
-import { createPtyProcessLogic } from "../actors/pty-process.js";
+import { createPtyRunner } from "../actors/pty-process.js";
 import { conductorMachine, sessionSystemId } from "../machines/conductor.machine.js";
 import { sessionMachine, type SessionEmitted } from "../machines/session.machine.js";
 import { FINAL_STATES, STATES } from "../machines/session.types.js";
@@ -17,9 +17,10 @@ import { checkPolicyParts, type ConductorOptions, policyFor, type SpawnConfig, v
 import { createBrokerRuntime } from "./broker-runtime.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import { createEventLog, describeArgv, redactEnv } from "./event-log.js";
-import { buildLaunchSync } from "./launcher.js";
+import { buildLaunchSync, planLaunch } from "./launcher.js";
 import { createConductorMeshBridge, createMeshRegistry, type MeshRegistry } from "./mesh-registry.js";
 import { viewOf, type SessionSnapshot } from "./session-view.js";
+import { createRemoteRuntime, routeChild } from "./remote-runtime.js";
 import { registerForSignals } from "./signal-traps.js";
 
 export { STATES };
@@ -70,7 +71,10 @@ export function createConductor(opts: ConductorOptions) {
   const brokerRuntime = opts.accounts
     ? createBrokerRuntime({ accounts: opts.accounts, stateFile: opts.brokerStateFile, credentialsDir: opts.credentialsDir, logsDir, log })
     : null;
-  const ptyProcess = createPtyProcessLogic({ reaper, log, ...(brokerRuntime ? { envFor: brokerRuntime.envFor } : {}) });
+  const remoteRuntime = opts.hosts
+    ? createRemoteRuntime({ hosts: opts.hosts, log, ...(reaper.track ? { track: (w: Promise<unknown>) => reaper.track!(w) } : {}), ...(opts.tmuxSocketName ? { socketName: opts.tmuxSocketName } : {}) })
+    : null;
+  const ptyProcess = routeChild(createPtyRunner({ reaper, log, ...(brokerRuntime ? { envFor: brokerRuntime.envFor } : {}) }), remoteRuntime);
   const machine = conductorMachine.provide({
     actors: {
       session: sessionMachine.provide({
@@ -153,9 +157,10 @@ export function createConductor(opts: ConductorOptions) {
     if (!config.id) throw new Error("session id is required, e.g. spawnSession({ id: 'review-1', agent: 'codex', prompt: '...' })");
     if (sessions.has(config.id)) throw new Error(`Session "${config.id}" already exists; ids are unique per conductor`);
     if (config.remote && !config.host) throw new Error("host is required for remote sessions, e.g. { remote: true, host: 'build-box' }");
-    if (config.remote) throw new Error("remote sessions are not available in this version yet (see docs/remote.md); run the agent locally");
+    if (config.remote && !remoteRuntime) throw new Error("remote sessions need a hosts file: createConductor({ hosts: './hosts.json' }) (see docs/remote.md)");
     checkPolicyParts(`session "${config.id}": `, config.probeOpts, config.restart);
-    const launch = buildLaunchSync({
+    // A remote agent's binary is looked up by the remote shell, on the remote PATH.
+    const launch = (config.remote ? planLaunch : buildLaunchSync)({
       agent: config.agent,
       prompt: config.prompt,
       command: config.command,
@@ -166,6 +171,16 @@ export function createConductor(opts: ConductorOptions) {
       mcpServers: config.mcpServers,
       env: config.env,
     });
+    if (config.remote) {
+      remoteRuntime!.register(config.id, {
+        host: config.host!,
+        ...(config.sessionName ? { sessionName: config.sessionName } : {}),
+        ...(config.paneTarget ? { paneTarget: config.paneTarget } : {}),
+        ...(config.attach ? { attach: true } : {}),
+        ...(config.completionToken ? { completionToken: config.completionToken } : {}),
+        ...(config.hostDownTimeoutMs !== undefined ? { hostDownTimeoutMs: config.hostDownTimeoutMs } : {}),
+      });
+    }
     const createdAt = new Date().toISOString();
     actor.send({
       type: "SPAWN",
@@ -217,7 +232,11 @@ export function createConductor(opts: ConductorOptions) {
   }
 
   function getSnapshot(): SessionSnapshot[] {
-    return [...sessions.values()].map((s) => viewOf(s.ref.getSnapshot(), s.createdAt));
+    return [...sessions.values()].map((s) => ({
+      ...viewOf(s.ref.getSnapshot(), s.createdAt),
+      remote: Boolean(s.config.remote),
+      host: s.config.host ?? null,
+    }));
   }
 
   let meshRegistry: MeshRegistry | null = null;
@@ -231,6 +250,7 @@ export function createConductor(opts: ConductorOptions) {
       actor.send({ type: "SHUTDOWN", reason });
       await toPromise(actor).catch(() => undefined);
       await brokerRuntime?.settle();
+      await remoteRuntime?.close();
       detachMesh();
       unregisterSignals();
       const leftovers = reaper.pending;

@@ -1,0 +1,293 @@
+/**
+ * The runtime of an SSH host: `sshHostMachine` with a real ssh2 connection, and the API remote
+ * sessions use on it. One ssh2 Client per host, shared by every session there; keepalives find
+ * a dead link, the machine reconnects with backoff. Host keys are checked against known_hosts;
+ * authentication is by key or agent only.
+ */
+import { readFileSync } from "node:fs";
+import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import { type ActorRefFrom, createActor, type EventObject, fromCallback } from "xstate";
+import { type ConnectionInput, type HostStatus, hostStatusOf, sshHostMachine, type SshHostMachineInput } from "../machines/ssh-host.machine.js";
+import type { HostConfig, HostsConfig } from "../src/hosts-config.js";
+import { checkHostKey, entryMatches, hostKeyAlgorithms, hostKeyError, loadKnownHosts } from "../src/known-hosts.js";
+
+export type { HostStatus };
+export const hostSystemId = (name: string) => `host:${name}`;
+
+/** A long-lived channel (e.g. one tmux control client), reduced to what its users need. */
+export interface SshStream {
+  write(data: string): void;
+  close(): void;
+  onData(fn: (chunk: Buffer) => void): void;
+  onStderr(fn: (chunk: Buffer) => void): void;
+  onClose(fn: (info: { code: number | null; signal: string | null }) => void): void;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SshHostOptions extends Omit<SshHostMachineInput, "name"> {
+  log?: (event: string, data: Record<string, unknown>) => void;
+  /** SSH keepalive period; 3 unanswered ones drop the link (default 5 000 ms). */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** Handshake + auth must finish within this (default 10 000 ms). */
+  readyTimeoutMs?: number;
+  /** Concurrent `exec` channels (sshd's MaxSessions is 10 per connection by default). */
+  maxExecChannels?: number;
+  /** Default timeout of `exec` (default 30 000 ms). */
+  execTimeoutMs?: number;
+}
+
+export interface SshHost {
+  readonly name: string;
+  readonly config: HostConfig;
+  /** The host statechart (run it with systemId `host:<name>` to find it from other actors). */
+  readonly actor: ActorRefFrom<typeof sshHostMachine>;
+  status(): HostStatus;
+  lastError(): string | null;
+  onStatus(fn: (status: HostStatus) => void): () => void;
+  whenConnected(timeoutMs: number): Promise<void>;
+  /** Runs a command line (POSIX shell on the host) on the live connection. ~140 ms each: not per tick. */
+  exec(command: string, opts?: { timeoutMs?: number }): Promise<ExecResult>;
+  /** Opens a long-lived exec channel for streaming; closes when the connection drops. */
+  openStream(command: string): Promise<SshStream>;
+  /** Try to connect now (after fixing known_hosts, or to skip a backoff wait). */
+  retry(): void;
+  stop(): void;
+}
+
+export class HostUnavailableError extends Error {
+  override name = "HostUnavailableError";
+}
+
+export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): SshHost {
+  const log = opts.log ?? (() => {});
+  let client: Client | undefined;
+  let execSlots = opts.maxExecChannels ?? 6;
+  const slotWaiters: (() => void)[] = [];
+
+  const connection = fromCallback<EventObject, ConnectionInput>(({ sendBack, input }) => {
+    let done = false;
+    let error: string | null = null;
+    let fatal = false;
+    const c = new Client();
+    const finish = () => {
+      if (done) return;
+      done = true;
+      if (client === c) client = undefined;
+      sendBack({ type: "CONN.CLOSED", error, fatal });
+    };
+    const fail = (message: string) => {
+      error = message;
+      fatal = true;
+      queueMicrotask(finish);
+    };
+    let connect: ConnectConfig;
+    try {
+      connect = connectConfig(config, opts, (message) => {
+        if (!error) [error, fatal] = [message, true];
+      }, log);
+    } catch (e) {
+      fail((e as Error).message);
+      return () => void (done = true);
+    }
+    log("ssh.connecting", { host: config.name, address: `${config.host}:${config.port}`, attempt: input.attempt });
+    c.on("ready", () => {
+      if (done) return;
+      client = c;
+      log("ssh.connected", { host: config.name });
+      sendBack({ type: "CONN.READY" });
+    });
+    c.on("error", (e: Error & { level?: string }) => {
+      if (e.level === "client-authentication") {
+        fatal = true;
+        error = `authentication refused for ${config.user}@${config.host}:${config.port} (host "${config.name}"; ${config.agent ? "ssh-agent keys" : `key ${config.identityFile}`}; passwords are never tried): check the key is in the user's authorized_keys`;
+      } else error ??= e.message;
+    });
+    c.on("close", finish);
+    try {
+      c.connect(connect);
+    } catch (e) {
+      // An encrypted key without passphrase, a malformed key: retrying will not help.
+      const msg = (e as Error).message;
+      fail(/passphrase|encrypted/i.test(msg) ? `${msg}: identityFile ${config.identityFile} is passphrase-protected; load it into ssh-agent and use "agent": true` : `cannot connect to host "${config.name}": ${msg}`);
+    }
+    return () => {
+      done = true;
+      if (client === c) client = undefined;
+      c.end();
+      setTimeout(() => c.destroy(), 2000).unref();
+    };
+  });
+
+  const actor = createActor(sshHostMachine.provide({ actors: { connection } }), {
+    systemId: hostSystemId(config.name),
+    input: { name: config.name, ...pickMachineInput(opts) },
+  });
+  actor.on("status", (e) => log("ssh.status", { host: e.host, status: e.status, ...(e.error ? { error: e.error } : {}) }));
+  actor.start();
+
+  const status = () => hostStatusOf(actor.getSnapshot());
+  const live = (): Client => {
+    if (!client || status() !== "connected") throw new HostUnavailableError(`host "${config.name}" is ${status()}${host.lastError() ? `: ${host.lastError()}` : ""}`);
+    return client;
+  };
+  const withSlot = async <T>(fn: () => Promise<T>): Promise<T> => {
+    while (execSlots === 0) await new Promise<void>((r) => slotWaiters.push(r));
+    execSlots--;
+    try {
+      return await fn();
+    } finally {
+      execSlots++;
+      slotWaiters.shift()?.();
+    }
+  };
+  const openChannel = (command: string) =>
+    new Promise<ClientChannel>((resolve, reject) => {
+      try {
+        live().exec(command, (err, ch) => {
+          if (err) return reject(err);
+          ch.on("error", () => {}); // reported through close; an unhandled 'error' would crash the conductor
+          resolve(ch);
+        });
+      } catch (e) {
+        reject(e);
+      }
+    });
+
+  const host: SshHost = {
+    name: config.name,
+    config,
+    actor,
+    status,
+    lastError: () => actor.getSnapshot().context.lastError,
+    onStatus(fn) {
+      const sub = actor.on("status", (e) => fn(e.status));
+      return () => sub.unsubscribe();
+    },
+    whenConnected(timeoutMs) {
+      if (status() === "connected") return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => (off(), reject(new HostUnavailableError(`host "${config.name}" not connected within ${timeoutMs} ms (${status()})`))), timeoutMs);
+        const off = host.onStatus((s) => {
+          if (s === "connected") (clearTimeout(timer), off(), resolve());
+          if (s === "rejected") (clearTimeout(timer), off(), reject(new HostUnavailableError(host.lastError() ?? "rejected")));
+        });
+      });
+    },
+    exec(command, { timeoutMs = opts.execTimeoutMs ?? 30_000 } = {}) {
+      return withSlot(async () => {
+        const ch = await openChannel(command);
+        return new Promise<ExecResult>((resolve, reject) => {
+          const out: Buffer[] = [];
+          const err: Buffer[] = [];
+          const timer = setTimeout(() => (ch.close(), reject(new Error(`exec on "${config.name}" timed out after ${timeoutMs} ms`))), timeoutMs);
+          ch.on("data", (b: Buffer) => out.push(b));
+          ch.stderr.on("data", (b: Buffer) => err.push(b));
+          ch.on("close", (code: number | null, signal?: string) => {
+            clearTimeout(timer);
+            const text = (bs: Buffer[]) => Buffer.concat(bs).toString("utf8");
+            resolve({ code: code ?? null, signal: signal ?? null, stdout: text(out), stderr: text(err) });
+          });
+        });
+      });
+    },
+    async openStream(command) {
+      const ch = await openChannel(command);
+      return {
+        write: (data) => void (ch.writable && ch.write(data)),
+        close: () => ch.close(),
+        onData: (fn) => void ch.on("data", fn),
+        onStderr: (fn) => void ch.stderr.on("data", fn),
+        onClose: (fn) => void ch.once("close", (code: number | null, signal?: string) => fn({ code: code ?? null, signal: signal ?? null })),
+      };
+    },
+    retry: () => actor.send({ type: "HOST.RETRY" }),
+    stop: () => actor.stop(),
+  };
+  return host;
+}
+
+const pickMachineInput = (o: SshHostOptions): Omit<SshHostMachineInput, "name"> => ({
+  ...(o.backoffInitialMs !== undefined ? { backoffInitialMs: o.backoffInitialMs } : {}),
+  ...(o.backoffFactor !== undefined ? { backoffFactor: o.backoffFactor } : {}),
+  ...(o.backoffMaxMs !== undefined ? { backoffMaxMs: o.backoffMaxMs } : {}),
+  ...(o.giveUpAfterMs !== undefined ? { giveUpAfterMs: o.giveUpAfterMs } : {}),
+});
+
+/** ssh2 options: known_hosts verification, key/agent auth only, keepalives. */
+function connectConfig(
+  config: HostConfig,
+  opts: SshHostOptions,
+  refuse: (message: string) => void,
+  log: (event: string, data: Record<string, unknown>) => void,
+): ConnectConfig {
+  const known = config.strictHostKeyChecking ? loadKnownHosts(config.knownHosts) : [];
+  const knownTypes = [...new Set(known.filter((e) => !e.revoked && entryMatches(e, config.host, config.port)).map((e) => e.keyType))];
+  const base: ConnectConfig = {
+    host: config.host,
+    port: config.port,
+    username: config.user,
+    keepaliveInterval: opts.keepaliveIntervalMs ?? 5000,
+    keepaliveCountMax: opts.keepaliveCountMax ?? 3,
+    readyTimeout: opts.readyTimeoutMs ?? 10_000,
+    tryKeyboard: false,
+    algorithms: { serverHostKey: hostKeyAlgorithms(knownTypes) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] },
+    hostVerifier: (key: Buffer) => {
+      const v = checkHostKey(known, config.host, config.port, key);
+      if (!config.strictHostKeyChecking) {
+        log("ssh.host_key_unchecked", { host: config.name, fingerprint: v.fingerprint, warning: "strictHostKeyChecking is false: host identity NOT verified" });
+        return true;
+      }
+      if (v.ok) return true;
+      const err = hostKeyError(v, { alias: config.name, host: config.host, port: config.port, knownHostsPath: config.knownHosts });
+      log("ssh.host_key_rejected", { host: config.name, kind: v.kind, fingerprint: v.fingerprint });
+      refuse(err.message);
+      return false;
+    },
+  };
+  if (config.agent) return { ...base, agent: config.agent, authHandler: ["agent"] };
+  let privateKey: Buffer;
+  try {
+    privateKey = readFileSync(config.identityFile!);
+  } catch (e) {
+    throw new Error(`host "${config.name}": cannot read identityFile ${config.identityFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return { ...base, privateKey, authHandler: ["publickey"] };
+}
+
+export interface SshHostPool {
+  /** The host's shared runtime, connecting on first use. Throws for a name not in the hosts file. */
+  get(name: string): SshHost;
+  names(): string[];
+  /** Every host's connection closed (shutdown). */
+  close(): void;
+}
+
+export function createSshHostPool(config: HostsConfig, opts: SshHostOptions = {}): SshHostPool {
+  const live = new Map<string, SshHost>();
+  return {
+    get(name) {
+      const existing = live.get(name);
+      if (existing) return existing;
+      const hc = config.hosts[name];
+      if (!hc) {
+        const known = Object.keys(config.hosts);
+        throw new HostUnavailableError(`unknown host "${name}": the hosts file has ${known.length ? known.map((k) => `"${k}"`).join(", ") : "no hosts"}`);
+      }
+      const h = createSshHost(hc, opts);
+      live.set(name, h);
+      return h;
+    },
+    names: () => Object.keys(config.hosts),
+    close() {
+      for (const h of live.values()) h.stop();
+      live.clear();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * The hosts file for remote sessions: which hosts exist and how to reach them over SSH.
+ * Key-based only (an identity file or an ssh-agent): there is no password field and no prompt,
+ * because a supervisor runs unattended. Every error names the host, the field, the problem and
+ * shows a correct value.
+ */
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, resolve, dirname } from "node:path";
+import { z } from "zod";
+
+export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const hostSchema = z.strictObject({
+  host: z.string().min(1).regex(/^[^\s@/]+$/, "must be a host name or IP address, without user@ or spaces"),
+  port: z.number().int().min(1).max(65535).default(22),
+  user: z.string().min(1).regex(/^[^\s@:]+$/, "must be a user name, without spaces, '@' or ':'"),
+  identityFile: z.string().min(1).optional(),
+  agent: z.union([z.literal(true), z.string().min(1)]).optional(),
+  knownHosts: z.string().min(1).optional(),
+  multiplexer: z.enum(["tmux", "psmux"]).default("tmux"),
+  strictHostKeyChecking: z.boolean().default(true),
+});
+
+const fileSchema = z.strictObject({ hosts: z.record(z.string(), hostSchema) });
+
+export interface HostConfig {
+  /** The alias sessions use (`spawnSession({ remote: true, host: "<name>" })`). */
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  /** Absolute path of a private key, or undefined when an agent is used. */
+  identityFile?: string;
+  /** ssh-agent socket path. */
+  agent?: string;
+  knownHosts: string;
+  multiplexer: "tmux" | "psmux";
+  /** false: any host key is accepted (explicit opt-out, logged loudly at every connect). */
+  strictHostKeyChecking: boolean;
+}
+
+export interface HostsConfig {
+  hosts: Record<string, HostConfig>;
+}
+
+const EXAMPLES: Record<string, string> = {
+  host: `"host": "10.0.0.12"`,
+  port: `"port": 22`,
+  user: `"user": "deploy"`,
+  identityFile: `"identityFile": "~/.ssh/id_ed25519"`,
+  agent: `"agent": true (uses $SSH_AUTH_SOCK) or "agent": "/run/user/1000/ssh-agent.sock"`,
+  knownHosts: `"knownHosts": "~/.ssh/known_hosts"`,
+  multiplexer: `"multiplexer": "tmux" (or "psmux")`,
+  strictHostKeyChecking: `"strictHostKeyChecking": true`,
+  "": `{ "hosts": { "build-box": { "host": "10.0.0.12", "user": "deploy", "identityFile": "~/.ssh/id_ed25519" } } }`,
+};
+
+export class HostsConfigError extends Error {
+  override readonly name = "HostsConfigError";
+  constructor(
+    readonly source: string,
+    /** The host alias, when the problem is inside one host's entry. */
+    readonly host: string | undefined,
+    readonly field: string | undefined,
+    readonly problem: string,
+  ) {
+    const where = host ? `host "${host}"${field ? `, field "${field}"` : ""}` : field ? `field "${field}"` : "top level";
+    super(`${source}: ${where}: ${problem}. Example: ${EXAMPLES[field ?? ""] ?? EXAMPLES[""]}`);
+  }
+}
+
+export interface LoadHostsOptions {
+  /** For `~` and relative paths (default: os.homedir(), the hosts file's directory). */
+  home?: string;
+  /** `agent: true` reads SSH_AUTH_SOCK from here (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Told once per host that opted out of host key checking. */
+  warn?: (message: string) => void;
+}
+
+export function loadHostsFile(path: string, opts: LoadHostsOptions = {}): HostsConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new HostsConfigError(path, undefined, undefined, `cannot read the hosts file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new HostsConfigError(path, undefined, undefined, `not valid JSON (${(e as Error).message})`);
+  }
+  return parseHostsConfig(json, { ...opts, source: path, baseDir: dirname(resolve(path)) });
+}
+
+export function parseHostsConfig(json: unknown, opts: LoadHostsOptions & { source?: string; baseDir?: string } = {}): HostsConfig {
+  const source = opts.source ?? "hosts config";
+  const res = fileSchema.safeParse(json);
+  if (!res.success) {
+    const issue = res.error.issues[0]!;
+    const path = issue.path.filter((k): k is string | number => typeof k !== "symbol").map(String);
+    const host = path[0] === "hosts" ? path[1] : undefined;
+    let field = path[0] === "hosts" ? path[2] : path[0];
+    let problem = issue.message;
+    if (issue.code === "unrecognized_keys") {
+      const key = issue.keys[0]!;
+      field = key;
+      problem = /pass(word|phrase)/i.test(key)
+        ? `"${key}" is not supported: remote sessions never use passwords; use "identityFile" or "agent"`
+        : `unknown field "${key}" (known: ${Object.keys(host ? hostSchema.shape : fileSchema.shape).join(", ")})`;
+      if (/pass(word|phrase)/i.test(key)) field = "identityFile";
+    } else if (issue.code === "invalid_type") {
+      const got = path.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), json);
+      problem = got === undefined ? "is required" : `${issue.message} (got ${JSON.stringify(got)})`;
+    }
+    throw new HostsConfigError(source, host, field, problem);
+  }
+  const home = opts.home ?? homedir();
+  const base = opts.baseDir ?? process.cwd();
+  const expand = (p: string) => (p === "~" ? home : p.startsWith("~/") ? resolve(home, p.slice(2)) : isAbsolute(p) ? p : resolve(base, p));
+  const env = opts.env ?? process.env;
+  const hosts: Record<string, HostConfig> = {};
+  for (const [name, h] of Object.entries(res.data.hosts)) {
+    if (!HOST_NAME_PATTERN.test(name)) {
+      throw new HostsConfigError(source, name, undefined, "host names may only use letters, digits, '.', '_' and '-' (at most 64), e.g. \"build-box\"");
+    }
+    if (h.identityFile && h.agent !== undefined) {
+      throw new HostsConfigError(source, name, "identityFile", `give either "identityFile" or "agent", not both`);
+    }
+    if (!h.identityFile && h.agent === undefined) {
+      throw new HostsConfigError(source, name, "identityFile", `no way to authenticate: give "identityFile" (a private key) or "agent" (passwords are never used)`);
+    }
+    let agent: string | undefined;
+    if (h.agent === true) {
+      agent = env.SSH_AUTH_SOCK;
+      if (!agent) throw new HostsConfigError(source, name, "agent", `"agent": true but SSH_AUTH_SOCK is not set; start ssh-agent or give the socket path`);
+    } else if (typeof h.agent === "string") agent = expand(h.agent);
+    if (!h.strictHostKeyChecking) {
+      opts.warn?.(`WARNING: host "${name}" (${h.host}:${h.port}) has strictHostKeyChecking: false; ANY host key will be accepted, so anyone on the path can impersonate it`);
+    }
+    hosts[name] = {
+      name,
+      host: h.host,
+      port: h.port,
+      user: h.user,
+      ...(h.identityFile ? { identityFile: expand(h.identityFile) } : {}),
+      ...(agent ? { agent } : {}),
+      knownHosts: expand(h.knownHosts ?? "~/.ssh/known_hosts"),
+      multiplexer: h.multiplexer,
+      strictHostKeyChecking: h.strictHostKeyChecking,
+    };
+  }
+  return { hosts };
+}

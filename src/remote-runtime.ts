@@ -1,0 +1,65 @@
+/**
+ * What the facade provides for remote sessions: the hosts file, one shared SSH connection per
+ * host (the pool), and the remote child runner. A session's child is routed to it when the
+ * session was spawned with `remote: true`; the session statechart itself does not change.
+ */
+import { fromCallback } from "xstate";
+import { createRemoteChildRunner, type RemoteSpec } from "../actors/remote-session.js";
+import { createSshHostPool } from "../actors/ssh-host.js";
+import type { ChildRunner } from "../actors/pty-process.js";
+import type { ChildCommand, PtyProcessInput } from "../machines/session.types.js";
+import { type HostsConfig, loadHostsFile, parseHostsConfig } from "./hosts-config.js";
+
+export interface RemoteRuntimeOptions {
+  /** Path of a hosts file, or its JSON content (`{ hosts: { ... } }`). */
+  hosts: string | { hosts: unknown };
+  log: (event: string, data: Record<string, unknown>) => void;
+  /** Background cleanup the shutdown must wait for (the reaper's `track`). */
+  track?: (work: Promise<unknown>) => void;
+  /** Private tmux server name on every host (default "conductor"). */
+  socketName?: string;
+}
+
+export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
+  // Opting out of host key checking is allowed, never quiet: say it in the log and on stderr.
+  const warn = (message: string) => {
+    opts.log("hosts.warning", { message });
+    process.stderr.write(`conductor: ${message}\n`);
+  };
+  const config: HostsConfig =
+    typeof opts.hosts === "string" ? loadHostsFile(opts.hosts, { warn }) : parseHostsConfig(opts.hosts, { warn, source: "the hosts option" });
+  const pool = createSshHostPool(config, { log: opts.log });
+  const specs = new Map<string, RemoteSpec>();
+  const runner = createRemoteChildRunner({
+    hosts: pool,
+    log: opts.log,
+    resolveRemote: (input) => specs.get(input.sessionId),
+    ...(opts.track ? { track: opts.track } : {}),
+    ...(opts.socketName ? { socketName: opts.socketName } : {}),
+  });
+  return {
+    /** Throws for a host the hosts file does not name, listing the ones it does. */
+    register(sessionId: string, spec: RemoteSpec): void {
+      if (!config.hosts[spec.host]) {
+        const known = Object.keys(config.hosts);
+        throw new Error(`unknown host "${spec.host}" for session "${sessionId}": the hosts file names ${known.length ? known.map((k) => `"${k}"`).join(", ") : "no hosts"}`);
+      }
+      specs.set(sessionId, spec);
+    },
+    isRemote: (sessionId: string) => specs.has(sessionId),
+    runner: runner as unknown as ChildRunner,
+    async close(): Promise<void> {
+      await runner.close().catch(() => undefined);
+      pool.close();
+    },
+  };
+}
+
+export type RemoteRuntime = ReturnType<typeof createRemoteRuntime>;
+
+/** The session's child: a pty here, or the remote runner for sessions spawned with `remote: true`. */
+export function routeChild(local: ChildRunner, remote: RemoteRuntime | null) {
+  return fromCallback<ChildCommand, PtyProcessInput>((args) =>
+    remote?.isRemote(args.input.sessionId) ? remote.runner(args) : local(args),
+  );
+}

@@ -1,0 +1,125 @@
+/**
+ * Pure pieces of remote sessions: the tmux control-mode parser, pane death parsing, and the
+ * SSH host statechart (backoff, give-up, refusal) driven by SimulatedClock.
+ */
+import { describe, expect, it } from "vitest";
+import { createActor, type EventObject, fromCallback, SimulatedClock } from "xstate";
+import { parseDeadState } from "../actors/remote-session.js";
+import { type ControlEvent, ControlParser, decodeOctal, parseSubscription } from "../actors/tmux-control.js";
+import { type ConnectionInput, hostStatusOf, type SshHostEvent, sshHostMachine } from "../machines/ssh-host.machine.js";
+
+const parseAll = (...chunks: (string | Buffer)[]) => {
+  const p = new ControlParser();
+  const out: ControlEvent[] = [];
+  for (const c of chunks) p.push(Buffer.isBuffer(c) ? c : Buffer.from(c, "latin1"), (e) => out.push(e));
+  return out;
+};
+
+describe("tmux control-mode parser", () => {
+  it("decodes %output octal escapes back to the exact bytes (UTF-8 passes raw)", () => {
+    expect(decodeOctal("a\\134b\\011c\\001\\015\\012")).toEqual(Buffer.from("a\\b\tc\x01\r\n", "latin1"));
+    expect(decodeOctal("\\12x\\")).toEqual(Buffer.from("\\12x\\", "latin1")); // not 3 digits: literal
+    const [e] = parseAll(Buffer.concat([Buffer.from("%output %3 h"), Buffer.from("é", "utf8"), Buffer.from("\\015\\012\n")]));
+    expect(e).toEqual({ kind: "output", pane: "%3", data: Buffer.from("hé\r\n", "utf8") });
+  });
+
+  it("reassembles lines split across chunks, and blocks whose lines look like notifications", () => {
+    const events = parseAll("%begin 17 5 1\n%1 1 3\n%outp", "ut %1 not output\n%end 17 5 1\n%out", "put %2 x\n%window-close @4\n%exit too far behind\n");
+    expect(events).toEqual([
+      { kind: "block", ok: true, lines: ["%1 1 3", "%output %1 not output"] },
+      { kind: "output", pane: "%2", data: Buffer.from("x") },
+      { kind: "notify", name: "%window-close", args: "@4" },
+      { kind: "exit", reason: "too far behind" },
+    ]);
+  });
+
+  it("an %end with another command's tag does not close the block; %error marks failure", () => {
+    const events = parseAll("%begin 1 9 1\n%end 1 8 1\ncan't find session: x\n%error 1 9 1\n");
+    expect(events).toEqual([{ kind: "block", ok: false, lines: ["%end 1 8 1", "can't find session: x"] }]);
+  });
+
+  it("subscription notifications", () => {
+    expect(parseSubscription("conductor-dead $0 @3 2 %7 : 1 3 ")).toEqual({ name: "conductor-dead", window: "@3", pane: "%7", value: "1 3 " });
+    expect(parseSubscription("s $0 @3 2 %7 future args : 0")).toMatchObject({ pane: "%7", value: "0" });
+    expect(parseSubscription("s $0 - - - : x")).toMatchObject({ pane: "-" });
+  });
+
+  it("pane death: status, signal, alive", () => {
+    expect(parseDeadState("0  ")).toBeNull();
+    expect(parseDeadState("1 7 ")).toEqual({ exitCode: 7, signal: null });
+    expect(parseDeadState("1 0 ")).toEqual({ exitCode: 0, signal: null });
+    expect(parseDeadState("1  9")).toEqual({ exitCode: null, signal: "SIGKILL" });
+  });
+});
+
+describe("ssh host statechart", () => {
+  function start() {
+    const clock = new SimulatedClock();
+    const attempts: number[] = [];
+    const senders: ((e: SshHostEvent) => void)[] = [];
+    const connection = fromCallback<EventObject, ConnectionInput>(({ input: i, sendBack }) => {
+      attempts.push(i.attempt);
+      senders.push((e) => sendBack(e));
+    });
+    const actor = createActor(sshHostMachine.provide({ actors: { connection } }), {
+      clock,
+      input: { name: "box", backoffInitialMs: 100, backoffFactor: 2, backoffMaxMs: 1000, giveUpAfterMs: 5000 },
+    });
+    const statuses: string[] = [];
+    actor.on("status", (e) => void statuses.push(e.status));
+    actor.start();
+    const last = () => senders[senders.length - 1]!;
+    return { actor, clock, attempts, statuses, status: () => hostStatusOf(actor.getSnapshot()), ready: () => last()({ type: "CONN.READY" }), closed: (fatal = false, error = "boom") => last()({ type: "CONN.CLOSED", fatal, error }) };
+  }
+
+  it("connects, drops, backs off exponentially up to the cap, and reconnects", () => {
+    const h = start();
+    expect(h.status()).toBe("connecting");
+    h.ready();
+    expect(h.status()).toBe("connected");
+    h.closed();
+    expect(h.status()).toBe("reconnecting");
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = h.attempts.length;
+      let waited = 0;
+      while (h.attempts.length === before) (h.clock.increment(10), (waited += 10));
+      waits.push(waited);
+      if (i < 4) h.closed();
+    }
+    expect(waits).toEqual([100, 200, 400, 800, 1000]);
+    h.ready();
+    expect(h.status()).toBe("connected");
+    expect(h.actor.getSnapshot().context.attempt).toBe(0);
+    expect(h.statuses).toEqual(["connecting", "connected", "reconnecting", "connected"]);
+  });
+
+  it("without a connection for giveUpAfter → unreachable, yet keeps trying and recovers", () => {
+    const h = start();
+    h.closed(false, "ECONNREFUSED");
+    for (let t = 0; t < 5000; t += 100) {
+      h.clock.increment(100);
+      if (h.status() === "unreachable") break;
+      if (h.actor.getSnapshot().matches({ link: "linked" })) h.closed(false, "ECONNREFUSED");
+    }
+    expect(h.status()).toBe("unreachable");
+    expect(h.actor.getSnapshot().context.lastError).toBe("ECONNREFUSED");
+    h.clock.increment(1000);
+    h.ready();
+    expect(h.status()).toBe("connected");
+  });
+
+  it("a fatal refusal (host key, auth) stops retrying until HOST.RETRY", () => {
+    const h = start();
+    h.closed(true, "HOST KEY MISMATCH");
+    expect(h.status()).toBe("rejected");
+    const n = h.attempts.length;
+    h.clock.increment(60_000);
+    expect(h.attempts.length).toBe(n);
+    expect(h.actor.getSnapshot().context.lastError).toBe("HOST KEY MISMATCH");
+    h.actor.send({ type: "HOST.RETRY" });
+    expect(h.attempts.length).toBe(n + 1);
+    h.ready();
+    expect(h.status()).toBe("connected");
+  });
+});

@@ -1,0 +1,266 @@
+/**
+ * Remote sessions against a real sshd on 127.0.0.1: ssh2 + tmux control mode, the actor alone
+ * and wired into the real session statechart.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createActor, setup } from "xstate";
+import { createRemoteSessionLogic, type RemoteChildInput, type RemoteSpec } from "../actors/remote-session.js";
+import { createSshHostPool, type SshHostPool } from "../actors/ssh-host.js";
+import { sessionMachine } from "../machines/session.machine.js";
+import type { ChildCommand, ChildEvent } from "../machines/session.types.js";
+import { loadHostsFile } from "../src/hosts-config.js";
+import { freePort, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
+
+const SOCKET = `cond-test-${process.pid}`;
+const tmux = (...args: string[]) => execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
+const tmuxSessions = () => {
+  try {
+    return tmux("list-sessions", "-F", "#{session_name}").split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+const sh = (script: string) => ["/bin/sh", "-c", script];
+
+let sshd: TestSshd;
+let pool: SshHostPool;
+let logic: ReturnType<typeof createRemoteSessionLogic>;
+const lines: { event: string; data: Record<string, unknown> }[] = [];
+const tmp = mkdtempSync(join(tmpdir(), "remote-session-test-"));
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  const log = (event: string, data: Record<string, unknown>) => void lines.push({ event, data });
+  pool = createSshHostPool(loadHostsFile(sshd.hostsFile("box")), { log, backoffInitialMs: 100, keepaliveIntervalMs: 1000 });
+  logic = createRemoteSessionLogic({ hosts: pool, socketName: SOCKET, log, exitCheckMs: 100 });
+});
+
+afterAll(async () => {
+  await logic?.close();
+  pool?.close();
+  killTmuxServer(SOCKET);
+  await sshd?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+type Ev<T extends ChildEvent["type"]> = Extract<ChildEvent, { type: T }>;
+let runNo = 0;
+
+/** A parent that invokes the remote actor and records what it sends back. */
+function startRemote(argv: string[], remote: Partial<RemoteSpec> = {}, extra: Partial<RemoteChildInput> = {}, child = logic) {
+  const id = `r${++runNo}`;
+  const input: RemoteChildInput = {
+    sessionId: id,
+    generation: 1,
+    spec: { argv, cols: 80, rows: 24 },
+    outPath: join(tmp, `${id}.out.log`),
+    errPath: join(tmp, `${id}.err.log`),
+    remote: { host: "box", ...remote },
+    ...extra,
+  };
+  const events: ChildEvent[] = [];
+  const listeners = new Set<() => void>();
+  const parent = setup({ types: { events: {} as ChildEvent }, actors: { remote: child } }).createMachine({
+    invoke: { id: "child", src: "remote", input },
+    on: { "*": { actions: ({ event }) => (events.push(event), listeners.forEach((l) => l())) } },
+  });
+  const actor = createActor(parent).start();
+  const until = <T extends ChildEvent["type"]>(type: T, pred: (e: Ev<T>) => boolean = () => true, ms = 15_000) =>
+    new Promise<Ev<T>>((resolve, reject) => {
+      const check = () => {
+        const hit = events.find((e): e is Ev<T> => e.type === type && pred(e as Ev<T>));
+        if (hit) (clearTimeout(timer), listeners.delete(check), resolve(hit));
+      };
+      const timer = setTimeout(() => reject(new Error(`no ${type} within ${ms} ms; got ${JSON.stringify(events.filter((e) => e.type !== "CHILD.OUTPUT"))}; log: ${JSON.stringify(lines.slice(-25))}`)), ms);
+      listeners.add(check);
+      check();
+    });
+  const send = (cmd: ChildCommand) => actor.getSnapshot().children.child?.send(cmd);
+  return { id, input, events, until, send, actor, output: () => readFileSync(input.outPath!, "utf8") };
+}
+
+describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
+  it("streams output and completes on the token, then removes the tmux session", async () => {
+    const r = startRemote(sh("echo hello remote; sleep 0.3; echo __TRIFLUX_DONE__; sleep 30"));
+    const spawned = await r.until("CHILD.SPAWNED");
+    expect(spawned.pid).toBeGreaterThan(1);
+    expect(tmuxSessions()).toContain(r.id);
+    const out = await r.until("CHILD.OUTPUT", (e) => e.screenTail.some((l) => l.includes("hello remote")));
+    expect(out.bytes).toBeGreaterThan(0);
+    const exit = await r.until("CHILD.EXIT");
+    expect(exit).toMatchObject({ exitCode: 0, signal: null, reason: "remote_completion_token" });
+    await r.until("CHILD.GONE");
+    expect(tmuxSessions()).not.toContain(r.id);
+    expect(r.output()).toContain("hello remote");
+    r.actor.stop();
+  });
+
+  it("finds the token after lots of output (the seed only looked before the first output)", async () => {
+    const r = startRemote(sh("i=0; while [ $i -lt 4000 ]; do echo \"line $i of the flood\"; i=$((i+1)); done; echo __TRIFLUX_DONE__; sleep 30"));
+    const exit = await r.until("CHILD.EXIT");
+    expect(exit).toMatchObject({ exitCode: 0, reason: "remote_completion_token" });
+    const outputs = r.events.filter((e): e is Ev<"CHILD.OUTPUT"> => e.type === "CHILD.OUTPUT");
+    expect(outputs.length).toBeGreaterThan(1);
+    expect(outputs.at(-1)!.bytes).toBeGreaterThan(4000 * 15);
+    expect(r.output()).toContain("line 3999 of the flood");
+    await r.until("CHILD.GONE");
+    r.actor.stop();
+  });
+
+  it("reports the exit status from #{pane_dead_status}, the trailing output before EXIT", async () => {
+    const r = startRemote(sh("echo about to fail; exit 7"));
+    const exit = await r.until("CHILD.EXIT");
+    expect(exit).toMatchObject({ exitCode: 7, signal: null });
+    expect(exit.recentOutput).toContain("about to fail");
+    const iExit = r.events.indexOf(exit);
+    expect(r.events.slice(0, iExit).some((e) => e.type === "CHILD.OUTPUT")).toBe(true);
+    await r.until("CHILD.GONE");
+    expect(tmuxSessions()).not.toContain(r.id);
+    r.actor.stop();
+  });
+
+  it("CHILD.WRITE types the text literally and Enter as a key", async () => {
+    const r = startRemote(sh("printf 'ready> '; read -r a; printf '[%s]\\n' \"$a\"; echo __TRIFLUX_DONE__; sleep 30"));
+    await r.until("CHILD.OUTPUT", (e) => e.screenTail.some((l) => l.includes("ready>")));
+    const nasty = "$(id) `id` 'q' \"d\" ; x \\ é ~ #{pane_id}";
+    r.send({ type: "CHILD.WRITE", data: `${nasty}\r` });
+    await r.until("CHILD.EXIT");
+    expect(r.output()).toContain(`[${nasty}]`);
+    r.actor.stop();
+  });
+
+  it("CHILD.TERMINATE ends the pane's process group with SIGTERM and removes the session", async () => {
+    const r = startRemote(sh("echo running; while :; do sleep 0.1; done"));
+    await r.until("CHILD.OUTPUT", (e) => e.screenTail.some((l) => l.includes("running")));
+    r.send({ type: "CHILD.TERMINATE", reason: "test", graceMs: 3000 });
+    const exit = await r.until("CHILD.EXIT");
+    expect(exit).toMatchObject({ exitCode: null, signal: "SIGTERM" }); // 128+15, as the local shim reports it
+    await r.until("CHILD.GONE");
+    expect(tmuxSessions()).not.toContain(r.id);
+    r.actor.stop();
+  });
+
+  it("attaches to an existing session, watches it, and never kills it", async () => {
+    tmux("new-session", "-d", "-s", "theirs", "-x", "80", "-y", "24", "sh", "-c", "sleep 0.5; echo from theirs; sleep 0.3; echo __TRIFLUX_DONE__; sleep 30");
+    const r = startRemote([], { attach: true, sessionName: "theirs" });
+    await r.until("CHILD.SPAWNED");
+    const exit = await r.until("CHILD.EXIT");
+    expect(exit.reason).toBe("remote_completion_token");
+    await r.until("CHILD.GONE");
+    expect(tmuxSessions()).toContain("theirs");
+    tmux("kill-session", "-t", "=theirs:");
+    r.actor.stop();
+  });
+
+  it("a missing attach target is a spawn error, not a quiet fallback to another pane", async () => {
+    const r = startRemote([], { attach: true, sessionName: "nobody-here" });
+    const err = await r.until("CHILD.SPAWN_ERROR");
+    expect(err.message).toMatch(/can't find session/);
+    r.actor.stop();
+  });
+
+  it("session ids and argv full of shell syntax are quoted: nothing runs, no file appears", async () => {
+    const marker = join(tmp, "pwned");
+    const ids = [`x; touch ${marker}`, `a$(touch ${marker})`, `\`touch ${marker}\``, `a'b"c ${marker}`, "ünï-cødé ✓"];
+    for (const id of ids) {
+      const r = startRemote(["/bin/echo", `; touch ${marker}`, `$(touch ${marker})`, "__TRIFLUX_DONE__"], { sessionName: id });
+      await r.until("CHILD.SPAWNED");
+      expect(tmuxSessions()).toContain(id);
+      await r.until("CHILD.GONE");
+      expect(tmuxSessions()).not.toContain(id);
+      r.actor.stop();
+    }
+    for (const bad of ["a\nb", "with.dot", "with:colon", "fmt#{pane_id}", `$(touch ${marker})`]) {
+      const r = startRemote(["/bin/true"], { sessionName: bad });
+      const err = await r.until("CHILD.SPAWN_ERROR");
+      expect(err.message).toMatch(/tmux session name/);
+      r.actor.stop();
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("an unknown host alias is a spawn error naming the known ones", async () => {
+    const r = startRemote(["/bin/true"], { host: "nope" });
+    const err = await r.until("CHILD.SPAWN_ERROR");
+    expect(err.message).toMatch(/unknown host "nope".*"box"/);
+    r.actor.stop();
+  });
+
+  it("a host that is down at spawn: waits hostDownTimeoutMs, then host_unreachable (EXIT + GONE)", async () => {
+    const port = await freePort(); // nothing listens there
+    const file = join(tmp, "down-hosts.json");
+    writeFileSync(file, JSON.stringify({ hosts: { down: { host: "127.0.0.1", port, user: "root", identityFile: sshd.userKey, knownHosts: sshd.knownHosts } } }));
+    const downPool = createSshHostPool(loadHostsFile(file), { backoffInitialMs: 50, backoffMaxMs: 200 });
+    const downLogic = createRemoteSessionLogic({ hosts: downPool, socketName: SOCKET });
+    try {
+      const started = Date.now();
+      const r = startRemote(["/bin/true"], { host: "down", hostDownTimeoutMs: 800 }, {}, downLogic);
+      const exit = await r.until("CHILD.EXIT");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(750);
+      expect(exit).toMatchObject({ exitCode: null, failureMode: "host_unreachable", reason: "host_unreachable" });
+      await r.until("CHILD.GONE");
+      expect(r.events.map((e) => e.type)).toEqual(["CHILD.EXIT", "CHILD.GONE"]);
+      expect(downPool.get("down").status()).not.toBe("connected");
+      r.actor.stop();
+    } finally {
+      await downLogic.close();
+      downPool.close();
+    }
+  });
+
+  it("a host without the multiplexer: spawn error with the remote shell's message", async () => {
+    const psPool = createSshHostPool(loadHostsFile(sshd.hostsFile("ps", { multiplexer: "psmux" })));
+    const psLogic = createRemoteSessionLogic({ hosts: psPool, socketName: SOCKET });
+    try {
+      const r = startRemote(["/bin/true"], { host: "ps" }, {}, psLogic);
+      const err = await r.until("CHILD.SPAWN_ERROR");
+      expect(err.message).toMatch(/tmux control mode failed on ps: .*psmux.*not found/);
+      r.actor.stop();
+    } finally {
+      await psLogic.close();
+      psPool.close();
+    }
+  });
+
+  it("the remote tmux server dies under a running session: pane gone, nothing with reused ids is touched", async () => {
+    const r = startRemote(sh("echo alive; sleep 30"));
+    await r.until("CHILD.OUTPUT", (e) => e.screenTail.some((l) => l.includes("alive")));
+    tmux("kill-server");
+    const exit = await r.until("CHILD.EXIT", () => true, 10_000);
+    expect(exit).toMatchObject({ exitCode: null, reason: "remote_pane_gone" });
+    await r.until("CHILD.GONE");
+    // The next session gets a fresh server through the same control client.
+    const next = startRemote(sh("echo again; echo __TRIFLUX_DONE__; sleep 30"));
+    await next.until("CHILD.EXIT");
+    expect(lines.some((l) => l.event === "remote.tmux_server_restarted")).toBe(true);
+    r.actor.stop();
+    next.actor.stop();
+  });
+
+  it("a key the server does not accept, or cannot be read: spawn error, never a password prompt", async () => {
+    const stranger = join(tmp, "stranger_key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", stranger]);
+    for (const [identityFile, message] of [
+      [stranger, /authentication refused for root@127\.0\.0\.1:\d+ .*passwords are never tried/],
+      [join(tmp, "no-such-key"), /cannot read identityFile .*no-such-key \(ENOENT\)/],
+    ] as const) {
+      const badPool = createSshHostPool(loadHostsFile(sshd.hostsFile("bad", { identityFile })));
+      const badLogic = createRemoteSessionLogic({ hosts: badPool, socketName: SOCKET });
+      try {
+        const r = startRemote(["/bin/true"], { host: "bad" }, {}, badLogic);
+        const err = await r.until("CHILD.SPAWN_ERROR");
+        expect(err.message).toMatch(message);
+        expect(badPool.get("bad").status()).toBe("rejected");
+        r.actor.stop();
+      } finally {
+        await badLogic.close();
+        badPool.close();
+      }
+    }
+  });
+});
+

@@ -1,0 +1,101 @@
+/**
+ * Remote sessions through `createConductor` and `spawnSession({ remote: true, host })`, against
+ * a throwaway sshd on 127.0.0.1 and tmux: the same facade, events and log as local sessions.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createConductor, type Conductor } from "../src/conductor.js";
+import { readEventLog } from "../src/event-log.js";
+import { killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
+
+const SOCKET = `cond-facade-${process.pid}`;
+let sshd: TestSshd;
+let c: Conductor;
+const haveTools = (() => {
+  try {
+    execFileSync("tmux", ["-V"]);
+    execFileSync("test", ["-x", "/usr/sbin/sshd"]);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+beforeAll(async () => {
+  if (!haveTools) return;
+  sshd = await startSshd();
+  c = createConductor({
+    logsDir: mkdtempSync(join(tmpdir(), "conductor-remote-facade-")),
+    handleSignals: false,
+    hosts: sshd.hostsFile("box"),
+    tmuxSocketName: SOCKET,
+    graceMs: 500,
+    restart: { backoffInitialMs: 0 },
+  });
+});
+
+afterAll(async () => {
+  await c?.shutdown("test_end");
+  killTmuxServer(SOCKET);
+  await sshd?.stop();
+});
+
+const until = (event: "completed" | "dead", id: string) =>
+  new Promise<{ sessionId: string; reason?: string }>((r) => {
+    const fn = (e: { sessionId: string }) => {
+      if (e.sessionId !== id) return;
+      c.off(event, fn);
+      r(e);
+    };
+    c.on(event, fn);
+  });
+
+describe.runIf(haveTools)("remote sessions through the facade", () => {
+  it("completes on the completion token printed after other output, and logs like a local session", async () => {
+    const done = until("completed", "tok");
+    c.spawnSession({
+      id: "tok",
+      agent: "command",
+      command: ["/bin/sh", "-c", "echo working; sleep 0.3; echo __TRIFLUX_DONE__; sleep 100"],
+      remote: true,
+      host: "box",
+    });
+    expect(c.getSnapshot().find((s) => s.id === "tok")).toMatchObject({ remote: true, host: "box" });
+    await done;
+    const log = await readEventLog(c.eventLogPath);
+    const moves = log.filter((l) => l.session === "tok" && l.event === "stateChange").map((l) => `${l.from}->${l.to}`);
+    expect(moves).toEqual(["init->starting", "starting->healthy", "healthy->completed"]);
+    expect(log.find((l) => l.session === "tok" && l.to === "completed")?.reason).toBe("remote_completion_token");
+  });
+
+  it("a failing remote agent is restarted, then dead; sendInput answers a remote question", async () => {
+    const dead = until("dead", "fail");
+    c.spawnSession({ id: "fail", agent: "command", command: ["/bin/sh", "-c", "echo boom; exit 3"], remote: true, host: "box", maxRestarts: 1 });
+    expect((await dead).reason).toBe("maxRestarts(1)_exceeded");
+    expect(c.getSnapshot().find((s) => s.id === "fail")).toMatchObject({ restarts: 1, exit: { exitCode: 3 } });
+
+    const asked = new Promise<void>((r) => c.on("inputWait", (e: { sessionId: string }) => e.sessionId === "ask" && r()));
+    const done = until("completed", "ask");
+    c.spawnSession({
+      id: "ask",
+      agent: "command",
+      command: ["/bin/sh", "-c", "printf 'Proceed? (y/n) '; read a; [ \"$a\" = y ] && echo yes && exit 0; exit 1"],
+      remote: true,
+      host: "box",
+      probeOpts: { inputQuietMs: 200 },
+    });
+    await asked;
+    expect(c.sendInput("ask", "y")).toBe(true);
+    await done;
+  });
+
+  it("refuses an unknown host or a remote session without a hosts file, saying what to do", () => {
+    expect(() => c.spawnSession({ id: "nohost", agent: "command", command: ["true"], remote: true, host: "elsewhere" })).toThrow(/unknown host "elsewhere".*"box"/);
+    const local = createConductor({ logsDir: mkdtempSync(join(tmpdir(), "conductor-remote-facade-")), handleSignals: false });
+    expect(() => local.spawnSession({ id: "r", agent: "command", command: ["true"], remote: true, host: "box" })).toThrow(/need a hosts file/);
+    void local.shutdown();
+  });
+});
