@@ -48,6 +48,9 @@ const sessionSchema = z.strictObject({
   expect: z.enum(["completed", "dead"]).optional(),
   /** Lease an account per run from the accounts file: a provider name, or true for the agent's. */
   account: z.union([z.enum(["codex", "gemini", "claude"]), z.literal(true)]).optional(),
+  /** Run on this host of the hosts file (docs/remote.md). */
+  host: z.string().min(1).optional(),
+  sessionName: z.string().min(1).optional(),
 });
 
 export const runConfigSchema = z.strictObject({
@@ -56,6 +59,8 @@ export const runConfigSchema = z.strictObject({
   accounts: z.string().min(1).optional(),
   /** Shared broker state file (cool-downs, open circuits); default `<accounts>.state.json`. */
   brokerStateFile: z.string().min(1).optional(),
+  /** Hosts file for remote sessions (docs/remote.md), relative to this config file. */
+  hosts: z.string().min(1).optional(),
   maxRestarts: ms.optional(),
   graceMs: ms.optional(),
   probe: probeSchema.optional(),
@@ -92,6 +97,7 @@ const EXAMPLES: Record<string, string> = {
   logsDir: `"logsDir": "./.conductor-logs"`,
   accounts: `"accounts": "./accounts.json"`,
   brokerStateFile: `"brokerStateFile": "./.conductor-logs/broker-state.json"`,
+  hosts: `"hosts": "./hosts.json"`,
   maxRestarts: `"maxRestarts": 3`,
   graceMs: `"graceMs": 10000`,
   probe: `"probe": { "stallMs": 30000, "startupTimeoutMs": 120000 }`,
@@ -124,6 +130,8 @@ const EXAMPLES: Record<string, string> = {
   "sessions[].answers[].match": `"match": "\\\\(y/n\\\\)"`,
   "sessions[].answers[].send": `"send": "y"`,
   "sessions[].expect": `"expect": "completed" (or "dead")`,
+  "sessions[].host": `"host": "build-box" (a host of the hosts file; the session then runs there)`,
+  "sessions[].sessionName": `"sessionName": "review-1"`,
   "sessions[].account": `"account": "codex" (a provider of the accounts file, or true for the agent's own)`,
 };
 
@@ -304,6 +312,7 @@ export function resolveRelativeTo(config: RunConfig, baseDir: string): RunConfig
     ...(config.logsDir !== undefined ? { logsDir: abs(config.logsDir) } : {}),
     ...(config.accounts !== undefined ? { accounts: abs(config.accounts) } : {}),
     ...(config.brokerStateFile !== undefined ? { brokerStateFile: abs(config.brokerStateFile) } : {}),
+    ...(config.hosts !== undefined ? { hosts: abs(config.hosts) } : {}),
     sessions: config.sessions.map((s) => ({
       ...s,
       ...(s.workdir !== undefined ? { workdir: abs(s.workdir) } : {}),

@@ -79,6 +79,19 @@ describe("conductor run", () => {
     expect(r.stderr).toMatch(/unknown option "--frobnicate"/);
   });
 
+  it("a missing accounts or hosts file: exit 2 naming the file", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    const session = { id: "a", agent: "command", command: ["node", "-e", "0"] };
+    writeFileSync(join(cwd, "acc.json"), JSON.stringify({ accounts: "./nope.json", sessions: [session] }));
+    const r = await conductor(["run", "acc.json"], cwd);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nope\.json[\s\S]*cannot read the file \(ENOENT\)/);
+    writeFileSync(join(cwd, "hosts.json"), JSON.stringify({ hosts: "./missing-hosts.json", sessions: [{ ...session, host: "box" }] }));
+    const h = await conductor(["run", "hosts.json"], cwd);
+    expect(h.code).toBe(2);
+    expect(h.stderr).toMatch(/missing-hosts\.json/);
+  });
+
   it("exit 1 when a session does not end as its config expects", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
     writeFileSync(

@@ -77,7 +77,7 @@ describe("errors name the field, the problem and an example", () => {
     ]);
     expect(fail(ok({ promt: "x" })).issues[0]).toMatchObject({ path: "sessions[0].promt", problem: expect.stringContaining('did you mean "prompt"?') });
     expect(fail({ ...ok(), probe: { stalMs: 5 } }).issues[0]).toMatchObject({ path: "probe.stalMs", example: '"stallMs": 30000' });
-    expect(fail({ ...ok(), zzzzzz: 1 }).issues[0]?.problem).toMatch(/known keys: logsDir, accounts, brokerStateFile, maxRestarts/);
+    expect(fail({ ...ok(), zzzzzz: 1 }).issues[0]?.problem).toMatch(/known keys: logsDir, accounts, brokerStateFile, hosts, maxRestarts/);
   });
 
   it("missing and mistyped fields", () => {

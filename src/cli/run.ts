@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AccountsConfigError } from "../accounts-config.js";
+import { HostsConfigError } from "../hosts-config.js";
 import { ConfigError, loadRunConfig, type RunConfig } from "../config.js";
 import { createConductor } from "../conductor.js";
 import { LaunchError } from "../launcher.js";
@@ -49,11 +50,12 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
       ...(config.accounts
         ? { accounts: config.accounts, brokerStateFile: config.brokerStateFile ?? join(logsDir, "broker-state.json") }
         : {}),
+      ...(config.hosts ? { hosts: config.hosts } : {}),
     });
   } catch (e) {
     // A bad accounts file is a configuration error like any other: say where, exit 2.
-    if (e instanceof AccountsConfigError || (e as NodeJS.ErrnoException).code === "ENOENT" || e instanceof SyntaxError) {
-      err.write(`conductor: accounts file ${config.accounts}: ${(e as Error).message}\n`);
+    if (e instanceof AccountsConfigError || e instanceof HostsConfigError) {
+      err.write(`conductor: ${(e as Error).message}\n`);
       return 2;
     }
     throw e;
@@ -104,6 +106,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
         env: s.env,
         maxRestarts: s.maxRestarts,
         ...(s.account !== undefined ? { account: s.account } : {}),
+        ...(s.host ? { remote: true, host: s.host, ...(s.sessionName ? { sessionName: s.sessionName } : {}) } : {}),
       });
     }
   } catch (e) {
