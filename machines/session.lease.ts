@@ -26,13 +26,17 @@ export interface SessionLease {
   provider: string;
   tier: string;
   halfOpen: boolean;
+  /** Lease time-to-live as granted; the session renews at half of it while the run lasts. */
+  ttlMs: number;
 }
 
 export type LeaseEvent =
-  | { type: "LEASE.GRANTED"; lease: SessionLease & Record<string, unknown> }
+  | { type: "LEASE.GRANTED"; lease: Omit<SessionLease, "ttlMs"> & { grantedAt?: number; expiresAt?: number } & Record<string, unknown> }
   | { type: "LEASE.QUEUED"; etaMs: number | null; reason: string; position?: number }
   | { type: "LEASE.UNAVAILABLE"; etaMs: number | null; code: string; reason: string }
   | { type: "LEASE.EXPIRED"; lease: { leaseId: string } }
+  /** Internal, delayed: time to renew the held lease. */
+  | { type: "LEASE.RENEW_DUE"; leaseId: string }
   | { type: "CREDENTIALS.READY"; envRef?: string; profile?: string }
   | { type: "CREDENTIALS.ERROR"; message: string };
 
@@ -41,15 +45,22 @@ export interface CredentialHomeInput {
   sessionId: string;
   agent: string;
   generation: number;
-  lease: SessionLease & Record<string, unknown>;
+  lease: Omit<SessionLease, "ttlMs"> & Record<string, unknown>;
 }
 
-export const leaseOf = (l: SessionLease): SessionLease => ({
+/** Default lease TTL of the broker (30 min), when a grant does not say. */
+const DEFAULT_TTL_MS = 30 * 60_000;
+
+export const leaseOf = (l: Omit<SessionLease, "ttlMs"> & { grantedAt?: number; expiresAt?: number }): SessionLease => ({
   leaseId: l.leaseId,
   accountId: l.accountId,
   provider: l.provider,
   tier: l.tier,
   halfOpen: l.halfOpen,
+  ttlMs:
+    typeof l.expiresAt === "number" && typeof l.grantedAt === "number" && l.expiresAt > l.grantedAt
+      ? l.expiresAt - l.grantedAt
+      : DEFAULT_TTL_MS,
 });
 
 /** The broker's RELEASE for a run that ended. A kill is not the account's fault: skip the circuit. */

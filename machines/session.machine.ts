@@ -75,6 +75,7 @@ export const sessionMachine = sessionSetup.createMachine({
     "CHILD.SPAWNED": { guard: "fromCurrentChild", actions: "noteSpawned" },
     "CHILD.GONE": { guard: "fromCurrentChild", actions: "noteGone" },
     "RESTART.WINDOW_EXPIRED": { actions: "forgetRestart" },
+    "LEASE.RENEW_DUE": { actions: "renewLease" },
   },
   states: {
     [STATES.INIT]: {

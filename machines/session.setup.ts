@@ -117,6 +117,8 @@ export const sessionSetup = setup({
     restartWindow: ({ context }) => context.policy.windowMs ?? 2 ** 31 - 1,
     /** How long a run may wait for an account before the session gives up. */
     leaseWait: ({ context }) => context.policy.leaseWaitMs,
+    /** Renew a held lease at half its TTL. */
+    leaseRenew: ({ context }) => Math.max(1_000, Math.floor((context.lease?.ttlMs ?? 1_800_000) / 2)),
   },
   guards: {
     fromCurrentChild: ({ context, event }) => "generation" in event && event.generation === context.generation,
@@ -306,14 +308,25 @@ export const sessionSetup = setup({
       const lease = leaseOf((event as Ev<"LEASE.GRANTED">).lease);
       enqueue.assign({ lease, leaseStatus: "held", leaseWait: null });
       enqueue.emit({ type: "account", sessionId: context.id, lease });
+      // A run can outlast the lease TTL; unrenewed, the broker would lease the account again.
+      enqueue.raise({ type: "LEASE.RENEW_DUE", leaseId: lease.leaseId }, { delay: "leaseRenew" });
+    }),
+    renewLease: enqueueActions(({ context, event, enqueue, system }) => {
+      const due = event as Ev<"LEASE.RENEW_DUE">;
+      const broker = system.get("broker") as AnyActorRef | undefined;
+      if (context.leaseStatus !== "held" || !context.lease || context.lease.leaseId !== due.leaseId || !broker) return;
+      enqueue.sendTo(broker, { type: "LEASE.RENEW", accountId: context.lease.accountId, provider: context.lease.provider, sessionId: context.id });
+      enqueue.raise({ type: "LEASE.RENEW_DUE", leaseId: context.lease.leaseId }, { delay: "leaseRenew" });
     }),
     noteLeaseQueued: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Ev<"LEASE.QUEUED">;
       enqueue.assign({ leaseWait: { etaMs: e.etaMs, reason: e.reason } });
       enqueue.emit({ type: "accountWait", sessionId: context.id, etaMs: e.etaMs, reason: e.reason });
     }),
-    noteNoAccount: assign(({ event }) => ({
-      leaseStatus: "none" as const,
+    // After a wait that timed out the request is still queued at the broker: leaseStatus stays
+    // "requested" so that `releaseLease` cancels it (else the dead session would be granted later).
+    noteNoAccount: assign(({ context, event }) => ({
+      leaseStatus: event.type === "LEASE.UNAVAILABLE" ? ("none" as const) : context.leaseStatus,
       failureMode: "no_account" as const,
       reason:
         event.type === "LEASE.UNAVAILABLE"

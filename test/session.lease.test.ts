@@ -15,7 +15,7 @@ const accounts = [
   { provider: "codex", id: "acct-b", mode: "env" as const, tier: "plus" as const, envKeys: ["FAKE_ACCOUNT"] },
 ];
 
-function start(opts: { accounts?: typeof accounts; credentials?: "ok" | "error"; cooldownMs?: number } = {}) {
+function start(opts: { accounts?: typeof accounts; credentials?: "ok" | "error"; cooldownMs?: number; leaseTtlMs?: number } = {}) {
   const clock = new SimulatedClock();
   const spawned: PtyProcessInput[] = [];
   const creds: CredentialHomeInput[] = [];
@@ -31,7 +31,7 @@ function start(opts: { accounts?: typeof accounts; credentials?: "ok" | "error";
     actors: { session: sessionMachine.provide({ actors: { ptyProcess: fakePty, credentialHome: fakeCreds } }) },
   });
   const broker = opts.accounts === undefined || opts.accounts.length > 0
-    ? { accounts: opts.accounts ?? accounts, policy: { cooldownMs: opts.cooldownMs ?? 60_000 }, now: () => clock.now() }
+    ? { accounts: opts.accounts ?? accounts, policy: { cooldownMs: opts.cooldownMs ?? 60_000, ...(opts.leaseTtlMs ? { leaseTtlMs: opts.leaseTtlMs } : {}) }, now: () => clock.now() }
     : undefined;
   const actor = createActor(machine, { clock, input: { graceMs: 10, ...(broker ? { broker } : {}) } }).start();
   const brokerEvents: BrokerEmitted[] = [];
@@ -121,6 +121,25 @@ describe("sessions with leased accounts", () => {
     expect(ctx.reason).toMatch(/^no_account/);
     t.run("s1").exit(0);
     expect(t.creds.filter((c) => c.sessionId === "s2")).toHaveLength(0);
+    // The dead session's queued request was cancelled: the account is free for the next one.
+    t.spawn("s3");
+    expect(t.creds.at(-1)).toMatchObject({ sessionId: "s3", lease: { accountId: "acct-a" } });
+  });
+
+  it("a run longer than the lease TTL keeps its account: the lease is renewed at half the TTL", () => {
+    const t = start({ accounts: [accounts[0]!], leaseTtlMs: 10_000 });
+    t.spawn("long");
+    t.run("long").output();
+    t.spawn("next");
+    for (let i = 0; i < 12; i++) {
+      t.clock.increment(2_500);
+      t.run("long").output();
+    }
+    expect(t.brokerEvents.some((e) => e.type === "leaseExpired")).toBe(false);
+    expect(t.creds.filter((c) => c.sessionId === "next")).toHaveLength(0);
+    t.run("long").exit(0);
+    expect(t.brokerEvents.filter((e) => e.type === "release")).toEqual([expect.objectContaining({ accountId: "acct-a", ok: true })]);
+    expect(t.creds.at(-1)).toMatchObject({ sessionId: "next" });
   });
 
   it("no broker configured: the session is dead at once and says what to configure", () => {
