@@ -68,12 +68,21 @@ export function createConductor(opts: ConductorOptions) {
   };
 
   const log = (event: string, data: Record<string, unknown>) => eventLog.append(event, data);
-  const brokerRuntime = opts.accounts
-    ? createBrokerRuntime({ accounts: opts.accounts, stateFile: opts.brokerStateFile, credentialsDir: opts.credentialsDir, logsDir, log })
-    : null;
-  const remoteRuntime = opts.hosts
-    ? createRemoteRuntime({ hosts: opts.hosts, log, ...(reaper.track ? { track: (w: Promise<unknown>) => reaper.track!(w) } : {}), ...(opts.tmuxSocketName ? { socketName: opts.tmuxSocketName } : {}) })
-    : null;
+  let brokerRuntime: ReturnType<typeof createBrokerRuntime> | null = null;
+  let remoteRuntime: ReturnType<typeof createRemoteRuntime> | null = null;
+  try {
+    brokerRuntime = opts.accounts
+      ? createBrokerRuntime({ accounts: opts.accounts, stateFile: opts.brokerStateFile, credentialsDir: opts.credentialsDir, logsDir, log })
+      : null;
+    remoteRuntime = opts.hosts
+      ? createRemoteRuntime({ hosts: opts.hosts, log, ...(reaper.track ? { track: (w: Promise<unknown>) => reaper.track!(w) } : {}), ...(opts.tmuxSocketName ? { socketName: opts.tmuxSocketName } : {}) })
+      : null;
+  } catch (err) {
+    // A bad accounts or hosts file: say so in the log we opened, close it, and let the caller see why.
+    eventLog.append("config_error", { error: String((err as Error)?.message ?? err) });
+    void eventLog.close();
+    throw err;
+  }
   const ptyProcess = routeChild(createPtyRunner({ reaper, log, ...(brokerRuntime ? { envFor: brokerRuntime.envFor } : {}) }), remoteRuntime);
   const machine = conductorMachine.provide({
     actors: {
@@ -115,7 +124,9 @@ export function createConductor(opts: ConductorOptions) {
           agent: entry.config.agent,
           pid: e.pid,
           attempt: e.generation,
-          argv: describeArgv(e.argv),
+          // The prompt is the user's text (it may hold secrets): the log keeps its length, not its words.
+          argv: describeArgv(e.argv, entry.config.prompt ? [entry.config.prompt] : []),
+          ...(entry.config.prompt ? { promptLength: entry.config.prompt.length } : {}),
           envKeys: redactEnv(entry.config.env),
         });
         return;
@@ -157,6 +168,9 @@ export function createConductor(opts: ConductorOptions) {
     if (!config.id) throw new Error("session id is required, e.g. spawnSession({ id: 'review-1', agent: 'codex', prompt: '...' })");
     if (sessions.has(config.id)) throw new Error(`Session "${config.id}" already exists; ids are unique per conductor`);
     if (config.remote && !config.host) throw new Error("host is required for remote sessions, e.g. { remote: true, host: 'build-box' }");
+    if (config.remote && config.account !== undefined) {
+      throw new Error(`session "${config.id}": leased accounts are for local sessions only in this version; a remote agent uses the host's own login (drop "account" or run it locally)`);
+    }
     if (config.remote && !remoteRuntime) throw new Error("remote sessions need a hosts file: createConductor({ hosts: './hosts.json' }) (see docs/remote.md)");
     checkPolicyParts(`session "${config.id}": `, config.probeOpts, config.restart);
     // A remote agent's binary is looked up by the remote shell, on the remote PATH.

@@ -92,6 +92,18 @@ describe("conductor run", () => {
     expect(h.stderr).toMatch(/missing-hosts\.json/);
   });
 
+  it("a session that ends while the others are still being spawned does not end the run early", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    const sessions = [
+      { id: "noaccount", agent: "command", command: ["node", "-e", "0"], account: "codex", expect: "dead" },
+      { id: "later", agent: "command", command: ["node", "-e", "setTimeout(() => console.log('done'), 500)"] },
+    ];
+    writeFileSync(join(cwd, "c.json"), JSON.stringify({ sessions }));
+    const r = await conductor(["run", "c.json", "--logs-dir", "logs"], cwd);
+    expect(r.stdout).toMatch(/ok\s+later\s+completed/);
+    expect(r.code).toBe(0);
+  });
+
   it("exit 1 when a session does not end as its config expects", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
     writeFileSync(

@@ -1,7 +1,7 @@
 /**
  * createConductor end to end with real processes in real ptys: no fakes below the facade.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -177,6 +177,27 @@ describe("createConductor with real processes", () => {
     expect(c.getSnapshot()[0]!.state).toBe("completed");
   });
 
+  it("a preset's prompt reaches the agent as one argument but never the event log", async () => {
+    const bin = mkdtempSync(join(tmpdir(), "conductor-bin-"));
+    writeFileSync(join(bin, "claude"), `#!/bin/sh\nprintf '%s\\n' "$@"\n`, { mode: 0o755 });
+    const oldPath = process.env.PATH;
+    process.env.PATH = `${bin}:${oldPath}`;
+    try {
+      const c = conductor();
+      const done = waitFor(c, "completed");
+      const prompt = "deploy with token tk-12345; $(touch /tmp/nope)";
+      c.spawnSession({ id: "preset", agent: "claude", prompt });
+      await done;
+      await c.shutdown("test");
+      expect(readFileSync(c.getSnapshot()[0]!.outPath!, "utf8")).toContain(prompt);
+      const log = readFileSync(c.eventLogPath, "utf8");
+      expect(log).not.toContain("tk-12345");
+      expect((await readEventLog(c.eventLogPath)).find((l) => l.event === "spawn")).toMatchObject({ promptLength: prompt.length });
+    } finally {
+      process.env.PATH = oldPath;
+    }
+  });
+
   it("rejects bad input with errors that say what to do", () => {
     expect(() => createConductor({} as never)).toThrow(/logsDir is required/);
     const c = conductor();
@@ -184,6 +205,7 @@ describe("createConductor with real processes", () => {
     expect(() => c.spawnSession({ id: "x", agent: "nope" })).toThrow(/supported agents are/);
     expect(() => c.spawnSession({ id: "y", agent: "command", command: ["no-such-binary-here"] })).toThrow(/not found on PATH/);
     expect(() => c.spawnSession({ id: "z", agent: "command", command: ["/bin/true"], remote: true })).toThrow(/host is required/);
+    expect(() => c.spawnSession({ id: "z2", agent: "command", command: ["/bin/true"], remote: true, host: "h", account: "codex" })).toThrow(/local sessions only/);
     expect(() => c.spawnSession({ id: "w", agent: "command", command: ["/bin/true"], probeOpts: { stallMs: -1 } })).toThrow(/stallMs must be a non-negative/);
     c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] });
     expect(() => c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] })).toThrow(/already exists/);

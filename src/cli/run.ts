@@ -9,7 +9,6 @@ import { AccountsConfigError } from "../accounts-config.js";
 import { HostsConfigError } from "../hosts-config.js";
 import { ConfigError, loadRunConfig, type RunConfig } from "../config.js";
 import { createConductor } from "../conductor.js";
-import { LaunchError } from "../launcher.js";
 import { startViewer, type Viewer } from "../viewer/index.js";
 import { createStatusView, formatBytes } from "./status-view.js";
 
@@ -91,7 +90,16 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     const sent = conductor.sendInput(e.sessionId, answer.send);
     view.note(`${e.sessionId} asked "${e.line}" → ${sent ? "answered" : "could not answer"} (${answer.send.length} chars)`);
   });
-  const allDone = new Promise<void>((r) => conductor.on("allCompleted", () => r()));
+  // `allCompleted` can fire while the loop below is still spawning (a session can end inside
+  // spawnSession, e.g. no account): the run is over only once every configured session is final.
+  let spawnedAll = false;
+  let finish = () => {};
+  const allDone = new Promise<void>((r) => (finish = r));
+  const checkDone = () => {
+    const snaps = conductor.getSnapshot();
+    if (spawnedAll && snaps.length === config.sessions.length && snaps.every((x) => x.state === "completed" || x.state === "dead")) finish();
+  };
+  conductor.on("allCompleted", checkDone);
 
   try {
     for (const s of config.sessions) {
@@ -110,15 +118,15 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
       });
     }
   } catch (e) {
+    // Whatever spawnSession refused (binary not found, unknown host, bad option) is a config problem.
     await conductor.shutdown("spawn_error");
     view.close();
     await viewer?.close();
-    if (e instanceof LaunchError) {
-      err.write(`conductor: cannot start a session: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    err.write(`conductor: cannot start a session: ${(e as Error)?.message ?? String(e)}\n`);
+    return 2;
   }
+  spawnedAll = true;
+  checkDone();
 
   await allDone;
   await conductor.shutdown("all_completed");
