@@ -12,7 +12,7 @@ import { fromCallback } from "xstate";
 import type { ChildCommand, ChildEvent, FailureMode, PtyProcessInput } from "../machines/session.types.js";
 import { makeNonce, MarkerScanner, shimArgs, signalName, statusToExit } from "./pty-shim.js";
 import { ScreenTail, stripAnsi } from "./screen-tail.js";
-import { checkSessionName, checkSocketName, checkTarget, exactSession } from "./shell-quote.js";
+import { checkSessionName, checkSocketName, checkTarget, exactSession, tmuxLine } from "./shell-quote.js";
 import type { SshHost } from "./ssh-host.js";
 import { type PaneWatcher, TmuxControl } from "./tmux-control.js";
 
@@ -149,7 +149,6 @@ class RemoteRun implements PaneWatcher {
   private readonly nonce = makeNonce();
   private shim: MarkerScanner | undefined;
   private token: TokenScanner | undefined;
-  private host: SshHost | undefined;
   private ctl: TmuxControl | undefined;
   private pane: Pane | undefined;
   private creating: Promise<Pane> | undefined;
@@ -219,7 +218,7 @@ class RemoteRun implements PaneWatcher {
       if (r.attach) target = checkTarget(r.paneTarget ?? exactSession(this.sessionName));
       else if (spec.argv.length === 0) throw new Error("empty argv");
       if (spec.cwd?.includes("#")) throw new Error(`cwd ${JSON.stringify(spec.cwd)} contains '#', which tmux expands as a format`);
-      host = this.host = this.deps.hosts.get(r.host);
+      host = this.deps.hosts.get(r.host);
       this.ctl = this.controlFor(host, this.socket);
     } catch (e) {
       return this.spawnError((e as Error).message);
@@ -428,9 +427,11 @@ class RemoteRun implements PaneWatcher {
       }
       // The shim's marker went by while we were away? If the agent is gone (the shim has no
       // child left), ack now: the pane then dies with the status, for #{pane_dead_status}.
+      // if-shell runs on the remote tmux server (/bin/sh): no ssh exec, no login shell.
       if (this.shim && !this.shim.markerSeen) {
-        const r = await this.host!.exec(`pgrep -P ${pane.pid} >/dev/null; echo $?`).catch(() => undefined);
-        if (r?.stdout.trim() === "1") this.ack();
+        const ack = tmuxLine([["send-keys", "-t", pane.id, "-l", this.nonce], ["send-keys", "-t", pane.id, "Enter"]]);
+        await this.ctl!.run([["if-shell", `command -v pgrep >/dev/null && ! pgrep -P ${pane.pid} >/dev/null`, ack]]);
+        setTimeout(() => this.checkPane(), 50);
       }
     } catch (e) {
       this.diag(`resync: ${(e as Error).message}`);

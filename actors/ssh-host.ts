@@ -18,6 +18,9 @@ export const hostSystemId = (name: string) => `host:${name}`;
 export interface SshStream {
   write(data: string): void;
   close(): void;
+  /** Flow control: a paused channel stops the ssh window, so the remote side slows down. */
+  pause(): void;
+  resume(): void;
   onData(fn: (chunk: Buffer) => void): void;
   onStderr(fn: (chunk: Buffer) => void): void;
   onClose(fn: (info: { code: number | null; signal: string | null }) => void): void;
@@ -202,6 +205,8 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
       return {
         write: (data) => void (ch.writable && ch.write(data)),
         close: () => ch.close(),
+        pause: () => void ch.pause(),
+        resume: () => void ch.resume(),
         onData: (fn) => void ch.on("data", fn),
         onStderr: (fn) => void ch.stderr.on("data", fn),
         onClose: (fn) => void ch.once("close", (code: number | null, signal?: string) => fn({ code: code ?? null, signal: signal ?? null })),

@@ -121,6 +121,8 @@ export interface TmuxControlOptions {
   hubSession?: string;
   /** A command that gets no answer within this long resets the channel (default 15 000). */
   commandTimeoutMs?: number;
+  /** The control client must attach within this long (default 30 000). */
+  openTimeoutMs?: number;
   reopenDelayMs?: number;
   log?: (event: string, data: Record<string, unknown>) => void;
 }
@@ -135,13 +137,15 @@ interface Pending {
 }
 
 const SUBSCRIPTION = "conductor-dead";
+/** Parse at most this long per event-loop turn; pause the channel past INBOX_HIGH bytes queued. */
+const SLICE_MS = 4;
+const INBOX_HIGH = 1 << 20;
 
 export class TmuxControl {
   readonly hub: string;
   private stream: SshStream | undefined;
   /** `verifying`: attached, checking whether the tmux server is the one we knew. */
   private state: "idle" | "opening" | "verifying" | "attached" | "closed" = "idle";
-  private readonly parser = new ControlParser();
   private pending: Pending[] = [];
   private waiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
   private watchers = new Map<string, { window: string; w: PaneWatcher }>();
@@ -233,7 +237,8 @@ export class TmuxControl {
     this.state = "opening";
     const { program, socketName } = this.opts;
     // -f /dev/null: a private server must not pick up the user's ~/.tmux.conf hooks and options.
-    const cmd = `${shQuote(program)} -L ${shQuote(socketName)} -f /dev/null -C new-session -A -s ${shQuote(this.hub)} ${shQuote("tail -f /dev/null")}`;
+    // The hub's placeholder is an argv (no shell, so no rc files run for it).
+    const cmd = [program, "-L", socketName, "-f", "/dev/null", "-C", "new-session", "-A", "-s", this.hub, "tail", "-f", "/dev/null"].map(shQuote).join(" ");
     let stream: SshStream;
     try {
       stream = await this.opts.host.openStream(cmd);
@@ -247,6 +252,14 @@ export class TmuxControl {
     this.stream = stream;
     let stderr = "";
     let ready = false;
+    // The exec goes through the user's login shell: a blocking rc file (a stale lock, a prompt)
+    // would hold the attach forever. Give up, say why, and let the sessions' wait decide.
+    const openMs = this.opts.openTimeoutMs ?? 30_000;
+    const slow = setTimeout(() => {
+      this.log("remote.control_open_slow", { host: this.opts.host.name, waitedMs: openMs, stderr: stderr.trim().slice(-300) });
+      stderr = `no answer from tmux within ${openMs} ms (a login shell rc file may be blocking)${stderr.trim() ? `: ${stderr.trim().slice(-300)}` : ""}`;
+      stream.close();
+    }, openMs);
     stream.onStderr((b) => (stderr = (stderr + b.toString("utf8")).slice(-2000)));
     // A chunk holds many small %output lines (tmux splits output between panes): hand each pane
     // its bytes once per chunk, flushed before any other event so the order is kept.
@@ -255,8 +268,9 @@ export class TmuxControl {
       for (const [pane, parts] of outputs) this.watchers.get(pane)?.w.output(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
       outputs.clear();
     };
-    stream.onData((chunk) => {
-      this.parser.push(chunk, (e) => {
+    const parser = new ControlParser(); // per stream: a dropped one may end mid-line
+    const handle = (chunk: Buffer) => {
+      parser.push(chunk, (e) => {
         if (ready && e.kind === "output") {
           const parts = outputs.get(e.pane);
           if (parts) parts.push(e.data);
@@ -266,12 +280,41 @@ export class TmuxControl {
         flush();
         if (!ready && (e.kind === "block" || (e.kind === "notify" && e.name === "%session-changed"))) {
           ready = true;
+          clearTimeout(slow);
           void this.onAttached();
         } else if (ready) this.onEvent(e);
       });
       flush();
+    };
+    // Work per event-loop turn is bounded: libuv may hand over megabytes in one turn when 20
+    // panes print flat out. Past INBOX_HIGH the channel pauses, so ssh flow control slows
+    // tmux down instead of the conductor's event loop absorbing it.
+    const inbox: Buffer[] = [];
+    let queued = 0;
+    let paused = false;
+    let draining = false;
+    const drain = () => {
+      const until = performance.now() + SLICE_MS;
+      while (inbox.length && performance.now() < until) {
+        const chunk = inbox.shift()!;
+        queued -= chunk.length;
+        handle(chunk);
+      }
+      if (paused && queued < INBOX_HIGH / 4) (paused = false), stream.resume();
+      if (inbox.length) setImmediate(drain);
+      else draining = false;
+    };
+    stream.onData((chunk) => {
+      inbox.push(chunk);
+      queued += chunk.length;
+      if (!paused && queued > INBOX_HIGH) (paused = true), stream.pause();
+      if (!draining) (draining = true), setImmediate(drain);
     });
-    stream.onClose((info) => this.onClosed(stream, ready, stderr.trim() || `exit ${info.code ?? info.signal}`));
+    stream.onClose((info) => {
+      clearTimeout(slow);
+      for (const chunk of inbox.splice(0)) handle(chunk); // what arrived still counts
+      this.onClosed(stream, ready, stderr.trim() || `exit ${info.code ?? info.signal}`);
+    });
   }
 
   private async onAttached(): Promise<void> {
@@ -288,6 +331,9 @@ export class TmuxControl {
     this.serverPid = pid;
     if (this.state !== "verifying") return; // closed meanwhile
     this.state = "attached";
+    // run-shell/if-shell from this client use the hub's default-shell: /bin/sh, not the user's
+    // shell, whose rc files (conda, pyenv, nvm) would run for every signal we send.
+    void this.run([["set-option", "-t", `=${this.hub}:`, "default-shell", "/bin/sh"]]).catch(() => undefined);
     void this.run([["refresh-client", "-B", `${SUBSCRIPTION}:%*:#{pane_dead} #{pane_dead_status} #{pane_dead_signal}`]]).catch((e) =>
       this.log("remote.subscribe_failed", { host: this.opts.host.name, error: String(e.message) }),
     );

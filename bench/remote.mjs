@@ -1,6 +1,7 @@
 // Remote sessions over a real sshd on 127.0.0.1 (ssh2 + tmux control mode): latency from
 // remote output to the session's state change, and the conductor's event-loop delay with 20
 // remote sessions printing. Run after `npx tsc -p tsconfig.build.json` (it imports dist/).
+import { rmSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createActor } from "xstate";
 import { median, percentile, report, sleep, tempLogs } from "./lib.mjs";
@@ -88,6 +89,8 @@ try {
     const bytes = actors.reduce((s, a) => s + a.getSnapshot().context.outputBytes, 0);
     for (const a of actors) a.send({ type: "KILL", reason: "bench_done" });
     await sleep(1500); // cleanup (TERM, kill-window) runs in the background
+    // DEBUG_ELD=1: sample count and p50/p90/p99/max (few samples = long turns, p99 ≈ max).
+    if (process.env.DEBUG_ELD) console.log("eld", h.count, h.percentile(50) / 1e6, h.percentile(90) / 1e6, h.percentile(99) / 1e6, h.max / 1e6);
     return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, mean: h.mean / 1e6, bytes, cpuPct };
   }
   // perl, not a shell loop: 20 shells forking `sleep` 100×/s would starve 2 cores by themselves.
@@ -106,4 +109,5 @@ try {
   pool.close();
   killTmuxServer(SOCKET);
   await sshd.stop();
+  rmSync(logs, { recursive: true, force: true });
 }

@@ -104,7 +104,6 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
     const exit = await r.until("CHILD.EXIT");
     expect(exit).toMatchObject({ exitCode: 0, reason: "remote_completion_token" });
     const outputs = r.events.filter((e): e is Ev<"CHILD.OUTPUT"> => e.type === "CHILD.OUTPUT");
-    expect(outputs.length).toBeGreaterThan(1);
     expect(outputs.at(-1)!.bytes).toBeGreaterThan(4000 * 15);
     expect(r.output()).toContain("line 3999 of the flood");
     await r.until("CHILD.GONE");
