@@ -277,7 +277,8 @@ export const sessionSetup = setup({
     /** Stop the pty actor; if its tree is still dying, the reaper (owned by the actor's cleanup) finishes it. */
     releaseChild: enqueueActions(({ enqueue }) => {
       enqueue.stopChild("pty");
-      enqueue.assign({ treeAlive: false, childRunning: false });
+      enqueue.stopChild("creds");
+      enqueue.assign({ treeAlive: false, childRunning: false, envRef: null });
     }),
     explainDeath: assign(({ context }) => ({
       reason: context.killRequested ? context.reason : `maxRestarts(${context.policy.maxRestarts})_exceeded`,
@@ -362,8 +363,9 @@ export const sessionSetup = setup({
           releaseEvent(context.id, context.lease, params.ok, params.ok ? null : context.failureMode, context.retryAfterMs),
         );
       }
-      enqueue.stopChild("creds");
-      enqueue.assign({ leaseStatus: "none", lease: null, envRef: null });
+      // The credential home outlives the lease until the run's tree is gone (releaseChild, or the
+      // final state stopping every child): a dying agent keeps its config dir during its grace.
+      enqueue.assign({ leaseStatus: "none", lease: null });
     }),
     emitCompleted: emit(({ context }) => ({ type: "completed" as const, sessionId: context.id })),
     emitDead: emit(({ context }) => ({
