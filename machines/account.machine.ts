@@ -10,114 +10,18 @@
  *   halfOpen.waiting ──LEASE──▶ halfOpen.trial ──RELEASE ok──▶ idle (circuit closed)
  *                                              ──RELEASE failure──▶ circuitOpen (re-opened)
  *
- * Events IN (all from the broker; `at` = the broker's now):
- *   { type: "LEASE",     leaseId, sessionId, at }
- *   { type: "RENEW",     leaseId, at }                         restarts the lease TTL
- *   { type: "RELEASE",   leaseId, ok, failureMode?, retryAfterMs?, skipCircuit?, at }
- *   { type: "COOL_DOWN", ms?, at }                             ms defaults to policy.cooldownMs
- *   { type: "TRIP",      ms?, at }                             open the circuit (restore / another conductor)
- * A RELEASE counts as a circuit failure unless ok, `rate_limited` (the account works, it is only
- * throttled: it cools down instead), `killed` (the user's doing) or `skipCircuit`.
- *
- * Notices OUT: emitted (`actor.on`) and, when the input names a `notify` actor, sent to it:
- *   ACCOUNT.COOLDOWN { provider, accountId, ms, until }          cooling started or extended
- *   ACCOUNT.CIRCUIT_OPEN { provider, accountId, ms, until, failures }
- *   ACCOUNT.CIRCUIT_HALF_OPEN { provider, accountId }
- *   ACCOUNT.CIRCUIT_CLOSE { provider, accountId }
- *   ACCOUNT.LEASE_EXPIRED { provider, accountId, leaseId, sessionId }
- *   ACCOUNT.AVAILABLE { provider, accountId }                    it can be leased again
+ * Events in and notices out: account.types.ts. Policy and release rules: account.policy.ts.
  */
 import { and, type AnyActorRef, enqueueActions, not, setup } from "xstate";
+import { coolingAfter, countsAsFailure, isRateLimited, resolveAccountPolicy } from "./account.policy.js";
+import type { AccountContext, AccountEvent, AccountInput, AccountNotice, Who } from "./account.types.js";
 
-export const TIERS = ["pro", "plus", "unknown", "free"] as const;
-/** Best first: the broker's lease order. */
-export type Tier = (typeof TIERS)[number];
-export type AccountMode = "profile" | "env" | "auth";
-
-export interface CircuitPolicy {
-  /** This many counted failures within `windowMs` open the circuit. */
-  failures: number;
-  /** The sliding failure window, and how long the circuit stays open before it is half-open. */
-  windowMs: number;
-}
-
-export interface AccountPolicy {
-  cooldownMs: number;
-  leaseTtlMs: number;
-  circuit: CircuitPolicy;
-}
-
-export const DEFAULT_ACCOUNT_POLICY: Readonly<AccountPolicy> = Object.freeze({
-  cooldownMs: 300_000,
-  leaseTtlMs: 1_800_000,
-  circuit: Object.freeze({ failures: 3, windowMs: 600_000 }),
-});
-
-export type AccountPolicyOverrides = Partial<Omit<AccountPolicy, "circuit">> & { circuit?: Partial<CircuitPolicy> };
-
-export function resolveAccountPolicy(o: AccountPolicyOverrides = {}): AccountPolicy {
-  const d = DEFAULT_ACCOUNT_POLICY;
-  return {
-    cooldownMs: o.cooldownMs ?? d.cooldownMs,
-    leaseTtlMs: o.leaseTtlMs ?? d.leaseTtlMs,
-    circuit: { failures: o.circuit?.failures ?? d.circuit.failures, windowMs: o.circuit?.windowMs ?? d.circuit.windowMs },
-  };
-}
-
-export interface AccountInput {
-  provider: string;
-  id: string;
-  tier?: Tier;
-  policy?: AccountPolicyOverrides;
-  /** Receives every notice (the broker passes itself). */
-  notify?: AnyActorRef;
-}
-
-export interface AccountLeaseRecord {
-  leaseId: string;
-  sessionId: string;
-  since: number;
-  expiresAt: number;
-  halfOpen: boolean;
-}
-
-export interface AccountContext {
-  provider: string;
-  id: string;
-  tier: Tier;
-  policy: AccountPolicy;
-  notify: AnyActorRef | undefined;
-  lease: AccountLeaseRecord | null;
-  /** Counted failures still inside the window; each is forgotten by its own delayed event. */
-  failures: { id: number; at: number }[];
-  nextFailureId: number;
-  /** End of a cool-down, also recorded while leased or open (honoured when that ends). */
-  coolingUntil: number | null;
-  /** Remaining cool-down when `cooling` was entered: the `cooldown` delay. */
-  coolingMs: number;
-  openUntil: number | null;
-  openMs: number;
-  /** The circuit still owes a trial: after this cool-down go half-open, not idle. */
-  halfOpenPending: boolean;
-}
-
-type FailureMode = string;
-export type AccountEvent =
-  | { type: "LEASE"; leaseId: string; sessionId: string; at: number }
-  | { type: "RENEW"; leaseId: string; at: number }
-  | { type: "RELEASE"; leaseId: string; ok: boolean; failureMode?: FailureMode; retryAfterMs?: number; skipCircuit?: boolean; at: number }
-  | { type: "COOL_DOWN"; ms?: number; at: number }
-  | { type: "TRIP"; ms?: number; at: number }
-  | { type: "FAILURE.EXPIRE"; failureId: number };
-
-type Who = { provider: string; accountId: string };
-export type AccountNotice =
-  | ({ type: "ACCOUNT.COOLDOWN"; ms: number; until: number } & Who)
-  | ({ type: "ACCOUNT.CIRCUIT_OPEN"; ms: number; until: number; failures: number } & Who)
-  | ({ type: "ACCOUNT.CIRCUIT_HALF_OPEN" } & Who)
-  | ({ type: "ACCOUNT.CIRCUIT_CLOSE" } & Who)
-  | ({ type: "ACCOUNT.LEASE_EXPIRED"; leaseId: string; sessionId: string } & Who)
-  | ({ type: "ACCOUNT.AVAILABLE" } & Who);
+// Split modules re-exported here: callers import them from this module.
+export { DEFAULT_ACCOUNT_POLICY, resolveAccountPolicy, TIERS } from "./account.policy.js";
+export type { AccountMode, AccountPolicy, AccountPolicyOverrides, CircuitPolicy, Tier } from "./account.policy.js";
+export type { AccountContext, AccountEvent, AccountInput, AccountLeaseRecord, AccountNotice } from "./account.types.js";
+export { accountAvailability, accountStatus } from "./account.status.js";
+export type { AccountAvailability, AccountStatus } from "./account.status.js";
 
 type Ev<T extends AccountEvent["type"]> = Extract<AccountEvent, { type: T }>;
 type Release = Ev<"RELEASE">;
@@ -126,15 +30,6 @@ type Release = Ev<"RELEASE">;
 const MAX_DELAY = 2 ** 31 - 1;
 const clampDelay = (ms: number) => Math.min(MAX_DELAY, Math.max(0, Math.round(ms)));
 
-const countsAsFailure = (e: Release) =>
-  !e.ok && !e.skipCircuit && e.failureMode !== "rate_limited" && e.failureMode !== "killed";
-const isRateLimited = (e: Release) => !e.ok && e.failureMode === "rate_limited";
-/** Cool-down end after this release (rate limit hint, or one recorded while leased). */
-const coolingAfter = (c: AccountContext, e: Release): number | null => {
-  const fromRelease = isRateLimited(e) ? e.at + (e.retryAfterMs ?? c.policy.cooldownMs) : null;
-  const until = Math.max(fromRelease ?? -Infinity, c.coolingUntil ?? -Infinity);
-  return until > e.at ? until : null;
-};
 const who = (c: AccountContext): Who => ({ provider: c.provider, accountId: c.id });
 
 /** Every notice is emitted (for observers) and sent to the `notify` actor (the broker). */
@@ -386,52 +281,3 @@ export const accountMachine = setup({
 });
 
 export type AccountMachine = typeof accountMachine;
-
-// ---------------------------------------------------------------------------------------------
-// Reading an account's snapshot (the broker and nextAvailableEta use these)
-// ---------------------------------------------------------------------------------------------
-
-export type AccountStatus = "idle" | "leased" | "cooling" | "circuitOpen" | "halfOpen" | "halfOpenTrial";
-
-interface AccountSnapshotLike {
-  value: unknown;
-  context: AccountContext;
-}
-
-export function accountStatus(snap: AccountSnapshotLike): AccountStatus {
-  const v = snap.value;
-  if (typeof v === "string") return v as AccountStatus;
-  const half = (v as { halfOpen?: string }).halfOpen;
-  return half === "trial" ? "halfOpenTrial" : "halfOpen";
-}
-
-export interface AccountAvailability {
-  status: AccountStatus;
-  leasable: boolean;
-  /** The lease would be the circuit's one trial. */
-  halfOpen: boolean;
-  /** 0 when leasable; otherwise when it frees up at the latest (a lease may end sooner); null if unknown. */
-  etaMs: number | null;
-}
-
-export function accountAvailability(snap: AccountSnapshotLike, now: number): AccountAvailability {
-  const status = accountStatus(snap);
-  const c = snap.context;
-  const left = (...times: (number | null | undefined)[]) => {
-    const known = times.filter((t): t is number => typeof t === "number");
-    return known.length === 0 ? null : Math.max(0, Math.max(...known) - now);
-  };
-  switch (status) {
-    case "idle":
-      return { status, leasable: true, halfOpen: false, etaMs: 0 };
-    case "halfOpen":
-      return { status, leasable: true, halfOpen: true, etaMs: 0 };
-    case "leased":
-    case "halfOpenTrial":
-      return { status, leasable: false, halfOpen: false, etaMs: left(c.lease?.expiresAt, c.coolingUntil) };
-    case "cooling":
-      return { status, leasable: false, halfOpen: false, etaMs: left(c.coolingUntil) };
-    case "circuitOpen":
-      return { status, leasable: false, halfOpen: false, etaMs: left(c.openUntil, c.coolingUntil) };
-  }
-}

@@ -98,6 +98,8 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
     if (c.leaseStatus === "held" && guarded("rateLimitedOnScreen")) out.push(output(RATE_LIMIT_TEXT));
   }
   if (c.leaseStatus === "held" && handled("LEASE.EXPIRED")) out.push({ type: "LEASE.EXPIRED", lease: { leaseId: MODEL_LEASE.leaseId } });
+  // Renewal is a delayed event the session raises to itself while it holds a lease.
+  if (c.leaseStatus === "held" && handled("LEASE.RENEW_DUE")) out.push({ type: "LEASE.RENEW_DUE", leaseId: MODEL_LEASE.leaseId });
   // Timers: only the one that fires first when the agent stays quiet.
   if (s.matches("starting") && c.childRunning) out.push(after("startupTimeout", "starting.launching"));
   if (s.matches("healthy")) out.push(asks(s) ? after("inputQuiet", "healthy") : after("stallAfter", "healthy"));

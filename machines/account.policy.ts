@@ -1,0 +1,53 @@
+/**
+ * Account tiers and policy (cool-down, lease TTL, circuit breaker), and the rules that say what a
+ * RELEASE means for the account. Pure data and functions: the account statechart, the broker and
+ * the accounts config share them.
+ */
+import type { AccountContext, AccountEvent } from "./account.types.js";
+
+export const TIERS = ["pro", "plus", "unknown", "free"] as const;
+/** Best first: the broker's lease order. */
+export type Tier = (typeof TIERS)[number];
+export type AccountMode = "profile" | "env" | "auth";
+
+export interface CircuitPolicy {
+  /** This many counted failures within `windowMs` open the circuit. */
+  failures: number;
+  /** The sliding failure window, and how long the circuit stays open before it is half-open. */
+  windowMs: number;
+}
+
+export interface AccountPolicy {
+  cooldownMs: number;
+  leaseTtlMs: number;
+  circuit: CircuitPolicy;
+}
+
+export const DEFAULT_ACCOUNT_POLICY: Readonly<AccountPolicy> = Object.freeze({
+  cooldownMs: 300_000,
+  leaseTtlMs: 1_800_000,
+  circuit: Object.freeze({ failures: 3, windowMs: 600_000 }),
+});
+
+export type AccountPolicyOverrides = Partial<Omit<AccountPolicy, "circuit">> & { circuit?: Partial<CircuitPolicy> };
+
+export function resolveAccountPolicy(o: AccountPolicyOverrides = {}): AccountPolicy {
+  const d = DEFAULT_ACCOUNT_POLICY;
+  return {
+    cooldownMs: o.cooldownMs ?? d.cooldownMs,
+    leaseTtlMs: o.leaseTtlMs ?? d.leaseTtlMs,
+    circuit: { failures: o.circuit?.failures ?? d.circuit.failures, windowMs: o.circuit?.windowMs ?? d.circuit.windowMs },
+  };
+}
+
+type Release = Extract<AccountEvent, { type: "RELEASE" }>;
+
+export const countsAsFailure = (e: Release) =>
+  !e.ok && !e.skipCircuit && e.failureMode !== "rate_limited" && e.failureMode !== "killed";
+export const isRateLimited = (e: Release) => !e.ok && e.failureMode === "rate_limited";
+/** Cool-down end after this release (rate limit hint, or one recorded while leased). */
+export const coolingAfter = (c: AccountContext, e: Release): number | null => {
+  const fromRelease = isRateLimited(e) ? e.at + (e.retryAfterMs ?? c.policy.cooldownMs) : null;
+  const until = Math.max(fromRelease ?? -Infinity, c.coolingUntil ?? -Infinity);
+  return until > e.at ? until : null;
+};
