@@ -3,12 +3,13 @@
  * logs its raw output, renders it on a headless screen, and reports coalesced activity, exit
  * and the death of its whole process tree. See pty-shim.ts for why the shim exists.
  */
-import { accessSync, constants as fsc, createWriteStream, mkdirSync, statSync, type WriteStream } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { accessSync, constants as fsc, statSync, type WriteStream } from "node:fs";
+import { resolve } from "node:path";
 import pty from "node-pty";
 import { fromCallback } from "xstate";
 import { parseRetryHint } from "../machines/retry-hint.js";
 import type { ChildCommand, ChildEvent, PtyProcessInput } from "../machines/session.types.js";
+import { endStream, openLog } from "./log-file.js";
 import type { ProcessReaper } from "./process-reaper.js";
 import { makeNonce, MarkerScanner, shimArgs, signalName, statusToExit } from "./pty-shim.js";
 import { ScreenTail } from "./screen-tail.js";
@@ -71,23 +72,6 @@ export function createPtyProcessLogic(deps: PtyProcessDeps) {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Opens a log for appending; sync mkdir is one syscall at spawn time. */
-function openLog(path: string | undefined): WriteStream | undefined {
-  if (!path) return undefined;
-  mkdirSync(dirname(path), { recursive: true });
-  const s = createWriteStream(path, { flags: "a" });
-  s.on("error", () => {}); // a full disk must not crash the conductor
-  return s;
-}
-
-function endStream(s: WriteStream | undefined): Promise<void> {
-  if (!s || s.writableFinished || s.destroyed) return Promise.resolve();
-  return new Promise((r) => {
-    s.once("error", () => r());
-    s.end(() => r());
-  });
-}
 
 class PtyRun {
   private readonly gen: number;

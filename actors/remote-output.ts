@@ -1,0 +1,157 @@
+/**
+ * One remote run's output, handled as the pty actor handles a local child's: appended to the
+ * output log, rendered on a headless screen, reported as coalesced CHILD.OUTPUT, and scanned
+ * for the completion token. The run (remote-run.ts) decides what the bytes mean for its life.
+ */
+import type { WriteStream } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
+import type { ChildEvent, PtyProcessInput } from "../machines/session.types.js";
+import { endStream, openLog } from "./log-file.js";
+import { ScreenTail, stripAnsi } from "./screen-tail.js";
+
+/** Finds a token in a stream cut into arbitrary chunks. */
+class TokenScanner {
+  private carry = "";
+  constructor(private readonly token: string) {}
+  push(text: string): boolean {
+    const hay = this.carry + text;
+    this.carry = hay.slice(-(this.token.length + 64));
+    // Stripping escapes is the slow part: only when one could be hiding the token.
+    return hay.includes(this.token) || (hay.includes("\x1b") && stripAnsi(hay).includes(this.token));
+  }
+}
+
+/**
+ * One screen render at a time across all remote sessions. xterm parses in ~12 ms slices; 20
+ * terminals fed at once run their slices back to back and hold the event loop for 100+ ms.
+ */
+let renderChain: Promise<void> = Promise.resolve();
+
+export interface RemoteOutputHooks {
+  send: (e: ChildEvent) => void;
+  /** The run has ended (EXIT sent or given up): no further OUTPUT is scheduled. */
+  ended: () => boolean;
+  diag: (line: string) => void;
+}
+
+export class RemoteOutput {
+  readonly screen: ScreenTail;
+  /** Every byte seen so far: CHILD.OUTPUT reports the total, so the machine sees progress. */
+  bytes = 0;
+  private readonly decoder = new StringDecoder("utf8");
+  private token: TokenScanner | undefined;
+  private out: WriteStream | undefined;
+  private logParts: Buffer[] = [];
+  private renderPending: Buffer[] = [];
+  private emittedBytes = 0;
+  private lastByteAt = 0;
+  private lastEmitAt = -Infinity;
+  private lastRender: Promise<void> = Promise.resolve();
+  private emitting: Promise<void> | undefined;
+  private coalesce: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly input: PtyProcessInput,
+    private readonly hooks: RemoteOutputHooks,
+  ) {
+    this.screen = new ScreenTail({ cols: input.spec.cols ?? 120, rows: input.spec.rows ?? 40 });
+  }
+
+  /** At start, inside the run's spawn-error handling: creating the log's folder may throw. */
+  openLog(): void {
+    this.out = openLog(this.input.outPath);
+  }
+
+  watchFor(token: string): void {
+    if (token) this.token = new TokenScanner(token);
+  }
+
+  /** The pane's bytes, in order; true once the completion token has gone by. */
+  push(data: Buffer): boolean {
+    this.bytes += data.length;
+    this.lastByteAt = Date.now();
+    this.appendLog(data);
+    this.render(data);
+    this.schedule();
+    return this.token?.push(this.decoder.write(data)) ?? false;
+  }
+
+  /** After a reconnect, the pane's captured screen: true when it shows the completion token. */
+  catchUp(lines: string[]): boolean {
+    if (this.token?.push(`\n${lines.join("\n")}\n`)) return true;
+    const shown = lines.map((l) => l.trimEnd()).filter(Boolean).slice(-5);
+    if (shown.join("\n") !== this.screen.lastLines(5).join("\n")) {
+      this.bytes += 1; // activity we could not see byte by byte
+      this.lastByteAt = Date.now();
+      this.render(`\x1b[H\x1b[2J${lines.slice(-(this.input.spec.rows ?? 40)).join("\r\n")}`);
+      this.schedule();
+    }
+    return false;
+  }
+
+  /** The run ends: no coalesced OUTPUT fires any more (finish() still sends the trailing one). */
+  halt(): void {
+    clearTimeout(this.coalesce);
+  }
+
+  /** At exit: the trailing OUTPUT (it must come before EXIT), then the output log is closed. */
+  async finish(): Promise<void> {
+    await this.emitting;
+    await this.lastRender;
+    if (this.bytes > this.emittedBytes) await this.emitOutput(false);
+    this.flushLog();
+    await endStream(this.out);
+  }
+
+  close(): Promise<void> {
+    this.flushLog();
+    this.screen.dispose();
+    return endStream(this.out);
+  }
+
+  // ---- coalescing, as the pty actor does ----------------------------------------------------
+  private schedule() {
+    if (this.coalesce || this.emitting || this.hooks.ended()) return;
+    const wait = this.lastEmitAt + (this.input.outputCoalesceMs ?? 100) - Date.now();
+    if (wait <= 0) this.emitting = this.emitOutput(true);
+    else this.coalesce = setTimeout(() => ((this.coalesce = undefined), (this.emitting = this.emitOutput(false))), wait);
+  }
+
+  private async emitOutput(leading: boolean) {
+    await this.lastRender;
+    this.emitting = undefined;
+    if (this.bytes === this.emittedBytes) return;
+    const now = Date.now();
+    this.lastEmitAt = now;
+    this.emittedBytes = this.bytes;
+    const screenTail = this.screen.lastLines(this.input.tailLines ?? 5);
+    this.hooks.send({ type: "CHILD.OUTPUT", generation: this.input.generation, bytes: this.bytes, lagMs: leading ? 0 : now - this.lastByteAt, screenTail });
+    if (this.bytes > this.emittedBytes && !this.hooks.ended()) this.schedule();
+  }
+
+  /** Queued behind other sessions' renders; what arrives meanwhile joins this session's turn. */
+  private render(data: Buffer | string) {
+    this.renderPending.push(typeof data === "string" ? Buffer.from(data) : data);
+    if (this.renderPending.length > 1) return;
+    // A failed render must not break the chain for every other session.
+    this.lastRender = renderChain = renderChain
+      .then(() => {
+        const buf = Buffer.concat(this.renderPending);
+        this.renderPending = [];
+        return this.screen.write(buf);
+      })
+      .catch((e) => this.hooks.diag(`render failed: ${(e as Error).message}`));
+  }
+
+  /** Batched per 50 ms: tmux hands output over in ~100-byte pieces, and each fs write costs. */
+  private appendLog(data: Buffer) {
+    if (!this.out) return;
+    this.logParts.push(data);
+    if (this.logParts.length === 1) setTimeout(() => this.flushLog(), 50);
+  }
+
+  private flushLog() {
+    if (this.logParts.length && this.out && !this.out.writableEnded) this.out.write(Buffer.concat(this.logParts));
+    this.logParts = [];
+  }
+}
