@@ -5,7 +5,7 @@ import { rmSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createActor } from "xstate";
 import { median, percentile, report, sleep, tempLogs } from "./lib.mjs";
-import { killTmuxServer, startSshd } from "./sshd.mjs";
+const { killTmuxServer, startSshd } = await import(new URL("../dist/src/testing/sshd.js", import.meta.url).href);
 
 const d = (p) => new URL(`../dist/${p}`, import.meta.url).href;
 const { createRemoteSessionLogic } = await import(d("actors/remote-session.js"));

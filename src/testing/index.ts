@@ -9,3 +9,4 @@ export { describeSessionEvent, serializeSessionState, sessionModelEvents, sessio
 export { followActor, runPool, type ActorFollower, type FollowOptions, type PoolResult } from "./runner.js";
 export { conductorModelEvents, conductorModelLogic, conductorPaths, describeConductorEvent, serializeConductorState, type ConductorModelEvent, type ConductorModelPath, type ConductorSnapshotValue } from "./conductor-model.js";
 export { createAgentHub, type AgentHub } from "./agent-hub.js";
+export { freePort, killTmuxServer, startSshd, type TestSshd } from "./sshd.js";

@@ -1,0 +1,150 @@
+/**
+ * A throwaway OpenSSH server on 127.0.0.1 for remote-session tests (ours, the bench, and users' own): generated host and
+ * user keys, its own config, known_hosts and hosts file in a temp dir. Key auth only.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface TestSshd {
+  port: number;
+  dir: string;
+  pid: number;
+  userKey: string;
+  knownHosts: string;
+  /** `[127.0.0.1]:port ssh-ed25519 AAAA...` */
+  knownHostsLine: string;
+  /** Writes a hosts file with one host `name` pointing here; returns its path. */
+  hostsFile(name?: string, extra?: Record<string, unknown>): string;
+  /** pids of the per-connection sshd processes (children of the listener). */
+  connectionPids(): number[];
+  /** SIGKILL every per-connection process: each client sees its TCP connection drop. */
+  dropConnections(): number[];
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+const keygen = (path: string) => execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "conductor-test", "-f", path]);
+
+function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces) start after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === ppid) out.push(Number(d));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+export async function startSshd(): Promise<TestSshd> {
+  const dir = mkdtempSync(join(tmpdir(), "conductor-sshd-"));
+  mkdirSync("/run/sshd", { recursive: true }); // privilege separation directory
+  keygen(join(dir, "host_ed25519"));
+  keygen(join(dir, "user_ed25519"));
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "user_ed25519.pub")));
+  const port = await freePort();
+  const config = [
+    `Port ${port}`,
+    "ListenAddress 127.0.0.1",
+    `HostKey ${join(dir, "host_ed25519")}`,
+    `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+    "StrictModes no",
+    "PubkeyAuthentication yes",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "UsePAM no",
+    "PidFile none",
+    "PermitRootLogin prohibit-password",
+    "LogLevel INFO",
+    "MaxStartups 50",
+  ].join("\n");
+  writeFileSync(join(dir, "sshd_config"), `${config}\n`);
+  const hostPub = readFileSync(join(dir, "host_ed25519.pub"), "utf8").trim().split(" ");
+  const knownHostsLine = `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}`;
+  const knownHosts = join(dir, "known_hosts");
+  writeFileSync(knownHosts, `${knownHostsLine}\n`);
+
+  const proc: ChildProcess = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sshd did not start: ${log}`)), 10_000);
+    proc.stderr!.on("data", (b: Buffer) => {
+      log += b.toString();
+      if (log.includes("Server listening")) (clearTimeout(timer), resolve());
+    });
+    proc.once("exit", (code) => (clearTimeout(timer), reject(new Error(`sshd exited ${code}: ${log}`))));
+  });
+  const pid = proc.pid!;
+  return {
+    port,
+    dir,
+    pid,
+    userKey: join(dir, "user_ed25519"),
+    knownHosts,
+    knownHostsLine,
+    hostsFile(name = "test", extra = {}) {
+      const file = join(dir, `hosts-${name}.json`);
+      const host = { host: "127.0.0.1", port, user: "root", identityFile: join(dir, "user_ed25519"), knownHosts, ...extra };
+      writeFileSync(file, JSON.stringify({ hosts: { [name]: host } }, null, 2));
+      return file;
+    },
+    connectionPids: () => childrenOf(pid),
+    dropConnections() {
+      const pids = childrenOf(pid);
+      for (const p of pids) {
+        try {
+          process.kill(p, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
+      return pids;
+    },
+    logs: () => log,
+    async stop() {
+      for (const p of childrenOf(pid)) {
+        try {
+          process.kill(p, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGTERM");
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Kill a private tmux server the tests started on this machine (the "remote" host is local). */
+export function killTmuxServer(socket: string): void {
+  try {
+    execFileSync("tmux", ["-L", socket, "kill-server"], { stdio: "ignore" });
+  } catch {
+    /* no server running */
+  }
+  // tmux 3.3 leaves its socket file behind.
+  rmSync(join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
+}
