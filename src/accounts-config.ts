@@ -11,6 +11,7 @@
  */
 import { homedir } from "node:os";
 import path from "node:path";
+import { ConfigError } from "./config.js";
 import { readJsonFile, readJsonFileSync } from "./json-file.js";
 import { z } from "zod";
 import { type AccountMode, type AccountPolicy, resolveAccountPolicy, type Tier } from "../machines/account.machine.js";
@@ -75,16 +76,11 @@ export interface AccountsConfigIssue {
   example: string;
 }
 
-export class AccountsConfigError extends Error {
-  override readonly name = "AccountsConfigError";
-  constructor(
-    readonly where: string,
-    readonly issues: readonly AccountsConfigIssue[],
-  ) {
-    super(
-      `${where}: invalid accounts file\n` +
-        issues.map((i) => `  - ${i.account ? `${i.account}, ` : ""}${i.path || "(top level)"}: ${i.problem}. Example: ${i.example}`).join("\n"),
-    );
+export class AccountsConfigError extends ConfigError {
+  override readonly name: string = "AccountsConfigError";
+  declare readonly issues: readonly AccountsConfigIssue[];
+  constructor(where: string, issues: readonly AccountsConfigIssue[]) {
+    super(where, issues.map((i) => ({ ...i, ...(i.account ? { subject: i.account } : {}) })), "accounts file");
   }
 }
 

@@ -76,17 +76,23 @@ export interface ConfigIssue {
   path: string;
   problem: string;
   example: string;
+  /** Which entry the path is in, when that reads better than the path (`codex account "work"`). */
+  subject?: string;
 }
 
+/** One error type for every config file (run config, accounts, …): where, and each issue with an example. */
 export class ConfigError extends Error {
-  override readonly name = "ConfigError";
+  override readonly name: string = "ConfigError";
   constructor(
     readonly where: string,
     readonly issues: readonly ConfigIssue[],
+    what = "config",
   ) {
     super(
-      `${where}: invalid config\n` +
-        issues.map((i) => `  - ${i.path || "(top level)"}: ${i.problem}. Example: ${i.example}`).join("\n"),
+      `${where}: invalid ${what}\n` +
+        issues
+          .map((i) => `  - ${i.subject ? `${i.subject}, ` : ""}${i.path || "(top level)"}: ${i.problem}. Example: ${i.example}`)
+          .join("\n"),
     );
   }
 }
