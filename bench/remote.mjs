@@ -107,7 +107,7 @@ try {
 } finally {
   await logic.close();
   pool.close();
-  killTmuxServer(SOCKET);
+  await killTmuxServer(SOCKET);
   await sshd.stop();
   rmSync(logs, { recursive: true, force: true });
 }

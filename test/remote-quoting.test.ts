@@ -14,8 +14,8 @@ import { killTmuxServer } from "./helpers/sshd.js";
 const tmp = mkdtempSync(join(tmpdir(), "remote-quote-test-"));
 const marker = join(tmp, "pwned");
 const SOCKET = `cond-quote-${process.pid}`;
-afterAll(() => {
-  killTmuxServer(SOCKET);
+afterAll(async () => {
+  await killTmuxServer(SOCKET);
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await logic?.close();
   pool?.close();
-  killTmuxServer(SOCKET);
+  await killTmuxServer(SOCKET);
   await sshd?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });

@@ -57,7 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const l of logics) await l.close();
   for (const p of pools) p.close();
-  killTmuxServer(SOCKET);
+  await killTmuxServer(SOCKET);
   await sshd?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });

@@ -39,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await c?.shutdown("test_end");
-  killTmuxServer(SOCKET);
+  await killTmuxServer(SOCKET);
   await sshd?.stop();
 });
 

@@ -2,7 +2,8 @@
  * A throwaway OpenSSH server on 127.0.0.1 for remote-session tests (ours, the bench, and users' own): generated host and
  * user keys, its own config, known_hosts and hosts file in a temp dir. Key auth only.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -37,7 +38,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-const keygen = (path: string) => execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "conductor-test", "-f", path]);
+const run = promisify(execFile);
+const keygen = (path: string) => run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "conductor-test", "-f", path]);
 
 function childrenOf(ppid: number): number[] {
   const out: number[] = [];
@@ -58,8 +60,7 @@ function childrenOf(ppid: number): number[] {
 export async function startSshd(): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), "conductor-sshd-"));
   mkdirSync("/run/sshd", { recursive: true }); // privilege separation directory
-  keygen(join(dir, "host_ed25519"));
-  keygen(join(dir, "user_ed25519"));
+  await Promise.all([keygen(join(dir, "host_ed25519")), keygen(join(dir, "user_ed25519"))]);
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "user_ed25519.pub")));
   const port = await freePort();
   const config = [
@@ -139,12 +140,8 @@ export async function startSshd(): Promise<TestSshd> {
 }
 
 /** Kill a private tmux server the tests started on this machine (the "remote" host is local). */
-export function killTmuxServer(socket: string): void {
-  try {
-    execFileSync("tmux", ["-L", socket, "kill-server"], { stdio: "ignore" });
-  } catch {
-    /* no server running */
-  }
+export async function killTmuxServer(socket: string): Promise<void> {
+  await run("tmux", ["-L", socket, "kill-server"]).catch(() => undefined); // no server running
   // tmux 3.3 leaves its socket file behind.
   rmSync(join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
 }
