@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { distModule as distModuleOf } from "./helpers/dist.js";
 import {
   createEventLog,
   describeArgv,
@@ -13,9 +14,7 @@ import {
   redactEnv,
 } from "../src/event-log.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const distModule = path.resolve(here, "../dist/src/event-log.js");
-const hasDist = fs.existsSync(distModule);
+const { path: distModule, built: hasDist } = distModuleOf("src/event-log.js");
 
 let dir: string;
 beforeEach(() => {
@@ -205,7 +204,7 @@ describe("event log", () => {
     "a writer SIGKILLed mid-run leaves every line appended before the kill, each complete line parseable",
     async () => {
       const file = path.join(dir, "killed.jsonl");
-      const child = spawn(process.execPath, [path.join(here, "fixtures/event-log-writer.mjs"), file], {
+      const child = spawn(process.execPath, [fileURLToPath(new URL("fixtures/event-log-writer.mjs", import.meta.url)), file], {
         stdio: ["ignore", "pipe", "inherit"],
       });
       let reported = 0;

@@ -53,16 +53,14 @@ const until = (event: "completed" | "dead", id: string) =>
     c.on(event, fn);
   });
 
+/** A `/bin/sh -c` agent on host "box". */
+const remote = (id: string, script: string, extra: Record<string, unknown> = {}) =>
+  c.spawnSession({ id, agent: "command", command: ["/bin/sh", "-c", script], remote: true, host: "box", ...extra });
+
 describe.runIf(haveTools)("remote sessions through the facade", () => {
   it("completes on the completion token printed after other output, and logs like a local session", async () => {
     const done = until("completed", "tok");
-    c.spawnSession({
-      id: "tok",
-      agent: "command",
-      command: ["/bin/sh", "-c", "echo working; sleep 0.3; echo __TRIFLUX_DONE__; sleep 100"],
-      remote: true,
-      host: "box",
-    });
+    remote("tok", "echo working; sleep 0.3; echo __TRIFLUX_DONE__; sleep 100");
     expect(c.getSnapshot().find((s) => s.id === "tok")).toMatchObject({ remote: true, host: "box" });
     await done;
     const log = await readEventLog(c.eventLogPath);
@@ -73,20 +71,13 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
 
   it("a failing remote agent is restarted, then dead; sendInput answers a remote question", async () => {
     const dead = until("dead", "fail");
-    c.spawnSession({ id: "fail", agent: "command", command: ["/bin/sh", "-c", "echo boom; exit 3"], remote: true, host: "box", maxRestarts: 1 });
+    remote("fail", "echo boom; exit 3", { maxRestarts: 1 });
     expect((await dead).reason).toBe("maxRestarts(1)_exceeded");
     expect(c.getSnapshot().find((s) => s.id === "fail")).toMatchObject({ restarts: 1, exit: { exitCode: 3 } });
 
     const asked = new Promise<void>((r) => c.on("inputWait", (e: { sessionId: string }) => e.sessionId === "ask" && r()));
     const done = until("completed", "ask");
-    c.spawnSession({
-      id: "ask",
-      agent: "command",
-      command: ["/bin/sh", "-c", "printf 'Proceed? (y/n) '; read a; [ \"$a\" = y ] && echo yes && exit 0; exit 1"],
-      remote: true,
-      host: "box",
-      probeOpts: { inputQuietMs: 200 },
-    });
+    remote("ask", "printf 'Proceed? (y/n) '; read a; [ \"$a\" = y ] && echo yes && exit 0; exit 1", { probeOpts: { inputQuietMs: 200 } });
     await asked;
     expect(c.sendInput("ask", "y")).toBe(true);
     await done;

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { distModule as distModuleOf } from "./helpers/dist.js";
 import {
   configureSignalTraps,
   installedSignalListenerCount,
@@ -11,9 +12,7 @@ import {
   signalRegistrationCount,
 } from "../src/signal-traps.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const distModule = path.resolve(here, "../dist/src/signal-traps.js");
-const hasDist = fs.existsSync(distModule);
+const { path: distModule, built: hasDist } = distModuleOf("src/signal-traps.js");
 
 afterEach(() => resetSignalTraps());
 
@@ -147,7 +146,7 @@ describe("signal traps", () => {
   });
 
   it.skipIf(!hasDist)("a real child gets SIGTERM, finishes its shutdown, and exits 143", async () => {
-    const child = spawn(process.execPath, [path.join(here, "fixtures/signal-trap-child.mjs"), "300"], {
+    const child = spawn(process.execPath, [fileURLToPath(new URL("fixtures/signal-trap-child.mjs", import.meta.url)), "300"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
