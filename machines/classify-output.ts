@@ -81,6 +81,17 @@ export const DEFAULT_INPUT_WAIT_PATTERNS: readonly InputWaitPattern[] = Object.f
 /** How many trailing non-empty lines the spec looks at. */
 export const INPUT_WAIT_LINES = 5;
 
+/**
+ * Compiled user patterns, by source: the guards that read the screen run on every coalesced
+ * output event, and recompiling the same few strings each time is wasted work.
+ */
+const compiled = new Map<string, InputWaitPattern>();
+function customPattern(source: string): InputWaitPattern {
+  let p = compiled.get(source);
+  if (!p) compiled.set(source, (p = { name: `custom:${source}`, regex: new RegExp(source, "i") }));
+  return p;
+}
+
 /** User patterns (regex source strings, case-insensitive) named after their source. */
 export function compileInputWaitPatterns(sources: readonly string[]): InputWaitPattern[] {
   return sources.map((source) => ({ name: `custom:${source}`, regex: new RegExp(source, "i") }));
@@ -96,7 +107,7 @@ export function matchInputWait(
   patterns: readonly (InputWaitPattern | string)[] = DEFAULT_INPUT_WAIT_PATTERNS,
 ): InputWaitMatch | null {
   const compiled = patterns.map((p) =>
-    typeof p === "string" ? { name: `custom:${p}`, regex: new RegExp(p, "i") } : p,
+    typeof p === "string" ? customPattern(p) : p,
   );
   const tail = lines
     .flatMap((l) => stripAnsi(l).split(/\r?\n/))
