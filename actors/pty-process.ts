@@ -12,6 +12,7 @@ import type { ChildCommand, ChildEvent, PtyProcessInput } from "../machines/sess
 import { endStream, openLog } from "./log-file.js";
 import type { ProcessReaper } from "./process-reaper.js";
 import { makeNonce, MarkerScanner, shimArgs, signalName, statusToExit } from "./pty-shim.js";
+import { OutputCoalescer } from "./output-coalescer.js";
 import { ScreenTail } from "./screen-tail.js";
 
 export interface PtyProcessDeps {
@@ -84,13 +85,8 @@ class PtyRun {
   private term: pty.IPty | undefined;
   private pid = 0;
   private disposables: { dispose(): void }[] = [];
-  private bytes = 0;
-  private emittedBytes = 0;
-  private lastByteAt = 0;
-  private lastEmitAt = -Infinity;
   private lastRender: Promise<void> = Promise.resolve();
-  private emitting: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly output: OutputCoalescer;
   private ackTimer: NodeJS.Timeout | undefined;
   private status: number | undefined; // from the marker
   private outputClosed = false;
@@ -111,6 +107,14 @@ class PtyRun {
     const log = deps.log;
     this.log = log ? (event, data) => log(event, { session: input.sessionId, ...data }) : () => {};
     this.screen = new ScreenTail({ cols: input.spec.cols ?? 120, rows: input.spec.rows ?? 40 });
+    this.output = new OutputCoalescer({
+      windowMs: input.outputCoalesceMs ?? 100,
+      rendered: () => this.lastRender,
+      emit: (bytes, lagMs) =>
+        this.send({ type: "CHILD.OUTPUT", generation: this.gen, bytes, lagMs, screenTail: this.screen.lastLines(input.tailLines ?? 5) }),
+      ended: () => this.exitStarted,
+      muted: () => this.outputClosed,
+    });
   }
 
   private send(e: ChildEvent) {
@@ -214,40 +218,9 @@ class PtyRun {
 
   private deliver(latin1: string) {
     const buf = Buffer.from(latin1, "latin1");
-    this.bytes += buf.length;
-    this.lastByteAt = Date.now();
     if (!this.outputClosed) this.out?.write(buf);
     this.lastRender = this.screen.write(buf);
-    this.schedule();
-  }
-
-  /** Leading edge at once, then at most one OUTPUT per window, with a trailing one. */
-  private schedule() {
-    if (this.timer || this.emitting || this.exitStarted) return;
-    const coalesce = this.input.outputCoalesceMs ?? 100;
-    const wait = this.lastEmitAt + coalesce - Date.now();
-    if (wait <= 0) this.emitting = this.emitOutput(true);
-    else this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.emitting = this.emitOutput(false);
-    }, wait);
-  }
-
-  private async emitOutput(leading: boolean) {
-    await this.lastRender; // screenTail reflects every byte counted so far
-    this.emitting = undefined;
-    if (this.outputClosed || this.bytes === this.emittedBytes) return;
-    const now = Date.now();
-    this.lastEmitAt = now;
-    this.emittedBytes = this.bytes;
-    this.send({
-      type: "CHILD.OUTPUT",
-      generation: this.gen,
-      bytes: this.bytes,
-      lagMs: leading ? 0 : now - this.lastByteAt,
-      screenTail: this.screen.lastLines(this.input.tailLines ?? 5),
-    });
-    if (this.bytes > this.emittedBytes) this.schedule();
+    this.output.arrived(buf.length);
   }
 
   private async onExit(e: { exitCode: number; signal?: number }) {
@@ -257,17 +230,14 @@ class PtyRun {
       // Shim killed before its marker: no end-of-output proof, so wait for a quiet drain.
       const started = Date.now();
       const drain = this.deps.drainMs ?? 100;
-      while (Date.now() - Math.max(this.lastByteAt, started) < drain && Date.now() - started < 1000) {
+      while (Date.now() - Math.max(this.output.lastByteAt, started) < drain && Date.now() - started < 1000) {
         await sleep(drain);
       }
       const rest = this.scanner.flush();
       if (rest) this.deliver(rest);
     }
     // Final trailing OUTPUT, then close the log so EXIT means "every byte is on disk".
-    clearTimeout(this.timer); // schedule() is off now that exitStarted is set
-    await this.emitting;
-    await this.lastRender;
-    if (this.bytes > this.emittedBytes) await this.emitOutput(false);
+    await this.output.drain();
     this.outputClosed = true;
     await endStream(this.out);
 
@@ -276,7 +246,7 @@ class PtyRun {
         ? statusToExit(this.status)
         : { exitCode: e.signal ? null : e.exitCode, signal: e.signal ? signalName(e.signal) : null };
     this.diag(`exit: code=${exitCode} signal=${signal} marker=${this.status !== undefined}`);
-    this.log("pty.exit", { generation: this.gen, pid: this.pid, exitCode, signal, bytes: this.bytes });
+    this.log("pty.exit", { generation: this.gen, pid: this.pid, exitCode, signal, bytes: this.output.bytes });
     const recentOutput = this.screen.recent();
     // Wall-clock hints ("resets at 14:00") need the time of the exit; the chart has no clock.
     const retryAfterMs = exitCode === 0 ? null : parseRetryHint(recentOutput, Date.now());

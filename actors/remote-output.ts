@@ -7,6 +7,7 @@ import type { WriteStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import type { ChildEvent, PtyProcessInput } from "../machines/session.types.js";
 import { endStream, openLog } from "./log-file.js";
+import { OutputCoalescer } from "./output-coalescer.js";
 import { ScreenTail, stripAnsi } from "./screen-tail.js";
 
 /** Finds a token in a stream cut into arbitrary chunks. */
@@ -37,24 +38,31 @@ export interface RemoteOutputHooks {
 export class RemoteOutput {
   readonly screen: ScreenTail;
   /** Every byte seen so far: CHILD.OUTPUT reports the total, so the machine sees progress. */
-  bytes = 0;
   private readonly decoder = new StringDecoder("utf8");
   private token: TokenScanner | undefined;
   private out: WriteStream | undefined;
   private logParts: Buffer[] = [];
   private renderPending: Buffer[] = [];
-  private emittedBytes = 0;
-  private lastByteAt = 0;
-  private lastEmitAt = -Infinity;
   private lastRender: Promise<void> = Promise.resolve();
-  private emitting: Promise<void> | undefined;
-  private coalesce: NodeJS.Timeout | undefined;
+  private readonly output: OutputCoalescer;
 
   constructor(
     private readonly input: PtyProcessInput,
     private readonly hooks: RemoteOutputHooks,
   ) {
     this.screen = new ScreenTail({ cols: input.spec.cols ?? 120, rows: input.spec.rows ?? 40 });
+    this.output = new OutputCoalescer({
+      windowMs: input.outputCoalesceMs ?? 100,
+      rendered: () => this.lastRender,
+      emit: (bytes, lagMs) =>
+        this.hooks.send({ type: "CHILD.OUTPUT", generation: input.generation, bytes, lagMs, screenTail: this.screen.lastLines(input.tailLines ?? 5) }),
+      ended: () => this.hooks.ended(),
+    });
+  }
+
+  /** Bytes (or units of activity) seen so far. */
+  get bytes(): number {
+    return this.output.bytes;
   }
 
   /** At start, inside the run's spawn-error handling: creating the log's folder may throw. */
@@ -68,11 +76,9 @@ export class RemoteOutput {
 
   /** The pane's bytes, in order; true once the completion token has gone by. */
   push(data: Buffer): boolean {
-    this.bytes += data.length;
-    this.lastByteAt = Date.now();
     this.appendLog(data);
     this.render(data);
-    this.schedule();
+    this.output.arrived(data.length);
     return this.token?.push(this.decoder.write(data)) ?? false;
   }
 
@@ -81,24 +87,20 @@ export class RemoteOutput {
     if (this.token?.push(`\n${lines.join("\n")}\n`)) return true;
     const shown = lines.map((l) => l.trimEnd()).filter(Boolean).slice(-5);
     if (shown.join("\n") !== this.screen.lastLines(5).join("\n")) {
-      this.bytes += 1; // activity we could not see byte by byte
-      this.lastByteAt = Date.now();
       this.render(`\x1b[H\x1b[2J${lines.slice(-(this.input.spec.rows ?? 40)).join("\r\n")}`);
-      this.schedule();
+      this.output.arrived(1); // activity we could not see byte by byte
     }
     return false;
   }
 
   /** The run ends: no coalesced OUTPUT fires any more (finish() still sends the trailing one). */
   halt(): void {
-    clearTimeout(this.coalesce);
+    this.output.cancel();
   }
 
   /** At exit: the trailing OUTPUT (it must come before EXIT), then the output log is closed. */
   async finish(): Promise<void> {
-    await this.emitting;
-    await this.lastRender;
-    if (this.bytes > this.emittedBytes) await this.emitOutput(false);
+    await this.output.drain();
     this.flushLog();
     await endStream(this.out);
   }
@@ -107,26 +109,6 @@ export class RemoteOutput {
     this.flushLog();
     this.screen.dispose();
     return endStream(this.out);
-  }
-
-  // ---- coalescing, as the pty actor does ----------------------------------------------------
-  private schedule() {
-    if (this.coalesce || this.emitting || this.hooks.ended()) return;
-    const wait = this.lastEmitAt + (this.input.outputCoalesceMs ?? 100) - Date.now();
-    if (wait <= 0) this.emitting = this.emitOutput(true);
-    else this.coalesce = setTimeout(() => ((this.coalesce = undefined), (this.emitting = this.emitOutput(false))), wait);
-  }
-
-  private async emitOutput(leading: boolean) {
-    await this.lastRender;
-    this.emitting = undefined;
-    if (this.bytes === this.emittedBytes) return;
-    const now = Date.now();
-    this.lastEmitAt = now;
-    this.emittedBytes = this.bytes;
-    const screenTail = this.screen.lastLines(this.input.tailLines ?? 5);
-    this.hooks.send({ type: "CHILD.OUTPUT", generation: this.input.generation, bytes: this.bytes, lagMs: leading ? 0 : now - this.lastByteAt, screenTail });
-    if (this.bytes > this.emittedBytes && !this.hooks.ended()) this.schedule();
   }
 
   /** Queued behind other sessions' renders; what arrives meanwhile joins this session's turn. */

@@ -1,0 +1,73 @@
+/**
+ * Output never becomes one XState event per chunk: a child actor (local pty or remote pane)
+ * reports activity as CHILD.OUTPUT at most once per window, the leading edge at once and a
+ * trailing one for the rest. Each event carries `lagMs`, how long ago the last byte arrived, so
+ * the session's stall timer still counts from that byte and coalescing never delays a verdict.
+ */
+export interface CoalescerHooks {
+  windowMs: number;
+  /** Resolves when the screen reflects every byte counted so far (screenTail must match `bytes`). */
+  rendered(): Promise<unknown>;
+  /** Send one CHILD.OUTPUT with these figures. */
+  emit(bytes: number, lagMs: number): void;
+  /** The run is ending: no more scheduled events (drain() still sends the trailing one). */
+  ended(): boolean;
+  /** Output is closed for good: not even a trailing event. */
+  muted?(): boolean;
+}
+
+export class OutputCoalescer {
+  /** Bytes (or units of activity) seen so far. */
+  bytes = 0;
+  /** Date.now() of the last byte. */
+  lastByteAt = 0;
+  private emitted = 0;
+  private lastEmitAt = -Infinity;
+  private timer: NodeJS.Timeout | undefined;
+  private emitting: Promise<void> | undefined;
+
+  constructor(private readonly hooks: CoalescerHooks) {}
+
+  /** `n` bytes just arrived (already logged and handed to the screen). */
+  arrived(n: number): void {
+    this.bytes += n;
+    this.lastByteAt = Date.now();
+    this.schedule();
+  }
+
+  /** Stop the pending timer (the run ends). */
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Before EXIT: the trailing OUTPUT for whatever has not been reported yet. */
+  async drain(): Promise<void> {
+    this.cancel();
+    await this.emitting;
+    await this.hooks.rendered();
+    if (this.bytes > this.emitted) await this.fire(false);
+  }
+
+  private schedule(): void {
+    if (this.timer || this.emitting || this.hooks.ended()) return;
+    const wait = this.lastEmitAt + this.hooks.windowMs - Date.now();
+    if (wait <= 0) this.emitting = this.fire(true);
+    else
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.emitting = this.fire(false);
+      }, wait);
+  }
+
+  private async fire(leading: boolean): Promise<void> {
+    await this.hooks.rendered();
+    this.emitting = undefined;
+    if (this.hooks.muted?.() || this.bytes === this.emitted) return;
+    const now = Date.now();
+    this.lastEmitAt = now;
+    this.emitted = this.bytes;
+    this.hooks.emit(this.bytes, leading ? 0 : now - this.lastByteAt);
+    if (this.bytes > this.emitted) this.schedule();
+  }
+}
