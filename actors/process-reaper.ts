@@ -13,13 +13,7 @@
  * Snapshots are batched: every call that arrives in the same tick shares ONE table read
  * (tree-kill spawns `ps` per call, ~0.5 s for 100 sessions, see shared/spec/field-facts.md).
  */
-import {
-  isAlive,
-  isAliveInfo,
-  ownProcessGroup,
-  snapshotProcesses,
-  type ProcessTable,
-} from "./process-table.js";
+import { isAlive, isAliveInfo, ownProcessGroup, snapshotProcesses, type ProcessTable } from "./process-table.js";
 
 export interface ReapOptions {
   graceMs: number;
@@ -139,9 +133,7 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
       log("reaper.root_alive", { label, rootPid: root });
       return { rootPid: root, signalled: [], forced: false, survivors: [] };
     }
-    const first = [...familyOf(table, root, !orphansOnly)].filter((p) =>
-      isAliveInfo(table.get(p)),
-    );
+    const first = [...familyOf(table, root, !orphansOnly)].filter((p) => isAliveInfo(table.get(p)));
     // Nothing alive in the family: nothing can fork either, so no second snapshot.
     if (first.length === 0) return { rootPid: root, signalled: [], forced: false, survivors: [] };
     const signalled = new Set<number>(await send(first, root, table, "SIGTERM"));

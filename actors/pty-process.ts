@@ -35,9 +35,22 @@ export type PtyProcessLogic = ReturnType<typeof createPtyProcessLogic>;
 // Variables that describe the conductor's own terminal, not the child's pty. node-pty only
 // strips some of these when env === process.env, and we always pass a merged copy.
 const DROP_ENV = [
-  "COLUMNS", "LINES", "TMUX", "TMUX_PANE", "STY", "WINDOW", "WINDOWID", "TERMCAP",
-  "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "TERM_SESSION_ID", "ITERM_SESSION_ID",
-  "VTE_VERSION", "KITTY_WINDOW_ID", "WT_SESSION", "COLORTERM",
+  "COLUMNS",
+  "LINES",
+  "TMUX",
+  "TMUX_PANE",
+  "STY",
+  "WINDOW",
+  "WINDOWID",
+  "TERMCAP",
+  "TERM_PROGRAM",
+  "TERM_PROGRAM_VERSION",
+  "TERM_SESSION_ID",
+  "ITERM_SESSION_ID",
+  "VTE_VERSION",
+  "KITTY_WINDOW_ID",
+  "WT_SESSION",
+  "COLORTERM",
 ];
 
 export function childEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
@@ -69,7 +82,9 @@ export function createPtyProcessLogic(deps: PtyProcessDeps) {
   // fromCallback's 3rd type parameter is for `emit`ted events, not sendBack; ChildEvent goes
   // through sendBack (typed by PtyRun.send), so it stays EventObject like the session machine.
   const runner = createPtyRunner(deps);
-  return fromCallback<ChildCommand, PtyProcessInput>(({ input, sendBack, receive }) => runner({ input, sendBack, receive }));
+  return fromCallback<ChildCommand, PtyProcessInput>(({ input, sendBack, receive }) =>
+    runner({ input, sendBack, receive }),
+  );
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -111,7 +126,13 @@ class PtyRun {
       windowMs: input.outputCoalesceMs ?? 100,
       rendered: () => this.lastRender,
       emit: (bytes, lagMs) =>
-        this.send({ type: "CHILD.OUTPUT", generation: this.gen, bytes, lagMs, screenTail: this.screen.lastLines(input.tailLines ?? 5) }),
+        this.send({
+          type: "CHILD.OUTPUT",
+          generation: this.gen,
+          bytes,
+          lagMs,
+          screenTail: this.screen.lastLines(input.tailLines ?? 5),
+        }),
       ended: () => this.exitStarted,
       muted: () => this.outputClosed,
     });
@@ -176,7 +197,9 @@ class PtyRun {
         try {
           this.term?.resize(cmd.cols, cmd.rows);
           this.screen.resize(cmd.cols, cmd.rows);
-        } catch { /* pty already closed */ }
+        } catch {
+          /* pty already closed */
+        }
         break;
       case "CHILD.TERMINATE":
         this.diag(`terminate requested: ${cmd.reason} (grace ${cmd.graceMs} ms)`);
@@ -210,7 +233,11 @@ class PtyRun {
       // If the ack is lost, the shim would wait forever: it only waits for us, so kill it.
       this.ackTimer = setTimeout(() => {
         this.log("pty.ack_timeout", { generation: this.gen, pid: this.pid });
-        try { process.kill(this.pid, "SIGKILL"); } catch { /* gone */ }
+        try {
+          process.kill(this.pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
       }, 2000);
       if (r.after) this.deliver(r.after);
     }
@@ -261,7 +288,8 @@ class PtyRun {
 
     // Orphans (e.g. `sleep 1000 &` left behind) share the shim's session id: reap them.
     const label = `${this.input.sessionId}#${this.gen}`;
-    const reap = this.terminating ?? this.deps.reaper.reapOrphans(this.pid, { graceMs: this.deps.orphanGraceMs ?? 1000, label });
+    const reap =
+      this.terminating ?? this.deps.reaper.reapOrphans(this.pid, { graceMs: this.deps.orphanGraceMs ?? 1000, label });
     const res = await reap.catch(() => undefined);
     if (res?.forced) this.diag(`forced kill (SIGKILL): ${res.signalled.join(" ")}`);
     if (res && res.survivors.length > 0) this.diag(`survivors after SIGKILL: ${res.survivors.join(" ")}`);

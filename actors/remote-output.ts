@@ -55,7 +55,13 @@ export class RemoteOutput {
       windowMs: input.outputCoalesceMs ?? 100,
       rendered: () => this.lastRender,
       emit: (bytes, lagMs) =>
-        this.hooks.send({ type: "CHILD.OUTPUT", generation: input.generation, bytes, lagMs, screenTail: this.screen.lastLines(input.tailLines ?? 5) }),
+        this.hooks.send({
+          type: "CHILD.OUTPUT",
+          generation: input.generation,
+          bytes,
+          lagMs,
+          screenTail: this.screen.lastLines(input.tailLines ?? 5),
+        }),
       ended: () => this.hooks.ended(),
     });
   }
@@ -85,7 +91,10 @@ export class RemoteOutput {
   /** After a reconnect, the pane's captured screen: true when it shows the completion token. */
   catchUp(lines: string[]): boolean {
     if (this.token?.push(`\n${lines.join("\n")}\n`)) return true;
-    const shown = lines.map((l) => l.trimEnd()).filter(Boolean).slice(-5);
+    const shown = lines
+      .map((l) => l.trimEnd())
+      .filter(Boolean)
+      .slice(-5);
     if (shown.join("\n") !== this.screen.lastLines(5).join("\n")) {
       this.render(`\x1b[H\x1b[2J${lines.slice(-(this.input.spec.rows ?? 40)).join("\r\n")}`);
       this.output.arrived(1); // activity we could not see byte by byte

@@ -31,14 +31,32 @@ export interface PaneContext {
 export function parseDeadState(value: string): { exitCode: number | null; signal: string | null } | null {
   const [dead, status, sig] = value.replace(/[\r\n]+$/, "").split(" "); // positional: empty fields count
   if (dead !== "1") return null;
-  if (sig && /^\d+$/.test(sig) && sig !== "0") return { exitCode: null, signal: signalName(Number(sig)) ?? `SIG${sig}` };
+  if (sig && /^\d+$/.test(sig) && sig !== "0")
+    return { exitCode: null, signal: signalName(Number(sig)) ?? `SIG${sig}` };
   return { exitCode: status && /^\d+$/.test(status) ? Number(status) : null, signal: null };
 }
 
 /** A new tmux session `name` running `spec.argv` behind the exit shim (marker nonce `nonce`). */
-export async function createPane(ctx: PaneContext, name: string, spec: PtyProcessInput["spec"], nonce: string): Promise<Pane> {
+export async function createPane(
+  ctx: PaneContext,
+  name: string,
+  spec: PtyProcessInput["spec"],
+  nonce: string,
+): Promise<Pane> {
   const { ctl } = ctx;
-  const cmd = ["new-session", "-d", "-s", name, "-x", String(spec.cols ?? 120), "-y", String(spec.rows ?? 40), "-P", "-F", "#{window_id} #{pane_id} #{pane_pid}"];
+  const cmd = [
+    "new-session",
+    "-d",
+    "-s",
+    name,
+    "-x",
+    String(spec.cols ?? 120),
+    "-y",
+    String(spec.rows ?? 40),
+    "-P",
+    "-F",
+    "#{window_id} #{pane_id} #{pane_pid}",
+  ];
   if (spec.cwd) cmd.push("-c", spec.cwd);
   for (const [k, v] of Object.entries(spec.env ?? {})) {
     if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) cmd.push("-e", `${k}=${v}`);
@@ -51,11 +69,21 @@ export async function createPane(ctx: PaneContext, name: string, spec: PtyProces
   let pane: Pane | undefined;
   // One line, so tmux runs all three before it handles the child's exit: `false` keeps its pane.
   await ctl
-    .run([cmd, ["set-option", "-w", "-t", exactSession(name), "remain-on-exit", "on"], ["link-window", "-d", "-s", exactSession(name), "-t", exactSession(ctl.hub)]], (i, lines) => {
-      if (i === 0 && (pane = paneFrom(lines[0]))) ctx.watch(pane);
-    })
+    .run(
+      [
+        cmd,
+        ["set-option", "-w", "-t", exactSession(name), "remain-on-exit", "on"],
+        ["link-window", "-d", "-s", exactSession(name), "-t", exactSession(ctl.hub)],
+      ],
+      (i, lines) => {
+        if (i === 0 && (pane = paneFrom(lines[0]))) ctx.watch(pane);
+      },
+    )
     .catch((e: Error) => {
-      if (/duplicate session/.test(e.message)) throw new Error(`tmux session "${name}" already exists on ${ctx.host} (tmux -L ${ctx.socket}): watch it with attach: true, or remove it first`);
+      if (/duplicate session/.test(e.message))
+        throw new Error(
+          `tmux session "${name}" already exists on ${ctx.host} (tmux -L ${ctx.socket}): watch it with attach: true, or remove it first`,
+        );
       ctl.later([["kill-session", "-t", exactSession(name)]]); // half-created: leave nothing behind
       throw new Error(`cannot create tmux session "${name}" on ${ctx.host}: ${e.message}`);
     });
@@ -68,7 +96,16 @@ export async function attachPane(ctx: PaneContext, target: string): Promise<Pane
   const { ctl } = ctx;
   // list-panes fails on a missing target; display-message would quietly fall back to another pane.
   const [, [line = ""] = []] = await ctl
-    .run([["list-panes", "-t", target, "-F", "#{pane_id}"], ["display-message", "-p", "-t", target, "#{window_id} #{pane_id} #{pane_pid} #{pane_width} #{pane_height} #{window_linked_sessions_list}"]])
+    .run([
+      ["list-panes", "-t", target, "-F", "#{pane_id}"],
+      [
+        "display-message",
+        "-p",
+        "-t",
+        target,
+        "#{window_id} #{pane_id} #{pane_pid} #{pane_width} #{pane_height} #{window_linked_sessions_list}",
+      ],
+    ])
     .catch((e: Error) => {
       throw new Error(`cannot attach to tmux target "${target}" on ${ctx.host}: ${e.message}`);
     });
@@ -77,7 +114,8 @@ export async function attachPane(ctx: PaneContext, target: string): Promise<Pane
   const [, , , w, h, ...linked] = line.split(" ");
   ctx.resize(Number(w) || 120, Number(h) || 40);
   ctx.watch(pane);
-  if (!linked.join(" ").split(",").includes(ctl.hub)) await ctl.run([["link-window", "-d", "-s", pane.window, "-t", exactSession(ctl.hub)]]);
+  if (!linked.join(" ").split(",").includes(ctl.hub))
+    await ctl.run([["link-window", "-d", "-s", pane.window, "-t", exactSession(ctl.hub)]]);
   return pane;
 }
 

@@ -54,8 +54,14 @@ export class RemoteRun implements PaneWatcher {
     this.gen = input.generation;
     this.remote = input.remote ?? deps.resolveRemote?.(input);
     const log = deps.log;
-    this.log = log ? (event, data) => log(event, { session: input.sessionId, host: this.remote?.host, ...data }) : () => {};
-    this.out = new RemoteOutput(input, { send: (e) => this.send(e), ended: () => this.exitSent, diag: (line) => this.diag(line) });
+    this.log = log
+      ? (event, data) => log(event, { session: input.sessionId, host: this.remote?.host, ...data })
+      : () => {};
+    this.out = new RemoteOutput(input, {
+      send: (e) => this.send(e),
+      ended: () => this.exitSent,
+      diag: (line) => this.diag(line),
+    });
   }
 
   private send(e: ChildEvent) {
@@ -85,7 +91,8 @@ export class RemoteRun implements PaneWatcher {
       this.sessionName = checkSessionName(r.sessionName ?? sessionId);
       if (r.attach) target = checkTarget(r.paneTarget ?? exactSession(this.sessionName));
       else if (spec.argv.length === 0) throw new Error("empty argv");
-      if (spec.cwd?.includes("#")) throw new Error(`cwd ${JSON.stringify(spec.cwd)} contains '#', which tmux expands as a format`);
+      if (spec.cwd?.includes("#"))
+        throw new Error(`cwd ${JSON.stringify(spec.cwd)} contains '#', which tmux expands as a format`);
       host = this.deps.hosts.get(r.host);
       this.ctl = this.controlFor(host, this.socket);
     } catch (e) {
@@ -96,7 +103,12 @@ export class RemoteRun implements PaneWatcher {
     } catch (e) {
       // Connected but tmux failed, or the host refused us (host key, auth): waiting cannot help.
       if (["connected", "rejected"].includes(host.status())) return this.spawnError((e as Error).message);
-      return void this.finish({ exitCode: null, signal: null, failureMode: "host_unreachable", reason: "host_unreachable" });
+      return void this.finish({
+        exitCode: null,
+        signal: null,
+        failureMode: "host_unreachable",
+        reason: "host_unreachable",
+      });
     }
     if (this.stopped || this.exitSent) return; // stop() or an early TERMINATE closed the files
     try {
@@ -106,7 +118,12 @@ export class RemoteRun implements PaneWatcher {
       if (!this.stopped && !this.exitSent) this.spawnError((e as Error).message);
       return;
     }
-    this.log("remote.spawned", { pane: this.pane.id, pid: this.pane.pid, tmuxSession: this.sessionName, attached: !this.created });
+    this.log("remote.spawned", {
+      pane: this.pane.id,
+      pid: this.pane.pid,
+      tmuxSession: this.sessionName,
+      attached: !this.created,
+    });
     if (this.stopped) return; // stop() waited for `creating` and cleans up
     if (this.exitSent) return void this.finalCleanup(); // terminated while being created
     this.send({ type: "CHILD.SPAWNED", generation: this.gen, pid: this.pane.pid });
@@ -147,20 +164,28 @@ export class RemoteRun implements PaneWatcher {
     if (cmd.type === "CHILD.WRITE") {
       this.log("remote.write", { length: cmd.data.length }); // never the text
       // The machine sends text + "\r": text goes literally, each CR/LF as the Enter key.
-      const keys = cmd.data.split(/\r\n|\r|\n/).flatMap((part, i) => [
-        ...(i > 0 ? [["send-keys", "-t", pane.id, "Enter"]] : []),
-        ...(part ? [["send-keys", "-t", pane.id, "-l", part]] : []),
-      ]);
+      const keys = cmd.data
+        .split(/\r\n|\r|\n/)
+        .flatMap((part, i) => [
+          ...(i > 0 ? [["send-keys", "-t", pane.id, "Enter"]] : []),
+          ...(part ? [["send-keys", "-t", pane.id, "-l", part]] : []),
+        ]);
       if (keys.length) void this.ctl!.run(keys).catch((e) => this.diag(`send-keys failed: ${e.message}`));
     } else if (cmd.type === "CHILD.RESIZE") {
       this.out.screen.resize(cmd.cols, cmd.rows);
-      if (this.created) void this.ctl!.run([["resize-window", "-t", pane.window, "-x", String(cmd.cols), "-y", String(cmd.rows)]]).catch(() => undefined);
+      if (this.created)
+        void this.ctl!.run([
+          ["resize-window", "-t", pane.window, "-x", String(cmd.cols), "-y", String(cmd.rows)],
+        ]).catch(() => undefined);
     } else {
       this.diag(`terminate requested: ${cmd.reason} (grace ${cmd.graceMs} ms)`);
       this.log("remote.terminate", { pane: pane.id, graceMs: cmd.graceMs, reason: cmd.reason });
       this.signal("TERM");
       // Host down meanwhile: the down timer ends the run instead.
-      this.timers.kill ??= setTimeout(() => (this.log("remote.force_kill", { pane: pane.id }), this.signal("KILL")), cmd.graceMs);
+      this.timers.kill ??= setTimeout(
+        () => (this.log("remote.force_kill", { pane: pane.id }), this.signal("KILL")),
+        cmd.graceMs,
+      );
     }
   }
 
@@ -194,10 +219,15 @@ export class RemoteRun implements PaneWatcher {
 
   private ack() {
     const id = this.pane!.id;
-    void this.ctl?.run([["send-keys", "-t", id, "-l", this.nonce], ["send-keys", "-t", id, "Enter"]]).then(
-      () => setTimeout(() => this.checkPane(), 50), // the shim exits now: learn it without waiting for tmux's 1 s report
-      () => undefined,
-    );
+    void this.ctl
+      ?.run([
+        ["send-keys", "-t", id, "-l", this.nonce],
+        ["send-keys", "-t", id, "Enter"],
+      ])
+      .then(
+        () => setTimeout(() => this.checkPane(), 50), // the shim exits now: learn it without waiting for tmux's 1 s report
+        () => undefined,
+      );
   }
 
   private deliver(data: Buffer): void {
@@ -251,13 +281,20 @@ export class RemoteRun implements PaneWatcher {
     const pane = this.pane!;
     this.log("remote.resync", { pane: pane.id });
     try {
-      const [, lines = []] = await this.ctl!.run([["list-panes", "-t", pane.id, "-F", "#{pane_id}"], ["capture-pane", "-p", "-J", "-S", "-500", "-t", pane.id]]);
-      if (this.out.catchUp(lines)) return void this.finish({ exitCode: 0, signal: null, reason: "remote_completion_token" });
+      const [, lines = []] = await this.ctl!.run([
+        ["list-panes", "-t", pane.id, "-F", "#{pane_id}"],
+        ["capture-pane", "-p", "-J", "-S", "-500", "-t", pane.id],
+      ]);
+      if (this.out.catchUp(lines))
+        return void this.finish({ exitCode: 0, signal: null, reason: "remote_completion_token" });
       // The shim's marker went by while we were away? If the agent is gone (the shim has no
       // child left), ack now: the pane then dies with the status, for #{pane_dead_status}.
       // if-shell runs on the remote tmux server (/bin/sh): no ssh exec, no login shell.
       if (this.shim && !this.shim.markerSeen) {
-        const ack = tmuxLine([["send-keys", "-t", pane.id, "-l", this.nonce], ["send-keys", "-t", pane.id, "Enter"]]);
+        const ack = tmuxLine([
+          ["send-keys", "-t", pane.id, "-l", this.nonce],
+          ["send-keys", "-t", pane.id, "Enter"],
+        ]);
         await this.ctl!.run([["if-shell", `command -v pgrep >/dev/null && ! pgrep -P ${pane.pid} >/dev/null`, ack]]);
         setTimeout(() => this.checkPane(), 50);
       }
@@ -277,14 +314,25 @@ export class RemoteRun implements PaneWatcher {
     const pane = this.pane;
     if (!pane || this.paneGone || this.paneDead || !this.ctl?.attached) return;
     const mine = `${pane.id} ${pane.pid} `;
-    void this.ctl.run([["list-panes", "-t", pane.id, "-F", "#{pane_id} #{pane_pid} #{pane_dead} #{pane_dead_status} #{pane_dead_signal}"]]).then(
-      ([lines = []]) => {
-        const line = lines.find((l) => l.startsWith(mine));
-        if (line) return this.paneState(line.slice(mine.length));
-        this.lost("pane gone (or its id now names another process)");
-      },
-      (e: Error) => (/can't find/.test(e.message) ? this.lost(e.message) : this.diag(`pane check failed: ${e.message}`)),
-    );
+    void this.ctl
+      .run([
+        [
+          "list-panes",
+          "-t",
+          pane.id,
+          "-F",
+          "#{pane_id} #{pane_pid} #{pane_dead} #{pane_dead_status} #{pane_dead_signal}",
+        ],
+      ])
+      .then(
+        ([lines = []]) => {
+          const line = lines.find((l) => l.startsWith(mine));
+          if (line) return this.paneState(line.slice(mine.length));
+          this.lost("pane gone (or its id now names another process)");
+        },
+        (e: Error) =>
+          /can't find/.test(e.message) ? this.lost(e.message) : this.diag(`pane check failed: ${e.message}`),
+      );
   }
 
   // ---- the end of a run ---------------------------------------------------------------------
@@ -296,7 +344,13 @@ export class RemoteRun implements PaneWatcher {
     await this.out.finish(); // the trailing OUTPUT comes before EXIT
     const reason = exit.reason ?? "pane_dead";
     this.diag(`exit: code=${exit.exitCode} signal=${exit.signal} reason=${reason}`);
-    this.log("remote.exit", { pane: this.pane?.id, exitCode: exit.exitCode, signal: exit.signal, reason, bytes: this.out.bytes });
+    this.log("remote.exit", {
+      pane: this.pane?.id,
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      reason,
+      bytes: this.out.bytes,
+    });
     this.send({ type: "CHILD.EXIT", generation: this.gen, ...exit, recentOutput: this.out.screen.recent() });
     await this.finalCleanup();
     this.send({ type: "CHILD.GONE", generation: this.gen });
@@ -328,7 +382,10 @@ export class RemoteRun implements PaneWatcher {
           this.signal("KILL"); // stragglers of the group too
         }
         const cmds = this.created
-          ? [["kill-window", "-t", pane.window], ["kill-session", "-t", exactSession(this.sessionName)]]
+          ? [
+              ["kill-window", "-t", pane.window],
+              ["kill-session", "-t", exactSession(this.sessionName)],
+            ]
           : [["unlink-window", "-t", `${exactSession(ctl.hub)}${pane.window}`]];
         if (ctl.attached) for (const c of cmds) await ctl.run([c]).catch(() => undefined);
         else for (const c of cmds) ctl.later([c]);

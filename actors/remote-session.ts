@@ -18,7 +18,12 @@ import { TmuxControl } from "./tmux-hub.js";
 
 // The public surface stays here: importers need not know how the remote child is split up.
 export { parseDeadState } from "./remote-pane.js";
-export { DEFAULT_COMPLETION_TOKEN, type RemoteChildInput, type RemoteSessionDeps, type RemoteSpec } from "./remote-spec.js";
+export {
+  DEFAULT_COMPLETION_TOKEN,
+  type RemoteChildInput,
+  type RemoteSessionDeps,
+  type RemoteSpec,
+} from "./remote-spec.js";
 
 type Runner = (args: {
   input: PtyProcessInput & { remote?: RemoteSpec };
@@ -36,7 +41,13 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
     let ctl = controls.get(key);
     if (!ctl) {
       const program = host.config.multiplexer === "psmux" ? "psmux" : "tmux";
-      ctl = new TmuxControl({ host, program, socketName, ...(deps.hubSession ? { hubSession: deps.hubSession } : {}), ...(deps.log ? { log: deps.log } : {}) });
+      ctl = new TmuxControl({
+        host,
+        program,
+        socketName,
+        ...(deps.hubSession ? { hubSession: deps.hubSession } : {}),
+        ...(deps.log ? { log: deps.log } : {}),
+      });
       controls.set(key, ctl);
     }
     return ctl;
@@ -51,7 +62,9 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
     await Promise.all(
       [...controls.values()].map(async (ctl) => {
         const hub = exactSession(ctl.hub);
-        const [[clients] = []] = ctl.attached ? await ctl.run([["display-message", "-p", "-t", hub, "#{session_attached}"]]).catch(() => [[]]) : [[]];
+        const [[clients] = []] = ctl.attached
+          ? await ctl.run([["display-message", "-p", "-t", hub, "#{session_attached}"]]).catch(() => [[]])
+          : [[]];
         if (clients === "1") await ctl.run([["kill-session", "-t", hub]]).catch(() => undefined);
         ctl.close();
       }),
@@ -67,6 +80,8 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
  */
 export function createRemoteSessionLogic(deps: RemoteSessionDeps) {
   const runner = createRemoteChildRunner(deps);
-  const logic = fromCallback<ChildCommand, PtyProcessInput & { remote?: RemoteSpec }>(({ input, sendBack, receive }) => runner({ input, sendBack, receive }));
+  const logic = fromCallback<ChildCommand, PtyProcessInput & { remote?: RemoteSpec }>(({ input, sendBack, receive }) =>
+    runner({ input, sendBack, receive }),
+  );
   return Object.assign(logic, { close: runner.close });
 }

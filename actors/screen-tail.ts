@@ -41,7 +41,10 @@ export class ScreenTail {
    */
   write(data: string | Uint8Array): Promise<void> {
     if (this.disposed) return Promise.resolve();
-    const bytes = typeof data === "string" || Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const bytes =
+      typeof data === "string" || Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const text = typeof bytes === "string" ? bytes : this.decoder.write(bytes);
     this.recentText.push(text);
     return new Promise((resolve) => {
@@ -98,7 +101,8 @@ const ANSI_RE =
   /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_][^\x1b]*\x1b\\|\x1b[ -/]*[0-~]/g;
 // An escape sequence cut off at the end of a chunk: held back until the next chunk.
 // eslint-disable-next-line no-control-regex
-const PARTIAL_RE = /(?:\x1b|\x1b\[[0-?]*[ -/]*|\x9b[0-?]*[ -/]*|\x1b\][^\x07\x1b]*\x1b?|\x1b[PX^_][^\x1b]*\x1b?|\x1b[ -/]+)$/;
+const PARTIAL_RE =
+  /(?:\x1b|\x1b\[[0-?]*[ -/]*|\x9b[0-?]*[ -/]*|\x1b\][^\x07\x1b]*\x1b?|\x1b[PX^_][^\x1b]*\x1b?|\x1b[ -/]+)$/;
 // Remaining C0 controls except TAB, LF, CR (BEL, BS, stray ESC, ...).
 // eslint-disable-next-line no-control-regex
 const CTRL_RE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;

@@ -56,15 +56,23 @@ export class TmuxNameError extends Error {
  */
 export function checkSessionName(name: string, what = "session name"): string {
   const problem =
-    typeof name !== "string" || name === "" ? "is empty"
-    : name.length > 128 ? "is longer than 128 characters"
-    : CONTROL.test(name) ? "contains a control character (newline, escape, ...)"
-    : /[:.]/.test(name) ? "contains ':' or '.', which tmux reads as window/pane separators"
-    : name.includes("#") ? "contains '#', which tmux expands as a format"
-    : /^[=$@%-]/.test(name) ? "starts with '$', '@', '%', '=' or '-', which tmux reads as an id, exact-match prefix or flag"
-    : null;
+    typeof name !== "string" || name === ""
+      ? "is empty"
+      : name.length > 128
+        ? "is longer than 128 characters"
+        : CONTROL.test(name)
+          ? "contains a control character (newline, escape, ...)"
+          : /[:.]/.test(name)
+            ? "contains ':' or '.', which tmux reads as window/pane separators"
+            : name.includes("#")
+              ? "contains '#', which tmux expands as a format"
+              : /^[=$@%-]/.test(name)
+                ? "starts with '$', '@', '%', '=' or '-', which tmux reads as an id, exact-match prefix or flag"
+                : null;
   if (problem) {
-    throw new TmuxNameError(`tmux ${what} ${JSON.stringify(name)} ${problem}; use letters, digits, '-' and '_', e.g. "review-1"`);
+    throw new TmuxNameError(
+      `tmux ${what} ${JSON.stringify(name)} ${problem}; use letters, digits, '-' and '_', e.g. "review-1"`,
+    );
   }
   return name;
 }
@@ -72,19 +80,26 @@ export function checkSessionName(name: string, what = "session name"): string {
 /** A pane target given by the user (`name:0.1`, `%12`, `@3`): checked, then quoted like any value. */
 export function checkTarget(target: string): string {
   const problem =
-    typeof target !== "string" || target === "" ? "is empty"
-    : target.length > 256 ? "is longer than 256 characters"
-    : CONTROL.test(target) ? "contains a control character"
-    : target.includes("#") ? "contains '#', which tmux expands as a format"
-    : null;
-  if (problem) throw new TmuxNameError(`tmux pane target ${JSON.stringify(target)} ${problem}; e.g. "review-1:0.0" or "%12"`);
+    typeof target !== "string" || target === ""
+      ? "is empty"
+      : target.length > 256
+        ? "is longer than 256 characters"
+        : CONTROL.test(target)
+          ? "contains a control character"
+          : target.includes("#")
+            ? "contains '#', which tmux expands as a format"
+            : null;
+  if (problem)
+    throw new TmuxNameError(`tmux pane target ${JSON.stringify(target)} ${problem}; e.g. "review-1:0.0" or "%12"`);
   return target;
 }
 
 /** `tmux -L <socket>`: a file name under tmux's socket directory. */
 export function checkSocketName(name: string): string {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
-    throw new TmuxNameError(`tmux socket name ${JSON.stringify(name)} must be 1-64 letters, digits, '-' or '_', e.g. "conductor"`);
+    throw new TmuxNameError(
+      `tmux socket name ${JSON.stringify(name)} must be 1-64 letters, digits, '-' or '_', e.g. "conductor"`,
+    );
   }
   return name;
 }

@@ -7,7 +7,13 @@
 import { readFileSync } from "node:fs";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { type ActorRefFrom, createActor, type EventObject, fromCallback } from "xstate";
-import { type ConnectionInput, type HostStatus, hostStatusOf, sshHostMachine, type SshHostMachineInput } from "../machines/ssh-host.machine.js";
+import {
+  type ConnectionInput,
+  type HostStatus,
+  hostStatusOf,
+  sshHostMachine,
+  type SshHostMachineInput,
+} from "../machines/ssh-host.machine.js";
 import type { HostConfig, HostsConfig } from "../src/hosts-config.js";
 import { checkHostKey, entryMatches, hostKeyAlgorithms, hostKeyError, loadKnownHosts } from "../src/known-hosts.js";
 
@@ -92,9 +98,14 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
     };
     let connect: ConnectConfig;
     try {
-      connect = connectConfig(config, opts, (message) => {
-        if (!error) [error, fatal] = [message, true];
-      }, log);
+      connect = connectConfig(
+        config,
+        opts,
+        (message) => {
+          if (!error) [error, fatal] = [message, true];
+        },
+        log,
+      );
     } catch (e) {
       fail((e as Error).message);
       return () => void (done = true);
@@ -118,7 +129,11 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
     } catch (e) {
       // An encrypted key without passphrase, a malformed key: retrying will not help.
       const msg = (e as Error).message;
-      fail(/passphrase|encrypted/i.test(msg) ? `${msg}: identityFile ${config.identityFile} is passphrase-protected; load it into ssh-agent and use "agent": true` : `cannot connect to host "${config.name}": ${msg}`);
+      fail(
+        /passphrase|encrypted/i.test(msg)
+          ? `${msg}: identityFile ${config.identityFile} is passphrase-protected; load it into ssh-agent and use "agent": true`
+          : `cannot connect to host "${config.name}": ${msg}`,
+      );
     }
     return () => {
       done = true;
@@ -132,12 +147,17 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
     systemId: hostSystemId(config.name),
     input: { name: config.name, ...pickMachineInput(opts) },
   });
-  actor.on("status", (e) => log("ssh.status", { host: e.host, status: e.status, ...(e.error ? { error: e.error } : {}) }));
+  actor.on("status", (e) =>
+    log("ssh.status", { host: e.host, status: e.status, ...(e.error ? { error: e.error } : {}) }),
+  );
   actor.start();
 
   const status = () => hostStatusOf(actor.getSnapshot());
   const live = (): Client => {
-    if (!client || status() !== "connected") throw new HostUnavailableError(`host "${config.name}" is ${status()}${host.lastError() ? `: ${host.lastError()}` : ""}`);
+    if (!client || status() !== "connected")
+      throw new HostUnavailableError(
+        `host "${config.name}" is ${status()}${host.lastError() ? `: ${host.lastError()}` : ""}`,
+      );
     return client;
   };
   const withSlot = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -176,10 +196,17 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
     whenConnected(timeoutMs) {
       if (status() === "connected") return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => (off(), reject(new HostUnavailableError(`host "${config.name}" not connected within ${timeoutMs} ms (${status()})`))), timeoutMs);
+        const timer = setTimeout(
+          () => (
+            off(),
+            reject(new HostUnavailableError(`host "${config.name}" not connected within ${timeoutMs} ms (${status()})`))
+          ),
+          timeoutMs,
+        );
         const off = host.onStatus((s) => {
-          if (s === "connected") (clearTimeout(timer), off(), resolve());
-          if (s === "rejected") (clearTimeout(timer), off(), reject(new HostUnavailableError(host.lastError() ?? "rejected")));
+          if (s === "connected") clearTimeout(timer), off(), resolve();
+          if (s === "rejected")
+            clearTimeout(timer), off(), reject(new HostUnavailableError(host.lastError() ?? "rejected"));
         });
       });
     },
@@ -189,7 +216,10 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
         return new Promise<ExecResult>((resolve, reject) => {
           const out: Buffer[] = [];
           const err: Buffer[] = [];
-          const timer = setTimeout(() => (ch.close(), reject(new Error(`exec on "${config.name}" timed out after ${timeoutMs} ms`))), timeoutMs);
+          const timer = setTimeout(
+            () => (ch.close(), reject(new Error(`exec on "${config.name}" timed out after ${timeoutMs} ms`))),
+            timeoutMs,
+          );
           ch.on("data", (b: Buffer) => out.push(b));
           ch.stderr.on("data", (b: Buffer) => err.push(b));
           ch.on("close", (code: number | null, signal?: string) => {
@@ -209,7 +239,10 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
         resume: () => void ch.resume(),
         onData: (fn) => void ch.on("data", fn),
         onStderr: (fn) => void ch.stderr.on("data", fn),
-        onClose: (fn) => void ch.once("close", (code: number | null, signal?: string) => fn({ code: code ?? null, signal: signal ?? null })),
+        onClose: (fn) =>
+          void ch.once("close", (code: number | null, signal?: string) =>
+            fn({ code: code ?? null, signal: signal ?? null }),
+          ),
       };
     },
     retry: () => actor.send({ type: "HOST.RETRY" }),
@@ -233,7 +266,9 @@ function connectConfig(
   log: (event: string, data: Record<string, unknown>) => void,
 ): ConnectConfig {
   const known = config.strictHostKeyChecking ? loadKnownHosts(config.knownHosts) : [];
-  const knownTypes = [...new Set(known.filter((e) => !e.revoked && entryMatches(e, config.host, config.port)).map((e) => e.keyType))];
+  const knownTypes = [
+    ...new Set(known.filter((e) => !e.revoked && entryMatches(e, config.host, config.port)).map((e) => e.keyType)),
+  ];
   const base: ConnectConfig = {
     host: config.host,
     port: config.port,
@@ -242,15 +277,26 @@ function connectConfig(
     keepaliveCountMax: opts.keepaliveCountMax ?? 3,
     readyTimeout: opts.readyTimeoutMs ?? 10_000,
     tryKeyboard: false,
-    algorithms: { serverHostKey: hostKeyAlgorithms(knownTypes) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] },
+    algorithms: {
+      serverHostKey: hostKeyAlgorithms(knownTypes) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"],
+    },
     hostVerifier: (key: Buffer) => {
       const v = checkHostKey(known, config.host, config.port, key);
       if (!config.strictHostKeyChecking) {
-        log("ssh.host_key_unchecked", { host: config.name, fingerprint: v.fingerprint, warning: "strictHostKeyChecking is false: host identity NOT verified" });
+        log("ssh.host_key_unchecked", {
+          host: config.name,
+          fingerprint: v.fingerprint,
+          warning: "strictHostKeyChecking is false: host identity NOT verified",
+        });
         return true;
       }
       if (v.ok) return true;
-      const err = hostKeyError(v, { alias: config.name, host: config.host, port: config.port, knownHostsPath: config.knownHosts });
+      const err = hostKeyError(v, {
+        alias: config.name,
+        host: config.host,
+        port: config.port,
+        knownHostsPath: config.knownHosts,
+      });
       log("ssh.host_key_rejected", { host: config.name, kind: v.kind, fingerprint: v.fingerprint });
       refuse(err.message);
       return false;
@@ -261,7 +307,9 @@ function connectConfig(
   try {
     privateKey = readFileSync(config.identityFile!);
   } catch (e) {
-    throw new Error(`host "${config.name}": cannot read identityFile ${config.identityFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(
+      `host "${config.name}": cannot read identityFile ${config.identityFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   return { ...base, privateKey, authHandler: ["publickey"] };
 }
@@ -283,7 +331,9 @@ export function createSshHostPool(config: HostsConfig, opts: SshHostOptions = {}
       const hc = config.hosts[name];
       if (!hc) {
         const known = Object.keys(config.hosts);
-        throw new HostUnavailableError(`unknown host "${name}": the hosts file has ${known.length ? known.map((k) => `"${k}"`).join(", ") : "no hosts"}`);
+        throw new HostUnavailableError(
+          `unknown host "${name}": the hosts file has ${known.length ? known.map((k) => `"${k}"`).join(", ") : "no hosts"}`,
+        );
       }
       const h = createSshHost(hc, opts);
       live.set(name, h);

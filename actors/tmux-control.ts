@@ -92,7 +92,10 @@ const INBOX_HIGH = 1 << 20;
  * so ssh flow control slows tmux down instead of the conductor's event loop absorbing it.
  * Returns a function that hands over at once whatever is still queued (for the channel's close).
  */
-export function readPaced(stream: Pick<SshStream, "onData" | "pause" | "resume">, handle: (chunk: Buffer) => void): () => void {
+export function readPaced(
+  stream: Pick<SshStream, "onData" | "pause" | "resume">,
+  handle: (chunk: Buffer) => void,
+): () => void {
   const inbox: Buffer[] = [];
   let queued = 0;
   let paused = false;

@@ -81,7 +81,8 @@ export class TmuxControl {
     this.log = opts.log ?? (() => {});
     this.offStatus = opts.host.onStatus((s) => {
       if (s === "connected") this.wake();
-      if (s === "rejected") this.failWaiters(new Error(opts.host.lastError() ?? `host ${opts.host.name} rejected the connection`));
+      if (s === "rejected")
+        this.failWaiters(new Error(opts.host.lastError() ?? `host ${opts.host.name} rejected the connection`));
     });
   }
 
@@ -94,7 +95,9 @@ export class TmuxControl {
     if (this.state === "attached") return Promise.resolve();
     if (this.state === "closed") return Promise.reject(new Error("tmux control client closed"));
     if (this.opts.host.status() === "rejected") {
-      return Promise.reject(new Error(this.opts.host.lastError() ?? `host ${this.opts.host.name} rejected the connection`));
+      return Promise.reject(
+        new Error(this.opts.host.lastError() ?? `host ${this.opts.host.name} rejected the connection`),
+      );
     }
     return new Promise((resolve, reject) => {
       const w = {
@@ -103,7 +106,11 @@ export class TmuxControl {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(w);
-        reject(new Error(`host ${this.opts.host.name} not reachable within ${timeoutMs} ms (${this.opts.host.status()}${this.opts.host.lastError() ? `: ${this.opts.host.lastError()}` : ""})`));
+        reject(
+          new Error(
+            `host ${this.opts.host.name} not reachable within ${timeoutMs} ms (${this.opts.host.status()}${this.opts.host.lastError() ? `: ${this.opts.host.lastError()}` : ""})`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(w);
       this.wake();
@@ -116,14 +123,22 @@ export class TmuxControl {
    * watcher registered there sees the very next %output (which may come before the next block).
    */
   run(commands: string[][], onBlock?: (index: number, lines: string[]) => void): Promise<string[][]> {
-    if ((this.state !== "attached" && this.state !== "verifying") || !this.stream) return Promise.reject(new Error("tmux control client is not attached"));
+    if ((this.state !== "attached" && this.state !== "verifying") || !this.stream)
+      return Promise.reject(new Error("tmux control client is not attached"));
     const stream = this.stream;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.log("remote.control_timeout", { host: this.opts.host.name, command: commands[0]?.[0] });
         stream.close(); // the FIFO of answers can no longer be trusted
       }, this.opts.commandTimeoutMs ?? 15_000);
-      this.pending.push({ remaining: commands.length, blocks: [], resolve, reject, timer, ...(onBlock ? { onBlock } : {}) });
+      this.pending.push({
+        remaining: commands.length,
+        blocks: [],
+        resolve,
+        reject,
+        timer,
+        ...(onBlock ? { onBlock } : {}),
+      });
       stream.write(`${tmuxLine(commands)}\n`);
     });
   }
@@ -159,7 +174,23 @@ export class TmuxControl {
     const { program, socketName } = this.opts;
     // -f /dev/null: a private server must not pick up the user's ~/.tmux.conf hooks and options.
     // The hub's placeholder is an argv (no shell, so no rc files run for it).
-    const cmd = [program, "-L", socketName, "-f", "/dev/null", "-C", "new-session", "-A", "-s", this.hub, "tail", "-f", "/dev/null"].map(shQuote).join(" ");
+    const cmd = [
+      program,
+      "-L",
+      socketName,
+      "-f",
+      "/dev/null",
+      "-C",
+      "new-session",
+      "-A",
+      "-s",
+      this.hub,
+      "tail",
+      "-f",
+      "/dev/null",
+    ]
+      .map(shQuote)
+      .join(" ");
     let stream: SshStream;
     try {
       stream = await this.opts.host.openStream(cmd);
@@ -177,7 +208,11 @@ export class TmuxControl {
     // would hold the attach forever. Give up, say why, and let the sessions' wait decide.
     const openMs = this.opts.openTimeoutMs ?? 30_000;
     const slow = setTimeout(() => {
-      this.log("remote.control_open_slow", { host: this.opts.host.name, waitedMs: openMs, stderr: stderr.trim().slice(-300) });
+      this.log("remote.control_open_slow", {
+        host: this.opts.host.name,
+        waitedMs: openMs,
+        stderr: stderr.trim().slice(-300),
+      });
       stderr = `no answer from tmux within ${openMs} ms (a login shell rc file may be blocking)${stderr.trim() ? `: ${stderr.trim().slice(-300)}` : ""}`;
       stream.close();
     }, openMs);
@@ -186,7 +221,8 @@ export class TmuxControl {
     // its bytes once per chunk, flushed before any other event so the order is kept.
     const outputs = new Map<string, Buffer[]>();
     const flush = () => {
-      for (const [pane, parts] of outputs) this.watchers.get(pane)?.w.output(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+      for (const [pane, parts] of outputs)
+        this.watchers.get(pane)?.w.output(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
       outputs.clear();
     };
     const parser = new ControlParser(); // per stream: a dropped one may end mid-line
@@ -217,14 +253,20 @@ export class TmuxControl {
 
   private async onAttached(): Promise<void> {
     this.state = "verifying";
-    this.log("remote.stream_mode", { host: this.opts.host.name, mode: "control", hub: this.hub, socket: this.opts.socketName });
+    this.log("remote.stream_mode", {
+      host: this.opts.host.name,
+      mode: "control",
+      hub: this.hub,
+      socket: this.opts.socketName,
+    });
     // A restarted server reuses pane and window ids: old watchers and deferred kills must not
     // touch whatever now carries their ids.
     const [[pid = ""] = []] = await this.run([["display-message", "-p", "#{pid}"]]).catch(() => [[]]);
     if (this.serverPid !== undefined && pid !== this.serverPid) {
       this.log("remote.tmux_server_restarted", { host: this.opts.host.name, was: this.serverPid, now: pid });
       this.deferred = [];
-      for (const [pane, { w }] of [...this.watchers]) (this.watchers.delete(pane), w.lost("the remote tmux server restarted"));
+      for (const [pane, { w }] of [...this.watchers])
+        this.watchers.delete(pane), w.lost("the remote tmux server restarted");
     }
     this.serverPid = pid;
     if (this.state !== "verifying") return; // closed meanwhile
@@ -232,9 +274,9 @@ export class TmuxControl {
     // run-shell/if-shell from this client use the hub's default-shell: /bin/sh, not the user's
     // shell, whose rc files (conda, pyenv, nvm) would run for every signal we send.
     void this.run([["set-option", "-t", `=${this.hub}:`, "default-shell", "/bin/sh"]]).catch(() => undefined);
-    void this.run([["refresh-client", "-B", `${SUBSCRIPTION}:%*:#{pane_dead} #{pane_dead_status} #{pane_dead_signal}`]]).catch((e) =>
-      this.log("remote.subscribe_failed", { host: this.opts.host.name, error: String(e.message) }),
-    );
+    void this.run([
+      ["refresh-client", "-B", `${SUBSCRIPTION}:%*:#{pane_dead} #{pane_dead_status} #{pane_dead_signal}`],
+    ]).catch((e) => this.log("remote.subscribe_failed", { host: this.opts.host.name, error: String(e.message) }));
     for (const cmds of this.deferred.splice(0)) void this.run(cmds).catch(() => undefined);
     for (const { w } of [...this.watchers.values()]) w.attached();
     for (const w of [...this.waiters]) w.resolve();
@@ -276,7 +318,8 @@ export class TmuxControl {
     this.state = "idle";
     this.log("remote.control_closed", { host: this.opts.host.name, why, wasAttached: wasReady });
     // Never attached and the host is fine: tmux itself failed (not installed, bad socket): say so.
-    if (!wasReady && this.opts.host.status() === "connected") this.failWaiters(new Error(`tmux control mode failed on ${this.opts.host.name}: ${why}`));
+    if (!wasReady && this.opts.host.status() === "connected")
+      this.failWaiters(new Error(`tmux control mode failed on ${this.opts.host.name}: ${why}`));
     for (const { w } of [...this.watchers.values()]) w.detached(why);
     this.scheduleReopen();
   }

@@ -22,7 +22,11 @@ const now = () => performance.timeOrigin + performance.now();
 const sshd = await startSshd();
 const pool = createSshHostPool(loadHostsFile(sshd.hostsFile("bench")));
 const remotes = new Map();
-const logic = createRemoteSessionLogic({ hosts: pool, socketName: SOCKET, resolveRemote: (i) => remotes.get(i.sessionId) });
+const logic = createRemoteSessionLogic({
+  hosts: pool,
+  socketName: SOCKET,
+  resolveRemote: (i) => remotes.get(i.sessionId),
+});
 const logs = tempLogs("remote");
 let n = 0;
 
@@ -30,7 +34,14 @@ function session(argv, policy = {}) {
   const id = `b${++n}`;
   remotes.set(id, { host: "bench" });
   const actor = createActor(sessionMachine.provide({ actors: { ptyProcess: logic } }), {
-    input: { id, agent: "command", spec: { argv, cols: 120, rows: 40 }, outPath: `${logs}/${id}.out.log`, errPath: `${logs}/${id}.err.log`, policy },
+    input: {
+      id,
+      agent: "command",
+      spec: { argv, cols: 120, rows: 40 },
+      outPath: `${logs}/${id}.out.log`,
+      errPath: `${logs}/${id}.err.log`,
+      policy,
+    },
   });
   return actor;
 }
@@ -58,7 +69,12 @@ try {
     const sub = a.on("stateChange", (e) => {
       if (e.from !== "stalled" || e.to !== "healthy") return;
       const at = now();
-      const stamps = [...a.getSnapshot().context.screenTail.join("\n").matchAll(/T(\d{19})/g)];
+      const stamps = [
+        ...a
+          .getSnapshot()
+          .context.screenTail.join("\n")
+          .matchAll(/T(\d{19})/g),
+      ];
       const last = stamps.at(-1);
       if (last) lat.push(at - Number(last[1]) / 1e6);
     });
@@ -78,7 +94,9 @@ try {
       a.send({ type: "START" });
       actors.push(a);
     }
-    await Promise.all(actors.map((a) => (a.getSnapshot().context.state === "healthy" ? null : until(a, (e) => e.to === "healthy"))));
+    await Promise.all(
+      actors.map((a) => (a.getSnapshot().context.state === "healthy" ? null : until(a, (e) => e.to === "healthy"))),
+    );
     const h = monitorEventLoopDelay({ resolution: 1 });
     const cpu0 = process.cpuUsage();
     h.enable();
@@ -90,18 +108,35 @@ try {
     for (const a of actors) a.send({ type: "KILL", reason: "bench_done" });
     await sleep(1500); // cleanup (TERM, kill-window) runs in the background
     // DEBUG_ELD=1: sample count and p50/p90/p99/max (few samples = long turns, p99 ≈ max).
-    if (process.env.DEBUG_ELD) console.log("eld", h.count, h.percentile(50) / 1e6, h.percentile(90) / 1e6, h.percentile(99) / 1e6, h.max / 1e6);
+    if (process.env.DEBUG_ELD)
+      console.log("eld", h.count, h.percentile(50) / 1e6, h.percentile(90) / 1e6, h.percentile(99) / 1e6, h.max / 1e6);
     return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, mean: h.mean / 1e6, bytes, cpuPct };
   }
   // perl, not a shell loop: 20 shells forking `sleep` 100×/s would starve 2 cores by themselves.
-  const steady = await load(`exec perl -e '$|=1; for ($i=0;;$i++) { printf "line %d %080d\\n", $i, $i; select(undef,undef,undef,0.01) }'`, 5);
+  const steady = await load(
+    `exec perl -e '$|=1; for ($i=0;;$i++) { printf "line %d %080d\\n", $i, $i; select(undef,undef,undef,0.01) }'`,
+    5,
+  );
   const flat = process.env.FLAT === "0" ? null : await load(`yes "$(printf 'x%.0s' $(seq 100))"`, 3);
 
   report("Remote sessions (ssh2 + tmux control mode, sshd on 127.0.0.1, 2 vCPU)", [
     ["first session: connect + auth + control attach + run → completed", `${firstSession.toFixed(0)} ms`],
-    [`remote output → stalled→healthy, median (p90) of ${lat.length}`, lat.length ? `${median(lat).toFixed(1)} ms (${percentile(lat, 90).toFixed(1)})` : "n/a"],
-    [`event-loop delay p99 (max), ${SESSIONS} sessions × ~100 lines/s, 5 s`, `${steady.p99.toFixed(1)} ms (${steady.max.toFixed(1)}), ${(steady.bytes / 1e6).toFixed(1)} MB, conductor CPU ${steady.cpuPct}%`],
-    ...(flat ? [[`event-loop delay p99 (max), ${SESSIONS} sessions printing flat out, 3 s`, `${flat.p99.toFixed(1)} ms (${flat.max.toFixed(1)}), ${(flat.bytes / 1e6).toFixed(1)} MB, conductor CPU ${flat.cpuPct}%`]] : []),
+    [
+      `remote output → stalled→healthy, median (p90) of ${lat.length}`,
+      lat.length ? `${median(lat).toFixed(1)} ms (${percentile(lat, 90).toFixed(1)})` : "n/a",
+    ],
+    [
+      `event-loop delay p99 (max), ${SESSIONS} sessions × ~100 lines/s, 5 s`,
+      `${steady.p99.toFixed(1)} ms (${steady.max.toFixed(1)}), ${(steady.bytes / 1e6).toFixed(1)} MB, conductor CPU ${steady.cpuPct}%`,
+    ],
+    ...(flat
+      ? [
+          [
+            `event-loop delay p99 (max), ${SESSIONS} sessions printing flat out, 3 s`,
+            `${flat.p99.toFixed(1)} ms (${flat.max.toFixed(1)}), ${(flat.bytes / 1e6).toFixed(1)} MB, conductor CPU ${flat.cpuPct}%`,
+          ],
+        ]
+      : []),
     ["target", "p99 < 20 ms"],
   ]);
 } finally {

@@ -79,7 +79,13 @@ export const accountMachine = setup({
     startLease: enqueueActions(({ context, event, enqueue }, params: { halfOpen: boolean }) => {
       const e = event as Ev<"LEASE">;
       enqueue.assign({
-        lease: { leaseId: e.leaseId, sessionId: e.sessionId, since: e.at, expiresAt: e.at + context.policy.leaseTtlMs, halfOpen: params.halfOpen },
+        lease: {
+          leaseId: e.leaseId,
+          sessionId: e.sessionId,
+          since: e.at,
+          expiresAt: e.at + context.policy.leaseTtlMs,
+          halfOpen: params.halfOpen,
+        },
       });
     }),
     renewLease: enqueueActions(({ context, event, enqueue }) => {
@@ -90,7 +96,12 @@ export const accountMachine = setup({
     endLease: enqueueActions(({ enqueue }) => enqueue.assign({ lease: null })),
     expireLease: enqueueActions(({ context, enqueue }) => {
       if (!context.lease) return;
-      const notice: AccountNotice = { type: "ACCOUNT.LEASE_EXPIRED", ...who(context), leaseId: context.lease.leaseId, sessionId: context.lease.sessionId };
+      const notice: AccountNotice = {
+        type: "ACCOUNT.LEASE_EXPIRED",
+        ...who(context),
+        leaseId: context.lease.leaseId,
+        sessionId: context.lease.sessionId,
+      };
       tell(enqueue, context, notice);
     }),
     /** The sliding window: each failure schedules its own forgetting. */
@@ -109,36 +120,39 @@ export const accountMachine = setup({
     openCircuit: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Release | Ev<"TRIP">;
       const ms = e.type === "TRIP" ? (e.ms ?? context.policy.circuit.windowMs) : context.policy.circuit.windowMs;
-      const failures = e.type === "RELEASE" && countsAsFailure(e) ? context.failures.length + 1 : context.failures.length;
+      const failures =
+        e.type === "RELEASE" && countsAsFailure(e) ? context.failures.length + 1 : context.failures.length;
       enqueue.assign({ openUntil: e.at + ms, openMs: ms, failures: [], lease: null, halfOpenPending: false });
       tell(enqueue, context, { type: "ACCOUNT.CIRCUIT_OPEN", ...who(context), ms, until: e.at + ms, failures });
     }),
     /** Records a cool-down; `enter` also sets the remaining time for the `cooldown` delay. */
-    noteCooling: enqueueActions(({ context, event, enqueue }, params: { enter: boolean; halfOpenPending?: boolean }) => {
-      let until: number;
-      let at: number;
-      if (event.type === "COOL_DOWN") {
-        at = event.at;
-        until = Math.max(context.coolingUntil ?? -Infinity, at + (event.ms ?? context.policy.cooldownMs));
-      } else if (event.type === "RELEASE") {
-        at = event.at;
-        until = coolingAfter(context, event) ?? at;
-      } else {
-        // A timer ended (lease expiry or open circuit): now is that timer's deadline.
-        at = (context.lease?.expiresAt ?? context.openUntil) as number;
-        until = context.coolingUntil ?? at;
-      }
-      // Announced once per new end time: re-entering for a timer repeats nothing.
-      const announce = until !== context.coolingUntil;
-      enqueue.assign({
-        coolingUntil: until,
-        ...(params.enter ? { coolingMs: until - at } : {}),
-        ...(params.halfOpenPending !== undefined ? { halfOpenPending: params.halfOpenPending } : {}),
-      });
-      if (announce) {
-        tell(enqueue, context, { type: "ACCOUNT.COOLDOWN", ...who(context), ms: until - at, until });
-      }
-    }),
+    noteCooling: enqueueActions(
+      ({ context, event, enqueue }, params: { enter: boolean; halfOpenPending?: boolean }) => {
+        let until: number;
+        let at: number;
+        if (event.type === "COOL_DOWN") {
+          at = event.at;
+          until = Math.max(context.coolingUntil ?? -Infinity, at + (event.ms ?? context.policy.cooldownMs));
+        } else if (event.type === "RELEASE") {
+          at = event.at;
+          until = coolingAfter(context, event) ?? at;
+        } else {
+          // A timer ended (lease expiry or open circuit): now is that timer's deadline.
+          at = (context.lease?.expiresAt ?? context.openUntil) as number;
+          until = context.coolingUntil ?? at;
+        }
+        // Announced once per new end time: re-entering for a timer repeats nothing.
+        const announce = until !== context.coolingUntil;
+        enqueue.assign({
+          coolingUntil: until,
+          ...(params.enter ? { coolingMs: until - at } : {}),
+          ...(params.halfOpenPending !== undefined ? { halfOpenPending: params.halfOpenPending } : {}),
+        });
+        if (announce) {
+          tell(enqueue, context, { type: "ACCOUNT.COOLDOWN", ...who(context), ms: until - at, until });
+        }
+      },
+    ),
     clearCooling: enqueueActions(({ enqueue }) => enqueue.assign({ coolingUntil: null, coolingMs: 0 })),
     closeCircuit: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ failures: [], openUntil: null, halfOpenPending: false });
@@ -182,7 +196,11 @@ export const accountMachine = setup({
     leased: {
       after: {
         leaseTtl: [
-          { guard: "coolingOutlastsLease", target: "cooling", actions: ["expireLease", { type: "noteCooling", params: { enter: true } }, "endLease"] },
+          {
+            guard: "coolingOutlastsLease",
+            target: "cooling",
+            actions: ["expireLease", { type: "noteCooling", params: { enter: true } }, "endLease"],
+          },
           { target: "idle", actions: ["expireLease", "endLease", "announceAvailable"] },
         ],
       },
@@ -210,7 +228,12 @@ export const accountMachine = setup({
         ],
       },
       on: {
-        COOL_DOWN: { guard: "extendsCooling", target: "cooling", reenter: true, actions: { type: "noteCooling", params: { enter: true } } },
+        COOL_DOWN: {
+          guard: "extendsCooling",
+          target: "cooling",
+          reenter: true,
+          actions: { type: "noteCooling", params: { enter: true } },
+        },
         TRIP: { target: "circuitOpen", actions: "openCircuit" },
       },
     },
@@ -218,7 +241,11 @@ export const accountMachine = setup({
       after: {
         circuitOpenFor: [
           // A cool-down longer than the open window keeps the account out; the trial comes after it.
-          { guard: "coolingOutlastsOpen", target: "cooling", actions: { type: "noteCooling", params: { enter: true, halfOpenPending: true } } },
+          {
+            guard: "coolingOutlastsOpen",
+            target: "cooling",
+            actions: { type: "noteCooling", params: { enter: true, halfOpenPending: true } },
+          },
           { target: "halfOpen" },
         ],
       },
@@ -236,7 +263,10 @@ export const accountMachine = setup({
           entry: "announceAvailable",
           on: {
             LEASE: { target: "trial", actions: { type: "startLease", params: { halfOpen: true } } },
-            COOL_DOWN: { target: "#account.cooling", actions: { type: "noteCooling", params: { enter: true, halfOpenPending: true } } },
+            COOL_DOWN: {
+              target: "#account.cooling",
+              actions: { type: "noteCooling", params: { enter: true, halfOpenPending: true } },
+            },
           },
         },
         trial: {
@@ -246,7 +276,11 @@ export const accountMachine = setup({
               {
                 guard: "coolingOutlastsLease",
                 target: "#account.cooling",
-                actions: ["expireLease", { type: "noteCooling", params: { enter: true, halfOpenPending: true } }, "endLease"],
+                actions: [
+                  "expireLease",
+                  { type: "noteCooling", params: { enter: true, halfOpenPending: true } },
+                  "endLease",
+                ],
               },
               { target: "waiting", actions: ["expireLease", "endLease"] },
             ],
@@ -254,7 +288,11 @@ export const accountMachine = setup({
           on: {
             RENEW: { guard: "ownLease", target: "trial", reenter: true, actions: "renewLease" },
             RELEASE: [
-              { guard: and(["ownLease", "releaseCountsAsFailure"]), target: "#account.circuitOpen", actions: "openCircuit" },
+              {
+                guard: and(["ownLease", "releaseCountsAsFailure"]),
+                target: "#account.circuitOpen",
+                actions: "openCircuit",
+              },
               {
                 guard: and(["ownLease", "releaseRateLimited"]),
                 target: "#account.cooling",
@@ -265,7 +303,11 @@ export const accountMachine = setup({
                 target: "#account.cooling",
                 actions: ["closeCircuit", { type: "noteCooling", params: { enter: true } }, "endLease"],
               },
-              { guard: and(["ownLease", "releaseOk"]), target: "#account.idle", actions: ["closeCircuit", "endLease", "announceAvailable"] },
+              {
+                guard: and(["ownLease", "releaseOk"]),
+                target: "#account.idle",
+                actions: ["closeCircuit", "endLease", "announceAvailable"],
+              },
               // killed / skipCircuit: no verdict on the account, the trial is owed again.
               { guard: and(["ownLease", not("releaseOk")]), target: "waiting", actions: "endLease" },
             ],

@@ -36,7 +36,10 @@ export function resolveAccountPolicy(o: AccountPolicyOverrides = {}): AccountPol
   return {
     cooldownMs: o.cooldownMs ?? d.cooldownMs,
     leaseTtlMs: o.leaseTtlMs ?? d.leaseTtlMs,
-    circuit: { failures: o.circuit?.failures ?? d.circuit.failures, windowMs: o.circuit?.windowMs ?? d.circuit.windowMs },
+    circuit: {
+      failures: o.circuit?.failures ?? d.circuit.failures,
+      windowMs: o.circuit?.windowMs ?? d.circuit.windowMs,
+    },
   };
 }
 

@@ -62,7 +62,15 @@ type FailureMode = string;
 export type AccountEvent =
   | { type: "LEASE"; leaseId: string; sessionId: string; at: number }
   | { type: "RENEW"; leaseId: string; at: number }
-  | { type: "RELEASE"; leaseId: string; ok: boolean; failureMode?: FailureMode; retryAfterMs?: number; skipCircuit?: boolean; at: number }
+  | {
+      type: "RELEASE";
+      leaseId: string;
+      ok: boolean;
+      failureMode?: FailureMode;
+      retryAfterMs?: number;
+      skipCircuit?: boolean;
+      at: number;
+    }
   | { type: "COOL_DOWN"; ms?: number; at: number }
   | { type: "TRIP"; ms?: number; at: number }
   | { type: "FAILURE.EXPIRE"; failureId: number };

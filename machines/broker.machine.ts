@@ -13,11 +13,31 @@ import { resolveAccountPolicy } from "./account.policy.js";
 import type { AccountNotice } from "./account.types.js";
 import { accountKey, keysFor, tierOf } from "./broker.policy.js";
 import { reply, serve } from "./broker.serve.js";
-import type { AccountRef, BrokerAccountSpec, BrokerContext, BrokerEmitted, BrokerEvent, BrokerInput, ReleaseEvent, RequestEvent, Until, Waiter } from "./broker.types.js";
+import type {
+  AccountRef,
+  BrokerAccountSpec,
+  BrokerContext,
+  BrokerEmitted,
+  BrokerEvent,
+  BrokerInput,
+  ReleaseEvent,
+  RequestEvent,
+  Until,
+  Waiter,
+} from "./broker.types.js";
 
 // Split modules re-exported here: callers import them from this module.
 export { accountKey, nextAvailableEta } from "./broker.policy.js";
-export type { BrokerAccountSpec, BrokerContext, BrokerEmitted, BrokerEvent, BrokerInput, BrokerReply, Lease, UnavailableCode } from "./broker.types.js";
+export type {
+  BrokerAccountSpec,
+  BrokerContext,
+  BrokerEmitted,
+  BrokerEvent,
+  BrokerInput,
+  BrokerReply,
+  Lease,
+  UnavailableCode,
+} from "./broker.types.js";
 
 /** How many ended leases are kept to tell a duplicate release from an unknown one. */
 const ENDED_KEPT = 256;
@@ -38,23 +58,49 @@ export const brokerMachine = setup({
       const again = (w: Waiter) => w.provider === e.provider && w.sessionId === e.sessionId;
       const queued = context.waiters
         .filter((w) => w.provider === e.provider)
-        .map((w) => (again(w) ? { ...w, replyTo: e.replyTo ?? w.replyTo, wait: true, fresh: true } : { ...w, wait: true, fresh: false }));
-      const fresh = { provider: e.provider, sessionId: e.sessionId, requireHost: e.requireHost, replyTo: e.replyTo, wait: e.wait === true, fresh: true };
+        .map((w) =>
+          again(w)
+            ? { ...w, replyTo: e.replyTo ?? w.replyTo, wait: true, fresh: true }
+            : { ...w, wait: true, fresh: false },
+        );
+      const fresh = {
+        provider: e.provider,
+        sessionId: e.sessionId,
+        requireHost: e.requireHost,
+        replyTo: e.replyTo,
+        wait: e.wait === true,
+        fresh: true,
+      };
       const out = serve(context, enqueue, context.waiters.some(again) ? queued : [...queued, fresh]);
       const others = context.waiters.filter((w) => w.provider !== e.provider);
-      enqueue.assign({ leases: out.leases, lastPick: out.lastPick, seq: out.seq, waiters: [...others, ...out.waiters] });
+      enqueue.assign({
+        leases: out.leases,
+        lastPick: out.lastPick,
+        seq: out.seq,
+        waiters: [...others, ...out.waiters],
+      });
     }),
     serveWaiters: enqueueActions(({ context, event, enqueue }) => {
       const provider = (event as Extract<AccountNotice, { type: "ACCOUNT.AVAILABLE" }>).provider;
       const queued = context.waiters.filter((w) => w.provider === provider);
       if (queued.length === 0) return;
-      const out = serve(context, enqueue, queued.map((w) => ({ ...w, wait: true, fresh: false })));
+      const out = serve(
+        context,
+        enqueue,
+        queued.map((w) => ({ ...w, wait: true, fresh: false })),
+      );
       const others = context.waiters.filter((w) => w.provider !== provider);
-      enqueue.assign({ leases: out.leases, lastPick: out.lastPick, seq: out.seq, waiters: [...others, ...out.waiters] });
+      enqueue.assign({
+        leases: out.leases,
+        lastPick: out.lastPick,
+        seq: out.seq,
+        waiters: [...others, ...out.waiters],
+      });
     }),
     cancel: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<BrokerEvent, { type: "LEASE.CANCEL" }>;
-      const keep = (w: Waiter) => !(w.sessionId === e.sessionId && (e.provider === undefined || w.provider === e.provider));
+      const keep = (w: Waiter) =>
+        !(w.sessionId === e.sessionId && (e.provider === undefined || w.provider === e.provider));
       enqueue.assign({ waiters: context.waiters.filter(keep) });
     }),
     renew: enqueueActions(({ context, event, enqueue }) => {
@@ -73,17 +119,30 @@ export const brokerMachine = setup({
       const e = event as ReleaseEvent;
       const now = context.now();
       const match = Object.entries(context.leases).find(
-        ([, l]) => l.lease.accountId === e.accountId && l.lease.sessionId === e.sessionId && (e.provider === undefined || l.lease.provider === e.provider),
+        ([, l]) =>
+          l.lease.accountId === e.accountId &&
+          l.lease.sessionId === e.sessionId &&
+          (e.provider === undefined || l.lease.provider === e.provider),
       );
       if (!match) {
-        const ended = [...context.ended].reverse().find(
-          (x) => x.sessionId === e.sessionId && keysFor(context, e.accountId, e.provider).includes(x.key),
-        );
+        const ended = [...context.ended]
+          .reverse()
+          .find((x) => x.sessionId === e.sessionId && keysFor(context, e.accountId, e.provider).includes(x.key));
         const why = ended === undefined ? "unknown_lease" : ended.why === "expired" ? "expired" : "already_released";
-        enqueue.emit({ type: "duplicateRelease", provider: e.provider ?? ended?.key.split("/")[0] ?? "", accountId: e.accountId, sessionId: e.sessionId, why });
+        enqueue.emit({
+          type: "duplicateRelease",
+          provider: e.provider ?? ended?.key.split("/")[0] ?? "",
+          accountId: e.accountId,
+          sessionId: e.sessionId,
+          why,
+        });
         // A rate limit seen after the lease expired is still true of the account.
         if (why === "expired" && e.failureMode === "rate_limited" && ended) {
-          enqueue.sendTo(context.accounts[ended.key] as AccountRef, { type: "COOL_DOWN", ms: e.retryAfterMs ?? context.policy.cooldownMs, at: now });
+          enqueue.sendTo(context.accounts[ended.key] as AccountRef, {
+            type: "COOL_DOWN",
+            ms: e.retryAfterMs ?? context.policy.cooldownMs,
+            at: now,
+          });
         }
         return;
       }
@@ -92,7 +151,9 @@ export const brokerMachine = setup({
       delete leases[leaseId];
       enqueue.assign({
         leases,
-        ended: [...context.ended, { leaseId, key: active.key, sessionId: e.sessionId, why: "released" as const }].slice(-ENDED_KEPT),
+        ended: [...context.ended, { leaseId, key: active.key, sessionId: e.sessionId, why: "released" as const }].slice(
+          -ENDED_KEPT,
+        ),
       });
       enqueue.emit({
         type: "release",
@@ -138,9 +199,17 @@ export const brokerMachine = setup({
       const key = accountKey(e.provider, e.accountId);
       enqueue.assign({
         leases,
-        ended: [...context.ended, { leaseId: e.leaseId, key, sessionId: e.sessionId, why: "expired" as const }].slice(-ENDED_KEPT),
+        ended: [...context.ended, { leaseId: e.leaseId, key, sessionId: e.sessionId, why: "expired" as const }].slice(
+          -ENDED_KEPT,
+        ),
       });
-      enqueue.emit({ type: "leaseExpired", provider: e.provider, accountId: e.accountId, sessionId: e.sessionId, leaseId: e.leaseId });
+      enqueue.emit({
+        type: "leaseExpired",
+        provider: e.provider,
+        accountId: e.accountId,
+        sessionId: e.sessionId,
+        leaseId: e.leaseId,
+      });
       if (active) reply(enqueue, active.replyTo, { type: "LEASE.EXPIRED", lease: active.lease });
     }),
     /** Account notices become event-log entries, with the account machine's own field names. */

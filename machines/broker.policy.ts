@@ -25,14 +25,21 @@ type Refusal = { etaMs: number | null; code: UnavailableCode; reason: string };
  * Best tier first, round-robin within a tier (starting after the last account leased there).
  * `taken` holds accounts granted earlier in this same step (their actors have not moved yet).
  */
-export function choose(ctx: BrokerContext, provider: string, requireHost: string | undefined, now: number, taken: ReadonlySet<string>): Pick_ | Refusal {
+export function choose(
+  ctx: BrokerContext,
+  provider: string,
+  requireHost: string | undefined,
+  now: number,
+  taken: ReadonlySet<string>,
+): Pick_ | Refusal {
   const keys = eligible(ctx, provider, requireHost);
   if (keys.length === 0) {
     const where = requireHost === undefined ? "" : ` bound to host "${requireHost}"`;
     return { etaMs: null, code: "no_accounts", reason: `no ${provider} account${where} is configured` };
   }
   const busy = new Set([...taken, ...Object.values(ctx.leases).map((l) => l.key)]);
-  const free = (k: string) => !busy.has(k) && accountAvailability((ctx.accounts[k] as AccountRef).getSnapshot(), now).leasable;
+  const free = (k: string) =>
+    !busy.has(k) && accountAvailability((ctx.accounts[k] as AccountRef).getSnapshot(), now).leasable;
   const best = Math.min(...keys.map((k) => rank(tierOf(ctx.specs[k] as BrokerAccountSpec))));
   for (const tier of TIERS) {
     const inTier = keys.filter((k) => tierOf(ctx.specs[k] as BrokerAccountSpec) === tier);

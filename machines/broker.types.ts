@@ -130,15 +130,38 @@ export type BrokerEvent =
 
 export type BrokerReply =
   | { type: "LEASE.GRANTED"; lease: Lease }
-  | { type: "LEASE.UNAVAILABLE"; provider: string; sessionId: string; etaMs: number | null; code: UnavailableCode; reason: string }
-  | { type: "LEASE.QUEUED"; provider: string; sessionId: string; etaMs: number | null; code: UnavailableCode; reason: string; position: number }
+  | {
+      type: "LEASE.UNAVAILABLE";
+      provider: string;
+      sessionId: string;
+      etaMs: number | null;
+      code: UnavailableCode;
+      reason: string;
+    }
+  | {
+      type: "LEASE.QUEUED";
+      provider: string;
+      sessionId: string;
+      etaMs: number | null;
+      code: UnavailableCode;
+      reason: string;
+      position: number;
+    }
   | { type: "LEASE.EXPIRED"; lease: Lease };
 
 export type AccountEventOut = Exclude<AccountEvent, { type: "FAILURE.EXPIRE" }>;
 
 export type BrokerEmitted =
   | { type: "lease"; lease: Lease }
-  | { type: "noLease"; provider: string; sessionId: string; etaMs: number | null; code: UnavailableCode; reason: string; queued: boolean }
+  | {
+      type: "noLease";
+      provider: string;
+      sessionId: string;
+      etaMs: number | null;
+      code: UnavailableCode;
+      reason: string;
+      queued: boolean;
+    }
   | ({ type: "release"; sessionId: string; leaseId: string; ok: boolean; failureMode: string | null } & Who)
   | ({ type: "duplicateRelease"; sessionId: string; why: "already_released" | "expired" | "unknown_lease" } & Who)
   | ({ type: "cooldown"; ms: number; until: number } & Who)

@@ -106,9 +106,7 @@ export function matchInputWait(
   lines: readonly string[],
   patterns: readonly (InputWaitPattern | string)[] = DEFAULT_INPUT_WAIT_PATTERNS,
 ): InputWaitMatch | null {
-  const compiled = patterns.map((p) =>
-    typeof p === "string" ? customPattern(p) : p,
-  );
+  const compiled = patterns.map((p) => (typeof p === "string" ? customPattern(p) : p));
   const tail = lines
     .flatMap((l) => stripAnsi(l).split(/\r?\n/))
     .map((l) => l.trimEnd())

@@ -134,9 +134,7 @@ export const conductorMachine = setup({
           { guard: "isNewId", actions: "spawnSession" },
           { actions: { type: "rejectSpawn", params: { why: "duplicate" } } },
         ],
-        "xstate.done.actor.*": [
-          { actions: "noteFinished", target: "checkingCompletion" },
-        ],
+        "xstate.done.actor.*": [{ actions: "noteFinished", target: "checkingCompletion" }],
         SHUTDOWN: { target: "shuttingDown", actions: "noteShutdown" },
       },
     },

@@ -22,11 +22,29 @@ export interface RetryHint {
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = {
-  ms: 1, msec: 1, msecs: 1, millisecond: 1, milliseconds: 1,
-  s: 1_000, sec: 1_000, secs: 1_000, second: 1_000, seconds: 1_000,
-  m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000,
-  h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, hour: 3_600_000, hours: 3_600_000,
-  d: 86_400_000, day: 86_400_000, days: 86_400_000,
+  ms: 1,
+  msec: 1,
+  msecs: 1,
+  millisecond: 1,
+  milliseconds: 1,
+  s: 1_000,
+  sec: 1_000,
+  secs: 1_000,
+  second: 1_000,
+  seconds: 1_000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hrs: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
 };
 
 // Longest alternatives first so "minutes" is not read as "m" + "inutes".
@@ -60,7 +78,8 @@ const HEADER_SECONDS_RE = new RegExp(
   "gi",
 );
 /** `Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`. */
-const HEADER_DATE_RE = /\bretry[-_ ]?after\s*:\s*((?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,\s*\d{1,2}\s+[a-z]{3}\s+\d{4}\s+\d{2}:\d{2}:\d{2}\s+gmt)/gi;
+const HEADER_DATE_RE =
+  /\bretry[-_ ]?after\s*:\s*((?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,\s*\d{1,2}\s+[a-z]{3}\s+\d{4}\s+\d{2}:\d{2}:\d{2}\s+gmt)/gi;
 /** Gemini's `"retryDelay": "39s"` / `retry_delay: 2.5s`. */
 const RETRY_DELAY_RE = /\bretry[-_ ]?delay"?\s*[:=]\s*"?(\d+(?:\.\d+)?)\s*(ms|s)\b/gi;
 
@@ -73,7 +92,10 @@ const CLOCK_TRIGGERS = [
   String.raw`retry\s+at`,
   String.raw`(?:available|back)(?:\s+again)?\s+at`,
 ];
-const CLOCK_RE = new RegExp(String.raw`\b(?:${CLOCK_TRIGGERS.join("|")})\s+(?:${FILLER})?${CLOCK}${ZONE}(?![\d:])`, "gi");
+const CLOCK_RE = new RegExp(
+  String.raw`\b(?:${CLOCK_TRIGGERS.join("|")})\s+(?:${FILLER})?${CLOCK}${ZONE}(?![\d:])`,
+  "gi",
+);
 
 /** Milliseconds of a duration phrase like "1h 30m" or "2 minutes and 10 seconds". */
 function durationMs(text: string): number {
@@ -88,13 +110,18 @@ const DAY_MS = 86_400_000;
 /** Seconds since midnight of `now` on the wall clock of `zone` (local time when undefined). */
 function wallClockMs(now: number, zone: string | undefined): number {
   const d = new Date(now);
-  if (zone === undefined) return ((d.getHours() * 60 + d.getMinutes()) * 60 + d.getSeconds()) * 1000 + d.getMilliseconds();
+  if (zone === undefined)
+    return ((d.getHours() * 60 + d.getMinutes()) * 60 + d.getSeconds()) * 1000 + d.getMilliseconds();
   if (/^(utc|gmt|z)$/i.test(zone)) {
     return ((d.getUTCHours() * 60 + d.getUTCMinutes()) * 60 + d.getUTCSeconds()) * 1000 + d.getUTCMilliseconds();
   }
   try {
     const parts = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone, hourCycle: "h23", hour: "2-digit", minute: "2-digit", second: "2-digit",
+      timeZone: zone,
+      hourCycle: "h23",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
     }).formatToParts(d);
     const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
     return ((get("hour") * 60 + get("minute")) * 60 + get("second")) * 1000 + d.getMilliseconds();
@@ -124,14 +151,16 @@ function untilClock(m: RegExpMatchArray, now: number): number | null {
 function allHints(text: string, now: number | undefined): { at: number; hint: RetryHint }[] {
   const out: { at: number; hint: RetryHint }[] = [];
   const add = (m: RegExpMatchArray, ms: number | null) => {
-    if (ms !== null && Number.isFinite(ms) && ms >= 0) out.push({ at: m.index ?? 0, hint: { ms: Math.round(ms), match: m[0].trim() } });
+    if (ms !== null && Number.isFinite(ms) && ms >= 0)
+      out.push({ at: m.index ?? 0, hint: { ms: Math.round(ms), match: m[0].trim() } });
   };
   for (const m of text.matchAll(DURATION_RE)) add(m, durationMs(m[1] as string));
   for (const m of text.matchAll(HEADER_SECONDS_RE)) {
     const unit = m.groups?.unit ? UNIT_MS[m.groups.unit.toLowerCase()] : m.groups?.ms ? 1 : 1000;
     add(m, Number(m.groups?.n) * (unit ?? 1000));
   }
-  for (const m of text.matchAll(RETRY_DELAY_RE)) add(m, Number(m[1]) * ((m[2] as string).toLowerCase() === "ms" ? 1 : 1000));
+  for (const m of text.matchAll(RETRY_DELAY_RE))
+    add(m, Number(m[1]) * ((m[2] as string).toLowerCase() === "ms" ? 1 : 1000));
   if (now !== undefined) {
     for (const m of text.matchAll(HEADER_DATE_RE)) add(m, Math.max(0, Date.parse(m[1] as string) - now));
     for (const m of text.matchAll(CLOCK_RE)) add(m, untilClock(m, now));

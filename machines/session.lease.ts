@@ -31,7 +31,10 @@ export interface SessionLease {
 }
 
 export type LeaseEvent =
-  | { type: "LEASE.GRANTED"; lease: Omit<SessionLease, "ttlMs"> & { grantedAt?: number; expiresAt?: number } & Record<string, unknown> }
+  | {
+      type: "LEASE.GRANTED";
+      lease: Omit<SessionLease, "ttlMs"> & { grantedAt?: number; expiresAt?: number } & Record<string, unknown>;
+    }
   | { type: "LEASE.QUEUED"; etaMs: number | null; reason: string; position?: number }
   | { type: "LEASE.UNAVAILABLE"; etaMs: number | null; code: string; reason: string }
   | { type: "LEASE.EXPIRED"; lease: { leaseId: string } }

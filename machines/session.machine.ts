@@ -26,7 +26,6 @@ const whileRunning = {
   INPUT: { guard: "childRunning", actions: "forwardInput" },
 } as const;
 
-
 const isLive = (s: SessionState) => s !== STATES.DEAD && s !== STATES.COMPLETED;
 
 export const sessionMachine = sessionSetup.createMachine({
@@ -122,7 +121,11 @@ export const sessionMachine = sessionSetup.createMachine({
               target: `#session.${STATES.HEALTHY}`,
               actions: ["noteOutput", { type: "because", params: { reason: "first_output" } }],
             },
-            "CHILD.SPAWN_ERROR": { guard: "fromCurrentChild", target: `#session.${STATES.FAILED}`, actions: "noteSpawnError" },
+            "CHILD.SPAWN_ERROR": {
+              guard: "fromCurrentChild",
+              target: `#session.${STATES.FAILED}`,
+              actions: "noteSpawnError",
+            },
           },
         },
       },

@@ -68,6 +68,6 @@ export function resolvePolicy(overrides: PolicyOverrides = {}): SessionPolicy {
 /** Backoff before restart number `nthInWindow` (1-based). */
 export function backoffDelay(policy: RestartPolicy, nthInWindow: number): number {
   if (policy.backoffInitialMs <= 0) return 0;
-  const raw = policy.backoffInitialMs * Math.pow(policy.backoffFactor, Math.max(0, nthInWindow - 1));
+  const raw = policy.backoffInitialMs * policy.backoffFactor ** Math.max(0, nthInWindow - 1);
   return Math.min(policy.backoffMaxMs, Math.round(raw));
 }

@@ -6,9 +6,23 @@
 import { type AnyActorRef, assign, emit, enqueueActions, fromCallback, sendTo, setup } from "xstate";
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS, matchInputWait } from "./classify-output.js";
 import { parseRetryHint } from "./retry-hint.js";
-import { type AccountRequirement, type CredentialHomeInput, type LeaseEvent, leaseOf, releaseEvent, type SessionLease } from "./session.lease.js";
+import {
+  type AccountRequirement,
+  type CredentialHomeInput,
+  type LeaseEvent,
+  leaseOf,
+  releaseEvent,
+  type SessionLease,
+} from "./session.lease.js";
 import { backoffDelay, type PolicyOverrides, type SessionPolicy } from "./session.policy.js";
-import type { ChildCommand, ChildEvent, ChildSpec, FailureMode, PtyProcessInput, SessionState } from "./session.types.js";
+import type {
+  ChildCommand,
+  ChildEvent,
+  ChildSpec,
+  FailureMode,
+  PtyProcessInput,
+  SessionState,
+} from "./session.types.js";
 
 export interface SessionInput {
   id: string;
@@ -74,7 +88,14 @@ export type SessionEvent =
 export type SessionEmitted =
   | { type: "stateChange"; sessionId: string; from: SessionState; to: SessionState; reason: string; restarts: number }
   | { type: "spawn"; sessionId: string; generation: number; pid: number; argv: readonly string[] }
-  | { type: "exit"; sessionId: string; generation: number; exitCode: number | null; signal: string | null; failureMode: FailureMode | null }
+  | {
+      type: "exit";
+      sessionId: string;
+      generation: number;
+      exitCode: number | null;
+      signal: string | null;
+      failureMode: FailureMode | null;
+    }
   | { type: "gone"; sessionId: string; generation: number }
   | { type: "inputWait"; sessionId: string; pattern: string; line: string }
   | { type: "completed"; sessionId: string }
@@ -94,7 +115,6 @@ const noCredentials = fromCallback<LeaseEvent, CredentialHomeInput>(({ sendBack 
 /** The built-in patterns plus the user's (regex sources); a user list extends, never replaces. */
 export const askedQuestion = (lines: readonly string[], policy: SessionPolicy) =>
   matchInputWait(lines, [...DEFAULT_INPUT_WAIT_PATTERNS, ...policy.inputWaitPatterns]);
-
 
 export const sessionSetup = setup({
   types: {
@@ -126,8 +146,7 @@ export const sessionSetup = setup({
       (event as Ev<"CHILD.EXIT">).generation === context.generation &&
       (event as Ev<"CHILD.EXIT">).exitCode === 0 &&
       !(event as Ev<"CHILD.EXIT">).signal,
-    screenAsksQuestion: ({ context }) =>
-      askedQuestion(context.screenTail, context.policy) !== null,
+    screenAsksQuestion: ({ context }) => askedQuestion(context.screenTail, context.policy) !== null,
     questionGone: ({ context, event }) =>
       (event as Ev<"CHILD.OUTPUT">).generation === context.generation &&
       askedQuestion((event as Ev<"CHILD.OUTPUT">).screenTail, context.policy) === null,
@@ -194,7 +213,13 @@ export const sessionSetup = setup({
     noteSpawned: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Ev<"CHILD.SPAWNED">;
       enqueue.assign({ pid: e.pid, childRunning: true });
-      enqueue.emit({ type: "spawn", sessionId: context.id, generation: e.generation, pid: e.pid, argv: context.spec.argv });
+      enqueue.emit({
+        type: "spawn",
+        sessionId: context.id,
+        generation: e.generation,
+        pid: e.pid,
+        argv: context.spec.argv,
+      });
     }),
     noteOutput: assign(({ event }) => {
       const e = event as Ev<"CHILD.OUTPUT">;
@@ -260,7 +285,10 @@ export const sessionSetup = setup({
      * Enter is CR, as a keyboard sends it: TUIs in raw mode wait for \r, and a line-mode
      * terminal turns it into \n (ICRNL), so line readers see "text\n" as in the seed.
      */
-    forwardInput: sendTo("pty", ({ event }) => ({ type: "CHILD.WRITE" as const, data: `${(event as Ev<"INPUT">).text}\r` })),
+    forwardInput: sendTo("pty", ({ event }) => ({
+      type: "CHILD.WRITE" as const,
+      data: `${(event as Ev<"INPUT">).text}\r`,
+    })),
     countRestart: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({
         restarts: context.restarts + 1,
@@ -316,7 +344,12 @@ export const sessionSetup = setup({
       const due = event as Ev<"LEASE.RENEW_DUE">;
       const broker = system.get("broker") as AnyActorRef | undefined;
       if (context.leaseStatus !== "held" || !context.lease || context.lease.leaseId !== due.leaseId || !broker) return;
-      enqueue.sendTo(broker, { type: "LEASE.RENEW", accountId: context.lease.accountId, provider: context.lease.provider, sessionId: context.id });
+      enqueue.sendTo(broker, {
+        type: "LEASE.RENEW",
+        accountId: context.lease.accountId,
+        provider: context.lease.provider,
+        sessionId: context.id,
+      });
       enqueue.raise({ type: "LEASE.RENEW_DUE", leaseId: context.lease.leaseId }, { delay: "leaseRenew" });
     }),
     noteLeaseQueued: enqueueActions(({ context, event, enqueue }) => {
@@ -349,7 +382,11 @@ export const sessionSetup = setup({
     })),
     noteRateLimitedOnScreen: assign(({ event }) => {
       const text = (event as Ev<"CHILD.OUTPUT">).screenTail.join("\n");
-      return { failureMode: "rate_limited" as const, reason: "rate_limited_on_screen", retryAfterMs: parseRetryHint(text) };
+      return {
+        failureMode: "rate_limited" as const,
+        reason: "rate_limited_on_screen",
+        retryAfterMs: parseRetryHint(text),
+      };
     }),
     /** Exactly once per lease: the status goes back to none in the same step. */
     releaseLease: enqueueActions(({ context, enqueue, system }, params: { ok: boolean }) => {
@@ -360,7 +397,13 @@ export const sessionSetup = setup({
       if (context.leaseStatus === "held" && context.lease && broker) {
         enqueue.sendTo(
           broker,
-          releaseEvent(context.id, context.lease, params.ok, params.ok ? null : context.failureMode, context.retryAfterMs),
+          releaseEvent(
+            context.id,
+            context.lease,
+            params.ok,
+            params.ok ? null : context.failureMode,
+            context.retryAfterMs,
+          ),
         );
       }
       // The credential home outlives the lease until the run's tree is gone (releaseChild, or the
@@ -374,6 +417,5 @@ export const sessionSetup = setup({
       reason: context.reason,
       failureMode: context.failureMode,
     })),
-  
   },
 });

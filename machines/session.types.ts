@@ -18,10 +18,7 @@ export const STATES = Object.freeze({
 
 export type SessionState = (typeof STATES)[keyof typeof STATES];
 
-export const FINAL_STATES: ReadonlySet<SessionState> = new Set<SessionState>([
-  STATES.DEAD,
-  STATES.COMPLETED,
-]);
+export const FINAL_STATES: ReadonlySet<SessionState> = new Set<SessionState>([STATES.DEAD, STATES.COMPLETED]);
 
 /** Why a run of the child ended badly. `rate_limited` feeds the account broker. */
 export type FailureMode =

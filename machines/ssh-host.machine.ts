@@ -47,9 +47,13 @@ export interface ConnectionInput {
   attempt: number;
 }
 
-export const backoffFor = (c: SshHostContext) => Math.min(c.backoffMaxMs, c.backoffInitialMs * c.backoffFactor ** c.attempt);
+export const backoffFor = (c: SshHostContext) =>
+  Math.min(c.backoffMaxMs, c.backoffInitialMs * c.backoffFactor ** c.attempt);
 
-const statusState = (status: HostStatus) => ({ entry: { type: "announce" as const, params: { status } }, tags: [status] });
+const statusState = (status: HostStatus) => ({
+  entry: { type: "announce" as const, params: { status } },
+  tags: [status],
+});
 
 export const sshHostMachine = setup({
   types: {

@@ -44,7 +44,9 @@ const accountsFileSchema = z.strictObject({
     .strictObject({
       cooldownMs: positiveMs.optional(),
       leaseTtlMs: positiveMs.optional(),
-      circuit: z.strictObject({ failures: z.number().int().min(1).optional(), windowMs: positiveMs.optional() }).optional(),
+      circuit: z
+        .strictObject({ failures: z.number().int().min(1).optional(), windowMs: positiveMs.optional() })
+        .optional(),
     })
     .optional(),
 });
@@ -80,7 +82,11 @@ export class AccountsConfigError extends ConfigError {
   override readonly name: string = "AccountsConfigError";
   declare readonly issues: readonly AccountsConfigIssue[];
   constructor(where: string, issues: readonly AccountsConfigIssue[]) {
-    super(where, issues.map((i) => ({ ...i, ...(i.account ? { subject: i.account } : {}) })), "accounts file");
+    super(
+      where,
+      issues.map((i) => ({ ...i, ...(i.account ? { subject: i.account } : {}) })),
+      "accounts file",
+    );
   }
 }
 
@@ -105,7 +111,11 @@ const EXAMPLES: Record<string, string> = {
 
 type Key = string | number;
 const formatPath = (p: readonly Key[]) =>
-  p.map((k, i) => (typeof k === "number" ? `[${k}]` : ENV_NAME.test(k) ? `${i ? "." : ""}${k}` : `[${JSON.stringify(k)}]`)).join("");
+  p
+    .map((k, i) =>
+      typeof k === "number" ? `[${k}]` : ENV_NAME.test(k) ? `${i ? "." : ""}${k}` : `[${JSON.stringify(k)}]`,
+    )
+    .join("");
 
 /** The example for the deepest named field of a path (env variable names fall back to "env"). */
 function exampleFor(p: readonly Key[]): string {
@@ -121,8 +131,12 @@ function exampleFor(p: readonly Key[]): string {
 /** `codex account "work"` for a path inside an account, from the raw input (so it works before parsing). */
 function accountLabel(input: unknown, p: readonly Key[]): string | undefined {
   if (p[0] !== "providers" || typeof p[1] !== "string" || typeof p[2] !== "number") return undefined;
-  const raw = (input as { providers?: Record<string, unknown[]> }).providers?.[p[1]]?.[p[2]] as { id?: unknown } | undefined;
-  return typeof raw?.id === "string" && ACCOUNT_ID.test(raw.id) ? `${p[1]} account "${raw.id}"` : `${p[1]} account #${p[2] + 1}`;
+  const raw = (input as { providers?: Record<string, unknown[]> }).providers?.[p[1]]?.[p[2]] as
+    | { id?: unknown }
+    | undefined;
+  return typeof raw?.id === "string" && ACCOUNT_ID.test(raw.id)
+    ? `${p[1]} account "${raw.id}"`
+    : `${p[1]} account #${p[2] + 1}`;
 }
 
 function describe(v: unknown): string {
@@ -131,12 +145,15 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "an array";
   if (typeof v === "object") return "an object";
   const s = JSON.stringify(v);
-  return `${typeof v} ${s.length > 40 ? s.slice(0, 37) + "…" : s}`;
+  return `${typeof v} ${s.length > 40 ? `${s.slice(0, 37)}…` : s}`;
 }
 
 function fromZod(issue: z.core.$ZodIssue, input: unknown): AccountsConfigIssue[] {
   const p = issue.path.filter((k): k is Key => typeof k !== "symbol");
-  const got = p.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<Key, unknown>)[k] : undefined), input);
+  const got = p.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === "object" ? (v as Record<Key, unknown>)[k] : undefined),
+    input,
+  );
   const make = (problem: string, where: readonly Key[] = p): AccountsConfigIssue => {
     const account = accountLabel(input, where);
     return { path: formatPath(where), ...(account ? { account } : {}), problem, example: exampleFor(where) };
@@ -149,13 +166,29 @@ function fromZod(issue: z.core.$ZodIssue, input: unknown): AccountsConfigIssue[]
           : make(`unknown key "${k}"`, [...p, k]),
       );
     case "invalid_type":
-      return [make(got === undefined ? "is required" : `expected ${issue.expected === "int" ? "a whole number" : issue.expected}, got ${describe(got)}`)];
+      return [
+        make(
+          got === undefined
+            ? "is required"
+            : `expected ${issue.expected === "int" ? "a whole number" : issue.expected}, got ${describe(got)}`,
+        ),
+      ];
     case "invalid_value":
       return [make(`must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describe(got)}`)];
     case "invalid_format":
-      return [make(`${describe(got)} is not a valid id: a letter or digit, then letters, digits, ".", "_" or "-", at most 64 characters`)];
+      return [
+        make(
+          `${describe(got)} is not a valid id: a letter or digit, then letters, digits, ".", "_" or "-", at most 64 characters`,
+        ),
+      ];
     case "too_small":
-      return [make(typeof got === "string" ? "must not be empty" : `must be >= ${(issue as { minimum: unknown }).minimum}, got ${describe(got)}`)];
+      return [
+        make(
+          typeof got === "string"
+            ? "must not be empty"
+            : `must be >= ${(issue as { minimum: unknown }).minimum}, got ${describe(got)}`,
+        ),
+      ];
     default:
       return [make(issue.message)];
   }
@@ -170,7 +203,8 @@ export function envReferences(value: string): { vars: string[] } | { problem: st
     vars.push(name as string);
     return "";
   });
-  if (rest.includes("\u0000")) return { problem: `has a \${...} reference whose name is not a valid environment variable name` };
+  if (rest.includes("\u0000"))
+    return { problem: `has a \${...} reference whose name is not a valid environment variable name` };
   if (rest.includes("${")) return { problem: `has an unclosed "\${"; write "\${NAME}", or "$$" for a literal "$"` };
   return { vars };
 }
@@ -182,23 +216,37 @@ function crossChecks(file: z.infer<typeof accountsFileSchema>, input: unknown): 
     const account = accountLabel(input, p);
     out.push({ path: formatPath(p), ...(account ? { account } : {}), problem, example: exampleFor(p) });
   };
-  const NEEDS: Record<AccountMode, "profile" | "env" | "authFile"> = { profile: "profile", env: "env", auth: "authFile" };
+  const NEEDS: Record<AccountMode, "profile" | "env" | "authFile"> = {
+    profile: "profile",
+    env: "env",
+    auth: "authFile",
+  };
   for (const provider of PROVIDERS) {
     const seen = new Map<string, number>();
     file.providers[provider]?.forEach((a, i) => {
       const base: Key[] = ["providers", provider, i];
       const first = seen.get(a.id);
-      if (first !== undefined) at([...base, "id"], `"${a.id}" is already used by providers.${provider}[${first}]; ids must be unique per provider`);
+      if (first !== undefined)
+        at(
+          [...base, "id"],
+          `"${a.id}" is already used by providers.${provider}[${first}]; ids must be unique per provider`,
+        );
       else seen.set(a.id, i);
       const needed = NEEDS[a.mode];
       if (a[needed] === undefined) at([...base, needed], `is required when "mode" is "${a.mode}"`);
       for (const [mode, field] of Object.entries(NEEDS)) {
-        if (mode !== a.mode && a[field] !== undefined) at([...base, field], `is only used with "mode": "${mode}", this account's mode is "${a.mode}"; remove it or change the mode`);
+        if (mode !== a.mode && a[field] !== undefined)
+          at(
+            [...base, field],
+            `is only used with "mode": "${mode}", this account's mode is "${a.mode}"; remove it or change the mode`,
+          );
       }
-      if (a.mode === "profile" && provider !== "codex") at([...base, "mode"], `"profile" is a codex feature; use "env" or "auth" for ${provider}`);
+      if (a.mode === "profile" && provider !== "codex")
+        at([...base, "mode"], `"profile" is a codex feature; use "env" or "auth" for ${provider}`);
       if (a.env && Object.keys(a.env).length === 0) at([...base, "env"], `must set at least one variable`);
       for (const [name, value] of Object.entries(a.env ?? {})) {
-        if (!ENV_NAME.test(name)) at([...base, "env", name], `${JSON.stringify(name)} is not a valid environment variable name`);
+        if (!ENV_NAME.test(name))
+          at([...base, "env", name], `${JSON.stringify(name)} is not a valid environment variable name`);
         const refs = envReferences(value);
         if ("problem" in refs) at([...base, "env", name], refs.problem);
       }
@@ -215,10 +263,16 @@ function expandPath(p: string, baseDir: string): string {
 /** Validates parsed JSON; `baseDir` resolves relative `authFile`s (the accounts file's directory). */
 export function parseAccountsConfig(json: unknown, where: string, baseDir: string = process.cwd()): AccountsConfig {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new AccountsConfigError(where, [{ path: "", problem: `the file must hold a JSON object, got ${describe(json)}`, example: EXAMPLES[""] as string }]);
+    throw new AccountsConfigError(where, [
+      { path: "", problem: `the file must hold a JSON object, got ${describe(json)}`, example: EXAMPLES[""] as string },
+    ]);
   }
   const result = accountsFileSchema.safeParse(json);
-  if (!result.success) throw new AccountsConfigError(where, result.error.issues.flatMap((i) => fromZod(i, json)));
+  if (!result.success)
+    throw new AccountsConfigError(
+      where,
+      result.error.issues.flatMap((i) => fromZod(i, json)),
+    );
   const issues = crossChecks(result.data, json);
   if (issues.length > 0) throw new AccountsConfigError(where, issues);
   const accounts: AccountConfig[] = [];
@@ -313,6 +367,9 @@ export function resolveLease(
 ): ResolvedLease {
   if (lease.mode !== "env") return { ...lease };
   const account = config.accounts.find((a) => a.provider === lease.provider && a.id === lease.accountId);
-  if (!account) throw new Error(`lease ${lease.leaseId}: ${lease.provider} account "${lease.accountId}" is not in the accounts file`);
+  if (!account)
+    throw new Error(
+      `lease ${lease.leaseId}: ${lease.provider} account "${lease.accountId}" is not in the accounts file`,
+    );
   return { ...lease, env: resolveAccountEnv(account, env) };
 }

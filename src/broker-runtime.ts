@@ -9,7 +9,13 @@ import { join, resolve } from "node:path";
 import { type AnyActorRef, fromCallback } from "xstate";
 import type { BrokerEmitted, BrokerInput, Lease } from "../machines/broker.machine.js";
 import type { CredentialHomeInput, LeaseEvent } from "../machines/session.lease.js";
-import { type AccountsConfig, brokerInputOf, loadAccountsConfigSync, parseAccountsConfig, resolveLease } from "./accounts-config.js";
+import {
+  type AccountsConfig,
+  brokerInputOf,
+  loadAccountsConfigSync,
+  parseAccountsConfig,
+  resolveLease,
+} from "./accounts-config.js";
 import { applyBrokerEvent, createBrokerStore, persistsBrokerEvent, syncEventOf } from "./broker-store.js";
 import { createCredentialHome, type CredentialHome, sweepStaleCredentialHomes } from "./credential-home.js";
 
@@ -29,9 +35,14 @@ type Log = BrokerRuntimeOptions["log"];
 export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
   const config = accountsOf(opts.accounts);
   const stateFile = resolve(
-    opts.stateFile ?? (typeof opts.accounts === "string" ? `${resolve(opts.accounts)}.state.json` : join(opts.logsDir, "broker-state.json")),
+    opts.stateFile ??
+      (typeof opts.accounts === "string"
+        ? `${resolve(opts.accounts)}.state.json`
+        : join(opts.logsDir, "broker-state.json")),
   );
-  const credentialsDir = resolve(opts.credentialsDir ?? join(tmpdir(), `statechart-conductor-${process.getuid?.() ?? "user"}`, "credentials"));
+  const credentialsDir = resolve(
+    opts.credentialsDir ?? join(tmpdir(), `statechart-conductor-${process.getuid?.() ?? "user"}`, "credentials"),
+  );
   const store = createBrokerStore(stateFile);
   const vault = new Map<string, Readonly<Record<string, string>>>();
   const pending = new Set<Promise<unknown>>();
@@ -48,7 +59,13 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
     const ready = (async () => {
       try {
         const lease = resolveLease(input.lease as unknown as Lease, config, process.env);
-        home = await createCredentialHome({ sessionId: input.sessionId, agent: input.agent, lease, baseDir: credentialsDir, log: opts.log });
+        home = await createCredentialHome({
+          sessionId: input.sessionId,
+          agent: input.agent,
+          lease,
+          baseDir: credentialsDir,
+          log: opts.log,
+        });
         if (stopped) return void (await home.dispose());
         vault.set(ref, home.env);
         sendBack({ type: "CREDENTIALS.READY", envRef: ref, ...(home.profile ? { profile: home.profile } : {}) });

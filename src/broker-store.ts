@@ -85,29 +85,37 @@ export function createBrokerStore(file: string, opts: BrokerStoreOptions = {}): 
       );
     }
     const parsed = stateSchema.safeParse(json);
-    if (!parsed.success) throw new BrokerStoreError(`the broker state file ${full} does not hold a broker state (version 1): move it away to start afresh`);
+    if (!parsed.success)
+      throw new BrokerStoreError(
+        `the broker state file ${full} does not hold a broker state (version 1): move it away to start afresh`,
+      );
     return prune(parsed.data, now());
   }
 
   async function update(fn: Parameters<BrokerStore["update"]>[0]): Promise<BrokerState> {
     const before = queues.get(lockPath) ?? Promise.resolve();
-    const run = before.catch(() => undefined).then(async () => {
-      const release = await acquireLock(lockPath, lockTimeoutMs);
-      try {
-        const current = await read();
-        const draft = structuredClone(current);
-        const returned = await fn(draft);
-        const next = prune(validate(returned ?? draft, full), now());
-        if (JSON.stringify(next) !== JSON.stringify(current)) await writeAtomically(full, `${JSON.stringify(next, null, 2)}\n`);
-        return next;
-      } finally {
-        await release();
-      }
-    });
+    const run = before
+      .catch(() => undefined)
+      .then(async () => {
+        const release = await acquireLock(lockPath, lockTimeoutMs);
+        try {
+          const current = await read();
+          const draft = structuredClone(current);
+          const returned = await fn(draft);
+          const next = prune(validate(returned ?? draft, full), now());
+          if (JSON.stringify(next) !== JSON.stringify(current))
+            await writeAtomically(full, `${JSON.stringify(next, null, 2)}\n`);
+          return next;
+        } finally {
+          await release();
+        }
+      });
     queues.set(lockPath, run);
-    void run.finally(() => {
-      if (queues.get(lockPath) === run) queues.delete(lockPath);
-    }).catch(() => undefined);
+    void run
+      .finally(() => {
+        if (queues.get(lockPath) === run) queues.delete(lockPath);
+      })
+      .catch(() => undefined);
     return run;
   }
 
@@ -116,13 +124,20 @@ export function createBrokerStore(file: string, opts: BrokerStoreOptions = {}): 
 
 function validate(state: unknown, file: string): BrokerState {
   const parsed = stateSchema.safeParse(state);
-  if (!parsed.success) throw new BrokerStoreError(`update of ${file}: the new state is not a broker state (${parsed.error.issues[0]?.message})`);
+  if (!parsed.success)
+    throw new BrokerStoreError(
+      `update of ${file}: the new state is not a broker state (${parsed.error.issues[0]?.message})`,
+    );
   return parsed.data;
 }
 
 function prune(state: BrokerState, now: number): BrokerState {
   const live = (r: Record<string, { until: number }>) =>
-    Object.fromEntries(Object.entries(r).filter(([, v]) => v.until > now).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    Object.fromEntries(
+      Object.entries(r)
+        .filter(([, v]) => v.until > now)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
   return { version: 1, cooldowns: live(state.cooldowns), circuits: live(state.circuits) };
 }
 
@@ -233,7 +248,9 @@ async function acquireLock(lockPath: string, timeoutMs: number): Promise<() => P
       : await olderThan(lockPath, EMPTY_LOCK_GRACE_MS);
     if (stale && (await removeIfUnchanged(lockPath, held))) continue;
     if (Date.now() >= deadline) {
-      const who = holder ? `pid ${holder.pid} since ${new Date(holder.at).toISOString()}` : "a process that has not written it yet";
+      const who = holder
+        ? `pid ${holder.pid} since ${new Date(holder.at).toISOString()}`
+        : "a process that has not written it yet";
       throw new BrokerStoreError(`timed out after ${timeoutMs} ms waiting for the lock ${lockPath}, held by ${who}`);
     }
     await sleep(wait + Math.random() * wait);
@@ -244,7 +261,9 @@ async function acquireLock(lockPath: string, timeoutMs: number): Promise<() => P
 function parseLock(text: string): LockInfo | null {
   try {
     const v = JSON.parse(text) as Partial<LockInfo>;
-    return typeof v.pid === "number" && typeof v.at === "number" ? { pid: v.pid, start: v.start ?? null, at: v.at, nonce: String(v.nonce) } : null;
+    return typeof v.pid === "number" && typeof v.at === "number"
+      ? { pid: v.pid, start: v.start ?? null, at: v.at, nonce: String(v.nonce) }
+      : null;
   } catch {
     return null;
   }
@@ -292,7 +311,9 @@ export function persistsBrokerEvent(e: { type: string }): e is BrokerEmitted {
 export function applyBrokerEvent(state: BrokerState, e: BrokerEmitted): BrokerState {
   const key = "accountId" in e ? `${e.provider}/${e.accountId}` : null;
   if (key === null) return state;
-  const later = (old: { until: number } | undefined, until: number) => ({ until: Math.max(old?.until ?? -Infinity, until) });
+  const later = (old: { until: number } | undefined, until: number) => ({
+    until: Math.max(old?.until ?? -Infinity, until),
+  });
   switch (e.type) {
     case "cooldown":
       return { ...state, cooldowns: { ...state.cooldowns, [key]: later(state.cooldowns[key], e.until) } };

@@ -94,14 +94,19 @@ const isNonNegative = (v: unknown) => typeof v === "number" && Number.isFinite(v
 export function checkNumber(where: string, value: unknown, example: number, allowNull = false): void {
   if (value === undefined || (allowNull && value === null)) return;
   if (!isNonNegative(value)) {
-    throw new TypeError(`${where} must be a non-negative number of milliseconds${allowNull ? " or null" : ""}, got ${JSON.stringify(value)} (for example ${example})`);
+    throw new TypeError(
+      `${where} must be a non-negative number of milliseconds${allowNull ? " or null" : ""}, got ${JSON.stringify(value)} (for example ${example})`,
+    );
   }
 }
 
 export function validateConductorOptions(opts: ConductorOptions): void {
-  if (!opts || typeof opts !== "object") throw new TypeError("createConductor(options): options must be an object, e.g. { logsDir: './logs' }");
+  if (!opts || typeof opts !== "object")
+    throw new TypeError("createConductor(options): options must be an object, e.g. { logsDir: './logs' }");
   if (typeof opts.logsDir !== "string" || opts.logsDir === "") {
-    throw new TypeError("logsDir is required: the directory for session logs and the event log, e.g. { logsDir: './.conductor-logs' }");
+    throw new TypeError(
+      "logsDir is required: the directory for session logs and the event log, e.g. { logsDir: './.conductor-logs' }",
+    );
   }
   checkNumber("maxRestarts", opts.maxRestarts, 3);
   checkNumber("graceMs", opts.graceMs, 10_000);
@@ -117,14 +122,21 @@ export function checkPolicyParts(prefix: string, probe?: ProbeOptions, restart?:
     try {
       new RegExp(p, "i");
     } catch (err) {
-      throw new TypeError(`${prefix}probeOpts.inputWaitPatterns[${i}] is not a valid regex (${(err as Error).message}), e.g. "^Continue\\\\?"`);
+      throw new TypeError(
+        `${prefix}probeOpts.inputWaitPatterns[${i}] is not a valid regex (${(err as Error).message}), e.g. "^Continue\\\\?"`,
+      );
     }
   }
   checkNumber(`${prefix}restart.backoffInitialMs`, restart?.backoffInitialMs, 500);
   checkNumber(`${prefix}restart.backoffMaxMs`, restart?.backoffMaxMs, 30_000);
   checkNumber(`${prefix}restart.windowMs`, restart?.windowMs, 60_000, true);
-  if (restart?.backoffFactor !== undefined && !(typeof restart.backoffFactor === "number" && restart.backoffFactor >= 1)) {
-    throw new TypeError(`${prefix}restart.backoffFactor must be a number >= 1, got ${JSON.stringify(restart.backoffFactor)} (for example 2)`);
+  if (
+    restart?.backoffFactor !== undefined &&
+    !(typeof restart.backoffFactor === "number" && restart.backoffFactor >= 1)
+  ) {
+    throw new TypeError(
+      `${prefix}restart.backoffFactor must be a number >= 1, got ${JSON.stringify(restart.backoffFactor)} (for example 2)`,
+    );
   }
 }
 

@@ -13,7 +13,13 @@ import { createPtyRunner } from "../actors/pty-process.js";
 import { conductorMachine, sessionSystemId } from "../machines/conductor.machine.js";
 import { sessionMachine, type SessionEmitted } from "../machines/session.machine.js";
 import { FINAL_STATES, STATES } from "../machines/session.types.js";
-import { checkPolicyParts, type ConductorOptions, policyFor, type SpawnConfig, validateConductorOptions } from "./conductor-options.js";
+import {
+  checkPolicyParts,
+  type ConductorOptions,
+  policyFor,
+  type SpawnConfig,
+  validateConductorOptions,
+} from "./conductor-options.js";
 import { createBrokerRuntime } from "./broker-runtime.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import { createEventLog, describeArgv, redactEnv } from "./event-log.js";
@@ -72,10 +78,21 @@ export function createConductor(opts: ConductorOptions) {
   let remoteRuntime: ReturnType<typeof createRemoteRuntime> | null = null;
   try {
     brokerRuntime = opts.accounts
-      ? createBrokerRuntime({ accounts: opts.accounts, stateFile: opts.brokerStateFile, credentialsDir: opts.credentialsDir, logsDir, log })
+      ? createBrokerRuntime({
+          accounts: opts.accounts,
+          stateFile: opts.brokerStateFile,
+          credentialsDir: opts.credentialsDir,
+          logsDir,
+          log,
+        })
       : null;
     remoteRuntime = opts.hosts
-      ? createRemoteRuntime({ hosts: opts.hosts, log, ...(reaper.track ? { track: (w: Promise<unknown>) => reaper.track!(w) } : {}), ...(opts.tmuxSocketName ? { socketName: opts.tmuxSocketName } : {}) })
+      ? createRemoteRuntime({
+          hosts: opts.hosts,
+          log,
+          ...(reaper.track ? { track: (w: Promise<unknown>) => reaper.track!(w) } : {}),
+          ...(opts.tmuxSocketName ? { socketName: opts.tmuxSocketName } : {}),
+        })
       : null;
   } catch (err) {
     // A bad accounts or hosts file: say so in the log we opened, close it, and let the caller see why.
@@ -83,7 +100,10 @@ export function createConductor(opts: ConductorOptions) {
     void eventLog.close();
     throw err;
   }
-  const ptyProcess = routeChild(createPtyRunner({ reaper, log, ...(brokerRuntime ? { envFor: brokerRuntime.envFor } : {}) }), remoteRuntime);
+  const ptyProcess = routeChild(
+    createPtyRunner({ reaper, log, ...(brokerRuntime ? { envFor: brokerRuntime.envFor } : {}) }),
+    remoteRuntime,
+  );
   const machine = conductorMachine.provide({
     actors: {
       session: sessionMachine.provide({
@@ -131,7 +151,13 @@ export function createConductor(opts: ConductorOptions) {
         });
         return;
       case "exit":
-        eventLog.append("exit", { session, attempt: e.generation, code: e.exitCode, signal: e.signal, failureMode: e.failureMode });
+        eventLog.append("exit", {
+          session,
+          attempt: e.generation,
+          code: e.exitCode,
+          signal: e.signal,
+          failureMode: e.failureMode,
+        });
         return;
       case "gone":
         eventLog.append("tree_gone", { session, attempt: e.generation });
@@ -145,15 +171,29 @@ export function createConductor(opts: ConductorOptions) {
         try {
           entry.config.onCompleted?.({ sessionId: session });
         } catch (err) {
-          eventLog.append("listener_error", { listener: "onCompleted", session, error: String((err as Error)?.message ?? err) });
+          eventLog.append("listener_error", {
+            listener: "onCompleted",
+            session,
+            error: String((err as Error)?.message ?? err),
+          });
         }
         return;
       case "dead":
         safeEmit("dead", { sessionId: session, reason: e.reason, failureMode: e.failureMode });
         return;
       case "account":
-        eventLog.append("session_account", { session, accountId: e.lease.accountId, provider: e.lease.provider, tier: e.lease.tier });
-        safeEmit("account", { sessionId: session, accountId: e.lease.accountId, provider: e.lease.provider, tier: e.lease.tier });
+        eventLog.append("session_account", {
+          session,
+          accountId: e.lease.accountId,
+          provider: e.lease.provider,
+          tier: e.lease.tier,
+        });
+        safeEmit("account", {
+          sessionId: session,
+          accountId: e.lease.accountId,
+          provider: e.lease.provider,
+          tier: e.lease.tier,
+        });
         return;
       case "accountWait":
         eventLog.append("account_wait", { session, etaMs: e.etaMs, reason: e.reason });
@@ -163,15 +203,26 @@ export function createConductor(opts: ConductorOptions) {
   }
 
   function spawnSession(config: SpawnConfig): string {
-    if (shutdownPromise) throw new Error("Conductor is shutting down: spawnSession is refused once shutdown() was called");
-    if (!config || typeof config !== "object") throw new TypeError("spawnSession(config): config must be an object, e.g. { id: 'a', agent: 'codex', prompt: '...' }");
-    if (!config.id) throw new Error("session id is required, e.g. spawnSession({ id: 'review-1', agent: 'codex', prompt: '...' })");
+    if (shutdownPromise)
+      throw new Error("Conductor is shutting down: spawnSession is refused once shutdown() was called");
+    if (!config || typeof config !== "object")
+      throw new TypeError(
+        "spawnSession(config): config must be an object, e.g. { id: 'a', agent: 'codex', prompt: '...' }",
+      );
+    if (!config.id)
+      throw new Error("session id is required, e.g. spawnSession({ id: 'review-1', agent: 'codex', prompt: '...' })");
     if (sessions.has(config.id)) throw new Error(`Session "${config.id}" already exists; ids are unique per conductor`);
-    if (config.remote && !config.host) throw new Error("host is required for remote sessions, e.g. { remote: true, host: 'build-box' }");
+    if (config.remote && !config.host)
+      throw new Error("host is required for remote sessions, e.g. { remote: true, host: 'build-box' }");
     if (config.remote && config.account !== undefined) {
-      throw new Error(`session "${config.id}": leased accounts are for local sessions only in this version; a remote agent uses the host's own login (drop "account" or run it locally)`);
+      throw new Error(
+        `session "${config.id}": leased accounts are for local sessions only in this version; a remote agent uses the host's own login (drop "account" or run it locally)`,
+      );
     }
-    if (config.remote && !remoteRuntime) throw new Error("remote sessions need a hosts file: createConductor({ hosts: './hosts.json' }) (see docs/remote.md)");
+    if (config.remote && !remoteRuntime)
+      throw new Error(
+        "remote sessions need a hosts file: createConductor({ hosts: './hosts.json' }) (see docs/remote.md)",
+      );
     checkPolicyParts(`session "${config.id}": `, config.probeOpts, config.restart);
     // A remote agent's binary is looked up by the remote shell, on the remote PATH.
     const launch = (config.remote ? planLaunch : buildLaunchSync)({
@@ -319,7 +370,7 @@ export { sessionSystemId };
 
 /** `account: "codex"` or `account: true` (the agent's own provider). */
 function accountFor(config: SpawnConfig): { provider: string } | null {
-  if (config.account === undefined || config.account === false as unknown) return null;
+  if (config.account === undefined || config.account === (false as unknown)) return null;
   return { provider: config.account === true ? config.agent : config.account };
 }
 

@@ -91,7 +91,10 @@ export class ConfigError extends Error {
     super(
       `${where}: invalid ${what}\n` +
         issues
-          .map((i) => `  - ${i.subject ? `${i.subject}, ` : ""}${i.path || "(top level)"}: ${i.problem}. Example: ${i.example}`)
+          .map(
+            (i) =>
+              `  - ${i.subject ? `${i.subject}, ` : ""}${i.path || "(top level)"}: ${i.problem}. Example: ${i.example}`,
+          )
           .join("\n"),
     );
   }
@@ -183,7 +186,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "an array";
   if (typeof v === "object") return "an object";
   const s = JSON.stringify(v);
-  return `${typeof v} ${s.length > 40 ? s.slice(0, 37) + "…" : s}`;
+  return `${typeof v} ${s.length > 40 ? `${s.slice(0, 37)}…` : s}`;
 }
 
 /** Edit distance, for suggesting the closest known key or value. */
@@ -214,7 +217,11 @@ function closest(word: string, candidates: readonly string[]): string | undefine
 function fromZod(issue: z.core.$ZodIssue, input: unknown): ConfigIssue[] {
   const p = issue.path.filter((k): k is Key => typeof k !== "symbol");
   const got = valueAt(input, p);
-  const at = (problem: string, where = p): ConfigIssue => ({ path: formatPath(where), problem, example: exampleFor(where) });
+  const at = (problem: string, where = p): ConfigIssue => ({
+    path: formatPath(where),
+    problem,
+    example: exampleFor(where),
+  });
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
@@ -243,7 +250,11 @@ function fromZod(issue: z.core.$ZodIssue, input: unknown): ConfigIssue[] {
     }
     case "invalid_format":
       if (genericPath(p) === "sessions[].id") {
-        return [at(`${describe(got)} is not a valid id: start with a letter or digit, then letters, digits, ".", "_" or "-", at most 64 characters`)];
+        return [
+          at(
+            `${describe(got)} is not a valid id: start with a letter or digit, then letters, digits, ".", "_" or "-", at most 64 characters`,
+          ),
+        ];
       }
       return [at(`${describe(got)} has the wrong format`)];
     default:
@@ -259,7 +270,10 @@ function crossChecks(cfg: RunConfig): ConfigIssue[] {
     try {
       new RegExp(src);
     } catch (e) {
-      at(p, `${JSON.stringify(src)} is not a valid regular expression (${(e as Error).message}); remember JSON needs "\\\\" for one backslash`);
+      at(
+        p,
+        `${JSON.stringify(src)} is not a valid regular expression (${(e as Error).message}); remember JSON needs "\\\\" for one backslash`,
+      );
     }
   };
   cfg.probe?.inputWaitPatterns?.forEach((src, i) => regex(["probe", "inputWaitPatterns", i], src));
@@ -270,18 +284,29 @@ function crossChecks(cfg: RunConfig): ConfigIssue[] {
   const firstIndex = new Map<string, number>();
   cfg.sessions.forEach((s, i) => {
     const seen = firstIndex.get(s.id);
-    if (seen !== undefined) at(["sessions", i, "id"], `"${s.id}" is already used by sessions[${seen}]; ids must be unique`);
+    if (seen !== undefined)
+      at(["sessions", i, "id"], `"${s.id}" is already used by sessions[${seen}]; ids must be unique`);
     else firstIndex.set(s.id, i);
     if (s.agent === "command") {
       if (!s.command) at(["sessions", i, "command"], `is required when "agent" is "command"`);
-      if (s.model !== undefined) at(["sessions", i, "model"], `is not used by agent "command"; put the flag in "command"`);
+      if (s.model !== undefined)
+        at(["sessions", i, "model"], `is not used by agent "command"; put the flag in "command"`);
     } else {
-      if (s.command) at(["sessions", i, "command"], `is only allowed with "agent": "command" (agent "${s.agent}" builds its own command line); remove it or change the agent`);
+      if (s.command)
+        at(
+          ["sessions", i, "command"],
+          `is only allowed with "agent": "command" (agent "${s.agent}" builds its own command line); remove it or change the agent`,
+        );
       if (s.prompt === undefined) at(["sessions", i, "prompt"], `is required for agent "${s.agent}" ("" is allowed)`);
     }
-    if (s.profile !== undefined && s.agent !== "codex") at(["sessions", i, "profile"], `only agent "codex" has profiles, this session's agent is "${s.agent}"`);
+    if (s.profile !== undefined && s.agent !== "codex")
+      at(["sessions", i, "profile"], `only agent "codex" has profiles, this session's agent is "${s.agent}"`);
     for (const key of Object.keys(s.env ?? {})) {
-      if (!ENV_NAME.test(key)) at(["sessions", i, "env", key], `${JSON.stringify(key)} is not a valid environment variable name (letters, digits, "_", not starting with a digit)`);
+      if (!ENV_NAME.test(key))
+        at(
+          ["sessions", i, "env", key],
+          `${JSON.stringify(key)} is not a valid environment variable name (letters, digits, "_", not starting with a digit)`,
+        );
     }
     s.answers?.forEach((a, j) => regex(["sessions", i, "answers", j, "match"], a.match));
   });
@@ -291,10 +316,16 @@ function crossChecks(cfg: RunConfig): ConfigIssue[] {
 /** Validates parsed JSON. `where` (usually the file path) prefixes the error message. */
 export function parseRunConfig(json: unknown, where: string): RunConfig {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new ConfigError(where, [{ path: "", problem: `the file must hold a JSON object, got ${describe(json)}`, example: EXAMPLES[""] as string }]);
+    throw new ConfigError(where, [
+      { path: "", problem: `the file must hold a JSON object, got ${describe(json)}`, example: EXAMPLES[""] as string },
+    ]);
   }
   const result = runConfigSchema.safeParse(json);
-  if (!result.success) throw new ConfigError(where, result.error.issues.flatMap((i) => fromZod(i, json)));
+  if (!result.success)
+    throw new ConfigError(
+      where,
+      result.error.issues.flatMap((i) => fromZod(i, json)),
+    );
   const issues = crossChecks(result.data);
   if (issues.length > 0) throw new ConfigError(where, issues);
   return result.data;

@@ -69,8 +69,16 @@ interface Layout {
 
 const LAYOUTS: Readonly<Record<string, Layout>> = {
   codex: { homeVar: "CODEX_HOME", authAt: "auth.json", configs: [[".codex/config.toml", "config.toml"]] },
-  gemini: { homeVar: "GEMINI_CLI_HOME", authAt: ".gemini/oauth_creds.json", configs: [[".gemini/settings.json", ".gemini/settings.json"]] },
-  claude: { homeVar: "CLAUDE_CONFIG_DIR", authAt: ".credentials.json", configs: [[".claude/settings.json", "settings.json"]] },
+  gemini: {
+    homeVar: "GEMINI_CLI_HOME",
+    authAt: ".gemini/oauth_creds.json",
+    configs: [[".gemini/settings.json", ".gemini/settings.json"]],
+  },
+  claude: {
+    homeVar: "CLAUDE_CONFIG_DIR",
+    authAt: ".credentials.json",
+    configs: [[".claude/settings.json", "settings.json"]],
+  },
 };
 /** Any other provider: a plain home with `auth.json`, found through CONDUCTOR_AUTH_FILE. */
 const GENERIC: Layout = { homeVar: "CONDUCTOR_CREDENTIAL_HOME", authAt: "auth.json", configs: [] };
@@ -83,20 +91,27 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
   const { lease, sessionId } = opts;
   const account = `${lease.provider} account "${lease.accountId}"`;
   if (PRESETS.has(opts.agent) && opts.agent !== lease.provider) {
-    throw new CredentialHomeError(`session "${sessionId}": agent "${opts.agent}" cannot use a lease of ${account}; request a ${opts.agent} lease`);
+    throw new CredentialHomeError(
+      `session "${sessionId}": agent "${opts.agent}" cannot use a lease of ${account}; request a ${opts.agent} lease`,
+    );
   }
   const base = { CONDUCTOR_ACCOUNT: `${lease.provider}/${lease.accountId}` };
   const none = async () => undefined;
 
   if (lease.mode === "env") {
-    if (!lease.env) throw new CredentialHomeError(`session "${sessionId}": the env-mode lease of ${account} has no resolved env; call resolveLease first`);
+    if (!lease.env)
+      throw new CredentialHomeError(
+        `session "${sessionId}": the env-mode lease of ${account} has no resolved env; call resolveLease first`,
+      );
     return { env: { ...base, ...lease.env }, dir: null, dispose: none };
   }
   if (lease.mode === "profile") {
-    if (!lease.profile) throw new CredentialHomeError(`session "${sessionId}": the profile-mode lease of ${account} names no profile`);
+    if (!lease.profile)
+      throw new CredentialHomeError(`session "${sessionId}": the profile-mode lease of ${account} names no profile`);
     return { env: { ...base, CODEX_PROFILE: lease.profile }, dir: null, profile: lease.profile, dispose: none };
   }
-  if (!lease.authFile) throw new CredentialHomeError(`session "${sessionId}": the auth-mode lease of ${account} names no authFile`);
+  if (!lease.authFile)
+    throw new CredentialHomeError(`session "${sessionId}": the auth-mode lease of ${account} names no authFile`);
 
   const layout = LAYOUTS[lease.provider] ?? GENERIC;
   await mkdir(opts.baseDir, { recursive: true, mode: 0o700 });
@@ -108,12 +123,26 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
   const authPath = path.join(dir, layout.authAt);
   try {
     await copyPrivate(lease.authFile, authPath);
-    opts.log?.("auth_copy", { session: sessionId, provider: lease.provider, account: lease.accountId, from: lease.authFile, to: authPath });
+    opts.log?.("auth_copy", {
+      session: sessionId,
+      provider: lease.provider,
+      account: lease.accountId,
+      from: lease.authFile,
+      to: authPath,
+    });
   } catch (e) {
     await dispose();
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    opts.log?.("auth_copy_error", { session: sessionId, provider: lease.provider, account: lease.accountId, from: lease.authFile, error: why });
-    throw new CredentialHomeError(`session "${sessionId}": cannot copy the auth file of ${account} (${lease.authFile}): ${why}`);
+    opts.log?.("auth_copy_error", {
+      session: sessionId,
+      provider: lease.provider,
+      account: lease.accountId,
+      from: lease.authFile,
+      error: why,
+    });
+    throw new CredentialHomeError(
+      `session "${sessionId}": cannot copy the auth file of ${account} (${lease.authFile}): ${why}`,
+    );
   }
   const userHome = opts.userHome ?? homedir();
   for (const [from, to] of layout.configs) {

@@ -101,7 +101,7 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
     }
     const record = data as Record<string, unknown>;
     try {
-      const ignored = RESERVED.filter((k) => Object.prototype.hasOwnProperty.call(record, k));
+      const ignored = RESERVED.filter((k) => Object.hasOwn(record, k));
       // Duplicate keys in a literal keep the first position and the last value: our seq/ts/event
       // stay first in the line and win over the caller's; the collision itself is recorded.
       const line = { ...head, ...record, ...head };
@@ -127,7 +127,7 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
       return;
     }
     const n = seq + 1;
-    const text = (needsNewline ? "\n" : "") + serialize(n, event, data) + "\n";
+    const text = `${(needsNewline ? "\n" : "") + serialize(n, event, data)}\n`;
     const buf = Buffer.from(text, "utf8");
     let written = 0;
     try {
@@ -219,7 +219,9 @@ export interface EventLogReadResult {
 }
 
 function isLogLine(v: unknown): v is EventLogLine {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { event?: unknown }).event === "string";
+  return (
+    typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { event?: unknown }).event === "string"
+  );
 }
 
 /** Parses a log line by line; never throws on content, every skipped line is listed in `issues`. */
@@ -269,8 +271,19 @@ export function redactEnv(env: Readonly<Record<string, string | undefined>> | un
 
 // Name segments that mark a value as secret; whole segments so `--max-tokens 100` stays readable.
 const SECRET_WORDS = new Set([
-  "key", "apikey", "token", "password", "passwd", "pass", "secret", "credential",
-  "credentials", "auth", "authorization", "bearer", "cookie",
+  "key",
+  "apikey",
+  "token",
+  "password",
+  "passwd",
+  "pass",
+  "secret",
+  "credential",
+  "credentials",
+  "auth",
+  "authorization",
+  "bearer",
+  "cookie",
 ]);
 
 function looksSecretName(name: string): boolean {
@@ -302,7 +315,7 @@ export function describeArgv(argv: readonly string[], secrets: readonly string[]
       shown = REDACTED;
       maskNext = false;
     } else if (HEADER.test(shown)) {
-      shown = shown.slice(0, shown.indexOf(":") + 1) + " " + REDACTED;
+      shown = `${shown.slice(0, shown.indexOf(":") + 1)} ${REDACTED}`;
     } else if (/^authorization$/i.test(shown)) {
       // `-H Authorization "Bearer x"` style: the name alone, the value follows.
       maskNext = true;

@@ -12,9 +12,15 @@ import { z } from "zod";
 export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const hostSchema = z.strictObject({
-  host: z.string().min(1).regex(/^[^\s@/]+$/, "must be a host name or IP address, without user@ or spaces"),
+  host: z
+    .string()
+    .min(1)
+    .regex(/^[^\s@/]+$/, "must be a host name or IP address, without user@ or spaces"),
   port: z.number().int().min(1).max(65535).default(22),
-  user: z.string().min(1).regex(/^[^\s@:]+$/, "must be a user name, without spaces, '@' or ':'"),
+  user: z
+    .string()
+    .min(1)
+    .regex(/^[^\s@:]+$/, "must be a user name, without spaces, '@' or ':'"),
   identityFile: z.string().min(1).optional(),
   agent: z.union([z.literal(true), z.string().min(1)]).optional(),
   knownHosts: z.string().min(1).optional(),
@@ -65,7 +71,11 @@ export class HostsConfigError extends Error {
     readonly field: string | undefined,
     readonly problem: string,
   ) {
-    const where = host ? `host "${host}"${field ? `, field "${field}"` : ""}` : field ? `field "${field}"` : "top level";
+    const where = host
+      ? `host "${host}"${field ? `, field "${field}"` : ""}`
+      : field
+        ? `field "${field}"`
+        : "top level";
     super(`${source}: ${where}: ${problem}. Example: ${EXAMPLES[field ?? ""] ?? EXAMPLES[""]}`);
   }
 }
@@ -84,7 +94,12 @@ export function loadHostsFile(path: string, opts: LoadHostsOptions = {}): HostsC
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new HostsConfigError(path, undefined, undefined, `cannot read the hosts file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new HostsConfigError(
+      path,
+      undefined,
+      undefined,
+      `cannot read the hosts file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   let json: unknown;
   try {
@@ -95,7 +110,10 @@ export function loadHostsFile(path: string, opts: LoadHostsOptions = {}): HostsC
   return parseHostsConfig(json, { ...opts, source: path, baseDir: dirname(resolve(path)) });
 }
 
-export function parseHostsConfig(json: unknown, opts: LoadHostsOptions & { source?: string; baseDir?: string } = {}): HostsConfig {
+export function parseHostsConfig(
+  json: unknown,
+  opts: LoadHostsOptions & { source?: string; baseDir?: string } = {},
+): HostsConfig {
   const source = opts.source ?? "hosts config";
   const res = fileSchema.safeParse(json);
   if (!res.success) {
@@ -112,33 +130,55 @@ export function parseHostsConfig(json: unknown, opts: LoadHostsOptions & { sourc
         : `unknown field "${key}" (known: ${Object.keys(host ? hostSchema.shape : fileSchema.shape).join(", ")})`;
       if (/pass(word|phrase)/i.test(key)) field = "identityFile";
     } else if (issue.code === "invalid_type") {
-      const got = path.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), json);
+      const got = path.reduce<unknown>(
+        (v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined),
+        json,
+      );
       problem = got === undefined ? "is required" : `${issue.message} (got ${JSON.stringify(got)})`;
     }
     throw new HostsConfigError(source, host, field, problem);
   }
   const home = opts.home ?? homedir();
   const base = opts.baseDir ?? process.cwd();
-  const expand = (p: string) => (p === "~" ? home : p.startsWith("~/") ? resolve(home, p.slice(2)) : isAbsolute(p) ? p : resolve(base, p));
+  const expand = (p: string) =>
+    p === "~" ? home : p.startsWith("~/") ? resolve(home, p.slice(2)) : isAbsolute(p) ? p : resolve(base, p);
   const env = opts.env ?? process.env;
   const hosts: Record<string, HostConfig> = {};
   for (const [name, h] of Object.entries(res.data.hosts)) {
     if (!HOST_NAME_PATTERN.test(name)) {
-      throw new HostsConfigError(source, name, undefined, "host names may only use letters, digits, '.', '_' and '-' (at most 64), e.g. \"build-box\"");
+      throw new HostsConfigError(
+        source,
+        name,
+        undefined,
+        "host names may only use letters, digits, '.', '_' and '-' (at most 64), e.g. \"build-box\"",
+      );
     }
     if (h.identityFile && h.agent !== undefined) {
       throw new HostsConfigError(source, name, "identityFile", `give either "identityFile" or "agent", not both`);
     }
     if (!h.identityFile && h.agent === undefined) {
-      throw new HostsConfigError(source, name, "identityFile", `no way to authenticate: give "identityFile" (a private key) or "agent" (passwords are never used)`);
+      throw new HostsConfigError(
+        source,
+        name,
+        "identityFile",
+        `no way to authenticate: give "identityFile" (a private key) or "agent" (passwords are never used)`,
+      );
     }
     let agent: string | undefined;
     if (h.agent === true) {
       agent = env.SSH_AUTH_SOCK;
-      if (!agent) throw new HostsConfigError(source, name, "agent", `"agent": true but SSH_AUTH_SOCK is not set; start ssh-agent or give the socket path`);
+      if (!agent)
+        throw new HostsConfigError(
+          source,
+          name,
+          "agent",
+          `"agent": true but SSH_AUTH_SOCK is not set; start ssh-agent or give the socket path`,
+        );
     } else if (typeof h.agent === "string") agent = expand(h.agent);
     if (!h.strictHostKeyChecking) {
-      opts.warn?.(`WARNING: host "${name}" (${h.host}:${h.port}) has strictHostKeyChecking: false; ANY host key will be accepted, so anyone on the path can impersonate it`);
+      opts.warn?.(
+        `WARNING: host "${name}" (${h.host}:${h.port}) has strictHostKeyChecking: false; ANY host key will be accepted, so anyone on the path can impersonate it`,
+      );
     }
     hosts[name] = {
       name,

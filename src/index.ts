@@ -9,18 +9,66 @@ export type { ConductorOptions, ProbeOptions, RestartOptions, SpawnConfig } from
 export type { SessionHealth, SessionSnapshot } from "./session-view.js";
 
 // XState-native API
-export { sessionMachine, type SessionContext, type SessionEmitted, type SessionEvent, type SessionInput, type SessionMachine } from "../machines/session.machine.js";
-export { conductorMachine, sessionSystemId, type ConductorContext, type ConductorEmitted, type ConductorEvent, type ConductorInput, type ConductorMachine } from "../machines/conductor.machine.js";
-export { DEFAULT_POLICY, backoffDelay, resolvePolicy, type PolicyOverrides, type ProbePolicy, type RestartPolicy, type SessionPolicy } from "../machines/session.policy.js";
-export { FINAL_STATES, STATES, type ChildCommand, type ChildEvent, type ChildSpec, type FailureMode, type PtyProcessInput, type SessionState } from "../machines/session.types.js";
+export {
+  sessionMachine,
+  type SessionContext,
+  type SessionEmitted,
+  type SessionEvent,
+  type SessionInput,
+  type SessionMachine,
+} from "../machines/session.machine.js";
+export {
+  conductorMachine,
+  sessionSystemId,
+  type ConductorContext,
+  type ConductorEmitted,
+  type ConductorEvent,
+  type ConductorInput,
+  type ConductorMachine,
+} from "../machines/conductor.machine.js";
+export {
+  DEFAULT_POLICY,
+  backoffDelay,
+  resolvePolicy,
+  type PolicyOverrides,
+  type ProbePolicy,
+  type RestartPolicy,
+  type SessionPolicy,
+} from "../machines/session.policy.js";
+export {
+  FINAL_STATES,
+  STATES,
+  type ChildCommand,
+  type ChildEvent,
+  type ChildSpec,
+  type FailureMode,
+  type PtyProcessInput,
+  type SessionState,
+} from "../machines/session.types.js";
 export { FIXED_TRANSITIONS, SEED_TRANSITIONS, allowedTransitions } from "../machines/transition-table.js";
 export { DEFAULT_INPUT_WAIT_PATTERNS, classifyFailure, matchInputWait } from "../machines/classify-output.js";
 export { createPtyProcessLogic } from "../actors/pty-process.js";
 export { createProcessReaper, type ProcessReaper, type ReapResult } from "../actors/process-reaper.js";
 
 // Building blocks
-export { createEventLog, readEventLog, redactEnv, describeArgv, type EventLog, type EventLogLine } from "./event-log.js";
-export { buildLaunch, buildLaunchSync, planLaunch, resolveOnPath, LaunchError, SUPPORTED_AGENTS, type LaunchOptions, type LaunchSpec } from "./launcher.js";
+export {
+  createEventLog,
+  readEventLog,
+  redactEnv,
+  describeArgv,
+  type EventLog,
+  type EventLogLine,
+} from "./event-log.js";
+export {
+  buildLaunch,
+  buildLaunchSync,
+  planLaunch,
+  resolveOnPath,
+  LaunchError,
+  SUPPORTED_AGENTS,
+  type LaunchOptions,
+  type LaunchSpec,
+} from "./launcher.js";
 export { getConductorRegistry, type ConductorRegistry } from "./conductor-registry.js";
 export { createMeshRegistry, createConductorMeshBridge, type MeshRegistry } from "./mesh-registry.js";
 export { parseRunConfig, loadRunConfig, ConfigError, type RunConfig } from "./config.js";

@@ -58,7 +58,10 @@ export function loadKnownHosts(path: string): KnownHostEntry[] {
 export const knownHostsName = (host: string, port: number) => (port === 22 ? host : `[${host}]:${port}`);
 
 function glob(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${re}$`, "i").test(name);
 }
 
@@ -93,7 +96,12 @@ export type HostKeyVerdict =
   | { ok: true; keyType: string; fingerprint: string }
   | { ok: false; kind: "unknown" | "mismatch" | "revoked"; keyType: string; fingerprint: string; knownTypes: string[] };
 
-export function checkHostKey(entries: readonly KnownHostEntry[], host: string, port: number, blob: Buffer): HostKeyVerdict {
+export function checkHostKey(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+  blob: Buffer,
+): HostKeyVerdict {
   const keyType = keyTypeOf(blob);
   const fingerprint = keyFingerprint(blob);
   const mine = entries.filter((e) => entryMatches(e, host, port));
@@ -138,7 +146,13 @@ export function hostKeyError(
 }
 
 const DEFAULT_HOST_KEY_ALGOS = [
-  "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa",
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+  "ssh-rsa",
 ];
 
 /**

@@ -113,7 +113,7 @@ export function planLaunch(opts: LaunchOptions): LaunchSpec {
       );
     }
     for (const key of ["model", "profile", "mcpServers", "extraArgs", "bin"] as const) {
-      if (opts[key] !== undefined) throw unsupported(agent, key, "put the flag in \"command\" instead");
+      if (opts[key] !== undefined) throw unsupported(agent, key, 'put the flag in "command" instead');
     }
     if (opts.prompt !== undefined) env.CONDUCTOR_PROMPT = opts.prompt;
     argv = [...opts.command];
@@ -153,7 +153,7 @@ function presetArgs(agent: PresetAgent, opts: LaunchOptions): string[] {
     }
     case "gemini": {
       if (opts.mcpServers !== undefined) {
-        throw unsupported(agent, "mcpServers", "declare them in ~/.gemini/settings.json (\"mcpServers\")");
+        throw unsupported(agent, "mcpServers", 'declare them in ~/.gemini/settings.json ("mcpServers")');
       }
       return [...model, ...extra, `--prompt=${prompt}`];
     }
@@ -175,7 +175,9 @@ function codexMcpArgs(name: string, s: McpServer): string[] {
   const out = ["-c", `${key}.command=${JSON.stringify(s.command)}`];
   if (s.args) out.push("-c", `${key}.args=${JSON.stringify(s.args)}`);
   if (s.env) {
-    const pairs = Object.keys(s.env).sort().map((k) => `${JSON.stringify(k)} = ${JSON.stringify(s.env?.[k])}`);
+    const pairs = Object.keys(s.env)
+      .sort()
+      .map((k) => `${JSON.stringify(k)} = ${JSON.stringify(s.env?.[k])}`);
     out.push("-c", `${key}.env={ ${pairs.join(", ")} }`);
   }
   return out;
@@ -223,7 +225,10 @@ function candidates(name: string, env: Env, cwd: string): { files: string[]; not
     return {
       files: [full],
       notFound: () =>
-        new LaunchError("BIN_NOT_FOUND", `"${name}" (${full}) does not exist or is not an executable file; check the path and run chmod +x on it`),
+        new LaunchError(
+          "BIN_NOT_FOUND",
+          `"${name}" (${full}) does not exist or is not an executable file; check the path and run chmod +x on it`,
+        ),
     };
   }
   const dirs = (env.PATH ?? DEFAULT_PATH).split(path.delimiter).filter((d) => d !== "" && path.isAbsolute(d));
@@ -239,7 +244,11 @@ function candidates(name: string, env: Env, cwd: string): { files: string[]; not
 }
 
 /** Resolves a command name like a shell would; only existing, executable regular files count. */
-export async function resolveOnPath(name: string, env: Env = process.env, cwd: string = process.cwd()): Promise<string> {
+export async function resolveOnPath(
+  name: string,
+  env: Env = process.env,
+  cwd: string = process.cwd(),
+): Promise<string> {
   const { files, notFound } = candidates(name, env, cwd);
   for (const file of files) if (await isExecutableFile(file)) return file;
   throw notFound();
@@ -274,7 +283,7 @@ async function isExecutableFile(file: string): Promise<boolean> {
 function shortPath(dirs: readonly string[]): string {
   if (dirs.length === 0) return "PATH is empty";
   const home = homedir();
-  const shown = dirs.slice(0, 4).map((d) => (home && d.startsWith(home + "/") ? "~" + d.slice(home.length) : d));
+  const shown = dirs.slice(0, 4).map((d) => (home && d.startsWith(`${home}/`) ? `~${d.slice(home.length)}` : d));
   const more = dirs.length > 4 ? `, … ${dirs.length - 4} more` : "";
   return `searched ${shown.join(":")}${more}`;
 }

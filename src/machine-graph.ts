@@ -61,7 +61,7 @@ export function toMermaid(machine: AnyStateMachine): string {
     lines.push(`  ${from} --> ${to}: ${[...new Set(ons)].join(" / ")}`);
   }
   for (const node of Object.values(root.states)) if (node.type === "final") lines.push(`  ${node.key} --> [*]`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** The statechart as plain data (for the viewer and other tools): top-level states, moves grouped. */

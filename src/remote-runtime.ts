@@ -27,7 +27,9 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
     process.stderr.write(`conductor: ${message}\n`);
   };
   const config: HostsConfig =
-    typeof opts.hosts === "string" ? loadHostsFile(opts.hosts, { warn }) : parseHostsConfig(opts.hosts, { warn, source: "the hosts option" });
+    typeof opts.hosts === "string"
+      ? loadHostsFile(opts.hosts, { warn })
+      : parseHostsConfig(opts.hosts, { warn, source: "the hosts option" });
   const pool = createSshHostPool(config, { log: opts.log });
   const specs = new Map<string, RemoteSpec>();
   const runner = createRemoteChildRunner({
@@ -42,7 +44,9 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
     register(sessionId: string, spec: RemoteSpec): void {
       if (!config.hosts[spec.host]) {
         const known = Object.keys(config.hosts);
-        throw new Error(`unknown host "${spec.host}" for session "${sessionId}": the hosts file names ${known.length ? known.map((k) => `"${k}"`).join(", ") : "no hosts"}`);
+        throw new Error(
+          `unknown host "${spec.host}" for session "${sessionId}": the hosts file names ${known.length ? known.map((k) => `"${k}"`).join(", ") : "no hosts"}`,
+        );
       }
       specs.set(sessionId, spec);
     },

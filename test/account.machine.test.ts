@@ -14,7 +14,9 @@ const COOL = 5_000;
 const TTL = 60_000;
 const WINDOW = 10_000;
 
-function start(policy: AccountPolicyOverrides = { cooldownMs: COOL, leaseTtlMs: TTL, circuit: { failures: 3, windowMs: WINDOW } }) {
+function start(
+  policy: AccountPolicyOverrides = { cooldownMs: COOL, leaseTtlMs: TTL, circuit: { failures: 3, windowMs: WINDOW } },
+) {
   const clock = new SimulatedClock();
   clock.set(1_000_000); // absolute times must not be confused with durations
   const actor = createActor(accountMachine, { clock, input: { provider: "codex", id: "acct-a", tier: "pro", policy } });
@@ -35,8 +37,11 @@ function start(policy: AccountPolicyOverrides = { cooldownMs: COOL, leaseTtlMs: 
       actor.send({ type: "LEASE", leaseId, sessionId, at: clock.now() });
       return leaseId;
     },
-    release: (leaseId: string, ok: boolean, extra: { failureMode?: string; retryAfterMs?: number; skipCircuit?: boolean } = {}) =>
-      actor.send({ type: "RELEASE", leaseId, ok, at: clock.now(), ...extra }),
+    release: (
+      leaseId: string,
+      ok: boolean,
+      extra: { failureMode?: string; retryAfterMs?: number; skipCircuit?: boolean } = {},
+    ) => actor.send({ type: "RELEASE", leaseId, ok, at: clock.now(), ...extra }),
     fail: () => h.release(h.lease(), false, { failureMode: "exit_nonzero" }),
     types: () => notices.map((x) => x.type),
     clearNotices: () => void notices.splice(0),
@@ -57,7 +62,13 @@ describe("account machine: leases", () => {
     const h = start();
     const id = h.lease();
     expect(h.status()).toBe("leased");
-    expect(h.ctx().lease).toMatchObject({ leaseId: id, sessionId: "s1", since: h.now(), expiresAt: h.now() + TTL, halfOpen: false });
+    expect(h.ctx().lease).toMatchObject({
+      leaseId: id,
+      sessionId: "s1",
+      since: h.now(),
+      expiresAt: h.now() + TTL,
+      halfOpen: false,
+    });
     h.release(id, true);
     expect(h.status()).toBe("idle");
     expect(h.ctx().lease).toBeNull();
@@ -106,7 +117,13 @@ describe("account machine: rate-limit cool-down", () => {
     h.release(id, false, { failureMode: "rate_limited", retryAfterMs: 3_000 });
     expect(h.status()).toBe("cooling");
     expect(h.ctx().coolingUntil).toBe(h.now() + 3_000);
-    expect(h.notices[0]).toEqual({ type: "ACCOUNT.COOLDOWN", provider: "codex", accountId: "acct-a", ms: 3_000, until: h.now() + 3_000 });
+    expect(h.notices[0]).toEqual({
+      type: "ACCOUNT.COOLDOWN",
+      provider: "codex",
+      accountId: "acct-a",
+      ms: 3_000,
+      until: h.now() + 3_000,
+    });
     h.advance(2_999);
     expect(h.status()).toBe("cooling");
     h.advance(1);
@@ -181,7 +198,12 @@ describe("account machine: circuit breaker", () => {
     h.fail();
     expect(h.status()).toBe("circuitOpen");
     expect(h.notices.at(-1)).toEqual({
-      type: "ACCOUNT.CIRCUIT_OPEN", provider: "codex", accountId: "acct-a", ms: WINDOW, until: h.now() + WINDOW, failures: 3,
+      type: "ACCOUNT.CIRCUIT_OPEN",
+      provider: "codex",
+      accountId: "acct-a",
+      ms: WINDOW,
+      until: h.now() + WINDOW,
+      failures: 3,
     });
     h.actor.send({ type: "LEASE", leaseId: "nope", sessionId: "s9", at: h.now() });
     expect(h.status()).toBe("circuitOpen");

@@ -54,12 +54,21 @@ describe("parseAccountsConfig: valid files", () => {
 
   it("takes partial defaults", () => {
     const cfg = parseAccountsConfig({ providers: {}, defaults: { cooldownMs: 1000, circuit: { failures: 5 } } }, "x");
-    expect(cfg.defaults).toEqual({ cooldownMs: 1000, leaseTtlMs: 1_800_000, circuit: { failures: 5, windowMs: 600_000 } });
+    expect(cfg.defaults).toEqual({
+      cooldownMs: 1000,
+      leaseTtlMs: 1_800_000,
+      circuit: { failures: 5, windowMs: 600_000 },
+    });
   });
 
   it("gives the broker env variable names, never values", () => {
-    const cfg = parseAccountsConfig(codex({ id: "a", mode: "env", tier: "pro", env: { Z_KEY: "literal-secret", A_KEY: "${X}" } }), "x");
-    expect(brokerAccountsOf(cfg)).toEqual([{ provider: "codex", id: "a", mode: "env", tier: "pro", envKeys: ["A_KEY", "Z_KEY"] }]);
+    const cfg = parseAccountsConfig(
+      codex({ id: "a", mode: "env", tier: "pro", env: { Z_KEY: "literal-secret", A_KEY: "${X}" } }),
+      "x",
+    );
+    expect(brokerAccountsOf(cfg)).toEqual([
+      { provider: "codex", id: "a", mode: "env", tier: "pro", envKeys: ["A_KEY", "Z_KEY"] },
+    ]);
     const input = brokerInputOf(cfg, () => 42);
     expect(JSON.stringify(input)).not.toContain("literal-secret");
     expect(input.now?.()).toBe(42);
@@ -84,7 +93,9 @@ describe("parseAccountsConfig: errors name the account, the field, the problem a
       ['codex account "c"', "providers.codex[2].env", 'is required when "mode" is "env"'],
     ]);
     expect(e.issues[0]?.example).toContain('"authFile": "~/.codex-accounts/work.json"');
-    expect(e.message).toContain('codex account "a", providers.codex[0].authFile: is required when "mode" is "auth". Example: "authFile"');
+    expect(e.message).toContain(
+      'codex account "a", providers.codex[0].authFile: is required when "mode" is "auth". Example: "authFile"',
+    );
   });
 
   it("rejects a field of another mode and profile mode outside codex", () => {
@@ -105,18 +116,33 @@ describe("parseAccountsConfig: errors name the account, the field, the problem a
   it("rejects duplicate ids per provider, but not across providers", () => {
     const e = errorOf({
       providers: {
-        codex: [{ id: "a", mode: "env", env: { K: "v" } }, { id: "a", mode: "env", env: { K: "w" } }],
+        codex: [
+          { id: "a", mode: "env", env: { K: "v" } },
+          { id: "a", mode: "env", env: { K: "w" } },
+        ],
         gemini: [{ id: "a", mode: "env", env: { K: "v" } }],
       },
     });
     expect(e.issues).toHaveLength(1);
-    expect(e.issues[0]).toMatchObject({ path: "providers.codex[1].id", problem: '"a" is already used by providers.codex[0]; ids must be unique per provider' });
+    expect(e.issues[0]).toMatchObject({
+      path: "providers.codex[1].id",
+      problem: '"a" is already used by providers.codex[0]; ids must be unique per provider',
+    });
   });
 
   it("reports bad values with the account, even when the id itself is the problem", () => {
-    const e = errorOf(codex({ id: "ok", mode: "magic", tier: "gold" }, { id: "bad id!", mode: "env", env: { K: "v" } }, { mode: "env" }));
+    const e = errorOf(
+      codex(
+        { id: "ok", mode: "magic", tier: "gold" },
+        { id: "bad id!", mode: "env", env: { K: "v" } },
+        { mode: "env" },
+      ),
+    );
     const byPath = Object.fromEntries(e.issues.map((i) => [i.path, i]));
-    expect(byPath["providers.codex[0].mode"]).toMatchObject({ account: 'codex account "ok"', problem: 'must be one of "profile", "env", "auth", got string "magic"' });
+    expect(byPath["providers.codex[0].mode"]).toMatchObject({
+      account: 'codex account "ok"',
+      problem: 'must be one of "profile", "env", "auth", got string "magic"',
+    });
     expect(byPath["providers.codex[0].tier"]?.example).toContain('"tier": "pro"');
     expect(byPath["providers.codex[1].id"]).toMatchObject({ account: "codex account #2" });
     expect(byPath["providers.codex[1].id"]?.problem).toMatch(/not a valid id/);
@@ -142,8 +168,14 @@ describe("parseAccountsConfig: errors name the account, the field, the problem a
 
   it("rejects bad defaults", () => {
     const e = errorOf({ providers: {}, defaults: { cooldownMs: -1, circuit: { failures: 0, windowMs: "10m" } } });
-    expect(e.issues.map((i) => i.path).sort()).toEqual(["defaults.circuit.failures", "defaults.circuit.windowMs", "defaults.cooldownMs"]);
-    expect(e.issues.find((i) => i.path === "defaults.circuit.windowMs")?.problem).toBe('expected number, got string "10m"');
+    expect(e.issues.map((i) => i.path).sort()).toEqual([
+      "defaults.circuit.failures",
+      "defaults.circuit.windowMs",
+      "defaults.cooldownMs",
+    ]);
+    expect(e.issues.find((i) => i.path === "defaults.circuit.windowMs")?.problem).toBe(
+      'expected number, got string "10m"',
+    );
   });
 
   it("a file that is not a JSON object, or not JSON, or missing", async () => {
@@ -156,7 +188,11 @@ describe("parseAccountsConfig: errors name the account, the field, the problem a
 });
 
 describe("resolving ${VAR} at lease time", () => {
-  const account = { provider: "codex" as const, id: "work", env: { OPENAI_API_KEY: "${KEY_WORK}", URL: "https://${HOST}/v1", PRICE: "$$5" } };
+  const account = {
+    provider: "codex" as const,
+    id: "work",
+    env: { OPENAI_API_KEY: "${KEY_WORK}", URL: "https://${HOST}/v1", PRICE: "$$5" },
+  };
 
   it("substitutes variables from the conductor's environment", () => {
     expect(resolveAccountEnv(account, { KEY_WORK: "sk-123", HOST: "api.example" })).toEqual({
@@ -182,12 +218,33 @@ describe("resolving ${VAR} at lease time", () => {
   });
 
   it("resolveLease adds env values to env-mode leases only", () => {
-    const cfg = parseAccountsConfig(codex({ id: "work", mode: "env", env: { OPENAI_API_KEY: "${KEY_WORK}" } }, { id: "f", mode: "auth", authFile: "/k.json" }), "x");
-    const base = { provider: "codex", sessionId: "s", tier: "unknown", halfOpen: false, grantedAt: 0, expiresAt: 1 } as const;
-    const envLease: Lease = { ...base, leaseId: "codex/work#1", accountId: "work", mode: "env", envKeys: ["OPENAI_API_KEY"] };
+    const cfg = parseAccountsConfig(
+      codex(
+        { id: "work", mode: "env", env: { OPENAI_API_KEY: "${KEY_WORK}" } },
+        { id: "f", mode: "auth", authFile: "/k.json" },
+      ),
+      "x",
+    );
+    const base = {
+      provider: "codex",
+      sessionId: "s",
+      tier: "unknown",
+      halfOpen: false,
+      grantedAt: 0,
+      expiresAt: 1,
+    } as const;
+    const envLease: Lease = {
+      ...base,
+      leaseId: "codex/work#1",
+      accountId: "work",
+      mode: "env",
+      envKeys: ["OPENAI_API_KEY"],
+    };
     expect(resolveLease(envLease, cfg, { KEY_WORK: "sk-1" }).env).toEqual({ OPENAI_API_KEY: "sk-1" });
     const authLease: Lease = { ...base, leaseId: "codex/f#2", accountId: "f", mode: "auth", authFile: "/k.json" };
     expect(resolveLease(authLease, cfg, {})).toEqual(authLease);
-    expect(() => resolveLease({ ...envLease, accountId: "gone" }, cfg, {})).toThrow(/"gone" is not in the accounts file/);
+    expect(() => resolveLease({ ...envLease, accountId: "gone" }, cfg, {})).toThrow(
+      /"gone" is not in the accounts file/,
+    );
   });
 });

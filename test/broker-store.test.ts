@@ -42,7 +42,11 @@ describe("broker store in one process", () => {
       s.circuits["codex/b"] = { until: 2_000 };
     });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(file, "utf8"))).toEqual({ version: 1, cooldowns: { "codex/a": { until: 5_000 } }, circuits: { "codex/b": { until: 2_000 } } });
+    expect(JSON.parse(await readFile(file, "utf8"))).toEqual({
+      version: 1,
+      cooldowns: { "codex/a": { until: 5_000 } },
+      circuits: { "codex/b": { until: 2_000 } },
+    });
     now = 3_000;
     expect(await store.load()).toEqual({ version: 1, cooldowns: { "codex/a": { until: 5_000 } }, circuits: {} });
     expect(existsSync(`${file}.lock`)).toBe(false);
@@ -62,7 +66,8 @@ describe("broker store in one process", () => {
     const file = path.join(await tmp(), "state.json");
     const a = createBrokerStore(file, { now: () => 0 });
     const b = createBrokerStore(file, { now: () => 0 });
-    const bump = (s: BrokerState) => void (s.cooldowns["codex/n"] = { until: (s.cooldowns["codex/n"]?.until ?? 0) + 1 });
+    const bump = (s: BrokerState) =>
+      void (s.cooldowns["codex/n"] = { until: (s.cooldowns["codex/n"]?.until ?? 0) + 1 });
     await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).update(bump)));
     expect((await a.load()).cooldowns["codex/n"]).toEqual({ until: 40 });
   });
@@ -71,7 +76,11 @@ describe("broker store in one process", () => {
     const file = path.join(await tmp(), "state.json");
     const store = createBrokerStore(file, { now: () => 0 });
     await store.update((s) => void (s.cooldowns["codex/a"] = { until: 10 }));
-    await expect(store.update(() => { throw new Error("boom"); })).rejects.toThrow("boom");
+    await expect(
+      store.update(() => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
     await expect(store.update(() => ({ nope: true }) as unknown as BrokerState)).rejects.toThrow(BrokerStoreError);
     expect((await store.load()).cooldowns).toEqual({ "codex/a": { until: 10 } });
     expect(existsSync(`${file}.lock`)).toBe(false);
@@ -101,7 +110,9 @@ describe("the lock", () => {
     const pid = holder.pid as number;
     await writeFile(`${file}.lock`, JSON.stringify({ pid, start: processStartTime(pid), at: Date.now(), nonce: "y" }));
     const store = createBrokerStore(file, { now: () => 0, lockTimeoutMs: 150 });
-    await expect(store.update(() => undefined)).rejects.toThrow(new RegExp(`timed out after 150 ms waiting for the lock .*held by pid ${pid}`));
+    await expect(store.update(() => undefined)).rejects.toThrow(
+      new RegExp(`timed out after 150 ms waiting for the lock .*held by pid ${pid}`),
+    );
     const exited = new Promise((r) => holder.on("exit", r));
     holder.kill("SIGKILL");
     await exited;
@@ -195,11 +206,17 @@ describe("broker events ↔ state", () => {
     s = applyBrokerEvent(s, { type: "cooldown", ...who, ms: 1, until: 500 });
     s = applyBrokerEvent(s, { type: "cooldown", ...who, ms: 1, until: 400 });
     s = applyBrokerEvent(s, { type: "circuitOpen", ...who, ms: 1, until: 900, failures: 3 });
-    expect(s).toEqual({ version: 1, cooldowns: { "codex/a": { until: 500 } }, circuits: { "codex/a": { until: 900 } } });
+    expect(s).toEqual({
+      version: 1,
+      cooldowns: { "codex/a": { until: 500 } },
+      circuits: { "codex/a": { until: 900 } },
+    });
     expect(applyBrokerEvent(s, { type: "circuitClose", ...who }).circuits).toEqual({});
     expect(applyBrokerEvent(s, { type: "circuitHalfOpen", ...who }).circuits).toEqual({});
     expect(applyBrokerEvent(s, { type: "leaseExpired", ...who, sessionId: "s", leaseId: "l" })).toBe(s);
-    expect(["cooldown", "circuitOpen", "circuitClose", "circuitHalfOpen"].every((type) => persistsBrokerEvent({ type }))).toBe(true);
+    expect(
+      ["cooldown", "circuitOpen", "circuitClose", "circuitHalfOpen"].every((type) => persistsBrokerEvent({ type })),
+    ).toBe(true);
     expect(persistsBrokerEvent({ type: "lease" })).toBe(false);
   });
 

@@ -47,10 +47,17 @@ describe("accounts with real processes", () => {
     const accountsSeen: string[] = [];
     c.on("account", (e: { accountId: string }) => accountsSeen.push(e.accountId));
     const done = until(c, "completed", "first");
-    c.spawnSession({ id: "first", agent: "command", command: [NODE, join(root, "demo/agents/limited-once.mjs")], account: "codex" });
+    c.spawnSession({
+      id: "first",
+      agent: "command",
+      command: [NODE, join(root, "demo/agents/limited-once.mjs")],
+      account: "codex",
+    });
     await done;
     expect(accountsSeen).toEqual(["acct-a", "acct-b"]);
-    expect(readFileSync(c.getSnapshot()[0]!.outPath!, "utf8")).toMatch(/running on account a[\s\S]*running on account b/);
+    expect(readFileSync(c.getSnapshot()[0]!.outPath!, "utf8")).toMatch(
+      /running on account a[\s\S]*running on account b/,
+    );
 
     // The state file says A is cooling: a second conductor sharing it skips A.
     const state = JSON.parse(readFileSync(join(dir, "broker-state.json"), "utf8"));
@@ -60,7 +67,12 @@ describe("accounts with real processes", () => {
 
     await new Promise((r) => setTimeout(r, Math.max(0, until_ - Date.now()) + 200));
     const again = until(c, "completed", "second");
-    c.spawnSession({ id: "second", agent: "command", command: [NODE, "-e", "console.log(process.env.FAKE_ACCOUNT)"], account: "codex" });
+    c.spawnSession({
+      id: "second",
+      agent: "command",
+      command: [NODE, "-e", "console.log(process.env.FAKE_ACCOUNT)"],
+      account: "codex",
+    });
     await again;
     expect(accountsSeen.at(-1)).toBe("acct-a");
     await c.shutdown("test");
@@ -71,7 +83,10 @@ describe("accounts with real processes", () => {
 
   it("a restarted conductor remembers a cool-down from the shared state file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "conductor-broker-"));
-    writeFileSync(join(dir, "broker-state.json"), JSON.stringify({ version: 1, cooldowns: { "codex/acct-a": { until: Date.now() + 60_000 } }, circuits: {} }));
+    writeFileSync(
+      join(dir, "broker-state.json"),
+      JSON.stringify({ version: 1, cooldowns: { "codex/acct-a": { until: Date.now() + 60_000 } }, circuits: {} }),
+    );
     const { c } = conductor(demoAccounts, dir);
     const seen: string[] = [];
     c.on("account", (e: { accountId: string }) => seen.push(e.accountId));
@@ -104,7 +119,12 @@ describe("accounts with real processes", () => {
       const { c } = conductor(accounts, dir);
       const all = until(c, "allCompleted");
       for (const id of ["one", "two"]) {
-        c.spawnSession({ id, agent: "command", command: [NODE, join(root, "test/fixtures/print-credentials.mjs")], account: "codex" });
+        c.spawnSession({
+          id,
+          agent: "command",
+          command: [NODE, join(root, "test/fixtures/print-credentials.mjs")],
+          account: "codex",
+        });
       }
       await all;
       const seen = c.getSnapshot().map((s) => JSON.parse(/\{.*\}/.exec(readFileSync(s.outPath!, "utf8"))![0]));

@@ -17,7 +17,11 @@ const TTL = 60_000;
 const COOL = 5_000;
 const WINDOW = 10_000;
 
-const acct = (id: string, tier: BrokerAccountSpec["tier"], extra: Partial<BrokerAccountSpec> = {}): BrokerAccountSpec => ({
+const acct = (
+  id: string,
+  tier: BrokerAccountSpec["tier"],
+  extra: Partial<BrokerAccountSpec> = {},
+): BrokerAccountSpec => ({
   provider: "codex",
   id,
   mode: "env",
@@ -31,7 +35,11 @@ function startBroker(accounts: BrokerAccountSpec[]) {
   clock.set(1_700_000_000_000);
   const broker = createActor(brokerMachine, {
     clock,
-    input: { accounts, policy: { cooldownMs: COOL, leaseTtlMs: TTL, circuit: { failures: 3, windowMs: WINDOW } }, now: () => clock.now() },
+    input: {
+      accounts,
+      policy: { cooldownMs: COOL, leaseTtlMs: TTL, circuit: { failures: 3, windowMs: WINDOW } },
+      now: () => clock.now(),
+    },
   });
   const emitted: BrokerEmitted[] = [];
   broker.on("*", (e) => emitted.push(e as BrokerEmitted));
@@ -55,10 +63,15 @@ function startBroker(accounts: BrokerAccountSpec[]) {
       if (r.type !== "LEASE.GRANTED") throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
       return r.lease;
     },
-    release: (accountId: string, sessionId: string, ok = true, extra: { failureMode?: string; retryAfterMs?: number } = {}) =>
-      broker.send({ type: "RELEASE", accountId, sessionId, ok, ...extra }),
+    release: (
+      accountId: string,
+      sessionId: string,
+      ok = true,
+      extra: { failureMode?: string; retryAfterMs?: number } = {},
+    ) => broker.send({ type: "RELEASE", accountId, sessionId, ok, ...extra }),
     status: (id: string) => accountStatus(broker.getSnapshot().context.accounts[`codex/${id}`]!.getSnapshot()),
-    ofType: <T extends BrokerEmitted["type"]>(t: T) => emitted.filter((e): e is Extract<BrokerEmitted, { type: T }> => e.type === t),
+    ofType: <T extends BrokerEmitted["type"]>(t: T) =>
+      emitted.filter((e): e is Extract<BrokerEmitted, { type: T }> => e.type === t),
   };
   return h;
 }
@@ -95,8 +108,16 @@ describe("broker: lease policy", () => {
     ]);
     const now = h.clock.now();
     expect(h.lease("s1")).toEqual({
-      leaseId: "codex/e#1", accountId: "e", provider: "codex", sessionId: "s1", mode: "env", tier: "pro",
-      halfOpen: false, envKeys: ["OPENAI_API_KEY"], grantedAt: now, expiresAt: now + TTL,
+      leaseId: "codex/e#1",
+      accountId: "e",
+      provider: "codex",
+      sessionId: "s1",
+      mode: "env",
+      tier: "pro",
+      halfOpen: false,
+      envKeys: ["OPENAI_API_KEY"],
+      grantedAt: now,
+      expiresAt: now + TTL,
     });
     expect(h.lease("s2")).toMatchObject({ accountId: "x", mode: "auth", authFile: "/keys/x.json" });
     expect(h.lease("s3")).toMatchObject({ accountId: "p", mode: "profile", profile: "work" });
@@ -114,7 +135,10 @@ describe("broker: lease policy", () => {
     expect(h.lease("s1").accountId).toBe("local");
     expect(h.lease("s2", { requireHost: "box" })).toMatchObject({ accountId: "remote", host: "box" });
     expect(h.request("s3", { requireHost: "elsewhere" })).toMatchObject({
-      type: "LEASE.UNAVAILABLE", code: "no_accounts", etaMs: null, reason: 'no codex account bound to host "elsewhere" is configured',
+      type: "LEASE.UNAVAILABLE",
+      code: "no_accounts",
+      etaMs: null,
+      reason: 'no codex account bound to host "elsewhere" is configured',
     });
   });
 });
@@ -127,12 +151,22 @@ describe("broker: unavailable, waiting, ETA", () => {
     h.release(b.accountId, "s2", false, { failureMode: "rate_limited", retryAfterMs: 3_000 });
     h.advance(1_000);
     const r = h.request("s3");
-    expect(r).toMatchObject({ type: "LEASE.UNAVAILABLE", provider: "codex", sessionId: "s3", etaMs: 2_000, code: "all_busy" });
+    expect(r).toMatchObject({
+      type: "LEASE.UNAVAILABLE",
+      provider: "codex",
+      sessionId: "s3",
+      etaMs: 2_000,
+      code: "all_busy",
+    });
     expect((r as { reason: string }).reason).toBe("every codex account is busy: a leased (~59s), b cooling (~2s)");
     expect(h.ofType("noLease").at(-1)).toMatchObject({ sessionId: "s3", etaMs: 2_000, queued: false });
     expect(nextAvailableEta(h.broker.getSnapshot(), "codex")).toBe(2_000);
     expect(nextAvailableEta(h.broker.getSnapshot(), "gemini")).toBeNull();
-    expect(h.request("s4", { provider: "gemini" })).toMatchObject({ type: "LEASE.UNAVAILABLE", code: "no_accounts", etaMs: null });
+    expect(h.request("s4", { provider: "gemini" })).toMatchObject({
+      type: "LEASE.UNAVAILABLE",
+      code: "no_accounts",
+      etaMs: null,
+    });
   });
 
   it("nextAvailableEta is 0 when an account is free and the lease expiry when all are leased", () => {
@@ -175,7 +209,9 @@ describe("broker: release exactly once", () => {
     ]);
     expect(h.ofType("release")).toHaveLength(1);
     expect(h.status("a")).toBe("leased");
-    expect(h.broker.getSnapshot().context.accounts["codex/a"]!.getSnapshot().context.lease?.leaseId).toBe(again.leaseId);
+    expect(h.broker.getSnapshot().context.accounts["codex/a"]!.getSnapshot().context.lease?.leaseId).toBe(
+      again.leaseId,
+    );
     expect(h.broker.getSnapshot().context.accounts["codex/a"]!.getSnapshot().context.failures).toEqual([]);
     h.release("a", "nobody");
     expect(h.ofType("duplicateRelease").at(-1)).toMatchObject({ why: "unknown_lease" });
@@ -211,7 +247,9 @@ describe("broker: cool-downs and circuits", () => {
     expect(h.lease("s1").accountId).toBe("A");
     h.release("A", "s1", false, { failureMode: "rate_limited", retryAfterMs: 3_000 });
     const start = h.clock.now();
-    expect(h.ofType("cooldown")).toEqual([{ type: "cooldown", provider: "codex", accountId: "A", ms: 3_000, until: start + 3_000 }]);
+    expect(h.ofType("cooldown")).toEqual([
+      { type: "cooldown", provider: "codex", accountId: "A", ms: 3_000, until: start + 3_000 },
+    ]);
     expect(h.ofType("release").at(-1)).toMatchObject({ ok: false, failureMode: "rate_limited" });
     expect(h.lease("s2").accountId).toBe("B");
     expect(h.ofType("tierFallback").at(-1)).toMatchObject({ from: "pro", to: "plus", accountId: "B" });
@@ -238,7 +276,14 @@ describe("broker: cool-downs and circuits", () => {
       h.release("A", s, false, { failureMode: "exit_nonzero" });
     }
     expect(h.ofType("circuitOpen")).toEqual([
-      { type: "circuitOpen", provider: "codex", accountId: "A", ms: WINDOW, until: h.clock.now() + WINDOW, failures: 3 },
+      {
+        type: "circuitOpen",
+        provider: "codex",
+        accountId: "A",
+        ms: WINDOW,
+        until: h.clock.now() + WINDOW,
+        failures: 3,
+      },
     ]);
     expect(h.request("s4")).toMatchObject({ type: "LEASE.UNAVAILABLE", etaMs: WINDOW });
     h.advance(WINDOW);
@@ -256,8 +301,14 @@ describe("broker: cool-downs and circuits", () => {
     const now = h.clock.now();
     h.broker.send({
       type: "SYNC",
-      cooldowns: [{ provider: "codex", accountId: "A", until: now + 2_000 }, { provider: "codex", accountId: "C", until: now - 1 }],
-      circuits: [{ provider: "codex", accountId: "B", until: now + 3_000 }, { provider: "codex", accountId: "ghost", until: now + 3_000 }],
+      cooldowns: [
+        { provider: "codex", accountId: "A", until: now + 2_000 },
+        { provider: "codex", accountId: "C", until: now - 1 },
+      ],
+      circuits: [
+        { provider: "codex", accountId: "B", until: now + 3_000 },
+        { provider: "codex", accountId: "ghost", until: now + 3_000 },
+      ],
     });
     expect([h.status("A"), h.status("B"), h.status("C")]).toEqual(["cooling", "circuitOpen", "idle"]);
     h.advance(2_000);

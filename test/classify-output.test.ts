@@ -131,7 +131,13 @@ describe("matchInputWait", () => {
     const names = DEFAULT_INPUT_WAIT_PATTERNS.map((p) => p.name);
     expect(new Set(names).size).toBe(names.length);
     expect(names).toEqual([
-      "confirm_prompt", "yes_no", "choose_prompt", "enter_prompt", "bracket_colon", "question_mark", "prompt_arrow",
+      "confirm_prompt",
+      "yes_no",
+      "choose_prompt",
+      "enter_prompt",
+      "bracket_colon",
+      "question_mark",
+      "prompt_arrow",
     ]);
   });
 });

@@ -46,7 +46,8 @@ describe("conductor run", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("all 6 sessions ended as expected");
-    for (const id of ["writer", "sleeper", "asker", "crasher", "ratelimited", "failover"]) expect(r.stdout).toMatch(new RegExp(`ok\\s+${id}`));
+    for (const id of ["writer", "sleeper", "asker", "crasher", "ratelimited", "failover"])
+      expect(r.stdout).toMatch(new RegExp(`ok\\s+${id}`));
     // The account pool: rate limited on A, the restart runs on B.
     expect(r.stdout).toMatch(/failover runs on codex account acct-a[\s\S]*failover runs on codex account acct-b/);
     expect(r.stdout).toMatch(/sleeper: stalled → failed \(stall_timeout\)/);
@@ -86,7 +87,10 @@ describe("conductor run", () => {
     const r = await conductor(["run", "acc.json"], cwd);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/nope\.json[\s\S]*cannot read the file \(ENOENT\)/);
-    writeFileSync(join(cwd, "hosts.json"), JSON.stringify({ hosts: "./missing-hosts.json", sessions: [{ ...session, host: "box" }] }));
+    writeFileSync(
+      join(cwd, "hosts.json"),
+      JSON.stringify({ hosts: "./missing-hosts.json", sessions: [{ ...session, host: "box" }] }),
+    );
     const h = await conductor(["run", "hosts.json"], cwd);
     expect(h.code).toBe(2);
     expect(h.stderr).toMatch(/missing-hosts\.json/);
@@ -108,7 +112,9 @@ describe("conductor run", () => {
     const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
     writeFileSync(
       join(cwd, "c.json"),
-      JSON.stringify({ sessions: [{ id: "fails", agent: "command", command: ["node", "-e", "process.exit(4)"], maxRestarts: 0 }] }),
+      JSON.stringify({
+        sessions: [{ id: "fails", agent: "command", command: ["node", "-e", "process.exit(4)"], maxRestarts: 0 }],
+      }),
     );
     const r = await conductor(["run", "c.json", "--logs-dir", "logs"], cwd);
     expect(r.code).toBe(1);
@@ -117,7 +123,10 @@ describe("conductor run", () => {
 
   it("SIGINT: every session is stopped, the log is closed, the process exits 130, no child left", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
-    const child = spawn(process.execPath, [cli, "run", "--logs-dir", "logs"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [cli, "run", "--logs-dir", "logs"], {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     // Wait until the slow sessions are running, then interrupt like Ctrl-C would.
@@ -128,7 +137,9 @@ describe("conductor run", () => {
     const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
     expect(code).toBe(130);
     expect(out).toMatch(/writer: healthy → failed \(signal:SIGINT\)/);
-    const lines = readFileSync(join(cwd, "logs", "conductor-events.jsonl"), "utf8").trimEnd().split("\n");
+    const lines = readFileSync(join(cwd, "logs", "conductor-events.jsonl"), "utf8")
+      .trimEnd()
+      .split("\n");
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ event: "shutdown_complete", reason: "signal:SIGINT" });
     expect(alive(join(cwd, "logs"))).toEqual([]);
     expect(alive(join(root, "demo/agents/writer.mjs"))).toEqual([]);

@@ -21,7 +21,11 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
 });
 
-function waitFor<T>(c: Conductor, event: "completed" | "dead" | "allCompleted" | "inputWait" | "stateChange", pred: (e: T) => boolean = () => true) {
+function waitFor<T>(
+  c: Conductor,
+  event: "completed" | "dead" | "allCompleted" | "inputWait" | "stateChange",
+  pred: (e: T) => boolean = () => true,
+) {
   return new Promise<T>((resolve) => {
     const fn = (e: T) => {
       if (!pred(e)) return;
@@ -64,7 +68,11 @@ describe("createConductor with real processes", () => {
     const moves: Array<{ to: string; at: number }> = [];
     c.on("stateChange", (e: { to: string }) => moves.push({ to: e.to, at: performance.now() }));
     const stalled = waitFor(c, "stateChange", (e: { to: string }) => e.to === "stalled");
-    c.spawnSession({ id: "quiet", agent: "command", command: [NODE, "-e", "console.log('one line'); setInterval(() => {}, 1e6)"] });
+    c.spawnSession({
+      id: "quiet",
+      agent: "command",
+      command: [NODE, "-e", "console.log('one line'); setInterval(() => {}, 1e6)"],
+    });
     await stalled;
     const healthyAt = moves.find((m) => m.to === "healthy")!.at;
     const stalledAt = moves.find((m) => m.to === "stalled")!.at;
@@ -89,7 +97,11 @@ describe("createConductor with real processes", () => {
   it("a child that ignores SIGTERM is SIGKILLed after graceMs and nothing of it survives", async () => {
     const c = conductor({ graceMs: 300 });
     const tag = `ignore-term-${Date.now()}`;
-    c.spawnSession({ id: "stubborn", agent: "command", command: [NODE, "-e", `process.on('SIGTERM',()=>{}); console.log('${tag}'); setInterval(()=>{},1e6)`] });
+    c.spawnSession({
+      id: "stubborn",
+      agent: "command",
+      command: [NODE, "-e", `process.on('SIGTERM',()=>{}); console.log('${tag}'); setInterval(()=>{},1e6)`],
+    });
     await waitFor(c, "stateChange", (e: { to: string }) => e.to === "healthy");
     await c.killSession("stubborn", "user_kill");
     expect(pidsWith(tag)).toEqual([]);
@@ -115,7 +127,11 @@ describe("createConductor with real processes", () => {
     c.spawnSession({
       id: "ask",
       agent: "command",
-      command: [NODE, "-e", "process.stdout.write('Your API key? '); process.stdin.once('data', d => { console.log('got ' + d.length); process.exit(0) })"],
+      command: [
+        NODE,
+        "-e",
+        "process.stdout.write('Your API key? '); process.stdin.once('data', d => { console.log('got ' + d.length); process.exit(0) })",
+      ],
     });
     expect((await asked).pattern).toBe("question_mark");
     const done = waitFor(c, "completed");
@@ -135,15 +151,24 @@ describe("createConductor with real processes", () => {
     c.spawnSession({ id: "crash", agent: "command", command: [NODE, "-e", "console.log('boom'); process.exit(1)"] });
     await dead;
     await c.shutdown("test");
-    const lines = readFileSync(c.eventLogPath, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(c.eventLogPath, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     lines.forEach((l, i) => {
       expect(l.seq).toBe(i + 1);
       expect(new Date(l.ts).toISOString()).toBe(l.ts);
     });
     const moves = lines.filter((l) => l.event === "stateChange").map((l) => `${l.from}->${l.to}`);
     expect(moves).toEqual([
-      "init->starting", "starting->healthy", "healthy->failed", "failed->restarting",
-      "restarting->starting", "starting->healthy", "healthy->failed", "failed->dead",
+      "init->starting",
+      "starting->healthy",
+      "healthy->failed",
+      "failed->restarting",
+      "restarting->starting",
+      "starting->healthy",
+      "healthy->failed",
+      "failed->dead",
     ]);
     expect(lines.at(-1).event).toBe("shutdown_complete");
   });
@@ -154,7 +179,12 @@ describe("createConductor with real processes", () => {
     for (const e of ["stateChange", "completed", "allCompleted", "shutdown"] as const) c.on(e, () => seen.push(e));
     let called = "";
     const all = waitFor(c, "allCompleted");
-    c.spawnSession({ id: "ok", agent: "command", command: [NODE, "-e", "console.log('done')"], onCompleted: (i) => (called = i.sessionId) });
+    c.spawnSession({
+      id: "ok",
+      agent: "command",
+      command: [NODE, "-e", "console.log('done')"],
+      onCompleted: (i) => (called = i.sessionId),
+    });
     expect(getConductorRegistry().lookup("ok")).toBe(c);
     expect(c.getMeshRegistry()?.getAgent("session:ok")).toBeTruthy();
     await all;
@@ -192,7 +222,9 @@ describe("createConductor with real processes", () => {
       expect(readFileSync(c.getSnapshot()[0]!.outPath!, "utf8")).toContain(prompt);
       const log = readFileSync(c.eventLogPath, "utf8");
       expect(log).not.toContain("tk-12345");
-      expect((await readEventLog(c.eventLogPath)).find((l) => l.event === "spawn")).toMatchObject({ promptLength: prompt.length });
+      expect((await readEventLog(c.eventLogPath)).find((l) => l.event === "spawn")).toMatchObject({
+        promptLength: prompt.length,
+      });
     } finally {
       process.env.PATH = oldPath;
     }
@@ -201,12 +233,22 @@ describe("createConductor with real processes", () => {
   it("rejects bad input with errors that say what to do", () => {
     expect(() => createConductor({} as never)).toThrow(/logsDir is required/);
     const c = conductor();
-    expect(() => c.spawnSession({ agent: "command", command: ["/bin/true"] } as never)).toThrow(/session id is required/);
+    expect(() => c.spawnSession({ agent: "command", command: ["/bin/true"] } as never)).toThrow(
+      /session id is required/,
+    );
     expect(() => c.spawnSession({ id: "x", agent: "nope" })).toThrow(/supported agents are/);
-    expect(() => c.spawnSession({ id: "y", agent: "command", command: ["no-such-binary-here"] })).toThrow(/not found on PATH/);
-    expect(() => c.spawnSession({ id: "z", agent: "command", command: ["/bin/true"], remote: true })).toThrow(/host is required/);
-    expect(() => c.spawnSession({ id: "z2", agent: "command", command: ["/bin/true"], remote: true, host: "h", account: "codex" })).toThrow(/local sessions only/);
-    expect(() => c.spawnSession({ id: "w", agent: "command", command: ["/bin/true"], probeOpts: { stallMs: -1 } })).toThrow(/stallMs must be a non-negative/);
+    expect(() => c.spawnSession({ id: "y", agent: "command", command: ["no-such-binary-here"] })).toThrow(
+      /not found on PATH/,
+    );
+    expect(() => c.spawnSession({ id: "z", agent: "command", command: ["/bin/true"], remote: true })).toThrow(
+      /host is required/,
+    );
+    expect(() =>
+      c.spawnSession({ id: "z2", agent: "command", command: ["/bin/true"], remote: true, host: "h", account: "codex" }),
+    ).toThrow(/local sessions only/);
+    expect(() =>
+      c.spawnSession({ id: "w", agent: "command", command: ["/bin/true"], probeOpts: { stallMs: -1 } }),
+    ).toThrow(/stallMs must be a non-negative/);
     c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] });
     expect(() => c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] })).toThrow(/already exists/);
   });

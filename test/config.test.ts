@@ -46,7 +46,12 @@ describe("resolveRelativeTo", () => {
     const cfg: RunConfig = {
       logsDir: "./logs",
       sessions: [
-        { id: "a", agent: "command", command: ["bin/run", "./x.mjs", "../y", "src/z.ts", "--out=./o", "/abs"], workdir: "repo" },
+        {
+          id: "a",
+          agent: "command",
+          command: ["bin/run", "./x.mjs", "../y", "src/z.ts", "--out=./o", "/abs"],
+          workdir: "repo",
+        },
         { id: "b", agent: "command", command: ["node", "-e", "1"], workdir: "/abs/w" },
       ],
     };
@@ -73,22 +78,44 @@ describe("errors name the field, the problem and an example", () => {
 
   it("unknown keys (typos) are rejected with the closest known key", () => {
     expect(fail({ ...ok(), maxRestart: 3 }).issues).toEqual([
-      { path: "maxRestart", problem: 'unknown key "maxRestart" (did you mean "maxRestarts"?)', example: '"maxRestarts": 3' },
+      {
+        path: "maxRestart",
+        problem: 'unknown key "maxRestart" (did you mean "maxRestarts"?)',
+        example: '"maxRestarts": 3',
+      },
     ]);
-    expect(fail(ok({ promt: "x" })).issues[0]).toMatchObject({ path: "sessions[0].promt", problem: expect.stringContaining('did you mean "prompt"?') });
-    expect(fail({ ...ok(), probe: { stalMs: 5 } }).issues[0]).toMatchObject({ path: "probe.stalMs", example: '"stallMs": 30000' });
-    expect(fail({ ...ok(), zzzzzz: 1 }).issues[0]?.problem).toMatch(/known keys: logsDir, accounts, brokerStateFile, hosts, maxRestarts/);
+    expect(fail(ok({ promt: "x" })).issues[0]).toMatchObject({
+      path: "sessions[0].promt",
+      problem: expect.stringContaining('did you mean "prompt"?'),
+    });
+    expect(fail({ ...ok(), probe: { stalMs: 5 } }).issues[0]).toMatchObject({
+      path: "probe.stalMs",
+      example: '"stallMs": 30000',
+    });
+    expect(fail({ ...ok(), zzzzzz: 1 }).issues[0]?.problem).toMatch(
+      /known keys: logsDir, accounts, brokerStateFile, hosts, maxRestarts/,
+    );
   });
 
   it("missing and mistyped fields", () => {
     expect(fail({}).issues).toEqual([
       { path: "sessions", problem: "is required", example: expect.stringContaining('"sessions": [') },
     ]);
-    expect(fail({ ...ok(), graceMs: "10s" }).issues[0]).toEqual({ path: "graceMs", problem: 'expected number, got string "10s"', example: '"graceMs": 10000' });
+    expect(fail({ ...ok(), graceMs: "10s" }).issues[0]).toEqual({
+      path: "graceMs",
+      problem: 'expected number, got string "10s"',
+      example: '"graceMs": 10000',
+    });
     expect(fail({ ...ok(), maxRestarts: 1.5 }).issues[0]?.problem).toBe("expected a whole number, got number 1.5");
-    expect(fail({ ...ok(), probe: { stallMs: 0 } }).issues[0]).toMatchObject({ path: "probe.stallMs", problem: "must be >= 1, got number 0" });
+    expect(fail({ ...ok(), probe: { stallMs: 0 } }).issues[0]).toMatchObject({
+      path: "probe.stallMs",
+      problem: "must be >= 1, got number 0",
+    });
     expect(fail({ sessions: [] }).issues[0]).toMatchObject({ path: "sessions", problem: "needs at least 1 item(s)" });
-    expect(fail(ok({ env: { K: 1 } })).issues[0]).toMatchObject({ path: "sessions[0].env.K", example: '"LOG_LEVEL": "debug"' });
+    expect(fail(ok({ env: { K: 1 } })).issues[0]).toMatchObject({
+      path: "sessions[0].env.K",
+      example: '"LOG_LEVEL": "debug"',
+    });
     expect(fail([1]).issues[0]?.problem).toBe("the file must hold a JSON object, got an array");
   });
 
@@ -101,7 +128,11 @@ describe("errors name the field, the problem and an example", () => {
     expect(fail(ok({ id: "x".repeat(65) })).issues[0]?.path).toBe("sessions[0].id");
     const dup = ok().sessions[0];
     expect(fail({ sessions: [dup, { ...dup, id: "other" }, dup] }).issues).toEqual([
-      { path: "sessions[2].id", problem: '"writer" is already used by sessions[0]; ids must be unique', example: '"id": "writer-2"' },
+      {
+        path: "sessions[2].id",
+        problem: '"writer" is already used by sessions[0]; ids must be unique',
+        example: '"id": "writer-2"',
+      },
     ]);
   });
 
@@ -111,14 +142,32 @@ describe("errors name the field, the problem and an example", () => {
       problem: 'is required when "agent" is "command"',
       example: '"command": ["node", "./agents/writer.mjs"]',
     });
-    expect(fail({ sessions: [{ id: "a", agent: "claude", prompt: "x", command: ["x"] }] }).issues[0]?.problem).toMatch(/only allowed with "agent": "command"/);
-    expect(fail({ sessions: [{ id: "a", agent: "gemini" }] }).issues[0]).toMatchObject({ path: "sessions[0].prompt", problem: 'is required for agent "gemini" ("" is allowed)' });
-    expect(fail({ sessions: [{ id: "a", agent: "gemini", prompt: "", profile: "p" }] }).issues[0]?.path).toBe("sessions[0].profile");
-    expect(fail(ok({ command: [] })).issues[0]).toMatchObject({ path: "sessions[0].command", problem: "needs at least 1 item(s)" });
+    expect(fail({ sessions: [{ id: "a", agent: "claude", prompt: "x", command: ["x"] }] }).issues[0]?.problem).toMatch(
+      /only allowed with "agent": "command"/,
+    );
+    expect(fail({ sessions: [{ id: "a", agent: "gemini" }] }).issues[0]).toMatchObject({
+      path: "sessions[0].prompt",
+      problem: 'is required for agent "gemini" ("" is allowed)',
+    });
+    expect(fail({ sessions: [{ id: "a", agent: "gemini", prompt: "", profile: "p" }] }).issues[0]?.path).toBe(
+      "sessions[0].profile",
+    );
+    expect(fail(ok({ command: [] })).issues[0]).toMatchObject({
+      path: "sessions[0].command",
+      problem: "needs at least 1 item(s)",
+    });
   });
 
   it("regexes are compiled and the bad one is reported", () => {
-    const bad = fail({ ...ok({ answers: [{ match: "ok", send: "y" }, { match: "(y/n", send: "y" }] }), probe: { inputWaitPatterns: ["fine", "[unclosed"] } });
+    const bad = fail({
+      ...ok({
+        answers: [
+          { match: "ok", send: "y" },
+          { match: "(y/n", send: "y" },
+        ],
+      }),
+      probe: { inputWaitPatterns: ["fine", "[unclosed"] },
+    });
     expect(bad.issues.map((i) => i.path)).toEqual(["probe.inputWaitPatterns[1]", "sessions[0].answers[1].match"]);
     expect(bad.issues[1]?.problem).toMatch(/^"\(y\/n" is not a valid regular expression \(.+\)/);
     expect(bad.issues[1]?.example).toBe('"match": "\\\\(y/n\\\\)"');
@@ -126,7 +175,9 @@ describe("errors name the field, the problem and an example", () => {
 
   it("env names and backoff bounds", () => {
     expect(fail(ok({ env: { "1BAD": "x" } })).issues[0]?.path).toBe('sessions[0].env["1BAD"]');
-    expect(fail({ ...ok(), restart: { backoffInitialMs: 500, backoffMaxMs: 100 } }).issues[0]?.path).toBe("restart.backoffMaxMs");
+    expect(fail({ ...ok(), restart: { backoffInitialMs: 500, backoffMaxMs: 100 } }).issues[0]?.path).toBe(
+      "restart.backoffMaxMs",
+    );
     expect(parseRunConfig({ ...ok(), restart: { windowMs: null } }, "x").restart?.windowMs).toBeNull();
   });
 
@@ -134,7 +185,9 @@ describe("errors name the field, the problem and an example", () => {
     const d = await mkdtemp(path.join(tmpdir(), "cfg-"));
     try {
       await writeFile(path.join(d, "bad.json"), "{ sessions: [] }");
-      await expect(loadRunConfig(path.join(d, "bad.json"))).rejects.toThrow(/bad\.json: invalid config\n  - \(top level\): not valid JSON/);
+      await expect(loadRunConfig(path.join(d, "bad.json"))).rejects.toThrow(
+        /bad\.json: invalid config\n {2}- \(top level\): not valid JSON/,
+      );
       await expect(loadRunConfig(path.join(d, "missing.json"))).rejects.toThrow(/cannot read the file \(ENOENT\)/);
     } finally {
       await rm(d, { recursive: true, force: true });

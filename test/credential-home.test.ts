@@ -28,17 +28,31 @@ interface Seen {
 
 /** Runs the fake agent with the home's env on top of a minimal environment. */
 async function agentSees(env: Record<string, string>, delayMs = 150): Promise<Seen> {
-  const { stdout } = await run(process.execPath, [FIXTURE, String(delayMs)], { env: { PATH: process.env.PATH ?? "", ...env } });
+  const { stdout } = await run(process.execPath, [FIXTURE, String(delayMs)], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
   return JSON.parse(stdout) as Seen;
 }
 
 const lease = (over: Partial<ResolvedLease>): ResolvedLease => ({
-  leaseId: "codex/a#1", accountId: "a", provider: "codex", sessionId: "s1", mode: "auth", tier: "pro",
-  halfOpen: false, grantedAt: 0, expiresAt: 1, ...over,
+  leaseId: "codex/a#1",
+  accountId: "a",
+  provider: "codex",
+  sessionId: "s1",
+  mode: "auth",
+  tier: "pro",
+  halfOpen: false,
+  grantedAt: 0,
+  expiresAt: 1,
+  ...over,
 });
 
 /** Asks a broker for a lease, as the runtime will. */
-function grant(accountsJson: unknown, sessionId: string, provider = "codex"): { lease: Lease; cfg: ReturnType<typeof parseAccountsConfig> } {
+function grant(
+  accountsJson: unknown,
+  sessionId: string,
+  provider = "codex",
+): { lease: Lease; cfg: ReturnType<typeof parseAccountsConfig> } {
   const cfg = parseAccountsConfig(accountsJson, "accounts.json");
   const broker = createActor(brokerMachine, { input: brokerInputOf(cfg) }).start();
   let reply: BrokerReply | undefined;
@@ -65,7 +79,9 @@ describe("codex auth homes", () => {
     const cfg = parseAccountsConfig(accounts, "accounts.json");
     const broker = createActor(brokerMachine, { input: brokerInputOf(cfg) }).start();
     const replies: BrokerReply[] = [];
-    const inbox = createActor(fromCallback(({ receive }) => receive((e) => void replies.push(e as BrokerReply)))).start();
+    const inbox = createActor(
+      fromCallback(({ receive }) => receive((e) => void replies.push(e as BrokerReply))),
+    ).start();
     broker.send({ type: "LEASE.REQUEST", provider: "codex", sessionId: "one", replyTo: inbox });
     broker.send({ type: "LEASE.REQUEST", provider: "codex", sessionId: "two", replyTo: inbox });
     const [l1, l2] = replies.map((r) => (r as Extract<BrokerReply, { type: "LEASE.GRANTED" }>).lease);
@@ -82,8 +98,16 @@ describe("codex auth homes", () => {
     expect((await stat(path.join(h1.dir!, "auth.json"))).mode & 0o777).toBe(0o600);
 
     const [seen1, seen2] = await Promise.all([agentSees(h1.env), agentSees(h2.env)]);
-    expect(seen1).toMatchObject({ account: "codex/acct-a", codexHome: h1.dir, codexAuth: '{"account":"A","token":"tok-a"}' });
-    expect(seen2).toMatchObject({ account: "codex/acct-b", codexHome: h2.dir, codexAuth: '{"account":"B","token":"tok-b"}' });
+    expect(seen1).toMatchObject({
+      account: "codex/acct-a",
+      codexHome: h1.dir,
+      codexAuth: '{"account":"A","token":"tok-a"}',
+    });
+    expect(seen2).toMatchObject({
+      account: "codex/acct-b",
+      codexHome: h2.dir,
+      codexAuth: '{"account":"B","token":"tok-b"}',
+    });
     expect(seen1.authFile).toBe(seen1.codexAuth);
 
     await Promise.all([h1.dispose(), h2.dispose()]);
@@ -104,8 +128,17 @@ describe("codex auth homes", () => {
 
     const keys = await tmp("keys-");
     await writeFile(path.join(keys, "work.json"), '{"account":"WORK"}');
-    const { lease: l, cfg } = grant({ providers: { codex: [{ id: "work", mode: "auth", authFile: path.join(keys, "work.json") }] } }, "s1");
-    const home = await createCredentialHome({ sessionId: "s1", agent: "codex", lease: resolveLease(l, cfg), baseDir: await tmp("homes-"), userHome });
+    const { lease: l, cfg } = grant(
+      { providers: { codex: [{ id: "work", mode: "auth", authFile: path.join(keys, "work.json") }] } },
+      "s1",
+    );
+    const home = await createCredentialHome({
+      sessionId: "s1",
+      agent: "codex",
+      lease: resolveLease(l, cfg),
+      baseDir: await tmp("homes-"),
+      userHome,
+    });
     const copiedConfig = path.join(home.dir!, "config.toml");
     expect(await readFile(copiedConfig, "utf8")).toContain("[profiles.work]");
     expect((await stat(copiedConfig)).mode & 0o777).toBe(0o600);
@@ -122,8 +155,16 @@ describe("codex auth homes", () => {
     const events: string[] = [];
     const missing = path.join(baseDir, "..", "no-such-auth.json");
     await expect(
-      createCredentialHome({ sessionId: "s", agent: "codex", lease: lease({ authFile: missing }), baseDir, log: (e) => events.push(e) }),
-    ).rejects.toThrow(new CredentialHomeError(`session "s": cannot copy the auth file of codex account "a" (${missing}): ENOENT`));
+      createCredentialHome({
+        sessionId: "s",
+        agent: "codex",
+        lease: lease({ authFile: missing }),
+        baseDir,
+        log: (e) => events.push(e),
+      }),
+    ).rejects.toThrow(
+      new CredentialHomeError(`session "s": cannot copy the auth file of codex account "a" (${missing}): ENOENT`),
+    );
     expect(events).toEqual(["auth_copy_error"]);
     expect(await readdir(baseDir)).toEqual([]);
   });
@@ -137,13 +178,26 @@ describe("other providers and modes", () => {
     await mkdir(path.join(userHome, ".gemini"));
     await writeFile(path.join(userHome, ".gemini/settings.json"), '{"theme":"x"}');
     const l = lease({ provider: "gemini", accountId: "g", authFile: path.join(keys, "g.json") });
-    const home = await createCredentialHome({ sessionId: "s", agent: "gemini", lease: l, baseDir: await tmp("homes-"), userHome });
+    const home = await createCredentialHome({
+      sessionId: "s",
+      agent: "gemini",
+      lease: l,
+      baseDir: await tmp("homes-"),
+      userHome,
+    });
     expect(home.env.GEMINI_CLI_HOME).toBe(home.dir);
     expect(home.env.HOME).toBeUndefined();
     expect((await agentSees(home.env)).geminiCreds).toBe('{"refresh_token":"g"}');
     expect(await readFile(path.join(home.dir!, ".gemini/settings.json"), "utf8")).toBe('{"theme":"x"}');
     await home.dispose();
-    const withHome = await createCredentialHome({ sessionId: "s", agent: "gemini", lease: l, baseDir: await tmp("homes-"), userHome, geminiOverrideHome: true });
+    const withHome = await createCredentialHome({
+      sessionId: "s",
+      agent: "gemini",
+      lease: l,
+      baseDir: await tmp("homes-"),
+      userHome,
+      geminiOverrideHome: true,
+    });
     expect(withHome.env.HOME).toBe(withHome.dir);
     await withHome.dispose();
   });
@@ -152,29 +206,54 @@ describe("other providers and modes", () => {
     const keys = await tmp("keys-");
     await writeFile(path.join(keys, "c.json"), '{"claudeAiOauth":"c"}');
     const l = lease({ provider: "claude", accountId: "c", authFile: path.join(keys, "c.json") });
-    const home = await createCredentialHome({ sessionId: "s", agent: "claude", lease: l, baseDir: await tmp("homes-"), userHome: await tmp("home-") });
+    const home = await createCredentialHome({
+      sessionId: "s",
+      agent: "claude",
+      lease: l,
+      baseDir: await tmp("homes-"),
+      userHome: await tmp("home-"),
+    });
     expect(home.env.CLAUDE_CONFIG_DIR).toBe(home.dir);
     expect((await agentSees(home.env)).claudeCreds).toBe('{"claudeAiOauth":"c"}');
     await home.dispose();
   });
 
   it("env mode gives the resolved variables and no directory; it needs resolveLease first", async () => {
-    const { lease: l, cfg } = grant({ providers: { codex: [{ id: "acct-a", mode: "env", env: { FAKE_ACCOUNT: "a" } }] } }, "s");
-    const home = await createCredentialHome({ sessionId: "s", agent: "command", lease: resolveLease(l, cfg), baseDir: await tmp() });
+    const { lease: l, cfg } = grant(
+      { providers: { codex: [{ id: "acct-a", mode: "env", env: { FAKE_ACCOUNT: "a" } }] } },
+      "s",
+    );
+    const home = await createCredentialHome({
+      sessionId: "s",
+      agent: "command",
+      lease: resolveLease(l, cfg),
+      baseDir: await tmp(),
+    });
     expect(home).toMatchObject({ dir: null, env: { CONDUCTOR_ACCOUNT: "codex/acct-a", FAKE_ACCOUNT: "a" } });
     expect((await agentSees(home.env)).fakeAccount).toBe("a");
-    await expect(createCredentialHome({ sessionId: "s", agent: "codex", lease: l, baseDir: await tmp() })).rejects.toThrow(/call resolveLease first/);
+    await expect(
+      createCredentialHome({ sessionId: "s", agent: "codex", lease: l, baseDir: await tmp() }),
+    ).rejects.toThrow(/call resolveLease first/);
   });
 
   it("profile mode gives CODEX_PROFILE and the launcher's profile", async () => {
-    const home = await createCredentialHome({ sessionId: "s", agent: "codex", lease: lease({ mode: "profile", profile: "work" }), baseDir: await tmp() });
-    expect(home).toMatchObject({ dir: null, profile: "work", env: { CODEX_PROFILE: "work", CONDUCTOR_ACCOUNT: "codex/a" } });
+    const home = await createCredentialHome({
+      sessionId: "s",
+      agent: "codex",
+      lease: lease({ mode: "profile", profile: "work" }),
+      baseDir: await tmp(),
+    });
+    expect(home).toMatchObject({
+      dir: null,
+      profile: "work",
+      env: { CODEX_PROFILE: "work", CONDUCTOR_ACCOUNT: "codex/a" },
+    });
   });
 
   it("a preset agent must match the lease's provider", async () => {
-    await expect(createCredentialHome({ sessionId: "s", agent: "claude", lease: lease({}), baseDir: await tmp() })).rejects.toThrow(
-      'agent "claude" cannot use a lease of codex account "a"',
-    );
+    await expect(
+      createCredentialHome({ sessionId: "s", agent: "claude", lease: lease({}), baseDir: await tmp() }),
+    ).rejects.toThrow('agent "claude" cannot use a lease of codex account "a"');
   });
 });
 
@@ -183,7 +262,12 @@ describe("sweepStaleCredentialHomes", () => {
     const baseDir = await tmp("homes-");
     const keys = await tmp("keys-");
     await writeFile(path.join(keys, "a.json"), "{}");
-    const live = await createCredentialHome({ sessionId: "live", agent: "codex", lease: lease({ authFile: path.join(keys, "a.json") }), baseDir });
+    const live = await createCredentialHome({
+      sessionId: "live",
+      agent: "codex",
+      lease: lease({ authFile: path.join(keys, "a.json") }),
+      baseDir,
+    });
     const dead = path.join(baseDir, "old-session.999999999.abcdef");
     await mkdir(dead);
     await mkdir(path.join(baseDir, "unrelated"));

@@ -6,13 +6,7 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { distModule as distModuleOf } from "./helpers/dist.js";
-import {
-  createEventLog,
-  describeArgv,
-  readEventLog,
-  readEventLogDetailed,
-  redactEnv,
-} from "../src/event-log.js";
+import { createEventLog, describeArgv, readEventLog, readEventLogDetailed, redactEnv } from "../src/event-log.js";
 
 const { path: distModule, built: hasDist } = distModuleOf("src/event-log.js");
 
@@ -25,7 +19,11 @@ afterEach(() => {
 });
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const rawLines = (p: string) => fs.readFileSync(p, "utf8").split("\n").filter((l) => l !== "");
+const rawLines = (p: string) =>
+  fs
+    .readFileSync(p, "utf8")
+    .split("\n")
+    .filter((l) => l !== "");
 
 describe("event log", () => {
   it("writes { seq, ts, event, ...data } lines, seq from 1, into a created parent directory", async () => {
@@ -162,19 +160,22 @@ describe("event log", () => {
     expect(rawLines(file).map((l) => JSON.parse(l).event)).toEqual(["before"]);
   });
 
-  it.skipIf(!fs.existsSync("/dev/full"))("a failing disk (ENOSPC) never throws into the caller; it is counted and warned once", async () => {
-    const warnings: string[] = [];
-    const log = createEventLog("/dev/full", { warn: (m) => warnings.push(m) });
-    expect(() => {
-      log.append("a");
-      log.append("b");
-    }).not.toThrow();
-    expect(log.writeErrors).toBe(2);
-    expect(log.seq).toBe(0); // nothing reached the file, no seq spent
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/ENOSPC|no space/i);
-    await log.close();
-  });
+  it.skipIf(!fs.existsSync("/dev/full"))(
+    "a failing disk (ENOSPC) never throws into the caller; it is counted and warned once",
+    async () => {
+      const warnings: string[] = [];
+      const log = createEventLog("/dev/full", { warn: (m) => warnings.push(m) });
+      expect(() => {
+        log.append("a");
+        log.append("b");
+      }).not.toThrow();
+      expect(log.writeErrors).toBe(2);
+      expect(log.seq).toBe(0); // nothing reached the file, no seq spent
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/ENOSPC|no space/i);
+      await log.close();
+    },
+  );
 
   it("readEventLog tolerates and reports a torn last line", async () => {
     const file = path.join(dir, "torn.jsonl");
@@ -204,9 +205,13 @@ describe("event log", () => {
     "a writer SIGKILLed mid-run leaves every line appended before the kill, each complete line parseable",
     async () => {
       const file = path.join(dir, "killed.jsonl");
-      const child = spawn(process.execPath, [fileURLToPath(new URL("fixtures/event-log-writer.mjs", import.meta.url)), file], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(new URL("fixtures/event-log-writer.mjs", import.meta.url)), file],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
       let reported = 0;
       let buf = "";
       const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_c, sig) => resolve(sig)));
@@ -247,28 +252,42 @@ describe("redaction", () => {
   it("describeArgv masks secret flag values and keeps everything else", () => {
     const argv = [
       "/usr/bin/agent",
-      "--api-key", "sk-AAA",
+      "--api-key",
+      "sk-AAA",
       "--token=tok-BBB",
-      "--password", "hunter2",
-      "--model", "gpt-5",
-      "--max-tokens", "100",
+      "--password",
+      "hunter2",
+      "--model",
+      "gpt-5",
+      "--max-tokens",
+      "100",
       "OPENAI_API_KEY=sk-CCC",
-      "-H", "Authorization: Bearer DDD",
-      "--apiKey", "EEE",
-      "--token", "--verbose",
+      "-H",
+      "Authorization: Bearer DDD",
+      "--apiKey",
+      "EEE",
+      "--token",
+      "--verbose",
     ];
     const out = describeArgv(argv);
     expect(out).toEqual([
       "/usr/bin/agent",
-      "--api-key", "***",
+      "--api-key",
+      "***",
       "--token=***",
-      "--password", "***",
-      "--model", "gpt-5",
-      "--max-tokens", "100",
+      "--password",
+      "***",
+      "--model",
+      "gpt-5",
+      "--max-tokens",
+      "100",
       "OPENAI_API_KEY=***",
-      "-H", "Authorization: ***",
-      "--apiKey", "***",
-      "--token", "--verbose",
+      "-H",
+      "Authorization: ***",
+      "--apiKey",
+      "***",
+      "--token",
+      "--verbose",
     ]);
     for (const secret of ["sk-AAA", "tok-BBB", "hunter2", "sk-CCC", "DDD", "EEE"]) {
       expect(out.join(" ")).not.toContain(secret);

@@ -37,7 +37,13 @@ describe("inspection", () => {
       id: "review",
       agent: "command",
       command: [process.execPath, AGENT],
-      env: plan([{ print: "reading" }, { ask: "Continue? (y/n)" }, { waitInput: true }, { print: "done" }, { exit: 0 }]),
+      env: plan([
+        { print: "reading" },
+        { ask: "Continue? (y/n)" },
+        { waitInput: true },
+        { print: "done" },
+        { exit: 0 },
+      ]),
     });
     // Looked up by systemId while it lives (a final actor leaves the system's registry).
     const session = conductor.actor.system.get("session:review") as AnyActorRef;
@@ -52,14 +58,27 @@ describe("inspection", () => {
     expect(session.id).toBe("session:review");
     const pty = actors.find((a) => a.id === "pty");
     expect(pty?._parent).toBe(session);
-    expect(actors.map((a) => a.id)).toEqual(expect.arrayContaining(["session:review", "pty", "awaitProcessTrees", "flushLog"]));
+    expect(actors.map((a) => a.id)).toEqual(
+      expect.arrayContaining(["session:review", "pty", "awaitProcessTrees", "flushLog"]),
+    );
 
-    const events = (to: AnyActorRef) => seen.filter((e) => e.type === "@xstate.event" && e.actorRef === to).map((e) => (e as { event: { type: string } }).event.type);
-    expect(events(conductor.actor)).toEqual(expect.arrayContaining(["SPAWN", "xstate.done.actor.session:review", "SHUTDOWN"]));
-    expect(events(session)).toEqual(expect.arrayContaining(["START", "CHILD.SPAWNED", "CHILD.OUTPUT", "INPUT", "CHILD.EXIT"]));
-    const fromPty = seen.filter((e) => e.type === "@xstate.event" && (e as { sourceRef?: AnyActorRef }).sourceRef === pty);
+    const events = (to: AnyActorRef) =>
+      seen
+        .filter((e) => e.type === "@xstate.event" && e.actorRef === to)
+        .map((e) => (e as { event: { type: string } }).event.type);
+    expect(events(conductor.actor)).toEqual(
+      expect.arrayContaining(["SPAWN", "xstate.done.actor.session:review", "SHUTDOWN"]),
+    );
+    expect(events(session)).toEqual(
+      expect.arrayContaining(["START", "CHILD.SPAWNED", "CHILD.OUTPUT", "INPUT", "CHILD.EXIT"]),
+    );
+    const fromPty = seen.filter(
+      (e) => e.type === "@xstate.event" && (e as { sourceRef?: AnyActorRef }).sourceRef === pty,
+    );
     expect(fromPty.map((e) => (e as { event: { type: string } }).event.type)).toContain("CHILD.OUTPUT");
-    const values = seen.filter((e) => e.type === "@xstate.snapshot" && e.actorRef === session).map((e) => top((e as { snapshot: { value?: unknown } }).snapshot.value));
+    const values = seen
+      .filter((e) => e.type === "@xstate.snapshot" && e.actorRef === session)
+      .map((e) => top((e as { snapshot: { value?: unknown } }).snapshot.value));
     expect(values).toEqual(expect.arrayContaining(["starting", "healthy", "input_wait", "completed"]));
   });
 
@@ -75,7 +94,15 @@ describe("inspection", () => {
     conductor.spawnSession({ id: "quick", agent: "command", command: ["/bin/true"] });
     await done;
     await conductor.shutdown("test");
-    expect([...types]).toEqual(expect.arrayContaining(["@xstate.actor", "@xstate.event", "@xstate.snapshot", "@xstate.microstep", "@xstate.action"]));
+    expect([...types]).toEqual(
+      expect.arrayContaining([
+        "@xstate.actor",
+        "@xstate.event",
+        "@xstate.snapshot",
+        "@xstate.microstep",
+        "@xstate.action",
+      ]),
+    );
   });
 
   it("the XState-native way: createActor(session machine with the real pty actor, { inspect })", async () => {
@@ -84,16 +111,27 @@ describe("inspection", () => {
     const machine = sessionMachine.provide({ actors: { ptyProcess: createPtyProcessLogic({ reaper }) } });
     const actor = createActor(machine, {
       inspect: (e) => void seen.push(e),
-      input: { id: "native", agent: "command", spec: { argv: [process.execPath, AGENT], env: plan([{ print: "hi" }, { exit: 0 }]) } },
+      input: {
+        id: "native",
+        agent: "command",
+        spec: { argv: [process.execPath, AGENT], env: plan([{ print: "hi" }, { exit: 0 }]) },
+      },
     });
     actor.start();
     actor.send({ type: "START" });
     const output = (await toPromise(actor)) as { state: string };
     await reaper.whenIdle();
     expect(output.state).toBe("completed");
-    const pty = seen.filter((e) => e.type === "@xstate.actor").map(ref).find((a) => a.id === "pty");
+    const pty = seen
+      .filter((e) => e.type === "@xstate.actor")
+      .map(ref)
+      .find((a) => a.id === "pty");
     expect(pty?._parent).toBe(actor);
-    const microsteps = seen.filter((e) => e.type === "@xstate.microstep" && e.actorRef === actor) as Array<{ _transitions: Array<{ eventType: string }> }>;
-    expect(microsteps.flatMap((m) => m._transitions.map((t) => t.eventType))).toEqual(expect.arrayContaining(["START", "CHILD.OUTPUT", "CHILD.EXIT"]));
+    const microsteps = seen.filter((e) => e.type === "@xstate.microstep" && e.actorRef === actor) as Array<{
+      _transitions: Array<{ eventType: string }>;
+    }>;
+    expect(microsteps.flatMap((m) => m._transitions.map((t) => t.eventType))).toEqual(
+      expect.arrayContaining(["START", "CHILD.OUTPUT", "CHILD.EXIT"]),
+    );
   });
 });

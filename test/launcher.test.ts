@@ -40,11 +40,29 @@ afterAll(async () => {
 
 describe("planLaunch argv per preset", () => {
   it("codex: exec with profile, model, result file, then the prompt after --", () => {
-    const spec = planLaunch({ agent: "codex", prompt: "fix it", model: "gpt-5-codex", profile: "work", resultFile: "/tmp/r.md", workdir: "/repo" });
+    const spec = planLaunch({
+      agent: "codex",
+      prompt: "fix it",
+      model: "gpt-5-codex",
+      profile: "work",
+      resultFile: "/tmp/r.md",
+      workdir: "/repo",
+    });
     expect(spec).toEqual({
       agent: "codex",
       bin: "codex",
-      argv: ["codex", "exec", "--profile", "work", "--model", "gpt-5-codex", "--output-last-message", "/tmp/r.md", "--", "fix it"],
+      argv: [
+        "codex",
+        "exec",
+        "--profile",
+        "work",
+        "--model",
+        "gpt-5-codex",
+        "--output-last-message",
+        "/tmp/r.md",
+        "--",
+        "fix it",
+      ],
       env: { CONDUCTOR_RESULT_FILE: "/tmp/r.md", CODEX_PROFILE: "work" },
       cwd: "/repo",
     });
@@ -52,36 +70,64 @@ describe("planLaunch argv per preset", () => {
 
   it("claude: -p, --model, --mcp-config JSON, then the prompt after --", () => {
     const spec = planLaunch({
-      agent: "claude", prompt: "review", model: "opus",
+      agent: "claude",
+      prompt: "review",
+      model: "opus",
       mcpServers: { zeta: { command: "z" }, alpha: { command: "npx", args: ["srv"], env: { K: "v" } } },
     });
     expect(spec.argv).toEqual([
-      "claude", "-p", "--model", "opus", "--mcp-config",
+      "claude",
+      "-p",
+      "--model",
+      "opus",
+      "--mcp-config",
       '{"mcpServers":{"alpha":{"command":"npx","args":["srv"],"env":{"K":"v"}},"zeta":{"command":"z","args":[]}}}',
-      "--", "review",
+      "--",
+      "review",
     ]);
     expect(spec.env).toEqual({});
   });
 
   it("gemini: --model and --prompt=<prompt> as one element", () => {
     expect(planLaunch({ agent: "gemini", prompt: "-rf /", model: "gemini-2.5-pro" }).argv).toEqual([
-      "gemini", "--model", "gemini-2.5-pro", "--prompt=-rf /",
+      "gemini",
+      "--model",
+      "gemini-2.5-pro",
+      "--prompt=-rf /",
     ]);
     expect(planLaunch({ agent: "gemini", prompt: "" }).argv).toEqual(["gemini", "--prompt="]);
   });
 
   it("codex MCP servers become -c overrides in a stable order", () => {
-    const spec = planLaunch({ agent: "codex", prompt: "", mcpServers: { b: { command: "x", env: { Z: "1", A: "2" } }, a: { command: "y", args: ["--p"] } } });
+    const spec = planLaunch({
+      agent: "codex",
+      prompt: "",
+      mcpServers: { b: { command: "x", env: { Z: "1", A: "2" } }, a: { command: "y", args: ["--p"] } },
+    });
     expect(spec.argv).toEqual([
-      "codex", "exec",
-      "-c", 'mcp_servers.a.command="y"', "-c", 'mcp_servers.a.args=["--p"]',
-      "-c", 'mcp_servers.b.command="x"', "-c", 'mcp_servers.b.env={ "A" = "2", "Z" = "1" }',
-      "--", "",
+      "codex",
+      "exec",
+      "-c",
+      'mcp_servers.a.command="y"',
+      "-c",
+      'mcp_servers.a.args=["--p"]',
+      "-c",
+      'mcp_servers.b.command="x"',
+      "-c",
+      'mcp_servers.b.env={ "A" = "2", "Z" = "1" }',
+      "--",
+      "",
     ]);
   });
 
   it("command: argv as given, prompt and result file through env", () => {
-    const spec = planLaunch({ agent: "command", command: ["node", "x.mjs", "--flag"], prompt: "hi", resultFile: "out.txt", env: { A: "1" } });
+    const spec = planLaunch({
+      agent: "command",
+      command: ["node", "x.mjs", "--flag"],
+      prompt: "hi",
+      resultFile: "out.txt",
+      env: { A: "1" },
+    });
     expect(spec.argv).toEqual(["node", "x.mjs", "--flag"]);
     expect(spec.env).toEqual({ CONDUCTOR_RESULT_FILE: "out.txt", CONDUCTOR_PROMPT: "hi", A: "1" });
   });
@@ -119,7 +165,9 @@ describe("option errors", () => {
     expect(code(() => planLaunch({ agent: "gemini", prompt: "", profile: "p" })).message).toMatch(/profile/);
     expect(code(() => planLaunch({ agent: "gemini", prompt: "", mcpServers: {} })).message).toMatch(/settings\.json/);
     expect(code(() => planLaunch({ agent: "command", command: ["x"], model: "m" })).code).toBe("OPTION_NOT_SUPPORTED");
-    expect(code(() => planLaunch({ agent: "codex", prompt: "", mcpServers: { "a.b": { command: "x" } } })).code).toBe("INVALID_OPTION");
+    expect(code(() => planLaunch({ agent: "codex", prompt: "", mcpServers: { "a.b": { command: "x" } } })).code).toBe(
+      "INVALID_OPTION",
+    );
   });
 });
 
@@ -143,7 +191,9 @@ describe("resolveOnPath", () => {
   });
 
   it("says which name, which PATH, and what to do when nothing is found", async () => {
-    const err = await resolveOnPath("codex", { PATH: "/nope/a:/nope/b:/nope/c:/nope/d:/nope/e::rel" }).catch((e: unknown) => e);
+    const err = await resolveOnPath("codex", { PATH: "/nope/a:/nope/b:/nope/c:/nope/d:/nope/e::rel" }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(LaunchError);
     expect((err as LaunchError).code).toBe("BIN_NOT_FOUND");
     expect((err as Error).message).toBe(
@@ -156,20 +206,25 @@ describe("resolveOnPath", () => {
 describe("prompt injection (seed security defect)", () => {
   const marker = () => path.join(dir, `pwned-${Math.random().toString(36).slice(2)}`);
 
-  it.each(["claude", "codex", "gemini"] as const)("%s: hostile prompts arrive literally and run nothing", async (agent) => {
-    const m1 = marker();
-    const m2 = marker();
-    const prompts = [`$(touch ${m1})`, `\`touch ${m2}\``, `\`id\``, `"; rm -rf ~; "`, `'; touch ${m1}; '`];
-    for (const prompt of prompts) {
-      const spec = await buildLaunch({ agent, prompt, searchEnv });
-      const expected = agent === "gemini" ? `--prompt=${prompt}` : prompt;
-      expect(spec.argv.filter((a) => a.includes(prompt))).toEqual([expected]); // exactly one element
-      const { stdout } = await run(spec.argv[0] as string, spec.argv.slice(1), { env: { ...process.env, ...spec.env } });
-      const received = JSON.parse(stdout) as string[];
-      expect(received).toEqual(spec.argv.slice(1));
-      expect(received.at(-1)).toBe(expected);
-    }
-    expect(existsSync(m1)).toBe(false);
-    expect(existsSync(m2)).toBe(false);
-  });
+  it.each(["claude", "codex", "gemini"] as const)(
+    "%s: hostile prompts arrive literally and run nothing",
+    async (agent) => {
+      const m1 = marker();
+      const m2 = marker();
+      const prompts = [`$(touch ${m1})`, `\`touch ${m2}\``, `\`id\``, `"; rm -rf ~; "`, `'; touch ${m1}; '`];
+      for (const prompt of prompts) {
+        const spec = await buildLaunch({ agent, prompt, searchEnv });
+        const expected = agent === "gemini" ? `--prompt=${prompt}` : prompt;
+        expect(spec.argv.filter((a) => a.includes(prompt))).toEqual([expected]); // exactly one element
+        const { stdout } = await run(spec.argv[0] as string, spec.argv.slice(1), {
+          env: { ...process.env, ...spec.env },
+        });
+        const received = JSON.parse(stdout) as string[];
+        expect(received).toEqual(spec.argv.slice(1));
+        expect(received.at(-1)).toBe(expected);
+      }
+      expect(existsSync(m1)).toBe(false);
+      expect(existsSync(m2)).toBe(false);
+    },
+  );
 });

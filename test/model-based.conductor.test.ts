@@ -11,7 +11,12 @@ import { describe, expect, it } from "vitest";
 import { conductorMachine } from "../machines/conductor.machine.js";
 import { createConductor } from "../src/conductor.js";
 import { createAgentHub } from "../src/testing/agent-hub.js";
-import { conductorPaths, serializeConductorState, type ConductorModelPath, type ConductorSnapshotValue } from "../src/testing/conductor-model.js";
+import {
+  conductorPaths,
+  serializeConductorState,
+  type ConductorModelPath,
+  type ConductorSnapshotValue,
+} from "../src/testing/conductor-model.js";
 import { coverageReport, recordTransitions } from "../src/testing/coverage.js";
 import { followActor, runPool } from "../src/testing/runner.js";
 
@@ -25,7 +30,13 @@ async function runPath(path: ConductorModelPath, n: number): Promise<number> {
   await hub.listen();
   // One recorder per conductor: every conductor's root actor has the same id in its own system.
   const rec = recordTransitions();
-  const conductor = createConductor({ logsDir: join(dir, "logs"), graceMs: 500, enableMesh: false, handleSignals: false, inspect: rec.inspect });
+  const conductor = createConductor({
+    logsDir: join(dir, "logs"),
+    graceMs: 500,
+    enableMesh: false,
+    handleSignals: false,
+    inspect: rec.inspect,
+  });
   const rootId = (conductor.actor as { id: string }).id;
   const follow = followActor(rec, rootId, {
     serialize: (snap) => serializeConductorState(snap as unknown as ConductorSnapshotValue),
@@ -39,7 +50,12 @@ async function runPath(path: ConductorModelPath, n: number): Promise<number> {
       if (e.type === "SPAWN") {
         const id = e.session!.id;
         if (before.value === "running" && !(id in before.context.sessions)) {
-          conductor.spawnSession({ id, agent: "command", command: [process.execPath, AGENT], env: { SCRIPTED_AGENT_SOCKET: hub.path } });
+          conductor.spawnSession({
+            id,
+            agent: "command",
+            command: [process.execPath, AGENT],
+            env: { SCRIPTED_AGENT_SOCKET: hub.path },
+          });
         } else {
           // The facade refuses these itself; the machine's own refusal is reached through the actor.
           conductor.actor.send({ type: "SPAWN", session: { id, agent: "command", spec: { argv: ["/bin/true"] } } });
@@ -50,7 +66,8 @@ async function runPath(path: ConductorModelPath, n: number): Promise<number> {
         conductor.actor.send({ type: "INPUT", id: e.id!, text: e.text! });
         expect(await hub.input(`${e.id}#1`)).toBe(e.text);
       } else if (e.type === "SHUTDOWN") void conductor.shutdown("model");
-      else if (e.type.startsWith("xstate.done.actor.session:")) await hub.send(`${e.type.slice(26)}#1`, { op: "exit", code: 0 });
+      else if (e.type.startsWith("xstate.done.actor.session:"))
+        await hub.send(`${e.type.slice(26)}#1`, { op: "exit", code: 0 });
       // awaitProcessTrees and flushLog finish by themselves.
       await follow.took(path.keys[i]!, path.serialized[i], `step ${i} (${e.type})`);
     }

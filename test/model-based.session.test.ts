@@ -18,18 +18,36 @@ import { sessionMachine, type SessionInput } from "../machines/session.machine.j
 import { coverageReport, machineTransitions, recordTransitions } from "../src/testing/coverage.js";
 import { createAgentHub } from "../src/testing/agent-hub.js";
 import { followActor, runPool } from "../src/testing/runner.js";
-import { serializeSessionState, sessionPaths, sessionTestModel, type SessionModelPath, type SessionSnapshotValue } from "../src/testing/session-model.js";
+import {
+  serializeSessionState,
+  sessionPaths,
+  sessionTestModel,
+  type SessionModelPath,
+  type SessionSnapshotValue,
+} from "../src/testing/session-model.js";
 
 const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
 const QUESTION = "Continue? (y/n)";
 // Real timings: far apart, so which timer fires first is never in doubt, and far above what one
 // step costs on a loaded 2-core machine (a step is a few ms; node starts in ~100-300 ms).
-const POLICY = { maxRestarts: 1, startupTimeoutMs: 2_000, inputQuietMs: 300, stallMs: 800, stallTimeoutMs: 700, backoffInitialMs: 400, graceMs: 1_000, leaseWaitMs: 700 };
+const POLICY = {
+  maxRestarts: 1,
+  startupTimeoutMs: 2_000,
+  inputQuietMs: 300,
+  stallMs: 800,
+  stallTimeoutMs: 700,
+  backoffInitialMs: 400,
+  graceMs: 1_000,
+  leaseWaitMs: 700,
+};
 const WINDOW_MS = 3_500;
 const STEP_TIMEOUT_MS = 8_000; // the longest wait is the restart window
 const CONCURRENCY = 6; // paths mostly wait on timers: 6 at a time ≈ 40 s on 2 cores (4: ≈ 53 s)
 // A duplicate OUTPUT (a write split in two reads) re-enters healthy or stays in input_wait: harmless.
-const NOISE = new Set(["healthy: CHILD.OUTPUT [fromCurrentChild] → healthy (re-enters)", "input_wait: CHILD.OUTPUT [fromCurrentChild] (stays)"]);
+const NOISE = new Set([
+  "healthy: CHILD.OUTPUT [fromCurrentChild] → healthy (re-enters)",
+  "input_wait: CHILD.OUTPUT [fromCurrentChild] (stays)",
+]);
 
 const dir = mkdtempSync(join(tmpdir(), "mbt-session-"));
 const hub = createAgentHub(dir, { timeoutMs: STEP_TIMEOUT_MS });
@@ -50,7 +68,9 @@ function leaseDesk() {
         if (e.type === "LEASE.REQUEST") requests.push(e as unknown as { replyTo: AnyActorRef });
       });
     }),
-    credentialHome: fromCallback<EventObject, { generation: number }>(({ input, sendBack }) => void creds.set(input.generation, sendBack)),
+    credentialHome: fromCallback<EventObject, { generation: number }>(
+      ({ input, sendBack }) => void creds.set(input.generation, sendBack),
+    ),
     lease: (e: EventObject) => requests.at(-1)!.replyTo.send(e),
     credentials: (generation: number, e: EventObject) => creds.get(generation)!(e),
   };
@@ -63,7 +83,10 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
   writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${AGENT}"\n`, { mode: 0o755 });
   const windowed = path.steps.some((s) => s.event.type === "RESTART.WINDOW_EXPIRED");
   const desk = leaseDesk();
-  const session = sessionMachine.provide({ actors: { ptyProcess, credentialHome: desk.credentialHome as never }, guards });
+  const session = sessionMachine.provide({
+    actors: { ptyProcess, credentialHome: desk.credentialHome as never },
+    guards,
+  });
   const input: SessionInput = {
     id,
     agent: "command",
@@ -73,7 +96,10 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
   };
   // The session and a broker in one actor system, as in the conductor (which owns the real broker).
   const harness = setup({ actors: { session, broker: desk.broker } }).createMachine({
-    invoke: [{ src: "broker", systemId: "broker" }, { id, src: "session", input }],
+    invoke: [
+      { src: "broker", systemId: "broker" },
+      { id, src: "session", input },
+    ],
   });
   const system = createActor(harness, { inspect: rec.inspect });
   const follow = followActor(rec, id, {
@@ -115,7 +141,9 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
     system.stop();
   }
   // Every lease granted was released exactly once (a kill while waiting cancels the request instead).
-  expect(desk.got.filter((t) => t === "RELEASE").length).toBe(path.steps.filter((s) => s.event.type === "LEASE.GRANTED").length);
+  expect(desk.got.filter((t) => t === "RELEASE").length).toBe(
+    path.steps.filter((s) => s.event.type === "LEASE.GRANTED").length,
+  );
   return Date.now() - started;
 }
 
@@ -131,7 +159,9 @@ describe("session statechart, model-based, on real ptys", () => {
   it("the model reaches every abstract state by shortest paths (xstate/graph TestModel)", () => {
     const model = sessionTestModel({ question: QUESTION });
     const shortest = model.getShortestPaths({ allowDuplicatePaths: true });
-    expect(new Set(shortest.map((p) => serializeSessionState(p.state))).size).toBe(sessionPaths({ question: QUESTION, account: false }).states);
+    expect(new Set(shortest.map((p) => serializeSessionState(p.state))).size).toBe(
+      sessionPaths({ question: QUESTION, account: false }).states,
+    );
     expect(model.getShortestPaths({ toState: (s) => s.value === "completed" }).length).toBeGreaterThan(0);
   });
 
@@ -153,7 +183,11 @@ describe("session statechart, model-based, on real ptys", () => {
 
   it("is not vacuous: a runtime that restarts when the chart says not to is caught at the step", async () => {
     const key = "failed: always [mayRestart] → restarting";
-    const path = generated.paths.filter((p) => p.keys.flat().includes(key)).sort((a, b) => a.steps.length - b.steps.length)[0]!;
-    await expect(runPath(path, 999, { mayRestart: () => false })).rejects.toThrow(/the runtime took "failed: always → dead"/);
+    const path = generated.paths
+      .filter((p) => p.keys.flat().includes(key))
+      .sort((a, b) => a.steps.length - b.steps.length)[0]!;
+    await expect(runPath(path, 999, { mayRestart: () => false })).rejects.toThrow(
+      /the runtime took "failed: always → dead"/,
+    );
   });
 });

@@ -15,7 +15,10 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 
 it("npm pack → install in an empty folder → typed import and npx conductor run", async () => {
   const dir = mkdtempSync(join(tmpdir(), "conductor-pack-"));
-  const { stdout: packOut } = await exec("npm", ["pack", "--pack-destination", dir, "--json"], { cwd: root, maxBuffer: 1 << 24 });
+  const { stdout: packOut } = await exec("npm", ["pack", "--pack-destination", dir, "--json"], {
+    cwd: root,
+    maxBuffer: 1 << 24,
+  });
   const tarball = join(dir, (JSON.parse(packOut) as Array<{ filename: string }>)[0]!.filename);
   const app = join(dir, "app");
   await exec("mkdir", ["-p", app]);
@@ -34,11 +37,36 @@ it("npm pack → install in an empty folder → typed import and npx conductor r
     ].join("\n"),
   );
   const tsc = join(root, "node_modules/.bin/tsc");
-  await exec(tsc, ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022",
-    "--skipLibCheck", "--typeRoots", join(root, "node_modules/@types"), "--types", "node", "use.ts"], { cwd: app });
+  await exec(
+    tsc,
+    [
+      "--noEmit",
+      "--strict",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      "--target",
+      "es2022",
+      "--skipLibCheck",
+      "--typeRoots",
+      join(root, "node_modules/@types"),
+      "--types",
+      "node",
+      "use.ts",
+    ],
+    { cwd: app },
+  );
 
-  const { stdout: imported } = await exec(process.execPath, ["--input-type=module", "-e",
-    "import * as m from 'statechart-conductor'; console.log(typeof m.createConductor, typeof m.conductorMachine, m.STATES.DEAD)"], { cwd: app });
+  const { stdout: imported } = await exec(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      "import * as m from 'statechart-conductor'; console.log(typeof m.createConductor, typeof m.conductorMachine, m.STATES.DEAD)",
+    ],
+    { cwd: app },
+  );
   expect(imported.trim()).toBe("function object dead");
 
   const { stdout } = await exec("npx", ["conductor", "run", "--logs-dir", "logs"], { cwd: app, timeout: 90_000 });

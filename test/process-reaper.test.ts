@@ -32,7 +32,11 @@ afterEach(async () => {
   // Safety net: nothing a test started may outlive it.
   for (const c of started.splice(0)) {
     for (const pid of await sessionMembers(c.pid!)) {
-      try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
     }
   }
 });
@@ -46,7 +50,10 @@ describe("familyOf", () => {
       [103, 102, 102, 100], // its child
       [200, 1, 200, 200], // unrelated
       [201, 103, 201, 201], // setsid'd descendant: found by the ppid walk
-    ].map(([pid, ppid, pgid, sid]) => [pid!, { pid: pid!, ppid: ppid!, pgid: pgid!, sid: sid!, state: "S", comm: "x" }]),
+    ].map(([pid, ppid, pgid, sid]) => [
+      pid!,
+      { pid: pid!, ppid: ppid!, pgid: pgid!, sid: sid!, state: "S", comm: "x" },
+    ]),
   );
   it("collects descendants, session and group members", () => {
     expect([...familyOf(t, 100, true)].sort()).toEqual([100, 101, 102, 103, 201]);

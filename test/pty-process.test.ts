@@ -32,13 +32,17 @@ function startPty(argv: string[], extra: Partial<PtyProcessInput> = {}, reaper: 
   const events: ChildEvent[] = [];
   let outSizeAtExit = -1;
   const listeners = new Set<() => void>();
-  const parent = setup({ types: { events: {} as ChildEvent }, actors: { pty: createPtyProcessLogic({ reaper }) } }).createMachine({
+  const parent = setup({
+    types: { events: {} as ChildEvent },
+    actors: { pty: createPtyProcessLogic({ reaper }) },
+  }).createMachine({
     invoke: { id: "pty", src: "pty", input },
     on: {
       "*": {
         actions: ({ event }) => {
           // EXIT promises every byte is in the log: measure the file at that very moment.
-          if (event.type === "CHILD.EXIT") outSizeAtExit = existsSync(input.outPath!) ? statSync(input.outPath!).size : 0;
+          if (event.type === "CHILD.EXIT")
+            outSizeAtExit = existsSync(input.outPath!) ? statSync(input.outPath!).size : 0;
           events.push(event);
           for (const l of listeners) l();
         },
@@ -83,7 +87,7 @@ describe.runIf(process.platform === "linux")("pty process actor", () => {
     const out = h.events.find((e): e is Ev<"CHILD.OUTPUT"> => e.type === "CHILD.OUTPUT")!;
     expect(out.screenTail).toEqual(["hello pty"]);
     expect(out.lagMs).toBe(0); // leading edge
-    const exit = (await h.until("CHILD.EXIT"));
+    const exit = await h.until("CHILD.EXIT");
     expect(exit).toMatchObject({ exitCode: 0, signal: null });
     expect(exit.recentOutput).toContain("hello pty");
     expect(readFileSync(h.input.outPath!, "utf8")).toBe("hello pty\r\n"); // no marker in the log
@@ -122,7 +126,11 @@ describe.runIf(process.platform === "linux")("pty process actor", () => {
     const h = startPty(node("grandchildren.mjs"));
     const { pid } = await h.until("CHILD.SPAWNED");
     const out = await h.until("CHILD.OUTPUT", tailHas("PIDS:"));
-    const pids = out.screenTail.find((l) => l.startsWith("PIDS:"))!.slice(5).split(",").map(Number);
+    const pids = out.screenTail
+      .find((l) => l.startsWith("PIDS:"))!
+      .slice(5)
+      .split(",")
+      .map(Number);
     expect(pids).toHaveLength(3);
     for (const p of pids) expect(await isAlive(p)).toBe(true);
     h.send({ type: "CHILD.TERMINATE", reason: "test", graceMs: 2000 });
@@ -227,7 +235,7 @@ describe.runIf(process.platform === "linux")("the tail: no byte lost when a chil
     for (let b = 0; b < runs; b += batch) {
       await Promise.all(
         Array.from({ length: batch }, async (_, k) => {
-          const seed = (b + k) % 5 + 1;
+          const seed = ((b + k) % 5) + 1;
           const want = expected.get(seed) ?? blastBytes(seed);
           expected.set(seed, want);
           const h = startPty(node("blast.mjs", String(seed)));
@@ -246,7 +254,8 @@ describe.runIf(process.platform === "linux")("the tail: no byte lost when a chil
 
 describe("screen tail and ANSI stripping", () => {
   it("stripAnsi removes CSI, OSC, DCS and charset sequences and stray controls", () => {
-    const s = "\x1b[1;31mred\x1b[0m \x1b]0;title\x07\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ \x1bP1$r0m\x1b\\\x1b(Bok\x07\x08\x1b7\x1b>";
+    const s =
+      "\x1b[1;31mred\x1b[0m \x1b]0;title\x07\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ \x1bP1$r0m\x1b\\\x1b(Bok\x07\x08\x1b7\x1b>";
     expect(stripAnsi(s)).toBe("red link ok");
     expect(stripAnsi("a\tb\r\nc")).toBe("a\tb\r\nc");
   });
@@ -259,8 +268,8 @@ describe("screen tail and ANSI stripping", () => {
     const r = new RecentText(16);
     for (const c of ["ab\x1b[3", "1mcd\x1b]0;ti", "tle\x07ef\x1b", "[0m"]) r.push(c);
     expect(r.text()).toBe("abcdef");
-    r.push("x".repeat(100) + "TAIL");
-    expect(r.text()).toBe("x".repeat(12) + "TAIL");
+    r.push(`${"x".repeat(100)}TAIL`);
+    expect(r.text()).toBe(`${"x".repeat(12)}TAIL`);
   });
 
   it("lastLines renders like a terminal: cursor moves, overwrites, clears", async () => {

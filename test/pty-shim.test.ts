@@ -49,7 +49,7 @@ describe("MarkerScanner", () => {
       for (let j = i; j <= stream.length; j++) {
         const r = scanAll(new MarkerScanner(nonce), [stream.slice(0, i), stream.slice(i, j), stream.slice(j)]);
         expect(r.status).toBe(143);
-        expect(r.before + "|" + r.after).toBe(head + "|tail");
+        expect(`${r.before}|${r.after}`).toBe(`${head}|tail`);
       }
     }
   });
@@ -103,7 +103,10 @@ describe("the shim script", () => {
     await s.marker;
     s.child.stdin.write(`${s.nonce}\n`);
     expect(await s.done).toBe(0);
-    const line = s.out().split("\n").find((l) => l.startsWith("ARGV:"))!;
+    const line = s
+      .out()
+      .split("\n")
+      .find((l) => l.startsWith("ARGV:"))!;
     expect(JSON.parse(line.slice(5))).toEqual(hostile);
     expect(readdirSync(tmp)).toEqual([]);
     expect(existsSync(`${tmp}/p1`)).toBe(false);
@@ -141,12 +144,16 @@ describe("the shim script", () => {
 
   it("under a real pty: stderr reaches the pty, marker after all output, ack not echoed, shim exit = agent status", async () => {
     const nonce = makeNonce();
-    const p = pty.spawn("/bin/sh", shimArgs(nonce, ["/bin/sh", "-c", "printf 'hi there'; printf ' on stderr' >&2; exit 5"]), {
-      name: "xterm-256color",
-      cols: 80,
-      rows: 24,
-      encoding: null,
-    });
+    const p = pty.spawn(
+      "/bin/sh",
+      shimArgs(nonce, ["/bin/sh", "-c", "printf 'hi there'; printf ' on stderr' >&2; exit 5"]),
+      {
+        name: "xterm-256color",
+        cols: 80,
+        rows: 24,
+        encoding: null,
+      },
+    );
     let out = "";
     let acked = false;
     p.onData((d) => {

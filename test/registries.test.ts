@@ -77,7 +77,12 @@ describe("mesh registry", () => {
     const mesh = createMeshRegistry();
     mesh.register("a", ["session", "code"], { host: "h" });
     mesh.register("b", ["code"]);
-    expect(mesh.discover("code").map((a) => a.agentId).sort()).toEqual(["a", "b"]);
+    expect(
+      mesh
+        .discover("code")
+        .map((a) => a.agentId)
+        .sort(),
+    ).toEqual(["a", "b"]);
     expect(mesh.discover("session").map((a) => a.agentId)).toEqual(["a"]);
     expect(mesh.discover("nope")).toEqual([]);
     expect(mesh.getAgent("a")).toMatchObject({ agentId: "a", capabilities: ["session", "code"], meta: { host: "h" } });

@@ -6,13 +6,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HostsConfigError, loadHostsFile, parseHostsConfig } from "../src/hosts-config.js";
-import { checkHostKey, hostKeyAlgorithms, hostKeyError, keyFingerprint, keyTypeOf, parseKnownHosts } from "../src/known-hosts.js";
+import {
+  checkHostKey,
+  hostKeyAlgorithms,
+  hostKeyError,
+  keyFingerprint,
+  keyTypeOf,
+  parseKnownHosts,
+} from "../src/known-hosts.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "remote-config-test-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const base = { host: "10.0.0.12", user: "deploy", identityFile: "~/.ssh/id_ed25519" };
-const parse = (hosts: Record<string, unknown>, opts = {}) => parseHostsConfig({ hosts }, { home: "/home/me", env: {}, ...opts });
+const parse = (hosts: Record<string, unknown>, opts = {}) =>
+  parseHostsConfig({ hosts }, { home: "/home/me", env: {}, ...opts });
 const errorOf = (fn: () => unknown) => {
   try {
     fn();
@@ -38,11 +46,16 @@ describe("hosts file", () => {
   });
 
   it("agent: true reads SSH_AUTH_SOCK; a path is used as is", () => {
-    const { hosts } = parse({ a: { host: "h", user: "u", agent: true }, b: { host: "h", user: "u", agent: "/run/agent.sock" } }, { env: { SSH_AUTH_SOCK: "/tmp/agent.1" } });
+    const { hosts } = parse(
+      { a: { host: "h", user: "u", agent: true }, b: { host: "h", user: "u", agent: "/run/agent.sock" } },
+      { env: { SSH_AUTH_SOCK: "/tmp/agent.1" } },
+    );
     expect(hosts.a!.agent).toBe("/tmp/agent.1");
     expect(hosts.b!.agent).toBe("/run/agent.sock");
     const e = errorOf(() => parse({ a: { host: "h", user: "u", agent: true } }));
-    expect(e.message).toMatch(/host "a", field "agent": "agent": true but SSH_AUTH_SOCK is not set.*Example: "agent": true/);
+    expect(e.message).toMatch(
+      /host "a", field "agent": "agent": true but SSH_AUTH_SOCK is not set.*Example: "agent": true/,
+    );
   });
 
   it.each([
@@ -51,7 +64,11 @@ describe("hosts file", () => {
     [{ user: "u", identityFile: "k" }, "host", /field "host": is required.*Example: "host": "10\.0\.0\.12"/],
     [{ ...base, host: "me@10.0.0.1" }, "host", /without user@/],
     [{ ...base, multiplexer: "screen" }, "multiplexer", /Example: "multiplexer": "tmux" \(or "psmux"\)/],
-    [{ ...base, password: "hunter2" }, "identityFile", /"password" is not supported: remote sessions never use passwords/],
+    [
+      { ...base, password: "hunter2" },
+      "identityFile",
+      /"password" is not supported: remote sessions never use passwords/,
+    ],
     [{ ...base, prot: 22 }, "prot", /unknown field "prot" \(known: host, port, user/],
     [{ host: "h", user: "u" }, "identityFile", /no way to authenticate/],
     [{ ...base, agent: true }, "identityFile", /either "identityFile" or "agent", not both/],
@@ -71,10 +88,15 @@ describe("hosts file", () => {
   });
 
   it("loadHostsFile: unreadable and invalid JSON name the file", () => {
-    expect(errorOf(() => loadHostsFile(join(tmp, "nope.json"))).message).toMatch(/nope\.json: top level: cannot read the hosts file \(ENOENT\)/);
+    expect(errorOf(() => loadHostsFile(join(tmp, "nope.json"))).message).toMatch(
+      /nope\.json: top level: cannot read the hosts file \(ENOENT\)/,
+    );
     writeFileSync(join(tmp, "bad.json"), "{ hosts: ");
     expect(errorOf(() => loadHostsFile(join(tmp, "bad.json"))).message).toMatch(/bad\.json: top level: not valid JSON/);
-    writeFileSync(join(tmp, "rel.json"), JSON.stringify({ hosts: { r: { host: "h", user: "u", identityFile: "keys/id" } } }));
+    writeFileSync(
+      join(tmp, "rel.json"),
+      JSON.stringify({ hosts: { r: { host: "h", user: "u", identityFile: "keys/id" } } }),
+    );
     expect(loadHostsFile(join(tmp, "rel.json")).hosts.r!.identityFile).toBe(join(tmp, "keys/id"));
   });
 });
@@ -95,7 +117,13 @@ describe("known_hosts", () => {
 
   it("plain host on port 22, [host]:port otherwise, comma lists, wildcards and negation", () => {
     const kh = parseKnownHosts(
-      [`# comment`, `a.example,10.0.0.5 ${type} ${b64}`, `[b.example]:2222 ${type} ${b64}`, `*.lab,!evil.lab ${type} ${b64}`, "garbage"].join("\n"),
+      [
+        `# comment`,
+        `a.example,10.0.0.5 ${type} ${b64}`,
+        `[b.example]:2222 ${type} ${b64}`,
+        `*.lab,!evil.lab ${type} ${b64}`,
+        "garbage",
+      ].join("\n"),
     );
     expect(kh).toHaveLength(3);
     expect(checkHostKey(kh, "10.0.0.5", 22, blob).ok).toBe(true);
@@ -103,7 +131,11 @@ describe("known_hosts", () => {
     expect(checkHostKey(kh, "b.example", 2222, blob).ok).toBe(true);
     expect(checkHostKey(kh, "x.lab", 22, blob).ok).toBe(true);
     expect(checkHostKey(kh, "evil.lab", 22, blob)).toMatchObject({ ok: false, kind: "unknown" });
-    expect(checkHostKey(kh, "a.example", 22, other)).toMatchObject({ ok: false, kind: "mismatch", knownTypes: ["ssh-ed25519"] });
+    expect(checkHostKey(kh, "a.example", 22, other)).toMatchObject({
+      ok: false,
+      kind: "mismatch",
+      knownTypes: ["ssh-ed25519"],
+    });
   });
 
   it("hashed entries (|1|salt|hmac-sha1), as ssh-keygen -H writes them", () => {
@@ -134,6 +166,8 @@ describe("known_hosts", () => {
   it("asks the server for a key type we know first", () => {
     expect(hostKeyAlgorithms(["ssh-rsa"]).slice(0, 3)).toEqual(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
     expect(hostKeyAlgorithms([])[0]).toBe("ssh-ed25519");
-    expect(new Set(hostKeyAlgorithms(["ecdsa-sha2-nistp256"])).size).toBe(hostKeyAlgorithms(["ecdsa-sha2-nistp256"]).length);
+    expect(new Set(hostKeyAlgorithms(["ecdsa-sha2-nistp256"])).size).toBe(
+      hostKeyAlgorithms(["ecdsa-sha2-nistp256"]).length,
+    );
   });
 });

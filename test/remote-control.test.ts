@@ -19,12 +19,18 @@ describe("tmux control-mode parser", () => {
   it("decodes %output octal escapes back to the exact bytes (UTF-8 passes raw)", () => {
     expect(decodeOctal("a\\134b\\011c\\001\\015\\012")).toEqual(Buffer.from("a\\b\tc\x01\r\n", "latin1"));
     expect(decodeOctal("\\12x\\")).toEqual(Buffer.from("\\12x\\", "latin1")); // not 3 digits: literal
-    const [e] = parseAll(Buffer.concat([Buffer.from("%output %3 h"), Buffer.from("é", "utf8"), Buffer.from("\\015\\012\n")]));
+    const [e] = parseAll(
+      Buffer.concat([Buffer.from("%output %3 h"), Buffer.from("é", "utf8"), Buffer.from("\\015\\012\n")]),
+    );
     expect(e).toEqual({ kind: "output", pane: "%3", data: Buffer.from("hé\r\n", "utf8") });
   });
 
   it("reassembles lines split across chunks, and blocks whose lines look like notifications", () => {
-    const events = parseAll("%begin 17 5 1\n%1 1 3\n%outp", "ut %1 not output\n%end 17 5 1\n%out", "put %2 x\n%window-close @4\n%exit too far behind\n");
+    const events = parseAll(
+      "%begin 17 5 1\n%1 1 3\n%outp",
+      "ut %1 not output\n%end 17 5 1\n%out",
+      "put %2 x\n%window-close @4\n%exit too far behind\n",
+    );
     expect(events).toEqual([
       { kind: "block", ok: true, lines: ["%1 1 3", "%output %1 not output"] },
       { kind: "output", pane: "%2", data: Buffer.from("x") },
@@ -39,7 +45,12 @@ describe("tmux control-mode parser", () => {
   });
 
   it("subscription notifications", () => {
-    expect(parseSubscription("conductor-dead $0 @3 2 %7 : 1 3 ")).toEqual({ name: "conductor-dead", window: "@3", pane: "%7", value: "1 3 " });
+    expect(parseSubscription("conductor-dead $0 @3 2 %7 : 1 3 ")).toEqual({
+      name: "conductor-dead",
+      window: "@3",
+      pane: "%7",
+      value: "1 3 ",
+    });
     expect(parseSubscription("s $0 @3 2 %7 future args : 0")).toMatchObject({ pane: "%7", value: "0" });
     expect(parseSubscription("s $0 - - - : x")).toMatchObject({ pane: "-" });
   });
@@ -69,7 +80,15 @@ describe("ssh host statechart", () => {
     actor.on("status", (e) => void statuses.push(e.status));
     actor.start();
     const last = () => senders[senders.length - 1]!;
-    return { actor, clock, attempts, statuses, status: () => hostStatusOf(actor.getSnapshot()), ready: () => last()({ type: "CONN.READY" }), closed: (fatal = false, error = "boom") => last()({ type: "CONN.CLOSED", fatal, error }) };
+    return {
+      actor,
+      clock,
+      attempts,
+      statuses,
+      status: () => hostStatusOf(actor.getSnapshot()),
+      ready: () => last()({ type: "CONN.READY" }),
+      closed: (fatal = false, error = "boom") => last()({ type: "CONN.CLOSED", fatal, error }),
+    };
   }
 
   it("connects, drops, backs off exponentially up to the cap, and reconnects", () => {
@@ -83,7 +102,7 @@ describe("ssh host statechart", () => {
     for (let i = 0; i < 5; i++) {
       const before = h.attempts.length;
       let waited = 0;
-      while (h.attempts.length === before) (h.clock.increment(10), (waited += 10));
+      while (h.attempts.length === before) h.clock.increment(10), (waited += 10);
       waits.push(waited);
       if (i < 4) h.closed();
     }

@@ -8,7 +8,16 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkSessionName, checkSocketName, checkTarget, shJoin, shQuote, tmuxLine, tmuxQuote, TmuxNameError } from "../actors/shell-quote.js";
+import {
+  checkSessionName,
+  checkSocketName,
+  checkTarget,
+  shJoin,
+  shQuote,
+  tmuxLine,
+  tmuxQuote,
+  TmuxNameError,
+} from "../actors/shell-quote.js";
 import { killTmuxServer } from "./helpers/sshd.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "remote-quote-test-"));
@@ -80,7 +89,8 @@ describe("tmuxQuote (tmux's command parser: control-mode stdin and source-file)"
 
 describe("tmux names and targets", () => {
   it("accepts ordinary and punctuation-heavy names (they are quoted anyway)", () => {
-    for (const ok of ["review-1", "x; touch /tmp/pwned", "a$(id)", "ünï code", "with space"]) expect(checkSessionName(ok)).toBe(ok);
+    for (const ok of ["review-1", "x; touch /tmp/pwned", "a$(id)", "ünï code", "with space"])
+      expect(checkSessionName(ok)).toBe(ok);
   });
 
   it.each([

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createActor, setup } from "xstate";
 import { createRemoteSessionLogic, type RemoteChildInput, type RemoteSpec } from "../actors/remote-session.js";
 import { createSshHostPool, type SshHostPool } from "../actors/ssh-host.js";
-import { sessionMachine } from "../machines/session.machine.js";
 import type { ChildCommand, ChildEvent } from "../machines/session.types.js";
 import { loadHostsFile } from "../src/hosts-config.js";
 import { freePort, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
@@ -35,7 +34,11 @@ const tmp = mkdtempSync(join(tmpdir(), "remote-session-test-"));
 beforeAll(async () => {
   sshd = await startSshd();
   const log = (event: string, data: Record<string, unknown>) => void lines.push({ event, data });
-  pool = createSshHostPool(loadHostsFile(sshd.hostsFile("box")), { log, backoffInitialMs: 100, keepaliveIntervalMs: 1000 });
+  pool = createSshHostPool(loadHostsFile(sshd.hostsFile("box")), {
+    log,
+    backoffInitialMs: 100,
+    keepaliveIntervalMs: 1000,
+  });
   logic = createRemoteSessionLogic({ hosts: pool, socketName: SOCKET, log, exitCheckMs: 100 });
 });
 
@@ -51,7 +54,12 @@ type Ev<T extends ChildEvent["type"]> = Extract<ChildEvent, { type: T }>;
 let runNo = 0;
 
 /** A parent that invokes the remote actor and records what it sends back. */
-function startRemote(argv: string[], remote: Partial<RemoteSpec> = {}, extra: Partial<RemoteChildInput> = {}, child = logic) {
+function startRemote(
+  argv: string[],
+  remote: Partial<RemoteSpec> = {},
+  extra: Partial<RemoteChildInput> = {},
+  child = logic,
+) {
   const id = `r${++runNo}`;
   const input: RemoteChildInput = {
     sessionId: id,
@@ -73,9 +81,17 @@ function startRemote(argv: string[], remote: Partial<RemoteSpec> = {}, extra: Pa
     new Promise<Ev<T>>((resolve, reject) => {
       const check = () => {
         const hit = events.find((e): e is Ev<T> => e.type === type && pred(e as Ev<T>));
-        if (hit) (clearTimeout(timer), listeners.delete(check), resolve(hit));
+        if (hit) clearTimeout(timer), listeners.delete(check), resolve(hit);
       };
-      const timer = setTimeout(() => reject(new Error(`no ${type} within ${ms} ms; got ${JSON.stringify(events.filter((e) => e.type !== "CHILD.OUTPUT"))}; log: ${JSON.stringify(lines.slice(-25))}`)), ms);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no ${type} within ${ms} ms; got ${JSON.stringify(events.filter((e) => e.type !== "CHILD.OUTPUT"))}; log: ${JSON.stringify(lines.slice(-25))}`,
+            ),
+          ),
+        ms,
+      );
       listeners.add(check);
       check();
     });
@@ -100,7 +116,11 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
   });
 
   it("finds the token after lots of output (the seed only looked before the first output)", async () => {
-    const r = startRemote(sh("i=0; while [ $i -lt 4000 ]; do echo \"line $i of the flood\"; i=$((i+1)); done; echo __TRIFLUX_DONE__; sleep 30"));
+    const r = startRemote(
+      sh(
+        'i=0; while [ $i -lt 4000 ]; do echo "line $i of the flood"; i=$((i+1)); done; echo __TRIFLUX_DONE__; sleep 30',
+      ),
+    );
     const exit = await r.until("CHILD.EXIT");
     expect(exit).toMatchObject({ exitCode: 0, reason: "remote_completion_token" });
     const outputs = r.events.filter((e): e is Ev<"CHILD.OUTPUT"> => e.type === "CHILD.OUTPUT");
@@ -144,7 +164,19 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
   });
 
   it("attaches to an existing session, watches it, and never kills it", async () => {
-    tmux("new-session", "-d", "-s", "theirs", "-x", "80", "-y", "24", "sh", "-c", "sleep 0.5; echo from theirs; sleep 0.3; echo __TRIFLUX_DONE__; sleep 30");
+    tmux(
+      "new-session",
+      "-d",
+      "-s",
+      "theirs",
+      "-x",
+      "80",
+      "-y",
+      "24",
+      "sh",
+      "-c",
+      "sleep 0.5; echo from theirs; sleep 0.3; echo __TRIFLUX_DONE__; sleep 30",
+    );
     const r = startRemote([], { attach: true, sessionName: "theirs" });
     await r.until("CHILD.SPAWNED");
     const exit = await r.until("CHILD.EXIT");
@@ -166,7 +198,9 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
     const marker = join(tmp, "pwned");
     const ids = [`x; touch ${marker}`, `a$(touch ${marker})`, `\`touch ${marker}\``, `a'b"c ${marker}`, "ünï-cødé ✓"];
     for (const id of ids) {
-      const r = startRemote(["/bin/echo", `; touch ${marker}`, `$(touch ${marker})`, "__TRIFLUX_DONE__"], { sessionName: id });
+      const r = startRemote(["/bin/echo", `; touch ${marker}`, `$(touch ${marker})`, "__TRIFLUX_DONE__"], {
+        sessionName: id,
+      });
       await r.until("CHILD.SPAWNED");
       expect(tmuxSessions()).toContain(id);
       await r.until("CHILD.GONE");
@@ -192,7 +226,14 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
   it("a host that is down at spawn: waits hostDownTimeoutMs, then host_unreachable (EXIT + GONE)", async () => {
     const port = await freePort(); // nothing listens there
     const file = join(tmp, "down-hosts.json");
-    writeFileSync(file, JSON.stringify({ hosts: { down: { host: "127.0.0.1", port, user: "root", identityFile: sshd.userKey, knownHosts: sshd.knownHosts } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        hosts: {
+          down: { host: "127.0.0.1", port, user: "root", identityFile: sshd.userKey, knownHosts: sshd.knownHosts },
+        },
+      }),
+    );
     const downPool = createSshHostPool(loadHostsFile(file), { backoffInitialMs: 50, backoffMaxMs: 200 });
     const downLogic = createRemoteSessionLogic({ hosts: downPool, socketName: SOCKET });
     try {
@@ -262,4 +303,3 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
     }
   });
 });
-

@@ -19,7 +19,9 @@ import { killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
 const SOCKET = `cond-sup-${process.pid}`;
 const tmuxSessions = () => {
   try {
-    return execFileSync("tmux", ["-L", SOCKET, "list-sessions", "-F", "#{session_name}"], { encoding: "utf8" }).split("\n").filter(Boolean);
+    return execFileSync("tmux", ["-L", SOCKET, "list-sessions", "-F", "#{session_name}"], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -43,8 +45,19 @@ const pools: SshHostPool[] = [];
 const logics: ReturnType<typeof createRemoteSessionLogic>[] = [];
 
 function setupHost(hostsFile: string, opts: Parameters<typeof createSshHostPool>[1] = {}) {
-  const pool = createSshHostPool(loadHostsFile(hostsFile), { log, backoffInitialMs: 100, backoffMaxMs: 400, keepaliveIntervalMs: 1000, ...opts });
-  const logic = createRemoteSessionLogic({ hosts: pool, socketName: SOCKET, log, resolveRemote: (i) => remotes.get(i.sessionId) });
+  const pool = createSshHostPool(loadHostsFile(hostsFile), {
+    log,
+    backoffInitialMs: 100,
+    backoffMaxMs: 400,
+    keepaliveIntervalMs: 1000,
+    ...opts,
+  });
+  const logic = createRemoteSessionLogic({
+    hosts: pool,
+    socketName: SOCKET,
+    log,
+    resolveRemote: (i) => remotes.get(i.sessionId),
+  });
   pools.push(pool);
   logics.push(logic);
   return { pool, logic };
@@ -64,11 +77,23 @@ afterAll(async () => {
 
 let n = 0;
 /** The real session statechart with the remote actor as its child. */
-function startSession(logic: ReturnType<typeof createRemoteSessionLogic>, argv: string[], policy: PolicyOverrides = {}, remote: Partial<RemoteSpec> = {}) {
+function startSession(
+  logic: ReturnType<typeof createRemoteSessionLogic>,
+  argv: string[],
+  policy: PolicyOverrides = {},
+  remote: Partial<RemoteSpec> = {},
+) {
   const id = `sup${++n}`;
   remotes.set(id, { host: "box", ...remote });
   const actor = createActor(sessionMachine.provide({ actors: { ptyProcess: logic } }), {
-    input: { id, agent: "command", spec: { argv, cols: 80, rows: 24 }, outPath: join(tmp, `${id}.out.log`), errPath: join(tmp, `${id}.err.log`), policy },
+    input: {
+      id,
+      agent: "command",
+      spec: { argv, cols: 80, rows: 24 },
+      outPath: join(tmp, `${id}.out.log`),
+      errPath: join(tmp, `${id}.err.log`),
+      policy,
+    },
   });
   const emitted: SessionEmitted[] = [];
   actor.on("*", (e) => void emitted.push(e as SessionEmitted));
@@ -76,11 +101,23 @@ function startSession(logic: ReturnType<typeof createRemoteSessionLogic>, argv: 
   actor.send({ type: "START" });
   const moves = () => emitted.filter((e) => e.type === "stateChange").map((e) => (e as { to: string }).to);
   const state = () => actor.getSnapshot().context.state;
-  const reach = (s: string, ms = 15_000) => eventually(() => moves().includes(s), ms, `state ${s} (moves: ${moves().join(">")})`);
+  const reach = (s: string, ms = 15_000) =>
+    eventually(() => moves().includes(s), ms, `state ${s} (moves: ${moves().join(">")})`);
   const outPath = join(tmp, `${id}.out.log`);
   /** Why the session failed (the move to `failed` carries it; `dead` then says maxRestarts). */
-  const failedBecause = () => (emitted.find((e) => e.type === "stateChange" && e.to === "failed") as { reason?: string } | undefined)?.reason ?? "";
-  return { id, actor, emitted, moves, state, reach, failedBecause, out: () => (existsSync(outPath) ? readFileSync(outPath, "utf8") : "") };
+  const failedBecause = () =>
+    (emitted.find((e) => e.type === "stateChange" && e.to === "failed") as { reason?: string } | undefined)?.reason ??
+    "";
+  return {
+    id,
+    actor,
+    emitted,
+    moves,
+    state,
+    reach,
+    failedBecause,
+    out: () => (existsSync(outPath) ? readFileSync(outPath, "utf8") : ""),
+  };
 }
 
 describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", () => {
@@ -90,7 +127,10 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
     await s.reach("dead");
     expect(s.moves()).toEqual(["starting", "healthy", "failed", "restarting", "starting", "healthy", "failed", "dead"]);
     const exits = s.emitted.filter((e): e is Extract<SessionEmitted, { type: "exit" }> => e.type === "exit");
-    expect(exits.map((e) => [e.exitCode, e.failureMode])).toEqual([[3, "exit_nonzero"], [3, "exit_nonzero"]]);
+    expect(exits.map((e) => [e.exitCode, e.failureMode])).toEqual([
+      [3, "exit_nonzero"],
+      [3, "exit_nonzero"],
+    ]);
     expect(s.actor.getSnapshot().context.reason).toBe("maxRestarts(1)_exceeded");
     expect(s.out()).toContain("failing now");
     await eventually(() => !tmuxSessions().includes(s.id), 5000, "tmux session removed");
@@ -108,7 +148,11 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
 
   it("input-wait: the prompt is seen on the rendered screen, INPUT answers it, then completion", async () => {
     const { logic } = setupHost(sshd.hostsFile("box"));
-    const s = startSession(logic, sh("printf 'Proceed? (y/n) '; read -r a; echo \"answer=$a\"; echo __TRIFLUX_DONE__; sleep 30"), { inputQuietMs: 200 });
+    const s = startSession(
+      logic,
+      sh("printf 'Proceed? (y/n) '; read -r a; echo \"answer=$a\"; echo __TRIFLUX_DONE__; sleep 30"),
+      { inputQuietMs: 200 },
+    );
     await s.reach("input_wait");
     const wait = s.emitted.find((e) => e.type === "inputWait") as Extract<SessionEmitted, { type: "inputWait" }>;
     expect(wait.line).toContain("Proceed? (y/n)");
@@ -120,7 +164,10 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
 
   it("connection drop: reconnects with backoff, the session stays supervised and completes", async () => {
     const { logic, pool } = setupHost(sshd.hostsFile("box"));
-    const s = startSession(logic, sh("echo before-drop; sleep 1.2; echo after-drop; sleep 0.3; echo __TRIFLUX_DONE__; sleep 30"));
+    const s = startSession(
+      logic,
+      sh("echo before-drop; sleep 1.2; echo after-drop; sleep 0.3; echo __TRIFLUX_DONE__; sleep 30"),
+    );
     await eventually(() => s.out().includes("before-drop"), 10_000, "first output");
     const host = pool.get("box");
     const statuses: string[] = [];
@@ -155,7 +202,12 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
     const lone = await startSshd();
     try {
       const { logic } = setupHost(lone.hostsFile("box"), { giveUpAfterMs: 500 });
-      const s = startSession(logic, sh("echo up; sleep 30"), { maxRestarts: 0, stallMs: 60_000 }, { hostDownTimeoutMs: 1500 });
+      const s = startSession(
+        logic,
+        sh("echo up; sleep 30"),
+        { maxRestarts: 0, stallMs: 60_000 },
+        { hostDownTimeoutMs: 1500 },
+      );
       await s.reach("healthy");
       const downAt = Date.now();
       await lone.stop();
@@ -182,7 +234,9 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
     expect(reason).toMatch(/^spawn_error:HOST KEY MISMATCH for "box"/);
     expect(reason).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
     expect(reason).toContain(`ssh-keyscan -p ${sshd.port} 127.0.0.1 >> ${kh}`);
-    const real = execFileSync("ssh-keygen", ["-lf", join(sshd.dir, "host_ed25519.pub")], { encoding: "utf8" }).split(" ")[1]!;
+    const real = execFileSync("ssh-keygen", ["-lf", join(sshd.dir, "host_ed25519.pub")], { encoding: "utf8" }).split(
+      " ",
+    )[1]!;
     expect(reason).toContain(real);
   });
 

@@ -75,18 +75,29 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
     expect((await dead).reason).toBe("maxRestarts(1)_exceeded");
     expect(c.getSnapshot().find((s) => s.id === "fail")).toMatchObject({ restarts: 1, exit: { exitCode: 3 } });
 
-    const asked = new Promise<void>((r) => c.on("inputWait", (e: { sessionId: string }) => e.sessionId === "ask" && r()));
+    const asked = new Promise<void>((r) =>
+      c.on("inputWait", (e: { sessionId: string }) => e.sessionId === "ask" && r()),
+    );
     const done = until("completed", "ask");
-    remote("ask", "printf 'Proceed? (y/n) '; read a; [ \"$a\" = y ] && echo yes && exit 0; exit 1", { probeOpts: { inputQuietMs: 200 } });
+    remote("ask", "printf 'Proceed? (y/n) '; read a; [ \"$a\" = y ] && echo yes && exit 0; exit 1", {
+      probeOpts: { inputQuietMs: 200 },
+    });
     await asked;
     expect(c.sendInput("ask", "y")).toBe(true);
     await done;
   });
 
   it("refuses an unknown host or a remote session without a hosts file, saying what to do", () => {
-    expect(() => c.spawnSession({ id: "nohost", agent: "command", command: ["true"], remote: true, host: "elsewhere" })).toThrow(/unknown host "elsewhere".*"box"/);
-    const local = createConductor({ logsDir: mkdtempSync(join(tmpdir(), "conductor-remote-facade-")), handleSignals: false });
-    expect(() => local.spawnSession({ id: "r", agent: "command", command: ["true"], remote: true, host: "box" })).toThrow(/need a hosts file/);
+    expect(() =>
+      c.spawnSession({ id: "nohost", agent: "command", command: ["true"], remote: true, host: "elsewhere" }),
+    ).toThrow(/unknown host "elsewhere".*"box"/);
+    const local = createConductor({
+      logsDir: mkdtempSync(join(tmpdir(), "conductor-remote-facade-")),
+      handleSignals: false,
+    });
+    expect(() =>
+      local.spawnSession({ id: "r", agent: "command", command: ["true"], remote: true, host: "box" }),
+    ).toThrow(/need a hosts file/);
     void local.shutdown();
   });
 });

@@ -124,6 +124,9 @@ describe("several hints", () => {
   it("takes the last one (the agent's latest word) and reports what matched", () => {
     const text = "Error: try again in 5 minutes\n...retrying...\nRate limited. Retry-After: 30";
     expect(findRetryHint(text)).toEqual({ ms: 30 * S, match: "Retry-After: 30" });
-    expect(findRetryHint("429 Too Many Requests. Try again in 3 seconds.")).toEqual({ ms: 3 * S, match: "Try again in 3 seconds" });
+    expect(findRetryHint("429 Too Many Requests. Try again in 3 seconds.")).toEqual({
+      ms: 3 * S,
+      match: "Try again in 3 seconds",
+    });
   });
 });

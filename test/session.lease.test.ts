@@ -15,7 +15,9 @@ const accounts = [
   { provider: "codex", id: "acct-b", mode: "env" as const, tier: "plus" as const, envKeys: ["FAKE_ACCOUNT"] },
 ];
 
-function start(opts: { accounts?: typeof accounts; credentials?: "ok" | "error"; cooldownMs?: number; leaseTtlMs?: number } = {}) {
+function start(
+  opts: { accounts?: typeof accounts; credentials?: "ok" | "error"; cooldownMs?: number; leaseTtlMs?: number } = {},
+) {
   const clock = new SimulatedClock();
   const spawned: PtyProcessInput[] = [];
   const creds: CredentialHomeInput[] = [];
@@ -30,14 +32,25 @@ function start(opts: { accounts?: typeof accounts; credentials?: "ok" | "error";
   const machine = conductorMachine.provide({
     actors: { session: sessionMachine.provide({ actors: { ptyProcess: fakePty, credentialHome: fakeCreds } }) },
   });
-  const broker = opts.accounts === undefined || opts.accounts.length > 0
-    ? { accounts: opts.accounts ?? accounts, policy: { cooldownMs: opts.cooldownMs ?? 60_000, ...(opts.leaseTtlMs ? { leaseTtlMs: opts.leaseTtlMs } : {}) }, now: () => clock.now() }
-    : undefined;
+  const broker =
+    opts.accounts === undefined || opts.accounts.length > 0
+      ? {
+          accounts: opts.accounts ?? accounts,
+          policy: {
+            cooldownMs: opts.cooldownMs ?? 60_000,
+            ...(opts.leaseTtlMs ? { leaseTtlMs: opts.leaseTtlMs } : {}),
+          },
+          now: () => clock.now(),
+        }
+      : undefined;
   const actor = createActor(machine, { clock, input: { graceMs: 10, ...(broker ? { broker } : {}) } }).start();
   const brokerEvents: BrokerEmitted[] = [];
   actor.system.get("broker")?.on("*", (e: BrokerEmitted) => brokerEvents.push(e));
   const spawn = (id: string, policy = {}) =>
-    actor.send({ type: "SPAWN", session: { id, agent: "command", spec: { argv: ["/bin/true"] }, account: { provider: "codex" }, policy } });
+    actor.send({
+      type: "SPAWN",
+      session: { id, agent: "command", spec: { argv: ["/bin/true"] }, account: { provider: "codex" }, policy },
+    });
   const session = (id: string) => actor.getSnapshot().context.sessions[id]!;
   const run = (id: string) => {
     const ref = session(id);
@@ -46,7 +59,14 @@ function start(opts: { accounts?: typeof accounts; credentials?: "ok" | "error";
       output: (screenTail: string[] = ["working"]) =>
         ref.send({ type: "CHILD.OUTPUT", generation, bytes: 1, lagMs: 0, screenTail }),
       exit: (exitCode: number, recentOutput = "", retryAfterMs?: number) =>
-        ref.send({ type: "CHILD.EXIT", generation, exitCode, signal: null, recentOutput, ...(retryAfterMs ? { retryAfterMs } : {}) }),
+        ref.send({
+          type: "CHILD.EXIT",
+          generation,
+          exitCode,
+          signal: null,
+          recentOutput,
+          ...(retryAfterMs ? { retryAfterMs } : {}),
+        }),
       gone: () => ref.send({ type: "CHILD.GONE", generation }),
     };
   };
@@ -73,7 +93,9 @@ describe("sessions with leased accounts", () => {
     t.spawn("s1");
     t.run("s1").output();
     t.run("s1").exit(1, "Error: 429 Too Many Requests. Try again in 3 seconds.", 3_000);
-    expect(t.brokerEvents).toContainEqual(expect.objectContaining({ type: "release", accountId: "acct-a", ok: false, failureMode: "rate_limited" }));
+    expect(t.brokerEvents).toContainEqual(
+      expect.objectContaining({ type: "release", accountId: "acct-a", ok: false, failureMode: "rate_limited" }),
+    );
     expect(t.brokerEvents.some((e) => e.type === "cooldown" && e.accountId === "acct-a")).toBe(true);
     t.run("s1").gone();
     t.clock.increment(0);
@@ -95,7 +117,9 @@ describe("sessions with leased accounts", () => {
     const ctx = t.session("s1").getSnapshot().context;
     expect(ctx.state).toBe("restarting");
     expect(ctx.failureMode).toBe("rate_limited");
-    expect(t.brokerEvents).toContainEqual(expect.objectContaining({ type: "release", accountId: "acct-a", failureMode: "rate_limited" }));
+    expect(t.brokerEvents).toContainEqual(
+      expect.objectContaining({ type: "release", accountId: "acct-a", failureMode: "rate_limited" }),
+    );
   });
 
   it("no account free: the run waits in starting with the ETA, and is granted when one frees up", () => {
@@ -138,7 +162,9 @@ describe("sessions with leased accounts", () => {
     expect(t.brokerEvents.some((e) => e.type === "leaseExpired")).toBe(false);
     expect(t.creds.filter((c) => c.sessionId === "next")).toHaveLength(0);
     t.run("long").exit(0);
-    expect(t.brokerEvents.filter((e) => e.type === "release")).toEqual([expect.objectContaining({ accountId: "acct-a", ok: true })]);
+    expect(t.brokerEvents.filter((e) => e.type === "release")).toEqual([
+      expect.objectContaining({ accountId: "acct-a", ok: true }),
+    ]);
     expect(t.creds.at(-1)).toMatchObject({ sessionId: "next" });
   });
 

@@ -17,7 +17,8 @@ describe("transition table", () => {
 
   it("keeps every move of the seed's table", () => {
     const actual = new Set(listMoves(sessionMachine).map((m) => `${m.from}->${m.to}`));
-    for (const [from, tos] of Object.entries(SEED_TRANSITIONS)) for (const to of tos) expect(actual).toContain(`${from}->${to}`);
+    for (const [from, tos] of Object.entries(SEED_TRANSITIONS))
+      for (const to of tos) expect(actual).toContain(`${from}->${to}`);
   });
 
   it("every state announces itself on entry, so no move can go unlogged", () => {
@@ -36,15 +37,20 @@ describe("transition table", () => {
 
   it("the diagrams in docs are generated from the machines and up to date", () => {
     const root = fileURLToPath(new URL("..", import.meta.url));
-    for (const [name, machine] of [["session", sessionMachine], ["conductor", conductorMachine]] as const) {
+    for (const [name, machine] of [
+      ["session", sessionMachine],
+      ["conductor", conductorMachine],
+    ] as const) {
       const committed = readFileSync(`${root}docs/diagrams/${name}.mmd`, "utf8");
       expect(committed, `docs/diagrams/${name}.mmd is stale: run npm run diagrams`).toBe(toMermaid(machine));
     }
     const arch = readFileSync(`${root}docs/architecture.md`, "utf8");
-    expect(arch, "docs/architecture.md's conductor diagram is stale").toContain("```mermaid\n" + toMermaid(conductorMachine) + "```");
+    expect(arch, "docs/architecture.md's conductor diagram is stale").toContain(
+      `\`\`\`mermaid\n${toMermaid(conductorMachine)}\`\`\``,
+    );
     const readme = readFileSync(`${root}README.md`, "utf8");
     expect(readme, "the README's states diagram is stale: paste docs/diagrams/session.mmd").toContain(
-      "```mermaid\n" + toMermaid(sessionMachine) + "```",
+      `\`\`\`mermaid\n${toMermaid(sessionMachine)}\`\`\``,
     );
   });
 });

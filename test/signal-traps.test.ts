@@ -1,6 +1,4 @@
 import { afterEach, describe, expect, it } from "vitest";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { distModule as distModuleOf } from "./helpers/dist.js";
@@ -146,9 +144,13 @@ describe("signal traps", () => {
   });
 
   it.skipIf(!hasDist)("a real child gets SIGTERM, finishes its shutdown, and exits 143", async () => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL("fixtures/signal-trap-child.mjs", import.meta.url)), "300"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL("fixtures/signal-trap-child.mjs", import.meta.url)), "300"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     let err = "";
     child.stderr.on("data", (c: Buffer) => (err += c.toString()));

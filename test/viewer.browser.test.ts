@@ -15,12 +15,22 @@ import { startViewer } from "../src/viewer/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`viewer.browser.test: skipped, ${CHROMIUM} is not installed (apt-get install chromium; CI installs it)`);
+if (!hasChromium)
+  console.warn(`viewer.browser.test: skipped, ${CHROMIUM} is not installed (apt-get install chromium; CI installs it)`);
 
 const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
 // The machine has no network: without these Chromium keeps dialling out and logging refusals.
-const ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -29,10 +39,14 @@ afterAll(async () => {
 
 /** The state the page highlights for a session (read from the SVG, as a person sees it). */
 const highlighted = (page: Page, id: string) =>
-  page.locator(`section[data-session="${id}"] svg.chart g.state.current`).getAttribute("data-state", { timeout: 5_000 });
+  page
+    .locator(`section[data-session="${id}"] svg.chart g.state.current`)
+    .getAttribute("data-state", { timeout: 5_000 });
 
 async function until(page: Page, id: string, state: string, shot: string) {
-  await page.waitForSelector(`section[data-session="${id}"] svg.chart g.state.current[data-state="${state}"]`, { timeout: 10_000 });
+  await page.waitForSelector(`section[data-session="${id}"] svg.chart g.state.current[data-state="${state}"]`, {
+    timeout: 10_000,
+  });
   expect(await highlighted(page, id)).toBe(state);
   await page.screenshot({ path: join(ARTIFACTS, shot), fullPage: true });
 }
@@ -67,7 +81,12 @@ describe.skipIf(!hasChromium)("viewer in headless Chromium", () => {
     await page.waitForSelector("#status.live");
 
     // A session the test drives step by step, and one that crashes until it is dead.
-    conductor.spawnSession({ id: "migrate", agent: "command", command: [process.execPath, AGENT], env: { SCRIPTED_AGENT_SOCKET: hub.path } });
+    conductor.spawnSession({
+      id: "migrate",
+      agent: "command",
+      command: [process.execPath, AGENT],
+      env: { SCRIPTED_AGENT_SOCKET: hub.path },
+    });
     conductor.spawnSession({
       id: "crasher",
       agent: "command",
@@ -80,7 +99,9 @@ describe.skipIf(!hasChromium)("viewer in headless Chromium", () => {
     await until(page, "migrate", "healthy", "viewer-2-healthy.png");
     await hub.send("migrate#1", { op: "ask", text: "Apply the database migration? (y/n)" });
     await until(page, "migrate", "input_wait", "viewer-3-input_wait.png");
-    await expect.poll(() => page.locator('section[data-session="migrate"] .question').textContent()).toContain("Apply the database migration? (y/n)");
+    await expect
+      .poll(() => page.locator('section[data-session="migrate"] .question').textContent())
+      .toContain("Apply the database migration? (y/n)");
     await until(page, "crasher", "dead", "viewer-3-input_wait.png");
 
     expect(conductor.sendInput("migrate", "y")).toBe(true);
@@ -92,7 +113,10 @@ describe.skipIf(!hasChromium)("viewer in headless Chromium", () => {
 
     // The last move is drawn bold, and the history lists moves with their reasons.
     const last = page.locator('section[data-session="migrate"] svg.chart g.edge.last');
-    expect([await last.getAttribute("data-from"), await last.getAttribute("data-to")]).toEqual(["healthy", "completed"]);
+    expect([await last.getAttribute("data-from"), await last.getAttribute("data-to")]).toEqual([
+      "healthy",
+      "completed",
+    ]);
     const history = await page.locator('section[data-session="migrate"] ol.history li').allTextContents();
     expect(history[0]).toMatch(/healthy → completed\s*exit_0/);
     expect(history.join("\n")).toMatch(/healthy → input_wait\s*input_wait:yes_no/);

@@ -29,8 +29,19 @@ function stubConductor() {
 
 const session = (id: string, state: SessionSnapshot["state"]): SessionSnapshot =>
   ({
-    id, agent: "command", state, pid: 123, remote: false, host: null, restarts: 0, outPath: null, errPath: null,
-    createdAt: new Date().toISOString(), reason: "", failureMode: null, exit: null,
+    id,
+    agent: "command",
+    state,
+    pid: 123,
+    remote: false,
+    host: null,
+    restarts: 0,
+    outPath: null,
+    errPath: null,
+    createdAt: new Date().toISOString(),
+    reason: "",
+    failureMode: null,
+    exit: null,
     health: { l0: "ok", l1: "ok", l3: "ok", outputBytes: 10, inputWait: null },
   }) as SessionSnapshot;
 
@@ -124,7 +135,11 @@ describe("viewer", () => {
     expect(events[0]!.event).toBe("snapshot");
     expect(JSON.parse(events[0]!.data).sessions[0]).toMatchObject({ id: "a", state: "starting" });
     const moved = JSON.parse(events.find((e) => e.event === "session")!.data);
-    expect(moved).toMatchObject({ id: "a", state: "healthy", history: [{ from: "starting", to: "healthy", reason: "first_output" }] });
+    expect(moved).toMatchObject({
+      id: "a",
+      state: "healthy",
+      history: [{ from: "starting", to: "healthy", reason: "first_output" }],
+    });
     await v.close(); // resolves although a client is still connected
     await stream.ended();
     expect(stream.events.at(-1)!.event).toBe("end");
@@ -137,7 +152,14 @@ describe("viewer", () => {
     const agent = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
     const dir = mkdtempSync(join(tmpdir(), "viewer-cli-"));
     const plan = JSON.stringify([{ print: "working" }, { sleep: 1500 }, { exit: 0 }]);
-    writeFileSync(join(dir, "run.json"), JSON.stringify({ sessions: [{ id: "slow", agent: "command", command: [process.execPath, agent], env: { SCRIPTED_AGENT_PLAN: plan } }] }));
+    writeFileSync(
+      join(dir, "run.json"),
+      JSON.stringify({
+        sessions: [
+          { id: "slow", agent: "command", command: [process.execPath, agent], env: { SCRIPTED_AGENT_PLAN: plan } },
+        ],
+      }),
+    );
     const child = spawn(process.execPath, [cli, "run", "run.json", "--inspect", "--logs-dir", "logs"], { cwd: dir });
     let out = "";
     const url = await new Promise<string>((resolve, reject) => {

@@ -1,6 +1,16 @@
 // Demo agent: steady progress for about 3 s, then a summary and exit 0 (the happy path).
-const steps = ["reading sources", "outlining", "drafting section 1", "drafting section 2", "drafting section 3",
-  "checking links", "tightening prose", "formatting", "final read", "writing summary"];
+const steps = [
+  "reading sources",
+  "outlining",
+  "drafting section 1",
+  "drafting section 2",
+  "drafting section 3",
+  "checking links",
+  "tightening prose",
+  "formatting",
+  "final read",
+  "writing summary",
+];
 let i = 0;
 const timer = setInterval(() => {
   const step = steps[i++];

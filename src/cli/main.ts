@@ -44,7 +44,8 @@ async function main(argv: string[]): Promise<number> {
       flags.inspect = 0; // a free port
     } else if (arg.startsWith("--inspect=")) {
       const port = arg.slice("--inspect=".length);
-      if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) return usage(`--inspect=PORT needs a port number from 0 to 65535, e.g. --inspect=7777 (got "${port}")`);
+      if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535)
+        return usage(`--inspect=PORT needs a port number from 0 to 65535, e.g. --inspect=7777 (got "${port}")`);
       flags.inspect = Number(port);
     } else if (arg.startsWith("-")) {
       return usage(`unknown option "${arg}"`);

@@ -70,15 +70,22 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     }
   }
   const view = createStatusView(out, () => conductor.getSnapshot());
-  out.write(`conductor: ${config.sessions.length} session(s) from ${flags.configPath ? configPath : "the built-in demo"}; logs in ${logsDir}\n`);
-  if (viewer) out.write(`conductor: live statechart view at ${viewer.url} (open it in a browser; it stays up until the run ends)\n`);
+  out.write(
+    `conductor: ${config.sessions.length} session(s) from ${flags.configPath ? configPath : "the built-in demo"}; logs in ${logsDir}\n`,
+  );
+  if (viewer)
+    out.write(
+      `conductor: live statechart view at ${viewer.url} (open it in a browser; it stays up until the run ends)\n`,
+    );
 
   conductor.on("stateChange", (e) => view.moved(e.sessionId, e.from, e.to, e.reason));
   conductor.on("account", (e: { sessionId: string; accountId: string; provider: string; tier: string }) =>
     view.note(`${e.sessionId} runs on ${e.provider} account ${e.accountId} (${e.tier})`),
   );
   conductor.on("accountWait", (e: { sessionId: string; etaMs: number | null; reason: string }) =>
-    view.note(`${e.sessionId} waits for an account: ${e.reason}${e.etaMs ? ` (one expected in ${Math.ceil(e.etaMs / 1000)} s)` : ""}`),
+    view.note(
+      `${e.sessionId} waits for an account: ${e.reason}${e.etaMs ? ` (one expected in ${Math.ceil(e.etaMs / 1000)} s)` : ""}`,
+    ),
   );
   conductor.on("inputWait", (e: { sessionId: string; pattern: string; line: string }) => {
     const session = config.sessions.find((s) => s.id === e.sessionId);
@@ -88,7 +95,9 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
       return;
     }
     const sent = conductor.sendInput(e.sessionId, answer.send);
-    view.note(`${e.sessionId} asked "${e.line}" → ${sent ? "answered" : "could not answer"} (${answer.send.length} chars)`);
+    view.note(
+      `${e.sessionId} asked "${e.line}" → ${sent ? "answered" : "could not answer"} (${answer.send.length} chars)`,
+    );
   });
   // `allCompleted` can fire while the loop below is still spawning (a session can end inside
   // spawnSession, e.g. no account): the run is over only once every configured session is final.
@@ -97,7 +106,12 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   const allDone = new Promise<void>((r) => (finish = r));
   const checkDone = () => {
     const snaps = conductor.getSnapshot();
-    if (spawnedAll && snaps.length === config.sessions.length && snaps.every((x) => x.state === "completed" || x.state === "dead")) finish();
+    if (
+      spawnedAll &&
+      snaps.length === config.sessions.length &&
+      snaps.every((x) => x.state === "completed" || x.state === "dead")
+    )
+      finish();
   };
   conductor.on("allCompleted", checkDone);
 
@@ -155,7 +169,11 @@ function printSummary(
     );
   }
   out.write(`event log: ${eventLogPath}\n`);
-  out.write(unexpected === 0 ? `all ${sessions.length} sessions ended as expected\n` : `${unexpected} session(s) did not end as expected\n`);
+  out.write(
+    unexpected === 0
+      ? `all ${sessions.length} sessions ended as expected\n`
+      : `${unexpected} session(s) did not end as expected\n`,
+  );
   return unexpected === 0 ? 0 : 1;
 }
 

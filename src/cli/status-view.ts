@@ -52,7 +52,8 @@ export function createStatusView(
   const elapsed = () => ((Date.now() - startedAt) / 1000).toFixed(2).padStart(6);
   if (!out.isTTY) {
     return {
-      moved: (id, from, to, reason) => out.write(`[${elapsed()}s] ${id}: ${from} → ${to}${reason ? ` (${reason})` : ""}\n`),
+      moved: (id, from, to, reason) =>
+        out.write(`[${elapsed()}s] ${id}: ${from} → ${to}${reason ? ` (${reason})` : ""}\n`),
       note: (text) => out.write(`[${elapsed()}s] ${text}\n`),
       close: () => undefined,
     };
@@ -69,7 +70,7 @@ export function createStatusView(
     ];
     // Move up over the previous frame and clear it; notes scroll above the live block.
     const up = drawn > 0 ? `\x1b[${drawn}F\x1b[0J` : "";
-    out.write(up + lines.join("\n") + "\n");
+    out.write(`${up + lines.join("\n")}\n`);
     drawn = sessions.length + 1;
   };
   const timer = setInterval(draw, 200);

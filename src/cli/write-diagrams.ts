@@ -21,10 +21,10 @@ function refreshEmbedded(file: string, text: string): void {
   if (!existsSync(file)) return;
   const doc = readFileSync(file, "utf8");
   const head = text.split("\n").slice(0, 2).join("\n");
-  const start = doc.indexOf("```mermaid\n" + head);
+  const start = doc.indexOf(`\`\`\`mermaid\n${head}`);
   if (start < 0) return;
   const end = doc.indexOf("```", start + 10);
-  writeFileSync(file, doc.slice(0, start) + "```mermaid\n" + text + doc.slice(end));
+  writeFileSync(file, `${doc.slice(0, start)}\`\`\`mermaid\n${text}${doc.slice(end)}`);
   console.log(`refreshed ${file}`);
 }
 refreshEmbedded(resolve("README.md"), diagrams.session);

@@ -66,7 +66,12 @@ export function createAgentHub(dir: string, opts: { timeoutMs?: number } = {}): 
       });
     }
   };
-  const conn = (agent: string) => until(`agent ${agent} to connect`, () => conns.get(agent), (w) => arrivals.set(agent, w));
+  const conn = (agent: string) =>
+    until(
+      `agent ${agent} to connect`,
+      () => conns.get(agent),
+      (w) => arrivals.set(agent, w),
+    );
   return {
     path,
     listen: () => new Promise<void>((r) => server.listen(path, r)),
@@ -81,7 +86,11 @@ export function createAgentHub(dir: string, opts: { timeoutMs?: number } = {}): 
     },
     async input(agent) {
       const c = await conn(agent);
-      return until(`input to reach agent ${agent}`, () => c.inputs.shift(), (w) => (c.wake = w));
+      return until(
+        `input to reach agent ${agent}`,
+        () => c.inputs.shift(),
+        (w) => (c.wake = w),
+      );
     },
   };
 }

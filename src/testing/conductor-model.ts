@@ -21,7 +21,8 @@ const liveIds = (s: ConductorSnapshotValue) => Object.keys(s.context.sessions).f
 
 /** One model step: the event, plus the session endings it causes in the real system. */
 function step(s: ConductorSnapshotValue, e: ConductorModelEvent): { next: ConductorSnapshotValue; keys: string[] } {
-  const follow = e.type === "KILL" ? [(e as { id: string }).id] : e.type === "SHUTDOWN" && s.value === "running" ? liveIds(s) : [];
+  const follow =
+    e.type === "KILL" ? [(e as { id: string }).id] : e.type === "SHUTDOWN" && s.value === "running" ? liveIds(s) : [];
   let { next, keys } = predictTransition(conductorMachine, s, e as ConductorEvent);
   for (const id of follow) {
     const r = predictTransition(conductorMachine, next, doneOf(id) as unknown as ConductorEvent);
@@ -43,7 +44,8 @@ export function conductorModelEvents(s: ConductorSnapshotValue): ConductorModelE
   if (fresh && s.value === "running") out.push({ type: "SPAWN", session: modelSession(fresh) });
   // A duplicate id (or any spawn once shutting down) is refused by the machine.
   if (ids.length > 0 || s.value !== "running") out.push({ type: "SPAWN", session: modelSession(ids[0] ?? "a") });
-  for (const id of live) out.push(doneOf(id), { type: "KILL", id, reason: "model_kill" }, { type: "INPUT", id, text: "y" });
+  for (const id of live)
+    out.push(doneOf(id), { type: "KILL", id, reason: "model_kill" }, { type: "INPUT", id, text: "y" });
   if (s.value === "running") out.push({ type: "SHUTDOWN", reason: "model" });
   if (s.value === "shuttingDown") out.push({ type: "xstate.done.actor.awaitProcessTrees" });
   if (s.value === "flushing") out.push({ type: "xstate.done.actor.flushLog" });
@@ -51,7 +53,11 @@ export function conductorModelEvents(s: ConductorSnapshotValue): ConductorModelE
 }
 
 export function serializeConductorState(s: ConductorSnapshotValue): string {
-  return JSON.stringify({ value: s.value, sessions: Object.keys(s.context.sessions), finished: Object.keys(s.context.finished).sort() });
+  return JSON.stringify({
+    value: s.value,
+    sessions: Object.keys(s.context.sessions),
+    finished: Object.keys(s.context.finished).sort(),
+  });
 }
 
 export function describeConductorEvent(e: ConductorModelEvent): string {
@@ -63,10 +69,18 @@ export function describeConductorEvent(e: ConductorModelEvent): string {
 
 /** Paths through the conductor machine covering every edge (or, fewer, every transition). */
 export function conductorPaths(opts: { cover?: "edges" | "transitions" } = {}) {
-  const { graph, paths } = edgeCoverPaths(conductorMachine, {
-    events: conductorModelEvents,
-    serializeState: serializeConductorState,
-    predict: step,
-  }, describeConductorEvent);
-  return { states: graph.states.size, edges: graph.edges.length, paths: opts.cover === "transitions" ? selectCovering(paths) : paths };
+  const { graph, paths } = edgeCoverPaths(
+    conductorMachine,
+    {
+      events: conductorModelEvents,
+      serializeState: serializeConductorState,
+      predict: step,
+    },
+    describeConductorEvent,
+  );
+  return {
+    states: graph.states.size,
+    edges: graph.edges.length,
+    paths: opts.cover === "transitions" ? selectCovering(paths) : paths,
+  };
 }

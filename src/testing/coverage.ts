@@ -99,7 +99,11 @@ export function recordTransitions(): TransitionRecorder {
   const listeners = new Set<(s: TakenStep) => void>();
   const machineOf = (snap: unknown) => (snap as { machine?: { id?: string } }).machine?.id ?? "";
   const valueKeys = (v: unknown): string[] =>
-    typeof v === "string" ? [v] : v && typeof v === "object" ? Object.entries(v).flatMap(([k, sub]) => [k, ...valueKeys(sub).map((s) => `${k}.${s}`)]) : [];
+    typeof v === "string"
+      ? [v]
+      : v && typeof v === "object"
+        ? Object.entries(v).flatMap(([k, sub]) => [k, ...valueKeys(sub).map((s) => `${k}.${s}`)])
+        : [];
   return {
     inspect(ev) {
       if (ev.type !== "@xstate.microstep" || ev._transitions.length === 0) return;
@@ -117,7 +121,8 @@ export function recordTransitions(): TransitionRecorder {
     },
     steps,
     taken: (id) => new Set(steps.filter((s) => id === undefined || s.machine === id).flatMap((s) => s.keys)),
-    visited: (id) => new Set(steps.filter((s) => id === undefined || s.machine === id).flatMap((s) => valueKeys(s.value))),
+    visited: (id) =>
+      new Set(steps.filter((s) => id === undefined || s.machine === id).flatMap((s) => valueKeys(s.value))),
     onStep(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);
@@ -136,7 +141,11 @@ export interface CoverageReport {
 }
 
 /** Coverage of `machine` by the transition keys (and state values) a run took. */
-export function coverageReport(machine: AnyStateMachine, taken: Iterable<string>, visited?: Iterable<string>): CoverageReport {
+export function coverageReport(
+  machine: AnyStateMachine,
+  taken: Iterable<string>,
+  visited?: Iterable<string>,
+): CoverageReport {
   const all = machineTransitions(machine).map((t) => t.key);
   const states = machineStates(machine);
   const takenSet = new Set(taken);

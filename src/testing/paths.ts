@@ -35,7 +35,8 @@ export interface ModelGraph<TSnap extends Snapshot<unknown>, TEvent extends Even
 }
 
 /** A path in xstate/graph's shape plus what to expect at each step. */
-export interface ModelPath<TSnap extends Snapshot<unknown>, TEvent extends EventObject> extends StatePath<TSnap, TEvent> {
+export interface ModelPath<TSnap extends Snapshot<unknown>, TEvent extends EventObject>
+  extends StatePath<TSnap, TEvent> {
   /** `keys[i]`: transition keys step i must take (`keys[0]` is the initial step: none). */
   keys: string[][];
   /** Serialized test state after each step. */
@@ -66,17 +67,33 @@ export function predictTransition<TSnap extends Snapshot<unknown>>(
     },
     get: { value: (id: string) => systemActors[id] ?? empty.system.get(id) },
   });
-  const scope = { self: empty, logger: () => {}, id: "", sessionId: "model", defer: () => {}, system, stopChild: () => {}, emit: () => {}, actionExecutor: () => {} };
+  const scope = {
+    self: empty,
+    logger: () => {},
+    id: "",
+    sessionId: "model",
+    defer: () => {},
+    system,
+    stopChild: () => {},
+    emit: () => {},
+    actionExecutor: () => {},
+  };
   const next = logic.transition(snapshot, event, scope as never) as TSnap;
   return { next, keys };
 }
 
 /** The same logic, but stepping through `predict` (so xstate/graph sees what the prediction sees). */
-export function withPrediction<L extends AnyActorLogic>(logic: L, predict: (s: never, e: never) => { next: unknown }): L {
+export function withPrediction<L extends AnyActorLogic>(
+  logic: L,
+  predict: (s: never, e: never) => { next: unknown },
+): L {
   return Object.create(logic, { transition: { value: (s: never, e: never) => predict(s, e).next } }) as L;
 }
 
-export function buildModelGraph<TSnap extends Snapshot<unknown>, TEvent extends EventObject>(logic: AnyActorLogic, opts: ModelOptions<TSnap, TEvent>): ModelGraph<TSnap, TEvent> {
+export function buildModelGraph<TSnap extends Snapshot<unknown>, TEvent extends EventObject>(
+  logic: AnyActorLogic,
+  opts: ModelOptions<TSnap, TEvent>,
+): ModelGraph<TSnap, TEvent> {
   if (opts.predict) logic = withPrediction(logic, opts.predict as never);
   const adj = getAdjacencyMap(logic, {
     events: opts.events as never,
@@ -126,7 +143,10 @@ export function edgeCoverPaths<TSnap extends Snapshot<unknown>, TEvent extends E
     if (!uncovered.has(edgeId(edge))) continue;
     const prefix = prefixOf.get(edge.from);
     if (!prefix) continue; // unreachable (cannot happen: the adjacency map is built by reachability)
-    const steps: Step<TSnap, TEvent>[] = prefix.steps.map((s) => ({ state: s.state as TSnap, event: s.event as TEvent }));
+    const steps: Step<TSnap, TEvent>[] = prefix.steps.map((s) => ({
+      state: s.state as TSnap,
+      event: s.event as TEvent,
+    }));
     const keys: string[][] = [[]];
     const serialized = [opts.serializeState(steps[0]!.state)];
     // Replay the prefix through the model edges to know their keys (and mark them covered).
@@ -156,7 +176,10 @@ export function edgeCoverPaths<TSnap extends Snapshot<unknown>, TEvent extends E
       weight: steps.length - 1,
       keys,
       serialized,
-      description: steps.slice(1).map((s) => describe(s.event)).join(" → "),
+      description: steps
+        .slice(1)
+        .map((s) => describe(s.event))
+        .join(" → "),
     });
   }
   return { graph, paths };

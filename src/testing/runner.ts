@@ -39,7 +39,9 @@ export function followActor(rec: TransitionRecorder, actorId: string, opts: Foll
       for (const key of taken[i]!.keys) {
         if (j < keys.length && key === keys[j]) j++;
         else if (!opts.noise?.has(key)) {
-          throw new Error(`${label}: expected [${keys.join(" ; ")}], the runtime took "${key}" (on ${taken[i]!.event})`);
+          throw new Error(
+            `${label}: expected [${keys.join(" ; ")}], the runtime took "${key}" (on ${taken[i]!.event})`,
+          );
         }
       }
       if (j === keys.length) {
@@ -58,7 +60,8 @@ export function followActor(rec: TransitionRecorder, actorId: string, opts: Foll
         if (step) {
           if (expectedState !== undefined && opts.serialize) {
             const got = opts.serialize(step.snapshot);
-            if (got !== expectedState) throw new Error(`${label}: expected test state ${expectedState}, the runtime is in ${got}`);
+            if (got !== expectedState)
+              throw new Error(`${label}: expected test state ${expectedState}, the runtime is in ${got}`);
           }
           return step;
         }
@@ -86,7 +89,11 @@ export interface PoolResult<T> {
 }
 
 /** Runs `job` over `items`, `concurrency` at a time; failures are collected, not thrown. */
-export async function runPool<I, T>(items: readonly I[], concurrency: number, job: (item: I, index: number) => Promise<T>): Promise<PoolResult<T>> {
+export async function runPool<I, T>(
+  items: readonly I[],
+  concurrency: number,
+  job: (item: I, index: number) => Promise<T>,
+): Promise<PoolResult<T>> {
   const started = Date.now();
   const queue = items.map((item, index) => ({ item, index }));
   const results: T[] = [];

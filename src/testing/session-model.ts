@@ -31,23 +31,44 @@ export interface SessionModelOptions {
   account?: boolean;
 }
 
-const defaults = { maxRestarts: 1, question: "Continue? (y/n)", text: "working", answer: "y", restartWindow: true, account: false };
+const defaults = {
+  maxRestarts: 1,
+  question: "Continue? (y/n)",
+  text: "working",
+  answer: "y",
+  restartWindow: true,
+  account: false,
+};
 export const MODEL_LEASE = { leaseId: "lease-1", accountId: "acct-1", provider: "codex", tier: "pro", halfOpen: false };
 export const RATE_LIMIT_TEXT = "Error: 429 Too Many Requests - rate limit reached";
 
 /** The model's machine input: only the policy parts that guards read matter. */
 export function sessionModelInput(opts: SessionModelOptions = {}): SessionInput {
   const o = { ...defaults, ...opts };
-  const policy: PolicyOverrides = { maxRestarts: o.maxRestarts, stallTimeoutMs: 1_000, windowMs: o.restartWindow ? 60_000 : null };
-  return { id: "model", agent: "command", spec: { argv: ["/bin/true"] }, policy, ...(o.account ? { account: { provider: MODEL_LEASE.provider } } : {}) };
+  const policy: PolicyOverrides = {
+    maxRestarts: o.maxRestarts,
+    stallTimeoutMs: 1_000,
+    windowMs: o.restartWindow ? 60_000 : null,
+  };
+  return {
+    id: "model",
+    agent: "command",
+    spec: { argv: ["/bin/true"] },
+    policy,
+    ...(o.account ? { account: { provider: MODEL_LEASE.provider } } : {}),
+  };
 }
 
 /** The model's steps see a broker (any actor will do: the model delivers no message). */
 const modelBroker = createEmptyActor();
-export const predictSessionStep = (s: SessionSnapshotValue, e: SessionEvent) => predictTransition(sessionMachine, s, e, { broker: modelBroker });
+export const predictSessionStep = (s: SessionSnapshotValue, e: SessionEvent) =>
+  predictTransition(sessionMachine, s, e, { broker: modelBroker });
 
-const asks = (s: SessionSnapshotValue) => matchInputWait(s.context.screenTail, [...DEFAULT_INPUT_WAIT_PATTERNS, ...s.context.policy.inputWaitPatterns]) !== null;
-const after = (delay: string, path: string) => ({ type: `xstate.after.${delay}.session.${path}` }) as unknown as SessionEvent;
+const asks = (s: SessionSnapshotValue) =>
+  matchInputWait(s.context.screenTail, [...DEFAULT_INPUT_WAIT_PATTERNS, ...s.context.policy.inputWaitPatterns]) !==
+  null;
+const after = (delay: string, path: string) =>
+  ({ type: `xstate.after.${delay}.session.${path}` }) as unknown as SessionEvent;
 /** Event types some transition of the machine handles (the model offers only those). */
 const handled = (type: string) => machineTransitions(sessionMachine).some((t) => t.event === type);
 const guarded = (guard: string) => machineTransitions(sessionMachine).some((t) => t.guard === guard);
@@ -69,13 +90,23 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
     // Only the broker speaks now; it may also never answer (then leaseWait runs out).
     const out: SessionEvent[] = [kill];
     if (c.leaseStatus === "requested") {
-      out.push({ type: "LEASE.GRANTED", lease: { ...MODEL_LEASE } }, { type: "LEASE.QUEUED", etaMs: 1_000, reason: "all_busy" });
-      out.push({ type: "LEASE.UNAVAILABLE", etaMs: null, code: "none_free", reason: "no account free" }, after("leaseWait", "starting.leasing"));
+      out.push(
+        { type: "LEASE.GRANTED", lease: { ...MODEL_LEASE } },
+        { type: "LEASE.QUEUED", etaMs: 1_000, reason: "all_busy" },
+      );
+      out.push(
+        { type: "LEASE.UNAVAILABLE", etaMs: null, code: "none_free", reason: "no account free" },
+        after("leaseWait", "starting.leasing"),
+      );
     }
     return out;
   }
   if (s.matches({ starting: "preparing" })) {
-    return [kill, { type: "CREDENTIALS.READY", envRef: "creds-1" }, { type: "CREDENTIALS.ERROR", message: "profile unreadable" }];
+    return [
+      kill,
+      { type: "CREDENTIALS.READY", envRef: "creds-1" },
+      { type: "CREDENTIALS.ERROR", message: "profile unreadable" },
+    ];
   }
   if (s.matches("starting") && c.pid === null && !c.childRunning) {
     // Spawning is synchronous with entering launching: it either worked or it did not.
@@ -86,7 +117,13 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
   }
   const out: SessionEvent[] = [kill];
   if (c.childRunning) {
-    const output = (line: string): SessionEvent => ({ type: "CHILD.OUTPUT", generation: g, bytes: c.outputBytes + 1, lagMs: 0, screenTail: [line] });
+    const output = (line: string): SessionEvent => ({
+      type: "CHILD.OUTPUT",
+      generation: g,
+      bytes: c.outputBytes + 1,
+      lagMs: 0,
+      screenTail: [line],
+    });
     out.push(
       output(o.text),
       output(o.question),
@@ -97,9 +134,11 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
     // A CLI that prints its rate limit and waits: only matters while an account is held.
     if (c.leaseStatus === "held" && guarded("rateLimitedOnScreen")) out.push(output(RATE_LIMIT_TEXT));
   }
-  if (c.leaseStatus === "held" && handled("LEASE.EXPIRED")) out.push({ type: "LEASE.EXPIRED", lease: { leaseId: MODEL_LEASE.leaseId } });
+  if (c.leaseStatus === "held" && handled("LEASE.EXPIRED"))
+    out.push({ type: "LEASE.EXPIRED", lease: { leaseId: MODEL_LEASE.leaseId } });
   // Renewal is a delayed event the session raises to itself while it holds a lease.
-  if (c.leaseStatus === "held" && handled("LEASE.RENEW_DUE")) out.push({ type: "LEASE.RENEW_DUE", leaseId: MODEL_LEASE.leaseId });
+  if (c.leaseStatus === "held" && handled("LEASE.RENEW_DUE"))
+    out.push({ type: "LEASE.RENEW_DUE", leaseId: MODEL_LEASE.leaseId });
   // Timers: only the one that fires first when the agent stays quiet.
   if (s.matches("starting") && c.childRunning) out.push(after("startupTimeout", "starting.launching"));
   if (s.matches("healthy")) out.push(asks(s) ? after("inputQuiet", "healthy") : after("stallAfter", "healthy"));
@@ -131,18 +170,35 @@ export function serializeSessionState(s: SessionSnapshotValue): string {
 export function describeSessionEvent(e: SessionEvent, opts: SessionModelOptions = {}): string {
   const o = { ...defaults, ...opts };
   switch (e.type) {
-    case "START": return "start";
-    case "KILL": return "kill";
-    case "INPUT": return `type "${e.text}"`;
-    case "CHILD.SPAWNED": return "spawned";
-    case "CHILD.SPAWN_ERROR": return "spawn fails";
-    case "CHILD.OUTPUT": return e.screenTail.includes(o.question) ? "agent asks" : e.screenTail.includes(RATE_LIMIT_TEXT) ? "agent hits its rate limit" : "agent prints";
-    case "CHILD.EXIT": return `agent exits ${e.exitCode}`;
-    case "CHILD.GONE": return "tree gone";
-    case "RESTART.WINDOW_EXPIRED": return "restart window passes";
+    case "START":
+      return "start";
+    case "KILL":
+      return "kill";
+    case "INPUT":
+      return `type "${e.text}"`;
+    case "CHILD.SPAWNED":
+      return "spawned";
+    case "CHILD.SPAWN_ERROR":
+      return "spawn fails";
+    case "CHILD.OUTPUT":
+      return e.screenTail.includes(o.question)
+        ? "agent asks"
+        : e.screenTail.includes(RATE_LIMIT_TEXT)
+          ? "agent hits its rate limit"
+          : "agent prints";
+    case "CHILD.EXIT":
+      return `agent exits ${e.exitCode}`;
+    case "CHILD.GONE":
+      return "tree gone";
+    case "RESTART.WINDOW_EXPIRED":
+      return "restart window passes";
     default: {
       const m = /^xstate\.after\.([^.]+)/.exec(e.type);
-      return m ? `quiet until ${m[1]}` : e.type.startsWith("LEASE.") ? `broker: ${e.type.slice(6).toLowerCase()}` : e.type.toLowerCase();
+      return m
+        ? `quiet until ${m[1]}`
+        : e.type.startsWith("LEASE.")
+          ? `broker: ${e.type.slice(6).toLowerCase()}`
+          : e.type.toLowerCase();
     }
   }
 }
@@ -150,11 +206,14 @@ export function describeSessionEvent(e: SessionEvent, opts: SessionModelOptions 
 /** An xstate/graph `TestModel` of the session machine with the realistic events and abstraction. */
 export function sessionTestModel(opts: SessionModelOptions = {}) {
   // `createTestModel` refuses machines with `after`; the TestModel class itself does not.
-  return new TestModel<SessionSnapshotValue, SessionEvent, SessionInput>(withPrediction(sessionMachine, predictSessionStep as never) as never, {
-    events: (s: SessionSnapshotValue) => sessionModelEvents(s, opts),
-    serializeState: (s: SessionSnapshotValue) => serializeSessionState(s),
-    input: sessionModelInput(opts),
-  });
+  return new TestModel<SessionSnapshotValue, SessionEvent, SessionInput>(
+    withPrediction(sessionMachine, predictSessionStep as never) as never,
+    {
+      events: (s: SessionSnapshotValue) => sessionModelEvents(s, opts),
+      serializeState: (s: SessionSnapshotValue) => serializeSessionState(s),
+      input: sessionModelInput(opts),
+    },
+  );
 }
 
 export interface SessionPathsResult {
@@ -174,12 +233,16 @@ export function sessionPaths(opts: SessionModelOptions & { cover?: "edges" | "tr
   const result: SessionPathsResult = { states: 0, edges: 0, paths: [] };
   for (const account of configs) {
     const o = { ...opts, account };
-    const { graph, paths } = edgeCoverPaths(sessionMachine, {
-      events: (s: SessionSnapshotValue) => sessionModelEvents(s, o),
-      serializeState: serializeSessionState,
-      input: sessionModelInput(o),
-      predict: predictSessionStep,
-    }, (e) => describeSessionEvent(e, o));
+    const { graph, paths } = edgeCoverPaths(
+      sessionMachine,
+      {
+        events: (s: SessionSnapshotValue) => sessionModelEvents(s, o),
+        serializeState: serializeSessionState,
+        input: sessionModelInput(o),
+        predict: predictSessionStep,
+      },
+      (e) => describeSessionEvent(e, o),
+    );
     result.states += graph.states.size;
     result.edges += graph.edges.length;
     result.paths.push(...paths.map((p) => ({ ...p, account })));

@@ -39,7 +39,8 @@ export function freePort(): Promise<number> {
 }
 
 const run = promisify(execFile);
-const keygen = (path: string) => run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "conductor-test", "-f", path]);
+const keygen = (path: string) =>
+  run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "conductor-test", "-f", path]);
 
 function childrenOf(ppid: number): number[] {
   const out: number[] = [];
@@ -84,13 +85,15 @@ export async function startSshd(): Promise<TestSshd> {
   const knownHosts = join(dir, "known_hosts");
   writeFileSync(knownHosts, `${knownHostsLine}\n`);
 
-  const proc: ChildProcess = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+  const proc: ChildProcess = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", join(dir, "sshd_config")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let log = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sshd did not start: ${log}`)), 10_000);
     proc.stderr!.on("data", (b: Buffer) => {
       log += b.toString();
-      if (log.includes("Server listening")) (clearTimeout(timer), resolve());
+      if (log.includes("Server listening")) clearTimeout(timer), resolve();
     });
     proc.once("exit", (code) => (clearTimeout(timer), reject(new Error(`sshd exited ${code}: ${log}`))));
   });
@@ -104,7 +107,14 @@ export async function startSshd(): Promise<TestSshd> {
     knownHostsLine,
     hostsFile(name = "test", extra = {}) {
       const file = join(dir, `hosts-${name}.json`);
-      const host = { host: "127.0.0.1", port, user: "root", identityFile: join(dir, "user_ed25519"), knownHosts, ...extra };
+      const host = {
+        host: "127.0.0.1",
+        port,
+        user: "root",
+        identityFile: join(dir, "user_ed25519"),
+        knownHosts,
+        ...extra,
+      };
       writeFileSync(file, JSON.stringify({ hosts: { [name]: host } }, null, 2));
       return file;
     },

@@ -97,8 +97,11 @@ export function layoutGraph(g: MachineGraph): Layout {
   const rows = Math.max(1, ...columns.map((c) => c.length));
   const span = (e: { from: string; to: string }) => Math.abs(rank.get(e.to)! - rank.get(e.from)!);
   const isLane = (e: { from: string; to: string }) => e.from !== e.to && (back.has(`${e.from}|${e.to}`) || span(e) > 1);
-  const sideOf = (e: { from: string; to: string }): "top" | "bottom" => (pos.get(e.from)! + pos.get(e.to)! < 0 ? "top" : "bottom");
-  const laneEdges = g.edges.filter(isLane).sort((a, b) => span(a) - span(b) || keys.indexOf(a.from) - keys.indexOf(b.from));
+  const sideOf = (e: { from: string; to: string }): "top" | "bottom" =>
+    pos.get(e.from)! + pos.get(e.to)! < 0 ? "top" : "bottom";
+  const laneEdges = g.edges
+    .filter(isLane)
+    .sort((a, b) => span(a) - span(b) || keys.indexOf(a.from) - keys.indexOf(b.from));
   const labelsOf = (e: MachineGraph["edges"][number]) => wrap(e.on.map(shortEvent));
   const lane = new Map<string, { side: "top" | "bottom"; offset: number }>();
   const depth = { top: 14, bottom: 14 };
@@ -113,7 +116,8 @@ export function layoutGraph(g: MachineGraph): Layout {
   const rowsHeight = (rows - 1) * ROW + tallest;
   const height = top + rowsHeight + (depth.bottom > 14 ? depth.bottom : 0) + PAD;
   // A compound state is as wide as the list of its own states needs, centred in its column.
-  const widthOf = (s: MachineGraph["states"][number]) => Math.max(W, s.key.length * 8 + 24, s.children.join(" · ").length * 5.4 + 16);
+  const widthOf = (s: MachineGraph["states"][number]) =>
+    Math.max(W, s.key.length * 8 + 24, s.children.join(" · ").length * 5.4 + 16);
   const extra = Math.max(0, ...g.states.map((s) => widthOf(s) - W));
   const width = PAD * 2 + extra + maxRank * COL + W;
   const midY = top + rowsHeight / 2;
@@ -136,14 +140,20 @@ export function layoutGraph(g: MachineGraph): Layout {
   const ends = new Map<string, Array<{ edge: string; otherX: number }>>();
   for (const e of laneEdges) {
     const side = lane.get(`${e.from}|${e.to}`)!.side;
-    for (const [mine, other] of [[e.from, e.to], [e.to, e.from]] as const) {
+    for (const [mine, other] of [
+      [e.from, e.to],
+      [e.to, e.from],
+    ] as const) {
       const list = ends.get(`${mine}|${side}`) ?? [];
       list.push({ edge: `${e.from}|${e.to}`, otherX: at.get(other)!.x });
       ends.set(`${mine}|${side}`, list);
     }
   }
   const endX = (state: string, side: string, edge: string) => {
-    const list = ends.get(`${state}|${side}`)!.slice().sort((a, b) => a.otherX - b.otherX);
+    const list = ends
+      .get(`${state}|${side}`)!
+      .slice()
+      .sort((a, b) => a.otherX - b.otherX);
     const s = at.get(state)!;
     return s.x + (s.w * (list.findIndex((x) => x.edge === edge) + 1)) / (list.length + 1);
   };
@@ -160,39 +170,55 @@ export function layoutGraph(g: MachineGraph): Layout {
   };
   const T = [0.5, 0.38, 0.62, 0.26, 0.74, 0.16, 0.84];
 
-  const edges: RoutedEdge[] = g.edges.filter((e) => e.from !== e.to).map((e) => {
-    const a = at.get(e.from)!;
-    const b = at.get(e.to)!;
-    const label = labelsOf(e);
-    const k = `${e.from}|${e.to}`;
-    const l = lane.get(k);
-    if (!l) {
-      // Neighbouring ranks: an S-curve from the right side to the left side.
-      const [sx, sy, ex, ey] = [a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2];
-      const dx = (ex - sx) / 2;
-      const point = (t: number): [number, number] => {
-        const u = 1 - t;
-        return [u * u * u * sx + 3 * u * u * t * (sx + dx) + 3 * u * t * t * (ex - dx) + t * t * t * ex, sy + (ey - sy) * (3 * t * t - 2 * t * t * t)];
-      };
-      const [labelX, labelY] = place(label, T.map(point));
-      return { from: e.from, to: e.to, events: e.on, label, path: `M${sx},${sy} C${sx + dx},${sy} ${ex - dx},${ey} ${ex},${ey}`, labelX, labelY };
-    }
-    const isTop = l.side === "top";
-    const laneY = isTop ? top - l.offset : top + rowsHeight + l.offset;
-    const sy = isTop ? a.y : a.y + a.h;
-    const ey = isTop ? b.y : b.y + b.h;
-    const sx = endX(e.from, l.side, k);
-    const ex = endX(e.to, l.side, k);
-    // Rounded orthogonal route: out of the box, along the lane, into the target box.
-    const r = 8;
-    const dir = ex > sx ? 1 : -1;
-    const v = isTop ? -1 : 1;
-    const path =
-      `M${sx},${sy} L${sx},${laneY - v * r} Q${sx},${laneY} ${sx + dir * r},${laneY} ` +
-      `L${ex - dir * r},${laneY} Q${ex},${laneY} ${ex},${laneY - v * r} L${ex},${ey}`;
-    const [labelX, labelY] = place(label, T.map((t) => [sx + (ex - sx) * t, laneY]));
-    return { from: e.from, to: e.to, events: e.on, label, path, labelX, labelY };
-  });
+  const edges: RoutedEdge[] = g.edges
+    .filter((e) => e.from !== e.to)
+    .map((e) => {
+      const a = at.get(e.from)!;
+      const b = at.get(e.to)!;
+      const label = labelsOf(e);
+      const k = `${e.from}|${e.to}`;
+      const l = lane.get(k);
+      if (!l) {
+        // Neighbouring ranks: an S-curve from the right side to the left side.
+        const [sx, sy, ex, ey] = [a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2];
+        const dx = (ex - sx) / 2;
+        const point = (t: number): [number, number] => {
+          const u = 1 - t;
+          return [
+            u * u * u * sx + 3 * u * u * t * (sx + dx) + 3 * u * t * t * (ex - dx) + t * t * t * ex,
+            sy + (ey - sy) * (3 * t * t - 2 * t * t * t),
+          ];
+        };
+        const [labelX, labelY] = place(label, T.map(point));
+        return {
+          from: e.from,
+          to: e.to,
+          events: e.on,
+          label,
+          path: `M${sx},${sy} C${sx + dx},${sy} ${ex - dx},${ey} ${ex},${ey}`,
+          labelX,
+          labelY,
+        };
+      }
+      const isTop = l.side === "top";
+      const laneY = isTop ? top - l.offset : top + rowsHeight + l.offset;
+      const sy = isTop ? a.y : a.y + a.h;
+      const ey = isTop ? b.y : b.y + b.h;
+      const sx = endX(e.from, l.side, k);
+      const ex = endX(e.to, l.side, k);
+      // Rounded orthogonal route: out of the box, along the lane, into the target box.
+      const r = 8;
+      const dir = ex > sx ? 1 : -1;
+      const v = isTop ? -1 : 1;
+      const path =
+        `M${sx},${sy} L${sx},${laneY - v * r} Q${sx},${laneY} ${sx + dir * r},${laneY} ` +
+        `L${ex - dir * r},${laneY} Q${ex},${laneY} ${ex},${laneY - v * r} L${ex},${ey}`;
+      const [labelX, labelY] = place(
+        label,
+        T.map((t) => [sx + (ex - sx) * t, laneY]),
+      );
+      return { from: e.from, to: e.to, events: e.on, label, path, labelX, labelY };
+    });
   return { width, height, states, edges };
 }
 
@@ -216,7 +242,8 @@ function wrap(parts: string[]): string[] {
   words.forEach((p, i) => {
     const last = lines.at(-1);
     const glue = words[i - 1] === "after" && p !== words[i - 1] && parts.indexOf(`after ${p}`) >= 0 ? " " : " / ";
-    if (last !== undefined && last.length + p.length + glue.length <= 16) lines[lines.length - 1] = `${last}${glue}${p}`;
+    if (last !== undefined && last.length + p.length + glue.length <= 16)
+      lines[lines.length - 1] = `${last}${glue}${p}`;
     else lines.push(p);
   });
   return lines;
@@ -241,18 +268,27 @@ export function renderSvg(layout: Layout, title = "statechart"): string {
       `<g class="edge" data-from="${esc(e.from)}" data-to="${esc(e.to)}"><title>${esc(`${e.from} → ${e.to}: ${e.events.join(" / ")}`)}</title>`,
       `<path d="${e.path}" marker-end="url(#sc-arrow)"/>`,
       `<rect class="label-bg" x="${(e.labelX - w / 2).toFixed(1)}" y="${y0.toFixed(1)}" width="${w.toFixed(1)}" height="${h}" rx="3"/>`,
-      ...e.label.map((l, i) => `<text class="label" x="${e.labelX.toFixed(1)}" y="${(y0 + 11 + i * lh).toFixed(1)}">${esc(l)}</text>`),
+      ...e.label.map(
+        (l, i) =>
+          `<text class="label" x="${e.labelX.toFixed(1)}" y="${(y0 + 11 + i * lh).toFixed(1)}">${esc(l)}</text>`,
+      ),
       `</g>`,
     );
   }
   for (const s of layout.states) {
-    const cls = ["state", s.final ? "final" : "", s.transient ? "transient" : "", s.initial ? "initial" : ""].filter(Boolean).join(" ");
+    const cls = ["state", s.final ? "final" : "", s.transient ? "transient" : "", s.initial ? "initial" : ""]
+      .filter(Boolean)
+      .join(" ");
     parts.push(
       `<g class="${cls}" data-state="${esc(s.key)}">`,
       s.initial ? `<circle class="start" cx="${s.x - 12}" cy="${s.y + s.h / 2}" r="5"/>` : "",
       `<rect x="${s.x}" y="${s.y}" width="${s.w}" height="${s.h}" rx="${s.final ? 19 : 8}"/>`,
-      s.final ? `<rect class="inner" x="${s.x + 3}" y="${s.y + 3}" width="${s.w - 6}" height="${s.h - 6}" rx="16"/>` : "",
-      s.children.length ? `<line class="divider" x1="${s.x + 8}" y1="${s.y + 23}" x2="${s.x + s.w - 8}" y2="${s.y + 23}"/>` : "",
+      s.final
+        ? `<rect class="inner" x="${s.x + 3}" y="${s.y + 3}" width="${s.w - 6}" height="${s.h - 6}" rx="16"/>`
+        : "",
+      s.children.length
+        ? `<line class="divider" x1="${s.x + 8}" y1="${s.y + 23}" x2="${s.x + s.w - 8}" y2="${s.y + 23}"/>`
+        : "",
       s.children.length
         ? `<text x="${s.x + s.w / 2}" y="${s.y + 17}">${esc(s.key)}</text><text class="sub" x="${s.x + s.w / 2}" y="${s.y + 34}">${esc(s.children.join(" · "))}</text>`
         : `<text x="${s.x + s.w / 2}" y="${s.y + s.h / 2 + 4.5}">${esc(s.key)}</text>`,

@@ -48,11 +48,15 @@ const KEEPALIVE_TICKS = 15; // a comment every 15 s keeps proxies and idle timeo
 export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}): Promise<Viewer> {
   const host = opts.host ?? "127.0.0.1";
   if (host !== "127.0.0.1") {
-    throw new Error(`startViewer: host must be "127.0.0.1" (the viewer has no authentication, so it only listens on loopback); got ${JSON.stringify(host)}`);
+    throw new Error(
+      `startViewer: host must be "127.0.0.1" (the viewer has no authentication, so it only listens on loopback); got ${JSON.stringify(host)}`,
+    );
   }
   const port = opts.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new Error(`startViewer: port must be an integer from 0 to 65535 (0 picks a free port); got ${JSON.stringify(opts.port)}`);
+    throw new Error(
+      `startViewer: port must be an integer from 0 to 65535 (0 picks a free port); got ${JSON.stringify(opts.port)}`,
+    );
   }
   const historySize = opts.historySize ?? 12;
   const title = opts.title ?? "statechart-conductor";
@@ -70,7 +74,8 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
 
   const view = (s: SessionSnapshot): ViewedSession => ({ ...s, history: history.get(s.id) ?? [] });
   const sessions = () => source.getSnapshot().map(view);
-  const write = (res: ServerResponse, event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const write = (res: ServerResponse, event: string, data: unknown) =>
+    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   const broadcast = (event: string, data: unknown) => {
     for (const res of clients) write(res, event, data);
   };
@@ -117,7 +122,11 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
   const watch = () => {
     const refs = source.actor?.getSnapshot().context.sessions ?? {};
     for (const [id, ref] of Object.entries(refs)) {
-      if (!watched.has(id)) watched.set(id, ref.on("spawn", () => push(id)));
+      if (!watched.has(id))
+        watched.set(
+          id,
+          ref.on("spawn", () => push(id)),
+        );
     }
   };
   watch();
@@ -141,7 +150,8 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
   const server = createServer((req, res) => handle(req, res));
   function handle(req: IncomingMessage, res: ServerResponse) {
     // DNS rebinding: a page on another origin resolving to 127.0.0.1 still sends its own Host.
-    if (!allowedHosts.has(req.headers.host ?? "")) return plain(res, 403, "forbidden: open the viewer as http://127.0.0.1:<port>/\n");
+    if (!allowedHosts.has(req.headers.host ?? ""))
+      return plain(res, 403, "forbidden: open the viewer as http://127.0.0.1:<port>/\n");
     if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "method not allowed\n");
     const path = (req.url ?? "/").split("?")[0];
     const common = { "cache-control": "no-store", "x-content-type-options": "nosniff" };
@@ -157,7 +167,12 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
     if (path === "/graph.json") return json(res, { graph, layout });
     if (path === "/sessions.json") return json(res, { ended, sessions: sessions() });
     if (path === "/events") {
-      res.writeHead(200, { ...common, "content-type": "text/event-stream; charset=utf-8", connection: "keep-alive", "x-accel-buffering": "no" });
+      res.writeHead(200, {
+        ...common,
+        "content-type": "text/event-stream; charset=utf-8",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
       res.write("retry: 1000\n\n");
       write(res, "snapshot", { graph: graph.id, ended, sessions: sessions() });
       if (ended) write(res, "end", {});
@@ -174,7 +189,11 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
-      reject(new Error(`startViewer: cannot listen on ${host}:${port}: ${err.code === "EADDRINUSE" ? "the port is in use (pick another, or 0 for a free one)" : err.message}`));
+      reject(
+        new Error(
+          `startViewer: cannot listen on ${host}:${port}: ${err.code === "EADDRINUSE" ? "the port is in use (pick another, or 0 for a free one)" : err.message}`,
+        ),
+      );
     });
     server.listen(port, host, () => resolve());
   }).catch((err) => {
