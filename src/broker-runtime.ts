@@ -18,6 +18,7 @@ import {
 } from "./accounts-config.js";
 import { applyBrokerEvent, createBrokerStore, persistsBrokerEvent, syncEventOf } from "./broker-store.js";
 import { createCredentialHome, type CredentialHome, sweepStaleCredentialHomes } from "./credential-home.js";
+import { snakeCase } from "./event-log-format.js";
 
 export interface BrokerRuntimeOptions {
   /** Path of an accounts file, its JSON content (`{ providers: ... }`), or `parseAccountsConfig`'s result. */
@@ -88,7 +89,7 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
     track(store.load().then((state) => broker.send(syncEventOf(state, Date.now()))));
     broker.on("*", (e: BrokerEmitted) => {
       const { type, ...data } = e as BrokerEmitted & Record<string, unknown>;
-      log(`broker.${type}`, data);
+      log(`broker.${snakeCase(type)}`, data);
       if (persistsBrokerEvent(e)) track(store.update((s) => applyBrokerEvent(s, e)));
     });
   }

@@ -23,6 +23,7 @@ import {
 import { createBrokerRuntime } from "./broker-runtime.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import { createEventLog, describeArgv, redactEnv } from "./event-log.js";
+import { versionedAppend } from "./event-log-format.js";
 import { buildLaunchSync, planLaunch } from "./launcher.js";
 import { createConductorMeshBridge, createMeshRegistry, type MeshRegistry } from "./mesh-registry.js";
 import { viewOf, type SessionSnapshot } from "./session-view.js";
@@ -58,7 +59,8 @@ export function createConductor(opts: ConductorOptions) {
 
   const emitter = new EventEmitter();
   const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"));
-  const reaper = createProcessReaper({ log: (event, data) => eventLog.append(event, data) });
+  const log = versionedAppend(eventLog);
+  const reaper = createProcessReaper({ log });
   const sessions = new Map<string, SessionEntry>();
   let shutdownPromise: Promise<void> | null = null;
 
@@ -68,12 +70,11 @@ export function createConductor(opts: ConductorOptions) {
       try {
         (listener as (p: unknown) => void)(payload);
       } catch (err) {
-        eventLog.append("listener_error", { listener: name, error: String((err as Error)?.message ?? err) });
+        log("conductor.listener_error", { listener: name, error: String((err as Error)?.message ?? err) });
       }
     }
   };
 
-  const log = (event: string, data: Record<string, unknown>) => eventLog.append(event, data);
   let brokerRuntime: ReturnType<typeof createBrokerRuntime> | null = null;
   let remoteRuntime: ReturnType<typeof createRemoteRuntime> | null = null;
   try {
@@ -96,7 +97,7 @@ export function createConductor(opts: ConductorOptions) {
       : null;
   } catch (err) {
     // A bad accounts or hosts file: say so in the log we opened, close it, and let the caller see why.
-    eventLog.append("config_error", { error: String((err as Error)?.message ?? err) });
+    log("conductor.config_error", { error: String((err as Error)?.message ?? err) });
     void eventLog.close();
     throw err;
   }
@@ -123,23 +124,23 @@ export function createConductor(opts: ConductorOptions) {
     ...(inspect ? { inspect } : {}),
   });
   actor.on("allCompleted", (e) => {
-    eventLog.append("allCompleted", { sessions: e.sessions });
+    log("conductor.all_completed", { sessions: e.sessions });
     safeEmit("allCompleted");
   });
   actor.start();
   brokerRuntime?.attach(actor.system.get("broker"));
-  eventLog.append("conductor_start", { logsDir, pid: process.pid, maxRestarts: opts.maxRestarts ?? 3, graceMs });
+  log("conductor.start", { logsDir, pid: process.pid, maxRestarts: opts.maxRestarts ?? 3, graceMs });
 
   function onSessionEvent(entry: SessionEntry, e: SessionEmitted) {
     const session = entry.config.id;
     switch (e.type) {
       case "stateChange":
-        eventLog.append("stateChange", { session, from: e.from, to: e.to, reason: e.reason, restarts: e.restarts });
+        log("session.state_change", { session, from: e.from, to: e.to, reason: e.reason, restarts: e.restarts });
         safeEmit("stateChange", { sessionId: session, from: e.from, to: e.to, reason: e.reason });
         if (FINAL_STATES.has(e.to)) getConductorRegistry().unregister(session, api);
         return;
       case "spawn":
-        eventLog.append("spawn", {
+        log("session.spawn", {
           session,
           agent: entry.config.agent,
           pid: e.pid,
@@ -151,7 +152,7 @@ export function createConductor(opts: ConductorOptions) {
         });
         return;
       case "exit":
-        eventLog.append("exit", {
+        log("session.exit", {
           session,
           attempt: e.generation,
           code: e.exitCode,
@@ -160,10 +161,10 @@ export function createConductor(opts: ConductorOptions) {
         });
         return;
       case "gone":
-        eventLog.append("tree_gone", { session, attempt: e.generation });
+        log("reaper.tree_gone", { session, attempt: e.generation });
         return;
       case "inputWait":
-        eventLog.append("health", { session, l1: "input_wait", pattern: e.pattern });
+        log("session.input_wait", { session, l1: "input_wait", pattern: e.pattern });
         safeEmit("inputWait", { sessionId: session, pattern: e.pattern, line: e.line });
         return;
       case "completed":
@@ -171,7 +172,7 @@ export function createConductor(opts: ConductorOptions) {
         try {
           entry.config.onCompleted?.({ sessionId: session });
         } catch (err) {
-          eventLog.append("listener_error", {
+          log("conductor.listener_error", {
             listener: "onCompleted",
             session,
             error: String((err as Error)?.message ?? err),
@@ -182,7 +183,7 @@ export function createConductor(opts: ConductorOptions) {
         safeEmit("dead", { sessionId: session, reason: e.reason, failureMode: e.failureMode });
         return;
       case "account":
-        eventLog.append("session_account", {
+        log("session.account", {
           session,
           accountId: e.lease.accountId,
           provider: e.lease.provider,
@@ -196,7 +197,7 @@ export function createConductor(opts: ConductorOptions) {
         });
         return;
       case "accountWait":
-        eventLog.append("account_wait", { session, etaMs: e.etaMs, reason: e.reason });
+        log("session.account_wait", { session, etaMs: e.etaMs, reason: e.reason });
         safeEmit("accountWait", { sessionId: session, etaMs: e.etaMs, reason: e.reason });
         return;
     }
@@ -279,7 +280,7 @@ export function createConductor(opts: ConductorOptions) {
   async function killSession(id: string, reason = "user_kill"): Promise<void> {
     const entry = sessions.get(id);
     if (!entry || FINAL_STATES.has(entry.ref.getSnapshot().context.state)) return;
-    eventLog.append("kill", { session: id, reason });
+    log("session.kill", { session: id, reason });
     actor.send({ type: "KILL", id, reason });
     await new Promise((r) => setImmediate(r));
     await boundedWait(reaper.whenIdle(), graceMs + SHUTDOWN_MARGIN_MS);
@@ -292,7 +293,7 @@ export function createConductor(opts: ConductorOptions) {
     if (!ctx.childRunning || FINAL_STATES.has(ctx.state)) return false;
     entry.ref.send({ type: "INPUT", text });
     // Never the text: what people type into a prompt can be a secret.
-    eventLog.append("stdin", { session: id, length: text.length + 1 });
+    log("session.input", { session: id, length: text.length + 1 });
     return true;
   }
 
@@ -311,7 +312,7 @@ export function createConductor(opts: ConductorOptions) {
     shutdownPromise ??= (async () => {
       const started = Date.now();
       const live = getSnapshot().filter((s) => !FINAL_STATES.has(s.state)).length;
-      eventLog.append("shutdown", { reason, sessions: sessions.size, live });
+      log("conductor.shutdown", { reason, sessions: sessions.size, live });
       actor.send({ type: "SHUTDOWN", reason });
       await toPromise(actor).catch(() => undefined);
       await brokerRuntime?.settle();
@@ -319,7 +320,7 @@ export function createConductor(opts: ConductorOptions) {
       detachMesh();
       unregisterSignals();
       const leftovers = reaper.pending;
-      eventLog.append("shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps: leftovers });
+      log("conductor.shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps: leftovers });
       await eventLog.close();
       safeEmit("shutdown");
     })();

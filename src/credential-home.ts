@@ -40,7 +40,7 @@ export interface CredentialHomeOptions {
   /** gemini only: also set HOME to the credential home (for gemini versions without GEMINI_CLI_HOME). */
   geminiOverrideHome?: boolean;
   /** Event-log hook; data names accounts and paths, never file contents. */
-  log?: (event: "auth_copy" | "auth_copy_error", data: Record<string, unknown>) => void;
+  log?: (event: "credential.auth_copy" | "credential.auth_copy_error", data: Record<string, unknown>) => void;
 }
 
 export interface CredentialHome {
@@ -123,7 +123,7 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
   const authPath = path.join(dir, layout.authAt);
   try {
     await copyPrivate(lease.authFile, authPath);
-    opts.log?.("auth_copy", {
+    opts.log?.("credential.auth_copy", {
       session: sessionId,
       provider: lease.provider,
       account: lease.accountId,
@@ -133,7 +133,7 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
   } catch (e) {
     await dispose();
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    opts.log?.("auth_copy_error", {
+    opts.log?.("credential.auth_copy_error", {
       session: sessionId,
       provider: lease.provider,
       account: lease.accountId,

@@ -57,7 +57,7 @@ describe("conductor run", () => {
     const logPath = /event log: (.+)/.exec(r.stdout)![1]!;
     const lines = readFileSync(logPath, "utf8").trimEnd().split("\n");
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
-    expect(JSON.parse(lines.at(-1)!).event).toBe("shutdown_complete");
+    expect(JSON.parse(lines.at(-1)!).event).toBe("conductor.shutdown_complete");
     console.log(`demo took ${seconds.toFixed(1)} s, ${lines.length} event-log lines`);
   });
 
@@ -140,7 +140,7 @@ describe("conductor run", () => {
     const lines = readFileSync(join(cwd, "logs", "conductor-events.jsonl"), "utf8")
       .trimEnd()
       .split("\n");
-    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ event: "shutdown_complete", reason: "signal:SIGINT" });
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ event: "conductor.shutdown_complete", reason: "signal:SIGINT" });
     expect(alive(join(cwd, "logs"))).toEqual([]);
     expect(alive(join(root, "demo/agents/writer.mjs"))).toEqual([]);
   });

@@ -118,7 +118,7 @@ describe("createConductor with real processes", () => {
     const snap = c.getSnapshot()[0]!;
     expect(snap.state).toBe("dead");
     const log = await readEventLog(c.eventLogPath);
-    expect(log.filter((l) => l.event === "spawn" && l.session === "flaky")).toHaveLength(1);
+    expect(log.filter((l) => l.event === "session.spawn" && l.session === "flaky")).toHaveLength(1);
   });
 
   it("sendInput reaches the child; the event log records its length, never the text", async () => {
@@ -140,7 +140,7 @@ describe("createConductor with real processes", () => {
     await c.shutdown("test");
     const text = readFileSync(c.eventLogPath, "utf8");
     expect(text).not.toContain("sk-secret-123");
-    const stdin = (await readEventLog(c.eventLogPath)).find((l) => l.event === "stdin");
+    const stdin = (await readEventLog(c.eventLogPath)).find((l) => l.event === "session.input");
     expect(stdin).toMatchObject({ session: "ask", length: 14 });
     expect(c.sendInput("ask", "late")).toBe(false);
   });
@@ -159,7 +159,7 @@ describe("createConductor with real processes", () => {
       expect(l.seq).toBe(i + 1);
       expect(new Date(l.ts).toISOString()).toBe(l.ts);
     });
-    const moves = lines.filter((l) => l.event === "stateChange").map((l) => `${l.from}->${l.to}`);
+    const moves = lines.filter((l) => l.event === "session.state_change").map((l) => `${l.from}->${l.to}`);
     expect(moves).toEqual([
       "init->starting",
       "starting->healthy",
@@ -170,7 +170,7 @@ describe("createConductor with real processes", () => {
       "healthy->failed",
       "failed->dead",
     ]);
-    expect(lines.at(-1).event).toBe("shutdown_complete");
+    expect(lines.at(-1).event).toBe("conductor.shutdown_complete");
   });
 
   it("emits the seed's events, calls onCompleted, and keeps registries in step", async () => {
@@ -222,7 +222,7 @@ describe("createConductor with real processes", () => {
       expect(readFileSync(c.getSnapshot()[0]!.outPath!, "utf8")).toContain(prompt);
       const log = readFileSync(c.eventLogPath, "utf8");
       expect(log).not.toContain("tk-12345");
-      expect((await readEventLog(c.eventLogPath)).find((l) => l.event === "spawn")).toMatchObject({
+      expect((await readEventLog(c.eventLogPath)).find((l) => l.event === "session.spawn")).toMatchObject({
         promptLength: prompt.length,
       });
     } finally {

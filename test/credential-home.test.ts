@@ -165,7 +165,7 @@ describe("codex auth homes", () => {
     ).rejects.toThrow(
       new CredentialHomeError(`session "s": cannot copy the auth file of codex account "a" (${missing}): ENOENT`),
     );
-    expect(events).toEqual(["auth_copy_error"]);
+    expect(events).toEqual(["credential.auth_copy_error"]);
     expect(await readdir(baseDir)).toEqual([]);
   });
 });

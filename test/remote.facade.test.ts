@@ -64,7 +64,9 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
     expect(c.getSnapshot().find((s) => s.id === "tok")).toMatchObject({ remote: true, host: "box" });
     await done;
     const log = await readEventLog(c.eventLogPath);
-    const moves = log.filter((l) => l.session === "tok" && l.event === "stateChange").map((l) => `${l.from}->${l.to}`);
+    const moves = log
+      .filter((l) => l.session === "tok" && l.event === "session.state_change")
+      .map((l) => `${l.from}->${l.to}`);
     expect(moves).toEqual(["init->starting", "starting->healthy", "healthy->completed"]);
     expect(log.find((l) => l.session === "tok" && l.to === "completed")?.reason).toBe("remote_completion_token");
   });
