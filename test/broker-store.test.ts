@@ -180,15 +180,20 @@ describe("several processes hammering one file", () => {
     const reader = `
       import { readFileSync, existsSync } from "node:fs";
       let reads = 0, bad = 0;
-      while (!existsSync(${JSON.stringify(done)})) {
+      // Bounded: if the test dies before writing the done file, this hot loop must not live on.
+      const parent = process.ppid, deadline = Date.now() + 120000;
+      while (!existsSync(${JSON.stringify(done)}) && process.ppid === parent && Date.now() < deadline) {
         try { JSON.parse(readFileSync(${JSON.stringify(file)}, "utf8")); reads++; }
         catch (e) { if (e.code !== "ENOENT") bad++; }
       }
       console.log(JSON.stringify({ reads, bad }));`;
     const node = (code: string) => run(process.execPath, ["--input-type=module", "-e", code], { cwd: ROOT });
     const readerRun = node(reader);
-    await Promise.all(Array.from({ length: WRITERS }, (_, w) => node(writer(w))));
-    await writeFile(done, "");
+    try {
+      await Promise.all(Array.from({ length: WRITERS }, (_, w) => node(writer(w))));
+    } finally {
+      await writeFile(done, "");
+    }
     const { reads, bad } = JSON.parse((await readerRun).stdout) as { reads: number; bad: number };
     expect(bad).toBe(0);
     expect(reads).toBeGreaterThan(0);
