@@ -46,6 +46,8 @@ export interface ChildSpec {
    * child actor resolves it, so secrets never sit in a statechart's context or the inspector.
    */
   envRef?: string;
+  /** argv of a run that resumes the previous conversation (claude --continue, codex exec resume --last…). */
+  resumeArgv?: readonly string[];
 }
 
 export interface PtyProcessInput {

@@ -4,7 +4,7 @@
  */
 import type { InspectionEvent, Observer } from "xstate";
 import type { PolicyOverrides } from "../machines/session.policy.js";
-import type { McpServer } from "./launcher.js";
+import type { Approvals, McpServer, OutputMode } from "./launcher.js";
 import type { MeshRegistry } from "./mesh-registry.js";
 
 export interface ProbeOptions {
@@ -66,6 +66,18 @@ export interface SpawnConfig {
   env?: Record<string, string>;
   resultFile?: string;
   mcpServers?: Record<string, McpServer>;
+  /** Presets: "bypass" (default, as the seed: no approval prompts; see docs/agents.md for the risk) or "prompt". */
+  approvals?: Approvals;
+  /** Presets: the caller trusts `workdir` (codex --skip-git-repo-check, gemini --skip-trust). Default false. */
+  trustWorkdir?: boolean;
+  /** Presets: "stream" (default; the CLI's JSON events, result captured) or "text". */
+  output?: OutputMode;
+  /** Presets: flags after the preset's own, before the prompt. */
+  extraArgs?: string[];
+  /** Presets: the prompt sent when a run resumes the previous conversation. */
+  resumePrompt?: string;
+  /** Presets: binary to run instead of the agent's name (a wrapper on PATH or a path). */
+  bin?: string;
   onCompleted?: (info: { sessionId: string }) => void;
   /** Per-session overrides of the conductor's policy. */
   maxRestarts?: number;

@@ -24,7 +24,7 @@ import { createBrokerRuntime } from "./broker-runtime.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import { createEventLog, describeArgv, redactEnv } from "./event-log.js";
 import { versionedAppend } from "./event-log-format.js";
-import { buildLaunchSync, planLaunch } from "./launcher.js";
+import { buildLaunchSync, type LaunchSpec, launchExtras, planLaunch } from "./launcher.js";
 import { createConductorMeshBridge, createMeshRegistry, type MeshRegistry } from "./mesh-registry.js";
 import { viewOf, type SessionSnapshot } from "./session-view.js";
 import { createRemoteRuntime, routeChild } from "./remote-runtime.js";
@@ -46,6 +46,8 @@ interface SessionEntry {
   ref: SessionRef;
   config: SpawnConfig;
   createdAt: string;
+  /** What the launcher decided (approvals, output, stream format); absent for `command`. */
+  preset: LaunchSpec["preset"];
 }
 
 /** Extra time beyond graceMs for SIGKILLed trees to vanish before shutdown stops waiting. */
@@ -149,6 +151,7 @@ export function createConductor(opts: ConductorOptions) {
           argv: describeArgv(e.argv, entry.config.prompt ? [entry.config.prompt] : []),
           ...(entry.config.prompt ? { promptLength: entry.config.prompt.length } : {}),
           envKeys: redactEnv(entry.config.env),
+          ...(entry.preset ? { approvals: entry.preset.approvals, output: entry.preset.output } : {}),
         });
         return;
       case "exit":
@@ -236,6 +239,7 @@ export function createConductor(opts: ConductorOptions) {
       resultFile: config.resultFile,
       mcpServers: config.mcpServers,
       env: config.env,
+      ...launchExtras(config),
     });
     if (config.remote) {
       remoteRuntime!.register(config.id, {
@@ -258,6 +262,7 @@ export function createConductor(opts: ConductorOptions) {
           argv: launch.argv,
           env: launch.env,
           ...(launch.cwd ? { cwd: launch.cwd } : {}),
+          ...(launch.resumeArgv ? { resumeArgv: launch.resumeArgv } : {}),
           ...(opts.cols ? { cols: opts.cols } : {}),
           ...(opts.rows ? { rows: opts.rows } : {}),
         },
@@ -269,7 +274,7 @@ export function createConductor(opts: ConductorOptions) {
     });
     const ref = actor.getSnapshot().context.sessions[config.id];
     if (!ref) throw new Error(`Session "${config.id}" could not be created (the conductor refused it)`);
-    const entry: SessionEntry = { ref, config, createdAt };
+    const entry: SessionEntry = { ref, config, createdAt, preset: launch.preset };
     sessions.set(config.id, entry);
     ref.on("*", (e) => onSessionEvent(entry, e as SessionEmitted));
     getConductorRegistry().register(config.id, api);

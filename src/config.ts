@@ -51,6 +51,15 @@ const sessionSchema = z.strictObject({
   /** Run on this host of the hosts file (docs/remote.md). */
   host: z.string().min(1).optional(),
   sessionName: z.string().min(1).optional(),
+  /** Presets: "bypass" (default) or "prompt" (docs/agents.md "Flags"). */
+  approvals: z.enum(["bypass", "prompt"]).optional(),
+  /** Presets: the folder is trusted (codex --skip-git-repo-check, gemini --skip-trust). */
+  trustWorkdir: z.boolean().optional(),
+  /** Presets: the CLI's JSON event stream (default) or its plain text. */
+  output: z.enum(["stream", "text"]).optional(),
+  extraArgs: z.array(z.string()).optional(),
+  /** Where the run's final result is written, relative to this config file. */
+  resultFile: z.string().min(1).optional(),
 });
 
 export const runConfigSchema = z.strictObject({
@@ -141,6 +150,12 @@ const EXAMPLES: Record<string, string> = {
   "sessions[].expect": `"expect": "completed" (or "dead")`,
   "sessions[].host": `"host": "build-box" (a host of the hosts file; the session then runs there)`,
   "sessions[].sessionName": `"sessionName": "review-1"`,
+  "sessions[].approvals": `"approvals": "bypass" (or "prompt")`,
+  "sessions[].trustWorkdir": `"trustWorkdir": true`,
+  "sessions[].output": `"output": "stream" (or "text")`,
+  "sessions[].extraArgs": `"extraArgs": ["--add-dir", "../shared"]`,
+  "sessions[].extraArgs[]": `"--add-dir"`,
+  "sessions[].resultFile": `"resultFile": "./out/review.md"`,
   "sessions[].account": `"account": "codex" (a provider of the accounts file, or true for the agent's own)`,
 };
 
@@ -338,7 +353,7 @@ function isRelativePath(arg: string, first: boolean): boolean {
 }
 
 /**
- * Resolves paths written relative to the config file: `logsDir`, `workdir`, `command[0]` when it
+ * Resolves paths written relative to the config file: `logsDir`, `workdir`, `resultFile`, `command[0]` when it
  * contains a slash, and any `command` element starting with `./` or `../`. Other arguments are
  * left alone (they may be globs, URLs or text that only looks like a path).
  */
@@ -353,6 +368,7 @@ export function resolveRelativeTo(config: RunConfig, baseDir: string): RunConfig
     sessions: config.sessions.map((s) => ({
       ...s,
       ...(s.workdir !== undefined ? { workdir: abs(s.workdir) } : {}),
+      ...(s.resultFile !== undefined ? { resultFile: abs(s.resultFile) } : {}),
       ...(s.command ? { command: s.command.map((a, i) => (isRelativePath(a, i === 0) ? abs(a) : a)) } : {}),
     })),
   };

@@ -3,48 +3,40 @@
  * prompt is one argv element, so `$(...)`, backticks or quotes in it are inert text (the seed ran
  * one `shell: true` string with `JSON.stringify(prompt)`, which executed them).
  *
- * Assumptions about the real CLIs (non-interactive forms, as documented by each project):
- * - codex:  `codex exec [--profile P] [--model M] [--output-last-message FILE] [-c mcp_servers…] -- <prompt>`
- * - claude: `claude -p [--model M] [--mcp-config <json>] -- <prompt>`   (-p = --print, headless)
- * - gemini: `gemini [--model M] --prompt=<prompt>`                     (headless with -p/--prompt)
- * `--` (clap/commander) and `--prompt=` (yargs) keep a prompt that starts with `-` from being
- * read as a flag. Only codex has a result-file flag; every agent also gets the path in env
- * `CONDUCTOR_RESULT_FILE` so wrappers can honour it.
+ * Each CLI's argv lives in `presets/<agent>.ts`, checked against that CLI's `--help` (versions and
+ * flags there, and in docs/agents.md "Flags"). Options the launcher adds for every preset:
+ * - `approvals` ("bypass" by default, as in the seed), `trustWorkdir`, `output` ("stream" by default),
+ *   `extraArgs` (after the preset's flags, before the prompt), and a resume argv per CLI.
+ * - Every agent also gets `resultFile` in env `CONDUCTOR_RESULT_FILE` so wrappers can honour it.
  */
-import { accessSync, constants, statSync } from "node:fs";
-import { access, stat } from "node:fs/promises";
-import { homedir } from "node:os";
 import path from "node:path";
+import { claudePreset } from "./presets/claude.js";
+import { codexPreset } from "./presets/codex.js";
+import { commandPlan } from "./presets/command.js";
+import { geminiPreset } from "./presets/gemini.js";
+import { resolveOnPath, resolveOnPathSync } from "./resolve-on-path.js";
+import {
+  type Approvals,
+  LaunchError,
+  type McpServer,
+  type OutputMode,
+  type PresetInput,
+  type PresetPlan,
+  type StreamFormat,
+  unsupported,
+} from "./presets/types.js";
+
+export { LaunchError, type LaunchErrorCode, type McpServer, type Approvals, type OutputMode } from "./presets/types.js";
+export type { StreamFormat } from "./presets/types.js";
+export { resolveOnPath, resolveOnPathSync } from "./resolve-on-path.js";
 
 export const PRESET_AGENTS = ["codex", "gemini", "claude"] as const;
 export const SUPPORTED_AGENTS = [...PRESET_AGENTS, "command"] as const;
 export type PresetAgent = (typeof PRESET_AGENTS)[number];
 export type AgentName = (typeof SUPPORTED_AGENTS)[number];
 
-export type LaunchErrorCode =
-  | "UNKNOWN_AGENT"
-  | "MISSING_PROMPT"
-  | "MISSING_COMMAND"
-  | "OPTION_NOT_SUPPORTED"
-  | "INVALID_OPTION"
-  | "BIN_NOT_FOUND";
-
-export class LaunchError extends Error {
-  override readonly name = "LaunchError";
-  constructor(
-    readonly code: LaunchErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** An MCP server the agent should start (stdio transport). */
-export interface McpServer {
-  command: string;
-  args?: readonly string[];
-  env?: Readonly<Record<string, string>>;
-}
+/** Sent with a resumed one-shot run: the CLIs need a prompt, and the original one would start over. */
+export const DEFAULT_RESUME_PROMPT = "Continue the task from where you stopped.";
 
 export interface LaunchOptions {
   agent: string;
@@ -57,16 +49,30 @@ export interface LaunchOptions {
   profile?: string;
   /** Working directory of the child; relative paths are resolved against `process.cwd()`. */
   workdir?: string;
+  /** Where the run's final result is written (codex writes it itself; otherwise the conductor does). */
   resultFile?: string;
   /** codex and claude only (gemini reads MCP servers from its settings.json). */
   mcpServers?: Readonly<Record<string, McpServer>>;
-  /** Extra flags for a preset, placed before the prompt. */
+  /** Extra flags for a preset, placed after the preset's own flags and before the prompt. */
   extraArgs?: readonly string[];
+  /** Default "bypass" (the seed's behaviour): see `Approvals` for the risk. */
+  approvals?: Approvals;
+  /**
+   * The caller vouches for the working directory: codex `--skip-git-repo-check`, gemini `--skip-trust`
+   * and GEMINI_CLI_TRUST_WORKSPACE=true (claude -p skips its trust dialog by itself). Default false.
+   */
+  trustWorkdir?: boolean;
+  /** Default "stream": the CLI's JSON event stream, so a long run shows progress and its result is parsed. */
+  output?: OutputMode;
+  /** Prompt of a resumed run (default `DEFAULT_RESUME_PROMPT`). */
+  resumePrompt?: string;
+  /** The child runs as root (default: this process's uid is 0); claude's bypass rule depends on it. */
+  asRoot?: boolean;
   /** Binary to run instead of the preset's name (a wrapper name or a path). */
   bin?: string;
   /** Extra child environment, applied over the preset's own variables. */
   env?: Readonly<Record<string, string>>;
-  /** Environment whose PATH is searched; defaults to `process.env`. */
+  /** Environment whose PATH is searched and the child inherits; defaults to `process.env`. */
   searchEnv?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -79,19 +85,44 @@ export interface LaunchSpec {
   argv: string[];
   env: Record<string, string>;
   cwd: string | undefined;
+  /** argv of a run that resumes the previous conversation (presets only). */
+  resumeArgv?: string[];
+  /** What the launch decided, for the `spawn` event and the result capture (presets only). */
+  preset?: {
+    approvals: Approvals;
+    trustWorkdir: boolean;
+    output: OutputMode;
+    stream: StreamFormat | null;
+    /** The conductor writes `resultFile` from the parsed stream (false when the agent writes it). */
+    conductorWritesResult: boolean;
+  };
 }
 
 function isAgent(name: string): name is AgentName {
   return (SUPPORTED_AGENTS as readonly string[]).includes(name);
 }
 
-function unsupported(agent: string, option: string, why: string): LaunchError {
-  return new LaunchError("OPTION_NOT_SUPPORTED", `agent "${agent}" does not take "${option}": ${why}`);
-}
+const PRESETS: Readonly<Record<PresetAgent, (o: PresetInput) => PresetPlan>> = {
+  claude: claudePreset,
+  codex: codexPreset,
+  gemini: geminiPreset,
+};
+
+const PRESET_ONLY = [
+  "model",
+  "profile",
+  "mcpServers",
+  "extraArgs",
+  "bin",
+  "approvals",
+  "trustWorkdir",
+  "output",
+  "resumePrompt",
+] as const;
 
 /**
  * The launch without touching the file system: argv[0] is still the bare `bin` name.
- * Pure and deterministic; `buildLaunch` adds the PATH lookup.
+ * Pure and deterministic for given options; `buildLaunch` adds the PATH lookup.
  */
 export function planLaunch(opts: LaunchOptions): LaunchSpec {
   const { agent } = opts;
@@ -103,100 +134,100 @@ export function planLaunch(opts: LaunchOptions): LaunchSpec {
   }
   const env: Record<string, string> = {};
   if (opts.resultFile !== undefined) env.CONDUCTOR_RESULT_FILE = opts.resultFile;
-  let argv: string[];
+  const cwd = opts.workdir === undefined ? undefined : path.resolve(opts.workdir);
 
   if (agent === "command") {
-    if (!opts.command || opts.command.length === 0 || !opts.command[0]) {
-      throw new LaunchError(
-        "MISSING_COMMAND",
-        `agent "command" needs "command", a non-empty argv array, e.g. ["node", "agents/run.mjs"]`,
-      );
-    }
-    for (const key of ["model", "profile", "mcpServers", "extraArgs", "bin"] as const) {
-      if (opts[key] !== undefined) throw unsupported(agent, key, 'put the flag in "command" instead');
-    }
-    if (opts.prompt !== undefined) env.CONDUCTOR_PROMPT = opts.prompt;
-    argv = [...opts.command];
-  } else {
-    if (typeof opts.prompt !== "string") {
-      throw new LaunchError("MISSING_PROMPT", `agent "${agent}" needs "prompt" (a string; "" is allowed)`);
-    }
-    argv = [opts.bin ?? agent, ...presetArgs(agent, opts)];
-    if (agent === "codex" && opts.profile !== undefined) env.CODEX_PROFILE = opts.profile;
+    const plan = commandPlan({
+      command: opts.command,
+      prompt: opts.prompt,
+      presetOnly: PRESET_ONLY.filter((key) => opts[key] !== undefined),
+    });
+    Object.assign(env, plan.env, opts.env ?? {});
+    return { agent, bin: plan.argv[0] as string, argv: plan.argv, env, cwd };
   }
 
-  Object.assign(env, opts.env ?? {});
-  const cwd = opts.workdir === undefined ? undefined : path.resolve(opts.workdir);
-  return { agent, bin: argv[0] as string, argv, env, cwd };
-}
-
-function presetArgs(agent: PresetAgent, opts: LaunchOptions): string[] {
-  const prompt = opts.prompt as string;
-  const extra = opts.extraArgs ?? [];
-  const model = opts.model === undefined ? [] : ["--model", opts.model];
+  if (typeof opts.prompt !== "string") {
+    throw new LaunchError("MISSING_PROMPT", `agent "${agent}" needs "prompt" (a string; "" is allowed)`);
+  }
+  if (opts.command !== undefined) {
+    throw unsupported(agent, "command", `presets build their own argv; use agent "command" to run your own`);
+  }
   if (agent !== "codex" && opts.profile !== undefined) {
     throw unsupported(agent, "profile", "profiles are a codex feature; use env or a wrapper on PATH");
   }
-  switch (agent) {
-    case "codex": {
-      const args = ["exec"];
-      if (opts.profile !== undefined) args.push("--profile", opts.profile);
-      args.push(...model);
-      if (opts.resultFile !== undefined) args.push("--output-last-message", opts.resultFile);
-      for (const [name, s] of sortedEntries(opts.mcpServers)) args.push(...codexMcpArgs(name, s));
-      return [...args, ...extra, "--", prompt];
-    }
-    case "claude": {
-      const args = ["-p", ...model];
-      if (opts.mcpServers !== undefined) args.push("--mcp-config", claudeMcpJson(opts.mcpServers));
-      return [...args, ...extra, "--", prompt];
-    }
-    case "gemini": {
-      if (opts.mcpServers !== undefined) {
-        throw unsupported(agent, "mcpServers", 'declare them in ~/.gemini/settings.json ("mcpServers")');
-      }
-      return [...model, ...extra, `--prompt=${prompt}`];
-    }
-  }
+  const input = presetInput(opts, opts.prompt);
+  const plan = PRESETS[agent](input);
+  Object.assign(env, plan.env, opts.env ?? {});
+  const bin = opts.bin ?? agent;
+  return {
+    agent,
+    bin,
+    argv: [bin, ...plan.args],
+    env,
+    cwd,
+    resumeArgv: [bin, ...plan.resumeArgs],
+    preset: {
+      approvals: input.approvals,
+      trustWorkdir: input.trustWorkdir,
+      output: input.output,
+      stream: plan.stream,
+      conductorWritesResult: opts.resultFile !== undefined && !plan.writesResultFile && plan.stream !== null,
+    },
+  };
 }
 
-/** Sorted so the same servers always give the same argv, whatever the object's key order. */
-function sortedEntries(servers: LaunchOptions["mcpServers"]): [string, McpServer][] {
-  return Object.entries(servers ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+function presetInput(opts: LaunchOptions, prompt: string): PresetInput {
+  const approvals = opts.approvals ?? "bypass";
+  if (approvals !== "bypass" && approvals !== "prompt") {
+    throw new LaunchError("INVALID_OPTION", `approvals must be "bypass" or "prompt", got ${JSON.stringify(approvals)}`);
+  }
+  const output = opts.output ?? "stream";
+  if (output !== "stream" && output !== "text") {
+    throw new LaunchError("INVALID_OPTION", `output must be "stream" or "text", got ${JSON.stringify(output)}`);
+  }
+  const extraArgs = opts.extraArgs ?? [];
+  if (!Array.isArray(extraArgs) || extraArgs.some((a) => typeof a !== "string")) {
+    throw new LaunchError("INVALID_OPTION", `extraArgs must be an array of strings, e.g. ["--add-dir", "../lib"]`);
+  }
+  const inheritedEnv = { ...(opts.searchEnv ?? process.env), ...(opts.env ?? {}) };
+  return {
+    prompt,
+    model: opts.model,
+    profile: opts.profile,
+    resultFile: opts.resultFile,
+    mcpServers: opts.mcpServers,
+    extraArgs,
+    approvals,
+    approvalsExplicit: opts.approvals !== undefined,
+    trustWorkdir: opts.trustWorkdir === true,
+    output,
+    resumePrompt: opts.resumePrompt ?? DEFAULT_RESUME_PROMPT,
+    asRoot: opts.asRoot ?? process.getuid?.() === 0,
+    inheritedEnv,
+  };
 }
 
-/** codex takes TOML values in `-c key=value`; JSON strings and string arrays are valid TOML. */
-function codexMcpArgs(name: string, s: McpServer): string[] {
-  // codex splits `-c` keys on dots, so a server name cannot be quoted: keep it a bare TOML key.
-  if (!/^[A-Za-z0-9_-]+$/.test(name)) {
-    throw new LaunchError("INVALID_OPTION", `MCP server name "${name}" must match [A-Za-z0-9_-]+, e.g. "files"`);
+/** The per-session launch options of `spawnSession` beyond the seed's, copied only when set. */
+export type SessionLaunchOptions = Pick<
+  LaunchOptions,
+  "approvals" | "trustWorkdir" | "output" | "extraArgs" | "resumePrompt" | "bin"
+> & { remote?: boolean };
+
+export function launchExtras(config: SessionLaunchOptions): Partial<LaunchOptions> {
+  const out: Partial<LaunchOptions> = {};
+  for (const key of ["approvals", "trustWorkdir", "output", "extraArgs", "resumePrompt", "bin"] as const) {
+    if (config[key] !== undefined) Object.assign(out, { [key]: config[key] });
   }
-  const key = `mcp_servers.${name}`;
-  const out = ["-c", `${key}.command=${JSON.stringify(s.command)}`];
-  if (s.args) out.push("-c", `${key}.args=${JSON.stringify(s.args)}`);
-  if (s.env) {
-    const pairs = Object.keys(s.env)
-      .sort()
-      .map((k) => `${JSON.stringify(k)} = ${JSON.stringify(s.env?.[k])}`);
-    out.push("-c", `${key}.env={ ${pairs.join(", ")} }`);
-  }
+  // The remote user's uid is not known here: claude's root rule is the remote user's to meet
+  // (env IS_SANDBOX=1), so it is not guessed from this process's uid.
+  if (config.remote) out.asRoot = false;
   return out;
-}
-
-/** claude's `--mcp-config` accepts a JSON string as well as a file path. */
-function claudeMcpJson(servers: Readonly<Record<string, McpServer>>): string {
-  const mcpServers: Record<string, McpServer> = {};
-  for (const [name, s] of sortedEntries(servers)) {
-    mcpServers[name] = { command: s.command, args: [...(s.args ?? [])], ...(s.env ? { env: s.env } : {}) };
-  }
-  return JSON.stringify({ mcpServers });
 }
 
 /** Builds the launch and resolves argv[0] on PATH, so a wrapper placed first on PATH wins. */
 export async function buildLaunch(opts: LaunchOptions): Promise<LaunchSpec> {
   const plan = planLaunch(opts);
-  const resolved = await resolveOnPath(plan.bin, opts.searchEnv ?? process.env);
-  return { ...plan, argv: [resolved, ...plan.argv.slice(1)] };
+  return withBinary(plan, await resolveOnPath(plan.bin, opts.searchEnv ?? process.env));
 }
 
 /**
@@ -205,85 +236,13 @@ export async function buildLaunch(opts: LaunchOptions): Promise<LaunchSpec> {
  */
 export function buildLaunchSync(opts: LaunchOptions): LaunchSpec {
   const plan = planLaunch(opts);
-  const resolved = resolveOnPathSync(plan.bin, opts.searchEnv ?? process.env);
-  return { ...plan, argv: [resolved, ...plan.argv.slice(1)] };
+  return withBinary(plan, resolveOnPathSync(plan.bin, opts.searchEnv ?? process.env));
 }
 
-/** What a POSIX shell falls back to when PATH is unset. */
-const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * Where a shell would look for `name`: a name containing `/` is used as is (relative to `cwd`),
- * otherwise each PATH entry in order. Empty and relative PATH entries (a shell reads "" as ".")
- * are skipped on purpose: running whatever sits in the current directory is a classic hijack.
- */
-function candidates(name: string, env: Env, cwd: string): { files: string[]; notFound: () => LaunchError } {
-  if (name.includes("/")) {
-    const full = path.resolve(cwd, name);
-    return {
-      files: [full],
-      notFound: () =>
-        new LaunchError(
-          "BIN_NOT_FOUND",
-          `"${name}" (${full}) does not exist or is not an executable file; check the path and run chmod +x on it`,
-        ),
-    };
-  }
-  const dirs = (env.PATH ?? DEFAULT_PATH).split(path.delimiter).filter((d) => d !== "" && path.isAbsolute(d));
+function withBinary(plan: LaunchSpec, resolved: string): LaunchSpec {
   return {
-    files: dirs.map((dir) => path.join(dir, name)),
-    notFound: () =>
-      new LaunchError(
-        "BIN_NOT_FOUND",
-        `"${name}" was not found on PATH (${shortPath(dirs)}); install it, put a wrapper named "${name}" ` +
-          `in a directory on PATH, or give its full path`,
-      ),
+    ...plan,
+    argv: [resolved, ...plan.argv.slice(1)],
+    ...(plan.resumeArgv ? { resumeArgv: [resolved, ...plan.resumeArgv.slice(1)] } : {}),
   };
-}
-
-/** Resolves a command name like a shell would; only existing, executable regular files count. */
-export async function resolveOnPath(
-  name: string,
-  env: Env = process.env,
-  cwd: string = process.cwd(),
-): Promise<string> {
-  const { files, notFound } = candidates(name, env, cwd);
-  for (const file of files) if (await isExecutableFile(file)) return file;
-  throw notFound();
-}
-
-export function resolveOnPathSync(name: string, env: Env = process.env, cwd: string = process.cwd()): string {
-  const { files, notFound } = candidates(name, env, cwd);
-  for (const file of files) {
-    try {
-      if (statSync(file).isFile()) {
-        accessSync(file, constants.X_OK);
-        return file;
-      }
-    } catch {
-      // not here: next PATH entry
-    }
-  }
-  throw notFound();
-}
-
-async function isExecutableFile(file: string): Promise<boolean> {
-  try {
-    if (!(await stat(file)).isFile()) return false;
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** At most 4 directories, home shown as ~, so the error stays one readable line. */
-function shortPath(dirs: readonly string[]): string {
-  if (dirs.length === 0) return "PATH is empty";
-  const home = homedir();
-  const shown = dirs.slice(0, 4).map((d) => (home && d.startsWith(`${home}/`) ? `~${d.slice(home.length)}` : d));
-  const more = dirs.length > 4 ? `, … ${dirs.length - 4} more` : "";
-  return `searched ${shown.join(":")}${more}`;
 }

@@ -216,7 +216,8 @@ describe("createConductor with real processes", () => {
       const c = conductor();
       const done = waitFor(c, "completed");
       const prompt = "deploy with token tk-12345; $(touch /tmp/nope)";
-      c.spawnSession({ id: "preset", agent: "claude", prompt });
+      // "prompt": the default "bypass" is refused for claude when the tests run as root.
+      c.spawnSession({ id: "preset", agent: "claude", prompt, approvals: "prompt" });
       await done;
       await c.shutdown("test");
       expect(readFileSync(c.getSnapshot()[0]!.outPath!, "utf8")).toContain(prompt);

@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 describe("planLaunch argv per preset", () => {
-  it("codex: exec with profile, model, result file, then the prompt after --", () => {
+  it("codex: exec with profile, model, approvals, stream, result file, then the prompt after --", () => {
     const spec = planLaunch({
       agent: "codex",
       prompt: "fix it",
@@ -48,7 +48,7 @@ describe("planLaunch argv per preset", () => {
       resultFile: "/tmp/r.md",
       workdir: "/repo",
     });
-    expect(spec).toEqual({
+    expect(spec).toMatchObject({
       agent: "codex",
       bin: "codex",
       argv: [
@@ -58,6 +58,8 @@ describe("planLaunch argv per preset", () => {
         "work",
         "--model",
         "gpt-5-codex",
+        "--dangerously-bypass-approvals-and-sandbox",
+        "--json",
         "--output-last-message",
         "/tmp/r.md",
         "--",
@@ -65,14 +67,17 @@ describe("planLaunch argv per preset", () => {
       ],
       env: { CONDUCTOR_RESULT_FILE: "/tmp/r.md", CODEX_PROFILE: "work" },
       cwd: "/repo",
+      // codex writes the result file itself (--output-last-message): the conductor does not.
+      preset: { approvals: "bypass", output: "stream", stream: "codex-exec-json", conductorWritesResult: false },
     });
   });
 
-  it("claude: -p, --model, --mcp-config JSON, then the prompt after --", () => {
+  it("claude: -p, --model, approvals, stream flags, --mcp-config JSON, then the prompt after --", () => {
     const spec = planLaunch({
       agent: "claude",
       prompt: "review",
       model: "opus",
+      asRoot: false,
       mcpServers: { zeta: { command: "z" }, alpha: { command: "npx", args: ["srv"], env: { K: "v" } } },
     });
     expect(spec.argv).toEqual([
@@ -80,6 +85,11 @@ describe("planLaunch argv per preset", () => {
       "-p",
       "--model",
       "opus",
+      "--dangerously-skip-permissions",
+      "--output-format",
+      "stream-json",
+      "--verbose",
+      "--include-partial-messages",
       "--mcp-config",
       '{"mcpServers":{"alpha":{"command":"npx","args":["srv"],"env":{"K":"v"}},"zeta":{"command":"z","args":[]}}}',
       "--",
@@ -88,20 +98,37 @@ describe("planLaunch argv per preset", () => {
     expect(spec.env).toEqual({});
   });
 
-  it("gemini: --model and --prompt=<prompt> as one element", () => {
-    expect(planLaunch({ agent: "gemini", prompt: "-rf /", model: "gemini-2.5-pro" }).argv).toEqual([
+  it("gemini: -p and the prompt as two words (gemini's headless check), a leading dash kept off the flags", () => {
+    expect(planLaunch({ agent: "gemini", prompt: "hello", model: "gemini-2.5-pro" }).argv).toEqual([
       "gemini",
       "--model",
       "gemini-2.5-pro",
-      "--prompt=-rf /",
+      "--approval-mode",
+      "yolo",
+      "--output-format",
+      "stream-json",
+      "-p",
+      "hello",
     ]);
-    expect(planLaunch({ agent: "gemini", prompt: "" }).argv).toEqual(["gemini", "--prompt="]);
+    // yargs would read "-rf /" as flags ("Not enough arguments following: p"): one leading space.
+    expect(planLaunch({ agent: "gemini", prompt: "-rf /", output: "text" }).argv.slice(-2)).toEqual(["-p", " -rf /"]);
+    expect(planLaunch({ agent: "gemini", prompt: "", output: "text" }).argv.slice(-2)).toEqual(["-p", ""]);
+  });
+
+  it("gemini never gets the seed's --prompt=<text> (not headless to gemini: it skipped the trust check)", () => {
+    for (const prompt of ["x", "", "-x", "--prompt=y"]) {
+      const { argv } = planLaunch({ agent: "gemini", prompt });
+      expect(argv.filter((a) => a.startsWith("--prompt"))).toEqual([]);
+      expect(argv.at(-2)).toBe("-p");
+    }
   });
 
   it("codex MCP servers become -c overrides in a stable order", () => {
     const spec = planLaunch({
       agent: "codex",
       prompt: "",
+      output: "text",
+      approvals: "prompt",
       mcpServers: { b: { command: "x", env: { Z: "1", A: "2" } }, a: { command: "y", args: ["--p"] } },
     });
     expect(spec.argv).toEqual([
@@ -130,6 +157,7 @@ describe("planLaunch argv per preset", () => {
     });
     expect(spec.argv).toEqual(["node", "x.mjs", "--flag"]);
     expect(spec.env).toEqual({ CONDUCTOR_RESULT_FILE: "out.txt", CONDUCTOR_PROMPT: "hi", A: "1" });
+    expect(spec.resumeArgv).toBeUndefined();
   });
 
   it("is deterministic: same options, same launch", () => {
@@ -165,6 +193,10 @@ describe("option errors", () => {
     expect(code(() => planLaunch({ agent: "gemini", prompt: "", profile: "p" })).message).toMatch(/profile/);
     expect(code(() => planLaunch({ agent: "gemini", prompt: "", mcpServers: {} })).message).toMatch(/settings\.json/);
     expect(code(() => planLaunch({ agent: "command", command: ["x"], model: "m" })).code).toBe("OPTION_NOT_SUPPORTED");
+    expect(code(() => planLaunch({ agent: "command", command: ["x"], approvals: "prompt" })).message).toBe(
+      'agent "command" does not take "approvals": put the flag in "command" instead',
+    );
+    expect(code(() => planLaunch({ agent: "codex", prompt: "", command: ["x"] })).code).toBe("OPTION_NOT_SUPPORTED");
     expect(code(() => planLaunch({ agent: "codex", prompt: "", mcpServers: { "a.b": { command: "x" } } })).code).toBe(
       "INVALID_OPTION",
     );
@@ -213,8 +245,8 @@ describe("prompt injection (seed security defect)", () => {
       const m2 = marker();
       const prompts = [`$(touch ${m1})`, `\`touch ${m2}\``, `\`id\``, `"; rm -rf ~; "`, `'; touch ${m1}; '`];
       for (const prompt of prompts) {
-        const spec = await buildLaunch({ agent, prompt, searchEnv });
-        const expected = agent === "gemini" ? `--prompt=${prompt}` : prompt;
+        const spec = await buildLaunch({ agent, prompt, searchEnv, asRoot: false });
+        const expected = prompt;
         expect(spec.argv.filter((a) => a.includes(prompt))).toEqual([expected]); // exactly one element
         const { stdout } = await run(spec.argv[0] as string, spec.argv.slice(1), {
           env: { ...process.env, ...spec.env },

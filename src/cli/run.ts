@@ -127,6 +127,11 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
         workdir: s.workdir,
         env: s.env,
         maxRestarts: s.maxRestarts,
+        ...(s.approvals !== undefined ? { approvals: s.approvals } : {}),
+        ...(s.trustWorkdir !== undefined ? { trustWorkdir: s.trustWorkdir } : {}),
+        ...(s.output !== undefined ? { output: s.output } : {}),
+        ...(s.extraArgs !== undefined ? { extraArgs: s.extraArgs } : {}),
+        ...(s.resultFile !== undefined ? { resultFile: s.resultFile } : {}),
         ...(s.account !== undefined ? { account: s.account } : {}),
         ...(s.host ? { remote: true, host: s.host, ...(s.sessionName ? { sessionName: s.sessionName } : {}) } : {}),
       });
