@@ -68,7 +68,7 @@ describe("preset options through spawnSession", () => {
       "-p",
       "hi",
     ]);
-    const spawn = (await readEventLog(c.eventLogPath)).find((l) => l.event === "spawn");
+    const spawn = (await readEventLog(c.eventLogPath)).find((l) => l.event === "session.spawn");
     expect(spawn).toMatchObject({ approvals: "prompt", output: "stream" });
   });
 
@@ -84,7 +84,7 @@ describe("preset options through spawnSession", () => {
       bin: standIn(),
     });
     await done;
-    const spawn = (await readEventLog(c.eventLogPath)).find((l) => l.event === "spawn");
+    const spawn = (await readEventLog(c.eventLogPath)).find((l) => l.event === "session.spawn");
     expect(spawn).toMatchObject({ approvals: "bypass", output: "stream" });
     expect(spawn?.argv).toContain("--dangerously-bypass-approvals-and-sandbox");
   });
