@@ -28,6 +28,8 @@ export interface PtyProcessDeps {
   drainMs?: number;
   /** Resolves `spec.envRef` (leased credentials kept out of snapshots) to environment variables. */
   envFor?: (ref: string) => Readonly<Record<string, string>> | undefined;
+  /** Sees every output byte of a run, in order, before its EXIT (the agent-stream result capture). */
+  tap?: (sessionId: string, generation: number, chunk: Buffer) => void;
 }
 
 export type PtyProcessLogic = ReturnType<typeof createPtyProcessLogic>;
@@ -245,7 +247,10 @@ class PtyRun {
 
   private deliver(latin1: string) {
     const buf = Buffer.from(latin1, "latin1");
-    if (!this.outputClosed) this.out?.write(buf);
+    if (!this.outputClosed) {
+      this.out?.write(buf);
+      this.deps.tap?.(this.input.sessionId, this.gen, buf);
+    }
     this.lastRender = this.screen.write(buf);
     this.output.arrived(buf.length);
   }

@@ -26,6 +26,7 @@ import { createEventLog, describeArgv, redactEnv } from "./event-log.js";
 import { versionedAppend } from "./event-log-format.js";
 import { buildLaunchSync, type LaunchSpec, launchExtras, planLaunch } from "./launcher.js";
 import { createConductorMeshBridge, createMeshRegistry, type MeshRegistry } from "./mesh-registry.js";
+import { createResultCapture } from "./result-capture.js";
 import { viewOf, type SessionSnapshot } from "./session-view.js";
 import { createRemoteRuntime, routeChild } from "./remote-runtime.js";
 import { registerForSignals } from "./signal-traps.js";
@@ -103,8 +104,9 @@ export function createConductor(opts: ConductorOptions) {
     void eventLog.close();
     throw err;
   }
+  const capture = createResultCapture(log);
   const ptyProcess = routeChild(
-    createPtyRunner({ reaper, log, ...(brokerRuntime ? { envFor: brokerRuntime.envFor } : {}) }),
+    createPtyRunner({ reaper, log, tap: capture.tap, ...(brokerRuntime ? { envFor: brokerRuntime.envFor } : {}) }),
     remoteRuntime,
   );
   const machine = conductorMachine.provide({
@@ -155,6 +157,7 @@ export function createConductor(opts: ConductorOptions) {
         });
         return;
       case "exit":
+        capture.finish(session, e.generation);
         log("session.exit", {
           session,
           attempt: e.generation,
@@ -275,6 +278,10 @@ export function createConductor(opts: ConductorOptions) {
     const ref = actor.getSnapshot().context.sessions[config.id];
     if (!ref) throw new Error(`Session "${config.id}" could not be created (the conductor refused it)`);
     const entry: SessionEntry = { ref, config, createdAt, preset: launch.preset };
+    if (launch.preset?.stream && !config.remote) {
+      const file = launch.preset.conductorWritesResult ? config.resultFile : undefined;
+      capture.register(config.id, { format: launch.preset.stream, ...(file ? { resultFile: resolve(file) } : {}) });
+    }
     sessions.set(config.id, entry);
     ref.on("*", (e) => onSessionEvent(entry, e as SessionEmitted));
     getConductorRegistry().register(config.id, api);
@@ -304,7 +311,7 @@ export function createConductor(opts: ConductorOptions) {
 
   function getSnapshot(): SessionSnapshot[] {
     return [...sessions.values()].map((s) => ({
-      ...viewOf(s.ref.getSnapshot(), s.createdAt),
+      ...viewOf(s.ref.getSnapshot(), s.createdAt, capture.resultOf(s.config.id)),
       remote: Boolean(s.config.remote),
       host: s.config.host ?? null,
     }));

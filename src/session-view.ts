@@ -5,6 +5,7 @@
 import type { SnapshotFrom } from "xstate";
 import type { sessionMachine } from "../machines/session.machine.js";
 import type { FailureMode, SessionState } from "../machines/session.types.js";
+import type { AgentResult } from "./agent-stream.js";
 
 export interface SessionHealth {
   /** L0: the agent process is running. */
@@ -36,11 +37,13 @@ export interface SessionSnapshot {
   account: { accountId: string; provider: string; tier: string } | null;
   /** Waiting for an account: when one is expected to free up, and why none is free now. */
   accountWait: { etaMs: number | null; reason: string } | null;
+  /** The last one-shot run's result, parsed from the agent's stream (`output: "stream"`), or null. */
+  result: AgentResult | null;
 }
 
 type Snap = SnapshotFrom<typeof sessionMachine>;
 
-export function viewOf(snap: Snap, createdAt: string): SessionSnapshot {
+export function viewOf(snap: Snap, createdAt: string, result: AgentResult | null = null): SessionSnapshot {
   const c = snap.context;
   const l1: SessionHealth["l1"] =
     c.state === "stalled" ? "stall" : c.state === "input_wait" ? "input_wait" : c.state === "healthy" ? "ok" : "n/a";
@@ -63,5 +66,6 @@ export function viewOf(snap: Snap, createdAt: string): SessionSnapshot {
     exit: c.exit,
     account: c.lease ? { accountId: c.lease.accountId, provider: c.lease.provider, tier: c.lease.tier } : null,
     accountWait: c.leaseStatus === "requested" ? c.leaseWait : null,
+    result,
   };
 }

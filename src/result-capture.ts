@@ -1,0 +1,107 @@
+/**
+ * The result of one-shot runs, read from the agent's own event stream as its bytes arrive (the
+ * pty actor's `tap`), so it is complete when the run's EXIT arrives: `result` in the session
+ * snapshot, `resultFile` written before `completed` is emitted, and the agent's session id kept for
+ * a resume. The text goes to the file and the snapshot only, never to the event log.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { type AgentResult, AgentStreamParser } from "./agent-stream.js";
+import type { StreamFormat } from "./presets/types.js";
+
+export interface CaptureTarget {
+  format: StreamFormat;
+  /** Written with the result's text when a run succeeds (unless the agent writes it itself). */
+  resultFile?: string;
+}
+
+interface Entry {
+  target: CaptureTarget;
+  generation: number;
+  parser: AgentStreamParser | null;
+  decoder: StringDecoder;
+  result: AgentResult | null;
+  agentSessionId: string | null;
+}
+
+export function createResultCapture(log: (event: string, data: Record<string, unknown>) => void) {
+  const entries = new Map<string, Entry>();
+
+  function runOf(entry: Entry, generation: number): AgentStreamParser {
+    if (entry.parser === null || entry.generation !== generation) {
+      entry.generation = generation;
+      entry.parser = new AgentStreamParser(entry.target.format);
+      entry.decoder = new StringDecoder("utf8");
+    }
+    return entry.parser;
+  }
+
+  return {
+    register(sessionId: string, target: CaptureTarget): void {
+      entries.set(sessionId, {
+        target,
+        generation: 0,
+        parser: null,
+        decoder: new StringDecoder("utf8"),
+        result: null,
+        agentSessionId: null,
+      });
+    },
+
+    /** For the pty actor: every output byte of every run. */
+    tap(sessionId: string, generation: number, chunk: Buffer): void {
+      const entry = entries.get(sessionId);
+      if (!entry) return;
+      const parser = runOf(entry, generation);
+      parser.push(entry.decoder.write(chunk));
+    },
+
+    /** A run exited (all its bytes were tapped): keep its result, write the result file. */
+    finish(sessionId: string, generation: number): AgentResult | null {
+      const entry = entries.get(sessionId);
+      if (!entry) return null;
+      const parser = runOf(entry, generation);
+      parser.push(entry.decoder.end());
+      const state = parser.end();
+      entry.parser = null;
+      entry.result = state.result;
+      entry.agentSessionId = state.sessionId ?? entry.agentSessionId;
+      const file = entry.target.resultFile;
+      const written =
+        file !== undefined && state.result?.ok === true && writeResult(sessionId, file, state.result.text, log);
+      log("session.result", {
+        session: sessionId,
+        attempt: generation,
+        events: state.events,
+        found: state.result !== null,
+        ok: state.result?.ok ?? null,
+        length: state.result?.text.length ?? 0,
+        ...(written ? { file } : {}),
+      });
+      return state.result;
+    },
+
+    resultOf: (sessionId: string): AgentResult | null => entries.get(sessionId)?.result ?? null,
+    /** The agent's own conversation id from the last run that named one. */
+    agentSessionIdOf: (sessionId: string): string | null => entries.get(sessionId)?.agentSessionId ?? null,
+  };
+}
+
+export type ResultCapture = ReturnType<typeof createResultCapture>;
+
+function writeResult(
+  sessionId: string,
+  file: string,
+  text: string,
+  log: (event: string, data: Record<string, unknown>) => void,
+) {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
+    return true;
+  } catch (err) {
+    log("session.result_file_error", { session: sessionId, file, error: String((err as Error)?.message ?? err) });
+    return false;
+  }
+}
