@@ -1,61 +1,64 @@
 #!/usr/bin/env node
-/** The `conductor` command. */
-import { DEMO_CONFIG, packageVersion, runCommand, type RunFlags } from "./run.js";
+/** The `conductor` command: `conductor <command> [options]`, `conductor <command> --help`. */
+import { attachCommand } from "./attach.js";
+import { killCommand, restartCommand, sendCommand, stopCommand } from "./actions.js";
+import { parseArgs, UsageError } from "./args.js";
+import { type Command, commandHelp, defineCommands, mainHelp } from "./commands.js";
+import { logsCommand } from "./logs.js";
+import { lsCommand } from "./ls.js";
+import { DEMO_CONFIG, packageVersion, runFromFlags } from "./run.js";
 
-const HELP = `conductor: supervise CLI agent sessions (codex, gemini, claude, any command)
+const out = process.stdout;
+const commands = defineCommands({
+  run: (flags, positionals) => runFromFlags(flags, positionals, process.argv.slice(3)),
+  ls: (flags) => lsCommand(flags, out),
+  logs: (flags, positionals) => logsCommand(flags, positionals, out),
+  send: (flags, positionals) => sendCommand(flags, positionals, out),
+  kill: (flags, positionals) => killCommand(flags, positionals, out),
+  restart: (flags, positionals) => restartCommand(flags, positionals, out),
+  attach: (flags, positionals) => attachCommand(flags, positionals, out),
+  stop: (flags, positionals) => stopCommand(flags, positionals, out),
+});
+const HELP = mainHelp(commands, DEMO_CONFIG);
 
-usage:
-  conductor run [config.json] [--logs-dir DIR] [--inspect[=PORT]]
-                       run every session of a config (no config: the built-in demo)
-                       --inspect: serve a live statechart view of every session on
-                       http://127.0.0.1:PORT/ (no PORT: a free one) until the run ends
-  conductor --help | --version
-
-exit codes: 0 every session ended as expected, 1 some did not, 2 bad config or usage
-demo config: ${DEMO_CONFIG}
-`;
-
-function usage(problem: string): number {
-  process.stderr.write(`conductor: ${problem}\n\n${HELP}`);
+function usage(problem: string, c?: Command): number {
+  process.stderr.write(`conductor${c ? ` ${c.name}` : ""}: ${problem}\n\n${c ? commandHelp(c) : HELP}`);
   return 2;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h") {
     process.stdout.write(HELP);
-    return command === undefined ? 2 : 0;
+    return name === undefined ? 2 : 0;
   }
-  if (command === "--version" || command === "-v") {
+  if (name === "--version" || name === "-v") {
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
-  if (command !== "run") return usage(`unknown command "${command}"; did you mean "conductor run"?`);
-  const flags: RunFlags = {};
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
-    if (arg === "--logs-dir") {
-      const value = rest[++i];
-      if (!value) return usage("--logs-dir needs a directory, e.g. --logs-dir ./logs");
-      flags.logsDir = value;
-    } else if (arg.startsWith("--logs-dir=")) {
-      flags.logsDir = arg.slice("--logs-dir=".length);
-    } else if (arg === "--inspect") {
-      flags.inspect = 0; // a free port
-    } else if (arg.startsWith("--inspect=")) {
-      const port = arg.slice("--inspect=".length);
-      if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535)
-        return usage(`--inspect=PORT needs a port number from 0 to 65535, e.g. --inspect=7777 (got "${port}")`);
-      flags.inspect = Number(port);
-    } else if (arg.startsWith("-")) {
-      return usage(`unknown option "${arg}"`);
-    } else if (flags.configPath) {
-      return usage(`one config file at a time (got "${flags.configPath}" and "${arg}")`);
-    } else {
-      flags.configPath = arg;
-    }
+  if (name === "help") {
+    const c = commands.find((x) => x.name === rest[0]);
+    process.stdout.write(c ? commandHelp(c) : HELP);
+    return rest[0] === undefined || c ? 0 : 2;
   }
-  return runCommand(flags);
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    const near = commands.find((c) => c.name.startsWith(name.slice(0, 2)));
+    return usage(`unknown command "${name}"${near ? `; did you mean "conductor ${near.name}"?` : ""}`);
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(commandHelp(command));
+    return 0;
+  }
+  try {
+    const { flags, positionals } = parseArgs(rest, command.flags);
+    return await command.run(flags, positionals);
+  } catch (err) {
+    if (err instanceof UsageError) return usage(err.message, command);
+    if (command.name === "run") throw err; // a bug in a run: the stack matters
+    process.stderr.write(`conductor ${command.name}: ${(err as Error)?.message ?? String(err)}\n`);
+    return 1;
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -3,13 +3,17 @@
  * lives, answer questions the config has answers for, shut down when all are final.
  */
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AccountsConfigError } from "../accounts-config.js";
 import { HostsConfigError } from "../hosts-config.js";
 import { ConfigError, loadRunConfig, type RunConfig } from "../config.js";
 import { createConductor } from "../conductor.js";
+import { type ControlServer, startControlServer } from "../control/server.js";
+import { checkName, freeName } from "../control/registry.js";
 import { startViewer, type Viewer } from "../viewer/index.js";
+import { type Flags, UsageError } from "./args.js";
+import { detach, tellParentReady } from "./detach.js";
 import { createStatusView, formatBytes } from "./status-view.js";
 
 export interface RunFlags {
@@ -17,6 +21,53 @@ export interface RunFlags {
   logsDir?: string;
   /** Serve the live viewer on 127.0.0.1 at this port (0: a free one) while the run lasts. */
   inspect?: number;
+  /** With `inspect`: seconds the viewer stays up after the run (default: until SIGINT/SIGTERM). */
+  lingerSeconds?: number;
+  /** Registry name of this conductor (default: the config file's base name). */
+  name?: string;
+  /** No control socket (default: one, in logsDir). */
+  control?: boolean;
+}
+
+/** `conductor run …` from parsed flags; `--detach` starts the same command in the background. */
+export async function runFromFlags(flags: Flags, positionals: string[], rawArgs: string[]): Promise<number> {
+  if (positionals.length > 1)
+    throw new UsageError(`one config file at a time (got "${positionals[0]}" and "${positionals[1]}")`);
+  const run: RunFlags = {};
+  if (positionals[0]) run.configPath = positionals[0];
+  if (typeof flags["logs-dir"] === "string") run.logsDir = flags["logs-dir"];
+  if (typeof flags.inspect === "string") {
+    const port = flags.inspect;
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535)
+      throw new UsageError(`--inspect=PORT needs a port number from 0 to 65535, e.g. --inspect=7777 (got "${port}")`);
+    run.inspect = Number(port);
+  }
+  if (typeof flags.linger === "string") {
+    if (!/^\d+(\.\d+)?$/.test(flags.linger))
+      throw new UsageError(`--linger needs seconds, e.g. --linger 60 (got "${flags.linger}")`);
+    if (run.inspect === undefined) throw new UsageError("--linger only applies with --inspect (the viewer lingers)");
+    run.lingerSeconds = Number(flags.linger);
+  }
+  if (typeof flags.name === "string") {
+    try {
+      run.name = checkName(flags.name);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  if (flags.control === false) run.control = false;
+  if (flags.detach) {
+    if (run.control === false) throw new UsageError("--detach needs the control socket (drop --no-control)");
+    return detach(run, rawArgs, DEMO_CONFIG);
+  }
+  return runCommand(run);
+}
+
+/** The run's name: --name, else the config file's base name ("demo" for the demo). */
+export function defaultName(configPath: string | undefined): string {
+  const base = basename(configPath ?? DEMO_CONFIG, extname(configPath ?? DEMO_CONFIG)).replace(/\.config$/, "");
+  const clean = base.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+  return freeName(clean.slice(0, 64) || "conductor");
 }
 
 const packageRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -59,12 +110,28 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     }
     throw e;
   }
+  let control: ControlServer | null = null;
+  if (flags.control !== false) {
+    try {
+      control = await startControlServer(conductor, {
+        logsDir,
+        name: flags.name ?? defaultName(flags.configPath),
+        version: packageVersion(),
+      });
+    } catch (e) {
+      await conductor.shutdown("control_error");
+      err.write(`conductor: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
   let viewer: Viewer | null = null;
   if (flags.inspect !== undefined) {
     try {
-      viewer = await startViewer(conductor, { port: flags.inspect });
+      viewer = await startViewer(conductor, { port: flags.inspect, ...(control ? { control: control.handler } : {}) });
+      control?.setViewerUrl(viewer.url);
     } catch (e) {
       await conductor.shutdown("viewer_error");
+      await control?.close();
       err.write(`conductor: --inspect: ${(e as Error).message}\n`);
       return 2;
     }
@@ -73,10 +140,18 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   out.write(
     `conductor: ${config.sessions.length} session(s) from ${flags.configPath ? configPath : "the built-in demo"}; logs in ${logsDir}\n`,
   );
-  if (viewer)
+  if (control)
     out.write(
-      `conductor: live statechart view at ${viewer.url} (open it in a browser; it stays up until the run ends)\n`,
+      `conductor: this is "${control.name}" (pid ${process.pid}); control socket ${control.socketPath}\n` +
+        `  try: conductor ls --name ${control.name}   conductor logs --name ${control.name} <id> -f\n`,
     );
+  if (viewer) out.write(`conductor: live view at ${viewer.url} (open it in a browser)\n`);
+  tellParentReady({
+    name: control?.name ?? null,
+    socket: control?.socketPath ?? null,
+    logsDir,
+    viewerUrl: viewer?.url ?? null,
+  });
 
   conductor.on("stateChange", (e) => view.moved(e.sessionId, e.from, e.to, e.reason));
   conductor.on("account", (e: { sessionId: string; accountId: string; provider: string; tier: string }) =>
@@ -114,6 +189,8 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
       finish();
   };
   conductor.on("allCompleted", checkDone);
+  // `conductor stop` (or any shutdown) ends the run too, with whatever state each session reached.
+  conductor.on("shutdown", () => finish());
 
   try {
     for (const s of config.sessions) {
@@ -141,6 +218,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     await conductor.shutdown("spawn_error");
     view.close();
     await viewer?.close();
+    await control?.close();
     err.write(`conductor: cannot start a session: ${(e as Error)?.message ?? String(e)}\n`);
     return 2;
   }
@@ -150,8 +228,31 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   await allDone;
   await conductor.shutdown("all_completed");
   view.close();
-  await viewer?.close();
-  return printSummary(conductor.getSnapshot(), config, conductor.eventLogPath, out);
+  await control?.close();
+  const code = printSummary(conductor.getSnapshot(), config, conductor.eventLogPath, out);
+  if (viewer) await linger(viewer, flags.lingerSeconds, out);
+  return code;
+}
+
+/** The page shows the final states; keep serving it until Ctrl-C/SIGTERM or the linger time. */
+async function linger(viewer: Viewer, seconds: number | undefined, out: NodeJS.WriteStream): Promise<void> {
+  if (seconds === 0) return viewer.close();
+  out.write(
+    `conductor: the run has ended; the final states stay at ${viewer.url} ` +
+      `${seconds === undefined ? "until Ctrl-C" : `for ${seconds} s (Ctrl-C closes it sooner)`}\n`,
+  );
+  await new Promise<void>((r) => {
+    const stop = () => {
+      clearTimeout(timer);
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      r();
+    };
+    const timer = seconds === undefined ? undefined : setTimeout(stop, seconds * 1000);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await viewer.close();
 }
 
 function printSummary(

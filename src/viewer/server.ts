@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { sessionMachine } from "../../machines/session.machine.js";
 import type { Conductor } from "../conductor.js";
+import type { ControlHandler } from "../control/handler.js";
 import { toGraphJson } from "../machine-graph.js";
 import type { SessionSnapshot } from "../session-view.js";
 import { layoutGraph, renderSvg } from "./layout.js";
@@ -25,6 +26,8 @@ export interface ViewerOptions {
   historySize?: number;
   /** Page title (default "statechart-conductor"). */
   title?: string;
+  /** The control protocol's handler: the page's controls (answer, kill, restart) go through it. */
+  control?: ControlHandler;
 }
 
 export interface Viewer {

@@ -1,0 +1,72 @@
+/** Shared by the commands that talk to a running conductor: finding it, connecting, formatting. */
+import { type ControlClient, connectControl } from "../control/client.js";
+import { type RegistryEntry, resolveConductor } from "../control/registry.js";
+import type { FlagSpec, Flags } from "./args.js";
+
+export const TARGET_FLAGS: Record<string, FlagSpec> = {
+  name: { type: "string", hint: "a conductor name, e.g. --name nightly (see conductor ls)" },
+  socket: { type: "string", hint: "a socket path, e.g. --socket ./logs/control.sock" },
+};
+
+export const TARGET_HELP = `  --name NAME       the conductor to talk to (default: the only one running; $CONDUCTOR_NAME)
+  --socket PATH     talk to the control socket at PATH instead of looking the name up`;
+
+export async function withConductor<T>(
+  flags: Flags,
+  fn: (client: ControlClient, entry: Pick<RegistryEntry, "name" | "socket">) => Promise<T>,
+): Promise<T> {
+  const entry =
+    typeof flags.socket === "string"
+      ? { name: typeof flags.name === "string" ? flags.name : flags.socket, socket: flags.socket }
+      : resolveConductor(typeof flags.name === "string" ? flags.name : process.env.CONDUCTOR_NAME || undefined);
+  const client = await connectControl(entry.socket);
+  try {
+    return await fn(client, entry);
+  } finally {
+    client.close();
+  }
+}
+
+export const STATE_COLORS: Record<string, string> = {
+  init: "90",
+  starting: "36",
+  healthy: "32",
+  stalled: "33",
+  input_wait: "35",
+  failed: "31",
+  restarting: "33",
+  dead: "31;1",
+  completed: "32;1",
+};
+
+export const paint = (on: boolean, code: string | undefined, text: string) =>
+  on && code ? `\x1b[${code}m${text}\x1b[0m` : text;
+
+/** 42s, 3m12s, 2h05m, 3d04h. */
+export function age(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return "-";
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+  return `${Math.floor(s / 86_400)}d${String(Math.floor(s / 3600) % 24).padStart(2, "0")}h`;
+}
+
+/** A plain text table; `colorOf` paints a cell after padding so colour codes never skew columns. */
+export function table(
+  head: string[],
+  rows: string[][],
+  colorOf: (row: number, col: number) => string | undefined = () => undefined,
+  color = false,
+): string {
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
+  const line = (cells: string[], r: number) =>
+    cells
+      .map((cell, c) => {
+        const padded = c === cells.length - 1 ? cell : cell.padEnd(widths[c] ?? 0);
+        return r < 0 ? padded : paint(color, colorOf(r, c), padded);
+      })
+      .join("  ")
+      .trimEnd();
+  return [paint(color, "1", line(head, -1)), ...rows.map((r, i) => line(r, i))].join("\n");
+}

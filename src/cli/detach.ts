@@ -1,0 +1,80 @@
+/**
+ * `conductor run --detach`: the same run in a background process (its own session, output in
+ * `<logsDir>/conductor.out`). The parent waits until the child's control socket is up, prints
+ * where it is, and returns; if the child fails first, the parent shows why.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, loadRunConfig } from "../config.js";
+import type { RunFlags } from "./run.js";
+
+export interface ReadyMessage {
+  type: "conductor.ready";
+  name: string | null;
+  socket: string | null;
+  logsDir: string;
+  viewerUrl: string | null;
+  pid: number;
+}
+
+const READY_ENV = "CONDUCTOR_DETACHED";
+
+/** In the detached child: tell the parent where the control socket is, then cut the cord. */
+export function tellParentReady(info: Omit<ReadyMessage, "type" | "pid">): void {
+  if (process.env[READY_ENV] !== "1" || !process.send) return;
+  process.send({ type: "conductor.ready", pid: process.pid, ...info } satisfies ReadyMessage, () =>
+    process.disconnect?.(),
+  );
+}
+
+export async function detach(
+  flags: RunFlags,
+  rawArgs: string[],
+  demoConfig: string,
+  out = process.stdout,
+  err = process.stderr,
+): Promise<number> {
+  let logsDir: string;
+  try {
+    const config = await loadRunConfig(flags.configPath ?? demoConfig);
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    logsDir = resolve(flags.logsDir ?? config.logsDir ?? join(".conductor-logs", `run-${stamp}`));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  fs.mkdirSync(logsDir, { recursive: true });
+  const outFile = join(logsDir, "conductor.out");
+  const fd = fs.openSync(outFile, "a", 0o600);
+  const args = rawArgs.filter((a) => a !== "--detach");
+  // The resolved logsDir, so the child writes where the parent said it would.
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [fileURLToPath(new URL("./main.js", import.meta.url)), "run", ...args, "--logs-dir", logsDir],
+    { detached: true, stdio: ["ignore", fd, fd, "ipc"], env: { ...process.env, [READY_ENV]: "1" } },
+  );
+  fs.closeSync(fd);
+  const ready = await new Promise<ReadyMessage | { exit: number | null }>((r) => {
+    child.once("message", (m) => r(m as ReadyMessage));
+    child.once("exit", (code) => r({ exit: code }));
+  });
+  if ("exit" in ready) {
+    const tail = fs.readFileSync(outFile, "utf8").split("\n").slice(-20).join("\n");
+    err.write(`conductor: the detached run exited (code ${ready.exit}) before it was ready:\n${tail}\n`);
+    return ready.exit === 2 ? 2 : 1;
+  }
+  child.unref();
+  child.channel?.unref?.();
+  out.write(
+    `conductor "${ready.name}" is running in the background (pid ${ready.pid})\n` +
+      `  control socket: ${ready.socket}\n  logs: ${ready.logsDir} (its own output: ${outFile})\n` +
+      (ready.viewerUrl ? `  viewer: ${ready.viewerUrl}\n` : "") +
+      `  conductor ls --name ${ready.name}    conductor stop --name ${ready.name}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,329 @@
+/**
+ * The control protocol's meaning, transport-free: a request object in, a response out, and
+ * streamed messages for `follow`. The Unix socket server and the viewer's HTTP endpoint both
+ * call it, so the CLI, the browser and embedders speak one protocol. Built only on the facade's
+ * public API; `keys` and `restart` are served when the facade has `sendKeys`/`restartSession`.
+ */
+import fs from "node:fs";
+import { ScreenTail } from "../../actors/screen-tail.js";
+import { FINAL_STATES } from "../../machines/session.types.js";
+import type { SessionSnapshot } from "../session-view.js";
+import { OutputTail } from "./output-tail.js";
+import {
+  CONTROL_OPS,
+  ControlError,
+  type ControlOp,
+  type ControlRequest,
+  type ControlResponse,
+  type ControlSession,
+  type Hello,
+  type LifecycleEvent,
+  PROTOCOL_VERSION,
+  type RequestId,
+  type StreamMessage,
+} from "./protocol.js";
+
+type Listener = (payload: Record<string, unknown>) => void;
+/** What the control layer needs from a conductor; the facade satisfies it. */
+export interface ControlTarget {
+  getSnapshot(): SessionSnapshot[];
+  on(event: string, fn: Listener): unknown;
+  off(event: string, fn: Listener): unknown;
+  sendInput(id: string, text: string): boolean;
+  killSession(id: string, reason?: string): Promise<void>;
+  shutdown(reason?: string): Promise<void>;
+  readonly eventLogPath: string;
+  readonly isShuttingDown?: boolean;
+  sendKeys?: (id: string, keys: string[]) => boolean;
+  restartSession?: (id: string, reason?: string) => Promise<unknown>;
+}
+
+export interface ControlInfo {
+  name: string;
+  logsDir: string;
+  version: string;
+  /** Pty size used to render a session's screen (default 120×40, the conductor's default). */
+  cols?: number;
+  rows?: number;
+}
+
+/** One client's view: where its stream messages go, and what it follows. */
+export interface ControlPeer {
+  push(message: StreamMessage): void;
+  readonly follows: Map<RequestId, () => void>;
+}
+
+const FACADE_EVENTS = ["stateChange", "inputWait", "completed", "dead", "account", "accountWait", "allCompleted"];
+const SCREEN_BYTES = 256 * 1024;
+const HISTORY_EVENT_BYTES = 4 * 1024 * 1024;
+
+export function createControlHandler(target: ControlTarget, info: ControlInfo) {
+  const startedAt = new Date().toISOString();
+  const output = new OutputTail(info.logsDir);
+  const runStartedAt = new Map<string, string>();
+  const listeners = new Set<(e: LifecycleEvent) => void>();
+  const ended = new Set<(reason: string) => void>();
+  let endReason: string | null = null;
+
+  const onEvent = (type: string) => (payload: Record<string, unknown> | undefined) => {
+    const { sessionId, ...rest } = payload ?? {};
+    const session = typeof sessionId === "string" ? sessionId : null;
+    if (session) output.track(session);
+    if (type === "stateChange" && rest.to === "starting" && session)
+      runStartedAt.set(session, new Date().toISOString());
+    const e: LifecycleEvent = { ts: new Date().toISOString(), type, session, ...rest };
+    for (const fn of listeners) fn(e);
+  };
+  const bound = FACADE_EVENTS.map((name) => [name, onEvent(name)] as const);
+  const onShutdown = () => {
+    endReason ??= "shutdown";
+    for (const fn of ended) fn(endReason);
+  };
+  for (const [name, fn] of bound) target.on(name, fn as Listener);
+  target.on("shutdown", onShutdown as Listener);
+
+  const ops: ControlOp[] = CONTROL_OPS.filter(
+    (op) => (op !== "keys" || target.sendKeys) && (op !== "restart" || target.restartSession),
+  );
+
+  function sessions(): ControlSession[] {
+    return target.getSnapshot().map((s) => {
+      output.track(s.id, s.outPath ?? undefined);
+      const last = output.lastOutputAt(s.id);
+      return {
+        ...s,
+        runStartedAt: runStartedAt.get(s.id) ?? null,
+        lastOutputAt: last === null ? null : new Date(last).toISOString(),
+      };
+    });
+  }
+
+  function session(id: unknown): SessionSnapshot {
+    if (typeof id !== "string" || id === "") throw new ControlError("bad_request", `"session" must be a session id`);
+    const s = target.getSnapshot().find((x) => x.id === id);
+    if (!s) {
+      const ids = target.getSnapshot().map((x) => x.id);
+      throw new ControlError(
+        "unknown_session",
+        `no session "${id}" in this conductor${ids.length ? ` (sessions: ${ids.slice(0, 20).join(", ")})` : ""}`,
+      );
+    }
+    return s;
+  }
+
+  async function screen(id: string) {
+    const s = session(id);
+    const cols = info.cols ?? 120;
+    const rows = info.rows ?? 40;
+    const pieces = await output.recent(id, SCREEN_BYTES);
+    const term = new ScreenTail({ cols, rows });
+    try {
+      for (const p of pieces) await term.write(p.text);
+      return { session: id, state: s.state, cols, rows, lines: term.lastLines(rows) };
+    } finally {
+      term.dispose();
+    }
+  }
+
+  async function history(id: string, max: number) {
+    session(id);
+    const events = (await readLogTail(target.eventLogPath, HISTORY_EVENT_BYTES))
+      .filter((l) => l.session === id)
+      .slice(-max)
+      .map(({ ts, event, session: s, seq: _seq, ...rest }) => ({ ...rest, ts, type: event, session: s }));
+    const out = (await output.recent(id, 64 * 1024)).map((p) => ({
+      ts: new Date(p.at).toISOString(),
+      type: "output",
+      session: id,
+      text: p.text,
+    }));
+    const entries = [...events, ...out].sort((a, b) => String(a.ts).localeCompare(String(b.ts)));
+    return { session: id, entries };
+  }
+
+  function follow(req: Extract<ControlRequest, { op: "follow" }>, peer: ControlPeer) {
+    if (peer.follows.has(req.id)) throw new ControlError("bad_request", `request id ${req.id} already follows`);
+    const only = Array.isArray(req.sessions) && req.sessions.length > 0 ? new Set(req.sessions) : null;
+    if (only) for (const id of only) session(id);
+    const stops: Array<() => void> = [];
+    if (req.events !== false) {
+      const fn = (e: LifecycleEvent) => {
+        if (!only || (e.session && only.has(e.session))) peer.push({ id: req.id, stream: "event", data: e });
+      };
+      listeners.add(fn);
+      stops.push(() => listeners.delete(fn));
+    }
+    if (req.output) {
+      const ids = only ? [...only] : target.getSnapshot().map((s) => s.id);
+      for (const id of ids)
+        stops.push(
+          output.follow(
+            id,
+            (c) =>
+              peer.push({
+                id: req.id,
+                stream: "output",
+                data: { ts: new Date(c.at).toISOString(), session: id, text: c.text },
+              }),
+            Math.max(0, Number(req.backlog) || 0),
+          ),
+        );
+    }
+    const onEnd = (reason: string) => peer.push({ id: req.id, stream: "end", data: { reason } });
+    ended.add(onEnd);
+    stops.push(() => ended.delete(onEnd));
+    peer.follows.set(req.id, () => {
+      for (const stop of stops) stop();
+    });
+    if (endReason !== null) onEnd(endReason);
+    return { following: only ? [...only] : "all" };
+  }
+
+  async function run(req: ControlRequest, peer: ControlPeer): Promise<unknown> {
+    switch (req.op) {
+      case "hello":
+        return {
+          protocol: PROTOCOL_VERSION,
+          name: info.name,
+          pid: process.pid,
+          version: info.version,
+          logsDir: info.logsDir,
+          eventLogPath: target.eventLogPath,
+          startedAt,
+          ended: endReason !== null,
+          ops,
+        } satisfies Hello;
+      case "sessions":
+        return sessions();
+      case "history":
+        return history(req.session, clampInt(req.lines, 1, 10_000, 200));
+      case "screen":
+        return screen(req.session);
+      case "follow":
+        return follow(req, peer);
+      case "unfollow": {
+        const stop = peer.follows.get(req.follow);
+        peer.follows.delete(req.follow);
+        stop?.();
+        return { stopped: Boolean(stop) };
+      }
+      case "send": {
+        const s = session(req.session);
+        if (typeof req.text !== "string") throw new ControlError("bad_request", `"text" must be a string`);
+        if (!target.sendInput(s.id, req.text)) throw notRunning(s);
+        return { sent: true, length: req.text.length + 1 };
+      }
+      case "keys": {
+        const s = session(req.session);
+        if (!target.sendKeys) throw unsupported("keys", "sendKeys");
+        if (!Array.isArray(req.keys) || req.keys.some((k) => typeof k !== "string"))
+          throw new ControlError("bad_request", `"keys" must be an array of key names, e.g. ["Enter"]`);
+        if (!target.sendKeys(s.id, req.keys)) throw notRunning(s);
+        return { sent: true, keys: req.keys.length };
+      }
+      case "kill": {
+        const s = session(req.session);
+        if (FINAL_STATES.has(s.state)) return { killed: false, state: s.state };
+        await target.killSession(s.id, typeof req.reason === "string" ? req.reason : "control_kill");
+        return { killed: true, state: session(s.id).state };
+      }
+      case "restart": {
+        const s = session(req.session);
+        if (!target.restartSession) throw unsupported("restart", "restartSession");
+        await target.restartSession(s.id, "control_restart");
+        return { restarted: true, state: session(s.id).state };
+      }
+      case "shutdown": {
+        const reason = typeof req.reason === "string" && req.reason ? req.reason : "control_stop";
+        endReason ??= reason;
+        // Answer first: the caller learns it was accepted even if shutdown takes the grace period.
+        setImmediate(() => void target.shutdown(reason));
+        return { stopping: true, reason };
+      }
+      default:
+        throw new ControlError(
+          "unknown_op",
+          `unknown op ${JSON.stringify((req as { op?: unknown }).op)}; ops: ${ops.join(", ")}`,
+        );
+    }
+  }
+
+  return {
+    ops,
+    sessions,
+    output,
+    async handle(raw: unknown, peer: ControlPeer): Promise<ControlResponse> {
+      const id = requestId(raw);
+      try {
+        if (id === null) throw new ControlError("bad_request", `a request is an object with "id" and "op"`);
+        return { id, ok: true, result: await run(raw as ControlRequest, peer) };
+      } catch (err) {
+        const e =
+          err instanceof ControlError ? err : new ControlError("failed", String((err as Error)?.message ?? err));
+        return { id, ok: false, error: { code: e.code, message: e.message } };
+      }
+    },
+    /** Stops everything a peer follows (it disconnected). */
+    release(peer: ControlPeer) {
+      for (const stop of peer.follows.values()) stop();
+      peer.follows.clear();
+    },
+    close() {
+      for (const [name, fn] of bound) target.off(name, fn as Listener);
+      target.off("shutdown", onShutdown as Listener);
+      listeners.clear();
+      ended.clear();
+      output.close();
+    },
+  };
+}
+
+export type ControlHandler = ReturnType<typeof createControlHandler>;
+
+function requestId(raw: unknown): RequestId | null {
+  if (typeof raw !== "object" || raw === null) return null;
+  const id = (raw as { id?: unknown }).id;
+  return typeof id === "number" || typeof id === "string" ? id : null;
+}
+
+function clampInt(v: unknown, min: number, max: number, dflt: number): number {
+  return typeof v === "number" && Number.isFinite(v) ? Math.min(max, Math.max(min, Math.floor(v))) : dflt;
+}
+
+function notRunning(s: SessionSnapshot) {
+  return new ControlError("not_running", `session "${s.id}" has no running child (state ${s.state})`);
+}
+
+function unsupported(op: string, method: string) {
+  return new ControlError("unsupported", `"${op}" needs the conductor's ${method}(), which this version lacks`);
+}
+
+/** The last `maxBytes` of the event log, parsed; a torn or foreign line is skipped. */
+async function readLogTail(path: string, maxBytes: number): Promise<Array<Record<string, unknown>>> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(path, "r");
+  } catch {
+    return [];
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const start = Math.max(0, size - maxBytes);
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    const lines = buf.toString("utf8").split("\n");
+    if (start > 0) lines.shift();
+    const out: Array<Record<string, unknown>> = [];
+    for (const line of lines) {
+      try {
+        const v = JSON.parse(line) as unknown;
+        if (v && typeof v === "object" && !Array.isArray(v)) out.push(v as Record<string, unknown>);
+      } catch {
+        // torn tail
+      }
+    }
+    return out;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Where running conductors can be found: one small JSON entry per conductor, by name, in a
+ * per-user directory (`$XDG_RUNTIME_DIR/statechart-conductor`, else `<tmpdir>/statechart-conductor-<uid>`),
+ * 0700 and owned by us. The socket itself lives in `logsDir` when its path fits a sockaddr_un.
+ */
+import fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface RegistryEntry {
+  name: string;
+  pid: number;
+  socket: string;
+  logsDir: string;
+  startedAt: string;
+  version: string;
+  /** The viewer's URL (with its token) when `--inspect` serves one. */
+  viewerUrl?: string;
+}
+
+/** sun_path is 108 bytes on Linux (104 on macOS); keep a margin for the NUL. */
+const MAX_SOCKET_PATH = 100;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function checkName(name: string): string {
+  if (!NAME.test(name))
+    throw new Error(
+      `conductor name ${JSON.stringify(name)} is not allowed: use 1-64 letters, digits, ".", "_" or "-" ` +
+        `starting with a letter or digit (e.g. --name nightly)`,
+    );
+  return name;
+}
+
+export function registryDir(env: NodeJS.ProcessEnv = process.env): string {
+  const uid = process.getuid?.() ?? 0;
+  return env.XDG_RUNTIME_DIR
+    ? join(env.XDG_RUNTIME_DIR, "statechart-conductor")
+    : join(tmpdir(), `statechart-conductor-${uid}`);
+}
+
+/** Creates the directory 0700, and refuses one another user owns or others can write (a shared /tmp). */
+export function ensureRegistryDir(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = registryDir(env);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0)
+    throw new Error(
+      `${dir} must be a directory owned by you and writable only by you (it lists your conductors' sockets); ` +
+        `remove it or set XDG_RUNTIME_DIR to a private directory`,
+    );
+  return dir;
+}
+
+export function socketPathFor(logsDir: string, name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const inLogs = join(logsDir, "control.sock");
+  if (Buffer.byteLength(inLogs) <= MAX_SOCKET_PATH) return inLogs;
+  const fallback = join(ensureRegistryDir(env), `${name}.sock`);
+  if (Buffer.byteLength(fallback) > MAX_SOCKET_PATH)
+    throw new Error(
+      `no room for the control socket: ${inLogs} and ${fallback} are longer than ${MAX_SOCKET_PATH} bytes ` +
+        `(a Unix socket path limit); use a shorter logsDir or XDG_RUNTIME_DIR`,
+    );
+  return fallback;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Live entries, oldest first; entries of processes that are gone are removed on the way. */
+export function listConductors(env: NodeJS.ProcessEnv = process.env): RegistryEntry[] {
+  const dir = registryDir(env);
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+  } catch {
+    return [];
+  }
+  const out: RegistryEntry[] = [];
+  for (const f of files) {
+    try {
+      const entry = JSON.parse(fs.readFileSync(join(dir, f), "utf8")) as RegistryEntry;
+      if (alive(entry.pid) && fs.existsSync(entry.socket)) out.push(entry);
+      else fs.rmSync(join(dir, f), { force: true });
+    } catch {
+      // A half-written or foreign file: not ours to interpret.
+    }
+  }
+  return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}
+
+/** `base`, or `base-2`, `base-3`… when a live conductor already has the name. */
+export function freeName(base: string, env: NodeJS.ProcessEnv = process.env): string {
+  const taken = new Set(listConductors(env).map((e) => e.name));
+  if (!taken.has(base)) return base;
+  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+}
+
+export function writeEntry(entry: RegistryEntry, env: NodeJS.ProcessEnv = process.env): string {
+  const dir = ensureRegistryDir(env);
+  const file = join(dir, `${checkName(entry.name)}.json`);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+  return file;
+}
+
+export function removeEntry(file: string, pid = process.pid): void {
+  try {
+    const entry = JSON.parse(fs.readFileSync(file, "utf8")) as RegistryEntry;
+    if (entry.pid === pid) fs.rmSync(file, { force: true });
+  } catch {
+    // Already gone.
+  }
+}
+
+/** The conductor to talk to: by name, or the only one running. */
+export function resolveConductor(name: string | undefined, env: NodeJS.ProcessEnv = process.env): RegistryEntry {
+  const all = listConductors(env);
+  if (name !== undefined) {
+    const found = all.find((e) => e.name === name);
+    if (found) return found;
+    throw new Error(
+      all.length === 0
+        ? `no conductor named "${name}" is running (none is; start one with "conductor run")`
+        : `no conductor named "${name}" is running; running: ${all.map((e) => e.name).join(", ")}`,
+    );
+  }
+  if (all.length === 1) return all[0] as RegistryEntry;
+  if (all.length === 0)
+    throw new Error(
+      `no conductor is running for this user (start one with "conductor run" or "conductor run --detach")`,
+    );
+  throw new Error(
+    `${all.length} conductors are running (${all.map((e) => e.name).join(", ")}): pick one with --name NAME`,
+  );
+}

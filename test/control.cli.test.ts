@@ -1,0 +1,161 @@
+/**
+ * The control socket and the pm2-shaped commands, as a user runs them: a real `conductor run`
+ * in one process, `conductor ls|logs -f|send|attach|kill|stop` in others (built JS in dist/).
+ * Each test run has its own XDG_RUNTIME_DIR, so other conductors on the machine are not seen.
+ */
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { distModule } from "./helpers/dist.js";
+
+const cli = distModule("src/cli/main.js");
+const AGENT = fileURLToPath(new URL("./fixtures/line-agent.mjs", import.meta.url));
+const exec = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), "control-cli-"));
+const env = { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "control-xdg-")), CONDUCTOR_NAME: "" };
+
+async function conductor(...args: string[]) {
+  try {
+    const r = await exec(process.execPath, [cli.path, ...args], { cwd: dir, env, timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** Resolves with the text once `pattern` appears in what the child printed. */
+function waitFor(child: ChildProcess, pattern: RegExp, seen = { text: "" }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const check = () => pattern.test(seen.text) && resolve(seen.text);
+    child.stdout?.on("data", (d) => {
+      seen.text += d;
+      check();
+    });
+    child.once("exit", (code) => reject(new Error(`exited ${code} before ${pattern}: ${seen.text}`)));
+    check();
+  });
+}
+
+async function sessions(): Promise<Array<{ id: string; state: string; restarts: number }>> {
+  const r = await conductor("ls", "--json", "--name", "ctl");
+  expect(r.stderr).toBe("");
+  return JSON.parse(r.stdout);
+}
+
+/** Waits (on the conductor's own answers, no clock) until a session is in `state`. */
+async function until(id: string, state: string) {
+  for (;;) {
+    if ((await sessions()).find((s) => s.id === id)?.state === state) return;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+let run: ChildProcess;
+let runOut = { text: "" };
+let runExit: Promise<number | null>;
+
+beforeAll(async () => {
+  if (!cli.built) return;
+  const session = (id: string) => ({ id, agent: "command", command: [process.execPath, AGENT], maxRestarts: 0 });
+  writeFileSync(
+    join(dir, "ctl.json"),
+    JSON.stringify({
+      // Quiet agents wait for input: never judge them stalled, however slow a loaded machine is.
+      probe: { stallMs: 3_600_000, stallTimeoutMs: 3_600_000 },
+      sessions: [session("alpha"), session("beta")],
+    }),
+  );
+  run = spawn(process.execPath, [cli.path, "run", "ctl.json", "--logs-dir", "logs"], { cwd: dir, env });
+  runExit = new Promise((r) => run.once("exit", (c) => r(c)));
+  runOut = { text: "" };
+  await waitFor(run, /control socket (\S+)/, runOut);
+}, 120_000);
+afterAll(() => {
+  if (run && run.exitCode === null) run.kill("SIGTERM");
+});
+
+describe.skipIf(!cli.built)("conductor ls / logs / send / attach / kill / stop against a running conductor", () => {
+  it("every command has --help, and the run says where its socket is", async () => {
+    for (const cmd of ["run", "ls", "logs", "send", "kill", "restart", "attach", "stop"]) {
+      const r = await conductor(cmd, "--help");
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toMatch(new RegExp(`usage: conductor ${cmd}`));
+    }
+    const bad = await conductor("run", "--frobnicate");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown option "--frobnicate"[\s\S]*usage: conductor run/);
+    expect(runOut.text).toContain(`this is "ctl"`);
+    const socket = /control socket (\S+)/.exec(runOut.text)![1]!;
+    expect(socket).toBe(join(dir, "logs", "control.sock"));
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+  }, 180_000);
+
+  it("the socket refuses another user", async () => {
+    const socket = join(dir, "logs", "control.sock");
+    const probe = `require("net").connect(${JSON.stringify(socket)}).on("connect",()=>{console.log("CONNECTED");process.exit(0)}).on("error",e=>{console.log(e.code);process.exit(0)})`;
+    const r = spawnSync(
+      "setpriv",
+      ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", probe],
+      {
+        encoding: "utf8",
+      },
+    );
+    if (r.error || r.status !== 0) {
+      // No second uid here: the mode is what the kernel checks on connect.
+      console.warn(`control.cli.test: setpriv unavailable (${r.error?.message ?? r.stderr}); checked the mode only`);
+      expect(statSync(socket).mode & 0o077).toBe(0);
+      return;
+    }
+    expect(r.stdout.trim()).toBe("EACCES");
+  });
+
+  it("ls shows a table; logs -f interleaves output and events; send reaches the agent; attach renders", async () => {
+    await until("alpha", "healthy");
+    const ls = await conductor("ls");
+    expect(ls.stdout).toMatch(/id\s+agent\s+state\s+restarts\s+uptime\s+last output\s+reason/);
+    expect(ls.stdout).toMatch(/alpha\s+command\s+healthy\s+0\s+\d+s\s+\d+s ago\s+first_output/);
+
+    const follower = spawn(process.execPath, [cli.path, "logs", "alpha", "-f"], { cwd: dir, env });
+    const seen = { text: "" };
+    await waitFor(follower, /starting → healthy \(first_output\)/, seen);
+    expect(seen.text).toMatch(/init → starting[\s\S]*starting → healthy/);
+    expect(seen.text).toMatch(/\d\d:\d\d:\d\d\.\d{3} {2}ready alpha\n/);
+    const sent = await conductor("send", "alpha", "hello", "there");
+    expect(sent.stdout).toMatch(/sent 11 character\(s\) and Enter to alpha/);
+    await waitFor(follower, /got:hello there/, seen);
+    expect(seen.text).not.toMatch(/\x1b\[/); // not a TTY: no colour, no raw escapes
+
+    const attach = await conductor("attach", "alpha");
+    expect(attach.stdout).toMatch(/ready alpha\s*\n.*hello there\s*\n.*got:hello there/);
+    follower.kill();
+  }, 180_000);
+
+  it("send --keys Enter, kill: the session ends dead and ls says so", async () => {
+    const enter = await conductor("send", "beta", "--keys", "Enter");
+    expect(enter.stdout).toContain("sent Enter to beta");
+    const killed = await conductor("kill", "beta");
+    expect(killed.stdout).toMatch(/killed beta: its process tree is gone \(dead\)/);
+    expect((await sessions()).find((s) => s.id === "beta")?.state).toBe("dead");
+    const again = await conductor("send", "beta", "x");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/session "beta" has no running child \(state dead\)/);
+    const unknown = await conductor("kill", "nope");
+    expect(unknown.stderr).toMatch(/no session "nope" in this conductor \(sessions: alpha, beta\)/);
+  }, 180_000);
+
+  it("stop: the run ends with every session final, and ls finds no conductor", async () => {
+    const stop = await conductor("stop");
+    expect(stop.stdout).toMatch(/stopping ctl[\s\S]*ctl stopped/);
+    expect(await runExit).toBe(1); // alpha was stopped before it completed: not what its config expects
+    expect(runOut.text).toMatch(/FAIL\s+alpha\s+dead/);
+    const ls = await conductor("ls");
+    expect(ls.stdout).toContain("no conductor is running");
+    const logs = await conductor("logs", "alpha");
+    expect(logs.code).toBe(1);
+  }, 180_000);
+});
