@@ -147,7 +147,7 @@ describe("viewer", () => {
     expect(process.getActiveResourcesInfo().filter((r) => r === "Timeout").length).toBeLessThanOrEqual(timersBefore);
   });
 
-  it("conductor run --inspect serves the view while the run lasts, then exits with the usual code", async () => {
+  it("conductor run --inspect serves the view during the run and after it until Ctrl-C, then exits with the usual code", async () => {
     const cli = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
     const agent = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
     const dir = mkdtempSync(join(tmpdir(), "viewer-cli-"));
@@ -165,16 +165,26 @@ describe("viewer", () => {
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on("data", (d) => {
         out += d;
-        const m = /live statechart view at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        const m = /live view at (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(out);
         if (m) resolve(m[1]!);
       });
       child.on("exit", () => reject(new Error(`exited before printing the URL:\n${out}`)));
     });
-    const live = JSON.parse((await request(`${url}sessions.json`)).body);
+    const sessionsUrl = url.replace(/\/(\?|$)/, "/sessions.json$1");
+    const live = JSON.parse((await request(sessionsUrl)).body);
     expect(live.sessions.map((s: { id: string }) => s.id)).toEqual(["slow"]);
-    const code = await new Promise<number | null>((r) => child.on("exit", r));
-    expect(code).toBe(0);
+    // The run ends, the page stays up with the final states, so a browser has time to look.
+    const exited = new Promise<number | null>((r) => child.on("exit", r));
+    await new Promise<void>((r) => {
+      const check = () => /the final states stay at/.test(out) && r();
+      child.stdout.on("data", check);
+      check();
+    });
     expect(out).toContain("all 1 sessions ended as expected");
+    const after = JSON.parse((await request(sessionsUrl)).body);
+    expect(after).toMatchObject({ ended: true, sessions: [{ id: "slow", state: "completed" }] });
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
     await expect(request(url)).rejects.toThrow(/ECONNREFUSED/); // gone with the run
 
     const bad = spawn(process.execPath, [cli, "run", "--inspect=http"], { cwd: dir });
@@ -182,5 +192,5 @@ describe("viewer", () => {
     bad.stderr.on("data", (d) => (err += d));
     expect(await new Promise((r) => bad.on("exit", r))).toBe(2);
     expect(err).toContain("--inspect=PORT needs a port number");
-  }, 30_000);
+  }, 120_000);
 });

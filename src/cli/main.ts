@@ -6,6 +6,7 @@ import { parseArgs, UsageError } from "./args.js";
 import { type Command, commandHelp, defineCommands, mainHelp } from "./commands.js";
 import { logsCommand } from "./logs.js";
 import { lsCommand } from "./ls.js";
+import { reportCommand } from "./report.js";
 import { DEMO_CONFIG, packageVersion, runFromFlags } from "./run.js";
 
 const out = process.stdout;
@@ -18,6 +19,7 @@ const commands = defineCommands({
   restart: (flags, positionals) => restartCommand(flags, positionals, out),
   attach: (flags, positionals) => attachCommand(flags, positionals, out),
   stop: (flags, positionals) => stopCommand(flags, positionals, out),
+  report: (flags, positionals) => reportCommand(flags, positionals, out),
 });
 const HELP = mainHelp(commands, DEMO_CONFIG);
 

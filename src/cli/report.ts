@@ -1,0 +1,24 @@
+/** `conductor report <logsDir|events.jsonl> [-o report.html] [--text]`. */
+import fs from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { buildReport, renderReportHtml, renderReportText, resolveEventLog } from "../report/index.js";
+import { type Flags, UsageError } from "./args.js";
+
+export async function reportCommand(flags: Flags, positionals: string[], out: NodeJS.WriteStream): Promise<number> {
+  const [path, ...extra] = positionals;
+  if (!path || extra.length > 0)
+    throw new UsageError("report needs one logs directory or event log, e.g. conductor report ./logs -o report.html");
+  const file = resolveEventLog(path);
+  const report = await buildReport(file);
+  if (flags.text) {
+    out.write(renderReportText(report, Boolean(out.isTTY) && flags.color !== false));
+    return 0;
+  }
+  const target = typeof flags.output === "string" ? flags.output : join(dirname(file), "report.html");
+  fs.writeFileSync(target, renderReportHtml(report, `conductor report: ${basename(dirname(file))}`), { mode: 0o600 });
+  out.write(
+    `report: ${target} (${report.sessions.length} session(s), ${report.stats.lines} log lines` +
+      `${report.stats.torn ? ", torn last line skipped" : ""})\n`,
+  );
+  return 0;
+}
