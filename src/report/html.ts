@@ -51,7 +51,7 @@ function lane(s: SessionReport, i: number, t0: number, span: number): string {
   return `<g class="lane" data-session="${esc(s.id)}">${label}${rects}${marks}</g>`;
 }
 
-function axis(t0: number, span: number, height: number): string {
+function axis(span: number, height: number): string {
   const ticks: string[] = [];
   for (let i = 0; i <= 5; i++) {
     const xx = LABEL_W + (i / 5) * (WIDTH - LABEL_W - 10);
@@ -68,7 +68,7 @@ export function renderReportHtml(r: RunReport, title = "conductor run report"): 
   const span = Math.max(1, t1 - t0);
   const sessions = [...r.sessions].sort((a, b) => a.firstAt - b.firstAt || a.id.localeCompare(b.id));
   const height = 36 + sessions.length * LANE_H;
-  const svg = `<svg class="lanes" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="one lane per session">${axis(t0, span, height)}${sessions.map((s, i) => lane(s, i, t0, span)).join("")}</svg>`;
+  const svg = `<svg class="lanes" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="one lane per session">${axis(span, height)}${sessions.map((s, i) => lane(s, i, t0, span)).join("")}</svg>`;
   const states = [...new Set(sessions.flatMap((s) => Object.keys(s.timeInState)))];
   const legend = [
     ...states.map((st) => `<span><i style="background:${STATE_COLORS[st] ?? "#94a3b8"}"></i>${esc(st)}</span>`),
@@ -97,10 +97,8 @@ export function renderReportHtml(r: RunReport, title = "conductor run report"): 
       ? "Some lanes have more moves than can be drawn: neighbouring spans were merged (totals are exact)."
       : "",
   ].filter(Boolean);
-  const counts = sessions.reduce(
-    (a, s) => ({ ...a, [s.finalState]: (a[s.finalState] ?? 0) + 1 }),
-    {} as Record<string, number>,
-  );
+  const counts: Record<string, number> = {};
+  for (const s of sessions) counts[s.finalState] = (counts[s.finalState] ?? 0) + 1;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
