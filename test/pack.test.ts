@@ -15,7 +15,8 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 
 it("npm pack → install in an empty folder → typed import and npx conductor run", async () => {
   const dir = mkdtempSync(join(tmpdir(), "conductor-pack-"));
-  const { stdout: packOut } = await exec("npm", ["pack", "--pack-destination", dir, "--json"], {
+  // `npm test` has just built dist/: `prepare` would rebuild it while other test files import it.
+  const { stdout: packOut } = await exec("npm", ["pack", "--ignore-scripts", "--pack-destination", dir, "--json"], {
     cwd: root,
     maxBuffer: 1 << 24,
   });

@@ -36,3 +36,4 @@ export async function buildReport(path: string): Promise<RunReport> {
   const stats = await readLogFacts(file, builder.add);
   return builder.finish(stats);
 }
+export { writeSyntheticLog, type SyntheticLogOptions } from "./synthetic-log.js";

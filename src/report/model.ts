@@ -54,8 +54,8 @@ export interface RunReport {
   stats: ReadStats;
 }
 
-const MAX_SPANS = 2_000;
-const MAX_MARKERS = 500;
+const MAX_SPANS = 256; // a lane is ~900 px wide: more spans than this cannot be seen
+const MAX_MARKERS = 120;
 
 interface Acc extends SessionReport {
   open: { at: number; state: string; reason: string } | null;

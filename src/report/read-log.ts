@@ -1,11 +1,11 @@
 /**
  * Streams an event log line by line (any size, flat memory) and turns each line into what a
- * post-mortem needs, by the line's shape more than its name: the log's event names are being
- * moved from mixed styles (`stateChange`, `tree_gone`, `pty.exit`) to one (`session.state_change`,
- * with a `v` field); both spellings are read (docs/event-log.md has the migration table).
+ * post-mortem needs. Both formats are read: format 2 (`v: 2`, `session.state_change`) and format 1
+ * (no `v`, `stateChange`), through the migration table of docs/event-log.md (`RENAMED_EVENTS`).
  */
 import fs from "node:fs";
 import { createInterface } from "node:readline";
+import { RENAMED_EVENTS } from "../event-log-format.js";
 
 export type LogFact =
   | { kind: "state"; at: number; session: string; from: string; to: string; reason: string; restarts: number | null }
@@ -36,47 +36,57 @@ export interface ReadStats {
   lastAt: number | null;
 }
 
-/** `session.state_change`, `stateChange`, `state-change` → `statechange`; compares names across styles. */
-const flat = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, "");
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
+/** One log line (format 1 or 2) as a fact; null for a line that is not an event. */
 export function toFact(line: Record<string, unknown>): LogFact | null {
-  const name = str(line.event) ?? str(line.type);
-  if (!name) return null;
-  const at = Date.parse(str(line.ts) ?? str(line.time) ?? "");
+  const raw = str(line.event);
+  if (!raw) return null;
+  const at = Date.parse(str(line.ts) ?? "");
   if (!Number.isFinite(at)) return null;
-  const n = flat(name);
-  const session = str(line.session) ?? str(line.sessionId);
-  const from = str(line.from);
-  const to = str(line.to);
-  if (session && from !== null && to !== null && /state/.test(n))
-    return { kind: "state", at, session, from, to, reason: str(line.reason) ?? "", restarts: num(line.restarts) };
-  if (!session) {
-    if (/conductorstart|conductorstarted/.test(n))
+  // Format 1 names (no `v`) read as format 2: `stateChange` → `session.state_change`, and so on.
+  const name = line.v === undefined ? (RENAMED_EVENTS[raw] ?? raw) : raw;
+  const session = str(line.session);
+  switch (name) {
+    case "conductor.start":
       return { kind: "start", at, pid: num(line.pid), logsDir: str(line.logsDir) };
-    if (/shutdown/.test(n))
-      return { kind: "shutdown", at, reason: str(line.reason) ?? "", complete: /complete/.test(n) };
-    return { kind: "other", at, session: null };
+    case "conductor.shutdown":
+    case "conductor.shutdown_complete":
+      return { kind: "shutdown", at, reason: str(line.reason) ?? "", complete: name.endsWith("_complete") };
   }
-  // `spawn` / `session.spawn` / `session.spawned` (the facade's, with the run number), not `pty.spawned`.
-  if (/spawn/.test(n) && !/error/.test(n) && (line.attempt !== undefined || line.agent !== undefined))
-    return { kind: "spawn", at, session, agent: str(line.agent), attempt: num(line.attempt) };
-  if (/exit$|exited$/.test(n) && line.failureMode !== undefined)
-    return {
-      kind: "exit",
-      at,
-      session,
-      failureMode: str(line.failureMode),
-      code: num(line.code) ?? num(line.exitCode),
-      signal: str(line.signal),
-    };
-  if (/kill$|killed$|killrequested/.test(n)) return { kind: "kill", at, session, reason: str(line.reason) ?? "" };
-  if ((/health/.test(n) && line.l1 === "input_wait") || /inputwait/.test(n))
-    return { kind: "question", at, session, pattern: str(line.pattern) ?? "" };
-  if (/accountwait/.test(n)) return { kind: "accountWait", at, session, reason: str(line.reason) ?? "" };
-  if (/account|lease/.test(n) && str(line.accountId))
-    return { kind: "account", at, session, accountId: str(line.accountId) as string, provider: str(line.provider) };
+  if (!session) return { kind: "other", at, session: null };
+  switch (name) {
+    case "session.state_change": {
+      const from = str(line.from);
+      const to = str(line.to);
+      if (from === null || to === null) return { kind: "other", at, session };
+      return { kind: "state", at, session, from, to, reason: str(line.reason) ?? "", restarts: num(line.restarts) };
+    }
+    case "session.spawn":
+      return { kind: "spawn", at, session, agent: str(line.agent), attempt: num(line.attempt) };
+    case "session.exit":
+      return {
+        kind: "exit",
+        at,
+        session,
+        failureMode: str(line.failureMode),
+        code: num(line.code),
+        signal: str(line.signal),
+      };
+    case "session.kill":
+      return { kind: "kill", at, session, reason: str(line.reason) ?? "" };
+    case "session.input_wait":
+      return { kind: "question", at, session, pattern: str(line.pattern) ?? "" };
+    case "session.account_wait":
+      return { kind: "accountWait", at, session, reason: str(line.reason) ?? "" };
+    case "session.account": {
+      const accountId = str(line.accountId);
+      return accountId
+        ? { kind: "account", at, session, accountId, provider: str(line.provider) }
+        : { kind: "other", at, session };
+    }
+  }
   return { kind: "other", at, session };
 }
 

@@ -1,0 +1,86 @@
+/**
+ * `conductor report`: a run's event log (format 1 and format 2 names, a torn last line) becomes
+ * lanes of state spans, markers and a summary; the HTML is self-contained.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildReport, renderReportHtml, renderReportText, writeSyntheticLog } from "../src/report/index.js";
+
+const at = (s: number) => new Date(Date.parse("2026-12-01T00:00:00Z") + s * 1000).toISOString();
+let seq = 0;
+const v1 = (s: number, event: string, data: object) => JSON.stringify({ seq: ++seq, ts: at(s), event, ...data });
+const v2 = (s: number, event: string, data: object) => JSON.stringify({ seq: ++seq, ts: at(s), event, v: 2, ...data });
+
+describe("report", () => {
+  it("reads format 1 and format 2 names alike, skips a torn last line, and draws spans and markers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const move = (f: typeof v1, s: number, session: string, from: string, to: string, reason: string, restarts = 0) =>
+      f(s, f === v1 ? "stateChange" : "session.state_change", { session, from, to, reason, restarts });
+    const lines = [
+      v1(0, "conductor_start", { logsDir: "x", pid: 1 }),
+      // format 1: a session that is rate limited once, then killed
+      move(v1, 0, "old", "init", "starting", "initial"),
+      v1(0.1, "spawn", { session: "old", agent: "codex", attempt: 1 }),
+      v1(0.2, "session_account", { session: "old", accountId: "acct-a", provider: "codex" }),
+      move(v1, 1, "old", "starting", "healthy", "first_output"),
+      v1(3, "exit", { session: "old", attempt: 1, code: 1, signal: null, failureMode: "rate_limited" }),
+      move(v1, 3, "old", "healthy", "failed", "exit_code:1,signal:null"),
+      move(v1, 3, "old", "failed", "restarting", "restart_1/3", 1),
+      move(v1, 4, "old", "restarting", "starting", "respawn", 1),
+      v1(4.1, "spawn", { session: "old", agent: "codex", attempt: 2 }),
+      move(v1, 5, "old", "starting", "healthy", "first_output", 1),
+      v1(6, "kill", { session: "old", reason: "control_kill" }),
+      move(v1, 6, "old", "healthy", "failed", "control_kill", 1),
+      move(v1, 6, "old", "failed", "dead", "killed", 1),
+      // format 2: a session that asks a question and completes
+      move(v2, 0, "new", "init", "starting", "initial"),
+      v2(0.1, "session.spawn", { session: "new", agent: "claude", attempt: 1 }),
+      move(v2, 2, "new", "starting", "healthy", "first_output"),
+      v2(4, "session.input_wait", { session: "new", l1: "input_wait", pattern: "yes_no" }),
+      move(v2, 4, "new", "healthy", "input_wait", "input_wait:yes_no"),
+      move(v2, 5, "new", "input_wait", "healthy", "output_resumed"),
+      v2(8, "session.exit", { session: "new", attempt: 1, code: 0, signal: null, failureMode: null }),
+      move(v2, 8, "new", "healthy", "completed", "exit_0"),
+      v2(9, "conductor.shutdown", { reason: "all_completed" }),
+    ];
+    const file = join(dir, "conductor-events.jsonl");
+    writeFileSync(file, `${lines.join("\n")}\n{"seq":99,"ts":"${at(9)}","event":"conductor.shutdown_comp`);
+    const r = await buildReport(dir);
+    expect(r.stats).toMatchObject({ torn: true, malformed: 0, lines: lines.length });
+    expect(r.complete).toBe(false);
+    const old = r.sessions.find((s) => s.id === "old")!;
+    expect(old).toMatchObject({ finalState: "dead", restarts: 1, runs: 2, kills: 1, rateLimits: 1, agent: "codex" });
+    expect(old.failures).toEqual({ rate_limited: 1 });
+    expect(old.accounts).toEqual(["acct-a (codex)"]);
+    expect(old.markers.map((m) => m.kind)).toEqual(["rate_limit", "restart", "kill"]);
+    expect(old.timeInState).toMatchObject({ starting: 2000, healthy: 3000, restarting: 1000 });
+    const neu = r.sessions.find((s) => s.id === "new")!;
+    expect(neu).toMatchObject({ finalState: "completed", questions: 1, agent: "claude" });
+    expect(neu.spans.map((s) => s.state)).toEqual(["starting", "healthy", "input_wait", "healthy", "completed"]);
+    expect(neu.timeInState.completed).toBeUndefined(); // a final state is not time spent
+
+    const html = renderReportHtml(r);
+    expect(html).not.toMatch(/<script|https?:\/\//); // offline, no script
+    expect(html.match(/<g class="lane"/g)).toHaveLength(2);
+    expect(html).toMatch(/rate limited: rate_limited/);
+    expect(html).toMatch(/last line was torn/);
+    expect(renderReportText(r)).toMatch(/old\s+dead\s+1\s+2\s+rate_limited · account acct-a \(codex\)/);
+  });
+
+  it("a long log keeps lanes drawable: spans merged under the cap, totals exact", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const file = join(dir, "big.jsonl");
+    await writeSyntheticLog(file, { bytes: 3 * 1024 * 1024, sessions: 5 });
+    const r = await buildReport(file);
+    expect(r.complete).toBe(true);
+    expect(r.sessions).toHaveLength(5);
+    for (const s of r.sessions) {
+      expect(s.spans.length).toBeLessThanOrEqual(256);
+      expect(s.mergedSpans).toBeGreaterThan(0);
+      const total = Object.values(s.timeInState).reduce((a, b) => a + b, 0);
+      expect(total).toBe(s.spans.at(-1)!.to - s.spans[0]!.from - (s.timeInState.dead ?? 0));
+    }
+  });
+});
