@@ -1,7 +1,8 @@
 // Shared helpers for the benchmarks: they import the built package (run `npm run build` first).
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export const dist = new URL("../dist/src/index.js", import.meta.url).href;
 export const tempLogs = (name) => mkdtempSync(join(tmpdir(), `conductor-bench-${name}-`));
@@ -31,4 +32,43 @@ export function once(conductor, event, pred = () => true) {
 export function report(title, rows) {
   console.log(`\n## ${title}`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(58)} ${v}`);
+}
+
+/** The same clock the probe children stamp with (ms since the epoch, sub-ms precision). */
+export const wallNow = () => performance.timeOrigin + performance.now();
+
+/** min / median / p99 of a sample, rounded for the report. */
+export function stats(values) {
+  if (values.length === 0) return null;
+  const r = (v) => Math.round(v * 100) / 100;
+  return { n: values.length, min: r(Math.min(...values)), median: r(median(values)), p99: r(percentile(values, 99)) };
+}
+
+/** Stamps `<letter><ms>` printed by the probe children, in order. */
+export function stamps(text, letter) {
+  return [...text.matchAll(new RegExp(`^${letter}([\\d.]+)`, "gm"))].map((m) => Number(m[1]));
+}
+
+/** Pairs each exit stamp with the next run's first stamp: the restart gap as a child sees it. */
+export function restartGaps(text) {
+  const events = [...text.matchAll(/^([FX])([\d.]+)/gm)].map((m) => ({ k: m[1], t: Number(m[2]) }));
+  const gaps = [];
+  for (let i = 0; i + 1 < events.length; i++) {
+    if (events[i].k === "X" && events[i + 1].k === "F") gaps.push(events[i + 1].t - events[i].t);
+  }
+  return gaps;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export function procCpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+export const child = (name) => fileURLToPath(new URL(`./children/${name}.mjs`, import.meta.url));
+
+/** Prints the scenario's result for bench/run.mjs (the last stdout line is the JSON). */
+export function emit(result) {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -47,7 +47,11 @@ function session(argv, policy = {}) {
 }
 const until = (actor, pred) =>
   new Promise((resolve) => {
-    const sub = actor.on("stateChange", (e) => pred(e) && (sub.unsubscribe(), resolve(e)));
+    const sub = actor.on("stateChange", (e) => {
+      if (!pred(e)) return;
+      sub.unsubscribe();
+      resolve(e);
+    });
   });
 
 try {

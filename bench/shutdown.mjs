@@ -1,32 +1,81 @@
-// Shutdown of N sessions whose children spawned grandchildren: the conductor's batched reaper
-// (one /proc snapshot per batch) against tree-kill called per session (one `ps` per call).
+// Shutdown of N sessions whose children spawned grandchildren, side by side: conductor.shutdown()
+// (waits until every tree is gone), pm2 `delete all` (its tree-kill), tree-kill called per session
+// (one `ps` per call), and the floor: SIGKILL to each process group, waiting for the children's exit.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import { dist, report, sleep, tempLogs } from "./lib.mjs";
+import { dist, emit, sleep, tempLogs } from "./lib.mjs";
+import { startPm2 } from "./pm2.mjs";
 
 const { createConductor } = await import(dist);
 const treeKill = createRequire(import.meta.url)("tree-kill");
-const N = Number(process.env.SESSIONS ?? 50);
+const N = Number(process.env.SESSIONS ?? 100);
+const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const cmd = ["bash", "-c", "sleep 1000 & sleep 1000"];
+const timed = async (fn) => {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+};
 
-// 1. conductor.shutdown()
-const c = createConductor({ logsDir: tempLogs("shutdown"), graceMs: 2_000, handleSignals: false, enableMesh: false });
-for (let i = 0; i < N; i++) c.spawnSession({ id: `s${i}`, agent: "command", command: cmd });
-await sleep(1_000);
-let t = performance.now();
-await c.shutdown("bench");
-const ours = performance.now() - t;
+async function conductor() {
+  const c = createConductor({ logsDir: tempLogs("shutdown"), graceMs: 2_000, handleSignals: false, enableMesh: false });
+  for (let i = 0; i < N; i++) c.spawnSession({ id: `s${i}`, agent: "command", command: cmd });
+  // These children print nothing (they stay `starting`): wait until each one has a pid.
+  while (c.getSnapshot().some((s) => !s.pid)) await sleep(50);
+  await sleep(500);
+  return timed(() => c.shutdown("bench"));
+}
 
-// 2. the same trees, killed with tree-kill per session (as pm2-style supervisors do)
-const kids = [];
-for (let i = 0; i < N; i++) kids.push(spawn(cmd[0], cmd.slice(1), { detached: true, stdio: "ignore" }));
-await sleep(1_000);
-t = performance.now();
-await Promise.all(kids.map((k) => new Promise((r) => treeKill(k.pid, "SIGTERM", () => r()))));
-const perSession = performance.now() - t;
+async function pm2Round(pm2) {
+  for (let i = 0; i < N; i++) {
+    await pm2.start({ name: `s${i}`, script: cmd[0], args: cmd.slice(1), interpreter: "none", autorestart: false });
+  }
+  await sleep(1_000);
+  return timed(() => pm2.delete("all"));
+}
 
-report(`shutdown of ${N} sessions with grandchildren`, [
-  ["conductor.shutdown() (batched /proc snapshot, waits for trees gone)", `${ours.toFixed(0)} ms`],
-  ["tree-kill per session (one ps each, does not wait)", `${perSession.toFixed(0)} ms`],
-  ["ratio tree-kill / conductor", `${(perSession / ours).toFixed(2)}x`],
-]);
+function detachedTrees() {
+  return Array.from({ length: N }, () => spawn(cmd[0], cmd.slice(1), { detached: true, stdio: "ignore" }));
+}
+const killGroup = (pgid) => {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // ESRCH: the whole group is already gone
+  }
+};
+const exited = (k) => new Promise((r) => (k.exitCode !== null || k.signalCode !== null ? r() : k.once("exit", r)));
+
+async function treeKillRound() {
+  const kids = detachedTrees();
+  await sleep(1_000);
+  const ms = await timed(() => Promise.all(kids.map((k) => new Promise((r) => treeKill(k.pid, "SIGTERM", () => r())))));
+  for (const k of kids) killGroup(k.pid); // tree-kill does not wait: make sure nothing is left
+  return ms;
+}
+
+async function floor() {
+  const kids = detachedTrees();
+  await sleep(1_000);
+  return timed(async () => {
+    for (const k of kids) killGroup(k.pid);
+    await Promise.all(kids.map(exited));
+  });
+}
+
+const pm2 = await startPm2();
+const rounds = [];
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    rounds.push({
+      conductor: [await conductor()],
+      pm2: [await pm2Round(pm2)],
+      tree_kill: [await treeKillRound()],
+      process_group_kill: [await floor()],
+    });
+  }
+} finally {
+  await pm2.stop();
+}
+emit({ figure: "shutdown", unit: "ms", what: `stop ${N} sessions with grandchildren`, rounds });
+process.exit(0);

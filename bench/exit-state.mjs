@@ -1,0 +1,87 @@
+// Exit → state: the child stamps the clock as its last act; how long until the supervisor says so.
+// Side by side in each round: the conductor (`completed` event), pm2 (`exit` on its bus), and the
+// floors (child_process `exit`, node-pty `onExit`).
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { child, dist, emit, stamps, tempLogs, wallNow } from "./lib.mjs";
+import { startPm2 } from "./pm2.mjs";
+
+const { createConductor } = await import(dist);
+const pty = createRequire(import.meta.url)("node-pty");
+const SAMPLES = Number(process.env.SAMPLES ?? 15);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const NODE = process.execPath;
+const probe = [child("stamp-exit"), "0"];
+
+async function conductor(round) {
+  const c = createConductor({ logsDir: tempLogs("exit"), handleSignals: false, enableMesh: false });
+  const out = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const id = `x${round}-${i}`;
+    const done = new Promise((r) => c.on("completed", (e) => e.sessionId === id && r(wallNow())));
+    c.spawnSession({ id, agent: "command", command: [NODE, ...probe] });
+    const at = await done;
+    const path = c.getSnapshot().find((s) => s.id === id).outPath;
+    out.push(at - stamps(readFileSync(path, "utf8"), "T")[0]);
+  }
+  await c.shutdown();
+  return out;
+}
+
+async function pm2Round(pm2, round) {
+  const out = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const name = `x${round}-${i}`;
+    const exited = pm2.nextEvent(name, "exit");
+    await pm2.start({ name, script: probe[0], args: probe.slice(1), autorestart: false });
+    const at = await exited;
+    out.push(at - stamps(await pm2.settledLog(name), "T")[0]);
+    await pm2.delete(name);
+  }
+  return out;
+}
+
+async function floor(run) {
+  const out = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const { at, text } = await new Promise(run);
+    out.push(at - stamps(text, "T")[0]);
+  }
+  return out;
+}
+const viaChildProcess = (resolve) => {
+  let text = "";
+  const p = spawn(NODE, probe, { stdio: ["ignore", "pipe", "inherit"] });
+  p.stdout.setEncoding("utf8").on("data", (d) => (text += d));
+  p.on("exit", () => {
+    const at = wallNow();
+    p.on("close", () => resolve({ at, text }));
+  });
+};
+const viaPty = (resolve) => {
+  let text = "";
+  const p = pty.spawn(NODE, probe, { cols: 120, rows: 40 });
+  p.onData((d) => (text += d));
+  p.onExit(() => {
+    const at = wallNow();
+    setTimeout(() => resolve({ at, text }), 50); // node-pty may deliver the last data after exit (#72)
+  });
+};
+
+const pm2 = await startPm2();
+const rounds = [];
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    rounds.push({
+      conductor: await conductor(round),
+      pm2: await pm2Round(pm2, round),
+      child_process: await floor(viaChildProcess),
+      node_pty: await floor(viaPty),
+    });
+  }
+} finally {
+  await pm2.stop();
+}
+emit({ figure: "exit_to_state", unit: "ms", what: "child's last stamp → supervisor reports the exit", rounds });
+process.exit(0); // pm2's bus keeps a socket open

@@ -1,0 +1,89 @@
+// `npm run bench`: every figure side by side in one run: the conductor, pm2 (private PM2_HOME) and the
+// bare floors. Writes bench/results.json and the table in bench/README.md. Ratios are what to read: the
+// machines are shared, so absolute times move with the load; targets live here, never in tests.
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { summarise, table } from "./summary.mjs";
+
+const here = (f) => fileURLToPath(new URL(f, import.meta.url));
+
+// pm2 and the agents must not reach past this machine: as root, run inside a new network namespace
+// that has only loopback (pm2's version check is also switched off in bench/pm2.mjs).
+if (process.getuid?.() === 0 && !process.env.BENCH_NETNS) {
+  const args = [
+    "-n",
+    "sh",
+    "-c",
+    'ip link set lo up 2>/dev/null; exec "$0" "$@"',
+    process.execPath,
+    ...process.argv.slice(1),
+  ];
+  const p = spawn("unshare", args, { stdio: "inherit", env: { ...process.env, BENCH_NETNS: "1" } });
+  p.on("exit", (code) => process.exit(code ?? 1));
+  p.on("error", () => process.exit(1));
+} else {
+  await main();
+}
+
+function scenario(file, env = {}) {
+  const started = performance.now();
+  process.stderr.write(`· ${file} ${JSON.stringify(env)} … `);
+  const out = execFileSync(process.execPath, [here(file)], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 1 << 26,
+    timeout: 600_000,
+  });
+  process.stderr.write(`${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  return JSON.parse(out.trim().split("\n").at(-1));
+}
+
+async function main() {
+  const quick = process.argv.includes("--quick");
+  const started = Date.now();
+  const load0 = loadavg()[0];
+  const raw = {
+    restart: scenario("restart.mjs", quick ? { ROUNDS: "1", RESTARTS: "3" } : {}),
+    exitToState: scenario("exit-state.mjs", quick ? { ROUNDS: "1", SAMPLES: "3" } : {}),
+    throughput: scenario("throughput.mjs", quick ? { ROUNDS: "1", MIB: "8" } : {}),
+    scale500: ["conductor", "node_pty"].map((MODE) =>
+      scenario("scale.mjs", { MODE, ...(quick ? { SESSIONS: "20", STEADY_MS: "2000" } : {}) }),
+    ),
+    scale100x10: ["conductor", "node_pty"].map((MODE) =>
+      scenario("scale.mjs", {
+        MODE,
+        SESSIONS: quick ? "10" : "100",
+        EVERY_MS: "100",
+        ...(quick ? { STEADY_MS: "2000" } : {}),
+      }),
+    ),
+    shutdown: scenario("shutdown.mjs", quick ? { ROUNDS: "1", SESSIONS: "10" } : {}),
+  };
+  const results = {
+    when: new Date(started).toISOString(),
+    durationS: Math.round((Date.now() - started) / 1000),
+    machine: { cpus: cpus().length, node: process.version, loadavgAtStart: load0, loadavgAtEnd: loadavg()[0] },
+    quick,
+    raw,
+    summary: summarise(raw),
+  };
+  if (quick) {
+    console.log(table(results));
+    return;
+  }
+  writeFileSync(here("results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const readme = readFileSync(here("README.md"), "utf8");
+  const begin = "<!-- bench:begin -->";
+  const end = "<!-- bench:end -->";
+  const i = readme.indexOf(begin);
+  const j = readme.indexOf(end);
+  const body = `${begin}\n${table(results)}\n${end}`;
+  writeFileSync(
+    here("README.md"),
+    i >= 0 && j > i ? readme.slice(0, i) + body + readme.slice(j + end.length) : `${readme}\n${body}\n`,
+  );
+  console.log(table(results));
+}

@@ -1,0 +1,84 @@
+// Many sessions in one supervisor: N children each printing a line every EVERY ms.
+// MODE=conductor: spawnSession ×N (total time, worst event-loop block while spawning), steady-state
+// event-loop delay p99, RSS, then shutdown() (time, and whether every session's end reached the log).
+// MODE=node_pty: the floor, a bare node-pty parent holding the same children (loop p99, RSS).
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { child, dist, emit, sleep, tempLogs } from "./lib.mjs";
+
+const N = Number(process.env.SESSIONS ?? 500);
+const EVERY = Number(process.env.EVERY_MS ?? 1000);
+const STEADY_MS = Number(process.env.STEADY_MS ?? 10_000);
+const MODE = process.env.MODE ?? "conductor";
+const probe = [process.execPath, child("ticker"), String(EVERY)];
+const ms = (ns) => Math.round(ns / 1e4) / 100;
+
+const spawning = monitorEventLoopDelay({ resolution: 5 });
+const steady = monitorEventLoopDelay({ resolution: 5 });
+const result = { figure: "scale", mode: MODE, sessions: N, everyMs: EVERY };
+
+if (MODE === "conductor") {
+  const { createConductor } = await import(dist);
+  const logsDir = tempLogs("scale");
+  const c = createConductor({ logsDir, handleSignals: false, enableMesh: false });
+  spawning.enable();
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    c.spawnSession({ id: `s${i}`, agent: "command", command: probe });
+    if (i % 10 === 9) await sleep(0); // let the loop breathe as an embedder's would
+  }
+  result.spawnAllS = Math.round(performance.now() - t0) / 1000;
+  while (c.getSnapshot().filter((s) => s.state === "healthy").length < N) await sleep(100);
+  result.allHealthyS = Math.round(performance.now() - t0) / 1000;
+  spawning.disable();
+  result.spawnLoopMaxMs = ms(spawning.max);
+  steady.enable();
+  await sleep(STEADY_MS);
+  steady.disable();
+  result.loopP99Ms = ms(steady.percentile(99));
+  result.rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
+  const t1 = performance.now();
+  await c.shutdown("bench");
+  result.shutdownS = Math.round(performance.now() - t1) / 1000;
+  const lines = readFileSync(c.eventLogPath, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  const ended = new Set(lines.filter((l) => l.to === "dead" || l.to === "completed").map((l) => l.session));
+  result.sessionsWhoseEndIsLogged = ended.size;
+  result.seqGaps = lines.filter((l, i) => i > 0 && l.seq !== lines[i - 1].seq + 1).length;
+} else {
+  const pty = createRequire(import.meta.url)("node-pty");
+  const kids = [];
+  spawning.enable();
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const p = pty.spawn(probe[0], probe.slice(1), { cols: 120, rows: 40 });
+    p.onData(() => {});
+    kids.push(p);
+    if (i % 10 === 9) await sleep(0);
+  }
+  result.spawnAllS = Math.round(performance.now() - t0) / 1000;
+  spawning.disable();
+  result.spawnLoopMaxMs = ms(spawning.max);
+  await sleep(1_000);
+  steady.enable();
+  await sleep(STEADY_MS);
+  steady.disable();
+  result.loopP99Ms = ms(steady.percentile(99));
+  result.rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
+  const t1 = performance.now();
+  await Promise.all(
+    kids.map(
+      (p) =>
+        new Promise((r) => {
+          p.onExit(r);
+          p.kill("SIGKILL");
+        }),
+    ),
+  );
+  result.shutdownS = Math.round(performance.now() - t1) / 1000;
+}
+emit(result);
+process.exit(0);

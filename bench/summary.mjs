@@ -1,0 +1,117 @@
+// Turns the raw scenario results into the figures of issue 13: per-round ratios (side by side, so the
+// load of the moment cancels out as far as it can), pooled min/median/p99, and each target's verdict.
+import { median, stats } from "./lib.mjs";
+
+const pool = (rounds, who) => rounds.flatMap((r) => r[who] ?? []);
+const fmt = (s, unit = "ms") => (s ? `${s.median} ${unit} (min ${s.min}, p99 ${s.p99})` : "—");
+const x = (v) => `${(Math.round(v * 100) / 100).toFixed(2)}×`;
+
+/** Median of per-round ratios a/b, and their range. */
+function ratio(rounds, a, b, pick = (v) => median(v)) {
+  const per = rounds.map((r) => pick(r[a]) / pick(r[b])).filter(Number.isFinite);
+  return per.length ? { median: median(per), min: Math.min(...per), max: Math.max(...per) } : null;
+}
+const fmtRatio = (r) => (r ? `${x(r.median)} (rounds ${x(r.min)}–${x(r.max)})` : "—");
+
+export function summarise(raw) {
+  const rows = [];
+  const lat = (key, label, target, met) => {
+    const { rounds } = raw[key];
+    const s = Object.fromEntries(
+      ["conductor", "pm2", "child_process", "node_pty"].map((w) => [w, stats(pool(rounds, w))]),
+    );
+    const vsPm2 = ratio(rounds, "conductor", "pm2");
+    const vsFloor = ratio(rounds, "conductor", "node_pty");
+    rows.push({
+      figure: label,
+      conductor: fmt(s.conductor),
+      pm2: fmt(s.pm2),
+      floor: `child_process ${fmt(s.child_process)}; node-pty ${fmt(s.node_pty)}`,
+      ratio: `${fmtRatio(vsPm2)} of pm2; ${fmtRatio(vsFloor)} of node-pty`,
+      target,
+      met: met(s, vsPm2),
+    });
+  };
+  lat("restart", "restart: exit line → next first line", "≤ pm2", (_s, r) => r !== null && r.median <= 1);
+  lat(
+    "exitToState",
+    "exit → state reported",
+    "≤ pm2, p99 ≤ 10 ms",
+    (s, r) => r !== null && r.median <= 1 && s.conductor.p99 <= 10,
+  );
+
+  const tp = raw.throughput.rounds;
+  const tpRatio = ratio(tp, "conductor", "node_pty", (v) => v.mibPerS);
+  const cpuRatio = ratio(tp, "conductor", "node_pty", (v) => v.cpuSPerMib);
+  const tpOf = (w) => {
+    const m = median(tp.map((r) => r[w].mibPerS));
+    const c = median(tp.map((r) => r[w].cpuPercent));
+    return `${m.toFixed(1)} MiB/s, ${c.toFixed(0)} % CPU`;
+  };
+  rows.push({
+    figure: `output throughput (${raw.throughput.what})`,
+    conductor: tpOf("conductor"),
+    pm2: tpOf("pm2"),
+    floor: `pipe ${tpOf("child_process")}; node-pty → file ${tpOf("node_pty")}`,
+    ratio: `${fmtRatio(tpRatio)} of node-pty's MiB/s; CPU per MiB ${fmtRatio(cpuRatio)}`,
+    target: "≥ 0.9× node-pty, CPU per MiB ≤ node-pty's",
+    met: tpRatio !== null && tpRatio.median >= 0.9 && cpuRatio !== null && cpuRatio.median <= 1,
+  });
+
+  const [c500, p500] = raw.scale500;
+  rows.push({
+    figure: `${c500.sessions} sessions × 1 line/s`,
+    conductor: `RSS ${c500.rssMb} MB, loop p99 ${c500.loopP99Ms} ms; spawn ×${c500.sessions} ${c500.spawnAllS} s (worst loop block ${c500.spawnLoopMaxMs} ms); shutdown ${c500.shutdownS} s, ends logged ${c500.sessionsWhoseEndIsLogged}/${c500.sessions}, seq gaps ${c500.seqGaps}`,
+    pm2: "—",
+    floor: `node-pty parent: RSS ${p500.rssMb} MB, loop p99 ${p500.loopP99Ms} ms, spawn ${p500.spawnAllS} s`,
+    ratio: `RSS ${x(c500.rssMb / p500.rssMb)}, loop p99 ${x(c500.loopP99Ms / Math.max(p500.loopP99Ms, 0.01))} of node-pty`,
+    target: "RSS ≤ 120 MB, loop p99 ≤ 50 ms, spawn ≤ 30 s, no block > 100 ms, no line lost",
+    met:
+      c500.rssMb <= 120 &&
+      c500.loopP99Ms <= 50 &&
+      c500.spawnAllS <= 30 &&
+      c500.spawnLoopMaxMs <= 100 &&
+      c500.sessionsWhoseEndIsLogged === c500.sessions &&
+      c500.seqGaps === 0,
+  });
+  const [c100, p100] = raw.scale100x10;
+  rows.push({
+    figure: `${c100.sessions} sessions × 10 lines/s`,
+    conductor: `loop p99 ${c100.loopP99Ms} ms, RSS ${c100.rssMb} MB`,
+    pm2: "—",
+    floor: `node-pty parent: loop p99 ${p100.loopP99Ms} ms, RSS ${p100.rssMb} MB`,
+    ratio: `loop p99 ${x(c100.loopP99Ms / Math.max(p100.loopP99Ms, 0.01))} of node-pty`,
+    target: "(issue 13 measured 4.9× the floor)",
+    met: null,
+  });
+
+  const sd = raw.shutdown.rounds;
+  const sdS = Object.fromEntries(
+    ["conductor", "pm2", "tree_kill", "process_group_kill"].map((w) => [w, stats(pool(sd, w))]),
+  );
+  const pm2VsUs = ratio(sd, "pm2", "conductor");
+  rows.push({
+    figure: `shutdown (${raw.shutdown.what})`,
+    conductor: fmt(sdS.conductor),
+    pm2: fmt(sdS.pm2),
+    floor: `SIGKILL per process group ${fmt(sdS.process_group_kill)}; tree-kill per session ${fmt(sdS.tree_kill)}`,
+    ratio: `pm2 takes ${fmtRatio(pm2VsUs)} the conductor's time`,
+    target: "≥ 10× faster than pm2",
+    met: pm2VsUs !== null && pm2VsUs.median >= 10,
+  });
+  return rows;
+}
+
+export function table(results) {
+  const { machine, when, durationS } = results;
+  const head = `One run of \`npm run bench\`, ${when}, ${durationS} s; ${machine.cpus} CPUs, Node ${machine.node}, load average ${machine.loadavgAtStart.toFixed(1)} at start, ${machine.loadavgAtEnd.toFixed(1)} at end.\n`;
+  const verdict = (m) => (m === null ? "—" : m ? "met" : "**missed**");
+  const lines = [
+    "| figure | conductor | pm2 | floor | ratio | target | verdict |",
+    "|---|---|---|---|---|---|---|",
+    ...results.summary.map(
+      (r) => `| ${r.figure} | ${r.conductor} | ${r.pm2} | ${r.floor} | ${r.ratio} | ${r.target} | ${verdict(r.met)} |`,
+    ),
+  ];
+  return `${head}\n${lines.join("\n")}\n`;
+}
