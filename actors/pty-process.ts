@@ -133,7 +133,7 @@ class PtyRun {
           generation: this.gen,
           bytes,
           lagMs,
-          screenTail: this.screen.lastLines(input.tailLines ?? 5),
+          ...this.screen.reading(input.tailLines ?? 5),
         }),
       ended: () => this.exitStarted,
       muted: () => this.outputClosed,
@@ -282,12 +282,16 @@ class PtyRun {
     const recentOutput = this.screen.recent();
     // Wall-clock hints ("resets at 14:00") need the time of the exit; the chart has no clock.
     const retryAfterMs = exitCode === 0 ? null : parseRetryHint(recentOutput, Date.now());
+    const { screen, title, at } = this.screen.reading();
     this.send({
       type: "CHILD.EXIT",
       generation: this.gen,
       exitCode,
       signal,
       recentOutput,
+      screen,
+      title,
+      at,
       ...(retryAfterMs !== null ? { retryAfterMs } : {}),
     });
 

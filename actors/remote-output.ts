@@ -60,7 +60,7 @@ export class RemoteOutput {
           generation: input.generation,
           bytes,
           lagMs,
-          screenTail: this.screen.lastLines(input.tailLines ?? 5),
+          ...this.screen.reading(input.tailLines ?? 5),
         }),
       ended: () => this.hooks.ended(),
     });

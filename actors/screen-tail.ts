@@ -7,6 +7,7 @@
 // that is not in the package), so under NodeNext only the default import works.
 import xterm from "@xterm/headless";
 import { StringDecoder } from "node:string_decoder";
+import type { ScreenReading } from "../machines/session.types.js";
 
 const { Terminal } = xterm;
 
@@ -23,6 +24,8 @@ export class ScreenTail {
   private readonly decoder = new StringDecoder("utf8");
   private pending = new Set<() => void>();
   private disposed = false;
+  /** The window title (OSC 0/2): TUIs put their state there (gemini "✋  Action Required"). */
+  private windowTitle: string | null = null;
 
   constructor(opts: ScreenTailOptions = {}) {
     // scrollback 0: only the viewport matters, and scrolling a big scrollback costs CPU.
@@ -33,6 +36,9 @@ export class ScreenTail {
       allowProposedApi: true,
     });
     this.recentText = new RecentText(opts.recentChars ?? 8192);
+    this.term.onTitleChange((t) => {
+      this.windowTitle = t === "" ? null : t;
+    });
   }
 
   /**
@@ -74,6 +80,31 @@ export class ScreenTail {
       if (line !== "") out.unshift(line);
     }
     return out;
+  }
+
+  /** Every row of the viewport, right-trimmed, top to bottom; trailing blank rows dropped. */
+  screen(): string[] {
+    if (this.disposed) return [];
+    const buf = this.term.buffer.active;
+    const out: string[] = [];
+    for (let y = buf.baseY; y < buf.baseY + this.term.rows; y++) {
+      out.push(buf.getLine(y)?.translateToString(true).trimEnd() ?? "");
+    }
+    while (out.length > 0 && out[out.length - 1] === "") out.pop();
+    return out;
+  }
+
+  /** The last window title the program set, or null. */
+  title(): string | null {
+    return this.windowTitle;
+  }
+
+  /**
+   * What a CHILD.OUTPUT or CHILD.EXIT carries about the screen: the tail (seed-compatible), the
+   * whole screen, the title and the time of the reading. Runners spread it into their events.
+   */
+  reading(tailLines = 5): { screenTail: string[] } & Required<ScreenReading> {
+    return { screenTail: this.lastLines(tailLines), screen: this.screen(), title: this.windowTitle, at: Date.now() };
   }
 
   /** ANSI-stripped recent output, lone CRs applied (a progress bar keeps its last state). */

@@ -21,7 +21,7 @@ const RATE_LIMIT_WORDS = /rate.?limit|quota|throttl|too.many.requests|usage.limi
  * (`status 429`, `"statusCode": 429`, `Error: 429`, `code=429`), or in parentheses after such a
  * word (`API error (429)`). A bare 429 (line number `foo.js:429`, port `:4290`, an id) does not.
  */
-const STATUS_WORD = String.raw`(?:status(?:[ _-]?code)?|code|error|err|http(?:[ _-]?status)?|response)`;
+const STATUS_WORD = "(?:status(?:[ _-]?code)?|code|error|err|http(?:[ _-]?status)?|response)";
 const HTTP_429: readonly RegExp[] = [
   /\bHTTP\/\d(?:\.\d)?\s+429(?![\w/-]|[.:]\d)/i,
   // Only quote/colon/equals/space between the word and the number: "tests failed: 429" or
@@ -88,7 +88,10 @@ export const INPUT_WAIT_LINES = 5;
 const compiled = new Map<string, InputWaitPattern>();
 function customPattern(source: string): InputWaitPattern {
   let p = compiled.get(source);
-  if (!p) compiled.set(source, (p = { name: `custom:${source}`, regex: new RegExp(source, "i") }));
+  if (!p) {
+    p = { name: `custom:${source}`, regex: new RegExp(source, "i") };
+    compiled.set(source, p);
+  }
   return p;
 }
 

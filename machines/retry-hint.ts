@@ -7,7 +7,9 @@
  * Understood (case-insensitive): "try again in 5 minutes", "retry after 30s", "Please retry in 39.5s",
  * "in 1h 30m" / "in 4 days 3 hours" after a trigger word, "Please wait 45 seconds", `Retry-After: 120`
  * (seconds, or an HTTP date), `retry_after_ms: 1500`, `"retryDelay": "39s"`, and wall-clock resets:
- * "resets at 14:00", "resets 2am", "try again at 3:05 PM", "reset at 5pm (America/New_York)", "… UTC".
+ * "resets at 14:00", "resets 2am", "try again at 3:05 PM", "reset at 5pm (America/New_York)", "… UTC"; the
+ * field forms of issue 10: claude "resets 3pm", codex "try again at 2:21 AM.", gemini "Suggested retry
+ * after 39s".
  *
  * A number alone never counts: it needs a trigger word (try again, retry, wait, reset, available…)
  * and a time unit, so "retry 3 times", "wait for 2 workers" or "finished in 5 minutes" are not hints.
@@ -48,7 +50,7 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 };
 
 // Longest alternatives first so "minutes" is not read as "m" + "inutes".
-const UNIT = String.raw`(?:milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d)`;
+const UNIT = "(?:milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d)";
 const NUMBER = String.raw`\d+(?:\.\d+)?`;
 /** One "<n> <unit>" part; the unit must end the word ("5 minutes", "30s", not "3 times"). */
 const PART = String.raw`${NUMBER}\s*${UNIT}(?![a-z])`;
@@ -131,7 +133,7 @@ function wallClockMs(now: number, zone: string | undefined): number {
 }
 
 /** Next occurrence of a wall-clock time (DST shifts on that day are ignored: at most an hour off). */
-function untilClock(m: RegExpMatchArray, now: number): number | null {
+function untilClock(m: RegExpMatchArray, now: number, defaultZone: string | undefined): number | null {
   let hour = Number(m[1]);
   const minute = m[2] === undefined ? 0 : Number(m[2]);
   const second = m[3] === undefined ? 0 : Number(m[3]);
@@ -144,11 +146,11 @@ function untilClock(m: RegExpMatchArray, now: number): number | null {
   }
   if (hour > 23 || minute > 59 || second > 59) return null;
   const target = ((hour * 60 + minute) * 60 + second) * 1000;
-  return (target - wallClockMs(now, m[5]) + DAY_MS) % DAY_MS;
+  return (target - wallClockMs(now, m[5] ?? defaultZone) + DAY_MS) % DAY_MS;
 }
 
 /** Every hint in `text`, with its position; the caller picks. */
-function allHints(text: string, now: number | undefined): { at: number; hint: RetryHint }[] {
+function allHints(text: string, now: number | undefined, zone: string | undefined): { at: number; hint: RetryHint }[] {
   const out: { at: number; hint: RetryHint }[] = [];
   const add = (m: RegExpMatchArray, ms: number | null) => {
     if (ms !== null && Number.isFinite(ms) && ms >= 0)
@@ -163,21 +165,31 @@ function allHints(text: string, now: number | undefined): { at: number; hint: Re
     add(m, Number(m[1]) * ((m[2] as string).toLowerCase() === "ms" ? 1 : 1000));
   if (now !== undefined) {
     for (const m of text.matchAll(HEADER_DATE_RE)) add(m, Math.max(0, Date.parse(m[1] as string) - now));
-    for (const m of text.matchAll(CLOCK_RE)) add(m, untilClock(m, now));
+    for (const m of text.matchAll(CLOCK_RE)) add(m, untilClock(m, now, zone));
   }
   return out;
 }
 
+export interface RetryHintOptions {
+  /**
+   * IANA zone of a clock time that names none ("resets 3pm"): the zone the CLI printed in, i.e.
+   * the conductor's. Undefined/null: the process's local zone. With `now` and a zone the result
+   * is deterministic.
+   */
+  timeZone?: string | null | undefined;
+}
+
 /** The last retry hint in `text`, with the words that gave it. */
-export function findRetryHint(text: string, now?: number | Date): RetryHint | null {
+export function findRetryHint(text: string, now?: number | Date, opts: RetryHintOptions = {}): RetryHint | null {
   const t = now instanceof Date ? now.getTime() : now;
-  const hints = allHints(text, t);
+  // Typographic apostrophes ("You’ve") and NBSPs must not break a trigger phrase.
+  const hints = allHints(text.replace(/[\u2018\u2019]/g, "'").replace(/\u00a0/g, " "), t, opts.timeZone ?? undefined);
   if (hints.length === 0) return null;
   hints.sort((a, b) => a.at - b.at);
   return (hints[hints.length - 1] as { hint: RetryHint }).hint;
 }
 
 /** Milliseconds to wait according to the last retry hint in `text`, or null. */
-export function parseRetryHint(text: string, now?: number | Date): number | null {
-  return findRetryHint(text, now)?.ms ?? null;
+export function parseRetryHint(text: string, now?: number | Date, opts: RetryHintOptions = {}): number | null {
+  return findRetryHint(text, now, opts)?.ms ?? null;
 }

@@ -24,7 +24,23 @@ const whileRunning = {
   ],
   KILL: { target: STATES.FAILED, actions: "noteKill" },
   INPUT: { guard: "childRunning", actions: "forwardInput" },
+  KEYS: { guard: "childRunning", actions: "forwardKeys" },
+  // maxRunMs: the run as a whole, whatever state it is in (a one-shot that never ends).
+  "RUN.DEADLINE": {
+    guard: "currentRun",
+    target: STATES.FAILED,
+    actions: { type: "because", params: { reason: "max_run_exceeded", failureMode: "run_timeout" } },
+  },
 } as const;
+
+/** A failure the CLI shows while it keeps running: fail this run now (policy decides what next). */
+const failureOnScreen = {
+  guard: "failureOnScreen",
+  target: STATES.FAILED,
+  actions: ["noteOutput", "noteFailureOnScreen"],
+} as const;
+/** Output that changes nothing on screen (a redraw, a spinner frozen at "25s") is not progress. */
+const noProgress = { guard: "screenUnchanged", actions: "noteOutput" } as const;
 
 const isLive = (s: SessionState) => s !== STATES.DEAD && s !== STATES.COMPLETED;
 
@@ -50,7 +66,14 @@ export const sessionMachine = sessionSetup.createMachine({
     lastOutputLagMs: 0,
     outputBytes: 0,
     screenTail: [],
+    screen: [],
+    title: null,
+    screenKey: "",
     inputWait: null,
+    lastError: null,
+    nudged: false,
+    autoAnswered: null,
+    runMode: "fresh",
     exit: null,
     failureMode: null,
     killRequested: false,
@@ -67,6 +90,7 @@ export const sessionMachine = sessionSetup.createMachine({
     reason: context.reason,
     restarts: context.restarts,
     failureMode: context.failureMode,
+    lastError: context.lastError,
     exit: context.exit,
   }),
   // Child events that no state handles still update the record; stale generations are dropped.
@@ -85,7 +109,7 @@ export const sessionMachine = sessionSetup.createMachine({
       },
     },
     [STATES.STARTING]: {
-      entry: [{ type: "announce", params: { to: STATES.STARTING } }, "beginRun"],
+      entry: [{ type: "announce", params: { to: STATES.STARTING } }, "beginRun", "armRunDeadline"],
       initial: "leasing",
       on: whileRunning,
       states: {
@@ -116,11 +140,15 @@ export const sessionMachine = sessionSetup.createMachine({
             },
           },
           on: {
-            "CHILD.OUTPUT": {
-              guard: "fromCurrentChild",
-              target: `#session.${STATES.HEALTHY}`,
-              actions: ["noteOutput", { type: "because", params: { reason: "first_output" } }],
-            },
+            "CHILD.OUTPUT": [
+              // A CLI whose first screen is its error (claude's "Not logged in") fails at once.
+              { ...failureOnScreen, target: `#session.${STATES.FAILED}` },
+              {
+                guard: "fromCurrentChild",
+                target: `#session.${STATES.HEALTHY}`,
+                actions: ["noteOutput", { type: "because", params: { reason: "first_output" } }],
+              },
+            ],
             "CHILD.SPAWN_ERROR": {
               guard: "fromCurrentChild",
               target: `#session.${STATES.FAILED}`,
@@ -146,15 +174,18 @@ export const sessionMachine = sessionSetup.createMachine({
       on: {
         // Re-entering restarts the stall and quiet timers: event-driven, no polling.
         "CHILD.OUTPUT": [
-          { guard: "rateLimitedOnScreen", target: STATES.FAILED, actions: ["noteOutput", "noteRateLimitedOnScreen"] },
+          failureOnScreen,
+          noProgress,
           { guard: "fromCurrentChild", target: STATES.HEALTHY, reenter: true, actions: "noteOutput" },
         ],
         ...whileRunning,
       },
     },
     [STATES.STALLED]: {
-      entry: { type: "announce", params: { to: STATES.STALLED } },
+      entry: [{ type: "announce", params: { to: STATES.STALLED } }, "resetNudge"],
+      // The stall ladder: stalled → nudge (stallNudgeMs) → give up and restart (stallTimeoutMs).
       after: {
+        stallNudge: { guard: "nudgeDue", actions: "nudge" },
         stalledGiveUp: {
           guard: "stallGiveUpEnabled",
           target: STATES.FAILED,
@@ -163,7 +194,8 @@ export const sessionMachine = sessionSetup.createMachine({
       },
       on: {
         "CHILD.OUTPUT": [
-          { guard: "rateLimitedOnScreen", target: STATES.FAILED, actions: ["noteOutput", "noteRateLimitedOnScreen"] },
+          failureOnScreen,
+          noProgress,
           {
             guard: "fromCurrentChild",
             target: STATES.HEALTHY,
@@ -176,10 +208,25 @@ export const sessionMachine = sessionSetup.createMachine({
     [STATES.INPUT_WAIT]: {
       entry: [{ type: "announce", params: { to: STATES.INPUT_WAIT } }, "emitInputWait"],
       exit: "clearInputWait",
+      // Nobody answered: the default keys once per question, else fail (an unattended run never waits forever).
+      after: {
+        inputWaitTimeout: [
+          {
+            guard: "mayAutoAnswer",
+            target: STATES.HEALTHY,
+            actions: "autoAnswer",
+          },
+          {
+            guard: "inputWaitTimeoutEnabled",
+            target: STATES.FAILED,
+            actions: { type: "because", params: { reason: "input_wait_timeout", failureMode: "input_wait_timeout" } },
+          },
+        ],
+      },
       on: {
         // Judged by the screen, not by bytes: a spinner redrawing under the question is not an answer.
         "CHILD.OUTPUT": [
-          { guard: "rateLimitedOnScreen", target: STATES.FAILED, actions: ["noteOutput", "noteRateLimitedOnScreen"] },
+          failureOnScreen,
           {
             guard: "questionGone",
             target: STATES.HEALTHY,
@@ -198,13 +245,13 @@ export const sessionMachine = sessionSetup.createMachine({
       ],
       always: [
         { guard: "killRequested", target: STATES.DEAD },
-        { guard: "unrecoverable", target: STATES.DEAD },
+        { guard: "unrecoverable", target: STATES.DEAD, actions: "explainUnrecoverable" },
         { guard: "mayRestart", target: STATES.RESTARTING, actions: "countRestart" },
         { target: STATES.DEAD, actions: "explainDeath" },
       ],
     },
     [STATES.RESTARTING]: {
-      entry: { type: "announce", params: { to: STATES.RESTARTING } },
+      entry: [{ type: "announce", params: { to: STATES.RESTARTING } }, "announceRestartWait"],
       // The old tree must be gone before the next child starts: no two runs at once.
       exit: "releaseChild",
       after: { restartBackoff: { actions: "markBackoffElapsed" } },

@@ -32,7 +32,32 @@ export interface RestartPolicy {
   backoffMaxMs: number;
 }
 
-export interface SessionPolicy extends ProbePolicy, RestartPolicy {
+/** How the agent's own words are judged and acted on (issue 10; docs/agents.md). */
+export interface JudgementPolicy {
+  /** Judge the output as this agent (`claude`, `codex`, `gemini`); null: by the session's agent. */
+  judgeAs: string | null;
+  /** IANA zone for clock resets that name none ("resets 3pm"); null: the process's local zone. */
+  timeZone: string | null;
+  /** Rate limited without a reset time (and no account pool): wait this long before the next run. */
+  rateLimitWaitMs: number;
+  /** A reset further away than this is not waited for: the session ends `dead` (`rate_limited`). */
+  rateLimitMaxWaitMs: number;
+  /** `network`/`crash` back off from at least this (then × backoffFactor, capped at backoffMaxMs). */
+  failureBackoffInitialMs: number;
+  /** One run (spawn to exit) may last at most this long; null: unbounded. */
+  maxRunMs: number | null;
+  /** Stalled this long → nudge (write `stallNudgeKeys`) before the stall timeout restarts; null: no nudge. */
+  stallNudgeMs: number | null;
+  stallNudgeKeys: readonly string[];
+  /** An unanswered question this long → answer with `inputWaitDefaultKeys`, or fail; null: wait. */
+  inputWaitTimeoutMs: number | null;
+  /** Keys that answer a timed-out question (once per question); null: fail with `input_wait_timeout`. */
+  inputWaitDefaultKeys: readonly string[] | null;
+  /** A restart runs `argv` again (`fresh`) or `spec.resumeArgv` when there is one (`resume`). */
+  restartMode: "fresh" | "resume";
+}
+
+export interface SessionPolicy extends ProbePolicy, RestartPolicy, JudgementPolicy {
   /** Time between SIGTERM and SIGKILL of the child's process tree. Seed default 10 000. */
   graceMs: number;
   /** A run that needs an account waits at most this long for one (then the session is dead). */
@@ -52,6 +77,17 @@ export const DEFAULT_POLICY: Readonly<SessionPolicy> = Object.freeze({
   backoffMaxMs: 30_000,
   graceMs: 10_000,
   leaseWaitMs: 600_000,
+  judgeAs: null,
+  timeZone: null,
+  rateLimitWaitMs: 60_000,
+  rateLimitMaxWaitMs: 86_400_000,
+  failureBackoffInitialMs: 1_000,
+  maxRunMs: null,
+  stallNudgeMs: null,
+  stallNudgeKeys: ["Enter"],
+  inputWaitTimeoutMs: 600_000,
+  inputWaitDefaultKeys: null,
+  restartMode: "fresh",
 });
 
 export type PolicyOverrides = Partial<{ -readonly [K in keyof SessionPolicy]: SessionPolicy[K] | undefined }>;
@@ -64,6 +100,9 @@ export function resolvePolicy(overrides: PolicyOverrides = {}): SessionPolicy {
   }
   return out as unknown as SessionPolicy;
 }
+
+/** The longest a named delay may be (setTimeout's limit): "never" for a null policy value. */
+export const NEVER_MS = 2 ** 31 - 1;
 
 /** Backoff before restart number `nthInWindow` (1-based). */
 export function backoffDelay(policy: RestartPolicy, nthInWindow: number): number {

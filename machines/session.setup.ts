@@ -4,8 +4,18 @@
  * actors that `machine.provide` replaces; time is only named delays.
  */
 import { type AnyActorRef, assign, emit, enqueueActions, fromCallback, sendTo, setup } from "xstate";
-import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS, matchInputWait } from "./classify-output.js";
-import { parseRetryHint } from "./retry-hint.js";
+import {
+  cannotRecover,
+  type InputWaitInfo,
+  judgeRunExit,
+  liveFailure,
+  openQuestion,
+  restartDelay,
+  screenOf,
+  screenProgress,
+  verdictJudgement,
+} from "./session.judgement.js";
+import { keysToBytes } from "./session.keys.js";
 import {
   type AccountRequirement,
   type CredentialHomeInput,
@@ -14,7 +24,7 @@ import {
   releaseEvent,
   type SessionLease,
 } from "./session.lease.js";
-import { backoffDelay, type PolicyOverrides, type SessionPolicy } from "./session.policy.js";
+import { NEVER_MS, type PolicyOverrides, type SessionPolicy } from "./session.policy.js";
 import type {
   ChildCommand,
   ChildEvent,
@@ -61,7 +71,20 @@ export interface SessionContext {
   lastOutputLagMs: number;
   outputBytes: number;
   screenTail: string[];
-  inputWait: { pattern: string; line: string } | null;
+  /** The whole rendered screen and the window title of the latest output (the tail when no screen). */
+  screen: string[];
+  title: string | null;
+  /** Progress fingerprint of the screen: output that leaves it unchanged (a frozen spinner) is no progress. */
+  screenKey: string;
+  inputWait: InputWaitInfo | null;
+  /** The CLI's own error line of the failed run (secrets redacted), for the snapshot and `dead`. */
+  lastError: string | null;
+  /** This stall was already nudged (the ladder: stalled → nudge → restart). */
+  nudged: boolean;
+  /** The question last answered with the default keys: the same one again is not answered twice. */
+  autoAnswered: string | null;
+  /** Whether the current run started `argv` (`fresh`) or `spec.resumeArgv` (`resume`). */
+  runMode: "fresh" | "resume";
   exit: { exitCode: number | null; signal: string | null } | null;
   failureMode: FailureMode | null;
   killRequested: boolean;
@@ -80,6 +103,10 @@ export type SessionEvent =
   | { type: "START" }
   | { type: "KILL"; reason?: string }
   | { type: "INPUT"; text: string }
+  /** Named keys (`Enter`, `Esc`, `Down`, `Ctrl-C`…, or single characters) written to the child as bytes. */
+  | { type: "KEYS"; keys: readonly string[] }
+  /** The run reached `maxRunMs` (raised with a delay when the run began). */
+  | { type: "RUN.DEADLINE"; generation: number }
   | { type: "RESTART.WINDOW_EXPIRED" }
   | LeaseEvent
   | ChildEvent;
@@ -87,7 +114,14 @@ export type SessionEvent =
 /** Events the session emits (`actor.on(type, fn)`): the facade and the event log listen to these. */
 export type SessionEmitted =
   | { type: "stateChange"; sessionId: string; from: SessionState; to: SessionState; reason: string; restarts: number }
-  | { type: "spawn"; sessionId: string; generation: number; pid: number; argv: readonly string[] }
+  | {
+      type: "spawn";
+      sessionId: string;
+      generation: number;
+      pid: number;
+      argv: readonly string[];
+      mode: "fresh" | "resume";
+    }
   | {
       type: "exit";
       sessionId: string;
@@ -95,11 +129,26 @@ export type SessionEmitted =
       exitCode: number | null;
       signal: string | null;
       failureMode: FailureMode | null;
+      lastError: string | null;
     }
   | { type: "gone"; sessionId: string; generation: number }
-  | { type: "inputWait"; sessionId: string; pattern: string; line: string }
+  | {
+      type: "inputWait";
+      sessionId: string;
+      pattern: string;
+      line: string;
+      kind: InputWaitInfo["kind"];
+      question: string;
+      choices: string[];
+    }
   | { type: "completed"; sessionId: string }
-  | { type: "dead"; sessionId: string; reason: string; failureMode: FailureMode | null }
+  | { type: "dead"; sessionId: string; reason: string; failureMode: FailureMode | null; lastError: string | null }
+  /** The stall ladder's middle step: keys written to a stalled child before it is restarted. */
+  | { type: "nudge"; sessionId: string; generation: number; keys: readonly string[] }
+  /** A question left unanswered for `inputWaitTimeoutMs` got the configured default keys. */
+  | { type: "autoAnswer"; sessionId: string; generation: number; question: string; keys: readonly string[] }
+  /** The wait before the next run, and why (a rate limit's reset, a backoff). */
+  | { type: "restartWait"; sessionId: string; delayMs: number; failureMode: FailureMode | null }
   | { type: "account"; sessionId: string; lease: SessionLease }
   | { type: "accountWait"; sessionId: string; etaMs: number | null; reason: string };
 
@@ -112,9 +161,7 @@ const noCredentials = fromCallback<LeaseEvent, CredentialHomeInput>(({ sendBack 
   sendBack({ type: "CREDENTIALS.READY" });
 });
 
-/** The built-in patterns plus the user's (regex sources); a user list extends, never replaces. */
-export const askedQuestion = (lines: readonly string[], policy: SessionPolicy) =>
-  matchInputWait(lines, [...DEFAULT_INPUT_WAIT_PATTERNS, ...policy.inputWaitPatterns]);
+const output = (event: SessionEvent) => event as Ev<"CHILD.OUTPUT">;
 
 export const sessionSetup = setup({
   types: {
@@ -132,9 +179,16 @@ export const sessionSetup = setup({
     /** L1.5: quiet period before the screen is read for a question. */
     inputQuiet: ({ context }) => Math.max(0, context.policy.inputQuietMs - context.lastOutputLagMs),
     /** Stalled this long → give up on this run. Never fires when the policy says null. */
-    stalledGiveUp: ({ context }) => context.policy.stallTimeoutMs ?? 2 ** 31 - 1,
-    restartBackoff: ({ context }) => backoffDelay(context.policy, context.recentRestarts),
-    restartWindow: ({ context }) => context.policy.windowMs ?? 2 ** 31 - 1,
+    stalledGiveUp: ({ context }) => context.policy.stallTimeoutMs ?? NEVER_MS,
+    /** The stall ladder's nudge, before the give-up. */
+    stallNudge: ({ context }) => context.policy.stallNudgeMs ?? NEVER_MS,
+    /** An unanswered question this long → default answer or failure. */
+    inputWaitTimeout: ({ context }) => context.policy.inputWaitTimeoutMs ?? NEVER_MS,
+    /** A run's whole budget, counted from its start. */
+    maxRun: ({ context }) => context.policy.maxRunMs ?? NEVER_MS,
+    /** Backoff, or a rate limit's reset (session.judgement.ts). */
+    restartBackoff: ({ context }) => restartDelay(context, context.recentRestarts),
+    restartWindow: ({ context }) => context.policy.windowMs ?? NEVER_MS,
     /** How long a run may wait for an account before the session gives up. */
     leaseWait: ({ context }) => context.policy.leaseWaitMs,
     /** Renew a held lease at half its TTL. */
@@ -146,23 +200,34 @@ export const sessionSetup = setup({
       (event as Ev<"CHILD.EXIT">).generation === context.generation &&
       (event as Ev<"CHILD.EXIT">).exitCode === 0 &&
       !(event as Ev<"CHILD.EXIT">).signal,
-    screenAsksQuestion: ({ context }) => askedQuestion(context.screenTail, context.policy) !== null,
+    screenAsksQuestion: ({ context }) => openQuestion(context, context.screen, context.title) !== null,
     questionGone: ({ context, event }) =>
-      (event as Ev<"CHILD.OUTPUT">).generation === context.generation &&
-      askedQuestion((event as Ev<"CHILD.OUTPUT">).screenTail, context.policy) === null,
+      output(event).generation === context.generation &&
+      openQuestion(context, screenOf(output(event)), output(event).title ?? null) === null,
+    /** Bytes arrived but the screen shows nothing new (a redraw, a frozen spinner): no progress. */
+    screenUnchanged: ({ context, event }) =>
+      output(event).generation === context.generation &&
+      screenProgress(context, screenOf(output(event)), output(event).title ?? null) === context.screenKey,
+    nudgeDue: ({ context }) => context.policy.stallNudgeMs !== null && !context.nudged,
+    mayAutoAnswer: ({ context }) =>
+      context.policy.inputWaitDefaultKeys !== null && context.inputWait?.question !== context.autoAnswered,
+    inputWaitTimeoutEnabled: ({ context }) => context.policy.inputWaitTimeoutMs !== null,
     killRequested: ({ context }) => context.killRequested,
     mayRestart: ({ context }) => context.recentRestarts < context.policy.maxRestarts,
     readyToRespawn: ({ context }) => !context.treeAlive && context.backoffElapsed,
     stallGiveUpEnabled: ({ context }) => context.policy.stallTimeoutMs !== null,
     childRunning: ({ context }) => context.childRunning,
     needsNoAccount: ({ context }) => context.account === null,
-    /** A restart cannot fix a missing account or broken credentials: no restart. */
-    unrecoverable: ({ context }) => context.failureMode === "no_account" || context.failureMode === "credentials",
-    /** Some CLIs print the limit and wait: with a leased account, stop and fail over. */
-    rateLimitedOnScreen: ({ context, event }) =>
-      context.leaseStatus === "held" &&
-      (event as Ev<"CHILD.OUTPUT">).generation === context.generation &&
-      classifyFailure((event as Ev<"CHILD.OUTPUT">).screenTail.join("\n")) !== null,
+    /**
+     * A restart cannot fix a missing account, broken credentials, or what the CLI called terminal
+     * (auth, trust, config, context), nor a rate limit that resets beyond `rateLimitMaxWaitMs`.
+     */
+    unrecoverable: ({ context }) =>
+      context.failureMode === "no_account" || context.failureMode === "credentials" || cannotRecover(context),
+    /** The CLI shows a failure and keeps running (TUI auth error, quota text over a spinner). */
+    failureOnScreen: ({ context, event }) =>
+      output(event).generation === context.generation && liveFailure(context, output(event)) !== null,
+    currentRun: ({ context, event }) => (event as Ev<"RUN.DEADLINE">).generation === context.generation,
   },
   actions: {
     /** Every state's entry: emit one stateChange per real move (self re-entry is not a move). */
@@ -191,15 +256,30 @@ export const sessionSetup = setup({
       failureMode: null,
       inputWait: null,
       screenTail: [],
+      screen: [],
+      title: null,
+      screenKey: "",
+      lastError: null,
+      nudged: false,
+      autoAnswered: null,
       lastOutputLagMs: 0,
       retryAfterMs: null,
     })),
+    /** The run's budget: a delayed event this run's generation, ignored by any later run. */
+    armRunDeadline: enqueueActions(({ context, enqueue }) => {
+      if (context.policy.maxRunMs === null) return;
+      enqueue.raise({ type: "RUN.DEADLINE", generation: context.generation }, { delay: "maxRun" });
+    }),
     startChild: enqueueActions(({ context, enqueue }) => {
+      // A restart resumes the previous run's conversation when the policy asks and the CLI can.
+      const resume = context.generation > 1 && context.policy.restartMode === "resume" && !!context.spec.resumeArgv;
+      const { resumeArgv, ...spec } = context.spec;
       const input: PtyProcessInput = {
         sessionId: context.id,
         generation: context.generation,
         spec: {
-          ...context.spec,
+          ...spec,
+          argv: resume && resumeArgv ? resumeArgv : spec.argv,
           ...(context.envRef ? { envRef: context.envRef } : {}),
           // The agent can tell a restart from a first run (e.g. to resume with --continue).
           env: { ...context.spec.env, CONDUCTOR_SESSION_ID: context.id, CONDUCTOR_ATTEMPT: String(context.generation) },
@@ -207,7 +287,7 @@ export const sessionSetup = setup({
         ...(context.outPath ? { outPath: context.outPath } : {}),
         ...(context.errPath ? { errPath: context.errPath } : {}),
       };
-      enqueue.assign({ treeAlive: true });
+      enqueue.assign({ treeAlive: true, runMode: resume ? "resume" : "fresh" });
       enqueue.spawnChild("ptyProcess", { id: "pty", input });
     }),
     noteSpawned: enqueueActions(({ context, event, enqueue }) => {
@@ -218,24 +298,33 @@ export const sessionSetup = setup({
         sessionId: context.id,
         generation: e.generation,
         pid: e.pid,
-        argv: context.spec.argv,
+        argv: context.runMode === "resume" && context.spec.resumeArgv ? context.spec.resumeArgv : context.spec.argv,
+        mode: context.runMode,
       });
     }),
-    noteOutput: assign(({ event }) => {
-      const e = event as Ev<"CHILD.OUTPUT">;
-      return { outputBytes: e.bytes, lastOutputLagMs: e.lagMs, screenTail: e.screenTail };
+    noteOutput: assign(({ context, event }) => {
+      const e = output(event);
+      const screen = screenOf(e);
+      const title = e.title === undefined ? context.title : e.title;
+      return {
+        outputBytes: e.bytes,
+        lastOutputLagMs: e.lagMs,
+        screenTail: e.screenTail,
+        screen,
+        title,
+        screenKey: screenProgress(context, screen, title),
+      };
     }),
     noteExit: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Ev<"CHILD.EXIT">;
       const clean = e.exitCode === 0 && !e.signal;
-      const failureMode: FailureMode | null = clean
-        ? null
-        : (e.failureMode ?? (classifyFailure(e.recentOutput) ? "rate_limited" : "exit_nonzero"));
+      const { failureMode, lastError, retryAfterMs } = judgeRunExit(context, e);
       enqueue.assign({
         childRunning: false,
         exit: { exitCode: e.exitCode, signal: e.signal },
         failureMode,
-        retryAfterMs: e.retryAfterMs ?? null,
+        lastError,
+        retryAfterMs,
       });
       enqueue.emit({
         type: "exit",
@@ -244,6 +333,7 @@ export const sessionSetup = setup({
         exitCode: e.exitCode,
         signal: e.signal,
         failureMode,
+        lastError,
       });
       enqueue.assign({
         reason: e.reason ?? (clean ? "exit_0" : `exit_code:${e.exitCode},signal:${e.signal}`),
@@ -265,7 +355,7 @@ export const sessionSetup = setup({
       failureMode: "killed" as const,
     })),
     noteInputWait: assign(({ context }) => {
-      const hit = askedQuestion(context.screenTail, context.policy);
+      const hit = openQuestion(context, context.screen, context.title);
       return hit ? { inputWait: hit, reason: `input_wait:${hit.pattern}` } : {};
     }),
     /** After the stateChange, so a listener that answers at once sees the session in input_wait. */
@@ -274,7 +364,27 @@ export const sessionSetup = setup({
       sessionId: context.id,
       pattern: context.inputWait?.pattern ?? "",
       line: context.inputWait?.line ?? "",
+      kind: context.inputWait?.kind ?? "prompt",
+      question: context.inputWait?.question ?? "",
+      choices: context.inputWait?.choices ?? [],
     })),
+    /** The unanswered question gets the policy's default keys, once. */
+    autoAnswer: enqueueActions(({ context, enqueue }) => {
+      const keys = context.policy.inputWaitDefaultKeys ?? [];
+      // input_wait's exit already cleared `inputWait`: read the question from the screen again.
+      const question = openQuestion(context, context.screen, context.title)?.question ?? "";
+      enqueue.assign({ autoAnswered: question, reason: "input_wait_answered" });
+      enqueue.sendTo("pty", { type: "CHILD.WRITE", data: keysToBytes(keys) });
+      enqueue.emit({ type: "autoAnswer", sessionId: context.id, generation: context.generation, question, keys });
+    }),
+    /** The stall ladder's nudge: keys (Enter, Esc…) that wake some TUIs, logged as its own step. */
+    nudge: enqueueActions(({ context, enqueue }) => {
+      const keys = context.policy.stallNudgeKeys;
+      enqueue.assign({ nudged: true });
+      if (context.childRunning) enqueue.sendTo("pty", { type: "CHILD.WRITE", data: keysToBytes(keys) });
+      enqueue.emit({ type: "nudge", sessionId: context.id, generation: context.generation, keys });
+    }),
+    resetNudge: assign({ nudged: false }),
     clearInputWait: assign({ inputWait: null }),
     /** Ask the pty actor to end the tree; it answers with EXIT (if running) and GONE. */
     terminateChild: enqueueActions(({ context, enqueue }) => {
@@ -289,6 +399,10 @@ export const sessionSetup = setup({
       type: "CHILD.WRITE" as const,
       data: `${(event as Ev<"INPUT">).text}\r`,
     })),
+    forwardKeys: sendTo("pty", ({ event }) => ({
+      type: "CHILD.WRITE" as const,
+      data: keysToBytes((event as Ev<"KEYS">).keys),
+    })),
     countRestart: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({
         restarts: context.restarts + 1,
@@ -301,6 +415,12 @@ export const sessionSetup = setup({
       }
     }),
     forgetRestart: assign(({ context }) => ({ recentRestarts: Math.max(0, context.recentRestarts - 1) })),
+    announceRestartWait: emit(({ context }) => ({
+      type: "restartWait" as const,
+      sessionId: context.id,
+      delayMs: restartDelay(context, context.recentRestarts),
+      failureMode: context.failureMode,
+    })),
     markBackoffElapsed: assign({ backoffElapsed: true }),
     /** Stop the pty actor; if its tree is still dying, the reaper (owned by the actor's cleanup) finishes it. */
     releaseChild: enqueueActions(({ enqueue }) => {
@@ -311,6 +431,12 @@ export const sessionSetup = setup({
     explainDeath: assign(({ context }) => ({
       reason: context.killRequested ? context.reason : `maxRestarts(${context.policy.maxRestarts})_exceeded`,
     })),
+    /** Dead at once: say which failure a restart cannot fix (no_account/credentials keep their reason). */
+    explainUnrecoverable: assign(({ context }) =>
+      context.failureMode === "no_account" || context.failureMode === "credentials"
+        ? {}
+        : { reason: `not_restartable:${context.failureMode}` },
+    ),
     requestLease: enqueueActions(({ context, enqueue, self, system }) => {
       if (!context.account) return;
       const broker = system.get("broker") as AnyActorRef | undefined;
@@ -380,13 +506,12 @@ export const sessionSetup = setup({
       failureMode: "credentials" as const,
       reason: `credentials: ${(event as Ev<"CREDENTIALS.ERROR">).message}`,
     })),
-    noteRateLimitedOnScreen: assign(({ event }) => {
-      const text = (event as Ev<"CHILD.OUTPUT">).screenTail.join("\n");
-      return {
-        failureMode: "rate_limited" as const,
-        reason: "rate_limited_on_screen",
-        retryAfterMs: parseRetryHint(text),
-      };
+    /** The CLI's failure on screen: its class, its line, and (rate limits) when it resets. */
+    noteFailureOnScreen: assign(({ context, event }) => {
+      const v = liveFailure(context, output(event));
+      if (!v) return {};
+      const j = verdictJudgement(v);
+      return { ...j, reason: `${j.failureMode}_on_screen` };
     }),
     /** Exactly once per lease: the status goes back to none in the same step. */
     releaseLease: enqueueActions(({ context, enqueue, system }, params: { ok: boolean }) => {
@@ -416,6 +541,7 @@ export const sessionSetup = setup({
       sessionId: context.id,
       reason: context.reason,
       failureMode: context.failureMode,
+      lastError: context.lastError,
     })),
   },
 });

@@ -20,10 +20,22 @@ export type SessionState = (typeof STATES)[keyof typeof STATES];
 
 export const FINAL_STATES: ReadonlySet<SessionState> = new Set<SessionState>([STATES.DEAD, STATES.COMPLETED]);
 
-/** Why a run of the child ended badly. `rate_limited` feeds the account broker. */
+/**
+ * Why a run of the child ended badly. `rate_limited` (failure class `rate_limit`) feeds the
+ * account broker. `auth`, `trust`, `config` and `context` are terminal: the CLI said a restart
+ * cannot help (machines/agents). `network` and `crash` back off.
+ */
 export type FailureMode =
   | "exit_nonzero"
   | "rate_limited"
+  | "auth"
+  | "trust"
+  | "config"
+  | "context"
+  | "network"
+  | "crash"
+  | "input_wait_timeout"
+  | "run_timeout"
   | "spawn_error"
   | "startup_timeout"
   | "stall_timeout"
@@ -46,8 +58,23 @@ export interface ChildSpec {
    * child actor resolves it, so secrets never sit in a statechart's context or the inspector.
    */
   envRef?: string;
-  /** argv of a run that resumes the previous conversation (claude --continue, codex exec resume --last…). */
+  /**
+   * argv of a run that resumes the previous one (claude `--continue`, codex `exec resume --last`,
+   * gemini `--resume latest`): used instead of `argv` on a restart when the policy says `resume`.
+   */
   resumeArgv?: readonly string[];
+}
+
+/**
+ * What the screen actor read when it sent an event: the whole rendered screen, the window title
+ * (OSC 0/2) and when (epoch ms, for wall-clock resets like "resets 3pm"). Optional: a producer that
+ * has no screen sends `screenTail` only, and the machine judges by that.
+ */
+export interface ScreenReading {
+  /** Every row of the rendered viewport, right-trimmed, trailing blank rows dropped. */
+  screen?: string[];
+  title?: string | null;
+  at?: number;
 }
 
 export interface PtyProcessInput {
@@ -73,9 +100,9 @@ export type ChildEvent =
    * (the machine subtracts it from the stall delay, so coalescing never delays a stall verdict).
    * `screenTail`: last non-empty lines of the rendered terminal screen (ANSI already interpreted).
    */
-  | { type: "CHILD.OUTPUT"; generation: number; bytes: number; lagMs: number; screenTail: string[] }
+  | ({ type: "CHILD.OUTPUT"; generation: number; bytes: number; lagMs: number; screenTail: string[] } & ScreenReading)
   /** The agent exited and every byte it wrote has been delivered to the log and the probes. */
-  | {
+  | ({
       type: "CHILD.EXIT";
       generation: number;
       exitCode: number | null;
@@ -88,7 +115,7 @@ export type ChildEvent =
       reason?: string;
       /** A retry hint found in the output ("try again in 5 minutes", `Retry-After: 120`), in ms from the exit. */
       retryAfterMs?: number;
-    }
+    } & ScreenReading)
   /** The whole process tree of this child is gone (agent and every descendant). */
   | { type: "CHILD.GONE"; generation: number };
 

@@ -164,6 +164,7 @@ export function createConductor(opts: ConductorOptions) {
           code: e.exitCode,
           signal: e.signal,
           failureMode: e.failureMode,
+          lastError: e.lastError,
         });
         return;
       case "gone":
@@ -186,7 +187,8 @@ export function createConductor(opts: ConductorOptions) {
         }
         return;
       case "dead":
-        safeEmit("dead", { sessionId: session, reason: e.reason, failureMode: e.failureMode });
+        eventLog.append("dead", { session, reason: e.reason, failureMode: e.failureMode, lastError: e.lastError });
+        safeEmit("dead", { sessionId: session, reason: e.reason, failureMode: e.failureMode, lastError: e.lastError });
         return;
       case "account":
         log("session.account", {

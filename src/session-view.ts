@@ -32,6 +32,8 @@ export interface SessionSnapshot {
   createdAt: string;
   reason: string;
   failureMode: FailureMode | null;
+  /** The CLI's own error line of the failed run ("Invalid API key · …"), secrets redacted. */
+  lastError: string | null;
   exit: { exitCode: number | null; signal: string | null } | null;
   /** The account this run leased (id and provider), or null. */
   account: { accountId: string; provider: string; tier: string } | null;
@@ -63,6 +65,7 @@ export function viewOf(snap: Snap, createdAt: string, result: AgentResult | null
     createdAt,
     reason: c.reason,
     failureMode: c.failureMode,
+    lastError: c.lastError,
     exit: c.exit,
     account: c.lease ? { accountId: c.lease.accountId, provider: c.lease.provider, tier: c.lease.tier } : null,
     accountWait: c.leaseStatus === "requested" ? c.leaseWait : null,

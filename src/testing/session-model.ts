@@ -7,7 +7,7 @@
  */
 import { createEmptyActor, type SnapshotFrom } from "xstate";
 import { TestModel } from "xstate/graph";
-import { DEFAULT_INPUT_WAIT_PATTERNS, matchInputWait } from "../../machines/classify-output.js";
+import { openQuestion } from "../../machines/session.judgement.js";
 import { sessionMachine, type SessionEvent, type SessionInput } from "../../machines/session.machine.js";
 import type { PolicyOverrides } from "../../machines/session.policy.js";
 import { machineTransitions } from "./coverage.js";
@@ -29,6 +29,11 @@ export interface SessionModelOptions {
   restartWindow?: boolean;
   /** The session needs an account from the broker for every run (default false). */
   account?: boolean;
+  /**
+   * Issue 10's moves too: KEYS, the run deadline, the stall ladder's nudge and a default answer to a
+   * question that times out (default false: the base model, small enough to cover every edge).
+   */
+  judgement?: boolean;
 }
 
 const defaults = {
@@ -38,9 +43,12 @@ const defaults = {
   answer: "y",
   restartWindow: true,
   account: false,
+  judgement: false,
 };
 export const MODEL_LEASE = { leaseId: "lease-1", accountId: "acct-1", provider: "codex", tier: "pro", halfOpen: false };
 export const RATE_LIMIT_TEXT = "Error: 429 Too Many Requests - rate limit reached";
+/** Keys the model sends with KEYS and answers a timed-out question with: the agent reads a line "y". */
+export const MODEL_ANSWER_KEYS = ["y", "Enter"] as const;
 
 /** The model's machine input: only the policy parts that guards read matter. */
 export function sessionModelInput(opts: SessionModelOptions = {}): SessionInput {
@@ -49,6 +57,10 @@ export function sessionModelInput(opts: SessionModelOptions = {}): SessionInput 
     maxRestarts: o.maxRestarts,
     stallTimeoutMs: 1_000,
     windowMs: o.restartWindow ? 60_000 : null,
+    // The stall ladder's nudge and a default answer to an unanswered question: the judgement model.
+    stallNudgeMs: o.judgement ? 500 : null,
+    inputWaitTimeoutMs: o.judgement ? 1_000 : null,
+    inputWaitDefaultKeys: [...MODEL_ANSWER_KEYS],
   };
   return {
     id: "model",
@@ -64,9 +76,7 @@ const modelBroker = createEmptyActor();
 export const predictSessionStep = (s: SessionSnapshotValue, e: SessionEvent) =>
   predictTransition(sessionMachine, s, e, { broker: modelBroker });
 
-const asks = (s: SessionSnapshotValue) =>
-  matchInputWait(s.context.screenTail, [...DEFAULT_INPUT_WAIT_PATTERNS, ...s.context.policy.inputWaitPatterns]) !==
-  null;
+const asks = (s: SessionSnapshotValue) => openQuestion(s.context, s.context.screen, s.context.title) !== null;
 const after = (delay: string, path: string) =>
   ({ type: `xstate.after.${delay}.session.${path}` }) as unknown as SessionEvent;
 /** Event types some transition of the machine handles (the model offers only those). */
@@ -131,8 +141,13 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
       { type: "CHILD.EXIT", generation: g, exitCode: 1, signal: null, recentOutput: "" },
       { type: "INPUT", text: o.answer },
     );
-    // A CLI that prints its rate limit and waits: only matters while an account is held.
-    if (c.leaseStatus === "held" && guarded("rateLimitedOnScreen")) out.push(output(RATE_LIMIT_TEXT));
+    if (o.judgement) {
+      out.push({ type: "KEYS", keys: [...MODEL_ANSWER_KEYS] });
+      // The run's budget: the test sends the deadline itself (maxRunMs is unit-tested on SimulatedClock).
+      out.push({ type: "RUN.DEADLINE", generation: g });
+    }
+    // A command prints a rate limit and waits: a failure on screen while an account is held.
+    if (c.leaseStatus === "held" && guarded("failureOnScreen")) out.push(output(RATE_LIMIT_TEXT));
   }
   if (c.leaseStatus === "held" && handled("LEASE.EXPIRED"))
     out.push({ type: "LEASE.EXPIRED", lease: { leaseId: MODEL_LEASE.leaseId } });
@@ -142,9 +157,16 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
   // Timers: only the one that fires first when the agent stays quiet.
   if (s.matches("starting") && c.childRunning) out.push(after("startupTimeout", "starting.launching"));
   if (s.matches("healthy")) out.push(asks(s) ? after("inputQuiet", "healthy") : after("stallAfter", "healthy"));
-  if (s.matches("stalled")) out.push(after("stalledGiveUp", "stalled"));
-  // Input wait has no timer of its own: the one place to wait for the restart window to pass.
-  if (s.matches("input_wait") && c.recentRestarts > 0 && o.restartWindow) out.push({ type: "RESTART.WINDOW_EXPIRED" });
+  // The stall ladder: the nudge comes first, the give-up after it.
+  if (s.matches("stalled"))
+    out.push(
+      c.policy.stallNudgeMs !== null && !c.nudged ? after("stallNudge", "stalled") : after("stalledGiveUp", "stalled"),
+    );
+  // In input_wait either the restart window passes (while a restart is recent) or the question times out.
+  if (s.matches("input_wait")) {
+    if (c.recentRestarts > 0 && o.restartWindow) out.push({ type: "RESTART.WINDOW_EXPIRED" });
+    else if (c.policy.inputWaitTimeoutMs !== null) out.push(after("inputWaitTimeout", "input_wait"));
+  }
   return out;
 }
 
@@ -163,6 +185,8 @@ export function serializeSessionState(s: SessionSnapshotValue): string {
     kill: c.killRequested,
     account: c.account !== null,
     lease: c.leaseStatus,
+    nudged: c.nudged,
+    answered: c.autoAnswered !== null,
   });
 }
 
@@ -176,6 +200,10 @@ export function describeSessionEvent(e: SessionEvent, opts: SessionModelOptions 
       return "kill";
     case "INPUT":
       return `type "${e.text}"`;
+    case "KEYS":
+      return `keys ${e.keys.join("+")}`;
+    case "RUN.DEADLINE":
+      return "run deadline";
     case "CHILD.SPAWNED":
       return "spawned";
     case "CHILD.SPAWN_ERROR":

@@ -2,12 +2,15 @@
 import { createActor, fromCallback, SimulatedClock } from "xstate";
 import { sessionMachine, type SessionEmitted } from "../../machines/session.machine.js";
 import type { PolicyOverrides } from "../../machines/session.policy.js";
-import type { ChildCommand, PtyProcessInput } from "../../machines/session.types.js";
+import type { ChildCommand, ChildSpec, PtyProcessInput } from "../../machines/session.types.js";
 
 /** Every move any harness session made in this test file (for the table-coverage check). */
 export const observedMoves = new Set<string>();
 
-export function startSession(policy: PolicyOverrides = {}, { autoStart = true } = {}) {
+export function startSession(
+  policy: PolicyOverrides = {},
+  { autoStart = true, agent = "command", spec = { argv: ["/bin/true"] } as ChildSpec, account = false } = {},
+) {
   const clock = new SimulatedClock();
   const commands: ChildCommand[] = [];
   const spawned: PtyProcessInput[] = [];
@@ -19,7 +22,7 @@ export function startSession(policy: PolicyOverrides = {}, { autoStart = true } 
   });
   const actor = createActor(sessionMachine.provide({ actors: { ptyProcess: fakePty } }), {
     clock,
-    input: { id: "s1", agent: "command", spec: { argv: ["/bin/true"] }, policy },
+    input: { id: "s1", agent, spec, policy, ...(account ? { account: { provider: agent } } : {}) },
   });
   const moves: string[] = [];
   const emitted: SessionEmitted[] = [];
@@ -49,10 +52,32 @@ export function startSession(policy: PolicyOverrides = {}, { autoStart = true } 
     ctx: () => actor.getSnapshot().context,
     gen,
     spawnedEv: (pid = 4242, generation = gen()) => actor.send({ type: "CHILD.SPAWNED", generation, pid }),
-    output: (screenTail: string[] = ["working"], lagMs = 0, generation = gen()) =>
-      actor.send({ type: "CHILD.OUTPUT", generation, bytes: (bytes += 10), lagMs, screenTail }),
-    exit: (exitCode: number | null, signal: string | null = null, recentOutput = "", generation = gen()) =>
-      actor.send({ type: "CHILD.EXIT", generation, exitCode, signal, recentOutput }),
+    /** New output; by default a screen that changed (progress): same screen twice is no progress. */
+    output: (screenTail: string[] = [`working ${bytes}`], lagMs = 0, generation = gen()) => {
+      bytes += 10;
+      actor.send({ type: "CHILD.OUTPUT", generation, bytes, lagMs, screenTail });
+    },
+    /** What the screen actor sends: the whole screen, the title, the time of the reading. */
+    screen: (screen: string[], title: string | null = null, at?: number, generation = gen()) => {
+      bytes += 10;
+      actor.send({
+        type: "CHILD.OUTPUT",
+        generation,
+        bytes,
+        lagMs: 0,
+        screenTail: screen.filter((l) => l.trim() !== "").slice(-5),
+        screen,
+        title,
+        ...(at !== undefined ? { at } : {}),
+      });
+    },
+    exit: (
+      exitCode: number | null,
+      signal: string | null = null,
+      recentOutput = "",
+      generation = gen(),
+      reading: { screen?: string[]; title?: string | null; at?: number } = {},
+    ) => actor.send({ type: "CHILD.EXIT", generation, exitCode, signal, recentOutput, ...reading }),
     gone: (generation = gen()) => actor.send({ type: "CHILD.GONE", generation }),
     /** A run that ends badly and whose tree is then reaped. */
     crash: (code = 1, recent = "") => {

@@ -1,0 +1,40 @@
+/**
+ * claude-code (2.1) as it behaves in the field: exit 1 for every failure with the error on
+ * stdout; a TUI that shows auth and API errors and keeps running; a folder-trust menu; a busy
+ * line `✻ Thinking… (12s · esc to interrupt)`. See docs/agents.md.
+ */
+import type { AgentProfile } from "./types.js";
+
+export const claude: AgentProfile = {
+  name: "claude",
+  exitCodes: {},
+  failures: [
+    { class: "auth", pattern: /Not logged in\s*·\s*Please run \/login/i, live: true },
+    { class: "auth", pattern: /Invalid API key\s*·\s*(?:Fix external API key|Please run \/login)/i, live: true },
+    { class: "auth", pattern: /API Error:\s*40[13]\b.*(?:authentication|permission|invalid.*key)/i, live: true },
+    { class: "auth", pattern: /OAuth token (?:has )?expired|authentication_error|Invalid API key/i },
+    { class: "auth", pattern: /Credit balance is too low/i, live: true },
+    { class: "config", pattern: /cannot be used with root\/sudo privileges/i },
+    { class: "config", pattern: /There's an issue with the selected model|model: .* (?:not found|does not exist)/i },
+    { class: "context", pattern: /Prompt is too long/i, live: true },
+    { class: "context", pattern: /context (?:window|length) (?:exceeded|exhausted)/i },
+    { class: "rate_limit", pattern: /API Error:\s*Request rejected \(429\)/i, live: true },
+    { class: "rate_limit", pattern: /You['’]ve hit your (?:[\w-]+ )?limit/i, live: true },
+    { class: "rate_limit", pattern: /API Error:\s*429\b|rate_limit_error/i, live: true },
+    { class: "network", pattern: /API Error:\s*(?:Connection error|Request timed out)|Unable to connect to API/i },
+    { class: "network", pattern: /API Error:\s*(?:5\d\d|Overloaded)\b|overloaded_error/i },
+  ],
+  // stream-json: an assistant message of a failed call carries `"error": "<code>"`.
+  streamErrorCodes: {
+    authentication_failed: "auth",
+    billing_error: "auth",
+    rate_limit: "rate_limit",
+    invalid_request: "config",
+    server_error: "network",
+  },
+  titles: [],
+  busy: [/\b(?:esc|ctrl\+c) to interrupt\b/i],
+  // "? for shortcuts" is shown under an empty composer while claude is idle.
+  composer: [/^\s*\?\s+for shortcuts\b/],
+  questions: [],
+};

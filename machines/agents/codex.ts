@@ -1,0 +1,50 @@
+/**
+ * codex-cli (0.171): `ERROR: …` on stderr and exit 1; retries 429/401 itself (`Reconnecting...
+ * 1/5`) before giving up; refuses a folder outside a git repo; a TUI with an idle composer `›`
+ * and an `[ ! ] Action Required` window title. See docs/agents.md.
+ */
+import type { AgentProfile } from "./types.js";
+
+export const codex: AgentProfile = {
+  name: "codex",
+  exitCodes: {},
+  failures: [
+    {
+      class: "trust",
+      pattern: /Not inside a trusted directory and --skip-git-repo-check was not specified/i,
+      live: true,
+    },
+    { class: "auth", pattern: /unexpected status 401\b|Incorrect API key provided|invalid_api_key/i, live: true },
+    { class: "auth", pattern: /\bcodex login\b|not logged in/i },
+    {
+      class: "config",
+      pattern: /Error loading config|unknown variant|model_not_found|does not exist or you do not have access/i,
+    },
+    {
+      class: "context",
+      pattern: /ran out of room in the model['’]s context window|context_length_exceeded/i,
+      live: true,
+    },
+    { class: "rate_limit", pattern: /You['’]ve hit your usage limit/i, live: true },
+    {
+      class: "rate_limit",
+      pattern: /exceeded retry limit, last status: 429|429 Too Many Requests|usage_limit_reached/i,
+      live: true,
+    },
+    // Offline, codex waits for the network forever instead of failing.
+    { class: "network", pattern: /Reconnecting\.\.\.\s*waiting for network/i, live: true },
+    { class: "network", pattern: /stream disconnected before completion|error sending request/i },
+  ],
+  // `codex exec --json`: {"type":"error"|"turn.failed", …} with a message, sometimes a code.
+  streamErrorCodes: {
+    usage_limit_reached: "rate_limit",
+    usage_limit_exceeded: "rate_limit",
+    rate_limit_exceeded: "rate_limit",
+    context_length_exceeded: "context",
+    invalid_api_key: "auth",
+  },
+  titles: [{ pattern: /\[\s*!\s*\]\s*Action Required/i, means: "action_required" }],
+  busy: [/\b(?:esc|ctrl\+c) to interrupt\b/i],
+  composer: [/^\s*›(?:\s|$)/],
+  questions: [],
+};

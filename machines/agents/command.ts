@@ -1,0 +1,25 @@
+/**
+ * Any command: only what holds for programs in general. Its text rules are also the fallback
+ * for the named agents (a CLI can print a plain `429 Too Many Requests`). A bare 429 is not a
+ * rate limit (a port, a line number): see classify-output.ts.
+ */
+import type { AgentProfile } from "./types.js";
+
+export const command: AgentProfile = {
+  name: "command",
+  exitCodes: {},
+  failures: [
+    { class: "auth", pattern: /\b401 Unauthorized\b|\binvalid api[ _-]?key\b/i },
+    { class: "network", pattern: /\b(?:ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|ECONNRESET)\b|socket hang up/ },
+    {
+      class: "crash",
+      pattern:
+        /Segmentation fault|core dumped|panicked at|Traceback \(most recent call last\)|Unhandled(?: promise)? rejection|FATAL ERROR: .*heap/i,
+    },
+  ],
+  streamErrorCodes: {},
+  titles: [],
+  busy: [],
+  composer: [],
+  questions: [],
+};

@@ -1,0 +1,39 @@
+/**
+ * gemini-cli (0.61): exit 41 for auth, 55 for an untrusted folder in headless mode, 1 for API
+ * errors; retries 429s by itself behind `⠋ Thinking… (esc to cancel, 25s)`; a boxed folder-trust
+ * question; window titles `◇  Ready`, `✦  Working…`, `✋  Action Required`. See docs/agents.md.
+ */
+import type { AgentProfile } from "./types.js";
+
+export const gemini: AgentProfile = {
+  name: "gemini",
+  // packages/core FatalError codes: 41 auth, 42 input, 44 sandbox, 52 config; 55 untrusted folder.
+  exitCodes: { 41: "auth", 42: "config", 44: "config", 52: "config", 55: "trust" },
+  failures: [
+    { class: "auth", pattern: /Please set an Auth method/i, live: true },
+    { class: "auth", pattern: /API key not valid\. Please pass a valid API key|API_KEY_INVALID/i, live: true },
+    { class: "auth", pattern: /you must specify the GEMINI_API_KEY/i, live: true },
+    {
+      class: "trust",
+      pattern: /not (?:running )?in a trusted (?:directory|folder)|untrusted (?:directory|folder|workspace)/i,
+    },
+    { class: "context", pattern: /input token count.*exceeds/i, live: true },
+    { class: "rate_limit", pattern: /You exceeded your current quota|Usage limit reached for/i, live: true },
+    { class: "rate_limit", pattern: /RESOURCE_EXHAUSTED|Quota exceeded for quota metric/i, live: true },
+    { class: "network", pattern: /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT/i },
+  ],
+  streamErrorCodes: {
+    FatalAuthenticationError: "auth",
+    FatalConfigError: "config",
+    FatalInputError: "config",
+    RESOURCE_EXHAUSTED: "rate_limit",
+  },
+  titles: [
+    { pattern: /✋\s*Action Required/i, means: "action_required" },
+    { pattern: /✦\s*Working/i, means: "working" },
+    { pattern: /◇\s*Ready/i, means: "ready" },
+  ],
+  busy: [/\(esc to cancel,\s*\d+\s*[smh]/i],
+  composer: [/^\s*[│┃]?\s*>\s+Type your message/i],
+  questions: [],
+};

@@ -1,0 +1,192 @@
+/**
+ * Judging a run by what its CLI printed: pure functions over an agent profile and what the
+ * screen actor saw (exit code, the whole rendered screen, the window title, recent output).
+ * `now` (epoch ms) and `timeZone` make wall-clock resets ("resets 3pm") deterministic.
+ */
+import { classifyFailure } from "../classify-output.js";
+import { findRetryHint } from "../retry-hint.js";
+import { command } from "./command.js";
+import type { AgentProfile, FailureClass, FailureRule, FailureVerdict } from "./types.js";
+
+export interface RunEvidence {
+  exitCode: number | null;
+  signal: string | null;
+  /** ANSI-free recent output (unwrapped lines; stream-json events are whole here). */
+  recentOutput: string;
+  /** The whole rendered screen, top to bottom. */
+  screen: readonly string[];
+  title: string | null;
+}
+
+export interface Clock {
+  now?: number | undefined;
+  timeZone?: string | null | undefined;
+}
+
+/** Box borders and the frame characters TUIs draw around dialogs. */
+const BORDER_ONLY = /^[\s─━═╌┄╭╮╰╯┌┐└┘├┤┬┴┼│┃║╔╗╚╝▔▁-]*$/;
+const FRAME = /^[\s│┃║|]+|[\s│┃║|]+$/g;
+
+/** A screen or output line without its box frame; "" for a border or blank line. */
+export function contentOf(line: string): string {
+  return BORDER_ONLY.test(line) ? "" : line.replace(FRAME, "");
+}
+
+const MAX_LINE = 300;
+const clip = (s: string) => (s.length > MAX_LINE ? `${s.slice(0, MAX_LINE - 1)}…` : s);
+
+function lines(e: Pick<RunEvidence, "recentOutput" | "screen">): string[] {
+  // Output first (unwrapped), then the screen (what a TUI drew with cursor moves).
+  return [...e.recentOutput.split(/\r?\n/), ...e.screen].map(contentOf).filter((l) => l !== "");
+}
+
+function firstRuleMatch(
+  rules: readonly FailureRule[],
+  text: readonly string[],
+  wanted?: FailureClass,
+): { rule: FailureRule; line: string } | null {
+  for (const rule of rules) {
+    if (wanted && rule.class !== wanted) continue;
+    for (let i = text.length - 1; i >= 0; i--) {
+      const line = text[i] as string;
+      if (rule.pattern.test(line)) return { rule, line };
+    }
+  }
+  return null;
+}
+
+/** Stream-json error events (claude, codex `--json`, gemini): their code and message. */
+export function streamErrors(recentOutput: string): { code: string | null; message: string }[] {
+  const out: { code: string | null; message: string }[] = [];
+  for (const raw of recentOutput.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line.startsWith("{") || !line.endsWith("}")) continue;
+    let ev: Record<string, unknown>;
+    try {
+      ev = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const err = ev.error;
+    const failed =
+      ev.type === "error" ||
+      ev.type === "turn.failed" ||
+      ev.is_error === true ||
+      ev.status === "error" ||
+      typeof err === "string" ||
+      (typeof err === "object" && err !== null);
+    if (!failed) continue;
+    const errObj = typeof err === "object" && err !== null ? (err as Record<string, unknown>) : {};
+    const code = typeof err === "string" ? err : (str(errObj.code) ?? str(errObj.type) ?? str(ev.code));
+    const message =
+      str(ev.message) ?? str(errObj.message) ?? str(ev.result) ?? assistantText(ev.message) ?? code ?? "error";
+    out.push({ code, message });
+  }
+  return out;
+}
+
+const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : null);
+function assistantText(message: unknown): string | null {
+  const content = (message as { content?: unknown } | null)?.content;
+  if (!Array.isArray(content)) return null;
+  return str((content.find((c) => (c as { type?: unknown })?.type === "text") as { text?: unknown })?.text);
+}
+
+function verdict(
+  cls: FailureClass,
+  line: string,
+  source: FailureVerdict["source"],
+  text: string,
+  clock: Clock,
+): FailureVerdict {
+  const hint = cls === "rate_limit" ? findRetryHint(text, clock.now, { timeZone: clock.timeZone }) : null;
+  return { class: cls, line: clip(line.trim()), source, retryAfterMs: hint?.ms ?? null };
+}
+
+/** The last line a person would read as the program's last word. */
+export function lastMeaningfulLine(e: Pick<RunEvidence, "recentOutput" | "screen">): string | null {
+  const all = lines(e).filter((l) => /[A-Za-z]/.test(l));
+  return all.length ? clip((all[all.length - 1] as string).trim()) : null;
+}
+
+const CRASH_SIGNALS = new Set(["SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE"]);
+
+/** Why a run that exited badly failed; null when nothing the CLI said gives a class. */
+export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = {}): FailureVerdict | null {
+  const text = lines(e);
+  const whole = `${e.recentOutput}\n${e.screen.join("\n")}`;
+  const rules = [...profile.failures, ...(profile === command ? [] : command.failures)];
+  const stream = streamErrors(e.recentOutput);
+  const streamClass = (s: { code: string | null; message: string }): FailureClass | null =>
+    (s.code ? profile.streamErrorCodes[s.code] : undefined) ?? firstRuleMatch(rules, [s.message])?.rule.class ?? null;
+
+  const byCode = e.exitCode !== null ? profile.exitCodes[e.exitCode] : undefined;
+  if (byCode) {
+    const line =
+      firstRuleMatch(rules, text, byCode)?.line ??
+      stream.find((s) => streamClass(s) === byCode)?.message ??
+      lastMeaningfulLine(e) ??
+      `exit code ${e.exitCode}`;
+    return verdict(byCode, line, "exit_code", whole, clock);
+  }
+  for (let i = stream.length - 1; i >= 0; i--) {
+    const s = stream[i] as { code: string | null; message: string };
+    const cls = streamClass(s);
+    if (cls) return verdict(cls, s.message, "stream", whole, clock);
+  }
+  const hit = firstRuleMatch(rules, text);
+  if (hit) return verdict(hit.rule.class, hit.line, "output", whole, clock);
+  const generic = classifyFailure(whole);
+  if (generic) {
+    const line = text.findLast((l) => l.includes(generic.match)) ?? generic.match;
+    return verdict("rate_limit", line, "output", whole, clock);
+  }
+  if (e.signal && CRASH_SIGNALS.has(e.signal))
+    return verdict("crash", `killed by ${e.signal}`, "exit_code", whole, clock);
+  return null;
+}
+
+/**
+ * A failure the CLI shows while it keeps running (a TUI sitting on "Invalid API key", a spinner
+ * over a quota message). Only the profile's `live` rules: the CLI's own UI wording.
+ */
+export function judgeScreen(
+  profile: AgentProfile,
+  screen: readonly string[],
+  title: string | null,
+  clock: Clock = {},
+): FailureVerdict | null {
+  const live = profile.failures.filter((r) => r.live);
+  if (live.length === 0) return null;
+  const text = screen.map(contentOf).filter((l) => l !== "");
+  const hit = firstRuleMatch(live, title ? [...text, title] : text);
+  return hit ? verdict(hit.rule.class, hit.line, "screen", screen.join("\n"), clock) : null;
+}
+
+/** A busy spinner is on screen, or the title says the agent works. */
+export function isBusy(profile: AgentProfile, screen: readonly string[], title: string | null): boolean {
+  if (title && profile.titles.some((t) => t.means === "working" && t.pattern.test(title))) return true;
+  return screen.some((l) => profile.busy.some((re) => re.test(l)));
+}
+
+// Spinner glyphs: braille (gemini, many CLIs), claude's ·✢✳✶✻✽, dots, circles, bars.
+const GLYPHS = /[\u2800-\u28ff·✢✳✶✻✽✺⏺●○◐◓◑◒◴◷◶◵⣾⣽⣻⢿⡿⣟⣯⣷|/\\*-]/g;
+
+/**
+ * What counts as progress on screen: the rendered text, with spinner glyphs of busy lines and of
+ * the title left out. A spinner that only spins (its counter frozen) leaves this unchanged.
+ */
+export function progressKey(profile: AgentProfile, screen: readonly string[], title: string | null): string {
+  let h = 0x811c9dc5;
+  const mix = (s: string) => {
+    for (let i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    h ^= 10;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  };
+  for (const line of screen) mix(profile.busy.some((re) => re.test(line)) ? line.replace(GLYPHS, "") : line);
+  mix(title ? title.replace(GLYPHS, "") : "");
+  return h.toString(36);
+}

@@ -1,0 +1,105 @@
+/**
+ * Is the agent waiting for an answer, and what does it ask? Read from the whole rendered screen
+ * and the window title, not from the last lines only: TUIs draw a footer ("Enter to confirm ·
+ * Esc to cancel", a status bar) under their question, and a menu's question sits above its
+ * choices. Pure; the session machine calls it once the screen has been quiet for `inputQuiet`.
+ */
+import { DEFAULT_INPUT_WAIT_PATTERNS, type InputWaitPattern, matchInputWait } from "../classify-output.js";
+import { contentOf, isBusy } from "./judge.js";
+import type { AgentProfile, Question, QuestionKind } from "./types.js";
+
+/** `❯ 1. Yes, proceed`, `  2. No, exit`, `● 1. Trust folder`, `3) Don't trust`. */
+const OPTION = /^(?:[❯›>●○◉◯▶►→*]\s*)?(\d{1,2})[.)]\s+(\S.*)$/;
+/** Lines allowed under a menu (its footer, a status bar) for it to still be the open question. */
+const MENU_TAIL = 8;
+/** How far above the first choice the question may be (claude explains the risk in between). */
+const QUESTION_REACH = 15;
+/** A composer or a prompt line must be this close to the bottom. */
+const BOTTOM = 6;
+
+interface Row {
+  text: string;
+}
+
+function rows(screen: readonly string[]): Row[] {
+  return screen.map((l) => ({ text: contentOf(l).trim() })).filter((r) => r.text !== "");
+}
+
+function findMenu(r: Row[]): { first: number; last: number; choices: string[] } | null {
+  let best: { first: number; last: number; choices: string[] } | null = null;
+  let cur: { first: number; last: number; next: number; choices: string[] } | null = null;
+  for (let i = 0; i < r.length; i++) {
+    const m = OPTION.exec((r[i] as Row).text);
+    if (!m) {
+      // Descriptions may sit between two choices; a longer gap ends the menu.
+      if (cur && i - cur.last > 2) cur = null;
+      continue;
+    }
+    const n = Number(m[1]);
+    const choice = `${n}. ${(m[2] as string).trim()}`;
+    if (n === 1) cur = { first: i, last: i, next: 2, choices: [choice] };
+    else if (cur && n === cur.next && i - cur.last <= 3) {
+      cur.last = i;
+      cur.next++;
+      cur.choices.push(choice);
+    } else cur = null;
+    if (cur && cur.choices.length >= 2) best = { first: cur.first, last: cur.last, choices: [...cur.choices] };
+  }
+  return best && r.length - 1 - best.last <= MENU_TAIL ? best : null;
+}
+
+function questionAbove(r: Row[], first: number): string | null {
+  for (let i = first - 1; i >= Math.max(0, first - QUESTION_REACH); i--) {
+    const t = (r[i] as Row).text;
+    if (/\?\s*$/.test(t)) return t;
+  }
+  const above = r[first - 1];
+  return above && !OPTION.test(above.text) ? above.text : null;
+}
+
+function kindOf(text: string, fallback: QuestionKind): QuestionKind {
+  if (/\btrust\b/i.test(text)) return "trust";
+  if (/\b(?:allow|approve|permission|proceed|want to (?:run|make|create|edit))\b/i.test(text)) return "approval";
+  return fallback;
+}
+
+/**
+ * The open question on the screen, or null. `patterns`: the built-in line patterns plus the
+ * user's, applied to the bottom lines (a `?` higher up is the agent's prose, not a prompt).
+ */
+export function findQuestion(
+  profile: AgentProfile,
+  screen: readonly string[],
+  title: string | null,
+  patterns: readonly (InputWaitPattern | string)[] = DEFAULT_INPUT_WAIT_PATTERNS,
+): Question | null {
+  const r = rows(screen);
+  const titled = title ? profile.titles.find((t) => t.pattern.test(title))?.means : undefined;
+  const busy = isBusy(profile, screen, title);
+  const asking = titled === "action_required";
+
+  const menu = !busy || asking ? findMenu(r) : null;
+  if (menu) {
+    const text = questionAbove(r, menu.first) ?? (title?.trim() || "choose one");
+    return { kind: kindOf(text, "menu"), text, choices: menu.choices, pattern: "menu" };
+  }
+  const line =
+    busy && !asking
+      ? null
+      : matchInputWait(
+          r.map((x) => x.text),
+          [...patterns, ...profile.questions],
+        );
+  if (asking) {
+    const text = line?.line ?? r.slice(-BOTTOM).findLast((x) => /\?$/.test(x.text))?.text ?? (title as string).trim();
+    return { kind: kindOf(text, "approval"), text, choices: [], pattern: "title:action_required" };
+  }
+  if (line) return { kind: kindOf(line.line, "prompt"), text: line.line, choices: [], pattern: line.pattern };
+  if (busy) return null;
+  const bottom = r.slice(-BOTTOM);
+  const composer = bottom.find((x) => profile.composer.some((re) => re.test(x.text)));
+  if (composer) return { kind: "composer", text: composer.text, choices: [], pattern: "composer" };
+  if (titled === "ready")
+    return { kind: "composer", text: (title as string).trim(), choices: [], pattern: "title:ready" };
+  return null;
+}

@@ -1,0 +1,84 @@
+/**
+ * What the conductor knows about an agent CLI, as data: how it fails (exit codes, screen text,
+ * structured stream events), what its window title means, how it asks questions and how it
+ * looks while busy. Pure types: no Node imports (machines/ stays portable).
+ */
+
+/**
+ * Why a run failed, as far as the CLI's own words tell. Terminal classes cannot be fixed by
+ * running the same command again (a missing login, an untrusted folder, a bad config, a prompt
+ * that does not fit): the session ends after one run. The others are waited out or backed off.
+ */
+export type FailureClass = "auth" | "trust" | "config" | "context" | "rate_limit" | "network" | "crash";
+
+export const TERMINAL_CLASSES: ReadonlySet<FailureClass> = new Set<FailureClass>([
+  "auth",
+  "trust",
+  "config",
+  "context",
+]);
+
+export interface FailureRule {
+  readonly class: FailureClass;
+  /** Tested against each ANSI-free line (screen lines, recent output lines, stream error messages). */
+  readonly pattern: RegExp;
+  /**
+   * Also judged while the CLI still runs: a TUI that shows this and waits (claude's "Invalid API
+   * key", gemini's quota text above its spinner) is failed without waiting for an exit. Only for
+   * the CLI's own UI wording: an agent quoting "401 Unauthorized" from a test log must not count.
+   */
+  readonly live?: boolean;
+}
+
+/** What a window title (OSC 0/2) says about the TUI. */
+export type TitleMeaning = "ready" | "working" | "action_required";
+
+export interface TitleRule {
+  readonly pattern: RegExp;
+  readonly means: TitleMeaning;
+}
+
+export interface AgentProfile {
+  /** `claude`, `codex`, `gemini`, `command`. */
+  readonly name: string;
+  /** Exit codes that say the class by themselves (gemini: 41 auth, 55 untrusted folder). */
+  readonly exitCodes: Readonly<Record<number, FailureClass>>;
+  /** Screen/output/stream text, most specific first: the first rule that matches a line wins. */
+  readonly failures: readonly FailureRule[];
+  /** Structured error codes in the CLI's stream-json events (`"error": "rate_limit"`) → class. */
+  readonly streamErrorCodes: Readonly<Record<string, FailureClass>>;
+  readonly titles: readonly TitleRule[];
+  /**
+   * A busy spinner line (`✻ Thinking… (12s · esc to interrupt)`). While one is on screen the
+   * agent is working, not asking; it counts as progress only while its text (counter) advances.
+   */
+  readonly busy: readonly RegExp[];
+  /** The idle composer (codex's `›` line): the agent waits for the next instruction. */
+  readonly composer: readonly RegExp[];
+  /** Extra prompt-line patterns for the bottom of the screen, on top of the built-in ones. */
+  readonly questions: readonly { readonly name: string; readonly regex: RegExp }[];
+}
+
+/** A failure the profile recognised, with the CLI's own line (secrets not yet redacted). */
+export interface FailureVerdict {
+  class: FailureClass;
+  /** The CLI's line that gave the verdict. */
+  line: string;
+  /** Where it was seen. */
+  source: "exit_code" | "screen" | "output" | "stream" | "title";
+  /** Milliseconds until the limit resets (rate_limit only), when the CLI said. */
+  retryAfterMs: number | null;
+}
+
+/** What kind of answer the agent waits for. */
+export type QuestionKind = "trust" | "approval" | "menu" | "prompt" | "composer";
+
+export interface Question {
+  kind: QuestionKind;
+  /** The question's text as shown ("Do you trust the files in this folder?"). */
+  text: string;
+  /** The menu's choices as shown ("1. Yes, proceed"), top to bottom; empty when free text. */
+  choices: string[];
+  /** Which detector saw it (`menu`, `title:action_required`, `yes_no`, `custom:<regex>`…). */
+  pattern: string;
+}

@@ -1,0 +1,266 @@
+/**
+ * Issue 10's policies in the session statechart, with a fake pty actor and SimulatedClock:
+ * terminal classes end dead after one run with the CLI's line; rate limits wait for their reset;
+ * network/crash back off; questions, the stall ladder, input-wait timeouts, KEYS, maxRunMs, resume.
+ */
+import { describe, expect, it } from "vitest";
+import { restartDelay } from "../machines/session.judgement.js";
+import { resolvePolicy } from "../machines/session.policy.js";
+import { startSession } from "./helpers/session-harness.js";
+
+const NOW = Date.parse("2026-12-02T01:00:00Z");
+const MIN = 60_000;
+const as = (agent: string, policy = {}, extra = {}) =>
+  startSession({ timeZone: "UTC", ...policy }, { agent, ...extra });
+const deadEvent = (h: ReturnType<typeof startSession>) => h.emitted.find((e) => e.type === "dead");
+
+describe("terminal classes: dead after one run, with the CLI's own line", () => {
+  it.each([
+    ["claude", 1, "Not logged in · Please run /login", "auth"],
+    ["claude", 1, "Invalid API key · Fix external API key", "auth"],
+    ["codex", 1, "ERROR: unexpected status 401 Unauthorized: Incorrect API key provided", "auth"],
+    ["gemini", 41, "API key not valid. Please pass a valid API key.", "auth"],
+    ["codex", 1, "Not inside a trusted directory and --skip-git-repo-check was not specified.", "trust"],
+    ["claude", 1, "Prompt is too long", "context"],
+  ])("%s exit %i: %s → dead (%s)", (agent, code, line, cls) => {
+    const h = as(agent);
+    h.spawnedEv();
+    h.output(["starting"]);
+    h.crash(code, `booting\n${line}\n`);
+    expect(h.state()).toBe("dead");
+    expect(h.spawned).toHaveLength(1); // one run, no restart
+    expect(h.ctx()).toMatchObject({ failureMode: cls, lastError: line.replace(/^ERROR: /, "ERROR: ") });
+    expect(deadEvent(h)).toMatchObject({ failureMode: cls, lastError: line, reason: `not_restartable:${cls}` });
+    expect(h.emitted.find((e) => e.type === "exit")).toMatchObject({ failureMode: cls, lastError: line });
+  });
+
+  it("a key quoted in the CLI's error never lands in lastError", () => {
+    const h = as("codex");
+    h.crash(1, "ERROR: unexpected status 401 Unauthorized: Incorrect API key provided: sk-proj-AbCdEf123456789");
+    expect(h.ctx().lastError).toBe("ERROR: unexpected status 401 Unauthorized: Incorrect API key provided: [redacted]");
+    expect(JSON.stringify(h.emitted)).not.toContain("sk-proj");
+  });
+
+  it("a TUI that shows its login error and keeps running fails on that screen, not after a stall", () => {
+    const h = as("claude");
+    h.spawnedEv();
+    h.screen(["╭─────╮", "│ Not logged in · Please run /login │", "╰─────╯", "> "]);
+    expect(h.moves.slice(1)).toEqual(["starting->failed", "failed->dead"]);
+    expect(h.ctx()).toMatchObject({ failureMode: "auth", lastError: "Not logged in · Please run /login" });
+    expect(h.commands).toContainEqual(expect.objectContaining({ type: "CHILD.TERMINATE", reason: "auth_on_screen" }));
+  });
+
+  it("an unclassified failure keeps its last line as lastError and is restarted as before", () => {
+    const h = as("command", { maxRestarts: 1 });
+    h.crash(3, "compiling\nsomething odd happened\n");
+    expect(h.ctx()).toMatchObject({ failureMode: "exit_nonzero", lastError: "something odd happened" });
+    expect(h.state()).toBe("restarting");
+  });
+});
+
+describe("rate limits wait for their reset", () => {
+  it("codex 'try again at 2:21 AM': no new run before 02:21, one at 02:21", () => {
+    const h = as("codex");
+    h.spawnedEv();
+    h.exit(1, null, "ERROR: You’ve hit your usage limit. Upgrade to Pro or try again at 2:21 AM.", undefined, {
+      at: NOW,
+    });
+    h.gone();
+    expect(h.ctx()).toMatchObject({ failureMode: "rate_limited", retryAfterMs: 81 * MIN });
+    expect(h.emitted.find((e) => e.type === "restartWait")).toMatchObject({ delayMs: 81 * MIN });
+    h.advance(81 * MIN - 1);
+    expect(h.state()).toBe("restarting");
+    expect(h.spawned).toHaveLength(1);
+    h.advance(1);
+    expect(h.state()).toBe("starting");
+    expect(h.spawned).toHaveLength(2);
+  });
+
+  it("claude 'resets 3pm' waits until 15:00 in the conductor's zone", () => {
+    const g = as("claude");
+    g.exit(1, null, "You've hit your 5-hour limit · resets 3pm", undefined, { at: NOW });
+    g.gone();
+    expect(g.ctx().retryAfterMs).toBe(14 * 60 * MIN);
+  });
+
+  it("a 429 without a reset waits rateLimitWaitMs, never at once", () => {
+    const h = as("claude", { rateLimitWaitMs: 30_000 });
+    h.crash(1, "API Error: Request rejected (429)");
+    h.advance(29_999);
+    expect(h.spawned).toHaveLength(1);
+    h.advance(1);
+    expect(h.spawned).toHaveLength(2);
+  });
+
+  it("a reset beyond rateLimitMaxWaitMs is not waited for: dead, rate_limited", () => {
+    const h = as("gemini", { rateLimitMaxWaitMs: 10_000 });
+    h.crash(1, "You exceeded your current quota. Suggested retry after 39s.");
+    expect(h.state()).toBe("dead");
+    expect(deadEvent(h)).toMatchObject({ failureMode: "rate_limited", reason: "not_restartable:rate_limited" });
+  });
+
+  it("gemini retrying a 429 behind its spinner is a rate limit, with or without accounts", () => {
+    const h = as("gemini");
+    h.spawnedEv();
+    h.screen(["> hello"], "✦  Working…");
+    h.screen(
+      ["✕ You exceeded your current quota. Suggested retry after 39s.", "⠋ Thinking… (esc to cancel, 25s)"],
+      "✦  Working…",
+      NOW,
+    );
+    expect(h.moves.slice(-2)).toEqual(["healthy->failed", "failed->restarting"]);
+    expect(h.ctx()).toMatchObject({ failureMode: "rate_limited", retryAfterMs: 39_000, reason: "restart_1/3" });
+  });
+
+  it("with an account pool only the usual backoff applies: the broker switches accounts", () => {
+    const policy = resolvePolicy({ backoffInitialMs: 0 });
+    const ctx = { agent: "codex", policy, leaseStatus: "none" as const, failureMode: "rate_limited" as const };
+    expect(restartDelay({ ...ctx, account: { provider: "codex" }, retryAfterMs: 81 * MIN }, 1)).toBe(0);
+    expect(restartDelay({ ...ctx, account: null, retryAfterMs: 81 * MIN }, 1)).toBe(81 * MIN);
+  });
+});
+
+describe("network and crash back off exponentially", () => {
+  it("1 s, then 2 s (failureBackoffInitialMs × backoffFactor), while plain exits restart at once", () => {
+    const h = as("command", { maxRestarts: 3 });
+    h.crash(1, "Error: connect ECONNREFUSED 127.0.0.1:8080");
+    expect(h.ctx().failureMode).toBe("network");
+    h.advance(999);
+    expect(h.spawned).toHaveLength(1);
+    h.advance(1);
+    expect(h.spawned).toHaveLength(2);
+    h.crash(139, "Segmentation fault (core dumped)");
+    expect(h.ctx().failureMode).toBe("crash");
+    h.advance(1_999);
+    expect(h.spawned).toHaveLength(2);
+    h.advance(1);
+    expect(h.spawned).toHaveLength(3);
+    h.crash(1, "plain failure");
+    h.advance(0);
+    expect(h.spawned).toHaveLength(4);
+  });
+});
+
+describe("busy spinners and the stall ladder", () => {
+  it("a spinner whose counter advances keeps the session healthy; a frozen one stalls", () => {
+    const h = as("gemini", { stallMs: 1_000 });
+    h.spawnedEv();
+    for (let s = 1; s <= 5; s++) {
+      h.screen([`⠋ Thinking… (esc to cancel, ${s}s)`]);
+      h.advance(900);
+    }
+    expect(h.state()).toBe("healthy");
+    h.screen(["⠙ Thinking… (esc to cancel, 5s)"]); // redrawn, glyph moved, counter frozen
+    h.advance(100);
+    expect(h.state()).toBe("stalled");
+  });
+
+  it("stalled → nudge (keys written, logged) → restart, each its own step", () => {
+    const h = as("claude", { stallMs: 1_000, stallNudgeMs: 5_000, stallNudgeKeys: ["Esc"], stallTimeoutMs: 20_000 });
+    h.spawnedEv();
+    h.output();
+    h.advance(1_000);
+    expect(h.state()).toBe("stalled");
+    h.advance(5_000);
+    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "\x1b" });
+    expect(h.emitted.find((e) => e.type === "nudge")).toMatchObject({ keys: ["Esc"], generation: 1 });
+    h.advance(15_000);
+    expect(h.moves.slice(-2)).toEqual(["stalled->failed", "failed->restarting"]);
+    expect(h.ctx().reason).toBe("restart_1/3");
+    expect(h.emitted.filter((e) => e.type === "nudge")).toHaveLength(1);
+  });
+});
+
+describe("questions are questions", () => {
+  const trust = [
+    "│ Do you trust the files in this folder?  │",
+    "│ Claude Code may read files here.        │",
+    "│ ❯ 1. Yes, proceed                       │",
+    "│   2. No, exit                           │",
+    "│ Enter to confirm · Esc to cancel        │",
+  ];
+
+  it("claude's trust menu → input_wait after the quiet period, with the question and choices", () => {
+    const h = as("claude", { inputQuietMs: 1_500 });
+    h.spawnedEv();
+    h.screen(trust);
+    h.advance(1_500);
+    expect(h.state()).toBe("input_wait");
+    expect(h.emitted.find((e) => e.type === "inputWait")).toMatchObject({
+      kind: "trust",
+      question: "Do you trust the files in this folder?",
+      choices: ["1. Yes, proceed", "2. No, exit"],
+    });
+  });
+
+  it("KEYS answers a menu: one table maps names to bytes", () => {
+    const h = as("claude");
+    h.spawnedEv();
+    h.screen(trust);
+    h.actor.send({ type: "KEYS", keys: ["Down", "Enter", "2", "Ctrl-C"] });
+    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "\x1b[B\r2\x03" });
+  });
+
+  it("inputWaitTimeoutMs with no default keys: failed (input_wait_timeout), never restarted into the same question", () => {
+    const h = as("gemini", { inputQuietMs: 100, inputWaitTimeoutMs: 60_000 });
+    h.spawnedEv();
+    h.screen(["Do you trust the files in this folder?", "● 1. Trust folder", "  2. Don't trust"]);
+    h.advance(100);
+    h.advance(59_999);
+    expect(h.state()).toBe("input_wait");
+    h.advance(1);
+    expect(h.moves.slice(-2)).toEqual(["input_wait->failed", "failed->dead"]);
+    expect(h.ctx().failureMode).toBe("input_wait_timeout");
+  });
+
+  it("with default keys the question is answered once; the same question again fails", () => {
+    const h = as("command", { inputQuietMs: 100, inputWaitTimeoutMs: 1_000, inputWaitDefaultKeys: ["y", "Enter"] });
+    h.spawnedEv();
+    h.output(["Continue? (y/n)"]);
+    h.advance(100);
+    h.advance(1_000);
+    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "y\r" });
+    expect(h.emitted.find((e) => e.type === "autoAnswer")).toMatchObject({ question: "Continue? (y/n)" });
+    expect(h.moves.slice(-2)).toEqual(["healthy->input_wait", "input_wait->healthy"]);
+    h.advance(100); // still asking
+    h.advance(1_000);
+    expect(h.ctx().failureMode).toBe("input_wait_timeout");
+    expect(h.state()).toBe("dead");
+  });
+});
+
+describe("maxRunMs and resume", () => {
+  it("a run is failed at maxRunMs from its start, whatever state it is in; an old run's deadline is ignored", () => {
+    const h = as("claude", { maxRunMs: 10_000, stallMs: 100_000, startupTimeoutMs: 100_000, maxRestarts: 1 });
+    h.spawnedEv();
+    h.output();
+    h.advance(9_999);
+    expect(h.state()).toBe("healthy");
+    h.advance(1);
+    expect(h.moves.slice(-2)).toEqual(["healthy->failed", "failed->restarting"]);
+    expect(h.ctx()).toMatchObject({ failureMode: "run_timeout", reason: "restart_1/1" });
+    h.gone();
+    expect(h.state()).toBe("starting");
+    h.actor.send({ type: "RUN.DEADLINE", generation: 1 });
+    expect(h.state()).toBe("starting");
+  });
+
+  it("restartMode resume runs spec.resumeArgv on a restart, and the spawn event says which", () => {
+    const spec = { argv: ["claude", "-p", "task"], resumeArgv: ["claude", "--continue", "-p", "go on"] };
+    const h = as("claude", { restartMode: "resume" }, { spec });
+    h.spawnedEv(10);
+    h.crash(2, "boom");
+    h.advance(0);
+    h.spawnedEv(11);
+    expect(h.spawned.map((s) => s.spec.argv)).toEqual([spec.argv, spec.resumeArgv]);
+    expect(h.spawned[1]!.spec).not.toHaveProperty("resumeArgv");
+    expect(h.emitted.filter((e) => e.type === "spawn").map((e) => (e as { mode: string }).mode)).toEqual([
+      "fresh",
+      "resume",
+    ]);
+    const fresh = as("claude", {}, { spec });
+    fresh.crash(2, "boom");
+    fresh.advance(0);
+    expect(fresh.spawned.map((s) => s.spec.argv)).toEqual([spec.argv, spec.argv]);
+  });
+});

@@ -1,0 +1,222 @@
+/**
+ * The agent profiles judged on what the real CLIs print (strings from issue 10 and
+ * field-facts.md): every failure class, reset times, questions, titles, busy spinners.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  agentProfile,
+  claude,
+  codex,
+  command,
+  findQuestion,
+  gemini,
+  isBusy,
+  judgeExit,
+  judgeScreen,
+  progressKey,
+  redactSecrets,
+  streamErrors,
+} from "../machines/agents/index.js";
+import { findRetryHint } from "../machines/retry-hint.js";
+
+const exit = (recentOutput: string, exitCode = 1, screen: string[] = []) => ({
+  exitCode,
+  signal: null,
+  recentOutput,
+  screen,
+  title: null,
+});
+// 2026-12-02 01:00:00 UTC: a fixed "now" so clock resets are exact.
+const NOW = Date.parse("2026-12-02T01:00:00Z");
+const UTC = { now: NOW, timeZone: "UTC" };
+const H = 3_600_000;
+
+describe("failure classes on exit, per CLI", () => {
+  it.each([
+    [claude, "Not logged in · Please run /login", "auth"],
+    [claude, "Invalid API key · Fix external API key", "auth"],
+    [claude, "Prompt is too long", "context"],
+    [claude, "API Error: Request rejected (429)", "rate_limit"],
+    [claude, "You've hit your 5-hour limit · resets 3pm", "rate_limit"],
+    [codex, "ERROR: unexpected status 401 Unauthorized: Incorrect API key provided: sk-abc***xyz", "auth"],
+    [codex, "Not inside a trusted directory and --skip-git-repo-check was not specified.", "trust"],
+    [codex, "ERROR: You’ve hit your usage limit. Upgrade to Pro or try again at 2:21 AM.", "rate_limit"],
+    [codex, "ERROR: exceeded retry limit, last status: 429 Too Many Requests", "rate_limit"],
+    [codex, "ERROR: ran out of room in the model's context window", "context"],
+    [gemini, "API key not valid. Please pass a valid API key.", "auth"],
+    [gemini, "You exceeded your current quota, please check your plan. Suggested retry after 39s.", "rate_limit"],
+    [gemini, "Usage limit reached for gemini-2.5-pro.", "rate_limit"],
+    [gemini, "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).", "context"],
+  ])("%o: %s → %s", (profile, line, cls) => {
+    const v = judgeExit(profile, exit(`starting up\n${line}\n`), UTC);
+    expect(v).toMatchObject({ class: cls, line: line.trim() });
+  });
+
+  it("gemini's exit codes say the class by themselves: 41 auth, 55 trust, with its message", () => {
+    const auth = "Please set an Auth method in your /home/u/.gemini/settings.json or specify one of the following";
+    expect(judgeExit(gemini, exit(auth, 41))).toMatchObject({ class: "auth", line: auth, source: "exit_code" });
+    expect(judgeExit(gemini, exit("some text", 55))).toMatchObject({ class: "trust", line: "some text" });
+    // The same exit code from any other program is only an exit code.
+    expect(judgeExit(command, exit("some text", 41))).toBeNull();
+  });
+
+  it("codex's 401 after its own retries is auth, not network", () => {
+    const out =
+      "Reconnecting... 1/5\nReconnecting... 5/5\nERROR: unexpected status 401 Unauthorized: Incorrect API key";
+    expect(judgeExit(codex, exit(out))?.class).toBe("auth");
+  });
+
+  it("stream-json errors are read structured: claude's error code, codex turn.failed, gemini result", () => {
+    const claudeStream = JSON.stringify({
+      type: "assistant",
+      error: "rate_limit",
+      message: { content: [{ type: "text", text: "API Error: Request rejected (429)" }] },
+    });
+    expect(judgeExit(claude, exit(claudeStream))).toMatchObject({ class: "rate_limit", source: "stream" });
+    const codexStream = JSON.stringify({
+      type: "turn.failed",
+      error: { message: "ran out of room in the model's context window" },
+    });
+    expect(judgeExit(codex, exit(codexStream))).toMatchObject({ class: "context", source: "stream" });
+    const geminiStream = JSON.stringify({
+      type: "result",
+      status: "error",
+      error: { type: "FatalAuthenticationError", message: "bad" },
+    });
+    expect(judgeExit(gemini, exit(geminiStream))).toMatchObject({ class: "auth", line: "bad" });
+    expect(streamErrors('{"type":"result","subtype":"success","result":"ok"}')).toEqual([]);
+  });
+
+  it("generic rules back every agent up; a bare 429 (a port, a line number) is not a rate limit", () => {
+    expect(judgeExit(claude, exit("HTTP/1.1 429 Too Many Requests"))?.class).toBe("rate_limit");
+    expect(judgeExit(command, exit("listening on 127.0.0.1:4290\nat foo.js:429"))).toBeNull();
+    expect(judgeExit(codex, exit("error at src/app.ts:429:7"))).toBeNull();
+    expect(judgeExit(command, exit("Segmentation fault (core dumped)", 139))?.class).toBe("crash");
+    expect(judgeExit(command, { ...exit(""), exitCode: null, signal: "SIGSEGV" })?.class).toBe("crash");
+  });
+
+  it("reset times from every field form, deterministic given now and a zone", () => {
+    const at = (profile: typeof claude, line: string) => judgeExit(profile, exit(line), UTC)?.retryAfterMs;
+    expect(at(claude, "You've hit your 5-hour limit · resets 3pm")).toBe(14 * H); // 01:00 → 15:00 UTC
+    expect(at(codex, "You’ve hit your usage limit. Try again at 2:21 AM.")).toBe(H + 21 * 60_000);
+    expect(at(gemini, "You exceeded your current quota. Suggested retry after 39s.")).toBe(39_000);
+    expect(at(claude, "API Error: Request rejected (429)\nretry-after: 12")).toBe(12_000);
+    expect(at(claude, "API Error: Request rejected (429)")).toBeNull();
+    // The zone decides "3pm": 15:00 in Tokyo is 06:00 UTC.
+    expect(findRetryHint("resets 3pm", NOW, { timeZone: "Asia/Tokyo" })?.ms).toBe(5 * H);
+  });
+});
+
+describe("live failures: what a TUI shows while it keeps running", () => {
+  it("claude's login error, gemini's quota text over its spinner", () => {
+    expect(judgeScreen(claude, ["╭───╮", "│ Not logged in · Please run /login │", "╰───╯"], null)).toMatchObject({
+      class: "auth",
+      line: "Not logged in · Please run /login",
+    });
+    const screen = [
+      "✕ You exceeded your current quota. Suggested retry after 39s.",
+      "⠋ Thinking… (esc to cancel, 25s)",
+    ];
+    expect(judgeScreen(gemini, screen, "✦  Working…", UTC)).toMatchObject({
+      class: "rate_limit",
+      retryAfterMs: 39_000,
+    });
+  });
+
+  it("an agent quoting an error from its work is not the CLI failing", () => {
+    expect(judgeScreen(claude, ["test output: 401 Unauthorized", "Invalid API key in fixture"], null)).toBeNull();
+    expect(judgeScreen(command, ["Invalid API key"], null)).toBeNull();
+  });
+});
+
+describe("questions on the whole screen", () => {
+  const claudeTrust = [
+    "╭──────────────────────────────────────────────────────────╮",
+    "│ Do you trust the files in this folder?                   │",
+    "│                                                          │",
+    "│ /tmp/work                                                │",
+    "│                                                          │",
+    "│ Claude Code may read, write, or execute files contained  │",
+    "│ in this directory. This can pose security risks.         │",
+    "│                                                          │",
+    "│ ❯ 1. Yes, proceed                                        │",
+    "│   2. No, exit                                            │",
+    "│                                                          │",
+    "│ Enter to confirm · Esc to cancel                         │",
+    "╰──────────────────────────────────────────────────────────╯",
+  ];
+  it("claude's folder-trust menu: the question above, the choices, the footer under it", () => {
+    expect(findQuestion(claude, claudeTrust, null)).toEqual({
+      kind: "trust",
+      text: "Do you trust the files in this folder?",
+      choices: ["1. Yes, proceed", "2. No, exit"],
+      pattern: "menu",
+    });
+  });
+
+  it("gemini's boxed trust question with its status bar below", () => {
+    const screen = [
+      "╭────────────────────────────────────────────╮",
+      "│ Do you trust the files in this folder?     │",
+      "│                                            │",
+      "│ ● 1. Trust folder (work)                   │",
+      "│   2. Trust parent folder (tmp)             │",
+      "│   3. Don't trust                           │",
+      "╰────────────────────────────────────────────╯",
+      "",
+      "~/work            no sandbox            gemini-2.5-pro (100% context left)",
+    ];
+    const q = findQuestion(gemini, screen, "✋  Action Required");
+    expect(q).toMatchObject({ kind: "trust", text: "Do you trust the files in this folder?" });
+    expect(q?.choices).toEqual(["1. Trust folder (work)", "2. Trust parent folder (tmp)", "3. Don't trust"]);
+  });
+
+  it("codex's idle composer is a question; the same composer under a busy spinner is not", () => {
+    const idle = ["", "› Explain this codebase", "", "  ⏎ send   ⌃J newline   ⌃T transcript   ⌃C quit"];
+    expect(findQuestion(codex, idle, null)).toMatchObject({ kind: "composer", text: "› Explain this codebase" });
+    const busy = ["• Working (12s • esc to interrupt)", "", ...idle];
+    expect(findQuestion(codex, busy, null)).toBeNull();
+    expect(isBusy(codex, busy, null)).toBe(true);
+  });
+
+  it("window titles: action required asks, ready is an idle composer, working is busy", () => {
+    expect(
+      findQuestion(codex, ["Would you like to run the following command?", "$ rm -rf build"], "[ ! ] Action Required"),
+    ).toMatchObject({ kind: "approval", text: "Would you like to run the following command?" });
+    expect(findQuestion(gemini, ["some history"], "◇  Ready")).toMatchObject({
+      kind: "composer",
+      pattern: "title:ready",
+    });
+    expect(findQuestion(gemini, ["Continue? (y/n)"], "✦  Working…")).toBeNull();
+  });
+
+  it("a menu answered long ago (output below it) is not an open question; a ? in prose far up is not either", () => {
+    const old = ["Choose:", "1. red", "2. blue", ...Array.from({ length: 12 }, (_, i) => `line ${i}`)];
+    expect(findQuestion(command, old, null)).toBeNull();
+    expect(findQuestion(command, ["Why does it fail?", "a", "b", "c", "d", "e", "f"], null)).toBeNull();
+    expect(findQuestion(command, ["Continue? (y/n)"], null)).toMatchObject({ kind: "prompt", pattern: "yes_no" });
+  });
+});
+
+describe("progress and secrets", () => {
+  it("a spinner that only spins is no progress; its counter advancing is", () => {
+    const a = progressKey(gemini, ["⠋ Thinking… (esc to cancel, 25s)"], "✦  Working…");
+    const b = progressKey(gemini, ["⠙ Thinking… (esc to cancel, 25s)"], "✦  Working…");
+    const c = progressKey(gemini, ["⠹ Thinking… (esc to cancel, 26s)"], "✦  Working…");
+    expect(a).toBe(b);
+    expect(c).not.toBe(a);
+  });
+
+  it("keys and tokens never reach an error line", () => {
+    const line = redactSecrets(
+      "Incorrect API key provided: sk-proj-abcdef123456 key=AIzaSyA1234567890abcdefgh Authorization: Bearer abc.def.ghi123",
+    );
+    expect(line).not.toMatch(/sk-proj|AIzaSy|abc\.def/);
+    expect(line).toContain("Incorrect API key provided:");
+  });
+
+  it("unknown agents are judged as commands", () => {
+    expect(agentProfile("aider")).toBe(command);
+    expect(agentProfile("gemini")).toBe(gemini);
+  });
+});
