@@ -3,6 +3,7 @@
  * call, with the field named, instead of somewhere inside a running session.
  */
 import type { InspectionEvent, Observer } from "xstate";
+import { KEY_BYTES, unknownKeys } from "../machines/session.keys.js";
 import type { PolicyOverrides } from "../machines/session.policy.js";
 import type { Approvals, McpServer, OutputMode } from "./launcher.js";
 import type { MeshRegistry } from "./mesh-registry.js";
@@ -16,6 +17,15 @@ export interface ProbeOptions {
   inputWaitPatterns?: string[];
   /** Accepted for seed compatibility and ignored: probes here are event-driven, not polled. */
   intervalMs?: number;
+  /** An unanswered question this long → `inputWaitDefaultKeys`, or failure; null waits forever. */
+  inputWaitTimeoutMs?: number | null;
+  /** Keys that answer a timed-out question once (`["Enter"]`); null: fail with `input_wait_timeout`. */
+  inputWaitDefaultKeys?: string[] | null;
+  /** The stall ladder: stalled this long → write `stallNudgeKeys` before the stall timeout restarts. */
+  stallNudgeMs?: number | null;
+  stallNudgeKeys?: string[];
+  /** One run may last at most this long (a one-shot that never ends); null: unbounded. */
+  maxRunMs?: number | null;
 }
 
 export interface RestartOptions {
@@ -23,6 +33,14 @@ export interface RestartOptions {
   backoffFactor?: number;
   backoffMaxMs?: number;
   windowMs?: number | null;
+  /** `resume`: a restart runs the agent's resume command when its preset has one (docs/agents.md). */
+  mode?: "fresh" | "resume";
+  /** Rate limited with no reset time given: wait this long (default 60 000). */
+  rateLimitWaitMs?: number;
+  /** A reset further away than this ends the session instead (default 86 400 000). */
+  rateLimitMaxWaitMs?: number;
+  /** `network`/`crash` back off from at least this (default 1 000). */
+  failureBackoffInitialMs?: number;
 }
 
 export interface ConductorOptions {
@@ -39,6 +57,8 @@ export interface ConductorOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Trap SIGINT/SIGTERM to shut down and exit (default true). Embedding apps may own signals. */
   handleSignals?: boolean;
+  /** IANA zone for rate-limit resets printed without one ("resets 3pm"); default the local zone. */
+  timeZone?: string;
   /** Terminal size of each session's pty. */
   cols?: number;
   rows?: number;
@@ -79,6 +99,8 @@ export interface SpawnConfig {
   /** Presets: binary to run instead of the agent's name (a wrapper on PATH or a path). */
   bin?: string;
   onCompleted?: (info: { sessionId: string }) => void;
+  /** Judge this session's output as that agent's (e.g. a `command` wrapping claude); default its agent. */
+  judgeAs?: "claude" | "codex" | "gemini" | "command";
   /** Per-session overrides of the conductor's policy. */
   maxRestarts?: number;
   probeOpts?: ProbeOptions;
@@ -139,6 +161,17 @@ export function checkPolicyParts(prefix: string, probe?: ProbeOptions, restart?:
       );
     }
   }
+  checkNumber(`${prefix}probeOpts.inputWaitTimeoutMs`, probe?.inputWaitTimeoutMs, 600_000, true);
+  checkNumber(`${prefix}probeOpts.stallNudgeMs`, probe?.stallNudgeMs, 30_000, true);
+  checkNumber(`${prefix}probeOpts.maxRunMs`, probe?.maxRunMs, 3_600_000, true);
+  checkKeys(`${prefix}probeOpts.inputWaitDefaultKeys`, probe?.inputWaitDefaultKeys ?? undefined);
+  checkKeys(`${prefix}probeOpts.stallNudgeKeys`, probe?.stallNudgeKeys);
+  checkNumber(`${prefix}restart.rateLimitWaitMs`, restart?.rateLimitWaitMs, 60_000);
+  checkNumber(`${prefix}restart.rateLimitMaxWaitMs`, restart?.rateLimitMaxWaitMs, 86_400_000);
+  checkNumber(`${prefix}restart.failureBackoffInitialMs`, restart?.failureBackoffInitialMs, 1_000);
+  if (restart?.mode !== undefined && restart.mode !== "fresh" && restart.mode !== "resume") {
+    throw new TypeError(`${prefix}restart.mode must be "fresh" or "resume", got ${JSON.stringify(restart.mode)}`);
+  }
   checkNumber(`${prefix}restart.backoffInitialMs`, restart?.backoffInitialMs, 500);
   checkNumber(`${prefix}restart.backoffMaxMs`, restart?.backoffMaxMs, 30_000);
   checkNumber(`${prefix}restart.windowMs`, restart?.windowMs, 60_000, true);
@@ -148,6 +181,20 @@ export function checkPolicyParts(prefix: string, probe?: ProbeOptions, restart?:
   ) {
     throw new TypeError(
       `${prefix}restart.backoffFactor must be a number >= 1, got ${JSON.stringify(restart.backoffFactor)} (for example 2)`,
+    );
+  }
+}
+
+/** Key names the session can write (machines/session.keys.ts). */
+export function checkKeys(where: string, keys: unknown): void {
+  if (keys === undefined) return;
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string")) {
+    throw new TypeError(`${where} must be an array of key names, got ${JSON.stringify(keys)} (for example ["Enter"])`);
+  }
+  const bad = unknownKeys(keys as string[]);
+  if (bad.length > 0) {
+    throw new TypeError(
+      `${where}: unknown key ${JSON.stringify(bad[0])}; use a name (${Object.keys(KEY_BYTES).join(", ")}) or one character, e.g. ["2", "Enter"]`,
     );
   }
 }
@@ -168,5 +215,16 @@ export function policyFor(opts: ConductorOptions, config: SpawnConfig): PolicyOv
     backoffFactor: restart.backoffFactor,
     backoffMaxMs: restart.backoffMaxMs,
     windowMs: restart.windowMs,
+    inputWaitTimeoutMs: probe.inputWaitTimeoutMs,
+    inputWaitDefaultKeys: probe.inputWaitDefaultKeys,
+    stallNudgeMs: probe.stallNudgeMs,
+    stallNudgeKeys: probe.stallNudgeKeys,
+    maxRunMs: probe.maxRunMs,
+    restartMode: restart.mode,
+    rateLimitWaitMs: restart.rateLimitWaitMs,
+    rateLimitMaxWaitMs: restart.rateLimitMaxWaitMs,
+    failureBackoffInitialMs: restart.failureBackoffInitialMs,
+    judgeAs: config.judgeAs,
+    timeZone: opts.timeZone,
   };
 }

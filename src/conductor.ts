@@ -14,6 +14,7 @@ import { conductorMachine, sessionSystemId } from "../machines/conductor.machine
 import { sessionMachine, type SessionEmitted } from "../machines/session.machine.js";
 import { FINAL_STATES, STATES } from "../machines/session.types.js";
 import {
+  checkKeys,
   checkPolicyParts,
   type ConductorOptions,
   policyFor,
@@ -154,7 +155,17 @@ export function createConductor(opts: ConductorOptions) {
           ...(entry.config.prompt ? { promptLength: entry.config.prompt.length } : {}),
           envKeys: redactEnv(entry.config.env),
           ...(entry.preset ? { approvals: entry.preset.approvals, output: entry.preset.output } : {}),
+          mode: e.mode,
         });
+        return;
+      case "nudge":
+        log("session.nudge", { session, attempt: e.generation, keys: e.keys });
+        return;
+      case "autoAnswer":
+        log("session.auto_answer", { session, attempt: e.generation, keys: e.keys, question: e.question });
+        return;
+      case "restartWait":
+        log("session.restart_wait", { session, delayMs: e.delayMs, failureMode: e.failureMode });
         return;
       case "exit":
         capture.finish(session, e.generation);
@@ -171,8 +182,21 @@ export function createConductor(opts: ConductorOptions) {
         log("reaper.tree_gone", { session, attempt: e.generation });
         return;
       case "inputWait":
-        log("session.input_wait", { session, l1: "input_wait", pattern: e.pattern });
-        safeEmit("inputWait", { sessionId: session, pattern: e.pattern, line: e.line });
+        log("session.input_wait", {
+          session,
+          l1: "input_wait",
+          pattern: e.pattern,
+          kind: e.kind,
+          question: e.question,
+        });
+        safeEmit("inputWait", {
+          sessionId: session,
+          pattern: e.pattern,
+          line: e.line,
+          kind: e.kind,
+          question: e.question,
+          choices: e.choices,
+        });
         return;
       case "completed":
         safeEmit("completed", { sessionId: session });
@@ -187,7 +211,7 @@ export function createConductor(opts: ConductorOptions) {
         }
         return;
       case "dead":
-        eventLog.append("dead", { session, reason: e.reason, failureMode: e.failureMode, lastError: e.lastError });
+        log("session.dead", { session, reason: e.reason, failureMode: e.failureMode, lastError: e.lastError });
         safeEmit("dead", { sessionId: session, reason: e.reason, failureMode: e.failureMode, lastError: e.lastError });
         return;
       case "account":
@@ -311,6 +335,18 @@ export function createConductor(opts: ConductorOptions) {
     return true;
   }
 
+  /** Named keys (`["Down", "Enter"]`, `["Esc"]`, `["2", "Enter"]`) to answer a menu; false if not running. */
+  function sendKeys(id: string, keys: readonly string[]): boolean {
+    checkKeys("sendKeys(id, keys): keys", keys);
+    const entry = sessions.get(id);
+    if (!entry) return false;
+    const ctx = entry.ref.getSnapshot().context;
+    if (!ctx.childRunning || FINAL_STATES.has(ctx.state)) return false;
+    entry.ref.send({ type: "KEYS", keys });
+    log("session.keys", { session: id, keys });
+    return true;
+  }
+
   function getSnapshot(): SessionSnapshot[] {
     return [...sessions.values()].map((s) => ({
       ...viewOf(s.ref.getSnapshot(), s.createdAt, capture.resultOf(s.config.id)),
@@ -347,6 +383,7 @@ export function createConductor(opts: ConductorOptions) {
     spawnSession,
     killSession,
     sendInput,
+    sendKeys,
     getSnapshot,
     getMeshRegistry: () => meshRegistry,
     shutdown,

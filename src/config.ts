@@ -22,6 +22,13 @@ const probeSchema = z.strictObject({
   inputQuietMs: ms.optional(),
   stallTimeoutMs: positiveMs.optional(),
   inputWaitPatterns: z.array(z.string().min(1)).optional(),
+  /** Issue 10: an unanswered question this long → default keys or failure; null waits. */
+  inputWaitTimeoutMs: positiveMs.nullable().optional(),
+  inputWaitDefaultKeys: z.array(z.string().min(1)).nullable().optional(),
+  /** The stall ladder: nudge a stalled agent with keys before the stall timeout restarts it. */
+  stallNudgeMs: positiveMs.nullable().optional(),
+  stallNudgeKeys: z.array(z.string().min(1)).optional(),
+  maxRunMs: positiveMs.nullable().optional(),
 });
 
 const restartSchema = z.strictObject({
@@ -30,6 +37,11 @@ const restartSchema = z.strictObject({
   backoffFactor: z.number().min(1).optional(),
   /** Restarts are counted within this sliding window; null = over the whole run. */
   windowMs: positiveMs.nullable().optional(),
+  /** `resume`: a restart runs the agent's resume command (claude --continue, codex exec resume --last…). */
+  mode: z.enum(["fresh", "resume"]).optional(),
+  rateLimitWaitMs: ms.optional(),
+  rateLimitMaxWaitMs: positiveMs.optional(),
+  failureBackoffInitialMs: ms.optional(),
 });
 
 const answerSchema = z.strictObject({ match: z.string().min(1), send: z.string() });
@@ -125,11 +137,22 @@ const EXAMPLES: Record<string, string> = {
   "probe.stallTimeoutMs": `"stallTimeoutMs": 120000`,
   "probe.inputWaitPatterns": `"inputWaitPatterns": ["Press Enter to continue", "\\\\(y/N\\\\)$"]`,
   "probe.inputWaitPatterns[]": `"Press Enter to continue"`,
+  "probe.inputWaitTimeoutMs": `"inputWaitTimeoutMs": 600000 (or null to wait for an answer forever)`,
+  "probe.inputWaitDefaultKeys": `"inputWaitDefaultKeys": ["Enter"] (or null to fail the run)`,
+  "probe.inputWaitDefaultKeys[]": `"Enter"`,
+  "probe.stallNudgeMs": `"stallNudgeMs": 30000 (or null for no nudge)`,
+  "probe.stallNudgeKeys": `"stallNudgeKeys": ["Esc"]`,
+  "probe.stallNudgeKeys[]": `"Esc"`,
+  "probe.maxRunMs": `"maxRunMs": 3600000 (or null for no bound)`,
   restart: `"restart": { "backoffInitialMs": 0, "backoffMaxMs": 30000, "backoffFactor": 2 }`,
   "restart.backoffInitialMs": `"backoffInitialMs": 1000`,
   "restart.backoffMaxMs": `"backoffMaxMs": 30000`,
   "restart.backoffFactor": `"backoffFactor": 2`,
   "restart.windowMs": `"windowMs": 600000 (or null to count restarts over the whole run)`,
+  "restart.mode": `"mode": "resume" (or "fresh")`,
+  "restart.rateLimitWaitMs": `"rateLimitWaitMs": 60000`,
+  "restart.rateLimitMaxWaitMs": `"rateLimitMaxWaitMs": 86400000`,
+  "restart.failureBackoffInitialMs": `"failureBackoffInitialMs": 1000`,
   sessions: `"sessions": [{ "id": "writer", "agent": "codex", "prompt": "Update the changelog" }]`,
   "sessions[]": `{ "id": "writer", "agent": "command", "command": ["node", "./agents/writer.mjs"] }`,
   "sessions[].id": `"id": "writer-2"`,
