@@ -52,6 +52,13 @@ describe("failure classes on exit, per CLI", () => {
     expect(v).toMatchObject({ class: cls, line: line.trim() });
   });
 
+  it("overload and 5xx are network (recorded): claude 529, codex high demand, gemini 503", () => {
+    expect(judgeExit(claude, exit("API Error: 529 Overloaded. This is a server-side issue"))?.class).toBe("network");
+    const codexLine = "ERROR: We’re currently experiencing high demand, which may cause temporary errors.";
+    expect(judgeExit(codex, exit(codexLine))?.class).toBe("network");
+    expect(judgeExit(gemini, { ...exit("status: 503"), exitCode: null, signal: "SIGKILL" })?.class).toBe("network");
+  });
+
   it("gemini's exit codes say the class by themselves: 41 auth, 55 trust, with its message", () => {
     const auth = "Please set an Auth method in your /home/u/.gemini/settings.json or specify one of the following";
     expect(judgeExit(gemini, exit(auth, 41))).toMatchObject({ class: "auth", line: auth, source: "exit_code" });
@@ -188,6 +195,39 @@ describe("questions on the whole screen", () => {
       pattern: "title:ready",
     });
     expect(findQuestion(gemini, ["Continue? (y/n)"], "✦  Working…")).toBeNull();
+  });
+
+  it("claude 2.1's trust dialog (recorded): unnumbered choices under a ❯, the question inside a longer line", () => {
+    const screen = [
+      "─".repeat(120),
+      " Accessing workspace:",
+      " <CWD>",
+      " Quick safety check: Is this a project you created or one you trust? (Like your own code, a well-known open source",
+      " project, or work from your team). If not, take a moment to review what's in this folder first.",
+      " Claude Code'll be able to read, edit, and execute files here.",
+      " Security guide",
+      " ❯ No, exit",
+      "   Yes, I trust this folder",
+      " Enter to confirm · Esc to cancel",
+    ];
+    expect(findQuestion(claude, screen, null)).toEqual({
+      kind: "trust",
+      text: "Quick safety check: Is this a project you created or one you trust?",
+      choices: ["No, exit", "Yes, I trust this folder"],
+      pattern: "menu",
+    });
+  });
+
+  it("gemini's numbered tips are not a menu: no choice selected, no question above (recorded)", () => {
+    const screen = [
+      "Tips for getting started:",
+      "1. Create GEMINI.md files to customize your interactions",
+      "2. /help for more information",
+      "3. Ask coding questions, edit code or run commands",
+      "4. Be specific for the best results",
+      " ⠙ Thinking... (esc to cancel, 23s)                      ? for shortcuts",
+    ];
+    expect(findQuestion(gemini, screen, "✦  Working… (C)")).toBeNull();
   });
 
   it("a menu answered long ago (output below it) is not an open question; a ? in prose far up is not either", () => {

@@ -34,6 +34,7 @@ export const codex: AgentProfile = {
     // Offline, codex waits for the network forever instead of failing.
     { class: "network", pattern: /Reconnecting\.\.\.\s*waiting for network/i, live: true },
     { class: "network", pattern: /stream disconnected before completion|error sending request/i },
+    { class: "network", pattern: /experiencing high demand|server_is_overloaded|slow_down/i },
   ],
   // `codex exec --json`: {"type":"error"|"turn.failed", …} with a message, sometimes a code.
   streamErrorCodes: {

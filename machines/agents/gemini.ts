@@ -21,6 +21,7 @@ export const gemini: AgentProfile = {
     { class: "rate_limit", pattern: /You exceeded your current quota|Usage limit reached for/i, live: true },
     { class: "rate_limit", pattern: /RESOURCE_EXHAUSTED|Quota exceeded for quota metric/i, live: true },
     { class: "network", pattern: /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT/i },
+    { class: "network", pattern: /\bstatus:?\s*50[0-9]\b|"code":\s*50[0-9]|\bUNAVAILABLE\b|model is overloaded/i },
   ],
   streamErrorCodes: {
     FatalAuthenticationError: "auth",

@@ -10,6 +10,9 @@ import type { AgentProfile, Question, QuestionKind } from "./types.js";
 
 /** `❯ 1. Yes, proceed`, `  2. No, exit`, `● 1. Trust folder`, `3) Don't trust`. */
 const OPTION = /^(?:[❯›>●○◉◯▶►→*]\s*)?(\d{1,2})[.)]\s+(\S.*)$/;
+const SELECTED = /^[❯›>●◉▶►→*]/;
+/** An unnumbered menu's selected line (claude 2.1's trust dialog: `❯ No, exit` over `  Yes, I trust…`). */
+const MARKED = /^(\s*)❯\s(\S.*)$/;
 /** Lines allowed under a menu (its footer, a status bar) for it to still be the open question. */
 const MENU_TAIL = 8;
 /** How far above the first choice the question may be (claude explains the risk in between). */
@@ -45,14 +48,41 @@ function findMenu(r: Row[]): { first: number; last: number; choices: string[] } 
     } else cur = null;
     if (cur && cur.choices.length >= 2) best = { first: cur.first, last: cur.last, choices: [...cur.choices] };
   }
-  return best && r.length - 1 - best.last <= MENU_TAIL ? best : null;
+  if (!best || r.length - 1 - best.last > MENU_TAIL) return null;
+  // A numbered list is a menu when one choice is selected or a question sits above it
+  // (gemini's "Tips for getting started:" 1…4 is neither).
+  const selected = r.slice(best.first, best.last + 1).some((x) => SELECTED.test(x.text));
+  return selected || questionAbove(r, best.first, true) ? best : null;
 }
 
-function questionAbove(r: Row[], first: number): string | null {
-  for (let i = first - 1; i >= Math.max(0, first - QUESTION_REACH); i--) {
-    const t = (r[i] as Row).text;
-    if (/\?\s*$/.test(t)) return t;
+/** Choices without numbers, aligned under the selected `❯` line; on the raw screen (indentation matters). */
+function findMarkedMenu(screen: readonly string[]): { line: number; choices: string[] } | null {
+  for (let i = screen.length - 1; i >= 0; i--) {
+    const m = MARKED.exec(screen[i] as string);
+    if (!m) continue;
+    const col = (m[1] as string).length + 2;
+    const sibling = (l: string | undefined) =>
+      l !== undefined && l.length > col && l.slice(0, col).trim() === "" && l[col] !== " ";
+    let first = i;
+    while (sibling(screen[first - 1])) first--;
+    let last = i;
+    while (sibling(screen[last + 1])) last++;
+    if (last === first) continue;
+    const choices = screen.slice(first, last + 1).map((l) => l.slice(col).trim());
+    const below = screen.slice(last + 1).filter((l) => contentOf(l).trim() !== "").length;
+    return below <= MENU_TAIL ? { line: first, choices } : null;
   }
+  return null;
+}
+
+/** The question a menu answers: the nearest line above ending in "?", else one with a "? " inside. */
+function questionAbove(r: Row[], first: number, strict = false): string | null {
+  const reach = r.slice(Math.max(0, first - QUESTION_REACH), first).reverse();
+  const ends = reach.find((x) => /\?\s*$/.test(x.text));
+  if (ends) return ends.text;
+  const inside = reach.find((x) => /\?\s/.test(x.text));
+  if (inside) return inside.text.slice(0, inside.text.indexOf("?") + 1);
+  if (strict) return null;
   const above = r[first - 1];
   return above && !OPTION.test(above.text) ? above.text : null;
 }
@@ -82,6 +112,12 @@ export function findQuestion(
   if (menu) {
     const text = questionAbove(r, menu.first) ?? (title?.trim() || "choose one");
     return { kind: kindOf(text, "menu"), text, choices: menu.choices, pattern: "menu" };
+  }
+  const marked = !busy || asking ? findMarkedMenu(screen) : null;
+  if (marked) {
+    const above = rows(screen.slice(0, marked.line));
+    const text = questionAbove(above, above.length) ?? (title?.trim() || "choose one");
+    return { kind: kindOf(text, "menu"), text, choices: marked.choices, pattern: "menu" };
   }
   const line =
     busy && !asking
