@@ -1,0 +1,47 @@
+/**
+ * Scenarios of the fake API, chosen per request by the first path segment of the base URL the CLI
+ * was given (`http://127.0.0.1:PORT/<scenario>/v1/messages`), so concurrent runs against one server
+ * can each fail their own way. A trailing `-N` is the scenario's number (seconds).
+ */
+export const SCENARIOS = [
+  "ok", // a short text answer
+  "slow", // slow-N: the answer streams one word every 2 s for N seconds (default 40)
+  "auth", // 401 invalid key, in the vendor's error shape
+  "rate", // rate-N: 429 with retry-after N seconds (default 39)
+  "usage", // the vendor's usage-limit / quota-exhausted answer, with a reset time
+  "context", // 400 prompt / input too long, in the vendor's error shape
+  "overloaded", // 529 (anthropic) / 500 (openai) / 503 (gemini)
+  "tool", // asks for a shell tool call (to trigger an approval prompt), then answers
+] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface Scenario {
+  name: ScenarioName;
+  /** slow: seconds of streaming; rate: retry-after seconds. */
+  seconds: number;
+}
+
+const DEFAULT_SECONDS: Partial<Record<ScenarioName, number>> = { slow: 40, rate: 39 };
+
+/** `rate-39` → { name: "rate", seconds: 39 }; undefined when the segment names no scenario. */
+export function parseScenario(segment: string): Scenario | undefined {
+  const m = /^([a-z]+)(?:-(\d+))?$/.exec(segment);
+  if (!m) return undefined;
+  const name = m[1] as ScenarioName;
+  if (!SCENARIOS.includes(name)) return undefined;
+  return { name, seconds: m[2] ? Number(m[2]) : (DEFAULT_SECONDS[name] ?? 0) };
+}
+
+/** The answer every "ok" scenario gives, so recordings and tests can look for it on screen. */
+export const OK_TEXT = "FAKE-API-OK: hello from the fake model.";
+
+/** Words the slow scenario streams, one per tick. */
+export function slowWords(seconds: number, tickSeconds = 2): string[] {
+  const n = Math.max(1, Math.ceil(seconds / tickSeconds));
+  return Array.from({ length: n }, (_, i) => `word${i + 1} `).concat(["FAKE-API-SLOW-DONE."]);
+}
+
+/** The fixed "now" of usage-limit answers: one hour from the request, rounded to the minute. */
+export function resetEpochSeconds(now = Date.now()): number {
+  return Math.ceil((now + 3600_000) / 60_000) * 60;
+}

@@ -1,0 +1,93 @@
+/**
+ * The fake API: one HTTP server on 127.0.0.1 that speaks Anthropic Messages, OpenAI Responses and
+ * Gemini generateContent, chosen by path, with the failure scenario chosen by the base URL's first
+ * path segment (`/auth/v1/messages`). Test-only: it exists so the real CLIs can be recorded and run
+ * under the conductor without any network but loopback.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { handleAnthropic } from "./anthropic.js";
+import { handleGemini } from "./gemini.js";
+import { sendJson } from "./http-util.js";
+import { handleOpenAi } from "./openai.js";
+import { parseScenario, type Scenario } from "./scenario.js";
+
+export type Vendor = "anthropic" | "openai" | "gemini";
+
+export interface FakeApiRequest {
+  at: number;
+  method: string;
+  url: string;
+  vendor: Vendor | null;
+  scenario: string;
+  status?: number;
+}
+
+export interface FakeApi {
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+  /** The base URL a CLI should use for a scenario, e.g. `baseUrl("rate-39")`. */
+  baseUrl(scenario: string): string;
+  requests: FakeApiRequest[];
+  close(): Promise<void>;
+}
+
+function vendorOf(path: string): Vendor | null {
+  if (path.startsWith("/v1/messages")) return "anthropic";
+  if (/^\/(v1beta|v1|v1alpha)\/models\/[^/]+:/.test(path)) return "gemini";
+  if (/^(\/v1)?\/(responses|models)\/?$/.test(path)) return "openai";
+  return null;
+}
+
+export async function startFakeApi(port = 0): Promise<FakeApi> {
+  const requests: FakeApiRequest[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const [, first = "", ...rest] = url.pathname.split("/");
+    const scenario: Scenario = parseScenario(first) ?? { name: "ok", seconds: 0 };
+    const path = parseScenario(first) ? `/${rest.join("/")}` : url.pathname;
+    const vendor = vendorOf(path);
+    const entry: FakeApiRequest = {
+      at: Date.now(),
+      method: req.method ?? "?",
+      url: req.url ?? "",
+      vendor,
+      scenario: first,
+    };
+    requests.push(entry);
+    res.on("finish", () => {
+      entry.status = res.statusCode;
+    });
+    const handle =
+      vendor === "anthropic"
+        ? handleAnthropic
+        : vendor === "openai"
+          ? handleOpenAi
+          : vendor === "gemini"
+            ? handleGemini
+            : null;
+    if (!handle) {
+      sendJson(res, 404, { error: { message: `fake API: no route ${req.method} ${url.pathname}` } });
+      return;
+    }
+    handle(req, res, path, scenario).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: { message: `fake API bug: ${String(err)}` } });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    origin,
+    baseUrl: (scenario) => `${origin}/${scenario}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
