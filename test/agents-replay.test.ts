@@ -39,7 +39,10 @@ async function render(data: string, cols: number, rows: number): Promise<string[
   return lines;
 }
 
-/** Runs the replayer in a pty; resolves with every byte it wrote and how it exited. */
+/**
+ * Runs the replayer in a pty; resolves with every byte it wrote and how it exited. With --hold the
+ * replayer exits only after we answer, once every expected byte has arrived: no exit/data race.
+ */
 function replayInPty(id: string, expectedLength: number) {
   return new Promise<{ bytes: Buffer; exitCode: number; signal: number | undefined }>((resolve) => {
     const chunks: Buffer[] = [];
@@ -47,7 +50,7 @@ function replayInPty(id: string, expectedLength: number) {
     let exit: { exitCode: number; signal?: number } | undefined;
     const term = pty.spawn(
       process.execPath,
-      [REPLAY, join(FIXTURES, `${id}.cast`), "--speed", "1000", "--max-gap", "0.02"],
+      [REPLAY, join(FIXTURES, `${id}.cast`), "--speed", "1000", "--max-gap", "0.02", "--hold"],
       {
         cols: 120,
         rows: 40,
@@ -57,14 +60,18 @@ function replayInPty(id: string, expectedLength: number) {
       },
     );
     // node-pty may report exit before the last data (microsoft/node-pty#72): wait for both.
+    let answered = false;
     const maybeDone = () => {
-      if (exit && length >= expectedLength) resolve({ bytes: Buffer.concat(chunks), ...exit, signal: exit.signal });
+      if (exit) resolve({ bytes: Buffer.concat(chunks), ...exit, signal: exit.signal });
     };
     term.onData((d) => {
       const b = d as unknown as Buffer;
       chunks.push(b);
       length += b.length;
-      maybeDone();
+      if (length >= expectedLength && !answered) {
+        answered = true;
+        term.write("\r");
+      }
     });
     term.onExit((e) => {
       exit = e;
@@ -99,7 +106,10 @@ describe("agent CLI recordings", () => {
       expect(windowTitles(outputOf(cast))).toEqual(expected.windowTitles);
     });
 
-    test("replays byte-exact through a pty, exits as recorded, and shows what the CLI showed", async () => {
+    // Each replay is a node process in a pty: generous under a loaded machine, never a time gate.
+    test("replays byte-exact through a pty, exits as recorded, and shows what the CLI showed", {
+      timeout: 240_000,
+    }, async () => {
       const { cast, expected } = load(id);
       const output = outputOf(cast);
       const want = Buffer.from(output, "utf8");

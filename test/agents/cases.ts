@@ -33,6 +33,7 @@ export interface AgentCase {
   args: string[];
   steps?: Step[];
   stopAfterSteps?: boolean;
+  stopSignal?: "SIGTERM" | "SIGHUP" | "SIGINT";
   maxMs: number;
   /** The line the CLI prints for this failure (or the answer, for successes). */
   expectLine?: RegExp;
@@ -289,7 +290,7 @@ export const CASES: AgentCase[] = [
     {
       scenario: "overloaded",
       args: codexExec(),
-      expectLine: /500|server/i,
+      expectLine: /high demand|500/i,
       conductor: { state: "dead", failureMode: "network", maxRuns: 4 },
     },
   ),
@@ -376,9 +377,10 @@ export const CASES: AgentCase[] = [
     question: /›/,
     conductor: asks,
   }),
-  c("claude", "tui-approval", "the fake API asks for a Bash tool call: claude's permission prompt", tui, {
+  // claude 2.1 starts in "auto mode" (a classifier approves commands): only "manual" asks.
+  c("claude", "tui-approval", "a Bash tool call (rm -rf) under --permission-mode manual: the permission prompt", tui, {
     scenario: "tool",
-    args: [PROMPT],
+    args: ["--permission-mode", "manual", PROMPT],
     steps: [{ waitFor: /Do you want to proceed|proceed\?/i }],
     question: /proceed/i,
     conductor: asks,
@@ -386,15 +388,15 @@ export const CASES: AgentCase[] = [
   c("codex", "tui-approval", "the fake API asks for a shell call needing escalation: codex's approval prompt", tui, {
     scenario: "tool",
     args: [PROMPT],
-    steps: [{ waitFor: /Would you like to run|approve|Allow/i }],
-    question: /run|approve|allow/i,
+    steps: [{ waitFor: /Would you like to run/ }],
+    question: /Would you like to run/,
     conductor: asks,
   }),
   c("gemini", "tui-approval", "the fake API asks for run_shell_command: gemini's confirmation box", tui, {
     scenario: "tool",
     args: ["-i", PROMPT],
-    steps: [{ waitFor: /Allow execution|Apply this change|Allow once/i }],
-    question: /Allow/i,
+    steps: [{ waitFor: /Allow execution/ }],
+    question: /Allow execution/,
     conductor: asks,
   }),
   c(
@@ -413,6 +415,13 @@ export const CASES: AgentCase[] = [
       conductor: limited,
     },
   ),
+  c("codex", "tui-turn-hup", "a TUI turn answered, then the terminal closes (SIGHUP): is an app-server left?", tui, {
+    args: [PROMPT],
+    steps: [{ waitFor: /FAKE-API-OK/, settleMs: 2000 }],
+    stopSignal: "SIGHUP",
+    expectLine: /FAKE-API-OK/,
+    conductor: asks,
+  }),
 ];
 
 export const caseId = (k: AgentCase) => `${k.cli}/${k.name}`;

@@ -58,6 +58,7 @@ function table(rows: LiveOutcome[]): string {
     (r.lastError ?? r.reason).slice(0, 48),
     `${(r.durationMs / 1000).toFixed(1)} s`,
     r.cliPrintedExpected === null ? "-" : r.cliPrintedExpected ? "yes" : "NO",
+    String(r.survivors.length),
     r.matches ? "ok" : "WRONG",
   ]);
   const head = [
@@ -114,7 +115,13 @@ describe("real agent CLIs under the conductor", () => {
     const versions = Object.entries(bins)
       .map(([cli, b]) => `${cli} ${b.version}`)
       .join(", ");
-    const report = `${versions}\n${table(rows)}\n${rows.filter((r) => r.matches).length}/${rows.length} as issue 10 expects`;
+    const survivors = rows.flatMap((r) => r.survivors.map((p) => `${r.id}: ${p}`));
+    const report = [
+      versions,
+      table(rows),
+      `${rows.filter((r) => r.matches).length}/${rows.length} as issue 10 expects`,
+      ...(survivors.length ? ["alive after shutdown() resolved:", ...survivors] : []),
+    ].join("\n");
     console.log(report);
     writeFileSync(join(CACHE_DIR, "live", "last-table.txt"), `${report}\n`);
 

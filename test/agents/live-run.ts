@@ -11,6 +11,7 @@ import { agentEnv } from "./agent-env.js";
 import { type AgentCase, caseId } from "./cases.js";
 import type { FakeApi } from "./fake-api/server.js";
 import { CACHE_DIR } from "./paths.js";
+import { killAll, processesWithMarker } from "./proc-scan.js";
 
 export interface LiveOutcome {
   id: string;
@@ -28,6 +29,8 @@ export interface LiveOutcome {
   /** The CLI's own behaviour, from the session's out log and the event log. */
   cliPrintedExpected: boolean | null;
   firstExitCode: number | null;
+  /** The run's processes still alive once `shutdown()` resolved (issue 10: there must be none). */
+  survivors: string[];
   matches: boolean;
 }
 
@@ -35,7 +38,7 @@ const FINAL = new Set(["completed", "dead"]);
 
 /** The conductor's current vocabulary mapped onto the issue's target, for "expected vs observed". */
 function meets(expected: AgentCase["conductor"], o: Omit<LiveOutcome, "matches">): boolean {
-  if (o.runs > expected.maxRuns) return false;
+  if (o.runs > expected.maxRuns || o.survivors.length > 0) return false;
   switch (expected.state) {
     case "completed":
       return o.state === "completed";
@@ -59,6 +62,7 @@ export async function runUnderConductor(
   mkdirSync(dirs.home, { recursive: true });
   mkdirSync(dirs.cwd, { recursive: true });
   if (k.gitRepo) execFileSync("git", ["init", "-q", dirs.cwd]);
+  const marker = `live-${k.cli}-${k.name}-${process.pid}`;
   const env = agentEnv({
     cli: k.cli,
     dirs,
@@ -66,7 +70,7 @@ export async function runUnderConductor(
     withKey: k.withKey,
     trustCwd: k.trustCwd,
     onboarded: k.onboarded,
-    marker: `live-${k.cli}-${k.name}-${process.pid}`,
+    marker,
     ...(k.maxRetries !== undefined ? { maxRetries: k.maxRetries } : {}),
     ...(k.extraEnv ? { extraEnv: k.extraEnv } : {}),
   });
@@ -103,12 +107,15 @@ export async function runUnderConductor(
   const snap = conductor.getSnapshot().find((s) => s.id === id)!;
   const durationMs = Date.now() - started;
   await conductor.shutdown("live case done");
+  const alive = processesWithMarker(marker);
+  killAll(alive); // the suite cleans up what the conductor left, after counting it
   const out = readOr(join(logsDir, `${id}.out.log`));
   const events = readOr(join(logsDir, "conductor-events.jsonl"))
     .split("\n")
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as { event?: string; type?: string; code?: number | null; session?: string });
-  const exits = events.filter((e) => (e.event ?? e.type) === "exit" && e.session === id);
+    .map((l) => JSON.parse(l) as { event?: string; code?: number | null; session?: string });
+  // "session.exit" since event-log format 2; "exit" before.
+  const exits = events.filter((e) => ["session.exit", "exit"].includes(e.event ?? "") && e.session === id);
   const text = applyCarriageReturns(stripAnsi(out));
   const partial = {
     id: caseId(k),
@@ -123,6 +130,7 @@ export async function runUnderConductor(
     boundHit,
     cliPrintedExpected: k.expectLine ? k.expectLine.test(text) : k.question ? k.question.test(text) : null,
     firstExitCode: exits[0]?.code ?? null,
+    survivors: alive.map((p) => `${p.pid} (ppid ${p.ppid}) ${p.args.replace(root, "<RUN>").slice(0, 100)}`),
   };
   return { ...partial, matches: meets(k.conductor, partial) };
 }

@@ -38,11 +38,14 @@ export interface ExpectFile {
   expectLine: string | null;
   windowTitles: string[];
   /** atSeconds: the cast's time of the last output before the question was read off the screen. */
-  question: { text: string; choices: string[]; atSeconds: number; screen: string[] } | null;
+  /** settled: false when the output never went quiet for 1.5 s before the screen was read. */
+  question: { text: string; choices: string[]; atSeconds: number; settled: boolean; screen: string[] } | null;
   limit: { shown: string | null; retryAfterSeconds: number | null; resetsAt: string | null } | null;
   apiRequests: { method: string; path: string; status: number | null }[];
   processes: { beforeStop: { pid: number; ppid: number; args: string }[]; leftovers: { ppid: number; args: string }[] };
   finalScreen: string[];
+  /** Output cut from the middle to keep the cast small (a spinner's redraws), or null. */
+  trimmed: Trimmed | null;
   conductor: AgentCase["conductor"];
   note?: string;
 }
@@ -75,6 +78,39 @@ export function choicesOf(screen: string[]): string[] {
   let last = at;
   while (last + 1 < rows.length && col(rows[last + 1]!) === textCol) last++;
   return rows.slice(first, last + 1).map((l) => l.replace(/^\s*[❯›>●]?\s*/, ""));
+}
+
+/** Casts stay under ~200 KB: a long spinner's redraws are cut from the middle (the start and the end stay). */
+const MAX_CAST_BYTES = 150_000;
+
+export function trimEvents(
+  events: CastEvent[],
+  maxBytes = MAX_CAST_BYTES,
+): { kept: CastEvent[]; trimmed: Trimmed | null } {
+  const size = (e: CastEvent) => Buffer.byteLength(JSON.stringify(e)) + 1;
+  const total = events.reduce((n, e) => n + size(e), 0);
+  if (total <= maxBytes) return { kept: events, trimmed: null };
+  let head = 0;
+  for (let n = 0; head < events.length && n + size(events[head]!) <= maxBytes / 2; head++) n += size(events[head]!);
+  let tail = events.length;
+  for (let n = 0; tail > head && n + size(events[tail - 1]!) <= maxBytes / 2; tail--) n += size(events[tail - 1]!);
+  const dropped = events.slice(head, tail);
+  return {
+    kept: [...events.slice(0, head), ...events.slice(tail)],
+    trimmed: {
+      fromSeconds: dropped[0]?.[0] ?? 0,
+      toSeconds: dropped.at(-1)?.[0] ?? 0,
+      droppedEvents: dropped.length,
+      droppedBytes: dropped.reduce((n, e) => n + size(e), 0),
+    },
+  };
+}
+
+export interface Trimmed {
+  fromSeconds: number;
+  toSeconds: number;
+  droppedEvents: number;
+  droppedBytes: number;
 }
 
 async function renderScreen(events: CastEvent[], upToSeconds = Number.POSITIVE_INFINITY): Promise<string[]> {
@@ -112,6 +148,7 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
     maxMs: k.maxMs,
     ...(k.steps ? { steps: k.steps } : {}),
     ...(k.stopAfterSteps ? { stopAfterSteps: true } : {}),
+    ...(k.stopSignal ? { stopSignal: k.stopSignal } : {}),
   });
   const scrub = scrubber([
     { from: dirs.home, to: "<HOME>" },
@@ -120,7 +157,7 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
     { from: REPO_ROOT, to: "<REPO>" },
     { from: api.origin.replace("http://", ""), to: "127.0.0.1:<PORT>" },
   ]);
-  const events: CastEvent[] = r.events.map(([t, kind, data]) => [t, kind, scrub(data)]);
+  const { kept: events, trimmed } = trimEvents(r.events.map(([t, kind, data]) => [t, kind, scrub(data)]));
   const output = events
     .filter((e) => e[1] === "o")
     .map((e) => e[2])
@@ -157,6 +194,7 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
           text: findLine(k.question, questionScreen, "") ?? "",
           choices: choicesOf(questionScreen),
           atSeconds: r.stepTimes.at(-1) ?? 0,
+          settled: r.stepSettled.at(-1) ?? true,
           screen: questionScreen,
         }
       : null,
@@ -174,6 +212,7 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
       leftovers: r.leftovers.map((p) => ({ ppid: p.ppid, args: scrub(p.args) })),
     },
     finalScreen: screen,
+    trimmed,
     conductor: k.conductor,
     ...(r.stepFailed ? { note: r.stepFailed } : {}),
   };

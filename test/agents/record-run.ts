@@ -13,6 +13,11 @@ export interface Step {
   waitFor: RegExp;
   /** Then wait until no output came for this long (default 1500 ms): the screen has settled. */
   settleMs?: number;
+  /**
+   * ... but no longer than this (default 8000 ms): some TUIs never go quiet while they wait
+   * (claude blinks a dot every ~0.6 s under its permission prompt).
+   */
+  settleMaxMs?: number;
   /** Then type this (keys as bytes: "\r" Enter, "\x1b" Esc, "\x03" Ctrl+C). */
   send?: string;
 }
@@ -27,6 +32,8 @@ export interface RecordOptions {
   steps?: Step[];
   /** After the last step: stop the program (TUIs never exit by themselves). Default: wait for exit. */
   stopAfterSteps?: boolean;
+  /** How the recorder stops the program (default SIGTERM; SIGHUP is what closing a terminal sends). */
+  stopSignal?: "SIGTERM" | "SIGHUP" | "SIGINT";
   /** Hard bound on the run; the recorder kills the program after it (and says so). */
   maxMs: number;
 }
@@ -42,6 +49,8 @@ export interface RecordResult {
   stepScreens: string[][];
   /** Seconds into the recording at which each step's screen was taken. */
   stepTimes: number[];
+  /** Per step: whether output went quiet for settleMs before the screen was taken. */
+  stepSettled: boolean[];
   /** true when the recorder ended the program (a TUI, or a run over maxMs). */
   stoppedByRecorder: boolean;
   timedOut: boolean;
@@ -112,6 +121,7 @@ export async function recordRun(o: RecordOptions): Promise<RecordResult> {
   const deadline = started + o.maxMs;
   const stepScreens: string[][] = [];
   const stepTimes: number[] = [];
+  const stepSettled: boolean[] = [];
   let stepFailed: string | null = null;
   for (const step of o.steps ?? []) {
     if (!(await until(deadline, () => step.waitFor.test(screenText())))) {
@@ -119,7 +129,8 @@ export async function recordRun(o: RecordOptions): Promise<RecordResult> {
       break;
     }
     const settle = step.settleMs ?? 1500;
-    await until(deadline, () => performance.now() - lastOutput >= settle);
+    const settleDeadline = Math.min(deadline, performance.now() + (step.settleMaxMs ?? 8000));
+    stepSettled.push(await until(settleDeadline, () => performance.now() - lastOutput >= settle));
     await rendered;
     stepScreens.push(screen.lastLines(rows));
     stepTimes.push(events.at(-1)?.[0] ?? 0);
@@ -133,7 +144,7 @@ export async function recordRun(o: RecordOptions): Promise<RecordResult> {
     treeBeforeStop = processesWithMarker(o.marker);
     stoppedByRecorder = true;
     timedOut = !(o.stopAfterSteps || stepFailed);
-    term.kill("SIGTERM");
+    term.kill(o.stopSignal ?? "SIGTERM");
     const gone = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
     if (!gone) term.kill("SIGKILL");
   }
@@ -152,6 +163,7 @@ export async function recordRun(o: RecordOptions): Promise<RecordResult> {
     screen: screen.lastLines(rows),
     stepScreens,
     stepTimes,
+    stepSettled,
     stoppedByRecorder,
     timedOut,
     stepFailed,

@@ -97,7 +97,11 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
   const sse = new SseWriter(res);
   sse.send({ type: "message_start", message: message(model, [], null) }, "message_start");
   if (wantTool) {
-    const input = JSON.stringify({ command: "touch fake-api-tool-was-here.txt", description: "Create a marker file" });
+    const input = JSON.stringify({
+      // A deletion: claude auto-allows harmless commands such as `touch` inside the project.
+      command: "rm -rf ./fake-api-scratch-dir",
+      description: "Remove a scratch folder",
+    });
     sse.send(
       {
         type: "content_block_start",

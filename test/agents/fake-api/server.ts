@@ -75,6 +75,12 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
       else res.destroy();
     });
   });
+  // WebSocket upgrades (codex tries a Responses WebSocket first): refused, so the CLI falls back to
+  // HTTPS at once; logged like any request.
+  server.on("upgrade", (req, socket) => {
+    requests.push({ at: Date.now(), method: "UPGRADE", url: req.url ?? "", vendor: null, scenario: "", status: 404 });
+    socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", resolve);
