@@ -6,6 +6,8 @@
  * "expected vs observed" becomes an assertion once the classifier lands (AGENTS_LIVE_STRICT=1).
  *   AGENTS_LIVE='claude/*,codex/auth-401'   only these cases
  *   AGENTS_LIVE_CONCURRENCY=3               cases run side by side (default 3: the CLIs are heavy)
+ * Each case is its own test; the table is printed (and written to .agent-cache/live/last-table.txt)
+ * after the last one, with whatever cases finished.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +20,6 @@ import { assertLoopbackOnly } from "./netns.js";
 import { CACHE_DIR, FIXTURES_DIR } from "./paths.js";
 
 const pattern = process.env.AGENTS_LIVE;
-const concurrency = Number(process.env.AGENTS_LIVE_CONCURRENCY ?? 3);
 // claude's default retries on a 401 take minutes: only when asked for.
 const SLOW_ONLY_ON_REQUEST = new Set(["claude/auth-401-default-retries"]);
 
@@ -78,22 +79,10 @@ function table(rows: LiveOutcome[]): string {
   return [line(head), widths.map((w) => "─".repeat(w)).join("─┼─"), ...cells.map(line)].join("\n");
 }
 
-async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, n) }, worker));
-  return out;
-}
-
 describe("real agent CLIs under the conductor", () => {
   let api: FakeApi;
   let bins: Record<string, { bin: string; version: string }>;
+  const rows: LiveOutcome[] = [];
 
   beforeAll(async () => {
     assertLoopbackOnly();
@@ -105,13 +94,12 @@ describe("real agent CLIs under the conductor", () => {
     mkdirSync(join(CACHE_DIR, "live"), { recursive: true });
     api = await startFakeApi();
   });
+
   afterAll(async () => {
     await api?.close();
-  });
-
-  test("each case: the CLI's own behaviour holds; the conductor's outcome is tabled", async () => {
-    const cases = CASES.filter(selected);
-    const rows = await pool(cases, concurrency, (k) => runUnderConductor(k, bins[k.cli]!.bin, api, boundFor(k)));
+    if (rows.length === 0) return;
+    const order = new Map(CASES.map((k, i) => [caseId(k), i]));
+    rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
     const versions = Object.entries(bins)
       .map(([cli, b]) => `${cli} ${b.version}`)
       .join(", ");
@@ -124,18 +112,24 @@ describe("real agent CLIs under the conductor", () => {
     ].join("\n");
     console.log(report);
     writeFileSync(join(CACHE_DIR, "live", "last-table.txt"), `${report}\n`);
+  });
 
-    const problems: string[] = [];
-    for (const [i, r] of rows.entries()) {
-      const k = cases[i]!;
-      if (r.cliPrintedExpected === false) problems.push(`${r.id}: the CLI did not print ${k.expectLine ?? k.question}`);
+  // Side by side, at most `maxConcurrency` (vitest.agents.config.ts) at a time: the CLIs are heavy.
+  test.concurrent.each(CASES.filter(selected).map((k) => [caseId(k), k] as const))(
+    "%s",
+    async (_id, k) => {
+      const r = await runUnderConductor(k, bins[k.cli]!.bin, api, boundFor(k));
+      rows.push(r);
+      const problems: string[] = [];
+      if (r.cliPrintedExpected === false) problems.push(`the CLI did not print ${k.expectLine ?? k.question}`);
       const want = recordedExit(k);
       if (want !== null && r.firstExitCode !== null && r.firstExitCode !== want) {
-        problems.push(`${r.id}: first run exited ${r.firstExitCode}, the recording exited ${want}`);
+        problems.push(`first run exited ${r.firstExitCode}, the recording exited ${want}`);
       }
       if (process.env.AGENTS_LIVE_STRICT === "1" && !r.matches)
-        problems.push(`${r.id}: conductor outcome is not the expected one`);
-    }
-    expect(problems).toEqual([]);
-  });
+        problems.push("conductor outcome is not the expected one");
+      expect(problems).toEqual([]);
+    },
+    320_000, // the longest bound (200 s) plus shutdown and a loaded machine's slowness
+  );
 });
