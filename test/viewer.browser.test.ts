@@ -1,16 +1,18 @@
 /**
- * The viewer in a real headless Chromium, on a real conductor with scripted agents in real ptys:
- * the highlighted state node follows the session (starting → healthy → input_wait → completed).
+ * The viewer and the report in a real headless Chromium, on a real conductor with 100 sessions in
+ * real ptys: the overview fits one screen, selecting a session shows its chart and its rendered
+ * screen (xterm.js, served locally), answering its question from the page moves it back to
+ * healthy, the end of the run is final; then the run's report opens with a lane per session.
  * Screenshots go to test-artifacts/ (gitignored). Skipped, saying so, without /usr/bin/chromium.
  */
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { type Browser, chromium } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { createConductor } from "../src/conductor.js";
-import { createAgentHub } from "../src/testing/agent-hub.js";
+import { buildReport, renderReportHtml } from "../src/report/index.js";
 import { startViewer } from "../src/viewer/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -18,7 +20,6 @@ const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(`viewer.browser.test: skipped, ${CHROMIUM} is not installed (apt-get install chromium; CI installs it)`);
 
-const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
 // The machine has no network: without these Chromium keeps dialling out and logging refusals.
 const ARGS = [
@@ -31,44 +32,35 @@ const ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
+// A machine shared by many: waits are on what the page shows, bounded only by these generous caps.
+const WAIT = { timeout: 240_000 };
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
   for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
 });
 
-/** The state the page highlights for a session (read from the SVG, as a person sees it). */
-const highlighted = (page: Page, id: string) =>
-  page
-    .locator(`section[data-session="${id}"] svg.chart g.state.current`)
-    .getAttribute("data-state", { timeout: 5_000 });
+const sh = (script: string) => ["/bin/sh", "-c", script];
+// The page's own DOM, as strings Chromium evaluates (this project compiles without the DOM lib).
+const rows = (n: number) => `document.querySelectorAll("#rows .row").length === ${n}`;
+const screenShows = (re: string) => `/${re}/.test(document.querySelector("#term .xterm-rows")?.textContent ?? "")`;
 
-async function until(page: Page, id: string, state: string, shot: string) {
-  await page.waitForSelector(`section[data-session="${id}"] svg.chart g.state.current[data-state="${state}"]`, {
-    timeout: 10_000,
-  });
-  expect(await highlighted(page, id)).toBe(state);
-  await page.screenshot({ path: join(ARTIFACTS, shot), fullPage: true });
-}
-
-describe.skipIf(!hasChromium)("viewer in headless Chromium", () => {
-  it("highlights each session's current state live and shows why it moved", async () => {
+describe.skipIf(!hasChromium)("viewer and report in headless Chromium", () => {
+  it("100 sessions: one-screen overview, chart and screen of the selected one, an answer from the page", async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const dir = mkdtempSync(join(tmpdir(), "viewer-browser-"));
-    const hub = createAgentHub(dir);
-    await hub.listen();
-    cleanup.push(() => hub.close());
     const conductor = createConductor({
       logsDir: join(dir, "logs"),
       handleSignals: false,
       enableMesh: false,
-      graceMs: 500,
-      maxRestarts: 1,
-      probeOpts: { inputQuietMs: 300 },
+      graceMs: 1_000,
+      maxRestarts: 0,
+      probeOpts: { stallMs: 600_000, inputQuietMs: 500 },
     });
     cleanup.push(() => conductor.shutdown("test_end"));
     const viewer = await startViewer(conductor);
     cleanup.push(() => viewer.close());
+    expect(viewer.url).toMatch(/\?t=[\w-]{20,}$/);
 
     const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     cleanup.push(() => browser.close());
@@ -80,55 +72,90 @@ describe.skipIf(!hasChromium)("viewer in headless Chromium", () => {
     await page.goto(viewer.url);
     await page.waitForSelector("#status.live");
 
-    // A session the test drives step by step, and one that crashes until it is dead.
     conductor.spawnSession({
-      id: "migrate",
+      id: "asker",
       agent: "command",
-      command: [process.execPath, AGENT],
-      env: { SCRIPTED_AGENT_SOCKET: hub.path },
+      command: sh(
+        // The answer clears the screen, as agents redraw: a question still on screen is still a question.
+        "echo ready; read go; printf 'Proceed with the deployment? (y/n) '; read a; printf '\\033[2J\\033[H'; " +
+          "echo answer:$a; exec sleep 600",
+      ),
     });
-    conductor.spawnSession({
-      id: "crasher",
-      agent: "command",
-      command: [process.execPath, AGENT],
-      env: { SCRIPTED_AGENT_PLAN: JSON.stringify([{ print: "TypeError: cannot read 'config'" }, { exit: 3 }]) },
-    });
-    await hub.ready("migrate#1");
-    await until(page, "migrate", "starting", "viewer-1-starting.png");
-    await hub.send("migrate#1", { op: "print", text: "scanning schema: 3 pending migrations" });
-    await until(page, "migrate", "healthy", "viewer-2-healthy.png");
-    await hub.send("migrate#1", { op: "ask", text: "Apply the database migration? (y/n)" });
-    await until(page, "migrate", "input_wait", "viewer-3-input_wait.png");
-    await expect
-      .poll(() => page.locator('section[data-session="migrate"] .question').textContent())
-      .toContain("Apply the database migration? (y/n)");
-    await until(page, "crasher", "dead", "viewer-3-input_wait.png");
+    for (let i = 0; i < 95; i++)
+      conductor.spawnSession({
+        id: `worker-${String(i).padStart(2, "0")}`,
+        agent: "command",
+        command: sh("echo ready; while :; do sleep 5; echo tick; done"),
+      });
+    for (let i = 0; i < 4; i++)
+      conductor.spawnSession({ id: `crasher-${i}`, agent: "command", command: sh("echo boom; exit 3") });
 
-    expect(conductor.sendInput("migrate", "y")).toBe(true);
-    expect(await hub.input("migrate#1")).toBe("y");
-    await hub.send("migrate#1", { op: "print", text: "applying 001_users ok" });
-    await until(page, "migrate", "healthy", "viewer-4-answered.png");
-    await hub.send("migrate#1", { op: "exit", code: 0 });
-    await until(page, "migrate", "completed", "viewer-5-completed.png");
+    await page.waitForFunction(rows(100), null, WAIT);
+    await page.waitForSelector('.row[data-session="crasher-3"][data-state="dead"]', WAIT);
+    // The whole overview is on one screen: no row below the fold, nothing to scroll.
+    const fit = (await page.evaluate(`({
+      bottom: Math.max(...[...document.querySelectorAll("#rows .row")].map((r) => r.getBoundingClientRect().bottom)),
+      height: window.innerHeight,
+      scroll: document.getElementById("overview").scrollHeight - document.getElementById("overview").clientHeight,
+    })`)) as { bottom: number; height: number; scroll: number };
+    expect(fit.bottom).toBeLessThanOrEqual(fit.height);
+    expect(fit.scroll).toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-100-overview.png") });
 
-    // The last move is drawn bold, and the history lists moves with their reasons.
-    const last = page.locator('section[data-session="migrate"] svg.chart g.edge.last');
-    expect([await last.getAttribute("data-from"), await last.getAttribute("data-to")]).toEqual([
-      "healthy",
-      "completed",
-    ]);
-    const history = await page.locator('section[data-session="migrate"] ol.history li').allTextContents();
-    expect(history[0]).toMatch(/healthy → completed\s*exit_0/);
-    expect(history.join("\n")).toMatch(/healthy → input_wait\s*input_wait:yes_no/);
-    const crasher = await page.locator('section[data-session="crasher"] dl.facts').textContent();
-    expect(crasher).toMatch(/restarts\s*1/);
-    expect(crasher).toMatch(/failure\s*exit_nonzero/);
+    // Filter narrows the rows; clearing it brings them back.
+    await page.fill("#filter", "crasher");
+    await page.waitForFunction(rows(4), null, WAIT);
+    await page.fill("#filter", "");
+
+    // asker waits for a line before it asks (so its screen can be checked first), then for the answer.
+    await page.waitForSelector('.row[data-session="asker"][data-state="healthy"]', WAIT);
+    await page.click('.row[data-session="asker"]');
+    await page.waitForSelector("#d-chart svg g.state.current[data-state='healthy']", WAIT);
+    await page.waitForFunction(screenShows("ready"), null, WAIT);
+    // Without a question, the answer box is hidden; send the first line through the control route.
+    const sent = await page.evaluate(`(async () => {
+      const t = new URLSearchParams(location.search).get("t");
+      const body = JSON.stringify({ id: 1, op: "send", session: "asker", text: "go" });
+      return (await fetch("/control?t=" + t, { method: "POST", body })).json();
+    })()`);
+    expect(sent).toMatchObject({ ok: true, result: { sent: true } });
+    await page.waitForSelector('.row[data-session="asker"][data-state="input_wait"]', WAIT);
+    await page.waitForSelector("#d-chart svg g.state.current[data-state='input_wait']", WAIT);
+    await page.waitForFunction(screenShows("Proceed with the deployment\\? \\(y\\/n\\)"), null, WAIT);
+    expect(await page.textContent("#d-question-text")).toContain("Proceed with the deployment? (y/n)");
+    expect(await page.locator("#d-log li").count()).toBeGreaterThan(2);
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-100-input-wait.png") });
+
+    await page.fill("#answer-text", "y");
+    await page.click("#answer button");
+    await page.waitForSelector('.row[data-session="asker"][data-state="healthy"]', WAIT);
+    await page.waitForSelector("#d-chart svg g.state.current[data-state='healthy']", WAIT);
+    await page.waitForFunction(screenShows("answer:y"), null, WAIT);
+    expect(await page.textContent("#d-history")).toMatch(/input_wait → healthy/);
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-100-answered.png") });
+
+    // A dead session says it is final and that its process ended.
+    await page.click('.row[data-session="crasher-0"]');
+    await page.waitForSelector("#d-state:has-text('dead (final)')", WAIT);
+    expect(await page.textContent("#d-facts")).toMatch(/process\s*ended with code 3/);
 
     await conductor.shutdown("test_end");
-    await viewer.close();
-    await page.waitForSelector("#status.ended");
-    await page.screenshot({ path: join(ARTIFACTS, "viewer-6-run-ended.png"), fullPage: true });
+    await page.waitForSelector("#status.ended", WAIT);
+    expect(await page.textContent("#status")).toBe("run ended · states are final");
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-100-ended.png") });
     expect(outside).toEqual([]);
     expect(errors).toEqual([]);
-  }, 60_000);
+
+    // The run's post-mortem: one lane per session, spans per state, markers; opened from disk.
+    const report = await buildReport(join(dir, "logs"));
+    const file = join(dir, "report.html");
+    writeFileSync(file, renderReportHtml(report));
+    const rp = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await rp.goto(pathToFileURL(file).href);
+    expect(await rp.locator("svg.lanes g.lane").count()).toBe(100);
+    expect(await rp.locator('g.lane[data-session="asker"] rect.span[data-state="input_wait"]').count()).toBe(1);
+    expect(await rp.locator('g.lane[data-session="crasher-0"] rect.span[data-state="dead"]').count()).toBe(1);
+    expect(await rp.locator('tr[data-session="asker"]').textContent()).toMatch(/input_wait/);
+    await rp.screenshot({ path: join(ARTIFACTS, "report-100.png"), fullPage: true });
+  }, 600_000);
 });

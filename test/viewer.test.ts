@@ -87,7 +87,8 @@ describe("viewer", () => {
     await expect(startViewer(source, { host: "localhost" })).rejects.toThrow(/must be "127.0.0.1"/);
     await expect(startViewer(source, { port: 70_000 })).rejects.toThrow(/port must be an integer/);
     const v = await startViewer(source);
-    expect(v.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(v.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(v.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?t=[\w-]{24}$/); // the token the page's controls need
     await expect(startViewer(source, { port: v.port })).rejects.toThrow(/port is in use/);
     await v.close();
   });
@@ -104,8 +105,8 @@ describe("viewer", () => {
     for (const s of Object.keys(sessionMachine.root.states)) expect(page.body).toContain(`data-state="${s}"`);
     for (const m of listMoves(sessionMachine)) expect(page.body).toContain(`data-from="${m.from}" data-to="${m.to}"`);
     expect((await request(v.url, { host: "evil.example" })).status).toBe(403); // DNS rebinding
-    expect((await request(`${v.url}nope`)).status).toBe(404);
-    const graph = JSON.parse((await request(`${v.url}graph.json`)).body);
+    expect((await request(`${v.origin}nope`)).status).toBe(404);
+    const graph = JSON.parse((await request(`${v.origin}graph.json`)).body);
     expect(graph.graph).toEqual(toGraphJson(sessionMachine));
     await v.close();
   });
@@ -127,7 +128,7 @@ describe("viewer", () => {
     const { source, emitter, sessions } = stubConductor();
     sessions.push(session("a", "starting"));
     const v = await startViewer(source);
-    const stream = sse(`${v.url}events`, (ev) => ev.some((e) => e.event === "session"));
+    const stream = sse(`${v.origin}events`, (ev) => ev.some((e) => e.event === "session"));
     await new Promise((r) => setTimeout(r, 100));
     sessions[0] = session("a", "healthy");
     emitter.emit("stateChange", { sessionId: "a", from: "starting", to: "healthy", reason: "first_output" });

@@ -6,13 +6,15 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { dirname } from "node:path";
 import { sessionMachine } from "../../machines/session.machine.js";
 import type { Conductor } from "../conductor.js";
-import type { ControlHandler } from "../control/handler.js";
+import { type ControlHandler, type ControlTarget, createControlHandler } from "../control/handler.js";
 import { toGraphJson } from "../machine-graph.js";
 import type { SessionSnapshot } from "../session-view.js";
 import { layoutGraph, renderSvg } from "./layout.js";
 import { renderPage } from "./page.js";
+import { serveAsset, serveControl, serveFollow, tokenOk } from "./routes.js";
 
 /** What the viewer needs from a conductor (the facade satisfies it). */
 export type ViewerSource = Pick<Conductor, "on" | "off" | "getSnapshot"> & { actor?: Conductor["actor"] };
@@ -31,7 +33,10 @@ export interface ViewerOptions {
 }
 
 export interface Viewer {
+  /** The page's URL, with the random token its controls need (`?t=…`): print it, do not log it elsewhere. */
   url: string;
+  /** `http://127.0.0.1:<port>/`, without the token. */
+  origin: string;
   port: number;
   close(): Promise<void>;
 }
@@ -43,7 +48,12 @@ export interface Move {
   reason: string;
 }
 
-export type ViewedSession = SessionSnapshot & { history: Move[] };
+export type ViewedSession = SessionSnapshot & {
+  history: Move[];
+  /** Output bytes per 2 s over the last minute, oldest first (the overview's sparkline). */
+  activity?: number[];
+  lastOutputAt?: string | null;
+};
 
 const REFRESH_MS = 1_000; // output counters change without an event; refresh while someone watches
 const KEEPALIVE_TICKS = 15; // a comment every 15 s keeps proxies and idle timeouts away
@@ -68,6 +78,15 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
   const svg = renderSvg(layout, `${graph.id} statechart`);
 
   const history = new Map<string, Move[]>();
+  const token = randomBytes(18).toString("base64url");
+  const isTarget = (x: unknown): x is ControlTarget =>
+    typeof (x as ControlTarget).sendInput === "function" && typeof (x as ControlTarget).eventLogPath === "string";
+  // Controls go through the control protocol: the run's handler, or one of our own for an embedder.
+  const ownHandler =
+    !opts.control && isTarget(source)
+      ? createControlHandler(source, { name: "viewer", logsDir: dirname(source.eventLogPath), version: "" })
+      : null;
+  const control = opts.control ?? ownHandler;
   const lastSent = new Map<string, string>();
   const clients = new Set<ServerResponse>();
   let ended = false;
@@ -75,8 +94,12 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
   let ticks = 0;
   let timer: NodeJS.Timeout | undefined;
 
-  const view = (s: SessionSnapshot): ViewedSession => ({ ...s, history: history.get(s.id) ?? [] });
-  const sessions = () => source.getSnapshot().map(view);
+  const view = (s: SessionSnapshot & { lastOutputAt?: string | null }): ViewedSession => ({
+    ...s,
+    history: history.get(s.id) ?? [],
+    ...(control ? { activity: control.output.activity(s.id, 30, 2_000) } : {}),
+  });
+  const sessions = () => (control ? control.sessions() : source.getSnapshot()).map(view);
   const write = (res: ServerResponse, event: string, data: unknown) =>
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   const broadcast = (event: string, data: unknown) => {
@@ -150,20 +173,29 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
   };
 
   let allowedHosts = new Set<string>();
+  let origins = new Set<string>();
   const server = createServer((req, res) => handle(req, res));
   function handle(req: IncomingMessage, res: ServerResponse) {
     // DNS rebinding: a page on another origin resolving to 127.0.0.1 still sends its own Host.
     if (!allowedHosts.has(req.headers.host ?? ""))
       return plain(res, 403, "forbidden: open the viewer as http://127.0.0.1:<port>/\n");
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const path = url.pathname;
+    if (path === "/control" || path === "/follow") {
+      if (!control) return plain(res, 404, "this viewer has no controls (its source is not a conductor)\n");
+      if (!tokenOk(url, req, token)) return plain(res, 403, "forbidden: open the URL the conductor printed\n");
+      if (path === "/control") return serveControl(req, res, control, origins);
+      return void serveFollow(url, req, res, control);
+    }
     if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "method not allowed\n");
-    const path = (req.url ?? "/").split("?")[0];
+    if (serveAsset(path, res)) return;
     const common = { "cache-control": "no-store", "x-content-type-options": "nosniff" };
     if (path === "/" || path === "/index.html") {
       const nonce = randomBytes(16).toString("base64");
       res.writeHead(200, {
         ...common,
         "content-type": "text/html; charset=utf-8",
-        "content-security-policy": `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+        "content-security-policy": `default-src 'none'; style-src 'unsafe-inline' 'self'; script-src 'nonce-${nonce}' 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
       });
       return void res.end(renderPage({ svg, nonce, title, machineId: graph.id }));
     }
@@ -205,6 +237,7 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
   });
   const bound = (server.address() as AddressInfo).port;
   allowedHosts = new Set([`127.0.0.1:${bound}`, `localhost:${bound}`]);
+  origins = new Set([...allowedHosts].map((h) => `http://${h}`));
 
   function detach() {
     for (const [name, fn] of listeners) source.off(name as Name, fn as (p: unknown) => void);
@@ -215,12 +248,14 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${bound}/`,
+    url: `http://127.0.0.1:${bound}/?t=${token}`,
+    origin: `http://127.0.0.1:${bound}/`,
     port: bound,
     close() {
       closing ??= (async () => {
         closed = true;
         detach();
+        ownHandler?.close();
         clearInterval(timer);
         timer = undefined;
         for (const res of clients) {
