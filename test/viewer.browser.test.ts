@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { createConductor } from "../src/conductor.js";
 import { buildReport, renderReportHtml } from "../src/report/index.js";
@@ -41,9 +41,9 @@ afterAll(async () => {
 });
 
 const sh = (script: string) => ["/bin/sh", "-c", script];
-// The page's own DOM, as strings Chromium evaluates (this project compiles without the DOM lib).
-const rows = (n: number) => `document.querySelectorAll("#rows .row").length === ${n}`;
-const screenShows = (re: string) => `/${re}/.test(document.querySelector("#term .xterm-rows")?.textContent ?? "")`;
+// Waits through locators: the page's CSP forbids the eval a string predicate would need.
+const rows = (page: Page, n: number) => expect.poll(() => page.locator("#rows .row").count(), WAIT).toBe(n);
+const screenShows = (page: Page, re: RegExp) => page.locator("#term .xterm-rows", { hasText: re }).waitFor(WAIT);
 
 describe.skipIf(!hasChromium)("viewer and report in headless Chromium", () => {
   it("100 sessions: one-screen overview, chart and screen of the selected one, an answer from the page", async () => {
@@ -90,7 +90,7 @@ describe.skipIf(!hasChromium)("viewer and report in headless Chromium", () => {
     for (let i = 0; i < 4; i++)
       conductor.spawnSession({ id: `crasher-${i}`, agent: "command", command: sh("echo boom; exit 3") });
 
-    await page.waitForFunction(rows(100), null, WAIT);
+    await rows(page, 100);
     await page.waitForSelector('.row[data-session="crasher-3"][data-state="dead"]', WAIT);
     // The whole overview is on one screen: no row below the fold, nothing to scroll.
     const fit = (await page.evaluate(`({
@@ -104,14 +104,14 @@ describe.skipIf(!hasChromium)("viewer and report in headless Chromium", () => {
 
     // Filter narrows the rows; clearing it brings them back.
     await page.fill("#filter", "crasher");
-    await page.waitForFunction(rows(4), null, WAIT);
+    await rows(page, 4);
     await page.fill("#filter", "");
 
     // asker waits for a line before it asks (so its screen can be checked first), then for the answer.
     await page.waitForSelector('.row[data-session="asker"][data-state="healthy"]', WAIT);
     await page.click('.row[data-session="asker"]');
     await page.waitForSelector("#d-chart svg g.state.current[data-state='healthy']", WAIT);
-    await page.waitForFunction(screenShows("ready"), null, WAIT);
+    await screenShows(page, /ready/);
     // Without a question, the answer box is hidden; send the first line through the control route.
     const sent = await page.evaluate(`(async () => {
       const t = new URLSearchParams(location.search).get("t");
@@ -121,7 +121,7 @@ describe.skipIf(!hasChromium)("viewer and report in headless Chromium", () => {
     expect(sent).toMatchObject({ ok: true, result: { sent: true } });
     await page.waitForSelector('.row[data-session="asker"][data-state="input_wait"]', WAIT);
     await page.waitForSelector("#d-chart svg g.state.current[data-state='input_wait']", WAIT);
-    await page.waitForFunction(screenShows("Proceed with the deployment\\? \\(y\\/n\\)"), null, WAIT);
+    await screenShows(page, /Proceed with the deployment\? \(y\/n\)/);
     expect(await page.textContent("#d-question-text")).toContain("Proceed with the deployment? (y/n)");
     expect(await page.locator("#d-log li").count()).toBeGreaterThan(2);
     await page.screenshot({ path: join(ARTIFACTS, "viewer-100-input-wait.png") });
@@ -130,7 +130,7 @@ describe.skipIf(!hasChromium)("viewer and report in headless Chromium", () => {
     await page.click("#answer button");
     await page.waitForSelector('.row[data-session="asker"][data-state="healthy"]', WAIT);
     await page.waitForSelector("#d-chart svg g.state.current[data-state='healthy']", WAIT);
-    await page.waitForFunction(screenShows("answer:y"), null, WAIT);
+    await screenShows(page, /answer:y/);
     expect(await page.textContent("#d-history")).toMatch(/input_wait → healthy/);
     await page.screenshot({ path: join(ARTIFACTS, "viewer-100-answered.png") });
 

@@ -128,8 +128,13 @@ describe("viewer", () => {
     const { source, emitter, sessions } = stubConductor();
     sessions.push(session("a", "starting"));
     const v = await startViewer(source);
-    const stream = sse(`${v.origin}events`, (ev) => ev.some((e) => e.event === "session"));
-    await new Promise((r) => setTimeout(r, 100));
+    let connected = () => {};
+    const snapshotSeen = new Promise<void>((r) => (connected = r));
+    const stream = sse(`${v.origin}events`, (ev) => {
+      if (ev.some((e) => e.event === "snapshot")) connected();
+      return ev.some((e) => e.event === "session");
+    });
+    await snapshotSeen; // move only once the page has its snapshot (a loaded machine connects late)
     sessions[0] = session("a", "healthy");
     emitter.emit("stateChange", { sessionId: "a", from: "starting", to: "healthy", reason: "first_output" });
     const events = await stream.done;
