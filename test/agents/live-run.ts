@@ -128,9 +128,18 @@ export async function runUnderConductor(
     sawInputWait,
     durationMs,
     boundHit,
-    cliPrintedExpected: k.expectLine ? k.expectLine.test(text) : k.question ? k.question.test(text) : null,
+    // TUIs draw words with cursor moves, so a question is also looked for with all blanks removed.
+    cliPrintedExpected: k.expectLine
+      ? k.expectLine.test(text)
+      : k.question
+        ? k.question.test(text) ||
+          new RegExp(k.question.source.replace(/\s/g, ""), k.question.flags).test(text.replace(/\s/g, ""))
+        : null,
     firstExitCode: exits[0]?.code ?? null,
-    survivors: alive.map((p) => `${p.pid} (ppid ${p.ppid}) ${p.args.replace(root, "<RUN>").slice(0, 100)}`),
+    survivors: alive.map(
+      (p) =>
+        `${p.pid} (ppid ${p.ppid}) ${p.args.replace(/\s+/g, " ").split(root).join("<RUN>").split(CACHE_DIR).join("<AGENT_CACHE>").slice(0, 100)}`,
+    ),
   };
   return { ...partial, matches: meets(k.conductor, partial) };
 }
