@@ -13,12 +13,18 @@
  * Snapshots are batched: every call that arrives in the same tick shares ONE table read
  * (tree-kill spawns `ps` per call, ~0.5 s for 100 sessions, see shared/spec/field-facts.md).
  */
+import { pidsCarrying } from "./env-cookie.js";
 import { isAlive, isAliveInfo, ownProcessGroup, snapshotProcesses, type ProcessTable } from "./process-table.js";
 
 export interface ReapOptions {
   graceMs: number;
   /** Only for logs. */
   label?: string;
+  /**
+   * The run's env cookie (env-cookie.ts): processes carrying it are family too, which finds
+   * setsid + double-fork escapees that left the session and the parent tree.
+   */
+  cookie?: string;
 }
 
 export interface ReapResult {
@@ -133,7 +139,10 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
       log("reaper.root_alive", { label, rootPid: root });
       return { rootPid: root, signalled: [], forced: false, survivors: [] };
     }
-    const first = [...familyOf(table, root, !orphansOnly)].filter((p) => isAliveInfo(table.get(p)));
+    const marked = o.cookie ? await pidsCarrying(o.cookie) : [];
+    const first = [...new Set([...familyOf(table, root, !orphansOnly), ...marked])].filter((p) =>
+      isAliveInfo(table.get(p)),
+    );
     // Nothing alive in the family: nothing can fork either, so no second snapshot.
     if (first.length === 0) return { rootPid: root, signalled: [], forced: false, survivors: [] };
     const signalled = new Set<number>(await send(first, root, table, "SIGTERM"));
@@ -145,6 +154,7 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
     const table2 = await sharedSnapshot();
     const again = familyOf(table2, root, !rootDied);
     for (const p of left) again.add(p);
+    for (const p of o.cookie ? await pidsCarrying(o.cookie) : []) again.add(p);
     const targets = [...again].filter((p) => isAliveInfo(table2.get(p)));
     let forced = false;
     let survivors: number[] = [];

@@ -11,7 +11,9 @@ import { parseRetryHint } from "../machines/retry-hint.js";
 import type { ChildCommand, ChildEvent, PtyProcessInput } from "../machines/session.types.js";
 import { endStream, openLog } from "./log-file.js";
 import type { ProcessReaper } from "./process-reaper.js";
-import { makeNonce, MarkerScanner, shimArgs, signalName, statusToExit } from "./pty-shim.js";
+import { COOKIE_VAR, conductorScope, runCookie } from "./env-cookie.js";
+import { type OrphanGuard, processWatchdog } from "./orphan-watchdog.js";
+import { makeNonce, MarkerScanner, shimLaunch, signalName, statusToExit } from "./pty-shim.js";
 import { OutputCoalescer } from "./output-coalescer.js";
 import { ScreenTail } from "./screen-tail.js";
 
@@ -30,6 +32,10 @@ export interface PtyProcessDeps {
   envFor?: (ref: string) => Readonly<Record<string, string>> | undefined;
   /** Sees every output byte of a run, in order, before its EXIT (the agent-stream result capture). */
   tap?: (sessionId: string, generation: number, chunk: Buffer) => void;
+  /** `<process>.<conductor>.` env-cookie scope of this conductor's children (env-cookie.ts). */
+  cookieScope?: string;
+  /** Ends the trees if this process dies (default: the process's shared watchdog). */
+  orphanGuard?: OrphanGuard;
 }
 
 export type PtyProcessLogic = ReturnType<typeof createPtyProcessLogic>;
@@ -72,8 +78,9 @@ export type ChildRunner = (args: ChildRunnerArgs) => () => void;
 
 /** One run of a local child in a pty; returns the cleanup that ends it. */
 export function createPtyRunner(deps: PtyProcessDeps): ChildRunner {
+  const scoped = { ...deps, cookieScope: deps.cookieScope ?? conductorScope() };
   return ({ input, sendBack, receive }) => {
-    const run = new PtyRun(deps, input, (e) => sendBack(e));
+    const run = new PtyRun(scoped, input, (e) => sendBack(e));
     receive((cmd) => run.command(cmd));
     run.start();
     return () => run.stop();
@@ -94,6 +101,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 class PtyRun {
   private readonly gen: number;
   private readonly nonce = makeNonce();
+  private cookie = "";
   private readonly scanner = new MarkerScanner(this.nonce);
   private readonly screen: ScreenTail;
   private readonly log: NonNullable<PtyProcessDeps["log"]>;
@@ -140,6 +148,10 @@ class PtyRun {
     });
   }
 
+  private guard(): OrphanGuard {
+    return this.deps.orphanGuard ?? processWatchdog();
+  }
+
   private send(e: ChildEvent) {
     if (!this.stopped) this.sendBack(e);
   }
@@ -162,12 +174,19 @@ class PtyRun {
       accessSync(shell, fsc.X_OK);
       const prog = spec.argv[0]!;
       if (prog.includes("/")) accessSync(resolve(cwd, prog), fsc.X_OK);
-      this.term = pty.spawn(shell, shimArgs(this.nonce, spec.argv), {
+      // The cookie goes last: a session's env can never drop it (see env-cookie.ts).
+      this.cookie = runCookie(this.deps.cookieScope ?? conductorScope(), sessionId);
+      const launch = shimLaunch(shell, this.nonce, spec.argv);
+      this.term = pty.spawn(launch.file, launch.args, {
         name: "xterm-256color",
         cols: spec.cols ?? 120,
         rows: spec.rows ?? 40,
         cwd,
-        env: childEnv({ ...spec.env, ...(spec.envRef ? this.deps.envFor?.(spec.envRef) : undefined) }),
+        env: childEnv({
+          ...spec.env,
+          ...(spec.envRef ? this.deps.envFor?.(spec.envRef) : undefined),
+          [COOKIE_VAR]: this.cookie,
+        }),
         encoding: null, // raw Buffers: exact bytes to the log; xterm decodes UTF-8 itself
       });
     } catch (e) {
@@ -180,6 +199,7 @@ class PtyRun {
     }
     const term = this.term;
     this.pid = term.pid;
+    this.guard().watch(this.pid);
     this.disposables.push(
       term.onData((d) => this.onData(d as unknown as Buffer)),
       term.onExit((e) => void this.onExit(e)),
@@ -222,6 +242,7 @@ class PtyRun {
     this.terminating = this.deps.reaper.terminate(this.pid, {
       graceMs,
       label: `${this.input.sessionId}#${this.gen}`,
+      cookie: this.cookie,
     });
   }
 
@@ -298,10 +319,12 @@ class PtyRun {
     // Orphans (e.g. `sleep 1000 &` left behind) share the shim's session id: reap them.
     const label = `${this.input.sessionId}#${this.gen}`;
     const reap =
-      this.terminating ?? this.deps.reaper.reapOrphans(this.pid, { graceMs: this.deps.orphanGraceMs ?? 1000, label });
+      this.terminating ??
+      this.deps.reaper.reapOrphans(this.pid, { graceMs: this.deps.orphanGraceMs ?? 1000, label, cookie: this.cookie });
     const res = await reap.catch(() => undefined);
     if (res?.forced) this.diag(`forced kill (SIGKILL): ${res.signalled.join(" ")}`);
     if (res && res.survivors.length > 0) this.diag(`survivors after SIGKILL: ${res.survivors.join(" ")}`);
+    if (!res || res.survivors.length === 0) this.guard().forget(this.pid);
     await this.closeAll();
     this.send({ type: "CHILD.GONE", generation: this.gen });
   }

@@ -13,6 +13,7 @@
  * like `$(touch /tmp/x)` reach the agent literally.
  */
 import { randomBytes } from "node:crypto";
+import { accessSync, constants as fsc } from "node:fs";
 import { constants } from "node:os";
 
 /** OSC number for the marker: private-use range, terminals ignore unknown OSCs. */
@@ -59,6 +60,73 @@ export const SHIM_SCRIPT = [
 /** Arguments for `spawn(shell, shimArgs(nonce, argv))`. */
 export function shimArgs(nonce: string, argv: readonly string[]): string[] {
   return ["-c", SHIM_SCRIPT, SHIM_ARGV0, nonce, ...argv];
+}
+
+/*
+ * Closes every fd above 2 before the shim (and so the agent) starts. node-pty 1.1.0's forkpty()
+ * master is not close-on-exec (src/unix/pty.cc sets only O_NONBLOCK; upstream closes them in the
+ * child only from 1.2.0-beta, microsoft/node-pty#867), so the Nth child held the masters of the
+ * N-1 sessions before it and could type into their terminals. bash, not dash: dash's redirections
+ * take one-digit fds only, and the masters sit above 9. The glob's own directory fd is already
+ * closed when the loop runs, so closing it again is a quiet no-op.
+ */
+export const CLOSE_FDS_SCRIPT = [
+  "for f in /proc/$$/fd/*; do",
+  "  n=${f##*/}",
+  '  case $n in 0|1|2|*[!0-9]*) ;; *) eval "exec $n>&-" 2>/dev/null ;; esac',
+  "done",
+  'exec "$@"',
+].join("\n");
+
+export interface ShimTools {
+  /** util-linux setpriv, for `--pdeathsig KILL`. */
+  setpriv?: string;
+  /** bash, to close inherited fds (Linux only: /proc/self/fd). */
+  bash?: string;
+}
+
+function firstExecutable(paths: readonly string[]): string | undefined {
+  for (const p of paths) {
+    try {
+      accessSync(p, fsc.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+let tools: ShimTools | undefined;
+
+/** Looked up once per process; both are optional and their absence only weakens a defence. */
+export function shimTools(): ShimTools {
+  if (tools) return tools;
+  const linux = process.platform === "linux";
+  const setpriv = linux ? firstExecutable(["/usr/bin/setpriv", "/bin/setpriv"]) : undefined;
+  const bash = linux ? firstExecutable(["/bin/bash", "/usr/bin/bash"]) : undefined;
+  tools = { ...(setpriv ? { setpriv } : {}), ...(bash ? { bash } : {}) };
+  return tools;
+}
+
+/**
+ * What to hand `pty.spawn(file, args)`: `setpriv --pdeathsig KILL -- bash -c CLOSE_FDS -- sh -c SHIM …`.
+ * PR_SET_PDEATHSIG fires when the thread that forked the child dies: node-pty 1.1.0 calls
+ * forkpty() synchronously on the calling JS thread (PtyFork in src/unix/pty.cc, no libuv worker),
+ * so that is the conductor's thread for as long as it runs. The setting survives both execs and
+ * is cleared for the agent the shim forks: the watchdog (orphan-watchdog.ts) covers the rest.
+ */
+export function shimLaunch(
+  shell: string,
+  nonce: string,
+  argv: readonly string[],
+  use: ShimTools = shimTools(),
+): { file: string; args: string[] } {
+  let file = shell;
+  let args = shimArgs(nonce, argv);
+  if (use.bash) [file, args] = [use.bash, ["-c", CLOSE_FDS_SCRIPT, "conductor-fds", file, ...args]];
+  if (use.setpriv) [file, args] = [use.setpriv, ["--pdeathsig", "KILL", "--", file, ...args]];
+  return { file, args };
 }
 
 /** 128 random bits, hex: unguessable by the agent or by typed input. */

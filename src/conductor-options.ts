@@ -55,7 +55,7 @@ export interface ConductorOptions {
   meshRegistry?: MeshRegistry;
   /** Any XState v5 inspection observer (e.g. `@statelyai/inspect`'s `inspector.inspect`). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Trap SIGINT/SIGTERM to shut down and exit (default true). Embedding apps may own signals. */
+  /** Trap SIGINT/SIGTERM/SIGHUP to shut down and exit (default true). Embedding apps may own signals. */
   handleSignals?: boolean;
   /** IANA zone for rate-limit resets printed without one ("resets 3pm"); default the local zone. */
   timeZone?: string;

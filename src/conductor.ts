@@ -8,6 +8,7 @@ import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type ActorRefFrom, createActor, fromPromise, toPromise } from "xstate";
+import { conductorScope, endCarriers, sessionScope } from "../actors/env-cookie.js";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { createPtyRunner } from "../actors/pty-process.js";
 import { conductorMachine, sessionSystemId } from "../machines/conductor.machine.js";
@@ -66,6 +67,9 @@ export function createConductor(opts: ConductorOptions) {
   const log = versionedAppend(eventLog);
   const reaper = createProcessReaper({ log });
   const sessions = new Map<string, SessionEntry>();
+  // Every child of this conductor carries this env cookie: the final check that no process of its
+  // trees is left (setsid escapees included), whatever the reaper's bookkeeping says.
+  const cookieScope = conductorScope();
   let shutdownPromise: Promise<void> | null = null;
 
   /** A throwing listener must never break a statechart mid-step. */
@@ -107,7 +111,13 @@ export function createConductor(opts: ConductorOptions) {
   }
   const capture = createResultCapture(log);
   const ptyProcess = routeChild(
-    createPtyRunner({ reaper, log, tap: capture.tap, ...(brokerRuntime ? { envFor: brokerRuntime.envFor } : {}) }),
+    createPtyRunner({
+      reaper,
+      log,
+      tap: capture.tap,
+      cookieScope,
+      ...(brokerRuntime ? { envFor: brokerRuntime.envFor } : {}),
+    }),
     remoteRuntime,
   );
   const machine = conductorMachine.provide({
@@ -322,6 +332,8 @@ export function createConductor(opts: ConductorOptions) {
     actor.send({ type: "KILL", id, reason });
     await new Promise((r) => setImmediate(r));
     await boundedWait(reaper.whenIdle(), graceMs + SHUTDOWN_MARGIN_MS);
+    const survivors = await endCarriers(sessionScope(cookieScope, id));
+    if (survivors.length > 0) throw survivorsError(`killSession("${id}")`, survivors);
   }
 
   function sendInput(id: string, text: string): boolean {
@@ -369,10 +381,17 @@ export function createConductor(opts: ConductorOptions) {
       await remoteRuntime?.close();
       detachMesh();
       unregisterSignals();
+      const survivors = await endCarriers(cookieScope);
       const leftovers = reaper.pending;
-      log("conductor.shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps: leftovers });
+      log("conductor.shutdown_complete", {
+        reason,
+        durationMs: Date.now() - started,
+        pendingReaps: leftovers,
+        survivors,
+      });
       await eventLog.close();
       safeEmit("shutdown");
+      if (survivors.length > 0) throw survivorsError("shutdown()", survivors);
     })();
     return shutdownPromise;
   }
@@ -424,6 +443,14 @@ export { sessionSystemId };
 function accountFor(config: SpawnConfig): { provider: string } | null {
   if (config.account === undefined || config.account === (false as unknown)) return null;
   return { provider: config.account === true ? config.agent : config.account };
+}
+
+/** Resolving would be a lie: say which pids outlived SIGKILL (stuck in 'D' state, or not ours). */
+function survivorsError(call: string, pids: number[]): Error {
+  return new Error(
+    `${call}: ${pids.length} process(es) of the session trees outlived SIGKILL: pids ${pids.join(", ")}. ` +
+      "They are stuck in the kernel (state D in /proc/<pid>/stat) or not ours to kill; check them before a restart.",
+  );
 }
 
 function boundedWait(p: Promise<unknown>, ms: number): Promise<void> {

@@ -1,5 +1,8 @@
 /**
- * Process-wide SIGINT/SIGTERM traps shared by every conductor in the process.
+ * Process-wide SIGINT/SIGTERM/SIGHUP traps shared by every conductor in the process.
+ *
+ * SIGHUP is what a closed terminal or a dropped ssh connection delivers: untrapped, Node dies at
+ * once and every agent lives on unsupervised; trapped, it is a shutdown like SIGTERM.
  *
  * The seed added two listeners per conductor and never removed them (a leak hidden by raising the
  * max-listeners limit), and after a trap the process kept running. Here one listener per signal
@@ -11,7 +14,7 @@ export interface ShutdownTarget {
   shutdown(reason: string): Promise<void>;
 }
 
-export type TrappedSignal = "SIGINT" | "SIGTERM";
+export type TrappedSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 export interface SignalTrapOptions {
   /** Upper bound on waiting for all shutdowns before exiting anyway. */
@@ -22,8 +25,8 @@ export interface SignalTrapOptions {
   warn?: (message: string) => void;
 }
 
-const EXIT_CODES: Record<TrappedSignal, number> = { SIGINT: 130, SIGTERM: 143 };
-const SIGNALS: readonly TrappedSignal[] = ["SIGINT", "SIGTERM"];
+const EXIT_CODES: Record<TrappedSignal, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+const SIGNALS: readonly TrappedSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 interface Registration {
@@ -50,6 +53,7 @@ function defaults(): Required<SignalTrapOptions> {
 const handlers: Record<TrappedSignal, () => void> = {
   SIGINT: () => void onSignal("SIGINT"),
   SIGTERM: () => void onSignal("SIGTERM"),
+  SIGHUP: () => void onSignal("SIGHUP"),
 };
 
 function install(): void {
@@ -101,7 +105,7 @@ async function onSignal(sig: TrappedSignal): Promise<void> {
 }
 
 /**
- * Registers a target for shutdown on SIGINT/SIGTERM. Returns the function that unregisters it
+ * Registers a target for shutdown on SIGINT/SIGTERM/SIGHUP. Returns the function that unregisters it
  * (idempotent). The first registration installs the process listeners, the last removal removes them.
  */
 export function registerForSignals(target: ShutdownTarget): () => void {
@@ -125,7 +129,7 @@ export function configureSignalTraps(opts: SignalTrapOptions): void {
   config = { ...config, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
 }
 
-/** Our listeners currently on `process` for one signal, or for both when none is given. */
+/** Our listeners currently on `process` for one signal, or for all three when none is given. */
 export function installedSignalListenerCount(signal?: TrappedSignal): number {
   const sigs = signal ? [signal] : SIGNALS;
   return sigs.reduce((n, sig) => n + process.listeners(sig).filter((l) => l === handlers[sig]).length, 0);

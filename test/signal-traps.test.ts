@@ -55,8 +55,9 @@ describe("signal traps", () => {
     expect(process.listenerCount("SIGTERM")).toBe(before.term + 1);
     expect(signalRegistrationCount()).toBe(50);
 
-    disposers.slice(0, 49).forEach((d) => d());
-    expect(installedSignalListenerCount()).toBe(2); // still one target: still trapped
+    for (const d of disposers.slice(0, 49)) d();
+    expect(installedSignalListenerCount("SIGHUP")).toBe(1);
+    expect(installedSignalListenerCount()).toBe(3); // still one target: still trapped
     disposers[49]!();
     disposers[49]!(); // idempotent
     expect(installedSignalListenerCount()).toBe(0);
@@ -65,7 +66,7 @@ describe("signal traps", () => {
 
     // A later registration installs them again.
     const again = registerForSignals(fakeTarget());
-    expect(installedSignalListenerCount()).toBe(2);
+    expect(installedSignalListenerCount()).toBe(3);
     again();
     expect(installedSignalListenerCount()).toBe(0);
   });
@@ -78,12 +79,13 @@ describe("signal traps", () => {
   it.each([
     ["SIGINT", 130],
     ["SIGTERM", 143],
+    ["SIGHUP", 129], // a closed terminal or a dropped ssh connection
   ] as const)("%s shuts every target down in parallel, then exits %i", async (sig, code) => {
     const { codes, first, exit } = captureExit();
     configureSignalTraps({ exit });
     const order: string[] = [];
     const targets = [fakeTarget(60, order), fakeTarget(60, order), fakeTarget(60, order)];
-    targets.forEach((t) => registerForSignals(t));
+    for (const t of targets) registerForSignals(t);
     process.emit(sig);
     expect(await first).toBe(code);
     for (const t of targets) {
@@ -143,7 +145,10 @@ describe("signal traps", () => {
     expect(warnings.some((w) => w.includes("100 ms"))).toBe(true);
   });
 
-  it.skipIf(!hasDist)("a real child gets SIGTERM, finishes its shutdown, and exits 143", async () => {
+  it.skipIf(!hasDist).each([
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const)("a real child gets %s, finishes its shutdown, and exits %i", async (sig, code) => {
     const child = spawn(
       process.execPath,
       [fileURLToPath(new URL("fixtures/signal-trap-child.mjs", import.meta.url)), "300"],
@@ -164,14 +169,14 @@ describe("signal traps", () => {
         if (out.includes("ready")) resolve();
       });
     });
-    expect(out).toContain("ready 2"); // two targets registered, one listener per signal
+    expect(out).toContain("ready 3"); // two targets registered, one listener per signal (INT, TERM, HUP)
     const sentAt = Date.now();
-    child.kill("SIGTERM");
+    child.kill(sig);
     const result = await exited;
     expect(err).toBe("");
-    expect(result).toEqual({ code: 143, signal: null });
+    expect(result).toEqual({ code, signal: null });
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(290);
-    expect(out).toContain("shutdown-start signal:SIGTERM");
+    expect(out).toContain(`shutdown-start signal:${sig}`);
     expect(out).toMatch(/shutdown-done \d+/);
   });
   if (!hasDist) {

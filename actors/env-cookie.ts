@@ -1,0 +1,106 @@
+/**
+ * The environment cookie: every child of a conductor carries one variable,
+ * `STATECHART_CONDUCTOR=<process>.<conductor>.<session>.<run>`, and every process it forks inherits it
+ * (environ is copied by fork and kept by exec unless a program builds a new one).
+ *
+ * Why: a process that calls setsid() and whose parent exits (`setsid sh -c "sleep 300 &"`, a
+ * daemonizing double fork) leaves the session, the process group and the parent tree: the
+ * reaper's family walk cannot see it. It still carries the cookie. Prefixes select the scope:
+ * `<process>.` every tree of this Node process (the watchdog), `<process>.<conductor>.` one
+ * conductor (shutdown's final check), `…<session>.` one session (killSession's), the whole value
+ * one run (the reaper).
+ *
+ * What still escapes: a program that both leaves the session and execs with a fresh environment
+ * (`setsid env -i …`). Only a cgroup holds those (docs/reliability.md).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+
+export const COOKIE_VAR = "STATECHART_CONDUCTOR";
+
+const token = () => randomBytes(8).toString("hex");
+
+/** This Node process's scope; shared by every conductor in it, and by the watchdog. */
+export const processCookie = token();
+
+/** A fresh `<process>.<conductor>.` scope. */
+export function conductorScope(): string {
+  return `${processCookie}.${token()}.`;
+}
+
+/** `<process>.<conductor>.<session>.`: one session's runs (killSession's final check). */
+export function sessionScope(scope: string, sessionId: string): string {
+  return `${scope}${createHash("sha256").update(sessionId).digest("hex").slice(0, 16)}.`;
+}
+
+/** The full value for one run of a session. */
+export function runCookie(scope: string, sessionId: string): string {
+  return `${sessionScope(scope, sessionId)}${token()}`;
+}
+
+/** `/proc/<pid>/environ` holds NUL-separated K=V entries; match the entry's start, not a substring. */
+function carries(environ: string, prefix: string): boolean {
+  const entry = `${COOKIE_VAR}=${prefix}`;
+  return environ.startsWith(entry) || environ.includes(`\0${entry}`);
+}
+
+let batch: Promise<Map<number, string>> | undefined;
+
+/** One read of every readable environ, shared by every caller in the same tick. */
+function environs(): Promise<Map<number, string>> {
+  batch ??= new Promise((resolve) => {
+    setImmediate(() => {
+      batch = undefined;
+      void readAll().then(resolve, () => resolve(new Map()));
+    });
+  });
+  return batch;
+}
+
+async function readAll(): Promise<Map<number, string>> {
+  const map = new Map<number, string>();
+  if (process.platform !== "linux") return map;
+  const pids = (await readdir("/proc")).filter((n) => /^\d+$/.test(n)).map(Number);
+  const CHUNK = 256;
+  for (let i = 0; i < pids.length; i += CHUNK) {
+    const slice = pids.slice(i, i + CHUNK);
+    const texts = await Promise.all(slice.map((pid) => readFile(`/proc/${pid}/environ`, "latin1").catch(() => "")));
+    slice.forEach((pid, k) => {
+      if (texts[k]) map.set(pid, texts[k]);
+    });
+  }
+  return map;
+}
+
+/** Pids (never our own) whose environment carries a cookie starting with `prefix`. Linux only. */
+export async function pidsCarrying(prefix: string): Promise<number[]> {
+  if (!prefix) return [];
+  const all = await environs();
+  return [...all].filter(([pid, env]) => pid !== process.pid && carries(env, prefix)).map(([pid]) => pid);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The final check behind "shutdown resolves only when every process is gone": SIGKILL whatever
+ * still carries `prefix` (the reaper has had its grace; anything left is an escapee or a reap that
+ * lost the race with load), then wait until /proc shows none. Returns the pids that survive
+ * `waitMs` (a process stuck in uninterruptible sleep, 'D'); [] is the promise kept.
+ */
+export async function endCarriers(prefix: string, waitMs = 5000): Promise<number[]> {
+  let left = await pidsCarrying(prefix);
+  if (left.length === 0) return [];
+  for (const pid of left) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  const deadline = Date.now() + waitMs;
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(25);
+    left = await pidsCarrying(prefix);
+  }
+  return left;
+}

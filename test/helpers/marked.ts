@@ -1,0 +1,58 @@
+/**
+ * Finds a test's own processes by a unique marker in their environment (`CONDUCTOR_TEST_MARK`),
+ * never by path or name: other test files (and other people) run the same fixtures at the same time.
+ */
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+
+export const MARK_VAR = "CONDUCTOR_TEST_MARK";
+
+export function newMark(): string {
+  return randomBytes(8).toString("hex");
+}
+
+export interface MarkedProcess {
+  pid: number;
+  comm: string;
+}
+
+/** Live (not zombie) processes whose environment has `CONDUCTOR_TEST_MARK=<mark>`. */
+export function markedProcesses(mark: string): MarkedProcess[] {
+  const entry = `${MARK_VAR}=${mark}`;
+  const found: MarkedProcess[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (!readFileSync(`/proc/${name}/environ`, "latin1").split("\0").includes(entry)) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, "latin1");
+      const close = stat.lastIndexOf(")");
+      if (/^[ZX]/.test(stat.slice(close + 2))) continue;
+      found.push({ pid: Number(name), comm: stat.slice(stat.indexOf("(") + 1, close) });
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return found;
+}
+
+/** Polls until `pred(count)` holds or `ms` passes; returns the last list. A bound, never a verdict. */
+export async function waitMarked(mark: string, pred: (n: number) => boolean, ms: number): Promise<MarkedProcess[]> {
+  const deadline = Date.now() + ms;
+  let list = markedProcesses(mark);
+  while (!pred(list.length) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    list = markedProcesses(mark);
+  }
+  return list;
+}
+
+/** Test cleanup: SIGKILL whatever still carries the marker. */
+export function killMarked(mark: string): void {
+  for (const p of markedProcesses(mark)) {
+    try {
+      process.kill(p.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Supervisor death leaves nothing alive (issue: orphan-proof sessions). A real embedding process
+ * runs four session shapes (plain, HUP/TERM-ignoring, background grandchildren, a setsid +
+ * double-fork escapee); it is killed by each fault; every process carrying the test's marker must
+ * be gone. Counted by env marker, never by path. The bound is generous: a verdict waits on /proc.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { processWatchdog } from "../actors/orphan-watchdog.js";
+import { distModule } from "./helpers/dist.js";
+import { killMarked, markedProcesses, newMark, waitMarked } from "./helpers/marked.js";
+
+const { built } = distModule("src/index.js");
+const embedder = fileURLToPath(new URL("./fixtures/orphan-embedder.mjs", import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), "orphans-test-"));
+const marks: string[] = [];
+afterAll(() => {
+  for (const m of marks) killMarked(m);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Leaves of the four shapes: 1 + 1 + 2 + 2 `sleep 300` (the escapee's is outside the session). */
+const SLEEPS = 6;
+const BOUND_MS = 60_000;
+
+async function startEmbedder(): Promise<{ child: ChildProcess; mark: string; exited: Promise<number | null> }> {
+  const mark = newMark();
+  marks.push(mark);
+  const child = spawn(process.execPath, [embedder, mkdtempSync(join(tmp, "logs-")), mark], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.on("error", reject);
+    child.stdout?.on("data", (d: Buffer) => String(d).includes("ready") && resolve());
+  });
+  const sleeps = () => markedProcesses(mark).filter((p) => p.comm === "sleep").length;
+  const deadline = Date.now() + BOUND_MS;
+  while (sleeps() < SLEEPS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect(sleeps()).toBe(SLEEPS);
+  return { child, mark, exited };
+}
+
+describe.skipIf(!built || process.platform !== "linux")("supervisor death", () => {
+  it.each([
+    ["SIGKILL", null],
+    ["SIGHUP", 129],
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+  ] as const)("%s of the embedding process: no process of any tree survives", async (signal, code) => {
+    const { child, mark, exited } = await startEmbedder();
+    child.kill(signal);
+    expect(await exited).toBe(code);
+    const left = await waitMarked(mark, (n) => n === 0, BOUND_MS);
+    expect(left.map((p) => `${p.pid}:${p.comm}`)).toEqual([]);
+  });
+
+  it("a killed watchdog is restarted and still knows every live tree", async () => {
+    const dog = processWatchdog();
+    dog.watch(2 ** 22 + 1); // a pid that cannot exist: only the restart is under test
+    const first = dog.pid!;
+    process.kill(first, "SIGKILL");
+    const deadline = Date.now() + BOUND_MS;
+    while ((dog.pid === first || dog.pid === undefined) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(dog.pid).not.toBe(first);
+    expect(dog.pid).toBeGreaterThan(0);
+    dog.forget(2 ** 22 + 1);
+  });
+});
