@@ -2,20 +2,23 @@
  * The `conductor` command as a user runs it (built JS in dist/, a real child process).
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { MARK_VAR, markedProcesses, newMark } from "./helpers/marked.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(root, "dist/src/cli/main.js");
 
-async function conductor(args: string[], cwd: string) {
+/** Runs the CLI; `mark` tags it and every process it starts (env), so only ours are counted. */
+async function conductor(args: string[], cwd: string, mark = newMark()) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd, timeout: 90_000 });
+    const env = { ...process.env, [MARK_VAR]: mark };
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd, env, timeout: 90_000 });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -23,25 +26,12 @@ async function conductor(args: string[], cwd: string) {
   }
 }
 
-/** Processes (not zombies) whose command line mentions `needle`. */
-function alive(needle: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-      if (cmd.includes(needle) && !cmd.includes("vitest")) found.push(`${pid} ${cmd}`);
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
-}
-
 describe("conductor run", () => {
   it("runs the built-in demo: every session final as expected, exit 0, no child left, log parses", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
     const started = Date.now();
-    const r = await conductor(["run", "--logs-dir", "logs"], cwd);
+    const mark = newMark();
+    const r = await conductor(["run", "--logs-dir", "logs"], cwd, mark);
     const seconds = (Date.now() - started) / 1000;
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -53,7 +43,8 @@ describe("conductor run", () => {
     expect(r.stdout).toMatch(/sleeper: stalled → failed \(stall_timeout\)/);
     expect(r.stdout).toMatch(/asker: healthy → input_wait/);
     expect(r.stdout).toMatch(/ratelimited .*rate_limited/);
-    expect(alive(join(root, "demo/agents/"))).toEqual([]); // this checkout's agents only: other tests run their own
+    // By marker, never by path: other test files run the same demo agents at the same time.
+    expect(markedProcesses(mark)).toEqual([]);
     const logPath = /event log: (.+)/.exec(r.stdout)![1]!;
     const lines = readFileSync(logPath, "utf8").trimEnd().split("\n");
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
@@ -123,15 +114,21 @@ describe("conductor run", () => {
 
   it("SIGINT: every session is stopped, the log is closed, the process exits 130, no child left", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    const mark = newMark();
     const child = spawn(process.execPath, [cli, "run", "--logs-dir", "logs"], {
       cwd,
+      env: { ...process.env, [MARK_VAR]: mark },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     // Wait until the slow sessions are running, then interrupt like Ctrl-C would.
     await new Promise<void>((r) => {
-      const t = setInterval(() => /writer: starting → healthy/.test(out) && (clearInterval(t), r()), 20);
+      const t = setInterval(() => {
+        if (!/writer: starting → healthy/.test(out)) return;
+        clearInterval(t);
+        r();
+      }, 20);
     });
     child.kill("SIGINT");
     const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
@@ -141,7 +138,6 @@ describe("conductor run", () => {
       .trimEnd()
       .split("\n");
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ event: "conductor.shutdown_complete", reason: "signal:SIGINT" });
-    expect(alive(join(cwd, "logs"))).toEqual([]);
-    expect(alive(join(root, "demo/agents/writer.mjs"))).toEqual([]);
+    expect(markedProcesses(mark)).toEqual([]);
   });
 });

@@ -75,7 +75,7 @@ describe.skipIf(process.platform !== "linux")("isolation between sessions", () =
     }
     expect(terminals.size).toBe(5);
     await c.shutdown("test_end");
-  });
+  }, 180_000);
 
   it("a later session that writes into every fd it holds reaches no other session's input", async () => {
     const { c, logsDir } = conductor();
@@ -101,5 +101,5 @@ describe.skipIf(process.platform !== "linux")("isolation between sessions", () =
     expect(victimOut).not.toContain("INJECTED");
     expect(readFileSync(join(logsDir, "attacker.out.log"), "utf8")).toContain("wrote into 0 fds");
     await c.shutdown("test_end");
-  });
+  }, 180_000);
 });

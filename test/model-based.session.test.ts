@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AnyActorRef, createActor, type EventObject, fromCallback, setup } from "xstate";
+import { type AnyActorRef, createActor, type EventObject, fromCallback, SimulatedClock, setup } from "xstate";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { createPtyProcessLogic } from "../actors/pty-process.js";
 import { sessionMachine, type SessionInput } from "../machines/session.machine.js";
@@ -28,8 +28,10 @@ import {
 
 const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
 const QUESTION = "Continue? (y/n)";
-// Real timings: far apart, so which timer fires first is never in doubt, and far above what one
-// step costs on a loaded 2-core machine (a step is a few ms; node starts in ~100-300 ms).
+// The chart's timers run on a SimulatedClock that moves only while a step waits for a timer: a
+// loaded machine can delay a child's output by seconds, and on the wall clock a stall timer then
+// fired before the output the path expected (paths diverged on timer order under load). Real
+// ptys, real processes, real output; only the chart's delays wait for the test to let time pass.
 const POLICY = {
   maxRestarts: 1,
   startupTimeoutMs: 5_000, // node can take seconds to start on a loaded 2-core machine
@@ -80,6 +82,27 @@ function leaseDesk() {
   };
 }
 
+/** Steps a timer makes (a delay, the restart window, lease renewal): simulated time must pass for them. */
+const isTimerStep = (type: string) =>
+  type.startsWith("xstate.after.") || type === "RESTART.WINDOW_EXPIRED" || type === "LEASE.RENEW_DUE";
+
+/**
+ * Advances the clock in 10 ms ticks, one per macrotask, until the awaited step is taken. The step
+ * resolves `took` in microtasks, before the next tick: time never runs past the timer that was due.
+ */
+async function elapseUntil(clock: SimulatedClock, took: Promise<unknown>): Promise<void> {
+  let done = false;
+  const settled = took.finally(() => {
+    done = true;
+  });
+  settled.catch(() => undefined);
+  while (!done) {
+    clock.increment(10);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await settled;
+}
+
 /** Runs one generated path on a real session; throws with the path and step when reality differs. */
 async function runPath(path: SessionModelPath, n: number, guards: Record<string, () => boolean> = {}): Promise<number> {
   const id = `p${n}`;
@@ -113,7 +136,8 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
       { id, src: "session", input },
     ],
   });
-  const system = createActor(harness, { inspect: rec.inspect });
+  const clock = new SimulatedClock();
+  const system = createActor(harness, { inspect: rec.inspect, clock });
   const follow = followActor(rec, id, {
     noise: NOISE,
     serialize: (snap) => serializeSessionState(snap as unknown as SessionSnapshotValue),
@@ -140,8 +164,10 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
         expect(await hub.input(agent(i))).toBe(e.type === "INPUT" ? e.text : "y");
       } else if (e.type.startsWith("LEASE.")) desk.lease(e);
       else if (e.type.startsWith("CREDENTIALS.")) desk.credentials(gen(i), e);
-      // Everything else (spawned, tree gone, timers, the restart window) the runtime does by itself.
-      await follow.took(path.keys[i]!, path.serialized[i], `step ${i} (${e.type})`);
+      // Everything else (spawned, tree gone) the runtime does by itself; timers once time passes.
+      const took = follow.took(path.keys[i]!, path.serialized[i], `step ${i} (${e.type})`);
+      if (isTimerStep(e.type)) await elapseUntil(clock, took);
+      else await took;
       // What the runtime typed by itself reached the agent: the nudge's Enter, the default answer.
       if (e.type.startsWith("xstate.after.stallNudge")) expect(await hub.input(agent(i))).toBe("");
       if (path.keys[i]!.some((k) => k.includes("[mayAutoAnswer]"))) expect(await hub.input(agent(i))).toBe("y");

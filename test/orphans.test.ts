@@ -51,13 +51,17 @@ describe.skipIf(!built || process.platform !== "linux")("supervisor death", () =
     ["SIGHUP", 129],
     ["SIGTERM", 143],
     ["SIGINT", 130],
-  ] as const)("%s of the embedding process: no process of any tree survives", async (signal, code) => {
-    const { child, mark, exited } = await startEmbedder();
-    child.kill(signal);
-    expect(await exited).toBe(code);
-    const left = await waitMarked(mark, (n) => n === 0, BOUND_MS);
-    expect(left.map((p) => `${p.pid}:${p.comm}`)).toEqual([]);
-  });
+  ] as const)(
+    "%s of the embedding process: no process of any tree survives",
+    async (signal, code) => {
+      const { child, mark, exited } = await startEmbedder();
+      child.kill(signal);
+      expect(await exited).toBe(code);
+      const left = await waitMarked(mark, (n) => n === 0, BOUND_MS);
+      expect(left.map((p) => `${p.pid}:${p.comm}`)).toEqual([]);
+    },
+    3 * BOUND_MS,
+  );
 
   it("a killed watchdog is restarted and still knows every live tree", async () => {
     const dog = processWatchdog();
