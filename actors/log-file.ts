@@ -1,16 +1,23 @@
 /**
  * The per-run output and diagnostics logs, shared by the local (pty) and remote children.
- * Errors are swallowed on purpose: a full disk must not crash the conductor.
+ * A failed write must not crash the conductor (a full disk is not the agent's fault), and must not
+ * be silent either: the first error of a log goes to `onError`, which the runners turn into a line
+ * in the event log. Created 0600: the output of an agent is as private as its prompt.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { dirname } from "node:path";
 
 /** Opens a log for appending; sync mkdir is one syscall at spawn time. */
-export function openLog(path: string | undefined): WriteStream | undefined {
+export function openLog(path: string | undefined, onError?: (err: Error) => void): WriteStream | undefined {
   if (!path) return undefined;
   mkdirSync(dirname(path), { recursive: true });
-  const s = createWriteStream(path, { flags: "a" });
-  s.on("error", () => {}); // a full disk must not crash the conductor
+  const s = createWriteStream(path, { flags: "a", mode: 0o600 });
+  let reported = false;
+  s.on("error", (err) => {
+    if (reported) return;
+    reported = true;
+    onError?.(err);
+  });
   return s;
 }
 

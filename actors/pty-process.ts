@@ -164,8 +164,11 @@ class PtyRun {
     const { spec, sessionId } = this.input;
     const shell = this.deps.shell ?? "/bin/sh";
     try {
-      this.out = openLog(this.input.outPath);
-      this.err = openLog(this.input.errPath);
+      // A failed log write is a line in the event log, never silent (a full disk: issue 12).
+      const logError = (path?: string) => (err: Error) =>
+        this.log("pty.log_error", { generation: this.gen, path, error: err.message });
+      this.out = openLog(this.input.outPath, logError(this.input.outPath));
+      this.err = openLog(this.input.errPath, logError(this.input.errPath));
       // node-pty does not fail on a bad cwd or program: its forked helper prints
       // "chdir(2) failed" / "execvp(3) failed" and exits 1. Check first to report SPAWN_ERROR.
       const cwd = spec.cwd ?? process.cwd();

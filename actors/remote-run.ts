@@ -82,7 +82,9 @@ export class RemoteRun implements PaneWatcher {
     let target = "";
     try {
       this.out.openLog();
-      this.err = openLog(this.input.errPath);
+      this.err = openLog(this.input.errPath, (err) =>
+        this.log("remote.log_error", { path: this.input.errPath, error: err.message }),
+      );
       const r = this.remote;
       if (!r?.host) throw new Error("remote session without a host (expected input.remote.host)");
       this.socket = checkSocketName(r.socketName ?? this.deps.socketName ?? "conductor");

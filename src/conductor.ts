@@ -41,6 +41,7 @@ export type ConductorEventName =
   | "inputWait"
   | "allCompleted"
   | "shutdown"
+  | "logError"
   | "account"
   | "accountWait";
 
@@ -63,7 +64,10 @@ export function createConductor(opts: ConductorOptions) {
   const graceMs = opts.graceMs ?? 10_000;
 
   const emitter = new EventEmitter();
-  const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"));
+  // A write failure (disk full) is an event on the API; the log itself records the gap once it can.
+  const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"), {
+    onError: (e) => safeEmit("logError", e),
+  });
   const log = versionedAppend(eventLog);
   const reaper = createProcessReaper({ log });
   const sessions = new Map<string, SessionEntry>();

@@ -10,10 +10,26 @@
  * (6.1k lines/s, and it blocks the event loop on slow disks) is not worth it either: surviving a
  * machine crash/power loss is what `flush()`/`close()` are for, and `readEventLog` tolerates the torn
  * tail such a crash can leave.
+ *
+ * Loss is admitted, never hidden (a full disk is the usual cause): a line that cannot be written
+ * still spends its seq, the caller hears of the first failure through `onError` (the facade emits
+ * `logError`), a fragment a short write left behind is cut off again (ftruncate), and the first line
+ * that can be written again is preceded by a `log.gap` line with the count and seq range of the lost
+ * lines. Size-based rotation renames the file inside `append` (no copy, no truncate: nothing can be
+ * written between the two, the trap of copytruncate rotators, pm2-logrotate#200) and the new file
+ * starts with a `log.rotated` line naming the previous one; seq continues across files.
  */
 // Default import: calls go through the module object, so tests can observe fsync.
 import fs from "node:fs";
 import * as path from "node:path";
+import { EVENT_LOG_VERSION } from "./event-log-format.js";
+import { redactArgv } from "./redact.js";
+
+/** The calls the log makes; injectable so tests can fail them like a full disk does. */
+export type EventLogFs = Pick<
+  typeof fs,
+  "openSync" | "writeSync" | "fstatSync" | "ftruncateSync" | "readSync" | "renameSync" | "fsync" | "close" | "mkdirSync"
+>;
 
 export interface EventLogOptions {
   /** Clock, injectable for tests. */
@@ -22,6 +38,25 @@ export interface EventLogOptions {
   warn?: (message: string) => void;
   /** File mode on creation; the log names hosts, agents and argv, so owner-only by default. */
   mode?: number;
+  /** Rotate before a line would take the file past this many bytes (default 64 MiB; 0 = never). */
+  maxBytes?: number;
+  /** Rotated files kept, `<file>.1` (newest) … `<file>.<keep>` (default 3, at least 1). */
+  keep?: number;
+  /** A write failed (first failure of a streak), or writing works again (`recovered`). */
+  onError?: (e: EventLogError) => void;
+  /** Injectable file system (fault tests). */
+  fs?: EventLogFs;
+}
+
+export interface EventLogError {
+  kind: "write_failed" | "recovered";
+  filePath: string;
+  /** The failure (write_failed) or the last failure of the streak (recovered). */
+  error: string;
+  /** Lines lost so far in this streak (each spent a seq). */
+  lost: number;
+  /** Seq of the first lost line of the streak. */
+  firstLostSeq: number;
 }
 
 export interface EventLog {
@@ -29,13 +64,17 @@ export interface EventLog {
   flush(): Promise<void>;
   close(): Promise<void>;
   readonly filePath: string;
-  /** Sequence number of the last line written (0 before the first). */
+  /** Sequence number of the last line appended, written or lost (0 before the first). */
   readonly seq: number;
   readonly closed: boolean;
   /** Appends refused because the log was closed. */
   readonly dropped: number;
   /** Appends that failed in the kernel (ENOSPC, EIO...) or fsyncs that failed on close. */
   readonly writeErrors: number;
+  /** Lines lost to write failures, over the log's life. */
+  readonly lost: number;
+  /** Rotations done. */
+  readonly rotations: number;
 }
 
 export interface EventLogLine {
@@ -46,6 +85,8 @@ export interface EventLogLine {
 }
 
 const RESERVED = ["seq", "ts", "event"] as const;
+export const DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_LOG_KEEP = 3;
 
 const defaultWarn = (message: string): void => void process.stderr.write(`[event-log] ${message}\n`);
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -58,34 +99,54 @@ const safeKeys = (o: object): string[] => {
   }
 };
 
-/** True when the file exists, is non-empty and does not end in "\n" (a torn line from an earlier crash). */
-function endsTorn(fd: number): boolean {
-  const size = fs.fstatSync(fd).size;
-  if (size === 0) return false;
-  const last = Buffer.alloc(1);
-  fs.readSync(fd, last, 0, 1, size - 1);
-  return last[0] !== 0x0a;
+/** Shifts `<file>.1…<keep-1>` up by one and renames the live file to `<file>.1`. */
+export function shiftRotated(fsx: Pick<EventLogFs, "renameSync">, file: string, keep: number): void {
+  for (let i = keep - 1; i >= 1; i--) {
+    try {
+      fsx.renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+    } catch {
+      /* a hole in the sequence (never rotated that far): nothing to shift */
+    }
+  }
+  fsx.renameSync(file, `${file}.1`);
 }
 
 export function createEventLog(filePath: string, opts: EventLogOptions = {}): EventLog {
+  const fsx: EventLogFs = opts.fs ?? fs;
   const now = opts.now ?? (() => new Date());
   const warn = opts.warn ?? defaultWarn;
+  const mode = opts.mode ?? 0o600;
+  const maxBytes = Math.max(0, opts.maxBytes ?? DEFAULT_LOG_MAX_BYTES);
+  const keep = Math.max(1, Math.floor(opts.keep ?? DEFAULT_LOG_KEEP));
   const resolved = path.resolve(filePath);
-  fs.mkdirSync(path.dirname(resolved), { recursive: true });
+  fsx.mkdirSync(path.dirname(resolved), { recursive: true });
   // "a+" = O_APPEND (every write lands at the end, even with other writers) and readable for endsTorn.
-  const fd = fs.openSync(resolved, "a+", opts.mode ?? 0o600);
+  let fd = fsx.openSync(resolved, "a+", mode);
+  let size = fsx.fstatSync(fd).size;
 
   let seq = 0;
   let closed = false;
   let dropped = 0;
   let writeErrors = 0;
+  let lostTotal = 0;
+  let rotations = 0;
   let warnedDropped = false;
-  let warnedWrite = false;
-  // A torn tail (ours after a failed write, or a crashed predecessor's) must not swallow our next line.
+  // The current streak of failed writes: lines lost, first lost seq, last error.
+  let gap: { lost: number; first: number; last: number; error: string } | null = null;
+  // A torn tail (a crashed predecessor's, or ours when a cut-off failed) must not swallow our next line.
   let needsNewline = endsTorn(fd);
   // fsyncs are chained so close() never closes the fd under an fsync still in flight.
   let chain: Promise<void> = Promise.resolve();
   let closing: Promise<void> | null = null;
+
+  /** True when the file is non-empty and does not end in "\n" (a torn line from an earlier crash). */
+  function endsTorn(at: number): boolean {
+    const length = fsx.fstatSync(at).size;
+    if (length === 0) return false;
+    const last = Buffer.alloc(1);
+    fsx.readSync(at, last, 0, 1, length - 1);
+    return last[0] !== 0x0a;
+  }
 
   function serialize(n: number, event: string, data: unknown): string {
     let ts: string;
@@ -108,13 +169,90 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
       return JSON.stringify(ignored.length > 0 ? { ...line, ignoredKeys: ignored } : line);
     } catch (err) {
       // BigInt, cycles, a throwing toJSON: the event still gets a line, the caller never sees a throw.
-      return JSON.stringify({
-        ...head,
-        unserializable: true,
-        error: errorText(err),
-        keys: safeKeys(record),
-      });
+      return JSON.stringify({ ...head, unserializable: true, error: errorText(err), keys: safeKeys(record) });
     }
+  }
+
+  /** One whole line or nothing: a fragment a short write left is cut off again. */
+  function writeLine(text: string): string | null {
+    const buf = Buffer.from(`${needsNewline ? "\n" : ""}${text}\n`, "utf8");
+    let written = 0;
+    try {
+      // A regular file takes the whole buffer in one call; the loop only matters on a short write.
+      while (written < buf.length) written += fsx.writeSync(fd, buf, written, buf.length - written);
+      size += buf.length;
+      needsNewline = false;
+      return null;
+    } catch (err) {
+      if (written > 0) {
+        try {
+          fsx.ftruncateSync(fd, fsx.fstatSync(fd).size - written);
+        } catch {
+          needsNewline = true; // could not cut it: at least the next line starts fresh
+        }
+      }
+      return errorText(err);
+    }
+  }
+
+  function rotate(): void {
+    const old = fd;
+    const previousBytes = size;
+    try {
+      shiftRotated(fsx, resolved, keep);
+      fd = fsx.openSync(resolved, "a+", mode);
+    } catch (err) {
+      warn(`rotation of ${resolved} failed: ${errorText(err)}; writing on in the same file`);
+      return;
+    }
+    rotations += 1;
+    size = 0;
+    needsNewline = false;
+    // The old fd now names <file>.1: fsync and close it behind any fsync still in flight on it.
+    chain = chain.then(() => fsyncOnce(old).catch(() => undefined)).then(() => closeFd(old));
+    const n = ++seq;
+    const failed = writeLine(
+      serialize(n, "log.rotated", {
+        v: EVENT_LOG_VERSION,
+        previous: `${path.basename(resolved)}.1`,
+        previousBytes,
+        keep,
+      }),
+    );
+    if (failed) lose(n, failed);
+  }
+
+  function lose(n: number, error: string): void {
+    writeErrors += 1;
+    lostTotal += 1;
+    if (gap) {
+      gap.lost += 1;
+      gap.last = n;
+      gap.error = error;
+      return;
+    }
+    gap = { lost: 1, first: n, last: n, error };
+    warn(`write to ${resolved} failed: ${error} (lines are counted and a log.gap line follows recovery)`);
+    report({ kind: "write_failed", filePath: resolved, error, lost: 1, firstLostSeq: n });
+  }
+
+  function report(e: EventLogError): void {
+    try {
+      opts.onError?.(e);
+    } catch {
+      /* a throwing listener must not cost the line */
+    }
+  }
+
+  /** Writes one line under the next seq (rotating first when it would not fit); the error or null. */
+  function attempt(event: string, data?: Record<string, unknown>): { n: number; error: string | null } {
+    let text = serialize(seq + 1, event, data);
+    if (maxBytes > 0 && size > 0 && size + Buffer.byteLength(text) + 1 > maxBytes) {
+      rotate();
+      text = serialize(seq + 1, event, data); // rotate() spent a seq on log.rotated
+    }
+    const n = ++seq;
+    return { n, error: writeLine(text) };
   }
 
   function append(event: string, data?: Record<string, unknown>): void {
@@ -126,39 +264,48 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
       }
       return;
     }
-    const n = seq + 1;
-    const text = `${(needsNewline ? "\n" : "") + serialize(n, event, data)}\n`;
-    const buf = Buffer.from(text, "utf8");
-    let written = 0;
-    try {
-      // A regular file takes the whole buffer in one call; the loop only matters on a short write.
-      while (written < buf.length) written += fs.writeSync(fd, buf, written, buf.length - written);
-    } catch (err) {
-      writeErrors += 1;
-      if (!warnedWrite) {
-        warnedWrite = true;
-        warn(`write to ${resolved} failed: ${errorText(err)} (further failures counted in writeErrors)`);
+    if (gap) {
+      const g = gap;
+      const r = attempt("log.gap", {
+        v: EVENT_LOG_VERSION,
+        lost: g.lost,
+        firstSeq: g.first,
+        lastSeq: g.last,
+        error: g.error,
+      });
+      if (r.error) {
+        // Still failing: the gap line is retried with the next append; it was never an event, so it
+        // gives its seq back (nothing else took it) and is not counted as lost.
+        if (seq === r.n) seq -= 1;
+        writeErrors += 1;
+        g.error = r.error;
+      } else {
+        gap = null;
+        report({ kind: "recovered", filePath: resolved, error: g.error, lost: g.lost, firstLostSeq: g.first });
       }
     }
-    if (written === buf.length) {
-      needsNewline = false;
-      seq = n;
-    } else if (written > 0) {
-      // Part of the line reached the file: its seq is spent, and the fragment must be terminated.
-      needsNewline = true;
-      seq = n;
-    }
+    const r = attempt(event, data);
+    if (r.error) lose(r.n, r.error);
   }
 
-  function fsyncOnce(): Promise<void> {
+  function fsyncOnce(at: number = fd): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      fs.fsync(fd, (err) => (err ? reject(err) : resolve()));
+      fsx.fsync(at, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  function closeFd(at: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      fsx.close(at, (err) => {
+        if (err) warn(`close of ${resolved} failed: ${errorText(err)}`);
+        resolve();
+      });
     });
   }
 
   function flush(): Promise<void> {
     if (closing) return closing;
-    const p = chain.then(fsyncOnce);
+    const p = chain.then(() => fsyncOnce());
     chain = p.catch(() => undefined);
     return p;
   }
@@ -167,21 +314,13 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
     if (closing) return closing;
     closed = true;
     closing = chain
-      .then(fsyncOnce)
+      .then(() => fsyncOnce())
       .catch((err: unknown) => {
         // close() is a shutdown step and must not reject into a shutdown path; report, count, go on.
         writeErrors += 1;
         warn(`fsync of ${resolved} on close failed: ${errorText(err)}`);
       })
-      .then(
-        () =>
-          new Promise<void>((resolve) => {
-            fs.close(fd, (err) => {
-              if (err) warn(`close of ${resolved} failed: ${errorText(err)}`);
-              resolve();
-            });
-          }),
-      );
+      .then(() => closeFd(fd));
     return closing;
   }
 
@@ -202,133 +341,27 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
     get writeErrors() {
       return writeErrors;
     },
+    get lost() {
+      return lostTotal;
+    },
+    get rotations() {
+      return rotations;
+    },
   };
 }
 
-export interface EventLogIssue {
-  /** `torn`: the last line is incomplete (a machine crash mid-write); `malformed`: a bad line before it. */
-  kind: "torn" | "malformed";
-  /** 1-based line number in the file. */
-  line: number;
-  text: string;
-}
-
-export interface EventLogReadResult {
-  lines: EventLogLine[];
-  issues: EventLogIssue[];
-}
-
-function isLogLine(v: unknown): v is EventLogLine {
-  return (
-    typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { event?: unknown }).event === "string"
-  );
-}
-
-/** Parses a log line by line; never throws on content, every skipped line is listed in `issues`. */
-export async function readEventLogDetailed(filePath: string): Promise<EventLogReadResult> {
-  const content = await fs.promises.readFile(filePath, "utf8");
-  // After a power loss a file can end in NUL bytes (size grew, data never reached the disk).
-  const parts = content.replace(/\0+$/, "").split("\n");
-  const lines: EventLogLine[] = [];
-  const issues: EventLogIssue[] = [];
-  parts.forEach((raw, i) => {
-    const isLast = i === parts.length - 1;
-    if (raw.trim() === "") return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      parsed = undefined;
-    }
-    if (isLogLine(parsed)) {
-      lines.push(parsed);
-      return;
-    }
-    // Only the final segment, with no newline after it, can be the tail of an interrupted write.
-    issues.push({ kind: isLast ? "torn" : "malformed", line: i + 1, text: raw.slice(0, 200) });
-  });
-  return { lines, issues };
-}
-
-/**
- * Parses a log, tolerating a torn last line. Skipped lines are reported through `onIssue`
- * (default: a warning on stderr), so damage is never silent.
- */
-export async function readEventLog(
-  filePath: string,
-  onIssue: (issue: EventLogIssue) => void = (issue) =>
-    process.stderr.write(`[event-log] ${filePath}: ${issue.kind} line ${issue.line} skipped\n`),
-): Promise<EventLogLine[]> {
-  const { lines, issues } = await readEventLogDetailed(filePath);
-  for (const issue of issues) onIssue(issue);
-  return lines;
-}
+// The reader lives in its own module; re-exported so `event-log.js` stays the one import.
+export { type EventLogIssue, type EventLogReadResult, readEventLog, readEventLogDetailed } from "./event-log-read.js";
 
 /** Environment for the log: the names only. Values (tokens, keys) never reach the file. */
 export function redactEnv(env: Readonly<Record<string, string | undefined>> | undefined): string[] {
   return env ? Object.keys(env).sort() : [];
 }
 
-// Name segments that mark a value as secret; whole segments so `--max-tokens 100` stays readable.
-const SECRET_WORDS = new Set([
-  "key",
-  "apikey",
-  "token",
-  "password",
-  "passwd",
-  "pass",
-  "secret",
-  "credential",
-  "credentials",
-  "auth",
-  "authorization",
-  "bearer",
-  "cookie",
-]);
-
-function looksSecretName(name: string): boolean {
-  return name
-    .replace(/^-+/, "")
-    .replace(/([a-z])([A-Z])/g, "$1_$2") // apiKey → api_Key
-    .toLowerCase()
-    .split(/[-_.]+/)
-    .some((seg) => SECRET_WORDS.has(seg));
-}
-
-const HEADER = /^\s*(authorization|proxy-authorization|x-api-key|api-key|cookie)\s*:/i;
-const REDACTED = "***";
-
 /**
- * argv for the log, with secret values replaced by `***`: the value after `--api-key`/`--token`/
- * `--password`-like flags, `--flag=value` and `NAME_KEY=value` forms, `Authorization: ...` headers,
- * and every occurrence of the literal `secrets` (pass the prompt here to keep it out of the log).
+ * argv for the log, through the one redactor (src/redact.ts): secret flag values, `NAME_KEY=v`,
+ * URL credentials, headers, JSON secrets, MCP env; `secrets` are literals such as the prompt.
  */
 export function describeArgv(argv: readonly string[], secrets: readonly string[] = []): string[] {
-  const literal = secrets.filter((s) => typeof s === "string" && s.length > 0);
-  const out: string[] = [];
-  let maskNext = false;
-  for (const arg of argv) {
-    let shown = String(arg);
-    // A flag right after a secret flag means the secret flag had no value: treat it as a flag.
-    if (maskNext && shown.startsWith("--")) maskNext = false;
-    if (maskNext) {
-      shown = REDACTED;
-      maskNext = false;
-    } else if (HEADER.test(shown)) {
-      shown = `${shown.slice(0, shown.indexOf(":") + 1)} ${REDACTED}`;
-    } else if (/^authorization$/i.test(shown)) {
-      // `-H Authorization "Bearer x"` style: the name alone, the value follows.
-      maskNext = true;
-    } else {
-      const eq = shown.indexOf("=");
-      if (eq > 0) {
-        if (looksSecretName(shown.slice(0, eq))) shown = shown.slice(0, eq + 1) + REDACTED;
-      } else if (shown.startsWith("-") && looksSecretName(shown)) {
-        maskNext = true;
-      }
-    }
-    for (const s of literal) shown = shown.split(s).join(REDACTED);
-    out.push(shown);
-  }
-  return out;
+  return redactArgv(argv, { literals: secrets });
 }

@@ -160,23 +160,6 @@ describe("event log", () => {
     expect(rawLines(file).map((l) => JSON.parse(l).event)).toEqual(["before"]);
   });
 
-  it.skipIf(!fs.existsSync("/dev/full"))(
-    "a failing disk (ENOSPC) never throws into the caller; it is counted and warned once",
-    async () => {
-      const warnings: string[] = [];
-      const log = createEventLog("/dev/full", { warn: (m) => warnings.push(m) });
-      expect(() => {
-        log.append("a");
-        log.append("b");
-      }).not.toThrow();
-      expect(log.writeErrors).toBe(2);
-      expect(log.seq).toBe(0); // nothing reached the file, no seq spent
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/ENOSPC|no space/i);
-      await log.close();
-    },
-  );
-
   it("readEventLog tolerates and reports a torn last line", async () => {
     const file = path.join(dir, "torn.jsonl");
     const log = createEventLog(file);
@@ -231,7 +214,7 @@ describe("event log", () => {
       // Only a torn tail is tolerable; a malformed line in the middle would mean interleaved writes.
       expect(issues.filter((i) => i.kind === "malformed")).toEqual([]);
       expect(lines.length).toBeGreaterThanOrEqual(reported);
-      lines.forEach((l, idx) => expect(l.seq).toBe(idx + 1));
+      for (const [idx, l] of lines.entries()) expect(l.seq).toBe(idx + 1);
       expect(lines[reported - 1]).toMatchObject({ seq: reported, event: "tick", i: reported });
     },
   );

@@ -52,7 +52,7 @@ describe.skipIf(process.platform !== "linux")("process trees at shutdown and kil
       await c.shutdown("test");
       expect(markedProcesses(mark).map((p) => `${p.pid}:${p.comm}`)).toEqual([]);
       const log = await readEventLog(join(logsDir, "conductor-events.jsonl"));
-      const done = log.find((e) => e.event === "shutdown_complete");
+      const done = log.find((e) => e.event === "conductor.shutdown_complete");
       expect(done?.survivors).toEqual([]);
     }
   }, 300_000); // a bound for a loaded machine: every wait inside is on events or /proc
