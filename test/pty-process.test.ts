@@ -107,9 +107,13 @@ describe.runIf(process.platform === "linux")("pty process actor", () => {
     const b = startPty(["/bin/true"], { spec: { argv: ["/bin/true"], cwd: "/nonexistent-dir" } });
     expect((await a.until("CHILD.SPAWN_ERROR")).message).toMatch(/ENOENT/);
     await b.until("CHILD.SPAWN_ERROR");
-    await new Promise((r) => setTimeout(r, 50));
+    // The diagnostics file is closed asynchronously: wait for the line (bounded), not a fixed 50 ms.
+    const errText = () => (existsSync(a.input.errPath!) ? readFileSync(a.input.errPath!, "utf8") : "");
+    for (let t = 0; t < 600 && !/spawn error: .*nonexistent/.test(errText()); t++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(a.types()).toEqual(["CHILD.SPAWN_ERROR"]);
-    expect(readFileSync(a.input.errPath!, "utf8")).toMatch(/spawn error: .*nonexistent/);
+    expect(errText()).toMatch(/spawn error: .*nonexistent/);
   });
 
   it("TERMINATE a sleep: EXIT by SIGTERM, GONE, nothing left in its session", async () => {
@@ -249,7 +253,7 @@ describe.runIf(process.platform === "linux")("the tail: no byte lost when a chil
         }),
       );
     }
-  });
+  }, 600_000); // a bound for a loaded machine (~15 s idle); every wait inside is on an event
 });
 
 describe("screen tail and ANSI stripping", () => {
