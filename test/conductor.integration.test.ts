@@ -87,7 +87,10 @@ describe("createConductor with real processes", () => {
     for (const id of ["g1", "g2", "g3"]) {
       c.spawnSession({ id, agent: "command", command: ["bash", "-c", `sleep ${tag} & sleep ${tag}; echo never`] });
     }
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait for the trees to be up (bounded), not a fixed 300 ms: a loaded machine starts them late.
+    for (let t = 0; t < 1200 && pidsWith(`sleep ${tag}`, true).length < 6; t++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(pidsWith(`sleep ${tag}`, true).length).toBe(6);
     await c.shutdown("test");
     expect(pidsWith(`sleep ${tag}`)).toEqual([]); // nor the bash or shim around them
