@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AnyActorRef, createActor, type EventObject, fromCallback, SimulatedClock, setup } from "xstate";
+import { type AnyActorRef, createActor, type EventObject, fromCallback, setup } from "xstate";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { createPtyProcessLogic } from "../actors/pty-process.js";
 import { sessionMachine, type SessionInput } from "../machines/session.machine.js";
@@ -28,10 +28,8 @@ import {
 
 const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
 const QUESTION = "Continue? (y/n)";
-// The chart's timers run on a SimulatedClock that moves only while a step waits for a timer: a
-// loaded machine can delay a child's output by seconds, and on the wall clock a stall timer then
-// fired before the output the path expected (paths diverged on timer order under load). Real
-// ptys, real processes, real output; only the chart's delays wait for the test to let time pass.
+// Real timings: far apart, so which timer fires first is never in doubt, and far above what one
+// step costs on a loaded 2-core machine (a step is a few ms; node starts in ~100-300 ms).
 const POLICY = {
   maxRestarts: 1,
   startupTimeoutMs: 5_000, // node can take seconds to start on a loaded 2-core machine
@@ -45,9 +43,7 @@ const POLICY = {
   leaseWaitMs: 700,
 };
 const WINDOW_MS = 3_500;
-// A bound on real events only (a spawn, an exit, a reaped tree): timers wait for the simulated clock.
-// Generous on purpose: at load 30 on 2 cores a node start plus a reap took over 8 s.
-const STEP_TIMEOUT_MS = 60_000;
+const STEP_TIMEOUT_MS = 8_000; // the longest wait is the restart window
 const CONCURRENCY = 6; // paths mostly wait on timers: 6 at a time ≈ 40 s on 2 cores (4: ≈ 53 s)
 // A duplicate OUTPUT (a write split in two reads) re-enters healthy or stays in input_wait: harmless.
 const NOISE = new Set([
@@ -84,38 +80,6 @@ function leaseDesk() {
   };
 }
 
-/** Steps a timer makes (a delay, the restart window, lease renewal): simulated time must pass for them. */
-const isTimerStep = (type: string) =>
-  type.startsWith("xstate.after.") || type === "RESTART.WINDOW_EXPIRED" || type === "LEASE.RENEW_DUE";
-
-/** When the earliest pending timer of the clock falls due (undefined: none pending). */
-function nextDue(clock: SimulatedClock): number | undefined {
-  // SimulatedClock keeps its timers in `timeouts`; reading it lets time jump straight to the next one.
-  const timers = (clock as unknown as { timeouts: Map<number, { start: number; timeout: number }> }).timeouts;
-  let due: number | undefined;
-  for (const t of timers.values()) due = Math.min(due ?? Number.POSITIVE_INFINITY, t.start + t.timeout);
-  return due;
-}
-
-/**
- * Lets simulated time pass, one due timer at a time, until the awaited step is taken. A step
- * resolves `took` in microtasks, before the next macrotask: time never runs past the timer that
- * was due, and no timer fires while the test is waiting for real output.
- */
-async function elapseUntil(clock: SimulatedClock, took: Promise<unknown>): Promise<void> {
-  let done = false;
-  const settled = took.finally(() => {
-    done = true;
-  });
-  settled.catch(() => undefined);
-  while (!done) {
-    const due = nextDue(clock);
-    if (due !== undefined) clock.set(Math.max(clock.now(), due));
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await settled;
-}
-
 /** Runs one generated path on a real session; throws with the path and step when reality differs. */
 async function runPath(path: SessionModelPath, n: number, guards: Record<string, () => boolean> = {}): Promise<number> {
   const id = `p${n}`;
@@ -149,8 +113,7 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
       { id, src: "session", input },
     ],
   });
-  const clock = new SimulatedClock();
-  const system = createActor(harness, { inspect: rec.inspect, clock });
+  const system = createActor(harness, { inspect: rec.inspect });
   const follow = followActor(rec, id, {
     noise: NOISE,
     serialize: (snap) => serializeSessionState(snap as unknown as SessionSnapshotValue),
@@ -177,10 +140,8 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
         expect(await hub.input(agent(i))).toBe(e.type === "INPUT" ? e.text : "y");
       } else if (e.type.startsWith("LEASE.")) desk.lease(e);
       else if (e.type.startsWith("CREDENTIALS.")) desk.credentials(gen(i), e);
-      // Everything else (spawned, tree gone) the runtime does by itself; timers once time passes.
-      const took = follow.took(path.keys[i]!, path.serialized[i], `step ${i} (${e.type})`);
-      if (isTimerStep(e.type)) await elapseUntil(clock, took);
-      else await took;
+      // Everything else (spawned, tree gone, timers, the restart window) the runtime does by itself.
+      await follow.took(path.keys[i]!, path.serialized[i], `step ${i} (${e.type})`);
       // What the runtime typed by itself reached the agent: the nudge's Enter, the default answer.
       if (e.type.startsWith("xstate.after.stallNudge")) expect(await hub.input(agent(i))).toBe("");
       if (path.keys[i]!.some((k) => k.includes("[mayAutoAnswer]"))) expect(await hub.input(agent(i))).toBe("y");
@@ -205,7 +166,7 @@ beforeAll(() => hub.listen());
 afterAll(async () => {
   await reaper.whenIdle();
   await hub.close();
-}, 300_000);
+});
 
 describe("session statechart, model-based, on real ptys", () => {
   // Every edge of the base model, plus paths that take every transition of issue 10's moves
@@ -237,7 +198,7 @@ describe("session statechart, model-based, on real ptys", () => {
     expect(report.transitions.total).toBe(machineTransitions(sessionMachine).length);
     expect(report.transitions.covered).toBe(report.transitions.total);
     expect(report.states.covered).toBe(report.states.total);
-  }, 900_000); // a bound, not a verdict: 153 real-pty paths, ~100 s idle, 220 s and more at load 25
+  }, 420_000); // 153 paths: ~100 s on an idle machine, 220 s at load 25
 
   it("is not vacuous: a runtime that restarts when the chart says not to is caught at the step", async () => {
     const key = "failed: always [mayRestart] → restarting";
