@@ -3,6 +3,8 @@
  * (`systemId: "session:<id>"`), knows when all of them are final, and owns shutdown:
  * stop accepting, stop every session in parallel, wait until every process tree is gone,
  * flush the log, final. Pure: waiting and flushing are named actors the runtime provides.
+ * It is the one record of the sessions: the facade's `getSnapshot`, counts and placements read
+ * its context (`sessions`, `finished`, `placement`), never a copy.
  */
 import { type ActorRefFrom, assign, emit, enqueueActions, fromPromise, setup } from "xstate";
 import { brokerMachine, type BrokerInput } from "./broker.machine.js";
@@ -17,9 +19,27 @@ export interface ConductorInput {
 
 type SessionRef = ActorRefFrom<typeof sessionMachine>;
 
+/** Where a session runs and since when: plain data from `SPAWN`, kept until `REMOVE`. */
+export interface SessionPlacement {
+  /** ISO-8601 time the session was created (the runtime's clock: machines have none). */
+  createdAt: string;
+  /** Remote sessions: the host alias and how the pane is found; null for a local pty. */
+  remote: RemotePlacement | null;
+}
+
+export interface RemotePlacement {
+  host: string;
+  sessionName?: string;
+  paneTarget?: string;
+  attach?: boolean;
+  completionToken?: string;
+  hostDownTimeoutMs?: number;
+}
+
 export interface ConductorContext {
   sessions: Record<string, SessionRef>;
   finished: Record<string, true>;
+  placement: Record<string, SessionPlacement>;
   graceMs: number;
   shutdownReason: string | null;
   broker: BrokerInput | null;
@@ -27,8 +47,10 @@ export interface ConductorContext {
 
 export type ConductorEvent =
   /** `start: false` leaves the session in `init` until it gets `START` (so a listener can attach first). */
-  | { type: "SPAWN"; session: SessionInput; start?: boolean }
+  | { type: "SPAWN"; session: SessionInput; start?: boolean; createdAt?: string; remote?: RemotePlacement }
   | { type: "KILL"; id: string; reason?: string }
+  /** Forget a final session: its actor is stopped and released, its id free again. */
+  | { type: "REMOVE"; id: string }
   | { type: "INPUT"; id: string; text: string }
   | { type: "SHUTDOWN"; reason?: string }
   | { type: "xstate.done.actor.*"; output?: unknown };
@@ -36,6 +58,8 @@ export type ConductorEvent =
 export type ConductorEmitted =
   | { type: "allCompleted"; sessions: number }
   | { type: "spawnRejected"; id: string; why: "duplicate" | "shutting_down" }
+  | { type: "sessionRemoved"; id: string }
+  | { type: "removeRejected"; id: string; why: "unknown" | "live" }
   | { type: "shutdownStarted"; reason: string; live: number }
   | { type: "shutdown"; reason: string };
 
@@ -58,6 +82,9 @@ export const conductorMachine = setup({
   },
   guards: {
     isNewId: ({ context, event }) => !((event as { session: SessionInput }).session.id in context.sessions),
+    /** Only a final session: a live one would lose its process tree with its actor. */
+    removable: ({ context, event }) =>
+      Boolean(context.finished[(event as Extract<ConductorEvent, { type: "REMOVE" }>).id]),
     allFinal: ({ context }) => {
       const ids = Object.keys(context.sessions);
       return ids.length > 0 && ids.every((id) => context.finished[id]);
@@ -71,9 +98,14 @@ export const conductorMachine = setup({
         const ref = spawn("session", { id: sessionSystemId(id), systemId: sessionSystemId(id), input: e.session });
         const finished = { ...context.finished };
         delete finished[id];
-        return { sessions: { ...context.sessions, [id]: ref as SessionRef }, finished };
+        const placement = { createdAt: e.createdAt ?? "", remote: e.remote ?? null };
+        return {
+          sessions: { ...context.sessions, [id]: ref as SessionRef },
+          finished,
+          placement: { ...context.placement, [id]: placement },
+        };
       });
-      if (e.start !== false) enqueue.sendTo(({ context }) => context.sessions[id]!, { type: "START" });
+      if (e.start !== false) enqueue.sendTo(({ context }) => context.sessions[id] as SessionRef, { type: "START" });
     }),
     rejectSpawn: emit(({ event }, params: { why: "duplicate" | "shutting_down" }) => ({
       type: "spawnRejected" as const,
@@ -85,6 +117,24 @@ export const conductorMachine = setup({
       const ref = context.sessions[e.id];
       if (!ref) return;
       enqueue.sendTo(ref, e.type === "KILL" ? { type: "KILL", reason: e.reason } : { type: "INPUT", text: e.text });
+    }),
+    removeSession: enqueueActions(({ context, event, enqueue }) => {
+      const id = (event as Extract<ConductorEvent, { type: "REMOVE" }>).id;
+      const ref = context.sessions[id];
+      if (ref) enqueue.stopChild(ref);
+      const { [id]: _session, ...sessions } = context.sessions;
+      const { [id]: _finished, ...finished } = context.finished;
+      const { [id]: _placement, ...placement } = context.placement;
+      enqueue.assign({ sessions, finished, placement });
+      enqueue.emit({ type: "sessionRemoved", id });
+    }),
+    rejectRemove: emit(({ context, event }) => {
+      const id = (event as Extract<ConductorEvent, { type: "REMOVE" }>).id;
+      return {
+        type: "removeRejected" as const,
+        id,
+        why: id in context.sessions ? ("live" as const) : ("unknown" as const),
+      };
     }),
     noteFinished: assign(({ context, event }) => {
       const output = (event as { output?: { id?: string } }).output;
@@ -114,6 +164,7 @@ export const conductorMachine = setup({
   context: ({ input }) => ({
     sessions: {},
     finished: {},
+    placement: {},
     graceMs: input?.graceMs ?? 10_000,
     shutdownReason: null,
     broker: input?.broker ?? null,
@@ -125,6 +176,7 @@ export const conductorMachine = setup({
   on: {
     KILL: { actions: "routeToSession" },
     INPUT: { actions: "routeToSession" },
+    REMOVE: [{ guard: "removable", actions: "removeSession" }, { actions: "rejectRemove" }],
     "xstate.done.actor.*": { actions: "noteFinished" },
   },
   states: {

@@ -4,7 +4,18 @@
  * Two ways in: the seed-compatible facade (`createConductor`) and the XState-native pieces
  * (the machines, the actor logic, the types) to compose into your own actor system.
  */
-export { createConductor, type Conductor, type ConductorEventName } from "./conductor.js";
+export {
+  createConductor,
+  type Conductor,
+  type ConductorEventName,
+  type ConductorEventPayloads,
+  type EventTime,
+} from "./conductor.js";
+export {
+  EVENT_LOG_VERSION,
+  RENAMED_EVENTS,
+  upgradeEventLogLine,
+} from "./event-log-format.js";
 export type { ConductorOptions, ProbeOptions, RestartOptions, SpawnConfig } from "./conductor-options.js";
 export type { SessionHealth, SessionSnapshot } from "./session-view.js";
 
@@ -25,6 +36,8 @@ export {
   type ConductorEvent,
   type ConductorInput,
   type ConductorMachine,
+  type RemotePlacement,
+  type SessionPlacement,
 } from "../machines/conductor.machine.js";
 export {
   DEFAULT_POLICY,

@@ -2,12 +2,11 @@
  * What the facade provides for remote sessions: the hosts file, one shared SSH connection per
  * host (the pool), and the remote child runner. A session's child is routed to it when the
  * session was spawned with `remote: true`; the session statechart itself does not change.
+ * Where a session runs is the conductor chart's record (`placement`), read through `placementOf`.
  */
-import { fromCallback } from "xstate";
 import { createRemoteChildRunner, type RemoteSpec } from "../actors/remote-session.js";
 import { createSshHostPool } from "../actors/ssh-host.js";
 import type { ChildRunner } from "../actors/pty-process.js";
-import type { ChildCommand, PtyProcessInput } from "../machines/session.types.js";
 import { type HostsConfig, loadHostsFile, parseHostsConfig } from "./hosts-config.js";
 
 export interface RemoteRuntimeOptions {
@@ -18,6 +17,8 @@ export interface RemoteRuntimeOptions {
   track?: (work: Promise<unknown>) => void;
   /** Private tmux server name on every host (default "conductor"). */
   socketName?: string;
+  /** Where a session runs: the conductor's record of it, undefined for a local session. */
+  placementOf: (sessionId: string) => RemoteSpec | undefined;
 }
 
 export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
@@ -31,26 +32,23 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
       ? loadHostsFile(opts.hosts, { warn })
       : parseHostsConfig(opts.hosts, { warn, source: "the hosts option" });
   const pool = createSshHostPool(config, { log: opts.log });
-  const specs = new Map<string, RemoteSpec>();
   const runner = createRemoteChildRunner({
     hosts: pool,
     log: opts.log,
-    resolveRemote: (input) => specs.get(input.sessionId),
+    resolveRemote: (input) => opts.placementOf(input.sessionId),
     ...(opts.track ? { track: opts.track } : {}),
     ...(opts.socketName ? { socketName: opts.socketName } : {}),
   });
   return {
     /** Throws for a host the hosts file does not name, listing the ones it does. */
-    register(sessionId: string, spec: RemoteSpec): void {
-      if (!config.hosts[spec.host]) {
+    checkHost(sessionId: string, host: string): void {
+      if (!config.hosts[host]) {
         const known = Object.keys(config.hosts);
         throw new Error(
-          `unknown host "${spec.host}" for session "${sessionId}": the hosts file names ${known.length ? known.map((k) => `"${k}"`).join(", ") : "no hosts"}`,
+          `unknown host "${host}" for session "${sessionId}": the hosts file names ${known.length ? known.map((k) => `"${k}"`).join(", ") : "no hosts"}`,
         );
       }
-      specs.set(sessionId, spec);
     },
-    isRemote: (sessionId: string) => specs.has(sessionId),
     runner: runner as unknown as ChildRunner,
     async close(): Promise<void> {
       await runner.close().catch(() => undefined);
@@ -60,10 +58,3 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
 }
 
 export type RemoteRuntime = ReturnType<typeof createRemoteRuntime>;
-
-/** The session's child: a pty here, or the remote runner for sessions spawned with `remote: true`. */
-export function routeChild(local: ChildRunner, remote: RemoteRuntime | null) {
-  return fromCallback<ChildCommand, PtyProcessInput>((args) =>
-    remote?.isRemote(args.input.sessionId) ? remote.runner(args) : local(args),
-  );
-}

@@ -83,6 +83,8 @@ export function createResultCapture(log: (event: string, data: Record<string, un
     },
 
     resultOf: (sessionId: string): AgentResult | null => entries.get(sessionId)?.result ?? null,
+    /** The session was removed: release its parser and result. */
+    forget: (sessionId: string): boolean => entries.delete(sessionId),
     /** The agent's own conversation id from the last run that named one. */
     agentSessionIdOf: (sessionId: string): string | null => entries.get(sessionId)?.agentSessionId ?? null,
   };

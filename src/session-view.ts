@@ -3,6 +3,7 @@
  * snapshot. Handles (actor refs, ptys) never appear here: plain data only.
  */
 import type { SnapshotFrom } from "xstate";
+import type { SessionPlacement } from "../machines/conductor.machine.js";
 import type { sessionMachine } from "../machines/session.machine.js";
 import type { FailureMode, SessionState } from "../machines/session.types.js";
 import type { AgentResult } from "./agent-stream.js";
@@ -45,7 +46,12 @@ export interface SessionSnapshot {
 
 type Snap = SnapshotFrom<typeof sessionMachine>;
 
-export function viewOf(snap: Snap, createdAt: string, result: AgentResult | null = null): SessionSnapshot {
+/** A session's view: its own snapshot, and where and since when it runs from the conductor's record. */
+export function viewOf(
+  snap: Snap,
+  placement: SessionPlacement | undefined,
+  result: AgentResult | null = null,
+): SessionSnapshot {
   const c = snap.context;
   const l1: SessionHealth["l1"] =
     c.state === "stalled" ? "stall" : c.state === "input_wait" ? "input_wait" : c.state === "healthy" ? "ok" : "n/a";
@@ -56,13 +62,13 @@ export function viewOf(snap: Snap, createdAt: string, result: AgentResult | null
     agent: c.agent,
     state: c.state,
     pid: c.pid,
-    remote: false,
-    host: null,
+    remote: Boolean(placement?.remote),
+    host: placement?.remote?.host ?? null,
     restarts: c.restarts,
     health: { l0: c.childRunning ? "ok" : "down", l1, l3, outputBytes: c.outputBytes, inputWait: c.inputWait },
     outPath: c.outPath ?? null,
     errPath: c.errPath ?? null,
-    createdAt,
+    createdAt: placement?.createdAt ?? "",
     reason: c.reason,
     failureMode: c.failureMode,
     lastError: c.lastError,

@@ -61,7 +61,11 @@ async function runPath(path: ConductorModelPath, n: number): Promise<number> {
           conductor.actor.send({ type: "SPAWN", session: { id, agent: "command", spec: { argv: ["/bin/true"] } } });
         }
       } else if (e.type === "KILL") void conductor.killSession(e.id!, "model_kill");
-      else if (e.type === "INPUT") {
+      else if (e.type === "REMOVE") {
+        // A final session through the facade; an unknown id is refused by the machine itself.
+        if (before.context.finished[e.id!]) expect(conductor.removeSession(e.id!)).toBe(true);
+        else conductor.actor.send({ type: "REMOVE", id: e.id! });
+      } else if (e.type === "INPUT") {
         await hub.ready(`${e.id}#1`);
         conductor.actor.send({ type: "INPUT", id: e.id!, text: e.text! });
         expect(await hub.input(`${e.id}#1`)).toBe(e.text);

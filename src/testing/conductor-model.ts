@@ -46,6 +46,13 @@ export function conductorModelEvents(s: ConductorSnapshotValue): ConductorModelE
   if (ids.length > 0 || s.value !== "running") out.push({ type: "SPAWN", session: modelSession(ids[0] ?? "a") });
   for (const id of live)
     out.push(doneOf(id), { type: "KILL", id, reason: "model_kill" }, { type: "INPUT", id, text: "y" });
+  // Removing a final session frees its id; an unknown id is refused. Only once spawning is over:
+  // a freed id spawned again would be a second agent under one name for the test's agent hub.
+  if (s.value !== "running") {
+    for (const id of ids.filter((id) => s.context.finished[id])) out.push({ type: "REMOVE", id });
+    const unknown = IDS.find((id) => !ids.includes(id));
+    if (unknown) out.push({ type: "REMOVE", id: unknown });
+  }
   if (s.value === "running") out.push({ type: "SHUTDOWN", reason: "model" });
   if (s.value === "shuttingDown") out.push({ type: "xstate.done.actor.awaitProcessTrees" });
   if (s.value === "flushing") out.push({ type: "xstate.done.actor.flushLog" });

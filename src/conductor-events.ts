@@ -1,0 +1,173 @@
+/**
+ * The facade's API events (`on("stateChange")`, `completed`, `dead`, … with the seed's names) and
+ * the log lines of a session, both made from what its statechart emits. Every API event carries
+ * `at` (wall clock and the monotonic hrtime clock). Order: the events of one step arrive in the
+ * order the chart took its moves (`stateChange` to `failed`, `stateChange` to `dead`, then `dead`),
+ * and `completed`/`dead` always follow the `stateChange` that entered that state.
+ */
+import { EventEmitter } from "node:events";
+import type { SessionEmitted } from "../machines/session.machine.js";
+import type { FailureMode, SessionState } from "../machines/session.types.js";
+import type { SpawnConfig } from "./conductor-options.js";
+import { describeArgv, redactEnv } from "./event-log.js";
+import type { LogFn } from "./event-log-format.js";
+import type { LaunchSpec } from "./launcher.js";
+
+/** When an event happened: `wallMs` is `Date.now()`; `monoMs` is `process.hrtime` in ms (never goes back). */
+export interface EventTime {
+  wallMs: number;
+  monoMs: number;
+}
+
+export interface ConductorEventPayloads {
+  stateChange: { sessionId: string; from: SessionState; to: SessionState; reason: string; at: EventTime };
+  completed: { sessionId: string; at: EventTime };
+  dead: Omit<Extract<SessionEmitted, { type: "dead" }>, "type"> & { at: EventTime };
+  inputWait: Omit<Extract<SessionEmitted, { type: "inputWait" }>, "type"> & { at: EventTime };
+  allCompleted: { sessions: number; at: EventTime };
+  shutdown: { reason: string; at: EventTime };
+  /** The event log could not write (disk full): what failed; the log records the gap once it can. */
+  logError: Record<string, unknown> & { at: EventTime };
+  account: { sessionId: string; accountId: string; provider: string; tier: string; at: EventTime };
+  accountWait: { sessionId: string; etaMs: number | null; reason: string; at: EventTime };
+}
+export type ConductorEventName = keyof ConductorEventPayloads;
+export type Listener<K extends ConductorEventName> = (payload: ConductorEventPayloads[K]) => void;
+
+/** `on`/`off`: typed listeners, and listeners typed loosely (the seed's style) accepted as they are. */
+export interface ListenerMethod<Self> {
+  <K extends ConductorEventName>(event: K, fn: Listener<K>): Self;
+  (event: ConductorEventName, fn: (payload: never) => void): Self;
+}
+
+/** `on`/`off` for an API object: they return it, so calls chain as in the seed. */
+export function listenerMethods<Self>(emitter: EventEmitter, self: () => Self) {
+  type Loose = (payload: unknown) => void;
+  const on: ListenerMethod<Self> = (event: ConductorEventName, fn: (payload: never) => void) => {
+    emitter.on(event, fn as Loose);
+    return self();
+  };
+  const off: ListenerMethod<Self> = (event: ConductorEventName, fn: (payload: never) => void) => {
+    emitter.off(event, fn as Loose);
+    return self();
+  };
+  return { on, off };
+}
+
+export const now = (): EventTime => ({ wallMs: Date.now(), monoMs: Number(process.hrtime.bigint()) / 1e6 });
+
+const withoutType = <E extends { type: string }>({ type: _type, ...rest }: E) => rest;
+const errorText = (err: unknown) => String((err as Error)?.message ?? err);
+
+export function createApiEvents(log: LogFn) {
+  const emitter = new EventEmitter();
+  return {
+    emitter,
+    /** A throwing listener must never break a statechart mid-step: caught and logged. */
+    emit<K extends ConductorEventName>(name: K, payload: ConductorEventPayloads[K]): void {
+      for (const listener of emitter.listeners(name)) {
+        try {
+          (listener as (p: unknown) => void)(payload);
+        } catch (err) {
+          log("conductor.listener_error", { listener: name, error: errorText(err) });
+        }
+      }
+    },
+  };
+}
+export type ApiEvents = ReturnType<typeof createApiEvents>;
+
+export interface SessionHooks {
+  /** What the launcher decided (approvals, output), logged with each spawn; absent for `command`. */
+  preset: LaunchSpec["preset"];
+  /** A run exited: every byte it wrote has been read (the result capture finishes it). */
+  onExit: (generation: number) => void;
+  /** The session reached a final state. */
+  onFinal: () => void;
+}
+
+/** Logs one session's emitted events and turns them into API events. `config` stays in this closure only. */
+export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEvents, hooks: SessionHooks) {
+  const { preset, onExit, onFinal } = hooks;
+  const session = config.id;
+  // The prompt is the user's text (it may hold secrets): the log keeps its length, not its words.
+  const secrets = config.prompt ? [config.prompt] : [];
+  return (e: SessionEmitted): void => {
+    const at = now();
+    switch (e.type) {
+      case "stateChange":
+        log("session.state_change", { session, from: e.from, to: e.to, reason: e.reason, restarts: e.restarts });
+        api.emit("stateChange", { sessionId: session, from: e.from, to: e.to, reason: e.reason, at });
+        if (e.to === "completed" || e.to === "dead") onFinal();
+        return;
+      case "spawn":
+        log("session.spawn", {
+          session,
+          agent: config.agent,
+          pid: e.pid,
+          attempt: e.generation,
+          argv: describeArgv(e.argv, secrets),
+          ...(config.prompt ? { promptLength: config.prompt.length } : {}),
+          envKeys: redactEnv(config.env),
+          ...(preset ? { approvals: preset.approvals, output: preset.output } : {}),
+          mode: e.mode,
+        });
+        return;
+      case "nudge":
+        log("session.nudge", { session, attempt: e.generation, keys: e.keys });
+        return;
+      case "autoAnswer":
+        log("session.auto_answer", { session, attempt: e.generation, keys: e.keys, question: e.question });
+        return;
+      case "restartWait":
+        log("session.restart_wait", { session, delayMs: e.delayMs, failureMode: e.failureMode });
+        return;
+      case "exit":
+        onExit(e.generation);
+        log("session.exit", {
+          session,
+          attempt: e.generation,
+          code: e.exitCode,
+          signal: e.signal,
+          failureMode: e.failureMode,
+          lastError: e.lastError,
+        });
+        return;
+      case "gone":
+        log("reaper.tree_gone", { session, attempt: e.generation });
+        return;
+      case "inputWait":
+        log("session.input_wait", {
+          session,
+          l1: "input_wait",
+          pattern: e.pattern,
+          kind: e.kind,
+          question: e.question,
+        });
+        api.emit("inputWait", { ...withoutType(e), sessionId: session, at });
+        return;
+      case "completed":
+        api.emit("completed", { sessionId: session, at });
+        try {
+          config.onCompleted?.({ sessionId: session });
+        } catch (err) {
+          log("conductor.listener_error", { listener: "onCompleted", session, error: errorText(err) });
+        }
+        return;
+      case "dead":
+        log("session.dead", { session, reason: e.reason, failureMode: e.failureMode, lastError: e.lastError });
+        api.emit("dead", { ...withoutType(e), sessionId: session, at });
+        return;
+      case "account": {
+        const { accountId, provider, tier } = e.lease;
+        log("session.account", { session, accountId, provider, tier });
+        api.emit("account", { sessionId: session, accountId, provider, tier, at });
+        return;
+      }
+      case "accountWait":
+        log("session.account_wait", { session, etaMs: e.etaMs, reason: e.reason });
+        api.emit("accountWait", { sessionId: session, etaMs: e.etaMs, reason: e.reason, at });
+        return;
+    }
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Which session's teardown is still in flight: reaps of its process trees and the closing of its
+ * files, which go on after its statechart is final and so are not in any actor's snapshot.
+ * `killSession(id)` waits on `whenGone(id)`, so one session's kill never waits for another's trees;
+ * `shutdown()` still waits on the shared reaper. An entry lives only while its work does.
+ */
+import type { ProcessReaper } from "../actors/process-reaper.js";
+
+export interface TreeLedger {
+  /** The reaper as one session's child sees it: everything it starts is counted for that session. */
+  reaperFor(sessionId: string): ProcessReaper;
+  /** For runners that report work without naming a session: counted for the session in `during`. */
+  track(work: Promise<unknown>): void;
+  /** Runs `fn` (a child's start or stop) with its untagged `track` calls counted for `sessionId`. */
+  during<T>(sessionId: string, fn: () => T): T;
+  /** Resolves when no teardown work of this session is in flight. */
+  whenGone(sessionId: string): Promise<void>;
+  /** Sessions with work in flight (for tests and leak checks). */
+  readonly busy: number;
+}
+
+export function createTreeLedger(reaper: ProcessReaper): TreeLedger {
+  const inFlight = new Map<string, Set<Promise<unknown>>>();
+  let current: string | null = null;
+
+  function note<T>(sessionId: string, work: Promise<T>): Promise<T> {
+    let set = inFlight.get(sessionId);
+    if (!set) {
+      set = new Set();
+      inFlight.set(sessionId, set);
+    }
+    const mine = set;
+    mine.add(work);
+    const done = () => {
+      mine.delete(work);
+      if (mine.size === 0 && inFlight.get(sessionId) === mine) inFlight.delete(sessionId);
+    };
+    work.then(done, done);
+    return work;
+  }
+
+  const ledger: TreeLedger = {
+    reaperFor(sessionId) {
+      return {
+        terminate: (root, o) => note(sessionId, reaper.terminate(root, o)),
+        reapOrphans: (root, o) => note(sessionId, reaper.reapOrphans(root, o)),
+        track(work) {
+          reaper.track?.(work);
+          note(sessionId, work);
+        },
+        whenIdle: () => ledger.whenGone(sessionId),
+        get pending() {
+          return inFlight.get(sessionId)?.size ?? 0;
+        },
+      };
+    },
+    track(work) {
+      reaper.track?.(work);
+      if (current !== null) note(current, work);
+    },
+    during(sessionId, fn) {
+      const previous = current;
+      current = sessionId;
+      try {
+        return fn();
+      } finally {
+        current = previous;
+      }
+    },
+    async whenGone(sessionId) {
+      // Loop: settling work may have started more (a drain that ends in a file close).
+      for (let set = inFlight.get(sessionId); set && set.size > 0; set = inFlight.get(sessionId)) {
+        await Promise.allSettled([...set]);
+      }
+    },
+    get busy() {
+      return inFlight.size;
+    },
+  };
+  return ledger;
+}
+
+/** Waits for `p`, but never longer than `ms` (a tree stuck in `D` state must not hang a caller). */
+export function boundedWait(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => undefined),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,144 @@
+/**
+ * The facade as a view of the conductor chart, with real processes: a kill waits for its own
+ * session's tree only; misuse (unknown or numeric ids) leaves nothing behind and says so; finished
+ * sessions can be released; API events carry their time and arrive in a documented order.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Conductor, createConductor } from "../src/conductor.js";
+
+const open: Conductor[] = [];
+function conductor(extra: Partial<Parameters<typeof createConductor>[0]> = {}) {
+  const logsDir = mkdtempSync(join(tmpdir(), "conductor-view-"));
+  const c = createConductor({ logsDir, graceMs: 1_000, handleSignals: false, enableMesh: false, ...extra });
+  open.push(c);
+  return c;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
+});
+
+/** Live (non-zombie) pids whose command line contains `marker`. */
+function pidsWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replace(/\0/g, " ");
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      if (cmd.includes(marker) && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") out.push(Number(name));
+    } catch {
+      // gone while reading
+    }
+  }
+  return out;
+}
+
+const once = <T>(c: Conductor, event: "completed" | "dead" | "allCompleted", pred: (e: T) => boolean = () => true) =>
+  new Promise<T>((resolve) => {
+    const fn = (e: T) => {
+      if (!pred(e)) return;
+      c.off(event, fn);
+      resolve(e);
+    };
+    c.on(event, fn);
+  });
+
+/** A shell that waits to be told it started, then runs `body`; its command line carries `marker`. */
+const shell = (marker: string, body: string) => ["/bin/sh", "-c", `${body} # ${marker}`];
+
+describe("the facade is a view of the conductor chart", () => {
+  it("killSession(id) resolves when that session's tree is gone, not when every other tree is", async () => {
+    // graceMs is the stubborn tree's wait; the polite one dies on SIGTERM and must not wait for it.
+    const c = conductor({ graceMs: 8_000 });
+    const stubborn = `stubborn-${process.pid}-${Date.now()}`;
+    const polite = `polite-${process.pid}-${Date.now()}`;
+    c.spawnSession({ id: "stubborn", agent: "command", command: shell(stubborn, "trap '' TERM; echo up; sleep 600") });
+    c.spawnSession({ id: "polite", agent: "command", command: shell(polite, "echo up; sleep 600") });
+    await waitUntil(() => pidsWith(stubborn).length > 0 && pidsWith(polite).length > 0);
+    await waitUntil(() => c.getSnapshot().every((s) => s.state === "healthy"));
+
+    const order: string[] = [];
+    const stubbornGone = c.killSession("stubborn").then(() => order.push("stubborn"));
+    await c.killSession("polite");
+    order.push("polite");
+    expect(pidsWith(polite)).toEqual([]);
+    // The stubborn tree ignores SIGTERM and is still in its grace: its kill has not resolved.
+    expect(order).toEqual(["polite"]);
+    expect(pidsWith(stubborn).length).toBeGreaterThan(0);
+    await stubbornGone;
+    expect(order).toEqual(["polite", "stubborn"]);
+    expect(pidsWith(stubborn)).toEqual([]);
+  }, 60_000);
+
+  it("unknown ids: killSession rejects saying which ids exist; sendInput and removeSession return false", async () => {
+    const c = conductor();
+    c.spawnSession({ id: "known", agent: "command", command: ["/bin/sh", "-c", "sleep 30"] });
+    await expect(c.killSession("nope")).rejects.toThrow(/no session "nope" \(its sessions: "known"\)/);
+    expect(c.sendInput("nope", "y")).toBe(false);
+    expect(c.removeSession("nope")).toBe(false);
+  });
+
+  it("defect: a numeric id was created before it threw (a phantom init session); now nothing is left", async () => {
+    const c = conductor();
+    expect(() => c.spawnSession({ id: 5, agent: "command", command: ["/bin/true"] } as never)).toThrow(
+      /id must be a string/,
+    );
+    expect(c.sessionCount).toBe(0);
+    expect(c.getSnapshot()).toEqual([]);
+    // The phantom kept allCompleted from ever firing; with nothing left behind it fires.
+    const all = once(c, "allCompleted");
+    c.spawnSession({ id: "real", agent: "command", command: ["/bin/true"] });
+    await all;
+    expect(c.getSnapshot().map((s) => [s.id, s.state])).toEqual([["real", "completed"]]);
+  });
+
+  it("removeSession releases a finished session (actor, record, id); a live one is refused", async () => {
+    const c = conductor();
+    c.spawnSession({ id: "live", agent: "command", command: ["/bin/sh", "-c", "sleep 30"] });
+    expect(() => c.removeSession("live")).toThrow(/still (init|starting|healthy); killSession\("live"\) first/);
+    await c.killSession("live");
+    expect(c.removeSession("live")).toBe(true);
+    expect(c.sessionCount).toBe(0);
+    expect(c.actor.system.get("session:live")).toBeUndefined();
+    expect(c.actor.getSnapshot().context.placement).toEqual({});
+    // The id is free again.
+    const done = once(c, "completed");
+    c.spawnSession({ id: "live", agent: "command", command: ["/bin/true"] });
+    await done;
+    expect(c.getSnapshot()).toHaveLength(1);
+  });
+
+  it("getSnapshot, sessionCount and createdAt are read from the conductor chart's context", () => {
+    const c = conductor();
+    const before = Date.now();
+    c.spawnSession({ id: "v", agent: "command", command: ["/bin/sh", "-c", "sleep 30"] });
+    const ctx = c.actor.getSnapshot().context;
+    expect(Object.keys(ctx.sessions)).toEqual(["v"]);
+    expect(c.sessionCount).toBe(1);
+    const [view] = c.getSnapshot();
+    expect(view!.createdAt).toBe(ctx.placement.v!.createdAt);
+    expect(Date.parse(view!.createdAt)).toBeGreaterThanOrEqual(before - 1);
+    expect(view).toMatchObject({ remote: false, host: null });
+  });
+
+  it("events carry `at` (wall and monotonic) and arrive in order: failed, dead, then `dead`", async () => {
+    const c = conductor({ maxRestarts: 0 });
+    const seen: { what: string; at: { wallMs: number; monoMs: number } }[] = [];
+    c.on("stateChange", (e) => seen.push({ what: `->${e.to}`, at: e.at }));
+    c.on("dead", (e) => seen.push({ what: "dead", at: e.at }));
+    c.on("allCompleted", (e) => seen.push({ what: "allCompleted", at: e.at }));
+    const all = once(c, "allCompleted");
+    c.spawnSession({ id: "fails", agent: "command", command: ["/bin/sh", "-c", "echo no; exit 3"] });
+    await all;
+    expect(seen.map((s) => s.what).slice(-4)).toEqual(["->failed", "->dead", "dead", "allCompleted"]);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.at.monoMs).toBeGreaterThanOrEqual(seen[i - 1]!.at.monoMs);
+    for (const s of seen) expect(Math.abs(s.at.wallMs - Date.now())).toBeLessThan(10 * 60_000);
+  });
+});
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 25));
+}
