@@ -96,6 +96,18 @@ export class OrphanWatchdog implements OrphanGuard {
     if (this.live.delete(pid)) this.send(`- ${pid}\n`);
   }
 
+  /**
+   * Ends the watchdog when it guards no tree (after a graceful shutdown): it would only sweep nothing,
+   * yet it outlives its supervisor for a moment and counts as a leftover child. A later `watch`
+   * starts a new one.
+   */
+  retireIfIdle(): void {
+    const child = this.child;
+    if (this.live.size > 0 || !child) return;
+    this.child = undefined; // before the kill: the exit handler must not restart it
+    child.kill("SIGKILL");
+  }
+
   private send(line: string): void {
     const stdin = this.ensure()?.stdin;
     if (stdin && !stdin.destroyed) stdin.write(line);

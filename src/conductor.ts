@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createActor, toPromise } from "xstate";
 import { conductorScope, endCarriers, sessionScope } from "../actors/env-cookie.js";
+import { processWatchdog } from "../actors/orphan-watchdog.js";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { sessionSystemId } from "../machines/conductor.machine.js";
 import { FINAL_STATES, STATES } from "../machines/session.types.js";
@@ -176,6 +177,8 @@ export function createConductor(opts: ConductorOptions) {
       detachMesh();
       unregisterSignals();
       const survivors = await endCarriers(cookieScope);
+      // Every tree of this process is gone: the process-wide watchdog has nothing left to guard.
+      if (survivors.length === 0) processWatchdog().retireIfIdle();
       const pendingReaps = reaper.pending;
       log("conductor.shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps, survivors });
       await eventLog.close();
