@@ -101,7 +101,12 @@ export function createConductor(opts: ConductorOptions) {
       capture.register(id, { format: preset.stream, ...(file ? { resultFile: resolve(file) } : {}) });
     }
     const onExit = (generation: number) => capture.finish(id, generation);
-    ref.on("*", sessionEventHandler(config, log, events, { preset, onExit, onFinal: unregister }));
+    // Final: read what the run printed so far (a verdict may end it before its exit is reported).
+    const onFinal = () => {
+      capture.settle(id);
+      unregister();
+    };
+    ref.on("*", sessionEventHandler(config, log, events, { preset, onExit, onFinal }));
     ref.send({ type: "START" });
     return id;
   }

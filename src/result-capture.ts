@@ -60,7 +60,8 @@ export function createResultCapture(log: (event: string, data: Record<string, un
     /** A run exited (all its bytes were tapped): keep its result, write the result file. */
     finish(sessionId: string, generation: number): AgentResult | null {
       const entry = entries.get(sessionId);
-      if (!entry) return null;
+      // Already read (a verdict ended the session before the exit arrived, see `settle`).
+      if (!entry || (entry.parser === null && entry.generation === generation)) return entry?.result ?? null;
       const parser = runOf(entry, generation);
       parser.push(entry.decoder.end());
       const state = parser.end();
@@ -80,6 +81,12 @@ export function createResultCapture(log: (event: string, data: Record<string, un
         ...(written ? { file } : {}),
       });
       return state.result;
+    },
+
+    /** The session is final: read what its current run printed so far (its exit may never be reported). */
+    settle(sessionId: string): void {
+      const entry = entries.get(sessionId);
+      if (entry?.parser) this.finish(sessionId, entry.generation);
     },
 
     resultOf: (sessionId: string): AgentResult | null => entries.get(sessionId)?.result ?? null,

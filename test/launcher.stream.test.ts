@@ -116,7 +116,10 @@ describe("stream mode keeps a long one-shot run alive and captures its result", 
     });
     const snap = await done;
     expect(snap.state).toBe("dead");
-    expect(snap.result).toMatchObject({ ok: false, error: "API Error: Request rejected (429)" });
+    // The on-screen rate-limit verdict may end the session before the run's exit is read: the result
+    // is there once the process has exited, which shutdown() waits for.
+    await c.shutdown("test");
+    expect(c.getSnapshot()[0]?.result).toMatchObject({ ok: false, error: "API Error: Request rejected (429)" });
     expect(existsSync(resultFile)).toBe(false);
   });
 });
