@@ -17,6 +17,7 @@ import {
   TERMINAL_CLASSES,
 } from "./agents/index.js";
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS } from "./classify-output.js";
+import { findRetryHint } from "./retry-hint.js";
 import { backoffDelay, type SessionPolicy } from "./session.policy.js";
 import type { ChildEvent, FailureMode } from "./session.types.js";
 
@@ -59,7 +60,10 @@ export function liveFailure(c: JudgedContext, e: Output): FailureVerdict | null 
   const generic = classifyFailure(screen.join("\n"));
   if (!generic) return null;
   const line = screen.find((l) => l.includes(generic.match)) ?? generic.match;
-  return { class: "rate_limit", line: line.trim(), source: "screen", retryAfterMs: null };
+  // Its hint ("try again in 3 seconds") sets the account's cool-down; without it the default applies.
+  const { now, timeZone } = clockOf(c, e);
+  const hint = findRetryHint(screen.join("\n"), now, { timeZone });
+  return { class: "rate_limit", line: line.trim(), source: "screen", retryAfterMs: hint?.ms ?? null };
 }
 
 export interface RunJudgement {
