@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import type { ConductorEvent, RemotePlacement } from "../machines/conductor.machine.js";
-import { checkPolicyParts, type ConductorOptions, policyFor, type SpawnConfig } from "./conductor-options.js";
+import { type ConductorOptions, policyFor, type SpawnConfig } from "./conductor-options.js";
 import { buildLaunchSync, type LaunchSpec, launchExtras, planLaunch } from "./launcher.js";
 
 export type SpawnEvent = Extract<ConductorEvent, { type: "SPAWN" }>;
@@ -38,7 +38,7 @@ export function checkSpawnConfig(config: SpawnConfig, ctx: SpawnContext): void {
     throw new Error(
       "remote sessions need a hosts file: createConductor({ hosts: './hosts.json' }) (see docs/remote.md)",
     );
-  checkPolicyParts(`session "${config.id}": `, config.probeOpts, config.restart);
+  // probeOpts and restart were checked by the schema (validateSpawnConfig) before this runs.
 }
 
 /** The SPAWN event for a checked config, and what the launcher decided (presets only). Throws (launch errors,

@@ -13,7 +13,14 @@ import { createProcessReaper } from "../actors/process-reaper.js";
 import { sessionSystemId } from "../machines/conductor.machine.js";
 import { FINAL_STATES, STATES } from "../machines/session.types.js";
 import { createApiEvents, listenerMethods, now, sessionEventHandler } from "./conductor-events.js";
-import { checkKeys, type ConductorOptions, type SpawnConfig, validateConductorOptions } from "./conductor-options.js";
+import {
+  checkKeys,
+  type ConductorOptions,
+  type SpawnConfig,
+  validateConductorOptions,
+  validateSpawnConfig,
+} from "./conductor-options.js";
+import { SessionError } from "./errors.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import {
   checkSpawnConfig,
@@ -82,10 +89,18 @@ export function createConductor(opts: ConductorOptions) {
 
   function spawnSession(config: SpawnConfig): string {
     if (isShuttingDown())
-      throw new Error("Conductor is shutting down: spawnSession is refused once shutdown() was called");
+      throw new SessionError("Conductor is shutting down: spawnSession is refused once shutdown() was called", {
+        code: "SHUTTING_DOWN",
+      });
+    // The one schema (src/schema/): ids, argv of strings, timer bounds, unknown keys, all before any effect.
+    validateSpawnConfig(config);
     checkSpawnConfig(config, spawnContext);
     const id = config.id;
-    if (record().sessions[id]) throw new Error(`Session "${id}" already exists; ids are unique per conductor`);
+    if (record().sessions[id])
+      throw new SessionError(`Session "${id}" already exists; ids are unique per conductor`, {
+        code: "DUPLICATE_SESSION",
+        field: "id",
+      });
     const { event: spawn, preset } = spawnEventOf(config, spawnContext, new Date().toISOString());
     // Everything that can throw runs before SPAWN: a refused spawn leaves no session behind.
     const unregister = () => getConductorRegistry().unregister(id, api);

@@ -9,7 +9,8 @@ type Fail = (problem: string) => Error;
 
 function parse(text: string, fail: Fail): unknown {
   try {
-    return JSON.parse(text);
+    // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse refuses it, a person would not.
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
     throw fail(`not valid JSON (${(e as Error).message})`);
   }

@@ -240,7 +240,9 @@ describe("createConductor with real processes", () => {
     expect(() => c.spawnSession({ agent: "command", command: ["/bin/true"] } as never)).toThrow(
       /session id is required/,
     );
-    expect(() => c.spawnSession({ id: "x", agent: "nope" })).toThrow(/supported agents are/);
+    expect(() => c.spawnSession({ id: "x", agent: "nope" } as never)).toThrow(
+      /Unknown agent: nope \(expected one of codex, gemini, claude, command\)/,
+    );
     expect(() => c.spawnSession({ id: "y", agent: "command", command: ["no-such-binary-here"] })).toThrow(
       /not found on PATH/,
     );
@@ -252,7 +254,7 @@ describe("createConductor with real processes", () => {
     ).toThrow(/local sessions only/);
     expect(() =>
       c.spawnSession({ id: "w", agent: "command", command: ["/bin/true"], probeOpts: { stallMs: -1 } }),
-    ).toThrow(/stallMs must be a non-negative/);
+    ).toThrow(/probeOpts\.stallMs: must be >= 1, got number -1/);
     c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] });
     expect(() => c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] })).toThrow(/already exists/);
   });

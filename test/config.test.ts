@@ -71,8 +71,8 @@ describe("errors name the field, the problem and an example", () => {
     const { issues } = fail({ sessions: [ok().sessions[0], ok().sessions[0], { id: "c", agent: "codx", prompt: "" }] });
     expect(issues).toContainEqual({
       path: "sessions[2].agent",
-      problem: 'must be one of "codex", "gemini", "claude", "command", got string "codx" (did you mean "codex"?)',
-      example: '"agent": "codex" (one of "codex", "gemini", "claude", "command")',
+      problem: 'Unknown agent: codx (expected one of codex, gemini, claude, command); did you mean "codex"?',
+      example: '"agent": "codex"',
     });
   });
 
@@ -93,13 +93,13 @@ describe("errors name the field, the problem and an example", () => {
       example: '"stallMs": 30000',
     });
     expect(fail({ ...ok(), zzzzzz: 1 }).issues[0]?.problem).toMatch(
-      /known keys: logsDir, accounts, brokerStateFile, hosts, maxRestarts/,
+      /known keys: \$schema, logsDir, maxRestarts, graceMs, restart/,
     );
   });
 
   it("missing and mistyped fields", () => {
     expect(fail({}).issues).toEqual([
-      { path: "sessions", problem: "is required", example: expect.stringContaining('"sessions": [') },
+      { path: "sessions", problem: "sessions is required", example: expect.stringContaining('"sessions": [') },
     ]);
     expect(fail({ ...ok(), graceMs: "10s" }).issues[0]).toEqual({
       path: "graceMs",
@@ -114,7 +114,7 @@ describe("errors name the field, the problem and an example", () => {
     expect(fail({ sessions: [] }).issues[0]).toMatchObject({ path: "sessions", problem: "needs at least 1 item(s)" });
     expect(fail(ok({ env: { K: 1 } })).issues[0]).toMatchObject({
       path: "sessions[0].env.K",
-      example: '"LOG_LEVEL": "debug"',
+      example: '"env": { "LOG_LEVEL": "debug" }',
     });
     expect(fail([1]).issues[0]?.problem).toBe("the file must hold a JSON object, got an array");
   });
@@ -122,8 +122,8 @@ describe("errors name the field, the problem and an example", () => {
   it("invalid and duplicate session ids", () => {
     expect(fail(ok({ id: "../etc" })).issues[0]).toMatchObject({
       path: "sessions[0].id",
-      problem: expect.stringContaining('string "../etc" is not a valid id'),
-      example: '"id": "writer-2"',
+      problem: expect.stringContaining('string "../etc" is not a valid session id'),
+      example: '"id": "review-1"',
     });
     expect(fail(ok({ id: "x".repeat(65) })).issues[0]?.path).toBe("sessions[0].id");
     const dup = ok().sessions[0];
@@ -131,7 +131,7 @@ describe("errors name the field, the problem and an example", () => {
       {
         path: "sessions[2].id",
         problem: '"writer" is already used by sessions[0]; ids must be unique',
-        example: '"id": "writer-2"',
+        example: '"id": "review-1"',
       },
     ]);
   });
@@ -143,7 +143,7 @@ describe("errors name the field, the problem and an example", () => {
       example: '"command": ["node", "./agents/writer.mjs"]',
     });
     expect(fail({ sessions: [{ id: "a", agent: "claude", prompt: "x", command: ["x"] }] }).issues[0]?.problem).toMatch(
-      /only allowed with "agent": "command"/,
+      /only allowed with agent "command"/,
     );
     expect(fail({ sessions: [{ id: "a", agent: "gemini" }] }).issues[0]).toMatchObject({
       path: "sessions[0].prompt",

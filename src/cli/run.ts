@@ -7,7 +7,7 @@ import { basename, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AccountsConfigError } from "../accounts-config.js";
 import { HostsConfigError } from "../hosts-config.js";
-import { ConfigError, loadRunConfig, type RunConfig } from "../config.js";
+import { ConfigError, conductorOptionsOf, loadRunConfig, type RunConfig, spawnConfigOf } from "../config.js";
 import { createConductor } from "../conductor.js";
 import { type ControlServer, startControlServer } from "../control/server.js";
 import { checkName, freeName } from "../control/registry.js";
@@ -91,16 +91,9 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   let conductor: ReturnType<typeof createConductor>;
   try {
     conductor = createConductor({
-      logsDir,
-      maxRestarts: config.maxRestarts,
-      graceMs: config.graceMs,
-      probeOpts: config.probe,
-      restart: config.restart,
+      ...conductorOptionsOf(config, logsDir),
       enableMesh: false,
-      ...(config.accounts
-        ? { accounts: config.accounts, brokerStateFile: config.brokerStateFile ?? join(logsDir, "broker-state.json") }
-        : {}),
-      ...(config.hosts ? { hosts: config.hosts } : {}),
+      ...(config.accounts ? { brokerStateFile: config.brokerStateFile ?? join(logsDir, "broker-state.json") } : {}),
     });
   } catch (e) {
     // A bad accounts file is a configuration error like any other: say where, exit 2.
@@ -194,24 +187,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
 
   try {
     for (const s of config.sessions) {
-      conductor.spawnSession({
-        id: s.id,
-        agent: s.agent,
-        prompt: s.prompt,
-        command: s.command,
-        model: s.model,
-        profile: s.profile,
-        workdir: s.workdir,
-        env: s.env,
-        maxRestarts: s.maxRestarts,
-        ...(s.approvals !== undefined ? { approvals: s.approvals } : {}),
-        ...(s.trustWorkdir !== undefined ? { trustWorkdir: s.trustWorkdir } : {}),
-        ...(s.output !== undefined ? { output: s.output } : {}),
-        ...(s.extraArgs !== undefined ? { extraArgs: s.extraArgs } : {}),
-        ...(s.resultFile !== undefined ? { resultFile: s.resultFile } : {}),
-        ...(s.account !== undefined ? { account: s.account } : {}),
-        ...(s.host ? { remote: true, host: s.host, ...(s.sessionName ? { sessionName: s.sessionName } : {}) } : {}),
-      });
+      conductor.spawnSession(spawnConfigOf(s));
     }
   } catch (e) {
     // Whatever spawnSession refused (binary not found, unknown host, bad option) is a config problem.

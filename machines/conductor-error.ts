@@ -1,0 +1,48 @@
+/**
+ * The base of every error the library throws. It lives in machines/ (pure: no Node imports) so
+ * that actors/ and src/ can both extend it without breaking the import direction; the public
+ * family, with the codes, is documented and exported from src/errors.ts.
+ */
+
+/** Every code a ConductorError can carry (see src/errors.ts for what each means). */
+export type ConductorErrorCode =
+  | "INVALID_OPTIONS"
+  | "INVALID_CONFIG"
+  | "SHUTTING_DOWN"
+  | "DUPLICATE_SESSION"
+  | "UNKNOWN_SESSION"
+  | "SPAWN_REFUSED"
+  | "UNKNOWN_AGENT"
+  | "MISSING_PROMPT"
+  | "MISSING_COMMAND"
+  | "OPTION_NOT_SUPPORTED"
+  | "INVALID_OPTION"
+  | "BIN_NOT_FOUND"
+  | "CREDENTIALS"
+  | "BROKER_STORE"
+  | "HOST_KEY"
+  | "HOST_UNAVAILABLE"
+  | "TMUX_COMMAND"
+  | "QUOTE"
+  | "TMUX_NAME"
+  | "CONDUCTOR_ERROR";
+
+export interface ConductorErrorOptions {
+  code?: ConductorErrorCode;
+  /** The offending option or field, as a path (`probeOpts.stallMs`, `sessions[2].id`). */
+  field?: string;
+  /** The error this one wraps. */
+  cause?: unknown;
+}
+
+export class ConductorError extends Error {
+  override readonly name: string = "ConductorError";
+  readonly code: ConductorErrorCode;
+  readonly field: string | undefined;
+
+  constructor(message: string, options: ConductorErrorOptions = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.code = options.code ?? "CONDUCTOR_ERROR";
+    this.field = options.field;
+  }
+}

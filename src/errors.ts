@@ -1,0 +1,57 @@
+/**
+ * One error family: everything the library throws is a `ConductorError` with a `code`, the
+ * offending `field` where there is one, and `cause` when it wraps another error. The older
+ * class names (ConfigError, LaunchError, HostsConfigError, …) stay as subclasses, so
+ * `instanceof` checks written against them keep working.
+ *
+ * | code | thrown when |
+ * |---|---|
+ * | INVALID_OPTIONS | `createConductor` / `spawnSession` options fail the schema (`OptionsError`) |
+ * | INVALID_CONFIG | a run-config, accounts or hosts file fails the schema (`ConfigError` and subclasses) |
+ * | SHUTTING_DOWN | `spawnSession` after `shutdown()` |
+ * | DUPLICATE_SESSION | `spawnSession` with an id already in use |
+ * | UNKNOWN_SESSION | a method named a session this conductor does not have |
+ * | SPAWN_REFUSED | the conductor refused a session it validated (a bug: please report it) |
+ * | UNKNOWN_AGENT … BIN_NOT_FOUND | building the agent's argv (`LaunchError`) |
+ * | CREDENTIALS, BROKER_STORE, HOST_KEY, HOST_UNAVAILABLE, TMUX_*, QUOTE | runtime parts |
+ */
+import { ConductorError, type ConductorErrorCode, type ConductorErrorOptions } from "../machines/conductor-error.js";
+import type { Issue } from "./schema/issues.js";
+
+export { ConductorError, type ConductorErrorCode, type ConductorErrorOptions };
+
+export type ConfigIssue = Issue;
+
+/** A config file (or, as `OptionsError`, an options object) failed its schema: every issue, with an example. */
+export class ConfigError extends ConductorError {
+  override readonly name: string = "ConfigError";
+  constructor(
+    readonly where: string,
+    readonly issues: readonly ConfigIssue[],
+    what = "config",
+    options: Omit<ConductorErrorOptions, "field"> = {},
+  ) {
+    super(
+      `${where}: invalid ${what}\n${issues
+        .map(
+          (i) =>
+            `  - ${i.subject ? `${i.subject}, ` : ""}${i.path || "(top level)"}: ${i.problem}${i.example ? `. Example: ${i.example}` : ""}`,
+        )
+        .join("\n")}`,
+      { code: options.code ?? "INVALID_CONFIG", field: issues[0]?.path || undefined, cause: options.cause },
+    );
+  }
+}
+
+/** `createConductor(options)` or `spawnSession(config)` got options its schema refuses. */
+export class OptionsError extends ConfigError {
+  override readonly name: string = "OptionsError";
+  constructor(where: string, issues: readonly ConfigIssue[]) {
+    super(where, issues, "options", { code: "INVALID_OPTIONS" });
+  }
+}
+
+/** A call the conductor's current state does not allow (shutting down, duplicate or unknown id). */
+export class SessionError extends ConductorError {
+  override readonly name: string = "SessionError";
+}

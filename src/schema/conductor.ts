@@ -1,0 +1,128 @@
+/**
+ * `createConductor(options)` and the run-config file (`conductor run config.json`): the same
+ * fields, the file without functions and objects, and with `probe` for `probeOpts` and `sessions`.
+ */
+import { z } from "zod";
+import { graceMs, leaseWaitMs, maxRestarts, probeOptsSchema, probeSchema, restartSchema, timeZone } from "./policy.js";
+import { doc, fn, nonEmpty } from "./primitives.js";
+import { fileSessionSchema } from "./session.js";
+
+const shared = {
+  maxRestarts: maxRestarts().optional(),
+  graceMs: graceMs().optional(),
+  restart: restartSchema.optional(),
+  leaseWaitMs: leaseWaitMs().optional(),
+  timeZone: timeZone().optional(),
+  brokerStateFile: doc(nonEmpty(), {
+    description: "cool-downs and open circuits, shared by conductors and kept across restarts",
+    example: "./.conductor-logs/broker-state.json",
+    default: "<accounts>.state.json",
+  }).optional(),
+  credentialsDir: doc(nonEmpty(), {
+    description: "where per-session credential homes (0700) are created and removed",
+    example: "/tmp/conductor-credentials",
+  }).optional(),
+  tmuxSocketName: doc(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must match [A-Za-z0-9_-]{1,64}"), {
+    description: "the private tmux server's name on every host (`tmux -L <name>`)",
+    example: "conductor",
+    default: "conductor",
+  }).optional(),
+  cols: doc(z.number().int().min(2).max(1000), { description: "pty width", example: 120, default: 120 }).optional(),
+  rows: doc(z.number().int().min(2).max(1000), { description: "pty height", example: 40, default: 40 }).optional(),
+};
+
+const fileOrObject = () => z.union([nonEmpty(), z.record(z.string(), z.unknown())]);
+const objectWith = (methods: readonly string[]) =>
+  z.custom<object>(
+    (v) =>
+      v !== null &&
+      typeof v === "object" &&
+      methods.every((m) => typeof (v as Record<string, unknown>)[m] === "function"),
+    { message: `must be an object with methods ${methods.join(", ")}` },
+  );
+
+export const conductorOptionsSchema = doc(
+  z.strictObject({
+    logsDir: doc(nonEmpty(), {
+      description: "`<id>.out.log`, `<id>.err.log` and `conductor-events.jsonl` go here",
+      example: "./.conductor-logs",
+      label: "logsDir",
+    }),
+    ...shared,
+    probeOpts: probeOptsSchema.optional(),
+    enableMesh: doc(z.boolean(), {
+      description: "attach a mesh registry of sessions (`session:<id>`, capability `session`)",
+      example: false,
+      default: true,
+    }).optional(),
+    meshRegistry: doc(objectWith(["register", "unregister", "discover", "getAgent", "listAll", "clear"]), {
+      description: "inject your own mesh registry",
+      example: "createMeshRegistry()",
+    }).optional(),
+    inspect: doc(z.union([fn(), objectWith(["next"])]), {
+      description: "any XState v5 inspection observer, passed to the actor system",
+      example: "inspector.inspect",
+    }).optional(),
+    handleSignals: doc(z.boolean(), {
+      description: "trap SIGINT/SIGTERM once per process: shut down every conductor, then exit 130/143",
+      example: false,
+      default: true,
+    }).optional(),
+    accounts: doc(fileOrObject(), {
+      description: "accounts file (path or content) to lease per run: docs/accounts.md",
+      example: "./accounts.json",
+    }).optional(),
+    hosts: doc(fileOrObject(), {
+      description: "hosts file (path or content) for `remote: true` sessions: docs/remote.md",
+      example: "./hosts.json",
+    }).optional(),
+  }),
+  { description: "createConductor(options)", example: { logsDir: "./.conductor-logs", maxRestarts: 3 } },
+);
+
+export const runConfigSchema = z
+  .strictObject({
+    $schema: doc(z.string(), {
+      description: "the JSON Schema of this file, for editors",
+      example: "./node_modules/statechart-conductor/docs/conductor.schema.json",
+    }).optional(),
+    logsDir: doc(nonEmpty(), {
+      description: "relative to this file; default `.conductor-logs/run-<time>`",
+      example: "./.conductor-logs",
+    }).optional(),
+    ...shared,
+    probe: probeSchema.optional(),
+    accounts: doc(nonEmpty(), {
+      description: "accounts file (docs/accounts.md), relative to this file",
+      example: "./accounts.json",
+    }).optional(),
+    hosts: doc(nonEmpty(), {
+      description: "hosts file for remote sessions (docs/remote.md), relative to this file",
+      example: "./hosts.json",
+    }).optional(),
+    sessions: doc(z.array(fileSessionSchema).min(1), {
+      description: "the sessions to run",
+      example: [{ id: "writer", agent: "codex", prompt: "Update the changelog" }],
+    }),
+  })
+  .superRefine((cfg, ctx) => {
+    const first = new Map<string, number>();
+    cfg.sessions.forEach((s, i) => {
+      const seen = first.get(s.id);
+      if (seen === undefined) first.set(s.id, i);
+      else
+        ctx.addIssue({
+          code: "custom",
+          path: ["sessions", i, "id"],
+          message: `"${s.id}" is already used by sessions[${seen}]; ids must be unique`,
+        });
+    });
+  })
+  .meta({
+    title: "statechart-conductor run config",
+    description: "`conductor run config.json`: the sessions to supervise and how",
+    examples: [{ sessions: [{ id: "writer", agent: "codex", prompt: "Update the changelog" }] }],
+  });
+
+export type ConductorOptionsInput = z.input<typeof conductorOptionsSchema>;
+export type RunConfig = z.infer<typeof runConfigSchema>;

@@ -1,0 +1,218 @@
+/**
+ * zod issues → what a person editing a call or a JSON file needs: the field path, the problem in
+ * words, a correct example (from the field's metadata), and for a typo the closest known key.
+ */
+import { z } from "zod";
+import { MAX_TIMER_MS } from "./primitives.js";
+
+export interface Issue {
+  /** e.g. `sessions[2].agent`, `probeOpts.stallMs` (empty for the whole input). */
+  path: string;
+  problem: string;
+  example: string;
+  /** Which entry the path is in, when that reads better than the path (`codex account "work"`). */
+  subject?: string;
+}
+
+type Key = string | number;
+type AnySchema = z.core.$ZodType;
+interface Meta {
+  description?: string;
+  examples?: unknown[];
+  label?: string;
+}
+
+const WRAPPERS = new Set(["optional", "nullable", "default", "prefault", "readonly", "nonoptional", "catch"]);
+
+const defOf = (s: AnySchema) =>
+  (s as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
+const metaOf = (s: AnySchema): Meta | undefined => z.globalRegistry.get(s) as Meta | undefined;
+
+/** The schema at `path` with the metadata met on the way down (innermost wins). */
+export function schemaAt(root: AnySchema, path: readonly Key[]): { schema: AnySchema | undefined; meta: Meta } {
+  let s: AnySchema | undefined = root;
+  let meta: Meta = {};
+  const unwrap = () => {
+    while (s) {
+      meta = { ...meta, ...metaOf(s) };
+      const d = defOf(s);
+      if (WRAPPERS.has(d.type)) s = d.innerType as AnySchema;
+      else if (d.type === "pipe") s = d.in as AnySchema;
+      else break;
+    }
+  };
+  unwrap();
+  for (const key of path) {
+    if (!s) break;
+    meta = {};
+    const d = defOf(s);
+    if (d.type === "object") s = (d.shape as Record<string, AnySchema>)[String(key)];
+    else if (d.type === "array") s = d.element as AnySchema;
+    else if (d.type === "record") s = d.valueType as AnySchema;
+    else if (d.type === "union") {
+      const options = d.options as AnySchema[];
+      s = options.map((o) => schemaAt(o, [key]).schema).find((x) => x !== undefined);
+    } else s = undefined;
+    unwrap();
+  }
+  return { schema: s, meta };
+}
+
+/** Keys an object schema accepts (through unions). */
+function knownKeys(schema: AnySchema | undefined): string[] {
+  if (!schema) return [];
+  const d = defOf(schema);
+  if (d.type === "object") return Object.keys(d.shape as object);
+  if (d.type === "union") return (d.options as AnySchema[]).flatMap(knownKeys);
+  return [];
+}
+
+export function formatPath(p: readonly Key[]): string {
+  let out = "";
+  for (const k of p) {
+    if (typeof k === "number") out += `[${k}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(k)) out += out ? `.${k}` : k;
+    else out += `[${JSON.stringify(k)}]`;
+  }
+  return out;
+}
+
+export function describeValue(v: unknown): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "function") return "a function";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "bigint" || typeof v === "symbol") return `a ${typeof v}`;
+  const s = typeof v === "number" && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
+  return `${typeof v} ${s.length > 40 ? `${s.slice(0, 37)}…` : s}`;
+}
+
+/** Edit distance, for suggesting the closest known key or value. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] as number;
+      row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length] as number;
+}
+
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length > 100) return undefined;
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = distance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** `"key": <example>` for a named field, the bare example for an array element or a root. */
+export function exampleFor(root: AnySchema, p: readonly Key[]): string {
+  for (let n = p.length; n >= 0; n--) {
+    const { schema, meta } = schemaAt(root, p.slice(0, n));
+    const ex = meta.examples?.[0];
+    if (ex === undefined) continue;
+    const raw = schema && defOf(schema).type === "custom" && typeof ex === "string";
+    const value = raw ? (ex as string) : inlineJson(ex);
+    const key = p[n - 1];
+    return typeof key === "string" ? `${JSON.stringify(key)}: ${value}` : value;
+  }
+  return "";
+}
+
+/** JSON on one line with a space after `,` and `:`, as people write it: `{ "a": [1, 2] }`. */
+export function inlineJson(v: unknown): string {
+  return (JSON.stringify(v, null, 1) ?? "undefined").replace(/\n\s*/g, " ").replace(/\[ /g, "[").replace(/ \]/g, "]");
+}
+
+const valueAt = (root: unknown, p: readonly Key[]): unknown =>
+  p.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<Key, unknown>)[k] : undefined), root);
+
+/** Our own messages (set in the schema) read well as they are; zod's defaults get rephrased. */
+const isZodDefault = (m: string) => /^(Invalid|Too (big|small)|Expected|Unrecognized)/.test(m);
+
+function problemOf(issue: z.core.$ZodIssue, root: AnySchema, p: Key[], got: unknown): string {
+  const { meta } = schemaAt(root, p);
+  const leaf = meta.label ?? String(p[p.length - 1] ?? "value");
+  switch (issue.code) {
+    case "invalid_type":
+      if (got === undefined) return `${leaf} is required`;
+      return `expected ${issue.expected === "int" ? "a whole number" : issue.expected}, got ${describeValue(got)}`;
+    case "invalid_value": {
+      if (!isZodDefault(issue.message)) return issue.message;
+      const values = issue.values.map((v) => JSON.stringify(v));
+      const guess = typeof got === "string" ? closest(got, issue.values.map(String)) : undefined;
+      return `must be one of ${values.join(", ")}, got ${describeValue(got)}${guess ? ` (did you mean "${guess}"?)` : ""}`;
+    }
+    case "too_small":
+    case "too_big": {
+      const small = issue.code === "too_small";
+      const limit = small ? (issue as { minimum: unknown }).minimum : (issue as { maximum: unknown }).maximum;
+      if (issue.origin === "string") return small ? "must not be empty" : `is longer than ${limit} characters`;
+      if (issue.origin === "array") return `needs ${small ? "at least" : "at most"} ${limit} item(s)`;
+      if (!small && Number(limit) === MAX_TIMER_MS)
+        return `got ${describeValue(got)}, ${issue.message} (larger values are clamped to 1 ms by Node)`;
+      return `must be ${small ? ">=" : "<="} ${limit}, got ${describeValue(got)}`;
+    }
+    case "invalid_format":
+      return isZodDefault(issue.message)
+        ? `${describeValue(got)} has the wrong format`
+        : `${describeValue(got)} ${issue.message}`;
+    case "invalid_union": {
+      const values = issue.errors.flat().flatMap((i) => (i.code === "invalid_value" ? i.values : []));
+      const types = issue.errors.flat().flatMap((i) => (i.code === "invalid_type" ? [i.expected] : []));
+      const accepted = [...values.map((v) => JSON.stringify(v)), ...types.map((t) => `a ${t}`)];
+      return accepted.length > 0
+        ? `must be ${accepted.join(" or ")}, got ${describeValue(got)}`
+        : `${describeValue(got)} is not accepted here`;
+    }
+    case "custom":
+      return got === undefined || issue.message.includes("got ") || !/^must be/.test(issue.message)
+        ? issue.message
+        : `${issue.message}, got ${describeValue(got)}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** One zod issue → one or more readable issues (one per unknown key). */
+export function issuesFrom(issue: z.core.$ZodIssue, root: AnySchema, input: unknown): Issue[] {
+  const p = issue.path.filter((k): k is Key => typeof k !== "symbol");
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeys(schemaAt(root, p).schema);
+    return issue.keys.map((key) => {
+      const guess = closest(key, known);
+      const hint = guess ? `did you mean "${guess}"?` : `known keys: ${known.join(", ")}`;
+      return {
+        path: formatPath([...p, key]),
+        problem: `unknown key "${key}" (${hint})`,
+        example: exampleFor(root, guess ? [...p, guess] : p),
+      };
+    });
+  }
+  if (issue.code === "invalid_key") {
+    // A map key (the path ends with it): say what is wrong with the key itself.
+    const inner = issue.issues[0]?.message ?? "";
+    const key = p[p.length - 1];
+    return [
+      {
+        path: formatPath(p),
+        problem: `${describeValue(key)} ${inner && !isZodDefault(inner) ? inner : "is not a valid key"}`,
+        example: exampleFor(root, p.slice(0, -1)),
+      },
+    ];
+  }
+  return [{ path: formatPath(p), problem: problemOf(issue, root, p, valueAt(input, p)), example: exampleFor(root, p) }];
+}
+
+export function issuesOf(error: z.ZodError, root: AnySchema, input: unknown): Issue[] {
+  return error.issues.flatMap((i) => issuesFrom(i, root, input));
+}
