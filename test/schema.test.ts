@@ -10,10 +10,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_POLICY } from "../machines/session.policy.js";
 import { runCommand } from "../src/cli/run.js";
 import { createConductor, type Conductor } from "../src/conductor.js";
-import { policyFor, validateSpawnConfig } from "../src/conductor-options.js";
+import { policyFor, validateConductorOptions, validateSpawnConfig } from "../src/conductor-options.js";
 import { ConductorError, ConfigError, OptionsError } from "../src/errors.js";
 import { loadRunConfig, parseRunConfig } from "../src/config.js";
 import { conductorOptionsSchema } from "../src/schema/conductor.js";
+import { spawnConfigSchema } from "../src/schema/session.js";
 import { schemaAt } from "../src/schema/issues.js";
 import { POLICY_FIELDS } from "../src/schema/policy-fields.js";
 import { MAX_TIMER_MS } from "../src/schema/primitives.js";
@@ -181,28 +182,44 @@ describe("argv, timers and keys", () => {
 });
 
 describe("nothing the policy knows is dropped", () => {
+  /** Where a policy key is set: the conductor's options, or (per-session keys such as judgeAs) spawnSession's. */
+  const fieldOf = (path: readonly string[]) => {
+    const inConductor = schemaAt(conductorOptionsSchema, path);
+    return inConductor.schema
+      ? { ...inConductor, where: "conductor" }
+      : { ...schemaAt(spawnConfigSchema, path), where: "session" };
+  };
+
   it("every key of DEFAULT_POLICY is an option of the schema, documented with the same default", () => {
     for (const key of Object.keys(DEFAULT_POLICY) as (keyof typeof DEFAULT_POLICY)[]) {
       const [path] = POLICY_FIELDS[key];
-      const { schema, meta } = schemaAt(conductorOptionsSchema, path);
+      const { schema, meta } = fieldOf(path);
       expect(schema, `${key} at ${path.join(".")}`).toBeDefined();
       expect((meta as { default?: unknown }).default, `documented default of ${key}`).toEqual(DEFAULT_POLICY[key]);
     }
   });
 
   it("policyFor carries every policy key from the options into the machine, session values first", () => {
-    const every = (n: number) => ({
-      maxRestarts: n,
-      graceMs: n,
-      leaseWaitMs: n,
-      probeOpts: { stallMs: n, startupTimeoutMs: n, inputQuietMs: n, stallTimeoutMs: n, inputWaitPatterns: [`p${n}`] },
-      restart: { backoffInitialMs: n, backoffFactor: n, backoffMaxMs: n, windowMs: n },
-    });
-    const policy = policyFor({ logsDir: "x", ...every(7) }, { id: "a", agent: "command", command: ["x"] });
-    for (const key of Object.keys(DEFAULT_POLICY)) {
-      expect(policy[key as keyof typeof policy], key).toEqual(key === "inputWaitPatterns" ? ["p7"] : 7);
+    const opts: Record<string, unknown> = { logsDir: "x" };
+    const config: Record<string, unknown> = { id: "a", agent: "command", command: ["x"] };
+    const expected: Record<string, unknown> = {};
+    for (const [key, [path]] of Object.entries(POLICY_FIELDS)) {
+      const { meta, where } = fieldOf(path);
+      const documented = (meta as { examples?: unknown[] }).examples?.[0];
+      const def = DEFAULT_POLICY[key as keyof typeof DEFAULT_POLICY];
+      // A value the default cannot explain: the documented example, or the default + 1 for a number.
+      const example =
+        JSON.stringify(documented) === JSON.stringify(def) && typeof def === "number" ? def + 1 : documented;
+      expect(example, `example of ${key}`).not.toEqual(def);
+      let o = where === "conductor" ? opts : config;
+      for (const k of path.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+      o[path[path.length - 1] as string] = example;
+      expected[key] = example;
     }
-    const own = policyFor({ logsDir: "x", ...every(7) }, { id: "a", agent: "command", command: ["x"], maxRestarts: 1 });
+    expect(() => validateConductorOptions(opts)).not.toThrow();
+    validateSpawnConfig(config);
+    expect(policyFor(opts as never, config as never)).toEqual(expected);
+    const own = policyFor(opts as never, { ...config, maxRestarts: 1 } as never);
     expect(own.maxRestarts).toBe(1);
   });
 });
