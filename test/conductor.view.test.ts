@@ -84,7 +84,7 @@ describe("the facade is a view of the conductor chart", () => {
   it("defect: a numeric id was created before it threw (a phantom init session); now nothing is left", async () => {
     const c = conductor();
     expect(() => c.spawnSession({ id: 5, agent: "command", command: ["/bin/true"] } as never)).toThrow(
-      /id must be a string/,
+      /id: expected string, got number 5/,
     );
     expect(c.sessionCount).toBe(0);
     expect(c.getSnapshot()).toEqual([]);
