@@ -6,10 +6,13 @@
 import fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isProcessAlive } from "../broker-store.js";
 
 export interface RegistryEntry {
   name: string;
   pid: number;
+  /** The process's start time (/proc stat field 22): a recycled pid is not the same conductor. */
+  pidStart?: string | null;
   socket: string;
   logsDir: string;
   startedAt: string;
@@ -64,15 +67,6 @@ export function socketPathFor(logsDir: string, name: string, env: NodeJS.Process
   return fallback;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Live entries, oldest first; entries of processes that are gone are removed on the way. */
 export function listConductors(env: NodeJS.ProcessEnv = process.env): RegistryEntry[] {
   const dir = registryDir(env);
@@ -86,7 +80,8 @@ export function listConductors(env: NodeJS.ProcessEnv = process.env): RegistryEn
   for (const f of files) {
     try {
       const entry = JSON.parse(fs.readFileSync(join(dir, f), "utf8")) as RegistryEntry;
-      if (alive(entry.pid) && fs.existsSync(entry.socket)) out.push(entry);
+      // Liveness from /proc with the start time, not kill(pid, 0): that says yes to a recycled pid.
+      if (isProcessAlive(entry.pid, entry.pidStart ?? null) && fs.existsSync(entry.socket)) out.push(entry);
       else fs.rmSync(join(dir, f), { force: true });
     } catch {
       // A half-written or foreign file: not ours to interpret.
