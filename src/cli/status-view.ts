@@ -3,18 +3,7 @@
  * redrawn in place; otherwise (CI, pipes, files) plain timestamped lines, one per move.
  */
 import type { SessionSnapshot } from "../session-view.js";
-
-const COLORS: Record<string, string> = {
-  init: "90",
-  starting: "36",
-  healthy: "32",
-  stalled: "33",
-  input_wait: "35",
-  failed: "31",
-  restarting: "33",
-  dead: "31;1",
-  completed: "32;1",
-};
+import { STATE_COLORS as COLORS } from "./connect.js";
 
 export interface StatusView {
   /** A session moved; plain mode prints it, TTY mode redraws. */
