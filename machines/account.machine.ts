@@ -104,9 +104,16 @@ export const accountMachine = setup({
       };
       tell(enqueue, context, notice);
     }),
-    /** The sliding window: each failure schedules its own forgetting. */
+    /**
+     * The sliding window: each failure schedules its own forgetting. A success clears the count,
+     * as the seed's broker did: two failures, a success, one more failure is one failure, not three.
+     */
     recordFailure: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Release;
+      if (e.ok) {
+        if (context.failures.length > 0) enqueue.assign({ failures: [] });
+        return;
+      }
       if (!countsAsFailure(e)) return;
       const id = context.nextFailureId;
       enqueue.assign({ failures: [...context.failures, { id, at: e.at }], nextFailureId: id + 1 });

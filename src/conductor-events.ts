@@ -7,11 +7,12 @@
  */
 import { EventEmitter } from "node:events";
 import type { SessionEmitted } from "../machines/session.machine.js";
-import type { FailureMode, SessionState } from "../machines/session.types.js";
+import type { SessionState } from "../machines/session.types.js";
 import type { SpawnConfig } from "./conductor-options.js";
 import { describeArgv, redactEnv } from "./event-log.js";
 import type { LogFn } from "./event-log-format.js";
 import type { LaunchSpec } from "./launcher.js";
+import type { ProbeVerdict } from "./schema/policy.js";
 
 /** When an event happened: `wallMs` is `Date.now()`; `monoMs` is `process.hrtime` in ms (never goes back). */
 export interface EventTime {
@@ -30,6 +31,8 @@ export interface ConductorEventPayloads {
   logError: Record<string, unknown> & { at: EventTime };
   account: { sessionId: string; accountId: string; provider: string; tier: string; at: EventTime };
   accountWait: { sessionId: string; etaMs: number | null; reason: string; at: EventTime };
+  /** One per probe verdict: what `probeOpts.onProbe` receives, with `at` as every API event. */
+  probe: Omit<ProbeVerdict, "at"> & { at: EventTime };
 }
 export type ConductorEventName = keyof ConductorEventPayloads;
 export type Listener<K extends ConductorEventName> = (payload: ConductorEventPayloads[K]) => void;

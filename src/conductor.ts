@@ -21,6 +21,7 @@ import {
   validateSpawnConfig,
 } from "./conductor-options.js";
 import { SessionError } from "./errors.js";
+import { probeReporter } from "./conductor-probes.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import {
   checkSpawnConfig,
@@ -122,6 +123,7 @@ export function createConductor(opts: ConductorOptions) {
       unregister();
     };
     ref.on("*", sessionEventHandler(config, log, events, { preset, onExit, onFinal }));
+    ref.on("*", probeReporter(config.probeOpts?.onProbe ?? opts.probeOpts?.onProbe, events, log));
     ref.send({ type: "START" });
     return id;
   }

@@ -3,11 +3,17 @@
  * carries broadcasts. The bridge makes each conductor session an agent `session:<id>`.
  */
 
+/** An agent as the seed's registry returned it (frozen). `registeredAt` is epoch milliseconds. */
 export interface MeshAgent {
-  agentId: string;
-  capabilities: string[];
-  meta: Record<string, unknown>;
-  registeredAt: string;
+  readonly agentId: string;
+  readonly capabilities: readonly string[];
+  readonly registeredAt: number;
+}
+
+/** The richer record of `describe(id)` / `discoverAgents(capability)` (frozen). */
+export interface MeshAgentDetails extends MeshAgent {
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly registeredAtIso: string;
 }
 
 export interface MeshMessage {
@@ -19,28 +25,34 @@ export interface MeshMessage {
 export type MeshListener = (message: MeshMessage) => void;
 
 export interface MeshRegistry {
-  register(agentId: string, capabilities: string[], meta?: Record<string, unknown>): MeshAgent;
+  /** Registers (or replaces) an agent; no capabilities means `[]`, as in the seed. */
+  register(agentId: string, capabilities?: readonly string[], meta?: Record<string, unknown>): MeshAgent;
   unregister(agentId: string): boolean;
-  discover(capability: string): MeshAgent[];
-  getAgent(agentId: string): MeshAgent | undefined;
+  /** Ids of the agents with `capability` (the seed's shape). */
+  discover(capability: string): string[];
+  /** The agents with `capability`, with their meta. */
+  discoverAgents(capability: string): MeshAgentDetails[];
+  /** The agent, or `null` when absent (the seed's shape). */
+  getAgent(agentId: string): MeshAgent | null;
+  /** The agent with its meta, or `null`. */
+  describe(agentId: string): MeshAgentDetails | null;
   listAll(): MeshAgent[];
   clear(): void;
   broadcast(message: MeshMessage): void;
   subscribe(listener: MeshListener): () => void;
 }
 
-/** Copies out, so callers cannot mutate the registry's records. */
-function copy(a: MeshAgent): MeshAgent {
-  return { ...a, capabilities: [...a.capabilities], meta: { ...a.meta } };
-}
+const seedShape = (a: MeshAgentDetails): MeshAgent =>
+  Object.freeze({ agentId: a.agentId, capabilities: a.capabilities, registeredAt: a.registeredAt });
 
 export function createMeshRegistry(opts: { warn?: (message: string) => void } = {}): MeshRegistry {
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`[mesh] ${m}\n`));
-  const agents = new Map<string, MeshAgent>();
+  // Records are frozen when stored, so handing them out cannot let a caller change the registry.
+  const agents = new Map<string, MeshAgentDetails>();
   const listeners = new Set<MeshListener>();
 
   return {
-    register(agentId, capabilities, meta = {}) {
+    register(agentId, capabilities = [], meta = {}) {
       if (typeof agentId !== "string" || agentId.length === 0) {
         throw new TypeError("MeshRegistry.register(agentId, capabilities): agentId must be a non-empty string");
       }
@@ -48,27 +60,35 @@ export function createMeshRegistry(opts: { warn?: (message: string) => void } = 
         throw new TypeError(`MeshRegistry.register("${agentId}", capabilities): capabilities must be a string[]`);
       }
       // Re-registering replaces: an agent's capabilities are what it last announced.
-      const agent: MeshAgent = {
+      const at = Date.now();
+      const agent: MeshAgentDetails = Object.freeze({
         agentId,
-        capabilities: [...new Set(capabilities.map(String))],
-        meta: { ...meta },
-        registeredAt: new Date().toISOString(),
-      };
+        capabilities: Object.freeze([...new Set(capabilities.map(String))]),
+        meta: Object.freeze({ ...meta }),
+        registeredAt: at,
+        registeredAtIso: new Date(at).toISOString(),
+      });
       agents.set(agentId, agent);
-      return copy(agent);
+      return seedShape(agent);
     },
     unregister(agentId) {
       return agents.delete(agentId);
     },
     discover(capability) {
-      return [...agents.values()].filter((a) => a.capabilities.includes(capability)).map(copy);
+      return [...agents.values()].filter((a) => a.capabilities.includes(capability)).map((a) => a.agentId);
+    },
+    discoverAgents(capability) {
+      return [...agents.values()].filter((a) => a.capabilities.includes(capability));
     },
     getAgent(agentId) {
       const a = agents.get(agentId);
-      return a ? copy(a) : undefined;
+      return a ? seedShape(a) : null;
+    },
+    describe(agentId) {
+      return agents.get(agentId) ?? null;
     },
     listAll() {
-      return [...agents.values()].map(copy);
+      return [...agents.values()].map(seedShape);
     },
     clear() {
       agents.clear();
@@ -97,8 +117,10 @@ export function createMeshRegistry(opts: { warn?: (message: string) => void } = 
 
 /** What the bridge listens to: the conductor's event emitter surface. */
 export interface ConductorEventSource {
-  // Same listener shape as node:events, so an EventEmitter (or the conductor facade) fits as is.
+  // Same listener shape as node:events, so an EventEmitter and the typed facade both fit as they are.
+  // biome-ignore lint/suspicious/noExplicitAny: the one listener type both an EventEmitter and a typed on() accept
   on(event: string, fn: (...args: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   off(event: string, fn: (...args: any[]) => void): unknown;
 }
 

@@ -9,10 +9,12 @@ import type { FailureMode, SessionState } from "../machines/session.types.js";
 import type { AgentResult } from "./agent-stream.js";
 
 export interface SessionHealth {
-  /** L0: the agent process is running. */
-  l0: "ok" | "down";
+  /** L0: the agent process is running (the seed's values: "ok" / "fail"). */
+  l0: "ok" | "fail";
   /** L1 / L1.5: output progress as the machine judges it. */
   l1: "ok" | "stall" | "input_wait" | "n/a";
+  /** L2: MCP heartbeat. Not probed by this version: always "skip", the seed's value without MCP servers. */
+  l2: "skip";
   /** L3: first output acknowledged. */
   l3: "pending" | "ok" | "timeout";
   outputBytes: number;
@@ -30,7 +32,10 @@ export interface SessionSnapshot {
   health: SessionHealth;
   outPath: string | null;
   errPath: string | null;
-  createdAt: string;
+  /** Epoch milliseconds, as the seed's snapshot. */
+  createdAt: number;
+  /** `createdAt` as an ISO-8601 string. */
+  createdAtIso: string;
   reason: string;
   failureMode: FailureMode | null;
   /** The CLI's own error line of the failed run ("Invalid API key · …"), secrets redacted. */
@@ -53,6 +58,8 @@ export function viewOf(
   result: AgentResult | null = null,
 ): SessionSnapshot {
   const c = snap.context;
+  // The conductor's record keeps the ISO string; the seed's field is epoch milliseconds.
+  const createdAtIso = placement?.createdAt ?? "";
   const l1: SessionHealth["l1"] =
     c.state === "stalled" ? "stall" : c.state === "input_wait" ? "input_wait" : c.state === "healthy" ? "ok" : "n/a";
   const l3: SessionHealth["l3"] =
@@ -65,10 +72,18 @@ export function viewOf(
     remote: Boolean(placement?.remote),
     host: placement?.remote?.host ?? null,
     restarts: c.restarts,
-    health: { l0: c.childRunning ? "ok" : "down", l1, l3, outputBytes: c.outputBytes, inputWait: c.inputWait },
+    health: {
+      l0: c.childRunning ? "ok" : "fail",
+      l1,
+      l2: "skip",
+      l3,
+      outputBytes: c.outputBytes,
+      inputWait: c.inputWait,
+    },
     outPath: c.outPath ?? null,
     errPath: c.errPath ?? null,
-    createdAt: placement?.createdAt ?? "",
+    createdAt: createdAtIso ? Date.parse(createdAtIso) : 0,
+    createdAtIso,
     reason: c.reason,
     failureMode: c.failureMode,
     lastError: c.lastError,

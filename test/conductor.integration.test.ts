@@ -5,7 +5,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createConductor, type Conductor } from "../src/conductor.js";
+import {
+  type Conductor,
+  type ConductorEventName,
+  type ConductorEventPayloads,
+  createConductor,
+} from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
 import { getConductorRegistry } from "../src/conductor-registry.js";
 
@@ -21,13 +26,13 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
 });
 
-function waitFor<T>(
+function waitFor<E extends ConductorEventName>(
   c: Conductor,
-  event: "completed" | "dead" | "allCompleted" | "inputWait" | "stateChange",
-  pred: (e: T) => boolean = () => true,
-) {
-  return new Promise<T>((resolve) => {
-    const fn = (e: T) => {
+  event: E,
+  pred: (e: ConductorEventPayloads[E]) => boolean = () => true,
+): Promise<ConductorEventPayloads[E]> {
+  return new Promise((resolve) => {
+    const fn = (e: ConductorEventPayloads[E]) => {
       if (!pred(e)) return;
       c.off(event, fn);
       resolve(e);
@@ -67,7 +72,7 @@ describe("createConductor with real processes", () => {
     const c = conductor({ probeOpts: { stallMs, inputQuietMs: 100 } });
     const moves: Array<{ to: string; at: number }> = [];
     c.on("stateChange", (e: { to: string }) => moves.push({ to: e.to, at: performance.now() }));
-    const stalled = waitFor(c, "stateChange", (e: { to: string }) => e.to === "stalled");
+    const stalled = waitFor(c, "stateChange", (e) => e.to === "stalled");
     c.spawnSession({
       id: "quiet",
       agent: "command",
@@ -105,7 +110,7 @@ describe("createConductor with real processes", () => {
       agent: "command",
       command: [NODE, "-e", `process.on('SIGTERM',()=>{}); console.log('${tag}'); setInterval(()=>{},1e6)`],
     });
-    await waitFor(c, "stateChange", (e: { to: string }) => e.to === "healthy");
+    await waitFor(c, "stateChange", (e) => e.to === "healthy");
     await c.killSession("stubborn", "user_kill");
     expect(pidsWith(tag)).toEqual([]);
     expect(c.getSnapshot()[0]!.state).toBe("dead");
@@ -113,7 +118,7 @@ describe("createConductor with real processes", () => {
 
   it("defect: kill while restarting ends in dead and no respawn happens", async () => {
     const c = conductor({ restart: { backoffInitialMs: 500 } });
-    const restarting = waitFor(c, "stateChange", (e: { to: string }) => e.to === "restarting");
+    const restarting = waitFor(c, "stateChange", (e) => e.to === "restarting");
     c.spawnSession({ id: "flaky", agent: "command", command: [NODE, "-e", "process.exit(3)"] });
     await restarting;
     await c.killSession("flaky", "user_kill");
@@ -126,7 +131,7 @@ describe("createConductor with real processes", () => {
 
   it("sendInput reaches the child; the event log records its length, never the text", async () => {
     const c = conductor({ probeOpts: { inputQuietMs: 100 } });
-    const asked = waitFor<{ sessionId: string; pattern: string }>(c, "inputWait");
+    const asked = waitFor(c, "inputWait");
     c.spawnSession({
       id: "ask",
       agent: "command",

@@ -119,8 +119,10 @@ describe("the facade is a view of the conductor chart", () => {
     expect(Object.keys(ctx.sessions)).toEqual(["v"]);
     expect(c.sessionCount).toBe(1);
     const [view] = c.getSnapshot();
-    expect(view!.createdAt).toBe(ctx.placement.v!.createdAt);
-    expect(Date.parse(view!.createdAt)).toBeGreaterThanOrEqual(before - 1);
+    // The seed's type: epoch milliseconds; the ISO string the chart records is beside it.
+    expect(view!.createdAtIso).toBe(ctx.placement.v!.createdAt);
+    expect(view!.createdAt).toBe(Date.parse(ctx.placement.v!.createdAt));
+    expect(view!.createdAt).toBeGreaterThanOrEqual(before - 1);
     expect(view).toMatchObject({ remote: false, host: null });
   });
 

@@ -77,17 +77,19 @@ describe("mesh registry", () => {
     const mesh = createMeshRegistry();
     mesh.register("a", ["session", "code"], { host: "h" });
     mesh.register("b", ["code"]);
-    expect(
-      mesh
-        .discover("code")
-        .map((a) => a.agentId)
-        .sort(),
-    ).toEqual(["a", "b"]);
-    expect(mesh.discover("session").map((a) => a.agentId)).toEqual(["a"]);
+    expect(mesh.discover("code").sort()).toEqual(["a", "b"]);
+    expect(mesh.discover("session")).toEqual(["a"]);
     expect(mesh.discover("nope")).toEqual([]);
-    expect(mesh.getAgent("a")).toMatchObject({ agentId: "a", capabilities: ["session", "code"], meta: { host: "h" } });
-    mesh.getAgent("a")!.capabilities.push("hacked"); // copies out
-    expect(mesh.getAgent("a")!.capabilities).toEqual(["session", "code"]);
+    expect(mesh.discoverAgents("session").map((a) => a.meta)).toEqual([{ host: "h" }]);
+    expect(mesh.getAgent("a")).toMatchObject({ agentId: "a", capabilities: ["session", "code"] });
+    expect(mesh.describe("a")).toMatchObject({ agentId: "a", meta: { host: "h" } });
+    expect(mesh.getAgent("zz")).toBeNull();
+    expect(mesh.describe("zz")).toBeNull();
+    // Frozen records: a caller cannot change the registry through what it was given.
+    const record = mesh.getAgent("a") as unknown as { capabilities: string[] };
+    expect(() => record.capabilities.push("hacked")).toThrow(TypeError);
+    expect(Object.isFrozen(mesh.describe("a")?.meta)).toBe(true);
+    expect(mesh.getAgent("a")?.capabilities).toEqual(["session", "code"]);
     expect(mesh.unregister("b")).toBe(true);
     expect(mesh.unregister("b")).toBe(false);
     expect(mesh.listAll().map((a) => a.agentId)).toEqual(["a"]);
@@ -131,18 +133,18 @@ describe("conductor mesh bridge", () => {
     const { source, mesh, messages, bridge, move } = setup();
     bridge.attach();
     move("s1", "init", "starting");
-    expect(mesh.getAgent("session:s1")).toMatchObject({ capabilities: ["session"], meta: { sessionId: "s1" } });
+    expect(mesh.describe("session:s1")).toMatchObject({ capabilities: ["session"], meta: { sessionId: "s1" } });
     move("s1", "starting", "healthy");
     move("s1", "healthy", "failed");
     move("s1", "failed", "restarting");
     move("s1", "restarting", "starting");
-    expect(mesh.discover("session").map((a) => a.agentId)).toEqual(["session:s1"]);
+    expect(mesh.discover("session")).toEqual(["session:s1"]);
 
     move("s2", "init", "starting");
     move("s2", "starting", "healthy");
     move("s2", "healthy", "completed");
     source.emit("completed", { sessionId: "s2" });
-    expect(mesh.getAgent("session:s2")).toBeUndefined();
+    expect(mesh.getAgent("session:s2")).toBeNull();
 
     move("s1", "starting", "failed");
     move("s1", "failed", "dead");
@@ -186,7 +188,7 @@ describe("conductor mesh bridge", () => {
     expect(source.listenerCount("dead")).toBe(0);
     expect(mesh.listAll().map((a) => a.agentId)).toEqual(["manual-agent"]);
     move("s9", "init", "starting");
-    expect(mesh.getAgent("session:s9")).toBeUndefined();
+    expect(mesh.getAgent("session:s9")).toBeNull();
     expect(messages).toHaveLength(1);
   });
 
