@@ -17,6 +17,7 @@ export type ConductorErrorCode =
   | "MISSING_COMMAND"
   | "OPTION_NOT_SUPPORTED"
   | "INVALID_OPTION"
+  | "ROOT_BYPASS_REFUSED"
   | "BIN_NOT_FOUND"
   | "CREDENTIALS"
   | "BROKER_STORE"

@@ -16,7 +16,18 @@ export {
   RENAMED_EVENTS,
   upgradeEventLogLine,
 } from "./event-log-format.js";
+export type { ProbeVerdict } from "./conductor-probes.js";
+export type { Listener as ConductorListener } from "./conductor-events.js";
 export type { ConductorOptions, ProbeOptions, RestartOptions, SpawnConfig } from "./conductor-options.js";
+export {
+  ConductorError,
+  ConfigError,
+  OptionsError,
+  SessionError,
+  type ConductorErrorCode,
+  type ConfigIssue,
+} from "./errors.js";
+export { MAX_TIMER_MS, SESSION_ID_PATTERN } from "./schema/primitives.js";
 export type { SessionHealth, SessionSnapshot } from "./session-view.js";
 
 // XState-native API
@@ -83,6 +94,13 @@ export {
   type LaunchSpec,
 } from "./launcher.js";
 export { getConductorRegistry, type ConductorRegistry } from "./conductor-registry.js";
-export { createMeshRegistry, createConductorMeshBridge, type MeshRegistry } from "./mesh-registry.js";
-export { parseRunConfig, loadRunConfig, ConfigError, type RunConfig } from "./config.js";
+export {
+  createMeshRegistry,
+  createConductorMeshBridge,
+  type MeshAgent,
+  type MeshAgentDetails,
+  type MeshMessage,
+  type MeshRegistry,
+} from "./mesh-registry.js";
+export { parseRunConfig, loadRunConfig, type RunConfig } from "./config.js";
 export { listMoves, toMermaid } from "./machine-graph.js";

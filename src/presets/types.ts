@@ -4,6 +4,8 @@
  * launcher adds the binary, the PATH lookup and the working directory.
  */
 
+import { ConductorError } from "../../machines/conductor-error.js";
+
 /** An MCP server the agent should start (stdio transport). */
 export interface McpServer {
   command: string;
@@ -34,13 +36,12 @@ export type LaunchErrorCode =
   | "ROOT_BYPASS_REFUSED"
   | "BIN_NOT_FOUND";
 
-export class LaunchError extends Error {
+/** A launch the presets refuse; one of the ConductorError family (src/errors.ts). */
+export class LaunchError extends ConductorError {
   override readonly name = "LaunchError";
-  constructor(
-    readonly code: LaunchErrorCode,
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: LaunchErrorCode;
+  constructor(code: LaunchErrorCode, message: string) {
+    super(message, { code });
   }
 }
 
