@@ -14,8 +14,8 @@ import {
   sshHostMachine,
   type SshHostMachineInput,
 } from "../machines/ssh-host.machine.js";
-import type { HostConfig, HostsConfig } from "../src/hosts-config.js";
-import { checkHostKey, entryMatches, hostKeyAlgorithms, hostKeyError, loadKnownHosts } from "../src/known-hosts.js";
+import type { HostConfig, HostsConfig } from "./host-config.js";
+import { checkHostKey, entryMatches, hostKeyAlgorithms, hostKeyError, loadKnownHosts } from "./known-hosts.js";
 
 export type { HostStatus };
 export const hostSystemId = (name: string) => `host:${name}`;

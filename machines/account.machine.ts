@@ -13,7 +13,8 @@
  * Events in and notices out: account.types.ts. Policy and release rules: account.policy.ts.
  */
 import { and, type AnyActorRef, enqueueActions, not, setup } from "xstate";
-import { coolingAfter, countsAsFailure, isRateLimited, resolveAccountPolicy } from "./account.policy.js";
+import { resolveAccountPolicy } from "./account.policy.js";
+import { coolingAfter, countsAsFailure, isRateLimited } from "./account.release.js";
 import type { AccountContext, AccountEvent, AccountInput, AccountNotice, Who } from "./account.types.js";
 
 // Split modules re-exported here: callers import them from this module.

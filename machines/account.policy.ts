@@ -1,10 +1,8 @@
 /**
- * Account tiers and policy (cool-down, lease TTL, circuit breaker), and the rules that say what a
- * RELEASE means for the account. Pure data and functions: the account statechart, the broker and
- * the accounts config share them.
+ * Account tiers and policy (cool-down, lease TTL, circuit breaker). Pure data and functions: the
+ * account statechart, the broker and the accounts config share them. What a RELEASE means for the
+ * account is in account.release.ts (it needs the account's types, which need these).
  */
-import type { AccountContext, AccountEvent } from "./account.types.js";
-
 export const TIERS = ["pro", "plus", "unknown", "free"] as const;
 /** Best first: the broker's lease order. */
 export type Tier = (typeof TIERS)[number];
@@ -42,15 +40,3 @@ export function resolveAccountPolicy(o: AccountPolicyOverrides = {}): AccountPol
     },
   };
 }
-
-type Release = Extract<AccountEvent, { type: "RELEASE" }>;
-
-export const countsAsFailure = (e: Release) =>
-  !e.ok && !e.skipCircuit && e.failureMode !== "rate_limited" && e.failureMode !== "killed";
-export const isRateLimited = (e: Release) => !e.ok && e.failureMode === "rate_limited";
-/** Cool-down end after this release (rate limit hint, or one recorded while leased). */
-export const coolingAfter = (c: AccountContext, e: Release): number | null => {
-  const fromRelease = isRateLimited(e) ? e.at + (e.retryAfterMs ?? c.policy.cooldownMs) : null;
-  const until = Math.max(fromRelease ?? -Infinity, c.coolingUntil ?? -Infinity);
-  return until > e.at ? until : null;
-};

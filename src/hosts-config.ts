@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { z } from "zod";
+import type { HostConfig, HostsConfig } from "../actors/host-config.js";
 
 export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -30,25 +31,8 @@ const hostSchema = z.strictObject({
 
 const fileSchema = z.strictObject({ hosts: z.record(z.string(), hostSchema) });
 
-export interface HostConfig {
-  /** The alias sessions use (`spawnSession({ remote: true, host: "<name>" })`). */
-  name: string;
-  host: string;
-  port: number;
-  user: string;
-  /** Absolute path of a private key, or undefined when an agent is used. */
-  identityFile?: string;
-  /** ssh-agent socket path. */
-  agent?: string;
-  knownHosts: string;
-  multiplexer: "tmux" | "psmux";
-  /** false: any host key is accepted (explicit opt-out, logged loudly at every connect). */
-  strictHostKeyChecking: boolean;
-}
-
-export interface HostsConfig {
-  hosts: Record<string, HostConfig>;
-}
+// The shape the ssh actor connects with: defined beside it (actors/), loaded and checked here.
+export type { HostConfig, HostsConfig };
 
 const EXAMPLES: Record<string, string> = {
   host: `"host": "10.0.0.12"`,

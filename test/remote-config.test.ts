@@ -13,7 +13,7 @@ import {
   keyFingerprint,
   keyTypeOf,
   parseKnownHosts,
-} from "../src/known-hosts.js";
+} from "../actors/known-hosts.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "remote-config-test-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
