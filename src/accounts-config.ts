@@ -11,7 +11,7 @@
  */
 import { homedir } from "node:os";
 import path from "node:path";
-import { ConfigError } from "./config.js";
+import { ConfigError } from "./errors.js";
 import { readJsonFile, readJsonFileSync } from "./json-file.js";
 import { z } from "zod";
 import { type AccountMode, type AccountPolicy, resolveAccountPolicy, type Tier } from "../machines/account.machine.js";
