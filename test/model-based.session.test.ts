@@ -5,13 +5,18 @@
  * account broker and credential home are stand-ins that answer as the step says.
  * Each step must take exactly the transitions the machine predicts (read from XState's
  * inspection API) and reach the same abstract state. Coverage is counted from the machine.
+ *
+ * Time: the chart's timers run on a SimulatedClock (test/helpers/timer-plan.ts). The clock moves
+ * only at a step the model says a timer makes, and only until that timer has fired; every other
+ * step waits on a real event (output, exit, tree gone). Nothing here waits on or races the wall
+ * clock, so the paths hold on a loaded machine; wall time only bounds how long a real event may take.
  */
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AnyActorRef, createActor, type EventObject, fromCallback, setup } from "xstate";
+import { type AnyActorRef, createActor, type EventObject, fromCallback, SimulatedClock, setup } from "xstate";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { createPtyProcessLogic } from "../actors/pty-process.js";
 import { sessionMachine, type SessionInput } from "../machines/session.machine.js";
@@ -25,26 +30,29 @@ import {
   type SessionModelPath,
   type SessionSnapshotValue,
 } from "../src/testing/session-model.js";
+import { arrivals, isTimerStep, planTimers } from "./helpers/timer-plan.js";
 
 const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
 const QUESTION = "Continue? (y/n)";
-// Real timings: far apart, so which timer fires first is never in doubt, and far above what one
-// step costs on a loaded 2-core machine (a step is a few ms; node starts in ~100-300 ms).
+// Simulated milliseconds: timers of one state far apart, so the one the model expects falls due first
+// even after the output's real reporting lag (subtracted from stallAfter/inputQuiet) is taken off.
 const POLICY = {
   maxRestarts: 1,
-  startupTimeoutMs: 5_000, // node can take seconds to start on a loaded 2-core machine
-  inputQuietMs: 300,
-  stallMs: 800,
-  stallTimeoutMs: 1_200,
-  stallNudgeKeys: ["Enter"], // the ladder: stalled → nudge (Enter, at 600 ms) → give up
+  startupTimeoutMs: 300_000,
+  inputQuietMs: 60_000,
+  stallMs: 120_000,
+  stallTimeoutMs: 240_000,
+  stallNudgeKeys: ["Enter"], // the ladder: stalled → nudge (Enter) → give up
   inputWaitDefaultKeys: ["y", "Enter"],
-  backoffInitialMs: 400,
-  graceMs: 1_000,
-  leaseWaitMs: 700,
+  backoffInitialMs: 40_000,
+  backoffMaxMs: 40_000,
+  failureBackoffInitialMs: 40_000,
+  graceMs: 1_000, // real: the pty actor's SIGTERM → SIGKILL grace
+  leaseWaitMs: 70_000,
 };
-const WINDOW_MS = 3_500;
-const STEP_TIMEOUT_MS = 8_000; // the longest wait is the restart window
-const CONCURRENCY = 6; // paths mostly wait on timers: 6 at a time ≈ 40 s on 2 cores (4: ≈ 53 s)
+// A bound on real events only (a node start, an exit, a tree's death), sized for a loaded 2-core machine.
+const STEP_TIMEOUT_MS = 60_000;
+const CONCURRENCY = 6; // paths wait only on real processes now
 // A duplicate OUTPUT (a write split in two reads) re-enters healthy or stays in input_wait: harmless.
 const NOISE = new Set([
   "healthy: CHILD.OUTPUT [fromCurrentChild] → healthy (re-enters)",
@@ -85,27 +93,28 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
   const id = `p${n}`;
   const wrapper = join(dir, `${id}.sh`);
   writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${AGENT}"\n`, { mode: 0o755 });
-  const windowed = path.steps.some((s) => s.event.type === "RESTART.WINDOW_EXPIRED");
-  // Longer than the restart window: where both can happen the window passes first, as the model says.
-  const timesOut = path.steps.some((s) => s.event.type.startsWith("xstate.after.inputWaitTimeout"));
-  const nudges = path.steps.some((s) => s.event.type.startsWith("xstate.after.stallNudge"));
+  const has = (type: string) => path.steps.some((s) => s.event.type.startsWith(type));
   const desk = leaseDesk();
-  const session = sessionMachine.provide({
-    actors: { ptyProcess, credentialHome: desk.credentialHome as never },
-    guards,
-  });
   const input: SessionInput = {
     id,
     agent: "command",
     spec: { argv: [wrapper], env: { SCRIPTED_AGENT_SOCKET: hub.path } },
     policy: {
       ...POLICY,
-      windowMs: windowed ? WINDOW_MS : null,
-      inputWaitTimeoutMs: timesOut ? 5_000 : null,
-      stallNudgeMs: nudges ? 600 : null,
+      // Armed only where the path needs them; when they fall due is the plan's (timer-plan.ts).
+      windowMs: has("RESTART.WINDOW_EXPIRED") ? 1 : null,
+      maxRunMs: has("RUN.DEADLINE") ? 1 : null,
+      inputWaitTimeoutMs: has("xstate.after.inputWaitTimeout") ? 500_000 : null,
+      stallNudgeMs: has("xstate.after.stallNudge") ? 60_000 : null,
     },
     ...(path.account ? { account: { provider: "codex" } } : {}),
   };
+  const plan = planTimers(path, input);
+  const session = sessionMachine.provide({
+    actors: { ptyProcess, credentialHome: desk.credentialHome as never },
+    guards,
+    delays: plan.delays,
+  });
   // The session and a broker in one actor system, as in the conductor (which owns the real broker).
   const harness = setup({ actors: { session, broker: desk.broker } }).createMachine({
     invoke: [
@@ -113,7 +122,15 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
       { id, src: "session", input },
     ],
   });
-  const system = createActor(harness, { inspect: rec.inspect });
+  const clock = new SimulatedClock();
+  const watch = arrivals(id);
+  const system = createActor(harness, {
+    clock,
+    inspect: (e) => {
+      rec.inspect(e);
+      watch.inspect(e);
+    },
+  });
   const follow = followActor(rec, id, {
     noise: NOISE,
     serialize: (snap) => serializeSessionState(snap as unknown as SessionSnapshotValue),
@@ -129,7 +146,10 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
       const e = path.steps[i]!.event;
       // A spawn error is made real by taking the execute bit off the agent before the spawn.
       chmodSync(wrapper, path.steps[i + 1]?.event.type === "CHILD.SPAWN_ERROR" ? 0o644 : 0o755);
-      if (e.type === "START" || e.type === "KILL" || e.type === "RUN.DEADLINE") actor.send(e);
+      plan.at(i);
+      // Timers (state delays, lease renewal, the restart window, the run deadline): only the clock fires them.
+      if (isTimerStep(e.type)) watch.fire(clock, e.type, `step ${i} (${e.type})`);
+      else if (e.type === "START" || e.type === "KILL") actor.send(e);
       else if (e.type === "CHILD.OUTPUT") {
         const line = e.screenTail[0] ?? "working";
         await hub.send(agent(i), { op: line === QUESTION ? "ask" : "print", text: line });
@@ -140,7 +160,7 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
         expect(await hub.input(agent(i))).toBe(e.type === "INPUT" ? e.text : "y");
       } else if (e.type.startsWith("LEASE.")) desk.lease(e);
       else if (e.type.startsWith("CREDENTIALS.")) desk.credentials(gen(i), e);
-      // Everything else (spawned, tree gone, timers, the restart window) the runtime does by itself.
+      // Everything else (spawned, spawn error, tree gone) the runtime does by itself.
       await follow.took(path.keys[i]!, path.serialized[i], `step ${i} (${e.type})`);
       // What the runtime typed by itself reached the agent: the nudge's Enter, the default answer.
       if (e.type.startsWith("xstate.after.stallNudge")) expect(await hub.input(agent(i))).toBe("");
@@ -158,6 +178,10 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
   // Every lease granted was released exactly once (a kill while waiting cancels the request instead).
   expect(desk.got.filter((t) => t === "RELEASE").length).toBe(
     path.steps.filter((s) => s.event.type === "LEASE.GRANTED").length,
+  );
+  // Each renewal the clock fired reached the broker.
+  expect(desk.got.filter((t) => t === "LEASE.RENEW").length).toBe(
+    path.steps.filter((s) => s.event.type === "LEASE.RENEW_DUE").length,
   );
   return Date.now() - started;
 }
@@ -184,11 +208,7 @@ describe("session statechart, model-based, on real ptys", () => {
     expect(model.getShortestPaths({ toState: (s) => s.value === "completed" }).length).toBeGreaterThan(0);
   });
 
-  // KNOWN BROKEN since session 2 (see the closing note): the paths run the chart's timers on the wall clock,
-  // and the new back-off and screen-question timers now fire before the harness's next step (20 paths
-  // diverge even on an idle machine). The fix is a SimulatedClock-driven harness (it must not treat
-  // LEASE.RENEW_DUE as a timer: the harness sends it itself). The pure model tests still run.
-  it.skip("every generated path runs on the real runtime as the machine predicts; 100% of the transitions", async () => {
+  it("every generated path runs on the real runtime as the machine predicts; 100% of the transitions", async () => {
     const { results: times, failures, ms } = await runPool(generated.paths, CONCURRENCY, runPath);
     const report = coverageReport(sessionMachine, rec.taken("session"), rec.visited("session"));
     const seconds = (ms / 1000).toFixed(1);
