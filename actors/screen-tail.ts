@@ -7,7 +7,10 @@
 // that is not in the package), so under NodeNext only the default import works.
 import xterm from "@xterm/headless";
 import { StringDecoder } from "node:string_decoder";
+import { stripAnsi } from "../machines/ansi.js";
 import type { ScreenReading } from "../machines/session.types.js";
+
+export { stripAnsi };
 
 const { Terminal } = xterm;
 
@@ -126,22 +129,10 @@ export class ScreenTail {
   }
 }
 
-// CSI (7-bit and C1), OSC (BEL or ST), DCS/SOS/PM/APC strings, and other ESC sequences.
-const ANSI_RE =
-  // eslint-disable-next-line no-control-regex
-  /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_][^\x1b]*\x1b\\|\x1b[ -/]*[0-~]/g;
 // An escape sequence cut off at the end of a chunk: held back until the next chunk.
 // eslint-disable-next-line no-control-regex
 const PARTIAL_RE =
   /(?:\x1b|\x1b\[[0-?]*[ -/]*|\x9b[0-?]*[ -/]*|\x1b\][^\x07\x1b]*\x1b?|\x1b[PX^_][^\x1b]*\x1b?|\x1b[ -/]+)$/;
-// Remaining C0 controls except TAB, LF, CR (BEL, BS, stray ESC, ...).
-// eslint-disable-next-line no-control-regex
-const CTRL_RE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
-
-/** Remove escape sequences and control characters; keeps \t, \n and \r. */
-export function stripAnsi(text: string): string {
-  return text.replace(ANSI_RE, "").replace(CTRL_RE, "");
-}
 
 /** Apply lone carriage returns the way a terminal would: the text after the last CR wins. */
 export function applyCarriageReturns(text: string): string {

@@ -3,6 +3,8 @@
  * waiting for an answer. No Node imports: this module runs inside machine guards/actions.
  */
 
+import { stripAnsi } from "./ansi.js";
+
 // ---------------------------------------------------------------------------------------------
 // Failure classification
 // ---------------------------------------------------------------------------------------------
@@ -123,10 +125,4 @@ export function matchInputWait(
     }
   }
   return null;
-}
-
-/** Callers pass ANSI-free text already; this guards against stray colour codes at line ends. */
-function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, "");
 }

@@ -17,8 +17,9 @@ import { z } from "zod";
 import { type AccountMode, type AccountPolicy, resolveAccountPolicy, type Tier } from "../machines/account.machine.js";
 import type { BrokerAccountSpec, BrokerInput, Lease } from "../machines/broker.machine.js";
 
-export const PROVIDERS = ["codex", "gemini", "claude"] as const;
-export type Provider = (typeof PROVIDERS)[number];
+import { type Provider, PROVIDERS } from "../machines/providers.js";
+
+export { PROVIDERS, type Provider };
 const MODES = ["profile", "env", "auth"] as const;
 const TIER_NAMES = ["pro", "plus", "free", "unknown"] as const;
 const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

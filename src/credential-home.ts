@@ -21,6 +21,7 @@
  * and goes with `dispose`; a provider that rotates refresh tokens on use may invalidate the
  * account's auth file (log in again to refresh it). Files never name their contents in logs.
  */
+import { PROVIDERS } from "../machines/providers.js";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
@@ -82,7 +83,7 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
 };
 /** Any other provider: a plain home with `auth.json`, found through CONDUCTOR_AUTH_FILE. */
 const GENERIC: Layout = { homeVar: "CONDUCTOR_CREDENTIAL_HOME", authAt: "auth.json", configs: [] };
-const PRESETS = new Set(["codex", "gemini", "claude"]);
+const PRESETS = new Set<string>(PROVIDERS);
 
 /** `<session>.<pid>.<random>`: the pid lets a later conductor sweep homes of a crashed one. */
 const HOME_NAME = /^[A-Za-z0-9._-]+\.(\d+)\.[A-Za-z0-9]{6}$/;

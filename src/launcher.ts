@@ -30,10 +30,12 @@ export { LaunchError, type LaunchErrorCode, type McpServer, type Approvals, type
 export type { StreamFormat } from "./presets/types.js";
 export { resolveOnPath, resolveOnPathSync } from "./resolve-on-path.js";
 
-export const PRESET_AGENTS = ["codex", "gemini", "claude"] as const;
-export const SUPPORTED_AGENTS = [...PRESET_AGENTS, "command"] as const;
-export type PresetAgent = (typeof PRESET_AGENTS)[number];
-export type AgentName = (typeof SUPPORTED_AGENTS)[number];
+import { AGENT_NAMES, type AgentName, type Provider, PROVIDERS } from "../machines/providers.js";
+
+export const PRESET_AGENTS = PROVIDERS;
+export const SUPPORTED_AGENTS = AGENT_NAMES;
+export type PresetAgent = Provider;
+export type { AgentName };
 
 /** Sent with a resumed one-shot run: the CLIs need a prompt, and the original one would start over. */
 export const DEFAULT_RESUME_PROMPT = "Continue the task from where you stopped.";

@@ -4,6 +4,7 @@
  * `l3ThresholdMs`) are accepted as aliases; giving both spellings with different values is an error.
  */
 import { z } from "zod";
+import { AGENT_NAMES } from "../../machines/providers.js";
 import { count, doc, fn, keySequence, positiveTimerMs, regexSource, timerMs } from "./primitives.js";
 
 /** Seed alias → our name. */
@@ -205,7 +206,7 @@ export const timeZone = () =>
   );
 
 export const judgeAs = () =>
-  doc(z.enum(["claude", "codex", "gemini", "command"]), {
+  doc(z.enum(AGENT_NAMES), {
     description: "judge this session's output as that agent's (e.g. a `command` wrapping claude); default its agent",
     example: "claude",
     default: null,
