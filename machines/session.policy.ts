@@ -3,6 +3,8 @@
  * Pure: the machine reads them from context, the facade and the CLI fill them from user config.
  */
 
+import { backoffMs } from "./backoff.js";
+
 export interface ProbePolicy {
   /** L1: no output for this long while healthy → `stalled`. Seed default 30 000. */
   stallMs: number;
@@ -106,7 +108,6 @@ export const NEVER_MS = 2 ** 31 - 1;
 
 /** Backoff before restart number `nthInWindow` (1-based). */
 export function backoffDelay(policy: RestartPolicy, nthInWindow: number): number {
-  if (policy.backoffInitialMs <= 0) return 0;
-  const raw = policy.backoffInitialMs * policy.backoffFactor ** Math.max(0, nthInWindow - 1);
-  return Math.min(policy.backoffMaxMs, Math.round(raw));
+  const { backoffInitialMs: initialMs, backoffFactor: factor, backoffMaxMs: maxMs } = policy;
+  return backoffMs({ initialMs, factor, maxMs }, nthInWindow - 1);
 }

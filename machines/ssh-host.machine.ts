@@ -10,6 +10,7 @@
  * comes back is connected again), or rejected.
  */
 import { assign, emit, setup, fromCallback, type EventObject } from "xstate";
+import { backoffMs } from "./backoff.js";
 
 export type HostStatus = "connecting" | "connected" | "reconnecting" | "unreachable" | "rejected";
 
@@ -48,7 +49,7 @@ export interface ConnectionInput {
 }
 
 export const backoffFor = (c: SshHostContext) =>
-  Math.min(c.backoffMaxMs, c.backoffInitialMs * c.backoffFactor ** c.attempt);
+  backoffMs({ initialMs: c.backoffInitialMs, factor: c.backoffFactor, maxMs: c.backoffMaxMs }, c.attempt);
 
 const statusState = (status: HostStatus) => ({
   entry: { type: "announce" as const, params: { status } },
