@@ -3,9 +3,10 @@
  * refused before any effect, argv elements must be strings, timers fit setTimeout, typos get the
  * closest key, and nothing the machine's policy knows is left out of the options.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_POLICY } from "../machines/session.policy.js";
 import { runCommand } from "../src/cli/run.js";
@@ -14,6 +15,7 @@ import { policyFor, validateConductorOptions, validateSpawnConfig } from "../src
 import { ConductorError, ConfigError, OptionsError } from "../src/errors.js";
 import { loadRunConfig, parseRunConfig } from "../src/config.js";
 import { conductorOptionsSchema } from "../src/schema/conductor.js";
+import { referenceMarkdown, runConfigJsonSchema } from "../src/schema/generate-docs.js";
 import { spawnConfigSchema } from "../src/schema/session.js";
 import { schemaAt } from "../src/schema/issues.js";
 import { POLICY_FIELDS } from "../src/schema/policy-fields.js";
@@ -212,7 +214,10 @@ describe("nothing the policy knows is dropped", () => {
         JSON.stringify(documented) === JSON.stringify(def) && typeof def === "number" ? def + 1 : documented;
       expect(example, `example of ${key}`).not.toEqual(def);
       let o = where === "conductor" ? opts : config;
-      for (const k of path.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+      for (const k of path.slice(0, -1)) {
+        o[k] ??= {};
+        o = o[k] as Record<string, unknown>;
+      }
       o[path[path.length - 1] as string] = example;
       expected[key] = example;
     }
@@ -221,5 +226,23 @@ describe("nothing the policy knows is dropped", () => {
     expect(policyFor(opts as never, config as never)).toEqual(expected);
     const own = policyFor(opts as never, { ...config, maxRestarts: 1 } as never);
     expect(own.maxRestarts).toBe(1);
+  });
+});
+
+describe("generated documentation", () => {
+  it("docs/conductor.schema.json and docs/reference.md are what `npm run schema` writes from the schema", () => {
+    const root = fileURLToPath(new URL("../", import.meta.url));
+    const onDisk = JSON.parse(readFileSync(join(root, "docs/conductor.schema.json"), "utf8")) as unknown;
+    expect(onDisk, "docs/conductor.schema.json is stale: run npm run schema").toEqual(runConfigJsonSchema());
+    expect(
+      readFileSync(join(root, "docs/reference.md"), "utf8"),
+      "docs/reference.md is stale: run npm run schema",
+    ).toBe(referenceMarkdown());
+  });
+
+  it("the demo config validates against the generated JSON Schema's keys (no key the schema lacks)", () => {
+    const schema = runConfigJsonSchema() as { properties: Record<string, unknown> };
+    const demo = JSON.parse(readFileSync(fileURLToPath(new URL("../demo/demo.config.json", import.meta.url)), "utf8"));
+    for (const key of Object.keys(demo)) expect(schema.properties).toHaveProperty([key]);
   });
 });
