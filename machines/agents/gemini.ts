@@ -20,6 +20,9 @@ export const gemini: AgentProfile = {
     { class: "context", pattern: /input token count.*exceeds/i, live: true },
     { class: "rate_limit", pattern: /You exceeded your current quota|Usage limit reached for/i, live: true },
     { class: "rate_limit", pattern: /RESOURCE_EXHAUSTED|Quota exceeded for quota metric/i, live: true },
+    // Its own retries spent ("Attempt 5 failed: The model is overloaded… Max attempts reached"); a
+    // headless run then starts over by itself and keeps a dead API busy for minutes.
+    { class: "network", pattern: /Attempt \d+ failed\b.*Max attempts reached/i, live: true },
     { class: "network", pattern: /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT/i },
     { class: "network", pattern: /\bstatus:?\s*50[0-9]\b|"code":\s*50[0-9]|\bUNAVAILABLE\b|model is overloaded/i },
   ],

@@ -35,24 +35,73 @@ export function contentOf(line: string): string {
 const MAX_LINE = 300;
 const clip = (s: string) => (s.length > MAX_LINE ? `${s.slice(0, MAX_LINE - 1)}…` : s);
 
-function lines(e: Pick<RunEvidence, "recentOutput" | "screen">): string[] {
-  // Output first (unwrapped), then the screen (what a TUI drew with cursor moves).
-  return [...e.recentOutput.split(/\r?\n/), ...e.screen].map(contentOf).filter((l) => l !== "");
+const FRAMED = /[│┃║]\s*$/;
+
+/**
+ * The screen with soft-wrapped rows joined again, so a long error reads as the CLI printed it: a
+ * row filled to the screen's width (the widest row) continues on the next one, unless it is a box
+ * line or ends a sentence (a line that is exactly as wide as the terminal: the screen rows do not
+ * say which rows xterm wrapped).
+ */
+export function unwrapRows(screen: readonly string[]): string[] {
+  const width = Math.max(0, ...screen.map((r) => r.length));
+  const out: string[] = [];
+  let carry = "";
+  for (const row of screen) {
+    const line = carry + row;
+    const wrapped = width >= 80 && row.length === width && !FRAMED.test(row) && !/[.!?]$/.test(row);
+    carry = wrapped ? line : "";
+    if (!wrapped) out.push(line);
+  }
+  if (carry) out.push(carry);
+  return out;
 }
 
+const textLines = (raw: readonly string[]) => raw.map(contentOf).filter((l) => l !== "");
+const outputLines = (e: Pick<RunEvidence, "recentOutput">) => textLines(e.recentOutput.split(/\r?\n/));
+
+function lines(e: Pick<RunEvidence, "recentOutput" | "screen">): string[] {
+  // Output first (unwrapped), then the screen (what a TUI drew with cursor moves).
+  return [...outputLines(e), ...textLines(e.screen)];
+}
+
+/**
+ * The first rule (most specific first) that matches a line, looking through each source in turn,
+ * last line first: the output's unwrapped lines before the screen's, where a long line is cut
+ * into rows of the terminal's width (a row holding only `…"API_KEY_INVALID",…` is no message).
+ */
 function firstRuleMatch(
   rules: readonly FailureRule[],
-  text: readonly string[],
+  sources: readonly (readonly string[])[],
   wanted?: FailureClass,
 ): { rule: FailureRule; line: string } | null {
   for (const rule of rules) {
     if (wanted && rule.class !== wanted) continue;
-    for (let i = text.length - 1; i >= 0; i--) {
-      const line = text[i] as string;
-      if (rule.pattern.test(line)) return { rule, line };
+    for (const text of sources) {
+      for (let i = text.length - 1; i >= 0; i--) {
+        const line = text[i] as string;
+        if (rule.pattern.test(line)) return { rule, line: messageIn(line, rule.pattern) };
+      }
     }
   }
   return null;
+}
+
+// An API error quoted whole (gemini's `_ApiError: {"error":{"message":"…"}}`, its `message: '…'`).
+const QUOTED_MESSAGE = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"|\bmessage:\s*'((?:[^'\\]|\\.)*)'/g;
+
+/**
+ * The message a line quotes, when it quotes one: the one the rule matches, else the first; the
+ * line itself otherwise. A person reads "API key not valid", not the JSON around it.
+ */
+export function messageIn(line: string, pattern?: RegExp): string {
+  const found: string[] = [];
+  for (const m of line.matchAll(QUOTED_MESSAGE)) {
+    const raw = m[1] ?? m[2] ?? "";
+    found.push(raw.replace(/\\(["'\\/])/g, "$1").replace(/\\n/g, " "));
+  }
+  if (found.length === 0) return line;
+  return found.find((t) => pattern?.test(t)) ?? (found[0] as string);
 }
 
 /** Stream-json error events (claude, codex `--json`, gemini): their code and message. */
@@ -106,7 +155,25 @@ function verdict(
 /** The last line a person would read as the program's last word. */
 export function lastMeaningfulLine(e: Pick<RunEvidence, "recentOutput" | "screen">): string | null {
   const all = lines(e).filter((l) => /[A-Za-z]/.test(l));
-  return all.length ? clip((all[all.length - 1] as string).trim()) : null;
+  const last = all[all.length - 1];
+  return last === undefined ? null : clip(readable(last).trim());
+}
+
+/** A stream-json event as the words it carries (its error message, its result text); other lines as they are. */
+function readable(line: string): string {
+  const err = streamErrors(line)[0];
+  if (err) return err.message;
+  const t = line.trim();
+  if (t.startsWith("{") && t.endsWith("}")) {
+    try {
+      const ev = JSON.parse(t) as Record<string, unknown>;
+      const text = str(ev.result) ?? str(ev.content) ?? str(ev.message) ?? assistantText(ev.message);
+      if (text) return text;
+    } catch {
+      // not JSON after all: a line that only looks like it
+    }
+  }
+  return messageIn(line);
 }
 
 const CRASH_SIGNALS = new Set(["SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE"]);
@@ -117,13 +184,14 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
   const whole = `${e.recentOutput}\n${e.screen.join("\n")}`;
   const rules = [...profile.failures, ...(profile === command ? [] : command.failures)];
   const stream = streamErrors(e.recentOutput);
+  const sources = [outputLines(e), textLines(unwrapRows(e.screen))];
   const streamClass = (s: { code: string | null; message: string }): FailureClass | null =>
-    (s.code ? profile.streamErrorCodes[s.code] : undefined) ?? firstRuleMatch(rules, [s.message])?.rule.class ?? null;
+    (s.code ? profile.streamErrorCodes[s.code] : undefined) ?? firstRuleMatch(rules, [[s.message]])?.rule.class ?? null;
 
   const byCode = e.exitCode !== null ? profile.exitCodes[e.exitCode] : undefined;
   if (byCode) {
     const line =
-      firstRuleMatch(rules, text, byCode)?.line ??
+      firstRuleMatch(rules, sources, byCode)?.line ??
       stream.find((s) => streamClass(s) === byCode)?.message ??
       lastMeaningfulLine(e) ??
       `exit code ${e.exitCode}`;
@@ -134,7 +202,7 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
     const cls = streamClass(s);
     if (cls) return verdict(cls, s.message, "stream", whole, clock);
   }
-  const hit = firstRuleMatch(rules, text);
+  const hit = firstRuleMatch(rules, sources);
   if (hit) return verdict(hit.rule.class, hit.line, "output", whole, clock);
   const generic = classifyFailure(whole);
   if (generic) {
@@ -158,8 +226,8 @@ export function judgeScreen(
 ): FailureVerdict | null {
   const live = profile.failures.filter((r) => r.live);
   if (live.length === 0) return null;
-  const text = screen.map(contentOf).filter((l) => l !== "");
-  const hit = firstRuleMatch(live, title ? [...text, title] : text);
+  const text = textLines(unwrapRows(screen));
+  const hit = firstRuleMatch(live, [title ? [...text, title] : text]);
   return hit ? verdict(hit.rule.class, hit.line, "screen", screen.join("\n"), clock) : null;
 }
 

@@ -14,6 +14,12 @@ export interface ConductorExpectation {
   failureMode?: "auth" | "trust" | "config" | "context" | "rate_limit" | "network" | "crash";
   /** At most this many runs (restarts + 1) before the final state. */
   maxRuns: number;
+  /** The CLI's own line the conductor reports as `lastError` (secrets redacted, at most 300 characters). */
+  lastError?: string;
+  /** A dialog's question as the `inputWait` event carries it. */
+  question?: string;
+  /** The wait before the next run, when the CLI named a relative delay (`retry-after`, "retry after 39s"). */
+  retryAfterMs?: number;
 }
 
 export interface AgentCase {

@@ -3,7 +3,7 @@
  * under test/fixtures/agents, scrubbed of machine paths.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyCarriageReturns, ScreenTail, stripAnsi } from "../../actors/screen-tail.js";
 import { agentEnv, freshDirs } from "./agent-env.js";
@@ -213,7 +213,7 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
     },
     finalScreen: screen,
     trimmed,
-    conductor: k.conductor,
+    conductor: { ...checkedByHand(k), ...k.conductor },
     ...(r.stepFailed ? { note: r.stepFailed } : {}),
   };
   const castText = formatCast({
@@ -228,4 +228,20 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
   writeFileSync(join(dir, `${k.name}.cast`), castText);
   writeFileSync(join(dir, `${k.name}.expect.json`), expectText);
   return expect;
+}
+
+/**
+ * What the conductor should report for this recording (`lastError`, `question`, `retryAfterMs`) is
+ * written into the expect file by hand, after reading the recording; a new recording keeps it, and
+ * the replay test (agents-judgement.replay.test.ts) says when it no longer holds.
+ */
+function checkedByHand(k: AgentCase): Partial<AgentCase["conductor"]> {
+  const path = join(FIXTURES_DIR, k.cli, `${k.name}.expect.json`);
+  if (!existsSync(path)) return {};
+  const { lastError, question, retryAfterMs } = (JSON.parse(readFileSync(path, "utf8")) as ExpectFile).conductor;
+  return {
+    ...(lastError !== undefined ? { lastError } : {}),
+    ...(question !== undefined ? { question } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  };
 }

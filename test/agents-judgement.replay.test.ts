@@ -1,0 +1,118 @@
+/**
+ * Every recording of the real agent CLIs (test/fixtures/agents) replayed under `createConductor`
+ * through the real path: a pty, the xterm-headless screen, the probes, the agent's judgement and
+ * the session machine. No network, no CLIs: the session's command is the replayer, judged as the
+ * CLI it replays. Each case must end as its expect file's `conductor` block says (issue 10's
+ * "Done when"): the final state, the failure class and the CLI's own line as `lastError`, the
+ * question of a dialog, or a rate-limit wait for the reset the CLI gave.
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, test } from "vitest";
+import { createConductor } from "../src/conductor.js";
+import { readEventLog } from "../src/event-log.js";
+import type { ExpectFile } from "./agents/record-case.js";
+import { replayCommand, type ReplayOutcome, watchSession } from "./agents/replay-run.js";
+
+const FIXTURES = fileURLToPath(new URL("./fixtures/agents/", import.meta.url));
+
+const ids = readdirSync(FIXTURES, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== "help")
+  .flatMap((d) =>
+    readdirSync(join(FIXTURES, d.name))
+      .filter((f) => f.endsWith(".expect.json"))
+      .map((f) => `${d.name}/${f.replace(/\.expect\.json$/, "")}`),
+  )
+  .sort();
+
+const load = (id: string) => JSON.parse(readFileSync(join(FIXTURES, `${id}.expect.json`), "utf8")) as ExpectFile;
+
+const outcomes: ReplayOutcome[] = [];
+afterAll(() => {
+  const table = process.env.AGENTS_REPLAY_TABLE;
+  if (table) writeFileSync(table, `${outcomes.map((o) => JSON.stringify(o)).join("\n")}\n`);
+});
+
+/**
+ * Where the conductor still falls short of its target, and why (docs/agents.md, "Known gaps"). Each
+ * is a test that must fail: when a fix makes it pass, it moves to the cases that must pass.
+ */
+const KNOWN_GAPS: Readonly<Record<string, string>> = {
+  "codex/nokey": "offline and not logged in, codex only says 'Reconnecting... waiting for network'",
+  "gemini/tui-rate-429": "gemini's TUI shows only its advancing spinner while it retries a 429",
+  "gemini/overloaded": "gemini's own 'Max attempts reached' line scrolls away before the screen is read",
+};
+
+async function judgeReplay(id: string): Promise<void> {
+  const expected = load(id);
+  const want = expected.conductor;
+  const logsDir = mkdtempSync(join(tmpdir(), "agents-replay-"));
+  const conductor = createConductor({
+    logsDir,
+    handleSignals: false,
+    enableMesh: false,
+    graceMs: 2_000,
+    maxRestarts: 3,
+    timeZone: "UTC",
+    // Short waits so a backed-off failure runs its 4 times quickly; rate limits keep their own reset.
+    restart: {
+      backoffInitialMs: 50,
+      failureBackoffInitialMs: 50,
+      backoffMaxMs: 200,
+      rateLimitMaxWaitMs: 25 * 3_600_000,
+    },
+    // A replay that holds its last screen (a CLI still running) stalls after 10 s, gives up 5 s later.
+    probeOpts: { inputQuietMs: 500, stallMs: 10_000, stallTimeoutMs: 5_000 },
+  });
+  const doneFile = join(logsDir, "replay.done");
+  const watch = watchSession(conductor, id, want, doneFile);
+  conductor.spawnSession({
+    id: id.replace("/", "-"),
+    agent: "command",
+    judgeAs: expected.cli as "claude" | "codex" | "gemini",
+    command: replayCommand(join(FIXTURES, `${id}.cast`), expected, doneFile),
+  });
+  const got = await watch.settled;
+  await conductor.shutdown("replay done");
+  const log = await readEventLog(conductor.eventLogPath);
+  // Runs started, from the log (a session waiting to restart has counted the restart already).
+  got.runs = log.filter((l) => l.event === "session.spawn").length;
+  const waits = log.filter((l) => l.event === "session.restart_wait").map((l) => l.delayMs as number);
+  got.restartWaitMs = waits[0] ?? null;
+  outcomes.push(got);
+
+  expect(got.runs).toBeLessThanOrEqual(want.maxRuns);
+  switch (want.state) {
+    case "completed":
+      expect(got.state).toBe("completed");
+      break;
+    case "dead":
+      expect(got).toMatchObject({ state: "dead", failureMode: want.failureMode });
+      break;
+    case "input_wait":
+      expect(got.inputWait).not.toBeNull();
+      break;
+    case "rate_limited_wait":
+      expect(got).toMatchObject({ state: "restarting", failureMode: "rate_limited", runs: 1 });
+      expect(got.restartWaitMs).toBeGreaterThan(0);
+      break;
+  }
+  if (want.lastError !== undefined) expect(got.lastError).toBe(want.lastError);
+  if (want.question !== undefined) expect(got.inputWait?.question).toBe(want.question);
+  if (want.retryAfterMs !== undefined) expect(got.restartWaitMs).toBe(want.retryAfterMs);
+  if (want.state === "dead") {
+    expect(log.find((l) => l.event === "session.dead")).toMatchObject({
+      failureMode: want.failureMode,
+      lastError: got.lastError,
+    });
+  }
+}
+
+describe("the conductor judges every recorded agent CLI as issue 10 expects", () => {
+  const gaps = ids.filter((id) => KNOWN_GAPS[id]);
+  test.concurrent.each(ids.filter((id) => !KNOWN_GAPS[id]))("%s", { timeout: 240_000 }, judgeReplay);
+  if (gaps.length > 0)
+    test.concurrent.fails.each(gaps)("%s (known gap: not yet as expected)", { timeout: 240_000 }, judgeReplay);
+});

@@ -1,0 +1,95 @@
+/**
+ * One recording under the conductor: the command that replays it in the session's pty, and what
+ * the conductor concluded (final state, failure class, the CLI's line, the question, the wait
+ * before a rate-limited run's next try). Used by test/agents-judgement.replay.test.ts.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { createConductor } from "../../src/conductor.js";
+import type { ConductorExpectation } from "./cases.js";
+import type { ExpectFile } from "./record-case.js";
+
+const REPLAY = fileURLToPath(new URL("../fixtures/replay-cast.mjs", import.meta.url));
+
+/**
+ * The replayer's argv. Output gaps are squeezed (the judgement reads what was printed, not when),
+ * except where time is the point: a one-shot that is silent for longer than the start-up timeout.
+ * A CLI the recorder had to stop (a TUI, a CLI retrying for ever) stays alive after its last byte,
+ * as the CLI would; a dialog's recording is cut where the recorder read the question.
+ */
+export function replayCommand(
+  cast: string,
+  e: ExpectFile,
+  doneFile: string,
+  timing = { speed: 20, maxGap: 0.05 },
+): string[] {
+  const argv = [process.execPath, REPLAY, cast, "--speed", String(timing.speed), "--max-gap", String(timing.maxGap)];
+  argv.push("--done-file", doneFile);
+  if (e.question) argv.push("--stop-at", String(e.question.atSeconds));
+  if (e.stoppedByRecorder) argv.push("--stay");
+  return argv;
+}
+
+type Conductor = ReturnType<typeof createConductor>;
+
+export interface ReplayOutcome {
+  id: string;
+  /** `completed`/`dead`, or where the session was when the expectation was met (`restarting`, `input_wait`). */
+  state: string;
+  failureMode: string | null;
+  lastError: string | null;
+  runs: number;
+  inputWait: { kind: string; question: string; choices: string[] } | null;
+  /** The first wait announced before a next run (rate limits: until the CLI's reset), from the event log. */
+  restartWaitMs?: number | null;
+}
+
+/**
+ * Resolves once the session reaches a final state, or, for a case whose expected end is not final,
+ * once it shows that end: a question (`input_wait`) or the wait before a rate-limited rerun.
+ */
+export function watchSession(conductor: Conductor, id: string, want: ConductorExpectation, doneFile: string) {
+  const sessionId = id.replace("/", "-");
+  let inputWait: ReplayOutcome["inputWait"] = null;
+  let finish: () => void = () => {};
+  const settled = new Promise<ReplayOutcome>((resolve) => {
+    finish = () => {
+      clearInterval(poll);
+      const snap = conductor.getSnapshot().find((s) => s.id === sessionId);
+      resolve({
+        id,
+        state: snap?.state ?? "missing",
+        failureMode: snap?.failureMode ?? null,
+        lastError: snap?.lastError ?? null,
+        runs: (snap?.restarts ?? 0) + 1,
+        inputWait,
+      });
+    };
+  });
+  // A question is judged on the last screen: a loaded machine can pause a replay long enough for an
+  // earlier screen to count as quiet too. So: the last inputWait once every byte is written.
+  let done = false;
+  let waiting = false;
+  const settleQuestion = () => {
+    if (want.state === "input_wait" && done && waiting) finish();
+  };
+  conductor.on("inputWait", (e) => {
+    if (e.sessionId !== sessionId) return;
+    inputWait = { kind: e.kind, question: e.question, choices: e.choices };
+    waiting = true;
+    settleQuestion();
+  });
+  const poll = setInterval(() => {
+    if (!existsSync(doneFile)) return;
+    clearInterval(poll);
+    done = true;
+    settleQuestion();
+  }, 50);
+  conductor.on("stateChange", (e) => {
+    if (e.sessionId !== sessionId) return;
+    if (e.from === "input_wait") waiting = false;
+    if (e.to === "completed" || e.to === "dead") finish();
+    if (e.to === "restarting" && want.state === "rate_limited_wait") finish();
+  });
+  return { settled };
+}
