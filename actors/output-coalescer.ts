@@ -10,10 +10,6 @@ export interface CoalescerHooks {
   rendered(): Promise<unknown>;
   /** Send one CHILD.OUTPUT with these figures. */
   emit(bytes: number, lagMs: number): void;
-  /** The run is ending: no more scheduled events (drain() still sends the trailing one). */
-  ended(): boolean;
-  /** Output is closed for good: not even a trailing event. */
-  muted?(): boolean;
 }
 
 export class OutputCoalescer {
@@ -25,6 +21,8 @@ export class OutputCoalescer {
   private lastEmitAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private emitting: Promise<void> | undefined;
+  /** Set by drain(): the trailing event has gone, nothing is reported any more. */
+  private drained: Promise<void> | undefined;
 
   constructor(private readonly hooks: CoalescerHooks) {}
 
@@ -41,16 +39,19 @@ export class OutputCoalescer {
     this.timer = undefined;
   }
 
-  /** Before EXIT: the trailing OUTPUT for whatever has not been reported yet. */
-  async drain(): Promise<void> {
-    this.cancel();
-    await this.emitting;
-    await this.hooks.rendered();
-    if (this.bytes > this.emitted) await this.fire(false);
+  /** Before EXIT: the trailing OUTPUT for whatever has not been reported yet; after it, nothing. */
+  drain(): Promise<void> {
+    this.drained ??= (async () => {
+      this.cancel();
+      await this.emitting;
+      await this.hooks.rendered();
+      if (this.bytes > this.emitted) this.report(false);
+    })();
+    return this.drained;
   }
 
   private schedule(): void {
-    if (this.timer || this.emitting || this.hooks.ended()) return;
+    if (this.timer || this.emitting || this.drained) return;
     const wait = this.lastEmitAt + this.hooks.windowMs - Date.now();
     if (wait <= 0) this.emitting = this.fire(true);
     else
@@ -63,7 +64,11 @@ export class OutputCoalescer {
   private async fire(leading: boolean): Promise<void> {
     await this.hooks.rendered();
     this.emitting = undefined;
-    if (this.hooks.muted?.() || this.bytes === this.emitted) return;
+    if (this.drained || this.bytes === this.emitted) return;
+    this.report(leading);
+  }
+
+  private report(leading: boolean): void {
     const now = Date.now();
     this.lastEmitAt = now;
     this.emitted = this.bytes;

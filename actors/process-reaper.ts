@@ -39,6 +39,8 @@ export interface ReapResult {
 
 export interface ProcessReaper {
   terminate(rootPid: number, opts: ReapOptions): Promise<ReapResult>;
+  /** One signal to every live member of the family (no wait); resolves with the pids signalled. */
+  signalTree(rootPid: number, signal: NodeJS.Signals, opts?: Omit<ReapOptions, "graceMs">): Promise<number[]>;
   reapOrphans(rootPid: number, opts: ReapOptions): Promise<ReapResult>;
   whenIdle(): Promise<void>;
   readonly pending: number;
@@ -70,8 +72,7 @@ export function familyOf(table: ProcessTable, root: number, withRoot: boolean): 
   }
   const family = new Set<number>();
   const queue = withRoot && table.has(root) ? [root, ...seeds] : seeds;
-  while (queue.length > 0) {
-    const pid = queue.pop()!;
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
     if (family.has(pid) || (!withRoot && pid === root)) continue;
     family.add(pid);
     for (const c of children.get(pid) ?? []) queue.push(c);
@@ -100,7 +101,8 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
   }
 
   async function send(pids: number[], root: number, table: ProcessTable, signal: NodeJS.Signals) {
-    const myPgid = await (ownPgid ??= ownProcessGroup());
+    ownPgid ??= ownProcessGroup();
+    const myPgid = await ownPgid;
     const sent: number[] = [];
     // Group first: it reaches members forked after the snapshot. Only when a family member
     // still leads/joins that group, so a reused pid's own group is never hit.
@@ -168,6 +170,15 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
     return { rootPid: root, signalled: [...signalled], forced, survivors };
   }
 
+  async function signalTree(root: number, signal: NodeJS.Signals, label: string, cookie?: string) {
+    const table = await sharedSnapshot();
+    const marked = cookie ? await pidsCarrying(cookie) : [];
+    const pids = [...new Set([...familyOf(table, root, true), ...marked])].filter((p) => isAliveInfo(table.get(p)));
+    if (pids.length === 0) return [];
+    log(signal === "SIGKILL" ? "reaper.sigkill" : "reaper.sigterm", { label, rootPid: root, pids });
+    return send(pids, root, table, signal);
+  }
+
   function track<T>(p: Promise<T>): Promise<T> {
     inFlight.add(p);
     const done = () => inFlight.delete(p);
@@ -178,6 +189,7 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
   return {
     terminate: (root, o) => track(reap(root, o, false)),
     reapOrphans: (root, o) => track(reap(root, o, true)),
+    signalTree: (root, signal, o) => track(signalTree(root, signal, o?.label ?? String(root), o?.cookie)),
     track(work) {
       track(work);
     },

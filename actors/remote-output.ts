@@ -1,11 +1,11 @@
 /**
  * One remote run's output, handled as the pty actor handles a local child's: appended to the
  * output log, rendered on a headless screen, reported as coalesced CHILD.OUTPUT, and scanned
- * for the completion token. The run (remote-run.ts) decides what the bytes mean for its life.
+ * for the completion token. The child-run chart decides what the bytes mean for the run's life.
  */
 import type { WriteStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
-import type { ChildEvent, PtyProcessInput } from "../machines/session.types.js";
+import type { PtyProcessInput, ScreenReading } from "../machines/session.types.js";
 import { endStream, openLog } from "./log-file.js";
 import { OutputCoalescer } from "./output-coalescer.js";
 import { ScreenTail, stripAnsi } from "./screen-tail.js";
@@ -29,9 +29,8 @@ class TokenScanner {
 let renderChain: Promise<void> = Promise.resolve();
 
 export interface RemoteOutputHooks {
-  send: (e: ChildEvent) => void;
-  /** The run has ended (EXIT sent or given up): no further OUTPUT is scheduled. */
-  ended: () => boolean;
+  /** Coalesced activity: total bytes, how long ago the last one came, what the screen shows. */
+  output: (bytes: number, lagMs: number, reading: { screenTail: string[] } & ScreenReading) => void;
   diag: (line: string) => void;
 }
 
@@ -54,15 +53,7 @@ export class RemoteOutput {
     this.output = new OutputCoalescer({
       windowMs: input.outputCoalesceMs ?? 100,
       rendered: () => this.lastRender,
-      emit: (bytes, lagMs) =>
-        this.hooks.send({
-          type: "CHILD.OUTPUT",
-          generation: input.generation,
-          bytes,
-          lagMs,
-          ...this.screen.reading(input.tailLines ?? 5),
-        }),
-      ended: () => this.hooks.ended(),
+      emit: (bytes, lagMs) => this.hooks.output(bytes, lagMs, this.screen.reading(input.tailLines ?? 5)),
     });
   }
 
@@ -72,8 +63,8 @@ export class RemoteOutput {
   }
 
   /** At start, inside the run's spawn-error handling: creating the log's folder may throw. */
-  openLog(): void {
-    this.out = openLog(this.input.outPath);
+  openLog(onError?: (err: Error) => void): void {
+    this.out = openLog(this.input.outPath, onError);
   }
 
   watchFor(token: string): void {

@@ -76,7 +76,9 @@ export async function createPane(
         ["link-window", "-d", "-s", exactSession(name), "-t", exactSession(ctl.hub)],
       ],
       (i, lines) => {
-        if (i === 0 && (pane = paneFrom(lines[0]))) ctx.watch(pane);
+        if (i !== 0) return;
+        pane = paneFrom(lines[0]);
+        if (pane) ctx.watch(pane);
       },
     )
     .catch((e: Error) => {
@@ -122,4 +124,88 @@ export async function attachPane(ctx: PaneContext, target: string): Promise<Pane
 function paneFrom(line: string | undefined): Pane | undefined {
   const [window, id, pid] = (line ?? "").split(" ");
   return window?.startsWith("@") && id?.startsWith("%") ? { window, id, pid: Number(pid) } : undefined;
+}
+
+/** Keys for `text` typed into the pane: text goes literally, each CR/LF as the Enter key. */
+export function inputKeys(paneId: string, text: string): string[][] {
+  return text
+    .split(/\r\n|\r|\n/)
+    .flatMap((part, i) => [
+      ...(i > 0 ? [["send-keys", "-t", paneId, "Enter"]] : []),
+      ...(part ? [["send-keys", "-t", paneId, "-l", part]] : []),
+    ]);
+}
+
+/** The exit shim's ack: its nonce, then Enter. */
+export function ackKeys(paneId: string, nonce: string): string[][] {
+  return [
+    ["send-keys", "-t", paneId, "-l", nonce],
+    ["send-keys", "-t", paneId, "Enter"],
+  ];
+}
+
+/**
+ * A signal to the pane's process group, sent by the remote tmux server itself (run-shell: no
+ * ssh exec). Not C-c as well: a SIGINT would race the SIGTERM and name the wrong signal.
+ * `kill -SIG -PGID`, not `kill -SIG -- -PGID`: dash (Debian's sh) rejects the `--`.
+ * Resolves once sent (or not sendable: detached, or no pid to aim at).
+ */
+export async function signalPane(ctl: TmuxControl, pane: Pane, sig: "TERM" | "KILL"): Promise<void> {
+  if (!ctl.attached || !(pane.pid > 1)) return;
+  await ctl.run([["run-shell", `kill -${sig} -${pane.pid} >/dev/null 2>&1; true`]]).catch(() => undefined);
+}
+
+/**
+ * The end of a pane. One we created that still runs is ended gracefully (SIGTERM, up to
+ * `graceMs` or until `died`, SIGKILL for stragglers of the group), then its window and session
+ * are killed; one we only watched is unlinked from the hub and left running. Host down: the
+ * commands run when the control client attaches again.
+ */
+export async function endPane(
+  ctl: TmuxControl,
+  pane: Pane,
+  o: { createdSession: string | null; graceMs: number; died: (ms: number) => Promise<void> },
+): Promise<void> {
+  // Unknown counts as alive: a signal to a dead pane's group costs nothing.
+  const state = ctl.attached ? await queryPane(ctl, pane).catch(() => "0") : null;
+  if (o.createdSession !== null && state !== null && parseDeadState(state) === null) {
+    await signalPane(ctl, pane, "TERM");
+    await o.died(o.graceMs);
+    await signalPane(ctl, pane, "KILL");
+  }
+  const cmds = cleanupCommands(ctl.hub, pane, o.createdSession);
+  if (ctl.attached) for (const c of cmds) await ctl.run([c]).catch(() => undefined);
+  else for (const c of cmds) ctl.later([c]);
+}
+
+/**
+ * Removing a pane from the remote server: a session we created loses its window and itself
+ * (kill-session alone would leave the window alive in the hub); a pane we only watched is
+ * unlinked from the hub and left running.
+ */
+export function cleanupCommands(hub: string, pane: Pane, createdSession: string | null): string[][] {
+  return createdSession !== null
+    ? [
+        ["kill-window", "-t", pane.window],
+        ["kill-session", "-t", exactSession(createdSession)],
+      ]
+    : [["unlink-window", "-t", `${exactSession(hub)}${pane.window}`]];
+}
+
+/** `#{pane_dead} #{pane_dead_status} #{pane_dead_signal}` of our pane (same id AND pid), or null when gone. */
+export async function queryPane(ctl: TmuxControl, pane: Pane): Promise<string | null> {
+  const format = "#{pane_id} #{pane_pid} #{pane_dead} #{pane_dead_status} #{pane_dead_signal}";
+  const [lines = []] = await ctl.run([["list-panes", "-t", pane.id, "-F", format]]);
+  const mine = `${pane.id} ${pane.pid} `;
+  const line = lines.find((l) => l.startsWith(mine));
+  return line === undefined ? null : line.slice(mine.length);
+}
+
+/** After a reconnect: the pane's recent screen (fails when the pane is gone). */
+export async function capturePane(ctl: TmuxControl, pane: Pane): Promise<string[]> {
+  const [, lines = []] = await ctl.run([
+    ["list-panes", "-t", pane.id, "-F", "#{pane_id}"],
+    ["capture-pane", "-p", "-J", "-S", "-500", "-t", pane.id],
+  ]);
+  return lines;
 }

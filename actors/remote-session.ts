@@ -5,15 +5,17 @@
  * a completion token counts at any point of the stream; a host that drops is waited for
  * (`hostDownTimeoutMs`) before the run is given up.
  *
- * This module owns the control clients (one per host and socket) and starts a RemoteRun
- * (remote-run.ts) per actor; output handling is in remote-output.ts, the pane in remote-pane.ts.
+ * This module owns the control clients (one per host and socket); each run is the child-run
+ * statechart with `tmuxPaneTransport` (tmux-pane-transport.ts); output handling is in
+ * remote-output.ts, the pane in remote-pane.ts.
  */
 import { fromCallback } from "xstate";
-import type { ChildCommand, ChildEvent, PtyProcessInput } from "../machines/session.types.js";
-import { RemoteRun } from "./remote-run.js";
+import type { ChildCommand, PtyProcessInput } from "../machines/session.types.js";
+import { type ChildRunner, createChildRunner } from "./child-run.js";
 import type { RemoteSessionDeps, RemoteSpec } from "./remote-spec.js";
 import { exactSession } from "./shell-quote.js";
 import type { SshHost } from "./ssh-host.js";
+import { createTmuxPaneTransport } from "./tmux-pane-transport.js";
 import { TmuxControl } from "./tmux-hub.js";
 
 // The public surface stays here: importers need not know how the remote child is split up.
@@ -25,14 +27,10 @@ export {
   type RemoteSpec,
 } from "./remote-spec.js";
 
-type Runner = (args: {
-  input: PtyProcessInput & { remote?: RemoteSpec };
-  sendBack: (e: ChildEvent) => void;
-  receive: (fn: (cmd: ChildCommand) => void) => void;
-}) => () => void;
+type RemoteInput = PtyProcessInput & { remote?: RemoteSpec };
 
 /** Call `close()` at shutdown, before closing the hosts: detaches, drops a hub only we used. */
-export type RemoteChildRunner = Runner & { close(): Promise<void> };
+export type RemoteChildRunner = ChildRunner<RemoteInput> & { close(): Promise<void> };
 
 export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRunner {
   const controls = new Map<string, TmuxControl>();
@@ -52,12 +50,21 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
     }
     return ctl;
   };
-  const runner: Runner = ({ input, sendBack, receive }) => {
-    const run = new RemoteRun(deps, input, sendBack, controlFor);
-    receive((cmd) => run.command(cmd));
-    void run.start();
-    return () => run.stop();
-  };
+  const runner = createChildRunner<RemoteInput>(
+    (input) => {
+      const remote = input.remote ?? deps.resolveRemote?.(input);
+      const stopGraceMs = deps.stopGraceMs ?? 2_000;
+      return {
+        transport: createTmuxPaneTransport(deps, remote, controlFor),
+        timing: {
+          stopGraceMs,
+          reapGraceMs: stopGraceMs,
+          hostDownMs: remote?.hostDownTimeoutMs ?? deps.hostDownTimeoutMs ?? 60_000,
+        },
+      };
+    },
+    deps.track ? { track: deps.track } : {},
+  );
   const close = async () => {
     await Promise.all(
       [...controls.values()].map(async (ctl) => {
@@ -80,7 +87,7 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
  */
 export function createRemoteSessionLogic(deps: RemoteSessionDeps) {
   const runner = createRemoteChildRunner(deps);
-  const logic = fromCallback<ChildCommand, PtyProcessInput & { remote?: RemoteSpec }>(({ input, sendBack, receive }) =>
+  const logic = fromCallback<ChildCommand, RemoteInput>(({ input, sendBack, receive }) =>
     runner({ input, sendBack, receive }),
   );
   return Object.assign(logic, { close: runner.close });

@@ -3,6 +3,7 @@
  * (`RemoteSessionDeps`). Apart from the runner so every remote-*.ts module can share them.
  */
 import type { PtyProcessInput } from "../machines/session.types.js";
+import { checkSessionName, checkSocketName, checkTarget, exactSession } from "./shell-quote.js";
 import type { SshHost } from "./ssh-host.js";
 
 export const DEFAULT_COMPLETION_TOKEN = "__TRIFLUX_DONE__";
@@ -39,4 +40,28 @@ export interface RemoteSessionDeps {
   resolveRemote?: (input: PtyProcessInput) => RemoteSpec | undefined;
   /** Shutdown waits for background cleanup (like the reaper's `track`). */
   track?: (work: Promise<unknown>) => void;
+}
+
+/** Where one run goes, checked before anything is sent to the host. */
+export interface RunTarget {
+  host: SshHost;
+  socket: string;
+  sessionName: string;
+  /** With `attach`: the pane to watch. */
+  target: string;
+  token: string;
+}
+
+/** Throws, saying what is wrong, for a spec tmux would misread or a host the hosts file lacks. */
+export function runTarget(deps: RemoteSessionDeps, r: RemoteSpec | undefined, input: PtyProcessInput): RunTarget {
+  const { spec } = input;
+  if (!r?.host) throw new Error("remote session without a host (expected input.remote.host)");
+  const socket = checkSocketName(r.socketName ?? deps.socketName ?? "conductor");
+  const sessionName = checkSessionName(r.sessionName ?? input.sessionId);
+  const target = r.attach ? checkTarget(r.paneTarget ?? exactSession(sessionName)) : "";
+  if (!r.attach && spec.argv.length === 0) throw new Error("empty argv");
+  if (spec.cwd?.includes("#"))
+    throw new Error(`cwd ${JSON.stringify(spec.cwd)} contains '#', which tmux expands as a format`);
+  const token = r.completionToken ?? deps.completionToken ?? DEFAULT_COMPLETION_TOKEN;
+  return { host: deps.hosts.get(r.host), socket, sessionName, target, token };
 }

@@ -44,6 +44,7 @@ export function createTreeLedger(reaper: ProcessReaper): TreeLedger {
       return {
         terminate: (root, o) => note(sessionId, reaper.terminate(root, o)),
         reapOrphans: (root, o) => note(sessionId, reaper.reapOrphans(root, o)),
+        signalTree: (root, signal, o) => note(sessionId, reaper.signalTree(root, signal, o)),
         track(work) {
           reaper.track?.(work);
           note(sessionId, work);

@@ -49,7 +49,7 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
         );
       }
     },
-    runner: runner as unknown as ChildRunner,
+    runner: runner satisfies ChildRunner,
     async close(): Promise<void> {
       await runner.close().catch(() => undefined);
       pool.close();

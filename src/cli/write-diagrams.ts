@@ -1,16 +1,21 @@
 /**
  * Writes docs/diagrams/*.mmd from the machines themselves and refreshes the copies embedded in
- * README.md (session) and docs/architecture.md (conductor) (`npm run diagrams`).
+ * README.md (session) and docs/architecture.md (conductor, child-run) (`npm run diagrams`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { childRunMachine } from "../../machines/child-run.machine.js";
 import { conductorMachine } from "../../machines/conductor.machine.js";
 import { sessionMachine } from "../../machines/session.machine.js";
 import { toMermaid } from "../machine-graph.js";
 
 const outDir = resolve(process.argv[2] ?? "docs/diagrams");
 mkdirSync(outDir, { recursive: true });
-const diagrams = { session: toMermaid(sessionMachine), conductor: toMermaid(conductorMachine) };
+const diagrams = {
+  session: toMermaid(sessionMachine),
+  conductor: toMermaid(conductorMachine),
+  "child-run": toMermaid(childRunMachine),
+};
 for (const [name, text] of Object.entries(diagrams)) {
   writeFileSync(join(outDir, `${name}.mmd`), text);
   console.log(`wrote ${join(outDir, `${name}.mmd`)}`);
@@ -29,3 +34,4 @@ function refreshEmbedded(file: string, text: string): void {
 }
 refreshEmbedded(resolve("README.md"), diagrams.session);
 refreshEmbedded(resolve("docs/architecture.md"), diagrams.conductor);
+refreshEmbedded(resolve("docs/architecture.md"), diagrams["child-run"]);

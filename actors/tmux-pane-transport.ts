@@ -1,0 +1,328 @@
+/**
+ * `tmuxPaneTransport`: a child run's I/O in a remote tmux pane, over the host's shared control
+ * client. It creates (behind the exit shim) or attaches to the pane, reports what the client
+ * tells it (output, the shim's marker, pane death, a dropped link) and does what the child-run
+ * chart asks. When things happen (grace, ack timeout, how long a host may be away) is the chart's.
+ */
+import type { WriteStream } from "node:fs";
+import type { ChildExit, SignalRequest } from "../machines/child-run.types.js";
+import type { PtyProcessInput } from "../machines/session.types.js";
+import { type ChildTransport, type TransportLogic, type TransportReport, transportLogic } from "./child-run.js";
+import { endStream, openLog } from "./log-file.js";
+import { makeNonce, MarkerScanner, statusToExit } from "./pty-shim.js";
+import { RemoteOutput } from "./remote-output.js";
+import {
+  ackKeys,
+  attachPane,
+  capturePane,
+  createPane,
+  endPane,
+  inputKeys,
+  type Pane,
+  type PaneContext,
+  parseDeadState,
+  queryPane,
+  signalPane,
+} from "./remote-pane.js";
+import { type RemoteSessionDeps, type RemoteSpec, type RunTarget, runTarget } from "./remote-spec.js";
+import { tmuxLine } from "./shell-quote.js";
+import type { SshHost } from "./ssh-host.js";
+import type { PaneWatcher, TmuxControl } from "./tmux-hub.js";
+
+export type ControlFor = (host: SshHost, socket: string) => TmuxControl;
+
+const GONE: ChildExit = { exitCode: null, signal: null, reason: "remote_pane_gone" };
+const UNREACHABLE: ChildExit = { exitCode: null, signal: null, failureMode: "host_unreachable" };
+const TOKEN: ChildExit = { exitCode: 0, signal: null, reason: "remote_completion_token" };
+
+/** The transport for one run on `remote` (the run's own spec, resolved by the runner). */
+export function createTmuxPaneTransport(
+  deps: RemoteSessionDeps,
+  remote: RemoteSpec | undefined,
+  controlFor: ControlFor,
+): TransportLogic {
+  return transportLogic(({ child, timing }, report) => {
+    const t = new TmuxPaneTransport(deps, remote, child, report, timing?.hostDownMs ?? 60_000);
+    void t.start(controlFor);
+    return t;
+  });
+}
+
+class TmuxPaneTransport implements ChildTransport, PaneWatcher {
+  private readonly log: NonNullable<RemoteSessionDeps["log"]>;
+  /** The pane's output: log, screen, coalesced OUTPUT, completion token. */
+  private readonly out: RemoteOutput;
+  private readonly nonce = makeNonce();
+  /** Panes we create run the agent behind the exit shim; attached ones have no marker. */
+  private readonly shim: MarkerScanner | undefined;
+  private readonly cancelled = new AbortController();
+  private readonly deathWaiters = new Set<() => void>();
+  private err: WriteStream | undefined;
+  private ctl: TmuxControl | undefined;
+  private sessionName = "";
+  /** Our pane; dropped when it is gone, since its ids may then name someone else's. */
+  private pane: Pane | undefined;
+  private creating: Promise<Pane> | undefined;
+  private unwatch = () => {};
+  /** Until SPAWNED is reported, what the pane says waits here (EXIT must never precede SPAWNED). */
+  private early: (() => void)[] | null = [];
+  /** Attached panes have no marker: quiet output → ask tmux whether the pane died. */
+  private check: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: RemoteSessionDeps,
+    private readonly remote: RemoteSpec | undefined,
+    private readonly input: PtyProcessInput,
+    private readonly report: TransportReport,
+    private readonly hostDownMs: number,
+  ) {
+    const log = deps.log;
+    this.log = log ? (event, data) => log(event, { session: input.sessionId, host: remote?.host, ...data }) : () => {};
+    this.shim = remote?.attach ? undefined : new MarkerScanner(this.nonce);
+    this.out = new RemoteOutput(input, {
+      output: (bytes, lagMs, reading) => report({ type: "RUN.OUTPUT", bytes, lagMs, ...reading }),
+      diag: (line) => this.diag(line),
+    });
+  }
+
+  private diag(line: string) {
+    if (this.err && !this.err.writableEnded) this.err.write(`${new Date().toISOString()} ${line}\n`);
+  }
+
+  private fail(message: string) {
+    this.log("remote.spawn_error", { message });
+    this.diag(`spawn error: ${message}`);
+    this.report({ type: "RUN.SPAWN_FAILED", message });
+  }
+
+  async start(controlFor: ControlFor): Promise<void> {
+    let where: RunTarget;
+    try {
+      // A failed log write is a line in the event log, never silent (a full disk: issue 12).
+      const logError = (path?: string) => (err: Error) => this.log("remote.log_error", { path, error: err.message });
+      this.out.openLog(logError(this.input.outPath));
+      this.err = openLog(this.input.errPath, logError(this.input.errPath));
+      where = runTarget(this.deps, this.remote, this.input);
+    } catch (e) {
+      return this.fail((e as Error).message);
+    }
+    const { host, socket, target } = where;
+    this.out.watchFor(where.token);
+    this.sessionName = where.sessionName;
+    const ctl = controlFor(host, socket);
+    this.ctl = ctl;
+    try {
+      await ctl.ensure(this.hostDownMs);
+    } catch (e) {
+      if (this.cancelled.signal.aborted) return;
+      // Connected but tmux failed, or the host refused us (host key, auth): waiting cannot help.
+      if (["connected", "rejected"].includes(host.status())) return this.fail((e as Error).message);
+      const exit = { ...UNREACHABLE, reason: "host_unreachable" };
+      return this.report({ type: "RUN.EXITED", exit, settle: false });
+    }
+    if (this.cancelled.signal.aborted) return;
+    const ctx: PaneContext = {
+      ctl,
+      host: this.remote?.host ?? "",
+      socket,
+      watch: (pane) => (this.unwatch = ctl.watch(pane.id, pane.window, this)),
+      resize: (cols, rows) => this.out.screen.resize(cols, rows),
+      log: this.log,
+    };
+    try {
+      this.creating = this.shim
+        ? createPane(ctx, this.sessionName, this.input.spec, this.nonce)
+        : attachPane(ctx, target);
+      this.pane = await this.creating;
+    } catch (e) {
+      return this.fail((e as Error).message);
+    }
+    const pane = this.pane;
+    this.log("remote.spawned", { pane: pane.id, pid: pane.pid, tmuxSession: this.sessionName, attached: !this.shim });
+    this.report({ type: "RUN.SPAWNED", pid: pane.pid });
+    const early = this.early ?? [];
+    this.early = null;
+    for (const replay of early) replay();
+    if (!this.shim) this.armCheck();
+  }
+
+  // ---- PaneWatcher: what the shared control client tells us --------------------------------
+  output(data: Buffer): void {
+    if (this.early) return void this.early.push(() => this.output(data));
+    if (!this.shim) {
+      this.deliver(data);
+      return;
+    }
+    const r = this.shim.push(data.toString("latin1")); // latin1: bytes 1:1
+    if (r.before) this.deliver(Buffer.from(r.before, "latin1"));
+    if (r.status === undefined) return;
+    // Every byte before the marker has streamed in; the chart acks, the shim then exits.
+    this.report({ type: "RUN.MARKER", exit: statusToExit(r.status) });
+    if (r.after) this.deliver(Buffer.from(r.after, "latin1"));
+  }
+
+  private deliver(data: Buffer): void {
+    const sawToken = this.out.push(data);
+    if (!this.shim) this.armCheck(); // behind the shim, the marker reports the exit
+    if (!sawToken) return;
+    this.log("remote.completion_token", { pane: this.pane?.id });
+    this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
+  }
+
+  paneState(value: string): void {
+    if (this.early) return void this.early.push(() => this.paneState(value));
+    const exit = parseDeadState(value);
+    if (!exit) return;
+    for (const w of this.deathWaiters) w();
+    this.report({ type: "RUN.EXITED", exit, settle: false });
+  }
+
+  windowChanged(): void {
+    if (this.early) return void this.early.push(() => this.windowChanged());
+    this.checkPane();
+  }
+
+  lost(why: string): void {
+    this.diag(why);
+    this.pane = undefined;
+    for (const w of this.deathWaiters) w();
+    this.report({ type: "RUN.EXITED", exit: GONE, settle: false });
+  }
+
+  detached(why: string): void {
+    this.log("remote.host_down", { why, waitMs: this.hostDownMs });
+    this.diag(`connection to host lost (${why}); waiting up to ${this.hostDownMs} ms`);
+    this.report({ type: "RUN.LINK_DOWN", why });
+  }
+
+  attached(): void {
+    this.report({ type: "RUN.LINK_UP" });
+  }
+
+  // ---- what the chart asks -----------------------------------------------------------------
+  write(data: string): void {
+    const { pane, ctl } = this;
+    if (!pane || !ctl) return;
+    this.log("remote.write", { length: data.length }); // never the text
+    const keys = inputKeys(pane.id, data);
+    if (keys.length) void ctl.run(keys).catch((e) => this.diag(`send-keys failed: ${e.message}`));
+  }
+
+  resize(cols: number, rows: number): void {
+    this.out.screen.resize(cols, rows);
+    const { pane, ctl } = this;
+    if (this.shim && pane && ctl?.attached)
+      void ctl.run([["resize-window", "-t", pane.window, "-x", String(cols), "-y", String(rows)]]).catch(() => {});
+  }
+
+  signal(req: SignalRequest): void {
+    const pane = this.pane;
+    if (req.signal === "TERM") {
+      this.diag(`terminate requested: ${req.reason} (grace ${req.graceMs} ms)`);
+      this.log("remote.terminate", { pane: pane?.id, graceMs: req.graceMs, reason: req.reason });
+    } else this.log(req.scope === "root" ? "remote.ack_timeout" : "remote.force_kill", { pane: pane?.id });
+    const sent = this.kill(req.signal);
+    if (req.signal === "TERM") void sent.then(() => this.report({ type: "RUN.SIGNALLED" }));
+  }
+
+  /** Resolves once the signal is sent (or cannot be: no pane, host away). */
+  private async kill(sig: "TERM" | "KILL"): Promise<void> {
+    const { pane, ctl } = this;
+    if (!pane || !ctl) return;
+    await signalPane(ctl, pane, sig);
+    setTimeout(() => this.checkPane(), 100);
+  }
+
+  ack(): void {
+    const { pane, ctl } = this;
+    if (!pane || !ctl) return;
+    // The shim exits now: learn it without waiting for tmux's once-a-second report.
+    void ctl.run(ackKeys(pane.id, this.nonce)).then(
+      () => setTimeout(() => this.checkPane(), 50),
+      () => undefined,
+    );
+  }
+
+  /** After a reconnect: what happened while we were away (death, a new screen, the token). */
+  resync(): void {
+    const { pane, ctl } = this;
+    if (!pane || !ctl) return;
+    this.log("remote.resync", { pane: pane.id });
+    void (async () => {
+      try {
+        const lines = await capturePane(ctl, pane);
+        if (this.out.catchUp(lines)) return this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
+        // The shim's marker went by while we were away? If the agent is gone (the shim has no
+        // child left), ack now: the pane then dies with the status, for #{pane_dead_status}.
+        // if-shell runs on the remote tmux server (/bin/sh): no ssh exec, no login shell.
+        if (this.shim && !this.shim.markerSeen) {
+          const ack = tmuxLine(ackKeys(pane.id, this.nonce));
+          await ctl.run([["if-shell", `command -v pgrep >/dev/null && ! pgrep -P ${pane.pid} >/dev/null`, ack]]);
+          setTimeout(() => this.checkPane(), 50);
+        }
+      } catch (e) {
+        this.diag(`resync: ${(e as Error).message}`);
+      }
+      this.checkPane();
+    })();
+  }
+
+  cancel(): void {
+    if (this.creating) return; // too late: the chart ends the pane once it is reported
+    this.cancelled.abort();
+    this.diag("terminated before spawn");
+    this.report({ type: "RUN.CANCELLED" });
+  }
+
+  private armCheck() {
+    clearTimeout(this.check);
+    this.check = setTimeout(() => this.checkPane(), this.deps.exitCheckMs ?? 150);
+  }
+
+  /** Asks tmux over the control channel (no exec): is our pane (same id AND pid) dead? */
+  private checkPane() {
+    const { pane, ctl } = this;
+    if (!pane || !ctl?.attached) return;
+    void queryPane(ctl, pane).then(
+      (state) =>
+        state === null ? this.lost("pane gone (or its id now names another process)") : this.paneState(state),
+      (e: Error) =>
+        /can't find/.test(e.message) ? this.lost(e.message) : this.diag(`pane check failed: ${e.message}`),
+    );
+  }
+
+  async drain(exit: ChildExit): Promise<{ recentOutput: string }> {
+    clearTimeout(this.check);
+    this.out.halt();
+    await this.out.finish(); // the trailing OUTPUT comes before EXIT
+    const reason = exit.reason ?? "pane_dead";
+    if (exit.failureMode === "host_unreachable") this.log("remote.host_unreachable", { waitedMs: this.hostDownMs });
+    this.diag(`exit: code=${exit.exitCode} signal=${exit.signal} reason=${reason}`);
+    const { exitCode, signal } = exit;
+    this.log("remote.exit", { pane: this.pane?.id, exitCode, signal, reason, bytes: this.out.bytes });
+    return { recentOutput: this.out.screen.recent() };
+  }
+
+  /** See endPane: a pane we created is ended and removed, one we watched is only unlinked. */
+  async reap(graceMs: number): Promise<void> {
+    const { ctl, pane } = this;
+    if (ctl && pane) {
+      const died = (ms: number) =>
+        new Promise<void>((r) => {
+          setTimeout(() => this.checkPane(), 100); // learn the death before tmux's 1 s report
+          const t = setTimeout(r, ms);
+          this.deathWaiters.add(() => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      await endPane(ctl, pane, { createdSession: this.shim ? this.sessionName : null, graceMs, died });
+    }
+    this.unwatch();
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.check);
+    await Promise.all([this.out.close(), endStream(this.err)]);
+  }
+}
