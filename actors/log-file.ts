@@ -3,15 +3,21 @@
  * A failed write must not crash the conductor (a full disk is not the agent's fault), and must not
  * be silent either: the first error of a log goes to `onError`, which the runners turn into a line
  * in the event log. Created 0600: the output of an agent is as private as its prompt.
+ * Rotated by size (log-rotation.ts) under the policy its logs directory was given.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { dirname } from "node:path";
+import { outputLogPolicyFor, RotatingWriteStream } from "./log-rotation.js";
 
 /** Opens a log for appending; sync mkdir is one syscall at spawn time. */
 export function openLog(path: string | undefined, onError?: (err: Error) => void): WriteStream | undefined {
   if (!path) return undefined;
   mkdirSync(dirname(path), { recursive: true });
-  const s = createWriteStream(path, { flags: "a", mode: 0o600 });
+  const policy = outputLogPolicyFor(path);
+  const s =
+    policy.maxBytes > 0
+      ? new RotatingWriteStream(path, policy, 0o600)
+      : createWriteStream(path, { flags: "a", mode: 0o600 });
   let reported = false;
   s.on("error", (err) => {
     if (reported) return;

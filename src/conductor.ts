@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createActor, toPromise } from "xstate";
 import { conductorScope, endCarriers, sessionScope } from "../actors/env-cookie.js";
+import { setOutputLogPolicy } from "../actors/log-rotation.js";
 import { processWatchdog } from "../actors/orphan-watchdog.js";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { sessionSystemId } from "../machines/conductor.machine.js";
@@ -53,6 +54,9 @@ export function createConductor(opts: ConductorOptions) {
     onError: (e) => events.emit("logError", { ...e, at: now() }),
   });
   const log = versionedAppend(eventLog);
+  // Output logs rotate by size; each rotation is an event-log line, as the event log's own are.
+  const { outputLogMaxBytes: maxBytes, outputLogKeep: keep } = opts;
+  const leaveOutputLogs = setOutputLogPolicy(logsDir, { maxBytes, keep, onEvent: log });
   const events = createApiEvents(log);
   const reaper = createProcessReaper({ log });
   const trees = createTreeLedger(reaper);
@@ -203,6 +207,7 @@ export function createConductor(opts: ConductorOptions) {
       if (survivors.length === 0) processWatchdog().retireIfIdle();
       const pendingReaps = reaper.pending;
       log("conductor.shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps, survivors });
+      leaveOutputLogs();
       await eventLog.close();
       events.emit("shutdown", { reason, at: now() });
       if (survivors.length > 0) throw survivorsError("shutdown()", survivors);

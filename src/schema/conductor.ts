@@ -29,6 +29,16 @@ const shared = {
   }).optional(),
   cols: doc(z.number().int().min(2).max(1000), { description: "pty width", example: 120, default: 120 }).optional(),
   rows: doc(z.number().int().min(2).max(1000), { description: "pty height", example: 40, default: 40 }).optional(),
+  outputLogMaxBytes: doc(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), {
+    description: "rotate `<id>.out.log`/`<id>.err.log` before a write takes one past this size; 0: never",
+    example: 16_777_216,
+    default: 67_108_864,
+  }).optional(),
+  outputLogKeep: doc(z.number().int().min(1).max(100), {
+    description: "rotated output logs kept per file: `<file>.1` (newest) … `<file>.<keep>`",
+    example: 3,
+    default: 3,
+  }).optional(),
 };
 
 const fileOrObject = () => z.union([nonEmpty(), z.record(z.string(), z.unknown())]);
