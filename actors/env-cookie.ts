@@ -75,8 +75,13 @@ async function readAll(): Promise<Map<number, string>> {
 /** Pids (never our own) whose environment carries a cookie starting with `prefix`. Linux only. */
 export async function pidsCarrying(prefix: string): Promise<number[]> {
   if (!prefix) return [];
-  const all = await environs();
-  return [...all].filter(([pid, env]) => pid !== process.pid && carries(env, prefix)).map(([pid]) => pid);
+  return carriersIn(await environs(), prefix);
+}
+
+/** Pids (never our own) among `environs` whose cookie starts with `prefix` (the reaper's pid window). */
+export function carriersIn(environs: ReadonlyMap<number, string>, prefix: string): number[] {
+  if (!prefix) return [];
+  return [...environs].filter(([pid, env]) => pid !== process.pid && carries(env, prefix)).map(([pid]) => pid);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

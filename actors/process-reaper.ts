@@ -12,9 +12,21 @@
  *
  * Snapshots are batched: every call that arrives in the same tick shares ONE table read
  * (tree-kill spawns `ps` per call, ~0.5 s for 100 sessions, see shared/spec/field-facts.md).
+ * A tree spawned after a `spawnMark()` (`ReapOptions.since`) is read through its pid window
+ * (pid-window.ts): only the processes created since its spawn, not every process on the machine, so
+ * the reap of a tree that is gone costs a few small reads. Without a mark, or when the window
+ * cannot be bounded, the whole table and every environ are read, as before.
  */
-import { pidsCarrying } from "./env-cookie.js";
-import { isAlive, isAliveInfo, ownProcessGroup, snapshotProcesses, type ProcessTable } from "./process-table.js";
+import { carriersIn, pidsCarrying } from "./env-cookie.js";
+import { inWindow, type PidWindow, type SpawnMark, spawnMark, windowBetween } from "./pid-window.js";
+import {
+  isAlive,
+  isAliveInfo,
+  ownProcessGroup,
+  type ProcessTable,
+  readProcFiles,
+  snapshotProcesses,
+} from "./process-table.js";
 
 export interface ReapOptions {
   graceMs: number;
@@ -25,6 +37,8 @@ export interface ReapOptions {
    * setsid + double-fork escapees that left the session and the parent tree.
    */
   cookie?: string;
+  /** `spawnMark()` taken right before the root was spawned: the reap reads only the pid window. */
+  since?: SpawnMark;
 }
 
 export interface ReapResult {
@@ -50,12 +64,18 @@ export interface ProcessReaper {
 
 export interface ReaperOptions {
   /** Injectable for tests (count calls) and other platforms. Default: /proc, else `ps`. */
-  snapshot?: () => Promise<ProcessTable>;
+  snapshot?: (only?: (pid: number) => boolean) => Promise<ProcessTable>;
   /** Liveness poll interval during grace. */
   pollMs?: number;
   /** How long to wait for SIGKILLed processes to disappear before reporting survivors. */
   killWaitMs?: number;
   log?: (event: string, data: Record<string, unknown>) => void;
+}
+
+/** One read of the process table, with the env-cookie carriers of the same processes on demand. */
+interface Scan {
+  table: ProcessTable;
+  carrying(cookie: string): Promise<number[]>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -88,16 +108,44 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
   const inFlight = new Set<Promise<unknown>>();
   let ownPgid: Promise<number> | undefined;
 
-  // One table read per tick, shared by every caller that asked during that tick.
-  let batch: Promise<ProcessTable> | undefined;
-  function sharedSnapshot(): Promise<ProcessTable> {
-    batch ??= new Promise<ProcessTable>((resolve, reject) => {
-      setImmediate(() => {
-        batch = undefined; // later callers need a fresher table
-        snapshot().then(resolve, reject);
+  // One table read per tick, shared by every caller that asked during that tick: the union of
+  // their pid windows, or everything when one of them has none.
+  let batch: { marks: (SpawnMark | undefined)[]; scan: Promise<Scan> } | undefined;
+  function sharedScan(mark: SpawnMark | undefined): Promise<Scan> {
+    if (!batch) {
+      const marks: (SpawnMark | undefined)[] = [];
+      const scan = new Promise<Scan>((resolve, reject) => {
+        setImmediate(() => {
+          batch = undefined; // later callers need a fresher table
+          readScan(marks).then(resolve, reject);
+        });
       });
-    });
-    return batch;
+      batch = { marks, scan };
+    }
+    batch.marks.push(mark);
+    return batch.scan;
+  }
+
+  async function readScan(marks: (SpawnMark | undefined)[]): Promise<Scan> {
+    const now = marks.some((m) => m !== undefined) ? spawnMark() : undefined;
+    const windows = new Map<number, PidWindow | undefined>();
+    for (const m of marks) {
+      const w = windowBetween(m, now);
+      windows.set(w ? w.from : Number.NaN, w);
+    }
+    const bounded = [...windows.values()].filter((w): w is PidWindow => w !== undefined);
+    if (bounded.length < windows.size) {
+      const table = await snapshot();
+      return { table, carrying: (cookie) => pidsCarrying(cookie) };
+    }
+    const table = await snapshot((pid) => bounded.some((w) => inWindow(w, pid)));
+    // The environs of the same window, read once for every cookie of the batch that asks.
+    let envs: Promise<Map<number, string>> | undefined;
+    const environs = () => {
+      envs ??= readProcFiles([...table.keys()], "environ");
+      return envs;
+    };
+    return { table, carrying: async (cookie) => (cookie ? carriersIn(await environs(), cookie) : []) };
   }
 
   async function send(pids: number[], root: number, table: ProcessTable, signal: NodeJS.Signals) {
@@ -133,7 +181,8 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
 
   async function reap(root: number, o: ReapOptions, orphansOnly: boolean): Promise<ReapResult> {
     const label = o.label ?? String(root);
-    const table = await sharedSnapshot();
+    const scan = await sharedScan(o.since);
+    const { table } = scan;
     const rootInfo = table.get(root);
     // reapOrphans: a live process at root's pid is a reused pid (the real root was reaped),
     // and by the kernel rule above none of our orphans can then exist.
@@ -141,7 +190,7 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
       log("reaper.root_alive", { label, rootPid: root });
       return { rootPid: root, signalled: [], forced: false, survivors: [] };
     }
-    const marked = o.cookie ? await pidsCarrying(o.cookie) : [];
+    const marked = o.cookie ? await scan.carrying(o.cookie) : [];
     const first = [...new Set([...familyOf(table, root, !orphansOnly), ...marked])].filter((p) =>
       isAliveInfo(table.get(p)),
     );
@@ -153,10 +202,11 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
     const left = await waitGone(first, Math.max(0, o.graceMs));
     const rootDied = orphansOnly || !left.includes(root);
     // Re-snapshot: catches processes forked during the grace period.
-    const table2 = await sharedSnapshot();
+    const scan2 = await sharedScan(o.since);
+    const table2 = scan2.table;
     const again = familyOf(table2, root, !rootDied);
     for (const p of left) again.add(p);
-    for (const p of o.cookie ? await pidsCarrying(o.cookie) : []) again.add(p);
+    for (const p of o.cookie ? await scan2.carrying(o.cookie) : []) again.add(p);
     const targets = [...again].filter((p) => isAliveInfo(table2.get(p)));
     let forced = false;
     let survivors: number[] = [];
@@ -170,9 +220,10 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
     return { rootPid: root, signalled: [...signalled], forced, survivors };
   }
 
-  async function signalTree(root: number, signal: NodeJS.Signals, label: string, cookie?: string) {
-    const table = await sharedSnapshot();
-    const marked = cookie ? await pidsCarrying(cookie) : [];
+  async function signalTree(root: number, signal: NodeJS.Signals, label: string, cookie?: string, since?: SpawnMark) {
+    const scan = await sharedScan(since);
+    const { table } = scan;
+    const marked = cookie ? await scan.carrying(cookie) : [];
     const pids = [...new Set([...familyOf(table, root, true), ...marked])].filter((p) => isAliveInfo(table.get(p)));
     if (pids.length === 0) return [];
     log(signal === "SIGKILL" ? "reaper.sigkill" : "reaper.sigterm", { label, rootPid: root, pids });
@@ -189,7 +240,7 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
   return {
     terminate: (root, o) => track(reap(root, o, false)),
     reapOrphans: (root, o) => track(reap(root, o, true)),
-    signalTree: (root, signal, o) => track(signalTree(root, signal, o?.label ?? String(root), o?.cookie)),
+    signalTree: (root, signal, o) => track(signalTree(root, signal, o?.label ?? String(root), o?.cookie, o?.since)),
     track(work) {
       track(work);
     },

@@ -6,6 +6,7 @@
  * alive forever when its parent (here often pid 1, which may not reap) never waits for it.
  */
 import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 
 export interface ProcInfo {
@@ -50,19 +51,53 @@ export async function readProc(pid: number): Promise<ProcInfo | undefined> {
   }
 }
 
-/** One snapshot of every process: pid → info. Processes that exit mid-read are skipped. */
-export async function snapshotProcesses(): Promise<ProcessTable> {
+/**
+ * One snapshot of every process (or of those `only` admits: a pid window, see pid-window.ts):
+ * pid → info. Processes that exit mid-read are skipped.
+ */
+export async function snapshotProcesses(only?: (pid: number) => boolean): Promise<ProcessTable> {
   if (!isLinux) return psSnapshot();
   const table: ProcessTable = new Map();
-  const names = await readdir("/proc");
+  if (only) {
+    for (const text of (await readProcFiles(procPids(readdirSync("/proc")).filter(only), "stat")).values()) {
+      const info = parseStat(text);
+      if (info) table.set(info.pid, info);
+    }
+    return table;
+  }
+  const pids = procPids(await readdir("/proc"));
   // Reads are independent; a bounded Promise.all keeps a 1000-process table at a few ms.
-  const pids = names.filter((n) => /^\d+$/.test(n)).map(Number);
   const CHUNK = 256;
   for (let i = 0; i < pids.length; i += CHUNK) {
     const infos = await Promise.all(pids.slice(i, i + CHUNK).map(readProc));
     for (const info of infos) if (info) table.set(info.pid, info);
   }
   return table;
+}
+
+const procPids = (names: string[]): number[] => names.filter((n) => /^\d+$/.test(n)).map(Number);
+
+/**
+ * `/proc/<pid>/<file>` of a few processes (a pid window's), synchronously, `SLICE` at a time with a
+ * turn of the event loop in between. On a loaded machine one async read costs several trips
+ * through libuv's thread pool (1–3 ms each measured at load 8 on 2 cores) where a synchronous one
+ * costs a fraction of that; slicing bounds how long the loop is held. Unreadable or vanished
+ * processes are skipped.
+ */
+export async function readProcFiles(pids: readonly number[], file: string): Promise<Map<number, string>> {
+  const SLICE = 32;
+  const out = new Map<number, string>();
+  for (let i = 0; i < pids.length; i += SLICE) {
+    if (i > 0) await new Promise<void>((r) => setImmediate(r));
+    for (const pid of pids.slice(i, i + SLICE)) {
+      try {
+        out.set(pid, readFileSync(`/proc/${pid}/${file}`, "latin1"));
+      } catch {
+        /* exited meanwhile, or not ours to read */
+      }
+    }
+  }
+  return out;
 }
 
 /** Alive = present and not a zombie ('Z') or dead ('X'). Never `kill(pid, 0)` (see top). */

@@ -11,6 +11,7 @@ import type { ChildExit, ChildRunInput, SignalRequest } from "../machines/child-
 import type { PtyProcessInput, ScreenReading } from "../machines/session.types.js";
 import { type ChildTransport, type TransportLogic, type TransportReport, transportLogic } from "./child-run.js";
 import { COOKIE_VAR, conductorScope, runCookie } from "./env-cookie.js";
+import { type SpawnMark, spawnMark } from "./pid-window.js";
 import { endStream, openLog } from "./log-file.js";
 import { type OrphanGuard, processWatchdog } from "./orphan-watchdog.js";
 import { OutputCoalescer } from "./output-coalescer.js";
@@ -122,6 +123,8 @@ class PtyTransport implements ChildTransport {
   private readonly pid: number = 0;
   /** This run's env cookie: the reaper finds setsid escapees by it. */
   private readonly cookie: string;
+  /** Taken before the spawn: the reaper reads only the processes created since (pid-window.ts). */
+  private readonly since: SpawnMark | undefined = spawnMark();
   private readonly disposables: { dispose(): void }[] = [];
   /** The pty while it can be written to; after its exit node-pty's writer logs EIO to stderr. */
   private live: pty.IPty | undefined;
@@ -240,12 +243,12 @@ class PtyTransport implements ChildTransport {
       this.diag(`terminate requested: ${req.reason} (grace ${req.graceMs} ms)`);
       this.log("pty.terminate", { pid: this.pid, graceMs: req.graceMs, reason: req.reason });
       void reaper
-        .signalTree(this.pid, "SIGTERM", { label: this.label, cookie: this.cookie })
+        .signalTree(this.pid, "SIGTERM", { label: this.label, cookie: this.cookie, since: this.since })
         .catch(() => [])
         .then(() => this.report({ type: "RUN.SIGNALLED" }));
     } else {
       void reaper
-        .signalTree(this.pid, "SIGKILL", { label: this.label, cookie: this.cookie })
+        .signalTree(this.pid, "SIGKILL", { label: this.label, cookie: this.cookie, since: this.since })
         .then((pids) => pids.length > 0 && this.diag(`forced kill (SIGKILL): ${pids.join(" ")}`));
     }
   }
@@ -277,7 +280,7 @@ class PtyTransport implements ChildTransport {
     if (!this.pid) return;
     // Orphans (e.g. `sleep 1000 &` left behind) share the shim's session id: reap them.
     const res = await this.deps.reaper
-      .reapOrphans(this.pid, { graceMs, label: this.label, cookie: this.cookie })
+      .reapOrphans(this.pid, { graceMs, label: this.label, cookie: this.cookie, since: this.since })
       .catch(() => undefined);
     if (res?.forced) this.diag(`forced kill (SIGKILL): ${res.signalled.join(" ")}`);
     if (res && res.survivors.length > 0) this.diag(`survivors after SIGKILL: ${res.survivors.join(" ")}`);

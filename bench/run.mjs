@@ -61,6 +61,7 @@ async function main() {
       }),
     ),
     shutdown: scenario("shutdown.mjs", quick ? { ROUNDS: "1", SESSIONS: "10" } : {}),
+    eventLog: scenario("event-log.mjs", quick ? { ROUNDS: "1", LINES: "5000" } : {}),
   };
   const results = {
     when: new Date(started).toISOString(),

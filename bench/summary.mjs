@@ -99,6 +99,20 @@ export function summarise(raw) {
     target: "≥ 10× faster than pm2",
     met: pm2VsUs !== null && pm2VsUs.median >= 10,
   });
+
+  const el = raw.eventLog;
+  if (el) {
+    const elOf = (w) => `${Math.round(median(el.rounds.map((r) => r[w])) / 1000)}k lines/s`;
+    rows.push({
+      figure: `event log (${el.what})`,
+      conductor: elOf("conductor"),
+      pm2: "—",
+      floor: `same bytes, writeSync per line ${elOf("write_per_line")}; ${el.batch} lines a write ${elOf("write_batched")}`,
+      ratio: `${fmtRatio(ratio(el.rounds, "conductor", "write_per_line", (v) => v))} of writeSync per line`,
+      target: "the figure in src/event-log.ts comes from here",
+      met: null,
+    });
+  }
   return rows;
 }
 

@@ -4,10 +4,13 @@
  * Durability choice: every append is ONE synchronous `fs.writeSync` of the complete line to a file
  * opened with O_APPEND. When `append` returns, the bytes are in the kernel's page cache, so a crash
  * of the conductor itself (an exception, OOM kill, even SIGKILL) loses nothing already appended —
- * exactly the moments a black box exists for. Measured here: 416k lines/s per-line writeSync versus
- * 874k lines/s batched every 10 ms; a conductor logs at most a few hundred events a second, so the
- * 2x of batching buys nothing and would cost the last batch window on every kill. fsync per line
- * (6.1k lines/s, and it blocks the event loop on slow disks) is not worth it either: surviving a
+ * exactly the moments a black box exists for. `bench/event-log.mjs` measures it side by side with
+ * the same bytes written bare: an append runs at ~0.35–0.4× the rate of a bare per-line writeSync
+ * (the JSON is the rest; 15–30k lines/s on 2 shared cores under load, where the old double spread
+ * made it 5–8k), and batching 256 lines a write is 2–10× faster again. A conductor logs a few
+ * hundred lines a second, 500 sessions included, so batching would buy nothing and would cost the
+ * last batch on every kill. fsync per line
+ * (a disk flush a line, blocking the event loop on slow disks) is not worth it either: surviving a
  * machine crash/power loss is what `flush()`/`close()` are for, and `readEventLog` tolerates the torn
  * tail such a crash can leave.
  *
@@ -163,10 +166,12 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
     const record = data as Record<string, unknown>;
     try {
       const ignored = RESERVED.filter((k) => Object.hasOwn(record, k));
+      // The usual line: no collision. Literal keys, then one spread: spreading an object (`head`)
+      // into a fresh one takes V8's slow path, ~10× the serialize time, which was most of an append.
+      if (ignored.length === 0) return JSON.stringify({ seq: head.seq, ts: head.ts, event: head.event, ...record });
       // Duplicate keys in a literal keep the first position and the last value: our seq/ts/event
       // stay first in the line and win over the caller's; the collision itself is recorded.
-      const line = { ...head, ...record, ...head };
-      return JSON.stringify(ignored.length > 0 ? { ...line, ignoredKeys: ignored } : line);
+      return JSON.stringify({ ...head, ...record, ...head, ignoredKeys: ignored });
     } catch (err) {
       // BigInt, cycles, a throwing toJSON: the event still gets a line, the caller never sees a throw.
       return JSON.stringify({ ...head, unserializable: true, error: errorText(err), keys: safeKeys(record) });

@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { afterAll, describe, expect, it } from "vitest";
+import { COOKIE_VAR } from "../actors/env-cookie.js";
+import { inWindow, type SpawnMark, spawnMark, windowBetween } from "../actors/pid-window.js";
+import { createProcessReaper } from "../actors/process-reaper.js";
+import { isAlive, snapshotProcesses } from "../actors/process-table.js";
+import { killMarked, MARK_VAR, markedProcesses, newMark, waitMarked } from "./helpers/marked.js";
+
+const mark = (lastPid: number, forks: number, threads = 100, pidMax = 32768): SpawnMark => ({
+  lastPid,
+  forks,
+  threads,
+  pidMax,
+});
+
+describe("pid window", () => {
+  it("is the ring interval (last pid at the mark, last pid now]", () => {
+    const w = windowBetween(mark(1000, 50_000), mark(1200, 50_300));
+    expect(w).toEqual({ from: 1000, to: 1200 });
+    expect([1000, 1001, 1200, 1201, 5].map((p) => inWindow(w!, p))).toEqual([false, true, true, false, false]);
+  });
+
+  it("wraps past pid_max to the low pids", () => {
+    const w = windowBetween(mark(32_700, 50_000), mark(400, 50_500));
+    expect(w).toEqual({ from: 32_700, to: 400 });
+    expect([32_701, 32_767, 300, 400, 401, 32_700].map((p) => inWindow(w!, p))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it("has no bound once enough forks happened for the allocator to have gone round", () => {
+    // Half of (pid_max − 300 − threads in use) forks: it may have wrapped all the way to the same place.
+    expect(windowBetween(mark(1000, 0), mark(1000, 16_184))).toBeUndefined();
+    expect(windowBetween(mark(1000, 0), mark(1000, 16_183))).toEqual({ from: 1000, to: 1000 });
+    expect(windowBetween(undefined, mark(1, 1))).toBeUndefined();
+    expect(windowBetween(mark(1, 1), undefined)).toBeUndefined();
+  });
+});
+
+const marks: string[] = [];
+const started: ChildProcess[] = [];
+afterAll(() => {
+  for (const m of marks) killMarked(m);
+  for (const c of started) c.kill("SIGKILL");
+});
+
+describe.runIf(process.platform === "linux")("pid window on this machine", () => {
+  it("holds a process spawned after the mark and not this older one", async () => {
+    const before = spawnMark();
+    expect(before).toBeDefined();
+    const c = spawn("/bin/sleep", ["30"], { stdio: "ignore" });
+    started.push(c);
+    const w = windowBetween(before, spawnMark());
+    expect(w).toBeDefined();
+    expect(inWindow(w!, c.pid!)).toBe(true);
+    expect(inWindow(w!, process.pid)).toBe(false);
+    c.kill("SIGKILL");
+  });
+
+  it("a windowed reap after a natural exit finds a setsid + double-fork escapee by its cookie", async () => {
+    const m = newMark();
+    marks.push(m);
+    const cookie = `${newMark()}.${newMark()}`;
+    const since = spawnMark();
+    // The root leaves a setsid'd grandchild behind and exits: no session, group or parent link left.
+    const root = spawn("/bin/sh", ["-c", "setsid sh -c 'sleep 300 &'; exit 0"], {
+      detached: true,
+      stdio: "ignore",
+      env: { ...process.env, [MARK_VAR]: m, [COOKIE_VAR]: cookie },
+    });
+    started.push(root);
+    await new Promise((r) => root.once("exit", r));
+    const [escapee] = await waitMarked(m, (n) => n >= 1, 30_000);
+    expect(escapee).toBeDefined();
+    const sid = (await snapshotProcesses()).get(escapee!.pid)?.sid;
+    expect(sid).not.toBe(root.pid); // outside the session: only the cookie can find it
+
+    const asked: boolean[] = [];
+    const reaper = createProcessReaper({
+      snapshot: (only) => {
+        asked.push(only !== undefined && !only(process.pid)); // read through a window without us in it
+        return snapshotProcesses(only);
+      },
+    });
+    const res = await reaper.reapOrphans(root.pid!, { graceMs: 1000, cookie, since });
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every(Boolean)).toBe(true);
+    expect(res.signalled).toContain(escapee!.pid);
+    expect(res.survivors).toEqual([]);
+    expect(await isAlive(escapee!.pid)).toBe(false);
+    expect(markedProcesses(m)).toEqual([]);
+  }, 60_000);
+
+  it("a windowed reap of a tree that is gone signals nothing", async () => {
+    const since = spawnMark();
+    const root = spawn("/bin/true", [], { detached: true, stdio: "ignore" });
+    await new Promise((r) => root.once("exit", r));
+    const res = await createProcessReaper().reapOrphans(root.pid!, { graceMs: 1000, cookie: newMark(), since });
+    expect(res).toEqual({ rootPid: root.pid, signalled: [], forced: false, survivors: [] });
+  });
+});
