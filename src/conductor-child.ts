@@ -15,6 +15,8 @@ export interface ChildRouting {
   /** Every output byte of a local run, for the result capture. */
   tap?: PtyProcessDeps["tap"];
   cookieScope?: PtyProcessDeps["cookieScope"];
+  /** Wraps the local runner (per-run argv: src/run-argv.ts). */
+  wrapLocal?: (runner: ChildRunner) => ChildRunner;
   /** The remote runner, or null when the conductor has no hosts file. */
   remote: ChildRunner | null;
   isRemote: (sessionId: string) => boolean;
@@ -23,16 +25,15 @@ export interface ChildRouting {
 export function sessionChildLogic(r: ChildRouting) {
   return fromCallback<ChildCommand, PtyProcessInput>((args) => {
     const id = args.input.sessionId;
-    const run: ChildRunner =
-      r.remote && r.isRemote(id)
-        ? r.remote
-        : createPtyRunner({
-            reaper: r.trees.reaperFor(id),
-            log: r.log,
-            ...(r.envFor ? { envFor: r.envFor } : {}),
-            ...(r.tap ? { tap: r.tap } : {}),
-            ...(r.cookieScope ? { cookieScope: r.cookieScope } : {}),
-          });
+    const local = () =>
+      createPtyRunner({
+        reaper: r.trees.reaperFor(id),
+        log: r.log,
+        ...(r.envFor ? { envFor: r.envFor } : {}),
+        ...(r.tap ? { tap: r.tap } : {}),
+        ...(r.cookieScope ? { cookieScope: r.cookieScope } : {}),
+      });
+    const run: ChildRunner = r.remote && r.isRemote(id) ? r.remote : (r.wrapLocal ?? ((x) => x))(local());
     const stop = r.trees.during(id, () => run(args));
     return () => r.trees.during(id, stop);
   });

@@ -8,7 +8,7 @@ import type { PtyProcessDeps } from "../actors/pty-process.js";
 import { conductorMachine, type SessionPlacement } from "../machines/conductor.machine.js";
 import { sessionMachine } from "../machines/session.machine.js";
 import { createBrokerRuntime } from "./broker-runtime.js";
-import { sessionChildLogic } from "./conductor-child.js";
+import { type ChildRouting, sessionChildLogic } from "./conductor-child.js";
 import type { ConductorOptions } from "./conductor-options.js";
 import { boundedWait, type TreeLedger } from "./conductor-trees.js";
 import type { EventLog } from "./event-log.js";
@@ -29,6 +29,8 @@ export interface RuntimeDeps {
   tap: NonNullable<PtyProcessDeps["tap"]>;
   /** The env cookie every local child carries. */
   cookieScope: PtyProcessDeps["cookieScope"];
+  /** Adjusts each local run's argv just before its spawn (src/run-argv.ts). */
+  wrapLocal?: ChildRouting["wrapLocal"];
   /** The conductor's record of where a session runs (read when its child starts). */
   placementOf: (sessionId: string) => SessionPlacement | undefined;
 }
@@ -64,6 +66,7 @@ export function conductorLogic({ broker, remote }: Runtimes, d: RuntimeDeps) {
     log: d.log,
     tap: d.tap,
     cookieScope: d.cookieScope,
+    ...(d.wrapLocal ? { wrapLocal: d.wrapLocal } : {}),
     ...(broker ? { envFor: broker.envFor } : {}),
     remote: remote?.runner ?? null,
     isRemote: (id) => Boolean(d.placementOf(id)?.remote),

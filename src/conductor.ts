@@ -38,6 +38,7 @@ import { createEventLog } from "./event-log.js";
 import { versionedAppend } from "./event-log-format.js";
 import { createConductorMeshBridge, createMeshRegistry, type MeshRegistry } from "./mesh-registry.js";
 import { createResultCapture } from "./result-capture.js";
+import { createRunArgv } from "./run-argv.js";
 import { type SessionSnapshot, viewOf } from "./session-view.js";
 import { registerForSignals } from "./signal-traps.js";
 
@@ -63,10 +64,19 @@ export function createConductor(opts: ConductorOptions) {
   // Every child carries this env cookie: the final check that no process of its trees is left.
   const cookieScope = conductorScope();
   const capture = createResultCapture(log);
+  // Per-run argv: a leased codex profile's --profile, a resume by the agent's own session id (run-argv.ts).
+  const runArgv = createRunArgv({
+    envFor: (ref) => runtimes.broker?.envFor(ref),
+    agentSessionIdOf: capture.agentSessionIdOf,
+    log,
+  });
   // The conductor's record, read on demand: the facade keeps no copy of it.
   const record = () => actor.getSnapshot().context;
   const placementOf = (id: string) => record().placement[id];
-  const deps = { logsDir, graceMs, log, eventLog, reaper, trees, tap: capture.tap, cookieScope, placementOf };
+  const deps = {
+    ...{ logsDir, graceMs, log, eventLog, reaper, trees, tap: capture.tap, cookieScope, placementOf },
+    wrapLocal: runArgv.wrap,
+  };
   const runtimes = openRuntimes(opts, deps);
   const { broker: brokerRuntime, remote: remoteRuntime } = runtimes;
   const machine = conductorLogic(runtimes, deps);
@@ -83,6 +93,7 @@ export function createConductor(opts: ConductorOptions) {
   });
   actor.on("sessionRemoved", (e) => {
     capture.forget(e.id);
+    runArgv.forget(e.id);
     log("session.removed", { session: e.id });
   });
   actor.start();
@@ -116,6 +127,8 @@ export function createConductor(opts: ConductorOptions) {
       unregister();
       throw new Error(`Session "${id}" could not be created (the conductor refused it: ${refused ?? "no actor"})`);
     }
+    const { agent, spec } = spawn.session;
+    if (preset && !config.remote) runArgv.register(id, { agent, resumeArgv: spec.resumeArgv });
     if (preset?.stream && !config.remote) {
       const file = preset.conductorWritesResult ? config.resultFile : undefined;
       capture.register(id, { format: preset.stream, ...(file ? { resultFile: resolve(file) } : {}) });
