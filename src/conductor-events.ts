@@ -13,6 +13,7 @@ import { describeArgv, redactEnv } from "./event-log.js";
 import type { LogFn } from "./event-log-format.js";
 import type { LaunchSpec } from "./launcher.js";
 import type { ProbeVerdict } from "./schema/policy.js";
+import type { SurvivorReport } from "./survivors.js";
 
 /** When an event happened: `wallMs` is `Date.now()`; `monoMs` is `process.hrtime` in ms (never goes back). */
 export interface EventTime {
@@ -33,6 +34,8 @@ export interface ConductorEventPayloads {
   accountWait: { sessionId: string; etaMs: number | null; reason: string; at: EventTime };
   /** One per probe verdict: what `probeOpts.onProbe` receives, with `at` as every API event. */
   probe: Omit<ProbeVerdict, "at"> & { at: EventTime };
+  /** Processes a dead conductor on the same logsDir left running, found at start and ended (src/survivors.ts). */
+  survivors: SurvivorReport & { at: EventTime };
 }
 export type ConductorEventName = keyof ConductorEventPayloads;
 export type Listener<K extends ConductorEventName> = (payload: ConductorEventPayloads[K]) => void;

@@ -41,6 +41,7 @@ import { createResultCapture } from "./result-capture.js";
 import { createRunArgv } from "./run-argv.js";
 import { type SessionSnapshot, viewOf } from "./session-view.js";
 import { registerForSignals } from "./signal-traps.js";
+import { openSurvivorLedger, type SurvivorReport } from "./survivors.js";
 
 export { STATES, sessionSystemId };
 export type { ConductorEventName, ConductorEventPayloads, EventTime } from "./conductor-events.js";
@@ -63,6 +64,9 @@ export function createConductor(opts: ConductorOptions) {
   const trees = createTreeLedger(reaper);
   // Every child carries this env cookie: the final check that no process of its trees is left.
   const cookieScope = conductorScope();
+  // What a dead predecessor on this logsDir left running is ended and reported (src/survivors.ts).
+  const onSurvivors = (r: SurvivorReport) => events.emit("survivors", { ...r, at: now() });
+  const ledger = openSurvivorLedger(logsDir, cookieScope, { log, graceMs, onSurvivors });
   const capture = createResultCapture(log);
   // Per-run argv: a leased codex profile's --profile, a resume by the agent's own session id (run-argv.ts).
   const runArgv = createRunArgv({
@@ -221,6 +225,7 @@ export function createConductor(opts: ConductorOptions) {
       const pendingReaps = reaper.pending;
       log("conductor.shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps, survivors });
       leaveOutputLogs();
+      await ledger.close();
       await eventLog.close();
       events.emit("shutdown", { reason, at: now() });
       if (survivors.length > 0) throw survivorsError("shutdown()", survivors);

@@ -1,0 +1,156 @@
+/**
+ * Survivors of a previous conductor on the same `logsDir`. The watchdog ends every tree when its
+ * conductor dies, unless it dies with it (`kill -9 -1`, an OOM kill of both, a container stop that
+ * SIGKILLs the group): then the agents that ignore the terminal hangup and the setsid escapees live
+ * on, unsupervised (docs/reliability.md, "What still escapes"). The next conductor on that
+ * directory finds them and ends them, and says so.
+ *
+ * How: each conductor writes a small ledger entry in `<logsDir>/.conductors/` (its pid, the pid's
+ * start time from /proc, and its env-cookie scope, actors/env-cookie.ts) and removes it at a
+ * graceful shutdown. A new conductor reads the entries first: one whose process is gone (liveness
+ * by pid *and* start time, as the control registry judges it, so a recycled pid is not mistaken for
+ * it) left its cookie on every process it started. Those still alive are survivors: SIGTERM, a
+ * grace, then SIGKILL until /proc shows none. A `conductor.survivors` event-log line and the
+ * `survivors` API event give the pids (and their names); an entry is removed once nothing is left.
+ */
+import fs from "node:fs";
+import { join } from "node:path";
+import { endCarriers, pidsCarrying } from "../actors/env-cookie.js";
+import { isProcessAlive, processStartTime } from "./broker-store.js";
+import type { LogFn } from "./event-log-format.js";
+
+export const LEDGER_DIR = ".conductors";
+
+interface LedgerEntry {
+  pid: number;
+  pidStart: string | null;
+  /** The `<process>.<conductor>.` cookie prefix every child of that conductor carries. */
+  cookie: string;
+  startedAt: string;
+}
+
+export interface SurvivorReport {
+  /** The conductor that left them (gone now). */
+  previousPid: number;
+  previousStartedAt: string;
+  /** Every process found carrying its cookie, with its name (`/proc/<pid>/comm`). */
+  pids: number[];
+  names: string[];
+  /** Still alive after SIGTERM, the grace and SIGKILL rounds (a process stuck in 'D' state): normally []. */
+  left: number[];
+}
+
+export interface SurvivorLedger {
+  /** Resolves once the previous conductors' survivors were dealt with (never rejects). */
+  readonly swept: Promise<SurvivorReport[]>;
+  /** At a graceful shutdown: waits for the sweep, then removes this conductor's entry. */
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const commOf = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "?";
+  }
+};
+
+function readEntries(dir: string): Array<{ file: string; entry: LedgerEntry }> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+  } catch {
+    return [];
+  }
+  const out: Array<{ file: string; entry: LedgerEntry }> = [];
+  for (const name of names) {
+    try {
+      const entry = JSON.parse(fs.readFileSync(join(dir, name), "utf8")) as LedgerEntry;
+      if (Number.isInteger(entry.pid) && typeof entry.cookie === "string" && entry.cookie.endsWith("."))
+        out.push({ file: join(dir, name), entry });
+    } catch {
+      /* half-written or foreign: not ours to judge */
+    }
+  }
+  return out;
+}
+
+/** SIGTERM every carrier, wait up to `graceMs` for them to go, then SIGKILL the rest (endCarriers). */
+async function reap(cookie: string, pids: number[], graceMs: number): Promise<number[]> {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      /* gone already */
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && (await pidsCarrying(cookie)).length > 0) await sleep(50);
+  return endCarriers(cookie);
+}
+
+/**
+ * Records this conductor in `<logsDir>/.conductors/` and ends the survivors of the dead ones found
+ * there. `onSurvivors` hears of each dead conductor that left processes behind.
+ */
+export function openSurvivorLedger(
+  logsDir: string,
+  cookie: string,
+  opts: { log: LogFn; graceMs: number; onSurvivors?: (r: SurvivorReport) => void },
+): SurvivorLedger {
+  const dir = join(logsDir, LEDGER_DIR);
+  const previous = readEntries(dir).filter(({ entry }) => !isProcessAlive(entry.pid, entry.pidStart));
+  const own = join(dir, `${process.pid}.${cookie.split(".")[1] ?? "x"}.json`);
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const entry: LedgerEntry = {
+      pid: process.pid,
+      pidStart: processStartTime(process.pid),
+      cookie,
+      startedAt: new Date().toISOString(),
+    };
+    fs.writeFileSync(own, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+  } catch (err) {
+    // Without the entry a later conductor cannot find our survivors: say so, supervise anyway.
+    opts.log("conductor.ledger_error", { path: own, error: (err as Error).message });
+  }
+  const sweepOne = async ({ file, entry }: { file: string; entry: LedgerEntry }) => {
+    const pids = await pidsCarrying(entry.cookie);
+    if (pids.length === 0) {
+      fs.rmSync(file, { force: true });
+      return null;
+    }
+    const names = pids.map(commOf);
+    const left = await reap(entry.cookie, pids, opts.graceMs);
+    const report: SurvivorReport = {
+      previousPid: entry.pid,
+      previousStartedAt: entry.startedAt,
+      pids,
+      names,
+      left,
+    };
+    opts.log("conductor.survivors", { ...report, reaped: pids.length - left.length });
+    opts.onSurvivors?.(report);
+    if (left.length === 0) fs.rmSync(file, { force: true });
+    return report;
+  };
+  const swept = (async () => {
+    const reports: SurvivorReport[] = [];
+    for (const p of previous) {
+      const r = await sweepOne(p).catch((err: unknown) => {
+        opts.log("conductor.survivors_error", { previousPid: p.entry.pid, error: String(err) });
+        return null;
+      });
+      if (r) reports.push(r);
+    }
+    return reports;
+  })();
+  return {
+    swept,
+    async close() {
+      await swept;
+      fs.rmSync(own, { force: true });
+    },
+  };
+}
