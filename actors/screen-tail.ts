@@ -9,6 +9,7 @@ import xterm from "@xterm/headless";
 import { StringDecoder } from "node:string_decoder";
 import { stripAnsi } from "../machines/ansi.js";
 import type { ScreenReading } from "../machines/session.types.js";
+import { plainTailStart, tailFrom } from "./plain-tail.js";
 
 export { stripAnsi };
 
@@ -21,12 +22,31 @@ export interface ScreenTailOptions {
   recentChars?: number;
 }
 
+/** Below this, a backlog is parsed as it is: looking for a skippable part would not pay. */
+const SKIP_CHECK_BYTES = 16 * 1024;
+
+/** The xterm internals that say whether the terminal is quiescent (see `quiescent`). */
+interface XtermCore {
+  _inputHandler?: {
+    _parser?: { currentState?: number };
+    _utf8Decoder?: { interim?: Uint8Array };
+    _parseStack?: { state?: number };
+  };
+  buffer?: { scrollTop?: number; scrollBottom?: number };
+}
+
 export class ScreenTail {
   private readonly term: InstanceType<typeof Terminal>;
   private readonly recentText: RecentText;
   private readonly decoder = new StringDecoder("utf8");
   private pending = new Set<() => void>();
   private disposed = false;
+  /** Output not handed to xterm yet: it gathers while xterm parses the previous batch. */
+  private backlog: (string | Uint8Array)[] = [];
+  private backlogWaiters: (() => void)[] = [];
+  private parsing = false;
+  /** Bytes left out of parsing because later output hid them (plain-tail.ts); for the bench. */
+  skippedBytes = 0;
   /** The window title (OSC 0/2): TUIs put their state there (gemini "✋  Action Required"). */
   private windowTitle: string | null = null;
 
@@ -45,8 +65,10 @@ export class ScreenTail {
   }
 
   /**
-   * Render a chunk; resolves once xterm has parsed it (xterm parses asynchronously).
+   * Render a chunk; resolves once the screen shows it (xterm parses asynchronously).
    * Bytes are decoded by xterm itself, which keeps UTF-8 state across chunk boundaries.
+   * Chunks that arrive while xterm parses wait and go in as one batch, of which a plain-text part
+   * that later lines scroll off is never parsed (plain-tail.ts): the screen is the same.
    */
   write(data: string | Uint8Array): Promise<void> {
     if (this.disposed) return Promise.resolve();
@@ -58,11 +80,60 @@ export class ScreenTail {
     this.recentText.push(text);
     return new Promise((resolve) => {
       this.pending.add(resolve);
-      this.term.write(data, () => {
+      this.backlog.push(bytes);
+      this.backlogWaiters.push(resolve);
+      if (!this.parsing) this.parseBacklog();
+    });
+  }
+
+  private parseBacklog(): void {
+    if (this.disposed || this.backlog.length === 0) return;
+    const batch = this.skipHidden(this.backlog);
+    const waiters = this.backlogWaiters;
+    this.backlog = [];
+    this.backlogWaiters = [];
+    this.parsing = true;
+    const last = batch.length - 1;
+    for (let i = 0; i < last; i++) this.term.write(batch[i] as string | Uint8Array);
+    this.term.write(batch[last] as string | Uint8Array, () => {
+      this.parsing = false;
+      for (const resolve of waiters) {
         this.pending.delete(resolve);
         resolve();
-      });
+      }
+      this.parseBacklog();
     });
+  }
+
+  /** The batch to parse: all of it, or its tail when the rest cannot show (plain-tail.ts). */
+  private skipHidden(batch: (string | Uint8Array)[]): (string | Uint8Array)[] {
+    let size = 0;
+    for (const d of batch) {
+      if (typeof d === "string") return batch; // strings come from tests and replays, never in bulk
+      size += d.length;
+    }
+    if (size < SKIP_CHECK_BYTES || !this.quiescent()) return batch;
+    const start = plainTailStart(batch as Uint8Array[], this.term.rows);
+    if (start === undefined) return batch;
+    this.skippedBytes += start;
+    return [tailFrom(batch as Uint8Array[], start)];
+  }
+
+  /**
+   * Parser in its ground state, no partial UTF-8 character, no paused handler, the whole screen as
+   * scroll region: then plain text alone decides what the next lines show. xterm exposes none of
+   * this publicly; if its internals change shape, the answer is "no" and every byte is parsed.
+   */
+  private quiescent(): boolean {
+    const core = (this.term as unknown as { _core?: XtermCore })._core;
+    const input = core?._inputHandler;
+    return (
+      input?._parser?.currentState === 0 &&
+      input._utf8Decoder?.interim?.[0] === 0 &&
+      (input._parseStack?.state ?? 0) === 0 &&
+      core?.buffer?.scrollTop === 0 &&
+      core.buffer.scrollBottom === this.term.rows - 1
+    );
   }
 
   /**
@@ -125,6 +196,8 @@ export class ScreenTail {
     // Writes queued in xterm never call back after dispose: release their waiters.
     for (const resolve of this.pending) resolve();
     this.pending.clear();
+    this.backlog = [];
+    this.backlogWaiters = [];
     this.term.dispose();
   }
 }
