@@ -6,8 +6,10 @@
 import type { WriteStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import type { PtyProcessInput, ScreenReading } from "../machines/session.types.js";
+import type { PaneCapture } from "./remote-pane.js";
 import { endStream, openLog } from "./log-file.js";
 import { OutputCoalescer } from "./output-coalescer.js";
+import { missedOutput, missedText } from "./remote-catchup.js";
 import { ScreenTail, stripAnsi } from "./screen-tail.js";
 
 /** Finds a token in a stream cut into arbitrary chunks. */
@@ -41,6 +43,10 @@ export class RemoteOutput {
   private token: TokenScanner | undefined;
   private out: WriteStream | undefined;
   private logParts: Buffer[] = [];
+  /** The last byte logged ended a line (where missed output recovered after a drop begins). */
+  private atLineStart = true;
+  /** Spaces the log ends with (a prompt's trailing blank): screens compare right-trimmed. */
+  private loggedBlanks = 0;
   private renderPending: Buffer[] = [];
   private lastRender: Promise<void> = Promise.resolve();
   private readonly output: OutputCoalescer;
@@ -73,24 +79,43 @@ export class RemoteOutput {
 
   /** The pane's bytes, in order; true once the completion token has gone by. */
   push(data: Buffer): boolean {
+    if (data.length > 0) {
+      this.atLineStart = data[data.length - 1] === 0x0a;
+      const blanks = / *$/.exec(data.toString("latin1"))?.[0].length ?? 0;
+      this.loggedBlanks = blanks === data.length ? this.loggedBlanks + blanks : blanks;
+    }
     this.appendLog(data);
     this.render(data);
     this.output.arrived(data.length);
     return this.token?.push(this.decoder.write(data)) ?? false;
   }
 
-  /** After a reconnect, the pane's captured screen: true when it shows the completion token. */
-  catchUp(lines: string[]): boolean {
-    if (this.token?.push(`\n${lines.join("\n")}\n`)) return true;
+  /**
+   * After a reconnect, the pane's captured history and screen: what it printed while we were away
+   * is appended to the output log (as text, see remote-catchup.ts) and counted as output; the
+   * screen is redrawn when it changed. `recovered`: characters logged; `aligned: false`: our last
+   * screen was not found in the history, so whatever was missed is lost (the caller says so).
+   */
+  async catchUp(capture: PaneCapture): Promise<{ token: boolean; recovered: number; aligned: boolean }> {
+    const { lines } = capture;
+    await this.lastRender; // our screen must show every byte that came before the drop
+    const missed = missedOutput(this.screen.lastLines(1_000), lines);
+    const text = missedText(missed, this.atLineStart, capture.cursorX, this.loggedBlanks);
+    if (text) {
+      this.appendLog(Buffer.from(text));
+      this.atLineStart = text.endsWith("\n");
+      this.loggedBlanks = 0;
+    }
+    const token = this.token?.push(`\n${lines.join("\n")}\n`) ?? false;
     const shown = lines
       .map((l) => l.trimEnd())
       .filter(Boolean)
       .slice(-5);
     if (shown.join("\n") !== this.screen.lastLines(5).join("\n")) {
       this.render(`\x1b[H\x1b[2J${lines.slice(-(this.input.spec.rows ?? 40)).join("\r\n")}`);
-      this.output.arrived(1); // activity we could not see byte by byte
-    }
-    return false;
+      this.output.arrived(Math.max(1, text.length)); // activity we could not see byte by byte
+    } else if (text) this.output.arrived(text.length);
+    return { token, recovered: text.length, aligned: missed.aligned };
   }
 
   /** The run ends: no coalesced OUTPUT fires any more (finish() still sends the trailing one). */

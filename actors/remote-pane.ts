@@ -201,11 +201,19 @@ export async function queryPane(ctl: TmuxControl, pane: Pane): Promise<string | 
   return line === undefined ? null : line.slice(mine.length);
 }
 
-/** After a reconnect: the pane's recent screen (fails when the pane is gone). */
-export async function capturePane(ctl: TmuxControl, pane: Pane): Promise<string[]> {
-  const [, lines = []] = await ctl.run([
+export interface PaneCapture {
+  /** The pane's history and screen, wrapped lines joined. */
+  lines: string[];
+  /** The cursor's column: 0 when the last line printed was ended. */
+  cursorX: number;
+}
+
+/** After a reconnect: the pane's recent history and screen (fails when the pane is gone). */
+export async function capturePane(ctl: TmuxControl, pane: Pane): Promise<PaneCapture> {
+  const [, lines = [], [x = "0"] = []] = await ctl.run([
     ["list-panes", "-t", pane.id, "-F", "#{pane_id}"],
     ["capture-pane", "-p", "-J", "-S", "-500", "-t", pane.id],
+    ["display-message", "-p", "-t", pane.id, "#{cursor_x}"],
   ]);
-  return lines;
+  return { lines, cursorX: Number(x) || 0 };
 }

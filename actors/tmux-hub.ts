@@ -90,7 +90,12 @@ export class TmuxControl {
     return this.state === "attached";
   }
 
-  /** Resolves once attached; rejects when the host refuses us or `timeoutMs` passes. */
+  /**
+   * Resolves once attached; rejects when the host refuses us, tmux fails, or the host stays
+   * unreachable for `timeoutMs`. Time spent attaching to a host that answers is not "unreachable":
+   * the exec runs the user's shell rc files (pyenv/conda init can take seconds), and `openTimeoutMs`
+   * already bounds a blocking one.
+   */
   ensure(timeoutMs: number): Promise<void> {
     if (this.state === "attached") return Promise.resolve();
     if (this.state === "closed") return Promise.reject(new Error("tmux control client closed"));
@@ -101,17 +106,26 @@ export class TmuxControl {
     }
     return new Promise((resolve, reject) => {
       const w = {
-        resolve: () => (clearTimeout(timer), resolve()),
-        reject: (e: Error) => (clearTimeout(timer), reject(e)),
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
-      const timer = setTimeout(() => {
+      const expire = () => {
+        if (this.attaching()) {
+          timer = setTimeout(expire, timeoutMs);
+          return;
+        }
         this.waiters.delete(w);
-        reject(
-          new Error(
-            `host ${this.opts.host.name} not reachable within ${timeoutMs} ms (${this.opts.host.status()}${this.opts.host.lastError() ? `: ${this.opts.host.lastError()}` : ""})`,
-          ),
-        );
-      }, timeoutMs);
+        const { host } = this.opts;
+        const why = `${host.status()}${host.lastError() ? `: ${host.lastError()}` : ""}`;
+        reject(new Error(`host ${host.name} not reachable within ${timeoutMs} ms (${why})`));
+      };
+      let timer = setTimeout(expire, timeoutMs);
       this.waiters.add(w);
       this.wake();
     });
@@ -162,6 +176,11 @@ export class TmuxControl {
     this.offStatus();
     this.failWaiters(new Error("tmux control client closed"));
     this.stream?.close();
+  }
+
+  /** The host answers and the control client is on its way (its own open timeout bounds it). */
+  private attaching(): boolean {
+    return this.opts.host.status() === "connected" && (this.state === "opening" || this.state === "verifying");
   }
 
   private wake(): void {
@@ -221,8 +240,10 @@ export class TmuxControl {
     // its bytes once per chunk, flushed before any other event so the order is kept.
     const outputs = new Map<string, Buffer[]>();
     const flush = () => {
-      for (const [pane, parts] of outputs)
-        this.watchers.get(pane)?.w.output(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+      for (const [pane, parts] of outputs) {
+        const [only] = parts;
+        this.watchers.get(pane)?.w.output(parts.length === 1 && only ? only : Buffer.concat(parts));
+      }
       outputs.clear();
     };
     const parser = new ControlParser(); // per stream: a dropped one may end mid-line
@@ -265,8 +286,10 @@ export class TmuxControl {
     if (this.serverPid !== undefined && pid !== this.serverPid) {
       this.log("remote.tmux_server_restarted", { host: this.opts.host.name, was: this.serverPid, now: pid });
       this.deferred = [];
-      for (const [pane, { w }] of [...this.watchers])
-        this.watchers.delete(pane), w.lost("the remote tmux server restarted");
+      for (const [pane, { w }] of [...this.watchers]) {
+        this.watchers.delete(pane);
+        w.lost("the remote tmux server restarted");
+      }
     }
     this.serverPid = pid;
     if (this.state !== "verifying") return; // closed meanwhile
@@ -292,8 +315,8 @@ export class TmuxControl {
       if (e.ok && --p.remaining > 0) return;
       this.pending.shift();
       clearTimeout(p.timer);
-      if (!e.ok) return p.reject(new TmuxCommandError(e.lines.join("\n") || "tmux command failed"));
-      p.resolve(p.blocks);
+      if (e.ok) p.resolve(p.blocks);
+      else p.reject(new TmuxCommandError(e.lines.join("\n") || "tmux command failed"));
       return;
     }
     if (e.kind === "notify" && e.name === "%subscription-changed") {

@@ -250,8 +250,17 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.log("remote.resync", { pane: pane.id });
     void (async () => {
       try {
-        const lines = await capturePane(ctl, pane);
-        if (this.out.catchUp(lines)) return this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
+        const caught = await this.out.catchUp(await capturePane(ctl, pane));
+        // What the pane printed while we were away is in the log now, or its loss is on record.
+        if (caught.recovered > 0 || !caught.aligned) {
+          this.log("remote.output_recovered", { pane: pane.id, chars: caught.recovered, aligned: caught.aligned });
+          this.diag(
+            caught.aligned
+              ? `resync: ${caught.recovered} characters printed while the host was away recovered from the pane's history`
+              : "resync: output printed while the host was away could not be placed in the pane's history: not logged",
+          );
+        }
+        if (caught.token) return this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
         // The shim's marker went by while we were away? If the agent is gone (the shim has no
         // child left), ack now: the pane then dies with the status, for #{pane_dead_status}.
         // if-shell runs on the remote tmux server (/bin/sh): no ssh exec, no login shell.
