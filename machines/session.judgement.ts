@@ -18,7 +18,7 @@ import {
 } from "./agents/index.js";
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS } from "./classify-output.js";
 import { findRetryHint } from "./retry-hint.js";
-import { backoffDelay, type SessionPolicy } from "./session.policy.js";
+import { backoffDelay, NEVER_MS, type SessionPolicy } from "./session.policy.js";
 import type { ChildEvent, FailureMode } from "./session.types.js";
 
 type Output = Extract<ChildEvent, { type: "CHILD.OUTPUT" }>;
@@ -27,6 +27,8 @@ type Exit = Extract<ChildEvent, { type: "CHILD.EXIT" }>;
 /** What the judgement reads from the session's context. */
 export interface JudgedContext {
   agent: string;
+  /** The run's launch (its argv, what the launcher knew of the CLI's login). */
+  spec?: { argv: readonly string[]; loggedOut?: boolean };
   policy: SessionPolicy;
   leaseStatus: "none" | "requested" | "held";
   account: unknown;
@@ -44,7 +46,11 @@ export interface InputWaitInfo {
 export const profileOf = (c: JudgedContext) => agentProfile(c.policy.judgeAs ?? c.agent);
 /** The whole screen when the producer sent it, else the tail it always sends. */
 export const screenOf = (e: Output | Exit): string[] => e.screen ?? ("screenTail" in e ? (e as Output).screenTail : []);
-const clockOf = (c: JudgedContext, e: Output | Exit) => ({ now: e.at, timeZone: c.policy.timeZone });
+const clockOf = (c: JudgedContext, e: Output | Exit) => ({
+  now: e.at,
+  timeZone: c.policy.timeZone,
+  loggedOut: c.spec?.loggedOut === true,
+});
 
 export function modeOf(cls: FailureClass): FailureMode {
   return cls === "rate_limit" ? "rate_limited" : cls;
@@ -92,6 +98,28 @@ export function judgeRunExit(c: JudgedContext, e: Exit): RunJudgement {
   };
 }
 
+/** Runs a probe gives up on: stalled, silent at start-up, over `maxRunMs`. */
+const TIMEOUT_MODES = new Set<FailureMode>(["stall_timeout", "startup_timeout", "run_timeout"]);
+
+/**
+ * A run a probe gave up on may still say why on its last screen (a CLI that stalled on "status:
+ * 503", on its login error): that class, and its line, instead of the bare timeout. Null otherwise.
+ * A terminal class only from the CLI's own UI wording (live rules): an agent that quoted "401
+ * Unauthorized" from its work and then stalled is restarted, not ended.
+ */
+export function judgeTimedOutRun(
+  c: JudgedContext & { screen: readonly string[]; title: string | null },
+  mode: FailureMode,
+): RunJudgement | null {
+  if (!TIMEOUT_MODES.has(mode)) return null;
+  const evidence = { exitCode: null, signal: null, recentOutput: "", screen: c.screen, title: c.title };
+  const clock = { timeZone: c.policy.timeZone, loggedOut: c.spec?.loggedOut === true };
+  const own = judgeScreen(profileOf(c), c.screen, c.title, clock);
+  if (own) return verdictJudgement(own);
+  const v = judgeExit(profileOf(c), evidence, clock);
+  return v && !TERMINAL_CLASSES.has(v.class) ? verdictJudgement(v) : null;
+}
+
 export function verdictJudgement(v: FailureVerdict): RunJudgement {
   return { failureMode: modeOf(v.class), lastError: redactSecrets(v.line), retryAfterMs: v.retryAfterMs };
 }
@@ -99,6 +127,16 @@ export function verdictJudgement(v: FailureVerdict): RunJudgement {
 export function openQuestion(c: JudgedContext, screen: readonly string[], title: string | null): InputWaitInfo | null {
   const q = findQuestion(profileOf(c), screen, title, [...DEFAULT_INPUT_WAIT_PATTERNS, ...c.policy.inputWaitPatterns]);
   return q ? { pattern: q.pattern, line: q.text, kind: q.kind, question: q.text, choices: q.choices } : null;
+}
+
+/**
+ * L3, the start-up timeout: none for a headless one-shot run of a known CLI, which may be silent
+ * until it is done (issue 10: a working `claude -p` was killed as a start-up timeout). `maxRunMs`
+ * bounds such a run instead; without it, the run is unbounded.
+ */
+export function startupTimeoutFor(c: JudgedContext & Required<Pick<JudgedContext, "spec">>): number {
+  const silent = profileOf(c).oneShot(c.spec.argv.slice(1));
+  return silent ? (c.policy.maxRunMs ?? NEVER_MS) : c.policy.startupTimeoutMs;
 }
 
 export const screenProgress = (c: JudgedContext, screen: readonly string[], title: string | null) =>

@@ -8,11 +8,13 @@ import {
   cannotRecover,
   type InputWaitInfo,
   judgeRunExit,
+  judgeTimedOutRun,
   liveFailure,
   openQuestion,
   restartDelay,
   screenOf,
   screenProgress,
+  startupTimeoutFor,
   verdictJudgement,
 } from "./session.judgement.js";
 import { keysToBytes } from "./session.keys.js";
@@ -173,7 +175,7 @@ export const sessionSetup = setup({
   actors: { ptyProcess: noChild, credentialHome: noCredentials },
   delays: {
     /** L3: first output must come within this. */
-    startupTimeout: ({ context }) => context.policy.startupTimeoutMs,
+    startupTimeout: ({ context }) => startupTimeoutFor(context),
     /** L1: measured from the last byte, not from the (coalesced) event that reported it. */
     stallAfter: ({ context }) => Math.max(0, context.policy.stallMs - context.lastOutputLagMs),
     /** L1.5: quiet period before the screen is read for a question. */
@@ -243,9 +245,11 @@ export const sessionSetup = setup({
       });
       enqueue.assign({ state: params.to });
     }),
-    because: assign((_, params: { reason: string; failureMode?: FailureMode }) => ({
+    because: assign(({ context }, params: { reason: string; failureMode?: FailureMode }) => ({
       reason: params.reason,
       ...(params.failureMode ? { failureMode: params.failureMode } : {}),
+      // A timed-out run whose screen says why is judged by what it says (session.judgement.ts).
+      ...(params.failureMode ? judgeTimedOutRun(context, params.failureMode) : {}),
     })),
     /** A new run: new generation, so events of any earlier child fail the generation guards. */
     beginRun: assign(({ context }) => ({

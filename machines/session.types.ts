@@ -63,6 +63,11 @@ export interface ChildSpec {
    * gemini `--resume latest`): used instead of `argv` on a restart when the policy says `resume`.
    */
   resumeArgv?: readonly string[];
+  /**
+   * The launcher found no login for the CLI before the run (codex: no key, no auth.json). What the
+   * CLI then says about the network is judged as the missing login (machines/agents/codex.ts).
+   */
+  loggedOut?: boolean;
 }
 
 /**

@@ -78,6 +78,7 @@ export function spawnEventOf(
         env: launch.env,
         ...(launch.cwd ? { cwd: launch.cwd } : {}),
         ...(launch.resumeArgv ? { resumeArgv: launch.resumeArgv } : {}),
+        ...(launch.loggedOut ? { loggedOut: true } : {}),
         ...(opts.cols ? { cols: opts.cols } : {}),
         ...(opts.rows ? { rows: opts.rows } : {}),
       },

@@ -14,6 +14,7 @@ import { claudePreset } from "./presets/claude.js";
 import { codexPreset } from "./presets/codex.js";
 import { commandPlan } from "./presets/command.js";
 import { geminiPreset } from "./presets/gemini.js";
+import { loggedOut } from "./presets/login-state.js";
 import { resolveOnPath, resolveOnPathSync } from "./resolve-on-path.js";
 import {
   type Approvals,
@@ -74,6 +75,8 @@ export interface LaunchOptions {
   bin?: string;
   /** Extra child environment, applied over the preset's own variables. */
   env?: Readonly<Record<string, string>>;
+  /** The CLI the session is judged as (a `command` wrapping codex): its login is checked too. */
+  judgeAs?: string;
   /** Environment whose PATH is searched and the child inherits; defaults to `process.env`. */
   searchEnv?: Readonly<Record<string, string | undefined>>;
 }
@@ -89,6 +92,8 @@ export interface LaunchSpec {
   cwd: string | undefined;
   /** argv of a run that resumes the previous conversation (presets only). */
   resumeArgv?: string[];
+  /** The CLI has no login here (codex: src/presets/login-state.ts); absent when not known. */
+  loggedOut?: boolean;
   /** What the launch decided, for the `spawn` event and the result capture (presets only). */
   preset?: {
     approvals: Approvals;
@@ -212,12 +217,12 @@ function presetInput(opts: LaunchOptions, prompt: string): PresetInput {
 /** The per-session launch options of `spawnSession` beyond the seed's, copied only when set. */
 export type SessionLaunchOptions = Pick<
   LaunchOptions,
-  "approvals" | "trustWorkdir" | "output" | "extraArgs" | "resumePrompt" | "bin"
+  "approvals" | "trustWorkdir" | "output" | "extraArgs" | "resumePrompt" | "bin" | "judgeAs"
 > & { remote?: boolean };
 
 export function launchExtras(config: SessionLaunchOptions): Partial<LaunchOptions> {
   const out: Partial<LaunchOptions> = {};
-  for (const key of ["approvals", "trustWorkdir", "output", "extraArgs", "resumePrompt", "bin"] as const) {
+  for (const key of ["approvals", "trustWorkdir", "output", "extraArgs", "resumePrompt", "bin", "judgeAs"] as const) {
     if (config[key] !== undefined) Object.assign(out, { [key]: config[key] });
   }
   // The remote user's uid is not known here: claude's root rule is the remote user's to meet
@@ -229,7 +234,7 @@ export function launchExtras(config: SessionLaunchOptions): Partial<LaunchOption
 /** Builds the launch and resolves argv[0] on PATH, so a wrapper placed first on PATH wins. */
 export async function buildLaunch(opts: LaunchOptions): Promise<LaunchSpec> {
   const plan = planLaunch(opts);
-  return withBinary(plan, await resolveOnPath(plan.bin, opts.searchEnv ?? process.env));
+  return withLogin(withBinary(plan, await resolveOnPath(plan.bin, opts.searchEnv ?? process.env)), opts);
 }
 
 /**
@@ -238,7 +243,13 @@ export async function buildLaunch(opts: LaunchOptions): Promise<LaunchSpec> {
  */
 export function buildLaunchSync(opts: LaunchOptions): LaunchSpec {
   const plan = planLaunch(opts);
-  return withBinary(plan, resolveOnPathSync(plan.bin, opts.searchEnv ?? process.env));
+  return withLogin(withBinary(plan, resolveOnPathSync(plan.bin, opts.searchEnv ?? process.env)), opts);
+}
+
+/** A local run of a CLI whose login can be checked says whether it has one (the judgement reads it). */
+function withLogin(plan: LaunchSpec, opts: LaunchOptions): LaunchSpec {
+  const out = loggedOut(opts.judgeAs ?? plan.agent, { ...(opts.searchEnv ?? process.env), ...plan.env });
+  return out === null ? plan : { ...plan, loggedOut: out };
 }
 
 function withBinary(plan: LaunchSpec, resolved: string): LaunchSpec {

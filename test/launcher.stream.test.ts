@@ -1,7 +1,8 @@
 /**
  * One-shot runs in stream mode through the whole conductor (real pty, real statechart): a run that
  * stays silent longer than the start-up timeout after its first event completes, its result lands in
- * the snapshot and `resultFile`; the same run in text mode is the seed's `L3_timeout`.
+ * the snapshot and `resultFile`; the same run in text mode completes too (the seed's `L3_timeout`):
+ * a headless one-shot has no start-up timeout, `maxRunMs` bounds it.
  * The fixture (test/fixtures/stream-agent.sh) prints the CLI's first event at once, like the real ones.
  */
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
@@ -83,7 +84,7 @@ describe("stream mode keeps a long one-shot run alive and captures its result", 
     },
   );
 
-  it("the same run in text mode prints nothing until done: start-up timeout, as the seed's claude -p", async () => {
+  it("the same run in text mode prints nothing until done: a one-shot has no start-up timeout, it completes", async () => {
     const c = conductor();
     const done = final(c, "text");
     c.spawnSession({
@@ -96,9 +97,27 @@ describe("stream mode keeps a long one-shot run alive and captures its result", 
       env: { FAKE_KIND: "claude", FAKE_SILENT_S: SILENT_S },
     });
     const snap = await done;
-    expect(snap.state).toBe("dead");
-    expect(snap.failureMode).toBe("startup_timeout");
-    expect(snap.result).toBeNull();
+    // The seed (and this conductor before issue 10) killed it as L3_timeout while it worked.
+    expect(snap.state).toBe("completed");
+    expect(snap.failureMode).toBeNull();
+    expect(snap.result).toBeNull(); // text mode has no stream to read a result from
+  });
+
+  it("a silent one-shot is bounded by maxRunMs instead", async () => {
+    const c = conductor();
+    const done = final(c, "bounded");
+    c.spawnSession({
+      id: "bounded",
+      agent: "claude",
+      prompt: "update the files",
+      bin: agent,
+      approvals: "prompt",
+      output: "text",
+      probeOpts: { maxRunMs: STARTUP_MS },
+      env: { FAKE_KIND: "claude", FAKE_SILENT_S: SILENT_S },
+    });
+    const snap = await done;
+    expect(snap).toMatchObject({ state: "dead", failureMode: "run_timeout" });
   });
 
   it("an error result is captured (not ok, the CLI's message) and no result file is written", async () => {

@@ -37,4 +37,6 @@ export const claude: AgentProfile = {
   // "? for shortcuts" is shown under an empty composer while claude is idle.
   composer: [/^\s*\?\s+for shortcuts\b/],
   questions: [],
+  // `-p` text mode prints nothing until the answer is complete (58 s of silence recorded in slow-text).
+  oneShot: (args) => args.includes("-p") || args.includes("--print"),
 };

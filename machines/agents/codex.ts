@@ -31,8 +31,17 @@ export const codex: AgentProfile = {
       pattern: /exceeded retry limit, last status: 429|429 Too Many Requests|usage_limit_reached/i,
       live: true,
     },
-    // Offline, codex waits for the network forever instead of failing.
-    { class: "network", pattern: /Reconnecting\.\.\.\s*waiting for network/i, live: true },
+    // Offline, codex waits for the network forever instead of failing. Logged out (recorded: nokey),
+    // it says the same: only the launcher's login check tells the two apart.
+    {
+      class: "network",
+      pattern: /Reconnecting\.\.\.\s*waiting for network/i,
+      live: true,
+      whenLoggedOut: {
+        class: "auth",
+        hint: "codex has no login here: no OPENAI_API_KEY or CODEX_API_KEY, no auth.json in CODEX_HOME; run `codex login`",
+      },
+    },
     { class: "network", pattern: /stream disconnected before completion|error sending request/i },
     { class: "network", pattern: /experiencing high demand|server_is_overloaded|slow_down/i },
   ],
@@ -48,4 +57,6 @@ export const codex: AgentProfile = {
   busy: [/\b(?:esc|ctrl\+c) to interrupt\b/i],
   composer: [/^\s*›(?:\s|$)/],
   questions: [],
+  // `codex exec` (alias `e`) prints its header at once, then nothing during a generation (42 s recorded).
+  oneShot: (args) => args.find((a) => !a.startsWith("-")) === "exec" || args[0] === "e",
 };

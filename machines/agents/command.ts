@@ -22,4 +22,5 @@ export const command: AgentProfile = {
   busy: [],
   composer: [],
   questions: [],
+  oneShot: () => false,
 };

@@ -40,4 +40,6 @@ export const gemini: AgentProfile = {
   busy: [/\(esc to cancel,\s*\d+\s*[smh]/i],
   composer: [/^\s*[│┃]?\s*>\s+Type your message/i],
   questions: [],
+  // Headless only when `-p`/`--prompt` is its own word; its start-up alone took 20-50 s when recorded.
+  oneShot: (args) => args.includes("-p") || args.includes("--prompt"),
 };

@@ -18,9 +18,12 @@ export interface RunEvidence {
   title: string | null;
 }
 
+/** When the verdict is given (wall-clock resets), and what the launcher knew of the run. */
 export interface Clock {
   now?: number | undefined;
   timeZone?: string | null | undefined;
+  /** The launcher found no login for the CLI (`ChildSpec.loggedOut`): rules with `whenLoggedOut` apply it. */
+  loggedOut?: boolean | undefined;
 }
 
 /** Box borders and the frame characters TUIs draw around dialogs. */
@@ -152,6 +155,18 @@ function verdict(
   return { class: cls, line: clip(line.trim()), source, retryAfterMs: hint?.ms ?? null };
 }
 
+/** A rule's verdict; a logged-out CLI's `whenLoggedOut` class, with what to do after its line. */
+function ruleVerdict(
+  hit: { rule: FailureRule; line: string },
+  source: FailureVerdict["source"],
+  text: string,
+  clock: Clock,
+): FailureVerdict {
+  const alt = clock.loggedOut ? hit.rule.whenLoggedOut : undefined;
+  if (!alt) return verdict(hit.rule.class, hit.line, source, text, clock);
+  return verdict(alt.class, `${hit.line.trim()} (${alt.hint})`, source, text, clock);
+}
+
 /** The last line a person would read as the program's last word. */
 export function lastMeaningfulLine(e: Pick<RunEvidence, "recentOutput" | "screen">): string | null {
   const all = lines(e).filter((l) => /[A-Za-z]/.test(l));
@@ -203,7 +218,7 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
     if (cls) return verdict(cls, s.message, "stream", whole, clock);
   }
   const hit = firstRuleMatch(rules, sources);
-  if (hit) return verdict(hit.rule.class, hit.line, "output", whole, clock);
+  if (hit) return ruleVerdict(hit, "output", whole, clock);
   const generic = classifyFailure(whole);
   if (generic) {
     const line = text.findLast((l) => l.includes(generic.match)) ?? generic.match;
@@ -228,7 +243,7 @@ export function judgeScreen(
   if (live.length === 0) return null;
   const text = textLines(unwrapRows(screen));
   const hit = firstRuleMatch(live, [title ? [...text, title] : text]);
-  return hit ? verdict(hit.rule.class, hit.line, "screen", screen.join("\n"), clock) : null;
+  return hit ? ruleVerdict(hit, "screen", screen.join("\n"), clock) : null;
 }
 
 /** A busy spinner is on screen, or the title says the agent works. */

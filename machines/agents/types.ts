@@ -28,6 +28,11 @@ export interface FailureRule {
    * the CLI's own UI wording: an agent quoting "401 Unauthorized" from a test log must not count.
    */
   readonly live?: boolean;
+  /**
+   * The class when the launcher found no login for the CLI (`ChildSpec.loggedOut`), with what to
+   * do: codex offline and logged out waits "for network" for ever, and no network will let it in.
+   */
+  readonly whenLoggedOut?: { readonly class: FailureClass; readonly hint: string };
 }
 
 /** What a window title (OSC 0/2) says about the TUI. */
@@ -57,6 +62,11 @@ export interface AgentProfile {
   readonly composer: readonly RegExp[];
   /** Extra prompt-line patterns for the bottom of the screen, on top of the built-in ones. */
   readonly questions: readonly { readonly name: string; readonly regex: RegExp }[];
+  /**
+   * The argv (without argv[0]) is a headless one-shot run (`claude -p`, `codex exec`, `gemini -p`):
+   * it may print nothing until it is done, so no start-up timeout applies (maxRunMs bounds it).
+   */
+  readonly oneShot: (args: readonly string[]) => boolean;
 }
 
 /** A failure the profile recognised, with the CLI's own line (secrets not yet redacted). */

@@ -55,7 +55,7 @@ function table(rows: LiveOutcome[]): string {
     `${r.state}${r.boundHit ? " (bound)" : ""}`,
     r.failureMode ?? "-",
     String(r.runs),
-    r.sawInputWait ? "yes" : "no",
+    r.question ? r.question.slice(0, 40) : r.sawInputWait ? "yes" : "no",
     (r.lastError ?? r.reason).slice(0, 48),
     `${(r.durationMs / 1000).toFixed(1)} s`,
     r.cliPrintedExpected === null ? "-" : r.cliPrintedExpected ? "yes" : "NO",
@@ -72,6 +72,7 @@ function table(rows: LiveOutcome[]): string {
     "reason/lastError",
     "time",
     "cli msg",
+    "alive",
     "verdict",
   ];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));

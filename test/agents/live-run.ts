@@ -4,6 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyCarriageReturns, stripAnsi } from "../../actors/screen-tail.js";
 import { createConductor } from "../../src/conductor.js";
@@ -21,8 +22,10 @@ export interface LiveOutcome {
   failureMode: string | null;
   runs: number;
   reason: string;
-  /** What the dead event / snapshot carries as the cause (today: only the reason). */
+  /** The CLI's line the snapshot carries as the cause. */
   lastError: string | null;
+  /** The question of the first input_wait that matched the case's question (or the first one). */
+  question: string | null;
   sawInputWait: boolean;
   durationMs: number;
   boundHit: boolean;
@@ -47,7 +50,7 @@ function meets(expected: AgentCase["conductor"], o: Omit<LiveOutcome, "matches">
     case "dead":
       return o.state === "dead" && o.failureMode === expected.failureMode;
     case "rate_limited_wait":
-      return o.failureMode === "rate_limit" && o.runs === 1;
+      return o.failureMode === "rate_limited" && o.runs === 1;
   }
 }
 
@@ -57,7 +60,9 @@ export async function runUnderConductor(
   api: FakeApi,
   boundMs: number,
 ): Promise<LiveOutcome> {
-  const root = mkdtempSync(join(CACHE_DIR, "live", `${k.cli}-${k.name}-`));
+  // Outside any git repository: under the repo's .agent-cache, codex found the checkout's .git (so
+  // untrusted-no-git ran and exited 0) and claude and codex asked about trusting the checkout's root.
+  const root = mkdtempSync(join(tmpdir(), `agents-live-${k.cli}-${k.name}-`));
   const dirs = { home: join(root, "home"), cwd: join(root, "work") };
   mkdirSync(dirs.home, { recursive: true });
   mkdirSync(dirs.cwd, { recursive: true });
@@ -85,24 +90,38 @@ export async function runUnderConductor(
   });
   const id = `${k.cli}-${k.name}`;
   let sawInputWait = false;
-  let deadReason: string | null = null;
+  let question: string | null = null;
   const started = Date.now();
+  // Settles at a final state, or at the end the case expects that is not final: the question it
+  // asks, or the wait before a rate-limited rerun (which may be hours away).
   const settled = new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(true), boundMs);
-    conductor.on("inputWait", () => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    conductor.on("inputWait", (e: { question: string }) => {
+      const wanted = !k.question || k.question.test(e.question) || k.question.test(e.question.replace(/\s/g, ""));
+      if (question === null || wanted) question = e.question;
       sawInputWait = true;
-    });
-    conductor.on("dead", (e: { reason: string }) => {
-      deadReason = e.reason;
+      if (k.conductor.state === "input_wait" && wanted) done();
     });
     conductor.on("stateChange", (e: { to: string }) => {
-      if (FINAL.has(e.to)) {
-        clearTimeout(timer);
-        resolve(false);
-      }
+      if (FINAL.has(e.to)) done();
+      const snap = conductor.getSnapshot().find((s) => s.id === id);
+      if (e.to === "restarting" && k.conductor.state === "rate_limited_wait" && snap?.failureMode === "rate_limited")
+        done();
     });
   });
-  conductor.spawnSession({ id, agent: "command", command: [bin, ...k.args], workdir: dirs.cwd, env });
+  // Judged as the CLI it runs (a `command` wrapping claude, codex or gemini): the argv is the case's own.
+  conductor.spawnSession({
+    id,
+    agent: "command",
+    judgeAs: k.cli,
+    command: [bin, ...k.args],
+    workdir: dirs.cwd,
+    env,
+  });
   const boundHit = await settled;
   const snap = conductor.getSnapshot().find((s) => s.id === id)!;
   const durationMs = Date.now() - started;
@@ -122,9 +141,10 @@ export async function runUnderConductor(
     expected: k.conductor,
     state: snap.state,
     failureMode: snap.failureMode,
-    runs: snap.restarts + 1,
+    runs: events.filter((e) => e.event === "session.spawn" && e.session === id).length,
     reason: snap.reason,
-    lastError: deadReason,
+    lastError: snap.lastError,
+    question,
     sawInputWait,
     durationMs,
     boundHit,
@@ -133,6 +153,7 @@ export async function runUnderConductor(
       ? k.expectLine.test(text)
       : k.question
         ? k.question.test(text) ||
+          (question !== null && k.question.test(question)) ||
           new RegExp(k.question.source.replace(/\s/g, ""), k.question.flags).test(text.replace(/\s/g, ""))
         : null,
     firstExitCode: exits[0]?.code ?? null,

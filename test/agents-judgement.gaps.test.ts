@@ -1,0 +1,106 @@
+/**
+ * The judgement fixes found by replaying the recordings (issue 10 follow-up): the CLI's message,
+ * not a wrapped row or raw JSON; headless one-shots without a start-up timeout; codex logged out
+ * and offline is auth; a timed-out run judged by its last screen.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { claude, codex, gemini, judgeExit, judgeScreen, messageIn, unwrapRows } from "../machines/agents/index.js";
+import { judgeTimedOutRun, startupTimeoutFor } from "../machines/session.judgement.js";
+import { resolvePolicy } from "../machines/session.policy.js";
+import { codexLoggedOut } from "../src/presets/login-state.js";
+
+const ctx = (agent: string, argv: string[], extra = {}) => ({
+  agent,
+  policy: resolvePolicy({ startupTimeoutMs: 30_000 }),
+  leaseStatus: "none" as const,
+  account: null,
+  spec: { argv, ...extra },
+});
+
+describe("the CLI's own words", () => {
+  it("a quoted API error gives its message (gemini's _ApiError JSON, its message: '…')", () => {
+    const line = 'Error generating content via API. _ApiError: {"error":{"code":400,"message":"API key not valid."}}';
+    expect(messageIn(line)).toBe("API key not valid.");
+    expect(messageIn("TerminalQuotaError: message: 'You exceeded your current quota' at x")).toBe(
+      "You exceeded your current quota",
+    );
+    expect(messageIn("plain line")).toBe("plain line");
+  });
+
+  it("soft-wrapped rows are joined; box lines and finished sentences are not", () => {
+    const a = `${"x".repeat(95)}Please set an Auth`;
+    const rows = [a, " method in your settings", "│ boxed │", `${"y".repeat(112)}.`, "next"];
+    expect(unwrapRows(rows)).toEqual([`${a} method in your settings`, "│ boxed │", rows[3], "next"]);
+  });
+
+  it("an exit is judged on the unwrapped output line before the screen's rows", () => {
+    const out = 'ApiError: {"error":{"code":400,"message":"API key not valid. Please pass a valid API key."}}';
+    const v = judgeExit(gemini, {
+      exitCode: 1,
+      signal: null,
+      recentOutput: out,
+      screen: ['ason":"API_KEY_INVALID"'],
+      title: null,
+    });
+    expect(v).toMatchObject({ class: "auth", line: "API key not valid. Please pass a valid API key." });
+  });
+});
+
+describe("headless one-shots have no start-up timeout (maxRunMs bounds them)", () => {
+  it.each([
+    ["claude", ["claude", "-p", "hi"], true],
+    ["claude", ["claude"], false],
+    ["codex", ["codex", "exec", "hi"], true],
+    ["codex", ["codex", "hi"], false],
+    ["gemini", ["gemini", "-p", "hi"], true],
+    ["gemini", ["gemini", "-i", "hi"], false],
+    ["command", ["node", "-p", "1"], false],
+  ])("%s %j → one-shot %s", (agent, argv, silent) => {
+    expect(startupTimeoutFor(ctx(agent, argv))).toBe(silent ? 2 ** 31 - 1 : 30_000);
+  });
+});
+
+describe("codex logged out and offline", () => {
+  const line = "ERROR: Reconnecting... waiting for network";
+  it("is network with a login, auth (with what to do) without one", () => {
+    expect(judgeScreen(codex, [line], null)?.class).toBe("network");
+    const v = judgeScreen(codex, [line], null, { loggedOut: true });
+    expect(v?.class).toBe("auth");
+    expect(v?.line).toMatch(/^ERROR: Reconnecting\.\.\. waiting for network \(codex has no login here: .*codex login/);
+  });
+
+  it("the launcher's check: a key, auth.json or an own provider is a login; nothing is none", () => {
+    const home = mkdtempSync(join(tmpdir(), "codex-login-"));
+    expect(codexLoggedOut({ CODEX_HOME: home })).toBe(true);
+    expect(codexLoggedOut({ CODEX_HOME: home, OPENAI_API_KEY: "" })).toBe(true);
+    expect(codexLoggedOut({ CODEX_HOME: home, OPENAI_API_KEY: "sk-x" })).toBe(false);
+    writeFileSync(join(home, "config.toml"), 'model_provider = "openai"\n');
+    expect(codexLoggedOut({ CODEX_HOME: home })).toBe(true);
+    writeFileSync(join(home, "config.toml"), 'model_provider = "local"\n');
+    expect(codexLoggedOut({ CODEX_HOME: home })).toBe(false);
+    const other = join(home, "other");
+    mkdirSync(other);
+    writeFileSync(join(other, "auth.json"), "{}");
+    expect(codexLoggedOut({ CODEX_HOME: other })).toBe(false);
+  });
+});
+
+describe("a timed-out run is judged by its last screen", () => {
+  const timedOut = (agent: string, screen: string[]) => ({ ...ctx(agent, [agent]), screen, title: null });
+  it("a CLI stalled on a 503 is network; a bare spinner stays a timeout", () => {
+    const screen = ['Attempt 8 failed with status 503. Retrying with backoff... _ApiError: {"status":"UNAVAILABLE"}'];
+    expect(judgeTimedOutRun(timedOut("gemini", screen), "stall_timeout")?.failureMode).toBe("network");
+    expect(judgeTimedOutRun(timedOut("gemini", ["⠙ Thinking... (esc to cancel, 23s)"]), "stall_timeout")).toBeNull();
+    expect(judgeTimedOutRun(timedOut("gemini", screen), "input_wait_timeout")).toBeNull();
+  });
+
+  it("terminal only from the CLI's own wording: a quoted 401 in an agent's work is not auth", () => {
+    expect(judgeTimedOutRun(timedOut("claude", ["GET /api → 401 Unauthorized"]), "stall_timeout")).toBeNull();
+    const own = judgeTimedOutRun(timedOut("claude", ["Invalid API key · Fix external API key"]), "stall_timeout");
+    expect(own?.failureMode).toBe("auth");
+    expect(judgeExit(claude, { exitCode: 1, signal: null, recentOutput: "", screen: [], title: null })).toBeNull();
+  });
+});
