@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { child, dist, emit, stamps, tempLogs, wallNow } from "./lib.mjs";
+import { child, dist, emit, once, stamps, tempLogs, wallNow } from "./lib.mjs";
 import { startPm2 } from "./pm2.mjs";
 
 const { createConductor } = await import(dist);
@@ -19,7 +19,7 @@ async function conductor(round) {
   const out = [];
   for (let i = 0; i < SAMPLES; i++) {
     const id = `x${round}-${i}`;
-    const done = new Promise((r) => c.on("completed", (e) => e.sessionId === id && r(wallNow())));
+    const done = once(c, "completed", (e) => e.sessionId === id).then(() => wallNow());
     c.spawnSession({ id, agent: "command", command: [NODE, ...probe] });
     const at = await done;
     const path = c.getSnapshot().find((s) => s.id === id).outPath;
