@@ -27,7 +27,7 @@ import type {
 } from "./broker.types.js";
 
 // Split modules re-exported here: callers import them from this module.
-export { accountKey, nextAvailableEta } from "./broker.policy.js";
+export { ANY_HOST, accountKey, nextAvailableEta } from "./broker.policy.js";
 export type {
   BrokerAccountSpec,
   BrokerContext,

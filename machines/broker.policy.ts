@@ -10,11 +10,21 @@ export const accountKey = (provider: string, id: string) => `${provider}/${id}`;
 export const tierOf = (s: BrokerAccountSpec): Tier => s.tier ?? "unknown";
 const rank = (t: Tier) => TIERS.indexOf(t);
 
+/** `requireHost: ANY_HOST`: any account bound to a host (the seed's `lease({ provider, remote: true })`). */
+export const ANY_HOST = "*";
+
+const hostMatches = (s: BrokerAccountSpec, requireHost: string | undefined) =>
+  requireHost === undefined
+    ? s.host === undefined
+    : requireHost === ANY_HOST
+      ? s.host !== undefined
+      : s.host === requireHost;
+
 /** Accounts a request may use, in config order. */
 function eligible(ctx: Pick<BrokerContext, "specs">, provider: string, requireHost: string | undefined): string[] {
   return Object.keys(ctx.specs).filter((k) => {
     const s = ctx.specs[k] as BrokerAccountSpec;
-    return s.provider === provider && (requireHost === undefined ? s.host === undefined : s.host === requireHost);
+    return s.provider === provider && hostMatches(s, requireHost);
   });
 }
 
@@ -34,7 +44,12 @@ export function choose(
 ): Pick_ | Refusal {
   const keys = eligible(ctx, provider, requireHost);
   if (keys.length === 0) {
-    const where = requireHost === undefined ? "" : ` bound to host "${requireHost}"`;
+    const where =
+      requireHost === undefined
+        ? ""
+        : requireHost === ANY_HOST
+          ? " bound to a host"
+          : ` bound to host "${requireHost}"`;
     return { etaMs: null, code: "no_accounts", reason: `no ${provider} account${where} is configured` };
   }
   const busy = new Set([...taken, ...Object.values(ctx.leases).map((l) => l.key)]);

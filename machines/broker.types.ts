@@ -3,7 +3,7 @@
  *
  * Events IN
  *   { type: "LEASE.REQUEST", provider, sessionId, requireHost?, wait?, replyTo? }
- *       requireHost: only accounts bound to that host; without it only accounts with no host.
+ *       requireHost: only accounts bound to that host ("*": to any host); without it only accounts with no host.
  *       wait: when none is free, queue the request (FIFO) and grant it when one frees up.
  *   { type: "LEASE.RENEW", accountId, sessionId, provider? }       restarts the lease TTL
  *   { type: "LEASE.CANCEL", sessionId, provider? }                 drops a queued request

@@ -3,8 +3,10 @@
  * here, before the conductor hears of the session, so a refused spawn leaves nothing behind.
  */
 import { join } from "node:path";
-import type { ConductorEvent, RemotePlacement } from "../machines/conductor.machine.js";
-import { type ConductorOptions, policyFor, type SpawnConfig } from "./conductor-options.js";
+import type { Actor } from "xstate";
+import type { ConductorEvent, conductorMachine, RemotePlacement } from "../machines/conductor.machine.js";
+import { type ConductorOptions, policyFor, type SpawnConfig, validateSpawnConfig } from "./conductor-options.js";
+import { ConductorError, SessionError } from "./errors.js";
 import { buildLaunchSync, type LaunchSpec, launchExtras, planLaunch } from "./launcher.js";
 
 export type SpawnEvent = Extract<ConductorEvent, { type: "SPAWN" }>;
@@ -16,29 +18,76 @@ export interface SpawnContext {
   checkHost: ((sessionId: string, host: string) => void) | null;
 }
 
+/**
+ * Everything that refuses a spawn, before any effect: shutting down, the one schema (src/schema/: ids,
+ * argv of strings, timer bounds, unknown keys), the seed's checks, a duplicate id.
+ */
+export function admitSpawn(config: SpawnConfig, ctx: SpawnContext, state: { shuttingDown: boolean; ids: string[] }) {
+  if (state.shuttingDown)
+    throw new SessionError("Conductor is shutting down: spawnSession is refused once shutdown() was called", {
+      code: "SHUTTING_DOWN",
+    });
+  validateSpawnConfig(config);
+  checkSpawnConfig(config, ctx);
+  if (state.ids.includes(config.id))
+    throw new SessionError(`Session "${config.id}" already exists; ids are unique per conductor`, {
+      code: "DUPLICATE_SESSION",
+      field: "id",
+    });
+}
+
 export function checkSpawnConfig(config: SpawnConfig, ctx: SpawnContext): void {
   if (!config || typeof config !== "object")
-    throw new TypeError(
+    throw new ConductorError(
       "spawnSession(config): config must be an object, e.g. { id: 'a', agent: 'codex', prompt: '...' }",
+      { code: "INVALID_OPTIONS" },
     );
   if (config.id === undefined || config.id === null || config.id === "")
-    throw new Error("session id is required, e.g. spawnSession({ id: 'review-1', agent: 'codex', prompt: '...' })");
+    throw new ConductorError(
+      "session id is required, e.g. spawnSession({ id: 'review-1', agent: 'codex', prompt: '...' })",
+      { code: "INVALID_OPTIONS", field: "id" },
+    );
   // A number would be coerced into a key here and refused as an id elsewhere: refuse it first.
   if (typeof config.id !== "string")
-    throw new TypeError(`spawnSession(config): id must be a string, got ${typeof config.id} (${String(config.id)})`);
+    throw new ConductorError(
+      `spawnSession(config): id must be a string, got ${typeof config.id} (${String(config.id)})`,
+      { code: "INVALID_OPTIONS", field: "id" },
+    );
   if (config.remote && !config.host)
-    throw new Error("host is required for remote sessions, e.g. { remote: true, host: 'build-box' }");
+    throw new ConductorError("host is required for remote sessions, e.g. { remote: true, host: 'build-box' }", {
+      code: "INVALID_OPTIONS",
+      field: "host",
+    });
   if (config.remote && config.account !== undefined) {
-    throw new Error(
+    throw new ConductorError(
       `session "${config.id}": leased accounts are for local sessions only in this version; a remote agent uses ` +
         `the host's own login (drop "account" or run it locally)`,
+      { code: "OPTION_NOT_SUPPORTED", field: "account" },
     );
   }
   if (config.remote && !ctx.checkHost)
-    throw new Error(
+    throw new ConductorError(
       "remote sessions need a hosts file: createConductor({ hosts: './hosts.json' }) (see docs/remote.md)",
+      { code: "INVALID_OPTIONS", field: "hosts" },
     );
   // probeOpts and restart were checked by the schema (validateSpawnConfig) before this runs.
+  checkL2(config, ctx.opts);
+}
+
+/**
+ * L2 (the seed's MCP heartbeat) is not built: without MCP servers the seed reported it "skip", and so do
+ * we; a session that has MCP servers and asks for the heartbeat is refused rather than silently unprobed.
+ */
+function checkL2(config: SpawnConfig, opts: ConductorOptions): void {
+  const asked = [config.probeOpts, opts.probeOpts]
+    .flatMap((p) => [p?.mcpHeartbeat, p?.enableL2])
+    .find((v) => v !== undefined);
+  if (asked !== true || !config.mcpServers || Object.keys(config.mcpServers).length === 0) return;
+  throw new ConductorError(
+    `session "${config.id}": probeOpts.enableL2 (mcpHeartbeat) asks for an MCP heartbeat probe, which this version ` +
+      'does not have; drop enableL2 (l2 is reported as "skip") or drop mcpServers',
+    { code: "OPTION_NOT_SUPPORTED", field: "probeOpts.enableL2" },
+  );
 }
 
 /** The SPAWN event for a checked config, and what the launcher decided (presets only). Throws (launch errors,
@@ -91,24 +140,27 @@ export function spawnEventOf(
   return { event, preset: launch.preset };
 }
 
-/** Sends SPAWN and returns the conductor's refusal (`duplicate`, `shutting_down`), or null when it took it. */
-export function sendSpawn(
-  actor: {
-    on(type: "spawnRejected", fn: (e: { id: string; why: string }) => void): { unsubscribe(): void };
-    send(event: SpawnEvent): void;
-  },
-  spawn: SpawnEvent,
-): string | null {
+/** Sends SPAWN and returns the new session's actor; throws (after `onRefused`) if the conductor refused it. */
+export function sendSpawn(actor: Actor<typeof conductorMachine>, spawn: SpawnEvent, onRefused: () => void) {
+  const id = spawn.session.id;
   let refused: string | null = null;
   const refusals = actor.on("spawnRejected", (e) => {
-    if (e.id === spawn.session.id) refused = e.why;
+    if (e.id === id) refused = e.why;
   });
   try {
     actor.send(spawn);
   } finally {
     refusals.unsubscribe();
   }
-  return refused;
+  const ref = actor.getSnapshot().context.sessions[id];
+  if (refused || !ref) {
+    onRefused();
+    const why = refused ?? "no actor";
+    throw new SessionError(`Session "${id}" could not be created (the conductor refused it: ${why})`, {
+      code: "SPAWN_REFUSED",
+    });
+  }
+  return ref;
 }
 
 function remotePlacement(config: SpawnConfig): RemotePlacement {
@@ -131,13 +183,16 @@ function accountFor(config: SpawnConfig): { provider: string } | null {
 /** A method named an id this conductor does not have: say which ids it has. */
 export function unknownSession(method: string, id: string, known: string[]): Error {
   const list = known.length ? known.map((k) => `"${k}"`).join(", ") : "none";
-  return new Error(`${method}("${id}"): this conductor has no session "${id}" (its sessions: ${list})`);
+  return new SessionError(`${method}("${id}"): this conductor has no session "${id}" (its sessions: ${list})`, {
+    code: "UNKNOWN_SESSION",
+  });
 }
 
 /** Processes of a session's trees that outlived SIGKILL: name them, say what to check. */
 export function survivorsError(call: string, pids: number[]): Error {
-  return new Error(
+  return new ConductorError(
     `${call}: ${pids.length} process(es) of the session trees outlived SIGKILL: pids ${pids.join(", ")}. ` +
       "They are stuck in the kernel (state D in /proc/<pid>/stat) or not ours to kill; check them before a restart.",
+    { code: "PROCESSES_SURVIVED" },
   );
 }

@@ -4,7 +4,12 @@
  * `killSession(id)` waits on `whenGone(id)`, so one session's kill never waits for another's trees;
  * `shutdown()` still waits on the shared reaper. An entry lives only while its work does.
  */
+import type { Actor } from "xstate";
+import { endCarriers, sessionScope } from "../actors/env-cookie.js";
 import type { ProcessReaper } from "../actors/process-reaper.js";
+import type { conductorMachine } from "../machines/conductor.machine.js";
+import { survivorsError, unknownSession } from "./conductor-spawn.js";
+import type { LogFn } from "./event-log-format.js";
 
 export interface TreeLedger {
   /** The reaper as one session's child sees it: everything it starts is counted for that session. */
@@ -90,4 +95,30 @@ export function boundedWait(p: Promise<unknown>, ms: number): Promise<void> {
       timer = setTimeout(r, ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+export interface KillDeps {
+  actor: Actor<typeof conductorMachine>;
+  log: LogFn;
+  trees: TreeLedger;
+  cookieScope: string;
+  /** How long to wait for the trees (graceMs plus a margin for SIGKILLed trees to vanish). */
+  waitMs: number;
+}
+
+/** `killSession(id, reason)`: resolves when this session's process trees are gone; rejects for an unknown id. */
+export function sessionKiller(d: KillDeps) {
+  return async function killSession(id: string, reason = "user_kill"): Promise<void> {
+    const { sessions, finished } = d.actor.getSnapshot().context;
+    if (!sessions[id]) throw unknownSession("killSession", id, Object.keys(sessions));
+    if (!finished[id]) {
+      d.log("session.kill", { session: id, reason });
+      d.actor.send({ type: "KILL", id, reason });
+    }
+    // The child's stop queues its reap in the same step; let it register first.
+    await new Promise((r) => setImmediate(r));
+    await boundedWait(d.trees.whenGone(id), d.waitMs);
+    const survivors = await endCarriers(sessionScope(d.cookieScope, id));
+    if (survivors.length > 0) throw survivorsError(`killSession("${id}")`, survivors);
+  };
 }

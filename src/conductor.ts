@@ -7,39 +7,26 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createActor, toPromise } from "xstate";
-import { conductorScope, endCarriers, sessionScope } from "../actors/env-cookie.js";
+import { conductorScope, endCarriers } from "../actors/env-cookie.js";
 import { setOutputLogPolicy } from "../actors/log-rotation.js";
 import { processWatchdog } from "../actors/orphan-watchdog.js";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { sessionSystemId } from "../machines/conductor.machine.js";
-import { FINAL_STATES, STATES } from "../machines/session.types.js";
+import { STATES } from "../machines/session.types.js";
+import { sessionCommands } from "./conductor-commands.js";
+import { openControl } from "./conductor-control.js";
 import { createApiEvents, listenerMethods, now, sessionEventHandler } from "./conductor-events.js";
-import {
-  checkKeys,
-  type ConductorOptions,
-  type SpawnConfig,
-  validateConductorOptions,
-  validateSpawnConfig,
-} from "./conductor-options.js";
-import { SessionError } from "./errors.js";
+import { type ConductorOptions, type SpawnConfig, validateConductorOptions } from "./conductor-options.js";
 import { probeReporter } from "./conductor-probes.js";
 import { getConductorRegistry } from "./conductor-registry.js";
-import {
-  checkSpawnConfig,
-  type SpawnContext,
-  sendSpawn,
-  spawnEventOf,
-  survivorsError,
-  unknownSession,
-} from "./conductor-spawn.js";
+import { admitSpawn, type SpawnContext, sendSpawn, spawnEventOf, survivorsError } from "./conductor-spawn.js";
 import { conductorLogic, openRuntimes, SHUTDOWN_MARGIN_MS } from "./conductor-runtimes.js";
-import { boundedWait, createTreeLedger } from "./conductor-trees.js";
+import { createTreeLedger, sessionKiller } from "./conductor-trees.js";
 import { createEventLog } from "./event-log.js";
 import { versionedAppend } from "./event-log-format.js";
-import { createConductorMeshBridge, createMeshRegistry, type MeshRegistry } from "./mesh-registry.js";
+import { attachMesh } from "./mesh-registry.js";
 import { createResultCapture } from "./result-capture.js";
 import { createRunArgv } from "./run-argv.js";
-import { type SessionSnapshot, viewOf } from "./session-view.js";
 import { registerForSignals } from "./signal-traps.js";
 import { openSurvivorLedger, type SurvivorReport } from "./survivors.js";
 
@@ -88,10 +75,6 @@ export function createConductor(opts: ConductorOptions) {
     input: { graceMs, ...(brokerRuntime ? { broker: brokerRuntime.brokerInput } : {}) },
     ...(opts.inspect ? { inspect: opts.inspect } : {}),
   });
-  actor.on("allCompleted", (e) => {
-    log("conductor.all_completed", { sessions: e.sessions });
-    events.emit("allCompleted", { sessions: e.sessions, at: now() });
-  });
   actor.on("shutdownStarted", (e) => {
     log("conductor.shutdown", { reason: e.reason, sessions: Object.keys(record().sessions).length, live: e.live });
   });
@@ -108,29 +91,14 @@ export function createConductor(opts: ConductorOptions) {
   const isShuttingDown = () => record().shutdownReason !== null || actor.getSnapshot().status !== "active";
 
   function spawnSession(config: SpawnConfig): string {
-    if (isShuttingDown())
-      throw new SessionError("Conductor is shutting down: spawnSession is refused once shutdown() was called", {
-        code: "SHUTTING_DOWN",
-      });
-    // The one schema (src/schema/): ids, argv of strings, timer bounds, unknown keys, all before any effect.
-    validateSpawnConfig(config);
-    checkSpawnConfig(config, spawnContext);
+    admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), ids: Object.keys(record().sessions) });
     const id = config.id;
-    if (record().sessions[id])
-      throw new SessionError(`Session "${id}" already exists; ids are unique per conductor`, {
-        code: "DUPLICATE_SESSION",
-        field: "id",
-      });
     const { event: spawn, preset } = spawnEventOf(config, spawnContext, new Date().toISOString());
     // Everything that can throw runs before SPAWN: a refused spawn leaves no session behind.
     const unregister = () => getConductorRegistry().unregister(id, api);
     getConductorRegistry().register(id, api);
-    const refused = sendSpawn(actor, spawn);
-    const ref = record().sessions[id];
-    if (refused || !ref) {
-      unregister();
-      throw new Error(`Session "${id}" could not be created (the conductor refused it: ${refused ?? "no actor"})`);
-    }
+    const ref = sendSpawn(actor, spawn, unregister);
+    commands.configs.set(id, config);
     const { agent, spec } = spawn.session;
     if (preset && !config.remote) runArgv.register(id, { agent, resumeArgv: spec.resumeArgv });
     if (preset?.stream && !config.remote) {
@@ -149,67 +117,20 @@ export function createConductor(opts: ConductorOptions) {
     return id;
   }
 
-  /** Resolves when this session's process trees are gone; rejects for an id this conductor never had. */
-  async function killSession(id: string, reason = "user_kill"): Promise<void> {
-    const { sessions, finished } = record();
-    if (!sessions[id]) throw unknownSession("killSession", id, Object.keys(sessions));
-    if (!finished[id]) {
-      log("session.kill", { session: id, reason });
-      actor.send({ type: "KILL", id, reason });
-    }
-    // The child's stop queues its reap in the same step; let it register first.
-    await new Promise((r) => setImmediate(r));
-    await boundedWait(trees.whenGone(id), graceMs + SHUTDOWN_MARGIN_MS);
-    const survivors = await endCarriers(sessionScope(cookieScope, id));
-    if (survivors.length > 0) throw survivorsError(`killSession("${id}")`, survivors);
-  }
+  const killSession = sessionKiller({ actor, log, trees, cookieScope, waitMs: graceMs + SHUTDOWN_MARGIN_MS });
 
-  /** The seed's contract: `false` when nothing was sent (unknown id, no running child, not a string). */
-  function sendInput(id: string, text: string): boolean {
-    const ref = record().sessions[id];
-    if (!ref || typeof text !== "string") return false;
-    const c = ref.getSnapshot().context;
-    if (!c.childRunning || FINAL_STATES.has(c.state)) return false;
-    actor.send({ type: "INPUT", id, text });
-    // Never the text: what people type into a prompt can be a secret.
-    log("session.input", { session: id, length: text.length + 1 });
-    return true;
-  }
+  const commands = sessionCommands({
+    actor,
+    log,
+    resultOf: capture.resultOf,
+    isShuttingDown,
+    spawnSession,
+    killSession,
+    allCompleted: (sessions) => events.emit("allCompleted", { sessions, at: now() }),
+  });
+  const { sendInput, sendKeys, removeSession, getSnapshot, restartSession } = commands;
 
-  /** Named keys (`["Down", "Enter"]`, `["Esc"]`, `["2", "Enter"]`) to answer a menu; false if not running. */
-  function sendKeys(id: string, keys: readonly string[]): boolean {
-    checkKeys("sendKeys(id, keys): keys", keys);
-    const ref = record().sessions[id];
-    if (!ref) return false;
-    const c = ref.getSnapshot().context;
-    if (!c.childRunning || FINAL_STATES.has(c.state)) return false;
-    ref.send({ type: "KEYS", keys });
-    log("session.keys", { session: id, keys });
-    return true;
-  }
-
-  /** Releases a final session (its actor and record); `false` for an unknown id; throws while it lives. */
-  function removeSession(id: string): boolean {
-    const { sessions, finished } = record();
-    const ref = sessions[id];
-    if (!ref) return false;
-    if (!finished[id]) {
-      const state = ref.getSnapshot().context.state;
-      throw new Error(`removeSession("${id}"): the session is still ${state}; killSession("${id}") first`);
-    }
-    actor.send({ type: "REMOVE", id });
-    return true;
-  }
-
-  function getSnapshot(): SessionSnapshot[] {
-    const { sessions, placement } = record();
-    return Object.entries(sessions).map(([id, ref]) => viewOf(ref.getSnapshot(), placement[id], capture.resultOf(id)));
-  }
-
-  let meshRegistry: MeshRegistry | null = null;
-  let detachMesh = () => {};
   let shutdownPromise: Promise<void> | null = null;
-
   function shutdown(reason = "shutdown"): Promise<void> {
     shutdownPromise ??= (async () => {
       const started = Date.now();
@@ -217,7 +138,7 @@ export function createConductor(opts: ConductorOptions) {
       await toPromise(actor).catch(() => undefined);
       await brokerRuntime?.settle();
       await remoteRuntime?.close();
-      detachMesh();
+      mesh.detach();
       unregisterSignals();
       const survivors = await endCarriers(cookieScope);
       // Every tree of this process is gone: the process-wide watchdog has nothing left to guard.
@@ -228,6 +149,7 @@ export function createConductor(opts: ConductorOptions) {
       await ledger.close();
       await eventLog.close();
       events.emit("shutdown", { reason, at: now() });
+      await control.close();
       if (survivors.length > 0) throw survivorsError("shutdown()", survivors);
     })();
     return shutdownPromise;
@@ -243,8 +165,9 @@ export function createConductor(opts: ConductorOptions) {
     sendInput,
     sendKeys,
     removeSession,
+    restartSession,
     getSnapshot,
-    getMeshRegistry: () => meshRegistry,
+    getMeshRegistry: () => mesh.registry,
     shutdown,
     on,
     off,
@@ -259,14 +182,13 @@ export function createConductor(opts: ConductorOptions) {
     get eventLogPath() {
       return eventLog.filePath;
     },
+    /** With `control`, the open control socket (docs/control.md); `null` without. */
+    get control() {
+      return control.ready;
+    },
   });
-
-  if (opts.enableMesh !== false) {
-    meshRegistry = opts.meshRegistry ?? createMeshRegistry();
-    const bridge = createConductorMeshBridge(api, meshRegistry);
-    bridge.attach();
-    detachMesh = () => bridge.detach();
-  }
+  const control = openControl(api, opts, logsDir, log);
+  const mesh = attachMesh(api, opts);
   return api;
 }
 

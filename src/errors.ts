@@ -11,6 +11,10 @@
  * | SHUTTING_DOWN | `spawnSession` after `shutdown()` |
  * | DUPLICATE_SESSION | `spawnSession` with an id already in use |
  * | UNKNOWN_SESSION | a method named a session this conductor does not have |
+ * | SESSION_LIVE | `removeSession` of a session that is not final yet |
+ * | RESTART_PENDING | `restartSession` while a restart of that session is under way |
+ * | PROCESSES_SURVIVED | `killSession` / `shutdown`: processes of a tree outlived SIGKILL (named in the message) |
+ * | CONTROL | the control socket could not be opened (`control: true`) |
  * | SPAWN_REFUSED | the conductor refused a session it validated (a bug: please report it) |
  * | UNKNOWN_AGENT … BIN_NOT_FOUND | building the agent's argv (`LaunchError`) |
  * | CREDENTIALS, BROKER_STORE, HOST_KEY, HOST_UNAVAILABLE, TMUX_*, QUOTE | runtime parts |
@@ -35,7 +39,7 @@ export class ConfigError extends ConductorError {
       `${where}: invalid ${what}\n${issues
         .map(
           (i) =>
-            `  - ${i.subject ? `${i.subject}, ` : ""}${i.path || "(top level)"}: ${i.problem}${i.example ? `. Example: ${i.example}` : ""}`,
+            `  - ${i.subject ? `${i.subject}, ` : ""}${i.path || "(top level)"}: ${i.problem}${i.example ? `${/[.?!]$/.test(i.problem) ? "" : "."} Example: ${i.example}` : ""}`,
         )
         .join("\n")}`,
       { code: options.code ?? "INVALID_CONFIG", field: issues[0]?.path || undefined, cause: options.cause },

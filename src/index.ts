@@ -95,6 +95,13 @@ export {
 } from "./launcher.js";
 export { getConductorRegistry, type ConductorRegistry } from "./conductor-registry.js";
 export {
+  createAccountBroker,
+  type AccountBroker,
+  type AccountBrokerOptions,
+  type ReleaseOptions,
+  type SeedLease,
+} from "./broker/account-broker.js";
+export {
   createMeshRegistry,
   createConductorMeshBridge,
   type MeshAgent,

@@ -208,3 +208,15 @@ export function createConductorMeshBridge(source: ConductorEventSource, registry
     },
   };
 }
+
+/** The facade's mesh: `enableMesh: false` → none; else the injected registry (or a new one) with a bridge. */
+export function attachMesh(
+  source: ConductorEventSource,
+  opts: { enableMesh?: boolean; meshRegistry?: MeshRegistry },
+): { registry: MeshRegistry | null; detach: () => void } {
+  if (opts.enableMesh === false) return { registry: null, detach: () => {} };
+  const registry = opts.meshRegistry ?? createMeshRegistry();
+  const bridge = createConductorMeshBridge(source, registry);
+  bridge.attach();
+  return { registry, detach: () => bridge.detach() };
+}

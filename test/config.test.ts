@@ -20,7 +20,10 @@ function fail(json: unknown): { message: string; issues: ConfigError["issues"] }
     expect(e).toBeInstanceOf(ConfigError);
     const err = e as ConfigError;
     expect(err.message.startsWith("cfg.json: invalid config\n")).toBe(true);
-    for (const i of err.issues) expect(err.message).toContain(`${i.path}: ${i.problem}. Example: ${i.example}`);
+    // A problem that ends in "?" (a suggestion) gets no extra full stop.
+    const line = (i: ConfigError["issues"][number]) =>
+      `${i.path}: ${i.problem}${/[.?!]$/.test(i.problem) ? "" : "."} Example: ${i.example}`;
+    for (const i of err.issues) expect(err.message).toContain(line(i));
     return { message: err.message, issues: err.issues };
   }
   throw new Error("expected a ConfigError");

@@ -46,7 +46,7 @@ function waitFor(child: ChildProcess, pattern: RegExp, seen = { text: "" }): Pro
 }
 
 /** The conductor's own answer, through the socket in-process (waiting must not spawn processes). */
-async function sessions(): Promise<Array<{ id: string; state: string; restarts: number }>> {
+async function sessions(): Promise<Array<{ id: string; state: string; restarts: number; pid: number | null }>> {
   const client = await connectControl(join(dir, "logs", "control.sock"));
   try {
     return await client.request({ op: "sessions" });
@@ -163,6 +163,28 @@ describe.skipIf(!cli.built)("conductor ls / logs / send / attach / kill / stop a
     expect(again.stderr).toMatch(/session "beta" has no running child \(state dead\)/);
     const unknown = await conductor("kill", "nope");
     expect(unknown.stderr).toMatch(/no session "nope" in this conductor \(sessions: alpha, beta\)/);
+  }, 300_000);
+
+  it("restart: the only live session gets a new run and the run goes on; a dead one starts again", async () => {
+    const before = (await sessions()).find((s) => s.id === "alpha") as { pid: number; restarts: number };
+    // beta is dead: alpha is the only live session, so a restart passes through "every session final".
+    const r = await conductor("restart", "alpha");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/restarted alpha \((init|starting|healthy)\)/);
+    await until("alpha", "healthy");
+    const after = (await sessions()).find((s) => s.id === "alpha") as { pid: number; restarts: number };
+    expect(after.restarts).toBe(before.restarts + 1);
+    expect(after.pid).not.toBe(before.pid);
+    expect(run.exitCode).toBeNull();
+    const beta = await conductor("restart", "beta");
+    expect(beta.code).toBe(0);
+    await until("beta", "healthy");
+    const ls = await conductor("ls");
+    expect(ls.stdout).toMatch(/alpha\s+command\s+healthy\s+1\s/);
+    expect(ls.stdout).toMatch(/beta\s+command\s+healthy\s+1\s/);
+    const unknown = await conductor("restart", "nope");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no session "nope" in this conductor/);
   }, 300_000);
 
   it("stop: the run ends with every session final, and ls finds no conductor", async () => {

@@ -9,7 +9,7 @@ import { AccountsConfigError } from "../accounts-config.js";
 import { HostsConfigError } from "../hosts-config.js";
 import { ConfigError, conductorOptionsOf, loadRunConfig, type RunConfig, spawnConfigOf } from "../config.js";
 import { createConductor } from "../conductor.js";
-import { type ControlServer, startControlServer } from "../control/server.js";
+import type { ControlServer } from "../control/server.js";
 import { checkName, freeName } from "../control/registry.js";
 import { startViewer, type Viewer } from "../viewer/index.js";
 import { type Flags, UsageError } from "./args.js";
@@ -93,6 +93,11 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     conductor = createConductor({
       ...conductorOptionsOf(config, logsDir),
       enableMesh: false,
+      // The control socket is the conductor's own (closed by its shutdown); on unless --no-control.
+      control:
+        flags.control === false
+          ? false
+          : { name: flags.name ?? defaultName(flags.configPath), version: packageVersion() },
       ...(config.accounts ? { brokerStateFile: config.brokerStateFile ?? join(logsDir, "broker-state.json") } : {}),
     });
   } catch (e) {
@@ -106,11 +111,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   let control: ControlServer | null = null;
   if (flags.control !== false) {
     try {
-      control = await startControlServer(conductor, {
-        logsDir,
-        name: flags.name ?? defaultName(flags.configPath),
-        version: packageVersion(),
-      });
+      control = await conductor.control;
     } catch (e) {
       await conductor.shutdown("control_error");
       err.write(`conductor: ${(e as Error).message}\n`);

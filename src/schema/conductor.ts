@@ -78,6 +78,29 @@ export const conductorOptionsSchema = doc(
       example: false,
       default: true,
     }).optional(),
+    control: doc(
+      z.union([
+        z.boolean(),
+        z.strictObject({
+          name: doc(
+            z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}"),
+            {
+              description: "name in the per-user registry (`conductor ls`, `--name`)",
+              example: "nightly",
+            },
+          ).optional(),
+          socketPath: doc(nonEmpty(), { description: "socket path", example: "./logs/control.sock" }).optional(),
+          version: doc(nonEmpty(), { description: "version shown by `hello`", example: "1.2.0" }).optional(),
+        }),
+      ]),
+      {
+        description:
+          "open the control socket (0600 Unix socket, docs/control.md) so `conductor ls|logs|send|kill|restart` " +
+          "reach this conductor; `conductor.control` resolves to it",
+        example: true,
+        default: false,
+      },
+    ).optional(),
     accounts: doc(fileOrObject(), {
       description: "accounts file (path or content) to lease per run: docs/accounts.md",
       example: "./accounts.json",

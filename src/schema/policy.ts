@@ -1,14 +1,18 @@
 /**
  * Probe and restart options: one shape for `createConductor`, `spawnSession` and the run-config
  * file (where it is spelled `probe`). The seed's names (`intervalMs`, `l1ThresholdMs`,
- * `l3ThresholdMs`) are accepted as aliases; giving both spellings with different values is an error.
+ * `l3ThresholdMs`, `enableL2`) are accepted as aliases; giving both spellings with different values is an error.
  */
 import { z } from "zod";
 import { AGENT_NAMES } from "../../machines/providers.js";
 import { count, doc, fn, keySequence, positiveTimerMs, regexSource, timerMs } from "./primitives.js";
 
 /** Seed alias → our name. */
-export const PROBE_ALIASES = { l1ThresholdMs: "stallMs", l3ThresholdMs: "startupTimeoutMs" } as const;
+export const PROBE_ALIASES = {
+  l1ThresholdMs: "stallMs",
+  l3ThresholdMs: "startupTimeoutMs",
+  enableL2: "mcpHeartbeat",
+} as const;
 
 const probeShape = {
   stallMs: doc(positiveTimerMs(), {
@@ -74,6 +78,17 @@ const probeShape = {
   l3ThresholdMs: doc(positiveTimerMs(), {
     description: "seed alias of `startupTimeoutMs`",
     example: 120_000,
+  }).optional(),
+  mcpHeartbeat: doc(z.boolean(), {
+    description:
+      "L2: probe the session's MCP servers with a heartbeat. Not built in this version: `health.l2` is " +
+      '"skip" (the seed\'s value without MCP servers), and a session with `mcpServers` that asks for it is refused',
+    example: false,
+    default: false,
+  }).optional(),
+  enableL2: doc(z.boolean(), {
+    description: "seed alias of `mcpHeartbeat`",
+    example: false,
   }).optional(),
 };
 

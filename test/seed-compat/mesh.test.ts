@@ -67,12 +67,12 @@ describe("seed conductor mesh bridge", () => {
     const before = messages.length;
     mesh.broadcast({ from: "x", type: "ping" });
     expect(messages.length).toBe(before + 1); // the registry still works; the bridge is gone
-    expect(
-      createConductor({
-        logsDir: mkdtempSync(join(tmpdir(), "seed-mesh-")),
-        enableMesh: false,
-        handleSignals: false,
-      }).getMeshRegistry(),
-    ).toBeNull();
+    const off = createConductor({
+      logsDir: mkdtempSync(join(tmpdir(), "seed-mesh-")),
+      enableMesh: false,
+      handleSignals: false,
+    });
+    expect(off.getMeshRegistry()).toBeNull();
+    await off.shutdown("test");
   });
 });

@@ -1,0 +1,131 @@
+/**
+ * The seed's account-broker object (`lease`, `release`, `markRateLimited`, `nextAvailableEta`,
+ * `tierFallback`), as a thin synchronous view of our broker statechart: code that leased accounts
+ * from triflux's broker by hand keeps working. The conductor itself does not use it (sessions talk
+ * to the broker actor directly, docs/accounts.md).
+ */
+import { EventEmitter } from "node:events";
+import { createActor } from "xstate";
+import { ANY_HOST, type BrokerEmitted, brokerMachine, nextAvailableEta } from "../../machines/broker.machine.js";
+import { type AccountsConfig, brokerInputOf, parseAccountsConfig, resolveLease } from "../accounts-config.js";
+import { ConductorError } from "../errors.js";
+
+/** What the seed's `lease()` returned: the account and how to use it. */
+export interface SeedLease {
+  id: string;
+  provider: string;
+  mode: "profile" | "env" | "auth";
+  tier: string;
+  /** The account is bound to a host (`host` in the accounts file). */
+  remote: boolean;
+  host: string | null;
+  /** This lease is the circuit's one trial after it opened. */
+  halfOpen: boolean;
+  profile?: string;
+  /** Resolved values (`${VAR}` from the environment): keep them out of logs. */
+  env?: Record<string, string>;
+  authFile?: string;
+}
+
+export interface ReleaseOptions {
+  ok: boolean;
+  failureMode?: string;
+  skipCircuit?: boolean;
+}
+
+export interface AccountBrokerOptions {
+  /** Epoch ms clock; default `Date.now`. */
+  now?: () => number;
+  /** Environment for `${VAR}` in `env` accounts; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** `config` is `parseAccountsConfig`'s result or the file's JSON content (`{ providers: … }`). */
+export function createAccountBroker(config: AccountsConfig | { providers: unknown }, opts: AccountBrokerOptions = {}) {
+  const accounts = "accounts" in config ? (config as AccountsConfig) : parseAccountsConfig(config, "accounts");
+  const actor = createActor(brokerMachine, { input: brokerInputOf(accounts, opts.now) }).start();
+  const emitter = new EventEmitter();
+  // The seed released by account id: remember which lease (session) holds each account.
+  const held = new Map<string, { sessionId: string; provider: string }>();
+  let seq = 0;
+  // The broker decides a request in the same step: its `lease` for that request id, if any, lands here.
+  const granted = new Map<string, Extract<BrokerEmitted, { type: "lease" }>["lease"]>();
+  actor.on("*", (e) => {
+    if (e.type === "lease") granted.set(e.lease.sessionId, e.lease);
+    if (e.type === "tierFallback") emitter.emit("tierFallback", e);
+  });
+
+  function lease(req: { provider: string; remote?: boolean }): SeedLease | null {
+    if (!req || typeof req.provider !== "string")
+      throw new ConductorError('lease({ provider }): provider is required, e.g. lease({ provider: "codex" })', {
+        code: "INVALID_OPTIONS",
+        field: "provider",
+      });
+    const sessionId = `lease-${++seq}`;
+    actor.send({
+      type: "LEASE.REQUEST",
+      provider: req.provider,
+      sessionId,
+      ...(req.remote ? { requireHost: ANY_HOST } : {}),
+    });
+    const grant = granted.get(sessionId);
+    granted.delete(sessionId);
+    if (!grant) return null;
+    const l = resolveLease(grant, accounts, opts.env ?? process.env);
+    held.set(l.accountId, { sessionId, provider: l.provider });
+    return {
+      id: l.accountId,
+      provider: l.provider,
+      mode: l.mode,
+      tier: l.tier,
+      remote: l.host !== undefined,
+      host: l.host ?? null,
+      halfOpen: l.halfOpen,
+      ...(l.profile !== undefined ? { profile: l.profile } : {}),
+      ...(l.env !== undefined ? { env: l.env } : {}),
+      ...(l.authFile !== undefined ? { authFile: l.authFile } : {}),
+    };
+  }
+
+  /** Exactly once per lease; a release of an account not on lease is reported by the broker and changes nothing. */
+  function release(id: string, o: ReleaseOptions = { ok: true }): void {
+    const h = held.get(id);
+    held.delete(id);
+    actor.send({
+      type: "RELEASE",
+      accountId: id,
+      sessionId: h?.sessionId ?? "",
+      ok: o.ok,
+      ...(h ? { provider: h.provider } : {}),
+      ...(o.failureMode !== undefined ? { failureMode: o.failureMode } : {}),
+      ...(o.skipCircuit !== undefined ? { skipCircuit: o.skipCircuit } : {}),
+    });
+  }
+
+  return Object.freeze({
+    lease,
+    release,
+    markRateLimited(id: string, ms: number): void {
+      actor.send({ type: "MARK_RATE_LIMITED", accountId: id, ms });
+    },
+    /** Epoch ms when an account of `provider` frees up (now if one is free), or null when none is configured. */
+    nextAvailableEta(provider: string, o: { remote?: boolean } = {}): number | null {
+      const snap = actor.getSnapshot();
+      const eta = nextAvailableEta(snap, provider, undefined, o.remote ? ANY_HOST : undefined);
+      return eta === null ? null : snap.context.now() + eta;
+    },
+    on(event: "tierFallback", fn: (e: Extract<BrokerEmitted, { type: "tierFallback" }>) => void) {
+      emitter.on(event, fn);
+    },
+    off(event: "tierFallback", fn: (e: Extract<BrokerEmitted, { type: "tierFallback" }>) => void) {
+      emitter.off(event, fn);
+    },
+    /** The broker actor, for XState users. */
+    actor,
+    stop(): void {
+      actor.stop();
+    },
+  });
+}
+
+export type AccountBroker = ReturnType<typeof createAccountBroker>;

@@ -1,0 +1,131 @@
+/**
+ * The facade's per-session commands that only read the conductor chart's record and send it events:
+ * input, keys, remove, the snapshot, and `restartSession` (a new run of a session under its id).
+ */
+import type { Actor } from "xstate";
+import type { conductorMachine } from "../machines/conductor.machine.js";
+import { FINAL_STATES } from "../machines/session.types.js";
+import type { AgentResult } from "./agent-stream.js";
+import { checkKeys, type SpawnConfig } from "./conductor-options.js";
+import { unknownSession } from "./conductor-spawn.js";
+import { SessionError } from "./errors.js";
+import type { LogFn } from "./event-log-format.js";
+import { type SessionSnapshot, viewOf } from "./session-view.js";
+
+export interface CommandDeps {
+  actor: Actor<typeof conductorMachine>;
+  log: LogFn;
+  resultOf: (id: string) => AgentResult | null;
+  isShuttingDown: () => boolean;
+  spawnSession: (config: SpawnConfig) => string;
+  killSession: (id: string, reason?: string) => Promise<void>;
+  /** Every session is final and no restart is under way: the facade's `allCompleted` event. */
+  allCompleted: (sessions: number) => void;
+}
+
+export function sessionCommands(d: CommandDeps) {
+  const record = () => d.actor.getSnapshot().context;
+  // What each session was spawned with (functions included: never in the chart's context).
+  const configs = new Map<string, SpawnConfig>();
+  // Restarts asked for by restartSession, added to the snapshot's `restarts` (a restart is a new session actor).
+  const manualRestarts = new Map<string, number>();
+  const restarting = new Set<string>();
+  const allCompleted = () => {
+    const sessions = Object.keys(record().sessions).length;
+    d.log("conductor.all_completed", { sessions });
+    d.allCompleted(sessions);
+  };
+  // Every session final while one is being restarted is not the end of the run.
+  d.actor.on("allCompleted", () => void (restarting.size > 0 || allCompleted()));
+
+  const running = (id: string) => {
+    const c = record().sessions[id]?.getSnapshot().context;
+    return Boolean(c?.childRunning && !FINAL_STATES.has(c.state));
+  };
+
+  /** The seed's contract: `false` when nothing was sent (unknown id, no running child, not a string). */
+  function sendInput(id: string, text: string): boolean {
+    if (typeof text !== "string" || !running(id)) return false;
+    d.actor.send({ type: "INPUT", id, text });
+    // Never the text: what people type into a prompt can be a secret.
+    d.log("session.input", { session: id, length: text.length + 1 });
+    return true;
+  }
+
+  /** Named keys (`["Down", "Enter"]`, `["Esc"]`, `["2", "Enter"]`) to answer a menu; false if not running. */
+  function sendKeys(id: string, keys: readonly string[]): boolean {
+    checkKeys("sendKeys(id, keys): keys", keys);
+    if (!running(id)) return false;
+    record().sessions[id]?.send({ type: "KEYS", keys });
+    d.log("session.keys", { session: id, keys });
+    return true;
+  }
+
+  /** Releases a final session (its actor and record); `false` for an unknown id; throws while it lives. */
+  function removeSession(id: string): boolean {
+    const { sessions, finished } = record();
+    const ref = sessions[id];
+    if (!ref) return false;
+    if (!finished[id]) {
+      const state = ref.getSnapshot().context.state;
+      throw new SessionError(`removeSession("${id}"): the session is still ${state}; killSession("${id}") first`, {
+        code: "SESSION_LIVE",
+      });
+    }
+    d.actor.send({ type: "REMOVE", id });
+    if (!restarting.has(id)) {
+      configs.delete(id);
+      manualRestarts.delete(id);
+    }
+    return true;
+  }
+
+  function getSnapshot(): SessionSnapshot[] {
+    const { sessions, placement } = record();
+    return Object.entries(sessions).map(([id, ref]) => {
+      const view = viewOf(ref.getSnapshot(), placement[id], d.resultOf(id));
+      return { ...view, restarts: view.restarts + (manualRestarts.get(id) ?? 0) };
+    });
+  }
+
+  /**
+   * Ends the session's current run as `killSession` does (its tree is gone first: no two runs at once)
+   * and starts it again from the config it was spawned with, under the same id. A final session simply
+   * starts again. The lifecycle says what happened (`failed` → `dead`, then `init` → `starting`), the
+   * snapshot's `restarts` counts it, and `allCompleted` is not announced for the moment in between.
+   */
+  async function restartSession(id: string, reason = "user_restart"): Promise<void> {
+    const config = configs.get(id);
+    if (!record().sessions[id] || !config) throw unknownSession("restartSession", id, Object.keys(record().sessions));
+    if (d.isShuttingDown())
+      throw new SessionError(`restartSession("${id}"): the conductor is shutting down`, { code: "SHUTTING_DOWN" });
+    if (restarting.has(id))
+      throw new SessionError(`restartSession("${id}"): a restart of this session is already under way`, {
+        code: "RESTART_PENDING",
+      });
+    restarting.add(id);
+    try {
+      d.log("session.restart", { session: id, reason });
+      await d.killSession(id, reason);
+      removeSession(id);
+      manualRestarts.set(id, (manualRestarts.get(id) ?? 0) + 1);
+      d.spawnSession(config);
+    } finally {
+      restarting.delete(id);
+      // A respawn that was refused leaves the session gone: if every other one is final, say so now.
+      if (!record().sessions[id] && restarting.size === 0) configs.delete(id);
+      const { sessions, finished } = record();
+      const ids = Object.keys(sessions);
+      if (restarting.size === 0 && ids.length > 0 && ids.every((s) => finished[s])) allCompleted();
+    }
+  }
+
+  return {
+    configs,
+    sendInput,
+    sendKeys,
+    removeSession,
+    getSnapshot,
+    restartSession,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * `restartSession(id)` and `control: true` on the facade, with real processes: a restart ends the
+ * current run (its tree is gone first) and starts the session again under its id; the control
+ * socket is the conductor's own (0600, serves `restart`, gone after shutdown).
+ */
+import { existsSync, mkdtempSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Conductor, ConductorError, createConductor } from "../src/index.js";
+import { connectControl } from "../src/control/client.js";
+
+const NODE = process.execPath;
+const open: Conductor[] = [];
+function conductor(extra: Partial<Parameters<typeof createConductor>[0]> = {}): Conductor {
+  const logsDir = mkdtempSync(join(tmpdir(), "conductor-restart-"));
+  const c = createConductor({ logsDir, graceMs: 1_000, handleSignals: false, ...extra });
+  open.push(c);
+  return c;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
+});
+
+const reached = (c: Conductor, id: string, to: string) =>
+  new Promise<void>((r) => {
+    const fn = (e: { sessionId: string; to: string }) => {
+      if (e.sessionId !== id || e.to !== to) return;
+      c.off("stateChange", fn);
+      r();
+    };
+    c.on("stateChange", fn);
+  });
+const LONG = [NODE, "-e", "console.log('up ' + process.pid); setInterval(() => {}, 1e6)"];
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("restartSession", () => {
+  it("a live session: old tree gone, a new run under the same id, restarts counted, no allCompleted between", async () => {
+    const c = conductor();
+    const moves: string[] = [];
+    let allCompleted = 0;
+    c.on("stateChange", (e) => moves.push(`${e.from}->${e.to}`));
+    c.on("allCompleted", () => allCompleted++);
+    const healthy = reached(c, "w", "healthy");
+    c.spawnSession({ id: "w", agent: "command", command: LONG });
+    await healthy;
+    const old = c.getSnapshot()[0] as { pid: number; restarts: number };
+    const again = reached(c, "w", "healthy");
+    await c.restartSession("w");
+    // The old run's tree is gone before the new one starts: no two runs at once.
+    expect(pidAlive(old.pid)).toBe(false);
+    await again;
+    const now = c.getSnapshot()[0] as { pid: number; restarts: number; state: string };
+    expect(now).toMatchObject({ state: "healthy", restarts: old.restarts + 1 });
+    expect(now.pid).not.toBe(old.pid);
+    expect(moves).toEqual([
+      "init->starting",
+      "starting->healthy",
+      "healthy->failed",
+      "failed->dead",
+      "init->starting",
+      "starting->healthy",
+    ]);
+    // It was the only session: "every session final" for a moment is not the end of the run.
+    expect(allCompleted).toBe(0);
+    expect(c.sessionCount).toBe(1);
+  });
+
+  it("a final session starts again; unknown ids and a second restart at once are refused", async () => {
+    const c = conductor();
+    const done = new Promise<void>((r) => c.on("completed", () => r()));
+    c.spawnSession({ id: "once", agent: "command", command: [NODE, "-e", "console.log('done')"] });
+    await done;
+    const completedAgain = new Promise<void>((r) => c.on("completed", () => r()));
+    await c.restartSession("once");
+    await completedAgain;
+    expect(c.getSnapshot()[0]).toMatchObject({ id: "once", state: "completed", restarts: 1 });
+
+    await expect(c.restartSession("nope")).rejects.toMatchObject({ code: "UNKNOWN_SESSION" });
+    c.spawnSession({ id: "long", agent: "command", command: LONG });
+    const first = c.restartSession("long");
+    await expect(c.restartSession("long")).rejects.toMatchObject({ code: "RESTART_PENDING" });
+    await first;
+  });
+
+  it("refused once shutdown() was called", async () => {
+    const c = conductor();
+    c.spawnSession({ id: "s", agent: "command", command: LONG });
+    const stopping = c.shutdown("test");
+    await expect(c.restartSession("s")).rejects.toBeInstanceOf(ConductorError);
+    await stopping;
+  });
+});
+
+describe("control: true", () => {
+  it("opens the conductor's control socket (0600), serves restart, and shutdown removes it", async () => {
+    const c = conductor({ control: { name: `restart-test-${process.pid}` } });
+    const server = await c.control;
+    if (!server) throw new Error("control: true gave no server");
+    expect(statSync(server.socketPath).mode & 0o777).toBe(0o600);
+    const healthy = reached(c, "r", "healthy");
+    c.spawnSession({ id: "r", agent: "command", command: LONG });
+    await healthy;
+    const client = await connectControl(server.socketPath);
+    try {
+      const hello = await client.request<{ ops: string[] }>({ op: "hello" });
+      expect(hello.ops).toContain("restart");
+      const again = reached(c, "r", "healthy");
+      const r = await client.request<{ restarted: boolean }>({ op: "restart", session: "r" });
+      expect(r.restarted).toBe(true);
+      await again;
+      expect(c.getSnapshot()[0]?.restarts).toBe(1);
+    } finally {
+      client.close();
+    }
+    await c.shutdown("test");
+    expect(existsSync(server.socketPath)).toBe(false);
+  });
+
+  it("without it there is no socket", async () => {
+    const c = conductor();
+    expect(await c.control).toBeNull();
+  });
+});
