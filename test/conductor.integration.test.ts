@@ -1,7 +1,7 @@
 /**
  * createConductor end to end with real processes in real ptys: no fakes below the facade.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import {
 } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
 import { getConductorRegistry } from "../src/conductor-registry.js";
+import { pidsWithCmdline } from "./helpers/marked.js";
 
 const NODE = process.execPath;
 const open: Conductor[] = [];
@@ -41,22 +42,7 @@ function waitFor<E extends ConductorEventName>(
   });
 }
 
-/** Pids whose command line contains `needle` (read from /proc, so zombies and all). */
-function pidsWith(needle: string, atStart = false): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replace(/\0/g, " ");
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-      if ((atStart ? cmd.startsWith(needle) : cmd.includes(needle)) && state !== "Z") out.push(Number(name));
-    } catch {
-      // gone while reading
-    }
-  }
-  return out;
-}
+const pidsWith = pidsWithCmdline;
 
 describe("createConductor with real processes", () => {
   it("defect: a child that exits 0 before any output completes (the seed hung in starting)", async () => {

@@ -3,11 +3,12 @@
  * session's tree only; misuse (unknown or numeric ids) leaves nothing behind and says so; finished
  * sessions can be released; API events carry their time and arrive in a documented order.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Conductor, createConductor } from "../src/conductor.js";
+import { pidsWithCmdline } from "./helpers/marked.js";
 
 const open: Conductor[] = [];
 function conductor(extra: Partial<Parameters<typeof createConductor>[0]> = {}) {
@@ -20,21 +21,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
 });
 
-/** Live (non-zombie) pids whose command line contains `marker`. */
-function pidsWith(marker: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replace(/\0/g, " ");
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      if (cmd.includes(marker) && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") out.push(Number(name));
-    } catch {
-      // gone while reading
-    }
-  }
-  return out;
-}
+const pidsWith = pidsWithCmdline;
 
 const once = <T>(c: Conductor, event: "completed" | "dead" | "allCompleted", pred: (e: T) => boolean = () => true) =>
   new Promise<T>((resolve) => {

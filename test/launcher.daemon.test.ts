@@ -4,12 +4,13 @@
  * preset runs, starts none; the TUI has `--no-daemon`). The same shape with a real process: an agent
  * double-forks a daemon and exits; nothing of it may survive the session.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, expect, it } from "vitest";
 import { type Conductor, createConductor } from "../src/conductor.js";
+import { pidsWithCmdline } from "./helpers/marked.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/daemonize.mjs", import.meta.url));
 const open: Conductor[] = [];
@@ -17,21 +18,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
 });
 
-/** Live (not zombie) pids whose command line contains `needle`. */
-function alive(needle: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replace(/\0/g, " ");
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      if (cmd.includes(needle) && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") out.push(Number(name));
-    } catch {
-      // gone while reading
-    }
-  }
-  return out;
-}
+const alive = pidsWithCmdline;
 
 it("a daemon double-forked by the agent (parent 1 once its parent exits) does not outlive the session", async () => {
   const mark = `daemon-mark-${process.pid}-${Date.now()}`;

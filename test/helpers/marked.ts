@@ -56,3 +56,23 @@ export function killMarked(mark: string): void {
     }
   }
 }
+
+/**
+ * Live (not zombie) pids whose command line contains `needle` (or starts with it). For tests whose
+ * needle is unique to them (a temp path, a random token); prefer the env mark otherwise.
+ */
+export function pidsWithCmdline(needle: string, atStart = false): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replace(/\0/g, " ");
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const live = stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+      if (live && (atStart ? cmd.startsWith(needle) : cmd.includes(needle))) out.push(Number(name));
+    } catch {
+      // gone while reading
+    }
+  }
+  return out;
+}
