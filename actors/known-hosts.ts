@@ -22,10 +22,11 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
   const out: KnownHostEntry[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const fields = raw.trim().split(/\s+/);
-    if (fields[0] === "" || fields[0]!.startsWith("#")) return;
+    const head = fields[0] ?? "";
+    if (head === "" || head.startsWith("#")) return;
     let revoked = false;
-    if (fields[0]!.startsWith("@")) {
-      if (fields[0] !== "@revoked") return; // @cert-authority: certificates are not supported
+    if (head.startsWith("@")) {
+      if (head !== "@revoked") return; // @cert-authority: certificates are not supported
       revoked = true;
       fields.shift();
     }

@@ -32,6 +32,10 @@ export const FIXED_TRANSITIONS: ReadonlyArray<{ from: SessionState; to: SessionS
 export function allowedTransitions(): Map<SessionState, Set<SessionState>> {
   const table = new Map<SessionState, Set<SessionState>>();
   for (const [from, tos] of Object.entries(SEED_TRANSITIONS)) table.set(from as SessionState, new Set(tos));
-  for (const { from, to } of FIXED_TRANSITIONS) table.get(from)!.add(to);
+  for (const { from, to } of FIXED_TRANSITIONS) {
+    const tos = table.get(from) ?? new Set<SessionState>();
+    tos.add(to);
+    table.set(from, tos);
+  }
   return table;
 }

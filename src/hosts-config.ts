@@ -101,13 +101,14 @@ export function parseHostsConfig(
   const source = opts.source ?? "hosts config";
   const res = fileSchema.safeParse(json);
   if (!res.success) {
-    const issue = res.error.issues[0]!;
+    const [issue] = res.error.issues;
+    if (!issue) throw new HostsConfigError(source, undefined, undefined, res.error.message);
     const path = issue.path.filter((k): k is string | number => typeof k !== "symbol").map(String);
     const host = path[0] === "hosts" ? path[1] : undefined;
     let field = path[0] === "hosts" ? path[2] : path[0];
     let problem = issue.message;
     if (issue.code === "unrecognized_keys") {
-      const key = issue.keys[0]!;
+      const key = issue.keys[0] ?? "";
       field = key;
       problem = /pass(word|phrase)/i.test(key)
         ? `"${key}" is not supported: remote sessions never use passwords; use "identityFile" or "agent"`

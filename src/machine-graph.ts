@@ -34,7 +34,9 @@ export function listMoves(machine: AnyStateMachine): Move[] {
   const seen = new Set<string>();
   return moves.filter((m) => {
     const k = `${m.from}|${m.to}|${m.on}`;
-    return seen.has(k) ? false : (seen.add(k), true);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
   });
 }
 

@@ -43,8 +43,9 @@ export function createAgentHub(dir: string, opts: { timeoutMs?: number } = {}): 
           key = `${msg.session}#${msg.attempt}`;
           conns.set(key, { sock, inputs: [] });
           arrivals.get(key)?.();
-        } else if (msg.ev === "input" && conns.has(key)) {
-          const c = conns.get(key)!;
+        } else if (msg.ev === "input") {
+          const c = conns.get(key);
+          if (!c) continue;
           c.inputs.push(msg.data ?? "");
           c.wake?.();
         }
@@ -62,7 +63,10 @@ export function createAgentHub(dir: string, opts: { timeoutMs?: number } = {}): 
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
-        arm(() => (clearTimeout(t), r()));
+        arm(() => {
+          clearTimeout(t);
+          r();
+        });
       });
     }
   };

@@ -109,7 +109,9 @@ export function buildModelGraph<TSnap extends Snapshot<unknown>, TEvent extends 
       if (keys.length > 0) edges.push({ from, to: opts.serializeState(t.state), event: t.event, next: t.state, keys });
     }
   }
-  return { initial: Object.keys(adj)[0]!, states, edges };
+  const [initial] = Object.keys(adj);
+  if (initial === undefined) throw new Error("modelEdges: the machine has no reachable state");
+  return { initial, states, edges };
 }
 
 const isFinal = (s: Snapshot<unknown>) => s.status !== "active";
@@ -148,10 +150,12 @@ export function edgeCoverPaths<TSnap extends Snapshot<unknown>, TEvent extends E
       event: s.event as TEvent,
     }));
     const keys: string[][] = [[]];
-    const serialized = [opts.serializeState(steps[0]!.state)];
+    const first = steps[0];
+    if (!first) continue; // a prefix always starts at the initial state; nothing to walk otherwise
+    const serialized = [opts.serializeState(first.state)];
     // Replay the prefix through the model edges to know their keys (and mark them covered).
     for (const s of steps.slice(1)) {
-      const from = serialized.at(-1)!;
+      const from = serialized[serialized.length - 1] as string;
       const e = (out.get(from) ?? []).find((x) => JSON.stringify(x.event) === JSON.stringify(s.event));
       if (!e) throw new Error(`edgeCoverPaths: prefix step ${s.event.type} from ${from} is not a model edge`);
       uncovered.delete(edgeId(e));
@@ -169,7 +173,7 @@ export function edgeCoverPaths<TSnap extends Snapshot<unknown>, TEvent extends E
       // Keep walking: prefer edges that lead somewhere with more work, then non-final targets.
       next = here.find((e) => !isFinal(e.next) && hasWork(e.to)) ?? here.find((e) => !isFinal(e.next)) ?? here[0];
     }
-    const last = steps.at(-1)!;
+    const last = steps[steps.length - 1] as Step<TSnap, TEvent>;
     paths.push({
       state: last.state,
       steps,

@@ -36,12 +36,11 @@ export function followActor(rec: TransitionRecorder, actorId: string, opts: Foll
   const match = (keys: readonly string[], label: string): TakenStep | undefined => {
     let j = 0;
     for (let i = cursor; i < taken.length; i++) {
-      for (const key of taken[i]!.keys) {
+      const step = taken[i] as TakenStep;
+      for (const key of step.keys) {
         if (j < keys.length && key === keys[j]) j++;
         else if (!opts.noise?.has(key)) {
-          throw new Error(
-            `${label}: expected [${keys.join(" ; ")}], the runtime took "${key}" (on ${taken[i]!.event})`,
-          );
+          throw new Error(`${label}: expected [${keys.join(" ; ")}], the runtime took "${key}" (on ${step.event})`);
         }
       }
       if (j === keys.length) {

@@ -90,14 +90,21 @@ export async function startSshd(): Promise<TestSshd> {
   });
   let log = "";
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sshd did not start: ${log}`)), 10_000);
-    proc.stderr!.on("data", (b: Buffer) => {
+    // A safety net only: "Server listening" is the event waited for; a loaded machine can take seconds.
+    const timer = setTimeout(() => reject(new Error(`sshd did not start within 60 s: ${log}`)), 60_000);
+    proc.stderr?.on("data", (b: Buffer) => {
       log += b.toString();
-      if (log.includes("Server listening")) clearTimeout(timer), resolve();
+      if (!log.includes("Server listening")) return;
+      clearTimeout(timer);
+      resolve();
     });
-    proc.once("exit", (code) => (clearTimeout(timer), reject(new Error(`sshd exited ${code}: ${log}`))));
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sshd exited ${code}: ${log}`));
+    });
   });
-  const pid = proc.pid!;
+  const pid = proc.pid;
+  if (pid === undefined) throw new Error("sshd: spawn gave no pid");
   return {
     port,
     dir,
