@@ -2,23 +2,15 @@
  * What a remote child is told: where it runs (`RemoteSpec`) and what the runner is given
  * (`RemoteSessionDeps`). Apart from the runner so every remote-*.ts module can share them.
  */
+import type { RemotePlacement } from "../machines/conductor.machine.js";
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { checkSessionName, checkSocketName, checkTarget, exactSession } from "./shell-quote.js";
 import type { SshHost } from "./ssh-host.js";
 
 export const DEFAULT_COMPLETION_TOKEN = "__TRIFLUX_DONE__";
 
-export interface RemoteSpec {
-  /** Host alias from the hosts file. */
-  host: string;
-  /** tmux session to create (default: the session id), or to attach to. */
-  sessionName?: string;
-  /** With `attach`: the pane to watch (`name:0.1`, `%12`); default the session's active pane. */
-  paneTarget?: string;
-  /** Watch an existing session instead of creating one; it is never killed. */
-  attach?: boolean;
-  completionToken?: string;
-  hostDownTimeoutMs?: number;
+/** The conductor chart's placement of a session on a host, plus what only the runner decides. */
+export interface RemoteSpec extends RemotePlacement {
   /** `tmux -L <socket>` (default: deps.socketName, "conductor"). */
   socketName?: string;
 }

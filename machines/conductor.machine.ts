@@ -28,9 +28,13 @@ export interface SessionPlacement {
 }
 
 export interface RemotePlacement {
+  /** Host alias from the hosts file. */
   host: string;
+  /** tmux session to create (default: the session id), or to attach to. */
   sessionName?: string;
+  /** With `attach`: the pane to watch (`name:0.1`, `%12`); default the session's active pane. */
   paneTarget?: string;
+  /** Watch an existing session instead of creating one; it is never killed. */
   attach?: boolean;
   completionToken?: string;
   hostDownTimeoutMs?: number;
