@@ -1,6 +1,6 @@
 /**
  * Process-wide map: session id → the conductor API that owns the session, so any part of an
- * application can `sendInput` to a session by id alone.
+ * application can `sendInput` to a session by id alone (`sendInputToConductorSession`).
  *
  * 10.3.0 registered through a registry that might not exist (`getConductorRegistry()?.register?.`
  * in one place, a bare call crashing in another) and registered a `null` API. Here the registry is
@@ -13,10 +13,19 @@ export interface ConductorApi {
 }
 
 export interface ConductorRegistry {
-  /** Claims `sessionId` for `api`. A later claim by another API replaces the owner (ids are unique per process in practice). */
-  register(sessionId: string, api: ConductorApi): void;
-  /** Removes the entry only when `api` is its owner, so a stale conductor cannot evict a newer one. Returns whether it removed. */
-  unregister(sessionId: string, api: ConductorApi): boolean;
+  /**
+   * Claims `sessionId` for `api` and returns true. A later claim by another API replaces the owner
+   * (ids are unique per process in practice). A bad id or API throws (the seed returned false).
+   */
+  register(sessionId: string, api: ConductorApi): true;
+  /**
+   * Removes the entry and returns whether it did. With `api`, only when `api` is the owner, so a
+   * stale conductor cannot evict a newer one; without it (the seed's one-argument call), whoever owns it.
+   */
+  unregister(sessionId: string, api?: ConductorApi): boolean;
+  /** The owner, or `null` (the seed's `get`). */
+  get(sessionId: string): ConductorApi | null;
+  /** The owner, or `undefined`. */
   lookup(sessionId: string): ConductorApi | undefined;
   /** Routes to the owner's sendInput; false when nobody owns the id. */
   sendInput(sessionId: string, text: string): boolean;
@@ -31,10 +40,13 @@ function assertId(sessionId: unknown, method: string): asserts sessionId is stri
   }
 }
 
+/** The seed trimmed ids on lookup; ours never contain spaces, so trimming only forgives the caller. */
+const keyOf = (sessionId: unknown): string => (sessionId == null ? "" : String(sessionId).trim());
+
 export function createConductorRegistry(): ConductorRegistry {
   const owners = new Map<string, ConductorApi>();
-  return {
-    register(sessionId, api) {
+  return Object.freeze({
+    register(sessionId: string, api: ConductorApi): true {
       assertId(sessionId, "register");
       if (api === null || api === undefined || typeof (api as Partial<ConductorApi>).sendInput !== "function") {
         throw new TypeError(
@@ -43,18 +55,24 @@ export function createConductorRegistry(): ConductorRegistry {
         );
       }
       owners.set(sessionId, api);
-    },
-    unregister(sessionId, api) {
-      if (owners.get(sessionId) !== api) return false;
-      owners.delete(sessionId);
       return true;
     },
-    lookup(sessionId) {
-      return owners.get(sessionId);
+    unregister(sessionId: string, api?: ConductorApi) {
+      const key = keyOf(sessionId);
+      if (!owners.has(key)) return false;
+      if (api !== undefined && owners.get(key) !== api) return false;
+      return owners.delete(key);
     },
-    sendInput(sessionId, text) {
-      const owner = owners.get(sessionId);
-      return owner ? owner.sendInput(sessionId, text) : false;
+    get(sessionId: string) {
+      return owners.get(keyOf(sessionId)) ?? null;
+    },
+    lookup(sessionId: string) {
+      return owners.get(keyOf(sessionId));
+    },
+    sendInput(sessionId: string, text: string) {
+      const key = keyOf(sessionId);
+      const owner = owners.get(key);
+      return owner ? owner.sendInput(key, text) : false;
     },
     list() {
       return [...owners.keys()];
@@ -65,13 +83,56 @@ export function createConductorRegistry(): ConductorRegistry {
     get size() {
       return owners.size;
     },
-  };
+  });
 }
 
 let shared: ConductorRegistry | undefined;
 
-/** The process-wide registry, created on first use: never undefined. */
+/** The process-wide registry, created on first use: never null (the seed's could be). */
 export function getConductorRegistry(): ConductorRegistry {
   shared ??= createConductorRegistry();
   return shared;
+}
+
+/** The seed's name for the same call. */
+export const ensureConductorRegistry = getConductorRegistry;
+
+/**
+ * Replaces the process-wide registry and returns the previous one (the seed's test hook). `null`
+ * starts a fresh, empty registry on next use instead of leaving none. A conductor keeps unregistering
+ * from the registry it registered a session in, so swapping never strands an entry.
+ */
+export function setConductorRegistry(next: ConductorRegistry | null): ConductorRegistry | null {
+  const previous = shared ?? null;
+  shared = next ?? undefined;
+  return previous;
+}
+
+export type SendInputResult =
+  | { ok: true; data: { session_id: string; sent: true } }
+  | {
+      ok: false;
+      error: { code: "INVALID_SEND_INPUT" | "CONDUCTOR_SESSION_NOT_FOUND" | "SEND_INPUT_FAILED"; message: string };
+    };
+
+/**
+ * The seed's routed send: the owner's `sendInput(id, text)` as a result object, never a throw.
+ * `CONDUCTOR_REGISTRY_NOT_AVAILABLE` cannot happen here: the registry always exists.
+ */
+export function sendInputToConductorSession(sessionId: string, text: string): SendInputResult {
+  const id = keyOf(sessionId);
+  if (!id || typeof text !== "string" || text.length === 0) {
+    const message = "sendInputToConductorSession(sessionId, text): both must be non-empty strings";
+    return { ok: false, error: { code: "INVALID_SEND_INPUT", message } };
+  }
+  const owner = getConductorRegistry().get(id);
+  if (!owner) {
+    const message = `Conductor session not found: ${id} (sessions are registered while they live)`;
+    return { ok: false, error: { code: "CONDUCTOR_SESSION_NOT_FOUND", message } };
+  }
+  if (!owner.sendInput(id, text)) {
+    const message = `input not delivered to ${id}: no child is running (it is starting, restarting or final)`;
+    return { ok: false, error: { code: "SEND_INPUT_FAILED", message } };
+  }
+  return { ok: true, data: { session_id: id, sent: true } };
 }

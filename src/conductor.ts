@@ -95,8 +95,9 @@ export function createConductor(opts: ConductorOptions) {
     const id = config.id;
     const { event: spawn, preset } = spawnEventOf(config, spawnContext, new Date().toISOString());
     // Everything that can throw runs before SPAWN: a refused spawn leaves no session behind.
-    const unregister = () => getConductorRegistry().unregister(id, api);
-    getConductorRegistry().register(id, api);
+    const registry = getConductorRegistry(); // unregister from the one registered in, even if swapped since
+    const unregister = () => registry.unregister(id, api);
+    registry.register(id, api);
     const ref = sendSpawn(actor, spawn, unregister);
     commands.configs.set(id, config);
     const { agent, spec } = spawn.session;

@@ -49,6 +49,8 @@ export interface EventLogOptions {
   onError?: (e: EventLogError) => void;
   /** Injectable file system (fault tests). */
   fs?: EventLogFs;
+  /** The seed's option: every appended line carries `session: <sessionId>` unless its data names one. */
+  sessionId?: string;
 }
 
 export interface EventLogError {
@@ -69,6 +71,8 @@ export interface EventLog {
   readonly filePath: string;
   /** Sequence number of the last line appended, written or lost (0 before the first). */
   readonly seq: number;
+  /** Always 0: every append is written before it returns (the seed counted buffered writes). */
+  readonly pending: number;
   readonly closed: boolean;
   /** Appends refused because the log was closed. */
   readonly dropped: number;
@@ -289,8 +293,17 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
         report({ kind: "recovered", filePath: resolved, error: g.error, lost: g.lost, firstLostSeq: g.first });
       }
     }
-    const r = attempt(event, data);
+    const r = attempt(event, withSession(data));
     if (r.error) lose(r.n, r.error);
+  }
+
+  function withSession(data?: Record<string, unknown>): Record<string, unknown> | undefined {
+    const session = opts.sessionId;
+    if (session === undefined) return data;
+    if (data === undefined || data === null) return { session };
+    // Not a record (the serializer puts such data under `data`): keep it there, beside the session.
+    if (typeof data !== "object" || Array.isArray(data)) return { session, data };
+    return Object.hasOwn(data, "session") ? data : { session, ...data };
   }
 
   function fsyncOnce(at: number = fd): Promise<void> {
@@ -336,6 +349,10 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
     filePath: resolved,
     get seq() {
       return seq;
+    },
+    /** The seed's count of buffered writes: appends are synchronous here, so nothing is ever pending. */
+    get pending() {
+      return 0;
     },
     get closed() {
       return closed;

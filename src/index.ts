@@ -93,7 +93,15 @@ export {
   type LaunchOptions,
   type LaunchSpec,
 } from "./launcher.js";
-export { getConductorRegistry, type ConductorRegistry } from "./conductor-registry.js";
+export {
+  createConductorRegistry,
+  ensureConductorRegistry,
+  getConductorRegistry,
+  sendInputToConductorSession,
+  setConductorRegistry,
+  type ConductorRegistry,
+  type SendInputResult,
+} from "./conductor-registry.js";
 export {
   createAccountBroker,
   type AccountBroker,
