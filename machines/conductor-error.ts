@@ -13,6 +13,7 @@ export type ConductorErrorCode =
   | "UNKNOWN_SESSION"
   | "SESSION_LIVE"
   | "RESTART_PENDING"
+  | "RESTART_INTERRUPTED"
   | "PROCESSES_SURVIVED"
   | "CONTROL"
   | "SPAWN_REFUSED"

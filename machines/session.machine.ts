@@ -23,6 +23,12 @@ const whileRunning = {
     { guard: "fromCurrentChild", target: STATES.FAILED, actions: "noteExit" },
   ],
   KILL: { target: STATES.FAILED, actions: "noteKill" },
+  // restartSession: this run ends (its tree is gone before the next starts), the session goes on.
+  // Not a failure: no `failed`, no `dead`, and the account's lease is released without blame.
+  RESTART: {
+    target: STATES.RESTARTING,
+    actions: ["noteRestartRequest", "terminateChild", { type: "releaseLease", params: { ok: false, stopped: true } }],
+  },
   INPUT: { guard: "childRunning", actions: "forwardInput" },
   KEYS: { guard: "childRunning", actions: "forwardKeys" },
   // maxRunMs: the run as a whole, whatever state it is in (a one-shot that never ends).
@@ -73,6 +79,7 @@ export const sessionMachine = sessionSetup.createMachine({
     lastError: null,
     nudged: false,
     autoAnswered: null,
+    userRestart: false,
     runMode: "fresh",
     exit: null,
     failureMode: null,
@@ -105,6 +112,8 @@ export const sessionMachine = sessionSetup.createMachine({
       entry: { type: "announce", params: { to: STATES.INIT } },
       on: {
         START: { target: STATES.STARTING, actions: { type: "because", params: { reason: "initial" } } },
+        // Nothing ran yet: a restart is the first run, for the reason given.
+        RESTART: { target: STATES.STARTING, actions: "noteRestartRequest" },
         KILL: { target: STATES.FAILED, actions: "noteKill" },
       },
     },
@@ -263,6 +272,8 @@ export const sessionMachine = sessionSetup.createMachine({
       on: {
         // Seed defect: a kill during restarting was refused and the respawn still ran.
         KILL: { target: STATES.FAILED, actions: "noteKill" },
+        // Asked to restart while waiting (a backoff, a rate limit's reset): the next run starts once the tree is gone.
+        RESTART: { actions: "skipBackoff" },
       },
     },
     [STATES.DEAD]: {

@@ -85,6 +85,8 @@ export interface SessionContext {
   nudged: boolean;
   /** The question last answered with the default keys: the same one again is not answered twice. */
   autoAnswered: string | null;
+  /** The pending restart was asked for (`RESTART`, restartSession): no backoff, not counted against maxRestarts. */
+  userRestart: boolean;
   /** Whether the current run started `argv` (`fresh`) or `spec.resumeArgv` (`resume`). */
   runMode: "fresh" | "resume";
   exit: { exitCode: number | null; signal: string | null } | null;
@@ -104,6 +106,8 @@ export interface SessionContext {
 export type SessionEvent =
   | { type: "START" }
   | { type: "KILL"; reason?: string }
+  /** End this run and start the next one now (restartSession): a restart, never `failed` or `dead`. */
+  | { type: "RESTART"; reason?: string }
   | { type: "INPUT"; text: string }
   /** Named keys (`Enter`, `Esc`, `Down`, `Ctrl-C`…, or single characters) written to the child as bytes. */
   | { type: "KEYS"; keys: readonly string[] }
@@ -164,6 +168,8 @@ const noCredentials = fromCallback<LeaseEvent, CredentialHomeInput>(({ sendBack 
 });
 
 const output = (event: SessionEvent) => event as Ev<"CHILD.OUTPUT">;
+/** The wait in `restarting`: none when the user asked for the restart. */
+const restartWaitMs = (c: SessionContext) => (c.userRestart ? 0 : restartDelay(c, c.recentRestarts));
 
 export const sessionSetup = setup({
   types: {
@@ -188,8 +194,8 @@ export const sessionSetup = setup({
     inputWaitTimeout: ({ context }) => context.policy.inputWaitTimeoutMs ?? NEVER_MS,
     /** A run's whole budget, counted from its start. */
     maxRun: ({ context }) => context.policy.maxRunMs ?? NEVER_MS,
-    /** Backoff, or a rate limit's reset (session.judgement.ts). */
-    restartBackoff: ({ context }) => restartDelay(context, context.recentRestarts),
+    /** Backoff, or a rate limit's reset (session.judgement.ts); none for a restart the user asked for. */
+    restartBackoff: ({ context }) => restartWaitMs(context),
     restartWindow: ({ context }) => context.policy.windowMs ?? NEVER_MS,
     /** How long a run may wait for an account before the session gives up. */
     leaseWait: ({ context }) => context.policy.leaseWaitMs,
@@ -268,6 +274,7 @@ export const sessionSetup = setup({
       autoAnswered: null,
       lastOutputLagMs: 0,
       retryAfterMs: null,
+      userRestart: false,
     })),
     /** The run's budget: a delayed event this run's generation, ignored by any later run. */
     armRunDeadline: enqueueActions(({ context, enqueue }) => {
@@ -353,6 +360,23 @@ export const sessionSetup = setup({
       enqueue.assign({ treeAlive: false, childRunning: false, pid: null });
       enqueue.emit({ type: "gone", sessionId: context.id, generation: (event as Ev<"CHILD.GONE">).generation });
     }),
+    /**
+     * A restart asked for (restartSession): this run ends as a kill would end it, but the session goes
+     * on. Counted in `restarts`, not in the crash budget (`recentRestarts`); no backoff.
+     */
+    noteRestartRequest: assign(({ context, event }) => ({
+      reason: (event as Ev<"RESTART">).reason ?? "user_restart",
+      restarts: context.restarts + 1,
+      userRestart: true,
+      backoffElapsed: true,
+      failureMode: null,
+    })),
+    /** Asked again while a restart waits out its backoff (or a rate limit's reset): start as soon as the tree is gone. */
+    skipBackoff: assign(({ event }) => ({
+      reason: (event as Ev<"RESTART">).reason ?? "user_restart",
+      userRestart: true,
+      backoffElapsed: true,
+    })),
     noteKill: assign(({ event }) => ({
       killRequested: true,
       reason: (event as Ev<"KILL">).reason ?? "user_kill",
@@ -422,7 +446,7 @@ export const sessionSetup = setup({
     announceRestartWait: emit(({ context }) => ({
       type: "restartWait" as const,
       sessionId: context.id,
-      delayMs: restartDelay(context, context.recentRestarts),
+      delayMs: restartWaitMs(context),
       failureMode: context.failureMode,
     })),
     markBackoffElapsed: assign({ backoffElapsed: true }),
@@ -518,7 +542,7 @@ export const sessionSetup = setup({
       return { ...j, reason: `${j.failureMode}_on_screen` };
     }),
     /** Exactly once per lease: the status goes back to none in the same step. */
-    releaseLease: enqueueActions(({ context, enqueue, system }, params: { ok: boolean }) => {
+    releaseLease: enqueueActions(({ context, enqueue, system }, params: { ok: boolean; stopped?: boolean }) => {
       const broker = system.get("broker") as AnyActorRef | undefined;
       if (context.leaseStatus === "requested" && broker) {
         enqueue.sendTo(broker, { type: "LEASE.CANCEL", sessionId: context.id, provider: context.account?.provider });
@@ -530,7 +554,8 @@ export const sessionSetup = setup({
             context.id,
             context.lease,
             params.ok,
-            params.ok ? null : context.failureMode,
+            // A run the user stopped (a restart) says nothing about the account: "killed" skips its circuit.
+            params.ok ? null : params.stopped ? "killed" : context.failureMode,
             context.retryAfterMs,
           ),
         );

@@ -20,13 +20,18 @@ export const SEED_TRANSITIONS: Readonly<Record<SessionState, readonly SessionSta
   [COMPLETED]: [],
 });
 
-/** Moves added to fix the seed's defects, each with the reason. */
+/** Moves added to the seed's table (its defects fixed, restartSession), each with the reason. */
 export const FIXED_TRANSITIONS: ReadonlyArray<{ from: SessionState; to: SessionState; why: string }> = Object.freeze([
   { from: STARTING, to: COMPLETED, why: "exit 0 before any output (the seed hung in starting)" },
   { from: STALLED, to: COMPLETED, why: "exit 0 while stalled (same class: no legal move in the seed)" },
   { from: INPUT_WAIT, to: COMPLETED, why: "exit 0 while waiting for input (same class)" },
   { from: INIT, to: FAILED, why: "kill before start: kill in any non-final state ends in dead via failed" },
   { from: RESTARTING, to: FAILED, why: "kill during restarting (the seed refused it and respawned anyway)" },
+  ...[STARTING, HEALTHY, STALLED, INPUT_WAIT].map((from) => ({
+    from,
+    to: RESTARTING,
+    why: "restartSession: a restart asked for is not a failure (no failed, no dead: a listener saw dead before)",
+  })),
 ]);
 
 export function allowedTransitions(): Map<SessionState, Set<SessionState>> {

@@ -2,8 +2,9 @@
  * The facade's per-session commands that only read the conductor chart's record and send it events:
  * input, keys, remove, the snapshot, and `restartSession` (a new run of a session under its id).
  */
-import type { Actor } from "xstate";
+import type { Actor, ActorRefFrom } from "xstate";
 import type { conductorMachine } from "../machines/conductor.machine.js";
+import type { sessionMachine } from "../machines/session.machine.js";
 import { FINAL_STATES } from "../machines/session.types.js";
 import type { AgentResult } from "./agent-stream.js";
 import { checkKeys, type SpawnConfig } from "./conductor-options.js";
@@ -12,13 +13,14 @@ import { SessionError } from "./errors.js";
 import type { LogFn } from "./event-log-format.js";
 import { type SessionSnapshot, viewOf } from "./session-view.js";
 
+type SessionRef = ActorRefFrom<typeof sessionMachine>;
+
 export interface CommandDeps {
   actor: Actor<typeof conductorMachine>;
   log: LogFn;
   resultOf: (id: string) => AgentResult | null;
   isShuttingDown: () => boolean;
   spawnSession: (config: SpawnConfig) => string;
-  killSession: (id: string, reason?: string) => Promise<void>;
   /** Every session is final and no restart is under way: the facade's `allCompleted` event. */
   allCompleted: (sessions: number) => void;
 }
@@ -27,7 +29,7 @@ export function sessionCommands(d: CommandDeps) {
   const record = () => d.actor.getSnapshot().context;
   // What each session was spawned with (functions included: never in the chart's context).
   const configs = new Map<string, SpawnConfig>();
-  // Restarts asked for by restartSession, added to the snapshot's `restarts` (a restart is a new session actor).
+  // Restarts of final sessions (each a new session actor), added to the snapshot's `restarts`.
   const manualRestarts = new Map<string, number>();
   const restarting = new Set<string>();
   const allCompleted = () => {
@@ -35,8 +37,7 @@ export function sessionCommands(d: CommandDeps) {
     d.log("conductor.all_completed", { sessions });
     d.allCompleted(sessions);
   };
-  // Every session final while one is being restarted is not the end of the run.
-  d.actor.on("allCompleted", () => void (restarting.size > 0 || allCompleted()));
+  d.actor.on("allCompleted", () => void allCompleted());
 
   const running = (id: string) => {
     const c = record().sessions[id]?.getSnapshot().context;
@@ -89,35 +90,69 @@ export function sessionCommands(d: CommandDeps) {
   }
 
   /**
-   * Ends the session's current run as `killSession` does (its tree is gone first: no two runs at once)
-   * and starts it again from the config it was spawned with, under the same id. A final session simply
-   * starts again. The lifecycle says what happened (`failed` → `dead`, then `init` → `starting`), the
-   * snapshot's `restarts` counts it, and `allCompleted` is not announced for the moment in between.
+   * A new run of the session under its id. A live session gets `RESTART`: its chart ends the run
+   * (`<state> → restarting`, the reason in the event log), waits until the tree is gone (no two runs at
+   * once) and starts the next run at once; it never passes through `failed` or `dead`. Resolves when
+   * the new run has begun. A final session (`dead`, `completed`) cannot move: XState's final states
+   * are done, their output is delivered, so its actor is released and a new one is spawned from the
+   * config it was spawned with (`init → starting`; nothing is killed, so no `dead` either). Both
+   * count in the snapshot's `restarts`; neither counts against `maxRestarts`.
    */
   async function restartSession(id: string, reason = "user_restart"): Promise<void> {
     const config = configs.get(id);
-    if (!record().sessions[id] || !config) throw unknownSession("restartSession", id, Object.keys(record().sessions));
+    const ref = record().sessions[id];
+    if (!ref || !config) throw unknownSession("restartSession", id, Object.keys(record().sessions));
     if (d.isShuttingDown())
       throw new SessionError(`restartSession("${id}"): the conductor is shutting down`, { code: "SHUTTING_DOWN" });
     if (restarting.has(id))
       throw new SessionError(`restartSession("${id}"): a restart of this session is already under way`, {
         code: "RESTART_PENDING",
       });
+    const from = ref.getSnapshot().context.state;
     restarting.add(id);
     try {
-      d.log("session.restart", { session: id, reason });
-      await d.killSession(id, reason);
+      if (!record().finished[id]) {
+        d.log("session.restart", { session: id, reason, from, via: "chart" });
+        await nextRun(id, ref, reason);
+        return;
+      }
+      d.log("session.restart", { session: id, reason, from, via: "new_actor" });
       removeSession(id);
       manualRestarts.set(id, (manualRestarts.get(id) ?? 0) + 1);
       d.spawnSession(config);
     } finally {
       restarting.delete(id);
       // A respawn that was refused leaves the session gone: if every other one is final, say so now.
-      if (!record().sessions[id] && restarting.size === 0) configs.delete(id);
-      const { sessions, finished } = record();
-      const ids = Object.keys(sessions);
-      if (restarting.size === 0 && ids.length > 0 && ids.every((s) => finished[s])) allCompleted();
+      if (!record().sessions[id]) {
+        configs.delete(id);
+        manualRestarts.delete(id);
+        const { sessions, finished } = record();
+        const ids = Object.keys(sessions);
+        if (restarting.size === 0 && ids.length > 0 && ids.every((s) => finished[s])) allCompleted();
+      }
     }
+  }
+
+  /** Sends RESTART; resolves when the chart has begun the next run, rejects if it ended instead (a kill). */
+  function nextRun(id: string, ref: SessionRef, reason: string): Promise<void> {
+    const before = ref.getSnapshot().context.generation;
+    return new Promise<void>((resolve, reject) => {
+      const sub = ref.subscribe((snap) => {
+        if (snap.context.generation > before) {
+          sub.unsubscribe();
+          resolve();
+        } else if (snap.status !== "active") {
+          sub.unsubscribe();
+          const why = `${snap.context.state} (${snap.context.reason})`;
+          reject(
+            new SessionError(`restartSession("${id}"): the session ended before its next run: ${why}`, {
+              code: "RESTART_INTERRUPTED",
+            }),
+          );
+        }
+      });
+      ref.send({ type: "RESTART", reason });
+    });
   }
 
   return {

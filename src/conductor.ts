@@ -126,7 +126,6 @@ export function createConductor(opts: ConductorOptions) {
     resultOf: capture.resultOf,
     isShuttingDown,
     spawnSession,
-    killSession,
     allCompleted: (sessions) => events.emit("allCompleted", { sessions, at: now() }),
   });
   const { sendInput, sendKeys, removeSession, getSnapshot, restartSession } = commands;

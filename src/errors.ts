@@ -13,6 +13,7 @@
  * | UNKNOWN_SESSION | a method named a session this conductor does not have |
  * | SESSION_LIVE | `removeSession` of a session that is not final yet |
  * | RESTART_PENDING | `restartSession` while a restart of that session is under way |
+ * | RESTART_INTERRUPTED | `restartSession`: the session was killed (or shut down) before its next run began |
  * | PROCESSES_SURVIVED | `killSession` / `shutdown`: processes of a tree outlived SIGKILL (named in the message) |
  * | CONTROL | the control socket could not be opened (`control: true`) |
  * | SPAWN_REFUSED | the conductor refused a session it validated (a bug: please report it) |

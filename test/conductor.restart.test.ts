@@ -1,9 +1,10 @@
 /**
- * `restartSession(id)` and `control: true` on the facade, with real processes: a restart ends the
- * current run (its tree is gone first) and starts the session again under its id; the control
+ * `restartSession(id)` and `control: true` on the facade, with real processes: a restart of a live
+ * session is the chart's RESTART (its run ends, its tree is gone first, the next run starts under the
+ * same actor, never through failed or dead); a final session gets a new actor under its id; the control
  * socket is the conductor's own (0600, serves `restart`, gone after shutdown).
  */
-import { existsSync, mkdtempSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -42,35 +43,82 @@ const pidAlive = (pid: number) => {
 };
 
 describe("restartSession", () => {
-  it("a live session: old tree gone, a new run under the same id, restarts counted, no allCompleted between", async () => {
-    const c = conductor();
+  it("a live session: RESTART in its chart, old tree gone, a new run, no failed/dead, logged with its reason", async () => {
+    // What an inspector (the Stately inspector, docs/inspect.md) sees: RESTART sent to session:w.
+    const inspected: string[] = [];
+    const c = conductor({
+      inspect: (e) => {
+        if (e.type === "@xstate.event" && (e.actorRef as { id?: string }).id === "session:w") {
+          inspected.push(e.event.type);
+        }
+      },
+    });
     const moves: string[] = [];
     let allCompleted = 0;
-    c.on("stateChange", (e) => moves.push(`${e.from}->${e.to}`));
+    let dead = 0;
+    c.on("stateChange", (e) => moves.push(`${e.from}->${e.to}:${e.reason}`));
     c.on("allCompleted", () => allCompleted++);
+    c.on("dead", () => dead++);
     const healthy = reached(c, "w", "healthy");
     c.spawnSession({ id: "w", agent: "command", command: LONG });
     await healthy;
+    const actorBefore = c.actor.system.get("session:w");
     const old = c.getSnapshot()[0] as { pid: number; restarts: number };
     const again = reached(c, "w", "healthy");
-    await c.restartSession("w");
+    await c.restartSession("w", "new_config");
     // The old run's tree is gone before the new one starts: no two runs at once.
     expect(pidAlive(old.pid)).toBe(false);
     await again;
     const now = c.getSnapshot()[0] as { pid: number; restarts: number; state: string };
     expect(now).toMatchObject({ state: "healthy", restarts: old.restarts + 1 });
     expect(now.pid).not.toBe(old.pid);
+    // One actor throughout: the restart is a transition of its chart, not a new session.
+    expect(c.actor.system.get("session:w")).toBe(actorBefore);
     expect(moves).toEqual([
-      "init->starting",
-      "starting->healthy",
-      "healthy->failed",
-      "failed->dead",
-      "init->starting",
-      "starting->healthy",
+      "init->starting:initial",
+      "starting->healthy:first_output",
+      "healthy->restarting:new_config",
+      "restarting->starting:respawn",
+      "starting->healthy:first_output",
     ]);
-    // It was the only session: "every session final" for a moment is not the end of the run.
+    expect(dead).toBe(0);
+    expect(inspected).toContain("RESTART");
     expect(allCompleted).toBe(0);
     expect(c.sessionCount).toBe(1);
+    await c.shutdown("test_end");
+    const lines = readFileSync(c.eventLogPath, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.session === "w");
+    expect(lines.find((l) => l.event === "session.restart")).toMatchObject({
+      reason: "new_config",
+      from: "healthy",
+      via: "chart",
+    });
+    expect(lines.find((l) => l.event === "session.state_change" && l.to === "restarting")).toMatchObject({
+      from: "healthy",
+      reason: "new_config",
+      restarts: 1,
+    });
+  });
+
+  it("a session waiting out a backoff restarts at once when asked; a kill during the restart rejects it", async () => {
+    const c = conductor({ restart: { backoffInitialMs: 600_000 } });
+    const waiting = reached(c, "b", "restarting");
+    c.spawnSession({ id: "b", agent: "command", command: [NODE, "-e", "console.log('x'); process.exit(3)"] });
+    await waiting;
+    const started = reached(c, "b", "starting");
+    await c.restartSession("b");
+    await started;
+    // The restart the chart had counted, hurried (not a second one): 600 s of backoff skipped.
+    expect(c.getSnapshot()[0]?.restarts).toBe(1);
+
+    c.spawnSession({ id: "k", agent: "command", command: LONG });
+    await reached(c, "k", "healthy");
+    const interrupted = expect(c.restartSession("k")).rejects.toMatchObject({ code: "RESTART_INTERRUPTED" });
+    await c.killSession("k");
+    await interrupted;
   });
 
   it("a final session starts again; unknown ids and a second restart at once are refused", async () => {

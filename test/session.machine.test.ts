@@ -296,8 +296,14 @@ describe("session machine: kill", () => {
     init: () => undefined,
     starting: () => undefined,
     healthy: (h) => h.output(),
-    stalled: (h) => (h.output(), h.advance(30_000)),
-    input_wait: (h) => (h.output(["Proceed? (y/n)"]), h.advance(1_500)),
+    stalled: (h) => {
+      h.output();
+      h.advance(30_000);
+    },
+    input_wait: (h) => {
+      h.output(["Proceed? (y/n)"]);
+      h.advance(1_500);
+    },
     restarting: (h) => h.exit(1),
   };
   for (const [state, go] of Object.entries(reach)) {
@@ -328,6 +334,72 @@ describe("session machine: kill", () => {
     h.actor.send({ type: "KILL" });
     h.output();
     expect(h.state()).toBe("completed");
+  });
+});
+
+describe("session machine: RESTART (restartSession)", () => {
+  const live: Record<string, (h: ReturnType<typeof startSession>) => void> = {
+    starting: () => undefined,
+    healthy: (h) => h.output(),
+    stalled: (h) => {
+      h.output();
+      h.advance(30_000);
+    },
+    input_wait: (h) => {
+      h.output(["Proceed? (y/n)"]);
+      h.advance(1_500);
+    },
+  };
+  for (const [state, go] of Object.entries(live)) {
+    it(`${state} → restarting → starting: the tree first, no backoff, never failed or dead`, () => {
+      const h = session({ graceMs: 1234, backoffInitialMs: 60_000, maxRestarts: 0 });
+      go(h);
+      expect(h.state()).toBe(state);
+      h.actor.send({ type: "RESTART", reason: "new_prompt" });
+      expect(h.moves.at(-1)).toBe(`${state}->restarting`);
+      expect(h.commands).toContainEqual({ type: "CHILD.TERMINATE", reason: "new_prompt", graceMs: 1234 });
+      expect(h.emitted.find((e) => e.type === "stateChange" && e.to === "restarting")).toMatchObject({
+        reason: "new_prompt",
+        restarts: 1,
+      });
+      expect(h.emitted.find((e) => e.type === "restartWait")).toMatchObject({ delayMs: 0, failureMode: null });
+      h.exit(null, "SIGTERM"); // the old run's exit, read while restarting: not a failure
+      expect(h.state()).toBe("restarting"); // no two runs at once: its tree is not gone yet
+      h.gone();
+      // maxRestarts 0 and a 60 s backoff: a restart asked for is neither budgeted nor backed off.
+      expect(h.state()).toBe("starting");
+      expect(h.spawned.map((s) => s.generation)).toEqual([1, 2]);
+      expect(h.moves.some((m) => m.endsWith("->failed") || m.endsWith("->dead"))).toBe(false);
+      expect(h.ctx()).toMatchObject({ restarts: 1, recentRestarts: 0, userRestart: false, failureMode: null });
+    });
+  }
+
+  it("init → starting: nothing ran yet, the restart is the first run", () => {
+    const h = session({}, { autoStart: false });
+    h.actor.send({ type: "RESTART", reason: "control_restart" });
+    expect(h.moves).toEqual(["init->starting"]);
+    expect(h.spawned).toHaveLength(1);
+  });
+
+  it("restarting (backoff or a rate limit's wait): asked again, the next run starts once the tree is gone", () => {
+    const h = session({ backoffInitialMs: 600_000 });
+    h.crash();
+    expect(h.state()).toBe("restarting");
+    h.advance(1_000);
+    h.actor.send({ type: "RESTART" });
+    expect(h.state()).toBe("starting");
+    // Not a second restart: the one the chart had counted, hurried.
+    expect(h.ctx().restarts).toBe(1);
+  });
+
+  it("a kill during a restart still ends dead; events after a final state change nothing", () => {
+    const h = session();
+    h.output();
+    h.actor.send({ type: "RESTART" });
+    h.actor.send({ type: "KILL", reason: "user_kill" });
+    expect(h.moves.slice(-3)).toEqual(["healthy->restarting", "restarting->failed", "failed->dead"]);
+    h.actor.send({ type: "RESTART" });
+    expect(h.state()).toBe("dead");
   });
 });
 

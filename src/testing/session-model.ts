@@ -90,15 +90,18 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
   const c = s.context;
   const g = c.generation;
   const kill: SessionEvent = { type: "KILL", reason: "model_kill" };
-  if (s.matches("init")) return [{ type: "START" }, kill];
+  // restartSession (the judgement model: its transitions are covered without tripling the edge cover).
+  const restart: SessionEvent[] = o.judgement ? [{ type: "RESTART", reason: "model_restart" }] : [];
+  if (s.matches("init")) return [{ type: "START" }, kill, ...restart];
   if (s.matches("restarting")) {
-    // The old tree dies first (it was told to, or exited); the backoff runs out after that.
+    // The old tree dies first (it was told to, or exited); the backoff runs out after that. A restart
+    // asked for during the backoff only while the tree is gone: the runtime reports GONE by itself.
     if (c.treeAlive) return [{ type: "CHILD.GONE", generation: g }, kill];
-    return c.backoffElapsed ? [kill] : [after("restartBackoff", "restarting"), kill];
+    return c.backoffElapsed ? [kill] : [after("restartBackoff", "restarting"), kill, ...restart];
   }
   if (s.matches({ starting: "leasing" })) {
     // Only the broker speaks now; it may also never answer (then leaseWait runs out).
-    const out: SessionEvent[] = [kill];
+    const out: SessionEvent[] = [kill, ...restart];
     if (c.leaseStatus === "requested") {
       out.push(
         { type: "LEASE.GRANTED", lease: { ...MODEL_LEASE } },
@@ -114,6 +117,7 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
   if (s.matches({ starting: "preparing" })) {
     return [
       kill,
+      ...restart,
       { type: "CREDENTIALS.READY", envRef: "creds-1" },
       { type: "CREDENTIALS.ERROR", message: "profile unreadable" },
     ];
@@ -125,7 +129,7 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
       { type: "CHILD.SPAWN_ERROR", generation: g, message: "EACCES" },
     ];
   }
-  const out: SessionEvent[] = [kill];
+  const out: SessionEvent[] = [kill, ...restart];
   if (c.childRunning) {
     const output = (line: string): SessionEvent => ({
       type: "CHILD.OUTPUT",
@@ -198,6 +202,8 @@ export function describeSessionEvent(e: SessionEvent, opts: SessionModelOptions 
       return "start";
     case "KILL":
       return "kill";
+    case "RESTART":
+      return "restart";
     case "INPUT":
       return `type "${e.text}"`;
     case "KEYS":
