@@ -90,6 +90,8 @@ export const sessionMachine = sessionSetup.createMachine({
     leaseWait: null,
     envRef: null,
     retryAfterMs: null,
+    mcpHeartbeat: input.mcpHeartbeat ?? null,
+    l2: { status: input.mcpHeartbeat ? "pending" : "skip", reason: "" },
   }),
   output: ({ context }) => ({
     id: context.id,
@@ -106,6 +108,7 @@ export const sessionMachine = sessionSetup.createMachine({
     "CHILD.GONE": { guard: "fromCurrentChild", actions: "noteGone" },
     "RESTART.WINDOW_EXPIRED": { actions: "forgetRestart" },
     "LEASE.RENEW_DUE": { actions: "renewLease" },
+    "PROBE.L2": { guard: "fromCurrentChild", actions: "noteMcpProbe" },
   },
   states: {
     [STATES.INIT]: {

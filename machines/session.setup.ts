@@ -32,6 +32,9 @@ import type {
   ChildEvent,
   ChildSpec,
   FailureMode,
+  McpHeartbeatInput,
+  McpHeartbeatSpec,
+  McpProbeEvent,
   PtyProcessInput,
   SessionState,
 } from "./session.types.js";
@@ -46,6 +49,8 @@ export interface SessionInput {
   policy?: PolicyOverrides;
   /** Each run needs an account leased from the broker (`systemId: "broker"`). */
   account?: AccountRequirement;
+  /** L2: heartbeat the agent's MCP servers while each run lasts (actor `mcpHeartbeat`). */
+  mcpHeartbeat?: McpHeartbeatSpec;
 }
 
 export interface SessionContext {
@@ -101,6 +106,9 @@ export interface SessionContext {
   envRef: string | null;
   /** Retry hint from the output of the run that failed, for the account's cool-down. */
   retryAfterMs: number | null;
+  mcpHeartbeat: McpHeartbeatSpec | null;
+  /** L2's last verdict: `skip` without a heartbeat, `pending` until a run's first round. */
+  l2: { status: "skip" | "pending" | "ok" | "fail"; reason: string };
 }
 
 export type SessionEvent =
@@ -115,7 +123,8 @@ export type SessionEvent =
   | { type: "RUN.DEADLINE"; generation: number }
   | { type: "RESTART.WINDOW_EXPIRED" }
   | LeaseEvent
-  | ChildEvent;
+  | ChildEvent
+  | McpProbeEvent;
 
 /** Events the session emits (`actor.on(type, fn)`): the facade and the event log listen to these. */
 export type SessionEmitted =
@@ -156,7 +165,9 @@ export type SessionEmitted =
   /** The wait before the next run, and why (a rate limit's reset, a backoff). */
   | { type: "restartWait"; sessionId: string; delayMs: number; failureMode: FailureMode | null }
   | { type: "account"; sessionId: string; lease: SessionLease }
-  | { type: "accountWait"; sessionId: string; etaMs: number | null; reason: string };
+  | { type: "accountWait"; sessionId: string; etaMs: number | null; reason: string }
+  /** L2 changed its verdict (first round of a run, ok → fail, fail → ok, or another reason). */
+  | { type: "mcpProbe"; sessionId: string; generation: number; ok: boolean; reason: string };
 
 export type Ev<T extends SessionEvent["type"]> = Extract<SessionEvent, { type: T }>;
 
@@ -166,6 +177,9 @@ const noChild = fromCallback<ChildCommand, PtyProcessInput>(() => undefined);
 const noCredentials = fromCallback<LeaseEvent, CredentialHomeInput>(({ sendBack }) => {
   sendBack({ type: "CREDENTIALS.READY" });
 });
+
+/** Stand-in heartbeat: no verdict ever (l2 stays pending). The runtime provides the real one. */
+const noHeartbeat = fromCallback<McpProbeEvent, McpHeartbeatInput>(() => undefined);
 
 const output = (event: SessionEvent) => event as Ev<"CHILD.OUTPUT">;
 /** The wait in `restarting`: none when the user asked for the restart. */
@@ -178,7 +192,7 @@ export const sessionSetup = setup({
     events: {} as SessionEvent,
     emitted: {} as SessionEmitted,
   },
-  actors: { ptyProcess: noChild, credentialHome: noCredentials },
+  actors: { ptyProcess: noChild, credentialHome: noCredentials, mcpHeartbeat: noHeartbeat },
   delays: {
     /** L3: first output must come within this. */
     startupTimeout: ({ context }) => startupTimeoutFor(context),
@@ -312,6 +326,24 @@ export const sessionSetup = setup({
         argv: context.runMode === "resume" && context.spec.resumeArgv ? context.spec.resumeArgv : context.spec.argv,
         mode: context.runMode,
       });
+      // L2 watches this run from its spawn (it needs the agent's pid) to its exit.
+      if (!context.mcpHeartbeat) return;
+      const input: McpHeartbeatInput = {
+        ...context.mcpHeartbeat,
+        sessionId: context.id,
+        generation: e.generation,
+        pid: e.pid,
+      };
+      enqueue.stopChild("mcp");
+      enqueue.assign({ l2: { status: "pending", reason: "" } });
+      enqueue.spawnChild("mcpHeartbeat", { id: "mcp", input });
+    }),
+    noteMcpProbe: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as McpProbeEvent;
+      const status = e.ok ? "ok" : "fail";
+      if (context.l2.status === status && context.l2.reason === e.reason) return;
+      enqueue.assign({ l2: { status, reason: e.reason } });
+      enqueue.emit({ type: "mcpProbe", sessionId: context.id, generation: e.generation, ok: e.ok, reason: e.reason });
     }),
     noteOutput: assign(({ context, event }) => {
       const e = output(event);
@@ -330,6 +362,7 @@ export const sessionSetup = setup({
       const e = event as Ev<"CHILD.EXIT">;
       const clean = e.exitCode === 0 && !e.signal;
       const { failureMode, lastError, retryAfterMs } = judgeRunExit(context, e);
+      enqueue.stopChild("mcp");
       enqueue.assign({
         childRunning: false,
         exit: { exitCode: e.exitCode, signal: e.signal },
@@ -454,6 +487,7 @@ export const sessionSetup = setup({
     releaseChild: enqueueActions(({ enqueue }) => {
       enqueue.stopChild("pty");
       enqueue.stopChild("creds");
+      enqueue.stopChild("mcp");
       enqueue.assign({ treeAlive: false, childRunning: false, envRef: null });
     }),
     explainDeath: assign(({ context }) => ({

@@ -129,3 +129,32 @@ export type ChildCommand =
   | { type: "CHILD.WRITE"; data: string }
   | { type: "CHILD.TERMINATE"; reason: string; graceMs: number }
   | { type: "CHILD.RESIZE"; cols: number; rows: number };
+
+/**
+ * An MCP server the agent uses, as the L2 heartbeat sees it: a stdio server is the agent's own child
+ * (its stdin/stdout belong to the agent, so its heartbeat is "running, not stopped, in the agent's
+ * tree"); a URL server answers a JSON-RPC `ping` over HTTP.
+ */
+export type McpHeartbeatTarget =
+  | { name: string; kind: "stdio"; command: string; args: readonly string[] }
+  | { name: string; kind: "http"; url: string };
+
+/** What a session needs to run the L2 heartbeat beside each run of its child (plain data). */
+export interface McpHeartbeatSpec {
+  servers: readonly McpHeartbeatTarget[];
+  /** One round every this long while the agent runs; the first round one interval after the spawn. */
+  intervalMs: number;
+  /** A URL server that has not answered within this long fails the round. */
+  timeoutMs: number;
+}
+
+/** The heartbeat actor's input: the spec, and the run it watches. */
+export interface McpHeartbeatInput extends McpHeartbeatSpec {
+  sessionId: string;
+  generation: number;
+  /** The agent's pid: stdio servers are looked for in its process tree. */
+  pid: number;
+}
+
+/** One heartbeat round's verdict, sent to the session (the run's generation, so a late one is ignored). */
+export type McpProbeEvent = { type: "PROBE.L2"; generation: number; ok: boolean; reason: string };

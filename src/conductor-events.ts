@@ -170,6 +170,9 @@ export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEve
         api.emit("account", { sessionId: session, accountId, provider, tier, at });
         return;
       }
+      case "mcpProbe":
+        log("session.mcp_probe", { session, attempt: e.generation, l2: e.ok ? "ok" : "fail", reason: e.reason });
+        return;
       case "accountWait":
         log("session.account_wait", { session, etaMs: e.etaMs, reason: e.reason });
         api.emit("accountWait", { sessionId: session, etaMs: e.etaMs, reason: e.reason, at });

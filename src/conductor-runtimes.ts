@@ -3,6 +3,7 @@
  * accounts and hosts files), each session's child, the wait for process trees and the log flush.
  */
 import { fromPromise } from "xstate";
+import { createMcpHeartbeatLogic } from "../actors/mcp-heartbeat.js";
 import type { ProcessReaper } from "../actors/process-reaper.js";
 import type { PtyProcessDeps } from "../actors/pty-process.js";
 import { conductorMachine, type SessionPlacement } from "../machines/conductor.machine.js";
@@ -74,7 +75,9 @@ export function conductorLogic({ broker, remote }: Runtimes, d: RuntimeDeps) {
   const credentials = broker ? { credentialHome: broker.credentialHome } : {};
   return conductorMachine.provide({
     actors: {
-      session: sessionMachine.provide({ actors: { ptyProcess, ...credentials } }),
+      session: sessionMachine.provide({
+        actors: { ptyProcess, mcpHeartbeat: createMcpHeartbeatLogic(), ...credentials },
+      }),
       awaitProcessTrees: fromPromise(async () => {
         // Children are stopped in the same step that started us: let their cleanups queue first.
         await new Promise((r) => setImmediate(r));

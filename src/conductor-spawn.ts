@@ -8,6 +8,9 @@ import type { ConductorEvent, conductorMachine, RemotePlacement } from "../machi
 import { type ConductorOptions, policyFor, type SpawnConfig, validateSpawnConfig } from "./conductor-options.js";
 import { ConductorError, SessionError } from "./errors.js";
 import { buildLaunchSync, type LaunchSpec, launchExtras, planLaunch } from "./launcher.js";
+import { mcpHeartbeatFor } from "./conductor-probes.js";
+
+const withHeartbeat = (spec: ReturnType<typeof mcpHeartbeatFor>) => (spec ? { mcpHeartbeat: spec } : {});
 
 export type SpawnEvent = Extract<ConductorEvent, { type: "SPAWN" }>;
 
@@ -65,29 +68,13 @@ export function checkSpawnConfig(config: SpawnConfig, ctx: SpawnContext): void {
       { code: "OPTION_NOT_SUPPORTED", field: "account" },
     );
   }
+  // probeOpts were checked by the schema (validateSpawnConfig) before this runs; L2 may refuse a remote session.
+  mcpHeartbeatFor(config, ctx.opts);
   if (config.remote && !ctx.checkHost)
     throw new ConductorError(
       "remote sessions need a hosts file: createConductor({ hosts: './hosts.json' }) (see docs/remote.md)",
       { code: "INVALID_OPTIONS", field: "hosts" },
     );
-  // probeOpts and restart were checked by the schema (validateSpawnConfig) before this runs.
-  checkL2(config, ctx.opts);
-}
-
-/**
- * L2 (the seed's MCP heartbeat) is not built: without MCP servers the seed reported it "skip", and so do
- * we; a session that has MCP servers and asks for the heartbeat is refused rather than silently unprobed.
- */
-function checkL2(config: SpawnConfig, opts: ConductorOptions): void {
-  const asked = [config.probeOpts, opts.probeOpts]
-    .flatMap((p) => [p?.mcpHeartbeat, p?.enableL2])
-    .find((v) => v !== undefined);
-  if (asked !== true || !config.mcpServers || Object.keys(config.mcpServers).length === 0) return;
-  throw new ConductorError(
-    `session "${config.id}": probeOpts.enableL2 (mcpHeartbeat) asks for an MCP heartbeat probe, which this version ` +
-      'does not have; drop enableL2 (l2 is reported as "skip") or drop mcpServers',
-    { code: "OPTION_NOT_SUPPORTED", field: "probeOpts.enableL2" },
-  );
 }
 
 /** The SPAWN event for a checked config, and what the launcher decided (presets only). Throws (launch errors,
@@ -135,6 +122,7 @@ export function spawnEventOf(
       errPath: join(logsDir, `${config.id}.err.log`),
       policy: policyFor(opts, config),
       ...(account ? { account } : {}),
+      ...withHeartbeat(mcpHeartbeatFor(config, opts)),
     },
   };
   return { event, preset: launch.preset };

@@ -13,8 +13,11 @@ export interface SessionHealth {
   l0: "ok" | "fail";
   /** L1 / L1.5: output progress as the machine judges it. */
   l1: "ok" | "stall" | "input_wait" | "n/a";
-  /** L2: MCP heartbeat. Not probed by this version: always "skip", the seed's value without MCP servers. */
-  l2: "skip";
+  /**
+   * L2: MCP heartbeat, the seed's values: "ok" / "fail", "skip" when the session has no heartbeat
+   * (no `mcpServers` or no `mcpHeartbeat`); "pending" until a run's first round.
+   */
+  l2: "skip" | "pending" | "ok" | "fail";
   /** L3: first output acknowledged. */
   l3: "pending" | "ok" | "timeout";
   outputBytes: number;
@@ -75,7 +78,7 @@ export function viewOf(
     health: {
       l0: c.childRunning ? "ok" : "fail",
       l1,
-      l2: "skip",
+      l2: c.l2.status,
       l3,
       outputBytes: c.outputBytes,
       inputWait: c.inputWait,

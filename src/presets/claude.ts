@@ -72,9 +72,12 @@ function rootRefusal(): LaunchError {
 
 /** claude's `--mcp-config` accepts a JSON string as well as a file path. */
 function mcpJson(servers: Readonly<Record<string, McpServer>>): string {
-  const mcpServers: Record<string, McpServer> = {};
+  const mcpServers: Record<string, McpServer | { type: "http"; url: string }> = {};
   for (const [name, s] of sortedServers(servers)) {
-    mcpServers[name] = { command: s.command, args: [...(s.args ?? [])], ...(s.env ? { env: s.env } : {}) };
+    mcpServers[name] =
+      "url" in s
+        ? { type: "http", url: s.url }
+        : { command: s.command, args: [...(s.args ?? [])], ...(s.env ? { env: s.env } : {}) };
   }
   return JSON.stringify({ mcpServers });
 }

@@ -61,6 +61,7 @@ function mcpArgs(name: string, s: McpServer): string[] {
     throw new LaunchError("INVALID_OPTION", `MCP server name "${name}" must match [A-Za-z0-9_-]+, e.g. "files"`);
   }
   const key = `mcp_servers.${name}`;
+  if ("url" in s) return ["-c", `${key}.url=${JSON.stringify(s.url)}`];
   const out = ["-c", `${key}.command=${JSON.stringify(s.command)}`];
   if (s.args) out.push("-c", `${key}.args=${JSON.stringify(s.args)}`);
   if (s.env) {

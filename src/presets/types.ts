@@ -6,12 +6,10 @@
 
 import { ConductorError } from "../../machines/conductor-error.js";
 
-/** An MCP server the agent should start (stdio transport). */
-export interface McpServer {
-  command: string;
-  args?: readonly string[];
-  env?: Readonly<Record<string, string>>;
-}
+/** An MCP server the agent should start (stdio transport), or connect to by URL (Streamable HTTP). */
+export type McpServer =
+  | { command: string; args?: readonly string[]; env?: Readonly<Record<string, string>> }
+  | { url: string; command?: undefined };
 
 /**
  * `bypass`: the agent runs every tool and command without asking (the seed's behaviour, and what an

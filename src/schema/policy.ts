@@ -12,6 +12,8 @@ export const PROBE_ALIASES = {
   l1ThresholdMs: "stallMs",
   l3ThresholdMs: "startupTimeoutMs",
   enableL2: "mcpHeartbeat",
+  l2ThresholdMs: "mcpHeartbeatIntervalMs",
+  probeTimeoutMs: "mcpHeartbeatTimeoutMs",
 } as const;
 
 const probeShape = {
@@ -81,14 +83,33 @@ const probeShape = {
   }).optional(),
   mcpHeartbeat: doc(z.boolean(), {
     description:
-      "L2: probe the session's MCP servers with a heartbeat. Not built in this version: `health.l2` is " +
-      '"skip" (the seed\'s value without MCP servers), and a session with `mcpServers` that asks for it is refused',
-    example: false,
+      "L2: heartbeat the session's `mcpServers` while the agent runs (a stdio server: running in the agent's " +
+      "tree and not stopped; a URL server: answers a JSON-RPC `ping`). `health.l2` is ok/fail, `skip` without it; " +
+      "a failing heartbeat is reported (`onProbe`, event `probe`), never acted on (docs/seed-compatibility.md)",
+    example: true,
     default: false,
   }).optional(),
   enableL2: doc(z.boolean(), {
     description: "seed alias of `mcpHeartbeat`",
     example: false,
+  }).optional(),
+  mcpHeartbeatIntervalMs: doc(positiveTimerMs(), {
+    description: "L2: one heartbeat round this often while the agent runs (the first one interval after its spawn)",
+    example: 30_000,
+    default: 30_000,
+  }).optional(),
+  l2ThresholdMs: doc(positiveTimerMs(), {
+    description: "seed alias of `mcpHeartbeatIntervalMs`",
+    example: 30_000,
+  }).optional(),
+  mcpHeartbeatTimeoutMs: doc(positiveTimerMs(), {
+    description: "L2: a URL server that has not answered its ping within this long fails the round",
+    example: 5_000,
+    default: 5_000,
+  }).optional(),
+  probeTimeoutMs: doc(positiveTimerMs(), {
+    description: "seed alias of `mcpHeartbeatTimeoutMs`",
+    example: 5_000,
   }).optional(),
 };
 

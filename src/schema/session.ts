@@ -41,11 +41,21 @@ const agent = () =>
   );
 
 const MCP_NAME = /^[A-Za-z0-9_-]+$/;
-const mcpServer = z.strictObject({
-  command: doc(nonEmpty(), { description: "the MCP server's program", example: "npx" }),
+const stdioServer = z.strictObject({
+  command: doc(nonEmpty(), { description: "the MCP server's program (the agent starts it)", example: "npx" }),
   args: doc(z.array(argString()), { description: "its arguments", example: ["-y", "@acme/files-mcp"] }).optional(),
   env: doc(envRecord(), { description: "its environment", example: { ROOT: "./repo" } }).optional(),
 });
+const urlServer = z.strictObject({
+  url: doc(
+    z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//i.test(u), "must be an http:// or https:// URL"),
+    { description: "an MCP server the agent connects to (Streamable HTTP)", example: "http://127.0.0.1:8931/mcp" },
+  ),
+});
+const mcpServer = z.union([stdioServer, urlServer]);
 
 /** Fields every session input has, files and API alike. */
 const commonShape = {

@@ -149,6 +149,8 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
       out.push({ type: "KEYS", keys: [...MODEL_ANSWER_KEYS] });
       // The run's budget: the test sends the deadline itself (maxRunMs is unit-tested on SimulatedClock).
       out.push({ type: "RUN.DEADLINE", generation: g });
+      // L2's verdict: recorded and reported, never a move (the heartbeat actor is unit-tested on its own).
+      out.push({ type: "PROBE.L2", generation: g, ok: false, reason: "mcp_fail:model=stopped" });
     }
     // A command prints a rate limit and waits: a failure on screen while an account is held.
     if (c.leaseStatus === "held" && guarded("failureOnScreen")) out.push(output(RATE_LIMIT_TEXT));

@@ -110,17 +110,19 @@ describe("seed probe option names", () => {
     expect(() => conductor({ probeOpts: { l1ThresholdMs: 500, stallMs: 500 } })).not.toThrow();
   });
 
-  it("enableL2: l2 is 'skip' without MCP servers (the seed's value); with MCP servers it is refused, not ignored", () => {
+  it("enableL2: l2 is 'skip' without MCP servers (the seed's value); on a remote session it is refused, not ignored", () => {
     const c = conductor({ probeOpts: { enableL2: true } });
     c.spawnSession({ id: "l2", agent: "command", command: [NODE, "-e", "setTimeout(() => {}, 5000)"] });
     expect(c.getSnapshot()[0]?.health.l2).toBe("skip");
+    // The heartbeat itself: test/seed-compat/mcp-heartbeat.test.ts. A remote agent's servers run on its host.
     const e = thrown(() =>
       c.spawnSession({
         id: "mcp",
         agent: "claude",
         prompt: "x",
         approvals: "prompt",
-        bin: NODE,
+        remote: true,
+        host: "box",
         mcpServers: { hub: { command: "hub-server" } },
       }),
     );
