@@ -44,8 +44,13 @@ export class OutputCoalescer {
     this.drained ??= (async () => {
       this.cancel();
       await this.emitting;
-      await this.hooks.rendered();
-      if (this.bytes > this.emitted) this.report(false);
+      // Until the screen shows every byte: more can arrive while the last render runs.
+      let upTo: number;
+      do {
+        upTo = this.bytes;
+        await this.hooks.rendered();
+      } while (this.bytes > upTo);
+      if (this.bytes > this.emitted) this.report(false, this.bytes);
     })();
     return this.drained;
   }
@@ -62,17 +67,23 @@ export class OutputCoalescer {
   }
 
   private async fire(leading: boolean): Promise<void> {
+    // The event reports what the screen shows: the bytes counted before this render was awaited.
+    // Bytes that arrive meanwhile are not on that reading yet; they get the next (trailing) event.
+    // Counting them as reported lost a TUI's last screen whenever they came during the await
+    // (more often the busier the machine): the session never saw its question and stalled.
+    const upTo = this.bytes;
     await this.hooks.rendered();
     this.emitting = undefined;
-    if (this.drained || this.bytes === this.emitted) return;
-    this.report(leading);
+    if (this.drained) return;
+    if (upTo > this.emitted) this.report(leading, upTo);
+    else if (this.bytes > this.emitted) this.schedule();
   }
 
-  private report(leading: boolean): void {
+  private report(leading: boolean, upTo: number): void {
     const now = Date.now();
     this.lastEmitAt = now;
-    this.emitted = this.bytes;
-    this.hooks.emit(this.bytes, leading ? 0 : now - this.lastByteAt);
+    this.emitted = upTo;
+    this.hooks.emit(upTo, leading ? 0 : now - this.lastByteAt);
     if (this.bytes > this.emitted) this.schedule();
   }
 }

@@ -244,6 +244,13 @@ export const sessionMachine = sessionSetup.createMachine({
             target: STATES.HEALTHY,
             actions: ["noteOutput", { type: "because", params: { reason: "output_resumed" } }],
           },
+          // Another question replaced it: healthy until the screen is quiet again, then asked anew.
+          // Staying here kept the first question (codex's composer before its approval menu).
+          {
+            guard: "questionChanged",
+            target: STATES.HEALTHY,
+            actions: ["noteOutput", { type: "because", params: { reason: "question_changed" } }],
+          },
           { guard: "fromCurrentChild", actions: "noteOutput" },
         ],
         ...whileRunning,

@@ -226,6 +226,15 @@ export const sessionSetup = setup({
     questionGone: ({ context, event }) =>
       output(event).generation === context.generation &&
       openQuestion(context, screenOf(output(event)), output(event).title ?? null) === null,
+    /**
+     * The screen asks something else than the question being waited on (a dialog drawn over the
+     * composer): the new one is judged once the screen settles again, not the one seen first.
+     */
+    questionChanged: ({ context, event }) => {
+      if (output(event).generation !== context.generation) return false;
+      const q = openQuestion(context, screenOf(output(event)), output(event).title ?? null);
+      return q !== null && q.question !== context.inputWait?.question;
+    },
     /** Bytes arrived but the screen shows nothing new (a redraw, a frozen spinner): no progress. */
     screenUnchanged: ({ context, event }) =>
       output(event).generation === context.generation &&

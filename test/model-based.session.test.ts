@@ -137,13 +137,17 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
     timeoutMs: STEP_TIMEOUT_MS,
   });
   const started = Date.now();
-  const gen = (i: number) => path.steps[i - 1]!.state.context.generation;
-  const agent = (i: number) => `${id}#${gen(i)}`;
+  // The run each step talks to, from the runtime itself: the model's abstraction leaves the run number
+  // out, so a state reached by a restart the user asked for (not counted in `recent`) shares its node,
+  // and its stored snapshot, with the first run's.
+  const generation = () => (actor.getSnapshot() as { context: { generation: number } }).context.generation;
   system.start();
   const actor = system.getSnapshot().children[id] as AnyActorRef;
   try {
     for (let i = 1; i < path.steps.length; i++) {
       const e = path.steps[i]!.event;
+      const g = generation();
+      const agent = `${id}#${g}`;
       // A spawn error is made real by taking the execute bit off the agent before the spawn.
       chmodSync(wrapper, path.steps[i + 1]?.event.type === "CHILD.SPAWN_ERROR" ? 0o644 : 0o755);
       plan.at(i);
@@ -152,19 +156,19 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
       else if (e.type === "START" || e.type === "KILL" || e.type === "RESTART" || e.type === "PROBE.L2") actor.send(e);
       else if (e.type === "CHILD.OUTPUT") {
         const line = e.screenTail[0] ?? "working";
-        await hub.send(agent(i), { op: line === QUESTION ? "ask" : "print", text: line });
-      } else if (e.type === "CHILD.EXIT") await hub.send(agent(i), { op: "exit", code: e.exitCode ?? 1 });
+        await hub.send(agent, { op: line === QUESTION ? "ask" : "print", text: line });
+      } else if (e.type === "CHILD.EXIT") await hub.send(agent, { op: "exit", code: e.exitCode ?? 1 });
       else if (e.type === "INPUT" || e.type === "KEYS") {
-        await hub.ready(agent(i)); // before its raw mode, the terminal would echo the input
+        await hub.ready(agent); // before its raw mode, the terminal would echo the input
         actor.send(e);
-        expect(await hub.input(agent(i))).toBe(e.type === "INPUT" ? e.text : "y");
+        expect(await hub.input(agent)).toBe(e.type === "INPUT" ? e.text : "y");
       } else if (e.type.startsWith("LEASE.")) desk.lease(e);
-      else if (e.type.startsWith("CREDENTIALS.")) desk.credentials(gen(i), e);
+      else if (e.type.startsWith("CREDENTIALS.")) desk.credentials(g, e);
       // Everything else (spawned, spawn error, tree gone) the runtime does by itself.
       await follow.took(path.keys[i]!, path.serialized[i], `step ${i} (${e.type})`);
       // What the runtime typed by itself reached the agent: the nudge's Enter, the default answer.
-      if (e.type.startsWith("xstate.after.stallNudge")) expect(await hub.input(agent(i))).toBe("");
-      if (path.keys[i]!.some((k) => k.includes("[mayAutoAnswer]"))) expect(await hub.input(agent(i))).toBe("y");
+      if (e.type.startsWith("xstate.after.stallNudge")) expect(await hub.input(agent)).toBe("");
+      if (path.keys[i]!.some((k) => k.includes("[mayAutoAnswer]"))) expect(await hub.input(agent)).toBe("y");
     }
     expect(actor.getSnapshot().value).toEqual(path.state.value);
   } catch (err) {

@@ -143,6 +143,34 @@ describe("session machine: probes", () => {
     h.output(["applying"]);
     expect(h.moves.slice(-2)).toEqual(["healthy->input_wait", "input_wait->healthy"]);
   });
+
+  it("input_wait: another question drawn over it is asked anew once the screen settles, not kept", () => {
+    const h = session({ inputQuietMs: 10 }, { agent: "codex" });
+    h.screen(["", "› Ask Codex to do anything", "", "  ? for shortcuts"]);
+    h.advance(10);
+    expect(h.ctx().inputWait?.kind).toBe("composer");
+    const approval = [
+      "Would you like to run the following command?",
+      "",
+      "  $ touch x",
+      "",
+      "› 1. Yes, proceed (y)",
+      "  2. No, and tell Codex what to do differently (esc)",
+      "",
+      "  Press enter to confirm or esc to cancel",
+    ];
+    h.screen(approval);
+    expect(h.moves.slice(-1)).toEqual(["input_wait->healthy"]);
+    expect(h.ctx().reason).toBe("question_changed");
+    h.advance(9);
+    expect(h.state()).toBe("healthy"); // judged on the settled screen only
+    h.advance(1);
+    expect(h.state()).toBe("input_wait");
+    const asked = h.emitted.filter((e) => e.type === "inputWait").map((e) => (e as { question: string }).question);
+    expect(asked).toEqual(["› Ask Codex to do anything", "Would you like to run the following command?"]);
+    h.screen(approval); // a redraw of the same question: stays
+    expect(h.state()).toBe("input_wait");
+  });
 });
 
 describe("session machine: endings", () => {

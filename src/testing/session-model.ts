@@ -21,6 +21,8 @@ export interface SessionModelOptions {
   maxRestarts?: number;
   /** What the agent prints when it asks (must match an input-wait pattern). */
   question?: string;
+  /** Another question (the judgement model: it replaces the first one while the session waits). */
+  otherQuestion?: string;
   /** What it prints otherwise (must not). */
   text?: string;
   /** What the test types. */
@@ -39,6 +41,7 @@ export interface SessionModelOptions {
 const defaults = {
   maxRestarts: 1,
   question: "Continue? (y/n)",
+  otherQuestion: "Proceed? (y/n)",
   text: "working",
   answer: "y",
   restartWindow: true,
@@ -146,6 +149,8 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
       { type: "INPUT", text: o.answer },
     );
     if (o.judgement) {
+      // A dialog drawn over the question being waited on: asked anew once the screen settles.
+      if (s.matches("input_wait")) out.push(output(o.otherQuestion));
       out.push({ type: "KEYS", keys: [...MODEL_ANSWER_KEYS] });
       // The run's budget: the test sends the deadline itself (maxRunMs is unit-tested on SimulatedClock).
       out.push({ type: "RUN.DEADLINE", generation: g });
@@ -219,9 +224,11 @@ export function describeSessionEvent(e: SessionEvent, opts: SessionModelOptions 
     case "CHILD.OUTPUT":
       return e.screenTail.includes(o.question)
         ? "agent asks"
-        : e.screenTail.includes(RATE_LIMIT_TEXT)
-          ? "agent hits its rate limit"
-          : "agent prints";
+        : e.screenTail.includes(o.otherQuestion)
+          ? "agent asks something else"
+          : e.screenTail.includes(RATE_LIMIT_TEXT)
+            ? "agent hits its rate limit"
+            : "agent prints";
     case "CHILD.EXIT":
       return `agent exits ${e.exitCode}`;
     case "CHILD.GONE":

@@ -3,8 +3,10 @@
  * the conductor concluded (final state, failure class, the CLI's line, the question, the wait
  * before a rate-limited run's next try). Used by test/agents-judgement.replay.test.ts.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { AnyActorRef } from "xstate";
+import { sessionSystemId } from "../../machines/conductor.machine.js";
 import type { createConductor } from "../../src/conductor.js";
 import type { ConductorExpectation } from "./cases.js";
 import type { ExpectFile } from "./record-case.js";
@@ -66,28 +68,36 @@ export function watchSession(conductor: Conductor, id: string, want: ConductorEx
       });
     };
   });
-  // A question is judged on the last screen: a loaded machine can pause a replay long enough for an
-  // earlier screen to count as quiet too. So: the last inputWait once every byte is written.
-  let done = false;
-  let waiting = false;
+  // A question is judged on the last screen, by the chart, once that screen settled: the question is
+  // final when the session has taken every byte the replayer wrote (it writes their count to the done
+  // file) and is in input_wait. Not when the file appears: the last output may still be on its way
+  // (coalesced, rendered), and an earlier screen (codex's composer before its approval menu) can have
+  // been quiet long enough on a loaded machine to be asked first.
+  let written: number | null = null;
+  const context = () => {
+    const ref = conductor.actor.system.get(sessionSystemId(sessionId)) as AnyActorRef | undefined;
+    return ref?.getSnapshot().context as { state: string; outputBytes: number } | undefined;
+  };
   const settleQuestion = () => {
-    if (want.state === "input_wait" && done && waiting) finish();
+    if (want.state !== "input_wait" || written === null) return;
+    const c = context();
+    if (c && c.outputBytes >= written && c.state === "input_wait" && inputWait) finish();
   };
   conductor.on("inputWait", (e) => {
     if (e.sessionId !== sessionId) return;
     inputWait = { kind: e.kind, question: e.question, choices: e.choices };
-    waiting = true;
     settleQuestion();
   });
+  // Polled: the replayer's file, then the session's byte count (no event says "every byte is in").
   const poll = setInterval(() => {
-    if (!existsSync(doneFile)) return;
-    clearInterval(poll);
-    done = true;
+    if (written === null && existsSync(doneFile)) {
+      const text = readFileSync(doneFile, "utf8");
+      if (text !== "") written = Number(text);
+    }
     settleQuestion();
   }, 50);
   conductor.on("stateChange", (e) => {
     if (e.sessionId !== sessionId) return;
-    if (e.from === "input_wait") waiting = false;
     if (e.to === "completed" || e.to === "dead") finish();
     if (e.to === "restarting" && want.state === "rate_limited_wait") finish();
   });
