@@ -4,7 +4,7 @@
  * only on a TTY.
  */
 import { applyCarriageReturns, stripAnsi } from "../../actors/screen-tail.js";
-import type { StreamMessage } from "../control/protocol.js";
+import { type History, type StreamMessage, unseenText } from "../control/protocol.js";
 import { type Flags, UsageError } from "./args.js";
 import { paint, STATE_COLORS, withConductor } from "./connect.js";
 
@@ -63,7 +63,8 @@ export async function logsCommand(flags: Flags, positionals: string[], out: Node
   const printer = createLogPrinter(out, color);
   return withConductor(flags, async (client) => {
     const follow = Boolean(flags.follow);
-    // Start following before reading history so nothing falls between; duplicates are skipped by time.
+    // Start following before reading history so nothing falls between; what both hold is skipped:
+    // events by time, output by its position in the whole output.
     const live: StreamMessage[] = [];
     let sink: ((m: StreamMessage) => void) | null = null;
     let ended: (() => void) | null = null;
@@ -71,7 +72,7 @@ export async function logsCommand(flags: Flags, positionals: string[], out: Node
     const stream = follow
       ? await client.follow({ sessions: [id], events: true, output: true }, (m) => (sink ? sink(m) : live.push(m)))
       : null;
-    const history = await client.request<{ entries: Entry[] }>({ op: "history", session: id, lines });
+    const history = await client.request<History & { entries: Entry[] }>({ op: "history", session: id, lines });
     let lastTs = "";
     for (const e of history.entries) {
       lastTs = e.ts;
@@ -83,8 +84,11 @@ export async function logsCommand(flags: Flags, positionals: string[], out: Node
       return 0;
     }
     const onMessage = (m: StreamMessage) => {
-      if (m.stream === "output") printer.output(m.data.ts, m.data.text);
-      else if (m.stream === "event") {
+      if (m.stream === "output") {
+        // Without positions (an older conductor): output that came before the history is in it.
+        const text = unseenText(m.data, history.outputEnd) ?? (sink ? m.data.text : "");
+        if (text) printer.output(m.data.ts, text);
+      } else if (m.stream === "event") {
         if (m.data.ts > lastTs) printer.event(m.data);
       } else if (m.stream === "end") {
         printer.flush();
@@ -92,8 +96,7 @@ export async function logsCommand(flags: Flags, positionals: string[], out: Node
         ended?.();
       }
     };
-    // Output seen live was already part of the history read after it: only newer output is new.
-    for (const m of live) if (m.stream !== "output") onMessage(m);
+    for (const m of live) onMessage(m);
     sink = onMessage;
     await Promise.race([done, client.closed]);
     printer.flush();

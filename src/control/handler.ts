@@ -115,7 +115,7 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
     const s = session(id);
     const cols = info.cols ?? 120;
     const rows = info.rows ?? 40;
-    const pieces = await output.recent(id, SCREEN_BYTES);
+    const { pieces } = await output.recent(id, SCREEN_BYTES);
     const term = new ScreenTail({ cols, rows });
     try {
       for (const p of pieces) await term.write(p.text);
@@ -131,14 +131,15 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
       .filter((l) => l.session === id)
       .slice(-max)
       .map(({ ts, event, session: s, seq: _seq, ...rest }) => ({ ...rest, ts, type: event, session: s }));
-    const out = (await output.recent(id, 64 * 1024)).map((p) => ({
+    const recent = await output.recent(id, 64 * 1024);
+    const out = recent.pieces.map((p) => ({
       ts: new Date(p.at).toISOString(),
       type: "output",
       session: id,
       text: p.text,
     }));
     const entries = [...events, ...out].sort((a, b) => String(a.ts).localeCompare(String(b.ts)));
-    return { session: id, entries };
+    return { session: id, entries, outputEnd: recent.end };
   }
 
   function follow(req: Extract<ControlRequest, { op: "follow" }>, peer: ControlPeer) {
@@ -163,7 +164,7 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
               peer.push({
                 id: req.id,
                 stream: "output",
-                data: { ts: new Date(c.at).toISOString(), session: id, text: c.text },
+                data: { ts: new Date(c.at).toISOString(), session: id, text: c.text, start: c.start, end: c.end },
               }),
             Math.max(0, Number(req.backlog) || 0),
           ),

@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import { basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
+import { readRange, rotatedBetween } from "./rotated-files.js";
 
 export interface Mark {
   /** File size after this growth. */
@@ -17,19 +18,31 @@ export interface Mark {
 export interface TimedText {
   at: number;
   text: string;
+  /** Byte positions of the text in the session's whole output (across rotated files): [start, end). */
+  start: number;
+  end: number;
 }
 
 interface Tracked {
   path: string;
+  /** The file being read, held open: after a rotation renames it, its last bytes are still read through it. */
+  fh: fs.promises.FileHandle | null;
+  ino: number;
+  /** Position of the held file's first byte in the session's whole output (bytes of earlier files). */
+  base: number;
+  /** Bytes of the held file seen so far. */
   size: number;
   marks: Mark[];
   followers: Set<Follower>;
-  reading: boolean;
+  /** The read in progress, if any. */
+  pass: Promise<void> | null;
   again: boolean;
 }
 
 interface Follower {
-  decoder: StringDecoder;
+  /** Bytes read that end inside a UTF-8 character: they go out with the rest of it. */
+  pending: Buffer;
+  /** Position in the session's whole output (across rotated files). */
   offset: number;
   fn: (chunk: TimedText) => void;
 }
@@ -38,6 +51,8 @@ const MAX_MARKS = 512;
 /** While someone follows, a slow re-check too: a watch can miss events on some filesystems (NFS, overlay). */
 const SAFETY_POLL_MS = 1_000;
 const SUFFIX = ".out.log";
+/** Followers read at most this much per read, so catching up on a large file does not hold it all in memory. */
+const READ_CHUNK = 1 << 20;
 
 export class OutputTail {
   private readonly files = new Map<string, Tracked>();
@@ -63,19 +78,24 @@ export class OutputTail {
     if (this.files.has(id)) return;
     let size = 0;
     let mtime = 0;
+    let ino = -1;
     try {
       const st = fs.statSync(path);
       size = st.size;
       mtime = st.mtimeMs;
+      ino = st.ino;
     } catch {
       // not created yet
     }
     this.files.set(id, {
       path,
+      fh: null,
+      ino,
+      base: 0,
       size,
       marks: size > 0 ? [{ size, at: mtime }] : [],
       followers: new Set(),
-      reading: false,
+      pass: null,
       again: false,
     });
   }
@@ -96,8 +116,11 @@ export class OutputTail {
     return out;
   }
 
-  /** The last `maxBytes` of output (from a line start), split at the marks so each piece has its time. */
-  async recent(id: string, maxBytes: number): Promise<TimedText[]> {
+  /**
+   * The last `maxBytes` of the live file (from a line start), split at the marks so each piece has
+   * its time; `end` is where they end in the whole output (a follower started there misses nothing).
+   */
+  async recent(id: string, maxBytes: number): Promise<{ pieces: TimedText[]; end: number }> {
     this.track(id);
     const f = this.files.get(id) as Tracked;
     await this.read(id);
@@ -113,23 +136,26 @@ export class OutputTail {
     let from = start;
     const decoder = new StringDecoder("utf8");
     const firstAt = f.marks[0]?.at ?? Date.now();
-    for (const m of [...f.marks, { size: end, at: f.marks.at(-1)?.at ?? firstAt }]) {
-      if (m.size <= from) continue;
-      const text = decoder.write(buf.subarray(from - base, Math.min(m.size, end) - base));
-      if (text) pieces.push({ at: m.at, text });
-      from = m.size;
+    // Marks are positions in the whole output; this file starts at f.base.
+    for (const m of [...f.marks, { size: f.base + end, at: f.marks.at(-1)?.at ?? firstAt }]) {
+      const at = m.size - f.base;
+      if (at <= from) continue;
+      const text = decoder.write(buf.subarray(from - base, Math.min(at, end) - base));
+      if (text) pieces.push({ at: m.at, text, start: f.base + from, end: f.base + Math.min(at, end) });
+      from = at;
     }
-    return pieces;
+    return { pieces, end: f.base + base + buf.length };
   }
 
   /** Calls `fn` with every chunk appended from now on (after the last `backlog` bytes, if any). */
   follow(id: string, fn: (chunk: TimedText) => void, backlog = 0): () => void {
     this.track(id);
     const f = this.files.get(id) as Tracked;
-    const follower: Follower = { decoder: new StringDecoder("utf8"), offset: Math.max(0, f.size - backlog), fn };
+    const offset = f.base + Math.max(0, f.size - backlog);
+    const follower: Follower = { pending: Buffer.alloc(0), offset, fn };
     f.followers.add(follower);
     this.setPolling();
-    if (follower.offset < f.size) void this.read(id);
+    void this.read(id);
     return () => {
       f.followers.delete(follower);
       this.setPolling();
@@ -140,7 +166,10 @@ export class OutputTail {
     this.closed = true;
     this.watcher?.close();
     clearInterval(this.poll);
-    for (const f of this.files.values()) f.followers.clear();
+    for (const f of this.files.values()) {
+      f.followers.clear();
+      if (!f.pass) void f.fh?.close().catch(() => undefined);
+    }
   }
 
   private check(id: string): void {
@@ -160,59 +189,128 @@ export class OutputTail {
     }
   }
 
-  /** Notes growth and feeds followers; one read at a time per file, re-run if more came meanwhile. */
-  private async read(id: string): Promise<void> {
+  /**
+   * Notes growth and feeds followers; one read at a time per file, re-run if more came meanwhile.
+   * Resolves when what was on disk at the call has been read (a caller during a pass waits for the
+   * re-run: `recent()` right after `follow()` must see the file's current size, not the size before).
+   */
+  private read(id: string): Promise<void> {
     const f = this.files.get(id);
-    if (!f) return;
-    if (f.reading) {
+    if (!f) return Promise.resolve();
+    if (f.pass) {
+      f.again = true;
+      return f.pass;
+    }
+    f.pass = this.passes(f).finally(() => {
+      f.pass = null;
+      if (this.closed) void f.fh?.close().catch(() => undefined);
+    });
+    return f.pass;
+  }
+
+  private async passes(f: Tracked): Promise<void> {
+    do {
+      f.again = false;
+      try {
+        await this.catchUp(f);
+      } catch {
+        // a read failed (file removed under us, fd closed by close()): the next event or poll retries
+      }
+    } while (f.again && !this.closed);
+  }
+
+  /**
+   * One pass. The file is held open, so when a rotation renames it (actors/log-rotation.ts) the bytes
+   * written just before the rename are still read through the held fd; then the files rotated since
+   * (several rotations between two passes), oldest first; then the new live file. Reopening the path
+   * at once instead loses the old file's tail.
+   */
+  private async catchUp(f: Tracked): Promise<void> {
+    const st = await fs.promises.stat(f.path).catch(() => null);
+    if (!f.fh) {
+      if (!st) return;
+      const fh = await fs.promises.open(f.path, "r");
+      const held = await fh.stat();
+      if (held.ino !== f.ino && f.ino !== -1) this.startFile(f, f.base + f.size); // replaced before we held it
+      f.fh = fh;
+      f.ino = held.ino;
+      await this.feed(f, held.size);
+      f.again ||= st.ino !== held.ino;
+      return;
+    }
+    if (st && st.ino === f.ino) {
+      if (st.size < f.size) this.startFile(f, f.base + f.size); // truncated in place: what was cut is gone
+      await this.feed(f, st.size);
+      return;
+    }
+    // Renamed (rotated) or removed: first the held file to its end, through its fd.
+    const old = await f.fh.stat();
+    await this.feed(f, old.size);
+    if (!st) return;
+    const next = await fs.promises.open(f.path, "r");
+    const between = await rotatedBetween(f.path, old, (await next.stat()).ino);
+    if (between === null) {
+      await next.close(); // it rotated again while we looked: the next pass starts over from the held file
       f.again = true;
       return;
     }
-    f.reading = true;
-    try {
-      do {
-        f.again = false;
-        let size: number;
-        try {
-          size = (await fs.promises.stat(f.path)).size;
-        } catch {
-          continue;
-        }
-        if (size < f.size) {
-          // Truncated or replaced: start over from its beginning.
-          f.size = 0;
-          f.marks = [];
-          for (const fol of f.followers) fol.offset = 0;
-        }
-        if (size > f.size) {
-          f.size = size;
-          f.marks.push({ size, at: Date.now() });
-          if (f.marks.length > MAX_MARKS) f.marks.splice(0, f.marks.length - MAX_MARKS);
-        }
-        for (const fol of f.followers) {
-          if (fol.offset >= f.size) continue;
-          const buf = await readRange(f.path, fol.offset, f.size);
-          fol.offset += buf.length;
-          const text = fol.decoder.write(buf);
-          if (text && f.followers.has(fol)) fol.fn({ at: Date.now(), text });
-        }
-      } while (f.again && !this.closed);
-    } finally {
-      f.reading = false;
+    for (const fh of [...between, next]) {
+      const held = f.fh;
+      const ino = (await fh.stat()).ino;
+      await held.close();
+      this.startFile(f, f.base + f.size);
+      f.fh = fh;
+      f.ino = ino;
+      if (fh !== next) await this.feed(f, (await fh.stat()).size);
+    }
+    f.again = true;
+  }
+
+  /** The held file now starts at `base` of the whole output (followers behind it lost what was cut). */
+  private startFile(f: Tracked, base: number): void {
+    f.base = base;
+    f.size = 0;
+    for (const fol of f.followers) {
+      if (fol.offset < base) fol.pending = Buffer.alloc(0); // cut off (truncated): its character is gone
+      fol.offset = Math.max(fol.offset, base);
+    }
+  }
+
+  /** The held file is `size` bytes long: note the growth, hand every follower what it has not seen. */
+  private async feed(f: Tracked, size: number): Promise<void> {
+    if (size > f.size) {
+      f.size = size;
+      f.marks.push({ size: f.base + size, at: Date.now() });
+      if (f.marks.length > MAX_MARKS) f.marks.splice(0, f.marks.length - MAX_MARKS);
+    }
+    const fh = f.fh;
+    if (!fh) return;
+    for (const fol of f.followers) {
+      while (fol.offset < f.base + f.size && f.followers.has(fol)) {
+        const from = fol.offset - f.base;
+        const buf = Buffer.alloc(Math.min(READ_CHUNK, f.size - from));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, from);
+        if (bytesRead === 0) break;
+        const bytes = Buffer.concat([fol.pending, buf.subarray(0, bytesRead)]);
+        const start = fol.offset - fol.pending.length;
+        const whole = wholeCharacters(bytes);
+        fol.offset += bytesRead;
+        fol.pending = bytes.subarray(whole);
+        const text = bytes.toString("utf8", 0, whole);
+        if (text && f.followers.has(fol)) fol.fn({ at: Date.now(), text, start, end: start + whole });
+      }
     }
   }
 }
 
-async function readRange(path: string, start: number, end: number): Promise<Buffer> {
-  if (end <= start) return Buffer.alloc(0);
-  const fh = await fs.promises.open(path, "r");
-  try {
-    const buf = Buffer.alloc(end - start);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, start);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
+/** How many leading bytes of `b` end on a UTF-8 character boundary (a split character waits for its rest). */
+function wholeCharacters(b: Buffer): number {
+  let i = b.length - 1;
+  while (i >= 0 && b.length - i <= 3 && ((b[i] as number) & 0xc0) === 0x80) i--;
+  if (i < 0 || b.length - i > 3) return b.length; // no lead byte where one must be: invalid, passed on as is
+  const lead = b[i] as number;
+  const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return b.length - i < need ? i : b.length;
 }
 
 export const sessionOfOutputFile = (file: string) =>

@@ -64,6 +64,31 @@ export interface OutputChunk {
   session: string;
   /** UTF-8 text, ANSI escapes included (a split multi-byte character waits for its next chunk). */
   text: string;
+  /** Where the text's bytes are in the session's whole output (across rotated files): [start, end). */
+  start?: number;
+  end?: number;
+}
+
+/** What `history` returns: recent events and output in time order, and where that output ends. */
+export interface History {
+  session: string;
+  entries: Array<{ ts: string; type: string; session: string | null; [key: string]: unknown }>;
+  /** Position in the whole output after the last output entry: live output from there on is new. */
+  outputEnd?: number;
+}
+
+/**
+ * The text of a live chunk that a history ending at `outputEnd` does not already hold (a follower
+ * started before the history was read sees some output twice): "" when it is all there, null when
+ * positions are missing (a conductor from before them) and the caller must judge by arrival.
+ */
+export function unseenText(chunk: OutputChunk, outputEnd: number | undefined): string | null {
+  if (outputEnd === undefined || chunk.start === undefined || chunk.end === undefined) return null;
+  if (chunk.end <= outputEnd) return "";
+  if (chunk.start >= outputEnd) return chunk.text;
+  return Buffer.from(chunk.text, "utf8")
+    .subarray(outputEnd - chunk.start)
+    .toString("utf8");
 }
 
 /** What `sessions` returns per session: the facade's snapshot plus what an operator asks first. */

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import type { ControlHandler, ControlPeer } from "../control/handler.js";
-import type { RequestId, StreamMessage } from "../control/protocol.js";
+import { type History, type RequestId, type StreamMessage, unseenText } from "../control/protocol.js";
 
 const require = createRequire(import.meta.url);
 const ASSETS: Record<string, { file: () => string; type: string }> = {
@@ -82,12 +82,22 @@ export function serveControl(req: IncomingMessage, res: ServerResponse, handler:
 /** GET /follow?session=ID: history first, then live output and events, as SSE. */
 export async function serveFollow(url: URL, req: IncomingMessage, res: ServerResponse, handler: ControlHandler) {
   const session = url.searchParams.get("session") ?? "";
+  const send = (m: StreamMessage) => res.write(`event: ${m.stream}\ndata: ${JSON.stringify(m.data)}\n\n`);
+  // Following starts before the history is read so nothing falls between the two; until the history
+  // is out, live messages wait, and output the history already holds is dropped by its position.
+  const early: StreamMessage[] = [];
+  let live: ((m: StreamMessage) => void) | null = null;
   const peer: ControlPeer = {
-    push: (m: StreamMessage) => res.write(`event: ${m.stream}\ndata: ${JSON.stringify(m.data)}\n\n`),
+    push: (m: StreamMessage) => (live ? live(m) : early.push(m)),
     follows: new Map<RequestId, () => void>(),
   };
-  const history = await handler.handle({ id: 0, op: "history", session, lines: 100 }, peer);
+  const following = await handler.handle(
+    { id: 1, op: "follow", sessions: [session], events: true, output: true },
+    peer,
+  );
+  const history = following.ok ? await handler.handle({ id: 0, op: "history", session, lines: 100 }, peer) : following;
   if (!history.ok) {
+    handler.release(peer);
     res.writeHead(404, { "content-type": "text/plain" });
     return void res.end(`${history.error.message}\n`);
   }
@@ -96,7 +106,16 @@ export async function serveFollow(url: URL, req: IncomingMessage, res: ServerRes
     "cache-control": "no-store",
     "x-accel-buffering": "no",
   });
+  const { entries, outputEnd } = history.result as History;
   res.write(`event: history\ndata: ${JSON.stringify(history.result)}\n\n`);
-  await handler.handle({ id: 1, op: "follow", sessions: [session], events: true, output: true }, peer);
+  const lastTs = entries.filter((e) => e.type !== "output").at(-1)?.ts ?? "";
+  for (const m of early) {
+    if (m.stream === "event" && m.data.ts <= lastTs) continue;
+    if (m.stream === "output") {
+      const text = unseenText(m.data, outputEnd) ?? "";
+      if (text) send({ ...m, data: { ...m.data, text } });
+    } else send(m);
+  }
+  live = send;
   req.on("close", () => handler.release(peer));
 }
