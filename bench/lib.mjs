@@ -13,8 +13,11 @@ export function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** The middle value; of an even count, the mean of the two middle ones (of two rounds: not the higher). */
 export function median(values) {
-  return percentile(values, 50);
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Resolves with the payload of the first `event` for which `pred` holds. */

@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import { summarise, table } from "./summary.mjs";
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
+/** How long each scenario took (the whole run must stay under 10 minutes on 2 cores). */
+const took = [];
 
 // pm2 and the agents must not reach past this machine: as root, run inside a new network namespace
 // that has only loopback (pm2's version check is also switched off in bench/pm2.mjs).
@@ -37,7 +39,9 @@ function scenario(file, env = {}) {
     maxBuffer: 1 << 26,
     timeout: 600_000,
   });
-  process.stderr.write(`${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  took.push({ file, env, seconds });
+  process.stderr.write(`${seconds} s\n`);
   return JSON.parse(out.trim().split("\n").at(-1));
 }
 
@@ -68,6 +72,7 @@ async function main() {
     durationS: Math.round((Date.now() - started) / 1000),
     machine: { cpus: cpus().length, node: process.version, loadavgAtStart: load0, loadavgAtEnd: loadavg()[0] },
     quick,
+    took,
     raw,
     summary: summarise(raw),
   };

@@ -2,21 +2,34 @@
 // MODE=conductor: spawnSession ×N (total time, worst event-loop block while spawning), steady-state
 // event-loop delay p99, RSS, then shutdown() (time, and whether every session's end reached the log).
 // MODE=node_pty: the floor, a bare node-pty parent holding the same children (loop p99, RSS).
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import { child, dist, emit, sleep, tempLogs } from "./lib.mjs";
 
 const N = Number(process.env.SESSIONS ?? 500);
 const EVERY = Number(process.env.EVERY_MS ?? 1000);
 const STEADY_MS = Number(process.env.STEADY_MS ?? 10_000);
 const MODE = process.env.MODE ?? "conductor";
-const probe = [process.execPath, child("ticker"), String(EVERY)];
+// The same child in both modes: a perl ticker when perl is there (bench/children/ticker.pl says why).
+const hasPerl = (() => {
+  try {
+    execFileSync("perl", ["-e", "1"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const probe = hasPerl
+  ? ["perl", fileURLToPath(new URL("./children/ticker.pl", import.meta.url)), String(EVERY)]
+  : [process.execPath, child("ticker"), String(EVERY)];
 const ms = (ns) => Math.round(ns / 1e4) / 100;
 
 const spawning = monitorEventLoopDelay({ resolution: 5 });
 const steady = monitorEventLoopDelay({ resolution: 5 });
-const result = { figure: "scale", mode: MODE, sessions: N, everyMs: EVERY };
+const result = { figure: "scale", mode: MODE, sessions: N, everyMs: EVERY, child: hasPerl ? "perl" : "node" };
 
 if (MODE === "conductor") {
   const { createConductor } = await import(dist);
