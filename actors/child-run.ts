@@ -37,11 +37,15 @@ export interface ChildTransport {
 export type TransportReport = (e: TransportEvent) => void;
 export type TransportLogic = CallbackActorLogic<TransportCommand, ChildRunInput>;
 
+type TransportCallback = Parameters<typeof fromCallback<TransportCommand, ChildRunInput>>[0];
+/** The callback behind each logic `transportLogic` made: one provided chart runs them all. */
+const callbacks = new WeakMap<TransportLogic, TransportCallback>();
+
 /** A transport as the actor the chart invokes: commands become calls, finished steps become events. */
 export function transportLogic(
   open: (input: ChildRunInput, report: TransportReport) => ChildTransport,
 ): TransportLogic {
-  return fromCallback<TransportCommand, ChildRunInput>(({ input, sendBack, receive }) => {
+  const callback: TransportCallback = ({ input, sendBack, receive }) => {
     // What the transport reports while it opens waits until it listens: the chart may answer
     // a spawn failure with CLOSE at once, and a callback actor drops what it cannot receive yet.
     let early: TransportEvent[] | null = [];
@@ -77,8 +81,29 @@ export function transportLogic(
     const opened = early;
     early = null;
     for (const e of opened) sendBack(e);
-  });
+  };
+  const logic = fromCallback<TransportCommand, ChildRunInput>(callback);
+  callbacks.set(logic, callback);
+  return logic;
 }
+
+/** Which transport each starting run uses, by its input (the chart hands the same object on). */
+const planned = new WeakMap<PtyProcessInput, TransportCallback>();
+
+/**
+ * The chart provided once for every transport made by `transportLogic`: `provide` builds the whole
+ * machine again, 2–7 ms a run (under load), which every spawn and restart paid.
+ */
+const routedMachine = childRunMachine.provide({
+  actors: {
+    transport: fromCallback<TransportCommand, ChildRunInput>((args) => {
+      const callback = planned.get(args.input.child);
+      if (!callback) throw new Error(`child run ${args.input.child.sessionId}: no transport was planned for it`);
+      planned.delete(args.input.child);
+      return callback(args);
+    }),
+  },
+});
 
 /** What a child runner gets: fromCallback's arguments, so runners can be routed. */
 export interface ChildRunnerArgs<I extends PtyProcessInput = PtyProcessInput> {
@@ -114,7 +139,9 @@ export function createChildRunner<I extends PtyProcessInput>(
   };
   return ({ input, sendBack, receive }) => {
     const plan = planFor(input);
-    const run = createActor(machineFor(plan.transport), {
+    const callback = callbacks.get(plan.transport);
+    if (callback) planned.set(input, callback);
+    const run = createActor(callback ? routedMachine : machineFor(plan.transport), {
       input: { child: input, ...(plan.timing ? { timing: plan.timing } : {}) },
     });
     run.on("*", (e) => sendBack(e));

@@ -112,23 +112,64 @@ function spawnPty(deps: PtyTransportDeps, input: PtyProcessInput, nonce: string,
   }
 }
 
+/**
+ * Forks one pty per turn of the event loop. node-pty 1.1.0 forks with forkpty() synchronously on the
+ * JS thread (PtyFork in src/unix/pty.cc), and a fork copies the parent's page tables: 20 ms a fork
+ * with nothing else running on this machine kind, 50–100 ms at 100 sessions under load. A caller
+ * that spawned 10 sessions in one turn blocked the loop for seconds (bench/scale.mjs: a 9.5 s block
+ * while spawning 500); now every other timer and read runs between two forks.
+ */
+class SpawnQueue {
+  private readonly jobs: (() => void)[] = [];
+  private scheduled = false;
+
+  add(job: () => void): void {
+    this.jobs.push(job);
+    this.kick();
+  }
+
+  /** True when the job had not run yet (it never will). */
+  remove(job: () => void): boolean {
+    const i = this.jobs.indexOf(job);
+    if (i < 0) return false;
+    this.jobs.splice(i, 1);
+    return true;
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.jobs.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.jobs.shift()?.();
+      this.kick();
+    });
+  }
+}
+
+const spawnQueue = new SpawnQueue();
+
 class PtyTransport implements ChildTransport {
   private readonly nonce = makeNonce();
   private readonly scanner = new MarkerScanner(this.nonce);
-  private readonly screen: ScreenTail;
+  private screenTail: ScreenTail | undefined;
   private readonly output: OutputCoalescer;
   private readonly log: NonNullable<PtyTransportDeps["log"]>;
-  private readonly out: WriteStream | undefined;
-  private readonly err: WriteStream | undefined;
-  private readonly pid: number = 0;
+  private out: WriteStream | undefined;
+  private err: WriteStream | undefined;
+  private pid = 0;
   /** This run's env cookie: the reaper finds setsid escapees by it. */
   private readonly cookie: string;
-  /** Taken before the spawn: the reaper reads only the processes created since (pid-window.ts). */
-  private readonly since: SpawnMark | undefined = spawnMark();
+  /** Taken right before the spawn: the reaper reads only the processes created since (pid-window.ts). */
+  private since: SpawnMark | undefined;
   private readonly disposables: { dispose(): void }[] = [];
   /** The pty while it can be written to; after its exit node-pty's writer logs EIO to stderr. */
   private live: pty.IPty | undefined;
   private lastRender: Promise<void> = Promise.resolve();
+  /** The spawn while it waits in the queue; what is written or resized meanwhile waits with it. */
+  private queued: (() => void) | undefined;
+  private early: string[] = [];
+  private size: { cols: number; rows: number };
 
   constructor(
     private readonly deps: PtyTransportDeps,
@@ -139,7 +180,7 @@ class PtyTransport implements ChildTransport {
     // Every line names its session and run, like the conductor's own lines.
     const log = deps.log;
     this.log = log ? (event, data) => log(event, { session: input.sessionId, generation: gen, ...data }) : () => {};
-    this.screen = new ScreenTail({ cols: input.spec.cols ?? 120, rows: input.spec.rows ?? 40 });
+    this.size = { cols: input.spec.cols ?? 120, rows: input.spec.rows ?? 40 };
     this.output = new OutputCoalescer({
       windowMs: input.outputCoalesceMs ?? 100,
       rendered: () => this.lastRender,
@@ -147,9 +188,22 @@ class PtyTransport implements ChildTransport {
         report({ type: "RUN.OUTPUT", bytes, lagMs, ...this.screen.reading(input.tailLines ?? 5) }),
     });
     this.cookie = runCookie(deps.cookieScope ?? conductorScope(), input.sessionId);
+    this.queued = () => this.start();
+    spawnQueue.add(this.queued);
+  }
+
+  private get screen(): ScreenTail {
+    this.screenTail ??= new ScreenTail(this.size);
+    return this.screenTail;
+  }
+
+  private start(): void {
+    this.queued = undefined;
+    const { input } = this;
+    this.since = spawnMark();
     let spawned: Spawned;
     try {
-      spawned = spawnPty(deps, input, this.nonce, this.cookie);
+      spawned = spawnPty(this.deps, { ...input, spec: { ...input.spec, ...this.size } }, this.nonce, this.cookie);
     } catch (e) {
       spawned = { out: undefined, err: undefined, error: (e as Error).message }; // the log folder
     }
@@ -160,7 +214,7 @@ class PtyTransport implements ChildTransport {
       const message = spawned.error ?? "spawn failed";
       this.log("pty.spawn_error", { message });
       this.diag(`spawn error: ${message}`);
-      report({ type: "RUN.SPAWN_FAILED", message });
+      this.report({ type: "RUN.SPAWN_FAILED", message });
       return;
     }
     this.live = term;
@@ -173,7 +227,9 @@ class PtyTransport implements ChildTransport {
       this.screen.onResponse((d) => this.live?.write(d)),
     );
     this.log("pty.spawned", { pid: this.pid });
-    report({ type: "RUN.SPAWNED", pid: this.pid });
+    this.report({ type: "RUN.SPAWNED", pid: this.pid });
+    for (const data of this.early) term.write(data);
+    this.early = [];
   }
 
   private diag(line: string) {
@@ -217,10 +273,15 @@ class PtyTransport implements ChildTransport {
 
   write(data: string): void {
     this.log("pty.write", { length: data.length }); // never the text
-    this.live?.write(data);
+    if (this.queued) this.early.push(data);
+    else this.live?.write(data);
   }
 
   resize(cols: number, rows: number): void {
+    if (this.queued) {
+      this.size = { cols, rows };
+      return;
+    }
     try {
       this.live?.resize(cols, rows);
       this.screen.resize(cols, rows);
@@ -259,7 +320,13 @@ class PtyTransport implements ChildTransport {
 
   resync(): void {}
 
-  cancel(): void {} // the spawn is synchronous: it is over before anyone can cancel it
+  cancel(): void {
+    // Still queued: nothing was created. Otherwise the chart gets on with RUN.SPAWNED.
+    if (this.queued && spawnQueue.remove(this.queued)) {
+      this.queued = undefined;
+      this.report({ type: "RUN.CANCELLED" });
+    }
+  }
 
   async drain(exit: ChildExit): Promise<{ recentOutput: string } & ScreenReading> {
     // Without the marker there is no end-of-output proof: what the scanner held back is output.
@@ -289,9 +356,11 @@ class PtyTransport implements ChildTransport {
   }
 
   async close(): Promise<void> {
+    if (this.queued) spawnQueue.remove(this.queued);
+    this.queued = undefined;
     for (const d of this.disposables) d.dispose();
     this.output.cancel();
-    this.screen.dispose();
+    this.screenTail?.dispose();
     await Promise.all([endStream(this.out), endStream(this.err)]);
   }
 }
