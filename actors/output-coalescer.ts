@@ -74,7 +74,7 @@ export class OutputCoalescer {
     const upTo = this.bytes;
     await this.hooks.rendered();
     this.emitting = undefined;
-    if (this.drained) return;
+    // A drain that began meanwhile waits for this report (it awaits `emitting`) and sends only the rest.
     if (upTo > this.emitted) this.report(leading, upTo);
     else if (this.bytes > this.emitted) this.schedule();
   }

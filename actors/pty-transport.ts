@@ -249,7 +249,8 @@ class PtyTransport implements ChildTransport {
     const r = this.scanner.push(chunk.toString("latin1"));
     if (r.before) this.deliver(r.before);
     if (r.status === undefined) return;
-    this.report({ type: "RUN.MARKER", exit: statusToExit(r.status) });
+    // Every byte before the marker is here: drain now, the ack and the shim's exit are the tree's business.
+    this.report({ type: "RUN.MARKER", exit: statusToExit(r.status), drainNow: true });
     if (r.after) this.deliver(r.after);
   }
 

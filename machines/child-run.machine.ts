@@ -30,6 +30,8 @@ export interface ChildRunContext {
   spawnError: string | null;
   /** The session stopped the runner: nobody listens any more, the run still ends properly. */
   detached: boolean;
+  /** DRAIN asked of the transport (at most once a run), and answered: the exit was reported. */
+  drain: "none" | "sent" | "done";
 }
 
 type Ev<T extends ChildRunEvent["type"]> = Extract<ChildRunEvent, { type: T }>;
@@ -57,6 +59,8 @@ export const childRunSetup = setup({
     exitKnown: ({ context }) => context.exit !== null,
     terminateRequested: ({ context }) => context.terminate !== null,
     spawnFailed: ({ context }) => context.spawnError !== null,
+    drainNow: ({ event }) => (event as Ev<"RUN.MARKER">).drainNow === true,
+    drained: ({ context }) => context.drain === "done",
   },
   actions: {
     noteSpawned: assign({ pid: ({ event }) => (event as Ev<"RUN.SPAWNED">).pid }),
@@ -96,10 +100,12 @@ export const childRunSetup = setup({
     ack: sendTo("transport", { type: "ACK" }),
     resync: sendTo("transport", { type: "RESYNC" }),
     cancel: sendTo("transport", { type: "CANCEL" }),
-    drain: sendTo("transport", ({ context }) => ({
-      type: "DRAIN" as const,
-      exit: context.exit ?? { exitCode: null, signal: null },
-    })),
+    drain: enqueueActions(({ context, enqueue }) => {
+      if (context.drain !== "none") return;
+      enqueue.assign({ drain: "sent" });
+      enqueue.sendTo("transport", { type: "DRAIN", exit: context.exit ?? { exitCode: null, signal: null } });
+    }),
+    noteDrained: assign({ drain: "done" }),
     reap: sendTo("transport", ({ context }) => ({ type: "REAP" as const, graceMs: context.timing.reapGraceMs })),
     close: sendTo("transport", { type: "CLOSE" }),
     // Reports to the session (dropped once it stopped listening).
@@ -115,7 +121,9 @@ export const childRunSetup = setup({
     }),
     reportOutput: enqueueActions(({ context, event, enqueue }) => {
       const { type: _, ...output } = event as Ev<"RUN.OUTPUT">;
-      if (!context.detached) enqueue.emit({ type: "CHILD.OUTPUT", generation: context.generation, ...output });
+      // After the exit was reported (drained at the marker) the session hears no more output.
+      if (!context.detached && context.drain !== "done")
+        enqueue.emit({ type: "CHILD.OUTPUT", generation: context.generation, ...output });
     }),
     reportExit: enqueueActions(({ context, event, enqueue }) => {
       const { type: _, recentOutput, at, ...reading } = event as Ev<"RUN.DRAINED">;
@@ -151,9 +159,14 @@ const onExited = {
 const whileLive = {
   ...reportOutput,
   ...onExited,
-  "RUN.MARKER": { target: "acknowledging", actions: "preferMarker" },
+  "RUN.MARKER": [
+    { guard: "drainNow", target: "acknowledging", actions: ["preferMarker", "drain"] },
+    { target: "acknowledging", actions: "preferMarker" },
+  ],
   "RUN.LINK_DOWN": { target: "hostDown" },
 } as const;
+/** After the marker, the drain may be over before the shim exits: then the exit is reported already. */
+const drainedEarly = { "RUN.DRAINED": { actions: ["reportExit", "noteDrained"] } } as const;
 
 export const childRunMachine = childRunSetup.createMachine({
   id: "childRun",
@@ -167,6 +180,7 @@ export const childRunMachine = childRunSetup.createMachine({
     terminate: null,
     spawnError: null,
     detached: false,
+    drain: "none",
   }),
   // The transport lives as long as the run: it is stopped when the run is closed.
   invoke: {
@@ -225,12 +239,22 @@ export const childRunMachine = childRunSetup.createMachine({
     acknowledging: {
       entry: "ack",
       after: { ackTimeout: { target: "ackLost" } },
-      on: { ...reportOutput, "RUN.EXITED": { target: "draining" }, "RUN.LINK_DOWN": { target: "hostDown" } },
+      on: {
+        ...reportOutput,
+        ...drainedEarly,
+        "RUN.EXITED": { target: "draining" },
+        "RUN.LINK_DOWN": { target: "hostDown" },
+      },
     },
     /** The ack was lost (the shim waits only for us): kill the shim itself. */
     ackLost: {
       entry: "killRoot",
-      on: { ...reportOutput, "RUN.EXITED": { target: "draining" }, "RUN.LINK_DOWN": { target: "hostDown" } },
+      on: {
+        ...reportOutput,
+        ...drainedEarly,
+        "RUN.EXITED": { target: "draining" },
+        "RUN.LINK_DOWN": { target: "hostDown" },
+      },
     },
     /** Exit seen without the marker: take what output is still in flight until it is quiet. */
     settling: {
@@ -249,6 +273,7 @@ export const childRunMachine = childRunSetup.createMachine({
       after: { hostDownTimeout: { target: "draining", actions: "noteUnreachable" } },
       on: {
         ...reportOutput,
+        ...drainedEarly,
         "RUN.LINK_UP": [
           { guard: "exitKnown", target: "acknowledging", actions: "resync" },
           { guard: "terminateRequested", target: "terminating", actions: "resync" },
@@ -263,7 +288,9 @@ export const childRunMachine = childRunSetup.createMachine({
     /** The trailing OUTPUT, then the output log closed: EXIT means every byte is on disk. */
     draining: {
       entry: "drain",
-      on: { ...reportOutput, "RUN.DRAINED": { target: "reaping", actions: "reportExit" } },
+      // Drained at the marker already (the exit is reported): on to the tree.
+      always: { guard: "drained", target: "reaping" },
+      on: { ...reportOutput, "RUN.DRAINED": { target: "reaping", actions: ["reportExit", "noteDrained"] } },
     },
     reaping: {
       entry: "reap",

@@ -51,8 +51,13 @@ export type TransportEvent =
   | { type: "RUN.CANCELLED" }
   /** Coalesced output activity, already logged and rendered. */
   | ({ type: "RUN.OUTPUT"; bytes: number; lagMs: number; screenTail: string[] } & ScreenReading)
-  /** The exit shim's marker: every byte before it has been read; the shim waits for the ack. */
-  | { type: "RUN.MARKER"; exit: ChildExit }
+  /**
+   * The exit shim's marker: every byte before it has been read; the shim waits for the ack.
+   * `drainNow`: the transport can drain and close the output before the shim exits (a local pty:
+   * nothing after the marker is output), so the exit is reported without waiting for the ack's
+   * round trip and the shim's exit.
+   */
+  | { type: "RUN.MARKER"; exit: ChildExit; drainNow?: boolean }
   /**
    * The run is over as far as the transport can see (process or pane dead, completion token,
    * pane gone, host unreachable). `settle`: output may still be in flight (node-pty can deliver

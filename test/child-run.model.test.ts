@@ -53,6 +53,9 @@ const unreachable: TransportEvent = {
   settle: false,
 };
 const marker: TransportEvent = { type: "RUN.MARKER", exit: { exitCode: 0, signal: null } };
+/** A local pty's marker: its transport drains at once, before the shim exits. */
+const markerDrainNow: TransportEvent = { type: "RUN.MARKER", exit: { exitCode: 0, signal: null }, drainNow: true };
+const drained: TransportEvent = { type: "RUN.DRAINED", recentOutput: "bye", at: 0 };
 const terminate: ChildRunEvent = { type: "CHILD.TERMINATE", reason: "model", graceMs: 300 };
 const stop: ChildRunEvent = { type: "STOP" };
 
@@ -60,6 +63,8 @@ const stop: ChildRunEvent = { type: "STOP" };
 function events(s: Snap): ModelEvent[] {
   if (s.status !== "active") return [];
   const linkDown: TransportEvent = { type: "RUN.LINK_DOWN", why: "model" };
+  // The transport answers a DRAIN it was sent at the marker, whatever the state by then.
+  const drainAnswer = s.context.drain === "sent" ? [drained] : [];
   switch (top(s)) {
     case "spawning":
       return [
@@ -82,6 +87,7 @@ function events(s: Snap): ModelEvent[] {
         exited(true),
         exited(false),
         marker,
+        markerDrainNow,
         linkDown,
         terminate,
         stop,
@@ -92,20 +98,28 @@ function events(s: Snap): ModelEvent[] {
       const signalled: ModelEvent = s.matches({ terminating: "signalling" })
         ? { type: "RUN.SIGNALLED" }
         : after("grace", "terminating.grace");
-      return [output, exited(true), exited(false), marker, linkDown, signalled, stop];
+      return [output, exited(true), exited(false), marker, markerDrainNow, linkDown, signalled, stop];
     }
     case "forcing":
-      return [output, exited(true), exited(false), marker, linkDown, stop];
+      return [output, exited(true), exited(false), marker, markerDrainNow, linkDown, stop];
     case "acknowledging":
-      return [output, exited(false), linkDown, after("ackTimeout", "acknowledging")];
+      return [output, exited(false), linkDown, after("ackTimeout", "acknowledging"), ...drainAnswer];
     case "ackLost":
-      return [output, exited(false), linkDown];
+      return [output, exited(false), linkDown, ...drainAnswer];
     case "settling":
       return [output, marker, after("drainQuiet", "settling.quiet"), after("drainLimit", "settling")];
     case "hostDown":
-      return [output, { type: "RUN.LINK_UP" }, exited(false), terminate, stop, after("hostDownTimeout", "hostDown")];
+      return [
+        output,
+        { type: "RUN.LINK_UP" },
+        exited(false),
+        terminate,
+        stop,
+        after("hostDownTimeout", "hostDown"),
+        ...drainAnswer,
+      ];
     case "draining":
-      return [output, { type: "RUN.DRAINED", recentOutput: "bye", at: 0 }, stop];
+      return [output, drained, stop];
     case "reaping":
       return [{ type: "RUN.REAPED" }, stop];
     case "closing":
@@ -124,6 +138,7 @@ function serialize(s: Snap): string {
     term: c.terminate !== null,
     spawnError: c.spawnError !== null,
     detached: c.detached,
+    drain: c.drain,
   });
 }
 
@@ -178,6 +193,7 @@ function runPath(path: Path, n: number, machine = childRunMachine): ChildEvent[]
     for (let i = 1; i < path.steps.length; i++) {
       const e = path.steps[i]!.event;
       const before = top(actor.getSnapshot());
+      const drainBefore = actor.getSnapshot().context.drain;
       const sent = commands.length;
       const keysBefore = keysSoFar().length;
       if (e.type === "STOP" && heardBeforeStop < 0) heardBeforeStop = reports.length;
@@ -198,7 +214,14 @@ function runPath(path: Path, n: number, machine = childRunMachine): ChildEvent[]
       expect(keysSoFar().slice(keysBefore), step).toEqual(path.keys[i]);
       expect(serialize(actor.getSnapshot()), step).toBe(path.serialized[i]);
       const now = top(actor.getSnapshot());
-      const entered = now !== before ? ENTRY[now] : undefined;
+      // A DRAIN sent at the marker is not sent again on entering draining.
+      const asked = now === "draining" && drainBefore !== "none";
+      const entered = now !== before && !asked ? ENTRY[now] : undefined;
+      if (asked)
+        expect(
+          commands.slice(sent).filter((c) => c.type === "DRAIN"),
+          step,
+        ).toEqual([]);
       if (entered) expect(commands.slice(sent).some(entered), `${step}: entering ${now}`).toBe(true);
       if (e.type === "RUN.LINK_UP")
         expect(
