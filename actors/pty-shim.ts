@@ -19,6 +19,8 @@ import { constants } from "node:os";
 /** OSC number for the marker: private-use range, terminals ignore unknown OSCs. */
 export const MARKER_OSC = "7770";
 export const SHIM_ARGV0 = "conductor-shim";
+/** OSC number of the local shim's second marker: line mode is back, the ack will not be echoed. */
+export const READY_OSC = "7771";
 
 /*
  * - `trap 'sig=1' ...`: a handler, not `trap ''`: ignored signals stay ignored across exec, so
@@ -38,28 +40,42 @@ export const SHIM_ARGV0 = "conductor-shim";
  *   the line buffer in front of it. The nonce is random, so typed input cannot forge it.
  * - EOF (master closed) ends the loop.
  */
-export const SHIM_SCRIPT = [
-  "trap 'sig=1' INT TERM HUP",
-  "n=$1; shift",
-  "exec 3>&2 2>/dev/null",
-  '( exec "$@" ) 2>&3 3>&-',
-  "st=$?",
-  "stty sane -echo 2>/dev/null",
-  `printf '\\033]${MARKER_OSC};%s;%s\\007' "$n" "$st"`,
-  "while :; do",
-  "  sig=",
-  "  if IFS= read -r line; then",
-  '    case $line in *"$n") break;; esac',
-  '  elif [ -z "$sig" ]; then',
-  "    break",
-  "  fi",
-  "done",
-  'exit "$st"',
-].join("\n");
+function shimScript(local: boolean): string {
+  const marker = `printf '\\033]${MARKER_OSC};%s;%s\\007' "$n" "$st"`;
+  const sane = "stty sane -echo 2>/dev/null";
+  return [
+    "trap 'sig=1' INT TERM HUP",
+    "n=$1; shift",
+    "exec 3>&2 2>/dev/null",
+    '( exec "$@" ) 2>&3 3>&-',
+    "st=$?",
+    ...(local ? [marker, sane, `printf '\\033]${READY_OSC};%s;0\\007' "$n"`] : [sane, marker]),
+    "while :; do",
+    "  sig=",
+    "  if IFS= read -r line; then",
+    '    case $line in *"$n") break;; esac',
+    '  elif [ -z "$sig" ]; then',
+    "    break",
+    "  fi",
+    "done",
+    'exit "$st"',
+  ].join("\n");
+}
+
+export const SHIM_SCRIPT = shimScript(false);
+
+/*
+ * The local pty's shim prints the marker before `stty`, not after: the marker is what the conductor
+ * reports the exit on (the output is complete), and stty is a fork and exec (~25 ms median under
+ * load, measured spawn → marker with and without it), which sat between the agent's exit and its
+ * state. The ack must still come after `stty sane -echo` (else the tty may echo it, or a raw-mode
+ * tty may mangle it), so a second marker says when: the transport holds the ack until it sees it.
+ */
+export const LOCAL_SHIM_SCRIPT = shimScript(true);
 
 /** Arguments for `spawn(shell, shimArgs(nonce, argv))`. */
-export function shimArgs(nonce: string, argv: readonly string[]): string[] {
-  return ["-c", SHIM_SCRIPT, SHIM_ARGV0, nonce, ...argv];
+export function shimArgs(nonce: string, argv: readonly string[], script = SHIM_SCRIPT): string[] {
+  return ["-c", script, SHIM_ARGV0, nonce, ...argv];
 }
 
 /*
@@ -123,7 +139,7 @@ export function shimLaunch(
   use: ShimTools = shimTools(),
 ): { file: string; args: string[] } {
   let file = shell;
-  let args = shimArgs(nonce, argv);
+  let args = shimArgs(nonce, argv, LOCAL_SHIM_SCRIPT);
   if (use.bash) [file, args] = [use.bash, ["-c", CLOSE_FDS_SCRIPT, "conductor-fds", file, ...args]];
   if (use.setpriv) [file, args] = [use.setpriv, ["--pdeathsig", "KILL", "--", file, ...args]];
   return { file, args };
@@ -153,8 +169,8 @@ export class MarkerScanner {
   private held = "";
   private found = false;
 
-  constructor(nonce: string) {
-    this.prefix = `\x1b]${MARKER_OSC};${nonce};`;
+  constructor(nonce: string, osc = MARKER_OSC) {
+    this.prefix = `\x1b]${osc};${nonce};`;
   }
 
   get markerSeen(): boolean {

@@ -16,7 +16,7 @@ import { endStream, openLog } from "./log-file.js";
 import { type OrphanGuard, processWatchdog } from "./orphan-watchdog.js";
 import { OutputCoalescer } from "./output-coalescer.js";
 import type { ProcessReaper } from "./process-reaper.js";
-import { makeNonce, MarkerScanner, shimLaunch, signalName, statusToExit } from "./pty-shim.js";
+import { makeNonce, MarkerScanner, READY_OSC, shimLaunch, signalName, statusToExit } from "./pty-shim.js";
 import { ScreenTail } from "./screen-tail.js";
 
 export interface PtyTransportDeps {
@@ -74,6 +74,30 @@ interface Spawned {
   error?: string;
 }
 
+/**
+ * node-pty does not fail on a bad cwd or program: its forked helper prints "chdir(2) failed" /
+ * "execvp(3) failed" and exits 1. Checked first to report a spawn error; returns the cwd.
+ */
+function checkSpawn(spec: PtyProcessInput["spec"], shell: string): string {
+  const cwd = spec.cwd ?? process.cwd();
+  const prog = spec.argv[0];
+  if (prog === undefined) throw new Error("empty argv");
+  if (!statSync(cwd).isDirectory()) throw new Error(`cwd is not a directory: ${cwd}`);
+  accessSync(shell, fsc.X_OK);
+  if (prog.includes("/")) accessSync(resolve(cwd, prog), fsc.X_OK);
+  return cwd;
+}
+
+/** Why a spawn would fail, known before it waits for its turn (undefined: it may go ahead). */
+function spawnRefused(spec: PtyProcessInput["spec"], shell: string): string | undefined {
+  try {
+    checkSpawn(spec, shell);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 /** Open files and the spawned pty (carrying `cookie`), or why the spawn failed. */
 function spawnPty(deps: PtyTransportDeps, input: PtyProcessInput, nonce: string, cookie: string): Spawned {
   const { spec } = input;
@@ -84,14 +108,7 @@ function spawnPty(deps: PtyTransportDeps, input: PtyProcessInput, nonce: string,
   const out = openLog(input.outPath, logError(input.outPath));
   const err = openLog(input.errPath, logError(input.errPath));
   try {
-    // node-pty does not fail on a bad cwd or program: its forked helper prints
-    // "chdir(2) failed" / "execvp(3) failed" and exits 1. Check first to report a spawn error.
-    const cwd = spec.cwd ?? process.cwd();
-    const prog = spec.argv[0];
-    if (prog === undefined) throw new Error("empty argv");
-    if (!statSync(cwd).isDirectory()) throw new Error(`cwd is not a directory: ${cwd}`);
-    accessSync(shell, fsc.X_OK);
-    if (prog.includes("/")) accessSync(resolve(cwd, prog), fsc.X_OK);
+    const cwd = checkSpawn(spec, shell);
     const launch = shimLaunch(shell, nonce, spec.argv);
     const term = pty.spawn(launch.file, launch.args, {
       name: "xterm-256color",
@@ -152,6 +169,9 @@ const spawnQueue = new SpawnQueue();
 class PtyTransport implements ChildTransport {
   private readonly nonce = makeNonce();
   private readonly scanner = new MarkerScanner(this.nonce);
+  /** The shim's second marker: `stty sane -echo` is done, the ack can go (pty-shim.ts). */
+  private readonly ready = new MarkerScanner(this.nonce, READY_OSC);
+  private ackWanted = false;
   private screenTail: ScreenTail | undefined;
   private readonly output: OutputCoalescer;
   private readonly log: NonNullable<PtyTransportDeps["log"]>;
@@ -188,6 +208,11 @@ class PtyTransport implements ChildTransport {
         report({ type: "RUN.OUTPUT", bytes, lagMs, ...this.screen.reading(input.tailLines ?? 5) }),
     });
     this.cookie = runCookie(deps.cookieScope ?? conductorScope(), input.sessionId);
+    // A spawn that cannot work fails now, as it did when every fork was synchronous; the rest queue.
+    if (spawnRefused(input.spec, deps.shell ?? "/bin/sh") !== undefined) {
+      this.start();
+      return;
+    }
     this.queued = () => this.start();
     spawnQueue.add(this.queued);
   }
@@ -246,11 +271,23 @@ class PtyTransport implements ChildTransport {
 
   private onData(chunk: Buffer) {
     // latin1 maps bytes 1:1 to chars, so the scanner never corrupts split UTF-8.
-    const r = this.scanner.push(chunk.toString("latin1"));
+    const text = chunk.toString("latin1");
+    if (this.scanner.markerSeen) return this.afterMarker(text);
+    const r = this.scanner.push(text);
     if (r.before) this.deliver(r.before);
     if (r.status === undefined) return;
     // Every byte before the marker is here: drain now, the ack and the shim's exit are the tree's business.
     this.report({ type: "RUN.MARKER", exit: statusToExit(r.status), drainNow: true });
+    if (r.after) this.afterMarker(r.after);
+  }
+
+  private afterMarker(text: string) {
+    if (this.ready.markerSeen) return this.deliver(text);
+    const r = this.ready.push(text);
+    if (r.before) this.deliver(r.before);
+    if (r.status === undefined) return;
+    if (this.ackWanted) this.live?.write(`${this.nonce}\n`);
+    this.ackWanted = false;
     if (r.after) this.deliver(r.after);
   }
 
@@ -316,7 +353,10 @@ class PtyTransport implements ChildTransport {
   }
 
   ack(): void {
-    this.live?.write(`${this.nonce}\n`);
+    // Not before the shim says line mode is back (its second marker): a tty still in the agent's mode
+    // could echo the ack, or translate its newline away.
+    if (this.ready.markerSeen) this.live?.write(`${this.nonce}\n`);
+    else this.ackWanted = true;
   }
 
   resync(): void {}

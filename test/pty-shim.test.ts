@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pty from "node-pty";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeNonce, MarkerScanner, shimArgs, statusToExit } from "../actors/pty-shim.js";
+import { LOCAL_SHIM_SCRIPT, MarkerScanner, makeNonce, READY_OSC, shimArgs, statusToExit } from "../actors/pty-shim.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "shim-test-"));
@@ -166,5 +166,29 @@ describe("the shim script", () => {
     const exit = await new Promise<{ exitCode: number }>((r) => p.onExit(r));
     expect(exit.exitCode).toBe(5);
     expect(out).toBe(`hi there on stderr\x1b]7770;${nonce};5\x07`);
+  });
+
+  it("local shim: the marker before stty, the ready marker after it; an ack after ready is not echoed", async () => {
+    const nonce = makeNonce();
+    // A TUI that left the tty raw with echo on: only `stty sane -echo` makes the ack a quiet line.
+    const agent = ["/bin/sh", "-c", "stty raw echo; printf 'done'; exit 4"];
+    const p = pty.spawn("/bin/sh", shimArgs(nonce, agent, LOCAL_SHIM_SCRIPT), {
+      name: "xterm-256color",
+      cols: 80,
+      rows: 24,
+      encoding: null,
+    });
+    let out = "";
+    let acked = false;
+    p.onData((d) => {
+      out += (d as unknown as Buffer).toString("latin1");
+      if (!acked && out.includes(`\x1b]${READY_OSC};${nonce};0\x07`)) {
+        acked = true;
+        p.write(`${nonce}\n`);
+      }
+    });
+    const exit = await new Promise<{ exitCode: number }>((r) => p.onExit(r));
+    expect(exit.exitCode).toBe(4);
+    expect(out).toBe(`done\x1b]7770;${nonce};4\x07\x1b]${READY_OSC};${nonce};0\x07`);
   });
 });
