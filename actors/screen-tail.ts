@@ -9,6 +9,7 @@ import xterm from "@xterm/headless";
 import { StringDecoder } from "node:string_decoder";
 import { stripAnsi } from "../machines/ansi.js";
 import type { ScreenReading } from "../machines/session.types.js";
+import { PlainScreen } from "./plain-screen.js";
 import { plainTailStart, tailFrom } from "./plain-tail.js";
 
 export { stripAnsi };
@@ -24,6 +25,10 @@ export interface ScreenTailOptions {
 
 /** Below this, a backlog is parsed as it is: looking for a skippable part would not pay. */
 const SKIP_CHECK_BYTES = 16 * 1024;
+/** Plain output kept for the xterm that may be needed later is cut back past this (plain-tail.ts)... */
+const PLAIN_TRIM_BYTES = 16 * 1024;
+/** ... and a plain stream that cannot be cut back (no line ends) gets its xterm past this. */
+const PLAIN_KEEP_MAX = 256 * 1024;
 
 /** The xterm internals that say whether the terminal is quiescent (see `quiescent`). */
 interface XtermCore {
@@ -35,14 +40,26 @@ interface XtermCore {
   buffer?: { scrollTop?: number; scrollBottom?: number };
 }
 
+type Term = InstanceType<typeof Terminal>;
+/** Output for the xterm, or a step to take in order with it (a resize after the kept plain output). */
+type Chunk = string | Uint8Array | (() => void);
+
 export class ScreenTail {
-  private readonly term: InstanceType<typeof Terminal>;
+  /** The headless xterm, created once output is not plain ASCII lines (or on resize). */
+  private term: Term | undefined;
+  /** Until then: the screen of plain output, and that output since the last point it can restart from. */
+  private plain: PlainScreen | undefined;
+  private plainKept: Uint8Array[] = [];
+  private plainKeptBytes = 0;
+  private readonly responders = new Map<(data: string) => void, { dispose(): void } | undefined>();
+  private cols: number;
+  private rows: number;
   private readonly recentText: RecentText;
   private readonly decoder = new StringDecoder("utf8");
   private pending = new Set<() => void>();
   private disposed = false;
   /** Output not handed to xterm yet: it gathers while xterm parses the previous batch. */
-  private backlog: (string | Uint8Array)[] = [];
+  private backlog: Chunk[] = [];
   private backlogWaiters: (() => void)[] = [];
   private parsing = false;
   /** Bytes left out of parsing because later output hid them (plain-tail.ts); for the bench. */
@@ -51,17 +68,49 @@ export class ScreenTail {
   private windowTitle: string | null = null;
 
   constructor(opts: ScreenTailOptions = {}) {
-    // scrollback 0: only the viewport matters, and scrolling a big scrollback costs CPU.
-    this.term = new Terminal({
-      cols: opts.cols ?? 120,
-      rows: opts.rows ?? 40,
-      scrollback: 0,
-      allowProposedApi: true,
-    });
+    this.cols = opts.cols ?? 120;
+    this.rows = opts.rows ?? 40;
+    this.plain = new PlainScreen(this.cols, this.rows);
     this.recentText = new RecentText(opts.recentChars ?? 8192);
-    this.term.onTitleChange((t) => {
+  }
+
+  /**
+   * The xterm, fed the plain output kept so far: it starts right after a CR LF with two screens of
+   * lines after it (or at the very start), so a fresh terminal ends in the state a terminal that saw
+   * everything would be in (plain-tail.ts says why).
+   */
+  private xterm(): Term {
+    if (this.term) return this.term;
+    // scrollback 0: only the viewport matters, and scrolling a big scrollback costs CPU.
+    const term = new Terminal({ cols: this.cols, rows: this.rows, scrollback: 0, allowProposedApi: true });
+    term.onTitleChange((t) => {
       this.windowTitle = t === "" ? null : t;
     });
+    for (const r of this.responders.keys()) this.responders.set(r, term.onData(r));
+    this.term = term;
+    this.plain = undefined;
+    if (this.plainKeptBytes > 0) this.backlog.unshift(tailFrom(this.plainKept, 0));
+    this.plainKept = [];
+    this.plainKeptBytes = 0;
+    return term;
+  }
+
+  /** Plain ASCII lines go to the plain screen (no xterm); false when `bytes` needs a terminal. */
+  private writePlain(bytes: string | Buffer): boolean {
+    const plain = this.plain;
+    if (!plain || typeof bytes === "string" || !PlainScreen.takes(bytes)) return false;
+    plain.write(bytes);
+    this.plainKept.push(bytes);
+    this.plainKeptBytes += bytes.length;
+    if (this.plainKeptBytes > PLAIN_TRIM_BYTES) {
+      const start = plainTailStart(this.plainKept, this.rows);
+      if (start !== undefined && start > 0) {
+        const tail = tailFrom(this.plainKept, start);
+        this.plainKept = [tail];
+        this.plainKeptBytes = tail.length;
+      } else if (this.plainKeptBytes > PLAIN_KEEP_MAX) this.xterm();
+    }
+    return true;
   }
 
   /**
@@ -78,6 +127,8 @@ export class ScreenTail {
         : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const text = typeof bytes === "string" ? bytes : this.decoder.write(bytes);
     this.recentText.push(text);
+    if (!this.parsing && this.writePlain(bytes)) return Promise.resolve();
+    this.xterm();
     return new Promise((resolve) => {
       this.pending.add(resolve);
       this.backlog.push(bytes);
@@ -87,15 +138,24 @@ export class ScreenTail {
   }
 
   private parseBacklog(): void {
-    if (this.disposed || this.backlog.length === 0) return;
+    const term = this.term;
+    if (this.disposed || this.backlog.length === 0 || !term) return;
     const batch = this.skipHidden(this.backlog);
     const waiters = this.backlogWaiters;
     this.backlog = [];
     this.backlogWaiters = [];
     this.parsing = true;
     const last = batch.length - 1;
-    for (let i = 0; i < last; i++) this.term.write(batch[i] as string | Uint8Array);
-    this.term.write(batch[last] as string | Uint8Array, () => {
+    // A step goes in with an empty write: xterm calls it back once everything before it is parsed.
+    const put = (c: Chunk, done?: () => void) =>
+      typeof c === "function"
+        ? term.write("", () => {
+            c();
+            done?.();
+          })
+        : term.write(c, done);
+    for (let i = 0; i < last; i++) put(batch[i] as Chunk);
+    put(batch[last] as Chunk, () => {
       this.parsing = false;
       for (const resolve of waiters) {
         this.pending.delete(resolve);
@@ -106,14 +166,15 @@ export class ScreenTail {
   }
 
   /** The batch to parse: all of it, or its tail when the rest cannot show (plain-tail.ts). */
-  private skipHidden(batch: (string | Uint8Array)[]): (string | Uint8Array)[] {
+  private skipHidden(batch: Chunk[]): Chunk[] {
     let size = 0;
     for (const d of batch) {
-      if (typeof d === "string") return batch; // strings come from tests and replays, never in bulk
+      // Strings come from tests and replays, never in bulk; a step must see what came before it.
+      if (typeof d === "string" || typeof d === "function") return batch;
       size += d.length;
     }
     if (size < SKIP_CHECK_BYTES || !this.quiescent()) return batch;
-    const start = plainTailStart(batch as Uint8Array[], this.term.rows);
+    const start = plainTailStart(batch as Uint8Array[], this.rows);
     if (start === undefined) return batch;
     this.skippedBytes += start;
     return [tailFrom(batch as Uint8Array[], start)];
@@ -132,7 +193,7 @@ export class ScreenTail {
       input._utf8Decoder?.interim?.[0] === 0 &&
       (input._parseStack?.state ?? 0) === 0 &&
       core?.buffer?.scrollTop === 0 &&
-      core.buffer.scrollBottom === this.term.rows - 1
+      core.buffer.scrollBottom === this.rows - 1
     );
   }
 
@@ -141,16 +202,22 @@ export class ScreenTail {
    * A real terminal would answer them; some TUIs wait for the answer.
    */
   onResponse(listener: (data: string) => void): { dispose(): void } {
-    return this.term.onData(listener);
+    // Plain text asks nothing: until there is an xterm the listener only waits for it.
+    this.responders.set(listener, this.term?.onData(listener));
+    return {
+      dispose: () => {
+        this.responders.get(listener)?.dispose();
+        this.responders.delete(listener);
+      },
+    };
   }
 
   /** Last n non-empty lines of the viewport, right-trimmed, top to bottom. */
   lastLines(n: number): string[] {
     if (this.disposed || n <= 0) return [];
-    const buf = this.term.buffer.active;
     const out: string[] = [];
-    for (let y = buf.baseY + this.term.rows - 1; y >= buf.baseY && out.length < n; y--) {
-      const line = buf.getLine(y)?.translateToString(true).trimEnd() ?? "";
+    for (let y = this.rows - 1; y >= 0 && out.length < n; y--) {
+      const line = this.row(y);
       if (line !== "") out.unshift(line);
     }
     return out;
@@ -159,13 +226,22 @@ export class ScreenTail {
   /** Every row of the viewport, right-trimmed, top to bottom; trailing blank rows dropped. */
   screen(): string[] {
     if (this.disposed) return [];
-    const buf = this.term.buffer.active;
     const out: string[] = [];
-    for (let y = buf.baseY; y < buf.baseY + this.term.rows; y++) {
-      out.push(buf.getLine(y)?.translateToString(true).trimEnd() ?? "");
-    }
+    for (let y = 0; y < this.rows; y++) out.push(this.row(y));
     while (out.length > 0 && out[out.length - 1] === "") out.pop();
     return out;
+  }
+
+  /** Row y of the viewport, right-trimmed. */
+  private row(y: number): string {
+    if (this.plain) return this.plain.line(y);
+    const buf = (this.term as Term).buffer.active;
+    return (
+      buf
+        .getLine(buf.baseY + y)
+        ?.translateToString(true)
+        .trimEnd() ?? ""
+    );
   }
 
   /** The last window title the program set, or null. */
@@ -187,7 +263,19 @@ export class ScreenTail {
   }
 
   resize(cols: number, rows: number): void {
-    if (!this.disposed) this.term.resize(cols, rows);
+    if (this.disposed) return;
+    // xterm reflows wrapped lines on a resize: that is its business, so it takes over from here.
+    const wasPlain = !this.term;
+    const term = this.xterm();
+    this.cols = cols;
+    this.rows = rows;
+    if (!wasPlain || this.backlog.length === 0) {
+      term.resize(cols, rows);
+      return;
+    }
+    // The kept plain output is parsed at the old size first, as it was shown.
+    this.backlog.push(() => term.resize(cols, rows));
+    if (!this.parsing) this.parseBacklog();
   }
 
   dispose(): void {
@@ -198,7 +286,10 @@ export class ScreenTail {
     this.pending.clear();
     this.backlog = [];
     this.backlogWaiters = [];
-    this.term.dispose();
+    this.plain = undefined;
+    this.plainKept = [];
+    this.responders.clear();
+    this.term?.dispose();
   }
 }
 

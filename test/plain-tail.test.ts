@@ -63,9 +63,11 @@ describe("plain tail", () => {
         const data = b(`${text}${"padding line\r\n".repeat(5000)}${text}`);
         const at = [...new Set(cutAt.map((c) => c % data.length))].sort((x, y) => x - y);
         const chunks = [0, ...at].map((from, i, all) => data.subarray(from, all[i + 1] ?? data.length));
-        // The first write is parsed at once; the chunks gather behind it and go in as one batch.
-        const got = await viaScreenTail([b("start\r\n"), ...chunks], cols as number, rows as number);
-        const want = await reference(Buffer.concat([b("start\r\n"), data]), cols as number, rows as number);
+        // The first write (with an escape: the xterm, not the plain screen) is parsed at once; the
+        // chunks gather behind it and go in as one batch.
+        const first = b("\x1b[0mstart\r\n");
+        const got = await viaScreenTail([first, ...chunks], cols as number, rows as number);
+        const want = await reference(Buffer.concat([first, data]), cols as number, rows as number);
         expect(got.skipped).toBeGreaterThan(0);
         expect(got.screen.join("\n")).toBe(want.join("\n"));
       }),
@@ -86,4 +88,71 @@ describe("plain tail", () => {
     expect(s.screen()).toEqual(await reference(b(`\x1b[2;5rtop\r\n${plain}last\r\n`), 40, 10));
     s.dispose();
   });
+
+  it("plain ASCII lines need no xterm: the plain screen, and the xterm that takes over, show a full parse", async () => {
+    const line = fc
+      .array(fc.constantFrom("a", "Z", " ", "\t", "~", "x".repeat(37), "y".repeat(120)), { maxLength: 30 })
+      .map((cs) => cs.join(""));
+    const eol = fc.constantFrom("\r\n", "\r\n", "\r\n", "\n", "\r", "");
+    const lines = fc.array(fc.tuple(line, eol), { minLength: 1, maxLength: 400 });
+    const cuts = fc.array(fc.nat(), { maxLength: 8 });
+    const size = fc.constantFrom([40, 10], [80, 24], [13, 5], [120, 40]);
+    // Then: nothing, a non-ASCII character, an escape, or a resize (each makes the xterm take over).
+    const then = fc.constantFrom("none", "utf8", "escape", "resize");
+    await fc.assert(
+      fc.asyncProperty(lines, cuts, size, then, async (ls, cutAt, [cols, rows], next) => {
+        const c = cols as number;
+        const r = rows as number;
+        const data = b(ls.map(([l, e]) => l + e).join(""));
+        const at = [...new Set(cutAt.map((x) => x % data.length))].sort((x, y) => x - y);
+        const chunks = [0, ...at].map((from, i, all) => data.subarray(from, all[i + 1] ?? data.length));
+        const s = new ScreenTail({ cols: c, rows: r });
+        for (const chunk of chunks) await s.write(chunk);
+        const t = new xterm.Terminal({ cols: c, rows: r, scrollback: 0, allowProposedApi: true });
+        await new Promise<void>((done) => t.write(data, done));
+        const after = next === "utf8" ? b("wörk ✔\r\nend") : next === "escape" ? b("\x1b[2Adrawn\r\n") : b("");
+        if (next === "resize") {
+          s.resize(c + 7, r + 2);
+          t.resize(c + 7, r + 2);
+        }
+        await s.write(after);
+        await new Promise<void>((done) => t.write(after, done));
+        const want: string[] = [];
+        const buf = t.buffer.active;
+        for (let y = buf.baseY; y < buf.baseY + t.rows; y++)
+          want.push(buf.getLine(y)?.translateToString(true).trimEnd() ?? "");
+        while (want.length > 0 && want[want.length - 1] === "") want.pop();
+        t.dispose();
+        expect(s.screen().join("\n")).toBe(want.join("\n"));
+        s.dispose();
+      }),
+      {
+        numRuns: 200,
+        // The edges a generator rarely hits: a full line then a bare LF (the column steps back), a TAB
+        // at and past the last column, a wrap into a scroll.
+        examples: [
+          [
+            [
+              [`${"x".repeat(13)}`, "\n"],
+              ["ab", "\r\n"],
+            ],
+            [],
+            [13, 5],
+            "none",
+          ],
+          [
+            [
+              [`${"x".repeat(40)}`, "\n"],
+              ["\tq", ""],
+            ],
+            [],
+            [40, 10],
+            "escape",
+          ],
+          [[[`${"y".repeat(12)}\t\tz`, "\r\n"]], [], [13, 5], "none"],
+          [[[`${"x".repeat(13 * 6 + 3)}`, "\n"]], [], [13, 5], "resize"],
+        ],
+      },
+    );
+  }, 120_000);
 });
