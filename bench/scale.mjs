@@ -41,6 +41,9 @@ if (MODE === "conductor") {
     c.spawnSession({ id: `s${i}`, agent: "command", command: probe });
     if (i % 10 === 9) await sleep(0); // let the loop breathe as an embedder's would
   }
+  result.spawnCallsS = Math.round(performance.now() - t0) / 1000;
+  // Forks are queued one per turn of the loop: spawned means every session has its child's pid.
+  while (c.getSnapshot().filter((s) => s.pid !== null).length < N) await sleep(50);
   result.spawnAllS = Math.round(performance.now() - t0) / 1000;
   while (c.getSnapshot().filter((s) => s.state === "healthy").length < N) await sleep(100);
   result.allHealthyS = Math.round(performance.now() - t0) / 1000;
