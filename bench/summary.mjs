@@ -61,9 +61,9 @@ export function summarise(raw) {
   const [c500, p500] = raw.scale500;
   rows.push({
     figure: `${c500.sessions} sessions × 1 line/s`,
-    conductor: `RSS ${c500.rssMb} MB, loop p99 ${c500.loopP99Ms} ms; spawn ×${c500.sessions} ${c500.spawnAllS} s (worst loop block ${c500.spawnLoopMaxMs} ms); shutdown ${c500.shutdownS} s, ends logged ${c500.sessionsWhoseEndIsLogged}/${c500.sessions}, seq gaps ${c500.seqGaps}`,
+    conductor: `RSS ${c500.rssMb} MB, loop p99 ${c500.loopP99Ms} ms; spawn ×${c500.sessions} ${c500.spawnAllS} s (calls ${c500.spawnCallsS ?? "—"} s; worst loop block ${c500.spawnLoopMaxMs} ms); shutdown ${c500.shutdownS} s, ends logged ${c500.sessionsWhoseEndIsLogged}/${c500.sessions}, seq gaps ${c500.seqGaps}`,
     pm2: "—",
-    floor: `node-pty parent: RSS ${p500.rssMb} MB, loop p99 ${p500.loopP99Ms} ms, spawn ${p500.spawnAllS} s`,
+    floor: `node-pty parent: RSS ${p500.rssMb} MB, loop p99 ${p500.loopP99Ms} ms, spawn ${p500.spawnAllS} s (worst loop block ${p500.spawnLoopMaxMs} ms)`,
     ratio: `RSS ${x(c500.rssMb / p500.rssMb)}, loop p99 ${x(c500.loopP99Ms / Math.max(p500.loopP99Ms, 0.01))} of node-pty`,
     target: "RSS ≤ 120 MB, loop p99 ≤ 50 ms, spawn ≤ 30 s, no block > 100 ms, no line lost",
     met:

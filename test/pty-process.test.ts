@@ -53,7 +53,8 @@ function startPty(argv: string[], extra: Partial<PtyProcessInput> = {}, reaper: 
   const types = () => events.map((e) => e.type);
   // `silentMs` bounds silence, not the wait: every event of the run restarts it, so a slow run on a loaded
   // machine keeps waiting while it makes progress, and only a run that reports nothing at all fails.
-  const until = <T extends ChildEvent["type"]>(type: T, pred: (e: Ev<T>) => boolean = () => true, silentMs = 15_000) =>
+  // 45 s: a node child's start-up alone took over 15 s under a full suite on 2 shared cores.
+  const until = <T extends ChildEvent["type"]>(type: T, pred: (e: Ev<T>) => boolean = () => true, silentMs = 45_000) =>
     new Promise<Ev<T>>((resolve, reject) => {
       const fail = () => reject(new Error(`no ${type} after ${silentMs} ms without any event; got ${types()}`));
       let timer = setTimeout(fail, silentMs);
