@@ -42,6 +42,7 @@ class PtyTransport implements ChildTransport {
   /** The shim's second marker: `stty sane -echo` is done, the ack can go (pty-shim.ts). */
   private readonly ready = new MarkerScanner(this.nonce, READY_OSC);
   private ackWanted = false;
+  private killed = false;
   private screenTail: ScreenTail | undefined;
   private readonly output: OutputCoalescer;
   private readonly log: NonNullable<PtyTransportDeps["log"]>;
@@ -200,6 +201,9 @@ class PtyTransport implements ChildTransport {
 
   signal(req: SignalRequest): void {
     if (!this.pid) return;
+    // A SIGKILLed shim no longer reads: an ack written now would hit node-pty's closed fd (EBADF on stderr).
+    if (req.signal === "KILL") this.ackWanted = false;
+    this.killed ||= req.signal === "KILL";
     const { reaper } = this.deps;
     if (req.scope === "root") {
       this.log("pty.ack_timeout", { pid: this.pid });
@@ -225,6 +229,7 @@ class PtyTransport implements ChildTransport {
   ack(): void {
     // Not before the shim says line mode is back (its second marker): a tty still in the agent's mode
     // could echo the ack, or translate its newline away.
+    if (this.killed) return;
     if (this.ready.markerSeen) this.live?.write(`${this.nonce}\n`);
     else this.ackWanted = true;
   }
