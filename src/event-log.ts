@@ -5,9 +5,9 @@
  * opened with O_APPEND. When `append` returns, the bytes are in the kernel's page cache, so a crash
  * of the conductor itself (an exception, OOM kill, even SIGKILL) loses nothing already appended —
  * exactly the moments a black box exists for. `bench/event-log.mjs` measures it side by side with
- * the same bytes written bare: an append runs at ~0.35–0.4× the rate of a bare per-line writeSync
- * (the JSON is the rest; 15–30k lines/s on 2 shared cores under load, where the old double spread
- * made it 5–8k), and batching 256 lines a write is 2–10× faster again. A conductor logs a few
+ * the same bytes written bare: an append runs at ~0.2–0.8× the rate of a bare per-line writeSync
+ * (the JSON is the rest; 12–49k lines/s in the two full runs of 2026-12-02 on 2 shared cores under
+ * load, where the old double spread made it 5–8k), and batching 256 lines a write is 2–10× faster again. A conductor logs a few
  * hundred lines a second, 500 sessions included, so batching would buy nothing and would cost the
  * last batch on every kill. fsync per line
  * (a disk flush a line, blocking the event loop on slow disks) is not worth it either: surviving a
