@@ -9,7 +9,9 @@
  * supervisor; the kernel closes the write end when the supervisor dies by any means, `read` sees
  * EOF, and the watchdog ends, in rounds until nothing is left: every registered shim's process
  * group, and every process whose environment carries this process's cookie (env-cookie.ts),
- * which finds setsid + double-fork escapees. SIGTERM first, SIGKILL after the grace.
+ * which finds setsid + double-fork escapees, and every process in this process's cgroup where
+ * there is one (process-cgroup.ts), which finds those that dropped the cookie too (`setsid env -i`).
+ * SIGTERM first, SIGKILL after the grace.
  *
  * It runs in its own session (detached), so a hangup of the supervisor's terminal or a signal to
  * its process group never reaches it. It is /bin/sh, not node: ~1 MB instead of ~40 MB, started in
@@ -22,6 +24,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Socket } from "node:net";
 import { COOKIE_VAR, processCookie } from "./env-cookie.js";
+import { cgroupPids, processCgroup } from "./process-cgroup.js";
 
 export const WATCHDOG_ARGV0 = "conductor-watchdog";
 
@@ -34,14 +37,17 @@ export const WATCHDOG_ARGV0 = "conductor-watchdog";
  */
 export const WATCHDOG_SCRIPT = [
   "trap '' HUP INT",
-  'cookie="$1=$2."; grace=$3; pids=',
+  'cookie="$1=$2."; grace=$3; cg=$4; pids=',
   "while read -r op pid; do",
   "  case $op in",
   '    +) pids="$pids $pid" ;;',
   '    -) keep=; for p in $pids; do [ "$p" = "$pid" ] || keep="$keep $p"; done; pids=$keep ;;',
   "  esac",
   "done",
-  "ours() { grep -lsaF -- \"$cookie\" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/||; s|/environ$||'; }",
+  "ours() {",
+  "  grep -lsaF -- \"$cookie\" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/||; s|/environ$||'",
+  '  [ -z "$cg" ] || cat "$cg/cgroup.procs" 2>/dev/null',
+  "}",
   "sweep() {",
   "  for p in $pids; do",
   '    grep -qsaF -- "$cookie" /proc/$p/environ 2>/dev/null && kill -s $1 -- -$p 2>/dev/null',
@@ -56,6 +62,7 @@ export const WATCHDOG_SCRIPT = [
   "  n=0",
   '  while sweep KILL && [ "$n" -lt 50 ]; do sleep 0.1; n=$((n + 1)); done',
   "fi",
+  '[ -z "$cg" ] || rmdir "$cg" 2>/dev/null',
 ].join("\n");
 
 export interface OrphanGuard {
@@ -105,7 +112,11 @@ export class OrphanWatchdog implements OrphanGuard {
     const child = this.child;
     if (this.live.size > 0 || !child) return;
     this.child = undefined; // before the kill: the exit handler must not restart it
-    child.kill("SIGKILL");
+    const cgroup = processCgroup();
+    // Still someone in our cgroup with every tree gone: an escapee without the cookie (setsid env -i).
+    // EOF makes the watchdog sweep it (TERM, grace, KILL) and leave.
+    if (cgroup && cgroupPids(cgroup).length > 0) child.stdin?.end();
+    else child.kill("SIGKILL");
   }
 
   private send(line: string): void {
@@ -120,7 +131,7 @@ export class OrphanWatchdog implements OrphanGuard {
     const grace = String(Math.max(0, Math.ceil((this.opts.graceMs ?? 2000) / 1000)));
     const child = spawn(
       this.opts.shell ?? "/bin/sh",
-      ["-c", WATCHDOG_SCRIPT, WATCHDOG_ARGV0, COOKIE_VAR, processCookie, grace],
+      ["-c", WATCHDOG_SCRIPT, WATCHDOG_ARGV0, COOKIE_VAR, processCookie, grace, processCgroup() ?? ""],
       {
         detached: true, // own session: the supervisor's terminal hangup and group signals miss it
         stdio: ["pipe", "ignore", "ignore"],

@@ -15,6 +15,7 @@
 import { randomBytes } from "node:crypto";
 import { accessSync, constants as fsc } from "node:fs";
 import { constants } from "node:os";
+import { processCgroup } from "./process-cgroup.js";
 
 /** OSC number for the marker: private-use range, terminals ignore unknown OSCs. */
 export const MARKER_OSC = "7770";
@@ -94,9 +95,14 @@ export const CLOSE_FDS_SCRIPT = [
   'exec "$@"',
 ].join("\n");
 
+/** Joins the cgroup `$0` (its processes file), quietly if it cannot, then execs the rest (process-cgroup.ts). */
+export const JOIN_CGROUP_SCRIPT = '{ echo $$ >"$0/cgroup.procs"; } 2>/dev/null; exec "$@"';
+
 export interface ShimTools {
   /** util-linux setpriv, for `--pdeathsig KILL`. */
   setpriv?: string;
+  /** This process's cgroup (process-cgroup.ts), joined before the shim starts. */
+  cgroup?: string;
   /** bash, to close inherited fds (Linux only: /proc/self/fd). */
   bash?: string;
 }
@@ -121,12 +127,14 @@ export function shimTools(): ShimTools {
   const linux = process.platform === "linux";
   const setpriv = linux ? firstExecutable(["/usr/bin/setpriv", "/bin/setpriv"]) : undefined;
   const bash = linux ? firstExecutable(["/bin/bash", "/usr/bin/bash"]) : undefined;
-  tools = { ...(setpriv ? { setpriv } : {}), ...(bash ? { bash } : {}) };
+  const cgroup = processCgroup() ?? undefined;
+  tools = { ...(setpriv ? { setpriv } : {}), ...(bash ? { bash } : {}), ...(cgroup ? { cgroup } : {}) };
   return tools;
 }
 
 /**
- * What to hand `pty.spawn(file, args)`: `setpriv --pdeathsig KILL -- bash -c CLOSE_FDS -- sh -c SHIM …`.
+ * What to hand `pty.spawn(file, args)`:
+ * `setpriv --pdeathsig KILL -- sh -c JOIN_CGROUP <cgroup> bash -c CLOSE_FDS -- sh -c SHIM …`.
  * PR_SET_PDEATHSIG fires when the thread that forked the child dies: node-pty 1.1.0 calls
  * forkpty() synchronously on the calling JS thread (PtyFork in src/unix/pty.cc, no libuv worker),
  * so that is the conductor's thread for as long as it runs. The setting survives both execs and
@@ -141,6 +149,7 @@ export function shimLaunch(
   let file = shell;
   let args = shimArgs(nonce, argv, LOCAL_SHIM_SCRIPT);
   if (use.bash) [file, args] = [use.bash, ["-c", CLOSE_FDS_SCRIPT, "conductor-fds", file, ...args]];
+  if (use.cgroup) [file, args] = [shell, ["-c", JOIN_CGROUP_SCRIPT, use.cgroup, file, ...args]];
   if (use.setpriv) [file, args] = [use.setpriv, ["--pdeathsig", "KILL", "--", file, ...args]];
   return { file, args };
 }

@@ -5,14 +5,15 @@
  * be gone. Counted by env marker, never by path. The bound is generous: a verdict waits on /proc.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { processWatchdog } from "../actors/orphan-watchdog.js";
+import { processCgroup } from "../actors/process-cgroup.js";
 import { distModule } from "./helpers/dist.js";
-import { killMarked, markedProcesses, newMark, waitMarked } from "./helpers/marked.js";
+import { killMarked, markedProcesses, newMark, pidsWithCmdline, waitMarked } from "./helpers/marked.js";
 
 const { built } = distModule("src/index.js");
 const embedder = fileURLToPath(new URL("./fixtures/orphan-embedder.mjs", import.meta.url));
@@ -76,4 +77,44 @@ describe.skipIf(!built || process.platform !== "linux")("supervisor death", () =
     expect(dog.pid).toBeGreaterThan(0);
     dog.forget(2 ** 22 + 1);
   });
+});
+
+/**
+ * `setsid env -i …` leaves the session and drops the env cookie: only the per-process cgroup
+ * (actors/process-cgroup.ts) still holds it. Where no cgroup can be made (a container's read-only
+ * /sys/fs/cgroup, not root) this shape survives, as docs/reliability.md says: skipped there.
+ */
+describe.skipIf(!built || process.platform !== "linux" || processCgroup() === null)("a cookie-less escapee", () => {
+  it(
+    "SIGKILL of the embedding process: the setsid env -i escapee in its cgroup dies too",
+    async () => {
+      const mark = newMark();
+      const script = `sh -c 'sleep 300; : ${mark}'`;
+      const code = [
+        `const { createConductor } = await import(${JSON.stringify(distModule("src/index.js").path)});`,
+        `const c = createConductor({ logsDir: ${JSON.stringify(mkdtempSync(join(tmp, "logs-")))}, graceMs: 500 });`,
+        `c.spawnSession({ id: "e", agent: "command", command: ["sh", "-c", ${JSON.stringify(`setsid env -i ${script} & sleep 300`)}] });`,
+        "setInterval(() => {}, 60000);",
+      ].join("\n");
+      const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: "inherit" });
+      const exited = new Promise<void>((r) => child.on("exit", () => r()));
+      const escapee = () => pidsWithCmdline(`sh -c sleep 300; : ${mark}`, true);
+      const deadline = Date.now() + BOUND_MS;
+      while (escapee().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const [pid] = escapee();
+      expect(pid).toBeGreaterThan(0);
+      // It really left: another session, and no cookie in its environment.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      expect(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]).toBe(String(pid));
+      expect(readFileSync(`/proc/${pid}/environ`, "latin1")).not.toContain("STATECHART_CONDUCTOR=");
+      child.kill("SIGKILL");
+      await exited;
+      const gone = Date.now() + BOUND_MS;
+      while (escapee().length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+      const left = escapee();
+      for (const p of left) process.kill(p, "SIGKILL");
+      expect(left).toEqual([]);
+    },
+    3 * BOUND_MS,
+  );
 });
