@@ -10,8 +10,9 @@
  * conductor (shutdown's final check), `…<session>.` one session (killSession's), the whole value
  * one run (the reaper).
  *
- * What still escapes: a program that both leaves the session and execs with a fresh environment
- * (`setsid env -i …`). Only a cgroup holds those (docs/reliability.md).
+ * What the cookie misses: a program that both leaves the session and execs with a fresh
+ * environment (`setsid env -i …`). Only a cgroup holds those (process-cgroup.ts, where one can be
+ * made; docs/reliability.md).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
