@@ -87,9 +87,11 @@ describe("real agent CLIs under the conductor", () => {
 
   beforeAll(async () => {
     assertLoopbackOnly();
-    // Nothing of the caller's own vendor setup may leak into the children.
+    // Nothing of the caller's own vendor setup may leak into the children, nor the test runner's
+    // mark: gemini-cli turns its folder trust off when VITEST=true (its own test mode), so under
+    // vitest the live gemini/tui-trust showed the composer, never the trust dialog the user sees.
     for (const key of Object.keys(process.env)) {
-      if (/^(ANTHROPIC|OPENAI|GEMINI|GOOGLE|CODEX|CLAUDE)/.test(key)) delete process.env[key];
+      if (/^(ANTHROPIC|OPENAI|GEMINI|GOOGLE|CODEX|CLAUDE)/.test(key) || key === "VITEST") delete process.env[key];
     }
     bins = installAgents(CACHE_DIR, () => {});
     mkdirSync(join(CACHE_DIR, "live"), { recursive: true });
