@@ -35,18 +35,23 @@ function slowScreen() {
   return screen;
 }
 
+/** A coalescer over that screen, recording each event's byte count beside what the screen showed then. */
+function coalescerOn(screen: ReturnType<typeof slowScreen>) {
+  const events: Array<{ bytes: number; shown: number }> = [];
+  const c = new OutputCoalescer({
+    windowMs: 100,
+    rendered: () => screen.last,
+    emit: (bytes) => events.push({ bytes, shown: screen.shown }),
+  });
+  return { screen, events, c };
+}
+
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 describe("OutputCoalescer", () => {
   it("bytes that arrive while a render is awaited get their own event once the screen shows them", async () => {
-    const screen = slowScreen();
-    const events: Array<{ bytes: number; shown: number }> = [];
-    const c = new OutputCoalescer({
-      windowMs: 100,
-      rendered: () => screen.last,
-      emit: (bytes) => events.push({ bytes, shown: screen.shown }),
-    });
+    const { screen, events, c } = coalescerOn(slowScreen());
     const arrive = (n: number) => {
       screen.write(n);
       c.arrived(n);
@@ -69,13 +74,7 @@ describe("OutputCoalescer", () => {
   });
 
   it("drain reports what is left once every render is done, even bytes that came during the last one", async () => {
-    const screen = slowScreen();
-    const events: Array<{ bytes: number; shown: number }> = [];
-    const c = new OutputCoalescer({
-      windowMs: 100,
-      rendered: () => screen.last,
-      emit: (bytes) => events.push({ bytes, shown: screen.shown }),
-    });
+    const { screen, events, c } = coalescerOn(slowScreen());
     screen.write(7);
     c.arrived(7);
     screen.finishNext();

@@ -319,22 +319,24 @@ describe("session machine: restarts", () => {
   });
 });
 
+/** How a harness session (started unless in init) gets to each non-final state, with the default policy. */
+const REACH: Record<string, (h: ReturnType<typeof startSession>) => void> = {
+  init: () => undefined,
+  starting: () => undefined,
+  healthy: (h) => h.output(),
+  stalled: (h) => {
+    h.output();
+    h.advance(30_000);
+  },
+  input_wait: (h) => {
+    h.output(["Proceed? (y/n)"]);
+    h.advance(1_500);
+  },
+  restarting: (h) => h.exit(1),
+};
+
 describe("session machine: kill", () => {
-  const reach: Record<string, (h: ReturnType<typeof startSession>) => void> = {
-    init: () => undefined,
-    starting: () => undefined,
-    healthy: (h) => h.output(),
-    stalled: (h) => {
-      h.output();
-      h.advance(30_000);
-    },
-    input_wait: (h) => {
-      h.output(["Proceed? (y/n)"]);
-      h.advance(1_500);
-    },
-    restarting: (h) => h.exit(1),
-  };
-  for (const [state, go] of Object.entries(reach)) {
+  for (const [state, go] of Object.entries(REACH)) {
     it(`kill in ${state} → failed → dead, never a restart`, () => {
       const h = session({}, { autoStart: state !== "init" });
       go(h);
@@ -366,19 +368,9 @@ describe("session machine: kill", () => {
 });
 
 describe("session machine: RESTART (restartSession)", () => {
-  const live: Record<string, (h: ReturnType<typeof startSession>) => void> = {
-    starting: () => undefined,
-    healthy: (h) => h.output(),
-    stalled: (h) => {
-      h.output();
-      h.advance(30_000);
-    },
-    input_wait: (h) => {
-      h.output(["Proceed? (y/n)"]);
-      h.advance(1_500);
-    },
-  };
-  for (const [state, go] of Object.entries(live)) {
+  const running = ["starting", "healthy", "stalled", "input_wait"] as const;
+  for (const state of running) {
+    const go = REACH[state]!;
     it(`${state} → restarting → starting: the tree first, no backoff, never failed or dead`, () => {
       const h = session({ graceMs: 1234, backoffInitialMs: 60_000, maxRestarts: 0 });
       go(h);
