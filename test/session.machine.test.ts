@@ -144,6 +144,26 @@ describe("session machine: probes", () => {
     expect(h.moves.slice(-2)).toEqual(["healthy->input_wait", "input_wait->healthy"]);
   });
 
+  it("a title blinking between two forms of one meaning is no progress: codex's approval settles", () => {
+    const h = session({ inputQuietMs: 1_500 }, { agent: "codex" });
+    const approval = [
+      "Would you like to run the following command?",
+      "",
+      "› 1. Yes, proceed (y)",
+      "  2. No, and tell Codex what to do differently (esc)",
+      "",
+      "  Press enter to confirm or esc to cancel",
+    ];
+    h.screen(approval, "[ . ] Action Required | C");
+    for (let i = 0; i < 3; i++) {
+      h.advance(500);
+      h.screen(approval, i % 2 ? "[ . ] Action Required | C" : "[ ! ] Action Required | C");
+    }
+    // 1.5 s since the question appeared, the title blinking every 0.5 s all along.
+    expect(h.state()).toBe("input_wait");
+    expect(h.ctx().inputWait?.question).toBe("Would you like to run the following command?");
+  });
+
   it("input_wait: another question drawn over it is asked anew once the screen settles, not kept", () => {
     const h = session({ inputQuietMs: 10 }, { agent: "codex" });
     h.screen(["", "› Ask Codex to do anything", "", "  ? for shortcuts"]);

@@ -53,7 +53,8 @@ export const codex: AgentProfile = {
     context_length_exceeded: "context",
     invalid_api_key: "auth",
   },
-  titles: [{ pattern: /\[\s*!\s*\]\s*Action Required/i, means: "action_required" }],
+  // Blinks between `[ . ]` and `[ ! ]` while the approval waits: both mean the same.
+  titles: [{ pattern: /\[\s*[!.]\s*\]\s*Action Required/i, means: "action_required" }],
   busy: [/\b(?:esc|ctrl\+c) to interrupt\b/i],
   composer: [/^\s*›(?:\s|$)/],
   questions: [],

@@ -270,6 +270,9 @@ export function progressKey(profile: AgentProfile, screen: readonly string[], ti
     h = Math.imul(h, 0x01000193) >>> 0;
   };
   for (const line of screen) mix(profile.busy.some((re) => re.test(line)) ? line.replace(GLYPHS, "") : line);
-  mix(title ? title.replace(GLYPHS, "") : "");
+  // A title the profile knows counts by what it means: codex blinks `[ . ]`/`[ ! ] Action Required`
+  // every half second while it asks, which is not progress (the question would never settle).
+  const meant = title ? profile.titles.find((t) => t.pattern.test(title))?.means : undefined;
+  mix(meant ?? (title ? title.replace(GLYPHS, "") : ""));
   return h.toString(36);
 }
