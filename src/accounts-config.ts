@@ -242,6 +242,13 @@ function crossChecks(file: z.infer<typeof accountsFileSchema>, input: unknown): 
             `is only used with "mode": "${mode}", this account's mode is "${a.mode}"; remove it or change the mode`,
           );
       }
+      // The auth file is copied into a local credential home: it cannot reach an agent on another host.
+      if (a.mode === "auth" && a.host !== undefined)
+        at(
+          [...base, "host"],
+          `a host-bound account cannot be "mode": "auth" (its auth file would stay on this machine); ` +
+            `use "env" or "profile" for host "${a.host}", or log in on the host itself`,
+        );
       if (a.mode === "profile" && provider !== "codex")
         at([...base, "mode"], `"profile" is a codex feature; use "env" or "auth" for ${provider}`);
       if (a.env && Object.keys(a.env).length === 0) at([...base, "env"], `must set at least one variable`);

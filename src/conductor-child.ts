@@ -15,11 +15,25 @@ export interface ChildRouting {
   /** Every output byte of a local run, for the result capture. */
   tap?: PtyProcessDeps["tap"];
   cookieScope?: PtyProcessDeps["cookieScope"];
-  /** Wraps the local runner (per-run argv: src/run-argv.ts). */
+  /** Wraps the runner, local or remote (per-run argv: src/run-argv.ts). */
   wrapLocal?: (runner: ChildRunner) => ChildRunner;
   /** The remote runner, or null when the conductor has no hosts file. */
   remote: ChildRunner | null;
   isRemote: (sessionId: string) => boolean;
+}
+
+/**
+ * A remote run gets its leased account's variables in its environment (the pty runner resolves
+ * `envRef` itself; the remote one only knows `env`). They travel inside the ssh channel to tmux
+ * (`new-session -e`), never through a log; the session's context keeps only the reference.
+ */
+function withLeasedEnv(runner: ChildRunner, envFor: ChildRouting["envFor"]): ChildRunner {
+  return (args) => {
+    const { envRef, ...spec } = args.input.spec;
+    const leased = envRef ? envFor?.(envRef) : undefined;
+    if (!leased) return runner(args);
+    return runner({ ...args, input: { ...args.input, spec: { ...spec, env: { ...spec.env, ...leased } } } });
+  };
 }
 
 export function sessionChildLogic(r: ChildRouting) {
@@ -33,7 +47,8 @@ export function sessionChildLogic(r: ChildRouting) {
         ...(r.tap ? { tap: r.tap } : {}),
         ...(r.cookieScope ? { cookieScope: r.cookieScope } : {}),
       });
-    const run: ChildRunner = r.remote && r.isRemote(id) ? r.remote : (r.wrapLocal ?? ((x) => x))(local());
+    const wrap = r.wrapLocal ?? ((x: ChildRunner) => x);
+    const run: ChildRunner = r.remote && r.isRemote(id) ? wrap(withLeasedEnv(r.remote, r.envFor)) : wrap(local());
     const stop = r.trees.during(id, () => run(args));
     return () => r.trees.during(id, stop);
   });

@@ -61,13 +61,6 @@ export function checkSpawnConfig(config: SpawnConfig, ctx: SpawnContext): void {
       code: "INVALID_OPTIONS",
       field: "host",
     });
-  if (config.remote && config.account !== undefined) {
-    throw new ConductorError(
-      `session "${config.id}": leased accounts are for local sessions only in this version; a remote agent uses ` +
-        `the host's own login (drop "account" or run it locally)`,
-      { code: "OPTION_NOT_SUPPORTED", field: "account" },
-    );
-  }
   // probeOpts were checked by the schema (validateSpawnConfig) before this runs; L2 may refuse a remote session.
   mcpHeartbeatFor(config, ctx.opts);
   if (config.remote && !ctx.checkHost)
@@ -162,10 +155,14 @@ function remotePlacement(config: SpawnConfig): RemotePlacement {
   };
 }
 
-/** `account: "codex"` or `account: true` (the agent's own provider). */
-function accountFor(config: SpawnConfig): { provider: string } | null {
+/**
+ * `account: "codex"` or `account: true` (the agent's own provider). A remote session leases only
+ * accounts bound to its host (`host` in the accounts file, the seed's `lease({ provider, remote: true })`).
+ */
+function accountFor(config: SpawnConfig): { provider: string; requireHost?: string } | null {
   if (config.account === undefined || config.account === (false as unknown)) return null;
-  return { provider: config.account === true ? config.agent : config.account };
+  const provider = config.account === true ? config.agent : config.account;
+  return config.remote && config.host ? { provider, requireHost: config.host } : { provider };
 }
 
 /** A method named an id this conductor does not have: say which ids it has. */

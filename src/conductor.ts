@@ -101,7 +101,7 @@ export function createConductor(opts: ConductorOptions) {
     const ref = sendSpawn(actor, spawn, unregister);
     commands.configs.set(id, config);
     const { agent, spec } = spawn.session;
-    if (preset && !config.remote) runArgv.register(id, { agent, resumeArgv: spec.resumeArgv });
+    if (preset) runArgv.register(id, { agent, resumeArgv: spec.resumeArgv }); // remote too: a leased --profile
     if (preset?.stream && !config.remote) {
       const file = preset.conductorWritesResult ? config.resultFile : undefined;
       capture.register(id, { format: preset.stream, ...(file ? { resultFile: resolve(file) } : {}) });

@@ -242,7 +242,7 @@ describe("createConductor with real processes", () => {
     );
     expect(() =>
       c.spawnSession({ id: "z2", agent: "command", command: ["/bin/true"], remote: true, host: "h", account: "codex" }),
-    ).toThrow(/local sessions only/);
+    ).toThrow(/need a hosts file/); // a remote session may lease (test/seed-compat/remote-account.test.ts)
     expect(() =>
       c.spawnSession({ id: "w", agent: "command", command: ["/bin/true"], probeOpts: { stallMs: -1 } }),
     ).toThrow(/probeOpts\.stallMs: must be >= 1, got number -1/);
