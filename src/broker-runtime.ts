@@ -86,7 +86,12 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
   function attach(broker: AnyActorRef | undefined, log: Log = opts.log): void {
     if (!broker) return;
     track(sweepStaleCredentialHomes(credentialsDir));
-    track(store.load().then((state) => broker.send(syncEventOf(state, Date.now()))));
+    // Synchronously: a session spawned right after creation must not lease an account the file says is cooling.
+    try {
+      broker.send(syncEventOf(store.loadSync(), Date.now()));
+    } catch (err) {
+      opts.log("broker.io_error", { error: String((err as Error)?.message ?? err) });
+    }
     broker.on("*", (e: BrokerEmitted) => {
       const { type, ...data } = e as BrokerEmitted & Record<string, unknown>;
       log(`broker.${snakeCase(type)}`, data);

@@ -19,6 +19,7 @@ import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import type { BrokerEmitted } from "../machines/broker.machine.js";
+import { ConductorError, type ConductorErrorOptions } from "../machines/conductor-error.js";
 
 export interface BrokerState {
   version: 1;
@@ -37,8 +38,12 @@ const stateSchema = z.object({
 
 export const emptyBrokerState = (): BrokerState => ({ version: 1, cooldowns: {}, circuits: {} });
 
-export class BrokerStoreError extends Error {
-  override readonly name = "BrokerStoreError";
+/** The state file could not be read, parsed or written: one of the `ConductorError` family (code `BROKER_STORE`). */
+export class BrokerStoreError extends ConductorError {
+  override readonly name: string = "BrokerStoreError";
+  constructor(message: string, options: Omit<ConductorErrorOptions, "code"> = {}) {
+    super(message, { ...options, code: "BROKER_STORE" });
+  }
 }
 
 export interface BrokerStoreOptions {
@@ -52,6 +57,8 @@ export interface BrokerStore {
   readonly file: string;
   /** The current state (expired entries dropped); an absent file is an empty state. */
   load(): Promise<BrokerState>;
+  /** The same, read synchronously (for a synchronous API that must not lease before it knows). */
+  loadSync(): BrokerState;
   /** Read-modify-write under the lock. `fn` may mutate its argument or return a new state. */
   update(fn: (state: BrokerState) => BrokerState | void | Promise<BrokerState | void>): Promise<BrokerState>;
 }
@@ -73,9 +80,27 @@ export function createBrokerStore(file: string, opts: BrokerStoreOptions = {}): 
     try {
       text = await readFile(full, "utf8");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return emptyBrokerState();
-      throw new BrokerStoreError(`cannot read the broker state file ${full}: ${(e as Error).message}`);
+      return unreadable(e);
     }
+    return parse(text);
+  }
+
+  function readSync(): BrokerState {
+    let text: string;
+    try {
+      text = readFileSync(full, "utf8");
+    } catch (e) {
+      return unreadable(e);
+    }
+    return parse(text);
+  }
+
+  function unreadable(e: unknown): BrokerState {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return emptyBrokerState();
+    throw new BrokerStoreError(`cannot read the broker state file ${full}: ${(e as Error).message}`);
+  }
+
+  function parse(text: string): BrokerState {
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -119,7 +144,7 @@ export function createBrokerStore(file: string, opts: BrokerStoreOptions = {}): 
     return run;
   }
 
-  return { file: full, load: read, update };
+  return { file: full, load: read, loadSync: readSync, update };
 }
 
 function validate(state: unknown, file: string): BrokerState {

@@ -3,11 +3,17 @@
  * `tierFallback`), as a thin synchronous view of our broker statechart: code that leased accounts
  * from triflux's broker by hand keeps working. The conductor itself does not use it (sessions talk
  * to the broker actor directly, docs/accounts.md).
+ *
+ * With `stateFile`, cool-downs and open circuits persist as the seed's did, in the conductor's own
+ * format and file protocol (broker-store.ts: atomic replace under a lock), so a restarted process, and
+ * every conductor given the same file, honours them. The file is read synchronously at creation (a
+ * lease right after must already know); writes are asynchronous: `settle()` resolves once they are done.
  */
 import { EventEmitter } from "node:events";
 import { createActor } from "xstate";
 import { ANY_HOST, type BrokerEmitted, brokerMachine, nextAvailableEta } from "../../machines/broker.machine.js";
 import { type AccountsConfig, brokerInputOf, parseAccountsConfig, resolveLease } from "../accounts-config.js";
+import { applyBrokerEvent, createBrokerStore, persistsBrokerEvent, syncEventOf } from "../broker-store.js";
 import { ConductorError } from "../errors.js";
 
 /** What the seed's `lease()` returned: the account and how to use it. */
@@ -38,6 +44,8 @@ export interface AccountBrokerOptions {
   now?: () => number;
   /** Environment for `${VAR}` in `env` accounts; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Persist cool-downs and open circuits here (shared with conductors given the same `brokerStateFile`). */
+  stateFile?: string;
 }
 
 /** `config` is `parseAccountsConfig`'s result or the file's JSON content (`{ providers: … }`). */
@@ -45,6 +53,10 @@ export function createAccountBroker(config: AccountsConfig | { providers: unknow
   const accounts = "accounts" in config ? (config as AccountsConfig) : parseAccountsConfig(config, "accounts");
   const actor = createActor(brokerMachine, { input: brokerInputOf(accounts, opts.now) }).start();
   const emitter = new EventEmitter();
+  const now = opts.now ?? Date.now;
+  const store = opts.stateFile ? createBrokerStore(opts.stateFile, { now }) : null;
+  const writes = new Set<Promise<unknown>>();
+  if (store) actor.send(syncEventOf(store.loadSync(), now()));
   // The seed released by account id: remember which lease (session) holds each account.
   const held = new Map<string, { sessionId: string; provider: string }>();
   let seq = 0;
@@ -53,6 +65,15 @@ export function createAccountBroker(config: AccountsConfig | { providers: unknow
   actor.on("*", (e) => {
     if (e.type === "lease") granted.set(e.lease.sessionId, e.lease);
     if (e.type === "tierFallback") emitter.emit("tierFallback", e);
+    if (store && persistsBrokerEvent(e)) {
+      // A failed write is the caller's to hear: settle() rejects with it.
+      const w = store.update((s) => applyBrokerEvent(s, e));
+      writes.add(w);
+      void w.then(
+        () => writes.delete(w),
+        () => undefined,
+      );
+    }
   });
 
   function lease(req: { provider: string; remote?: boolean }): SeedLease | null {
@@ -122,6 +143,16 @@ export function createAccountBroker(config: AccountsConfig | { providers: unknow
     },
     /** The broker actor, for XState users. */
     actor,
+    /** The state file, or null without `stateFile`. */
+    stateFile: store?.file ?? null,
+    /** Resolves when every state-file write so far is on disk; rejects with a write's error. */
+    async settle(): Promise<void> {
+      while (writes.size > 0) {
+        const pending = [...writes];
+        await Promise.all(pending);
+        for (const w of pending) writes.delete(w);
+      }
+    },
     stop(): void {
       actor.stop();
     },
