@@ -2,27 +2,18 @@
  * Remote sessions through `createConductor` and `spawnSession({ remote: true, host })`, against
  * a throwaway sshd on 127.0.0.1 and tmux: the same facade, events and log as local sessions.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConductor, type Conductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
-import { killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
+import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
 
 const SOCKET = `cond-facade-${process.pid}`;
 let sshd: TestSshd;
 let c: Conductor;
-const haveTools = (() => {
-  try {
-    execFileSync("tmux", ["-V"]);
-    execFileSync("test", ["-x", "/usr/sbin/sshd"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const haveTools = haveRemoteTools;
 
 beforeAll(async () => {
   if (!haveTools) return;

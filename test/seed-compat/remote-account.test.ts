@@ -5,24 +5,15 @@
  * codex profile) reaches the remote command; the secret never reaches the event log or err log.
  */
 import { randomBytes } from "node:crypto";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Conductor, ConductorError, createConductor, readEventLog } from "../../src/index.js";
-import { killTmuxServer, startSshd, type TestSshd } from "../helpers/sshd.js";
+import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "../helpers/sshd.js";
 
 const SOCKET = `seed-acct-${process.pid}`;
-const haveTools = (() => {
-  try {
-    execFileSync("tmux", ["-V"]);
-    execFileSync("test", ["-x", "/usr/sbin/sshd"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const haveTools = haveRemoteTools;
 
 // A fresh secret per run, resolved from the environment as `${VAR}` in the accounts file.
 const SECRET = `sk-remote-${randomBytes(6).toString("hex")}`;

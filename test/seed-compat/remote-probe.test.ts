@@ -13,18 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Conductor, createConductor, type ProbeVerdict } from "../../src/index.js";
-import { killTmuxServer, startSshd, type TestSshd } from "../helpers/sshd.js";
+import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "../helpers/sshd.js";
 
 const SOCKET = `seed-probe-${process.pid}`;
-const haveTools = (() => {
-  try {
-    execFileSync("tmux", ["-V"]);
-    execFileSync("test", ["-x", "/usr/sbin/sshd"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const haveTools = haveRemoteTools;
 
 let sshd: TestSshd;
 let c: Conductor;
