@@ -43,7 +43,7 @@ export interface TmuxControlOptions {
   program: string;
   socketName: string;
   hubSession?: string;
-  /** A command that gets no answer within this long resets the channel (default 15 000). */
+  /** A command that gets no answer within this long resets the channel (default 60 000). */
   commandTimeoutMs?: number;
   /** The control client must attach within this long (default 30 000). */
   openTimeoutMs?: number;
@@ -61,6 +61,12 @@ interface Pending {
 }
 
 const SUBSCRIPTION = "conductor-dead";
+/**
+ * Answers queue behind %output in tmux's FIFO: under a CPU hog a kill-window after a 95 KB flood went
+ * unanswered for 15 s (the old default), and resetting the channel then failed the next spawn. This is
+ * a detector of a wedged channel, not a latency target.
+ */
+const DEFAULT_COMMAND_TIMEOUT_MS = 60_000;
 
 export class TmuxControl {
   readonly hub: string;
@@ -144,7 +150,7 @@ export class TmuxControl {
       const timer = setTimeout(() => {
         this.log("remote.control_timeout", { host: this.opts.host.name, command: commands[0]?.[0] });
         stream.close(); // the FIFO of answers can no longer be trusted
-      }, this.opts.commandTimeoutMs ?? 15_000);
+      }, this.opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
       this.pending.push({
         remaining: commands.length,
         blocks: [],

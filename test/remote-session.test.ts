@@ -77,7 +77,7 @@ function startRemote(
     on: { "*": { actions: ({ event }) => (events.push(event), listeners.forEach((l) => l())) } },
   });
   const actor = createActor(parent).start();
-  const until = <T extends ChildEvent["type"]>(type: T, pred: (e: Ev<T>) => boolean = () => true, ms = 15_000) =>
+  const until = <T extends ChildEvent["type"]>(type: T, pred: (e: Ev<T>) => boolean = () => true, ms = 60_000) =>
     new Promise<Ev<T>>((resolve, reject) => {
       const check = () => {
         const hit = events.find((e): e is Ev<T> => e.type === type && pred(e as Ev<T>));
