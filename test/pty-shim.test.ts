@@ -144,26 +144,10 @@ describe("the shim script", () => {
 
   it("under a real pty: stderr reaches the pty, marker after all output, ack not echoed, shim exit = agent status", async () => {
     const nonce = makeNonce();
-    const p = pty.spawn(
-      "/bin/sh",
-      shimArgs(nonce, ["/bin/sh", "-c", "printf 'hi there'; printf ' on stderr' >&2; exit 5"]),
-      {
-        name: "xterm-256color",
-        cols: 80,
-        rows: 24,
-        encoding: null,
-      },
+    const agent = ["/bin/sh", "-c", "printf 'hi there'; printf ' on stderr' >&2; exit 5"];
+    const { exit, out } = await ackedInPty(nonce, shimArgs(nonce, agent), (o) =>
+      o.includes("\x07", o.indexOf(`;${nonce};`)),
     );
-    let out = "";
-    let acked = false;
-    p.onData((d) => {
-      out += (d as unknown as Buffer).toString("latin1");
-      if (!acked && out.includes("\x07", out.indexOf(`;${nonce};`))) {
-        acked = true;
-        p.write(`${nonce}\n`);
-      }
-    });
-    const exit = await new Promise<{ exitCode: number }>((r) => p.onExit(r));
     expect(exit.exitCode).toBe(5);
     expect(out).toBe(`hi there on stderr\x1b]7770;${nonce};5\x07`);
   });
@@ -172,23 +156,26 @@ describe("the shim script", () => {
     const nonce = makeNonce();
     // A TUI that left the tty raw with echo on: only `stty sane -echo` makes the ack a quiet line.
     const agent = ["/bin/sh", "-c", "stty raw echo; printf 'done'; exit 4"];
-    const p = pty.spawn("/bin/sh", shimArgs(nonce, agent, LOCAL_SHIM_SCRIPT), {
-      name: "xterm-256color",
-      cols: 80,
-      rows: 24,
-      encoding: null,
-    });
-    let out = "";
-    let acked = false;
-    p.onData((d) => {
-      out += (d as unknown as Buffer).toString("latin1");
-      if (!acked && out.includes(`\x1b]${READY_OSC};${nonce};0\x07`)) {
-        acked = true;
-        p.write(`${nonce}\n`);
-      }
-    });
-    const exit = await new Promise<{ exitCode: number }>((r) => p.onExit(r));
+    const { exit, out } = await ackedInPty(nonce, shimArgs(nonce, agent, LOCAL_SHIM_SCRIPT), (o) =>
+      o.includes(`\x1b]${READY_OSC};${nonce};0\x07`),
+    );
     expect(exit.exitCode).toBe(4);
     expect(out).toBe(`done\x1b]7770;${nonce};4\x07\x1b]${READY_OSC};${nonce};0\x07`);
   });
 });
+
+/** Runs a shim in a real pty and types the ack once `ackNow(output so far)` says so. */
+async function ackedInPty(nonce: string, args: string[], ackNow: (out: string) => boolean) {
+  const p = pty.spawn("/bin/sh", args, { name: "xterm-256color", cols: 80, rows: 24, encoding: null });
+  let out = "";
+  let acked = false;
+  p.onData((d) => {
+    out += (d as unknown as Buffer).toString("latin1");
+    if (!acked && ackNow(out)) {
+      acked = true;
+      p.write(`${nonce}\n`);
+    }
+  });
+  const exit = await new Promise<{ exitCode: number }>((r) => p.onExit(r));
+  return { exit, out };
+}
