@@ -1,0 +1,110 @@
+/**
+ * The session chart's base setup: its types, the actors it names (stand-ins that do nothing until
+ * `machine.provide` replaces them), its delays and its guards. Actions are added in two layers with
+ * `extend`: a run's actions (session.run-actions.ts), then the account lease's (session.setup.ts).
+ */
+import { fromCallback, setup } from "xstate";
+import type { Ev, SessionContext, SessionEmitted, SessionEvent, SessionInput } from "./session.context.js";
+import {
+  cannotRecover,
+  liveFailure,
+  openQuestion,
+  restartDelay,
+  screenOf,
+  screenProgress,
+  startupTimeoutFor,
+} from "./session.judgement.js";
+import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
+import { NEVER_MS } from "./session.policy.js";
+import type { ChildCommand, McpHeartbeatInput, McpProbeEvent, PtyProcessInput } from "./session.types.js";
+
+/** Stand-in for the real pty actor: a machine used without `provide` does nothing at all. */
+const noChild = fromCallback<ChildCommand, PtyProcessInput>(() => undefined);
+/** Stand-in credential home: no extra environment. The runtime provides the real one. */
+const noCredentials = fromCallback<LeaseEvent, CredentialHomeInput>(({ sendBack }) => {
+  sendBack({ type: "CREDENTIALS.READY" });
+});
+
+/** Stand-in heartbeat: no verdict ever (l2 stays pending). The runtime provides the real one. */
+const noHeartbeat = fromCallback<McpProbeEvent, McpHeartbeatInput>(() => undefined);
+
+export const output = (event: SessionEvent) => event as Ev<"CHILD.OUTPUT">;
+/** The wait in `restarting`: none when the user asked for the restart. */
+export const restartWaitMs = (c: SessionContext) => (c.userRestart ? 0 : restartDelay(c, c.recentRestarts));
+
+export const sessionBase = setup({
+  types: {
+    input: {} as SessionInput,
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+    emitted: {} as SessionEmitted,
+  },
+  actors: { ptyProcess: noChild, credentialHome: noCredentials, mcpHeartbeat: noHeartbeat },
+  delays: {
+    /** L3: first output must come within this. */
+    startupTimeout: ({ context }) => startupTimeoutFor(context),
+    /** L1: measured from the last byte, not from the (coalesced) event that reported it. */
+    stallAfter: ({ context }) => Math.max(0, context.policy.stallMs - context.lastOutputLagMs),
+    /** L1.5: quiet period before the screen is read for a question. */
+    inputQuiet: ({ context }) => Math.max(0, context.policy.inputQuietMs - context.lastOutputLagMs),
+    /** Stalled this long → give up on this run. Never fires when the policy says null. */
+    stalledGiveUp: ({ context }) => context.policy.stallTimeoutMs ?? NEVER_MS,
+    /** The stall ladder's nudge, before the give-up. */
+    stallNudge: ({ context }) => context.policy.stallNudgeMs ?? NEVER_MS,
+    /** An unanswered question this long → default answer or failure. */
+    inputWaitTimeout: ({ context }) => context.policy.inputWaitTimeoutMs ?? NEVER_MS,
+    /** A run's whole budget, counted from its start. */
+    maxRun: ({ context }) => context.policy.maxRunMs ?? NEVER_MS,
+    /** Backoff, or a rate limit's reset (session.judgement.ts); none for a restart the user asked for. */
+    restartBackoff: ({ context }) => restartWaitMs(context),
+    restartWindow: ({ context }) => context.policy.windowMs ?? NEVER_MS,
+    /** How long a run may wait for an account before the session gives up. */
+    leaseWait: ({ context }) => context.policy.leaseWaitMs,
+    /** Renew a held lease at half its TTL. */
+    leaseRenew: ({ context }) => Math.max(1_000, Math.floor((context.lease?.ttlMs ?? 1_800_000) / 2)),
+  },
+  guards: {
+    fromCurrentChild: ({ context, event }) => "generation" in event && event.generation === context.generation,
+    exitedCleanly: ({ context, event }) =>
+      (event as Ev<"CHILD.EXIT">).generation === context.generation &&
+      (event as Ev<"CHILD.EXIT">).exitCode === 0 &&
+      !(event as Ev<"CHILD.EXIT">).signal,
+    screenAsksQuestion: ({ context }) => openQuestion(context, context.screen, context.title) !== null,
+    questionGone: ({ context, event }) =>
+      output(event).generation === context.generation &&
+      openQuestion(context, screenOf(output(event)), output(event).title ?? null) === null,
+    /**
+     * The screen asks something else than the question being waited on (a dialog drawn over the
+     * composer): the new one is judged once the screen settles again, not the one seen first.
+     */
+    questionChanged: ({ context, event }) => {
+      if (output(event).generation !== context.generation) return false;
+      const q = openQuestion(context, screenOf(output(event)), output(event).title ?? null);
+      return q !== null && q.question !== context.inputWait?.question;
+    },
+    /** Bytes arrived but the screen shows nothing new (a redraw, a frozen spinner): no progress. */
+    screenUnchanged: ({ context, event }) =>
+      output(event).generation === context.generation &&
+      screenProgress(context, screenOf(output(event)), output(event).title ?? null) === context.screenKey,
+    nudgeDue: ({ context }) => context.policy.stallNudgeMs !== null && !context.nudged,
+    mayAutoAnswer: ({ context }) =>
+      context.policy.inputWaitDefaultKeys !== null && context.inputWait?.question !== context.autoAnswered,
+    inputWaitTimeoutEnabled: ({ context }) => context.policy.inputWaitTimeoutMs !== null,
+    killRequested: ({ context }) => context.killRequested,
+    mayRestart: ({ context }) => context.recentRestarts < context.policy.maxRestarts,
+    readyToRespawn: ({ context }) => !context.treeAlive && context.backoffElapsed,
+    stallGiveUpEnabled: ({ context }) => context.policy.stallTimeoutMs !== null,
+    childRunning: ({ context }) => context.childRunning,
+    needsNoAccount: ({ context }) => context.account === null,
+    /**
+     * A restart cannot fix a missing account, broken credentials, or what the CLI called terminal
+     * (auth, trust, config, context), nor a rate limit that resets beyond `rateLimitMaxWaitMs`.
+     */
+    unrecoverable: ({ context }) =>
+      context.failureMode === "no_account" || context.failureMode === "credentials" || cannotRecover(context),
+    /** The CLI shows a failure and keeps running (TUI auth error, quota text over a spinner). */
+    failureOnScreen: ({ context, event }) =>
+      output(event).generation === context.generation && liveFailure(context, output(event)) !== null,
+    currentRun: ({ context, event }) => (event as Ev<"RUN.DEADLINE">).generation === context.generation,
+  },
+});

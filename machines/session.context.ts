@@ -1,0 +1,147 @@
+/**
+ * The session statechart's data: what it is started with, what it holds, the events it takes and
+ * the events it emits. session.setup.ts names the actors, delays, guards and actions that use them.
+ */
+import type { InputWaitInfo } from "./session.judgement.js";
+import type { AccountRequirement, LeaseEvent, SessionLease } from "./session.lease.js";
+import type { PolicyOverrides, SessionPolicy } from "./session.policy.js";
+import type {
+  ChildEvent,
+  ChildSpec,
+  FailureMode,
+  McpHeartbeatSpec,
+  McpProbeEvent,
+  SessionState,
+} from "./session.types.js";
+
+export interface SessionInput {
+  id: string;
+  /** A label for logs and snapshots (`codex`, `claude`, `command`, ...). */
+  agent: string;
+  spec: ChildSpec;
+  outPath?: string;
+  errPath?: string;
+  policy?: PolicyOverrides;
+  /** Each run needs an account leased from the broker (`systemId: "broker"`). */
+  account?: AccountRequirement;
+  /** L2: heartbeat the agent's MCP servers while each run lasts (actor `mcpHeartbeat`). */
+  mcpHeartbeat?: McpHeartbeatSpec;
+}
+
+export interface SessionContext {
+  id: string;
+  agent: string;
+  spec: ChildSpec;
+  outPath: string | undefined;
+  errPath: string | undefined;
+  policy: SessionPolicy;
+  /** The state name last announced: `from` of the next stateChange. */
+  state: SessionState;
+  /** Why the current (or pending) move happens. */
+  reason: string;
+  restarts: number;
+  /** Restarts still inside the restart window. */
+  recentRestarts: number;
+  /** Run number of the current child; events of older children are ignored. */
+  generation: number;
+  pid: number | null;
+  /** The agent process is running (SPAWNED .. EXIT). */
+  childRunning: boolean;
+  /** Some process of the child's tree may be alive (spawn .. GONE). */
+  treeAlive: boolean;
+  backoffElapsed: boolean;
+  lastOutputLagMs: number;
+  outputBytes: number;
+  screenTail: string[];
+  /** The whole rendered screen and the window title of the latest output (the tail when no screen). */
+  screen: string[];
+  title: string | null;
+  /** Progress fingerprint of the screen: output that leaves it unchanged (a frozen spinner) is no progress. */
+  screenKey: string;
+  inputWait: InputWaitInfo | null;
+  /** The CLI's own error line of the failed run (secrets redacted), for the snapshot and `dead`. */
+  lastError: string | null;
+  /** This stall was already nudged (the ladder: stalled → nudge → restart). */
+  nudged: boolean;
+  /** The question last answered with the default keys: the same one again is not answered twice. */
+  autoAnswered: string | null;
+  /** The pending restart was asked for (`RESTART`, restartSession): no backoff, not counted against maxRestarts. */
+  userRestart: boolean;
+  /** Whether the current run started `argv` (`fresh`) or `spec.resumeArgv` (`resume`). */
+  runMode: "fresh" | "resume";
+  exit: { exitCode: number | null; signal: string | null } | null;
+  failureMode: FailureMode | null;
+  killRequested: boolean;
+  account: AccountRequirement | null;
+  /** `requested`: asked the broker and waiting; `held`: this run's lease, released exactly once. */
+  leaseStatus: "none" | "requested" | "held";
+  lease: SessionLease | null;
+  leaseWait: { etaMs: number | null; reason: string } | null;
+  /** Reference to this run's credentials, resolved by the child actor (no secret in context). */
+  envRef: string | null;
+  /** Retry hint from the output of the run that failed, for the account's cool-down. */
+  retryAfterMs: number | null;
+  mcpHeartbeat: McpHeartbeatSpec | null;
+  /** L2's last verdict: `skip` without a heartbeat, `pending` until a run's first round. */
+  l2: { status: "skip" | "pending" | "ok" | "fail"; reason: string };
+}
+
+export type SessionEvent =
+  | { type: "START" }
+  | { type: "KILL"; reason?: string }
+  /** End this run and start the next one now (restartSession): a restart, never `failed` or `dead`. */
+  | { type: "RESTART"; reason?: string }
+  | { type: "INPUT"; text: string }
+  /** Named keys (`Enter`, `Esc`, `Down`, `Ctrl-C`…, or single characters) written to the child as bytes. */
+  | { type: "KEYS"; keys: readonly string[] }
+  /** The run reached `maxRunMs` (raised with a delay when the run began). */
+  | { type: "RUN.DEADLINE"; generation: number }
+  | { type: "RESTART.WINDOW_EXPIRED" }
+  | LeaseEvent
+  | ChildEvent
+  | McpProbeEvent;
+
+/** Events the session emits (`actor.on(type, fn)`): the facade and the event log listen to these. */
+export type SessionEmitted =
+  | { type: "stateChange"; sessionId: string; from: SessionState; to: SessionState; reason: string; restarts: number }
+  | {
+      type: "spawn";
+      sessionId: string;
+      generation: number;
+      pid: number;
+      argv: readonly string[];
+      mode: "fresh" | "resume";
+    }
+  | {
+      type: "exit";
+      sessionId: string;
+      generation: number;
+      exitCode: number | null;
+      signal: string | null;
+      failureMode: FailureMode | null;
+      lastError: string | null;
+    }
+  | { type: "gone"; sessionId: string; generation: number }
+  | {
+      type: "inputWait";
+      sessionId: string;
+      pattern: string;
+      line: string;
+      kind: InputWaitInfo["kind"];
+      question: string;
+      choices: string[];
+    }
+  | { type: "completed"; sessionId: string }
+  | { type: "dead"; sessionId: string; reason: string; failureMode: FailureMode | null; lastError: string | null }
+  /** The stall ladder's middle step: keys written to a stalled child before it is restarted. */
+  | { type: "nudge"; sessionId: string; generation: number; keys: readonly string[] }
+  /** A question left unanswered for `inputWaitTimeoutMs` got the configured default keys. */
+  | { type: "autoAnswer"; sessionId: string; generation: number; question: string; keys: readonly string[] }
+  /** The wait before the next run, and why (a rate limit's reset, a backoff). */
+  | { type: "restartWait"; sessionId: string; delayMs: number; failureMode: FailureMode | null }
+  | { type: "account"; sessionId: string; lease: SessionLease }
+  | { type: "accountWait"; sessionId: string; etaMs: number | null; reason: string }
+  /** L2 changed its verdict (first round of a run, ok → fail, fail → ok, or another reason). */
+  | { type: "mcpProbe"; sessionId: string; generation: number; ok: boolean; reason: string };
+
+export type Ev<T extends SessionEvent["type"]> = Extract<SessionEvent, { type: T }>;

@@ -1,0 +1,285 @@
+/**
+ * The session chart's actions for one run and its judgement: announce moves, start and stop the
+ * child, note its output, exit and questions, the stall ladder, restarts and the final events.
+ */
+import { assign, emit, enqueueActions, sendTo } from "xstate";
+import { output, restartWaitMs, sessionBase } from "./session.base.js";
+import type { Ev } from "./session.context.js";
+import {
+  judgeRunExit,
+  judgeTimedOutRun,
+  liveFailure,
+  openQuestion,
+  screenOf,
+  screenProgress,
+  verdictJudgement,
+} from "./session.judgement.js";
+import { keysToBytes } from "./session.keys.js";
+import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
+
+export const sessionRunSetup = sessionBase.extend({
+  actions: {
+    /** Every state's entry: emit one stateChange per real move (self re-entry is not a move). */
+    announce: enqueueActions(({ context, enqueue }, params: { to: SessionState }) => {
+      if (context.state === params.to) return;
+      enqueue.emit({
+        type: "stateChange",
+        sessionId: context.id,
+        from: context.state,
+        to: params.to,
+        reason: context.reason,
+        restarts: context.restarts,
+      });
+      enqueue.assign({ state: params.to });
+    }),
+    because: assign(({ context }, params: { reason: string; failureMode?: FailureMode }) => ({
+      reason: params.reason,
+      ...(params.failureMode ? { failureMode: params.failureMode } : {}),
+      // A timed-out run whose screen says why is judged by what it says (session.judgement.ts).
+      ...(params.failureMode ? judgeTimedOutRun(context, params.failureMode) : {}),
+    })),
+    /** A new run: new generation, so events of any earlier child fail the generation guards. */
+    beginRun: assign(({ context }) => ({
+      generation: context.generation + 1,
+      pid: null,
+      childRunning: false,
+      exit: null,
+      failureMode: null,
+      inputWait: null,
+      screenTail: [],
+      screen: [],
+      title: null,
+      screenKey: "",
+      lastError: null,
+      nudged: false,
+      autoAnswered: null,
+      lastOutputLagMs: 0,
+      retryAfterMs: null,
+      userRestart: false,
+    })),
+    /** The run's budget: a delayed event this run's generation, ignored by any later run. */
+    armRunDeadline: enqueueActions(({ context, enqueue }) => {
+      if (context.policy.maxRunMs === null) return;
+      enqueue.raise({ type: "RUN.DEADLINE", generation: context.generation }, { delay: "maxRun" });
+    }),
+    startChild: enqueueActions(({ context, enqueue }) => {
+      // A restart resumes the previous run's conversation when the policy asks and the CLI can.
+      const resume = context.generation > 1 && context.policy.restartMode === "resume" && !!context.spec.resumeArgv;
+      const { resumeArgv, ...spec } = context.spec;
+      const input: PtyProcessInput = {
+        sessionId: context.id,
+        generation: context.generation,
+        spec: {
+          ...spec,
+          argv: resume && resumeArgv ? resumeArgv : spec.argv,
+          ...(context.envRef ? { envRef: context.envRef } : {}),
+          // The agent can tell a restart from a first run (e.g. to resume with --continue).
+          env: { ...context.spec.env, CONDUCTOR_SESSION_ID: context.id, CONDUCTOR_ATTEMPT: String(context.generation) },
+        },
+        ...(context.outPath ? { outPath: context.outPath } : {}),
+        ...(context.errPath ? { errPath: context.errPath } : {}),
+      };
+      enqueue.assign({ treeAlive: true, runMode: resume ? "resume" : "fresh" });
+      enqueue.spawnChild("ptyProcess", { id: "pty", input });
+    }),
+    noteSpawned: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Ev<"CHILD.SPAWNED">;
+      enqueue.assign({ pid: e.pid, childRunning: true });
+      enqueue.emit({
+        type: "spawn",
+        sessionId: context.id,
+        generation: e.generation,
+        pid: e.pid,
+        argv: context.runMode === "resume" && context.spec.resumeArgv ? context.spec.resumeArgv : context.spec.argv,
+        mode: context.runMode,
+      });
+      // L2 watches this run from its spawn (it needs the agent's pid) to its exit.
+      if (!context.mcpHeartbeat) return;
+      const input: McpHeartbeatInput = {
+        ...context.mcpHeartbeat,
+        sessionId: context.id,
+        generation: e.generation,
+        pid: e.pid,
+      };
+      enqueue.stopChild("mcp");
+      enqueue.assign({ l2: { status: "pending", reason: "" } });
+      enqueue.spawnChild("mcpHeartbeat", { id: "mcp", input });
+    }),
+    noteMcpProbe: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as McpProbeEvent;
+      const status = e.ok ? "ok" : "fail";
+      if (context.l2.status === status && context.l2.reason === e.reason) return;
+      enqueue.assign({ l2: { status, reason: e.reason } });
+      enqueue.emit({ type: "mcpProbe", sessionId: context.id, generation: e.generation, ok: e.ok, reason: e.reason });
+    }),
+    noteOutput: assign(({ context, event }) => {
+      const e = output(event);
+      const screen = screenOf(e);
+      const title = e.title === undefined ? context.title : e.title;
+      return {
+        outputBytes: e.bytes,
+        lastOutputLagMs: e.lagMs,
+        screenTail: e.screenTail,
+        screen,
+        title,
+        screenKey: screenProgress(context, screen, title),
+      };
+    }),
+    noteExit: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Ev<"CHILD.EXIT">;
+      const clean = e.exitCode === 0 && !e.signal;
+      const { failureMode, lastError, retryAfterMs } = judgeRunExit(context, e);
+      enqueue.stopChild("mcp");
+      enqueue.assign({
+        childRunning: false,
+        exit: { exitCode: e.exitCode, signal: e.signal },
+        failureMode,
+        lastError,
+        retryAfterMs,
+      });
+      enqueue.emit({
+        type: "exit",
+        sessionId: context.id,
+        generation: e.generation,
+        exitCode: e.exitCode,
+        signal: e.signal,
+        failureMode,
+        lastError,
+      });
+      enqueue.assign({
+        reason: e.reason ?? (clean ? "exit_0" : `exit_code:${e.exitCode},signal:${e.signal}`),
+      });
+    }),
+    noteSpawnError: assign(({ event }) => ({
+      childRunning: false,
+      treeAlive: false,
+      failureMode: "spawn_error" as const,
+      reason: `spawn_error:${(event as Ev<"CHILD.SPAWN_ERROR">).message}`,
+    })),
+    noteGone: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.assign({ treeAlive: false, childRunning: false, pid: null });
+      enqueue.emit({ type: "gone", sessionId: context.id, generation: (event as Ev<"CHILD.GONE">).generation });
+    }),
+    /**
+     * A restart asked for (restartSession): this run ends as a kill would end it, but the session goes
+     * on. Counted in `restarts`, not in the crash budget (`recentRestarts`); no backoff.
+     */
+    noteRestartRequest: assign(({ context, event }) => ({
+      reason: (event as Ev<"RESTART">).reason ?? "user_restart",
+      restarts: context.restarts + 1,
+      userRestart: true,
+      backoffElapsed: true,
+      failureMode: null,
+    })),
+    /** Asked again while a restart waits out its backoff (or a rate limit's reset): start as soon as the tree is gone. */
+    skipBackoff: assign(({ event }) => ({
+      reason: (event as Ev<"RESTART">).reason ?? "user_restart",
+      userRestart: true,
+      backoffElapsed: true,
+    })),
+    noteKill: assign(({ event }) => ({
+      killRequested: true,
+      reason: (event as Ev<"KILL">).reason ?? "user_kill",
+      failureMode: "killed" as const,
+    })),
+    noteInputWait: assign(({ context }) => {
+      const hit = openQuestion(context, context.screen, context.title);
+      return hit ? { inputWait: hit, reason: `input_wait:${hit.pattern}` } : {};
+    }),
+    /** After the stateChange, so a listener that answers at once sees the session in input_wait. */
+    emitInputWait: emit(({ context }) => ({
+      type: "inputWait" as const,
+      sessionId: context.id,
+      pattern: context.inputWait?.pattern ?? "",
+      line: context.inputWait?.line ?? "",
+      kind: context.inputWait?.kind ?? "prompt",
+      question: context.inputWait?.question ?? "",
+      choices: context.inputWait?.choices ?? [],
+    })),
+    /** The unanswered question gets the policy's default keys, once. */
+    autoAnswer: enqueueActions(({ context, enqueue }) => {
+      const keys = context.policy.inputWaitDefaultKeys ?? [];
+      // input_wait's exit already cleared `inputWait`: read the question from the screen again.
+      const question = openQuestion(context, context.screen, context.title)?.question ?? "";
+      enqueue.assign({ autoAnswered: question, reason: "input_wait_answered" });
+      enqueue.sendTo("pty", { type: "CHILD.WRITE", data: keysToBytes(keys) });
+      enqueue.emit({ type: "autoAnswer", sessionId: context.id, generation: context.generation, question, keys });
+    }),
+    /** The stall ladder's nudge: keys (Enter, Esc…) that wake some TUIs, logged as its own step. */
+    nudge: enqueueActions(({ context, enqueue }) => {
+      const keys = context.policy.stallNudgeKeys;
+      enqueue.assign({ nudged: true });
+      if (context.childRunning) enqueue.sendTo("pty", { type: "CHILD.WRITE", data: keysToBytes(keys) });
+      enqueue.emit({ type: "nudge", sessionId: context.id, generation: context.generation, keys });
+    }),
+    resetNudge: assign({ nudged: false }),
+    clearInputWait: assign({ inputWait: null }),
+    /** Ask the pty actor to end the tree; it answers with EXIT (if running) and GONE. */
+    terminateChild: enqueueActions(({ context, enqueue }) => {
+      if (!context.treeAlive) return;
+      enqueue.sendTo("pty", { type: "CHILD.TERMINATE", reason: context.reason, graceMs: context.policy.graceMs });
+    }),
+    /**
+     * Enter is CR, as a keyboard sends it: TUIs in raw mode wait for \r, and a line-mode
+     * terminal turns it into \n (ICRNL), so line readers see "text\n" as in the seed.
+     */
+    forwardInput: sendTo("pty", ({ event }) => ({
+      type: "CHILD.WRITE" as const,
+      data: `${(event as Ev<"INPUT">).text}\r`,
+    })),
+    forwardKeys: sendTo("pty", ({ event }) => ({
+      type: "CHILD.WRITE" as const,
+      data: keysToBytes((event as Ev<"KEYS">).keys),
+    })),
+    countRestart: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({
+        restarts: context.restarts + 1,
+        recentRestarts: context.recentRestarts + 1,
+        backoffElapsed: false,
+        reason: `restart_${context.restarts + 1}/${context.policy.maxRestarts}`,
+      });
+      if (context.policy.windowMs !== null) {
+        enqueue.raise({ type: "RESTART.WINDOW_EXPIRED" }, { delay: "restartWindow" });
+      }
+    }),
+    forgetRestart: assign(({ context }) => ({ recentRestarts: Math.max(0, context.recentRestarts - 1) })),
+    announceRestartWait: emit(({ context }) => ({
+      type: "restartWait" as const,
+      sessionId: context.id,
+      delayMs: restartWaitMs(context),
+      failureMode: context.failureMode,
+    })),
+    markBackoffElapsed: assign({ backoffElapsed: true }),
+    /** Stop the pty actor; if its tree is still dying, the reaper (owned by the actor's cleanup) finishes it. */
+    releaseChild: enqueueActions(({ enqueue }) => {
+      enqueue.stopChild("pty");
+      enqueue.stopChild("creds");
+      enqueue.stopChild("mcp");
+      enqueue.assign({ treeAlive: false, childRunning: false, envRef: null });
+    }),
+    explainDeath: assign(({ context }) => ({
+      reason: context.killRequested ? context.reason : `maxRestarts(${context.policy.maxRestarts})_exceeded`,
+    })),
+    /** Dead at once: say which failure a restart cannot fix (no_account/credentials keep their reason). */
+    explainUnrecoverable: assign(({ context }) =>
+      context.failureMode === "no_account" || context.failureMode === "credentials"
+        ? {}
+        : { reason: `not_restartable:${context.failureMode}` },
+    ),
+    /** The CLI's failure on screen: its class, its line, and (rate limits) when it resets. */
+    noteFailureOnScreen: assign(({ context, event }) => {
+      const v = liveFailure(context, output(event));
+      if (!v) return {};
+      const j = verdictJudgement(v);
+      return { ...j, reason: `${j.failureMode}_on_screen` };
+    }),
+    emitCompleted: emit(({ context }) => ({ type: "completed" as const, sessionId: context.id })),
+    emitDead: emit(({ context }) => ({
+      type: "dead" as const,
+      sessionId: context.id,
+      reason: context.reason,
+      failureMode: context.failureMode,
+      lastError: context.lastError,
+    })),
+  },
+});
