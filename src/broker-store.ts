@@ -60,6 +60,7 @@ export interface BrokerStore {
   /** The same, read synchronously (for a synchronous API that must not lease before it knows). */
   loadSync(): BrokerState;
   /** Read-modify-write under the lock. `fn` may mutate its argument or return a new state. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a mutator may change the state in place and return nothing
   update(fn: (state: BrokerState) => BrokerState | void | Promise<BrokerState | void>): Promise<BrokerState>;
 }
 

@@ -55,7 +55,9 @@ describe("broker store in one process", () => {
   it("does not rewrite the file when nothing changed", async () => {
     const file = path.join(await tmp(), "state.json");
     const store = createBrokerStore(file, { now: () => 0 });
-    await store.update((s) => void (s.cooldowns["codex/a"] = { until: 10 }));
+    await store.update((s) => {
+      s.cooldowns["codex/a"] = { until: 10 };
+    });
     const before = statSync(file).mtimeMs;
     await new Promise((r) => setTimeout(r, 20));
     await store.update((s) => ({ ...s }));
@@ -66,8 +68,9 @@ describe("broker store in one process", () => {
     const file = path.join(await tmp(), "state.json");
     const a = createBrokerStore(file, { now: () => 0 });
     const b = createBrokerStore(file, { now: () => 0 });
-    const bump = (s: BrokerState) =>
-      void (s.cooldowns["codex/n"] = { until: (s.cooldowns["codex/n"]?.until ?? 0) + 1 });
+    const bump = (s: BrokerState) => {
+      s.cooldowns["codex/n"] = { until: (s.cooldowns["codex/n"]?.until ?? 0) + 1 };
+    };
     await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).update(bump)));
     expect((await a.load()).cooldowns["codex/n"]).toEqual({ until: 40 });
   });
@@ -75,7 +78,9 @@ describe("broker store in one process", () => {
   it("a failing update leaves the file and the lock as they were", async () => {
     const file = path.join(await tmp(), "state.json");
     const store = createBrokerStore(file, { now: () => 0 });
-    await store.update((s) => void (s.cooldowns["codex/a"] = { until: 10 }));
+    await store.update((s) => {
+      s.cooldowns["codex/a"] = { until: 10 };
+    });
     await expect(
       store.update(() => {
         throw new Error("boom");
@@ -100,7 +105,9 @@ describe("the lock", () => {
     const file = path.join(await tmp(), "state.json");
     await writeFile(`${file}.lock`, JSON.stringify({ pid: await deadPid(), start: null, at: Date.now(), nonce: "x" }));
     const store = createBrokerStore(file, { now: () => 0, lockTimeoutMs: 2_000 });
-    await store.update((s) => void (s.cooldowns["codex/a"] = { until: 1 }));
+    await store.update((s) => {
+      s.cooldowns["codex/a"] = { until: 1 };
+    });
     expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
@@ -116,7 +123,9 @@ describe("the lock", () => {
     const exited = new Promise((r) => holder.on("exit", r));
     holder.kill("SIGKILL");
     await exited;
-    await store.update((s) => void (s.circuits["codex/a"] = { until: 1 }));
+    await store.update((s) => {
+      s.circuits["codex/a"] = { until: 1 };
+    });
     expect((await store.load()).circuits).toEqual({ "codex/a": { until: 1 } });
   });
 

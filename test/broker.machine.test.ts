@@ -329,7 +329,11 @@ describe("broker: cool-downs and circuits", () => {
   it("fails (actor error status) on a config that lists an account twice", () => {
     const a = createActor(brokerMachine, { input: { accounts: [acct("a", "pro"), acct("a", "free")] } });
     let error: unknown;
-    a.subscribe({ error: (e) => void (error = e) });
+    a.subscribe({
+      error: (e) => {
+        error = e;
+      },
+    });
     a.start();
     expect(a.getSnapshot().status).toBe("error");
     expect(String(error)).toMatch(/"codex\/a" is listed twice/);

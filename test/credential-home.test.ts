@@ -56,7 +56,13 @@ function grant(
   const cfg = parseAccountsConfig(accountsJson, "accounts.json");
   const broker = createActor(brokerMachine, { input: brokerInputOf(cfg) }).start();
   let reply: BrokerReply | undefined;
-  const inbox = createActor(fromCallback(({ receive }) => receive((e) => void (reply = e as BrokerReply)))).start();
+  const inbox = createActor(
+    fromCallback(({ receive }) =>
+      receive((e) => {
+        reply = e as BrokerReply;
+      }),
+    ),
+  ).start();
   broker.send({ type: "LEASE.REQUEST", provider, sessionId, replyTo: inbox });
   broker.stop();
   if (reply?.type !== "LEASE.GRANTED") throw new Error(`no grant: ${JSON.stringify(reply)}`);

@@ -108,7 +108,12 @@ describe.runIf(process.platform === "linux")("process reaper", () => {
       return roots.every((r) => t.get(r.pid!)?.comm === "sleep");
     });
     let snapshots = 0;
-    const reaper = createProcessReaper({ snapshot: () => (snapshots++, snapshotProcesses()) });
+    const reaper = createProcessReaper({
+      snapshot: () => {
+        snapshots++;
+        return snapshotProcesses();
+      },
+    });
     const all = roots.map((r) => reaper.terminate(r.pid!, { graceMs: 2000 }));
     expect(reaper.pending).toBe(roots.length);
     await new Promise((r) => setImmediate(r)); // the batch fires on the first setImmediate

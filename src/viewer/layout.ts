@@ -84,21 +84,21 @@ export function layoutGraph(g: MachineGraph): Layout {
   for (let r = 0; r <= maxRank; r++) {
     const col = keys.filter((k) => rank.get(k) === r);
     const bary = (k: string) => {
-      const ps = forward.filter((e) => e.to === k && pos.has(e.from)).map((e) => pos.get(e.from)!);
+      const ps = forward.filter((e) => e.to === k && pos.has(e.from)).map((e) => known(pos, e.from));
       return ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : keys.indexOf(k) / keys.length;
     };
     col.sort((a, b) => bary(a) - bary(b) || keys.indexOf(a) - keys.indexOf(b));
-    col.forEach((k, i) => pos.set(k, i - (col.length - 1) / 2)); // centred rows
+    for (const [i, k] of col.entries()) pos.set(k, i - (col.length - 1) / 2); // centred rows
     columns[r] = col;
   }
 
   // Edges that skip a rank or go back run in lanes above or below the rows; the shortest lane
   // sits nearest to the rows, so lanes nest instead of crossing.
   const rows = Math.max(1, ...columns.map((c) => c.length));
-  const span = (e: { from: string; to: string }) => Math.abs(rank.get(e.to)! - rank.get(e.from)!);
+  const span = (e: { from: string; to: string }) => Math.abs(known(rank, e.to) - known(rank, e.from));
   const isLane = (e: { from: string; to: string }) => e.from !== e.to && (back.has(`${e.from}|${e.to}`) || span(e) > 1);
   const sideOf = (e: { from: string; to: string }): "top" | "bottom" =>
-    pos.get(e.from)! + pos.get(e.to)! < 0 ? "top" : "bottom";
+    known(pos, e.from) + known(pos, e.to) < 0 ? "top" : "bottom";
   const laneEdges = g.edges
     .filter(isLane)
     .sort((a, b) => span(a) - span(b) || keys.indexOf(a.from) - keys.indexOf(b.from));
@@ -124,9 +124,9 @@ export function layoutGraph(g: MachineGraph): Layout {
 
   const states: PlacedState[] = g.states.map((s) => ({
     key: s.key,
-    rank: rank.get(s.key)!,
-    x: PAD + extra / 2 + rank.get(s.key)! * COL + (W - widthOf(s)) / 2,
-    y: midY + pos.get(s.key)! * ROW - (s.children.length ? H + 14 : H) / 2,
+    rank: known(rank, s.key),
+    x: PAD + extra / 2 + known(rank, s.key) * COL + (W - widthOf(s)) / 2,
+    y: midY + known(pos, s.key) * ROW - (s.children.length ? H + 14 : H) / 2,
     w: widthOf(s),
     h: s.children.length ? H + 14 : H,
     children: s.children,
@@ -139,22 +139,21 @@ export function layoutGraph(g: MachineGraph): Layout {
   // Lane ends are spread along a box side, ordered by where the other end is, so they don't overlap.
   const ends = new Map<string, Array<{ edge: string; otherX: number }>>();
   for (const e of laneEdges) {
-    const side = lane.get(`${e.from}|${e.to}`)!.side;
+    const side = known(lane, `${e.from}|${e.to}`).side;
     for (const [mine, other] of [
       [e.from, e.to],
       [e.to, e.from],
     ] as const) {
       const list = ends.get(`${mine}|${side}`) ?? [];
-      list.push({ edge: `${e.from}|${e.to}`, otherX: at.get(other)!.x });
+      list.push({ edge: `${e.from}|${e.to}`, otherX: known(at, other).x });
       ends.set(`${mine}|${side}`, list);
     }
   }
   const endX = (state: string, side: string, edge: string) => {
-    const list = ends
-      .get(`${state}|${side}`)!
+    const list = known(ends, `${state}|${side}`)
       .slice()
       .sort((a, b) => a.otherX - b.otherX);
-    const s = at.get(state)!;
+    const s = known(at, state);
     return s.x + (s.w * (list.findIndex((x) => x.edge === edge) + 1)) / (list.length + 1);
   };
 
@@ -164,7 +163,8 @@ export function layoutGraph(g: MachineGraph): Layout {
   const place = (label: string[], spots: Array<[number, number]>): [number, number] => {
     const { w, h } = labelSize(label);
     const boxAt = ([x, y]: [number, number]) => ({ x: x - w / 2, y: y - h / 2, w, h });
-    const best = spots.find((p) => !taken.some((t) => overlaps(t, boxAt(p)))) ?? spots[0]!;
+    const best = spots.find((p) => !taken.some((t) => overlaps(t, boxAt(p)))) ?? spots[0];
+    if (!best) throw new Error("layout: a label was given no spot to go to (an empty list of spots)");
     taken.push(boxAt(best));
     return best;
   };
@@ -173,8 +173,8 @@ export function layoutGraph(g: MachineGraph): Layout {
   const edges: RoutedEdge[] = g.edges
     .filter((e) => e.from !== e.to)
     .map((e) => {
-      const a = at.get(e.from)!;
-      const b = at.get(e.to)!;
+      const a = known(at, e.from);
+      const b = known(at, e.to);
       const label = labelsOf(e);
       const k = `${e.from}|${e.to}`;
       const l = lane.get(k);
@@ -228,6 +228,15 @@ interface Box {
   w: number;
   h: number;
 }
+/** A lookup that the layout's own construction guarantees; a miss means the graph names an undefined state. */
+function known<K, V>(map: ReadonlyMap<K, V>, key: K): V {
+  const value = map.get(key);
+  if (value === undefined) {
+    throw new Error(`layout: nothing placed for ${String(key)}; every edge must join states of the graph`);
+  }
+  return value;
+}
+
 const overlaps = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 
 /** The box a label's text needs (10.5px monospace: ~6.1px a character, 12px a line). */
