@@ -10,6 +10,11 @@
  * goes to the next multiple of 8 (at most the last column) and does nothing past the last column.
  * With no scrollback the row that scrolls off is gone. A property test holds it to a real parse.
  */
+import { isAscii } from "node:buffer";
+
+/** The ASCII bytes `write` does not take: C0 controls but TAB, LF, CR; and DEL. */
+const CONTROLS = [...Array(32).keys(), 0x7f].filter((c) => c !== 0x09 && c !== 0x0a && c !== 0x0d);
+
 export class PlainScreen {
   /** rows × cols cells, 0 = never written (shown as a space). Row r of the screen is (top + r) % rows. */
   private readonly cells: Uint8Array;
@@ -26,10 +31,10 @@ export class PlainScreen {
 
   /** True when every byte is printable ASCII, TAB, CR or LF (what `write` can take). */
   static takes(bytes: Uint8Array): boolean {
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i] as number;
-      if ((b < 0x20 || b > 0x7e) && b !== 0x0a && b !== 0x0d && b !== 0x09) return false;
-    }
+    // Native scans (SIMD / memchr): a byte-by-byte loop here was a sixth of a plain flood's CPU.
+    const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (!isAscii(b)) return false;
+    for (const c of CONTROLS) if (b.indexOf(c) >= 0) return false;
     return true;
   }
 

@@ -39,6 +39,12 @@ export function isPlain(chunks: readonly Uint8Array[]): boolean {
  * least `2 × rows` line feeds after it; undefined when the backlog is not plain or not that long.
  */
 export function plainTailStart(chunks: readonly Uint8Array[], rows: number): number | undefined {
+  const start = lineTailStart(chunks, rows);
+  return start !== undefined && isPlain(chunks) ? start : undefined;
+}
+
+/** plainTailStart for chunks already known to be plain: the CR LF with `2 × rows` line feeds after it. */
+export function lineTailStart(chunks: readonly Uint8Array[], rows: number): number | undefined {
   const need = 2 * rows;
   let total = 0;
   for (const c of chunks) total += c.length;
@@ -48,9 +54,7 @@ export function plainTailStart(chunks: readonly Uint8Array[], rows: number): num
     const c = chunks[i] as Uint8Array;
     end -= c.length;
     for (let j = c.lastIndexOf(0x0a); j >= 0; j = j > 0 ? c.lastIndexOf(0x0a, j - 1) : -1) {
-      if (feeds >= need && byteBefore(chunks, i, j) === 0x0d) {
-        return isPlain(chunks) ? end + j + 1 : undefined;
-      }
+      if (feeds >= need && byteBefore(chunks, i, j) === 0x0d) return end + j + 1;
       feeds++;
     }
   }

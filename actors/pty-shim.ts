@@ -186,6 +186,11 @@ export class MarkerScanner {
     return this.found;
   }
 
+  /** Part of a possible marker is held back: the next chunk must be scanned even without an ESC. */
+  get holding(): boolean {
+    return this.held !== "";
+  }
+
   push(chunk: string): ScanResult {
     if (this.found) return { before: chunk, after: "" };
     const text = this.held + chunk;

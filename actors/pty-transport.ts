@@ -56,7 +56,6 @@ class PtyTransport implements ChildTransport {
   private readonly disposables: { dispose(): void }[] = [];
   /** The pty while it can be written to; after its exit node-pty's writer logs EIO to stderr. */
   private live: pty.IPty | undefined;
-  private lastRender: Promise<void> = Promise.resolve();
   /** The spawn while it waits in the queue; what is written or resized meanwhile waits with it. */
   private queued: (() => void) | undefined;
   private early: string[] = [];
@@ -74,7 +73,7 @@ class PtyTransport implements ChildTransport {
     this.size = { cols: input.spec.cols ?? 120, rows: input.spec.rows ?? 40 };
     this.output = new OutputCoalescer({
       windowMs: input.outputCoalesceMs ?? 100,
-      rendered: () => this.lastRender,
+      rendered: () => this.screen.settle(),
       emit: (bytes, lagMs) =>
         report({ type: "RUN.OUTPUT", bytes, lagMs, ...this.screen.reading(input.tailLines ?? 5) }),
     });
@@ -141,11 +140,14 @@ class PtyTransport implements ChildTransport {
   }
 
   private onData(chunk: Buffer) {
+    // Both markers start with ESC: a chunk without one, with nothing held back, is output as it is.
+    const scanning = this.scanner.markerSeen ? this.ready : this.scanner;
+    if (scanning.markerSeen || (!scanning.holding && chunk.indexOf(0x1b) < 0)) return this.deliver(chunk);
     // latin1 maps bytes 1:1 to chars, so the scanner never corrupts split UTF-8.
     const text = chunk.toString("latin1");
     if (this.scanner.markerSeen) return this.afterMarker(text);
     const r = this.scanner.push(text);
-    if (r.before) this.deliver(r.before);
+    if (r.before) this.deliverText(r.before);
     if (r.status === undefined) return;
     // Every byte before the marker is here: drain now, the ack and the shim's exit are the tree's business.
     this.report({ type: "RUN.MARKER", exit: statusToExit(r.status), drainNow: true });
@@ -153,23 +155,26 @@ class PtyTransport implements ChildTransport {
   }
 
   private afterMarker(text: string) {
-    if (this.ready.markerSeen) return this.deliver(text);
+    if (this.ready.markerSeen) return this.deliverText(text);
     const r = this.ready.push(text);
-    if (r.before) this.deliver(r.before);
+    if (r.before) this.deliverText(r.before);
     if (r.status === undefined) return;
     if (this.ackWanted) this.live?.write(`${this.nonce}\n`);
     this.ackWanted = false;
-    if (r.after) this.deliver(r.after);
+    if (r.after) this.deliverText(r.after);
   }
 
-  private deliver(latin1: string) {
-    const buf = Buffer.from(latin1, "latin1");
+  private deliverText(latin1: string) {
+    this.deliver(Buffer.from(latin1, "latin1"));
+  }
+
+  private deliver(buf: Buffer) {
     // Until the drain closes the log: bytes after it are not part of the run's output.
     if (!this.out?.writableEnded) {
       this.out?.write(buf);
       this.deps.tap?.(this.input.sessionId, this.input.generation, buf);
     }
-    this.lastRender = this.screen.write(buf);
+    this.screen.append(buf); // parsed when a reading needs it (screen-tail.ts)
     this.output.arrived(buf.length);
   }
 
@@ -248,7 +253,7 @@ class PtyTransport implements ChildTransport {
     // Without the marker there is no end-of-output proof: what the scanner held back is output.
     const proven = this.scanner.markerSeen;
     const rest = proven ? "" : this.scanner.flush();
-    if (rest) this.deliver(rest);
+    if (rest) this.deliverText(rest);
     // The trailing OUTPUT, then the log closed, so EXIT means "every byte is on disk".
     await this.output.drain();
     await endStream(this.out);

@@ -33,13 +33,28 @@ async function conductor(...args: string[]) {
 }
 
 /** Resolves with the text once `pattern` appears in what the child printed. */
-function waitFor(child: ChildProcess, pattern: RegExp, seen = { text: "" }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const check = () => pattern.test(seen.text) && resolve(seen.text);
+/** One reader per child appends to its `seen`: a reader per wait appended every chunk once per earlier wait. */
+const readers = new WeakMap<ChildProcess, { seen: { text: string }; checks: Set<() => void> }>();
+
+function waitFor(child: ChildProcess, pattern: RegExp, given = { text: "" }): Promise<string> {
+  let reader = readers.get(child);
+  if (!reader) {
+    const r = { seen: given, checks: new Set<() => void>() };
     child.stdout?.on("data", (d) => {
-      seen.text += d;
-      check();
+      r.seen.text += d;
+      for (const check of [...r.checks]) check();
     });
+    readers.set(child, r);
+    reader = r;
+  }
+  const { seen, checks } = reader;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!pattern.test(seen.text)) return;
+      checks.delete(check);
+      resolve(seen.text);
+    };
+    checks.add(check);
     child.once("exit", (code) => reject(new Error(`exited ${code} before ${pattern}: ${seen.text}`)));
     check();
   });

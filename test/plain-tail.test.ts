@@ -3,20 +3,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isPlain, plainTailStart, tailFrom } from "../actors/plain-tail.js";
 import { ScreenTail } from "../actors/screen-tail.js";
+import { fullParse } from "./helpers/xterm-reference.js";
 
 const b = (s: string) => Buffer.from(s, "utf8");
 
 /** Every row of a fully parsed terminal, the way ScreenTail.screen() reports them. */
-async function reference(data: Buffer, cols: number, rows: number): Promise<string[]> {
-  const t = new xterm.Terminal({ cols, rows, scrollback: 0, allowProposedApi: true });
-  await new Promise<void>((r) => t.write(data, r));
-  const buf = t.buffer.active;
-  const out: string[] = [];
-  for (let y = buf.baseY; y < buf.baseY + rows; y++) out.push(buf.getLine(y)?.translateToString(true).trimEnd() ?? "");
-  while (out.length > 0 && out[out.length - 1] === "") out.pop();
-  t.dispose();
-  return out;
-}
+const reference = async (data: Buffer, cols: number, rows: number) => (await fullParse(data, cols, rows)).screen;
 
 async function viaScreenTail(chunks: Buffer[], cols: number, rows: number) {
   const s = new ScreenTail({ cols, rows });

@@ -272,6 +272,25 @@ describe.runIf(process.platform === "linux")("the tail: no byte lost when a chil
   );
 });
 
+describe.runIf(process.platform === "linux")("a flood of lines: nothing lost, the last screen right", () => {
+  it("300k lines flat out (plain, every 1000th coloured): every byte logged in order, the screen shows the end", async () => {
+    const n = 300_000;
+    const lineOf = (i: number) =>
+      i % 1000 === 999 ? `\x1b[32mline ${i} in colour\x1b[0m\r\n` : `line ${i} ${"-".repeat(i % 50)}\r\n`; // the pty's ONLCR
+    const want = Buffer.from(Array.from({ length: n }, (_, i) => lineOf(i)).join(""));
+    const h = startPty(node("line-flood.mjs", String(n)));
+    const exit = await h.until("CHILD.EXIT", () => true, 300_000);
+    expect(exit.exitCode).toBe(0);
+    expect(h.outSizeAtExit()).toBe(want.length);
+    expect(readFileSync(h.input.outPath!).equals(want)).toBe(true);
+    const last = h.events.filter((e): e is Ev<"CHILD.OUTPUT"> => e.type === "CHILD.OUTPUT").at(-1)!;
+    expect(last.bytes).toBe(want.length);
+    expect(last.screenTail.slice(-2)).toEqual([`line ${n - 2} ${"-".repeat((n - 2) % 50)}`, "line 299999 in colour"]);
+    expect(exit.recentOutput.trimEnd().endsWith("line 299999 in colour")).toBe(true);
+    await h.until("CHILD.GONE", () => true, 300_000);
+  }, 900_000);
+});
+
 describe("screen tail and ANSI stripping", () => {
   it("stripAnsi removes CSI, OSC, DCS and charset sequences and stray controls", () => {
     const s =

@@ -1,0 +1,82 @@
+/**
+ * The recent output as plain text (`recentOutput` of an exit, the CLI's tail): ANSI-stripped, lone CRs
+ * applied, bounded. Fed the raw bytes in batches (screen-tail.ts hands over what gathered since its
+ * last reading), of which only the tail can reach the window: the rest is neither decoded nor stripped.
+ */
+import { StringDecoder } from "node:string_decoder";
+import { stripAnsi } from "../machines/ansi.js";
+
+// An escape sequence cut off at the end of a chunk: held back until the next chunk.
+// eslint-disable-next-line no-control-regex
+const PARTIAL_RE =
+  /(?:\x1b|\x1b\[[0-?]*[ -/]*|\x9b[0-?]*[ -/]*|\x1b\][^\x07\x1b]*\x1b?|\x1b[PX^_][^\x1b]*\x1b?|\x1b[ -/]+)$/;
+
+/** Apply lone carriage returns the way a terminal would: the text after the last CR wins. */
+export function applyCarriageReturns(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => {
+      const l = line.endsWith("\r") ? line.slice(0, -1) : line;
+      const cr = l.lastIndexOf("\r");
+      return cr < 0 ? l : l.slice(cr + 1);
+    })
+    .join("\n");
+}
+
+/** Bounded rolling buffer of ANSI-stripped text; escape sequences split across pushes survive. */
+export class RecentText {
+  private buf = "";
+  private held = "";
+  private decoder = new StringDecoder("utf8");
+
+  constructor(private readonly limit = 8192) {}
+
+  push(chunk: string): void {
+    // Only the tail can survive: strip no more than 2×limit (a sequence cut at the front
+    // leaves a few stray characters there, outside the window text() returns).
+    let text = this.held + (chunk.length > this.limit * 2 ? chunk.slice(-this.limit * 2) : chunk);
+    this.held = "";
+    const partial = PARTIAL_RE.exec(text);
+    // Cap what is held, so a never-terminated OSC cannot grow without bound.
+    if (partial && partial[0].length < 1024) {
+      this.held = partial[0];
+      text = text.slice(0, partial.index);
+    }
+    this.buf += stripAnsi(text);
+    if (this.buf.length > this.limit * 2) this.buf = this.buf.slice(-this.limit);
+  }
+
+  /**
+   * Raw output, in order. A batch longer than 4 bytes per character of the stripped window is cut to
+   * that tail first (push keeps no more than 2×limit characters of it anyway), at a UTF-8 character
+   * start, so a flood costs one decode of 32 KB per batch, not of every byte.
+   */
+  pushBytes(chunks: readonly Uint8Array[]): void {
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    const keep = this.limit * 8;
+    if (total <= keep) {
+      let text = "";
+      for (const c of chunks) text += this.decoder.write(c as Buffer);
+      this.push(text);
+      return;
+    }
+    const tail = Buffer.allocUnsafe(keep);
+    let at = keep;
+    for (let i = chunks.length - 1; i >= 0 && at > 0; i--) {
+      const c = chunks[i] as Uint8Array;
+      const n = Math.min(at, c.length);
+      tail.set(c.subarray(c.length - n), at - n);
+      at -= n;
+    }
+    let start = 0;
+    while (start < 3 && ((tail[start] as number) & 0xc0) === 0x80) start++; // a character's continuation
+    // What the old decoder held belongs to bytes before the cut.
+    this.decoder = new StringDecoder("utf8");
+    this.push(this.decoder.write(tail.subarray(start)));
+  }
+
+  text(): string {
+    return applyCarriageReturns(this.buf.slice(-this.limit));
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The headless xterm behind a ScreenTail (screen-tail.ts), once its output is more than plain ASCII
+ * lines: output goes in batches, each parsed while the next gathers, of which a plain-text part that
+ * later lines scroll off is never parsed (plain-tail.ts): the screen is the same.
+ */
+// @xterm/headless is CommonJS with no ESM build shipped (its "module" field points at a file
+// that is not in the package), so under NodeNext only the default import works.
+import xterm from "@xterm/headless";
+import { plainTailStart, tailFrom } from "./plain-tail.js";
+
+const { Terminal } = xterm;
+
+/** Below this, a backlog is parsed as it is: looking for a skippable part would not pay. */
+const SKIP_CHECK_BYTES = 16 * 1024;
+
+/** The xterm internals that say whether the terminal is quiescent (see `quiescent`). */
+interface XtermCore {
+  _inputHandler?: {
+    _parser?: { currentState?: number };
+    _utf8Decoder?: { interim?: Uint8Array };
+    _parseStack?: { state?: number };
+  };
+  buffer?: { scrollTop?: number; scrollBottom?: number };
+}
+
+/** Output for the xterm, or a step to take in order with it (a resize after the output before it). */
+export type XtermChunk = string | Uint8Array | (() => void);
+
+export class XtermScreen {
+  private readonly term: InstanceType<typeof Terminal>;
+  private rows: number;
+  /** Output not handed to xterm yet: it gathers while xterm parses the previous batch. */
+  private backlog: XtermChunk[] = [];
+  private backlogWaiters: (() => void)[] = [];
+  /** Waiting for the batch xterm parses now. */
+  private parsingWaiters: (() => void)[] = [];
+  private parsing = false;
+  private disposed = false;
+  /** Bytes left out of parsing because later output hid them (plain-tail.ts). */
+  skippedBytes = 0;
+  /** The window title (OSC 0/2): TUIs put their state there (gemini "✋  Action Required"). */
+  title: string | null = null;
+
+  constructor(cols: number, rows: number) {
+    this.rows = rows;
+    // scrollback 0: only the viewport matters, and scrolling a big scrollback costs CPU.
+    this.term = new Terminal({ cols, rows, scrollback: 0, allowProposedApi: true });
+    this.term.onTitleChange((t) => {
+      this.title = t === "" ? null : t;
+    });
+  }
+
+  /** Output (or a step) in order; parsing starts at once unless a batch is being parsed. */
+  feed(chunks: readonly XtermChunk[]): void {
+    if (this.disposed) return;
+    for (const c of chunks) this.backlog.push(c);
+    if (!this.parsing) this.parseBacklog();
+  }
+
+  /** Resolves once everything fed so far is parsed. */
+  settled(): Promise<void> {
+    if (!this.parsing || this.disposed) return Promise.resolve();
+    return new Promise((resolve) =>
+      (this.backlog.length > 0 ? this.backlogWaiters : this.parsingWaiters).push(resolve),
+    );
+  }
+
+  /** Nothing parsing or waiting, the parser between sequences: text without escapes asks nothing. */
+  idle(): boolean {
+    return !this.parsing && this.backlog.length === 0 && this.parserIdle();
+  }
+
+  /** Terminal replies the program asked for (cursor-position report, device attributes). */
+  onResponse(listener: (data: string) => void): { dispose(): void } {
+    return this.term.onData(listener);
+  }
+
+  /** Row y of the viewport, right-trimmed. */
+  row(y: number): string {
+    const buf = this.term.buffer.active;
+    return (
+      buf
+        .getLine(buf.baseY + y)
+        ?.translateToString(true)
+        .trimEnd() ?? ""
+    );
+  }
+
+  resize(cols: number, rows: number): void {
+    const apply = () => {
+      this.term.resize(cols, rows);
+      this.rows = rows;
+    };
+    // What came before (kept plain output, a batch being parsed) is parsed at the old size first.
+    if (!this.parsing && this.backlog.length === 0) apply();
+    else this.feed([apply]);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    // Writes queued in xterm never call back after dispose: release their waiters.
+    for (const resolve of [...this.parsingWaiters, ...this.backlogWaiters]) resolve();
+    this.backlog = [];
+    this.backlogWaiters = [];
+    this.parsingWaiters = [];
+    this.term.dispose();
+  }
+
+  private parseBacklog(): void {
+    const term = this.term;
+    if (this.disposed || this.backlog.length === 0) return;
+    const batch = this.skipHidden(this.backlog);
+    this.parsingWaiters = this.backlogWaiters;
+    this.backlog = [];
+    this.backlogWaiters = [];
+    this.parsing = true;
+    const last = batch.length - 1;
+    // A step goes in with an empty write: xterm calls it back once everything before it is parsed.
+    const put = (c: XtermChunk, done?: () => void) =>
+      typeof c === "function"
+        ? term.write("", () => {
+            c();
+            done?.();
+          })
+        : term.write(c, done);
+    for (let i = 0; i < last; i++) put(batch[i] as XtermChunk);
+    put(batch[last] as XtermChunk, () => {
+      this.parsing = false;
+      const waiters = this.parsingWaiters;
+      this.parsingWaiters = [];
+      for (const resolve of waiters) resolve();
+      this.parseBacklog();
+    });
+  }
+
+  /** The batch to parse: all of it, or its tail when the rest cannot show (plain-tail.ts). */
+  private skipHidden(batch: XtermChunk[]): XtermChunk[] {
+    let size = 0;
+    for (const d of batch) {
+      // Strings come from tests and replays, never in bulk; a step must see what came before it.
+      if (typeof d === "string" || typeof d === "function") return batch;
+      size += d.length;
+    }
+    if (size < SKIP_CHECK_BYTES || !this.quiescent()) return batch;
+    const start = plainTailStart(batch as Uint8Array[], this.rows);
+    if (start === undefined) return batch;
+    this.skippedBytes += start;
+    return [tailFrom(batch as Uint8Array[], start)];
+  }
+
+  /**
+   * Parser in its ground state, no partial UTF-8 character, no paused handler, the whole screen as
+   * scroll region: then plain text alone decides what the next lines show. xterm exposes none of
+   * this publicly; if its internals change shape, the answer is "no" and every byte is parsed.
+   */
+  private quiescent(): boolean {
+    const core = (this.term as unknown as { _core?: XtermCore })._core;
+    return this.parserIdle() && core?.buffer?.scrollTop === 0 && core.buffer.scrollBottom === this.rows - 1;
+  }
+
+  private parserIdle(): boolean {
+    const input = (this.term as unknown as { _core?: XtermCore })._core?._inputHandler;
+    return (
+      input?._parser?.currentState === 0 &&
+      input._utf8Decoder?.interim?.[0] === 0 &&
+      (input._parseStack?.state ?? 0) === 0
+    );
+  }
+}
