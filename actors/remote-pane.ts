@@ -6,13 +6,15 @@
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { shimArgs, signalName } from "./pty-shim.js";
 import { exactSession } from "./shell-quote.js";
-import type { TmuxControl } from "./tmux-hub.js";
+import { ChannelResetError, type TmuxControl } from "./tmux-hub.js";
 
 export interface Pane {
   id: string;
   window: string;
   /** The pane's first process; tmux makes it a process group leader. */
   pid: number;
+  /** Found after a channel reset rather than seen created: its first output went by unseen. */
+  adopted?: boolean;
 }
 
 export interface PaneContext {
@@ -43,7 +45,6 @@ export async function createPane(
   spec: PtyProcessInput["spec"],
   nonce: string,
 ): Promise<Pane> {
-  const { ctl } = ctx;
   const cmd = [
     "new-session",
     "-d",
@@ -66,31 +67,82 @@ export async function createPane(
   // without it tmux loses a fast-exiting agent's last output (Linux pty EIO at close, and
   // output still queued for a control client is dropped when the pane closes).
   cmd.push("--", "/bin/sh", ...shimArgs(nonce, spec.argv));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createOnce(ctx, name, cmd);
+    } catch (e) {
+      // The channel reset with the line in flight: it may have run. Our nonce tells.
+      if (!(e instanceof ChannelResetError) || attempt >= MAX_CREATE_ATTEMPTS) throw createError(ctx, name, e as Error);
+      ctx.log("remote.spawn_channel_reset", { tmuxSession: name, attempt, error: e.message });
+      const mine = await findCreated(ctx, name, nonce).catch((err: Error) => {
+        throw createError(ctx, name, err);
+      });
+      if (mine) return mine;
+    }
+  }
+}
+
+/** A channel that resets this often is broken; say so rather than retry forever. */
+const MAX_CREATE_ATTEMPTS = 3;
+
+async function createOnce(ctx: PaneContext, name: string, cmd: string[]): Promise<Pane> {
+  const { ctl } = ctx;
   let pane: Pane | undefined;
   // One line, so tmux runs all three before it handles the child's exit: `false` keeps its pane.
-  await ctl
-    .run(
-      [
-        cmd,
-        ["set-option", "-w", "-t", exactSession(name), "remain-on-exit", "on"],
-        ["link-window", "-d", "-s", exactSession(name), "-t", exactSession(ctl.hub)],
-      ],
-      (i, lines) => {
-        if (i !== 0) return;
-        pane = paneFrom(lines[0]);
-        if (pane) ctx.watch(pane);
-      },
-    )
-    .catch((e: Error) => {
-      if (/duplicate session/.test(e.message))
-        throw new Error(
-          `tmux session "${name}" already exists on ${ctx.host} (tmux -L ${ctx.socket}): watch it with attach: true, or remove it first`,
-        );
-      ctl.later([["kill-session", "-t", exactSession(name)]]); // half-created: leave nothing behind
-      throw new Error(`cannot create tmux session "${name}" on ${ctx.host}: ${e.message}`);
-    });
+  await ctl.run(
+    [
+      cmd,
+      ["set-option", "-w", "-t", exactSession(name), "remain-on-exit", "on"],
+      ["link-window", "-d", "-s", exactSession(name), "-t", exactSession(ctl.hub)],
+    ],
+    (i, lines) => {
+      if (i !== 0) return;
+      pane = paneFrom(lines[0]);
+      if (pane) ctx.watch(pane);
+    },
+  );
   if (!pane) throw new Error("tmux did not report the new pane");
   return pane;
+}
+
+function createError(ctx: PaneContext, name: string, e: Error): Error {
+  if (/duplicate session/.test(e.message))
+    return new Error(
+      `tmux session "${name}" already exists on ${ctx.host} (tmux -L ${ctx.socket}): watch it with attach: true, or remove it first`,
+    );
+  ctx.ctl.later([["kill-session", "-t", exactSession(name)]]); // half-created: leave nothing behind
+  return new Error(`cannot create tmux session "${name}" on ${ctx.host}: ${e.message}`);
+}
+
+/**
+ * After a reset (run() has waited for the reattach): the session our line created, if it ran,
+ * known by the nonce in its command line; it is then finished as the line would have (kept on
+ * exit, linked into the hub). Null when the line never ran. A session by that name without our
+ * nonce is someone else's: "duplicate session", as tmux would have said.
+ */
+async function findCreated(ctx: PaneContext, name: string, nonce: string): Promise<Pane | null> {
+  const { ctl } = ctx;
+  const format = "#{window_id} #{pane_id} #{pane_pid} #{window_linked_sessions} #{pane_start_command}";
+  const lines = await ctl.run([["list-panes", "-s", "-t", exactSession(name), "-F", format]]).then(
+    ([found = []]) => found,
+    (e: Error) => {
+      if (/can't find session/.test(e.message)) return [];
+      throw e;
+    },
+  );
+  const [line] = lines;
+  if (line === undefined) return null;
+  if (!line.includes(nonce)) throw new Error(`duplicate session: ${name}`);
+  const pane = paneFrom(line);
+  if (!pane) throw new Error(`tmux reported an unreadable pane for "${name}": ${line}`);
+  ctx.watch(pane);
+  const linked = Number(line.split(" ")[3]) > 1;
+  await ctl.run([
+    ["set-option", "-w", "-t", pane.window, "remain-on-exit", "on"],
+    ...(linked ? [] : [["link-window", "-d", "-s", pane.window, "-t", exactSession(ctl.hub)]]),
+  ]);
+  ctx.log("remote.spawn_adopted", { tmuxSession: name, pane: pane.id, pid: pane.pid, wasLinked: linked });
+  return { ...pane, adopted: true };
 }
 
 /** An existing pane (`target`), watched where it is; it is never killed. */

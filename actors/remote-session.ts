@@ -45,6 +45,7 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
         socketName,
         ...(deps.hubSession ? { hubSession: deps.hubSession } : {}),
         ...(deps.log ? { log: deps.log } : {}),
+        ...deps.control,
       });
       controls.set(key, ctl);
     }

@@ -6,6 +6,7 @@ import type { RemotePlacement } from "../machines/conductor.machine.js";
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { checkSessionName, checkSocketName, checkTarget, exactSession } from "./shell-quote.js";
 import type { SshHost } from "./ssh-host.js";
+import type { TmuxControlOptions } from "./tmux-hub.js";
 
 export const DEFAULT_COMPLETION_TOKEN = "__TRIFLUX_DONE__";
 
@@ -32,6 +33,8 @@ export interface RemoteSessionDeps {
   resolveRemote?: (input: PtyProcessInput) => RemoteSpec | undefined;
   /** Shutdown waits for background cleanup (like the reaper's `track`). */
   track?: (work: Promise<unknown>) => void;
+  /** The shared control channel's bounds (TmuxControlOptions: command, open and reattach timeouts). */
+  control?: Pick<TmuxControlOptions, "commandTimeoutMs" | "openTimeoutMs" | "reattachTimeoutMs">;
 }
 
 /** Where one run goes, checked before anything is sent to the host. */

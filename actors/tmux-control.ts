@@ -39,8 +39,7 @@ export class ControlParser {
 
   push(chunk: Buffer, emit: (e: ControlEvent) => void): void {
     let buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
-    let nl: number;
-    while ((nl = buf.indexOf(10)) >= 0) {
+    for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
       this.line(buf.toString("latin1", 0, nl), emit); // latin1: bytes 1:1, decoded per kind below
       buf = buf.subarray(nl + 1);
     }
@@ -62,9 +61,9 @@ export class ControlParser {
       emit({ kind: "output", pane, data: sp < 0 ? Buffer.alloc(0) : decodeOctal(line.slice(sp + 1)) });
       return;
     }
-    const begin = /^%begin (\S+ \S+ \S+)$/.exec(line);
-    if (begin) {
-      this.block = { tag: begin[1]!, lines: [] };
+    const tag = /^%begin (\S+ \S+ \S+)$/.exec(line)?.[1];
+    if (tag !== undefined) {
+      this.block = { tag, lines: [] };
       return;
     }
     const text = Buffer.from(line, "latin1").toString("utf8");
@@ -78,8 +77,9 @@ export class ControlParser {
 
 /** `%subscription-changed name $s @w idx %pane [future args] : value`. */
 export function parseSubscription(args: string): { name: string; window: string; pane: string; value: string } | null {
-  const m = /^(\S+) (\S+) (\S+) (\S+) (\S+)(?: (?!:)\S+)* :(?: (.*))?$/.exec(args);
-  return m ? { name: m[1]!, window: m[3]!, pane: m[5]!, value: m[6] ?? "" } : null;
+  const m = /^(?<name>\S+) \S+ (?<window>\S+) \S+ (?<pane>\S+)(?: (?!:)\S+)* :(?: (?<value>.*))?$/.exec(args);
+  const g = m?.groups;
+  return g?.name && g.window && g.pane ? { name: g.name, window: g.window, pane: g.pane, value: g.value ?? "" } : null;
 }
 
 /** Parse at most this long per event-loop turn; pause the channel past INBOX_HIGH bytes queued. */
@@ -102,22 +102,69 @@ export function readPaced(
   let draining = false;
   const drain = () => {
     const until = performance.now() + SLICE_MS;
-    while (inbox.length && performance.now() < until) {
-      const chunk = inbox.shift()!;
+    for (let chunk = inbox.shift(); chunk; chunk = performance.now() < until ? inbox.shift() : undefined) {
       queued -= chunk.length;
       handle(chunk);
     }
-    if (paused && queued < INBOX_HIGH / 4) (paused = false), stream.resume();
+    if (paused && queued < INBOX_HIGH / 4) {
+      paused = false;
+      stream.resume();
+    }
     if (inbox.length) setImmediate(drain);
     else draining = false;
   };
   stream.onData((chunk) => {
     inbox.push(chunk);
     queued += chunk.length;
-    if (!paused && queued > INBOX_HIGH) (paused = true), stream.pause();
-    if (!draining) (draining = true), setImmediate(drain);
+    if (!paused && queued > INBOX_HIGH) {
+      paused = true;
+      stream.pause();
+    }
+    if (!draining) {
+      draining = true;
+      setImmediate(drain);
+    }
   });
   return () => {
     for (const chunk of inbox.splice(0)) handle(chunk);
   };
+}
+
+/** Where a control channel's events go: each pane's output batched per chunk, the rest in order. */
+export interface ControlSink {
+  /** Whether anyone listens to this pane's output now (unwanted output is dropped). */
+  wants(pane: string): boolean;
+  output(pane: string, data: Buffer): void;
+  /** Every other event, after the output that came before it. */
+  event(e: ControlEvent): void;
+}
+
+/**
+ * Reads a control channel into `sink`, paced (readPaced). A chunk holds many small %output lines
+ * (tmux splits output between panes): each pane gets its bytes once per chunk, flushed before any
+ * other event so the order is kept. Returns readPaced's hand-over for the channel's close.
+ */
+export function readControl(stream: Pick<SshStream, "onData" | "pause" | "resume">, sink: ControlSink): () => void {
+  const outputs = new Map<string, Buffer[]>();
+  const flush = () => {
+    for (const [pane, parts] of outputs) {
+      const [only] = parts;
+      sink.output(pane, parts.length === 1 && only ? only : Buffer.concat(parts));
+    }
+    outputs.clear();
+  };
+  const parser = new ControlParser(); // per stream: a dropped one may end mid-line
+  return readPaced(stream, (chunk) => {
+    parser.push(chunk, (e) => {
+      if (e.kind === "output") {
+        const parts = outputs.get(e.pane);
+        if (parts) parts.push(e.data);
+        else if (sink.wants(e.pane)) outputs.set(e.pane, [e.data]);
+        return;
+      }
+      flush();
+      sink.event(e);
+    });
+    flush();
+  });
 }

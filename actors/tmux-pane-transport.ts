@@ -144,6 +144,8 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.early = null;
     for (const replay of early) replay();
     if (!this.shim) this.armCheck();
+    // Found after a channel reset: what it printed before we watched is in its history.
+    if (pane.adopted) this.resync();
   }
 
   // ---- PaneWatcher: what the shared control client tells us --------------------------------

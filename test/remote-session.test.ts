@@ -3,15 +3,14 @@
  * and wired into the real session statechart.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createActor, setup } from "xstate";
 import { createRemoteSessionLogic, type RemoteChildInput, type RemoteSpec } from "../actors/remote-session.js";
 import { createSshHostPool, type SshHostPool } from "../actors/ssh-host.js";
-import type { ChildCommand, ChildEvent } from "../machines/session.types.js";
 import { loadHostsFile } from "../src/hosts-config.js";
+import { type Ev, remoteChildHarness } from "./helpers/remote-child.js";
 import { freePort, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
 
 const SOCKET = `cond-test-${process.pid}`;
@@ -50,54 +49,14 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-type Ev<T extends ChildEvent["type"]> = Extract<ChildEvent, { type: T }>;
-let runNo = 0;
-
-/** A parent that invokes the remote actor and records what it sends back. */
-function startRemote(
+const harness = remoteChildHarness(tmp, lines);
+/** A parent that invokes the remote actor (the shared one unless `child`) and records what it sends back. */
+const startRemote = (
   argv: string[],
   remote: Partial<RemoteSpec> = {},
   extra: Partial<RemoteChildInput> = {},
   child = logic,
-) {
-  const id = `r${++runNo}`;
-  const input: RemoteChildInput = {
-    sessionId: id,
-    generation: 1,
-    spec: { argv, cols: 80, rows: 24 },
-    outPath: join(tmp, `${id}.out.log`),
-    errPath: join(tmp, `${id}.err.log`),
-    remote: { host: "box", ...remote },
-    ...extra,
-  };
-  const events: ChildEvent[] = [];
-  const listeners = new Set<() => void>();
-  const parent = setup({ types: { events: {} as ChildEvent }, actors: { remote: child } }).createMachine({
-    invoke: { id: "child", src: "remote", input },
-    on: { "*": { actions: ({ event }) => (events.push(event), listeners.forEach((l) => l())) } },
-  });
-  const actor = createActor(parent).start();
-  const until = <T extends ChildEvent["type"]>(type: T, pred: (e: Ev<T>) => boolean = () => true, ms = 60_000) =>
-    new Promise<Ev<T>>((resolve, reject) => {
-      const check = () => {
-        const hit = events.find((e): e is Ev<T> => e.type === type && pred(e as Ev<T>));
-        if (hit) clearTimeout(timer), listeners.delete(check), resolve(hit);
-      };
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `no ${type} within ${ms} ms; got ${JSON.stringify(events.filter((e) => e.type !== "CHILD.OUTPUT"))}; log: ${JSON.stringify(lines.slice(-25))}`,
-            ),
-          ),
-        ms,
-      );
-      listeners.add(check);
-      check();
-    });
-  const send = (cmd: ChildCommand) => actor.getSnapshot().children.child?.send(cmd);
-  return { id, input, events, until, send, actor, output: () => readFileSync(input.outPath!, "utf8") };
-}
+) => harness(child, argv, remote, extra);
 
 describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
   it("streams output and completes on the token, then removes the tmux session", async () => {
