@@ -6,7 +6,6 @@
  * waits for the reattach and then proceeds; if the channel does not come back within its bound
  * the spawn fails saying so.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,17 +14,10 @@ import { createRemoteSessionLogic } from "../actors/remote-session.js";
 import { createSshHostPool, type SshHostPool } from "../actors/ssh-host.js";
 import { loadHostsFile } from "../src/hosts-config.js";
 import { type LogLine, remoteChildHarness } from "./helpers/remote-child.js";
-import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
+import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd, tmuxOn } from "./helpers/sshd.js";
 
 const SOCKET = `cond-reset-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
-const tmuxSessions = () => {
-  try {
-    return tmux("list-sessions", "-F", "#{session_name}").split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
-};
+const { tmux, sessions: tmuxSessions } = tmuxOn(SOCKET);
 const sh = (script: string) => ["/bin/sh", "-c", script];
 
 let sshd: TestSshd;

@@ -11,17 +11,10 @@ import { createRemoteSessionLogic, type RemoteChildInput, type RemoteSpec } from
 import { createSshHostPool, type SshHostPool } from "../actors/ssh-host.js";
 import { loadHostsFile } from "../src/hosts-config.js";
 import { type Ev, remoteChildHarness } from "./helpers/remote-child.js";
-import { freePort, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
+import { freePort, killTmuxServer, startSshd, type TestSshd, tmuxOn } from "./helpers/sshd.js";
 
 const SOCKET = `cond-test-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
-const tmuxSessions = () => {
-  try {
-    return tmux("list-sessions", "-F", "#{session_name}").split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
-};
+const { tmux, sessions: tmuxSessions } = tmuxOn(SOCKET);
 const sh = (script: string) => ["/bin/sh", "-c", script];
 
 let sshd: TestSshd;

@@ -13,3 +13,16 @@ export const haveRemoteTools = (() => {
     return false;
   }
 })();
+
+/** The "remote" tmux server on `socket` (it runs on this machine): a command, and its session names. */
+export function tmuxOn(socket: string) {
+  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
+  const sessions = () => {
+    try {
+      return tmux("list-sessions", "-F", "#{session_name}").split("\n").filter(Boolean);
+    } catch {
+      return []; // no server running
+    }
+  };
+  return { tmux, sessions };
+}
