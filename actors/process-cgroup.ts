@@ -13,8 +13,8 @@
  * mkdir fails (a container's read-only /sys/fs/cgroup, an unprivileged user, no cgroup2), there is
  * no cgroup and the other defences stand alone. `STATECHART_CONDUCTOR_CGROUP=off` disables it.
  */
-import { mkdirSync, readFileSync, rmdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { processCookie } from "./env-cookie.js";
 
 export const CGROUP_SWITCH = "STATECHART_CONDUCTOR_CGROUP";
@@ -38,6 +38,29 @@ function ownCgroup(): string | null {
 
 let made: string | null | undefined;
 
+const PREFIX = "statechart-conductor.";
+
+/**
+ * `statechart-conductor.<pid>-<start>.<cookie>`: the owner is in the name (pid and its start time,
+ * so a recycled pid is not taken for it), since a SIGKILLed owner never removes its directory and
+ * a later process must tell a dead owner's from a live one's.
+ */
+function cgroupName(pid: number, start: string, cookie: string): string {
+  return `${PREFIX}${pid}-${start}.${cookie}`;
+}
+
+/** The owner written in a cgroup directory's name; null for another shape (an older build's). */
+export function cgroupOwner(dir: string): { pid: number; start: string } | null {
+  const m = /^statechart-conductor\.(\d+)-(\d+)\.[^.]+$/.exec(dir.slice(dir.lastIndexOf("/") + 1));
+  return m?.[1] && m[2] ? { pid: Number(m[1]), start: m[2] } : null;
+}
+
+/** Field 22 of /proc/self/stat: start time in clock ticks since boot. */
+function ownStartTime(): string {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "0";
+}
+
 /** This Node process's cgroup directory, made on first use; null where none can be made. */
 export function processCgroup(): string | null {
   if (made !== undefined) return made;
@@ -47,7 +70,7 @@ export function processCgroup(): string | null {
     const mount = cgroup2Mount();
     const own = ownCgroup();
     if (!mount || own === null) return made;
-    const dir = join(mount, own, `statechart-conductor.${processCookie}`);
+    const dir = join(mount, own, cgroupName(process.pid, ownStartTime(), processCookie));
     mkdirSync(dir);
     made = dir;
     // Empty at a graceful exit: remove it. Not empty: the watchdog sweeps it and removes it then.
@@ -78,4 +101,55 @@ export function removeCgroup(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Ends every process in a cgroup at once (`cgroup.kill`, Linux 5.14+), or SIGKILLs each pid
+ * listed where that file is missing. Returns the pids it aimed at.
+ */
+export function killCgroup(dir: string): number[] {
+  const pids = cgroupPids(dir);
+  if (pids.length === 0) return [];
+  try {
+    writeFileSync(join(dir, "cgroup.kill"), "1");
+  } catch {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return pids;
+}
+
+/**
+ * The cgroup directories of dead owners next to ours (same parent), split into those removed
+ * (empty) and those still holding processes (survivors: not removed). Directories of live owners,
+ * and of an older build's shape whose owner cannot be told, are left alone.
+ */
+export function sweepDeadCgroups(isAlive: (pid: number, start: string) => boolean): {
+  removed: string[];
+  occupied: string[];
+} {
+  const own = processCgroup();
+  const removed: string[] = [];
+  const occupied: string[] = [];
+  if (!own) return { removed, occupied };
+  const parent = dirname(own);
+  let names: string[];
+  try {
+    names = readdirSync(parent).filter((n) => n.startsWith(PREFIX));
+  } catch {
+    return { removed, occupied };
+  }
+  for (const name of names) {
+    const dir = join(parent, name);
+    const owner = cgroupOwner(dir);
+    if (dir === own || !owner || isAlive(owner.pid, owner.start)) continue;
+    if (removeCgroup(dir)) removed.push(dir);
+    else if (cgroupPids(dir).length > 0) occupied.push(dir);
+  }
+  return { removed, occupied };
 }

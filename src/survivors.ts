@@ -10,12 +10,16 @@
  * graceful shutdown. A new conductor reads the entries first: one whose process is gone (liveness
  * by pid *and* start time, as the control registry judges it, so a recycled pid is not mistaken for
  * it) left its cookie on every process it started. Those still alive are survivors: SIGTERM, a
- * grace, then SIGKILL until /proc shows none. A `conductor.survivors` event-log line and the
- * `survivors` API event give the pids (and their names); an entry is removed once nothing is left.
+ * grace, then SIGKILL until /proc shows none. The entry also names its process's cgroup
+ * (actors/process-cgroup.ts): a `setsid env -i` escapee has no cookie but is still in there. A
+ * `conductor.survivors` event-log line and the `survivors` API event give the pids (and their
+ * names); an entry (and its emptied cgroup) is removed once nothing is left. Every conductor also
+ * removes the empty cgroups of dead processes, which a SIGKILL leaves behind.
  */
 import fs from "node:fs";
 import { join } from "node:path";
 import { endCarriers, pidsCarrying } from "../actors/env-cookie.js";
+import { cgroupPids, killCgroup, processCgroup, removeCgroup, sweepDeadCgroups } from "../actors/process-cgroup.js";
 import { isProcessAlive, processStartTime } from "./broker-store.js";
 import type { LogFn } from "./event-log-format.js";
 
@@ -26,6 +30,8 @@ interface LedgerEntry {
   pidStart: string | null;
   /** The `<process>.<conductor>.` cookie prefix every child of that conductor carries. */
   cookie: string;
+  /** Its process's cgroup (process-cgroup.ts), where one was made: `setsid env -i` escapees are there. */
+  cgroup?: string | null;
   startedAt: string;
 }
 
@@ -76,8 +82,17 @@ function readEntries(dir: string): Array<{ file: string; entry: LedgerEntry }> {
   return out;
 }
 
-/** SIGTERM every carrier, wait up to `graceMs` for them to go, then SIGKILL the rest (endCarriers). */
-async function reap(cookie: string, pids: number[], graceMs: number): Promise<number[]> {
+/** Every process of a dead conductor: those carrying its cookie, and those in its cgroup (no cookie needed). */
+async function survivorsOf(entry: LedgerEntry): Promise<number[]> {
+  const inCgroup = entry.cgroup ? cgroupPids(entry.cgroup) : [];
+  return [...new Set([...(await pidsCarrying(entry.cookie)), ...inCgroup])].sort((a, b) => a - b);
+}
+
+/**
+ * SIGTERM every survivor, wait up to `graceMs` for them to go, then SIGKILL the rest (endCarriers,
+ * and the whole cgroup at once); returns those still alive after that (normally none).
+ */
+async function reap(entry: LedgerEntry, pids: number[], graceMs: number): Promise<number[]> {
   for (const pid of pids) {
     try {
       process.kill(pid, "SIGTERM");
@@ -86,8 +101,15 @@ async function reap(cookie: string, pids: number[], graceMs: number): Promise<nu
     }
   }
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && (await pidsCarrying(cookie)).length > 0) await sleep(50);
-  return endCarriers(cookie);
+  while (Date.now() < deadline && (await survivorsOf(entry)).length > 0) await sleep(50);
+  const left = new Set(await endCarriers(entry.cookie));
+  if (!entry.cgroup) return [...left];
+  killCgroup(entry.cgroup);
+  const gone = Date.now() + 5000; // a bound on /proc catching up; 'D' state outlives it
+  while (cgroupPids(entry.cgroup).length > 0 && Date.now() < gone) await sleep(25);
+  for (const pid of cgroupPids(entry.cgroup)) left.add(pid);
+  if (left.size === 0) removeCgroup(entry.cgroup);
+  return [...left];
 }
 
 /**
@@ -108,6 +130,7 @@ export function openSurvivorLedger(
       pid: process.pid,
       pidStart: processStartTime(process.pid),
       cookie,
+      cgroup: processCgroup(),
       startedAt: new Date().toISOString(),
     };
     fs.writeFileSync(own, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
@@ -116,13 +139,14 @@ export function openSurvivorLedger(
     opts.log("conductor.ledger_error", { path: own, error: (err as Error).message });
   }
   const sweepOne = async ({ file, entry }: { file: string; entry: LedgerEntry }) => {
-    const pids = await pidsCarrying(entry.cookie);
+    const pids = await survivorsOf(entry);
     if (pids.length === 0) {
+      if (entry.cgroup) removeCgroup(entry.cgroup);
       fs.rmSync(file, { force: true });
       return null;
     }
     const names = pids.map(commOf);
-    const left = await reap(entry.cookie, pids, opts.graceMs);
+    const left = await reap(entry, pids, opts.graceMs);
     const report: SurvivorReport = {
       previousPid: entry.pid,
       previousStartedAt: entry.startedAt,
@@ -144,6 +168,11 @@ export function openSurvivorLedger(
       });
       if (r) reports.push(r);
     }
+    // Empty cgroups of SIGKILLed processes (no exit handler ran) pile up otherwise: any conductor
+    // removes those whose owner is dead. One still holding processes is a survivor set of a
+    // conductor on another logsDir (its own next conductor reaps it): said, not touched.
+    const cgroups = sweepDeadCgroups((pid, start) => isProcessAlive(pid, start));
+    if (cgroups.removed.length > 0 || cgroups.occupied.length > 0) opts.log("conductor.cgroups_swept", cgroups);
     return reports;
   })();
   return {

@@ -6,16 +6,18 @@
  * counted by the test's env marker, never by path; every wait is on /proc or an event, with a bound.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname as dirnameOf, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { processCgroup, sweepDeadCgroups } from "../actors/process-cgroup.js";
+import { isProcessAlive } from "../src/broker-store.js";
 import { createConductor } from "../src/conductor.js";
 import type { ConductorEventPayloads } from "../src/conductor-events.js";
 import { readEventLog } from "../src/event-log.js";
 import { LEDGER_DIR } from "../src/survivors.js";
 import { distModule } from "./helpers/dist.js";
-import { killMarked, MARK_VAR, markedProcesses, newMark, waitMarked } from "./helpers/marked.js";
+import { killMarked, MARK_VAR, markedProcesses, newMark, pidsWithCmdline, waitMarked } from "./helpers/marked.js";
 
 const { path: cli, built } = distModule("src/cli/main.js");
 const tmp = mkdtempSync(join(tmpdir(), "survivors-test-"));
@@ -52,6 +54,21 @@ async function until<T>(look: () => T | undefined, what: string): Promise<T> {
   }
 }
 
+/** `conductor run` on `config` (its logsDir `logsDir`) and, once `ready()` holds, it and its watchdog SIGKILLed. */
+async function runThenKill(config: string, logsDir: string, ready: () => boolean): Promise<number> {
+  const run: ChildProcess = spawn(process.execPath, [cli, "run", config, "--logs-dir", logsDir], { stdio: "ignore" });
+  const exited = new Promise<void>((r) => run.on("exit", () => r()));
+  const pid = run.pid ?? 0;
+  await until(() => (ready() ? true : undefined), "the run's processes");
+  const dog = await until(() => watchdogOf(pid), "watchdog");
+  // Stopped first, so it cannot start a new watchdog when it sees this one die.
+  process.kill(pid, "SIGSTOP");
+  process.kill(dog, "SIGKILL");
+  process.kill(pid, "SIGKILL");
+  await exited;
+  return pid;
+}
+
 describe.skipIf(!built || process.platform !== "linux")("survivors of a dead conductor", () => {
   it(
     "conductor run and its watchdog SIGKILLed: the next conductor on the logsDir reaps and reports the survivors",
@@ -70,18 +87,8 @@ describe.skipIf(!built || process.platform !== "linux")("survivors of a dead con
           ],
         }),
       );
-      const run: ChildProcess = spawn(process.execPath, [cli, "run", config, "--logs-dir", logsDir], {
-        stdio: "ignore",
-      });
-      const exited = new Promise<void>((r) => run.on("exit", () => r()));
       const sleeps = () => markedProcesses(mark).filter((p) => p.comm === "sleep");
-      await until(() => (sleeps().length === 3 ? true : undefined), "3 marked sleeps");
-      const dog = await until(() => watchdogOf(run.pid!), "watchdog");
-      // Stopped first, so it cannot start a new watchdog when it sees this one die.
-      process.kill(run.pid!, "SIGSTOP");
-      process.kill(dog, "SIGKILL");
-      process.kill(run.pid!, "SIGKILL");
-      await exited;
+      const run = { pid: await runThenKill(config, logsDir, () => sleeps().length === 3) };
       // The shims die by PR_SET_PDEATHSIG, the plain agent by the hangup; what ignores both stays.
       const left = await waitMarked(mark, (n) => n <= 3, BOUND_MS);
       expect(left.length).toBeGreaterThan(0);
@@ -106,3 +113,83 @@ describe.skipIf(!built || process.platform !== "linux")("survivors of a dead con
     4 * BOUND_MS,
   );
 });
+
+/**
+ * `setsid env -i` drops the session and the env cookie: only the dead process's cgroup still holds
+ * the escapee (actors/process-cgroup.ts). Where no cgroup can be made (a container's read-only
+ * /sys/fs/cgroup, not root) there is nothing to look in: skipped there, as docs/reliability.md says.
+ */
+describe.skipIf(!built || process.platform !== "linux" || processCgroup() === null)(
+  "survivors in a dead conductor's cgroup",
+  () => {
+    it(
+      "a cookie-less escapee of a SIGKILLed conductor run is found in its cgroup, reaped, reported, and the cgroup removed",
+      async () => {
+        const tag = newMark();
+        const logsDir = join(tmp, "logs-cgroup");
+        const config = join(tmp, "run-cgroup.json");
+        const escapeeCmd = `sh -c sleep 300; : ${tag}`;
+        writeFileSync(
+          config,
+          JSON.stringify({
+            probe: { startupTimeoutMs: 600_000 },
+            sessions: [
+              {
+                id: "gone",
+                agent: "command",
+                command: ["sh", "-c", `setsid env -i sh -c 'sleep 300; : ${tag}' & sleep 300`],
+              },
+            ],
+          }),
+        );
+        const escapee = () => pidsWithCmdline(escapeeCmd, true);
+        const runPid = await runThenKill(config, logsDir, () => escapee().length === 1);
+        const [pid = 0] = escapee();
+        expect(readFileSync(`/proc/${pid}/environ`, "latin1")).not.toContain("STATECHART_CONDUCTOR=");
+        const cgroupLine = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+          .split("\n")
+          .find((l) => l.startsWith("0::"));
+        const cgroupDir = join(dirnameOf(processCgroup() ?? ""), cgroupLine?.slice(3).split("/").pop() ?? "");
+        expect(cgroupDir).toMatch(new RegExp(`statechart-conductor\\.${runPid}-\\d+\\.`));
+        expect(existsSync(cgroupDir)).toBe(true);
+
+        const next = createConductor({ logsDir, handleSignals: false, enableMesh: false, graceMs: 500 });
+        const report = await new Promise<ConductorEventPayloads["survivors"]>((r) => next.on("survivors", r));
+        expect(report.previousPid).toBe(runPid);
+        expect(report.pids).toContain(pid);
+        expect(report.left).toEqual([]);
+        expect(escapee()).toEqual([]);
+        expect(existsSync(cgroupDir)).toBe(false);
+        await next.shutdown("test");
+        expect(readdirSync(join(logsDir, LEDGER_DIR))).toEqual([]);
+      },
+      4 * BOUND_MS,
+    );
+
+    it("the empty cgroup of a SIGKILLed process is removed by the next sweep; a live owner's is kept", async () => {
+      const mod = distModule("actors/process-cgroup.js").path;
+      const code = `const m = await import(${JSON.stringify(mod)}); console.log(m.processCgroup()); setInterval(() => {}, 60000);`;
+      const child = spawn(process.execPath, ["--input-type=module", "-e", code], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const exited = new Promise<void>((r) => child.on("exit", () => r()));
+      const dir = await new Promise<string>((resolve) => {
+        let out = "";
+        child.stdout?.on("data", (b: Buffer) => {
+          out += b.toString();
+          if (out.includes("\n")) resolve(out.trim());
+        });
+      });
+      expect(dir).toMatch(new RegExp(`statechart-conductor\\.${child.pid}-\\d+\\.`));
+      // Alive: its directory is not touched.
+      expect(sweepDeadCgroups((p, start) => isProcessAlive(p, start)).removed).not.toContain(dir);
+      expect(existsSync(dir)).toBe(true);
+      child.kill("SIGKILL"); // no exit handler runs: the directory stays behind
+      await exited;
+      expect(existsSync(dir)).toBe(true);
+      expect(sweepDeadCgroups((p, start) => isProcessAlive(p, start)).removed).toContain(dir);
+      expect(existsSync(dir)).toBe(false);
+      expect(existsSync(processCgroup() ?? "")).toBe(true); // our own stays
+    });
+  },
+);
