@@ -35,3 +35,16 @@ export function endStream(s: WriteStream | undefined): Promise<void> {
     s.end(() => r());
   });
 }
+
+/**
+ * Appends a chunk; the chunks written in one turn of the event loop go out as one writev. A pty read is
+ * ~4 KB, and a write of its own (a thread-pool job and a syscall each) cost the output path more than
+ * the bytes did. Order is the stream's; `end()` uncorks, so nothing waits past the close.
+ */
+export function writeBatched(s: WriteStream, chunk: Buffer): void {
+  if (s.writableCorked === 0) {
+    s.cork();
+    setImmediate(() => s.uncork());
+  }
+  s.write(chunk);
+}

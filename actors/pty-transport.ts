@@ -11,7 +11,7 @@ import type { PtyProcessInput, ScreenReading } from "../machines/session.types.j
 import { type ChildTransport, type TransportLogic, type TransportReport, transportLogic } from "./child-run.js";
 import { conductorScope, runCookie } from "./env-cookie.js";
 import { type SpawnMark, spawnMark } from "./pid-window.js";
-import { endStream } from "./log-file.js";
+import { endStream, writeBatched } from "./log-file.js";
 import { type OrphanGuard, processWatchdog } from "./orphan-watchdog.js";
 import { OutputCoalescer } from "./output-coalescer.js";
 import type { ProcessReaper } from "./process-reaper.js";
@@ -171,7 +171,7 @@ class PtyTransport implements ChildTransport {
   private deliver(buf: Buffer) {
     // Until the drain closes the log: bytes after it are not part of the run's output.
     if (!this.out?.writableEnded) {
-      this.out?.write(buf);
+      if (this.out) writeBatched(this.out, buf);
       this.deps.tap?.(this.input.sessionId, this.input.generation, buf);
     }
     this.screen.append(buf); // parsed when a reading needs it (screen-tail.ts)

@@ -1,0 +1,49 @@
+import { createWriteStream, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { endStream, openLog, writeBatched } from "../actors/log-file.js";
+import { setOutputLogPolicy } from "../actors/log-rotation.js";
+
+describe("batched log writes", () => {
+  it("the chunks of one turn go out as one writev, in order; end() flushes what is still corked", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "log-batch-")), "out.log");
+    const s = createWriteStream(path);
+    await once(s, "ready"); // before it is open every write waits anyway: batching shows once it is
+    const calls: number[] = [];
+    const writev = s._writev?.bind(s);
+    s._writev = (chunks, done) => {
+      calls.push(chunks.length);
+      writev?.(chunks, done);
+    };
+    const chunks = Array.from({ length: 100 }, (_, i) => Buffer.from(`chunk ${i}\n`));
+    for (const c of chunks) writeBatched(s, c);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual([100]);
+    writeBatched(s, Buffer.from("last, corked when the stream ends\n"));
+    await endStream(s);
+    expect(readFileSync(path, "utf8")).toBe(`${chunks.join("")}last, corked when the stream ends\n`);
+  });
+
+  it("a batch still rotates at maxBytes: every file under it, every byte once and in order", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "log-batch-rot-"));
+    const leave = setOutputLogPolicy(dir, { maxBytes: 1000, keep: 50 });
+    const path = join(dir, "s.out.log");
+    const s = openLog(path);
+    if (!s) throw new Error("no stream");
+    const text = Array.from({ length: 400 }, (_, i) => `line ${i}\n`).join("");
+    for (let at = 0; at < text.length; at += 37) writeBatched(s, Buffer.from(text.slice(at, at + 37)));
+    await endStream(s);
+    leave();
+    const files = [path, ...Array.from({ length: 50 }, (_, i) => `${path}.${i + 1}`)].filter((f) => existsSync(f));
+    expect(files.length).toBeGreaterThan(3);
+    for (const f of files) expect(readFileSync(f).length).toBeLessThanOrEqual(1000);
+    expect(
+      files
+        .reverse()
+        .map((f) => readFileSync(f, "utf8"))
+        .join(""),
+    ).toBe(text);
+  });
+});
