@@ -1,18 +1,18 @@
 // Exit → state: the child stamps the clock as its last act; how long until the supervisor says so.
 // Side by side in each round: the conductor (`completed` event), pm2 (`exit` on its bus), and the
-// floors (child_process `exit`, node-pty `onExit`).
+// floors (child_process `exit`, node-pty `onExit`). The child is perl when there is one: a Node
+// child's own exit after its stamp (10–70 ms under load) was most of every contender's figure.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { child, dist, emit, once, stamps, tempLogs, wallNow } from "./lib.mjs";
+import { dist, emit, once, probeArgv, stamps, tempLogs, wallNow } from "./lib.mjs";
 import { startPm2 } from "./pm2.mjs";
 
 const { createConductor } = await import(dist);
 const pty = createRequire(import.meta.url)("node-pty");
 const SAMPLES = Number(process.env.SAMPLES ?? 15);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const NODE = process.execPath;
-const probe = [child("stamp-exit"), "0"];
+const probe = probeArgv("stamp-exit", "0");
 
 async function conductor(round) {
   const c = createConductor({ logsDir: tempLogs("exit"), handleSignals: false, enableMesh: false });
@@ -20,7 +20,7 @@ async function conductor(round) {
   for (let i = 0; i < SAMPLES; i++) {
     const id = `x${round}-${i}`;
     const done = once(c, "completed", (e) => e.sessionId === id).then(() => wallNow());
-    c.spawnSession({ id, agent: "command", command: [NODE, ...probe] });
+    c.spawnSession({ id, agent: "command", command: probe });
     const at = await done;
     const path = c.getSnapshot().find((s) => s.id === id).outPath;
     out.push(at - stamps(readFileSync(path, "utf8"), "T")[0]);
@@ -29,17 +29,18 @@ async function conductor(round) {
   return out;
 }
 
+/** One app a round that pm2 restarts SAMPLES - 1 times (a start and a delete per sample took minutes). */
 async function pm2Round(pm2, round) {
-  const out = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const name = `x${round}-${i}`;
-    const exited = pm2.nextEvent(name, "exit");
-    await pm2.start({ name, script: probe[0], args: probe.slice(1), autorestart: false });
-    const at = await exited;
-    out.push(at - stamps(await pm2.settledLog(name), "T")[0]);
-    await pm2.delete(name);
-  }
-  return out;
+  const name = `x${round}`;
+  const exits = pm2.eventTimes(name, "exit", SAMPLES);
+  // pm2 counts runs, not restarts: max_restarts R gives R runs (bench/restart.mjs).
+  const app = { name, script: probe[0], args: probe.slice(1), interpreter: "none", autorestart: true };
+  await pm2.start({ ...app, max_restarts: SAMPLES, min_uptime: 60_000, restart_delay: 0 });
+  const at = await exits;
+  const text = await pm2.settledLog(name);
+  await pm2.delete(name);
+  const t = stamps(text, "T");
+  return at.map((a, i) => a - (t[i] ?? Number.NaN)).filter(Number.isFinite);
 }
 
 async function floor(run) {
@@ -52,7 +53,7 @@ async function floor(run) {
 }
 const viaChildProcess = (resolve) => {
   let text = "";
-  const p = spawn(NODE, probe, { stdio: ["ignore", "pipe", "inherit"] });
+  const p = spawn(probe[0], probe.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
   p.stdout.setEncoding("utf8").on("data", (d) => (text += d));
   p.on("exit", () => {
     const at = wallNow();
@@ -61,7 +62,7 @@ const viaChildProcess = (resolve) => {
 };
 const viaPty = (resolve) => {
   let text = "";
-  const p = pty.spawn(NODE, probe, { cols: 120, rows: 40 });
+  const p = pty.spawn(probe[0], probe.slice(1), { cols: 120, rows: 40 });
   p.onData((d) => (text += d));
   p.onExit(() => {
     const at = wallNow();

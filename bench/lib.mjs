@@ -1,4 +1,5 @@
 // Shared helpers for the benchmarks: they import the built package (run `npm run build` first).
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,6 +71,22 @@ export function procCpuSeconds(pid) {
 }
 
 export const child = (name) => fileURLToPath(new URL(`./children/${name}.mjs`, import.meta.url));
+
+/** perl is there: probes that must start and exit in a few ms use it (a Node child's start and exit cost 10s of ms). */
+export const hasPerl = (() => {
+  try {
+    execFileSync("perl", ["-e", "1"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** argv of a probe child: bench/children/<name>.pl under perl when there is one, else <name>.mjs under Node. */
+export const probeArgv = (name, ...args) =>
+  hasPerl
+    ? ["perl", fileURLToPath(new URL(`./children/${name}.pl`, import.meta.url)), ...args]
+    : [process.execPath, child(name), ...args];
 
 /** Prints the scenario's result for bench/run.mjs (the last stdout line is the JSON). */
 export function emit(result) {

@@ -16,6 +16,19 @@ export async function startPm2() {
     new Promise((resolve, reject) => pm2[method](...args, (err, res) => (err ? reject(err) : resolve(res))));
   await call("connect", false);
   const bus = await call("launchBus");
+  /** Resolves with the times of the daemon's next `count` events of this kind for the app `name`. */
+  const eventTimes = (name, event, count) =>
+    new Promise((resolve) => {
+      const times = [];
+      const fn = (packet) => {
+        if (packet.event !== event || packet.process?.name !== name) return;
+        times.push(performance.timeOrigin + performance.now());
+        if (times.length < count) return;
+        (bus.off ?? bus.removeListener).call(bus, "process:event", fn);
+        resolve(times);
+      };
+      bus.on("process:event", fn);
+    });
   const daemonPid = () => Number(readFileSync(join(home, "pm2.pid"), "utf8"));
   return {
     home,
@@ -30,26 +43,10 @@ export async function startPm2() {
       }),
     delete: (name) => call("delete", name),
     /** Resolves on the daemon's next `process:event` of this kind for the app `name`. */
-    nextEvent: (name, event) =>
-      new Promise((resolve) => {
-        const fn = (packet) => {
-          if (packet.event !== event || packet.process?.name !== name) return;
-          (bus.off ?? bus.removeListener).call(bus, "process:event", fn);
-          resolve(performance.timeOrigin + performance.now());
-        };
-        bus.on("process:event", fn);
-      }),
+    nextEvent: (name, event) => eventTimes(name, event, 1).then(([at]) => at),
+    eventTimes,
     /** Resolves once the daemon has reported `count` events of this kind for the app `name`. */
-    countEvents: (name, event, count) =>
-      new Promise((resolve) => {
-        let seen = 0;
-        const fn = (packet) => {
-          if (packet.event !== event || packet.process?.name !== name || ++seen < count) return;
-          (bus.off ?? bus.removeListener).call(bus, "process:event", fn);
-          resolve();
-        };
-        bus.on("process:event", fn);
-      }),
+    countEvents: (name, event, count) => eventTimes(name, event, count).then(() => undefined),
     /** The app's out log once pm2 has stopped appending to it (its log writes trail the events). */
     async settledLog(name) {
       let last = -1;

@@ -13,6 +13,12 @@ function ratio(rounds, a, b, pick = (v) => median(v)) {
 }
 const fmtRatio = (r) => (r ? `${x(r.median)} (rounds ${x(r.min)}–${x(r.max)})` : "—");
 
+/** tree-kill stops fewer sessions than the others (bench/shutdown.mjs): say how many. */
+const treeKillOf = (sd) => {
+  const n = sd.sessions?.tree_kill;
+  return n !== undefined && n !== sd.sessions.conductor ? ` (${n} sessions)` : "";
+};
+
 export function summarise(raw) {
   const rows = [];
   const lat = (key, label, target, met) => {
@@ -51,7 +57,7 @@ export function summarise(raw) {
   rows.push({
     figure: `output throughput (${raw.throughput.what})`,
     conductor: tpOf("conductor"),
-    pm2: tpOf("pm2"),
+    pm2: `${tpOf("pm2")}${tp[0]?.pm2?.mib ? ` (${tp[0].pm2.mib} MiB)` : ""}`,
     floor: `pipe ${tpOf("child_process")}; node-pty → file ${tpOf("node_pty")}`,
     ratio: `${fmtRatio(tpRatio)} of node-pty's MiB/s; CPU per MiB ${fmtRatio(cpuRatio)}`,
     target: "≥ 0.9× node-pty, CPU per MiB ≤ node-pty's",
@@ -94,7 +100,7 @@ export function summarise(raw) {
     figure: `shutdown (${raw.shutdown.what})`,
     conductor: fmt(sdS.conductor),
     pm2: fmt(sdS.pm2),
-    floor: `SIGKILL per process group ${fmt(sdS.process_group_kill)}; tree-kill per session ${fmt(sdS.tree_kill)}`,
+    floor: `SIGKILL per process group ${fmt(sdS.process_group_kill)}; tree-kill per session ${fmt(sdS.tree_kill)}${treeKillOf(raw.shutdown)}`,
     ratio: `pm2 takes ${fmtRatio(pm2VsUs)} the conductor's time`,
     target: "≥ 10× faster than pm2",
     met: pm2VsUs !== null && pm2VsUs.median >= 10,
