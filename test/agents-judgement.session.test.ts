@@ -193,6 +193,32 @@ describe("questions are questions", () => {
     });
   });
 
+  it("claude's permission prompt settles although the tool call's bullet blinks above it", () => {
+    const h = as("claude", { inputQuietMs: 1_500 });
+    const prompt = (bullet: string) => [
+      "❯ Reply with one short sentence.",
+      `${bullet} Removing a scratch folder`,
+      "  ⎿  $ rm -rf ./fake-api-scratch-dir",
+      " Do you want to proceed?",
+      " ❯ 1. Yes",
+      "   2. Yes, and always allow access to <CWD> from this project",
+      "   3. No",
+      " Esc to cancel · Tab to amend",
+    ];
+    h.spawnedEv();
+    h.screen(prompt("●"));
+    // On and off every 0.5 s, as the live claude 2.1 drew it for 70 s: 1.5 s after the question, it is asked.
+    for (let i = 1; i <= 3; i++) {
+      h.advance(500);
+      h.screen(prompt(i % 2 ? " " : "●"));
+    }
+    expect(h.state()).toBe("input_wait");
+    expect(h.emitted.find((e) => e.type === "inputWait")).toMatchObject({
+      kind: "approval",
+      question: "Do you want to proceed?",
+    });
+  });
+
   it("KEYS answers a menu: one table maps names to bytes", () => {
     const h = as("claude");
     h.spawnedEv();

@@ -34,6 +34,8 @@ export const claude: AgentProfile = {
   },
   titles: [],
   busy: [/\b(?:esc|ctrl\+c) to interrupt\b/i],
+  // The tool call's bullet blinks under "Do you want to proceed?" (live claude/tui-approval, 2.1.332).
+  blinking: [/^●(?=\s)/],
   // "? for shortcuts" is shown under an empty composer while claude is idle.
   composer: [/^\s*\?\s+for shortcuts\b/],
   questions: [],

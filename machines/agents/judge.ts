@@ -256,8 +256,9 @@ export function isBusy(profile: AgentProfile, screen: readonly string[], title: 
 const GLYPHS = /[\u2800-\u28ff·✢✳✶✻✽✺⏺●○◐◓◑◒◴◷◶◵⣾⣽⣻⢿⡿⣟⣯⣷|/\\*-]/g;
 
 /**
- * What counts as progress on screen: the rendered text, with spinner glyphs of busy lines and of
- * the title left out. A spinner that only spins (its counter frozen) leaves this unchanged.
+ * What counts as progress on screen: the rendered text, with spinner glyphs of busy lines, the
+ * profile's blinking marks and the title's glyphs left out. A spinner that only spins (its counter
+ * frozen) or a blinking mark leaves this unchanged.
  */
 export function progressKey(profile: AgentProfile, screen: readonly string[], title: string | null): string {
   let h = 0x811c9dc5;
@@ -269,7 +270,10 @@ export function progressKey(profile: AgentProfile, screen: readonly string[], ti
     h ^= 10;
     h = Math.imul(h, 0x01000193) >>> 0;
   };
-  for (const line of screen) mix(profile.busy.some((re) => re.test(line)) ? line.replace(GLYPHS, "") : line);
+  const unblinked = (line: string) =>
+    (profile.blinking ?? []).reduce((l, re) => l.replace(re, (m) => " ".repeat(m.length)), line);
+  for (const line of screen.map(unblinked))
+    mix(profile.busy.some((re) => re.test(line)) ? line.replace(GLYPHS, "") : line);
   // A title the profile knows counts by what it means: codex blinks `[ . ]`/`[ ! ] Action Required`
   // every half second while it asks, which is not progress (the question would never settle).
   const meant = title ? profile.titles.find((t) => t.pattern.test(title))?.means : undefined;

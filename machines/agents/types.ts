@@ -58,6 +58,12 @@ export interface AgentProfile {
    * agent is working, not asking; it counts as progress only while its text (counter) advances.
    */
   readonly busy: readonly RegExp[];
+  /**
+   * Marks the TUI blinks while it waits (claude's `●` before a tool call that asks for permission,
+   * on and off every ~0.6 s): each match counts as blank in the progress key, so a blink is no
+   * progress and the question under it settles.
+   */
+  readonly blinking?: readonly RegExp[];
   /** The idle composer (codex's `›` line): the agent waits for the next instruction. */
   readonly composer: readonly RegExp[];
   /** Extra prompt-line patterns for the bottom of the screen, on top of the built-in ones. */

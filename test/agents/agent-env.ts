@@ -3,6 +3,7 @@
  * each CLI's own opt-outs of telemetry and update checks, and the config files that point the CLI at
  * the fake API. Nothing here reaches a vendor: runs also happen in a loopback-only network namespace.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -47,6 +48,37 @@ export function freshDirs(dirs: RunDirs): void {
     rmSync(d, { recursive: true, force: true });
     mkdirSync(d, { recursive: true });
   }
+}
+
+/** What a case says about its run's setup (the fields of `AgentCase` that shape the environment). */
+export interface CaseSetup {
+  cli: Cli;
+  withKey: boolean;
+  trustCwd: boolean;
+  onboarded: boolean;
+  /** codex: make the working folder a git repository (codex exec refuses other folders). */
+  gitRepo?: boolean;
+  maxRetries?: number;
+  extraEnv?: Record<string, string>;
+}
+
+/**
+ * Prepares one case's run in `dirs` (a git repository when the case wants one) and returns its
+ * environment: the same for a recording and for a run under the conductor.
+ */
+export function prepareCaseRun(k: CaseSetup, dirs: RunDirs, baseUrl: string, marker: string): Record<string, string> {
+  if (k.gitRepo) execFileSync("git", ["init", "-q", dirs.cwd]);
+  return agentEnv({
+    cli: k.cli,
+    dirs,
+    baseUrl,
+    withKey: k.withKey,
+    trustCwd: k.trustCwd,
+    onboarded: k.onboarded,
+    marker,
+    ...(k.maxRetries !== undefined ? { maxRetries: k.maxRetries } : {}),
+    ...(k.extraEnv ? { extraEnv: k.extraEnv } : {}),
+  });
 }
 
 function baseEnv(o: AgentEnvOptions): Record<string, string> {

@@ -3,7 +3,7 @@
  * is expected to print (checked against the recording), and what the conductor should make of it
  * (the target of issue 10; the live suite prints it beside what the conductor does today).
  */
-import { type Cli, FAKE_KEYS } from "./agent-env.js";
+import { type CaseSetup, type Cli, FAKE_KEYS } from "./agent-env.js";
 import type { Step } from "./record-run.js";
 
 export const PROMPT = "Reply with one short sentence.";
@@ -22,25 +22,21 @@ export interface ConductorExpectation {
   retryAfterMs?: number;
 }
 
-export interface AgentCase {
-  cli: Cli;
+/** A case: its run's setup (key, trust, onboarding, git folder, retries: `CaseSetup`) and what follows. */
+export interface AgentCase extends CaseSetup {
   name: string;
   why: string;
   /** Fake API scenario segment (scenario.ts). */
   scenario: string;
-  withKey: boolean;
-  trustCwd: boolean;
-  onboarded: boolean;
-  /** codex: make the working folder a git repository (codex exec refuses other folders). */
-  gitRepo?: boolean;
-  maxRetries?: number;
-  extraEnv?: Record<string, string>;
   /** argv after the binary. */
   args: string[];
   steps?: Step[];
   stopAfterSteps?: boolean;
   stopSignal?: "SIGTERM" | "SIGHUP" | "SIGINT";
+  /** The recorder's bound on one run. */
   maxMs: number;
+  /** The live suite's bound on the whole case, when its default (one-shots 200 s, TUIs 90 s) cannot fit. */
+  liveBoundMs?: number;
   /** The line the CLI prints for this failure (or the answer, for successes). */
   expectLine?: RegExp;
   /** Interactive dialogs: the question on screen. */
@@ -50,384 +46,235 @@ export interface AgentCase {
   conductor: ConductorExpectation;
 }
 
-const claudeP = (...extra: string[]) => ["-p", ...extra, PROMPT];
 const claudeStream = ["--output-format", "stream-json", "--verbose", "--include-partial-messages"];
-const codexExec = (...extra: string[]) => ["exec", ...extra, PROMPT];
-const geminiP = (...extra: string[]) => ["-p", PROMPT, ...extra];
 const geminiStream = ["--output-format", "stream-json"];
+/** Each CLI's headless one-shot argv (after the binary), with extra flags. */
+const ONE_SHOT: Record<Cli, (...extra: string[]) => string[]> = {
+  claude: (...extra) => ["-p", ...extra, PROMPT],
+  codex: (...extra) => ["exec", ...extra, PROMPT],
+  gemini: (...extra) => ["-p", PROMPT, ...extra],
+};
 
-const dead = (failureMode: ConductorExpectation["failureMode"]): ConductorExpectation => ({
+const dead = (failureMode: ConductorExpectation["failureMode"], maxRuns = 1): ConductorExpectation => ({
   state: "dead",
   failureMode,
-  maxRuns: 1,
+  maxRuns,
 });
 const ok: ConductorExpectation = { state: "completed", maxRuns: 1 };
 const limited: ConductorExpectation = { state: "rate_limited_wait", failureMode: "rate_limit", maxRuns: 1 };
 const asks: ConductorExpectation = { state: "input_wait", maxRuns: 1 };
 
-type Base = Omit<AgentCase, "cli" | "name" | "why" | "args" | "conductor" | "scenario"> & { scenario?: string };
-const oneShot: Base = { withKey: true, trustCwd: true, onboarded: true, gitRepo: true, maxMs: 120_000 };
-const tui: Base = { ...oneShot, stopAfterSteps: true, maxMs: 90_000 };
+/** What a row may set beyond its id, expectation and why (defaults: a trusted git folder, a key, onboarded). */
+type Extra = Partial<Omit<AgentCase, "cli" | "name" | "why" | "conductor">>;
+const NO_RETRIES: Extra = { maxRetries: 0 };
+const NO_KEY: Extra = { withKey: false };
 
-function c(
-  cli: Cli,
-  name: string,
-  why: string,
-  base: Base,
-  rest: Partial<AgentCase> & Pick<AgentCase, "args" | "conductor">,
-): AgentCase {
-  return { cli, name, why, scenario: "ok", ...base, ...rest } as AgentCase;
+function row(id: string, conductor: ConductorExpectation, why: string, extra: Extra): AgentCase {
+  const [cli, name] = id.split("/") as [Cli, string];
+  return {
+    cli,
+    name,
+    why,
+    conductor,
+    scenario: "ok",
+    withKey: true,
+    trustCwd: true,
+    onboarded: true,
+    gitRepo: true,
+    maxMs: 120_000,
+    args: ONE_SHOT[cli](),
+    ...extra,
+  };
 }
+
+/** A headless one-shot run (`-p`, `exec`) and the line its CLI prints for the failure (or its answer). */
+const one = (id: string, conductor: ConductorExpectation, line: RegExp | null, why: string, extra: Extra = {}) =>
+  row(id, conductor, why, { ...(line ? { expectLine: line } : {}), ...extra });
+
+/** An interactive TUI, stopped once its steps are done; `question` is what it must ask. */
+const tui = (id: string, why: string, question: RegExp, extra: Extra) =>
+  row(id, asks, why, { args: [], stopAfterSteps: true, maxMs: 90_000, question, ...extra });
 
 export const CASES: AgentCase[] = [
   // --- auth: no key / not logged in, and a key the API refuses
-  c(
-    "claude",
-    "nokey",
-    "no ANTHROPIC_API_KEY and no login",
-    { ...oneShot, withKey: false },
-    {
-      args: claudeP(),
-      expectLine: /Not logged in/,
-      conductor: dead("auth"),
-    },
-  ),
-  c(
-    "claude",
-    "auth-401",
-    "401 authentication_error; CLAUDE_CODE_MAX_RETRIES=0 keeps it short",
-    { ...oneShot, maxRetries: 0 },
-    {
-      scenario: "auth",
-      args: claudeP(),
-      expectLine: /Invalid API key|401/,
-      conductor: dead("auth"),
-    },
-  ),
-  c(
-    "claude",
-    "auth-401-default-retries",
-    "401 with claude's default retries (silent for minutes)",
-    { ...oneShot, maxMs: 300_000 },
-    {
-      scenario: "auth",
-      args: claudeP(),
-      expectLine: /Invalid API key|401/,
-      conductor: dead("auth"),
-    },
-  ),
-  c(
-    "codex",
-    "nokey",
-    "stock OpenAI provider, no auth.json, no OPENAI_API_KEY (offline: no network in the namespace)",
-    { ...oneShot, withKey: false, maxMs: 240_000 },
-    {
-      args: codexExec(),
-      conductor: dead("auth"),
-    },
-  ),
-  c("codex", "auth-401", "401 invalid_api_key from the fake provider", oneShot, {
+  one("claude/nokey", dead("auth"), /Not logged in/, "no ANTHROPIC_API_KEY and no login", NO_KEY),
+  one("claude/auth-401", dead("auth"), /Invalid API key|401/, "401 authentication_error; no retries keeps it short", {
     scenario: "auth",
-    args: codexExec(),
-    expectLine: /401 Unauthorized/,
-    conductor: dead("auth"),
+    ...NO_RETRIES,
   }),
-  c(
-    "gemini",
-    "nokey",
-    "no auth method in settings and no GEMINI_API_KEY",
-    { ...oneShot, withKey: false },
-    {
-      args: geminiP(),
-      expectLine: /Please set an Auth method/,
-      conductor: dead("auth"),
-    },
-  ),
-  c("gemini", "auth-401", "400 INVALID_ARGUMENT / API_KEY_INVALID (Google's bad-key answer)", oneShot, {
+  one("claude/auth-401-default-retries", dead("auth"), /Invalid API key|401/, "401, claude's default retries", {
     scenario: "auth",
-    args: geminiP(),
-    expectLine: /API key not valid/,
-    conductor: dead("auth"),
+    maxMs: 300_000,
+  }),
+  one("codex/nokey", dead("auth"), null, "stock OpenAI provider, no auth.json, no key (offline namespace)", {
+    ...NO_KEY,
+    maxMs: 240_000,
+  }),
+  one("codex/auth-401", dead("auth"), /401 Unauthorized/, "401 invalid_api_key from the fake provider", {
+    scenario: "auth",
+  }),
+  one(
+    "gemini/nokey",
+    dead("auth"),
+    /Please set an Auth method/,
+    "no auth method in settings, no GEMINI_API_KEY",
+    NO_KEY,
+  ),
+  one("gemini/auth-401", dead("auth"), /API key not valid/, "400 INVALID_ARGUMENT / API_KEY_INVALID", {
+    scenario: "auth",
   }),
   // --- rate limits and usage limits
-  c(
-    "claude",
-    "rate-429",
-    "429 rate_limit_error with retry-after 39; CLAUDE_CODE_MAX_RETRIES=0",
-    { ...oneShot, maxRetries: 0 },
-    {
-      scenario: "rate-39",
-      args: claudeP(),
-      expectLine: /429|rate limit/i,
-      conductor: limited,
-    },
-  ),
-  c(
-    "claude",
-    "usage-limit",
-    "429 with unified subscription headers: five_hour rejected, reset in an hour",
-    { ...oneShot, maxRetries: 0 },
-    {
-      scenario: "usage",
-      args: claudeP(),
-      expectLine: /limit/i,
-      limitText: /resets?\s[^\n]*/i,
-      conductor: limited,
-    },
-  ),
-  c(
-    "claude",
-    "usage-limit-oauth",
-    "the same 429 for a subscription login (CLAUDE_CODE_OAUTH_TOKEN, no API key)",
-    { ...oneShot, withKey: false, maxRetries: 0 },
-    {
-      scenario: "usage",
-      args: claudeP(),
-      extraEnv: { CLAUDE_CODE_OAUTH_TOKEN: FAKE_KEYS.claudeOauth },
-      expectLine: /limit/i,
-      limitText: /resets?\s[^\n]*/i,
-      conductor: limited,
-    },
-  ),
-  c(
-    "codex",
-    "rate-429",
-    "429 rate_limit_exceeded, retry-after 5 (codex retries by itself)",
-    { ...oneShot, maxMs: 180_000 },
-    {
-      scenario: "rate-5",
-      args: codexExec(),
-      expectLine: /429|rate limit/i,
-      conductor: limited,
-    },
-  ),
-  c("codex", "usage-limit", "429 usage_limit_reached, plan plus, resets_at in an hour", oneShot, {
-    scenario: "usage",
-    args: codexExec(),
-    expectLine: /usage limit/i,
-    limitText: /try again at [^\n.]*/i,
-    conductor: limited,
+  one("claude/rate-429", limited, /429|rate limit/i, "429 rate_limit_error, retry-after 39; no retries", {
+    scenario: "rate-39",
+    ...NO_RETRIES,
   }),
-  c(
-    "gemini",
-    "rate-429",
-    "429 RESOURCE_EXHAUSTED per-minute quota, RetryInfo 5s (gemini retries by itself)",
-    { ...oneShot, maxMs: 240_000 },
-    {
-      scenario: "rate-5",
-      args: geminiP(),
-      expectLine: /quota|429/i,
-      limitText: /Suggested retry after \S+/,
-      conductor: limited,
-    },
-  ),
-  c("gemini", "usage-limit", "429 RESOURCE_EXHAUSTED per-day quota (terminal for gemini)", oneShot, {
+  one("claude/usage-limit", limited, /limit/i, "429 with subscription headers: five_hour rejected, reset in an hour", {
     scenario: "usage",
-    args: geminiP(),
-    expectLine: /quota/i,
-    conductor: limited,
+    limitText: /resets?\s[^\n]*/i,
+    ...NO_RETRIES,
+  }),
+  one("claude/usage-limit-oauth", limited, /limit/i, "the same 429 for a subscription login (OAuth token, no key)", {
+    scenario: "usage",
+    limitText: /resets?\s[^\n]*/i,
+    extraEnv: { CLAUDE_CODE_OAUTH_TOKEN: FAKE_KEYS.claudeOauth },
+    ...NO_KEY,
+    ...NO_RETRIES,
+  }),
+  one("codex/rate-429", limited, /429|rate limit/i, "429 rate_limit_exceeded, retry-after 5 (codex retries)", {
+    scenario: "rate-5",
+    maxMs: 180_000,
+  }),
+  one("codex/usage-limit", limited, /usage limit/i, "429 usage_limit_reached, plan plus, resets_at in an hour", {
+    scenario: "usage",
+    limitText: /try again at [^\n.]*/i,
+  }),
+  one("gemini/rate-429", limited, /quota|429/i, "429 RESOURCE_EXHAUSTED per minute, RetryInfo 5s (gemini retries)", {
+    scenario: "rate-5",
+    limitText: /Suggested retry after \S+/,
+    maxMs: 240_000,
+  }),
+  one("gemini/usage-limit", limited, /quota/i, "429 RESOURCE_EXHAUSTED per-day quota (terminal for gemini)", {
+    scenario: "usage",
   }),
   // --- trust
-  c(
-    "codex",
-    "untrusted-no-git",
-    "codex exec outside a git repository, no --skip-git-repo-check",
-    { ...oneShot, gitRepo: false, trustCwd: false },
+  one(
+    "codex/untrusted-no-git",
+    dead("trust"),
+    /Not inside a trusted directory/,
+    "codex exec outside a git repository",
     {
-      args: codexExec(),
-      expectLine: /Not inside a trusted directory/,
-      conductor: dead("trust"),
+      gitRepo: false,
+      trustCwd: false,
     },
   ),
-  c(
-    "gemini",
-    "untrusted-headless",
-    "gemini -p in a folder not in trustedFolders.json",
-    { ...oneShot, trustCwd: false },
-    {
-      args: geminiP(),
-      expectLine: /trust/i,
-      conductor: dead("trust"),
-    },
-  ),
-  // --- context too long
-  c(
-    "claude",
-    "context",
-    "400 invalid_request_error: prompt is too long",
-    { ...oneShot, maxRetries: 0 },
-    {
-      scenario: "context",
-      args: claudeP(),
-      expectLine: /too long/i,
-      conductor: dead("context"),
-    },
-  ),
-  c("codex", "context", "response.failed with context_length_exceeded", oneShot, {
-    scenario: "context",
-    args: codexExec(),
-    expectLine: /context window/i,
-    conductor: dead("context"),
+  one("gemini/untrusted-headless", dead("trust"), /trust/i, "gemini -p in a folder not in trustedFolders.json", {
+    trustCwd: false,
   }),
-  c("gemini", "context", "400 INVALID_ARGUMENT: input token count exceeds the maximum", oneShot, {
+  // --- context too long
+  one("claude/context", dead("context"), /too long/i, "400 invalid_request_error: prompt is too long", {
     scenario: "context",
-    args: geminiP(),
-    expectLine: /token count|exceeds/i,
-    conductor: dead("context"),
+    ...NO_RETRIES,
+  }),
+  one("codex/context", dead("context"), /context window/i, "response.failed, context_length_exceeded", {
+    scenario: "context",
+  }),
+  one("gemini/context", dead("context"), /token count|exceeds/i, "400 INVALID_ARGUMENT: input token count exceeds", {
+    scenario: "context",
   }),
   // --- overloaded / server errors
-  c(
-    "claude",
-    "overloaded",
-    "529 overloaded_error; CLAUDE_CODE_MAX_RETRIES=0",
-    { ...oneShot, maxRetries: 0 },
-    {
-      scenario: "overloaded",
-      args: claudeP(),
-      expectLine: /overloaded|529/i,
-      conductor: { state: "dead", failureMode: "network", maxRuns: 4 },
-    },
-  ),
-  c(
-    "codex",
-    "overloaded",
-    "500 server_error (codex retries by itself)",
-    { ...oneShot, maxMs: 180_000 },
-    {
-      scenario: "overloaded",
-      args: codexExec(),
-      expectLine: /high demand|500/i,
-      conductor: { state: "dead", failureMode: "network", maxRuns: 4 },
-    },
-  ),
-  c(
-    "gemini",
-    "overloaded",
-    "503 UNAVAILABLE (gemini retries by itself)",
-    { ...oneShot, maxMs: 240_000 },
-    {
-      scenario: "overloaded",
-      args: geminiP(),
-      expectLine: /overloaded|503/i,
-      conductor: { state: "dead", failureMode: "network", maxRuns: 4 },
-    },
-  ),
+  one("claude/overloaded", dead("network", 4), /overloaded|529/i, "529 overloaded_error; no retries", {
+    scenario: "overloaded",
+    ...NO_RETRIES,
+  }),
+  one("codex/overloaded", dead("network", 4), /high demand|500/i, "500 server_error (codex retries by itself)", {
+    scenario: "overloaded",
+    maxMs: 180_000,
+  }),
+  // gemini retries a 503 five times itself (~85 s) before "Max attempts reached" (network): a
+  // transient 503 is cheaper to let it retry than to restart it, so 4 runs take about 6 minutes.
+  one("gemini/overloaded", dead("network", 4), /overloaded|503/i, "503 UNAVAILABLE (gemini retries by itself)", {
+    scenario: "overloaded",
+    maxMs: 240_000,
+    liveBoundMs: 480_000,
+  }),
   // --- success, and a one-shot longer than a 30 s start-up timeout, in text and stream modes
-  c("claude", "ok", "a short answer", oneShot, { args: claudeP(), expectLine: /FAKE-API-OK/, conductor: ok }),
-  c("codex", "ok", "a short answer", oneShot, { args: codexExec(), expectLine: /FAKE-API-OK/, conductor: ok }),
-  c("gemini", "ok", "a short answer", oneShot, { args: geminiP(), expectLine: /FAKE-API-OK/, conductor: ok }),
-  c("claude", "slow-text", "the answer streams for 40 s; text mode prints nothing until the end", oneShot, {
-    scenario: "slow-40",
-    args: claudeP(),
-    expectLine: /FAKE-API-SLOW-DONE/,
-    conductor: ok,
-  }),
-  c("claude", "slow-stream", "the same in stream-json with partial messages", oneShot, {
-    scenario: "slow-40",
-    args: claudeP(...claudeStream),
-    expectLine: /FAKE-API-SLOW-DONE/,
-    conductor: ok,
-  }),
-  c("codex", "slow-text", "the answer streams for 40 s", oneShot, {
-    scenario: "slow-40",
-    args: codexExec(),
-    expectLine: /FAKE-API-SLOW-DONE/,
-    conductor: ok,
-  }),
-  c("codex", "slow-stream", "the same with --json", oneShot, {
-    scenario: "slow-40",
-    args: codexExec("--json"),
-    expectLine: /FAKE-API-SLOW-DONE/,
-    conductor: ok,
-  }),
-  c("gemini", "slow-text", "the answer streams for 40 s", oneShot, {
-    scenario: "slow-40",
-    args: geminiP(),
-    expectLine: /FAKE-API-SLOW-DONE/,
-    conductor: ok,
-  }),
-  c("gemini", "slow-stream", "the same with --output-format stream-json", oneShot, {
-    scenario: "slow-40",
-    args: geminiP(...geminiStream),
-    expectLine: /FAKE-API-SLOW-DONE/,
-    conductor: ok,
-  }),
+  one("claude/ok", ok, /FAKE-API-OK/, "a short answer"),
+  one("codex/ok", ok, /FAKE-API-OK/, "a short answer"),
+  one("gemini/ok", ok, /FAKE-API-OK/, "a short answer"),
+  ...(["claude", "codex", "gemini"] as const).flatMap((cli) => [
+    one(
+      `${cli}/slow-text`,
+      ok,
+      /FAKE-API-SLOW-DONE/,
+      "the answer streams for 40 s (claude's text mode: silent till the end)",
+      {
+        scenario: "slow-40",
+      },
+    ),
+    one(`${cli}/slow-stream`, ok, /FAKE-API-SLOW-DONE/, "the same in the CLI's machine-readable stream", {
+      scenario: "slow-40",
+      args: ONE_SHOT[cli](...{ claude: claudeStream, codex: ["--json"], gemini: geminiStream }[cli]),
+    }),
+  ]),
   // --- interactive TUIs: questions and idle composers
-  c(
-    "claude",
-    "tui-trust",
-    "fresh folder, no -p: the folder-trust dialog",
-    { ...tui, trustCwd: false },
-    {
-      args: [],
-      steps: [{ waitFor: /trust/i }],
-      question: /trust/i,
-      conductor: asks,
-    },
-  ),
-  c(
-    "gemini",
-    "tui-trust",
-    "fresh folder: the boxed 'Do you trust the files in this folder?'",
-    { ...tui, trustCwd: false },
-    {
-      args: [],
-      steps: [{ waitFor: /Do you trust/i }],
-      question: /Do you trust/i,
-      conductor: asks,
-    },
-  ),
-  c("codex", "tui-idle", "trusted git folder: the idle composer after start", tui, {
-    args: [],
+  tui("claude/tui-trust", "fresh folder, no -p: the folder-trust dialog", /trust/i, {
+    trustCwd: false,
+    steps: [{ waitFor: /trust/i }],
+  }),
+  tui("gemini/tui-trust", "fresh folder: the boxed 'Do you trust the files in this folder?'", /Do you trust/i, {
+    trustCwd: false,
+    steps: [{ waitFor: /Do you trust/i }],
+  }),
+  tui("codex/tui-idle", "trusted git folder: the idle composer after start", /›/, {
     steps: [{ waitFor: /›/, settleMs: 3000 }],
-    question: /›/,
-    conductor: asks,
   }),
   // claude 2.1 starts in "auto mode" (a classifier approves commands): only "manual" asks.
-  c("claude", "tui-approval", "a Bash tool call (rm -rf) under --permission-mode manual: the permission prompt", tui, {
+  tui("claude/tui-approval", "a Bash tool call (rm -rf) under --permission-mode manual", /proceed/i, {
     scenario: "tool",
     args: ["--permission-mode", "manual", PROMPT],
     steps: [{ waitFor: /Do you want to proceed|proceed\?/i }],
-    question: /proceed/i,
-    conductor: asks,
   }),
-  c("codex", "tui-approval", "the fake API asks for a shell call needing escalation: codex's approval prompt", tui, {
+  tui("codex/tui-approval", "a shell call needing escalation: codex's approval prompt", /Would you like to run/, {
     scenario: "tool",
     args: [PROMPT],
     steps: [{ waitFor: /Would you like to run/ }],
-    question: /Would you like to run/,
-    conductor: asks,
   }),
-  c("gemini", "tui-approval", "the fake API asks for run_shell_command: gemini's confirmation box", tui, {
+  tui("gemini/tui-approval", "the fake API asks for run_shell_command: the confirmation box", /Allow execution/, {
     scenario: "tool",
     args: ["-i", PROMPT],
     steps: [{ waitFor: /Allow execution/ }],
-    question: /Allow execution/,
-    conductor: asks,
   }),
-  c(
-    "gemini",
-    "tui-rate-429",
-    "a 429 retried behind the 'Thinking… (esc to cancel, Ns)' spinner",
-    { ...tui, maxMs: 120_000 },
-    {
-      scenario: "rate-39",
-      args: ["-i", PROMPT],
-      steps: [
-        { waitFor: /esc to cancel, [1-9]\d*s/, settleMs: 0 },
-        { waitFor: /esc to cancel, 2\ds/, settleMs: 0 },
-      ],
-      limitText: /Suggested retry after \S+/,
-      conductor: limited,
-    },
-  ),
-  c("codex", "tui-turn-hup", "a TUI turn answered, then the terminal closes (SIGHUP): is an app-server left?", tui, {
+  row("gemini/tui-rate-429", limited, "a 429 retried behind the 'Thinking… (esc to cancel, Ns)' spinner", {
+    scenario: "rate-39",
+    args: ["-i", PROMPT],
+    steps: [
+      { waitFor: /esc to cancel, [1-9]\d*s/, settleMs: 0 },
+      { waitFor: /esc to cancel, 2\ds/, settleMs: 0 },
+    ],
+    limitText: /Suggested retry after \S+/,
+    stopAfterSteps: true,
+  }),
+  row("codex/tui-turn-hup", asks, "a TUI turn answered, then SIGHUP (the terminal closes): is an app-server left?", {
     args: [PROMPT],
     steps: [{ waitFor: /FAKE-API-OK/, settleMs: 2000 }],
+    stopAfterSteps: true,
     stopSignal: "SIGHUP",
+    maxMs: 90_000,
     expectLine: /FAKE-API-OK/,
-    conductor: asks,
   }),
 ];
 
 export const caseId = (k: AgentCase) => `${k.cli}/${k.name}`;
+
+/** `AGENTS_LIVE` / `AGENTS_RECORD` selections: comma-separated case ids, `*` for any characters. */
+export function inSelection(selection: string, k: AgentCase): boolean {
+  return selection.split(",").some((p) => {
+    const re = new RegExp(
+      `^${p
+        .trim()
+        .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")}$`,
+    );
+    return re.test(caseId(k));
+  });
+}

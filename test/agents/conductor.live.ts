@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { installAgents } from "../../scripts/agents/install.mjs";
-import { type AgentCase, CASES, caseId } from "./cases.js";
+import { type AgentCase, CASES, caseId, inSelection } from "./cases.js";
 import { type FakeApi, startFakeApi } from "./fake-api/server.js";
 import { type LiveOutcome, runUnderConductor } from "./live-run.js";
 import { assertLoopbackOnly } from "./netns.js";
@@ -24,20 +24,11 @@ const pattern = process.env.AGENTS_LIVE;
 const SLOW_ONLY_ON_REQUEST = new Set(["claude/auth-401-default-retries"]);
 
 function selected(k: AgentCase): boolean {
-  if (!pattern) return !SLOW_ONLY_ON_REQUEST.has(caseId(k));
-  return pattern.split(",").some((p) => {
-    const re = new RegExp(
-      `^${p
-        .trim()
-        .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
-        .replace(/\*/g, ".*")}$`,
-    );
-    return re.test(caseId(k));
-  });
+  return pattern ? inSelection(pattern, k) : !SLOW_ONLY_ON_REQUEST.has(caseId(k));
 }
 
 /** Long enough for the conductor to restart a failing one-shot 3 times, short enough to finish. */
-const boundFor = (k: AgentCase) => (k.stopAfterSteps ? 90_000 : 200_000);
+const boundFor = (k: AgentCase) => k.liveBoundMs ?? (k.stopAfterSteps ? 90_000 : 200_000);
 
 function recordedExit(k: AgentCase): number | null {
   const path = join(FIXTURES_DIR, k.cli, `${k.name}.expect.json`);
@@ -118,7 +109,8 @@ describe("real agent CLIs under the conductor", () => {
   });
 
   // Side by side, at most `maxConcurrency` (vitest.agents.config.ts) at a time: the CLIs are heavy.
-  test.concurrent.each(CASES.filter(selected).map((k) => [caseId(k), k] as const))(
+  const cases = CASES.filter(selected);
+  test.concurrent.each(cases.map((k) => [caseId(k), k] as const))(
     "%s",
     async (_id, k) => {
       const r = await runUnderConductor(k, bins[k.cli]!.bin, api, boundFor(k));
@@ -133,6 +125,7 @@ describe("real agent CLIs under the conductor", () => {
         problems.push("conductor outcome is not the expected one");
       expect(problems).toEqual([]);
     },
-    320_000, // the longest bound (200 s) plus shutdown and a loaded machine's slowness
+    // The longest bound plus shutdown and a loaded machine's slowness.
+    Math.max(...cases.map(boundFor), 0) + 120_000,
   );
 });

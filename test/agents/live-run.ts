@@ -2,13 +2,12 @@
  * Runs one case under the conductor (`createConductor`, session command = the real CLI) against the
  * fake API, and reports what the conductor made of it beside what the CLI itself printed.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyCarriageReturns, stripAnsi } from "../../actors/screen-tail.js";
 import { createConductor } from "../../src/conductor.js";
-import { agentEnv } from "./agent-env.js";
+import { prepareCaseRun } from "./agent-env.js";
 import { type AgentCase, caseId } from "./cases.js";
 import type { FakeApi } from "./fake-api/server.js";
 import { CACHE_DIR } from "./paths.js";
@@ -66,19 +65,8 @@ export async function runUnderConductor(
   const dirs = { home: join(root, "home"), cwd: join(root, "work") };
   mkdirSync(dirs.home, { recursive: true });
   mkdirSync(dirs.cwd, { recursive: true });
-  if (k.gitRepo) execFileSync("git", ["init", "-q", dirs.cwd]);
   const marker = `live-${k.cli}-${k.name}-${process.pid}`;
-  const env = agentEnv({
-    cli: k.cli,
-    dirs,
-    baseUrl: api.baseUrl(k.scenario),
-    withKey: k.withKey,
-    trustCwd: k.trustCwd,
-    onboarded: k.onboarded,
-    marker,
-    ...(k.maxRetries !== undefined ? { maxRetries: k.maxRetries } : {}),
-    ...(k.extraEnv ? { extraEnv: k.extraEnv } : {}),
-  });
+  const env = prepareCaseRun(k, dirs, api.baseUrl(k.scenario), marker);
   const logsDir = join(root, "logs");
   const conductor = createConductor({
     logsDir,
@@ -89,6 +77,8 @@ export async function runUnderConductor(
     probeOpts: { startupTimeoutMs: 30_000 },
   });
   const id = `${k.cli}-${k.name}`;
+  const outLog = () => readOr(join(logsDir, `${id}.out.log`));
+  const printed = (re: RegExp) => printedIn(outLog(), re);
   let sawInputWait = false;
   let question: string | null = null;
   const started = Date.now();
@@ -104,7 +94,9 @@ export async function runUnderConductor(
       const wanted = !k.question || k.question.test(e.question) || k.question.test(e.question.replace(/\s/g, ""));
       if (question === null || wanted) question = e.question;
       sawInputWait = true;
-      if (k.conductor.state === "input_wait" && wanted) done();
+      // A case that expects a line first (codex/tui-turn-hup: the answer, then the idle composer) is
+      // not settled by the composer shown before its turn.
+      if (k.conductor.state === "input_wait" && wanted && (!k.expectLine || printed(k.expectLine))) done();
     });
     conductor.on("stateChange", (e: { to: string }) => {
       if (FINAL.has(e.to)) done();
@@ -128,14 +120,13 @@ export async function runUnderConductor(
   await conductor.shutdown("live case done");
   const alive = processesWithMarker(marker);
   killAll(alive); // the suite cleans up what the conductor left, after counting it
-  const out = readOr(join(logsDir, `${id}.out.log`));
+  const out = outLog();
   const events = readOr(join(logsDir, "conductor-events.jsonl"))
     .split("\n")
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { event?: string; code?: number | null; session?: string });
   // "session.exit" since event-log format 2; "exit" before.
   const exits = events.filter((e) => ["session.exit", "exit"].includes(e.event ?? "") && e.session === id);
-  const text = applyCarriageReturns(stripAnsi(out));
   const partial = {
     id: caseId(k),
     expected: k.conductor,
@@ -148,13 +139,10 @@ export async function runUnderConductor(
     sawInputWait,
     durationMs,
     boundHit,
-    // TUIs draw words with cursor moves, so a question is also looked for with all blanks removed.
     cliPrintedExpected: k.expectLine
-      ? k.expectLine.test(text)
+      ? printedIn(out, k.expectLine)
       : k.question
-        ? k.question.test(text) ||
-          (question !== null && k.question.test(question)) ||
-          new RegExp(k.question.source.replace(/\s/g, ""), k.question.flags).test(text.replace(/\s/g, ""))
+        ? printedIn(out, k.question) || (question !== null && k.question.test(question))
         : null,
     firstExitCode: exits[0]?.code ?? null,
     survivors: alive.map(
@@ -163,6 +151,17 @@ export async function runUnderConductor(
     ),
   };
   return { ...partial, matches: meets(k.conductor, partial) };
+}
+
+/**
+ * The CLI printed this: in its output as text, or with the carriage returns applied, or with all
+ * blanks removed (TUIs draw words with cursor moves: claude's "Do\x1b[5Gyou\x1b[9Gwant…proceed?"
+ * followed by \r on the same line, which applying the carriage returns throws away).
+ */
+function printedIn(out: string, re: RegExp): boolean {
+  const raw = stripAnsi(out);
+  const compact = new RegExp(re.source.replace(/\s/g, ""), re.flags);
+  return re.test(raw) || re.test(applyCarriageReturns(raw)) || compact.test(raw.replace(/\s/g, ""));
 }
 
 function readOr(path: string): string {

@@ -2,11 +2,10 @@
  * Records one case against the fake API and writes `<cli>/<case>.cast` and `<case>.expect.json`
  * under test/fixtures/agents, scrubbed of machine paths.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyCarriageReturns, ScreenTail, stripAnsi } from "../../actors/screen-tail.js";
-import { agentEnv, freshDirs } from "./agent-env.js";
+import { freshDirs, prepareCaseRun } from "./agent-env.js";
 import type { AgentCase } from "./cases.js";
 import { type CastEvent, formatCast, windowTitles } from "./cast.js";
 import type { FakeApi } from "./fake-api/server.js";
@@ -125,19 +124,8 @@ async function renderScreen(events: CastEvent[], upToSeconds = Number.POSITIVE_I
 export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi): Promise<ExpectFile> {
   const dirs = { ...RECORD_DIRS };
   freshDirs(dirs);
-  if (k.gitRepo) execFileSync("git", ["init", "-q", dirs.cwd]);
   const marker = `rec-${k.cli}-${k.name}-${process.pid}-${Date.now()}`;
-  const env = agentEnv({
-    cli: k.cli,
-    dirs,
-    baseUrl: api.baseUrl(k.scenario),
-    withKey: k.withKey,
-    trustCwd: k.trustCwd,
-    onboarded: k.onboarded,
-    marker,
-    ...(k.maxRetries !== undefined ? { maxRetries: k.maxRetries } : {}),
-    ...(k.extraEnv ? { extraEnv: k.extraEnv } : {}),
-  });
+  const env = prepareCaseRun(k, dirs, api.baseUrl(k.scenario), marker);
   const firstRequest = api.requests.length;
   const argv = [cli.bin, ...k.args];
   const r: RecordResult = await recordRun({

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { installAgents } from "../../scripts/agents/install.mjs";
-import { type AgentCase, CASES, caseId } from "./cases.js";
+import { type AgentCase, CASES, caseId, inSelection } from "./cases.js";
 import { startFakeApi } from "./fake-api/server.js";
 import { assertLoopbackOnly } from "./netns.js";
 import { recordCase } from "./record-case.js";
@@ -13,18 +13,7 @@ import { CACHE_DIR } from "./paths.js";
 
 const selection = process.env.AGENTS_RECORD;
 
-function selected(k: AgentCase): boolean {
-  if (!selection) return false;
-  return selection.split(",").some((p) => {
-    const re = new RegExp(
-      `^${p
-        .trim()
-        .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
-        .replace(/\*/g, ".*")}$`,
-    );
-    return re.test(caseId(k));
-  });
-}
+const selected = (k: AgentCase) => (selection ? inSelection(selection, k) : false);
 
 describe.runIf(selection)("record the real CLIs", () => {
   const cases = CASES.filter(selected);
