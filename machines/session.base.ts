@@ -9,6 +9,7 @@ import {
   cannotRecover,
   liveFailure,
   openQuestion,
+  reportedFailure,
   restartDelay,
   screenOf,
   screenProgress,
@@ -16,7 +17,14 @@ import {
 } from "./session.judgement.js";
 import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
 import { NEVER_MS } from "./session.policy.js";
-import type { ChildCommand, McpHeartbeatInput, McpProbeEvent, PtyProcessInput } from "./session.types.js";
+import type {
+  AgentTelemetryInput,
+  ChildCommand,
+  McpHeartbeatInput,
+  McpProbeEvent,
+  PtyProcessInput,
+  TelemetryErrorEvent,
+} from "./session.types.js";
 
 /** Stand-in for the real pty actor: a machine used without `provide` does nothing at all. */
 const noChild = fromCallback<ChildCommand, PtyProcessInput>(() => undefined);
@@ -27,6 +35,8 @@ const noCredentials = fromCallback<LeaseEvent, CredentialHomeInput>(({ sendBack 
 
 /** Stand-in heartbeat: no verdict ever (l2 stays pending). The runtime provides the real one. */
 const noHeartbeat = fromCallback<McpProbeEvent, McpHeartbeatInput>(() => undefined);
+/** Stand-in telemetry probe: reports nothing. The runtime provides the real one (actors/agent-telemetry.ts). */
+const noTelemetry = fromCallback<TelemetryErrorEvent, AgentTelemetryInput>(() => undefined);
 
 export const output = (event: SessionEvent) => event as Ev<"CHILD.OUTPUT">;
 /** The wait in `restarting`: none when the user asked for the restart. */
@@ -39,7 +49,12 @@ export const sessionBase = setup({
     events: {} as SessionEvent,
     emitted: {} as SessionEmitted,
   },
-  actors: { ptyProcess: noChild, credentialHome: noCredentials, mcpHeartbeat: noHeartbeat },
+  actors: {
+    ptyProcess: noChild,
+    credentialHome: noCredentials,
+    mcpHeartbeat: noHeartbeat,
+    agentTelemetry: noTelemetry,
+  },
   delays: {
     /** L3: first output must come within this. */
     startupTimeout: ({ context }) => startupTimeoutFor(context),
@@ -105,6 +120,10 @@ export const sessionBase = setup({
     /** The CLI shows a failure and keeps running (TUI auth error, quota text over a spinner). */
     failureOnScreen: ({ context, event }) =>
       output(event).generation === context.generation && liveFailure(context, output(event)) !== null,
+    /** The CLI's telemetry recorded a failure of this run (a 429 it retries behind its spinner). */
+    failureReported: ({ context, event }) =>
+      (event as TelemetryErrorEvent).generation === context.generation &&
+      reportedFailure(context, event as TelemetryErrorEvent) !== null,
     currentRun: ({ context, event }) => (event as Ev<"RUN.DEADLINE">).generation === context.generation,
   },
 });

@@ -12,6 +12,7 @@ import type {
   McpHeartbeatSpec,
   McpProbeEvent,
   SessionState,
+  TelemetryErrorEvent,
 } from "./session.types.js";
 
 export interface SessionInput {
@@ -99,7 +100,8 @@ export type SessionEvent =
   | { type: "RESTART.WINDOW_EXPIRED" }
   | LeaseEvent
   | ChildEvent
-  | McpProbeEvent;
+  | McpProbeEvent
+  | TelemetryErrorEvent;
 
 /** Events the session emits (`actor.on(type, fn)`): the facade and the event log listen to these. */
 export type SessionEmitted =

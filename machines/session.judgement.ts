@@ -9,6 +9,7 @@ import {
   type FailureVerdict,
   findQuestion,
   judgeExit,
+  judgeReportedError,
   judgeScreen,
   lastMeaningfulLine,
   progressKey,
@@ -19,7 +20,7 @@ import {
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS } from "./classify-output.js";
 import { findRetryHint } from "./retry-hint.js";
 import { backoffDelay, NEVER_MS, type SessionPolicy } from "./session.policy.js";
-import type { ChildEvent, FailureMode } from "./session.types.js";
+import type { ChildEvent, FailureMode, TelemetryErrorEvent } from "./session.types.js";
 
 type Output = Extract<ChildEvent, { type: "CHILD.OUTPUT" }>;
 type Exit = Extract<ChildEvent, { type: "CHILD.EXIT" }>;
@@ -70,6 +71,11 @@ export function liveFailure(c: JudgedContext, e: Output): FailureVerdict | null 
   const { now, timeZone } = clockOf(c, e);
   const hint = findRetryHint(screen.join("\n"), now, { timeZone });
   return { class: "rate_limit", line: line.trim(), source: "screen", retryAfterMs: hint?.ms ?? null };
+}
+
+/** An API error the CLI's own telemetry recorded while it runs, judged by its profile (or null). */
+export function reportedFailure(c: JudgedContext, e: TelemetryErrorEvent): FailureVerdict | null {
+  return judgeReportedError(profileOf(c), e, { now: e.at, timeZone: c.policy.timeZone });
 }
 
 export interface RunJudgement {

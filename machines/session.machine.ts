@@ -31,6 +31,9 @@ const whileRunning = {
   },
   INPUT: { guard: "childRunning", actions: "forwardInput" },
   KEYS: { guard: "childRunning", actions: "forwardKeys" },
+  // The CLI's telemetry recorded a failure its screen does not show (gemini's TUI retrying a 429
+  // behind its spinner): this run fails on it at once, as on the CLI's words on screen.
+  "PROBE.TELEMETRY": { guard: "failureReported", target: STATES.FAILED, actions: "noteReportedFailure" },
   // maxRunMs: the run as a whole, whatever state it is in (a one-shot that never ends).
   "RUN.DEADLINE": {
     guard: "currentRun",

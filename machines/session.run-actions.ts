@@ -10,12 +10,20 @@ import {
   judgeTimedOutRun,
   liveFailure,
   openQuestion,
+  reportedFailure,
   screenOf,
   screenProgress,
   verdictJudgement,
 } from "./session.judgement.js";
 import { keysToBytes } from "./session.keys.js";
-import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
+import type {
+  FailureMode,
+  McpHeartbeatInput,
+  McpProbeEvent,
+  PtyProcessInput,
+  SessionState,
+  TelemetryErrorEvent,
+} from "./session.types.js";
 
 export const sessionRunSetup = sessionBase.extend({
   actions: {
@@ -80,6 +88,15 @@ export const sessionRunSetup = sessionBase.extend({
         ...(context.errPath ? { errPath: context.errPath } : {}),
       };
       enqueue.assign({ treeAlive: true, runMode: resume ? "resume" : "fresh" });
+      // The CLI's telemetry is read from before its first write, so this run's records are all seen.
+      if (context.spec.agentTelemetry) {
+        const path = context.spec.agentTelemetry;
+        enqueue.stopChild("telemetry");
+        enqueue.spawnChild("agentTelemetry", {
+          id: "telemetry",
+          input: { sessionId: context.id, generation: context.generation, path },
+        });
+      }
       enqueue.spawnChild("ptyProcess", { id: "pty", input });
     }),
     noteSpawned: enqueueActions(({ context, event, enqueue }) => {
@@ -130,6 +147,7 @@ export const sessionRunSetup = sessionBase.extend({
       const clean = e.exitCode === 0 && !e.signal;
       const { failureMode, lastError, retryAfterMs } = judgeRunExit(context, e);
       enqueue.stopChild("mcp");
+      enqueue.stopChild("telemetry");
       enqueue.assign({
         childRunning: false,
         exit: { exitCode: e.exitCode, signal: e.signal },
@@ -255,6 +273,7 @@ export const sessionRunSetup = sessionBase.extend({
       enqueue.stopChild("pty");
       enqueue.stopChild("creds");
       enqueue.stopChild("mcp");
+      enqueue.stopChild("telemetry");
       enqueue.assign({ treeAlive: false, childRunning: false, envRef: null });
     }),
     explainDeath: assign(({ context }) => ({
@@ -272,6 +291,13 @@ export const sessionRunSetup = sessionBase.extend({
       if (!v) return {};
       const j = verdictJudgement(v);
       return { ...j, reason: `${j.failureMode}_on_screen` };
+    }),
+    /** The CLI's telemetry recorded the failure (its screen shows only a spinner): its class, line and reset. */
+    noteReportedFailure: assign(({ context, event }) => {
+      const v = reportedFailure(context, event as TelemetryErrorEvent);
+      if (!v) return {};
+      const j = verdictJudgement(v);
+      return { ...j, reason: `${j.failureMode}_in_telemetry` };
     }),
     emitCompleted: emit(({ context }) => ({ type: "completed" as const, sessionId: context.id })),
     emitDead: emit(({ context }) => ({

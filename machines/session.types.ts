@@ -68,6 +68,12 @@ export interface ChildSpec {
    * CLI then says about the network is judged as the missing login (machines/agents/codex.ts).
    */
   loggedOut?: boolean;
+  /**
+   * A file the CLI writes its own telemetry to (gemini's local OpenTelemetry outfile): the
+   * `agentTelemetry` probe reads the API errors it records while each run lasts, which a TUI
+   * retrying quietly behind its spinner never shows (src/presets/gemini-telemetry.ts).
+   */
+  agentTelemetry?: string;
 }
 
 /**
@@ -158,3 +164,25 @@ export interface McpHeartbeatInput extends McpHeartbeatSpec {
 
 /** One heartbeat round's verdict, sent to the session (the run's generation, so a late one is ignored). */
 export type McpProbeEvent = { type: "PROBE.L2"; generation: number; ok: boolean; reason: string };
+
+/** The telemetry probe's input: the file, and the run it watches. */
+export interface AgentTelemetryInput {
+  sessionId: string;
+  generation: number;
+  path: string;
+}
+
+/**
+ * An API error the CLI recorded in its telemetry (its `error.message`, the HTTP status when it gave
+ * one), sent to the session with the run's generation; the agent's profile judges it.
+ */
+export type TelemetryErrorEvent = {
+  type: "PROBE.TELEMETRY";
+  generation: number;
+  /** The telemetry event's name (`gemini_cli.api_error`). */
+  event: string;
+  status: number | null;
+  message: string;
+  /** When it was read (epoch ms), for wall-clock resets. */
+  at: number;
+};

@@ -3,6 +3,7 @@
  * accounts and hosts files), each session's child, the wait for process trees and the log flush.
  */
 import { fromPromise } from "xstate";
+import { createAgentTelemetryLogic } from "../actors/agent-telemetry.js";
 import { createMcpHeartbeatLogic } from "../actors/mcp-heartbeat.js";
 import type { ProcessReaper } from "../actors/process-reaper.js";
 import type { PtyProcessDeps } from "../actors/pty-process.js";
@@ -76,7 +77,12 @@ export function conductorLogic({ broker, remote }: Runtimes, d: RuntimeDeps) {
   return conductorMachine.provide({
     actors: {
       session: sessionMachine.provide({
-        actors: { ptyProcess, mcpHeartbeat: createMcpHeartbeatLogic(), ...credentials },
+        actors: {
+          ptyProcess,
+          mcpHeartbeat: createMcpHeartbeatLogic(),
+          agentTelemetry: createAgentTelemetryLogic(),
+          ...credentials,
+        },
       }),
       awaitProcessTrees: fromPromise(async () => {
         // Children are stopped in the same step that started us: let their cleanups queue first.

@@ -9,6 +9,7 @@ import { type ConductorOptions, policyFor, type SpawnConfig, validateSpawnConfig
 import { ConductorError, SessionError } from "./errors.js";
 import { buildLaunchSync, type LaunchSpec, launchExtras, planLaunch } from "./launcher.js";
 import { mcpHeartbeatFor } from "./conductor-probes.js";
+import { geminiTelemetry } from "./presets/gemini-telemetry.js";
 
 const withHeartbeat = (spec: ReturnType<typeof mcpHeartbeatFor>) => (spec ? { mcpHeartbeat: spec } : {});
 
@@ -93,6 +94,15 @@ export function spawnEventOf(
   });
   const remote = config.remote ? remotePlacement(config) : undefined;
   if (remote) ctx.checkHost?.(config.id, remote.host);
+  // gemini's telemetry file, read by the telemetry probe (a local file: not for remote sessions).
+  const telemetry = remote
+    ? null
+    : geminiTelemetry(
+        config.judgeAs ?? launch.agent,
+        { ...process.env, ...launch.env },
+        join(logsDir, `${config.id}.telemetry.json`),
+        launch.cwd,
+      );
   const account = accountFor(config);
   const event: SpawnEvent = {
     type: "SPAWN",
@@ -104,7 +114,8 @@ export function spawnEventOf(
       agent: launch.agent,
       spec: {
         argv: launch.argv,
-        env: launch.env,
+        env: telemetry ? { ...telemetry.env, ...launch.env } : launch.env,
+        ...(telemetry ? { agentTelemetry: telemetry.file } : {}),
         ...(launch.cwd ? { cwd: launch.cwd } : {}),
         ...(launch.resumeArgv ? { resumeArgv: launch.resumeArgv } : {}),
         ...(launch.loggedOut ? { loggedOut: true } : {}),

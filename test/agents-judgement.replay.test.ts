@@ -39,9 +39,7 @@ afterAll(() => {
  * Where the conductor still falls short of its target, and why (docs/agents.md, "Known gaps"). Each
  * is a test that must fail: when a fix makes it pass, it moves to the cases that must pass.
  */
-const KNOWN_GAPS: Readonly<Record<string, string>> = {
-  "gemini/tui-rate-429": "gemini's TUI shows only its advancing spinner while it retries a 429",
-};
+const KNOWN_GAPS: Readonly<Record<string, string>> = {};
 /** Cases whose outcome depends on when the screen is read (not yet deterministic): skipped, with why. */
 const UNSETTLED: Readonly<Record<string, string>> = {};
 

@@ -12,6 +12,22 @@ const NOW = Date.parse("2026-12-02T01:00:00Z");
 const MIN = 60_000;
 const as = (agent: string, policy = {}, extra = {}) =>
   startSession({ timeZone: "UTC", ...policy }, { agent, ...extra });
+/** gemini's telemetry record of a 429 (gemini_cli.api_error), as the probe sends it for run 1. */
+const report = {
+  type: "PROBE.TELEMETRY" as const,
+  generation: 1,
+  event: "gemini_cli.api_error",
+  status: 429,
+  message: JSON.stringify({
+    error: {
+      code: 429,
+      message: "You exceeded your current quota, please check your plan and billing details.",
+      status: "RESOURCE_EXHAUSTED",
+      details: [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "39s" }],
+    },
+  }),
+  at: NOW,
+};
 const deadEvent = (h: ReturnType<typeof startSession>) => h.emitted.find((e) => e.type === "dead");
 
 describe("terminal classes: dead after one run, with the CLI's own line", () => {
@@ -110,6 +126,30 @@ describe("rate limits wait for their reset", () => {
     );
     expect(h.moves.slice(-2)).toEqual(["healthy->failed", "failed->restarting"]);
     expect(h.ctx()).toMatchObject({ failureMode: "rate_limited", retryAfterMs: 39_000, reason: "restart_1/3" });
+  });
+
+  it("gemini's TUI with only its spinner on screen: a 429 its telemetry recorded fails the run at once", () => {
+    const h = as("gemini");
+    h.spawnedEv();
+    const tick = (n: number) => h.screen([`⠋ Thinking… (esc to cancel, ${n}s)`], "✦  Working…", NOW);
+    tick(1);
+    // A 503 gemini retries by itself is its own business: still healthy.
+    h.actor.send({ ...report, status: 503, message: '{"error":{"code":503,"message":"The model is overloaded."}}' });
+    tick(2);
+    expect(h.state()).toBe("healthy");
+    h.actor.send(report);
+    expect(h.moves.slice(-2)).toEqual(["healthy->failed", "failed->restarting"]);
+    expect(h.ctx()).toMatchObject({
+      failureMode: "rate_limited",
+      retryAfterMs: 39_000,
+      lastError: "You exceeded your current quota, please check your plan and billing details.",
+    });
+    const failed = h.emitted.find((e) => e.type === "stateChange" && e.to === "failed");
+    expect(failed).toMatchObject({ reason: "rate_limited_in_telemetry" });
+    // The next run starts without the old run's evidence.
+    h.advance(39_000);
+    h.gone();
+    expect(h.ctx()).toMatchObject({ generation: 2, failureMode: null, lastError: null });
   });
 
   it("with an account pool only the usual backoff applies: the broker switches accounts", () => {

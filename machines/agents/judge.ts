@@ -246,6 +246,26 @@ export function judgeScreen(
   return hit ? ruleVerdict(hit, "screen", screen.join("\n"), clock) : null;
 }
 
+/**
+ * An API error the CLI recorded in its own telemetry while it keeps running (gemini retrying a 429
+ * behind its spinner): the profile's live rules on its message, else an HTTP 429 is a rate limit.
+ * Other statuses are left to the CLI's own retries and its screen (a 503 it may yet get past).
+ */
+export function judgeReportedError(
+  profile: AgentProfile,
+  report: { status: number | null; message: string },
+  clock: Clock = {},
+): FailureVerdict | null {
+  const hit = firstRuleMatch(
+    profile.failures.filter((r) => r.live),
+    [[report.message]],
+  );
+  if (hit) return ruleVerdict(hit, "telemetry", report.message, clock);
+  if (report.status === 429)
+    return verdict("rate_limit", messageIn(report.message), "telemetry", report.message, clock);
+  return null;
+}
+
 /** A busy spinner is on screen, or the title says the agent works. */
 export function isBusy(profile: AgentProfile, screen: readonly string[], title: string | null): boolean {
   if (title && profile.titles.some((t) => t.means === "working" && t.pattern.test(title))) return true;

@@ -81,7 +81,7 @@ export interface FailureVerdict {
   /** The CLI's line that gave the verdict. */
   line: string;
   /** Where it was seen. */
-  source: "exit_code" | "screen" | "output" | "stream" | "title";
+  source: "exit_code" | "screen" | "output" | "stream" | "title" | "telemetry";
   /** Milliseconds until the limit resets (rate_limit only), when the CLI said. */
   retryAfterMs: number | null;
 }

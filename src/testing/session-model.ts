@@ -156,6 +156,15 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
       out.push({ type: "RUN.DEADLINE", generation: g });
       // L2's verdict: recorded and reported, never a move (the heartbeat actor is unit-tested on its own).
       out.push({ type: "PROBE.L2", generation: g, ok: false, reason: "mcp_fail:model=stopped" });
+      // The CLI's telemetry records a 429 (actors/agent-telemetry.ts is tested on its own): the run fails on it.
+      out.push({
+        type: "PROBE.TELEMETRY",
+        generation: g,
+        event: "model.api_error",
+        status: 429,
+        message: "quota",
+        at: 0,
+      });
     }
     // A command prints a rate limit and waits: a failure on screen while an account is held.
     if (c.leaseStatus === "held" && guarded("failureOnScreen")) out.push(output(RATE_LIMIT_TEXT));

@@ -190,6 +190,7 @@ function geminiSetup(o: AgentEnvOptions): Record<string, string> {
     // Only with a key: GOOGLE_GEMINI_BASE_URL alone makes gemini pick its "gateway" auth type
     // ("Invalid auth method selected.", exit 41), which is not what a user without a login sees.
     ...(o.withKey ? { GOOGLE_GEMINI_BASE_URL: o.baseUrl, GEMINI_API_KEY: FAKE_KEYS.gemini } : {}),
-    GEMINI_TELEMETRY_ENABLED: "false",
+    // No GEMINI_TELEMETRY_ENABLED=false: under the conductor that is the opt-out of its telemetry
+    // probe (src/presets/gemini-telemetry.ts); settings.json keeps telemetry off for plain runs.
   };
 }

@@ -31,6 +31,8 @@ export interface LiveOutcome {
   /** The CLI's own behaviour, from the session's out log and the event log. */
   cliPrintedExpected: boolean | null;
   firstExitCode: number | null;
+  /** The first wait announced before a next run (a rate limit's reset, a backoff), from the event log. */
+  restartWaitMs: number | null;
   /** The run's processes still alive once `shutdown()` resolved (issue 10: there must be none). */
   survivors: string[];
   matches: boolean;
@@ -49,7 +51,7 @@ function meets(expected: AgentCase["conductor"], o: Omit<LiveOutcome, "matches">
     case "dead":
       return o.state === "dead" && o.failureMode === expected.failureMode;
     case "rate_limited_wait":
-      return o.failureMode === "rate_limited" && o.runs === 1;
+      return o.failureMode === "rate_limited" && o.runs === 1 && (o.restartWaitMs ?? 0) > 0;
   }
 }
 
@@ -124,7 +126,7 @@ export async function runUnderConductor(
   const events = readOr(join(logsDir, "conductor-events.jsonl"))
     .split("\n")
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as { event?: string; code?: number | null; session?: string });
+    .map((l) => JSON.parse(l) as { event?: string; code?: number | null; session?: string; delayMs?: number });
   // "session.exit" since event-log format 2; "exit" before.
   const exits = events.filter((e) => ["session.exit", "exit"].includes(e.event ?? "") && e.session === id);
   const partial = {
@@ -145,6 +147,7 @@ export async function runUnderConductor(
         ? printedIn(out, k.question) || (question !== null && k.question.test(question))
         : null,
     firstExitCode: exits[0]?.code ?? null,
+    restartWaitMs: events.find((e) => e.event === "session.restart_wait" && e.session === id)?.delayMs ?? null,
     survivors: alive.map(
       (p) =>
         `${p.pid} (ppid ${p.ppid}) ${p.args.replace(/\s+/g, " ").split(root).join("<RUN>").split(CACHE_DIR).join("<AGENT_CACHE>").slice(0, 100)}`,

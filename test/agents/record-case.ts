@@ -12,6 +12,7 @@ import type { FakeApi } from "./fake-api/server.js";
 import { CACHE_DIR, FIXTURES_DIR, RECORD_DIRS, REPO_ROOT } from "./paths.js";
 import { type RecordResult, recordRun } from "./record-run.js";
 import { findSecrets, scrubber } from "./scrub.js";
+import { recordingTelemetryEnv, telemetryFileOf, telemetryLines, writeTelemetryFixture } from "./telemetry-fixture.js";
 
 export interface InstalledCli {
   bin: string;
@@ -126,6 +127,8 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
   freshDirs(dirs);
   const marker = `rec-${k.cli}-${k.name}-${process.pid}-${Date.now()}`;
   const env = prepareCaseRun(k, dirs, api.baseUrl(k.scenario), marker);
+  Object.assign(env, recordingTelemetryEnv(k.cli, env, dirs));
+  const startedAt = Date.now();
   const firstRequest = api.requests.length;
   const argv = [cli.bin, ...k.args];
   const r: RecordResult = await recordRun({
@@ -209,12 +212,14 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
     events,
   });
   const expectText = `${JSON.stringify(expect, null, 2)}\n`;
-  const secrets = findSecrets(castText + expectText);
+  const telemetry = telemetryLines(telemetryFileOf(dirs), startedAt, scrub);
+  const secrets = findSecrets(castText + expectText + JSON.stringify(telemetry));
   if (secrets.length > 0) throw new Error(`${k.cli}/${k.name}: recording holds something that looks like a real key`);
   const dir = join(FIXTURES_DIR, k.cli);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${k.name}.cast`), castText);
   writeFileSync(join(dir, `${k.name}.expect.json`), expectText);
+  writeTelemetryFixture(dir, k.name, telemetry);
   return expect;
 }
 

@@ -29,6 +29,8 @@ export function replayCommand(
   argv.push("--done-file", doneFile);
   if (e.question) argv.push("--stop-at", String(e.question.atSeconds));
   if (e.stoppedByRecorder) argv.push("--stay");
+  const telemetry = cast.replace(/\.cast$/, ".telemetry.jsonl");
+  if (existsSync(telemetry)) argv.push("--telemetry", telemetry);
   return argv;
 }
 

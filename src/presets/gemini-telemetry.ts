@@ -1,0 +1,72 @@
+/**
+ * gemini's own telemetry as a probe: a local session judged as gemini writes its OpenTelemetry
+ * records into a file of the conductor's logs folder, which the telemetry probe reads while each run
+ * lasts (actors/agent-telemetry.ts). It is the one place a gemini TUI retrying a 429 says so: the
+ * screen shows only `Thinking… (esc to cancel, 25s)`, the title `✦  Working…`, and its home gets
+ * nothing but the prompt (gemini-cli 0.61, live gemini/tui-rate-429).
+ *
+ * gemini takes its telemetry settings from argv, then env, then settings.json, so the conductor sets:
+ * GEMINI_TELEMETRY_ENABLED=true, GEMINI_TELEMETRY_TARGET=local (nothing leaves the machine),
+ * GEMINI_TELEMETRY_OUTFILE=<file>, GEMINI_TELEMETRY_LOG_PROMPTS=false (no prompt text in the file).
+ * Left alone: telemetry the user sends elsewhere (an OTLP endpoint or target gcp, in env or in the
+ * user settings.json: an outfile would silently replace that exporter), and an explicit
+ * GEMINI_TELEMETRY_ENABLED=false (the opt-out). A user's own outfile is read where gemini writes it.
+ */
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface TelemetryPlan {
+  /** Added to the child's environment (empty when the user's own settings already write a file). */
+  env: Record<string, string>;
+  /** The file the probe reads. */
+  file: string;
+}
+
+const set = (v: unknown): v is string => typeof v === "string" && v !== "";
+
+/** The `telemetry` block of the user's gemini settings.json, or {} (missing, unreadable, not JSON). */
+function userTelemetrySettings(env: Env): Record<string, unknown> {
+  const home = set(env.GEMINI_CLI_HOME) ? env.GEMINI_CLI_HOME : env.HOME || homedir();
+  try {
+    const settings = JSON.parse(readFileSync(join(home, ".gemini", "settings.json"), "utf8")) as {
+      telemetry?: unknown;
+    };
+    return typeof settings.telemetry === "object" && settings.telemetry !== null
+      ? (settings.telemetry as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The telemetry a session judged as `judgedAs` gets, or null (not gemini, opted out, or telemetry
+ * that goes elsewhere). `env`: the child's environment as it will run; `file`: the conductor's file
+ * for this session; `cwd`: where a relative outfile of the user's is resolved.
+ */
+export function geminiTelemetry(judgedAs: string, env: Env, file: string, cwd?: string): TelemetryPlan | null {
+  if (judgedAs !== "gemini") return null;
+  if (/^(?:false|0)$/i.test(env.GEMINI_TELEMETRY_ENABLED ?? "")) return null;
+  const settings = userTelemetrySettings(env);
+  const elsewhere =
+    set(env.GEMINI_TELEMETRY_OTLP_ENDPOINT) ||
+    set(env.OTEL_EXPORTER_OTLP_ENDPOINT) ||
+    env.GEMINI_TELEMETRY_TARGET === "gcp" ||
+    set(settings.otlpEndpoint) ||
+    settings.target === "gcp";
+  const own = set(env.GEMINI_TELEMETRY_OUTFILE) ? env.GEMINI_TELEMETRY_OUTFILE : settings.outfile;
+  if (set(own)) return { env: {}, file: isAbsolute(own) ? own : resolve(cwd ?? process.cwd(), own) };
+  if (elsewhere) return null;
+  return {
+    env: {
+      GEMINI_TELEMETRY_ENABLED: "true",
+      GEMINI_TELEMETRY_TARGET: "local",
+      GEMINI_TELEMETRY_OUTFILE: file,
+      GEMINI_TELEMETRY_LOG_PROMPTS: "false",
+    },
+    file,
+  };
+}

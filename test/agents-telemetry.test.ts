@@ -1,0 +1,122 @@
+/**
+ * The telemetry probe (actors/agent-telemetry.ts) on a real file written the way gemini-cli's file
+ * exporter writes it (each record pretty-printed, one after another), and which sessions get gemini's
+ * telemetry turned on (src/presets/gemini-telemetry.ts).
+ */
+import { appendFileSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createActor, createMachine } from "xstate";
+import { apiErrorOf, createAgentTelemetryLogic, splitRecords } from "../actors/agent-telemetry.js";
+import type { TelemetryErrorEvent } from "../machines/session.types.js";
+import { geminiTelemetry } from "../src/presets/gemini-telemetry.js";
+
+/** A log record as gemini 0.61 exports it (the fields the probe reads, and some it must ignore). */
+const apiError = (status: number, message: string) => ({
+  hrTime: [1796217136, 842000000],
+  resource: { _rawAttributes: [["service.name", "gemini-cli"]] },
+  attributes: {
+    "event.name": "gemini_cli.api_error",
+    "error.message": message,
+    status_code: status,
+    "http.status_code": status,
+    role: "utility_router",
+  },
+  _body: `API error. Error: ${message}.`,
+});
+/** An HTTP span of the same request: a status, no event name. Not an API error record. */
+const span = { _spanContext: { traceId: "t" }, kind: 2, attributes: { "http.status_code": 429 } };
+const retry = { attributes: { "event.name": "gemini_cli.network_retry_attempt", attempt: 1, delay_ms: 41_703 } };
+const exported = (...records: unknown[]) => records.map((r) => `${JSON.stringify(r, null, 2)}\n`).join("");
+const QUOTA = '{"error":{"code":429,"message":"You exceeded your current quota","details":[{"retryDelay":"39s"}]}}';
+
+describe("reading gemini's telemetry file", () => {
+  it("splits the exporter's stream into whole records and keeps an unfinished one for the next read", () => {
+    const text = exported(span, apiError(429, QUOTA));
+    const cut = text.length - 10;
+    const first = splitRecords(text.slice(0, cut));
+    expect(first.records).toEqual([span]);
+    const second = splitRecords(first.rest + text.slice(cut));
+    expect(second).toEqual({ records: [apiError(429, QUOTA)], rest: "" });
+  });
+
+  it("an API error record gives its event, status and message; spans and other events give nothing", () => {
+    expect(apiErrorOf(apiError(429, QUOTA))).toEqual({ event: "gemini_cli.api_error", status: 429, message: QUOTA });
+    expect(apiErrorOf(span)).toBeNull();
+    expect(apiErrorOf(retry)).toBeNull();
+    expect(apiErrorOf({ resourceMetrics: [] })).toBeNull();
+  });
+
+  it("the probe sends this run's API errors only, as they are appended, and cuts a file grown too big", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "agent-telemetry-"));
+    const path = join(dir, "s1.telemetry.json");
+    // An earlier run's error is already in the file: not this run's.
+    writeFileSync(path, exported(apiError(429, "earlier run")));
+    const got: TelemetryErrorEvent[] = [];
+    const parent = createMachine({
+      invoke: {
+        src: createAgentTelemetryLogic({ pollMs: 20, maxBytes: 4_000 }),
+        input: { sessionId: "s1", generation: 2, path },
+      },
+      on: { "PROBE.TELEMETRY": { actions: ({ event }) => got.push(event as TelemetryErrorEvent) } },
+    });
+    const actor = createActor(parent).start();
+    appendFileSync(path, exported(span, retry, apiError(429, QUOTA)));
+    await waitFor(() => got.length === 1);
+    expect(got[0]).toMatchObject({ generation: 2, event: "gemini_cli.api_error", status: 429, message: QUOTA });
+    // Past maxBytes the file is cut back (gemini appends, so its next record lands at the new end).
+    appendFileSync(path, exported({ attributes: { filler: "x".repeat(5_000) } }));
+    await waitFor(() => statSync(path).size === 0);
+    appendFileSync(path, exported(apiError(503, "overloaded")));
+    await waitFor(() => got.length === 2);
+    expect(got[1]).toMatchObject({ status: 503, message: "overloaded" });
+    actor.stop();
+  });
+});
+
+describe("which sessions get gemini's telemetry", () => {
+  const file = "/logs/s1.telemetry.json";
+  const home = () => {
+    const dir = mkdtempSync(join(tmpdir(), "gemini-home-"));
+    mkdirSync(join(dir, ".gemini"));
+    return dir;
+  };
+
+  it("a session judged as gemini: local telemetry into the conductor's file, prompts not logged", () => {
+    const plan = geminiTelemetry("gemini", { HOME: home() }, file);
+    expect(plan?.file).toBe(file);
+    // Nothing leaves the machine, no prompt text is logged, and it is on although settings.json may say off.
+    const { GEMINI_TELEMETRY_TARGET: target, GEMINI_TELEMETRY_LOG_PROMPTS: prompts, ...rest } = plan?.env ?? {};
+    expect([target, prompts]).toEqual(["local", "false"]);
+    expect(rest).toEqual({ GEMINI_TELEMETRY_ENABLED: "true", GEMINI_TELEMETRY_OUTFILE: file });
+    expect(geminiTelemetry("claude", { HOME: home() }, file)).toBeNull();
+    expect(geminiTelemetry("command", { HOME: home() }, file)).toBeNull();
+  });
+
+  it("left alone when the user opted out or sends telemetry elsewhere; the user's own file is read", () => {
+    const h = home();
+    expect(geminiTelemetry("gemini", { HOME: h, GEMINI_TELEMETRY_ENABLED: "false" }, file)).toBeNull();
+    expect(
+      geminiTelemetry("gemini", { HOME: h, OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4317" }, file),
+    ).toBeNull();
+    expect(geminiTelemetry("gemini", { HOME: h, GEMINI_TELEMETRY_TARGET: "gcp" }, file)).toBeNull();
+    expect(geminiTelemetry("gemini", { HOME: h, GEMINI_TELEMETRY_OUTFILE: "t.json" }, file, "/work")).toEqual({
+      env: {},
+      file: "/work/t.json",
+    });
+    writeFileSync(join(h, ".gemini", "settings.json"), JSON.stringify({ telemetry: { otlpEndpoint: "http://x" } }));
+    expect(geminiTelemetry("gemini", { HOME: h }, file)).toBeNull();
+    const other = home();
+    writeFileSync(join(other, ".gemini", "settings.json"), JSON.stringify({ telemetry: { outfile: "/t/own.json" } }));
+    expect(geminiTelemetry("gemini", { GEMINI_CLI_HOME: other }, file)).toEqual({ env: {}, file: "/t/own.json" });
+  });
+});
+
+async function waitFor(test: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > until) throw new Error("timed out waiting for the probe");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
