@@ -6,7 +6,7 @@
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { shimArgs, signalName } from "./pty-shim.js";
 import { exactSession } from "./shell-quote.js";
-import { ChannelResetError, type TmuxControl } from "./tmux-hub.js";
+import { ChannelResetError, type TmuxControl, TmuxCommandError } from "./tmux-hub.js";
 
 export interface Pane {
   id: string;
@@ -242,6 +242,17 @@ export function cleanupCommands(hub: string, pane: Pane, createdSession: string 
         ["kill-session", "-t", exactSession(createdSession)],
       ]
     : [["unlink-window", "-t", `${exactSession(hub)}${pane.window}`]];
+}
+
+/** Whether the tmux session `name` no longer exists (`has-session` fails saying so). */
+export async function sessionGone(ctl: TmuxControl, name: string): Promise<boolean> {
+  return ctl.run([["has-session", "-t", exactSession(name)]]).then(
+    () => false,
+    (e: Error) => {
+      if (e instanceof TmuxCommandError && /can't find session/.test(e.message)) return true;
+      throw e;
+    },
+  );
 }
 
 /** `#{pane_dead} #{pane_dead_status} #{pane_dead_signal}` of our pane (same id AND pid), or null when gone. */

@@ -266,6 +266,8 @@ export class TmuxControl {
     } else if (e.kind === "notify" && /^%(window-close|unlinked-window-close|layout-change)$/.test(e.name)) {
       const window = e.args.split(" ")[0];
       for (const x of [...this.watchers.values()]) if (x.window === window) x.w.windowChanged();
+    } else if (e.kind === "notify" && e.name === "%sessions-changed") {
+      for (const { w } of [...this.watchers.values()]) w.sessionsChanged();
     } else if (e.kind === "notify" && e.name === "%pane-mode-changed") {
       this.log("remote.pane_mode_changed", { host: this.opts.host.name, pane: e.args });
     }

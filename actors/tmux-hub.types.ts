@@ -8,6 +8,8 @@ export interface PaneWatcher {
   paneState(value: string): void;
   /** The pane's window closed, left the hub or changed layout (a pane of it may be gone). */
   windowChanged(): void;
+  /** A session was created or ended on the server (`%sessions-changed`): ours may be the one gone. */
+  sessionsChanged(): void;
   /** The control client (re)attached after a drop: time to resync. */
   attached(): void;
   detached(why: string): void;

@@ -22,6 +22,7 @@ import {
   type PaneContext,
   parseDeadState,
   queryPane,
+  sessionGone,
   signalPane,
 } from "./remote-pane.js";
 import { type RemoteSessionDeps, type RemoteSpec, type RunTarget, runTarget } from "./remote-spec.js";
@@ -34,6 +35,8 @@ export type ControlFor = (host: SshHost, socket: string) => TmuxControl;
 const GONE: ChildExit = { exitCode: null, signal: null, reason: "remote_pane_gone" };
 const UNREACHABLE: ChildExit = { exitCode: null, signal: null, failureMode: "host_unreachable" };
 const TOKEN: ChildExit = { exitCode: 0, signal: null, reason: "remote_completion_token" };
+/** Someone ran `tmux kill-session` on the agent's session: the agent is ended (its window lived on in the hub). */
+const SESSION_KILLED: ChildExit = { exitCode: null, signal: null, reason: "remote_session_killed" };
 
 /** The transport for one run on `remote` (the run's own spec, resolved by the runner). */
 export function createTmuxPaneTransport(
@@ -64,6 +67,7 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   private pane: Pane | undefined;
   private creating: Promise<Pane> | undefined;
   private unwatch = () => {};
+  private sessionKilled = false;
   /** Until SPAWNED is reported, what the pane says waits here (EXIT must never precede SPAWNED). */
   private early: (() => void)[] | null = [];
   /** Attached panes have no marker: quiet output → ask tmux whether the pane died. */
@@ -182,6 +186,25 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   windowChanged(): void {
     if (this.early) return void this.early.push(() => this.windowChanged());
     this.checkPane();
+  }
+
+  sessionsChanged(): void {
+    if (this.early) return void this.early.push(() => this.sessionsChanged());
+    const { pane, ctl } = this;
+    // Only a session we created: its window is also linked into the hub, so `tmux kill-session`
+    // alone would leave the agent running with no session of its own. The pane is kept, so the
+    // reap ends the agent's group and removes the window.
+    if (!this.shim || !pane || !ctl?.attached || this.sessionKilled) return;
+    void sessionGone(ctl, this.sessionName).then(
+      (gone) => {
+        if (!gone || this.sessionKilled || this.pane !== pane) return;
+        this.sessionKilled = true;
+        this.log("remote.session_killed", { pane: pane.id, tmuxSession: this.sessionName });
+        this.diag(`tmux session "${this.sessionName}" was killed from outside: ending its agent`);
+        this.report({ type: "RUN.EXITED", exit: SESSION_KILLED, settle: false });
+      },
+      (e: Error) => this.diag(`session check failed: ${e.message}`),
+    );
   }
 
   lost(why: string): void {

@@ -3,7 +3,7 @@
  * and wired into the real session statechart.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +16,17 @@ import { freePort, killTmuxServer, startSshd, type TestSshd, tmuxOn } from "./he
 const SOCKET = `cond-test-${process.pid}`;
 const { tmux, sessions: tmuxSessions } = tmuxOn(SOCKET);
 const sh = (script: string) => ["/bin/sh", "-c", script];
+/** Live (not zombie) members of process group `pgid`: a tmux pane's processes. */
+const groupMembers = (pgid: number) =>
+  readdirSync("/proc").filter((d) => {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return /^\d+$/.test(d) && Number(pgrp) === pgid && state !== "Z";
+    } catch {
+      return false;
+    }
+  });
 
 let sshd: TestSshd;
 let pool: SshHostPool;
@@ -127,15 +138,35 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
       "24",
       "sh",
       "-c",
-      "sleep 0.5; echo from theirs; sleep 0.3; echo __TRIFLUX_DONE__; sleep 30",
+      "read -r go; echo from theirs $go; echo __TRIFLUX_DONE__; sleep 30",
     );
     const r = startRemote([], { attach: true, sessionName: "theirs" });
     await r.until("CHILD.SPAWNED");
+    // Printed once we watch (a loaded machine may attach seconds after the pane started).
+    tmux("send-keys", "-t", "=theirs:", "now", "Enter");
     const exit = await r.until("CHILD.EXIT");
     expect(exit.reason).toBe("remote_completion_token");
+    expect(r.output()).toContain("from theirs now");
     await r.until("CHILD.GONE");
     expect(tmuxSessions()).toContain("theirs");
     tmux("kill-session", "-t", "=theirs:");
+    r.actor.stop();
+  });
+
+  it("tmux kill-session on an agent's session ends the agent, though its window is also in the hub", async () => {
+    const r = startRemote(sh("echo alive; sleep 300"));
+    const { pid } = await r.until("CHILD.SPAWNED");
+    await r.until("CHILD.OUTPUT", (e) => e.screenTail.some((l) => l.includes("alive")));
+    expect(groupMembers(pid).length).toBeGreaterThan(0);
+    tmux("kill-session", "-t", `=${r.id}:`);
+    const exit = await r.until("CHILD.EXIT");
+    expect(exit).toMatchObject({ exitCode: null, reason: "remote_session_killed" });
+    await r.until("CHILD.GONE");
+    // The shim and its agent (the pane's process group) were signalled before GONE; /proc may lag a moment.
+    for (const end = Date.now() + 30_000; groupMembers(pid).length > 0 && Date.now() < end; )
+      await new Promise((res) => setTimeout(res, 50));
+    expect(groupMembers(pid)).toEqual([]);
+    expect(tmux("list-windows", "-a", "-F", "#{pane_pid}").split("\n")).not.toContain(String(pid));
     r.actor.stop();
   });
 
@@ -150,12 +181,14 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
     const marker = join(tmp, "pwned");
     const ids = [`x; touch ${marker}`, `a$(touch ${marker})`, `\`touch ${marker}\``, `a'b"c ${marker}`, "ünï-cødé ✓"];
     for (const id of ids) {
-      const r = startRemote(["/bin/echo", `; touch ${marker}`, `$(touch ${marker})`, "__TRIFLUX_DONE__"], {
-        sessionName: id,
-      });
+      // argv as positional parameters: printed literally once a line arrives (after the check below).
+      const argv = ["/bin/sh", "-c", 'read -r go; /bin/echo "$@"', "sh", `; touch ${marker}`, `$(touch ${marker})`];
+      const r = startRemote([...argv, "__TRIFLUX_DONE__"], { sessionName: id });
       await r.until("CHILD.SPAWNED");
       expect(tmuxSessions()).toContain(id);
+      r.send({ type: "CHILD.WRITE", data: "\r" });
       await r.until("CHILD.GONE");
+      expect(r.output()).toContain(`; touch ${marker} $(touch ${marker}) __TRIFLUX_DONE__`);
       expect(tmuxSessions()).not.toContain(id);
       r.actor.stop();
     }

@@ -123,8 +123,8 @@ describe.runIf(haveTools)("seed remote-probe, through the conductor", () => {
     await stateOf("gone", "healthy");
     expect(snap("gone")?.health.l0).toBe("ok");
     const dead = onceFor("dead", "gone");
-    // The seed's L0 was `has-session`; ours is the agent's pane (its window is also linked into the
-    // conductor's hub session, so `kill-session` alone leaves the agent running: docs/seed-compatibility.md).
+    // The seed's L0 was `has-session`; ours is the agent's pane (`kill-session` ends it too:
+    // remote-session.test.ts, docs/seed-compatibility.md).
     execFileSync("tmux", ["-L", SOCKET, "kill-window", "-t", "=gone:"]);
     await dead;
     expect(of("gone").some((v) => v.startsWith("l0:false:"))).toBe(true);
