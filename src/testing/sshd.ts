@@ -61,6 +61,11 @@ function childrenOf(ppid: number): number[] {
 export async function startSshd(): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), "conductor-sshd-"));
   mkdirSync("/run/sshd", { recursive: true }); // privilege separation directory
+  // The test user's HOME: an empty directory, so the login shell runs no rc files (root's ~/.bashrc
+  // on this machine runs `pyenv init`, 4–7 s per ssh exec under load). sshd applies SetEnv after
+  // its own HOME; bash finds ~/.bashrc through $HOME.
+  const home = join(dir, "home");
+  mkdirSync(home);
   await Promise.all([keygen(join(dir, "host_ed25519")), keygen(join(dir, "user_ed25519"))]);
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "user_ed25519.pub")));
   const port = await freePort();
@@ -78,6 +83,7 @@ export async function startSshd(): Promise<TestSshd> {
     "PermitRootLogin prohibit-password",
     "LogLevel INFO",
     "MaxStartups 50",
+    `SetEnv HOME=${home}`,
   ].join("\n");
   writeFileSync(join(dir, "sshd_config"), `${config}\n`);
   const hostPub = readFileSync(join(dir, "host_ed25519.pub"), "utf8").trim().split(" ");
