@@ -4,7 +4,6 @@
  * a dead link, the machine reconnects with backoff. Host keys are checked against known_hosts;
  * authentication is by key or agent only.
  */
-import { readFileSync } from "node:fs";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { type ActorRefFrom, createActor, type EventObject, fromCallback } from "xstate";
 import {
@@ -15,7 +14,7 @@ import {
   type SshHostMachineInput,
 } from "../machines/ssh-host.machine.js";
 import type { HostConfig, HostsConfig } from "./host-config.js";
-import { checkHostKey, entryMatches, hostKeyAlgorithms, hostKeyError, loadKnownHosts } from "./known-hosts.js";
+import { connectConfig } from "./ssh-connect-config.js";
 
 export type { HostStatus };
 export const hostSystemId = (name: string) => `host:${name}`;
@@ -102,13 +101,17 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
         config,
         opts,
         (message) => {
-          if (!error) [error, fatal] = [message, true];
+          if (error) return;
+          error = message;
+          fatal = true;
         },
         log,
       );
     } catch (e) {
       fail((e as Error).message);
-      return () => void (done = true);
+      return () => {
+        done = true;
+      };
     }
     log("ssh.connecting", { host: config.name, address: `${config.host}:${config.port}`, attempt: input.attempt });
     c.on("ready", () => {
@@ -196,17 +199,22 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
     whenConnected(timeoutMs) {
       if (status() === "connected") return Promise.resolve();
       return new Promise((resolve, reject) => {
+        const settle = (error?: HostUnavailableError) => {
+          clearTimeout(timer);
+          off();
+          if (error) reject(error);
+          else resolve();
+        };
         const timer = setTimeout(
-          () => (
-            off(),
-            reject(new HostUnavailableError(`host "${config.name}" not connected within ${timeoutMs} ms (${status()})`))
-          ),
+          () =>
+            settle(
+              new HostUnavailableError(`host "${config.name}" not connected within ${timeoutMs} ms (${status()})`),
+            ),
           timeoutMs,
         );
         const off = host.onStatus((s) => {
-          if (s === "connected") clearTimeout(timer), off(), resolve();
-          if (s === "rejected")
-            clearTimeout(timer), off(), reject(new HostUnavailableError(host.lastError() ?? "rejected"));
+          if (s === "connected") settle();
+          if (s === "rejected") settle(new HostUnavailableError(host.lastError() ?? "rejected"));
         });
       });
     },
@@ -216,10 +224,10 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
         return new Promise<ExecResult>((resolve, reject) => {
           const out: Buffer[] = [];
           const err: Buffer[] = [];
-          const timer = setTimeout(
-            () => (ch.close(), reject(new Error(`exec on "${config.name}" timed out after ${timeoutMs} ms`))),
-            timeoutMs,
-          );
+          const timer = setTimeout(() => {
+            ch.close();
+            reject(new Error(`exec on "${config.name}" timed out after ${timeoutMs} ms`));
+          }, timeoutMs);
           ch.on("data", (b: Buffer) => out.push(b));
           ch.stderr.on("data", (b: Buffer) => err.push(b));
           ch.on("close", (code: number | null, signal?: string) => {
@@ -257,62 +265,6 @@ const pickMachineInput = (o: SshHostOptions): Omit<SshHostMachineInput, "name"> 
   ...(o.backoffMaxMs !== undefined ? { backoffMaxMs: o.backoffMaxMs } : {}),
   ...(o.giveUpAfterMs !== undefined ? { giveUpAfterMs: o.giveUpAfterMs } : {}),
 });
-
-/** ssh2 options: known_hosts verification, key/agent auth only, keepalives. */
-function connectConfig(
-  config: HostConfig,
-  opts: SshHostOptions,
-  refuse: (message: string) => void,
-  log: (event: string, data: Record<string, unknown>) => void,
-): ConnectConfig {
-  const known = config.strictHostKeyChecking ? loadKnownHosts(config.knownHosts) : [];
-  const knownTypes = [
-    ...new Set(known.filter((e) => !e.revoked && entryMatches(e, config.host, config.port)).map((e) => e.keyType)),
-  ];
-  const base: ConnectConfig = {
-    host: config.host,
-    port: config.port,
-    username: config.user,
-    keepaliveInterval: opts.keepaliveIntervalMs ?? 5000,
-    keepaliveCountMax: opts.keepaliveCountMax ?? 3,
-    readyTimeout: opts.readyTimeoutMs ?? 10_000,
-    tryKeyboard: false,
-    algorithms: {
-      serverHostKey: hostKeyAlgorithms(knownTypes) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"],
-    },
-    hostVerifier: (key: Buffer) => {
-      const v = checkHostKey(known, config.host, config.port, key);
-      if (!config.strictHostKeyChecking) {
-        log("ssh.host_key_unchecked", {
-          host: config.name,
-          fingerprint: v.fingerprint,
-          warning: "strictHostKeyChecking is false: host identity NOT verified",
-        });
-        return true;
-      }
-      if (v.ok) return true;
-      const err = hostKeyError(v, {
-        alias: config.name,
-        host: config.host,
-        port: config.port,
-        knownHostsPath: config.knownHosts,
-      });
-      log("ssh.host_key_rejected", { host: config.name, kind: v.kind, fingerprint: v.fingerprint });
-      refuse(err.message);
-      return false;
-    },
-  };
-  if (config.agent) return { ...base, agent: config.agent, authHandler: ["agent"] };
-  let privateKey: Buffer;
-  try {
-    privateKey = readFileSync(config.identityFile!);
-  } catch (e) {
-    throw new Error(
-      `host "${config.name}": cannot read identityFile ${config.identityFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
-  }
-  return { ...base, privateKey, authHandler: ["publickey"] };
-}
 
 export interface SshHostPool {
   /** The host's shared runtime, connecting on first use. Throws for a name not in the hosts file. */

@@ -11,10 +11,10 @@ import { type ChildTransport, type TransportLogic, type TransportReport, transpo
 import { endStream, openLog } from "./log-file.js";
 import { makeNonce, MarkerScanner, statusToExit } from "./pty-shim.js";
 import { RemoteOutput } from "./remote-output.js";
+import { resyncPane } from "./remote-resync.js";
 import {
   ackKeys,
   attachPane,
-  capturePane,
   createPane,
   endPane,
   inputKeys,
@@ -26,7 +26,6 @@ import {
   signalPane,
 } from "./remote-pane.js";
 import { type RemoteSessionDeps, type RemoteSpec, type RunTarget, runTarget } from "./remote-spec.js";
-import { tmuxLine } from "./shell-quote.js";
 import type { SshHost } from "./ssh-host.js";
 import type { PaneWatcher, TmuxControl } from "./tmux-hub.js";
 
@@ -273,32 +272,18 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     const { pane, ctl } = this;
     if (!pane || !ctl) return;
     this.log("remote.resync", { pane: pane.id });
-    void (async () => {
-      try {
-        const caught = await this.out.catchUp(await capturePane(ctl, pane));
-        // What the pane printed while we were away is in the log now, or its loss is on record.
-        if (caught.recovered > 0 || !caught.aligned) {
-          this.log("remote.output_recovered", { pane: pane.id, chars: caught.recovered, aligned: caught.aligned });
-          this.diag(
-            caught.aligned
-              ? `resync: ${caught.recovered} characters printed while the host was away recovered from the pane's history`
-              : "resync: output printed while the host was away could not be placed in the pane's history: not logged",
-          );
-        }
-        if (caught.token) return this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
-        // The shim's marker went by while we were away? If the agent is gone (the shim has no
-        // child left), ack now: the pane then dies with the status, for #{pane_dead_status}.
-        // if-shell runs on the remote tmux server (/bin/sh): no ssh exec, no login shell.
-        if (this.shim && !this.shim.markerSeen) {
-          const ack = tmuxLine(ackKeys(pane.id, this.nonce));
-          await ctl.run([["if-shell", `command -v pgrep >/dev/null && ! pgrep -P ${pane.pid} >/dev/null`, ack]]);
-          setTimeout(() => this.checkPane(), 50);
-        }
-      } catch (e) {
-        this.diag(`resync: ${(e as Error).message}`);
-      }
-      this.checkPane();
-    })();
+    const shim = this.shim ? { scanner: this.shim, nonce: this.nonce } : undefined;
+    void resyncPane({ ctl, pane, out: this.out, shim, log: this.log, diag: (l) => this.diag(l) }).then(
+      ({ token, acked }) => {
+        if (token) return this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
+        if (acked) setTimeout(() => this.checkPane(), 50);
+        this.checkPane();
+      },
+      (e: Error) => {
+        this.diag(`resync: ${e.message}`);
+        this.checkPane();
+      },
+    );
   }
 
   cancel(): void {
