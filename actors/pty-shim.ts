@@ -105,9 +105,11 @@ export interface ShimTools {
   cgroup?: string;
   /** bash, to close inherited fds (Linux only: /proc/self/fd). */
   bash?: string;
+  /** util-linux setsid, for `--ctty`: only for a child not started by forkpty (spawn-helper.ts). */
+  setsid?: string;
 }
 
-function firstExecutable(paths: readonly string[]): string | undefined {
+export function firstExecutable(paths: readonly string[]): string | undefined {
   for (const p of paths) {
     try {
       accessSync(p, fsc.X_OK);
@@ -133,11 +135,11 @@ export function shimTools(): ShimTools {
 }
 
 /**
- * What to hand `pty.spawn(file, args)`:
- * `setpriv --pdeathsig KILL -- sh -c JOIN_CGROUP <cgroup> bash -c CLOSE_FDS -- sh -c SHIM …`.
- * PR_SET_PDEATHSIG fires when the thread that forked the child dies: node-pty 1.1.0 calls
- * forkpty() synchronously on the calling JS thread (PtyFork in src/unix/pty.cc, no libuv worker),
- * so that is the conductor's thread for as long as it runs. The setting survives both execs and
+ * What to start on the pty:
+ * `setpriv --pdeathsig KILL -- [setsid --ctty] sh -c JOIN_CGROUP <cgroup> bash -c CLOSE_FDS -- sh -c SHIM …`.
+ * PR_SET_PDEATHSIG fires when the thread that forked the child dies: the spawn helper's main thread
+ * (spawn-helper.ts), itself tied to the conductor's; with node-pty, which calls forkpty()
+ * synchronously on the calling JS thread (PtyFork in src/unix/pty.cc), the conductor's thread. The setting survives both execs and
  * is cleared for the agent the shim forks: the watchdog (orphan-watchdog.ts) covers the rest.
  */
 export function shimLaunch(
@@ -150,6 +152,8 @@ export function shimLaunch(
   let args = shimArgs(nonce, argv, LOCAL_SHIM_SCRIPT);
   if (use.bash) [file, args] = [use.bash, ["-c", CLOSE_FDS_SCRIPT, "conductor-fds", file, ...args]];
   if (use.cgroup) [file, args] = [shell, ["-c", JOIN_CGROUP_SCRIPT, use.cgroup, file, ...args]];
+  // A new session whose controlling terminal is the pty on stdin, as forkpty() would have made it.
+  if (use.setsid) [file, args] = [use.setsid, ["--ctty", file, ...args]];
   if (use.setpriv) [file, args] = [use.setpriv, ["--pdeathsig", "KILL", "--", file, ...args]];
   return { file, args };
 }

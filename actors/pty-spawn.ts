@@ -1,14 +1,20 @@
 /**
  * How a local pty is started: the child's environment, the checks node-pty does not make, and the
- * queue that forks one pty per turn of the event loop. pty-transport.ts runs what this starts.
+ * queue that starts them a few per turn of the event loop. pty-transport.ts runs what this starts.
+ * On Linux the spawn helper forks (spawn-helper.ts); elsewhere, or with
+ * `STATECHART_CONDUCTOR_SPAWN=node-pty`, node-pty forks on this thread.
  */
-import { accessSync, constants as fsc, statSync, type WriteStream } from "node:fs";
+import { accessSync, closeSync, constants as fsc, statSync, type WriteStream } from "node:fs";
 import { resolve } from "node:path";
 import pty from "node-pty";
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { COOKIE_VAR } from "./env-cookie.js";
 import { openLog } from "./log-file.js";
-import { shimLaunch } from "./pty-shim.js";
+import { firstExecutable, shimLaunch, shimTools } from "./pty-shim.js";
+import { type HelperExit, SpawnHelper } from "./spawn-helper.js";
+import { MasterTerm, type PtyTerm, ptyNative } from "./spawn-pty-term.js";
+
+export const SPAWN_SWITCH = "STATECHART_CONDUCTOR_SPAWN";
 
 /** What a spawn needs of the transport's dependencies. */
 export interface SpawnDeps {
@@ -50,8 +56,48 @@ export function childEnv(extra: Readonly<Record<string, string>> = {}): Record<s
 export interface Spawned {
   out: WriteStream | undefined;
   err: WriteStream | undefined;
-  term?: pty.IPty;
+  term?: PtyTerm;
   error?: string;
+}
+
+let helper: SpawnHelper | undefined | null;
+/** The process's spawn helper, or null where node-pty forks (no setsid, not Linux, or switched off). */
+export function spawnHelper(): SpawnHelper | null {
+  if (helper !== undefined) return helper;
+  const setsid = firstExecutable(["/usr/bin/setsid", "/bin/setsid"]);
+  const off = process.env[SPAWN_SWITCH] === "node-pty" || process.platform !== "linux" || !setsid;
+  const { setpriv, bash } = shimTools();
+  helper = off ? null : new SpawnHelper({ setsid, ...(setpriv ? { setpriv } : {}), ...(bash ? { bash } : {}) });
+  return helper;
+}
+
+/** Opens a pty here and has the helper start `launch` on it; the master is read here (spawn-helper.ts). */
+async function helperSpawn(
+  h: SpawnHelper,
+  launch: { file: string; args: string[] },
+  size: { cols: number; rows: number },
+  cwd: string,
+  env: Record<string, string>,
+): Promise<PtyTerm> {
+  const { master, slave, pty: tty } = ptyNative().open(size.cols, size.rows);
+  // Not inherited by anything this process spawns meanwhile: the helper opens the slave by name.
+  closeSync(slave);
+  let term: MasterTerm | undefined;
+  let early: HelperExit | undefined;
+  try {
+    const pid = await h.spawn({ tty, ...launch, cwd, env: { ...env, PWD: cwd } }, (exit) =>
+      term ? term.childExited(exit) : (early = exit),
+    );
+    // Answers come in bursts (one pipe read may carry dozens): each takes a turn of the queue, while
+    // the child's output waits in the pty, unread until the master is read here.
+    await new Promise<void>((r) => spawnQueue.add(r));
+    term = new MasterTerm(pid, master);
+    if (early) term.childExited(early);
+    return term;
+  } catch (e) {
+    closeSync(master);
+    throw e;
+  }
 }
 
 /**
@@ -79,7 +125,12 @@ export function spawnRefused(spec: PtyProcessInput["spec"], shell: string): stri
 }
 
 /** Open files and the spawned pty (carrying `cookie`), or why the spawn failed. */
-export function spawnPty(deps: SpawnDeps, input: PtyProcessInput, nonce: string, cookie: string): Spawned {
+export async function spawnPty(
+  deps: SpawnDeps,
+  input: PtyProcessInput,
+  nonce: string,
+  cookie: string,
+): Promise<Spawned> {
   const { spec } = input;
   const shell = deps.shell ?? "/bin/sh";
   // A failed log write is a line in the event log, never silent (a full disk: issue 12).
@@ -89,33 +140,38 @@ export function spawnPty(deps: SpawnDeps, input: PtyProcessInput, nonce: string,
   const err = openLog(input.errPath, logError(input.errPath));
   try {
     const cwd = checkSpawn(spec, shell);
-    const launch = shimLaunch(shell, nonce, spec.argv);
-    const term = pty.spawn(launch.file, launch.args, {
-      name: "xterm-256color",
-      cols: spec.cols ?? 120,
-      rows: spec.rows ?? 40,
-      cwd,
-      // The cookie goes last: a session's env can never drop it (see env-cookie.ts).
-      env: childEnv({
-        ...spec.env,
-        ...(spec.envRef ? deps.envFor?.(spec.envRef) : undefined),
-        [COOKIE_VAR]: cookie,
-      }),
-      encoding: null, // raw Buffers: exact bytes to the log; xterm decodes UTF-8 itself
+    const size = { cols: spec.cols ?? 120, rows: spec.rows ?? 40 };
+    // The cookie goes last: a session's env can never drop it (see env-cookie.ts).
+    const env = childEnv({
+      ...spec.env,
+      ...(spec.envRef ? deps.envFor?.(spec.envRef) : undefined),
+      [COOKIE_VAR]: cookie,
     });
-    return { out, err, term };
+    const h = spawnHelper();
+    h?.start(); // before any pty of ours exists: a helper started later would inherit its master
+    // Until the helper is up, node-pty forks here as before: the first sessions do not wait for a Node start.
+    if (h?.ready) {
+      const launch = shimLaunch(shell, nonce, spec.argv, { ...shimTools(), setsid: h.setsid });
+      return { out, err, term: await helperSpawn(h, launch, size, cwd, env) };
+    }
+    const launch = shimLaunch(shell, nonce, spec.argv);
+    // encoding null: raw Buffers, exact bytes to the log (node-pty's types say string).
+    const term = pty.spawn(launch.file, launch.args, { name: "xterm-256color", ...size, cwd, env, encoding: null });
+    return { out, err, term: term as unknown as PtyTerm };
   } catch (e) {
     return { out, err, error: e instanceof Error ? e.message : String(e) };
   }
 }
 
 /**
- * Forks one pty per turn of the event loop. node-pty 1.1.0 forks with forkpty() synchronously on the
- * JS thread (PtyFork in src/unix/pty.cc), and a fork copies the parent's page tables: 20 ms a fork
- * with nothing else running on this machine kind, 50–100 ms at 100 sessions under load. A caller
- * that spawned 10 sessions in one turn blocked the loop for seconds (bench/scale.mjs: a 9.5 s block
- * while spawning 500); now every other timer and read runs between two forks.
+ * Starts queued spawns while a turn of the event loop has used less than TURN_BUDGET_MS on them,
+ * then yields, so every other timer and read runs in between. With the spawn helper a start costs
+ * this thread an openpty() and a pipe write, so many fit a turn. With node-pty each is a fork on
+ * this thread (PtyFork in node-pty 1.1.0's src/unix/pty.cc), and one fork may use the whole budget:
+ * one a turn, as before (a caller that spawned 10 sessions in one turn had blocked the loop for seconds).
  */
+const TURN_BUDGET_MS = 10;
+
 class SpawnQueue {
   private readonly jobs: (() => void)[] = [];
   private scheduled = false;
@@ -138,7 +194,9 @@ class SpawnQueue {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.jobs.shift()?.();
+      const t0 = performance.now();
+      do this.jobs.shift()?.();
+      while (this.jobs.length > 0 && performance.now() - t0 < TURN_BUDGET_MS);
       this.kick();
     });
   }

@@ -5,7 +5,6 @@
  * When things happen is the chart's business, not this file's.
  */
 import type { WriteStream } from "node:fs";
-import type pty from "node-pty";
 import type { ChildExit, ChildRunInput, SignalRequest } from "../machines/child-run.types.js";
 import type { PtyProcessInput, ScreenReading } from "../machines/session.types.js";
 import { type ChildTransport, type TransportLogic, type TransportReport, transportLogic } from "./child-run.js";
@@ -17,6 +16,7 @@ import { OutputCoalescer } from "./output-coalescer.js";
 import type { ProcessReaper } from "./process-reaper.js";
 import { makeNonce, MarkerScanner, READY_OSC, signalName, statusToExit } from "./pty-shim.js";
 import { type SpawnDeps, type Spawned, spawnPty, spawnQueue, spawnRefused } from "./pty-spawn.js";
+import type { PtyTerm } from "./spawn-pty-term.js";
 import { ScreenTail } from "./screen-tail.js";
 
 export interface PtyTransportDeps extends SpawnDeps {
@@ -55,9 +55,12 @@ class PtyTransport implements ChildTransport {
   private since: SpawnMark | undefined;
   private readonly disposables: { dispose(): void }[] = [];
   /** The pty while it can be written to; after its exit node-pty's writer logs EIO to stderr. */
-  private live: pty.IPty | undefined;
+  private live: PtyTerm | undefined;
   /** The spawn while it waits in the queue; what is written or resized meanwhile waits with it. */
   private queued: (() => void) | undefined;
+  /** Out of the queue, waiting for the spawn helper's answer (pty-spawn.ts): writes still wait. */
+  private starting = false;
+  private closed = false;
   private early: string[] = [];
   private size: { cols: number; rows: number };
 
@@ -96,12 +99,18 @@ class PtyTransport implements ChildTransport {
     this.queued = undefined;
     const { input } = this;
     this.since = spawnMark();
-    let spawned: Spawned;
-    try {
-      spawned = spawnPty(this.deps, { ...input, spec: { ...input.spec, ...this.size } }, this.nonce, this.cookie);
-    } catch (e) {
-      spawned = { out: undefined, err: undefined, error: (e as Error).message }; // the log folder
-    }
+    this.starting = true;
+    const size = this.size;
+    spawnPty(this.deps, { ...input, spec: { ...input.spec, ...size } }, this.nonce, this.cookie)
+      // A throw here is the log folder's (openLog): nothing was started.
+      .catch((e: Error): Spawned => ({ out: undefined, err: undefined, error: e.message }))
+      // In the same turn as the spawn's answer: node-pty drops data that finds no listener.
+      .then((spawned) => this.started(spawned, size));
+  }
+
+  private started(spawned: Spawned, size: { cols: number; rows: number }): void {
+    this.starting = false;
+    if (this.closed) return this.abandon(spawned);
     this.out = spawned.out;
     this.err = spawned.err;
     const term = spawned.term;
@@ -123,8 +132,23 @@ class PtyTransport implements ChildTransport {
     );
     this.log("pty.spawned", { pid: this.pid });
     this.report({ type: "RUN.SPAWNED", pid: this.pid });
+    if (this.size !== size) this.resize(this.size.cols, this.size.rows);
     for (const data of this.early) term.write(data);
     this.early = [];
+  }
+
+  /** A spawn that finished after close(): nothing may outlive the run, so end what it started. */
+  private abandon(spawned: Spawned): void {
+    void endStream(spawned.out);
+    void endStream(spawned.err);
+    if (!spawned.term) return;
+    const { pid } = spawned.term;
+    (spawned.term as { destroy?(): void }).destroy?.();
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
   }
 
   private diag(line: string) {
@@ -178,8 +202,12 @@ class PtyTransport implements ChildTransport {
     this.output.arrived(buf.length);
   }
 
-  private onExit(e: { exitCode: number; signal?: number }) {
+  private onExit(e: { exitCode: number; signal?: number; lost?: string }) {
     this.live = undefined;
+    if (e.lost) {
+      this.log("pty.helper_lost", { pid: this.pid, reason: e.lost });
+      this.diag(`killed with the spawn helper: ${e.lost}`);
+    }
     const exit = { exitCode: e.signal ? null : e.exitCode, signal: e.signal ? signalName(e.signal) : null };
     // node-pty may deliver `exit` before the last `data` (microsoft/node-pty#72, #726): settle.
     this.report({ type: "RUN.EXITED", exit, settle: true });
@@ -187,12 +215,12 @@ class PtyTransport implements ChildTransport {
 
   write(data: string): void {
     this.log("pty.write", { length: data.length }); // never the text
-    if (this.queued) this.early.push(data);
+    if (this.queued || this.starting) this.early.push(data);
     else this.live?.write(data);
   }
 
   resize(cols: number, rows: number): void {
-    if (this.queued) {
+    if (this.queued || this.starting) {
       this.size = { cols, rows };
       return;
     }
@@ -277,6 +305,7 @@ class PtyTransport implements ChildTransport {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.queued) spawnQueue.remove(this.queued);
     this.queued = undefined;
     for (const d of this.disposables) d.dispose();

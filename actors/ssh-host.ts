@@ -4,7 +4,7 @@
  * a dead link, the machine reconnects with backoff. Host keys are checked against known_hosts;
  * authentication is by key or agent only.
  */
-import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { type ActorRefFrom, createActor, type EventObject, fromCallback } from "xstate";
 import {
   type ConnectionInput,
@@ -15,6 +15,7 @@ import {
 } from "../machines/ssh-host.machine.js";
 import type { HostConfig, HostsConfig } from "./host-config.js";
 import { connectConfig } from "./ssh-connect-config.js";
+import { ssh2Client } from "./ssh2-client.js";
 
 export type { HostStatus };
 export const hostSystemId = (name: string) => `host:${name}`;
@@ -83,7 +84,7 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
     let done = false;
     let error: string | null = null;
     let fatal = false;
-    const c = new Client();
+    const c = new (ssh2Client())();
     const finish = () => {
       if (done) return;
       done = true;

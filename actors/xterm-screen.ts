@@ -3,12 +3,18 @@
  * lines: output goes in batches, each parsed while the next gathers, of which a plain-text part that
  * later lines scroll off is never parsed (plain-tail.ts): the screen is the same.
  */
-// @xterm/headless is CommonJS with no ESM build shipped (its "module" field points at a file
-// that is not in the package), so under NodeNext only the default import works.
-import xterm from "@xterm/headless";
+import type { Terminal } from "@xterm/headless";
+import { createRequire } from "node:module";
 import { plainTailStart, tailFrom } from "./plain-tail.js";
 
-const { Terminal } = xterm;
+/*
+ * @xterm/headless loads with the first XtermScreen, not on import: ~13 MB of RSS (a bare Node's RSS
+ * with and without it) that plain ASCII output never needs. It is CommonJS (its "module" field points
+ * at a file that is not in the package): a synchronous require.
+ */
+let terminalClass: typeof Terminal | undefined;
+const xtermTerminal = (): typeof Terminal =>
+  (terminalClass ??= (createRequire(import.meta.url)("@xterm/headless") as typeof import("@xterm/headless")).Terminal);
 
 /** Below this, a backlog is parsed as it is: looking for a skippable part would not pay. */
 const SKIP_CHECK_BYTES = 16 * 1024;
@@ -44,7 +50,7 @@ export class XtermScreen {
   constructor(cols: number, rows: number) {
     this.rows = rows;
     // scrollback 0: only the viewport matters, and scrolling a big scrollback costs CPU.
-    this.term = new Terminal({ cols, rows, scrollback: 0, allowProposedApi: true });
+    this.term = new (xtermTerminal())({ cols, rows, scrollback: 0, allowProposedApi: true });
     this.term.onTitleChange((t) => {
       this.title = t === "" ? null : t;
     });

@@ -26,10 +26,20 @@ const probe = hasPerl
   ? ["perl", fileURLToPath(new URL("./children/ticker.pl", import.meta.url)), String(EVERY)]
   : [process.execPath, child("ticker"), String(EVERY)];
 const ms = (ns) => Math.round(ns / 1e4) / 100;
+const load = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+const rssOf = (pid) =>
+  Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024);
 
 const spawning = monitorEventLoopDelay({ resolution: 5 });
 const steady = monitorEventLoopDelay({ resolution: 5 });
-const result = { figure: "scale", mode: MODE, sessions: N, everyMs: EVERY, child: hasPerl ? "perl" : "node" };
+const result = {
+  figure: "scale",
+  mode: MODE,
+  sessions: N,
+  everyMs: EVERY,
+  child: hasPerl ? "perl" : "node",
+  loadStart: load(),
+};
 
 if (MODE === "conductor") {
   const { createConductor } = await import(dist);
@@ -54,6 +64,13 @@ if (MODE === "conductor") {
   steady.disable();
   result.loopP99Ms = ms(steady.percentile(99));
   result.rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
+  result.heapUsedMb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+  result.heapTotalMb = Math.round(process.memoryUsage().heapTotal / 2 ** 20);
+  // The spawn helper is part of the supervisor's footprint (actors/spawn-helper.ts): counted apart.
+  const helperPid = await import(new URL("actors/pty-spawn.js", new URL("..", dist)).href)
+    .then((m) => m.spawnHelper?.()?.pid)
+    .catch(() => undefined);
+  if (helperPid) result.helperRssMb = rssOf(helperPid);
   const t1 = performance.now();
   await c.shutdown("bench");
   result.shutdownS = Math.round(performance.now() - t1) / 1000;
@@ -96,5 +113,6 @@ if (MODE === "conductor") {
   );
   result.shutdownS = Math.round(performance.now() - t1) / 1000;
 }
+result.loadEnd = load();
 emit(result);
 process.exit(0);
