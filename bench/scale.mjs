@@ -1,6 +1,7 @@
 // Many sessions in one supervisor: N children each printing a line every EVERY ms.
 // MODE=conductor: spawnSession ×N (total time, worst event-loop block while spawning), steady-state
-// event-loop delay p99, RSS, then shutdown() (time, and whether every session's end reached the log).
+// event-loop delay p99, RSS (and the spawn helper's, actors/spawn-helper.ts), then shutdown() (time, and
+// whether every session's end reached the log). SPAWN_BATCH calls a turn (default 10).
 // MODE=node_pty: the floor, a bare node-pty parent holding the same children (loop p99, RSS).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -12,6 +13,8 @@ import { child, dist, emit, sleep, tempLogs } from "./lib.mjs";
 const N = Number(process.env.SESSIONS ?? 500);
 const EVERY = Number(process.env.EVERY_MS ?? 1000);
 const STEADY_MS = Number(process.env.STEADY_MS ?? 10_000);
+// Spawn calls per turn of the loop, as an embedder's loop would make them (the worst block includes them).
+const BATCH = Number(process.env.SPAWN_BATCH ?? 10);
 const MODE = process.env.MODE ?? "conductor";
 // The same child in both modes: a perl ticker when perl is there (bench/children/ticker.pl says why).
 const hasPerl = (() => {
@@ -49,7 +52,7 @@ if (MODE === "conductor") {
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     c.spawnSession({ id: `s${i}`, agent: "command", command: probe });
-    if (i % 10 === 9) await sleep(0); // let the loop breathe as an embedder's would
+    if (i % BATCH === BATCH - 1) await sleep(0); // let the loop breathe as an embedder's would
   }
   result.spawnCallsS = Math.round(performance.now() - t0) / 1000;
   // Forks are queued one per turn of the loop: spawned means every session has its child's pid.
@@ -90,7 +93,7 @@ if (MODE === "conductor") {
     const p = pty.spawn(probe[0], probe.slice(1), { cols: 120, rows: 40 });
     p.onData(() => {});
     kids.push(p);
-    if (i % 10 === 9) await sleep(0);
+    if (i % BATCH === BATCH - 1) await sleep(0);
   }
   result.spawnAllS = Math.round(performance.now() - t0) / 1000;
   spawning.disable();
