@@ -73,12 +73,13 @@ afterAll(async () => {
 
 describe.skipIf(!haveRemoteTools)("a control channel reset with a spawn in flight (real sshd, tmux)", () => {
   it("the spawn waits for the reattach and runs once; input sent meanwhile is typed after it", async () => {
-    // A short command timeout makes the reset come soon after the server stops; it is the trigger, not a limit.
+    // A short command timeout makes the reset come soon after the server stops; it is the trigger, not a
+    // limit. Long enough that a loaded machine's answers (before the stop, after the resume) come within it.
     const logic = createRemoteSessionLogic({
       hosts: pool,
       socketName: SOCKET,
       log,
-      control: { commandTimeoutMs: 2_000 },
+      control: { commandTimeoutMs: 5_000 },
     });
     logics.push(logic);
     const first = startRemote(logic, sh("echo first up; read -r x; echo got:$x; echo __TRIFLUX_DONE__; sleep 30"));
@@ -122,7 +123,10 @@ describe.skipIf(!haveRemoteTools)("a control channel reset with a spawn in fligh
       hosts: pool,
       socketName: SOCKET,
       log,
-      control: { commandTimeoutMs: 1_000, openTimeoutMs: 1_000, reattachTimeoutMs: 1_000 },
+      // The reattach hangs on the stopped server until the open gives up (openTimeoutMs; the wait is
+      // extended while an attach is under way), then the 1 s reattach bound ends the spawn. The first
+      // attach and answers (before the stop) fit in 5 s on a loaded machine.
+      control: { commandTimeoutMs: 5_000, openTimeoutMs: 5_000, reattachTimeoutMs: 1_000 },
     });
     logics.push(logic);
     const first = startRemote(logic, sh("echo up; sleep 300"));
