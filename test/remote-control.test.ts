@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { createActor, type EventObject, fromCallback, SimulatedClock } from "xstate";
+import { createPane, type PaneContext } from "../actors/remote-pane.js";
 import { parseDeadState } from "../actors/remote-session.js";
+import { ChannelResetError, type TmuxControl, TmuxCommandError } from "../actors/tmux-hub.js";
 import { type ControlEvent, ControlParser, decodeOctal, parseSubscription } from "../actors/tmux-control.js";
 import { type ConnectionInput, hostStatusOf, type SshHostEvent, sshHostMachine } from "../machines/ssh-host.machine.js";
 
@@ -102,7 +104,10 @@ describe("ssh host statechart", () => {
     for (let i = 0; i < 5; i++) {
       const before = h.attempts.length;
       let waited = 0;
-      while (h.attempts.length === before) h.clock.increment(10), (waited += 10);
+      while (h.attempts.length === before) {
+        h.clock.increment(10);
+        waited += 10;
+      }
       waits.push(waited);
       if (i < 4) h.closed();
     }
@@ -140,5 +145,66 @@ describe("ssh host statechart", () => {
     expect(h.attempts.length).toBe(n + 1);
     h.ready();
     expect(h.status()).toBe("connected");
+  });
+});
+
+/**
+ * A spawn's `new-session` line in flight when the control channel resets: it may or may not have
+ * run. The real-sshd test (remote-reset.test.ts) sees the line run after the resume; the other two
+ * answers the server can give are scripted here: no session (create it again), a session of that
+ * name without our nonce (someone else's: a duplicate, as tmux would have said).
+ */
+describe("createPane after a channel reset", () => {
+  const nonce = "0123456789abcdef0123456789abcdef";
+  function scripted(answers: Array<(cmds: string[][], onBlock?: (i: number, l: string[]) => void) => string[][]>) {
+    const sent: string[][][] = [];
+    const ctl = {
+      hub: "conductor-hub",
+      later: (cmds: string[][]) => void sent.push(cmds),
+      run: async (cmds: string[][], onBlock?: (i: number, l: string[]) => void) => {
+        sent.push(cmds);
+        const answer = answers.shift();
+        if (!answer) throw new Error(`unexpected command ${cmds[0]?.[0]}`);
+        return answer(cmds, onBlock);
+      },
+    } as unknown as TmuxControl;
+    const watched: string[] = [];
+    const ctx: PaneContext = {
+      ctl,
+      host: "box",
+      socket: "s",
+      watch: (p) => void watched.push(p.id),
+      resize: () => {},
+      log: () => {},
+    };
+    return { ctx, sent, watched };
+  }
+  const reset = () => {
+    throw new ChannelResetError("tmux control channel closed with the command in flight (test)");
+  };
+  const created = (_: string[][], onBlock?: (i: number, l: string[]) => void) => {
+    onBlock?.(0, ["@7 %9 4242"]);
+    return [["@7 %9 4242"], [], []];
+  };
+
+  it("the line never ran: the session is created again, once", async () => {
+    const { ctx, sent, watched } = scripted([
+      reset,
+      () => {
+        throw new TmuxCommandError("can't find session: s1");
+      },
+      created,
+    ]);
+    const pane = await createPane(ctx, "s1", { argv: ["true"] }, nonce);
+    expect(pane).toEqual({ window: "@7", id: "%9", pid: 4242 });
+    expect(sent.map((c) => c[0]?.[0])).toEqual(["new-session", "list-panes", "new-session"]);
+    expect(watched).toEqual(["%9"]);
+  });
+
+  it("a session of that name without our nonce is someone else's: a duplicate, nothing adopted or killed", async () => {
+    const { ctx, sent, watched } = scripted([reset, () => [["@3 %4 777 1 /bin/sh -c their-own-thing"]]]);
+    await expect(createPane(ctx, "s2", { argv: ["true"] }, nonce)).rejects.toThrow(/"s2" already exists on box/);
+    expect(watched).toEqual([]);
+    expect(sent.flat().some((c) => c[0] === "kill-session")).toBe(false);
   });
 });
