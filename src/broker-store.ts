@@ -8,18 +8,16 @@
  *
  * The file is only ever replaced whole (write temp + fsync + rename + fsync dir), so a reader
  * sees the old or the new version, never half of one. Read-modify-write runs under a lock file
- * created with O_EXCL (`wx`) holding `{ pid, start, at, nonce }`; a lock whose process is gone
- * (no /proc/<pid>, a zombie, or a pid reused by a process with another start time) is taken over:
- * it is renamed away first and checked to be the one found stale, so two takers never both win.
- * `start` (from /proc/<pid>/stat) guards against pid reuse; this is Linux-only by design.
+ * (lock-file.ts: O_EXCL, the holder's pid and start time, stale locks taken over without a race).
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { open, readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import type { BrokerEmitted } from "../machines/broker.machine.js";
 import { ConductorError, type ConductorErrorOptions } from "../machines/conductor-error.js";
+import { acquireLock } from "./lock-file.js";
 
 export interface BrokerState {
   version: 1;
@@ -63,9 +61,6 @@ export interface BrokerStore {
   // biome-ignore lint/suspicious/noConfusingVoidType: a mutator may change the state in place and return nothing
   update(fn: (state: BrokerState) => BrokerState | void | Promise<BrokerState | void>): Promise<BrokerState>;
 }
-
-/** Unparsable lock content this old belongs to a creator that died between open and write. */
-const EMPTY_LOCK_GRACE_MS = 5_000;
 
 /** In-process queue per lock file: updates from one process wait for each other, not for polling. */
 const queues = new Map<string, Promise<unknown>>();
@@ -123,7 +118,7 @@ export function createBrokerStore(file: string, opts: BrokerStoreOptions = {}): 
     const run = before
       .catch(() => undefined)
       .then(async () => {
-        const release = await acquireLock(lockPath, lockTimeoutMs);
+        const release = await acquireLock(lockPath, lockTimeoutMs, (m) => new BrokerStoreError(m));
         try {
           const current = await read();
           const draft = structuredClone(current);
@@ -191,135 +186,6 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   } finally {
     await dir.close();
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The lock
-// ---------------------------------------------------------------------------------------------
-
-interface LockInfo {
-  pid: number;
-  start: string | null;
-  at: number;
-  nonce: string;
-}
-
-/** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or null. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // comm (field 2) may hold spaces and parentheses: count fields after the last ")".
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Is `pid` a live process (not a zombie), and the same one that started at `start`? */
-export function isProcessAlive(pid: number, start?: string | null): boolean {
-  if (!Number.isInteger(pid) || pid <= 0 || !existsSync(`/proc/${pid}`)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields[0] === "Z" || fields[0] === "X") return false;
-    return start == null || fields[19] === start;
-  } catch {
-    return false; // vanished between the two looks
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Nonces of the locks this process holds right now. */
-const heldHere = new Set<string>();
-const OWN_START = processStartTime(process.pid);
-
-async function acquireLock(lockPath: string, timeoutMs: number): Promise<() => Promise<void>> {
-  const info: LockInfo = { pid: process.pid, start: OWN_START, at: Date.now(), nonce: randomBytes(8).toString("hex") };
-  const mine = JSON.stringify(info);
-  const deadline = Date.now() + timeoutMs;
-  let wait = 2;
-  for (;;) {
-    try {
-      const fh = await open(lockPath, "wx", 0o600);
-      try {
-        await fh.writeFile(mine, "utf8");
-      } finally {
-        await fh.close();
-      }
-      heldHere.add(info.nonce);
-      return async () => {
-        heldHere.delete(info.nonce);
-        // Only our own lock is removed. A stale-lock taker may have it renamed aside for a moment
-        // (and puts it back when it sees it is live): look again once, so it cannot outlive us.
-        for (let i = 0; i < 2; i++) {
-          const text = await readFile(lockPath, "utf8").catch(() => null);
-          if (text === mine) return void (await unlink(lockPath).catch(() => undefined));
-          if (text !== null) return;
-          await sleep(10);
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
-        throw new BrokerStoreError(`cannot create the lock file ${lockPath}: ${(e as Error).message}`);
-      }
-    }
-    const held = await readFile(lockPath, "utf8").catch(() => null);
-    if (held === null) continue; // released meanwhile: try again at once
-    const holder = parseLock(held);
-    const stale = holder
-      ? holder.pid === process.pid
-        ? !heldHere.has(holder.nonce) // ours, but no longer held by any update of this process
-        : !isProcessAlive(holder.pid, holder.start)
-      : await olderThan(lockPath, EMPTY_LOCK_GRACE_MS);
-    if (stale && (await removeIfUnchanged(lockPath, held))) continue;
-    if (Date.now() >= deadline) {
-      const who = holder
-        ? `pid ${holder.pid} since ${new Date(holder.at).toISOString()}`
-        : "a process that has not written it yet";
-      throw new BrokerStoreError(`timed out after ${timeoutMs} ms waiting for the lock ${lockPath}, held by ${who}`);
-    }
-    await sleep(wait + Math.random() * wait);
-    wait = Math.min(50, wait * 2);
-  }
-}
-
-function parseLock(text: string): LockInfo | null {
-  try {
-    const v = JSON.parse(text) as Partial<LockInfo>;
-    return typeof v.pid === "number" && typeof v.at === "number"
-      ? { pid: v.pid, start: v.start ?? null, at: v.at, nonce: String(v.nonce) }
-      : null;
-  } catch {
-    return null;
-  }
-}
-
-async function olderThan(file: string, ms: number): Promise<boolean> {
-  const s = await stat(file).catch(() => null);
-  return s !== null && Date.now() - s.mtimeMs > ms;
-}
-
-/**
- * Takes a stale lock away without a race: rename it (atomic, only one taker gets it), then check
- * that what was moved is the stale lock that was seen. If someone else's fresh lock was moved
- * instead, put it back (`link` fails rather than overwrite) and report failure.
- */
-async function removeIfUnchanged(lockPath: string, expected: string): Promise<boolean> {
-  const aside = `${lockPath}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    await rename(lockPath, aside);
-  } catch {
-    return false; // someone else moved it first
-  }
-  const moved = await readFile(aside, "utf8").catch(() => null);
-  if (moved === expected) {
-    await unlink(aside).catch(() => undefined);
-    return true;
-  }
-  await link(aside, lockPath).catch(() => undefined);
-  await unlink(aside).catch(() => undefined);
-  return false;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { homedir } from "node:os";
 import path from "node:path";
 import type { ResolvedLease } from "./accounts-config.js";
-import { isProcessAlive } from "./broker-store.js";
+import { isProcessAlive } from "./process-identity.js";
 
 export interface CredentialHomeOptions {
   sessionId: string;

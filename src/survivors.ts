@@ -20,7 +20,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { endCarriers, pidsCarrying } from "../actors/env-cookie.js";
 import { cgroupPids, killCgroup, processCgroup, removeCgroup, sweepDeadCgroups } from "../actors/process-cgroup.js";
-import { isProcessAlive, processStartTime } from "./broker-store.js";
+import { isProcessAlive, processStartTime } from "./process-identity.js";
 import type { LogFn } from "./event-log-format.js";
 
 export const LEDGER_DIR = ".conductors";

@@ -13,11 +13,10 @@ import {
   BrokerStoreError,
   createBrokerStore,
   emptyBrokerState,
-  isProcessAlive,
   persistsBrokerEvent,
-  processStartTime,
   syncEventOf,
 } from "../src/broker-store.js";
+import { isProcessAlive, processStartTime } from "../src/process-identity.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "..");

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isProcessAlive } from "../broker-store.js";
+import { isProcessAlive } from "../process-identity.js";
 
 export interface RegistryEntry {
   name: string;
