@@ -184,6 +184,9 @@ describe("questions on the whole screen", () => {
     const busy = ["• Working (12s • esc to interrupt)", "", ...idle];
     expect(findQuestion(codex, busy, null)).toBeNull();
     expect(isBusy(codex, busy, null)).toBe(true);
+    // After a turn the prompt it answered is on screen with the same mark: the composer is the lowest.
+    const after = ["› Reply with one short sentence.", "• FAKE-API-OK: hello.", "  Worked for <1s", ...idle];
+    expect(findQuestion(codex, after, null)).toMatchObject({ kind: "composer", text: "› Explain this codebase" });
   });
 
   it("window titles: action required asks, ready is an idle composer, working is busy", () => {

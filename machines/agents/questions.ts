@@ -133,7 +133,8 @@ export function findQuestion(
   if (line) return { kind: kindOf(line.line, "prompt"), text: line.line, choices: [], pattern: line.pattern };
   if (busy) return null;
   const bottom = r.slice(-BOTTOM);
-  const composer = bottom.find((x) => profile.composer.some((re) => re.test(x.text)));
+  // The lowest: codex draws the turn's own prompt with the same `›` just above the composer.
+  const composer = bottom.findLast((x) => profile.composer.some((re) => re.test(x.text)));
   if (composer) return { kind: "composer", text: composer.text, choices: [], pattern: "composer" };
   if (titled === "ready")
     return { kind: "composer", text: (title as string).trim(), choices: [], pattern: "title:ready" };
