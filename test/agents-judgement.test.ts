@@ -107,6 +107,15 @@ describe("failure classes on exit, per CLI", () => {
     expect(at(claude, "You've hit your 5-hour limit · resets 3pm")).toBe(14 * H); // 01:00 → 15:00 UTC
     expect(at(codex, "You’ve hit your usage limit. Try again at 2:21 AM.")).toBe(H + 21 * 60_000);
     expect(at(gemini, "You exceeded your current quota. Suggested retry after 39s.")).toBe(39_000);
+    // gemini's per-day quota prints no reset (recorded: usage-limit); Google resets it at midnight
+    // Pacific: 01:00 UTC is 17:00 PST the day before, so 7 hours; a reset it does print wins.
+    const daily = "TerminalQuotaError: You have exhausted your daily quota on this model.";
+    expect(judgeExit(gemini, exit(daily), UTC)).toMatchObject({
+      class: "rate_limit",
+      line: daily,
+      retryAfterMs: 7 * H,
+    });
+    expect(at(gemini, `${daily} Please retry in 39s.`)).toBe(39_000);
     expect(at(claude, "API Error: Request rejected (429)\nretry-after: 12")).toBe(12_000);
     expect(at(claude, "API Error: Request rejected (429)")).toBeNull();
     // The zone decides "3pm": 15:00 in Tokyo is 06:00 UTC.

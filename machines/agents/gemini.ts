@@ -18,6 +18,14 @@ export const gemini: AgentProfile = {
       pattern: /not (?:running )?in a trusted (?:directory|folder)|untrusted (?:directory|folder|workspace)/i,
     },
     { class: "context", pattern: /input token count.*exceeds/i, live: true },
+    // A per-day quota: gemini 0.61 calls it terminal (TerminalQuotaError, `retryDelayMs: undefined`) and
+    // prints no reset; Google resets requests-per-day quotas at midnight Pacific time.
+    {
+      class: "rate_limit",
+      pattern: /exhausted your daily quota/i,
+      live: true,
+      resetHint: "resets at 12am (America/Los_Angeles)",
+    },
     { class: "rate_limit", pattern: /You exceeded your current quota|Usage limit reached for/i, live: true },
     { class: "rate_limit", pattern: /RESOURCE_EXHAUSTED|Quota exceeded for quota metric/i, live: true },
     // Its own retries spent ("Attempt 5 failed: The model is overloaded… Max attempts reached"); a

@@ -150,8 +150,10 @@ function verdict(
   source: FailureVerdict["source"],
   text: string,
   clock: Clock,
+  resetHint?: string,
 ): FailureVerdict {
-  const hint = cls === "rate_limit" ? findRetryHint(text, clock.now, { timeZone: clock.timeZone }) : null;
+  const read = (t: string) => findRetryHint(t, clock.now, { timeZone: clock.timeZone });
+  const hint = cls === "rate_limit" ? (read(text) ?? (resetHint ? read(resetHint) : null)) : null;
   return { class: cls, line: clip(line.trim()), source, retryAfterMs: hint?.ms ?? null };
 }
 
@@ -163,7 +165,7 @@ function ruleVerdict(
   clock: Clock,
 ): FailureVerdict {
   const alt = clock.loggedOut ? hit.rule.whenLoggedOut : undefined;
-  if (!alt) return verdict(hit.rule.class, hit.line, source, text, clock);
+  if (!alt) return verdict(hit.rule.class, hit.line, source, text, clock, hit.rule.resetHint);
   return verdict(alt.class, `${hit.line.trim()} (${alt.hint})`, source, text, clock);
 }
 

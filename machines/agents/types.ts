@@ -33,6 +33,11 @@ export interface FailureRule {
    * do: codex offline and logged out waits "for network" for ever, and no network will let it in.
    */
   readonly whenLoggedOut?: { readonly class: FailureClass; readonly hint: string };
+  /**
+   * When the CLI names no reset for this limit, when it is known to reset, in words the retry-hint
+   * reader understands ("resets at 12am (America/Los_Angeles)"). A reset the CLI printed wins.
+   */
+  readonly resetHint?: string;
 }
 
 /** What a window title (OSC 0/2) says about the TUI. */
