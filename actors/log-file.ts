@@ -36,15 +36,22 @@ export function endStream(s: WriteStream | undefined): Promise<void> {
   });
 }
 
+/** A batch goes out once it holds this much... */
+const BATCH_BYTES = 64 * 1024;
+/** ... or this long after its first chunk (what a follower waits at most, besides the disk). */
+const BATCH_MS = 2;
+
 /**
- * Appends a chunk; the chunks written in one turn of the event loop go out as one writev. A pty read is
- * ~4 KB, and a write of its own (a thread-pool job and a syscall each) cost the output path more than
- * the bytes did. Order is the stream's; `end()` uncorks, so nothing waits past the close.
+ * Appends a chunk; chunks that come close together go out as one writev, at most BATCH_MS after the
+ * first. A pty read is ~4 KB, and writing each on its own cost a thread-pool job and a syscall apiece:
+ * 7.8 ms CPU per MiB against 0.6 ms in writes of 32 chunks (this machine's disk, page cache). Order is
+ * the stream's; `end()` uncorks, so nothing waits past the close.
  */
 export function writeBatched(s: WriteStream, chunk: Buffer): void {
   if (s.writableCorked === 0) {
     s.cork();
-    setImmediate(() => s.uncork());
+    setTimeout(() => s.writableCorked > 0 && s.uncork(), BATCH_MS); // not unref'd: the loop waits for it
   }
   s.write(chunk);
+  if (s.writableLength >= BATCH_BYTES && s.writableCorked > 0) s.uncork();
 }

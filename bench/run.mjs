@@ -51,13 +51,13 @@ async function main() {
   const load0 = loadavg()[0];
   // Sized to finish in under 10 minutes on 2 shared cores (the 09:45 run took 998 s): rounds where a
   // ratio needs them, one round where the gap is an order of magnitude (shutdown: pm2 15× slower; tree-kill
-  // on 20 sessions), 64 MiB of throughput (pm2 16: the rate settles within seconds), pm2 restarting one
+  // on 20 sessions), 128 MiB of throughput (a run's fixed ~60 ms of start and drain stays a few % of it; pm2 32: its rate settles within seconds), pm2 restarting one
   // app for exit → state (not a start and a delete per sample), 6 s of steady state at scale.
   const steady = quick ? "2000" : "6000";
   const raw = {
     restart: scenario("restart.mjs", quick ? { ROUNDS: "1", RESTARTS: "3" } : { ROUNDS: "2", RESTARTS: "8" }),
     exitToState: scenario("exit-state.mjs", quick ? { ROUNDS: "1", SAMPLES: "3" } : { ROUNDS: "3", SAMPLES: "20" }),
-    throughput: scenario("throughput.mjs", quick ? { ROUNDS: "1", MIB: "8" } : { ROUNDS: "3", MIB: "64" }),
+    throughput: scenario("throughput.mjs", quick ? { ROUNDS: "1", MIB: "8" } : { ROUNDS: "3", MIB: "128" }),
     scale500: ["conductor", "node_pty"].map((MODE) =>
       scenario("scale.mjs", { MODE, STEADY_MS: steady, ...(quick ? { SESSIONS: "20" } : {}) }),
     ),

@@ -7,7 +7,7 @@ import { endStream, openLog, writeBatched } from "../actors/log-file.js";
 import { setOutputLogPolicy } from "../actors/log-rotation.js";
 
 describe("batched log writes", () => {
-  it("the chunks of one turn go out as one writev, in order; end() flushes what is still corked", async () => {
+  it("chunks that come together go out as one writev, in order, at most 64 KB a batch; end() flushes the rest", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "log-batch-")), "out.log");
     const s = createWriteStream(path);
     await once(s, "ready"); // before it is open every write waits anyway: batching shows once it is
@@ -17,13 +17,17 @@ describe("batched log writes", () => {
       calls.push(chunks.length);
       writev?.(chunks, done);
     };
-    const chunks = Array.from({ length: 100 }, (_, i) => Buffer.from(`chunk ${i}\n`));
-    for (const c of chunks) writeBatched(s, c);
-    await new Promise((r) => setImmediate(r));
+    const small = Array.from({ length: 100 }, (_, i) => Buffer.from(`chunk ${i}\n`));
+    for (const c of small) writeBatched(s, c);
+    // The batch's timer, then its write ('drain' comes only after a write that filled the buffer).
+    while (calls.length === 0 || s.writableLength > 0) await new Promise((r) => setImmediate(r));
     expect(calls).toEqual([100]);
+    const big = Array.from({ length: 20 }, (_, i) => Buffer.alloc(4096, 97 + i));
+    for (const c of big) writeBatched(s, c);
+    expect(calls).toEqual([100, 16]); // 16 × 4 KB: out at once, not after the timer
     writeBatched(s, Buffer.from("last, corked when the stream ends\n"));
     await endStream(s);
-    expect(readFileSync(path, "utf8")).toBe(`${chunks.join("")}last, corked when the stream ends\n`);
+    expect(readFileSync(path, "utf8")).toBe(`${small.join("")}${big.join("")}last, corked when the stream ends\n`);
   });
 
   it("a batch still rotates at maxBytes: every file under it, every byte once and in order", async () => {
