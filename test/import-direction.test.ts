@@ -47,7 +47,8 @@ const layerOf = (file: string): Layer | "other" =>
 describe("import direction", () => {
   it("reads the imports it checks", () => {
     expect(graph.get(normalize("src/conductor.ts"))?.local).toContain(normalize("machines/conductor.machine.ts"));
-    expect(graph.get(normalize("actors/ssh-host.ts"))?.external).toContain("ssh2");
+    // ssh2 itself is loaded on first use (actors/ssh2-client.ts, a require): its import here is a type only.
+    expect(graph.get(normalize("actors/ssh-host.ts"))?.external).toContain("xstate");
   });
 
   it("machines/ imports only machines/ and xstate: no Node, no I/O", () => {
