@@ -183,6 +183,19 @@ export class SpawnHelper {
     }
   }
 
+  /**
+   * Ends the helper when nothing waits on it (no run, no ready waiter): the last conductor's shutdown
+   * leaves no process behind. The next spawn starts a new one (node-pty forks until it is ready).
+   */
+  retireIfIdle(): void {
+    const proc = this.proc;
+    if (!proc || this.runs.size > 0 || this.readyWaiters.length > 0) return;
+    // Forgotten first: its exit is not a loss, and a spawn from now on starts a new helper.
+    this.proc = undefined;
+    this.ready = false;
+    proc.stdin?.end();
+  }
+
   /** Ends the helper (tests; a conductor just lets it go with its stdin). */
   stop(): void {
     this.proc?.stdin?.end();

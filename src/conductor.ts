@@ -11,6 +11,7 @@ import { conductorScope, endCarriers } from "../actors/env-cookie.js";
 import { setOutputLogPolicy } from "../actors/log-rotation.js";
 import { processWatchdog } from "../actors/orphan-watchdog.js";
 import { createProcessReaper } from "../actors/process-reaper.js";
+import { spawnHelper } from "../actors/pty-spawn.js";
 import { sessionSystemId } from "../machines/conductor.machine.js";
 import { STATES } from "../machines/session.types.js";
 import { sessionCommands } from "./conductor-commands.js";
@@ -142,7 +143,10 @@ export function createConductor(opts: ConductorOptions) {
       unregisterSignals();
       const survivors = await endCarriers(cookieScope);
       // Every tree of this process is gone: the process-wide watchdog has nothing left to guard.
-      if (survivors.length === 0) processWatchdog().retireIfIdle();
+      if (survivors.length === 0) {
+        processWatchdog().retireIfIdle();
+        spawnHelper()?.retireIfIdle();
+      }
       const pendingReaps = reaper.pending;
       log("conductor.shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps, survivors });
       leaveOutputLogs();

@@ -72,7 +72,10 @@ describe.runIf(process.platform === "linux")("process reaper", () => {
     const res = await reaper.terminate(root.pid!, { graceMs: 2000, label: "t1" });
     expect(res.forced).toBe(false);
     expect(res.survivors).toEqual([]);
-    expect(res.signalled.sort()).toEqual(family.sort());
+    // The group's SIGTERM goes first; a member it ended before its own signal is not in `signalled`
+    // (seen under stress-ng --cpu 4), so: only family members were signalled, and none is alive.
+    expect(res.signalled.length).toBeGreaterThan(0);
+    expect(family).toEqual(expect.arrayContaining(res.signalled));
     for (const pid of family) expect(await isAlive(pid)).toBe(false);
     expect(reaper.pending).toBe(0);
   });

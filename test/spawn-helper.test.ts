@@ -67,8 +67,12 @@ describe.skipIf(!linux)("spawn helper", () => {
     const running = exitOf(h, ["-c", "sleep 300"]);
     await running.pid;
     const first = h.pid as number;
+    // Stopped before the request is written: on a loaded machine a running helper could answer it in the
+    // moment between the write and the SIGKILL, and the request must stay unanswered.
+    process.kill(first, "SIGSTOP");
+    await waitUntil(() => procState(first) === "T");
     const pending = exitOf(h, ["-c", "exit 0"]);
-    process.kill(first, "SIGKILL"); // SIGKILL: the helper runs no more code, so the request stays unanswered
+    process.kill(first, "SIGKILL");
     await expect(pending.pid).rejects.toThrow(
       `the spawn helper (pid ${first}) died (signal SIGKILL) before it started`,
     );
@@ -130,6 +134,56 @@ describe.skipIf(!linux)("spawn helper", () => {
     2 * BOUND_MS,
   );
 });
+
+describe("the shared spawn helper and shutdown", () => {
+  it.skipIf(!linux)(
+    "the last conductor's shutdown ends the idle helper; the next spawn starts a new one",
+    async () => {
+      const shared = spawnHelper();
+      if (!shared) return; // node-pty forks here (STATECHART_CONDUCTOR_SPAWN=node-pty): no helper to end
+      const logsDir = mkdtempSync(join(tmpdir(), "spawn-helper-retire-"));
+      const first = createConductor({ logsDir, handleSignals: false, enableMesh: false });
+      await shared.whenReady();
+      const helperPid = shared.pid as number;
+      const done = new Promise((r) => first.on("completed", r));
+      first.spawnSession({ id: "a", agent: "command", command: ["sh", "-c", "echo one"] });
+      await done;
+      await first.shutdown("test_end");
+      expect(shared.pid).toBeUndefined();
+      const deadline = Date.now() + BOUND_MS;
+      while (isLive(helperPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(isLive(helperPid)).toBe(false);
+
+      const second = createConductor({ logsDir, handleSignals: false, enableMesh: false });
+      await shared.whenReady();
+      expect(shared.pid).not.toBe(helperPid);
+      const again = new Promise((r) => second.on("completed", r));
+      second.spawnSession({ id: "b", agent: "command", command: ["sh", "-c", "echo two"] });
+      await again;
+      expect(readFileSync(join(logsDir, "b.out.log"), "utf8")).toContain("two");
+      await second.shutdown("test_end");
+    },
+    2 * BOUND_MS,
+  );
+});
+
+/** The state letter of /proc/<pid>/stat (R, S, T, Z…), or null when the process is gone. */
+function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return null;
+  }
+}
+
+/** Present in /proc and not a zombie. */
+const isLive = (pid: number) => ![null, "Z", "X"].includes(procState(pid));
+
+async function waitUntil(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + BOUND_MS;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
 
 const { built } = distModule("src/index.js");
 const embedder = fileURLToPath(new URL("./fixtures/orphan-embedder.mjs", import.meta.url));
