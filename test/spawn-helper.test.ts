@@ -15,6 +15,7 @@ import { spawnHelper } from "../actors/pty-spawn.js";
 import { type HelperExit, SpawnHelper } from "../actors/spawn-helper.js";
 import { ptyNative } from "../actors/spawn-pty-term.js";
 import { createConductor } from "../src/conductor.js";
+import { isProcessAlive, statFields } from "../src/process-identity.js";
 import { distModule } from "./helpers/dist.js";
 import { killMarked, markedProcesses, newMark, waitMarked } from "./helpers/marked.js";
 
@@ -70,7 +71,7 @@ describe.skipIf(!linux)("spawn helper", () => {
     // Stopped before the request is written: on a loaded machine a running helper could answer it in the
     // moment between the write and the SIGKILL, and the request must stay unanswered.
     process.kill(first, "SIGSTOP");
-    await waitUntil(() => procState(first) === "T");
+    await waitUntil(() => statFields(first)?.[0] === "T");
     const pending = exitOf(h, ["-c", "exit 0"]);
     process.kill(first, "SIGKILL");
     await expect(pending.pid).rejects.toThrow(
@@ -150,9 +151,8 @@ describe("the shared spawn helper and shutdown", () => {
       await done;
       await first.shutdown("test_end");
       expect(shared.pid).toBeUndefined();
-      const deadline = Date.now() + BOUND_MS;
-      while (isLive(helperPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(isLive(helperPid)).toBe(false);
+      await waitUntil(() => !isProcessAlive(helperPid));
+      expect(isProcessAlive(helperPid)).toBe(false);
 
       const second = createConductor({ logsDir, handleSignals: false, enableMesh: false });
       await shared.whenReady();
@@ -166,19 +166,6 @@ describe("the shared spawn helper and shutdown", () => {
     2 * BOUND_MS,
   );
 });
-
-/** The state letter of /proc/<pid>/stat (R, S, T, Z…), or null when the process is gone. */
-function procState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  } catch {
-    return null;
-  }
-}
-
-/** Present in /proc and not a zombie. */
-const isLive = (pid: number) => ![null, "Z", "X"].includes(procState(pid));
 
 async function waitUntil(done: () => boolean): Promise<void> {
   const deadline = Date.now() + BOUND_MS;
