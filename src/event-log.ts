@@ -5,11 +5,10 @@
  * opened with O_APPEND. When `append` returns, the bytes are in the kernel's page cache, so a crash
  * of the conductor itself (an exception, OOM kill, even SIGKILL) loses nothing already appended —
  * exactly the moments a black box exists for. `bench/event-log.mjs` measures it side by side with
- * the same bytes written bare: an append runs at ~0.2–0.8× the rate of a bare per-line writeSync
- * (the JSON is the rest; 12–49k lines/s in the two full runs of 2026-12-02 on 2 shared cores under
- * load, where the old double spread made it 5–8k), and batching 256 lines a write is 2–10× faster again. A conductor logs a few
- * hundred lines a second, 500 sessions included, so batching would buy nothing and would cost the
- * last batch on every kill. fsync per line
+ * the same bytes written bare: an append runs at ~0.3× the rate of a bare per-line writeSync (the
+ * JSON is the rest; 238k lines/s in the `npm run bench` of bench/README.md), and batching 256 lines a
+ * write is ~6× faster again. A conductor logs a few hundred lines a second, 500 sessions included,
+ * so batching would buy nothing and would cost the last batch on every kill. fsync per line
  * (a disk flush a line, blocking the event loop on slow disks) is not worth it either: surviving a
  * machine crash/power loss is what `flush()`/`close()` are for, and `readEventLog` tolerates the torn
  * tail such a crash can leave.
@@ -26,85 +25,16 @@
 import fs from "node:fs";
 import * as path from "node:path";
 import { EVENT_LOG_VERSION } from "./event-log-format.js";
+import { errorText, serializeLine } from "./event-log-line.js";
+import type { EventLog, EventLogError, EventLogFs, EventLogOptions } from "./event-log-types.js";
 import { redactArgv } from "./redact.js";
 
-/** The calls the log makes; injectable so tests can fail them like a full disk does. */
-export type EventLogFs = Pick<
-  typeof fs,
-  "openSync" | "writeSync" | "fstatSync" | "ftruncateSync" | "readSync" | "renameSync" | "fsync" | "close" | "mkdirSync"
->;
+export type { EventLog, EventLogError, EventLogFs, EventLogLine, EventLogOptions } from "./event-log-types.js";
 
-export interface EventLogOptions {
-  /** Clock, injectable for tests. */
-  now?: () => Date;
-  /** Where warnings go (append after close, write errors). Defaults to process.stderr. */
-  warn?: (message: string) => void;
-  /** File mode on creation; the log names hosts, agents and argv, so owner-only by default. */
-  mode?: number;
-  /** Rotate before a line would take the file past this many bytes (default 64 MiB; 0 = never). */
-  maxBytes?: number;
-  /** Rotated files kept, `<file>.1` (newest) … `<file>.<keep>` (default 3, at least 1). */
-  keep?: number;
-  /** A write failed (first failure of a streak), or writing works again (`recovered`). */
-  onError?: (e: EventLogError) => void;
-  /** Injectable file system (fault tests). */
-  fs?: EventLogFs;
-  /** The seed's option: every appended line carries `session: <sessionId>` unless its data names one. */
-  sessionId?: string;
-}
-
-export interface EventLogError {
-  kind: "write_failed" | "recovered";
-  filePath: string;
-  /** The failure (write_failed) or the last failure of the streak (recovered). */
-  error: string;
-  /** Lines lost so far in this streak (each spent a seq). */
-  lost: number;
-  /** Seq of the first lost line of the streak. */
-  firstLostSeq: number;
-}
-
-export interface EventLog {
-  append(event: string, data?: Record<string, unknown>): void;
-  flush(): Promise<void>;
-  close(): Promise<void>;
-  readonly filePath: string;
-  /** Sequence number of the last line appended, written or lost (0 before the first). */
-  readonly seq: number;
-  /** Always 0: every append is written before it returns (the seed counted buffered writes). */
-  readonly pending: number;
-  readonly closed: boolean;
-  /** Appends refused because the log was closed. */
-  readonly dropped: number;
-  /** Appends that failed in the kernel (ENOSPC, EIO...) or fsyncs that failed on close. */
-  readonly writeErrors: number;
-  /** Lines lost to write failures, over the log's life. */
-  readonly lost: number;
-  /** Rotations done. */
-  readonly rotations: number;
-}
-
-export interface EventLogLine {
-  seq: number;
-  ts: string;
-  event: string;
-  [key: string]: unknown;
-}
-
-const RESERVED = ["seq", "ts", "event"] as const;
 export const DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_LOG_KEEP = 3;
 
 const defaultWarn = (message: string): void => void process.stderr.write(`[event-log] ${message}\n`);
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-const safeKeys = (o: object): string[] => {
-  try {
-    return Object.keys(o);
-  } catch {
-    return []; // a hostile Proxy: the line still goes out, without keys
-  }
-};
 
 /** Shifts `<file>.1…<keep-1>` up by one and renames the live file to `<file>.1`. */
 export function shiftRotated(fsx: Pick<EventLogFs, "renameSync">, file: string, keep: number): void {
@@ -155,33 +85,6 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
     return last[0] !== 0x0a;
   }
 
-  function serialize(n: number, event: string, data: unknown): string {
-    let ts: string;
-    try {
-      ts = now().toISOString();
-    } catch {
-      ts = new Date().toISOString(); // a broken injected clock must not cost the line
-    }
-    const head = { seq: n, ts, event: String(event) };
-    if (data === undefined || data === null) return JSON.stringify(head);
-    if (typeof data !== "object" || Array.isArray(data)) {
-      return JSON.stringify({ ...head, data });
-    }
-    const record = data as Record<string, unknown>;
-    try {
-      const ignored = RESERVED.filter((k) => Object.hasOwn(record, k));
-      // The usual line: no collision. Literal keys, then one spread: spreading an object (`head`)
-      // into a fresh one takes V8's slow path, ~10× the serialize time, which was most of an append.
-      if (ignored.length === 0) return JSON.stringify({ seq: head.seq, ts: head.ts, event: head.event, ...record });
-      // Duplicate keys in a literal keep the first position and the last value: our seq/ts/event
-      // stay first in the line and win over the caller's; the collision itself is recorded.
-      return JSON.stringify({ ...head, ...record, ...head, ignoredKeys: ignored });
-    } catch (err) {
-      // BigInt, cycles, a throwing toJSON: the event still gets a line, the caller never sees a throw.
-      return JSON.stringify({ ...head, unserializable: true, error: errorText(err), keys: safeKeys(record) });
-    }
-  }
-
   /** One whole line or nothing: a fragment a short write left is cut off again. */
   function writeLine(text: string): string | null {
     const buf = Buffer.from(`${needsNewline ? "\n" : ""}${text}\n`, "utf8");
@@ -221,7 +124,7 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
     chain = chain.then(() => fsyncOnce(old).catch(() => undefined)).then(() => closeFd(old));
     const n = ++seq;
     const failed = writeLine(
-      serialize(n, "log.rotated", {
+      serializeLine(now, n, "log.rotated", {
         v: EVENT_LOG_VERSION,
         previous: `${path.basename(resolved)}.1`,
         previousBytes,
@@ -255,10 +158,10 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
 
   /** Writes one line under the next seq (rotating first when it would not fit); the error or null. */
   function attempt(event: string, data?: Record<string, unknown>): { n: number; error: string | null } {
-    let text = serialize(seq + 1, event, data);
+    let text = serializeLine(now, seq + 1, event, data);
     if (maxBytes > 0 && size > 0 && size + Buffer.byteLength(text) + 1 > maxBytes) {
       rotate();
-      text = serialize(seq + 1, event, data); // rotate() spent a seq on log.rotated
+      text = serializeLine(now, seq + 1, event, data); // rotate() spent a seq on log.rotated
     }
     const n = ++seq;
     return { n, error: writeLine(text) };
