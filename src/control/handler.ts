@@ -4,10 +4,11 @@
  * call it, so the CLI, the browser and embedders speak one protocol. Built only on the facade's
  * public API; `keys` and `restart` are served when the facade has `sendKeys`/`restartSession`.
  */
-import fs from "node:fs";
 import { ScreenTail } from "../../actors/screen-tail.js";
 import { FINAL_STATES } from "../../machines/session.types.js";
 import type { SessionSnapshot } from "../session-view.js";
+import type { ControlInfo, ControlPeer, ControlTarget, Listener } from "./control-target.js";
+import { readLogTail } from "./event-log-tail.js";
 import { OutputTail } from "./output-tail.js";
 import {
   CONTROL_OPS,
@@ -20,38 +21,9 @@ import {
   type LifecycleEvent,
   PROTOCOL_VERSION,
   type RequestId,
-  type StreamMessage,
 } from "./protocol.js";
 
-type Listener = (payload: Record<string, unknown>) => void;
-/** What the control layer needs from a conductor; the facade satisfies it. */
-export interface ControlTarget {
-  getSnapshot(): SessionSnapshot[];
-  on(event: string, fn: Listener): unknown;
-  off(event: string, fn: Listener): unknown;
-  sendInput(id: string, text: string): boolean;
-  killSession(id: string, reason?: string): Promise<void>;
-  shutdown(reason?: string): Promise<void>;
-  readonly eventLogPath: string;
-  readonly isShuttingDown?: boolean;
-  sendKeys?: (id: string, keys: string[]) => boolean;
-  restartSession?: (id: string, reason?: string) => Promise<unknown>;
-}
-
-export interface ControlInfo {
-  name: string;
-  logsDir: string;
-  version: string;
-  /** Pty size used to render a session's screen (default 120×40, the conductor's default). */
-  cols?: number;
-  rows?: number;
-}
-
-/** One client's view: where its stream messages go, and what it follows. */
-export interface ControlPeer {
-  push(message: StreamMessage): void;
-  readonly follows: Map<RequestId, () => void>;
-}
+export type { ControlInfo, ControlPeer, ControlTarget } from "./control-target.js";
 
 const FACADE_EVENTS = ["stateChange", "inputWait", "completed", "dead", "account", "accountWait", "allCompleted"];
 const SCREEN_BYTES = 256 * 1024;
@@ -297,34 +269,4 @@ function notRunning(s: SessionSnapshot) {
 
 function unsupported(op: string, method: string) {
   return new ControlError("unsupported", `"${op}" needs the conductor's ${method}(), which this version lacks`);
-}
-
-/** The last `maxBytes` of the event log, parsed; a torn or foreign line is skipped. */
-async function readLogTail(path: string, maxBytes: number): Promise<Array<Record<string, unknown>>> {
-  let fh: fs.promises.FileHandle;
-  try {
-    fh = await fs.promises.open(path, "r");
-  } catch {
-    return [];
-  }
-  try {
-    const size = (await fh.stat()).size;
-    const start = Math.max(0, size - maxBytes);
-    const buf = Buffer.alloc(size - start);
-    await fh.read(buf, 0, buf.length, start);
-    const lines = buf.toString("utf8").split("\n");
-    if (start > 0) lines.shift();
-    const out: Array<Record<string, unknown>> = [];
-    for (const line of lines) {
-      try {
-        const v = JSON.parse(line) as unknown;
-        if (v && typeof v === "object" && !Array.isArray(v)) out.push(v as Record<string, unknown>);
-      } catch {
-        // torn tail
-      }
-    }
-    return out;
-  } finally {
-    await fh.close();
-  }
 }

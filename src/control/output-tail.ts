@@ -7,21 +7,10 @@
 import fs from "node:fs";
 import { basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
+import { type Mark, type TimedText, wholeCharacters } from "./output-text.js";
 import { readRange, rotatedBetween } from "./rotated-files.js";
 
-export interface Mark {
-  /** File size after this growth. */
-  size: number;
-  at: number;
-}
-
-export interface TimedText {
-  at: number;
-  text: string;
-  /** Byte positions of the text in the session's whole output (across rotated files): [start, end). */
-  start: number;
-  end: number;
-}
+export type { Mark, TimedText } from "./output-text.js";
 
 interface Tracked {
   path: string;
@@ -301,16 +290,6 @@ export class OutputTail {
       }
     }
   }
-}
-
-/** How many leading bytes of `b` end on a UTF-8 character boundary (a split character waits for its rest). */
-function wholeCharacters(b: Buffer): number {
-  let i = b.length - 1;
-  while (i >= 0 && b.length - i <= 3 && ((b[i] as number) & 0xc0) === 0x80) i--;
-  if (i < 0 || b.length - i > 3) return b.length; // no lead byte where one must be: invalid, passed on as is
-  const lead = b[i] as number;
-  const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-  return b.length - i < need ? i : b.length;
 }
 
 export const sessionOfOutputFile = (file: string) =>
