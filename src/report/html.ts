@@ -5,8 +5,8 @@
  */
 import { STATE_COLORS } from "../viewer/page.js";
 import type { Marker, RunReport, SessionReport } from "./model.js";
+import { escapeHtml as esc } from "../html-escape.js";
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 export const duration = (ms: number): string => {
   if (!Number.isFinite(ms) || ms < 0) return "–";
   if (ms < 1000) return `${Math.round(ms)} ms`;

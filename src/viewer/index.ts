@@ -7,5 +7,6 @@ export {
   type ViewerOptions,
   type ViewerSource,
 } from "./server.js";
-export { layoutGraph, renderSvg, shortEvent, type Layout, type PlacedState, type RoutedEdge } from "./layout.js";
+export { layoutGraph, shortEvent, type Layout, type PlacedState, type RoutedEdge } from "./layout.js";
+export { renderSvg } from "./svg.js";
 export { renderPage, STATE_COLORS } from "./page.js";

@@ -3,6 +3,7 @@
  * the page's own /events stream). The chart SVG comes from the server; the script only clones
  * it per session and moves CSS classes. Every text from a session goes in with textContent.
  */
+import { escapeHtml as esc } from "../html-escape.js";
 
 /** One colour per session state; unknown states (another machine) fall back to slate. */
 export const STATE_COLORS: Readonly<Record<string, string>> = Object.freeze({
@@ -199,8 +200,6 @@ const SCRIPT = `
   es.onopen = function () { if (!ended) setStatus("live", "live"); };
 })();
 `;
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function renderPage(opts: { svg: string; nonce: string; title: string; machineId: string }): string {
   // Controls (answer, kill, restart) call /control with the URL's token; without one the server refuses.

@@ -12,7 +12,8 @@ import type { Conductor } from "../conductor.js";
 import { type ControlHandler, type ControlTarget, createControlHandler } from "../control/handler.js";
 import { toGraphJson } from "../machine-graph.js";
 import type { SessionSnapshot } from "../session-view.js";
-import { layoutGraph, renderSvg } from "./layout.js";
+import { layoutGraph } from "./layout.js";
+import { renderSvg } from "./svg.js";
 import { renderPage } from "./page.js";
 import { serveAsset, serveControl, serveFollow, tokenOk } from "./routes.js";
 
