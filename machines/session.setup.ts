@@ -1,17 +1,17 @@
 /**
  * The session statechart's setup: types, actors, delays and guards (session.base.ts), a run's
- * actions (session.run-actions.ts) and, here, the account lease's actions. The chart itself (states
- * and moves) is in session.machine.ts. Pure: effects are events to actors that `machine.provide`
- * replaces; time is only named delays.
+ * actions (session.run-actions.ts), what a run comes to (session.outcome-actions.ts) and, here, the
+ * account lease's actions. The chart itself (states and moves) is in session.machine.ts. Pure:
+ * effects are events to actors that `machine.provide` replaces; time is only named delays.
  */
 import { type AnyActorRef, assign, enqueueActions } from "xstate";
 import type { Ev } from "./session.context.js";
 import { leaseOf, releaseEvent } from "./session.lease.js";
-import { sessionRunSetup } from "./session.run-actions.js";
+import { sessionOutcomeSetup } from "./session.outcome-actions.js";
 
 export type { Ev, SessionContext, SessionEmitted, SessionEvent, SessionInput } from "./session.context.js";
 
-export const sessionSetup = sessionRunSetup.extend({
+export const sessionSetup = sessionOutcomeSetup.extend({
   actions: {
     requestLease: enqueueActions(({ context, enqueue, self, system }) => {
       if (!context.account) return;

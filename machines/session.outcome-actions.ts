@@ -1,0 +1,98 @@
+/**
+ * The session chart's actions for what a run comes to: a question (noted, announced, answered by
+ * policy), the stall ladder's nudge, restarts and their window, the verdicts read from the screen or
+ * the CLI's telemetry, and the final events. The run itself: session.run-actions.ts.
+ */
+import { assign, emit, enqueueActions } from "xstate";
+import { output, restartWaitMs } from "./session.base.js";
+import { liveFailure, openQuestion, reportedFailure, verdictJudgement } from "./session.judgement.js";
+import { keysToBytes } from "./session.keys.js";
+import { sessionRunSetup } from "./session.run-actions.js";
+import type { TelemetryErrorEvent } from "./session.types.js";
+
+export const sessionOutcomeSetup = sessionRunSetup.extend({
+  actions: {
+    noteInputWait: assign(({ context }) => {
+      const hit = openQuestion(context, context.screen, context.title);
+      return hit ? { inputWait: hit, reason: `input_wait:${hit.pattern}` } : {};
+    }),
+    /** After the stateChange, so a listener that answers at once sees the session in input_wait. */
+    emitInputWait: emit(({ context }) => ({
+      type: "inputWait" as const,
+      sessionId: context.id,
+      pattern: context.inputWait?.pattern ?? "",
+      line: context.inputWait?.line ?? "",
+      kind: context.inputWait?.kind ?? "prompt",
+      question: context.inputWait?.question ?? "",
+      choices: context.inputWait?.choices ?? [],
+    })),
+    /** The unanswered question gets the policy's default keys, once. */
+    autoAnswer: enqueueActions(({ context, enqueue }) => {
+      const keys = context.policy.inputWaitDefaultKeys ?? [];
+      // input_wait's exit already cleared `inputWait`: read the question from the screen again.
+      const question = openQuestion(context, context.screen, context.title)?.question ?? "";
+      enqueue.assign({ autoAnswered: question, reason: "input_wait_answered" });
+      enqueue.sendTo("pty", { type: "CHILD.WRITE", data: keysToBytes(keys) });
+      enqueue.emit({ type: "autoAnswer", sessionId: context.id, generation: context.generation, question, keys });
+    }),
+    /** The stall ladder's nudge: keys (Enter, Esc…) that wake some TUIs, logged as its own step. */
+    nudge: enqueueActions(({ context, enqueue }) => {
+      const keys = context.policy.stallNudgeKeys;
+      enqueue.assign({ nudged: true });
+      if (context.childRunning) enqueue.sendTo("pty", { type: "CHILD.WRITE", data: keysToBytes(keys) });
+      enqueue.emit({ type: "nudge", sessionId: context.id, generation: context.generation, keys });
+    }),
+    resetNudge: assign({ nudged: false }),
+    clearInputWait: assign({ inputWait: null }),
+    countRestart: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({
+        restarts: context.restarts + 1,
+        recentRestarts: context.recentRestarts + 1,
+        backoffElapsed: false,
+        reason: `restart_${context.restarts + 1}/${context.policy.maxRestarts}`,
+      });
+      if (context.policy.windowMs !== null) {
+        enqueue.raise({ type: "RESTART.WINDOW_EXPIRED" }, { delay: "restartWindow" });
+      }
+    }),
+    forgetRestart: assign(({ context }) => ({ recentRestarts: Math.max(0, context.recentRestarts - 1) })),
+    announceRestartWait: emit(({ context }) => ({
+      type: "restartWait" as const,
+      sessionId: context.id,
+      delayMs: restartWaitMs(context),
+      failureMode: context.failureMode,
+    })),
+    markBackoffElapsed: assign({ backoffElapsed: true }),
+    explainDeath: assign(({ context }) => ({
+      reason: context.killRequested ? context.reason : `maxRestarts(${context.policy.maxRestarts})_exceeded`,
+    })),
+    /** Dead at once: say which failure a restart cannot fix (no_account/credentials keep their reason). */
+    explainUnrecoverable: assign(({ context }) =>
+      context.failureMode === "no_account" || context.failureMode === "credentials"
+        ? {}
+        : { reason: `not_restartable:${context.failureMode}` },
+    ),
+    /** The CLI's failure on screen: its class, its line, and (rate limits) when it resets. */
+    noteFailureOnScreen: assign(({ context, event }) => {
+      const v = liveFailure(context, output(event));
+      if (!v) return {};
+      const j = verdictJudgement(v);
+      return { ...j, reason: `${j.failureMode}_on_screen` };
+    }),
+    /** The CLI's telemetry recorded the failure (its screen shows only a spinner): its class, line and reset. */
+    noteReportedFailure: assign(({ context, event }) => {
+      const v = reportedFailure(context, event as TelemetryErrorEvent);
+      if (!v) return {};
+      const j = verdictJudgement(v);
+      return { ...j, reason: `${j.failureMode}_in_telemetry` };
+    }),
+    emitCompleted: emit(({ context }) => ({ type: "completed" as const, sessionId: context.id })),
+    emitDead: emit(({ context }) => ({
+      type: "dead" as const,
+      sessionId: context.id,
+      reason: context.reason,
+      failureMode: context.failureMode,
+      lastError: context.lastError,
+    })),
+  },
+});
