@@ -100,12 +100,11 @@ export const conductorMachine = setup({
       const id = e.session.id;
       enqueue.assign(({ context, spawn }) => {
         const ref = spawn("session", { id: sessionSystemId(id), systemId: sessionSystemId(id), input: e.session });
-        const finished = { ...context.finished };
-        delete finished[id];
         const placement = { createdAt: e.createdAt ?? "", remote: e.remote ?? null };
+        // `finished` is left as it is: a new id is in no record (REMOVE took it out of all three), and a
+        // copy with a `delete` turned it into a slow dictionary-mode object that every later copy paid for.
         return {
           sessions: { ...context.sessions, [id]: ref as SessionRef },
-          finished,
           placement: { ...context.placement, [id]: placement },
         };
       });

@@ -7,7 +7,7 @@ import type { Actor } from "xstate";
 import type { ConductorEvent, conductorMachine, RemotePlacement } from "../machines/conductor.machine.js";
 import { type ConductorOptions, policyFor, type SpawnConfig, validateSpawnConfig } from "./conductor-options.js";
 import { ConductorError, SessionError } from "./errors.js";
-import { buildLaunchSync, type LaunchSpec, launchExtras, planLaunch } from "./launcher.js";
+import { buildLaunchSync, type LaunchSpec, launchExtras, overlayEnv, planLaunch } from "./launcher.js";
 import { mcpHeartbeatFor } from "./conductor-probes.js";
 import { geminiTelemetry } from "./presets/gemini-telemetry.js";
 
@@ -26,14 +26,18 @@ export interface SpawnContext {
  * Everything that refuses a spawn, before any effect: shutting down, the one schema (src/schema/: ids,
  * argv of strings, timer bounds, unknown keys), the seed's checks, a duplicate id.
  */
-export function admitSpawn(config: SpawnConfig, ctx: SpawnContext, state: { shuttingDown: boolean; ids: string[] }) {
+export function admitSpawn(
+  config: SpawnConfig,
+  ctx: SpawnContext,
+  state: { shuttingDown: boolean; sessions: Readonly<Record<string, unknown>> },
+) {
   if (state.shuttingDown)
     throw new SessionError("Conductor is shutting down: spawnSession is refused once shutdown() was called", {
       code: "SHUTTING_DOWN",
     });
   validateSpawnConfig(config);
   checkSpawnConfig(config, ctx);
-  if (state.ids.includes(config.id))
+  if (Object.hasOwn(state.sessions, config.id))
     throw new SessionError(`Session "${config.id}" already exists; ids are unique per conductor`, {
       code: "DUPLICATE_SESSION",
       field: "id",
@@ -99,7 +103,7 @@ export function spawnEventOf(
     ? null
     : geminiTelemetry(
         config.judgeAs ?? launch.agent,
-        { ...process.env, ...launch.env },
+        overlayEnv(process.env, launch.env),
         join(logsDir, `${config.id}.telemetry.json`),
         launch.cwd,
       );

@@ -92,7 +92,7 @@ export function createConductor(opts: ConductorOptions) {
   const isShuttingDown = () => record().shutdownReason !== null || actor.getSnapshot().status !== "active";
 
   function spawnSession(config: SpawnConfig): string {
-    admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), ids: Object.keys(record().sessions) });
+    admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), sessions: record().sessions });
     const id = config.id;
     const { event: spawn, preset } = spawnEventOf(config, spawnContext, new Date().toISOString());
     // Everything that can throw runs before SPAWN: a refused spawn leaves no session behind.

@@ -246,9 +246,23 @@ export function buildLaunchSync(opts: LaunchOptions): LaunchSpec {
   return withLogin(withBinary(plan, resolveOnPathSync(plan.bin, opts.searchEnv ?? process.env)), opts);
 }
 
+/**
+ * `top` over `base` for reading named variables, without copying `base`: a spread of `process.env`
+ * enumerates it through its getters, which was a visible part of every `spawnSession` (issue 13).
+ */
+export function overlayEnv(
+  base: Readonly<Record<string, string | undefined>>,
+  top: Readonly<Record<string, string | undefined>>,
+): Readonly<Record<string, string | undefined>> {
+  return new Proxy(Object.create(null), {
+    get: (_, key) => (typeof key !== "string" ? undefined : Object.hasOwn(top, key) ? top[key] : base[key]),
+    has: (_, key) => typeof key === "string" && (Object.hasOwn(top, key) || key in base),
+  });
+}
+
 /** A local run of a CLI whose login can be checked says whether it has one (the judgement reads it). */
 function withLogin(plan: LaunchSpec, opts: LaunchOptions): LaunchSpec {
-  const out = loggedOut(opts.judgeAs ?? plan.agent, { ...(opts.searchEnv ?? process.env), ...plan.env });
+  const out = loggedOut(opts.judgeAs ?? plan.agent, overlayEnv(opts.searchEnv ?? process.env, plan.env));
   return out === null ? plan : { ...plan, loggedOut: out };
 }
 

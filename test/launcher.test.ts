@@ -6,7 +6,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LaunchError, buildLaunch, planLaunch, resolveOnPath } from "../src/launcher.js";
+import {
+  LaunchError,
+  buildLaunch,
+  buildLaunchSync,
+  planLaunch,
+  resolveOnPath,
+  resolveOnPathSync,
+} from "../src/launcher.js";
 
 const run = promisify(execFile);
 const fixture = fileURLToPath(new URL("./fixtures/print-argv.mjs", import.meta.url));
@@ -232,6 +239,48 @@ describe("resolveOnPath", () => {
       '"codex" was not found on PATH (searched /nope/a:/nope/b:/nope/c:/nope/d, … 1 more); install it, ' +
         'put a wrapper named "codex" in a directory on PATH, or give its full path',
     );
+  });
+});
+
+describe("resolveOnPathSync (spawnSession's lookup)", () => {
+  it("answers as resolveOnPath does: first wrapper wins, misses and non-executables skipped", async () => {
+    const env = { PATH: `/nope/a:${dir}:${realDir}` };
+    for (const name of ["codex", "claude", "not-exec", "nothing-here"]) {
+      const sync = (() => {
+        try {
+          return resolveOnPathSync(name, env);
+        } catch (e) {
+          return (e as LaunchError).code;
+        }
+      })();
+      expect(sync).toBe(await resolveOnPath(name, env).catch((e: LaunchError) => e.code));
+    }
+  });
+
+  it("skips a PATH entry that is a file, not a directory (ENOTDIR)", () => {
+    const fileEntry = path.join(dir, "not-exec");
+    expect(resolveOnPathSync("codex", { PATH: `${fileEntry}:${realDir}` })).toBe(path.join(realDir, "codex"));
+  });
+
+  it("reads named variables of the search env without enumerating it (a copy of process.env per spawn)", () => {
+    // process.env enumerates through its getters; an env that refuses enumeration proves none happens.
+    const unlisted = new Proxy(
+      { ...searchEnv, CODEX_HOME: dir },
+      {
+        ownKeys() {
+          throw new Error("the search env was enumerated");
+        },
+      },
+    );
+    const spec = buildLaunchSync({ agent: "command", command: ["codex"], judgeAs: "codex", searchEnv: unlisted });
+    expect(spec.argv[0]).toBe(path.join(dir, "codex"));
+    expect(spec.loggedOut).toBe(true); // CODEX_HOME read through the overlay: no auth.json there
+    const withKey = buildLaunchSync({
+      ...{ agent: "command", command: ["codex"], judgeAs: "codex" },
+      searchEnv: unlisted,
+      env: { OPENAI_API_KEY: "k" },
+    });
+    expect(withKey.loggedOut).toBe(false); // the launch's own env over the search env
   });
 });
 
