@@ -16,6 +16,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
+import { inWindow, type PidWindow, type SpawnMark, spawnMark, windowBetween } from "./pid-window.js";
 
 export const COOKIE_VAR = "STATECHART_CONDUCTOR";
 
@@ -45,26 +46,44 @@ function carries(environ: string, prefix: string): boolean {
   return environ.startsWith(entry) || environ.includes(`\0${entry}`);
 }
 
-let batch: Promise<Map<number, string>> | undefined;
+/** Callers of one tick and the pid windows they asked for (undefined: every process). */
+let batch: { windows: (PidWindow | undefined)[]; read: Promise<Map<number, string>> } | undefined;
 
-/** One read of every readable environ, shared by every caller in the same tick. */
-function environs(): Promise<Map<number, string>> {
-  batch ??= new Promise((resolve) => {
-    setImmediate(() => {
-      batch = undefined;
-      void readAll().then(resolve, () => resolve(new Map()));
+/**
+ * One read of the environs every caller in the same tick asked for: the union of their pid windows
+ * (pid-window.ts), or every readable environ when one of them has none.
+ */
+function environs(window?: PidWindow): Promise<Map<number, string>> {
+  if (!batch) {
+    const windows: (PidWindow | undefined)[] = [];
+    const read = new Promise<Map<number, string>>((resolve) => {
+      setImmediate(() => {
+        batch = undefined;
+        void readAll(windows).then(resolve, () => resolve(new Map()));
+      });
     });
-  });
-  return batch;
+    batch = { windows, read };
+  }
+  batch.windows.push(window);
+  return batch.read;
 }
 
-async function readAll(): Promise<Map<number, string>> {
+let environReads = 0;
+/** environ files read so far in this process (tests: a bounded scan reads the window, not the machine). */
+export const environReadCount = () => environReads;
+
+async function readAll(windows: readonly (PidWindow | undefined)[]): Promise<Map<number, string>> {
   const map = new Map<number, string>();
   if (process.platform !== "linux") return map;
-  const pids = (await readdir("/proc")).filter((n) => /^\d+$/.test(n)).map(Number);
+  const bounded = windows.every((w) => w !== undefined);
+  const pids = (await readdir("/proc"))
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .filter((pid) => !bounded || windows.some((w) => inWindow(w as PidWindow, pid)));
   const CHUNK = 256;
   for (let i = 0; i < pids.length; i += CHUNK) {
     const slice = pids.slice(i, i + CHUNK);
+    environReads += slice.length;
     const texts = await Promise.all(slice.map((pid) => readFile(`/proc/${pid}/environ`, "latin1").catch(() => "")));
     slice.forEach((pid, k) => {
       if (texts[k]) map.set(pid, texts[k]);
@@ -73,10 +92,15 @@ async function readAll(): Promise<Map<number, string>> {
   return map;
 }
 
-/** Pids (never our own) whose environment carries a cookie starting with `prefix`. Linux only. */
-export async function pidsCarrying(prefix: string): Promise<number[]> {
+/**
+ * Pids (never our own) whose environment carries a cookie starting with `prefix`. Linux only. With
+ * `since` (a `spawnMark()` taken before the first process of the scope was spawned), only the pids
+ * handed out since are read: every process that can carry the cookie was created after it, an
+ * escapee that left the session and the parent tree included (pid-window.ts says why that is exact).
+ */
+export async function pidsCarrying(prefix: string, since?: SpawnMark): Promise<number[]> {
   if (!prefix) return [];
-  return carriersIn(await environs(), prefix);
+  return carriersIn(await environs(since ? windowBetween(since, spawnMark()) : undefined), prefix);
 }
 
 /** Pids (never our own) among `environs` whose cookie starts with `prefix` (the reaper's pid window). */
@@ -91,10 +115,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * The final check behind "shutdown resolves only when every process is gone": SIGKILL whatever
  * still carries `prefix` (the reaper has had its grace; anything left is an escapee or a reap that
  * lost the race with load), then wait until /proc shows none. Returns the pids that survive
- * `waitMs` (a process stuck in uninterruptible sleep, 'D'); [] is the promise kept.
+ * `waitMs` (a process stuck in uninterruptible sleep, 'D'); [] is the promise kept. `since`: as for
+ * `pidsCarrying` (without it every environ on the machine is read: ~250 ms of CPU profiled, issue 13).
  */
-export async function endCarriers(prefix: string, waitMs = 5000): Promise<number[]> {
-  let left = await pidsCarrying(prefix);
+export async function endCarriers(prefix: string, waitMs = 5000, since?: SpawnMark): Promise<number[]> {
+  let left = await pidsCarrying(prefix, since);
   if (left.length === 0) return [];
   for (const pid of left) {
     try {
@@ -106,7 +131,7 @@ export async function endCarriers(prefix: string, waitMs = 5000): Promise<number
   const deadline = Date.now() + waitMs;
   while (left.length > 0 && Date.now() < deadline) {
     await sleep(25);
-    left = await pidsCarrying(prefix);
+    left = await pidsCarrying(prefix, since);
   }
   return left;
 }

@@ -6,6 +6,7 @@
  */
 import type { Actor } from "xstate";
 import { endCarriers, sessionScope } from "../actors/env-cookie.js";
+import type { SpawnMark } from "../actors/pid-window.js";
 import type { ProcessReaper } from "../actors/process-reaper.js";
 import type { conductorMachine } from "../machines/conductor.machine.js";
 import { survivorsError, unknownSession } from "./conductor-spawn.js";
@@ -102,6 +103,8 @@ export interface KillDeps {
   log: LogFn;
   trees: TreeLedger;
   cookieScope: string;
+  /** `spawnMark()` taken before the conductor's first spawn: the final check reads only newer pids. */
+  since?: SpawnMark;
   /** How long to wait for the trees (graceMs plus a margin for SIGKILLed trees to vanish). */
   waitMs: number;
 }
@@ -118,7 +121,7 @@ export function sessionKiller(d: KillDeps) {
     // The child's stop queues its reap in the same step; let it register first.
     await new Promise((r) => setImmediate(r));
     await boundedWait(d.trees.whenGone(id), d.waitMs);
-    const survivors = await endCarriers(sessionScope(d.cookieScope, id));
+    const survivors = await endCarriers(sessionScope(d.cookieScope, id), undefined, d.since);
     if (survivors.length > 0) throw survivorsError(`killSession("${id}")`, survivors);
   };
 }

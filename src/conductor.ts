@@ -10,6 +10,7 @@ import { createActor, toPromise } from "xstate";
 import { conductorScope, endCarriers } from "../actors/env-cookie.js";
 import { setOutputLogPolicy } from "../actors/log-rotation.js";
 import { processWatchdog } from "../actors/orphan-watchdog.js";
+import { spawnMark } from "../actors/pid-window.js";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { spawnHelper } from "../actors/pty-spawn.js";
 import { sessionSystemId } from "../machines/conductor.machine.js";
@@ -52,6 +53,8 @@ export function createConductor(opts: ConductorOptions) {
   const trees = createTreeLedger(reaper);
   // Every child carries this env cookie: the final check that no process of its trees is left.
   const cookieScope = conductorScope();
+  // Before this conductor's first spawn: what carries its cookie was created after this (env-cookie.ts).
+  const createdMark = spawnMark();
   // What a dead predecessor on this logsDir left running is ended and reported (src/survivors.ts).
   const onSurvivors = (r: SurvivorReport) => events.emit("survivors", { ...r, at: now() });
   const ledger = openSurvivorLedger(logsDir, cookieScope, { log, graceMs, onSurvivors });
@@ -119,7 +122,10 @@ export function createConductor(opts: ConductorOptions) {
     return id;
   }
 
-  const killSession = sessionKiller({ actor, log, trees, cookieScope, waitMs: graceMs + SHUTDOWN_MARGIN_MS });
+  const killSession = sessionKiller({
+    ...{ actor, log, trees, cookieScope, since: createdMark },
+    waitMs: graceMs + SHUTDOWN_MARGIN_MS,
+  });
 
   const commands = sessionCommands({
     actor,
@@ -141,7 +147,7 @@ export function createConductor(opts: ConductorOptions) {
       await remoteRuntime?.close();
       mesh.detach();
       unregisterSignals();
-      const survivors = await endCarriers(cookieScope);
+      const survivors = await endCarriers(cookieScope, undefined, createdMark);
       // Every tree of this process is gone: the process-wide watchdog has nothing left to guard.
       if (survivors.length === 0) {
         processWatchdog().retireIfIdle();

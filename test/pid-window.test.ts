@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { COOKIE_VAR } from "../actors/env-cookie.js";
+import { COOKIE_VAR, endCarriers, environReadCount } from "../actors/env-cookie.js";
 import { inWindow, type SpawnMark, spawnMark, windowBetween } from "../actors/pid-window.js";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { isAlive, snapshotProcesses } from "../actors/process-table.js";
@@ -93,6 +93,39 @@ describe.runIf(process.platform === "linux")("pid window on this machine", () =>
     expect(res.signalled).toContain(escapee!.pid);
     expect(res.survivors).toEqual([]);
     expect(await isAlive(escapee!.pid)).toBe(false);
+    expect(markedProcesses(m)).toEqual([]);
+  }, 60_000);
+
+  it("endCarriers since a mark reads only newer pids, and still ends a setsid + double-fork escapee", async () => {
+    const m = newMark();
+    marks.push(m);
+    const scope = `${newMark()}.${newMark()}.`;
+    const env = (run: string) => ({ ...process.env, [MARK_VAR]: m, [COOKIE_VAR]: `${scope}${run}` });
+    // A carrier older than the mark: none can exist for a real scope (its cookie is made after the
+    // mark), so it shows what is read: it must be left alone by the bounded check, ended by a full one.
+    const old = spawn("/bin/sleep", ["300"], { detached: true, stdio: "ignore", env: env("old") });
+    started.push(old);
+    const since = spawnMark();
+    const root = spawn("/bin/sh", ["-c", "setsid sh -c 'sleep 300 &'; exit 0"], {
+      detached: true,
+      stdio: "ignore",
+      env: env("run"),
+    });
+    started.push(root);
+    await new Promise((r) => root.once("exit", r));
+    const list = await waitMarked(m, (n) => n >= 2, 30_000);
+    const escapee = list.find((p) => p.pid !== old.pid);
+    expect(escapee).toBeDefined();
+
+    const before = environReadCount();
+    const pidsNow = (await snapshotProcesses()).size;
+    expect(await endCarriers(scope, 5000, since)).toEqual([]);
+    expect(await isAlive(escapee!.pid)).toBe(false);
+    expect(await isAlive(old.pid!)).toBe(true); // outside the window: not even read
+    expect(environReadCount() - before).toBeLessThan(pidsNow);
+
+    expect(await endCarriers(scope)).toEqual([]); // no mark: every environ, the old carrier's too
+    expect(await isAlive(old.pid!)).toBe(false);
     expect(markedProcesses(m)).toEqual([]);
   }, 60_000);
 
