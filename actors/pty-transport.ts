@@ -14,7 +14,8 @@ import { endStream, writeBatched } from "./log-file.js";
 import { type OrphanGuard, processWatchdog } from "./orphan-watchdog.js";
 import { OutputCoalescer } from "./output-coalescer.js";
 import type { ProcessReaper } from "./process-reaper.js";
-import { makeNonce, MarkerScanner, READY_OSC, signalName, statusToExit } from "./pty-shim.js";
+import { signalName } from "./pty-shim.js";
+import { ShimChannel } from "./pty-shim-channel.js";
 import { type SpawnDeps, type Spawned, spawnPty, spawnQueue, spawnRefused } from "./pty-spawn.js";
 import type { PtyTerm } from "./spawn-pty-term.js";
 import { ScreenTail } from "./screen-tail.js";
@@ -37,12 +38,13 @@ export function createPtyTransport(deps: PtyTransportDeps): TransportLogic {
 }
 
 class PtyTransport implements ChildTransport {
-  private readonly nonce = makeNonce();
-  private readonly scanner = new MarkerScanner(this.nonce);
-  /** The shim's second marker: `stty sane -echo` is done, the ack can go (pty-shim.ts). */
-  private readonly ready = new MarkerScanner(this.nonce, READY_OSC);
-  private ackWanted = false;
-  private killed = false;
+  private readonly shim = new ShimChannel({
+    output: (buf) => this.deliver(buf),
+    marker: (exit) => this.onMarker(exit),
+    write: (data) => this.live?.write(data),
+  });
+  /** The run's one drain: begun at the marker, or when the chart asks (DRAIN), whichever is first. */
+  private drained: Promise<{ recentOutput: string } & ScreenReading> | undefined;
   private screenTail: ScreenTail | undefined;
   private readonly output: OutputCoalescer;
   private readonly log: NonNullable<PtyTransportDeps["log"]>;
@@ -101,7 +103,7 @@ class PtyTransport implements ChildTransport {
     this.since = spawnMark();
     this.starting = true;
     const size = this.size;
-    spawnPty(this.deps, { ...input, spec: { ...input.spec, ...size } }, this.nonce, this.cookie)
+    spawnPty(this.deps, { ...input, spec: { ...input.spec, ...size } }, this.shim.nonce, this.cookie)
       // A throw here is the log folder's (openLog): nothing was started.
       .catch((e: Error): Spawned => ({ out: undefined, err: undefined, error: e.message }))
       // In the same turn as the spawn's answer: node-pty drops data that finds no listener.
@@ -126,7 +128,7 @@ class PtyTransport implements ChildTransport {
     this.guard.watch(this.pid);
     this.disposables.push(
       // With `encoding: null` node-pty hands over Buffers, though its types say string.
-      term.onData((d: string | Buffer) => this.onData(typeof d === "string" ? Buffer.from(d, "utf8") : d)),
+      term.onData((d: string | Buffer) => this.shim.push(typeof d === "string" ? Buffer.from(d, "utf8") : d)),
       term.onExit((e) => this.onExit(e)),
       this.screen.onResponse((d) => this.live?.write(d)),
     );
@@ -163,33 +165,14 @@ class PtyTransport implements ChildTransport {
     return `${this.input.sessionId}#${this.input.generation}`;
   }
 
-  private onData(chunk: Buffer) {
-    // Both markers start with ESC: a chunk without one, with nothing held back, is output as it is.
-    const scanning = this.scanner.markerSeen ? this.ready : this.scanner;
-    if (scanning.markerSeen || (!scanning.holding && chunk.indexOf(0x1b) < 0)) return this.deliver(chunk);
-    // latin1 maps bytes 1:1 to chars, so the scanner never corrupts split UTF-8.
-    const text = chunk.toString("latin1");
-    if (this.scanner.markerSeen) return this.afterMarker(text);
-    const r = this.scanner.push(text);
-    if (r.before) this.deliverText(r.before);
-    if (r.status === undefined) return;
-    // Every byte before the marker is here: drain now, the ack and the shim's exit are the tree's business.
-    this.report({ type: "RUN.MARKER", exit: statusToExit(r.status), drainNow: true });
-    if (r.after) this.afterMarker(r.after);
-  }
-
-  private afterMarker(text: string) {
-    if (this.ready.markerSeen) return this.deliverText(text);
-    const r = this.ready.push(text);
-    if (r.before) this.deliverText(r.before);
-    if (r.status === undefined) return;
-    if (this.ackWanted) this.live?.write(`${this.nonce}\n`);
-    this.ackWanted = false;
-    if (r.after) this.deliverText(r.after);
-  }
-
-  private deliverText(latin1: string) {
-    this.deliver(Buffer.from(latin1, "latin1"));
+  /**
+   * Every byte before the marker is here: the drain begins now, before the chart hears of it, so the
+   * log's last write (a thread-pool round trip) runs while the chart takes the marker and asks for
+   * the drain, which then finds it under way. The ack and the shim's exit are the tree's business.
+   */
+  private onMarker(exit: ChildExit) {
+    void this.drain(exit);
+    this.report({ type: "RUN.MARKER", exit, drainNow: true });
   }
 
   private deliver(buf: Buffer) {
@@ -235,8 +218,7 @@ class PtyTransport implements ChildTransport {
   signal(req: SignalRequest): void {
     if (!this.pid) return;
     // A SIGKILLed shim no longer reads: an ack written now would hit node-pty's closed fd (EBADF on stderr).
-    if (req.signal === "KILL") this.ackWanted = false;
-    this.killed ||= req.signal === "KILL";
+    if (req.signal === "KILL") this.shim.shimKilled();
     const { reaper } = this.deps;
     if (req.scope === "root") {
       this.log("pty.ack_timeout", { pid: this.pid });
@@ -262,9 +244,7 @@ class PtyTransport implements ChildTransport {
   ack(): void {
     // Not before the shim says line mode is back (its second marker): a tty still in the agent's mode
     // could echo the ack, or translate its newline away.
-    if (this.killed) return;
-    if (this.ready.markerSeen) this.live?.write(`${this.nonce}\n`);
-    else this.ackWanted = true;
+    this.shim.ack();
   }
 
   resync(): void {}
@@ -277,14 +257,17 @@ class PtyTransport implements ChildTransport {
     }
   }
 
-  async drain(exit: ChildExit): Promise<{ recentOutput: string } & ScreenReading> {
-    // Without the marker there is no end-of-output proof: what the scanner held back is output.
-    const proven = this.scanner.markerSeen;
-    const rest = proven ? "" : this.scanner.flush();
-    if (rest) this.deliverText(rest);
-    // The trailing OUTPUT, then the log closed, so EXIT means "every byte is on disk".
-    await this.output.drain();
-    await endStream(this.out);
+  drain(exit: ChildExit): Promise<{ recentOutput: string } & ScreenReading> {
+    this.drained ??= this.drainOnce(exit);
+    return this.drained;
+  }
+
+  private async drainOnce(exit: ChildExit): Promise<{ recentOutput: string } & ScreenReading> {
+    const proven = this.shim.proven;
+    this.shim.flushUnproven();
+    // The trailing OUTPUT and the log closed, so EXIT means "every byte is on disk". Both at once: the
+    // OUTPUT writes nothing to the log, and the log's write and close wait on the thread pool.
+    await Promise.all([this.output.drain(), endStream(this.out)]);
     const { exitCode, signal } = exit;
     this.diag(`exit: code=${exitCode} signal=${signal} marker=${proven}`);
     this.log("pty.exit", { pid: this.pid, exitCode, signal, bytes: this.output.bytes });

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dist, emit, once, probeArgv, stamps, tempLogs, wallNow } from "./lib.mjs";
+import { dist, emit, probeArgv, stamps, tempLogs, wallNow } from "./lib.mjs";
 import { startPm2 } from "./pm2.mjs";
 
 const { createConductor } = await import(dist);
@@ -19,7 +19,17 @@ async function conductor(round) {
   const out = [];
   for (let i = 0; i < SAMPLES; i++) {
     const id = `x${round}-${i}`;
-    const done = once(c, "completed", (e) => e.sessionId === id).then(() => wallNow());
+    // Stamped in the listener, as bench/pm2.mjs stamps pm2's bus event: a `.then` after it would add the
+    // rest of the emitting step and a microtask hop to the conductor's figure alone.
+    const done = new Promise((resolve) => {
+      const fn = (e) => {
+        if (e.sessionId !== id) return;
+        const at = wallNow();
+        c.off("completed", fn);
+        resolve(at);
+      };
+      c.on("completed", fn);
+    });
     c.spawnSession({ id, agent: "command", command: probe });
     const at = await done;
     const path = c.getSnapshot().find((s) => s.id === id).outPath;

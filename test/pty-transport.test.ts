@@ -1,0 +1,90 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createActor, setup } from "xstate";
+import type { TransportCommand, TransportEvent } from "../machines/child-run.types.js";
+import { createProcessReaper } from "../actors/process-reaper.js";
+import { createPtyTransport } from "../actors/pty-transport.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "pty-transport-test-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let runNo = 0;
+
+/** The pty transport alone, invoked by a parent that records its reports and sends only what a test says. */
+function startTransport(argv: string[]) {
+  const dir = join(tmp, `run${++runNo}`);
+  const child = {
+    sessionId: "t1",
+    generation: 1,
+    spec: { argv },
+    outPath: join(dir, "out.log"),
+    errPath: join(dir, "err.log"),
+  };
+  const events: TransportEvent[] = [];
+  const waiters = new Set<() => void>();
+  const parent = setup({
+    types: { events: {} as TransportEvent },
+    actors: { transport: createPtyTransport({ reaper: createProcessReaper() }) },
+  }).createMachine({
+    invoke: { id: "transport", src: "transport", input: { child } },
+    on: {
+      "*": {
+        actions: ({ event }) => {
+          events.push(event);
+          for (const w of waiters) w();
+        },
+      },
+    },
+  });
+  const actor = createActor(parent).start();
+  const send = (cmd: TransportCommand) => actor.getSnapshot().children.transport?.send(cmd);
+  // A generous safety net, not a timing: the test waits for the transport's own reports.
+  const until = (what: () => boolean, label: string, ms = 45_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${label}: not within ${ms} ms; got ${types()}`)), ms);
+      const check = () => {
+        if (!what()) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
+  const types = () => events.map((e) => e.type);
+  const count = (type: TransportEvent["type"]) => events.filter((e) => e.type === type).length;
+  return { child, events, send, until, types, count, actor };
+}
+
+const errText = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
+
+describe.runIf(process.platform === "linux")("pty transport", () => {
+  it("drains at the marker on its own: the log is complete and closed before the chart asks (DRAIN once)", async () => {
+    const t = startTransport(["/bin/sh", "-c", "printf 'last words\\n'; exit 4"]);
+    await t.until(() => t.count("RUN.MARKER") === 1, "RUN.MARKER");
+    expect(t.events.find((e) => e.type === "RUN.MARKER")).toMatchObject({ exit: { exitCode: 4, signal: null } });
+    // No DRAIN was sent: the drain began at the marker and writes its line once the log is closed.
+    for (let i = 0; i < 900 && !/exit: code=4 signal=null marker=true/.test(errText(t.child.errPath)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(errText(t.child.errPath)).toMatch(/exit: code=4 signal=null marker=true/);
+    expect(readFileSync(t.child.outPath, "utf8")).toBe("last words\r\n");
+    // The chart's DRAIN finds the same drain: one DRAINED, with the output the marker proved complete.
+    t.send({ type: "DRAIN", exit: { exitCode: 4, signal: null } });
+    t.send({ type: "DRAIN", exit: { exitCode: 4, signal: null } });
+    await t.until(() => t.count("RUN.DRAINED") === 2, "two RUN.DRAINED");
+    const drained = t.events.filter((e) => e.type === "RUN.DRAINED");
+    expect(drained.map((e) => (e as { recentOutput: string }).recentOutput.trim())).toEqual([
+      "last words",
+      "last words",
+    ]);
+    expect(errText(t.child.errPath).match(/exit: code=/g)).toHaveLength(1);
+    t.send({ type: "ACK" });
+    await t.until(() => t.count("RUN.EXITED") === 1, "RUN.EXITED");
+    t.send({ type: "REAP", graceMs: 1000 });
+    await t.until(() => t.count("RUN.REAPED") === 1, "RUN.REAPED");
+    t.send({ type: "CLOSE" });
+    await t.until(() => t.count("RUN.CLOSED") === 1, "RUN.CLOSED");
+    t.actor.stop();
+  });
+});
