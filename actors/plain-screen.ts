@@ -16,8 +16,11 @@ import { isAscii } from "node:buffer";
 const CONTROLS = [...Array(32).keys(), 0x7f].filter((c) => c !== 0x09 && c !== 0x0a && c !== 0x0d);
 
 export class PlainScreen {
-  /** rows × cols cells, 0 = never written (shown as a space). Row r of the screen is (top + r) % rows. */
-  private readonly cells: Uint8Array;
+  /**
+   * rows × cols cells, 0 = never written (shown as a space). Row r of the screen is (top + r) % rows.
+   * Allocated by the first write: a session that has printed nothing yet holds no screen (issue 13).
+   */
+  private cells: Uint8Array | undefined;
   private top = 0;
   private x = 0;
   private y = 0;
@@ -25,9 +28,7 @@ export class PlainScreen {
   constructor(
     readonly cols: number,
     readonly rows: number,
-  ) {
-    this.cells = new Uint8Array(cols * rows);
-  }
+  ) {}
 
   /** True when every byte is printable ASCII, TAB, CR or LF (what `write` can take). */
   static takes(bytes: Uint8Array): boolean {
@@ -40,6 +41,8 @@ export class PlainScreen {
 
   write(bytes: Uint8Array): void {
     const { cols } = this;
+    this.cells ??= new Uint8Array(cols * this.rows);
+    const cells = this.cells;
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i] as number;
       if (b === 0x0d) this.x = 0;
@@ -53,7 +56,7 @@ export class PlainScreen {
           this.x = 0;
           this.lineFeed();
         }
-        this.cells[this.rowAt(this.y) * cols + this.x] = b;
+        cells[this.rowAt(this.y) * cols + this.x] = b;
         this.x++;
       }
     }
@@ -61,11 +64,13 @@ export class PlainScreen {
 
   /** Row y of the screen, right-trimmed. */
   line(y: number): string {
+    const cells = this.cells;
+    if (!cells) return "";
     const start = this.rowAt(y) * this.cols;
     let end = start + this.cols;
-    while (end > start && (this.cells[end - 1] === 0 || this.cells[end - 1] === 0x20)) end--;
+    while (end > start && (cells[end - 1] === 0 || cells[end - 1] === 0x20)) end--;
     let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(this.cells[i] || 0x20);
+    for (let i = start; i < end; i++) s += String.fromCharCode(cells[i] || 0x20);
     return s;
   }
 
@@ -79,7 +84,7 @@ export class PlainScreen {
       return;
     }
     // Scroll: the top row leaves the screen and comes back as the blank bottom row.
-    this.cells.fill(0, this.top * this.cols, (this.top + 1) * this.cols);
+    this.cells?.fill(0, this.top * this.cols, (this.top + 1) * this.cols);
     this.top = (this.top + 1) % this.rows;
   }
 }

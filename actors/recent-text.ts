@@ -23,11 +23,18 @@ export function applyCarriageReturns(text: string): string {
     .join("\n");
 }
 
+/** Stripped pieces kept apart before they are joined into the flat window (see `append`). */
+const JOIN_EVERY = 32;
+
 /** Bounded rolling buffer of ANSI-stripped text; escape sequences split across pushes survive. */
 export class RecentText {
+  /** The window so far, one flat string; the pieces pushed since are in `parts`. */
   private buf = "";
+  private parts: string[] = [];
+  private partsLength = 0;
   private held = "";
-  private decoder = new StringDecoder("utf8");
+  /** Created with the first bytes: most sessions' tails are read from bytes, some never get any. */
+  private decoder: StringDecoder | undefined;
 
   constructor(private readonly limit = 8192) {}
 
@@ -42,8 +49,28 @@ export class RecentText {
       this.held = partial[0];
       text = text.slice(0, partial.index);
     }
-    this.buf += stripAnsi(text);
-    if (this.buf.length > this.limit * 2) this.buf = this.buf.slice(-this.limit);
+    this.append(stripAnsi(text));
+  }
+
+  /**
+   * `buf += piece` per push made the window a rope of every piece (a cons string and the piece
+   * itself per push, kept until the window passed 2×limit characters): ~20 KB a session after 300
+   * short lines, ~7× the text (issue 13). Pieces are joined into one flat string every JOIN_EVERY.
+   */
+  private append(piece: string): void {
+    if (piece === "") return;
+    this.parts.push(piece);
+    this.partsLength += piece.length;
+    if (this.parts.length >= JOIN_EVERY || this.buf.length + this.partsLength > this.limit * 2) this.join();
+  }
+
+  private join(): void {
+    if (this.parts.length === 0) return;
+    if (this.buf !== "") this.parts.unshift(this.buf);
+    const all = this.parts.join("");
+    this.buf = all.length > this.limit * 2 ? all.slice(-this.limit) : all;
+    this.parts = [];
+    this.partsLength = 0;
   }
 
   /**
@@ -57,6 +84,7 @@ export class RecentText {
     const keep = this.limit * 8;
     if (total <= keep) {
       let text = "";
+      this.decoder ??= new StringDecoder("utf8");
       for (const c of chunks) text += this.decoder.write(c as Buffer);
       this.push(text);
       return;
@@ -77,6 +105,7 @@ export class RecentText {
   }
 
   text(): string {
+    this.join();
     return applyCarriageReturns(this.buf.slice(-this.limit));
   }
 }
