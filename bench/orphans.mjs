@@ -2,6 +2,8 @@
 // test/fixtures/orphan-embedder.mjs (4 sessions: plain, HUP/TERM-ignoring, background grandchildren,
 // a setsid + double-fork escapee), waits until every marked process is up, delivers the fault, then
 // counts processes still carrying the run's marker (env CONDUCTOR_TEST_MARK) after WAIT_MS.
+// `SIGKILL+watchdog` SIGKILLs the embedder and its orphan watchdog at once: the defence of last
+// resort is gone too, so what survives is what only a later conductor's survivor sweep can end.
 // Survivors are killed afterwards. `RUNS=3 node bench/orphans.mjs` (after `npm run build`).
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
@@ -12,7 +14,7 @@ import { report, sleep, tempLogs } from "./lib.mjs";
 const embedder = fileURLToPath(new URL("../test/fixtures/orphan-embedder.mjs", import.meta.url));
 const RUNS = Number(process.env.RUNS ?? 3);
 const WAIT_MS = Number(process.env.WAIT_MS ?? 5000);
-const FAULTS = (process.env.FAULTS ?? "SIGKILL,SIGHUP,SIGTERM,SIGINT").split(",");
+const FAULTS = (process.env.FAULTS ?? "SIGKILL,SIGHUP,SIGTERM,SIGINT,SIGKILL+watchdog").split(",");
 
 export function marked(mark) {
   const out = [];
@@ -29,6 +31,20 @@ export function marked(mark) {
   return out;
 }
 
+/** The embedder's orphan watchdog: actors/orphan-watchdog.ts runs `sh -c <script> conductor-watchdog …`. */
+function watchdogOf(parent) {
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "latin1");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const args = readFileSync(`/proc/${name}/cmdline`, "latin1").split("\0");
+      if (ppid === parent && args[1] === "-c" && args[3] === "conductor-watchdog") return Number(name);
+    } catch {}
+  }
+  return null;
+}
+
 async function once(fault) {
   const logs = tempLogs("orphans");
   const mark = randomBytes(8).toString("hex");
@@ -37,7 +53,12 @@ async function once(fault) {
   // Every shape is up when the count stops growing at its full size (13 with dash as /bin/sh).
   let before = [];
   for (let i = 0; i < 200 && before.length < 13; i++, await sleep(50)) before = marked(mark);
-  child.kill(fault);
+  if (fault === "SIGKILL+watchdog") {
+    const watchdog = watchdogOf(child.pid);
+    child.kill("SIGKILL");
+    if (watchdog === null) throw new Error("the embedder has no conductor-watchdog child: the fault cannot be made");
+    process.kill(watchdog, "SIGKILL");
+  } else child.kill(fault);
   await sleep(WAIT_MS);
   const after = marked(mark);
   for (const p of after)
