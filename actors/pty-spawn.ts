@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import pty from "node-pty";
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { COOKIE_VAR } from "./env-cookie.js";
-import { openLog } from "./log-file.js";
+import { endStream, openLog } from "./log-file.js";
 import { firstExecutable, shimLaunch, shimTools } from "./pty-shim.js";
 import { type HelperExit, SpawnHelper } from "./spawn-helper.js";
 import { MasterTerm, type PtyTerm, ptyNative } from "./spawn-pty-term.js";
@@ -112,6 +112,20 @@ function checkSpawn(spec: PtyProcessInput["spec"], shell: string): string {
   accessSync(shell, fsc.X_OK);
   if (prog.includes("/")) accessSync(resolve(cwd, prog), fsc.X_OK);
   return cwd;
+}
+
+/** A spawn that finished after its run was closed: nothing may outlive the run, so end what it started. */
+export function abandonSpawn(spawned: Spawned): void {
+  void endStream(spawned.out);
+  void endStream(spawned.err);
+  if (!spawned.term) return;
+  const { pid } = spawned.term;
+  (spawned.term as { destroy?(): void }).destroy?.();
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    /* gone */
+  }
 }
 
 /** Why a spawn would fail, known before it waits for its turn (undefined: it may go ahead). */

@@ -16,7 +16,7 @@ import { OutputCoalescer } from "./output-coalescer.js";
 import type { ProcessReaper } from "./process-reaper.js";
 import { signalName } from "./pty-shim.js";
 import { ShimChannel } from "./pty-shim-channel.js";
-import { type SpawnDeps, type Spawned, spawnPty, spawnQueue, spawnRefused } from "./pty-spawn.js";
+import { abandonSpawn, type SpawnDeps, type Spawned, spawnPty, spawnQueue, spawnRefused } from "./pty-spawn.js";
 import type { PtyTerm } from "./spawn-pty-term.js";
 import { ScreenTail } from "./screen-tail.js";
 
@@ -112,7 +112,7 @@ class PtyTransport implements ChildTransport {
 
   private started(spawned: Spawned, size: { cols: number; rows: number }): void {
     this.starting = false;
-    if (this.closed) return this.abandon(spawned);
+    if (this.closed) return abandonSpawn(spawned);
     this.out = spawned.out;
     this.err = spawned.err;
     const term = spawned.term;
@@ -139,22 +139,13 @@ class PtyTransport implements ChildTransport {
     this.early = [];
   }
 
-  /** A spawn that finished after close(): nothing may outlive the run, so end what it started. */
-  private abandon(spawned: Spawned): void {
-    void endStream(spawned.out);
-    void endStream(spawned.err);
-    if (!spawned.term) return;
-    const { pid } = spawned.term;
-    (spawned.term as { destroy?(): void }).destroy?.();
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      /* gone */
-    }
-  }
-
-  private diag(line: string) {
-    if (this.err && !this.err.writableEnded) this.err.write(`${new Date().toISOString()} ${line}\n`);
+  /** The exit's line waits in `exitLine` until after the exit is reported; any later line writes it first. */
+  private exitLine: string | undefined;
+  private diag(line?: string) {
+    const lines = [this.exitLine, line].filter((l) => l !== undefined);
+    this.exitLine = undefined;
+    const at = new Date().toISOString();
+    if (this.err && !this.err.writableEnded) for (const l of lines) this.err.write(`${at} ${l}\n`);
   }
 
   private get guard(): OrphanGuard {
@@ -265,14 +256,19 @@ class PtyTransport implements ChildTransport {
   private async drainOnce(exit: ChildExit): Promise<{ recentOutput: string } & ScreenReading> {
     const proven = this.shim.proven;
     this.shim.flushUnproven();
-    // The trailing OUTPUT and the log closed, so EXIT means "every byte is on disk". Both at once: the
-    // OUTPUT writes nothing to the log, and the log's write and close wait on the thread pool.
-    await Promise.all([this.output.drain(), endStream(this.out)]);
-    const { exitCode, signal } = exit;
-    this.diag(`exit: code=${exitCode} signal=${signal} marker=${proven}`);
-    this.log("pty.exit", { pid: this.pid, exitCode, signal, bytes: this.output.bytes });
+    // The trailing OUTPUT and the log closed, so EXIT means "every byte is on disk". The log's write and
+    // close wait on the thread pool: the OUTPUT (it writes nothing to the log) and the reading meanwhile.
+    const logged = endStream(this.out);
+    await this.output.drain();
     const { screen, title, at } = this.screen.reading();
-    return { recentOutput: this.screen.recent(), screen, title, at };
+    const recentOutput = this.screen.recent();
+    await logged;
+    const { exitCode, signal } = exit;
+    // The diagnostics line after the exit is reported (a stream write cost ~0.14 ms there, profiled).
+    this.exitLine = `exit: code=${exitCode} signal=${signal} marker=${proven}`;
+    setImmediate(() => this.diag());
+    this.log("pty.exit", { pid: this.pid, exitCode, signal, bytes: this.output.bytes });
+    return { recentOutput, screen, title, at };
   }
 
   async reap(graceMs: number): Promise<void> {
@@ -294,6 +290,7 @@ class PtyTransport implements ChildTransport {
     for (const d of this.disposables) d.dispose();
     this.output.cancel();
     this.screenTail?.dispose();
+    this.diag();
     await Promise.all([endStream(this.out), endStream(this.err)]);
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -83,6 +83,41 @@ describe.runIf(process.platform === "linux")("pty transport", () => {
     await t.until(() => t.count("RUN.EXITED") === 1, "RUN.EXITED");
     t.send({ type: "REAP", graceMs: 1000 });
     await t.until(() => t.count("RUN.REAPED") === 1, "RUN.REAPED");
+    t.send({ type: "CLOSE" });
+    await t.until(() => t.count("RUN.CLOSED") === 1, "RUN.CLOSED");
+    t.actor.stop();
+  });
+
+  /*
+   * Why the marker stays the proof, not the master's EIO: on this kernel (6.18) a master read after every
+   * slave fd is closed returned only the 4095 bytes already in the line discipline, then EIO; the rest,
+   * still in the pty's flip buffer, was gone (30 runs of 3–7 KB written by a child that exited before
+   * the first read: 21 lost bytes). Here the reader is blocked until the agent has exited.
+   */
+  it("an agent that writes 6 KB and exits while the conductor's loop is blocked: every byte is logged", async () => {
+    // 6 KB: more than the line discipline holds (4095), less than the pty takes unread (8–16 KB here).
+    const go = join(tmp, `go${runNo + 1}`);
+    const agent = `while [ ! -e '${go}' ]; do sleep 0.01; done; head -c 6000 /dev/zero | tr '\\0' x; exit 0`;
+    const t = startTransport(["/bin/sh", "-c", agent]);
+    await t.until(() => t.count("RUN.SPAWNED") === 1, "RUN.SPAWNED");
+    const pid = (t.events.find((e) => e.type === "RUN.SPAWNED") as { pid: number }).pid;
+    // The loop is held (no read of the master) from before the agent writes until the shim has reaped it:
+    // the shim's children file lists the agent while it runs. Each wait is bounded by a generous safety net.
+    const children = () => readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const spinUntil = (done: () => boolean) => {
+      for (let i = 0; i < 3000 && !done(); i++) Atomics.wait(nap, 0, 0, 10);
+      return done();
+    };
+    expect(spinUntil(() => children() !== "")).toBe(true);
+    writeFileSync(go, "");
+    expect(spinUntil(() => children() === "")).toBe(true);
+    await t.until(() => t.count("RUN.MARKER") === 1, "RUN.MARKER");
+    t.send({ type: "DRAIN", exit: { exitCode: 0, signal: null } });
+    await t.until(() => t.count("RUN.DRAINED") === 1, "RUN.DRAINED");
+    expect(readFileSync(t.child.outPath, "utf8")).toBe("x".repeat(6000));
+    t.send({ type: "ACK" });
+    await t.until(() => t.count("RUN.EXITED") === 1, "RUN.EXITED");
     t.send({ type: "CLOSE" });
     await t.until(() => t.count("RUN.CLOSED") === 1, "RUN.CLOSED");
     t.actor.stop();
