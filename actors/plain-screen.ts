@@ -15,12 +15,15 @@ import { isAscii } from "node:buffer";
 /** The ASCII bytes `write` does not take: C0 controls but TAB, LF, CR; and DEL. */
 const CONTROLS = [...Array(32).keys(), 0x7f].filter((c) => c !== 0x09 && c !== 0x0a && c !== 0x0d);
 
+const SPACE = 0x20;
+
 export class PlainScreen {
   /**
-   * rows × cols cells, 0 = never written (shown as a space). Row r of the screen is (top + r) % rows.
-   * Allocated by the first write: a session that has printed nothing yet holds no screen (issue 13).
+   * rows × cols cells, blank cells are spaces (xterm shows an unwritten cell as one). Row r of the
+   * screen is (top + r) % rows. Allocated by the first write: a session that has printed nothing yet
+   * holds no screen (issue 13).
    */
-  private cells: Uint8Array | undefined;
+  private cells: Buffer | undefined;
   private top = 0;
   private x = 0;
   private y = 0;
@@ -41,7 +44,7 @@ export class PlainScreen {
 
   write(bytes: Uint8Array): void {
     const { cols } = this;
-    this.cells ??= new Uint8Array(cols * this.rows);
+    this.cells ??= Buffer.alloc(cols * this.rows, SPACE);
     const cells = this.cells;
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i] as number;
@@ -68,10 +71,10 @@ export class PlainScreen {
     if (!cells) return "";
     const start = this.rowAt(y) * this.cols;
     let end = start + this.cols;
-    while (end > start && (cells[end - 1] === 0 || cells[end - 1] === 0x20)) end--;
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(cells[i] || 0x20);
-    return s;
+    while (end > start && cells[end - 1] === SPACE) end--;
+    // One string from the row's bytes (ASCII only: `takes`), not one concatenation per character:
+    // every reading makes a string per row, for every session that printed.
+    return cells.toString("latin1", start, end);
   }
 
   private rowAt(y: number): number {
@@ -84,7 +87,7 @@ export class PlainScreen {
       return;
     }
     // Scroll: the top row leaves the screen and comes back as the blank bottom row.
-    this.cells?.fill(0, this.top * this.cols, (this.top + 1) * this.cols);
+    this.cells?.fill(SPACE, this.top * this.cols, (this.top + 1) * this.cols);
     this.top = (this.top + 1) % this.rows;
   }
 }

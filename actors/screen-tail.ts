@@ -30,6 +30,12 @@ export interface ScreenTailOptions {
 const PLAIN_TRIM_BYTES = 16 * 1024;
 /** ... and a plain stream that cannot be cut back (no line ends) gets its xterm past this. */
 const PLAIN_KEEP_MAX = 256 * 1024;
+/**
+ * ... and past this many chunks it is cut back (or joined) too: a pty read is a Buffer of its own
+ * (~600 bytes of RSS and 200 of heap besides its bytes), so a line a second kept up to 16 KB of
+ * short lines as ~1 600 Buffers a session, ~1 MB of RSS each after half an hour (issue 13).
+ */
+const PLAIN_KEEP_CHUNKS = 64;
 /** Output queued unparsed is put on the screen past this, reading or not (bounds the memory). */
 const LAZY_MAX_BYTES = 1024 * 1024;
 
@@ -159,13 +165,14 @@ export class ScreenTail {
       for (const b of batch) this.plainKept.push(b);
       this.plainKeptBytes += at;
     }
-    if (this.plainKeptBytes > PLAIN_TRIM_BYTES) {
+    if (this.plainKeptBytes > PLAIN_TRIM_BYTES || this.plainKept.length > PLAIN_KEEP_CHUNKS) {
       const from = lineTailStart(this.plainKept, this.rows);
       if (from !== undefined && from > 0) {
         const tail = tailFrom(this.plainKept, from);
         this.plainKept = [tail];
         this.plainKeptBytes = tail.length;
       } else if (this.plainKeptBytes > PLAIN_KEEP_MAX) this.xterm();
+      else if (this.plainKept.length > PLAIN_KEEP_CHUNKS) this.plainKept = [tailFrom(this.plainKept, 0)];
     }
     return true;
   }

@@ -51,3 +51,29 @@ describe("a session's screen before any output", () => {
     expect(one.screen()).toEqual(["first line"]);
   });
 });
+
+describe("a plain screen's kept output", () => {
+  it("a line a second stays a few Buffers, not one per pty read until 16 KB (~1 600 a session)", async () => {
+    const N = 200;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const tails = Array.from({ length: N }, () => new ScreenTail({ cols: 120, rows: 40 }));
+    for (let line = 0; line < 1000; line++) {
+      for (const t of tails) {
+        // Each pty read is a Buffer with its own memory, as the master's reads are.
+        const text = `tick ${line}\r\n`;
+        const read = Buffer.alloc(text.length);
+        read.write(text);
+        t.append(read);
+        await t.settle();
+      }
+    }
+    gc();
+    const perTail = (process.memoryUsage().heapUsed - before) / N;
+    const one = tails[0] as ScreenTail;
+    expect(one.screen().at(-1)).toBe("tick 999");
+    expect(one.screen()).toHaveLength(39); // the cursor is on the blank last row
+    // Measured: ~200 KB a session with a Buffer per read kept; cut back every 64 reads, a tenth of it.
+    expect(perTail).toBeLessThan(50 * 1024);
+  });
+});
