@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Conductor, createConductor } from "../src/conductor.js";
-import { killMarked, MARK_VAR, newMark, waitMarked } from "./helpers/marked.js";
+import { killMarked, MARK_VAR, markedProcesses, newMark, waitMarked } from "./helpers/marked.js";
 
 const echoStdin = fileURLToPath(new URL("./fixtures/echo-stdin.mjs", import.meta.url));
 const open: Conductor[] = [];
@@ -59,8 +59,14 @@ describe.skipIf(process.platform !== "linux")("isolation between sessions", () =
     for (let i = 0; i < 5; i++) {
       c.spawnSession({ id: `s${i}`, agent: "command", command: ["sleep", "300"], env: { [MARK_VAR]: mark } });
     }
-    const procs = await waitMarked(mark, (n) => n >= 10, 60_000); // 5 shims + 5 sleeps
-    const agents = procs.filter((p) => p.comm === "sleep");
+    let procs = await waitMarked(mark, (n) => n >= 10, 60_000); // 5 shims + 5 sleeps
+    // A shim's fork carries the mark before it execs sleep (seen once under load: 3 of 5 were sleep yet).
+    const agentsOf = (list: typeof procs) => list.filter((p) => p.comm === "sleep");
+    for (const until = Date.now() + 60_000; agentsOf(procs).length < 5 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 50));
+      procs = markedProcesses(mark);
+    }
+    const agents = agentsOf(procs);
     expect(agents).toHaveLength(5);
     const terminals = new Set<string>();
     for (const p of procs) {
