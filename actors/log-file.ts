@@ -5,7 +5,7 @@
  * in the event log. Created 0600: the output of an agent is as private as its prompt.
  * Rotated by size (log-rotation.ts) under the policy its logs directory was given.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { mkdirSync, type WriteStream } from "node:fs";
 import { dirname } from "node:path";
 import { outputLogPolicyFor, RotatingWriteStream } from "./log-rotation.js";
 
@@ -14,10 +14,8 @@ export function openLog(path: string | undefined, onError?: (err: Error) => void
   if (!path) return undefined;
   mkdirSync(dirname(path), { recursive: true });
   const policy = outputLogPolicyFor(path);
-  const s =
-    policy.maxBytes > 0
-      ? new RotatingWriteStream(path, policy, 0o600)
-      : createWriteStream(path, { flags: "a", mode: 0o600 });
+  // maxBytes 0 never rotates: the same stream, for its quick end (endStream).
+  const s = new RotatingWriteStream(path, policy, 0o600);
   let reported = false;
   s.on("error", (err) => {
     if (reported) return;
@@ -27,12 +25,16 @@ export function openLog(path: string | undefined, onError?: (err: Error) => void
   return s;
 }
 
-/** Resolves once everything written is flushed, or the stream failed: never rejects. */
+/**
+ * Resolves once everything written is flushed, or the stream failed: never rejects. A log of ours
+ * writes its last batch before this returns (RotatingWriteStream.endSoon).
+ */
 export function endStream(s: WriteStream | undefined): Promise<void> {
   if (!s || s.writableFinished || s.destroyed) return Promise.resolve();
   return new Promise((r) => {
     s.once("error", () => r());
-    s.end(() => r());
+    if (s instanceof RotatingWriteStream) s.endSoon(() => r());
+    else s.end(() => r());
   });
 }
 

@@ -12,7 +12,7 @@
  * Policies are per logs directory: the conductor that owns the directory sets one, and `openLog`
  * finds it by the log's path, so the runners that open logs need no new parameter.
  */
-import { closeSync, openSync, renameSync, statSync, WriteStream } from "node:fs";
+import { closeSync, openSync, renameSync, statSync, WriteStream, writevSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 
 export const DEFAULT_OUTPUT_LOG_MAX_BYTES = 64 * 1024 * 1024;
@@ -71,6 +71,9 @@ type Done = (error?: Error | null) => void;
 // fs.WriteStream has its own writev (one syscall for a batch); the types call it optional.
 const writev = WriteStream.prototype._writev as (this: WriteStream, chunks: Chunk[], done: Done) => void;
 const lengthOf = (c: Chunk) => (typeof c.chunk === "string" ? Buffer.byteLength(c.chunk, c.encoding) : c.chunk.length);
+const bufferOf = (c: Chunk) => (typeof c.chunk === "string" ? Buffer.from(c.chunk, c.encoding) : c.chunk);
+/** The most a closing stream writes on the caller's thread; a larger tail goes through the pool. */
+const SYNC_TAIL_BYTES = 256 * 1024;
 
 /** fs.WriteStream as Node defines it (the types leave out its constructor's arguments and `fd`). */
 const FsWriteStream = WriteStream as unknown as new (
@@ -88,6 +91,8 @@ export class RotatingWriteStream extends FsWriteStream {
   private readonly file: string;
   /** `<id>.out.log` names its session: the event-log line says which. */
   private readonly session: { session?: string };
+  /** Set by `endSoon()`: what is left is written at once, not after a thread-pool round trip. */
+  private syncTail = false;
 
   constructor(
     path: string,
@@ -131,9 +136,38 @@ export class RotatingWriteStream extends FsWriteStream {
       if (this.size > 0 && this.pastLimit(this.size + bytes)) this.rotate();
       while (i < chunks.length && !this.pastLimit(this.size + bytes + (sizes[i] ?? 0))) bytes += sizes[i++] ?? 0;
       this.size += bytes;
+      if (this.syncTail && typeof this.fd === "number" && bytes <= SYNC_TAIL_BYTES) {
+        next(this.writeNow(chunks.slice(start, i), bytes));
+        return;
+      }
       writev.call(this, chunks.slice(start, i), next);
     };
     next();
+  }
+
+  /**
+   * Ends the stream with its last bytes written before this returns when they are few (≤ 256 KB)
+   * and no write is in flight; otherwise as `end()` would. The run's exit waits for its output to be
+   * in the file, and an async write costs a thread-pool round trip (~0.3 ms of exit → state, profiled).
+   */
+  endSoon(cb?: () => void): void {
+    this.syncTail = true;
+    this.end(cb);
+  }
+
+  /** One writev on this thread; a short write (not seen on regular files) writes the rest. */
+  private writeNow(chunks: Chunk[], bytes: number): Error | null {
+    try {
+      let done = writevSync(this.fd as number, chunks.map(bufferOf));
+      while (done < bytes) {
+        const rest = Buffer.concat(chunks.map(bufferOf)).subarray(done);
+        done += writevSync(this.fd as number, [rest]);
+      }
+      (this as { bytesWritten: number }).bytesWritten += bytes;
+      return null;
+    } catch (err) {
+      return err as Error;
+    }
   }
 
   private pastLimit(bytes: number): boolean {

@@ -50,4 +50,31 @@ describe("batched log writes", () => {
         .join(""),
     ).toBe(text);
   });
+
+  it("a log's last batch is in the file when endStream returns: the exit does not wait a thread-pool round trip", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "log-tail-")), "s.out.log");
+    const s = openLog(path);
+    if (!s) throw new Error("no stream");
+    await once(s, "ready");
+    writeBatched(s, Buffer.from("first\n"));
+    writeBatched(s, Buffer.from("second\n"));
+    const ended = endStream(s);
+    // Before any await: nothing is queued for the pool (an async writev would still count its bytes).
+    expect(s.writableLength).toBe(0);
+    expect(readFileSync(path, "utf8")).toBe("first\nsecond\n");
+    await ended;
+    expect(s.bytesWritten).toBe(13);
+  });
+
+  it("a tail that waits behind a write in flight still lands after it, in order, every byte once", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "log-tail-flight-")), "s.out.log");
+    const s = openLog(path);
+    if (!s) throw new Error("no stream");
+    await once(s, "ready");
+    const big = Buffer.alloc(70 * 1024, 120); // past a batch: goes out at once, through the pool
+    writeBatched(s, big);
+    writeBatched(s, Buffer.from("after\n"));
+    await endStream(s);
+    expect(readFileSync(path, "latin1")).toBe(`${big.toString("latin1")}after\n`);
+  });
 });

@@ -73,13 +73,12 @@ describe("output log rotation", () => {
     expect(filesInOrder(file).map((f) => readFileSync(f, "utf8"))).toEqual([parts[2], parts[3], parts[4]]);
   });
 
-  it("maxBytes 0 never rotates (a plain append stream); another directory's policy does not apply", async () => {
+  it("maxBytes 0 never rotates (one file, however much is written); another directory's policy does not apply", async () => {
     const dir = mkdtempSync(join(tmpdir(), "outrot-"));
     const other = mkdtempSync(join(tmpdir(), "outrot-"));
     const leave = setOutputLogPolicy(dir, { maxBytes: 0 });
     const leaveOther = setOutputLogPolicy(other, { maxBytes: 10 });
     const s = openLog(join(dir, "s3.out.log"))!;
-    expect(s).not.toBeInstanceOf(RotatingWriteStream);
     s.write("y".repeat(5000));
     await endStream(s);
     leave();
