@@ -85,9 +85,10 @@ async function helperSpawn(
   let term: MasterTerm | undefined;
   let early: HelperExit | undefined;
   try {
-    const pid = await h.spawn({ tty, ...launch, cwd, env: { ...env, PWD: cwd } }, (exit) =>
-      term ? term.childExited(exit) : (early = exit),
-    );
+    const pid = await h.spawn({ tty, ...launch, cwd, env: { ...env, PWD: cwd } }, (exit) => {
+      if (term) term.childExited(exit);
+      else early = exit; // exited before its terminal was set up: handed over below
+    });
     // Answers come in bursts (one pipe read may carry dozens): each takes a turn of the queue, while
     // the child's output waits in the pty, unread until the master is read here.
     await new Promise<void>((r) => spawnQueue.add(r));

@@ -112,7 +112,10 @@ class PtyTransport implements ChildTransport {
 
   private started(spawned: Spawned, size: { cols: number; rows: number }): void {
     this.starting = false;
-    if (this.closed) return abandonSpawn(spawned);
+    if (this.closed) {
+      abandonSpawn(spawned);
+      return;
+    }
     this.out = spawned.out;
     this.err = spawned.err;
     const term = spawned.term;

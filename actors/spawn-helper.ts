@@ -156,18 +156,20 @@ export class SpawnHelper {
     if (m.ready) {
       this.ready = true;
       for (const r of this.readyWaiters.splice(0)) r();
-      return this.holdLoop();
+      this.holdLoop();
+      return;
     }
     const run = this.runs.get(m.id);
     if (!run) return;
     if (m.pid !== undefined) {
       run.started = true;
-      return run.resolve(m.pid);
+      run.resolve(m.pid);
+      return;
     }
     this.runs.delete(m.id);
     this.holdLoop();
-    if (m.exit) return run.onExit(m.exit);
-    run.reject(new Error(m.error ?? "the spawn helper gave no reason"));
+    if (m.exit) run.onExit(m.exit);
+    else run.reject(new Error(m.error ?? "the spawn helper gave no reason"));
   }
 
   /** The helper is gone: nothing it started survives it (pdeathsig); say so to every run. */

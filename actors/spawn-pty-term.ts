@@ -80,7 +80,10 @@ export class MasterTerm implements PtyTerm {
   /** The helper saw the child exit; the exit is reported once the master has delivered the rest. */
   childExited(exit: HelperExit): void {
     this.exit = exit;
-    if (this.closed) return this.fireExit();
+    if (this.closed) {
+      this.fireExit();
+      return;
+    }
     // A leftover holding the slave keeps the master readable: like node-pty, wait a little, then close.
     setTimeout(() => this.stream.destroy(), exit.lost ? 0 : CLOSE_WAIT_MS).unref();
   }
