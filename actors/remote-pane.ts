@@ -216,17 +216,31 @@ export async function signalPane(ctl: TmuxControl, pane: Pane, sig: "TERM" | "KI
 export async function endPane(
   ctl: TmuxControl,
   pane: Pane,
-  o: { createdSession: string | null; graceMs: number; died: (ms: number) => Promise<void> },
+  o: {
+    createdSession: string | null;
+    graceMs: number;
+    died: (ms: number) => Promise<void>;
+    /** A step that failed for another reason than the pane or session being gone already. */
+    failed?: (step: string, e: Error) => void;
+  },
 ): Promise<void> {
+  const failed = (step: string) => (e: Error) => {
+    if (!/can't find (pane|window|session)/.test(e.message)) o.failed?.(step, e);
+  };
   // Unknown counts as alive: a signal to a dead pane's group costs nothing.
-  const state = ctl.attached ? await queryPane(ctl, pane).catch(() => "0") : null;
+  const state = ctl.attached
+    ? await queryPane(ctl, pane).catch((e: Error) => {
+        failed("list-panes")(e);
+        return "0";
+      })
+    : null;
   if (o.createdSession !== null && state !== null && parseDeadState(state) === null) {
     await signalPane(ctl, pane, "TERM");
     await o.died(o.graceMs);
     await signalPane(ctl, pane, "KILL");
   }
   const cmds = cleanupCommands(ctl.hub, pane, o.createdSession);
-  if (ctl.attached) for (const c of cmds) await ctl.run([c]).catch(() => undefined);
+  if (ctl.attached) for (const c of cmds) await ctl.run([c]).catch(failed(String(c[0])));
   else for (const c of cmds) ctl.later([c]);
 }
 

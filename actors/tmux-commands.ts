@@ -19,21 +19,56 @@ export class ChannelResetError extends Error {
 }
 
 interface Pending {
+  /** What the line asks, for diagnostics (names and targets only: typed text never appears). */
+  what: string;
+  sentAt: number;
   remaining: number;
   blocks: string[][];
   resolve: (blocks: string[][]) => void;
   reject: (e: Error) => void;
   onBlock?: (index: number, lines: string[]) => void;
-  timer: NodeJS.Timeout;
+  timers: NodeJS.Timeout[];
+}
+
+/** A line still unanswered: what it asks, how long it has waited, and what the channel last answered. */
+export interface StallReport {
+  command: string;
+  waitedMs: number;
+  /** Lines sent after it, still waiting behind it. */
+  behind: number;
+  /** The line answered last on this channel and how long ago (tmux answers in order: it ran before). */
+  lastAnswered?: { command: string; agoMs: number };
+}
+
+/** Who hears about a line left unanswered: `slow` once (the channel is left alone), then `timedOut`. */
+export interface StallHooks {
+  slow(r: StallReport): void;
+  /** The owner should reset the channel. */
+  timedOut(r: StallReport): void;
+}
+
+/** `kill-window -t @4 ; send-keys -t %1`: each command's name and target, never its other arguments. */
+export function describeLine(commands: readonly (readonly string[])[]): string {
+  return commands
+    .map(([name, ...args]) => {
+      const t = args.indexOf("-t");
+      return t >= 0 && args[t + 1] !== undefined ? `${name} -t ${args[t + 1]}` : String(name);
+    })
+    .join(" ; ");
 }
 
 export class CommandFifo {
   private pending: Pending[] = [];
+  private lastAnswered: { what: string; at: number } | undefined;
 
-  /** `timedOut` runs when a line gets no answer within `timeoutMs` (it should reset the channel). */
+  /**
+   * A line unanswered for `slowMs` is reported (hooks.slow), and for `timeoutMs` it times out
+   * (hooks.timedOut: the owner resets the channel).
+   */
   constructor(
     private readonly timeoutMs: number,
-    private readonly timedOut: (command: string | undefined) => void,
+    private readonly hooks: StallHooks,
+    private readonly slowMs = Math.min(10_000, timeoutMs / 2),
   ) {}
 
   /** Writes the commands as one line (tmux runs it whole before anything else); one block each. */
@@ -43,17 +78,34 @@ export class CommandFifo {
     onBlock?: (index: number, lines: string[]) => void,
   ): Promise<string[][]> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.timedOut(commands[0]?.[0]), this.timeoutMs);
-      this.pending.push({
+      const p: Pending = {
+        what: describeLine(commands),
+        sentAt: performance.now(),
         remaining: commands.length,
         blocks: [],
         resolve,
         reject,
-        timer,
+        timers: [],
         ...(onBlock ? { onBlock } : {}),
-      });
+      };
+      p.timers.push(
+        setTimeout(() => this.hooks.slow(this.report(p)), this.slowMs),
+        setTimeout(() => this.hooks.timedOut(this.report(p)), this.timeoutMs),
+      );
+      this.pending.push(p);
       write(`${tmuxLine(commands)}\n`);
     });
+  }
+
+  private report(p: Pending): StallReport {
+    const now = performance.now();
+    const last = this.lastAnswered;
+    return {
+      command: p.what,
+      waitedMs: Math.round(now - p.sentAt),
+      behind: this.pending.length - 1 - this.pending.indexOf(p),
+      ...(last ? { lastAnswered: { command: last.what, agoMs: Math.round(now - last.at) } } : {}),
+    };
   }
 
   /** One answer block: the oldest line's. An error block fails the rest of its line (tmux skips it). */
@@ -64,7 +116,8 @@ export class CommandFifo {
     if (ok) p.onBlock?.(p.blocks.length - 1, lines);
     if (ok && --p.remaining > 0) return;
     this.pending.shift();
-    clearTimeout(p.timer);
+    for (const t of p.timers) clearTimeout(t);
+    this.lastAnswered = { what: p.what, at: performance.now() };
     if (ok) p.resolve(p.blocks);
     else p.reject(new TmuxCommandError(lines.join("\n") || "tmux command failed"));
   }
@@ -72,7 +125,7 @@ export class CommandFifo {
   /** The channel is gone: every line in flight fails, saying so. */
   reset(why: string): void {
     for (const p of this.pending.splice(0)) {
-      clearTimeout(p.timer);
+      for (const t of p.timers) clearTimeout(t);
       p.reject(new ChannelResetError(`tmux control channel closed with the command in flight (${why})`));
     }
   }

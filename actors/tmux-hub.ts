@@ -174,11 +174,16 @@ export class TmuxControl {
     }
     if ((this.state as string) === "closed") return stream.close();
     this.stream = stream;
-    this.fifo = new CommandFifo(this.opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, (command) => {
-      this.log("remote.control_timeout", { host: this.opts.host.name, command });
-      // The FIFO of answers can no longer be trusted: whatever this channel still says is ignored,
-      // the commands in flight fail now (ChannelResetError), and a new channel is opened.
-      drop(`no answer to ${command} within the command timeout`);
+    const host = this.opts.host.name;
+    this.fifo = new CommandFifo(this.opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, {
+      // Said before the timeout, so a wedged channel is visible while it is wedged.
+      slow: (r) => this.log("remote.control_slow", { host, ...r }),
+      timedOut: (r) => {
+        this.log("remote.control_timeout", { host, ...r });
+        // The FIFO of answers can no longer be trusted: whatever this channel still says is ignored,
+        // the commands in flight fail now (ChannelResetError), and a new channel is opened.
+        drop(`no answer to "${r.command}" from ${host} within ${r.waitedMs} ms`);
+      },
     });
     let stderr = "";
     let ready = false;

@@ -335,7 +335,11 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
             r();
           });
         });
-      await endPane(ctl, pane, { createdSession: this.shim ? this.sessionName : null, graceMs, died });
+      const failed = (step: string, e: Error) => {
+        this.log("remote.reap_step_failed", { pane: pane.id, step, error: e.message });
+        this.diag(`reap: ${step} failed: ${e.message}`);
+      };
+      await endPane(ctl, pane, { createdSession: this.shim ? this.sessionName : null, graceMs, died, failed });
     }
     this.unwatch();
   }
