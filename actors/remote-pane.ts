@@ -200,11 +200,17 @@ export function ackKeys(paneId: string, nonce: string): string[][] {
  * A signal to the pane's process group, sent by the remote tmux server itself (run-shell: no
  * ssh exec). Not C-c as well: a SIGINT would race the SIGTERM and name the wrong signal.
  * `kill -SIG -PGID`, not `kill -SIG -- -PGID`: dash (Debian's sh) rejects the `--`.
- * Resolves once sent (or not sendable: detached, or no pid to aim at).
+ * Resolves once tmux has started the job (or not sendable: detached, or no pid to aim at).
+ *
+ * `-b`, never a waiting run-shell: one holds the control client's whole command queue until
+ * tmux reaps the job, and tmux can miss that child's exit. tmux built with libutempter (Debian's
+ * 3.3a) closes a dead pane's utmp record by forking a helper with SIGCHLD set to SIG_DFL, so a
+ * child exiting meanwhile stays a zombie until another child exits. A KILL ends the pane while
+ * its job exits: under load, 1 reap in ~20 then got no answer to anything for 60 s.
  */
 export async function signalPane(ctl: TmuxControl, pane: Pane, sig: "TERM" | "KILL"): Promise<void> {
   if (!ctl.attached || !(pane.pid > 1)) return;
-  await ctl.run([["run-shell", `kill -${sig} -${pane.pid} >/dev/null 2>&1; true`]]).catch(() => undefined);
+  await ctl.run([["run-shell", "-b", `kill -${sig} -${pane.pid} >/dev/null 2>&1; true`]]).catch(() => undefined);
 }
 
 /**

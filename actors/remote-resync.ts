@@ -36,9 +36,10 @@ export async function resyncPane(c: ResyncContext): Promise<{ token: boolean; ac
   if (caught.token) return { token: true, acked: false };
   // The shim's marker went by while we were away? If the agent is gone (the shim has no child
   // left), ack now: the pane then dies with the status, for #{pane_dead_status}. if-shell runs on
-  // the remote tmux server (/bin/sh): no ssh exec, no login shell.
+  // the remote tmux server (/bin/sh): no ssh exec, no login shell. `-b`: a job must never hold the
+  // control channel's queue (tmux may miss its exit: signalPane in remote-pane.ts).
   if (!c.shim || c.shim.scanner.markerSeen) return { token: false, acked: false };
   const ack = tmuxLine(ackKeys(pane.id, c.shim.nonce));
-  await ctl.run([["if-shell", `command -v pgrep >/dev/null && ! pgrep -P ${pane.pid} >/dev/null`, ack]]);
+  await ctl.run([["if-shell", "-b", `command -v pgrep >/dev/null && ! pgrep -P ${pane.pid} >/dev/null`, ack]]);
   return { token: false, acked: true };
 }
