@@ -33,9 +33,10 @@ const PLAIN_KEEP_MAX = 256 * 1024;
 /**
  * ... and past this many chunks it is cut back (or joined) too: a pty read is a Buffer of its own
  * (~600 bytes of RSS and 200 of heap besides its bytes), so a line a second kept up to 16 KB of
- * short lines as ~1 600 Buffers a session, ~1 MB of RSS each after half an hour (issue 13).
+ * short lines as ~1 600 Buffers a session, ~1 MB of RSS each after half an hour; at 64, 500 sessions
+ * still held ~25 000 of them (~7 MB) after 5 min (issue 13).
  */
-const PLAIN_KEEP_CHUNKS = 64;
+const PLAIN_KEEP_CHUNKS = 16;
 /** Output queued unparsed is put on the screen past this, reading or not (bounds the memory). */
 const LAZY_MAX_BYTES = 1024 * 1024;
 

@@ -73,7 +73,7 @@ describe("a plain screen's kept output", () => {
     const one = tails[0] as ScreenTail;
     expect(one.screen().at(-1)).toBe("tick 999");
     expect(one.screen()).toHaveLength(39); // the cursor is on the blank last row
-    // Measured: ~200 KB a session with a Buffer per read kept; cut back every 64 reads, a tenth of it.
+    // Measured: ~200 KB a session with a Buffer per read kept; cut back every 16 reads, a twentieth.
     expect(perTail).toBeLessThan(50 * 1024);
   });
 });
