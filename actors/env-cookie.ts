@@ -46,25 +46,26 @@ function carries(environ: string, prefix: string): boolean {
   return environ.startsWith(entry) || environ.includes(`\0${entry}`);
 }
 
-/** Callers of one tick and the pid windows they asked for (undefined: every process). */
-let batch: { windows: (PidWindow | undefined)[]; read: Promise<Map<number, string>> } | undefined;
+/** Callers of one tick and the spawn marks they read since (undefined: every process). */
+let batch: { marks: (SpawnMark | undefined)[]; read: Promise<Map<number, string>> } | undefined;
 
 /**
- * One read of the environs every caller in the same tick asked for: the union of their pid windows
- * (pid-window.ts), or every readable environ when one of them has none.
+ * One read of the environs every caller in the same tick asked for: the union of the pid windows
+ * from their marks to the listing of /proc (pid-window.ts), or every readable environ when one of
+ * them has no mark.
  */
-function environs(window?: PidWindow): Promise<Map<number, string>> {
+function environs(since?: SpawnMark): Promise<Map<number, string>> {
   if (!batch) {
-    const windows: (PidWindow | undefined)[] = [];
+    const marks: (SpawnMark | undefined)[] = [];
     const read = new Promise<Map<number, string>>((resolve) => {
       setImmediate(() => {
         batch = undefined;
-        void readAll(windows).then(resolve, () => resolve(new Map()));
+        void readAll(marks).then(resolve, () => resolve(new Map()));
       });
     });
-    batch = { windows, read };
+    batch = { marks, read };
   }
-  batch.windows.push(window);
+  batch.marks.push(since);
   return batch.read;
 }
 
@@ -72,11 +73,15 @@ let environReads = 0;
 /** environ files read so far in this process (tests: a bounded scan reads the window, not the machine). */
 export const environReadCount = () => environReads;
 
-async function readAll(windows: readonly (PidWindow | undefined)[]): Promise<Map<number, string>> {
+async function readAll(marks: readonly (SpawnMark | undefined)[]): Promise<Map<number, string>> {
   const map = new Map<number, string>();
   if (process.platform !== "linux") return map;
+  const listed = await readdir("/proc");
+  // The window ends after the listing: a carrier forked while /proc was being listed is in it.
+  const now = marks.some((m) => m !== undefined) ? spawnMark() : undefined;
+  const windows = marks.map((m) => windowBetween(m, now));
   const bounded = windows.every((w) => w !== undefined);
-  const pids = (await readdir("/proc"))
+  const pids = listed
     .filter((n) => /^\d+$/.test(n))
     .map(Number)
     .filter((pid) => !bounded || windows.some((w) => inWindow(w as PidWindow, pid)));
@@ -100,7 +105,7 @@ async function readAll(windows: readonly (PidWindow | undefined)[]): Promise<Map
  */
 export async function pidsCarrying(prefix: string, since?: SpawnMark): Promise<number[]> {
   if (!prefix) return [];
-  return carriersIn(await environs(since ? windowBetween(since, spawnMark()) : undefined), prefix);
+  return carriersIn(await environs(since), prefix);
 }
 
 /** Pids (never our own) among `environs` whose cookie starts with `prefix` (the reaper's pid window). */
@@ -120,16 +125,17 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 export async function endCarriers(prefix: string, waitMs = 5000, since?: SpawnMark): Promise<number[]> {
   let left = await pidsCarrying(prefix, since);
-  if (left.length === 0) return [];
-  for (const pid of left) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      /* gone, or not ours */
-    }
-  }
   const deadline = Date.now() + waitMs;
-  while (left.length > 0 && Date.now() < deadline) {
+  while (left.length > 0) {
+    // Every poll, not only the first: a carrier may fork a new one (a respawning escapee) meanwhile.
+    for (const pid of left) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone, or not ours */
+      }
+    }
+    if (Date.now() >= deadline) break;
     await sleep(25);
     left = await pidsCarrying(prefix, since);
   }

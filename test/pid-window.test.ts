@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { COOKIE_VAR, endCarriers, environReadCount } from "../actors/env-cookie.js";
+import { COOKIE_VAR, endCarriers, environReadCount, pidsCarrying } from "../actors/env-cookie.js";
 import { inWindow, type SpawnMark, spawnMark, windowBetween } from "../actors/pid-window.js";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { isAlive, snapshotProcesses } from "../actors/process-table.js";
@@ -117,15 +117,39 @@ describe.runIf(process.platform === "linux")("pid window on this machine", () =>
     const escapee = list.find((p) => p.pid !== old.pid);
     expect(escapee).toBeDefined();
 
-    const before = environReadCount();
+    // One bounded pass reads the window, not the machine (endCarriers repeats passes until the
+    // escapee is gone, so its own count grows with the polls a loaded machine needs).
     const pidsNow = (await snapshotProcesses()).size;
+    const before = environReadCount();
+    const carriers = await pidsCarrying(scope, since);
+    expect(carriers).toContain(escapee!.pid);
+    expect(carriers).not.toContain(old.pid);
+    expect(environReadCount() - before).toBeLessThan(pidsNow);
     expect(await endCarriers(scope, 5000, since)).toEqual([]);
     expect(await isAlive(escapee!.pid)).toBe(false);
     expect(await isAlive(old.pid!)).toBe(true); // outside the window: not even read
-    expect(environReadCount() - before).toBeLessThan(pidsNow);
 
     expect(await endCarriers(scope)).toEqual([]); // no mark: every environ, the old carrier's too
     expect(await isAlive(old.pid!)).toBe(false);
+    expect(markedProcesses(m)).toEqual([]);
+  }, 60_000);
+
+  it("endCarriers ends carriers forked while it works: a setsid escapee that keeps forking long sleeps", async () => {
+    const m = newMark();
+    marks.push(m);
+    const scope = `${newMark()}.${newMark()}.`;
+    const since = spawnMark();
+    // Forks a `sleep 300` every few ms until it is killed: some are born between a poll's listing and
+    // its kill, and only a later poll can end them.
+    const forker = "while :; do sleep 300 & sleep 0.003; done";
+    const root = spawn("/bin/sh", ["-c", `setsid sh -c '${forker}' & exit 0`], {
+      detached: true,
+      stdio: "ignore",
+      env: { ...process.env, [MARK_VAR]: m, [COOKIE_VAR]: `${scope}run` },
+    });
+    started.push(root);
+    await waitMarked(m, (n) => n >= 5, 30_000);
+    expect(await endCarriers(scope, 15_000, since)).toEqual([]);
     expect(markedProcesses(m)).toEqual([]);
   }, 60_000);
 
