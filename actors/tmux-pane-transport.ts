@@ -21,11 +21,11 @@ import {
   type Pane,
   type PaneContext,
   parseDeadState,
-  queryPane,
-  sessionGone,
   signalPane,
 } from "./remote-pane.js";
 import { type RemoteSessionDeps, type RemoteSpec, type RunTarget, runTarget } from "./remote-spec.js";
+import { openRunPane } from "./tmux-pane-open.js";
+import { PaneProbe } from "./tmux-pane-probe.js";
 import type { SshHost } from "./ssh-host.js";
 import type { PaneWatcher, TmuxControl } from "./tmux-hub.js";
 
@@ -58,7 +58,8 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   /** Panes we create run the agent behind the exit shim; attached ones have no marker. */
   private readonly shim: MarkerScanner | undefined;
   private readonly cancelled = new AbortController();
-  private readonly deathWaiters = new Set<() => void>();
+  /** Asks tmux whether the pane lives, where its once-a-second report would be late. */
+  private readonly probe: PaneProbe;
   private err: WriteStream | undefined;
   private ctl: TmuxControl | undefined;
   private sessionName = "";
@@ -66,11 +67,8 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   private pane: Pane | undefined;
   private creating: Promise<Pane> | undefined;
   private unwatch = () => {};
-  private sessionKilled = false;
   /** Until SPAWNED is reported, what the pane says waits here (EXIT must never precede SPAWNED). */
   private early: (() => void)[] | null = [];
-  /** Attached panes have no marker: quiet output → ask tmux whether the pane died. */
-  private check: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: RemoteSessionDeps,
@@ -84,6 +82,19 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.shim = remote?.attach ? undefined : new MarkerScanner(this.nonce);
     this.out = new RemoteOutput(input, {
       output: (bytes, lagMs, reading) => report({ type: "RUN.OUTPUT", bytes, lagMs, ...reading }),
+      diag: (line) => this.diag(line),
+    });
+    this.probe = new PaneProbe({
+      pane: () => this.pane,
+      ctl: () => this.ctl,
+      createdSession: () => (this.shim ? this.sessionName : null),
+      paneState: (value) => this.paneState(value),
+      lost: (why) => this.lost(why),
+      sessionKilled: (pane) => {
+        this.log("remote.session_killed", { pane: pane.id, tmuxSession: this.sessionName });
+        this.diag(`tmux session "${this.sessionName}" was killed from outside: ending its agent`);
+        this.report({ type: "RUN.EXITED", exit: SESSION_KILLED, settle: false });
+      },
       diag: (line) => this.diag(line),
     });
   }
@@ -114,16 +125,6 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.sessionName = where.sessionName;
     const ctl = controlFor(host, socket);
     this.ctl = ctl;
-    try {
-      await ctl.ensure(this.hostDownMs);
-    } catch (e) {
-      if (this.cancelled.signal.aborted) return;
-      // Connected but tmux failed, or the host refused us (host key, auth): waiting cannot help.
-      if (["connected", "rejected"].includes(host.status())) return this.fail((e as Error).message);
-      const exit = { ...UNREACHABLE, reason: "host_unreachable" };
-      return this.report({ type: "RUN.EXITED", exit, settle: false });
-    }
-    if (this.cancelled.signal.aborted) return;
     const ctx: PaneContext = {
       ctl,
       host: this.remote?.host ?? "",
@@ -132,21 +133,23 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
       resize: (cols, rows) => this.out.screen.resize(cols, rows),
       log: this.log,
     };
-    try {
-      this.creating = this.shim
-        ? createPane(ctx, this.sessionName, this.input.spec, this.nonce)
-        : attachPane(ctx, target);
-      this.pane = await this.creating;
-    } catch (e) {
-      return this.fail((e as Error).message);
-    }
-    const pane = this.pane;
+    const { shim, sessionName, nonce } = this;
+    const opened = await openRunPane({
+      ...{ ctl, host, hostDownMs: this.hostDownMs, cancelled: this.cancelled.signal, ctx },
+      open: (c) => (this.creating = shim ? createPane(c, sessionName, this.input.spec, nonce) : attachPane(c, target)),
+    });
+    if (opened.kind === "cancelled") return;
+    if (opened.kind === "failed") return this.fail(opened.message);
+    if (opened.kind === "unreachable")
+      return this.report({ type: "RUN.EXITED", exit: { ...UNREACHABLE, reason: "host_unreachable" }, settle: false });
+    const pane = opened.pane;
+    this.pane = pane;
     this.log("remote.spawned", { pane: pane.id, pid: pane.pid, tmuxSession: this.sessionName, attached: !this.shim });
     this.report({ type: "RUN.SPAWNED", pid: pane.pid });
     const early = this.early ?? [];
     this.early = null;
     for (const replay of early) replay();
-    if (!this.shim) this.armCheck();
+    if (!this.shim) this.probe.arm(this.deps.exitCheckMs ?? 150);
     // Found after a channel reset: what it printed before we watched is in its history.
     if (pane.adopted) this.resync();
   }
@@ -168,7 +171,8 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
 
   private deliver(data: Buffer): void {
     const sawToken = this.out.push(data);
-    if (!this.shim) this.armCheck(); // behind the shim, the marker reports the exit
+    // Attached panes have no marker: quiet output → ask tmux whether the pane died.
+    if (!this.shim) this.probe.arm(this.deps.exitCheckMs ?? 150);
     if (!sawToken) return;
     this.log("remote.completion_token", { pane: this.pane?.id });
     this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
@@ -178,38 +182,24 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     if (this.early) return void this.early.push(() => this.paneState(value));
     const exit = parseDeadState(value);
     if (!exit) return;
-    for (const w of this.deathWaiters) w();
+    this.probe.deathSeen();
     this.report({ type: "RUN.EXITED", exit, settle: false });
   }
 
   windowChanged(): void {
     if (this.early) return void this.early.push(() => this.windowChanged());
-    this.checkPane();
+    this.probe.check();
   }
 
   sessionsChanged(): void {
     if (this.early) return void this.early.push(() => this.sessionsChanged());
-    const { pane, ctl } = this;
-    // Only a session we created: its window is also linked into the hub, so `tmux kill-session`
-    // alone would leave the agent running with no session of its own. The pane is kept, so the
-    // reap ends the agent's group and removes the window.
-    if (!this.shim || !pane || !ctl?.attached || this.sessionKilled) return;
-    void sessionGone(ctl, this.sessionName).then(
-      (gone) => {
-        if (!gone || this.sessionKilled || this.pane !== pane) return;
-        this.sessionKilled = true;
-        this.log("remote.session_killed", { pane: pane.id, tmuxSession: this.sessionName });
-        this.diag(`tmux session "${this.sessionName}" was killed from outside: ending its agent`);
-        this.report({ type: "RUN.EXITED", exit: SESSION_KILLED, settle: false });
-      },
-      (e: Error) => this.diag(`session check failed: ${e.message}`),
-    );
+    this.probe.sessionsChanged();
   }
 
   lost(why: string): void {
     this.diag(why);
     this.pane = undefined;
-    for (const w of this.deathWaiters) w();
+    this.probe.deathSeen();
     this.report({ type: "RUN.EXITED", exit: GONE, settle: false });
   }
 
@@ -254,7 +244,7 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     const { pane, ctl } = this;
     if (!pane || !ctl) return;
     await signalPane(ctl, pane, sig);
-    setTimeout(() => this.checkPane(), 100);
+    this.probe.soon(100);
   }
 
   ack(): void {
@@ -262,7 +252,7 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     if (!pane || !ctl) return;
     // The shim exits now: learn it without waiting for tmux's once-a-second report.
     void ctl.run(ackKeys(pane.id, this.nonce)).then(
-      () => setTimeout(() => this.checkPane(), 50),
+      () => this.probe.soon(50),
       () => undefined,
     );
   }
@@ -276,12 +266,12 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     void resyncPane({ ctl, pane, out: this.out, shim, log: this.log, diag: (l) => this.diag(l) }).then(
       ({ token, acked }) => {
         if (token) return this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
-        if (acked) setTimeout(() => this.checkPane(), 50);
-        this.checkPane();
+        if (acked) this.probe.soon(50);
+        this.probe.check();
       },
       (e: Error) => {
         this.diag(`resync: ${e.message}`);
-        this.checkPane();
+        this.probe.check();
       },
     );
   }
@@ -293,25 +283,8 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.report({ type: "RUN.CANCELLED" });
   }
 
-  private armCheck() {
-    clearTimeout(this.check);
-    this.check = setTimeout(() => this.checkPane(), this.deps.exitCheckMs ?? 150);
-  }
-
-  /** Asks tmux over the control channel (no exec): is our pane (same id AND pid) dead? */
-  private checkPane() {
-    const { pane, ctl } = this;
-    if (!pane || !ctl?.attached) return;
-    void queryPane(ctl, pane).then(
-      (state) =>
-        state === null ? this.lost("pane gone (or its id now names another process)") : this.paneState(state),
-      (e: Error) =>
-        /can't find/.test(e.message) ? this.lost(e.message) : this.diag(`pane check failed: ${e.message}`),
-    );
-  }
-
   async drain(exit: ChildExit): Promise<{ recentOutput: string }> {
-    clearTimeout(this.check);
+    this.probe.stop();
     this.out.halt();
     await this.out.finish(); // the trailing OUTPUT comes before EXIT
     const reason = exit.reason ?? "pane_dead";
@@ -326,15 +299,7 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   async reap(graceMs: number): Promise<void> {
     const { ctl, pane } = this;
     if (ctl && pane) {
-      const died = (ms: number) =>
-        new Promise<void>((r) => {
-          setTimeout(() => this.checkPane(), 100); // learn the death before tmux's 1 s report
-          const t = setTimeout(r, ms);
-          this.deathWaiters.add(() => {
-            clearTimeout(t);
-            r();
-          });
-        });
+      const died = (ms: number) => this.probe.died(ms);
       const failed = (step: string, e: Error) => {
         this.log("remote.reap_step_failed", { pane: pane.id, step, error: e.message });
         this.diag(`reap: ${step} failed: ${e.message}`);
@@ -345,7 +310,7 @@ class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.check);
+    this.probe.stop();
     await Promise.all([this.out.close(), endStream(this.err)]);
   }
 }
