@@ -6,8 +6,8 @@
  * of the conductor itself (an exception, OOM kill, even SIGKILL) loses nothing already appended —
  * exactly the moments a black box exists for. `bench/event-log.mjs` measures it side by side with
  * the same bytes written bare: an append runs at ~0.3× the rate of a bare per-line writeSync (the
- * JSON is the rest; 238k lines/s in the `npm run bench` of bench/README.md), and batching 256 lines a
- * write is ~6× faster again. A conductor logs a few hundred lines a second, 500 sessions included,
+ * JSON is the rest; bench/README.md has the latest lines/s), and batching 256 lines a write is ~6×
+ * faster again. A conductor logs a few hundred lines a second, 500 sessions included,
  * so batching would buy nothing and would cost the last batch on every kill. fsync per line
  * (a disk flush a line, blocking the event loop on slow disks) is not worth it either: surviving a
  * machine crash/power loss is what `flush()`/`close()` are for, and `readEventLog` tolerates the torn
