@@ -44,6 +44,14 @@ describe("pid window", () => {
 
 const marks: string[] = [];
 const started: ChildProcess[] = [];
+/** A fresh test mark (killed after the file) and a conductor-like cookie scope; `env` for one run. */
+function carrierScope() {
+  const m = newMark();
+  marks.push(m);
+  const scope = `${newMark()}.${newMark()}.`;
+  const env = (run: string) => ({ ...process.env, [MARK_VAR]: m, [COOKIE_VAR]: `${scope}${run}` });
+  return { m, scope, env };
+}
 afterAll(() => {
   for (const m of marks) killMarked(m);
   for (const c of started) c.kill("SIGKILL");
@@ -97,10 +105,7 @@ describe.runIf(process.platform === "linux")("pid window on this machine", () =>
   }, 60_000);
 
   it("endCarriers since a mark reads only newer pids, and still ends a setsid + double-fork escapee", async () => {
-    const m = newMark();
-    marks.push(m);
-    const scope = `${newMark()}.${newMark()}.`;
-    const env = (run: string) => ({ ...process.env, [MARK_VAR]: m, [COOKIE_VAR]: `${scope}${run}` });
+    const { m, scope, env } = carrierScope();
     // A carrier older than the mark: none can exist for a real scope (its cookie is made after the
     // mark), so it shows what is read: it must be left alone by the bounded check, ended by a full one.
     const old = spawn("/bin/sleep", ["300"], { detached: true, stdio: "ignore", env: env("old") });
@@ -135,9 +140,7 @@ describe.runIf(process.platform === "linux")("pid window on this machine", () =>
   }, 60_000);
 
   it("endCarriers ends carriers forked while it works: a setsid escapee that keeps forking long sleeps", async () => {
-    const m = newMark();
-    marks.push(m);
-    const scope = `${newMark()}.${newMark()}.`;
+    const { m, scope, env } = carrierScope();
     const since = spawnMark();
     // Forks a `sleep 300` every few ms until it is killed: some are born between a poll's listing and
     // its kill, and only a later poll can end them.
@@ -145,7 +148,7 @@ describe.runIf(process.platform === "linux")("pid window on this machine", () =>
     const root = spawn("/bin/sh", ["-c", `setsid sh -c '${forker}' & exit 0`], {
       detached: true,
       stdio: "ignore",
-      env: { ...process.env, [MARK_VAR]: m, [COOKIE_VAR]: `${scope}run` },
+      env: env("run"),
     });
     started.push(root);
     await waitMarked(m, (n) => n >= 5, 30_000);
