@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { createActor, setup } from "xstate";
 import { createProcessReaper, type ProcessReaper } from "../actors/process-reaper.js";
 import { isAlive, snapshotProcesses } from "../actors/process-table.js";
 import { createPtyProcessLogic } from "../actors/pty-process.js";
 import { applyCarriageReturns, RecentText, ScreenTail, stripAnsi } from "../actors/screen-tail.js";
 import type { ChildCommand, ChildEvent, PtyProcessInput } from "../machines/session.types.js";
+import { hostActor } from "./helpers/host-actor.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const node = (name: string, ...args: string[]) => [process.execPath, fixture(name), ...args];
@@ -29,27 +29,12 @@ function startPty(argv: string[], extra: Partial<PtyProcessInput> = {}, reaper: 
     errPath: join(dir, "err.log"),
     ...extra,
   };
-  const events: ChildEvent[] = [];
   let outSizeAtExit = -1;
-  const listeners = new Set<() => void>();
-  const parent = setup({
-    types: { events: {} as ChildEvent },
-    actors: { pty: createPtyProcessLogic({ reaper }) },
-  }).createMachine({
-    invoke: { id: "pty", src: "pty", input },
-    on: {
-      "*": {
-        actions: ({ event }) => {
-          // EXIT promises every byte is in the log: measure the file at that very moment.
-          if (event.type === "CHILD.EXIT")
-            outSizeAtExit = existsSync(input.outPath!) ? statSync(input.outPath!).size : 0;
-          events.push(event);
-          for (const l of listeners) l();
-        },
-      },
-    },
+  const host = hostActor<ChildEvent>("pty", createPtyProcessLogic({ reaper }), input, (event) => {
+    // EXIT promises every byte is in the log: measure the file at that very moment.
+    if (event.type === "CHILD.EXIT") outSizeAtExit = existsSync(input.outPath!) ? statSync(input.outPath!).size : 0;
   });
-  const actor = createActor(parent).start();
+  const { events, listeners, actor } = host;
   const types = () => events.map((e) => e.type);
   // `silentMs` bounds silence, not the wait: every event of the run restarts it, so a slow run on a loaded
   // machine keeps waiting while it makes progress, and only a run that reports nothing at all fails.
@@ -74,7 +59,7 @@ function startPty(argv: string[], extra: Partial<PtyProcessInput> = {}, reaper: 
       listeners.add(check);
       check();
     });
-  const send = (cmd: ChildCommand) => actor.getSnapshot().children.pty?.send(cmd);
+  const send = (cmd: ChildCommand) => host.send(cmd);
   return { actor, events, until, send, types, input, reaper, outSizeAtExit: () => outSizeAtExit };
 }
 

@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createActor, setup } from "xstate";
 import type { TransportCommand, TransportEvent } from "../machines/child-run.types.js";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { createPtyTransport } from "../actors/pty-transport.js";
+import { hostActor } from "./helpers/host-actor.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "pty-transport-test-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -21,24 +21,11 @@ function startTransport(argv: string[]) {
     outPath: join(dir, "out.log"),
     errPath: join(dir, "err.log"),
   };
-  const events: TransportEvent[] = [];
-  const waiters = new Set<() => void>();
-  const parent = setup({
-    types: { events: {} as TransportEvent },
-    actors: { transport: createPtyTransport({ reaper: createProcessReaper() }) },
-  }).createMachine({
-    invoke: { id: "transport", src: "transport", input: { child } },
-    on: {
-      "*": {
-        actions: ({ event }) => {
-          events.push(event);
-          for (const w of waiters) w();
-        },
-      },
-    },
+  const host = hostActor<TransportEvent>("transport", createPtyTransport({ reaper: createProcessReaper() }), {
+    child,
   });
-  const actor = createActor(parent).start();
-  const send = (cmd: TransportCommand) => actor.getSnapshot().children.transport?.send(cmd);
+  const { events, actor, listeners: waiters } = host;
+  const send = (cmd: TransportCommand) => host.send(cmd);
   // A generous safety net, not a timing: the test waits for the transport's own reports.
   const until = (what: () => boolean, label: string, ms = 45_000) =>
     new Promise<void>((resolve, reject) => {

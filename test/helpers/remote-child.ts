@@ -1,9 +1,9 @@
 /** A parent that invokes a remote child actor and records what it sends back (remote tests). */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createActor, setup } from "xstate";
 import type { createRemoteSessionLogic, RemoteChildInput, RemoteSpec } from "../../actors/remote-session.js";
 import type { ChildCommand, ChildEvent } from "../../machines/session.types.js";
+import { hostActor } from "./host-actor.js";
 
 export type Ev<T extends ChildEvent["type"]> = Extract<ChildEvent, { type: T }>;
 export type LogLine = { event: string; data: Record<string, unknown> };
@@ -28,20 +28,8 @@ export function remoteChildHarness(dir: string, lines: LogLine[], prefix = "r") 
       remote: { host: "box", ...remote },
       ...extra,
     };
-    const events: ChildEvent[] = [];
-    const listeners = new Set<() => void>();
-    const parent = setup({ types: { events: {} as ChildEvent }, actors: { remote: logic } }).createMachine({
-      invoke: { id: "child", src: "remote", input },
-      on: {
-        "*": {
-          actions: ({ event }) => {
-            events.push(event);
-            for (const l of listeners) l();
-          },
-        },
-      },
-    });
-    const actor = createActor(parent).start();
+    const host = hostActor<ChildEvent>("child", logic, input);
+    const { events, listeners, actor } = host;
     /** Waits for the event (60 s is a safety net, not an expectation). */
     const until = <T extends ChildEvent["type"]>(type: T, pred: (e: Ev<T>) => boolean = () => true, ms = 60_000) =>
       new Promise<Ev<T>>((resolve, reject) => {
@@ -64,7 +52,7 @@ export function remoteChildHarness(dir: string, lines: LogLine[], prefix = "r") 
         listeners.add(check);
         check();
       });
-    const send = (cmd: ChildCommand) => actor.getSnapshot().children.child?.send(cmd);
+    const send = (cmd: ChildCommand) => host.send(cmd);
     return { id, input, events, until, send, actor, output: () => readFileSync(input.outPath ?? "", "utf8") };
   };
 }
