@@ -28,12 +28,34 @@ const hasPerl = (() => {
 const probe = hasPerl
   ? ["perl", fileURLToPath(new URL("./children/ticker.pl", import.meta.url)), String(EVERY)]
   : [process.execPath, child("ticker"), String(EVERY)];
+const prefixed = (p, o) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [p + k[0].toUpperCase() + k.slice(1), v]));
 const ms = (ns) => Math.round(ns / 1e4) / 100;
 const load = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 const rssOf = (pid) =>
   Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024);
 
 const spawning = monitorEventLoopDelay({ resolution: 5 });
+// Besides the worst block: how many blocks over 100 ms and the p99 gap while spawning, from a 5 ms timer
+// chain (each gap between two ticks is a turn's length, as monitorEventLoopDelay samples it).
+function blockCounter() {
+  const gaps = [];
+  let last = performance.now();
+  let on = true;
+  const tick = () => {
+    const t = performance.now();
+    gaps.push(t - last);
+    last = t;
+    if (on) setTimeout(tick, 5).unref();
+  };
+  setTimeout(tick, 5).unref();
+  return () => {
+    on = false;
+    const sorted = gaps.sort((a, b) => a - b);
+    const p99 = sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] ?? 0;
+    return { blocksOver100: gaps.filter((g) => g > 100).length, gapP99Ms: Math.round(p99 * 100) / 100 };
+  };
+}
 const steady = monitorEventLoopDelay({ resolution: 5 });
 const result = {
   figure: "scale",
@@ -49,6 +71,7 @@ if (MODE === "conductor") {
   const logsDir = tempLogs("scale");
   const c = createConductor({ logsDir, handleSignals: false, enableMesh: false });
   spawning.enable();
+  const blocks = blockCounter();
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     c.spawnSession({ id: `s${i}`, agent: "command", command: probe });
@@ -62,6 +85,7 @@ if (MODE === "conductor") {
   result.allHealthyS = Math.round(performance.now() - t0) / 1000;
   spawning.disable();
   result.spawnLoopMaxMs = ms(spawning.max);
+  Object.assign(result, prefixed("spawn", blocks()));
   steady.enable();
   await sleep(STEADY_MS);
   steady.disable();
@@ -88,6 +112,7 @@ if (MODE === "conductor") {
   const pty = createRequire(import.meta.url)("node-pty");
   const kids = [];
   spawning.enable();
+  const blocks = blockCounter();
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     const p = pty.spawn(probe[0], probe.slice(1), { cols: 120, rows: 40 });
@@ -98,6 +123,7 @@ if (MODE === "conductor") {
   result.spawnAllS = Math.round(performance.now() - t0) / 1000;
   spawning.disable();
   result.spawnLoopMaxMs = ms(spawning.max);
+  Object.assign(result, prefixed("spawn", blocks()));
   await sleep(1_000);
   steady.enable();
   await sleep(STEADY_MS);
