@@ -4,6 +4,7 @@
  * or live on screen), the open question, and how long to wait before the next run.
  */
 import {
+  type AgentProfile,
   agentProfile,
   type FailureClass,
   type FailureVerdict,
@@ -145,8 +146,26 @@ export function startupTimeoutFor(c: JudgedContext & Required<Pick<JudgedContext
   return silent ? (c.policy.maxRunMs ?? NEVER_MS) : c.policy.startupTimeoutMs;
 }
 
-export const screenProgress = (c: JudgedContext, screen: readonly string[], title: string | null) =>
-  progressKey(profileOf(c), screen, title);
+/**
+ * The screen's progress key, computed once per output (issue 13: the `screenUnchanged` guard and the
+ * `noteOutput` action each computed it, the larger half of the chart's cost per output event). A
+ * one-entry memo of a pure function: the same profile, screen array and title give the same key.
+ * Screens are never mutated once sent (the context keeps them), so the array's identity is enough.
+ */
+let memo: { profile: AgentProfile; screen: readonly string[]; title: string | null; key: string } | null = null;
+export function screenProgress(c: JudgedContext, screen: readonly string[], title: string | null): string {
+  const profile = profileOf(c);
+  if (memo !== null && memo.screen === screen && memo.title === title && memo.profile === profile) return memo.key;
+  const key = progressKey(profile, screen, title);
+  if (memo === null) memo = { profile, screen, title, key };
+  else {
+    memo.profile = profile;
+    memo.screen = screen;
+    memo.title = title;
+    memo.key = key;
+  }
+  return key;
+}
 
 /** A restart asks the same unanswered question again: as final as the CLI's terminal classes. */
 const TERMINAL_MODES = new Set<string>([...TERMINAL_CLASSES, "input_wait_timeout"]);

@@ -6,96 +6,19 @@
  * `delays` (so SimulatedClock drives tests) and the child process is only the `ptyProcess`
  * actor, which `machine.provide({ actors })` replaces.
  */
-import { resolvePolicy } from "./session.policy.js";
+import { initialContext } from "./session.context.js";
+import { failureOnScreen, noProgress, outputWhileHealthy, whileRunning } from "./session.moves.js";
 import { sessionSetup } from "./session.setup.js";
 import { STATES, type SessionState } from "./session.types.js";
 
 export type { SessionContext, SessionEmitted, SessionEvent, SessionInput } from "./session.setup.js";
-
-/**
- * What every state with a running child handles alike. Exit 0 completes from any of them: the
- * seed's table only allowed it from healthy, so an exit 0 while starting (or stalled, or waiting
- * for input) had no legal move and the session hung there forever.
- */
-const whileRunning = {
-  "CHILD.EXIT": [
-    { guard: "exitedCleanly", target: STATES.COMPLETED, actions: "noteExit" },
-    { guard: "fromCurrentChild", target: STATES.FAILED, actions: "noteExit" },
-  ],
-  KILL: { target: STATES.FAILED, actions: "noteKill" },
-  // restartSession: this run ends (its tree is gone before the next starts), the session goes on.
-  // Not a failure: no `failed`, no `dead`, and the account's lease is released without blame.
-  RESTART: {
-    target: STATES.RESTARTING,
-    actions: ["noteRestartRequest", "terminateChild", { type: "releaseLease", params: { ok: false, stopped: true } }],
-  },
-  INPUT: { guard: "childRunning", actions: "forwardInput" },
-  KEYS: { guard: "childRunning", actions: "forwardKeys" },
-  // The CLI's telemetry recorded a failure its screen does not show (gemini's TUI retrying a 429
-  // behind its spinner): this run fails on it at once, as on the CLI's words on screen.
-  "PROBE.TELEMETRY": { guard: "failureReported", target: STATES.FAILED, actions: "noteReportedFailure" },
-  // maxRunMs: the run as a whole, whatever state it is in (a one-shot that never ends).
-  "RUN.DEADLINE": {
-    guard: "currentRun",
-    target: STATES.FAILED,
-    actions: { type: "because", params: { reason: "max_run_exceeded", failureMode: "run_timeout" } },
-  },
-} as const;
-
-/** A failure the CLI shows while it keeps running: fail this run now (policy decides what next). */
-const failureOnScreen = {
-  guard: "failureOnScreen",
-  target: STATES.FAILED,
-  actions: ["noteOutput", "noteFailureOnScreen"],
-} as const;
-/** Output that changes nothing on screen (a redraw, a spinner frozen at "25s") is not progress. */
-const noProgress = { guard: "screenUnchanged", actions: "noteOutput" } as const;
 
 const isLive = (s: SessionState) => s !== STATES.DEAD && s !== STATES.COMPLETED;
 
 export const sessionMachine = sessionSetup.createMachine({
   id: "session",
   initial: STATES.INIT,
-  context: ({ input }) => ({
-    id: input.id,
-    agent: input.agent,
-    spec: input.spec,
-    outPath: input.outPath,
-    errPath: input.errPath,
-    policy: resolvePolicy(input.policy),
-    state: STATES.INIT,
-    reason: "",
-    restarts: 0,
-    recentRestarts: 0,
-    generation: 0,
-    pid: null,
-    childRunning: false,
-    treeAlive: false,
-    backoffElapsed: false,
-    lastOutputLagMs: 0,
-    outputBytes: 0,
-    screenTail: [],
-    screen: [],
-    title: null,
-    screenKey: "",
-    inputWait: null,
-    lastError: null,
-    nudged: false,
-    autoAnswered: null,
-    userRestart: false,
-    runMode: "fresh",
-    exit: null,
-    failureMode: null,
-    killRequested: false,
-    account: input.account ?? null,
-    leaseStatus: "none",
-    lease: null,
-    leaseWait: null,
-    envRef: null,
-    retryAfterMs: null,
-    mcpHeartbeat: input.mcpHeartbeat ?? null,
-    l2: { status: input.mcpHeartbeat ? "pending" : "skip", reason: "" },
-  }),
+  context: ({ input }) => initialContext(input),
   output: ({ context }) => ({
     id: context.id,
     state: context.state,
@@ -187,12 +110,8 @@ export const sessionMachine = sessionSetup.createMachine({
         },
       },
       on: {
-        // Re-entering restarts the stall and quiet timers: event-driven, no polling.
-        "CHILD.OUTPUT": [
-          failureOnScreen,
-          noProgress,
-          { guard: "fromCurrentChild", target: STATES.HEALTHY, reenter: true, actions: "noteOutput" },
-        ],
+        // Progress re-arms the stall and quiet timers (session.moves.ts): event-driven, no polling.
+        "CHILD.OUTPUT": outputWhileHealthy,
         ...whileRunning,
       },
     },

@@ -3,12 +3,24 @@
  * output, exit and spawn errors. What the run comes to (questions, restarts, verdicts, final events):
  * session.outcome-actions.ts.
  */
-import { assign, enqueueActions, sendTo } from "xstate";
+import { assign, cancel, enqueueActions, raise, sendTo } from "xstate";
 import { output, sessionBase } from "./session.base.js";
-import type { Ev } from "./session.context.js";
+import type { Ev, SessionEvent } from "./session.context.js";
 import { judgeRunExit, judgeTimedOutRun, screenOf, screenProgress } from "./session.judgement.js";
 import { keysToBytes } from "./session.keys.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
+
+/**
+ * Healthy's two `after` timers as XState names them (`xstate.after.<delay>.<state id>`, also the id
+ * it schedules them under). Output re-arms them in place instead of re-entering healthy (issue 13:
+ * a re-entry per output event ran the whole exit/entry machinery). A rename upstream would leave two
+ * timers armed at once: test/session.machine.test.ts's "stalled exactly stallMs after the last
+ * output" catches it.
+ */
+export const HEALTHY_QUIET = "xstate.after.inputQuiet.session.healthy";
+export const HEALTHY_STALL = "xstate.after.stallAfter.session.healthy";
+const quietDue = { type: HEALTHY_QUIET } as unknown as SessionEvent;
+const stallDue = { type: HEALTHY_STALL } as unknown as SessionEvent;
 
 export const sessionRunSetup = sessionBase.extend({
   actions: {
@@ -127,6 +139,11 @@ export const sessionRunSetup = sessionBase.extend({
         screenKey: screenProgress(context, screen, title),
       };
     }),
+    /** Progress while healthy: both timers count again from this output's last byte (lagMs). */
+    cancelQuiet: cancel(HEALTHY_QUIET),
+    armQuiet: raise(quietDue, { id: HEALTHY_QUIET, delay: "inputQuiet" }),
+    cancelStall: cancel(HEALTHY_STALL),
+    armStall: raise(stallDue, { id: HEALTHY_STALL, delay: "stallAfter" }),
     noteExit: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Ev<"CHILD.EXIT">;
       const clean = e.exitCode === 0 && !e.signal;

@@ -1,0 +1,56 @@
+/**
+ * Moves the session chart's states share (session.machine.ts): what every state with a running child
+ * handles alike, and the output path, judged in this order: a failure on screen, no progress, progress.
+ */
+import { STATES } from "./session.types.js";
+
+/**
+ * What every state with a running child handles alike. Exit 0 completes from any of them: the
+ * seed's table only allowed it from healthy, so an exit 0 while starting (or stalled, or waiting
+ * for input) had no legal move and the session hung there forever.
+ */
+export const whileRunning = {
+  "CHILD.EXIT": [
+    { guard: "exitedCleanly", target: STATES.COMPLETED, actions: "noteExit" },
+    { guard: "fromCurrentChild", target: STATES.FAILED, actions: "noteExit" },
+  ],
+  KILL: { target: STATES.FAILED, actions: "noteKill" },
+  // restartSession: this run ends (its tree is gone before the next starts), the session goes on.
+  // Not a failure: no `failed`, no `dead`, and the account's lease is released without blame.
+  RESTART: {
+    target: STATES.RESTARTING,
+    actions: ["noteRestartRequest", "terminateChild", { type: "releaseLease", params: { ok: false, stopped: true } }],
+  },
+  INPUT: { guard: "childRunning", actions: "forwardInput" },
+  KEYS: { guard: "childRunning", actions: "forwardKeys" },
+  // The CLI's telemetry recorded a failure its screen does not show (gemini's TUI retrying a 429
+  // behind its spinner): this run fails on it at once, as on the CLI's words on screen.
+  "PROBE.TELEMETRY": { guard: "failureReported", target: STATES.FAILED, actions: "noteReportedFailure" },
+  // maxRunMs: the run as a whole, whatever state it is in (a one-shot that never ends).
+  "RUN.DEADLINE": {
+    guard: "currentRun",
+    target: STATES.FAILED,
+    actions: { type: "because", params: { reason: "max_run_exceeded", failureMode: "run_timeout" } },
+  },
+} as const;
+
+/** A failure the CLI shows while it keeps running: fail this run now (policy decides what next). */
+export const failureOnScreen = {
+  guard: "failureOnScreen",
+  target: STATES.FAILED,
+  actions: ["noteOutput", "noteFailureOnScreen"],
+} as const;
+/** Output that changes nothing on screen (a redraw, a spinner frozen at "25s") is not progress. */
+export const noProgress = { guard: "screenUnchanged", actions: "noteOutput" } as const;
+
+/**
+ * Output while healthy. Progress makes the stall and quiet timers count again from its last byte:
+ * they are re-armed in place, healthy is not re-entered (issue 13: a re-entry per output event, its
+ * exit and entry and a stateChange check, was most of the ~34 KB each event allocated). Timing is
+ * the same as the re-entry's: both cancelled, then armed with the delays of the context just noted.
+ */
+export const outputWhileHealthy = [
+  failureOnScreen,
+  noProgress,
+  { guard: "fromCurrentChild", actions: ["noteOutput", "cancelQuiet", "armQuiet", "cancelStall", "armStall"] },
+] as const;
