@@ -9,8 +9,10 @@
 //     counted from the output logs' lines.
 // Bytes: V8's sampling heap profiler with collected objects included (so garbage counts), summed;
 // `TOP=n` prints the n functions that allocate most. CPU: process.cpuUsage() over a second pass without
-// the profiler (chart) or over the window (conductor). `DIST=/path/to/dist` measures another build
-// (e.g. main's, built in a temp dir) so that before/after run side by side on the same machine.
+// the profiler (chart) or over the window (conductor). Chart mode also reports the heap each live
+// session retains (after a full collection asked through the inspector, with and without them).
+// `DIST=/path/to/dist` measures another build (e.g. main's, built in a temp dir) so that before/after
+// run side by side on the same machine.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
@@ -87,10 +89,18 @@ if (MODE === "chart") {
   const { total, top } = await allocated(async () => feed(profiled));
   const states = new Set(profiled.map((a) => a.getSnapshot().value));
   for (const a of profiled) a.stop();
+  // Retained: heap in use with the sessions alive and fed, against without them, each after a full
+  // collection the inspector asks for (what stays per session, not what the next scavenge frees).
+  const heapUsed = async () => {
+    await inspector.post("HeapProfiler.collectGarbage");
+    return process.memoryUsage().heapUsed;
+  };
+  const h0 = await heapUsed();
   const timed = start();
   const c0 = process.cpuUsage();
   feed(timed);
   const cpu = cpuOf(process.cpuUsage(c0));
+  result.retainedBytesPerSession = Math.round(((await heapUsed()) - h0) / N);
   for (const a of timed) a.stop();
   result.events = N * EVENTS;
   result.finalStates = [...states].map((s) => JSON.stringify(s)).join(",");
