@@ -208,11 +208,23 @@ class SpawnQueue {
     if (this.scheduled || this.jobs.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
-      this.scheduled = false;
       const t0 = performance.now();
-      do this.jobs.shift()?.();
-      while (this.jobs.length > 0 && performance.now() - t0 < TURN_BUDGET_MS);
-      this.kick();
+      // A job that resolves a waiting spawn (helperSpawn's turn after the helper's answer) takes ~0 ms
+      // itself: its work runs in the microtask it queued. The next job is queued behind that microtask,
+      // so the work counts against this turn's budget; a plain loop resolved every waiter in one turn
+      // and all their work ran after it (issue 13: one pipe read may carry dozens of answers).
+      const step = () => {
+        try {
+          this.jobs.shift()?.();
+        } finally {
+          if (this.jobs.length > 0 && performance.now() - t0 < TURN_BUDGET_MS) queueMicrotask(step);
+          else {
+            this.scheduled = false;
+            this.kick();
+          }
+        }
+      };
+      step();
     });
   }
 }
