@@ -1,12 +1,10 @@
 /**
- * The tmux pane a remote run watches: a new session created behind the exit shim, or an
- * existing pane attached to. Either way its window is linked into the control client's hub,
- * since a control client only sees the panes of the session it is attached to.
+ * The tmux pane a remote run watches, once it is open (remote-pane-create.ts opens it): what it
+ * is, what its death looks like, keys and signals sent to it, its capture, and its end.
  */
-import type { PtyProcessInput } from "../machines/session.types.js";
-import { shimArgs, signalName } from "./pty-shim.js";
+import { signalName } from "./pty-shim.js";
 import { exactSession } from "./shell-quote.js";
-import { ChannelResetError, type TmuxControl, TmuxCommandError } from "./tmux-hub.js";
+import { type TmuxControl, TmuxCommandError } from "./tmux-hub.js";
 
 export interface Pane {
   id: string;
@@ -36,146 +34,6 @@ export function parseDeadState(value: string): { exitCode: number | null; signal
   if (sig && /^\d+$/.test(sig) && sig !== "0")
     return { exitCode: null, signal: signalName(Number(sig)) ?? `SIG${sig}` };
   return { exitCode: status && /^\d+$/.test(status) ? Number(status) : null, signal: null };
-}
-
-/** A new tmux session `name` running `spec.argv` behind the exit shim (marker nonce `nonce`). */
-export async function createPane(
-  ctx: PaneContext,
-  name: string,
-  spec: PtyProcessInput["spec"],
-  nonce: string,
-): Promise<Pane> {
-  const cmd = [
-    "new-session",
-    "-d",
-    "-s",
-    name,
-    "-x",
-    String(spec.cols ?? 120),
-    "-y",
-    String(spec.rows ?? 40),
-    "-P",
-    "-F",
-    "#{window_id} #{pane_id} #{pane_pid}",
-  ];
-  if (spec.cwd) cmd.push("-c", spec.cwd);
-  for (const [k, v] of Object.entries(spec.env ?? {})) {
-    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) cmd.push("-e", `${k}=${v}`);
-    else ctx.log("remote.env_skipped", { key: k });
-  }
-  // The exit shim keeps the pty open after the agent exits and prints its status in-band:
-  // without it tmux loses a fast-exiting agent's last output (Linux pty EIO at close, and
-  // output still queued for a control client is dropped when the pane closes).
-  cmd.push("--", "/bin/sh", ...shimArgs(nonce, spec.argv));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createOnce(ctx, name, cmd);
-    } catch (e) {
-      // The channel reset with the line in flight: it may have run. Our nonce tells.
-      if (!(e instanceof ChannelResetError) || attempt >= MAX_CREATE_ATTEMPTS) throw createError(ctx, name, e as Error);
-      ctx.log("remote.spawn_channel_reset", { tmuxSession: name, attempt, error: e.message });
-      const mine = await findCreated(ctx, name, nonce).catch((err: Error) => {
-        throw createError(ctx, name, err);
-      });
-      if (mine) return mine;
-    }
-  }
-}
-
-/** A channel that resets this often is broken; say so rather than retry forever. */
-const MAX_CREATE_ATTEMPTS = 3;
-
-async function createOnce(ctx: PaneContext, name: string, cmd: string[]): Promise<Pane> {
-  const { ctl } = ctx;
-  let pane: Pane | undefined;
-  // One line, so tmux runs all three before it handles the child's exit: `false` keeps its pane.
-  await ctl.run(
-    [
-      cmd,
-      ["set-option", "-w", "-t", exactSession(name), "remain-on-exit", "on"],
-      ["link-window", "-d", "-s", exactSession(name), "-t", exactSession(ctl.hub)],
-    ],
-    (i, lines) => {
-      if (i !== 0) return;
-      pane = paneFrom(lines[0]);
-      if (pane) ctx.watch(pane);
-    },
-  );
-  if (!pane) throw new Error("tmux did not report the new pane");
-  return pane;
-}
-
-function createError(ctx: PaneContext, name: string, e: Error): Error {
-  if (/duplicate session/.test(e.message))
-    return new Error(
-      `tmux session "${name}" already exists on ${ctx.host} (tmux -L ${ctx.socket}): watch it with attach: true, or remove it first`,
-    );
-  ctx.ctl.later([["kill-session", "-t", exactSession(name)]]); // half-created: leave nothing behind
-  return new Error(`cannot create tmux session "${name}" on ${ctx.host}: ${e.message}`);
-}
-
-/**
- * After a reset (run() has waited for the reattach): the session our line created, if it ran,
- * known by the nonce in its command line; it is then finished as the line would have (kept on
- * exit, linked into the hub). Null when the line never ran. A session by that name without our
- * nonce is someone else's: "duplicate session", as tmux would have said.
- */
-async function findCreated(ctx: PaneContext, name: string, nonce: string): Promise<Pane | null> {
-  const { ctl } = ctx;
-  const format = "#{window_id} #{pane_id} #{pane_pid} #{window_linked_sessions} #{pane_start_command}";
-  const lines = await ctl.run([["list-panes", "-s", "-t", exactSession(name), "-F", format]]).then(
-    ([found = []]) => found,
-    (e: Error) => {
-      if (/can't find session/.test(e.message)) return [];
-      throw e;
-    },
-  );
-  const [line] = lines;
-  if (line === undefined) return null;
-  if (!line.includes(nonce)) throw new Error(`duplicate session: ${name}`);
-  const pane = paneFrom(line);
-  if (!pane) throw new Error(`tmux reported an unreadable pane for "${name}": ${line}`);
-  ctx.watch(pane);
-  const linked = Number(line.split(" ")[3]) > 1;
-  await ctl.run([
-    ["set-option", "-w", "-t", pane.window, "remain-on-exit", "on"],
-    ...(linked ? [] : [["link-window", "-d", "-s", pane.window, "-t", exactSession(ctl.hub)]]),
-  ]);
-  ctx.log("remote.spawn_adopted", { tmuxSession: name, pane: pane.id, pid: pane.pid, wasLinked: linked });
-  return { ...pane, adopted: true };
-}
-
-/** An existing pane (`target`), watched where it is; it is never killed. */
-export async function attachPane(ctx: PaneContext, target: string): Promise<Pane> {
-  const { ctl } = ctx;
-  // list-panes fails on a missing target; display-message would quietly fall back to another pane.
-  const [, [line = ""] = []] = await ctl
-    .run([
-      ["list-panes", "-t", target, "-F", "#{pane_id}"],
-      [
-        "display-message",
-        "-p",
-        "-t",
-        target,
-        "#{window_id} #{pane_id} #{pane_pid} #{pane_width} #{pane_height} #{window_linked_sessions_list}",
-      ],
-    ])
-    .catch((e: Error) => {
-      throw new Error(`cannot attach to tmux target "${target}" on ${ctx.host}: ${e.message}`);
-    });
-  const pane = paneFrom(line);
-  if (!pane) throw new Error(`tmux target "${target}" did not resolve to a pane`);
-  const [, , , w, h, ...linked] = line.split(" ");
-  ctx.resize(Number(w) || 120, Number(h) || 40);
-  ctx.watch(pane);
-  if (!linked.join(" ").split(",").includes(ctl.hub))
-    await ctl.run([["link-window", "-d", "-s", pane.window, "-t", exactSession(ctl.hub)]]);
-  return pane;
-}
-
-function paneFrom(line: string | undefined): Pane | undefined {
-  const [window, id, pid] = (line ?? "").split(" ");
-  return window?.startsWith("@") && id?.startsWith("%") ? { window, id, pid: Number(pid) } : undefined;
 }
 
 /** Keys for `text` typed into the pane: text goes literally, each CR/LF as the Enter key. */

@@ -11,11 +11,11 @@
  */
 import { fromCallback } from "xstate";
 import type { ChildCommand, PtyProcessInput } from "../machines/session.types.js";
-import { type ChildRunner, createChildRunner } from "./child-run.js";
-import type { RemoteSessionDeps, RemoteSpec } from "./remote-spec.js";
+import { type ChildRunner, createChildRunner, type TransportLogic, transportLogic } from "./child-run.js";
+import type { ControlFor, RemoteSessionDeps, RemoteSpec } from "./remote-spec.js";
 import { exactSession } from "./shell-quote.js";
 import type { SshHost } from "./ssh-host.js";
-import { createTmuxPaneTransport } from "./tmux-pane-transport.js";
+import { TmuxPaneTransport } from "./tmux-pane-transport.js";
 import { TmuxControl } from "./tmux-hub.js";
 
 // The public surface stays here: importers need not know how the remote child is split up.
@@ -80,6 +80,19 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
     controls.clear();
   };
   return Object.assign(runner, { close });
+}
+
+/** The transport for one run on `remote` (the run's own spec, resolved by the runner). */
+function createTmuxPaneTransport(
+  deps: RemoteSessionDeps,
+  remote: RemoteSpec | undefined,
+  controlFor: ControlFor,
+): TransportLogic {
+  return transportLogic(({ child, timing }, report) => {
+    const t = new TmuxPaneTransport(deps, remote, child, report, timing?.hostDownMs ?? 60_000);
+    void t.start(controlFor);
+    return t;
+  });
 }
 
 /**

@@ -6,9 +6,12 @@ import type { RemotePlacement } from "../machines/conductor.machine.js";
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { checkSessionName, checkSocketName, checkTarget, exactSession } from "./shell-quote.js";
 import type { SshHost } from "./ssh-host.js";
-import type { TmuxControlOptions } from "./tmux-hub.js";
+import type { TmuxControl, TmuxControlOptions } from "./tmux-hub.js";
 
 export const DEFAULT_COMPLETION_TOKEN = "__TRIFLUX_DONE__";
+
+/** The host's shared tmux control client for a socket (remote-session.ts keeps one per pair). */
+export type ControlFor = (host: SshHost, socket: string) => TmuxControl;
 
 /** The conductor chart's placement of a session on a host, plus what only the runner decides. */
 export interface RemoteSpec extends RemotePlacement {

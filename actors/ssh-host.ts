@@ -4,18 +4,16 @@
  * a dead link, the machine reconnects with backoff. Host keys are checked against known_hosts;
  * authentication is by key or agent only.
  */
-import type { Client, ClientChannel, ConnectConfig } from "ssh2";
-import { type ActorRefFrom, createActor, type EventObject, fromCallback } from "xstate";
+import type { Client, ClientChannel } from "ssh2";
+import { type ActorRefFrom, createActor } from "xstate";
 import {
-  type ConnectionInput,
   type HostStatus,
   hostStatusOf,
   sshHostMachine,
   type SshHostMachineInput,
 } from "../machines/ssh-host.machine.js";
 import type { HostConfig, HostsConfig } from "./host-config.js";
-import { connectConfig } from "./ssh-connect-config.js";
-import { ssh2Client } from "./ssh2-client.js";
+import { sshConnection } from "./ssh-connection.js";
 
 export type { HostStatus };
 export const hostSystemId = (name: string) => `host:${name}`;
@@ -80,71 +78,11 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
   let execSlots = opts.maxExecChannels ?? 6;
   const slotWaiters: (() => void)[] = [];
 
-  const connection = fromCallback<EventObject, ConnectionInput>(({ sendBack, input }) => {
-    let done = false;
-    let error: string | null = null;
-    let fatal = false;
-    const c = new (ssh2Client())();
-    const finish = () => {
-      if (done) return;
-      done = true;
+  const connection = sshConnection(config, opts, log, {
+    ready: (c) => (client = c),
+    gone: (c) => {
       if (client === c) client = undefined;
-      sendBack({ type: "CONN.CLOSED", error, fatal });
-    };
-    const fail = (message: string) => {
-      error = message;
-      fatal = true;
-      queueMicrotask(finish);
-    };
-    let connect: ConnectConfig;
-    try {
-      connect = connectConfig(
-        config,
-        opts,
-        (message) => {
-          if (error) return;
-          error = message;
-          fatal = true;
-        },
-        log,
-      );
-    } catch (e) {
-      fail((e as Error).message);
-      return () => {
-        done = true;
-      };
-    }
-    log("ssh.connecting", { host: config.name, address: `${config.host}:${config.port}`, attempt: input.attempt });
-    c.on("ready", () => {
-      if (done) return;
-      client = c;
-      log("ssh.connected", { host: config.name });
-      sendBack({ type: "CONN.READY" });
-    });
-    c.on("error", (e: Error & { level?: string }) => {
-      if (e.level === "client-authentication") {
-        fatal = true;
-        error = `authentication refused for ${config.user}@${config.host}:${config.port} (host "${config.name}"; ${config.agent ? "ssh-agent keys" : `key ${config.identityFile}`}; passwords are never tried): check the key is in the user's authorized_keys`;
-      } else error ??= e.message;
-    });
-    c.on("close", finish);
-    try {
-      c.connect(connect);
-    } catch (e) {
-      // An encrypted key without passphrase, a malformed key: retrying will not help.
-      const msg = (e as Error).message;
-      fail(
-        /passphrase|encrypted/i.test(msg)
-          ? `${msg}: identityFile ${config.identityFile} is passphrase-protected; load it into ssh-agent and use "agent": true`
-          : `cannot connect to host "${config.name}": ${msg}`,
-      );
-    }
-    return () => {
-      done = true;
-      if (client === c) client = undefined;
-      c.end();
-      setTimeout(() => c.destroy(), 2000).unref();
-    };
+    },
   });
 
   const actor = createActor(sshHostMachine.provide({ actors: { connection } }), {

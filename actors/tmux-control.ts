@@ -3,7 +3,18 @@
  * parsing it. No connection logic here, so the parser is tested on its own; the client that
  * owns the channel is `TmuxControl` in tmux-hub.ts.
  */
+import { shQuote } from "./shell-quote.js";
 import type { SshStream } from "./ssh-host.js";
+
+/**
+ * The command line that starts a control client on the hub session (created when missing).
+ * `-f /dev/null`: a private server must not pick up the user's ~/.tmux.conf hooks and options.
+ * The hub's placeholder is an argv (no shell, so no rc files run for it).
+ */
+export function controlClientCommand(program: string, socketName: string, hub: string): string {
+  const argv = [program, "-L", socketName, "-f", "/dev/null", "-C", "new-session", "-A", "-s", hub];
+  return [...argv, "tail", "-f", "/dev/null"].map(shQuote).join(" ");
+}
 
 export type ControlEvent =
   | { kind: "output"; pane: string; data: Buffer }

@@ -7,11 +7,10 @@
  * ssh channel streams every pane's output, and commands go over the same channel's stdin (no
  * ssh exec, no login shell per command). It reattaches by itself after the host reconnects.
  */
-import { shQuote } from "./shell-quote.js";
 import type { SshStream } from "./ssh-host.js";
 import { AttachWaiters } from "./tmux-attach-wait.js";
 import { CommandFifo } from "./tmux-commands.js";
-import { type ControlEvent, parseSubscription, readControl } from "./tmux-control.js";
+import { type ControlEvent, controlClientCommand, parseSubscription, readControl } from "./tmux-control.js";
 import type { PaneWatcher, TmuxControlOptions } from "./tmux-hub.types.js";
 
 export { ChannelResetError, TmuxCommandError } from "./tmux-commands.js";
@@ -144,25 +143,7 @@ export class TmuxControl {
   private async open(): Promise<void> {
     this.state = "opening";
     const { program, socketName } = this.opts;
-    // -f /dev/null: a private server must not pick up the user's ~/.tmux.conf hooks and options.
-    // The hub's placeholder is an argv (no shell, so no rc files run for it).
-    const cmd = [
-      program,
-      "-L",
-      socketName,
-      "-f",
-      "/dev/null",
-      "-C",
-      "new-session",
-      "-A",
-      "-s",
-      this.hub,
-      "tail",
-      "-f",
-      "/dev/null",
-    ]
-      .map(shQuote)
-      .join(" ");
+    const cmd = controlClientCommand(program, socketName, this.hub);
     let stream: SshStream;
     try {
       stream = await this.opts.host.openStream(cmd);

@@ -1,5 +1,5 @@
 /**
- * `tmuxPaneTransport`: a child run's I/O in a remote tmux pane, over the host's shared control
+ * A child run's I/O in a remote tmux pane, over the host's shared control
  * client. It creates (behind the exit shim) or attaches to the pane, reports what the client
  * tells it (output, the shim's marker, pane death, a dropped link) and does what the child-run
  * chart asks. When things happen (grace, ack timeout, how long a host may be away) is the chart's.
@@ -7,29 +7,17 @@
 import type { WriteStream } from "node:fs";
 import type { ChildExit, SignalRequest } from "../machines/child-run.types.js";
 import type { PtyProcessInput } from "../machines/session.types.js";
-import { type ChildTransport, type TransportLogic, type TransportReport, transportLogic } from "./child-run.js";
+import type { ChildTransport, TransportReport } from "./child-run.js";
 import { endStream, openLog } from "./log-file.js";
 import { makeNonce, MarkerScanner, statusToExit } from "./pty-shim.js";
 import { RemoteOutput } from "./remote-output.js";
 import { resyncPane } from "./remote-resync.js";
-import {
-  ackKeys,
-  attachPane,
-  createPane,
-  endPane,
-  inputKeys,
-  type Pane,
-  type PaneContext,
-  parseDeadState,
-  signalPane,
-} from "./remote-pane.js";
-import { type RemoteSessionDeps, type RemoteSpec, type RunTarget, runTarget } from "./remote-spec.js";
+import { ackKeys, endPane, inputKeys, type Pane, type PaneContext, parseDeadState, signalPane } from "./remote-pane.js";
+import { attachPane, createPane } from "./remote-pane-create.js";
+import { type ControlFor, type RemoteSessionDeps, type RemoteSpec, type RunTarget, runTarget } from "./remote-spec.js";
 import { openRunPane } from "./tmux-pane-open.js";
 import { PaneProbe } from "./tmux-pane-probe.js";
-import type { SshHost } from "./ssh-host.js";
 import type { PaneWatcher, TmuxControl } from "./tmux-hub.js";
-
-export type ControlFor = (host: SshHost, socket: string) => TmuxControl;
 
 const GONE: ChildExit = { exitCode: null, signal: null, reason: "remote_pane_gone" };
 const UNREACHABLE: ChildExit = { exitCode: null, signal: null, failureMode: "host_unreachable" };
@@ -37,20 +25,8 @@ const TOKEN: ChildExit = { exitCode: 0, signal: null, reason: "remote_completion
 /** Someone ran `tmux kill-session` on the agent's session: the agent is ended (its window lived on in the hub). */
 const SESSION_KILLED: ChildExit = { exitCode: null, signal: null, reason: "remote_session_killed" };
 
-/** The transport for one run on `remote` (the run's own spec, resolved by the runner). */
-export function createTmuxPaneTransport(
-  deps: RemoteSessionDeps,
-  remote: RemoteSpec | undefined,
-  controlFor: ControlFor,
-): TransportLogic {
-  return transportLogic(({ child, timing }, report) => {
-    const t = new TmuxPaneTransport(deps, remote, child, report, timing?.hostDownMs ?? 60_000);
-    void t.start(controlFor);
-    return t;
-  });
-}
-
-class TmuxPaneTransport implements ChildTransport, PaneWatcher {
+/** One run's I/O in its pane; remote-session.ts makes one per run (`createTmuxPaneTransport`). */
+export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   private readonly log: NonNullable<RemoteSessionDeps["log"]>;
   /** The pane's output: log, screen, coalesced OUTPUT, completion token. */
   private readonly out: RemoteOutput;

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { createActor, type EventObject, fromCallback, SimulatedClock } from "xstate";
-import { createPane, type PaneContext } from "../actors/remote-pane.js";
+import type { PaneContext } from "../actors/remote-pane.js";
+import { createPane } from "../actors/remote-pane-create.js";
 import { parseDeadState } from "../actors/remote-session.js";
 import { ChannelResetError, type TmuxControl, TmuxCommandError } from "../actors/tmux-hub.js";
 import { type ControlEvent, ControlParser, decodeOctal, parseSubscription } from "../actors/tmux-control.js";
