@@ -3,10 +3,16 @@
  * host (the pool), and the remote child runner. A session's child is routed to it when the
  * session was spawned with `remote: true`; the session statechart itself does not change.
  * Where a session runs is the conductor chart's record (`placement`), read through `placementOf`.
+ *
+ * The SSH and tmux modules (actors/remote-session.ts, actors/ssh-host.ts and what they import)
+ * load with the first remote run, not with the package: a supervisor of local sessions never
+ * needs them, and they cost ~0.4 MB of heap and ~1.8 MB RSS at import (bench/memory-breakdown.mjs,
+ * issue 13), which V8 multiplies as it sizes the old generation from the live heap.
  */
-import { createRemoteChildRunner, type RemoteSpec } from "../actors/remote-session.js";
-import { createSshHostPool } from "../actors/ssh-host.js";
-import type { ChildRunner } from "../actors/pty-process.js";
+import type { ChildCommand } from "../machines/session.types.js";
+import type { ChildRunner, ChildRunnerArgs } from "../actors/pty-process.js";
+import type { RemoteChildRunner, RemoteSpec } from "../actors/remote-session.js";
+import type { SshHostPool } from "../actors/ssh-host.js";
 import { type HostsConfig, loadHostsFile, parseHostsConfig } from "./hosts-config.js";
 
 export interface RemoteRuntimeOptions {
@@ -31,14 +37,49 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
     typeof opts.hosts === "string"
       ? loadHostsFile(opts.hosts, { warn })
       : parseHostsConfig(opts.hosts, { warn, source: "the hosts option" });
-  const pool = createSshHostPool(config, { log: opts.log });
-  const runner = createRemoteChildRunner({
-    hosts: pool,
-    log: opts.log,
-    resolveRemote: (input) => opts.placementOf(input.sessionId),
-    ...(opts.track ? { track: opts.track } : {}),
-    ...(opts.socketName ? { socketName: opts.socketName } : {}),
-  });
+  let pool: SshHostPool | undefined;
+  let real: RemoteChildRunner | undefined;
+  let loading: Promise<RemoteChildRunner> | undefined;
+  const load = () =>
+    (loading ??= Promise.all([import("../actors/ssh-host.js"), import("../actors/remote-session.js")]).then(
+      ([{ createSshHostPool }, { createRemoteChildRunner }]) => {
+        pool = createSshHostPool(config, { log: opts.log });
+        real = createRemoteChildRunner({
+          hosts: pool,
+          log: opts.log,
+          resolveRemote: (input) => opts.placementOf(input.sessionId),
+          ...(opts.track ? { track: opts.track } : {}),
+          ...(opts.socketName ? { socketName: opts.socketName } : {}),
+        });
+        return real;
+      },
+    ));
+  /** Until the modules are in, the run's commands wait here, in order, for the real runner. */
+  const runner: ChildRunner = (args) => {
+    if (real) return real(args);
+    const early: ChildCommand[] = [];
+    let forward: ((cmd: ChildCommand) => void) | undefined;
+    let stop: (() => void) | undefined;
+    let stopped = false;
+    args.receive((cmd) => (forward ? forward(cmd) : early.push(cmd)));
+    const receive: ChildRunnerArgs["receive"] = (fn) => {
+      forward = fn;
+      for (const cmd of early.splice(0)) fn(cmd);
+    };
+    load().then(
+      (r) => {
+        if (!stopped) stop = r({ ...args, receive });
+      },
+      (err: unknown) => {
+        const message = `cannot load the remote runner: ${String((err as Error)?.message ?? err)}`;
+        if (!stopped) args.sendBack({ type: "CHILD.SPAWN_ERROR", generation: args.input.generation, message });
+      },
+    );
+    return () => {
+      stopped = true;
+      stop?.();
+    };
+  };
   return {
     /** Throws for a host the hosts file does not name, listing the ones it does. */
     checkHost(sessionId: string, host: string): void {
@@ -49,10 +90,11 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
         );
       }
     },
-    runner: runner satisfies ChildRunner,
+    runner,
     async close(): Promise<void> {
-      await runner.close().catch(() => undefined);
-      pool.close();
+      if (loading) await loading.catch(() => undefined);
+      await real?.close().catch(() => undefined);
+      pool?.close();
     },
   };
 }
