@@ -254,10 +254,25 @@ if (process.argv[2] === "--diff") {
     if (i % 10 === 9) await sleep(0);
   }
   while (healthy() < N) await sleep(100);
+  // One RSS reading lands anywhere in V8's old-space cycle (fills to its limit, mark-compact, again):
+  // sampled through the steady window, the trough is about the live heap, the peak about the limit.
+  const samples = [];
+  const sampler = setInterval(() => {
+    const u = process.memoryUsage();
+    samples.push([u.rss, u.heapUsed, u.heapTotal]);
+  }, 250);
   if (process.env.ALLOC) await sampleAllocations(STEADY_MS, process.env.ALLOC !== "promoted");
   else await sleep(STEADY_MS);
+  clearInterval(sampler);
   stages.push(stage(`${N} steady`));
   printStages(stages);
+  const spread = (i) => {
+    const v = samples.map((x) => x[i]).sort((a, b) => a - b);
+    return `min ${mb(v[0])}  median ${mb(v[v.length >> 1])}  max ${mb(v[v.length - 1])}`;
+  };
+  console.log(
+    `steady window, ${samples.length} samples: RSS ${spread(0)}; heapUsed ${spread(1)}; heapTotal ${spread(2)}`,
+  );
   console.log(`load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   if (SNAP) {
     v8.writeHeapSnapshot(join(SNAP, "many.heapsnapshot"));
