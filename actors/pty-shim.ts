@@ -136,7 +136,7 @@ export function shimTools(): ShimTools {
 
 /**
  * What to start on the pty:
- * `setpriv --pdeathsig KILL -- [setsid --ctty] sh -c JOIN_CGROUP <cgroup> bash -c CLOSE_FDS -- sh -c SHIM …`.
+ * `setpriv --pdeathsig KILL -- [setsid --ctty] sh -c JOIN_CGROUP <cgroup> [bash -c CLOSE_FDS] -- sh -c SHIM …`.
  * PR_SET_PDEATHSIG fires when the thread that forked the child dies: the spawn helper's main thread
  * (spawn-helper.ts), itself tied to the conductor's; with node-pty, which calls forkpty()
  * synchronously on the calling JS thread (PtyFork in src/unix/pty.cc), the conductor's thread. The setting survives both execs and
@@ -150,7 +150,11 @@ export function shimLaunch(
 ): { file: string; args: string[] } {
   let file = shell;
   let args = shimArgs(nonce, argv, LOCAL_SHIM_SCRIPT);
-  if (use.bash) [file, args] = [use.bash, ["-c", CLOSE_FDS_SCRIPT, "conductor-fds", file, ...args]];
+  // Only where node-pty forks this process: the spawn helper's children (use.setsid) inherit nothing but
+  // their tty, as its fds are all close-on-exec (libuv opens every fd O_CLOEXEC, the tty too) and it was
+  // itself started through CLOSE_FDS_SCRIPT (spawn-helper.ts). A bash start cost every spawn ~2 ms of
+  // CPU (perf stat, bash -c CLOSE_FDS_SCRIPT vs sh -c 'exec "$@"') on a machine with 2 cores.
+  if (use.bash && !use.setsid) [file, args] = [use.bash, ["-c", CLOSE_FDS_SCRIPT, "conductor-fds", file, ...args]];
   if (use.cgroup) [file, args] = [shell, ["-c", JOIN_CGROUP_SCRIPT, use.cgroup, file, ...args]];
   // A new session whose controlling terminal is the pty on stdin, as forkpty() would have made it.
   if (use.setsid) [file, args] = [use.setsid, ["--ctty", file, ...args]];

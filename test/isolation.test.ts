@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { spawnHelper } from "../actors/pty-spawn.js";
 import { type Conductor, createConductor } from "../src/conductor.js";
 import { killMarked, MARK_VAR, markedProcesses, newMark, waitMarked } from "./helpers/marked.js";
 
@@ -80,6 +81,36 @@ describe.skipIf(process.platform !== "linux")("isolation between sessions", () =
       terminals.add(tty);
     }
     expect(terminals.size).toBe(5);
+    await c.shutdown("test_end");
+  }, 180_000);
+
+  it("through the spawn helper (no bash closes fds there): an agent holds only 0, 1, 2", async () => {
+    const helper = spawnHelper();
+    if (!helper) return; // no setsid: node-pty forks, the case above
+    await helper.whenReady();
+    const { c } = conductor();
+    const mark = newMark();
+    marks.push(mark);
+    // A live session first: its master is open in this process while the next ones start.
+    for (let i = 0; i < 3; i++) {
+      c.spawnSession({ id: `h${i}`, agent: "command", command: ["sleep", "300"], env: { [MARK_VAR]: mark } });
+    }
+    let procs = await waitMarked(mark, (n) => n >= 6, 60_000);
+    for (
+      const until = Date.now() + 60_000;
+      procs.filter((p) => p.comm === "sleep").length < 3 && Date.now() < until;
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+      procs = markedProcesses(mark);
+    }
+    const agents = procs.filter((p) => p.comm === "sleep");
+    expect(agents).toHaveLength(3);
+    for (const p of procs) {
+      const fds = fdTable(p.pid);
+      for (const target of fds.values()) expect(target).not.toMatch(/ptmx/);
+      if (p.comm === "sleep") expect([...fds.keys()].sort()).toEqual([0, 1, 2]);
+    }
+    expect(procs.some((p) => p.comm === "bash")).toBe(false);
     await c.shutdown("test_end");
   }, 180_000);
 

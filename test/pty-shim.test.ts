@@ -5,7 +5,16 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pty from "node-pty";
 import { afterAll, describe, expect, it } from "vitest";
-import { LOCAL_SHIM_SCRIPT, MarkerScanner, makeNonce, READY_OSC, shimArgs, statusToExit } from "../actors/pty-shim.js";
+import {
+  CLOSE_FDS_SCRIPT,
+  LOCAL_SHIM_SCRIPT,
+  MarkerScanner,
+  makeNonce,
+  READY_OSC,
+  shimArgs,
+  shimLaunch,
+  statusToExit,
+} from "../actors/pty-shim.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "shim-test-"));
@@ -61,6 +70,23 @@ describe("MarkerScanner", () => {
     expect(s.push("\x1b]7770;0123").before).toBe("");
     expect(s.flush()).toBe("\x1b]7770;0123");
     expect(s.markerSeen).toBe(false);
+  });
+});
+
+describe("shimLaunch", () => {
+  const tools = { setpriv: "/usr/bin/setpriv", bash: "/bin/bash", cgroup: "/sys/fs/cgroup/x" };
+  it("closes inherited fds with bash where node-pty forks this process", () => {
+    const { file, args } = shimLaunch("/bin/sh", "n", ["agent"], tools);
+    expect(file).toBe("/usr/bin/setpriv");
+    expect(args).toContain(CLOSE_FDS_SCRIPT);
+    expect(args.slice(-2)).toEqual(["n", "agent"]);
+  });
+  it("starts no bash under the spawn helper, whose children inherit only their tty", () => {
+    const { args } = shimLaunch("/bin/sh", "n", ["agent"], { ...tools, setsid: "/usr/bin/setsid" });
+    expect(args).not.toContain(CLOSE_FDS_SCRIPT);
+    expect(args).not.toContain("/bin/bash");
+    expect(args.slice(0, 4)).toEqual(["--pdeathsig", "KILL", "--", "/usr/bin/setsid"]);
+    expect(args.slice(-2)).toEqual(["n", "agent"]);
   });
 });
 
