@@ -16,6 +16,7 @@ const { createConductor } = await import(dist);
 const { ShimChannel } = await import(distUrl("actors/pty-shim-channel.js"));
 const { ScreenTail } = await import(distUrl("actors/screen-tail.js"));
 const { RotatingWriteStream } = await import(distUrl("actors/log-rotation.js"));
+const { MasterTerm } = await import(distUrl("actors/spawn-pty-term.js"));
 const pty = createRequire(import.meta.url)("node-pty");
 const SAMPLES = Number(process.env.SAMPLES ?? 100);
 const probe = probeArgv("stamp-exit", "0");
@@ -34,6 +35,12 @@ ShimChannel.prototype.push = function (chunk) {
     cur.cpu0 = process.cpuUsage();
   }
   return r;
+};
+// When the master is first read (the spawn helper's answer handled): output waits in the pty until then.
+const onData = MasterTerm.prototype.onData;
+MasterTerm.prototype.onData = function (fn) {
+  cur.readStart ??= now();
+  return onData.call(this, fn);
 };
 const recent = ScreenTail.prototype.recent;
 ScreenTail.prototype.recent = function (...a) {
@@ -249,6 +256,7 @@ const steps = [
   ["shim runs → marker read", (s) => d(s.shimRun, s.marker)],
   ["  of which conductor woken → read", (s) => d(s.condWake, s.marker)],
   ["spawn call → stamp", (s) => d(s.spawnCall, s.stamp)],
+  ["stamp → master read from (<0: before)", (s) => d(s.stamp, s.readStart)],
   ["stamp → first read (JS)", (s) => d(s.stamp, s.firstRead)],
   ["stamp → marker read (JS)", (s) => d(s.stamp, s.marker)],
   ["marker → drain's reading", (s) => d(s.marker, s.reading)],
