@@ -14,10 +14,10 @@ const SAMPLES = Number(process.env.SAMPLES ?? 15);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const probe = probeArgv("stamp-exit", "0");
 
-async function conductor(round) {
+/** One conductor a round; `sample(i)` runs its i-th session and resolves with that sample. */
+function conductorRound(round) {
   const c = createConductor({ logsDir: tempLogs("exit"), handleSignals: false, enableMesh: false });
-  const out = [];
-  for (let i = 0; i < SAMPLES; i++) {
+  const sample = async (i) => {
     const id = `x${round}-${i}`;
     // Stamped in the listener, as bench/pm2.mjs stamps pm2's bus event: a `.then` after it would add the
     // rest of the emitting step and a microtask hop to the conductor's figure alone.
@@ -33,10 +33,9 @@ async function conductor(round) {
     c.spawnSession({ id, agent: "command", command: probe });
     const at = await done;
     const path = c.getSnapshot().find((s) => s.id === id).outPath;
-    out.push(at - stamps(readFileSync(path, "utf8"), "T")[0]);
-  }
-  await c.shutdown();
-  return out;
+    return at - stamps(readFileSync(path, "utf8"), "T")[0];
+  };
+  return { sample, close: () => c.shutdown() };
 }
 
 /** One app a round that pm2 restarts SAMPLES - 1 times (a start and a delete per sample took minutes). */
@@ -53,14 +52,7 @@ async function pm2Round(pm2, round) {
   return at.map((a, i) => a - (t[i] ?? Number.NaN)).filter(Number.isFinite);
 }
 
-async function floor(run) {
-  const out = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const { at, text } = await new Promise(run);
-    out.push(at - stamps(text, "T")[0]);
-  }
-  return out;
-}
+const sampleOf = (run) => new Promise(run).then(({ at, text }) => at - stamps(text, "T")[0]);
 const viaChildProcess = (resolve) => {
   let text = "";
   const p = spawn(probe[0], probe.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
@@ -84,12 +76,19 @@ const pm2 = await startPm2();
 const rounds = [];
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    rounds.push({
-      conductor: await conductor(round),
-      pm2: await pm2Round(pm2, round),
-      child_process: await floor(viaChildProcess),
-      node_pty: await floor(viaPty),
-    });
+    // The conductor and the floors take turns, sample by sample: a load that comes and goes (this machine
+    // is shared) falls on all three alike, not on whichever ran its whole block at that moment. pm2
+    // restarts its one app by itself, so it runs its samples in a block of its own.
+    const r = { conductor: [], pm2: [], child_process: [], node_pty: [] };
+    const c = conductorRound(round);
+    for (let i = 0; i < SAMPLES; i++) {
+      r.conductor.push(await c.sample(i));
+      r.child_process.push(await sampleOf(viaChildProcess));
+      r.node_pty.push(await sampleOf(viaPty));
+    }
+    await c.close();
+    r.pm2 = await pm2Round(pm2, round);
+    rounds.push(r);
   }
 } finally {
   await pm2.stop();
