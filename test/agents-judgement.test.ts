@@ -259,6 +259,13 @@ describe("progress and secrets", () => {
     expect(c).not.toBe(a);
   });
 
+  it("the key is the same FNV-1a hash as before it stopped allocating (a stored screenKey stays comparable)", () => {
+    // Values of the earlier closure-based implementation (issue 13 rewrote it without allocations).
+    expect(progressKey(command, ["$ ticker", "tick 1"], null)).toBe("1vd97ft");
+    expect(progressKey(claude, ["● Done", "✻ Thinking… (12s · esc to interrupt)"], "✳ Claude")).toBe("179o8sf");
+    expect(progressKey(command, ["ab"], null)).not.toBe(progressKey(command, ["a", "b"], null));
+  });
+
   it("keys and tokens never reach an error line", () => {
     const line = redactSecrets(
       "Incorrect API key provided: sk-proj-abcdef123456 key=AIzaSyA1234567890abcdefgh Authorization: Bearer abc.def.ghi123",
