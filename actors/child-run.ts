@@ -4,8 +4,8 @@
  * generation-tagged ChildEvents out. The run outlives the session's actor: stopping it sends the
  * chart `STOP`, and the tree is still ended, drained and closed, in the background (`track`).
  */
-import { type CallbackActorLogic, createActor, fromCallback, toPromise } from "xstate";
-import { childRunMachine } from "../machines/child-run.machine.js";
+import { type AnyActorRef, type CallbackActorLogic, createActor, fromCallback, toPromise } from "xstate";
+import { childRunMachine, outputReport, relaysOutput } from "../machines/child-run.machine.js";
 import type {
   ChildExit,
   ChildRunInput,
@@ -41,6 +41,13 @@ type TransportCallback = Parameters<typeof fromCallback<TransportCommand, ChildR
 /** The callback behind each logic `transportLogic` made: one provided chart runs them all. */
 const callbacks = new WeakMap<TransportLogic, TransportCallback>();
 
+type OutputEvent = Extract<TransportEvent, { type: "RUN.OUTPUT" }>;
+/**
+ * Each run's relay of output past its chart, by the run's input (the chart hands the same object to
+ * its transport): true when it relayed, false when the chart must take the event (relaysOutput).
+ */
+const relays = new WeakMap<PtyProcessInput, (e: OutputEvent) => boolean>();
+
 /** A transport as the actor the chart invokes: commands become calls, finished steps become events. */
 export function transportLogic(
   open: (input: ChildRunInput, report: TransportReport) => ChildTransport,
@@ -49,7 +56,14 @@ export function transportLogic(
     // What the transport reports while it opens waits until it listens: the chart may answer
     // a spawn failure with CLOSE at once, and a callback actor drops what it cannot receive yet.
     let early: TransportEvent[] | null = [];
-    const report: TransportReport = (e) => (early ? early.push(e) : sendBack(e));
+    const relay = relays.get(input.child);
+    // Inside a command the chart is mid-step: what the transport reports then waits its turn in the
+    // chart's mailbox, so it is judged by the state that step leaves (never relayed past it).
+    let commanding = 0;
+    const report: TransportReport = (e) => {
+      if (early) early.push(e);
+      else if (e.type !== "RUN.OUTPUT" || commanding > 0 || !relay?.(e)) sendBack(e);
+    };
     const t = open(input, report);
     const settle = <T>(work: Promise<T>, done: (v: T | undefined) => TransportEvent) =>
       void work.then(
@@ -57,6 +71,14 @@ export function transportLogic(
         () => report(done(undefined)),
       );
     receive((cmd) => {
+      commanding++;
+      try {
+        command(cmd);
+      } finally {
+        commanding--;
+      }
+    });
+    const command = (cmd: TransportCommand) => {
       switch (cmd.type) {
         case "WRITE":
           return t.write(cmd.data);
@@ -77,7 +99,7 @@ export function transportLogic(
         case "CLOSE":
           return settle(t.close(), () => ({ type: "RUN.CLOSED" }));
       }
-    });
+    };
     const opened = early;
     early = null;
     for (const e of opened) sendBack(e);
@@ -104,6 +126,23 @@ const routedMachine = childRunMachine.provide({
     }),
   },
 });
+
+let host: AnyActorRef | undefined;
+/**
+ * The parent of every run: its one XState system holds them all (issue 13: a root actor per run
+ * made a whole system per session, alive as long as the run). What a run's end sends its parent
+ * (done, error) is dropped here: the runner observes each run's error itself.
+ */
+function runsHost(): AnyActorRef {
+  host ??= createActor(fromCallback(() => undefined)).start();
+  return host;
+}
+
+/** XState's way with an error nobody observes (a root actor's): thrown on a clean stack. */
+const rethrow = (err: unknown) =>
+  setTimeout(() => {
+    throw err;
+  });
 
 /** What a child runner gets: fromCallback's arguments, so runners can be routed. */
 export interface ChildRunnerArgs<I extends PtyProcessInput = PtyProcessInput> {
@@ -143,12 +182,25 @@ export function createChildRunner<I extends PtyProcessInput>(
     if (callback) planned.set(input, callback);
     const run = createActor(callback ? routedMachine : machineFor(plan.transport), {
       input: { child: input, ...(plan.timing ? { timing: plan.timing } : {}) },
+      parent: runsHost(),
+    });
+    // The common output event skips the chart's step: what the step would emit, sent the same way.
+    relays.set(input, (e) => {
+      const s = run.getSnapshot();
+      if (!relaysOutput(s)) return false;
+      sendBack(outputReport(s.context, e));
+      return true;
     });
     run.on("*", (e) => sendBack(e));
+    // A run with a parent reports its error to it, not as unhandled: until it is stopped (then
+    // `track` observes it), an error is thrown as it was when each run was a root actor.
+    let stopped = false;
+    run.subscribe({ error: (err) => stopped || rethrow(err) });
     receive((cmd) => run.send(cmd));
     run.start();
     return () => {
       if (run.getSnapshot().status !== "active") return;
+      stopped = opts.track !== undefined; // else nobody observes it: thrown as before
       run.send({ type: "STOP" });
       opts.track?.(toPromise(run).catch(() => undefined));
     };

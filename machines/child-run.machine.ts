@@ -6,10 +6,11 @@
  * Pure: time is only named delays, effects are commands to the transport, reports to the
  * session are emitted `ChildEvent`s (the runner forwards them).
  */
-import { childRunSetup } from "./child-run.setup.js";
+import { type ChildRunContext, childRunSetup, listening } from "./child-run.setup.js";
 import { DEFAULT_TIMING } from "./child-run.types.js";
 
 export type { ChildRunContext } from "./child-run.setup.js";
+export { outputReport } from "./child-run.setup.js";
 
 const reportOutput = { "RUN.OUTPUT": { guard: "listening", actions: "reportOutput" } } as const;
 /** How a live state ends when the transport sees the end: settle first if output may still come. */
@@ -172,3 +173,32 @@ export const childRunMachine = childRunSetup.createMachine({
     closed: { type: "final" },
   },
 });
+
+type ConfigNode = { on?: Record<string, unknown>; states?: Record<string, ConfigNode> };
+const handlesOutput = (n: ConfigNode): boolean =>
+  n.on?.["RUN.OUTPUT"] !== undefined || Object.values(n.states ?? {}).some(handlesOutput);
+/**
+ * The top-level states whose one answer to RUN.OUTPUT is `reportOutput` (when listening): no
+ * target, no context change, no other action, and no substate answering otherwise. Read off the
+ * definition above, so a state that starts to treat output differently leaves this set by itself.
+ */
+export const OUTPUT_RELAY_STATES: ReadonlySet<string> = new Set(
+  Object.entries((childRunMachine.config.states ?? {}) as Record<string, ConfigNode>)
+    .filter(
+      ([, n]) =>
+        n.on?.["RUN.OUTPUT"] === reportOutput["RUN.OUTPUT"] && !Object.values(n.states ?? {}).some(handlesOutput),
+    )
+    .map(([name]) => name),
+);
+
+/**
+ * A RUN.OUTPUT in this snapshot would only be reported to the session, as `outputReport` makes it:
+ * the runner may relay it without a step of the chart (issue 13: that step, per output event, was a
+ * third of what the supervisor's output path allocated). Pure: the snapshot decides. A state with
+ * substates (terminating) takes the chart's step: it is short-lived, and naming its top state costs.
+ */
+export function relaysOutput(s: { status: string; value: unknown; context: ChildRunContext }): boolean {
+  return (
+    s.status === "active" && typeof s.value === "string" && OUTPUT_RELAY_STATES.has(s.value) && listening(s.context)
+  );
+}

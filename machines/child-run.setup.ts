@@ -27,7 +27,17 @@ export interface ChildRunContext {
 type Ev<T extends ChildRunEvent["type"]> = Extract<ChildRunEvent, { type: T }>;
 
 /** After the exit was reported (drained at the marker) or once detached, the session hears no more output. */
-const listening = (c: ChildRunContext) => !c.detached && c.drain !== "done";
+export const listening = (c: ChildRunContext) => !c.detached && c.drain !== "done";
+
+/** The CHILD.OUTPUT the session hears for a RUN.OUTPUT: the chart's `reportOutput` and the runner's relay alike. */
+export const outputReport = (
+  c: ChildRunContext,
+  e: Ev<"RUN.OUTPUT">,
+): Extract<ChildEvent, { type: "CHILD.OUTPUT" }> => ({
+  ...e,
+  type: "CHILD.OUTPUT",
+  generation: c.generation,
+});
 
 /** Stand-in transport: the machine used without `provide` runs nothing. */
 const noTransport = fromCallback<TransportCommand, ChildRunInput>(() => undefined);
@@ -117,14 +127,9 @@ export const childRunSetup = setup({
      * One object per output, no enqueueActions (issue 13: its closures were ~1 KB an event): the
      * transitions ask `listening` first, the one that must run whatever it says asks here.
      */
-    reportOutput: emit(({ context, event }) => ({
-      ...(event as Ev<"RUN.OUTPUT">),
-      type: "CHILD.OUTPUT" as const,
-      generation: context.generation,
-    })),
+    reportOutput: emit(({ context, event }) => outputReport(context, event as Ev<"RUN.OUTPUT">)),
     reportOutputIfListening: enqueueActions(({ context, event, enqueue }) => {
-      if (listening(context))
-        enqueue.emit({ ...(event as Ev<"RUN.OUTPUT">), type: "CHILD.OUTPUT", generation: context.generation });
+      if (listening(context)) enqueue.emit(outputReport(context, event as Ev<"RUN.OUTPUT">));
     }),
     reportExit: enqueueActions(({ context, event, enqueue }) => {
       const { type: _, recentOutput, at, ...reading } = event as Ev<"RUN.DRAINED">;
