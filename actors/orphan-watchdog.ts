@@ -94,6 +94,15 @@ export class OrphanWatchdog implements OrphanGuard {
     return this.child?.pid;
   }
 
+  /**
+   * Starts it now if it does not run. A conductor does this when it is created (src/conductor.ts): the
+   * fork of /bin/sh costs a heap-sized page-table copy, least before the sessions exist, and the first
+   * `watch` used to pay it in the spawn window's first turn (issue 13). Idle, it holds nothing alive.
+   */
+  arm(): void {
+    this.ensure();
+  }
+
   watch(pid: number): void {
     this.live.add(pid);
     this.send(`+ ${pid}\n`);

@@ -71,6 +71,35 @@ export function spawnHelper(): SpawnHelper | null {
   return helper;
 }
 
+/** Replaces the process's spawn helper (null: node-pty forks here). For tests of a helper that cannot start. */
+export function setSpawnHelper(h: SpawnHelper | null | undefined): void {
+  helper = h;
+}
+
+/** Starts the process's spawn helper, if it forks here (src/conductor.ts: before any pty of ours exists). */
+export function startSpawnHelper(): void {
+  const h = spawnHelper();
+  if (h && !h.failed) h.start();
+}
+
+/**
+ * The spawn helper if it is ready, or null where node-pty forks here: no helper on this platform, one
+ * still starting (the first sessions do not wait for a Node start: a spawn's pid, and so input to it,
+ * comes a turn or two after `spawnSession`), or one that could not start (`onFailed` hears why, for the
+ * session's event log).
+ */
+function readyHelper(onFailed: (reason: string) => void): SpawnHelper | null {
+  const h = spawnHelper();
+  if (!h) return null;
+  if (h.failed) {
+    onFailed(`${h.failed}; node-pty forks on the conductor's thread instead`);
+    return null;
+  }
+  // Started here if no conductor did (a transport used on its own): still before any pty of ours exists.
+  h.start();
+  return h.ready ? h : null;
+}
+
 /** Opens a pty here and has the helper start `launch` on it; the master is read here (spawn-helper.ts). */
 async function helperSpawn(
   h: SpawnHelper,
@@ -162,10 +191,10 @@ export async function spawnPty(
       ...(spec.envRef ? deps.envFor?.(spec.envRef) : undefined),
       [COOKIE_VAR]: cookie,
     });
-    const h = spawnHelper();
-    h?.start(); // before any pty of ours exists: a helper started later would inherit its master
-    // Until the helper is up, node-pty forks here as before: the first sessions do not wait for a Node start.
-    if (h?.ready) {
+    const h = readyHelper((reason) =>
+      deps.log?.("pty.helper_unavailable", { session: input.sessionId, generation: input.generation, reason }),
+    );
+    if (h) {
       const launch = shimLaunch(shell, nonce, spec.argv, { ...shimTools(), setsid: h.setsid });
       return { out, err, term: await helperSpawn(h, launch, size, cwd, env) };
     }

@@ -9,8 +9,12 @@
  * child on the slave (`/dev/pts/N`). The helper's heap is a few MB, so its forks are cheap, and
  * they cost the conductor's loop nothing: what is left here is 0.4–8 ms median (same runs).
  *
- * Until a started helper says it is ready (a Node start: ~50 ms idle, seconds under load), spawns
- * fork with node-pty here as before (pty-spawn.ts), so the first sessions never wait for it.
+ * The conductor starts it when it is created (src/conductor.ts): its fork is then the cheapest it can
+ * be (the conductor's heap is smallest), no pty master of ours exists yet, and it is not in the first
+ * spawns' turns (issue 13: ~30 ms there under load). Until it says it is ready (a Node start: ~50 ms
+ * idle, seconds under load), spawns fork with node-pty here as before (pty-spawn.ts), so the first
+ * sessions never wait for it. A helper that dies before it is ready could not start: `failed` says why,
+ * none is started again (each spawn would fork a doomed Node), and node-pty forks here from then on.
  *
  * Orphan-proofing: the helper runs under `setpriv --pdeathsig KILL` tied to the conductor, and each
  * shim under `--pdeathsig KILL` tied to the helper (pty-shim.ts), so the conductor's death still
@@ -71,7 +75,9 @@ export class SpawnHelper {
   started = 0;
   /** The running helper has said it reads requests (a Node start takes 50 ms idle, seconds under load). */
   ready = false;
-  private readyWaiters: (() => void)[] = [];
+  /** Why a helper died before it said it was ready: none will be started again, node-pty forks instead. */
+  failed: string | undefined;
+  private readyWaiters: { resolve(): void; reject(e: Error): void }[] = [];
 
   constructor(private readonly opts: SpawnHelperOptions) {}
 
@@ -90,12 +96,13 @@ export class SpawnHelper {
     });
   }
 
-  /** Resolves once a helper is ready (starting one if none runs). */
+  /** Resolves once a helper is ready (starting one if none runs); rejects with `failed` if it cannot start. */
   whenReady(): Promise<void> {
+    if (this.failed) return Promise.reject(new Error(this.failed));
     this.start();
     if (this.ready) return Promise.resolve();
-    return new Promise((r) => {
-      this.readyWaiters.push(r);
+    return new Promise((resolve, reject) => {
+      this.readyWaiters.push({ resolve, reject });
       this.holdLoop();
     });
   }
@@ -155,7 +162,7 @@ export class SpawnHelper {
   private answer(m: Answer): void {
     if (m.ready) {
       this.ready = true;
-      for (const r of this.readyWaiters.splice(0)) r();
+      for (const w of this.readyWaiters.splice(0)) w.resolve();
       this.holdLoop();
       return;
     }
@@ -176,7 +183,12 @@ export class SpawnHelper {
   private lost(proc: ChildProcess, reason: string): void {
     if (this.proc !== proc) return;
     this.proc = undefined;
+    // Lost before it could serve: it cannot start here (no node, setpriv or bash that works); a retry per
+    // spawn would fork a doomed Node per session. Its waiters fall back to node-pty (pty-spawn.ts).
+    if (!this.ready) this.failed = `${reason} before it was ready`;
     this.ready = false;
+    for (const w of this.readyWaiters.splice(0)) w.reject(new Error(this.failed as string));
+    this.holdLoop();
     const runs = [...this.runs.values()];
     this.runs.clear();
     for (const run of runs) {

@@ -2,8 +2,10 @@
 // same spawn loop as scale.mjs (SPAWN_BATCH calls a turn), plus a setImmediate chain that times every
 // turn, the time spent in the spawnSession calls, and the GC pauses (PerformanceObserver "gc") inside
 // each turn. Prints the turns over SLOW_MS with their breakdown, the p99 turn and the count over 100 ms.
+// TURNS_OUT=file: the slow turns' bounds on the monotonic clock in µs, for bench/turn-profile.mjs to
+// read with a `node --cpu-prof` profile of the same run (which functions each slow turn ran).
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { child, dist, emit, percentile, sleep, tempLogs } from "./lib.mjs";
@@ -52,7 +54,10 @@ const tick = () => {
 setTimeout(tick, 5);
 
 const { createConductor } = await import(DIST);
+// createConductor's own block, apart: what it starts (the spawn helper, the watchdog) is out of the window.
+const tc = performance.now();
 const c = createConductor({ logsDir: tempLogs("turns"), handleSignals: false, enableMesh: false });
+const createMs = performance.now() - tc;
 const calls = []; // each spawnSession call: [from, to]
 const loadStart = load();
 const t0 = performance.now();
@@ -95,6 +100,8 @@ const slow = inSpawn
       t,
     );
     const nCalls = calls.filter((x) => x.from >= t.from && x.to <= t.to).length;
+    // Each pause over 5 ms in the turn, in or out of a call: its kind (1 scavenge, 4 mark-compact, 8 incremental).
+    const pauses = gcs.filter((g) => g.ms > 5 && g.at >= t.from && g.at < t.to).map((g) => `${g.kind}:${r(g.ms)}`);
     return {
       atS: r((t.from - t0) / 1000),
       ms: r(ms),
@@ -103,6 +110,7 @@ const slow = inSpawn
       spawnMs: r(spawnMs),
       gcMs: r(gcMs),
       otherMs: r(ms - spawnMs - gcMs),
+      ...(pauses.length ? { gc: pauses.join(" ") } : {}),
     };
   })
   .sort((a, b) => b.cpuMs - a.cpuMs);
@@ -111,6 +119,7 @@ const callMs = calls.map((x) => x.to - x.from);
 emit({
   figure: "spawn-turns",
   sessions: N,
+  createMs: r(createMs),
   loadStart,
   loadEnd: load(),
   spawnCallsS: r(spawnCallsS * 10) / 10,
@@ -130,5 +139,16 @@ emit({
   firstTurns: inSpawn.slice(0, 3).map((t) => ({ ms: r(t.to - t.from), cpuMs: r(t.cpu) })),
   slowTurns: slow.slice(0, 15),
 });
+// V8's profile timestamps and process.hrtime are both CLOCK_MONOTONIC (µs / ns): map performance.now() onto it.
+if (process.env.TURNS_OUT) {
+  const offUs = Number(process.hrtime.bigint() / 1000n) - performance.now() * 1000;
+  const us = (ms) => Math.round(ms * 1000 + offUs);
+  const bounds = inSpawn
+    .filter((t) => t.to - t.from > SLOW_MS)
+    .map((t) => ({ fromUs: us(t.from), toUs: us(t.to), ms: r(t.to - t.from), atS: r((t.from - t0) / 1000) }));
+  const spans = calls.map((x) => ({ fromUs: us(x.from), toUs: us(x.to) }));
+  writeFileSync(process.env.TURNS_OUT, JSON.stringify(bounds));
+  writeFileSync(`${process.env.TURNS_OUT}.calls`, JSON.stringify(spans));
+}
 await c.shutdown("bench");
 process.exit(0);

@@ -12,7 +12,7 @@ import { setOutputLogPolicy } from "../actors/log-rotation.js";
 import { processWatchdog } from "../actors/orphan-watchdog.js";
 import { spawnMark } from "../actors/pid-window.js";
 import { createProcessReaper } from "../actors/process-reaper.js";
-import { spawnHelper } from "../actors/pty-spawn.js";
+import { spawnHelper, startSpawnHelper } from "../actors/pty-spawn.js";
 import { sessionSystemId } from "../machines/conductor.machine.js";
 import { STATES } from "../machines/session.types.js";
 import { sessionCommands } from "./conductor-commands.js";
@@ -199,6 +199,11 @@ export function createConductor(opts: ConductorOptions) {
   });
   const control = openControl(api, opts, logsDir, log);
   const mesh = attachMesh(api, opts);
+  // Their forks now, not in the first spawns' turns (issue 13: ~30 and ~12 ms there under load, a
+  // conductor's page tables copied per fork): the helper before any pty of ours exists, so it inherits
+  // no master, and it boots while the first sessions are set up. shutdown() retires both when idle.
+  processWatchdog().arm();
+  startSpawnHelper();
   return api;
 }
 

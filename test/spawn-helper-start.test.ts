@@ -1,0 +1,75 @@
+/**
+ * When the spawn helper starts (actors/pty-spawn.ts, issue 13). A conductor starts the helper and the
+ * watchdog when it is created, so their forks are not in the first spawns' turns, and the helper
+ * before any pty master of ours exists. A helper that cannot start is a clear fallback: node-pty forks
+ * here, no helper is forked again per spawn, and each session's event log says why. Judged by who is
+ * each session's parent and by log lines, never by elapsed time (every wait is a generous bound).
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { processWatchdog } from "../actors/orphan-watchdog.js";
+import { setSpawnHelper, spawnHelper } from "../actors/pty-spawn.js";
+import { SpawnHelper } from "../actors/spawn-helper.js";
+import { createConductor } from "../src/conductor.js";
+import { statFields } from "../src/process-identity.js";
+
+const BOUND_MS = 60_000;
+const linux = process.platform === "linux";
+const logsDir = () => mkdtempSync(join(tmpdir(), "spawn-helper-start-"));
+afterAll(() => setSpawnHelper(undefined));
+
+/** The parent of `pid`, from /proc/<pid>/stat (undefined once it is gone). */
+const ppidOf = (pid: number) => {
+  const f = statFields(pid);
+  return f ? Number(f[1]) : undefined;
+};
+
+async function pidsOf(c: ReturnType<typeof createConductor>, n: number): Promise<number[]> {
+  const deadline = Date.now() + BOUND_MS;
+  const pids = () => c.getSnapshot().flatMap((s) => (s.pid === null ? [] : [s.pid]));
+  while (pids().length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return pids();
+}
+
+describe.skipIf(!linux)("the spawn helper's start", () => {
+  it("starts with the conductor, before any session; once it is ready, it forks every shim", async () => {
+    const shared = spawnHelper();
+    if (!shared) return; // STATECHART_CONDUCTOR_SPAWN=node-pty: node-pty forks here by design
+    expect(shared.pid).toBeUndefined(); // first in this file: nothing started it yet
+    const c = createConductor({ logsDir: logsDir(), handleSignals: false, enableMesh: false });
+    // Started by the creation itself, before any session exists, so no pty master can be inherited.
+    expect(shared.pid).toBeGreaterThan(0);
+    expect(processWatchdog().pid).toBeGreaterThan(0);
+    await shared.whenReady();
+    expect(shared.started).toBe(1);
+    for (let i = 0; i < 4; i++) c.spawnSession({ id: `s${i}`, agent: "command", command: ["sleep", "300"] });
+    const pids = await pidsOf(c, 4);
+    expect(pids.map(ppidOf)).toEqual(pids.map(() => shared.pid));
+    await c.shutdown("test_end");
+  });
+
+  it("a helper that cannot start: node-pty forks here, and each session's log says why", async () => {
+    const broken = new SpawnHelper({ setsid: "/usr/bin/setsid", setpriv: "/nonexistent/setpriv" });
+    setSpawnHelper(broken);
+    try {
+      await expect(broken.whenReady()).rejects.toThrow(/could not run.*ENOENT.*before it was ready/);
+      const c = createConductor({ logsDir: logsDir(), handleSignals: false, enableMesh: false });
+      for (let i = 0; i < 3; i++)
+        c.spawnSession({ id: `f${i}`, agent: "command", command: ["sh", "-c", "echo up; sleep 300"] });
+      const pids = await pidsOf(c, 3);
+      expect(pids.map(ppidOf)).toEqual([process.pid, process.pid, process.pid]);
+      expect(broken.started).toBe(1); // not one more per conductor or per spawn
+      const lines = readFileSync(c.eventLogPath, "utf8")
+        .split("\n")
+        .filter((l) => l.includes('"pty.helper_unavailable"'))
+        .map((l) => JSON.parse(l) as { session: string; reason: string });
+      expect(lines.map((l) => l.session).sort()).toEqual(["f0", "f1", "f2"]);
+      for (const l of lines) expect(l.reason).toMatch(/spawn helper could not run.*node-pty forks/);
+      await c.shutdown("test_end");
+    } finally {
+      setSpawnHelper(undefined);
+    }
+  });
+});
