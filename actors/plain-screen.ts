@@ -24,6 +24,12 @@ export class PlainScreen {
    * holds no screen (issue 13).
    */
   private cells: Buffer | undefined;
+  /**
+   * Each physical row's string as `line` last made it, until the row is written or cleared: a reading
+   * makes every row's string, and a line a second changes one row (issue 13: forty new strings a
+   * reading, kept by the session's context, were most of what its output events left alive).
+   */
+  private strings: (string | undefined)[] = [];
   private top = 0;
   private x = 0;
   private y = 0;
@@ -59,7 +65,9 @@ export class PlainScreen {
           this.x = 0;
           this.lineFeed();
         }
-        cells[this.rowAt(this.y) * cols + this.x] = b;
+        const r = this.rowAt(this.y);
+        cells[r * cols + this.x] = b;
+        this.strings[r] = undefined;
         this.x++;
       }
     }
@@ -69,12 +77,16 @@ export class PlainScreen {
   line(y: number): string {
     const cells = this.cells;
     if (!cells) return "";
-    const start = this.rowAt(y) * this.cols;
+    const r = this.rowAt(y);
+    const known = this.strings[r];
+    if (known !== undefined) return known;
+    const start = r * this.cols;
     let end = start + this.cols;
     while (end > start && cells[end - 1] === SPACE) end--;
-    // One string from the row's bytes (ASCII only: `takes`), not one concatenation per character:
-    // every reading makes a string per row, for every session that printed.
-    return cells.toString("latin1", start, end);
+    // One string from the row's bytes (ASCII only: `takes`), not one concatenation per character.
+    const line = cells.toString("latin1", start, end);
+    this.strings[r] = line;
+    return line;
   }
 
   private rowAt(y: number): number {
@@ -88,6 +100,7 @@ export class PlainScreen {
     }
     // Scroll: the top row leaves the screen and comes back as the blank bottom row.
     this.cells?.fill(SPACE, this.top * this.cols, (this.top + 1) * this.cols);
+    this.strings[this.top] = undefined;
     this.top = (this.top + 1) % this.rows;
   }
 }

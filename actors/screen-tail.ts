@@ -228,7 +228,16 @@ export class ScreenTail {
    * whole screen, the title and the time of the reading. Runners spread it into their events.
    */
   reading(tailLines = 5): { screenTail: string[] } & Required<ScreenReading> {
-    return { screenTail: this.lastLines(tailLines), screen: this.screen(), title: this.title(), at: Date.now() };
+    // The tail is the screen's last non-empty rows, the same strings (issue 13: lastLines made each
+    // row's string again, a second copy the session's context kept until the next reading).
+    const screen = this.screen();
+    const screenTail: string[] = [];
+    for (let y = screen.length - 1; y >= 0 && screenTail.length < tailLines; y--) {
+      const line = screen[y] as string;
+      if (line !== "") screenTail.push(line);
+    }
+    screenTail.reverse();
+    return { screenTail, screen, title: this.title(), at: Date.now() };
   }
 
   /** ANSI-stripped recent output, lone CRs applied (a progress bar keeps its last state). */
