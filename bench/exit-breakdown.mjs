@@ -1,14 +1,19 @@
 // Where an exit → `completed` goes, per sample (issue 13's exit p99): the child's stamp, the kernel's view
 // (perl's exit, the shim scheduled, the conductor woken: `perf sched` tracepoints when PERF=1 and perf runs),
 // and the conductor's own steps (marker read, drain's reading, log closed, `completed`), side by side with
-// the node-pty floor (its onExit) in alternate samples. Not part of `npm run bench`: a diagnosis tool.
+// the node-pty floor (its onExit, in bench/exit-state.mjs's floors' process) in alternate samples. Not part
+// of `npm run bench`: a diagnosis tool.
 //   SAMPLES=300 PERF=1 node bench/exit-breakdown.mjs
+// TIMELINE=1 (with PERF=1): every context switch on both cores in the median and the two worst samples.
+// THREADS=1: CPU of each of this process's threads in the two windows. PROFILE=1: V8 samples by function
+// in marker → completed (PROFILE_WINDOW=output: in the turn of the agent's output, PROFILE_STACK=1: callers).
 import { spawn } from "node:child_process";
 import fs, { readFileSync, rmSync } from "node:fs";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
+import { startFloors } from "./exit-state.mjs";
 import { dist, percentile, probeArgv, stamps, tempLogs } from "./lib.mjs";
 
 const distUrl = (p) => new URL(`../dist/${p}`, import.meta.url).href;
@@ -17,22 +22,49 @@ const { ShimChannel } = await import(distUrl("actors/pty-shim-channel.js"));
 const { ScreenTail } = await import(distUrl("actors/screen-tail.js"));
 const { RotatingWriteStream } = await import(distUrl("actors/log-rotation.js"));
 const { MasterTerm } = await import(distUrl("actors/spawn-pty-term.js"));
-const pty = createRequire(import.meta.url)("node-pty");
 const SAMPLES = Number(process.env.SAMPLES ?? 100);
 const probe = probeArgv("stamp-exit", "0");
 const now = () => performance.now();
+/**
+ * Every thread's CPU so far (ms) by tid (THREADS=1): which of V8's and libuv's threads ran in a window.
+ * schedstat moves at ticks and switches: a thread running while it is read (this one) shows less.
+ */
+const threadsCpu = () =>
+  new Map(
+    fs
+      .readdirSync("/proc/self/task")
+      .map((t) => [Number(t), Number(readFileSync(`/proc/self/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e6]),
+  );
+const byThread = { output: new Map(), exit: new Map() };
+const addThreads = (into, a, b) => {
+  for (const [t, v] of b) into.set(t, (into.get(t) ?? 0) + v - (a.get(t) ?? v));
+};
 
 // The conductor's steps, stamped by wrapping its classes' methods (one session runs at a time).
 let cur = {};
 const push = ShimChannel.prototype.push;
 ShimChannel.prototype.push = function (chunk) {
   const t = now();
-  cur.firstRead ??= t;
+  if (cur.firstRead === undefined) {
+    // The conductor's turn on the agent's first (here: last) output, up to the next idle check: it
+    // shares the 2 cores with the exiting agent and the shim that must wake.
+    const rec = cur;
+    rec.firstRead = t;
+    const cpu = process.cpuUsage();
+    const threads = process.env.THREADS && threadsCpu();
+    setImmediate(() => {
+      rec.outputTurn = now();
+      if (threads) addThreads(byThread.output, threads, threadsCpu());
+      const u = process.cpuUsage(cpu);
+      rec.outputCpu = (u.user + u.system) / 1000;
+    });
+  }
   const before = this.proven;
   const r = push.call(this, chunk);
   if (!before && this.proven) {
     cur.marker = t;
     cur.cpu0 = process.cpuUsage();
+    if (process.env.THREADS) cur.threads0 = threadsCpu();
   }
   return r;
 };
@@ -89,6 +121,7 @@ async function conductorSample(c, i) {
     const fn = (e) => {
       if (e.sessionId !== id) return;
       cur.completed = now();
+      if (cur.threads0) addThreads(byThread.exit, cur.threads0, threadsCpu());
       const u = process.cpuUsage(cur.cpu0);
       cur.cpu = (u.user + u.system) / 1000;
       c.off("completed", fn);
@@ -114,16 +147,10 @@ async function conductorSample(c, i) {
   };
 }
 
-function ptySample() {
-  return new Promise((resolve) => {
-    let text = "";
-    const p = pty.spawn(probe[0], probe.slice(1), { cols: 120, rows: 40 });
-    p.onData((d) => (text += d));
-    p.onExit(() => {
-      const exited = now();
-      setTimeout(() => resolve({ stamp: wallToNow(stamps(text, "T")[0]), completed: exited, pid: p.pid }), 50);
-    });
-  });
+/** The node-pty floor, in the floors' process of bench/exit-state.mjs (a fork here would tax our heap). */
+async function ptySample() {
+  const { at, stamp, pid } = await floors.sample("node_pty", true);
+  return { stamp: wallToNow(stamp), completed: wallToNow(at), pid };
 }
 
 let perf;
@@ -149,6 +176,7 @@ if (process.env.PROFILE === "1") {
   await post("Profiler.start");
 }
 
+const floors = startFloors();
 const c = createConductor({ logsDir: tempLogs("exit-bd"), handleSignals: false, enableMesh: false });
 const ours = [];
 const floor = [];
@@ -157,6 +185,7 @@ for (let i = 0; i < SAMPLES; i++) {
   floor.push(await ptySample());
 }
 await c.shutdown();
+floors.stop();
 // performance.now() → CLOCK_MONOTONIC ms (perf's clock), for the kernel's stamps.
 const monoOff = Number(process.hrtime.bigint()) / 1e6 - now();
 
@@ -166,9 +195,12 @@ if (profiler) {
   const parents = new Map();
   for (const n of profile.nodes) for (const ch of n.children ?? []) parents.set(ch, n);
   // PROFILE_FIRST: only the first sample, from its spawn call on (the cold exit).
+  // PROFILE_WINDOW=output: the turn of the first read (the probe's stamp line), the conductor's
+  // work while the agent exits and the shim wakes (it shares the 2 cores with them).
+  const [from, to] = process.env.PROFILE_WINDOW === "output" ? ["firstRead", "outputTurn"] : ["marker", "completed"];
   const windows = process.env.PROFILE_FIRST
     ? [[ours[0].spawnCall + monoOff, ours[0].completed + monoOff]]
-    : ours.map((x) => [x.marker + monoOff, x.completed + monoOff]);
+    : ours.map((x) => [x[from] + monoOff, x[to] + monoOff]);
   const self = new Map();
   let t = profile.startTime / 1000;
   let inWin = 0;
@@ -197,7 +229,6 @@ if (perf) {
   perf.kill("SIGINT");
   await new Promise((r) => perf.once("exit", r));
   attachKernel(ours, floor);
-  rmSync(perfFile, { force: true });
 }
 
 function attachKernel(ours, floor) {
@@ -239,6 +270,35 @@ function attachKernel(ours, floor) {
   for (const s of floor) s.agentExit = exits.get(s.pid);
 }
 
+// TIMELINE=1: what ran on each CPU from the stamp to `completed` in the median sample and the two worst
+// (every context switch, ms after the stamp): who held the cores while the agent's exit travelled.
+function timeline(ours) {
+  const out = spawnSyncText("perf", ["script", "-i", perfFile, "-F", "cpu,time,event,trace"]);
+  const events = [];
+  for (const line of out.split("\n")) {
+    const m = /^\s*\[(\d+)\]\s+([\d.]+):\s+sched:(\w+):\s+(.*)$/.exec(line);
+    if (m) events.push({ cpu: m[1], t: Number(m[2]) * 1000 - monoOff, ev: m[3], rest: m[4] });
+  }
+  const byTotal = [...ours].sort((a, b) => total(a) - total(b));
+  const picks = [
+    ["median", byTotal[byTotal.length >> 1]],
+    ["worst-1", byTotal.at(-2)],
+    ["worst", byTotal.at(-1)],
+  ];
+  for (const [label, s] of picks) {
+    if (!s) continue;
+    console.log(`timeline, ${label} sample (${r2(total(s))} ms; marker read at ${r2(s.marker - s.stamp)}):`);
+    for (const e of events) {
+      if (e.t < s.stamp - 0.1 || e.t > s.completed) continue;
+      const what =
+        e.ev === "sched_switch"
+          ? e.rest.replace(/prev_comm=(\S+) prev_pid=(\d+).*next_comm=(\S+) next_pid=(\d+).*/, "$1/$2 → $3/$4")
+          : e.rest.replace(/^comm=(\S+) pid=(\d+).*/, "$1/$2");
+      console.log(`  ${r2(e.t - s.stamp).padStart(7)} cpu${e.cpu} ${e.ev.replace("sched_", "").padEnd(12)} ${what}`);
+    }
+  }
+}
+
 function spawnSyncText(cmd, args) {
   return createRequire(import.meta.url)("node:child_process").execFileSync(cmd, args, {
     encoding: "utf8",
@@ -258,6 +318,8 @@ const steps = [
   ["spawn call → stamp", (s) => d(s.spawnCall, s.stamp)],
   ["stamp → master read from (<0: before)", (s) => d(s.stamp, s.readStart)],
   ["stamp → first read (JS)", (s) => d(s.stamp, s.firstRead)],
+  ["first read → its turn ends (setImmediate)", (s) => d(s.firstRead, s.outputTurn)],
+  ["  CPU of this process in that turn", (s) => s.outputCpu],
   ["stamp → marker read (JS)", (s) => d(s.stamp, s.marker)],
   ["marker → drain's reading", (s) => d(s.marker, s.reading)],
   ["drained (reading, log closed) → stateChange", (s) => d(Math.max(s.reading, s.logClosed), s.state)],
@@ -294,4 +356,14 @@ if (process.env.ALL)
     console.log(`  #${ours.indexOf(s)} ${r2(total(s))}: ${steps.map(([, f]) => r2(f(s))).join(" ")}`);
 console.log("worst samples (total: steps as above)");
 for (const s of tail.slice(-8)) console.log(`  ${r2(total(s))}: ${steps.map(([, f]) => r2(f(s))).join(" ")}`);
+if (perf && process.env.TIMELINE) timeline(ours);
+if (process.env.THREADS)
+  for (const [k, m] of Object.entries(byThread))
+    console.log(
+      `CPU by thread (ms over all samples), ${k === "output" ? "first read's turn" : "marker → completed"}: ${[...m]
+        .sort((a, b) => a[0] - b[0])
+        .map(([t, v]) => `${t === process.pid ? "main" : t - process.pid}:${r2(v)}`)
+        .join(" ")}`,
+    );
+rmSync(perfFile, { force: true });
 process.exit(0);
