@@ -6,7 +6,8 @@
 //   SAMPLES=300 PERF=1 node bench/exit-breakdown.mjs
 // TIMELINE=1 (with PERF=1): every context switch on both cores in the median and the two worst samples.
 // THREADS=1: CPU of each of this process's threads in the two windows. PROFILE=1: V8 samples by function
-// in marker → completed (PROFILE_WINDOW=output: in the turn of the agent's output, PROFILE_STACK=1: callers).
+// in marker → completed (PROFILE_WINDOW=output: in the turn of the agent's output, PROFILE_STACK=1: callers,
+// PROFILE_BY=file: by the module of ours nearest to each sample).
 import { spawn } from "node:child_process";
 import fs, { readFileSync, rmSync } from "node:fs";
 import { createRequire, syncBuiltinESMExports } from "node:module";
@@ -213,7 +214,18 @@ if (profiler) {
     const name = (fr) => `${fr.functionName || "(anon)"} ${fr.url.split("/").slice(-2).join("/")}:${fr.lineNumber + 1}`;
     // Natives and the engine's internals are charged with their nearest caller of ours too.
     let key = name(f);
-    if (process.env.PROFILE_STACK) {
+    if (process.env.PROFILE_BY === "file") {
+      // Charged to the nearest frame of ours (dist/actors, machines, src): XState's and Node's own work
+      // goes to the module whose call caused it.
+      key = "(outside our modules)";
+      for (let p = n; p; p = parents.get(p.id)) {
+        const m = /\/dist\/((?:actors|machines|src)\/.+)$/.exec(p.callFrame.url);
+        if (m) {
+          key = m[1];
+          break;
+        }
+      }
+    } else if (process.env.PROFILE_STACK) {
       const chain = [];
       for (let p = parents.get(n.id); p && chain.length < 6; p = parents.get(p.id)) chain.push(name(p.callFrame));
       key += ` <- ${chain.join(" <- ")}`;
