@@ -25,6 +25,8 @@ export function applyCarriageReturns(text: string): string {
 
 /** Stripped pieces kept apart before they are joined into the flat window (see `append`). */
 const JOIN_EVERY = 32;
+/** The window is cut back to `limit` characters once it holds this many times that (see `join`). */
+const SLACK = 1.25;
 
 /** Bounded rolling buffer of ANSI-stripped text; escape sequences split across pushes survive. */
 export class RecentText {
@@ -61,14 +63,30 @@ export class RecentText {
     if (piece === "") return;
     this.parts.push(piece);
     this.partsLength += piece.length;
-    if (this.parts.length >= JOIN_EVERY || this.buf.length + this.partsLength > this.limit * 2) this.join();
+    if (this.parts.length >= JOIN_EVERY || this.buf.length + this.partsLength > this.limit * SLACK) this.join();
   }
 
+  /**
+   * Past `limit × SLACK` characters only the last `limit` are kept, built as one new string from the
+   * pieces that hold them: `slice` of the joined text made a sliced string that kept all of it (up to
+   * 2×limit) alive, ~13 KB a session after a few thousand lines of a 8192-character window (issue 13).
+   */
   private join(): void {
     if (this.parts.length === 0) return;
-    if (this.buf !== "") this.parts.unshift(this.buf);
-    const all = this.parts.join("");
-    this.buf = all.length > this.limit * 2 ? all.slice(-this.limit) : all;
+    if (this.buf.length + this.partsLength <= this.limit * SLACK) {
+      if (this.buf !== "") this.parts.unshift(this.buf);
+      this.buf = this.parts.join("");
+    } else {
+      const tail: string[] = [];
+      let need = this.limit;
+      for (let i = this.parts.length - 1; i >= 0 && need > 0; i--) {
+        const p = this.parts[i] as string;
+        tail.push(p.length > need ? p.slice(p.length - need) : p);
+        need -= Math.min(need, p.length);
+      }
+      if (need > 0) tail.push(this.buf.slice(this.buf.length - need));
+      this.buf = tail.reverse().join("");
+    }
     this.parts = [];
     this.partsLength = 0;
   }
