@@ -13,6 +13,10 @@ import { endStream, openLog } from "./log-file.js";
 import { firstExecutable, shimLaunch, shimTools } from "./pty-shim.js";
 import { type HelperExit, SpawnHelper } from "./spawn-helper.js";
 import { MasterTerm, type PtyTerm, ptyNative } from "./spawn-pty-term.js";
+import { spawnQueue } from "./spawn-queue.js";
+
+// pty-transport.ts queues its starts here: one queue for every spawn of the process.
+export { spawnQueue };
 
 export const SPAWN_SWITCH = "STATECHART_CONDUCTOR_SPAWN";
 
@@ -98,6 +102,12 @@ function readyHelper(onFailed: (reason: string) => void): SpawnHelper | null {
   // Started here if no conductor did (a transport used on its own): still before any pty of ours exists.
   h.start();
   return h.ready ? h : null;
+}
+
+/** A helper runs but has not said it is ready yet. */
+function helperBooting(): boolean {
+  const h = spawnHelper();
+  return h !== null && !h.failed && !h.ready;
 }
 
 /** Opens a pty here and has the helper start `launch` on it; the master is read here (spawn-helper.ts). */
@@ -191,9 +201,16 @@ export async function spawnPty(
       ...(spec.envRef ? deps.envFor?.(spec.envRef) : undefined),
       [COOKIE_VAR]: cookie,
     });
-    const h = readyHelper((reason) =>
-      deps.log?.("pty.helper_unavailable", { session: input.sessionId, generation: input.generation, reason }),
-    );
+    const unavailable = (reason: string) =>
+      deps.log?.("pty.helper_unavailable", { session: input.sessionId, generation: input.generation, reason });
+    let h = readyHelper(unavailable);
+    // While the helper boots, node-pty forks here only in a turn with room for a fork (~10–25 ms of a
+    // conductor's page tables): in one the embedder's calls already filled, the spawn takes another turn
+    // and finds the helper ready, or a quieter turn (issue 13: the first turns' node-pty forks).
+    while (!h && helperBooting() && !spawnQueue.hasRoom) {
+      await new Promise<void>((r) => spawnQueue.add(r));
+      h = readyHelper(unavailable);
+    }
     if (h) {
       const launch = shimLaunch(shell, nonce, spec.argv, { ...shimTools(), setsid: h.setsid });
       return { out, err, term: await helperSpawn(h, launch, size, cwd, env) };
@@ -206,56 +223,3 @@ export async function spawnPty(
     return { out, err, error: e instanceof Error ? e.message : String(e) };
   }
 }
-
-/**
- * Starts queued spawns while a turn of the event loop has used less than TURN_BUDGET_MS on them,
- * then yields, so every other timer and read runs in between. With the spawn helper a start costs
- * this thread an openpty() and a pipe write, so many fit a turn. With node-pty each is a fork on
- * this thread (PtyFork in node-pty 1.1.0's src/unix/pty.cc), and one fork may use the whole budget:
- * one a turn, as before (a caller that spawned 10 sessions in one turn had blocked the loop for seconds).
- */
-const TURN_BUDGET_MS = 10;
-
-class SpawnQueue {
-  private readonly jobs: (() => void)[] = [];
-  private scheduled = false;
-
-  add(job: () => void): void {
-    this.jobs.push(job);
-    this.kick();
-  }
-
-  /** True when the job had not run yet (it never will). */
-  remove(job: () => void): boolean {
-    const i = this.jobs.indexOf(job);
-    if (i < 0) return false;
-    this.jobs.splice(i, 1);
-    return true;
-  }
-
-  private kick(): void {
-    if (this.scheduled || this.jobs.length === 0) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      const t0 = performance.now();
-      // A job that resolves a waiting spawn (helperSpawn's turn after the helper's answer) takes ~0 ms
-      // itself: its work runs in the microtask it queued. The next job is queued behind that microtask,
-      // so the work counts against this turn's budget; a plain loop resolved every waiter in one turn
-      // and all their work ran after it (issue 13: one pipe read may carry dozens of answers).
-      const step = () => {
-        try {
-          this.jobs.shift()?.();
-        } finally {
-          if (this.jobs.length > 0 && performance.now() - t0 < TURN_BUDGET_MS) queueMicrotask(step);
-          else {
-            this.scheduled = false;
-            this.kick();
-          }
-        }
-      };
-      step();
-    });
-  }
-}
-
-export const spawnQueue = new SpawnQueue();

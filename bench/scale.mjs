@@ -8,7 +8,10 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { child, dist, emit, sleep, tempLogs } from "./lib.mjs";
+import { child, dist as builtDist, emit, sleep, tempLogs } from "./lib.mjs";
+
+// DIST=path/to/dist/src/index.js: another build (main's, for a side-by-side run), as spawn-turns.mjs.
+const dist = process.env.DIST ? new URL(process.env.DIST, `file://${process.cwd()}/`).href : builtDist;
 
 const N = Number(process.env.SESSIONS ?? 500);
 const EVERY = Number(process.env.EVERY_MS ?? 1000);

@@ -5,7 +5,7 @@
  * here, no helper is forked again per spawn, and each session's event log says why. Judged by who is
  * each session's parent and by log lines, never by elapsed time (every wait is a generous bound).
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -19,6 +19,11 @@ const BOUND_MS = 60_000;
 const linux = process.platform === "linux";
 const logsDir = () => mkdtempSync(join(tmpdir(), "spawn-helper-start-"));
 afterAll(() => setSpawnHelper(undefined));
+
+const busy = (ms: number) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
 
 /** The parent of `pid`, from /proc/<pid>/stat (undefined once it is gone). */
 const ppidOf = (pid: number) => {
@@ -50,12 +55,43 @@ describe.skipIf(!linux)("the spawn helper's start", () => {
     await c.shutdown("test_end");
   });
 
+  it("while the helper boots, node-pty forks only in turns with room: none while every turn is busy", async () => {
+    // A helper that never says ready: its "bash" is a sleep (the helper's argv goes through it).
+    const dir = logsDir();
+    const sleeper = join(dir, "boots-forever.sh");
+    writeFileSync(sleeper, "#!/bin/sh\nexec sleep 300\n", { mode: 0o755 });
+    const booting = new SpawnHelper({ setsid: "/usr/bin/setsid", bash: sleeper });
+    setSpawnHelper(booting);
+    const c = createConductor({ logsDir: dir, handleSignals: false, enableMesh: false, graceMs: 500 });
+    try {
+      // Every turn starts with 15 ms of the embedder's work: more than the spawn queue's whole budget.
+      let turns = 0;
+      const heavy = setInterval(() => {
+        turns++;
+        busy(15);
+      }, 1);
+      while (turns < 2) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 3; i++) c.spawnSession({ id: `b${i}`, agent: "command", command: ["sleep", "300"] });
+      while (turns < 30) await new Promise((r) => setTimeout(r, 5));
+      clearInterval(heavy);
+      expect(c.getSnapshot().map((s) => s.pid)).toEqual([null, null, null]);
+      // Quiet turns: each spawn forks with node-pty here, the helper still booting.
+      const pids = await pidsOf(c, 3);
+      expect(pids.map(ppidOf)).toEqual([process.pid, process.pid, process.pid]);
+      expect(booting.ready).toBe(false);
+    } finally {
+      if (booting.pid) process.kill(booting.pid, "SIGKILL");
+      await c.shutdown("test_end");
+      setSpawnHelper(undefined);
+    }
+  });
+
   it("a helper that cannot start: node-pty forks here, and each session's log says why", async () => {
     const broken = new SpawnHelper({ setsid: "/usr/bin/setsid", setpriv: "/nonexistent/setpriv" });
     setSpawnHelper(broken);
     try {
       await expect(broken.whenReady()).rejects.toThrow(/could not run.*ENOENT.*before it was ready/);
-      const c = createConductor({ logsDir: logsDir(), handleSignals: false, enableMesh: false });
+      const c = createConductor({ logsDir: logsDir(), handleSignals: false, enableMesh: false, graceMs: 500 });
       for (let i = 0; i < 3; i++)
         c.spawnSession({ id: `f${i}`, agent: "command", command: ["sh", "-c", "echo up; sleep 300"] });
       const pids = await pidsOf(c, 3);

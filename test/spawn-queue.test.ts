@@ -35,6 +35,28 @@ describe("spawn queue", () => {
     expect(new Set(turnsOf).size).toBeGreaterThanOrEqual(3);
   });
 
+  it("takes what the turn already ran off its budget: after a busy timer, one job a turn", async () => {
+    // The embedder's side of each turn: a timer that holds the loop longer than the whole budget (as 10
+    // spawnSession calls did under load). Each job notes the turn it ran in.
+    let turn = 0;
+    const heavy = setInterval(() => {
+      turn++;
+      busy(15);
+    }, 1);
+    await new Promise((r) => setTimeout(r, 5)); // the interval is running: every turn now starts with it
+    const turnsOf: number[] = [];
+    const jobs = Array.from(
+      { length: 12 },
+      () => new Promise<void>((r) => spawnQueue.add(() => r(void turnsOf.push(turn)))),
+    );
+    await Promise.all(jobs);
+    clearInterval(heavy);
+    const perTurn = new Map<number, number>();
+    for (const t of turnsOf) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
+    // Before, the queue spent its own 10 ms on top of the timer's 15: all 12 (~0 ms each) in one turn.
+    expect(Math.max(...perTurn.values())).toBe(1);
+  });
+
   it("a job that throws does not stall the jobs behind it", async () => {
     const ran: number[] = [];
     const failing = new Promise<void>((resolve) => {
