@@ -3,12 +3,10 @@
 // event-loop delay p99, RSS (and the spawn helper's, actors/spawn-helper.ts), then shutdown() (time, and
 // whether every session's end reached the log). SPAWN_BATCH calls a turn (default 10).
 // MODE=node_pty: the floor, a bare node-pty parent holding the same children (loop p99, RSS).
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import { child, dist as builtDist, emit, sleep, tempLogs } from "./lib.mjs";
+import { dist as builtDist, emit, hasPerl, probeArgv, sleep, tempLogs } from "./lib.mjs";
 
 // DIST=path/to/dist/src/index.js: another build (main's, for a side-by-side run), as spawn-turns.mjs.
 const dist = process.env.DIST ? new URL(process.env.DIST, `file://${process.cwd()}/`).href : builtDist;
@@ -20,17 +18,7 @@ const STEADY_MS = Number(process.env.STEADY_MS ?? 10_000);
 const BATCH = Number(process.env.SPAWN_BATCH ?? 10);
 const MODE = process.env.MODE ?? "conductor";
 // The same child in both modes: a perl ticker when perl is there (bench/children/ticker.pl says why).
-const hasPerl = (() => {
-  try {
-    execFileSync("perl", ["-e", "1"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const probe = hasPerl
-  ? ["perl", fileURLToPath(new URL("./children/ticker.pl", import.meta.url)), String(EVERY)]
-  : [process.execPath, child("ticker"), String(EVERY)];
+const probe = probeArgv("ticker", String(EVERY));
 const prefixed = (p, o) =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [p + k[0].toUpperCase() + k.slice(1), v]));
 const ms = (ns) => Math.round(ns / 1e4) / 100;

@@ -4,27 +4,15 @@
 // each turn. Prints the turns over SLOW_MS with their breakdown, the p99 turn and the count over 100 ms.
 // TURNS_OUT=file: the slow turns' bounds on the monotonic clock in µs, for bench/turn-profile.mjs to
 // read with a `node --cpu-prof` profile of the same run (which functions each slow turn ran).
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { PerformanceObserver } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import { child, dist, emit, percentile, sleep, tempLogs } from "./lib.mjs";
+import { dist, emit, percentile, probeArgv, sleep, tempLogs } from "./lib.mjs";
 
 const N = Number(process.env.SESSIONS ?? 500);
 const BATCH = Number(process.env.SPAWN_BATCH ?? 10);
 const SLOW_MS = Number(process.env.SLOW_MS ?? 50);
 const DIST = process.env.DIST ? new URL(process.env.DIST, `file://${process.cwd()}/`).href : dist;
-const hasPerl = (() => {
-  try {
-    execFileSync("perl", ["-e", "1"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const probe = hasPerl
-  ? ["perl", fileURLToPath(new URL("./children/ticker.pl", import.meta.url)), "1000"]
-  : [process.execPath, child("ticker"), "1000"];
+const probe = probeArgv("ticker", "1000");
 const load = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 const r = (v) => Math.round(v * 10) / 10;
 
