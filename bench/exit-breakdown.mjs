@@ -7,15 +7,17 @@
 // TIMELINE=1 (with PERF=1): every context switch on both cores in the median and the two worst samples.
 // THREADS=1: CPU of each of this process's threads in the two windows. PROFILE=1: V8 samples by function
 // in marker → completed (PROFILE_WINDOW=output: in the turn of the agent's output, PROFILE_STACK=1: callers,
-// PROFILE_BY=file: by the module of ours nearest to each sample).
+// PROFILE_BY=file: by the module of ours nearest to each sample). LATE=1: also, in turn, sessions whose
+// one line comes 30 ms before their exit (children/stamp-exit-late.pl): the exit without the output's turn.
 import { spawn } from "node:child_process";
-import fs, { readFileSync, rmSync } from "node:fs";
+import fs, { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import { startFloors } from "./exit-state.mjs";
-import { dist, percentile, probeArgv, stamps, tempLogs } from "./lib.mjs";
+import { fileURLToPath } from "node:url";
+import { dist, once, percentile, probeArgv, stamps, tempLogs } from "./lib.mjs";
 
 const distUrl = (p) => new URL(`../dist/${p}`, import.meta.url).href;
 const { createConductor } = await import(dist);
@@ -64,6 +66,8 @@ ShimChannel.prototype.push = function (chunk) {
   const r = push.call(this, chunk);
   if (!before && this.proven) {
     cur.marker = t;
+    // The marker's push returns after the drain was begun and the child-run chart took RUN.MARKER.
+    cur.markerPushed = now();
     cur.cpu0 = process.cpuUsage();
     if (process.env.THREADS) cur.threads0 = threadsCpu();
   }
@@ -111,6 +115,20 @@ new PerformanceObserver((l) => {
 const overlap = (list, a, b) => list.reduce((s, g) => s + Math.max(0, Math.min(b, g.end) - Math.max(a, g.start)), 0);
 
 const wallToNow = (w) => w - performance.timeOrigin;
+
+/** LATE=1: a session of stamp-exit-late.pl, whose one line comes 30 ms before its exit; its figure. */
+async function lateSample(c, i) {
+  const id = `late${i}`;
+  const file = join(stampDir, id);
+  const done = once(c, "completed", (e) => e.sessionId === id).then(() => now());
+  c.spawnSession({
+    id,
+    agent: "command",
+    command: ["perl", fileURLToPath(new URL("./children/stamp-exit-late.pl", import.meta.url)), file],
+  });
+  const at = await done;
+  return at - wallToNow(stamps(readFileSync(file, "utf8"), "T")[0]);
+}
 
 async function conductorSample(c, i) {
   cur = {};
@@ -181,9 +199,12 @@ const floors = startFloors();
 const c = createConductor({ logsDir: tempLogs("exit-bd"), handleSignals: false, enableMesh: false });
 const ours = [];
 const floor = [];
+const late = [];
+const stampDir = mkdtempSync(join(tmpdir(), "exit-bd-late-"));
 for (let i = 0; i < SAMPLES; i++) {
   ours.push(await conductorSample(c, i));
   floor.push(await ptySample());
+  if (process.env.LATE === "1") late.push(await lateSample(c, i));
 }
 await c.shutdown();
 floors.stop();
@@ -217,7 +238,7 @@ if (profiler) {
     if (process.env.PROFILE_BY === "file") {
       // Charged to the nearest frame of ours (dist/actors, machines, src): XState's and Node's own work
       // goes to the module whose call caused it.
-      key = "(outside our modules)";
+      key = `(outside our modules) ${name(f)}`;
       for (let p = n; p; p = parents.get(p.id)) {
         const m = /\/dist\/((?:actors|machines|src)\/.+)$/.exec(p.callFrame.url);
         if (m) {
@@ -249,6 +270,7 @@ function attachKernel(ours, floor) {
   const exits = new Map();
   const switches = new Map(); // next_pid → times
   const wakeups = new Map(); // pid → times
+  const mainOn = []; // this process's main thread switched in (on) or out
   const add = (m, k, t) => (m.get(k) ?? m.set(k, []).get(k)).push(t);
   for (const line of out.split("\n")) {
     const m = /^\s*(\d+)\s+([\d.]+):\s+sched:(\w+):\s+(.*)$/.exec(line);
@@ -262,8 +284,10 @@ function attachKernel(ours, floor) {
       const f = /pid=(\d+)/.exec(rest);
       if (f) exits.set(Number(f[1]), t);
     } else if (ev === "sched_switch") {
-      const f = /next_pid=(\d+)/.exec(rest);
-      if (f) add(switches, Number(f[1]), t);
+      const f = /prev_pid=(\d+).*next_pid=(\d+)/.exec(rest);
+      if (f) add(switches, Number(f[2]), t);
+      if (f && Number(f[1]) === process.pid) mainOn.push({ t, on: false });
+      if (f && Number(f[2]) === process.pid) mainOn.push({ t, on: true });
     } else if (ev === "sched_wakeup") {
       const f = /pid=(\d+)/.exec(rest);
       if (f) add(wakeups, Number(f[1]), t);
@@ -276,6 +300,9 @@ function attachKernel(ours, floor) {
     s.agentExit = exits.get(agent);
     if (s.agentExit === undefined) continue;
     s.shimRun = after(switches.get(s.pid), s.agentExit);
+    s.shimWake = after(wakeups.get(s.pid), s.agentExit);
+    // Was the conductor's thread on a core when the shim was woken (its turn on the agent's output)?
+    if (s.shimWake !== undefined) s.mainBusyAtShimWake = mainOn.findLast((x) => x.t <= s.shimWake)?.on ? 1 : 0;
     // The conductor's last wakeup before it read the marker (none if it was running anyway).
     s.condWake = before(wakeups.get(process.pid), s.marker, s.shimRun);
   }
@@ -325,6 +352,8 @@ const d = (a, b) => (a === undefined || b === undefined ? Number.NaN : b - a);
 const steps = [
   ["stamp → agent exit (kernel)", (s) => d(s.stamp, s.agentExit)],
   ["agent exit → shim runs", (s) => d(s.agentExit, s.shimRun)],
+  ["  of which shim woken → runs", (s) => d(s.shimWake, s.shimRun)],
+  ["  share woken while our thread ran", (s) => s.mainBusyAtShimWake],
   ["shim runs → marker read", (s) => d(s.shimRun, s.marker)],
   ["  of which conductor woken → read", (s) => d(s.condWake, s.marker)],
   ["spawn call → stamp", (s) => d(s.spawnCall, s.stamp)],
@@ -334,6 +363,7 @@ const steps = [
   ["  CPU of this process in that turn", (s) => s.outputCpu],
   ["stamp → marker read (JS)", (s) => d(s.stamp, s.marker)],
   ["marker → drain's reading", (s) => d(s.marker, s.reading)],
+  ["  of which the marker's push (RUN.MARKER step)", (s) => d(s.marker, s.markerPushed)],
   ["drained (reading, log closed) → stateChange", (s) => d(Math.max(s.reading, s.logClosed), s.state)],
   ["stateChange → completed", (s) => d(s.state, s.completed)],
   ["CPU of this process, marker → completed", (s) => s.cpu],
@@ -360,6 +390,10 @@ console.log(
       ? `  (stamp → agent exit median ${r2(percentile(flExit, 50))} p99 ${r2(percentile(flExit, 99))})`
       : ""),
 );
+if (late.length)
+  console.log(
+    `conductor, output 30 ms before the exit (LATE=1): median ${r2(percentile(late, 50))} p95 ${r2(percentile(late, 95))} p99 ${r2(percentile(late, 99))}`,
+  );
 console.log(`${"step (mean ms)".padEnd(42)} ${"p40-60".padStart(8)} ${"worst 5%".padStart(9)}`);
 for (const [name, f] of steps)
   console.log(`${name.padEnd(42)} ${r2(mean(mid.map(f))).padStart(8)} ${r2(mean(tail.map(f))).padStart(9)}`);
