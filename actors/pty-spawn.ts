@@ -19,6 +19,8 @@ import { spawnQueue } from "./spawn-queue.js";
 export { spawnQueue };
 
 export const SPAWN_SWITCH = "STATECHART_CONDUCTOR_SPAWN";
+/** Turns a spawn waits for the booting helper or a turn with room before node-pty forks it anyway. */
+export const BOOT_WAIT_TURNS = 100;
 
 /** What a spawn needs of the transport's dependencies. */
 export interface SpawnDeps {
@@ -207,7 +209,10 @@ export async function spawnPty(
     // While the helper boots, node-pty forks here only in a turn with room for a fork (~10–25 ms of a
     // conductor's page tables): in one the embedder's calls already filled, the spawn takes another turn
     // and finds the helper ready, or a quieter turn (issue 13: the first turns' node-pty forks).
-    while (!h && helperBooting() && !spawnQueue.hasRoom) {
+    // At most BOOT_WAIT_TURNS turns: on a loaded machine every turn may stay full while the helper's
+    // boot takes seconds, or another conductor's shutdown retires the booting helper (retireIfIdle sees
+    // no run): a spawn that waited on either never started (a hog-run hang of the model-based test).
+    for (let turns = 0; !h && helperBooting() && !spawnQueue.hasRoom && turns < BOOT_WAIT_TURNS; turns++) {
       await new Promise<void>((r) => spawnQueue.add(r));
       h = readyHelper(unavailable);
     }

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { processWatchdog } from "../actors/orphan-watchdog.js";
-import { setSpawnHelper, spawnHelper } from "../actors/pty-spawn.js";
+import { BOOT_WAIT_TURNS, setSpawnHelper, spawnHelper } from "../actors/pty-spawn.js";
 import { SpawnHelper } from "../actors/spawn-helper.js";
 import { createConductor } from "../src/conductor.js";
 import { statFields } from "../src/process-identity.js";
@@ -78,6 +78,39 @@ describe.skipIf(!linux)("the spawn helper's start", () => {
       // Quiet turns: each spawn forks with node-pty here, the helper still booting.
       const pids = await pidsOf(c, 3);
       expect(pids.map(ppidOf)).toEqual([process.pid, process.pid, process.pid]);
+      expect(booting.ready).toBe(false);
+    } finally {
+      if (booting.pid) process.kill(booting.pid, "SIGKILL");
+      await c.shutdown("test_end");
+      setSpawnHelper(undefined);
+    }
+  });
+
+  it(`a spawn waits at most ${BOOT_WAIT_TURNS} busy turns for a booting helper, then node-pty forks it`, async () => {
+    // The hog-run hang: every turn full and a helper that never gets ready (booting for seconds on a
+    // loaded machine, or retired by another conductor's shutdown) held each spawn back without end.
+    const dir = logsDir();
+    const sleeper = join(dir, "boots-forever.sh");
+    writeFileSync(sleeper, "#!/bin/sh\nexec sleep 300\n", { mode: 0o755 });
+    const booting = new SpawnHelper({ setsid: "/usr/bin/setsid", bash: sleeper });
+    setSpawnHelper(booting);
+    const c = createConductor({ logsDir: dir, handleSignals: false, enableMesh: false, graceMs: 500 });
+    try {
+      let turns = 0;
+      const heavy = setInterval(() => {
+        turns++;
+        busy(15);
+      }, 1);
+      while (turns < 2) await new Promise((r) => setTimeout(r, 5));
+      c.spawnSession({ id: "w0", agent: "command", command: ["sleep", "300"] });
+      const started = () => c.getSnapshot().filter((s) => s.pid !== null).length;
+      // A bound in turns, not in time: one queue turn and at most one interval turn per loop iteration.
+      while (started() < 1 && turns < 10 * BOOT_WAIT_TURNS) await new Promise((r) => setTimeout(r, 5));
+      clearInterval(heavy);
+      expect(started()).toBe(1);
+      expect(turns).toBeLessThan(10 * BOOT_WAIT_TURNS);
+      const pids = c.getSnapshot().map((s) => s.pid as number);
+      expect(pids.map(ppidOf)).toEqual([process.pid]);
       expect(booting.ready).toBe(false);
     } finally {
       if (booting.pid) process.kill(booting.pid, "SIGKILL");
