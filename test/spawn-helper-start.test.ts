@@ -55,67 +55,65 @@ describe.skipIf(!linux)("the spawn helper's start", () => {
     await c.shutdown("test_end");
   });
 
-  it("while the helper boots, node-pty forks only in turns with room: none while every turn is busy", async () => {
-    // A helper that never says ready: its "bash" is a sleep (the helper's argv goes through it).
+  /**
+   * A conductor whose spawn helper never says ready (its "bash" is a sleep, the helper's argv goes
+   * through it), with every turn of the loop starting with 15 ms of the embedder's work: more than
+   * the spawn queue's whole budget. `turns` counts them; `quiet()` ends the busy turns.
+   */
+  async function bootingAndBusy() {
     const dir = logsDir();
     const sleeper = join(dir, "boots-forever.sh");
     writeFileSync(sleeper, "#!/bin/sh\nexec sleep 300\n", { mode: 0o755 });
     const booting = new SpawnHelper({ setsid: "/usr/bin/setsid", bash: sleeper });
     setSpawnHelper(booting);
     const c = createConductor({ logsDir: dir, handleSignals: false, enableMesh: false, graceMs: 500 });
-    try {
-      // Every turn starts with 15 ms of the embedder's work: more than the spawn queue's whole budget.
-      let turns = 0;
-      const heavy = setInterval(() => {
-        turns++;
-        busy(15);
-      }, 1);
-      while (turns < 2) await new Promise((r) => setTimeout(r, 5));
-      for (let i = 0; i < 3; i++) c.spawnSession({ id: `b${i}`, agent: "command", command: ["sleep", "300"] });
-      while (turns < 30) await new Promise((r) => setTimeout(r, 5));
+    const load = { turns: 0 };
+    const heavy = setInterval(() => {
+      load.turns++;
+      busy(15);
+    }, 1);
+    while (load.turns < 2) await new Promise((r) => setTimeout(r, 5));
+    const end = async () => {
       clearInterval(heavy);
+      if (booting.pid) process.kill(booting.pid, "SIGKILL");
+      await c.shutdown("test_end");
+      setSpawnHelper(undefined);
+    };
+    return { c, booting, load, quiet: () => clearInterval(heavy), end };
+  }
+
+  it("while the helper boots, node-pty forks only in turns with room: none while every turn is busy", async () => {
+    const { c, booting, load, quiet, end } = await bootingAndBusy();
+    try {
+      for (let i = 0; i < 3; i++) c.spawnSession({ id: `b${i}`, agent: "command", command: ["sleep", "300"] });
+      while (load.turns < 30) await new Promise((r) => setTimeout(r, 5));
+      quiet();
       expect(c.getSnapshot().map((s) => s.pid)).toEqual([null, null, null]);
       // Quiet turns: each spawn forks with node-pty here, the helper still booting.
       const pids = await pidsOf(c, 3);
       expect(pids.map(ppidOf)).toEqual([process.pid, process.pid, process.pid]);
       expect(booting.ready).toBe(false);
     } finally {
-      if (booting.pid) process.kill(booting.pid, "SIGKILL");
-      await c.shutdown("test_end");
-      setSpawnHelper(undefined);
+      await end();
     }
   });
 
   it(`a spawn waits at most ${BOOT_WAIT_TURNS} busy turns for a booting helper, then node-pty forks it`, async () => {
-    // The hog-run hang: every turn full and a helper that never gets ready (booting for seconds on a
-    // loaded machine, or retired by another conductor's shutdown) held each spawn back without end.
-    const dir = logsDir();
-    const sleeper = join(dir, "boots-forever.sh");
-    writeFileSync(sleeper, "#!/bin/sh\nexec sleep 300\n", { mode: 0o755 });
-    const booting = new SpawnHelper({ setsid: "/usr/bin/setsid", bash: sleeper });
-    setSpawnHelper(booting);
-    const c = createConductor({ logsDir: dir, handleSignals: false, enableMesh: false, graceMs: 500 });
+    // Every turn full and a helper that never gets ready (booting for seconds on a loaded machine, or
+    // retired by another conductor's shutdown) held a spawn back without end before the bound.
+    const { c, booting, load, quiet, end } = await bootingAndBusy();
     try {
-      let turns = 0;
-      const heavy = setInterval(() => {
-        turns++;
-        busy(15);
-      }, 1);
-      while (turns < 2) await new Promise((r) => setTimeout(r, 5));
       c.spawnSession({ id: "w0", agent: "command", command: ["sleep", "300"] });
       const started = () => c.getSnapshot().filter((s) => s.pid !== null).length;
       // A bound in turns, not in time: one queue turn and at most one interval turn per loop iteration.
-      while (started() < 1 && turns < 10 * BOOT_WAIT_TURNS) await new Promise((r) => setTimeout(r, 5));
-      clearInterval(heavy);
+      while (started() < 1 && load.turns < 10 * BOOT_WAIT_TURNS) await new Promise((r) => setTimeout(r, 5));
+      quiet();
       expect(started()).toBe(1);
-      expect(turns).toBeLessThan(10 * BOOT_WAIT_TURNS);
-      const pids = c.getSnapshot().map((s) => s.pid as number);
-      expect(pids.map(ppidOf)).toEqual([process.pid]);
+      expect(load.turns).toBeLessThan(10 * BOOT_WAIT_TURNS);
+      expect(c.getSnapshot().map((s) => ppidOf(s.pid as number))).toEqual([process.pid]);
       expect(booting.ready).toBe(false);
     } finally {
-      if (booting.pid) process.kill(booting.pid, "SIGKILL");
-      await c.shutdown("test_end");
-      setSpawnHelper(undefined);
+      await end();
     }
   });
 
