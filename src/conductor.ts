@@ -35,6 +35,9 @@ import { openSurvivorLedger, type SurvivorReport } from "./survivors.js";
 export { STATES, sessionSystemId };
 export type { ConductorEventName, ConductorEventPayloads, EventTime } from "./conductor-events.js";
 
+/** Conductors of this process created and not yet shut down (the last one retires the shared helpers). */
+let liveConductors = 0;
+
 export function createConductor(opts: ConductorOptions) {
   validateConductorOptions(opts);
   const logsDir = resolve(opts.logsDir);
@@ -148,8 +151,10 @@ export function createConductor(opts: ConductorOptions) {
       mesh.detach();
       unregisterSignals();
       const survivors = await endCarriers(cookieScope, undefined, createdMark);
-      // Every tree of this process is gone: the process-wide watchdog has nothing left to guard.
-      if (survivors.length === 0) {
+      liveConductors--;
+      // The helper and the watchdog serve every conductor of the process: only the last one's shutdown
+      // retires them (another conductor's helper, retired while it booted, held its spawns back).
+      if (survivors.length === 0 && liveConductors === 0) {
         processWatchdog().retireIfIdle();
         spawnHelper()?.retireIfIdle();
       }
@@ -201,9 +206,10 @@ export function createConductor(opts: ConductorOptions) {
   const mesh = attachMesh(api, opts);
   // Their forks now, not in the first spawns' turns (issue 13: ~30 and ~12 ms there under load, a
   // conductor's page tables copied per fork): the helper before any pty of ours exists, so it inherits
-  // no master, and it boots while the first sessions are set up. shutdown() retires both when idle.
+  // no master, and it boots while the first sessions are set up. The last shutdown() retires both when idle.
   processWatchdog().arm();
   startSpawnHelper();
+  liveConductors++;
   return api;
 }
 

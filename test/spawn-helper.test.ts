@@ -138,6 +138,27 @@ describe.skipIf(!linux)("spawn helper", () => {
 
 describe("the shared spawn helper and shutdown", () => {
   it.skipIf(!linux)(
+    "a conductor's shutdown leaves the helper to the conductors still live in the process",
+    async () => {
+      const shared = spawnHelper();
+      if (!shared) return; // node-pty forks here (STATECHART_CONDUCTOR_SPAWN=node-pty): no helper to end
+      const dir = mkdtempSync(join(tmpdir(), "spawn-helper-two-"));
+      const a = createConductor({ logsDir: join(dir, "a"), handleSignals: false, enableMesh: false });
+      const b = createConductor({ logsDir: join(dir, "b"), handleSignals: false, enableMesh: false });
+      await shared.whenReady();
+      const helperPid = shared.pid as number;
+      await a.shutdown("test_end");
+      // b still uses it (before, a's shutdown retired it and b's next spawn waited for another boot).
+      expect(shared.pid).toBe(helperPid);
+      expect(isProcessAlive(helperPid)).toBe(true);
+      await b.shutdown("test_end");
+      expect(shared.pid).toBeUndefined();
+      await waitUntil(() => !isProcessAlive(helperPid));
+      expect(isProcessAlive(helperPid)).toBe(false);
+    },
+  );
+
+  it.skipIf(!linux)(
     "the last conductor's shutdown ends the idle helper; the next spawn starts a new one",
     async () => {
       const shared = spawnHelper();
