@@ -48,6 +48,30 @@ function blockCounter() {
   };
 }
 const steady = monitorEventLoopDelay({ resolution: 5 });
+/**
+ * RSS through the steady window, every 250 ms: one reading lands anywhere in V8's old-space cycle (it
+ * fills to its limit, then a mark-compact), so `rssMb` is the median, `rssMaxMb` the peak. Also the CPU
+ * the process used per second of the window (what a smaller heap would cost in collections).
+ */
+function rssThroughSteady() {
+  const samples = [];
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const timer = setInterval(() => samples.push(process.memoryUsage().rss), 250);
+  return () => {
+    clearInterval(timer);
+    samples.push(process.memoryUsage().rss);
+    const { user, system } = process.cpuUsage(cpu0);
+    const sorted = samples.sort((a, b) => a - b);
+    const mb = (b) => Math.round(b / 2 ** 20);
+    return {
+      rssMb: mb(sorted[sorted.length >> 1]),
+      rssMinMb: mb(sorted[0]),
+      rssMaxMb: mb(sorted[sorted.length - 1]),
+      steadyCpuMsPerS: Math.round((user + system) / (performance.now() - t0)),
+    };
+  };
+}
 const result = {
   figure: "scale",
   mode: MODE,
@@ -78,10 +102,11 @@ if (MODE === "conductor") {
   result.spawnLoopMaxMs = ms(spawning.max);
   Object.assign(result, prefixed("spawn", blocks()));
   steady.enable();
+  const rss = rssThroughSteady();
   await sleep(STEADY_MS);
   steady.disable();
   result.loopP99Ms = ms(steady.percentile(99));
-  result.rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
+  Object.assign(result, rss());
   result.heapUsedMb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
   result.heapTotalMb = Math.round(process.memoryUsage().heapTotal / 2 ** 20);
   // The spawn helper is part of the supervisor's footprint (actors/spawn-helper.ts): counted apart.
@@ -117,10 +142,11 @@ if (MODE === "conductor") {
   Object.assign(result, prefixed("spawn", blocks()));
   await sleep(1_000);
   steady.enable();
+  const rss = rssThroughSteady();
   await sleep(STEADY_MS);
   steady.disable();
   result.loopP99Ms = ms(steady.percentile(99));
-  result.rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
+  Object.assign(result, rss());
   const t1 = performance.now();
   await Promise.all(
     kids.map(
