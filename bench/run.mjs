@@ -29,10 +29,10 @@ if (process.getuid?.() === 0 && !process.env.BENCH_NETNS) {
   await main();
 }
 
-function scenario(file, env = {}) {
+function scenario(file, env = {}, nodeFlags = []) {
   const started = performance.now();
-  process.stderr.write(`· ${file} ${JSON.stringify(env)} … `);
-  const out = execFileSync(process.execPath, [here(file)], {
+  process.stderr.write(`· ${[...nodeFlags, file].join(" ")} ${JSON.stringify(env)} … `);
+  const out = execFileSync(process.execPath, [...nodeFlags, here(file)], {
     env: { ...process.env, ...env },
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
@@ -40,9 +40,15 @@ function scenario(file, env = {}) {
     timeout: 600_000,
   });
   const seconds = Math.round((performance.now() - started) / 100) / 10;
-  took.push({ file, env, seconds });
+  took.push({ file, env, ...(nodeFlags.length ? { nodeFlags } : {}), seconds });
   process.stderr.write(`${seconds} s\n`);
   return JSON.parse(out.trim().split("\n").at(-1));
+}
+
+/** The node flags of the `conductor run --detach` daemon, as built. */
+async function daemonFlags() {
+  const { SUPERVISOR_V8_FLAGS } = await import(here("../dist/src/cli/supervisor-node-flags.js"));
+  return [...SUPERVISOR_V8_FLAGS];
 }
 
 async function main() {
@@ -61,6 +67,13 @@ async function main() {
     throughput: scenario("throughput.mjs", quick ? { ROUNDS: "1", MIB: "8" } : { ROUNDS: "3", MIB: "128" }),
     scale500: ["conductor", "node_pty"].map((MODE) =>
       scenario("scale.mjs", { MODE, STEADY_MS: steady, ...(quick ? { SESSIONS: "20" } : {}) }),
+    ),
+    // The same conductor in the process `conductor run --detach` starts: only a supervisor in it, so
+    // it runs with the node flags src/cli/supervisor-node-flags.ts gives it (a smaller young generation).
+    scale500Daemon: scenario(
+      "scale.mjs",
+      { MODE: "conductor", STEADY_MS: steady, ...(quick ? { SESSIONS: "20" } : {}) },
+      await daemonFlags(),
     ),
     scale100x10: ["conductor", "node_pty"].map((MODE) =>
       scenario("scale.mjs", { MODE, SESSIONS: quick ? "10" : "100", EVERY_MS: "100", STEADY_MS: steady }),

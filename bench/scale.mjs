@@ -79,6 +79,7 @@ const result = {
   everyMs: EVERY,
   child: hasPerl ? "perl" : "node",
   loadStart: load(),
+  nodeFlags: process.execArgv,
 };
 
 if (MODE === "conductor") {

@@ -69,8 +69,8 @@ export function summarise(raw) {
 
   const [c500, p500] = raw.scale500;
   rows.push({
-    figure: `${c500.sessions} sessions × 1 line/s`,
-    conductor: `RSS ${c500.rssMb} MB, loop p99 ${c500.loopP99Ms} ms; spawn ×${c500.sessions} ${c500.spawnAllS} s (calls ${c500.spawnCallsS ?? "—"} s; worst loop block ${c500.spawnLoopMaxMs} ms); shutdown ${c500.shutdownS} s, ends logged ${c500.sessionsWhoseEndIsLogged}/${c500.sessions}, seq gaps ${c500.seqGaps}`,
+    figure: `${c500.sessions} sessions × 1 line/s (a default node, as an embedder's)`,
+    conductor: `RSS ${c500.rssMb} MB${c500.rssMaxMb ? ` (${c500.rssMinMb}–${c500.rssMaxMb})` : ""}, CPU ${c500.steadyCpuMsPerS ?? "—"} ms/s, loop p99 ${c500.loopP99Ms} ms; spawn ×${c500.sessions} ${c500.spawnAllS} s (calls ${c500.spawnCallsS ?? "—"} s; worst loop block ${c500.spawnLoopMaxMs} ms); shutdown ${c500.shutdownS} s, ends logged ${c500.sessionsWhoseEndIsLogged}/${c500.sessions}, seq gaps ${c500.seqGaps}`,
     pm2: "—",
     floor: `node-pty parent: RSS ${p500.rssMb} MB, loop p99 ${p500.loopP99Ms} ms, spawn ${p500.spawnAllS} s (worst loop block ${p500.spawnLoopMaxMs} ms)`,
     ratio: `RSS ${x(c500.rssMb / p500.rssMb)}, loop p99 ${x(c500.loopP99Ms / Math.max(p500.loopP99Ms, 0.01))} of node-pty`,
@@ -83,6 +83,22 @@ export function summarise(raw) {
       c500.sessionsWhoseEndIsLogged === c500.sessions &&
       c500.seqGaps === 0,
   });
+  const d500 = raw.scale500Daemon;
+  if (d500) {
+    rows.push({
+      figure: `${d500.sessions} sessions × 1 line/s in the \`run --detach\` daemon (\`${d500.nodeFlags.join(" ")}\`)`,
+      conductor: `RSS ${d500.rssMb} MB (${d500.rssMinMb}–${d500.rssMaxMb}), CPU ${d500.steadyCpuMsPerS} ms/s, loop p99 ${d500.loopP99Ms} ms; spawn ×${d500.sessions} ${d500.spawnAllS} s (worst loop block ${d500.spawnLoopMaxMs} ms); ends logged ${d500.sessionsWhoseEndIsLogged}/${d500.sessions}`,
+      pm2: "—",
+      floor: `default node above: RSS ${c500.rssMb} MB (${c500.rssMinMb}–${c500.rssMaxMb}), CPU ${c500.steadyCpuMsPerS} ms/s`,
+      ratio: `RSS ${x(d500.rssMb / c500.rssMb)}, CPU ${x(d500.steadyCpuMsPerS / Math.max(c500.steadyCpuMsPerS, 1))} of the default node`,
+      target: "RSS ≤ 120 MB, loop p99 ≤ 50 ms, no line lost",
+      met:
+        d500.rssMb <= 120 &&
+        d500.loopP99Ms <= 50 &&
+        d500.sessionsWhoseEndIsLogged === d500.sessions &&
+        d500.seqGaps === 0,
+    });
+  }
   const [c100, p100] = raw.scale100x10;
   rows.push({
     figure: `${c100.sessions} sessions × 10 lines/s`,

@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadRunConfig } from "../config.js";
 import type { RunFlags } from "./run.js";
+import { supervisorNodeArgs } from "./supervisor-node-flags.js";
 
 export interface ReadyMessage {
   type: "conductor.ready";
@@ -55,7 +56,15 @@ export async function detach(
   // The resolved logsDir, so the child writes where the parent said it would.
   const child: ChildProcess = spawn(
     process.execPath,
-    [fileURLToPath(new URL("./main.js", import.meta.url)), "run", ...args, "--logs-dir", logsDir],
+    // Only a supervisor runs in it: its young generation is capped (supervisor-node-flags.ts says why).
+    [
+      ...supervisorNodeArgs(),
+      fileURLToPath(new URL("./main.js", import.meta.url)),
+      "run",
+      ...args,
+      "--logs-dir",
+      logsDir,
+    ],
     { detached: true, stdio: ["ignore", fd, fd, "ipc"], env: { ...process.env, [READY_ENV]: "1" } },
   );
   fs.closeSync(fd);

@@ -1,0 +1,35 @@
+/**
+ * The V8 flags of a process that does nothing but supervise: the `conductor run --detach` daemon.
+ *
+ * A young generation capped at 4 MiB a semi-space. V8 grows it to 16 MiB a half (32 MiB committed,
+ * both halves touched as they flip) once the survivors of its scavenges add up to its size, which a
+ * supervisor's steady trickle of session state always does; it shrinks it again only while the
+ * process allocates under ~1 KB/ms. With 500 sessions printing a line a second that was a quarter of
+ * the supervisor's RSS; capped, the same run used ~25 MB less at about the same CPU (bench/README.md,
+ * measured side by side). A library cannot do this for its embedder: the size is fixed when the heap is
+ * created, and `v8.setFlagsFromString` after that changes nothing (measured). Embedders pass it
+ * themselves (`NODE_OPTIONS=--max-semi-space-size=4`, docs/reliability.md).
+ */
+export const SUPERVISOR_V8_FLAGS: readonly string[] = ["--max-semi-space-size=4"];
+
+/** Flags that choose the young generation's size: the user's choice wins over ours. */
+const YOUNG_GENERATION = /--(max-|min-)?semi-space-size\b|--max-young-generation-size\b/;
+
+/**
+ * The node flags to start a supervisor process with: ours, unless the user already chose the young
+ * generation's size in this process's flags (passed on) or in `NODE_OPTIONS` (the child inherits it).
+ */
+export function supervisorNodeArgs(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string = process.env.NODE_OPTIONS ?? "",
+): string[] {
+  const chosen: string[] = [];
+  execArgv.forEach((a, i) => {
+    if (!YOUNG_GENERATION.test(a)) return;
+    // `--max-semi-space-size 4` is one flag in two arguments.
+    chosen.push(...(a.includes("=") || execArgv[i + 1] === undefined ? [a] : [a, execArgv[i + 1] as string]));
+  });
+  if (chosen.length > 0) return chosen;
+  if (YOUNG_GENERATION.test(nodeOptions)) return [];
+  return [...SUPERVISOR_V8_FLAGS];
+}

@@ -1,0 +1,66 @@
+/**
+ * `conductor run --detach`: the background supervisor, as a user starts and stops it (built JS in
+ * dist/), and the node flags it is started with (src/cli/supervisor-node-flags.ts).
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { SUPERVISOR_V8_FLAGS, supervisorNodeArgs } from "../src/cli/supervisor-node-flags.js";
+import { isProcessAlive } from "../src/process-identity.js";
+import { distModule } from "./helpers/dist.js";
+
+describe("the node flags of the detached supervisor", () => {
+  it("caps the young generation unless the user chose its size", () => {
+    expect(supervisorNodeArgs([], "")).toEqual([...SUPERVISOR_V8_FLAGS]);
+    expect(SUPERVISOR_V8_FLAGS).toEqual(["--max-semi-space-size=4"]);
+    // Other flags of this process are not passed on (an --inspect port would clash).
+    expect(supervisorNodeArgs(["--inspect=9229", "--enable-source-maps"], "")).toEqual([...SUPERVISOR_V8_FLAGS]);
+    // The user's own choice, on the command line or in NODE_OPTIONS, wins.
+    expect(supervisorNodeArgs(["--max-semi-space-size=16"], "")).toEqual(["--max-semi-space-size=16"]);
+    expect(supervisorNodeArgs(["--max-semi-space-size", "8", "--trace-gc"], "")).toEqual([
+      "--max-semi-space-size",
+      "8",
+    ]);
+    expect(supervisorNodeArgs(["--max-young-generation-size=48"], "")).toEqual(["--max-young-generation-size=48"]);
+    expect(supervisorNodeArgs([], "--max-semi-space-size=16 --trace-warnings")).toEqual([]);
+    expect(supervisorNodeArgs([], "--semi-space-size=2")).toEqual([]);
+  });
+});
+
+const cli = distModule("src/cli/main.js");
+const AGENT = fileURLToPath(new URL("./fixtures/line-agent.mjs", import.meta.url));
+const exec = promisify(execFile);
+
+describe.skipIf(!cli.built || process.platform !== "linux")("conductor run --detach", () => {
+  it("starts a background supervisor with the supervisor's node flags; stop ends it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "detach-cli-"));
+    const env = { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "detach-xdg-")), NODE_OPTIONS: "" };
+    const config = {
+      probe: { stallMs: 3_600_000, stallTimeoutMs: 3_600_000 },
+      sessions: [{ id: "one", agent: "command", command: [process.execPath, AGENT], maxRestarts: 0 }],
+    };
+    writeFileSync(join(dir, "bg.json"), JSON.stringify(config));
+    const run = (...args: string[]) => exec(process.execPath, [cli.path, ...args], { cwd: dir, env, timeout: 120_000 });
+
+    const started = await run("run", "bg.json", "--name", "detach-test", "--detach", "--logs-dir", "logs");
+    const pid = Number(/running in the background \(pid (\d+)\)/.exec(started.stdout)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      expect(argv).toContain("--max-semi-space-size=4");
+      expect(argv.slice(argv.indexOf("run"))).toEqual(expect.arrayContaining(["bg.json", "--name", "detach-test"]));
+      expect(isProcessAlive(pid)).toBe(true);
+    } finally {
+      await run("stop", "--name", "detach-test");
+    }
+    // stop returns once the conductor said it is shutting down; the process itself ends after its log.
+    const deadline = Date.now() + 60_000;
+    while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(isProcessAlive(pid)).toBe(false);
+    expect(readFileSync(join(dir, "logs", "conductor-events.jsonl"), "utf8")).toContain("conductor.shutdown_complete");
+  }, 180_000);
+});
