@@ -9,6 +9,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     fileParallelism: false,
     maxWorkers: 1,
+    globalSetup: ["./test/global-tmpdir.ts"],
     // Cases of conductor.live.ts run side by side (test.concurrent); each CLI run is heavy.
     maxConcurrency: Number(process.env.AGENTS_LIVE_CONCURRENCY ?? 3),
   },

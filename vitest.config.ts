@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests spawn real ptys; two cores here, so keep parallelism modest.
     maxWorkers: 2,
+    globalSetup: ["./test/global-tmpdir.ts"],
     reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

@@ -1,12 +1,22 @@
 // Shared helpers for the benchmarks: they import the built package (run `npm run build` first).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const dist = new URL("../dist/src/index.js", import.meta.url).href;
-export const tempLogs = (name) => mkdtempSync(join(tmpdir(), `conductor-bench-${name}-`));
+/** Log directories of this scenario: removed when its process exits (`KEEP_LOGS=1` keeps them). A throughput round alone writes 128 MiB. */
+const made = [];
+export const tempLogs = (name) => {
+  const dir = mkdtempSync(join(tmpdir(), `conductor-bench-${name}-`));
+  if (made.length === 0 && process.env.KEEP_LOGS !== "1")
+    process.on("exit", () => {
+      for (const d of made) rmSync(d, { recursive: true, force: true });
+    });
+  made.push(dir);
+  return dir;
+};
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export function percentile(values, p) {

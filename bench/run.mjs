@@ -2,8 +2,9 @@
 // bare floors. Writes bench/results.json and the table in bench/README.md. Ratios are what to read: the
 // machines are shared, so absolute times move with the load; targets live here, never in tests.
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { summarise, table } from "./summary.mjs";
 
@@ -52,6 +53,10 @@ async function daemonFlags() {
 }
 
 async function main() {
+  // Every scenario's files (logs, pm2's home) in one directory, removed at the end (KEEP_LOGS=1 keeps it).
+  const scratch = mkdtempSync(join(tmpdir(), "conductor-bench-"));
+  process.env.TMPDIR = scratch;
+  if (process.env.KEEP_LOGS !== "1") process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
   const quick = process.argv.includes("--quick");
   const started = Date.now();
   const load0 = loadavg()[0];
