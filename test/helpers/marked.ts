@@ -35,11 +35,15 @@ export function markedProcesses(mark: string): MarkedProcess[] {
   return found;
 }
 
-/** Polls until `pred(count)` holds or `ms` passes; returns the last list. A bound, never a verdict. */
-export async function waitMarked(mark: string, pred: (n: number) => boolean, ms: number): Promise<MarkedProcess[]> {
+/** Polls until `pred(count, list)` holds or `ms` passes; returns the last list. A bound, never a verdict. */
+export async function waitMarked(
+  mark: string,
+  pred: (n: number, list: MarkedProcess[]) => boolean,
+  ms: number,
+): Promise<MarkedProcess[]> {
   const deadline = Date.now() + ms;
   let list = markedProcesses(mark);
-  while (!pred(list.length) && Date.now() < deadline) {
+  while (!pred(list.length, list) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
     list = markedProcesses(mark);
   }
