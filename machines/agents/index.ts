@@ -7,6 +7,7 @@ import type { AgentProfile } from "./types.js";
 
 export { claude, codex, command, gemini };
 export * from "./judge.js";
+export * from "./progress-key.js";
 export * from "./questions.js";
 export { redactSecrets } from "./redact.js";
 export * from "./types.js";

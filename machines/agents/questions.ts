@@ -5,7 +5,8 @@
  * choices. Pure; the session machine calls it once the screen has been quiet for `inputQuiet`.
  */
 import { DEFAULT_INPUT_WAIT_PATTERNS, type InputWaitPattern, matchInputWait } from "../classify-output.js";
-import { contentOf, isBusy } from "./judge.js";
+import { contentOf } from "./judge.js";
+import { isBusy } from "./progress-key.js";
 import type { AgentProfile, Question, QuestionKind } from "./types.js";
 
 /** `❯ 1. Yes, proceed`, `  2. No, exit`, `● 1. Trust folder`, `3) Don't trust`. */
