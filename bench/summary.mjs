@@ -91,10 +91,12 @@ export function summarise(raw) {
       pm2: "—",
       floor: `default node above: RSS ${c500.rssMb} MB (${c500.rssMinMb}–${c500.rssMaxMb}), CPU ${c500.steadyCpuMsPerS} ms/s`,
       ratio: `RSS ${x(d500.rssMb / c500.rssMb)}, CPU ${x(d500.steadyCpuMsPerS / Math.max(c500.steadyCpuMsPerS, 1))} of the default node`,
-      target: "RSS ≤ 120 MB, loop p99 ≤ 50 ms, no line lost",
+      target: "RSS ≤ 120 MB, loop p99 ≤ 50 ms, spawn ≤ 30 s, no block > 100 ms, no line lost",
       met:
         d500.rssMb <= 120 &&
         d500.loopP99Ms <= 50 &&
+        d500.spawnAllS <= 30 &&
+        d500.spawnLoopMaxMs <= 100 &&
         d500.sessionsWhoseEndIsLogged === d500.sessions &&
         d500.seqGaps === 0,
     });
