@@ -183,7 +183,9 @@ describe("following an output log across rotations", () => {
       const follow = await client.follow({ sessions: ["chatty"], events: false, output: true }, (m) => {
         if (m.stream === "output") seen.push((m.data as { text: string }).text);
       });
-      conductor.sendInput("chatty", "go");
+      // sendInput sends nothing (false) until the child runs: under load the follow can be in place
+      // before the spawn, and the agent then waited for a "go" that was never sent (120 s, hog run).
+      while (!conductor.sendInput("chatty", "go")) await new Promise((r) => setTimeout(r, 10));
       await completed;
       await seen.until((t) => t.includes(`line ${LINES - 1}\r\n`));
       await follow.stop();
