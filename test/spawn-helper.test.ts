@@ -136,6 +136,14 @@ describe.skipIf(!linux)("spawn helper", () => {
   );
 });
 
+const quietConductor = (logsDir: string) => createConductor({ logsDir, handleSignals: false, enableMesh: false });
+/** The shared helper was retired: no pid any more, and its process is gone. */
+async function expectRetired(shared: { pid: number | undefined }, helperPid: number): Promise<void> {
+  expect(shared.pid).toBeUndefined();
+  await waitUntil(() => !isProcessAlive(helperPid));
+  expect(isProcessAlive(helperPid)).toBe(false);
+}
+
 describe("the shared spawn helper and shutdown", () => {
   it.skipIf(!linux)(
     "a conductor's shutdown leaves the helper to the conductors still live in the process",
@@ -143,8 +151,8 @@ describe("the shared spawn helper and shutdown", () => {
       const shared = spawnHelper();
       if (!shared) return; // node-pty forks here (STATECHART_CONDUCTOR_SPAWN=node-pty): no helper to end
       const dir = mkdtempSync(join(tmpdir(), "spawn-helper-two-"));
-      const a = createConductor({ logsDir: join(dir, "a"), handleSignals: false, enableMesh: false });
-      const b = createConductor({ logsDir: join(dir, "b"), handleSignals: false, enableMesh: false });
+      const a = quietConductor(join(dir, "a"));
+      const b = quietConductor(join(dir, "b"));
       await shared.whenReady();
       const helperPid = shared.pid as number;
       await a.shutdown("test_end");
@@ -152,9 +160,7 @@ describe("the shared spawn helper and shutdown", () => {
       expect(shared.pid).toBe(helperPid);
       expect(isProcessAlive(helperPid)).toBe(true);
       await b.shutdown("test_end");
-      expect(shared.pid).toBeUndefined();
-      await waitUntil(() => !isProcessAlive(helperPid));
-      expect(isProcessAlive(helperPid)).toBe(false);
+      await expectRetired(shared, helperPid);
     },
   );
 
@@ -164,18 +170,16 @@ describe("the shared spawn helper and shutdown", () => {
       const shared = spawnHelper();
       if (!shared) return; // node-pty forks here (STATECHART_CONDUCTOR_SPAWN=node-pty): no helper to end
       const logsDir = mkdtempSync(join(tmpdir(), "spawn-helper-retire-"));
-      const first = createConductor({ logsDir, handleSignals: false, enableMesh: false });
+      const first = quietConductor(logsDir);
       await shared.whenReady();
       const helperPid = shared.pid as number;
       const done = new Promise((r) => first.on("completed", r));
       first.spawnSession({ id: "a", agent: "command", command: ["sh", "-c", "echo one"] });
       await done;
       await first.shutdown("test_end");
-      expect(shared.pid).toBeUndefined();
-      await waitUntil(() => !isProcessAlive(helperPid));
-      expect(isProcessAlive(helperPid)).toBe(false);
+      await expectRetired(shared, helperPid);
 
-      const second = createConductor({ logsDir, handleSignals: false, enableMesh: false });
+      const second = quietConductor(logsDir);
       await shared.whenReady();
       expect(shared.pid).not.toBe(helperPid);
       const again = new Promise((r) => second.on("completed", r));
