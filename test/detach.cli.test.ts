@@ -28,6 +28,7 @@ describe("the node flags of the detached supervisor", () => {
     expect(supervisorNodeArgs(["--max-young-generation-size=48"], "")).toEqual(["--max-young-generation-size=48"]);
     expect(supervisorNodeArgs([], "--max-semi-space-size=16 --trace-warnings")).toEqual([]);
     expect(supervisorNodeArgs([], "--semi-space-size=2")).toEqual([]);
+    expect(supervisorNodeArgs(["--max_semi_space_size=2"], "")).toEqual(["--max_semi_space_size=2"]);
   });
 });
 

@@ -6,14 +6,16 @@
  * supervisor's steady trickle of session state always does; it shrinks it again only while the
  * process allocates under ~1 KB/ms. With 500 sessions printing a line a second that was a quarter of
  * the supervisor's RSS; capped, the same run used ~23 MB less (133 → 110 MB) for ~1.25× the CPU, the
- * extra scavenges on V8's helper threads (bench/README.md, measured side by side). A library cannot do this for its embedder: the size is fixed when the heap is
- * created, and `v8.setFlagsFromString` after that changes nothing (measured). Embedders pass it
- * themselves (`NODE_OPTIONS=--max-semi-space-size=4`, docs/reliability.md).
+ * extra scavenges on V8's helper threads (bench/README.md, measured side by side). A library cannot
+ * do this for its embedder: the size is fixed when the heap is created, and `v8.setFlagsFromString`
+ * after that changes nothing (measured). Embedders and a foreground `conductor run` pass it
+ * themselves (`NODE_OPTIONS=--max-semi-space-size=4`: README.md, docs/cli.md).
  */
 export const SUPERVISOR_V8_FLAGS: readonly string[] = ["--max-semi-space-size=4"];
 
 /** Flags that choose the young generation's size: the user's choice wins over ours. */
-const YOUNG_GENERATION = /--(max-|min-)?semi-space-size\b|--max-young-generation-size\b/;
+// V8 reads `_` and `-` alike in flag names.
+const YOUNG_GENERATION = /--(max[-_]|min[-_])?semi[-_]space[-_]size\b|--max[-_]young[-_]generation[-_]size\b/;
 
 /**
  * The node flags to start a supervisor process with: ours, unless the user already chose the young
