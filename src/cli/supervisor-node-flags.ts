@@ -5,7 +5,7 @@
  * both halves touched as they flip) once the survivors of its scavenges add up to its size, which a
  * supervisor's steady trickle of session state always does; it shrinks it again only while the
  * process allocates under ~1 KB/ms. With 500 sessions printing a line a second that was a quarter of
- * the supervisor's RSS; capped, the same run used ~23 MB less (133 → 110 MB) for ~1.25× the CPU, the
+ * the supervisor's RSS; capped, the same run used ~20 MB less (130–133 → 110 MB) for 1.25–1.3× the CPU, the
  * extra scavenges on V8's helper threads (bench/README.md, measured side by side). A library cannot
  * do this for its embedder: the size is fixed when the heap is created, and `v8.setFlagsFromString`
  * after that changes nothing (measured). Embedders and a foreground `conductor run` pass it
