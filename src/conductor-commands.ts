@@ -44,9 +44,23 @@ export function sessionCommands(d: CommandDeps) {
     return Boolean(c?.childRunning && !FINAL_STATES.has(c.state));
   };
 
+  // The caller of a refused send sees only `false`; the log says why, once per session and reason
+  // (an embedder that retries until the child runs would otherwise write a line per try).
+  const lastRefusal = new Map<string, string>();
+  function refused(id: string, why: "not_text" | "unknown_session" | "not_running"): false {
+    if (lastRefusal.get(id) === why || d.isShuttingDown()) return false; // closing: a line would only warn
+    lastRefusal.set(id, why);
+    const state = record().sessions[id]?.getSnapshot().context.state ?? null;
+    d.log("session.input_refused", { session: id, why, state });
+    return false;
+  }
+  const refusal = (id: string) => (record().sessions[id] ? refused(id, "not_running") : refused(id, "unknown_session"));
+
   /** The seed's contract: `false` when nothing was sent (unknown id, no running child, not a string). */
   function sendInput(id: string, text: string): boolean {
-    if (typeof text !== "string" || !running(id)) return false;
+    if (typeof text !== "string") return refused(id, "not_text");
+    if (!running(id)) return refusal(id);
+    lastRefusal.delete(id);
     d.actor.send({ type: "INPUT", id, text });
     // Never the text: what people type into a prompt can be a secret.
     d.log("session.input", { session: id, length: text.length + 1 });
@@ -56,7 +70,8 @@ export function sessionCommands(d: CommandDeps) {
   /** Named keys (`["Down", "Enter"]`, `["Esc"]`, `["2", "Enter"]`) to answer a menu; false if not running. */
   function sendKeys(id: string, keys: readonly string[]): boolean {
     checkKeys("sendKeys(id, keys): keys", keys);
-    if (!running(id)) return false;
+    if (!running(id)) return refusal(id);
+    lastRefusal.delete(id);
     record().sessions[id]?.send({ type: "KEYS", keys });
     d.log("session.keys", { session: id, keys });
     return true;

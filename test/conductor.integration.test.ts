@@ -139,6 +139,26 @@ describe("createConductor with real processes", () => {
     expect(c.sendInput("ask", "late")).toBe(false);
   });
 
+  it("a refused sendInput says why in the log, once per session and reason", async () => {
+    const c = conductor();
+    const done = waitFor(c, "completed");
+    c.spawnSession({ id: "early", agent: "command", command: [NODE, "-e", "setTimeout(() => {}, 300)"] });
+    // Before its child is spawned (CHILD.SPAWNED comes in a later turn), twice: one line.
+    expect(c.sendInput("early", "too soon")).toBe(false);
+    expect(c.sendKeys("early", ["Enter"])).toBe(false);
+    expect(c.sendInput("nobody", "hello")).toBe(false);
+    expect(c.sendInput("early", 42 as unknown as string)).toBe(false);
+    await done;
+    await c.shutdown("test");
+    const refused = (await readEventLog(c.eventLogPath)).filter((l) => l.event === "session.input_refused");
+    expect(refused).toEqual([
+      expect.objectContaining({ session: "early", why: "not_running", state: "starting" }),
+      expect.objectContaining({ session: "nobody", why: "unknown_session", state: null }),
+      expect.objectContaining({ session: "early", why: "not_text", state: "starting" }),
+    ]);
+    expect(readFileSync(c.eventLogPath, "utf8")).not.toContain("too soon");
+  });
+
   it("keeps every transition in a JSONL log that parses line by line, with seq and ISO ts", async () => {
     const c = conductor({ maxRestarts: 1 });
     const dead = waitFor(c, "dead");
