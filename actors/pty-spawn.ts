@@ -15,9 +15,6 @@ import { type HelperExit, SpawnHelper } from "./spawn-helper.js";
 import { MasterTerm, type PtyTerm, ptyNative } from "./spawn-pty-term.js";
 import { spawnQueue } from "./spawn-queue.js";
 
-// pty-transport.ts queues its starts here: one queue for every spawn of the process.
-export { spawnQueue };
-
 export const SPAWN_SWITCH = "STATECHART_CONDUCTOR_SPAWN";
 /** Turns a spawn waits for the booting helper or a turn with room before node-pty forks it anyway. */
 export const BOOT_WAIT_TURNS = 100;

@@ -16,7 +16,8 @@ import { OutputCoalescer } from "./output-coalescer.js";
 import type { ProcessReaper } from "./process-reaper.js";
 import { signalName } from "./pty-shim.js";
 import { ShimChannel } from "./pty-shim-channel.js";
-import { abandonSpawn, type SpawnDeps, type Spawned, spawnPty, spawnQueue, spawnRefused } from "./pty-spawn.js";
+import { abandonSpawn, type SpawnDeps, type Spawned, spawnPty, spawnRefused } from "./pty-spawn.js";
+import { spawnQueue } from "./spawn-queue.js";
 import type { PtyTerm } from "./spawn-pty-term.js";
 import { ScreenTail } from "./screen-tail.js";
 

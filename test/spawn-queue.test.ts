@@ -6,7 +6,7 @@
  * makes each continuation slower, so fewer fit a turn.
  */
 import { describe, expect, it } from "vitest";
-import { spawnQueue } from "../actors/pty-spawn.js";
+import { spawnQueue } from "../actors/spawn-queue.js";
 
 const busy = (ms: number) => {
   const end = performance.now() + ms;
