@@ -45,21 +45,24 @@ export function sessionCommands(d: CommandDeps) {
   };
 
   // The caller of a refused send sees only `false`; the log says why, once per session and reason
-  // (an embedder that retries until the child runs would otherwise write a line per try).
+  // (an embedder that retries until the child runs would otherwise write a line per try). Unknown ids
+  // are not kept: only the last one, so a caller with a wrong id cannot grow the map.
   const lastRefusal = new Map<string, string>();
-  function refused(id: string, why: "not_text" | "unknown_session" | "not_running"): false {
-    if (lastRefusal.get(id) === why || d.isShuttingDown()) return false; // closing: a line would only warn
-    lastRefusal.set(id, why);
-    const state = record().sessions[id]?.getSnapshot().context.state ?? null;
-    d.log("session.input_refused", { session: id, why, state });
+  let lastUnknown: string | undefined;
+  function refuse(id: string, notText = false): false {
+    const ref = record().sessions[id];
+    const why = notText ? "not_text" : ref ? "not_running" : "unknown_session";
+    const repeated = ref ? lastRefusal.get(id) === why : lastUnknown === id;
+    if (repeated || d.isShuttingDown()) return false; // closing: a line would only warn
+    if (ref) lastRefusal.set(id, why);
+    else lastUnknown = id;
+    d.log("session.input_refused", { session: id, why, state: ref?.getSnapshot().context.state ?? null });
     return false;
   }
-  const refusal = (id: string) => (record().sessions[id] ? refused(id, "not_running") : refused(id, "unknown_session"));
 
   /** The seed's contract: `false` when nothing was sent (unknown id, no running child, not a string). */
   function sendInput(id: string, text: string): boolean {
-    if (typeof text !== "string") return refused(id, "not_text");
-    if (!running(id)) return refusal(id);
+    if (typeof text !== "string" || !running(id)) return refuse(id, typeof text !== "string");
     lastRefusal.delete(id);
     d.actor.send({ type: "INPUT", id, text });
     // Never the text: what people type into a prompt can be a secret.
@@ -70,7 +73,7 @@ export function sessionCommands(d: CommandDeps) {
   /** Named keys (`["Down", "Enter"]`, `["Esc"]`, `["2", "Enter"]`) to answer a menu; false if not running. */
   function sendKeys(id: string, keys: readonly string[]): boolean {
     checkKeys("sendKeys(id, keys): keys", keys);
-    if (!running(id)) return refusal(id);
+    if (!running(id)) return refuse(id);
     lastRefusal.delete(id);
     record().sessions[id]?.send({ type: "KEYS", keys });
     d.log("session.keys", { session: id, keys });
@@ -89,6 +92,7 @@ export function sessionCommands(d: CommandDeps) {
       });
     }
     d.actor.send({ type: "REMOVE", id });
+    lastRefusal.delete(id);
     if (!restarting.has(id)) {
       configs.delete(id);
       manualRestarts.delete(id);

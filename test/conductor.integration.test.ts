@@ -147,6 +147,7 @@ describe("createConductor with real processes", () => {
     expect(c.sendInput("early", "too soon")).toBe(false);
     expect(c.sendKeys("early", ["Enter"])).toBe(false);
     expect(c.sendInput("nobody", "hello")).toBe(false);
+    expect(c.sendInput("nobody", "again")).toBe(false);
     expect(c.sendInput("early", 42 as unknown as string)).toBe(false);
     await done;
     await c.shutdown("test");
