@@ -8,18 +8,22 @@ import { ScreenTail } from "../actors/screen-tail.js";
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
+/** `n` windows of 8192 characters, each fed `lines` lines: the live heap each holds after a GC. */
+function heapPerTail(n: number, lines: number, lineOf: (i: number) => string) {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const tails = Array.from({ length: n }, () => new RecentText(8192));
+  for (let line = 0; line < lines; line++) {
+    const bytes = Buffer.from(lineOf(line));
+    for (const t of tails) t.pushBytes([bytes]);
+  }
+  gc();
+  return { tails, perTail: (process.memoryUsage().heapUsed - before) / n };
+}
+
 describe("RecentText memory", () => {
   it("a run of short lines keeps the window flat: near its text's size, not a rope of every piece", () => {
-    const N = 400;
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    const tails = Array.from({ length: N }, () => new RecentText(8192));
-    for (let line = 0; line < 300; line++) {
-      const bytes = Buffer.from(`tick ${line}\r\n`);
-      for (const t of tails) t.pushBytes([bytes]);
-    }
-    gc();
-    const perTail = (process.memoryUsage().heapUsed - before) / N;
+    const { tails, perTail } = heapPerTail(400, 300, (line) => `tick ${line}\r\n`);
     const text = tails[0]?.text() ?? "";
     expect(text.endsWith("tick 298\ntick 299\n")).toBe(true);
     // Measured: ~7.5× the text with a rope of pieces, ~1.5× joined (2.6 K characters here).
@@ -55,16 +59,7 @@ describe("RecentText memory", () => {
   });
 
   it("a long run keeps about the window: no slice of an earlier, twice as long text kept alive", () => {
-    const N = 200;
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    const tails = Array.from({ length: N }, () => new RecentText(8192));
-    for (let line = 0; line < 2000; line++) {
-      const bytes = Buffer.from(`tick ${line} of a longer run\r\n`);
-      for (const t of tails) t.pushBytes([bytes]);
-    }
-    gc();
-    const perTail = (process.memoryUsage().heapUsed - before) / N;
+    const { tails, perTail } = heapPerTail(200, 2000, (line) => `tick ${line} of a longer run\r\n`);
     expect(tails[0]?.text().endsWith("tick 1999 of a longer run\n")).toBe(true);
     // Measured: ~13 KB a tail with the joined text sliced (it kept up to 2 × 8192), ~9 KB cut from pieces.
     expect(perTail).toBeLessThan(8192 * 1.4);
