@@ -57,8 +57,8 @@ describe.skipIf(!linux)("the spawn helper's start", () => {
 
   /**
    * A conductor whose spawn helper never says ready (its "bash" is a sleep, the helper's argv goes
-   * through it), with every turn of the loop starting with 15 ms of the embedder's work: more than
-   * the spawn queue's whole budget. `turns` counts them; `quiet()` ends the busy turns.
+   * through it), with every turn of the loop holding 15 ms of the embedder's work before the spawn
+   * queue's turn: more than the queue's whole budget. `turns` counts them; `quiet()` ends them.
    */
   async function bootingAndBusy() {
     const dir = logsDir();
@@ -67,19 +67,26 @@ describe.skipIf(!linux)("the spawn helper's start", () => {
     const booting = new SpawnHelper({ setsid: "/usr/bin/setsid", bash: sleeper });
     setSpawnHelper(booting);
     const c = createConductor({ logsDir: dir, handleSignals: false, enableMesh: false, graceMs: 500 });
-    const load = { turns: 0 };
-    const heavy = setInterval(() => {
+    // A setImmediate chain, not a 1 ms interval: it runs in every check phase just before the spawn
+    // queue's own immediate (queued first, it stays first). An interval re-armed after its callback may
+    // not be due in the next iteration, and that turn had room: a fork while "every turn is busy" (a
+    // full-suite run, once).
+    const load = { turns: 0, on: true };
+    const heavy = () => {
+      if (!load.on) return;
       load.turns++;
       busy(15);
-    }, 1);
+      setImmediate(heavy);
+    };
+    setImmediate(heavy);
     while (load.turns < 2) await new Promise((r) => setTimeout(r, 5));
     const end = async () => {
-      clearInterval(heavy);
+      load.on = false;
       if (booting.pid) process.kill(booting.pid, "SIGKILL");
       await c.shutdown("test_end");
       setSpawnHelper(undefined);
     };
-    return { c, booting, load, quiet: () => clearInterval(heavy), end };
+    return { c, booting, load, quiet: () => (load.on = false), end };
   }
 
   it("while the helper boots, node-pty forks only in turns with room: none while every turn is busy", async () => {
@@ -105,7 +112,7 @@ describe.skipIf(!linux)("the spawn helper's start", () => {
     try {
       c.spawnSession({ id: "w0", agent: "command", command: ["sleep", "300"] });
       const started = () => c.getSnapshot().filter((s) => s.pid !== null).length;
-      // A bound in turns, not in time: one queue turn and at most one interval turn per loop iteration.
+      // A bound in turns, not in time: one queue turn and one busy turn per loop iteration.
       while (started() < 1 && load.turns < 10 * BOOT_WAIT_TURNS) await new Promise((r) => setTimeout(r, 5));
       quiet();
       expect(started()).toBe(1);
