@@ -8,6 +8,7 @@ import type { Ev, SessionContext, SessionEmitted, SessionEvent, SessionInput } f
 import {
   cannotRecover,
   liveFailure,
+  oneShotRun,
   openQuestion,
   reportedFailure,
   restartDelay,
@@ -84,7 +85,8 @@ export const sessionBase = setup({
       (event as Ev<"CHILD.EXIT">).generation === context.generation &&
       (event as Ev<"CHILD.EXIT">).exitCode === 0 &&
       !(event as Ev<"CHILD.EXIT">).signal,
-    screenAsksQuestion: ({ context }) => openQuestion(context, context.screen, context.title) !== null,
+    screenAsksQuestion: ({ context }) =>
+      !oneShotRun(context) && openQuestion(context, context.screen, context.title) !== null,
     questionGone: ({ context, event }) =>
       output(event).generation === context.generation &&
       openQuestion(context, screenOf(output(event)), output(event).title ?? null) === null,
@@ -108,7 +110,8 @@ export const sessionBase = setup({
     killRequested: ({ context }) => context.killRequested,
     mayRestart: ({ context }) => context.recentRestarts < context.policy.maxRestarts,
     readyToRespawn: ({ context }) => !context.treeAlive && context.backoffElapsed,
-    stallGiveUpEnabled: ({ context }) => context.policy.stallTimeoutMs !== null,
+    /** Not for a headless one-shot: its silence is the model working, and a restart reruns the task. */
+    stallGiveUpEnabled: ({ context }) => context.policy.stallTimeoutMs !== null && !oneShotRun(context),
     childRunning: ({ context }) => context.childRunning,
     needsNoAccount: ({ context }) => context.account === null,
     /**

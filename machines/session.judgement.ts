@@ -142,8 +142,18 @@ export function openQuestion(c: JudgedContext, screen: readonly string[], title:
  * bounds such a run instead; without it, the run is unbounded.
  */
 export function startupTimeoutFor(c: JudgedContext & Required<Pick<JudgedContext, "spec">>): number {
-  const silent = profileOf(c).oneShot(c.spec.argv.slice(1));
-  return silent ? (c.policy.maxRunMs ?? NEVER_MS) : c.policy.startupTimeoutMs;
+  return oneShotRun(c) ? (c.policy.maxRunMs ?? NEVER_MS) : c.policy.startupTimeoutMs;
+}
+
+/**
+ * A headless one-shot run of a known CLI (`claude -p`, `codex exec`, `gemini -p`): it reads no
+ * input and may go quiet for minutes while the model works (codex exec: 42 s gaps recorded).
+ * Its silence is shown (`stalled`) but never restarts it: a restart runs the whole task again.
+ * Nothing on its screen is a question either: `codex exec` repeats the prompt in its header, and
+ * a prompt ending in "?" read as one made a working run wait for an answer it could never read.
+ */
+export function oneShotRun(c: JudgedContext & Required<Pick<JudgedContext, "spec">>): boolean {
+  return profileOf(c).oneShot(c.spec.argv.slice(1));
 }
 
 /**

@@ -33,7 +33,8 @@ const probeShape = {
     default: 1_500,
   }).optional(),
   stallTimeoutMs: doc(positiveTimerMs().nullable(), {
-    description: "`stalled` this long → failure and restart; `null` stays stalled (as the seed)",
+    description:
+      "`stalled` this long → failure and restart (a headless one-shot only stays stalled: docs/agents.md); `null` stays stalled (as the seed)",
     example: 120_000,
     default: 120_000,
   }).optional(),
