@@ -15,6 +15,7 @@ import type {
   TransportEvent,
 } from "../machines/child-run.types.js";
 import type { ChildCommand, ChildEvent, PtyProcessInput, ScreenReading } from "../machines/session.types.js";
+import { PacedWrites } from "./paced-writes.js";
 
 /** The one interface of a transport: the effects the chart asks for. */
 export interface ChildTransport {
@@ -65,6 +66,7 @@ export function transportLogic(
       else if (e.type !== "RUN.OUTPUT" || commanding > 0 || !relay?.(e)) sendBack(e);
     };
     const t = open(input, report);
+    const paced = new PacedWrites((data) => t.write(data));
     const settle = <T>(work: Promise<T>, done: (v: T | undefined) => TransportEvent) =>
       void work.then(
         (v) => report(done(v)),
@@ -81,7 +83,7 @@ export function transportLogic(
     const command = (cmd: TransportCommand) => {
       switch (cmd.type) {
         case "WRITE":
-          return t.write(cmd.data);
+          return paced.push(cmd);
         case "RESIZE":
           return t.resize(cmd.cols, cmd.rows);
         case "SIGNAL":
@@ -91,18 +93,22 @@ export function transportLogic(
         case "RESYNC":
           return t.resync();
         case "CANCEL":
+          paced.dispose();
           return t.cancel();
         case "DRAIN":
+          paced.dispose(); // the child has exited: a pending Enter has nobody to reach
           return settle(t.drain(cmd.exit), (r) => ({ type: "RUN.DRAINED", at: Date.now(), recentOutput: "", ...r }));
         case "REAP":
           return settle(t.reap(cmd.graceMs), () => ({ type: "RUN.REAPED" }));
         case "CLOSE":
+          paced.dispose();
           return settle(t.close(), () => ({ type: "RUN.CLOSED" }));
       }
     };
     const opened = early;
     early = null;
     for (const e of opened) sendBack(e);
+    return () => paced.dispose();
   };
   const logic = fromCallback<TransportCommand, ChildRunInput>(callback);
   callbacks.set(logic, callback);

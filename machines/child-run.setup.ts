@@ -87,7 +87,10 @@ export const childRunSetup = setup({
     }),
     detach: assign({ detached: true }),
     // Commands to the transport.
-    write: sendTo("transport", ({ event }) => ({ type: "WRITE" as const, data: (event as Ev<"CHILD.WRITE">).data })),
+    write: sendTo("transport", ({ event }) => {
+      const { data, after } = event as Ev<"CHILD.WRITE">;
+      return { type: "WRITE" as const, data, ...(after ? { after } : {}) };
+    }),
     resize: sendTo("transport", ({ event }) => {
       const e = event as Ev<"CHILD.RESIZE">;
       return { type: "RESIZE" as const, cols: e.cols, rows: e.rows };

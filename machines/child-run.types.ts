@@ -2,7 +2,7 @@
  * The contract between the child-run statechart and the transport it invokes (a local pty or a
  * remote tmux pane). Pure types: the machine never knows which transport runs the child.
  */
-import type { ChildCommand, FailureMode, PtyProcessInput, ScreenReading } from "./session.types.js";
+import type { ChildCommand, FailureMode, PtyProcessInput, ScreenReading, WriteCommand } from "./session.types.js";
 
 /** How a run ended, as far as the transport can tell. */
 export interface ChildExit {
@@ -86,7 +86,7 @@ export interface SignalRequest {
 
 /** What the machine asks of the transport. Each asynchronous step answers with one event (a tree SIGTERM: RUN.SIGNALLED). */
 export type TransportCommand =
-  | { type: "WRITE"; data: string }
+  | ({ type: "WRITE" } & WriteCommand)
   | { type: "RESIZE"; cols: number; rows: number }
   | ({ type: "SIGNAL" } & SignalRequest)
   /** Write the marker's nonce back: the shim may exit now. */

@@ -6,7 +6,7 @@
 import { assign, cancel, enqueueActions, raise, sendTo } from "xstate";
 import { output, sessionBase } from "./session.base.js";
 import type { Ev, SessionEvent } from "./session.context.js";
-import { judgeRunExit, judgeTimedOutRun, screenOf, screenProgress } from "./session.judgement.js";
+import { judgeRunExit, judgeTimedOutRun, profileOf, screenOf, screenProgress } from "./session.judgement.js";
 import { keysToBytes } from "./session.keys.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
 
@@ -211,10 +211,14 @@ export const sessionRunSetup = sessionBase.extend({
      * Enter is CR, as a keyboard sends it: TUIs in raw mode wait for \r, and a line-mode
      * terminal turns it into \n (ICRNL), so line readers see "text\n" as in the seed.
      */
-    forwardInput: sendTo("pty", ({ event }) => ({
-      type: "CHILD.WRITE" as const,
-      data: `${(event as Ev<"INPUT">).text}\r`,
-    })),
+    /** The text, then Enter: at once, or after the profile's `submitDelayMs` (codex drops a fast Enter). */
+    forwardInput: sendTo("pty", ({ context, event }) => {
+      const { text } = event as Ev<"INPUT">;
+      const delayMs = profileOf(context).submitDelayMs;
+      return delayMs === undefined
+        ? { type: "CHILD.WRITE" as const, data: `${text}\r` }
+        : { type: "CHILD.WRITE" as const, data: text, after: { data: "\r", delayMs } };
+    }),
     forwardKeys: sendTo("pty", ({ event }) => ({
       type: "CHILD.WRITE" as const,
       data: keysToBytes((event as Ev<"KEYS">).keys),

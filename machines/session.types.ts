@@ -130,9 +130,18 @@ export type ChildEvent =
   /** The whole process tree of this child is gone (agent and every descendant). */
   | { type: "CHILD.GONE"; generation: number };
 
+/**
+ * Bytes for the child. `after.data` is written `delayMs` later, and writes that come meanwhile wait for
+ * it: how typed input reaches a CLI that takes a fast Enter for part of a paste (codex).
+ */
+export interface WriteCommand {
+  data: string;
+  after?: { data: string; delayMs: number };
+}
+
 /** Commands a session sends to its pty actor. */
 export type ChildCommand =
-  | { type: "CHILD.WRITE"; data: string }
+  | ({ type: "CHILD.WRITE" } & WriteCommand)
   | { type: "CHILD.TERMINATE"; reason: string; graceMs: number }
   | { type: "CHILD.RESIZE"; cols: number; rows: number };
 

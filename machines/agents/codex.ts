@@ -60,4 +60,7 @@ export const codex: AgentProfile = {
   questions: [],
   // `codex exec` (alias `e`) prints its header at once, then nothing during a generation (42 s recorded).
   oneShot: (args) => args.find((a) => !a.startsWith("-")) === "exec" || args[0] === "e",
+  // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it
+  // (field facts; test/agents/hup.live.ts types through sendInput). 0.8 s leaves a margin for load.
+  submitDelayMs: 800,
 };

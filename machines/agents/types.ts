@@ -78,6 +78,11 @@ export interface AgentProfile {
    * it may print nothing until it is done, so no start-up timeout applies (maxRunMs bounds it).
    */
   readonly oneShot: (args: readonly string[]) => boolean;
+  /**
+   * Typed input (`sendInput`) is the text, then Enter this long after it: a TUI that takes a fast
+   * burst for a paste drops an Enter that comes with the text (codex: under 0.5 s). Unset: at once.
+   */
+  readonly submitDelayMs?: number;
 }
 
 /** A failure the profile recognised, with the CLI's own line (secrets not yet redacted). */
