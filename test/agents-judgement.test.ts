@@ -189,13 +189,32 @@ describe("questions on the whole screen", () => {
 
   it("codex's idle composer is a question; the same composer under a busy spinner is not", () => {
     const idle = ["", "› Explain this codebase", "", "  ⏎ send   ⌃J newline   ⌃T transcript   ⌃C quit"];
-    expect(findQuestion(codex, idle, null)).toMatchObject({ kind: "composer", text: "› Explain this codebase" });
+    expect(findQuestion(codex, idle, "work")).toMatchObject({ kind: "composer", text: "› Explain this codebase" });
     const busy = ["• Working (12s • esc to interrupt)", "", ...idle];
-    expect(findQuestion(codex, busy, null)).toBeNull();
-    expect(isBusy(codex, busy, null)).toBe(true);
+    expect(findQuestion(codex, busy, "work")).toBeNull();
+    expect(isBusy(codex, busy, "work")).toBe(true);
     // After a turn the prompt it answered is on screen with the same mark: the composer is the lowest.
     const after = ["› Reply with one short sentence.", "• FAKE-API-OK: hello.", "  Worked for <1s", ...idle];
-    expect(findQuestion(codex, after, null)).toMatchObject({ kind: "composer", text: "› Explain this codebase" });
+    const title = "Reply with one short sentence. | work";
+    expect(findQuestion(codex, after, title)).toMatchObject({ kind: "composer", text: "› Explain this codebase" });
+  });
+
+  it("codex's composer takes input once codex sets its title: drawn at 0.4 s, ready ~8 s later (measured)", () => {
+    const starting = [
+      "  >_ OpenAI Codex (v0.171.0)",
+      "     loading",
+      "› Ask Codex to do anything",
+      "  ? for shortcuts",
+    ];
+    expect(findQuestion(codex, starting, null)).toBeNull();
+    expect(findQuestion(codex, starting, "⠙ work")).toBeNull(); // its start-up work, a spinner in the title
+    expect(findQuestion(codex, starting, "work")).toMatchObject({
+      kind: "composer",
+      text: "› Ask Codex to do anything",
+    });
+    // A menu needs no title.
+    const menu = ["Would you like to run the following command?", "› 1. Yes", "  2. No"];
+    expect(findQuestion(codex, menu, null)).toMatchObject({ kind: "menu", choices: ["1. Yes", "2. No"] });
   });
 
   it("window titles: action required asks, ready is an idle composer, working is busy", () => {

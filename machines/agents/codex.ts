@@ -57,10 +57,14 @@ export const codex: AgentProfile = {
   titles: [{ pattern: /\[\s*[!.]\s*\]\s*Action Required/i, means: "action_required" }],
   busy: [/\b(?:esc|ctrl\+c) to interrupt\b/i],
   composer: [/^\s*›(?:\s|$)/],
+  // Ready once it sets its title (the folder's name, or the last prompt) without a spinner glyph:
+  // 0.171 draws the composer at once but takes input ~8 s later, with the title and its OSC 7501
+  // `state=idle` (test/agents/input.live.ts types into it the moment the session reports it).
+  composerReady: (title) => title !== null && title.trim() !== "" && !/^\s*[\u2800-\u28ff]/.test(title),
   questions: [],
   // `codex exec` (alias `e`) prints its header at once, then nothing during a generation (42 s recorded).
   oneShot: (args) => args.find((a) => !a.startsWith("-")) === "exec" || args[0] === "e",
   // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it
-  // (field facts; test/agents/hup.live.ts types through sendInput). 0.8 s leaves a margin for load.
+  // (field facts; test/agents/input.live.ts types through sendInput). 0.8 s leaves a margin for load.
   submitDelayMs: 800,
 };

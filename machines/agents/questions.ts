@@ -136,7 +136,7 @@ export function findQuestion(
   const bottom = r.slice(-BOTTOM);
   // The lowest: codex draws the turn's own prompt with the same `›` just above the composer.
   const composer = bottom.findLast((x) => profile.composer.some((re) => re.test(x.text)));
-  if (composer) return { kind: "composer", text: composer.text, choices: [], pattern: "composer" };
+  if (composer && (profile.composerReady?.(title) ?? true)) return { kind: "composer", text: composer.text, choices: [], pattern: "composer" };
   if (titled === "ready")
     return { kind: "composer", text: (title as string).trim(), choices: [], pattern: "title:ready" };
   return null;

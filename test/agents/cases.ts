@@ -225,8 +225,10 @@ export const CASES: AgentCase[] = [
     trustCwd: false,
     steps: [{ waitFor: /Do you trust/i }],
   }),
-  tui("codex/tui-idle", "trusted git folder: the idle composer after start", /›/, {
-    steps: [{ waitFor: /›/, settleMs: 3000 }],
+  // codex draws its composer at once but takes input only seconds later, with its title and the model
+  // in its footer (typed input before that is lost): the case waits for the footer.
+  tui("codex/tui-idle", "trusted git folder: the idle composer once codex takes input", /›/, {
+    steps: [{ waitFor: /gpt-fake/, settleMs: 3000 }],
   }),
   // claude 2.1 starts in "auto mode" (a classifier approves commands): only "manual" asks.
   tui("claude/tui-approval", "a Bash tool call (rm -rf) under --permission-mode manual", /proceed/i, {
