@@ -38,6 +38,12 @@ describe("terminal classes: dead after one run, with the CLI's own line", () => 
     ["gemini", 41, "API key not valid. Please pass a valid API key.", "auth"],
     ["codex", 1, "Not inside a trusted directory and --skip-git-repo-check was not specified.", "trust"],
     ["claude", 1, "Prompt is too long", "context"],
+    [
+      "claude",
+      1,
+      "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons",
+      "config",
+    ],
   ])("%s exit %i: %s → dead (%s)", (agent, code, line, cls) => {
     const h = as(agent);
     h.spawnedEv();

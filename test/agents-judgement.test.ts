@@ -38,6 +38,8 @@ describe("failure classes on exit, per CLI", () => {
     [claude, "Prompt is too long", "context"],
     [claude, "API Error: Request rejected (429)", "rate_limit"],
     [claude, "You've hit your 5-hour limit · resets 3pm", "rate_limit"],
+    // As root without IS_SANDBOX=1 (field facts): no rerun makes root acceptable.
+    [claude, "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons", "config"],
     [codex, "ERROR: unexpected status 401 Unauthorized: Incorrect API key provided: sk-abc***xyz", "auth"],
     [codex, "Not inside a trusted directory and --skip-git-repo-check was not specified.", "trust"],
     [codex, "ERROR: You’ve hit your usage limit. Upgrade to Pro or try again at 2:21 AM.", "rate_limit"],

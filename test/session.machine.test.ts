@@ -166,7 +166,7 @@ describe("session machine: probes", () => {
 
   it("input_wait: another question drawn over it is asked anew once the screen settles, not kept", () => {
     const h = session({ inputQuietMs: 10 }, { agent: "codex" });
-    h.screen(["", "› Ask Codex to do anything", "", "  ? for shortcuts"]);
+    h.screen(["", "› Ask Codex to do anything", "", "  ? for shortcuts"], "work"); // titled: codex takes input
     h.advance(10);
     expect(h.ctx().inputWait?.kind).toBe("composer");
     const approval = [
