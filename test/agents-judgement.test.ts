@@ -214,6 +214,10 @@ describe("questions on the whole screen", () => {
       kind: "composer",
       text: "› Ask Codex to do anything",
     });
+    // Ready without a title too (codex's /title can turn it off): its status line under the composer.
+    const ready = ["› Ask Codex to do anything", "  gpt-5 default · ~/repo", "  ← for agents · ? for shortcuts"];
+    expect(findQuestion(codex, ready, null)).toMatchObject({ kind: "composer" });
+    expect(findQuestion(codex, [...starting.slice(0, 3), "  ← for agents · ? for shortcuts"], null)).toBeNull();
     // A menu needs no title.
     const menu = ["Would you like to run the following command?", "› 1. Yes", "  2. No"];
     expect(findQuestion(codex, menu, null)).toMatchObject({ kind: "menu", choices: ["1. Yes", "2. No"] });

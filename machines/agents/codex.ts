@@ -57,10 +57,14 @@ export const codex: AgentProfile = {
   titles: [{ pattern: /\[\s*[!.]\s*\]\s*Action Required/i, means: "action_required" }],
   busy: [/\b(?:esc|ctrl\+c) to interrupt\b/i],
   composer: [/^\s*›(?:\s|$)/],
-  // Ready once it sets its title (the folder's name, or the last prompt) without a spinner glyph:
-  // 0.171 draws the composer at once but takes input ~8 s later, with the title and its OSC 7501
-  // `state=idle` (test/agents/input.live.ts types into it the moment the session reports it).
-  composerReady: (title) => title !== null && title.trim() !== "" && !/^\s*[\u2800-\u28ff]/.test(title),
+  // 0.171 draws the composer at once but takes input ~8 s later, when it sets its title (the folder's
+  // name, or the last prompt; a spinner glyph in front while it works) and draws its status line
+  // under the composer (`gpt-5 default · ~/repo`): either says it is ready, so a title turned off
+  // (its /title command) still leaves the status line. test/agents/input.live.ts types into the
+  // composer the moment the session reports it.
+  composerReady: (title, below) =>
+    (title !== null && title.trim() !== "" && !/^\s*[\u2800-\u28ff]/.test(title)) ||
+    below.some((l) => /\S \u00b7 \S/.test(l) && !/for shortcuts/.test(l)),
   questions: [],
   // `codex exec` (alias `e`) prints its header at once, then nothing during a generation (42 s recorded).
   oneShot: (args) => args.find((a) => !a.startsWith("-")) === "exec" || args[0] === "e",

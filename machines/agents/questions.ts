@@ -135,8 +135,11 @@ export function findQuestion(
   if (busy) return null;
   const bottom = r.slice(-BOTTOM);
   // The lowest: codex draws the turn's own prompt with the same `›` just above the composer.
-  const composer = bottom.findLast((x) => profile.composer.some((re) => re.test(x.text)));
-  if (composer && (profile.composerReady?.(title) ?? true)) return { kind: "composer", text: composer.text, choices: [], pattern: "composer" };
+  const at = bottom.findLastIndex((x) => profile.composer.some((re) => re.test(x.text)));
+  const composer = bottom[at];
+  const below = () => bottom.slice(at + 1).map((x) => x.text);
+  if (composer && (profile.composerReady?.(title, below()) ?? true))
+    return { kind: "composer", text: composer.text, choices: [], pattern: "composer" };
   if (titled === "ready")
     return { kind: "composer", text: (title as string).trim(), choices: [], pattern: "title:ready" };
   return null;

@@ -72,11 +72,12 @@ export interface AgentProfile {
   /** The idle composer (codex's `›` line): the agent waits for the next instruction. */
   readonly composer: readonly RegExp[];
   /**
-   * Whether a composer on screen takes input yet, by the window title. codex draws its composer
-   * ~0.4 s after start and takes input only once it sets its title, ~8 s later (measured): what
-   * is typed before is lost. Unset: a composer on screen is ready.
+   * Whether a composer on screen takes input yet, by the window title and the lines under the
+   * composer. codex draws its composer ~0.4 s after start and takes input only ~8 s later, when it
+   * sets its title and adds its status line (measured): what is typed before is lost. Unset: a
+   * composer on screen is ready.
    */
-  readonly composerReady?: (title: string | null) => boolean;
+  readonly composerReady?: (title: string | null, below: readonly string[]) => boolean;
   /** Extra prompt-line patterns for the bottom of the screen, on top of the built-in ones. */
   readonly questions: readonly { readonly name: string; readonly regex: RegExp }[];
   /**
