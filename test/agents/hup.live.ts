@@ -7,14 +7,12 @@
  * Part of `npm run test:agents` (loopback-only namespace, the real codex, the fake API).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { installAgents } from "../../scripts/agents/install.mjs";
-import { agentEnv } from "./agent-env.js";
+import { codexTuiRun, until } from "./codex-tui-run.js";
 import { type FakeApi, startFakeApi } from "./fake-api/server.js";
 import { assertLoopbackOnly } from "./netns.js";
 import { CACHE_DIR, REPO_ROOT } from "./paths.js";
@@ -40,16 +38,6 @@ function nextLine(child: ChildProcess, match: (m: Record<string, unknown>) => bo
   });
 }
 
-async function until<T>(what: string, get: () => T | undefined, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 describe("codex app-server and a SIGHUP of the supervising process", () => {
   let api: FakeApi;
   let codex: string;
@@ -68,21 +56,7 @@ describe("codex app-server and a SIGHUP of the supervising process", () => {
   });
 
   test("after a turn, SIGHUP of the supervisor: the supervisor exits 129 and no process of the run is left", async () => {
-    const root = mkdtempSync(join(tmpdir(), "agents-live-codex-hup-"));
-    const dirs = { home: join(root, "home"), cwd: join(root, "work") };
-    mkdirSync(dirs.home, { recursive: true });
-    mkdirSync(dirs.cwd, { recursive: true });
-    execFileSync("git", ["init", "-q", dirs.cwd]);
-    const marker = `live-codex-hup-${process.pid}`;
-    const env = agentEnv({
-      cli: "codex",
-      dirs,
-      baseUrl: api.baseUrl("ok"),
-      withKey: true,
-      trustCwd: true,
-      onboarded: true,
-      marker,
-    });
+    const { root, dirs, env, marker } = codexTuiRun("hup", api);
     const config = { id: "codex-hup", agent: "command", judgeAs: "codex", command: [codex], workdir: dirs.cwd, env };
     const supervisor = spawn(process.execPath, [SUPERVISOR, join(root, "logs"), JSON.stringify(config)], {
       stdio: ["pipe", "pipe", "inherit"],

@@ -9,29 +9,17 @@
  *   types the text, then Enter after the profile's `submitDelayMs`.
  * Part of `npm run test:agents` (loopback-only namespace, the real codex, the fake API).
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { installAgents } from "../../scripts/agents/install.mjs";
 import { type Conductor, createConductor } from "../../src/conductor.js";
-import { agentEnv } from "./agent-env.js";
 import { PROMPT } from "./cases.js";
+import { codexTuiRun, until } from "./codex-tui-run.js";
 import { type FakeApi, startFakeApi } from "./fake-api/server.js";
 import { assertLoopbackOnly } from "./netns.js";
 import { CACHE_DIR } from "./paths.js";
 import { killAll, processesWithMarker } from "./proc-scan.js";
-
-async function until<T>(what: string, get: () => T | undefined, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe("sendInput into codex's composer", () => {
   let api: FakeApi;
@@ -51,21 +39,7 @@ describe("sendInput into codex's composer", () => {
   });
 
   test("the typed prompt is submitted: codex answers it", async () => {
-    const root = mkdtempSync(join(tmpdir(), "agents-live-codex-input-"));
-    const dirs = { home: join(root, "home"), cwd: join(root, "work") };
-    mkdirSync(dirs.home, { recursive: true });
-    mkdirSync(dirs.cwd, { recursive: true });
-    execFileSync("git", ["init", "-q", dirs.cwd]);
-    const marker = `live-codex-input-${process.pid}`;
-    const env = agentEnv({
-      cli: "codex",
-      dirs,
-      baseUrl: api.baseUrl("ok"),
-      withKey: true,
-      trustCwd: true,
-      onboarded: true,
-      marker,
-    });
+    const { root, dirs, env, marker } = codexTuiRun("input", api);
     const c = createConductor({ logsDir: join(root, "logs"), graceMs: 3_000, handleSignals: false, enableMesh: false });
     conductor = c;
     const composer = new Promise<void>((resolve) =>

@@ -1,0 +1,49 @@
+/**
+ * One codex TUI run's setup for the live tests that drive codex themselves (hup.live.ts,
+ * input.live.ts): a throwaway home, a git working folder (codex trusts it), the fake API's `ok`
+ * scenario, and a marker in every process's environment to find what the run left behind.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { agentEnv, type RunDirs } from "./agent-env.js";
+import type { FakeApi } from "./fake-api/server.js";
+
+export interface CodexTuiRun {
+  /** The run's own folder: `home`, `work` and `logs` are under it. */
+  root: string;
+  dirs: RunDirs;
+  env: Record<string, string>;
+  marker: string;
+}
+
+export function codexTuiRun(name: string, api: FakeApi): CodexTuiRun {
+  const root = mkdtempSync(join(tmpdir(), `agents-live-codex-${name}-`));
+  const dirs = { home: join(root, "home"), cwd: join(root, "work") };
+  mkdirSync(dirs.home, { recursive: true });
+  mkdirSync(dirs.cwd, { recursive: true });
+  execFileSync("git", ["init", "-q", dirs.cwd]);
+  const marker = `live-codex-${name}-${process.pid}`;
+  const env = agentEnv({
+    cli: "codex",
+    dirs,
+    baseUrl: api.baseUrl("ok"),
+    withKey: true,
+    trustCwd: true,
+    onboarded: true,
+    marker,
+  });
+  return { root, dirs, env, marker };
+}
+
+/** Polls `get` every 250 ms until it returns a value; throws naming `what` after `ms`. */
+export async function until<T>(what: string, get: () => T | undefined, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
