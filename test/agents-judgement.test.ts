@@ -218,6 +218,17 @@ describe("questions on the whole screen", () => {
     const ready = ["› Ask Codex to do anything", "  gpt-5 default · ~/repo", "  ← for agents · ? for shortcuts"];
     expect(findQuestion(codex, ready, null)).toMatchObject({ kind: "composer" });
     expect(findQuestion(codex, [...starting.slice(0, 3), "  ← for agents · ? for shortcuts"], null)).toBeNull();
+    // claude 2.1.332 idle in auto mode (live): no "? for shortcuts", the empty prompt between two rules.
+    const rule = "─".repeat(120);
+    const claudeIdle = [
+      " ▐▛███▜▌   Claude Code v2.1.332",
+      rule,
+      "❯ ",
+      rule,
+      "  ⏵⏵ auto mode on (shift+tab to cycle) · ← for agents",
+    ];
+    expect(findQuestion(claude, claudeIdle, "✳ Claude Code")).toMatchObject({ kind: "composer", text: "❯" });
+    expect(findQuestion(claude, [rule, "❯ Reply with one short sentence.", rule], null)).toBeNull(); // typed, not sent
     // A menu needs no title.
     const menu = ["Would you like to run the following command?", "› 1. Yes", "  2. No"];
     expect(findQuestion(codex, menu, null)).toMatchObject({ kind: "menu", choices: ["1. Yes", "2. No"] });

@@ -16,16 +16,18 @@ const NODE = process.execPath;
 const COMPOSER = fileURLToPath(new URL("./fixtures/paste-burst.mjs", import.meta.url));
 
 describe("the session's typed input", () => {
-  it("codex: the text, then Enter after its submitDelayMs; claude and plain commands: both at once", () => {
-    const codex = startSession({}, { agent: "codex", spec: { argv: ["codex"] } });
-    codex.spawnedEv();
-    codex.output();
-    codex.actor.send({ type: "INPUT", text: "fix the test" });
-    expect(codex.commands).toContainEqual({
-      type: "CHILD.WRITE",
-      data: "fix the test",
-      after: { data: "\r", delayMs: 800 },
-    });
+  it("codex and gemini: the text, then Enter after their submitDelayMs; claude and plain commands: both at once", () => {
+    for (const agent of ["codex", "gemini"]) {
+      const h = startSession({}, { agent, spec: { argv: [agent] } });
+      h.spawnedEv();
+      h.output();
+      h.actor.send({ type: "INPUT", text: "fix the test" });
+      expect(h.commands).toContainEqual({
+        type: "CHILD.WRITE",
+        data: "fix the test",
+        after: { data: "\r", delayMs: 800 },
+      });
+    }
     for (const agent of ["claude", "command"]) {
       const h = startSession({}, { agent, spec: { argv: [agent] } });
       h.spawnedEv();

@@ -36,8 +36,10 @@ export const claude: AgentProfile = {
   busy: [/\b(?:esc|ctrl\+c) to interrupt\b/i],
   // The tool call's bullet blinks under "Do you want to proceed?" (live claude/tui-approval, 2.1.332).
   blinking: [/^●(?=\s)/],
-  // "? for shortcuts" is shown under an empty composer while claude is idle.
-  composer: [/^\s*\?\s+for shortcuts\b/],
+  // "? for shortcuts" is shown under an empty composer while claude is idle; 2.1.332 in auto mode
+  // shows the footer "⏵⏵ auto mode on (shift+tab to cycle)" instead, and its empty prompt line `❯`
+  // between two rules is what says it waits (a menu's `❯` has a choice after it).
+  composer: [/^\s*\?\s+for shortcuts\b/, /^\s*❯\s*$/],
   questions: [],
   // `-p` text mode prints nothing until the answer is complete (58 s of silence recorded in slow-text).
   oneShot: (args) => args.includes("-p") || args.includes("--print"),

@@ -47,6 +47,9 @@ export const gemini: AgentProfile = {
   ],
   busy: [/\(esc to cancel,\s*\d+\s*[smh]/i],
   composer: [/^\s*[│┃]?\s*>\s+Type your message/i],
+  // Its composer took text and Enter written together for a paste and kept the text (live, 0.61):
+  // the Enter goes after a pause, as for codex.
+  submitDelayMs: 800,
   questions: [],
   // Headless only when `-p`/`--prompt` is its own word; its start-up alone took 20-50 s when recorded.
   oneShot: (args) => args.includes("-p") || args.includes("--prompt"),

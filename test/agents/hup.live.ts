@@ -12,7 +12,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { installAgents } from "../../scripts/agents/install.mjs";
-import { codexTuiRun, until } from "./codex-tui-run.js";
+import { tuiRun, until } from "./tui-run.js";
 import { type FakeApi, startFakeApi } from "./fake-api/server.js";
 import { assertLoopbackOnly } from "./netns.js";
 import { CACHE_DIR, REPO_ROOT } from "./paths.js";
@@ -56,7 +56,7 @@ describe("codex app-server and a SIGHUP of the supervising process", () => {
   });
 
   test("after a turn, SIGHUP of the supervisor: the supervisor exits 129 and no process of the run is left", async () => {
-    const { root, dirs, env, marker } = codexTuiRun("hup", api);
+    const { root, dirs, env, marker } = tuiRun("codex", "hup", api);
     const config = { id: "codex-hup", agent: "command", judgeAs: "codex", command: [codex], workdir: dirs.cwd, env };
     const supervisor = spawn(process.execPath, [SUPERVISOR, join(root, "logs"), JSON.stringify(config)], {
       stdio: ["pipe", "pipe", "inherit"],

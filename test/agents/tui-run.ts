@@ -1,16 +1,17 @@
 /**
- * One codex TUI run's setup for the live tests that drive codex themselves (hup.live.ts,
- * input.live.ts): a throwaway home, a git working folder (codex trusts it), the fake API's `ok`
- * scenario, and a marker in every process's environment to find what the run left behind.
+ * One TUI run's setup for the live tests that drive a CLI themselves (hup.live.ts, input.live.ts):
+ * a throwaway home, a git working folder marked trusted (codex trusts a git folder, claude and
+ * gemini their config's list), onboarding done, the fake API's `ok` scenario, and a marker in every
+ * process's environment to find what the run left behind.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { agentEnv, type RunDirs } from "./agent-env.js";
+import { agentEnv, type Cli, type RunDirs } from "./agent-env.js";
 import type { FakeApi } from "./fake-api/server.js";
 
-export interface CodexTuiRun {
+export interface TuiRun {
   /** The run's own folder: `home`, `work` and `logs` are under it. */
   root: string;
   dirs: RunDirs;
@@ -18,15 +19,15 @@ export interface CodexTuiRun {
   marker: string;
 }
 
-export function codexTuiRun(name: string, api: FakeApi): CodexTuiRun {
-  const root = mkdtempSync(join(tmpdir(), `agents-live-codex-${name}-`));
+export function tuiRun(cli: Cli, name: string, api: FakeApi): TuiRun {
+  const root = mkdtempSync(join(tmpdir(), `agents-live-${cli}-${name}-`));
   const dirs = { home: join(root, "home"), cwd: join(root, "work") };
   mkdirSync(dirs.home, { recursive: true });
   mkdirSync(dirs.cwd, { recursive: true });
   execFileSync("git", ["init", "-q", dirs.cwd]);
-  const marker = `live-codex-${name}-${process.pid}`;
+  const marker = `live-${cli}-${name}-${process.pid}`;
   const env = agentEnv({
-    cli: "codex",
+    cli,
     dirs,
     baseUrl: api.baseUrl("ok"),
     withKey: true,
