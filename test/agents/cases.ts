@@ -230,6 +230,14 @@ export const CASES: AgentCase[] = [
   tui("codex/tui-idle", "trusted git folder: the idle composer once codex takes input", /›/, {
     steps: [{ waitFor: /gpt-fake/, settleMs: 3000 }],
   }),
+  // Each CLI idle at its composer, no prompt given: an embedder answers this with sendInput
+  // (test/agents/input.live.ts). claude 2.1.332 in auto mode draws no "? for shortcuts".
+  tui("claude/tui-idle", "trusted folder, no prompt: the idle composer", /❯/, {
+    steps: [{ waitFor: /for agents|for shortcuts/, settleMs: 3000 }],
+  }),
+  tui("gemini/tui-idle", "trusted folder, no prompt: the idle composer", /Type your message/, {
+    steps: [{ waitFor: /Type your message/, settleMs: 3000 }],
+  }),
   // claude 2.1 starts in "auto mode" (a classifier approves commands): only "manual" asks.
   tui("claude/tui-approval", "a Bash tool call (rm -rf) under --permission-mode manual", /proceed/i, {
     scenario: "tool",
