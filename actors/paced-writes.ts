@@ -1,8 +1,8 @@
 /**
- * Writes to a child in order, some of them with a pause before their last part: codex drops an
- * Enter that arrives less than 0.5 s after the text (its TUI takes a fast burst for a paste, and
- * a newline in a paste is not a submit), so the session's typed input is the text, then the Enter
- * after the profile's `submitDelayMs`. A write that comes during a pause waits its turn: a second
+ * Writes to a child in order, some of them with a pause before their last part: codex and gemini
+ * take an Enter that arrives with the text for part of a paste, and a newline in a paste is not a
+ * submit (codex: under 0.5 s, field facts; gemini 0.61: one write, live), so the session's typed
+ * input is the text, then the Enter after the profile's `submitDelayMs`. A write that comes during a pause waits its turn: a second
  * message typed meanwhile must not join the first before its Enter.
  */
 import type { WriteCommand } from "../machines/session.types.js";

@@ -87,7 +87,7 @@ export interface AgentProfile {
   readonly oneShot: (args: readonly string[]) => boolean;
   /**
    * Typed input (`sendInput`) is the text, then Enter this long after it: a TUI that takes a fast
-   * burst for a paste drops an Enter that comes with the text (codex: under 0.5 s). Unset: at once.
+   * burst for a paste drops an Enter that comes with the text (codex: under 0.5 s; gemini). Unset: at once.
    */
   readonly submitDelayMs?: number;
 }
