@@ -30,6 +30,28 @@ describe("the CLI's own words", () => {
     expect(messageIn("plain line")).toBe("plain line");
   });
 
+  it("an error class's own message, when the rule still matches it: gemini's quota lines (recorded)", () => {
+    const daily = /exhausted your daily quota/i;
+    const report =
+      "Error generating content via API. Full report available at: /tmp/gemini-client-error-x.json TerminalQuotaError: You have exhausted your daily quota on this model.";
+    expect(messageIn(report, daily)).toBe("You have exhausted your daily quota on this model.");
+    const routing =
+      "[Routing] NumericalClassifierStrategy failed: Error: Failed to generate content: You have exhausted your daily quota on this model.";
+    expect(messageIn(routing, daily)).toBe(
+      "Failed to generate content: You have exhausted your daily quota on this model.",
+    );
+    // The rule must still match the cut: claude's 429 names itself by its "API Error:" prefix.
+    const claude429 = "API Error: Request rejected (429) · Rate limited";
+    expect(messageIn(claude429, /API Error:\s*Request rejected \(429\)/i)).toBe(claude429);
+    expect(messageIn(report)).toBe(report); // no rule: the line as it is
+    expect(
+      judgeExit(gemini, { exitCode: 1, signal: null, recentOutput: report, screen: [], title: null }),
+    ).toMatchObject({
+      class: "rate_limit",
+      line: "You have exhausted your daily quota on this model.",
+    });
+  });
+
   it("soft-wrapped rows are joined; box lines and finished sentences are not", () => {
     const a = `${"x".repeat(95)}Please set an Auth`;
     const rows = [a, " method in your settings", "│ boxed │", `${"y".repeat(112)}.`, "next"];

@@ -114,7 +114,7 @@ describe("failure classes on exit, per CLI", () => {
     const daily = "TerminalQuotaError: You have exhausted your daily quota on this model.";
     expect(judgeExit(gemini, exit(daily), UTC)).toMatchObject({
       class: "rate_limit",
-      line: daily,
+      line: "You have exhausted your daily quota on this model.", // the message, after its error class
       retryAfterMs: 7 * H,
     });
     expect(at(gemini, `${daily} Please retry in 39s.`)).toBe(39_000);

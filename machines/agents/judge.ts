@@ -93,9 +93,15 @@ function firstRuleMatch(
 // An API error quoted whole (gemini's `_ApiError: {"error":{"message":"…"}}`, its `message: '…'`).
 const QUOTED_MESSAGE = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"|\bmessage:\s*'((?:[^'\\]|\\.)*)'/g;
 
+/** Where an error's own message starts after its class: `TerminalQuotaError: `, `Error: `. */
+const ERROR_CLASS = /(?:^|[\s([])(?:[A-Z][A-Za-z]*)?Error:\s+/g;
+
 /**
  * The message a line quotes, when it quotes one: the one the rule matches, else the first; the
- * line itself otherwise. A person reads "API key not valid", not the JSON around it.
+ * line itself otherwise. A person reads "API key not valid", not the JSON around it. Without a
+ * quoted message, the text after an error class (the innermost that the rule still matches):
+ * gemini's "Error generating content via API. Full report available at: <path>
+ * TerminalQuotaError: You have exhausted your daily quota…" says the last part.
  */
 export function messageIn(line: string, pattern?: RegExp): string {
   const found: string[] = [];
@@ -103,8 +109,10 @@ export function messageIn(line: string, pattern?: RegExp): string {
     const raw = m[1] ?? m[2] ?? "";
     found.push(raw.replace(/\\(["'\\/])/g, "$1").replace(/\\n/g, " "));
   }
-  if (found.length === 0) return line;
-  return found.find((t) => pattern?.test(t)) ?? (found[0] as string);
+  if (found.length > 0) return found.find((t) => pattern?.test(t)) ?? (found[0] as string);
+  if (!pattern) return line;
+  const tails = [...line.matchAll(ERROR_CLASS)].map((m) => line.slice((m.index ?? 0) + m[0].length).trim());
+  return tails.reverse().find((t) => t !== "" && pattern.test(t)) ?? line;
 }
 
 /** Stream-json error events (claude, codex `--json`, gemini): their code and message. */
