@@ -208,10 +208,11 @@ export const sessionRunSetup = sessionBase.extend({
       enqueue.sendTo("pty", { type: "CHILD.TERMINATE", reason: context.reason, graceMs: context.policy.graceMs });
     }),
     /**
-     * Enter is CR, as a keyboard sends it: TUIs in raw mode wait for \r, and a line-mode
-     * terminal turns it into \n (ICRNL), so line readers see "text\n" as in the seed.
+     * The text, then Enter: at once, or after the profile's `submitDelayMs` (codex and gemini take an
+     * Enter that comes with the text for part of a paste). Enter is CR, as a keyboard sends it: TUIs
+     * in raw mode wait for \r, and a line-mode terminal turns it into \n (ICRNL), so line readers see
+     * "text\n" as in the seed.
      */
-    /** The text, then Enter: at once, or after the profile's `submitDelayMs` (codex drops a fast Enter). */
     forwardInput: sendTo("pty", ({ context, event }) => {
       const { text } = event as Ev<"INPUT">;
       const delayMs = profileOf(context).submitDelayMs;

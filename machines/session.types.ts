@@ -132,7 +132,7 @@ export type ChildEvent =
 
 /**
  * Bytes for the child. `after.data` is written `delayMs` later, and writes that come meanwhile wait for
- * it: how typed input reaches a CLI that takes a fast Enter for part of a paste (codex).
+ * it: how typed input reaches a CLI that takes a fast Enter for part of a paste (codex, gemini).
  */
 export interface WriteCommand {
   data: string;

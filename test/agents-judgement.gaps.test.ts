@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { claude, codex, gemini, judgeExit, judgeScreen, messageIn, unwrapRows } from "../machines/agents/index.js";
-import { judgeTimedOutRun, startupTimeoutFor } from "../machines/session.judgement.js";
+import { judgeTimedOutRun, oneShotRun, startupTimeoutFor } from "../machines/session.judgement.js";
 import { resolvePolicy } from "../machines/session.policy.js";
 import { codexLoggedOut } from "../src/presets/login-state.js";
 
@@ -76,12 +76,20 @@ describe("headless one-shots have no start-up timeout (maxRunMs bounds them)", (
     ["claude", ["claude", "-p", "hi"], true],
     ["claude", ["claude"], false],
     ["codex", ["codex", "exec", "hi"], true],
+    ["codex", ["codex", "exec", "resume", "--last"], true],
     ["codex", ["codex", "hi"], false],
     ["gemini", ["gemini", "-p", "hi"], true],
     ["gemini", ["gemini", "-i", "hi"], false],
     ["command", ["node", "-p", "1"], false],
+    ["command", ["sh", "-c", "codex exec hi"], false],
   ])("%s %j → one-shot %s", (agent, argv, silent) => {
+    expect(oneShotRun(ctx(agent, argv))).toBe(silent);
     expect(startupTimeoutFor(ctx(agent, argv))).toBe(silent ? 2 ** 31 - 1 : 30_000);
+  });
+
+  it("judgeAs decides for a command run as a known CLI", () => {
+    const asCodex = { ...ctx("command", ["codex", "exec", "hi"]), policy: resolvePolicy({ judgeAs: "codex" }) };
+    expect(oneShotRun(asCodex)).toBe(true);
   });
 });
 

@@ -6,12 +6,11 @@
  * has its control: the same CLI as a TUI keeps the question and the stall ladder.
  */
 import { describe, expect, it } from "vitest";
-import { oneShotRun } from "../machines/session.judgement.js";
-import { resolvePolicy } from "../machines/session.policy.js";
 import { startSession } from "./helpers/session-harness.js";
 
 const EXEC = ["codex", "exec", "--skip-git-repo-check", "--", "What does this repository do?"];
 const TUI = ["codex", "--", "What does this repository do?"];
+// Which argv is a one-shot: test/agents-judgement.gaps.test.ts.
 // What `codex exec` prints before it works (test/fixtures/agents/codex/slow-text.cast): the prompt
 // comes back under "user", so the screen's last line is the user's question.
 const header = [
@@ -24,33 +23,8 @@ const header = [
   "user",
   "What does this repository do?",
 ];
-const judged = (agent: string, argv: string[], policy = resolvePolicy()) => ({
-  agent,
-  policy,
-  leaseStatus: "none" as const,
-  account: null,
-  spec: { argv },
-});
 const codexRun = (argv: string[], policy = {}) =>
   startSession({ inputQuietMs: 1_500, ...policy }, { agent: "codex", spec: { argv } });
-
-describe("which runs are one-shots", () => {
-  it.each([
-    ["claude", ["claude", "-p", "hi"], true],
-    ["codex", EXEC, true],
-    ["codex", ["codex", "exec", "resume", "--last"], true],
-    ["gemini", ["gemini", "-p", "hi"], true],
-    ["codex", TUI, false],
-    ["claude", ["claude"], false],
-    ["command", ["sh", "-c", "codex exec hi"], false],
-  ])("%s %j → %s", (agent, argv, expected) => {
-    expect(oneShotRun(judged(agent, argv))).toBe(expected);
-  });
-
-  it("judgeAs decides for a command run as a known CLI", () => {
-    expect(oneShotRun(judged("command", EXEC, resolvePolicy({ judgeAs: "codex" })))).toBe(true);
-  });
-});
 
 describe("a one-shot's screen asks nothing", () => {
   it("codex exec's header repeats a prompt ending in '?': the run stays healthy while it works", () => {

@@ -137,8 +137,8 @@ export function findQuestion(
   // The lowest: codex draws the turn's own prompt with the same `›` just above the composer.
   const at = bottom.findLastIndex((x) => profile.composer.some((re) => re.test(x.text)));
   const composer = bottom[at];
-  const below = () => bottom.slice(at + 1).map((x) => x.text);
-  if (composer && (profile.composerReady?.(title, below()) ?? true))
+  const below = bottom.slice(at + 1).map((x) => x.text);
+  if (composer && (profile.composerReady?.(title, below) ?? true))
     return { kind: "composer", text: composer.text, choices: [], pattern: "composer" };
   if (titled === "ready")
     return { kind: "composer", text: (title as string).trim(), choices: [], pattern: "title:ready" };
