@@ -12,6 +12,7 @@ import type {
   McpHeartbeatSpec,
   McpProbeEvent,
   TelemetryErrorEvent,
+  AgentRetryEvent,
 } from "./session.types.js";
 import { type SessionState, STATES } from "./session.types.js";
 
@@ -101,7 +102,8 @@ export type SessionEvent =
   | LeaseEvent
   | ChildEvent
   | McpProbeEvent
-  | TelemetryErrorEvent;
+  | TelemetryErrorEvent
+  | AgentRetryEvent;
 
 /** Events the session emits (`actor.on(type, fn)`): the facade and the event log listen to these. */
 export type SessionEmitted =
@@ -143,6 +145,8 @@ export type SessionEmitted =
   | { type: "restartWait"; sessionId: string; delayMs: number; failureMode: FailureMode | null }
   | { type: "account"; sessionId: string; lease: SessionLease }
   | { type: "accountWait"; sessionId: string; etaMs: number | null; reason: string }
+  /** The CLI announced it retries a failed call by itself (`PROBE.RETRY`); `lastError` says so too. */
+  | ({ type: "agentRetry"; sessionId: string } & Omit<AgentRetryEvent, "type">)
   /** L2 changed its verdict (first round of a run, ok → fail, fail → ok, or another reason). */
   | { type: "mcpProbe"; sessionId: string; generation: number; ok: boolean; reason: string };
 

@@ -21,7 +21,7 @@ import {
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS } from "./classify-output.js";
 import { findRetryHint } from "./retry-hint.js";
 import { backoffDelay, NEVER_MS, type SessionPolicy } from "./session.policy.js";
-import type { ChildEvent, FailureMode, TelemetryErrorEvent } from "./session.types.js";
+import type { AgentRetryEvent, ChildEvent, FailureMode, TelemetryErrorEvent } from "./session.types.js";
 
 type Output = Extract<ChildEvent, { type: "CHILD.OUTPUT" }>;
 type Exit = Extract<ChildEvent, { type: "CHILD.EXIT" }>;
@@ -125,6 +125,14 @@ export function judgeTimedOutRun(
   if (own) return verdictJudgement(own);
   const v = judgeExit(profileOf(c), evidence, clock);
   return v && !TERMINAL_CLASSES.has(v.class) ? verdictJudgement(v) : null;
+}
+
+/** `lastError` while the CLI retries by itself: "overloaded (HTTP 529); the CLI retries: 3 of 10, in 2.3 s". */
+export function retryNotice(e: AgentRetryEvent): string {
+  const what = e.status === null ? e.error || "error" : `${e.error || "error"} (HTTP ${e.status})`;
+  const which = e.of === null ? String(e.attempt) : `${e.attempt} of ${e.of}`;
+  const when = e.delayMs === null ? "" : `, in ${Math.round(e.delayMs / 100) / 10} s`;
+  return redactSecrets(`${what}; the CLI retries: ${which}${when}`);
 }
 
 export function verdictJudgement(v: FailureVerdict): RunJudgement {

@@ -26,6 +26,9 @@ export const whileRunning = {
   // The CLI's telemetry recorded a failure its screen does not show (gemini's TUI retrying a 429
   // behind its spinner): this run fails on it at once, as on the CLI's words on screen.
   "PROBE.TELEMETRY": { guard: "failureReported", target: STATES.FAILED, actions: "noteReportedFailure" },
+  // The CLI's stream says it retries a failed call itself (claude's api_retry): its own retries are
+  // left to run (a 529 may pass), but the session says what it waits on instead of looking healthy.
+  "PROBE.RETRY": { guard: "currentRun", actions: "noteRetry" },
   // maxRunMs: the run as a whole, whatever state it is in (a one-shot that never ends).
   "RUN.DEADLINE": {
     guard: "currentRun",

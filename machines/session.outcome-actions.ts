@@ -5,10 +5,10 @@
  */
 import { assign, emit, enqueueActions } from "xstate";
 import { output, restartWaitMs } from "./session.base.js";
-import { liveFailure, openQuestion, reportedFailure, verdictJudgement } from "./session.judgement.js";
+import { liveFailure, openQuestion, reportedFailure, retryNotice, verdictJudgement } from "./session.judgement.js";
 import { keysToBytes } from "./session.keys.js";
 import { sessionRunSetup } from "./session.run-actions.js";
-import type { TelemetryErrorEvent } from "./session.types.js";
+import type { AgentRetryEvent, TelemetryErrorEvent } from "./session.types.js";
 
 export const sessionOutcomeSetup = sessionRunSetup.extend({
   actions: {
@@ -85,6 +85,12 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
       if (!v) return {};
       const j = verdictJudgement(v);
       return { ...j, reason: `${j.failureMode}_in_telemetry` };
+    }),
+    /** The CLI retries a call by itself: not a failure, but the run waits on the API, and says so. */
+    noteRetry: enqueueActions(({ context, event, enqueue }) => {
+      const { type: _type, ...retry } = event as AgentRetryEvent;
+      enqueue.assign({ lastError: retryNotice(event as AgentRetryEvent) });
+      enqueue.emit({ type: "agentRetry", sessionId: context.id, ...retry });
     }),
     emitCompleted: emit(({ context }) => ({ type: "completed" as const, sessionId: context.id })),
     emitDead: emit(({ context }) => ({

@@ -195,3 +195,21 @@ export type TelemetryErrorEvent = {
   /** When it was read (epoch ms), for wall-clock resets. */
   at: number;
 };
+
+/**
+ * The CLI said in its own stream that it retries a failed call by itself (claude's `api_retry`,
+ * codex's "Reconnecting... 2/5"): nothing failed yet, but the run waits on the API, not on work.
+ */
+export type AgentRetryEvent = {
+  type: "PROBE.RETRY";
+  generation: number;
+  /** Which retry this is, and of how many when the CLI says. */
+  attempt: number;
+  of: number | null;
+  /** The wait before this retry, when the CLI says. */
+  delayMs: number | null;
+  /** The HTTP status that failed, when the CLI says. */
+  status: number | null;
+  /** What failed, in the CLI's words. */
+  error: string;
+};

@@ -38,6 +38,23 @@ export interface AgentResult {
   costUsd?: number;
 }
 
+/**
+ * A call the CLI retries by itself, as its stream announces it: claude's `api_retry` event (its 10
+ * retries of a 529 take ~3 minutes, recorded in claude/overloaded-stream), codex's "Reconnecting... 2/5".
+ */
+export interface AgentRetry {
+  /** Which retry this is (1 = the first one after the failed call). */
+  attempt: number;
+  /** How many the CLI will make, when it says. */
+  of: number | null;
+  /** How long it waits before this retry, when it says. */
+  delayMs: number | null;
+  /** The HTTP status that failed, when it says. */
+  status: number | null;
+  /** What failed, in the CLI's words (`overloaded`, `stream disconnected before completion: …`). */
+  error: string;
+}
+
 export interface AgentStreamState {
   format: StreamFormat;
   /** JSON events parsed so far. */
@@ -45,6 +62,9 @@ export interface AgentStreamState {
   sessionId: string | null;
   /** The last error or warning the stream reported (may be recovered from). */
   lastError: string | null;
+  /** The last retry the stream announced, and how many it announced in all. */
+  retry: AgentRetry | null;
+  retries: number;
   result: AgentResult | null;
 }
 
@@ -61,8 +81,12 @@ export class AgentStreamParser {
   private textBeforeTool = "";
   readonly state: AgentStreamState;
 
-  constructor(format: StreamFormat) {
-    this.state = { format, events: 0, sessionId: null, lastError: null, result: null };
+  /** `onRetry`: called for each retry the stream announces, as its line is read. */
+  constructor(
+    format: StreamFormat,
+    private readonly onRetry?: (retry: AgentRetry) => void,
+  ) {
+    this.state = { format, events: 0, sessionId: null, lastError: null, retry: null, retries: 0, result: null };
   }
 
   /** Feeds raw output (UTF-8 text; pty line ends `\r\n` are fine). */
@@ -109,6 +133,19 @@ export class AgentStreamParser {
 
   private claude(e: Record<string, unknown>): void {
     if (typeof e.session_id === "string") this.state.sessionId = e.session_id;
+    if (e.type === "system" && e.subtype === "api_retry") {
+      const attempt = count(e.attempt);
+      const error = str(e.error) ?? "error";
+      if (attempt !== null)
+        this.retried({
+          attempt,
+          of: count(e.max_retries),
+          delayMs: count(e.retry_delay_ms),
+          status: count(e.error_status),
+          error,
+        });
+      return;
+    }
     if (e.type !== "result") return;
     const isError = e.is_error === true || (typeof e.subtype === "string" && e.subtype !== "success");
     const text = str(e.result) ?? "";
@@ -125,6 +162,12 @@ export class AgentStreamParser {
     };
   }
 
+  private retried(retry: AgentRetry): void {
+    this.state.retry = retry;
+    this.state.retries++;
+    this.onRetry?.(retry);
+  }
+
   private codex(e: Record<string, unknown>): void {
     const item = obj(e.item);
     switch (e.type) {
@@ -135,9 +178,15 @@ export class AgentStreamParser {
         if (item?.type === "agent_message") this.text = str(item.text) ?? this.text;
         else if (item?.type === "error") this.state.lastError = str(item.message) ?? this.state.lastError;
         return;
-      case "error":
-        this.state.lastError = str(e.message) ?? this.state.lastError;
+      case "error": {
+        const message = str(e.message);
+        this.state.lastError = message ?? this.state.lastError;
+        // "Reconnecting... 2/5 (stream disconnected before completion: …)": codex retries by itself.
+        const m = RECONNECTING.exec(message ?? "");
+        if (m)
+          this.retried({ attempt: Number(m[1]), of: Number(m[2]), delayMs: null, status: null, error: m[3] ?? "" });
         return;
+      }
       case "turn.completed":
         this.state.result = { ok: true, text: this.text, error: null, sessionId: this.state.sessionId };
         return;
@@ -183,6 +232,13 @@ export class AgentStreamParser {
       }
     }
   }
+}
+
+const RECONNECTING = /^Reconnecting\.\.\.\s*(\d+)\/(\d+)(?:\s*\((.*)\))?/;
+
+/** A whole number ≥ 0, else null. */
+function count(v: unknown): number | null {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : null;
 }
 
 function str(v: unknown): string | undefined {

@@ -32,6 +32,8 @@ export interface ConductorEventPayloads {
   logError: Record<string, unknown> & { at: EventTime };
   account: { sessionId: string; accountId: string; provider: string; tier: string; at: EventTime };
   accountWait: { sessionId: string; etaMs: number | null; reason: string; at: EventTime };
+  /** The CLI's stream announced it retries a failed call by itself (claude's `api_retry`, codex's "Reconnecting... 2/5"). */
+  agentRetry: Omit<Extract<SessionEmitted, { type: "agentRetry" }>, "type" | "generation"> & { at: EventTime };
   /** One per probe verdict: what `probeOpts.onProbe` receives, with `at` as every API event. */
   probe: Omit<ProbeVerdict, "at"> & { at: EventTime };
   /** Processes a dead conductor on the same logsDir left running, found at start and ended (src/survivors.ts). */
@@ -168,6 +170,20 @@ export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEve
         const { accountId, provider, tier } = e.lease;
         log("session.account", { session, accountId, provider, tier });
         api.emit("account", { sessionId: session, accountId, provider, tier, at });
+        return;
+      }
+      case "agentRetry": {
+        const { type: _type, sessionId: _id, generation, ...retry } = e;
+        log("session.agent_retry", {
+          session,
+          attempt: generation,
+          retry: retry.attempt,
+          of: retry.of,
+          delayMs: retry.delayMs,
+          status: retry.status,
+          error: retry.error,
+        });
+        api.emit("agentRetry", { sessionId: session, ...retry, at });
         return;
       }
       case "mcpProbe":

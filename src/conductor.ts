@@ -61,7 +61,12 @@ export function createConductor(opts: ConductorOptions) {
   // What a dead predecessor on this logsDir left running is ended and reported (src/survivors.ts).
   const onSurvivors = (r: SurvivorReport) => events.emit("survivors", { ...r, at: now() });
   const ledger = openSurvivorLedger(logsDir, cookieScope, { log, graceMs, onSurvivors });
-  const capture = createResultCapture(log);
+  // A retry the CLI's stream announces goes to its session's chart (PROBE.RETRY), which notes it; the
+  // last bytes are read once the session may be final (`settle`): a stopped actor is not sent to.
+  const capture = createResultCapture(log, (id, generation, retry) => {
+    const ref = record().sessions[id];
+    if (ref?.getSnapshot().status === "active") ref.send({ type: "PROBE.RETRY", generation, ...retry });
+  });
   // Per-run argv: a leased codex profile's --profile, a resume by the agent's own session id (run-argv.ts).
   const runArgv = createRunArgv({
     envFor: (ref) => runtimes.broker?.envFor(ref),

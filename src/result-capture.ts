@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { type AgentResult, AgentStreamParser } from "./agent-stream.js";
+import { type AgentResult, type AgentRetry, AgentStreamParser } from "./agent-stream.js";
 import type { StreamFormat } from "./presets/types.js";
 
 export interface CaptureTarget {
@@ -25,13 +25,17 @@ interface Entry {
   agentSessionId: string | null;
 }
 
-export function createResultCapture(log: (event: string, data: Record<string, unknown>) => void) {
+/** `onRetry`: the run's stream announced that the CLI retries a failed call by itself. */
+export function createResultCapture(
+  log: (event: string, data: Record<string, unknown>) => void,
+  onRetry?: (sessionId: string, generation: number, retry: AgentRetry) => void,
+) {
   const entries = new Map<string, Entry>();
 
-  function runOf(entry: Entry, generation: number): AgentStreamParser {
+  function runOf(sessionId: string, entry: Entry, generation: number): AgentStreamParser {
     if (entry.parser === null || entry.generation !== generation) {
       entry.generation = generation;
-      entry.parser = new AgentStreamParser(entry.target.format);
+      entry.parser = new AgentStreamParser(entry.target.format, onRetry && ((r) => onRetry(sessionId, generation, r)));
       entry.decoder = new StringDecoder("utf8");
     }
     return entry.parser;
@@ -53,7 +57,7 @@ export function createResultCapture(log: (event: string, data: Record<string, un
     tap(sessionId: string, generation: number, chunk: Buffer): void {
       const entry = entries.get(sessionId);
       if (!entry) return;
-      const parser = runOf(entry, generation);
+      const parser = runOf(sessionId, entry, generation);
       parser.push(entry.decoder.write(chunk));
     },
 
@@ -62,7 +66,7 @@ export function createResultCapture(log: (event: string, data: Record<string, un
       const entry = entries.get(sessionId);
       // Already read (a verdict ended the session before the exit arrived, see `settle`).
       if (!entry || (entry.parser === null && entry.generation === generation)) return entry?.result ?? null;
-      const parser = runOf(entry, generation);
+      const parser = runOf(sessionId, entry, generation);
       parser.push(entry.decoder.end());
       const state = parser.end();
       entry.parser = null;

@@ -158,6 +158,31 @@ describe("rate limits wait for their reset", () => {
     expect(h.ctx()).toMatchObject({ generation: 2, failureMode: null, lastError: null });
   });
 
+  it("a retry the CLI announces (claude's api_retry) is noted and emitted, the run goes on; an old run's is not", () => {
+    const h = as("claude");
+    h.spawnedEv();
+    h.output(['{"type":"system","subtype":"init"}']);
+    const retry = {
+      type: "PROBE.RETRY" as const,
+      generation: h.gen(),
+      of: 10,
+      delayMs: 2302,
+      status: 529,
+      error: "overloaded",
+    };
+    h.actor.send({ ...retry, attempt: 3 });
+    expect(h.state()).toBe("healthy");
+    expect(h.ctx().lastError).toBe("overloaded (HTTP 529); the CLI retries: 3 of 10, in 2.3 s");
+    expect(h.emitted.at(-1)).toEqual({ ...retry, type: "agentRetry", sessionId: "s1", attempt: 3 });
+    // Without a count or a delay (codex's "Reconnecting... 2/5" has no delay; a status may be missing).
+    h.actor.send({ ...retry, attempt: 2, of: null, delayMs: null, status: null, error: "stream disconnected" });
+    expect(h.ctx().lastError).toBe("stream disconnected; the CLI retries: 2");
+    const before = h.emitted.length;
+    h.actor.send({ ...retry, attempt: 4, generation: h.gen() - 1 });
+    expect(h.emitted.length).toBe(before);
+    expect(h.ctx().lastError).toBe("stream disconnected; the CLI retries: 2");
+  });
+
   it("with an account pool only the usual backoff applies: the broker switches accounts", () => {
     const policy = resolvePolicy({ backoffInitialMs: 0 });
     const ctx = { agent: "codex", policy, leaseStatus: "none" as const, failureMode: "rate_limited" as const };

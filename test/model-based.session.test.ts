@@ -153,7 +153,8 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
       plan.at(i);
       // Timers (state delays, lease renewal, the restart window, the run deadline): only the clock fires them.
       if (isTimerStep(e.type)) watch.fire(clock, e.type, `step ${i} (${e.type})`);
-      else if (["START", "KILL", "RESTART", "PROBE.L2", "PROBE.TELEMETRY"].includes(e.type)) actor.send(e);
+      else if (["START", "KILL", "RESTART", "PROBE.L2", "PROBE.TELEMETRY", "PROBE.RETRY"].includes(e.type))
+        actor.send(e);
       else if (e.type === "CHILD.OUTPUT") {
         const line = e.screenTail[0] ?? "working";
         await hub.send(agent, { op: line === QUESTION ? "ask" : "print", text: line });

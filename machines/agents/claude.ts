@@ -21,6 +21,13 @@ export const claude: AgentProfile = {
     { class: "rate_limit", pattern: /API Error:\s*Request rejected \(429\)/i, live: true },
     { class: "rate_limit", pattern: /You['’]ve hit your (?:[\w-]+ )?limit/i, live: true },
     { class: "rate_limit", pattern: /API Error:\s*429\b|rate_limit_error/i, live: true },
+    // The TUI's own words once its retries are spent (10 over ~3 min; it then waits at "Resend your
+    // message to try again"): live, or the idle TUI would be restarted as a stall, its error unsaid.
+    {
+      class: "network",
+      pattern: /^[^\w{"]{0,3}API Error:\s*(?:5\d\d|Overloaded)\b.*\bserver-side issue\b/i,
+      live: true,
+    },
     { class: "network", pattern: /API Error:\s*(?:Connection error|Request timed out)|Unable to connect to API/i },
     { class: "network", pattern: /API Error:\s*(?:5\d\d|Overloaded)\b|overloaded_error/i },
   ],

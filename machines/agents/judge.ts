@@ -60,6 +60,29 @@ export function unwrapRows(screen: readonly string[]): string[] {
   return out;
 }
 
+/** claude's message bullet (`●`; `⏺` before 2.1): its text goes on in rows indented under the bullet's text. */
+const BULLET = /^(\s*)[●⏺]\s/;
+
+/**
+ * unwrapRows, and a claude message the TUI wrapped itself (its error under a `●`, continued in rows
+ * indented two columns) read as one line: "● API Error: 529 … If it" + "  persists, check …".
+ */
+export function screenLines(screen: readonly string[]): string[] {
+  const out: string[] = [];
+  let indent: string | null = null;
+  for (const row of unwrapRows(screen)) {
+    const last = out.length - 1;
+    if (indent !== null && row.startsWith(indent) && /^\S/.test(row.slice(indent.length))) {
+      out[last] = `${out[last]} ${row.slice(indent.length)}`;
+      continue;
+    }
+    const bullet = BULLET.exec(row);
+    indent = bullet ? `${bullet[1]}  ` : null;
+    out.push(row);
+  }
+  return out;
+}
+
 const textLines = (raw: readonly string[]) => raw.map(contentOf).filter((l) => l !== "");
 const outputLines = (e: Pick<RunEvidence, "recentOutput">) => textLines(e.recentOutput.split(/\r?\n/));
 
@@ -162,7 +185,8 @@ function verdict(
 ): FailureVerdict {
   const read = (t: string) => findRetryHint(t, clock.now, { timeZone: clock.timeZone });
   const hint = cls === "rate_limit" ? (read(text) ?? (resetHint ? read(resetHint) : null)) : null;
-  return { class: cls, line: clip(line.trim()), source, retryAfterMs: hint?.ms ?? null };
+  // Without claude's message bullet: lastError is the CLI's words, not its layout.
+  return { class: cls, line: clip(line.trim().replace(BULLET, "")), source, retryAfterMs: hint?.ms ?? null };
 }
 
 /** A rule's verdict; a logged-out CLI's `whenLoggedOut` class, with what to do after its line. */
@@ -209,7 +233,7 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
   const whole = `${e.recentOutput}\n${e.screen.join("\n")}`;
   const rules = [...profile.failures, ...(profile === command ? [] : command.failures)];
   const stream = streamErrors(e.recentOutput);
-  const sources = [outputLines(e), textLines(unwrapRows(e.screen))];
+  const sources = [outputLines(e), textLines(screenLines(e.screen))];
   const streamClass = (s: { code: string | null; message: string }): FailureClass | null =>
     (s.code ? profile.streamErrorCodes[s.code] : undefined) ?? firstRuleMatch(rules, [[s.message]])?.rule.class ?? null;
 
@@ -251,7 +275,7 @@ export function judgeScreen(
 ): FailureVerdict | null {
   const live = profile.failures.filter((r) => r.live);
   if (live.length === 0) return null;
-  const text = textLines(unwrapRows(screen));
+  const text = textLines(screenLines(screen));
   const hit = firstRuleMatch(live, [title ? [...text, title] : text]);
   return hit ? ruleVerdict(hit, "screen", screen.join("\n"), clock) : null;
 }

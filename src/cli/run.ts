@@ -156,6 +156,12 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
       `${e.sessionId} waits for an account: ${e.reason}${e.etaMs ? ` (one expected in ${Math.ceil(e.etaMs / 1000)} s)` : ""}`,
     ),
   );
+  // A CLI retrying the API by itself for minutes is not silent here (claude's 10 retries of a 529: ~3 min).
+  conductor.on("agentRetry", (e) =>
+    view.note(
+      `${e.sessionId}: ${e.error}${e.status === null ? "" : ` (HTTP ${e.status})`}, the agent retries (${e.attempt}${e.of === null ? "" : ` of ${e.of}`})`,
+    ),
+  );
   conductor.on("inputWait", (e: { sessionId: string; pattern: string; line: string }) => {
     const session = config.sessions.find((s) => s.id === e.sessionId);
     const answer = session?.answers?.find((a) => new RegExp(a.match, "i").test(e.line));

@@ -25,7 +25,16 @@ import {
 
 export type { ControlInfo, ControlPeer, ControlTarget } from "./control-target.js";
 
-const FACADE_EVENTS = ["stateChange", "inputWait", "completed", "dead", "account", "accountWait", "allCompleted"];
+const FACADE_EVENTS = [
+  "stateChange",
+  "inputWait",
+  "completed",
+  "dead",
+  "account",
+  "accountWait",
+  "agentRetry",
+  "allCompleted",
+];
 const SCREEN_BYTES = 256 * 1024;
 const HISTORY_EVENT_BYTES = 4 * 1024 * 1024;
 

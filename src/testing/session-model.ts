@@ -165,6 +165,16 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
         message: "quota",
         at: 0,
       });
+      // The CLI's stream announces its own retry (src/agent-stream.ts is tested on its own): noted, no move.
+      out.push({
+        type: "PROBE.RETRY",
+        generation: g,
+        attempt: 1,
+        of: 10,
+        delayMs: 500,
+        status: 529,
+        error: "overloaded",
+      });
     }
     // A command prints a rate limit and waits: a failure on screen while an account is held.
     if (c.leaseStatus === "held" && guarded("failureOnScreen")) out.push(output(RATE_LIMIT_TEXT));

@@ -186,10 +186,31 @@ export const CASES: AgentCase[] = [
     scenario: "overloaded",
     ...NO_RETRIES,
   }),
+  one(
+    "claude/overloaded-stream",
+    dead("network", 4),
+    /overloaded|529/i,
+    "529 overloaded_error with claude's default retries, in its stream: what it prints while it retries",
+    { scenario: "overloaded", args: ONE_SHOT.claude(...claudeStream), maxMs: 300_000 },
+  ),
   one("codex/overloaded", dead("network", 4), /high demand|500/i, "500 server_error (codex retries by itself)", {
     scenario: "overloaded",
     maxMs: 180_000,
   }),
+  one(
+    "codex/overloaded-stream",
+    dead("network", 4),
+    /high demand|500|Reconnecting/i,
+    "500 server_error in codex's --json stream: what it prints while it retries",
+    { scenario: "overloaded", args: ONE_SHOT.codex("--json"), maxMs: 180_000 },
+  ),
+  one(
+    "gemini/overloaded-stream",
+    dead("network", 4),
+    /overloaded|503/i,
+    "503 UNAVAILABLE in gemini's stream-json: what it prints while it retries",
+    { scenario: "overloaded", args: ONE_SHOT.gemini(...geminiStream), maxMs: 240_000 },
+  ),
   // gemini retries a 503 five times itself (~85 s) before "Max attempts reached" (network): a
   // transient 503 is cheaper to let it retry than to restart it, so 4 runs take about 6 minutes.
   one("gemini/overloaded", dead("network", 4), /overloaded|503/i, "503 UNAVAILABLE (gemini retries by itself)", {
@@ -264,6 +285,19 @@ export const CASES: AgentCase[] = [
     limitText: /Suggested retry after \S+/,
     stopAfterSteps: true,
   }),
+  row(
+    "claude/tui-overloaded",
+    dead("network", 4),
+    "a prompt in the TUI against a 529 overloaded API: claude's own retries, then its error",
+    {
+      scenario: "overloaded",
+      args: [PROMPT],
+      steps: [{ waitFor: /API Error/, settleMs: 3000 }],
+      stopAfterSteps: true,
+      maxMs: 300_000,
+      expectLine: /overloaded|529/i,
+    },
+  ),
   row("codex/tui-turn-hup", asks, "a TUI turn answered, then SIGHUP (the terminal closes): is an app-server left?", {
     args: [PROMPT],
     steps: [{ waitFor: /FAKE-API-OK/, settleMs: 2000 }],

@@ -20,8 +20,15 @@ import { assertLoopbackOnly } from "./netns.js";
 import { CACHE_DIR, FIXTURES_DIR } from "./paths.js";
 
 const pattern = process.env.AGENTS_LIVE;
-// claude's default retries on a 401 take minutes: only when asked for.
-const SLOW_ONLY_ON_REQUEST = new Set(["claude/auth-401-default-retries"]);
+// Minutes each, only when asked for: claude's default retries (a 401; a 529: ~3 min a run, 4 runs),
+// and the CLIs' own retries of an overloaded API in stream mode (their text-mode twins run by default).
+const SLOW_ONLY_ON_REQUEST = new Set([
+  "claude/auth-401-default-retries",
+  "claude/overloaded-stream",
+  "claude/tui-overloaded",
+  "codex/overloaded-stream",
+  "gemini/overloaded-stream",
+]);
 
 function selected(k: AgentCase): boolean {
   return pattern ? inSelection(pattern, k) : !SLOW_ONLY_ON_REQUEST.has(caseId(k));

@@ -37,6 +37,11 @@ export interface ExpectFile {
   errorLineSource: "screen" | "output" | null;
   expectLine: string | null;
   windowTitles: string[];
+  /**
+   * A run the recorder stopped once its steps were done: the cast's time of the last output before
+   * that (what the CLI printed after the recorder's signal is not part of the case; a replay stops here).
+   */
+  stepsDoneAtSeconds?: number | null;
   /** atSeconds: the cast's time of the last output before the question was read off the screen. */
   /** settled: false when the output never went quiet for 1.5 s before the screen was read. */
   question: { text: string; choices: string[]; atSeconds: number; settled: boolean; screen: string[] } | null;
@@ -160,7 +165,8 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
   const questionAt = r.stepTimes.at(-1);
   const questionScreen = questionAt === undefined ? screen : await renderScreen(events, questionAt);
   const requests = api.requests.slice(firstRequest);
-  const errorLine = findLine(k.expectLine, screen, text);
+  // A TUI the recorder stopped may clear its screen on the way out: its line is on the screen of the last step.
+  const errorLine = findLine(k.expectLine, screen, text) ?? findLine(k.expectLine, questionScreen, "");
   const limitShown = k.limitText ? (text.match(k.limitText)?.[0]?.trim() ?? null) : null;
   const scenarioSeconds = Number(/-(\d+)$/.exec(k.scenario)?.[1] ?? Number.NaN);
   const expect: ExpectFile = {
@@ -175,6 +181,7 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
     signal: r.signal,
     durationMs: r.durationMs,
     stoppedByRecorder: r.stoppedByRecorder,
+    stepsDoneAtSeconds: r.stoppedByRecorder ? (r.stepTimes.at(-1) ?? null) : null,
     timedOut: r.timedOut,
     errorLine,
     errorLineSource: sourceOf(errorLine, screen),

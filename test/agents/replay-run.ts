@@ -27,7 +27,8 @@ export function replayCommand(
 ): string[] {
   const argv = [process.execPath, REPLAY, cast, "--speed", String(timing.speed), "--max-gap", String(timing.maxGap)];
   argv.push("--done-file", doneFile);
-  if (e.question) argv.push("--stop-at", String(e.question.atSeconds));
+  const stopAt = e.question?.atSeconds ?? e.stepsDoneAtSeconds ?? null;
+  if (stopAt !== null) argv.push("--stop-at", String(stopAt));
   if (e.stoppedByRecorder) argv.push("--stay");
   const telemetry = cast.replace(/\.cast$/, ".telemetry.jsonl");
   if (existsSync(telemetry)) argv.push("--telemetry", telemetry);
