@@ -35,6 +35,8 @@ export class RecentText {
   private parts: string[] = [];
   private partsLength = 0;
   private held = "";
+  /** Line ends appended in all, so a reader can tell how many lines came since it last looked. */
+  lineEnds = 0;
   /** Created with the first bytes: most sessions' tails are read from bytes, some never get any. */
   private decoder: StringDecoder | undefined;
 
@@ -61,6 +63,7 @@ export class RecentText {
    */
   private append(piece: string): void {
     if (piece === "") return;
+    for (let i = piece.indexOf("\n"); i !== -1; i = piece.indexOf("\n", i + 1)) this.lineEnds++;
     this.parts.push(piece);
     this.partsLength += piece.length;
     if (this.parts.length >= JOIN_EVERY || this.buf.length + this.partsLength > this.limit * SLACK) this.join();

@@ -37,6 +37,8 @@ const PLAIN_KEEP_MAX = 256 * 1024;
  * still held ~25 000 of them (~7 MB) after 5 min (issue 13).
  */
 const PLAIN_KEEP_CHUNKS = 16;
+/** A reading carries at most this many of the lines that scrolled past since the last one. */
+const PASSED_MAX = 200;
 /** Output queued unparsed is put on the screen past this, reading or not (bounds the memory). */
 const LAZY_MAX_BYTES = 1024 * 1024;
 
@@ -56,6 +58,8 @@ export class ScreenTail {
   private rows: number;
   private readonly recentText: RecentText;
   private disposed = false;
+  /** `recentText.lineEnds` at the last reading (passedSinceReading). */
+  private readLineEnds = 0;
   /** Appended, not on the screen yet, not handed to xterm either (see the top of the file). */
   private lazy: Buffer[] = [];
   private lazyBytes = 0;
@@ -227,7 +231,9 @@ export class ScreenTail {
    * What a CHILD.OUTPUT or CHILD.EXIT carries about the screen: the tail (seed-compatible), the
    * whole screen, the title and the time of the reading. Runners spread it into their events.
    */
-  reading(tailLines = 5): { screenTail: string[] } & Required<ScreenReading> {
+  reading(
+    tailLines = 5,
+  ): { screenTail: string[] } & Required<Omit<ScreenReading, "passed">> & Pick<ScreenReading, "passed"> {
     // The tail is the screen's last non-empty rows, the same strings (issue 13: lastLines made each
     // row's string again, a second copy the session's context kept until the next reading).
     const screen = this.screen();
@@ -237,7 +243,25 @@ export class ScreenTail {
       if (line !== "") screenTail.push(line);
     }
     screenTail.reverse();
-    return { screenTail, screen, title: this.title(), at: Date.now() };
+    const passed = this.passedSinceReading();
+    const reading = { screenTail, screen, title: this.title(), at: Date.now() };
+    return passed ? { ...reading, passed } : reading;
+  }
+
+  /**
+   * The lines completed since the last reading that are no longer on screen (all but the last
+   * `rows - 1`: the screen holds those and the line being written), or undefined when fewer came
+   * than the screen holds: the common case (a line a second) costs a subtraction.
+   */
+  private passedSinceReading(): string[] | undefined {
+    const ends = this.recentText.lineEnds;
+    const fresh = ends - this.readLineEnds;
+    this.readLineEnds = ends;
+    if (fresh < this.rows) return undefined;
+    const completed = this.recentText.text().split("\n").slice(0, -1);
+    const came = completed.slice(-Math.min(fresh, completed.length));
+    const passed = came.slice(Math.max(0, came.length - (this.rows - 1) - PASSED_MAX), came.length - (this.rows - 1));
+    return passed.map((l) => l.trimEnd()).filter((l) => l !== "");
   }
 
   /** ANSI-stripped recent output, lone CRs applied (a progress bar keeps its last state). */

@@ -86,6 +86,12 @@ export interface ScreenReading {
   screen?: string[];
   title?: string | null;
   at?: number;
+  /**
+   * Lines that scrolled past the screen since the previous reading (only when some did): gemini's
+   * "Attempt 5 failed: … Max attempts reached" comes with a stack trace that scrolls it off within
+   * the same burst, so no reading of the screen ever shows it.
+   */
+  passed?: string[];
 }
 
 export interface PtyProcessInput {

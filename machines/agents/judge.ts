@@ -272,12 +272,15 @@ export function judgeScreen(
   screen: readonly string[],
   title: string | null,
   clock: Clock = {},
+  passed: readonly string[] = [],
 ): FailureVerdict | null {
   const live = profile.failures.filter((r) => r.live);
   if (live.length === 0) return null;
-  const text = textLines(screenLines(screen));
+  // What scrolled past since the last reading first: it came before what is on screen now.
+  const text = [...textLines(passed), ...textLines(screenLines(screen))];
   const hit = firstRuleMatch(live, [title ? [...text, title] : text]);
-  return hit ? ruleVerdict(hit, "screen", screen.join("\n"), clock) : null;
+  const whole = passed.length > 0 ? [...passed, ...screen].join("\n") : screen.join("\n");
+  return hit ? ruleVerdict(hit, "screen", whole, clock) : null;
 }
 
 /**

@@ -33,6 +33,11 @@ export interface AgentCase extends CaseSetup {
   steps?: Step[];
   stopAfterSteps?: boolean;
   stopSignal?: "SIGTERM" | "SIGHUP" | "SIGINT";
+  /**
+   * The replay keeps bursts the CLI printed apart at least this far apart (seconds), when the verdict
+   * depends on what one screen reading held: gemini's "Max attempts reached" scrolls off in its burst.
+   */
+  replayBurstGapS?: number;
   /** The recorder's bound on one run. */
   maxMs: number;
   /** The live suite's bound on the whole case, when its default (one-shots 200 s, TUIs 90 s) cannot fit. */
@@ -209,7 +214,7 @@ export const CASES: AgentCase[] = [
     dead("network", 4),
     /overloaded|503/i,
     "503 UNAVAILABLE in gemini's stream-json: what it prints while it retries",
-    { scenario: "overloaded", args: ONE_SHOT.gemini(...geminiStream), maxMs: 240_000 },
+    { scenario: "overloaded", args: ONE_SHOT.gemini(...geminiStream), maxMs: 240_000, replayBurstGapS: 0.15 },
   ),
   // gemini retries a 503 five times itself (~85 s) before "Max attempts reached" (network): a
   // transient 503 is cheaper to let it retry than to restart it, so 4 runs take about 6 minutes.

@@ -42,6 +42,8 @@ export interface ExpectFile {
    * that (what the CLI printed after the recorder's signal is not part of the case; a replay stops here).
    */
   stepsDoneAtSeconds?: number | null;
+  /** The replay keeps the recording's bursts apart by this much (replay-cast.mjs --burst-gap): see AgentCase. */
+  replayBurstGapS?: number;
   /** atSeconds: the cast's time of the last output before the question was read off the screen. */
   /** settled: false when the output never went quiet for 1.5 s before the screen was read. */
   question: { text: string; choices: string[]; atSeconds: number; settled: boolean; screen: string[] } | null;
@@ -182,6 +184,7 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
     durationMs: r.durationMs,
     stoppedByRecorder: r.stoppedByRecorder,
     stepsDoneAtSeconds: r.stoppedByRecorder ? (r.stepTimes.at(-1) ?? null) : null,
+    ...(k.replayBurstGapS ? { replayBurstGapS: k.replayBurstGapS } : {}),
     timedOut: r.timedOut,
     errorLine,
     errorLineSource: sourceOf(errorLine, screen),

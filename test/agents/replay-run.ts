@@ -26,6 +26,7 @@ export function replayCommand(
   timing = { speed: 20, maxGap: 0.05 },
 ): string[] {
   const argv = [process.execPath, REPLAY, cast, "--speed", String(timing.speed), "--max-gap", String(timing.maxGap)];
+  if (e.replayBurstGapS) argv.push("--burst-gap", String(e.replayBurstGapS));
   argv.push("--done-file", doneFile);
   const stopAt = e.question?.atSeconds ?? e.stepsDoneAtSeconds ?? null;
   if (stopAt !== null) argv.push("--stop-at", String(stopAt));

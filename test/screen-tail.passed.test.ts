@@ -1,0 +1,47 @@
+/**
+ * A failure line that scrolls off the screen between two readings is still judged: gemini prints
+ * "Attempt 5 failed: … Max attempts reached" and, in the same burst, a stack trace longer than the
+ * screen (recorded in gemini/overloaded-stream). The reading carries the lines that scrolled past
+ * (`passed`), and the live rules read them before the screen.
+ */
+import { describe, expect, it } from "vitest";
+import { ScreenTail } from "../actors/screen-tail.js";
+import { agentProfile } from "../machines/agents/index.js";
+import { judgeScreen } from "../machines/agents/judge.js";
+
+const MAX_ATTEMPTS = "Attempt 5 failed: The model is overloaded. Please try again later.. Max attempts reached";
+const trace = (n: number) => Array.from({ length: n }, (_, i) => `    at frame${i} (file:///bundle/chunk.js:${i}:1)`);
+
+async function read(screen: ScreenTail, text: string) {
+  screen.append(Buffer.from(text.replace(/\n/g, "\r\n")));
+  await screen.settle();
+  return screen.reading();
+}
+
+describe("lines that scroll past between two readings", () => {
+  it("are in the next reading, and a live rule judges them though the screen no longer shows them", async () => {
+    const screen = new ScreenTail({ cols: 120, rows: 10 });
+    await read(screen, "Attempt 4 failed with status 503. Retrying with backoff...\n");
+    const r = await read(screen, `${[MAX_ATTEMPTS, ...trace(30)].join("\n")}\n`);
+    expect(r.screen.join("\n")).not.toContain("Max attempts");
+    expect(r.passed).toContain(MAX_ATTEMPTS);
+    const gemini = agentProfile("gemini");
+    expect(judgeScreen(gemini, r.screen, r.title, {})).toBeNull();
+    expect(judgeScreen(gemini, r.screen, r.title, {}, r.passed)).toMatchObject({
+      class: "network",
+      line: MAX_ATTEMPTS,
+    });
+  });
+
+  it("a reading after fewer lines than the screen holds carries none; each line is passed once", async () => {
+    const screen = new ScreenTail({ cols: 120, rows: 10 });
+    expect((await read(screen, "one line\n")).passed).toBeUndefined();
+    const flood = await read(screen, `${trace(25).join("\n")}\n`);
+    expect(flood.passed?.length).toBeGreaterThan(10);
+    expect((await read(screen, "and one more\n")).passed).toBeUndefined();
+    const again = await read(screen, `${Array.from({ length: 15 }, (_, i) => `later ${i}`).join("\n")}\n`);
+    // Only the second flood's own lines: none of the first flood is passed a second time.
+    expect(again.passed?.length).toBeGreaterThan(0);
+    expect(again.passed?.every((l) => l.startsWith("later "))).toBe(true);
+  });
+});
