@@ -35,7 +35,8 @@ export class RecentText {
   private parts: string[] = [];
   private partsLength = 0;
   private held = "";
-  /** Line ends appended in all, so a reader can tell how many lines came since it last looked. */
+  /** Characters and line ends appended in all, so a reader can tell how much came since it last looked. */
+  total = 0;
   lineEnds = 0;
   /** Created with the first bytes: most sessions' tails are read from bytes, some never get any. */
   private decoder: StringDecoder | undefined;
@@ -63,6 +64,7 @@ export class RecentText {
    */
   private append(piece: string): void {
     if (piece === "") return;
+    this.total += piece.length;
     for (let i = piece.indexOf("\n"); i !== -1; i = piece.indexOf("\n", i + 1)) this.lineEnds++;
     this.parts.push(piece);
     this.partsLength += piece.length;

@@ -58,8 +58,9 @@ export class ScreenTail {
   private rows: number;
   private readonly recentText: RecentText;
   private disposed = false;
-  /** `recentText.lineEnds` at the last reading (passedSinceReading). */
+  /** `recentText.lineEnds` and `total` at the last reading (passedSinceReading). */
   private readLineEnds = 0;
+  private readTotal = 0;
   /** Appended, not on the screen yet, not handed to xterm either (see the top of the file). */
   private lazy: Buffer[] = [];
   private lazyBytes = 0;
@@ -249,19 +250,28 @@ export class ScreenTail {
   }
 
   /**
-   * The lines completed since the last reading that are no longer on screen (all but the last
-   * `rows - 1`: the screen holds those and the line being written), or undefined when fewer came
-   * than the screen holds: the common case (a line a second) costs a subtraction.
+   * The lines completed since the last reading that are no longer on screen, or undefined when what
+   * came cannot fill the screen: the common case (a line a second) costs two subtractions. A line
+   * takes a row per `cols` characters (gemini's stack frames wrap: 30 lines pushed its "Max attempts
+   * reached" off a 40-row screen); the line the top row cuts through counts as passed too.
    */
   private passedSinceReading(): string[] | undefined {
-    const ends = this.recentText.lineEnds;
-    const fresh = ends - this.readLineEnds;
-    this.readLineEnds = ends;
-    if (fresh < this.rows) return undefined;
+    const { total, lineEnds } = this.recentText;
+    const lines = lineEnds - this.readLineEnds;
+    const chars = total - this.readTotal;
+    this.readLineEnds = lineEnds;
+    this.readTotal = total;
+    if (lines === 0 || lines + chars / this.cols < this.rows - 1) return undefined;
     const completed = this.recentText.text().split("\n").slice(0, -1);
-    const came = completed.slice(-Math.min(fresh, completed.length));
-    const passed = came.slice(Math.max(0, came.length - (this.rows - 1) - PASSED_MAX), came.length - (this.rows - 1));
-    return passed.map((l) => l.trimEnd()).filter((l) => l !== "");
+    const came = completed.slice(-Math.min(lines, completed.length));
+    let rows = 0;
+    let i = came.length;
+    while (i > 0 && rows < this.rows - 1) rows += Math.max(1, Math.ceil((came[--i] as string).length / this.cols));
+    if (rows < this.rows - 1) return undefined;
+    return came
+      .slice(Math.max(0, i + 1 - PASSED_MAX), i + 1)
+      .map((l) => l.trimEnd())
+      .filter((l) => l !== "");
   }
 
   /** ANSI-stripped recent output, lone CRs applied (a progress bar keeps its last state). */

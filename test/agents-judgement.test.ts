@@ -104,6 +104,17 @@ describe("failure classes on exit, per CLI", () => {
     expect(judgeExit(command, { ...exit(""), exitCode: null, signal: "SIGSEGV" })?.class).toBe("crash");
   });
 
+  it("a generic rate limit's line is the line that says it, not an earlier one holding its words", () => {
+    // The demo's agent tags its lines "[ratelimited]": "rate.?limit" matched the tag first.
+    const out =
+      "[ratelimited] sending request 1/3\nError: 429 Too Many Requests — rate limit reached. Try again in 1 second.";
+    expect(judgeExit(command, exit(out), UTC)).toMatchObject({
+      class: "rate_limit",
+      line: "Error: 429 Too Many Requests — rate limit reached. Try again in 1 second.",
+      retryAfterMs: 1_000,
+    });
+  });
+
   it("reset times from every field form, deterministic given now and a zone", () => {
     const at = (profile: typeof claude, line: string) => judgeExit(profile, exit(line), UTC)?.retryAfterMs;
     expect(at(claude, "You've hit your 5-hour limit · resets 3pm")).toBe(14 * H); // 01:00 → 15:00 UTC
@@ -139,6 +150,30 @@ describe("live failures: what a TUI shows while it keeps running", () => {
       class: "rate_limit",
       retryAfterMs: 39_000,
     });
+  });
+
+  it("claude's spent retries of a 529 (recorded, 2.1.332): its message wrapped under the bullet, read whole", () => {
+    const screen = [
+      "❯ Reply with one short sentence.",
+      "● API Error: 529 Overloaded. This is a server-side issue, usually temporary — try again in a moment. If it",
+      "  persists, check your inference gateway (127.0.0.1:<PORT>).",
+      "─".repeat(120), // the rules above and below the composer are the screen's full width
+      "❯ Resend your message to try again",
+      "─".repeat(120),
+    ];
+    expect(judgeScreen(claude, screen, null)).toMatchObject({
+      class: "network",
+      line: "API Error: 529 Overloaded. This is a server-side issue, usually temporary — try again in a moment. If it persists, check your inference gateway (127.0.0.1:<PORT>).",
+    });
+    // While it retries, its busy line is no failure; nor is the same error in a stream's JSON result.
+    expect(judgeScreen(claude, ["✻ 529 Overloaded · retrying in 17s · attempt 6/10"], null)).toBeNull();
+    expect(
+      judgeScreen(
+        claude,
+        ['{"type":"result","result":"API Error: 529 Overloaded. This is a server-side issue"}'],
+        null,
+      ),
+    ).toBeNull();
   });
 
   it("an agent quoting an error from its work is not the CLI failing", () => {

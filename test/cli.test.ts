@@ -43,6 +43,8 @@ describe("conductor run", () => {
     expect(r.stdout).toMatch(/sleeper: stalled → failed \(stall_timeout\)/);
     expect(r.stdout).toMatch(/asker: healthy → input_wait/);
     expect(r.stdout).toMatch(/ratelimited .*rate_limited/);
+    // A failed run shows the CLI's own words with its move (the demo tags its lines "[ratelimited]").
+    expect(r.stdout).toMatch(/ratelimited: healthy → failed \(.*: Error: 429 Too Many Requests/);
     // By marker, never by path: other test files run the same demo agents at the same time.
     expect(markedProcesses(mark)).toEqual([]);
     const logPath = /event log: (.+)/.exec(r.stdout)![1]!;

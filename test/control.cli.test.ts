@@ -149,7 +149,7 @@ describe.skipIf(!cli.built)("conductor ls / logs / send / attach / kill / stop a
   it("ls shows a table; logs -f interleaves output and events; send reaches the agent; attach renders", async () => {
     await until("alpha", "healthy");
     const ls = await conductor("ls");
-    expect(ls.stdout).toMatch(/id\s+agent\s+state\s+restarts\s+uptime\s+last output\s+reason/);
+    expect(ls.stdout).toMatch(/id\s+agent\s+state\s+restarts\s+uptime\s+last output\s+reason\s+last error/);
     // Durations as ls prints them (12s, 1m04s, 1h02m): under load the uptime can pass a minute.
     const age = String.raw`\d+(?:[hm]\d+)?[hms]`;
     expect(ls.stdout).toMatch(

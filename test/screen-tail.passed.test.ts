@@ -33,6 +33,15 @@ describe("lines that scroll past between two readings", () => {
     });
   });
 
+  it("lines wider than the screen take a row per width: fewer lines than rows can scroll one off", async () => {
+    const screen = new ScreenTail({ cols: 120, rows: 10 });
+    await read(screen, "Attempt 4 failed with status 503. Retrying with backoff...\n");
+    const long = trace(6).map((l) => l.padEnd(200, "x")); // 2 rows each: 12 rows from 7 lines
+    const r = await read(screen, `${[MAX_ATTEMPTS, ...long].join("\n")}\n`);
+    expect(r.screen.join("\n")).not.toContain("Max attempts");
+    expect(r.passed).toContain(MAX_ATTEMPTS);
+  });
+
   it("a reading after fewer lines than the screen holds carries none; each line is passed once", async () => {
     const screen = new ScreenTail({ cols: 120, rows: 10 });
     expect((await read(screen, "one line\n")).passed).toBeUndefined();

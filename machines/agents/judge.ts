@@ -255,7 +255,8 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
   if (hit) return ruleVerdict(hit, "output", whole, clock);
   const generic = classifyFailure(whole);
   if (generic) {
-    const line = text.findLast((l) => l.includes(generic.match)) ?? generic.match;
+    // The last line that says it on its own: "[ratelimited] sending request" holds the words too.
+    const line = text.findLast((l) => classifyFailure(l) !== null) ?? generic.match;
     return verdict("rate_limit", line, "output", whole, clock);
   }
   if (e.signal && CRASH_SIGNALS.has(e.signal))

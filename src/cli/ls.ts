@@ -5,7 +5,9 @@ import { listConductors, type RegistryEntry, resolveConductor } from "../control
 import type { Flags } from "./args.js";
 import { age, STATE_COLORS, table } from "./connect.js";
 
-const HEAD = ["id", "agent", "state", "restarts", "uptime", "last output", "reason"];
+const HEAD = ["id", "agent", "state", "restarts", "uptime", "last output", "reason", "last error"];
+/** The CLI's own line, clipped to keep one row a line ("API Error: 529 Overloaded. This is…"). */
+const clip = (s: string, n = 72) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 const LIVE = new Set(["starting", "healthy", "stalled", "input_wait"]);
 
 export function sessionRows(sessions: ControlSession[], now = Date.now()): string[][] {
@@ -17,6 +19,7 @@ export function sessionRows(sessions: ControlSession[], now = Date.now()): strin
     LIVE.has(s.state) && s.runStartedAt ? age(now - Date.parse(s.runStartedAt)) : "-",
     s.lastOutputAt ? `${age(now - Date.parse(s.lastOutputAt))} ago` : "-",
     s.failureMode && !s.reason.includes(s.failureMode) ? `${s.failureMode}: ${s.reason}` : s.reason || "-",
+    s.lastError ? clip(s.lastError) : "-",
   ]);
 }
 

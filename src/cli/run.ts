@@ -147,7 +147,11 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     viewerUrl: viewer?.url ?? null,
   });
 
-  conductor.on("stateChange", (e) => view.moved(e.sessionId, e.from, e.to, e.reason));
+  // A run that failed says the CLI's own words with the move, not only the verdict's name.
+  conductor.on("stateChange", (e) => {
+    const lastError = e.to === "failed" ? conductor.getSnapshot().find((s) => s.id === e.sessionId)?.lastError : null;
+    view.moved(e.sessionId, e.from, e.to, lastError ? `${e.reason}: ${lastError}` : e.reason);
+  });
   conductor.on("account", (e: { sessionId: string; accountId: string; provider: string; tier: string }) =>
     view.note(`${e.sessionId} runs on ${e.provider} account ${e.accountId} (${e.tier})`),
   );

@@ -221,6 +221,7 @@ export const CASES: AgentCase[] = [
   one("gemini/overloaded", dead("network", 4), /overloaded|503/i, "503 UNAVAILABLE (gemini retries by itself)", {
     scenario: "overloaded",
     maxMs: 240_000,
+    replayBurstGapS: 0.15,
     liveBoundMs: 480_000,
   }),
   // --- success, and a one-shot longer than a 30 s start-up timeout, in text and stream modes
