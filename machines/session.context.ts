@@ -6,13 +6,13 @@ import type { InputWaitInfo } from "./session.judgement.js";
 import type { AccountRequirement, LeaseEvent, SessionLease } from "./session.lease.js";
 import { type PolicyOverrides, resolvePolicy, type SessionPolicy } from "./session.policy.js";
 import type {
+  AgentRetryEvent,
   ChildEvent,
   ChildSpec,
   FailureMode,
   McpHeartbeatSpec,
   McpProbeEvent,
   TelemetryErrorEvent,
-  AgentRetryEvent,
 } from "./session.types.js";
 import { type SessionState, STATES } from "./session.types.js";
 
