@@ -1,7 +1,8 @@
 /**
  * The retries a CLI announces in its own stream, read as they arrive: claude 2.1.332's `api_retry`
  * events from a real run against a 529-overloaded API (test/fixtures/agents/claude/overloaded-stream.cast:
- * ten retries over ~3 minutes, then the error result), and codex 0.171.0's "Reconnecting... n/5".
+ * ten retries over ~3 minutes, then the error result), and codex 0.171.0's "Reconnecting... n/5"
+ * (offline, and against a 500-overloaded API: codex/overloaded-stream.cast).
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -46,6 +47,13 @@ describe("a CLI's own retries, from its stream", () => {
     expect(seen.map((r) => `${r.attempt}/${r.of}`)).toEqual(["2/5", "3/5", "4/5", "5/5"]);
     expect(seen[0]).toMatchObject({ delayMs: null, status: null });
     expect(seen[0]?.error).toMatch(/^stream disconnected before completion: /);
+  });
+
+  it("codex (recorded against a 500-overloaded API): 5 retries with the API's message, then turn.failed", () => {
+    const { state, seen } = feed("codex-exec-json", castOutput("./fixtures/agents/codex/overloaded-stream.cast"));
+    expect(seen.map((r) => `${r.attempt}/${r.of}`)).toEqual(["1/5", "2/5", "3/5", "4/5", "5/5"]);
+    expect(seen[4]?.error).toBe("We’re currently experiencing high demand, which may cause temporary errors.");
+    expect(state.result).toMatchObject({ ok: false, error: seen[4]?.error });
   });
 
   it("what is not a retry announces none", () => {
