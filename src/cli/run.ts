@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { retryNotice } from "../../machines/session.judgement.js";
 import { AccountsConfigError } from "../accounts-config.js";
 import { HostsConfigError } from "../hosts-config.js";
 import { ConfigError, conductorOptionsOf, loadRunConfig, type RunConfig, spawnConfigOf } from "../config.js";
@@ -161,11 +162,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     ),
   );
   // A CLI retrying the API by itself for minutes is not silent here (claude's 10 retries of a 529: ~3 min).
-  conductor.on("agentRetry", (e) =>
-    view.note(
-      `${e.sessionId}: ${e.error}${e.status === null ? "" : ` (HTTP ${e.status})`}, the agent retries (${e.attempt}${e.of === null ? "" : ` of ${e.of}`})`,
-    ),
-  );
+  conductor.on("agentRetry", (e) => view.note(`${e.sessionId}: ${retryNotice(e)}`));
   conductor.on("inputWait", (e: { sessionId: string; pattern: string; line: string }) => {
     const session = config.sessions.find((s) => s.id === e.sessionId);
     const answer = session?.answers?.find((a) => new RegExp(a.match, "i").test(e.line));

@@ -196,7 +196,7 @@ export const CASES: AgentCase[] = [
     dead("network", 4),
     /overloaded|529/i,
     "529 overloaded_error with claude's default retries, in its stream: what it prints while it retries",
-    { scenario: "overloaded", args: ONE_SHOT.claude(...claudeStream), maxMs: 300_000 },
+    { scenario: "overloaded", args: ONE_SHOT.claude(...claudeStream), maxMs: 300_000, liveBoundMs: 900_000 },
   ),
   one("codex/overloaded", dead("network", 4), /high demand|500/i, "500 server_error (codex retries by itself)", {
     scenario: "overloaded",
@@ -207,14 +207,20 @@ export const CASES: AgentCase[] = [
     dead("network", 4),
     /high demand|500|Reconnecting/i,
     "500 server_error in codex's --json stream: what it prints while it retries",
-    { scenario: "overloaded", args: ONE_SHOT.codex("--json"), maxMs: 180_000 },
+    { scenario: "overloaded", args: ONE_SHOT.codex("--json"), maxMs: 180_000, liveBoundMs: 300_000 },
   ),
   one(
     "gemini/overloaded-stream",
     dead("network", 4),
     /overloaded|503/i,
     "503 UNAVAILABLE in gemini's stream-json: what it prints while it retries",
-    { scenario: "overloaded", args: ONE_SHOT.gemini(...geminiStream), maxMs: 240_000, replayBurstGapS: 0.15 },
+    {
+      scenario: "overloaded",
+      args: ONE_SHOT.gemini(...geminiStream),
+      maxMs: 240_000,
+      liveBoundMs: 480_000,
+      replayBurstGapS: 0.15,
+    },
   ),
   // gemini retries a 503 five times itself (~85 s) before "Max attempts reached" (network): a
   // transient 503 is cheaper to let it retry than to restart it, so 4 runs take about 6 minutes.
@@ -301,6 +307,7 @@ export const CASES: AgentCase[] = [
       steps: [{ waitFor: /API Error/, settleMs: 3000 }],
       stopAfterSteps: true,
       maxMs: 300_000,
+      liveBoundMs: 900_000,
       expectLine: /overloaded|529/i,
     },
   ),
