@@ -12,27 +12,19 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { installAgents } from "../../scripts/agents/install.mjs";
 import { type Conductor, createConductor } from "../../src/conductor.js";
 import type { Cli } from "./agent-env.js";
 import { PROMPT } from "./cases.js";
-import { type FakeApi, startFakeApi } from "./fake-api/server.js";
-import { assertLoopbackOnly } from "./netns.js";
-import { CACHE_DIR } from "./paths.js";
+import type { FakeApi } from "./fake-api/server.js";
 import { killAll, processesWithMarker } from "./proc-scan.js";
-import { tuiRun, until } from "./tui-run.js";
+import { startLiveAgents, tuiRun, until } from "./tui-run.js";
 
 describe("sendInput into an idle TUI's composer", () => {
   let api: FakeApi;
   let bins: Record<string, { bin: string }>;
   const open = new Set<Conductor>();
   beforeAll(async () => {
-    assertLoopbackOnly();
-    for (const key of Object.keys(process.env)) {
-      if (/^(ANTHROPIC|OPENAI|GEMINI|GOOGLE|CODEX|CLAUDE)/.test(key) || key === "VITEST") delete process.env[key];
-    }
-    bins = installAgents(CACHE_DIR, () => {}) as Record<string, { bin: string }>;
-    api = await startFakeApi();
+    ({ api, bins } = await startLiveAgents());
   }, 600_000);
   afterAll(async () => {
     await Promise.all([...open].map((c) => c.shutdown("test_end")));

@@ -8,27 +8,19 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { installAgents } from "../../scripts/agents/install.mjs";
 import { createConductor } from "../../src/conductor.js";
 import type { ConductorEventPayloads } from "../../src/conductor-events.js";
 import { agentEnv } from "./agent-env.js";
 import { PROMPT } from "./cases.js";
-import { type FakeApi, startFakeApi } from "./fake-api/server.js";
-import { assertLoopbackOnly } from "./netns.js";
-import { CACHE_DIR } from "./paths.js";
+import type { FakeApi } from "./fake-api/server.js";
 import { killAll, processesWithMarker } from "./proc-scan.js";
-import { tuiRun } from "./tui-run.js";
+import { startLiveAgents, tuiRun } from "./tui-run.js";
 
 describe("a CLI's own retries, announced in its stream, under the conductor", () => {
   let api: FakeApi;
   let bins: Record<string, { bin: string }>;
   beforeAll(async () => {
-    assertLoopbackOnly();
-    for (const key of Object.keys(process.env)) {
-      if (/^(ANTHROPIC|OPENAI|GEMINI|GOOGLE|CODEX|CLAUDE)/.test(key) || key === "VITEST") delete process.env[key];
-    }
-    bins = installAgents(CACHE_DIR, () => {}) as Record<string, { bin: string }>;
-    api = await startFakeApi();
+    ({ api, bins } = await startLiveAgents());
   }, 600_000);
   afterAll(async () => {
     await api?.close();

@@ -8,8 +8,11 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { installAgents } from "../../scripts/agents/install.mjs";
 import { agentEnv, type Cli, type RunDirs } from "./agent-env.js";
-import type { FakeApi } from "./fake-api/server.js";
+import { type FakeApi, startFakeApi } from "./fake-api/server.js";
+import { assertLoopbackOnly } from "./netns.js";
+import { CACHE_DIR } from "./paths.js";
 
 export interface TuiRun {
   /** The run's own folder: `home`, `work` and `logs` are under it. */
@@ -36,6 +39,19 @@ export function tuiRun(cli: Cli, name: string, api: FakeApi): TuiRun {
     marker,
   });
   return { root, dirs, env, marker };
+}
+
+/**
+ * What the live tests that drive a CLI themselves start with: loopback only, none of this machine's
+ * keys in the environment, the CLIs installed in the cache, the fake API up.
+ */
+export async function startLiveAgents(): Promise<{ api: FakeApi; bins: Record<string, { bin: string }> }> {
+  assertLoopbackOnly();
+  for (const key of Object.keys(process.env)) {
+    if (/^(ANTHROPIC|OPENAI|GEMINI|GOOGLE|CODEX|CLAUDE)/.test(key) || key === "VITEST") delete process.env[key];
+  }
+  const bins = installAgents(CACHE_DIR, () => {}) as Record<string, { bin: string }>;
+  return { api: await startFakeApi(), bins };
 }
 
 /** Polls `get` every 250 ms until it returns a value; throws naming `what` after `ms`. */
