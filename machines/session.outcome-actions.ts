@@ -89,7 +89,7 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
     /** The CLI retries a call by itself: not a failure, but the run waits on the API, and says so. */
     noteRetry: enqueueActions(({ context, event, enqueue }) => {
       const { type: _type, ...retry } = event as AgentRetryEvent;
-      enqueue.assign({ lastError: retryNotice(event as AgentRetryEvent) });
+      enqueue.assign({ lastError: retryNotice(retry) });
       enqueue.emit({ type: "agentRetry", sessionId: context.id, ...retry });
     }),
     emitCompleted: emit(({ context }) => ({ type: "completed" as const, sessionId: context.id })),

@@ -173,17 +173,10 @@ export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEve
         return;
       }
       case "agentRetry": {
-        const { type: _type, sessionId: _id, generation, ...retry } = e;
-        log("session.agent_retry", {
-          session,
-          attempt: generation,
-          retry: retry.attempt,
-          of: retry.of,
-          delayMs: retry.delayMs,
-          status: retry.status,
-          error: retry.error,
-        });
-        api.emit("agentRetry", { sessionId: session, ...retry, at });
+        const { generation, attempt, of, delayMs, status, error } = e;
+        // `attempt` in the log is the run's number, as on every session line; the CLI's is `retry`.
+        log("session.agent_retry", { session, attempt: generation, retry: attempt, of, delayMs, status, error });
+        api.emit("agentRetry", { sessionId: session, attempt, of, delayMs, status, error, at });
         return;
       }
       case "mcpProbe":

@@ -40,46 +40,36 @@ const clip = (s: string) => (s.length > MAX_LINE ? `${s.slice(0, MAX_LINE - 1)}�
 
 const FRAMED = /[│┃║]\s*$/;
 
+/** claude's message bullet (`●`; `⏺` before 2.1): its text goes on in rows indented under the bullet's text. */
+const BULLET = /^(\s*)[●⏺]\s/;
+
 /**
- * The screen with soft-wrapped rows joined again, so a long error reads as the CLI printed it: a
- * row filled to the screen's width (the widest row) continues on the next one, unless it is a box
- * line or ends a sentence (a line that is exactly as wide as the terminal: the screen rows do not
- * say which rows xterm wrapped).
+ * The screen with wrapped rows joined again, so a long error reads as the CLI printed it:
+ * - a row filled to the screen's width (the widest row) continues on the next one, unless it is a box
+ *   line or ends a sentence (a line exactly as wide as the terminal: the rows do not say which rows
+ *   xterm wrapped);
+ * - a claude message the TUI wrapped itself continues in the rows indented under its `●` bullet's
+ *   text: "● API Error: 529 … If it" + "  persists, check …".
  */
 export function unwrapRows(screen: readonly string[]): string[] {
   const width = Math.max(0, ...screen.map((r) => r.length));
   const out: string[] = [];
   let carry = "";
+  let indent: string | null = null;
   for (const row of screen) {
     const line = carry + row;
     const wrapped = width >= 80 && row.length === width && !FRAMED.test(row) && !/[.!?]$/.test(row);
     carry = wrapped ? line : "";
-    if (!wrapped) out.push(line);
-  }
-  if (carry) out.push(carry);
-  return out;
-}
-
-/** claude's message bullet (`●`; `⏺` before 2.1): its text goes on in rows indented under the bullet's text. */
-const BULLET = /^(\s*)[●⏺]\s/;
-
-/**
- * unwrapRows, and a claude message the TUI wrapped itself (its error under a `●`, continued in rows
- * indented two columns) read as one line: "● API Error: 529 … If it" + "  persists, check …".
- */
-export function screenLines(screen: readonly string[]): string[] {
-  const out: string[] = [];
-  let indent: string | null = null;
-  for (const row of unwrapRows(screen)) {
-    const last = out.length - 1;
-    if (indent !== null && row.startsWith(indent) && /^\S/.test(row.slice(indent.length))) {
-      out[last] = `${out[last]} ${row.slice(indent.length)}`;
+    if (wrapped) continue;
+    if (indent !== null && line.startsWith(indent) && /^\S/.test(line.slice(indent.length))) {
+      out[out.length - 1] += ` ${line.slice(indent.length)}`;
       continue;
     }
-    const bullet = BULLET.exec(row);
+    const bullet = BULLET.exec(line);
     indent = bullet ? `${bullet[1]}  ` : null;
-    out.push(row);
+    out.push(line);
   }
+  if (carry) out.push(carry);
   return out;
 }
 
@@ -233,7 +223,7 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
   const whole = `${e.recentOutput}\n${e.screen.join("\n")}`;
   const rules = [...profile.failures, ...(profile === command ? [] : command.failures)];
   const stream = streamErrors(e.recentOutput);
-  const sources = [outputLines(e), textLines(screenLines(e.screen))];
+  const sources = [outputLines(e), textLines(unwrapRows(e.screen))];
   const streamClass = (s: { code: string | null; message: string }): FailureClass | null =>
     (s.code ? profile.streamErrorCodes[s.code] : undefined) ?? firstRuleMatch(rules, [[s.message]])?.rule.class ?? null;
 
@@ -278,7 +268,8 @@ export function judgeScreen(
   const live = profile.failures.filter((r) => r.live);
   if (live.length === 0) return null;
   // What scrolled past since the last reading first: it came before what is on screen now.
-  const text = [...textLines(passed), ...textLines(screenLines(screen))];
+  const onScreen = textLines(unwrapRows(screen));
+  const text = passed.length > 0 ? [...textLines(passed), ...onScreen] : onScreen;
   const hit = firstRuleMatch(live, [title ? [...text, title] : text]);
   const whole = passed.length > 0 ? [...passed, ...screen].join("\n") : screen.join("\n");
   return hit ? ruleVerdict(hit, "screen", whole, clock) : null;
