@@ -59,8 +59,12 @@ export const sessionBase = setup({
   delays: {
     /** L3: first output must come within this. */
     startupTimeout: ({ context }) => startupTimeoutFor(context),
-    /** L1: measured from the last byte, not from the (coalesced) event that reported it. */
-    stallAfter: ({ context }) => Math.max(0, context.policy.stallMs - context.lastOutputLagMs),
+    /**
+     * L1: measured from the last byte, not from the (coalesced) event that reported it; when that
+     * byte ended a retry notice, from the end of the wait the CLI announced.
+     */
+    stallAfter: ({ context }) =>
+      Math.max(0, context.policy.stallMs + (context.retryWait?.ms ?? 0) - context.lastOutputLagMs),
     /** L1.5: quiet period before the screen is read for a question. */
     inputQuiet: ({ context }) => Math.max(0, context.policy.inputQuietMs - context.lastOutputLagMs),
     /** Stalled this long → give up on this run. Never fires when the policy says null. */

@@ -54,6 +54,11 @@ export interface SessionContext {
   backoffElapsed: boolean;
   lastOutputLagMs: number;
   outputBytes: number;
+  /**
+   * The wait the CLI announced before retrying a failed call itself (`PROBE.RETRY`), while it has
+   * printed nothing past the notice: a stall is counted from its end, not from the notice.
+   */
+  retryWait: { ms: number; outputBytes: number } | null;
   screenTail: string[];
   /** The whole rendered screen and the window title of the latest output (the tail when no screen). */
   screen: string[];
@@ -146,7 +151,7 @@ export type SessionEmitted =
   | { type: "account"; sessionId: string; lease: SessionLease }
   | { type: "accountWait"; sessionId: string; etaMs: number | null; reason: string }
   /** The CLI announced it retries a failed call by itself (`PROBE.RETRY`); `lastError` says so too. */
-  | ({ type: "agentRetry"; sessionId: string } & Omit<AgentRetryEvent, "type">)
+  | ({ type: "agentRetry"; sessionId: string } & Omit<AgentRetryEvent, "type" | "outputBytes">)
   /** L2 changed its verdict (first round of a run, ok → fail, fail → ok, or another reason). */
   | { type: "mcpProbe"; sessionId: string; generation: number; ok: boolean; reason: string };
 
@@ -182,6 +187,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     backoffElapsed: false,
     lastOutputLagMs: 0,
     outputBytes: 0,
+    retryWait: null,
     screenTail: [],
     screen: [],
     title: null,

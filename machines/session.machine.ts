@@ -113,6 +113,8 @@ export const sessionMachine = sessionSetup.createMachine({
         // Progress re-arms the stall and quiet timers (session.moves.ts): event-driven, no polling.
         "CHILD.OUTPUT": outputWhileHealthy,
         ...whileRunning,
+        // The CLI waits before its retry: the stall counts from the end of the wait it announced.
+        "PROBE.RETRY": { guard: "currentRun", actions: ["noteRetry", "cancelStall", "armStall"] },
       },
     },
     [STATES.STALLED]: {

@@ -88,8 +88,10 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
     }),
     /** The CLI retries a call by itself: not a failure, but the run waits on the API, and says so. */
     noteRetry: enqueueActions(({ context, event, enqueue }) => {
-      const { type: _type, ...retry } = event as AgentRetryEvent;
-      enqueue.assign({ lastError: retryNotice(retry) });
+      const { type: _type, outputBytes, ...retry } = event as AgentRetryEvent;
+      // claude waits up to ~40 s between its retries, printing nothing: longer than the default stallMs.
+      const retryWait = retry.delayMs !== null && retry.delayMs > 0 ? { ms: retry.delayMs, outputBytes } : null;
+      enqueue.assign({ lastError: retryNotice(retry), retryWait });
       enqueue.emit({ type: "agentRetry", sessionId: context.id, ...retry });
     }),
     emitCompleted: emit(({ context }) => ({ type: "completed" as const, sessionId: context.id })),

@@ -59,6 +59,7 @@ export const sessionRunSetup = sessionBase.extend({
       nudged: false,
       autoAnswered: null,
       lastOutputLagMs: 0,
+      retryWait: null,
       retryAfterMs: null,
       userRestart: false,
     })),
@@ -130,9 +131,12 @@ export const sessionRunSetup = sessionBase.extend({
       const e = output(event);
       const screen = screenOf(e);
       const title = e.title === undefined ? context.title : e.title;
+      const wait = context.retryWait;
       return {
         outputBytes: e.bytes,
         lastOutputLagMs: e.lagMs,
+        // Output past the retry notice: the CLI is at work again, the wait it announced is over.
+        retryWait: wait !== null && e.bytes > wait.outputBytes ? null : wait,
         screenTail: e.screenTail,
         screen,
         title,

@@ -218,4 +218,9 @@ export type AgentRetryEvent = {
   status: number | null;
   /** What failed, in the CLI's words. */
   error: string;
+  /**
+   * The run's output bytes through the read that carried the notice (as `CHILD.OUTPUT` counts them):
+   * output past them is the CLI at work again, which ends the announced wait.
+   */
+  outputBytes: number;
 };

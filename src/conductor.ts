@@ -63,9 +63,9 @@ export function createConductor(opts: ConductorOptions) {
   const ledger = openSurvivorLedger(logsDir, cookieScope, { log, graceMs, onSurvivors });
   // A retry the CLI's stream announces goes to its session's chart (PROBE.RETRY), which notes it; the
   // last bytes are read once the session may be final (`settle`): a stopped actor is not sent to.
-  const capture = createResultCapture(log, (id, generation, retry) => {
+  const capture = createResultCapture(log, (id, generation, retry, outputBytes) => {
     const ref = record().sessions[id];
-    if (ref?.getSnapshot().status === "active") ref.send({ type: "PROBE.RETRY", generation, ...retry });
+    if (ref?.getSnapshot().status === "active") ref.send({ type: "PROBE.RETRY", generation, ...retry, outputBytes });
   });
   // Per-run argv: a leased codex profile's --profile, a resume by the agent's own session id (run-argv.ts).
   const runArgv = createRunArgv({

@@ -21,22 +21,31 @@ interface Entry {
   generation: number;
   parser: AgentStreamParser | null;
   decoder: StringDecoder;
+  /** The run's output bytes so far, as its CHILD.OUTPUT events count them. */
+  bytes: number;
   result: AgentResult | null;
   agentSessionId: string | null;
 }
 
-/** `onRetry`: the run's stream announced that the CLI retries a failed call by itself. */
+/**
+ * `onRetry`: the run's stream announced that the CLI retries a failed call by itself, in the read
+ * that took the run's output to `outputBytes`.
+ */
 export function createResultCapture(
   log: (event: string, data: Record<string, unknown>) => void,
-  onRetry?: (sessionId: string, generation: number, retry: AgentRetry) => void,
+  onRetry?: (sessionId: string, generation: number, retry: AgentRetry, outputBytes: number) => void,
 ) {
   const entries = new Map<string, Entry>();
 
   function runOf(sessionId: string, entry: Entry, generation: number): AgentStreamParser {
     if (entry.parser === null || entry.generation !== generation) {
       entry.generation = generation;
-      entry.parser = new AgentStreamParser(entry.target.format, onRetry && ((r) => onRetry(sessionId, generation, r)));
+      entry.parser = new AgentStreamParser(
+        entry.target.format,
+        onRetry && ((r) => onRetry(sessionId, generation, r, entry.bytes)),
+      );
       entry.decoder = new StringDecoder("utf8");
+      entry.bytes = 0;
     }
     return entry.parser;
   }
@@ -48,6 +57,7 @@ export function createResultCapture(
         generation: 0,
         parser: null,
         decoder: new StringDecoder("utf8"),
+        bytes: 0,
         result: null,
         agentSessionId: null,
       });
@@ -58,6 +68,7 @@ export function createResultCapture(
       const entry = entries.get(sessionId);
       if (!entry) return;
       const parser = runOf(sessionId, entry, generation);
+      entry.bytes += chunk.length;
       parser.push(entry.decoder.write(chunk));
     },
 

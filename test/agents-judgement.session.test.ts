@@ -170,17 +170,91 @@ describe("rate limits wait for their reset", () => {
       status: 529,
       error: "overloaded",
     };
-    h.actor.send({ ...retry, attempt: 3 });
+    h.actor.send({ ...retry, attempt: 3, outputBytes: h.bytes() + 10 });
     expect(h.state()).toBe("healthy");
     expect(h.ctx().lastError).toBe("overloaded (HTTP 529); the CLI retries: 3 of 10, in 2.3 s");
     expect(h.emitted.at(-1)).toEqual({ ...retry, type: "agentRetry", sessionId: "s1", attempt: 3 });
     // Without a count or a delay (codex's "Reconnecting... 2/5" has no delay; a status may be missing).
-    h.actor.send({ ...retry, attempt: 2, of: null, delayMs: null, status: null, error: "stream disconnected" });
+    h.actor.send({
+      ...retry,
+      attempt: 2,
+      of: null,
+      delayMs: null,
+      status: null,
+      error: "stream disconnected",
+      outputBytes: h.bytes(),
+    });
     expect(h.ctx().lastError).toBe("stream disconnected; the CLI retries: 2");
     const before = h.emitted.length;
-    h.actor.send({ ...retry, attempt: 4, generation: h.gen() - 1 });
+    h.actor.send({ ...retry, attempt: 4, generation: h.gen() - 1, outputBytes: h.bytes() });
     expect(h.emitted.length).toBe(before);
     expect(h.ctx().lastError).toBe("stream disconnected; the CLI retries: 2");
+  });
+
+  describe("the wait a CLI announces before its retry is not a stall (claude waits up to ~40 s, silent)", () => {
+    const notice = '{"type":"system","subtype":"api_retry","attempt":7,"retry_delay_ms":37778}';
+    const retry = (h: ReturnType<typeof as>, delayMs: number | null, outputBytes: number) =>
+      h.actor.send({
+        type: "PROBE.RETRY",
+        generation: h.gen(),
+        attempt: 7,
+        of: 10,
+        delayMs,
+        status: 529,
+        error: "overloaded",
+        outputBytes,
+      });
+    const started = () => {
+      const h = as("claude");
+      h.spawnedEv();
+      h.output(['{"type":"system","subtype":"init"}']);
+      return h;
+    };
+
+    it("stalled stallMs after the announced wait, not after the notice; output past the notice ends the wait", () => {
+      const h = started();
+      // The tap reads the notice first (its read took the run to bytes + 10), its coalesced report follows.
+      retry(h, 37_778, h.bytes() + 10);
+      h.output([notice]);
+      h.advance(30_000 + 37_777);
+      expect(h.state()).toBe("healthy");
+      h.advance(1);
+      expect(h.state()).toBe("stalled");
+      // The retry's own output: the CLI is at work again, stallMs counts as ever.
+      h.output(["attempt 8"]);
+      expect(h.state()).toBe("healthy");
+      expect(h.ctx().retryWait).toBeNull();
+      h.advance(29_999);
+      expect(h.state()).toBe("healthy");
+      h.advance(1);
+      expect(h.state()).toBe("stalled");
+    });
+
+    it("counted from the notice when its report came first, and never for a retry without a delay", () => {
+      const h = started();
+      h.output([notice]);
+      h.advance(5_000);
+      retry(h, 37_778, h.bytes());
+      h.advance(30_000 + 37_777);
+      expect(h.state()).toBe("healthy");
+      h.advance(1);
+      expect(h.state()).toBe("stalled");
+
+      const codex = started();
+      retry(codex, null, codex.bytes() + 10);
+      codex.output(["Reconnecting... 2/5"]);
+      codex.advance(30_000);
+      expect(codex.state()).toBe("stalled");
+    });
+
+    it("a new run starts without the old run's wait", () => {
+      const h = started();
+      retry(h, 37_778, h.bytes() + 10);
+      h.crash(1, "boom");
+      h.advance(60_000);
+      expect(h.gen()).toBe(2);
+      expect(h.ctx().retryWait).toBeNull();
+    });
   });
 
   it("with an account pool only the usual backoff applies: the broker switches accounts", () => {

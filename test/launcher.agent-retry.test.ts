@@ -77,4 +77,43 @@ describe("a CLI's own retries, announced in its stream", () => {
       error: "overloaded",
     });
   });
+
+  it("the silent waits claude announces are not stalls: stallMs counts from the end of each wait", async () => {
+    // At 25× its speed the recording's last five waits (35–40 s, announced as retry_delay_ms) last
+    // 1.4–1.6 s, longer than this stallMs: each was a stall (and a `stalled` state) before.
+    const stallMs = 1_200;
+    const c = createConductor({
+      logsDir: mkdtempSync(join(tmpdir(), "agent-retry-wait-")),
+      graceMs: 1_000,
+      handleSignals: false,
+      maxRestarts: 0,
+    });
+    open.push(c);
+    const states: string[] = [];
+    c.on("stateChange", (e) => {
+      if (e.sessionId === "claude") states.push(e.to);
+    });
+    let retries = 0;
+    c.on("agentRetry", () => retries++);
+    const dead = new Promise<void>((resolve) =>
+      c.on("dead", (e) => {
+        if (e.sessionId === "claude") resolve();
+      }),
+    );
+    c.spawnSession({
+      id: "claude",
+      agent: "claude",
+      prompt: "Reply with one short sentence.",
+      bin,
+      approvals: "prompt",
+      output: "stream",
+      probeOpts: { stallMs },
+      env: { REPLAY_NODE: process.execPath, REPLAY_CAST: cast, REPLAY_SPEED: "25", REPLAY_MAX_GAP: "60" },
+    });
+    await dead;
+    expect(retries).toBe(10);
+    expect(states).not.toContain("stalled");
+    expect(states.at(-1)).toBe("dead");
+    expect(c.getSnapshot().find((x) => x.id === "claude")).toMatchObject({ failureMode: "network" });
+  });
 });

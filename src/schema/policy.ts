@@ -18,7 +18,8 @@ export const PROBE_ALIASES = {
 
 const probeShape = {
   stallMs: doc(positiveTimerMs(), {
-    description: "L1: no output this long while `healthy` → `stalled` (timer reset on output, exact)",
+    description:
+      "L1: no output this long while `healthy` → `stalled` (timer reset on output, exact; after a retry the CLI announces in its stream, counted from the end of the wait it names)",
     example: 30_000,
     default: 30_000,
   }).optional(),

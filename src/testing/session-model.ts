@@ -174,6 +174,7 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
         delayMs: 500,
         status: 529,
         error: "overloaded",
+        outputBytes: 0,
       });
     }
     // A command prints a rate limit and waits: a failure on screen while an account is held.

@@ -51,6 +51,8 @@ export function startSession(
     value: () => actor.getSnapshot().value as string,
     ctx: () => actor.getSnapshot().context,
     gen,
+    /** The run's output bytes so far, as the last CHILD.OUTPUT counted them. */
+    bytes: () => bytes,
     spawnedEv: (pid = 4242, generation = gen()) => actor.send({ type: "CHILD.SPAWNED", generation, pid }),
     /** New output; by default a screen that changed (progress): same screen twice is no progress. */
     output: (screenTail: string[] = [`working ${bytes}`], lagMs = 0, generation = gen()) => {
