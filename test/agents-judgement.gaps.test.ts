@@ -78,6 +78,16 @@ describe("headless one-shots have no start-up timeout (maxRunMs bounds them)", (
     ["codex", ["codex", "exec", "hi"], true],
     ["codex", ["codex", "exec", "resume", "--last"], true],
     ["codex", ["codex", "hi"], false],
+    // Root options may come first (codex 0.171 accepts each of these before exec).
+    ["codex", ["codex", "-m", "o3", "exec", "hi"], true],
+    ["codex", ["codex", "-c", 'model="o3"', "--search", "e", "hi"], true],
+    ["codex", ["codex", "--model=o3", "-C", "/repo", "--add-dir", "/tmp", "exec", "hi"], true],
+    ["codex", ["codex", "-m", "o3", "hi"], false],
+    // `-i` takes one or more files: here exec is an image, the run is the TUI's.
+    ["codex", ["codex", "-i", "a.png", "exec"], false],
+    ["codex", ["codex", "--", "exec"], false],
+    // The prompt of `codex exec` may be any word, codex's own name too.
+    ["codex", ["codex", "exec", "codex"], true],
     ["gemini", ["gemini", "-p", "hi"], true],
     ["gemini", ["gemini", "-i", "hi"], false],
     ["command", ["node", "-p", "1"], false],
@@ -90,6 +100,16 @@ describe("headless one-shots have no start-up timeout (maxRunMs bounds them)", (
   it("judgeAs decides for a command run as a known CLI", () => {
     const asCodex = { ...ctx("command", ["codex", "exec", "hi"]), policy: resolvePolicy({ judgeAs: "codex" }) };
     expect(oneShotRun(asCodex)).toBe(true);
+  });
+
+  it.each([
+    [["npx", "codex", "exec", "hi"], true],
+    [["npx", "-y", "@openai/codex", "-m", "o3", "exec", "hi"], true],
+    [["node", "/opt/codex/bin/codex.js", "e", "hi"], true],
+    [["npx", "codex", "hi"], false],
+  ])("a command judged as codex, started through a wrapper: %j → one-shot %s", (argv, silent) => {
+    const run = { ...ctx("command", argv), policy: resolvePolicy({ judgeAs: "codex" }) };
+    expect(oneShotRun(run)).toBe(silent);
   });
 });
 

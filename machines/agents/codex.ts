@@ -5,6 +5,41 @@
  */
 import type { AgentProfile } from "./types.js";
 
+/**
+ * codex 0.171's root options that take a value (`codex --help`): they may come before the
+ * subcommand (`codex -m o3 exec …`, `codex -c model=o3 exec …` run exec), so their values are no
+ * subcommand. `-i` takes one or more: `codex -i a.png exec` is the TUI with an image named exec.
+ */
+const VALUED = new Set([
+  ...["-c", "--config", "-m", "--model", "-p", "--profile", "-s", "--sandbox", "-a", "--ask-for-approval"],
+  ...["-C", "--cd", "--add-dir", "--enable", "--disable", "--remote", "--remote-auth-token-env", "--local-provider"],
+]);
+/** The word that names codex when a wrapper starts it: `npx codex`, `npx @openai/codex`, `node …/codex.js`. */
+const CODEX_WORD = /(?:^|\/)codex(?:\.[cm]?js)?$/;
+
+/** The subcommand in codex's arguments, read as codex reads them: after its root options. */
+function subcommandAfterOptions(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--") return undefined; // a prompt follows: the TUI's
+    if (a === "-i" || a === "--image") {
+      while (i + 1 < args.length && !(args[i + 1] as string).startsWith("-")) i++;
+    } else if (VALUED.has(a)) i++;
+    else if (!a.startsWith("-")) return a;
+  }
+  return undefined;
+}
+
+/**
+ * codex's subcommand (`exec`, `e`, `resume`…, or the TUI's prompt), also when a wrapper starts it
+ * and its arguments follow the wrapper's (a `command` session judged as codex: `npx codex exec …`).
+ */
+export function codexSubcommand(args: readonly string[]): string | undefined {
+  const sub = subcommandAfterOptions(args);
+  if (sub === undefined || !CODEX_WORD.test(sub)) return sub;
+  return subcommandAfterOptions(args.slice(args.indexOf(sub) + 1));
+}
+
 export const codex: AgentProfile = {
   name: "codex",
   exitCodes: {},
@@ -67,7 +102,10 @@ export const codex: AgentProfile = {
     below.some((l) => /\S \u00b7 \S/.test(l) && !/for shortcuts/.test(l)),
   questions: [],
   // `codex exec` (alias `e`) prints its header at once, then nothing during a generation (42 s recorded).
-  oneShot: (args) => args.find((a) => !a.startsWith("-")) === "exec" || args[0] === "e",
+  oneShot: (args) => {
+    const sub = codexSubcommand(args);
+    return sub === "exec" || sub === "e";
+  },
   // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it
   // (field facts; test/agents/input.live.ts types through sendInput). 0.8 s leaves a margin for load.
   submitDelayMs: 800,
