@@ -3,11 +3,20 @@
  * not a wrapped row or raw JSON; headless one-shots without a start-up timeout; codex logged out
  * and offline is auth; a timed-out run judged by its last screen.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { claude, codex, gemini, judgeExit, judgeScreen, messageIn, unwrapRows } from "../machines/agents/index.js";
+import {
+  claude,
+  codex,
+  gemini,
+  judgeExit,
+  judgeScreen,
+  lastMeaningfulLine,
+  messageIn,
+  unwrapRows,
+} from "../machines/agents/index.js";
 import { judgeTimedOutRun, oneShotRun, startupTimeoutFor } from "../machines/session.judgement.js";
 import { resolvePolicy } from "../machines/session.policy.js";
 import { codexLoggedOut } from "../src/presets/login-state.js";
@@ -68,6 +77,28 @@ describe("the CLI's own words", () => {
       title: null,
     });
     expect(v).toMatchObject({ class: "auth", line: "API key not valid. Please pass a valid API key." });
+  });
+});
+
+describe("the last word of a run no rule knows", () => {
+  // gemini 0.61 after an API error it has no words for: the error, its trace, the error object's
+  // properties, then "An unexpected critical error occurred:[object Object]" (recorded: gemini/model-404).
+  const recorded = JSON.parse(
+    readFileSync(new URL("./fixtures/agents/gemini/model-404.expect.json", import.meta.url), "utf8"),
+  ) as { finalScreen: string[] };
+
+  it("is the error's line, not what follows its stack trace", () => {
+    expect(recorded.finalScreen.at(-1)).toBe("An unexpected critical error occurred:[object Object]");
+    expect(lastMeaningfulLine({ recentOutput: "", screen: recorded.finalScreen })).toMatch(
+      /^Error when talking to Gemini API .*ModelNotFoundError: models\/gemini-3\.1-pro-preview is not found for API version v1beta, /,
+    );
+  });
+
+  it("is the last line as ever when nothing after it is noise, and the last one when all of it is", () => {
+    expect(lastMeaningfulLine({ recentOutput: "working\nError: boom\n", screen: [] })).toBe("Error: boom");
+    expect(lastMeaningfulLine({ recentOutput: "    at main (/app/x.js:1:1)\n  code: 1\n", screen: [] })).toBe(
+      "code: 1",
+    );
   });
 });
 

@@ -191,10 +191,23 @@ function ruleVerdict(
   return verdict(alt.class, `${hit.line.trim()} (${alt.hint})`, source, text, clock);
 }
 
-/** The last line a person would read as the program's last word. */
+/**
+ * Not a program's last word (lines as `contentOf` leaves them, trimmed): a stack frame (or the rest
+ * of one whose row ended in a "." and so was not joined to the next: `js:346772:14)`), a property of
+ * an error object dumped after its trace (`code: 404`), a line ending in `[object Object]` (gemini
+ * 0.61's last line after an API error it has no words for: "An unexpected critical error
+ * occurred:[object Object]", recorded).
+ */
+const NOT_LAST_WORD =
+  /^at (?:async )?(?:\S+ \()?(?:file:|node:|\/|<anonymous>)|^\S*:\d+:\d+\)?(?: \{)?$|^[a-z][\w$]*: \S+?,?$|\[object Object\]$/;
+
+/**
+ * The last line a person would read as the program's last word: the screen's rows joined where a
+ * line was wrapped (a row of a wrapped stack frame is no line), what comes after a stack trace skipped.
+ */
 export function lastMeaningfulLine(e: Pick<RunEvidence, "recentOutput" | "screen">): string | null {
-  const all = lines(e).filter((l) => /[A-Za-z]/.test(l));
-  const last = all[all.length - 1];
+  const all = [...outputLines(e), ...textLines(unwrapRows(e.screen))].filter((l) => /[A-Za-z]/.test(l));
+  const last = all.findLast((l) => !NOT_LAST_WORD.test(l)) ?? all[all.length - 1];
   return last === undefined ? null : clip(readable(last).trim());
 }
 

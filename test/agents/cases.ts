@@ -186,6 +186,19 @@ export const CASES: AgentCase[] = [
   one("gemini/context", dead("context"), /token count|exceeds/i, "400 INVALID_ARGUMENT: input token count exceeds", {
     scenario: "context",
   }),
+  // --- a model that does not exist (a typo in --model): no run of the same argv can work
+  one("claude/model-404", dead("config"), /model/i, "404 not_found_error for the model asked for; no retries", {
+    scenario: "model",
+    ...NO_RETRIES,
+  }),
+  one("codex/model-404", dead("config"), /does not exist/i, "404 model_not_found from the fake provider", {
+    scenario: "model",
+    maxMs: 180_000,
+  }),
+  one("gemini/model-404", dead("config"), /not found/i, "404 NOT_FOUND: models/<m> is not found for API version", {
+    scenario: "model",
+    maxMs: 240_000,
+  }),
   // --- overloaded / server errors
   one("claude/overloaded", dead("network", 4), /overloaded|529/i, "529 overloaded_error; no retries", {
     scenario: "overloaded",

@@ -20,7 +20,7 @@ function error(
 }
 
 /** Sends the scenario's error, if it has one; true when the request was answered. */
-function sendScenarioError(res: ServerResponse, scenario: Scenario): boolean {
+function sendScenarioError(res: ServerResponse, scenario: Scenario, model: string): boolean {
   switch (scenario.name) {
     case "auth":
       error(res, 401, "authentication_error", "invalid x-api-key");
@@ -57,6 +57,9 @@ function sendScenarioError(res: ServerResponse, scenario: Scenario): boolean {
     case "overloaded":
       error(res, 529, "overloaded_error", "Overloaded");
       return true;
+    case "model":
+      error(res, 404, "not_found_error", `model: ${model}`);
+      return true;
     default:
       return false;
   }
@@ -84,7 +87,7 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
     error(res, 404, "not_found_error", `fake API: no route ${req.method} ${path}`);
     return;
   }
-  if (sendScenarioError(res, scenario)) return;
+  if (sendScenarioError(res, scenario, body.model ?? "claude-fake")) return;
   const model = body.model ?? "claude-fake";
   const wantTool = scenario.name === "tool" && !hasToolResult(body);
   const words = scenario.name === "slow" ? slowWords(scenario.seconds) : [OK_TEXT];

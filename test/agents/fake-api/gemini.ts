@@ -37,7 +37,7 @@ function quotaFailure(quotaId: string) {
   };
 }
 
-function sendScenarioError(res: ServerResponse, scenario: Scenario): boolean {
+function sendScenarioError(res: ServerResponse, scenario: Scenario, model: string): boolean {
   switch (scenario.name) {
     case "auth":
       // Google answers a bad key with 400 INVALID_ARGUMENT + ErrorInfo API_KEY_INVALID, not 401.
@@ -80,6 +80,14 @@ function sendScenarioError(res: ServerResponse, scenario: Scenario): boolean {
     case "overloaded":
       error(res, 503, "UNAVAILABLE", "The model is overloaded. Please try again later.");
       return true;
+    case "model":
+      error(
+        res,
+        404,
+        "NOT_FOUND",
+        `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+      );
+      return true;
     default:
       return false;
   }
@@ -114,7 +122,7 @@ export async function handleGemini(req: IncomingMessage, res: ServerResponse, pa
     sendJson(res, 200, { totalTokens: 42 });
     return;
   }
-  if (sendScenarioError(res, scenario)) return;
+  if (sendScenarioError(res, scenario, m[1] as string)) return;
   // gemini-cli's side requests (model routing, next-speaker check) ask for JSON: answer with JSON.
   if (body.generationConfig?.responseMimeType === "application/json") {
     const json = { reasoning: "fake API", model_choice: "flash", next_speaker: "user", complexity_score: 1 };

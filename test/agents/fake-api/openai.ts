@@ -17,7 +17,7 @@ function error(
   sendJson(res, status, { error: { param: null, ...body } }, headers);
 }
 
-function sendScenarioError(res: ServerResponse, scenario: Scenario): boolean {
+function sendScenarioError(res: ServerResponse, scenario: Scenario, model: string): boolean {
   switch (scenario.name) {
     case "auth":
       error(res, 401, {
@@ -49,6 +49,13 @@ function sendScenarioError(res: ServerResponse, scenario: Scenario): boolean {
       });
       return true;
     }
+    case "model":
+      error(res, 404, {
+        message: `The model \`${model}\` does not exist or you do not have access to it.`,
+        type: "invalid_request_error",
+        code: "model_not_found",
+      });
+      return true;
     case "overloaded":
       error(res, 500, {
         message: "The server had an error while processing your request. Sorry about that!",
@@ -89,7 +96,7 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
     error(res, 404, { message: `fake API: no route ${req.method} ${path}`, type: "invalid_request_error", code: null });
     return;
   }
-  if (sendScenarioError(res, scenario)) return;
+  if (sendScenarioError(res, scenario, body.model ?? "gpt-fake")) return;
   const id = `resp_FAKE${Date.now().toString(36)}`;
   const sse = new SseWriter(res);
   sse.send({ type: "response.created", response: { id, status: "in_progress" } }, "response.created");

@@ -11,6 +11,7 @@ export const SCENARIOS = [
   "usage", // the vendor's usage-limit / quota-exhausted answer, with a reset time
   "context", // 400 prompt / input too long, in the vendor's error shape
   "overloaded", // 529 (anthropic) / 500 (openai) / 503 (gemini)
+  "model", // 404: the model the CLI asked for does not exist (a typo in --model), in the vendor's shape
   "tool", // asks for a shell tool call (to trigger an approval prompt), then answers
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
