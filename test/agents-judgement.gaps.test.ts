@@ -80,6 +80,24 @@ describe("the CLI's own words", () => {
   });
 });
 
+describe("claude's TUI retrying a plan's limit", () => {
+  const now = Date.parse("2026-12-03T13:25:00Z");
+  it("is a rate limit at once, waited out until the reset in brackets, not its next try", () => {
+    const line = "✻ 5-hour limit reached · retrying in 1s (2:21pm) · attempt 1/10";
+    expect(judgeScreen(claude, [line], null, { now, timeZone: "UTC" })).toMatchObject({
+      class: "rate_limit",
+      line: "5-hour limit reached · retrying in 1s (2:21pm) · attempt 1/10",
+      retryAfterMs: 56 * 60_000,
+    });
+    // A reset it does not name in brackets: no wait of the rule's own (the conductor's default applies).
+    const bare = "✻ weekly limit reached · retrying in 1s · attempt 1/10";
+    expect(judgeScreen(claude, [bare], null, { now, timeZone: "UTC" })).toMatchObject({
+      class: "rate_limit",
+      retryAfterMs: null,
+    });
+  });
+});
+
 describe("the last word of a run no rule knows", () => {
   // gemini 0.61 after an API error it has no words for: the error, its trace, the error object's
   // properties, then "An unexpected critical error occurred:[object Object]" (recorded: gemini/model-404).

@@ -19,6 +19,16 @@ export const claude: AgentProfile = {
     { class: "context", pattern: /Prompt is too long/i, live: true },
     { class: "context", pattern: /context (?:window|length) (?:exceeded|exhausted)/i },
     { class: "rate_limit", pattern: /API Error:\s*Request rejected \(429\)/i, live: true },
+    // The TUI retries a plan's limit 10 times (~3 min) on its busy line, with the reset in brackets:
+    // `✻ 5-hour limit reached · retrying in 1s (2:18pm) · attempt 1/10`. Retries cannot outlast a reset
+    // an hour away, and their last words name no reset (`API Error: Request rejected (429)`): judged
+    // here, the wait is until the reset, not a default after which each rerun spent 3 minutes again.
+    {
+      class: "rate_limit",
+      pattern: /\blimit reached\s*·\s*retrying in\b/i,
+      live: true,
+      resetAt: /\((\d{1,2}(?::\d{2})?\s*[ap]m)\)/i,
+    },
     { class: "rate_limit", pattern: /You['’]ve hit your (?:[\w-]+ )?limit/i, live: true },
     { class: "rate_limit", pattern: /API Error:\s*429\b|rate_limit_error/i, live: true },
     // The TUI's own words once its retries are spent (10 over ~3 min; it then waits at "Resend your

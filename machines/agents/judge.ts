@@ -42,6 +42,11 @@ const FRAMED = /[│┃║]\s*$/;
 
 /** claude's message bullet (`●`; `⏺` before 2.1): its text goes on in rows indented under the bullet's text. */
 const BULLET = /^(\s*)[●⏺]\s/;
+/**
+ * A TUI's mark in front of its words: claude's message bullet and busy-line spinner (`✻ 5-hour limit
+ * reached · retrying…`), codex's error block (`■ You’ve hit your usage limit…`). Not part of lastError.
+ */
+const UI_MARK = /^[●⏺✻✶✳✢✽■]\s+/;
 
 /**
  * The screen with wrapped rows joined again, so a long error reads as the CLI printed it:
@@ -165,18 +170,27 @@ function assistantText(message: unknown): string | null {
   return str((content.find((c) => (c as { type?: unknown })?.type === "text") as { text?: unknown })?.text);
 }
 
+/** When a limit resets: the rule's own line's reset if it says where (`resetAt`), else the evidence's, else its `resetHint`. */
+function limitReset(line: string, text: string, clock: Clock, rule?: Pick<FailureRule, "resetHint" | "resetAt">) {
+  const read = (t: string) => findRetryHint(t, clock.now, { timeZone: clock.timeZone });
+  if (rule?.resetAt) {
+    const own = rule.resetAt.exec(line)?.[1];
+    return own === undefined ? null : read(`resets ${own}`);
+  }
+  return read(text) ?? (rule?.resetHint ? read(rule.resetHint) : null);
+}
+
 function verdict(
   cls: FailureClass,
   line: string,
   source: FailureVerdict["source"],
   text: string,
   clock: Clock,
-  resetHint?: string,
+  rule?: Pick<FailureRule, "resetHint" | "resetAt">,
 ): FailureVerdict {
-  const read = (t: string) => findRetryHint(t, clock.now, { timeZone: clock.timeZone });
-  const hint = cls === "rate_limit" ? (read(text) ?? (resetHint ? read(resetHint) : null)) : null;
-  // Without claude's message bullet: lastError is the CLI's words, not its layout.
-  return { class: cls, line: clip(line.trim().replace(BULLET, "")), source, retryAfterMs: hint?.ms ?? null };
+  const hint = cls === "rate_limit" ? limitReset(line, text, clock, rule) : null;
+  // Without the TUI's marks: lastError is the CLI's words, not its layout.
+  return { class: cls, line: clip(line.trim().replace(UI_MARK, "")), source, retryAfterMs: hint?.ms ?? null };
 }
 
 /** A rule's verdict; a logged-out CLI's `whenLoggedOut` class, with what to do after its line. */
@@ -187,7 +201,7 @@ function ruleVerdict(
   clock: Clock,
 ): FailureVerdict {
   const alt = clock.loggedOut ? hit.rule.whenLoggedOut : undefined;
-  if (!alt) return verdict(hit.rule.class, hit.line, source, text, clock, hit.rule.resetHint);
+  if (!alt) return verdict(hit.rule.class, hit.line, source, text, clock, hit.rule);
   return verdict(alt.class, `${hit.line.trim()} (${alt.hint})`, source, text, clock);
 }
 

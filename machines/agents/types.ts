@@ -38,6 +38,12 @@ export interface FailureRule {
    * reader understands ("resets at 12am (America/Los_Angeles)"). A reset the CLI printed wins.
    */
   readonly resetHint?: string;
+  /**
+   * Where this rule's own line names the limit's reset (group 1, a clock time: claude's TUI
+   * `5-hour limit reached · retrying in 1s (2:18pm)`). The line's other numbers are then no reset
+   * (its `retrying in 1s` is the CLI's next try): without a match the rule gives no wait of its own.
+   */
+  readonly resetAt?: RegExp;
 }
 
 /** What a window title (OSC 0/2) says about the TUI. */

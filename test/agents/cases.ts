@@ -310,6 +310,33 @@ export const CASES: AgentCase[] = [
     limitText: /Suggested retry after \S+/,
     stopAfterSteps: true,
   }),
+  // A usage limit hit in a TUI session (a long interactive run meets its plan's limit): the CLI shows
+  // the limit and waits at its composer; the session must wait for the reset, not for an answer.
+  row("claude/tui-usage-limit", limited, "a prompt in the TUI against the five-hour limit (reset in an hour)", {
+    scenario: "usage",
+    args: [PROMPT],
+    // Its TUI first retries (`✻ 5-hour limit reached · retrying in 1s (2:18pm) · attempt 1/10`): the
+    // recording goes on to what it shows once it gives up.
+    steps: [{ waitFor: /limit(?![^\n]*retrying)/i, settleMs: 3000 }],
+    stopAfterSteps: true,
+    maxMs: 240_000,
+    expectLine: /limit/i,
+  }),
+  row("codex/tui-usage-limit", limited, "a prompt in the TUI against usage_limit_reached (resets in an hour)", {
+    scenario: "usage",
+    args: [PROMPT],
+    steps: [{ waitFor: /usage limit/i, settleMs: 3000 }],
+    stopAfterSteps: true,
+    expectLine: /usage limit/i,
+    limitText: /try again at [^\n.]*/i,
+  }),
+  row("gemini/tui-usage-limit", limited, "a prompt in the TUI against the per-day quota (terminal for gemini)", {
+    scenario: "usage",
+    args: ["-i", PROMPT],
+    steps: [{ waitFor: /Usage limit reached/i, settleMs: 3000 }],
+    stopAfterSteps: true,
+    expectLine: /Usage limit reached/i,
+  }),
   row(
     "claude/tui-overloaded",
     dead("network", 4),
