@@ -8,6 +8,7 @@ import type { Ev, SessionContext, SessionEmitted, SessionEvent, SessionInput } f
 import {
   cannotRecover,
   liveFailure,
+  newScreenRetry,
   oneShotRun,
   openQuestion,
   reportedFailure,
@@ -125,6 +126,8 @@ export const sessionBase = setup({
     unrecoverable: ({ context }) =>
       context.failureMode === "no_account" || context.failureMode === "credentials" || cannotRecover(context),
     /** The CLI shows a failure and keeps running (TUI auth error, quota text over a spinner). */
+    /** The CLI's screen announces a retry of its own that was not read before (retry-notice.ts). */
+    newRetryOnScreen: ({ context, event }) => newScreenRetry(context, output(event)) !== null,
     failureOnScreen: ({ context, event }) =>
       output(event).generation === context.generation && liveFailure(context, output(event)) !== null,
     /** The CLI's telemetry recorded a failure of this run (a 429 it retries behind its spinner). */

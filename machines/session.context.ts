@@ -59,6 +59,8 @@ export interface SessionContext {
    * printed nothing past the notice: a stall is counted from its end, not from the notice.
    */
   retryWait: { ms: number; outputBytes: number } | null;
+  /** The retry notice last read on this run's screen (its key, retry-notice.ts): a redraw is no new one. */
+  screenRetry: string;
   screenTail: string[];
   /** The whole rendered screen and the window title of the latest output (the tail when no screen). */
   screen: string[];
@@ -188,6 +190,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     lastOutputLagMs: 0,
     outputBytes: 0,
     retryWait: null,
+    screenRetry: "",
     screenTail: [],
     screen: [],
     title: null,

@@ -16,6 +16,8 @@ import {
   progressKey,
   type Question,
   redactSecrets,
+  retryOnScreen,
+  type ScreenRetry,
   TERMINAL_CLASSES,
 } from "./agents/index.js";
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS } from "./classify-output.js";
@@ -125,6 +127,16 @@ export function judgeTimedOutRun(
   if (own) return verdictJudgement(own);
   const v = judgeExit(profileOf(c), evidence, clock);
   return v && !TERMINAL_CLASSES.has(v.class) ? verdictJudgement(v) : null;
+}
+
+/** A retry notice on this run's screen that was not read before (a redraw of the same one is not). */
+export function newScreenRetry(
+  c: JudgedContext & { generation: number; screenRetry: string },
+  e: Output,
+): ScreenRetry | null {
+  if (e.generation !== c.generation) return null;
+  const retry = retryOnScreen(profileOf(c), screenOf(e));
+  return retry !== null && retry.key !== c.screenRetry ? retry : null;
 }
 
 /** `lastError` while the CLI retries by itself: "overloaded (HTTP 529); the CLI retries: 3 of 10, in 2.3 s". */

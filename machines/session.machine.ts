@@ -84,7 +84,8 @@ export const sessionMachine = sessionSetup.createMachine({
               {
                 guard: "fromCurrentChild",
                 target: `#session.${STATES.HEALTHY}`,
-                actions: ["noteOutput", { type: "because", params: { reason: "first_output" } }],
+                // claude -p prints nothing before its first retry notice (18 s recorded): it may be one.
+                actions: ["noteOutput", "noteScreenRetry", { type: "because", params: { reason: "first_output" } }],
               },
             ],
             "CHILD.SPAWN_ERROR": {
@@ -131,6 +132,12 @@ export const sessionMachine = sessionSetup.createMachine({
       on: {
         "CHILD.OUTPUT": [
           failureOnScreen,
+          // A retry notice after a silence (claude's text mode waits up to ~40 s between them).
+          {
+            guard: "newRetryOnScreen",
+            target: STATES.HEALTHY,
+            actions: ["noteOutput", "noteScreenRetry", { type: "because", params: { reason: "output_resumed" } }],
+          },
           noProgress,
           {
             guard: "fromCurrentChild",

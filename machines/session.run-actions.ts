@@ -6,7 +6,14 @@
 import { assign, cancel, enqueueActions, raise, sendTo } from "xstate";
 import { output, sessionBase } from "./session.base.js";
 import type { Ev, SessionEvent } from "./session.context.js";
-import { judgeRunExit, judgeTimedOutRun, profileOf, screenOf, screenProgress } from "./session.judgement.js";
+import {
+  judgeRunExit,
+  judgeTimedOutRun,
+  newScreenRetry,
+  profileOf,
+  screenOf,
+  screenProgress,
+} from "./session.judgement.js";
 import { keysToBytes } from "./session.keys.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
 
@@ -60,6 +67,7 @@ export const sessionRunSetup = sessionBase.extend({
       autoAnswered: null,
       lastOutputLagMs: 0,
       retryWait: null,
+      screenRetry: "",
       retryAfterMs: null,
       userRestart: false,
     })),
@@ -146,6 +154,18 @@ export const sessionRunSetup = sessionBase.extend({
     /** Progress while healthy: both timers count again from this output's last byte (lagMs). */
     cancelQuiet: cancel(HEALTHY_QUIET),
     armQuiet: raise(quietDue, { id: HEALTHY_QUIET, delay: "inputQuiet" }),
+    /**
+     * A retry notice read on the screen is a retry the CLI announced, as a stream's is: raised as
+     * PROBE.RETRY (lastError, `agentRetry`, its wait not counted as a stall), once per notice.
+     */
+    noteScreenRetry: enqueueActions(({ context, event, enqueue }) => {
+      const e = output(event);
+      const retry = newScreenRetry(context, e);
+      if (retry === null) return;
+      const { key, ...notice } = retry;
+      enqueue.assign({ screenRetry: key });
+      enqueue.raise({ type: "PROBE.RETRY", generation: e.generation, ...notice, outputBytes: e.bytes });
+    }),
     cancelStall: cancel(HEALTHY_STALL),
     armStall: raise(stallDue, { id: HEALTHY_STALL, delay: "stallAfter" }),
     noteExit: enqueueActions(({ context, event, enqueue }) => {

@@ -247,6 +247,47 @@ describe("rate limits wait for their reset", () => {
       expect(codex.state()).toBe("stalled");
     });
 
+    it("claude's retries shown as text (-p, the TUI's busy line) are the same notices, once each", () => {
+      const h = started();
+      const emitted = () => h.emitted.filter((e) => e.type === "agentRetry");
+      h.screen(["Authentication failed · retrying in 38s · attempt 7 of 10"]);
+      expect(emitted()).toEqual([
+        {
+          type: "agentRetry",
+          sessionId: "s1",
+          generation: 1,
+          attempt: 7,
+          of: 10,
+          delayMs: 38_000,
+          status: null,
+          error: "Authentication failed",
+        },
+      ]);
+      expect(h.ctx().lastError).toBe("Authentication failed; the CLI retries: 7 of 10, in 38 s");
+      // Silent until its next try: the announced wait is no stall.
+      h.advance(30_000 + 37_999);
+      expect(h.state()).toBe("healthy");
+      // The TUI redraws its busy line every second: the same attempt is the same notice.
+      h.screen(["✻ 529 Overloaded · retrying in 17s · attempt 6/10", "❯"]);
+      h.screen(["✻ 529 Overloaded · retrying in 16s · attempt 6/10", "❯"]);
+      h.screen(["✻ 529 Overloaded · retrying in 15s · attempt 6/10", "❯"]);
+      expect(emitted().map((e) => e.type === "agentRetry" && [e.attempt, e.status, e.error])).toEqual([
+        [7, null, "Authentication failed"],
+        [6, 529, "529 Overloaded"],
+      ]);
+    });
+
+    it("a notice after a silence long enough to stall resumes the run and is noted", () => {
+      const h = started();
+      h.advance(30_000);
+      expect(h.state()).toBe("stalled");
+      h.screen(["Authentication failed · retrying in 38s · attempt 7 of 10"]);
+      expect(h.state()).toBe("healthy");
+      expect(h.ctx().retryWait).toMatchObject({ ms: 38_000 });
+      h.advance(30_000 + 37_999);
+      expect(h.state()).toBe("healthy");
+    });
+
     it("a new run starts without the old run's wait", () => {
       const h = started();
       retry(h, 37_778, h.bytes() + 10);

@@ -16,7 +16,8 @@ import type { ConductorEventPayloads } from "../src/conductor-events.js";
 import { readEventLog } from "../src/event-log.js";
 
 const bin = fileURLToPath(new URL("./fixtures/replay-as-cli.sh", import.meta.url));
-const cast = fileURLToPath(new URL("./fixtures/agents/claude/overloaded-stream.cast", import.meta.url));
+const castOf = (name: string) => fileURLToPath(new URL(`./fixtures/agents/claude/${name}.cast`, import.meta.url));
+const cast = castOf("overloaded-stream");
 
 const open: Conductor[] = [];
 afterEach(async () => {
@@ -115,5 +116,95 @@ describe("a CLI's own retries, announced in its stream", () => {
     expect(states).not.toContain("stalled");
     expect(states.at(-1)).toBe("dead");
     expect(c.getSnapshot().find((x) => x.id === "claude")).toMatchObject({ failureMode: "network" });
+  });
+
+  it("claude's retries printed as text (-p): each one noted, its silent waits no stall, then auth as before", async () => {
+    // claude 2.1.332 with a key the API refuses retries for ~3 min: `Authentication failed · retrying
+    // in 38s · attempt 7 of 10`, then exits. At 25× its last four waits (35–38 s) last 1.4–1.5 s.
+    const c = createConductor({
+      logsDir: mkdtempSync(join(tmpdir(), "agent-retry-text-")),
+      graceMs: 1_000,
+      handleSignals: false,
+      maxRestarts: 0,
+    });
+    open.push(c);
+    const states: string[] = [];
+    c.on("stateChange", (e) => {
+      if (e.sessionId === "claude") states.push(e.to);
+    });
+    const retries: ConductorEventPayloads["agentRetry"][] = [];
+    c.on("agentRetry", (e) => retries.push(e));
+    const dead = new Promise<void>((resolve) =>
+      c.on("dead", (e) => {
+        if (e.sessionId === "claude") resolve();
+      }),
+    );
+    c.spawnSession({
+      id: "claude",
+      agent: "claude",
+      prompt: "Reply with one short sentence.",
+      bin,
+      approvals: "prompt",
+      probeOpts: { stallMs: 1_200 },
+      env: {
+        REPLAY_NODE: process.execPath,
+        REPLAY_CAST: castOf("auth-401-default-retries"),
+        REPLAY_SPEED: "25",
+        REPLAY_MAX_GAP: "60",
+      },
+    });
+    await dead;
+    // Notices 1.3 s apart (0.05 s at 25×) may share a reading: the later one is read. The last five are
+    // 9–38 s apart and each is read.
+    const attempts = retries.map((r) => r.attempt);
+    expect([...new Set(attempts)].sort((a, b) => a - b)).toEqual(attempts);
+    expect(attempts.slice(-5)).toEqual([6, 7, 8, 9, 10]);
+    expect(retries[5]).toMatchObject({ of: 10, delayMs: 38_000, error: "Authentication failed" });
+    expect(states).not.toContain("stalled");
+    expect(c.getSnapshot().find((x) => x.id === "claude")).toMatchObject({ failureMode: "auth", restarts: 0 });
+  });
+
+  it("claude's TUI retrying a 529 on its busy line: each attempt noted once, whatever its redraws", async () => {
+    const c = createConductor({
+      logsDir: mkdtempSync(join(tmpdir(), "agent-retry-tui-")),
+      graceMs: 1_000,
+      handleSignals: false,
+      maxRestarts: 0,
+    });
+    open.push(c);
+    const retries: ConductorEventPayloads["agentRetry"][] = [];
+    const lastErrors: (string | null | undefined)[] = [];
+    c.on("agentRetry", (e) => {
+      retries.push(e);
+      lastErrors.push(c.getSnapshot().find((x) => x.id === "claude")?.lastError);
+    });
+    const dead = new Promise<void>((resolve) =>
+      c.on("dead", (e) => {
+        if (e.sessionId === "claude") resolve();
+      }),
+    );
+    c.spawnSession({
+      id: "claude",
+      agent: "claude",
+      prompt: "",
+      bin,
+      approvals: "prompt",
+      // Paced (each redraw 25 ms apart): a reading sees each attempt that stays on screen for long.
+      env: {
+        REPLAY_NODE: process.execPath,
+        REPLAY_CAST: castOf("tui-overloaded"),
+        REPLAY_SPEED: "40",
+        REPLAY_MAX_GAP: "1",
+      },
+    });
+    await dead;
+    const attempts = retries.map((r) => r.attempt);
+    // Each attempt at most once, in order (a reading between two redraws may miss one, never repeat one).
+    expect(attempts.length).toBeGreaterThan(3);
+    expect(new Set(attempts).size).toBe(attempts.length);
+    expect([...attempts].sort((a, b) => a - b)).toEqual(attempts);
+    expect(retries.find((r) => r.status === 529)).toMatchObject({ of: 10, error: "529 Overloaded" });
+    expect(lastErrors.some((l) => /^529 Overloaded \(HTTP 529\); the CLI retries: \d+ of 10/.test(l ?? ""))).toBe(true);
+    // Its end (the recorder stopped it 3 s after its error line) is the replay test's business.
   });
 });

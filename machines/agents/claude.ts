@@ -58,6 +58,11 @@ export const claude: AgentProfile = {
   // between two rules is what says it waits (a menu's `❯` has a choice after it).
   composer: [/^\s*\?\s+for shortcuts\b/, /^\s*❯\s*$/],
   questions: [],
+  // Its own retries as text: `Authentication failed · retrying in 38s · attempt 7 of 10` (`-p`) and
+  // `✻ 529 Overloaded · retrying in 17s · attempt 6/10` (the TUI's busy line; a plan's limit also
+  // brackets its reset: `… retrying in 1s (2:18pm) · attempt 1/10`). Not a stream's JSON line.
+  retryNotice:
+    /^\s*(?:[✻✶✳✢✽·*]\s*)?(?<error>[^\s{·][^·{}]{0,79}?)\s*·\s*retrying in (?<delay>\d+(?:\.\d+)?)\s*s\b(?:\s*\([^)]*\))?\s*·\s*attempt (?<attempt>\d+)(?:\s*(?:\/|of)\s*(?<of>\d+))?/i,
   // `-p` text mode prints nothing until the answer is complete (58 s of silence recorded in slow-text).
   oneShot: (args) => args.includes("-p") || args.includes("--print"),
 };

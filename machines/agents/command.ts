@@ -23,4 +23,8 @@ export const command: AgentProfile = {
   composer: [],
   questions: [],
   oneShot: () => false,
+  // A retry a program announces with its wait and its count (`Error: 503 - retrying in 2s (attempt
+  // 1/3)`): noted, and its wait is no stall. Both parts are required: a bare "retrying" says too little.
+  retryNotice:
+    /^\s*(?:[^\w\s]\s*)?(?<error>[^\s{][^{}]{0,79}?)[\s·,;:–—-]*\bretrying in (?<delay>\d+(?:\.\d+)?)\s*s(?:ec(?:ond)?s?)?\b[^\n]{0,40}?\battempt (?<attempt>\d+)\s*(?:\/|of)\s*(?<of>\d+)/i,
 };

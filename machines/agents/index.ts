@@ -9,6 +9,7 @@ export { claude, codex, command, gemini };
 export * from "./judge.js";
 export * from "./progress-key.js";
 export * from "./questions.js";
+export * from "./retry-notice.js";
 export { redactSecrets } from "./redact.js";
 export * from "./types.js";
 

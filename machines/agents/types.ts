@@ -96,6 +96,11 @@ export interface AgentProfile {
    * burst for a paste drops an Enter that comes with the text (codex: under 0.5 s; gemini). Unset: at once.
    */
   readonly submitDelayMs?: number;
+  /**
+   * A retry the CLI announces as text on its screen (retry-notice.ts), with named groups `error`,
+   * `attempt` and optionally `delay` (seconds) and `of`. Unset: the generic form of `command` applies.
+   */
+  readonly retryNotice?: RegExp;
 }
 
 /** A failure the profile recognised, with the CLI's own line (secrets not yet redacted). */

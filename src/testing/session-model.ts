@@ -50,6 +50,8 @@ const defaults = {
 };
 export const MODEL_LEASE = { leaseId: "lease-1", accountId: "acct-1", provider: "codex", tier: "pro", halfOpen: false };
 export const RATE_LIMIT_TEXT = "Error: 429 Too Many Requests - rate limit reached";
+/** A retry the agent announces on its screen (machines/agents/retry-notice.ts): noted, no failure. */
+export const RETRY_TEXT = "Error: 503 Service Unavailable - retrying in 1s (attempt 1/3)";
 /** Keys the model sends with KEYS and answers a timed-out question with: the agent reads a line "y". */
 export const MODEL_ANSWER_KEYS = ["y", "Enter"] as const;
 
@@ -179,6 +181,8 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
     }
     // A command prints a rate limit and waits: a failure on screen while an account is held.
     if (c.leaseStatus === "held" && guarded("failureOnScreen")) out.push(output(RATE_LIMIT_TEXT));
+    // Once a run: the same notice again is a redraw, no new retry.
+    if (o.judgement && c.screenRetry === "" && guarded("newRetryOnScreen")) out.push(output(RETRY_TEXT));
   }
   if (c.leaseStatus === "held" && handled("LEASE.EXPIRED"))
     out.push({ type: "LEASE.EXPIRED", lease: { leaseId: MODEL_LEASE.leaseId } });
@@ -218,6 +222,9 @@ export function serializeSessionState(s: SessionSnapshotValue): string {
     lease: c.leaseStatus,
     nudged: c.nudged,
     answered: c.autoAnswered !== null,
+    // A retry notice read this run, and whether the screen shows it (what the next output is judged against).
+    retried: c.screenRetry !== "",
+    notice: c.screen.includes(RETRY_TEXT),
   });
 }
 
@@ -248,7 +255,9 @@ export function describeSessionEvent(e: SessionEvent, opts: SessionModelOptions 
           ? "agent asks something else"
           : e.screenTail.includes(RATE_LIMIT_TEXT)
             ? "agent hits its rate limit"
-            : "agent prints";
+            : e.screenTail.includes(RETRY_TEXT)
+              ? "agent announces a retry"
+              : "agent prints";
     case "CHILD.EXIT":
       return `agent exits ${e.exitCode}`;
     case "CHILD.GONE":

@@ -1,0 +1,47 @@
+/**
+ * A retry the CLI announces on its screen rather than in a stream (claude 2.1.332: `Authentication
+ * failed · retrying in 38s · attempt 7 of 10` in text mode, `✻ 529 Overloaded · retrying in 17s ·
+ * attempt 6/10` on the TUI's busy line, both recorded): what the session notes as `PROBE.RETRY`, so
+ * a run that waits on the API says so instead of looking healthy, and its silent waits are no stall.
+ */
+import { command } from "./command.js";
+import type { AgentProfile } from "./types.js";
+
+export interface ScreenRetry {
+  attempt: number;
+  of: number | null;
+  delayMs: number | null;
+  status: number | null;
+  /** What failed, in the CLI's words (`529 Overloaded`, `Authentication failed`). */
+  error: string;
+  /** Tells one notice from the next: the same attempt redrawn with its countdown is the same notice. */
+  key: string;
+}
+
+const STATUS = /\b([45]\d\d)\b/;
+
+/** The lowest notice on screen (the latest), or null; one-entry memo by the screen array (never mutated). */
+let memo: { profile: AgentProfile; screen: readonly string[]; retry: ScreenRetry | null } | null = null;
+export function retryOnScreen(profile: AgentProfile, screen: readonly string[]): ScreenRetry | null {
+  // A CLI's own wording first, else the form any program may print (command.ts).
+  const pattern = profile.retryNotice ?? command.retryNotice;
+  if (!pattern) return null;
+  if (memo?.profile === profile && memo.screen === screen) return memo.retry;
+  let retry: ScreenRetry | null = null;
+  for (let i = screen.length - 1; i >= 0 && retry === null; i--) {
+    const g = pattern.exec(screen[i] as string)?.groups;
+    if (!g?.attempt || !g.error) continue;
+    const error = g.error.trim();
+    const of = g.of ? Number(g.of) : null;
+    retry = {
+      attempt: Number(g.attempt),
+      of,
+      delayMs: g.delay ? Math.round(Number(g.delay) * 1000) : null,
+      status: Number(STATUS.exec(error)?.[1]) || null,
+      error,
+      key: `${g.attempt}/${of ?? ""} ${error}`,
+    };
+  }
+  memo = { profile, screen, retry };
+  return retry;
+}
