@@ -19,6 +19,11 @@ export interface ScreenRetry {
 }
 
 const STATUS = /\b([45]\d\d)\b/;
+/**
+ * Every form says this: a line without it is passed over before the form's own regex (it runs on
+ * every output of every session, and a screen is 40 rows of mostly other text).
+ */
+const RETRYING = /retrying in/i;
 
 /** The lowest notice on screen (the latest), or null; one-entry memo by the screen array (never mutated). */
 let memo: { profile: AgentProfile; screen: readonly string[]; retry: ScreenRetry | null } | null = null;
@@ -29,7 +34,9 @@ export function retryOnScreen(profile: AgentProfile, screen: readonly string[]):
   if (memo?.profile === profile && memo.screen === screen) return memo.retry;
   let retry: ScreenRetry | null = null;
   for (let i = screen.length - 1; i >= 0 && retry === null; i--) {
-    const g = pattern.exec(screen[i] as string)?.groups;
+    const line = screen[i] as string;
+    if (!RETRYING.test(line)) continue;
+    const g = pattern.exec(line)?.groups;
     if (!g?.attempt || !g.error) continue;
     const error = g.error.trim();
     const of = g.of ? Number(g.of) : null;

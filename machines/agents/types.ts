@@ -97,7 +97,7 @@ export interface AgentProfile {
    */
   readonly submitDelayMs?: number;
   /**
-   * A retry the CLI announces as text on its screen (retry-notice.ts), with named groups `error`,
+   * A retry the CLI announces as text on its screen (retry-notice.ts), a line that says "retrying in", with named groups `error`,
    * `attempt` and optionally `delay` (seconds) and `of`. Unset: the generic form of `command` applies.
    */
   readonly retryNotice?: RegExp;
