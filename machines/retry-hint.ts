@@ -66,7 +66,8 @@ const DURATION_TRIGGERS = [
   String.raw`resets?\s+in`,
   String.raw`(?:available|back|usable|lifted|unblocked)(?:\s+again)?\s+in`,
   String.raw`cool(?:ing)?[- ]?down(?:\s+(?:of|for|ends\s+in))?`,
-  String.raw`(?:limit|quota)\s+(?:will\s+)?(?:reset|refresh|renew)s?\s+in`,
+  // gemini's TerminalQuotaError for a login's plan: "Your quota will reset after 2h52m39s."
+  String.raw`(?:limit|quota)\s+(?:will\s+)?(?:reset|refresh|renew)s?\s+(?:in|after)`,
 ];
 
 const DURATION_RE = new RegExp(
