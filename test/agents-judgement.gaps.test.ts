@@ -67,6 +67,20 @@ describe("the CLI's own words", () => {
     expect(unwrapRows(rows)).toEqual([`${a} method in your settings`, "│ boxed │", rows[3], "next"]);
   });
 
+  it("a row a TUI wrapped at a word is joined to its rest; a row whose next word would have fitted is not", () => {
+    // codex 0.171's TUI (recorded: codex/tui-usage-limit), 120 columns.
+    const rows = [
+      "■ You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/settings/",
+      "usage to purchase more credits or try again at 2:18 PM.",
+      `${"w".repeat(119)}`,
+    ];
+    expect(unwrapRows(rows)[0]).toBe(`${rows[0]} ${rows[1]}`);
+    const short = ["■ Something failed at the first step", "then the second one ran"];
+    expect(unwrapRows([...short, "=".repeat(100)])).toEqual([...short, "=".repeat(100)]);
+    const capital = [`${"x".repeat(110)} end`, "Next line", "=".repeat(116)];
+    expect(unwrapRows(capital)).toEqual(capital);
+  });
+
   it("an exit is judged on the unwrapped output line before the screen's rows", () => {
     const out = 'ApiError: {"error":{"code":400,"message":"API key not valid. Please pass a valid API key."}}';
     const v = judgeExit(gemini, {

@@ -53,6 +53,10 @@ const UI_MARK = /^[●⏺✻✶✳✢✽■]\s+/;
  * - a row filled to the screen's width (the widest row) continues on the next one, unless it is a box
  *   line or ends a sentence (a line exactly as wide as the terminal: the rows do not say which rows
  *   xterm wrapped);
+ * - a row a TUI wrapped at a word of its own (codex's `■ You’ve hit your usage limit… visit
+ *   https://chatgpt.com/settings/` + `usage to purchase more credits or try again at 2:18 PM.`)
+ *   continues on the next when that one starts in lower case and its first word would not have
+ *   fitted on this row (a renderer breaks a line only there): joined with a space;
  * - a claude message the TUI wrapped itself continues in the rows indented under its `●` bullet's
  *   text: "● API Error: 529 … If it" + "  persists, check …".
  */
@@ -61,11 +65,14 @@ export function unwrapRows(screen: readonly string[]): string[] {
   const out: string[] = [];
   let carry = "";
   let indent: string | null = null;
-  for (const row of screen) {
+  for (let i = 0; i < screen.length; i++) {
+    const row = screen[i] as string;
     const line = carry + row;
-    const wrapped = width >= 80 && row.length === width && !FRAMED.test(row) && !/[.!?]$/.test(row);
-    carry = wrapped ? line : "";
-    if (wrapped) continue;
+    const open = width >= 80 && !FRAMED.test(row) && !/[.!?]$/.test(row);
+    const full = open && row.length === width;
+    const soft = open && !full && wordWrapped(row, screen[i + 1], width);
+    carry = full ? line : soft ? `${line} ` : "";
+    if (full || soft) continue;
     if (indent !== null && line.startsWith(indent) && /^\S/.test(line.slice(indent.length))) {
       out[out.length - 1] += ` ${line.slice(indent.length)}`;
       continue;
@@ -76,6 +83,13 @@ export function unwrapRows(screen: readonly string[]): string[] {
   }
   if (carry) out.push(carry);
   return out;
+}
+
+/** `next` starts a wrapped line's rest: lower case at its first column, a first word too long for `row`. */
+function wordWrapped(row: string, next: string | undefined, width: number): boolean {
+  if (next === undefined || !/^[a-z]/.test(next)) return false;
+  const word = /^\S+/.exec(next)?.[0] ?? "";
+  return row.length + 1 + word.length > width;
 }
 
 const textLines = (raw: readonly string[]) => raw.map(contentOf).filter((l) => l !== "");
