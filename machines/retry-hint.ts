@@ -63,7 +63,7 @@ const DURATION_TRIGGERS = [
   String.raw`try(?:ing)?\s+again\s+(?:in|after)`,
   String.raw`retry(?:ing)?\s+(?:again\s+)?(?:in|after)`,
   String.raw`wait(?:ing)?(?:\s+for)?`,
-  String.raw`resets?\s+in`,
+  String.raw`resets?\s+(?:in|after)`,
   String.raw`(?:available|back|usable|lifted|unblocked)(?:\s+again)?\s+in`,
   String.raw`cool(?:ing)?[- ]?down(?:\s+(?:of|for|ends\s+in))?`,
   // gemini's TerminalQuotaError for a login's plan: "Your quota will reset after 2h52m39s."

@@ -32,7 +32,7 @@ type Exit = Extract<ChildEvent, { type: "CHILD.EXIT" }>;
 export interface JudgedContext {
   agent: string;
   /** The run's launch (its argv, what the launcher knew of the CLI's login). */
-  spec?: { argv: readonly string[]; loggedOut?: boolean };
+  spec?: { argv: readonly string[]; loggedOut?: boolean; cols?: number };
   policy: SessionPolicy;
   leaseStatus: "none" | "requested" | "held";
   account: unknown;
@@ -50,10 +50,13 @@ export interface InputWaitInfo {
 export const profileOf = (c: JudgedContext) => agentProfile(c.policy.judgeAs ?? c.agent);
 /** The whole screen when the producer sent it, else the tail it always sends. */
 export const screenOf = (e: Output | Exit): string[] => e.screen ?? ("screenTail" in e ? (e as Output).screenTail : []);
+/** The pty's width when the spec names none (actors/pty-transport.ts). */
+const DEFAULT_COLS = 120;
 const clockOf = (c: JudgedContext, e: Output | Exit) => ({
   now: e.at,
   timeZone: c.policy.timeZone,
   loggedOut: c.spec?.loggedOut === true,
+  cols: c.spec?.cols ?? DEFAULT_COLS,
 });
 
 export function modeOf(cls: FailureClass): FailureMode {
@@ -99,7 +102,7 @@ export function judgeRunExit(c: JudgedContext, e: Exit): RunJudgement {
     title: e.title ?? null,
   };
   const v = judgeExit(profileOf(c), evidence, clockOf(c, e));
-  const line = v?.line ?? lastMeaningfulLine(evidence);
+  const line = v?.line ?? lastMeaningfulLine(evidence, c.spec?.cols ?? DEFAULT_COLS);
   return {
     failureMode: e.failureMode ?? (v ? modeOf(v.class) : "exit_nonzero"),
     lastError: line === null ? null : redactSecrets(line),
@@ -122,7 +125,11 @@ export function judgeTimedOutRun(
 ): RunJudgement | null {
   if (!TIMEOUT_MODES.has(mode)) return null;
   const evidence = { exitCode: null, signal: null, recentOutput: "", screen: c.screen, title: c.title };
-  const clock = { timeZone: c.policy.timeZone, loggedOut: c.spec?.loggedOut === true };
+  const clock = {
+    timeZone: c.policy.timeZone,
+    loggedOut: c.spec?.loggedOut === true,
+    cols: c.spec?.cols ?? DEFAULT_COLS,
+  };
   const own = judgeScreen(profileOf(c), c.screen, c.title, clock);
   if (own) return verdictJudgement(own);
   const v = judgeExit(profileOf(c), evidence, clock);
@@ -173,7 +180,7 @@ export function startupTimeoutFor(c: JudgedContext & Required<Pick<JudgedContext
  * a prompt ending in "?" read as one made a working run wait for an answer it could never read.
  */
 export function oneShotRun(c: JudgedContext & Required<Pick<JudgedContext, "spec">>): boolean {
-  return profileOf(c).oneShot(c.spec.argv.slice(1));
+  return profileOf(c).oneShot(c.spec.argv.slice(1), c.spec.argv[0]);
 }
 
 /**

@@ -54,12 +54,9 @@ export const noProgress = { guard: "screenUnchanged", actions: "noteOutput" } as
  */
 export const outputWhileHealthy = [
   failureOnScreen,
-  // A retry the CLI announces on screen: progress, and PROBE.RETRY (its wait is no stall). Before
-  // noProgress: a TUI's busy line may change only in its attempt number.
-  {
-    guard: "newRetryOnScreen",
-    actions: ["noteOutput", "noteScreenRetry", "cancelQuiet", "armQuiet", "cancelStall", "armStall"],
-  },
+  // A retry the CLI announces on screen: progress, and PROBE.RETRY, whose step re-arms the stall with
+  // the announced wait. Before noProgress: a TUI's busy line may change only in its attempt number.
+  { guard: "newRetryOnScreen", actions: ["noteOutput", "noteScreenRetry", "cancelQuiet", "armQuiet"] },
   noProgress,
   { guard: "fromCurrentChild", actions: ["noteOutput", "cancelQuiet", "armQuiet", "cancelStall", "armStall"] },
 ] as const;

@@ -14,7 +14,8 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
   actions: {
     noteInputWait: assign(({ context }) => {
       const hit = openQuestion(context, context.screen, context.title);
-      return hit ? { inputWait: hit, reason: `input_wait:${hit.pattern}` } : {};
+      // A CLI that asks waits on its user, not on a retry it announced: the next stall counts as ever.
+      return hit ? { inputWait: hit, reason: `input_wait:${hit.pattern}`, retryWait: null } : {};
     }),
     /** After the stateChange, so a listener that answers at once sees the session in input_wait. */
     emitInputWait: emit(({ context }) => ({
@@ -90,7 +91,9 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
     noteRetry: enqueueActions(({ context, event, enqueue }) => {
       const { type: _type, outputBytes, ...retry } = event as AgentRetryEvent;
       // claude waits up to ~40 s between its retries, printing nothing: longer than the default stallMs.
-      const retryWait = retry.delayMs !== null && retry.delayMs > 0 ? { ms: retry.delayMs, outputBytes } : null;
+      // A notice reported after output past it (a late report) announces a wait that is over.
+      const waits = retry.delayMs !== null && retry.delayMs > 0 && outputBytes >= context.outputBytes;
+      const retryWait = waits ? { ms: retry.delayMs as number, outputBytes } : null;
       enqueue.assign({ lastError: retryNotice(retry), retryWait });
       enqueue.emit({ type: "agentRetry", sessionId: context.id, ...retry });
     }),

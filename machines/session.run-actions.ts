@@ -14,6 +14,7 @@ import {
   screenOf,
   screenProgress,
 } from "./session.judgement.js";
+import { retryOnScreen } from "./agents/index.js";
 import { keysToBytes } from "./session.keys.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
 
@@ -145,6 +146,10 @@ export const sessionRunSetup = sessionBase.extend({
         lastOutputLagMs: e.lagMs,
         // Output past the retry notice: the CLI is at work again, the wait it announced is over.
         retryWait: wait !== null && e.bytes > wait.outputBytes ? null : wait,
+        // The notice gone from the screen: the next one is new even if it reads the same (a later
+        // turn's `attempt 1/10`).
+        screenRetry:
+          context.screenRetry !== "" && retryOnScreen(profileOf(context), screen) === null ? "" : context.screenRetry,
         screenTail: e.screenTail,
         screen,
         title,

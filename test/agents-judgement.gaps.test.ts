@@ -74,11 +74,19 @@ describe("the CLI's own words", () => {
       "usage to purchase more credits or try again at 2:18 PM.",
       `${"w".repeat(119)}`,
     ];
-    expect(unwrapRows(rows)[0]).toBe(`${rows[0]} ${rows[1]}`);
-    const short = ["■ Something failed at the first step", "then the second one ran"];
-    expect(unwrapRows([...short, "=".repeat(100)])).toEqual([...short, "=".repeat(100)]);
-    const capital = [`${"x".repeat(110)} end`, "Next line", "=".repeat(116)];
-    expect(unwrapRows(capital)).toEqual(capital);
+    expect(unwrapRows(rows, 120)[0]).toBe(`${rows[0]} ${rows[1]}`);
+    expect(unwrapRows(rows)[0]).toBe(rows[0]); // without the terminal's width, no guess
+    // At the edge: a first word that would just have fitted (115 + 1 + 4 = 120) was a real break.
+    const rule = "=".repeat(119); // a screen's widest row: a border
+    const fits = [`${"x".repeat(110)} last`, "next line", rule];
+    expect(unwrapRows(fits, 120)).toEqual(fits);
+    const over = [`${"x".repeat(111)} last`, "next line", rule];
+    expect(unwrapRows(over, 120)).toEqual([`${"x".repeat(111)} last next line`, rule]);
+    const capital = [`${"x".repeat(110)} end`, "Next line", rule];
+    expect(unwrapRows(capital, 120)).toEqual(capital);
+    // A short screen's rows (git log --oneline) are far from the terminal's edge: never joined.
+    const log = [`a1b2c3d ${"fix ".repeat(22)}`.trimEnd(), `e4f5a6b ${"add ".repeat(22)}`.trimEnd()];
+    expect(unwrapRows(log, 120)).toEqual(log);
   });
 
   it("an exit is judged on the unwrapped output line before the screen's rows", () => {
@@ -91,6 +99,20 @@ describe("the CLI's own words", () => {
       title: null,
     });
     expect(v).toMatchObject({ class: "auth", line: "API key not valid. Please pass a valid API key." });
+  });
+});
+
+describe("a model that does not exist", () => {
+  // gemini 0.61, recorded (gemini/model-404): its router's call fails first, then the main chat's.
+  const router = [
+    "[Routing] NumericalClassifierStrategy failed: Error: Failed to generate content: models/gemini-3.5-flash-lite is not found for API version v1beta, or is not supported for generateContent.",
+    "Error generating content via API. Full report available at: <PATH> ModelNotFoundError: models/gemini-3.5-flash-lite is not found for API version v1beta, or is not supported for generateContent.",
+  ];
+  const main =
+    "Error when talking to Gemini API Full report available at: <PATH> ModelNotFoundError: models/gemini-3.1-pro-preview is not found for API version v1beta, or is not supported for generateContent.";
+  it("is config for gemini's main chat, not for its router alone (a run goes on without the router's model)", () => {
+    expect(judgeScreen(gemini, router, null)).toBeNull();
+    expect(judgeScreen(gemini, [...router, main], null)).toMatchObject({ class: "config" });
   });
 });
 
@@ -128,6 +150,10 @@ describe("the last word of a run no rule knows", () => {
 
   it("is the last line as ever when nothing after it is noise, and the last one when all of it is", () => {
     expect(lastMeaningfulLine({ recentOutput: "working\nError: boom\n", screen: [] })).toBe("Error: boom");
+    // A `key: value` line is a property of a dumped error only after a trace.
+    expect(lastMeaningfulLine({ recentOutput: "connecting to api\nerror: Unauthorized\n", screen: [] })).toBe(
+      "error: Unauthorized",
+    );
     expect(lastMeaningfulLine({ recentOutput: "    at main (/app/x.js:1:1)\n  code: 1\n", screen: [] })).toBe(
       "code: 1",
     );
@@ -169,7 +195,13 @@ describe("headless one-shots have no start-up timeout (maxRunMs bounds them)", (
     [["npx", "codex", "exec", "hi"], true],
     [["npx", "-y", "@openai/codex", "-m", "o3", "exec", "hi"], true],
     [["node", "/opt/codex/bin/codex.js", "e", "hi"], true],
+    [["npx", "--package", "@openai/codex", "codex", "exec", "hi"], true],
+    [["env", "CODEX_HOME=/tmp/c", "codex", "exec", "hi"], true],
+    [["timeout", "600", "codex", "exec", "codex"], true],
     [["npx", "codex", "hi"], false],
+    // The wrapper's own `exec` is not codex's: these start codex's TUI.
+    [["pnpm", "exec", "codex", "fix the bug"], false],
+    [["npm", "exec", "codex", "--", "hi"], false],
   ])("a command judged as codex, started through a wrapper: %j → one-shot %s", (argv, silent) => {
     const run = { ...ctx("command", argv), policy: resolvePolicy({ judgeAs: "codex" }) };
     expect(oneShotRun(run)).toBe(silent);

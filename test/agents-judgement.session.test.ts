@@ -230,7 +230,7 @@ describe("rate limits wait for their reset", () => {
       expect(h.state()).toBe("stalled");
     });
 
-    it("counted from the notice when its report came first, and never for a retry without a delay", () => {
+    it("counted from the PROBE.RETRY when the notice's report came first, and never for a retry without a delay", () => {
       const h = started();
       h.output([notice]);
       h.advance(5_000);
@@ -267,6 +267,8 @@ describe("rate limits wait for their reset", () => {
       // Silent until its next try: the announced wait is no stall.
       h.advance(30_000 + 37_999);
       expect(h.state()).toBe("healthy");
+      h.advance(1);
+      expect(h.state()).toBe("stalled"); // stallMs after the announced wait: silent then is a stall
       // The TUI redraws its busy line every second: the same attempt is the same notice.
       h.screen(["✻ 529 Overloaded · retrying in 17s · attempt 6/10", "❯"]);
       h.screen(["✻ 529 Overloaded · retrying in 16s · attempt 6/10", "❯"]);
@@ -275,6 +277,15 @@ describe("rate limits wait for their reset", () => {
         [7, null, "Authentication failed"],
         [6, 529, "529 Overloaded"],
       ]);
+    });
+
+    it("the same notice in a later turn, once the first left the screen, is a new retry", () => {
+      const h = started();
+      const attempts = () => h.emitted.flatMap((e) => (e.type === "agentRetry" ? [e.attempt] : []));
+      h.screen(["✻ 529 Overloaded · retrying in 1s · attempt 1/10", "❯"]);
+      h.screen(["● Done.", "❯"]); // the retry passed: the turn went on, the busy line is gone
+      h.screen(["✻ 529 Overloaded · retrying in 1s · attempt 1/10", "❯"]); // the next turn's
+      expect(attempts()).toEqual([1, 1]);
     });
 
     it("a notice after a silence long enough to stall resumes the run and is noted", () => {
@@ -286,6 +297,22 @@ describe("rate limits wait for their reset", () => {
       expect(h.ctx().retryWait).toMatchObject({ ms: 38_000 });
       h.advance(30_000 + 37_999);
       expect(h.state()).toBe("healthy");
+    });
+
+    it("a notice reported after output past it announces no wait; a question ends the wait", () => {
+      const h = started();
+      h.output(["more output"]); // bytes past the notice's below
+      retry(h, 37_778, h.bytes() - 5);
+      expect(h.ctx().retryWait).toBeNull();
+      retry(h, 37_778, h.bytes());
+      expect(h.ctx().retryWait).toMatchObject({ ms: 37_778 });
+      // The question comes in the notice's own read: its output leaves the wait; asking ends it.
+      retry(h, 37_778, h.bytes() + 10);
+      h.screen(["Continue? (y/n)"]);
+      expect(h.ctx().retryWait).toMatchObject({ ms: 37_778 });
+      h.advance(1_500); // inputQuietMs: the question is asked
+      expect(h.state()).toBe("input_wait");
+      expect(h.ctx().retryWait).toBeNull();
     });
 
     it("a new run starts without the old run's wait", () => {

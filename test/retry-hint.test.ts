@@ -26,6 +26,7 @@ describe("durations", () => {
     ["Rate limit resets in 2m 10s", 2 * M + 10 * S],
     ["quota will reset in 12 hours", 12 * H],
     ["You have exhausted your capacity on this model. Your quota will reset after 2h52m39s.", 2 * H + 52 * M + 39 * S],
+    ["Limit reached. Resets after 3h", 3 * H],
     ["Try again in about 20 minutes", 20 * M],
     ["TRY AGAIN IN 2 HRS", 2 * H],
     ["cooldown of 90 sec", 90 * S],

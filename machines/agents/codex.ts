@@ -31,13 +31,20 @@ function subcommandAfterOptions(args: readonly string[]): string | undefined {
 }
 
 /**
- * codex's subcommand (`exec`, `e`, `resume`…, or the TUI's prompt), also when a wrapper starts it
- * and its arguments follow the wrapper's (a `command` session judged as codex: `npx codex exec …`).
+ * codex's subcommand (`exec`, `e`, `resume`…, or the TUI's prompt) in `args` (the argv after
+ * `argv0`). Started by a wrapper (`npx codex …`, `pnpm exec codex …`, `env X=1 codex …`,
+ * `npx -p @openai/codex codex …`; a `command` session judged as codex), codex's own arguments are
+ * those after the last word naming it before them: the wrapper's own `exec` is not codex's.
  */
-export function codexSubcommand(args: readonly string[]): string | undefined {
-  const sub = subcommandAfterOptions(args);
-  if (sub === undefined || !CODEX_WORD.test(sub)) return sub;
-  return subcommandAfterOptions(args.slice(args.indexOf(sub) + 1));
+export function codexSubcommand(args: readonly string[], argv0 = "codex"): string | undefined {
+  let from = 0;
+  if (!CODEX_WORD.test(argv0)) {
+    const named = args.findIndex((a) => CODEX_WORD.test(a));
+    if (named < 0) return subcommandAfterOptions(args); // a script of its own name, as a preset's `bin`
+    from = named + 1;
+    while (from < args.length && CODEX_WORD.test(args[from] as string)) from++;
+  }
+  return subcommandAfterOptions(args.slice(from));
 }
 
 export const codex: AgentProfile = {
@@ -102,8 +109,8 @@ export const codex: AgentProfile = {
     below.some((l) => /\S \u00b7 \S/.test(l) && !/for shortcuts/.test(l)),
   questions: [],
   // `codex exec` (alias `e`) prints its header at once, then nothing during a generation (42 s recorded).
-  oneShot: (args) => {
-    const sub = codexSubcommand(args);
+  oneShot: (args, argv0) => {
+    const sub = codexSubcommand(args, argv0);
     return sub === "exec" || sub === "e";
   },
   // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it

@@ -19,10 +19,10 @@ export const gemini: AgentProfile = {
     },
     { class: "context", pattern: /input token count.*exceeds/i, live: true },
     // A model that does not exist (a typo in --model): 404 NOT_FOUND, which gemini 0.61 does not retry
-    // and prints as `ModelNotFoundError: models/<m> is not found for API version v1beta, …` (recorded).
-    // Not its router's `[Routing] … failed: … models/<m> is not found`: without its router's model a
-    // run goes on with the main one.
-    { class: "config", pattern: /\bModelNotFoundError\b/, live: true },
+    // and prints as `Error when talking to Gemini API … ModelNotFoundError: models/<m> is not found…`
+    // (recorded). Not its router's failure (`[Routing] … failed`, `Error generating content via API …
+    // ModelNotFoundError`, same cast): without the router's model a run goes on with the main one.
+    { class: "config", pattern: /Error when talking to Gemini API\b.*\bModelNotFoundError\b/, live: true },
     // A per-day quota: gemini 0.61 calls it terminal (TerminalQuotaError, `retryDelayMs: undefined`) and
     // prints no reset; Google resets requests-per-day quotas at midnight Pacific time.
     {

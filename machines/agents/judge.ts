@@ -24,6 +24,8 @@ export interface Clock {
   timeZone?: string | null | undefined;
   /** The launcher found no login for the CLI (`ChildSpec.loggedOut`): rules with `whenLoggedOut` apply it. */
   loggedOut?: boolean | undefined;
+  /** The terminal's width: where a TUI's own word wrap ends a row (unwrapRows). */
+  cols?: number | undefined;
 }
 
 /** Box borders and the frame characters TUIs draw around dialogs. */
@@ -50,17 +52,18 @@ const UI_MARK = /^[●⏺✻✶✳✢✽■]\s+/;
 
 /**
  * The screen with wrapped rows joined again, so a long error reads as the CLI printed it:
- * - a row filled to the screen's width (the widest row) continues on the next one, unless it is a box
- *   line or ends a sentence (a line exactly as wide as the terminal: the rows do not say which rows
- *   xterm wrapped);
+ * - a row filled to the terminal's width (`cols`; else the widest row) continues on the next one,
+ *   unless it is a box line or ends a sentence (a line exactly as wide as the terminal: the rows do
+ *   not say which rows xterm wrapped);
  * - a row a TUI wrapped at a word of its own (codex's `■ You’ve hit your usage limit… visit
  *   https://chatgpt.com/settings/` + `usage to purchase more credits or try again at 2:18 PM.`)
  *   continues on the next when that one starts in lower case and its first word would not have
- *   fitted on this row (a renderer breaks a line only there): joined with a space;
+ *   fitted on this row of `cols` columns (a renderer breaks a line only there): joined with a space.
+ *   Only with the terminal's width: the widest row of a short screen says nothing of it;
  * - a claude message the TUI wrapped itself continues in the rows indented under its `●` bullet's
  *   text: "● API Error: 529 … If it" + "  persists, check …".
  */
-export function unwrapRows(screen: readonly string[]): string[] {
+export function unwrapRows(screen: readonly string[], cols?: number): string[] {
   const width = Math.max(0, ...screen.map((r) => r.length));
   const out: string[] = [];
   let carry = "";
@@ -69,8 +72,9 @@ export function unwrapRows(screen: readonly string[]): string[] {
     const row = screen[i] as string;
     const line = carry + row;
     const open = width >= 80 && !FRAMED.test(row) && !/[.!?]$/.test(row);
-    const full = open && row.length === width;
-    const soft = open && !full && wordWrapped(row, screen[i + 1], width);
+    // xterm wraps at the terminal's width; without it, the widest row stands in (a fixture's screen).
+    const full = open && (cols === undefined ? row.length === width : row.length >= cols);
+    const soft = open && !full && cols !== undefined && wordWrapped(row, screen[i + 1], cols);
     carry = full ? line : soft ? `${line} ` : "";
     if (full || soft) continue;
     if (indent !== null && line.startsWith(indent) && /^\S/.test(line.slice(indent.length))) {
@@ -221,21 +225,25 @@ function ruleVerdict(
 
 /**
  * Not a program's last word (lines as `contentOf` leaves them, trimmed): a stack frame (or the rest
- * of one whose row ended in a "." and so was not joined to the next: `js:346772:14)`), a property of
- * an error object dumped after its trace (`code: 404`), a line ending in `[object Object]` (gemini
- * 0.61's last line after an API error it has no words for: "An unexpected critical error
- * occurred:[object Object]", recorded).
+ * of one whose row ended in a "." and so was not joined to the next: `js:346772:14)`), a line ending
+ * in `[object Object]` (gemini 0.61's last line after an API error it has no words for: "An
+ * unexpected critical error occurred:[object Object]", recorded) and, after a trace, a property of
+ * the error object dumped with it (`code: 404`; elsewhere `error: Unauthorized` is a last word).
  */
-const NOT_LAST_WORD =
-  /^at (?:async )?(?:\S+ \()?(?:file:|node:|\/|<anonymous>)|^\S*:\d+:\d+\)?(?: \{)?$|^[a-z][\w$]*: \S+?,?$|\[object Object\]$/;
+const STACK_FRAME = /^at (?:async )?(?:\S+ \()?(?:file:|node:|\/|<anonymous>)|^\S*:\d+:\d+\)?(?: \{)?$/;
+const NO_WORDS = /\[object Object\]$/;
+const DUMPED_PROPERTY = /^[a-z][\w$]*: \S+?,?$/;
 
 /**
  * The last line a person would read as the program's last word: the screen's rows joined where a
- * line was wrapped (a row of a wrapped stack frame is no line), what comes after a stack trace skipped.
+ * line was wrapped (a row of a wrapped stack frame is no line), a stack trace and what follows it skipped.
  */
-export function lastMeaningfulLine(e: Pick<RunEvidence, "recentOutput" | "screen">): string | null {
-  const all = [...outputLines(e), ...textLines(unwrapRows(e.screen))].filter((l) => /[A-Za-z]/.test(l));
-  const last = all.findLast((l) => !NOT_LAST_WORD.test(l)) ?? all[all.length - 1];
+export function lastMeaningfulLine(e: Pick<RunEvidence, "recentOutput" | "screen">, cols?: number): string | null {
+  const all = [...outputLines(e), ...textLines(unwrapRows(e.screen, cols))].filter((l) => /[A-Za-z]/.test(l));
+  const trace = all.findLastIndex((l) => STACK_FRAME.test(l));
+  const said = (l: string, i: number) =>
+    !STACK_FRAME.test(l) && !NO_WORDS.test(l) && !(trace >= 0 && i > trace && DUMPED_PROPERTY.test(l));
+  const last = all.findLast(said) ?? all[all.length - 1];
   return last === undefined ? null : clip(readable(last).trim());
 }
 
@@ -264,7 +272,7 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
   const whole = `${e.recentOutput}\n${e.screen.join("\n")}`;
   const rules = [...profile.failures, ...(profile === command ? [] : command.failures)];
   const stream = streamErrors(e.recentOutput);
-  const sources = [outputLines(e), textLines(unwrapRows(e.screen))];
+  const sources = [outputLines(e), textLines(unwrapRows(e.screen, clock.cols))];
   const streamClass = (s: { code: string | null; message: string }): FailureClass | null =>
     (s.code ? profile.streamErrorCodes[s.code] : undefined) ?? firstRuleMatch(rules, [[s.message]])?.rule.class ?? null;
 
@@ -273,7 +281,7 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
     const line =
       firstRuleMatch(rules, sources, byCode)?.line ??
       stream.find((s) => streamClass(s) === byCode)?.message ??
-      lastMeaningfulLine(e) ??
+      lastMeaningfulLine(e, clock.cols) ??
       `exit code ${e.exitCode}`;
     return verdict(byCode, line, "exit_code", whole, clock);
   }
@@ -309,7 +317,7 @@ export function judgeScreen(
   const live = profile.failures.filter((r) => r.live);
   if (live.length === 0) return null;
   // What scrolled past since the last reading first: it came before what is on screen now.
-  const onScreen = textLines(unwrapRows(screen));
+  const onScreen = textLines(unwrapRows(screen, clock.cols));
   const text = passed.length > 0 ? [...textLines(passed), ...onScreen] : onScreen;
   const hit = firstRuleMatch(live, [title ? [...text, title] : text]);
   const whole = passed.length > 0 ? [...passed, ...screen].join("\n") : screen.join("\n");

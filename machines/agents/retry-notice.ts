@@ -4,7 +4,6 @@
  * attempt 6/10` on the TUI's busy line, both recorded): what the session notes as `PROBE.RETRY`, so
  * a run that waits on the API says so instead of looking healthy, and its silent waits are no stall.
  */
-import { command } from "./command.js";
 import type { AgentProfile } from "./types.js";
 
 export interface ScreenRetry {
@@ -28,8 +27,9 @@ const RETRYING = /retrying in/i;
 /** The lowest notice on screen (the latest), or null; one-entry memo by the screen array (never mutated). */
 let memo: { profile: AgentProfile; screen: readonly string[]; retry: ScreenRetry | null } | null = null;
 export function retryOnScreen(profile: AgentProfile, screen: readonly string[]): ScreenRetry | null {
-  // A CLI's own wording first, else the form any program may print (command.ts).
-  const pattern = profile.retryNotice ?? command.retryNotice;
+  // A named CLI's own wording only: in its transcript a tool's "retrying in 10s, attempt 2 of 5" is
+  // not the CLI retrying. `command`'s generic form is for a program that is itself the session.
+  const pattern = profile.retryNotice;
   if (!pattern) return null;
   if (memo?.profile === profile && memo.screen === screen) return memo.retry;
   let retry: ScreenRetry | null = null;

@@ -90,7 +90,7 @@ export interface AgentProfile {
    * The argv (without argv[0]) is a headless one-shot run (`claude -p`, `codex exec`, `gemini -p`):
    * it may print nothing until it is done, so no start-up timeout applies (maxRunMs bounds it).
    */
-  readonly oneShot: (args: readonly string[]) => boolean;
+  readonly oneShot: (args: readonly string[], argv0?: string) => boolean;
   /**
    * Typed input (`sendInput`) is the text, then Enter this long after it: a TUI that takes a fast
    * burst for a paste drops an Enter that comes with the text (codex: under 0.5 s; gemini). Unset: at once.
@@ -98,7 +98,7 @@ export interface AgentProfile {
   readonly submitDelayMs?: number;
   /**
    * A retry the CLI announces as text on its screen (retry-notice.ts), a line that says "retrying in", with named groups `error`,
-   * `attempt` and optionally `delay` (seconds) and `of`. Unset: the generic form of `command` applies.
+   * `attempt` and optionally `delay` (seconds) and `of`. Unset: its retries are not read from the screen.
    */
   readonly retryNotice?: RegExp;
 }

@@ -181,8 +181,10 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
     }
     // A command prints a rate limit and waits: a failure on screen while an account is held.
     if (c.leaseStatus === "held" && guarded("failureOnScreen")) out.push(output(RATE_LIMIT_TEXT));
-    // Once a run: the same notice again is a redraw, no new retry.
-    if (o.judgement && c.screenRetry === "" && guarded("newRetryOnScreen")) out.push(output(RETRY_TEXT));
+    // Once a run, first of its retries: a real screen keeps the notice above later output (the same
+    // notice again is a redraw), where the model's one-line screen would have it gone.
+    if (o.judgement && c.screenRetry === "" && c.lastError === null && guarded("newRetryOnScreen"))
+      out.push(output(RETRY_TEXT));
   }
   if (c.leaseStatus === "held" && handled("LEASE.EXPIRED"))
     out.push({ type: "LEASE.EXPIRED", lease: { leaseId: MODEL_LEASE.leaseId } });
