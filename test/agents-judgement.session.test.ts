@@ -279,6 +279,30 @@ describe("rate limits wait for their reset", () => {
       ]);
     });
 
+    it("codex's TUI reconnecting is a retry notice (what failed under it); its error cell after them fails the run", () => {
+      const h = as("codex");
+      h.spawnedEv();
+      const detail = "  └ We’re currently experiencing high demand, which may cause temporary errors.";
+      h.screen(["› Reply with one short sentence.", "• Reconnecting... 2/5 (7s • esc to interrupt)", detail]);
+      expect(h.state()).toBe("healthy"); // still retrying: the detail row is no failure
+      expect(h.emitted.filter((e) => e.type === "agentRetry")).toMatchObject([
+        {
+          attempt: 2,
+          of: 5,
+          delayMs: null,
+          error: "We’re currently experiencing high demand, which may cause temporary errors.",
+        },
+      ]);
+      h.screen([
+        "› Reply with one short sentence.",
+        "■ We’re currently experiencing high demand, which may cause temporary errors.",
+      ]);
+      expect(h.ctx()).toMatchObject({
+        failureMode: "network",
+        lastError: "We’re currently experiencing high demand, which may cause temporary errors.",
+      });
+    });
+
     it("the same notice in a later turn, once the first left the screen, is a new retry", () => {
       const h = started();
       const attempts = () => h.emitted.flatMap((e) => (e.type === "agentRetry" ? [e.attempt] : []));

@@ -84,6 +84,10 @@ export const codex: AgentProfile = {
         hint: "codex has no login here: no OPENAI_API_KEY or CODEX_API_KEY, no auth.json in CODEX_HOME; run `codex login`",
       },
     },
+    // Its TUI after its own retries (`• Reconnecting... 5/5 …` with the error under it, recorded
+    // codex/tui-overloaded): the turn ends on a `■` error cell and the composer waits. Live, or an idle
+    // TUI would wait for an answer; not the `└` detail under a reconnect, which is still retrying.
+    { class: "network", pattern: /^■\s*We['’]re currently experiencing high demand/, live: true },
     { class: "network", pattern: /stream disconnected before completion|error sending request/i },
     { class: "network", pattern: /experiencing high demand|server_is_overloaded|slow_down/i },
   ],
@@ -113,6 +117,9 @@ export const codex: AgentProfile = {
     const sub = codexSubcommand(args, argv0);
     return sub === "exec" || sub === "e";
   },
+  // Its TUI's own retries: `• Reconnecting... 2/5 (7s • esc to interrupt)` (the time is how long the
+  // turn has run, not a wait), what failed on the `└` row under it (retry-notice.ts).
+  retryNotice: /^\s*•\s*Reconnecting\.\.\.\s*(?<attempt>\d+)\/(?<of>\d+)/,
   // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it
   // (field facts; test/agents/input.live.ts types through sendInput). 0.8 s leaves a margin for load.
   submitDelayMs: 800,

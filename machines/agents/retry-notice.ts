@@ -18,11 +18,12 @@ export interface ScreenRetry {
 }
 
 const STATUS = /\b([45]\d\d)\b/;
+const DETAIL = /^\s*└\s*(.+)$/;
 /**
  * Every form says this: a line without it is passed over before the form's own regex (it runs on
  * every output of every session, and a screen is 40 rows of mostly other text).
  */
-const RETRYING = /retrying in/i;
+const RETRYING = /retrying in|Reconnecting\.\.\./i;
 
 /** The lowest notice on screen (the latest), or null; one-entry memo by the screen array (never mutated). */
 let memo: { profile: AgentProfile; screen: readonly string[]; retry: ScreenRetry | null } | null = null;
@@ -37,8 +38,9 @@ export function retryOnScreen(profile: AgentProfile, screen: readonly string[]):
     const line = screen[i] as string;
     if (!RETRYING.test(line)) continue;
     const g = pattern.exec(line)?.groups;
-    if (!g?.attempt || !g.error) continue;
-    const error = g.error.trim();
+    // Without an `error` group, what failed is on the `└` row under the notice (codex's TUI).
+    const error = (g?.error ?? DETAIL.exec(screen[i + 1] ?? "")?.[1] ?? "").trim();
+    if (!g?.attempt || !error) continue;
     const of = g.of ? Number(g.of) : null;
     retry = {
       attempt: Number(g.attempt),

@@ -97,7 +97,8 @@ export interface AgentProfile {
    */
   readonly submitDelayMs?: number;
   /**
-   * A retry the CLI announces as text on its screen (retry-notice.ts), a line that says "retrying in", with named groups `error`,
+   * A retry the CLI announces as text on its screen (retry-notice.ts), a line that says "retrying in"
+   * or "Reconnecting...", with named groups `error` (else the `└` row under it),
    * `attempt` and optionally `delay` (seconds) and `of`. Unset: its retries are not read from the screen.
    */
   readonly retryNotice?: RegExp;

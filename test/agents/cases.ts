@@ -351,6 +351,21 @@ export const CASES: AgentCase[] = [
       expectLine: /overloaded|529/i,
     },
   ),
+  row(
+    "codex/tui-overloaded",
+    dead("network", 4),
+    "a prompt in the TUI against a 500-overloaded API: codex's own retries, then its error",
+    {
+      scenario: "overloaded",
+      args: [PROMPT],
+      // Its own retries show as `• Reconnecting... 1/5 (5s • esc to interrupt)`: the end is its `■` error.
+      steps: [{ waitFor: /■/, settleMs: 3000 }],
+      stopAfterSteps: true,
+      maxMs: 240_000,
+      liveBoundMs: 600_000,
+      expectLine: /high demand|500/i,
+    },
+  ),
   row("codex/tui-turn-hup", asks, "a TUI turn answered, then SIGHUP (the terminal closes): is an app-server left?", {
     args: [PROMPT],
     steps: [{ waitFor: /FAKE-API-OK/, settleMs: 2000 }],
