@@ -52,12 +52,13 @@ export const profileOf = (c: JudgedContext) => agentProfile(c.policy.judgeAs ?? 
 export const screenOf = (e: Output | Exit): string[] => e.screen ?? ("screenTail" in e ? (e as Output).screenTail : []);
 /** The pty's width when the spec names none (actors/pty-transport.ts). */
 const DEFAULT_COLS = 120;
-const clockOf = (c: JudgedContext, e: Output | Exit) => ({
-  now: e.at,
+/** What the judgement knows of the run besides its text: the zone, its login, the terminal's width. */
+const runClock = (c: JudgedContext) => ({
   timeZone: c.policy.timeZone,
   loggedOut: c.spec?.loggedOut === true,
   cols: c.spec?.cols ?? DEFAULT_COLS,
 });
+const clockOf = (c: JudgedContext, e: Output | Exit) => ({ now: e.at, ...runClock(c) });
 
 export function modeOf(cls: FailureClass): FailureMode {
   return cls === "rate_limit" ? "rate_limited" : cls;
@@ -101,8 +102,9 @@ export function judgeRunExit(c: JudgedContext, e: Exit): RunJudgement {
     screen: e.screen ?? [],
     title: e.title ?? null,
   };
-  const v = judgeExit(profileOf(c), evidence, clockOf(c, e));
-  const line = v?.line ?? lastMeaningfulLine(evidence, c.spec?.cols ?? DEFAULT_COLS);
+  const clock = clockOf(c, e);
+  const v = judgeExit(profileOf(c), evidence, clock);
+  const line = v?.line ?? lastMeaningfulLine(evidence, clock.cols);
   return {
     failureMode: e.failureMode ?? (v ? modeOf(v.class) : "exit_nonzero"),
     lastError: line === null ? null : redactSecrets(line),
@@ -125,11 +127,7 @@ export function judgeTimedOutRun(
 ): RunJudgement | null {
   if (!TIMEOUT_MODES.has(mode)) return null;
   const evidence = { exitCode: null, signal: null, recentOutput: "", screen: c.screen, title: c.title };
-  const clock = {
-    timeZone: c.policy.timeZone,
-    loggedOut: c.spec?.loggedOut === true,
-    cols: c.spec?.cols ?? DEFAULT_COLS,
-  };
+  const clock = runClock(c);
   const own = judgeScreen(profileOf(c), c.screen, c.title, clock);
   if (own) return verdictJudgement(own);
   const v = judgeExit(profileOf(c), evidence, clock);
