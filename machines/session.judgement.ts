@@ -147,9 +147,9 @@ export function newScreenRetry(
 /** `lastError` while the CLI retries by itself: "overloaded (HTTP 529); the CLI retries: 3 of 10, in 2.3 s". */
 export function retryNotice(e: Pick<AgentRetryEvent, "attempt" | "of" | "delayMs" | "status" | "error">): string {
   const what = e.status === null ? e.error || "error" : `${e.error || "error"} (HTTP ${e.status})`;
-  const which = e.of === null ? String(e.attempt) : `${e.attempt} of ${e.of}`;
-  const when = e.delayMs === null ? "" : `, in ${Math.round(e.delayMs / 100) / 10} s`;
-  return redactSecrets(`${what}; the CLI retries: ${which}${when}`);
+  const which = e.attempt === null ? "" : e.of === null ? `: ${e.attempt}` : `: ${e.attempt} of ${e.of}`;
+  const when = e.delayMs === null ? "" : `${which ? "," : ""} in ${Math.round(e.delayMs / 100) / 10} s`;
+  return redactSecrets(`${what}; the CLI retries${which}${when}`);
 }
 
 export function verdictJudgement(v: FailureVerdict): RunJudgement {

@@ -209,8 +209,8 @@ export type TelemetryErrorEvent = {
 export type AgentRetryEvent = {
   type: "PROBE.RETRY";
   generation: number;
-  /** Which retry this is, and of how many when the CLI says. */
-  attempt: number;
+  /** Which retry this is (null when the CLI does not number them), and of how many when it says. */
+  attempt: number | null;
   of: number | null;
   /** The wait before this retry, when the CLI says. */
   delayMs: number | null;

@@ -93,6 +93,10 @@ async function judgeReplay(id: string): Promise<void> {
   got.runs = log.filter((l) => l.event === "session.spawn").length;
   const waits = log.filter((l) => l.event === "session.restart_wait").map((l) => l.delayMs as number);
   got.restartWaitMs = waits[0] ?? null;
+  got.retried = log
+    .filter((l) => l.event === "session.agent_retry")
+    .map((l) => l.error as string)
+    .filter((error, i, all) => error !== all[i - 1]);
   outcomes.push(got);
 
   expect(got.runs).toBeLessThanOrEqual(want.maxRuns);
@@ -110,7 +114,11 @@ async function judgeReplay(id: string): Promise<void> {
       expect(got).toMatchObject({ state: "restarting", failureMode: "rate_limited", runs: 1 });
       expect(got.restartWaitMs).toBeGreaterThan(0);
       break;
+    case "stalled":
+      expect(got).toMatchObject({ state: "stalled", runs: 1 });
+      break;
   }
+  if (want.retried !== undefined) expect(got.retried).toEqual(want.retried);
   if (want.lastError !== undefined) expect(got.lastError).toBe(want.lastError);
   if (want.question !== undefined) expect(got.inputWait?.question).toBe(want.question);
   if (want.retryAfterMs !== undefined) expect(got.restartWaitMs).toBe(want.retryAfterMs);

@@ -303,6 +303,54 @@ describe("rate limits wait for their reset", () => {
       });
     });
 
+    it("claude's countdown to its stream watchdog's retry (a stream that stopped) is a notice without a count", () => {
+      const h = started();
+      const retries = () => h.emitted.filter((e) => e.type === "agentRetry");
+      // The TUI's busy line from ~1 min into a stopped stream until its retry at 5 min (recorded tui-hang).
+      h.screen(["● ", "✻ Waiting for API response · will retry in 4m 2s · check your network", "❯"]);
+      h.screen(["● ", "✻ Waiting for API response · will retry in 4m 1s · check your network", "❯"]);
+      h.screen(["● ", "✻ Waiting for API response · will retry in 3s · check your network", "❯"]);
+      expect(retries()).toEqual([
+        {
+          type: "agentRetry",
+          sessionId: "s1",
+          generation: 1,
+          attempt: null,
+          of: null,
+          delayMs: 242_000,
+          status: null,
+          error: "Waiting for API response",
+        },
+      ]);
+      expect(h.ctx().lastError).toBe("Waiting for API response; the CLI retries in 242 s");
+      expect(h.state()).toBe("healthy");
+      // Without a count, a notice needs its wait: a bare "will retry" is no notice.
+      h.screen(["● Done.", "❯"]);
+      h.screen(["Connection lost · will retry soon", "❯"]);
+      expect(retries()).toHaveLength(1);
+      // A retry under way (no wait) with its count: an API that never answered (recorded tui-mute).
+      h.screen(["✻ API error · retrying… · attempt 1/10", "❯"]);
+      expect(retries().at(-1)).toMatchObject({ attempt: 1, of: 10, delayMs: null, error: "API error" });
+      expect(h.ctx().lastError).toBe("API error; the CLI retries: 1 of 10");
+    });
+
+    it("codex exec's bare 'ERROR: Reconnecting... n/5' lines are its retries (what failed unsaid), once each", () => {
+      const h = as("codex", {}, { spec: { argv: ["codex", "exec", "Reply"] } });
+      h.spawnedEv();
+      h.screen(["OpenAI Codex v0.171.0", "user", "Reply", "ERROR: Reconnecting... 1/5"]);
+      h.screen(["OpenAI Codex v0.171.0", "user", "Reply", "ERROR: Reconnecting... 1/5", "ERROR: Reconnecting... 2/5"]);
+      expect(h.emitted.flatMap((e) => (e.type === "agentRetry" ? [[e.attempt, e.of, e.error]] : []))).toEqual([
+        [1, 5, "Reconnecting"],
+        [2, 5, "Reconnecting"],
+      ]);
+      expect(h.ctx().lastError).toBe("Reconnecting; the CLI retries: 2 of 5");
+      // Offline it waits for the network instead (no count): not a retry, a rule of its own.
+      const offline = as("codex", {}, { spec: { argv: ["codex", "exec", "Reply"] } });
+      offline.spawnedEv();
+      offline.screen(["ERROR: Reconnecting... waiting for network"]);
+      expect(offline.emitted.filter((e) => e.type === "agentRetry")).toEqual([]);
+    });
+
     it("the same notice in a later turn, once the first left the screen, is a new retry", () => {
       const h = started();
       const attempts = () => h.emitted.flatMap((e) => (e.type === "agentRetry" ? [e.attempt] : []));

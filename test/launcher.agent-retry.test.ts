@@ -66,7 +66,8 @@ async function replayed(cast: string, config: Partial<SpawnConfig>, env: Record<
 }
 
 /** Each attempt at most once, in order (a reading may take two notices at once: the later is read). */
-const inOrderOnce = (attempts: number[]) => expect([...new Set(attempts)].sort((a, b) => a - b)).toEqual(attempts);
+const inOrderOnce = (attempts: (number | null)[]) =>
+  expect([...new Set(attempts)].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(attempts);
 
 describe("a CLI's own retries, announced in its stream", () => {
   it("claude's api_retry: each one noted while the run goes on, then its error as before", async () => {

@@ -60,9 +60,12 @@ export const claude: AgentProfile = {
   questions: [],
   // Its own retries as text: `Authentication failed · retrying in 38s · attempt 7 of 10` (`-p`) and
   // `✻ 529 Overloaded · retrying in 17s · attempt 6/10` (the TUI's busy line; a plan's limit also
-  // brackets its reset: `… retrying in 1s (2:18pm) · attempt 1/10`). Not a stream's JSON line.
+  // brackets its reset: `… retrying in 1s (2:18pm) · attempt 1/10`). Not a stream's JSON line. A
+  // stream that stopped (no event for ~1 min) shows a countdown to its watchdog's retry, no count:
+  // `✻ Waiting for API response · will retry in 4m 2s · check your network` (recorded tui-hang); a
+  // retry under way, no wait: `✻ API error · retrying… · attempt 1/10` (tui-mute, for 5 minutes).
   retryNotice:
-    /^\s*(?:[✻✶✳✢✽·*]\s*)?(?<error>[^\s{·][^·{}]{0,79}?)\s*·\s*retrying in (?<delay>\d+(?:\.\d+)?)\s*s\b(?:\s*\([^)]*\))?\s*·\s*attempt (?<attempt>\d+)(?:\s*(?:\/|of)\s*(?<of>\d+))?/i,
+    /^\s*(?:[✻✶✳✢✽·*]\s*)?(?<error>[^\s{·][^·{}]{0,79}?)\s*·\s*(?:(?:retrying|will retry) in (?<delay>\d+(?:\.\d+)?\s*[hms](?:\s+\d+(?:\.\d+)?\s*[hms]){0,2})\b(?:\s*\([^)]*\))?|retrying…)(?:\s*·\s*attempt (?<attempt>\d+)(?:\s*(?:\/|of)\s*(?<of>\d+))?)?/i,
   // `-p` text mode prints nothing until the answer is complete (58 s of silence recorded in slow-text).
   oneShot: (args) => args.includes("-p") || args.includes("--print"),
 };

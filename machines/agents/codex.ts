@@ -100,7 +100,12 @@ export const codex: AgentProfile = {
     invalid_api_key: "auth",
   },
   // Blinks between `[ . ]` and `[ ! ]` while the approval waits: both mean the same.
-  titles: [{ pattern: /\[\s*[!.]\s*\]\s*Action Required/i, means: "action_required" }],
+  // A braille spinner in front of the title while a turn runs: working, even when the screen stops
+  // (a stream that stopped: minutes without a byte, its composer taking the next message meanwhile).
+  titles: [
+    { pattern: /\[\s*[!.]\s*\]\s*Action Required/i, means: "action_required" },
+    { pattern: /^\s*[\u2800-\u28ff]/, means: "working" },
+  ],
   busy: [/\b(?:esc|ctrl\+c) to interrupt\b/i],
   composer: [/^\s*›(?:\s|$)/],
   // 0.171 draws the composer at once but takes input ~8 s later, when it sets its title (the folder's
@@ -118,8 +123,10 @@ export const codex: AgentProfile = {
     return sub === "exec" || sub === "e";
   },
   // Its TUI's own retries: `• Reconnecting... 2/5 (7s • esc to interrupt)` (the time is how long the
-  // turn has run, not a wait), what failed on the `└` row under it (retry-notice.ts).
-  retryNotice: /^\s*•\s*Reconnecting\.\.\.\s*(?<attempt>\d+)\/(?<of>\d+)/,
+  // turn has run, not a wait), what failed on the `└` row under it (retry-notice.ts). `codex exec`
+  // prints `ERROR: Reconnecting... 1/5` alone (what failed unsaid): after a stream that stopped for
+  // its 300 s idle timeout, five of them take 25 minutes (recorded hang).
+  retryNotice: /^\s*(?:•\s*|ERROR:\s*(?=(?<error>Reconnecting)))Reconnecting\.\.\.\s*(?<attempt>\d+)\/(?<of>\d+)/,
   // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it
   // (field facts; test/agents/input.live.ts types through sendInput). 0.8 s leaves a margin for load.
   submitDelayMs: 800,

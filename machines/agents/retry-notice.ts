@@ -7,7 +7,8 @@
 import type { AgentProfile } from "./types.js";
 
 export interface ScreenRetry {
-  attempt: number;
+  /** Null when the CLI does not number its retries (claude's "Waiting for API response · will retry in 4m 2s"). */
+  attempt: number | null;
   of: number | null;
   delayMs: number | null;
   status: number | null;
@@ -23,7 +24,16 @@ const DETAIL = /^\s*└\s*(.+)$/;
  * Every form says this: a line without it is passed over before the form's own regex (it runs on
  * every output of every session, and a screen is 40 rows of mostly other text).
  */
-const RETRYING = /retrying in|Reconnecting\.\.\./i;
+const RETRYING = /retrying in|retrying…|will retry in|Reconnecting\.\.\./i;
+const DURATION_PART = /(\d+(?:\.\d+)?)\s*([hms]?)/g;
+const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, "": 1000 };
+
+/** A notice's wait in ms: `17` (seconds, the unit after the group), `38s`, `4m 2s`, `1h 5m`. */
+export function noticeDelayMs(delay: string): number {
+  let ms = 0;
+  for (const [, n, unit] of delay.matchAll(DURATION_PART)) ms += Number(n) * (UNIT_MS[unit as string] ?? 1000);
+  return Math.round(ms);
+}
 
 /** The lowest notice on screen (the latest), or null; one-entry memo by the screen array (never mutated). */
 let memo: { profile: AgentProfile; screen: readonly string[]; retry: ScreenRetry | null } | null = null;
@@ -40,15 +50,17 @@ export function retryOnScreen(profile: AgentProfile, screen: readonly string[]):
     const g = pattern.exec(line)?.groups;
     // Without an `error` group, what failed is on the `└` row under the notice (codex's TUI).
     const error = (g?.error ?? DETAIL.exec(screen[i + 1] ?? "")?.[1] ?? "").trim();
-    if (!g?.attempt || !error) continue;
+    // A form without a count needs its wait: a notice must say which retry or when.
+    if (!g || !error || (!g.attempt && !g.delay)) continue;
     const of = g.of ? Number(g.of) : null;
     retry = {
-      attempt: Number(g.attempt),
+      attempt: g.attempt ? Number(g.attempt) : null,
       of,
-      delayMs: g.delay ? Math.round(Number(g.delay) * 1000) : null,
+      delayMs: g.delay ? noticeDelayMs(g.delay) : null,
       status: Number(STATUS.exec(error)?.[1]) || null,
       error,
-      key: `${g.attempt}/${of ?? ""} ${error}`,
+      // A countdown redrawn is the same notice: the key leaves the wait out.
+      key: `${g.attempt ?? ""}/${of ?? ""} ${error}`,
     };
   }
   memo = { profile, screen, retry };

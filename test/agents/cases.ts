@@ -10,7 +10,11 @@ export const PROMPT = "Reply with one short sentence.";
 
 /** What the conductor should conclude (issue 10, "Done when"). */
 export interface ConductorExpectation {
-  state: "completed" | "dead" | "input_wait" | "rate_limited_wait";
+  /**
+   * `stalled`: the CLI still waited on the API when the recording stopped (its own timeouts take
+   * longer than a recording should): the session must show the stall once the last byte is in.
+   */
+  state: "completed" | "dead" | "input_wait" | "rate_limited_wait" | "stalled";
   failureMode?: "auth" | "trust" | "config" | "context" | "rate_limit" | "network" | "crash";
   /** At most this many runs (restarts + 1) before the final state. */
   maxRuns: number;
@@ -20,6 +24,11 @@ export interface ConductorExpectation {
   question?: string;
   /** The wait before the next run, when the CLI named a relative delay (`retry-after`, "retry after 39s"). */
   retryAfterMs?: number;
+  /**
+   * What failed, as the CLI's own retries announced it (`agentRetry`'s `error`), in order, a run of
+   * the same error once (a replay squeezes two notices minutes apart into one screen reading).
+   */
+  retried?: string[];
 }
 
 /** A case: its run's setup (key, trust, onboarding, git folder, retries: `CaseSetup`) and what follows. */
@@ -68,6 +77,13 @@ const dead = (failureMode: ConductorExpectation["failureMode"], maxRuns = 1): Co
 const ok: ConductorExpectation = { state: "completed", maxRuns: 1 };
 const limited: ConductorExpectation = { state: "rate_limited_wait", failureMode: "rate_limit", maxRuns: 1 };
 const asks: ConductorExpectation = { state: "input_wait", maxRuns: 1 };
+/** Live, these wait for the CLI's own timeouts (claude: 5-6 min) or a start-up and a stall. */
+const LIVE_HANG_MS = 480_000;
+const stalls = (retried?: string[]): ConductorExpectation => ({
+  state: "stalled",
+  maxRuns: 1,
+  ...(retried ? { retried } : {}),
+});
 
 /** What a row may set beyond its id, expectation and why (defaults: a trusted git folder, a key, onboarded). */
 type Extra = Partial<Omit<AgentCase, "cli" | "name" | "why" | "conductor">>;
@@ -242,6 +258,79 @@ export const CASES: AgentCase[] = [
     maxMs: 240_000,
     replayBurstGapS: 0.15,
     liveBoundMs: 480_000,
+  }),
+  // --- an API that stops answering. hang: the answer's stream starts (one word), then no byte more;
+  // mute: no status, no header. Each CLI waits minutes before its own retry (claude's stream watchdog
+  // 5 min, codex's and gemini's idle timeouts 300 s; codex without headers and claude's retries of a
+  // mute API for ever): recorded for 11 minutes, and where the CLI still waits then, the session must
+  // show the stall once its last byte is in, with each retry the CLI announced.
+  one("claude/hang", ok, /FAKE-API-OK/, "its stream watchdog retries after 5 min, without streaming: answered", {
+    scenario: "hang",
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  row("claude/tui-hang", { ...asks, retried: ["Waiting for API response"] }, "the TUI's countdown to that retry", {
+    scenario: "hang",
+    args: [PROMPT],
+    steps: [{ waitFor: /FAKE-API-OK/, settleMs: 3000 }],
+    stopAfterSteps: true,
+    maxMs: 420_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  one("claude/mute", stalls(["API error"]), /retrying in/, "no headers: 6 min silent, one notice, then silent again", {
+    scenario: "mute",
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  row("claude/tui-mute", stalls(["API error"]), "the same in the TUI", {
+    scenario: "mute",
+    args: [PROMPT],
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  one("codex/hang", stalls(["Reconnecting"]), /Reconnecting\.\.\. 1\/5/, "300 s idle, then 1/5", {
+    scenario: "hang",
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  row("codex/tui-hang", stalls(), "the TUI: its spinner (in the window title) stops for minutes", {
+    scenario: "hang",
+    args: [PROMPT],
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  one("codex/mute", stalls(), null, "no headers: codex has no timeout of its own and waits for ever", {
+    scenario: "mute",
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  row("codex/tui-mute", stalls(), "the same in the TUI", {
+    scenario: "mute",
+    args: [PROMPT],
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  one("gemini/hang", stalls(), /FAKE-API-HANG-START/, "each retry after 300 s prints the first word again", {
+    scenario: "hang",
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  row("gemini/tui-hang", stalls(), "the TUI: its spinner's counter frozen", {
+    scenario: "hang",
+    args: ["-i", PROMPT],
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  one("gemini/mute", stalls(), null, "no headers: its router, then the model, retried behind no output", {
+    scenario: "mute",
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
+  }),
+  row("gemini/tui-mute", stalls(), "the same in the TUI", {
+    scenario: "mute",
+    args: ["-i", PROMPT],
+    maxMs: 660_000,
+    liveBoundMs: LIVE_HANG_MS,
   }),
   // --- success, and a one-shot longer than a 30 s start-up timeout, in text and stream modes
   one("claude/ok", ok, /FAKE-API-OK/, "a short answer"),

@@ -52,6 +52,8 @@ function meets(expected: AgentCase["conductor"], o: Omit<LiveOutcome, "matches">
       return o.state === "dead" && o.failureMode === expected.failureMode;
     case "rate_limited_wait":
       return o.failureMode === "rate_limited" && o.runs === 1 && (o.restartWaitMs ?? 0) > 0;
+    case "stalled":
+      return o.state === "stalled" && o.runs === 1;
   }
 }
 
@@ -102,6 +104,7 @@ export async function runUnderConductor(
     });
     conductor.on("stateChange", (e: { to: string }) => {
       if (FINAL.has(e.to)) done();
+      if (e.to === "stalled" && k.conductor.state === "stalled") done();
       const snap = conductor.getSnapshot().find((s) => s.id === id);
       if (e.to === "restarting" && k.conductor.state === "rate_limited_wait" && snap?.failureMode === "rate_limited")
         done();

@@ -48,6 +48,8 @@ export interface ReplayOutcome {
   inputWait: { kind: string; question: string; choices: string[] } | null;
   /** The first wait announced before a next run (rate limits: until the CLI's reset), from the event log. */
   restartWaitMs?: number | null;
+  /** `agentRetry`'s `error` of each retry the CLI announced, from the event log. */
+  retried?: string[];
 }
 
 /**
@@ -83,9 +85,12 @@ export function watchSession(conductor: Conductor, id: string, want: ConductorEx
     return ref?.getSnapshot().context as { state: string; outputBytes: number } | undefined;
   };
   const settleQuestion = () => {
-    if (want.state !== "input_wait" || written === null) return;
+    if (written === null) return;
     const c = context();
-    if (c && c.outputBytes >= written && c.state === "input_wait" && inputWait) finish();
+    if (!c || c.outputBytes < written) return;
+    if (want.state === "input_wait" && c.state === "input_wait" && inputWait) finish();
+    // A CLI still waiting on the API when the recording stopped: stalled once its last byte is in.
+    if (want.state === "stalled" && c.state === "stalled") finish();
   };
   conductor.on("inputWait", (e) => {
     if (e.sessionId !== sessionId) return;

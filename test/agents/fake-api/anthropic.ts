@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
-import { OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
+import { HANG_TEXT, OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
 
 const requestId = () => `req_FAKE${Date.now().toString(36)}`;
 
@@ -92,6 +92,7 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
   const wantTool = scenario.name === "tool" && !hasToolResult(body);
   const words = scenario.name === "slow" ? slowWords(scenario.seconds) : [OK_TEXT];
   const tickMs = scenario.name === "slow" ? 2000 : 0;
+  const hang = scenario.name === "hang" && body.stream === true;
   if (!body.stream) {
     await sleep(tickMs * (words.length - 1));
     sendJson(res, 200, message(model, [{ type: "text", text: words.join("") }], "end_turn"));
@@ -127,6 +128,13 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
     return;
   }
   sse.send({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, "content_block_start");
+  if (hang) {
+    sse.send(
+      { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: HANG_TEXT } },
+      "content_block_delta",
+    );
+    return sse.closedByClient();
+  }
   for (const [i, word] of words.entries()) {
     if (i > 0) await sleep(tickMs);
     if (sse.isClosed) return;

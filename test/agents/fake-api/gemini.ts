@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
-import { OK_TEXT, type Scenario, slowWords } from "./scenario.js";
+import { HANG_TEXT, OK_TEXT, type Scenario, slowWords } from "./scenario.js";
 
 const QUOTA_MESSAGE =
   "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.";
@@ -154,6 +154,10 @@ export async function handleGemini(req: IncomingMessage, res: ServerResponse, pa
     return;
   }
   const sse = new SseWriter(res);
+  if (scenario.name === "hang") {
+    sse.send(candidate([{ text: HANG_TEXT }], undefined));
+    return sse.closedByClient();
+  }
   for (const [i, p] of parts.entries()) {
     if (i > 0) await sleep(tickMs);
     sse.send(candidate(p, i === parts.length - 1 ? "STOP" : undefined));

@@ -37,6 +37,10 @@ export class SseWriter {
   end(): void {
     if (!this.closed) this.res.end();
   }
+  /** Resolves when the client goes away: the hang scenario sends nothing more till then. */
+  closedByClient(): Promise<void> {
+    return this.closed ? Promise.resolve() : new Promise((r) => this.res.once("close", () => r()));
+  }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
-import { OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
+import { HANG_TEXT, OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
 
 function error(
   res: ServerResponse,
@@ -146,6 +146,13 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
     },
     "response.output_item.added",
   );
+  if (scenario.name === "hang") {
+    sse.send(
+      { type: "response.output_text.delta", item_id: itemId, output_index: 0, content_index: 0, delta: HANG_TEXT },
+      "response.output_text.delta",
+    );
+    return sse.closedByClient();
+  }
   for (const [i, word] of words.entries()) {
     if (i > 0) await sleep(2000);
     if (sse.isClosed) return;

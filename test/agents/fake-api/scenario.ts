@@ -13,6 +13,8 @@ export const SCENARIOS = [
   "overloaded", // 529 (anthropic) / 500 (openai) / 503 (gemini)
   "model", // 404: the model the CLI asked for does not exist (a typo in --model), in the vendor's shape
   "tool", // asks for a shell tool call (to trigger an approval prompt), then answers
+  "hang", // the answer's stream starts (one word), then stops: no byte more, the connection held open
+  "mute", // every model request is read and never answered: no status, no header, the connection held open
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -35,6 +37,9 @@ export function parseScenario(segment: string): Scenario | undefined {
 
 /** The answer every "ok" scenario gives, so recordings and tests can look for it on screen. */
 export const OK_TEXT = "FAKE-API-OK: hello from the fake model.";
+
+/** The one word the hang scenario streams before it stops. */
+export const HANG_TEXT = "FAKE-API-HANG-START ";
 
 /** Words the slow scenario streams, one per tick. */
 export function slowWords(seconds: number, tickSeconds = 2): string[] {

@@ -70,6 +70,11 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
       sendJson(res, 404, { error: { message: `fake API: no route ${req.method} ${url.pathname}` } });
       return;
     }
+    // An API that takes the request and never answers (codex waits for headers with no timeout of its own).
+    if (scenario.name === "mute" && req.method === "POST") {
+      req.resume();
+      return;
+    }
     handle(req, res, path, scenario).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: { message: `fake API bug: ${String(err)}` } });
       else res.destroy();
