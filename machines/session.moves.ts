@@ -25,7 +25,13 @@ export const whileRunning = {
   KEYS: { guard: "childRunning", actions: "forwardKeys" },
   // The CLI's telemetry recorded a failure its screen does not show (gemini's TUI retrying a 429
   // behind its spinner): this run fails on it at once, as on the CLI's words on screen.
-  "PROBE.TELEMETRY": { guard: "failureReported", target: STATES.FAILED, actions: "noteReportedFailure" },
+  "PROBE.TELEMETRY": [
+    { guard: "failureReported", target: STATES.FAILED, actions: "noteReportedFailure" },
+    // Any other failed call it recorded is one it retries (or gives up on, which its screen says): a
+    // retry, so the run says what it waits on (gemini against an API that never answers: `fetch
+    // failed sending request` every ~70 s; a stream that stopped: `terminated`, recorded).
+    { guard: "currentRun", actions: "noteReportedRetry" },
+  ],
   // The CLI's stream says it retries a failed call itself (claude's api_retry): its own retries are
   // left to run (a 529 may pass), but the session says what it waits on instead of looking healthy.
   "PROBE.RETRY": { guard: "currentRun", actions: "noteRetry" },

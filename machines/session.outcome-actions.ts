@@ -87,6 +87,20 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
       const j = verdictJudgement(v);
       return { ...j, reason: `${j.failureMode}_in_telemetry` };
     }),
+    /** A failed call the CLI's telemetry recorded and no rule calls a failure: a retry it makes (PROBE.RETRY). */
+    noteReportedRetry: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as TelemetryErrorEvent;
+      enqueue.raise({
+        type: "PROBE.RETRY",
+        generation: e.generation,
+        attempt: null,
+        of: null,
+        delayMs: null,
+        status: e.status,
+        error: e.message,
+        outputBytes: context.outputBytes,
+      });
+    }),
     /** The CLI retries a call by itself: not a failure, but the run waits on the API, and says so. */
     noteRetry: enqueueActions(({ context, event, enqueue }) => {
       const { type: _type, outputBytes, ...retry } = event as AgentRetryEvent;

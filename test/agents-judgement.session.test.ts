@@ -351,6 +351,33 @@ describe("rate limits wait for their reset", () => {
       expect(offline.emitted.filter((e) => e.type === "agentRetry")).toEqual([]);
     });
 
+    it("a failed call gemini's telemetry recorded that no rule calls a failure is a retry it makes", () => {
+      const h = as("gemini");
+      h.spawnedEv();
+      h.output(["⠇ Thinking... (esc to cancel, 1s)"]);
+      const message = "exception TypeError: fetch failed sending request"; // recorded: gemini/mute
+      h.actor.send({ ...report, status: null, message });
+      expect(h.state()).toBe("healthy");
+      expect(h.emitted.filter((e) => e.type === "agentRetry")).toEqual([
+        {
+          type: "agentRetry",
+          sessionId: "s1",
+          generation: 1,
+          attempt: null,
+          of: null,
+          delayMs: null,
+          status: null,
+          error: message,
+        },
+      ]);
+      expect(h.ctx().lastError).toBe(`${message}; the CLI retries`);
+      // An older run's report is not this run's retry; a 429 is still the rate limit it was.
+      h.actor.send({ ...report, generation: 0, status: null, message: "terminated" });
+      expect(h.emitted.filter((e) => e.type === "agentRetry")).toHaveLength(1);
+      h.actor.send(report);
+      expect(h.ctx().failureMode).toBe("rate_limited");
+    });
+
     it("the same notice in a later turn, once the first left the screen, is a new retry", () => {
       const h = started();
       const attempts = () => h.emitted.flatMap((e) => (e.type === "agentRetry" ? [e.attempt] : []));

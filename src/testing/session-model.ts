@@ -167,6 +167,17 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
         message: "quota",
         at: 0,
       });
+      // A failed call it recorded that no rule calls a failure (gemini's `fetch failed sending request`):
+      // a retry it makes, noted as one. Once a run, as the screen's notice below.
+      if (c.lastError === null)
+        out.push({
+          type: "PROBE.TELEMETRY",
+          generation: g,
+          event: "model.api_error",
+          status: null,
+          message: "fetch failed",
+          at: 0,
+        });
       // The CLI's stream announces its own retry (src/agent-stream.ts is tested on its own): noted, no move.
       out.push({
         type: "PROBE.RETRY",

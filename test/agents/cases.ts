@@ -79,6 +79,8 @@ const limited: ConductorExpectation = { state: "rate_limited_wait", failureMode:
 const asks: ConductorExpectation = { state: "input_wait", maxRuns: 1 };
 /** Live, these wait for the CLI's own timeouts (claude: 5-6 min) or a start-up and a stall. */
 const LIVE_HANG_MS = 480_000;
+/** gemini's telemetry record of each failed call to an API that never answers (its `api_error`). */
+const FETCH_FAILED = "exception TypeError: fetch failed sending request";
 const stalls = (retried?: string[]): ConductorExpectation => ({
   state: "stalled",
   maxRuns: 1,
@@ -310,23 +312,29 @@ export const CASES: AgentCase[] = [
     maxMs: 660_000,
     liveBoundMs: LIVE_HANG_MS,
   }),
-  one("gemini/hang", stalls(), /FAKE-API-HANG-START/, "each retry after 300 s prints the first word again", {
-    scenario: "hang",
-    maxMs: 660_000,
-    liveBoundMs: LIVE_HANG_MS,
-  }),
-  row("gemini/tui-hang", stalls(), "the TUI: its spinner's counter frozen", {
+  one(
+    "gemini/hang",
+    stalls(["terminated"]),
+    /FAKE-API-HANG-START/,
+    "each retry after 300 s prints the first word again",
+    {
+      scenario: "hang",
+      maxMs: 660_000,
+      liveBoundMs: LIVE_HANG_MS,
+    },
+  ),
+  row("gemini/tui-hang", stalls(["terminated"]), "the TUI: its spinner's counter frozen", {
     scenario: "hang",
     args: ["-i", PROMPT],
     maxMs: 660_000,
     liveBoundMs: LIVE_HANG_MS,
   }),
-  one("gemini/mute", stalls(), null, "no headers: its router, then the model, retried behind no output", {
+  one("gemini/mute", stalls([FETCH_FAILED]), null, "no headers: its router, then the model, retried behind no output", {
     scenario: "mute",
     maxMs: 660_000,
     liveBoundMs: LIVE_HANG_MS,
   }),
-  row("gemini/tui-mute", stalls(), "the same in the TUI", {
+  row("gemini/tui-mute", stalls([FETCH_FAILED]), "the same in the TUI", {
     scenario: "mute",
     args: ["-i", PROMPT],
     maxMs: 660_000,
