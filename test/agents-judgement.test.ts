@@ -61,6 +61,21 @@ describe("failure classes on exit, per CLI", () => {
     expect(judgeExit(gemini, { ...exit("status: 503"), exitCode: null, signal: "SIGKILL" })?.class).toBe("network");
   });
 
+  it("an API that stopped answering is network once the CLI gives up (claude's watchdog, codex's and gemini's timeouts)", () => {
+    for (const [profile, line] of [
+      [claude, "API Error: Stream idle timeout - partial response received"],
+      [claude, "API Error: Stream idle timeout - no chunks received"],
+      [codex, "ERROR: stream disconnected before completion: idle timeout waiting for SSE"],
+      [gemini, "[API Error: terminated]"],
+      [gemini, "HeadersTimeoutError: Headers Timeout Error (UND_ERR_HEADERS_TIMEOUT)"],
+      [gemini, "BodyTimeoutError: Body Timeout Error (UND_ERR_BODY_TIMEOUT)"],
+    ] as const) {
+      const v = judgeExit(profile, exit(`working\n${line}\n`), UTC);
+      expect(v?.class).toBe("network");
+      expect(line).toContain(v?.line); // an error's class name in front may be left out
+    }
+  });
+
   it("gemini's exit codes say the class by themselves: 41 auth, 55 trust, with its message", () => {
     const auth = "Please set an Auth method in your /home/u/.gemini/settings.json or specify one of the following";
     expect(judgeExit(gemini, exit(auth, 41))).toMatchObject({ class: "auth", line: auth, source: "exit_code" });

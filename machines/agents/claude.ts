@@ -38,7 +38,11 @@ export const claude: AgentProfile = {
       pattern: /^[^\w{"]{0,3}API Error:\s*(?:5\d\d|Overloaded)\b.*\bserver-side issue\b/i,
       live: true,
     },
-    { class: "network", pattern: /API Error:\s*(?:Connection error|Request timed out)|Unable to connect to API/i },
+    // Its stream watchdog's last word after its retries (`- partial response received`, `- no chunks received`).
+    {
+      class: "network",
+      pattern: /API Error:\s*(?:Connection error|Request timed out|Stream idle timeout)|Unable to connect to API/i,
+    },
     { class: "network", pattern: /API Error:\s*(?:5\d\d|Overloaded)\b|overloaded_error/i },
   ],
   // stream-json: an assistant message of a failed call carries `"error": "<code>"`.

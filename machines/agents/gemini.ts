@@ -36,7 +36,11 @@ export const gemini: AgentProfile = {
     // Its own retries spent ("Attempt 5 failed: The model is overloaded… Max attempts reached"); a
     // headless run then starts over by itself and keeps a dead API busy for minutes.
     { class: "network", pattern: /Attempt \d+ failed\b.*Max attempts reached/i, live: true },
-    { class: "network", pattern: /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT/i },
+    // undici's own timeouts (60 s for headers, 300 s between chunks) once its retries are spent.
+    {
+      class: "network",
+      pattern: /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|UND_ERR_(?:HEADERS|BODY)_TIMEOUT|\[API Error: terminated\]/i,
+    },
     { class: "network", pattern: /\bstatus:?\s*50[0-9]\b|"code":\s*50[0-9]|\bUNAVAILABLE\b|model is overloaded/i },
   ],
   streamErrorCodes: {
