@@ -39,7 +39,8 @@ export const gemini: AgentProfile = {
     // undici's own timeouts (60 s for headers, 300 s between chunks) once its retries are spent.
     {
       class: "network",
-      pattern: /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|UND_ERR_(?:HEADERS|BODY)_TIMEOUT|\[API Error: terminated\]/i,
+      pattern:
+        /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|UND_ERR_(?:HEADERS|BODY)_TIMEOUT|\[API Error: terminated\]/i,
     },
     { class: "network", pattern: /\bstatus:?\s*50[0-9]\b|"code":\s*50[0-9]|\bUNAVAILABLE\b|model is overloaded/i },
   ],
