@@ -67,6 +67,23 @@ describe("the CLI's own words", () => {
     expect(unwrapRows(rows)).toEqual([`${a} method in your settings`, "│ boxed │", rows[3], "next"]);
   });
 
+  it("a full-width rule or a row padded to the edge is not a wrapped line (claude's prompt row, its rules)", () => {
+    // claude 2.1.332 against a refused API (recorded: claude/tui-refused), 120 columns: its error under
+    // its highlighted prompt row, its composer between two rules. Joined, the error was never read live.
+    const rows = [
+      "❯ Reply with one short sentence.".padEnd(120),
+      "● API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)",
+      "─".repeat(120),
+      "❯\u00a0Resend your message to try again",
+      "─".repeat(120),
+    ];
+    expect(unwrapRows(rows, 120)).toEqual(rows);
+    expect(judgeScreen(claude, rows, null, { cols: 120 })).toMatchObject({
+      class: "network",
+      line: "API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)",
+    });
+  });
+
   it("a row a TUI wrapped at a word is joined to its rest; a row whose next word would have fitted is not", () => {
     // codex 0.171's TUI (recorded: codex/tui-usage-limit), 120 columns.
     const rows = [

@@ -67,6 +67,7 @@ describe("failure classes on exit, per CLI", () => {
       [claude, "API Error: Stream idle timeout - no chunks received"],
       [codex, "ERROR: stream disconnected before completion: idle timeout waiting for SSE"],
       [gemini, "[API Error: terminated]"],
+      [gemini, "✕ [API Error: exception TypeError: fetch failed sending request]"],
       [gemini, "HeadersTimeoutError: Headers Timeout Error (UND_ERR_HEADERS_TIMEOUT)"],
       [gemini, "BodyTimeoutError: Body Timeout Error (UND_ERR_BODY_TIMEOUT)"],
     ] as const) {
@@ -74,6 +75,16 @@ describe("failure classes on exit, per CLI", () => {
       expect(v?.class).toBe("network");
       expect(line).toContain(v?.line); // an error's class name in front may be left out
     }
+    // The TUIs' cells once their retries are spent, read while they wait at the composer (recorded
+    // */tui-refused): claude's under its `●`, gemini's `✕ [API Error: …]`.
+    const cells = [
+      [claude, "● API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)"],
+      [gemini, "✕ [API Error: exception TypeError: fetch failed sending request]"],
+    ] as const;
+    for (const [profile, cell] of cells)
+      expect(
+        judgeScreen(profile, ["> Reply with one short sentence.", cell, "> Type your message"], null, UTC)?.class,
+      ).toBe("network");
   });
 
   it("gemini's exit codes say the class by themselves: 41 auth, 55 trust, with its message", () => {

@@ -38,6 +38,14 @@ export const claude: AgentProfile = {
       pattern: /^[^\w{"]{0,3}API Error:\s*(?:5\d\d|Overloaded)\b.*\bserver-side issue\b/i,
       live: true,
     },
+    // The same once its retries of an unreachable API are spent (recorded tui-refused: `● API Error:
+    // Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)`, then it waits).
+    {
+      class: "network",
+      pattern:
+        /^[^\w{"]{0,3}API Error:\s*(?:Connection (?:error|refused)|Unable to connect|Request timed out|Stream idle timeout)\b/i,
+      live: true,
+    },
     // Its stream watchdog's last word after its retries (`- partial response received`, `- no chunks received`).
     {
       class: "network",

@@ -36,6 +36,13 @@ export const gemini: AgentProfile = {
     // Its own retries spent ("Attempt 5 failed: The model is overloaded… Max attempts reached"); a
     // headless run then starts over by itself and keeps a dead API busy for minutes.
     { class: "network", pattern: /Attempt \d+ failed\b.*Max attempts reached/i, live: true },
+    // Its TUI once its retries of an unreachable API are spent (recorded tui-refused, after 5 minutes):
+    // `✕ [API Error: exception TypeError: fetch failed sending request]`, then it waits at its composer.
+    {
+      class: "network",
+      pattern: /^\s*✕\s*\[API Error:\s*(?:[^\]]*\bfetch failed|terminated\]|[^\]]*\bUND_ERR_(?:HEADERS|BODY)_TIMEOUT)/,
+      live: true,
+    },
     // undici's own timeouts (60 s for headers, 300 s between chunks) once its retries are spent.
     {
       class: "network",

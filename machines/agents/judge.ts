@@ -40,15 +40,16 @@ export function contentOf(line: string): string {
 const MAX_LINE = 300;
 const clip = (s: string) => (s.length > MAX_LINE ? `${s.slice(0, MAX_LINE - 1)}…` : s);
 
-const FRAMED = /[│┃║]\s*$/;
+/** A box's side, or a rule or block drawn across the screen: a frame, not words that wrapped. */
+const FRAMED = /[│┃║─━═▀▄]\s*$/;
 
 /** claude's message bullet (`●`; `⏺` before 2.1): its text goes on in rows indented under the bullet's text. */
 const BULLET = /^(\s*)[●⏺]\s/;
 /**
  * A TUI's mark in front of its words: claude's message bullet and busy-line spinner (`✻ 5-hour limit
- * reached · retrying…`), codex's error block (`■ You’ve hit your usage limit…`). Not part of lastError.
+ * reached · retrying…`), codex's error block (`■ You’ve hit your usage limit…`), gemini's (`✕ [API Error: …]`). Not part of lastError.
  */
-const UI_MARK = /^[●⏺✻✶✳✢✽■]\s+/;
+const UI_MARK = /^[●⏺✻✶✳✢✽■✕]\s+/;
 
 /**
  * The screen with wrapped rows joined again, so a long error reads as the CLI printed it:
@@ -71,7 +72,8 @@ export function unwrapRows(screen: readonly string[], cols?: number): string[] {
   for (let i = 0; i < screen.length; i++) {
     const row = screen[i] as string;
     const line = carry + row;
-    const open = width >= 80 && !FRAMED.test(row) && !/[.!?]$/.test(row);
+    // A row padded with blanks to the edge (claude's highlighted prompt row) was not cut by a wrap.
+    const open = width >= 80 && !FRAMED.test(row) && !/[.!?\s]$/.test(row);
     // xterm wraps at the terminal's width; without it, the widest row stands in (a fixture's screen).
     const full = open && (cols === undefined ? row.length === width : row.length >= cols);
     const soft = open && !full && cols !== undefined && wordWrapped(row, screen[i + 1], cols);

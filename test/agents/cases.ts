@@ -290,7 +290,8 @@ export const CASES: AgentCase[] = [
     maxMs: 660_000,
     liveBoundMs: LIVE_HANG_MS,
   }),
-  one("codex/hang", stalls(["Reconnecting"]), /Reconnecting\.\.\. 1\/5/, "300 s idle, then 1/5", {
+  // Live, the stall comes long before codex's first reconnect (300 s): no line is asked of it.
+  one("codex/hang", stalls(["Reconnecting"]), null, "300 s idle, then `Reconnecting... 1/5`, 2/5 at 600 s", {
     scenario: "hang",
     maxMs: 660_000,
     liveBoundMs: LIVE_HANG_MS,
@@ -340,6 +341,30 @@ export const CASES: AgentCase[] = [
     maxMs: 660_000,
     liveBoundMs: LIVE_HANG_MS,
   }),
+  // --- nothing listens at the API's address (a proxy or gateway down): each connection refused.
+  // claude retries 10 times (~3 min: `API error · retrying in 35s · attempt 7 of 10`), gemini ~5 min
+  // (its router first), codex says it waits for the network, for ever: 4 runs take up to 20 minutes live.
+  ...(["claude", "codex", "gemini"] as const).flatMap((cli) => [
+    one(`${cli}/refused`, dead("network", 4), null, "every connection to the API refused", {
+      scenario: "refused",
+      maxMs: 300_000,
+      liveBoundMs: 1_200_000,
+    }),
+    row(`${cli}/tui-refused`, dead("network", 4), "the same in the TUI", {
+      scenario: "refused",
+      args: cli === "gemini" ? ["-i", PROMPT] : [PROMPT],
+      maxMs: 400_000,
+      // claude's and gemini's TUIs give up after ~3 and ~5 minutes a run, show the error and wait:
+      // the recording ends there (what a TUI prints when the recorder stops it is not part of it).
+      ...(cli === "codex"
+        ? {}
+        : {
+            liveBoundMs: 1_200_000,
+            steps: [{ waitFor: cli === "claude" ? /Resend your message/ : /✕ \[API Error/, settleMs: 3000 }],
+            stopAfterSteps: true,
+          }),
+    }),
+  ]),
   // --- success, and a one-shot longer than a 30 s start-up timeout, in text and stream modes
   one("claude/ok", ok, /FAKE-API-OK/, "a short answer"),
   one("codex/ok", ok, /FAKE-API-OK/, "a short answer"),

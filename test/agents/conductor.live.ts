@@ -28,6 +28,11 @@ const SLOW_ONLY_ON_REQUEST = new Set([
   "claude/tui-overloaded",
   "codex/overloaded-stream",
   "gemini/overloaded-stream",
+  // A refused API: claude's 10 retries take ~3 min a run, gemini's ~5 (4 runs each); codex's runs by default.
+  "claude/refused",
+  "gemini/refused",
+  "claude/tui-refused",
+  "gemini/tui-refused",
 ]);
 
 function selected(k: AgentCase): boolean {

@@ -154,6 +154,7 @@ export async function recordCase(k: AgentCase, cli: InstalledCli, api: FakeApi):
     { from: CACHE_DIR, to: "<AGENT_CACHE>" },
     { from: REPO_ROOT, to: "<REPO>" },
     { from: api.origin.replace("http://", ""), to: "127.0.0.1:<PORT>" },
+    { from: api.refusedOrigin.replace("http://", ""), to: "127.0.0.1:<PORT>" },
   ]);
   const { kept: events, trimmed } = trimEvents(r.events.map(([t, kind, data]) => [t, kind, scrub(data)]));
   const output = events

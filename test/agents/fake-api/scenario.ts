@@ -15,6 +15,7 @@ export const SCENARIOS = [
   "tool", // asks for a shell tool call (to trigger an approval prompt), then answers
   "hang", // the answer's stream starts (one word), then stops: no byte more, the connection held open
   "mute", // every model request is read and never answered: no status, no header, the connection held open
+  "refused", // nothing listens where the base URL points: each connection is refused (a proxy or gateway down)
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 

@@ -26,7 +26,9 @@ export interface FakeApiRequest {
 export interface FakeApi {
   /** `http://127.0.0.1:PORT` */
   origin: string;
-  /** The base URL a CLI should use for a scenario, e.g. `baseUrl("rate-39")`. */
+  /** A loopback origin where nothing listens (a port taken and let go): the `refused` scenario's. */
+  refusedOrigin: string;
+  /** The base URL a CLI should use for a scenario, e.g. `baseUrl("rate-39")`; `refused` is refusedOrigin's. */
   baseUrl(scenario: string): string;
   requests: FakeApiRequest[];
   close(): Promise<void>;
@@ -91,9 +93,11 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
     server.listen(port, "127.0.0.1", resolve);
   });
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const refusedOrigin = `http://127.0.0.1:${await freedPort()}`;
   return {
     origin,
-    baseUrl: (scenario) => `${origin}/${scenario}`,
+    refusedOrigin,
+    baseUrl: (scenario) => `${scenario === "refused" ? refusedOrigin : origin}/${scenario}`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {
@@ -101,4 +105,16 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** A loopback port nothing listens on: one the kernel gave out, closed again (connections are refused). */
+function freedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
