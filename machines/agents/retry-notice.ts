@@ -29,7 +29,7 @@ const DURATION_PART = /(\d+(?:\.\d+)?)\s*([hms]?)/g;
 const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, "": 1000 };
 
 /** A notice's wait in ms: `17` (seconds, the unit after the group), `38s`, `4m 2s`, `1h 5m`. */
-export function noticeDelayMs(delay: string): number {
+function noticeDelayMs(delay: string): number {
   let ms = 0;
   for (const [, n, unit] of delay.matchAll(DURATION_PART)) ms += Number(n) * (UNIT_MS[unit as string] ?? 1000);
   return Math.round(ms);

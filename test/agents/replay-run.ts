@@ -78,13 +78,14 @@ export function watchSession(conductor: Conductor, id: string, want: ConductorEx
   // final when the session has taken every byte the replayer wrote (it writes their count to the done
   // file) and is in input_wait. Not when the file appears: the last output may still be on its way
   // (coalesced, rendered), and an earlier screen (codex's composer before its approval menu) can have
-  // been quiet long enough on a loaded machine to be asked first.
+  // been quiet long enough on a loaded machine to be asked first. A stall (a CLI still waiting on
+  // the API when the recording stopped) is judged the same way: once every byte is in.
   let written: number | null = null;
   const context = () => {
     const ref = conductor.actor.system.get(sessionSystemId(sessionId)) as AnyActorRef | undefined;
     return ref?.getSnapshot().context as { state: string; outputBytes: number } | undefined;
   };
-  const settleQuestion = () => {
+  const settleOnLastScreen = () => {
     if (written === null) return;
     const c = context();
     if (!c || c.outputBytes < written) return;
@@ -95,7 +96,7 @@ export function watchSession(conductor: Conductor, id: string, want: ConductorEx
   conductor.on("inputWait", (e) => {
     if (e.sessionId !== sessionId) return;
     inputWait = { kind: e.kind, question: e.question, choices: e.choices };
-    settleQuestion();
+    settleOnLastScreen();
   });
   // Polled: the replayer's file, then the session's byte count (no event says "every byte is in").
   const poll = setInterval(() => {
@@ -103,7 +104,7 @@ export function watchSession(conductor: Conductor, id: string, want: ConductorEx
       const text = readFileSync(doneFile, "utf8");
       if (text !== "") written = Number(text);
     }
-    settleQuestion();
+    settleOnLastScreen();
   }, 50);
   conductor.on("stateChange", (e) => {
     if (e.sessionId !== sessionId) return;
