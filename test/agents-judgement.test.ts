@@ -81,6 +81,13 @@ describe("failure classes on exit, per CLI", () => {
       [claude, "● API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)"],
       [gemini, "✕ [API Error: exception TypeError: fetch failed sending request]"],
     ] as const;
+    // codex's TUI offline or refused: its busy line's bullet and tail are not its words (recorded).
+    expect(
+      judgeScreen(codex, ["• Reconnecting... waiting for network (3s • esc to interrupt)"], null, UTC),
+    ).toMatchObject({
+      class: "network",
+      line: "Reconnecting... waiting for network",
+    });
     for (const [profile, cell] of cells)
       expect(
         judgeScreen(profile, ["> Reply with one short sentence.", cell, "> Type your message"], null, UTC)?.class,

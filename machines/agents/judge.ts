@@ -49,7 +49,9 @@ const BULLET = /^(\s*)[●⏺]\s/;
  * A TUI's mark in front of its words: claude's message bullet and busy-line spinner (`✻ 5-hour limit
  * reached · retrying…`), codex's error block (`■ You’ve hit your usage limit…`), gemini's (`✕ [API Error: …]`). Not part of lastError.
  */
-const UI_MARK = /^[●⏺✻✶✳✢✽■✕]\s+/;
+const UI_MARK = /^[●⏺✻✶✳✢✽■✕•]\s+/;
+/** A busy line's own tail (`(3s • esc to interrupt)`, `(esc to cancel, 25s)`): the TUI's, not the error's. */
+const BUSY_TAIL = /\s*\((?:[^()]*\s)?(?:esc|ctrl\+c) to (?:interrupt|cancel)\b[^()]*\)\s*$/i;
 
 /**
  * The screen with wrapped rows joined again, so a long error reads as the CLI printed it:
@@ -210,7 +212,8 @@ function verdict(
 ): FailureVerdict {
   const hint = cls === "rate_limit" ? limitReset(line, text, clock, rule) : null;
   // Without the TUI's marks: lastError is the CLI's words, not its layout.
-  return { class: cls, line: clip(line.trim().replace(UI_MARK, "")), source, retryAfterMs: hint?.ms ?? null };
+  const words = line.trim().replace(UI_MARK, "").replace(BUSY_TAIL, "");
+  return { class: cls, line: clip(words), source, retryAfterMs: hint?.ms ?? null };
 }
 
 /** A rule's verdict; a logged-out CLI's `whenLoggedOut` class, with what to do after its line. */
