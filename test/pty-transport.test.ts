@@ -92,8 +92,12 @@ describe.runIf(process.platform === "linux")("pty transport", () => {
     // the shim's children file lists the agent while it runs. Each wait is bounded by a generous safety net.
     const children = () => readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
     const nap = new Int32Array(new SharedArrayBuffer(4));
+    // The reading that saw it, not a second one: once reaped, the shim may fork again (its marker).
     const spinUntil = (done: () => boolean) => {
-      for (let i = 0; i < 3000 && !done(); i++) Atomics.wait(nap, 0, 0, 10);
+      for (let i = 0; i < 3000; i++) {
+        if (done()) return true;
+        Atomics.wait(nap, 0, 0, 10);
+      }
       return done();
     };
     expect(spinUntil(() => children() !== "")).toBe(true);
