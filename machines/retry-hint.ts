@@ -101,7 +101,7 @@ const CLOCK_RE = new RegExp(
 );
 
 /** Milliseconds of a duration phrase like "1h 30m" or "2 minutes and 10 seconds". */
-function durationMs(text: string): number {
+export function durationMs(text: string): number {
   const part = new RegExp(String.raw`(${NUMBER})\s*(${UNIT})(?![a-z])`, "gi");
   let total = 0;
   for (const m of text.matchAll(part)) total += Number(m[1]) * (UNIT_MS[(m[2] as string).toLowerCase()] ?? 0);

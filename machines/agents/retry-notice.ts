@@ -4,6 +4,7 @@
  * attempt 6/10` on the TUI's busy line, both recorded): what the session notes as `PROBE.RETRY`, so
  * a run that waits on the API says so instead of looking healthy, and its silent waits are no stall.
  */
+import { durationMs } from "../retry-hint.js";
 import type { AgentProfile } from "./types.js";
 
 export interface ScreenRetry {
@@ -25,15 +26,10 @@ const DETAIL = /^\s*└\s*(.+)$/;
  * every output of every session, and a screen is 40 rows of mostly other text).
  */
 const RETRYING = /retrying in|retrying…|will retry in|Reconnecting\.\.\./i;
-const DURATION_PART = /(\d+(?:\.\d+)?)\s*([hms]?)/g;
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, "": 1000 };
 
-/** A notice's wait in ms: `17` (seconds, the unit after the group), `38s`, `4m 2s`, `1h 5m`. */
-function noticeDelayMs(delay: string): number {
-  let ms = 0;
-  for (const [, n, unit] of delay.matchAll(DURATION_PART)) ms += Number(n) * (UNIT_MS[unit as string] ?? 1000);
-  return Math.round(ms);
-}
+/** A notice's wait in ms: `17` (seconds: a form whose unit follows the group), `38s`, `4m 2s`. */
+const noticeDelayMs = (delay: string) =>
+  /^\d+(?:\.\d+)?$/.test(delay) ? Math.round(Number(delay) * 1000) : durationMs(delay);
 
 /** The lowest notice on screen (the latest), or null; one-entry memo by the screen array (never mutated). */
 let memo: { profile: AgentProfile; screen: readonly string[]; retry: ScreenRetry | null } | null = null;
