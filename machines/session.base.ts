@@ -14,6 +14,7 @@ import {
   reportedFailure,
   restartDelay,
   screenOf,
+  screenContent,
   screenProgress,
   startupTimeoutFor,
 } from "./session.judgement.js";
@@ -68,6 +69,11 @@ export const sessionBase = setup({
       Math.max(0, context.policy.stallMs + (context.retryWait?.ms ?? 0) - context.lastOutputLagMs),
     /** L1.5: quiet period before the screen is read for a question. */
     inputQuiet: ({ context }) => Math.max(0, context.policy.inputQuietMs - context.lastOutputLagMs),
+    /** Only a busy counter changed this long (from the first such change) → stalled. */
+    busyStallAfter: ({ context }) =>
+      context.policy.busyStallMs === null
+        ? NEVER_MS
+        : Math.max(0, context.policy.busyStallMs - context.lastOutputLagMs),
     /** Stalled this long → give up on this run. Never fires when the policy says null. */
     stalledGiveUp: ({ context }) => context.policy.stallTimeoutMs ?? NEVER_MS,
     /** The stall ladder's nudge, before the give-up. */
@@ -108,6 +114,18 @@ export const sessionBase = setup({
     screenUnchanged: ({ context, event }) =>
       output(event).generation === context.generation &&
       screenProgress(context, screenOf(output(event)), output(event).title ?? null) === context.screenKey,
+    /** New output changed the screen only in a busy line's counter (a turn's clock ticking on). */
+    onlyCounterChanged: ({ context, event }) => {
+      const e = output(event);
+      if (e.generation !== context.generation) return false;
+      const screen = screenOf(e);
+      const title = e.title ?? null;
+      return (
+        screenContent(context, screen, title) === context.contentKey &&
+        screenProgress(context, screen, title) !== context.screenKey
+      );
+    },
+    busyStallEnabled: ({ context }) => context.policy.busyStallMs !== null,
     nudgeDue: ({ context }) => context.policy.stallNudgeMs !== null && !context.nudged,
     mayAutoAnswer: ({ context }) =>
       context.policy.inputWaitDefaultKeys !== null && context.inputWait?.question !== context.autoAnswered,

@@ -67,6 +67,8 @@ export interface SessionContext {
   title: string | null;
   /** Progress fingerprint of the screen: output that leaves it unchanged (a frozen spinner) is no progress. */
   screenKey: string;
+  /** The same without busy lines' counters: output that changes only a counter leaves it unchanged. */
+  contentKey: string;
   inputWait: InputWaitInfo | null;
   /** The CLI's own error line of the failed run (secrets redacted), for the snapshot and `dead`. */
   lastError: string | null;
@@ -195,6 +197,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     screen: [],
     title: null,
     screenKey: "",
+    contentKey: "",
     inputWait: null,
     lastError: null,
     nudged: false,

@@ -13,7 +13,8 @@ import {
   judgeReportedError,
   judgeScreen,
   lastMeaningfulLine,
-  progressKey,
+  type ScreenKeys,
+  screenKeys,
   type Question,
   redactSecrets,
   retryOnScreen,
@@ -187,20 +188,26 @@ export function oneShotRun(c: JudgedContext & Required<Pick<JudgedContext, "spec
  * one-entry memo of a pure function: the same profile, screen array and title give the same key.
  * Screens are never mutated once sent (the context keeps them), so the array's identity is enough.
  */
-let memo: { profile: AgentProfile; screen: readonly string[]; title: string | null; key: string } | null = null;
-export function screenProgress(c: JudgedContext, screen: readonly string[], title: string | null): string {
+let memo: { profile: AgentProfile; screen: readonly string[]; title: string | null; keys: ScreenKeys } | null = null;
+function keysOf(c: JudgedContext, screen: readonly string[], title: string | null): ScreenKeys {
   const profile = profileOf(c);
-  if (memo !== null && memo.screen === screen && memo.title === title && memo.profile === profile) return memo.key;
-  const key = progressKey(profile, screen, title);
-  if (memo === null) memo = { profile, screen, title, key };
+  if (memo !== null && memo.screen === screen && memo.title === title && memo.profile === profile) return memo.keys;
+  const keys = screenKeys(profile, screen, title);
+  if (memo === null) memo = { profile, screen, title, keys };
   else {
     memo.profile = profile;
     memo.screen = screen;
     memo.title = title;
-    memo.key = key;
+    memo.keys = keys;
   }
-  return key;
+  return keys;
 }
+/** The screen's progress key: output that leaves it unchanged (a frozen spinner) is no progress. */
+export const screenProgress = (c: JudgedContext, screen: readonly string[], title: string | null): string =>
+  keysOf(c, screen, title).progress;
+/** The screen's content key: output that changes only a busy line's counter leaves it unchanged. */
+export const screenContent = (c: JudgedContext, screen: readonly string[], title: string | null): string =>
+  keysOf(c, screen, title).content;
 
 /** A restart asks the same unanswered question again: as final as the CLI's terminal classes. */
 const TERMINAL_MODES = new Set<string>([...TERMINAL_CLASSES, "input_wait_timeout"]);

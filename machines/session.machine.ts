@@ -99,6 +99,23 @@ export const sessionMachine = sessionSetup.createMachine({
     },
     [STATES.HEALTHY]: {
       entry: { type: "announce", params: { to: STATES.HEALTHY } },
+      // working: the screen's content changed last; ticking: since then only a busy counter did.
+      initial: "working",
+      states: {
+        working: { on: { "CHILD.OUTPUT": outputWhileHealthy("working") } },
+        ticking: {
+          // The busy stall: a turn whose clock alone moves (codex's `Working (14m 3s …)` against an
+          // API that never answers) is no progress, however long the counter counts.
+          after: {
+            busyStallAfter: {
+              guard: "busyStallEnabled",
+              target: `#session.${STATES.STALLED}.ticking`,
+              actions: { type: "because", params: { reason: "L1_busy_stall" } },
+            },
+          },
+          on: { "CHILD.OUTPUT": outputWhileHealthy("ticking") },
+        },
+      },
       after: {
         inputQuiet: {
           guard: "screenAsksQuestion",
@@ -111,8 +128,7 @@ export const sessionMachine = sessionSetup.createMachine({
         },
       },
       on: {
-        // Progress re-arms the stall and quiet timers (session.moves.ts): event-driven, no polling.
-        "CHILD.OUTPUT": outputWhileHealthy,
+        // Output is judged in the substates (session.moves.ts): progress re-arms the timers, no polling.
         ...whileRunning,
         // The CLI waits before its retry: the stall counts from the end of the wait it announced.
         "PROBE.RETRY": { guard: "currentRun", actions: ["noteRetry", "cancelStall", "armStall"] },
@@ -120,6 +136,13 @@ export const sessionMachine = sessionSetup.createMachine({
     },
     [STATES.STALLED]: {
       entry: [{ type: "announce", params: { to: STATES.STALLED } }, "resetNudge"],
+      // silent: no output (or none that changed the screen); ticking: the busy stall, whose counter
+      // still ticks: that is not the output that ends it.
+      initial: "silent",
+      states: {
+        silent: {},
+        ticking: { on: { "CHILD.OUTPUT": { guard: "onlyCounterChanged", actions: "noteOutput" } } },
+      },
       // The stall ladder: stalled → nudge (stallNudgeMs) → give up and restart (stallTimeoutMs).
       after: {
         stallNudge: { guard: "nudgeDue", actions: "nudge" },

@@ -46,23 +46,33 @@ export const whileRunning = {
 /** A failure the CLI shows while it keeps running: fail this run now (policy decides what next). */
 export const failureOnScreen = {
   guard: "failureOnScreen",
-  target: STATES.FAILED,
+  target: `#session.${STATES.FAILED}`,
   actions: ["noteOutput", "noteFailureOnScreen"],
 } as const;
 /** Output that changes nothing on screen (a redraw, a spinner frozen at "25s") is not progress. */
 export const noProgress = { guard: "screenUnchanged", actions: "noteOutput" } as const;
 
+const progressActions = ["noteOutput", "cancelQuiet", "armQuiet", "cancelStall", "armStall"] as const;
+
 /**
- * Output while healthy. Progress makes the stall and quiet timers count again from its last byte:
- * they are re-armed in place, healthy is not re-entered (issue 13: a re-entry per output event, its
- * exit and entry and a stateChange check, was most of the ~34 KB each event allocated). Timing is
- * the same as the re-entry's: both cancelled, then armed with the delays of the context just noted.
+ * Output while healthy, in `working` (the screen's content last changed) or `ticking` (since then
+ * only a busy line's counter did, so the busy stall counts). Progress makes the stall and quiet
+ * timers count again from its last byte: they are re-armed in place, healthy is not re-entered
+ * (issue 13: a re-entry per output event, its exit and entry and a stateChange check, was most of
+ * the ~34 KB each event allocated). Timing is the same as the re-entry's: both cancelled, then
+ * armed with the delays of the context just noted. A counter's tick is progress for those timers
+ * (a long tool run shows nothing else); only the busy stall tells it from work.
  */
-export const outputWhileHealthy = [
-  failureOnScreen,
-  // A retry the CLI announces on screen: progress, and PROBE.RETRY, whose step re-arms the stall with
-  // the announced wait. Before noProgress: a TUI's busy line may change only in its attempt number.
-  { guard: "newRetryOnScreen", actions: ["noteOutput", "noteScreenRetry", "cancelQuiet", "armQuiet"] },
-  noProgress,
-  { guard: "fromCurrentChild", actions: ["noteOutput", "cancelQuiet", "armQuiet", "cancelStall", "armStall"] },
-] as const;
+export function outputWhileHealthy(sub: "working" | "ticking") {
+  const toWorking = sub === "ticking" ? { target: "working" } : {};
+  return [
+    failureOnScreen,
+    // A retry the CLI announces on screen: progress, and PROBE.RETRY, whose step re-arms the stall with
+    // the announced wait. Before noProgress: a TUI's busy line may change only in its attempt number.
+    { guard: "newRetryOnScreen", ...toWorking, actions: ["noteOutput", "noteScreenRetry", "cancelQuiet", "armQuiet"] },
+    noProgress,
+    // Only the counter moved: `ticking` is entered once (its timer counts from this tick), then kept.
+    { guard: "onlyCounterChanged", ...(sub === "working" ? { target: "ticking" } : {}), actions: progressActions },
+    { guard: "fromCurrentChild", ...toWorking, actions: progressActions },
+  ] as const;
+}

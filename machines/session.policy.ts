@@ -12,6 +12,11 @@ export interface ProbePolicy {
   startupTimeoutMs: number;
   /** L1.5: output quiet this long → look at the screen for a question. Far below stallMs on purpose. */
   inputQuietMs: number;
+  /**
+   * L1 for a TUI whose busy line ticks on a hung turn: only a counter changed this long → `stalled`.
+   * `null`: a ticking counter is progress for ever (as before).
+   */
+  busyStallMs: number | null;
   /** Stalled this long without new output → failure (and restart). `null`: stay stalled (seed). */
   stallTimeoutMs: number | null;
   /** Extra input-wait patterns (regex source strings) on top of the built-in ones. */
@@ -70,6 +75,10 @@ export const DEFAULT_POLICY: Readonly<SessionPolicy> = Object.freeze({
   stallMs: 30_000,
   startupTimeoutMs: 120_000,
   inputQuietMs: 1_500,
+  // Past claude's default cap on one shell command (10 min, BASH_MAX_TIMEOUT_MS) and three times the
+  // CLIs' own 300-s idle timeouts: a turn whose clock alone moved this long is hung (codex without
+  // the API's headers waits for ever).
+  busyStallMs: 900_000,
   stallTimeoutMs: 120_000,
   inputWaitPatterns: [],
   maxRestarts: 3,

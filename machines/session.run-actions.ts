@@ -12,6 +12,7 @@ import {
   newScreenRetry,
   profileOf,
   screenOf,
+  screenContent,
   screenProgress,
 } from "./session.judgement.js";
 import { retryOnScreen } from "./agents/index.js";
@@ -63,6 +64,7 @@ export const sessionRunSetup = sessionBase.extend({
       screen: [],
       title: null,
       screenKey: "",
+      contentKey: "",
       lastError: null,
       nudged: false,
       autoAnswered: null,
@@ -154,6 +156,7 @@ export const sessionRunSetup = sessionBase.extend({
         screen,
         title,
         screenKey: screenProgress(context, screen, title),
+        contentKey: screenContent(context, screen, title),
       };
     }),
     /** Progress while healthy: both timers count again from this output's last byte (lagMs). */

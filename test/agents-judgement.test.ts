@@ -14,6 +14,7 @@ import {
   judgeExit,
   judgeScreen,
   progressKey,
+  screenKeys,
   redactSecrets,
   streamErrors,
 } from "../machines/agents/index.js";
@@ -361,6 +362,29 @@ describe("progress and secrets", () => {
     const c = progressKey(gemini, ["⠹ Thinking… (esc to cancel, 26s)"], "✦  Working…");
     expect(a).toBe(b);
     expect(c).not.toBe(a);
+  });
+
+  it("the content key leaves out a busy line's clock, not what else changed (the busy stall)", () => {
+    const keys = (p: typeof gemini, rows: string[]) => screenKeys(p, rows, null);
+    // codex: the clock in brackets, in seconds, minutes and hours.
+    const c = ["1s", "59s", "1m 00s", "14m 3s", "1h 2m"].map((t) =>
+      keys(codex, [`• Working (${t} • esc to interrupt)`]),
+    );
+    expect(new Set(c.map((k) => k.progress)).size).toBe(5);
+    expect(new Set(c.map((k) => k.content)).size).toBe(1);
+    // gemini: glyph and clock; claude's spinner line (not its busy line) with its tokens.
+    const g = keys(gemini, [" ⠋ Thinking... (esc to cancel, 10m 56s)"]);
+    expect(keys(gemini, [" ⠙ Thinking... (esc to cancel, 10m 57s)"]).content).toBe(g.content);
+    const cl = (t: string, n: number) => keys(claude, [`✻ Synthesizing… (${t} · ↓ ${n} tokens)`, "esc to interrupt"]);
+    expect(cl("29s", 5).content).toBe(cl("28s", 5).content);
+    expect(cl("29s", 6).content).not.toBe(cl("28s", 5).content);
+    // A clock outside a busy line is content (a command's own `elapsed 3s`, a line of the answer).
+    expect(keys(command, ["elapsed 3s"]).content).not.toBe(keys(command, ["elapsed 4s"]).content);
+    expect(keys(codex, ["took 3s", "• Working (1s • esc to interrupt)"]).content).not.toBe(
+      keys(codex, ["took 4s", "• Working (1s • esc to interrupt)"]).content,
+    );
+    // Without a busy line the two keys are one (a screen costs what it did).
+    expect(keys(command, ["$ ticker", "tick 1"])).toEqual({ progress: "1vd97ft", content: "1vd97ft" });
   });
 
   it("the key is the same FNV-1a hash as before it stopped allocating (a stored screenKey stays comparable)", () => {

@@ -24,6 +24,7 @@ import { coverageReport, machineTransitions, recordTransitions } from "../src/te
 import { createAgentHub } from "../src/testing/agent-hub.js";
 import { followActor, runPool } from "../src/testing/runner.js";
 import {
+  busyModelPolicy,
   serializeSessionState,
   sessionPaths,
   sessionTestModel,
@@ -53,10 +54,11 @@ const POLICY = {
 // A bound on real events only (a node start, an exit, a tree's death), sized for a loaded 2-core machine.
 const STEP_TIMEOUT_MS = 60_000;
 const CONCURRENCY = 6; // paths wait only on real processes now
-// A duplicate OUTPUT (a write split in two reads) re-enters healthy or stays in input_wait: harmless.
+// A duplicate OUTPUT (a write split in two reads) stays in healthy or input_wait: harmless.
 const NOISE = new Set([
-  "healthy: CHILD.OUTPUT [fromCurrentChild] → healthy (re-enters)",
-  "healthy: CHILD.OUTPUT [screenUnchanged] (stays)",
+  "healthy.working: CHILD.OUTPUT [fromCurrentChild] (stays)",
+  "healthy.working: CHILD.OUTPUT [screenUnchanged] (stays)",
+  "healthy.ticking: CHILD.OUTPUT [screenUnchanged] (stays)",
   "stalled: CHILD.OUTPUT [screenUnchanged] (stays)",
   "input_wait: CHILD.OUTPUT [fromCurrentChild] (stays)",
 ]);
@@ -106,6 +108,7 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
       maxRunMs: has("RUN.DEADLINE") ? 1 : null,
       inputWaitTimeoutMs: has("xstate.after.inputWaitTimeout") ? 500_000 : null,
       stallNudgeMs: has("xstate.after.stallNudge") ? 60_000 : null,
+      ...(path.busy ? busyModelPolicy(POLICY.stallMs) : {}),
     },
     ...(path.account ? { account: { provider: "codex" } } : {}),
   };
@@ -156,8 +159,9 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
       else if (["START", "KILL", "RESTART", "PROBE.L2", "PROBE.TELEMETRY", "PROBE.RETRY"].includes(e.type))
         actor.send(e);
       else if (e.type === "CHILD.OUTPUT") {
-        const line = e.screenTail[0] ?? "working";
-        await hub.send(agent, { op: line === QUESTION ? "ask" : "print", text: line });
+        // Rows after the first (a retry's detail) each erased to their end, as the agent erases its last.
+        const text = e.screenTail.join("\x1b[K\r\n") || "working";
+        await hub.send(agent, { op: text === QUESTION ? "ask" : "print", text });
       } else if (e.type === "CHILD.EXIT") await hub.send(agent, { op: "exit", code: e.exitCode ?? 1 });
       else if (e.type === "INPUT" || e.type === "KEYS") {
         await hub.ready(agent); // before its raw mode, the terminal would echo the input
@@ -202,7 +206,9 @@ describe("session statechart, model-based, on real ptys", () => {
   // (KEYS, run deadline, nudge, default answer): their edge cover would triple the run time.
   const base = sessionPaths({ question: QUESTION });
   const judged = sessionPaths({ question: QUESTION, judgement: true, cover: "transitions" });
-  const generated = { ...base, paths: [...base.paths, ...judged.paths] };
+  // The busy stall's moves (a busy line's counter ticking), judged as codex: one run without an account.
+  const busy = sessionPaths({ question: QUESTION, busy: true, account: false, cover: "transitions" });
+  const generated = { ...base, paths: [...base.paths, ...judged.paths, ...busy.paths] };
 
   it("the model reaches every abstract state by shortest paths (xstate/graph TestModel)", () => {
     const model = sessionTestModel({ question: QUESTION });

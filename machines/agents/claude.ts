@@ -65,6 +65,8 @@ export const claude: AgentProfile = {
   busy: [/\b(?:esc|ctrl\+c) to interrupt\b/i],
   // The tool call's bullet blinks under "Do you want to proceed?" (live claude/tui-approval, 2.1.332).
   blinking: [/^●(?=\s)/],
+  // Its spinner line: a glyph, a verb with an ellipsis, then the clock in brackets (2.1.332 recorded).
+  ticking: [/^\s*[·✢✳✶✻✽*]\s+\S[^(]*…\s*\(\d/],
   // "? for shortcuts" is shown under an empty composer while claude is idle; 2.1.332 in auto mode
   // shows the footer "⏵⏵ auto mode on (shift+tab to cycle)" instead, and its empty prompt line `❯`
   // between two rules is what says it waits (a menu's `❯` has a choice after it).

@@ -1,7 +1,9 @@
 /**
- * Progress as a screen shows it: whether a busy spinner is on it, and a key of its text that a
- * spinner, a blinking mark or a working title does not change (the stall and question timers count
- * from the last change of this key). Pure functions over an agent profile.
+ * Progress as a screen shows it: whether a busy spinner is on it, and two keys of its text. The
+ * progress key is one a spinner, a blinking mark or a working title does not change (the stall and
+ * question timers count from its last change); the content key leaves out the busy lines' counters
+ * too (`12s`, `1m 5s`), so a turn whose only change is its clock is told apart from work (the busy
+ * stall, `busyStallMs`). Pure functions over an agent profile.
  */
 import type { AgentProfile } from "./types.js";
 
@@ -14,33 +16,70 @@ export function isBusy(profile: AgentProfile, screen: readonly string[], title: 
 // Spinner glyphs: braille (gemini, many CLIs), claude's ·✢✳✶✻✽, dots, circles, bars.
 const GLYPHS = /[\u2800-\u28ff·✢✳✶✻✽✺⏺●○◐◓◑◒◴◷◶◵⣾⣽⣻⢿⡿⣟⣯⣷|/\\*-]/g;
 
+// A busy line's clock: `16s`, `1m 42s`, `10m 56s`, `1h 2m`, `0.4s` (codex, gemini, claude's spinner).
+const COUNTER = /\b\d+(?:\.\d+)?(?:h|m|s)\b(?:\s*\d+(?:m|s)\b)*/g;
+
+/** The two keys of one screen (see the module comment). */
+export interface ScreenKeys {
+  readonly progress: string;
+  readonly content: string;
+}
+
 /**
  * What counts as progress on screen: the rendered text, with spinner glyphs of busy lines, the
  * profile's blinking marks and the title's glyphs left out. A spinner that only spins (its counter
- * frozen) or a blinking mark leaves this unchanged.
+ * frozen) or a blinking mark leaves `progress` unchanged; a counter that ticks leaves `content` so.
  */
-export function progressKey(profile: AgentProfile, screen: readonly string[], title: string | null): string {
+export function screenKeys(profile: AgentProfile, screen: readonly string[], title: string | null): ScreenKeys {
   // Allocation-free in the common case (issue 13: ~4–5 KB an output event went to an array of the
   // screen, an empty `blinking` array and a closure's boxed hash per line and character): the
   // hash lives in a local, a line is only copied when a blinking mark or a spinner changes it.
+  // The content hash is the progress hash until the first line whose counter it leaves out; only
+  // from there are two hashes mixed (a screen without a busy line costs what it did).
   const blinking = profile.blinking;
   let h = FNV_OFFSET;
+  let hc = FNV_OFFSET;
+  let diverged = false;
   for (const row of screen) {
     let line = row;
     if (blinking !== undefined) for (const re of blinking) line = line.replace(re, spaces);
-    h = mixLine(h, isBusyLine(profile, line) ? line.replace(GLYPHS, "") : line);
+    if (isBusyLine(profile, line)) line = line.replace(GLYPHS, "");
+    else if (!isTickingLine(profile, line)) {
+      h = mixLine(h, line);
+      hc = diverged ? mixLine(hc, line) : h;
+      continue;
+    }
+    const content = line.replace(GLYPHS, "").replace(COUNTER, "");
+    const next = mixLine(h, line);
+    // Until now hc === h: it goes its own way only from a line the two read differently.
+    hc = !diverged && content === line ? next : mixLine(hc, content);
+    h = next;
+    if (content !== line) diverged = true;
   }
   // A title the profile knows counts by what it means: codex blinks `[ . ]`/`[ ! ] Action Required`
   // every half second while it asks, which is not progress (the question would never settle).
   const meant = title ? profile.titles.find((t) => t.pattern.test(title))?.means : undefined;
-  h = mixLine(h, meant ?? (title ? title.replace(GLYPHS, "") : ""));
-  return h.toString(36);
+  const titleKey = meant ?? (title ? title.replace(GLYPHS, "") : "");
+  h = mixLine(h, titleKey);
+  hc = diverged ? mixLine(hc, titleKey) : h;
+  const progress = h.toString(36);
+  return { progress, content: diverged ? hc.toString(36) : progress };
+}
+
+/** The progress key alone (tests; the chart reads both through session.judgement.ts's memo). */
+export function progressKey(profile: AgentProfile, screen: readonly string[], title: string | null): string {
+  return screenKeys(profile, screen, title).progress;
 }
 
 const FNV_OFFSET = 0x811c9dc5;
 const spaces = (m: string) => " ".repeat(m.length);
 function isBusyLine(profile: AgentProfile, line: string): boolean {
   for (const re of profile.busy) if (re.test(line)) return true;
+  return false;
+}
+function isTickingLine(profile: AgentProfile, line: string): boolean {
+  const ticking = profile.ticking;
+  if (ticking !== undefined) for (const re of ticking) if (re.test(line)) return true;
   return false;
 }
 /** FNV-1a over a line's UTF-16 units, then a newline, so ["ab"] and ["a", "b"] differ. */

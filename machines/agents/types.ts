@@ -75,6 +75,12 @@ export interface AgentProfile {
    * progress and the question under it settles.
    */
   readonly blinking?: readonly RegExp[];
+  /**
+   * Spinner lines that are not `busy` lines but carry the turn's clock (claude's `✻ Synthesizing…
+   * (28s · ↓ 5 tokens)`; its busy mark is the footer's `esc to interrupt`): their glyph and counter
+   * are left out of the content key, as a busy line's are (the busy stall, `busyStallMs`).
+   */
+  readonly ticking?: readonly RegExp[];
   /** The idle composer (codex's `›` line): the agent waits for the next instruction. */
   readonly composer: readonly RegExp[];
   /**

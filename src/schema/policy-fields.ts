@@ -19,6 +19,7 @@ export const POLICY_FIELDS: { readonly [K in keyof SessionPolicy]-?: readonly [P
   ],
   inputQuietMs: [["probeOpts", "inputQuietMs"]],
   stallTimeoutMs: [["probeOpts", "stallTimeoutMs"]],
+  busyStallMs: [["probeOpts", "busyStallMs"]],
   inputWaitPatterns: [["probeOpts", "inputWaitPatterns"]],
   maxRestarts: [["maxRestarts"]],
   windowMs: [["restart", "windowMs"]],

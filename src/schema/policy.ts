@@ -33,6 +33,12 @@ const probeShape = {
     example: 1_500,
     default: 1_500,
   }).optional(),
+  busyStallMs: doc(positiveTimerMs().nullable(), {
+    description:
+      "L1 for a busy TUI: only its busy line's counter changed this long (`Working (14m 3s …)` on a hung turn) → `stalled`; `null`: a ticking counter is always progress",
+    example: 900_000,
+    default: 900_000,
+  }).optional(),
   stallTimeoutMs: doc(positiveTimerMs().nullable(), {
     description:
       "`stalled` this long → failure and restart (a headless one-shot only stays stalled: docs/agents.md); `null` stays stalled (as the seed)",

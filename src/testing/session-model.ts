@@ -14,7 +14,7 @@ import { machineTransitions } from "./coverage.js";
 import { edgeCoverPaths, type ModelPath, predictTransition, selectCovering, withPrediction } from "./paths.js";
 
 export type SessionSnapshotValue = SnapshotFrom<typeof sessionMachine>;
-export type SessionModelPath = ModelPath<SessionSnapshotValue, SessionEvent> & { account: boolean };
+export type SessionModelPath = ModelPath<SessionSnapshotValue, SessionEvent> & { account: boolean; busy: boolean };
 
 export interface SessionModelOptions {
   /** Restarts the model allows (small keeps the graph small). Default 1. */
@@ -36,6 +36,12 @@ export interface SessionModelOptions {
    * question that times out (default false: the base model, small enough to cover every edge).
    */
   judgement?: boolean;
+  /**
+   * The busy stall too: the agent may also print a busy line whose counter ticks (codex's
+   * `• Working (12s • esc to interrupt)`, judged as codex), and the busy stall may fall due while
+   * it ticks (default false).
+   */
+  busy?: boolean;
 }
 
 const defaults = {
@@ -47,11 +53,27 @@ const defaults = {
   restartWindow: true,
   account: false,
   judgement: false,
+  busy: false,
 };
 export const MODEL_LEASE = { leaseId: "lease-1", accountId: "acct-1", provider: "codex", tier: "pro", halfOpen: false };
 export const RATE_LIMIT_TEXT = "Error: 429 Too Many Requests - rate limit reached";
 /** A retry the agent announces on its screen (machines/agents/retry-notice.ts): noted, no failure. */
 export const RETRY_TEXT = "Error: 503 Service Unavailable - retrying in 1s (attempt 1/3)";
+/** codex's own retry on its busy line (the busy model's notice; codex judges the model's rate limit line too). */
+export const BUSY_RETRY_TEXT = "• Reconnecting... 1/5 (1s • esc to interrupt)";
+/** What failed, on the row under it (codex says it there). */
+const BUSY_RETRY_DETAIL = "  └ stream disconnected before completion";
+/** The busy model's busy line at 1 s or 2 s: a tick shows the other one (the abstraction keeps which). */
+export const tickLine = (n: 1 | 2) => `• Working (${n}s • esc to interrupt)`;
+const ticks = (screen: readonly string[]) => (screen.includes(tickLine(1)) ? 1 : screen.includes(tickLine(2)) ? 2 : 0);
+/**
+ * The busy model's policy: its busy stall below `stallMs`, since simulated time stands still between
+ * ticks (a tick re-arms the stall; only the busy stall's timer, armed at the first tick, is older).
+ */
+export const busyModelPolicy = (stallMs: number): PolicyOverrides => ({
+  judgeAs: "codex",
+  busyStallMs: Math.round(stallMs * 0.75),
+});
 /** Keys the model sends with KEYS and answers a timed-out question with: the agent reads a line "y". */
 export const MODEL_ANSWER_KEYS = ["y", "Enter"] as const;
 
@@ -66,6 +88,7 @@ export function sessionModelInput(opts: SessionModelOptions = {}): SessionInput 
     stallNudgeMs: o.judgement ? 500 : null,
     inputWaitTimeoutMs: o.judgement ? 1_000 : null,
     inputWaitDefaultKeys: [...MODEL_ANSWER_KEYS],
+    ...(o.busy ? busyModelPolicy(30_000) : { busyStallMs: null }),
   };
   return {
     id: "model",
@@ -136,12 +159,12 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
   }
   const out: SessionEvent[] = [kill, ...restart];
   if (c.childRunning) {
-    const output = (line: string): SessionEvent => ({
+    const output = (line: string, ...below: string[]): SessionEvent => ({
       type: "CHILD.OUTPUT",
       generation: g,
       bytes: c.outputBytes + 1,
       lagMs: 0,
-      screenTail: [line],
+      screenTail: [line, ...below],
     });
     out.push(
       output(o.text),
@@ -190,6 +213,14 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
         outputBytes: 0,
       });
     }
+    // The busy model: its busy line's counter ticks while it works, and while it is stalled on that.
+    if (o.busy && (s.matches("healthy") || s.matches("stalled")))
+      out.push(output(tickLine(ticks(c.screen) === 1 ? 2 : 1)));
+    // While only the counter ticks: a redraw of it, codex's rate limit line, its own retry (once a run).
+    if (o.busy && s.matches({ healthy: "ticking" })) {
+      out.push(output(c.screen[0] ?? tickLine(1)), output(RATE_LIMIT_TEXT));
+      if (c.screenRetry === "") out.push(output(BUSY_RETRY_TEXT, BUSY_RETRY_DETAIL));
+    }
     // A command prints a rate limit and waits: a failure on screen while an account is held.
     if (c.leaseStatus === "held" && guarded("failureOnScreen")) out.push(output(RATE_LIMIT_TEXT));
     // Once a run, first of its retries: a real screen keeps the notice above later output (the same
@@ -204,7 +235,15 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
     out.push({ type: "LEASE.RENEW_DUE", leaseId: MODEL_LEASE.leaseId });
   // Timers: only the one that fires first when the agent stays quiet.
   if (s.matches("starting") && c.childRunning) out.push(after("startupTimeout", "starting.launching"));
-  if (s.matches("healthy")) out.push(asks(s) ? after("inputQuiet", "healthy") : after("stallAfter", "healthy"));
+  if (s.matches("healthy"))
+    out.push(
+      asks(s)
+        ? after("inputQuiet", "healthy")
+        : // Ticking, the busy stall's timer is the older one (busyModelPolicy).
+          s.matches({ healthy: "ticking" }) && c.policy.busyStallMs !== null
+          ? after("busyStallAfter", "healthy.ticking")
+          : after("stallAfter", "healthy"),
+    );
   // The stall ladder: the nudge comes first, the give-up after it.
   if (s.matches("stalled"))
     out.push(
@@ -237,7 +276,9 @@ export function serializeSessionState(s: SessionSnapshotValue): string {
     answered: c.autoAnswered !== null,
     // A retry notice read this run, and whether the screen shows it (what the next output is judged against).
     retried: c.screenRetry !== "",
-    notice: c.screen.includes(RETRY_TEXT),
+    notice: c.screen.includes(RETRY_TEXT) || c.screen.includes(BUSY_RETRY_TEXT),
+    // The busy model: the screen is the busy line (the next tick changes only its counter).
+    ticks: ticks(c.screen),
   });
 }
 
@@ -268,9 +309,11 @@ export function describeSessionEvent(e: SessionEvent, opts: SessionModelOptions 
           ? "agent asks something else"
           : e.screenTail.includes(RATE_LIMIT_TEXT)
             ? "agent hits its rate limit"
-            : e.screenTail.includes(RETRY_TEXT)
+            : e.screenTail.includes(RETRY_TEXT) || e.screenTail.includes(BUSY_RETRY_TEXT)
               ? "agent announces a retry"
-              : "agent prints";
+              : ticks(e.screenTail) > 0
+                ? "agent's counter ticks"
+                : "agent prints";
     case "CHILD.EXIT":
       return `agent exits ${e.exitCode}`;
     case "CHILD.GONE":
@@ -315,6 +358,7 @@ export interface SessionPathsResult {
  */
 export function sessionPaths(opts: SessionModelOptions & { cover?: "edges" | "transitions" } = {}): SessionPathsResult {
   const configs = opts.account === undefined ? [false, true] : [opts.account];
+  const busy = opts.busy === true;
   const result: SessionPathsResult = { states: 0, edges: 0, paths: [] };
   for (const account of configs) {
     const o = { ...opts, account };
@@ -330,7 +374,7 @@ export function sessionPaths(opts: SessionModelOptions & { cover?: "edges" | "tr
     );
     result.states += graph.states.size;
     result.edges += graph.edges.length;
-    result.paths.push(...paths.map((p) => ({ ...p, account })));
+    result.paths.push(...paths.map((p) => ({ ...p, account, busy })));
   }
   if (opts.cover === "transitions") result.paths = selectCovering(result.paths);
   return result;

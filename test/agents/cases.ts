@@ -51,6 +51,11 @@ export interface AgentCase extends CaseSetup {
   maxMs: number;
   /** The live suite's bound on the whole case, when its default (one-shots 200 s, TUIs 90 s) cannot fit. */
   liveBoundMs?: number;
+  /**
+   * Live: the session's `busyStallMs`, below the bound (the default, 15 min, is past it): a TUI whose
+   * busy clock ticks on a hung turn must still be seen to stall.
+   */
+  liveBusyStallMs?: number;
   /** The line the CLI prints for this failure (or the answer, for successes). */
   expectLine?: RegExp;
   /** Interactive dialogs: the question on screen. */
@@ -79,6 +84,8 @@ const limited: ConductorExpectation = { state: "rate_limited_wait", failureMode:
 const asks: ConductorExpectation = { state: "input_wait", maxRuns: 1 };
 /** Live, these wait for the CLI's own timeouts (claude: 5-6 min) or a start-up and a stall. */
 const LIVE_HANG_MS = 480_000;
+/** Live, a TUI whose clock ticks on (codex's `Working (…)`, gemini's `(esc to cancel, …)`): its busy stall. */
+const LIVE_BUSY_STALL_MS = 120_000;
 /** gemini's telemetry record of each failed call to an API that never answers (its `api_error`). */
 const FETCH_FAILED = "exception TypeError: fetch failed sending request";
 const stalls = (retried?: string[]): ConductorExpectation => ({
@@ -312,6 +319,7 @@ export const CASES: AgentCase[] = [
     args: [PROMPT],
     maxMs: 660_000,
     liveBoundMs: LIVE_HANG_MS,
+    liveBusyStallMs: LIVE_BUSY_STALL_MS,
   }),
   one(
     "gemini/hang",
@@ -329,6 +337,7 @@ export const CASES: AgentCase[] = [
     args: ["-i", PROMPT],
     maxMs: 660_000,
     liveBoundMs: LIVE_HANG_MS,
+    liveBusyStallMs: LIVE_BUSY_STALL_MS,
   }),
   one("gemini/mute", stalls([FETCH_FAILED]), null, "no headers: its router, then the model, retried behind no output", {
     scenario: "mute",
@@ -340,6 +349,7 @@ export const CASES: AgentCase[] = [
     args: ["-i", PROMPT],
     maxMs: 660_000,
     liveBoundMs: LIVE_HANG_MS,
+    liveBusyStallMs: LIVE_BUSY_STALL_MS,
   }),
   // --- nothing listens at the API's address (a proxy or gateway down): each connection refused.
   // claude retries 10 times (~3 min: `API error · retrying in 35s · attempt 7 of 10`), gemini ~5 min

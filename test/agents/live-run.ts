@@ -78,7 +78,7 @@ export async function runUnderConductor(
     enableMesh: false,
     graceMs: 3_000,
     // A one-shot run longer than this start-up timeout is the "working run killed" case of issue 10.
-    probeOpts: { startupTimeoutMs: 30_000 },
+    probeOpts: { startupTimeoutMs: 30_000, ...(k.liveBusyStallMs ? { busyStallMs: k.liveBusyStallMs } : {}) },
   });
   const id = `${k.cli}-${k.name}`;
   const outLog = () => readOr(join(logsDir, `${id}.out.log`));
