@@ -103,7 +103,7 @@ if (MODE === "chart") {
   result.retainedBytesPerSession = Math.round(((await heapUsed()) - h0) / N);
   for (const a of timed) a.stop();
   result.events = N * EVENTS;
-  result.finalStates = [...states].map((s) => JSON.stringify(s)).join(",");
+  result.finalStates = [...new Set([...states].map((s) => JSON.stringify(s)))].join(",");
   result.bytesPerEvent = Math.round(total / result.events);
   result.cpuUsPerEvent = Math.round((cpu / result.events) * 100) / 100;
   if (TOP) result.top = top.map(([site, b]) => `${Math.round(b / result.events)} B ${site}`);

@@ -14,8 +14,7 @@ import {
   reportedFailure,
   restartDelay,
   screenOf,
-  screenContent,
-  screenProgress,
+  screenKeysOf,
   startupTimeoutFor,
 } from "./session.judgement.js";
 import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
@@ -113,17 +112,14 @@ export const sessionBase = setup({
     /** Bytes arrived but the screen shows nothing new (a redraw, a frozen spinner): no progress. */
     screenUnchanged: ({ context, event }) =>
       output(event).generation === context.generation &&
-      screenProgress(context, screenOf(output(event)), output(event).title ?? null) === context.screenKey,
+      screenKeysOf(context, screenOf(output(event)), output(event).title ?? null).progress ===
+        context.screenKey.progress,
     /** New output changed the screen only in a busy line's counter (a turn's clock ticking on). */
     onlyCounterChanged: ({ context, event }) => {
       const e = output(event);
       if (e.generation !== context.generation) return false;
-      const screen = screenOf(e);
-      const title = e.title ?? null;
-      return (
-        screenContent(context, screen, title) === context.contentKey &&
-        screenProgress(context, screen, title) !== context.screenKey
-      );
+      const keys = screenKeysOf(context, screenOf(e), e.title ?? null);
+      return keys.content === context.screenKey.content && keys.progress !== context.screenKey.progress;
     },
     busyStallEnabled: ({ context }) => context.policy.busyStallMs !== null,
     nudgeDue: ({ context }) => context.policy.stallNudgeMs !== null && !context.nudged,

@@ -2,6 +2,7 @@
  * The session statechart's data: what it is started with, what it holds, the events it takes and
  * the events it emits. session.setup.ts names the actors, delays, guards and actions that use them.
  */
+import { NO_SCREEN_KEYS, type ScreenKeys } from "./agents/index.js";
 import type { InputWaitInfo } from "./session.judgement.js";
 import type { AccountRequirement, LeaseEvent, SessionLease } from "./session.lease.js";
 import { type PolicyOverrides, resolvePolicy, type SessionPolicy } from "./session.policy.js";
@@ -65,10 +66,11 @@ export interface SessionContext {
   /** The whole rendered screen and the window title of the latest output (the tail when no screen). */
   screen: string[];
   title: string | null;
-  /** Progress fingerprint of the screen: output that leaves it unchanged (a frozen spinner) is no progress. */
-  screenKey: string;
-  /** The same without busy lines' counters: output that changes only a counter leaves it unchanged. */
-  contentKey: string;
+  /**
+   * The screen's keys (agents/progress-key.ts): output that leaves `progress` unchanged (a frozen
+   * spinner) is no progress; output that leaves `content` unchanged changed only a busy clock.
+   */
+  screenKey: ScreenKeys;
   inputWait: InputWaitInfo | null;
   /** The CLI's own error line of the failed run (secrets redacted), for the snapshot and `dead`. */
   lastError: string | null;
@@ -196,8 +198,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     screenTail: [],
     screen: [],
     title: null,
-    screenKey: "",
-    contentKey: "",
+    screenKey: NO_SCREEN_KEYS,
     inputWait: null,
     lastError: null,
     nudged: false,

@@ -183,13 +183,14 @@ export function oneShotRun(c: JudgedContext & Required<Pick<JudgedContext, "spec
 }
 
 /**
- * The screen's progress key, computed once per output (issue 13: the `screenUnchanged` guard and the
- * `noteOutput` action each computed it, the larger half of the chart's cost per output event). A
- * one-entry memo of a pure function: the same profile, screen array and title give the same key.
+ * The screen's keys, computed once per output (issue 13: the `screenUnchanged` guard and the
+ * `noteOutput` action each computed them, the larger half of the chart's cost per output event). A
+ * one-entry memo of a pure function: the same profile, screen array and title give the same keys;
+ * the context keeps the object itself (one field, no copy).
  * Screens are never mutated once sent (the context keeps them), so the array's identity is enough.
  */
 let memo: { profile: AgentProfile; screen: readonly string[]; title: string | null; keys: ScreenKeys } | null = null;
-function keysOf(c: JudgedContext, screen: readonly string[], title: string | null): ScreenKeys {
+export function screenKeysOf(c: JudgedContext, screen: readonly string[], title: string | null): ScreenKeys {
   const profile = profileOf(c);
   if (memo !== null && memo.screen === screen && memo.title === title && memo.profile === profile) return memo.keys;
   const keys = screenKeys(profile, screen, title);
@@ -202,12 +203,6 @@ function keysOf(c: JudgedContext, screen: readonly string[], title: string | nul
   }
   return keys;
 }
-/** The screen's progress key: output that leaves it unchanged (a frozen spinner) is no progress. */
-export const screenProgress = (c: JudgedContext, screen: readonly string[], title: string | null): string =>
-  keysOf(c, screen, title).progress;
-/** The screen's content key: output that changes only a busy line's counter leaves it unchanged. */
-export const screenContent = (c: JudgedContext, screen: readonly string[], title: string | null): string =>
-  keysOf(c, screen, title).content;
 
 /** A restart asks the same unanswered question again: as final as the CLI's terminal classes. */
 const TERMINAL_MODES = new Set<string>([...TERMINAL_CLASSES, "input_wait_timeout"]);

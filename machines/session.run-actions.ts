@@ -12,10 +12,9 @@ import {
   newScreenRetry,
   profileOf,
   screenOf,
-  screenContent,
-  screenProgress,
+  screenKeysOf,
 } from "./session.judgement.js";
-import { retryOnScreen } from "./agents/index.js";
+import { NO_SCREEN_KEYS, retryOnScreen } from "./agents/index.js";
 import { keysToBytes } from "./session.keys.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
 
@@ -63,8 +62,7 @@ export const sessionRunSetup = sessionBase.extend({
       screenTail: [],
       screen: [],
       title: null,
-      screenKey: "",
-      contentKey: "",
+      screenKey: NO_SCREEN_KEYS,
       lastError: null,
       nudged: false,
       autoAnswered: null,
@@ -155,8 +153,7 @@ export const sessionRunSetup = sessionBase.extend({
         screenTail: e.screenTail,
         screen,
         title,
-        screenKey: screenProgress(context, screen, title),
-        contentKey: screenContent(context, screen, title),
+        screenKey: screenKeysOf(context, screen, title),
       };
     }),
     /** Progress while healthy: both timers count again from this output's last byte (lagMs). */

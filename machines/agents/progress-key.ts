@@ -24,6 +24,8 @@ export interface ScreenKeys {
   readonly progress: string;
   readonly content: string;
 }
+/** Before a run's first output. */
+export const NO_SCREEN_KEYS: ScreenKeys = Object.freeze({ progress: "", content: "" });
 
 /**
  * What counts as progress on screen: the rendered text, with spinner glyphs of busy lines, the
