@@ -375,6 +375,11 @@ describe("progress and secrets", () => {
     // gemini: glyph and clock; claude's spinner line (not its busy line) with its tokens.
     const g = keys(gemini, [" ⠋ Thinking... (esc to cancel, 10m 56s)"]);
     expect(keys(gemini, [" ⠙ Thinking... (esc to cancel, 10m 57s)"]).content).toBe(g.content);
+    // Its hint kept right-aligned: the padding shrinks when the clock grows a digit (live, every ~50 s).
+    const padded = (t: string) =>
+      keys(gemini, [`${` ⠋ Thinking... (esc to cancel, ${t})`.padEnd(103)}? for shortcuts`]);
+    expect(padded("10s").content).toBe(padded("9s").content);
+    expect(padded("1m 10s").content).toBe(padded("59s").content);
     const cl = (t: string, n: number) => keys(claude, [`✻ Synthesizing… (${t} · ↓ ${n} tokens)`, "esc to interrupt"]);
     expect(cl("29s", 5).content).toBe(cl("28s", 5).content);
     expect(cl("29s", 6).content).not.toBe(cl("28s", 5).content);

@@ -16,11 +16,15 @@ const codex = (t: string, body = "› Reply with one short sentence.") => [
   "",
   "  gpt-fake default · <CWD> · Reply with one short sentence.",
 ];
-/** gemini 0.61 (recorded gemini/tui-hang): the spinner's glyph turns and its clock counts. */
-const gemini = (glyph: string, t: string) => [
-  " > Reply with one short sentence.",
-  ` ${glyph} Thinking... (esc to cancel, ${t})`,
-];
+/**
+ * gemini 0.61 (recorded gemini/tui-hang): the spinner's glyph turns, its clock counts, and the
+ * padding that keeps `? for shortcuts` right-aligned shrinks each time the clock grows a digit.
+ */
+const gemini = (glyph: string, t: string) => {
+  const left = ` ${glyph} Thinking... (esc to cancel, ${t})`;
+  return [" > Reply with one short sentence.", `${left.padEnd(103)}? for shortcuts`];
+};
+const clock = (s: number) => (s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`);
 /** claude 2.1.332 (recorded claude/tui-hang): the spinner line carries the clock and the tokens. */
 const claude = (glyph: string, t: string, tokens: number) => [
   "> Reply with one short sentence.",
@@ -108,7 +112,8 @@ describe("the busy stall: a clock that alone moves is no progress", () => {
   });
 
   it("gemini's turning spinner and clock, claude's spinner with its tokens frozen: both stall on the clock", () => {
-    const g = ticking("gemini", (s) => gemini("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[s % 10]!, `${s}s`), 122);
+    // Its clock crosses 9s → 10s, 59s → 1m 0s, 1m 9s → 1m 10s: the padding moves, the content does not.
+    const g = ticking("gemini", (s) => gemini("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[s % 10]!, clock(s)), 122);
     expect(g.ctx().reason).toBe("L1_busy_stall");
     const c = ticking("claude", (s) => claude("·✢✳✶✻✽"[s % 6]!, `${s}s`, 5), 122);
     expect(c.ctx().reason).toBe("L1_busy_stall");

@@ -19,6 +19,8 @@ const GLYPHS = /[\u2800-\u28ff·✢✳✶✻✽✺⏺●○◐◓◑◒◴◷◶
 // A busy line's clock: `16s`, `1m 42s`, `10m 56s`, `1h 2m`, `0.4s` (codex, gemini, claude's spinner).
 const COUNTER = /\b\d+(?:\.\d+)?(?:h|m|s)\b(?:\s*\d+(?:m|s)\b)*/g;
 
+const BLANKS = /\s+/g;
+
 /** The two keys of one screen (see the module comment). */
 export interface ScreenKeys {
   readonly progress: string;
@@ -51,7 +53,10 @@ export function screenKeys(profile: AgentProfile, screen: readonly string[], tit
       hc = diverged ? mixLine(hc, line) : h;
       continue;
     }
-    const content = line.replace(GLYPHS, "").replace(COUNTER, "");
+    // Blanks collapsed too: gemini pads its busy line to keep `? for shortcuts` right-aligned, so
+    // the padding shrinks by one each time the clock grows a digit (9s → 10s, 1m 9s → 1m 10s: live,
+    // every ~50 s, and the busy stall never came).
+    const content = line.replace(GLYPHS, "").replace(COUNTER, "").replace(BLANKS, " ");
     const next = mixLine(h, line);
     // Until now hc === h: it goes its own way only from a line the two read differently.
     hc = !diverged && content === line ? next : mixLine(hc, content);

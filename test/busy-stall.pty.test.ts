@@ -1,0 +1,49 @@
+/**
+ * The busy stall on a real pty with a real conductor: test/fixtures/busy-clock.mjs draws a hung turn
+ * as gemini 0.61 does (whole frames ~20 times a second, only the spinner and the clock moving, a hint
+ * kept right-aligned by padding). Its clock runs fast: the padding shrinks by one every 0.5–2.5 s (each
+ * time the clock grows a digit), as it did every ~50 s live, where it kept the session `healthy` for
+ * 8 minutes; a busy stall of 4 s never came before the fixture's exit without the blanks collapsed.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Conductor, createConductor } from "../src/conductor.js";
+
+const FIXTURE = fileURLToPath(new URL("./fixtures/busy-clock.mjs", import.meta.url));
+const open: Conductor[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
+});
+
+describe("the busy stall on a real pty", () => {
+  it("gemini's hung turn, its clock crossing a digit, stalls as a busy turn (L1_busy_stall)", async () => {
+    const c = createConductor({
+      logsDir: mkdtempSync(join(tmpdir(), "busy-clock-")),
+      handleSignals: false,
+      enableMesh: false,
+      graceMs: 1_000,
+      // The plain stall far away: only the busy stall can end this `healthy`.
+      probeOpts: { stallMs: 600_000, inputQuietMs: 600_000, busyStallMs: 4_000 },
+    });
+    open.push(c);
+    // Where the session goes from healthy: the stall, or the fixture's exit after 600 frames (~30 s).
+    const next = new Promise<string>((resolve) =>
+      c.on("stateChange", (e: { from: string; to: string; reason: string }) => {
+        if (e.from === "healthy") resolve(`${e.to} ${e.reason}`);
+      }),
+    );
+    c.spawnSession({
+      id: "g",
+      agent: "command",
+      judgeAs: "gemini",
+      command: [process.execPath, FIXTURE],
+      env: { FRAMES: "600" },
+    });
+    // No time asserted: the stall comes once 4 s of ticks were seen, however slow the machine.
+    expect(await next).toBe("stalled L1_busy_stall");
+    expect(c.getSnapshot()[0]).toMatchObject({ state: "stalled", restarts: 0 });
+  }, 90_000);
+});
