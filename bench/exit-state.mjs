@@ -9,6 +9,10 @@
 // `DIST_B=/path/to/dist` adds another build of the conductor (e.g. main's, built in a temp dir) as
 // `conductor_b`, taking its turn in every sample beside the others: before and after in one run.
 // `PM2=0` leaves pm2 out (a quick before/after of two builds).
+// Each round's conductor is new, and its spawn helper boots (a node process) beside its first session:
+// that first exit is a start-up cost, as pm2's daemon start is, which pm2's samples never include. So
+// a round's first sample is taken while the helper boots and kept apart (`conductor_boot`, reported
+// on its own); the round's samples start once the helper is ready, as pm2's once its daemon is up.
 import { fork, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -69,6 +73,16 @@ export function startFloors() {
   };
 }
 
+/** Resolves once the spawn helper of the build at `distRoot` is up (or cannot be: node-pty forks then). */
+async function helperUp(distRoot) {
+  const { spawnHelper } = await import(new URL("actors/pty-spawn.js", distRoot).href);
+  for (let i = 0; i < 1000; i++) {
+    const h = spawnHelper();
+    if (!h || h.ready || h.failed) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** One conductor a round; `sample(i)` runs its i-th session and resolves with that sample. */
 function conductorRound(createConductor, round) {
   const c = createConductor({ logsDir: tempLogs("exit"), handleSignals: false, enableMesh: false });
@@ -110,6 +124,7 @@ async function pm2Round(pm2, round) {
 async function main() {
   const { createConductor } = await import(dist);
   const distB = process.env.DIST_B && pathToFileURL(`${process.env.DIST_B.replace(/\/$/, "")}/src/index.js`).href;
+  const rootOf = (index) => new URL("../", index);
   const createB = distB ? (await import(distB)).createConductor : undefined;
   const pm2 = process.env.PM2 === "0" ? undefined : await (await import("./pm2.mjs")).startPm2();
   const floors = startFloors();
@@ -119,10 +134,13 @@ async function main() {
       // The conductor and the floors take turns, sample by sample: a load that comes and goes (this machine
       // is shared) falls on all three alike, not on whichever ran its whole block at that moment. pm2
       // restarts its one app by itself, so it runs its samples in a block of its own.
-      const r = { conductor: [], pm2: [], child_process: [], node_pty: [] };
+      const r = { conductor: [], conductor_boot: [], pm2: [], child_process: [], node_pty: [] };
       const c = conductorRound(createConductor, round);
       const b = createB && conductorRound(createB, `b${round}`);
       if (b) r.conductor_b = [];
+      r.conductor_boot.push(await c.sample("boot"));
+      await helperUp(rootOf(dist));
+      if (b) await helperUp(rootOf(distB));
       for (let i = 0; i < SAMPLES; i++) {
         // Which build goes first alternates: neither always follows the floors' samples.
         if (b && i % 2 === 1) r.conductor_b.push(await b.sample(i));
