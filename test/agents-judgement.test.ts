@@ -95,6 +95,28 @@ describe("failure classes on exit, per CLI", () => {
       ).toBe("network");
   });
 
+  it("a key or a prompt refused in the TUI: the class, and lastError in the CLI's words (recorded */tui-auth-401, */tui-context)", () => {
+    const seen = (profile: typeof claude, row: string) =>
+      judgeScreen(profile, ["> Reply with one short sentence.", row], null, UTC);
+    expect(seen(claude, "  ⎿  Invalid API key · Fix external API key")).toMatchObject({
+      class: "auth",
+      line: "Invalid API key · Fix external API key",
+    });
+    expect(
+      seen(codex, "  └ Unexpected status 401 Unauthorized: Incorrect API key provided: sk-FAKE-*****-KEY."),
+    ).toMatchObject({
+      class: "auth",
+      line: "Unexpected status 401 Unauthorized: Incorrect API key provided: sk-FAKE-*****-KEY.",
+    });
+    // gemini's JSON error, cut at the terminal's edge: its message, not its braces.
+    const json =
+      '✕ [API Error: {"error":{"code":400,"message":"The input token count (1215843) exceeds the maximum number of tokens';
+    expect(seen(gemini, json)).toMatchObject({
+      class: "context",
+      line: "The input token count (1215843) exceeds the maximum number of tokens",
+    });
+  });
+
   it("gemini's exit codes say the class by themselves: 41 auth, 55 trust, with its message", () => {
     const auth = "Please set an Auth method in your /home/u/.gemini/settings.json or specify one of the following";
     expect(judgeExit(gemini, exit(auth, 41))).toMatchObject({ class: "auth", line: auth, source: "exit_code" });

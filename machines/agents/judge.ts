@@ -47,9 +47,16 @@ const FRAMED = /[│┃║─━═▀▄]\s*$/;
 const BULLET = /^(\s*)[●⏺]\s/;
 /**
  * A TUI's mark in front of its words: claude's message bullet and busy-line spinner (`✻ 5-hour limit
- * reached · retrying…`), codex's error block (`■ You’ve hit your usage limit…`), gemini's (`✕ [API Error: …]`). Not part of lastError.
+ * reached · retrying…`), codex's error block (`■ You’ve hit your usage limit…`), gemini's (`✕ [API Error: …]`),
+ * the tree marks under a message (claude's `⎿  Invalid API key`, codex's `└ Unexpected status 401`).
+ * Not part of lastError.
  */
-const UI_MARK = /^[●⏺✻✶✳✢✽■✕•]\s+/;
+const UI_MARK = /^[●⏺✻✶✳✢✽■✕•⎿└]\s+/;
+/**
+ * An API's JSON error as the CLI printed it (gemini's TUI: `[API Error: {"error":{"code":400,"message":
+ * "The input token count (1215843) exceeds …`, cut at the terminal's edge): its message says it.
+ */
+const JSON_MESSAGE = /^(?:\[API Error:\s*)?\{\s*"error"\s*:.*?"message"\s*:\s*"((?:[^"\\]|\\.)+)/;
 /** A busy line's own tail (`(3s • esc to interrupt)`, `(esc to cancel, 25s)`): the TUI's, not the error's. */
 const BUSY_TAIL = /\s*\((?:[^()]*\s)?(?:esc|ctrl\+c) to (?:interrupt|cancel)\b[^()]*\)\s*$/i;
 
@@ -213,7 +220,8 @@ function verdict(
   const hint = cls === "rate_limit" ? limitReset(line, text, clock, rule) : null;
   // Without the TUI's marks: lastError is the CLI's words, not its layout.
   const words = line.trim().replace(UI_MARK, "").replace(BUSY_TAIL, "");
-  return { class: cls, line: clip(words), source, retryAfterMs: hint?.ms ?? null };
+  const said = JSON_MESSAGE.exec(words)?.[1] ?? words;
+  return { class: cls, line: clip(said), source, retryAfterMs: hint?.ms ?? null };
 }
 
 /** A rule's verdict; a logged-out CLI's `whenLoggedOut` class, with what to do after its line. */

@@ -153,6 +153,31 @@ export const CASES: AgentCase[] = [
   one("gemini/auth-401", dead("auth"), /API key not valid/, "400 INVALID_ARGUMENT / API_KEY_INVALID", {
     scenario: "auth",
   }),
+  // The same keys refused in the TUI, a prompt typed: each CLI shows the error and waits at its
+  // composer. Unattended, that composer is no question to wait on: the run is dead (auth).
+  row("claude/tui-auth-401", dead("auth"), "a 401 in the TUI (no retries): its error above the composer", {
+    scenario: "auth",
+    ...NO_RETRIES,
+    args: [PROMPT],
+    steps: [{ waitFor: /Invalid API key|401/, settleMs: 3000 }],
+    stopAfterSteps: true,
+    expectLine: /Invalid API key|401/,
+  }),
+  row("codex/tui-auth-401", dead("auth"), "a 401 in the TUI: its reconnects, then the error", {
+    scenario: "auth",
+    args: [PROMPT],
+    steps: [{ waitFor: /401 Unauthorized/, settleMs: 3000 }],
+    stopAfterSteps: true,
+    maxMs: 240_000,
+    expectLine: /401 Unauthorized/,
+  }),
+  row("gemini/tui-auth-401", dead("auth"), "API_KEY_INVALID in the TUI", {
+    scenario: "auth",
+    args: ["-i", PROMPT],
+    steps: [{ waitFor: /API key not valid/, settleMs: 3000 }],
+    stopAfterSteps: true,
+    expectLine: /API key not valid/,
+  }),
   // --- rate limits and usage limits
   one("claude/rate-429", limited, /429|rate limit/i, "429 rate_limit_error, retry-after 39; no retries", {
     scenario: "rate-39",
@@ -210,6 +235,30 @@ export const CASES: AgentCase[] = [
   }),
   one("gemini/context", dead("context"), /token count|exceeds/i, "400 INVALID_ARGUMENT: input token count exceeds", {
     scenario: "context",
+  }),
+  // The context overflowing in the TUI: the error shown, the composer back. Rerunning the same prompt
+  // cannot fit either: dead (context), not a question to wait on.
+  row("claude/tui-context", dead("context"), "prompt is too long, in the TUI (no retries)", {
+    scenario: "context",
+    ...NO_RETRIES,
+    args: [PROMPT],
+    steps: [{ waitFor: /too long/i, settleMs: 3000 }],
+    stopAfterSteps: true,
+    expectLine: /too long/i,
+  }),
+  row("codex/tui-context", dead("context"), "context_length_exceeded, in the TUI", {
+    scenario: "context",
+    args: [PROMPT],
+    steps: [{ waitFor: /context window/i, settleMs: 3000 }],
+    stopAfterSteps: true,
+    expectLine: /context window/i,
+  }),
+  row("gemini/tui-context", dead("context"), "input token count exceeds, in the TUI", {
+    scenario: "context",
+    args: ["-i", PROMPT],
+    steps: [{ waitFor: /token count|exceeds/i, settleMs: 3000 }],
+    stopAfterSteps: true,
+    expectLine: /token count|exceeds/i,
   }),
   // --- a model that does not exist (a typo in --model): no run of the same argv can work
   one("claude/model-404", dead("config"), /model/i, "404 not_found_error for the model asked for; no retries", {
