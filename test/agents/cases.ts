@@ -121,6 +121,19 @@ function row(id: string, conductor: ConductorExpectation, why: string, extra: Ex
 const one = (id: string, conductor: ConductorExpectation, line: RegExp | null, why: string, extra: Extra = {}) =>
   row(id, conductor, why, { ...(line ? { expectLine: line } : {}), ...extra });
 
+/** A prompt typed into each CLI's TUI (gemini takes it with `-i`). */
+const TUI_PROMPT: Record<Cli, string[]> = { claude: [PROMPT], codex: [PROMPT], gemini: ["-i", PROMPT] };
+
+/** A prompt in the TUI whose error `line` the CLI shows, then waits at its composer: stopped 3 s after. */
+const tuiError = (id: string, conductor: ConductorExpectation, line: RegExp, why: string, extra: Extra = {}) =>
+  row(id, conductor, why, {
+    args: TUI_PROMPT[id.split("/")[0] as Cli],
+    steps: [{ waitFor: line, settleMs: 3000 }],
+    stopAfterSteps: true,
+    expectLine: line,
+    ...extra,
+  });
+
 /** An interactive TUI, stopped once its steps are done; `question` is what it must ask. */
 const tui = (id: string, why: string, question: RegExp, extra: Extra) =>
   row(id, asks, why, { args: [], stopAfterSteps: true, maxMs: 90_000, question, ...extra });
@@ -155,28 +168,16 @@ export const CASES: AgentCase[] = [
   }),
   // The same keys refused in the TUI, a prompt typed: each CLI shows the error and waits at its
   // composer. Unattended, that composer is no question to wait on: the run is dead (auth).
-  row("claude/tui-auth-401", dead("auth"), "a 401 in the TUI (no retries): its error above the composer", {
+  tuiError("claude/tui-auth-401", dead("auth"), /Invalid API key|401/, "a 401 in the TUI (no retries)", {
     scenario: "auth",
     ...NO_RETRIES,
-    args: [PROMPT],
-    steps: [{ waitFor: /Invalid API key|401/, settleMs: 3000 }],
-    stopAfterSteps: true,
-    expectLine: /Invalid API key|401/,
   }),
-  row("codex/tui-auth-401", dead("auth"), "a 401 in the TUI: its reconnects, then the error", {
+  tuiError("codex/tui-auth-401", dead("auth"), /401 Unauthorized/, "a 401 in the TUI: its reconnects, then the error", {
     scenario: "auth",
-    args: [PROMPT],
-    steps: [{ waitFor: /401 Unauthorized/, settleMs: 3000 }],
-    stopAfterSteps: true,
     maxMs: 240_000,
-    expectLine: /401 Unauthorized/,
   }),
-  row("gemini/tui-auth-401", dead("auth"), "API_KEY_INVALID in the TUI", {
+  tuiError("gemini/tui-auth-401", dead("auth"), /API key not valid/, "API_KEY_INVALID in the TUI", {
     scenario: "auth",
-    args: ["-i", PROMPT],
-    steps: [{ waitFor: /API key not valid/, settleMs: 3000 }],
-    stopAfterSteps: true,
-    expectLine: /API key not valid/,
   }),
   // --- rate limits and usage limits
   one("claude/rate-429", limited, /429|rate limit/i, "429 rate_limit_error, retry-after 39; no retries", {
@@ -225,41 +226,18 @@ export const CASES: AgentCase[] = [
   one("gemini/untrusted-headless", dead("trust"), /trust/i, "gemini -p in a folder not in trustedFolders.json", {
     trustCwd: false,
   }),
-  // --- context too long
-  one("claude/context", dead("context"), /too long/i, "400 invalid_request_error: prompt is too long", {
-    scenario: "context",
-    ...NO_RETRIES,
-  }),
-  one("codex/context", dead("context"), /context window/i, "response.failed, context_length_exceeded", {
-    scenario: "context",
-  }),
-  one("gemini/context", dead("context"), /token count|exceeds/i, "400 INVALID_ARGUMENT: input token count exceeds", {
-    scenario: "context",
-  }),
-  // The context overflowing in the TUI: the error shown, the composer back. Rerunning the same prompt
-  // cannot fit either: dead (context), not a question to wait on.
-  row("claude/tui-context", dead("context"), "prompt is too long, in the TUI (no retries)", {
-    scenario: "context",
-    ...NO_RETRIES,
-    args: [PROMPT],
-    steps: [{ waitFor: /too long/i, settleMs: 3000 }],
-    stopAfterSteps: true,
-    expectLine: /too long/i,
-  }),
-  row("codex/tui-context", dead("context"), "context_length_exceeded, in the TUI", {
-    scenario: "context",
-    args: [PROMPT],
-    steps: [{ waitFor: /context window/i, settleMs: 3000 }],
-    stopAfterSteps: true,
-    expectLine: /context window/i,
-  }),
-  row("gemini/tui-context", dead("context"), "input token count exceeds, in the TUI", {
-    scenario: "context",
-    args: ["-i", PROMPT],
-    steps: [{ waitFor: /token count|exceeds/i, settleMs: 3000 }],
-    stopAfterSteps: true,
-    expectLine: /token count|exceeds/i,
-  }),
+  // --- context too long, headless and in the TUI (the error shown, the composer back). Rerunning the
+  // same prompt cannot fit either: dead (context), not a question to wait on.
+  ...(
+    [
+      ["claude", /too long/i, "400 invalid_request_error: prompt is too long", NO_RETRIES],
+      ["codex", /context window/i, "response.failed, context_length_exceeded", {}],
+      ["gemini", /token count|exceeds/i, "400 INVALID_ARGUMENT: input token count exceeds", {}],
+    ] as const
+  ).flatMap(([cli, line, why, extra]) => [
+    one(`${cli}/context`, dead("context"), line, why, { scenario: "context", ...extra }),
+    tuiError(`${cli}/tui-context`, dead("context"), line, `${why}, in the TUI`, { scenario: "context", ...extra }),
+  ]),
   // --- a model that does not exist (a typo in --model): no run of the same argv can work
   one("claude/model-404", dead("config"), /model/i, "404 not_found_error for the model asked for; no retries", {
     scenario: "model",
