@@ -52,6 +52,10 @@ export const claude: AgentProfile = {
       pattern: /API Error:\s*(?:Connection error|Request timed out|Stream idle timeout)|Unable to connect to API/i,
     },
     { class: "network", pattern: /API Error:\s*(?:5\d\d|Overloaded)\b|overloaded_error/i },
+    // A first run (no onboarding in its config) checks api.anthropic.com itself, whatever
+    // ANTHROPIC_BASE_URL says, and exits 1 when it cannot reach it (behind a gateway, offline;
+    // recorded tui-first-run: `Failed to connect to api.anthropic.com: EAI_AGAIN`).
+    { class: "network", pattern: /Failed to connect to api\.anthropic\.com\b|Unable to connect to Anthropic services/ },
   ],
   // stream-json: an assistant message of a failed call carries `"error": "<code>"`.
   streamErrorCodes: {

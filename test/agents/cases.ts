@@ -426,6 +426,13 @@ export const CASES: AgentCase[] = [
     trustCwd: false,
     steps: [{ waitFor: /trust/i }],
   }),
+  // A fresh config (no onboarding done): before any dialog, claude checks api.anthropic.com itself,
+  // whatever ANTHROPIC_BASE_URL says; offline (or behind a gateway) it says so and exits 1.
+  row("claude/tui-first-run", dead("network", 4), "a fresh config dir: its first-run check of api.anthropic.com", {
+    onboarded: false,
+    args: [],
+    expectLine: /Failed to connect to api\.anthropic\.com/,
+  }),
   tui("gemini/tui-trust", "fresh folder: the boxed 'Do you trust the files in this folder?'", /Do you trust/i, {
     trustCwd: false,
     steps: [{ waitFor: /Do you trust/i }],
