@@ -11,7 +11,8 @@
  *   gemini  GEMINI_CLI_HOME=<dir>     <dir>/.gemini/oauth_creds.json, plus ~/.gemini/settings.json copied
  *           (gemini reads <GEMINI_CLI_HOME>/.gemini/; versions without GEMINI_CLI_HOME read $HOME/.gemini/:
  *           `geminiOverrideHome` also sets HOME=<dir>, at the cost of hiding ~/.gitconfig, ~/.ssh, ~/.npmrc…)
- *   claude  CLAUDE_CONFIG_DIR=<dir>   <dir>/.credentials.json, plus ~/.claude/settings.json copied
+ *   claude  CLAUDE_CONFIG_DIR=<dir>   <dir>/.credentials.json, plus ~/.claude/settings.json copied, and a
+ *           <dir>/.claude.json with onboarding done and the user's trusted folders (claude-home-state.ts)
  * Every auth home also gets CONDUCTOR_CREDENTIAL_HOME and CONDUCTOR_AUTH_FILE (for wrappers and
  * `command` agents). `mode: "env"`: the resolved variables, no directory. `mode: "profile"`
  * (codex): CODEX_PROFILE, and `profile` for the launcher's `--profile`; no directory: profiles live
@@ -26,6 +27,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { homedir } from "node:os";
 import path from "node:path";
 import type { ResolvedLease } from "./accounts-config.js";
+import { claudeHomeState } from "./claude-home-state.js";
 import { isProcessAlive } from "./process-identity.js";
 
 export interface CredentialHomeOptions {
@@ -150,6 +152,8 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
     // Settings are a convenience: a missing or unreadable one is skipped, never fatal.
     await copyPrivate(path.join(userHome, from), path.join(dir, to)).catch(() => undefined);
   }
+  // Without its state file a claude home is a first run: a network check, then dialogs (claude-home-state.ts).
+  if (lease.provider === "claude") await writePrivate(path.join(dir, ".claude.json"), await claudeHomeState(userHome));
   const env: Record<string, string> = {
     ...base,
     [layout.homeVar]: dir,
@@ -160,9 +164,13 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
   return { env, dir, dispose };
 }
 
-/** Copies a file into a home as 0600; `wx` refuses to follow anything already planted there. */
+/** Copies a file into a home as 0600 (writePrivate). */
 async function copyPrivate(from: string, to: string): Promise<void> {
-  const data = await readFile(from);
+  await writePrivate(to, await readFile(from));
+}
+
+/** Writes a file into a home as 0600; `wx` refuses to follow anything already planted there. */
+async function writePrivate(to: string, data: string | Buffer): Promise<void> {
   await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
   await writeFile(to, data, { mode: 0o600, flag: "wx" });
 }

@@ -224,6 +224,50 @@ describe("other providers and modes", () => {
     await home.dispose();
   });
 
+  it("claude: the home's .claude.json says onboarding is done and keeps the user's trusted folders, nothing of the account", async () => {
+    // Without it claude's first run checks api.anthropic.com and shows its dialogs (recorded claude/tui-first-run).
+    const keys = await tmp("keys-");
+    await writeFile(path.join(keys, "c.json"), '{"claudeAiOauth":"c"}');
+    const userHome = await tmp("home-");
+    const user = {
+      hasCompletedOnboarding: true,
+      lastOnboardingVersion: "2.1.300",
+      oauthAccount: { emailAddress: "me@example.com" },
+      userID: "u-1",
+      customApiKeyResponses: { approved: ["tail"], rejected: [] },
+      projects: {
+        "/work/trusted": { hasTrustDialogAccepted: true, history: ["secret prompt"] },
+        "/work/other": { hasTrustDialogAccepted: false },
+      },
+    };
+    await writeFile(path.join(userHome, ".claude.json"), JSON.stringify(user));
+    const at = { sessionId: "s", agent: "claude", baseDir: await tmp("homes-") };
+    const home = await createCredentialHome({
+      ...at,
+      lease: lease({ provider: "claude", accountId: "c", authFile: path.join(keys, "c.json") }),
+      userHome,
+    });
+    const state = JSON.parse(await readFile(path.join(home.dir!, ".claude.json"), "utf8"));
+    expect(state).toEqual({
+      hasCompletedOnboarding: true,
+      lastOnboardingVersion: "2.1.300",
+      projects: { "/work/trusted": { hasTrustDialogAccepted: true } },
+    });
+    expect((await stat(path.join(home.dir!, ".claude.json"))).mode & 0o777).toBe(0o600);
+    await home.dispose();
+    // A user who never ran claude (or whose file is unreadable): onboarding done all the same.
+    const fresh = await createCredentialHome({
+      ...at,
+      lease: lease({ provider: "claude", accountId: "c", authFile: path.join(keys, "c.json") }),
+      userHome: await tmp("home-"),
+    });
+    expect(JSON.parse(await readFile(path.join(fresh.dir!, ".claude.json"), "utf8"))).toEqual({
+      hasCompletedOnboarding: true,
+      projects: {},
+    });
+    await fresh.dispose();
+  });
+
   it("env mode gives the resolved variables and no directory; it needs resolveLease first", async () => {
     const { lease: l, cfg } = grant(
       { providers: { codex: [{ id: "acct-a", mode: "env", env: { FAKE_ACCOUNT: "a" } }] } },
