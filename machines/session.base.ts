@@ -7,6 +7,7 @@ import { fromCallback, setup } from "xstate";
 import type { Ev, SessionContext, SessionEmitted, SessionEvent, SessionInput } from "./session.context.js";
 import {
   cannotRecover,
+  limitPause,
   liveFailure,
   newScreenRetry,
   oneShotRun,
@@ -127,7 +128,8 @@ export const sessionBase = setup({
       context.policy.inputWaitDefaultKeys !== null && context.inputWait?.question !== context.autoAnswered,
     inputWaitTimeoutEnabled: ({ context }) => context.policy.inputWaitTimeoutMs !== null,
     killRequested: ({ context }) => context.killRequested,
-    mayRestart: ({ context }) => context.recentRestarts < context.policy.maxRestarts,
+    /** Within the restart budget, or a rate limit waited out (not counted against it: limitPause). */
+    mayRestart: ({ context }) => context.recentRestarts < context.policy.maxRestarts || limitPause(context),
     readyToRespawn: ({ context }) => !context.treeAlive && context.backoffElapsed,
     /** Not for a headless one-shot: its silence is the model working, and a restart reruns the task. */
     stallGiveUpEnabled: ({ context }) => context.policy.stallTimeoutMs !== null && !oneShotRun(context),

@@ -220,6 +220,22 @@ export function cannotRecover(c: JudgedContext & { failureMode: FailureMode | nu
 }
 
 /**
+ * A rate limit the session waits out is a pause, not a crash: it does not use up `maxRestarts`. That
+ * is when the CLI named its reset (the next run starts after it), or when the session leases accounts
+ * (the broker cools the account down and leases another). A 429 that names no reset, without
+ * accounts, still counts (a CLI rate-limited again at once would otherwise rerun every
+ * `rateLimitWaitMs` for ever). Counted, a session on a 5-hour plan died at its fourth limit of the day.
+ * `maxRestarts: 0` still means no restart at all.
+ */
+export function limitPause(
+  c: JudgedContext & { failureMode: FailureMode | null; retryAfterMs: number | null },
+): boolean {
+  return (
+    c.failureMode === "rate_limited" && c.policy.maxRestarts > 0 && (c.retryAfterMs !== null || c.account !== null)
+  );
+}
+
+/**
  * Before restart n (1-based, in the window): a rate limit without an account pool waits for its
  * reset (or `rateLimitWaitMs` when the CLI named none); with a pool the broker switches accounts,
  * so only the usual backoff applies. `network`/`crash` back off from `failureBackoffInitialMs`.
@@ -229,7 +245,8 @@ export function restartDelay(
   n: number,
 ): number {
   const p = c.policy;
-  const usual = backoffDelay(p, n);
+  // A limit's pause is not counted (limitPause): the first restart's backoff, or the one after the last crash.
+  const usual = backoffDelay(p, Math.max(1, n));
   if (c.failureMode === "rate_limited" && c.account === null) {
     return Math.max(usual, Math.min(p.rateLimitMaxWaitMs, c.retryAfterMs ?? p.rateLimitWaitMs));
   }

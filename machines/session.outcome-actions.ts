@@ -5,7 +5,14 @@
  */
 import { assign, emit, enqueueActions } from "xstate";
 import { output, restartWaitMs } from "./session.base.js";
-import { liveFailure, openQuestion, reportedFailure, retryNotice, verdictJudgement } from "./session.judgement.js";
+import {
+  limitPause,
+  liveFailure,
+  openQuestion,
+  reportedFailure,
+  retryNotice,
+  verdictJudgement,
+} from "./session.judgement.js";
 import { keysToBytes } from "./session.keys.js";
 import { sessionRunSetup } from "./session.run-actions.js";
 import type { AgentRetryEvent, TelemetryErrorEvent } from "./session.types.js";
@@ -46,6 +53,11 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
     resetNudge: assign({ nudged: false }),
     clearInputWait: assign({ inputWait: null }),
     countRestart: enqueueActions(({ context, enqueue }) => {
+      // A rate limit waited out is a pause: in `restarts`, not in the budget `maxRestarts` counts.
+      if (limitPause(context)) {
+        enqueue.assign({ restarts: context.restarts + 1, backoffElapsed: false, reason: "rate_limit_wait" });
+        return;
+      }
       enqueue.assign({
         restarts: context.restarts + 1,
         recentRestarts: context.recentRestarts + 1,

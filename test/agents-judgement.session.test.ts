@@ -114,6 +114,44 @@ describe("rate limits wait for their reset", () => {
     expect(h.spawned).toHaveLength(2);
   });
 
+  it("a limit whose reset the CLI named is waited out as often as it comes: it never uses up maxRestarts", () => {
+    // A day of a 5-hour plan: the limit four times (counted, the fourth one killed the session).
+    const h = as("claude", { maxRestarts: 3 });
+    for (let day = 0; day < 5; day++) {
+      h.spawnedEv();
+      h.output(["working"]);
+      h.exit(1, null, "You've hit your 5-hour limit · resets 3pm", undefined, { at: NOW });
+      h.gone();
+      expect(h.state()).toBe("restarting");
+      expect(h.ctx()).toMatchObject({ restarts: day + 1, recentRestarts: 0, reason: "rate_limit_wait" });
+      h.advance(24 * 60 * MIN);
+      expect(h.state()).toBe("starting");
+    }
+    // The crash budget is whole: three crashes restart, the fourth ends it.
+    for (let n = 1; n <= 4; n++) {
+      h.spawnedEv();
+      h.crash(1, "Segmentation fault");
+      h.advance(60 * MIN);
+    }
+    expect(h.state()).toBe("dead");
+    expect(h.ctx().restarts).toBe(8);
+  });
+
+  it("a 429 that names no reset, without accounts, still counts; maxRestarts 0 still means no restart", () => {
+    const h = as("claude", { maxRestarts: 2, rateLimitWaitMs: 1_000 });
+    for (let n = 0; n < 3; n++) {
+      h.spawnedEv();
+      h.crash(1, "API Error: Request rejected (429)");
+      h.advance(1_000);
+    }
+    expect(h.state()).toBe("dead");
+    expect(h.spawned).toHaveLength(3);
+    const none = as("claude", { maxRestarts: 0 });
+    none.exit(1, null, "You've hit your 5-hour limit · resets 3pm", undefined, { at: NOW });
+    none.gone();
+    expect(none.state()).toBe("dead");
+  });
+
   it("a reset beyond rateLimitMaxWaitMs is not waited for: dead, rate_limited", () => {
     const h = as("gemini", { rateLimitMaxWaitMs: 10_000 });
     h.crash(1, "You exceeded your current quota. Suggested retry after 39s.");
@@ -131,7 +169,8 @@ describe("rate limits wait for their reset", () => {
       NOW,
     );
     expect(h.moves.slice(-2)).toEqual(["healthy->failed", "failed->restarting"]);
-    expect(h.ctx()).toMatchObject({ failureMode: "rate_limited", retryAfterMs: 39_000, reason: "restart_1/3" });
+    // A reset named: a pause, not a restart counted against maxRestarts (limitPause).
+    expect(h.ctx()).toMatchObject({ failureMode: "rate_limited", retryAfterMs: 39_000, reason: "rate_limit_wait" });
   });
 
   it("gemini's TUI with only its spinner on screen: a 429 its telemetry recorded fails the run at once", () => {
