@@ -219,19 +219,25 @@ export function cannotRecover(c: JudgedContext & { failureMode: FailureMode | nu
   );
 }
 
+/** A reset at least this far away is a plan's window (hours: "resets 3pm"), not a throttle of seconds. */
+export const LIMIT_PAUSE_MIN_MS = 10 * 60_000;
+
 /**
- * A rate limit the session waits out is a pause, not a crash: it does not use up `maxRestarts`. That
- * is when the CLI named its reset (the next run starts after it), or when the session leases accounts
- * (the broker cools the account down and leases another). A 429 that names no reset, without
- * accounts, still counts (a CLI rate-limited again at once would otherwise rerun every
- * `rateLimitWaitMs` for ever). Counted, a session on a 5-hour plan died at its fourth limit of the day.
+ * A usage limit the session waits out is a pause, not a crash: it does not use up `maxRestarts`.
+ * That is when the CLI named a reset at least LIMIT_PAUSE_MIN_MS away (claude's "resets 3pm", codex's
+ * "try again at 2:21 AM", gemini's daily quota): counted, a session on a 5-hour plan died at its fourth
+ * limit of the day. A throttle of seconds ("Suggested retry after 39s", "Try again in 1 second") or a
+ * 429 naming no reset still counts: a CLI limited again at once would otherwise rerun for ever.
  * `maxRestarts: 0` still means no restart at all.
  */
 export function limitPause(
   c: JudgedContext & { failureMode: FailureMode | null; retryAfterMs: number | null },
 ): boolean {
   return (
-    c.failureMode === "rate_limited" && c.policy.maxRestarts > 0 && (c.retryAfterMs !== null || c.account !== null)
+    c.failureMode === "rate_limited" &&
+    c.policy.maxRestarts > 0 &&
+    c.retryAfterMs !== null &&
+    c.retryAfterMs >= LIMIT_PAUSE_MIN_MS
   );
 }
 

@@ -137,15 +137,20 @@ describe("rate limits wait for their reset", () => {
     expect(h.ctx().restarts).toBe(8);
   });
 
-  it("a 429 that names no reset, without accounts, still counts; maxRestarts 0 still means no restart", () => {
-    const h = as("claude", { maxRestarts: 2, rateLimitWaitMs: 1_000 });
-    for (let n = 0; n < 3; n++) {
-      h.spawnedEv();
-      h.crash(1, "API Error: Request rejected (429)");
-      h.advance(1_000);
+  it("a 429 that names no reset or a reset of seconds still counts; maxRestarts 0 still means no restart", () => {
+    for (const line of [
+      "API Error: Request rejected (429)",
+      "You exceeded your current quota. Suggested retry after 39s.",
+    ]) {
+      const h = as(line.includes("quota") ? "gemini" : "claude", { maxRestarts: 2, rateLimitWaitMs: 1_000 });
+      for (let n = 0; n < 3; n++) {
+        h.spawnedEv();
+        h.crash(1, line);
+        h.advance(60_000);
+      }
+      expect(h.state()).toBe("dead");
+      expect(h.spawned).toHaveLength(3);
     }
-    expect(h.state()).toBe("dead");
-    expect(h.spawned).toHaveLength(3);
     const none = as("claude", { maxRestarts: 0 });
     none.exit(1, null, "You've hit your 5-hour limit · resets 3pm", undefined, { at: NOW });
     none.gone();
@@ -169,8 +174,8 @@ describe("rate limits wait for their reset", () => {
       NOW,
     );
     expect(h.moves.slice(-2)).toEqual(["healthy->failed", "failed->restarting"]);
-    // A reset named: a pause, not a restart counted against maxRestarts (limitPause).
-    expect(h.ctx()).toMatchObject({ failureMode: "rate_limited", retryAfterMs: 39_000, reason: "rate_limit_wait" });
+    // A throttle of seconds counts against maxRestarts (only a plan's window is a pause: limitPause).
+    expect(h.ctx()).toMatchObject({ failureMode: "rate_limited", retryAfterMs: 39_000, reason: "restart_1/3" });
   });
 
   it("gemini's TUI with only its spinner on screen: a 429 its telemetry recorded fails the run at once", () => {

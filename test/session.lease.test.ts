@@ -120,8 +120,8 @@ describe("sessions with leased accounts", () => {
     expect(t.brokerEvents).toContainEqual(
       expect.objectContaining({ type: "release", accountId: "acct-a", failureMode: "rate_limited" }),
     );
-    // A fail-over is a pause of the account, not a crash of the session: not counted in maxRestarts.
-    expect(ctx).toMatchObject({ restarts: 1, recentRestarts: 0, reason: "rate_limit_wait" });
+    // No reset named: the fail-over counts against maxRestarts (only a plan's window is a pause: limitPause).
+    expect(ctx).toMatchObject({ restarts: 1, recentRestarts: 1, reason: "restart_1/3" });
   });
 
   it("no account free: the run waits in starting with the ETA, and is granted when one frees up", () => {
