@@ -8,7 +8,8 @@
  *
  * Per provider, for `mode: "auth"` (the home is a fresh 0700 dir, files in it are 0600):
  *   codex   CODEX_HOME=<dir>          <dir>/auth.json, plus ~/.codex/config.toml copied (profiles, MCP servers)
- *   gemini  GEMINI_CLI_HOME=<dir>     <dir>/.gemini/oauth_creds.json, plus ~/.gemini/settings.json copied
+ *   gemini  GEMINI_CLI_HOME=<dir>     <dir>/.gemini/oauth_creds.json, plus ~/.gemini/settings.json and
+ *           ~/.gemini/trustedFolders.json copied
  *           (gemini reads <GEMINI_CLI_HOME>/.gemini/; versions without GEMINI_CLI_HOME read $HOME/.gemini/:
  *           `geminiOverrideHome` also sets HOME=<dir>, at the cost of hiding ~/.gitconfig, ~/.ssh, ~/.npmrc…)
  *   claude  CLAUDE_CONFIG_DIR=<dir>   <dir>/.credentials.json, plus ~/.claude/settings.json copied, and a
@@ -75,7 +76,11 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   gemini: {
     homeVar: "GEMINI_CLI_HOME",
     authAt: ".gemini/oauth_creds.json",
-    configs: [[".gemini/settings.json", ".gemini/settings.json"]],
+    // trustedFolders.json: the folders the user trusted (gemini 0.61 refuses `-p` elsewhere, exit 55).
+    configs: [
+      [".gemini/settings.json", ".gemini/settings.json"],
+      [".gemini/trustedFolders.json", ".gemini/trustedFolders.json"],
+    ],
   },
   claude: {
     homeVar: "CLAUDE_CONFIG_DIR",

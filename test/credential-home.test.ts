@@ -177,12 +177,15 @@ describe("codex auth homes", () => {
 });
 
 describe("other providers and modes", () => {
-  it("gemini: GEMINI_CLI_HOME/.gemini/oauth_creds.json and settings; HOME only on request", async () => {
+  it("gemini: GEMINI_CLI_HOME/.gemini/oauth_creds.json, settings and trusted folders; HOME only on request", async () => {
     const keys = await tmp("keys-");
     await writeFile(path.join(keys, "g.json"), '{"refresh_token":"g"}');
     const userHome = await tmp("home-");
     await mkdir(path.join(userHome, ".gemini"));
     await writeFile(path.join(userHome, ".gemini/settings.json"), '{"theme":"x"}');
+    // Without the user's trusted folders, gemini -p refused every folder (exit 55, recorded untrusted-headless).
+    const trusted = '{"/work/app":"TRUST_FOLDER"}';
+    await writeFile(path.join(userHome, ".gemini/trustedFolders.json"), trusted);
     const l = lease({ provider: "gemini", accountId: "g", authFile: path.join(keys, "g.json") });
     const home = await createCredentialHome({
       sessionId: "s",
@@ -195,6 +198,7 @@ describe("other providers and modes", () => {
     expect(home.env.HOME).toBeUndefined();
     expect((await agentSees(home.env)).geminiCreds).toBe('{"refresh_token":"g"}');
     expect(await readFile(path.join(home.dir!, ".gemini/settings.json"), "utf8")).toBe('{"theme":"x"}');
+    expect(await readFile(path.join(home.dir!, ".gemini/trustedFolders.json"), "utf8")).toBe(trusted);
     await home.dispose();
     const withHome = await createCredentialHome({
       sessionId: "s",
