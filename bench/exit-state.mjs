@@ -76,11 +76,9 @@ export function startFloors() {
 /** Resolves once the spawn helper of the build at `distRoot` is up (or cannot be: node-pty forks then). */
 async function helperUp(distRoot) {
   const { spawnHelper } = await import(new URL("actors/pty-spawn.js", distRoot).href);
-  for (let i = 0; i < 1000; i++) {
-    const h = spawnHelper();
-    if (!h || h.ready || h.failed) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await spawnHelper()
+    ?.whenReady()
+    .catch(() => undefined);
 }
 
 /** One conductor a round; `sample(i)` runs its i-th session and resolves with that sample. */

@@ -10,8 +10,8 @@
  * the user trusted (their decision about folders, not an account's). Never the account's identity
  * (`oauthAccount`, `userID`), its API-key answers or history: the home belongs to another account.
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { readJsonFile } from "./json-file.js";
 
 interface UserClaudeState {
   lastOnboardingVersion?: unknown;
@@ -20,9 +20,8 @@ interface UserClaudeState {
 
 /** The JSON text of a private config dir's `.claude.json`, from the user's (missing or unreadable: none). */
 export async function claudeHomeState(userHome: string): Promise<string> {
-  const user = await readFile(path.join(userHome, ".claude.json"), "utf8")
-    .then((t) => JSON.parse(t) as UserClaudeState)
-    .catch((): UserClaudeState => ({}));
+  const file = path.join(userHome, ".claude.json");
+  const user = ((await readJsonFile(file, (why) => new Error(why)).catch(() => null)) ?? {}) as UserClaudeState;
   const trusted = Object.entries(user.projects ?? {}).filter(([, p]) => p?.hasTrustDialogAccepted === true);
   const state = {
     // Onboarding is a person's (a theme to pick, a key to confirm): done, for a home no person opens.

@@ -13,7 +13,6 @@ import {
   isBusy,
   judgeExit,
   judgeScreen,
-  progressKey,
   screenKeys,
   redactSecrets,
   streamErrors,
@@ -31,6 +30,9 @@ const exit = (recentOutput: string, exitCode = 1, screen: string[] = []) => ({
 const NOW = Date.parse("2026-12-02T01:00:00Z");
 const UTC = { now: NOW, timeZone: "UTC" };
 const H = 3_600_000;
+
+/** The progress key alone (the chart reads both keys through session.judgement.ts's memo). */
+const screenKeysProgress = (...a: Parameters<typeof screenKeys>) => screenKeys(...a).progress;
 
 describe("failure classes on exit, per CLI", () => {
   it.each([
@@ -379,9 +381,9 @@ describe("questions on the whole screen", () => {
 
 describe("progress and secrets", () => {
   it("a spinner that only spins is no progress; its counter advancing is", () => {
-    const a = progressKey(gemini, ["⠋ Thinking… (esc to cancel, 25s)"], "✦  Working…");
-    const b = progressKey(gemini, ["⠙ Thinking… (esc to cancel, 25s)"], "✦  Working…");
-    const c = progressKey(gemini, ["⠹ Thinking… (esc to cancel, 26s)"], "✦  Working…");
+    const a = screenKeysProgress(gemini, ["⠋ Thinking… (esc to cancel, 25s)"], "✦  Working…");
+    const b = screenKeysProgress(gemini, ["⠙ Thinking… (esc to cancel, 25s)"], "✦  Working…");
+    const c = screenKeysProgress(gemini, ["⠹ Thinking… (esc to cancel, 26s)"], "✦  Working…");
     expect(a).toBe(b);
     expect(c).not.toBe(a);
   });
@@ -416,9 +418,9 @@ describe("progress and secrets", () => {
 
   it("the key is the same FNV-1a hash as before it stopped allocating (a stored screenKey stays comparable)", () => {
     // Values of the earlier closure-based implementation (issue 13 rewrote it without allocations).
-    expect(progressKey(command, ["$ ticker", "tick 1"], null)).toBe("1vd97ft");
-    expect(progressKey(claude, ["● Done", "✻ Thinking… (12s · esc to interrupt)"], "✳ Claude")).toBe("179o8sf");
-    expect(progressKey(command, ["ab"], null)).not.toBe(progressKey(command, ["a", "b"], null));
+    expect(screenKeysProgress(command, ["$ ticker", "tick 1"], null)).toBe("1vd97ft");
+    expect(screenKeysProgress(claude, ["● Done", "✻ Thinking… (12s · esc to interrupt)"], "✳ Claude")).toBe("179o8sf");
+    expect(screenKeysProgress(command, ["ab"], null)).not.toBe(screenKeysProgress(command, ["a", "b"], null));
   });
 
   it("keys and tokens never reach an error line", () => {

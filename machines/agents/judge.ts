@@ -52,11 +52,6 @@ const BULLET = /^(\s*)[●⏺]\s/;
  * Not part of lastError.
  */
 const UI_MARK = /^[●⏺✻✶✳✢✽■✕•⎿└]\s+/;
-/**
- * An API's JSON error as the CLI printed it (gemini's TUI: `[API Error: {"error":{"code":400,"message":
- * "The input token count (1215843) exceeds …`, cut at the terminal's edge): its message says it.
- */
-const JSON_MESSAGE = /^(?:\[API Error:\s*)?\{\s*"error"\s*:.*?"message"\s*:\s*"((?:[^"\\]|\\.)+)/;
 /** A busy line's own tail (`(3s • esc to interrupt)`, `(esc to cancel, 25s)`): the TUI's, not the error's. */
 const BUSY_TAIL = /\s*\((?:[^()]*\s)?(?:esc|ctrl\+c) to (?:interrupt|cancel)\b[^()]*\)\s*$/i;
 
@@ -137,8 +132,10 @@ function firstRuleMatch(
   return null;
 }
 
-// An API error quoted whole (gemini's `_ApiError: {"error":{"message":"…"}}`, its `message: '…'`).
-const QUOTED_MESSAGE = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"|\bmessage:\s*'((?:[^'\\]|\\.)*)'/g;
+// An API error quoted whole (gemini's `_ApiError: {"error":{"message":"…"}}`, its `message: '…'`), or
+// cut at the terminal's edge before its closing quote (gemini's TUI: `✕ [API Error: {"error":{"code":400,
+// "message":"The input token count (1215843) exceeds the maximum number of tokens`, recorded tui-context).
+const QUOTED_MESSAGE = /"message"\s*:\s*"((?:[^"\\]|\\.)*)(?:"|$)|\bmessage:\s*'((?:[^'\\]|\\.)*)'/g;
 
 /** Where an error's own message starts after its class: `TerminalQuotaError: `, `Error: `. */
 const ERROR_CLASS = /(?:^|[\s([])(?:[A-Z][A-Za-z]*)?Error:\s+/g;
@@ -220,8 +217,7 @@ function verdict(
   const hint = cls === "rate_limit" ? limitReset(line, text, clock, rule) : null;
   // Without the TUI's marks: lastError is the CLI's words, not its layout.
   const words = line.trim().replace(UI_MARK, "").replace(BUSY_TAIL, "");
-  const said = JSON_MESSAGE.exec(words)?.[1] ?? words;
-  return { class: cls, line: clip(said), source, retryAfterMs: hint?.ms ?? null };
+  return { class: cls, line: clip(words), source, retryAfterMs: hint?.ms ?? null };
 }
 
 /** A rule's verdict; a logged-out CLI's `whenLoggedOut` class, with what to do after its line. */

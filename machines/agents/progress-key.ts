@@ -73,11 +73,6 @@ export function screenKeys(profile: AgentProfile, screen: readonly string[], tit
   return { progress, content: diverged ? hc.toString(36) : progress };
 }
 
-/** The progress key alone (tests; the chart reads both through session.judgement.ts's memo). */
-export function progressKey(profile: AgentProfile, screen: readonly string[], title: string | null): string {
-  return screenKeys(profile, screen, title).progress;
-}
-
 const FNV_OFFSET = 0x811c9dc5;
 const spaces = (m: string) => " ".repeat(m.length);
 function isBusyLine(profile: AgentProfile, line: string): boolean {
