@@ -25,7 +25,14 @@ export interface SpawnDeps {
   /** POSIX shell that runs the shim. Default /bin/sh. */
   shell?: string;
   /** Resolves `spec.envRef` (leased credentials kept out of snapshots) to environment variables. */
-  envFor?: (ref: string) => Readonly<Record<string, string>> | undefined;
+  envFor?: (ref: string) => LeasedEnv | undefined;
+}
+
+/** A lease's part of a child's environment: what it sets, and what the child must not inherit. */
+export interface LeasedEnv {
+  set: Readonly<Record<string, string>>;
+  /** Names left out of the inherited and the session's env (the CLI would use them over the lease's login). */
+  unset: readonly string[];
 }
 
 // Variables that describe the conductor's own terminal, not the child's pty. node-pty only
@@ -49,11 +56,16 @@ const DROP_ENV = [
   "COLORTERM",
 ];
 
-export function childEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+export function childEnv(
+  extra: Readonly<Record<string, string>> = {},
+  unset: readonly string[] = [],
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   for (const k of DROP_ENV) delete env[k];
-  return { ...env, ...extra, TERM: "xterm-256color" };
+  const merged: Record<string, string> = { ...env, ...extra, TERM: "xterm-256color" };
+  for (const k of unset) delete merged[k];
+  return merged;
 }
 
 export interface Spawned {
@@ -195,11 +207,13 @@ export async function spawnPty(
     const cwd = checkSpawn(spec, shell);
     const size = { cols: spec.cols ?? 120, rows: spec.rows ?? 40 };
     // The cookie goes last: a session's env can never drop it (see env-cookie.ts).
-    const env = childEnv({
-      ...spec.env,
-      ...(spec.envRef ? deps.envFor?.(spec.envRef) : undefined),
-      [COOKIE_VAR]: cookie,
-    });
+    const leased = spec.envRef ? deps.envFor?.(spec.envRef) : undefined;
+    const unset = leased?.unset ?? [];
+    const env = childEnv({ ...spec.env, ...leased?.set, [COOKIE_VAR]: cookie }, unset);
+    const dropped = unset.filter((k) => process.env[k] !== undefined || spec.env?.[k] !== undefined);
+    // Names only: the run's log says which credential variables its lease kept from the agent.
+    if (dropped.length > 0)
+      deps.log?.("pty.env_unset", { session: input.sessionId, generation: input.generation, names: dropped });
     const unavailable = (reason: string) =>
       deps.log?.("pty.helper_unavailable", { session: input.sessionId, generation: input.generation, reason });
     let h = readyHelper(unavailable);

@@ -4,6 +4,7 @@
  * conductors), per-session credential homes, and the vault that keeps leased secrets out of
  * every snapshot (sessions and pty actors only pass an opaque `envRef`).
  */
+import type { LeasedEnv } from "../actors/pty-spawn.js";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type AnyActorRef, fromCallback } from "xstate";
@@ -45,7 +46,7 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
     opts.credentialsDir ?? join(tmpdir(), `statechart-conductor-${process.getuid?.() ?? "user"}`, "credentials"),
   );
   const store = createBrokerStore(stateFile);
-  const vault = new Map<string, Readonly<Record<string, string>>>();
+  const vault = new Map<string, LeasedEnv>();
   const pending = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
     const q = p.catch((err: unknown) => opts.log("broker.io_error", { error: String((err as Error)?.message ?? err) }));
@@ -68,7 +69,7 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
           log: opts.log,
         });
         if (stopped) return void (await home.dispose());
-        vault.set(ref, home.env);
+        vault.set(ref, { set: home.env, unset: home.unset });
         sendBack({ type: "CREDENTIALS.READY", envRef: ref, ...(home.profile ? { profile: home.profile } : {}) });
       } catch (err) {
         if (!stopped) sendBack({ type: "CREDENTIALS.ERROR", message: String((err as Error)?.message ?? err) });

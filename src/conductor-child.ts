@@ -32,7 +32,10 @@ function withLeasedEnv(runner: ChildRunner, envFor: ChildRouting["envFor"]): Chi
     const { envRef, ...spec } = args.input.spec;
     const leased = envRef ? envFor?.(envRef) : undefined;
     if (!leased) return runner(args);
-    return runner({ ...args, input: { ...args.input, spec: { ...spec, env: { ...spec.env, ...leased } } } });
+    // `leased.unset` is not applied here: a remote pane never inherits this process's env, and what
+    // the host's tmux server holds is the host's (auth-mode leases, with a login to protect, are
+    // refused for hosts: accounts-config.ts).
+    return runner({ ...args, input: { ...args.input, spec: { ...spec, env: { ...spec.env, ...leased.set } } } });
   };
 }
 

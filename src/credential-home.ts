@@ -29,6 +29,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import type { ResolvedLease } from "./accounts-config.js";
 import { claudeHomeState } from "./claude-home-state.js";
+import { leaseUnsets, settingsForLease } from "./credential-overrides.js";
 import { isProcessAlive } from "./process-identity.js";
 
 export interface CredentialHomeOptions {
@@ -50,6 +51,11 @@ export interface CredentialHomeOptions {
 export interface CredentialHome {
   /** Variables to add to the agent's environment (may hold secrets in env mode: never log values). */
   env: Record<string, string>;
+  /**
+   * Variables the agent must not inherit: they would make its CLI use another credential than the
+   * lease's (credential-overrides.ts). Names only.
+   */
+  unset: string[];
   /** The private directory, or null when the mode needs none. */
   dir: string | null;
   /** codex profile mode: pass as the launcher's `profile` (`--profile`). */
@@ -69,6 +75,8 @@ interface Layout {
   authAt: string;
   /** Config files copied from the user's home: [from (relative to ~), to (relative to the home)]. */
   configs: readonly (readonly [string, string])[];
+  /** The user's settings, copied as settingsForLease says (credential-overrides.ts). */
+  settings?: readonly [string, string];
 }
 
 const LAYOUTS: Readonly<Record<string, Layout>> = {
@@ -77,15 +85,14 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
     homeVar: "GEMINI_CLI_HOME",
     authAt: ".gemini/oauth_creds.json",
     // trustedFolders.json: the folders the user trusted (gemini 0.61 refuses `-p` elsewhere, exit 55).
-    configs: [
-      [".gemini/settings.json", ".gemini/settings.json"],
-      [".gemini/trustedFolders.json", ".gemini/trustedFolders.json"],
-    ],
+    configs: [[".gemini/trustedFolders.json", ".gemini/trustedFolders.json"]],
+    settings: [".gemini/settings.json", ".gemini/settings.json"],
   },
   claude: {
     homeVar: "CLAUDE_CONFIG_DIR",
     authAt: ".credentials.json",
-    configs: [[".claude/settings.json", "settings.json"]],
+    configs: [],
+    settings: [".claude/settings.json", "settings.json"],
   },
 };
 /** Any other provider: a plain home with `auth.json`, found through CONDUCTOR_AUTH_FILE. */
@@ -111,12 +118,19 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
       throw new CredentialHomeError(
         `session "${sessionId}": the env-mode lease of ${account} has no resolved env; call resolveLease first`,
       );
-    return { env: { ...base, ...lease.env }, dir: null, dispose: none };
+    return { env: { ...base, ...lease.env }, unset: leaseUnsets(lease.provider, lease.env), dir: null, dispose: none };
   }
   if (lease.mode === "profile") {
     if (!lease.profile)
       throw new CredentialHomeError(`session "${sessionId}": the profile-mode lease of ${account} names no profile`);
-    return { env: { ...base, CODEX_PROFILE: lease.profile }, dir: null, profile: lease.profile, dispose: none };
+    // The profile names its own key variable (`env_key`), which may be any of codex's: none is dropped.
+    return {
+      env: { ...base, CODEX_PROFILE: lease.profile },
+      unset: [],
+      dir: null,
+      profile: lease.profile,
+      dispose: none,
+    };
   }
   if (!lease.authFile)
     throw new CredentialHomeError(`session "${sessionId}": the auth-mode lease of ${account} names no authFile`);
@@ -157,6 +171,12 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
     // Settings are a convenience: a missing or unreadable one is skipped, never fatal.
     await copyPrivate(path.join(userHome, from), path.join(dir, to)).catch(() => undefined);
   }
+  if (layout.settings) {
+    const [from, to] = layout.settings;
+    const text = await readFile(path.join(userHome, from), "utf8").catch(() => null);
+    const kept = settingsForLease(lease.provider, text);
+    if (kept !== null) await writePrivate(path.join(dir, to), kept);
+  }
   // Without its state file a claude home is a first run: a network check, then dialogs (claude-home-state.ts).
   if (lease.provider === "claude") await writePrivate(path.join(dir, ".claude.json"), await claudeHomeState(userHome));
   const env: Record<string, string> = {
@@ -166,7 +186,7 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
     CONDUCTOR_AUTH_FILE: authPath,
   };
   if (lease.provider === "gemini" && opts.geminiOverrideHome) env.HOME = dir;
-  return { env, dir, dispose };
+  return { env, unset: leaseUnsets(lease.provider, env), dir, dispose };
 }
 
 /** Copies a file into a home as 0600 (writePrivate). */

@@ -23,6 +23,11 @@ export async function readJsonFile(file: string, fail: Fail): Promise<unknown> {
   return parse(text, fail);
 }
 
+/** JSON text already read (a copied config file); `fail` says how its error looks. */
+export function parseJsonText(text: string, fail: Fail): unknown {
+  return parse(text, fail);
+}
+
 /** For constructors that must stay synchronous (createConductor reads its accounts file once). */
 export function readJsonFileSync(file: string, fail: Fail): unknown {
   let text: string;

@@ -10,6 +10,7 @@
  * The leased environment stays out of snapshots (envRef); only the flag's value reaches the argv.
  */
 import type { ChildRunner } from "../actors/pty-process.js";
+import type { LeasedEnv } from "../actors/pty-spawn.js";
 
 interface PresetRun {
   agent: string;
@@ -17,7 +18,7 @@ interface PresetRun {
 }
 
 export interface RunArgvDeps {
-  envFor?: (ref: string) => Readonly<Record<string, string>> | undefined;
+  envFor?: (ref: string) => LeasedEnv | undefined;
   /** The agent's own session id from the last run's stream (result capture). */
   agentSessionIdOf: (sessionId: string) => string | null;
   log: (event: string, data: Record<string, unknown>) => void;
@@ -31,7 +32,7 @@ export function createRunArgv(deps: RunArgvDeps) {
     const out = [...argv];
     if (!run) return out;
     const changes: string[] = [];
-    const profile = envRef ? deps.envFor?.(envRef)?.CODEX_PROFILE : undefined;
+    const profile = envRef ? deps.envFor?.(envRef)?.set.CODEX_PROFILE : undefined;
     if (run.agent === "codex" && profile) {
       withProfile(out, profile);
       changes.push("profile");

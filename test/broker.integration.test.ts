@@ -143,6 +143,42 @@ describe("accounts with real processes", () => {
     expect(after.mtimeMs).toBe(before.mtimeMs);
   });
 
+  it("a leased session does not inherit the variables its CLI would use over the lease's login", async () => {
+    // claude 2.1.332 with an OAuth home and ANTHROPIC_API_KEY inherited ran `-p` on the key, and its TUI
+    // asked whether to use it (seen live against the fake API): the lease's login is the session's.
+    const dir = mkdtempSync(join(tmpdir(), "conductor-creds-"));
+    writeFileSync(join(dir, "c.json"), '{"claudeAiOauth":{"accessToken":"fake"}}');
+    const accounts = { providers: { claude: [{ id: "c", mode: "auth", authFile: join(dir, "c.json"), tier: "pro" }] } };
+    const inherited = {
+      ANTHROPIC_API_KEY: "sk-inherited",
+      ANTHROPIC_BASE_URL: "http://127.0.0.1:9",
+      OPENAI_API_KEY: "sk-o",
+    };
+    const old = Object.fromEntries(Object.keys(inherited).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, inherited);
+    try {
+      const { c } = conductor(accounts, dir);
+      const all = until(c, "allCompleted");
+      const command = [NODE, join(root, "test/fixtures/print-credentials.mjs")];
+      c.spawnSession({ id: "leased", agent: "command", command, account: "claude" });
+      c.spawnSession({ id: "plain", agent: "command", command });
+      await all;
+      const seen = (id: string) =>
+        JSON.parse(/\{.*\}/.exec(readFileSync(c.getSnapshot().find((s) => s.id === id)!.outPath!, "utf8"))![0]);
+      // The endpoint and another provider's key stay; only claude's credential choice goes.
+      expect(seen("leased").credentialVars).toEqual(["ANTHROPIC_BASE_URL", "OPENAI_API_KEY"]);
+      expect(seen("plain").credentialVars).toEqual(["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY"]);
+      await c.shutdown("test");
+      const unset = (await readEventLog(c.eventLogPath)).filter((l) => l.event === "pty.env_unset");
+      expect(unset.map((l) => [l.session, l.names])).toEqual([["leased", ["ANTHROPIC_API_KEY"]]]);
+    } finally {
+      for (const [k, v] of Object.entries(old)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it("a session that needs an account on a conductor without accounts says so", async () => {
     const c = createConductor({ logsDir: mkdtempSync(join(tmpdir(), "conductor-broker-")), handleSignals: false });
     open.push(c);

@@ -182,7 +182,11 @@ describe("other providers and modes", () => {
     await writeFile(path.join(keys, "g.json"), '{"refresh_token":"g"}');
     const userHome = await tmp("home-");
     await mkdir(path.join(userHome, ".gemini"));
-    await writeFile(path.join(userHome, ".gemini/settings.json"), '{"theme":"x"}');
+    // A user who runs gemini on a key: copied as it is, the OAuth account's session would run on that key.
+    await writeFile(
+      path.join(userHome, ".gemini/settings.json"),
+      '{"theme":"x","security":{"auth":{"selectedType":"gemini-api-key","useExternal":false}}}',
+    );
     // Without the user's trusted folders, gemini -p refused every folder (exit 55, recorded untrusted-headless).
     const trusted = '{"/work/app":"TRUST_FOLDER"}';
     await writeFile(path.join(userHome, ".gemini/trustedFolders.json"), trusted);
@@ -197,7 +201,15 @@ describe("other providers and modes", () => {
     expect(home.env.GEMINI_CLI_HOME).toBe(home.dir);
     expect(home.env.HOME).toBeUndefined();
     expect((await agentSees(home.env)).geminiCreds).toBe('{"refresh_token":"g"}');
-    expect(await readFile(path.join(home.dir!, ".gemini/settings.json"), "utf8")).toBe('{"theme":"x"}');
+    expect(JSON.parse(await readFile(path.join(home.dir!, ".gemini/settings.json"), "utf8"))).toEqual({
+      theme: "x",
+      security: { auth: { selectedType: "oauth-personal", useExternal: false } },
+    });
+    expect(home.unset).toEqual([
+      "GOOGLE_GENAI_USE_GCA",
+      "GOOGLE_CLOUD_ACCESS_TOKEN",
+      "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE",
+    ]);
     expect(await readFile(path.join(home.dir!, ".gemini/trustedFolders.json"), "utf8")).toBe(trusted);
     await home.dispose();
     const withHome = await createCredentialHome({
@@ -210,6 +222,54 @@ describe("other providers and modes", () => {
     });
     expect(withHome.env.HOME).toBe(withHome.dir);
     await withHome.dispose();
+  });
+
+  it("gemini: a user without settings gets ones that select the account's login", async () => {
+    const keys = await tmp("keys-");
+    await writeFile(path.join(keys, "g.json"), '{"refresh_token":"g"}');
+    const l = lease({ provider: "gemini", accountId: "g", authFile: path.join(keys, "g.json") });
+    const home = await createCredentialHome({
+      sessionId: "s",
+      agent: "gemini",
+      lease: l,
+      baseDir: await tmp("homes-"),
+      userHome: await tmp("home-"),
+    });
+    expect(JSON.parse(await readFile(path.join(home.dir!, ".gemini/settings.json"), "utf8"))).toEqual({
+      security: { auth: { selectedType: "oauth-personal" } },
+    });
+    await home.dispose();
+  });
+
+  it("claude: the copied settings lose the key helper and the credential variables of their env", async () => {
+    // claude 2.1.332 asks apiKeyHelper, ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN before the claude.ai login.
+    const keys = await tmp("keys-");
+    await writeFile(path.join(keys, "c.json"), '{"claudeAiOauth":"c"}');
+    const userHome = await tmp("home-");
+    await mkdir(path.join(userHome, ".claude"));
+    const user = {
+      model: "opus",
+      apiKeyHelper: "~/bin/get-key.sh",
+      env: { ANTHROPIC_API_KEY: "sk-user", ANTHROPIC_AUTH_TOKEN: "t", DISABLE_TELEMETRY: "1" },
+      permissions: { allow: ["Bash(ls)"] },
+    };
+    await writeFile(path.join(userHome, ".claude/settings.json"), JSON.stringify(user));
+    const l = lease({ provider: "claude", accountId: "c", authFile: path.join(keys, "c.json") });
+    const home = await createCredentialHome({
+      sessionId: "s",
+      agent: "claude",
+      lease: l,
+      baseDir: await tmp("homes-"),
+      userHome,
+    });
+    expect(JSON.parse(await readFile(path.join(home.dir!, "settings.json"), "utf8"))).toEqual({
+      model: "opus",
+      env: { DISABLE_TELEMETRY: "1" },
+      permissions: { allow: ["Bash(ls)"] },
+    });
+    expect(home.unset).toContain("ANTHROPIC_API_KEY");
+    expect(home.unset).toContain("CLAUDE_CODE_OAUTH_TOKEN");
+    await home.dispose();
   });
 
   it("claude: CLAUDE_CONFIG_DIR/.credentials.json", async () => {
@@ -284,6 +344,16 @@ describe("other providers and modes", () => {
       baseDir: await tmp(),
     });
     expect(home).toMatchObject({ dir: null, env: { CONDUCTOR_ACCOUNT: "codex/acct-a", FAKE_ACCOUNT: "a" } });
+    // codex reads CODEX_API_KEY and CODEX_ACCESS_TOKEN before any other login: the lease's env is the one.
+    expect(home.unset).toEqual(["CODEX_API_KEY", "CODEX_ACCESS_TOKEN"]);
+    const keyed = grant({ providers: { codex: [{ id: "k", mode: "env", env: { CODEX_API_KEY: "sk-k" } }] } }, "s");
+    const withKey = await createCredentialHome({
+      sessionId: "s",
+      agent: "codex",
+      lease: resolveLease(keyed.lease, keyed.cfg),
+      baseDir: await tmp(),
+    });
+    expect(withKey.unset).toEqual(["CODEX_ACCESS_TOKEN"]);
     expect((await agentSees(home.env)).fakeAccount).toBe("a");
     await expect(
       createCredentialHome({ sessionId: "s", agent: "codex", lease: l, baseDir: await tmp() }),

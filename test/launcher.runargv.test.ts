@@ -16,7 +16,7 @@ const logged: { event: string; data: Record<string, unknown> }[] = [];
 function runArgv(env: Record<string, string> = {}, agentSessionId: string | null = null) {
   logged.length = 0;
   return createRunArgv({
-    envFor: (ref) => (ref === "lease#1" ? env : undefined),
+    envFor: (ref) => (ref === "lease#1" ? { set: env, unset: [] } : undefined),
     agentSessionIdOf: () => agentSessionId,
     log: (event, data) => logged.push({ event, data }),
   });

@@ -35,6 +35,8 @@ export interface AgentEnvOptions {
   trustCwd: boolean;
   /** Skip first-run onboarding screens (theme picker, "use this API key?"). */
   onboarded: boolean;
+  /** claude, onboarded: false leaves the key in the environment unapproved (claude asks about it). */
+  keyApproved?: boolean;
   /** claude: CLAUDE_CODE_MAX_RETRIES (unset = the CLI's default). */
   maxRetries?: number;
   /** A unique marker in every process's environment, to find the run's processes afterwards. */
@@ -56,6 +58,7 @@ export interface CaseSetup {
   withKey: boolean;
   trustCwd: boolean;
   onboarded: boolean;
+  keyApproved?: boolean;
   /** codex: make the working folder a git repository (codex exec refuses other folders). */
   gitRepo?: boolean;
   maxRetries?: number;
@@ -75,6 +78,7 @@ export function prepareCaseRun(k: CaseSetup, dirs: RunDirs, baseUrl: string, mar
     withKey: k.withKey,
     trustCwd: k.trustCwd,
     onboarded: k.onboarded,
+    ...(k.keyApproved !== undefined ? { keyApproved: k.keyApproved } : {}),
     marker,
     ...(k.maxRetries !== undefined ? { maxRetries: k.maxRetries } : {}),
     ...(k.extraEnv ? { extraEnv: k.extraEnv } : {}),
@@ -121,7 +125,7 @@ function claudeSetup(o: AgentEnvOptions): Record<string, string> {
       hasCompletedOnboarding: true,
       lastOnboardingVersion: "2.1.332",
       // claude asks once whether to use an API key found in the environment; it stores the key's tail.
-      customApiKeyResponses: { approved: [key.slice(-20)], rejected: [] },
+      customApiKeyResponses: { approved: o.keyApproved === false ? [] : [key.slice(-20)], rejected: [] },
     });
   }
   if (o.trustCwd) state.projects = { [o.dirs.cwd]: { hasTrustDialogAccepted: true, allowedTools: [] } };

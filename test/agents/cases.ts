@@ -433,6 +433,17 @@ export const CASES: AgentCase[] = [
     args: [],
     expectLine: /Failed to connect to api\.anthropic\.com/,
   }),
+  // A key in the environment that the user never answered for (a home made for an account has no
+  // answers: src/credential-overrides.ts keeps the key from a leased session; this is the question itself).
+  tui(
+    "claude/tui-api-key",
+    "onboarded, ANTHROPIC_API_KEY never approved: claude asks whether to use it",
+    /use this API key/,
+    {
+      keyApproved: false,
+      steps: [{ waitFor: /use this API key/ }],
+    },
+  ),
   tui("gemini/tui-trust", "fresh folder: the boxed 'Do you trust the files in this folder?'", /Do you trust/i, {
     trustCwd: false,
     steps: [{ waitFor: /Do you trust/i }],

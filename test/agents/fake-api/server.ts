@@ -4,6 +4,7 @@
  * path segment (`/auth/v1/messages`). Test-only: it exists so the real CLIs can be recorded and run
  * under the conductor without any network but loopback.
  */
+import { FAKE_KEYS } from "../agent-env.js";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { handleAnthropic } from "./anthropic.js";
@@ -21,6 +22,8 @@ export interface FakeApiRequest {
   vendor: Vendor | null;
   scenario: string;
   status?: number;
+  /** Which credential the request carried, by kind (never its value): see credentialOf. */
+  credential: string | null;
 }
 
 export interface FakeApi {
@@ -41,6 +44,26 @@ function vendorOf(path: string): Vendor | null {
   return null;
 }
 
+/**
+ * The credential a request carried, named by where it came from: `x-api-key`, `bearer` or the
+ * `?key=`/`x-goog-api-key` of gemini, each with `:<name>` when it is one of FAKE_KEYS (`bearer:claudeOauth`).
+ * A live test asserts with it which login a CLI used (an account's, or a key in its environment).
+ */
+function credentialOf(req: IncomingMessage): string | null {
+  const auth = req.headers.authorization?.replace(/^Bearer\s+/i, "");
+  const url = new URL(req.url ?? "/", "http://127.0.0.1");
+  const found: [string, string | undefined][] = [
+    ["x-api-key", req.headers["x-api-key"] as string | undefined],
+    ["bearer", req.headers.authorization ? auth : undefined],
+    ["x-goog-api-key", req.headers["x-goog-api-key"] as string | undefined],
+    ["key", url.searchParams.get("key") ?? undefined],
+  ];
+  const [where, value] = found.find(([, v]) => v) ?? [];
+  if (!where) return null;
+  const name = Object.entries(FAKE_KEYS).find(([, k]) => k === value)?.[0];
+  return name ? `${where}:${name}` : where;
+}
+
 export async function startFakeApi(port = 0): Promise<FakeApi> {
   const requests: FakeApiRequest[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -55,6 +78,7 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
       url: req.url ?? "",
       vendor,
       scenario: first,
+      credential: credentialOf(req),
     };
     requests.push(entry);
     res.on("finish", () => {
@@ -85,7 +109,15 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
   // WebSocket upgrades (codex tries a Responses WebSocket first): refused, so the CLI falls back to
   // HTTPS at once; logged like any request.
   server.on("upgrade", (req, socket) => {
-    requests.push({ at: Date.now(), method: "UPGRADE", url: req.url ?? "", vendor: null, scenario: "", status: 404 });
+    requests.push({
+      at: Date.now(),
+      method: "UPGRADE",
+      url: req.url ?? "",
+      vendor: null,
+      scenario: "",
+      status: 404,
+      credential: null,
+    });
     socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
   });
   await new Promise<void>((resolve, reject) => {

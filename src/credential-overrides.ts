@@ -1,0 +1,86 @@
+/**
+ * What makes an agent CLI use another credential than the one its session leased. A leased
+ * session inherits the conductor's environment and gets a copy of the user's settings, and each
+ * CLI lets some of those decide before the login in its config home (read in the shipped builds):
+ *
+ *   claude 2.1.332: a cloud or gateway switch (CLAUDE_CODE_USE_*), then ANTHROPIC_AUTH_TOKEN,
+ *     ANTHROPIC_API_KEY and settings' `apiKeyHelper`, then CLAUDE_CODE_OAUTH_TOKEN and an
+ *     ANTHROPIC_PROFILE, all before the claude.ai login. Seen live (loopback fake API): an OAuth
+ *     home with ANTHROPIC_API_KEY in the environment ran `claude -p` on the key (x-api-key, no
+ *     question) and the TUI stopped at "Detected a custom API key in your environment / Do you want
+ *     to use this API key?", which nobody answers in an unattended session.
+ *   codex 0.171: CODEX_API_KEY (`codex exec`) and CODEX_ACCESS_TOKEN (every mode) before auth.json.
+ *     OPENAI_API_KEY is not read for the login (it only fills the TUI's key screen): left alone.
+ *   gemini 0.61: the auth type is settings' `security.auth.selectedType`, and only without one the
+ *     environment's (GEMINI_API_KEY…): a copy of the settings of a user who runs on a key would run
+ *     an OAuth account's session on that key. Within the OAuth login, GOOGLE_GENAI_USE_GCA with
+ *     GOOGLE_CLOUD_ACCESS_TOKEN replaces oauth_creds.json, GEMINI_FORCE_ENCRYPTED_FILE_STORAGE skips it.
+ *
+ * So a lease's credentials are the only ones its session sees: those variables are left out of the
+ * child's environment (the ones the lease sets itself excepted), claude's copied settings lose their
+ * key helper and those variables in their `env`, gemini's copied settings select the login.
+ */
+import { parseJsonText } from "./json-file.js";
+
+/** Per provider: the variables that choose a credential before the login in the CLI's home. */
+export const CREDENTIAL_ENV: Readonly<Record<string, readonly string[]>> = {
+  claude: [
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_PROFILE",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_REFRESH_TOKEN",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_USE_FOUNDRY",
+    "CLAUDE_CODE_USE_GATEWAY",
+    "CLAUDE_CODE_USE_ANTHROPIC_AWS",
+    "CLAUDE_CODE_USE_ANTHROPIC_GOOGLE_CLOUD",
+    "CLAUDE_CODE_USE_MANTLE",
+  ],
+  codex: ["CODEX_API_KEY", "CODEX_ACCESS_TOKEN"],
+  gemini: ["GOOGLE_GENAI_USE_GCA", "GOOGLE_CLOUD_ACCESS_TOKEN", "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE"],
+};
+
+/** The variables a leased session must not inherit: the provider's, less those the lease sets. */
+export function leaseUnsets(provider: string, leased: Readonly<Record<string, string>>): string[] {
+  return (CREDENTIAL_ENV[provider] ?? []).filter((name) => !Object.hasOwn(leased, name));
+}
+
+/** gemini's auth type for the OAuth login an auth-mode lease puts in its home. */
+export const GEMINI_LOGIN_AUTH_TYPE = "oauth-personal";
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const jsonText = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+
+/**
+ * The user's settings file (`text`; null: the user has none) as an auth-mode lease's home gets it,
+ * or null for no file. claude: without `apiKeyHelper` and the credential variables in its `env`.
+ * gemini: with the login selected (a home gets such a file even when the user has none). Settings
+ * that are not a JSON object are copied as they are for claude (it reads them as it would in the
+ * user's home) and replaced by the selection alone for gemini (its settings may hold comments,
+ * which this does not parse: the home then lacks the user's other gemini settings).
+ */
+export function settingsForLease(provider: string, text: string | null): string | null {
+  if (provider !== "claude" && provider !== "gemini") return text;
+  let settings: unknown = null;
+  if (text !== null) {
+    try {
+      settings = parseJsonText(text, (why) => new Error(why));
+    } catch {
+      settings = null;
+    }
+  }
+  if (provider === "claude") {
+    if (!isObject(settings)) return text;
+    const { apiKeyHelper: _helper, env, ...rest } = settings;
+    if (!isObject(env)) return jsonText(rest);
+    const kept = Object.entries(env).filter(([name]) => !CREDENTIAL_ENV.claude?.includes(name));
+    return jsonText({ ...rest, env: Object.fromEntries(kept) });
+  }
+  const user = isObject(settings) ? settings : {};
+  const security = isObject(user.security) ? user.security : {};
+  const auth = isObject(security.auth) ? security.auth : {};
+  return jsonText({ ...user, security: { ...security, auth: { ...auth, selectedType: GEMINI_LOGIN_AUTH_TYPE } } });
+}

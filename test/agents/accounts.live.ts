@@ -1,0 +1,118 @@
+/**
+ * A session leased to an account runs on that account's login, whatever the conductor's own
+ * environment holds. The real claude under the conductor, an auth-mode claude account (an OAuth
+ * login file, a fake token), and ANTHROPIC_API_KEY in the conductor's environment, as on a machine
+ * where the user also has a key: claude 2.1.332 decides a key before a claude.ai login, so `-p`
+ * ran on the key without a word and the TUI stopped at "Detected a custom API key in your
+ * environment / Do you want to use this API key?". The fake API says which credential each
+ * request carried (`credential`: `bearer:claudeOauth` is the account's token, `x-api-key:claude`
+ * the inherited key). Part of `npm run test:agents` (loopback-only namespace, the fake API).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type Conductor, createConductor } from "../../src/conductor.js";
+import { agentEnv, FAKE_KEYS } from "./agent-env.js";
+import type { FakeApi } from "./fake-api/server.js";
+import { startLiveAgents, until } from "./tui-run.js";
+
+describe("a leased claude session and a key in the conductor's environment", () => {
+  let api: FakeApi;
+  let claude: string;
+  const open = new Set<Conductor>();
+  const saved = { HOME: process.env.HOME, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY };
+  beforeAll(async () => {
+    let bins: Record<string, { bin: string }>;
+    ({ api, bins } = await startLiveAgents());
+    claude = bins.claude!.bin;
+  }, 600_000);
+  afterAll(async () => {
+    await Promise.all([...open].map((c) => c.shutdown("test_end")));
+    await api?.close();
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  /** A user's home (folder trusted, onboarded, no key approved), an account's OAuth file, a conductor leasing it. */
+  function leasedRun(name: string) {
+    const root = mkdtempSync(join(tmpdir(), `agents-live-accounts-${name}-`));
+    const dirs = { home: join(root, "home"), cwd: join(root, "work") };
+    for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+    execFileSync("git", ["init", "-q", dirs.cwd]);
+    const marker = `live-accounts-${name}-${process.pid}`;
+    const env = agentEnv({
+      cli: "claude",
+      dirs,
+      baseUrl: api.baseUrl("ok"),
+      withKey: false,
+      trustCwd: true,
+      onboarded: true,
+      marker,
+    });
+    delete env.CLAUDE_CONFIG_DIR; // the lease's home is the session's config dir
+    // The user's own claude state, which a credential home reads for the folders the user trusted.
+    const state = { hasCompletedOnboarding: true, projects: { [dirs.cwd]: { hasTrustDialogAccepted: true } } };
+    writeFileSync(join(dirs.home, ".claude.json"), JSON.stringify(state));
+    const authFile = join(root, "account.credentials.json");
+    const oauth = { accessToken: FAKE_KEYS.claudeOauth, refreshToken: "sk-ant-ort01-FAKE", expiresAt: 4102444800000 };
+    writeFileSync(authFile, JSON.stringify({ claudeAiOauth: { ...oauth, scopes: ["user:inference"] } }));
+    // The conductor's process: the user's home, and a key of the user's own.
+    process.env.HOME = dirs.home;
+    process.env.ANTHROPIC_API_KEY = FAKE_KEYS.claude;
+    const c = createConductor({
+      logsDir: join(root, "logs"),
+      credentialsDir: join(root, "creds"),
+      brokerStateFile: join(root, "broker-state.json"),
+      accounts: { providers: { claude: [{ id: "acct", mode: "auth", authFile, tier: "pro" }] } } as never,
+      graceMs: 3_000,
+      handleSignals: false,
+      enableMesh: false,
+    });
+    open.add(c);
+    return { c, dirs, env };
+  }
+
+  const credentials = () => api.requests.filter((r) => r.vendor === "anthropic").map((r) => r.credential);
+
+  test("claude -p runs on the account's login, not on the inherited key", async () => {
+    const { c, dirs, env } = leasedRun("print");
+    api.requests.length = 0;
+    const completed = new Promise<void>((r) => c.on("completed", () => r()));
+    const command = [claude, "-p", "Reply with one short sentence."];
+    c.spawnSession({
+      id: "claude-print",
+      agent: "command",
+      judgeAs: "claude",
+      command,
+      workdir: dirs.cwd,
+      env,
+      account: "claude",
+    });
+    await completed;
+    expect(readFileSync(c.getSnapshot()[0]!.outPath as string, "utf8")).toMatch(/FAKE-API-OK/);
+    expect(credentials().length).toBeGreaterThan(0);
+    expect(new Set(credentials())).toEqual(new Set(["bearer:claudeOauth"]));
+  }, 180_000);
+
+  test("claude's TUI answers on the account's login and asks nothing about the key", async () => {
+    const { c, dirs, env } = leasedRun("tui");
+    api.requests.length = 0;
+    const id = "claude-tui";
+    const command = [claude, "Reply with one short sentence."];
+    c.spawnSession({ id, agent: "command", judgeAs: "claude", command, workdir: dirs.cwd, env, account: "claude" });
+    const outPath = c.getSnapshot()[0]!.outPath as string;
+    const printed = () => (existsSync(outPath) ? readFileSync(outPath, "utf8") : "");
+    await until(
+      "claude's answer (FAKE-API-OK) on screen",
+      () => (/FAKE-API-OK/.test(printed()) ? true : undefined),
+      120_000,
+    );
+    expect(printed()).not.toMatch(/custom API key/);
+    expect(new Set(credentials())).toEqual(new Set(["bearer:claudeOauth"]));
+    await c.killSession(id);
+  }, 180_000);
+});
