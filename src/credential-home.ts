@@ -15,7 +15,8 @@
  *   claude  CLAUDE_CONFIG_DIR=<dir>   <dir>/.credentials.json, plus ~/.claude/settings.json copied, and a
  *           <dir>/.claude.json with onboarding done and the user's trusted folders (claude-home-state.ts)
  * Every auth home also gets CONDUCTOR_CREDENTIAL_HOME and CONDUCTOR_AUTH_FILE (for wrappers and
- * `command` agents). `mode: "env"`: the resolved variables, no directory. `mode: "profile"`
+ * `command` agents). `mode: "env"`: the resolved variables, no directory (gemini: a home without an
+ * auth file whose settings select the variables' auth type). `mode: "profile"`
  * (codex): CODEX_PROFILE, and `profile` for the launcher's `--profile`; no directory: profiles live
  * in the user's own CODEX_HOME. All modes set CONDUCTOR_ACCOUNT=<provider>/<id> (not a secret).
  *
@@ -29,7 +30,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import type { ResolvedLease } from "./accounts-config.js";
 import { claudeHomeState } from "./claude-home-state.js";
-import { leaseUnsets, settingsForLease } from "./credential-overrides.js";
+import { GEMINI_LOGIN_AUTH_TYPE, geminiAuthTypeOf, leaseUnsets, settingsForLease } from "./credential-overrides.js";
 import { isProcessAlive } from "./process-identity.js";
 
 export interface CredentialHomeOptions {
@@ -79,15 +80,16 @@ interface Layout {
   settings?: readonly [string, string];
 }
 
+const GEMINI_LAYOUT: Layout = {
+  homeVar: "GEMINI_CLI_HOME",
+  authAt: ".gemini/oauth_creds.json",
+  // trustedFolders.json: the folders the user trusted (gemini 0.61 refuses `-p` elsewhere, exit 55).
+  configs: [[".gemini/trustedFolders.json", ".gemini/trustedFolders.json"]],
+  settings: [".gemini/settings.json", ".gemini/settings.json"],
+};
 const LAYOUTS: Readonly<Record<string, Layout>> = {
   codex: { homeVar: "CODEX_HOME", authAt: "auth.json", configs: [[".codex/config.toml", "config.toml"]] },
-  gemini: {
-    homeVar: "GEMINI_CLI_HOME",
-    authAt: ".gemini/oauth_creds.json",
-    // trustedFolders.json: the folders the user trusted (gemini 0.61 refuses `-p` elsewhere, exit 55).
-    configs: [[".gemini/trustedFolders.json", ".gemini/trustedFolders.json"]],
-    settings: [".gemini/settings.json", ".gemini/settings.json"],
-  },
+  gemini: GEMINI_LAYOUT,
   claude: {
     homeVar: "CLAUDE_CONFIG_DIR",
     authAt: ".credentials.json",
@@ -113,12 +115,25 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
   const base = { CONDUCTOR_ACCOUNT: `${lease.provider}/${lease.accountId}` };
   const none = async () => undefined;
 
+  const userHome = opts.userHome ?? homedir();
   if (lease.mode === "env") {
     if (!lease.env)
       throw new CredentialHomeError(
         `session "${sessionId}": the env-mode lease of ${account} has no resolved env; call resolveLease first`,
       );
-    return { env: { ...base, ...lease.env }, unset: leaseUnsets(lease.provider, lease.env), dir: null, dispose: none };
+    const unset = leaseUnsets(lease.provider, lease.env);
+    // gemini takes its auth type from settings before the environment: a user whose settings select
+    // their own login would run a key lease on that login. A home whose settings select the lease's.
+    const authType = lease.provider === "gemini" ? geminiAuthTypeOf(lease.env) : null;
+    if (!authType) return { env: { ...base, ...lease.env }, unset, dir: null, dispose: none };
+    const { dir, dispose } = await homeDir(opts);
+    await copyConfigs(GEMINI_LAYOUT, lease.provider, dir, userHome, authType).catch(async (e: unknown) => {
+      await dispose();
+      throw e;
+    });
+    const env: Record<string, string> = { ...base, ...lease.env, GEMINI_CLI_HOME: dir, CONDUCTOR_CREDENTIAL_HOME: dir };
+    if (opts.geminiOverrideHome) env.HOME = dir;
+    return { env, unset, dir, dispose };
   }
   if (lease.mode === "profile") {
     if (!lease.profile)
@@ -136,11 +151,7 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
     throw new CredentialHomeError(`session "${sessionId}": the auth-mode lease of ${account} names no authFile`);
 
   const layout = LAYOUTS[lease.provider] ?? GENERIC;
-  await mkdir(opts.baseDir, { recursive: true, mode: 0o700 });
-  const safe = sessionId.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 40) || "session";
-  const dir = await mkdtemp(path.join(path.resolve(opts.baseDir), `${safe}.${process.pid}.`));
-  let disposed: Promise<void> | null = null;
-  const dispose = () => (disposed ??= rm(dir, { recursive: true, force: true }));
+  const { dir, dispose } = await homeDir(opts);
 
   const authPath = path.join(dir, layout.authAt);
   try {
@@ -166,17 +177,7 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
       `session "${sessionId}": cannot copy the auth file of ${account} (${lease.authFile}): ${why}`,
     );
   }
-  const userHome = opts.userHome ?? homedir();
-  for (const [from, to] of layout.configs) {
-    // Settings are a convenience: a missing or unreadable one is skipped, never fatal.
-    await copyPrivate(path.join(userHome, from), path.join(dir, to)).catch(() => undefined);
-  }
-  if (layout.settings) {
-    const [from, to] = layout.settings;
-    const text = await readFile(path.join(userHome, from), "utf8").catch(() => null);
-    const kept = settingsForLease(lease.provider, text);
-    if (kept !== null) await writePrivate(path.join(dir, to), kept);
-  }
+  await copyConfigs(layout, lease.provider, dir, userHome, GEMINI_LOGIN_AUTH_TYPE);
   // Without its state file a claude home is a first run: a network check, then dialogs (claude-home-state.ts).
   if (lease.provider === "claude") await writePrivate(path.join(dir, ".claude.json"), await claudeHomeState(userHome));
   const env: Record<string, string> = {
@@ -187,6 +188,28 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
   };
   if (lease.provider === "gemini" && opts.geminiOverrideHome) env.HOME = dir;
   return { env, unset: leaseUnsets(lease.provider, env), dir, dispose };
+}
+
+/** A fresh private home under `baseDir`, named so a later conductor can sweep it (HOME_NAME). */
+async function homeDir(opts: CredentialHomeOptions): Promise<{ dir: string; dispose: () => Promise<void> }> {
+  await mkdir(opts.baseDir, { recursive: true, mode: 0o700 });
+  const safe = opts.sessionId.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 40) || "session";
+  const dir = await mkdtemp(path.join(path.resolve(opts.baseDir), `${safe}.${process.pid}.`));
+  let disposed: Promise<void> | null = null;
+  return { dir, dispose: () => (disposed ??= rm(dir, { recursive: true, force: true })) };
+}
+
+/** The user's config files a home gets; gemini's settings select `geminiAuthType`. */
+async function copyConfigs(layout: Layout, provider: string, dir: string, userHome: string, geminiAuthType: string) {
+  for (const [from, to] of layout.configs) {
+    // Settings are a convenience: a missing or unreadable one is skipped, never fatal.
+    await copyPrivate(path.join(userHome, from), path.join(dir, to)).catch(() => undefined);
+  }
+  if (!layout.settings) return;
+  const [from, to] = layout.settings;
+  const text = await readFile(path.join(userHome, from), "utf8").catch(() => null);
+  const kept = settingsForLease(provider, text, geminiAuthType);
+  if (kept !== null) await writePrivate(path.join(dir, to), kept);
 }
 
 /** Copies a file into a home as 0600 (writePrivate). */

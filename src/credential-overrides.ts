@@ -50,6 +50,17 @@ export function leaseUnsets(provider: string, leased: Readonly<Record<string, st
 /** gemini's auth type for the OAuth login an auth-mode lease puts in its home. */
 export const GEMINI_LOGIN_AUTH_TYPE = "oauth-personal";
 
+/**
+ * The gemini auth type an env-mode lease's variables mean (gemini's own reading of its environment,
+ * `getAuthTypeFromEnv` in 0.61, less its gateway guess from a base URL), or null for none of them.
+ */
+export function geminiAuthTypeOf(env: Readonly<Record<string, string>>): string | null {
+  if (env.GOOGLE_GENAI_USE_GCA === "true") return "oauth-personal";
+  if (env.GOOGLE_GENAI_USE_VERTEXAI === "true") return "vertex-ai";
+  if (env.GEMINI_API_KEY) return "gemini-api-key";
+  return null;
+}
+
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const jsonText = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
@@ -57,12 +68,16 @@ const jsonText = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 /**
  * The user's settings file (`text`; null: the user has none) as an auth-mode lease's home gets it,
  * or null for no file. claude: without `apiKeyHelper` and the credential variables in its `env`.
- * gemini: with the login selected (a home gets such a file even when the user has none). Settings
+ * gemini: with `geminiAuthType` selected (a home gets such a file even when the user has none). Settings
  * that are not a JSON object are copied as they are for claude (it reads them as it would in the
  * user's home) and replaced by the selection alone for gemini (its settings may hold comments,
  * which this does not parse: the home then lacks the user's other gemini settings).
  */
-export function settingsForLease(provider: string, text: string | null): string | null {
+export function settingsForLease(
+  provider: string,
+  text: string | null,
+  geminiAuthType = GEMINI_LOGIN_AUTH_TYPE,
+): string | null {
   if (provider !== "claude" && provider !== "gemini") return text;
   let settings: unknown = null;
   if (text !== null) {
@@ -82,5 +97,5 @@ export function settingsForLease(provider: string, text: string | null): string 
   const user = isObject(settings) ? settings : {};
   const security = isObject(user.security) ? user.security : {};
   const auth = isObject(security.auth) ? security.auth : {};
-  return jsonText({ ...user, security: { ...security, auth: { ...auth, selectedType: GEMINI_LOGIN_AUTH_TYPE } } });
+  return jsonText({ ...user, security: { ...security, auth: { ...auth, selectedType: geminiAuthType } } });
 }

@@ -360,6 +360,56 @@ describe("other providers and modes", () => {
     ).rejects.toThrow(/call resolveLease first/);
   });
 
+  it("env mode, gemini: a home whose settings select the lease's key over the user's own login", async () => {
+    // gemini 0.61 reads settings' selectedType before GEMINI_API_KEY: copied as they are, a user's
+    // oauth-personal would run the key lease on the user's own Google login.
+    const userHome = await tmp("home-");
+    await mkdir(path.join(userHome, ".gemini"));
+    await writeFile(
+      path.join(userHome, ".gemini/settings.json"),
+      '{"security":{"auth":{"selectedType":"oauth-personal"}}}',
+    );
+    await writeFile(path.join(userHome, ".gemini/trustedFolders.json"), '{"/w":"TRUST_FOLDER"}');
+    const { lease: l, cfg } = grant(
+      { providers: { gemini: [{ id: "k", mode: "env", env: { GEMINI_API_KEY: "g-key" } }] } },
+      "s",
+      "gemini",
+    );
+    const home = await createCredentialHome({
+      sessionId: "s",
+      agent: "gemini",
+      lease: resolveLease(l, cfg),
+      baseDir: await tmp(),
+      userHome,
+    });
+    expect(home.env).toMatchObject({
+      GEMINI_API_KEY: "g-key",
+      GEMINI_CLI_HOME: home.dir,
+      CONDUCTOR_ACCOUNT: "gemini/k",
+    });
+    expect(home.env.CONDUCTOR_AUTH_FILE).toBeUndefined();
+    expect(JSON.parse(await readFile(path.join(home.dir!, ".gemini/settings.json"), "utf8"))).toEqual({
+      security: { auth: { selectedType: "gemini-api-key" } },
+    });
+    expect(await readFile(path.join(home.dir!, ".gemini/trustedFolders.json"), "utf8")).toBe('{"/w":"TRUST_FOLDER"}');
+    await home.dispose();
+    expect(existsSync(home.dir!)).toBe(false);
+    // Variables that name no auth type of gemini's: nothing to select, no directory.
+    const other = grant(
+      { providers: { gemini: [{ id: "o", mode: "env", env: { FAKE_ACCOUNT: "o" } }] } },
+      "s",
+      "gemini",
+    );
+    const plain = await createCredentialHome({
+      sessionId: "s",
+      agent: "command",
+      lease: resolveLease(other.lease, other.cfg),
+      baseDir: await tmp(),
+      userHome,
+    });
+    expect(plain.dir).toBeNull();
+  });
+
   it("profile mode gives CODEX_PROFILE and the launcher's profile", async () => {
     const home = await createCredentialHome({
       sessionId: "s",

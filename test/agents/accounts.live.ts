@@ -21,12 +21,18 @@ import { startLiveAgents, until } from "./tui-run.js";
 describe("a leased claude session and a key in the conductor's environment", () => {
   let api: FakeApi;
   let claude: string;
+  let gemini: string;
   const open = new Set<Conductor>();
-  const saved = { HOME: process.env.HOME, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY };
+  const saved = {
+    HOME: process.env.HOME,
+    ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY,
+    LIVE_GEMINI_KEY: process.env.LIVE_GEMINI_KEY,
+  };
   beforeAll(async () => {
     let bins: Record<string, { bin: string }>;
     ({ api, bins } = await startLiveAgents());
     claude = bins.claude!.bin;
+    gemini = bins.gemini!.bin;
   }, 600_000);
   afterAll(async () => {
     await Promise.all([...open].map((c) => c.shutdown("test_end")));
@@ -114,5 +120,74 @@ describe("a leased claude session and a key in the conductor's environment", () 
     expect(printed()).not.toMatch(/custom API key/);
     expect(new Set(credentials())).toEqual(new Set(["bearer:claudeOauth"]));
     await c.killSession(id);
+  }, 180_000);
+
+  // gemini 0.61 takes its auth type from settings before GEMINI_API_KEY: a user who signed in with
+  // Google (`oauth-personal`) ran a key account's session on that login (here: its fake OAuth file,
+  // which reaches no API offline). The lease's home selects the key.
+  test("gemini -p on an env-mode key account runs on the key, not on the user's Google login", async () => {
+    const root = mkdtempSync(join(tmpdir(), "agents-live-accounts-gemini-"));
+    const dirs = { home: join(root, "home"), cwd: join(root, "work") };
+    for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+    execFileSync("git", ["init", "-q", dirs.cwd]);
+    const marker = `live-accounts-gemini-${process.pid}`;
+    const base = {
+      cli: "gemini" as const,
+      dirs,
+      baseUrl: api.baseUrl("ok"),
+      withKey: false,
+      trustCwd: true,
+      onboarded: true,
+      marker,
+    };
+    const { GEMINI_CLI_HOME: _userGeminiHome, ...env } = agentEnv(base);
+    const settings = {
+      privacy: { usageStatisticsEnabled: false },
+      security: { auth: { selectedType: "oauth-personal" } },
+    };
+    writeFileSync(join(dirs.home, ".gemini/settings.json"), JSON.stringify(settings));
+    const creds = {
+      access_token: "ya29.FAKE",
+      refresh_token: "1//FAKE",
+      expiry_date: 4102444800000,
+      token_type: "Bearer",
+    };
+    writeFileSync(join(dirs.home, ".gemini/oauth_creds.json"), JSON.stringify(creds));
+    process.env.HOME = dirs.home;
+    process.env.LIVE_GEMINI_KEY = FAKE_KEYS.gemini;
+    const c = createConductor({
+      logsDir: join(root, "logs"),
+      credentialsDir: join(root, "creds"),
+      brokerStateFile: join(root, "broker-state.json"),
+      accounts: {
+        providers: { gemini: [{ id: "key", mode: "env", env: { GEMINI_API_KEY: "${LIVE_GEMINI_KEY}" }, tier: "pro" }] },
+      } as never,
+      graceMs: 3_000,
+      handleSignals: false,
+      enableMesh: false,
+      probeOpts: { maxRunMs: 90_000 },
+    });
+    open.add(c);
+    api.requests.length = 0;
+    const ended = new Promise<string>((r) => {
+      c.on("completed", () => r("completed"));
+      c.on("dead", () => r("dead"));
+    });
+    const command = [gemini, "-p", "Reply with one short sentence."];
+    const sessionEnv = { ...env, GOOGLE_GEMINI_BASE_URL: api.baseUrl("ok") };
+    c.spawnSession({
+      id: "gemini-key",
+      agent: "command",
+      judgeAs: "gemini",
+      command,
+      workdir: dirs.cwd,
+      env: sessionEnv,
+      account: "gemini",
+    });
+    expect(await ended).toBe("completed");
+    expect(readFileSync(c.getSnapshot()[0]!.outPath as string, "utf8")).toMatch(/FAKE-API-OK/);
+    const used = api.requests.filter((r) => r.vendor === "gemini").map((r) => r.credential);
+    expect(used.length).toBeGreaterThan(0);
+    expect(new Set(used)).toEqual(new Set(["x-goog-api-key:gemini"]));
   }, 180_000);
 });
