@@ -20,9 +20,9 @@
  * (codex): CODEX_PROFILE, and `profile` for the launcher's `--profile`; no directory: profiles live
  * in the user's own CODEX_HOME. All modes set CONDUCTOR_ACCOUNT=<provider>/<id> (not a secret).
  *
- * Costs: the agent's own state in its home (history, sessions, refreshed tokens) is per session
- * and goes with `dispose`; a provider that rotates refresh tokens on use may invalidate the
- * account's auth file (log in again to refresh it). Files never name their contents in logs.
+ * Costs: the agent's own state in its home (history, sessions) is per session and goes with
+ * `dispose`; the login the CLI refreshes in the home goes back to the account's auth file
+ * (credential-writeback.ts: refresh tokens that are single-use). Logs never hold file contents.
  */
 import { PROVIDERS } from "../machines/providers.js";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -30,6 +30,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import type { ResolvedLease } from "./accounts-config.js";
 import { claudeHomeState } from "./claude-home-state.js";
+import { AuthWriteback, writebacksDone } from "./credential-writeback.js";
 import { GEMINI_LOGIN_AUTH_TYPE, geminiAuthTypeOf, leaseUnsets, settingsForLease } from "./credential-overrides.js";
 import { isProcessAlive } from "./process-identity.js";
 
@@ -46,7 +47,14 @@ export interface CredentialHomeOptions {
   /** gemini only: also set HOME to the credential home (for gemini versions without GEMINI_CLI_HOME). */
   geminiOverrideHome?: boolean;
   /** Event-log hook; data names accounts and paths, never file contents. */
-  log?: (event: "credential.auth_copy" | "credential.auth_copy_error", data: Record<string, unknown>) => void;
+  log?: (
+    event:
+      | "credential.auth_copy"
+      | "credential.auth_copy_error"
+      | "credential.auth_writeback"
+      | "credential.auth_writeback_error",
+    data: Record<string, unknown>,
+  ) => void;
 }
 
 export interface CredentialHome {
@@ -151,18 +159,29 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
     throw new CredentialHomeError(`session "${sessionId}": the auth-mode lease of ${account} names no authFile`);
 
   const layout = LAYOUTS[lease.provider] ?? GENERIC;
-  const { dir, dispose } = await homeDir(opts);
+  const home = await homeDir(opts);
+  const { dir } = home;
+  let dispose = home.dispose;
 
   const authPath = path.join(dir, layout.authAt);
   try {
-    await copyPrivate(lease.authFile, authPath);
-    opts.log?.("credential.auth_copy", {
-      session: sessionId,
-      provider: lease.provider,
-      account: lease.accountId,
-      from: lease.authFile,
-      to: authPath,
+    // A session that just ended may still be writing its refreshed login back: copy the newest.
+    await writebacksDone(lease.authFile);
+    const copied = await readFile(lease.authFile);
+    await writePrivate(authPath, copied);
+    const about = { session: sessionId, provider: lease.provider, account: lease.accountId };
+    const writeback = new AuthWriteback({
+      homeFile: authPath,
+      accountFile: lease.authFile,
+      copied,
+      about,
+      log: opts.log,
     });
+    writeback.watch();
+    const removeHome = dispose;
+    let disposed: Promise<void> | null = null;
+    dispose = () => (disposed ??= writeback.stop().then(removeHome));
+    opts.log?.("credential.auth_copy", { ...about, from: lease.authFile, to: authPath });
   } catch (e) {
     await dispose();
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;

@@ -179,6 +179,31 @@ describe("accounts with real processes", () => {
     }
   });
 
+  it("a login the agent refreshed goes back to the account's file: the next session starts from it", async () => {
+    // codex's refresh tokens are single-use (refresh_token_reused): a home's copy refreshed and then
+    // deleted left the account's file with a spent token, and the account's next session failed.
+    const dir = mkdtempSync(join(tmpdir(), "conductor-creds-"));
+    const authFile = join(dir, "acct.json");
+    writeFileSync(authFile, '{"refresh_token":"rt-1"}', { mode: 0o600 });
+    const accounts = { providers: { codex: [{ id: "a", mode: "auth", authFile, tier: "pro" }] } };
+    const { c } = conductor(accounts, dir);
+    const command = [NODE, join(root, "test/fixtures/refresh-login.mjs")];
+    const found: string[] = [];
+    for (const id of ["first", "second"]) {
+      const done = until(c, "completed", id);
+      c.spawnSession({ id, agent: "command", command, account: "codex" });
+      await done;
+      const out = readFileSync(c.getSnapshot().find((s) => s.id === id)!.outPath!, "utf8");
+      found.push(JSON.parse(/\{.*\}/.exec(out)![0]).found);
+    }
+    await c.shutdown("test");
+    expect(found).toEqual(["rt-1", "rt-2"]);
+    expect(readFileSync(authFile, "utf8")).toBe('{"refresh_token":"rt-3"}');
+    expect(statSync(authFile).mode & 0o777).toBe(0o600);
+    const back = (await readEventLog(c.eventLogPath)).filter((l) => l.event === "credential.auth_writeback");
+    expect(back.map((l) => l.session)).toEqual(["first", "second"]);
+  });
+
   it("a session that needs an account on a conductor without accounts says so", async () => {
     const c = createConductor({ logsDir: mkdtempSync(join(tmpdir(), "conductor-broker-")), handleSignals: false });
     open.push(c);

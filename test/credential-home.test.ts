@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, stat, utimes, writeFile } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createActor, fromCallback } from "xstate";
 import { brokerMachine, type BrokerReply, type Lease } from "../machines/broker.machine.js";
 import { brokerInputOf, parseAccountsConfig, resolveLease, type ResolvedLease } from "../src/accounts-config.js";
@@ -428,6 +428,75 @@ describe("other providers and modes", () => {
     await expect(
       createCredentialHome({ sessionId: "s", agent: "claude", lease: lease({}), baseDir: await tmp() }),
     ).rejects.toThrow('agent "claude" cannot use a lease of codex account "a"');
+  });
+});
+
+describe("the account's file follows the login its sessions refreshed", () => {
+  async function codexHome(content: string) {
+    const keys = await tmp("keys-");
+    const authFile = path.join(keys, "a.json");
+    await writeFile(authFile, content, { mode: 0o600 });
+    const logged: [string, Record<string, unknown>][] = [];
+    const home = await createCredentialHome({
+      sessionId: "s",
+      agent: "codex",
+      lease: lease({ authFile }),
+      baseDir: await tmp("homes-"),
+      userHome: await tmp("home-"),
+      log: (event, data) => void logged.push([event, data]),
+    });
+    const events = () => logged.map(([e]) => e).filter((e) => e.startsWith("credential.auth_writeback"));
+    return { home, authFile, homeFile: path.join(home.dir!, "auth.json"), logged, events };
+  }
+
+  it("a refresh is written back while the session runs, and again at dispose; the file stays 0600", async () => {
+    const { home, authFile, homeFile, events } = await codexHome('{"refresh_token":"rt-1"}');
+    await writeFile(homeFile, '{"refresh_token":"rt-2"}');
+    // The watch writes it back before the home is disposed (a session may run for days).
+    await vi.waitFor(async () => expect(await readFile(authFile, "utf8")).toBe('{"refresh_token":"rt-2"}'), {
+      timeout: 30_000,
+    });
+    await writeFile(homeFile, '{"refresh_token":"rt-3"}');
+    await home.dispose();
+    expect(await readFile(authFile, "utf8")).toBe('{"refresh_token":"rt-3"}');
+    expect((await stat(authFile)).mode & 0o777).toBe(0o600);
+    expect(events()).toEqual(["credential.auth_writeback", "credential.auth_writeback"]);
+    expect(await readdir(path.dirname(authFile))).toEqual(["a.json"]); // no temporary file left
+  });
+
+  it("nothing changed: the account's file is not written", async () => {
+    const { home, authFile, events } = await codexHome('{"refresh_token":"rt-1"}');
+    const before = await stat(authFile);
+    await home.dispose();
+    expect((await stat(authFile)).mtimeMs).toBe(before.mtimeMs);
+    expect(events()).toEqual([]);
+  });
+
+  it("a file the CLI left half-written is not written back, and the log says so", async () => {
+    const { home, authFile, homeFile, logged } = await codexHome('{"refresh_token":"rt-1"}');
+    await writeFile(homeFile, '{"refresh_tok');
+    await home.dispose();
+    expect(await readFile(authFile, "utf8")).toBe('{"refresh_token":"rt-1"}');
+    const errors = logged.filter(([e]) => e === "credential.auth_writeback_error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]![1]).toMatchObject({ session: "s", provider: "codex", account: "a" });
+    expect(JSON.stringify(errors)).not.toContain("refresh_tok"); // no file contents in the log
+  });
+
+  it("a home made right after another one's dispose starts from the login that one wrote back", async () => {
+    const { home, authFile, homeFile } = await codexHome('{"refresh_token":"rt-1"}');
+    await writeFile(homeFile, '{"refresh_token":"rt-2"}');
+    const disposing = home.dispose();
+    const next = await createCredentialHome({
+      sessionId: "s2",
+      agent: "codex",
+      lease: lease({ authFile }),
+      baseDir: await tmp("homes-"),
+      userHome: await tmp("home-"),
+    });
+    await disposing;
+    expect(await readFile(path.join(next.dir!, "auth.json"), "utf8")).toBe('{"refresh_token":"rt-2"}');
+    await next.dispose();
   });
 });
 
