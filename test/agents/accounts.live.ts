@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Conductor, createConductor } from "../../src/conductor.js";
 import { agentEnv, FAKE_KEYS } from "./agent-env.js";
+import { expiredLogin, startFakeChatgptLogin } from "./fake-api/chatgpt-login.js";
 import type { FakeApi } from "./fake-api/server.js";
 import { startLiveAgents, until } from "./tui-run.js";
 
@@ -22,6 +23,7 @@ describe("a leased claude session and a key in the conductor's environment", () 
   let api: FakeApi;
   let claude: string;
   let gemini: string;
+  let codex: string;
   const open = new Set<Conductor>();
   const saved = {
     HOME: process.env.HOME,
@@ -33,6 +35,7 @@ describe("a leased claude session and a key in the conductor's environment", () 
     ({ api, bins } = await startLiveAgents());
     claude = bins.claude!.bin;
     gemini = bins.gemini!.bin;
+    codex = bins.codex!.bin;
   }, 600_000);
   afterAll(async () => {
     await Promise.all([...open].map((c) => c.shutdown("test_end")));
@@ -190,4 +193,82 @@ describe("a leased claude session and a key in the conductor's environment", () 
     expect(used.length).toBeGreaterThan(0);
     expect(new Set(used)).toEqual(new Set(["x-goog-api-key:gemini"]));
   }, 180_000);
+
+  // codex's ChatGPT refresh tokens are single-use (`refresh_token_reused`): the account's file must get
+  // what a session's codex refreshed, or the account's next session presents a spent token.
+  test("codex's refreshed ChatGPT login goes back to the account: the next session starts from it, no spent token sent", async () => {
+    const login = await startFakeChatgptLogin();
+    try {
+      const root = mkdtempSync(join(tmpdir(), "agents-live-accounts-codex-"));
+      const dirs = { home: join(root, "home"), cwd: join(root, "work") };
+      for (const d of Object.values(dirs)) mkdirSync(join(d), { recursive: true });
+      execFileSync("git", ["init", "-q", dirs.cwd]);
+      const marker = `live-accounts-codex-${process.pid}`;
+      const base = {
+        cli: "codex" as const,
+        dirs,
+        baseUrl: api.baseUrl("ok"),
+        withKey: false,
+        trustCwd: true,
+        onboarded: true,
+        marker,
+      };
+      const { CODEX_HOME: _userCodexHome, ...env } = agentEnv(base);
+      // The user's codex config, which a home copies: the ChatGPT backend is the fake's.
+      const config = readFileSync(join(dirs.home, ".codex/config.toml"), "utf8");
+      writeFileSync(
+        join(dirs.home, ".codex/config.toml"),
+        `chatgpt_base_url = "${login.origin}/backend-api/"\n${config}`,
+      );
+      const authFile = join(root, "account-auth.json");
+      writeFileSync(authFile, expiredLogin("rt-1"), { mode: 0o600 });
+      process.env.HOME = dirs.home;
+      const c = createConductor({
+        logsDir: join(root, "logs"),
+        credentialsDir: join(root, "creds"),
+        brokerStateFile: join(root, "broker-state.json"),
+        accounts: { providers: { codex: [{ id: "chatgpt", mode: "auth", authFile, tier: "plus" }] } } as never,
+        graceMs: 3_000,
+        handleSignals: false,
+        enableMesh: false,
+      });
+      open.add(c);
+      const sessionEnv = { ...env, CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${login.origin}/oauth/token` };
+      const command = [codex, "exec", "--skip-git-repo-check", "Reply with one short sentence."];
+      const spawn = (id: string) =>
+        c.spawnSession({
+          id,
+          agent: "command",
+          judgeAs: "codex",
+          command,
+          workdir: dirs.cwd,
+          env: sessionEnv,
+          account: "codex",
+        });
+      spawn("codex-first");
+      await until(
+        "the first session's codex to refresh its login",
+        () => (login.refreshes.length > 0 ? true : undefined),
+        120_000,
+      );
+      // Its refreshed login is in the account's file (the model itself is unreachable here: ended by hand).
+      const rotated = () => (readFileSync(authFile, "utf8").includes('"rt-2"') ? true : undefined);
+      await until("the refreshed login in the account's file", rotated, 60_000);
+      await c.killSession("codex-first");
+      // The next session starts from that login: the access token the refresh gave (generation 2), no
+      // refresh with the spent rt-1 (the real server refuses it: refresh_token_reused).
+      const seen = login.bearers.length;
+      spawn("codex-second");
+      await until(
+        "the second session's codex at the backend",
+        () => (login.bearers.length > seen + 2 ? true : undefined),
+        120_000,
+      );
+      await c.killSession("codex-second");
+      expect(new Set(login.bearers.slice(seen))).toEqual(new Set([2]));
+      expect(login.refreshes).toEqual(["rt-1"]);
+    } finally {
+      await login.close();
+    }
+  }, 400_000);
 });
