@@ -47,6 +47,19 @@ const lease = (over: Partial<ResolvedLease>): ResolvedLease => ({
   ...over,
 });
 
+/** An auth-mode home of `provider`'s account whose login file holds `login`, read from `userHome`. */
+async function authHome(provider: string, login: string, userHome?: string) {
+  const authFile = path.join(await tmp("keys-"), "login.json");
+  await writeFile(authFile, login);
+  return createCredentialHome({
+    sessionId: "s",
+    agent: provider,
+    lease: lease({ provider, accountId: provider[0], authFile }),
+    baseDir: await tmp("homes-"),
+    userHome: userHome ?? (await tmp("home-")),
+  });
+}
+
 /** Asks a broker for a lease, as the runtime will. */
 function grant(
   accountsJson: unknown,
@@ -225,16 +238,7 @@ describe("other providers and modes", () => {
   });
 
   it("gemini: a user without settings gets ones that select the account's login", async () => {
-    const keys = await tmp("keys-");
-    await writeFile(path.join(keys, "g.json"), '{"refresh_token":"g"}');
-    const l = lease({ provider: "gemini", accountId: "g", authFile: path.join(keys, "g.json") });
-    const home = await createCredentialHome({
-      sessionId: "s",
-      agent: "gemini",
-      lease: l,
-      baseDir: await tmp("homes-"),
-      userHome: await tmp("home-"),
-    });
+    const home = await authHome("gemini", '{"refresh_token":"g"}');
     expect(JSON.parse(await readFile(path.join(home.dir!, ".gemini/settings.json"), "utf8"))).toEqual({
       security: { auth: { selectedType: "oauth-personal" } },
     });
@@ -243,8 +247,6 @@ describe("other providers and modes", () => {
 
   it("claude: the copied settings lose the key helper and the credential variables of their env", async () => {
     // claude 2.1.332 asks apiKeyHelper, ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN before the claude.ai login.
-    const keys = await tmp("keys-");
-    await writeFile(path.join(keys, "c.json"), '{"claudeAiOauth":"c"}');
     const userHome = await tmp("home-");
     await mkdir(path.join(userHome, ".claude"));
     const user = {
@@ -254,14 +256,7 @@ describe("other providers and modes", () => {
       permissions: { allow: ["Bash(ls)"] },
     };
     await writeFile(path.join(userHome, ".claude/settings.json"), JSON.stringify(user));
-    const l = lease({ provider: "claude", accountId: "c", authFile: path.join(keys, "c.json") });
-    const home = await createCredentialHome({
-      sessionId: "s",
-      agent: "claude",
-      lease: l,
-      baseDir: await tmp("homes-"),
-      userHome,
-    });
+    const home = await authHome("claude", '{"claudeAiOauth":"c"}', userHome);
     expect(JSON.parse(await readFile(path.join(home.dir!, "settings.json"), "utf8"))).toEqual({
       model: "opus",
       env: { DISABLE_TELEMETRY: "1" },
@@ -273,16 +268,7 @@ describe("other providers and modes", () => {
   });
 
   it("claude: CLAUDE_CONFIG_DIR/.credentials.json", async () => {
-    const keys = await tmp("keys-");
-    await writeFile(path.join(keys, "c.json"), '{"claudeAiOauth":"c"}');
-    const l = lease({ provider: "claude", accountId: "c", authFile: path.join(keys, "c.json") });
-    const home = await createCredentialHome({
-      sessionId: "s",
-      agent: "claude",
-      lease: l,
-      baseDir: await tmp("homes-"),
-      userHome: await tmp("home-"),
-    });
+    const home = await authHome("claude", '{"claudeAiOauth":"c"}');
     expect(home.env.CLAUDE_CONFIG_DIR).toBe(home.dir);
     expect((await agentSees(home.env)).claudeCreds).toBe('{"claudeAiOauth":"c"}');
     await home.dispose();
@@ -370,18 +356,17 @@ describe("other providers and modes", () => {
       '{"security":{"auth":{"selectedType":"oauth-personal"}}}',
     );
     await writeFile(path.join(userHome, ".gemini/trustedFolders.json"), '{"/w":"TRUST_FOLDER"}');
-    const { lease: l, cfg } = grant(
-      { providers: { gemini: [{ id: "k", mode: "env", env: { GEMINI_API_KEY: "g-key" } }] } },
-      "s",
-      "gemini",
-    );
-    const home = await createCredentialHome({
-      sessionId: "s",
-      agent: "gemini",
-      lease: resolveLease(l, cfg),
-      baseDir: await tmp(),
-      userHome,
-    });
+    const envHome = async (id: string, env: Record<string, string>) => {
+      const { lease: l, cfg } = grant({ providers: { gemini: [{ id, mode: "env", env }] } }, "s", "gemini");
+      return createCredentialHome({
+        sessionId: "s",
+        agent: "gemini",
+        lease: resolveLease(l, cfg),
+        baseDir: await tmp(),
+        userHome,
+      });
+    };
+    const home = await envHome("k", { GEMINI_API_KEY: "g-key" });
     expect(home.env).toMatchObject({
       GEMINI_API_KEY: "g-key",
       GEMINI_CLI_HOME: home.dir,
@@ -395,18 +380,7 @@ describe("other providers and modes", () => {
     await home.dispose();
     expect(existsSync(home.dir!)).toBe(false);
     // Variables that name no auth type of gemini's: nothing to select, no directory.
-    const other = grant(
-      { providers: { gemini: [{ id: "o", mode: "env", env: { FAKE_ACCOUNT: "o" } }] } },
-      "s",
-      "gemini",
-    );
-    const plain = await createCredentialHome({
-      sessionId: "s",
-      agent: "command",
-      lease: resolveLease(other.lease, other.cfg),
-      baseDir: await tmp(),
-      userHome,
-    });
+    const plain = await envHome("o", { FAKE_ACCOUNT: "o" });
     expect(plain.dir).toBeNull();
   });
 

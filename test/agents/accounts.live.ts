@@ -1,12 +1,17 @@
 /**
  * A session leased to an account runs on that account's login, whatever the conductor's own
- * environment holds. The real claude under the conductor, an auth-mode claude account (an OAuth
- * login file, a fake token), and ANTHROPIC_API_KEY in the conductor's environment, as on a machine
- * where the user also has a key: claude 2.1.332 decides a key before a claude.ai login, so `-p`
- * ran on the key without a word and the TUI stopped at "Detected a custom API key in your
- * environment / Do you want to use this API key?". The fake API says which credential each
- * request carried (`credential`: `bearer:claudeOauth` is the account's token, `x-api-key:claude`
- * the inherited key). Part of `npm run test:agents` (loopback-only namespace, the fake API).
+ * environment and the user's own settings hold, and what its CLI refreshes goes back to the
+ * account. The real CLIs under the conductor, against the fake API (which says which credential
+ * each request carried: `bearer:claudeOauth` is the claude account's token, `x-api-key:claude` a
+ * key, `x-goog-api-key:gemini` gemini's key) and a fake of codex's ChatGPT login:
+ * - claude, an auth-mode account, ANTHROPIC_API_KEY in the conductor's environment: claude 2.1.332
+ *   decides a key before a claude.ai login, so `-p` ran on the key without a word and the TUI
+ *   stopped at "Detected a custom API key in your environment / Do you want to use this API key?";
+ * - gemini, an env-mode key account, the user signed in with Google: gemini 0.61 takes its auth type
+ *   from settings before its environment, so the session ran on the user's login;
+ * - codex, an auth-mode ChatGPT account: its refresh tokens are single-use, so the account's file
+ *   must get what a session refreshed.
+ * Part of `npm run test:agents` (loopback-only namespace).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,12 +19,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Conductor, createConductor } from "../../src/conductor.js";
-import { agentEnv, FAKE_KEYS } from "./agent-env.js";
+import { agentEnv, type Cli, FAKE_KEYS } from "./agent-env.js";
 import { expiredLogin, startFakeChatgptLogin } from "./fake-api/chatgpt-login.js";
 import type { FakeApi } from "./fake-api/server.js";
 import { startLiveAgents, until } from "./tui-run.js";
 
-describe("a leased claude session and a key in the conductor's environment", () => {
+/** The variables that point each CLI at its config home: a leased session's come from its lease. */
+const HOME_VARS = ["CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME"];
+
+describe("leased sessions of the real CLIs run on their account's login", () => {
   let api: FakeApi;
   let claude: string;
   let gemini: string;
@@ -46,15 +54,19 @@ describe("a leased claude session and a key in the conductor's environment", () 
     }
   });
 
-  /** A user's home (folder trusted, onboarded, no key approved), an account's OAuth file, a conductor leasing it. */
-  function leasedRun(name: string) {
+  /**
+   * A user's machine for `cli`: a home (onboarded, the work folder trusted, no key, no login of the
+   * CLI's own unless a test writes one) that becomes the conductor's HOME, and the session's env
+   * without the CLI's config-home variable (the lease's home is the session's).
+   */
+  function userRun(cli: Cli, name: string) {
     const root = mkdtempSync(join(tmpdir(), `agents-live-accounts-${name}-`));
     const dirs = { home: join(root, "home"), cwd: join(root, "work") };
     for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
     execFileSync("git", ["init", "-q", dirs.cwd]);
     const marker = `live-accounts-${name}-${process.pid}`;
-    const env = agentEnv({
-      cli: "claude",
+    const all = agentEnv({
+      cli,
       dirs,
       baseUrl: api.baseUrl("ok"),
       withKey: false,
@@ -62,26 +74,37 @@ describe("a leased claude session and a key in the conductor's environment", () 
       onboarded: true,
       marker,
     });
-    delete env.CLAUDE_CONFIG_DIR; // the lease's home is the session's config dir
+    const env = Object.fromEntries(Object.entries(all).filter(([k]) => !HOME_VARS.includes(k)));
+    process.env.HOME = dirs.home;
+    return { root, dirs, env };
+  }
+
+  /** A conductor in `root` whose accounts config is `providers`. */
+  function leasingConductor(root: string, providers: Record<string, unknown[]>) {
+    const c = createConductor({
+      logsDir: join(root, "logs"),
+      credentialsDir: join(root, "creds"),
+      brokerStateFile: join(root, "broker-state.json"),
+      accounts: { providers } as never,
+      graceMs: 3_000,
+      handleSignals: false,
+      enableMesh: false,
+    });
+    open.add(c);
+    return c;
+  }
+
+  /** claude: an auth-mode account (an OAuth login file), and a key of the user's own in the conductor's env. */
+  function leasedRun(name: string) {
+    const { root, dirs, env } = userRun("claude", name);
     // The user's own claude state, which a credential home reads for the folders the user trusted.
     const state = { hasCompletedOnboarding: true, projects: { [dirs.cwd]: { hasTrustDialogAccepted: true } } };
     writeFileSync(join(dirs.home, ".claude.json"), JSON.stringify(state));
     const authFile = join(root, "account.credentials.json");
     const oauth = { accessToken: FAKE_KEYS.claudeOauth, refreshToken: "sk-ant-ort01-FAKE", expiresAt: 4102444800000 };
     writeFileSync(authFile, JSON.stringify({ claudeAiOauth: { ...oauth, scopes: ["user:inference"] } }));
-    // The conductor's process: the user's home, and a key of the user's own.
-    process.env.HOME = dirs.home;
     process.env.ANTHROPIC_API_KEY = FAKE_KEYS.claude;
-    const c = createConductor({
-      logsDir: join(root, "logs"),
-      credentialsDir: join(root, "creds"),
-      brokerStateFile: join(root, "broker-state.json"),
-      accounts: { providers: { claude: [{ id: "acct", mode: "auth", authFile, tier: "pro" }] } } as never,
-      graceMs: 3_000,
-      handleSignals: false,
-      enableMesh: false,
-    });
-    open.add(c);
+    const c = leasingConductor(root, { claude: [{ id: "acct", mode: "auth", authFile, tier: "pro" }] });
     return { c, dirs, env };
   }
 
@@ -129,21 +152,7 @@ describe("a leased claude session and a key in the conductor's environment", () 
   // Google (`oauth-personal`) ran a key account's session on that login (here: its fake OAuth file,
   // which reaches no API offline). The lease's home selects the key.
   test("gemini -p on an env-mode key account runs on the key, not on the user's Google login", async () => {
-    const root = mkdtempSync(join(tmpdir(), "agents-live-accounts-gemini-"));
-    const dirs = { home: join(root, "home"), cwd: join(root, "work") };
-    for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-    execFileSync("git", ["init", "-q", dirs.cwd]);
-    const marker = `live-accounts-gemini-${process.pid}`;
-    const base = {
-      cli: "gemini" as const,
-      dirs,
-      baseUrl: api.baseUrl("ok"),
-      withKey: false,
-      trustCwd: true,
-      onboarded: true,
-      marker,
-    };
-    const { GEMINI_CLI_HOME: _userGeminiHome, ...env } = agentEnv(base);
+    const { root, dirs, env } = userRun("gemini", "gemini");
     const settings = {
       privacy: { usageStatisticsEnabled: false },
       security: { auth: { selectedType: "oauth-personal" } },
@@ -156,21 +165,9 @@ describe("a leased claude session and a key in the conductor's environment", () 
       token_type: "Bearer",
     };
     writeFileSync(join(dirs.home, ".gemini/oauth_creds.json"), JSON.stringify(creds));
-    process.env.HOME = dirs.home;
     process.env.LIVE_GEMINI_KEY = FAKE_KEYS.gemini;
-    const c = createConductor({
-      logsDir: join(root, "logs"),
-      credentialsDir: join(root, "creds"),
-      brokerStateFile: join(root, "broker-state.json"),
-      accounts: {
-        providers: { gemini: [{ id: "key", mode: "env", env: { GEMINI_API_KEY: "${LIVE_GEMINI_KEY}" }, tier: "pro" }] },
-      } as never,
-      graceMs: 3_000,
-      handleSignals: false,
-      enableMesh: false,
-      probeOpts: { maxRunMs: 90_000 },
-    });
-    open.add(c);
+    const key = { id: "key", mode: "env", env: { GEMINI_API_KEY: "${LIVE_GEMINI_KEY}" }, tier: "pro" };
+    const c = leasingConductor(root, { gemini: [key] });
     api.requests.length = 0;
     const ended = new Promise<string>((r) => {
       c.on("completed", () => r("completed"));
@@ -199,21 +196,7 @@ describe("a leased claude session and a key in the conductor's environment", () 
   test("codex's refreshed ChatGPT login goes back to the account: the next session starts from it, no spent token sent", async () => {
     const login = await startFakeChatgptLogin();
     try {
-      const root = mkdtempSync(join(tmpdir(), "agents-live-accounts-codex-"));
-      const dirs = { home: join(root, "home"), cwd: join(root, "work") };
-      for (const d of Object.values(dirs)) mkdirSync(join(d), { recursive: true });
-      execFileSync("git", ["init", "-q", dirs.cwd]);
-      const marker = `live-accounts-codex-${process.pid}`;
-      const base = {
-        cli: "codex" as const,
-        dirs,
-        baseUrl: api.baseUrl("ok"),
-        withKey: false,
-        trustCwd: true,
-        onboarded: true,
-        marker,
-      };
-      const { CODEX_HOME: _userCodexHome, ...env } = agentEnv(base);
+      const { root, dirs, env } = userRun("codex", "codex");
       // The user's codex config, which a home copies: the ChatGPT backend is the fake's.
       const config = readFileSync(join(dirs.home, ".codex/config.toml"), "utf8");
       writeFileSync(
@@ -222,17 +205,7 @@ describe("a leased claude session and a key in the conductor's environment", () 
       );
       const authFile = join(root, "account-auth.json");
       writeFileSync(authFile, expiredLogin("rt-1"), { mode: 0o600 });
-      process.env.HOME = dirs.home;
-      const c = createConductor({
-        logsDir: join(root, "logs"),
-        credentialsDir: join(root, "creds"),
-        brokerStateFile: join(root, "broker-state.json"),
-        accounts: { providers: { codex: [{ id: "chatgpt", mode: "auth", authFile, tier: "plus" }] } } as never,
-        graceMs: 3_000,
-        handleSignals: false,
-        enableMesh: false,
-      });
-      open.add(c);
+      const c = leasingConductor(root, { codex: [{ id: "chatgpt", mode: "auth", authFile, tier: "plus" }] });
       const sessionEnv = { ...env, CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${login.origin}/oauth/token` };
       const command = [codex, "exec", "--skip-git-repo-check", "Reply with one short sentence."];
       const spawn = (id: string) =>
