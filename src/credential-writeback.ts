@@ -10,8 +10,9 @@
  * when the home is disposed, atomically (a temporary file renamed over it, 0600), and only a
  * complete JSON document (a CLI caught mid-write is read again at its next write or at dispose).
  *
- * Two sessions on one account at the same time each refresh from their own copy; the second to
- * refresh after the first rotated still fails (the CLIs share one file and a lock to avoid it).
+ * One conductor leases an account to one session at a time; two conductors leasing the same account
+ * at once refresh from two copies, and the second to refresh after the first rotated still fails
+ * (the CLIs themselves share one file under a lock to avoid it).
  */
 import { randomBytes } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
