@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseJsonText } from "./json-file.js";
 
@@ -99,12 +99,15 @@ export class AuthWriteback {
       if (final) this.#o.log?.("credential.auth_writeback_error", { ...this.#o.about, error: (e as Error).message });
       return;
     }
-    const tmp = `${this.#accountFile}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    // Through a symlink to where the login really lives (an account may point at the user's own
+    // ~/.codex/auth.json): a rename over the link would cut it and leave the real file stale.
+    const target = await realpath(this.#accountFile).catch(() => this.#accountFile);
+    const tmp = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     try {
       await writeFile(tmp, bytes, { mode: 0o600, flag: "wx" });
-      await rename(tmp, this.#accountFile);
+      await rename(tmp, target);
       this.#known = bytes;
-      this.#o.log?.("credential.auth_writeback", { ...this.#o.about, to: this.#accountFile });
+      this.#o.log?.("credential.auth_writeback", { ...this.#o.about, to: target });
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);
       const error = (e as NodeJS.ErrnoException).code ?? (e as Error).message;

@@ -1,7 +1,7 @@
 /** Per-session credential homes: isolation between concurrent sessions, the user's own files untouched. */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -436,6 +436,32 @@ describe("the account's file follows the login its sessions refreshed", () => {
     expect((await stat(authFile)).mode & 0o777).toBe(0o600);
     expect(events()).toEqual(["credential.auth_writeback", "credential.auth_writeback"]);
     expect(await readdir(path.dirname(authFile))).toEqual(["a.json"]); // no temporary file left
+  });
+
+  it("an account file that is a symlink: the login is written where the link points, the link stays", async () => {
+    const { home, authFile } = await codexHome('{"refresh_token":"rt-1"}');
+    const link = path.join(path.dirname(authFile), "link.json");
+    await symlink(authFile, link);
+    const linked = await createCredentialHome({
+      sessionId: "s2",
+      agent: "codex",
+      lease: lease({ authFile: link }),
+      baseDir: await tmp("homes-"),
+      userHome: await tmp("home-"),
+    });
+    await home.dispose();
+    await writeFile(path.join(linked.dir!, "auth.json"), '{"refresh_token":"rt-2"}');
+    await linked.dispose();
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readFile(authFile, "utf8")).toBe('{"refresh_token":"rt-2"}');
+  });
+
+  it("a CLI that logged out (its auth file gone): the account's file stays", async () => {
+    const { home, authFile, homeFile, events } = await codexHome('{"refresh_token":"rt-1"}');
+    await rm(homeFile);
+    await home.dispose();
+    expect(await readFile(authFile, "utf8")).toBe('{"refresh_token":"rt-1"}');
+    expect(events()).toEqual([]);
   });
 
   it("nothing changed: the account's file is not written", async () => {
