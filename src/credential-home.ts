@@ -164,12 +164,12 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
   let dispose = home.dispose;
 
   const authPath = path.join(dir, layout.authAt);
+  const about = { session: sessionId, provider: lease.provider, account: lease.accountId };
   try {
     // A session that just ended may still be writing its refreshed login back: copy the newest.
     await writebacksDone(lease.authFile);
     const copied = await readFile(lease.authFile);
     await writePrivate(authPath, copied);
-    const about = { session: sessionId, provider: lease.provider, account: lease.accountId };
     const writeback = new AuthWriteback({
       homeFile: authPath,
       accountFile: lease.authFile,
@@ -185,13 +185,7 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
   } catch (e) {
     await dispose();
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    opts.log?.("credential.auth_copy_error", {
-      session: sessionId,
-      provider: lease.provider,
-      account: lease.accountId,
-      from: lease.authFile,
-      error: why,
-    });
+    opts.log?.("credential.auth_copy_error", { ...about, from: lease.authFile, error: why });
     throw new CredentialHomeError(
       `session "${sessionId}": cannot copy the auth file of ${account} (${lease.authFile}): ${why}`,
     );
