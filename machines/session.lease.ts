@@ -49,6 +49,8 @@ export interface CredentialHomeInput {
   agent: string;
   generation: number;
   lease: Omit<SessionLease, "ttlMs"> & Record<string, unknown>;
+  /** The run's working folder: its project settings may pick a credential too. */
+  cwd?: string;
 }
 
 /** Default lease TTL of the broker (30 min), when a grant does not say. */

@@ -74,7 +74,13 @@ export const sessionSetup = sessionOutcomeSetup.extend({
       enqueue.stopChild("creds");
       enqueue.spawnChild("credentialHome", {
         id: "creds",
-        input: { sessionId: context.id, agent: context.agent, generation: context.generation, lease: grant },
+        input: {
+          sessionId: context.id,
+          agent: context.agent,
+          generation: context.generation,
+          lease: grant,
+          ...(context.spec.cwd ? { cwd: context.spec.cwd } : {}),
+        },
       });
     }),
     noteCredentials: assign(({ event }) => ({ envRef: (event as Ev<"CREDENTIALS.READY">).envRef ?? null })),

@@ -66,6 +66,7 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
           agent: input.agent,
           lease,
           baseDir: credentialsDir,
+          ...(input.cwd ? { workdir: input.cwd } : {}),
           log: opts.log,
         });
         if (stopped) return void (await home.dispose());

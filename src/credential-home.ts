@@ -31,7 +31,13 @@ import path from "node:path";
 import type { ResolvedLease } from "./accounts-config.js";
 import { claudeHomeState } from "./claude-home-state.js";
 import { AuthWriteback, writebacksDone } from "./credential-writeback.js";
-import { GEMINI_LOGIN_AUTH_TYPE, geminiAuthTypeOf, leaseUnsets, settingsForLease } from "./credential-overrides.js";
+import {
+  GEMINI_LOGIN_AUTH_TYPE,
+  geminiAuthTypeOf,
+  leaseUnsets,
+  projectOverrides,
+  settingsForLease,
+} from "./credential-overrides.js";
 import { isProcessAlive } from "./process-identity.js";
 
 export interface CredentialHomeOptions {
@@ -44,6 +50,8 @@ export interface CredentialHomeOptions {
   baseDir: string;
   /** The user's home, read for config files to copy; default os.homedir(). Never written. */
   userHome?: string;
+  /** The session's working folder, read for project settings that would override the lease (names only in the log). */
+  workdir?: string;
   /** gemini only: also set HOME to the credential home (for gemini versions without GEMINI_CLI_HOME). */
   geminiOverrideHome?: boolean;
   /** Event-log hook; data names accounts and paths, never file contents. */
@@ -52,7 +60,8 @@ export interface CredentialHomeOptions {
       | "credential.auth_copy"
       | "credential.auth_copy_error"
       | "credential.auth_writeback"
-      | "credential.auth_writeback_error",
+      | "credential.auth_writeback_error"
+      | "credential.lease_overridden",
     data: Record<string, unknown>,
   ) => void;
 }
@@ -124,6 +133,15 @@ export async function createCredentialHome(opts: CredentialHomeOptions): Promise
   const none = async () => undefined;
 
   const userHome = opts.userHome ?? homedir();
+  // A project's own settings outrank the user's and cannot be rewritten here: the log says so.
+  const overriders = opts.workdir ? await projectOverrides(lease.provider, opts.workdir) : [];
+  if (overriders.length > 0)
+    opts.log?.("credential.lease_overridden", {
+      session: sessionId,
+      provider: lease.provider,
+      account: lease.accountId,
+      by: overriders,
+    });
   if (lease.mode === "env") {
     if (!lease.env)
       throw new CredentialHomeError(

@@ -20,6 +20,8 @@
  * child's environment (the ones the lease sets itself excepted), claude's copied settings lose their
  * key helper and those variables in their `env`, gemini's copied settings select the login.
  */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { parseJsonText } from "./json-file.js";
 
 /** Per provider: the variables that choose a credential before the login in the CLI's home. */
@@ -98,4 +100,40 @@ export function settingsForLease(
   const security = isObject(user.security) ? user.security : {};
   const auth = isObject(security.auth) ? security.auth : {};
   return jsonText({ ...user, security: { ...security, auth: { ...auth, selectedType: geminiAuthType } } });
+}
+
+/** Project settings files in a working folder that each CLI reads over the user's (claude: both). */
+const PROJECT_SETTINGS: Readonly<Record<string, readonly string[]>> = {
+  claude: [".claude/settings.json", ".claude/settings.local.json"],
+  gemini: [".gemini/settings.json"],
+};
+
+/**
+ * What in the project's own settings would pick another credential than a lease's, as
+ * `<file>: <key>` (names only): claude's `apiKeyHelper` and credential variables in `env`, gemini's
+ * `security.auth.selectedType`. A project's settings outrank the user's (which a home rewrites),
+ * and the conductor does not edit a project: it says so in the log instead.
+ */
+export async function projectOverrides(provider: string, workdir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const file of PROJECT_SETTINGS[provider] ?? []) {
+    const text = await readFile(path.join(workdir, file), "utf8").catch(() => null);
+    let settings: unknown = null;
+    try {
+      settings = text === null ? null : parseJsonText(text, (why) => new Error(why));
+    } catch {
+      continue;
+    }
+    if (!isObject(settings)) continue;
+    if (provider === "claude") {
+      if (settings.apiKeyHelper !== undefined) found.push(`${file}: apiKeyHelper`);
+      const env = isObject(settings.env) ? settings.env : {};
+      for (const name of CREDENTIAL_ENV.claude ?? []) if (env[name] !== undefined) found.push(`${file}: env.${name}`);
+    } else {
+      const security = isObject(settings.security) ? settings.security : {};
+      const auth = isObject(security.auth) ? security.auth : {};
+      if (auth.selectedType !== undefined) found.push(`${file}: security.auth.selectedType`);
+    }
+  }
+  return found;
 }

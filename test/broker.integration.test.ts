@@ -160,7 +160,11 @@ describe("accounts with real processes", () => {
       const { c } = conductor(accounts, dir);
       const all = until(c, "allCompleted");
       const command = [NODE, join(root, "test/fixtures/print-credentials.mjs")];
-      c.spawnSession({ id: "leased", agent: "command", command, account: "claude" });
+      // Its project's settings pick a key helper: that the conductor cannot undo, so it says so.
+      const workdir = join(dir, "project");
+      mkdirSync(join(workdir, ".claude"), { recursive: true });
+      writeFileSync(join(workdir, ".claude/settings.json"), '{"apiKeyHelper":"./key.sh"}');
+      c.spawnSession({ id: "leased", agent: "command", command, account: "claude", workdir });
       c.spawnSession({ id: "plain", agent: "command", command });
       await all;
       const seen = (id: string) =>
@@ -171,6 +175,8 @@ describe("accounts with real processes", () => {
       await c.shutdown("test");
       const unset = (await readEventLog(c.eventLogPath)).filter((l) => l.event === "pty.env_unset");
       expect(unset.map((l) => [l.session, l.names])).toEqual([["leased", ["ANTHROPIC_API_KEY"]]]);
+      const overridden = (await readEventLog(c.eventLogPath)).filter((l) => l.event === "credential.lease_overridden");
+      expect(overridden.map((l) => [l.session, l.by])).toEqual([["leased", [".claude/settings.json: apiKeyHelper"]]]);
     } finally {
       for (const [k, v] of Object.entries(old)) {
         if (v === undefined) delete process.env[k];

@@ -267,6 +267,40 @@ describe("other providers and modes", () => {
     await home.dispose();
   });
 
+  it("a project's own settings that would pick another credential are named in the log (names only)", async () => {
+    // A project's settings outrank the user's, and the conductor does not edit a project.
+    const workdir = await tmp("project-");
+    await mkdir(path.join(workdir, ".claude"));
+    await writeFile(path.join(workdir, ".claude/settings.json"), '{"apiKeyHelper":"./key.sh","model":"opus"}');
+    await writeFile(
+      path.join(workdir, ".claude/settings.local.json"),
+      '{"env":{"ANTHROPIC_AUTH_TOKEN":"t","FOO":"1"}}',
+    );
+    const authFile = path.join(await tmp("keys-"), "c.json");
+    await writeFile(authFile, '{"claudeAiOauth":"c"}');
+    const logged: [string, Record<string, unknown>][] = [];
+    const at = { sessionId: "s", agent: "claude", baseDir: await tmp("homes-"), userHome: await tmp("home-") };
+    const log = (event: string, data: Record<string, unknown>) => void logged.push([event, data]);
+    const lease_ = lease({ provider: "claude", accountId: "c", authFile });
+    const home = await createCredentialHome({ ...at, lease: lease_, workdir, log });
+    const warned = logged.filter(([e]) => e === "credential.lease_overridden").map(([, d]) => d);
+    expect(warned).toEqual([
+      {
+        session: "s",
+        provider: "claude",
+        account: "c",
+        by: [".claude/settings.json: apiKeyHelper", ".claude/settings.local.json: env.ANTHROPIC_AUTH_TOKEN"],
+      },
+    ]);
+    expect(JSON.stringify(logged)).not.toContain("key.sh");
+    await home.dispose();
+    // A project without such settings: nothing to say.
+    logged.length = 0;
+    const quiet = await createCredentialHome({ ...at, lease: lease_, workdir: await tmp("project-"), log });
+    expect(logged.map(([e]) => e)).not.toContain("credential.lease_overridden");
+    await quiet.dispose();
+  });
+
   it("claude: CLAUDE_CONFIG_DIR/.credentials.json", async () => {
     const home = await authHome("claude", '{"claudeAiOauth":"c"}');
     expect(home.env.CLAUDE_CONFIG_DIR).toBe(home.dir);
