@@ -9,7 +9,12 @@ import { describe, expect, it, vi } from "vitest";
 import { createActor, fromCallback } from "xstate";
 import { brokerMachine, type BrokerReply, type Lease } from "../machines/broker.machine.js";
 import { brokerInputOf, parseAccountsConfig, resolveLease, type ResolvedLease } from "../src/accounts-config.js";
-import { createCredentialHome, CredentialHomeError, sweepStaleCredentialHomes } from "../src/credential-home.js";
+import {
+  createCredentialHome,
+  CredentialHomeError,
+  type CredentialHomeOptions,
+  sweepStaleCredentialHomes,
+} from "../src/credential-home.js";
 
 const run = promisify(execFile);
 const FIXTURE = path.join(import.meta.dirname, "fixtures/print-credentials.mjs");
@@ -440,19 +445,23 @@ describe("other providers and modes", () => {
 });
 
 describe("the account's file follows the login its sessions refreshed", () => {
+  /** A home of the codex account whose login file is `authFile`. */
+  const homeOn = async (authFile: string, sessionId: string, log?: CredentialHomeOptions["log"]) =>
+    createCredentialHome({
+      sessionId,
+      agent: "codex",
+      lease: lease({ authFile }),
+      baseDir: await tmp("homes-"),
+      userHome: await tmp("home-"),
+      ...(log ? { log } : {}),
+    });
+
   async function codexHome(content: string) {
     const keys = await tmp("keys-");
     const authFile = path.join(keys, "a.json");
     await writeFile(authFile, content, { mode: 0o600 });
     const logged: [string, Record<string, unknown>][] = [];
-    const home = await createCredentialHome({
-      sessionId: "s",
-      agent: "codex",
-      lease: lease({ authFile }),
-      baseDir: await tmp("homes-"),
-      userHome: await tmp("home-"),
-      log: (event, data) => void logged.push([event, data]),
-    });
+    const home = await homeOn(authFile, "s", (event, data) => void logged.push([event, data]));
     const events = () => logged.map(([e]) => e).filter((e) => e.startsWith("credential.auth_writeback"));
     return { home, authFile, homeFile: path.join(home.dir!, "auth.json"), logged, events };
   }
@@ -476,13 +485,7 @@ describe("the account's file follows the login its sessions refreshed", () => {
     const { home, authFile } = await codexHome('{"refresh_token":"rt-1"}');
     const link = path.join(path.dirname(authFile), "link.json");
     await symlink(authFile, link);
-    const linked = await createCredentialHome({
-      sessionId: "s2",
-      agent: "codex",
-      lease: lease({ authFile: link }),
-      baseDir: await tmp("homes-"),
-      userHome: await tmp("home-"),
-    });
+    const linked = await homeOn(link, "s2");
     await home.dispose();
     await writeFile(path.join(linked.dir!, "auth.json"), '{"refresh_token":"rt-2"}');
     await linked.dispose();
@@ -521,13 +524,7 @@ describe("the account's file follows the login its sessions refreshed", () => {
     const { home, authFile, homeFile } = await codexHome('{"refresh_token":"rt-1"}');
     await writeFile(homeFile, '{"refresh_token":"rt-2"}');
     const disposing = home.dispose();
-    const next = await createCredentialHome({
-      sessionId: "s2",
-      agent: "codex",
-      lease: lease({ authFile }),
-      baseDir: await tmp("homes-"),
-      userHome: await tmp("home-"),
-    });
+    const next = await homeOn(authFile, "s2");
     await disposing;
     expect(await readFile(path.join(next.dir!, "auth.json"), "utf8")).toBe('{"refresh_token":"rt-2"}');
     await next.dispose();
