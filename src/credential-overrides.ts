@@ -10,7 +10,7 @@
  *     question) and the TUI stopped at "Detected a custom API key in your environment / Do you want
  *     to use this API key?", which nobody answers in an unattended session.
  *   codex 0.171: CODEX_API_KEY (`codex exec`) and CODEX_ACCESS_TOKEN (every mode) before auth.json.
- *     OPENAI_API_KEY is not read for the login (it only fills the TUI's key screen): left alone.
+ *     OPENAI_API_KEY comes after the login in the home (seen live with a ChatGPT login): left alone.
  *   gemini 0.61: the auth type is settings' `security.auth.selectedType`, and only without one the
  *     environment's (GEMINI_API_KEY…): a copy of the settings of a user who runs on a key would run
  *     an OAuth account's session on that key. Within the OAuth login, GOOGLE_GENAI_USE_GCA with
