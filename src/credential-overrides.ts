@@ -67,13 +67,38 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const jsonText = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
+/** Settings text as a JSON object, or null (no file, not JSON, not an object). */
+function settingsObject(text: string | null): Json | null {
+  if (text === null) return null;
+  try {
+    const v = parseJsonText(text, (why) => new Error(why));
+    return isObject(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+const isClaudeCredentialVar = (name: string) => CREDENTIAL_ENV.claude?.includes(name) ?? false;
+
+/** claude settings' keys that pick a credential: `apiKeyHelper`, and credential variables in `env`. */
+function claudeCredentialKeys(settings: Json): string[] {
+  const vars = Object.keys(isObject(settings.env) ? settings.env : {}).filter(isClaudeCredentialVar);
+  return [...(settings.apiKeyHelper !== undefined ? ["apiKeyHelper"] : []), ...vars.map((name) => `env.${name}`)];
+}
+
+/** gemini settings' `security` and `security.auth` objects (empty when absent). */
+function geminiAuth(settings: Json): { security: Json; auth: Json } {
+  const security = isObject(settings.security) ? settings.security : {};
+  return { security, auth: isObject(security.auth) ? security.auth : {} };
+}
+
 /**
  * The user's settings file (`text`; null: the user has none) as an auth-mode lease's home gets it,
- * or null for no file. claude: without `apiKeyHelper` and the credential variables in its `env`.
- * gemini: with `geminiAuthType` selected (a home gets such a file even when the user has none). Settings
- * that are not a JSON object are copied as they are for claude (it reads them as it would in the
- * user's home) and replaced by the selection alone for gemini (its settings may hold comments,
- * which this does not parse: the home then lacks the user's other gemini settings).
+ * or null for no file. claude: without the keys that pick a credential (claudeCredentialKeys).
+ * gemini: with `geminiAuthType` selected (a home gets such a file even when the user has none).
+ * Settings that are not a JSON object are copied as they are for claude (it reads them as it would
+ * in the user's home) and replaced by the selection alone for gemini (its settings may hold
+ * comments, which this does not parse: the home then lacks the user's other gemini settings).
  */
 export function settingsForLease(
   provider: string,
@@ -81,24 +106,16 @@ export function settingsForLease(
   geminiAuthType = GEMINI_LOGIN_AUTH_TYPE,
 ): string | null {
   if (provider !== "claude" && provider !== "gemini") return text;
-  let settings: unknown = null;
-  if (text !== null) {
-    try {
-      settings = parseJsonText(text, (why) => new Error(why));
-    } catch {
-      settings = null;
-    }
-  }
+  const settings = settingsObject(text);
   if (provider === "claude") {
-    if (!isObject(settings)) return text;
-    const { apiKeyHelper: _helper, env, ...rest } = settings;
-    if (!isObject(env)) return jsonText(rest);
-    const kept = Object.entries(env).filter(([name]) => !CREDENTIAL_ENV.claude?.includes(name));
-    return jsonText({ ...rest, env: Object.fromEntries(kept) });
+    if (!settings) return text;
+    const { apiKeyHelper: _helper, ...rest } = settings;
+    if (isObject(rest.env))
+      rest.env = Object.fromEntries(Object.entries(rest.env).filter(([name]) => !isClaudeCredentialVar(name)));
+    return jsonText(rest);
   }
-  const user = isObject(settings) ? settings : {};
-  const security = isObject(user.security) ? user.security : {};
-  const auth = isObject(security.auth) ? security.auth : {};
+  const user = settings ?? {};
+  const { security, auth } = geminiAuth(user);
   return jsonText({ ...user, security: { ...security, auth: { ...auth, selectedType: geminiAuthType } } });
 }
 
@@ -110,30 +127,22 @@ const PROJECT_SETTINGS: Readonly<Record<string, readonly string[]>> = {
 
 /**
  * What in the project's own settings would pick another credential than a lease's, as
- * `<file>: <key>` (names only): claude's `apiKeyHelper` and credential variables in `env`, gemini's
+ * `<file>: <key>` (names only): claude's keys (claudeCredentialKeys), gemini's
  * `security.auth.selectedType`. A project's settings outrank the user's (which a home rewrites),
  * and the conductor does not edit a project: it says so in the log instead.
  */
 export async function projectOverrides(provider: string, workdir: string): Promise<string[]> {
   const found: string[] = [];
   for (const file of PROJECT_SETTINGS[provider] ?? []) {
-    const text = await readFile(path.join(workdir, file), "utf8").catch(() => null);
-    let settings: unknown = null;
-    try {
-      settings = text === null ? null : parseJsonText(text, (why) => new Error(why));
-    } catch {
-      continue;
-    }
-    if (!isObject(settings)) continue;
-    if (provider === "claude") {
-      if (settings.apiKeyHelper !== undefined) found.push(`${file}: apiKeyHelper`);
-      const env = isObject(settings.env) ? settings.env : {};
-      for (const name of CREDENTIAL_ENV.claude ?? []) if (env[name] !== undefined) found.push(`${file}: env.${name}`);
-    } else {
-      const security = isObject(settings.security) ? settings.security : {};
-      const auth = isObject(security.auth) ? security.auth : {};
-      if (auth.selectedType !== undefined) found.push(`${file}: security.auth.selectedType`);
-    }
+    const settings = settingsObject(await readFile(path.join(workdir, file), "utf8").catch(() => null));
+    if (!settings) continue;
+    const keys =
+      provider === "claude"
+        ? claudeCredentialKeys(settings)
+        : geminiAuth(settings).auth.selectedType !== undefined
+          ? ["security.auth.selectedType"]
+          : [];
+    found.push(...keys.map((key) => `${file}: ${key}`));
   }
   return found;
 }
