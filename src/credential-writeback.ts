@@ -6,7 +6,7 @@
  * once one session refreshed, the account's own file held a spent token and every later session
  * on the account failed its refresh. claude's OAuth login is refreshed the same way into
  * `.credentials.json`. So what the CLI writes into its home goes back to the account's file: at
- * once (a watch on the home: a session may run for days while another starts on the account) and
+ * once (a watch on the home's auth file: a session may run for days while another starts on the account) and
  * when the home is disposed, atomically (a temporary file renamed over it, 0600), and only a
  * complete JSON document (a CLI caught mid-write is read again at its next write or at dispose).
  *
@@ -50,6 +50,7 @@ export class AuthWriteback {
   readonly #accountFile: string;
   #known: Buffer;
   #watcher: FSWatcher | null = null;
+  #stopped = false;
 
   constructor(o: AuthWritebackOptions) {
     this.#o = o;
@@ -57,12 +58,22 @@ export class AuthWriteback {
     this.#known = o.copied;
   }
 
-  /** Writes back at every change of the home's file until `stop`. A home that cannot be watched is synced at stop only. */
+  /**
+   * Writes back at every change of the home's file until `stop`; a file that cannot be watched (gone)
+   * is synced at stop only. The file, not its folder: codex's home takes ~14 writes a second to its
+   * sqlite files during a turn (measured), each a wake of this thread for nothing.
+   */
   watch(): void {
-    const name = path.basename(this.#o.homeFile);
+    if (this.#stopped) return;
     try {
-      this.#watcher = watch(path.dirname(this.#o.homeFile), (_type, file) => {
-        if (file === null || file === name) void this.sync();
+      this.#watcher = watch(this.#o.homeFile, (type) => {
+        void this.sync();
+        // codex writes a temporary file and renames it over auth.json: the watched inode is gone,
+        // so watch the file now at the path.
+        if (type === "rename") {
+          this.#unwatch();
+          this.watch();
+        }
       });
       this.#watcher.on("error", () => this.#unwatch());
       // A home nobody disposed (an embedder that never shuts down) must not keep the process alive.
@@ -74,6 +85,7 @@ export class AuthWriteback {
 
   /** Stops watching and writes back what the home holds last. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#unwatch();
     await this.sync(true);
   }

@@ -1,7 +1,19 @@
 /** Per-session credential homes: isolation between concurrent sessions, the user's own files untouched. */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -479,6 +491,19 @@ describe("the account's file follows the login its sessions refreshed", () => {
     expect((await stat(authFile)).mode & 0o777).toBe(0o600);
     expect(events()).toEqual(["credential.auth_writeback", "credential.auth_writeback"]);
     expect(await readdir(path.dirname(authFile))).toEqual(["a.json"]); // no temporary file left
+  });
+
+  it("a CLI that renames a new file over its login (codex does), twice: each is written back while it runs", async () => {
+    const { home, authFile, homeFile } = await codexHome('{"refresh_token":"rt-1"}');
+    for (const n of [2, 3]) {
+      const tmpFile = path.join(path.dirname(homeFile), `.auth-${n}`);
+      await writeFile(tmpFile, `{"refresh_token":"rt-${n}"}`);
+      await rename(tmpFile, homeFile);
+      await vi.waitFor(async () => expect(await readFile(authFile, "utf8")).toBe(`{"refresh_token":"rt-${n}"}`), {
+        timeout: 30_000,
+      });
+    }
+    await home.dispose();
   });
 
   it("an account file that is a symlink: the login is written where the link points, the link stays", async () => {
