@@ -4,7 +4,7 @@
  * on an event (`at`, epoch ms from the broker's injected clock), so SimulatedClock drives tests.
  *
  *   idle ──LEASE──▶ leased ──RELEASE ok──▶ idle
- *                   leased ──RELEASE rate_limited / pending COOL_DOWN──▶ cooling ──after cooldown──▶ idle
+ *                   leased ──RELEASE rate_limited|held_elsewhere / pending COOL_DOWN──▶ cooling ──after cooldown──▶ idle
  *                   leased ──RELEASE failure (n-th within window)──▶ circuitOpen ──after circuitOpenFor──▶ halfOpen
  *                   leased ──after leaseTtl──▶ idle (lease expired)
  *   halfOpen.waiting ──LEASE──▶ halfOpen.trial ──RELEASE ok──▶ idle (circuit closed)
@@ -152,7 +152,7 @@ export const accountMachine = accountSetup.createMachine({
                 actions: "openCircuit",
               },
               {
-                guard: and(["ownLease", "releaseRateLimited"]),
+                guard: and(["ownLease", "releaseCools"]),
                 target: "#account.cooling",
                 actions: [{ type: "noteCooling", params: { enter: true, halfOpenPending: true } }, "endLease"],
               },

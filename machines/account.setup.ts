@@ -3,7 +3,7 @@
  * draws the states). Pure, like the chart: times come in on events, timers are named delays.
  */
 import { type AnyActorRef, enqueueActions, setup } from "xstate";
-import { coolingAfter, countsAsFailure, isRateLimited } from "./account.release.js";
+import { coolingAfter, coolsOnRelease, countsAsFailure, isHeldElsewhere } from "./account.release.js";
 import type { AccountContext, AccountEvent, AccountInput, AccountNotice, Who } from "./account.types.js";
 
 type Ev<T extends AccountEvent["type"]> = Extract<AccountEvent, { type: T }>;
@@ -41,7 +41,7 @@ export const accountSetup = setup({
   guards: {
     ownLease: ({ context, event }) => "leaseId" in event && context.lease?.leaseId === event.leaseId,
     releaseOk: ({ event }) => (event as Release).ok,
-    releaseRateLimited: ({ event }) => isRateLimited(event as Release),
+    releaseCools: ({ event }) => coolsOnRelease(event as Release),
     releaseCountsAsFailure: ({ event }) => countsAsFailure(event as Release),
     tripsCircuit: ({ context, event }) =>
       countsAsFailure(event as Release) && context.failures.length + 1 >= context.policy.circuit.failures,
@@ -139,7 +139,16 @@ export const accountSetup = setup({
           ...(params.halfOpenPending !== undefined ? { halfOpenPending: params.halfOpenPending } : {}),
         });
         if (announce) {
-          tell(enqueue, context, { type: "ACCOUNT.COOLDOWN", ...who(context), ms: until - at, until });
+          // Held by another conductor: cooling only to try again later, nothing to keep in the state file.
+          const elsewhere =
+            event.type === "RELEASE" && isHeldElsewhere(event) && until === at + (event.retryAfterMs ?? 0);
+          tell(enqueue, context, {
+            type: "ACCOUNT.COOLDOWN",
+            ...who(context),
+            ms: until - at,
+            until,
+            ...(elsewhere ? { heldElsewhere: true } : {}),
+          });
         }
       },
     ),

@@ -11,7 +11,7 @@
  * throttled: it cools down instead), `killed` (the user's doing) or `skipCircuit`.
  *
  * Notices OUT: emitted (`actor.on`) and, when the input names a `notify` actor, sent to it:
- *   ACCOUNT.COOLDOWN { provider, accountId, ms, until }          cooling started or extended
+ *   ACCOUNT.COOLDOWN { provider, accountId, ms, until, heldElsewhere? }   cooling started or extended
  *   ACCOUNT.CIRCUIT_OPEN { provider, accountId, ms, until, failures }
  *   ACCOUNT.CIRCUIT_HALF_OPEN { provider, accountId }
  *   ACCOUNT.CIRCUIT_CLOSE { provider, accountId }
@@ -77,7 +77,7 @@ export type AccountEvent =
 
 export type Who = { provider: string; accountId: string };
 export type AccountNotice =
-  | ({ type: "ACCOUNT.COOLDOWN"; ms: number; until: number } & Who)
+  | ({ type: "ACCOUNT.COOLDOWN"; ms: number; until: number; heldElsewhere?: true } & Who)
   | ({ type: "ACCOUNT.CIRCUIT_OPEN"; ms: number; until: number; failures: number } & Who)
   | ({ type: "ACCOUNT.CIRCUIT_HALF_OPEN" } & Who)
   | ({ type: "ACCOUNT.CIRCUIT_CLOSE" } & Who)

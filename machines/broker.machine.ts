@@ -218,7 +218,13 @@ export const brokerMachine = setup({
       const who = { provider: e.provider, accountId: e.accountId };
       switch (e.type) {
         case "ACCOUNT.COOLDOWN":
-          return enqueue.emit({ type: "cooldown", ...who, ms: e.ms, until: e.until });
+          return enqueue.emit({
+            type: "cooldown",
+            ...who,
+            ms: e.ms,
+            until: e.until,
+            ...(e.heldElsewhere ? { heldElsewhere: true as const } : {}),
+          });
         case "ACCOUNT.CIRCUIT_OPEN":
           return enqueue.emit({ type: "circuitOpen", ...who, ms: e.ms, until: e.until, failures: e.failures });
         case "ACCOUNT.CIRCUIT_HALF_OPEN":

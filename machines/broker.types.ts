@@ -164,7 +164,8 @@ export type BrokerEmitted =
     }
   | ({ type: "release"; sessionId: string; leaseId: string; ok: boolean; failureMode: string | null } & Who)
   | ({ type: "duplicateRelease"; sessionId: string; why: "already_released" | "expired" | "unknown_lease" } & Who)
-  | ({ type: "cooldown"; ms: number; until: number } & Who)
+  /** `heldElsewhere`: only until another conductor's run on it may have ended (not persisted). */
+  | ({ type: "cooldown"; ms: number; until: number; heldElsewhere?: true } & Who)
   | ({ type: "circuitOpen"; ms: number; until: number; failures: number } & Who)
   | ({ type: "circuitHalfOpen" } & Who)
   | ({ type: "circuitClose" } & Who)

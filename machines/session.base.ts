@@ -3,7 +3,7 @@
  * `machine.provide` replaces them), its delays and its guards. Actions are added in two layers with
  * `extend`: a run's actions (session.run-actions.ts), then the account lease's (session.setup.ts).
  */
-import { fromCallback, setup } from "xstate";
+import { fromCallback, setup, stateIn } from "xstate";
 import type { Ev, SessionContext, SessionEmitted, SessionEvent, SessionInput } from "./session.context.js";
 import {
   cannotRecover,
@@ -135,6 +135,9 @@ export const sessionBase = setup({
     stallGiveUpEnabled: ({ context }) => context.policy.stallTimeoutMs !== null && !oneShotRun(context),
     childRunning: ({ context }) => context.childRunning,
     needsNoAccount: ({ context }) => context.account === null,
+    leasingAccount: stateIn("#session.starting.leasing"),
+    preparingAccount: stateIn("#session.starting.preparing"),
+    leaseWaitIsOver: ({ context }) => context.leaseWaitOver,
     /**
      * A restart cannot fix a missing account, broken credentials, or what the CLI called terminal
      * (auth, trust, config, context), nor a rate limit that resets beyond `rateLimitMaxWaitMs`.

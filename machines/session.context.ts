@@ -90,6 +90,8 @@ export interface SessionContext {
   leaseStatus: "none" | "requested" | "held";
   lease: SessionLease | null;
   leaseWait: { etaMs: number | null; reason: string } | null;
+  /** This run's `leaseWaitMs` ran out while its credentials were being prepared (then held elsewhere: dead). */
+  leaseWaitOver: boolean;
   /** Reference to this run's credentials, resolved by the child actor (no secret in context). */
   envRef: string | null;
   /** Retry hint from the output of the run that failed, for the account's cool-down. */
@@ -212,6 +214,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     leaseStatus: "none",
     lease: null,
     leaseWait: null,
+    leaseWaitOver: false,
     envRef: null,
     retryAfterMs: null,
     mcpHeartbeat: input.mcpHeartbeat ?? null,

@@ -6,6 +6,7 @@
  *   starting.leasing   → LEASE.REQUEST { wait: true, replyTo: session }
  *                      ← LEASE.GRANTED | LEASE.QUEUED (wait, with an ETA) | LEASE.UNAVAILABLE
  *   starting.preparing → credentialHome actor: CREDENTIALS.READY { envRef } | CREDENTIALS.ERROR
+ *                      | CREDENTIALS.BUSY (held by another conductor: RELEASE held_elsewhere, back to leasing)
  *   starting.launching → the run, with the leased credentials (by reference, never in context)
  *   failed / completed → RELEASE { ok, failureMode, retryAfterMs }, exactly once per lease
  */
@@ -41,7 +42,9 @@ export type LeaseEvent =
   /** Internal, delayed: time to renew the held lease. */
   | { type: "LEASE.RENEW_DUE"; leaseId: string }
   | { type: "CREDENTIALS.READY"; envRef?: string; profile?: string }
-  | { type: "CREDENTIALS.ERROR"; message: string };
+  | { type: "CREDENTIALS.ERROR"; message: string }
+  /** Another conductor on the machine runs on this account now (src/account-claims.ts): lease again later. */
+  | { type: "CREDENTIALS.BUSY"; message: string; retryAfterMs: number };
 
 /** Input of the credential-home actor the runtime provides. */
 export interface CredentialHomeInput {
@@ -66,6 +69,21 @@ export const leaseOf = (l: Omit<SessionLease, "ttlMs"> & { grantedAt?: number; e
     typeof l.expiresAt === "number" && typeof l.grantedAt === "number" && l.expiresAt > l.grantedAt
       ? l.expiresAt - l.grantedAt
       : DEFAULT_TTL_MS,
+});
+
+/**
+ * The broker's RELEASE when another conductor holds the account: no verdict on it (no circuit), it
+ * cools for `retryAfterMs` so the next request gets another account or waits for this one.
+ */
+export const heldElsewhereRelease = (sessionId: string, lease: SessionLease, retryAfterMs: number) => ({
+  type: "RELEASE" as const,
+  provider: lease.provider,
+  accountId: lease.accountId,
+  sessionId,
+  ok: false,
+  failureMode: "held_elsewhere",
+  retryAfterMs,
+  skipCircuit: true,
 });
 
 /** The broker's RELEASE for a run that ended. A kill is not the account's fault: skip the circuit. */

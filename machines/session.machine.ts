@@ -50,12 +50,18 @@ export const sessionMachine = sessionSetup.createMachine({
       entry: [{ type: "announce", params: { to: STATES.STARTING } }, "beginRun", "armRunDeadline"],
       initial: "leasing",
       on: whileRunning,
+      // One bound for the run's whole wait for an account, however often it goes back to leasing.
+      after: {
+        leaseWait: [
+          { guard: "leasingAccount", target: `#session.${STATES.FAILED}`, actions: "noteNoAccount" },
+          { guard: "preparingAccount", actions: "noteLeaseWaitOver" },
+        ],
+      },
       states: {
         /** Every run asks for an account when the session needs one; a wait shows its ETA. */
         leasing: {
           entry: "requestLease",
           always: { guard: "needsNoAccount", target: "launching" },
-          after: { leaseWait: { target: `#session.${STATES.FAILED}`, actions: "noteNoAccount" } },
           on: {
             "LEASE.GRANTED": { target: "preparing", actions: ["noteLease", "prepareCredentials"] },
             "LEASE.QUEUED": { actions: "noteLeaseQueued" },
@@ -67,6 +73,15 @@ export const sessionMachine = sessionSetup.createMachine({
           on: {
             "CREDENTIALS.READY": { target: "launching", actions: "noteCredentials" },
             "CREDENTIALS.ERROR": { target: `#session.${STATES.FAILED}`, actions: "noteCredentialsError" },
+            // Another conductor runs on this account: give it back (it cools), lease again.
+            "CREDENTIALS.BUSY": [
+              {
+                guard: "leaseWaitIsOver",
+                target: `#session.${STATES.FAILED}`,
+                actions: ["releaseHeldElsewhere", "noteNoAccount"],
+              },
+              { target: "leasing", actions: "releaseHeldElsewhere" },
+            ],
           },
         },
         launching: {

@@ -71,6 +71,7 @@ export const sessionRunSetup = sessionBase.extend({
       screenRetry: "",
       retryAfterMs: null,
       userRestart: false,
+      leaseWaitOver: false,
     })),
     /** The run's budget: a delayed event this run's generation, ignored by any later run. */
     armRunDeadline: enqueueActions(({ context, enqueue }) => {

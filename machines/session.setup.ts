@@ -6,7 +6,7 @@
  */
 import { type AnyActorRef, assign, enqueueActions } from "xstate";
 import type { Ev } from "./session.context.js";
-import { leaseOf, releaseEvent } from "./session.lease.js";
+import { heldElsewhereRelease, leaseOf, releaseEvent } from "./session.lease.js";
 import { sessionOutcomeSetup } from "./session.outcome-actions.js";
 
 export type { Ev, SessionContext, SessionEmitted, SessionEvent, SessionInput } from "./session.context.js";
@@ -67,8 +67,27 @@ export const sessionSetup = sessionOutcomeSetup.extend({
       reason:
         event.type === "LEASE.UNAVAILABLE"
           ? `no_account:${event.code}: ${event.reason}`
-          : "no_account: none became free within leaseWaitMs",
+          : event.type === "CREDENTIALS.BUSY"
+            ? `no_account: ${event.message}, still after leaseWaitMs`
+            : "no_account: none became free within leaseWaitMs",
     })),
+    noteLeaseWaitOver: assign({ leaseWaitOver: true }),
+    /** The account is in use by another conductor: released without a verdict, it cools; the wait is shown. */
+    releaseHeldElsewhere: enqueueActions(({ context, event, enqueue, system }) => {
+      const e = event as Ev<"CREDENTIALS.BUSY">;
+      const broker = system.get("broker") as AnyActorRef | undefined;
+      if (context.leaseStatus === "held" && context.lease && broker) {
+        enqueue.sendTo(broker, heldElsewhereRelease(context.id, context.lease, e.retryAfterMs));
+      }
+      enqueue.stopChild("creds");
+      enqueue.assign({
+        leaseStatus: "none",
+        lease: null,
+        envRef: null,
+        leaseWait: { etaMs: e.retryAfterMs, reason: e.message },
+      });
+      enqueue.emit({ type: "accountWait", sessionId: context.id, etaMs: e.retryAfterMs, reason: e.message });
+    }),
     prepareCredentials: enqueueActions(({ context, event, enqueue }) => {
       const grant = (event as Ev<"LEASE.GRANTED">).lease;
       enqueue.stopChild("creds");

@@ -17,6 +17,7 @@ import {
   parseAccountsConfig,
   resolveLease,
 } from "./accounts-config.js";
+import { createAccountClaims } from "./account-claims.js";
 import { applyBrokerEvent, createBrokerStore, persistsBrokerEvent, syncEventOf } from "./broker-store.js";
 import { createCredentialHome, type CredentialHome, sweepStaleCredentialHomes } from "./credential-home.js";
 import { snakeCase } from "./event-log-format.js";
@@ -30,7 +31,12 @@ export interface BrokerRuntimeOptions {
   credentialsDir?: string;
   logsDir: string;
   log: (event: string, data: Record<string, unknown>) => void;
+  /** An account another conductor runs on is tried again after this long (it cools meanwhile). */
+  heldElsewhereRecheckMs?: number;
 }
+
+/** How often a session asks again for an account another conductor holds (a claim check is a file open). */
+export const HELD_ELSEWHERE_RECHECK_MS = 15_000;
 
 type Log = BrokerRuntimeOptions["log"];
 
@@ -46,6 +52,8 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
     opts.credentialsDir ?? join(tmpdir(), `statechart-conductor-${process.getuid?.() ?? "user"}`, "credentials"),
   );
   const store = createBrokerStore(stateFile);
+  const claims = createAccountClaims(stateFile);
+  const heldElsewhereRecheckMs = opts.heldElsewhereRecheckMs ?? HELD_ELSEWHERE_RECHECK_MS;
   const vault = new Map<string, LeasedEnv>();
   const pending = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
@@ -57,9 +65,27 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
   const credentialHome = fromCallback<LeaseEvent, CredentialHomeInput>(({ input, sendBack }) => {
     const ref = `${input.sessionId}#${input.generation}`;
     let home: CredentialHome | undefined;
+    let release: (() => Promise<void>) | undefined;
     let stopped = false;
     const ready = (async () => {
       try {
+        // First the machine-wide claim: no home (no copy of the login) while another conductor runs on it.
+        const { provider, accountId, leaseId } = input.lease;
+        const claim = await claims.claim(provider, accountId, { sessionId: input.sessionId, leaseId });
+        if (!claim.claimed) {
+          opts.log("broker.held_elsewhere", {
+            provider,
+            accountId,
+            sessionId: input.sessionId,
+            holderPid: claim.holder?.pid ?? null,
+            retryAfterMs: heldElsewhereRecheckMs,
+          });
+          if (!stopped)
+            sendBack({ type: "CREDENTIALS.BUSY", message: claim.message, retryAfterMs: heldElsewhereRecheckMs });
+          return;
+        }
+        release = claim.release;
+        if (stopped) return;
         const lease = resolveLease(input.lease as unknown as Lease, config, process.env);
         home = await createCredentialHome({
           sessionId: input.sessionId,
@@ -80,7 +106,8 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
     return () => {
       stopped = true;
       vault.delete(ref);
-      track(ready.then(() => home?.dispose()));
+      // The claim outlives the home: the next holder copies the login this one wrote back.
+      track(ready.then(() => home?.dispose()).finally(() => release?.()));
     };
   });
 

@@ -194,9 +194,12 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 
 const PERSISTED = new Set<BrokerEmitted["type"]>(["cooldown", "circuitOpen", "circuitHalfOpen", "circuitClose"]);
 
-/** Does this broker event change the state file? */
-export function persistsBrokerEvent(e: { type: string }): e is BrokerEmitted {
-  return PERSISTED.has(e.type as BrokerEmitted["type"]);
+/**
+ * Does this broker event change the state file? Not a cool-down that only waits for another
+ * conductor's run on the account (`heldElsewhere`): that one would hold back the holder itself.
+ */
+export function persistsBrokerEvent(e: { type: string; heldElsewhere?: unknown }): e is BrokerEmitted {
+  return PERSISTED.has(e.type as BrokerEmitted["type"]) && e.heldElsewhere !== true;
 }
 
 /** Folds one broker event into the state (pure; later ends win, a closed circuit is forgotten). */

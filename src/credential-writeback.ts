@@ -10,9 +10,8 @@
  * when the home is disposed, atomically (a temporary file renamed over it, 0600), and only a
  * complete JSON document (a CLI caught mid-write is read again at its next write or at dispose).
  *
- * One conductor leases an account to one session at a time; two conductors leasing the same account
- * at once refresh from two copies, and the second to refresh after the first rotated still fails
- * (the CLIs themselves share one file under a lock to avoid it).
+ * An account runs one session at a time on the machine (the broker within a conductor, a claim
+ * across conductors: account-claims.ts), so each home copies the login the one before wrote back.
  */
 import { randomBytes } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";

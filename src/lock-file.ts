@@ -10,10 +10,7 @@ import { isProcessAlive, processStartTime } from "./process-identity.js";
 
 /** Unparsable lock content this old belongs to a creator that died between open and write. */
 const EMPTY_LOCK_GRACE_MS = 5_000;
-interface LockInfo {
-  pid: number;
-  start: string | null;
-  at: number;
+interface LockInfo extends LockHolder {
   nonce: string;
 }
 
@@ -22,19 +19,39 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const heldHere = new Set<string>();
 const OWN_START = processStartTime(process.pid);
 
+/** Who holds a lock file: its process, when it took it, and what it said it holds it for. */
+export interface LockHolder {
+  pid: number;
+  /** The holder process's start time (from /proc), to tell a reused pid apart. */
+  start: string | null;
+  at: number;
+  /** What the holder wrote beside its identity (`tryLock`'s `note`). */
+  note?: Record<string, unknown>;
+}
+
+export type LockAttempt =
+  | { held: true; release: () => Promise<void> }
+  /** `holder` is null while its creator has not written the file yet. */
+  | { held: false; holder: LockHolder | null };
+
 /**
- * Takes the lock file `lockPath`, waiting (with jittered backoff) up to `timeoutMs` for a live holder.
- * Resolves with the function that releases it; errors are made by `fail` (the caller's error type).
+ * One attempt at the lock file `lockPath`: taken, or taken over from a holder that is gone, or
+ * reported as held by a live holder. `note` is written into the file for whoever finds it held.
+ * Errors other than "it exists" are made by `fail` (the caller's error type).
  */
-export async function acquireLock(
+export async function tryLock(
   lockPath: string,
-  timeoutMs: number,
   fail: (message: string) => Error,
-): Promise<() => Promise<void>> {
-  const info: LockInfo = { pid: process.pid, start: OWN_START, at: Date.now(), nonce: randomBytes(8).toString("hex") };
+  note?: Record<string, unknown>,
+): Promise<LockAttempt> {
+  const info: LockInfo = {
+    pid: process.pid,
+    start: OWN_START,
+    at: Date.now(),
+    nonce: randomBytes(8).toString("hex"),
+    ...(note ? { note } : {}),
+  };
   const mine = JSON.stringify(info);
-  const deadline = Date.now() + timeoutMs;
-  let wait = 2;
   for (;;) {
     try {
       const fh = await open(lockPath, "wx", 0o600);
@@ -44,17 +61,7 @@ export async function acquireLock(
         await fh.close();
       }
       heldHere.add(info.nonce);
-      return async () => {
-        heldHere.delete(info.nonce);
-        // Only our own lock is removed. A stale-lock taker may have it renamed aside for a moment
-        // (and puts it back when it sees it is live): look again once, so it cannot outlive us.
-        for (let i = 0; i < 2; i++) {
-          const text = await readFile(lockPath, "utf8").catch(() => null);
-          if (text === mine) return void (await unlink(lockPath).catch(() => undefined));
-          if (text !== null) return;
-          await sleep(10);
-        }
-      };
+      return { held: true, release: () => releaseOwn(lockPath, mine, info.nonce) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
         throw fail(`cannot create the lock file ${lockPath}: ${(e as Error).message}`);
@@ -65,14 +72,33 @@ export async function acquireLock(
     const holder = parseLock(held);
     const stale = holder
       ? holder.pid === process.pid
-        ? !heldHere.has(holder.nonce) // ours, but no longer held by any update of this process
+        ? !heldHere.has(holder.nonce) // ours, but no longer held by anything in this process
         : !isProcessAlive(holder.pid, holder.start)
       : await olderThan(lockPath, EMPTY_LOCK_GRACE_MS);
     if (stale && (await removeIfUnchanged(lockPath, held))) continue;
+    // Live, or stale but moved by another taker first: held for now (the caller looks again later).
+    const { nonce: _nonce, ...seen } = holder ?? { nonce: "" };
+    return { held: false, holder: holder ? (seen as LockHolder) : null };
+  }
+}
+
+/**
+ * Takes the lock file `lockPath`, waiting (with jittered backoff) up to `timeoutMs` for a live holder.
+ * Resolves with the function that releases it; errors are made by `fail` (the caller's error type).
+ */
+export async function acquireLock(
+  lockPath: string,
+  timeoutMs: number,
+  fail: (message: string) => Error,
+): Promise<() => Promise<void>> {
+  const deadline = Date.now() + timeoutMs;
+  let wait = 2;
+  for (;;) {
+    const attempt = await tryLock(lockPath, fail);
+    if (attempt.held) return attempt.release;
     if (Date.now() >= deadline) {
-      const who = holder
-        ? `pid ${holder.pid} since ${new Date(holder.at).toISOString()}`
-        : "a process that has not written it yet";
+      const h = attempt.holder;
+      const who = h ? `pid ${h.pid} since ${new Date(h.at).toISOString()}` : "a process that has not written it yet";
       throw fail(`timed out after ${timeoutMs} ms waiting for the lock ${lockPath}, held by ${who}`);
     }
     await sleep(wait + Math.random() * wait);
@@ -80,12 +106,26 @@ export async function acquireLock(
   }
 }
 
+/**
+ * Only our own lock is removed. A stale-lock taker may have it renamed aside for a moment (and puts
+ * it back when it sees it is live): look again once, so it cannot outlive us.
+ */
+async function releaseOwn(lockPath: string, mine: string, nonce: string): Promise<void> {
+  heldHere.delete(nonce);
+  for (let i = 0; i < 2; i++) {
+    const text = await readFile(lockPath, "utf8").catch(() => null);
+    if (text === mine) return void (await unlink(lockPath).catch(() => undefined));
+    if (text !== null) return;
+    await sleep(10);
+  }
+}
+
 function parseLock(text: string): LockInfo | null {
   try {
     const v = JSON.parse(text) as Partial<LockInfo>;
-    return typeof v.pid === "number" && typeof v.at === "number"
-      ? { pid: v.pid, start: v.start ?? null, at: v.at, nonce: String(v.nonce) }
-      : null;
+    if (typeof v.pid !== "number" || typeof v.at !== "number") return null;
+    const note = v.note && typeof v.note === "object" ? { note: v.note } : {};
+    return { pid: v.pid, start: v.start ?? null, at: v.at, nonce: String(v.nonce), ...note };
   } catch {
     return null;
   }

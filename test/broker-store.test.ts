@@ -231,6 +231,8 @@ describe("broker events ↔ state", () => {
       ["cooldown", "circuitOpen", "circuitClose", "circuitHalfOpen"].every((type) => persistsBrokerEvent({ type })),
     ).toBe(true);
     expect(persistsBrokerEvent({ type: "lease" })).toBe(false);
+    // Cooling only until another conductor's run may be over: the holder must not read it as its own.
+    expect(persistsBrokerEvent({ type: "cooldown", heldElsewhere: true })).toBe(false);
   });
 
   it("turns a state into the broker's SYNC event (only what is still running)", () => {

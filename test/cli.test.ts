@@ -2,7 +2,7 @@
  * The `conductor` command as a user runs it (built JS in dist/, a real child process).
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -142,4 +142,47 @@ describe("conductor run", () => {
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ event: "conductor.shutdown_complete", reason: "signal:SIGINT" });
     expect(markedProcesses(mark)).toEqual([]);
   });
+});
+
+describe("two conductor runs on one accounts file", () => {
+  it("never run two sessions on one account at once: the second waits for the first's run to end", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    writeFileSync(
+      join(cwd, "accounts.json"),
+      JSON.stringify({ providers: { codex: [{ id: "solo", mode: "env", env: { FAKE_ACCOUNT: "solo" } }] } }),
+    );
+    // Each agent notes when it ran, on the account it was given (the first for 3 s).
+    const agent = (name: string, ms: number) => [
+      "node",
+      "-e",
+      `const f=require("fs");f.appendFileSync("runs.txt","${name} start "+Date.now()+" "+process.env.FAKE_ACCOUNT+"\\n");` +
+        `setTimeout(()=>f.appendFileSync("runs.txt","${name} end "+Date.now()+"\\n"),${ms})`,
+    ];
+    const config = (name: string, ms: number) =>
+      JSON.stringify({
+        accounts: "./accounts.json",
+        sessions: [{ id: name, agent: "command", command: agent(name, ms), account: "codex", expect: "completed" }],
+      });
+    writeFileSync(join(cwd, "one.json"), config("one", 3_000));
+    writeFileSync(join(cwd, "two.json"), config("two", 100));
+    const first = conductor(["run", "one.json", "--logs-dir", "logs-one"], cwd);
+    // The second starts once the first's agent runs on the account.
+    for (
+      let i = 0;
+      i < 300 && !readFileSync(join(cwd, "runs.txt"), { flag: "a+" }).toString().includes("one start");
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
+    const second = conductor(["run", "two.json", "--logs-dir", "logs-two"], cwd);
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const at = (what: string) =>
+      Number(new RegExp(`${what} (\\d+)`).exec(readFileSync(join(cwd, "runs.txt"), "utf8"))![1]);
+    expect(at("two start")).toBeGreaterThanOrEqual(at("one end"));
+    expect(readFileSync(join(cwd, "runs.txt"), "utf8")).toMatch(/two start \d+ solo/);
+    // Why it waited is in the second run's log; the first's claim is gone, none left behind.
+    const log = readFileSync(/event log: (.+)/.exec(b.stdout)![1]!, "utf8");
+    expect(log).toMatch(/"event":"broker.held_elsewhere"/);
+    expect(readdirSync(join(cwd, "accounts.json.state.json.claims"))).toEqual([]);
+  }, 90_000);
 });

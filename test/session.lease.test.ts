@@ -16,7 +16,14 @@ const accounts = [
 ];
 
 function start(
-  opts: { accounts?: typeof accounts; credentials?: "ok" | "error"; cooldownMs?: number; leaseTtlMs?: number } = {},
+  opts: {
+    accounts?: typeof accounts;
+    credentials?: "ok" | "error";
+    cooldownMs?: number;
+    leaseTtlMs?: number;
+    /** Accounts another conductor holds: their credential home answers CREDENTIALS.BUSY. */
+    heldElsewhere?: Set<string>;
+  } = {},
 ) {
   const clock = new SimulatedClock();
   const spawned: PtyProcessInput[] = [];
@@ -25,6 +32,13 @@ function start(
   const fakePty = fromCallback<ChildCommand, PtyProcessInput>(({ input }) => void spawned.push(input));
   const fakeCreds = fromCallback<LeaseEvent, CredentialHomeInput>(({ input, sendBack }) => {
     creds.push(input);
+    if (opts.heldElsewhere?.has(input.lease.accountId)) {
+      // As the real claim, an answer after I/O: not inside the step that granted the lease (a
+      // synchronous answer would be served again before the account had seen its lease).
+      const message = `account codex/${input.lease.accountId} is in use by another conductor (process 4242)`;
+      const timer = clock.setTimeout(() => sendBack({ type: "CREDENTIALS.BUSY", message, retryAfterMs: 15_000 }), 0);
+      return () => clock.clearTimeout(timer);
+    }
     if (opts.credentials === "error") sendBack({ type: "CREDENTIALS.ERROR", message: "auth file missing" });
     else sendBack({ type: "CREDENTIALS.READY", envRef: `${input.sessionId}#${input.generation}` });
     return () => void disposed.push(`${input.sessionId}#${input.generation}`);
@@ -198,5 +212,63 @@ describe("sessions with leased accounts", () => {
     expect(t.brokerEvents.some((e) => e.type === "duplicateRelease")).toBe(false);
     t.spawn("s3");
     expect(t.creds.at(-1)).toMatchObject({ sessionId: "s3" });
+  });
+
+  describe("an account another conductor on the machine runs on (CREDENTIALS.BUSY)", () => {
+    it("is given back without a verdict and cools; the run goes on on the other account", () => {
+      const t = start({ heldElsewhere: new Set(["acct-a"]) });
+      t.spawn("s1");
+      t.clock.increment(0);
+      expect(t.creds.map((c) => c.lease.accountId)).toEqual(["acct-a", "acct-b"]);
+      expect(t.spawned).toHaveLength(1);
+      expect(t.brokerEvents).toContainEqual(
+        expect.objectContaining({ type: "release", accountId: "acct-a", ok: false, failureMode: "held_elsewhere" }),
+      );
+      // A cool-down only until the other run may be over: marked, so the state file does not keep it.
+      expect(t.brokerEvents).toContainEqual(
+        expect.objectContaining({ type: "cooldown", accountId: "acct-a", ms: 15_000, heldElsewhere: true }),
+      );
+      expect(t.brokerEvents.some((e) => e.type === "circuitOpen")).toBe(false);
+      // Only the home that was made is disposed at the end; the busy one was stopped at once.
+      t.run("s1").output();
+      t.run("s1").exit(0);
+      expect(t.session("s1").getSnapshot().context.state).toBe("completed");
+      expect(t.brokerEvents.filter((e) => e.type === "release" && e.ok)).toHaveLength(1);
+    });
+
+    it("with one account: the run waits, shows why, and starts once the other conductor let it go", () => {
+      const held = new Set(["acct-a"]);
+      const t = start({ accounts: [accounts[0]!], heldElsewhere: held });
+      t.spawn("s1");
+      t.clock.increment(0);
+      const waiting = t.session("s1").getSnapshot();
+      expect(waiting.value).toEqual({ starting: "leasing" });
+      expect(waiting.context.leaseWait).not.toBeNull();
+      expect(t.spawned).toHaveLength(0);
+      // Tried again after each recheck; never a circuit, however often.
+      for (let i = 0; i < 5; i++) t.clock.increment(15_000);
+      expect(t.creds.length).toBe(6);
+      expect(t.brokerEvents.some((e) => e.type === "circuitOpen")).toBe(false);
+      held.clear();
+      t.clock.increment(15_000);
+      expect(t.session("s1").getSnapshot().value).toEqual({ starting: "launching" });
+      expect(t.spawned).toHaveLength(1);
+    });
+
+    it("leaseWaitMs bounds the whole wait, across every return to leasing", () => {
+      const t = start({ accounts: [accounts[0]!], heldElsewhere: new Set(["acct-a"]) });
+      t.spawn("s1", { leaseWaitMs: 100_000 });
+      t.clock.increment(99_000);
+      expect(t.session("s1").getSnapshot().context.state).toBe("starting");
+      t.clock.increment(1_000);
+      const ctx = t.session("s1").getSnapshot().context;
+      expect(ctx).toMatchObject({ state: "dead", failureMode: "no_account" });
+      expect(ctx.reason).toMatch(/^no_account/);
+      expect(t.spawned).toHaveLength(0);
+      // Every lease it got was given back once; nothing is left queued or held.
+      const releases = t.brokerEvents.filter((e) => e.type === "release").length;
+      expect(releases).toBe(t.brokerEvents.filter((e) => e.type === "lease").length);
+      expect(t.brokerEvents.some((e) => e.type === "duplicateRelease")).toBe(false);
+    });
   });
 });

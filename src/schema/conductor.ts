@@ -14,7 +14,8 @@ const shared = {
   leaseWaitMs: leaseWaitMs().optional(),
   timeZone: timeZone().optional(),
   brokerStateFile: doc(nonEmpty(), {
-    description: "cool-downs and open circuits, shared by conductors and kept across restarts",
+    description:
+      "cool-downs and open circuits, shared by conductors and kept across restarts; beside it (`.claims/`) which account each conductor runs on now",
     example: "./.conductor-logs/broker-state.json",
     default: "<accounts>.state.json",
   }).optional(),

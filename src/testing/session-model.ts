@@ -137,7 +137,7 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
       );
       out.push(
         { type: "LEASE.UNAVAILABLE", etaMs: null, code: "none_free", reason: "no account free" },
-        after("leaseWait", "starting.leasing"),
+        after("leaseWait", "starting"),
       );
     }
     return out;
@@ -148,6 +148,9 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
       ...restart,
       { type: "CREDENTIALS.READY", envRef: "creds-1" },
       { type: "CREDENTIALS.ERROR", message: "profile unreadable" },
+      { type: "CREDENTIALS.BUSY", message: "account in use by another conductor", retryAfterMs: 15_000 },
+      // The run's wait for an account may run out while its credentials are being prepared.
+      ...(c.leaseWaitOver ? [] : [after("leaseWait", "starting")]),
     ];
   }
   if (s.matches("starting") && c.pid === null && !c.childRunning) {
@@ -272,6 +275,7 @@ export function serializeSessionState(s: SessionSnapshotValue): string {
     kill: c.killRequested,
     account: c.account !== null,
     lease: c.leaseStatus,
+    leaseWaitOver: c.leaseWaitOver,
     nudged: c.nudged,
     answered: c.autoAnswered !== null,
     // A retry notice read this run, and whether the screen shows it (what the next output is judged against).
