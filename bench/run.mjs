@@ -80,6 +80,12 @@ async function main() {
       { MODE: "conductor", STEADY_MS: steady, ...(quick ? { SESSIONS: "20" } : {}) },
       await daemonFlags(),
     ),
+    // A default node whose main module first calls limitYoungGeneration() (the `young-generation` entry).
+    scale500Limited: scenario(
+      "scale.mjs",
+      { MODE: "conductor", STEADY_MS: steady, ...(quick ? { SESSIONS: "20" } : {}) },
+      ["--import", here("limit-young-generation.mjs")],
+    ),
     scale100x10: ["conductor", "node_pty"].map((MODE) =>
       scenario("scale.mjs", { MODE, SESSIONS: quick ? "10" : "100", EVERY_MS: "100", STEADY_MS: steady }),
     ),

@@ -101,6 +101,18 @@ export function summarise(raw) {
       met: meetsScale500(d500),
     });
   }
+  const l500 = raw.scale500Limited;
+  if (l500) {
+    rows.push({
+      figure: `${l500.sessions} sessions × 1 line/s in a default node that first calls \`limitYoungGeneration()\` (4 MiB)`,
+      conductor: `RSS ${l500.rssMb} MB (${l500.rssMinMb}–${l500.rssMaxMb}), CPU ${l500.steadyCpuMsPerS} ms/s, loop p99 ${l500.loopP99Ms} ms; spawn ×${l500.sessions} ${l500.spawnAllS} s (worst loop block ${l500.spawnLoopMaxMs} ms); ends logged ${l500.sessionsWhoseEndIsLogged}/${l500.sessions}`,
+      pm2: "—",
+      floor: `default node above: RSS ${c500.rssMb} MB (${c500.rssMinMb}–${c500.rssMaxMb}), CPU ${c500.steadyCpuMsPerS} ms/s`,
+      ratio: `RSS ${x(l500.rssMb / c500.rssMb)}, CPU ${x(l500.steadyCpuMsPerS / Math.max(c500.steadyCpuMsPerS, 1))} of the default node`,
+      target: SCALE500_TARGET,
+      met: meetsScale500(l500),
+    });
+  }
   const [c100, p100] = raw.scale100x10;
   rows.push({
     figure: `${c100.sessions} sessions × 10 lines/s`,

@@ -30,11 +30,13 @@ it("npm pack → install in an empty folder → typed import and npx conductor r
   writeFileSync(
     join(app, "use.ts"),
     [
+      'import { limitYoungGeneration } from "statechart-conductor/young-generation";',
       'import { createConductor, sessionMachine, STATES, type SessionSnapshot } from "statechart-conductor";',
+      "const heap: string = limitYoungGeneration({ semiSpaceMiB: 4 }).state();",
       "const c = createConductor({ logsDir: './logs', handleSignals: false });",
       "const snaps: SessionSnapshot[] = c.getSnapshot();",
       "const s: string = STATES.HEALTHY;",
-      "void sessionMachine; void snaps; void s; void c.shutdown();",
+      "void sessionMachine; void snaps; void s; void heap; void c.shutdown();",
     ].join("\n"),
   );
   const tsc = join(root, "node_modules/.bin/tsc");
@@ -69,6 +71,17 @@ it("npm pack → install in an empty folder → typed import and npx conductor r
     { cwd: app },
   );
   expect(imported.trim()).toBe("function object dead");
+  // Its own entry point loads nothing else, so a main module can call it before the heap grows.
+  const { stdout: limited } = await exec(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      "import { limitYoungGeneration } from 'statechart-conductor/young-generation'; console.log(limitYoungGeneration().state())",
+    ],
+    { cwd: app },
+  );
+  expect(limited.trim()).toBe("watching");
 
   const { stdout } = await exec("npx", ["conductor", "run", "--logs-dir", "logs"], { cwd: app, timeout: 90_000 });
   expect(stdout).toContain("all 6 sessions ended as expected");

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `conductor` command: `conductor <command> [options]`, `conductor <command> --help`. */
+// First: evaluated before the imports below grow the heap's young generation.
+import "./young-generation-cap.js";
 import { attachCommand } from "./attach.js";
 import { killCommand, restartCommand, sendCommand, stopCommand } from "./actions.js";
 import { parseArgs, UsageError } from "./args.js";

@@ -1,3 +1,5 @@
+import { YOUNG_GENERATION_FLAG } from "../young-generation.js";
+
 /**
  * The V8 flags of a process that does nothing but supervise: the `conductor run --detach` daemon.
  *
@@ -6,16 +8,11 @@
  * supervisor's steady trickle of session state always does; it shrinks it again only while the
  * process allocates under ~1 KB/ms. With 500 sessions printing a line a second that was a quarter of
  * the supervisor's RSS; capped, the same run used ~20 MB less (130–133 → 110 MB) for 1.25–1.3× the CPU, the
- * extra scavenges on V8's helper threads (bench/README.md, measured side by side). A library cannot
- * do this for its embedder: the size is fixed when the heap is created, and `v8.setFlagsFromString`
- * after that changes nothing (measured). Embedders and a foreground `conductor run` pass it
- * themselves (`NODE_OPTIONS=--max-semi-space-size=4`: README.md, docs/cli.md).
+ * extra scavenges on V8's helper threads (bench/README.md, measured side by side). The maximum is
+ * fixed when the heap is created; from inside a running process only the growth can be stopped
+ * (src/young-generation.ts: what a foreground `conductor run` and an embedder use).
  */
 export const SUPERVISOR_V8_FLAGS: readonly string[] = ["--max-semi-space-size=4"];
-
-/** Flags that choose the young generation's size: the user's choice wins over ours. */
-// V8 reads `_` and `-` alike in flag names.
-const YOUNG_GENERATION = /--(max[-_]|min[-_])?semi[-_]space[-_]size\b|--max[-_]young[-_]generation[-_]size\b/;
 
 /**
  * The node flags to start a supervisor process with: ours, unless the user already chose the young
@@ -27,11 +24,11 @@ export function supervisorNodeArgs(
 ): string[] {
   const chosen: string[] = [];
   execArgv.forEach((a, i) => {
-    if (!YOUNG_GENERATION.test(a)) return;
+    if (!YOUNG_GENERATION_FLAG.test(a)) return;
     // `--max-semi-space-size 4` is one flag in two arguments.
     chosen.push(...(a.includes("=") || execArgv[i + 1] === undefined ? [a] : [a, execArgv[i + 1] as string]));
   });
   if (chosen.length > 0) return chosen;
-  if (YOUNG_GENERATION.test(nodeOptions)) return [];
+  if (YOUNG_GENERATION_FLAG.test(nodeOptions)) return [];
   return [...SUPERVISOR_V8_FLAGS];
 }
