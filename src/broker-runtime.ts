@@ -71,8 +71,12 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
       try {
         // First the machine-wide claim: no home (no copy of the login) while another conductor runs on it.
         const { provider, accountId, leaseId } = input.lease;
-        const claim = await claims.claim(provider, accountId, { sessionId: input.sessionId, leaseId });
-        if (!claim.claimed) {
+        // A folder the claim cannot be written in is what a state file there would be: logged, not fatal.
+        const claim = await claims.claim(provider, accountId, { sessionId: input.sessionId, leaseId }).catch((err) => {
+          opts.log("broker.io_error", { error: `no claim on ${provider}/${accountId}: ${(err as Error)?.message ?? err}` });
+          return null;
+        });
+        if (claim && !claim.claimed) {
           opts.log("broker.held_elsewhere", {
             provider,
             accountId,
@@ -84,7 +88,7 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
             sendBack({ type: "CREDENTIALS.BUSY", message: claim.message, retryAfterMs: heldElsewhereRecheckMs });
           return;
         }
-        release = claim.release;
+        release = claim?.release;
         if (stopped) return;
         const lease = resolveLease(input.lease as unknown as Lease, config, process.env);
         home = await createCredentialHome({

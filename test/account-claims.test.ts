@@ -77,13 +77,13 @@ describe("account claims", () => {
 });
 
 describe("the broker runtime's credential home takes the claim", () => {
-  function runtime(root: string) {
+  function runtime(root: string, stateFile = join(root, "state.json")) {
     const authFile = join(root, "auth.json");
     if (!existsSync(authFile)) writeFileSync(authFile, JSON.stringify({ tokens: { refresh_token: "rt" } }));
     const log: [string, Record<string, unknown>][] = [];
     const rt = createBrokerRuntime({
       accounts: { providers: { codex: [{ id: "work", mode: "auth", authFile }] } },
-      stateFile: join(root, "state.json"),
+      stateFile,
       credentialsDir: join(root, "homes"),
       logsDir: root,
       log: (event, data) => void log.push([event, data]),
@@ -139,5 +139,19 @@ describe("the broker runtime's credential home takes the claim", () => {
     third.actor.stop();
     await b.rt.settle();
     expect(readdirSync(join(root, "state.json.claims"))).toEqual([]);
+  });
+
+  it("a claim that cannot be written does not stop the run: logged as the state file's errors are", async () => {
+    const root = tempDir();
+    writeFileSync(join(root, "not-a-dir"), "");
+    const r = runtime(root, join(root, "not-a-dir", "state.json"));
+    const h = home(r, "s1");
+    expect(await h.next()).toMatchObject({ type: "CREDENTIALS.READY" });
+    expect(r.log).toContainEqual([
+      "broker.io_error",
+      { error: expect.stringMatching(/^no claim on codex\/work: .*ENOTDIR/) },
+    ]);
+    h.actor.stop();
+    await r.rt.settle();
   });
 });
