@@ -89,30 +89,24 @@ export function summarise(raw) {
     target: SCALE500_TARGET,
     met: meetsScale500(c500),
   });
+  // The same 500 sessions with a smaller young generation, beside the default node's row.
+  const beside = (v, where) =>
+    v && {
+      figure: `${v.sessions} sessions × 1 line/s ${where}`,
+      conductor: `RSS ${v.rssMb} MB (${v.rssMinMb}–${v.rssMaxMb}), CPU ${v.steadyCpuMsPerS} ms/s, loop p99 ${v.loopP99Ms} ms; spawn ×${v.sessions} ${v.spawnAllS} s (worst loop block ${v.spawnLoopMaxMs} ms); ends logged ${v.sessionsWhoseEndIsLogged}/${v.sessions}`,
+      pm2: "—",
+      floor: `default node above: RSS ${c500.rssMb} MB (${c500.rssMinMb}–${c500.rssMaxMb}), CPU ${c500.steadyCpuMsPerS} ms/s`,
+      ratio: `RSS ${x(v.rssMb / c500.rssMb)}, CPU ${x(v.steadyCpuMsPerS / Math.max(c500.steadyCpuMsPerS, 1))} of the default node`,
+      target: SCALE500_TARGET,
+      met: meetsScale500(v),
+    };
   const d500 = raw.scale500Daemon;
-  if (d500) {
-    rows.push({
-      figure: `${d500.sessions} sessions × 1 line/s in the \`run --detach\` daemon (\`${d500.nodeFlags.join(" ")}\`)`,
-      conductor: `RSS ${d500.rssMb} MB (${d500.rssMinMb}–${d500.rssMaxMb}), CPU ${d500.steadyCpuMsPerS} ms/s, loop p99 ${d500.loopP99Ms} ms; spawn ×${d500.sessions} ${d500.spawnAllS} s (worst loop block ${d500.spawnLoopMaxMs} ms); ends logged ${d500.sessionsWhoseEndIsLogged}/${d500.sessions}`,
-      pm2: "—",
-      floor: `default node above: RSS ${c500.rssMb} MB (${c500.rssMinMb}–${c500.rssMaxMb}), CPU ${c500.steadyCpuMsPerS} ms/s`,
-      ratio: `RSS ${x(d500.rssMb / c500.rssMb)}, CPU ${x(d500.steadyCpuMsPerS / Math.max(c500.steadyCpuMsPerS, 1))} of the default node`,
-      target: SCALE500_TARGET,
-      met: meetsScale500(d500),
-    });
-  }
   const l500 = raw.scale500Limited;
-  if (l500) {
-    rows.push({
-      figure: `${l500.sessions} sessions × 1 line/s in a default node that first calls \`limitYoungGeneration()\` (4 MiB)`,
-      conductor: `RSS ${l500.rssMb} MB (${l500.rssMinMb}–${l500.rssMaxMb}), CPU ${l500.steadyCpuMsPerS} ms/s, loop p99 ${l500.loopP99Ms} ms; spawn ×${l500.sessions} ${l500.spawnAllS} s (worst loop block ${l500.spawnLoopMaxMs} ms); ends logged ${l500.sessionsWhoseEndIsLogged}/${l500.sessions}`,
-      pm2: "—",
-      floor: `default node above: RSS ${c500.rssMb} MB (${c500.rssMinMb}–${c500.rssMaxMb}), CPU ${c500.steadyCpuMsPerS} ms/s`,
-      ratio: `RSS ${x(l500.rssMb / c500.rssMb)}, CPU ${x(l500.steadyCpuMsPerS / Math.max(c500.steadyCpuMsPerS, 1))} of the default node`,
-      target: SCALE500_TARGET,
-      met: meetsScale500(l500),
-    });
-  }
+  for (const row of [
+    beside(d500, `in the \`run --detach\` daemon (\`${d500?.nodeFlags.join(" ")}\`)`),
+    beside(l500, "in a default node that first calls `limitYoungGeneration()` (4 MiB)"),
+  ])
+    if (row) rows.push(row);
   const [c100, p100] = raw.scale100x10;
   rows.push({
     figure: `${c100.sessions} sessions × 10 lines/s`,
