@@ -9,9 +9,10 @@
  *
  * `--max-semi-space-size` is read once, when the heap is made, but the growth factor is read at each
  * growth (`--semi-space-growth-factor`, V8's `SemiSpaceNewSpace::Grow`): set to 1 once the new space
- * has the chosen size, it grows no more (measured: a default node with 500 sessions, 132 → 105 MB of
- * RSS for ~4 % more CPU; the daemon's `--max-semi-space-size=4` 113 MB in the same run). V8 never
- * shrinks it for this, so the cap must be set before the process's allocations grow it past.
+ * has the chosen size, it grows no more (500 sessions in a default node: 132 → 110 MB of RSS in
+ * `npm run bench`, bench/README.md; by hand, one after the other, 132 → 105 MB for 207 → 215 ms of
+ * CPU a second). V8 never shrinks it for this, so the cap must be set before the process's
+ * allocations grow it past.
  *
  * Process-wide: it changes the embedder's heap as well, so a library never does it by itself;
  * `conductor run` does it for its own process, an embedder calls `limitYoungGeneration()` first
