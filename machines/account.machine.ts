@@ -38,6 +38,7 @@ export const accountMachine = accountSetup.createMachine({
     nextFailureId: 0,
     coolingUntil: null,
     coolingMs: 0,
+    heldElsewhere: false,
     openUntil: null,
     openMs: 0,
     halfOpenPending: false,

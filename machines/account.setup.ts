@@ -133,15 +133,16 @@ export const accountSetup = setup({
         }
         // Announced once per new end time: re-entering for a timer repeats nothing.
         const announce = until !== context.coolingUntil;
+        // Held by another conductor: cooling only to try again later, nothing to keep in the state file.
+        const elsewhere =
+          event.type === "RELEASE" && isHeldElsewhere(event) && until === at + (event.retryAfterMs ?? 0);
         enqueue.assign({
           coolingUntil: until,
           ...(params.enter ? { coolingMs: until - at } : {}),
           ...(params.halfOpenPending !== undefined ? { halfOpenPending: params.halfOpenPending } : {}),
+          ...(announce ? { heldElsewhere: elsewhere } : {}),
         });
         if (announce) {
-          // Held by another conductor: cooling only to try again later, nothing to keep in the state file.
-          const elsewhere =
-            event.type === "RELEASE" && isHeldElsewhere(event) && until === at + (event.retryAfterMs ?? 0);
           tell(enqueue, context, {
             type: "ACCOUNT.COOLDOWN",
             ...who(context),
@@ -152,7 +153,9 @@ export const accountSetup = setup({
         }
       },
     ),
-    clearCooling: enqueueActions(({ enqueue }) => enqueue.assign({ coolingUntil: null, coolingMs: 0 })),
+    clearCooling: enqueueActions(({ enqueue }) =>
+      enqueue.assign({ coolingUntil: null, coolingMs: 0, heldElsewhere: false }),
+    ),
     closeCircuit: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ failures: [], openUntil: null, halfOpenPending: false });
       tell(enqueue, context, { type: "ACCOUNT.CIRCUIT_CLOSE", ...who(context) });

@@ -52,6 +52,8 @@ export interface AccountContext {
   coolingUntil: number | null;
   /** Remaining cool-down when `cooling` was entered: the `cooldown` delay. */
   coolingMs: number;
+  /** The cool-down only waits for another conductor's run on the account (account.release.ts). */
+  heldElsewhere: boolean;
   openUntil: number | null;
   openMs: number;
   /** The circuit still owes a trial: after this cool-down go half-open, not idle. */

@@ -66,8 +66,14 @@ export function choose(
     }
   }
   const parts = keys.map((k) => {
-    const a = accountAvailability((ctx.accounts[k] as AccountRef).getSnapshot(), now);
-    const status = busy.has(k) && a.leasable ? "leased" : a.status;
+    const snap = (ctx.accounts[k] as AccountRef).getSnapshot();
+    const a = accountAvailability(snap, now);
+    const status =
+      busy.has(k) && a.leasable
+        ? "leased"
+        : a.status === "cooling" && snap.context.heldElsewhere
+          ? "in use by another conductor"
+          : a.status;
     return `${(ctx.specs[k] as BrokerAccountSpec).id} ${status}${a.etaMs ? ` (~${Math.ceil(a.etaMs / 1000)}s)` : ""}`;
   });
   return {

@@ -243,7 +243,8 @@ describe("sessions with leased accounts", () => {
       t.clock.increment(0);
       const waiting = t.session("s1").getSnapshot();
       expect(waiting.value).toEqual({ starting: "leasing" });
-      expect(waiting.context.leaseWait).not.toBeNull();
+      // What it waits for, in words: not a rate limit's cool-down.
+      expect(waiting.context.leaseWait?.reason).toMatch(/acct-a in use by another conductor \(~15s\)/);
       expect(t.spawned).toHaveLength(0);
       // Tried again after each recheck; never a circuit, however often.
       for (let i = 0; i < 5; i++) t.clock.increment(15_000);
