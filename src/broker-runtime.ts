@@ -73,7 +73,9 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
         const { provider, accountId, leaseId } = input.lease;
         // A folder the claim cannot be written in is what a state file there would be: logged, not fatal.
         const claim = await claims.claim(provider, accountId, { sessionId: input.sessionId, leaseId }).catch((err) => {
-          opts.log("broker.io_error", { error: `no claim on ${provider}/${accountId}: ${(err as Error)?.message ?? err}` });
+          opts.log("broker.io_error", {
+            error: `no claim on ${provider}/${accountId}: ${(err as Error)?.message ?? err}`,
+          });
           return null;
         });
         if (claim && !claim.claimed) {
