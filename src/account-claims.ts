@@ -2,8 +2,9 @@
  * Machine-wide claims on accounts. The broker leases an account to one session at a time, but only
  * within its conductor; conductors that share a broker state file share its cool-downs, and here
  * also who runs on an account right now. Two sessions on one login at once spend one plan's limits
- * twice, and with a single-use refresh token (codex's ChatGPT login: openai/codex#6498) the second
- * to refresh fails, its copy of the token already spent by the first.
+ * twice, and refresh tokens are single-use (codex's ChatGPT login: openai/codex#6498; claude's
+ * OAuth login: anthropics/claude-code#25609, #48786): the second to refresh fails, its copy of the
+ * token already spent by the first.
  *
  * A claim is a lock file per account in `<state file>.claims/` (lock-file.ts: O_EXCL, the holder's
  * pid and start time; a claim whose process is gone is taken over). It is taken before a session's
