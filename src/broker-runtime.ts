@@ -55,6 +55,8 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
   const claims = createAccountClaims(stateFile);
   const heldElsewhereRecheckMs = opts.heldElsewhereRecheckMs ?? HELD_ELSEWHERE_RECHECK_MS;
   const vault = new Map<string, LeasedEnv>();
+  /** `provider/id` → a run of this conductor still giving the account up (its home's dispose, then the claim). */
+  const givingUp = new Map<string, Promise<unknown>>();
   const pending = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
     const q = p.catch((err: unknown) => opts.log("broker.io_error", { error: String((err as Error)?.message ?? err) }));
@@ -71,6 +73,8 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
       try {
         // First the machine-wide claim: no home (no copy of the login) while another conductor runs on it.
         const { provider, accountId, leaseId } = input.lease;
+        // The broker frees an account at its release, while the last run's home still goes: not "elsewhere".
+        await givingUp.get(`${provider}/${accountId}`);
         // A folder the claim cannot be written in is what a state file there would be: logged, not fatal.
         const claim = await claims.claim(provider, accountId, { sessionId: input.sessionId, leaseId }).catch((err) => {
           opts.log("broker.io_error", {
@@ -113,7 +117,11 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
       stopped = true;
       vault.delete(ref);
       // The claim outlives the home: the next holder copies the login this one wrote back.
-      track(ready.then(() => home?.dispose()).finally(() => release?.()));
+      const key = `${input.lease.provider}/${input.lease.accountId}`;
+      const done = ready.then(() => home?.dispose()).finally(() => release?.());
+      const gone = done.catch(() => undefined).finally(() => givingUp.get(key) === gone && givingUp.delete(key));
+      givingUp.set(key, gone);
+      track(done);
     };
   });
 

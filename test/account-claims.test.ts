@@ -154,4 +154,18 @@ describe("the broker runtime's credential home takes the claim", () => {
     h.actor.stop();
     await r.rt.settle();
   });
+
+  it("within one conductor the next run on the account waits for the last one's home to be given up, not 15 s", async () => {
+    const root = tempDir();
+    const r = runtime(root);
+    const first = home(r, "s1");
+    expect(await first.next()).toMatchObject({ type: "CREDENTIALS.READY" });
+    // The broker frees the account at the release; the home (and the claim) go while the tree ends.
+    first.actor.stop();
+    const next = home(r, "s2");
+    expect(await next.next()).toMatchObject({ type: "CREDENTIALS.READY" });
+    expect(r.log.some(([event]) => event === "broker.held_elsewhere")).toBe(false);
+    next.actor.stop();
+    await r.rt.settle();
+  });
 });
