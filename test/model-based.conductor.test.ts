@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { conductorMachine } from "../machines/conductor.machine.js";
 import { createConductor } from "../src/conductor.js";
 import { createAgentHub } from "../src/testing/agent-hub.js";
@@ -67,6 +67,15 @@ async function runPath(path: ConductorModelPath, n: number): Promise<number> {
         else conductor.actor.send({ type: "REMOVE", id: e.id! });
       } else if (e.type === "INPUT") {
         await hub.ready(`${e.id}#1`);
+        // The agent may say hello before the conductor has its spawn's answer (the spawn helper's),
+        // and INPUT before that is refused (sendInput says false): seen once under a CPU hog.
+        await vi.waitFor(
+          () => {
+            const run = conductor.actor.getSnapshot().context.sessions[e.id!]?.getSnapshot();
+            if (!run?.context.childRunning) throw new Error(`session ${e.id} has no running child yet`);
+          },
+          { timeout: 60_000, interval: 5 },
+        );
         conductor.actor.send({ type: "INPUT", id: e.id!, text: e.text! });
         expect(await hub.input(`${e.id}#1`)).toBe(e.text);
       } else if (e.type === "SHUTDOWN") void conductor.shutdown("model");
