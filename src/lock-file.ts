@@ -77,8 +77,9 @@ export async function tryLock(
       : await olderThan(lockPath, EMPTY_LOCK_GRACE_MS);
     if (stale && (await removeIfUnchanged(lockPath, held))) continue;
     // Live, or stale but moved by another taker first: held for now (the caller looks again later).
-    const { nonce: _nonce, ...seen } = holder ?? { nonce: "" };
-    return { held: false, holder: holder ? (seen as LockHolder) : null };
+    if (!holder) return { held: false, holder: null };
+    const { nonce: _nonce, ...seen } = holder;
+    return { held: false, holder: seen };
   }
 }
 
