@@ -80,9 +80,9 @@ describe("leased sessions of the real CLIs run on their account's login", () => 
   }
 
   /** A conductor in `root` whose accounts config is `providers`. */
-  function leasingConductor(root: string, providers: Record<string, unknown[]>) {
+  function leasingConductor(root: string, providers: Record<string, unknown[]>, logs = "logs") {
     const c = createConductor({
-      logsDir: join(root, "logs"),
+      logsDir: join(root, logs),
       credentialsDir: join(root, "creds"),
       brokerStateFile: join(root, "broker-state.json"),
       accounts: { providers } as never,
@@ -238,6 +238,61 @@ describe("leased sessions of the real CLIs run on their account's login", () => 
         120_000,
       );
       await c.killSession("codex-second");
+      expect(new Set(login.bearers.slice(seen))).toEqual(new Set([2]));
+      expect(login.refreshes).toEqual(["rt-1"]);
+    } finally {
+      await login.close();
+    }
+  }, 400_000);
+
+  // Two conductors on one account (one state file): each codex would copy rt-1 and refresh with it,
+  // and the second refresh is refused (refresh_token_reused). One runs; the other waits for it.
+  test("two conductors on one ChatGPT account: one session at a time, the second from the first's refreshed login", async () => {
+    const login = await startFakeChatgptLogin();
+    try {
+      const { root, dirs, env } = userRun("codex", "codex-two");
+      const config = readFileSync(join(dirs.home, ".codex/config.toml"), "utf8");
+      writeFileSync(
+        join(dirs.home, ".codex/config.toml"),
+        `chatgpt_base_url = "${login.origin}/backend-api/"\n${config}`,
+      );
+      const authFile = join(root, "account-auth.json");
+      writeFileSync(authFile, expiredLogin("rt-1"), { mode: 0o600 });
+      const account = { codex: [{ id: "chatgpt", mode: "auth", authFile, tier: "plus" }] };
+      const [a, b] = [leasingConductor(root, account, "logs-a"), leasingConductor(root, account, "logs-b")];
+      const sessionEnv = { ...env, CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${login.origin}/oauth/token` };
+      const command = [codex, "exec", "--skip-git-repo-check", "Reply with one short sentence."];
+      const spec = {
+        agent: "command",
+        judgeAs: "codex",
+        command,
+        workdir: dirs.cwd,
+        env: sessionEnv,
+        account: "codex",
+      };
+      a.spawnSession({ id: "on-a", ...spec } as never);
+      b.spawnSession({ id: "on-b", ...spec } as never);
+      await until("one session's codex to refresh", () => (login.refreshes.length > 0 ? true : undefined), 120_000);
+      await until(
+        "its refreshed login in the account's file",
+        () => (readFileSync(authFile, "utf8").includes('"rt-2"') ? true : undefined),
+        60_000,
+      );
+      // Which one runs: the other is still starting, waiting for the account.
+      const state = (c: Conductor, id: string) => c.getSnapshot().find((s) => s.id === id)?.state;
+      const [runner, waiter] = state(a, "on-a") === "starting" ? [b, a] : [a, b];
+      const [runId, waitId] = runner === a ? ["on-a", "on-b"] : ["on-b", "on-a"];
+      expect(state(waiter, waitId)).toBe("starting");
+      expect(readFileSync(waiter.eventLogPath, "utf8")).toMatch(/"event":"broker.held_elsewhere"/);
+      const seen = login.bearers.length;
+      await runner.killSession(runId);
+      await until(
+        "the waiting session's codex at the backend",
+        () => (login.bearers.length > seen + 2 ? true : undefined),
+        120_000,
+      );
+      await waiter.killSession(waitId);
+      // Only the refreshed login's access token, and rt-1 refreshed once: no spent token was sent.
       expect(new Set(login.bearers.slice(seen))).toEqual(new Set([2]));
       expect(login.refreshes).toEqual(["rt-1"]);
     } finally {
