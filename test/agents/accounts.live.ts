@@ -191,33 +191,42 @@ describe("leased sessions of the real CLIs run on their account's login", () => 
     expect(new Set(used)).toEqual(new Set(["x-goog-api-key:gemini"]));
   }, 180_000);
 
+  /**
+   * codex with a ChatGPT account whose access token has expired (refresh token `rt-1`), against the
+   * fake login: the user's config (which a home copies) points codex's backend at it.
+   */
+  function chatgptAccountRun(login: Awaited<ReturnType<typeof startFakeChatgptLogin>>, name: string) {
+    const { root, dirs, env } = userRun("codex", name);
+    const config = readFileSync(join(dirs.home, ".codex/config.toml"), "utf8");
+    writeFileSync(
+      join(dirs.home, ".codex/config.toml"),
+      `chatgpt_base_url = "${login.origin}/backend-api/"\n${config}`,
+    );
+    const authFile = join(root, "account-auth.json");
+    writeFileSync(authFile, expiredLogin("rt-1"), { mode: 0o600 });
+    return {
+      root,
+      authFile,
+      account: { codex: [{ id: "chatgpt", mode: "auth", authFile, tier: "plus" }] },
+      spec: {
+        agent: "command",
+        judgeAs: "codex",
+        command: [codex, "exec", "--skip-git-repo-check", "Reply with one short sentence."],
+        workdir: dirs.cwd,
+        env: { ...env, CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${login.origin}/oauth/token` },
+        account: "codex",
+      },
+    };
+  }
+
   // codex's ChatGPT refresh tokens are single-use (`refresh_token_reused`): the account's file must get
   // what a session's codex refreshed, or the account's next session presents a spent token.
   test("codex's refreshed ChatGPT login goes back to the account: the next session starts from it, no spent token sent", async () => {
     const login = await startFakeChatgptLogin();
     try {
-      const { root, dirs, env } = userRun("codex", "codex");
-      // The user's codex config, which a home copies: the ChatGPT backend is the fake's.
-      const config = readFileSync(join(dirs.home, ".codex/config.toml"), "utf8");
-      writeFileSync(
-        join(dirs.home, ".codex/config.toml"),
-        `chatgpt_base_url = "${login.origin}/backend-api/"\n${config}`,
-      );
-      const authFile = join(root, "account-auth.json");
-      writeFileSync(authFile, expiredLogin("rt-1"), { mode: 0o600 });
-      const c = leasingConductor(root, { codex: [{ id: "chatgpt", mode: "auth", authFile, tier: "plus" }] });
-      const sessionEnv = { ...env, CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${login.origin}/oauth/token` };
-      const command = [codex, "exec", "--skip-git-repo-check", "Reply with one short sentence."];
-      const spawn = (id: string) =>
-        c.spawnSession({
-          id,
-          agent: "command",
-          judgeAs: "codex",
-          command,
-          workdir: dirs.cwd,
-          env: sessionEnv,
-          account: "codex",
-        });
+      const { root, authFile, account, spec } = chatgptAccountRun(login, "codex");
+      const c = leasingConductor(root, account);
+      const spawn = (id: string) => c.spawnSession({ id, ...spec } as never);
       spawn("codex-first");
       await until(
         "the first session's codex to refresh its login",
@@ -250,26 +259,8 @@ describe("leased sessions of the real CLIs run on their account's login", () => 
   test("two conductors on one ChatGPT account: one session at a time, the second from the first's refreshed login", async () => {
     const login = await startFakeChatgptLogin();
     try {
-      const { root, dirs, env } = userRun("codex", "codex-two");
-      const config = readFileSync(join(dirs.home, ".codex/config.toml"), "utf8");
-      writeFileSync(
-        join(dirs.home, ".codex/config.toml"),
-        `chatgpt_base_url = "${login.origin}/backend-api/"\n${config}`,
-      );
-      const authFile = join(root, "account-auth.json");
-      writeFileSync(authFile, expiredLogin("rt-1"), { mode: 0o600 });
-      const account = { codex: [{ id: "chatgpt", mode: "auth", authFile, tier: "plus" }] };
+      const { root, authFile, account, spec } = chatgptAccountRun(login, "codex-two");
       const [a, b] = [leasingConductor(root, account, "logs-a"), leasingConductor(root, account, "logs-b")];
-      const sessionEnv = { ...env, CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${login.origin}/oauth/token` };
-      const command = [codex, "exec", "--skip-git-repo-check", "Reply with one short sentence."];
-      const spec = {
-        agent: "command",
-        judgeAs: "codex",
-        command,
-        workdir: dirs.cwd,
-        env: sessionEnv,
-        account: "codex",
-      };
       a.spawnSession({ id: "on-a", ...spec } as never);
       b.spawnSession({ id: "on-b", ...spec } as never);
       await until("one session's codex to refresh", () => (login.refreshes.length > 0 ? true : undefined), 120_000);
