@@ -8,10 +8,13 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { limitYoungGeneration } from "../src/young-generation.js";
 
-const dist = join(fileURLToPath(new URL("..", import.meta.url)), "dist/src/young-generation.js");
+const root = fileURLToPath(new URL("..", import.meta.url));
+const dist = join(root, "dist/src/young-generation.js");
+/** What `conductor` imports first (src/cli/main.ts). */
+const cliCap = join(root, "dist/src/cli/young-generation-cap.js");
 
 /** Runs an allocation pattern whose survivors grow the young generation; returns its final size and the limit's state. */
-function newSpaceAfterAllocating(call: string, nodeArgs: string[] = [], perTurn = 5_000) {
+function newSpaceAfterAllocating(call: string, nodeArgs: string[] = [], perTurn = 5_000, argv: string[] = []) {
   const script = `
     const v8 = await import("node:v8");
     const { limitYoungGeneration } = await import(${JSON.stringify(dist)});
@@ -25,7 +28,7 @@ function newSpaceAfterAllocating(call: string, nodeArgs: string[] = [], perTurn 
     }
     const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
     console.log(JSON.stringify({ mib: ns.space_size / 2 ** 20, state: limit?.state() ?? null }));`;
-  const out = execFileSync(process.execPath, [...nodeArgs, "--input-type=module", "-e", script], {
+  const out = execFileSync(process.execPath, [...nodeArgs, "--input-type=module", "-e", script, ...argv], {
     env: { ...process.env, NODE_OPTIONS: "" },
     encoding: "utf8",
   });
@@ -44,6 +47,13 @@ describe("limitYoungGeneration", () => {
     const r = newSpaceAfterAllocating("limitYoungGeneration({ semiSpaceMiB: 1 })", [], 1_000_000);
     expect(r.state).toBe("above");
     expect(r.mib).toBeGreaterThan(2);
+  });
+
+  it("`conductor run` caps its own process by its first import; other commands are left alone", () => {
+    const cli = (command: string) =>
+      newSpaceAfterAllocating(`(await import(${JSON.stringify(cliCap)}), null)`, [], 5_000, ["main.js", command]);
+    expect(cli("run").mib).toBe(8);
+    expect(cli("ls").mib).toBeGreaterThan(8);
   });
 
   it("the user's own flags win: nothing changed", () => {
