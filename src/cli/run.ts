@@ -99,12 +99,10 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
         flags.control === false
           ? false
           : { name: flags.name ?? defaultName(flags.configPath), version: packageVersion() },
-      // Beside the accounts file (`<accounts>.state.json`, the library's default) so that every
-      // conductor run on those accounts shares cool-downs and claims; the built-in demo's accounts
-      // file is in the package, so the demo keeps its state in its logs.
-      ...(config.accounts && (config.brokerStateFile || !flags.configPath)
-        ? { brokerStateFile: config.brokerStateFile ?? join(logsDir, "broker-state.json") }
-        : {}),
+      // A config's broker state is the library's default, beside its accounts file, so every run on
+      // those accounts shares cool-downs and claims; the built-in demo's accounts file is in the
+      // package, so the demo keeps its state in its logs.
+      ...(!flags.configPath ? { brokerStateFile: join(logsDir, "broker-state.json") } : {}),
     });
   } catch (e) {
     // A bad accounts file is a configuration error like any other: say where, exit 2.
