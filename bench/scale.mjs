@@ -23,8 +23,13 @@ const prefixed = (p, o) =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [p + k[0].toUpperCase() + k.slice(1), v]));
 const ms = (ns) => Math.round(ns / 1e4) / 100;
 const load = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
-const rssOf = (pid) =>
-  Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024);
+/** RSS, PSS and the private part (USS: what would be freed if it exited) of a process, in MB. */
+function memoryOf(pid) {
+  const kb = (key) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
+  const mb = (k) => Math.round(k / 102.4) / 10;
+  return { rss: mb(kb("Rss")), pss: mb(kb("Pss")), uss: mb(kb("Private_Clean") + kb("Private_Dirty")) };
+}
 
 const spawning = monitorEventLoopDelay({ resolution: 5 });
 // Besides the worst block: how many blocks over 100 ms and the p99 gap while spawning, from a 5 ms timer
@@ -110,11 +115,19 @@ if (MODE === "conductor") {
   Object.assign(result, rss());
   result.heapUsedMb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
   result.heapTotalMb = Math.round(process.memoryUsage().heapTotal / 2 ** 20);
-  // The spawn helper is part of the supervisor's footprint (actors/spawn-helper.ts): counted apart.
+  // The spawn helper is part of the supervisor (actors/spawn-helper.ts): its private memory (USS) is
+  // what it adds, since the rest of its RSS is Node's code, the same file pages the conductor maps.
+  // `supervisorMb` is what the targets judge: the conductor's RSS plus that.
   const helperPid = await import(new URL("actors/pty-spawn.js", new URL("..", dist)).href)
     .then((m) => m.spawnHelper?.()?.pid)
     .catch(() => undefined);
-  if (helperPid) result.helperRssMb = rssOf(helperPid);
+  const helper = helperPid ? memoryOf(helperPid) : undefined;
+  Object.assign(result, {
+    helperRssMb: helper?.rss ?? 0,
+    helperPssMb: helper?.pss ?? 0,
+    helperUssMb: helper?.uss ?? 0,
+    supervisorMb: Math.round(result.rssMb + (helper?.uss ?? 0)),
+  });
   const t1 = performance.now();
   await c.shutdown("bench");
   result.shutdownS = Math.round(performance.now() - t1) / 1000;
@@ -148,6 +161,7 @@ if (MODE === "conductor") {
   steady.disable();
   result.loopP99Ms = ms(steady.percentile(99));
   Object.assign(result, rss());
+  result.supervisorMb = result.rssMb;
   const t1 = performance.now();
   await Promise.all(
     kids.map(
