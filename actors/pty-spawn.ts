@@ -1,7 +1,8 @@
 /**
  * How a local pty is started: the child's environment, the checks node-pty does not make, and the
  * queue that starts them a few per turn of the event loop. pty-transport.ts runs what this starts.
- * On Linux the spawn helper forks (spawn-helper.ts); elsewhere, or with
+ * On Linux the spawn helper forks (spawn-helper.ts; its Perl program, or with
+ * `STATECHART_CONDUCTOR_SPAWN=node-helper` or no perl its Node one); elsewhere, or with
  * `STATECHART_CONDUCTOR_SPAWN=node-pty`, node-pty forks on this thread.
  */
 import { accessSync, closeSync, constants as fsc, statSync, type WriteStream } from "node:fs";
@@ -82,7 +83,16 @@ export function spawnHelper(): SpawnHelper | null {
   const setsid = firstExecutable(["/usr/bin/setsid", "/bin/setsid"]);
   const off = process.env[SPAWN_SWITCH] === "node-pty" || process.platform !== "linux" || !setsid;
   const { setpriv, bash } = shimTools();
-  helper = off ? null : new SpawnHelper({ setsid, ...(setpriv ? { setpriv } : {}), ...(bash ? { bash } : {}) });
+  const perl =
+    process.env[SPAWN_SWITCH] === "node-helper" ? undefined : firstExecutable(["/usr/bin/perl", "/bin/perl"]);
+  helper = off
+    ? null
+    : new SpawnHelper({
+        setsid,
+        ...(setpriv ? { setpriv } : {}),
+        ...(bash ? { bash } : {}),
+        ...(perl ? { perl } : {}),
+      });
   return helper;
 }
 

@@ -1,10 +1,8 @@
 /**
- * The spawn helper's program: plain CommonJS run with `node -e`, so it needs no file of its own on
- * disk (a bundled or a vitest-run package works the same). spawn-helper.ts starts it and says why.
- *
- * Protocol, one JSON object a line. In: `{id, tty, file, args, cwd, env}`. Out: `{ready: true}` once,
- * when it reads; then `{id, pid}` once a child runs, `{id, error}` when it could not be started, then
- * `{id, exit: {code, signal}}`.
+ * The spawn helper's Node program, for a machine without Perl (spawn-helper-perl.ts is the first
+ * choice: a tenth of the memory): plain CommonJS run with `node -e`, so it needs no file of its own on
+ * disk (a bundled or a vitest-run package works the same). spawn-helper.ts starts it and says why;
+ * spawn-helper-protocol.ts says what it reads and answers.
  * - The tty (`/dev/pts/N`, whose master the conductor holds) becomes the child's stdin/out/err;
  *   the helper's own copy is opened close-on-exec and closed right after the spawn, so no child
  *   ever holds another session's terminal.
@@ -17,41 +15,47 @@ const { closeSync, openSync } = require("node:fs");
 process.title = "conductor-spawn-helper";
 for (const s of ["SIGINT", "SIGHUP", "SIGTERM", "SIGQUIT"]) process.on(s, () => {});
 process.stdout.on("error", () => process.exit(0));
-const send = (m) => process.stdout.write(JSON.stringify(m) + "\\n");
-function start(line) {
-  let req;
-  try {
-    req = JSON.parse(line);
-  } catch (e) {
-    return send({ id: null, error: "not JSON: " + e.message });
+const say = (line) => process.stdout.write(line + "\\n");
+const oneLine = (s) => String(s).replace(/\\s+/g, " ");
+function start(f) {
+  const [id, tty, cwd, file] = f;
+  const argc = Number(f[4]);
+  const env = {};
+  for (const entry of f.slice(6 + argc)) {
+    const eq = entry.indexOf("=");
+    env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
-  const id = req.id;
   let fd;
   try {
-    fd = openSync(req.tty, "r+");
-    const child = spawn(req.file, req.args, { cwd: req.cwd, env: req.env, stdio: [fd, fd, fd] });
+    fd = openSync(tty, "r+");
+    const child = spawn(file, f.slice(5, 5 + argc), { cwd, env, stdio: [fd, fd, fd] });
     if (child.pid === undefined) {
-      child.once("error", (e) => send({ id, error: e.message }));
+      child.once("error", (e) => say("error " + id + " " + oneLine(e.message)));
       return;
     }
-    send({ id, pid: child.pid });
-    child.once("exit", (code, signal) => send({ id, exit: { code, signal } }));
+    say("pid " + id + " " + child.pid);
+    child.once("exit", (code, signal) => say("exit " + id + " " + (code ?? "-") + " " + (signal ?? "-")));
   } catch (e) {
-    send({ id, error: e.message });
+    say("error " + id + " " + oneLine(e.message));
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
 }
-let buf = "";
+const fields = [];
+let rest = "";
 process.stdin.setEncoding("utf8");
 process.stdin.on("data", (d) => {
-  buf += d;
-  for (let nl = buf.indexOf("\\n"); nl >= 0; nl = buf.indexOf("\\n")) {
-    const line = buf.slice(0, nl);
-    buf = buf.slice(nl + 1);
-    if (line) start(line);
+  const parts = (rest + d).split("\\0");
+  rest = parts.pop();
+  for (const p of parts) fields.push(p);
+  while (fields.length >= 6) {
+    const argc = Number(fields[4]);
+    if (fields.length < 6 + argc) break;
+    const n = 6 + argc + Number(fields[5 + argc]);
+    if (fields.length < n) break;
+    start(fields.splice(0, n));
   }
 });
 process.stdin.on("end", () => process.exit(0));
-send({ ready: true });
+say("ready");
 `;

@@ -1,6 +1,7 @@
 /**
- * The spawn helper: a small Node process, started lazily by the first local session, that forks
- * and execs every session's pty shim, so the conductor's own thread never forks.
+ * The spawn helper: a small process (Perl, spawn-helper-perl.ts, or Node where there is no perl,
+ * spawn-helper-program.ts), started with the conductor, that forks and execs every session's pty
+ * shim, so the conductor's own thread never forks.
  *
  * Why: node-pty forks in forkpty(), synchronously on the JS thread, and starts a waitpid thread per
  * child; one spawn blocked the loop 4–10 ms median, 14–78 ms p99 at load 6 (bench/spawn-cost.mjs,
@@ -11,10 +12,11 @@
  *
  * The conductor starts it when it is created (src/conductor.ts): its fork is then the cheapest it can
  * be (the conductor's heap is smallest), no pty master of ours exists yet, and it is not in the first
- * spawns' turns (issue 13: ~30 ms there under load). Until it says it is ready (a Node start: ~50 ms
- * idle, seconds under load), spawns fork with node-pty here as before (pty-spawn.ts), so the first
- * sessions never wait for it. A helper that dies before it is ready could not start: `failed` says why,
- * none is started again (each spawn would fork a doomed Node), and node-pty forks here from then on.
+ * spawns' turns (issue 13: ~30 ms there under load). Until it says it is ready (Perl: milliseconds; a
+ * Node start: ~50 ms idle, seconds under load), spawns fork with node-pty here as before (pty-spawn.ts),
+ * so the first sessions never wait for it. A Perl helper that dies before it is ready gives way to the
+ * Node program once; a Node helper that does could not start: `failed` says why, none is started again
+ * (each spawn would fork a doomed Node), and node-pty forks here from then on.
  *
  * Orphan-proofing: the helper runs under `setpriv --pdeathsig KILL` tied to the conductor, and each
  * shim under `--pdeathsig KILL` tied to the helper (pty-shim.ts), so the conductor's death still
@@ -24,34 +26,22 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { CLOSE_FDS_SCRIPT } from "./pty-shim.js";
+import { SPAWN_HELPER_PERL } from "./spawn-helper-perl.js";
 import { SPAWN_HELPER_PROGRAM } from "./spawn-helper-program.js";
+import {
+  decodeAnswer,
+  encodeRequest,
+  type HelperAnswer,
+  type HelperExit,
+  type HelperSpawn,
+} from "./spawn-helper-protocol.js";
 
-export interface HelperSpawn {
-  /** The pty slave's path; the conductor holds its master. */
-  tty: string;
-  file: string;
-  args: readonly string[];
-  cwd: string;
-  env: Readonly<Record<string, string>>;
-}
-
-export interface HelperExit {
-  code: number | null;
-  signal: string | null;
-  /** Set when the helper died: the child died with it (pdeathsig) and this is why. */
-  lost?: string;
-}
-
-interface Answer {
-  id: number;
-  ready?: boolean;
-  pid?: number;
-  error?: string;
-  exit?: HelperExit;
-}
+export type { HelperExit, HelperSpawn } from "./spawn-helper-protocol.js";
 
 interface Run {
   started: boolean;
+  /** Its request, sent again to a Node helper when a Perl one could not start. */
+  request: string;
   resolve(pid: number): void;
   reject(e: Error): void;
   onExit(exit: HelperExit): void;
@@ -64,6 +54,8 @@ export interface SpawnHelperOptions {
   setpriv?: string;
   /** bash, to close the pty masters a restarted helper would inherit (CLOSE_FDS_SCRIPT, pty-shim.ts). */
   bash?: string;
+  /** perl, to run the helper's Perl program (spawn-helper-perl.ts); without it, or if it cannot start, Node's. */
+  perl?: string;
 }
 
 export class SpawnHelper {
@@ -78,8 +70,12 @@ export class SpawnHelper {
   /** Why a helper died before it said it was ready: none will be started again, node-pty forks instead. */
   failed: string | undefined;
   private readyWaiters: { resolve(): void; reject(e: Error): void }[] = [];
+  /** The program the next helper runs: Perl while it has not failed to start, else Node. */
+  program: "perl" | "node";
 
-  constructor(private readonly opts: SpawnHelperOptions) {}
+  constructor(private readonly opts: SpawnHelperOptions) {
+    this.program = opts.perl ? "perl" : "node";
+  }
 
   get setsid(): string {
     return this.opts.setsid;
@@ -87,12 +83,18 @@ export class SpawnHelper {
 
   /** Starts `req` on its tty; resolves with the child's pid, `onExit` gets its end. */
   spawn(req: HelperSpawn, onExit: (exit: HelperExit) => void): Promise<number> {
-    const proc = this.start();
     const id = this.nextId++;
+    let request: string;
+    try {
+      request = encodeRequest(id, req);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const proc = this.start();
     return new Promise<number>((resolve, reject) => {
-      this.runs.set(id, { started: false, resolve, reject, onExit });
+      this.runs.set(id, { started: false, request, resolve, reject, onExit });
       this.holdLoop();
-      proc.stdin?.write(`${JSON.stringify({ id, ...req })}\n`);
+      proc.stdin?.write(request);
     });
   }
 
@@ -115,8 +117,11 @@ export class SpawnHelper {
   /** The running helper, started if it is not. */
   start(): ChildProcess {
     if (this.proc) return this.proc;
-    const { setpriv, bash } = this.opts;
-    let argv = [process.execPath, "--max-old-space-size=32", "-e", SPAWN_HELPER_PROGRAM];
+    const { setpriv, bash, perl } = this.opts;
+    let argv =
+      this.program === "perl" && perl
+        ? [perl, "-e", SPAWN_HELPER_PERL]
+        : [process.execPath, "--max-old-space-size=32", "-e", SPAWN_HELPER_PROGRAM];
     // Node's pty fds are not close-on-exec: without this a restarted helper held every live master.
     if (bash) argv = [bash, "-c", CLOSE_FDS_SCRIPT, "conductor-fds", ...argv];
     if (setpriv) argv = [setpriv, "--pdeathsig", "KILL", "--", ...argv];
@@ -155,11 +160,12 @@ export class SpawnHelper {
     for (let nl = this.buf.indexOf("\n"); nl >= 0; nl = this.buf.indexOf("\n")) {
       const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + 1);
-      this.answer(JSON.parse(line) as Answer);
+      const answer = decodeAnswer(line);
+      if (answer) this.answer(answer);
     }
   }
 
-  private answer(m: Answer): void {
+  private answer(m: HelperAnswer): void {
     if (m.ready) {
       this.ready = true;
       for (const w of this.readyWaiters.splice(0)) w.resolve();
@@ -183,6 +189,14 @@ export class SpawnHelper {
   private lost(proc: ChildProcess, reason: string): void {
     if (this.proc !== proc) return;
     this.proc = undefined;
+    // A Perl helper that could not start (no POSIX module, a perl that is not Perl 5): Node's program
+    // instead, with the requests it was sent; only if that fails too, no helper at all.
+    if (!this.ready && this.program === "perl") {
+      this.program = "node";
+      const next = this.start();
+      for (const run of this.runs.values()) next.stdin?.write(run.request);
+      return;
+    }
     // Lost before it could serve: it cannot start here (no node, setpriv or bash that works); a retry per
     // spawn would fork a doomed Node per session. Its waiters fall back to node-pty (pty-spawn.ts).
     if (!this.ready) this.failed = `${reason} before it was ready`;
