@@ -6,6 +6,9 @@
  * modules of Debian's perl-base (POSIX, Errno, Config), which no Debian system is without; where it
  * cannot start, the Node program is started instead. spawn-helper-protocol.ts says what it reads and
  * answers.
+ * - The tty is opened O_NOCTTY: the helper leads its own session, and a session leader without a
+ *   terminal that opens one takes it as its controlling terminal; the first child's
+ *   `setsid --ctty` then failed with EPERM for every user but root (who may steal it).
  * - The tty becomes the child's stdin/out/err. Perl opens every file above fd 2 close-on-exec
  *   ($^F), so neither the helper's copy of the tty nor the pipe an exec failure is reported on
  *   reaches any child.
@@ -35,7 +38,7 @@ sub start {
   my @args = splice @rest, 0, $argc;
   shift @rest;
   my $t;
-  unless (sysopen $t, $tty, POSIX::O_RDWR()) {
+  unless (sysopen $t, $tty, POSIX::O_RDWR() | POSIX::O_NOCTTY()) {
     my ($e, $text) = ($! + 0, "$!");
     return say_("error $id " . errname($e) . ": " . lcfirst($text) . ", open '$tty'");
   }

@@ -3,6 +3,8 @@
  * choice: a tenth of the memory): plain CommonJS run with `node -e`, so it needs no file of its own on
  * disk (a bundled or a vitest-run package works the same). spawn-helper.ts starts it and says why;
  * spawn-helper-protocol.ts says what it reads and answers.
+ * - The tty is opened O_NOCTTY (spawn-helper-perl.ts says why: without it, no user but root could
+ *   start the first child).
  * - The tty (`/dev/pts/N`, whose master the conductor holds) becomes the child's stdin/out/err;
  *   the helper's own copy is opened close-on-exec and closed right after the spawn, so no child
  *   ever holds another session's terminal.
@@ -11,7 +13,7 @@
  */
 export const SPAWN_HELPER_PROGRAM = `"use strict";
 const { spawn } = require("node:child_process");
-const { closeSync, openSync } = require("node:fs");
+const { closeSync, constants, openSync } = require("node:fs");
 process.title = "conductor-spawn-helper";
 for (const s of ["SIGINT", "SIGHUP", "SIGTERM", "SIGQUIT"]) process.on(s, () => {});
 process.stdout.on("error", () => process.exit(0));
@@ -27,7 +29,7 @@ function start(f) {
   }
   let fd;
   try {
-    fd = openSync(tty, "r+");
+    fd = openSync(tty, constants.O_RDWR | constants.O_NOCTTY);
     const child = spawn(file, f.slice(5, 5 + argc), { cwd, env, stdio: [fd, fd, fd] });
     if (child.pid === undefined) {
       child.once("error", (e) => say("error " + id + " " + oneLine(e.message)));

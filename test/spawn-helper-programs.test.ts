@@ -2,9 +2,11 @@
  * The spawn helper's two programs (actors/spawn-helper-perl.ts, actors/spawn-helper-program.ts) speak
  * one protocol (actors/spawn-helper-protocol.ts) and must start a child alike: the same argv and
  * environment byte for byte, the same answers for an exit, a signal, a program or a cwd that is not
- * there, a tty that cannot be opened. And a perl that cannot run the Perl program gives way to Node's.
+ * there, a tty that cannot be opened; and for a user who is not root, the first child must get its
+ * terminal. And a perl that cannot run the Perl program gives way to Node's.
  * Real processes on real ptys; every wait is a generous bound, never a verdict.
  */
+import { spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type HelperExit, SpawnHelper, type SpawnHelperOptions } from "../actors/spawn-helper.js";
 import { decodeAnswer, encodeRequest } from "../actors/spawn-helper-protocol.js";
 import { ptyNative } from "../actors/spawn-pty-term.js";
+import { distModule } from "./helpers/dist.js";
 
 const linux = process.platform === "linux";
 const perl = ["/usr/bin/perl", "/bin/perl"].find((p) => {
@@ -115,6 +118,39 @@ describe.skipIf(!linux)("spawn helper programs", () => {
       },
     );
   });
+
+  // The helper leads its own session: opening a tty without O_NOCTTY made the first one its controlling
+  // terminal, and the first child's `setsid --ctty` failed (EPERM) for any user but root, who may steal
+  // it. Run as nobody when the suite runs as root, since root never sees it.
+  const { built } = distModule("actors/spawn-helper.js");
+  const asRoot = process.getuid?.() === 0;
+  const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => spawnSync(p, ["--version"]).status === 0);
+  it.skipIf(!built || (asRoot && !setpriv)).each(programs.filter((p) => p.name === "node" || perl))(
+    "$name: the first child takes its terminal (setsid --ctty) for a user who is not root",
+    ({ opts }) => {
+      const script = `
+        const { closeSync } = await import("node:fs");
+        const { SpawnHelper } = await import(${JSON.stringify(distModule("actors/spawn-helper.js").path)});
+        const { ptyNative } = await import(${JSON.stringify(distModule("actors/spawn-pty-term.js").path)});
+        const h = new SpawnHelper({ setsid: "/usr/bin/setsid", ...${JSON.stringify(opts)} });
+        const env = { PATH: "/usr/bin:/bin" };
+        for (let i = 0; i < 2; i++) {
+          const { master, slave, pty } = ptyNative().open(80, 24);
+          closeSync(slave);
+          const exit = await new Promise((r) =>
+            h.spawn({ tty: pty, file: "/usr/bin/setsid", args: ["--ctty", "/bin/sh", "-c", "exit 3"], cwd: "/", env }, r)
+              .catch((e) => r(String(e))));
+          closeSync(master);
+          console.log(JSON.stringify(exit));
+        }
+        h.stop();`;
+      const user = asRoot ? [setpriv as string, "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+      const [file, ...args] = [...user, process.execPath, "--input-type=module", "-e", script];
+      const r = spawnSync(file as string, args, { encoding: "utf8", cwd: "/", timeout: 60_000 });
+      expect(r.stderr).toBe("");
+      expect(r.stdout.trim().split("\n")).toEqual(Array(2).fill(JSON.stringify({ code: 3, signal: null })));
+    },
+  );
 
   it("a perl that cannot run the Perl program: Node's program serves, with the requests already sent", async () => {
     const dir = mkdtempSync(join(tmpdir(), "helper-noperl-"));
