@@ -17,6 +17,8 @@
  * - A child's exit is a SIGCHLD, which Perl delivers between its ops: it ends the select() at once,
  *   except when it lands in the instant before select() is entered; that case waits for the next
  *   tick (20 ms) while children run.
+ * - Perl sets no SA_RESTART under its safe signals: a read or write that a SIGCHLD interrupts fails
+ *   with EINTR and is made again (a failed answer would end the helper, and with it every child).
  * - INT/HUP/TERM/QUIT are caught, not ignored, so that a child gets them back at their defaults.
  * - Named by its first line, which `ps` shows after `perl -e`: setting $0 would overwrite the
  *   environment's memory too (Perl lengthens $0 into it where it follows argv), blanking
@@ -31,7 +33,14 @@ $SIG{$_} = sub {} for qw(INT HUP TERM QUIT CHLD);
 my @signame = split ' ', $Config{sig_name};
 my (%runs, @fields);
 my $in = '';
-sub say_ { defined syswrite(STDOUT, "$_[0]\n") or POSIX::_exit(0) }
+sub say_ {
+  my $line = "$_[0]\n";
+  while (length $line) {
+    my $n = syswrite STDOUT, $line;
+    if (!defined $n) { next if $!{EINTR}; POSIX::_exit(0) }
+    substr($line, 0, $n) = '';
+  }
+}
 sub errname { local $! = $_[0]; for (keys %!) { return $_ if $!{$_} } "errno $_[0]" }
 sub start {
   my ($id, $tty, $cwd, $file, $argc, @rest) = @_;
@@ -57,7 +66,8 @@ sub start {
   }
   close $w;
   close $t;
-  my $got = sysread $r, my $errno, 16;
+  my ($got, $errno);
+  1 while !defined($got = sysread $r, $errno, 16) && $!{EINTR};
   close $r;
   if ($got) {
     waitpid $pid, 0;

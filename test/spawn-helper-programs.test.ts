@@ -96,6 +96,25 @@ describe.skipIf(!linux)("spawn helper programs", () => {
       expect(readFileSync(join(dir, "where"), "utf8").trim()).toBe(dir);
     });
 
+    it.skipIf(!h)("children exiting all the while: every spawn still gets its own answer", async () => {
+      // Perl restarts no system call a signal interrupts: a SIGCHLD during the wait for an exec's
+      // verdict read as success, so a program that was not there got a pid and an exit 127.
+      const runs = Array.from({ length: 60 }, (_, i) =>
+        i % 2 ? run(h as SpawnHelper, "/nonexistent/prog", []) : run(h as SpawnHelper, "/bin/true", []),
+      );
+      const verdicts = await Promise.all(
+        runs.map((r) =>
+          r.pid.then(
+            () => r.exit,
+            (e: Error) => e.message,
+          ),
+        ),
+      );
+      expect(verdicts).toEqual(
+        runs.map((_, i) => (i % 2 ? "spawn /nonexistent/prog ENOENT" : { code: 0, signal: null })),
+      );
+    });
+
     it.skipIf(!h)("says which signal ended a child, by name", async () => {
       const r = run(h as SpawnHelper, "/bin/sh", ["-c", "kill -TERM $$; sleep 5"]);
       expect(await r.exit).toEqual({ code: null, signal: "SIGTERM" });
