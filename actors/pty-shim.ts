@@ -33,6 +33,11 @@ export const READY_OSC = "7771";
  *   in the agent's log. `( exec "$@" ) 2>&3`, not `"$@" 2>&3`: dash applies a simple
  *   command's redirections in the parent around the wait, so the message would follow them;
  *   a subshell's redirections apply in the child only. exec keeps one process, no extra fork.
+ * - HUP is not trapped: a hangup (the pty's master closed, the tmux pane or server killed) reaches
+ *   only the session leader, this shim. Trapped, it was deferred while the agent ran, so nothing
+ *   ended the agent (a remote one lived on after its pane). Untrapped, the shim dies, and the
+ *   kernel sends the foreground group, the agent, its SIGHUP, as a shell's terminal would. Nobody
+ *   reads a marker on a terminal that is gone.
  * - dash's `read` returns 1 both on EOF and when a trapped signal interrupts it; `sig` tells
  *   the two apart so a late SIGTERM does not end the wait before the ack.
  * - `stty sane -echo`: a crashed TUI may leave raw mode/no-icanon; sane restores line mode so
@@ -45,7 +50,7 @@ function shimScript(local: boolean): string {
   const marker = `printf '\\033]${MARKER_OSC};%s;%s\\007' "$n" "$st"`;
   const sane = "stty sane -echo 2>/dev/null";
   return [
-    "trap 'sig=1' INT TERM HUP",
+    "trap 'sig=1' INT TERM",
     "n=$1; shift",
     "exec 3>&2 2>/dev/null",
     '( exec "$@" ) 2>&3 3>&-',

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -115,6 +115,33 @@ function runShim(argv: string[], nonce = makeNonce()) {
 }
 
 describe("the shim script", () => {
+  it("a hangup (its terminal gone: a closed master, a killed tmux pane) ends the agent, as a shell's would", async () => {
+    // The hangup reaches only the session leader, the shim. While it trapped HUP (to report the status
+    // after a signal to the group) it waited on the agent, which never got one: the agent lived on.
+    const secs = `${1000 + (process.pid % 800)}.25`;
+    const naps = () =>
+      readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, "utf8") === `sleep\0${secs}\0`;
+          } catch {
+            return false; // gone meanwhile
+          }
+        });
+    const until = async (done: () => boolean) => {
+      const deadline = Date.now() + 60_000;
+      while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    };
+    const p = pty.spawn("/bin/sh", shimArgs(makeNonce(), ["sleep", secs]), { cols: 80, rows: 24 });
+    await until(() => naps().length === 1);
+    expect(naps()).toHaveLength(1);
+    // Closes the master, no signal sent (kill() would signal the shim): the hangup alone. Not in the typings.
+    (p as unknown as { destroy(): void }).destroy();
+    await until(() => naps().length === 0);
+    expect(naps()).toEqual([]);
+  });
+
   it("passes hostile argv to the program literally and runs none of it", async () => {
     const hostile = [
       `$(touch ${tmp}/p1)`,
