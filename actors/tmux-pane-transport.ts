@@ -12,7 +12,16 @@ import { endStream, openLog } from "./log-file.js";
 import { makeNonce, MarkerScanner, statusToExit } from "./pty-shim.js";
 import { RemoteOutput } from "./remote-output.js";
 import { resyncPane } from "./remote-resync.js";
-import { ackKeys, endPane, inputKeys, type Pane, type PaneContext, parseDeadState, signalPane } from "./remote-pane.js";
+import {
+  ackKeys,
+  endLostPaneGroup,
+  endPane,
+  inputKeys,
+  type Pane,
+  type PaneContext,
+  parseDeadState,
+  signalPane,
+} from "./remote-pane.js";
 import { attachPane, createPane } from "./remote-pane-create.js";
 import { type ControlFor, type RemoteSessionDeps, type RemoteSpec, type RunTarget, runTarget } from "./remote-spec.js";
 import { openRunPane } from "./tmux-pane-open.js";
@@ -174,6 +183,13 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
 
   lost(why: string): void {
     this.diag(why);
+    const { pane, ctl } = this;
+    if (pane && ctl && this.shim) {
+      this.log("remote.lost_pane_group", { pane: pane.id, pid: pane.pid });
+      endLostPaneGroup(ctl, pane, this.nonce).catch((e: Error) =>
+        this.diag(`ending the lost pane's group: ${e.message}`),
+      );
+    }
     this.pane = undefined;
     this.probe.deathSeen();
     this.report({ type: "RUN.EXITED", exit: GONE, settle: false });

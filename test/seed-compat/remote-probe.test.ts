@@ -8,7 +8,7 @@
  * the poll interval have no equivalent (docs/seed-compatibility.md says why).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -119,9 +119,23 @@ describe.runIf(haveTools)("seed remote-probe, through the conductor", () => {
   });
 
   it("L0: the agent's pane gone from under it → l0 fail, a failure (the seed's remote_L0_fail)", async () => {
-    remote("gone", "echo up; sleep 100", {}, { maxRestarts: 0 });
+    // A sleep no other test runs: the agent, found by its command line on the (local) "remote" host.
+    const nap = `sleep ${100 + (process.pid % 800)}.5`;
+    const agents = () =>
+      readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").join(" ").trim() === nap;
+          } catch {
+            return false; // gone meanwhile
+          }
+        });
+    remote("gone", `echo up; ${nap}`, {}, { maxRestarts: 0 });
     await stateOf("gone", "healthy");
     expect(snap("gone")?.health.l0).toBe("ok");
+    await until(() => agents().length === 1);
+    expect(agents()).toHaveLength(1);
     const dead = onceFor("dead", "gone");
     // The seed's L0 was `has-session`; ours is the agent's pane (`kill-session` ends it too:
     // remote-session.test.ts, docs/seed-compatibility.md).
@@ -129,5 +143,14 @@ describe.runIf(haveTools)("seed remote-probe, through the conductor", () => {
     await dead;
     expect(of("gone").some((v) => v.startsWith("l0:false:"))).toBe(true);
     expect(snap("gone")?.health.l0).toBe("fail");
+    // The agent does not outlive its pane: the hangup reaches only the exit shim, which stays to report.
+    await until(() => agents().length === 0);
+    expect(agents()).toEqual([]);
   });
 });
+
+/** Waits until `done` holds, within a generous bound (never a verdict: the expect after it is). */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
