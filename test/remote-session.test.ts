@@ -215,7 +215,7 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
       file,
       JSON.stringify({
         hosts: {
-          down: { host: "127.0.0.1", port, user: "root", identityFile: sshd.userKey, knownHosts: sshd.knownHosts },
+          down: { host: "127.0.0.1", port, user: sshd.user, identityFile: sshd.userKey, knownHosts: sshd.knownHosts },
         },
       }),
     );
@@ -270,7 +270,10 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
     const stranger = join(tmp, "stranger_key");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", stranger]);
     for (const [identityFile, message] of [
-      [stranger, /authentication refused for root@127\.0\.0\.1:\d+ .*passwords are never tried/],
+      [
+        stranger,
+        new RegExp(`authentication refused for ${sshd.user}@127\\.0\\.0\\.1:\\d+ .*passwords are never tried`),
+      ],
       [join(tmp, "no-such-key"), /cannot read identityFile .*no-such-key \(ENOENT\)/],
     ] as const) {
       const badPool = createSshHostPool(loadHostsFile(sshd.hostsFile("bad", { identityFile })));

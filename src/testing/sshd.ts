@@ -6,7 +6,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 
 export interface TestSshd {
@@ -14,6 +14,8 @@ export interface TestSshd {
   dir: string;
   pid: number;
   userKey: string;
+  /** The user it lets in (with `userKey`): whoever runs it, since an sshd that is not root can log in no one else. */
+  user: string;
   knownHosts: string;
   /** `[127.0.0.1]:port ssh-ed25519 AAAA...` */
   knownHostsLine: string;
@@ -42,6 +44,11 @@ const run = promisify(execFile);
 const keygen = (path: string) =>
   run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "conductor-test", "-f", path]);
 
+function descendantsOf(ppid: number): number[] {
+  const kids = childrenOf(ppid);
+  return [...kids, ...kids.flatMap(descendantsOf)];
+}
+
 function childrenOf(ppid: number): number[] {
   const out: number[] = [];
   for (const d of readdirSync("/proc")) {
@@ -60,7 +67,11 @@ function childrenOf(ppid: number): number[] {
 
 export async function startSshd(): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), "conductor-sshd-"));
-  mkdirSync("/run/sshd", { recursive: true }); // privilege separation directory
+  try {
+    mkdirSync("/run/sshd", { recursive: true }); // privilege separation directory (sshd as root)
+  } catch {
+    /* not root: sshd then runs without privilege separation, and needs none */
+  }
   // The test user's HOME: an empty directory, so the login shell runs no rc files (root's ~/.bashrc
   // on this machine runs `pyenv init`, 4–7 s per ssh exec under load). sshd applies SetEnv after
   // its own HOME; bash finds ~/.bashrc through $HOME.
@@ -111,11 +122,13 @@ export async function startSshd(): Promise<TestSshd> {
   });
   const pid = proc.pid;
   if (pid === undefined) throw new Error("sshd: spawn gave no pid");
+  const user = userInfo().username;
   return {
     port,
     dir,
     pid,
     userKey: join(dir, "user_ed25519"),
+    user,
     knownHosts,
     knownHostsLine,
     hostsFile(name = "test", extra = {}) {
@@ -123,7 +136,7 @@ export async function startSshd(): Promise<TestSshd> {
       const host = {
         host: "127.0.0.1",
         port,
-        user: "root",
+        user,
         identityFile: join(dir, "user_ed25519"),
         knownHosts,
         ...extra,
@@ -134,7 +147,9 @@ export async function startSshd(): Promise<TestSshd> {
     connectionPids: () => childrenOf(pid),
     dropConnections() {
       const pids = childrenOf(pid);
-      for (const p of pids) {
+      // Their children too: an sshd that is not root runs each session in a child that holds the
+      // connection's socket as well, and outlives its parent's SIGKILL.
+      for (const p of [...pids, ...pids.flatMap(descendantsOf)]) {
         try {
           process.kill(p, "SIGKILL");
         } catch {
@@ -145,7 +160,7 @@ export async function startSshd(): Promise<TestSshd> {
     },
     logs: () => log,
     async stop() {
-      for (const p of childrenOf(pid)) {
+      for (const p of descendantsOf(pid)) {
         try {
           process.kill(p, "SIGKILL");
         } catch {
