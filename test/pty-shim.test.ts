@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import {
   shimLaunch,
   statusToExit,
 } from "../actors/pty-shim.js";
+import { processesRunning } from "./helpers/marked.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "shim-test-"));
@@ -119,16 +120,7 @@ describe("the shim script", () => {
     // The hangup reaches only the session leader, the shim. While it trapped HUP (to report the status
     // after a signal to the group) it waited on the agent, which never got one: the agent lived on.
     const secs = `${1000 + (process.pid % 800)}.25`;
-    const naps = () =>
-      readdirSync("/proc")
-        .filter((d) => /^\d+$/.test(d))
-        .filter((d) => {
-          try {
-            return readFileSync(`/proc/${d}/cmdline`, "utf8") === `sleep\0${secs}\0`;
-          } catch {
-            return false; // gone meanwhile
-          }
-        });
+    const naps = () => processesRunning(["sleep", secs]);
     const until = async (done: () => boolean) => {
       const deadline = Date.now() + 60_000;
       while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

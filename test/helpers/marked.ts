@@ -16,6 +16,24 @@ export interface MarkedProcess {
   comm: string;
 }
 
+/**
+ * Processes whose command line is exactly `argv`, for a process whose environment the test does not
+ * make (a remote pane's, the shim's child): unique by an argument no other test uses.
+ */
+export function processesRunning(argv: readonly string[]): number[] {
+  const want = `${argv.join("\0")}\0`;
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, "utf8") === want;
+      } catch {
+        return false; // exited while we looked
+      }
+    })
+    .map(Number);
+}
+
 /** Live (not zombie) processes whose environment has `CONDUCTOR_TEST_MARK=<mark>`. */
 export function markedProcesses(mark: string): MarkedProcess[] {
   const entry = `${MARK_VAR}=${mark}`;

@@ -8,11 +8,12 @@
  * the poll interval have no equivalent (docs/seed-compatibility.md says why).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Conductor, createConductor, type ProbeVerdict } from "../../src/index.js";
+import { processesRunning } from "../helpers/marked.js";
 import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "../helpers/sshd.js";
 
 const SOCKET = `seed-probe-${process.pid}`;
@@ -120,18 +121,9 @@ describe.runIf(haveTools)("seed remote-probe, through the conductor", () => {
 
   it("L0: the agent's pane gone from under it → l0 fail, a failure (the seed's remote_L0_fail)", async () => {
     // A sleep no other test runs: the agent, found by its command line on the (local) "remote" host.
-    const nap = `sleep ${100 + (process.pid % 800)}.5`;
-    const agents = () =>
-      readdirSync("/proc")
-        .filter((d) => /^\d+$/.test(d))
-        .filter((d) => {
-          try {
-            return readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").join(" ").trim() === nap;
-          } catch {
-            return false; // gone meanwhile
-          }
-        });
-    remote("gone", `echo up; ${nap}`, {}, { maxRestarts: 0 });
+    const secs = `${100 + (process.pid % 800)}.5`;
+    const agents = () => processesRunning(["sleep", secs]);
+    remote("gone", `echo up; sleep ${secs}`, {}, { maxRestarts: 0 });
     await stateOf("gone", "healthy");
     expect(snap("gone")?.health.l0).toBe("ok");
     await until(() => agents().length === 1);
