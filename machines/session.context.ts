@@ -14,6 +14,7 @@ import type {
   McpHeartbeatSpec,
   McpProbeEvent,
   TelemetryErrorEvent,
+  WriteCommand,
 } from "./session.types.js";
 import { type SessionState, STATES } from "./session.types.js";
 
@@ -52,6 +53,8 @@ export interface SessionContext {
   childRunning: boolean;
   /** Some process of the child's tree may be alive (spawn .. GONE). */
   treeAlive: boolean;
+  /** Input sent before the session's first child ran, written once it has spawned; null since (session.input.ts). */
+  typeAhead: readonly WriteCommand[] | null;
   backoffElapsed: boolean;
   lastOutputLagMs: number;
   outputBytes: number;
@@ -149,7 +152,15 @@ export type SessionEmitted =
       choices: string[];
     }
   | { type: "completed"; sessionId: string }
-  | { type: "dead"; sessionId: string; reason: string; failureMode: FailureMode | null; lastError: string | null }
+  | {
+      type: "dead";
+      sessionId: string;
+      reason: string;
+      failureMode: FailureMode | null;
+      lastError: string | null;
+      /** Inputs typed ahead of a first child that never ran (session.input.ts): never written. */
+      unsentInput?: number;
+    }
   /** The stall ladder's middle step: keys written to a stalled child before it is restarted. */
   | { type: "nudge"; sessionId: string; generation: number; keys: readonly string[] }
   /** A question left unanswered for `inputWaitTimeoutMs` got the configured default keys. */
@@ -192,6 +203,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     pid: null,
     childRunning: false,
     treeAlive: false,
+    typeAhead: [],
     backoffElapsed: false,
     lastOutputLagMs: 0,
     outputBytes: 0,

@@ -30,11 +30,14 @@ export const sessionMachine = sessionSetup.createMachine({
   }),
   // Child events that no state handles still update the record; stale generations are dropped.
   on: {
-    "CHILD.SPAWNED": { guard: "fromCurrentChild", actions: "noteSpawned" },
+    "CHILD.SPAWNED": { guard: "fromCurrentChild", actions: ["noteSpawned", "writeTypeAhead"] },
     "CHILD.GONE": { guard: "fromCurrentChild", actions: "noteGone" },
     "RESTART.WINDOW_EXPIRED": { actions: "forgetRestart" },
     "LEASE.RENEW_DUE": { actions: "renewLease" },
     "PROBE.L2": { guard: "fromCurrentChild", actions: "noteMcpProbe" },
+    // Input before the first child runs (a TUI: before its composer; else whileRunning writes it): kept.
+    INPUT: { guard: "keepsTypeAhead", actions: "keepTypeAhead" },
+    KEYS: { guard: "keepsTypeAhead", actions: "keepTypeAhead" },
   },
   states: {
     [STATES.INIT]: {
@@ -187,7 +190,7 @@ export const sessionMachine = sessionSetup.createMachine({
       },
     },
     [STATES.INPUT_WAIT]: {
-      entry: [{ type: "announce", params: { to: STATES.INPUT_WAIT } }, "emitInputWait"],
+      entry: [{ type: "announce", params: { to: STATES.INPUT_WAIT } }, "writeTypeAhead", "emitInputWait"],
       exit: "clearInputWait",
       // Nobody answered: the default keys once per question, else fail (an unattended run never waits forever).
       after: {

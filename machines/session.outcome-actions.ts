@@ -130,6 +130,8 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
       reason: context.reason,
       failureMode: context.failureMode,
       lastError: context.lastError,
+      // Typed ahead of a first child that never ran: `sendInput` said true, so say it was never sent.
+      ...(context.typeAhead?.length ? { unsentInput: context.typeAhead.length } : {}),
     })),
   },
 });

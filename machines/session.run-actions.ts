@@ -15,7 +15,7 @@ import {
   screenKeysOf,
 } from "./session.judgement.js";
 import { NO_SCREEN_KEYS, retryOnScreen } from "./agents/index.js";
-import { keysToBytes } from "./session.keys.js";
+import { inputCommand, typeAheadDue } from "./session.input.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
 
 /**
@@ -237,23 +237,21 @@ export const sessionRunSetup = sessionBase.extend({
       if (!context.treeAlive) return;
       enqueue.sendTo("pty", { type: "CHILD.TERMINATE", reason: context.reason, graceMs: context.policy.graceMs });
     }),
-    /**
-     * The text, then Enter: at once, or after the profile's `submitDelayMs` (codex and gemini take an
-     * Enter that comes with the text for part of a paste). Enter is CR, as a keyboard sends it: TUIs
-     * in raw mode wait for \r, and a line-mode terminal turns it into \n (ICRNL), so line readers see
-     * "text\n" as in the seed.
-     */
-    forwardInput: sendTo("pty", ({ context, event }) => {
-      const { text } = event as Ev<"INPUT">;
-      const delayMs = profileOf(context).submitDelayMs;
-      return delayMs === undefined
-        ? { type: "CHILD.WRITE" as const, data: `${text}\r` }
-        : { type: "CHILD.WRITE" as const, data: text, after: { data: "\r", delayMs } };
-    }),
-    forwardKeys: sendTo("pty", ({ event }) => ({
+    /** The text and Enter (INPUT) or the keys' bytes (KEYS), to the running child (session.input.ts). */
+    forwardInput: sendTo("pty", ({ context, event }) => ({
       type: "CHILD.WRITE" as const,
-      data: keysToBytes((event as Ev<"KEYS">).keys),
+      ...inputCommand(context, event),
     })),
+    /** The type-ahead, in order, once it is due (session.input.ts); from then on input goes to the child only. */
+    writeTypeAhead: enqueueActions(({ context, enqueue }) => {
+      if (!typeAheadDue(context)) return;
+      for (const w of context.typeAhead ?? []) enqueue.sendTo("pty", { type: "CHILD.WRITE", ...w });
+      enqueue.assign({ typeAhead: null });
+    }),
+    /** Before the first child runs (a TUI: its composer): kept, in order, and written by writeTypeAhead. */
+    keepTypeAhead: assign({
+      typeAhead: ({ context, event }) => [...(context.typeAhead ?? []), inputCommand(context, event)],
+    }),
     /** Stop the pty actor; if its tree is still dying, the reaper (owned by the actor's cleanup) finishes it. */
     releaseChild: enqueueActions(({ enqueue }) => {
       enqueue.stopChild("pty");

@@ -5,7 +5,9 @@
 import type { Actor, ActorRefFrom } from "xstate";
 import type { conductorMachine } from "../machines/conductor.machine.js";
 import type { sessionMachine } from "../machines/session.machine.js";
-import { FINAL_STATES } from "../machines/session.types.js";
+import { charsOf, takesInput, typedInput } from "../machines/session.input.js";
+import { keysToBytes } from "../machines/session.keys.js";
+import { FINAL_STATES, type WriteCommand } from "../machines/session.types.js";
 import type { AgentResult } from "./agent-stream.js";
 import { checkKeys, type SpawnConfig } from "./conductor-options.js";
 import { unknownSession } from "./conductor-spawn.js";
@@ -39,9 +41,10 @@ export function sessionCommands(d: CommandDeps) {
   };
   d.actor.on("allCompleted", () => void allCompleted());
 
-  const running = (id: string) => {
+  /** `write` to the running child, `keep` as type-ahead until the first child runs (machines/session.input.ts). */
+  const takes = (id: string, w: WriteCommand) => {
     const c = record().sessions[id]?.getSnapshot().context;
-    return Boolean(c?.childRunning && !FINAL_STATES.has(c.state));
+    return c && !FINAL_STATES.has(c.state) ? takesInput(c, charsOf(w)) : false;
   };
 
   // The caller of a refused send sees only `false`; the log says why, once per session and reason
@@ -60,23 +63,30 @@ export function sessionCommands(d: CommandDeps) {
     return false;
   }
 
-  /** The seed's contract: `false` when nothing was sent (unknown id, no running child, not a string). */
+  /**
+   * The seed's contract: `false` when nothing was sent (unknown id, no running child, not a string).
+   * The seed spawned inside `spawnSession`, so a send right after it reached the child: until a
+   * session's first child runs, input is typed ahead (kept, then written once it has spawned).
+   */
   function sendInput(id: string, text: string): boolean {
-    if (typeof text !== "string" || !running(id)) return refuse(id, typeof text !== "string");
+    if (typeof text !== "string") return refuse(id, true);
+    const taken = takes(id, typedInput(text, undefined));
+    if (!taken) return refuse(id);
     lastRefusal.delete(id);
     d.actor.send({ type: "INPUT", id, text });
     // Never the text: what people type into a prompt can be a secret.
-    d.log("session.input", { session: id, length: text.length + 1 });
+    d.log("session.input", { session: id, length: text.length + 1, ...(taken === "keep" ? { typedAhead: true } : {}) });
     return true;
   }
 
   /** Named keys (`["Down", "Enter"]`, `["Esc"]`, `["2", "Enter"]`) to answer a menu; false if not running. */
   function sendKeys(id: string, keys: readonly string[]): boolean {
     checkKeys("sendKeys(id, keys): keys", keys);
-    if (!running(id)) return refuse(id);
+    const taken = takes(id, { data: keysToBytes(keys) });
+    if (!taken) return refuse(id);
     lastRefusal.delete(id);
     record().sessions[id]?.send({ type: "KEYS", keys });
-    d.log("session.keys", { session: id, keys });
+    d.log("session.keys", { session: id, keys, ...(taken === "keep" ? { typedAhead: true } : {}) });
     return true;
   }
 

@@ -163,7 +163,13 @@ export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEve
         }
         return;
       case "dead":
-        log("session.dead", { session, reason: e.reason, failureMode: e.failureMode, lastError: e.lastError });
+        log("session.dead", {
+          session,
+          reason: e.reason,
+          failureMode: e.failureMode,
+          lastError: e.lastError,
+          ...(e.unsentInput ? { unsentInput: e.unsentInput } : {}),
+        });
         api.emit("dead", { ...withoutType(e), sessionId: session, at });
         return;
       case "account": {

@@ -139,25 +139,65 @@ describe("createConductor with real processes", () => {
     expect(c.sendInput("ask", "late")).toBe(false);
   });
 
+  it("defect (seed compat): input sent right after spawnSession is typed ahead and reaches the first child", async () => {
+    // The seed spawned inside spawnSession, so these two lines worked there; ours returned false.
+    const c = conductor();
+    const done = waitFor(c, "completed");
+    c.spawnSession({
+      id: "early",
+      agent: "command",
+      command: [
+        NODE,
+        "-e",
+        "let n = 0; require('readline').createInterface({ input: process.stdin }).on('line', (l) => { console.log('read:' + l); if (++n === 2) process.exit(0) })",
+      ],
+    });
+    expect(c.getSnapshot()[0]!.pid).toBeNull();
+    expect(c.sendInput("early", "first answer")).toBe(true);
+    expect(c.sendKeys("early", ["y", "Enter"])).toBe(true);
+    await done;
+    await c.shutdown("test");
+    const out = readFileSync(c.getSnapshot()[0]!.outPath!, "utf8");
+    expect(out).toContain("read:first answer");
+    expect(out).toContain("read:y");
+    const log = await readEventLog(c.eventLogPath);
+    expect(log.find((l) => l.event === "session.input")).toMatchObject({ length: 13, typedAhead: true });
+    expect(log.filter((l) => l.event === "session.input_refused")).toEqual([]);
+    expect(readFileSync(c.eventLogPath, "utf8")).not.toContain("first answer");
+  });
+
   it("a refused sendInput says why in the log, once per session and reason", async () => {
     const c = conductor();
     const done = waitFor(c, "completed");
-    c.spawnSession({ id: "early", agent: "command", command: [NODE, "-e", "setTimeout(() => {}, 300)"] });
-    // Before its child is spawned (CHILD.SPAWNED comes in a later turn), twice: one line.
-    expect(c.sendInput("early", "too soon")).toBe(false);
-    expect(c.sendKeys("early", ["Enter"])).toBe(false);
+    c.spawnSession({ id: "brief", agent: "command", command: [NODE, "-e", "setTimeout(() => {}, 100)"] });
+    await done;
+    // Final: twice, one line.
+    expect(c.sendInput("brief", "too late")).toBe(false);
+    expect(c.sendKeys("brief", ["Enter"])).toBe(false);
     expect(c.sendInput("nobody", "hello")).toBe(false);
     expect(c.sendInput("nobody", "again")).toBe(false);
-    expect(c.sendInput("early", 42 as unknown as string)).toBe(false);
-    await done;
+    expect(c.sendInput("brief", 42 as unknown as string)).toBe(false);
     await c.shutdown("test");
     const refused = (await readEventLog(c.eventLogPath)).filter((l) => l.event === "session.input_refused");
     expect(refused).toEqual([
-      expect.objectContaining({ session: "early", why: "not_running", state: "starting" }),
+      expect.objectContaining({ session: "brief", why: "not_running", state: "completed" }),
       expect.objectContaining({ session: "nobody", why: "unknown_session", state: null }),
-      expect.objectContaining({ session: "early", why: "not_text", state: "starting" }),
+      expect.objectContaining({ session: "brief", why: "not_text", state: "completed" }),
     ]);
-    expect(readFileSync(c.eventLogPath, "utf8")).not.toContain("too soon");
+    expect(readFileSync(c.eventLogPath, "utf8")).not.toContain("too late");
+  });
+
+  it("input typed ahead of a first child that never runs: `dead` says how many were never sent", async () => {
+    const c = conductor();
+    const dead = waitFor(c, "dead");
+    c.spawnSession({ id: "missing", agent: "command", command: [NODE, "-e", "setTimeout(() => {}, 60000)"] });
+    expect(c.sendInput("missing", "hello")).toBe(true);
+    // Killed in the same turn: its child is not spawned yet (CHILD.SPAWNED comes in a later turn).
+    await c.killSession("missing", "user_kill");
+    expect((await dead).unsentInput).toBe(1);
+    await c.shutdown("test");
+    const line = (await readEventLog(c.eventLogPath)).find((l) => l.event === "session.dead");
+    expect(line).toMatchObject({ session: "missing", unsentInput: 1 });
   });
 
   it("keeps every transition in a JSONL log that parses line by line, with seq and ISO ts", async () => {

@@ -17,6 +17,8 @@ import { createConductor } from "../src/conductor.js";
 const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
 const SECRET = "s3cret-answer-7731";
 const ENV_SECRET = "env-value-9902";
+/** Typed ahead (sent before the child runs): it rides in the session context's `typeAhead` meanwhile. */
+const EARLY_SECRET = "early-answer-5518";
 
 interface Message {
   type: string;
@@ -65,7 +67,11 @@ describe("the Stately inspector (@statelyai/inspect 0.7.2) through createConduct
       url: relay.url("/safe"),
       sanitizeEvent: (e) => (e.type === "INPUT" || e.type === "CHILD.WRITE" ? { type: e.type, redacted: true } : e),
       serialize: (m) =>
-        JSON.parse(JSON.stringify(m, (k, v) => (k === "env" && v && typeof v === "object" ? "[redacted]" : v))),
+        JSON.parse(
+          JSON.stringify(m, (k, v) =>
+            (k === "env" || k === "typeAhead") && v && typeof v === "object" ? "[redacted]" : v,
+          ),
+        ),
     });
     // Connected first: before its socket opens the inspector keeps only the last 200 events.
     await Promise.all([relay.connected.get("/raw"), relay.connected.get("/safe")]);
@@ -89,9 +95,15 @@ describe("the Stately inspector (@statelyai/inspect 0.7.2) through createConduct
       command: [process.execPath, AGENT],
       env: {
         PROBE_SECRET: ENV_SECRET,
-        SCRIPTED_AGENT_PLAN: JSON.stringify([{ ask: "Continue? (y/n)" }, { waitInput: true }, { exit: 0 }]),
+        SCRIPTED_AGENT_PLAN: JSON.stringify([
+          { waitInput: true },
+          { ask: "Continue? (y/n)" },
+          { waitInput: true },
+          { exit: 0 },
+        ]),
       },
     });
+    expect(conductor.sendInput("review", EARLY_SECRET)).toBe(true);
     await asked;
     conductor.sendInput("review", SECRET);
     await done;
@@ -129,12 +141,25 @@ describe("the Stately inspector (@statelyai/inspect 0.7.2) through createConduct
 
     // What the inspector sees unsanitized: the answer typed into the agent, and the session's env values.
     const text = JSON.stringify(got);
-    expect(to(session.sessionId).find((e) => e.type === "INPUT")?.text).toBe(SECRET);
+    expect(
+      to(session.sessionId)
+        .filter((e) => e.type === "INPUT")
+        .map((e) => e.text),
+    ).toEqual([EARLY_SECRET, SECRET]);
     expect(text).toContain(ENV_SECRET);
+    const typedAhead = (m: Message) => (m.snapshot?.context as { typeAhead?: unknown } | undefined)?.typeAhead;
+    expect(got.some((m) => JSON.stringify(typedAhead(m) ?? null).includes(EARLY_SECRET))).toBe(true);
     // Sanitized: neither, in any message (the same events otherwise).
     const safeText = JSON.stringify(relay.got.get("/safe"));
     expect(final("/safe")).toBe(true);
     expect(safeText).not.toContain(SECRET);
     expect(safeText).not.toContain(ENV_SECRET);
+    // The type-ahead is redacted in the context (the terminal's echo of it is output, as on any terminal).
+    const safeTyped = relay.got
+      .get("/safe")!
+      .map(typedAhead)
+      .filter((v) => v !== undefined && v !== null);
+    expect(safeTyped.length).toBeGreaterThan(0);
+    expect(safeTyped.every((v) => v === "[redacted]")).toBe(true);
   }, 120_000);
 });

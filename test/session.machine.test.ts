@@ -3,6 +3,7 @@
  * exact timers, restart policy, and a regression test per seed defect.
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { TYPE_AHEAD_MAX_CHARS, takesInput } from "../machines/session.input.js";
 import { allowedTransitions } from "../machines/transition-table.js";
 import { observedMoves, startSession } from "./helpers/session-harness.js";
 
@@ -336,6 +337,98 @@ describe("session machine: restarts", () => {
     const before = h.commands.length;
     h.actor.send({ type: "INPUT", text: "lost?" });
     expect(h.commands.slice(before).some((c) => c.type === "CHILD.WRITE")).toBe(false);
+  });
+
+  it("defect (seed compat): input before the first child runs is typed ahead, written in order once it spawns", () => {
+    const h = session({}, { autoStart: false });
+    h.actor.send({ type: "INPUT", text: "in init" });
+    h.actor.send({ type: "START" });
+    h.actor.send({ type: "KEYS", keys: ["Down", "Enter"] });
+    h.actor.send({ type: "INPUT", text: "while starting" });
+    expect(h.commands.some((c) => c.type === "CHILD.WRITE")).toBe(false);
+    expect(h.ctx().typeAhead).toHaveLength(3);
+    h.spawnedEv();
+    expect(h.commands.filter((c) => c.type === "CHILD.WRITE")).toEqual([
+      { type: "CHILD.WRITE", data: "in init\r" },
+      { type: "CHILD.WRITE", data: "\x1b[B\r" },
+      { type: "CHILD.WRITE", data: "while starting\r" },
+    ]);
+    expect(h.ctx().typeAhead).toBeNull();
+    // Between runs it is not kept: it was meant for the run that ended.
+    h.exit(1);
+    const before = h.commands.length;
+    h.actor.send({ type: "INPUT", text: "between runs" });
+    h.gone(1);
+    h.advance(60_000);
+    expect([h.state(), h.ctx().generation]).toEqual(["starting", 2]);
+    h.spawnedEv();
+    expect(h.ctx().childRunning).toBe(true);
+    expect(h.commands.slice(before).some((c) => c.type === "CHILD.WRITE")).toBe(false);
+  });
+
+  it("type-ahead outlives a first spawn that failed, and is counted in `dead` when no child ever ran", () => {
+    const h = session({ maxRestarts: 1, backoffInitialMs: 10 });
+    h.actor.send({ type: "INPUT", text: "answer" });
+    h.actor.send({ type: "CHILD.SPAWN_ERROR", generation: 1, message: "ENOENT" });
+    h.gone(1);
+    h.advance(1_000);
+    expect([h.state(), h.ctx().generation]).toEqual(["starting", 2]);
+    h.spawnedEv();
+    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "answer\r" });
+
+    const never = session({ maxRestarts: 0 });
+    never.actor.send({ type: "INPUT", text: "answer" });
+    never.actor.send({ type: "CHILD.SPAWN_ERROR", generation: 1, message: "ENOENT" });
+    expect(never.state()).toBe("dead");
+    expect(never.emitted.find((e) => e.type === "dead")).toMatchObject({ unsentInput: 1 });
+  });
+
+  it("a TUI's type-ahead waits for its composer (codex loses input before); input while it runs goes at once", () => {
+    const h = session({ inputQuietMs: 10 }, { agent: "codex", spec: { argv: ["codex"] } });
+    h.actor.send({ type: "INPUT", text: "fix the bug" });
+    h.spawnedEv();
+    const writes = () => h.commands.filter((c) => c.type === "CHILD.WRITE");
+    expect(writes()).toEqual([]);
+    const approval = [
+      "Would you like to run the following command?",
+      "",
+      "› 1. Yes, proceed (y)",
+      "  2. No, and tell Codex what to do differently (esc)",
+      "",
+      "  Press enter to confirm or esc to cancel",
+    ];
+    h.screen(approval);
+    h.advance(10);
+    expect([h.state(), h.ctx().inputWait?.kind]).toEqual(["input_wait", "menu"]);
+    expect(writes()).toEqual([]);
+    h.actor.send({ type: "KEYS", keys: ["y"] }); // the child runs: written at once, not behind the type-ahead
+    expect(writes()).toEqual([{ type: "CHILD.WRITE", data: "y" }]);
+    h.screen(["", "› Ask Codex to do anything", "", "  ? for shortcuts"], "work");
+    expect(writes()).toHaveLength(1);
+    h.advance(10);
+    expect(h.ctx().inputWait?.kind).toBe("composer");
+    expect(writes().slice(1)).toEqual([
+      { type: "CHILD.WRITE", data: "fix the bug", after: { data: "\r", delayMs: 800 } },
+    ]);
+    expect(h.ctx().typeAhead).toBeNull();
+  });
+
+  it("a one-shot run of a TUI's CLI (codex exec) gets its type-ahead at the spawn", () => {
+    const h = session({}, { agent: "codex", spec: { argv: ["codex", "exec", "do it"] } });
+    h.actor.send({ type: "INPUT", text: "more" });
+    h.spawnedEv();
+    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "more", after: { data: "\r", delayMs: 800 } });
+  });
+
+  it("type-ahead is bounded: past TYPE_AHEAD_MAX_CHARS an input is not kept", () => {
+    const h = session();
+    const big = "x".repeat(TYPE_AHEAD_MAX_CHARS - 1); // + Enter: exactly the limit
+    h.actor.send({ type: "INPUT", text: big });
+    h.actor.send({ type: "INPUT", text: "" });
+    expect(h.ctx().typeAhead).toHaveLength(1);
+    expect(takesInput(h.ctx(), 1)).toBe(false);
+    h.spawnedEv();
+    expect(takesInput(h.ctx(), 1)).toBe("write");
   });
 });
 

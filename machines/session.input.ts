@@ -1,0 +1,75 @@
+/**
+ * Input for a session: what `sendInput`/`sendKeys` become on the child's terminal, and the type-ahead
+ * kept for a session whose first child is not running yet. Pure (the chart's guards and actions and
+ * the facade's answer share these), no I/O.
+ *
+ * Why type-ahead: the seed spawned its child inside `spawnSession`, so `spawnSession(c); sendInput(id,
+ * "go")` reached the child. Ours spawns asynchronously (a spawn queue, a spawn helper, an account
+ * lease first), and the same two lines returned false and sent nothing. Until the session's first
+ * child runs, input is kept in the chart's context and written, in order, once it has spawned (a TUI:
+ * once it waits at its composer): as a terminal keeps what is typed ahead of a program. Only until
+ * then: input sent between two later runs was meant for the run that ended, so it is refused.
+ */
+import type { SessionEvent } from "./session.context.js";
+import { type JudgedContext, oneShotRun, profileOf } from "./session.judgement.js";
+import { keysToBytes } from "./session.keys.js";
+import { STATES, type WriteCommand } from "./session.types.js";
+
+/** At most this much type-ahead (UTF-16 units, summed): past it, `sendInput` refuses as before. */
+export const TYPE_AHEAD_MAX_CHARS = 64 * 1024;
+
+/**
+ * The text, then Enter: at once, or after the profile's `submitDelayMs` (codex and gemini take an
+ * Enter that comes with the text for part of a paste). Enter is CR, as a keyboard sends it: TUIs in
+ * raw mode wait for \r, and a line-mode terminal turns it into \n (ICRNL), so line readers see
+ * "text\n" as in the seed.
+ */
+export function typedInput(text: string, submitDelayMs: number | undefined): WriteCommand {
+  return submitDelayMs === undefined
+    ? { data: `${text}\r` }
+    : { data: text, after: { data: "\r", delayMs: submitDelayMs } };
+}
+
+/** What an INPUT or KEYS event writes to the child. */
+export function inputCommand(c: JudgedContext, event: SessionEvent): WriteCommand {
+  if (event.type === "KEYS") return { data: keysToBytes(event.keys) };
+  return typedInput(event.type === "INPUT" ? event.text : "", profileOf(c).submitDelayMs);
+}
+
+export const charsOf = (w: WriteCommand): number => w.data.length + (w.after?.data.length ?? 0);
+
+/** The part of a session's context input depends on. `typeAhead` is null once it was written. */
+export interface InputGate extends JudgedContext {
+  spec: NonNullable<JudgedContext["spec"]>;
+  state: string;
+  childRunning: boolean;
+  inputWait: { kind: string } | null;
+  typeAhead: readonly WriteCommand[] | null;
+}
+
+/**
+ * When the type-ahead is written: at the first spawn, or, for a TUI with a composer (claude, codex,
+ * gemini without a one-shot flag), when it first waits at its composer. codex draws its composer at
+ * once but takes input only ~8 s later and loses what came before (measured, 0.171); and text typed
+ * into a trust dialog or a menu would answer it.
+ */
+export function typeAheadAwaitsComposer(c: InputGate): boolean {
+  return profileOf(c).composer.length > 0 && !oneShotRun(c);
+}
+
+/** The type-ahead can be written now: the child runs and, for a TUI, waits at its composer. */
+export function typeAheadDue(c: InputGate): boolean {
+  if (c.typeAhead === null || !c.childRunning) return false;
+  return !typeAheadAwaitsComposer(c) || (c.state === STATES.INPUT_WAIT && c.inputWait?.kind === "composer");
+}
+
+/**
+ * Whether input of `chars` is taken now: written to the running child, or kept as type-ahead. Input
+ * sent while a child runs is written at once, as before, type-ahead or not: it answers what is on
+ * screen (a trust dialog before the composer), which must not wait behind the type-ahead.
+ */
+export function takesInput(c: InputGate, chars: number): "write" | "keep" | false {
+  if (c.childRunning) return "write";
+  if (c.typeAhead === null) return false;
+  return c.typeAhead.reduce((n, w) => n + charsOf(w), 0) + chars <= TYPE_AHEAD_MAX_CHARS ? "keep" : false;
+}
