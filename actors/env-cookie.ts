@@ -54,14 +54,17 @@ export function conductorScope(): string {
   return `${processCookie}.${token()}.`;
 }
 
-/** `<process>.<conductor>.<session>.`: one session's runs (killSession's final check). */
-export function sessionScope(scope: string, sessionId: string): string {
-  return `${scope}${sha256Hex(sessionId).slice(0, 16)}.`;
+/**
+ * `<process>.<conductor>.<session>.`: one session's runs (killSession's final check). `instance` tells
+ * two sessions of one id apart (ChildSpec.instance): the old one's sweep must not end the new one's run.
+ */
+export function sessionScope(scope: string, sessionId: string, instance = ""): string {
+  return `${scope}${sha256Hex(instance ? `${sessionId}\0${instance}` : sessionId).slice(0, 16)}.`;
 }
 
 /** The full value for one run of a session. */
-export function runCookie(scope: string, sessionId: string): string {
-  return `${sessionScope(scope, sessionId)}${token()}`;
+export function runCookie(scope: string, sessionId: string, instance?: string): string {
+  return `${sessionScope(scope, sessionId, instance)}${token()}`;
 }
 
 /** `/proc/<pid>/environ` holds NUL-separated K=V entries; match the entry's start, not a substring. */

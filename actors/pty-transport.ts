@@ -83,7 +83,7 @@ class PtyTransport implements ChildTransport {
       emit: (bytes, lagMs) =>
         report({ type: "RUN.OUTPUT", bytes, lagMs, ...this.screen.reading(input.tailLines ?? 5) }),
     });
-    this.cookie = runCookie(deps.cookieScope ?? conductorScope(), input.sessionId);
+    this.cookie = runCookie(deps.cookieScope ?? conductorScope(), input.sessionId, input.spec.instance);
     // A spawn that cannot work fails now, as it did when every fork was synchronous; the rest queue.
     if (spawnRefused(input.spec, deps.shell ?? "/bin/sh") !== undefined) {
       this.start();

@@ -59,6 +59,12 @@ export interface ChildSpec {
    */
   envRef?: string;
   /**
+   * Which session of this id: a final session restarted as a new actor, or an id removed and spawned
+   * again, gets a new one, so that ending one's processes (killSession's final sweep, by the env
+   * cookie) spares the other's (actors/env-cookie.ts).
+   */
+  instance?: string;
+  /**
    * argv of a run that resumes the previous one (claude `--continue`, codex `exec resume --last`,
    * gemini `--resume latest`): used instead of `argv` on a restart when the policy says `resume`.
    */

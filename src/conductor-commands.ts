@@ -140,6 +140,9 @@ export function sessionCommands(d: CommandDeps) {
     const from = ref.getSnapshot().context.state;
     restarting.add(id);
     try {
+      // Called from a `dead`/`completed` listener: the session's actor is final, but the conductor's
+      // record of it is one step behind (the listener runs inside the session's own step).
+      if (ref.getSnapshot().status !== "active" && !record().finished[id]) await new Promise((r) => setImmediate(r));
       if (!record().finished[id]) {
         d.log("session.restart", { session: id, reason, from, via: "chart" });
         await nextRun(id, ref, reason);

@@ -75,6 +75,9 @@ export function checkSpawnConfig(config: SpawnConfig, ctx: SpawnContext): void {
     );
 }
 
+/** Tells apart sessions spawned under one id over time (ChildSpec.instance); unique in this process. */
+let instances = 0;
+
 /** The SPAWN event for a checked config, and what the launcher decided (presets only). Throws (launch errors,
  * unknown host) before anything exists. */
 export function spawnEventOf(
@@ -123,6 +126,7 @@ export function spawnEventOf(
         ...(launch.cwd ? { cwd: launch.cwd } : {}),
         ...(launch.resumeArgv ? { resumeArgv: launch.resumeArgv } : {}),
         ...(launch.loggedOut ? { loggedOut: true } : {}),
+        instance: String(++instances),
         ...(opts.cols ? { cols: opts.cols } : {}),
         ...(opts.rows ? { rows: opts.rows } : {}),
       },

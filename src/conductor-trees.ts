@@ -21,8 +21,10 @@ export interface TreeLedger {
   during<T>(sessionId: string, fn: () => T): T;
   /** Resolves when no teardown work of this session is in flight. */
   whenGone(sessionId: string): Promise<void>;
+  /** Whether this session id has teardown work in flight. */
+  busy(sessionId: string): boolean;
   /** Sessions with work in flight (for tests and leak checks). */
-  readonly busy: number;
+  readonly sessionsBusy: number;
 }
 
 export function createTreeLedger(reaper: ProcessReaper): TreeLedger {
@@ -80,7 +82,8 @@ export function createTreeLedger(reaper: ProcessReaper): TreeLedger {
         await Promise.allSettled([...set]);
       }
     },
-    get busy() {
+    busy: (sessionId) => (inFlight.get(sessionId)?.size ?? 0) > 0,
+    get sessionsBusy() {
       return inFlight.size;
     },
   };
@@ -114,6 +117,8 @@ export function sessionKiller(d: KillDeps) {
   return async function killSession(id: string, reason = "user_kill"): Promise<void> {
     const { sessions, finished } = d.actor.getSnapshot().context;
     if (!sessions[id]) throw unknownSession("killSession", id, Object.keys(sessions));
+    // This session's: one spawned under the same id meanwhile (restartSession, remove + spawn) is spared.
+    const instance = sessions[id].getSnapshot().context.spec.instance;
     if (!finished[id]) {
       d.log("session.kill", { session: id, reason });
       d.actor.send({ type: "KILL", id, reason });
@@ -121,7 +126,7 @@ export function sessionKiller(d: KillDeps) {
     // The child's stop queues its reap in the same step; let it register first.
     await new Promise((r) => setImmediate(r));
     await boundedWait(d.trees.whenGone(id), d.waitMs);
-    const survivors = await endCarriers(sessionScope(d.cookieScope, id), undefined, d.since);
+    const survivors = await endCarriers(sessionScope(d.cookieScope, id, instance), undefined, d.since);
     if (survivors.length > 0) throw survivorsError(`killSession("${id}")`, survivors);
   };
 }

@@ -23,7 +23,7 @@ import { probeReporter } from "./conductor-probes.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import { admitSpawn, type SpawnContext, sendSpawn, spawnEventOf, survivorsError } from "./conductor-spawn.js";
 import { conductorLogic, openRuntimes, SHUTDOWN_MARGIN_MS } from "./conductor-runtimes.js";
-import { createTreeLedger, sessionKiller } from "./conductor-trees.js";
+import { boundedWait, createTreeLedger, sessionKiller } from "./conductor-trees.js";
 import { createEventLog } from "./event-log.js";
 import { versionedAppend } from "./event-log-format.js";
 import { attachMesh } from "./mesh-registry.js";
@@ -126,7 +126,14 @@ export function createConductor(opts: ConductorOptions) {
     };
     ref.on("*", sessionEventHandler(config, log, events, { preset, onExit, onFinal }));
     ref.on("*", probeReporter(config.probeOpts?.onProbe ?? opts.probeOpts?.onProbe, events, log));
-    ref.send({ type: "START" });
+    // A session of this id before it (removed, or restarted as a new actor) may still be ending its
+    // tree (a grace under way): this one starts once that is gone, so two runs of an id never overlap.
+    if (trees.busy(id)) {
+      log("session.start_deferred", { session: id, why: "previous_tree" });
+      void boundedWait(trees.whenGone(id), graceMs + SHUTDOWN_MARGIN_MS).then(() => {
+        if (ref.getSnapshot().status === "active" && !isShuttingDown()) ref.send({ type: "START" });
+      });
+    } else ref.send({ type: "START" });
     return id;
   }
 

@@ -138,6 +138,57 @@ describe("restartSession", () => {
     await first;
   });
 
+  it("defect: a session killed in its grace and started again (restartSession, remove + spawn): the runs never overlap, the kill spares the new one", async () => {
+    // An agent that ignores TERM: its tree lives out the whole grace after the kill.
+    const stubborn = (tag: string) => ["/bin/sh", "-c", `trap '' TERM; echo ${tag} $$; while :; do sleep 0.1; done`];
+    for (const how of ["restart", "respawn"] as const) {
+      const c = conductor({ graceMs: 1_500 });
+      const agents = () =>
+        c
+          .getSnapshot()
+          .map((s) => s.pid)
+          .filter((p): p is number => p !== null);
+      c.spawnSession({ id: "r", agent: "command", command: stubborn("one") });
+      await reached(c, "r", "healthy");
+      const [oldPid] = agents();
+      const dead = reached(c, "r", "dead");
+      const killed = c.killSession("r", "user_kill");
+      await dead;
+      const healthy = reached(c, "r", "healthy");
+      if (how === "restart") await c.restartSession("r", "again");
+      else {
+        expect(c.removeSession("r")).toBe(true);
+        c.spawnSession({ id: "r", agent: "command", command: stubborn("two") });
+      }
+      // The old tree is still in its grace: the new session waits for it (init), nothing of it runs yet.
+      expect(pidAlive(oldPid!)).toBe(true);
+      expect(c.getSnapshot()[0]!.state).toBe("init");
+      await healthy;
+      expect(pidAlive(oldPid!)).toBe(false);
+      await killed;
+      // The old session's final sweep (by its env cookie) left the new run alone.
+      const [newPid] = agents();
+      expect(newPid).not.toBe(oldPid);
+      expect(pidAlive(newPid!)).toBe(true);
+      expect(c.getSnapshot()[0]!.state).toBe("healthy");
+      const log = readFileSync(c.eventLogPath, "utf8");
+      expect(log).toContain('"event":"session.start_deferred"');
+    }
+  }, 60_000);
+
+  it("restartSession from a `dead` listener starts the session again (the record was a step behind)", async () => {
+    const c = conductor({ maxRestarts: 0 });
+    const again = new Promise<void>((resolve, reject) => {
+      c.on("dead", (e) => {
+        if (c.getSnapshot()[0]?.restarts === 0) c.restartSession(e.sessionId, "from_listener").then(resolve, reject);
+      });
+    });
+    c.spawnSession({ id: "d", agent: "command", command: [NODE, "-e", "process.exit(3)"] });
+    await again;
+    const log = readFileSync(c.eventLogPath, "utf8");
+    expect(log).toContain('"via":"new_actor"');
+  });
+
   it("refused once shutdown() was called", async () => {
     const c = conductor();
     c.spawnSession({ id: "s", agent: "command", command: LONG });

@@ -29,4 +29,13 @@ describe("env cookie", () => {
       expect(sessionScope("p.c.", id)).toBe(`p.c.${want}.`);
     }
   });
+
+  it("two sessions of one id (ChildSpec.instance) have scopes apart: one's final sweep cannot match the other's runs", () => {
+    const scope = conductorScope();
+    const old = sessionScope(scope, "r", "1");
+    const fresh = runCookie(scope, "r", "2");
+    expect(old).not.toBe(sessionScope(scope, "r", "2"));
+    expect(fresh.startsWith(old)).toBe(false);
+    expect(runCookie(scope, "r", "1").startsWith(old)).toBe(true);
+  });
 });
