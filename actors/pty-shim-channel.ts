@@ -14,11 +14,19 @@ export interface ShimChannelHooks {
   marker(exit: ChildExit): void;
   /** Writes to the pty (the ack). */
   write(data: string): void;
+  /** Whether a marker read now can be the shim's (shimChildless); unset: every marker is. */
+  genuine?(): boolean;
+  /** A marker with the nonce that was not the shim's: passed on as output. */
+  forged?(): void;
 }
 
 export class ShimChannel {
   readonly nonce = makeNonce();
-  private readonly scanner = new MarkerScanner(this.nonce);
+  private readonly scanner = new MarkerScanner(this.nonce, undefined, () => {
+    if (this.hooks.genuine?.() ?? true) return true;
+    this.hooks.forged?.();
+    return false;
+  });
   private readonly ready = new MarkerScanner(this.nonce, READY_OSC);
   private ackWanted = false;
   /** The shim was SIGKILLed: it reads no ack any more. */

@@ -13,7 +13,8 @@
  * like `$(touch /tmp/x)` reach the agent literally.
  */
 import { randomBytes } from "node:crypto";
-import { accessSync, constants as fsc } from "node:fs";
+import { accessSync, constants as fsc, readFileSync, readlinkSync } from "node:fs";
+import { basename } from "node:path";
 import { constants } from "node:os";
 import { processCgroup } from "./process-cgroup.js";
 
@@ -167,7 +168,7 @@ export function shimLaunch(
   return { file, args };
 }
 
-/** 128 random bits, hex: unguessable by the agent or by typed input. */
+/** 128 random bits, hex: unguessable by typed input. The agent can read it in /proc: see shimChildless. */
 export function makeNonce(): string {
   return randomBytes(16).toString("hex");
 }
@@ -191,7 +192,12 @@ export class MarkerScanner {
   private held = "";
   private found = false;
 
-  constructor(nonce: string, osc = MARKER_OSC) {
+  /** `genuine`: asked for each well-formed marker; false makes it output (a forgery), and the scan goes on. */
+  constructor(
+    nonce: string,
+    osc = MARKER_OSC,
+    private readonly genuine: () => boolean = () => true,
+  ) {
     this.prefix = `\x1b]${osc};${nonce};`;
   }
 
@@ -211,12 +217,12 @@ export class MarkerScanner {
     const plen = this.prefix.length;
     for (let at = text.indexOf(this.prefix); at >= 0; at = text.indexOf(this.prefix, at + 1)) {
       const m = /^(\d{1,3})\x07/.exec(text.slice(at + plen, at + plen + 4));
-      if (m) {
+      if (m && this.genuine()) {
         this.found = true;
         const end = at + plen + m[0].length;
         return { before: text.slice(0, at), status: Number(m[1]), after: text.slice(end) };
       }
-      if (/^\d{0,3}$/.test(text.slice(at + plen))) {
+      if (!m && /^\d{0,3}$/.test(text.slice(at + plen))) {
         // Prefix complete, status/BEL still to come: hold from the prefix on.
         this.held = text.slice(at);
         return { before: text.slice(0, at), after: "" };
@@ -262,4 +268,49 @@ export function statusToExit(status: number): { exitCode: number | null; signal:
 export function signalName(n: number): string | null {
   for (const [name, num] of Object.entries(constants.signals)) if (num === n) return name;
   return null;
+}
+
+/**
+ * Whether a marker read now can be the shim's own: it prints it after its `wait` reaped the agent, so
+ * by then its only child can be the `stty` it runs next (exec'd, or still the shim's fork before the
+ * exec: the shim's executable and command line). The nonce is in the shim's argv, which the agent
+ * (same user) can read in /proc, so the marker alone is no proof: printed while the agent still runs,
+ * it is a forgery (it would end the run's output and report a status of the agent's choosing).
+ * Linux's `children` file (CONFIG_PROC_CHILDREN); where it cannot be read the marker is taken.
+ */
+export function shimChildless(pid: number | undefined): boolean {
+  if (!pid) return true;
+  let children: string[];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "latin1").split(" ").filter(Boolean);
+  } catch {
+    return true;
+  }
+  return children.every((c) => isSttyOf(pid, c));
+}
+
+/**
+ * `stty`: by its name (running or exited, also a busybox applet), or the shim's own fork before its
+ * exec (the shim's executable and command line; the executable is read again, since an exec may land
+ * between two reads). A child that is gone meanwhile was reaped, so it no longer runs.
+ */
+function isSttyOf(shim: number, child: string): boolean {
+  const read = (p: string) => readFileSync(p, "latin1");
+  const named = () => /^\d+ \(stty\) /.test(read(`/proc/${child}/stat`));
+  try {
+    if (named()) return true;
+    const exe = readlinkSync(`/proc/${child}/exe`);
+    if (exe !== readlinkSync(`/proc/${shim}/exe`)) return basename(exe) === "stty";
+    return (
+      read(`/proc/${child}/cmdline`) === read(`/proc/${shim}/cmdline`) ||
+      basename(readlinkSync(`/proc/${child}/exe`)) === "stty" ||
+      named()
+    );
+  } catch {
+    try {
+      return named(); // exited, waiting to be reaped: its name is all that is left
+    } catch {
+      return true; // gone: reaped
+    }
+  }
 }

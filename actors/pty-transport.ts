@@ -14,7 +14,7 @@ import { endStream, writeBatched } from "./log-file.js";
 import { type OrphanGuard, processWatchdog } from "./orphan-watchdog.js";
 import { OutputCoalescer } from "./output-coalescer.js";
 import type { ProcessReaper } from "./process-reaper.js";
-import { signalName } from "./pty-shim.js";
+import { shimChildless, signalName } from "./pty-shim.js";
 import { ShimChannel } from "./pty-shim-channel.js";
 import { abandonSpawn, type SpawnDeps, type Spawned, spawnPty, spawnRefused } from "./pty-spawn.js";
 import { spawnQueue } from "./spawn-queue.js";
@@ -43,6 +43,8 @@ class PtyTransport implements ChildTransport {
     output: (buf) => this.deliver(buf),
     marker: (exit) => this.onMarker(exit),
     write: (data) => this.live?.write(data),
+    genuine: () => shimChildless(this.pid),
+    forged: () => this.log("pty.marker_forged", { pid: this.pid }),
   });
   /** The run's one drain: begun at the marker, or when the chart asks (DRAIN), whichever is first. */
   private drained: Promise<{ recentOutput: string } & ScreenReading> | undefined;

@@ -200,6 +200,31 @@ describe("createConductor with real processes", () => {
     expect(line).toMatchObject({ session: "missing", unsentInput: 1 });
   });
 
+  it("defect: an agent that prints its shim's marker (nonce read from /proc) cannot fake its exit or cut its output", async () => {
+    const c = conductor({ maxRestarts: 0 });
+    const dead = waitFor(c, "dead");
+    // The nonce is the shim's first argument after its name; the shim is the agent's parent.
+    const forger = [
+      `n=$(tr '\\0' '\\n' < /proc/$PPID/cmdline | awk 'f{print; exit} $0=="conductor-shim"{f=1}')`,
+      'echo "nonce length ${#n}"',
+      `printf '\\033]7770;%s;0\\007' "$n"`,
+      'echo "printed after the forged marker"',
+      "sleep 0.5",
+      "exit 3",
+    ].join("\n");
+    c.spawnSession({ id: "forger", agent: "command", command: ["/bin/sh", "-c", forger] });
+    await dead;
+    await c.shutdown("test");
+    const snap = c.getSnapshot()[0]!;
+    expect(snap.exit).toMatchObject({ exitCode: 3 });
+    const out = readFileSync(snap.outPath!, "utf8");
+    expect(out).toContain("nonce length 32");
+    expect(out).toContain("printed after the forged marker");
+    const log = await readEventLog(c.eventLogPath);
+    expect(log.filter((l) => l.event === "pty.marker_forged")).toHaveLength(1);
+    expect(log.find((l) => l.event === "pty.exit")).toMatchObject({ exitCode: 3 });
+  });
+
   it("keeps every transition in a JSONL log that parses line by line, with seq and ISO ts", async () => {
     const c = conductor({ maxRestarts: 1 });
     const dead = waitFor(c, "dead");
