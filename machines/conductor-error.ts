@@ -24,6 +24,7 @@ export type ConductorErrorCode =
   | "INVALID_OPTION"
   | "ROOT_BYPASS_REFUSED"
   | "BIN_NOT_FOUND"
+  | "WORKDIR_NOT_FOUND"
   | "CREDENTIALS"
   | "BROKER_STORE"
   | "HOST_KEY"

@@ -17,7 +17,7 @@
  * | PROCESSES_SURVIVED | `killSession` / `shutdown`: processes of a tree outlived SIGKILL (named in the message) |
  * | CONTROL | the control socket could not be opened (`control: true`) |
  * | SPAWN_REFUSED | the conductor refused a session it validated (a bug: please report it) |
- * | UNKNOWN_AGENT … BIN_NOT_FOUND | building the agent's argv (`LaunchError`) |
+ * | UNKNOWN_AGENT … BIN_NOT_FOUND, WORKDIR_NOT_FOUND | building the agent's argv (`LaunchError`) |
  * | CREDENTIALS, BROKER_STORE, HOST_KEY, HOST_UNAVAILABLE, TMUX_*, QUOTE | runtime parts |
  */
 import { ConductorError, type ConductorErrorCode, type ConductorErrorOptions } from "../machines/conductor-error.js";

@@ -9,6 +9,7 @@
  *   `extraArgs` (after the preset's flags, before the prompt), and a resume argv per CLI.
  * - Every agent also gets `resultFile` in env `CONDUCTOR_RESULT_FILE` so wrappers can honour it.
  */
+import { statSync } from "node:fs";
 import path from "node:path";
 import { claudePreset } from "./presets/claude.js";
 import { codexPreset } from "./presets/codex.js";
@@ -234,6 +235,7 @@ export function launchExtras(config: SessionLaunchOptions): Partial<LaunchOption
 /** Builds the launch and resolves argv[0] on PATH, so a wrapper placed first on PATH wins. */
 export async function buildLaunch(opts: LaunchOptions): Promise<LaunchSpec> {
   const plan = planLaunch(opts);
+  checkWorkdir(opts.workdir, plan.cwd);
   return withLogin(withBinary(plan, await resolveOnPath(plan.bin, opts.searchEnv ?? process.env)), opts);
 }
 
@@ -243,6 +245,7 @@ export async function buildLaunch(opts: LaunchOptions): Promise<LaunchSpec> {
  */
 export function buildLaunchSync(opts: LaunchOptions): LaunchSpec {
   const plan = planLaunch(opts);
+  checkWorkdir(opts.workdir, plan.cwd);
   return withLogin(withBinary(plan, resolveOnPathSync(plan.bin, opts.searchEnv ?? process.env)), opts);
 }
 
@@ -264,6 +267,29 @@ export function overlayEnv(
 function withLogin(plan: LaunchSpec, opts: LaunchOptions): LaunchSpec {
   const out = loggedOut(opts.judgeAs ?? plan.agent, overlayEnv(opts.searchEnv ?? process.env, plan.env));
   return out === null ? plan : { ...plan, loggedOut: out };
+}
+
+/**
+ * A local run's workdir must be a directory now: else every run would fail to spawn (ENOENT from the
+ * spawn, retried up to maxRestarts) and the session end `dead` far from the mistake. One stat call.
+ */
+function checkWorkdir(given: string | undefined, cwd: string | undefined): void {
+  if (given === undefined || cwd === undefined) return;
+  let dir: boolean;
+  try {
+    dir = statSync(cwd).isDirectory();
+  } catch {
+    throw new LaunchError(
+      "WORKDIR_NOT_FOUND",
+      `workdir "${given}" (${cwd}) does not exist; create it first or pass an existing directory`,
+    );
+  }
+  if (!dir) {
+    throw new LaunchError(
+      "WORKDIR_NOT_FOUND",
+      `workdir "${given}" (${cwd}) is not a directory; pass its parent or another directory`,
+    );
+  }
 }
 
 function withBinary(plan: LaunchSpec, resolved: string): LaunchSpec {

@@ -210,6 +210,20 @@ describe("option errors", () => {
   });
 });
 
+describe("workdir", () => {
+  it("a local run's workdir must be a directory now: missing or a file is refused at the call, saying which", async () => {
+    const missing = path.join(tmpdir(), "conductor-no-such-dir", "deeper");
+    const call = (workdir: string) => () => buildLaunchSync({ agent: "command", command: ["/bin/true"], workdir });
+    expect(call(missing)).toThrow(expect.objectContaining({ code: "WORKDIR_NOT_FOUND" }));
+    expect(call(missing)).toThrow(`workdir "${missing}" (${missing}) does not exist; create it first`);
+    expect(call(process.execPath)).toThrow(/is not a directory/);
+    await expect(buildLaunch({ agent: "command", command: ["/bin/true"], workdir: missing })).rejects.toMatchObject({
+      code: "WORKDIR_NOT_FOUND",
+    });
+    expect(buildLaunchSync({ agent: "command", command: ["/bin/true"], workdir: tmpdir() }).cwd).toBe(tmpdir());
+  });
+});
+
 describe("resolveOnPath", () => {
   it("picks the wrapper placed first on PATH", async () => {
     expect(await resolveOnPath("codex", searchEnv)).toBe(path.join(dir, "codex"));

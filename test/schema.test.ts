@@ -19,7 +19,7 @@ import { referenceMarkdown, runConfigJsonSchema } from "../src/schema/generate-d
 import { spawnConfigSchema } from "../src/schema/session.js";
 import { schemaAt } from "../src/schema/issues.js";
 import { POLICY_FIELDS } from "../src/schema/policy-fields.js";
-import { MAX_TIMER_MS } from "../src/schema/primitives.js";
+import { MAX_ARG_BYTES, MAX_TIMER_MS } from "../src/schema/primitives.js";
 
 const open: Conductor[] = [];
 afterEach(async () => {
@@ -125,6 +125,24 @@ describe("argv, timers and keys", () => {
       expect(() => validateSpawnConfig({ id: "a", agent: "command", command })).toThrow(OptionsError);
     }
     expect(() => validateSpawnConfig({ id: "a", agent: "command", command: ["printf", ""] })).not.toThrow();
+  });
+
+  it("what exec cannot take (one string over 128 KiB, Linux's MAX_ARG_STRLEN) is refused at the call, not as E2BIG on every run", () => {
+    const big = "x".repeat(MAX_ARG_BYTES); // + NUL: one byte over
+    const fits = "x".repeat(MAX_ARG_BYTES - 1 - "BIG=".length);
+    const env = thrown(() => validateSpawnConfig({ id: "a", agent: "command", command: ["sh"], env: { BIG: big } }));
+    expect(env.field).toBe("env.BIG");
+    expect(env.message).toMatch(/128 KiB, MAX_ARG_STRLEN\): put it in a file/);
+    expect(() => validateSpawnConfig({ id: "a", agent: "command", command: ["sh"], env: { BIG: fits } })).not.toThrow();
+    expect(() => validateSpawnConfig({ id: "a", agent: "command", command: ["sh"], env: { BIG: `${fits}x` } })).toThrow(
+      OptionsError,
+    );
+    expect(thrown(() => validateSpawnConfig({ id: "a", agent: "command", command: ["echo", big] })).field).toBe(
+      "command[1]",
+    );
+    expect(thrown(() => validateSpawnConfig({ id: "a", agent: "claude", prompt: big })).field).toBe("prompt");
+    // Bytes, not characters: 50,000 three-byte characters are 150,000 bytes.
+    expect(() => validateSpawnConfig({ id: "a", agent: "claude", prompt: "日".repeat(50_000) })).toThrow(OptionsError);
   });
 
   it("every timer is bounded to what setTimeout can hold (stallMs: 3e9 used to flap a healthy session)", () => {

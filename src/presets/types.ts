@@ -32,7 +32,8 @@ export type LaunchErrorCode =
   | "OPTION_NOT_SUPPORTED"
   | "INVALID_OPTION"
   | "ROOT_BYPASS_REFUSED"
-  | "BIN_NOT_FOUND";
+  | "BIN_NOT_FOUND"
+  | "WORKDIR_NOT_FOUND";
 
 /** A launch the presets refuse; one of the ConductorError family (src/errors.ts). */
 export class LaunchError extends ConductorError {

@@ -67,8 +67,19 @@ export const sessionId = () => z.string().regex(SESSION_ID_PATTERN, `is not a va
 /** execve cannot carry a NUL byte: node-pty would truncate or abort on one. */
 const noNul = (s: string) => !s.includes("\0");
 
-/** One argv element: a string (node-pty aborts natively on anything else) without NUL. */
-export const argString = () => z.string().refine(noNul, "must not contain a NUL character");
+/**
+ * Linux takes at most 128 KiB in one argv or environment string, its NUL included (MAX_ARG_STRLEN,
+ * 32 pages): a longer one fails the exec with E2BIG, on every run, far from the option that caused it.
+ */
+export const MAX_ARG_BYTES = 128 * 1024;
+const fitsExec = (s: string, extra = 0) => Buffer.byteLength(s, "utf8") + extra + 1 <= MAX_ARG_BYTES;
+const TOO_LONG = `is longer than Linux takes in one argument or environment entry (128 KiB, MAX_ARG_STRLEN): put it in a file and pass the file's path`;
+
+/** One argv element: a string (node-pty aborts natively on anything else) without NUL, that exec takes. */
+export const argString = () => z.string().refine(noNul, "must not contain a NUL character").refine(fitsExec, TOO_LONG);
+
+/** Text that becomes one argv element or environment entry (a preset's prompt): exec's limit applies. */
+export const execText = () => z.string().refine(fitsExec, TOO_LONG);
 
 /** A command line as an argv array: at least the program, every element a string. */
 export const argv = () =>
@@ -80,12 +91,19 @@ export const argv = () =>
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Child environment: valid variable names, string values without NUL. */
 export const envRecord = () =>
-  z.record(
-    z
-      .string()
-      .regex(ENV_NAME_PATTERN, 'is not a valid environment variable name (letters, digits, "_", no leading digit)'),
-    argString(),
-  );
+  z
+    .record(
+      z
+        .string()
+        .regex(ENV_NAME_PATTERN, 'is not a valid environment variable name (letters, digits, "_", no leading digit)'),
+      z.string().refine(noNul, "must not contain a NUL character"),
+    )
+    // The entry exec gets is NAME=value.
+    .superRefine((env, ctx) => {
+      for (const [name, value] of Object.entries(env)) {
+        if (!fitsExec(value, name.length + 1)) ctx.addIssue({ code: "custom", path: [name], message: TOO_LONG });
+      }
+    });
 
 /** A regular expression source, compiled case-insensitively at use. */
 export const regexSource = () =>

@@ -7,6 +7,7 @@ import { PRESET_AGENTS, SUPPORTED_AGENTS } from "../launcher.js";
 import { judgeAs, leaseWaitMs, maxRestarts, probeOptsSchema, probeSchema, restartSchema } from "./policy.js";
 import { closest } from "./issues.js";
 import {
+  execText,
   argString,
   argv,
   doc,
@@ -65,7 +66,7 @@ const commonShape = {
     label: "session id",
   }),
   agent: agent(),
-  prompt: doc(z.string(), {
+  prompt: doc(execText(), {
     description: 'the task; required for presets (`""` allowed); for `command` it is passed as env `CONDUCTOR_PROMPT`',
     example: "Summarise the open issues",
   }).optional(),
