@@ -62,7 +62,8 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
         restarts: context.restarts + 1,
         recentRestarts: context.recentRestarts + 1,
         backoffElapsed: false,
-        reason: `restart_${context.restarts + 1}/${context.policy.maxRestarts}`,
+        // Of the budget: with a restart window, restarts that left it are no longer counted (restart_2/1 read as a bug).
+        reason: `restart_${context.recentRestarts + 1}/${context.policy.maxRestarts}`,
       });
       if (context.policy.windowMs !== null) {
         enqueue.raise({ type: "RESTART.WINDOW_EXPIRED" }, { delay: "restartWindow" });
