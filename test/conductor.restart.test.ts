@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Conductor, ConductorError, createConductor } from "../src/index.js";
 import { connectControl } from "../src/control/client.js";
+import { listConductors } from "../src/control/registry.js";
 
 const NODE = process.execPath;
 const open: Conductor[] = [];
@@ -221,6 +222,26 @@ describe("control: true", () => {
     }
     await c.shutdown("test");
     expect(existsSync(server.socketPath)).toBe(false);
+  });
+
+  it("defect: a name a live conductor has is refused (the first one vanished from ls/stop with its agents running)", async () => {
+    const name = `taken-${process.pid}`;
+    const first = conductor({ control: { name } });
+    const server = await first.control;
+    const second = conductor({ control: { name } });
+    const refused = await second.control.then(
+      () => null,
+      (e: Error) => e.message,
+    );
+    expect(refused).toMatch(new RegExp(`a conductor named "${name}" is already running \\(pid ${process.pid}, logs /`));
+    expect(refused).toMatch(/pick another name \(--name\), or stop it first: conductor stop --name taken-/);
+    expect(listConductors().filter((e) => e.name === name)).toEqual([
+      expect.objectContaining({ socket: server!.socketPath }),
+    ]);
+    await first.shutdown("test");
+    // Free again once its holder is gone.
+    const third = conductor({ control: { name } });
+    expect((await third.control)?.name).toBe(name);
   });
 
   it("without it there is no socket", async () => {

@@ -310,7 +310,7 @@ describe("session machine: restarts", () => {
     expect(slow.state()).not.toBe("dead");
     expect(slow.ctx().restarts).toBe(10);
     // The reason counts against the budget, as the window does: never restart_10/2.
-    const reasons = slow.emitted.filter((e) => e.type === "stateChange" && e.to === "restarting").map((e) => e.reason);
+    const reasons = slow.emitted.flatMap((e) => (e.type === "stateChange" && e.to === "restarting" ? [e.reason] : []));
     expect(new Set(reasons)).toEqual(new Set(["restart_1/2"]));
   });
 

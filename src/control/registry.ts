@@ -97,6 +97,21 @@ export function freeName(base: string, env: NodeJS.ProcessEnv = process.env): st
   for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
 }
 
+/**
+ * `name` for a conductor asked for by that name: refused while a live conductor has it. Its entry
+ * would be overwritten, and the first conductor would vanish from `ls` and `stop` while it and its
+ * agents ran on (found by a field review: two `--detach --name x`, then `stop`).
+ */
+export function claimName(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const holder = listConductors(env).find((e) => e.name === checkName(name));
+  if (holder)
+    throw new Error(
+      `a conductor named "${name}" is already running (pid ${holder.pid}, logs ${holder.logsDir}); ` +
+        `pick another name (--name), or stop it first: conductor stop --name ${name}`,
+    );
+  return name;
+}
+
 export function writeEntry(entry: RegistryEntry, env: NodeJS.ProcessEnv = process.env): string {
   const dir = ensureRegistryDir(env);
   const file = join(dir, `${checkName(entry.name)}.json`);

@@ -15,11 +15,11 @@ import {
   createControlHandler,
 } from "./handler.js";
 import { lineSplitter, type RequestId, type StreamMessage } from "./protocol.js";
-import { checkName, freeName, type RegistryEntry, removeEntry, socketPathFor, writeEntry } from "./registry.js";
+import { claimName, freeName, type RegistryEntry, removeEntry, socketPathFor, writeEntry } from "./registry.js";
 
 export interface ControlServerOptions {
   logsDir: string;
-  /** Name in the registry (default "conductor", or "conductor-2"… when taken). */
+  /** Name in the registry, refused while a live conductor has it (default "conductor", or "conductor-2"… when taken). */
   name?: string;
   version?: string;
   /** Socket path (default `<logsDir>/control.sock`, or the registry dir when that is too long). */
@@ -44,7 +44,7 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 export async function startControlServer(target: ControlTarget, opts: ControlServerOptions): Promise<ControlServer> {
   const env = opts.env ?? process.env;
   const logsDir = resolve(opts.logsDir);
-  const name = opts.name !== undefined ? checkName(opts.name) : freeName("conductor", env);
+  const name = opts.name !== undefined ? claimName(opts.name, env) : freeName("conductor", env);
   const socketPath = opts.socketPath ?? socketPathFor(logsDir, name, env);
   await clearStaleSocket(socketPath);
   const info: ControlInfo = { name, logsDir, version: opts.version ?? "0.0.0" };
