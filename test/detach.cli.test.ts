@@ -64,4 +64,24 @@ describe.skipIf(!cli.built || process.platform !== "linux")("conductor run --det
     expect(isProcessAlive(pid)).toBe(false);
     expect(readFileSync(join(dir, "logs", "conductor-events.jsonl"), "utf8")).toContain("conductor.shutdown_complete");
   }, 180_000);
+
+  it("defect: a run whose session cannot start exits 2 with the reason, not 'running in the background'", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "detach-cli-"));
+    const env = { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "detach-xdg-")), NODE_OPTIONS: "" };
+    writeFileSync(
+      join(dir, "nobin.json"),
+      JSON.stringify({ sessions: [{ id: "s", agent: "command", command: ["no-such-bin-7f3a"] }] }),
+    );
+    const failed = await exec(process.execPath, [cli.path, "run", "nobin.json", "--detach", "--logs-dir", "logs"], {
+      cwd: dir,
+      env,
+      timeout: 120_000,
+    }).then(
+      () => null,
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stdout).not.toContain("running in the background");
+    expect(failed?.stderr).toContain('cannot start a session: "no-such-bin-7f3a" was not found on PATH');
+  }, 180_000);
 });

@@ -144,13 +144,6 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
         `  try: conductor ls --name ${control.name}   conductor logs --name ${control.name} <id> -f\n`,
     );
   if (viewer) out.write(`conductor: live view at ${viewer.url} (open it in a browser)\n`);
-  tellParentReady({
-    name: control?.name ?? null,
-    socket: control?.socketPath ?? null,
-    logsDir,
-    viewerUrl: viewer?.url ?? null,
-  });
-
   // A run that failed says the CLI's own words with the move, not only the verdict's name.
   conductor.on("stateChange", (e) => {
     const lastError = e.to === "failed" ? conductor.getSnapshot().find((s) => s.id === e.sessionId)?.lastError : null;
@@ -210,6 +203,14 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     return 2;
   }
   spawnedAll = true;
+  // Only now: a run whose sessions could not even be spawned (a binary not on PATH) exits 2, and a
+  // detaching parent says so instead of "running in the background" (found by a field review).
+  tellParentReady({
+    name: control?.name ?? null,
+    socket: control?.socketPath ?? null,
+    logsDir,
+    viewerUrl: viewer?.url ?? null,
+  });
   checkDone();
 
   await allDone;
