@@ -3,6 +3,7 @@
  * (src/schema/) that also checks the run-config file, so a typo fails at the call with the field
  * named, instead of somewhere inside a running session.
  */
+import { accessSync, constants as fsc, mkdirSync } from "node:fs";
 import type { InspectionEvent, Observer } from "xstate";
 import type { PolicyOverrides } from "../machines/session.policy.js";
 import type { AccountsConfig } from "./accounts-config.js";
@@ -70,4 +71,23 @@ export function policyFor(opts: ConductorOptions, config: SpawnConfig): PolicyOv
 export function checkKeys(where: string, keys: unknown): void {
   const result = keySequence().safeParse(keys);
   if (!result.success) throw new OptionsError(where, issuesOf(result.error, keySequence(), keys));
+}
+
+/** The logs directory, or an OptionsError naming `logsDir` (a file in the way, no permission), not a bare EEXIST. */
+export function makeLogsDir(logsDir: string, given: string): void {
+  try {
+    mkdirSync(logsDir, { recursive: true });
+    accessSync(logsDir, fsc.W_OK | fsc.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "EEXIST" || code === "ENOTDIR"
+        ? "a file is in the way (it, or a directory above it, is not a directory)"
+        : code === "EACCES" || code === "EPERM" || code === "EROFS"
+          ? `it cannot be created or written here (${code})`
+          : (e as Error).message;
+    throw new OptionsError("createConductor", [
+      { path: "logsDir", problem: `"${given}" (${logsDir}) cannot be the logs directory: ${why}`, example: '"./logs"' },
+    ]);
+  }
 }

@@ -4,7 +4,6 @@
  * API events are made from what the charts emit (conductor-events). The facade owns only effects:
  * the event log, the reaper and each session's teardown (conductor-trees), the runtimes, signal traps.
  */
-import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createActor, toPromise } from "xstate";
 import { conductorScope, endCarriers } from "../actors/env-cookie.js";
@@ -18,7 +17,7 @@ import { STATES } from "../machines/session.types.js";
 import { sessionCommands } from "./conductor-commands.js";
 import { openControl } from "./conductor-control.js";
 import { createApiEvents, listenerMethods, now, sessionEventHandler } from "./conductor-events.js";
-import { type ConductorOptions, type SpawnConfig, validateConductorOptions } from "./conductor-options.js";
+import { type ConductorOptions, makeLogsDir, type SpawnConfig, validateConductorOptions } from "./conductor-options.js";
 import { probeReporter } from "./conductor-probes.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import { admitSpawn, type SpawnContext, sendSpawn, spawnEventOf, survivorsError } from "./conductor-spawn.js";
@@ -41,7 +40,7 @@ let liveConductors = 0;
 export function createConductor(opts: ConductorOptions) {
   validateConductorOptions(opts);
   const logsDir = resolve(opts.logsDir);
-  mkdirSync(logsDir, { recursive: true });
+  makeLogsDir(logsDir, opts.logsDir);
   const graceMs = opts.graceMs ?? 10_000;
   // A write failure (disk full) is an event on the API; the log itself records the gap once it can.
   const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"), {

@@ -89,6 +89,24 @@ describe("conductor run", () => {
     expect(h.stderr).toMatch(/missing-hosts\.json/);
   });
 
+  it("defect: a logs directory that cannot be made is exit 2 naming logsDir, not a stack trace and exit 70", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    writeFileSync(
+      join(cwd, "ok.json"),
+      JSON.stringify({ sessions: [{ id: "a", agent: "command", command: ["node", "-e", "0"] }] }),
+    );
+    writeFileSync(join(cwd, "a-file"), "");
+    for (const args of [
+      ["run", "ok.json", "--logs-dir", "a-file"],
+      ["run", "ok.json", "--detach", "--logs-dir", "a-file/logs"],
+    ]) {
+      const r = await conductor(args, cwd);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/logsDir: ".*a-file(\/logs)?" \(.+\) cannot be the logs directory: a file is in the way/);
+      expect(r.stderr).not.toMatch(/ at |unexpected error/);
+    }
+  });
+
   it("a session that ends while the others are still being spawned does not end the run early", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
     const sessions = [

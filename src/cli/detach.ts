@@ -8,6 +8,7 @@ import fs from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadRunConfig } from "../config.js";
+import { makeLogsDir } from "../conductor-options.js";
 import type { RunFlags } from "./run.js";
 import { supervisorNodeArgs } from "./supervisor-node-flags.js";
 
@@ -49,7 +50,12 @@ export async function detach(
     }
     throw e;
   }
-  fs.mkdirSync(logsDir, { recursive: true });
+  try {
+    makeLogsDir(logsDir, flags.logsDir ?? logsDir);
+  } catch (e) {
+    err.write(`conductor: ${(e as Error).message}\n`);
+    return 2;
+  }
   const outFile = join(logsDir, "conductor.out");
   const fd = fs.openSync(outFile, "a", 0o600);
   const args = rawArgs.filter((a) => a !== "--detach");
