@@ -102,7 +102,9 @@ describe("conductor run", () => {
     ]) {
       const r = await conductor(args, cwd);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/logsDir: ".*a-file(\/logs)?" \(.+\) cannot be the logs directory: a file is in the way/);
+      expect(r.stderr).toMatch(
+        /logsDir: ".*a-file(\/logs)?" \(.+\) cannot be the logs directory: a file is in the way/,
+      );
       expect(r.stderr).not.toMatch(/ at |unexpected error/);
     }
   });
