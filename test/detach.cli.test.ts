@@ -65,6 +65,26 @@ describe.skipIf(!cli.built || process.platform !== "linux")("conductor run --det
     expect(readFileSync(join(dir, "logs", "conductor-events.jsonl"), "utf8")).toContain("conductor.shutdown_complete");
   }, 180_000);
 
+  it("defect: a detached run with --inspect ends when its sessions do (it waited for a Ctrl-C nobody can press)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "detach-cli-"));
+    const env = { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "detach-xdg-")), NODE_OPTIONS: "" };
+    writeFileSync(
+      join(dir, "short.json"),
+      JSON.stringify({ sessions: [{ id: "s", agent: "command", command: ["true"] }] }),
+    );
+    const started = await exec(
+      process.execPath,
+      [cli.path, "run", "short.json", "--detach", "--inspect", "--logs-dir", "logs"],
+      { cwd: dir, env, timeout: 120_000 },
+    );
+    const pid = Number(/running in the background \(pid (\d+)\)/.exec(started.stdout)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    const deadline = Date.now() + 60_000;
+    while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(isProcessAlive(pid)).toBe(false);
+    expect(readFileSync(join(dir, "logs", "conductor.out"), "utf8")).not.toContain("until Ctrl-C");
+  }, 180_000);
+
   it("defect: a run whose session cannot start exits 2 with the reason, not 'running in the background'", async () => {
     const dir = mkdtempSync(join(tmpdir(), "detach-cli-"));
     const env = { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "detach-xdg-")), NODE_OPTIONS: "" };

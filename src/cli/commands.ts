@@ -35,7 +35,8 @@ export function defineCommands(runners: Record<string, Command["run"]>): Command
   --detach          start in the background, print its name, socket and pid, and return
   --inspect[=PORT]  serve the live viewer on http://127.0.0.1:PORT/ (no PORT: a free one);
                     the URL carries a random token; after the run ends the page stays up,
-                    showing the final states, until Ctrl-C (or --linger)
+                    showing the final states, until Ctrl-C (or --linger; with --detach
+                    it closes with the run unless --linger says how long)
   --linger SECONDS  with --inspect: keep the viewer up this long after the run (0: close at once)
   --no-control      no control socket (ls/logs/send/kill/stop cannot reach this run)
 

@@ -23,6 +23,11 @@ export interface ReadyMessage {
 
 const READY_ENV = "CONDUCTOR_DETACHED";
 
+/** This process is a detached run (`run --detach`'s child): nobody can press Ctrl-C in it. */
+export function runsDetached(): boolean {
+  return process.env[READY_ENV] === "1";
+}
+
 /** In the detached child: tell the parent where the control socket is, then cut the cord. */
 export function tellParentReady(info: Omit<ReadyMessage, "type" | "pid">): void {
   if (process.env[READY_ENV] !== "1" || !process.send) return;

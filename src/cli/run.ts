@@ -15,7 +15,7 @@ import type { ControlServer } from "../control/server.js";
 import { checkName, freeName } from "../control/registry.js";
 import { startViewer, type Viewer } from "../viewer/index.js";
 import { type Flags, UsageError } from "./args.js";
-import { detach, tellParentReady } from "./detach.js";
+import { detach, runsDetached, tellParentReady } from "./detach.js";
 import { createStatusView, formatBytes } from "./status-view.js";
 
 export interface RunFlags {
@@ -219,7 +219,9 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   view.close();
   await control?.close();
   const code = printSummary(conductor.getSnapshot(), config, conductor.eventLogPath, out);
-  if (viewer) await linger(viewer, flags.lingerSeconds, out);
+  // Detached, nobody can press Ctrl-C, and its control socket (stop) is closed by now: without
+  // --linger the viewer closes with the run instead of keeping the process forever (a field review).
+  if (viewer) await linger(viewer, flags.lingerSeconds ?? (runsDetached() ? 0 : undefined), out);
   return code;
 }
 
