@@ -16,6 +16,7 @@ export type ConductorErrorCode =
   | "RESTART_INTERRUPTED"
   | "PROCESSES_SURVIVED"
   | "CONTROL"
+  | "LOGS_DIR_IN_USE"
   | "SPAWN_REFUSED"
   | "UNKNOWN_AGENT"
   | "MISSING_PROMPT"

@@ -29,7 +29,7 @@ import { attachMesh } from "./mesh-registry.js";
 import { createResultCapture } from "./result-capture.js";
 import { createRunArgv } from "./run-argv.js";
 import { registerForSignals } from "./signal-traps.js";
-import { openSurvivorLedger, type SurvivorReport } from "./survivors.js";
+import { assertLogsDirFree, openSurvivorLedger, type SurvivorReport } from "./survivors.js";
 
 export { STATES, sessionSystemId };
 export type { ConductorEventName, ConductorEventPayloads, EventTime } from "./conductor-events.js";
@@ -41,6 +41,7 @@ export function createConductor(opts: ConductorOptions) {
   validateConductorOptions(opts);
   const logsDir = resolve(opts.logsDir);
   makeLogsDir(logsDir, opts.logsDir);
+  assertLogsDirFree(logsDir);
   const graceMs = opts.graceMs ?? 10_000;
   // A write failure (disk full) is an event on the API; the log itself records the gap once it can.
   const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"), {

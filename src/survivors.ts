@@ -22,6 +22,7 @@ import { endCarriers, pidsCarrying } from "../actors/env-cookie.js";
 import { cgroupPids, killCgroup, processCgroup, removeCgroup, sweepDeadCgroups } from "../actors/process-cgroup.js";
 import { isProcessAlive, processStartTime } from "./process-identity.js";
 import type { LogFn } from "./event-log-format.js";
+import { ConductorError } from "./errors.js";
 
 export const LEDGER_DIR = ".conductors";
 
@@ -110,6 +111,23 @@ async function reap(entry: LedgerEntry, pids: number[], graceMs: number): Promis
   for (const pid of cgroupPids(entry.cgroup)) left.add(pid);
   if (left.size === 0) removeCgroup(entry.cgroup);
   return [...left];
+}
+
+/**
+ * Refuses a logs directory a live conductor uses (its entry in `<logsDir>/.conductors/`): two would
+ * append to one event log and one set of session files, and a refused start must not write there
+ * either, so this runs before anything is opened (found by a field review: two `run --detach` on one
+ * logsDir interleaved their lines, and `report` then showed live sessions as dead).
+ */
+export function assertLogsDirFree(logsDir: string): void {
+  const holder = readEntries(join(logsDir, LEDGER_DIR)).find(({ entry }) => isProcessAlive(entry.pid, entry.pidStart));
+  if (!holder) return;
+  const { pid, startedAt } = holder.entry;
+  throw new ConductorError(
+    `logsDir ${logsDir} is in use by a running conductor (pid ${pid}${pid === process.pid ? ", this process" : ""}, since ${startedAt}): ` +
+      "two conductors would write one event log and the same session files; give this one a logs directory of its own",
+    { code: "LOGS_DIR_IN_USE", field: "logsDir" },
+  );
 }
 
 /**

@@ -3,7 +3,7 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type Conductor,
@@ -223,6 +223,24 @@ describe("createConductor with real processes", () => {
     const log = await readEventLog(c.eventLogPath);
     expect(log.filter((l) => l.event === "pty.marker_forged")).toHaveLength(1);
     expect(log.find((l) => l.event === "pty.exit")).toMatchObject({ exitCode: 3 });
+  });
+
+  it("defect: a second conductor on a live one's logsDir is refused before it writes there", async () => {
+    const first = conductor();
+    const logsDir = dirname(first.eventLogPath);
+    const before = readFileSync(first.eventLogPath, "utf8");
+    expect(() => createConductor({ logsDir, handleSignals: false })).toThrow(
+      expect.objectContaining({ code: "LOGS_DIR_IN_USE", field: "logsDir" }),
+    );
+    expect(() => createConductor({ logsDir, handleSignals: false })).toThrow(
+      `is in use by a running conductor (pid ${process.pid}, this process, since`,
+    );
+    expect(readFileSync(first.eventLogPath, "utf8")).toBe(before);
+    await first.shutdown("test");
+    // Free once its conductor is gone.
+    const next = createConductor({ logsDir, handleSignals: false });
+    open.push(next);
+    expect(next.eventLogPath).toBe(first.eventLogPath);
   });
 
   it("keeps every transition in a JSONL log that parses line by line, with seq and ISO ts", async () => {

@@ -55,6 +55,20 @@ describe.skipIf(!cli.built || process.platform !== "linux")("conductor run --det
       expect(argv).toContain("--max-semi-space-size=4");
       expect(argv.slice(argv.indexOf("run"))).toEqual(expect.arrayContaining(["bg.json", "--name", "detach-test"]));
       expect(isProcessAlive(pid)).toBe(true);
+      // A second run on its logs directory is refused before it writes there (its lines mixed into this one's).
+      const eventsBefore = readFileSync(join(dir, "logs", "conductor-events.jsonl"), "utf8");
+      const outBefore = readFileSync(join(dir, "logs", "conductor.out"), "utf8");
+      const second = await run("run", "bg.json", "--name", "detach-two", "--detach", "--logs-dir", "logs").then(
+        () => null,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(second?.code).toBe(2);
+      expect(second?.stderr).toMatch(/logs is in use by a running conductor \(pid \d+, since .+\): two conductors/);
+      // (This run's own output goes on meanwhile: only the refused one's must not be in it.)
+      expect(readFileSync(join(dir, "logs", "conductor.out"), "utf8").startsWith(outBefore)).toBe(true);
+      expect(readFileSync(join(dir, "logs", "conductor.out"), "utf8")).not.toMatch(/detach-two|in use by a running/);
+      expect(readFileSync(join(dir, "logs", "conductor-events.jsonl"), "utf8").startsWith(eventsBefore)).toBe(true);
+      expect(readFileSync(join(dir, "logs", "conductor-events.jsonl"), "utf8")).not.toContain("detach-two");
     } finally {
       await run("stop", "--name", "detach-test");
     }

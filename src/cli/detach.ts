@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadRunConfig } from "../config.js";
 import { makeLogsDir } from "../conductor-options.js";
+import { assertLogsDirFree } from "../survivors.js";
 import type { RunFlags } from "./run.js";
 import { supervisorNodeArgs } from "./supervisor-node-flags.js";
 
@@ -57,6 +58,7 @@ export async function detach(
   }
   try {
     makeLogsDir(logsDir, flags.logsDir ?? logsDir);
+    assertLogsDirFree(logsDir); // before conductor.out is opened: a refusal must not write into a live run's
   } catch (e) {
     err.write(`conductor: ${(e as Error).message}\n`);
     return 2;

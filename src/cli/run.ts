@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { retryNotice } from "../../machines/session.judgement.js";
 import { AccountsConfigError } from "../accounts-config.js";
 import { HostsConfigError } from "../hosts-config.js";
-import { OptionsError } from "../errors.js";
+import { ConductorError, OptionsError } from "../errors.js";
 import { ConfigError, conductorOptionsOf, loadRunConfig, type RunConfig, spawnConfigOf } from "../config.js";
 import { createConductor } from "../conductor.js";
 import type { ControlServer } from "../control/server.js";
@@ -107,7 +107,8 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     });
   } catch (e) {
     // A bad accounts file is a configuration error like any other: say where, exit 2.
-    if (e instanceof AccountsConfigError || e instanceof HostsConfigError || e instanceof OptionsError) {
+    const inUse = e instanceof ConductorError && e.code === "LOGS_DIR_IN_USE";
+    if (e instanceof AccountsConfigError || e instanceof HostsConfigError || e instanceof OptionsError || inUse) {
       err.write(`conductor: ${(e as Error).message}\n`);
       return 2;
     }
