@@ -32,7 +32,12 @@ export const KEY_BYTES: Readonly<Record<string, string>> = Object.freeze({
 
 /** The bytes of one key, or null when it is neither a named key nor a single character. */
 export function keyBytes(key: string): string | null {
-  const named = KEY_BYTES[key.toLowerCase().replace(/\s+|\+|_/g, (m) => (m.trim() ? "-" : ""))];
+  // tmux's and Emacs's spelling too: C-c is Ctrl-C.
+  const name = key
+    .toLowerCase()
+    .replace(/\s+|\+|_/g, (m) => (m.trim() ? "-" : ""))
+    .replace(/^c-(?=.$)/, "ctrl-");
+  const named = KEY_BYTES[name];
   if (named !== undefined) return named;
   return [...key].length === 1 ? key : null;
 }

@@ -2,7 +2,7 @@
  * The `conductor` command as a user runs it (built JS in dist/, a real child process).
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -107,6 +107,21 @@ describe("conductor run", () => {
       );
       expect(r.stderr).not.toMatch(/ at |unexpected error/);
     }
+  });
+
+  it("defect: report on a file that is no event log is exit 1 saying so, not '0 session(s)' and an empty report", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    writeFileSync(join(cwd, "ok.json"), JSON.stringify({ sessions: [] }, null, 2));
+    writeFileSync(join(cwd, "empty.jsonl"), "");
+    for (const [file, why] of [
+      ["ok.json", "no line of it is an event-log line"],
+      ["empty.jsonl", "it is empty"],
+    ]) {
+      const r = await conductor(["report", file!], cwd);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${file} is not a conductor event log (${why})`);
+    }
+    expect(existsSync(join(cwd, "report.html"))).toBe(false);
   });
 
   it("a session that ends while the others are still being spawned does not end the run early", async () => {

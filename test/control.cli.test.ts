@@ -179,8 +179,20 @@ describe.skipIf(!cli.built)("conductor ls / logs / send / attach / kill / stop a
   it("send --keys Enter, kill: the session ends dead and ls says so", async () => {
     const enter = await conductor("send", "beta", "--keys", "Enter");
     expect(enter.stdout).toContain("sent Enter to beta");
+    // The help's tmux spelling is taken; a key it does not know is a usage error (exit 2), before any request.
+    expect((await conductor("send", "beta", "--keys", "C-u")).code).toBe(0);
+    const bad = await conductor("send", "beta", "--keys", "Hyper-x");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown key "Hyper-x": --keys takes a key name \(enter, .*; C-c for Ctrl-C\)/);
+    // "until it ends": a follow of beta ends by itself when beta does (it waited for the conductor's end).
+    const follower = spawn(process.execPath, [cli.path, "logs", "beta", "-f"], { cwd: dir, env });
+    const seen = { text: "" };
+    await waitFor(follower, /starting → healthy/, seen);
+    const followEnded = new Promise<number | null>((r) => follower.once("close", (code) => r(code)));
     const killed = await conductor("kill", "beta");
     expect(killed.stdout).toMatch(/killed beta: its process tree is gone \(dead\)/);
+    expect(await followEnded).toBe(0);
+    expect(seen.text).toMatch(/failed → dead/);
     expect((await sessions()).find((s) => s.id === "beta")?.state).toBe("dead");
     const again = await conductor("send", "beta", "x");
     expect(again.code).toBe(1);

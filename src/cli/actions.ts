@@ -1,5 +1,6 @@
 /** `conductor send | kill | restart | stop`: one request each to a running conductor. */
 import type { Hello } from "../control/protocol.js";
+import { KEY_BYTES, unknownKeys } from "../../machines/session.keys.js";
 import { type Flags, UsageError } from "./args.js";
 import { withConductor } from "./connect.js";
 
@@ -19,6 +20,11 @@ export async function sendCommand(flags: Flags, positionals: string[], out: Node
     throw new UsageError(`send needs the text to type, e.g. conductor send ${id} "y", or --keys Enter`);
   if (keys.length > 0 && text)
     throw new UsageError("send takes either text or --keys, not both (send the text, then the keys)");
+  const unknown = unknownKeys(keys);
+  if (unknown.length > 0)
+    throw new UsageError(
+      `unknown key ${JSON.stringify(unknown[0])}: --keys takes a key name (${Object.keys(KEY_BYTES).join(", ")}; C-c for Ctrl-C) or one character`,
+    );
   return withConductor(flags, async (client) => {
     if (keys.length > 0) {
       const hello = await client.request<Hello>({ op: "hello" });

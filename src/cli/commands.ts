@@ -74,7 +74,7 @@ ${TARGET_HELP}`,
       usage: "conductor send <id> <text…> | conductor send <id> --keys Enter [--keys …]",
       flags: { ...TARGET_FLAGS, keys: { type: "string", many: true, hint: "a key name, e.g. --keys Enter" } },
       help: `  --keys KEY        a key to press (repeatable): Enter, Tab, Escape, Up, Down, Left, Right,
-                    Backspace, C-c …
+                    Backspace, Ctrl-C (or C-c) …
 ${TARGET_HELP}
 The text is never written to the event log (its length is).`,
     }),

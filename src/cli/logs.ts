@@ -74,12 +74,16 @@ export async function logsCommand(flags: Flags, positionals: string[], out: Node
       : null;
     const history = await client.request<History & { entries: Entry[] }>({ op: "history", session: id, lines });
     let lastTs = "";
+    // "until it ends" (the help): a move to a final state ends the follow, as the conductor's end does.
+    let final = false;
+    const isFinal = (e: Entry) => e.to === "completed" || e.to === "dead";
     for (const e of history.entries) {
       lastTs = e.ts;
       if (e.type === "output") printer.output(e.ts, String(e.text));
       else printer.event(e);
+      if (e.type !== "output") final = isFinal(e);
     }
-    if (!stream) {
+    if (!stream || final) {
       printer.flush();
       return 0;
     }
@@ -90,6 +94,10 @@ export async function logsCommand(flags: Flags, positionals: string[], out: Node
         if (text) printer.output(m.data.ts, text);
       } else if (m.stream === "event") {
         if (m.data.ts > lastTs) printer.event(m.data);
+        if (isFinal(m.data)) {
+          printer.flush();
+          ended?.();
+        }
       } else if (m.stream === "end") {
         printer.flush();
         out.write(paint(color, "90", `── the conductor is shutting down (${m.data.reason})\n`));

@@ -10,6 +10,14 @@ export async function reportCommand(flags: Flags, positionals: string[], out: No
     throw new UsageError("report needs one logs directory or event log, e.g. conductor report ./logs -o report.html");
   const file = resolveEventLog(path);
   const report = await buildReport(file);
+  // A file with no event-log line at all is the wrong file, not a run without sessions (a field review:
+  // `report config.json` printed "0 session(s)", exit 0, and wrote an empty report).
+  if (report.stats.lines === 0) {
+    const what = report.stats.malformed > 0 || report.stats.torn ? "no line of it is an event-log line" : "it is empty";
+    throw new Error(
+      `${file} is not a conductor event log (${what}); give a logs directory or its conductor-events.jsonl`,
+    );
+  }
   if (flags.text) {
     out.write(renderReportText(report, Boolean(out.isTTY) && flags.color !== false));
     return 0;
