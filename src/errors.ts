@@ -16,6 +16,7 @@
  * | RESTART_INTERRUPTED | `restartSession`: the session was killed (or shut down) before its next run began |
  * | PROCESSES_SURVIVED | `killSession` / `shutdown`: processes of a tree outlived SIGKILL (named in the message) |
  * | CONTROL | the control socket could not be opened (`control: true`) |
+ * | LOGS_DIR_IN_USE | `createConductor` on a `logsDir` a live conductor uses (src/survivors.ts) |
  * | SPAWN_REFUSED | the conductor refused a session it validated (a bug: please report it) |
  * | UNKNOWN_AGENT … BIN_NOT_FOUND, WORKDIR_NOT_FOUND | building the agent's argv (`LaunchError`) |
  * | CREDENTIALS, BROKER_STORE, HOST_KEY, HOST_UNAVAILABLE, TMUX_*, QUOTE | runtime parts |
