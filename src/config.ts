@@ -64,8 +64,15 @@ export function resolveRelativeTo(config: RunConfig, baseDir: string): RunConfig
 /** Reads, validates and resolves a config file; every failure is a ConfigError. */
 export async function loadRunConfig(file: string): Promise<RunConfig> {
   const full = path.resolve(file);
+  // A syntax error points at its line; an example of the sessions key would only distract from it.
   const whole = (problem: string) =>
-    new ConfigError(file, [{ path: "", problem, example: exampleFor(runConfigSchema, ["sessions"]) }]);
+    new ConfigError(file, [
+      {
+        path: "",
+        problem,
+        example: problem.startsWith("not valid JSON") ? "" : exampleFor(runConfigSchema, ["sessions"]),
+      },
+    ]);
   const json = await readJsonFile(full, whole);
   return resolveRelativeTo(parseRunConfig(json, file), path.dirname(full));
 }

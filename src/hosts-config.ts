@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { z } from "zod";
+import { parseJsonText } from "./json-file.js";
 import type { HostConfig, HostsConfig } from "../actors/host-config.js";
 
 export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -85,12 +86,7 @@ export function loadHostsFile(path: string, opts: LoadHostsOptions = {}): HostsC
       `cannot read the hosts file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new HostsConfigError(path, undefined, undefined, `not valid JSON (${(e as Error).message})`);
-  }
+  const json = parseJsonText(text, (problem) => new HostsConfigError(path, undefined, undefined, problem));
   return parseHostsConfig(json, { ...opts, source: path, baseDir: dirname(resolve(path)) });
 }
 

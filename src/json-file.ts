@@ -4,16 +4,30 @@
  */
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { jsonErrorOffset } from "./json-position.js";
 
 type Fail = (problem: string) => Error;
 
 function parse(text: string, fail: Fail): unknown {
+  // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse refuses it, a person would not.
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse refuses it, a person would not.
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    return JSON.parse(json);
   } catch (e) {
-    throw fail(`not valid JSON (${(e as Error).message})`);
+    // V8 quotes the text around the error, newlines and all: one line of it reads better.
+    throw fail(`not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})${whereInText(json)}`);
   }
+}
+
+/** Line, column and the line itself: a person looks for a trailing comma by line, not by byte. */
+function whereInText(text: string): string {
+  const at = jsonErrorOffset(text);
+  if (at === null) return "";
+  const before = text.slice(0, at);
+  const line = before.split("\n").length;
+  const column = at - before.lastIndexOf("\n");
+  const row = (text.split("\n")[line - 1] ?? "").trimEnd();
+  return ` at line ${line}, column ${column}: ${row.length > 120 ? `${row.slice(0, 117)}...` : row}`;
 }
 
 export async function readJsonFile(file: string, fail: Fail): Promise<unknown> {
