@@ -71,6 +71,21 @@ describe("conductor run", () => {
     const r = await conductor(["run", "--frobnicate"], cwd);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown option "--frobnicate"/);
+    // An empty --logs-dir= wrote the logs into the working directory.
+    const empty = await conductor(["run", "--logs-dir="], cwd);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/--logs-dir needs a directory/);
+  });
+
+  it("--no-color (documented) is taken", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    writeFileSync(
+      join(cwd, "ok.json"),
+      JSON.stringify({ sessions: [{ id: "a", agent: "command", command: ["true"] }] }),
+    );
+    const r = await conductor(["run", "ok.json", "--no-color", "--logs-dir", "logs"], cwd);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
   });
 
   it("a missing accounts or hosts file: exit 2 naming the file", async () => {

@@ -27,6 +27,7 @@ export function defineCommands(runners: Record<string, Command["run"]>): Command
         name: { type: "string", hint: "a name, e.g. --name nightly" },
         detach: { type: "boolean" },
         control: { type: "boolean" },
+        color: { type: "boolean" },
       },
       help: `  --logs-dir DIR    where the event log and each session's output go
                     (default: the config's logsDir, else .conductor-logs/run-<time>)
@@ -39,6 +40,7 @@ export function defineCommands(runners: Record<string, Command["run"]>): Command
                     it closes with the run unless --linger says how long)
   --linger SECONDS  with --inspect: keep the viewer up this long after the run (0: close at once)
   --no-control      no control socket (ls/logs/send/kill/stop cannot reach this run)
+  --no-color        no colour in the live table even on a terminal
 
 exit codes: 0 every session ended as its config expects, 1 some did not, 2 bad config or usage,
 130/143 interrupted (SIGINT/SIGTERM)`,

@@ -29,6 +29,8 @@ export interface RunFlags {
   name?: string;
   /** No control socket (default: one, in logsDir). */
   control?: boolean;
+  /** `--no-color`: no colour in the live table even on a terminal. */
+  color?: boolean;
 }
 
 /** `conductor run …` from parsed flags; `--detach` starts the same command in the background. */
@@ -37,7 +39,12 @@ export async function runFromFlags(flags: Flags, positionals: string[], rawArgs:
     throw new UsageError(`one config file at a time (got "${positionals[0]}" and "${positionals[1]}")`);
   const run: RunFlags = {};
   if (positionals[0]) run.configPath = positionals[0];
-  if (typeof flags["logs-dir"] === "string") run.logsDir = flags["logs-dir"];
+  if (typeof flags["logs-dir"] === "string") {
+    if (flags["logs-dir"] === "")
+      throw new UsageError("--logs-dir needs a directory, e.g. --logs-dir ./logs (got an empty one)");
+    run.logsDir = flags["logs-dir"];
+  }
+  if (flags.color === false) run.color = false;
   if (typeof flags.inspect === "string") {
     const port = flags.inspect;
     if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535)
@@ -136,7 +143,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
       return 2;
     }
   }
-  const view = createStatusView(out, () => conductor.getSnapshot());
+  const view = createStatusView(out, () => conductor.getSnapshot(), Date.now(), flags.color !== false);
   out.write(
     `conductor: ${config.sessions.length} session(s) from ${flags.configPath ? configPath : "the built-in demo"}; logs in ${logsDir}\n`,
   );

@@ -37,6 +37,7 @@ export function createStatusView(
   out: NodeJS.WriteStream,
   getSessions: () => SessionSnapshot[],
   startedAt = Date.now(),
+  color = true,
 ): StatusView {
   const elapsed = () => ((Date.now() - startedAt) / 1000).toFixed(2).padStart(6);
   if (!out.isTTY) {
@@ -54,8 +55,8 @@ export function createStatusView(
     const width = Math.max(8, ...sessions.map((s) => s.id.length));
     const lines = [
       ...notes.splice(0),
-      ...sessions.map((s) => `  ${sessionLine(s, true, width)}`),
-      `  \x1b[90m${elapsed()}s elapsed, ${sessions.filter((s) => s.state === "completed" || s.state === "dead").length}/${sessions.length} final\x1b[0m`,
+      ...sessions.map((s) => `  ${sessionLine(s, color, width)}`),
+      `  ${color ? "\x1b[90m" : ""}${elapsed()}s elapsed, ${sessions.filter((s) => s.state === "completed" || s.state === "dead").length}/${sessions.length} final${color ? "\x1b[0m" : ""}`,
     ];
     // Move up over the previous frame and clear it; notes scroll above the live block.
     const up = drawn > 0 ? `\x1b[${drawn}F\x1b[0J` : "";
