@@ -75,6 +75,10 @@ describe("conductor run", () => {
     const empty = await conductor(["run", "--logs-dir="], cwd);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/--logs-dir needs a directory/);
+    // `--inspect 7777` read 7777 as the config file.
+    const port = await conductor(["run", "--inspect", "7777"], cwd);
+    expect(port.code).toBe(2);
+    expect(port.stderr).toMatch(/--inspect takes its port after "=": --inspect=7777/);
   });
 
   it("--no-color (documented) is taken", async () => {

@@ -43,7 +43,7 @@ export function defineCommands(runners: Record<string, Command["run"]>): Command
   --no-color        no colour in the live table even on a terminal
 
 exit codes: 0 every session ended as its config expects, 1 some did not, 2 bad config or usage,
-130/143 interrupted (SIGINT/SIGTERM)`,
+130/143/129 interrupted (SIGINT/SIGTERM/SIGHUP)`,
     }),
     cmd({
       name: "ls",

@@ -35,6 +35,10 @@ export interface RunFlags {
 
 /** `conductor run …` from parsed flags; `--detach` starts the same command in the background. */
 export async function runFromFlags(flags: Flags, positionals: string[], rawArgs: string[]): Promise<number> {
+  // `--inspect 7777`: the port was meant, but a bare --inspect takes none (it picks a free one).
+  const port = positionals.find((p) => /^\d{1,5}$/.test(p));
+  if (flags.inspect === "0" && port !== undefined)
+    throw new UsageError(`--inspect takes its port after "=": --inspect=${port} (a bare --inspect picks a free port)`);
   if (positionals.length > 1)
     throw new UsageError(`one config file at a time (got "${positionals[0]}" and "${positionals[1]}")`);
   const run: RunFlags = {};

@@ -75,7 +75,7 @@ export const conductorOptionsSchema = doc(
       example: "inspector.inspect",
     }).optional(),
     handleSignals: doc(z.boolean(), {
-      description: "trap SIGINT/SIGTERM once per process: shut down every conductor, then exit 130/143",
+      description: "trap SIGINT/SIGTERM/SIGHUP once per process: shut down every conductor, then exit 130/143/129",
       example: false,
       default: true,
     }).optional(),
