@@ -20,6 +20,8 @@ export interface SpawnContext {
   logsDir: string;
   /** Throws for a host the hosts file does not name; null when the conductor has no hosts file. */
   checkHost: ((sessionId: string, host: string) => void) | null;
+  /** Providers the accounts configure; null when the conductor has no accounts. */
+  accountProviders: ReadonlySet<string> | null;
 }
 
 /**
@@ -111,6 +113,7 @@ export function spawnEventOf(
         launch.cwd,
       );
   const account = accountFor(config);
+  if (account) checkAccount(config.id, account.provider, ctx.accountProviders);
   const event: SpawnEvent = {
     type: "SPAWN",
     start: false,
@@ -182,6 +185,20 @@ function accountFor(config: SpawnConfig): { provider: string; requireHost?: stri
   if (config.account === undefined || config.account === (false as unknown)) return null;
   const provider = config.account === true ? config.agent : config.account;
   return config.remote && config.host ? { provider, requireHost: config.host } : { provider };
+}
+
+/**
+ * An account nobody configured can never be leased: the session waited out `leaseWaitMs` (10 min by
+ * default) to say so, or died with exit 1 (found by a field review). Refused at the call instead.
+ */
+function checkAccount(id: string, provider: string, providers: ReadonlySet<string> | null): void {
+  const problem =
+    providers === null
+      ? `session "${id}" needs a ${provider} account, but this conductor has no accounts: pass createConductor({ accounts }) (a run config's "accounts"), or drop "account"`
+      : !providers.has(provider)
+        ? `session "${id}" needs a ${provider} account, but the accounts configure none (they have: ${[...providers].join(", ") || "none"}); add one, or name a provider they have in "account"`
+        : null;
+  if (problem) throw new ConductorError(problem, { code: "INVALID_OPTIONS", field: "account" });
 }
 
 /** A method named an id this conductor does not have: say which ids it has. */

@@ -99,7 +99,10 @@ export function createConductor(opts: ConductorOptions) {
   brokerRuntime?.attach(actor.system.get("broker"));
   log("conductor.start", { logsDir, pid: process.pid, maxRestarts: opts.maxRestarts ?? 3, graceMs });
 
-  const spawnContext: SpawnContext = { opts, logsDir, checkHost: remoteRuntime?.checkHost ?? null };
+  const spawnContext: SpawnContext = {
+    ...{ opts, logsDir, checkHost: remoteRuntime?.checkHost ?? null },
+    accountProviders: brokerRuntime ? new Set(brokerRuntime.brokerInput.accounts.map((a) => a.provider)) : null,
+  };
   const isShuttingDown = () => record().shutdownReason !== null || actor.getSnapshot().status !== "active";
 
   function spawnSession(config: SpawnConfig): string {

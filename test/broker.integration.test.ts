@@ -213,9 +213,23 @@ describe("accounts with real processes", () => {
   it("a session that needs an account on a conductor without accounts says so", async () => {
     const c = createConductor({ logsDir: mkdtempSync(join(tmpdir(), "conductor-broker-")), handleSignals: false });
     open.push(c);
-    const dead = until(c, "dead");
-    c.spawnSession({ id: "x", agent: "command", command: [NODE, "-e", "0"], account: "codex" });
-    await dead;
-    expect(c.getSnapshot()[0]!.reason).toMatch(/no accounts configured/);
+    // At the call: it waited out leaseWaitMs before (10 min by default), or died with exit 1.
+    expect(() => c.spawnSession({ id: "x", agent: "command", command: [NODE, "-e", "0"], account: "codex" })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTIONS", field: "account" }),
+    );
+    expect(() => c.spawnSession({ id: "x", agent: "command", command: [NODE, "-e", "0"], account: true })).toThrow(
+      'session "x" needs a command account, but this conductor has no accounts: pass createConductor({ accounts })',
+    );
+    expect(c.getSnapshot()).toEqual([]);
+    // Accounts, but none of that provider: named, with what there is.
+    const dir = mkdtempSync(join(tmpdir(), "conductor-broker-"));
+    writeFileSync(join(dir, "c.json"), "{}");
+    const { c: some } = conductor(
+      { providers: { claude: [{ id: "c", mode: "auth", authFile: join(dir, "c.json") }] } },
+      dir,
+    );
+    expect(() =>
+      some.spawnSession({ id: "g", agent: "command", command: [NODE, "-e", "0"], account: "gemini" }),
+    ).toThrow('session "g" needs a gemini account, but the accounts configure none (they have: claude)');
   });
 });
