@@ -36,16 +36,21 @@ const cli = distModule("src/cli/main.js");
 const AGENT = fileURLToPath(new URL("./fixtures/line-agent.mjs", import.meta.url));
 const exec = promisify(execFile);
 
+/** A directory with `config` as `<file>`, and the CLI run there with its own registry (XDG_RUNTIME_DIR). */
+function cliIn(file: string, config: object) {
+  const dir = mkdtempSync(join(tmpdir(), "detach-cli-"));
+  const env = { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "detach-xdg-")), NODE_OPTIONS: "" };
+  writeFileSync(join(dir, file), JSON.stringify(config));
+  const run = (...args: string[]) => exec(process.execPath, [cli.path, ...args], { cwd: dir, env, timeout: 120_000 });
+  return { dir, run };
+}
+
 describe.skipIf(!cli.built || process.platform !== "linux")("conductor run --detach", () => {
   it("starts a background supervisor with the supervisor's node flags; stop ends it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "detach-cli-"));
-    const env = { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "detach-xdg-")), NODE_OPTIONS: "" };
-    const config = {
+    const { dir, run } = cliIn("bg.json", {
       probe: { stallMs: 3_600_000, stallTimeoutMs: 3_600_000 },
       sessions: [{ id: "one", agent: "command", command: [process.execPath, AGENT], maxRestarts: 0 }],
-    };
-    writeFileSync(join(dir, "bg.json"), JSON.stringify(config));
-    const run = (...args: string[]) => exec(process.execPath, [cli.path, ...args], { cwd: dir, env, timeout: 120_000 });
+    });
 
     const started = await run("run", "bg.json", "--name", "detach-test", "--detach", "--logs-dir", "logs");
     const pid = Number(/running in the background \(pid (\d+)\)/.exec(started.stdout)?.[1]);
@@ -80,17 +85,8 @@ describe.skipIf(!cli.built || process.platform !== "linux")("conductor run --det
   }, 180_000);
 
   it("defect: a detached run with --inspect ends when its sessions do (it waited for a Ctrl-C nobody can press)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "detach-cli-"));
-    const env = { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "detach-xdg-")), NODE_OPTIONS: "" };
-    writeFileSync(
-      join(dir, "short.json"),
-      JSON.stringify({ sessions: [{ id: "s", agent: "command", command: ["true"] }] }),
-    );
-    const started = await exec(
-      process.execPath,
-      [cli.path, "run", "short.json", "--detach", "--inspect", "--logs-dir", "logs"],
-      { cwd: dir, env, timeout: 120_000 },
-    );
+    const { dir, run } = cliIn("short.json", { sessions: [{ id: "s", agent: "command", command: ["true"] }] });
+    const started = await run("run", "short.json", "--detach", "--inspect", "--logs-dir", "logs");
     const pid = Number(/running in the background \(pid (\d+)\)/.exec(started.stdout)?.[1]);
     expect(pid).toBeGreaterThan(0);
     const deadline = Date.now() + 60_000;
@@ -100,17 +96,8 @@ describe.skipIf(!cli.built || process.platform !== "linux")("conductor run --det
   }, 180_000);
 
   it("defect: a run whose session cannot start exits 2 with the reason, not 'running in the background'", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "detach-cli-"));
-    const env = { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "detach-xdg-")), NODE_OPTIONS: "" };
-    writeFileSync(
-      join(dir, "nobin.json"),
-      JSON.stringify({ sessions: [{ id: "s", agent: "command", command: ["no-such-bin-7f3a"] }] }),
-    );
-    const failed = await exec(process.execPath, [cli.path, "run", "nobin.json", "--detach", "--logs-dir", "logs"], {
-      cwd: dir,
-      env,
-      timeout: 120_000,
-    }).then(
+    const { run } = cliIn("nobin.json", { sessions: [{ id: "s", agent: "command", command: ["no-such-bin-7f3a"] }] });
+    const failed = await run("run", "nobin.json", "--detach", "--logs-dir", "logs").then(
       () => null,
       (e: { code: number; stdout: string; stderr: string }) => e,
     );

@@ -8,6 +8,15 @@ import { allowedTransitions } from "../machines/transition-table.js";
 import { observedMoves, startSession } from "./helpers/session-harness.js";
 
 const session = startSession;
+/** codex's approval menu, as its screen shows it. */
+const CODEX_APPROVAL = [
+  "Would you like to run the following command?",
+  "",
+  "› 1. Yes, proceed (y)",
+  "  2. No, and tell Codex what to do differently (esc)",
+  "",
+  "  Press enter to confirm or esc to cancel",
+];
 
 describe("session machine: starting", () => {
   it("init → starting on START, spawning run 1 with the attempt in its environment", () => {
@@ -147,14 +156,7 @@ describe("session machine: probes", () => {
 
   it("a title blinking between two forms of one meaning is no progress: codex's approval settles", () => {
     const h = session({ inputQuietMs: 1_500 }, { agent: "codex" });
-    const approval = [
-      "Would you like to run the following command?",
-      "",
-      "› 1. Yes, proceed (y)",
-      "  2. No, and tell Codex what to do differently (esc)",
-      "",
-      "  Press enter to confirm or esc to cancel",
-    ];
+    const approval = CODEX_APPROVAL;
     h.screen(approval, "[ . ] Action Required | C");
     for (let i = 0; i < 3; i++) {
       h.advance(500);
@@ -392,14 +394,7 @@ describe("session machine: restarts", () => {
     h.spawnedEv();
     const writes = () => h.commands.filter((c) => c.type === "CHILD.WRITE");
     expect(writes()).toEqual([]);
-    const approval = [
-      "Would you like to run the following command?",
-      "",
-      "› 1. Yes, proceed (y)",
-      "  2. No, and tell Codex what to do differently (esc)",
-      "",
-      "  Press enter to confirm or esc to cancel",
-    ];
+    const approval = CODEX_APPROVAL;
     h.screen(approval);
     h.advance(10);
     expect([h.state(), h.ctx().inputWait?.kind]).toEqual(["input_wait", "menu"]);
