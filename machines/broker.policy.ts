@@ -13,7 +13,7 @@ const rank = (t: Tier) => TIERS.indexOf(t);
 /** `requireHost: ANY_HOST`: any account bound to a host (the seed's `lease({ provider, remote: true })`). */
 export const ANY_HOST = "*";
 
-const hostMatches = (s: BrokerAccountSpec, requireHost: string | undefined) =>
+export const hostMatches = (s: Pick<BrokerAccountSpec, "host">, requireHost: string | undefined) =>
   requireHost === undefined
     ? s.host === undefined
     : requireHost === ANY_HOST

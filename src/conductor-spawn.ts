@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Actor } from "xstate";
 import type { ConductorEvent, conductorMachine, RemotePlacement } from "../machines/conductor.machine.js";
 import { type ConductorOptions, policyFor, type SpawnConfig, validateSpawnConfig } from "./conductor-options.js";
+import { hostMatches } from "../machines/broker.policy.js";
 import { ConductorError, SessionError } from "./errors.js";
 import { buildLaunchSync, type LaunchSpec, launchExtras, overlayEnv, planLaunch } from "./launcher.js";
 import { mcpHeartbeatFor } from "./conductor-probes.js";
@@ -20,8 +21,8 @@ export interface SpawnContext {
   logsDir: string;
   /** Throws for a host the hosts file does not name; null when the conductor has no hosts file. */
   checkHost: ((sessionId: string, host: string) => void) | null;
-  /** Providers the accounts configure; null when the conductor has no accounts. */
-  accountProviders: ReadonlySet<string> | null;
+  /** The accounts configured (provider, host binding); null when the conductor has no accounts. */
+  accounts: readonly { provider: string; host?: string }[] | null;
 }
 
 /**
@@ -113,7 +114,7 @@ export function spawnEventOf(
         launch.cwd,
       );
   const account = accountFor(config);
-  if (account) checkAccount(config.id, account.provider, ctx.accountProviders);
+  if (account) checkAccount(config.id, account, ctx.accounts);
   const event: SpawnEvent = {
     type: "SPAWN",
     start: false,
@@ -191,14 +192,23 @@ function accountFor(config: SpawnConfig): { provider: string; requireHost?: stri
  * An account nobody configured can never be leased: the session waited out `leaseWaitMs` (10 min by
  * default) to say so, or died with exit 1 (found by a field review). Refused at the call instead.
  */
-function checkAccount(id: string, provider: string, providers: ReadonlySet<string> | null): void {
-  const problem =
-    providers === null
+function checkAccount(
+  id: string,
+  want: { provider: string; requireHost?: string },
+  accounts: readonly { provider: string; host?: string }[] | null,
+): void {
+  const { provider, requireHost } = want;
+  // As the broker picks (machines/broker.policy.ts): a local run only an account bound to no host.
+  const fits = accounts?.some((a) => a.provider === provider && hostMatches(a, requireHost));
+  if (accounts !== null && fits) return;
+  const where = requireHost === undefined ? "" : ` bound to host "${requireHost}"`;
+  const have = [...new Set(accounts?.map((a) => (a.host ? `${a.provider} on ${a.host}` : a.provider)))].join(", ");
+  throw new ConductorError(
+    accounts === null
       ? `session "${id}" needs a ${provider} account, but this conductor has no accounts: pass createConductor({ accounts }) (a run config's "accounts"), or drop "account"`
-      : !providers.has(provider)
-        ? `session "${id}" needs a ${provider} account, but the accounts configure none (they have: ${[...providers].join(", ") || "none"}); add one, or name a provider they have in "account"`
-        : null;
-  if (problem) throw new ConductorError(problem, { code: "INVALID_OPTIONS", field: "account" });
+      : `session "${id}" needs a ${provider} account${where}, but the accounts configure none (they have: ${have || "none"}); add one, or name a provider they have in "account"`,
+    { code: "INVALID_OPTIONS", field: "account" },
+  );
 }
 
 /** A method named an id this conductor does not have: say which ids it has. */

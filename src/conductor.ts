@@ -101,7 +101,7 @@ export function createConductor(opts: ConductorOptions) {
 
   const spawnContext: SpawnContext = {
     ...{ opts, logsDir, checkHost: remoteRuntime?.checkHost ?? null },
-    accountProviders: brokerRuntime ? new Set(brokerRuntime.brokerInput.accounts.map((a) => a.provider)) : null,
+    accounts: brokerRuntime?.brokerInput.accounts ?? null,
   };
   const isShuttingDown = () => record().shutdownReason !== null || actor.getSnapshot().status !== "active";
 

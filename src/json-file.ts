@@ -14,20 +14,26 @@ function parse(text: string, fail: Fail): unknown {
   try {
     return JSON.parse(json);
   } catch (e) {
-    // V8 quotes the text around the error, newlines and all: one line of it reads better.
-    throw fail(`not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})${whereInText(json)}`);
+    throw fail(`not valid JSON (${v8Reason((e as Error).message)})${whereInText(json)}`);
   }
 }
 
-/** Line, column and the line itself: a person looks for a trailing comma by line, not by byte. */
+/**
+ * Line and column: a person looks for a trailing comma by line, not by byte. Never the text around
+ * it, nor V8's own quote of it: the file may be a credential (an auth.json the CLI left half-written),
+ * and this message goes to the event log.
+ */
 function whereInText(text: string): string {
   const at = jsonErrorOffset(text);
   if (at === null) return "";
   const before = text.slice(0, at);
-  const line = before.split("\n").length;
-  const column = at - before.lastIndexOf("\n");
-  const row = (text.split("\n")[line - 1] ?? "").trimEnd();
-  return ` at line ${line}, column ${column}: ${row.length > 120 ? `${row.slice(0, 117)}...` : row}`;
+  return ` at line ${before.split("\n").length}, column ${at - before.lastIndexOf("\n")}`;
+}
+
+/** V8's reason without its quote of the text ("Unexpected token ']', ..."ue"] }, ]..." is not valid JSON"). */
+function v8Reason(message: string): string {
+  const reason = message.replace(/\s+/g, " ");
+  return /^Unexpected token '.'/.exec(reason)?.[0] ?? reason.replace(/ in JSON at position \d+.*$/, "");
 }
 
 export async function readJsonFile(file: string, fail: Fail): Promise<unknown> {

@@ -231,5 +231,12 @@ describe("accounts with real processes", () => {
     expect(() =>
       some.spawnSession({ id: "g", agent: "command", command: [NODE, "-e", "0"], account: "gemini" }),
     ).toThrow('session "g" needs a gemini account, but the accounts configure none (they have: claude)');
+    // An account bound to a host serves that host's remote sessions only, as the broker picks.
+    const { c: remoteOnly } = conductor({
+      providers: { codex: [{ id: "b", mode: "env", env: { OPENAI_API_KEY: "sk-test" }, host: "box" }] },
+    });
+    expect(() =>
+      remoteOnly.spawnSession({ id: "l", agent: "command", command: [NODE, "-e", "0"], account: "codex" }),
+    ).toThrow('session "l" needs a codex account, but the accounts configure none (they have: codex on box)');
   });
 });

@@ -143,7 +143,7 @@ describe("conductor run", () => {
     expect(existsSync(join(cwd, "report.html"))).toBe(false);
   });
 
-  it("a session that ends while the others are still being spawned does not end the run early", async () => {
+  it("a session that needs an account nobody configured is a config error (exit 2), not a wait or a dead session", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
     const sessions = [
       { id: "noaccount", agent: "command", command: ["node", "-e", "0"], account: "codex", expect: "dead" },
@@ -151,8 +151,10 @@ describe("conductor run", () => {
     ];
     writeFileSync(join(cwd, "c.json"), JSON.stringify({ sessions }));
     const r = await conductor(["run", "c.json", "--logs-dir", "logs"], cwd);
-    expect(r.stdout).toMatch(/ok\s+later\s+completed/);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'cannot start a session: session "noaccount" needs a codex account, but this conductor has no accounts',
+    );
   });
 
   it("exit 1 when a session does not end as its config expects", async () => {

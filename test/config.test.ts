@@ -192,13 +192,13 @@ describe("errors name the field, the problem and an example", () => {
         /bad\.json: invalid config\n {2}- \(top level\): not valid JSON/,
       );
       await expect(loadRunConfig(path.join(d, "missing.json"))).rejects.toThrow(/cannot read the file \(ENOENT\)/);
-      // A trailing comma: its line and column and the line itself, no unrelated example.
+      // A trailing comma: its line and column (never the file's text: it may be a credential), no unrelated example.
       await writeFile(
         path.join(d, "comma.json"),
         '{\n  "sessions": [\n    { "id": "a", "agent": "command", "command": ["true"] },\n  ]\n}\n',
       );
       const err = await loadRunConfig(path.join(d, "comma.json")).catch((e: Error) => e);
-      expect((err as Error).message).toMatch(/not valid JSON \(.+\) at line 4, column 3: {3}\]$/);
+      expect((err as Error).message).toMatch(/not valid JSON \(Unexpected token '\]'\) at line 4, column 3$/);
       expect((err as Error).message).not.toContain("Example:");
     } finally {
       await rm(d, { recursive: true, force: true });
