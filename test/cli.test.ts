@@ -71,6 +71,10 @@ describe("conductor run", () => {
     const r = await conductor(["run", "--frobnicate"], cwd);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown option "--frobnicate"/);
+    // `help bogus` printed the main help with no word about why.
+    const help = await conductor(["help", "bogus"], cwd);
+    expect(help.code).toBe(2);
+    expect(help.stderr).toContain('unknown command "bogus"');
     // An empty --logs-dir= wrote the logs into the working directory.
     const empty = await conductor(["run", "--logs-dir="], cwd);
     expect(empty.code).toBe(2);

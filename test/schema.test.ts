@@ -145,6 +145,15 @@ describe("argv, timers and keys", () => {
     expect(() => validateSpawnConfig({ id: "a", agent: "claude", prompt: "日".repeat(50_000) })).toThrow(OptionsError);
   });
 
+  it("NaN is not a finite number, and a union of types reads with its article ('expected number, got number NaN' read as a contradiction)", () => {
+    expect(thrown(() => validateConductorOptions({ logsDir: "l", graceMs: Number.NaN })).message).toMatch(
+      /graceMs: must be a finite number, got NaN/,
+    );
+    expect(thrown(() => validateConductorOptions({ logsDir: "l", control: 5 })).message).toMatch(
+      /control: must be a boolean or an object, got/,
+    );
+  });
+
   it("every timer is bounded to what setTimeout can hold (stallMs: 3e9 used to flap a healthy session)", () => {
     const e = thrown(() => createConductor({ logsDir: "/nonexistent-never-created", probeOpts: { stallMs: 3e9 } }));
     expect(e.field).toBe("probeOpts.stallMs");

@@ -130,7 +130,10 @@ The log is streamed (any size, flat memory); a torn last line is reported and sk
 }
 
 export function commandHelp(c: Command): string {
-  return `${c.summary}\n\nusage: ${c.usage}\n\noptions:\n${c.help}\n  -h, --help        this help\n`;
+  // The options first, -h among them; a command's closing notes (exit codes) after them.
+  const [options, ...notes] = c.help.split("\n\n");
+  const rest = notes.length > 0 ? `\n${notes.join("\n\n")}\n` : "";
+  return `${c.summary}\n\nusage: ${c.usage}\n\noptions:\n${options}\n  -h, --help        this help\n${rest}`;
 }
 
 export function mainHelp(commands: Command[], demoConfig: string): string {

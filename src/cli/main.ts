@@ -42,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (name === "help") {
     const c = commands.find((x) => x.name === rest[0]);
+    if (!c && rest[0] !== undefined) process.stderr.write(`conductor: unknown command "${rest[0]}"\n\n`);
     process.stdout.write(c ? commandHelp(c) : HELP);
     return rest[0] === undefined || c ? 0 : 2;
   }

@@ -145,6 +145,8 @@ function problemOf(issue: z.core.$ZodIssue, root: AnySchema, p: Key[], got: unkn
   switch (issue.code) {
     case "invalid_type":
       if (got === undefined) return `${leaf} is required`;
+      // zod says "expected number" for NaN and Infinity too: "got number NaN" read as a contradiction.
+      if (issue.expected === "number" && typeof got === "number") return `must be a finite number, got ${got}`;
       return `expected ${issue.expected === "int" ? "a whole number" : issue.expected}, got ${describeValue(got)}`;
     case "invalid_value": {
       if (!isZodDefault(issue.message)) return issue.message;
@@ -169,7 +171,8 @@ function problemOf(issue: z.core.$ZodIssue, root: AnySchema, p: Key[], got: unkn
     case "invalid_union": {
       const values = issue.errors.flat().flatMap((i) => (i.code === "invalid_value" ? i.values : []));
       const types = issue.errors.flat().flatMap((i) => (i.code === "invalid_type" ? [i.expected] : []));
-      const accepted = [...values.map((v) => JSON.stringify(v)), ...types.map((t) => `a ${t}`)];
+      const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
+      const accepted = [...values.map((v) => JSON.stringify(v)), ...types.map(article)];
       return accepted.length > 0
         ? `must be ${accepted.join(" or ")}, got ${describeValue(got)}`
         : `${describeValue(got)} is not accepted here`;
