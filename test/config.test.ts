@@ -184,6 +184,16 @@ describe("errors name the field, the problem and an example", () => {
     expect(parseRunConfig({ ...ok(), restart: { windowMs: null } }, "x").restart?.windowMs).toBeNull();
   });
 
+  it("a host without a hosts file, or with remote: false, is a config error at the session's path", () => {
+    const session = { id: "r", agent: "command", command: ["true"], host: "box" };
+    const noHosts = fail({ sessions: [session] });
+    expect(noHosts.message).toMatch(
+      /sessions\[0\]\.host: host "box" needs a hosts file: add "hosts": "\.\/hosts\.json"/,
+    );
+    const contradiction = fail({ hosts: "./hosts.json", sessions: [{ ...session, remote: false }] });
+    expect(contradiction.message).toMatch(/sessions\[0\]\.remote: "remote": false contradicts "host": "box"/);
+  });
+
   it("loadRunConfig reports unreadable files and JSON syntax errors as ConfigError", async () => {
     const d = await mkdtemp(path.join(tmpdir(), "cfg-"));
     try {

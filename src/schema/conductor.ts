@@ -150,6 +150,20 @@ export const runConfigSchema = z
           path: ["sessions", i, "id"],
           message: `"${s.id}" is already used by sessions[${seen}]; ids must be unique`,
         });
+      // Said here, with the session's path, not at its spawn in the API's words (a field review).
+      const host = (s as { host?: unknown }).host;
+      if (host !== undefined && (s as { remote?: unknown }).remote === false)
+        ctx.addIssue({
+          code: "custom",
+          path: ["sessions", i, "remote"],
+          message: `"remote": false contradicts "host": "${String(host)}" (a host means a remote session); drop one of them`,
+        });
+      else if (host !== undefined && cfg.hosts === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["sessions", i, "host"],
+          message: `host "${String(host)}" needs a hosts file: add "hosts": "./hosts.json" to this config (docs/remote.md)`,
+        });
     });
   })
   .meta({
