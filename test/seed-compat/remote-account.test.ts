@@ -126,7 +126,7 @@ describe.runIf(haveTools)("remote session with a leased account", () => {
     await hold;
   });
 
-  it("an account bound to another host is never leased: no account for this host → no_account", async () => {
+  it("an account bound to another host is never leased: refused at spawnSession, naming the accounts there are", async () => {
     const other = createConductor({
       logsDir: mkdtempSync(join(tmpdir(), "seed-remote-account-")),
       handleSignals: false,
@@ -137,16 +137,20 @@ describe.runIf(haveTools)("remote session with a leased account", () => {
       maxRestarts: 0,
     });
     try {
-      const dead = new Promise<{ failureMode: string | null }>((r) => other.on("dead", (e) => r(e)));
-      other.spawnSession({
-        id: "nohost",
-        agent: "command",
-        command: ["true"],
-        remote: true,
-        host: "box",
-        account: "codex",
-      });
-      expect((await dead).failureMode).toBe("no_account");
+      // It waited out leaseWaitMs (10 min by default), then died no_account; now the call says why.
+      expect(() =>
+        other.spawnSession({
+          id: "nohost",
+          agent: "command",
+          command: ["true"],
+          remote: true,
+          host: "box",
+          account: "codex",
+        }),
+      ).toThrow(
+        /session "nohost" needs a codex account bound to host "box", but the accounts configure none \(they have: codex on other-host/,
+      );
+      expect(other.getSnapshot()).toEqual([]);
     } finally {
       await other.shutdown("test_end");
     }
