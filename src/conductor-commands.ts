@@ -124,7 +124,8 @@ export function sessionCommands(d: CommandDeps) {
    * once) and starts the next run at once; it never passes through `failed` or `dead`. Resolves when
    * the new run has begun. A final session (`dead`, `completed`) cannot move: XState's final states
    * are done, their output is delivered, so its actor is released and a new one is spawned from the
-   * config it was spawned with (`init → starting`; nothing is killed, so no `dead` either). Both
+   * config it was spawned with (`init → starting`, once the old tree is gone if it still lives out a
+   * grace: resolved while it waits in `init`; nothing is killed, so no `dead` either). Both
    * count in the snapshot's `restarts`; neither counts against `maxRestarts`.
    */
   async function restartSession(id: string, reason = "user_restart"): Promise<void> {
