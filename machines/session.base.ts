@@ -135,8 +135,6 @@ export const sessionBase = setup({
     /** Not for a headless one-shot: its silence is the model working, and a restart reruns the task. */
     stallGiveUpEnabled: ({ context }) => context.policy.stallTimeoutMs !== null && !oneShotRun(context),
     childRunning: ({ context }) => context.childRunning,
-    /** Input goes to the running child now (session.input.ts). */
-    writesInput: ({ context, event }) => takesInput(context, charsOf(inputCommand(context, event))) === "write",
     /** Input waits as type-ahead for the first child (a TUI: its composer), with room for it (session.input.ts). */
     keepsTypeAhead: ({ context, event }) => takesInput(context, charsOf(inputCommand(context, event))) === "keep",
     needsNoAccount: ({ context }) => context.account === null,

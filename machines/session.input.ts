@@ -24,7 +24,7 @@ export const TYPE_AHEAD_MAX_CHARS = 64 * 1024;
  * raw mode wait for \r, and a line-mode terminal turns it into \n (ICRNL), so line readers see
  * "text\n" as in the seed.
  */
-export function typedInput(text: string, submitDelayMs: number | undefined): WriteCommand {
+function typedInput(text: string, submitDelayMs: number | undefined): WriteCommand {
   return submitDelayMs === undefined
     ? { data: `${text}\r` }
     : { data: text, after: { data: "\r", delayMs: submitDelayMs } };

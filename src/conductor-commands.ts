@@ -5,9 +5,9 @@
 import type { Actor, ActorRefFrom } from "xstate";
 import type { conductorMachine } from "../machines/conductor.machine.js";
 import type { sessionMachine } from "../machines/session.machine.js";
-import { charsOf, takesInput, typedInput } from "../machines/session.input.js";
+import { takesInput } from "../machines/session.input.js";
 import { keysToBytes } from "../machines/session.keys.js";
-import { FINAL_STATES, type WriteCommand } from "../machines/session.types.js";
+import { FINAL_STATES } from "../machines/session.types.js";
 import type { AgentResult } from "./agent-stream.js";
 import { checkKeys, type SpawnConfig } from "./conductor-options.js";
 import { unknownSession } from "./conductor-spawn.js";
@@ -42,9 +42,9 @@ export function sessionCommands(d: CommandDeps) {
   d.actor.on("allCompleted", () => void allCompleted());
 
   /** `write` to the running child, `keep` as type-ahead until the first child runs (machines/session.input.ts). */
-  const takes = (id: string, w: WriteCommand) => {
+  const takes = (id: string, chars: number) => {
     const c = record().sessions[id]?.getSnapshot().context;
-    return c && !FINAL_STATES.has(c.state) ? takesInput(c, charsOf(w)) : false;
+    return c && !FINAL_STATES.has(c.state) ? takesInput(c, chars) : false;
   };
 
   // The caller of a refused send sees only `false`; the log says why, once per session and reason
@@ -70,7 +70,7 @@ export function sessionCommands(d: CommandDeps) {
    */
   function sendInput(id: string, text: string): boolean {
     if (typeof text !== "string") return refuse(id, true);
-    const taken = takes(id, typedInput(text, undefined));
+    const taken = takes(id, text.length + 1); // the text and Enter (session.input.ts typedInput)
     if (!taken) return refuse(id);
     lastRefusal.delete(id);
     d.actor.send({ type: "INPUT", id, text });
@@ -82,7 +82,7 @@ export function sessionCommands(d: CommandDeps) {
   /** Named keys (`["Down", "Enter"]`, `["Esc"]`, `["2", "Enter"]`) to answer a menu; false if not running. */
   function sendKeys(id: string, keys: readonly string[]): boolean {
     checkKeys("sendKeys(id, keys): keys", keys);
-    const taken = takes(id, { data: keysToBytes(keys) });
+    const taken = takes(id, keysToBytes(keys).length);
     if (!taken) return refuse(id);
     lastRefusal.delete(id);
     record().sessions[id]?.send({ type: "KEYS", keys });
