@@ -33,7 +33,8 @@ function whereInText(text: string): string {
 /** V8's reason without its quote of the text ("Unexpected token ']', ..."ue"] }, ]..." is not valid JSON"). */
 function v8Reason(message: string): string {
   const reason = message.replace(/\s+/g, " ");
-  return /^Unexpected token '.'/.exec(reason)?.[0] ?? reason.replace(/ in JSON at position \d+.*$/, "");
+  // The quote starts at `, "` or `, ..."` (any token, an emoji too); a position is where whereInText says.
+  return reason.replace(/, (?:\.\.\.)?".*$/, "").replace(/ in JSON at position \d+.*$/, "");
 }
 
 export async function readJsonFile(file: string, fail: Fail): Promise<unknown> {

@@ -210,6 +210,11 @@ describe("errors name the field, the problem and an example", () => {
       const err = await loadRunConfig(path.join(d, "comma.json")).catch((e: Error) => e);
       expect((err as Error).message).toMatch(/not valid JSON \(Unexpected token '\]'\) at line 4, column 3$/);
       expect((err as Error).message).not.toContain("Example:");
+      // Whatever the offending token, none of the file's text is in the message (it may be a credential).
+      await writeFile(path.join(d, "emoji.json"), '{"a": 😀 "sk-secret-1"}');
+      const emoji = ((await loadRunConfig(path.join(d, "emoji.json")).catch((e: Error) => e)) as Error).message;
+      expect(emoji).toMatch(/not valid JSON \(Unexpected token '.+'\) at line 1, column 7$/);
+      expect(emoji).not.toMatch(/secret/);
     } finally {
       await rm(d, { recursive: true, force: true });
     }
