@@ -13,7 +13,7 @@
  * like `$(touch /tmp/x)` reach the agent literally.
  */
 import { randomBytes } from "node:crypto";
-import { accessSync, constants as fsc, readFileSync, readlinkSync } from "node:fs";
+import { accessSync, closeSync, constants as fsc, openSync, readlinkSync, readSync } from "node:fs";
 import { basename } from "node:path";
 import { constants } from "node:os";
 import { processCgroup } from "./process-cgroup.js";
@@ -282,7 +282,7 @@ export function shimChildless(pid: number | undefined): boolean {
   if (!pid) return true;
   let children: string[];
   try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "latin1").split(" ").filter(Boolean);
+    children = readProc(`/proc/${pid}/task/${pid}/children`).split(" ").filter(Boolean);
   } catch {
     return true;
   }
@@ -290,20 +290,21 @@ export function shimChildless(pid: number | undefined): boolean {
 }
 
 /**
- * `stty`: by its name (running or exited, also a busybox applet), or the shim's own fork before its
- * exec (the shim's executable and command line; the executable is read again, since an exec may land
- * between two reads). A child that is gone meanwhile was reaped, so it no longer runs.
+ * `stty`: by its executable (one readlink, the common case: stty is exec'd by the time the marker is
+ * read), by its name (exited, or a busybox applet), or the shim's own fork before its exec (the shim's
+ * executable and command line; the executable is read again, since an exec may land between two
+ * reads). A child that is gone meanwhile was reaped, so it no longer runs.
  */
 function isSttyOf(shim: number, child: string): boolean {
-  const read = (p: string) => readFileSync(p, "latin1");
-  const named = () => /^\d+ \(stty\) /.test(read(`/proc/${child}/stat`));
+  const named = () => /^\d+ \(stty\) /.test(readProc(`/proc/${child}/stat`));
+  const exeOf = (pid: string | number) => readlinkSync(`/proc/${pid}/exe`);
   try {
-    if (named()) return true;
-    const exe = readlinkSync(`/proc/${child}/exe`);
-    if (exe !== readlinkSync(`/proc/${shim}/exe`)) return basename(exe) === "stty";
+    const exe = exeOf(child);
+    if (basename(exe) === "stty") return true;
+    if (exe !== exeOf(shim)) return named();
     return (
-      read(`/proc/${child}/cmdline`) === read(`/proc/${shim}/cmdline`) ||
-      basename(readlinkSync(`/proc/${child}/exe`)) === "stty" ||
+      readProc(`/proc/${child}/cmdline`) === readProc(`/proc/${shim}/cmdline`) ||
+      basename(exeOf(child)) === "stty" ||
       named()
     );
   } catch {
@@ -312,5 +313,20 @@ function isSttyOf(shim: number, child: string): boolean {
     } catch {
       return true; // gone: reaped
     }
+  }
+}
+
+const procBuffer = Buffer.allocUnsafe(4096);
+/**
+ * The start of a /proc file (4 KiB: a children list, a stat line; of a command line, its first 4 KiB,
+ * as telling as the whole: the shim's starts with its script), in one read at offset 0: half of
+ * readFileSync's cost, which stats the file and reads on until EOF (~18 against ~9 µs here).
+ */
+function readProc(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    return procBuffer.toString("latin1", 0, readSync(fd, procBuffer, 0, procBuffer.length, 0));
+  } finally {
+    closeSync(fd);
   }
 }

@@ -7,7 +7,8 @@
 // TIMELINE=1 (with PERF=1): every context switch on both cores in the median and the two worst samples.
 // THREADS=1: CPU of each of this process's threads in the two windows. PROFILE=1: V8 samples by function
 // in marker → completed (PROFILE_WINDOW=output: in the turn of the agent's output, PROFILE_STACK=1: callers,
-// PROFILE_BY=file: by the module of ours nearest to each sample). LATE=1: also, in turn, sessions whose
+// PROFILE_BY=file: by the module of ours nearest to each sample,
+// PROFILE_BY=inclusive: by each function of ours on the stack). LATE=1: also, in turn, sessions whose
 // one line comes 30 ms before their exit (children/stamp-exit-late.pl): the exit without the output's turn.
 import { spawn } from "node:child_process";
 import fs, { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -246,6 +247,13 @@ if (profiler) {
           break;
         }
       }
+    } else if (process.env.PROFILE_BY === "inclusive") {
+      // Each function of ours once per sample it is on the stack of: what a call costs with its callees.
+      const seen = new Set();
+      for (let p = n; p; p = parents.get(p.id))
+        if (/\/dist\/(actors|machines|src)\//.test(p.callFrame.url)) seen.add(name(p.callFrame));
+      for (const k of seen) self.set(k, (self.get(k) ?? 0) + 1);
+      continue;
     } else if (process.env.PROFILE_STACK) {
       const chain = [];
       for (let p = parents.get(n.id); p && chain.length < 6; p = parents.get(p.id)) chain.push(name(p.callFrame));

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ import {
   makeNonce,
   READY_OSC,
   shimArgs,
+  shimChildless,
   shimLaunch,
   statusToExit,
 } from "../actors/pty-shim.js";
@@ -99,6 +100,54 @@ describe("statusToExit", () => {
     expect(statusToExit(143)).toEqual({ exitCode: null, signal: "SIGTERM" });
     expect(statusToExit(137)).toEqual({ exitCode: null, signal: "SIGKILL" });
     expect(statusToExit(255)).toEqual({ exitCode: 255, signal: null });
+  });
+});
+
+describe("shimChildless", () => {
+  /** A parent shell with one child that lives until the parent is killed; resolves once the child is there. */
+  async function parentWith(script: string) {
+    const p = spawn("/bin/sh", ["-c", script], { stdio: "ignore", detached: true });
+    const children = () => readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, "latin1").trim();
+    for (let i = 0; i < 400 && children() === ""; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(children()).not.toBe("");
+    return p;
+  }
+  const kill = (p: ReturnType<typeof spawn>) =>
+    new Promise((r) => {
+      p.once("exit", r);
+      process.kill(-(p.pid as number), "SIGKILL");
+    });
+
+  it("takes a marker from a shim with no child, or whose only child is its stty", async () => {
+    expect(shimChildless(undefined)).toBe(true);
+    const bin = mkdtempSync(join(tmpdir(), "shim-bin-"));
+    const stty = join(bin, "stty");
+    copyFileSync("/bin/sleep", stty); // an executable named stty, alive long enough to be looked at
+    const p = await parentWith(`exec 2>/dev/null; ${stty} 30; :`);
+    try {
+      expect(shimChildless(p.pid)).toBe(true);
+    } finally {
+      await kill(p);
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses one while the shim still has another child (the agent printed it)", async () => {
+    const p = await parentWith("sleep 30; :");
+    try {
+      expect(shimChildless(p.pid)).toBe(false);
+    } finally {
+      await kill(p);
+    }
+  });
+
+  it("takes the shim's own fork before its exec: same executable, same command line", async () => {
+    const p = await parentWith("(sleep 30; :); :"); // the subshell is a fork of the shell, not exec'd
+    try {
+      expect(shimChildless(p.pid)).toBe(true);
+    } finally {
+      await kill(p);
+    }
   });
 });
 
