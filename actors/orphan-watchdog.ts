@@ -34,6 +34,8 @@ export const WATCHDOG_ARGV0 = "conductor-watchdog";
  * - `grep -lsaF`: one exec reads every environ; -a because environ is NUL-separated, -s for the
  *   processes that vanish or are not ours to read.
  * - `kill -s SIG -- -pid`: dash needs `--` before a negative pid (a process group).
+ * - The glob of `$cg`'s subdirectories: each run's cgroup under the process's (process-cgroup.ts
+ *   `runCgroup`); unmatched, the pattern stays as it is and cat/rmdir fail on it quietly.
  */
 export const WATCHDOG_SCRIPT = [
   "trap '' HUP INT",
@@ -46,7 +48,7 @@ export const WATCHDOG_SCRIPT = [
   "done",
   "ours() {",
   "  grep -lsaF -- \"$cookie\" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/||; s|/environ$||'",
-  '  [ -z "$cg" ] || cat "$cg/cgroup.procs" 2>/dev/null',
+  '  [ -z "$cg" ] || cat "$cg/cgroup.procs" "$cg"/*/cgroup.procs 2>/dev/null',
   "}",
   "sweep() {",
   "  for p in $pids; do",
@@ -62,7 +64,7 @@ export const WATCHDOG_SCRIPT = [
   "  n=0",
   '  while sweep KILL && [ "$n" -lt 50 ]; do sleep 0.1; n=$((n + 1)); done',
   "fi",
-  '[ -z "$cg" ] || rmdir "$cg" 2>/dev/null',
+  '[ -z "$cg" ] || rmdir "$cg"/*/ "$cg" 2>/dev/null',
 ].join("\n");
 
 export interface OrphanGuard {

@@ -4,7 +4,9 @@
  * leave its session, its process group, its parent tree and its environment (`setsid env -i …`:
  * no cookie, see env-cookie.ts), but not its cgroup (moving needs write access to another
  * cgroup's `cgroup.procs`). The watchdog and the survivors ledger list it; `cgroup.kill`
- * (Linux 5.14+) ends it in one write.
+ * (Linux 5.14+) ends it in one write. Each run of a session gets a cgroup of its own under it
+ * (`runCgroup`): the run's reap ends what is left in it, so an escapee dies with its run, not only
+ * with the conductor.
  *
  * Where: a child of this process's own cgroup (`0::<path>` in /proc/self/cgroup) under the cgroup2
  * mount (`/sys/fs/cgroup` on a unified host, `/sys/fs/cgroup/unified` on a hybrid one). No
@@ -81,25 +83,62 @@ export function processCgroup(): string | null {
   return made;
 }
 
-/** Pids in a cgroup (its `cgroup.procs`); [] when it is gone or unreadable. */
+/** Pids in a cgroup and the cgroups under it (each run has one: runCgroup); [] when gone or unreadable. */
 export function cgroupPids(dir: string): number[] {
+  const pids: number[] = [];
+  for (const d of cgroupTree(dir)) {
+    try {
+      for (const l of readFileSync(join(d, "cgroup.procs"), "utf8").split("\n")) if (l !== "") pids.push(Number(l));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
+}
+
+/** A cgroup and every cgroup under it, deepest first (the order rmdir needs); [] when it is gone. */
+function cgroupTree(dir: string): string[] {
+  let subdirs: string[];
   try {
-    return readFileSync(join(dir, "cgroup.procs"), "utf8")
-      .split("\n")
-      .filter((l) => l !== "")
-      .map(Number);
+    subdirs = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => join(dir, e.name));
   } catch {
     return [];
   }
+  return [...subdirs.flatMap(cgroupTree), dir];
 }
 
-/** Removes an empty cgroup; false while processes are in it (or it is gone already). */
+/** Removes an empty cgroup and the empty cgroups under it; false while processes are in it (or it is gone). */
 export function removeCgroup(dir: string): boolean {
+  let removed = false;
+  for (const d of cgroupTree(dir)) {
+    try {
+      rmdirSync(d);
+      removed = d === dir;
+    } catch {
+      /* busy: a process is in it (or under it) */
+    }
+  }
+  return removed;
+}
+
+let runs = 0;
+/**
+ * A cgroup for one run of a session, under this process's: what the run leaves behind is told apart
+ * from the other runs' (a `setsid env -i` escapee carries no cookie), so its reap can end it while the
+ * conductor lives on. Undefined where this process has no cgroup (or mkdir fails): then the run's
+ * processes join this process's cgroup as before.
+ */
+export function runCgroup(label: string): string | undefined {
+  const own = processCgroup();
+  if (!own) return undefined;
+  const dir = join(own, `run.${++runs}.${label.replace(/[^\w.-]/g, "_").slice(0, 64)}`);
   try {
-    rmdirSync(dir);
-    return true;
+    mkdirSync(dir);
+    return dir;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

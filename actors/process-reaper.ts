@@ -4,7 +4,7 @@
  * Family of a root = descendants (ppid walk) ∪ processes with sid == root ∪ pgid == root.
  * node-pty runs its child under setsid(), so the child is a session leader: grandchildren that
  * were re-parented to init when their parent died are still found by sid. (Processes that call
- * setsid() themselves AND lose their parent escape; only a cgroup would catch those.)
+ * setsid() themselves AND lose their parent escape: the env cookie and the run's cgroup catch those.)
  *
  * Why sid/pgid == root is safe after the root exited: Linux keeps a pid number allocated while
  * any task still uses it as its pgid or sid, so a live sid == root member is ours, never a
@@ -18,6 +18,7 @@
  * cannot be bounded, the whole table and every environ are read, as before.
  */
 import { carriersIn, pidsCarrying } from "./env-cookie.js";
+import { cgroupPids } from "./process-cgroup.js";
 import { inWindow, type PidWindow, type SpawnMark, spawnMark, windowBetween } from "./pid-window.js";
 import {
   isAlive,
@@ -39,6 +40,11 @@ export interface ReapOptions {
   cookie?: string;
   /** `spawnMark()` taken right before the root was spawned: the reap reads only the pid window. */
   since?: SpawnMark;
+  /**
+   * The run's cgroup (process-cgroup.ts `runCgroup`): its processes are family too, which finds the
+   * escapees that also dropped the cookie (`setsid env -i …`), while the conductor lives on.
+   */
+  cgroup?: string;
 }
 
 export interface ReapResult {
@@ -79,6 +85,12 @@ interface Scan {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Family beyond the tree: the cookie's carriers and the run's cgroup's processes. */
+async function markedIn(scan: Scan, o: Omit<ReapOptions, "graceMs">): Promise<number[]> {
+  const carriers = o.cookie ? await scan.carrying(o.cookie) : [];
+  return o.cgroup ? [...carriers, ...cgroupPids(o.cgroup)] : carriers;
+}
 
 /** Compute the family. `withRoot` false = root itself is gone (or reused) and must be skipped. */
 export function familyOf(table: ProcessTable, root: number, withRoot: boolean): Set<number> {
@@ -190,7 +202,7 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
       log("reaper.root_alive", { label, rootPid: root });
       return { rootPid: root, signalled: [], forced: false, survivors: [] };
     }
-    const marked = o.cookie ? await scan.carrying(o.cookie) : [];
+    const marked = await markedIn(scan, o);
     const first = [...new Set([...familyOf(table, root, !orphansOnly), ...marked])].filter((p) =>
       isAliveInfo(table.get(p)),
     );
@@ -206,7 +218,7 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
     const table2 = scan2.table;
     const again = familyOf(table2, root, !rootDied);
     for (const p of left) again.add(p);
-    for (const p of o.cookie ? await scan2.carrying(o.cookie) : []) again.add(p);
+    for (const p of await markedIn(scan2, o)) again.add(p);
     const targets = [...again].filter((p) => isAliveInfo(table2.get(p)));
     let forced = false;
     let survivors: number[] = [];
@@ -220,10 +232,11 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
     return { rootPid: root, signalled: [...signalled], forced, survivors };
   }
 
-  async function signalTree(root: number, signal: NodeJS.Signals, label: string, cookie?: string, since?: SpawnMark) {
-    const scan = await sharedScan(since);
+  async function signalTree(root: number, signal: NodeJS.Signals, o: Omit<ReapOptions, "graceMs">) {
+    const label = o.label ?? String(root);
+    const scan = await sharedScan(o.since);
     const { table } = scan;
-    const marked = cookie ? await scan.carrying(cookie) : [];
+    const marked = await markedIn(scan, o);
     const pids = [...new Set([...familyOf(table, root, true), ...marked])].filter((p) => isAliveInfo(table.get(p)));
     if (pids.length === 0) return [];
     log(signal === "SIGKILL" ? "reaper.sigkill" : "reaper.sigterm", { label, rootPid: root, pids });
@@ -240,7 +253,7 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
   return {
     terminate: (root, o) => track(reap(root, o, false)),
     reapOrphans: (root, o) => track(reap(root, o, true)),
-    signalTree: (root, signal, o) => track(signalTree(root, signal, o?.label ?? String(root), o?.cookie, o?.since)),
+    signalTree: (root, signal, o) => track(signalTree(root, signal, o ?? {})),
     track(work) {
       track(work);
     },

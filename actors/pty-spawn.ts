@@ -11,6 +11,7 @@ import pty from "node-pty";
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { COOKIE_VAR } from "./env-cookie.js";
 import { endStream, openLog } from "./log-file.js";
+import { killCgroup, removeCgroup, runCgroup } from "./process-cgroup.js";
 import { firstExecutable, shimLaunch, shimTools } from "./pty-shim.js";
 import { type HelperExit, SpawnHelper } from "./spawn-helper.js";
 import { MasterTerm, type PtyTerm, ptyNative } from "./spawn-pty-term.js";
@@ -74,6 +75,8 @@ export interface Spawned {
   err: WriteStream | undefined;
   term?: PtyTerm;
   error?: string;
+  /** The run's own cgroup (process-cgroup.ts `runCgroup`), where one could be made. */
+  cgroup?: string;
 }
 
 let helper: SpawnHelper | undefined | null;
@@ -187,6 +190,7 @@ export function abandonSpawn(spawned: Spawned): void {
   } catch {
     /* gone */
   }
+  if (spawned.cgroup) killCgroup(spawned.cgroup); // emptied now; removed with this process's cgroup
 }
 
 /** Why a spawn would fail, known before it waits for its turn (undefined: it may go ahead). */
@@ -213,6 +217,7 @@ export async function spawnPty(
     deps.log?.("pty.log_error", { session: input.sessionId, generation: input.generation, path, error: e.message });
   const out = openLog(input.outPath, logError(input.outPath));
   const err = openLog(input.errPath, logError(input.errPath));
+  let cgroup: string | undefined;
   try {
     const cwd = checkSpawn(spec, shell);
     const size = { cols: spec.cols ?? 120, rows: spec.rows ?? 40 };
@@ -237,15 +242,19 @@ export async function spawnPty(
       await new Promise<void>((r) => spawnQueue.add(r));
       h = readyHelper(unavailable);
     }
+    cgroup = runCgroup(`${input.sessionId}.${input.generation}`);
+    const tools = { ...shimTools(), ...(cgroup ? { cgroup } : {}) };
+    const ran = cgroup ? { cgroup } : {};
     if (h) {
-      const launch = shimLaunch(shell, nonce, spec.argv, { ...shimTools(), setsid: h.setsid });
-      return { out, err, term: await helperSpawn(h, launch, size, cwd, env) };
+      const launch = shimLaunch(shell, nonce, spec.argv, { ...tools, setsid: h.setsid });
+      return { out, err, term: await helperSpawn(h, launch, size, cwd, env), ...ran };
     }
-    const launch = shimLaunch(shell, nonce, spec.argv);
+    const launch = shimLaunch(shell, nonce, spec.argv, tools);
     // encoding null: raw Buffers, exact bytes to the log (node-pty's types say string).
     const term = pty.spawn(launch.file, launch.args, { name: "xterm-256color", ...size, cwd, env, encoding: null });
-    return { out, err, term: term as unknown as PtyTerm };
+    return { out, err, term: term as unknown as PtyTerm, ...ran };
   } catch (e) {
+    if (cgroup) removeCgroup(cgroup); // nothing started in it
     return { out, err, error: e instanceof Error ? e.message : String(e) };
   }
 }

@@ -14,6 +14,7 @@ import { endStream, writeBatched } from "./log-file.js";
 import { type OrphanGuard, processWatchdog } from "./orphan-watchdog.js";
 import { OutputCoalescer } from "./output-coalescer.js";
 import type { ProcessReaper } from "./process-reaper.js";
+import { removeCgroup } from "./process-cgroup.js";
 import { shimChildless, signalName } from "./pty-shim.js";
 import { ShimChannel } from "./pty-shim-channel.js";
 import { abandonSpawn, type SpawnDeps, type Spawned, spawnPty, spawnRefused } from "./pty-spawn.js";
@@ -58,6 +59,8 @@ class PtyTransport implements ChildTransport {
   private readonly cookie: string;
   /** Taken right before the spawn: the reaper reads only the processes created since (pid-window.ts). */
   private since: SpawnMark | undefined;
+  /** The run's cgroup, where one was made: the reaper finds cookie-less escapees in it. */
+  private cgroup: string | undefined;
   private readonly disposables: { dispose(): void }[] = [];
   /** The pty while it can be written to; after its exit node-pty's writer logs EIO to stderr. */
   private live: PtyTerm | undefined;
@@ -121,6 +124,7 @@ class PtyTransport implements ChildTransport {
     }
     this.out = spawned.out;
     this.err = spawned.err;
+    this.cgroup = spawned.cgroup;
     const term = spawned.term;
     if (!term) {
       const message = spawned.error ?? "spawn failed";
@@ -156,6 +160,16 @@ class PtyTransport implements ChildTransport {
 
   private get guard(): OrphanGuard {
     return this.deps.orphanGuard ?? processWatchdog();
+  }
+
+  /** How the reaper finds this run's processes beyond its tree. */
+  private get family() {
+    return {
+      label: this.label,
+      cookie: this.cookie,
+      since: this.since,
+      ...(this.cgroup ? { cgroup: this.cgroup } : {}),
+    };
   }
 
   private get label() {
@@ -228,12 +242,12 @@ class PtyTransport implements ChildTransport {
       this.diag(`terminate requested: ${req.reason} (grace ${req.graceMs} ms)`);
       this.log("pty.terminate", { pid: this.pid, graceMs: req.graceMs, reason: req.reason });
       void reaper
-        .signalTree(this.pid, "SIGTERM", { label: this.label, cookie: this.cookie, since: this.since })
+        .signalTree(this.pid, "SIGTERM", this.family)
         .catch(() => [])
         .then(() => this.report({ type: "RUN.SIGNALLED" }));
     } else {
       void reaper
-        .signalTree(this.pid, "SIGKILL", { label: this.label, cookie: this.cookie, since: this.since })
+        .signalTree(this.pid, "SIGKILL", this.family)
         .then((pids) => pids.length > 0 && this.diag(`forced kill (SIGKILL): ${pids.join(" ")}`));
     }
   }
@@ -280,13 +294,14 @@ class PtyTransport implements ChildTransport {
   async reap(graceMs: number): Promise<void> {
     if (!this.pid) return;
     // Orphans (e.g. `sleep 1000 &` left behind) share the shim's session id: reap them.
-    const res = await this.deps.reaper
-      .reapOrphans(this.pid, { graceMs, label: this.label, cookie: this.cookie, since: this.since })
-      .catch(() => undefined);
+    const res = await this.deps.reaper.reapOrphans(this.pid, { graceMs, ...this.family }).catch(() => undefined);
     if (res?.forced) this.diag(`forced kill (SIGKILL): ${res.signalled.join(" ")}`);
     if (res && res.survivors.length > 0) this.diag(`survivors after SIGKILL: ${res.survivors.join(" ")}`);
     // The watchdog keeps guarding a tree with survivors: they die with us at the latest.
-    if (!res || res.survivors.length === 0) this.guard.forget(this.pid);
+    if (!res || res.survivors.length === 0) {
+      this.guard.forget(this.pid);
+      if (this.cgroup) removeCgroup(this.cgroup);
+    }
   }
 
   async close(): Promise<void> {

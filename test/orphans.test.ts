@@ -5,7 +5,7 @@
  * be gone. Counted by env marker, never by path. The bound is generous: a verdict waits on /proc.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -118,3 +118,60 @@ describe.skipIf(!built || process.platform !== "linux" || processCgroup() === nu
     3 * BOUND_MS,
   );
 });
+
+/**
+ * While the conductor lives, a run's cookie-less escapee dies with its run: each run has a cgroup of its
+ * own (process-cgroup.ts `runCgroup`), which its reap ends. Before, the cgroup was one per process: 4
+ * escapees of 4 runs were alive after `dead`, until shutdown.
+ */
+describe.skipIf(!built || process.platform !== "linux" || processCgroup() === null)(
+  "a cookie-less escapee of a run",
+  () => {
+    it(
+      "dies with its run (an exit, and killSession), while the conductor lives on",
+      async () => {
+        const { createConductor } = (await import(distModule("src/index.js").path)) as typeof import("../src/index.js");
+        // The conductor's own module's cgroup (dist), not this file's import of the source.
+        const cgroups = (await import(
+          distModule("actors/process-cgroup.js").path
+        )) as typeof import("../actors/process-cgroup.js");
+        const mark = newMark();
+        marks.push(mark);
+        const escapee = (tag: string) => pidsWithCmdline(`sh -c sleep 300; : ${mark} ${tag}`, true);
+        const c = createConductor({ logsDir: mkdtempSync(join(tmp, "logs-")), graceMs: 500, maxRestarts: 0 });
+        const escaping = (tag: string) => `setsid env -i sh -c 'sleep 300; : ${mark} ${tag}' &`;
+        try {
+          // One run that exits at once leaving its escapee, one that lives on until killSession.
+          const exited = new Promise((r) =>
+            c.on("completed", (e: { sessionId: string }) => e.sessionId === "x" && r(e)),
+          );
+          c.spawnSession({ id: "x", agent: "command", command: ["sh", "-c", `${escaping("x")} sleep 0.5`] });
+          c.spawnSession({ id: "k", agent: "command", command: ["sh", "-c", `${escaping("k")} sleep 300`] });
+          const seen = Date.now() + BOUND_MS;
+          while ((escapee("x").length === 0 || escapee("k").length === 0) && Date.now() < seen)
+            await new Promise((r) => setTimeout(r, 50));
+          expect(escapee("x")).toHaveLength(1);
+          expect(escapee("k")).toHaveLength(1);
+          const [k] = escapee("k");
+          expect(readFileSync(`/proc/${k}/environ`, "latin1")).not.toContain("STATECHART_CONDUCTOR=");
+          await exited;
+          await c.killSession("k");
+          const gone = Date.now() + BOUND_MS;
+          while ((escapee("x").length > 0 || escapee("k").length > 0) && Date.now() < gone)
+            await new Promise((r) => setTimeout(r, 50));
+          expect({ x: escapee("x"), k: escapee("k") }).toEqual({ x: [], k: [] });
+          // The run's cgroups are removed once empty: none is left under the process's.
+          const own = cgroups.processCgroup() as string;
+          expect(own).not.toBeNull();
+          const runs = () => readdirSync(own).filter((n) => n.startsWith("run."));
+          const emptied = Date.now() + BOUND_MS;
+          while (runs().length > 0 && Date.now() < emptied) await new Promise((r) => setTimeout(r, 50));
+          expect(runs()).toEqual([]);
+        } finally {
+          await c.shutdown();
+        }
+      },
+      3 * BOUND_MS,
+    );
+  },
+);

@@ -149,7 +149,10 @@ describe.skipIf(!built || process.platform !== "linux" || processCgroup() === nu
         const cgroupLine = readFileSync(`/proc/${pid}/cgroup`, "utf8")
           .split("\n")
           .find((l) => l.startsWith("0::"));
-        const cgroupDir = join(dirnameOf(processCgroup() ?? ""), cgroupLine?.slice(3).split("/").pop() ?? "");
+        // `<process's cgroup>/run.<n>.<session>.<generation>`: the run's own, inside the dead process's.
+        const [ownDir = "", runDir = ""] = cgroupLine?.slice(3).split("/").slice(-2) ?? [];
+        expect(runDir).toMatch(/^run\.\d+\.gone\.1$/);
+        const cgroupDir = join(dirnameOf(processCgroup() ?? ""), ownDir);
         expect(cgroupDir).toMatch(new RegExp(`statechart-conductor\\.${runPid}-\\d+\\.`));
         expect(existsSync(cgroupDir)).toBe(true);
 
