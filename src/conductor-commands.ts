@@ -31,7 +31,8 @@ export function sessionCommands(d: CommandDeps) {
   const record = () => d.actor.getSnapshot().context;
   // What each session was spawned with (functions included: never in the chart's context).
   const configs = new Map<string, SpawnConfig>();
-  // Restarts of final sessions (each a new session actor), added to the snapshot's `restarts`.
+  // Restarts of final sessions (each a new session actor) and the restarts of the actors they replaced,
+  // added to the snapshot's `restarts`.
   const manualRestarts = new Map<string, number>();
   const restarting = new Set<string>();
   const allCompleted = () => {
@@ -39,7 +40,8 @@ export function sessionCommands(d: CommandDeps) {
     d.log("conductor.all_completed", { sessions });
     d.allCompleted(sessions);
   };
-  d.actor.on("allCompleted", () => void allCompleted());
+  // Not while a restart is under way (one asked for in a `dead` listener): the session is not done with.
+  d.actor.on("allCompleted", () => restarting.size === 0 && allCompleted());
 
   /** `write` to the running child, `keep` as type-ahead until the first child runs (machines/session.input.ts). */
   const takes = (id: string, chars: number) => {
@@ -90,11 +92,20 @@ export function sessionCommands(d: CommandDeps) {
     return true;
   }
 
-  /** Releases a final session (its actor and record); `false` for an unknown id; throws while it lives. */
+  /**
+   * Releases a final session (its actor and record); `false` for an unknown id; throws while it lives.
+   * From the session's own `completed`/`dead` listener (or `onCompleted`) the actor is final but the
+   * conductor's record of it is one step behind (the listener runs inside the session's step): the
+   * release follows in the next turn.
+   */
   function removeSession(id: string): boolean {
     const { sessions, finished } = record();
     const ref = sessions[id];
     if (!ref) return false;
+    if (!finished[id] && ref.getSnapshot().status === "done") {
+      setImmediate(() => record().sessions[id] === ref && removeSession(id));
+      return true;
+    }
     if (!finished[id]) {
       const state = ref.getSnapshot().context.state;
       throw new SessionError(`removeSession("${id}"): the session is still ${state}; killSession("${id}") first`, {
@@ -150,8 +161,10 @@ export function sessionCommands(d: CommandDeps) {
         return;
       }
       d.log("session.restart", { session: id, reason, from, via: "new_actor" });
+      // The new actor counts from 0: the old one's restarts (its chart's own) stay in the snapshot's sum.
+      const before = (manualRestarts.get(id) ?? 0) + ref.getSnapshot().context.restarts;
       removeSession(id);
-      manualRestarts.set(id, (manualRestarts.get(id) ?? 0) + 1);
+      manualRestarts.set(id, before + 1);
       d.spawnSession(config);
     } finally {
       restarting.delete(id);

@@ -190,6 +190,63 @@ describe("restartSession", () => {
     expect(log).toContain('"via":"new_actor"');
   });
 
+  it("defect: no allCompleted while a restart asked for in a `dead` listener is under way (a shutdown there dropped it)", async () => {
+    const c = conductor({ maxRestarts: 0 });
+    const seen: string[] = [];
+    const restarted = new Promise<void>((resolve, reject) => {
+      c.on("dead", (e) => {
+        seen.push(`dead ${c.getSnapshot()[0]?.restarts}`);
+        if (c.getSnapshot()[0]?.restarts === 0) c.restartSession(e.sessionId, "retry").then(resolve, reject);
+      });
+    });
+    const completed = new Promise<void>((r) =>
+      c.on("allCompleted", () => {
+        seen.push(`allCompleted ${c.getSnapshot()[0]?.state}`);
+        r();
+      }),
+    );
+    c.spawnSession({ id: "d", agent: "command", command: [NODE, "-e", "process.exit(3)"] });
+    await restarted;
+    await completed;
+    // Once, after the restarted run died too; never between the first death and its restart.
+    expect(seen).toEqual(["dead 0", "dead 1", "allCompleted dead"]);
+  });
+
+  it("defect: restarts never go backwards: a new actor carries the old one's automatic restarts", async () => {
+    const c = conductor({ maxRestarts: 2 });
+    const deaths: number[] = [];
+    const twice = new Promise<void>((resolve) =>
+      c.on("dead", (e) => {
+        deaths.push(c.getSnapshot()[0]?.restarts ?? -1);
+        if (deaths.length === 1) void c.restartSession(e.sessionId);
+        else resolve();
+      }),
+    );
+    c.spawnSession({ id: "r", agent: "command", command: [NODE, "-e", "process.exit(3)"] });
+    await twice;
+    // 2 automatic, then 1 manual + 2 automatic of the new actor.
+    expect(deaths).toEqual([2, 5]);
+  });
+
+  it("removeSession from the session's own completed/dead listener frees the id (the record was a step behind)", async () => {
+    const c = conductor({ maxRestarts: 0 });
+    const answers: boolean[] = [];
+    const both = new Promise<void>((r) => {
+      const take = (e: { sessionId: string }) => {
+        answers.push(c.removeSession(e.sessionId));
+        if (answers.length === 2) r();
+      };
+      c.on("completed", take);
+      c.on("dead", take);
+    });
+    c.spawnSession({ id: "ok", agent: "command", command: [NODE, "-e", "console.log(1)"] });
+    c.spawnSession({ id: "bad", agent: "command", command: [NODE, "-e", "process.exit(3)"] });
+    await both;
+    expect(answers).toEqual([true, true]);
+    await new Promise((r) => setImmediate(r));
+    expect(c.getSnapshot()).toEqual([]);
+  });
+
   it("refused once shutdown() was called", async () => {
     const c = conductor();
     c.spawnSession({ id: "s", agent: "command", command: LONG });
