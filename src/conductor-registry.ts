@@ -14,13 +14,14 @@ export interface ConductorApi {
 
 export interface ConductorRegistry {
   /**
-   * Claims `sessionId` for `api` and returns true. A later claim by another API replaces the owner
-   * (ids are unique per process in practice). A bad id or API throws (the seed returned false).
+   * Claims `sessionId` for `api` and returns true. A later claim by another API (a second conductor
+   * with a session of the same id) takes it over until it lets go; then the earlier owner, whose
+   * session still lives, has it again. A bad id or API throws (the seed returned false).
    */
   register(sessionId: string, api: ConductorApi): true;
   /**
-   * Removes the entry and returns whether it did. With `api`, only when `api` is the owner, so a
-   * stale conductor cannot evict a newer one; without it (the seed's one-argument call), whoever owns it.
+   * Lets go of the id and returns whether it did. With `api`, that API's claim only, so a stale
+   * conductor cannot evict a newer one; without it (the seed's one-argument call), the owner's.
    */
   unregister(sessionId: string, api?: ConductorApi): boolean;
   /** The owner, or `null` (the seed's `get`). */
@@ -44,7 +45,9 @@ function assertId(sessionId: unknown, method: string): asserts sessionId is stri
 const keyOf = (sessionId: unknown): string => (sessionId == null ? "" : String(sessionId).trim());
 
 export function createConductorRegistry(): ConductorRegistry {
-  const owners = new Map<string, ConductorApi>();
+  // Claims per id, the owner last: a conductor that lets go never strands another's live session.
+  const claims = new Map<string, ConductorApi[]>();
+  const owners = { get: (key: string) => claims.get(key)?.at(-1) };
   return Object.freeze({
     register(sessionId: string, api: ConductorApi): true {
       assertId(sessionId, "register");
@@ -54,14 +57,19 @@ export function createConductorRegistry(): ConductorRegistry {
             `object with a sendInput(id, text) method, got ${api === null ? "null" : typeof api}`,
         );
       }
-      owners.set(sessionId, api);
+      const held = (claims.get(sessionId) ?? []).filter((a) => a !== api);
+      claims.set(sessionId, [...held, api]);
       return true;
     },
     unregister(sessionId: string, api?: ConductorApi) {
       const key = keyOf(sessionId);
-      if (!owners.has(key)) return false;
-      if (api !== undefined && owners.get(key) !== api) return false;
-      return owners.delete(key);
+      const held = claims.get(key);
+      const gone = api ?? held?.at(-1);
+      if (!held || gone === undefined || !held.includes(gone)) return false;
+      const left = held.filter((a) => a !== gone);
+      if (left.length > 0) claims.set(key, left);
+      else claims.delete(key);
+      return true;
     },
     get(sessionId: string) {
       return owners.get(keyOf(sessionId)) ?? null;
@@ -75,13 +83,13 @@ export function createConductorRegistry(): ConductorRegistry {
       return owner ? owner.sendInput(key, text) : false;
     },
     list() {
-      return [...owners.keys()];
+      return [...claims.keys()];
     },
     clear() {
-      owners.clear();
+      claims.clear();
     },
     get size() {
-      return owners.size;
+      return claims.size;
     },
   });
 }

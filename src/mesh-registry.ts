@@ -2,6 +2,7 @@
  * A small agent mesh: agents announce capabilities, others discover them, and a message bus
  * carries broadcasts. The bridge makes each conductor session an agent `session:<id>`.
  */
+import { randomUUID } from "node:crypto";
 
 /** An agent as the seed's registry returned it (frozen). `registeredAt` is epoch milliseconds. */
 export interface MeshAgent {
@@ -135,12 +136,54 @@ export interface ConductorMeshBridge {
   attach(): void;
   detach(): void;
   readonly attached: boolean;
+  /** The seed's name for `attached`. */
+  readonly isAttached: boolean;
 }
+
+/** A mesh-protocol event, as the seed's bridge handed its `onMessage`: from the bridge to everyone. */
+export interface MeshEventMessage {
+  readonly type: "event";
+  readonly from: string;
+  readonly to: "*";
+  readonly payload: { event: "stateChange" | "completed" | "dead"; sessionId: string } & Record<string, unknown>;
+  readonly timestamp: string;
+  readonly correlationId: string;
+}
+
+export interface MeshBridgeOptions {
+  /** The sender of `onMessage`'s messages (the seed's default: "conductor"). */
+  bridgeAgentId?: string;
+  /** Each stateChange, completed and dead as a mesh event message (the seed's bridge option). */
+  onMessage?: (message: MeshEventMessage) => void;
+}
+
+/** The registry the bridge needs: the seed's (register, unregister) is enough; `broadcast` when it has one. */
+export type BridgeRegistry = Pick<MeshRegistry, "register" | "unregister"> & Partial<Pick<MeshRegistry, "broadcast">>;
 
 export const SESSION_CAPABILITY = "session";
 export const sessionAgentId = (sessionId: string): string => `session:${sessionId}`;
 
-export function createConductorMeshBridge(source: ConductorEventSource, registry: MeshRegistry): ConductorMeshBridge {
+export function createConductorMeshBridge(
+  source: ConductorEventSource,
+  registry: BridgeRegistry,
+  opts: MeshBridgeOptions = {},
+): ConductorMeshBridge {
+  const bridgeAgentId = opts.bridgeAgentId ?? "conductor";
+  // A seed-shaped registry has no broadcast (it was the bridge's onMessage): the registry's is optional.
+  const broadcast = (message: MeshMessage) => {
+    if (typeof registry.broadcast === "function") registry.broadcast(message);
+    const { sessionId, ...rest } = message.payload as { sessionId: string };
+    opts.onMessage?.(
+      Object.freeze({
+        type: "event",
+        from: bridgeAgentId,
+        to: "*",
+        payload: { ...rest, event: message.type as MeshEventMessage["payload"]["event"], sessionId },
+        timestamp: new Date().toISOString(),
+        correlationId: randomUUID(),
+      }),
+    );
+  };
   // Agents this bridge registered: detach clears only these, never another bridge's or a manual agent.
   const mine = new Set<string>();
   // Sessions already announced once: "first move to starting" — a restart's starting does not re-add.
@@ -161,7 +204,7 @@ export function createConductorMeshBridge(source: ConductorEventSource, registry
       registry.register(agentId, [SESSION_CAPABILITY], { sessionId: e.sessionId });
       mine.add(agentId);
     }
-    registry.broadcast({
+    broadcast({
       from: agentId,
       type: "stateChange",
       payload: { sessionId: e.sessionId, from: e.from, to: e.to, reason: e.reason },
@@ -172,13 +215,13 @@ export function createConductorMeshBridge(source: ConductorEventSource, registry
   const onCompleted = (e: { sessionId: string }) => {
     if (!e || typeof e.sessionId !== "string") return;
     release(e.sessionId);
-    registry.broadcast({ from: sessionAgentId(e.sessionId), type: "completed", payload: { sessionId: e.sessionId } });
+    broadcast({ from: sessionAgentId(e.sessionId), type: "completed", payload: { sessionId: e.sessionId } });
   };
 
   const onDead = (e: { sessionId: string; reason?: string }) => {
     if (!e || typeof e.sessionId !== "string") return;
     release(e.sessionId);
-    registry.broadcast({
+    broadcast({
       from: sessionAgentId(e.sessionId),
       type: "dead",
       payload: { sessionId: e.sessionId, reason: e.reason },
@@ -204,6 +247,9 @@ export function createConductorMeshBridge(source: ConductorEventSource, registry
       seen.clear();
     },
     get attached() {
+      return attached;
+    },
+    get isAttached() {
       return attached;
     },
   };

@@ -64,6 +64,25 @@ describe("conductor registry", () => {
     expect(reg.unregister("s", owner.api)).toBe(false);
   });
 
+  it("defect: two conductors with a session of one id: when the later lets go, the earlier (still live) owns it again", () => {
+    const reg = createConductorRegistry();
+    const a = fakeConductor();
+    const b = fakeConductor();
+    reg.register("job", a.api);
+    reg.register("job", b.api);
+    expect(reg.lookup("job")).toBe(b.api);
+    expect(reg.unregister("job", b.api)).toBe(true);
+    expect(reg.lookup("job")).toBe(a.api); // was: gone, while a's session still ran
+    expect(reg.list()).toEqual(["job"]);
+    // The earlier one letting go first leaves the later the owner; the seed's one-argument call takes the owner's.
+    reg.register("job", b.api);
+    expect(reg.unregister("job", a.api)).toBe(true);
+    expect(reg.lookup("job")).toBe(b.api);
+    expect(reg.unregister("job")).toBe(true);
+    expect(reg.lookup("job")).toBeUndefined();
+    expect(reg.size).toBe(0);
+  });
+
   it("clear empties it", () => {
     const reg = createConductorRegistry();
     reg.register("x", fakeConductor().api);
@@ -204,5 +223,49 @@ describe("conductor mesh bridge", () => {
     expect(a.mesh.listAll().map((x) => x.agentId)).toEqual(["session:b1"]);
     other.detach();
     expect(a.mesh.listAll()).toEqual([]);
+  });
+});
+
+describe("conductor mesh bridge, as the seed called it", () => {
+  it("defect: takes the seed's options (onMessage, bridgeAgentId), has isAttached, and needs no broadcast of the registry", () => {
+    const source = new EventEmitter();
+    // The seed's registry: register/unregister/discover/getAgent/listAll/clear, no broadcast.
+    const agents = new Map<string, readonly string[]>();
+    const seedRegistry = {
+      register: (id: string, caps: readonly string[] = []) => {
+        agents.set(id, caps);
+        return { agentId: id, capabilities: caps, registeredAt: 0 };
+      },
+      unregister: (id: string) => agents.delete(id),
+    };
+    const messages: unknown[] = [];
+    const bridge = createConductorMeshBridge(source, seedRegistry, { onMessage: (m) => messages.push(m) });
+    expect(bridge.isAttached).toBe(false);
+    bridge.attach();
+    expect(bridge.isAttached).toBe(true);
+    source.emit("stateChange", { sessionId: "s", from: "init", to: "starting", reason: "initial" });
+    expect([...agents.keys()]).toEqual(["session:s"]);
+    source.emit("stateChange", { sessionId: "s", from: "starting", to: "dead", reason: "max" }); // was: a throw
+    source.emit("dead", { sessionId: "s", reason: "max" });
+    expect(agents.size).toBe(0);
+    expect(messages).toHaveLength(3);
+    expect(messages[0]).toMatchObject({
+      type: "event",
+      from: "conductor",
+      to: "*",
+      payload: { event: "stateChange", sessionId: "s", from: "init", to: "starting", reason: "initial" },
+    });
+    expect(messages[2]).toMatchObject({ from: "conductor", payload: { event: "dead", sessionId: "s", reason: "max" } });
+    expect(Object.isFrozen(messages[0])).toBe(true);
+    const other = new EventEmitter();
+    const named = createConductorMeshBridge(other, seedRegistry, {
+      bridgeAgentId: "hub",
+      onMessage: (m) => messages.push(m),
+    });
+    named.attach();
+    other.emit("completed", { sessionId: "t" });
+    expect(messages[3]).toMatchObject({ from: "hub", payload: { event: "completed", sessionId: "t" } });
+    bridge.detach();
+    expect(bridge.isAttached).toBe(false);
   });
 });
