@@ -9,7 +9,7 @@ import { endCarriers, sessionScope } from "../actors/env-cookie.js";
 import type { SpawnMark } from "../actors/pid-window.js";
 import type { ProcessReaper } from "../actors/process-reaper.js";
 import type { conductorMachine } from "../machines/conductor.machine.js";
-import { survivorsError, unknownSession } from "./conductor-spawn.js";
+import { survivorsError } from "./conductor-spawn.js";
 import type { LogFn } from "./event-log-format.js";
 
 export interface TreeLedger {
@@ -112,11 +112,18 @@ export interface KillDeps {
   waitMs: number;
 }
 
-/** `killSession(id, reason)`: resolves when this session's process trees are gone; rejects for an unknown id. */
+/**
+ * `killSession(id, reason)`: resolves when this session's process trees are gone. An id the conductor
+ * does not have resolves at once, as the seed's did (`if (!session) return`: a kill of a session removed
+ * meanwhile must not become an unhandled rejection that ends the embedder); the event log says so.
+ */
 export function sessionKiller(d: KillDeps) {
   return async function killSession(id: string, reason = "user_kill"): Promise<void> {
     const { sessions, finished } = d.actor.getSnapshot().context;
-    if (!sessions[id]) throw unknownSession("killSession", id, Object.keys(sessions));
+    if (!sessions[id]) {
+      d.log("session.kill_unknown", { session: String(id), reason, known: Object.keys(sessions).slice(0, 20) });
+      return;
+    }
     // This session's: one spawned under the same id meanwhile (restartSession, remove + spawn) is spared.
     const instance = sessions[id].getSnapshot().context.spec.instance;
     if (!finished[id]) {

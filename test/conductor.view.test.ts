@@ -3,7 +3,7 @@
  * session's tree only; misuse (unknown or numeric ids) leaves nothing behind and says so; finished
  * sessions can be released; API events carry their time and arrive in a documented order.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -60,10 +60,14 @@ describe("the facade is a view of the conductor chart", () => {
     expect(pidsWith(stubborn)).toEqual([]);
   }, 60_000);
 
-  it("unknown ids: killSession rejects saying which ids exist; sendInput and removeSession return false", async () => {
+  it("unknown ids: killSession resolves as the seed's did, and the event log says which ids exist; sendInput and removeSession return false", async () => {
     const c = conductor();
     c.spawnSession({ id: "known", agent: "command", command: ["/bin/sh", "-c", "sleep 30"] });
-    await expect(c.killSession("nope")).rejects.toThrow(/no session "nope" \(its sessions: "known"\)/);
+    await expect(c.killSession("nope")).resolves.toBeUndefined(); // was: a rejection, unhandled in seed code
+    const line = readFileSync(c.eventLogPath, "utf8")
+      .split("\n")
+      .find((l) => l.includes('"session.kill_unknown"'));
+    expect(JSON.parse(line ?? "{}")).toMatchObject({ session: "nope", reason: "user_kill", known: ["known"] });
     expect(c.sendInput("nope", "y")).toBe(false);
     expect(c.removeSession("nope")).toBe(false);
   });

@@ -18,7 +18,7 @@ const apiSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresent
 function typeOf(p: Json): string {
   if (Array.isArray(p.enum)) return p.enum.map((v) => JSON.stringify(v)).join(" \\| ");
   if (p.const !== undefined) return JSON.stringify(p.const);
-  if (Array.isArray(p.anyOf)) return (p.anyOf as Json[]).map(typeOf).join(" \\| ");
+  if (Array.isArray(p.anyOf)) return [...new Set((p.anyOf as Json[]).map(typeOf))].join(" \\| ");
   if (p.type === "array") return `${typeOf((p.items as Json) ?? {})}[]`;
   if (p.type === "integer") {
     const max = p.maximum === 2 ** 31 - 1 ? "2³¹−1" : p.maximum;
