@@ -8,7 +8,7 @@ import type { ConductorEvent, conductorMachine, RemotePlacement } from "../machi
 import { type ConductorOptions, policyFor, type SpawnConfig, validateSpawnConfig } from "./conductor-options.js";
 import { hostMatches } from "../machines/broker.policy.js";
 import { ConductorError, SessionError } from "./errors.js";
-import { buildLaunchSync, type LaunchSpec, launchExtras, overlayEnv, planLaunch } from "./launcher.js";
+import { buildLaunchSync, LaunchError, type LaunchSpec, launchExtras, overlayEnv, planLaunch } from "./launcher.js";
 import { mcpHeartbeatFor } from "./conductor-probes.js";
 import { geminiTelemetry } from "./presets/gemini-telemetry.js";
 
@@ -78,6 +78,42 @@ export function checkSpawnConfig(config: SpawnConfig, ctx: SpawnContext): void {
     );
 }
 
+/** Which option a launch error is about, for its `field`. */
+const LAUNCH_FIELDS: Partial<Record<LaunchError["code"], (c: SpawnConfig) => string>> = {
+  UNKNOWN_AGENT: () => "agent",
+  MISSING_PROMPT: () => "prompt",
+  MISSING_COMMAND: () => "command",
+  ROOT_BYPASS_REFUSED: () => "approvals",
+  WORKDIR_NOT_FOUND: () => "workdir",
+  BIN_NOT_FOUND: (c) => (c.agent === "command" ? "command" : c.bin !== undefined ? "bin" : "agent"),
+};
+
+/** The launch of a config; a launch error names the session and the option (`field`) it is about. */
+function launchOf(config: SpawnConfig): LaunchSpec {
+  try {
+    // A remote agent's binary is looked up by the remote shell, on the remote PATH.
+    return (config.remote ? planLaunch : buildLaunchSync)({
+      agent: config.agent,
+      prompt: config.prompt,
+      command: config.command,
+      model: config.model,
+      profile: config.profile,
+      workdir: config.workdir,
+      resultFile: config.resultFile,
+      mcpServers: config.mcpServers,
+      env: config.env,
+      ...launchExtras(config),
+    });
+  } catch (err) {
+    if (!(err instanceof LaunchError) || err.field !== undefined) throw err;
+    const field = LAUNCH_FIELDS[err.code]?.(config);
+    throw new LaunchError(err.code, `session "${config.id}": ${err.message}`, {
+      ...(field ? { field } : {}),
+      cause: err,
+    });
+  }
+}
+
 /** Tells apart sessions spawned under one id over time (ChildSpec.instance); unique in this process. */
 let instances = 0;
 
@@ -89,19 +125,7 @@ export function spawnEventOf(
   createdAt: string,
 ): { event: SpawnEvent; preset: LaunchSpec["preset"] } {
   const { opts, logsDir } = ctx;
-  // A remote agent's binary is looked up by the remote shell, on the remote PATH.
-  const launch = (config.remote ? planLaunch : buildLaunchSync)({
-    agent: config.agent,
-    prompt: config.prompt,
-    command: config.command,
-    model: config.model,
-    profile: config.profile,
-    workdir: config.workdir,
-    resultFile: config.resultFile,
-    mcpServers: config.mcpServers,
-    env: config.env,
-    ...launchExtras(config),
-  });
+  const launch = launchOf(config);
   const remote = config.remote ? remotePlacement(config) : undefined;
   if (remote) ctx.checkHost?.(config.id, remote.host);
   // gemini's telemetry file, read by the telemetry probe (a local file: not for remote sessions).

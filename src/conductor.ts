@@ -51,7 +51,16 @@ export function createConductor(opts: ConductorOptions) {
   // Output logs rotate by size; each rotation is an event-log line, as the event log's own are.
   const { outputLogMaxBytes: maxBytes, outputLogKeep: keep } = opts;
   const leaveOutputLogs = setOutputLogPolicy(logsDir, { maxBytes, keep, onEvent: log });
-  const events = createApiEvents(log);
+  // The `shutdown` event comes after the event log is closed (the seed's order): a listener's error
+  // then goes to stderr whole, not as a dropped line.
+  const events = createApiEvents((event, data) =>
+    eventLog.closed && event === "conductor.listener_error"
+      ? process.emitWarning(
+          `a "${String(data?.listener)}" listener threw: ${String(data?.error)}`,
+          "ConductorListenerError",
+        )
+      : log(event, data),
+  );
   const reaper = createProcessReaper({ log });
   const trees = createTreeLedger(reaper);
   // Every child carries this env cookie: the final check that no process of its trees is left.

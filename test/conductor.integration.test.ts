@@ -339,7 +339,20 @@ describe("createConductor with real processes", () => {
       /Unknown agent: nope \(expected one of codex, gemini, claude, command\)/,
     );
     expect(() => c.spawnSession({ id: "y", agent: "command", command: ["no-such-binary-here"] })).toThrow(
-      /not found on PATH/,
+      /^session "y": "no-such-binary-here" was not found on PATH/,
+    );
+    // The launch errors name the option they are about (`field`) and keep the launcher's own as `cause`.
+    const missing = (() => {
+      try {
+        c.spawnSession({ id: "w", agent: "command", command: ["/bin/true"], workdir: "/no/such/dir-7f3a" });
+      } catch (e) {
+        return e as { code?: string; field?: string; cause?: unknown };
+      }
+    })();
+    expect(missing).toMatchObject({ code: "WORKDIR_NOT_FOUND", field: "workdir" });
+    expect(missing?.cause).toBeInstanceOf(Error);
+    expect(() => c.spawnSession({ id: "b", agent: "codex", prompt: "hi", bin: "no-such-codex-7f3a" })).toThrow(
+      expect.objectContaining({ code: "BIN_NOT_FOUND", field: "bin" }),
     );
     expect(() => c.spawnSession({ id: "z", agent: "command", command: ["/bin/true"], remote: true })).toThrow(
       /host is required/,

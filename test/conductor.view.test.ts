@@ -135,3 +135,31 @@ describe("the facade is a view of the conductor chart", () => {
 async function waitUntil(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 25));
 }
+
+describe("listener errors", () => {
+  it("a throwing listener is caught and logged; one of `shutdown` (after the log closed) is a warning with its error", async () => {
+    const c = conductor();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    try {
+      c.on("stateChange", () => {
+        throw new Error("state listener broke");
+      });
+      c.on("shutdown", () => {
+        throw new Error("shutdown listener broke");
+      });
+      const done = new Promise<void>((r) => c.on("completed", () => r()));
+      c.spawnSession({ id: "t", agent: "command", command: ["/bin/true"] });
+      await done;
+      await c.shutdown("test");
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off("warning", onWarning);
+    }
+    const log = readFileSync(c.eventLogPath, "utf8");
+    expect(log).toContain('"listener":"stateChange","error":"state listener broke"');
+    expect(warnings).toContain('ConductorListenerError: a "shutdown" listener threw: shutdown listener broke');
+    expect(warnings.join("\n")).not.toContain("after close");
+  });
+});

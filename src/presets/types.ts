@@ -39,8 +39,8 @@ export type LaunchErrorCode =
 export class LaunchError extends ConductorError {
   override readonly name = "LaunchError";
   declare readonly code: LaunchErrorCode;
-  constructor(code: LaunchErrorCode, message: string) {
-    super(message, { code });
+  constructor(code: LaunchErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, { code, ...options });
   }
 }
 
