@@ -203,6 +203,12 @@ describe("argv, timers and keys", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("a function-valued option's example reads as code, not as a JSON string", () => {
+    expect(() => validateConductorOptions({ logsDir: "/tmp/x", inspect: 5 } as never)).toThrow(
+      /Example: "inspect": inspector\.inspect$/m,
+    );
+  });
+
   it("errors are ConfigError/OptionsError with a code and the field", () => {
     const e = thrown(() => validateSpawnConfig({ id: "a", agent: "command", command: ["x"], maxRestarts: -1 }));
     expect(e).toBeInstanceOf(ConfigError);

@@ -114,13 +114,20 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
+/** A function or object no JSON can hold (custom, or a union of such): its example is code, not a string. */
+const codeValued = (s: AnySchema): boolean => {
+  const def = defOf(s);
+  if (def.type === "custom") return true;
+  return def.type === "union" && (def.options as AnySchema[]).every(codeValued);
+};
+
 /** `"key": <example>` for a named field, the bare example for an array element or a root. */
 export function exampleFor(root: AnySchema, p: readonly Key[]): string {
   for (let n = p.length; n >= 0; n--) {
     const { schema, meta } = schemaAt(root, p.slice(0, n));
     const ex = meta.examples?.[0];
     if (ex === undefined) continue;
-    const raw = schema && defOf(schema).type === "custom" && typeof ex === "string";
+    const raw = schema && codeValued(schema) && typeof ex === "string";
     const value = raw ? (ex as string) : inlineJson(ex);
     const key = p[n - 1];
     return typeof key === "string" ? `${JSON.stringify(key)}: ${value}` : value;
