@@ -18,7 +18,12 @@ export function controlClientCommand(program: string, socketName: string, hub: s
 
 export type ControlEvent =
   | { kind: "output"; pane: string; data: Buffer }
-  | { kind: "block"; ok: boolean; lines: string[] }
+  /**
+   * A command's answer. `fromClient`: the %begin line's flags say this client sent the command (1). A
+   * command tmux runs later on its own behalf, such as the deferred command of `if-shell -b`, answers
+   * in a block of flags 0, which is no answer to any line in flight (tmux 3.3, seen in `tmux -C`).
+   */
+  | { kind: "block"; ok: boolean; lines: string[]; fromClient: boolean }
   | { kind: "exit"; reason: string }
   | { kind: "notify"; name: string; args: string };
 
@@ -46,7 +51,7 @@ export function decodeOctal(latin1: string): Buffer {
 /** Splits the byte stream into lines and lines into events. Notifications never occur inside a block. */
 export class ControlParser {
   private rest = Buffer.alloc(0);
-  private block: { tag: string; lines: string[] } | null = null;
+  private block: { tag: string; lines: string[]; fromClient: boolean } | null = null;
 
   push(chunk: Buffer, emit: (e: ControlEvent) => void): void {
     let buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
@@ -61,7 +66,7 @@ export class ControlParser {
     if (this.block) {
       const m = /^%(end|error) (\S+ \S+ \S+)$/.exec(line);
       if (m && m[2] === this.block.tag) {
-        emit({ kind: "block", ok: m[1] === "end", lines: this.block.lines });
+        emit({ kind: "block", ok: m[1] === "end", lines: this.block.lines, fromClient: this.block.fromClient });
         this.block = null;
       } else this.block.lines.push(Buffer.from(line, "latin1").toString("utf8"));
       return;
@@ -74,7 +79,7 @@ export class ControlParser {
     }
     const tag = /^%begin (\S+ \S+ \S+)$/.exec(line)?.[1];
     if (tag !== undefined) {
-      this.block = { tag, lines: [] };
+      this.block = { tag, lines: [], fromClient: (Number(tag.split(" ")[2]) & 1) === 1 };
       return;
     }
     const text = Buffer.from(line, "latin1").toString("utf8");

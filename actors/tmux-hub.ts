@@ -37,6 +37,8 @@ export class TmuxControl {
   private deferred: string[][][] = [];
   private reopenTimer: NodeJS.Timeout | undefined;
   private serverPid: string | undefined;
+  /** A block of flags 1 was seen: this tmux marks its answers to our lines (ControlParser `fromClient`). */
+  private clientFlagSeen = false;
   private readonly offStatus: () => void;
   private readonly log: NonNullable<TmuxControlOptions["log"]>;
 
@@ -245,8 +247,13 @@ export class TmuxControl {
   }
 
   private onEvent(e: ControlEvent): void {
-    if (e.kind === "block") this.fifo?.answer(e.ok, e.lines);
-    else if (e.kind === "notify" && e.name === "%subscription-changed") {
+    // Only our own lines' answers: a deferred `if-shell -b` command (the resync's ack) answers too, and
+    // taken as the oldest line's answer it shifted every later answer by one (agents' panes killed).
+    // A tmux that never sets the flag (none seen) is answered as before.
+    if (e.kind === "block") {
+      this.clientFlagSeen ||= e.fromClient;
+      if (e.fromClient || !this.clientFlagSeen) this.fifo?.answer(e.ok, e.lines);
+    } else if (e.kind === "notify" && e.name === "%subscription-changed") {
       const s = parseSubscription(e.args);
       if (s?.name === SUBSCRIPTION) this.watchers.get(s.pane)?.w.paneState(s.value);
     } else if (e.kind === "notify" && /^%(window-close|unlinked-window-close|layout-change)$/.test(e.name)) {

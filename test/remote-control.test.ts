@@ -2,6 +2,7 @@
  * Pure pieces of remote sessions: the tmux control-mode parser, pane death parsing, and the
  * SSH host statechart (backoff, give-up, refusal) driven by SimulatedClock.
  */
+import { execFileSync, spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { createActor, type EventObject, fromCallback, SimulatedClock } from "xstate";
 import type { PaneContext } from "../actors/remote-pane.js";
@@ -35,7 +36,7 @@ describe("tmux control-mode parser", () => {
       "put %2 x\n%window-close @4\n%exit too far behind\n",
     );
     expect(events).toEqual([
-      { kind: "block", ok: true, lines: ["%1 1 3", "%output %1 not output"] },
+      { kind: "block", ok: true, lines: ["%1 1 3", "%output %1 not output"], fromClient: true },
       { kind: "output", pane: "%2", data: Buffer.from("x") },
       { kind: "notify", name: "%window-close", args: "@4" },
       { kind: "exit", reason: "too far behind" },
@@ -44,7 +45,35 @@ describe("tmux control-mode parser", () => {
 
   it("an %end with another command's tag does not close the block; %error marks failure", () => {
     const events = parseAll("%begin 1 9 1\n%end 1 8 1\ncan't find session: x\n%error 1 9 1\n");
-    expect(events).toEqual([{ kind: "block", ok: false, lines: ["%end 1 8 1", "can't find session: x"] }]);
+    expect(events).toEqual([
+      { kind: "block", ok: false, lines: ["%end 1 8 1", "can't find session: x"], fromClient: true },
+    ]);
+  });
+
+  it("defect: a real tmux answers a deferred `if-shell -b` command in a block of flags 0: not an answer to a line of ours", async () => {
+    const socket = `ctl-flags-${process.pid}`;
+    const tmux = (...a: string[]) => execFileSync("tmux", ["-L", socket, "-f", "/dev/null", ...a]);
+    tmux("new-session", "-d", "-s", "s", "sleep 60");
+    try {
+      const client = spawn("tmux", ["-L", socket, "-f", "/dev/null", "-C", "attach", "-t", "s"]);
+      const p = new ControlParser();
+      const blocks: { fromClient: boolean; lines: string[] }[] = [];
+      client.stdout.on("data", (b: Buffer) =>
+        p.push(b, (e) => e.kind === "block" && blocks.push({ fromClient: e.fromClient, lines: e.lines })),
+      );
+      client.stdin.write(
+        'display-message -p one\nif-shell -b true "display-message -p deferred"\ndisplay-message -p two\n',
+      );
+      for (let i = 0; i < 200 && !blocks.some((b) => b.lines.includes("deferred")); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      client.stdin.end();
+      const ours = blocks.filter((b) => b.fromClient).map((b) => b.lines.join(","));
+      const others = blocks.filter((b) => !b.fromClient).map((b) => b.lines.join(","));
+      expect(ours).toEqual(["one", "", "two"]); // the three lines, in order (if-shell's own answer is empty)
+      expect(others).toContain("deferred");
+    } finally {
+      tmux("kill-server");
+    }
   });
 
   it("subscription notifications", () => {
