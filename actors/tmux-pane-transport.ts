@@ -31,6 +31,8 @@ import type { PaneWatcher, TmuxControl } from "./tmux-hub.js";
 const GONE: ChildExit = { exitCode: null, signal: null, reason: "remote_pane_gone" };
 const UNREACHABLE: ChildExit = { exitCode: null, signal: null, failureMode: "host_unreachable" };
 const TOKEN: ChildExit = { exitCode: 0, signal: null, reason: "remote_completion_token" };
+/** An attached pane's run ended by the conductor: the pane itself runs on. */
+const LET_GO: ChildExit = { exitCode: null, signal: null, reason: "attached_pane_let_go" };
 /** Someone ran `tmux kill-session` on the agent's session: the agent is ended (its window lived on in the hub). */
 const SESSION_KILLED: ChildExit = { exitCode: null, signal: null, reason: "remote_session_killed" };
 
@@ -51,6 +53,8 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   /** Our pane; dropped when it is gone, since its ids may then name someone else's. */
   private pane: Pane | undefined;
   private creating: Promise<Pane> | undefined;
+  /** An attached pane the conductor stopped watching (kill, shutdown): its run has ended, the pane runs on. */
+  private letGo = false;
   private unwatch = () => {};
   /** Until SPAWNED is reported, what the pane says waits here (EXIT must never precede SPAWNED). */
   private early: (() => void)[] | null = [];
@@ -223,6 +227,17 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
 
   signal(req: SignalRequest): void {
     const pane = this.pane;
+    if (!this.shim) {
+      // A watched pane (attach: true) is the user's, never signalled (docs/remote.md): a kill or shutdown
+      // ends the run by letting go of it; the reap only unlinks its window from the hub.
+      if (this.letGo) return;
+      this.letGo = true;
+      this.log("remote.let_go", { pane: pane?.id, reason: req.reason });
+      this.diag(`${req.reason}: the attached pane is left running, only unwatched`);
+      if (req.signal === "TERM") this.report({ type: "RUN.SIGNALLED" });
+      this.report({ type: "RUN.EXITED", exit: LET_GO, settle: false });
+      return;
+    }
     if (req.signal === "TERM") {
       this.diag(`terminate requested: ${req.reason} (grace ${req.graceMs} ms)`);
       this.log("remote.terminate", { pane: pane?.id, graceMs: req.graceMs, reason: req.reason });

@@ -153,6 +153,36 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
     r.actor.stop();
   });
 
+  it("defect: a kill (CHILD.TERMINATE) of an attached session lets go of it: the user's program gets no signal", async () => {
+    const mark = join(tmpdir(), `theirs-term-${process.pid}`);
+    rmSync(mark, { force: true });
+    tmux(
+      "new-session",
+      "-d",
+      "-s",
+      "theirs2",
+      "sh",
+      "-c",
+      `trap 'echo got TERM > ${mark}; exit 1' TERM HUP INT; echo theirs is up; while :; do sleep 0.2; done`,
+    );
+    try {
+      const r = startRemote([], { attach: true, sessionName: "theirs2" });
+      await r.until("CHILD.SPAWNED");
+      r.send({ type: "CHILD.TERMINATE", reason: "user_kill", graceMs: 3000 });
+      const exit = await r.until("CHILD.EXIT");
+      expect(exit).toMatchObject({ exitCode: null, signal: null, reason: "attached_pane_let_go" });
+      await r.until("CHILD.GONE");
+      await new Promise((res) => setTimeout(res, 500)); // a TERM sent would have been trapped by now
+      expect(existsSync(mark)).toBe(false); // was: "got TERM", and the user's session was gone
+      expect(tmuxSessions()).toContain("theirs2");
+      expect(tmux("list-panes", "-t", "=theirs2:", "-F", "#{pane_dead}").trim()).toBe("0");
+      r.actor.stop();
+    } finally {
+      tmux("kill-session", "-t", "=theirs2:");
+      rmSync(mark, { force: true });
+    }
+  });
+
   it("tmux kill-session on an agent's session ends the agent, though its window is also in the hub", async () => {
     const r = startRemote(sh("echo alive; sleep 300"));
     const { pid } = await r.until("CHILD.SPAWNED");
