@@ -7,6 +7,7 @@ import type { Actor } from "xstate";
 import type { ConductorEvent, conductorMachine, RemotePlacement } from "../machines/conductor.machine.js";
 import { type ConductorOptions, policyFor, type SpawnConfig, validateSpawnConfig } from "./conductor-options.js";
 import { hostMatches } from "../machines/broker.policy.js";
+import { checkSessionName } from "../actors/shell-quote.js";
 import { ConductorError, SessionError } from "./errors.js";
 import { buildLaunchSync, LaunchError, type LaunchSpec, launchExtras, overlayEnv, planLaunch } from "./launcher.js";
 import { mcpHeartbeatFor } from "./conductor-probes.js";
@@ -128,6 +129,7 @@ export function spawnEventOf(
   const launch = launchOf(config);
   const remote = config.remote ? remotePlacement(config) : undefined;
   if (remote) ctx.checkHost?.(config.id, remote.host);
+  if (remote && !remote.attach) checkRemoteName(config);
   // gemini's telemetry file, read by the telemetry probe (a local file: not for remote sessions).
   const telemetry = remote
     ? null
@@ -233,6 +235,23 @@ function checkAccount(
       : `session "${id}" needs a ${provider} account${where}, but the accounts configure none (they have: ${have || "none"}); add one, or name a provider they have in "account"`,
     { code: "INVALID_OPTIONS", field: "account" },
   );
+}
+
+/**
+ * The tmux session a remote run creates is named by `sessionName`, else the id: a name tmux cannot
+ * take failed every run at spawn, burning the restarts at once (an id like "review.1" is a valid id).
+ */
+function checkRemoteName(config: SpawnConfig): void {
+  const field = config.sessionName ? "sessionName" : "id";
+  try {
+    checkSessionName(config.sessionName ?? config.id);
+  } catch (err) {
+    const hint = field === "id" ? `; or keep the id and pass "sessionName"` : "";
+    throw new ConductorError(`session "${config.id}": ${(err as Error).message}${hint}`, {
+      code: "INVALID_OPTIONS",
+      field,
+    });
+  }
 }
 
 /** A method named an id this conductor does not have: say which ids it has. */

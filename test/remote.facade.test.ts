@@ -93,4 +93,27 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
     ).toThrow(/need a hosts file/);
     void local.shutdown();
   });
+
+  it("defect: an id tmux cannot name a session by (review.1) is refused at the call, not at every run's spawn", () => {
+    expect(() =>
+      c.spawnSession({ id: "review.1", agent: "command", command: ["true"], remote: true, host: "box" }),
+    ).toThrow(
+      expect.objectContaining({
+        code: "INVALID_OPTIONS",
+        field: "id",
+        message: expect.stringMatching(/"review\.1" contains ':' or '\.'.*pass "sessionName"/),
+      }),
+    );
+    expect(() =>
+      c.spawnSession({
+        id: "ok-2",
+        agent: "command",
+        command: ["true"],
+        remote: true,
+        host: "box",
+        sessionName: "a:b",
+      }),
+    ).toThrow(expect.objectContaining({ field: "sessionName" }));
+    expect(c.getSnapshot().map((s) => s.id)).not.toContain("review.1");
+  });
 });
