@@ -7,7 +7,7 @@ import type { PtyProcessInput } from "../machines/session.types.js";
 import { shimArgs } from "./pty-shim.js";
 import type { Pane, PaneContext } from "./remote-pane.js";
 import { exactSession } from "./shell-quote.js";
-import { ChannelResetError } from "./tmux-hub.js";
+import { CancelledError, ChannelResetError } from "./tmux-hub.js";
 
 /** A new tmux session `name` running `spec.argv` behind the exit shim (marker nonce `nonce`). */
 export async function createPane(
@@ -42,6 +42,7 @@ export async function createPane(
     try {
       return await createOnce(ctx, name, cmd);
     } catch (e) {
+      if (e instanceof CancelledError) throw e;
       // The channel reset with the line in flight: it may have run. Our nonce tells.
       if (!(e instanceof ChannelResetError) || attempt >= MAX_CREATE_ATTEMPTS) throw createError(ctx, name, e as Error);
       ctx.log("remote.spawn_channel_reset", { tmuxSession: name, attempt, error: e.message });
@@ -71,6 +72,7 @@ async function createOnce(ctx: PaneContext, name: string, cmd: string[]): Promis
       pane = paneFrom(lines[0]);
       if (pane) ctx.watch(pane);
     },
+    ctx.cancelled,
   );
   if (!pane) throw new Error("tmux did not report the new pane");
   return pane;

@@ -25,6 +25,8 @@ export interface PaneContext {
   /** An attached pane keeps its size: the screen follows it. */
   resize: (cols: number, rows: number) => void;
   log: (event: string, data: Record<string, unknown>) => void;
+  /** The run was ended before its pane existed: a create still waiting for the host is not sent. */
+  cancelled?: AbortSignal;
 }
 
 /** `#{pane_dead} #{pane_dead_status} #{pane_dead_signal}` → exit, or null while alive. */

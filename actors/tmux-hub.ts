@@ -25,6 +25,11 @@ const SUBSCRIPTION = "conductor-dead";
 const DEFAULT_COMMAND_TIMEOUT_MS = 60_000;
 const DEFAULT_REATTACH_TIMEOUT_MS = 60_000;
 
+/** A line not sent because its caller gave up while it waited for the channel. */
+export class CancelledError extends Error {
+  override name = "CancelledError";
+}
+
 export class TmuxControl {
   readonly hub: string;
   private stream: SshStream | undefined;
@@ -85,8 +90,14 @@ export class TmuxControl {
    * Issued while the channel is away (a reset, a reconnect), it waits for the reattach, up to
    * `reattachTimeoutMs`. A line in flight when the channel closes fails with ChannelResetError.
    */
-  async run(commands: string[][], onBlock?: (index: number, lines: string[]) => void): Promise<string[][]> {
+  async run(
+    commands: string[][],
+    onBlock?: (index: number, lines: string[]) => void,
+    cancelled?: AbortSignal,
+  ): Promise<string[][]> {
     if (this.state !== "attached") await this.whenBack(commands);
+    // Waited for the channel: a line its caller gave up on meanwhile (a spawn killed) is not sent.
+    if (cancelled?.aborted) throw new CancelledError(`"${commands[0]?.[0]}" not sent: cancelled while it waited`);
     return this.send(commands, onBlock);
   }
 

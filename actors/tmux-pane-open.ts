@@ -5,7 +5,7 @@
  */
 import type { Pane, PaneContext } from "./remote-pane.js";
 import type { SshHost } from "./ssh-host.js";
-import type { TmuxControl } from "./tmux-hub.js";
+import { CancelledError, type TmuxControl } from "./tmux-hub.js";
 
 export type PaneOpening =
   | { kind: "open"; pane: Pane }
@@ -34,6 +34,7 @@ export async function openRunPane(o: {
   try {
     return { kind: "open", pane: await o.open(o.ctx) };
   } catch (e) {
+    if (e instanceof CancelledError) return { kind: "cancelled" };
     return { kind: "failed", message: (e as Error).message };
   }
 }

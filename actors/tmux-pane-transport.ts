@@ -121,13 +121,19 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
       watch: (pane) => (this.unwatch = ctl.watch(pane.id, pane.window, this)),
       resize: (cols, rows) => this.out.screen.resize(cols, rows),
       log: this.log,
+      cancelled: this.cancelled.signal,
     };
     const { shim, sessionName, nonce } = this;
     const opened = await openRunPane({
       ...{ ctl, host, hostDownMs: this.hostDownMs, cancelled: this.cancelled.signal, ctx },
       open: (c) => (this.creating = shim ? createPane(c, sessionName, this.input.spec, nonce) : attachPane(c, target)),
     });
-    if (opened.kind === "cancelled") return;
+    if (opened.kind === "cancelled") {
+      // Killed while its create waited for the host: the create was never sent (cancel() reported
+      // the rest, before any create began).
+      if (this.creating) this.report({ type: "RUN.CANCELLED" });
+      return;
+    }
     if (opened.kind === "failed") return this.fail(opened.message);
     if (opened.kind === "unreachable")
       return this.report({ type: "RUN.EXITED", exit: { ...UNREACHABLE, reason: "host_unreachable" }, settle: false });
@@ -284,8 +290,10 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   }
 
   cancel(): void {
-    if (this.creating) return; // too late: the chart ends the pane once it is reported
     this.cancelled.abort();
+    // A create under way: one still waiting for the host is not sent (CancelledError, reported then);
+    // one sent already lands, and the chart ends the pane once it is reported.
+    if (this.creating) return;
     this.diag("terminated before spawn");
     this.report({ type: "RUN.CANCELLED" });
   }

@@ -8,7 +8,8 @@ import { createActor, type EventObject, fromCallback, SimulatedClock } from "xst
 import type { PaneContext } from "../actors/remote-pane.js";
 import { createPane } from "../actors/remote-pane-create.js";
 import { parseDeadState } from "../actors/remote-session.js";
-import { ChannelResetError, type TmuxControl, TmuxCommandError } from "../actors/tmux-hub.js";
+import { CancelledError, ChannelResetError, type TmuxControl, TmuxCommandError } from "../actors/tmux-hub.js";
+import { openRunPane } from "../actors/tmux-pane-open.js";
 import { type ControlEvent, ControlParser, decodeOctal, parseSubscription } from "../actors/tmux-control.js";
 import { type ConnectionInput, hostStatusOf, type SshHostEvent, sshHostMachine } from "../machines/ssh-host.machine.js";
 
@@ -236,5 +237,37 @@ describe("createPane after a channel reset", () => {
     await expect(createPane(ctx, "s2", { argv: ["true"] }, nonce)).rejects.toThrow(/"s2" already exists on box/);
     expect(watched).toEqual([]);
     expect(sent.flat().some((c) => c[0] === "kill-session")).toBe(false);
+  });
+
+  it("defect: a run killed while its create waited for the host sends no new-session (its agent ran once the host was back)", async () => {
+    const cancel = new AbortController();
+    const seen: (AbortSignal | undefined)[] = [];
+    const { ctx, sent } = scripted([
+      reset,
+      () => {
+        throw new TmuxCommandError("can't find session: s3");
+      },
+      // TmuxControl.run, as it is once the channel is back: a cancelled caller's line is not sent.
+      () => {
+        throw new CancelledError('"new-session" not sent: cancelled while it waited');
+      },
+    ]);
+    const run = ctx.ctl.run.bind(ctx.ctl);
+    (ctx.ctl as { run: unknown }).run = (c: string[][], b?: () => void, signal?: AbortSignal) => {
+      seen.push(signal);
+      if (c[0]?.[0] === "new-session" && sent.length > 0) cancel.abort(); // killed during the wait
+      return run(c, b);
+    };
+    (ctx.ctl as { ensure: unknown }).ensure = async () => undefined; // the host is back
+    const opened = await openRunPane({
+      ctl: ctx.ctl,
+      host: { status: () => "connected" } as never,
+      hostDownMs: 1000,
+      cancelled: cancel.signal,
+      ctx: { ...ctx, cancelled: cancel.signal },
+      open: (c) => createPane(c, "s3", { argv: ["true"] }, nonce),
+    });
+    expect(opened).toEqual({ kind: "cancelled" }); // not a spawn error, and no pane to end
+    expect(seen.filter((x) => x === cancel.signal)).toHaveLength(2); // each create line carried the run's signal
   });
 });
