@@ -10,7 +10,8 @@ import { CancelledError, type TmuxControl } from "./tmux-hub.js";
 export type PaneOpening =
   | { kind: "open"; pane: Pane }
   | { kind: "failed"; message: string }
-  | { kind: "unreachable" }
+  /** `message`: why, as the host connection saw it (the session's `lastError`: its output says nothing). */
+  | { kind: "unreachable"; message: string }
   | { kind: "cancelled" };
 
 export async function openRunPane(o: {
@@ -28,7 +29,7 @@ export async function openRunPane(o: {
     if (o.cancelled.aborted) return { kind: "cancelled" };
     // Connected but tmux failed, or the host refused us (host key, auth): waiting cannot help.
     if (["connected", "rejected"].includes(o.host.status())) return { kind: "failed", message: (e as Error).message };
-    return { kind: "unreachable" };
+    return { kind: "unreachable", message: (e as Error).message };
   }
   if (o.cancelled.aborted) return { kind: "cancelled" };
   try {

@@ -27,6 +27,7 @@ import { type ControlFor, type RemoteSessionDeps, type RemoteSpec, type RunTarge
 import { openRunPane } from "./tmux-pane-open.js";
 import { PaneProbe } from "./tmux-pane-probe.js";
 import type { PaneWatcher, TmuxControl } from "./tmux-hub.js";
+import type { SshHost } from "./ssh-host.js";
 
 const GONE: ChildExit = { exitCode: null, signal: null, reason: "remote_pane_gone" };
 const UNREACHABLE: ChildExit = { exitCode: null, signal: null, failureMode: "host_unreachable" };
@@ -53,6 +54,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   /** Our pane; dropped when it is gone, since its ids may then name someone else's. */
   private pane: Pane | undefined;
   private creating: Promise<Pane> | undefined;
+  private host: SshHost | undefined;
   /** An attached pane the conductor stopped watching (kill, shutdown): its run has ended, the pane runs on. */
   private letGo = false;
   private unwatch = () => {};
@@ -110,6 +112,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
       return this.fail((e as Error).message);
     }
     const { host, socket, target } = where;
+    this.host = host;
     this.out.watchFor(where.token);
     this.sessionName = where.sessionName;
     const ctl = controlFor(host, socket);
@@ -136,7 +139,11 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     }
     if (opened.kind === "failed") return this.fail(opened.message);
     if (opened.kind === "unreachable")
-      return this.report({ type: "RUN.EXITED", exit: { ...UNREACHABLE, reason: "host_unreachable" }, settle: false });
+      return this.report({
+        type: "RUN.EXITED",
+        exit: { ...UNREACHABLE, reason: "host_unreachable", detail: opened.message },
+        settle: false,
+      });
     const pane = opened.pane;
     this.pane = pane;
     this.log("remote.spawned", { pane: pane.id, pid: pane.pid, tmuxSession: this.sessionName, attached: !this.shim });
@@ -298,7 +305,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.report({ type: "RUN.CANCELLED" });
   }
 
-  async drain(exit: ChildExit): Promise<{ recentOutput: string }> {
+  async drain(exit: ChildExit): Promise<{ recentOutput: string; detail?: string }> {
     this.probe.stop();
     this.out.halt();
     await this.out.finish(); // the trailing OUTPUT comes before EXIT
@@ -307,7 +314,13 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.diag(`exit: code=${exit.exitCode} signal=${exit.signal} reason=${reason}`);
     const { exitCode, signal } = exit;
     this.log("remote.exit", { pane: this.pane?.id, exitCode, signal, reason, bytes: this.out.bytes });
-    return { recentOutput: this.out.screen.recent() };
+    // Given up on the host mid-run: why, as its connection saw it last (the session's lastError).
+    const host = this.host;
+    const detail =
+      exit.failureMode === "host_unreachable" && !exit.detail && host
+        ? `host ${host.name} not reachable for ${this.hostDownMs} ms (${host.status()}${host.lastError() ? `: ${host.lastError()}` : ""})`
+        : undefined;
+    return { recentOutput: this.out.screen.recent(), ...(detail ? { detail } : {}) };
   }
 
   /** See endPane: a pane we created is ended and removed, one we watched is only unlinked. */

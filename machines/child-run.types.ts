@@ -11,6 +11,8 @@ export interface ChildExit {
   /** Set when the transport knows better than a status (`remote_completion_token`, `host_unreachable`). */
   reason?: string;
   failureMode?: FailureMode;
+  /** What the transport saw when the output says nothing (a host's connection error). */
+  detail?: string;
 }
 
 /** Every duration of the run's lifecycle, read by the machine's named delays. */

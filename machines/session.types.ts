@@ -136,6 +136,8 @@ export type ChildEvent =
       failureMode?: FailureMode;
       /** Why it ended, when the actor knows (e.g. `remote_completion_token`); becomes the move's reason. */
       reason?: string;
+      /** What the actor saw, when the output says nothing (a host's connection error): the run's `lastError`. */
+      detail?: string;
       /** A retry hint found in the output ("try again in 5 minutes", `Retry-After: 120`), in ms from the exit. */
       retryAfterMs?: number;
     } & ScreenReading)

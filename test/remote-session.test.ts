@@ -257,6 +257,8 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
       const exit = await r.until("CHILD.EXIT");
       expect(Date.now() - started).toBeGreaterThanOrEqual(750);
       expect(exit).toMatchObject({ exitCode: null, failureMode: "host_unreachable", reason: "host_unreachable" });
+      // Why, as the connection saw it: the session's lastError (it was null: its output is empty).
+      expect(exit.detail).toMatch(/host down not reachable within 800 ms \(.*ECONNREFUSED 127\.0\.0\.1/);
       await r.until("CHILD.GONE");
       expect(r.events.map((e) => e.type)).toEqual(["CHILD.EXIT", "CHILD.GONE"]);
       expect(downPool.get("down").status()).not.toBe("connected");

@@ -218,6 +218,8 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
       const exit = s.emitted.find((e) => e.type === "exit") as Extract<SessionEmitted, { type: "exit" }>;
       expect(exit).toMatchObject({ exitCode: null, failureMode: "host_unreachable" });
       expect(s.actor.getSnapshot().context.failureMode).toBe("host_unreachable");
+      // Why, as the connection saw it last: the run's lastError (it was null, the output says nothing).
+      expect(s.actor.getSnapshot().context.lastError).toMatch(/^host box not reachable for 1500 ms \(/);
     } finally {
       await lone.stop().catch(() => undefined);
     }
