@@ -228,7 +228,13 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     if (!pane || !ctl) return;
     this.log("remote.write", { length: data.length }); // never the text
     const keys = inputKeys(pane.id, data);
-    if (keys.length) void ctl.run(keys).catch((e) => this.diag(`send-keys failed: ${e.message}`));
+    // Written into a link that died unnoticed, the line fails with the channel's reset: tmux may or may
+    // not have typed it, and typing it again could answer a prompt twice. Not silent: the event log says so.
+    if (keys.length)
+      void ctl.run(keys).catch((e: Error) => {
+        this.diag(`send-keys failed: ${e.message}`);
+        this.log("remote.input_unsure", { pane: pane.id, length: data.length, error: e.message });
+      });
   }
 
   resize(cols: number, rows: number): void {
