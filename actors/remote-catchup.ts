@@ -19,10 +19,15 @@ export interface MissedOutput {
   head: string;
   /** Lines printed after it, top to bottom. */
   lines: string[];
+  /** Lines before these were printed too but are gone from the history (it was full). */
+  gap?: boolean;
 }
 
-/** `seen`: our screen's non-empty lines, top to bottom; `captured`: the pane's history and screen. */
-export function missedOutput(seen: readonly string[], captured: readonly string[]): MissedOutput {
+/**
+ * `seen`: our screen's non-empty lines, top to bottom; `captured`: the pane's history and screen;
+ * `historyFull`: the history lost its oldest lines (then an empty screen cannot say all was kept).
+ */
+export function missedOutput(seen: readonly string[], captured: readonly string[], historyFull = false): MissedOutput {
   const cap = captured.map((l) => l.trimEnd());
   while (cap.length > 0 && cap.at(-1) === "") cap.pop();
   const tail = seen
@@ -31,7 +36,8 @@ export function missedOutput(seen: readonly string[], captured: readonly string[
     .slice(-CONTEXT_LINES);
   if (tail.length === 0) {
     const first = cap.findIndex((l) => l !== "");
-    return { aligned: true, head: "", lines: first < 0 ? [] : cap.slice(first) };
+    // Nothing was logged yet, so the history is all new; a full one may have lost its start (a gap).
+    return { aligned: true, head: "", lines: first < 0 ? [] : cap.slice(first), ...(historyFull ? { gap: true } : {}) };
   }
   for (let k = tail.length; k >= 1; k--) {
     const want = tail.slice(-k);

@@ -99,7 +99,7 @@ export class RemoteOutput {
   async catchUp(capture: PaneCapture): Promise<{ token: boolean; recovered: number; aligned: boolean }> {
     const { lines } = capture;
     await this.lastRender; // our screen must show every byte that came before the drop
-    const missed = missedOutput(this.screen.lastLines(1_000), lines);
+    const missed = missedOutput(this.screen.lastLines(1_000), lines, capture.historyFull);
     const text = missedText(missed, this.atLineStart, capture.cursorX, this.loggedBlanks);
     if (text) {
       this.appendLog(Buffer.from(text));
@@ -115,7 +115,7 @@ export class RemoteOutput {
       this.render(`\x1b[H\x1b[2J${lines.slice(-(this.input.spec.rows ?? 40)).join("\r\n")}`);
       this.output.arrived(Math.max(1, text.length)); // activity we could not see byte by byte
     } else if (text) this.output.arrived(text.length);
-    return { token, recovered: text.length, aligned: missed.aligned };
+    return { token, recovered: text.length, aligned: missed.aligned && !missed.gap };
   }
 
   /** The run ends: no coalesced OUTPUT fires any more (finish() still sends the trailing one). */

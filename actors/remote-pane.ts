@@ -169,14 +169,21 @@ export interface PaneCapture {
   lines: string[];
   /** The cursor's column: 0 when the last line printed was ended. */
   cursorX: number;
+  /** The history is at its `history-limit`: its oldest lines are gone, so it may not reach back far enough. */
+  historyFull: boolean;
 }
 
-/** After a reconnect: the pane's recent history and screen (fails when the pane is gone). */
+/**
+ * After a reconnect: the pane's whole history and screen (fails when the pane is gone). The whole: a
+ * window of 500 lines lost what a busy agent printed in a few seconds away (a field review: 661 of
+ * 1200 lines); tmux keeps `history-limit` lines (2000 by default), which bounds it.
+ */
 export async function capturePane(ctl: TmuxControl, pane: Pane): Promise<PaneCapture> {
-  const [, lines = [], [x = "0"] = []] = await ctl.run([
+  const [, lines = [], [state = "0"] = []] = await ctl.run([
     ["list-panes", "-t", pane.id, "-F", "#{pane_id}"],
-    ["capture-pane", "-p", "-J", "-S", "-500", "-t", pane.id],
-    ["display-message", "-p", "-t", pane.id, "#{cursor_x}"],
+    ["capture-pane", "-p", "-J", "-S", "-", "-t", pane.id],
+    ["display-message", "-p", "-t", pane.id, "#{cursor_x} #{history_size} #{history_limit}"],
   ]);
-  return { lines, cursorX: Number(x) || 0 };
+  const [x = 0, size = 0, limit = 0] = state.split(" ").map(Number);
+  return { lines, cursorX: x || 0, historyFull: limit > 0 && size >= limit };
 }

@@ -60,6 +60,15 @@ describe("output missed during a host outage", () => {
   ];
   for (const c of cases) it(c.name, () => expect(missedOutput(c.seen, c.captured)).toEqual(c.want));
 
+  it("defect: an empty screen and a full history: what is there is new, and the start may be gone (a gap, not 'aligned')", () => {
+    expect(missedOutput([], ["", "line 661", "line 662"], true)).toEqual({
+      aligned: true,
+      head: "",
+      lines: ["line 661", "line 662"],
+      gap: true,
+    });
+  });
+
   it("as log text: continues the line or starts a new one, ends it when the pane's cursor is at column 0", () => {
     const lines = { aligned: true, head: "", lines: ["after", "done"] };
     expect(missedText(lines, true, 0)).toBe("after\r\ndone\r\n");
