@@ -62,16 +62,20 @@ describe("tmux control-mode parser", () => {
       client.stdout.on("data", (b: Buffer) =>
         p.push(b, (e) => e.kind === "block" && blocks.push({ fromClient: e.fromClient, lines: e.lines })),
       );
+      // As the hub does: lines only once the attach has answered (its own block, flags 0).
+      for (let i = 0; i < 1200 && blocks.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
       client.stdin.write(
         'display-message -p one\nif-shell -b true "display-message -p deferred"\ndisplay-message -p two\n',
       );
-      for (let i = 0; i < 200 && !blocks.some((b) => b.lines.includes("deferred")); i++)
-        await new Promise((r) => setTimeout(r, 25));
+      // The attach's own block (flags 0, empty), then, once if-shell's job ends, the deferred command's.
+      const others = () => blocks.filter((b) => !b.fromClient);
+      for (let i = 0; i < 1200 && others().length < 2; i++) await new Promise((r) => setTimeout(r, 25));
       client.stdin.end();
       const ours = blocks.filter((b) => b.fromClient).map((b) => b.lines.join(","));
-      const others = blocks.filter((b) => !b.fromClient).map((b) => b.lines.join(","));
       expect(ours).toEqual(["one", "", "two"]); // the three lines, in order (if-shell's own answer is empty)
-      expect(others).toContain("deferred");
+      expect(others()).toHaveLength(2);
+      expect(blocks.findIndex((b) => b.lines.includes("deferred"))).not.toBe(-1);
+      expect(blocks.find((b) => b.lines.includes("deferred"))?.fromClient).toBe(false);
     } finally {
       tmux("kill-server");
     }
