@@ -95,6 +95,18 @@ export function parseHostsConfig(
   opts: LoadHostsOptions & { source?: string; baseDir?: string } = {},
 ): HostsConfig {
   const source = opts.source ?? "hosts config";
+  // A bare map of hosts ({ "box": { ... } }) is the commonest slip: say where it belongs.
+  if (json !== null && typeof json === "object" && !Array.isArray(json) && !("hosts" in json)) {
+    const keys = Object.keys(json);
+    const problem =
+      keys.length > 0
+        ? `the hosts go under a top-level "hosts" key, e.g. { "hosts": { ${JSON.stringify(keys[0])}: { ... } } } (got the keys ${keys
+            .slice(0, 5)
+            .map((k) => JSON.stringify(k))
+            .join(", ")} at the top level)`
+        : `is required (an object with one entry per host)`;
+    throw new HostsConfigError(source, undefined, "hosts", problem);
+  }
   const res = fileSchema.safeParse(json);
   if (!res.success) {
     const [issue] = res.error.issues;

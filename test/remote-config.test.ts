@@ -81,6 +81,15 @@ describe("hosts file", () => {
     expect(e.message).toMatch(message);
   });
 
+  it("a bare map of hosts (no top-level \"hosts\") says where they go, not 'top level: is required'", () => {
+    const e = errorOf(() => parseHostsConfig({ box: base }, { home: "/home/me", env: {} }));
+    expect(e.field).toBe("hosts");
+    expect(e.message).toMatch(
+      /the hosts go under a top-level "hosts" key, e\.g\. \{ "hosts": \{ "box": \{ \.\.\. \} \} \}/,
+    );
+    expect(errorOf(() => parseHostsConfig({}, { env: {} })).message).toMatch(/field "hosts": is required/);
+  });
+
   it("opting out of host key checking is loud", () => {
     const warnings: string[] = [];
     parse({ box: { ...base, strictHostKeyChecking: false } }, { warn: (m: string) => warnings.push(m) });
