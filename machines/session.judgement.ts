@@ -58,6 +58,7 @@ const runClock = (c: JudgedContext) => ({
   timeZone: c.policy.timeZone,
   loggedOut: c.spec?.loggedOut === true,
   cols: c.spec?.cols ?? DEFAULT_COLS,
+  argv: c.spec?.argv,
 });
 const clockOf = (c: JudgedContext, e: Output | Exit) => ({ now: e.at, ...runClock(c) });
 

@@ -27,6 +27,7 @@ export const claude: AgentProfile = {
       class: "rate_limit",
       pattern: /\blimit reached\s*·\s*retrying in\b/i,
       live: true,
+      onRetryNotice: true,
       resetAt: /\((\d{1,2}(?::\d{2})?\s*[ap]m)\)/i,
     },
     { class: "rate_limit", pattern: /You['’]ve hit your (?:[\w-]+ )?limit/i, live: true },

@@ -32,7 +32,11 @@ export const gemini: AgentProfile = {
       resetHint: "resets at 12am (America/Los_Angeles)",
     },
     { class: "rate_limit", pattern: /You exceeded your current quota|Usage limit reached for/i, live: true },
-    { class: "rate_limit", pattern: /RESOURCE_EXHAUSTED|Quota exceeded for quota metric/i, live: true },
+    { class: "rate_limit", pattern: /Quota exceeded for quota metric/i, live: true },
+    // The bare status comes with a 429 gemini retries by itself (with backoff, no retry delay given):
+    // judged at the exit only, once its retries are spent (a field review: live, it restarted runs
+    // gemini got past alone).
+    { class: "rate_limit", pattern: /RESOURCE_EXHAUSTED/ },
     // Its own retries spent ("Attempt 5 failed: The model is overloaded… Max attempts reached"); a
     // headless run then starts over by itself and keeps a dead API busy for minutes.
     { class: "network", pattern: /Attempt \d+ failed\b.*Max attempts reached/i, live: true },

@@ -26,6 +26,8 @@ export interface Clock {
   loggedOut?: boolean | undefined;
   /** The terminal's width: where a TUI's own word wrap ends a row (unwrapRows). */
   cols?: number | undefined;
+  /** The run's own arguments (its prompt): a CLI echoing them is not saying an error (judgeScreen). */
+  argv?: readonly string[] | undefined;
 }
 
 /** Box borders and the frame characters TUIs draw around dialogs. */
@@ -327,16 +329,74 @@ export function judgeScreen(
   if (live.length === 0) return null;
   // What scrolled past since the last reading first: it came before what is on screen now.
   const onScreen = textLines(unwrapRows(screen, clock.cols));
-  const text = passed.length > 0 ? [...textLines(passed), ...onScreen] : onScreen;
-  const hit = firstRuleMatch(live, [title ? [...text, title] : text]);
+  const all = passed.length > 0 ? [...textLines(passed), ...onScreen] : onScreen;
+  const text = cliOwnLines(profile, all, clock.argv);
+  const onNotice = live.filter((r) => r.onRetryNotice);
+  const hit =
+    (onNotice.length > 0 ? firstRuleMatch(onNotice, [all]) : null) ??
+    firstRuleMatch(live, [title ? [...text, title] : text]);
   const whole = passed.length > 0 ? [...passed, ...screen].join("\n") : screen.join("\n");
   return hit ? ruleVerdict(hit, "screen", whole, clock) : null;
 }
 
 /**
+ * The lines a live rule may judge while the CLI runs: its own words, not text that merely passes
+ * through it (a field review: a prompt or an answer that mentioned "429 Too Many Requests" or
+ * "Prompt is too long" ended healthy runs, and a retry the CLI announced was taken for its failure):
+ * - a stream-json event speaks for the CLI only as an error event (its message); the agent's text,
+ *   the user's echoed prompt and tool results are events of other types;
+ * - a retry notice with retries left (codex's `Reconnecting... 1/5 (… 429 …)`, its `└` detail row):
+ *   the CLI is on it, and says so again when they are spent;
+ * - a line the CLI echoes from its own arguments (its prompt; whitespace aside, 12 characters at
+ *   least): the session's own words, not the CLI's.
+ * An answer in a TUI or a text-mode transcript that quotes an error is not told apart here.
+ */
+function cliOwnLines(profile: AgentProfile, text: readonly string[], argv: readonly string[] = []): string[] {
+  const squash = (t: string) => t.replace(/\s+/g, "");
+  const args = argv.filter((a) => a.length >= 12).map(squash);
+  const echoed = (line: string) => {
+    const t = squash(line.replace(/^[\s❯›>│▌┃]+/, ""));
+    return t.length >= 12 && args.some((a) => a.includes(t));
+  };
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const line = text[i] as string;
+    const t = line.trim();
+    if (t.startsWith("{") && t.endsWith("}") && isJson(t)) {
+      // codex --json: `{"type":"error","message":"Reconnecting... 1/5 (… 429 …)"}` is a notice too.
+      for (const e of streamErrors(t)) if (!retriesLeft(profile, e.message)) out.push(e.message);
+      continue;
+    }
+    if (retriesLeft(profile, line)) {
+      if (/^\s*└/.test(text[i + 1] ?? "")) i++;
+      continue;
+    }
+    if (args.length > 0 && echoed(line)) continue;
+    out.push(line);
+  }
+  return out;
+}
+
+/** `Reconnecting... 1/5`: the CLI's notice of a retry with more to come (its own form, or this bare one). */
+const BARE_NOTICE = /^\s*(?:ERROR:\s*)?Reconnecting\.\.\.\s*(?<attempt>\d+)\/(?<of>\d+)/;
+function retriesLeft(profile: AgentProfile, line: string): boolean {
+  const g = profile.retryNotice?.exec(line)?.groups ?? BARE_NOTICE.exec(line)?.groups;
+  return g?.attempt !== undefined && g.of !== undefined && Number(g.attempt) < Number(g.of);
+}
+
+function isJson(t: string): boolean {
+  try {
+    JSON.parse(t);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * An API error the CLI recorded in its own telemetry while it keeps running (gemini retrying a 429
- * behind its spinner): the profile's live rules on its message, else an HTTP 429 is a rate limit.
- * Other statuses are left to the CLI's own retries and its screen (a 503 it may yet get past).
+ * behind its spinner): the profile's live rules on its message. Other errors are left to the CLI's
+ * own retries and its screen (a 503, a bare 429 it may yet get past).
  */
 export function judgeReportedError(
   profile: AgentProfile,
@@ -347,8 +407,8 @@ export function judgeReportedError(
     profile.failures.filter((r) => r.live),
     [[report.message]],
   );
-  if (hit) return ruleVerdict(hit, "telemetry", report.message, clock);
-  if (report.status === 429)
-    return verdict("rate_limit", messageIn(report.message), "telemetry", report.message, clock);
-  return null;
+  // A 429 without a live rule's wording (gemini's "Resource exhausted. Please try again later.") is one
+  // the CLI retries with backoff by itself: judged when it prints its failure, if it ever does (a field
+  // review: a transient 429 gemini got past alone was restarted twice, 18 s became 139 s).
+  return hit ? ruleVerdict(hit, "telemetry", report.message, clock) : null;
 }

@@ -29,6 +29,11 @@ export interface FailureRule {
    */
   readonly live?: boolean;
   /**
+   * A live rule judged on the CLI's own retry notice too (judgeScreen skips notices with retries left):
+   * claude's plan limit, whose 10 retries cannot outlast a reset an hour away.
+   */
+  readonly onRetryNotice?: boolean;
+  /**
    * The class when the launcher found no login for the CLI (`ChildSpec.loggedOut`), with what to
    * do: codex offline and logged out waits "for network" for ever, and no network will let it in.
    */

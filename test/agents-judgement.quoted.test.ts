@@ -1,0 +1,82 @@
+/**
+ * Live judgement reads the CLI's own words only (a field review with the real CLIs and a fake API):
+ * a prompt or an answer that mentions an error, and a retry the CLI announces and carries out itself,
+ * ended healthy runs. Lines here are as the CLIs printed them in that review.
+ */
+import { describe, expect, it } from "vitest";
+import { claude, codex, gemini, judgeExit, judgeReportedError, judgeScreen } from "../machines/agents/index.js";
+
+const exited = (recentOutput: string) => ({ exitCode: 1, signal: null, recentOutput, screen: [], title: null });
+
+describe("text that passes through the CLI is not its error", () => {
+  it("defect: an answer event of claude's stream-json that quotes 'Prompt is too long' (was: dead/context at 1.5 s)", () => {
+    const delta = JSON.stringify({
+      type: "stream_event",
+      event: {
+        type: "content_block_delta",
+        delta: { type: "text_delta", text: "Claude returns 'Prompt is too long' when" },
+      },
+    });
+    expect(judgeScreen(claude, [delta], null)).toBeNull();
+    // Its own error event still is one.
+    const error = JSON.stringify({ type: "result", subtype: "success", is_error: true, result: "Prompt is too long" });
+    expect(judgeScreen(claude, [error], null)).toMatchObject({ class: "context", line: "Prompt is too long" });
+  });
+
+  it("defect: gemini's stream-json echo of a prompt that mentions RESOURCE_EXHAUSTED and 429 (was: 4 runs killed)", () => {
+    const echo = JSON.stringify({
+      type: "message",
+      role: "user",
+      content: "Map gRPC RESOURCE_EXHAUSTED errors to HTTP 429 You exceeded your current quota",
+    });
+    expect(judgeScreen(gemini, [echo], null)).toBeNull();
+  });
+
+  it("defect: a TUI's echo of the run's own prompt (claude's `❯` row) is the session's words", () => {
+    const prompt = "When the API says Prompt is too long, what should a client do?";
+    const screen = [`❯ ${prompt}`, "", "● Thinking about it"];
+    expect(judgeScreen(claude, screen, null, { argv: ["--model", "x", prompt] })).toBeNull();
+    // Without the argv (or another prompt), the same row is judged as before: the check is the echo.
+    expect(judgeScreen(claude, screen, null)).toMatchObject({ class: "context" });
+    // The prompt wrapped over two rows by the TUI: each row is still a piece of it.
+    const wrapped = ["❯ When the API says Prompt is too", "  long, what should a client do?"];
+    expect(judgeScreen(claude, wrapped, null, { argv: [prompt] })).toBeNull();
+  });
+});
+
+describe("a retry the CLI announces and carries out is not its failure", () => {
+  it("defect: codex's `Reconnecting... 1/5 (… 429 …)` in exec text, --json and its TUI; the spent retries are", () => {
+    const notice = "Reconnecting... 1/5 (exceeded retry limit, last status: 429 Too Many Requests)";
+    expect(judgeScreen(codex, [`ERROR: ${notice}`], null)).toBeNull();
+    expect(judgeScreen(codex, [JSON.stringify({ type: "error", message: notice })], null)).toBeNull();
+    const tui = [
+      "• Reconnecting... 1/5 (3s • esc to interrupt)",
+      "  └ Exceeded retry limit, last status: 429 Too Many Requests",
+    ];
+    expect(judgeScreen(codex, tui, null)).toBeNull();
+    // 5 of 5, then its last word: a rate limit, live and at the exit.
+    const spent = "ERROR: exceeded retry limit, last status: 429 Too Many Requests, request id: r1";
+    expect(
+      judgeScreen(codex, [`ERROR: Reconnecting... 5/5 (exceeded retry limit, last status: 429)`, spent], null),
+    ).toMatchObject({
+      class: "rate_limit",
+    });
+    expect(judgeExit(codex, exited(spent))).toMatchObject({ class: "rate_limit" });
+  });
+
+  it("defect: gemini's bare 429 that it retries with backoff (was: restarted twice, 18 s became 139 s); a quota is judged", () => {
+    const bare =
+      '[API Error: {"error":{"code":429,"message":"Resource exhausted. Please try again later.","status":"RESOURCE_EXHAUSTED"}}]';
+    expect(judgeScreen(gemini, [bare], null)).toBeNull();
+    expect(
+      judgeReportedError(gemini, { status: 429, message: "Resource exhausted. Please try again later." }),
+    ).toBeNull();
+    // Its retries spent, at the exit: a rate limit.
+    expect(judgeExit(gemini, exited(bare))).toMatchObject({ class: "rate_limit" });
+    // A quota it names is judged at once, on screen and in its telemetry.
+    const quota =
+      "Attempt 1 failed: You exceeded your current quota, please check your plan. Suggested retry after 39s.";
+    expect(judgeScreen(gemini, [quota], null)).toMatchObject({ class: "rate_limit" });
+    expect(judgeReportedError(gemini, { status: 429, message: quota })).toMatchObject({ class: "rate_limit" });
+  });
+});
