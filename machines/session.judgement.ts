@@ -33,7 +33,7 @@ type Exit = Extract<ChildEvent, { type: "CHILD.EXIT" }>;
 export interface JudgedContext {
   agent: string;
   /** The run's launch (its argv, what the launcher knew of the CLI's login). */
-  spec?: { argv: readonly string[]; loggedOut?: boolean; cols?: number };
+  spec?: { argv: readonly string[]; loggedOut?: boolean; cols?: number; env?: Readonly<Record<string, string>> };
   policy: SessionPolicy;
   leaseStatus: "none" | "requested" | "held";
   account: unknown;
@@ -53,9 +53,25 @@ export const profileOf = (c: JudgedContext) => agentProfile(c.policy.judgeAs ?? 
 export const screenOf = (e: Output | Exit): string[] => e.screen ?? ("screenTail" in e ? (e as Output).screenTail : []);
 /** The pty's width when the spec names none (actors/pty-transport.ts). */
 const DEFAULT_COLS = 120;
+/**
+ * The zone the CLI prints its clock times in when the session's env sets `TZ` (an IANA name, a leading
+ * `:` allowed): "try again at 10:29 PM" read in the conductor's zone was 6.5 h off for a session on
+ * Asia/Kolkata (a field review). A POSIX rule string (`IST-5:30`) is not read: the conductor's zone then.
+ */
+function zoneOf(tz: string | undefined): string | null {
+  const name = tz?.replace(/^:/, "");
+  if (!name) return null;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: name });
+    return name;
+  } catch {
+    return null;
+  }
+}
+
 /** What the judgement knows of the run besides its text: the zone, its login, the terminal's width. */
 const runClock = (c: JudgedContext) => ({
-  timeZone: c.policy.timeZone,
+  timeZone: c.policy.timeZone ?? zoneOf(c.spec?.env?.TZ),
   loggedOut: c.spec?.loggedOut === true,
   cols: c.spec?.cols ?? DEFAULT_COLS,
   argv: c.spec?.argv,
@@ -84,7 +100,7 @@ export function liveFailure(c: JudgedContext, e: Output): FailureVerdict | null 
 
 /** An API error the CLI's own telemetry recorded while it runs, judged by its profile (or null). */
 export function reportedFailure(c: JudgedContext, e: TelemetryErrorEvent): FailureVerdict | null {
-  return judgeReportedError(profileOf(c), e, { now: e.at, timeZone: c.policy.timeZone });
+  return judgeReportedError(profileOf(c), e, { now: e.at, timeZone: runClock(c).timeZone });
 }
 
 export interface RunJudgement {

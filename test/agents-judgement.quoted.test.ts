@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { claude, codex, gemini, judgeExit, judgeReportedError, judgeScreen } from "../machines/agents/index.js";
+import { liveFailure } from "../machines/session.judgement.js";
+import { resolvePolicy } from "../machines/session.policy.js";
 
 const exited = (recentOutput: string) => ({ exitCode: 1, signal: null, recentOutput, screen: [], title: null });
 
@@ -78,5 +80,31 @@ describe("a retry the CLI announces and carries out is not its failure", () => {
       "Attempt 1 failed: You exceeded your current quota, please check your plan. Suggested retry after 39s.";
     expect(judgeScreen(gemini, [quota], null)).toMatchObject({ class: "rate_limit" });
     expect(judgeReportedError(gemini, { status: 429, message: quota })).toMatchObject({ class: "rate_limit" });
+  });
+});
+
+describe("the clock a CLI prints its reset in", () => {
+  it("defect: is the session's TZ when its env sets one (was: read in the conductor's zone, 6.5 h off)", () => {
+    const base = {
+      agent: "codex",
+      policy: resolvePolicy({}),
+      leaseStatus: "none" as const,
+      account: null,
+    };
+    // 15:59 UTC is 21:29 in Kolkata: "try again at 10:29 PM" there is an hour away.
+    const now = Date.parse("2026-12-04T15:59:00Z");
+    const screen = ["■ You’ve hit your usage limit. Upgrade to Pro or try again at 10:29 PM."];
+    const e = { type: "CHILD.OUTPUT" as const, generation: 1, bytes: 1, lagMs: 0, screenTail: screen, at: now };
+    const inKolkata = liveFailure({ ...base, spec: { argv: ["codex"], env: { TZ: "Asia/Kolkata" } } }, e);
+    expect(inKolkata).toMatchObject({ class: "rate_limit", retryAfterMs: 60 * 60_000 });
+    const conductors = liveFailure(
+      { ...base, policy: resolvePolicy({ timeZone: "UTC" }), spec: { argv: ["codex"] } },
+      e,
+    );
+    expect(conductors?.retryAfterMs).toBe((6 * 60 + 30) * 60_000); // 22:29 UTC
+    // A POSIX rule string is not an IANA zone: the conductor's zone then.
+    expect(liveFailure({ ...base, spec: { argv: ["codex"], env: { TZ: "IST-5:30" } } }, e)).toMatchObject({
+      class: "rate_limit",
+    });
   });
 });

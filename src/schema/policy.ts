@@ -243,7 +243,8 @@ export const timeZone = () =>
       }
     }, 'is not an IANA time zone known to this runtime, e.g. "Europe/Paris"'),
     {
-      description: 'IANA zone for rate-limit resets printed without one ("resets 3pm"); default the local zone',
+      description:
+        'IANA zone for rate-limit resets printed without one ("resets 3pm"); default the session env\'s TZ (an IANA name), else the local zone',
       example: "Europe/Paris",
       default: null,
     },
