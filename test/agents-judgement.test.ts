@@ -322,9 +322,12 @@ describe("questions on the whole screen", () => {
     ];
     expect(findQuestion(claude, claudeIdle, "✳ Claude Code")).toMatchObject({ kind: "composer", text: "❯" });
     expect(findQuestion(claude, [rule, "❯ Reply with one short sentence.", rule], null)).toBeNull(); // typed, not sent
-    // A menu needs no title.
+    // A menu needs no title. codex's command approval is an approval (it was "menu": an embedder answering
+    // `kind === "approval"` never answered codex; a field review), another menu stays a menu.
     const menu = ["Would you like to run the following command?", "› 1. Yes", "  2. No"];
-    expect(findQuestion(codex, menu, null)).toMatchObject({ kind: "menu", choices: ["1. Yes", "2. No"] });
+    expect(findQuestion(codex, menu, null)).toMatchObject({ kind: "approval", choices: ["1. Yes", "2. No"] });
+    const model = ["Which model should codex use?", "› 1. gpt-5", "  2. gpt-5-mini"];
+    expect(findQuestion(codex, model, null)).toMatchObject({ kind: "menu" });
   });
 
   it("window titles: action required asks, ready is an idle composer, working is busy", () => {

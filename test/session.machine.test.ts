@@ -397,7 +397,7 @@ describe("session machine: restarts", () => {
     const approval = CODEX_APPROVAL;
     h.screen(approval);
     h.advance(10);
-    expect([h.state(), h.ctx().inputWait?.kind]).toEqual(["input_wait", "menu"]);
+    expect([h.state(), h.ctx().inputWait?.kind]).toEqual(["input_wait", "approval"]);
     expect(writes()).toEqual([]);
     h.actor.send({ type: "KEYS", keys: ["y"] }); // the child runs: written at once, not behind the type-ahead
     expect(writes()).toEqual([{ type: "CHILD.WRITE", data: "y" }]);

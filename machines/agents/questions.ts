@@ -90,7 +90,9 @@ function questionAbove(r: Row[], first: number, strict = false): string | null {
 
 function kindOf(text: string, fallback: QuestionKind): QuestionKind {
   if (/\btrust\b/i.test(text)) return "trust";
-  if (/\b(?:allow|approve|permission|proceed|want to (?:run|make|create|edit))\b/i.test(text)) return "approval";
+  // codex 0.171: "Would you like to run the following command?" (a field review saw it called a menu).
+  if (/\b(?:allow|approve|permission|proceed|(?:want|like) to (?:run|make|create|edit|apply))\b/i.test(text))
+    return "approval";
   return fallback;
 }
 
