@@ -123,7 +123,8 @@ export function judgeRunExit(c: JudgedContext, e: Exit): RunJudgement {
   const clock = clockOf(c, e);
   const v = judgeExit(profileOf(c), evidence, clock);
   // The transport's own account (a host gone) beats the last line of output, which is no error.
-  const line = v?.line ?? e.detail ?? lastMeaningfulLine(evidence, clock.cols);
+  const line =
+    v?.line ?? e.detail ?? lastMeaningfulLine(evidence, clock.cols) ?? (e.signal ? `killed by ${e.signal}` : null);
   return {
     failureMode: e.failureMode ?? (v ? modeOf(v.class) : "exit_nonzero"),
     lastError: line === null ? null : redactSecrets(line),

@@ -4,8 +4,16 @@
  * ended healthy runs. Lines here are as the CLIs printed them in that review.
  */
 import { describe, expect, it } from "vitest";
-import { claude, codex, gemini, judgeExit, judgeReportedError, judgeScreen } from "../machines/agents/index.js";
-import { liveFailure } from "../machines/session.judgement.js";
+import {
+  claude,
+  codex,
+  gemini,
+  judgeExit,
+  judgeReportedError,
+  judgeScreen,
+  lastMeaningfulLine,
+} from "../machines/agents/index.js";
+import { judgeRunExit, liveFailure } from "../machines/session.judgement.js";
 import { resolvePolicy } from "../machines/session.policy.js";
 
 const exited = (recentOutput: string) => ({ exitCode: 1, signal: null, recentOutput, screen: [], title: null });
@@ -106,5 +114,28 @@ describe("the clock a CLI prints its reset in", () => {
     expect(liveFailure({ ...base, spec: { argv: ["codex"], env: { TZ: "IST-5:30" } } }, e)).toMatchObject({
       class: "rate_limit",
     });
+  });
+});
+
+describe("the last word of a run killed from outside", () => {
+  it("defect: is not a raw stream-json progress event (was the agent's half answer as JSON): the signal says it", () => {
+    const delta = JSON.stringify({
+      type: "stream_event",
+      event: { type: "content_block_delta", delta: { type: "text_delta", text: "word5 " } },
+    });
+    expect(lastMeaningfulLine({ recentOutput: `${delta}\n{"type":"turn.started"}`, screen: [] })).toBeNull();
+    const c = { agent: "claude", policy: resolvePolicy({}), leaseStatus: "none" as const, account: null };
+    const exit = {
+      type: "CHILD.EXIT" as const,
+      generation: 1,
+      exitCode: null,
+      signal: "SIGKILL",
+      recentOutput: `${delta}\n`,
+      at: Date.now(),
+    };
+    expect(judgeRunExit(c, exit)).toMatchObject({ failureMode: "exit_nonzero", lastError: "killed by SIGKILL" });
+    // A result event still gives its words.
+    const result = JSON.stringify({ type: "result", subtype: "success", result: "All done." });
+    expect(lastMeaningfulLine({ recentOutput: result, screen: [] })).toBe("All done.");
   });
 });

@@ -250,24 +250,30 @@ const DUMPED_PROPERTY = /^[a-z][\w$]*: \S+?,?$/;
  * line was wrapped (a row of a wrapped stack frame is no line), a stack trace and what follows it skipped.
  */
 export function lastMeaningfulLine(e: Pick<RunEvidence, "recentOutput" | "screen">, cols?: number): string | null {
-  const all = [...outputLines(e), ...textLines(unwrapRows(e.screen, cols))].filter((l) => /[A-Za-z]/.test(l));
+  // A stream-json event without words of its own (`{"type":"turn.started"}`, a text delta of the
+  // answer) is no last word: a SIGKILLed run's lastError was the agent's half answer as raw JSON.
+  const all = [...outputLines(e), ...textLines(unwrapRows(e.screen, cols))].filter(
+    (l) => /[A-Za-z]/.test(l) && readable(l) !== null,
+  );
   const trace = all.findLastIndex((l) => STACK_FRAME.test(l));
   const said = (l: string, i: number) =>
     !STACK_FRAME.test(l) && !NO_WORDS.test(l) && !(trace >= 0 && i > trace && DUMPED_PROPERTY.test(l));
   const last = all.findLast(said) ?? all[all.length - 1];
-  return last === undefined ? null : clip(readable(last).trim());
+  return last === undefined ? null : clip((readable(last) ?? last).trim());
 }
 
-/** A stream-json event as the words it carries (its error message, its result text); other lines as they are. */
-function readable(line: string): string {
+/**
+ * A stream-json event as the words it carries (its error message, its result text), null for one
+ * that carries none of its own; other lines as they are.
+ */
+function readable(line: string): string | null {
   const err = streamErrors(line)[0];
   if (err) return err.message;
   const t = line.trim();
   if (t.startsWith("{") && t.endsWith("}")) {
     try {
       const ev = JSON.parse(t) as Record<string, unknown>;
-      const text = str(ev.result) ?? str(ev.content) ?? str(ev.message) ?? assistantText(ev.message);
-      if (text) return text;
+      return str(ev.result) ?? str(ev.content) ?? str(ev.message) ?? assistantText(ev.message);
     } catch {
       // not JSON after all: a line that only looks like it
     }
