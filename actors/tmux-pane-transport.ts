@@ -55,6 +55,8 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   private pane: Pane | undefined;
   private creating: Promise<Pane> | undefined;
   private host: SshHost | undefined;
+  /** When the link to the host dropped, while it is down. */
+  private downSince: number | undefined;
   /** An attached pane the conductor stopped watching (kill, shutdown): its run has ended, the pane runs on. */
   private letGo = false;
   private unwatch = () => {};
@@ -213,12 +215,14 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   }
 
   detached(why: string): void {
+    this.downSince ??= Date.now();
     this.log("remote.host_down", { why, waitMs: this.hostDownMs });
     this.diag(`connection to host lost (${why}); waiting up to ${this.hostDownMs} ms`);
     this.report({ type: "RUN.LINK_DOWN", why });
   }
 
   attached(): void {
+    this.downSince = undefined;
     this.report({ type: "RUN.LINK_UP" });
   }
 
@@ -316,7 +320,9 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.out.halt();
     await this.out.finish(); // the trailing OUTPUT comes before EXIT
     const reason = exit.reason ?? "pane_dead";
-    if (exit.failureMode === "host_unreachable") this.log("remote.host_unreachable", { waitedMs: this.hostDownMs });
+    // How long it was away (a kill while it is gives up early), else the spawn's wait for it.
+    const waitedMs = this.downSince === undefined ? this.hostDownMs : Date.now() - this.downSince;
+    if (exit.failureMode === "host_unreachable") this.log("remote.host_unreachable", { waitedMs });
     this.diag(`exit: code=${exit.exitCode} signal=${exit.signal} reason=${reason}`);
     const { exitCode, signal } = exit;
     this.log("remote.exit", { pane: this.pane?.id, exitCode, signal, reason, bytes: this.out.bytes });
@@ -324,7 +330,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     const host = this.host;
     const detail =
       exit.failureMode === "host_unreachable" && !exit.detail && host
-        ? `host ${host.name} not reachable for ${this.hostDownMs} ms (${host.status()}${host.lastError() ? `: ${host.lastError()}` : ""})`
+        ? `host ${host.name} not reachable for ${waitedMs} ms (${host.status()}${host.lastError() ? `: ${host.lastError()}` : ""})`
         : undefined;
     return { recentOutput: this.out.screen.recent(), ...(detail ? { detail } : {}) };
   }

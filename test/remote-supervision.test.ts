@@ -219,7 +219,7 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
       expect(exit).toMatchObject({ exitCode: null, failureMode: "host_unreachable" });
       expect(s.actor.getSnapshot().context.failureMode).toBe("host_unreachable");
       // Why, as the connection saw it last: the run's lastError (it was null, the output says nothing).
-      expect(s.actor.getSnapshot().context.lastError).toMatch(/^host box not reachable for 1500 ms \(/);
+      expect(s.actor.getSnapshot().context.lastError).toMatch(/^host box not reachable for \d+ ms \(/);
     } finally {
       await lone.stop().catch(() => undefined);
     }
