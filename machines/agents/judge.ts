@@ -6,7 +6,11 @@
 import { classifyFailure } from "../classify-output.js";
 import { findRetryHint } from "../retry-hint.js";
 import { command } from "./command.js";
+import { cliOwnLines, echoOf } from "./own-lines.js";
+import { assistantText, str, streamErrors } from "./stream-events.js";
 import type { AgentProfile, FailureClass, FailureRule, FailureVerdict } from "./types.js";
+
+export { streamErrors } from "./stream-events.js";
 
 export interface RunEvidence {
   exitCode: number | null;
@@ -121,13 +125,14 @@ function firstRuleMatch(
   rules: readonly FailureRule[],
   sources: readonly (readonly string[])[],
   wanted?: FailureClass,
+  notTheCli?: (line: string) => boolean,
 ): { rule: FailureRule; line: string } | null {
   for (const rule of rules) {
     if (wanted && rule.class !== wanted) continue;
     for (const text of sources) {
       for (let i = text.length - 1; i >= 0; i--) {
         const line = text[i] as string;
-        if (rule.pattern.test(line)) return { rule, line: messageIn(line, rule.pattern) };
+        if (rule.pattern.test(line) && !notTheCli?.(line)) return { rule, line: messageIn(line, rule.pattern) };
       }
     }
   }
@@ -159,43 +164,6 @@ export function messageIn(line: string, pattern?: RegExp): string {
   if (!pattern) return line;
   const tails = [...line.matchAll(ERROR_CLASS)].map((m) => line.slice((m.index ?? 0) + m[0].length).trim());
   return tails.reverse().find((t) => t !== "" && pattern.test(t)) ?? line;
-}
-
-/** Stream-json error events (claude, codex `--json`, gemini): their code and message. */
-export function streamErrors(recentOutput: string): { code: string | null; message: string }[] {
-  const out: { code: string | null; message: string }[] = [];
-  for (const raw of recentOutput.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line.startsWith("{") || !line.endsWith("}")) continue;
-    let ev: Record<string, unknown>;
-    try {
-      ev = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
-    const err = ev.error;
-    const failed =
-      ev.type === "error" ||
-      ev.type === "turn.failed" ||
-      ev.is_error === true ||
-      ev.status === "error" ||
-      typeof err === "string" ||
-      (typeof err === "object" && err !== null);
-    if (!failed) continue;
-    const errObj = typeof err === "object" && err !== null ? (err as Record<string, unknown>) : {};
-    const code = typeof err === "string" ? err : (str(errObj.code) ?? str(errObj.type) ?? str(ev.code));
-    const message =
-      str(ev.message) ?? str(errObj.message) ?? str(ev.result) ?? assistantText(ev.message) ?? code ?? "error";
-    out.push({ code, message });
-  }
-  return out;
-}
-
-const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : null);
-function assistantText(message: unknown): string | null {
-  const content = (message as { content?: unknown } | null)?.content;
-  if (!Array.isArray(content)) return null;
-  return str((content.find((c) => (c as { type?: unknown })?.type === "text") as { text?: unknown })?.text);
 }
 
 /** When a limit resets: the rule's own line's reset if it says where (`resetAt`), else the evidence's, else its `resetHint`. */
@@ -336,67 +304,13 @@ export function judgeScreen(
   // What scrolled past since the last reading first: it came before what is on screen now.
   const onScreen = textLines(unwrapRows(screen, clock.cols));
   const all = passed.length > 0 ? [...textLines(passed), ...onScreen] : onScreen;
-  const text = cliOwnLines(profile, all, clock.argv);
+  const text = cliOwnLines(profile, all);
   const onNotice = live.filter((r) => r.onRetryNotice);
   const hit =
     (onNotice.length > 0 ? firstRuleMatch(onNotice, [all]) : null) ??
-    firstRuleMatch(live, [title ? [...text, title] : text]);
+    firstRuleMatch(live, [title ? [...text, title] : text], undefined, echoOf(clock.argv));
   const whole = passed.length > 0 ? [...passed, ...screen].join("\n") : screen.join("\n");
   return hit ? ruleVerdict(hit, "screen", whole, clock) : null;
-}
-
-/**
- * The lines a live rule may judge while the CLI runs: its own words, not text that merely passes
- * through it (a field review: a prompt or an answer that mentioned "429 Too Many Requests" or
- * "Prompt is too long" ended healthy runs, and a retry the CLI announced was taken for its failure):
- * - a stream-json event speaks for the CLI only as an error event (its message); the agent's text,
- *   the user's echoed prompt and tool results are events of other types;
- * - a retry notice with retries left (codex's `Reconnecting... 1/5 (… 429 …)`, its `└` detail row):
- *   the CLI is on it, and says so again when they are spent;
- * - a line the CLI echoes from its own arguments (its prompt; whitespace aside, 12 characters at
- *   least): the session's own words, not the CLI's.
- * An answer in a TUI or a text-mode transcript that quotes an error is not told apart here.
- */
-function cliOwnLines(profile: AgentProfile, text: readonly string[], argv: readonly string[] = []): string[] {
-  const squash = (t: string) => t.replace(/\s+/g, "");
-  const args = argv.filter((a) => a.length >= 12).map(squash);
-  const echoed = (line: string) => {
-    const t = squash(line.replace(/^[\s❯›>│▌┃]+/, ""));
-    return t.length >= 12 && args.some((a) => a.includes(t));
-  };
-  const out: string[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const line = text[i] as string;
-    const t = line.trim();
-    if (t.startsWith("{") && t.endsWith("}") && isJson(t)) {
-      // codex --json: `{"type":"error","message":"Reconnecting... 1/5 (… 429 …)"}` is a notice too.
-      for (const e of streamErrors(t)) if (!retriesLeft(profile, e.message)) out.push(e.message);
-      continue;
-    }
-    if (retriesLeft(profile, line)) {
-      if (/^\s*└/.test(text[i + 1] ?? "")) i++;
-      continue;
-    }
-    if (args.length > 0 && echoed(line)) continue;
-    out.push(line);
-  }
-  return out;
-}
-
-/** `Reconnecting... 1/5`: the CLI's notice of a retry with more to come (its own form, or this bare one). */
-const BARE_NOTICE = /^\s*(?:ERROR:\s*)?Reconnecting\.\.\.\s*(?<attempt>\d+)\/(?<of>\d+)/;
-function retriesLeft(profile: AgentProfile, line: string): boolean {
-  const g = profile.retryNotice?.exec(line)?.groups ?? BARE_NOTICE.exec(line)?.groups;
-  return g?.attempt !== undefined && g.of !== undefined && Number(g.attempt) < Number(g.of);
-}
-
-function isJson(t: string): boolean {
-  try {
-    JSON.parse(t);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
