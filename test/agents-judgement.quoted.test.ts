@@ -88,6 +88,11 @@ describe("a retry the CLI announces and carries out is not its failure", () => {
       "Attempt 1 failed: You exceeded your current quota, please check your plan. Suggested retry after 39s.";
     expect(judgeScreen(gemini, [quota], null)).toMatchObject({ class: "rate_limit" });
     expect(judgeReportedError(gemini, { status: 429, message: quota })).toMatchObject({ class: "rate_limit" });
+    // A 429 that names its wait, in any words: a limit to wait out.
+    expect(judgeReportedError(gemini, { status: 429, message: "Too many requests; retry in 30s" })).toMatchObject({
+      class: "rate_limit",
+      retryAfterMs: 30_000,
+    });
   });
 });
 

@@ -211,19 +211,22 @@ describe("two conductor runs on one accounts file", () => {
       join(cwd, "accounts.json"),
       JSON.stringify({ providers: { codex: [{ id: "solo", mode: "env", env: { FAKE_ACCOUNT: "solo" } }] } }),
     );
-    // Each agent notes when it ran, on the account it was given (the first for 3 s).
+    // Each agent notes when it ran, on the account it was given. The first runs until the test lets it go
+    // (once the second conductor has found the account held), 60 s at most: a timed run of 3 s ended
+    // before a second conductor booting on a loaded machine asked (a hog run: no held_elsewhere).
     const agent = (name: string, ms: number) => [
       "node",
       "-e",
-      `const f=require("fs");f.appendFileSync("runs.txt","${name} start "+Date.now()+" "+process.env.FAKE_ACCOUNT+"\\n");` +
-        `setTimeout(()=>f.appendFileSync("runs.txt","${name} end "+Date.now()+"\\n"),${ms})`,
+      `const f=require("fs");const t0=Date.now();f.appendFileSync("runs.txt","${name} start "+t0+" "+process.env.FAKE_ACCOUNT+"\\n");` +
+        `const t=setInterval(()=>{if(${ms}>0?Date.now()-t0<${ms}:!f.existsSync("release")&&Date.now()-t0<60000)return;` +
+        `clearInterval(t);f.appendFileSync("runs.txt","${name} end "+Date.now()+"\\n")},20)`,
     ];
     const config = (name: string, ms: number) =>
       JSON.stringify({
         accounts: "./accounts.json",
         sessions: [{ id: name, agent: "command", command: agent(name, ms), account: "codex", expect: "completed" }],
       });
-    writeFileSync(join(cwd, "one.json"), config("one", 3_000));
+    writeFileSync(join(cwd, "one.json"), config("one", 0));
     writeFileSync(join(cwd, "two.json"), config("two", 100));
     const first = conductor(["run", "one.json", "--logs-dir", "logs-one"], cwd);
     // The second starts once the first's agent runs on the account.
@@ -234,6 +237,14 @@ describe("two conductor runs on one accounts file", () => {
     )
       await new Promise((r) => setTimeout(r, 50));
     const second = conductor(["run", "two.json", "--logs-dir", "logs-two"], cwd);
+    const secondLog = join(cwd, "logs-two", "conductor-events.jsonl");
+    for (
+      let i = 0;
+      i < 1200 && !(existsSync(secondLog) && readFileSync(secondLog, "utf8").includes('"broker.held_elsewhere"'));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
+    writeFileSync(join(cwd, "release"), "");
     const [a, b] = await Promise.all([first, second]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const at = (what: string) =>

@@ -315,8 +315,8 @@ export function judgeScreen(
 
 /**
  * An API error the CLI recorded in its own telemetry while it keeps running (gemini retrying a 429
- * behind its spinner): the profile's live rules on its message. Other errors are left to the CLI's
- * own retries and its screen (a 503, a bare 429 it may yet get past).
+ * behind its spinner): the profile's live rules on its message, else a 429 that names its wait. Other
+ * errors are left to the CLI's own retries and its screen (a 503, a bare 429 it may yet get past).
  */
 export function judgeReportedError(
   profile: AgentProfile,
@@ -327,8 +327,11 @@ export function judgeReportedError(
     profile.failures.filter((r) => r.live),
     [[report.message]],
   );
-  // A 429 without a live rule's wording (gemini's "Resource exhausted. Please try again later.") is one
-  // the CLI retries with backoff by itself: judged when it prints its failure, if it ever does (a field
-  // review: a transient 429 gemini got past alone was restarted twice, 18 s became 139 s).
-  return hit ? ruleVerdict(hit, "telemetry", report.message, clock) : null;
+  if (hit) return ruleVerdict(hit, "telemetry", report.message, clock);
+  // A 429 that says when to come back is a limit to wait out. One that does not (gemini's "Resource
+  // exhausted. Please try again later.") is one the CLI retries with backoff by itself: judged when it
+  // prints its failure, if it ever does (a field review: a transient 429 gemini got past alone was
+  // restarted twice, 18 s became 139 s).
+  const wait = report.status === 429 ? findRetryHint(report.message, clock.now, { timeZone: clock.timeZone }) : null;
+  return wait ? verdict("rate_limit", messageIn(report.message), "telemetry", report.message, clock) : null;
 }

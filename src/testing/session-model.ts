@@ -184,13 +184,14 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
       out.push({ type: "RUN.DEADLINE", generation: g });
       // L2's verdict: recorded and reported, never a move (the heartbeat actor is unit-tested on its own).
       out.push({ type: "PROBE.L2", generation: g, ok: false, reason: "mcp_fail:model=stopped" });
-      // The CLI's telemetry records a 429 (actors/agent-telemetry.ts is tested on its own): the run fails on it.
+      // The CLI's telemetry records a 429 that names its wait (actors/agent-telemetry.ts is tested on its
+      // own): the run fails on it (a bare 429 is the CLI's to retry).
       out.push({
         type: "PROBE.TELEMETRY",
         generation: g,
         event: "model.api_error",
         status: 429,
-        message: "quota",
+        message: "quota exceeded; retry in 30s",
         at: 0,
       });
       // A failed call it recorded that no rule calls a failure (gemini's `fetch failed sending request`):
