@@ -12,6 +12,7 @@ import {
   judgeReportedError,
   judgeScreen,
   lastMeaningfulLine,
+  retryOnScreen,
 } from "../machines/agents/index.js";
 import { judgeRunExit, liveFailure } from "../machines/session.judgement.js";
 import { resolvePolicy } from "../machines/session.policy.js";
@@ -64,6 +65,13 @@ describe("a retry the CLI announces and carries out is not its failure", () => {
       "  └ Exceeded retry limit, last status: 429 Too Many Requests",
     ];
     expect(judgeScreen(codex, tui, null)).toBeNull();
+    // Its TUI's words for a 429 it retries (0.171): noted as its retry, not judged.
+    const busy = [
+      "• Server is busy, reconnecting 1/5 (0s • esc to interrupt)",
+      "  └ Exceeded retry limit, last status: 429 Too Many Requests",
+    ];
+    expect(judgeScreen(codex, busy, null)).toBeNull();
+    expect(retryOnScreen(codex, busy)).toMatchObject({ attempt: 1, of: 5, status: 429 });
     // 5 of 5, then its last word: a rate limit, live and at the exit.
     const spent = "ERROR: exceeded retry limit, last status: 429 Too Many Requests, request id: r1";
     expect(

@@ -126,7 +126,10 @@ export const codex: AgentProfile = {
   // turn has run, not a wait), what failed on the `└` row under it (retry-notice.ts). `codex exec`
   // prints `ERROR: Reconnecting... 1/5` alone (what failed unsaid): after a stream that stopped for
   // its 300 s idle timeout, five of them take 25 minutes (recorded hang).
-  retryNotice: /^\s*(?:•\s*|ERROR:\s*(?=(?<error>Reconnecting)))Reconnecting\.\.\.\s*(?<attempt>\d+)\/(?<of>\d+)/,
+  // A 429 it retries shows as `• Server is busy, reconnecting 1/5 (0s • esc to interrupt)` over
+  // `└ Exceeded retry limit, last status: 429 Too Many Requests` (0.171, seen in a field review).
+  retryNotice:
+    /^\s*(?:•\s*(?:Server is busy, )?|ERROR:\s*(?=(?<error>Reconnecting)))[Rr]econnecting(?:\.\.\.)?\s*(?<attempt>\d+)\/(?<of>\d+)/,
   // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it
   // (field facts; test/agents/input.live.ts types through sendInput). 0.8 s leaves a margin for load.
   submitDelayMs: 800,

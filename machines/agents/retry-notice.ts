@@ -25,7 +25,7 @@ const DETAIL = /^\s*└\s*(.+)$/;
  * Every form says this: a line without it is passed over before the form's own regex (it runs on
  * every output of every session, and a screen is 40 rows of mostly other text).
  */
-const RETRYING = /retrying in|retrying…|will retry in|Reconnecting\.\.\./i;
+const RETRYING = /retrying in|retrying…|will retry in|Reconnecting\.\.\.|reconnecting \d/i;
 
 /** A notice's wait in ms: `17` (seconds: a form whose unit follows the group), `38s`, `4m 2s`. */
 const noticeDelayMs = (delay: string) =>
