@@ -4,6 +4,7 @@
  * the CLI's telemetry, and the final events. The run itself: session.run-actions.ts.
  */
 import { assign, emit, enqueueActions } from "xstate";
+import { messageIn } from "./agents/index.js";
 import { output, restartWaitMs } from "./session.base.js";
 import {
   limitPause,
@@ -110,7 +111,8 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
         of: null,
         delayMs: null,
         status: e.status,
-        error: e.message,
+        // The API's words, not its JSON ({"error":{"code":429,"message":"Resource exhausted. …"}}).
+        error: messageIn(e.message),
         outputBytes: context.outputBytes,
       });
     }),

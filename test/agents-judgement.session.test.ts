@@ -415,9 +415,16 @@ describe("rate limits wait for their reset", () => {
         },
       ]);
       expect(h.ctx().lastError).toBe(`${message}; the CLI retries`);
+      // A bare 429 it retries with backoff: a retry too, said in the API's words, not its JSON.
+      const bare = {
+        error: { code: 429, message: "Resource exhausted. Please try again later.", status: "RESOURCE_EXHAUSTED" },
+      };
+      h.actor.send({ ...report, message: JSON.stringify(bare) });
+      expect(h.state()).toBe("healthy");
+      expect(h.ctx().lastError).toBe("Resource exhausted. Please try again later. (HTTP 429); the CLI retries");
       // An older run's report is not this run's retry; a 429 is still the rate limit it was.
       h.actor.send({ ...report, generation: 0, status: null, message: "terminated" });
-      expect(h.emitted.filter((e) => e.type === "agentRetry")).toHaveLength(1);
+      expect(h.emitted.filter((e) => e.type === "agentRetry")).toHaveLength(2);
       h.actor.send(report);
       expect(h.ctx().failureMode).toBe("rate_limited");
     });
