@@ -44,14 +44,29 @@ describe("text that passes through the CLI is not its error", () => {
   });
 
   it("defect: a TUI's echo of the run's own prompt (claude's `❯` row) is the session's words", () => {
-    const prompt = "When the API says Prompt is too long, what should a client do?";
+    const prompt = "Prompt is too long: what should a client do when the API says so?";
     const screen = [`❯ ${prompt}`, "", "● Thinking about it"];
     expect(judgeScreen(claude, screen, null, { argv: ["--model", "x", prompt] })).toBeNull();
     // Without the argv (or another prompt), the same row is judged as before: the check is the echo.
     expect(judgeScreen(claude, screen, null)).toMatchObject({ class: "context" });
     // The prompt wrapped over two rows by the TUI: each row is still a piece of it.
-    const wrapped = ["❯ When the API says Prompt is too", "  long, what should a client do?"];
+    const wrapped = ["❯ Prompt is too long: what should a", "  client do when the API says so?"];
     expect(judgeScreen(claude, wrapped, null, { argv: [prompt] })).toBeNull();
+  });
+});
+
+describe("an answer that mentions an error in a TUI or a text transcript", () => {
+  it("defect: is not the CLI's error when the phrase is not where the CLI puts it (was: dead/context, a restart on 429)", () => {
+    expect(
+      judgeScreen(claude, ["● Claude returns 'Prompt is too long' when the input is big; I truncate it now."], null),
+    ).toBeNull();
+    expect(judgeScreen(claude, ["⎿  Prompt is too long · the request is ~215843 tokens"], null)).toMatchObject({
+      class: "context",
+    });
+    const answer = "I checked the logs: the server replied 429 Too Many Requests, so I added a backoff.";
+    expect(judgeScreen(codex, [answer], null)).toBeNull();
+    // At the exit the words still count wherever they are (a run that failed said them somewhere).
+    expect(judgeExit(codex, exited(answer))).toMatchObject({ class: "rate_limit" });
   });
 });
 

@@ -16,7 +16,11 @@ export const claude: AgentProfile = {
     { class: "auth", pattern: /Credit balance is too low/i, live: true },
     { class: "config", pattern: /cannot be used with root\/sudo privileges/i },
     { class: "config", pattern: /There's an issue with the selected model|model: .* (?:not found|does not exist)/i },
-    { class: "context", pattern: /Prompt is too long/i, live: true },
+    // Live only as claude says it, at the start of its line ("Prompt is too long · the request is ~215843
+    // tokens", after a `⎿`/`●` mark): an answer that mentions it ("claude returns 'Prompt is too long'
+    // when…") ended a healthy TUI run as context (a field review). Anywhere in the line at the exit.
+    { class: "context", pattern: /^\W{0,4}Prompt is too long\b/i, live: true },
+    { class: "context", pattern: /Prompt is too long/i },
     { class: "context", pattern: /context (?:window|length) (?:exceeded|exhausted)/i },
     { class: "rate_limit", pattern: /API Error:\s*Request rejected \(429\)/i, live: true },
     // The TUI retries a plan's limit 10 times (~3 min) on its busy line, with the reset in brackets:

@@ -68,11 +68,10 @@ export const codex: AgentProfile = {
       live: true,
     },
     { class: "rate_limit", pattern: /You['’]ve hit your usage limit/i, live: true },
-    {
-      class: "rate_limit",
-      pattern: /exceeded retry limit, last status: 429|429 Too Many Requests|usage_limit_reached/i,
-      live: true,
-    },
+    { class: "rate_limit", pattern: /exceeded retry limit, last status: 429|usage_limit_reached/i, live: true },
+    // The bare status is also what an answer says about someone else's API (a field review: "the server
+    // replied 429 Too Many Requests, so I added a backoff" restarted a healthy run): at the exit only.
+    { class: "rate_limit", pattern: /429 Too Many Requests/i },
     // Offline, codex waits for the network forever instead of failing. Logged out (recorded: nokey),
     // it says the same: only the launcher's login check tells the two apart.
     {
