@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -104,12 +104,25 @@ describe("statusToExit", () => {
 });
 
 describe("shimChildless", () => {
-  /** A parent shell with one child that lives until the parent is killed; resolves once the child is there. */
-  async function parentWith(script: string) {
+  /**
+   * A parent shell with one child that lives until the parent is killed; resolves once the child is
+   * there and runs `exe` (until its exec, a fork is the shell's own: the shim's pre-exec fork, which is
+   * taken; a loaded machine stretches that window, and a test that looked then saw `true`).
+   */
+  async function parentWith(script: string, exe?: string) {
     const p = spawn("/bin/sh", ["-c", script], { stdio: "ignore", detached: true });
     const children = () => readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, "latin1").trim();
-    for (let i = 0; i < 400 && children() === ""; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(children()).not.toBe("");
+    const runs = () => {
+      const [c] = children().split(" ");
+      if (!c) return false;
+      try {
+        return exe === undefined || readlinkSync(`/proc/${c}/exe`).endsWith(`/${exe}`);
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 2000 && !runs(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(runs()).toBe(true);
     return p;
   }
   const kill = (p: ReturnType<typeof spawn>) =>
@@ -123,7 +136,7 @@ describe("shimChildless", () => {
     const bin = mkdtempSync(join(tmpdir(), "shim-bin-"));
     const stty = join(bin, "stty");
     copyFileSync("/bin/sleep", stty); // an executable named stty, alive long enough to be looked at
-    const p = await parentWith(`exec 2>/dev/null; ${stty} 30; :`);
+    const p = await parentWith(`exec 2>/dev/null; ${stty} 30; :`, "stty");
     try {
       expect(shimChildless(p.pid)).toBe(true);
     } finally {
@@ -133,7 +146,7 @@ describe("shimChildless", () => {
   });
 
   it("refuses one while the shim still has another child (the agent printed it)", async () => {
-    const p = await parentWith("sleep 30; :");
+    const p = await parentWith("sleep 30; :", "sleep");
     try {
       expect(shimChildless(p.pid)).toBe(false);
     } finally {
