@@ -57,6 +57,8 @@ const defaults = {
 };
 export const MODEL_LEASE = { leaseId: "lease-1", accountId: "acct-1", provider: "codex", tier: "pro", halfOpen: false };
 export const RATE_LIMIT_TEXT = "Error: 429 Too Many Requests - rate limit reached";
+/** codex's own words for its limit (a bare "429 Too Many Requests" is judged at its exit only). */
+const BUSY_RATE_LIMIT_TEXT = "■ You’ve hit your usage limit. Try again in 5 minutes.";
 /** A retry the agent announces on its screen (machines/agents/retry-notice.ts): noted, no failure. */
 export const RETRY_TEXT = "Error: 503 Service Unavailable - retrying in 1s (attempt 1/3)";
 /** codex's own retry on its busy line (the busy model's notice; codex judges the model's rate limit line too). */
@@ -222,7 +224,7 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
       out.push(output(tickLine(ticks(c.screen) === 1 ? 2 : 1)));
     // While only the counter ticks: a redraw of it, codex's rate limit line, its own retry (once a run).
     if (o.busy && s.matches({ healthy: "ticking" })) {
-      out.push(output(c.screen[0] ?? tickLine(1)), output(RATE_LIMIT_TEXT));
+      out.push(output(c.screen[0] ?? tickLine(1)), output(BUSY_RATE_LIMIT_TEXT));
       if (c.screenRetry === "") out.push(output(BUSY_RETRY_TEXT, BUSY_RETRY_DETAIL));
     }
     // A command prints a rate limit and waits: a failure on screen while an account is held.
