@@ -129,7 +129,7 @@ export function spawnEventOf(
   const launch = launchOf(config);
   const remote = config.remote ? remotePlacement(config) : undefined;
   if (remote) ctx.checkHost?.(config.id, remote.host);
-  if (remote && !remote.attach) checkRemoteName(config);
+  if (remote) checkRemoteName(config); // the same check as the run's (actors/remote-spec.ts runTarget), attach too
   // gemini's telemetry file, read by the telemetry probe (a local file: not for remote sessions).
   const telemetry = remote
     ? null
@@ -238,8 +238,9 @@ function checkAccount(
 }
 
 /**
- * The tmux session a remote run creates is named by `sessionName`, else the id: a name tmux cannot
- * take failed every run at spawn, burning the restarts at once (an id like "review.1" is a valid id).
+ * The tmux session a remote run creates (or, attached, watches) is named by `sessionName`, else the id:
+ * a name tmux cannot take failed every run at spawn, burning the restarts at once (an id like
+ * "review.1" is a valid id).
  */
 function checkRemoteName(config: SpawnConfig): void {
   const field = config.sessionName ? "sessionName" : "id";

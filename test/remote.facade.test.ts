@@ -114,6 +114,18 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
         sessionName: "a:b",
       }),
     ).toThrow(expect.objectContaining({ field: "sessionName" }));
+    // Attached too: the run would check the same name at every spawn.
+    expect(() =>
+      c.spawnSession({
+        id: "w",
+        agent: "command",
+        command: ["true"],
+        remote: true,
+        host: "box",
+        attach: true,
+        sessionName: "x.y",
+      }),
+    ).toThrow(expect.objectContaining({ field: "sessionName" }));
     expect(c.getSnapshot().map((s) => s.id)).not.toContain("review.1");
   });
 });
