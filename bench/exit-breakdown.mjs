@@ -8,7 +8,7 @@
 // THREADS=1: CPU of each of this process's threads in the two windows. PROFILE=1: V8 samples by function
 // in marker → completed (PROFILE_WINDOW=output: in the turn of the agent's output, PROFILE_STACK=1: callers,
 // PROFILE_BY=file: by the module of ours nearest to each sample,
-// PROFILE_BY=inclusive: by each function of ours on the stack). LATE=1: also, in turn, sessions whose
+// PROFILE_BY=inclusive: by each function of ours on the stack, PROFILE_BY=all: by every function on it). LATE=1: also, in turn, sessions whose
 // one line comes 30 ms before their exit (children/stamp-exit-late.pl): the exit without the output's turn.
 import { spawn } from "node:child_process";
 import fs, { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -247,11 +247,12 @@ if (profiler) {
           break;
         }
       }
-    } else if (process.env.PROFILE_BY === "inclusive") {
+    } else if (process.env.PROFILE_BY === "inclusive" || process.env.PROFILE_BY === "all") {
+      const all = process.env.PROFILE_BY === "all";
       // Each function of ours once per sample it is on the stack of: what a call costs with its callees.
       const seen = new Set();
       for (let p = n; p; p = parents.get(p.id))
-        if (/\/dist\/(actors|machines|src)\//.test(p.callFrame.url)) seen.add(name(p.callFrame));
+        if (all || /\/dist\/(actors|machines|src)\//.test(p.callFrame.url)) seen.add(name(p.callFrame));
       for (const k of seen) self.set(k, (self.get(k) ?? 0) + 1);
       continue;
     } else if (process.env.PROFILE_STACK) {
@@ -262,7 +263,7 @@ if (profiler) {
     self.set(key, (self.get(key) ?? 0) + 1);
   }
   console.log(`profile: ${inWin} samples in the windows`);
-  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40))
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 40)))
     console.log(`  ${String(v).padStart(5)} ${k}`);
 }
 
