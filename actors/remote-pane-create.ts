@@ -5,6 +5,8 @@
  */
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { shimArgs } from "./pty-shim.js";
+import { endOrphan } from "./remote-orphan-end.js";
+import { OWNER_OPTION } from "./remote-orphan-watch.js";
 import type { Pane, PaneContext } from "./remote-pane.js";
 import { exactSession } from "./shell-quote.js";
 import { CancelledError, ChannelResetError } from "./tmux-hub.js";
@@ -38,11 +40,29 @@ export async function createPane(
   // without it tmux loses a fast-exiting agent's last output (Linux pty EIO at close, and
   // output still queued for a control client is dropped when the pane closes).
   cmd.push("--", "/bin/sh", ...shimArgs(nonce, spec.argv));
+  let orphanEnded = false;
   for (let attempt = 1; ; attempt++) {
     try {
       return await createOnce(ctx, name, cmd);
     } catch (e) {
       if (e instanceof CancelledError) throw e;
+      // Left by a conductor that is gone (kill -9, a shutdown while the host was away): ended, then
+      // created anew. Once: a session that comes back at once is not an orphan's.
+      if (!orphanEnded && /duplicate session/.test((e as Error).message)) {
+        orphanEnded = true;
+        const blocker = await endOrphan(ctx, name).catch((err: Error) => {
+          throw createError(ctx, name, err);
+        });
+        if (blocker.kind === "orphan" || blocker.kind === "gone") continue;
+        if (blocker.kind === "live" && blocker.owner === ctx.ctl.owner)
+          throw new Error(
+            `tmux session "${name}" on ${ctx.host} (tmux -L ${ctx.socket}) is another live session's of this conductor: give this session another id or remote.sessionName`,
+          );
+        if (blocker.kind === "live")
+          throw new Error(
+            `tmux session "${name}" on ${ctx.host} (tmux -L ${ctx.socket}) belongs to another conductor, whose control client (pid ${blocker.clientPid} there) is attached: give this session another id or remote.sessionName`,
+          );
+      }
       // The channel reset with the line in flight: it may have run. Our nonce tells.
       if (!(e instanceof ChannelResetError) || attempt >= MAX_CREATE_ATTEMPTS) throw createError(ctx, name, e as Error);
       ctx.log("remote.spawn_channel_reset", { tmuxSession: name, attempt, error: e.message });
@@ -60,11 +80,12 @@ const MAX_CREATE_ATTEMPTS = 3;
 async function createOnce(ctx: PaneContext, name: string, cmd: string[]): Promise<Pane> {
   const { ctl } = ctx;
   let pane: Pane | undefined;
-  // One line, so tmux runs all three before it handles the child's exit: `false` keeps its pane.
+  // One line, so tmux runs them all before it handles the child's exit: `false` keeps its pane.
   await ctl.run(
     [
       cmd,
       ["set-option", "-w", "-t", exactSession(name), "remain-on-exit", "on"],
+      ["set-option", "-t", exactSession(name), OWNER_OPTION, ctl.owner],
       ["link-window", "-d", "-s", exactSession(name), "-t", exactSession(ctl.hub)],
     ],
     (i, lines) => {

@@ -13,6 +13,8 @@ import { fromCallback } from "xstate";
 import type { ChildCommand, PtyProcessInput } from "../machines/session.types.js";
 import { type ChildRunner, createChildRunner, type TransportLogic, transportLogic } from "./child-run.js";
 import type { ControlFor, RemoteSessionDeps, RemoteSpec } from "./remote-spec.js";
+import { ownsLivePanes } from "./remote-orphan-end.js";
+import { unwatchCommands } from "./remote-orphan-watch.js";
 import { exactSession } from "./shell-quote.js";
 import type { SshHost } from "./ssh-host.js";
 import { TmuxPaneTransport } from "./tmux-pane-transport.js";
@@ -73,6 +75,9 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
         const [[clients] = []] = ctl.attached
           ? await ctl.run([["display-message", "-p", "-t", hub, "#{session_attached}"]]).catch(() => [[]])
           : [[]];
+        // Nothing of ours runs there any more: the hook that would end it goes (else it ends itself).
+        if (ctl.attached && !(await ownsLivePanes(ctl)))
+          await ctl.run(unwatchCommands(ctl.owner)).catch(() => undefined);
         if (clients === "1") await ctl.run([["kill-session", "-t", hub]]).catch(() => undefined);
         ctl.close();
       }),

@@ -8,6 +8,7 @@
  * ssh exec, no login shell per command). It reattaches by itself after the host reconnects.
  */
 import type { SshStream } from "./ssh-host.js";
+import { DEFAULT_ORPHAN_GRACE_MS, newOwner, watchCommands } from "./remote-orphan-watch.js";
 import { AttachWaiters } from "./tmux-attach-wait.js";
 import { CommandFifo } from "./tmux-commands.js";
 import { type ControlEvent, controlClientCommand, parseSubscription, readControl } from "./tmux-control.js";
@@ -32,6 +33,10 @@ export class CancelledError extends Error {
 
 export class TmuxControl {
   readonly hub: string;
+  /** Marks the sessions this client creates: they end if it is gone for good (remote-orphan-watch.ts). */
+  readonly owner = newOwner();
+  /** The longest `hostDownTimeoutMs` of the sessions it created: the remote side waits as long for us. */
+  private orphanGraceMs: number | undefined;
   private stream: SshStream | undefined;
   /** `verifying`: attached, checking whether the tmux server is the one we knew. */
   private state: "idle" | "opening" | "verifying" | "attached" | "closed" = "idle";
@@ -126,6 +131,21 @@ export class TmuxControl {
   later(commands: string[][]): void {
     if (this.state === "attached") void this.run(commands).catch(() => undefined);
     else this.deferred.push(commands);
+  }
+
+  /** A session that waits this long for a lost host: its agent must not be ended sooner by the hook. */
+  coverHostDown(ms: number): void {
+    if (this.orphanGraceMs !== undefined && ms <= this.orphanGraceMs) return;
+    this.orphanGraceMs = ms;
+    if (this.state === "attached") void this.send(this.orphanWatch()).catch(() => undefined);
+  }
+
+  private orphanWatch(): string[][] {
+    return watchCommands({
+      owner: this.owner,
+      program: this.opts.program,
+      graceMs: this.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS,
+    });
   }
 
   watch(pane: string, window: string, w: PaneWatcher): () => void {
@@ -252,6 +272,10 @@ export class TmuxControl {
     void this.send([
       ["refresh-client", "-B", `${SUBSCRIPTION}:%*:#{pane_dead} #{pane_dead_status} #{pane_dead_signal}`],
     ]).catch((e) => this.log("remote.subscribe_failed", { host: this.opts.host.name, error: String(e.message) }));
+    // Before any create: who we are now, and what the server does once we are gone for good.
+    void this.send(this.orphanWatch()).catch((e) =>
+      this.log("remote.orphan_watch_failed", { host: this.opts.host.name, error: String(e.message) }),
+    );
     for (const cmds of this.deferred.splice(0)) void this.send(cmds).catch(() => undefined);
     for (const { w } of [...this.watchers.values()]) w.attached();
     this.waiters.resolveAll();

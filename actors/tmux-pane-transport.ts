@@ -119,6 +119,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.sessionName = where.sessionName;
     const ctl = controlFor(host, socket);
     this.ctl = ctl;
+    if (this.shim) ctl.coverHostDown(this.hostDownMs); // its agent outlives a drop as long as we wait for it
     const ctx: PaneContext = {
       ctl,
       host: this.remote?.host ?? "",

@@ -1,0 +1,184 @@
+/**
+ * Remote agents end with their conductor (actors/remote-orphan-watch.ts). A real embedding process
+ * runs a remote session on a throwaway sshd on 127.0.0.1 and is killed with SIGKILL: the remote
+ * tmux server's hook ends the agent once the conductor's hostDownTimeoutMs has passed, and a new
+ * conductor that wants the same session name ends what is left of the old one instead of failing
+ * with "duplicate session". Agents are counted by env marker, never by path.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createConductor } from "../src/conductor.js";
+import { readEventLog } from "../src/event-log.js";
+import { distModule } from "./helpers/dist.js";
+import { killMarked, markedProcesses, newMark, waitMarked } from "./helpers/marked.js";
+import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
+
+const { built } = distModule("src/index.js");
+const embedder = fileURLToPath(new URL("./fixtures/remote-orphan-embedder.mjs", import.meta.url));
+const SOCKET = `cond-orphan-${process.pid}`;
+const tmp = mkdtempSync(join(tmpdir(), "remote-orphans-test-"));
+const marks: string[] = [];
+const children: ChildProcess[] = [];
+/** A bound for what the remote side does by itself (a hook's sleep, the kill's 2 s): never a verdict. */
+const BOUND_MS = 60_000;
+let sshd: TestSshd;
+
+beforeAll(async () => {
+  if (haveRemoteTools && built) sshd = await startSshd();
+});
+afterAll(async () => {
+  for (const c of children) c.kill("SIGKILL");
+  for (const m of marks) killMarked(m);
+  await killTmuxServer(SOCKET);
+  await sshd?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const sleeps = (mark: string) => markedProcesses(mark).filter((p) => p.comm === "sleep");
+const tmux = (...args: string[]) => execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
+
+type Conductor = ReturnType<typeof createConductor>;
+/** The session's first state past starting: healthy, or dead with the reason it failed for. */
+const settled = (c: Conductor, id: string) =>
+  new Promise<{ to: string; reason?: string }>((r) => {
+    let reason: string | undefined;
+    c.on("stateChange", (e) => {
+      if (e.sessionId !== id) return;
+      if (e.to === "failed") reason ??= e.reason;
+      if (e.to === "healthy" || e.to === "dead") r({ to: e.to, ...(reason ? { reason } : {}) });
+    });
+  });
+const remoteConductor = () =>
+  createConductor({
+    logsDir: mkdtempSync(join(tmp, "logs-")),
+    hosts: sshd.hostsFile("box"),
+    tmuxSocketName: SOCKET,
+    graceMs: 500,
+    handleSignals: false,
+    maxRestarts: 0,
+  });
+const sleeper = (id: string, mark: string) => ({
+  id,
+  agent: "command" as const,
+  command: ["/bin/sh", "-c", "echo up; exec sleep 300"],
+  remote: true,
+  host: "box",
+  env: { CONDUCTOR_TEST_MARK: mark },
+  probeOpts: { startupTimeoutMs: 600_000 },
+});
+
+/** A conductor in its own process whose remote agent runs; resolves once it does. */
+async function startEmbedder(mark: string, hostDownMs: number, id: string) {
+  const child = spawn(
+    process.execPath,
+    [embedder, mkdtempSync(join(tmp, "logs-")), sshd.hostsFile("box"), SOCKET, mark, String(hostDownMs), id],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  children.push(child);
+  const exited = new Promise<void>((r) => child.on("exit", () => r()));
+  await new Promise<void>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`embedder exited (${code}) before its agent ran`)));
+    child.stdout?.on("data", (d: Buffer) => String(d).includes("ready") && resolve());
+  });
+  const running = await waitMarked(mark, (_n, list) => list.some((p) => p.comm === "sleep"), BOUND_MS);
+  expect(running.filter((p) => p.comm === "sleep")).toHaveLength(1);
+  return { child, exited };
+}
+
+describe.runIf(haveRemoteTools && built && process.platform === "linux")(
+  "remote agents of a conductor that is gone",
+  () => {
+    it(
+      "SIGKILL of the conductor: the remote tmux server ends its agent after hostDownTimeoutMs",
+      async () => {
+        const mark = newMark();
+        marks.push(mark);
+        const { child, exited } = await startEmbedder(mark, 1_500, "killed");
+        expect(tmux("show-options", "-t", "=killed:", "-v", "@conductor-owner").trim()).toMatch(/^[0-9a-f]{12}$/);
+        child.kill("SIGKILL");
+        await exited;
+        const left = await waitMarked(mark, (n) => n === 0, BOUND_MS);
+        expect(left.map((p) => `${p.pid}:${p.comm}`)).toEqual([]);
+        // Its session goes with it, and so does its hook (it ran, nothing of its owner is left).
+        const tidy = () =>
+          !tmux("list-sessions", "-F", "#{session_name}").split("\n").includes("killed") &&
+          !tmux("show-hooks", "-g", "client-detached").includes("run-shell");
+        const end = Date.now() + BOUND_MS;
+        while (!tidy() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+        expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).not.toContain("killed");
+        expect(tmux("show-hooks", "-g", "client-detached")).not.toContain("run-shell");
+      },
+      3 * BOUND_MS,
+    );
+
+    it(
+      "a new conductor ends the orphan in its session's way and starts its own agent there",
+      async () => {
+        const mark = newMark();
+        marks.push(mark);
+        // The first conductor waits for its host for 10 min: its hook would not end the agent meanwhile.
+        const { child, exited } = await startEmbedder(mark, 600_000, "again");
+        const [orphan] = sleeps(mark);
+        child.kill("SIGKILL");
+        await exited;
+        const c = remoteConductor();
+        try {
+          const outcome = settled(c, "again");
+          c.spawnSession(sleeper("again", mark));
+          expect(await outcome).toMatchObject({ to: "healthy" });
+          const now = await waitMarked(mark, (_n, list) => !list.some((p) => p.pid === orphan?.pid), BOUND_MS);
+          expect(now.filter((p) => p.comm === "sleep")).toHaveLength(1); // the new agent, not the orphan
+          const log = await readEventLog(c.eventLogPath);
+          expect(log.find((l) => l.event === "remote.orphan_ended")).toMatchObject({ tmuxSession: "again", panes: 1 });
+        } finally {
+          await c.shutdown("test_end");
+        }
+        expect(await waitMarked(mark, (n) => n === 0, BOUND_MS)).toEqual([]);
+      },
+      3 * BOUND_MS,
+    );
+
+    it(
+      "a session of that name the user made, or a live conductor's, is left alone: the create says whose it is",
+      async () => {
+        const mark = newMark();
+        marks.push(mark);
+        tmux("new-session", "-d", "-s", "users-own", "sleep 300");
+        const c = remoteConductor();
+        const other = remoteConductor();
+        try {
+          const mine = settled(c, "users-own");
+          c.spawnSession(sleeper("users-own", mark));
+          expect(await mine).toMatchObject({
+            to: "dead",
+            reason: expect.stringMatching(/already exists.*attach: true/),
+          });
+          expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).toContain("users-own");
+
+          const first = settled(c, "shared");
+          c.spawnSession(sleeper("shared", mark));
+          expect(await first).toMatchObject({ to: "healthy" });
+          const second = settled(other, "shared");
+          other.spawnSession(sleeper("shared", mark));
+          expect(await second).toMatchObject({
+            to: "dead",
+            reason: expect.stringMatching(
+              /belongs to another conductor, whose control client \(pid \d+ there\) is attached/,
+            ),
+          });
+          expect(sleeps(mark)).toHaveLength(1); // the first conductor's agent runs on
+        } finally {
+          await other.shutdown("test_end");
+          await c.shutdown("test_end");
+          tmux("kill-session", "-t", "=users-own");
+        }
+      },
+      3 * BOUND_MS,
+    );
+  },
+);
