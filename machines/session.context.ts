@@ -75,7 +75,7 @@ export interface SessionContext {
    */
   screenKey: ScreenKeys;
   inputWait: InputWaitInfo | null;
-  /** The CLI's own error line of the failed run (secrets redacted), for the snapshot and `dead`. */
+  /** The CLI's own error line of the failed run, or its spawn error (secrets redacted), for the snapshot and `dead`. */
   lastError: string | null;
   /** This stall was already nudged (the ladder: stalled → nudge → restart). */
   nudged: boolean;

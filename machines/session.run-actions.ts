@@ -14,7 +14,7 @@ import {
   screenOf,
   screenKeysOf,
 } from "./session.judgement.js";
-import { NO_SCREEN_KEYS, retryOnScreen } from "./agents/index.js";
+import { NO_SCREEN_KEYS, redactSecrets, retryOnScreen } from "./agents/index.js";
 import { inputCommand, typeAheadDue } from "./session.input.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
 
@@ -200,12 +200,18 @@ export const sessionRunSetup = sessionBase.extend({
         reason: e.reason ?? (clean ? "exit_0" : `exit_code:${e.exitCode},signal:${e.signal}`),
       });
     }),
-    noteSpawnError: assign(({ event }) => ({
-      childRunning: false,
-      treeAlive: false,
-      failureMode: "spawn_error" as const,
-      reason: `spawn_error:${(event as Ev<"CHILD.SPAWN_ERROR">).message}`,
-    })),
+    // The message is the run's error: `dead` and the snapshot say it (the reason becomes the restart
+    // budget's by then), not only the event log.
+    noteSpawnError: assign(({ event }) => {
+      const { message } = event as Ev<"CHILD.SPAWN_ERROR">;
+      return {
+        childRunning: false,
+        treeAlive: false,
+        failureMode: "spawn_error" as const,
+        reason: `spawn_error:${message}`,
+        lastError: redactSecrets(message),
+      };
+    }),
     noteGone: enqueueActions(({ context, event, enqueue }) => {
       enqueue.assign({ treeAlive: false, childRunning: false, pid: null });
       enqueue.emit({ type: "gone", sessionId: context.id, generation: (event as Ev<"CHILD.GONE">).generation });

@@ -41,7 +41,10 @@ export interface SessionSnapshot {
   createdAtIso: string;
   reason: string;
   failureMode: FailureMode | null;
-  /** The CLI's own error line of the failed run ("Invalid API key · …"), secrets redacted. */
+  /**
+   * The CLI's own error line of the failed run ("Invalid API key · …"), or why it could not be
+   * started (a spawn error's message), secrets redacted.
+   */
   lastError: string | null;
   exit: { exitCode: number | null; signal: string | null } | null;
   /** The account this run leased (id and provider), or null. */

@@ -44,12 +44,14 @@ const tmux = (...args: string[]) => execFileSync("tmux", ["-L", SOCKET, ...args]
 type Conductor = ReturnType<typeof createConductor>;
 /** The session's first state past starting: healthy, or dead with the reason it failed for. */
 const settled = (c: Conductor, id: string) =>
-  new Promise<{ to: string; reason?: string }>((r) => {
+  new Promise<{ to: string; reason?: string; lastError?: string | null }>((r) => {
     let reason: string | undefined;
     c.on("stateChange", (e) => {
       if (e.sessionId !== id) return;
       if (e.to === "failed") reason ??= e.reason;
-      if (e.to === "healthy" || e.to === "dead") r({ to: e.to, ...(reason ? { reason } : {}) });
+      if (e.to === "healthy") r({ to: e.to });
+      if (e.to === "dead")
+        r({ to: e.to, ...(reason ? { reason } : {}), lastError: c.getSnapshot().find((x) => x.id === id)?.lastError });
     });
   });
 const remoteConductor = () =>
@@ -157,6 +159,7 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
           expect(await mine).toMatchObject({
             to: "dead",
             reason: expect.stringMatching(/already exists.*attach: true/),
+            lastError: expect.stringMatching(/already exists.*attach: true/),
           });
           expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).toContain("users-own");
 

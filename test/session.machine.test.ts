@@ -73,6 +73,9 @@ describe("session machine: starting", () => {
     expect(h.ctx().failureMode).toBe("spawn_error");
     const change = h.emitted.find((e) => e.type === "stateChange" && e.to === "failed");
     expect(change).toMatchObject({ reason: "spawn_error:ENOENT" });
+    // dead's reason is the restart budget's by then: the message must still reach the user.
+    expect(h.emitted.find((e) => e.type === "dead")).toMatchObject({ failureMode: "spawn_error", lastError: "ENOENT" });
+    expect(h.ctx().lastError).toBe("ENOENT");
   });
 });
 
