@@ -25,9 +25,16 @@ export interface MissedOutput {
 
 /**
  * `seen`: our screen's non-empty lines, top to bottom; `captured`: the pane's history and screen;
- * `historyFull`: the history lost its oldest lines (then an empty screen cannot say all was kept).
+ * `historyFull`: the history lost its oldest lines (then an empty screen cannot say all was kept);
+ * `lastLineOpen`: the last byte we had did not end a line, so the line may have grown since. An
+ * ended one may not: `x-line-1` then matched `x-line-10` as its growth and lines 2–9 were lost.
  */
-export function missedOutput(seen: readonly string[], captured: readonly string[], historyFull = false): MissedOutput {
+export function missedOutput(
+  seen: readonly string[],
+  captured: readonly string[],
+  historyFull = false,
+  lastLineOpen = true,
+): MissedOutput {
   const cap = captured.map((l) => l.trimEnd());
   while (cap.length > 0 && cap.at(-1) === "") cap.pop();
   const tail = seen
@@ -42,7 +49,7 @@ export function missedOutput(seen: readonly string[], captured: readonly string[
   for (let k = tail.length; k >= 1; k--) {
     const want = tail.slice(-k);
     for (let i = cap.length - 1; i >= 0; i--) {
-      const head = restAfter(cap, i, want);
+      const head = restAfter(cap, i, want, lastLineOpen);
       if (head !== null) return { aligned: true, head, lines: cap.slice(i + 1) };
     }
   }
@@ -50,10 +57,10 @@ export function missedOutput(seen: readonly string[], captured: readonly string[
 }
 
 /** When `want` ends at line `i` of `cap` (its last line may since have grown): the growth. */
-function restAfter(cap: readonly string[], i: number, want: readonly string[]): string | null {
+function restAfter(cap: readonly string[], i: number, want: readonly string[], open: boolean): string | null {
   const last = want[want.length - 1] ?? "";
   const line = cap[i] ?? "";
-  if (!line.startsWith(last)) return null;
+  if (open ? !line.startsWith(last) : line !== last) return null;
   let j = i - 1;
   for (let w = want.length - 2; w >= 0; w--) {
     while (j >= 0 && cap[j] === "") j--;

@@ -99,7 +99,7 @@ export class RemoteOutput {
   async catchUp(capture: PaneCapture): Promise<{ token: boolean; recovered: number; aligned: boolean }> {
     const { lines } = capture;
     await this.lastRender; // our screen must show every byte that came before the drop
-    const missed = missedOutput(this.screen.lastLines(1_000), lines, capture.historyFull);
+    const missed = missedOutput(this.screen.lastLines(1_000), lines, capture.historyFull, !this.atLineStart);
     const text = missedText(missed, this.atLineStart, capture.cursorX, this.loggedBlanks);
     if (text) {
       this.appendLog(Buffer.from(text));

@@ -178,12 +178,16 @@ export interface PaneCapture {
  * window of 500 lines lost what a busy agent printed in a few seconds away (a field review: 661 of
  * 1200 lines); tmux keeps `history-limit` lines (2000 by default), which bounds it.
  */
-export async function capturePane(ctl: TmuxControl, pane: Pane): Promise<PaneCapture> {
-  const [, lines = [], [state = "0"] = []] = await ctl.run([
-    ["list-panes", "-t", pane.id, "-F", "#{pane_id}"],
-    ["capture-pane", "-p", "-J", "-S", "-", "-t", pane.id],
-    ["display-message", "-p", "-t", pane.id, "#{cursor_x} #{history_size} #{history_limit}"],
-  ]);
+export async function capturePane(ctl: TmuxControl, pane: Pane, captured?: () => void): Promise<PaneCapture> {
+  const [, lines = [], [state = "0"] = []] = await ctl.run(
+    [
+      ["list-panes", "-t", pane.id, "-F", "#{pane_id}"],
+      ["capture-pane", "-p", "-J", "-S", "-", "-t", pane.id],
+      ["display-message", "-p", "-t", pane.id, "#{cursor_x} #{history_size} #{history_limit}"],
+    ],
+    // As its answer is read: the pane output read before it is in the capture (remote-held-output.ts).
+    (i) => i === 1 && captured?.(),
+  );
   const [x = 0, size = 0, limit = 0] = state.split(" ").map(Number);
   return { lines, cursorX: x || 0, historyFull: limit > 0 && size >= limit };
 }

@@ -18,12 +18,17 @@ export interface ResyncContext {
   shim: { scanner: MarkerScanner; nonce: string } | undefined;
   log: (event: string, data: Record<string, unknown>) => void;
   diag: (line: string) => void;
+  /** The capture's answer is being read (remote-held-output.ts). */
+  captured?: () => void;
+  /** What was missed is logged: output held since the drop may follow. */
+  caughtUp?: () => void;
 }
 
 /** `token`: the completion token was in what was missed; `acked`: the shim was told to exit. */
 export async function resyncPane(c: ResyncContext): Promise<{ token: boolean; acked: boolean }> {
   const { ctl, pane } = c;
-  const caught = await c.out.catchUp(await capturePane(ctl, pane));
+  const caught = await c.out.catchUp(await capturePane(ctl, pane, c.captured));
+  c.caughtUp?.();
   // What the pane printed while we were away is in the log now, or its loss is on record.
   if (caught.recovered > 0 || !caught.aligned) {
     c.log("remote.output_recovered", { pane: pane.id, chars: caught.recovered, aligned: caught.aligned });

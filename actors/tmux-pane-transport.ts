@@ -10,6 +10,7 @@ import type { PtyProcessInput } from "../machines/session.types.js";
 import type { ChildTransport, TransportReport } from "./child-run.js";
 import { endStream, openLog } from "./log-file.js";
 import { makeNonce, MarkerScanner, statusToExit } from "./pty-shim.js";
+import { HeldOutput } from "./remote-held-output.js";
 import { RemoteOutput } from "./remote-output.js";
 import { resyncPane } from "./remote-resync.js";
 import {
@@ -62,6 +63,9 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   private unwatch = () => {};
   /** Until SPAWNED is reported, what the pane says waits here (EXIT must never precede SPAWNED). */
   private early: (() => void)[] | null = [];
+  /** From a drop until the catch-up: output the capture may cover. */
+  private readonly held = new HeldOutput();
+  private resyncing = false;
 
   constructor(
     private readonly deps: RemoteSessionDeps,
@@ -162,6 +166,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   // ---- PaneWatcher: what the shared control client tells us --------------------------------
   output(data: Buffer): void {
     if (this.early) return void this.early.push(() => this.output(data));
+    if (this.held.push(data)) return;
     if (!this.shim) {
       this.deliver(data);
       return;
@@ -216,6 +221,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   }
 
   detached(why: string): void {
+    this.held.hold();
     this.downSince ??= Date.now();
     this.log("remote.host_down", { why, waitMs: this.hostDownMs });
     this.diag(`connection to host lost (${why}); waiting up to ${this.hostDownMs} ms`);
@@ -224,7 +230,21 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
 
   attached(): void {
     this.downSince = undefined;
+    this.resyncing = false;
     this.report({ type: "RUN.LINK_UP" });
+    // A chart that did not ask for a resync (a run not yet spawned, or over) gets the output as it is.
+    setImmediate(() => this.resyncing || this.releaseHeld());
+  }
+
+  /** Output held since the drop: what the capture covers only for its marker, the rest as it came. */
+  private releaseHeld(): void {
+    if (!this.held.holding) return;
+    const { covered, after } = this.held.release();
+    for (const data of covered) {
+      const status = this.shim?.push(data.toString("latin1")).status;
+      if (status !== undefined) this.report({ type: "RUN.MARKER", exit: statusToExit(status) });
+    }
+    for (const data of after) this.output(data);
   }
 
   // ---- what the chart asks -----------------------------------------------------------------
@@ -293,8 +313,10 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     const { pane, ctl } = this;
     if (!pane || !ctl) return;
     this.log("remote.resync", { pane: pane.id });
+    this.resyncing = true;
     const shim = this.shim ? { scanner: this.shim, nonce: this.nonce } : undefined;
-    void resyncPane({ ctl, pane, out: this.out, shim, log: this.log, diag: (l) => this.diag(l) }).then(
+    const held = { captured: () => this.held.captured(), caughtUp: () => this.releaseHeld() };
+    void resyncPane({ ctl, pane, out: this.out, shim, log: this.log, diag: (l) => this.diag(l), ...held }).then(
       ({ token, acked }) => {
         if (token) return this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
         if (acked) this.probe.soon(50);
@@ -302,6 +324,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
       },
       (e: Error) => {
         this.diag(`resync: ${e.message}`);
+        if (ctl.attached) this.releaseHeld(); // dropped again: held until the next resync
         this.probe.check();
       },
     );
@@ -317,6 +340,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   }
 
   async drain(exit: ChildExit): Promise<{ recentOutput: string; detail?: string }> {
+    this.releaseHeld();
     this.probe.stop();
     this.out.halt();
     await this.out.finish(); // the trailing OUTPUT comes before EXIT

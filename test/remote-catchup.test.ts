@@ -69,6 +69,18 @@ describe("output missed during a host outage", () => {
     });
   });
 
+  it("defect: an ended last line cannot have grown: `x-line-1` is not the start of `x-line-10`", () => {
+    const captured = Array.from({ length: 10 }, (_, i) => `x-line-${i + 1}`);
+    // Ended (the last byte we had was a newline): it is where it is, and all after it is new.
+    expect(missedOutput(["x-line-1"], captured, false, false)).toEqual({
+      aligned: true,
+      head: "",
+      lines: captured.slice(1),
+    });
+    // Still open (a prompt being written): the latest line it may have grown into wins, as before.
+    expect(missedOutput(["x-line-1"], captured, false, true)).toEqual({ aligned: true, head: "0", lines: [] });
+  });
+
   it("as log text: continues the line or starts a new one, ends it when the pane's cursor is at column 0", () => {
     const lines = { aligned: true, head: "", lines: ["after", "done"] };
     expect(missedText(lines, true, 0)).toBe("after\r\ndone\r\n");
