@@ -9,9 +9,9 @@ import type { ChildExit, SignalRequest } from "../machines/child-run.types.js";
 import type { PtyProcessInput } from "../machines/session.types.js";
 import type { ChildTransport, TransportReport } from "./child-run.js";
 import { endStream, openLog } from "./log-file.js";
-import { makeNonce, MarkerScanner, statusToExit } from "./pty-shim.js";
-import { HeldOutput } from "./remote-held-output.js";
+import { makeNonce, MarkerScanner } from "./pty-shim.js";
 import { RemoteOutput } from "./remote-output.js";
+import { PaneStream } from "./remote-pane-stream.js";
 import { resyncPane } from "./remote-resync.js";
 import {
   ackKeys,
@@ -63,8 +63,8 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   private unwatch = () => {};
   /** Until SPAWNED is reported, what the pane says waits here (EXIT must never precede SPAWNED). */
   private early: (() => void)[] | null = [];
-  /** From a drop until the catch-up: output the capture may cover. */
-  private readonly held = new HeldOutput();
+  /** The pane's bytes → marker and output; held from a drop until the catch-up. */
+  private readonly stream: PaneStream;
   private resyncing = false;
 
   constructor(
@@ -77,6 +77,11 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     const log = deps.log;
     this.log = log ? (event, data) => log(event, { session: input.sessionId, host: remote?.host, ...data }) : () => {};
     this.shim = remote?.attach ? undefined : new MarkerScanner(this.nonce);
+    this.stream = new PaneStream(this.shim, {
+      deliver: (data) => this.deliver(data),
+      // Every byte before the marker has streamed in; the chart acks, the shim then exits.
+      marker: (exit) => this.report({ type: "RUN.MARKER", exit }),
+    });
     this.out = new RemoteOutput(input, {
       output: (bytes, lagMs, reading) => report({ type: "RUN.OUTPUT", bytes, lagMs, ...reading }),
       diag: (line) => this.diag(line),
@@ -166,17 +171,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   // ---- PaneWatcher: what the shared control client tells us --------------------------------
   output(data: Buffer): void {
     if (this.early) return void this.early.push(() => this.output(data));
-    if (this.held.push(data)) return;
-    if (!this.shim) {
-      this.deliver(data);
-      return;
-    }
-    const r = this.shim.push(data.toString("latin1")); // latin1: bytes 1:1
-    if (r.before) this.deliver(Buffer.from(r.before, "latin1"));
-    if (r.status === undefined) return;
-    // Every byte before the marker has streamed in; the chart acks, the shim then exits.
-    this.report({ type: "RUN.MARKER", exit: statusToExit(r.status) });
-    if (r.after) this.deliver(Buffer.from(r.after, "latin1"));
+    this.stream.push(data);
   }
 
   private deliver(data: Buffer): void {
@@ -221,7 +216,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   }
 
   detached(why: string): void {
-    this.held.hold();
+    this.stream.hold();
     this.downSince ??= Date.now();
     this.log("remote.host_down", { why, waitMs: this.hostDownMs });
     this.diag(`connection to host lost (${why}); waiting up to ${this.hostDownMs} ms`);
@@ -233,18 +228,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.resyncing = false;
     this.report({ type: "RUN.LINK_UP" });
     // A chart that did not ask for a resync (a run not yet spawned, or over) gets the output as it is.
-    setImmediate(() => this.resyncing || this.releaseHeld());
-  }
-
-  /** Output held since the drop: what the capture covers only for its marker, the rest as it came. */
-  private releaseHeld(): void {
-    if (!this.held.holding) return;
-    const { covered, after } = this.held.release();
-    for (const data of covered) {
-      const status = this.shim?.push(data.toString("latin1")).status;
-      if (status !== undefined) this.report({ type: "RUN.MARKER", exit: statusToExit(status) });
-    }
-    for (const data of after) this.output(data);
+    setImmediate(() => this.resyncing || this.stream.release());
   }
 
   // ---- what the chart asks -----------------------------------------------------------------
@@ -315,7 +299,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     this.log("remote.resync", { pane: pane.id });
     this.resyncing = true;
     const shim = this.shim ? { scanner: this.shim, nonce: this.nonce } : undefined;
-    const held = { captured: () => this.held.captured(), caughtUp: () => this.releaseHeld() };
+    const held = { captured: () => this.stream.captured(), caughtUp: () => this.stream.release() };
     void resyncPane({ ctl, pane, out: this.out, shim, log: this.log, diag: (l) => this.diag(l), ...held }).then(
       ({ token, acked }) => {
         if (token) return this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
@@ -324,7 +308,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
       },
       (e: Error) => {
         this.diag(`resync: ${e.message}`);
-        if (ctl.attached) this.releaseHeld(); // dropped again: held until the next resync
+        if (ctl.attached) this.stream.release(); // dropped again: held until the next resync
         this.probe.check();
       },
     );
@@ -340,7 +324,7 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
   }
 
   async drain(exit: ChildExit): Promise<{ recentOutput: string; detail?: string }> {
-    this.releaseHeld();
+    this.stream.release();
     this.probe.stop();
     this.out.halt();
     await this.out.finish(); // the trailing OUTPUT comes before EXIT
