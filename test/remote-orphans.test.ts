@@ -6,7 +6,7 @@
  * with "duplicate session". Agents are counted by env marker, never by path.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,8 +70,25 @@ const sleeper = (id: string, mark: string) => ({
   remote: true,
   host: "box",
   env: { CONDUCTOR_TEST_MARK: mark },
-  probeOpts: { startupTimeoutMs: 600_000 },
+  probeOpts: { startupTimeoutMs: 600_000, stallMs: 600_000 },
 });
+
+/** The hook jobs the remote tmux server runs now (`sh -c "sleep <grace>..."`, its children). */
+function hookJobs(): number[] {
+  const server = Number(tmux("display-message", "-p", "#{pid}").trim());
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, "latin1");
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        return ppid === server && readFileSync(`/proc/${d}/cmdline`, "latin1").includes("@conductor-live-");
+      } catch {
+        return false; // exited while we looked
+      }
+    })
+    .map(Number);
+}
 
 /** A conductor in its own process whose remote agent runs; resolves once it does. */
 async function startEmbedder(mark: string, hostDownMs: number, id: string) {
@@ -179,6 +196,34 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
           await other.shutdown("test_end");
           await c.shutdown("test_end");
           tmux("kill-session", "-t", "=users-own");
+        }
+      },
+      3 * BOUND_MS,
+    );
+
+    it(
+      "a dropped link that comes back within the grace: the hook finds the new control client and ends nothing",
+      async () => {
+        const mark = newMark();
+        marks.push(mark);
+        const c = remoteConductor();
+        try {
+          const up = settled(c, "survivor");
+          c.spawnSession({ ...sleeper("survivor", mark), hostDownTimeoutMs: 8_000 });
+          expect(await up).toMatchObject({ to: "healthy" });
+          const [agent] = sleeps(mark);
+          expect(sshd.dropConnections().length).toBeGreaterThan(0);
+          // The old client's detach starts the hook's job; its grace (8 s) runs out after the reconnect.
+          const end = Date.now() + BOUND_MS;
+          while (hookJobs().length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+          expect(hookJobs().length).toBeGreaterThan(0);
+          while (hookJobs().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+          expect(hookJobs()).toEqual([]);
+          expect(sleeps(mark).map((p) => p.pid)).toEqual([agent?.pid]);
+          expect(c.getSnapshot().find((x) => x.id === "survivor")?.state).toBe("healthy");
+          expect(tmux("show-hooks", "-g", "client-detached")).toContain("run-shell");
+        } finally {
+          await c.shutdown("test_end");
         }
       },
       3 * BOUND_MS,
