@@ -73,6 +73,18 @@ const sleeper = (id: string, mark: string) => ({
   probeOpts: { startupTimeoutMs: 600_000, stallMs: 600_000 },
 });
 
+/** A marker of this test's own agents, killed at the end whatever happens. */
+const freshMark = () => {
+  const mark = newMark();
+  marks.push(mark);
+  return mark;
+};
+/** Polls `pred` up to `ms` (a bound for the remote side's own work, never a verdict). */
+async function until(pred: () => boolean, ms = BOUND_MS) {
+  const end = Date.now() + ms;
+  while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** The hook jobs the remote tmux server runs now (`sh -c "sleep <grace>..."`, its children). */
 function hookJobs(): number[] {
   const server = Number(tmux("display-message", "-p", "#{pid}").trim());
@@ -115,8 +127,7 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
     it(
       "SIGKILL of the conductor: the remote tmux server ends its agent after hostDownTimeoutMs",
       async () => {
-        const mark = newMark();
-        marks.push(mark);
+        const mark = freshMark();
         const { child, exited } = await startEmbedder(mark, 1_500, "killed");
         expect(tmux("show-options", "-t", "=killed:", "-v", "@conductor-owner").trim()).toMatch(/^[0-9a-f]{12}$/);
         child.kill("SIGKILL");
@@ -127,8 +138,7 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
         const tidy = () =>
           !tmux("list-sessions", "-F", "#{session_name}").split("\n").includes("killed") &&
           !tmux("show-hooks", "-g", "client-detached").includes("run-shell");
-        const end = Date.now() + BOUND_MS;
-        while (!tidy() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+        await until(tidy);
         expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).not.toContain("killed");
         expect(tmux("show-hooks", "-g", "client-detached")).not.toContain("run-shell");
       },
@@ -138,8 +148,7 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
     it(
       "a new conductor ends the orphan in its session's way and starts its own agent there",
       async () => {
-        const mark = newMark();
-        marks.push(mark);
+        const mark = freshMark();
         // The first conductor waits for its host for 10 min: its hook would not end the agent meanwhile.
         const { child, exited } = await startEmbedder(mark, 600_000, "again");
         const [orphan] = sleeps(mark);
@@ -165,8 +174,7 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
     it(
       "a session of that name the user made, or a live conductor's, is left alone: the create says whose it is",
       async () => {
-        const mark = newMark();
-        marks.push(mark);
+        const mark = freshMark();
         tmux("new-session", "-d", "-s", "users-own", "sleep 300");
         const c = remoteConductor();
         const other = remoteConductor();
@@ -204,8 +212,7 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
     it(
       "a dropped link that comes back within the grace: the hook finds the new control client and ends nothing",
       async () => {
-        const mark = newMark();
-        marks.push(mark);
+        const mark = freshMark();
         const c = remoteConductor();
         try {
           const up = settled(c, "survivor");
@@ -214,10 +221,9 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
           const [agent] = sleeps(mark);
           expect(sshd.dropConnections().length).toBeGreaterThan(0);
           // The old client's detach starts the hook's job; its grace (8 s) runs out after the reconnect.
-          const end = Date.now() + BOUND_MS;
-          while (hookJobs().length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+          await until(() => hookJobs().length > 0);
           expect(hookJobs().length).toBeGreaterThan(0);
-          while (hookJobs().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+          await until(() => hookJobs().length === 0);
           expect(hookJobs()).toEqual([]);
           expect(sleeps(mark).map((p) => p.pid)).toEqual([agent?.pid]);
           expect(c.getSnapshot().find((x) => x.id === "survivor")?.state).toBe("healthy");
