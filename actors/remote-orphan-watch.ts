@@ -8,7 +8,7 @@
  * or shut down while the host was away, no longer leaves its agents running there.
  *
  * A session by the name a new run wants, left by such an owner, is an orphan too: it is ended before
- * the create instead of failing it with "duplicate session" (`orphanOf`).
+ * the create instead of failing it with "duplicate session" (`endOrphan`, remote-orphan-end.ts).
  */
 import { randomBytes } from "node:crypto";
 import { shQuote, tmuxQuote } from "./shell-quote.js";
