@@ -1,10 +1,20 @@
 /**
- * A tmux session in a create's way. Left by a conductor that is gone (its owner's control client is
- * not attached), it is ended as the owner's hook would end it: TERM to its live panes' groups, KILL
- * after ORPHAN_KILL_GRACE_S, its windows and itself killed. A live conductor's session or the user's
- * own is left alone: the create fails, saying whose it is.
+ * A tmux session in a create's way. Left by a conductor that is provably gone (its client not
+ * attached, its process on this machine dead), it is ended as the owner's hook would end it: TERM to
+ * its live panes' groups, KILL after ORPHAN_KILL_GRACE_S, its windows and itself killed. A session of
+ * a conductor that is attached or only away (it may be reconnecting: a field review saw a paused
+ * conductor's live agent ended 300 ms into its outage), and the user's own, are left alone: the
+ * create fails, saying whose it is.
  */
-import { type Blocker, judgeBlocker, liveOption, ORPHAN_KILL_GRACE_S, OWNER_OPTION } from "./remote-orphan-watch.js";
+import { isProcessAlive, pidSpace } from "./process-identity.js";
+import {
+  type Blocker,
+  judgeBlocker,
+  liveOption,
+  ORPHAN_KILL_GRACE_S,
+  OWNER_OPTION,
+  procOption,
+} from "./remote-orphan-watch.js";
 import { endPane, type Pane, type PaneContext } from "./remote-pane.js";
 import { exactSession } from "./shell-quote.js";
 import type { TmuxControl } from "./tmux-hub.js";
@@ -21,13 +31,14 @@ export async function blockerOf(ctx: PaneContext, name: string): Promise<Blocker
   try {
     const [[ownerOf = ""] = []] = await ctl.run([["display-message", "-p", "-t", target, `#{${OWNER_OPTION}}`]]);
     const owner = ownerOf.trim();
-    const [[live = ""] = [], clients = []] = /^[0-9a-f]{12}$/.test(owner)
+    const [[livePid = ""] = [], clients = [], [proc = ""] = []] = /^[0-9a-f]{12}$/.test(owner)
       ? await ctl.run([
           ["show-options", "-gqv", liveOption(owner)],
           ["list-clients", "-F", "#{client_pid}"],
+          ["show-options", "-gqv", procOption(owner)],
         ])
       : [];
-    return judgeBlocker(owner, live, clients);
+    return judgeBlocker({ owner, livePid, clients, proc }, { pidSpace: pidSpace(), alive: isProcessAlive });
   } catch (e) {
     return gone(e as Error);
   }

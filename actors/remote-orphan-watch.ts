@@ -2,15 +2,19 @@
  * Remote agents end with their conductor, as local ones do (docs/remote.md, "When the conductor is
  * gone"). Each control client has an owner token; every tmux session it creates carries it
  * (`@conductor-owner`), and the server keeps the pid of the owner's current control client
- * (`@conductor-live-<owner>`, set again at every attach). A `client-detached` hook of the owner's, run
- * by the remote tmux server itself, waits out a grace (a reconnect sets the pid anew within it), then
- * ends the owner's sessions if no client of that pid is attached: a conductor killed with `kill -9`,
- * or shut down while the host was away, no longer leaves its agents running there.
+ * (`@conductor-live-<owner>`, set again at every attach) and which process the conductor is
+ * (`@conductor-proc-<owner>`). A `client-detached` hook of the owner's, run by the remote tmux server
+ * itself on any client's detach, does nothing while the owner's client is attached; else it waits
+ * out a grace and ends the owner's sessions if that same client is still gone (a reconnect sets the
+ * pid anew): a conductor killed with `kill -9`, or shut down while the host was away, no longer
+ * leaves its agents running there.
  *
- * A session by the name a new run wants, left by such an owner, is an orphan too: it is ended before
- * the create instead of failing it with "duplicate session" (`endOrphan`, remote-orphan-end.ts).
+ * A session by the name a new run wants, left by a conductor that is provably dead (its process, on
+ * this machine, is gone), is ended before the create instead of failing it with "duplicate session"
+ * (`endOrphan`, remote-orphan-end.ts); one whose conductor is only away is left to the hook.
  */
 import { randomBytes } from "node:crypto";
+import { pidSpace, processStartTime } from "./process-identity.js";
 import { shQuote, tmuxQuote } from "./shell-quote.js";
 
 /** Session option naming the owner token of the conductor that created the session. */
@@ -31,6 +35,16 @@ export function liveOption(owner: string): string {
   return `@conductor-live-${owner}`;
 }
 
+/** This conductor process as `@conductor-proc-…` names it. */
+export function thisConductor(): string {
+  return `${pidSpace()} ${process.pid} ${processStartTime(process.pid) ?? "0"}`;
+}
+
+/** Global option naming the owner's conductor process: `<pid space> <pid> <start time>`. */
+export function procOption(owner: string): string {
+  return `@conductor-proc-${owner}`;
+}
+
 /** The owner's index in the global `client-detached` hook array (one hook per owner, never shared). */
 export function hookSlot(owner: string): number {
   return 1000 + (Number.parseInt(owner.slice(0, 8), 16) % 1_000_000_000);
@@ -38,6 +52,8 @@ export function hookSlot(owner: string): number {
 
 export interface OrphanWatch {
   owner: string;
+  /** This conductor process: `<pidSpace()> <pid> <start time>` (process-identity.ts). */
+  proc: string;
   /** `tmux` or `psmux`, as the host runs it. */
   program: string;
   graceMs: number;
@@ -51,6 +67,7 @@ export function watchCommands(w: OrphanWatch): string[][] {
   const slot = `client-detached[${hookSlot(w.owner)}]`;
   return [
     ["set-option", "-g", "-F", liveOption(w.owner), "#{client_pid}"],
+    ["set-option", "-g", procOption(w.owner), w.proc],
     ["set-hook", "-g", slot, `run-shell -b ${tmuxQuote(reapScript(w))}`],
   ];
 }
@@ -60,49 +77,79 @@ export function unwatchCommands(owner: string): string[][] {
   return [
     ["set-hook", "-gu", `client-detached[${hookSlot(owner)}]`],
     ["set-option", "-gu", liveOption(owner)],
+    ["set-option", "-gu", procOption(owner)],
   ];
 }
 
 /**
  * The hook's job (sh, run by the tmux server). run-shell expands formats first: `#{socket_path}` is
- * the server's own socket, and `##{…}` reaches the inner tmux calls as `#{…}`. Only panes still alive
- * are signalled (the pid of a dead pane may be someone else's by now).
+ * the server's own socket, and `##{…}` reaches the inner tmux calls as `#{…}`. Any client's detach
+ * runs it: while the owner's client is attached it is someone else's, and after the grace only the
+ * same client still gone counts (a field review: a countdown begun by another client's detach, or by
+ * an earlier drop, ended agents during a 0.4 s blip). Only panes still alive are signalled (the pid
+ * of a dead pane may be someone else's by now); the hook goes only if no client came back meanwhile.
  */
 function reapScript(w: OrphanWatch): string {
   const { owner } = w;
   const grace = Math.max(1, Math.ceil(w.graceMs / 1000));
   const format = `##{${OWNER_OPTION}} ##{pane_dead} ##{pane_pid} ##{window_id} ##{session_id}`;
+  const live = `t show-options -gqv ${liveOption(owner)}`;
   return [
-    `sleep ${grace}`,
     `t() { ${shQuote(w.program)} -S '#{socket_path}' "$@" 2>/dev/null; }`,
-    `p=$(t show-options -gqv ${liveOption(owner)})`,
-    `if [ -n "$p" ] && t list-clients -F '##{client_pid}' | grep -qx "$p"; then exit 0; fi`,
+    `here() { [ -n "$1" ] && t list-clients -F '##{client_pid}' | grep -qx "$1"; }`,
+    `p=$(${live})`,
+    `if here "$p"; then exit 0; fi`,
+    `sleep ${grace}`,
+    `q=$(${live})`,
+    `if [ "$q" != "$p" ] || here "$q"; then exit 0; fi`,
     `l=$(t list-panes -a -F '${format}' | grep '^${owner} ')`,
     `if [ -n "$l" ]; then`,
     `  echo "$l" | while read o d pid w s; do [ "$d" = 1 ] || kill -TERM -$pid 2>/dev/null; done`,
     `  sleep ${ORPHAN_KILL_GRACE_S}`,
     `  echo "$l" | while read o d pid w s; do [ "$d" = 1 ] || kill -KILL -$pid 2>/dev/null; t kill-window -t "$w"; t kill-session -t "$s"; done`,
     "fi",
-    ...unwatchCommands(owner).map((c) => `t ${c.map(shQuote).join(" ")}`),
+    `if [ "$(${live})" = "$p" ]; then`,
+    ...unwatchCommands(owner).map((c) => `  t ${c.map(shQuote).join(" ")}`),
+    "fi",
   ].join("\n");
 }
 
-/** What a session that blocks a create is: nobody's (the user's), a live conductor's, or an orphan. */
+/** What a session that blocks a create is: nobody's (the user's), a conductor's that is attached, away or dead. */
 export type Blocker =
   | { kind: "foreign" }
   | { kind: "live"; owner: string; clientPid: string }
+  /** Its conductor's client is not attached, and its process is not provably gone: the hook decides. */
+  | { kind: "away"; owner: string }
   | { kind: "orphan"; owner: string }
   /** Gone by the time it was looked at. */
   | { kind: "gone" };
 
+/** What is read off the server about a session's owner, and how this process judges a conductor's. */
+export interface OwnerFacts {
+  /** The session's `@conductor-owner`. */
+  owner: string;
+  /** That owner's `@conductor-live-…`. */
+  livePid: string;
+  /** `#{client_pid}` of every attached client. */
+  clients: readonly string[];
+  /** That owner's `@conductor-proc-…`. */
+  proc: string;
+}
+
 /**
- * Judges the owner and clients read off the server (`ownerOf`: the session's `@conductor-owner`,
- * `livePid`: that owner's `@conductor-live-…`, `clients`: `#{client_pid}` of every attached client).
+ * An owner whose client is not attached is an orphan only when its conductor is provably dead: it ran
+ * in this pid space and that pid (with that start time) is gone. Otherwise it may be coming back.
  */
-export function judgeBlocker(ownerOf: string, livePid: string, clients: readonly string[]): Blocker {
-  const owner = ownerOf.trim();
+export function judgeBlocker(
+  f: OwnerFacts,
+  here: { pidSpace: string; alive(pid: number, start: string): boolean },
+): Blocker {
+  const owner = f.owner.trim();
   if (!/^[0-9a-f]{12}$/.test(owner)) return { kind: "foreign" };
-  const pid = livePid.trim();
-  if (pid !== "" && clients.includes(pid)) return { kind: "live", owner, clientPid: pid };
-  return { kind: "orphan", owner };
+  const pid = f.livePid.trim();
+  if (pid !== "" && f.clients.includes(pid)) return { kind: "live", owner, clientPid: pid };
+  const [space, proc, start] = f.proc.trim().split(" ");
+  if (space === here.pidSpace && space !== "unknown" && proc && start && !here.alive(Number(proc), start))
+    return { kind: "orphan", owner };
+  return { kind: "away", owner };
 }

@@ -58,6 +58,10 @@ export async function createPane(
           throw new Error(
             `tmux session "${name}" on ${ctx.host} (tmux -L ${ctx.socket}) is another live session's of this conductor: give this session another id or remote.sessionName`,
           );
+        if (blocker.kind === "away")
+          throw new Error(
+            `tmux session "${name}" on ${ctx.host} (tmux -L ${ctx.socket}) belongs to another conductor whose control client is away: the host ends its agent once it has been away for its hostDownTimeoutMs, unless it comes back; retry after that, or give this session another id or remote.sessionName`,
+          );
         if (blocker.kind === "live")
           throw new Error(
             `tmux session "${name}" on ${ctx.host} (tmux -L ${ctx.socket}) belongs to another conductor, whose control client (pid ${blocker.clientPid} there) is attached: give this session another id or remote.sessionName`,

@@ -8,7 +8,7 @@
  * ssh exec, no login shell per command). It reattaches by itself after the host reconnects.
  */
 import type { SshStream } from "./ssh-host.js";
-import { DEFAULT_ORPHAN_GRACE_MS, newOwner, watchCommands } from "./remote-orphan-watch.js";
+import { DEFAULT_ORPHAN_GRACE_MS, newOwner, thisConductor, watchCommands } from "./remote-orphan-watch.js";
 import { AttachWaiters } from "./tmux-attach-wait.js";
 import { CommandFifo } from "./tmux-commands.js";
 import { type ControlEvent, controlClientCommand, parseSubscription, readControl } from "./tmux-control.js";
@@ -143,6 +143,7 @@ export class TmuxControl {
   private orphanWatch(): string[][] {
     return watchCommands({
       owner: this.owner,
+      proc: thisConductor(),
       program: this.opts.program,
       graceMs: this.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS,
     });

@@ -38,7 +38,7 @@ import {
   projectOverrides,
   settingsForLease,
 } from "./credential-overrides.js";
-import { isProcessAlive } from "./process-identity.js";
+import { isProcessAlive } from "../actors/process-identity.js";
 
 export interface CredentialHomeOptions {
   sessionId: string;

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { isProcessAlive, processStartTime } from "./process-identity.js";
+import { isProcessAlive, processStartTime } from "../actors/process-identity.js";
 
 /** Unparsable lock content this old belongs to a creator that died between open and write. */
 const EMPTY_LOCK_GRACE_MS = 5_000;

@@ -20,7 +20,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { endCarriers, pidsCarrying } from "../actors/env-cookie.js";
 import { cgroupPids, killCgroup, processCgroup, removeCgroup, sweepDeadCgroups } from "../actors/process-cgroup.js";
-import { isProcessAlive, processStartTime } from "./process-identity.js";
+import { isProcessAlive, processStartTime } from "../actors/process-identity.js";
 import type { LogFn } from "./event-log-format.js";
 import { ConductorError } from "./errors.js";
 

@@ -12,7 +12,7 @@ import { createActor, setup } from "xstate";
 import type { LeaseEvent } from "../machines/session.lease.js";
 import { claimFileName, createAccountClaims } from "../src/account-claims.js";
 import { createBrokerRuntime } from "../src/broker-runtime.js";
-import { processStartTime } from "../src/process-identity.js";
+import { processStartTime } from "../actors/process-identity.js";
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];

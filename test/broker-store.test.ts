@@ -16,7 +16,7 @@ import {
   persistsBrokerEvent,
   syncEventOf,
 } from "../src/broker-store.js";
-import { isProcessAlive, processStartTime } from "../src/process-identity.js";
+import { isProcessAlive, processStartTime } from "../actors/process-identity.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "..");

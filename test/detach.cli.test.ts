@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { SUPERVISOR_V8_FLAGS, supervisorNodeArgs } from "../src/cli/supervisor-node-flags.js";
-import { isProcessAlive } from "../src/process-identity.js";
+import { isProcessAlive } from "../actors/process-identity.js";
 import { distModule } from "./helpers/dist.js";
 
 describe("the node flags of the detached supervisor", () => {

@@ -102,6 +102,29 @@ function hookJobs(): number[] {
     .map(Number);
 }
 
+/**
+ * A conductor of this process with one healthy remote agent (`hostDownTimeoutMs`: the hook's grace);
+ * `body` gets the agent's pid; afterwards the agent must still be the same one, still healthy.
+ */
+async function agentSurvives(id: string, hostDownMs: number, body: () => Promise<void>) {
+  const mark = freshMark();
+  const c = remoteConductor();
+  try {
+    const up = settled(c, id);
+    c.spawnSession({ ...sleeper(id, mark), hostDownTimeoutMs: hostDownMs });
+    expect(await up).toMatchObject({ to: "healthy" });
+    const [agent] = sleeps(mark);
+    await body();
+    await until(() => hookJobs().length > 0); // the countdown of our own drop, which the reconnect outlives
+    await until(() => hookJobs().length === 0);
+    expect(sleeps(mark).map((p) => p.pid)).toEqual([agent?.pid]);
+    expect(c.getSnapshot().find((x) => x.id === id)?.state).toBe("healthy");
+    expect(tmux("show-hooks", "-g", "client-detached")).toContain("run-shell");
+  } finally {
+    await c.shutdown("test_end");
+  }
+}
+
 /** A conductor in its own process whose remote agent runs; resolves once it does. */
 async function startEmbedder(mark: string, hostDownMs: number, id: string) {
   const child = spawn(
@@ -211,25 +234,65 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
 
     it(
       "a dropped link that comes back within the grace: the hook finds the new control client and ends nothing",
+      () =>
+        agentSurvives("survivor", 8_000, async () => {
+          expect(sshd.dropConnections().length).toBeGreaterThan(0);
+        }),
+      3 * BOUND_MS,
+    );
+
+    it(
+      "defect: another client's detach starts no countdown of ours: a blip when it would have run out ends nothing",
+      () =>
+        agentSurvives("blip", 4_000, async () => {
+          // A person's control client comes and goes: every owner's hook runs on its detach.
+          const person = spawn("tmux", ["-L", SOCKET, "-C", "attach", "-t", "=conductor-hub"], {
+            stdio: ["pipe", "ignore", "ignore"],
+          });
+          const clients = () => tmux("list-clients", "-F", "#{client_pid}").split("\n");
+          await until(() => clients().includes(String(person.pid)));
+          expect(clients()).toContain(String(person.pid));
+          person.kill("SIGKILL");
+          await until(() => !clients().includes(String(person.pid)));
+          // Our link goes down 3.5 s later, for longer than the rest of that detach's 4 s: a countdown
+          // begun then would find our client away when it runs out (a field review: agents ended).
+          await new Promise((r) => setTimeout(r, 3_500));
+          process.kill(sshd.pid, "SIGSTOP");
+          try {
+            sshd.dropConnections();
+            await new Promise((r) => setTimeout(r, 1_500));
+          } finally {
+            process.kill(sshd.pid, "SIGCONT");
+          }
+        }),
+      3 * BOUND_MS,
+    );
+
+    it(
+      "defect: a conductor only away (paused, its link cut) keeps its session: a create in its way fails saying so",
       async () => {
         const mark = freshMark();
+        const { child } = await startEmbedder(mark, 600_000, "paused");
+        const [agent] = sleeps(mark);
+        const clientsBefore = tmux("list-clients", "-F", "#{client_pid}").split("\n").filter(Boolean);
+        child.kill("SIGSTOP");
         const c = remoteConductor();
         try {
-          const up = settled(c, "survivor");
-          c.spawnSession({ ...sleeper("survivor", mark), hostDownTimeoutMs: 8_000 });
-          expect(await up).toMatchObject({ to: "healthy" });
-          const [agent] = sleeps(mark);
-          expect(sshd.dropConnections().length).toBeGreaterThan(0);
-          // The old client's detach starts the hook's job; its grace (8 s) runs out after the reconnect.
-          await until(() => hookJobs().length > 0);
-          expect(hookJobs().length).toBeGreaterThan(0);
-          await until(() => hookJobs().length === 0);
-          expect(hookJobs()).toEqual([]);
+          sshd.dropConnections();
+          await until(
+            () =>
+              !tmux("list-clients", "-F", "#{client_pid}")
+                .split("\n")
+                .some((p) => clientsBefore.includes(p)),
+          );
+          const outcome = settled(c, "paused");
+          c.spawnSession(sleeper("paused", mark));
+          expect(await outcome).toMatchObject({ to: "dead", reason: expect.stringMatching(/control client is away/) });
           expect(sleeps(mark).map((p) => p.pid)).toEqual([agent?.pid]);
-          expect(c.getSnapshot().find((x) => x.id === "survivor")?.state).toBe("healthy");
-          expect(tmux("show-hooks", "-g", "client-detached")).toContain("run-shell");
         } finally {
           await c.shutdown("test_end");
+          child.kill("SIGCONT");
+          child.kill("SIGKILL");
         }
       },
       3 * BOUND_MS,

@@ -13,7 +13,7 @@ import { processWatchdog } from "../actors/orphan-watchdog.js";
 import { BOOT_WAIT_TURNS, setSpawnHelper, spawnHelper } from "../actors/pty-spawn.js";
 import { SpawnHelper } from "../actors/spawn-helper.js";
 import { createConductor } from "../src/conductor.js";
-import { statFields } from "../src/process-identity.js";
+import { statFields } from "../actors/process-identity.js";
 
 const BOUND_MS = 60_000;
 const linux = process.platform === "linux";

@@ -15,7 +15,7 @@ import { spawnHelper } from "../actors/pty-spawn.js";
 import { type HelperExit, SpawnHelper } from "../actors/spawn-helper.js";
 import { ptyNative } from "../actors/spawn-pty-term.js";
 import { createConductor } from "../src/conductor.js";
-import { isProcessAlive, statFields } from "../src/process-identity.js";
+import { isProcessAlive, statFields } from "../actors/process-identity.js";
 import { distModule } from "./helpers/dist.js";
 import { killMarked, markedProcesses, newMark, waitMarked } from "./helpers/marked.js";
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname as dirnameOf, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { processCgroup, sweepDeadCgroups } from "../actors/process-cgroup.js";
-import { isProcessAlive } from "../src/process-identity.js";
+import { isProcessAlive } from "../actors/process-identity.js";
 import { createConductor } from "../src/conductor.js";
 import type { ConductorEventPayloads } from "../src/conductor-events.js";
 import { readEventLog } from "../src/event-log.js";

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isProcessAlive } from "../process-identity.js";
+import { isProcessAlive } from "../../actors/process-identity.js";
 
 export interface RegistryEntry {
   name: string;

@@ -3,7 +3,7 @@
  * created 0600 so only its owner can connect (the kernel checks write permission on connect),
  * listed by name in the per-user registry so `conductor ls` finds it. Closed with the conductor.
  */
-import { processStartTime } from "../process-identity.js";
+import { processStartTime } from "../../actors/process-identity.js";
 import fs from "node:fs";
 import net from "node:net";
 import { resolve } from "node:path";

@@ -1,5 +1,5 @@
 /** Which process a pid is: its start time (to tell a reused pid apart) and whether it is alive. Linux (/proc). */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 
 /**
  * The fields of /proc/<pid>/stat after comm (field 3, the state letter, is [0]; field 22, the start
@@ -26,4 +26,21 @@ export function isProcessAlive(pid: number, start?: string | null): boolean {
   const fields = statFields(pid); // null: vanished between the two looks
   if (!fields || fields[0] === "Z" || fields[0] === "X") return false;
   return start == null || fields[19] === start;
+}
+
+let machine: string | undefined;
+/**
+ * Which running system and pid namespace this process lives in (the boot id and the pid namespace's
+ * inode, `<uuid>/pid:[N]`): a pid recorded elsewhere can be checked here only when they match, since
+ * containers on one host share the boot id but not their pids. "unknown" off Linux.
+ */
+export function pidSpace(): string {
+  if (machine !== undefined) return machine;
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    machine = `${boot}/${readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    machine = "unknown";
+  }
+  return machine;
 }
