@@ -5,8 +5,7 @@
  * was answered, and the catch-up then aligned past what the pane printed while the link was down.
  * A real sshd on 127.0.0.1 whose connections are killed twice while six sessions print.
  */
-import { readFileSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,5 +87,31 @@ describe.runIf(haveRemoteTools)("remote output across dropped connections", () =
       return bad.length ? [`${id}: ${bad.map((n) => `${n}×${seen.get(n) ?? 0}`).join(" ")}`] : [];
     });
     expect(wrong).toEqual([]);
+  }, 120_000);
+
+  it("a prompt printed while the link was down is a question once it is back", async () => {
+    const asked = new Promise<string>((r) =>
+      c.on(
+        "stateChange",
+        (e) => e.sessionId === "asks" && (e.to === "input_wait" || e.to === "dead") && r(`${e.to} ${e.reason}`),
+      ),
+    );
+    const healthy = new Promise<void>((r) =>
+      c.on("stateChange", (e) => e.sessionId === "asks" && e.to === "healthy" && r()),
+    );
+    // The prompt comes when the agent's file appears: made while the link is down.
+    const gate = join(logsDir, "asks.gate");
+    const script = `echo start; while [ ! -e '${gate}' ]; do sleep 0.05; done; printf 'Continue? [y/N] '; read a; echo "got:$a"`;
+    c.spawnSession({ id: "asks", agent: "command", command: ["/bin/sh", "-c", script], remote: true, host: "box" });
+    await healthy;
+    process.kill(sshd.pid, "SIGSTOP"); // no reconnect until SIGCONT
+    try {
+      sshd.dropConnections();
+      writeFileSync(gate, "");
+      await sleep(1_000);
+    } finally {
+      process.kill(sshd.pid, "SIGCONT");
+    }
+    expect(await asked).toBe("input_wait input_wait:yes_no");
   }, 120_000);
 });
