@@ -110,6 +110,7 @@ export function compileInputWaitPatterns(sources: readonly string[]): InputWaitP
 export function matchInputWait(
   lines: readonly string[],
   patterns: readonly (InputWaitPattern | string)[] = DEFAULT_INPUT_WAIT_PATTERNS,
+  answered?: string | null,
 ): InputWaitMatch | null {
   const compiled = patterns.map((p) => (typeof p === "string" ? customPattern(p) : p));
   const tail = lines
@@ -117,11 +118,17 @@ export function matchInputWait(
     .map((l) => l.trimEnd())
     .filter((l) => l.trim() !== "")
     .slice(-INPUT_WAIT_LINES);
+  const asked = answered?.trimEnd() ?? "";
   for (let i = tail.length - 1; i >= 0; i--) {
     const line = tail[i] as string;
     for (const p of compiled) {
       p.regex.lastIndex = 0; // a user regex might carry the g/y flag
-      if (p.regex.test(line)) return { pattern: p.name, line };
+      if (!p.regex.test(line)) continue;
+      // The question our last input answered, with the answer's echo after it (`Continue? [y/N] y`):
+      // answered, and what is above it older still. It was read as a new question 1.5 s after the
+      // agent printed its reply (a field review).
+      if (asked !== "" && line.length > asked.length && line.startsWith(asked)) return null;
+      return { pattern: p.name, line };
     }
   }
   return null;

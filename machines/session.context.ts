@@ -55,6 +55,11 @@ export interface SessionContext {
   treeAlive: boolean;
   /** Input sent before the session's first child ran, written once it has spawned; null since (session.input.ts). */
   typeAhead: readonly WriteCommand[] | null;
+  /**
+   * The question open when this run's last `sendInput` was typed: that line with the answer's echo
+   * after it is no question any more. The screen's text, never the input (it may be a secret).
+   */
+  answeredQuestion: string | null;
   backoffElapsed: boolean;
   lastOutputLagMs: number;
   outputBytes: number;
@@ -204,6 +209,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     childRunning: false,
     treeAlive: false,
     typeAhead: [],
+    answeredQuestion: null,
     backoffElapsed: false,
     lastOutputLagMs: 0,
     outputBytes: 0,

@@ -37,6 +37,8 @@ export interface JudgedContext {
   policy: SessionPolicy;
   leaseStatus: "none" | "requested" | "held";
   account: unknown;
+  /** The question open when this run's last `sendInput` was typed (the screen's text, never the input). */
+  answeredQuestion?: string | null;
 }
 
 /** The open question as the session keeps it (`pattern`/`line`: the seed's fields). */
@@ -177,7 +179,8 @@ export function verdictJudgement(v: FailureVerdict): RunJudgement {
 }
 
 export function openQuestion(c: JudgedContext, screen: readonly string[], title: string | null): InputWaitInfo | null {
-  const q = findQuestion(profileOf(c), screen, title, [...DEFAULT_INPUT_WAIT_PATTERNS, ...c.policy.inputWaitPatterns]);
+  const patterns = [...DEFAULT_INPUT_WAIT_PATTERNS, ...c.policy.inputWaitPatterns];
+  const q = findQuestion(profileOf(c), screen, title, patterns, c.answeredQuestion ?? null);
   return q ? { pattern: q.pattern, line: q.text, kind: q.kind, question: q.text, choices: q.choices } : null;
 }
 

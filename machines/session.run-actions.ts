@@ -10,6 +10,7 @@ import {
   judgeRunExit,
   judgeTimedOutRun,
   newScreenRetry,
+  openQuestion,
   profileOf,
   screenOf,
   screenKeysOf,
@@ -66,6 +67,7 @@ export const sessionRunSetup = sessionBase.extend({
       lastError: null,
       nudged: false,
       autoAnswered: null,
+      answeredQuestion: null,
       lastOutputLagMs: 0,
       retryWait: null,
       screenRetry: "",
@@ -244,10 +246,12 @@ export const sessionRunSetup = sessionBase.extend({
       enqueue.sendTo("pty", { type: "CHILD.TERMINATE", reason: context.reason, graceMs: context.policy.graceMs });
     }),
     /** The text and Enter (INPUT) or the keys' bytes (KEYS), to the running child (session.input.ts). */
-    forwardInput: sendTo("pty", ({ context, event }) => ({
-      type: "CHILD.WRITE" as const,
-      ...inputCommand(context, event),
-    })),
+    forwardInput: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...inputCommand(context, event) });
+      if (event.type !== "INPUT") return;
+      const asked = context.inputWait?.question ?? openQuestion(context, context.screen, context.title)?.question;
+      enqueue.assign({ answeredQuestion: asked ?? null });
+    }),
     /** The type-ahead, in order, once it is due (session.input.ts); from then on input goes to the child only. */
     writeTypeAhead: enqueueActions(({ context, enqueue }) => {
       if (!typeAheadDue(context)) return;

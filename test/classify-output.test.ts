@@ -127,6 +127,15 @@ describe("matchInputWait", () => {
     expect(matchInputWait(["ok?"], both)?.pattern).toBe("question_mark");
   });
 
+  it("defect: the question our last input answered, its echo after it, is no question, nor anything above it", () => {
+    const screen = ["Overwrite? [y/N] n", "Continue? [y/N] y", "got:y"];
+    expect(matchInputWait(screen)).toEqual({ pattern: "yes_no", line: "Continue? [y/N] y" }); // as the seed read it
+    expect(matchInputWait(screen, DEFAULT_INPUT_WAIT_PATTERNS, "Continue? [y/N]")).toBeNull();
+    // A new prompt below the answered one is open; the same question asked again (no echo yet) too.
+    const again = [...screen, "Continue? [y/N] "];
+    expect(matchInputWait(again, DEFAULT_INPUT_WAIT_PATTERNS, "Continue? [y/N]")?.line).toBe("Continue? [y/N]");
+  });
+
   it("pattern names are unique and stable", () => {
     const names = DEFAULT_INPUT_WAIT_PATTERNS.map((p) => p.name);
     expect(new Set(names).size).toBe(names.length);

@@ -139,6 +139,22 @@ describe("createConductor with real processes", () => {
     expect(c.sendInput("ask", "late")).toBe(false);
   });
 
+  it("defect: a prompt answered by sendInput is no question any more once the agent goes on (a field review)", async () => {
+    const c = conductor({ probeOpts: { inputQuietMs: 1_000 } });
+    const moves: string[] = [];
+    c.on("stateChange", (e) => moves.push(`${e.to}:${e.reason}`));
+    const asked = waitFor(c, "inputWait");
+    const done = waitFor(c, "completed");
+    // Quiet for 3 s after its reply: the answered prompt, still on screen, was read as a new question.
+    const script = `printf 'Continue? [y/N] '; read a; echo "got:$a"; sleep 3; echo done`;
+    c.spawnSession({ id: "yn", agent: "command", command: ["/bin/sh", "-c", script] });
+    expect((await asked).pattern).toBe("yes_no");
+    expect(c.sendInput("yn", "y")).toBe(true);
+    await done;
+    expect(moves.filter((m) => m.startsWith("input_wait"))).toEqual(["input_wait:input_wait:yes_no"]);
+    expect(readFileSync(c.getSnapshot()[0]!.outPath!, "utf8")).toContain("got:y");
+  });
+
   it("defect (seed compat): input sent right after spawnSession is typed ahead and reaches the first child", async () => {
     // The seed spawned inside spawnSession, so these two lines worked there; ours returned false.
     const c = conductor();

@@ -105,6 +105,8 @@ export function findQuestion(
   screen: readonly string[],
   title: string | null,
   patterns: readonly (InputWaitPattern | string)[] = DEFAULT_INPUT_WAIT_PATTERNS,
+  /** The question the session's last input answered: that line with the answer after it is no question. */
+  answered: string | null = null,
 ): Question | null {
   const r = rows(screen);
   const titled = title ? profile.titles.find((t) => t.pattern.test(title))?.means : undefined;
@@ -128,6 +130,7 @@ export function findQuestion(
       : matchInputWait(
           r.map((x) => x.text),
           [...patterns, ...profile.questions],
+          answered,
         );
   if (asking) {
     const text = line?.line ?? r.slice(-BOTTOM).findLast((x) => /\?$/.test(x.text))?.text ?? (title as string).trim();
