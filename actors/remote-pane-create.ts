@@ -46,8 +46,8 @@ export async function createPane(
       return await createOnce(ctx, name, cmd);
     } catch (e) {
       if (e instanceof CancelledError) throw e;
-      // Left by a conductor that is gone (kill -9, a shutdown while the host was away): ended, then
-      // created anew. Once: a session that comes back at once is not an orphan's.
+      // Left by a conductor that is provably gone (a crash, then a restart on this machine): ended,
+      // then created anew (remote-orphan-end.ts). Once: a session that comes back at once is not an orphan's.
       if (!orphanEnded && /duplicate session/.test((e as Error).message)) {
         orphanEnded = true;
         const blocker = await endOrphan(ctx, name).catch((err: Error) => {
@@ -56,7 +56,7 @@ export async function createPane(
         if (blocker.kind === "orphan" || blocker.kind === "gone") continue;
         if (blocker.kind === "live" && blocker.owner === ctx.ctl.owner)
           throw new Error(
-            `tmux session "${name}" on ${ctx.host} (tmux -L ${ctx.socket}) is another live session's of this conductor: give this session another id or remote.sessionName`,
+            `tmux session "${name}" on ${ctx.host} (tmux -L ${ctx.socket}) is in use by another live session of this conductor: give this session another id or remote.sessionName`,
           );
         if (blocker.kind === "away")
           throw new Error(
