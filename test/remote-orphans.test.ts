@@ -6,15 +6,16 @@
  * with "duplicate session". Agents are counted by env marker, never by path.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { statFields } from "../actors/process-identity.js";
 import { createConductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
 import { distModule } from "./helpers/dist.js";
-import { killMarked, markedProcesses, newMark, waitMarked } from "./helpers/marked.js";
+import { killMarked, markedProcesses, newMark, pidsWithCmdline, waitMarked } from "./helpers/marked.js";
 import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
 
 const { built } = distModule("src/index.js");
@@ -88,18 +89,7 @@ async function until(pred: () => boolean, ms = BOUND_MS) {
 /** The hook jobs the remote tmux server runs now (`sh -c "sleep <grace>..."`, its children). */
 function hookJobs(): number[] {
   const server = Number(tmux("display-message", "-p", "#{pid}").trim());
-  return readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, "latin1");
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        return ppid === server && readFileSync(`/proc/${d}/cmdline`, "latin1").includes("@conductor-live-");
-      } catch {
-        return false; // exited while we looked
-      }
-    })
-    .map(Number);
+  return pidsWithCmdline("@conductor-live-").filter((pid) => Number(statFields(pid)?.[1]) === server);
 }
 
 /**
