@@ -14,6 +14,7 @@
  * environment (`setsid env -i …`). Only a cgroup holds those (process-cgroup.ts, where one can be
  * made; docs/reliability.md).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as crypto from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { inWindow, type PidWindow, type SpawnMark, spawnMark, windowBetween } from "./pid-window.js";
@@ -140,8 +141,6 @@ export function carriersIn(environs: ReadonlyMap<number, string>, prefix: string
   if (!prefix) return [];
   return [...environs].filter(([pid, env]) => pid !== process.pid && carries(env, prefix)).map(([pid]) => pid);
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * The final check behind "shutdown resolves only when every process is gone": SIGKILL whatever

@@ -17,6 +17,7 @@
  * the reap of a tree that is gone costs a few small reads. Without a mark, or when the window
  * cannot be bounded, the whole table and every environ are read, as before.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { carriersIn, pidsCarrying } from "./env-cookie.js";
 import { cgroupPids } from "./process-cgroup.js";
 import { inWindow, type PidWindow, type SpawnMark, spawnMark, windowBetween } from "./pid-window.js";
@@ -83,8 +84,6 @@ interface Scan {
   table: ProcessTable;
   carrying(cookie: string): Promise<number[]>;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Family beyond the tree: the cookie's carriers and the run's cgroup's processes. */
 async function markedIn(scan: Scan, o: Omit<ReapOptions, "graceMs">): Promise<number[]> {

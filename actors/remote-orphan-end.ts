@@ -6,6 +6,7 @@
  * conductor's live agent ended 300 ms into its outage), and the user's own, are left alone: the
  * create fails, saying whose it is.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { isProcessAlive, pidSpace } from "./process-identity.js";
 import {
   type Blocker,
@@ -57,10 +58,10 @@ export async function endOrphan(ctx: PaneContext, name: string): Promise<Blocker
     .map((l) => l.split(" "))
     .map(([window = "", id = "", pid]): Pane => ({ window, id, pid: Number(pid) }));
   const graceMs = ORPHAN_KILL_GRACE_S * 1000;
-  const died = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
   const failed = (step: string, e: Error) =>
     ctx.log("remote.orphan_end_failed", { tmuxSession: name, step, error: e.message });
-  for (const pane of panes) await endPane(ctl, pane, { createdSession: name, graceMs, died, failed });
+  for (const pane of panes)
+    await endPane(ctl, pane, { createdSession: name, graceMs, died: (ms) => sleep(ms), failed });
   ctx.log("remote.orphan_ended", { tmuxSession: name, owner: blocker.owner, panes: panes.length });
   return blocker;
 }

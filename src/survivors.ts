@@ -16,6 +16,7 @@
  * names); an entry (and its emptied cgroup) is removed once nothing is left. Every conductor also
  * removes the empty cgroups of dead processes, which a SIGKILL leaves behind.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import fs from "node:fs";
 import { join } from "node:path";
 import { endCarriers, pidsCarrying } from "../actors/env-cookie.js";
@@ -54,7 +55,6 @@ export interface SurvivorLedger {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const commOf = (pid: number) => {
   try {
     return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
