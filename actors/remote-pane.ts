@@ -185,7 +185,7 @@ export async function capturePane(ctl: TmuxControl, pane: Pane, captured?: () =>
       ["capture-pane", "-p", "-J", "-S", "-", "-t", pane.id],
       ["display-message", "-p", "-t", pane.id, "#{cursor_x} #{history_size} #{history_limit}"],
     ],
-    // As its answer is read: the pane output read before it is in the capture (remote-held-output.ts).
+    // As its answer is read: the pane output read before it is in the capture (remote-pane-stream.ts).
     (i) => i === 1 && captured?.(),
   );
   const [x = 0, size = 0, limit = 0] = state.split(" ").map(Number);

@@ -18,7 +18,7 @@ export interface ResyncContext {
   shim: { scanner: MarkerScanner; nonce: string } | undefined;
   log: (event: string, data: Record<string, unknown>) => void;
   diag: (line: string) => void;
-  /** The capture's answer is being read (remote-held-output.ts). */
+  /** The capture's answer is being read (remote-pane-stream.ts). */
   captured?: () => void;
   /** What was missed is logged: output held since the drop may follow. */
   caughtUp?: () => void;

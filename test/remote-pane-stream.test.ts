@@ -1,6 +1,6 @@
 /**
- * A remote pane's bytes from a dropped link until its catch-up (actors/remote-pane-stream.ts,
- * remote-held-output.ts): what came before the capture's answer is in the capture, so only its
+ * A remote pane's bytes from a dropped link until its catch-up (actors/remote-pane-stream.ts):
+ * what came before the capture's answer is in the capture, so only its
  * marker counts; what came after it is delivered once the catch-up is logged, in order.
  */
 import { describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 /**
  * Nothing a remote agent prints is lost or doubled across dropped connections, however many
- * sessions reconnect at once (actors/remote-held-output.ts). A field review found lines missing in
+ * sessions reconnect at once (actors/remote-pane-stream.ts). A field review found lines missing in
  * 2 of 6 sessions' logs after two short drops: tmux streamed each pane again before its catch-up
  * was answered, and the catch-up then aligned past what the pane printed while the link was down.
  * A real sshd on 127.0.0.1 whose connections are killed twice while six sessions print.
