@@ -82,8 +82,9 @@ export function unwatchCommands(owner: string): string[][] {
 }
 
 /**
- * The hook's job (sh, run by the tmux server). run-shell expands formats first: `#{socket_path}` is
- * the server's own socket, and `##{…}` reaches the inner tmux calls as `#{…}`. Any client's detach
+ * The hook's job (sh, run by the tmux server). run-shell expands formats first: `#{q:socket_path}` is
+ * the server's own socket, escaped for sh (it comes from the host's TMUX_TMPDIR, which may hold a
+ * quote or a blank), and `##{…}` reaches the inner tmux calls as `#{…}`. Any client's detach
  * runs it: while the owner's client is attached it is someone else's, and after the grace only the
  * same client still gone counts (a field review: a countdown begun by another client's detach, or by
  * an earlier drop, ended agents during a 0.4 s blip). Only panes still alive are signalled (the pid
@@ -95,7 +96,7 @@ function reapScript(w: OrphanWatch): string {
   const format = `##{${OWNER_OPTION}} ##{pane_dead} ##{pane_pid} ##{window_id} ##{session_id}`;
   const live = `t show-options -gqv ${liveOption(owner)}`;
   return [
-    `t() { ${shQuote(w.program)} -S '#{socket_path}' "$@" 2>/dev/null; }`,
+    `t() { ${shQuote(w.program)} -S #{q:socket_path} "$@" 2>/dev/null; }`,
     `here() { [ -n "$1" ] && t list-clients -F '##{client_pid}' | grep -qx "$1"; }`,
     `p=$(${live})`,
     `if here "$p"; then exit 0; fi`,

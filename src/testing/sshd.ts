@@ -65,7 +65,22 @@ function childrenOf(ppid: number): number[] {
   return out;
 }
 
-export async function startSshd(): Promise<TestSshd> {
+export interface StartSshdOptions {
+  /**
+   * More variables for the sessions it starts (sshd's `SetEnv`), e.g. `TMUX_TMPDIR` to put the remote
+   * tmux server's socket somewhere else. A value may hold blanks and quotes, never a newline or `"`.
+   */
+  env?: Record<string, string>;
+}
+
+export async function startSshd(options: StartSshdOptions = {}): Promise<TestSshd> {
+  const extraEnv = Object.entries(options.env ?? {}).map(([k, v]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || /["\n\\]/.test(v))
+      throw new TypeError(
+        `startSshd: env ${JSON.stringify(k)}: a name of letters, digits and _, a value without newline, " or \\`,
+      );
+    return ` "${k}=${v}"`;
+  });
   const dir = mkdtempSync(join(tmpdir(), "conductor-sshd-"));
   try {
     mkdirSync("/run/sshd", { recursive: true }); // privilege separation directory (sshd as root)
@@ -94,7 +109,8 @@ export async function startSshd(): Promise<TestSshd> {
     "PermitRootLogin prohibit-password",
     "LogLevel INFO",
     "MaxStartups 50",
-    `SetEnv HOME=${home}`,
+    // One line: sshd takes only the first SetEnv it reads.
+    `SetEnv HOME=${home}${extraEnv.join("")}`,
   ].join("\n");
   writeFileSync(join(dir, "sshd_config"), `${config}\n`);
   const hostPub = readFileSync(join(dir, "host_ed25519.pub"), "utf8").trim().split(" ");

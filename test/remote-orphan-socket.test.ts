@@ -1,0 +1,77 @@
+/**
+ * The orphan hook (actors/remote-orphan-watch.ts) reaches the remote tmux server through its own
+ * socket path, which comes from the host's TMUX_TMPDIR: a path with a quote and a blank in it must
+ * not break the hook's shell script (it did: the path sat in single quotes, so the hook's tmux calls
+ * found no server and a killed conductor's agent ran on). Real sshd, real tmux, a real embedding
+ * process killed with SIGKILL.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { distModule } from "./helpers/dist.js";
+import { killMarked, newMark, waitMarked } from "./helpers/marked.js";
+import { haveRemoteTools, startSshd, type TestSshd } from "./helpers/sshd.js";
+
+const { built } = distModule("src/index.js");
+const embedder = fileURLToPath(new URL("./fixtures/remote-orphan-embedder.mjs", import.meta.url));
+const SOCKET = `cond-orphan-q-${process.pid}`;
+const tmp = mkdtempSync(join(tmpdir(), "remote-orphan-socket-"));
+/** The host's TMUX_TMPDIR: a quote and a blank, as a user's home directory may have. */
+const tmuxTmp = join(tmp, "it's a dir");
+/** A bound for what the remote side does by itself (the hook's sleep, the kill's 2 s): never a verdict. */
+const BOUND_MS = 60_000;
+const mark = newMark();
+let sshd: TestSshd;
+let child: ChildProcess | undefined;
+
+const tmux = (...args: string[]) =>
+  execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8", env: { ...process.env, TMUX_TMPDIR: tmuxTmp } });
+
+beforeAll(async () => {
+  mkdirSync(tmuxTmp);
+  if (haveRemoteTools && built) sshd = await startSshd({ env: { TMUX_TMPDIR: tmuxTmp } });
+});
+afterAll(async () => {
+  child?.kill("SIGKILL");
+  killMarked(mark);
+  try {
+    tmux("kill-server");
+  } catch {
+    /* no server left */
+  }
+  await sshd?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe.runIf(haveRemoteTools && built && process.platform === "linux")("the orphan hook's socket path", () => {
+  it(
+    "a host whose TMUX_TMPDIR holds a quote and a blank: a killed conductor's agent still ends",
+    async () => {
+      const logs = mkdtempSync(join(tmp, "logs-"));
+      const proc = spawn(process.execPath, [embedder, logs, sshd.hostsFile("box"), SOCKET, mark, "1500", "q"], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      child = proc;
+      const exited = new Promise<void>((r) => proc.on("exit", () => r()));
+      await new Promise<void>((resolve, reject) => {
+        proc.on("exit", (code) => reject(new Error(`embedder exited (${code}) before its agent ran`)));
+        proc.stdout?.on("data", (d: Buffer) => String(d).includes("ready") && resolve());
+      });
+      // The remote server is the one in that directory (the test would prove nothing otherwise).
+      expect(tmux("display-message", "-p", "#{socket_path}").trim()).toContain("it's a dir");
+      const running = await waitMarked(mark, (_n, list) => list.some((p) => p.comm === "sleep"), BOUND_MS);
+      expect(running.filter((p) => p.comm === "sleep")).toHaveLength(1);
+      proc.kill("SIGKILL");
+      await exited;
+      expect(await waitMarked(mark, (n) => n === 0, BOUND_MS)).toEqual([]);
+      const sessions = () => tmux("list-sessions", "-F", "#{session_name}").split("\n");
+      const end = Date.now() + BOUND_MS; // its session goes right after its processes
+      while (sessions().includes("q") && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(sessions()).not.toContain("q");
+    },
+    3 * BOUND_MS,
+  );
+});
