@@ -20,7 +20,7 @@ import {
 } from "./session.judgement.js";
 import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
 import { charsOf, inputCommand, takesInput } from "./session.input.js";
-import { NEVER_MS } from "./session.policy.js";
+import { BUSY_CONTENT_SETTLE_MS, NEVER_MS } from "./session.policy.js";
 import type {
   AgentTelemetryInput,
   ChildCommand,
@@ -75,6 +75,8 @@ export const sessionBase = setup({
       context.policy.busyStallMs === null
         ? NEVER_MS
         : Math.max(0, context.policy.busyStallMs - context.lastOutputLagMs),
+    /** Other content on a ticking turn's screen this long, still there at the next reading → work (session.moves.ts). */
+    busyContentSettle: BUSY_CONTENT_SETTLE_MS,
     /** Stalled this long → give up on this run. Never fires when the policy says null. */
     stalledGiveUp: ({ context }) => context.policy.stallTimeoutMs ?? NEVER_MS,
     /** The stall ladder's nudge, before the give-up. */
@@ -122,6 +124,14 @@ export const sessionBase = setup({
       if (e.generation !== context.generation) return false;
       const keys = screenKeysOf(context, screenOf(e), e.title ?? null);
       return keys.content === context.screenKey.content && keys.progress !== context.screenKey.progress;
+    },
+    /** The screen a busy turn's clock ticks on, whatever its clock says (`ticking`). */
+    busyContentShown: ({ context, event }) => {
+      const e = output(event);
+      return (
+        e.generation === context.generation &&
+        screenKeysOf(context, screenOf(e), e.title ?? null).content === context.busyContent
+      );
     },
     busyStallEnabled: ({ context }) => context.policy.busyStallMs !== null,
     nudgeDue: ({ context }) => context.policy.stallNudgeMs !== null && !context.nudged,

@@ -79,6 +79,8 @@ export interface SessionContext {
    * spinner) is no progress; output that leaves `content` unchanged changed only a busy clock.
    */
   screenKey: ScreenKeys;
+  /** The content key of the screen a busy turn's clock ticks on (`ticking`): other content is judged against it. */
+  busyContent: string;
   inputWait: InputWaitInfo | null;
   /** The CLI's own error line of the failed run, or its spawn error (secrets redacted), for the snapshot and `dead`. */
   lastError: string | null;
@@ -219,6 +221,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     screen: [],
     title: null,
     screenKey: NO_SCREEN_KEYS,
+    busyContent: "",
     inputWait: null,
     lastError: null,
     nudged: false,

@@ -7,7 +7,17 @@
  * actor, which `machine.provide({ actors })` replaces.
  */
 import { initialContext } from "./session.context.js";
-import { failureOnScreen, noProgress, outputWhileHealthy, whileRunning } from "./session.moves.js";
+import {
+  busyClockStates,
+  failureOnScreen,
+  healthyRetry,
+  noProgress,
+  outputWhileWorking,
+  progressActions,
+  resumedActions,
+  resumedByRetry,
+  whileRunning,
+} from "./session.moves.js";
 import { sessionSetup } from "./session.setup.js";
 import { STATES, type SessionState } from "./session.types.js";
 
@@ -120,7 +130,7 @@ export const sessionMachine = sessionSetup.createMachine({
       // working: the screen's content changed last; ticking: since then only a busy counter did.
       initial: "working",
       states: {
-        working: { on: { "CHILD.OUTPUT": outputWhileHealthy("working") } },
+        working: { on: { "CHILD.OUTPUT": outputWhileWorking } },
         ticking: {
           // The busy stall: a turn whose clock alone moves (codex's `Working (14m 3s …)` against an
           // API that never answers) is no progress, however long the counter counts.
@@ -131,7 +141,11 @@ export const sessionMachine = sessionSetup.createMachine({
               actions: { type: "because", params: { reason: "L1_busy_stall" } },
             },
           },
-          on: { "CHILD.OUTPUT": outputWhileHealthy("ticking") },
+          ...busyClockStates({
+            tick: progressActions,
+            retry: healthyRetry,
+            work: { target: `#session.${STATES.HEALTHY}.working`, actions: progressActions } as const,
+          }),
         },
       },
       after: {
@@ -159,7 +173,11 @@ export const sessionMachine = sessionSetup.createMachine({
       initial: "silent",
       states: {
         silent: {},
-        ticking: { on: { "CHILD.OUTPUT": { guard: "onlyCounterChanged", actions: "noteOutput" } } },
+        ticking: busyClockStates({
+          tick: "noteOutput",
+          retry: resumedByRetry,
+          work: { target: `#session.${STATES.HEALTHY}`, actions: resumedActions } as const,
+        }),
       },
       // The stall ladder: stalled → nudge (stallNudgeMs) → give up and restart (stallTimeoutMs).
       after: {
@@ -173,18 +191,9 @@ export const sessionMachine = sessionSetup.createMachine({
       on: {
         "CHILD.OUTPUT": [
           failureOnScreen,
-          // A retry notice after a silence (claude's text mode waits up to ~40 s between them).
-          {
-            guard: "newRetryOnScreen",
-            target: STATES.HEALTHY,
-            actions: ["noteOutput", "noteScreenRetry", { type: "because", params: { reason: "output_resumed" } }],
-          },
+          resumedByRetry,
           noProgress,
-          {
-            guard: "fromCurrentChild",
-            target: STATES.HEALTHY,
-            actions: ["noteOutput", { type: "because", params: { reason: "output_resumed" } }],
-          },
+          { guard: "fromCurrentChild", target: STATES.HEALTHY, actions: resumedActions },
         ],
         ...whileRunning,
       },

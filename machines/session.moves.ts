@@ -52,27 +52,77 @@ export const failureOnScreen = {
 /** Output that changes nothing on screen (a redraw, a spinner frozen at "25s") is not progress. */
 export const noProgress = { guard: "screenUnchanged", actions: "noteOutput" } as const;
 
-const progressActions = ["noteOutput", "cancelQuiet", "armQuiet", "cancelStall", "armStall"] as const;
+export const progressActions = ["noteOutput", "cancelQuiet", "armQuiet", "cancelStall", "armStall"] as const;
+/** A retry announced on screen while healthy: progress for the question timer; its wait re-arms the stall. */
+const healthyRetryActions = ["noteOutput", "noteScreenRetry", "cancelQuiet", "armQuiet"] as const;
+/** The same, ending a busy turn's `ticking`: the CLI is at work again. */
+export const healthyRetry = {
+  guard: "newRetryOnScreen",
+  target: `#session.${STATES.HEALTHY}.working`,
+  actions: healthyRetryActions,
+} as const;
+
+/** Output that ends a stall. */
+export const resumedActions = ["noteOutput", { type: "because", params: { reason: "output_resumed" } }] as const;
+/** A retry notice after a silence ends a stall (claude's text mode waits up to ~40 s between them). */
+export const resumedByRetry = {
+  guard: "newRetryOnScreen",
+  target: `#session.${STATES.HEALTHY}`,
+  actions: ["noteOutput", "noteScreenRetry", { type: "because", params: { reason: "output_resumed" } }],
+} as const;
 
 /**
- * Output while healthy, in `working` (the screen's content last changed) or `ticking` (since then
- * only a busy line's counter did, so the busy stall counts). Progress makes the stall and quiet
- * timers count again from its last byte: they are re-armed in place, healthy is not re-entered
- * (issue 13: a re-entry per output event, its exit and entry and a stateChange check, was most of
- * the ~34 KB each event allocated). Timing is the same as the re-entry's: both cancelled, then
- * armed with the delays of the context just noted. A counter's tick is progress for those timers
- * (a long tool run shows nothing else); only the busy stall tells it from work.
+ * Output while healthy and `working` (the screen's content changed last). Progress makes the stall
+ * and quiet timers count again from its last byte: they are re-armed in place, healthy is not
+ * re-entered (issue 13: a re-entry per output event, its exit and entry and a stateChange check, was
+ * most of the ~34 KB each event allocated). Timing is the same as the re-entry's: both cancelled,
+ * then armed with the delays of the context just noted. A counter's tick is progress for those
+ * timers (a long tool run shows nothing else); only the busy stall tells it from work.
  */
-export function outputWhileHealthy(sub: "working" | "ticking") {
-  const toWorking = sub === "ticking" ? { target: "working" } : {};
-  return [
-    failureOnScreen,
-    // A retry the CLI announces on screen: progress, and PROBE.RETRY, whose step re-arms the stall with
-    // the announced wait. Before noProgress: a TUI's busy line may change only in its attempt number.
-    { guard: "newRetryOnScreen", ...toWorking, actions: ["noteOutput", "noteScreenRetry", "cancelQuiet", "armQuiet"] },
-    noProgress,
-    // Only the counter moved: `ticking` is entered once (its timer counts from this tick), then kept.
-    { guard: "onlyCounterChanged", ...(sub === "working" ? { target: "ticking" } : {}), actions: progressActions },
-    { guard: "fromCurrentChild", ...toWorking, actions: progressActions },
-  ] as const;
+export const outputWhileWorking = [
+  failureOnScreen,
+  // A retry the CLI announces on screen: progress, and PROBE.RETRY, whose step re-arms the stall with
+  // the announced wait. Before noProgress: a TUI's busy line may change only in its attempt number.
+  { guard: "newRetryOnScreen", actions: healthyRetryActions },
+  noProgress,
+  // Only the counter moved: `ticking` begins (its timer counts from this tick) on this screen.
+  { guard: "onlyCounterChanged", target: "ticking", actions: [...progressActions, "noteBusyContent"] },
+  { guard: "fromCurrentChild", actions: progressActions },
+] as const;
+
+/**
+ * A busy turn on which only the clock ticks (`healthy.ticking`, `stalled.ticking`): other content
+ * on its screen is work only if it stays. A reading taken in the middle of a redraw (the pty's
+ * reader got part of one write) shows a half-drawn frame, then the clock's screen again: live under
+ * load, such readings kept gemini's hung turn `healthy` for 8 minutes (gemini/tui-hang, 2026-12-04;
+ * test/busy-stall.pty.test.ts). So the first reading that shows something else waits in `changed`;
+ * the clock's screen back means no work; the first reading after BUSY_CONTENT_SETTLE_MS that still
+ * shows something else is work (`work`). Judged on a reading, never on the timer alone: a reading
+ * behind a blocked event loop may be older than the timer.
+ */
+export function busyClockStates<const Tick, const Retry, const Work>(o: {
+  /** Another tick of the clock (or a half-drawn frame): what output does meanwhile. */
+  tick: Tick;
+  /** A retry the CLI announces on screen (its move, with `guard: "newRetryOnScreen"`): work again. */
+  retry: Retry;
+  /** The content that stayed: work again. */
+  work: Work;
+}) {
+  const first = [failureOnScreen, o.retry, noProgress] as const;
+  const shown = { guard: "busyContentShown", actions: o.tick } as const;
+  const back = { ...shown, target: "steady" } as const;
+  const other = { guard: "fromCurrentChild", actions: o.tick } as const;
+  return {
+    initial: "steady",
+    states: {
+      steady: { on: { "CHILD.OUTPUT": [...first, shown, { ...other, target: "changed" }] } },
+      changed: {
+        after: { busyContentSettle: "changedAwhile" },
+        on: { "CHILD.OUTPUT": [...first, back, other] },
+      },
+      changedAwhile: {
+        on: { "CHILD.OUTPUT": [...first, back, { guard: "fromCurrentChild", ...o.work }] },
+      },
+    },
+  } as const;
 }

@@ -112,6 +112,14 @@ export function resolvePolicy(overrides: PolicyOverrides = {}): SessionPolicy {
   return out as unknown as SessionPolicy;
 }
 
+/**
+ * How long other content on a busy turn's screen must stay before it counts as work (the next
+ * reading after this decides; session.moves.ts). A half-drawn frame lasts until the rest of its
+ * write is read: milliseconds, a frame (~80 ms) at most on a loaded machine; readings come every
+ * `outputCoalesceMs` (100 ms). Work is seen this much later, far below any busy stall.
+ */
+export const BUSY_CONTENT_SETTLE_MS = 1_000;
+
 /** The longest a named delay may be (setTimeout's limit): "never" for a null policy value. */
 export const NEVER_MS = 2 ** 31 - 1;
 

@@ -64,6 +64,7 @@ export const sessionRunSetup = sessionBase.extend({
       screen: [],
       title: null,
       screenKey: NO_SCREEN_KEYS,
+      busyContent: "",
       lastError: null,
       nudged: false,
       autoAnswered: null,
@@ -159,6 +160,8 @@ export const sessionRunSetup = sessionBase.extend({
         screenKey: screenKeysOf(context, screen, title),
       };
     }),
+    /** `ticking` begins: the screen noted last is the one its clock ticks on. */
+    noteBusyContent: assign(({ context }) => ({ busyContent: context.screenKey.content })),
     /** Progress while healthy: both timers count again from this output's last byte (lagMs). */
     cancelQuiet: cancel(HEALTHY_QUIET),
     armQuiet: raise(quietDue, { id: HEALTHY_QUIET, delay: "inputQuiet" }),

@@ -18,32 +18,46 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
 });
 
+/** Where a session of busy-clock.mjs goes from healthy: the busy stall, or its exit after 600 frames. */
+async function fromHealthy(env: Record<string, string>): Promise<{ next: string; state: unknown }> {
+  const c = createConductor({
+    logsDir: mkdtempSync(join(tmpdir(), "busy-clock-")),
+    handleSignals: false,
+    enableMesh: false,
+    graceMs: 1_000,
+    // The plain stall far away: only the busy stall can end this `healthy`.
+    probeOpts: { stallMs: 600_000, inputQuietMs: 600_000, busyStallMs: 4_000 },
+  });
+  open.push(c);
+  // Where the session goes from healthy: the stall, or the fixture's exit after 600 frames (~30 s).
+  const next = new Promise<string>((resolve) =>
+    c.on("stateChange", (e: { from: string; to: string; reason: string }) => {
+      if (e.from === "healthy") resolve(`${e.to} ${e.reason}`);
+    }),
+  );
+  c.spawnSession({
+    id: "g",
+    agent: "command",
+    judgeAs: "gemini",
+    command: [process.execPath, FIXTURE],
+    env: { FRAMES: "600", ...env },
+  });
+  // No time asserted: the stall comes once 4 s of ticks were seen, however slow the machine.
+  return { next: await next, state: c.getSnapshot()[0] };
+}
+
 describe("the busy stall on a real pty", () => {
   it("gemini's hung turn, its clock crossing a digit, stalls as a busy turn (L1_busy_stall)", async () => {
-    const c = createConductor({
-      logsDir: mkdtempSync(join(tmpdir(), "busy-clock-")),
-      handleSignals: false,
-      enableMesh: false,
-      graceMs: 1_000,
-      // The plain stall far away: only the busy stall can end this `healthy`.
-      probeOpts: { stallMs: 600_000, inputQuietMs: 600_000, busyStallMs: 4_000 },
-    });
-    open.push(c);
-    // Where the session goes from healthy: the stall, or the fixture's exit after 600 frames (~30 s).
-    const next = new Promise<string>((resolve) =>
-      c.on("stateChange", (e: { from: string; to: string; reason: string }) => {
-        if (e.from === "healthy") resolve(`${e.to} ${e.reason}`);
-      }),
-    );
-    c.spawnSession({
-      id: "g",
-      agent: "command",
-      judgeAs: "gemini",
-      command: [process.execPath, FIXTURE],
-      env: { FRAMES: "600" },
-    });
-    // No time asserted: the stall comes once 4 s of ticks were seen, however slow the machine.
-    expect(await next).toBe("stalled L1_busy_stall");
-    expect(c.getSnapshot()[0]).toMatchObject({ state: "stalled", restarts: 0 });
+    const { next, state } = await fromHealthy({});
+    expect(next).toBe("stalled L1_busy_stall");
+    expect(state).toMatchObject({ state: "stalled", restarts: 0 });
+  }, 90_000);
+
+  it("each frame in two writes 30 ms apart: a half-drawn frame read between them is no work", async () => {
+    // Live under load (gemini/tui-hang, 2026-12-04): readings taken between the parts of one redraw
+    // changed the screen's content now and then, and the hung turn stayed `healthy` for 8 minutes.
+    const { next, state } = await fromHealthy({ SPLIT_MS: "30" });
+    expect(next).toBe("stalled L1_busy_stall");
+    expect(state).toMatchObject({ state: "stalled", restarts: 0 });
   }, 90_000);
 });

@@ -59,7 +59,8 @@ const TYPE_AHEAD_TRANSITIONS = ["(root): INPUT [keepsTypeAhead] (stays)", "(root
 const NOISE = new Set([
   "healthy.working: CHILD.OUTPUT [fromCurrentChild] (stays)",
   "healthy.working: CHILD.OUTPUT [screenUnchanged] (stays)",
-  "healthy.ticking: CHILD.OUTPUT [screenUnchanged] (stays)",
+  "healthy.ticking.steady: CHILD.OUTPUT [screenUnchanged] (stays)",
+  "healthy.ticking.changed: CHILD.OUTPUT [screenUnchanged] (stays)",
   "stalled: CHILD.OUTPUT [screenUnchanged] (stays)",
   "input_wait: CHILD.OUTPUT [fromCurrentChild] (stays)",
 ]);

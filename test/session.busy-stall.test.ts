@@ -86,9 +86,12 @@ describe("the busy stall: a clock that alone moves is no progress", () => {
     const h = ticking("codex", (s) => codex(`${s}s`), 121);
     expect(h.state()).toBe("stalled");
     h.screen(codex("122s", "• Ran npm test"));
+    expect(h.state()).toBe("stalled"); // judged at the first reading a settle (1 s) after it
+    h.advance(SEC);
+    h.screen(codex("123s", "• Ran npm test"));
     expect(h.moves.at(-1)).toBe("stalled->healthy");
     expect(h.ctx().reason).toBe("output_resumed");
-    for (let s = 123; s < 242; s++) {
+    for (let s = 124; s < 243; s++) {
       h.advance(SEC);
       h.screen(codex(`${s}s`, "• Ran npm test"));
     }
@@ -127,6 +130,48 @@ describe("the busy stall: a clock that alone moves is no progress", () => {
   it("busyStallMs null: a ticking clock is progress for ever (the behaviour before)", () => {
     const h = ticking("codex", (s) => codex(`${s}s`), 600, { busyStallMs: null });
     expect(h.state()).toBe("healthy");
+  });
+
+  // Live under load (gemini/tui-hang, 2026-12-04): readings taken while a redraw was half written
+  // changed the screen's content now and then, and the hung turn stayed healthy for 8 minutes.
+  const halfDrawn = (t: string) => codex(t).slice(0, 2);
+  it("a half-drawn frame between the ticks is no work: the busy stall still comes", () => {
+    const h = startSession(POLICY, { agent: "codex" });
+    h.spawnedEv();
+    h.screen(codex("0s"));
+    h.advance(SEC);
+    for (let s = 1; s <= 121; s++) {
+      // Every 5 s a reading lands in a redraw; the next one, 100 ms later, shows the whole frame.
+      if (s % 5 === 0) {
+        h.screen(halfDrawn(`${s}s`));
+        h.advance(100);
+        h.screen(codex(`${s}s`));
+        h.advance(SEC - 100);
+      } else {
+        h.screen(codex(`${s}s`));
+        h.advance(SEC);
+      }
+    }
+    expect(h.state()).toBe("stalled");
+    expect(h.ctx().reason).toBe("L1_busy_stall");
+    expect(h.moves).toEqual(["init->starting", "starting->healthy", "healthy->stalled"]);
+    // Stalled, the same: a half-drawn frame does not end the stall.
+    h.screen(halfDrawn("122s"));
+    h.advance(100);
+    h.screen(codex("122s"));
+    expect(h.state()).toBe("stalled");
+  });
+
+  it("other content is judged on a reading, not on the timer: a reading after the settle that shows the clock's screen is no work", () => {
+    const h = ticking("codex", (s) => codex(`${s}s`), 60);
+    h.screen(halfDrawn("60s"));
+    h.advance(5 * SEC); // the event loop was blocked: no reading for 5 s, the settle long past
+    for (let s = 65; s <= 121; s++) {
+      h.screen(codex(`${s}s`));
+      h.advance(SEC);
+    }
+    expect(h.state()).toBe("stalled");
+    expect(h.ctx().reason).toBe("L1_busy_stall");
   });
 
   it("a command's screen has no busy line: a clock it prints is its content", () => {

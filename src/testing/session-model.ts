@@ -65,6 +65,8 @@ export const RETRY_TEXT = "Error: 503 Service Unavailable - retrying in 1s (atte
 export const BUSY_RETRY_TEXT = "• Reconnecting... 1/5 (1s • esc to interrupt)";
 /** What failed, on the row under it (codex says it there). */
 const BUSY_RETRY_DETAIL = "  └ stream disconnected before completion";
+/** The busy model's screen read in the middle of a redraw (the pty's reader got part of one write). */
+export const HALF_DRAWN = "• Work";
 /** The busy model's busy line at 1 s or 2 s: a tick shows the other one (the abstraction keeps which). */
 export const tickLine = (n: 1 | 2) => `• Working (${n}s • esc to interrupt)`;
 const ticks = (screen: readonly string[]) => (screen.includes(tickLine(1)) ? 1 : screen.includes(tickLine(2)) ? 2 : 0);
@@ -222,9 +224,10 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
     // The busy model: its busy line's counter ticks while it works, and while it is stalled on that.
     if (o.busy && (s.matches("healthy") || s.matches("stalled")))
       out.push(output(tickLine(ticks(c.screen) === 1 ? 2 : 1)));
-    // While only the counter ticks: a redraw of it, codex's rate limit line, its own retry (once a run).
-    if (o.busy && s.matches({ healthy: "ticking" })) {
-      out.push(output(c.screen[0] ?? tickLine(1)), output(BUSY_RATE_LIMIT_TEXT));
+    // While only the counter ticks, healthy or stalled: a redraw, a reading of a half-drawn frame (in
+    // `changed` again: no move; after the settle: work), codex's rate limit line, its own retry (once a run).
+    if (o.busy && (s.matches({ healthy: "ticking" }) || s.matches({ stalled: "ticking" }))) {
+      out.push(output(c.screen[0] ?? tickLine(1)), output(HALF_DRAWN), output(BUSY_RATE_LIMIT_TEXT));
       if (c.screenRetry === "") out.push(output(BUSY_RETRY_TEXT, BUSY_RETRY_DETAIL));
     }
     // A command prints a rate limit and waits: a failure on screen while an account is held.
@@ -241,7 +244,10 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
     out.push({ type: "LEASE.RENEW_DUE", leaseId: MODEL_LEASE.leaseId });
   // Timers: only the one that fires first when the agent stays quiet.
   if (s.matches("starting") && c.childRunning) out.push(after("startupTimeout", "starting.launching"));
-  if (s.matches("healthy"))
+  // Other content on a ticking turn's screen: its settle (1 s) comes before every other timer.
+  const settling = s.matches({ healthy: { ticking: "changed" } }) || s.matches({ stalled: { ticking: "changed" } });
+  if (settling) out.push(after("busyContentSettle", `${s.matches("healthy") ? "healthy" : "stalled"}.ticking.changed`));
+  else if (s.matches("healthy"))
     out.push(
       asks(s)
         ? after("inputQuiet", "healthy")
@@ -251,7 +257,7 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
           : after("stallAfter", "healthy"),
     );
   // The stall ladder: the nudge comes first, the give-up after it.
-  if (s.matches("stalled"))
+  else if (s.matches("stalled"))
     out.push(
       c.policy.stallNudgeMs !== null && !c.nudged ? after("stallNudge", "stalled") : after("stalledGiveUp", "stalled"),
     );
@@ -286,6 +292,8 @@ export function serializeSessionState(s: SessionSnapshotValue): string {
     notice: c.screen.includes(RETRY_TEXT) || c.screen.includes(BUSY_RETRY_TEXT),
     // The busy model: the screen is the busy line (the next tick changes only its counter).
     ticks: ticks(c.screen),
+    // A half-drawn frame: other content than "working" on a ticking turn's screen.
+    half: c.screen.includes(HALF_DRAWN),
   });
 }
 
