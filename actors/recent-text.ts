@@ -38,6 +38,8 @@ export class RecentText {
   /** Characters and line ends appended in all, so a reader can tell how much came since it last looked. */
   total = 0;
   lineEnds = 0;
+  /** The text so far ends inside a line (its last character is not a line end): that line may still grow. */
+  endsOpen = false;
   /** Created with the first bytes: most sessions' tails are read from bytes, some never get any. */
   private decoder: StringDecoder | undefined;
 
@@ -65,6 +67,7 @@ export class RecentText {
   private append(piece: string): void {
     if (piece === "") return;
     this.total += piece.length;
+    this.endsOpen = piece.charCodeAt(piece.length - 1) !== 10;
     for (let i = piece.indexOf("\n"); i !== -1; i = piece.indexOf("\n", i + 1)) this.lineEnds++;
     this.parts.push(piece);
     this.partsLength += piece.length;

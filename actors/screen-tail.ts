@@ -234,7 +234,8 @@ export class ScreenTail {
    */
   reading(
     tailLines = 5,
-  ): { screenTail: string[] } & Required<Omit<ScreenReading, "passed">> & Pick<ScreenReading, "passed"> {
+  ): { screenTail: string[] } & Required<Omit<ScreenReading, "passed" | "lineOpen">> &
+    Pick<ScreenReading, "passed" | "lineOpen"> {
     // The tail is the screen's last non-empty rows, the same strings (issue 13: lastLines made each
     // row's string again, a second copy the session's context kept until the next reading).
     const screen = this.screen();
@@ -245,8 +246,15 @@ export class ScreenTail {
     }
     screenTail.reverse();
     const passed = this.passedSinceReading();
-    const reading = { screenTail, screen, title: this.title(), at: Date.now() };
-    return passed ? { ...reading, passed } : reading;
+    const title = this.title();
+    const at = Date.now();
+    // The output ends inside a line: a failure read on the last row may be cut short (session.judgement.ts).
+    // One object either way (issue 13: a spread per reading is an object more per output event).
+    if (this.recentText.endsOpen)
+      return passed
+        ? { screenTail, screen, title, at, passed, lineOpen: true }
+        : { screenTail, screen, title, at, lineOpen: true };
+    return passed ? { screenTail, screen, title, at, passed } : { screenTail, screen, title, at };
   }
 
   /**

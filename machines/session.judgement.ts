@@ -88,7 +88,7 @@ export function modeOf(cls: FailureClass): FailureMode {
 export function liveFailure(c: JudgedContext, e: Output): FailureVerdict | null {
   const screen = screenOf(e);
   const seen = judgeScreen(profileOf(c), screen, e.title ?? null, clockOf(c, e), e.passed);
-  if (seen) return seen;
+  if (seen) return e.lineOpen && endsScreen(screen, seen.line) ? null : seen;
   if (c.leaseStatus !== "held") return null;
   // The seed's rule, kept for accounts: a CLI that prints its limit and waits fails over.
   const generic = classifyFailure(screen.join("\n"));
@@ -98,6 +98,20 @@ export function liveFailure(c: JudgedContext, e: Output): FailureVerdict | null 
   const { now, timeZone } = clockOf(c, e);
   const hint = findRetryHint(screen.join("\n"), now, { timeZone });
   return { class: "rate_limit", line: line.trim(), source: "screen", retryAfterMs: hint?.ms ?? null };
+}
+
+/**
+ * The failure's line is the screen's last row and the output ends inside it: the rest of the line may
+ * still be on its way (a pty hands a long line over in pieces on a loaded machine: the recorded codex
+ * 401 lost its `, url: …` as lastError, gemini's auth hint its end). It is judged on the next reading,
+ * or at the exit, once the line is whole. A line as the failure reads it may lack the row's UI mark,
+ * so the row's end is what must match.
+ */
+function endsScreen(screen: readonly string[], line: string): boolean {
+  let last = screen.length - 1;
+  while (last >= 0 && (screen[last] as string).trim() === "") last--;
+  const row = last < 0 ? "" : (screen[last] as string).trim();
+  return row !== "" && line.trimEnd().endsWith(row.slice(-Math.min(row.length, 40)));
 }
 
 /** An API error the CLI's own telemetry recorded while it runs, judged by its profile (or null). */

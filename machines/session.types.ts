@@ -98,6 +98,11 @@ export interface ScreenReading {
    * the same burst, so no reading of the screen ever shows it.
    */
   passed?: string[];
+  /**
+   * The output so far ends inside a line (no line end after its last character): the screen's last
+   * row may be the first part of a line still on its way, as a loaded machine's pty hands it over.
+   */
+  lineOpen?: boolean;
 }
 
 export interface PtyProcessInput {

@@ -23,10 +23,11 @@ export function replayCommand(
   cast: string,
   e: ExpectFile,
   doneFile: string,
-  timing = { speed: 20, maxGap: 0.05 },
+  timing: { speed: number; maxGap: number; splitMs?: number } = { speed: 20, maxGap: 0.05 },
 ): string[] {
   const argv = [process.execPath, REPLAY, cast, "--speed", String(timing.speed), "--max-gap", String(timing.maxGap)];
   if (e.replayBurstGapS) argv.push("--burst-gap", String(e.replayBurstGapS));
+  if (timing.splitMs !== undefined) argv.push("--split", String(timing.splitMs));
   argv.push("--done-file", doneFile);
   const stopAt = e.question?.atSeconds ?? e.stepsDoneAtSeconds ?? null;
   if (stopAt !== null) argv.push("--stop-at", String(stopAt));
