@@ -34,8 +34,14 @@ export class PaneStream {
   ) {}
 
   push(data: Buffer): void {
-    if (this.held) return void this.held.push(data);
-    if (!this.shim) return this.hooks.deliver(data);
+    if (this.held) {
+      this.held.push(data);
+      return;
+    }
+    if (!this.shim) {
+      this.hooks.deliver(data);
+      return;
+    }
     const r = this.shim.push(data.toString("latin1")); // latin1: bytes 1:1
     if (r.before) this.hooks.deliver(Buffer.from(r.before, "latin1"));
     if (r.status === undefined) return;

@@ -3,7 +3,7 @@
  * output, exit and spawn errors. What the run comes to (questions, restarts, verdicts, final events):
  * session.outcome-actions.ts.
  */
-import { assign, cancel, enqueueActions, raise, sendTo } from "xstate";
+import { assign, cancel, enqueueActions, raise } from "xstate";
 import { output, sessionBase } from "./session.base.js";
 import type { Ev, SessionEvent } from "./session.context.js";
 import {

@@ -41,13 +41,13 @@ export function jsonErrorOffset(text: string): number | null {
   const value = (): void => {
     ws();
     const c = text[i];
-    if (c === "{") return container("}", true);
-    if (c === "[") return container("]", false);
-    if (c === '"') return string();
-    if (c === "t") return literal("true");
-    if (c === "f") return literal("false");
-    if (c === "n") return literal("null");
-    return number();
+    if (c === "{") container("}", true);
+    else if (c === "[") container("]", false);
+    else if (c === '"') string();
+    else if (c === "t") literal("true");
+    else if (c === "f") literal("false");
+    else if (c === "n") literal("null");
+    else number();
   };
   const container = (close: string, keyed: boolean): void => {
     i++;

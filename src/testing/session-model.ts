@@ -12,74 +12,28 @@ import { sessionMachine, type SessionEvent, type SessionInput } from "../../mach
 import type { PolicyOverrides } from "../../machines/session.policy.js";
 import { machineTransitions } from "./coverage.js";
 import { edgeCoverPaths, type ModelPath, predictTransition, selectCovering, withPrediction } from "./paths.js";
+import {
+  BUSY_RATE_LIMIT_TEXT,
+  BUSY_RETRY_DETAIL,
+  BUSY_RETRY_TEXT,
+  busyModelPolicy,
+  HALF_DRAWN,
+  MODEL_ANSWER_KEYS,
+  MODEL_LEASE,
+  RATE_LIMIT_TEXT,
+  RETRY_TEXT,
+  type SessionModelOptions,
+  sessionModelDefaults as defaults,
+  tickLine,
+  ticks,
+} from "./session-model-world.js";
+import { describeSessionEvent } from "./session-model-words.js";
+
+export * from "./session-model-world.js";
+export { describeSessionEvent } from "./session-model-words.js";
 
 export type SessionSnapshotValue = SnapshotFrom<typeof sessionMachine>;
 export type SessionModelPath = ModelPath<SessionSnapshotValue, SessionEvent> & { account: boolean; busy: boolean };
-
-export interface SessionModelOptions {
-  /** Restarts the model allows (small keeps the graph small). Default 1. */
-  maxRestarts?: number;
-  /** What the agent prints when it asks (must match an input-wait pattern). */
-  question?: string;
-  /** Another question (the judgement model: it replaces the first one while the session waits). */
-  otherQuestion?: string;
-  /** What it prints otherwise (must not). */
-  text?: string;
-  /** What the test types. */
-  answer?: string;
-  /** `false` leaves out RESTART.WINDOW_EXPIRED (for runtimes without a restart window). */
-  restartWindow?: boolean;
-  /** The session needs an account from the broker for every run (default false). */
-  account?: boolean;
-  /**
-   * Issue 10's moves too: KEYS, the run deadline, the stall ladder's nudge and a default answer to a
-   * question that times out (default false: the base model, small enough to cover every edge).
-   */
-  judgement?: boolean;
-  /**
-   * The busy stall too: the agent may also print a busy line whose counter ticks (codex's
-   * `• Working (12s • esc to interrupt)`, judged as codex), and the busy stall may fall due while
-   * it ticks (default false).
-   */
-  busy?: boolean;
-}
-
-const defaults = {
-  maxRestarts: 1,
-  question: "Continue? (y/n)",
-  otherQuestion: "Proceed? (y/n)",
-  text: "working",
-  answer: "y",
-  restartWindow: true,
-  account: false,
-  judgement: false,
-  busy: false,
-};
-export const MODEL_LEASE = { leaseId: "lease-1", accountId: "acct-1", provider: "codex", tier: "pro", halfOpen: false };
-export const RATE_LIMIT_TEXT = "Error: 429 Too Many Requests - rate limit reached";
-/** codex's own words for its limit (a bare "429 Too Many Requests" is judged at its exit only). */
-const BUSY_RATE_LIMIT_TEXT = "■ You’ve hit your usage limit. Try again in 5 minutes.";
-/** A retry the agent announces on its screen (machines/agents/retry-notice.ts): noted, no failure. */
-export const RETRY_TEXT = "Error: 503 Service Unavailable - retrying in 1s (attempt 1/3)";
-/** codex's own retry on its busy line (the busy model's notice; codex judges the model's rate limit line too). */
-export const BUSY_RETRY_TEXT = "• Reconnecting... 1/5 (1s • esc to interrupt)";
-/** What failed, on the row under it (codex says it there). */
-const BUSY_RETRY_DETAIL = "  └ stream disconnected before completion";
-/** The busy model's screen read in the middle of a redraw (the pty's reader got part of one write). */
-export const HALF_DRAWN = "• Work";
-/** The busy model's busy line at 1 s or 2 s: a tick shows the other one (the abstraction keeps which). */
-export const tickLine = (n: 1 | 2) => `• Working (${n}s • esc to interrupt)`;
-const ticks = (screen: readonly string[]) => (screen.includes(tickLine(1)) ? 1 : screen.includes(tickLine(2)) ? 2 : 0);
-/**
- * The busy model's policy: its busy stall below `stallMs`, since simulated time stands still between
- * ticks (a tick re-arms the stall; only the busy stall's timer, armed at the first tick, is older).
- */
-export const busyModelPolicy = (stallMs: number): PolicyOverrides => ({
-  judgeAs: "codex",
-  busyStallMs: Math.round(stallMs * 0.75),
-});
-/** Keys the model sends with KEYS and answers a timed-out question with: the agent reads a line "y". */
-export const MODEL_ANSWER_KEYS = ["y", "Enter"] as const;
 
 /** The model's machine input: only the policy parts that guards read matter. */
 export function sessionModelInput(opts: SessionModelOptions = {}): SessionInput {
@@ -295,55 +249,6 @@ export function serializeSessionState(s: SessionSnapshotValue): string {
     // A half-drawn frame: other content than "working" on a ticking turn's screen.
     half: c.screen.includes(HALF_DRAWN),
   });
-}
-
-/** What a step means for a real agent and test, in words. */
-export function describeSessionEvent(e: SessionEvent, opts: SessionModelOptions = {}): string {
-  const o = { ...defaults, ...opts };
-  switch (e.type) {
-    case "START":
-      return "start";
-    case "KILL":
-      return "kill";
-    case "RESTART":
-      return "restart";
-    case "INPUT":
-      return `type "${e.text}"`;
-    case "KEYS":
-      return `keys ${e.keys.join("+")}`;
-    case "RUN.DEADLINE":
-      return "run deadline";
-    case "CHILD.SPAWNED":
-      return "spawned";
-    case "CHILD.SPAWN_ERROR":
-      return "spawn fails";
-    case "CHILD.OUTPUT":
-      return e.screenTail.includes(o.question)
-        ? "agent asks"
-        : e.screenTail.includes(o.otherQuestion)
-          ? "agent asks something else"
-          : e.screenTail.includes(RATE_LIMIT_TEXT)
-            ? "agent hits its rate limit"
-            : e.screenTail.includes(RETRY_TEXT) || e.screenTail.includes(BUSY_RETRY_TEXT)
-              ? "agent announces a retry"
-              : ticks(e.screenTail) > 0
-                ? "agent's counter ticks"
-                : "agent prints";
-    case "CHILD.EXIT":
-      return `agent exits ${e.exitCode}`;
-    case "CHILD.GONE":
-      return "tree gone";
-    case "RESTART.WINDOW_EXPIRED":
-      return "restart window passes";
-    default: {
-      const m = /^xstate\.after\.([^.]+)/.exec(e.type);
-      return m
-        ? `quiet until ${m[1]}`
-        : e.type.startsWith("LEASE.")
-          ? `broker: ${e.type.slice(6).toLowerCase()}`
-          : e.type.toLowerCase();
-    }
-  }
 }
 
 /** An xstate/graph `TestModel` of the session machine with the realistic events and abstraction. */
