@@ -41,6 +41,12 @@ const PLAIN_KEEP_CHUNKS = 16;
 const PASSED_MAX = 200;
 /** Output queued unparsed is put on the screen past this, reading or not (bounds the memory). */
 const LAZY_MAX_BYTES = 1024 * 1024;
+/**
+ * The longest a reading waits for a synchronized update to end (DEC 2026). The program's own frame
+ * takes milliseconds; one that never sends the end (a crash mid-frame) is read after this, as a
+ * terminal shows its screen after its own timeout. One coalescing window.
+ */
+const SYNC_UPDATE_MAX_MS = 100;
 
 /** No ESC and no C2 (the UTF-8 lead of the C1 controls, CSI among them): this asks the terminal nothing. */
 const asksNothing = (b: Buffer) => b.indexOf(0x1b) < 0 && b.indexOf(0xc2) < 0;
@@ -113,11 +119,14 @@ export class ScreenTail {
     this.xterm().feed([bytes]);
   }
 
-  /** Resolves once the screen shows everything appended so far. */
+  /**
+   * Resolves once the screen shows everything appended so far, and no synchronized update is open
+   * (bounded: xterm-screen.ts `frameSettled`).
+   */
   settle(): Promise<void> {
     if (this.disposed) return Promise.resolve();
     this.flushLazy();
-    return this.term?.settled() ?? Promise.resolve();
+    return this.term?.frameSettled(SYNC_UPDATE_MAX_MS) ?? Promise.resolve();
   }
 
   /** The queued output onto the plain screen, or to xterm. */

@@ -27,6 +27,7 @@ interface XtermCore {
     _parseStack?: { state?: number };
   };
   buffer?: { scrollTop?: number; scrollBottom?: number };
+  coreService?: { decPrivateModes?: { synchronizedOutput?: boolean } };
 }
 
 /** Output for the xterm, or a step to take in order with it (a resize after the output before it). */
@@ -40,6 +41,8 @@ export class XtermScreen {
   private backlogWaiters: (() => void)[] = [];
   /** Waiting for the batch xterm parses now. */
   private parsingWaiters: (() => void)[] = [];
+  /** Waiting for the synchronized update open now to end (`frameSettled`). */
+  private syncWaiters: (() => void)[] = [];
   private parsing = false;
   private disposed = false;
   /** Bytes left out of parsing because later output hid them (plain-tail.ts). */
@@ -69,6 +72,37 @@ export class XtermScreen {
     return new Promise((resolve) =>
       (this.backlog.length > 0 ? this.backlogWaiters : this.parsingWaiters).push(resolve),
     );
+  }
+
+  /**
+   * Everything fed so far parsed, and no synchronized update open (DEC mode 2026: the program said
+   * its frame begins and has not said it ends), or `maxMs` passed. A screen read inside one shows a
+   * frame half drawn (codex wraps its redraws in them; a loaded machine's pty hands a frame over in
+   * pieces); a terminal shows none of it until the end either, and gives up waiting as this does.
+   */
+  frameSettled(maxMs: number): Promise<void> {
+    if (!this.parsing && !this.inSyncUpdate()) return Promise.resolve();
+    return this.settled().then(() => {
+      if (this.disposed || !this.inSyncUpdate()) return;
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          this.syncWaiters = this.syncWaiters.filter((w) => w !== done);
+          resolve();
+        }, maxMs);
+        timer.unref?.();
+        this.syncWaiters.push(done);
+      });
+    });
+  }
+
+  /** Inside a synchronized update (see `frameSettled`); xterm's public `modes` makes an object a call. */
+  private inSyncUpdate(): boolean {
+    const core = (this.term as unknown as { _core?: XtermCore })._core;
+    return core?.coreService?.decPrivateModes?.synchronizedOutput ?? this.term.modes.synchronizedOutputMode;
   }
 
   /** Nothing parsing or waiting, the parser between sequences: text without escapes asks nothing. */
@@ -106,7 +140,8 @@ export class XtermScreen {
     if (this.disposed) return;
     this.disposed = true;
     // Writes queued in xterm never call back after dispose: release their waiters.
-    for (const resolve of [...this.parsingWaiters, ...this.backlogWaiters]) resolve();
+    for (const resolve of [...this.parsingWaiters, ...this.backlogWaiters, ...this.syncWaiters]) resolve();
+    this.syncWaiters = [];
     this.backlog = [];
     this.backlogWaiters = [];
     this.parsingWaiters = [];
@@ -136,6 +171,11 @@ export class XtermScreen {
       const waiters = this.parsingWaiters;
       this.parsingWaiters = [];
       for (const resolve of waiters) resolve();
+      if (this.syncWaiters.length > 0 && !this.inSyncUpdate()) {
+        const synced = this.syncWaiters;
+        this.syncWaiters = [];
+        for (const resolve of synced) resolve();
+      }
       this.parseBacklog();
     });
   }
