@@ -28,6 +28,9 @@ const JOIN_EVERY = 32;
 /** The window is cut back to `limit` characters once it holds this many times that (see `join`). */
 const SLACK = 1.25;
 
+/** At most this many of the lines that scrolled past are given at once (`passedSinceLastCall`). */
+const PASSED_MAX = 200;
+
 /** Bounded rolling buffer of ANSI-stripped text; escape sequences split across pushes survive. */
 export class RecentText {
   /** The window so far, one flat string; the pieces pushed since are in `parts`. */
@@ -40,10 +43,38 @@ export class RecentText {
   lineEnds = 0;
   /** The text so far ends inside a line (its last character is not a line end): that line may still grow. */
   endsOpen = false;
+  /** `lineEnds` and `total` at the last `passedSinceLastCall`. */
+  private readLineEnds = 0;
+  private readTotal = 0;
   /** Created with the first bytes: most sessions' tails are read from bytes, some never get any. */
   private decoder: StringDecoder | undefined;
 
   constructor(private readonly limit = 8192) {}
+
+  /**
+   * The lines completed since the last call that a `cols` × `rows` screen no longer shows, or
+   * undefined when what came cannot fill it: the common case (a line a second) costs two
+   * subtractions. A line takes a row per `cols` characters (gemini's stack frames wrap: 30 lines
+   * pushed its "Max attempts reached" off a 40-row screen); the line the top row cuts through counts
+   * as passed too.
+   */
+  passedSinceLastCall(cols: number, rows: number): string[] | undefined {
+    const lines = this.lineEnds - this.readLineEnds;
+    const chars = this.total - this.readTotal;
+    this.readLineEnds = this.lineEnds;
+    this.readTotal = this.total;
+    if (lines === 0 || lines + chars / cols < rows - 1) return undefined;
+    const completed = this.text().split("\n").slice(0, -1);
+    const came = completed.slice(-Math.min(lines, completed.length));
+    let used = 0;
+    let i = came.length;
+    while (i > 0 && used < rows - 1) used += Math.max(1, Math.ceil((came[--i] as string).length / cols));
+    if (used < rows - 1) return undefined;
+    return came
+      .slice(Math.max(0, i + 1 - PASSED_MAX), i + 1)
+      .map((l) => l.trimEnd())
+      .filter((l) => l !== "");
+  }
 
   push(chunk: string): void {
     // Only the tail can survive: strip no more than 2×limit (a sequence cut at the front

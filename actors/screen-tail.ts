@@ -37,8 +37,6 @@ const PLAIN_KEEP_MAX = 256 * 1024;
  * still held ~25 000 of them (~7 MB) after 5 min (issue 13).
  */
 const PLAIN_KEEP_CHUNKS = 16;
-/** A reading carries at most this many of the lines that scrolled past since the last one. */
-const PASSED_MAX = 200;
 /** Output queued unparsed is put on the screen past this, reading or not (bounds the memory). */
 const LAZY_MAX_BYTES = 1024 * 1024;
 /**
@@ -64,9 +62,6 @@ export class ScreenTail {
   private rows: number;
   private readonly recentText: RecentText;
   private disposed = false;
-  /** `recentText.lineEnds` and `total` at the last reading (passedSinceReading). */
-  private readLineEnds = 0;
-  private readTotal = 0;
   /** Appended, not on the screen yet, not handed to xterm either (see the top of the file). */
   private lazy: Buffer[] = [];
   private lazyBytes = 0;
@@ -254,7 +249,7 @@ export class ScreenTail {
       if (line !== "") screenTail.push(line);
     }
     screenTail.reverse();
-    const passed = this.passedSinceReading();
+    const passed = this.recentText.passedSinceLastCall(this.cols, this.rows);
     const title = this.title();
     const at = Date.now();
     // The output ends inside a line: a failure read on the last row may be cut short (session.judgement.ts).
@@ -264,31 +259,6 @@ export class ScreenTail {
         ? { screenTail, screen, title, at, passed, lineOpen: true }
         : { screenTail, screen, title, at, lineOpen: true };
     return passed ? { screenTail, screen, title, at, passed } : { screenTail, screen, title, at };
-  }
-
-  /**
-   * The lines completed since the last reading that are no longer on screen, or undefined when what
-   * came cannot fill the screen: the common case (a line a second) costs two subtractions. A line
-   * takes a row per `cols` characters (gemini's stack frames wrap: 30 lines pushed its "Max attempts
-   * reached" off a 40-row screen); the line the top row cuts through counts as passed too.
-   */
-  private passedSinceReading(): string[] | undefined {
-    const { total, lineEnds } = this.recentText;
-    const lines = lineEnds - this.readLineEnds;
-    const chars = total - this.readTotal;
-    this.readLineEnds = lineEnds;
-    this.readTotal = total;
-    if (lines === 0 || lines + chars / this.cols < this.rows - 1) return undefined;
-    const completed = this.recentText.text().split("\n").slice(0, -1);
-    const came = completed.slice(-Math.min(lines, completed.length));
-    let rows = 0;
-    let i = came.length;
-    while (i > 0 && rows < this.rows - 1) rows += Math.max(1, Math.ceil((came[--i] as string).length / this.cols));
-    if (rows < this.rows - 1) return undefined;
-    return came
-      .slice(Math.max(0, i + 1 - PASSED_MAX), i + 1)
-      .map((l) => l.trimEnd())
-      .filter((l) => l !== "");
   }
 
   /** ANSI-stripped recent output, lone CRs applied (a progress bar keeps its last state). */
