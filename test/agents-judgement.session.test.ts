@@ -72,6 +72,29 @@ describe("terminal classes: dead after one run, with the CLI's own line", () => 
     expect(h.commands).toContainEqual(expect.objectContaining({ type: "CHILD.TERMINATE", reason: "auth_on_screen" }));
   });
 
+  it("its 401 line still on its way (the output ends inside that line) is judged once the line is whole", () => {
+    const h = as("codex");
+    h.spawnedEv();
+    const line = (text: string, lineOpen: boolean) =>
+      h.actor.send({
+        type: "CHILD.OUTPUT",
+        generation: h.gen(),
+        bytes: 10,
+        lagMs: 0,
+        screenTail: [text],
+        screen: [text],
+        title: null,
+        ...(lineOpen ? { lineOpen } : {}),
+      });
+    // A loaded machine's pty handed the line over in two pieces; the first already reads as a failure.
+    const whole =
+      "ERROR: unexpected status 401 Unauthorized: Incorrect API key provided. You can find your API key at the dashboard";
+    line(whole.slice(0, 60), true);
+    expect(h.state()).toBe("healthy");
+    line(whole, false);
+    expect(h.ctx()).toMatchObject({ state: "dead", failureMode: "auth", lastError: whole });
+  });
+
   it("an unclassified failure keeps its last line as lastError and is restarted as before", () => {
     const h = as("command", { maxRestarts: 1 });
     h.crash(3, "compiling\nsomething odd happened\n");
