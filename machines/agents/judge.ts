@@ -7,9 +7,11 @@ import { classifyFailure } from "../classify-output.js";
 import { findRetryHint } from "../retry-hint.js";
 import { command } from "./command.js";
 import { cliOwnLines, echoOf } from "./own-lines.js";
+import { BUSY_TAIL, clip, evidenceLines, outputLines, textLines, UI_MARK, unwrapRows } from "./screen-lines.js";
 import { assistantText, str, streamErrors } from "./stream-events.js";
 import type { AgentProfile, FailureClass, FailureRule, FailureVerdict } from "./types.js";
 
+export { contentOf, unwrapRows } from "./screen-lines.js";
 export { streamErrors } from "./stream-events.js";
 
 export interface RunEvidence {
@@ -32,88 +34,6 @@ export interface Clock {
   cols?: number | undefined;
   /** The run's own arguments (its prompt): a CLI echoing them is not saying an error (judgeScreen). */
   argv?: readonly string[] | undefined;
-}
-
-/** Box borders and the frame characters TUIs draw around dialogs. */
-const BORDER_ONLY = /^[\s─━═╌┄╭╮╰╯┌┐└┘├┤┬┴┼│┃║╔╗╚╝▔▁-]*$/;
-const FRAME = /^[\s│┃║|]+|[\s│┃║|]+$/g;
-
-/** A screen or output line without its box frame; "" for a border or blank line. */
-export function contentOf(line: string): string {
-  return BORDER_ONLY.test(line) ? "" : line.replace(FRAME, "");
-}
-
-const MAX_LINE = 300;
-const clip = (s: string) => (s.length > MAX_LINE ? `${s.slice(0, MAX_LINE - 1)}…` : s);
-
-/** A box's side, or a rule or block drawn across the screen: a frame, not words that wrapped. */
-const FRAMED = /[│┃║─━═▀▄]\s*$/;
-
-/** claude's message bullet (`●`; `⏺` before 2.1): its text goes on in rows indented under the bullet's text. */
-const BULLET = /^(\s*)[●⏺]\s/;
-/**
- * A TUI's mark in front of its words: claude's message bullet and busy-line spinner (`✻ 5-hour limit
- * reached · retrying…`), codex's error block (`■ You’ve hit your usage limit…`), gemini's (`✕ [API Error: …]`),
- * the tree marks under a message (claude's `⎿  Invalid API key`, codex's `└ Unexpected status 401`).
- * Not part of lastError.
- */
-const UI_MARK = /^[●⏺✻✶✳✢✽■✕•⎿└]\s+/;
-/** A busy line's own tail (`(3s • esc to interrupt)`, `(esc to cancel, 25s)`): the TUI's, not the error's. */
-const BUSY_TAIL = /\s*\((?:[^()]*\s)?(?:esc|ctrl\+c) to (?:interrupt|cancel)\b[^()]*\)\s*$/i;
-
-/**
- * The screen with wrapped rows joined again, so a long error reads as the CLI printed it:
- * - a row filled to the terminal's width (`cols`; else the widest row) continues on the next one,
- *   unless it is a box line or ends a sentence (a line exactly as wide as the terminal: the rows do
- *   not say which rows xterm wrapped);
- * - a row a TUI wrapped at a word of its own (codex's `■ You’ve hit your usage limit… visit
- *   https://chatgpt.com/settings/` + `usage to purchase more credits or try again at 2:18 PM.`)
- *   continues on the next when that one starts in lower case and its first word would not have
- *   fitted on this row of `cols` columns (a renderer breaks a line only there): joined with a space.
- *   Only with the terminal's width: the widest row of a short screen says nothing of it;
- * - a claude message the TUI wrapped itself continues in the rows indented under its `●` bullet's
- *   text: "● API Error: 529 … If it" + "  persists, check …".
- */
-export function unwrapRows(screen: readonly string[], cols?: number): string[] {
-  const width = Math.max(0, ...screen.map((r) => r.length));
-  const out: string[] = [];
-  let carry = "";
-  let indent: string | null = null;
-  for (let i = 0; i < screen.length; i++) {
-    const row = screen[i] as string;
-    const line = carry + row;
-    // A row padded with blanks to the edge (claude's highlighted prompt row) was not cut by a wrap.
-    const open = width >= 80 && !FRAMED.test(row) && !/[.!?\s]$/.test(row);
-    // xterm wraps at the terminal's width; without it, the widest row stands in (a fixture's screen).
-    const full = open && (cols === undefined ? row.length === width : row.length >= cols);
-    const soft = open && !full && cols !== undefined && wordWrapped(row, screen[i + 1], cols);
-    carry = full ? line : soft ? `${line} ` : "";
-    if (full || soft) continue;
-    if (indent !== null && line.startsWith(indent) && /^\S/.test(line.slice(indent.length))) {
-      out[out.length - 1] += ` ${line.slice(indent.length)}`;
-      continue;
-    }
-    const bullet = BULLET.exec(line);
-    indent = bullet ? `${bullet[1]}  ` : null;
-    out.push(line);
-  }
-  if (carry) out.push(carry);
-  return out;
-}
-
-/** `next` starts a wrapped line's rest: lower case at its first column, a first word too long for `row`. */
-function wordWrapped(row: string, next: string | undefined, width: number): boolean {
-  if (next === undefined || !/^[a-z]/.test(next)) return false;
-  const word = /^\S+/.exec(next)?.[0] ?? "";
-  return row.length + 1 + word.length > width;
-}
-
-const textLines = (raw: readonly string[]) => raw.map(contentOf).filter((l) => l !== "");
-const outputLines = (e: Pick<RunEvidence, "recentOutput">) => textLines(e.recentOutput.split(/\r?\n/));
-
-function lines(e: Pick<RunEvidence, "recentOutput" | "screen">): string[] {
-  // Output first (unwrapped), then the screen (what a TUI drew with cursor moves).
-  return [...outputLines(e), ...textLines(e.screen)];
 }
 
 /**
@@ -253,7 +173,7 @@ const CRASH_SIGNALS = new Set(["SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE
 
 /** Why a run that exited badly failed; null when nothing the CLI said gives a class. */
 export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = {}): FailureVerdict | null {
-  const text = lines(e);
+  const text = evidenceLines(e);
   const whole = `${e.recentOutput}\n${e.screen.join("\n")}`;
   const rules = [...profile.failures, ...(profile === command ? [] : command.failures)];
   const stream = streamErrors(e.recentOutput);
