@@ -59,7 +59,8 @@ function table(rows: LiveOutcome[]): string {
     r.failureMode ?? "-",
     String(r.runs),
     r.question ? r.question.slice(0, 40) : r.sawInputWait ? "yes" : "no",
-    (r.lastError ?? r.reason).slice(0, 48),
+    // The run's throwaway home is a temp path: the table goes into docs, which name no machine's paths.
+    (r.lastError ?? r.reason).replace(/\/tmp\/[\w./-]+/g, "<HOME>").slice(0, 48),
     r.restartWaitMs === null ? "-" : `${(r.restartWaitMs / 1000).toFixed(1)} s`,
     `${(r.durationMs / 1000).toFixed(1)} s`,
     r.cliPrintedExpected === null ? "-" : r.cliPrintedExpected ? "yes" : "NO",
