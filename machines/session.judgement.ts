@@ -88,7 +88,7 @@ export function modeOf(cls: FailureClass): FailureMode {
 export function liveFailure(c: JudgedContext, e: Output): FailureVerdict | null {
   const screen = screenOf(e);
   const seen = judgeScreen(profileOf(c), screen, e.title ?? null, clockOf(c, e), e.passed);
-  if (seen) return e.lineOpen && endsScreen(screen, seen.line) ? null : seen;
+  if (seen) return e.lineOpen && endsLastRow(e.screenTail, seen.line) ? null : seen;
   if (c.leaseStatus !== "held") return null;
   // The seed's rule, kept for accounts: a CLI that prints its limit and waits fails over.
   const generic = classifyFailure(screen.join("\n"));
@@ -107,10 +107,9 @@ export function liveFailure(c: JudgedContext, e: Output): FailureVerdict | null 
  * or at the exit, once the line is whole. A line as the failure reads it may lack the row's UI mark,
  * so the row's end is what must match.
  */
-function endsScreen(screen: readonly string[], line: string): boolean {
-  let last = screen.length - 1;
-  while (last >= 0 && (screen[last] as string).trim() === "") last--;
-  const row = last < 0 ? "" : (screen[last] as string).trim();
+function endsLastRow(tail: readonly string[], line: string): boolean {
+  // The tail is the screen's last non-empty rows (screen-tail.ts `reading`).
+  const row = (tail.at(-1) ?? "").trim();
   return row !== "" && line.trimEnd().endsWith(row.slice(-Math.min(row.length, 40)));
 }
 
