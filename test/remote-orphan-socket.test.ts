@@ -5,18 +5,17 @@
  * found no server and a killed conductor's agent ran on). Real sshd, real tmux, a real embedding
  * process killed with SIGKILL.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { distModule } from "./helpers/dist.js";
 import { killMarked, newMark, waitMarked } from "./helpers/marked.js";
+import { startRemoteEmbedder } from "./helpers/remote-embedder.js";
 import { haveRemoteTools, startSshd, type TestSshd } from "./helpers/sshd.js";
 
 const { built } = distModule("src/index.js");
-const embedder = fileURLToPath(new URL("./fixtures/remote-orphan-embedder.mjs", import.meta.url));
 const SOCKET = `cond-orphan-q-${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), "remote-orphan-socket-"));
 /** The host's TMUX_TMPDIR: a quote and a blank, as a user's home directory may have. */
@@ -25,7 +24,7 @@ const tmuxTmp = join(tmp, "it's a dir");
 const BOUND_MS = 60_000;
 const mark = newMark();
 let sshd: TestSshd;
-let child: ChildProcess | undefined;
+const children: ChildProcess[] = [];
 
 const tmux = (...args: string[]) =>
   execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8", env: { ...process.env, TMUX_TMPDIR: tmuxTmp } });
@@ -35,7 +34,7 @@ beforeAll(async () => {
   if (haveRemoteTools && built) sshd = await startSshd({ env: { TMUX_TMPDIR: tmuxTmp } });
 });
 afterAll(async () => {
-  child?.kill("SIGKILL");
+  for (const c of children) c.kill("SIGKILL");
   killMarked(mark);
   try {
     tmux("kill-server");
@@ -50,20 +49,14 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")("the or
   it(
     "a host whose TMUX_TMPDIR holds a quote and a blank: a killed conductor's agent still ends",
     async () => {
-      const logs = mkdtempSync(join(tmp, "logs-"));
-      const proc = spawn(process.execPath, [embedder, logs, sshd.hostsFile("box"), SOCKET, mark, "1500", "q"], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      child = proc;
-      const exited = new Promise<void>((r) => proc.on("exit", () => r()));
-      await new Promise<void>((resolve, reject) => {
-        proc.on("exit", (code) => reject(new Error(`embedder exited (${code}) before its agent ran`)));
-        proc.stdout?.on("data", (d: Buffer) => String(d).includes("ready") && resolve());
+      const { child: proc, exited } = await startRemoteEmbedder({
+        logsDir: mkdtempSync(join(tmp, "logs-")),
+        hostsFile: sshd.hostsFile("box"),
+        socket: SOCKET,
+        ...{ mark, hostDownMs: 1_500, id: "q", boundMs: BOUND_MS, children },
       });
       // The remote server is the one in that directory (the test would prove nothing otherwise).
       expect(tmux("display-message", "-p", "#{socket_path}").trim()).toContain("it's a dir");
-      const running = await waitMarked(mark, (_n, list) => list.some((p) => p.comm === "sleep"), BOUND_MS);
-      expect(running.filter((p) => p.comm === "sleep")).toHaveLength(1);
       proc.kill("SIGKILL");
       await exited;
       expect(await waitMarked(mark, (n) => n === 0, BOUND_MS)).toEqual([]);

@@ -9,17 +9,16 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statFields } from "../actors/process-identity.js";
 import { createConductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
 import { distModule } from "./helpers/dist.js";
 import { killMarked, markedProcesses, newMark, pidsWithCmdline, waitMarked } from "./helpers/marked.js";
+import { startRemoteEmbedder } from "./helpers/remote-embedder.js";
 import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
 
 const { built } = distModule("src/index.js");
-const embedder = fileURLToPath(new URL("./fixtures/remote-orphan-embedder.mjs", import.meta.url));
 const SOCKET = `cond-orphan-${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), "remote-orphans-test-"));
 const marks: string[] = [];
@@ -116,23 +115,13 @@ async function agentSurvives(id: string, hostDownMs: number, body: () => Promise
 }
 
 /** A conductor in its own process whose remote agent runs; resolves once it does. */
-async function startEmbedder(mark: string, hostDownMs: number, id: string) {
-  const child = spawn(
-    process.execPath,
-    [embedder, mkdtempSync(join(tmp, "logs-")), sshd.hostsFile("box"), SOCKET, mark, String(hostDownMs), id],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  children.push(child);
-  const exited = new Promise<void>((r) => child.on("exit", () => r()));
-  await new Promise<void>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`embedder exited (${code}) before its agent ran`)));
-    child.stdout?.on("data", (d: Buffer) => String(d).includes("ready") && resolve());
+const startEmbedder = (mark: string, hostDownMs: number, id: string) =>
+  startRemoteEmbedder({
+    logsDir: mkdtempSync(join(tmp, "logs-")),
+    hostsFile: sshd.hostsFile("box"),
+    socket: SOCKET,
+    ...{ mark, hostDownMs, id, boundMs: BOUND_MS, children },
   });
-  const running = await waitMarked(mark, (_n, list) => list.some((p) => p.comm === "sleep"), BOUND_MS);
-  expect(running.filter((p) => p.comm === "sleep")).toHaveLength(1);
-  return { child, exited };
-}
 
 describe.runIf(haveRemoteTools && built && process.platform === "linux")(
   "remote agents of a conductor that is gone",

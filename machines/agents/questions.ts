@@ -5,7 +5,7 @@
  * choices. Pure; the session machine calls it once the screen has been quiet for `inputQuiet`.
  */
 import { DEFAULT_INPUT_WAIT_PATTERNS, type InputWaitPattern, matchInputWait } from "../classify-output.js";
-import { contentOf } from "./judge.js";
+import { contentOf } from "./screen-lines.js";
 import { isBusy } from "./progress-key.js";
 import type { AgentProfile, Question, QuestionKind } from "./types.js";
 
