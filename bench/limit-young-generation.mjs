@@ -3,4 +3,4 @@
 // (src/young-generation.ts; its own entry point, so the call comes before the package's modules load).
 import { limitYoungGeneration } from "../dist/src/young-generation.js";
 
-limitYoungGeneration({ semiSpaceMiB: 4 });
+limitYoungGeneration();

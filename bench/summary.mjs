@@ -111,7 +111,7 @@ export function summarise(raw) {
   const l500 = raw.scale500Limited;
   for (const row of [
     beside(d500, `in the \`run --detach\` daemon (\`${d500?.nodeFlags.join(" ")}\`)`),
-    beside(l500, "in a default node that first calls `limitYoungGeneration()` (4 MiB)"),
+    beside(l500, "in a default node that first calls `limitYoungGeneration()` (2 MiB)"),
   ])
     if (row) rows.push(row);
   const [c100, p100] = raw.scale100x10;

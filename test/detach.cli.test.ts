@@ -16,7 +16,7 @@ import { distModule } from "./helpers/dist.js";
 describe("the node flags of the detached supervisor", () => {
   it("caps the young generation unless the user chose its size", () => {
     expect(supervisorNodeArgs([], "")).toEqual([...SUPERVISOR_V8_FLAGS]);
-    expect(SUPERVISOR_V8_FLAGS).toEqual(["--max-semi-space-size=4"]);
+    expect(SUPERVISOR_V8_FLAGS).toEqual(["--max-semi-space-size=2"]);
     // Other flags of this process are not passed on (an --inspect port would clash).
     expect(supervisorNodeArgs(["--inspect=9229", "--enable-source-maps"], "")).toEqual([...SUPERVISOR_V8_FLAGS]);
     // The user's own choice, on the command line or in NODE_OPTIONS, wins.
@@ -57,7 +57,7 @@ describe.skipIf(!cli.built || process.platform !== "linux")("conductor run --det
     expect(pid).toBeGreaterThan(0);
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      expect(argv).toContain("--max-semi-space-size=4");
+      expect(argv).toContain("--max-semi-space-size=2");
       expect(argv.slice(argv.indexOf("run"))).toEqual(expect.arrayContaining(["bg.json", "--name", "detach-test"]));
       expect(isProcessAlive(pid)).toBe(true);
       // A second run on its logs directory is refused before it writes there (its lines mixed into this one's).

@@ -52,8 +52,8 @@ describe("limitYoungGeneration", () => {
   it("`conductor run` caps its own process by its first import; other commands are left alone", () => {
     const cli = (command: string) =>
       newSpaceAfterAllocating(`(await import(${JSON.stringify(cliCap)}), null)`, [], 5_000, ["main.js", command]);
-    expect(cli("run").mib).toBe(8);
-    expect(cli("ls").mib).toBeGreaterThan(8);
+    expect(cli("run").mib).toBe(4);
+    expect(cli("ls").mib).toBeGreaterThan(4);
   });
 
   it("the user's own flags win: nothing changed", () => {
