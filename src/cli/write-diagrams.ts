@@ -1,12 +1,14 @@
 /**
  * Writes docs/diagrams/*.mmd from the machines themselves and refreshes the copies embedded in
- * README.md (session) and docs/architecture.md (conductor, child-run) (`npm run diagrams`).
+ * README.md (session), docs/architecture.md (conductor, child-run) and docs/remote.md (tmux-channel)
+ * (`npm run diagrams`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { childRunMachine } from "../../machines/child-run.machine.js";
 import { conductorMachine } from "../../machines/conductor.machine.js";
 import { sessionMachine } from "../../machines/session.machine.js";
+import { tmuxChannelMachine } from "../../machines/tmux-channel.machine.js";
 import { toMermaid } from "../machine-graph.js";
 
 const outDir = resolve(process.argv[2] ?? "docs/diagrams");
@@ -15,6 +17,7 @@ const diagrams = {
   session: toMermaid(sessionMachine),
   conductor: toMermaid(conductorMachine),
   "child-run": toMermaid(childRunMachine),
+  "tmux-channel": toMermaid(tmuxChannelMachine),
 };
 for (const [name, text] of Object.entries(diagrams)) {
   writeFileSync(join(outDir, `${name}.mmd`), text);
@@ -35,3 +38,4 @@ function refreshEmbedded(file: string, text: string): void {
 refreshEmbedded(resolve("README.md"), diagrams.session);
 refreshEmbedded(resolve("docs/architecture.md"), diagrams.conductor);
 refreshEmbedded(resolve("docs/architecture.md"), diagrams["child-run"]);
+refreshEmbedded(resolve("docs/remote.md"), diagrams["tmux-channel"]);
