@@ -102,7 +102,10 @@ async function agentSurvives(id: string, hostDownMs: number, body: () => Promise
     const up = settled(c, id);
     c.spawnSession({ ...sleeper(id, mark), hostDownTimeoutMs: hostDownMs });
     expect(await up).toMatchObject({ to: "healthy" });
+    // Healthy on its "up"; the shell's exec of sleep may come later on a loaded machine.
+    await until(() => sleeps(mark).length > 0);
     const [agent] = sleeps(mark);
+    expect(agent).toBeDefined();
     await body();
     await until(() => hookJobs().length > 0); // the countdown of our own drop, which the reconnect outlives
     await until(() => hookJobs().length === 0);
