@@ -50,7 +50,7 @@ export class TmuxControl {
   /** The open channel (from `opening.handshake` until it closes): answers belong to one channel. */
   private channel: ControlChannel | undefined;
   private readonly waiters = new AttachWaiters();
-  private readonly watchers = new PaneWatchers();
+  private readonly watchers: PaneWatchers;
   private deferred: string[][][] = [];
   /** A block of flags 1 was seen: this tmux marks its answers to our lines (ControlParser `fromClient`). */
   private clientFlagSeen = false;
@@ -61,6 +61,8 @@ export class TmuxControl {
     this.hub = opts.hubSession ?? "conductor-hub";
     this.log = opts.log ?? (() => {});
     const host = opts.host.name;
+    // One session's watcher that throws must not stop the host's channel for every other session.
+    this.watchers = new PaneWatchers((pane, e) => this.log("remote.watcher_error", { host, pane, error: String(e) }));
     this.chart = createActor(
       tmuxChannelMachine.provide({
         actions: {
@@ -91,7 +93,9 @@ export class TmuxControl {
           shutDown: () => {
             this.offStatus();
             this.waiters.rejectAll(new Error("tmux control client closed"));
-            this.channel?.drop("tmux control client closed");
+            const { channel } = this;
+            this.channel = undefined; // its close is no news for a chart that has ended
+            channel?.drop("tmux control client closed");
           },
         },
       }),
@@ -106,13 +110,18 @@ export class TmuxControl {
     this.chart.start();
     this.chart.send({ type: "HOST.STATUS", status: opts.host.status() });
     this.offStatus = opts.host.onStatus((status) => {
-      this.chart.send({ type: "HOST.STATUS", status });
+      this.tell({ type: "HOST.STATUS", status });
       if (status === "connected") this.wake();
     });
   }
 
+  /**
+   * The chart is attached and its channel still open. The channel is part of it: the chart's actions
+   * run before its snapshot changes, so while `noteClosed` tells the watchers of a drop the snapshot
+   * still says attached, but the channel is gone already (a watcher's run() then waits for the reattach).
+   */
   get attached(): boolean {
-    return this.chart.getSnapshot().matches("attached");
+    return this.channel !== undefined && this.chart.getSnapshot().matches("attached");
   }
 
   private get closed(): boolean {

@@ -12,6 +12,9 @@ export const DEAD_SUBSCRIPTION = "conductor-dead";
 export class PaneWatchers {
   private readonly byPane = new Map<string, { window: string; w: PaneWatcher }>();
 
+  /** `failed`: a watcher threw; the others still hear it (the channel serves every session of the host). */
+  constructor(private readonly failed: (pane: string, error: unknown) => void) {}
+
   get size(): number {
     return this.byPane.size;
   }
@@ -29,31 +32,41 @@ export class PaneWatchers {
   }
 
   output(pane: string, data: Buffer): void {
-    this.byPane.get(pane)?.w.output(data);
+    const x = this.byPane.get(pane);
+    if (x) this.tell(pane, () => x.w.output(data));
   }
 
   /** Each watcher, in a copy (a watcher may stop watching while it hears). */
   each(fn: (w: PaneWatcher) => void): void {
-    for (const { w } of [...this.byPane.values()]) fn(w);
+    for (const [pane, { w }] of [...this.byPane]) this.tell(pane, () => fn(w));
   }
 
   /** The server restarted: every pane is gone, and its id may now name another. */
   loseAll(why: string): void {
-    const all = [...this.byPane.values()];
+    const all = [...this.byPane];
     this.byPane.clear();
-    for (const { w } of all) w.lost(why);
+    for (const [pane, { w }] of all) this.tell(pane, () => w.lost(why));
   }
 
   /** A notification about panes, windows or sessions to the watchers it concerns. */
   notify(e: Extract<ControlEvent, { kind: "notify" }>): void {
     if (e.name === "%subscription-changed") {
       const s = parseSubscription(e.args);
-      if (s?.name === DEAD_SUBSCRIPTION) this.byPane.get(s.pane)?.w.paneState(s.value);
+      const x = s?.name === DEAD_SUBSCRIPTION ? this.byPane.get(s.pane) : undefined;
+      if (s && x) this.tell(s.pane, () => x.w.paneState(s.value));
     } else if (/^%(window-close|unlinked-window-close|layout-change)$/.test(e.name)) {
       const window = e.args.split(" ")[0];
-      for (const x of [...this.byPane.values()]) if (x.window === window) x.w.windowChanged();
+      for (const [pane, x] of [...this.byPane]) if (x.window === window) this.tell(pane, () => x.w.windowChanged());
     } else if (e.name === "%sessions-changed") {
       this.each((w) => w.sessionsChanged());
+    }
+  }
+
+  private tell(pane: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.failed(pane, e);
     }
   }
 }
