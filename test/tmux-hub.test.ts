@@ -28,9 +28,15 @@ class FakeTmux {
     close: () => this.exit(),
     pause: () => {},
     resume: () => {},
-    onData: (fn) => void (this.data = fn),
-    onStderr: (fn) => void (this.stderrTo = fn),
-    onClose: (fn) => void (this.closeTo = fn),
+    onData: (fn) => {
+      this.data = fn;
+    },
+    onStderr: (fn) => {
+      this.stderrTo = fn;
+    },
+    onClose: (fn) => {
+      this.closeTo = fn;
+    },
   };
 
   constructor(
@@ -114,7 +120,15 @@ describe("TmuxControl against a fake tmux -C", () => {
     const ctl = control(host);
     await ctl.ensure(10_000);
     let answer: Promise<string[][]> | undefined;
-    ctl.watch("%1", "@1", watcher({ detached: () => void (answer = ctl.run([["list-panes"]])) }));
+    ctl.watch(
+      "%1",
+      "@1",
+      watcher({
+        detached: () => {
+          answer = ctl.run([["list-panes"]]);
+        },
+      }),
+    );
     channels[0]!.exit();
     await until(() => answer !== undefined, "the watcher heard the drop");
     // Before: the chart still read attached inside its own transition, and the line failed at once.
