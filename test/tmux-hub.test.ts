@@ -42,8 +42,10 @@ class FakeTmux {
   constructor(
     private readonly pid: string,
     private readonly answers: boolean,
+    helloAfterMs = 0,
   ) {
-    if (answers) this.emit("%session-changed $1 conductor-hub\n"); // attached to the hub
+    // Attached to the hub (after the login shell's rc files, helloAfterMs).
+    if (answers) setTimeout(() => this.emit("%session-changed $1 conductor-hub\n"), helloAfterMs);
   }
 
   output(pane: string, text: string): void {
@@ -72,21 +74,38 @@ class FakeTmux {
   }
 }
 
-/** A connected host whose channels are fake tmux clients, with the given server pids in turn. */
-function fakeHost(pids: string[], answers = true) {
+/**
+ * A host whose channels are fake tmux clients, with the given server pids in turn: connected until
+ * `setStatus` says otherwise; its first `failOpens` channel opens fail; tmux answers `helloAfterMs`
+ * after a channel opens (never with `answers: false`).
+ */
+function fakeHost(pids: string[], o: { answers?: boolean; failOpens?: number; helloAfterMs?: number } = {}) {
   const channels: FakeTmux[] = [];
+  const listeners = new Set<(s: string) => void>();
+  let status = "connected";
+  let opens = 0;
   const host = {
     name: "box",
-    status: () => "connected",
+    status: () => status,
     lastError: () => null,
-    onStatus: () => () => {},
+    onStatus: (fn: (s: string) => void) => {
+      listeners.add(fn);
+      return () => void listeners.delete(fn);
+    },
     openStream: async () => {
-      const t = new FakeTmux(pids[Math.min(channels.length, pids.length - 1)] ?? "1", answers);
+      opens++;
+      if (opens <= (o.failOpens ?? 0)) throw new Error("open failed: administratively prohibited");
+      const pid = pids[Math.min(channels.length, pids.length - 1)] ?? "1";
+      const t = new FakeTmux(pid, o.answers ?? true, o.helloAfterMs);
       channels.push(t);
       return t.stream;
     },
   };
-  return { host, channels };
+  const setStatus = (s: string) => {
+    status = s;
+    for (const fn of [...listeners]) fn(s);
+  };
+  return { host, channels, setStatus, opens: () => opens };
 }
 
 const logged: { event: string; data: Record<string, unknown> }[] = [];
@@ -139,7 +158,7 @@ describe("TmuxControl against a fake tmux -C", () => {
   });
 
   it("tmux that never answers is given up on after openTimeoutMs: the caller hears why, with the shell's stderr", async () => {
-    const { host, channels } = fakeHost(["100"], false);
+    const { host, channels } = fakeHost(["100"], { answers: false });
     const ctl = control(host, 100);
     const waiting = ctl.ensure(60_000);
     await until(() => channels.length === 1, "the channel opened");
@@ -193,6 +212,37 @@ describe("TmuxControl against a fake tmux -C", () => {
       pane: "%1",
       error: "Error: a bug in one session",
     });
+    ctl.close();
+  });
+
+  it("an open that fails is tried again reopenDelayMs later while a caller waits", async () => {
+    const { host, opens } = fakeHost(["100"], { failOpens: 2 });
+    const ctl = control(host);
+    await ctl.ensure(10_000);
+    expect(opens()).toBe(3);
+    expect(logged.filter((l) => l.event === "remote.control_open_failed").at(-1)?.data).toMatchObject({
+      error: "open failed: administratively prohibited",
+    });
+    ctl.close();
+  });
+
+  it("nothing opens while the host is down; its return opens the channel for the caller waiting", async () => {
+    const { host, opens, setStatus } = fakeHost(["100"]);
+    setStatus("reconnecting");
+    const ctl = control(host);
+    const waiting = ctl.ensure(10_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(opens()).toBe(0);
+    setStatus("connected");
+    await waiting;
+    expect(opens()).toBe(1);
+    ctl.close();
+  });
+
+  it("a caller's bound is extended while tmux is on its way (a slow login shell is not an unreachable host)", async () => {
+    const { host } = fakeHost(["100"], { helloAfterMs: 300 });
+    const ctl = control(host);
+    await expect(ctl.ensure(50)).resolves.toBeUndefined();
     ctl.close();
   });
 
