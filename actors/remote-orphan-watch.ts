@@ -72,6 +72,28 @@ export function watchCommands(w: OrphanWatch): string[][] {
   ];
 }
 
+/** One control client's orphan hook: its owner token and the grace its sessions need. */
+export class OrphanHook {
+  readonly owner = newOwner();
+  /** The longest `hostDownTimeoutMs` of the sessions it created: the remote side waits as long for us. */
+  private graceMs: number | undefined;
+
+  constructor(private readonly program: string) {}
+
+  /** A session that waits `ms` for a lost host: true when the hook must be set again, with that grace. */
+  cover(ms: number): boolean {
+    if (this.graceMs !== undefined && ms <= this.graceMs) return false;
+    this.graceMs = ms;
+    return true;
+  }
+
+  /** The commands that (re)set it: sent at each attach, before any create. */
+  commands(): string[][] {
+    const graceMs = this.graceMs ?? DEFAULT_ORPHAN_GRACE_MS;
+    return watchCommands({ owner: this.owner, proc: thisConductor(), program: this.program, graceMs });
+  }
+}
+
 /** A clean close with nothing of ours left: the owner's hook and live pid go. */
 export function unwatchCommands(owner: string): string[][] {
   return [

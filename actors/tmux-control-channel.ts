@@ -10,8 +10,8 @@ import { type ControlEvent, readControl } from "./tmux-control.js";
 export interface ControlChannelSink {
   /** tmux answered for the first time (a block, or `%session-changed`): attached. */
   ready(): void;
-  /** Every later event (blocks are answered by the channel's FIFO first: `answer`). */
-  event(e: ControlEvent): void;
+  /** Every later notification (`%…` lines but output and answers). */
+  notify(e: Extract<ControlEvent, { kind: "notify" }>): void;
   /** A pane whose output someone reads (others' output is never copied). */
   wants(pane: string): boolean;
   output(pane: string, data: Buffer): void;
@@ -30,6 +30,8 @@ export class ControlChannel {
   private stderr = "";
   private ready = false;
   private gone = false;
+  /** A block of flags 1 was seen: this tmux marks its answers to our lines (ControlParser `fromClient`). */
+  private clientFlagSeen = false;
 
   constructor(
     private readonly stream: SshStream,
@@ -58,7 +60,9 @@ export class ControlChannel {
         if (!this.ready && (e.kind === "block" || (e.kind === "notify" && e.name === "%session-changed"))) {
           this.ready = true;
           sink.ready();
-        } else if (this.ready) sink.event(e);
+        } else if (!this.ready) return;
+        else if (e.kind === "block") this.answer(e);
+        else if (e.kind === "notify") sink.notify(e);
       },
     });
     stream.onClose((info) => {
@@ -76,9 +80,14 @@ export class ControlChannel {
     return this.fifo.send((line) => this.stream.write(line), commands, onBlock);
   }
 
-  /** An answer block for the oldest line in flight. */
-  answer(ok: boolean, lines: string[]): void {
-    this.fifo.answer(ok, lines);
+  /**
+   * Only our own lines' answers: a deferred `if-shell -b` command (the resync's ack) answers too, and
+   * taken as the oldest line's answer it shifted every later answer by one (agents' panes killed).
+   * A tmux that never sets the flag (none seen) is answered as before.
+   */
+  private answer(e: Extract<ControlEvent, { kind: "block" }>): void {
+    this.clientFlagSeen ||= e.fromClient;
+    if (e.fromClient || !this.clientFlagSeen) this.fifo.answer(e.ok, e.lines);
   }
 
   /**

@@ -14,9 +14,9 @@ import {
   tmuxChannelMachine,
 } from "../machines/tmux-channel.machine.js";
 import type { SshStream } from "./ssh-host.js";
-import { DEFAULT_ORPHAN_GRACE_MS, newOwner, thisConductor, watchCommands } from "./remote-orphan-watch.js";
+import { OrphanHook } from "./remote-orphan-watch.js";
 import { AttachWaiters } from "./tmux-attach-wait.js";
-import { type ControlEvent, controlClientCommand } from "./tmux-control.js";
+import { controlClientCommand } from "./tmux-control.js";
 import { ControlChannel } from "./tmux-control-channel.js";
 import { DEAD_SUBSCRIPTION, PaneWatchers } from "./tmux-pane-watchers.js";
 import type { PaneWatcher, TmuxControlOptions } from "./tmux-hub.types.js";
@@ -42,9 +42,8 @@ export class CancelledError extends Error {
 export class TmuxControl {
   readonly hub: string;
   /** Marks the sessions this client creates: they end if it is gone for good (remote-orphan-watch.ts). */
-  readonly owner = newOwner();
-  /** The longest `hostDownTimeoutMs` of the sessions it created: the remote side waits as long for us. */
-  private orphanGraceMs: number | undefined;
+  readonly owner: string;
+  private readonly orphanHook: OrphanHook;
   /** The channel's lifecycle (machines/tmux-channel.machine.ts); the handles below are this runtime's. */
   private readonly chart: Actor<TmuxChannelMachine>;
   /** The open channel (from `opening.handshake` until it closes): answers belong to one channel. */
@@ -52,13 +51,13 @@ export class TmuxControl {
   private readonly waiters = new AttachWaiters();
   private readonly watchers: PaneWatchers;
   private deferred: string[][][] = [];
-  /** A block of flags 1 was seen: this tmux marks its answers to our lines (ControlParser `fromClient`). */
-  private clientFlagSeen = false;
   private readonly offStatus: () => void;
   private readonly log: NonNullable<TmuxControlOptions["log"]>;
 
   constructor(private readonly opts: TmuxControlOptions) {
     this.hub = opts.hubSession ?? "conductor-hub";
+    this.orphanHook = new OrphanHook(opts.program);
+    this.owner = this.orphanHook.owner;
     this.log = opts.log ?? (() => {});
     const host = opts.host.name;
     // One session's watcher that throws must not stop the host's channel for every other session.
@@ -107,6 +106,18 @@ export class TmuxControl {
         },
       },
     );
+    // An effect that throws stops the chart (XState): say so, fail whoever waits, let go of the
+    // channel. Without an error observer XState rethrows it into the embedder's process.
+    this.chart.subscribe({
+      error: (e) => {
+        this.log("remote.control_failed", { host, error: String(e) });
+        this.offStatus();
+        this.waiters.rejectAll(this.endedError());
+        const { channel } = this;
+        this.channel = undefined;
+        channel?.drop(this.endedError().message);
+      },
+    });
     this.chart.start();
     this.chart.send({ type: "HOST.STATUS", status: opts.host.status() });
     this.offStatus = opts.host.onStatus((status) => {
@@ -124,8 +135,18 @@ export class TmuxControl {
     return this.channel !== undefined && this.chart.getSnapshot().matches("attached");
   }
 
+  /** Closed, or stopped by an effect that threw: nothing will open again. */
   private get closed(): boolean {
-    return this.chart.getSnapshot().status === "done";
+    return this.chart.getSnapshot().status !== "active";
+  }
+
+  private endedError(): Error {
+    const snap = this.chart.getSnapshot();
+    return new Error(
+      snap.status === "error"
+        ? `tmux control client on ${this.opts.host.name} failed: ${String(snap.error)}`
+        : "tmux control client closed",
+    );
   }
 
   /**
@@ -134,7 +155,7 @@ export class TmuxControl {
    */
   ensure(timeoutMs: number): Promise<void> {
     if (this.attached) return Promise.resolve();
-    if (this.closed) return Promise.reject(new Error("tmux control client closed"));
+    if (this.closed) return Promise.reject(this.endedError());
     const { host } = this.opts;
     if (host.status() === "rejected")
       return Promise.reject(new Error(host.lastError() ?? `host ${host.name} rejected the connection`));
@@ -170,7 +191,7 @@ export class TmuxControl {
 
   /** Waits for the channel after a reset or a drop; the error says which command gave up and why. */
   private async whenBack(commands: string[][]): Promise<void> {
-    if (this.closed) throw new Error("tmux control client closed");
+    if (this.closed) throw this.endedError();
     const ms = this.opts.reattachTimeoutMs ?? DEFAULT_REATTACH_TIMEOUT_MS;
     this.log("remote.control_wait", {
       host: this.opts.host.name,
@@ -201,18 +222,7 @@ export class TmuxControl {
 
   /** A session that waits this long for a lost host: its agent must not be ended sooner by the hook. */
   coverHostDown(ms: number): void {
-    if (this.orphanGraceMs !== undefined && ms <= this.orphanGraceMs) return;
-    this.orphanGraceMs = ms;
-    if (this.attached) void this.send(this.orphanWatch()).catch(() => undefined);
-  }
-
-  private orphanWatch(): string[][] {
-    return watchCommands({
-      owner: this.owner,
-      proc: thisConductor(),
-      program: this.opts.program,
-      graceMs: this.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS,
-    });
+    if (this.orphanHook.cover(ms) && this.attached) void this.send(this.orphanHook.commands()).catch(() => undefined);
   }
 
   watch(pane: string, window: string, w: PaneWatcher): () => void {
@@ -257,7 +267,10 @@ export class TmuxControl {
     };
     const channel: ControlChannel = new ControlChannel(stream, opts, {
       ready: () => this.tell({ type: "CHANNEL.READY" }),
-      event: (e) => this.onEvent(e),
+      notify: (e) =>
+        e.name === "%pane-mode-changed"
+          ? this.log("remote.pane_mode_changed", { host: this.opts.host.name, pane: e.args })
+          : this.watchers.notify(e),
       wants: (pane) => this.watchers.has(pane),
       output: (pane, data) => this.watchers.output(pane, data),
       closed: (why) => {
@@ -293,7 +306,7 @@ export class TmuxControl {
       ["refresh-client", "-B", `${DEAD_SUBSCRIPTION}:%*:#{pane_dead} #{pane_dead_status} #{pane_dead_signal}`],
     ]).catch((e) => this.log("remote.subscribe_failed", { host, error: String(e.message) }));
     // Before any create: who we are now, and what the server does once we are gone for good.
-    void this.send(this.orphanWatch()).catch((e) =>
+    void this.send(this.orphanHook.commands()).catch((e) =>
       this.log("remote.orphan_watch_failed", { host, error: String(e.message) }),
     );
     for (const cmds of this.deferred.splice(0)) void this.send(cmds).catch(() => undefined);
@@ -303,18 +316,6 @@ export class TmuxControl {
       if (this.attached) this.watchers.each((w) => w.attached());
     });
     this.waiters.resolveAll();
-  }
-
-  private onEvent(e: ControlEvent): void {
-    // Only our own lines' answers: a deferred `if-shell -b` command (the resync's ack) answers too, and
-    // taken as the oldest line's answer it shifted every later answer by one (agents' panes killed).
-    // A tmux that never sets the flag (none seen) is answered as before.
-    if (e.kind === "block") {
-      this.clientFlagSeen ||= e.fromClient;
-      if (e.fromClient || !this.clientFlagSeen) this.channel?.answer(e.ok, e.lines);
-    } else if (e.kind === "notify" && e.name === "%pane-mode-changed") {
-      this.log("remote.pane_mode_changed", { host: this.opts.host.name, pane: e.args });
-    } else if (e.kind === "notify") this.watchers.notify(e);
   }
 }
 

@@ -246,6 +246,28 @@ describe("TmuxControl against a fake tmux -C", () => {
     ctl.close();
   });
 
+  it("an effect that throws stops the client saying why: callers are refused, none waits forever", async () => {
+    const { host, channels } = fakeHost(["100"]);
+    const ctl = new TmuxControl({
+      host,
+      program: "tmux",
+      socketName: "test",
+      reopenDelayMs: 10,
+      log: (event, data) => {
+        if (event === "remote.control_closed") throw new Error("the log's disk is gone");
+        logged.push({ event, data });
+      },
+    });
+    await ctl.ensure(10_000);
+    channels[0]!.exit();
+    await until(() => logged.some((l) => l.event === "remote.control_failed"), "the failure said");
+    await expect(ctl.run([["list-panes"]])).rejects.toThrow(
+      /tmux control client on box failed: Error: the log's disk is gone/,
+    );
+    await expect(ctl.ensure(10_000)).rejects.toThrow(/failed: Error: the log's disk is gone/);
+    ctl.close();
+  });
+
   it("close(): a command waiting for the channel fails saying so; nothing reopens", async () => {
     const { host, channels } = fakeHost(["100"]);
     const ctl = control(host);
