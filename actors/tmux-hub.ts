@@ -89,13 +89,7 @@ export class TmuxControl {
           refuseWaiters: () =>
             this.waiters.rejectAll(new Error(opts.host.lastError() ?? `host ${host} rejected the connection`)),
           wakeIfWanted: () => this.wake(),
-          shutDown: () => {
-            this.offStatus();
-            this.waiters.rejectAll(new Error("tmux control client closed"));
-            const { channel } = this;
-            this.channel = undefined; // its close is no news for a chart that has ended
-            channel?.drop("tmux control client closed");
-          },
+          shutDown: () => this.end(),
         },
       }),
       {
@@ -110,12 +104,11 @@ export class TmuxControl {
     // channel. Without an error observer XState rethrows it into the embedder's process.
     this.chart.subscribe({
       error: (e) => {
-        this.log("remote.control_failed", { host, error: String(e) });
-        this.offStatus();
-        this.waiters.rejectAll(this.endedError());
-        const { channel } = this;
-        this.channel = undefined;
-        channel?.drop(this.endedError().message);
+        try {
+          this.log("remote.control_failed", { host, error: String(e) });
+        } finally {
+          this.end();
+        }
       },
     });
     this.chart.start();
@@ -133,6 +126,16 @@ export class TmuxControl {
    */
   get attached(): boolean {
     return this.channel !== undefined && this.chart.getSnapshot().matches("attached");
+  }
+
+  /** For good (closed, or failed): no more host news, the waiters refused, the channel let go. */
+  private end(): void {
+    this.offStatus();
+    const why = this.endedError();
+    this.waiters.rejectAll(why);
+    const { channel } = this;
+    this.channel = undefined; // its close is no news for a chart that has ended
+    channel?.drop(why.message);
   }
 
   /** Closed, or stopped by an effect that threw: nothing will open again. */
