@@ -31,9 +31,15 @@ export class PaneWatchers {
     };
   }
 
+  /** Every %output line of the host comes here: no closure per call (tell's). */
   output(pane: string, data: Buffer): void {
     const x = this.byPane.get(pane);
-    if (x) this.tell(pane, () => x.w.output(data));
+    if (!x) return;
+    try {
+      x.w.output(data);
+    } catch (e) {
+      this.failed(pane, e);
+    }
   }
 
   /** Each watcher, in a copy (a watcher may stop watching while it hears). */

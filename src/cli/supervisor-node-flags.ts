@@ -1,4 +1,4 @@
-import { YOUNG_GENERATION_FLAG } from "../young-generation.js";
+import { DEFAULT_SEMI_SPACE_MIB, YOUNG_GENERATION_FLAG } from "../young-generation.js";
 
 /**
  * The V8 flags of a process that does nothing but supervise: the `conductor run --detach` daemon.
@@ -13,7 +13,7 @@ import { YOUNG_GENERATION_FLAG } from "../young-generation.js";
  * fixed when the heap is created; from inside a running process only the growth can be stopped
  * (src/young-generation.ts: what a foreground `conductor run` and an embedder use).
  */
-export const SUPERVISOR_V8_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
+export const SUPERVISOR_V8_FLAGS: readonly string[] = [`--max-semi-space-size=${DEFAULT_SEMI_SPACE_MIB}`];
 
 /**
  * The node flags to start a supervisor process with: ours, unless the user already chose the young
