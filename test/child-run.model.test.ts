@@ -4,8 +4,6 @@
  * SimulatedClock. Every step must take exactly the transitions the machine predicts, ask the
  * transport for the effect of the state it enters, and report to the session in a legal order.
  */
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { createActor, fromCallback, SimulatedClock, type SnapshotFrom } from "xstate";
 import { childRunMachine } from "../machines/child-run.machine.js";
@@ -17,8 +15,8 @@ import type {
   TransportEvent,
 } from "../machines/child-run.types.js";
 import type { ChildEvent } from "../machines/session.types.js";
-import { toMermaid } from "../src/machine-graph.js";
-import { coverageReport, recordTransitions } from "../src/testing/coverage.js";
+import { recordTransitions } from "../src/testing/coverage.js";
+import { expectFullCoverage } from "./helpers/model-coverage.js";
 import { edgeCoverPaths, type ModelPath, predictTransition } from "../src/testing/paths.js";
 
 type Snap = SnapshotFrom<typeof childRunMachine>;
@@ -275,25 +273,12 @@ function checkReports(path: Path, reports: ChildEvent[], end: Snap, heardBeforeS
 describe("child-run statechart, model-based, fake transports + SimulatedClock", () => {
   it("every generated path runs as the machine predicts; every transition is taken", () => {
     for (const [n, path] of paths.entries()) runPath(path, n);
-    const report = coverageReport(childRunMachine, taken, visited);
-    console.log(
-      `child-run model: ${graph.states.size} abstract states, ${graph.edges.length} edges, ${paths.length} paths\n${report.text}`,
-    );
-    expect(report.unknown).toEqual([]);
-    expect(report.transitions.covered).toBe(report.transitions.total);
-    expect(report.states.covered).toBe(report.states.total);
+    expectFullCoverage("child-run", childRunMachine, { taken, visited, graph, paths: paths.length });
   });
 
   it("is not vacuous: a chart that never settles after an unproven exit is caught at the step", () => {
     const path = paths.find((p) => p.keys.flat().includes("running: RUN.EXITED [mustSettle] → settling"))!;
     const broken = childRunMachine.provide({ guards: { mustSettle: () => false } });
     expect(() => runPath(path, 999, broken)).toThrow(/step/);
-  });
-
-  it("the diagram in docs is generated from the machine and embedded in docs/architecture.md", () => {
-    const root = fileURLToPath(new URL("..", import.meta.url));
-    const text = toMermaid(childRunMachine);
-    expect(readFileSync(`${root}docs/diagrams/child-run.mmd`, "utf8"), "run npm run diagrams").toBe(text);
-    expect(readFileSync(`${root}docs/architecture.md`, "utf8")).toContain(`\`\`\`mermaid\n${text}\`\`\``);
   });
 });

@@ -1,8 +1,8 @@
 /** The machine's possible moves are exactly the seed's table plus the documented fixes. */
 import { describe, expect, it } from "vitest";
-import { conductorMachine } from "../machines/conductor.machine.js";
 import { sessionMachine } from "../machines/session.machine.js";
 import { allowedTransitions, SEED_TRANSITIONS } from "../machines/transition-table.js";
+import { MACHINE_DIAGRAMS } from "../src/machine-diagrams.js";
 import { listMoves, toMermaid } from "../src/machine-graph.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -35,22 +35,16 @@ describe("transition table", () => {
     }
   });
 
-  it("the diagrams in docs are generated from the machines and up to date", () => {
+  it("the diagrams in docs are generated from the machines and up to date, each where it is embedded", () => {
     const root = fileURLToPath(new URL("..", import.meta.url));
-    for (const [name, machine] of [
-      ["session", sessionMachine],
-      ["conductor", conductorMachine],
-    ] as const) {
+    expect(MACHINE_DIAGRAMS.map((d) => d.name)).toEqual(["session", "conductor", "child-run", "tmux-channel"]);
+    for (const { name, machine, embeddedIn } of MACHINE_DIAGRAMS) {
+      const text = toMermaid(machine);
       const committed = readFileSync(`${root}docs/diagrams/${name}.mmd`, "utf8");
-      expect(committed, `docs/diagrams/${name}.mmd is stale: run npm run diagrams`).toBe(toMermaid(machine));
+      expect(committed, `docs/diagrams/${name}.mmd is stale: run npm run diagrams`).toBe(text);
+      expect(readFileSync(`${root}${embeddedIn}`, "utf8"), `${embeddedIn}'s ${name} diagram is stale`).toContain(
+        `\`\`\`mermaid\n${text}\`\`\``,
+      );
     }
-    const arch = readFileSync(`${root}docs/architecture.md`, "utf8");
-    expect(arch, "docs/architecture.md's conductor diagram is stale").toContain(
-      `\`\`\`mermaid\n${toMermaid(conductorMachine)}\`\`\``,
-    );
-    const readme = readFileSync(`${root}README.md`, "utf8");
-    expect(readme, "the README's states diagram is stale: paste docs/diagrams/session.mmd").toContain(
-      `\`\`\`mermaid\n${toMermaid(sessionMachine)}\`\`\``,
-    );
   });
 });

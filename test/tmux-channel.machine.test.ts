@@ -4,13 +4,11 @@
  * then the behaviours one by one. Its runtime (actors/tmux-hub.ts) is exercised against a real
  * sshd and tmux by the remote-*.test.ts files.
  */
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { createActor, type InspectionEvent, SimulatedClock, type SnapshotFrom } from "xstate";
 import { type TmuxChannelEvent, type TmuxChannelInput, tmuxChannelMachine } from "../machines/tmux-channel.machine.js";
-import { toMermaid } from "../src/machine-graph.js";
-import { coverageReport, recordTransitions } from "../src/testing/coverage.js";
+import { recordTransitions } from "../src/testing/coverage.js";
+import { expectFullCoverage } from "./helpers/model-coverage.js";
 import { edgeCoverPaths, type ModelPath, predictTransition } from "../src/testing/paths.js";
 
 type Snap = SnapshotFrom<typeof tmuxChannelMachine>;
@@ -131,20 +129,12 @@ function runPath(path: ModelPath<Snap, ModelEvent>, n: number) {
 describe("tmux control channel statechart, model-based, SimulatedClock", () => {
   it("every generated path runs as the machine predicts; every transition is taken", () => {
     for (const [n, path] of paths.entries()) runPath(path, n);
-    const report = coverageReport(tmuxChannelMachine, taken, visited);
-    console.log(
-      `tmux-channel model: ${graph.states.size} abstract states, ${graph.edges.length} edges, ${paths.length} paths\n${report.text}`,
-    );
-    expect(report.unknown).toEqual([]);
-    expect(report.transitions.covered).toBe(report.transitions.total);
-    expect(report.states.covered).toBe(report.states.total);
-  });
-
-  it("the diagram in docs/diagrams is generated from the machine and embedded in docs/remote.md", () => {
-    const root = fileURLToPath(new URL("..", import.meta.url));
-    const text = toMermaid(tmuxChannelMachine);
-    expect(readFileSync(`${root}docs/diagrams/tmux-channel.mmd`, "utf8"), "run npm run diagrams").toBe(text);
-    expect(readFileSync(`${root}docs/remote.md`, "utf8")).toContain(`\`\`\`mermaid\n${text}\`\`\``);
+    expectFullCoverage("tmux-channel", tmuxChannelMachine, {
+      taken,
+      visited,
+      graph,
+      paths: paths.length,
+    });
   });
 });
 

@@ -1,28 +1,14 @@
 /**
- * Writes docs/diagrams/*.mmd from the machines themselves and refreshes the copies embedded in
- * README.md (session), docs/architecture.md (conductor, child-run) and docs/remote.md (tmux-channel)
- * (`npm run diagrams`).
+ * Writes docs/diagrams/*.mmd from the machines themselves and refreshes the copy embedded in each
+ * one's document (src/machine-diagrams.ts says which) (`npm run diagrams`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { childRunMachine } from "../../machines/child-run.machine.js";
-import { conductorMachine } from "../../machines/conductor.machine.js";
-import { sessionMachine } from "../../machines/session.machine.js";
-import { tmuxChannelMachine } from "../../machines/tmux-channel.machine.js";
+import { MACHINE_DIAGRAMS } from "../machine-diagrams.js";
 import { toMermaid } from "../machine-graph.js";
 
 const outDir = resolve(process.argv[2] ?? "docs/diagrams");
 mkdirSync(outDir, { recursive: true });
-const diagrams = {
-  session: toMermaid(sessionMachine),
-  conductor: toMermaid(conductorMachine),
-  "child-run": toMermaid(childRunMachine),
-  "tmux-channel": toMermaid(tmuxChannelMachine),
-};
-for (const [name, text] of Object.entries(diagrams)) {
-  writeFileSync(join(outDir, `${name}.mmd`), text);
-  console.log(`wrote ${join(outDir, `${name}.mmd`)}`);
-}
 
 /** Replace the mermaid block that starts like `text` (same first two lines) in `file`. */
 function refreshEmbedded(file: string, text: string): void {
@@ -35,7 +21,10 @@ function refreshEmbedded(file: string, text: string): void {
   writeFileSync(file, `${doc.slice(0, start)}\`\`\`mermaid\n${text}${doc.slice(end)}`);
   console.log(`refreshed ${file}`);
 }
-refreshEmbedded(resolve("README.md"), diagrams.session);
-refreshEmbedded(resolve("docs/architecture.md"), diagrams.conductor);
-refreshEmbedded(resolve("docs/architecture.md"), diagrams["child-run"]);
-refreshEmbedded(resolve("docs/remote.md"), diagrams["tmux-channel"]);
+
+for (const { name, machine, embeddedIn } of MACHINE_DIAGRAMS) {
+  const text = toMermaid(machine);
+  writeFileSync(join(outDir, `${name}.mmd`), text);
+  console.log(`wrote ${join(outDir, `${name}.mmd`)}`);
+  refreshEmbedded(resolve(embeddedIn), text);
+}
