@@ -245,6 +245,10 @@ export const sessionRunSetup = sessionBase.extend({
     })),
     /** Ask the pty actor to end the tree; it answers with EXIT (if running) and GONE. */
     terminateChild: enqueueActions(({ context, enqueue }) => {
+      // The run's verdict is in: its probes have nothing left to say. A remote one polls its host
+      // (remote-telemetry.ts), and the wait before the next run can last hours (a usage limit's reset).
+      enqueue.stopChild("mcp");
+      enqueue.stopChild("telemetry");
       if (!context.treeAlive) return;
       enqueue.sendTo("pty", { type: "CHILD.TERMINATE", reason: context.reason, graceMs: context.policy.graceMs });
     }),

@@ -80,7 +80,7 @@ export function conductorLogic({ broker, remote }: Runtimes, d: RuntimeDeps) {
         actors: {
           ptyProcess,
           mcpHeartbeat: createMcpHeartbeatLogic(),
-          agentTelemetry: createAgentTelemetryLogic(),
+          agentTelemetry: createAgentTelemetryLogic({}, remote?.telemetry),
           ...credentials,
         },
       }),

@@ -11,7 +11,7 @@ import { checkSessionName } from "../actors/shell-quote.js";
 import { ConductorError, SessionError } from "./errors.js";
 import { buildLaunchSync, LaunchError, type LaunchSpec, launchExtras, overlayEnv, planLaunch } from "./launcher.js";
 import { mcpHeartbeatFor } from "./conductor-probes.js";
-import { geminiTelemetry } from "./presets/gemini-telemetry.js";
+import { geminiTelemetry, remoteGeminiTelemetry, remoteTelemetryFile } from "./presets/gemini-telemetry.js";
 
 const withHeartbeat = (spec: ReturnType<typeof mcpHeartbeatFor>) => (spec ? { mcpHeartbeat: spec } : {});
 
@@ -130,15 +130,7 @@ export function spawnEventOf(
   const remote = config.remote ? remotePlacement(config) : undefined;
   if (remote) ctx.checkHost?.(config.id, remote.host);
   if (remote) checkRemoteName(config); // the same check as the run's (actors/remote-spec.ts runTarget), attach too
-  // gemini's telemetry file, read by the telemetry probe (a local file: not for remote sessions).
-  const telemetry = remote
-    ? null
-    : geminiTelemetry(
-        config.judgeAs ?? launch.agent,
-        overlayEnv(process.env, launch.env),
-        join(logsDir, `${config.id}.telemetry.json`),
-        launch.cwd,
-      );
+  const telemetry = telemetryPlan(config, launch, remote, logsDir);
   const account = accountFor(config);
   if (account) checkAccount(config.id, account, ctx.accounts);
   const event: SpawnEvent = {
@@ -191,6 +183,23 @@ export function sendSpawn(actor: Actor<typeof conductorMachine>, spawn: SpawnEve
     });
   }
   return ref;
+}
+
+/**
+ * gemini's telemetry file, read by the telemetry probe. A remote session's is on its host; an attached
+ * pane's agent was started by someone else, with their environment: none.
+ */
+function telemetryPlan(config: SpawnConfig, launch: LaunchSpec, remote: RemotePlacement | undefined, logsDir: string) {
+  const judgedAs = config.judgeAs ?? launch.agent;
+  if (!remote)
+    return geminiTelemetry(
+      judgedAs,
+      overlayEnv(process.env, launch.env),
+      join(logsDir, `${config.id}.telemetry.json`),
+      launch.cwd,
+    );
+  if (remote.attach) return null;
+  return remoteGeminiTelemetry(judgedAs, launch.env ?? {}, remoteTelemetryFile(), launch.cwd);
 }
 
 function remotePlacement(config: SpawnConfig): RemotePlacement {

@@ -9,7 +9,8 @@
  * needs them, and they cost ~0.4 MB of heap and ~1.8 MB RSS at import (bench/memory-breakdown.mjs,
  * issue 13), which V8 multiplies as it sizes the old generation from the live heap.
  */
-import type { ChildCommand } from "../machines/session.types.js";
+import type { TelemetryWatch } from "../actors/agent-telemetry.js";
+import type { AgentTelemetryInput, ChildCommand } from "../machines/session.types.js";
 import type { ChildRunner, ChildRunnerArgs } from "../actors/pty-process.js";
 import type { RemoteChildRunner, RemoteSpec } from "../actors/remote-session.js";
 import type { SshHostPool } from "../actors/ssh-host.js";
@@ -80,7 +81,30 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
       stop?.();
     };
   };
+  /**
+   * The telemetry watch of a session that runs on a host (its CLI writes the file there:
+   * actors/remote-telemetry.ts), or undefined for a local session.
+   */
+  const telemetry = (input: AgentTelemetryInput): TelemetryWatch | undefined => {
+    const host = opts.placementOf(input.sessionId)?.host;
+    if (!host) return undefined;
+    return (watched, found) => {
+      let stop: (() => void) | undefined;
+      let stopped = false;
+      Promise.all([load(), import("../actors/remote-telemetry.js")]).then(
+        ([, { remoteTelemetryWatch }]) => {
+          if (!stopped && pool) stop = remoteTelemetryWatch(pool.get(host))(watched, found);
+        },
+        () => undefined, // the runner says why (CHILD.SPAWN_ERROR); no telemetry is no verdict
+      );
+      return () => {
+        stopped = true;
+        stop?.();
+      };
+    };
+  };
   return {
+    telemetry,
     /** Throws for a host the hosts file does not name, listing the ones it does. */
     checkHost(sessionId: string, host: string): void {
       if (!config.hosts[host]) {

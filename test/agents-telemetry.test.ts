@@ -10,7 +10,8 @@ import { describe, expect, it } from "vitest";
 import { createActor, createMachine } from "xstate";
 import { apiErrorOf, createAgentTelemetryLogic, splitRecords } from "../actors/agent-telemetry.js";
 import type { TelemetryErrorEvent } from "../machines/session.types.js";
-import { geminiTelemetry } from "../src/presets/gemini-telemetry.js";
+import { spawnEventOf } from "../src/conductor-spawn.js";
+import { geminiTelemetry, remoteGeminiTelemetry } from "../src/presets/gemini-telemetry.js";
 
 /** A log record as gemini 0.61 exports it (the fields the probe reads, and some it must ignore). */
 const apiError = (status: number, message: string) => ({
@@ -110,6 +111,56 @@ describe("which sessions get gemini's telemetry", () => {
     const other = home();
     writeFileSync(join(other, ".gemini", "settings.json"), JSON.stringify({ telemetry: { outfile: "/t/own.json" } }));
     expect(geminiTelemetry("gemini", { GEMINI_CLI_HOME: other }, file)).toEqual({ env: {}, file: "/t/own.json" });
+  });
+});
+
+describe("a remote session's gemini telemetry", () => {
+  const ctx = { opts: { logsDir: "/logs" }, logsDir: "/logs", checkHost: () => {}, accounts: null };
+  const spawn = (extra: Record<string, unknown>) =>
+    spawnEventOf(
+      {
+        id: "g1",
+        agent: "command",
+        judgeAs: "gemini",
+        command: ["gemini"],
+        remote: true,
+        host: "box",
+        ...extra,
+      } as Parameters<typeof spawnEventOf>[0],
+      ctx,
+      new Date().toISOString(),
+    ).event.session.spec;
+
+  it("goes to a file of its own on the host, in /tmp under a random name, with the same settings", () => {
+    const a = spawn({});
+    const b = spawn({});
+    expect(a.agentTelemetry).toMatch(/^\/tmp\/statechart-conductor-telemetry-[0-9a-f]{24}\.json$/);
+    expect(b.agentTelemetry).not.toBe(a.agentTelemetry);
+    expect(a.env).toMatchObject({
+      GEMINI_TELEMETRY_ENABLED: "true",
+      GEMINI_TELEMETRY_TARGET: "local",
+      GEMINI_TELEMETRY_OUTFILE: a.agentTelemetry,
+      GEMINI_TELEMETRY_LOG_PROMPTS: "false",
+    });
+  });
+
+  it("none for an attached pane, an opt-out or an exporter named in the session's env; this machine's settings are not the host's", () => {
+    expect(spawn({ attach: true }).agentTelemetry).toBeUndefined();
+    expect(spawn({ env: { GEMINI_TELEMETRY_ENABLED: "false" } }).agentTelemetry).toBeUndefined();
+    expect(spawn({ env: { GEMINI_TELEMETRY_TARGET: "gcp" } }).agentTelemetry).toBeUndefined();
+    // The user's own file on the host: read there; a relative one only against a cwd the session names.
+    expect(spawn({ env: { GEMINI_TELEMETRY_OUTFILE: "/srv/t.json" } })).toMatchObject({
+      agentTelemetry: "/srv/t.json",
+    });
+    expect(spawn({ env: { GEMINI_TELEMETRY_OUTFILE: "t.json" } }).agentTelemetry).toBeUndefined();
+    expect(spawn({ env: { GEMINI_TELEMETRY_OUTFILE: "t.json" }, workdir: "/srv" }).agentTelemetry).toBe("/srv/t.json");
+    // A local settings.json that sends telemetry elsewhere is this machine's, not the host's.
+    const h = mkdtempSync(join(tmpdir(), "gemini-home-"));
+    mkdirSync(join(h, ".gemini"));
+    writeFileSync(join(h, ".gemini", "settings.json"), JSON.stringify({ telemetry: { target: "gcp" } }));
+    expect(remoteGeminiTelemetry("gemini", {}, "/tmp/t.json")?.file).toBe("/tmp/t.json");
+    expect(geminiTelemetry("gemini", { HOME: h }, "/tmp/t.json")).toBeNull();
+    expect(remoteGeminiTelemetry("claude", {}, "/tmp/t.json")).toBeNull();
   });
 });
 

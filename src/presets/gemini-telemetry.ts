@@ -11,7 +11,9 @@
  * Left alone: telemetry the user sends elsewhere (an OTLP endpoint or target gcp, in env or in the
  * user settings.json: an outfile would silently replace that exporter), and an explicit
  * GEMINI_TELEMETRY_ENABLED=false (the opt-out). A user's own outfile is read where gemini writes it.
+ * A remote session's file is on its host, in /tmp under a random name (remoteTelemetryFile).
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
@@ -24,6 +26,14 @@ export interface TelemetryPlan {
   /** The file the probe reads. */
   file: string;
 }
+
+/**
+ * Where a remote session's gemini writes its telemetry on the host: /tmp, which every POSIX host has
+ * (the pane's environment is passed literally, so no $HOME), under a name nobody can guess ahead of
+ * it; the probe makes it 0600 (actors/remote-telemetry.ts).
+ */
+export const remoteTelemetryFile = (): string =>
+  `/tmp/statechart-conductor-telemetry-${randomBytes(12).toString("hex")}.json`;
 
 const set = (v: unknown): v is string => typeof v === "string" && v !== "";
 
@@ -49,8 +59,28 @@ function userTelemetrySettings(env: Env): Record<string, unknown> {
  */
 export function geminiTelemetry(judgedAs: string, env: Env, file: string, cwd?: string): TelemetryPlan | null {
   if (judgedAs !== "gemini") return null;
+  return plan(env, userTelemetrySettings(env), file, cwd ?? process.cwd());
+}
+
+/**
+ * The same for a session on a remote host, whose CLI writes `file` there (actors/remote-telemetry.ts
+ * reads it over SSH). `env` is what the session is given (a remote run inherits nothing of ours). The
+ * host's settings.json is not read: a user whose gemini there sends its telemetry elsewhere says so
+ * in the session's env (an endpoint, target gcp, or GEMINI_TELEMETRY_ENABLED=false). A relative
+ * outfile of the user's is read only where the session names its `cwd` on the host.
+ */
+export function remoteGeminiTelemetry(judgedAs: string, env: Env, file: string, cwd?: string): TelemetryPlan | null {
+  if (judgedAs !== "gemini") return null;
+  return plan(env, {}, file, cwd);
+}
+
+function plan(
+  env: Env,
+  settings: Record<string, unknown>,
+  file: string,
+  cwd: string | undefined,
+): TelemetryPlan | null {
   if (/^(?:false|0)$/i.test(env.GEMINI_TELEMETRY_ENABLED ?? "")) return null;
-  const settings = userTelemetrySettings(env);
   const elsewhere =
     set(env.GEMINI_TELEMETRY_OTLP_ENDPOINT) ||
     set(env.OTEL_EXPORTER_OTLP_ENDPOINT) ||
@@ -58,7 +88,10 @@ export function geminiTelemetry(judgedAs: string, env: Env, file: string, cwd?: 
     set(settings.otlpEndpoint) ||
     settings.target === "gcp";
   const own = set(env.GEMINI_TELEMETRY_OUTFILE) ? env.GEMINI_TELEMETRY_OUTFILE : settings.outfile;
-  if (set(own)) return { env: {}, file: isAbsolute(own) ? own : resolve(cwd ?? process.cwd(), own) };
+  if (set(own)) {
+    if (isAbsolute(own)) return { env: {}, file: own };
+    return cwd === undefined ? null : { env: {}, file: resolve(cwd, own) };
+  }
   if (elsewhere) return null;
   return {
     env: {

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { apiErrorOf, splitRecords } from "../../actors/agent-telemetry.js";
+import { apiErrorOf, splitRecords } from "../../actors/telemetry-records.js";
 import { geminiTelemetry } from "../../src/presets/gemini-telemetry.js";
 import type { Cli, RunDirs } from "./agent-env.js";
 

@@ -1,0 +1,161 @@
+/**
+ * The telemetry probe of a remote session: gemini writes its telemetry file on the host the run is
+ * on, so the file is read there, over the host's SSH connection. One `exec` per host and poll reads
+ * every file watched on that host: an exec costs the host a shell (~140 ms with a login's rc files,
+ * field-facts.md) and holds one of the connection's channels while it runs (sshd's MaxSessions is 10,
+ * the tmux control client takes one), so one per file and tick would not scale to many sessions.
+ *
+ * The polls of a host run one after the other, and a removal goes before the reads in its script, so
+ * a run's file is removed (its run ended) before the session's next run reads it: what a watch finds
+ * is its own run's, read from the top. The file is made private (umask 077) by the first poll,
+ * normally long before gemini opens it (its start takes seconds); where gemini made it first, the
+ * poll makes it 0600. Reads are byte ranges (`tail -c` |
+ * `head -c`) past the last read; the exec's output comes back decoded as UTF-8, and a range cut
+ * inside a character (a record still being written) costs at most that record.
+ */
+import { randomBytes } from "node:crypto";
+import type { AgentTelemetryInput } from "../machines/session.types.js";
+import type { TelemetryWatch } from "./agent-telemetry.js";
+import { shQuote } from "./shell-quote.js";
+import type { SshHost } from "./ssh-host.js";
+import { type TelemetryApiError, TelemetryText } from "./telemetry-records.js";
+
+export interface RemoteTelemetryOptions {
+  /** How often a host's files are read (ms): an exec each time, so not as often as a local file. */
+  pollMs?: number;
+  /** Cut a file back to empty once it is read past this size (bytes). */
+  maxBytes?: number;
+  /** One poll's exec gives up after this long (ms); the next poll tries again. */
+  execTimeoutMs?: number;
+}
+
+const DEFAULTS = { pollMs: 2_000, maxBytes: 1024 * 1024, execTimeoutMs: 15_000 };
+
+type ExecHost = Pick<SshHost, "exec">;
+
+interface Watched {
+  path: string;
+  /** Bytes read so far. */
+  offset: number;
+  text: TelemetryText;
+  found: (errors: TelemetryApiError[]) => void;
+}
+
+/** A host's watched files and the one poll that reads them all. */
+class HostTelemetry {
+  private readonly watched = new Set<Watched>();
+  private readonly removals = new Set<string>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private polling = false;
+  private again = false;
+
+  constructor(
+    private readonly host: ExecHost,
+    private readonly opts: typeof DEFAULTS,
+  ) {}
+
+  watch(path: string, found: Watched["found"]): () => void {
+    const w: Watched = { path, offset: 0, text: new TelemetryText(this.opts.maxBytes), found };
+    this.watched.add(w);
+    this.timer ??= setInterval(() => this.poll(), this.opts.pollMs);
+    this.poll(); // made private now, before the run's CLI opens it
+    return () => {
+      if (!this.watched.delete(w)) return;
+      this.removals.add(path);
+      if (this.watched.size === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+      this.poll();
+    };
+  }
+
+  private poll(): void {
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
+    const removals = [...this.removals];
+    const sections = [...this.watched];
+    if (removals.length === 0 && sections.length === 0) return;
+    this.removals.clear();
+    this.polling = true;
+    const nonce = randomBytes(8).toString("hex");
+    const script = pollScript(nonce, removals, sections, this.opts.maxBytes);
+    this.host
+      .exec(script, { timeoutMs: this.opts.execTimeoutMs })
+      .then(
+        (r) => this.take(nonce, sections, r.stdout),
+        // An unreachable host or a failed exec is no verdict: the next poll reads on from the same offsets.
+        () => {
+          for (const path of removals) this.removals.add(path);
+        },
+      )
+      .finally(() => {
+        this.polling = false;
+        if (this.again) {
+          this.again = false;
+          this.poll();
+        }
+      });
+  }
+
+  private take(nonce: string, sections: Watched[], stdout: string): void {
+    for (const part of stdout.split(`\n@@${nonce} `).slice(1)) {
+      const eol = part.indexOf("\n");
+      const [index, sizeText] = part.slice(0, eol < 0 ? part.length : eol).split(" ");
+      const w = sections[Number(index)];
+      if (!w || !this.watched.has(w)) continue; // stopped meanwhile
+      const size = Number(sizeText);
+      const data = eol < 0 ? "" : part.slice(eol + 1);
+      const from = size < w.offset ? 0 : w.offset; // cut by someone else (or gone): from the top
+      if (from < w.offset) w.text.reset();
+      const errors = size <= from ? [] : w.text.feed(data);
+      w.offset = size > this.opts.maxBytes || size < 0 ? 0 : size;
+      if (size > this.opts.maxBytes) w.text.reset();
+      if (errors.length > 0) w.found(errors);
+    }
+  }
+}
+
+/**
+ * One exec's script (POSIX sh): the removals, then per watched file a header line
+ * `\n@@<nonce> <index> <size>` (size -1: no file) and the bytes past its offset. A missing file is
+ * made (empty, private); one read past `maxBytes` is cut back (the reader starts again at 0).
+ */
+export function pollScript(nonce: string, removals: string[], sections: readonly Watched[], maxBytes: number): string {
+  const lines = ["umask 077"];
+  if (removals.length > 0) lines.push(`rm -f -- ${removals.map(shQuote).join(" ")}`);
+  sections.forEach((w, i) => {
+    lines.push(`f=${shQuote(w.path)}`);
+    lines.push('[ -e "$f" ] || : >"$f" 2>/dev/null');
+    lines.push(
+      's=$(wc -c <"$f" 2>/dev/null) || s=-1',
+      "s=$((s))", // BSD wc pads the number with spaces
+      `printf '\\n@@%s %s %s\\n' ${nonce} ${i} "$s"`,
+      'if [ "$s" -ge 0 ]; then',
+      '  [ -O "$f" ] && chmod 600 "$f" 2>/dev/null',
+      `  o=${w.offset}`,
+      '  [ "$s" -lt "$o" ] && o=0',
+      '  [ "$s" -gt "$o" ] && tail -c +$((o + 1)) "$f" | head -c $((s - o))',
+      `  [ "$s" -gt ${maxBytes} ] && : >"$f"`,
+      "fi",
+    );
+  });
+  lines.push("exit 0");
+  return lines.join("\n");
+}
+
+const hosts = new WeakMap<ExecHost, HostTelemetry>();
+
+/** The watch of a remote session's telemetry file on `host` (one poll per host for all of its files). */
+export function remoteTelemetryWatch(host: ExecHost, options: RemoteTelemetryOptions = {}): TelemetryWatch {
+  return (input: AgentTelemetryInput, found) => {
+    let h = hosts.get(host);
+    if (!h) {
+      h = new HostTelemetry(host, { ...DEFAULTS, ...options });
+      hosts.set(host, h);
+    }
+    return h.watch(input.path, found);
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * The telemetry probe of a remote session (actors/remote-telemetry.ts): gemini's file on the host,
+ * read by one exec per host and poll. Its scripts run in a real /bin/sh here (a host whose `exec` is
+ * a local shell), then end to end: a recorded gemini TUI retrying a 429 behind its spinner, replayed
+ * in a tmux pane behind a real sshd on 127.0.0.1, is judged rate-limited from its telemetry.
+ */
+import { execFile } from "node:child_process";
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { remoteTelemetryWatch } from "../actors/remote-telemetry.js";
+import type { ExecResult } from "../actors/ssh-host.js";
+import type { TelemetryApiError } from "../actors/telemetry-records.js";
+import { createConductor } from "../src/conductor.js";
+import { readEventLog } from "../src/event-log.js";
+import type { ExpectFile } from "./agents/record-case.js";
+import { replayCommand, watchSession } from "./agents/replay-run.js";
+import { haveRemoteTools, killTmuxServer, startSshd } from "./helpers/sshd.js";
+
+/** A host whose exec is this machine's /bin/sh: the scripts meet a real shell, tail, head and wc. */
+function shellHost() {
+  const scripts: string[] = [];
+  let failNext = 0;
+  return {
+    scripts,
+    failNext: (n: number) => {
+      failNext = n;
+    },
+    exec(command: string): Promise<ExecResult> {
+      scripts.push(command);
+      if (failNext > 0) {
+        failNext -= 1;
+        return Promise.reject(new Error("host unreachable"));
+      }
+      return new Promise((resolve) =>
+        execFile("/bin/sh", ["-c", command], (err, stdout, stderr) =>
+          resolve({ code: err ? 1 : 0, signal: null, stdout, stderr }),
+        ),
+      );
+    },
+  };
+}
+
+/** A record as gemini's file exporter writes it (JSON.stringify with an indent of 2, a newline after). */
+const record = (o: unknown) => `${JSON.stringify(o, null, 2)}\n`;
+const apiError = (status: number, message: string) =>
+  record({ attributes: { "event.name": "gemini_cli.api_error", status_code: status, "error.message": message } });
+
+async function waitFor(test: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("a remote session's telemetry, read by one exec per host and poll", () => {
+  const dir = () => mkdtempSync(join(tmpdir(), "remote-telemetry-"));
+  const input = (path: string) => ({ sessionId: "s1", generation: 1, path });
+
+  it("makes the run's file private, then sends the API errors appended to it", async () => {
+    const host = shellHost();
+    const d = dir();
+    const path = join(d, "t.json");
+    const got: TelemetryApiError[] = [];
+    const watch = remoteTelemetryWatch(host, { pollMs: 30 });
+    const stop = watch(input(path), (e) => got.push(...e));
+    await waitFor(() => existsSync(path), "the file made");
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    // A CLI that made its file first (0644, as gemini's stream makes it): read from the top, made 0600.
+    const early = join(d, "early.json");
+    writeFileSync(early, apiError(503, "before the first poll"));
+    chmodSync(early, 0o644);
+    const stopEarly = watch(input(early), (e) => got.push(...e));
+    await waitFor(() => got.length === 1, "the early file's error");
+    expect(statSync(early).mode & 0o777).toBe(0o600);
+    stopEarly();
+    // A record written in two pieces, across polls, is read whole.
+    const text = apiError(429, "quota");
+    appendFileSync(path, record({ name: "span", status: { code: 2 } }) + text.slice(0, 40));
+    await waitFor(() => host.scripts.length > 4, "a few polls");
+    appendFileSync(path, text.slice(40));
+    await waitFor(() => got.length === 2, "the API error");
+    expect(got[1]).toEqual({ event: "gemini_cli.api_error", status: 429, message: "quota" });
+    stop();
+  });
+
+  it("reads every file of a host in one exec, cuts a file grown past maxBytes, removes a run's file at its end", async () => {
+    const host = shellHost();
+    const d = dir();
+    const [a, b] = [join(d, "a.json"), join(d, "b.json")];
+    const got: Record<string, string[]> = { a: [], b: [] };
+    const watch = remoteTelemetryWatch(host, { pollMs: 30, maxBytes: 2_000 });
+    const stopA = watch(input(a), (e) => got.a?.push(...e.map((x) => x.message)));
+    const stopB = watch(input(b), (e) => got.b?.push(...e.map((x) => x.message)));
+    await waitFor(() => existsSync(a) && existsSync(b), "both files made");
+    appendFileSync(a, apiError(503, "a1"));
+    appendFileSync(b, apiError(429, "b1"));
+    await waitFor(() => got.a?.length === 1 && got.b?.length === 1, "one error from each");
+    // Each poll read both files: no script after the first two (one per watch start) names only one.
+    const both = host.scripts.slice(2).filter((s) => s.includes("a.json") && s.includes("b.json"));
+    expect(both.length).toBe(host.scripts.length - 2);
+    // Past maxBytes the file is cut back, and what gemini appends next is read from the top.
+    appendFileSync(a, record({ filler: "x".repeat(3_000) }));
+    await waitFor(() => statSync(a).size === 0, "the big file cut");
+    appendFileSync(a, apiError(500, "a2"));
+    await waitFor(() => got.a?.length === 2, "the error after the cut");
+    expect(got.a).toEqual(["a1", "a2"]);
+    // The run ends: its file goes. The session's next run makes it anew, after the removal.
+    stopA();
+    await waitFor(() => !existsSync(a), "a's file removed");
+    const again = watch(input(a), (e) => got.a?.push(...e.map((x) => x.message)));
+    stopB();
+    await waitFor(() => !existsSync(b), "b's file removed");
+    expect(existsSync(a)).toBe(true);
+    appendFileSync(a, apiError(429, "a3"));
+    await waitFor(() => got.a?.length === 3, "the next run's error");
+    again();
+    await waitFor(() => !existsSync(a), "a's file removed again");
+    const polls = host.scripts.length;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(host.scripts.length).toBe(polls); // nothing watched: no more execs
+  });
+
+  it("an exec that fails is no verdict: the next poll reads on from the same offset", async () => {
+    const host = shellHost();
+    const path = join(dir(), "t.json");
+    const got: string[] = [];
+    const stop = remoteTelemetryWatch(host, { pollMs: 30 })(input(path), (e) => got.push(...e.map((x) => x.message)));
+    await waitFor(() => existsSync(path), "the file made");
+    await waitFor(() => host.scripts.length >= 2, "a poll after the start");
+    host.failNext(3);
+    appendFileSync(path, apiError(429, "during the outage"));
+    await waitFor(() => got.length === 1, "the error after the outage");
+    expect(got).toEqual(["during the outage"]);
+    stop();
+  });
+});
+
+const FIXTURES = fileURLToPath(new URL("./fixtures/agents/", import.meta.url));
+
+describe.runIf(haveRemoteTools)("a remote gemini TUI retrying a 429 behind its spinner", () => {
+  it("is judged rate-limited from its telemetry on the host, not left busy until its stall", {
+    timeout: 120_000,
+  }, async () => {
+    const id = "gemini/tui-rate-429";
+    const expected = JSON.parse(
+      await import("node:fs").then((fs) => fs.readFileSync(join(FIXTURES, `${id}.expect.json`), "utf8")),
+    ) as ExpectFile;
+    const socket = `cond-telemetry-${process.pid}`;
+    const sshd = await startSshd();
+    const logsDir = mkdtempSync(join(tmpdir(), "remote-telemetry-replay-"));
+    const before = new Set(readdirSync("/tmp").filter((f) => f.startsWith("statechart-conductor-telemetry-")));
+    const conductor = createConductor({
+      logsDir,
+      handleSignals: false,
+      enableMesh: false,
+      graceMs: 1_000,
+      timeZone: "UTC",
+      hosts: sshd.hostsFile("box"),
+      tmuxSocketName: socket,
+      restart: { rateLimitMaxWaitMs: 3_600_000 },
+      // Without the telemetry the spinner keeps the run busy for busyStallMs (120 s here).
+      probeOpts: { inputQuietMs: 500, stallMs: 120_000, busyStallMs: 120_000 },
+    });
+    try {
+      const doneFile = join(logsDir, "replay.done");
+      const watch = watchSession(conductor, id, expected.conductor, doneFile);
+      conductor.spawnSession({
+        id: "gemini-tui-rate-429",
+        agent: "command",
+        judgeAs: "gemini",
+        command: replayCommand(join(FIXTURES, `${id}.cast`), expected, doneFile),
+        remote: true,
+        host: "box",
+      });
+      // The file is on the host, private, while the run lasts (the replayer may make it before the
+      // first poll, as gemini's stream would, 0644: that poll makes it 0600).
+      await waitFor(() => made().length === 1, "the telemetry file on the host");
+      const file = join("/tmp", made()[0] ?? "");
+      await waitFor(() => (statSync(file).mode & 0o777) === 0o600, "the telemetry file made 0600");
+      // Without the telemetry nothing says so before the busy stall (120 s): where the session is then.
+      const got = await Promise.race([
+        watch.settled,
+        new Promise<{ state: string }>((r) =>
+          setTimeout(() => r({ state: `still ${conductor.getSnapshot()[0]?.state} after 90 s` }), 90_000),
+        ),
+      ]);
+      expect(got).toMatchObject({ state: "restarting", failureMode: "rate_limited" });
+      const log = await readEventLog(conductor.eventLogPath);
+      // One run (a session waiting to restart has counted the restart already: the log's spawns say).
+      expect(log.filter((l) => l.event === "session.spawn").length).toBe(1);
+      // gemini's RetryInfo said 39 s: the wait is the API's, not a backoff's.
+      const wait = log.find((l) => l.event === "session.restart_wait")?.delayMs as number;
+      expect(wait).toBeGreaterThan(30_000);
+      expect(wait).toBeLessThanOrEqual(40_000);
+      // The run is over: its file is gone from the host.
+      await waitFor(() => !existsSync(file), "the telemetry file removed");
+    } finally {
+      await conductor.shutdown("test_end");
+      await killTmuxServer(socket);
+      await sshd.stop();
+    }
+
+    function made(): string[] {
+      return readdirSync("/tmp").filter((f) => f.startsWith("statechart-conductor-telemetry-") && !before.has(f));
+    }
+  });
+});
