@@ -48,6 +48,7 @@ class HostTelemetry {
   private timer: ReturnType<typeof setInterval> | undefined;
   private polling = false;
   private again = false;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly host: ExecHost,
@@ -80,6 +81,7 @@ class HostTelemetry {
     if (removals.length === 0 && sections.length === 0) return;
     this.removals.clear();
     this.polling = true;
+    busy.add(this);
     const nonce = randomBytes(8).toString("hex");
     const script = pollScript(nonce, removals, sections, this.opts.maxBytes);
     this.host
@@ -97,7 +99,16 @@ class HostTelemetry {
           this.again = false;
           this.poll();
         }
+        if (this.polling) return;
+        busy.delete(this);
+        for (const w of this.idleWaiters.splice(0)) w();
       });
+  }
+
+  /** Resolves once no poll runs: the removals asked for so far were tried (or the host failed them). */
+  whenIdle(): Promise<void> {
+    if (!this.polling) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
   }
 
   private take(nonce: string, sections: Watched[], stdout: string): void {
@@ -147,6 +158,13 @@ export function pollScript(nonce: string, removals: string[], sections: readonly
 }
 
 const hosts = new WeakMap<ExecHost, HostTelemetry>();
+/** The hosts with a poll running: what a shutdown waits for before it closes their connections. */
+const busy = new Set<HostTelemetry>();
+
+/** Resolves once every host's running poll is over: the files of the runs that ended are removed. */
+export async function remoteTelemetrySettled(): Promise<void> {
+  await Promise.all([...busy].map((h) => h.whenIdle()));
+}
 
 /** The watch of a remote session's telemetry file on `host` (one poll per host for all of its files). */
 export function remoteTelemetryWatch(host: ExecHost, options: RemoteTelemetryOptions = {}): TelemetryWatch {

@@ -14,7 +14,11 @@ import type { AgentTelemetryInput, ChildCommand } from "../machines/session.type
 import type { ChildRunner, ChildRunnerArgs } from "../actors/pty-process.js";
 import type { RemoteChildRunner, RemoteSpec } from "../actors/remote-session.js";
 import type { SshHostPool } from "../actors/ssh-host.js";
+import { boundedWait } from "./conductor-trees.js";
 import { type HostsConfig, loadHostsFile, parseHostsConfig } from "./hosts-config.js";
+
+/** How long a shutdown waits for the hosts to remove the ended runs' telemetry files (one exec each). */
+const TELEMETRY_SETTLE_MS = 3_000;
 
 export interface RemoteRuntimeOptions {
   /** Path of a hosts file, or its JSON content (`{ hosts: { ... } }`). */
@@ -41,6 +45,7 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
   let pool: SshHostPool | undefined;
   let real: RemoteChildRunner | undefined;
   let loading: Promise<RemoteChildRunner> | undefined;
+  let telemetryModule: Promise<typeof import("../actors/remote-telemetry.js")> | undefined;
   const load = () =>
     (loading ??= Promise.all([import("../actors/ssh-host.js"), import("../actors/remote-session.js")]).then(
       ([{ createSshHostPool }, { createRemoteChildRunner }]) => {
@@ -91,7 +96,8 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
     return (watched, found) => {
       let stop: (() => void) | undefined;
       let stopped = false;
-      Promise.all([load(), import("../actors/remote-telemetry.js")]).then(
+      telemetryModule ??= import("../actors/remote-telemetry.js");
+      Promise.all([load(), telemetryModule]).then(
         ([, { remoteTelemetryWatch }]) => {
           if (!stopped && pool) stop = remoteTelemetryWatch(pool.get(host))(watched, found);
         },
@@ -117,6 +123,9 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
     runner,
     async close(): Promise<void> {
       if (loading) await loading.catch(() => undefined);
+      // The ended runs' telemetry files are removed on their hosts before the connections close.
+      const telemetry = await telemetryModule?.catch(() => undefined);
+      if (telemetry) await boundedWait(telemetry.remoteTelemetrySettled(), TELEMETRY_SETTLE_MS);
       await real?.close().catch(() => undefined);
       pool?.close();
     },

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { remoteTelemetryWatch } from "../actors/remote-telemetry.js";
+import { remoteTelemetrySettled, remoteTelemetryWatch } from "../actors/remote-telemetry.js";
 import type { ExecResult } from "../actors/ssh-host.js";
 import type { TelemetryApiError } from "../actors/telemetry-records.js";
 import { createConductor } from "../src/conductor.js";
@@ -124,6 +124,17 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     expect(host.scripts.length).toBe(polls); // nothing watched: no more execs
   });
 
+  it("a run that ends has its file removed before a shutdown closes the host's connection", async () => {
+    const host = shellHost();
+    const path = join(dir(), "t.json");
+    const stop = remoteTelemetryWatch(host, { pollMs: 60_000 })(input(path), () => {});
+    await remoteTelemetrySettled();
+    expect(existsSync(path)).toBe(true);
+    stop();
+    await remoteTelemetrySettled();
+    expect(existsSync(path)).toBe(false);
+  });
+
   it("an exec that fails is no verdict: the next poll reads on from the same offset", async () => {
     const host = shellHost();
     const path = join(dir(), "t.json");
@@ -152,7 +163,7 @@ describe.runIf(haveRemoteTools)("a remote gemini TUI retrying a 429 behind its s
     const socket = `cond-telemetry-${process.pid}`;
     const sshd = await startSshd();
     const logsDir = mkdtempSync(join(tmpdir(), "remote-telemetry-replay-"));
-    const before = new Set(readdirSync("/tmp").filter((f) => f.startsWith("statechart-conductor-telemetry-")));
+    const before = new Set(telemetryFiles());
     const conductor = createConductor({
       logsDir,
       handleSignals: false,
@@ -205,7 +216,41 @@ describe.runIf(haveRemoteTools)("a remote gemini TUI retrying a 429 behind its s
     }
 
     function made(): string[] {
-      return readdirSync("/tmp").filter((f) => f.startsWith("statechart-conductor-telemetry-") && !before.has(f));
+      return telemetryFiles().filter((f) => !before.has(f));
     }
   });
+
+  it("a session still running at shutdown leaves no file on the host", { timeout: 60_000 }, async () => {
+    const socket = `cond-telemetry-end-${process.pid}`;
+    const sshd = await startSshd();
+    const before = new Set(telemetryFiles());
+    const conductor = createConductor({
+      logsDir: mkdtempSync(join(tmpdir(), "remote-telemetry-end-")),
+      handleSignals: false,
+      enableMesh: false,
+      graceMs: 1_000,
+      hosts: sshd.hostsFile("box"),
+      tmuxSocketName: socket,
+    });
+    try {
+      conductor.spawnSession({
+        id: "g-running",
+        agent: "command",
+        judgeAs: "gemini",
+        command: ["/bin/sh", "-c", "echo up; exec sleep 100"],
+        remote: true,
+        host: "box",
+      });
+      await waitFor(() => telemetryFiles().some((f) => !before.has(f)), "the telemetry file on the host");
+    } finally {
+      await conductor.shutdown("test_end");
+      await killTmuxServer(socket);
+      await sshd.stop();
+    }
+    expect(telemetryFiles().filter((f) => !before.has(f))).toEqual([]);
+  });
 });
+
+function telemetryFiles(): string[] {
+  return readdirSync("/tmp").filter((f) => f.startsWith("statechart-conductor-telemetry-"));
+}
