@@ -57,11 +57,19 @@ function meets(expected: AgentCase["conductor"], o: Omit<LiveOutcome, "matches">
   }
 }
 
+/** A run on a host instead (remote.live.ts): the hosts file, the host's name, the tmux socket. */
+export interface LivePlacement {
+  hosts: string;
+  host: string;
+  socket: string;
+}
+
 export async function runUnderConductor(
   k: AgentCase,
   bin: string,
   api: FakeApi,
   boundMs: number,
+  remote?: LivePlacement,
 ): Promise<LiveOutcome> {
   // Outside any git repository: under the repo's .agent-cache, codex found the checkout's .git (so
   // untrusted-no-git ran and exited 0) and claude and codex asked about trusting the checkout's root.
@@ -77,6 +85,7 @@ export async function runUnderConductor(
     handleSignals: false,
     enableMesh: false,
     graceMs: 3_000,
+    ...(remote ? { hosts: remote.hosts, tmuxSocketName: remote.socket } : {}),
     // A one-shot run longer than this start-up timeout is the "working run killed" case of issue 10.
     probeOpts: { startupTimeoutMs: 30_000, ...(k.liveBusyStallMs ? { busyStallMs: k.liveBusyStallMs } : {}) },
   });
@@ -118,6 +127,7 @@ export async function runUnderConductor(
     command: [bin, ...k.args],
     workdir: dirs.cwd,
     env,
+    ...(remote ? { remote: true, host: remote.host } : {}),
   });
   const boundHit = await settled;
   const snap = conductor.getSnapshot().find((s) => s.id === id)!;
