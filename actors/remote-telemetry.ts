@@ -31,7 +31,7 @@ export interface RemoteTelemetryOptions {
 
 const DEFAULTS = { pollMs: 2_000, maxBytes: 1024 * 1024, execTimeoutMs: 15_000 };
 
-type ExecHost = Pick<SshHost, "exec">;
+type ExecHost = Pick<SshHost, "exec"> & Partial<Pick<SshHost, "whenConnected">>;
 
 interface Watched {
   path: string;
@@ -84,8 +84,11 @@ class HostTelemetry {
     busy.add(this);
     const nonce = randomBytes(8).toString("hex");
     const script = pollScript(nonce, removals, sections, this.opts.maxBytes);
-    this.host
-      .exec(script, { timeoutMs: this.opts.execTimeoutMs })
+    // A host still connecting (its first session) is waited for: an exec would fail at once, and the
+    // file would wait a whole poll to be made, long enough for gemini to make it first.
+    const { execTimeoutMs } = this.opts;
+    Promise.resolve(this.host.whenConnected?.(execTimeoutMs))
+      .then(() => this.host.exec(script, { timeoutMs: execTimeoutMs }))
       .then(
         (r) => this.take(nonce, sections, r.stdout),
         // An unreachable host or a failed exec is no verdict: the next poll reads on from the same offsets.

@@ -5,7 +5,16 @@
  * in a tmux pane behind a real sshd on 127.0.0.1, is judged rate-limited from its telemetry.
  */
 import { execFile } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -135,6 +144,23 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     expect(existsSync(path)).toBe(false);
   });
 
+  it("waits for a host still connecting, so the first poll makes the file before the CLI can", async () => {
+    let connect = () => {};
+    const connected = new Promise<void>((r) => {
+      connect = r;
+    });
+    const host = { ...shellHost(), whenConnected: () => connected };
+    const path = join(dir(), "t.json");
+    const stop = remoteTelemetryWatch(host, { pollMs: 60_000 })(input(path), () => {});
+    await new Promise((r) => setTimeout(r, 50));
+    expect(host.scripts).toEqual([]); // not an exec that fails at once, leaving the file to the CLI
+    connect();
+    await waitFor(() => existsSync(path), "the file made once connected");
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    stop();
+    await remoteTelemetrySettled();
+  });
+
   it("an exec that fails is no verdict: the next poll reads on from the same offset", async () => {
     const host = shellHost();
     const path = join(dir(), "t.json");
@@ -157,9 +183,7 @@ describe.runIf(haveRemoteTools)("a remote gemini TUI retrying a 429 behind its s
     timeout: 120_000,
   }, async () => {
     const id = "gemini/tui-rate-429";
-    const expected = JSON.parse(
-      await import("node:fs").then((fs) => fs.readFileSync(join(FIXTURES, `${id}.expect.json`), "utf8")),
-    ) as ExpectFile;
+    const expected = JSON.parse(readFileSync(join(FIXTURES, `${id}.expect.json`), "utf8")) as ExpectFile;
     const socket = `cond-telemetry-${process.pid}`;
     const sshd = await startSshd();
     const logsDir = mkdtempSync(join(tmpdir(), "remote-telemetry-replay-"));
@@ -187,11 +211,9 @@ describe.runIf(haveRemoteTools)("a remote gemini TUI retrying a 429 behind its s
         remote: true,
         host: "box",
       });
-      // The file is on the host, private, while the run lasts (the replayer may make it before the
-      // first poll, as gemini's stream would, 0644: that poll makes it 0600).
+      // The file is on the host while the run lasts (made 0600 by the probe's first poll: the tests above).
       await waitFor(() => made().length === 1, "the telemetry file on the host");
       const file = join("/tmp", made()[0] ?? "");
-      await waitFor(() => (statSync(file).mode & 0o777) === 0o600, "the telemetry file made 0600");
       // Without the telemetry nothing says so before the busy stall (120 s): where the session is then.
       const got = await Promise.race([
         watch.settled,
