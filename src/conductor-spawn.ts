@@ -199,7 +199,7 @@ function telemetryPlan(config: SpawnConfig, launch: LaunchSpec, remote: RemotePl
       launch.cwd,
     );
   if (remote.attach) return null;
-  return remoteGeminiTelemetry(judgedAs, launch.env ?? {}, remoteTelemetryFile(), launch.cwd);
+  return remoteGeminiTelemetry(judgedAs, launch.env ?? {}, remoteTelemetryFile());
 }
 
 function remotePlacement(config: SpawnConfig): RemotePlacement {

@@ -144,16 +144,15 @@ describe("a remote session's gemini telemetry", () => {
     });
   });
 
-  it("none for an attached pane, an opt-out or an exporter named in the session's env; this machine's settings are not the host's", () => {
+  it("none for an attached pane, an opt-out, an exporter or a file of the user's named in the session's env; this machine's settings are not the host's", () => {
     expect(spawn({ attach: true }).agentTelemetry).toBeUndefined();
     expect(spawn({ env: { GEMINI_TELEMETRY_ENABLED: "false" } }).agentTelemetry).toBeUndefined();
     expect(spawn({ env: { GEMINI_TELEMETRY_TARGET: "gcp" } }).agentTelemetry).toBeUndefined();
-    // The user's own file on the host: read there; a relative one only against a cwd the session names.
-    expect(spawn({ env: { GEMINI_TELEMETRY_OUTFILE: "/srv/t.json" } })).toMatchObject({
-      agentTelemetry: "/srv/t.json",
-    });
-    expect(spawn({ env: { GEMINI_TELEMETRY_OUTFILE: "t.json" } }).agentTelemetry).toBeUndefined();
-    expect(spawn({ env: { GEMINI_TELEMETRY_OUTFILE: "t.json" }, workdir: "/srv" }).agentTelemetry).toBe("/srv/t.json");
+    // The user's own file on the host is left alone: the probe would make it private, empty and remove it.
+    const own = spawn({ env: { GEMINI_TELEMETRY_OUTFILE: "/srv/t.json" } });
+    expect(own.agentTelemetry).toBeUndefined();
+    expect(own.env).toEqual({ GEMINI_TELEMETRY_OUTFILE: "/srv/t.json" });
+    expect(spawn({ env: { GEMINI_TELEMETRY_OUTFILE: "t.json" }, workdir: "/srv" }).agentTelemetry).toBeUndefined();
     // A local settings.json that sends telemetry elsewhere is this machine's, not the host's.
     const h = mkdtempSync(join(tmpdir(), "gemini-home-"));
     mkdirSync(join(h, ".gemini"));

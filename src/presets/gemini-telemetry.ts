@@ -66,20 +66,17 @@ export function geminiTelemetry(judgedAs: string, env: Env, file: string, cwd?: 
  * The same for a session on a remote host, whose CLI writes `file` there (actors/remote-telemetry.ts
  * reads it over SSH). `env` is what the session is given (a remote run inherits nothing of ours). The
  * host's settings.json is not read: a user whose gemini there sends its telemetry elsewhere says so
- * in the session's env (an endpoint, target gcp, or GEMINI_TELEMETRY_ENABLED=false). A relative
- * outfile of the user's is read only where the session names its `cwd` on the host.
+ * in the session's env (an endpoint, target gcp, or GEMINI_TELEMETRY_ENABLED=false). A user's own
+ * outfile there is left alone: the remote probe makes its file private, empties it and removes it
+ * at the run's end, which it must not do to a file of the user's.
  */
-export function remoteGeminiTelemetry(judgedAs: string, env: Env, file: string, cwd?: string): TelemetryPlan | null {
+export function remoteGeminiTelemetry(judgedAs: string, env: Env, file: string): TelemetryPlan | null {
   if (judgedAs !== "gemini") return null;
-  return plan(env, {}, file, cwd);
+  return plan(env, {}, file, null);
 }
 
-function plan(
-  env: Env,
-  settings: Record<string, unknown>,
-  file: string,
-  cwd: string | undefined,
-): TelemetryPlan | null {
+/** `cwd` null: a user's own outfile is not read (a remote session's). */
+function plan(env: Env, settings: Record<string, unknown>, file: string, cwd: string | null): TelemetryPlan | null {
   if (/^(?:false|0)$/i.test(env.GEMINI_TELEMETRY_ENABLED ?? "")) return null;
   const elsewhere =
     set(env.GEMINI_TELEMETRY_OTLP_ENDPOINT) ||
@@ -88,10 +85,7 @@ function plan(
     set(settings.otlpEndpoint) ||
     settings.target === "gcp";
   const own = set(env.GEMINI_TELEMETRY_OUTFILE) ? env.GEMINI_TELEMETRY_OUTFILE : settings.outfile;
-  if (set(own)) {
-    if (isAbsolute(own)) return { env: {}, file: own };
-    return cwd === undefined ? null : { env: {}, file: resolve(cwd, own) };
-  }
+  if (set(own)) return cwd === null ? null : { env: {}, file: isAbsolute(own) ? own : resolve(cwd, own) };
   if (elsewhere) return null;
   return {
     env: {
