@@ -9,9 +9,9 @@
  * a run's file is removed (its run ended) before the session's next run reads it: what a watch finds
  * is its own run's, read from the top. The file is made private (umask 077) by the first poll,
  * normally long before gemini opens it (its start takes seconds); where gemini made it first, the
- * poll makes it 0600. Reads are byte ranges (`tail -c` |
- * `head -c`) past the last read; the exec's output comes back decoded as UTF-8, and a range cut
- * inside a character (a record still being written) costs at most that record.
+ * poll makes it 0600. Reads are byte ranges past the last read (`tail -c | head -c`); the exec's
+ * output comes back decoded as UTF-8, and a range cut inside a character (a record still being
+ * written) costs at most that record.
  */
 import { randomBytes } from "node:crypto";
 import type { AgentTelemetryInput } from "../machines/session.types.js";
@@ -137,7 +137,7 @@ class HostTelemetry {
  * `\n@@<nonce> <index> <size>` (size -1: no file) and the bytes past its offset. A missing file is
  * made (empty, private); one read past `maxBytes` is cut back (the reader starts again at 0).
  */
-export function pollScript(nonce: string, removals: string[], sections: readonly Watched[], maxBytes: number): string {
+function pollScript(nonce: string, removals: string[], sections: readonly Watched[], maxBytes: number): string {
   const lines = ["umask 077"];
   if (removals.length > 0) lines.push(`rm -f -- ${removals.map(shQuote).join(" ")}`);
   sections.forEach((w, i) => {

@@ -97,12 +97,12 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
       let stop: (() => void) | undefined;
       let stopped = false;
       telemetryModule ??= import("../actors/remote-telemetry.js");
-      Promise.all([load(), telemetryModule]).then(
-        ([, { remoteTelemetryWatch }]) => {
+      Promise.all([load(), telemetryModule])
+        .then(([, { remoteTelemetryWatch }]) => {
           if (!stopped && pool) stop = remoteTelemetryWatch(pool.get(host))(watched, found);
-        },
-        () => undefined, // the runner says why (CHILD.SPAWN_ERROR); no telemetry is no verdict
-      );
+        })
+        // The runner says why the run cannot start (CHILD.SPAWN_ERROR); no telemetry is no verdict.
+        .catch(() => undefined);
       return () => {
         stopped = true;
         stop?.();
@@ -124,8 +124,8 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
     async close(): Promise<void> {
       if (loading) await loading.catch(() => undefined);
       // The ended runs' telemetry files are removed on their hosts before the connections close.
-      const telemetry = await telemetryModule?.catch(() => undefined);
-      if (telemetry) await boundedWait(telemetry.remoteTelemetrySettled(), TELEMETRY_SETTLE_MS);
+      const probes = await telemetryModule?.catch(() => undefined);
+      if (probes) await boundedWait(probes.remoteTelemetrySettled(), TELEMETRY_SETTLE_MS);
       await real?.close().catch(() => undefined);
       pool?.close();
     },
