@@ -5,11 +5,12 @@
  * field-facts.md) and holds one of the connection's channels while it runs (sshd's MaxSessions is 10,
  * the tmux control client takes one), so one per file and tick would not scale to many sessions.
  *
- * The polls of a host run one after the other, and a removal goes before the reads in its script, so
- * a run's file is removed (its run ended) before the session's next run reads it: what a watch finds
- * is its own run's, read from the top. The file is made private (umask 077) by the first poll,
- * normally long before gemini opens it (its start takes seconds); where gemini made it first, the
- * poll makes it 0600. Reads are byte ranges past the last read (`tail -c | head -c`); the exec's
+ * Each run has a file of its own (src/presets/gemini-telemetry.ts, remoteTelemetryRunFile): what a
+ * watch finds is its own run's, read from the top. The first poll makes it exclusively (not through
+ * a link, not over anything there) and private (umask 077), normally long before gemini opens it (its
+ * start takes seconds, and a host still connecting is waited for); where gemini made it first, the
+ * poll makes it 0600. Only a regular file of our own, not a link, is read, made private or cut: on a
+ * shared host anything else at the path is another user's, and no verdict. Reads are byte ranges past the last read (`tail -c | head -c`); the exec's
  * output comes back decoded as UTF-8, and a range cut inside a character (a record still being
  * written) costs at most that record.
  */
@@ -30,6 +31,7 @@ export interface RemoteTelemetryOptions {
 }
 
 const DEFAULTS = { pollMs: 2_000, maxBytes: 1024 * 1024, execTimeoutMs: 15_000 };
+const MAX_REMOVAL_RETRIES = 30;
 
 type ExecHost = Pick<SshHost, "exec"> & Partial<Pick<SshHost, "whenConnected">>;
 
@@ -48,6 +50,9 @@ class HostTelemetry {
   private timer: ReturnType<typeof setInterval> | undefined;
   private polling = false;
   private again = false;
+  /** Polls that failed in a row with removals in them and nothing watched: retried, up to a bound. */
+  private failedRemovals = 0;
+  private retry: ReturnType<typeof setTimeout> | undefined;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -90,10 +95,14 @@ class HostTelemetry {
     Promise.resolve(this.host.whenConnected?.(execTimeoutMs))
       .then(() => this.host.exec(script, { timeoutMs: execTimeoutMs }))
       .then(
-        (r) => this.take(nonce, sections, r.stdout),
+        (r) => {
+          this.failedRemovals = 0;
+          this.take(nonce, sections, r.stdout);
+        },
         // An unreachable host or a failed exec is no verdict: the next poll reads on from the same offsets.
         () => {
           for (const path of removals) this.removals.add(path);
+          if (removals.length > 0) this.failedRemovals += 1;
         },
       )
       .finally(() => {
@@ -103,9 +112,23 @@ class HostTelemetry {
           this.poll();
         }
         if (this.polling) return;
+        this.retryRemovals();
         busy.delete(this);
         for (const w of this.idleWaiters.splice(0)) w();
       });
+  }
+
+  /**
+   * With nothing watched no timer polls: removals a failed poll gave back are tried again, every
+   * `pollMs`, at most MAX_REMOVAL_RETRIES times in a row (a host that stays away keeps its files).
+   */
+  private retryRemovals(): void {
+    if (this.timer || this.retry || this.removals.size === 0 || this.failedRemovals > MAX_REMOVAL_RETRIES) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.poll();
+    }, this.opts.pollMs);
+    this.retry.unref(); // a retry keeps no process alive
   }
 
   /** Resolves once no poll runs: the removals asked for so far were tried (or the host failed them). */
@@ -141,18 +164,24 @@ function pollScript(nonce: string, removals: string[], sections: readonly Watche
   const lines = ["umask 077"];
   if (removals.length > 0) lines.push(`rm -f -- ${removals.map(shQuote).join(" ")}`);
   sections.forEach((w, i) => {
-    lines.push(`f=${shQuote(w.path)}`);
-    lines.push('[ -e "$f" ] || : >"$f" 2>/dev/null');
     lines.push(
-      's=$(wc -c <"$f" 2>/dev/null) || s=-1',
-      "s=$((s))", // BSD wc pads the number with spaces
+      `f=${shQuote(w.path)}`,
+      // Made only where nothing is, not even a dangling link (noclobber: O_EXCL). In a subshell: a
+      // failed redirection of a special built-in (`:`) ends a POSIX shell, and with it every later file.
+      '[ -e "$f" ] || [ -h "$f" ] || (set -C; : >"$f") 2>/dev/null',
+      // Only our own regular file is read, made private or cut: not a link, not another user's.
+      "s=-1",
+      'if [ -f "$f" ] && [ ! -h "$f" ] && [ -O "$f" ]; then',
+      '  s=$(wc -c <"$f" 2>/dev/null) || s=-1',
+      "  s=$((s))", // BSD wc pads the number with spaces
+      "fi",
       `printf '\\n@@%s %s %s\\n' ${nonce} ${i} "$s"`,
       'if [ "$s" -ge 0 ]; then',
-      '  [ -O "$f" ] && chmod 600 "$f" 2>/dev/null',
+      '  chmod 600 "$f" 2>/dev/null',
       `  o=${w.offset}`,
       '  [ "$s" -lt "$o" ] && o=0',
       '  [ "$s" -gt "$o" ] && tail -c +$((o + 1)) "$f" | head -c $((s - o))',
-      `  [ "$s" -gt ${maxBytes} ] && : >"$f"`,
+      `  [ "$s" -gt ${maxBytes} ] && (: >"$f") 2>/dev/null`,
       "fi",
     );
   });

@@ -16,6 +16,7 @@ import type { RemoteChildRunner, RemoteSpec } from "../actors/remote-session.js"
 import type { SshHostPool } from "../actors/ssh-host.js";
 import { boundedWait } from "./conductor-trees.js";
 import { type HostsConfig, loadHostsFile, parseHostsConfig } from "./hosts-config.js";
+import { remoteTelemetryRunFile } from "./presets/gemini-telemetry.js";
 
 /** How long a shutdown waits for the hosts to remove the ended runs' telemetry files (one exec each). */
 const TELEMETRY_SETTLE_MS = 3_000;
@@ -61,7 +62,8 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
       },
     ));
   /** Until the modules are in, the run's commands wait here, in order, for the real runner. */
-  const runner: ChildRunner = (args) => {
+  const runner: ChildRunner = (given) => {
+    const args = withRunTelemetryFile(given);
     if (real) return real(args);
     const early: ChildCommand[] = [];
     let forward: ((cmd: ChildCommand) => void) | undefined;
@@ -97,9 +99,10 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
       let stop: (() => void) | undefined;
       let stopped = false;
       telemetryModule ??= import("../actors/remote-telemetry.js");
+      const path = remoteTelemetryRunFile(watched.path, watched.generation);
       Promise.all([load(), telemetryModule])
         .then(([, { remoteTelemetryWatch }]) => {
-          if (!stopped && pool) stop = remoteTelemetryWatch(pool.get(host))(watched, found);
+          if (!stopped && pool) stop = remoteTelemetryWatch(pool.get(host))({ ...watched, path }, found);
         })
         // The runner says why the run cannot start (CHILD.SPAWN_ERROR); no telemetry is no verdict.
         .catch(() => undefined);
@@ -133,3 +136,16 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
 }
 
 export type RemoteRuntime = ReturnType<typeof createRemoteRuntime>;
+
+/**
+ * A remote gemini run writes its telemetry into a file of its own on the host: the session's
+ * `GEMINI_TELEMETRY_OUTFILE` (its secret, src/presets/gemini-telemetry.ts) becomes this run's file,
+ * the one its probe reads. A user's own outfile (not the session's `agentTelemetry`) is left as it is.
+ */
+function withRunTelemetryFile(args: ChildRunnerArgs): ChildRunnerArgs {
+  const { spec, generation } = args.input;
+  const sessionFile = spec.agentTelemetry;
+  if (!sessionFile || spec.env?.GEMINI_TELEMETRY_OUTFILE !== sessionFile) return args;
+  const env = { ...spec.env, GEMINI_TELEMETRY_OUTFILE: remoteTelemetryRunFile(sessionFile, generation) };
+  return { ...args, input: { ...args.input, spec: { ...spec, env } } };
+}

@@ -11,7 +11,7 @@ import { createActor, createMachine } from "xstate";
 import { apiErrorOf, createAgentTelemetryLogic, splitRecords } from "../actors/agent-telemetry.js";
 import type { TelemetryErrorEvent } from "../machines/session.types.js";
 import { spawnEventOf } from "../src/conductor-spawn.js";
-import { geminiTelemetry, remoteGeminiTelemetry } from "../src/presets/gemini-telemetry.js";
+import { geminiTelemetry, remoteGeminiTelemetry, remoteTelemetryRunFile } from "../src/presets/gemini-telemetry.js";
 
 /** A log record as gemini 0.61 exports it (the fields the probe reads, and some it must ignore). */
 const apiError = (status: number, message: string) => ({
@@ -136,6 +136,16 @@ describe("a remote session's gemini telemetry", () => {
     const b = spawn({});
     expect(a.agentTelemetry).toMatch(/^\/tmp\/statechart-conductor-telemetry-[0-9a-f]{24}\.json$/);
     expect(b.agentTelemetry).not.toBe(a.agentTelemetry);
+    // Each run writes a file of its own on the host, named from the session's secret: the next run's
+    // name cannot be told from this one's (a host user sees it in ps), and no run reads another's.
+    const secret = a.agentTelemetry as string;
+    const runs = [1, 2, 3].map((g) => remoteTelemetryRunFile(secret, g));
+    expect(new Set(runs).size).toBe(3);
+    expect(remoteTelemetryRunFile(secret, 2)).toBe(runs[1]);
+    for (const run of runs) {
+      expect(run).toMatch(/^\/tmp\/statechart-conductor-telemetry-[0-9a-f]{32}\.json$/);
+      expect(run).not.toContain(secret.slice(36, 60));
+    }
     expect(a.env).toMatchObject({
       GEMINI_TELEMETRY_ENABLED: "true",
       GEMINI_TELEMETRY_TARGET: "local",

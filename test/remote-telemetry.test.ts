@@ -8,11 +8,13 @@ import { execFile } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
+  chownSync,
   existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,8 +24,11 @@ import { describe, expect, it } from "vitest";
 import { remoteTelemetrySettled, remoteTelemetryWatch } from "../actors/remote-telemetry.js";
 import type { ExecResult } from "../actors/ssh-host.js";
 import type { TelemetryApiError } from "../actors/telemetry-records.js";
+import type { AnyActorRef } from "xstate";
+import { sessionSystemId } from "../machines/conductor.machine.js";
 import { createConductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
+import { remoteTelemetryRunFile } from "../src/presets/gemini-telemetry.js";
 import type { ExpectFile } from "./agents/record-case.js";
 import { replayCommand, watchSession } from "./agents/replay-run.js";
 import { haveRemoteTools, killTmuxServer, startSshd } from "./helpers/sshd.js";
@@ -161,6 +166,58 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     await remoteTelemetrySettled();
   });
 
+  it("a file it cannot make or must not trust stops no other file: no link followed, no one else's file read", async () => {
+    const host = shellHost();
+    const d = dir();
+    const good = join(d, "good.json");
+    const noDir = join(d, "missing", "t.json");
+    // A link planted at a run's path, to a file of ours: it must be neither read, nor made 0600, nor cut.
+    const target = join(d, "ours.log");
+    writeFileSync(target, apiError(429, "not telemetry").repeat(200));
+    chmodSync(target, 0o644);
+    const linked = join(d, "linked.json");
+    symlinkSync(target, linked);
+    const dangling = join(d, "dangling.json");
+    symlinkSync(join(d, "nowhere"), dangling);
+    const got: string[] = [];
+    const watch = remoteTelemetryWatch(host, { pollMs: 30, maxBytes: 1_000 });
+    const stops = [noDir, linked, dangling, good].map((path) =>
+      watch(input(path), (e) => got.push(...e.map((x) => `${path}: ${x.message}`))),
+    );
+    await waitFor(() => existsSync(good), "the good file made after the ones that cannot be");
+    appendFileSync(good, apiError(429, "quota"));
+    await waitFor(() => got.length === 1, "the good file's error");
+    expect(got).toEqual([`${good}: quota`]);
+    expect(statSync(target).mode & 0o777).toBe(0o644);
+    expect(statSync(target).size).toBeGreaterThan(1_000);
+    expect(existsSync(join(d, "nowhere"))).toBe(false); // not made through the dangling link
+    if (process.getuid?.() === 0) {
+      // Another user's file at the path (root can make one): its contents are no verdict of ours.
+      const foreign = join(d, "foreign.json");
+      writeFileSync(foreign, apiError(429, "planted: retry in 86400s"));
+      chownSync(foreign, 1001, 1001);
+      const stop = watch(input(foreign), (e) => got.push(...e.map((x) => `${foreign}: ${x.message}`)));
+      const polls = host.scripts.length;
+      await waitFor(() => host.scripts.length > polls + 3, "a few polls");
+      expect(got).toEqual([`${good}: quota`]);
+      stop();
+    }
+    for (const stop of stops) stop();
+    await remoteTelemetrySettled();
+  });
+
+  it("a removal whose exec failed is tried again, though nothing is watched any more", async () => {
+    const host = shellHost();
+    const path = join(dir(), "t.json");
+    const stop = remoteTelemetryWatch(host, { pollMs: 30 })(input(path), () => {});
+    await waitFor(() => existsSync(path), "the file made");
+    await remoteTelemetrySettled();
+    host.failNext(2);
+    stop();
+    await waitFor(() => !existsSync(path), "the file removed by a retry");
+    expect(host.scripts.length).toBeGreaterThanOrEqual(3);
+  });
+
   it("an exec that fails is no verdict: the next poll reads on from the same offset", async () => {
     const host = shellHost();
     const path = join(dir(), "t.json");
@@ -214,6 +271,11 @@ describe.runIf(haveRemoteTools)("a remote gemini TUI retrying a 429 behind its s
       // The file is on the host while the run lasts (made 0600 by the probe's first poll: the tests above).
       await waitFor(() => made().length === 1, "the telemetry file on the host");
       const file = join("/tmp", made()[0] ?? "");
+      // The run's own file, not the session's secret name (which never reaches the host).
+      const session = conductor.actor.system.get(sessionSystemId("gemini-tui-rate-429")) as AnyActorRef;
+      const secret = (session.getSnapshot().context as { spec: { agentTelemetry: string } }).spec.agentTelemetry;
+      expect(file).toBe(remoteTelemetryRunFile(secret, 1));
+      expect(file).not.toBe(secret);
       // Without the telemetry nothing says so before the busy stall (120 s): where the session is then.
       const got = await Promise.race([
         watch.settled,

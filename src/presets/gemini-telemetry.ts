@@ -11,9 +11,9 @@
  * Left alone: telemetry the user sends elsewhere (an OTLP endpoint or target gcp, in env or in the
  * user settings.json: an outfile would silently replace that exporter), and an explicit
  * GEMINI_TELEMETRY_ENABLED=false (the opt-out). A user's own outfile is read where gemini writes it.
- * A remote session's file is on its host, in /tmp under a random name (remoteTelemetryFile).
+ * A remote session's file is on its host, in /tmp, a file of its own for each run (remoteTelemetryRunFile).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
@@ -28,12 +28,21 @@ export interface TelemetryPlan {
 }
 
 /**
- * Where a remote session's gemini writes its telemetry on the host: /tmp, which every POSIX host has
- * (the pane's environment is passed literally, so no $HOME), under a name nobody can guess ahead of
- * it; the probe makes it 0600 (actors/remote-telemetry.ts).
+ * A remote session's telemetry "file" as its spec and env name it: a secret of this process, never
+ * sent to the host. Each run writes a file of its own, `remoteTelemetryRunFile` of it, which the run's
+ * pane gets in its environment and the run's probe reads (actors/remote-telemetry.ts).
  */
 export const remoteTelemetryFile = (): string =>
   `/tmp/statechart-conductor-telemetry-${randomBytes(12).toString("hex")}.json`;
+
+/**
+ * The file of one run on the host: /tmp, which every POSIX host has (the pane's environment is
+ * passed literally, so no $HOME), under a name derived from the session's secret and the run. A
+ * host user who sees one run's name (in `ps`, as the probe's script reads it) cannot tell the next
+ * one's and plant a file or a link there first; and a run never finds an earlier run's file.
+ */
+export const remoteTelemetryRunFile = (sessionFile: string, generation: number): string =>
+  `/tmp/statechart-conductor-telemetry-${createHash("sha256").update(`${sessionFile}#${generation}`).digest("hex").slice(0, 32)}.json`;
 
 const set = (v: unknown): v is string => typeof v === "string" && v !== "";
 
