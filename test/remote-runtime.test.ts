@@ -2,14 +2,18 @@
 // What a run is told before those modules are in must reach the runner in order; a run stopped
 // before then never starts.
 import { describe, expect, it, vi } from "vitest";
-import type { ChildCommand, ChildEvent } from "../machines/session.types.js";
+import type { ChildCommand, ChildEvent, PtyProcessInput } from "../machines/session.types.js";
+import { remoteTelemetryRunFile } from "../src/presets/gemini-telemetry.js";
 
 const seen: string[] = [];
+/** The environment each run reached the runner with. */
+const envs: Record<string, Record<string, string> | undefined> = {};
 vi.mock("../actors/remote-session.js", () => ({
   createRemoteChildRunner: () =>
     Object.assign(
-      ({ input, receive }: { input: { sessionId: string }; receive: (fn: (c: ChildCommand) => void) => void }) => {
+      ({ input, receive }: { input: PtyProcessInput; receive: (fn: (c: ChildCommand) => void) => void }) => {
         seen.push(`start ${input.sessionId}`);
+        envs[`${input.sessionId}#${input.generation}`] = input.spec.env;
         receive((cmd) => seen.push(`${input.sessionId} ${cmd.type}`));
         return () => seen.push(`stop ${input.sessionId}`);
       },
@@ -19,11 +23,16 @@ vi.mock("../actors/remote-session.js", () => ({
 
 const { createRemoteRuntime } = await import("../src/remote-runtime.js");
 
-function run(runtime: ReturnType<typeof createRemoteRuntime>, sessionId: string) {
+function run(
+  runtime: ReturnType<typeof createRemoteRuntime>,
+  sessionId: string,
+  spec: PtyProcessInput["spec"] = { argv: ["agent"] },
+  generation = 1,
+) {
   let deliver: ((cmd: ChildCommand) => void) | undefined;
   const events: ChildEvent[] = [];
   const stop = runtime.runner({
-    input: { sessionId, generation: 1 } as never,
+    input: { sessionId, generation, spec },
     sendBack: (e) => events.push(e),
     receive: (fn) => {
       deliver = fn;
@@ -62,5 +71,24 @@ describe("remote runtime", () => {
       "close",
     ]);
     expect(a.events).toEqual([]);
+  });
+
+  it("a gemini run gets a telemetry file of its own on the host; a user's own outfile is left as it is", async () => {
+    const runtime = createRemoteRuntime({
+      hosts: { hosts: { box: { host: "h", user: "u", identityFile: "/keys/id" } } },
+      log: () => {},
+      placementOf: () => undefined,
+    });
+    const secret = "/tmp/statechart-conductor-telemetry-0123456789abcdef01234567.json";
+    const ours = { argv: ["gemini"], agentTelemetry: secret, env: { GEMINI_TELEMETRY_OUTFILE: secret, K: "v" } };
+    const runs = [1, 2].map((generation) => run(runtime, "g", ours, generation));
+    const own = { argv: ["gemini"], agentTelemetry: secret, env: { GEMINI_TELEMETRY_OUTFILE: "/srv/t.json" } };
+    runs.push(run(runtime, "u", own));
+    await vi.waitFor(() => expect(Object.keys(envs)).toContain("u#1"));
+    for (const r of runs) r.stop();
+    expect(envs["g#1"]).toEqual({ GEMINI_TELEMETRY_OUTFILE: remoteTelemetryRunFile(secret, 1), K: "v" });
+    expect(envs["g#2"]).toEqual({ GEMINI_TELEMETRY_OUTFILE: remoteTelemetryRunFile(secret, 2), K: "v" });
+    expect(envs["u#1"]).toEqual({ GEMINI_TELEMETRY_OUTFILE: "/srv/t.json" });
+    await runtime.close();
   });
 });

@@ -128,6 +128,9 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     const again = watch(input(a), (e) => got.a?.push(...e.map((x) => x.message)));
     stopB();
     await waitFor(() => !existsSync(b), "b's file removed");
+    // Made by the poll after the removal (maybe the same script, a moment later): and not removed.
+    await waitFor(() => existsSync(a), "a's file made for its next run");
+    await remoteTelemetrySettled();
     expect(existsSync(a)).toBe(true);
     appendFileSync(a, apiError(429, "a3"));
     await waitFor(() => got.a?.length === 3, "the next run's error");
