@@ -93,7 +93,10 @@ class HostTelemetry {
     // file would wait a whole poll to be made, long enough for gemini to make it first.
     const { execTimeoutMs } = this.opts;
     Promise.resolve(this.host.whenConnected?.(execTimeoutMs))
-      .then(() => this.host.exec(script, { timeoutMs: execTimeoutMs }))
+      // On stdin, to /bin/sh: the files' names are on no command line the host's users can read in ps
+      // (a name known ahead is a name another user can plant a link at), and the user's own shell
+      // need not be a POSIX one.
+      .then(() => this.host.exec("exec /bin/sh -s", { timeoutMs: execTimeoutMs, stdin: script }))
       .then(
         (r) => {
           this.failedRemovals = 0;

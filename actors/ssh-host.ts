@@ -59,8 +59,11 @@ export interface SshHost {
   lastError(): string | null;
   onStatus(fn: (status: HostStatus) => void): () => void;
   whenConnected(timeoutMs: number): Promise<void>;
-  /** Runs a command line (POSIX shell on the host) on the live connection. ~140 ms each: not per tick. */
-  exec(command: string, opts?: { timeoutMs?: number }): Promise<ExecResult>;
+  /**
+   * Runs a command line (the user's shell on the host) on the live connection. ~140 ms each: not per
+   * tick. `stdin` is written to the command, then closed: what goes there is on no command line.
+   */
+  exec(command: string, opts?: { timeoutMs?: number; stdin?: string }): Promise<ExecResult>;
   /** Opens a long-lived exec channel for streaming; closes when the connection drops. */
   openStream(command: string): Promise<SshStream>;
   /** Try to connect now (after fixing known_hosts, or to skip a backoff wait). */
@@ -157,9 +160,10 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
         });
       });
     },
-    exec(command, { timeoutMs = opts.execTimeoutMs ?? 30_000 } = {}) {
+    exec(command, { timeoutMs = opts.execTimeoutMs ?? 30_000, stdin } = {}) {
       return withSlot(async () => {
         const ch = await openChannel(command);
+        if (stdin !== undefined) ch.end(stdin);
         return new Promise<ExecResult>((resolve, reject) => {
           const out: Buffer[] = [];
           const err: Buffer[] = [];

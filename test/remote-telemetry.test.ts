@@ -33,26 +33,31 @@ import type { ExpectFile } from "./agents/record-case.js";
 import { replayCommand, watchSession } from "./agents/replay-run.js";
 import { haveRemoteTools, killTmuxServer, startSshd } from "./helpers/sshd.js";
 
-/** A host whose exec is this machine's /bin/sh: the scripts meet a real shell, tail, head and wc. */
+/** A host whose exec is this machine's /bin/sh (stdin too): the scripts meet a real shell, tail, head and wc. */
 function shellHost() {
   const scripts: string[] = [];
+  /** The command lines, as the host's `ps` would show them. */
+  const commands: string[] = [];
   let failNext = 0;
   return {
     scripts,
+    commands,
     failNext: (n: number) => {
       failNext = n;
     },
-    exec(command: string): Promise<ExecResult> {
-      scripts.push(command);
+    exec(command: string, opts: { stdin?: string } = {}): Promise<ExecResult> {
+      scripts.push(opts.stdin ?? command);
+      commands.push(command);
       if (failNext > 0) {
         failNext -= 1;
         return Promise.reject(new Error("host unreachable"));
       }
-      return new Promise((resolve) =>
-        execFile("/bin/sh", ["-c", command], (err, stdout, stderr) =>
+      return new Promise((resolve) => {
+        const child = execFile("/bin/sh", ["-c", command], (err, stdout, stderr) =>
           resolve({ code: err ? 1 : 0, signal: null, stdout, stderr }),
-        ),
-      );
+        );
+        child.stdin?.end(opts.stdin ?? "");
+      });
     },
   };
 }
@@ -83,6 +88,9 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     const stop = watch(input(path), (e) => got.push(...e));
     await waitFor(() => existsSync(path), "the file made");
     expect(statSync(path).mode & 0o777).toBe(0o600);
+    // The script goes over stdin to /bin/sh: no file's name is on a command line of the host.
+    expect(host.commands.length).toBeGreaterThan(0);
+    expect(host.commands.filter((c) => c.includes("t.json") || c !== "exec /bin/sh -s")).toEqual([]);
     // A CLI that made its file first (0644, as gemini's stream makes it): read from the top, made 0600.
     const early = join(d, "early.json");
     writeFileSync(early, apiError(503, "before the first poll"));

@@ -37,9 +37,9 @@ export const remoteTelemetryFile = (): string =>
 
 /**
  * The file of one run on the host: /tmp, which every POSIX host has (the pane's environment is
- * passed literally, so no $HOME), under a name derived from the session's secret and the run. A
- * host user who sees one run's name (in `ps`, as the probe's script reads it) cannot tell the next
- * one's and plant a file or a link there first; and a run never finds an earlier run's file.
+ * passed literally, so no $HOME), under a name derived from the session's secret and the run: no
+ * other user can tell it ahead and plant a file or a link there first (the probe sends it on stdin,
+ * never on a command line), and a run never finds an earlier run's file.
  */
 export const remoteTelemetryRunFile = (sessionFile: string, generation: number): string =>
   `/tmp/statechart-conductor-telemetry-${createHash("sha256").update(`${sessionFile}#${generation}`).digest("hex").slice(0, 32)}.json`;
