@@ -10,9 +10,10 @@
  * a link, not over anything there) and private (umask 077), normally long before gemini opens it (its
  * start takes seconds, and a host still connecting is waited for); where gemini made it first, the
  * poll makes it 0600. Only a regular file of our own, not a link, is read, made private or cut: on a
- * shared host anything else at the path is another user's, and no verdict. Reads are byte ranges past the last read (`tail -c | head -c`); the exec's
- * output comes back decoded as UTF-8, and a range cut inside a character (a record still being
- * written) costs at most that record.
+ * shared host anything else at the path is another user's, and no verdict. The script goes over the
+ * exec's stdin, so the names are on no command line (ps). Reads are byte ranges past the last read
+ * (`tail -c | head -c`); the exec's output comes back decoded as UTF-8, and a range cut inside a
+ * character (a record still being written) costs at most that record.
  */
 import { randomBytes } from "node:crypto";
 import type { AgentTelemetryInput } from "../machines/session.types.js";
@@ -50,7 +51,7 @@ class HostTelemetry {
   private timer: ReturnType<typeof setInterval> | undefined;
   private polling = false;
   private again = false;
-  /** Polls that failed in a row with removals in them and nothing watched: retried, up to a bound. */
+  /** Polls with removals in them that failed in a row: with nothing watched, retried up to a bound. */
   private failedRemovals = 0;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private idleWaiters: (() => void)[] = [];
