@@ -12,6 +12,7 @@ import { apiErrorOf, createAgentTelemetryLogic, splitRecords } from "../actors/a
 import type { TelemetryErrorEvent } from "../machines/session.types.js";
 import { spawnEventOf } from "../src/conductor-spawn.js";
 import { geminiTelemetry, remoteGeminiTelemetry, remoteTelemetryRunFile } from "../src/presets/gemini-telemetry.js";
+import { waitUntil } from "./helpers/wait-until.js";
 
 /** A log record as gemini 0.61 exports it (the fields the probe reads, and some it must ignore). */
 const apiError = (status: number, message: string) => ({
@@ -64,13 +65,13 @@ describe("reading gemini's telemetry file", () => {
     });
     const actor = createActor(parent).start();
     appendFileSync(path, exported(span, retry, apiError(429, QUOTA)));
-    await waitFor(() => got.length === 1);
+    await waitUntil(() => got.length === 1, "the API error");
     expect(got[0]).toMatchObject({ generation: 2, event: "gemini_cli.api_error", status: 429, message: QUOTA });
     // Past maxBytes the file is cut back (gemini appends, so its next record lands at the new end).
     appendFileSync(path, exported({ attributes: { filler: "x".repeat(5_000) } }));
-    await waitFor(() => statSync(path).size === 0);
+    await waitUntil(() => statSync(path).size === 0, "the file cut");
     appendFileSync(path, exported(apiError(503, "overloaded")));
-    await waitFor(() => got.length === 2);
+    await waitUntil(() => got.length === 2, "the error after the cut");
     expect(got[1]).toMatchObject({ status: 503, message: "overloaded" });
     actor.stop();
   });
@@ -172,11 +173,3 @@ describe("a remote session's gemini telemetry", () => {
     expect(remoteGeminiTelemetry("claude", {}, "/tmp/t.json")).toBeNull();
   });
 });
-
-async function waitFor(test: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > until) throw new Error("timed out waiting for the probe");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

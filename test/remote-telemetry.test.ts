@@ -32,6 +32,7 @@ import { remoteTelemetryRunFile } from "../src/presets/gemini-telemetry.js";
 import type { ExpectFile } from "./agents/record-case.js";
 import { replayCommand, watchSession } from "./agents/replay-run.js";
 import { haveRemoteTools, killTmuxServer, startSshd } from "./helpers/sshd.js";
+import { waitUntil } from "./helpers/wait-until.js";
 
 /** A host whose exec is this machine's /bin/sh (stdin too): the scripts meet a real shell, tail, head and wc. */
 function shellHost() {
@@ -67,14 +68,6 @@ const record = (o: unknown) => `${JSON.stringify(o, null, 2)}\n`;
 const apiError = (status: number, message: string) =>
   record({ attributes: { "event.name": "gemini_cli.api_error", status_code: status, "error.message": message } });
 
-async function waitFor(test: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("a remote session's telemetry, read by one exec per host and poll", () => {
   const dir = () => mkdtempSync(join(tmpdir(), "remote-telemetry-"));
   const input = (path: string) => ({ sessionId: "s1", generation: 1, path });
@@ -86,7 +79,7 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     const got: TelemetryApiError[] = [];
     const watch = remoteTelemetryWatch(host, { pollMs: 30 });
     const stop = watch(input(path), (e) => got.push(...e));
-    await waitFor(() => existsSync(path), "the file made");
+    await waitUntil(() => existsSync(path), "the file made");
     expect(statSync(path).mode & 0o777).toBe(0o600);
     // The script goes over stdin to /bin/sh: no file's name is on a command line of the host.
     expect(host.commands.length).toBeGreaterThan(0);
@@ -96,15 +89,15 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     writeFileSync(early, apiError(503, "before the first poll"));
     chmodSync(early, 0o644);
     const stopEarly = watch(input(early), (e) => got.push(...e));
-    await waitFor(() => got.length === 1, "the early file's error");
+    await waitUntil(() => got.length === 1, "the early file's error");
     expect(statSync(early).mode & 0o777).toBe(0o600);
     stopEarly();
     // A record written in two pieces, across polls, is read whole.
     const text = apiError(429, "quota");
     appendFileSync(path, record({ name: "span", status: { code: 2 } }) + text.slice(0, 40));
-    await waitFor(() => host.scripts.length > 4, "a few polls");
+    await waitUntil(() => host.scripts.length > 4, "a few polls");
     appendFileSync(path, text.slice(40));
-    await waitFor(() => got.length === 2, "the API error");
+    await waitUntil(() => got.length === 2, "the API error");
     expect(got[1]).toEqual({ event: "gemini_cli.api_error", status: 429, message: "quota" });
     stop();
   });
@@ -117,33 +110,33 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     const watch = remoteTelemetryWatch(host, { pollMs: 30, maxBytes: 2_000 });
     const stopA = watch(input(a), (e) => got.a?.push(...e.map((x) => x.message)));
     const stopB = watch(input(b), (e) => got.b?.push(...e.map((x) => x.message)));
-    await waitFor(() => existsSync(a) && existsSync(b), "both files made");
+    await waitUntil(() => existsSync(a) && existsSync(b), "both files made");
     appendFileSync(a, apiError(503, "a1"));
     appendFileSync(b, apiError(429, "b1"));
-    await waitFor(() => got.a?.length === 1 && got.b?.length === 1, "one error from each");
+    await waitUntil(() => got.a?.length === 1 && got.b?.length === 1, "one error from each");
     // Each poll read both files: no script after the first two (one per watch start) names only one.
     const both = host.scripts.slice(2).filter((s) => s.includes("a.json") && s.includes("b.json"));
     expect(both.length).toBe(host.scripts.length - 2);
     // Past maxBytes the file is cut back, and what gemini appends next is read from the top.
     appendFileSync(a, record({ filler: "x".repeat(3_000) }));
-    await waitFor(() => statSync(a).size === 0, "the big file cut");
+    await waitUntil(() => statSync(a).size === 0, "the big file cut");
     appendFileSync(a, apiError(500, "a2"));
-    await waitFor(() => got.a?.length === 2, "the error after the cut");
+    await waitUntil(() => got.a?.length === 2, "the error after the cut");
     expect(got.a).toEqual(["a1", "a2"]);
     // The run ends: its file goes. The session's next run makes it anew, after the removal.
     stopA();
-    await waitFor(() => !existsSync(a), "a's file removed");
+    await waitUntil(() => !existsSync(a), "a's file removed");
     const again = watch(input(a), (e) => got.a?.push(...e.map((x) => x.message)));
     stopB();
-    await waitFor(() => !existsSync(b), "b's file removed");
+    await waitUntil(() => !existsSync(b), "b's file removed");
     // Made by the poll after the removal (maybe the same script, a moment later): and not removed.
-    await waitFor(() => existsSync(a), "a's file made for its next run");
+    await waitUntil(() => existsSync(a), "a's file made for its next run");
     await remoteTelemetrySettled();
     expect(existsSync(a)).toBe(true);
     appendFileSync(a, apiError(429, "a3"));
-    await waitFor(() => got.a?.length === 3, "the next run's error");
+    await waitUntil(() => got.a?.length === 3, "the next run's error");
     again();
-    await waitFor(() => !existsSync(a), "a's file removed again");
+    await waitUntil(() => !existsSync(a), "a's file removed again");
     const polls = host.scripts.length;
     await new Promise((r) => setTimeout(r, 150));
     expect(host.scripts.length).toBe(polls); // nothing watched: no more execs
@@ -171,7 +164,7 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     await new Promise((r) => setTimeout(r, 50));
     expect(host.scripts).toEqual([]); // not an exec that fails at once, leaving the file to the CLI
     connect();
-    await waitFor(() => existsSync(path), "the file made once connected");
+    await waitUntil(() => existsSync(path), "the file made once connected");
     expect(statSync(path).mode & 0o777).toBe(0o600);
     stop();
     await remoteTelemetrySettled();
@@ -195,9 +188,9 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     const stops = [noDir, linked, dangling, good].map((path) =>
       watch(input(path), (e) => got.push(...e.map((x) => `${path}: ${x.message}`))),
     );
-    await waitFor(() => existsSync(good), "the good file made after the ones that cannot be");
+    await waitUntil(() => existsSync(good), "the good file made after the ones that cannot be");
     appendFileSync(good, apiError(429, "quota"));
-    await waitFor(() => got.length === 1, "the good file's error");
+    await waitUntil(() => got.length === 1, "the good file's error");
     expect(got).toEqual([`${good}: quota`]);
     expect(statSync(target).mode & 0o777).toBe(0o644);
     expect(statSync(target).size).toBeGreaterThan(1_000);
@@ -209,7 +202,7 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
       chownSync(foreign, 1001, 1001);
       const stop = watch(input(foreign), (e) => got.push(...e.map((x) => `${foreign}: ${x.message}`)));
       const polls = host.scripts.length;
-      await waitFor(() => host.scripts.length > polls + 3, "a few polls");
+      await waitUntil(() => host.scripts.length > polls + 3, "a few polls");
       expect(got).toEqual([`${good}: quota`]);
       stop();
     }
@@ -221,11 +214,11 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     const host = shellHost();
     const path = join(dir(), "t.json");
     const stop = remoteTelemetryWatch(host, { pollMs: 30 })(input(path), () => {});
-    await waitFor(() => existsSync(path), "the file made");
+    await waitUntil(() => existsSync(path), "the file made");
     await remoteTelemetrySettled();
     host.failNext(2);
     stop();
-    await waitFor(() => !existsSync(path), "the file removed by a retry");
+    await waitUntil(() => !existsSync(path), "the file removed by a retry");
     expect(host.scripts.length).toBeGreaterThanOrEqual(3);
   });
 
@@ -234,11 +227,11 @@ describe("a remote session's telemetry, read by one exec per host and poll", () 
     const path = join(dir(), "t.json");
     const got: string[] = [];
     const stop = remoteTelemetryWatch(host, { pollMs: 30 })(input(path), (e) => got.push(...e.map((x) => x.message)));
-    await waitFor(() => existsSync(path), "the file made");
-    await waitFor(() => host.scripts.length >= 2, "a poll after the start");
+    await waitUntil(() => existsSync(path), "the file made");
+    await waitUntil(() => host.scripts.length >= 2, "a poll after the start");
     host.failNext(3);
     appendFileSync(path, apiError(429, "during the outage"));
-    await waitFor(() => got.length === 1, "the error after the outage");
+    await waitUntil(() => got.length === 1, "the error after the outage");
     expect(got).toEqual(["during the outage"]);
     stop();
   });
@@ -280,7 +273,7 @@ describe.runIf(haveRemoteTools)("a remote gemini TUI retrying a 429 behind its s
         host: "box",
       });
       // The file is on the host while the run lasts (made 0600 by the probe's first poll: the tests above).
-      await waitFor(() => made().length === 1, "the telemetry file on the host");
+      await waitUntil(() => made().length === 1, "the telemetry file on the host");
       const file = join("/tmp", made()[0] ?? "");
       // The run's own file, not the session's secret name (which never reaches the host).
       const session = conductor.actor.system.get(sessionSystemId("gemini-tui-rate-429")) as AnyActorRef;
@@ -303,7 +296,7 @@ describe.runIf(haveRemoteTools)("a remote gemini TUI retrying a 429 behind its s
       expect(wait).toBeGreaterThan(30_000);
       expect(wait).toBeLessThanOrEqual(40_000);
       // The run is over: its file is gone from the host.
-      await waitFor(() => !existsSync(file), "the telemetry file removed");
+      await waitUntil(() => !existsSync(file), "the telemetry file removed");
     } finally {
       await conductor.shutdown("test_end");
       await killTmuxServer(socket);
@@ -336,7 +329,7 @@ describe.runIf(haveRemoteTools)("a remote gemini TUI retrying a 429 behind its s
         remote: true,
         host: "box",
       });
-      await waitFor(() => telemetryFiles().some((f) => !before.has(f)), "the telemetry file on the host");
+      await waitUntil(() => telemetryFiles().some((f) => !before.has(f)), "the telemetry file on the host");
     } finally {
       await conductor.shutdown("test_end");
       await killTmuxServer(socket);

@@ -27,13 +27,14 @@ export interface TelemetryPlan {
   file: string;
 }
 
+const REMOTE_TELEMETRY_PREFIX = "/tmp/statechart-conductor-telemetry-";
+
 /**
  * A remote session's telemetry "file" as its spec and env name it: a secret of this process, never
  * sent to the host. Each run writes a file of its own, `remoteTelemetryRunFile` of it, which the run's
  * pane gets in its environment and the run's probe reads (actors/remote-telemetry.ts).
  */
-export const remoteTelemetryFile = (): string =>
-  `/tmp/statechart-conductor-telemetry-${randomBytes(12).toString("hex")}.json`;
+export const remoteTelemetryFile = (): string => `${REMOTE_TELEMETRY_PREFIX}${randomBytes(12).toString("hex")}.json`;
 
 /**
  * The file of one run on the host: /tmp, which every POSIX host has (the pane's environment is
@@ -42,7 +43,7 @@ export const remoteTelemetryFile = (): string =>
  * never on a command line), and a run never finds an earlier run's file.
  */
 export const remoteTelemetryRunFile = (sessionFile: string, generation: number): string =>
-  `/tmp/statechart-conductor-telemetry-${createHash("sha256").update(`${sessionFile}#${generation}`).digest("hex").slice(0, 32)}.json`;
+  `${REMOTE_TELEMETRY_PREFIX}${createHash("sha256").update(`${sessionFile}#${generation}`).digest("hex").slice(0, 32)}.json`;
 
 const set = (v: unknown): v is string => typeof v === "string" && v !== "";
 
