@@ -7,10 +7,11 @@
  * error (RetryInfo included) in `error.message`, about a second after it happened (its log batch).
  *
  * Reading starts at the file's size when the run starts, so an earlier run's errors are not this
- * run's. gemini appends with O_APPEND, so the probe may truncate a file grown past `maxBytes` (spans
- * and metrics add ~3 KB/s): gemini's next write then lands at the new end; a record written between
- * the last read and the cut is lost, which costs at most that record. A remote session's file is on
- * its host: `remote` reads it there (remote-telemetry.ts).
+ * run's. gemini appends with O_APPEND, so the probe empties the conductor's own file (`owned`) once
+ * it is read past `maxBytes` (spans and metrics add ~3 KB/s): gemini's next write then lands at the
+ * new end; a record written between the last read and the cut is lost, which costs at most that
+ * record. A user's own outfile is only read, however big it grows: it is theirs. A remote session's
+ * file is on its host: `remote` reads it there (remote-telemetry.ts).
  */
 import { closeSync, openSync, readSync, statSync, truncateSync } from "node:fs";
 import { fromCallback } from "xstate";
@@ -22,7 +23,7 @@ export { apiErrorOf, splitRecords } from "./telemetry-records.js";
 export interface AgentTelemetryOptions {
   /** How often the file is read (ms). */
   pollMs?: number;
-  /** Cut the file back to empty once it is read past this size (bytes). */
+  /** Cut the conductor's own file back to empty once it is read past this size (bytes). */
   maxBytes?: number;
 }
 
@@ -79,7 +80,7 @@ export function localTelemetryWatch(options: AgentTelemetryOptions = {}): Teleme
       offset = size;
       const errors = text.feed(decoder.decode(buf, { stream: true }));
       if (errors.length > 0) found(errors);
-      if (offset > maxBytes) {
+      if (input.owned && offset > maxBytes) {
         truncateSync(input.path, 0);
         offset = 0;
         text.reset();

@@ -105,7 +105,12 @@ export const sessionRunSetup = sessionBase.extend({
         enqueue.stopChild("telemetry");
         enqueue.spawnChild("agentTelemetry", {
           id: "telemetry",
-          input: { sessionId: context.id, generation: context.generation, path },
+          input: {
+            sessionId: context.id,
+            generation: context.generation,
+            path,
+            owned: context.spec.agentTelemetryOwned === true,
+          },
         });
       }
       enqueue.spawnChild("ptyProcess", { id: "pty", input });

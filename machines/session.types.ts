@@ -80,6 +80,11 @@ export interface ChildSpec {
    * retrying quietly behind its spinner never shows (src/presets/gemini-telemetry.ts).
    */
   agentTelemetry?: string;
+  /**
+   * The conductor made `agentTelemetry` for this session, so the probe may empty it once read past
+   * its bound. Absent or false: a file of the user's, only ever read (nothing of theirs is lost).
+   */
+  agentTelemetryOwned?: boolean;
 }
 
 /**
@@ -198,6 +203,8 @@ export interface AgentTelemetryInput {
   sessionId: string;
   generation: number;
   path: string;
+  /** The conductor's own file (spec `agentTelemetryOwned`): the probe may empty it. */
+  owned: boolean;
 }
 
 /**

@@ -144,7 +144,7 @@ export function spawnEventOf(
       spec: {
         argv: launch.argv,
         env: telemetry ? { ...telemetry.env, ...launch.env } : launch.env,
-        ...(telemetry ? { agentTelemetry: telemetry.file } : {}),
+        ...(telemetry ? { agentTelemetry: telemetry.file, agentTelemetryOwned: telemetry.owned } : {}),
         ...(launch.cwd ? { cwd: launch.cwd } : {}),
         ...(launch.resumeArgv ? { resumeArgv: launch.resumeArgv } : {}),
         ...(launch.loggedOut ? { loggedOut: true } : {}),

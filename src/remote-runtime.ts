@@ -95,6 +95,9 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
   const telemetry = (input: AgentTelemetryInput): TelemetryWatch | undefined => {
     const host = opts.placementOf(input.sessionId)?.host;
     if (!host) return undefined;
+    // The remote probe makes its file private, empties and removes it: never a file of the user's
+    // (the spawn plan gives a remote session none; a hand-made spec could).
+    if (!input.owned) return () => () => undefined;
     return (watched, found) => {
       let stop: (() => void) | undefined;
       let stopped = false;

@@ -59,7 +59,7 @@ describe("reading gemini's telemetry file", () => {
     const parent = createMachine({
       invoke: {
         src: createAgentTelemetryLogic({ pollMs: 20, maxBytes: 4_000 }),
-        input: { sessionId: "s1", generation: 2, path },
+        input: { sessionId: "s1", generation: 2, path, owned: true },
       },
       on: { "PROBE.TELEMETRY": { actions: ({ event }) => got.push(event as TelemetryErrorEvent) } },
     });
@@ -75,6 +75,31 @@ describe("reading gemini's telemetry file", () => {
     expect(got[1]).toMatchObject({ status: 503, message: "overloaded" });
     actor.stop();
   });
+
+  it("a user's own outfile is only read: never cut, however big it grows, and read on past the bound", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "agent-telemetry-"));
+    const path = join(dir, "own.json");
+    writeFileSync(path, "");
+    const got: TelemetryErrorEvent[] = [];
+    const parent = createMachine({
+      invoke: {
+        src: createAgentTelemetryLogic({ pollMs: 20, maxBytes: 4_000 }),
+        input: { sessionId: "s1", generation: 1, path, owned: false },
+      },
+      on: { "PROBE.TELEMETRY": { actions: ({ event }) => got.push(event as TelemetryErrorEvent) } },
+    });
+    const actor = createActor(parent).start();
+    const big = exported({ attributes: { filler: "x".repeat(5_000) } }, apiError(429, QUOTA));
+    appendFileSync(path, big);
+    await waitUntil(() => got.length === 1, "the API error past the bound");
+    appendFileSync(path, exported(apiError(503, "overloaded")));
+    await waitUntil(() => got.length === 2, "the next error, read on from where it was");
+    expect(got.map((e) => e.status)).toEqual([429, 503]);
+    // Polls after the bound was passed have run (the second error was read after it): the user's
+    // records are all still there.
+    expect(statSync(path).size).toBe(big.length + exported(apiError(503, "overloaded")).length);
+    actor.stop();
+  });
 });
 
 describe("which sessions get gemini's telemetry", () => {
@@ -88,6 +113,7 @@ describe("which sessions get gemini's telemetry", () => {
   it("a session judged as gemini: local telemetry into the conductor's file, prompts not logged", () => {
     const plan = geminiTelemetry("gemini", { HOME: home() }, file);
     expect(plan?.file).toBe(file);
+    expect(plan?.owned).toBe(true);
     // Nothing leaves the machine, no prompt text is logged, and it is on although settings.json may say off.
     const { GEMINI_TELEMETRY_TARGET: target, GEMINI_TELEMETRY_LOG_PROMPTS: prompts, ...rest } = plan?.env ?? {};
     expect([target, prompts]).toEqual(["local", "false"]);
@@ -106,12 +132,37 @@ describe("which sessions get gemini's telemetry", () => {
     expect(geminiTelemetry("gemini", { HOME: h, GEMINI_TELEMETRY_OUTFILE: "t.json" }, file, "/work")).toEqual({
       env: {},
       file: "/work/t.json",
+      owned: false,
     });
     writeFileSync(join(h, ".gemini", "settings.json"), JSON.stringify({ telemetry: { otlpEndpoint: "http://x" } }));
     expect(geminiTelemetry("gemini", { HOME: h }, file)).toBeNull();
     const other = home();
     writeFileSync(join(other, ".gemini", "settings.json"), JSON.stringify({ telemetry: { outfile: "/t/own.json" } }));
-    expect(geminiTelemetry("gemini", { GEMINI_CLI_HOME: other }, file)).toEqual({ env: {}, file: "/t/own.json" });
+    expect(geminiTelemetry("gemini", { GEMINI_CLI_HOME: other }, file)).toEqual({
+      env: {},
+      file: "/t/own.json",
+      owned: false,
+    });
+  });
+});
+
+describe("a local gemini session's telemetry file", () => {
+  const ctx = { opts: { logsDir: "/logs" }, logsDir: "/logs", checkHost: () => {}, accounts: null };
+  const spec = (env: Record<string, string>) =>
+    spawnEventOf(
+      { id: "g1", agent: "command", judgeAs: "gemini", command: [process.execPath], env } as Parameters<
+        typeof spawnEventOf
+      >[0],
+      ctx,
+      new Date().toISOString(),
+    ).event.session.spec;
+
+  it("is the conductor's own in its logs folder, or the user's own outfile, which is never emptied", () => {
+    const h = mkdtempSync(join(tmpdir(), "gemini-home-"));
+    const ours = spec({ HOME: h });
+    expect([ours.agentTelemetry, ours.agentTelemetryOwned]).toEqual(["/logs/g1.telemetry.json", true]);
+    const users = spec({ HOME: h, GEMINI_TELEMETRY_OUTFILE: "/srv/own.json" });
+    expect([users.agentTelemetry, users.agentTelemetryOwned]).toEqual(["/srv/own.json", false]);
   });
 });
 
@@ -153,6 +204,10 @@ describe("a remote session's gemini telemetry", () => {
       GEMINI_TELEMETRY_OUTFILE: a.agentTelemetry,
       GEMINI_TELEMETRY_LOG_PROMPTS: "false",
     });
+  });
+
+  it("the file is the conductor's own (the remote probe may empty it)", () => {
+    expect(spawn({}).agentTelemetryOwned).toBe(true);
   });
 
   it("none for an attached pane, an opt-out, an exporter or a file of the user's named in the session's env; this machine's settings are not the host's", () => {

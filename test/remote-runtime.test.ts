@@ -21,6 +21,19 @@ vi.mock("../actors/remote-session.js", () => ({
     ),
 }));
 
+/** The host and file each remote telemetry watch was started for. */
+const watched: string[] = [];
+vi.mock("../actors/ssh-host.js", () => ({
+  createSshHostPool: () => ({ get: (host: string) => ({ host }), close: () => {} }),
+}));
+vi.mock("../actors/remote-telemetry.js", () => ({
+  remoteTelemetryWatch: (host: { host: string }) => (input: { path: string }) => {
+    watched.push(`${host.host} ${input.path}`);
+    return () => {};
+  },
+  remoteTelemetrySettled: async () => {},
+}));
+
 const { createRemoteRuntime } = await import("../src/remote-runtime.js");
 
 function run(
@@ -89,6 +102,25 @@ describe("remote runtime", () => {
     expect(envs["g#1"]).toEqual({ GEMINI_TELEMETRY_OUTFILE: remoteTelemetryRunFile(secret, 1), K: "v" });
     expect(envs["g#2"]).toEqual({ GEMINI_TELEMETRY_OUTFILE: remoteTelemetryRunFile(secret, 2), K: "v" });
     expect(envs["u#1"]).toEqual({ GEMINI_TELEMETRY_OUTFILE: "/srv/t.json" });
+    await runtime.close();
+  });
+
+  it("watches only a telemetry file the conductor made: the remote probe empties and removes what it watches", async () => {
+    const runtime = createRemoteRuntime({
+      hosts: { hosts: { box: { host: "h", user: "u", identityFile: "/keys/id" } } },
+      log: () => {},
+      placementOf: () => ({ host: "box" }),
+    });
+    const secret = "/tmp/statechart-conductor-telemetry-0123456789abcdef01234567.json";
+    const watch = (generation: number, owned: boolean) => {
+      const input = { sessionId: "g", generation, path: secret, owned };
+      return runtime.telemetry(input)?.(input, () => {});
+    };
+    // The user's is asked for first: had it started, it would be in `watched` before ours.
+    const stops = [watch(3, false), watch(4, true)];
+    await vi.waitFor(() => expect(watched).toHaveLength(1));
+    expect(watched).toEqual([`box ${remoteTelemetryRunFile(secret, 4)}`]);
+    for (const stop of stops) stop?.();
     await runtime.close();
   });
 });

@@ -70,7 +70,7 @@ const apiError = (status: number, message: string) =>
 
 describe("a remote session's telemetry, read by one exec per host and poll", () => {
   const dir = () => mkdtempSync(join(tmpdir(), "remote-telemetry-"));
-  const input = (path: string) => ({ sessionId: "s1", generation: 1, path });
+  const input = (path: string) => ({ sessionId: "s1", generation: 1, path, owned: true });
 
   it("makes the run's file private, then sends the API errors appended to it", async () => {
     const host = shellHost();

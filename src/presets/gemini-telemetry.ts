@@ -10,7 +10,8 @@
  * GEMINI_TELEMETRY_OUTFILE=<file>, GEMINI_TELEMETRY_LOG_PROMPTS=false (no prompt text in the file).
  * Left alone: telemetry the user sends elsewhere (an OTLP endpoint or target gcp, in env or in the
  * user settings.json: an outfile would silently replace that exporter), and an explicit
- * GEMINI_TELEMETRY_ENABLED=false (the opt-out). A user's own outfile is read where gemini writes it.
+ * GEMINI_TELEMETRY_ENABLED=false (the opt-out). A user's own outfile is read where gemini writes it,
+ * and never emptied: only the conductor's own file is (`owned`).
  * A remote session's file is on its host, in /tmp, a file of its own for each run (remoteTelemetryRunFile).
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -25,6 +26,11 @@ export interface TelemetryPlan {
   env: Record<string, string>;
   /** The file the probe reads. */
   file: string;
+  /**
+   * The conductor made the file for the session (the probe may empty it once it is read past its
+   * bound); false for the user's own outfile, which is only ever read.
+   */
+  owned: boolean;
 }
 
 const REMOTE_TELEMETRY_PREFIX = "/tmp/statechart-conductor-telemetry-";
@@ -95,7 +101,7 @@ function plan(env: Env, settings: Record<string, unknown>, file: string, cwd: st
     set(settings.otlpEndpoint) ||
     settings.target === "gcp";
   const own = set(env.GEMINI_TELEMETRY_OUTFILE) ? env.GEMINI_TELEMETRY_OUTFILE : settings.outfile;
-  if (set(own)) return cwd === null ? null : { env: {}, file: isAbsolute(own) ? own : resolve(cwd, own) };
+  if (set(own)) return cwd === null ? null : { env: {}, file: isAbsolute(own) ? own : resolve(cwd, own), owned: false };
   if (elsewhere) return null;
   return {
     env: {
@@ -105,5 +111,6 @@ function plan(env: Env, settings: Record<string, unknown>, file: string, cwd: st
       GEMINI_TELEMETRY_LOG_PROMPTS: "false",
     },
     file,
+    owned: true,
   };
 }
