@@ -1,6 +1,6 @@
 /**
  * How a local pty is started: the child's environment, the checks node-pty does not make, and the
- * queue that starts them a few per turn of the event loop. pty-transport.ts runs what this starts.
+ * queue that starts them a few per turn of the event loop. pty-run.ts runs what this starts.
  * On Linux the spawn helper forks (spawn-helper.ts; its Perl program, or with
  * `STATECHART_CONDUCTOR_SPAWN=node-helper` or no perl its Node one); elsewhere, or with
  * `STATECHART_CONDUCTOR_SPAWN=node-pty`, node-pty forks on this thread.

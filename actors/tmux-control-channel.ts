@@ -1,6 +1,6 @@
 /**
  * One open ssh channel running `tmux -C`: the stream, the end of its stderr, its commands in flight
- * (tmux-commands.ts) and its reader (tmux-control.ts). The host's control client (tmux-hub.ts) opens
+ * (tmux-commands.ts) and its reader (tmux-control.ts). The host's control client (tmux-channel-runtime.ts) opens
  * one per attach; once it closes or is dropped, nothing it still says reaches anyone.
  */
 import type { SshStream } from "./ssh-host.js";

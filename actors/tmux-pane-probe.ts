@@ -2,7 +2,7 @@
  * `PaneProbe`: asking the remote tmux server, over the control channel, whether a run's pane still
  * lives. Used where tmux's own once-a-second report would be late or would never come: an attached
  * pane gone quiet, just after a signal or an ack, the session killed from outside, a reap waiting
- * for the death. What to do about an answer is the transport's (tmux-pane-transport.ts).
+ * for the death. What to do about an answer is the run's (tmux-pane-run.ts).
  */
 import { type Pane, queryPane, sessionGone } from "./remote-pane.js";
 import type { TmuxControl } from "./tmux-hub.js";

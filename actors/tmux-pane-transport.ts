@@ -1,109 +1,33 @@
 /**
- * A child run's I/O in a remote tmux pane, over the host's shared control
- * client. It creates (behind the exit shim) or attaches to the pane, reports what the client
- * tells it (output, the shim's marker, pane death, a dropped link) and does what the child-run
- * chart asks. When things happen (grace, ack timeout, how long a host may be away) is the chart's.
+ * A child run's I/O in a remote tmux pane, over the host's shared control client. It creates
+ * (behind the exit shim) or attaches to the pane and does what the child-run chart asks; what the
+ * client tells about the pane (output, the shim's marker, pane death, a dropped link) is
+ * TmuxPaneRun's (tmux-pane-run.ts). When things happen (grace, ack timeout, how long a host may be
+ * away) is the chart's.
  */
-import type { WriteStream } from "node:fs";
 import type { ChildExit, SignalRequest } from "../machines/child-run.types.js";
-import type { PtyProcessInput } from "../machines/session.types.js";
-import type { ChildTransport, TransportReport } from "./child-run.js";
+import type { ChildTransport } from "./child-run.js";
 import { endStream, openLog } from "./log-file.js";
-import { makeNonce, MarkerScanner } from "./pty-shim.js";
-import { RemoteOutput } from "./remote-output.js";
-import { PaneStream } from "./remote-pane-stream.js";
 import { resyncPane } from "./remote-resync.js";
-import {
-  ackKeys,
-  endLostPaneGroup,
-  endPane,
-  inputKeys,
-  type Pane,
-  type PaneContext,
-  parseDeadState,
-  signalPane,
-} from "./remote-pane.js";
+import { ackKeys, endPane, inputKeys, type Pane, type PaneContext, signalPane } from "./remote-pane.js";
 import { attachPane, createPane } from "./remote-pane-create.js";
-import { type ControlFor, type RemoteSessionDeps, type RemoteSpec, type RunTarget, runTarget } from "./remote-spec.js";
+import { type ControlFor, type RunTarget, runTarget } from "./remote-spec.js";
 import { openRunPane } from "./tmux-pane-open.js";
-import { PaneProbe } from "./tmux-pane-probe.js";
-import type { PaneWatcher, TmuxControl } from "./tmux-hub.js";
+import { TmuxPaneRun, TOKEN } from "./tmux-pane-run.js";
 import type { SshHost } from "./ssh-host.js";
 
-const GONE: ChildExit = { exitCode: null, signal: null, reason: "remote_pane_gone" };
 const UNREACHABLE: ChildExit = { exitCode: null, signal: null, failureMode: "host_unreachable" };
-const TOKEN: ChildExit = { exitCode: 0, signal: null, reason: "remote_completion_token" };
 /** An attached pane's run ended by the conductor: the pane itself runs on. */
 const LET_GO: ChildExit = { exitCode: null, signal: null, reason: "attached_pane_let_go" };
-/** Someone ran `tmux kill-session` on the agent's session: the agent is ended (its window lived on in the hub). */
-const SESSION_KILLED: ChildExit = { exitCode: null, signal: null, reason: "remote_session_killed" };
 
 /** One run's I/O in its pane; remote-session.ts makes one per run (`createTmuxPaneTransport`). */
-export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
-  private readonly log: NonNullable<RemoteSessionDeps["log"]>;
-  /** The pane's output: log, screen, coalesced OUTPUT, completion token. */
-  private readonly out: RemoteOutput;
-  private readonly nonce = makeNonce();
-  /** Panes we create run the agent behind the exit shim; attached ones have no marker. */
-  private readonly shim: MarkerScanner | undefined;
+export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
   private readonly cancelled = new AbortController();
-  /** Asks tmux whether the pane lives, where its once-a-second report would be late. */
-  private readonly probe: PaneProbe;
-  private err: WriteStream | undefined;
-  private ctl: TmuxControl | undefined;
-  private sessionName = "";
-  /** Our pane; dropped when it is gone, since its ids may then name someone else's. */
-  private pane: Pane | undefined;
   private creating: Promise<Pane> | undefined;
   private host: SshHost | undefined;
-  /** When the link to the host dropped, while it is down. */
-  private downSince: number | undefined;
   /** An attached pane the conductor stopped watching (kill, shutdown): its run has ended, the pane runs on. */
   private letGo = false;
   private unwatch = () => {};
-  /** Until SPAWNED is reported, what the pane says waits here (EXIT must never precede SPAWNED). */
-  private early: (() => void)[] | null = [];
-  /** The pane's bytes → marker and output; held from a drop until the catch-up. */
-  private readonly stream: PaneStream;
-  private resyncing = false;
-
-  constructor(
-    private readonly deps: RemoteSessionDeps,
-    private readonly remote: RemoteSpec | undefined,
-    private readonly input: PtyProcessInput,
-    private readonly report: TransportReport,
-    private readonly hostDownMs: number,
-  ) {
-    const log = deps.log;
-    this.log = log ? (event, data) => log(event, { session: input.sessionId, host: remote?.host, ...data }) : () => {};
-    this.shim = remote?.attach ? undefined : new MarkerScanner(this.nonce);
-    this.stream = new PaneStream(this.shim, {
-      deliver: (data) => this.deliver(data),
-      // Every byte before the marker has streamed in; the chart acks, the shim then exits.
-      marker: (exit) => this.report({ type: "RUN.MARKER", exit }),
-    });
-    this.out = new RemoteOutput(input, {
-      output: (bytes, lagMs, reading) => report({ type: "RUN.OUTPUT", bytes, lagMs, ...reading }),
-      diag: (line) => this.diag(line),
-    });
-    this.probe = new PaneProbe({
-      pane: () => this.pane,
-      ctl: () => this.ctl,
-      createdSession: () => (this.shim ? this.sessionName : null),
-      paneState: (value) => this.paneState(value),
-      lost: (why) => this.lost(why),
-      sessionKilled: (pane) => {
-        this.log("remote.session_killed", { pane: pane.id, tmuxSession: this.sessionName });
-        this.diag(`tmux session "${this.sessionName}" was killed from outside: ending its agent`);
-        this.report({ type: "RUN.EXITED", exit: SESSION_KILLED, settle: false });
-      },
-      diag: (line) => this.diag(line),
-    });
-  }
-
-  private diag(line: string) {
-    if (this.err && !this.err.writableEnded) this.err.write(`${new Date().toISOString()} ${line}\n`);
-  }
 
   private fail(message: string) {
     this.log("remote.spawn_error", { message });
@@ -166,69 +90,6 @@ export class TmuxPaneTransport implements ChildTransport, PaneWatcher {
     if (!this.shim) this.probe.arm(this.deps.exitCheckMs ?? 150);
     // Found after a channel reset: what it printed before we watched is in its history.
     if (pane.adopted) this.resync();
-  }
-
-  // ---- PaneWatcher: what the shared control client tells us --------------------------------
-  output(data: Buffer): void {
-    if (this.early) return void this.early.push(() => this.output(data));
-    this.stream.push(data);
-  }
-
-  private deliver(data: Buffer): void {
-    const sawToken = this.out.push(data);
-    // Attached panes have no marker: quiet output → ask tmux whether the pane died.
-    if (!this.shim) this.probe.arm(this.deps.exitCheckMs ?? 150);
-    if (!sawToken) return;
-    this.log("remote.completion_token", { pane: this.pane?.id });
-    this.report({ type: "RUN.EXITED", exit: TOKEN, settle: false });
-  }
-
-  paneState(value: string): void {
-    if (this.early) return void this.early.push(() => this.paneState(value));
-    const exit = parseDeadState(value);
-    if (!exit) return;
-    this.probe.deathSeen();
-    this.report({ type: "RUN.EXITED", exit, settle: false });
-  }
-
-  windowChanged(): void {
-    if (this.early) return void this.early.push(() => this.windowChanged());
-    this.probe.check();
-  }
-
-  sessionsChanged(): void {
-    if (this.early) return void this.early.push(() => this.sessionsChanged());
-    this.probe.sessionsChanged();
-  }
-
-  lost(why: string): void {
-    this.diag(why);
-    const { pane, ctl } = this;
-    if (pane && ctl && this.shim) {
-      this.log("remote.lost_pane_group", { pane: pane.id, pid: pane.pid });
-      endLostPaneGroup(ctl, pane, this.nonce).catch((e: Error) =>
-        this.diag(`ending the lost pane's group: ${e.message}`),
-      );
-    }
-    this.pane = undefined;
-    this.probe.deathSeen();
-    this.report({ type: "RUN.EXITED", exit: GONE, settle: false });
-  }
-
-  detached(why: string): void {
-    this.stream.hold();
-    this.downSince ??= Date.now();
-    this.log("remote.host_down", { why, waitMs: this.hostDownMs });
-    this.diag(`connection to host lost (${why}); waiting up to ${this.hostDownMs} ms`);
-    this.report({ type: "RUN.LINK_DOWN", why });
-  }
-
-  attached(): void {
-    this.downSince = undefined;
-    this.resyncing = false;
-    this.report({ type: "RUN.LINK_UP" });
-    // A chart that did not ask for a resync (a run not yet spawned, or over) gets the output as it is.
-    setImmediate(() => this.resyncing || this.stream.release());
   }
 
   // ---- what the chart asks -----------------------------------------------------------------

@@ -53,7 +53,7 @@ export interface InputWaitInfo {
 export const profileOf = (c: JudgedContext) => agentProfile(c.policy.judgeAs ?? c.agent);
 /** The whole screen when the producer sent it, else the tail it always sends. */
 export const screenOf = (e: Output | Exit): string[] => e.screen ?? ("screenTail" in e ? (e as Output).screenTail : []);
-/** The pty's width when the spec names none (actors/pty-transport.ts). */
+/** The pty's width when the spec names none (actors/pty-run.ts). */
 const DEFAULT_COLS = 120;
 /**
  * The zone the CLI prints its clock times in when the session's env sets `TZ` (an IANA name, a leading

@@ -1,6 +1,6 @@
 /**
  * The control channel of one host as a statechart: the one `tmux -C` client every remote session
- * on that host shares (actors/tmux-hub.ts is its runtime: the ssh stream, the commands in flight,
+ * on that host shares (actors/tmux-channel-runtime.ts and tmux-hub.ts are its runtime: the ssh stream, the commands in flight,
  * the panes' watchers and the callers waiting for an attach are handles it keeps out of here).
  * Pure: every effect is a named action the runtime provides; time is only the delays `openTimeout`
  * and `reopenDelay`.
@@ -65,7 +65,7 @@ export const tmuxChannelMachine = setup({
   actions: {
     noteHost: assign({ hostUp: ({ event }) => event.type === "HOST.STATUS" && event.status === "connected" }),
     noteServer: assign({ serverPid: ({ event }) => (event.type === "SERVER.PID" ? event.pid : null) }),
-    // The runtime's effects (actors/tmux-hub.ts provides them); stand-ins do nothing.
+    // The runtime's effects (actors/tmux-channel-runtime.ts provides them); stand-ins do nothing.
     /** Open the ssh channel running `tmux -C`: CHANNEL.OPENED or CHANNEL.OPEN_FAILED follows. */
     openChannel: () => {},
     /** The open failed: say so; the callers keep waiting (their own bound decides). */
