@@ -114,6 +114,16 @@ export function createConductor(opts: ConductorOptions) {
   };
   const isShuttingDown = () => record().shutdownReason !== null || actor.getSnapshot().status !== "active";
 
+  /**
+   * Throws what `spawnSession(config)` would throw (the schema, the launcher: binary, workdir, options;
+   * the host; the account) and starts nothing: a caller with several sessions checks them all first,
+   * so that one bad session never leaves the others started (the CLI's `run`).
+   */
+  function checkSession(config: SpawnConfig): void {
+    admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), sessions: record().sessions });
+    spawnEventOf(config, spawnContext, new Date().toISOString());
+  }
+
   function spawnSession(config: SpawnConfig): string {
     admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), sessions: record().sessions });
     const id = config.id;
@@ -200,6 +210,7 @@ export function createConductor(opts: ConductorOptions) {
 
   const api = Object.freeze({
     spawnSession,
+    checkSession,
     killSession,
     sendInput,
     sendKeys,

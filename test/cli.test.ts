@@ -157,8 +157,30 @@ describe("conductor run", () => {
     const r = await conductor(["run", "c.json", "--logs-dir", "logs"], cwd);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      'cannot start a session: session "noaccount" needs a codex account, but this conductor has no accounts',
+      'a session cannot start; nothing was started:\n  - session "noaccount" needs a codex account, but this conductor has no accounts',
     );
+  });
+
+  it("defect: one session that cannot start left the sessions before it started, then killed under its error's name", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    // `a` would leave a file behind if it ever ran; `b` and `c` cannot start, for different reasons.
+    const sessions = [
+      { id: "a", agent: "command", command: ["node", "-e", "require('fs').writeFileSync('a-ran', '')"] },
+      { id: "b", agent: "command", command: ["no-such-bin-7f3a"] },
+      { id: "c", agent: "command", command: ["node", "-e", "0"], workdir: join(cwd, "missing") },
+    ];
+    writeFileSync(join(cwd, "c.json"), JSON.stringify({ sessions }));
+    const r = await conductor(["run", "c.json", "--logs-dir", "logs", "--no-control"], cwd);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split("\n");
+    expect(lines[0]).toBe("conductor: 2 sessions cannot start; nothing was started:");
+    expect(lines[1]).toMatch(/^ {2}- session "b": "no-such-bin-7f3a" was not found on PATH/);
+    expect(lines[2]).toMatch(/^ {2}- session "c": workdir .* does not exist/);
+    expect(existsSync(join(cwd, "a-ran"))).toBe(false);
+    // Nothing in the log speaks of `a`: no state change, no death under b's error.
+    const log = readFileSync(join(cwd, "logs", "conductor-events.jsonl"), "utf8");
+    expect(log).not.toContain('"session":"a"');
+    expect(log).toContain('"reason":"config_error"');
   });
 
   it("exit 1 when a session does not end as its config expects", async () => {

@@ -383,6 +383,38 @@ describe("createConductor with real processes", () => {
     expect(() => c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] })).toThrow(/already exists/);
   });
 
+  it("checkSession throws what spawnSession would and starts nothing", async () => {
+    const c = conductor();
+    const bad = [
+      { id: "y", agent: "command", command: ["no-such-binary-here"] },
+      { id: "w", agent: "command", command: ["/bin/true"], workdir: "/no/such/dir-7f3a" },
+      { id: "z", agent: "command", command: ["/bin/true"], remote: true, host: "h" },
+      { id: "p", agent: "command", command: ["/bin/true"], probeOpts: { stallMs: -1 } },
+    ] as const;
+    for (const config of bad) {
+      const thrown = (call: () => unknown) => {
+        try {
+          call();
+        } catch (e) {
+          return e as Error & { code?: string };
+        }
+        return null;
+      };
+      const checked = thrown(() => c.checkSession(config as never));
+      expect(checked).not.toBeNull();
+      expect({ message: checked?.message, code: checked?.code }).toEqual({
+        message: thrown(() => c.spawnSession(config as never))?.message,
+        code: thrown(() => c.spawnSession(config as never))?.code,
+      });
+    }
+    c.checkSession({ id: "ok", agent: "command", command: ["/bin/true"] });
+    expect(c.getSnapshot()).toEqual([]);
+    expect(c.sessionCount).toBe(0);
+    c.spawnSession({ id: "ok", agent: "command", command: ["/bin/true"] });
+    expect(() => c.checkSession({ id: "ok", agent: "command", command: ["/bin/true"] })).toThrow(/already exists/);
+    await c.shutdown("test");
+  });
+
   it("refuses new sessions once shutting down", async () => {
     const c = conductor();
     const p = c.shutdown("test");

@@ -103,6 +103,8 @@ describe.skipIf(!cli.built || process.platform !== "linux")("conductor run --det
     );
     expect(failed?.code).toBe(2);
     expect(failed?.stdout).not.toContain("running in the background");
-    expect(failed?.stderr).toContain('cannot start a session: session "s": "no-such-bin-7f3a" was not found on PATH');
+    expect(failed?.stderr).toContain(
+      'a session cannot start; nothing was started:\n  - session "s": "no-such-bin-7f3a" was not found on PATH',
+    );
   }, 180_000);
 });

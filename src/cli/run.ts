@@ -125,6 +125,16 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     }
     throw e;
   }
+  // Every session is checked before any starts: one that cannot (a binary not on PATH, an unknown
+  // host) must not leave the others started, then killed under its error's name (a field review).
+  const refused = refusedSessions(conductor, config.sessions);
+  if (refused.length > 0) {
+    await conductor.shutdown("config_error");
+    err.write(
+      `conductor: ${refused.length === 1 ? "a session" : `${refused.length} sessions`} cannot start; nothing was started:\n${refused.map((m) => `  - ${m}\n`).join("")}`,
+    );
+    return 2;
+  }
   let control: ControlServer | null = null;
   if (flags.control !== false) {
     try {
@@ -235,6 +245,20 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   // --linger the viewer closes with the run instead of keeping the process forever (a field review).
   if (viewer) await linger(viewer, flags.lingerSeconds ?? (runsDetached() ? 0 : undefined), out);
   return code;
+}
+
+/** Why each session that `spawnSession` would refuse is refused, in the config's order. */
+function refusedSessions(conductor: ReturnType<typeof createConductor>, sessions: RunConfig["sessions"]): string[] {
+  const refused: string[] = [];
+  for (const s of sessions) {
+    try {
+      conductor.checkSession(spawnConfigOf(s));
+    } catch (e) {
+      const message = (e as Error)?.message ?? String(e);
+      refused.push(message.includes(`"${s.id}"`) ? message : `session "${s.id}": ${message}`);
+    }
+  }
+  return refused;
 }
 
 /** The page shows the final states; keep serving it until Ctrl-C/SIGTERM or the linger time. */
