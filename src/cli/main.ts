@@ -10,6 +10,7 @@ import { logsCommand } from "./logs.js";
 import { lsCommand } from "./ls.js";
 import { reportCommand } from "./report.js";
 import { DEMO_CONFIG, packageVersion, runFromFlags } from "./run.js";
+import { whenStdoutCloses } from "./stdout-closed.js";
 
 const out = process.stdout;
 const commands = defineCommands({
@@ -32,6 +33,7 @@ function usage(problem: string, c?: Command): number {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  whenStdoutCloses(name ?? "");
   if (name === undefined || name === "--help" || name === "-h") {
     process.stdout.write(HELP);
     return name === undefined ? 2 : 0;
