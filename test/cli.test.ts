@@ -2,7 +2,7 @@
  * The `conductor` command as a user runs it (built JS in dist/, a real child process).
  */
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -145,6 +145,31 @@ describe("conductor run", () => {
       expect(r.stderr).toContain(`${file} is not a conductor event log (${why})`);
     }
     expect(existsSync(join(cwd, "report.html"))).toBe(false);
+  });
+
+  it("defect: report -o never overwrites a log (it replaced the event log it read with the HTML)", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    const logs = join(cwd, "logs");
+    const line = { seq: 1, ts: new Date().toISOString(), event: "conductor.start", v: 2, logsDir: logs };
+    mkdirSync(logs);
+    const log = `${JSON.stringify(line)}\n`;
+    writeFileSync(join(logs, "conductor-events.jsonl"), log);
+    writeFileSync(join(logs, "s.out.log"), "output");
+    for (const target of ["logs/conductor-events.jsonl", "./logs/../logs/conductor-events.jsonl", "logs/s.out.log"]) {
+      const r = await conductor(["report", "logs", "-o", target], cwd);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`-o ${target} would overwrite a log of the run; give the report a file of its own`);
+    }
+    expect(readFileSync(join(logs, "conductor-events.jsonl"), "utf8")).toBe(log);
+    expect(readFileSync(join(logs, "s.out.log"), "utf8")).toBe("output");
+    const text = await conductor(["report", "logs", "--text", "-o", "r.html"], cwd);
+    expect([text.code, text.stderr.split("\n")[0]]).toEqual([
+      2,
+      "conductor report: --text prints the report on stdout; -o writes the HTML one: give one of them",
+    ]);
+    const ok = await conductor(["report", "logs", "-o", "r.html"], cwd);
+    expect(ok.code).toBe(0);
+    expect(readFileSync(join(cwd, "r.html"), "utf8")).toContain("<html");
   });
 
   it("a session that needs an account nobody configured is a config error (exit 2), not a wait or a dead session", async () => {

@@ -8,6 +8,8 @@ export async function reportCommand(flags: Flags, positionals: string[], out: No
   const [path, ...extra] = positionals;
   if (!path || extra.length > 0)
     throw new UsageError("report needs one logs directory or event log, e.g. conductor report ./logs -o report.html");
+  if (flags.text && typeof flags.output === "string")
+    throw new UsageError("--text prints the report on stdout; -o writes the HTML one: give one of them");
   const file = resolveEventLog(path);
   const report = await buildReport(file);
   // A file with no event-log line at all is the wrong file, not a run without sessions (a field review:
@@ -23,10 +25,25 @@ export async function reportCommand(flags: Flags, positionals: string[], out: No
     return 0;
   }
   const target = typeof flags.output === "string" ? flags.output : join(dirname(file), "report.html");
+  refuseLogTarget(target, file);
   fs.writeFileSync(target, renderReportHtml(report, `conductor report: ${basename(dirname(file))}`), { mode: 0o600 });
   out.write(
     `report: ${target} (${report.sessions.length} session(s), ${report.stats.lines} log lines` +
       `${report.stats.torn ? ", torn last line skipped" : ""})\n`,
   );
   return 0;
+}
+
+/**
+ * The report never replaces a log: `-o` naming the event log it reads (a field review: `report . -o
+ * conductor-events.jsonl` replaced the log with the HTML) or any of the logs beside it.
+ */
+function refuseLogTarget(target: string, log: string): void {
+  const same = (a: fs.Stats | undefined, b: fs.Stats | undefined) => a && b && a.dev === b.dev && a.ino === b.ino;
+  const stat = (p: string) => fs.statSync(p, { throwIfNoEntry: false });
+  const name = basename(target);
+  if (same(stat(target), stat(log)) || /^conductor-events\.jsonl(\.\d+)?$|\.(out|err)\.log(\.\d+)?$/.test(name))
+    throw new UsageError(
+      `-o ${target} would overwrite a log of the run; give the report a file of its own, e.g. -o report.html`,
+    );
 }
