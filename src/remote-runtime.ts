@@ -9,7 +9,9 @@
  * needs them, and they cost ~0.4 MB of heap and ~1.8 MB RSS at import (bench/memory-breakdown.mjs,
  * issue 13), which V8 multiplies as it sizes the old generation from the live heap.
  */
+import { accessSync, constants } from "node:fs";
 import type { TelemetryWatch } from "../actors/agent-telemetry.js";
+import { ConductorError } from "./errors.js";
 import type { AgentTelemetryInput, ChildCommand } from "../machines/session.types.js";
 import type { ChildRunner, ChildRunnerArgs } from "../actors/pty-process.js";
 import type { RemoteChildRunner, RemoteSpec } from "../actors/remote-session.js";
@@ -117,12 +119,26 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
   };
   return {
     telemetry,
-    /** Throws for a host the hosts file does not name, listing the ones it does. */
+    /**
+     * Throws for a host the hosts file does not name (listing the ones it does), or whose key this
+     * process cannot read: every run would fail to connect, and restarts cannot mend a config.
+     */
     checkHost(sessionId: string, host: string): void {
-      if (!config.hosts[host]) {
+      const entry = config.hosts[host];
+      if (!entry) {
         const known = Object.keys(config.hosts);
-        throw new Error(
+        throw new ConductorError(
           `unknown host "${host}" for session "${sessionId}": the hosts file names ${known.length ? known.map((k) => `"${k}"`).join(", ") : "no hosts"}`,
+          { code: "INVALID_OPTIONS", field: "host" },
+        );
+      }
+      if (entry.identityFile === undefined) return;
+      try {
+        accessSync(entry.identityFile, constants.R_OK);
+      } catch (e) {
+        throw new ConductorError(
+          `session "${sessionId}": host "${host}": cannot read its identityFile ${entry.identityFile} (${(e as NodeJS.ErrnoException).code ?? String(e)}); fix "identityFile" in the hosts file or create the key`,
+          { code: "INVALID_OPTIONS", field: "host" },
         );
       }
     },

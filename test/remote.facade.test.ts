@@ -94,6 +94,22 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
     void local.shutdown();
   });
 
+  it("defect: a host whose key cannot be read is refused at the call, not connected to at every run (4 runs, then dead)", async () => {
+    const keyless = createConductor({
+      logsDir: mkdtempSync(join(tmpdir(), "conductor-remote-facade-")),
+      handleSignals: false,
+      hosts: { hosts: { box: { host: "127.0.0.1", user: "u", identityFile: "/nonexistent/key-7f3a" } } },
+    });
+    const spawn = () =>
+      keyless.spawnSession({ id: "r", agent: "command", command: ["true"], remote: true, host: "box" });
+    expect(spawn).toThrow(
+      'session "r": host "box": cannot read its identityFile /nonexistent/key-7f3a (ENOENT); fix "identityFile" in the hosts file or create the key',
+    );
+    expect(spawn).toThrow(expect.objectContaining({ code: "INVALID_OPTIONS", field: "host" }));
+    expect(keyless.getSnapshot()).toEqual([]);
+    await keyless.shutdown();
+  });
+
   it("defect: an id tmux cannot name a session by (review.1) is refused at the call, not at every run's spawn", () => {
     expect(() =>
       c.spawnSession({ id: "review.1", agent: "command", command: ["true"], remote: true, host: "box" }),

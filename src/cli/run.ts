@@ -170,7 +170,13 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   // A run that failed says the CLI's own words with the move, not only the verdict's name.
   conductor.on("stateChange", (e) => {
     const lastError = e.to === "failed" ? conductor.getSnapshot().find((s) => s.id === e.sessionId)?.lastError : null;
-    view.moved(e.sessionId, e.from, e.to, lastError ? `${e.reason}: ${lastError}` : e.reason);
+    // A spawn error's reason carries its message already (`spawn_error:<message>`): said once.
+    view.moved(
+      e.sessionId,
+      e.from,
+      e.to,
+      lastError && !e.reason.includes(lastError) ? `${e.reason}: ${lastError}` : e.reason,
+    );
   });
   conductor.on("account", (e: { sessionId: string; accountId: string; provider: string; tier: string }) =>
     view.note(`${e.sessionId} runs on ${e.provider} account ${e.accountId} (${e.tier})`),
