@@ -36,6 +36,11 @@ export interface ConductorEventPayloads {
   agentRetry: Omit<Extract<SessionEmitted, { type: "agentRetry" }>, "type" | "generation"> & { at: EventTime };
   /** One per probe verdict: what `probeOpts.onProbe` receives, with `at` as every API event. */
   probe: Omit<ProbeVerdict, "at"> & { at: EventTime };
+  /**
+   * The accounts' shared state file could not be read or written: cool-downs are not kept and claims
+   * not shared with other conductors until it can be (`broker.io_error` in the log).
+   */
+  brokerError: { error: string; at: EventTime };
   /** Processes a dead conductor on the same logsDir left running, found at start and ended (src/survivors.ts). */
   survivors: SurvivorReport & { at: EventTime };
 }

@@ -88,6 +88,9 @@ export function createConductor(opts: ConductorOptions) {
   const deps = {
     ...{ logsDir, graceMs, log, eventLog, reaper, trees, tap: capture.tap, cookieScope, placementOf },
     wrapLocal: runArgv.wrap,
+    // A turn later: one found while the conductor is created (its state file read) reaches a listener
+    // attached right after createConductor.
+    onBrokerError: (error: string) => void setImmediate(() => events.emit("brokerError", { error, at: now() })),
   };
   const runtimes = openRuntimes(opts, deps);
   const { broker: brokerRuntime, remote: remoteRuntime } = runtimes;

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { createConductor, type Conductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
+import { waitUntil } from "./helpers/wait-until.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const NODE = process.execPath;
@@ -42,6 +43,30 @@ const until = (c: Conductor, event: "completed" | "dead" | "allCompleted", id?: 
   });
 
 describe("accounts with real processes", () => {
+  it("defect: a state file that cannot be read or written is said (event brokerError), not only logged", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "conductor-broker-"));
+    writeFileSync(join(dir, "a-file"), "");
+    const c = createConductor({
+      logsDir: join(dir, "logs"),
+      handleSignals: false,
+      accounts: demoAccounts,
+      brokerStateFile: join(dir, "a-file", "state.json"),
+      credentialsDir: join(dir, "creds"),
+    });
+    open.push(c);
+    // Attached right after creation: the state file's read failed inside createConductor.
+    const errors: string[] = [];
+    c.on("brokerError", (e) => errors.push(e.error));
+    const done = until(c, "completed", "s");
+    c.spawnSession({ id: "s", agent: "command", command: [NODE, "-e", "0"], account: "codex" });
+    await done;
+    await waitUntil(() => errors.length >= 2, "the read's and the claim's errors");
+    expect(errors[0]).toMatch(/cannot read the broker state file .*a-file\/state\.json: ENOTDIR/);
+    expect(errors.some((e) => /^no claim on codex\/acct-a: .*ENOTDIR/.test(e))).toBe(true);
+    // The run itself went on: the state file is shared bookkeeping, not the session's.
+    expect(c.getSnapshot()[0]?.state).toBe("completed");
+  });
+
   it("rate limit on A → A cooled down (hinted 3 s), restart on B, A leased again after its cool-down", async () => {
     const { c, dir } = conductor(demoAccounts);
     const accountsSeen: string[] = [];

@@ -208,6 +208,20 @@ describe("conductor run", () => {
     expect(log).toContain('"reason":"config_error"');
   });
 
+  it("defect: an accounts state file that cannot be read or written is said on stderr, once per error", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    writeFileSync(join(cwd, "a-file"), "");
+    const sessions = ["a", "b"].map((id) => ({ id, agent: "command", command: ["node", "-e", "0"], account: "codex" }));
+    const accounts = join(root, "demo/accounts.json");
+    writeFileSync(join(cwd, "c.json"), JSON.stringify({ accounts, brokerStateFile: "a-file/state.json", sessions }));
+    const r = await conductor(["run", "c.json", "--logs-dir", "logs", "--no-control"], cwd);
+    expect(r.code).toBe(0);
+    const said = r.stderr.split("\n").filter((l) => l.startsWith("conductor: the accounts' state file failed: "));
+    expect(said[0]).toMatch(/cannot read the broker state file .*a-file\/state\.json: ENOTDIR/);
+    expect(said.some((l) => /no claim on codex\/acct-/.test(l))).toBe(true);
+    expect(new Set(said).size).toBe(said.length);
+  });
+
   it("exit 1 when a session does not end as its config expects", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
     writeFileSync(

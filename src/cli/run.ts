@@ -125,6 +125,15 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     }
     throw e;
   }
+  // The accounts' shared state failing is said on stderr (once per error), not only in the log.
+  const brokerErrors = new Set<string>();
+  conductor.on("brokerError", (e) => {
+    if (brokerErrors.has(e.error)) return;
+    brokerErrors.add(e.error);
+    err.write(
+      `conductor: the accounts' state file failed: ${e.error}; cool-downs are not kept and accounts are not claimed against other conductors until it works\n`,
+    );
+  });
   // Every session is checked before any starts: one that cannot (a binary not on PATH, an unknown
   // host) must not leave the others started, then killed under its error's name (a field review).
   const refused = refusedSessions(conductor, config.sessions);
