@@ -85,6 +85,30 @@ describe("conductor run", () => {
     expect(port.stderr).toMatch(/--inspect takes its port after "=": --inspect=7777/);
   });
 
+  it("a mistyped command is offered its nearest spelling; a linger past a timer's range is refused", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
+    // A suggestion is the nearest spelling: `repot` was offered `restart` (a live session's restart).
+    for (const [typed, meant] of [
+      ["repot", "report"],
+      ["reprot", "report"],
+      ["sned", "send"],
+      ["restrat", "restart"],
+    ]) {
+      const typo = await conductor([typed!], cwd);
+      expect([typo.code, typo.stderr.split("\n")[0]]).toEqual([
+        2,
+        `conductor: unknown command "${typed}"; did you mean "conductor ${meant}"?`,
+      ]);
+    }
+    expect((await conductor([""], cwd)).stderr.split("\n")[0]).toBe('conductor: unknown command ""');
+    // A linger past a timer's range closed the viewer at once (Node's TimeoutOverflowWarning).
+    const long = await conductor(["run", "--inspect=0", "--linger", "9999999"], cwd);
+    expect([long.code, long.stderr.split("\n")[0]]).toEqual([
+      2,
+      "conductor run: --linger is at most 2147483 seconds (~24.8 days), got 9999999",
+    ]);
+  });
+
   it("--no-color (documented) is taken", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-"));
     writeFileSync(

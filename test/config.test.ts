@@ -95,6 +95,9 @@ describe("errors name the field, the problem and an example", () => {
       path: "probe.stalMs",
       example: '"stallMs": 30000',
     });
+    // Other tools' names for a key, which no spelling distance finds (`cwd` is nearer to `id`).
+    expect(fail(ok({ cwd: "/tmp" })).issues[0]?.problem).toBe('unknown key "cwd" (did you mean "workdir"?)');
+    expect(fail(ok({ probeOpts: {} })).issues[0]?.problem).toBe('unknown key "probeOpts" (did you mean "probe"?)');
     expect(fail({ ...ok(), zzzzzz: 1 }).issues[0]?.problem).toMatch(
       /known keys: \$schema, logsDir, maxRestarts, graceMs, restart/,
     );

@@ -10,6 +10,7 @@ import { logsCommand } from "./logs.js";
 import { lsCommand } from "./ls.js";
 import { reportCommand } from "./report.js";
 import { DEMO_CONFIG, packageVersion, runFromFlags } from "./run.js";
+import { closest } from "../schema/issues.js";
 import { whenStdoutCloses } from "./stdout-closed.js";
 
 const out = process.stdout;
@@ -50,7 +51,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    const near = commands.find((c) => c.name.startsWith(name.slice(0, 2)));
+    // By spelling (`repot` → report), never a command merely sharing its first letters (`restart`).
+    const near =
+      name === ""
+        ? undefined
+        : commands.find(
+            (c) =>
+              c.name ===
+              closest(
+                name,
+                commands.map((x) => x.name),
+              ),
+          );
     return usage(`unknown command "${name}"${near ? `; did you mean "conductor ${near.name}"?` : ""}`);
   }
   if (rest.includes("--help") || rest.includes("-h")) {

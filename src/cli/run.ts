@@ -60,6 +60,9 @@ export async function runFromFlags(flags: Flags, positionals: string[], rawArgs:
       throw new UsageError(`--linger needs seconds, e.g. --linger 60 (got "${flags.linger}")`);
     if (run.inspect === undefined) throw new UsageError("--linger only applies with --inspect (the viewer lingers)");
     run.lingerSeconds = Number(flags.linger);
+    // A timer of more than 2³¹−1 ms fires at once (Node's TimeoutOverflowWarning): the viewer closed at once.
+    if (run.lingerSeconds * 1000 > 2 ** 31 - 1)
+      throw new UsageError(`--linger is at most 2147483 seconds (~24.8 days), got ${flags.linger}`);
   }
   if (typeof flags.name === "string") {
     try {

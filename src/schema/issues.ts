@@ -193,13 +193,31 @@ function problemOf(issue: z.core.$ZodIssue, root: AnySchema, p: Key[], got: unkn
   }
 }
 
+/**
+ * Keys other tools (and the library's own options) name what a config calls otherwise: no spelling
+ * distance finds them (`cwd` is nearer to `id` than to `workdir`). Offered only where the key is known.
+ */
+const SYNONYMS: Readonly<Record<string, string>> = {
+  cwd: "workdir",
+  dir: "workdir",
+  directory: "workdir",
+  workingDirectory: "workdir",
+  args: "command",
+  argv: "command",
+  cmd: "command",
+  probeOpts: "probe",
+  environment: "env",
+  name: "id",
+};
+
 /** One zod issue → one or more readable issues (one per unknown key). */
 export function issuesFrom(issue: z.core.$ZodIssue, root: AnySchema, input: unknown): Issue[] {
   const p = issue.path.filter((k): k is Key => typeof k !== "symbol");
   if (issue.code === "unrecognized_keys") {
     const known = knownKeys(schemaAt(root, p).schema);
     return issue.keys.map((key) => {
-      const guess = closest(key, known);
+      const synonym = SYNONYMS[key];
+      const guess = synonym && known.includes(synonym) ? synonym : closest(key, known);
       const hint = guess ? `did you mean "${guess}"?` : `known keys: ${known.join(", ")}`;
       return {
         path: formatPath([...p, key]),
