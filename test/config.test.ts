@@ -79,6 +79,29 @@ describe("errors name the field, the problem and an example", () => {
     });
   });
 
+  it("an MCP server's problem is told in the form it was given in, once", () => {
+    const mcp = (server: unknown) =>
+      fail({ sessions: [{ id: "a", agent: "codex", prompt: "p", mcpServers: { x: server } }] }).issues;
+    // Was "must be a string or a string, got an object": the two forms' issues summed.
+    expect(mcp({ command: 5 })).toEqual([
+      {
+        path: "sessions[0].mcpServers.x.command",
+        problem: "expected string, got number 5",
+        example: '"command": "npx"',
+      },
+    ]);
+    expect(mcp({ command: "npx", args: [1] })).toMatchObject([{ path: "sessions[0].mcpServers.x.args[0]" }]);
+    // Was two issues for one field ("has the wrong format" and "must be an http:// or https:// URL").
+    for (const url of ["not a url", "ftp://x"])
+      expect(mcp({ url })).toMatchObject([
+        { path: "sessions[0].mcpServers.x.url", problem: `string "${url}" must be an http:// or https:// URL` },
+      ]);
+    // No form stands out: both are named.
+    for (const server of [{}, { command: "npx", url: "http://127.0.0.1/mcp" }])
+      expect(mcp(server)[0]?.problem).toMatch(/^takes one of the forms \{ "command", "args", "env" \} or \{ "url" \}/);
+    expect(mcp(5)[0]?.problem).toBe("must be an object, got number 5");
+  });
+
   it("unknown keys (typos) are rejected with the closest known key", () => {
     expect(fail({ ...ok(), maxRestart: 3 }).issues).toEqual([
       {

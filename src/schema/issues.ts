@@ -176,10 +176,12 @@ function problemOf(issue: z.core.$ZodIssue, root: AnySchema, p: Key[], got: unkn
         ? `${describeValue(got)} has the wrong format`
         : `${describeValue(got)} ${issue.message}`;
     case "invalid_union": {
+      const forms = isPlainObject(got) ? objectForms(schemaAt(root, p).schema) : undefined;
+      if (forms) return `takes one of the forms ${forms}, got ${describeValue(got)}`;
       const values = issue.errors.flat().flatMap((i) => (i.code === "invalid_value" ? i.values : []));
       const types = issue.errors.flat().flatMap((i) => (i.code === "invalid_type" ? [i.expected] : []));
       const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
-      const accepted = [...values.map((v) => JSON.stringify(v)), ...types.map(article)];
+      const accepted = [...new Set([...values.map((v) => JSON.stringify(v)), ...types.map(article)])];
       return accepted.length > 0
         ? `must be ${accepted.join(" or ")}, got ${describeValue(got)}`
         : `${describeValue(got)} is not accepted here`;
@@ -210,6 +212,37 @@ const SYNONYMS: Readonly<Record<string, string>> = {
   name: "id",
 };
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * An object given where one of several object forms fits (an MCP server: `command` or `url`): the
+ * form whose keys it uses is the one meant, so that form's issues are the ones to tell, not a sum of
+ * every form's ("must be a string or a string"). None when no one form stands out.
+ */
+function likeliestBranch(
+  issue: Extract<z.core.$ZodIssue, { code: "invalid_union" }>,
+  root: AnySchema,
+  p: readonly Key[],
+  got: unknown,
+): z.core.$ZodIssue[] | undefined {
+  const union = schemaAt(root, p).schema;
+  if (!isPlainObject(got) || !union || defOf(union).type !== "union") return undefined;
+  const options = defOf(union).options as AnySchema[];
+  const scores = options.map((o) => Object.keys(got).filter((k) => knownKeys(o).includes(k)).length);
+  const best = Math.max(...scores);
+  if (best === 0 || scores.filter((s) => s === best).length > 1) return undefined;
+  return issue.errors[scores.indexOf(best)];
+}
+
+/** The object forms a union takes, by their keys: `{ "command", "args", "env" } or { "url" }`. */
+function objectForms(schema: AnySchema | undefined): string | undefined {
+  if (!schema || defOf(schema).type !== "union") return undefined;
+  const forms = (defOf(schema).options as AnySchema[]).map(knownKeys);
+  if (forms.some((keys) => keys.length === 0)) return undefined;
+  return forms.map((keys) => `{ ${keys.map((k) => `"${k}"`).join(", ")} }`).join(" or ");
+}
+
 /** One zod issue → one or more readable issues (one per unknown key). */
 export function issuesFrom(issue: z.core.$ZodIssue, root: AnySchema, input: unknown): Issue[] {
   const p = issue.path.filter((k): k is Key => typeof k !== "symbol");
@@ -225,6 +258,11 @@ export function issuesFrom(issue: z.core.$ZodIssue, root: AnySchema, input: unkn
         example: exampleFor(root, guess ? [...p, guess] : p),
       };
     });
+  }
+  if (issue.code === "invalid_union") {
+    const branch = likeliestBranch(issue, root, p, valueAt(input, p));
+    if (branch)
+      return branch.flatMap((i) => issuesFrom({ ...i, path: [...issue.path, ...i.path] } as typeof i, root, input));
   }
   if (issue.code === "invalid_key") {
     // A map key (the path ends with it): say what is wrong with the key itself.

@@ -49,10 +49,8 @@ const stdioServer = z.strictObject({
 });
 const urlServer = z.strictObject({
   url: doc(
-    z
-      .string()
-      .url()
-      .refine((u) => /^https?:\/\//i.test(u), "must be an http:// or https:// URL"),
+    // One check, one message (a url() and a refine of its scheme both spoke for "not a url").
+    z.url({ protocol: /^https?$/i, error: "must be an http:// or https:// URL" }),
     { description: "an MCP server the agent connects to (Streamable HTTP)", example: "http://127.0.0.1:8931/mcp" },
   ),
 });
