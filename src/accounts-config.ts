@@ -24,7 +24,7 @@ import {
   formatPath,
   fromZod,
 } from "./accounts-config-issues.js";
-import { readJsonFile, readJsonFileSync } from "./json-file.js";
+import { CANNOT_READ, readJsonFile, readJsonFileSync } from "./json-file.js";
 import { z } from "zod";
 import { type AccountMode, type AccountPolicy, resolveAccountPolicy, type Tier } from "../machines/account.machine.js";
 import type { BrokerAccountSpec, BrokerInput, Lease } from "../machines/broker.machine.js";
@@ -188,7 +188,9 @@ export function parseAccountsConfig(json: unknown, where: string, baseDir: strin
 }
 
 const wholeFileError = (file: string) => (problem: string) =>
-  new AccountsConfigError(file, [{ path: "", problem, example: EXAMPLES[""] as string }]);
+  new AccountsConfigError(file, [
+    { path: "", problem, example: problem.startsWith(CANNOT_READ) ? "" : (EXAMPLES[""] as string) },
+  ]);
 
 export async function loadAccountsConfig(file: string): Promise<AccountsConfig> {
   const full = path.resolve(file);

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { z } from "zod";
-import { parseJsonText } from "./json-file.js";
+import { parseJsonText, readFailure } from "./json-file.js";
 import type { HostConfig, HostsConfig } from "../actors/host-config.js";
 
 export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -47,6 +47,8 @@ const EXAMPLES: Record<string, string> = {
   "": `{ "hosts": { "build-box": { "host": "10.0.0.12", "user": "deploy", "identityFile": "~/.ssh/id_ed25519" } } }`,
 };
 
+const CANNOT_READ_HOSTS = "cannot read the hosts file";
+
 export class HostsConfigError extends Error {
   override readonly name = "HostsConfigError";
   constructor(
@@ -61,7 +63,12 @@ export class HostsConfigError extends Error {
       : field
         ? `field "${field}"`
         : "top level";
-    super(`${source}: ${where}: ${problem}. Example: ${EXAMPLES[field ?? ""] ?? EXAMPLES[""]}`);
+    // A file that cannot be read has no field to point at, and an example of its content would not help.
+    super(
+      problem.startsWith(CANNOT_READ_HOSTS)
+        ? `${source}: ${problem}`
+        : `${source}: ${where}: ${problem}. Example: ${EXAMPLES[field ?? ""] ?? EXAMPLES[""]}`,
+    );
   }
 }
 
@@ -79,12 +86,7 @@ export function loadHostsFile(path: string, opts: LoadHostsOptions = {}): HostsC
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new HostsConfigError(
-      path,
-      undefined,
-      undefined,
-      `cannot read the hosts file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
+    throw new HostsConfigError(path, undefined, undefined, `${CANNOT_READ_HOSTS}: ${readFailure(e)}`);
   }
   const json = parseJsonText(text, (problem) => new HostsConfigError(path, undefined, undefined, problem));
   return parseHostsConfig(json, { ...opts, source: path, baseDir: dirname(resolve(path)) });

@@ -8,6 +8,24 @@ import { jsonErrorOffset } from "./json-position.js";
 
 type Fail = (problem: string) => Error;
 
+/** How every config loader's "cannot read" problem starts (its callers give no example of the content then). */
+export const CANNOT_READ = "cannot read the file";
+
+const READ_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: "there is no such file",
+  EISDIR: "it is a directory; name the JSON file in it",
+  ENOTDIR: "a part of its path is a file, not a directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+};
+
+/** Why a file could not be read, in words, with the errno code to search for: `there is no such file (ENOENT)`. */
+export function readFailure(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const reason = code ? READ_REASONS[code] : undefined;
+  return reason ? `${reason} (${code})` : (code ?? String((e as Error)?.message ?? e));
+}
+
 function parse(text: string, fail: Fail): unknown {
   // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse refuses it, a person would not.
   const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
@@ -39,7 +57,7 @@ function v8Reason(message: string): string {
 
 export async function readJsonFile(file: string, fail: Fail): Promise<unknown> {
   const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-    throw fail(`cannot read the file (${e.code ?? e.message})`);
+    throw fail(`${CANNOT_READ}: ${readFailure(e)}`);
   });
   return parse(text, fail);
 }
@@ -55,7 +73,7 @@ export function readJsonFileSync(file: string, fail: Fail): unknown {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw fail(`cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw fail(`${CANNOT_READ}: ${readFailure(e)}`);
   }
   return parse(text, fail);
 }

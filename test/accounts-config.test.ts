@@ -183,7 +183,9 @@ describe("parseAccountsConfig: errors name the account, the field, the problem a
     const dir = await mkdtemp(path.join(tmpdir(), "accounts-"));
     await writeFile(path.join(dir, "bad.json"), "{ nope");
     await expect(loadAccountsConfig(path.join(dir, "bad.json"))).rejects.toThrow(/not valid JSON/);
-    await expect(loadAccountsConfig(path.join(dir, "missing.json"))).rejects.toThrow(/cannot read the file \(ENOENT\)/);
+    await expect(loadAccountsConfig(path.join(dir, "missing.json"))).rejects.toThrow(
+      /cannot read the file: there is no such file \(ENOENT\)/,
+    );
   });
 });
 

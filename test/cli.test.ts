@@ -126,14 +126,20 @@ describe("conductor run", () => {
     writeFileSync(join(cwd, "acc.json"), JSON.stringify({ accounts: "./nope.json", sessions: [session] }));
     const r = await conductor(["run", "acc.json"], cwd);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/nope\.json[\s\S]*cannot read the file \(ENOENT\)/);
+    expect(r.stderr).toMatch(
+      /^conductor: "accounts" in acc\.json: .*nope\.json[\s\S]*cannot read the file: there is no such file \(ENOENT\)\n$/,
+    );
+    // No example of an accounts file's content under "no such file": it would only distract.
+    expect(r.stderr).not.toContain("Example");
     writeFileSync(
       join(cwd, "hosts.json"),
       JSON.stringify({ hosts: "./missing-hosts.json", sessions: [{ ...session, host: "box" }] }),
     );
     const h = await conductor(["run", "hosts.json"], cwd);
     expect(h.code).toBe(2);
-    expect(h.stderr).toMatch(/missing-hosts\.json/);
+    expect(h.stderr).toMatch(
+      /^conductor: "hosts" in hosts\.json: .*missing-hosts\.json: cannot read the hosts file: there is no such file \(ENOENT\)\n$/,
+    );
   });
 
   it("defect: a logs directory that cannot be made is exit 2 naming logsDir, not a stack trace and exit 70", async () => {

@@ -227,7 +227,10 @@ describe("errors name the field, the problem and an example", () => {
       await expect(loadRunConfig(path.join(d, "bad.json"))).rejects.toThrow(
         /bad\.json: invalid config\n {2}- \(top level\): not valid JSON/,
       );
-      await expect(loadRunConfig(path.join(d, "missing.json"))).rejects.toThrow(/cannot read the file \(ENOENT\)/);
+      await expect(loadRunConfig(path.join(d, "missing.json"))).rejects.toThrow(
+        /missing\.json: invalid config\n {2}- \(top level\): cannot read the file: there is no such file \(ENOENT\)$/,
+      );
+      await expect(loadRunConfig(d)).rejects.toThrow(/it is a directory; name the JSON file in it \(EISDIR\)$/);
       // A trailing comma: its line and column (never the file's text: it may be a credential), no unrelated example.
       await writeFile(
         path.join(d, "comma.json"),

@@ -123,7 +123,10 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     // A bad accounts file is a configuration error like any other: say where, exit 2.
     const inUse = e instanceof ConductorError && e.code === "LOGS_DIR_IN_USE";
     if (e instanceof AccountsConfigError || e instanceof HostsConfigError || e instanceof OptionsError || inUse) {
-      err.write(`conductor: ${(e as Error).message}\n`);
+      // A file the config names is reported with the key that named it, so the user knows where to look.
+      const key = e instanceof HostsConfigError ? "hosts" : e instanceof AccountsConfigError ? "accounts" : null;
+      const via = key && flags.configPath && typeof config[key] === "string" ? `"${key}" in ${flags.configPath}: ` : "";
+      err.write(`conductor: ${via}${(e as Error).message}\n`);
       return 2;
     }
     throw e;
