@@ -165,7 +165,7 @@ export function parseAccountsConfig(json: unknown, where: string, baseDir: strin
   if (!result.success)
     throw new AccountsConfigError(
       where,
-      result.error.issues.flatMap((i) => fromZod(i, json)),
+      result.error.issues.flatMap((i) => fromZod(i, json, accountsFileSchema)),
     );
   const issues = crossChecks(result.data, json);
   if (issues.length > 0) throw new AccountsConfigError(where, issues);

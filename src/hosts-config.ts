@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { z } from "zod";
 import { parseJsonText, readFailure } from "./json-file.js";
+import { closest, problemIn } from "./schema/issues.js";
 import type { HostConfig, HostsConfig } from "../actors/host-config.js";
 
 export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -92,6 +93,17 @@ export function loadHostsFile(path: string, opts: LoadHostsOptions = {}): HostsC
   return parseHostsConfig(json, { ...opts, source: path, baseDir: dirname(resolve(path)) });
 }
 
+const valueAt = (json: unknown, path: readonly string[]): unknown =>
+  path.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined),
+    json,
+  );
+
+function unknownField(key: string, known: readonly string[]): string {
+  const guess = closest(key, known);
+  return `unknown field "${key}" (${guess ? `did you mean "${guess}"?` : `known: ${known.join(", ")}`})`;
+}
+
 export function parseHostsConfig(
   json: unknown,
   opts: LoadHostsOptions & { source?: string; baseDir?: string } = {},
@@ -122,15 +134,10 @@ export function parseHostsConfig(
       field = key;
       problem = /pass(word|phrase)/i.test(key)
         ? `"${key}" is not supported: remote sessions never use passwords; use "identityFile" or "agent"`
-        : `unknown field "${key}" (known: ${Object.keys(host ? hostSchema.shape : fileSchema.shape).join(", ")})`;
+        : unknownField(key, Object.keys(host ? hostSchema.shape : fileSchema.shape));
       if (/pass(word|phrase)/i.test(key)) field = "identityFile";
-    } else if (issue.code === "invalid_type") {
-      const got = path.reduce<unknown>(
-        (v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined),
-        json,
-      );
-      problem = got === undefined ? "is required" : `${issue.message} (got ${JSON.stringify(got)})`;
-    }
+    } else if (issue.code === "invalid_type" && valueAt(json, path) === undefined) problem = "is required";
+    else problem = problemIn(issue, fileSchema, json); // the run config's words, not zod's ("Too small: …")
     throw new HostsConfigError(source, host, field, problem);
   }
   const home = opts.home ?? homedir();

@@ -150,11 +150,15 @@ describe("parseAccountsConfig: errors name the account, the field, the problem a
   });
 
   it("rejects unknown providers and keys, bad env names and templates", () => {
+    // A typo is offered the nearest key; a key near none lists them all.
+    expect(errorOf({ providers: {}, defalts: {} }).issues[0]?.problem).toBe(
+      'unknown key "defalts" (did you mean "defaults"?)',
+    );
     const e = errorOf({ providers: { openai: [] }, extra: 1 });
     expect(e.issues.map((i) => [i.path, i.problem])).toEqual(
       expect.arrayContaining([
         ["providers.openai", 'unknown provider "openai" (supported: codex, gemini, claude)'],
-        ["extra", 'unknown key "extra"'],
+        ["extra", 'unknown key "extra" (known keys: providers, defaults)'],
       ]),
     );
     const t = errorOf(codex({ id: "a", mode: "env", env: { "BAD-NAME": "x", K: "${oops", L: "${9x}" } }));

@@ -58,6 +58,15 @@ export function schemaAt(root: AnySchema, path: readonly Key[]): { schema: AnySc
   return { schema: s, meta };
 }
 
+/** The keys the object at `path` of `root` accepts: what an unknown key there is compared with. */
+export const keysKnownAt = (root: AnySchema, path: readonly Key[]): string[] => knownKeys(schemaAt(root, path).schema);
+
+/** One issue's problem in words ("must be >= 1, got number 0"), for loaders that place it themselves. */
+export function problemIn(issue: z.core.$ZodIssue, root: AnySchema, input: unknown): string {
+  const p = issue.path.filter((k): k is Key => typeof k !== "symbol");
+  return problemOf(issue, root, p, valueAt(input, p));
+}
+
 /** Keys an object schema accepts (through unions). */
 function knownKeys(schema: AnySchema | undefined): string[] {
   if (!schema) return [];
