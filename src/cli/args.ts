@@ -35,7 +35,10 @@ export function parseArgs(argv: string[], spec: Record<string, FlagSpec>): { fla
       continue;
     }
     const eq = arg.indexOf("=");
-    const raw = arg.startsWith("--") ? arg.slice(2, eq > 0 ? eq : undefined) : (byShort.get(arg.slice(1)) ?? "");
+    // `-n=5` as `--lines=5`: the short name is what comes before its "=" too.
+    const raw = arg.startsWith("--")
+      ? arg.slice(2, eq > 0 ? eq : undefined)
+      : (byShort.get(arg.slice(1, eq > 0 ? eq : undefined)) ?? "");
     const name = arg.startsWith("--no-") && spec[arg.slice(5)]?.type === "boolean" ? arg.slice(5) : raw;
     const s = spec[name];
     if (!s) throw new UsageError(`unknown option "${eq > 0 ? arg.slice(0, eq) : arg}"`);

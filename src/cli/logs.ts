@@ -56,7 +56,8 @@ export function createLogPrinter(out: NodeJS.WriteStream, color: boolean) {
 export async function logsCommand(flags: Flags, positionals: string[], out: NodeJS.WriteStream): Promise<number> {
   const [id, ...extra] = positionals;
   if (!id || extra.length > 0) throw new UsageError("logs needs one session id, e.g. conductor logs review-1 -f");
-  const lines = flags.lines === undefined ? 200 : Number(flags.lines);
+  // Digits only: Number() reads "0x10" as 16 and "1e3" as 1000.
+  const lines = flags.lines === undefined ? 200 : /^\d+$/.test(String(flags.lines)) ? Number(flags.lines) : Number.NaN;
   if (!Number.isInteger(lines) || lines < 1)
     throw new UsageError(`--lines needs a positive number (got ${flags.lines})`);
   const color = Boolean(out.isTTY) && flags.color !== false;

@@ -1,0 +1,41 @@
+/** The CLI's argv parser (src/cli/args.ts) and the number flags it hands on, as a field review used them. */
+import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { parseArgs, UsageError } from "../src/cli/args.js";
+
+const spec = {
+  lines: { type: "string", short: "n" },
+  follow: { type: "boolean", short: "f" },
+} as const;
+
+describe("parseArgs", () => {
+  it("takes a short flag's value after '=' as the long one's (-n=5 was 'unknown option \"-n\"')", () => {
+    for (const argv of [["-n=5"], ["-n", "5"], ["--lines=5"], ["--lines", "5"]])
+      expect(parseArgs(argv, spec).flags.lines).toBe("5");
+    expect(parseArgs(["-f"], spec).flags.follow).toBe(true);
+    expect(() => parseArgs(["-x=1"], spec)).toThrow(new UsageError('unknown option "-x"'));
+    expect(() => parseArgs(["-f=1"], spec)).toThrow(new UsageError("--follow takes no value"));
+  });
+});
+
+describe("conductor logs --lines", () => {
+  const cli = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
+  it("takes digits only: 0x10 and 1e3 are refused, not read as 16 and 1000", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-args-"));
+    for (const value of ["0x10", "1e3", "0", "-1"]) {
+      const r = await promisify(execFile)(process.execPath, [cli, "logs", "a", `--lines=${value}`], { cwd }).then(
+        () => ({ code: 0, stderr: "" }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect([r.code, r.stderr.split("\n")[0]]).toEqual([
+        2,
+        `conductor logs: --lines needs a positive number (got ${value})`,
+      ]);
+    }
+  });
+});
