@@ -21,7 +21,7 @@ import { type ConductorOptions, makeLogsDir, type SpawnConfig, validateConductor
 import { probeReporter } from "./conductor-probes.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import { admitSpawn, type SpawnContext, sendSpawn, spawnEventOf, survivorsError } from "./conductor-spawn.js";
-import { conductorLogic, openRuntimes, SHUTDOWN_MARGIN_MS } from "./conductor-runtimes.js";
+import { conductorLogic, openRuntimes, type Runtimes, SHUTDOWN_MARGIN_MS } from "./conductor-runtimes.js";
 import { boundedWait, createTreeLedger, sessionKiller } from "./conductor-trees.js";
 import { createEventLog } from "./event-log.js";
 import { versionedAppend } from "./event-log-format.js";
@@ -92,7 +92,15 @@ export function createConductor(opts: ConductorOptions) {
     // attached right after createConductor.
     onBrokerError: (error: string) => void setImmediate(() => events.emit("brokerError", { error, at: now() })),
   };
-  const runtimes = openRuntimes(opts, deps);
+  let runtimes: Runtimes;
+  try {
+    runtimes = openRuntimes(opts, deps);
+  } catch (err) {
+    // A refused accounts or hosts file: no conductor runs, so its entry in the ledger goes too (a
+    // later conductor on these logs would otherwise find a dead one's record).
+    void ledger.close();
+    throw err;
+  }
   const { broker: brokerRuntime, remote: remoteRuntime } = runtimes;
   const machine = conductorLogic(runtimes, deps);
   const actor = createActor(machine, {

@@ -1,7 +1,7 @@
 /**
  * createConductor end to end with real processes in real ptys: no fakes below the facade.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import {
 import { readEventLog } from "../src/event-log.js";
 import { getConductorRegistry } from "../src/conductor-registry.js";
 import { pidsWithCmdline } from "./helpers/marked.js";
+import { waitUntil } from "./helpers/wait-until.js";
 
 const NODE = process.execPath;
 const open: Conductor[] = [];
@@ -381,6 +382,18 @@ describe("createConductor with real processes", () => {
     ).toThrow(/probeOpts\.stallMs: must be >= 1, got number -1/);
     c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] });
     expect(() => c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] })).toThrow(/already exists/);
+  });
+
+  it("defect: a refused accounts or hosts file left this conductor's record in <logsDir>/.conductors", async () => {
+    for (const refused of [{ accounts: "./no-such-accounts.json" }, { hosts: "./no-such-hosts.json" }]) {
+      const logsDir = mkdtempSync(join(tmpdir(), "conductor-refused-"));
+      expect(() => createConductor({ logsDir, handleSignals: false, ...refused })).toThrow(/there is no such file/);
+      // The ledger's removal waits for its sweep of earlier records (promises, no timers).
+      await waitUntil(() => readdirSync(join(logsDir, ".conductors")).length === 0, "the record removed");
+      expect(readFileSync(join(logsDir, "conductor-events.jsonl"), "utf8")).toContain(
+        '"event":"conductor.config_error"',
+      );
+    }
   });
 
   it("checkSession throws what spawnSession would and starts nothing", async () => {
