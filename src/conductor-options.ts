@@ -3,7 +3,8 @@
  * (src/schema/) that also checks the run-config file, so a typo fails at the call with the field
  * named, instead of somewhere inside a running session.
  */
-import { accessSync, constants as fsc, mkdirSync } from "node:fs";
+import { accessSync, existsSync, constants as fsc, mkdirSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import type { InspectionEvent, Observer } from "xstate";
 import type { PolicyOverrides } from "../machines/session.policy.js";
 import type { AccountsConfig } from "./accounts-config.js";
@@ -74,16 +75,38 @@ export function checkKeys(where: string, keys: unknown): void {
 }
 
 /** The logs directory, or an OptionsError naming `logsDir` (a file in the way, no permission), not a bare EEXIST. */
+/**
+ * `mkdir -p`, one level at a time from the first that exists. Node's own recursive mkdir spins at
+ * 100% CPU forever where a parent exists but refuses new entries with ENOENT (under /proc: a field
+ * review's `"logsDir": "/proc/nope"` hung the CLI).
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      // Made meanwhile by someone else is as good, if it is a directory.
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !statSync(d).isDirectory()) throw e;
+    }
+  }
+  if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: "ENOTDIR" });
+}
+
 export function makeLogsDir(logsDir: string, given: string): void {
   try {
-    mkdirSync(logsDir, { recursive: true });
+    makeDirs(logsDir);
     accessSync(logsDir, fsc.W_OK | fsc.X_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
       code === "EEXIST" || code === "ENOTDIR"
         ? "a file is in the way (it, or a directory above it, is not a directory)"
-        : code === "EACCES" || code === "EPERM" || code === "EROFS"
+        : code === "EACCES" || code === "EPERM" || code === "EROFS" || code === "ENOENT"
           ? `it cannot be created or written here (${code})`
           : (e as Error).message;
     throw new OptionsError("createConductor", [

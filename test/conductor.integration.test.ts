@@ -384,6 +384,15 @@ describe("createConductor with real processes", () => {
     expect(() => c.spawnSession({ id: "dup", agent: "command", command: ["/bin/true"] })).toThrow(/already exists/);
   });
 
+  it.runIf(process.platform === "linux")(
+    "defect: a logsDir under /proc hung createConductor at 100% CPU (Node's recursive mkdir spins on its ENOENT)",
+    () => {
+      expect(() => createConductor({ logsDir: "/proc/no-such-dir-7f3a/logs", handleSignals: false })).toThrow(
+        /cannot be the logs directory: it cannot be created or written here \(ENOENT\)/,
+      );
+    },
+  );
+
   it("defect: a refused accounts or hosts file left this conductor's record in <logsDir>/.conductors", async () => {
     for (const refused of [{ accounts: "./no-such-accounts.json" }, { hosts: "./no-such-hosts.json" }]) {
       const logsDir = mkdtempSync(join(tmpdir(), "conductor-refused-"));
