@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createActor, createMachine } from "xstate";
 import { apiErrorOf, createAgentTelemetryLogic, splitRecords } from "../actors/agent-telemetry.js";
-import type { TelemetryErrorEvent } from "../machines/session.types.js";
+import type { AgentTelemetryInput, TelemetryErrorEvent } from "../machines/session.types.js";
 import { spawnEventOf } from "../src/conductor-spawn.js";
 import { geminiTelemetry, remoteGeminiTelemetry, remoteTelemetryRunFile } from "../src/presets/gemini-telemetry.js";
 import { waitUntil } from "./helpers/wait-until.js";
@@ -33,6 +33,16 @@ const retry = { attributes: { "event.name": "gemini_cli.network_retry_attempt", 
 const exported = (...records: unknown[]) => records.map((r) => `${JSON.stringify(r, null, 2)}\n`).join("");
 const QUOTA = '{"error":{"code":429,"message":"You exceeded your current quota","details":[{"retryDelay":"39s"}]}}';
 
+/** The probe under a parent actor, as the session chart runs it: what it sent, and the parent to stop. */
+function watch(input: AgentTelemetryInput) {
+  const got: TelemetryErrorEvent[] = [];
+  const parent = createMachine({
+    invoke: { src: createAgentTelemetryLogic({ pollMs: 20, maxBytes: 4_000 }), input },
+    on: { "PROBE.TELEMETRY": { actions: ({ event }) => got.push(event as TelemetryErrorEvent) } },
+  });
+  return { got, actor: createActor(parent).start() };
+}
+
 describe("reading gemini's telemetry file", () => {
   it("splits the exporter's stream into whole records and keeps an unfinished one for the next read", () => {
     const text = exported(span, apiError(429, QUOTA));
@@ -55,15 +65,7 @@ describe("reading gemini's telemetry file", () => {
     const path = join(dir, "s1.telemetry.json");
     // An earlier run's error is already in the file: not this run's.
     writeFileSync(path, exported(apiError(429, "earlier run")));
-    const got: TelemetryErrorEvent[] = [];
-    const parent = createMachine({
-      invoke: {
-        src: createAgentTelemetryLogic({ pollMs: 20, maxBytes: 4_000 }),
-        input: { sessionId: "s1", generation: 2, path, owned: true },
-      },
-      on: { "PROBE.TELEMETRY": { actions: ({ event }) => got.push(event as TelemetryErrorEvent) } },
-    });
-    const actor = createActor(parent).start();
+    const { got, actor } = watch({ sessionId: "s1", generation: 2, path, owned: true });
     appendFileSync(path, exported(span, retry, apiError(429, QUOTA)));
     await waitUntil(() => got.length === 1, "the API error");
     expect(got[0]).toMatchObject({ generation: 2, event: "gemini_cli.api_error", status: 429, message: QUOTA });
@@ -80,15 +82,7 @@ describe("reading gemini's telemetry file", () => {
     const dir = mkdtempSync(join(tmpdir(), "agent-telemetry-"));
     const path = join(dir, "own.json");
     writeFileSync(path, "");
-    const got: TelemetryErrorEvent[] = [];
-    const parent = createMachine({
-      invoke: {
-        src: createAgentTelemetryLogic({ pollMs: 20, maxBytes: 4_000 }),
-        input: { sessionId: "s1", generation: 1, path, owned: false },
-      },
-      on: { "PROBE.TELEMETRY": { actions: ({ event }) => got.push(event as TelemetryErrorEvent) } },
-    });
-    const actor = createActor(parent).start();
+    const { got, actor } = watch({ sessionId: "s1", generation: 1, path, owned: false });
     const big = exported({ attributes: { filler: "x".repeat(5_000) } }, apiError(429, QUOTA));
     appendFileSync(path, big);
     await waitUntil(() => got.length === 1, "the API error past the bound");
