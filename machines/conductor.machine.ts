@@ -69,6 +69,21 @@ export type ConductorEmitted =
 
 export const sessionSystemId = (id: string) => `session:${id}`;
 
+/**
+ * A record keyed by session id, without a prototype: an id such as "constructor" or "toString" is
+ * not a key it has already (a field review: such ids were taken for live sessions, and REMOVE of
+ * "__proto__" broke the conductor actor). Copied, never changed in place: snapshots stay as they were.
+ */
+function entries<V>(...parts: Readonly<Record<string, V>>[]): Record<string, V> {
+  return Object.assign(Object.create(null) as Record<string, V>, ...parts);
+}
+
+function without<V>(record: Readonly<Record<string, V>>, id: string): Record<string, V> {
+  const copy = entries(record);
+  delete copy[id];
+  return copy;
+}
+
 export const conductorMachine = setup({
   types: {
     input: {} as ConductorInput,
@@ -101,11 +116,10 @@ export const conductorMachine = setup({
       enqueue.assign(({ context, spawn }) => {
         const ref = spawn("session", { id: sessionSystemId(id), systemId: sessionSystemId(id), input: e.session });
         const placement = { createdAt: e.createdAt ?? "", remote: e.remote ?? null };
-        // `finished` is left as it is: a new id is in no record (REMOVE took it out of all three), and a
-        // copy with a `delete` turned it into a slow dictionary-mode object that every later copy paid for.
+        // `finished` is left as it is: a new id is in no record (REMOVE took it out of all three).
         return {
-          sessions: { ...context.sessions, [id]: ref as SessionRef },
-          placement: { ...context.placement, [id]: placement },
+          sessions: entries(context.sessions, { [id]: ref as SessionRef }),
+          placement: entries(context.placement, { [id]: placement }),
         };
       });
       if (e.start !== false) enqueue.sendTo(({ context }) => context.sessions[id] as SessionRef, { type: "START" });
@@ -125,10 +139,11 @@ export const conductorMachine = setup({
       const id = (event as Extract<ConductorEvent, { type: "REMOVE" }>).id;
       const ref = context.sessions[id];
       if (ref) enqueue.stopChild(ref);
-      const { [id]: _session, ...sessions } = context.sessions;
-      const { [id]: _finished, ...finished } = context.finished;
-      const { [id]: _placement, ...placement } = context.placement;
-      enqueue.assign({ sessions, finished, placement });
+      enqueue.assign({
+        sessions: without(context.sessions, id),
+        finished: without(context.finished, id),
+        placement: without(context.placement, id),
+      });
       enqueue.emit({ type: "sessionRemoved", id });
     }),
     rejectRemove: emit(({ context, event }) => {
@@ -142,7 +157,7 @@ export const conductorMachine = setup({
     noteFinished: assign(({ context, event }) => {
       const output = (event as { output?: { id?: string } }).output;
       if (!output?.id) return {};
-      return { finished: { ...context.finished, [output.id]: true as const } };
+      return { finished: entries(context.finished, { [output.id]: true as const }) };
     }),
     emitAllCompleted: emit(({ context }) => ({
       type: "allCompleted" as const,
@@ -165,9 +180,9 @@ export const conductorMachine = setup({
   id: "conductor",
   initial: "running",
   context: ({ input }) => ({
-    sessions: {},
-    finished: {},
-    placement: {},
+    sessions: entries(),
+    finished: entries(),
+    placement: entries(),
     graceMs: input?.graceMs ?? 10_000,
     shutdownReason: null,
     broker: input?.broker ?? null,

@@ -405,6 +405,20 @@ describe("createConductor with real processes", () => {
     }
   });
 
+  it("defect: ids that name Object.prototype's properties were taken for sessions (REMOVE of __proto__ broke the actor)", async () => {
+    const c = conductor();
+    expect([c.removeSession("__proto__"), c.removeSession("toString")]).toEqual([false, false]);
+    expect(c.sendInput("constructor", "x")).toBe(false);
+    await c.killSession("valueOf"); // an unknown id resolves at once
+    const done = new Promise((r) => c.on("completed", r));
+    c.spawnSession({ id: "constructor", agent: "command", command: ["/bin/true"] });
+    await done;
+    expect(c.getSnapshot().map((s) => [s.id, s.state])).toEqual([["constructor", "completed"]]);
+    expect(c.actor.getSnapshot().status).toBe("active");
+    expect(c.removeSession("constructor")).toBe(true);
+    await c.shutdown("test");
+  });
+
   it("checkSession throws what spawnSession would and starts nothing", async () => {
     const c = conductor();
     const bad = [
