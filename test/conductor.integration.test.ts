@@ -419,6 +419,18 @@ describe("createConductor with real processes", () => {
     await c.shutdown("test");
   });
 
+  it("defect: a NUL in a prompt or a model was accepted, then every run failed on it (3 restarts, dead)", () => {
+    const c = conductor();
+    const bad = [
+      { id: "p", agent: "command", command: ["/bin/true"], prompt: "a\u0000b" },
+      { id: "m", agent: "codex", prompt: "x", model: "gpt\u0000x", bin: "/bin/true" },
+      { id: "w", agent: "command", command: ["/bin/true"], workdir: "/tmp\u0000x" },
+      { id: "r", agent: "codex", prompt: "x", resumePrompt: "go\u0000on", bin: "/bin/true" },
+    ];
+    for (const config of bad) expect(() => c.spawnSession(config as never)).toThrow(/must not contain a NUL character/);
+    expect(c.getSnapshot()).toEqual([]);
+  });
+
   it("checkSession throws what spawnSession would and starts nothing", async () => {
     const c = conductor();
     const bad = [

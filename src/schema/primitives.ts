@@ -76,10 +76,11 @@ const fitsExec = (s: string, extra = 0) => Buffer.byteLength(s, "utf8") + extra 
 const TOO_LONG = `is longer than Linux takes in one argument or environment entry (128 KiB, MAX_ARG_STRLEN): put it in a file and pass the file's path`;
 
 /** One argv element: a string (node-pty aborts natively on anything else) without NUL, that exec takes. */
-export const argString = () => z.string().refine(noNul, "must not contain a NUL character").refine(fitsExec, TOO_LONG);
+const NO_NUL = "must not contain a NUL character (exec and paths end a string there)";
+export const argString = () => z.string().refine(noNul, NO_NUL).refine(fitsExec, TOO_LONG);
 
 /** Text that becomes one argv element or environment entry (a preset's prompt): exec's limit applies. */
-export const execText = () => z.string().refine(fitsExec, TOO_LONG);
+export const execText = () => z.string().refine(noNul, NO_NUL).refine(fitsExec, TOO_LONG);
 
 /** A command line as an argv array: at least the program, every element a string. */
 export const argv = () =>
@@ -121,7 +122,8 @@ export const regexSource = () =>
       }
     });
 
-export const nonEmpty = () => z.string().min(1);
+/** Text for a name, a path or a flag's value: every one of them reaches an exec, a path or a key. */
+export const nonEmpty = () => z.string().min(1).refine(noNul, NO_NUL);
 
 /** A function value (API only: files cannot hold one). */
 export const fn = <F extends (...args: never[]) => unknown>() =>

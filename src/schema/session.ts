@@ -111,7 +111,7 @@ const commonShape = {
     description: "presets: flags after the preset's own, before the prompt",
     example: ["--add-dir", "../shared"],
   }).optional(),
-  resumePrompt: doc(z.string(), {
+  resumePrompt: doc(execText(), {
     description: "presets: the prompt sent when a run resumes the previous conversation",
     example: "Continue where you left off.",
   }).optional(),
