@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { z } from "zod";
+import { ConductorError } from "./errors.js";
 import { parseJsonText, readFailure } from "./json-file.js";
 import { closest, problemIn } from "./schema/issues.js";
 import type { HostConfig, HostsConfig } from "../actors/host-config.js";
@@ -50,13 +51,14 @@ const EXAMPLES: Record<string, string> = {
 
 const CANNOT_READ_HOSTS = "cannot read the hosts file";
 
-export class HostsConfigError extends Error {
+/** A hosts file's problem: one of the ConductorError family (code INVALID_CONFIG), naming the host and field. */
+export class HostsConfigError extends ConductorError {
   override readonly name = "HostsConfigError";
   constructor(
     readonly source: string,
     /** The host alias, when the problem is inside one host's entry. */
     readonly host: string | undefined,
-    readonly field: string | undefined,
+    field: string | undefined,
     readonly problem: string,
   ) {
     const where = host
@@ -69,6 +71,7 @@ export class HostsConfigError extends Error {
       problem.startsWith(CANNOT_READ_HOSTS)
         ? `${source}: ${problem}`
         : `${source}: ${where}: ${problem}. Example: ${EXAMPLES[field ?? ""] ?? EXAMPLES[""]}`,
+      { code: "INVALID_CONFIG", ...(field !== undefined ? { field } : {}) },
     );
   }
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { ConductorError } from "../src/errors.js";
 import { HostsConfigError, loadHostsFile, parseHostsConfig } from "../src/hosts-config.js";
 import {
   checkHostKey,
@@ -82,6 +83,9 @@ describe("hosts file", () => {
   ])("%j → an error naming the host and field %s", (entry, field, message) => {
     const e = errorOf(() => parse({ box: entry }, { env: { SSH_AUTH_SOCK: "/s" } }));
     expect(e).toBeInstanceOf(HostsConfigError);
+    // One error family: a hosts file's problem is a ConductorError with a code, as every other input's.
+    expect(e).toBeInstanceOf(ConductorError);
+    expect(e.code).toBe("INVALID_CONFIG");
     expect(e.host).toBe("box");
     expect(e.field).toBe(field);
     expect(e.message).toMatch(message);
