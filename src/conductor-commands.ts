@@ -23,6 +23,8 @@ export interface CommandDeps {
   resultOf: (id: string) => AgentResult | null;
   isShuttingDown: () => boolean;
   spawnSession: (config: SpawnConfig) => string;
+  /** Throws what a new actor for the id would be refused for (a workdir gone since): before the old one goes. */
+  checkRespawn: (config: SpawnConfig) => void;
   /** Every session is final and no restart is under way: the facade's `allCompleted` event. */
   allCompleted: (sessions: number) => void;
 }
@@ -160,6 +162,8 @@ export function sessionCommands(d: CommandDeps) {
         await nextRun(id, ref, reason);
         return;
       }
+      // Refused (its workdir gone since, say): the old actor stays, with its reason and last error.
+      d.checkRespawn(config);
       d.log("session.restart", { session: id, reason, from, via: "new_actor" });
       // The new actor counts from 0: the old one's restarts (its chart's own) stay in the snapshot's sum.
       const before = (manualRestarts.get(id) ?? 0) + ref.getSnapshot().context.restarts;

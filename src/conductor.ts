@@ -135,6 +135,12 @@ export function createConductor(opts: ConductorOptions) {
     spawnEventOf(config, spawnContext, new Date().toISOString());
   }
 
+  /** What a new actor for a final session's id would be refused for (its id is taken until then). */
+  function checkRespawn(config: SpawnConfig): void {
+    admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), sessions: {} });
+    spawnEventOf(config, spawnContext, new Date().toISOString());
+  }
+
   function spawnSession(config: SpawnConfig): string {
     admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), sessions: record().sessions });
     const id = config.id;
@@ -144,7 +150,8 @@ export function createConductor(opts: ConductorOptions) {
     const unregister = () => registry.unregister(id, api);
     registry.register(id, api);
     const ref = sendSpawn(actor, spawn, unregister);
-    commands.configs.set(id, config);
+    // A copy: a caller reusing or changing its object after the call changes no later restart.
+    commands.configs.set(id, copyOfConfig(config));
     const { agent, spec } = spawn.session;
     if (preset) runArgv.register(id, { agent, resumeArgv: spec.resumeArgv }); // remote too: a leased --profile
     if (preset?.stream && !config.remote) {
@@ -181,6 +188,7 @@ export function createConductor(opts: ConductorOptions) {
     resultOf: capture.resultOf,
     isShuttingDown,
     spawnSession,
+    checkRespawn,
     allCompleted: (sessions) => events.emit("allCompleted", { sessions, at: now() }),
   });
   const { sendInput, sendKeys, removeSession, getSnapshot, restartSession } = commands;
@@ -260,3 +268,11 @@ export function createConductor(opts: ConductorOptions) {
 }
 
 export interface Conductor extends ReturnType<typeof createConductor> {}
+
+/** The data of a config copied (arrays, plain objects), its functions (onCompleted, onProbe) kept. */
+function copyOfConfig<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copyOfConfig) as T;
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyOfConfig(v)])) as T;
+  return value;
+}

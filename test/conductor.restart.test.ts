@@ -4,7 +4,7 @@
  * same actor, never through failed or dead); a final session gets a new actor under its id; the control
  * socket is the conductor's own (0600, serves `restart`, gone after shutdown).
  */
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -44,6 +44,38 @@ const pidAlive = (pid: number) => {
 };
 
 describe("restartSession", () => {
+  it("defect: a final session's restart ran the caller's object as it was at the restart, not as it was spawned", async () => {
+    const c = conductor();
+    // One object reused for three sessions, as a loop would: each spawn must keep what it was given.
+    const config: { id: string; agent: "command"; command: string[] } = { id: "", agent: "command", command: [] };
+    for (const id of ["a", "b", "c"]) {
+      config.id = id;
+      config.command = [NODE, "-e", `console.log("ran ${id}")`];
+      const done = reached(c, id, "completed");
+      c.spawnSession(config);
+      await done;
+    }
+    config.command.push("mutated after the spawn");
+    const again = reached(c, "a", "completed");
+    await c.restartSession("a");
+    await again;
+    const a = c.getSnapshot().find((s) => s.id === "a");
+    expect(a?.restarts).toBe(1);
+    expect(readFileSync(a?.outPath as string, "utf8").match(/ran a/g)).toHaveLength(2);
+    expect(c.getSnapshot().map((s) => s.id)).toEqual(["b", "c", "a"]);
+  });
+
+  it("defect: a final session whose restart is refused (its workdir gone) was removed, its post-mortem lost", async () => {
+    const c = conductor();
+    const workdir = mkdtempSync(join(tmpdir(), "conductor-restart-wd-"));
+    const dead = reached(c, "w", "dead");
+    c.spawnSession({ id: "w", agent: "command", command: [NODE, "-e", "process.exit(3)"], workdir, maxRestarts: 0 });
+    await dead;
+    rmSync(workdir, { recursive: true });
+    await expect(c.restartSession("w")).rejects.toMatchObject({ code: "WORKDIR_NOT_FOUND" });
+    expect(c.getSnapshot()).toMatchObject([{ id: "w", state: "dead", exit: { exitCode: 3 } }]);
+  });
+
   it("a live session: RESTART in its chart, old tree gone, a new run, no failed/dead, logged with its reason", async () => {
     // What an inspector (the Stately inspector, docs/inspect.md) sees: RESTART sent to session:w.
     const inspected: string[] = [];
