@@ -23,6 +23,8 @@ export interface CommandDeps {
   resultOf: (id: string) => AgentResult | null;
   isShuttingDown: () => boolean;
   spawnSession: (config: SpawnConfig) => string;
+  /** While an earlier actor's tree of this id still ends (its session waits in `init`): when it is gone. */
+  previousTree: (id: string) => Promise<void> | null;
   /** Throws what a new actor for the id would be refused for (a workdir gone since): before the old one goes. */
   checkRespawn: (config: SpawnConfig) => void;
   /** Every session is final and no restart is under way: the facade's `allCompleted` event. */
@@ -158,6 +160,16 @@ export function sessionCommands(d: CommandDeps) {
       // record of it is one step behind (the listener runs inside the session's own step).
       if (ref.getSnapshot().status !== "active" && !record().finished[id]) await new Promise((r) => setImmediate(r));
       if (!record().finished[id]) {
+        // Not started yet because an earlier actor's tree of this id still ends: a RESTART in `init`
+        // would start it now, beside that tree. It waits as its START does; started meanwhile, that run is the restart.
+        const previous = from === "init" ? d.previousTree(id) : null;
+        if (previous) {
+          await previous;
+          if (ref.getSnapshot().context.state !== "init") {
+            d.log("session.restart", { session: id, reason, from, via: "deferred_start" });
+            return;
+          }
+        }
         d.log("session.restart", { session: id, reason, from, via: "chart" });
         await nextRun(id, ref, reason);
         return;

@@ -189,6 +189,7 @@ export function createConductor(opts: ConductorOptions) {
     isShuttingDown,
     spawnSession,
     checkRespawn,
+    previousTree: (id) => (trees.busy(id) ? boundedWait(trees.whenGone(id), graceMs + SHUTDOWN_MARGIN_MS) : null),
     allCompleted: (sessions) => events.emit("allCompleted", { sessions, at: now() }),
   });
   const { sendInput, sendKeys, removeSession, getSnapshot, restartSession } = commands;

@@ -174,7 +174,7 @@ describe("restartSession", () => {
   it("defect: a session killed in its grace and started again (restartSession, remove + spawn): the runs never overlap, the kill spares the new one", async () => {
     // An agent that ignores TERM: its tree lives out the whole grace after the kill.
     const stubborn = (tag: string) => ["/bin/sh", "-c", `trap '' TERM; echo ${tag} $$; while :; do sleep 0.1; done`];
-    for (const how of ["restart", "respawn"] as const) {
+    for (const how of ["restart", "respawn", "respawn, then restart"] as const) {
       const c = conductor({ graceMs: 1_500 });
       const agents = () =>
         c
@@ -192,6 +192,8 @@ describe("restartSession", () => {
       else {
         expect(c.removeSession("r")).toBe(true);
         c.spawnSession({ id: "r", agent: "command", command: stubborn("two") });
+        // A restart of the new session while it waits (a field review: it started it beside the old tree).
+        if (how === "respawn, then restart") void c.restartSession("r", "while_deferred");
       }
       // The old tree is still in its grace: the new session waits for it (init), nothing of it runs yet.
       expect(pidAlive(oldPid!)).toBe(true);
