@@ -28,6 +28,7 @@ import { versionedAppend } from "./event-log-format.js";
 import { attachMesh } from "./mesh-registry.js";
 import { createResultCapture } from "./result-capture.js";
 import { createRunArgv } from "./run-argv.js";
+import { ConductorError } from "./errors.js";
 import { registerForSignals } from "./signal-traps.js";
 import { assertLogsDirFree, openSurvivorLedger, type SurvivorReport } from "./survivors.js";
 
@@ -231,14 +232,15 @@ export function createConductor(opts: ConductorOptions) {
   const api = Object.freeze({
     spawnSession,
     checkSession,
-    killSession,
+    killSession: (id: string, reason?: string) => withReason("killSession", reason, () => killSession(id, reason)),
     sendInput,
     sendKeys,
     removeSession,
-    restartSession,
+    restartSession: (id: string, reason?: string) =>
+      withReason("restartSession", reason, () => restartSession(id, reason)),
     getSnapshot,
     getMeshRegistry: () => mesh.registry,
-    shutdown,
+    shutdown: (reason?: string) => withReason("shutdown", reason, () => shutdown(reason)),
     on,
     off,
     /** The conductor actor, for XState users: inspect it, `system.get('session:<id>')`, etc. */
@@ -276,4 +278,19 @@ function copyOfConfig<T>(value: T): T {
   if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype)
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyOfConfig(v)])) as T;
   return value;
+}
+
+/**
+ * A reason is text for the log and the events (`stateChange.reason` is a string): anything else is
+ * refused, not written as `42` or `[object Object]`, nor thrown on as a Symbol (a field review).
+ */
+function withReason<T>(call: string, reason: unknown, run: () => Promise<T>): Promise<T> {
+  if (reason === undefined || typeof reason === "string") return run();
+  const got = typeof reason === "object" ? (reason === null ? "null" : "an object") : typeof reason;
+  return Promise.reject(
+    new ConductorError(`${call}(…, reason): reason must be a string, e.g. "user_request"; got ${got}`, {
+      code: "INVALID_OPTIONS",
+      field: "reason",
+    }),
+  );
 }

@@ -431,6 +431,18 @@ describe("createConductor with real processes", () => {
     expect(c.getSnapshot()).toEqual([]);
   });
 
+  it("defect: a reason that is not text went into the log and the events as it was (a Symbol threw uncaught)", async () => {
+    const c = conductor();
+    c.spawnSession({ id: "a", agent: "command", command: ["/bin/true"] });
+    const refused = expect.objectContaining({ code: "INVALID_OPTIONS", field: "reason" });
+    await expect(c.killSession("a", 42 as never)).rejects.toEqual(refused);
+    await expect(c.restartSession("a", { why: 1 } as never)).rejects.toEqual(refused);
+    await expect(c.shutdown(Symbol("x") as never)).rejects.toEqual(refused);
+    expect(c.isShuttingDown).toBe(false);
+    await c.shutdown("test");
+    expect(readFileSync(c.eventLogPath, "utf8")).toContain('"reason":"test"');
+  });
+
   it("checkSession throws what spawnSession would and starts nothing", async () => {
     const c = conductor();
     const bad = [
