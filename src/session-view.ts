@@ -79,7 +79,8 @@ export function viewOf(
     host: placement?.remote?.host ?? null,
     restarts: c.restarts,
     health: {
-      l0: c.childRunning ? "ok" : "fail",
+      // A final session watches no process: a killed one's chart stopped before its child's exit came.
+      l0: c.childRunning && c.state !== "dead" && c.state !== "completed" ? "ok" : "fail",
       l1,
       l2: c.l2.status,
       l3,

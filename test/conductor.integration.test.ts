@@ -443,6 +443,17 @@ describe("createConductor with real processes", () => {
     expect(readFileSync(c.eventLogPath, "utf8")).toContain('"reason":"test"');
   });
 
+  it("defect: a killed session's snapshot still said its process was alive (health.l0 ok)", async () => {
+    const c = conductor();
+    const healthy = new Promise<void>((r) => c.on("stateChange", (e) => e.to === "healthy" && r()));
+    c.spawnSession({ id: "k", agent: "command", command: ["/bin/sh", "-c", "echo up; sleep 60"] });
+    await healthy;
+    expect(c.getSnapshot()[0]?.health.l0).toBe("ok");
+    await c.killSession("k", "test");
+    expect(c.getSnapshot()[0]).toMatchObject({ state: "dead", health: { l0: "fail" } });
+    await c.shutdown("test");
+  });
+
   it("checkSession throws what spawnSession would and starts nothing", async () => {
     const c = conductor();
     const bad = [
