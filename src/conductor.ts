@@ -131,16 +131,13 @@ export function createConductor(opts: ConductorOptions) {
    * the host; the account) and starts nothing: a caller with several sessions checks them all first,
    * so that one bad session never leaves the others started (the CLI's `run`).
    */
-  function checkSession(config: SpawnConfig): void {
-    admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), sessions: record().sessions });
+  function checkSession(config: SpawnConfig, sessions: Readonly<Record<string, unknown>> = record().sessions): void {
+    admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), sessions });
     spawnEventOf(config, spawnContext, new Date().toISOString());
   }
 
   /** What a new actor for a final session's id would be refused for (its id is taken until then). */
-  function checkRespawn(config: SpawnConfig): void {
-    admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), sessions: {} });
-    spawnEventOf(config, spawnContext, new Date().toISOString());
-  }
+  const checkRespawn = (config: SpawnConfig) => checkSession(config, {});
 
   function spawnSession(config: SpawnConfig): string {
     admitSpawn(config, spawnContext, { shuttingDown: isShuttingDown(), sessions: record().sessions });
@@ -231,7 +228,7 @@ export function createConductor(opts: ConductorOptions) {
 
   const api = Object.freeze({
     spawnSession,
-    checkSession,
+    checkSession: (config: SpawnConfig) => checkSession(config),
     killSession: (id: string, reason?: string) => withReason("killSession", reason, () => killSession(id, reason)),
     sendInput,
     sendKeys,

@@ -55,15 +55,11 @@ async function main(argv: string[]): Promise<number> {
     const near =
       name === ""
         ? undefined
-        : commands.find(
-            (c) =>
-              c.name ===
-              closest(
-                name,
-                commands.map((x) => x.name),
-              ),
+        : closest(
+            name,
+            commands.map((c) => c.name),
           );
-    return usage(`unknown command "${name}"${near ? `; did you mean "conductor ${near.name}"?` : ""}`);
+    return usage(`unknown command "${name}"${near ? `; did you mean "conductor ${near}"?` : ""}`);
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(commandHelp(command));
