@@ -5,7 +5,7 @@
 import type { z } from "zod";
 import { PROVIDERS } from "../machines/providers.js";
 import { ConfigError } from "./errors.js";
-import { closest, keysKnownAt } from "./schema/issues.js";
+import { keysKnownAt, unknownKeyProblem } from "./schema/issues.js";
 
 /** An account id: what the broker, the logs and credential home directories may name. */
 export const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -81,11 +81,6 @@ export function accountLabel(input: unknown, p: readonly Key[]): string | undefi
     : `${p[1]} account #${p[2] + 1}`;
 }
 
-function unknownKey(key: string, known: readonly string[]): string {
-  const guess = closest(key, known);
-  return `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : known.length > 0 ? ` (known keys: ${known.join(", ")})` : ""}`;
-}
-
 export function describe(v: unknown): string {
   if (v === undefined) return "nothing";
   if (v === null) return "null";
@@ -110,7 +105,7 @@ export function fromZod(issue: z.core.$ZodIssue, input: unknown, root?: z.ZodTyp
       return issue.keys.map((k) =>
         p.length === 1 && p[0] === "providers"
           ? make(`unknown provider "${k}" (supported: ${PROVIDERS.join(", ")})`, [...p, k])
-          : make(unknownKey(k, root ? keysKnownAt(root, p) : []), [...p, k]),
+          : make(unknownKeyProblem(k, root ? keysKnownAt(root, p) : []), [...p, k]),
       );
     case "invalid_type":
       return [

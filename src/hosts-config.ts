@@ -10,7 +10,7 @@ import { isAbsolute, resolve, dirname } from "node:path";
 import { z } from "zod";
 import { ConductorError } from "./errors.js";
 import { parseJsonText, readFailure } from "./json-file.js";
-import { closest, problemIn } from "./schema/issues.js";
+import { problemIn, unknownKeyProblem, valueAt } from "./schema/issues.js";
 import type { HostConfig, HostsConfig } from "../actors/host-config.js";
 
 export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -96,17 +96,6 @@ export function loadHostsFile(path: string, opts: LoadHostsOptions = {}): HostsC
   return parseHostsConfig(json, { ...opts, source: path, baseDir: dirname(resolve(path)) });
 }
 
-const valueAt = (json: unknown, path: readonly string[]): unknown =>
-  path.reduce<unknown>(
-    (v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined),
-    json,
-  );
-
-function unknownField(key: string, known: readonly string[]): string {
-  const guess = closest(key, known);
-  return `unknown field "${key}" (${guess ? `did you mean "${guess}"?` : `known: ${known.join(", ")}`})`;
-}
-
 export function parseHostsConfig(
   json: unknown,
   opts: LoadHostsOptions & { source?: string; baseDir?: string } = {},
@@ -137,7 +126,7 @@ export function parseHostsConfig(
       field = key;
       problem = /pass(word|phrase)/i.test(key)
         ? `"${key}" is not supported: remote sessions never use passwords; use "identityFile" or "agent"`
-        : unknownField(key, Object.keys(host ? hostSchema.shape : fileSchema.shape));
+        : unknownKeyProblem(key, Object.keys(host ? hostSchema.shape : fileSchema.shape), "field");
       if (/pass(word|phrase)/i.test(key)) field = "identityFile";
     } else if (issue.code === "invalid_type" && valueAt(json, path) === undefined) problem = "is required";
     else problem = problemIn(issue, fileSchema, json); // the run config's words, not zod's ("Too small: …")

@@ -158,7 +158,7 @@ describe("parseAccountsConfig: errors name the account, the field, the problem a
     expect(e.issues.map((i) => [i.path, i.problem])).toEqual(
       expect.arrayContaining([
         ["providers.openai", 'unknown provider "openai" (supported: codex, gemini, claude)'],
-        ["extra", 'unknown key "extra" (known keys: providers, defaults)'],
+        ["extra", 'unknown key "extra" (known: providers, defaults)'],
       ]),
     );
     const t = errorOf(codex({ id: "a", mode: "env", env: { "BAD-NAME": "x", K: "${oops", L: "${9x}" } }));

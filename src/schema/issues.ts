@@ -58,6 +58,13 @@ export function schemaAt(root: AnySchema, path: readonly Key[]): { schema: AnySc
   return { schema: s, meta };
 }
 
+/** `unknown key "prot" (did you mean "port"?)`, or the known ones when none is near: for every loader. */
+export function unknownKeyProblem(key: string, known: readonly string[], word = "key"): string {
+  const guess = closest(key, known);
+  const hint = guess ? `did you mean "${guess}"?` : known.length > 0 ? `known: ${known.join(", ")}` : "";
+  return `unknown ${word} "${key}"${hint ? ` (${hint})` : ""}`;
+}
+
 /** The keys the object at `path` of `root` accepts: what an unknown key there is compared with. */
 export const keysKnownAt = (root: AnySchema, path: readonly Key[]): string[] => knownKeys(schemaAt(root, path).schema);
 
@@ -149,7 +156,7 @@ export function inlineJson(v: unknown): string {
   return (JSON.stringify(v, null, 1) ?? "undefined").replace(/\n\s*/g, " ").replace(/\[ /g, "[").replace(/ \]/g, "]");
 }
 
-const valueAt = (root: unknown, p: readonly Key[]): unknown =>
+export const valueAt = (root: unknown, p: readonly Key[]): unknown =>
   p.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<Key, unknown>)[k] : undefined), root);
 
 /** Our own messages (set in the schema) read well as they are; zod's defaults get rephrased. */
