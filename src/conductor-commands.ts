@@ -116,6 +116,14 @@ export function sessionCommands(d: CommandDeps) {
         code: "SESSION_LIVE",
       });
     }
+    // A conductor that has shut down keeps its last record as it is: said, not a `true` that removed nothing.
+    if (d.actor.getSnapshot().status !== "active")
+      throw new SessionError(
+        `removeSession("${id}"): the conductor has shut down; its record of the sessions is final`,
+        {
+          code: "SHUTTING_DOWN",
+        },
+      );
     d.actor.send({ type: "REMOVE", id });
     lastRefusal.delete(id);
     if (!restarting.has(id)) {

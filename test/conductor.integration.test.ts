@@ -454,6 +454,16 @@ describe("createConductor with real processes", () => {
     await c.shutdown("test");
   });
 
+  it("defect: removeSession after shutdown returned true and removed nothing", async () => {
+    const c = conductor();
+    const done = new Promise((r) => c.on("completed", r));
+    c.spawnSession({ id: "a", agent: "command", command: ["/bin/true"] });
+    await done;
+    await c.shutdown("test");
+    expect(() => c.removeSession("a")).toThrow(expect.objectContaining({ code: "SHUTTING_DOWN" }));
+    expect(c.sessionCount).toBe(1);
+  });
+
   it("checkSession throws what spawnSession would and starts nothing", async () => {
     const c = conductor();
     const bad = [
