@@ -14,6 +14,8 @@ import type { LogFn } from "./event-log-format.js";
 import type { LaunchSpec } from "./launcher.js";
 import type { ProbeVerdict } from "./schema/policy.js";
 import type { SurvivorReport } from "./survivors.js";
+import { ConductorError } from "./errors.js";
+import { closest } from "./schema/issues.js";
 
 /** When an event happened: `wallMs` is `Date.now()`; `monoMs` is `process.hrtime` in ms (never goes back). */
 export interface EventTime {
@@ -53,10 +55,47 @@ export interface ListenerMethod<Self> {
   (event: ConductorEventName, fn: (payload: never) => void): Self;
 }
 
+/** Every event the API emits, at run time (the type above is gone by then): `on` checks names against it. */
+const EVENT_NAMES = Object.keys({
+  stateChange: true,
+  completed: true,
+  dead: true,
+  inputWait: true,
+  allCompleted: true,
+  shutdown: true,
+  logError: true,
+  account: true,
+  accountWait: true,
+  agentRetry: true,
+  probe: true,
+  brokerError: true,
+  survivors: true,
+} satisfies Record<ConductorEventName, true>);
+
+/**
+ * A listener of an event that never comes is a silent failure (a field review: `on("statechange")`
+ * was taken and never called): an unknown name, or a listener that is no function, is refused.
+ */
+function checkListener(call: string, event: unknown, fn: unknown): void {
+  if (typeof event !== "string" || !EVENT_NAMES.includes(event)) {
+    const guess = typeof event === "string" ? closest(event, EVENT_NAMES) : undefined;
+    throw new ConductorError(
+      `${call}(${JSON.stringify(event) ?? String(event)}, …): no such event${guess ? `; did you mean "${guess}"?` : ""} (events: ${EVENT_NAMES.join(", ")})`,
+      { code: "INVALID_OPTIONS", field: "event" },
+    );
+  }
+  if (typeof fn !== "function")
+    throw new ConductorError(`${call}("${event}", listener): the listener must be a function, got ${typeof fn}`, {
+      code: "INVALID_OPTIONS",
+      field: "listener",
+    });
+}
+
 /** `on`/`off` for an API object: they return it, so calls chain as in the seed. */
 export function listenerMethods<Self>(emitter: EventEmitter, self: () => Self) {
   type Loose = (payload: unknown) => void;
   const on: ListenerMethod<Self> = (event: ConductorEventName, fn: (payload: never) => void) => {
+    checkListener("on", event, fn);
     emitter.on(event, fn as Loose);
     return self();
   };

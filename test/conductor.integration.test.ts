@@ -464,6 +464,20 @@ describe("createConductor with real processes", () => {
     expect(c.sessionCount).toBe(1);
   });
 
+  it("defect: on() took a listener for an event that never comes (a typo) and a listener that is no function", () => {
+    const c = conductor();
+    expect(() => c.on("statechange" as never, () => {})).toThrow(
+      expect.objectContaining({
+        code: "INVALID_OPTIONS",
+        message: expect.stringContaining('did you mean "stateChange"?'),
+      }),
+    );
+    expect(() => c.on("stateChange", 5 as never)).toThrow(
+      'on("stateChange", listener): the listener must be a function, got number',
+    );
+    expect(c.on("stateChange", () => {})).toBe(c);
+  });
+
   it("checkSession throws what spawnSession would and starts nothing", async () => {
     const c = conductor();
     const bad = [
