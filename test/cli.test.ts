@@ -232,10 +232,17 @@ describe("conductor run", () => {
     expect(lines[1]).toMatch(/^ {2}- session "b": "no-such-bin-7f3a" was not found on PATH/);
     expect(lines[2]).toMatch(/^ {2}- session "c": workdir .* does not exist/);
     expect(existsSync(join(cwd, "a-ran"))).toBe(false);
-    // Nothing in the log speaks of `a`: no state change, no death under b's error.
-    const log = readFileSync(join(cwd, "logs", "conductor-events.jsonl"), "utf8");
+    // The logs directory the run made is gone with it: a config fixed by trial left one per attempt.
+    expect(existsSync(join(cwd, "logs"))).toBe(false);
+    // One that was there already is kept, with the refused run's lines: nothing of `a` in them.
+    mkdirSync(join(cwd, "kept"));
+    expect((await conductor(["run", "c.json", "--logs-dir", "kept", "--no-control"], cwd)).code).toBe(2);
+    const log = readFileSync(join(cwd, "kept", "conductor-events.jsonl"), "utf8");
     expect(log).not.toContain('"session":"a"');
     expect(log).toContain('"reason":"config_error"');
+    // Without --logs-dir: no `.conductor-logs/run-<time>/` (nor the `.conductor-logs` made for it) is left.
+    expect((await conductor(["run", "c.json", "--no-control"], cwd)).code).toBe(2);
+    expect(existsSync(join(cwd, ".conductor-logs"))).toBe(false);
   });
 
   it("defect: an accounts state file that cannot be read or written is said on stderr, once per error", async () => {

@@ -2,8 +2,8 @@
  * `conductor run [config.json]`: run every session of a config under supervision, show their
  * lives, answer questions the config has answers for, shut down when all are final.
  */
-import { readFileSync } from "node:fs";
-import { basename, extname, join, resolve } from "node:path";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { retryNotice } from "../../machines/session.judgement.js";
 import { AccountsConfigError } from "../accounts-config.js";
@@ -104,6 +104,11 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const logsDir = resolve(flags.logsDir ?? config.logsDir ?? join(".conductor-logs", `run-${stamp}`));
+  // A run refused for its config leaves no logs directory of its own behind: a config being fixed
+  // by trial left a `.conductor-logs/run-<time>/` per attempt (a field review). The error is on stderr.
+  let made: string | null = null; // the topmost directory this run will make (`.conductor-logs` too)
+  for (let d = logsDir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) made = d;
+  const dropLogs = () => made !== null && rmSync(made, { recursive: true, force: true });
   let conductor: ReturnType<typeof createConductor>;
   try {
     conductor = createConductor({
@@ -127,6 +132,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
       const key = e instanceof HostsConfigError ? "hosts" : e instanceof AccountsConfigError ? "accounts" : null;
       const via = key && flags.configPath && typeof config[key] === "string" ? `"${key}" in ${flags.configPath}: ` : "";
       err.write(`conductor: ${via}${(e as Error).message}\n`);
+      if (!inUse) dropLogs();
       return 2;
     }
     throw e;
@@ -145,6 +151,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   const refused = refusedSessions(conductor, config.sessions);
   if (refused.length > 0) {
     await conductor.shutdown("config_error");
+    dropLogs();
     err.write(
       `conductor: ${refused.length === 1 ? "a session" : `${refused.length} sessions`} cannot start; nothing was started:\n${refused.map((m) => `  - ${m}\n`).join("")}`,
     );
