@@ -23,6 +23,21 @@ describe("parseArgs", () => {
   });
 });
 
+describe("conductor without a command", () => {
+  const cli = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
+  it("is a usage error: the help on stderr and exit 2 (it was on stdout, as if asked for); --help is on stdout, exit 0", async () => {
+    const run = (args: string[]) =>
+      promisify(execFile)(process.execPath, [cli, ...args]).then(
+        (r) => ({ code: 0, ...r }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    const bare = await run([]);
+    expect([bare.code, bare.stdout, bare.stderr]).toEqual([2, "", expect.stringContaining("conductor <command>")]);
+    const help = await run(["--help"]);
+    expect([help.code, help.stderr, help.stdout]).toEqual([0, "", bare.stderr]);
+  });
+});
+
 describe("conductor logs --lines", () => {
   const cli = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
   it("takes digits only: 0x10 and 1e3 are refused, not read as 16 and 1000", async () => {

@@ -35,8 +35,9 @@ function usage(problem: string, c?: Command): number {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   whenStdoutCloses(name ?? "");
+  // Asked for (--help): on stdout, exit 0. No command at all is a usage error: on stderr, exit 2.
   if (name === undefined || name === "--help" || name === "-h") {
-    process.stdout.write(HELP);
+    (name === undefined ? process.stderr : process.stdout).write(HELP);
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-v") {
