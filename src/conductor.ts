@@ -97,9 +97,9 @@ export function createConductor(opts: ConductorOptions) {
   try {
     runtimes = openRuntimes(opts, deps);
   } catch (err) {
-    // A refused accounts or hosts file: no conductor runs, so its entry in the ledger goes too (a
-    // later conductor on these logs would otherwise find a dead one's record).
-    void ledger.close();
+    // A refused accounts or hosts file: no conductor runs, so its entry in the ledger goes too, at
+    // once (a conductor created again on these logs right after was refused as "in use").
+    ledger.abandon();
     throw err;
   }
   const { broker: brokerRuntime, remote: remoteRuntime } = runtimes;

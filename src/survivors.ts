@@ -53,6 +53,8 @@ export interface SurvivorLedger {
   readonly swept: Promise<SurvivorReport[]>;
   /** At a graceful shutdown: waits for the sweep, then removes this conductor's entry. */
   close(): Promise<void>;
+  /** A conductor refused while created: its entry goes now (the logsDir is free at once), the sweep runs on. */
+  abandon(): void;
 }
 
 const commOf = (pid: number) => {
@@ -197,6 +199,9 @@ export function openSurvivorLedger(
     swept,
     async close() {
       await swept;
+      fs.rmSync(own, { force: true });
+    },
+    abandon() {
       fs.rmSync(own, { force: true });
     },
   };
