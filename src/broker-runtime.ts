@@ -33,6 +33,11 @@ export interface BrokerRuntimeOptions {
   log: (event: string, data: Record<string, unknown>) => void;
   /** An account another conductor runs on is tried again after this long (it cools meanwhile). */
   heldElsewhereRecheckMs?: number;
+  /**
+   * The shared state (state file, claims) could not be read or written: cool-downs are not kept and
+   * claims not shared until it can be. Logged as `broker.io_error` too.
+   */
+  onIoError?: (error: string) => void;
 }
 
 /** How often a session asks again for an account another conductor holds (a claim check is a file open). */
@@ -58,8 +63,13 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
   /** `provider/id` → a run of this conductor still giving the account up (its home's dispose, then the claim). */
   const givingUp = new Map<string, Promise<unknown>>();
   const pending = new Set<Promise<unknown>>();
+  const ioError = (error: string) => {
+    opts.log("broker.io_error", { error });
+    opts.onIoError?.(error);
+  };
+  const errorText = (err: unknown) => String((err as Error)?.message ?? err);
   const track = (p: Promise<unknown>) => {
-    const q = p.catch((err: unknown) => opts.log("broker.io_error", { error: String((err as Error)?.message ?? err) }));
+    const q = p.catch((err: unknown) => ioError(errorText(err)));
     pending.add(q);
     void q.finally(() => pending.delete(q));
   };
@@ -77,9 +87,7 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
         await givingUp.get(`${provider}/${accountId}`);
         // A folder the claim cannot be written in is what a state file there would be: logged, not fatal.
         const claim = await claims.claim(provider, accountId, { sessionId: input.sessionId, leaseId }).catch((err) => {
-          opts.log("broker.io_error", {
-            error: `no claim on ${provider}/${accountId}: ${(err as Error)?.message ?? err}`,
-          });
+          ioError(`no claim on ${provider}/${accountId}: ${errorText(err)}`);
           return null;
         });
         if (claim && !claim.claimed) {
@@ -133,7 +141,7 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
     try {
       broker.send(syncEventOf(store.loadSync(), Date.now()));
     } catch (err) {
-      opts.log("broker.io_error", { error: String((err as Error)?.message ?? err) });
+      ioError(errorText(err));
     }
     broker.on("*", (e: BrokerEmitted) => {
       const { type, ...data } = e as BrokerEmitted & Record<string, unknown>;

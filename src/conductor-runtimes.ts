@@ -43,7 +43,14 @@ export function openRuntimes(opts: ConductorOptions, d: RuntimeDeps) {
   const { accounts, brokerStateFile: stateFile, credentialsDir, hosts, tmuxSocketName: socketName } = opts;
   try {
     const broker = accounts
-      ? createBrokerRuntime({ accounts, stateFile, credentialsDir, logsDir: d.logsDir, log: brokerLog(d) })
+      ? createBrokerRuntime({
+          accounts,
+          stateFile,
+          credentialsDir,
+          logsDir: d.logsDir,
+          log: d.log,
+          onIoError: d.onBrokerError,
+        })
       : null;
     const remote = hosts
       ? createRemoteRuntime({
@@ -94,16 +101,4 @@ export function conductorLogic({ broker, remote }: Runtimes, d: RuntimeDeps) {
       flushLog: fromPromise(() => d.eventLog.flush()),
     },
   });
-}
-
-/**
- * The broker's log, which also says when the accounts' shared state failed (a state file that cannot
- * be written: cool-downs not kept, claims not shared with other conductors). Only a log line, that
- * was silent where it matters (a field review: a run on an unwritable state file exited 0).
- */
-function brokerLog(d: RuntimeDeps): LogFn {
-  return (event, data) => {
-    d.log(event, data);
-    if (event === "broker.io_error") d.onBrokerError?.(String(data?.error ?? "unknown error"));
-  };
 }

@@ -4,12 +4,11 @@
  * because a supervisor runs unattended. Every error names the host, the field, the problem and
  * shows a correct value.
  */
-import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { z } from "zod";
 import { ConductorError } from "./errors.js";
-import { parseJsonText, readFailure } from "./json-file.js";
+import { CANNOT_READ, readJsonFileSync } from "./json-file.js";
 import { problemIn, unknownKeyProblem, valueAt } from "./schema/issues.js";
 import type { HostConfig, HostsConfig } from "../actors/host-config.js";
 
@@ -49,8 +48,6 @@ const EXAMPLES: Record<string, string> = {
   "": `{ "hosts": { "build-box": { "host": "10.0.0.12", "user": "deploy", "identityFile": "~/.ssh/id_ed25519" } } }`,
 };
 
-const CANNOT_READ_HOSTS = "cannot read the hosts file";
-
 /** A hosts file's problem: one of the ConductorError family (code INVALID_CONFIG), naming the host and field. */
 export class HostsConfigError extends ConductorError {
   override readonly name = "HostsConfigError";
@@ -68,7 +65,7 @@ export class HostsConfigError extends ConductorError {
         : "top level";
     // A file that cannot be read has no field to point at, and an example of its content would not help.
     super(
-      problem.startsWith(CANNOT_READ_HOSTS)
+      problem.startsWith(CANNOT_READ)
         ? `${source}: ${problem}`
         : `${source}: ${where}: ${problem}. Example: ${EXAMPLES[field ?? ""] ?? EXAMPLES[""]}`,
       { code: "INVALID_CONFIG", ...(field !== undefined ? { field } : {}) },
@@ -86,13 +83,7 @@ export interface LoadHostsOptions {
 }
 
 export function loadHostsFile(path: string, opts: LoadHostsOptions = {}): HostsConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new HostsConfigError(path, undefined, undefined, `${CANNOT_READ_HOSTS}: ${readFailure(e)}`);
-  }
-  const json = parseJsonText(text, (problem) => new HostsConfigError(path, undefined, undefined, problem));
+  const json = readJsonFileSync(path, (problem) => new HostsConfigError(path, undefined, undefined, problem));
   return parseHostsConfig(json, { ...opts, source: path, baseDir: dirname(resolve(path)) });
 }
 

@@ -20,7 +20,7 @@ const READ_REASONS: Readonly<Record<string, string>> = {
 };
 
 /** Why a file could not be read, in words, with the errno code to search for: `there is no such file (ENOENT)`. */
-export function readFailure(e: unknown): string {
+function readFailure(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
   const reason = code ? READ_REASONS[code] : undefined;
   return reason ? `${reason} (${code})` : (code ?? String((e as Error)?.message ?? e));

@@ -138,7 +138,7 @@ describe("conductor run", () => {
     const h = await conductor(["run", "hosts.json"], cwd);
     expect(h.code).toBe(2);
     expect(h.stderr).toMatch(
-      /^conductor: "hosts" in hosts\.json: .*missing-hosts\.json: cannot read the hosts file: there is no such file \(ENOENT\)\n$/,
+      /^conductor: "hosts" in hosts\.json: .*missing-hosts\.json: cannot read the file: there is no such file \(ENOENT\)\n$/,
     );
   });
 

@@ -108,7 +108,7 @@ describe("hosts file", () => {
 
   it("loadHostsFile: unreadable and invalid JSON name the file", () => {
     expect(errorOf(() => loadHostsFile(join(tmp, "nope.json"))).message).toMatch(
-      /nope\.json: cannot read the hosts file: there is no such file \(ENOENT\)$/,
+      /nope\.json: cannot read the file: there is no such file \(ENOENT\)$/,
     );
     writeFileSync(join(tmp, "bad.json"), "{ hosts: ");
     expect(errorOf(() => loadHostsFile(join(tmp, "bad.json"))).message).toMatch(/bad\.json: top level: not valid JSON/);
