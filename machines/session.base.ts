@@ -20,7 +20,7 @@ import {
 } from "./session.judgement.js";
 import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
 import { charsOf, inputCommand, takesInput } from "./session.input.js";
-import { BUSY_CONTENT_SETTLE_MS, NEVER_MS } from "./session.policy.js";
+import { BUSY_CONTENT_SETTLE_MS, NEVER_MS, QUESTION_GONE_SETTLE_MS } from "./session.policy.js";
 import type {
   AgentTelemetryInput,
   ChildCommand,
@@ -77,6 +77,7 @@ export const sessionBase = setup({
         : Math.max(0, context.policy.busyStallMs - context.lastOutputLagMs),
     /** Other content on a ticking turn's screen this long, still there at the next reading → work (session.moves.ts). */
     busyContentSettle: BUSY_CONTENT_SETTLE_MS,
+    questionGoneSettle: QUESTION_GONE_SETTLE_MS,
     /** Stalled this long → give up on this run. Never fires when the policy says null. */
     stalledGiveUp: ({ context }) => context.policy.stallTimeoutMs ?? NEVER_MS,
     /** The stall ladder's nudge, before the give-up. */
@@ -104,6 +105,12 @@ export const sessionBase = setup({
     questionGone: ({ context, event }) =>
       output(event).generation === context.generation &&
       openQuestion(context, screenOf(output(event)), output(event).title ?? null) === null,
+    /** The question waited on is on the screen again (the reading before was a half-drawn frame). */
+    questionBack: ({ context, event }) => {
+      if (output(event).generation !== context.generation) return false;
+      const q = openQuestion(context, screenOf(output(event)), output(event).title ?? null);
+      return q !== null && q.question === context.inputWait?.question;
+    },
     /**
      * The screen asks something else than the question being waited on (a dialog drawn over the
      * composer): the new one is judged once the screen settles again, not the one seen first.
@@ -150,6 +157,7 @@ export const sessionBase = setup({
     needsNoAccount: ({ context }) => context.account === null,
     leasingAccount: stateIn("#session.starting.leasing"),
     preparingAccount: stateIn("#session.starting.preparing"),
+    questionFading: stateIn("#session.input_wait.gone"),
     leaseWaitIsOver: ({ context }) => context.leaseWaitOver,
     /**
      * A restart cannot fix a missing account, broken credentials, or what the CLI called terminal

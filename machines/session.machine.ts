@@ -23,6 +23,18 @@ import { STATES, type SessionState } from "./session.types.js";
 
 export type { SessionContext, SessionEmitted, SessionEvent, SessionInput } from "./session.setup.js";
 
+/** The question went and stayed away (input_wait.gone): the session works on. */
+const questionGoneActions = { type: "because", params: { reason: "output_resumed" } } as const;
+/**
+ * Another question replaced it: healthy until the screen is quiet again, then asked anew. Staying
+ * in input_wait kept the first question (codex's composer before its approval menu).
+ */
+const questionChanged = {
+  guard: "questionChanged",
+  target: `#session.${STATES.HEALTHY}`,
+  actions: ["noteOutput", { type: "because", params: { reason: "question_changed" } }],
+} as const;
+
 const isLive = (s: SessionState) => s !== STATES.DEAD && s !== STATES.COMPLETED;
 
 export const sessionMachine = sessionSetup.createMachine({
@@ -204,6 +216,8 @@ export const sessionMachine = sessionSetup.createMachine({
       // Nobody answered: the default keys once per question, else fail (an unattended run never waits forever).
       after: {
         inputWaitTimeout: [
+          // The question went from the screen just now: it was answered, not left unanswered.
+          { guard: "questionFading", target: STATES.HEALTHY, actions: questionGoneActions },
           {
             guard: "mayAutoAnswer",
             target: STATES.HEALTHY,
@@ -216,26 +230,36 @@ export const sessionMachine = sessionSetup.createMachine({
           },
         ],
       },
-      on: {
-        // Judged by the screen, not by bytes: a spinner redrawing under the question is not an answer.
-        "CHILD.OUTPUT": [
-          failureOnScreen,
-          {
-            guard: "questionGone",
-            target: STATES.HEALTHY,
-            actions: ["noteOutput", { type: "because", params: { reason: "output_resumed" } }],
+      // Judged by the screen, not by bytes: a spinner redrawing under the question is not an answer.
+      // asked: the question is on screen; gone: the last reading did not show it. A reading taken in
+      // the middle of a redraw (an erase, then the rest of the write) shows a half-drawn frame, and
+      // leaving at once told the embedder the question was asked twice (inputWait again after
+      // inputQuietMs): the question counts as answered once it stays away for questionGoneSettle.
+      initial: "asked",
+      states: {
+        asked: {
+          on: {
+            "CHILD.OUTPUT": [
+              failureOnScreen,
+              { guard: "questionGone", target: "gone", actions: "noteOutput" },
+              questionChanged,
+              { guard: "fromCurrentChild", actions: "noteOutput" },
+            ],
           },
-          // Another question replaced it: healthy until the screen is quiet again, then asked anew.
-          // Staying here kept the first question (codex's composer before its approval menu).
-          {
-            guard: "questionChanged",
-            target: STATES.HEALTHY,
-            actions: ["noteOutput", { type: "because", params: { reason: "question_changed" } }],
+        },
+        gone: {
+          after: { questionGoneSettle: { target: `#session.${STATES.HEALTHY}`, actions: questionGoneActions } },
+          on: {
+            "CHILD.OUTPUT": [
+              failureOnScreen,
+              { guard: "questionBack", target: "asked", actions: "noteOutput" },
+              questionChanged,
+              { guard: "fromCurrentChild", actions: "noteOutput" },
+            ],
           },
-          { guard: "fromCurrentChild", actions: "noteOutput" },
-        ],
-        ...whileRunning,
+        },
       },
+      on: whileRunning,
     },
     [STATES.FAILED]: {
       entry: [

@@ -120,6 +120,13 @@ export function resolvePolicy(overrides: PolicyOverrides = {}): SessionPolicy {
  */
 export const BUSY_CONTENT_SETTLE_MS = 1_000;
 
+/**
+ * How long a question must stay off the screen before it counts as answered (input_wait.gone). The
+ * same half-drawn frame as above, read between a TUI's erase and its redraw; an answer is seen this
+ * much later.
+ */
+export const QUESTION_GONE_SETTLE_MS = 500;
+
 /** The longest a named delay may be (setTimeout's limit): "never" for a null policy value. */
 export const NEVER_MS = 2 ** 31 - 1;
 

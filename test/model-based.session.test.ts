@@ -114,7 +114,13 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
     },
     ...(path.account ? { account: { provider: "codex" } } : {}),
   };
-  const plan = planTimers(path, input);
+  let plan: ReturnType<typeof planTimers>;
+  try {
+    plan = planTimers(path, input);
+  } catch (err) {
+    (err as Error).message = `path ${n}: ${path.description}\n${(err as Error).message}`;
+    throw err;
+  }
   const session = sessionMachine.provide({
     actors: { ptyProcess, credentialHome: desk.credentialHome as never },
     guards,

@@ -4,6 +4,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { TYPE_AHEAD_MAX_CHARS, takesInput } from "../machines/session.input.js";
+import { QUESTION_GONE_SETTLE_MS } from "../machines/session.policy.js";
 import { allowedTransitions } from "../machines/transition-table.js";
 import { observedMoves, startSession } from "./helpers/session-harness.js";
 
@@ -154,7 +155,54 @@ describe("session machine: probes", () => {
     expect(h.state()).toBe("input_wait");
     h.actor.send({ type: "INPUT", text: "y" });
     h.output(["applying"]);
+    // Gone for one reading is not yet an answer (a half-drawn frame): once it stays away.
+    expect(h.moves.slice(-1)).toEqual(["healthy->input_wait"]);
+    h.advance(QUESTION_GONE_SETTLE_MS);
     expect(h.moves.slice(-2)).toEqual(["healthy->input_wait", "input_wait->healthy"]);
+    expect(h.ctx().reason).toBe("output_resumed");
+  });
+
+  it("input_wait: a reading of a half-drawn frame (the question erased, then drawn again) is one question, asked once", () => {
+    const h = session({ inputQuietMs: 10 });
+    h.output(["Continue? (y/n)"]);
+    h.advance(10);
+    expect(h.state()).toBe("input_wait");
+    // ink erases its frame and writes it again: a reading between the two shows no question.
+    h.output([""]);
+    h.advance(QUESTION_GONE_SETTLE_MS - 1);
+    h.output(["Continue? (y/n)"]);
+    h.advance(QUESTION_GONE_SETTLE_MS * 4);
+    expect(h.moves.slice(-1)).toEqual(["healthy->input_wait"]);
+    expect(h.emitted.filter((e) => e.type === "inputWait")).toHaveLength(1);
+    // Back to asking: a later answer leaves once the question stays away.
+    h.output(["working"]);
+    h.advance(QUESTION_GONE_SETTLE_MS);
+    expect(h.moves.slice(-1)).toEqual(["input_wait->healthy"]);
+  });
+
+  it("input_wait: output without the question all through the settle → healthy at its end", () => {
+    const h = session({ inputQuietMs: 10 });
+    h.output(["Continue? (y/n)"]);
+    h.advance(10);
+    h.actor.send({ type: "INPUT", text: "y" });
+    for (let i = 0; i < 4; i++) {
+      h.output([`step ${i}`]);
+      h.advance(QUESTION_GONE_SETTLE_MS / 4);
+    }
+    expect(h.moves.slice(-2)).toEqual(["healthy->input_wait", "input_wait->healthy"]);
+  });
+
+  it("input_wait: the question's timeout while it is gone from the screen → healthy, no default keys typed, not failed", () => {
+    const h = session({ inputQuietMs: 10, inputWaitTimeoutMs: 1_000, inputWaitDefaultKeys: ["y"] });
+    h.output(["Continue? (y/n)"]);
+    h.advance(10);
+    h.advance(1_000 - QUESTION_GONE_SETTLE_MS / 2);
+    h.output(["working"]); // answered by someone at the terminal, just before the timeout
+    const typed = h.commands.length;
+    h.advance(QUESTION_GONE_SETTLE_MS / 2);
+    expect(h.moves.slice(-2)).toEqual(["healthy->input_wait", "input_wait->healthy"]);
+    expect(h.ctx().reason).toBe("output_resumed");
+    expect(h.commands.slice(typed)).toEqual([]);
   });
 
   it("a title blinking between two forms of one meaning is no progress: codex's approval settles", () => {

@@ -215,10 +215,14 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
     out.push(
       c.policy.stallNudgeMs !== null && !c.nudged ? after("stallNudge", "stalled") : after("stalledGiveUp", "stalled"),
     );
-  // In input_wait either the restart window passes (while a restart is recent) or the question times out.
+  // In input_wait the restart window passes (while a restart is recent), or the question times out, or
+  // once it is gone from the screen, it stays away for the settle (or its timeout, armed before, falls due).
   if (s.matches("input_wait")) {
     if (c.recentRestarts > 0 && o.restartWindow) out.push({ type: "RESTART.WINDOW_EXPIRED" });
-    else if (c.policy.inputWaitTimeoutMs !== null) out.push(after("inputWaitTimeout", "input_wait"));
+    else if (s.matches({ input_wait: "gone" })) {
+      out.push(after("questionGoneSettle", "input_wait.gone"));
+      if (o.judgement && c.policy.inputWaitTimeoutMs !== null) out.push(after("inputWaitTimeout", "input_wait"));
+    } else if (c.policy.inputWaitTimeoutMs !== null) out.push(after("inputWaitTimeout", "input_wait"));
   }
   return out;
 }

@@ -13,7 +13,7 @@
  * wants it, so the clock fires it there, and nothing sends it on its behalf.
  */
 import { type AnyActorRef, createActor, fromCallback, type InspectionEvent, SimulatedClock, setup } from "xstate";
-import { NEVER_MS } from "../../machines/session.policy.js";
+import { NEVER_MS, QUESTION_GONE_SETTLE_MS } from "../../machines/session.policy.js";
 import { type SessionInput, sessionMachine } from "../../machines/session.machine.js";
 import type { SessionModelPath } from "../../src/testing/session-model.js";
 
@@ -70,9 +70,26 @@ export function arrivals(actorId: string) {
   };
 }
 
+/**
+ * The settle of a question gone from the screen, armed at `step`: "never" when the path leaves that
+ * state by the question's own timeout instead (armed when it was asked, it falls due first there).
+ */
+function questionGoneSettle(path: SessionModelPath, step: number): number {
+  for (let k = step + 1; k < path.steps.length; k++) {
+    if (!path.steps[k - 1]!.state.matches({ input_wait: "gone" })) break;
+    if (path.steps[k]!.event.type.startsWith("xstate.after.inputWaitTimeout.")) return NEVER_MS;
+  }
+  return QUESTION_GONE_SETTLE_MS;
+}
+
 export interface TimerPlan {
-  /** Delays to `provide` to the session machine: each long timer falls due at its planned step. */
-  delays: Record<(typeof DELAY_OF)[LongTimer], (args: { context: { generation: number } }) => number>;
+  /**
+   * Delays to `provide` to the session machine: each long timer falls due at its planned step, and
+   * a question's settle gives way to its timeout where the path wants that.
+   */
+  delays: Record<(typeof DELAY_OF)[LongTimer], (args: { context: { generation: number } }) => number> & {
+    questionGoneSettle: () => number;
+  };
   /** Tell the plan which step the runtime is on before triggering it (arming happens during it). */
   at(step: number): void;
   /** Simulated time of each step in the dry run (for the log). */
@@ -90,9 +107,11 @@ const generationOf = (path: SessionModelPath, k: number) => path.steps[k - 1]!.s
 export function planTimers(path: SessionModelPath, input: SessionInput): TimerPlan {
   const clock = new SimulatedClock();
   const nobody = fromCallback(() => undefined);
+  let current = 0;
+  const settle = () => questionGoneSettle(path, current);
   const dry = sessionMachine.provide({
     actors: { ptyProcess: nobody as never, credentialHome: nobody as never },
-    delays: { leaseRenew: NEVER_MS, restartWindow: NEVER_MS, maxRun: NEVER_MS },
+    delays: { leaseRenew: NEVER_MS, restartWindow: NEVER_MS, maxRun: NEVER_MS, questionGoneSettle: settle },
   });
   const harness = setup({ actors: { session: dry, broker: nobody } }).createMachine({
     invoke: [
@@ -107,7 +126,12 @@ export function planTimers(path: SessionModelPath, input: SessionInput): TimerPl
   const dueAt = new Map<number, number>();
   try {
     for (let i = 1; i < path.steps.length; i++) {
-      const e = path.steps[i]!.event;
+      const step = path.steps[i]!.event;
+      // The run an event names is this chart's: a state the model reached by another run (its
+      // abstraction leaves the run number out) keeps that run's number, as the real runner knows.
+      const generation = (session.getSnapshot().context as { generation: number }).generation;
+      const e = "generation" in step ? { ...step, generation } : step;
+      current = i;
       if (isLong(e.type)) {
         dueAt.set(i, clock.now() + 1);
         clock.set(clock.now() + 1);
@@ -115,6 +139,11 @@ export function planTimers(path: SessionModelPath, input: SessionInput): TimerPl
       } else if (isTimerStep(e.type)) watch.fire(clock, e.type, `plan step ${i}`);
       else session.send(e);
       times.push(clock.now());
+      const now = JSON.stringify(session.getSnapshot().value);
+      if (now !== JSON.stringify(path.steps[i]!.state.value))
+        throw new Error(
+          `plan: at step ${i} (${e.type}) the chart is in ${now}, the path in ${JSON.stringify(path.steps[i]!.state.value)}`,
+        );
     }
     const end = session.getSnapshot();
     if (JSON.stringify(end.value) !== JSON.stringify(path.state.value))
@@ -124,7 +153,7 @@ export function planTimers(path: SessionModelPath, input: SessionInput): TimerPl
   } finally {
     system.stop();
   }
-  let current = 0;
+  current = 0;
   const claimed = new Set<number>();
   /** The next unclaimed step of this timer after the current one (of the same run, if it has one). */
   const delayFor = (type: LongTimer, generation: number) => {
@@ -141,9 +170,9 @@ export function planTimers(path: SessionModelPath, input: SessionInput): TimerPl
       DELAY_OF[type],
       ({ context }: { context: { generation: number } }) => delayFor(type, context.generation),
     ]),
-  ) as TimerPlan["delays"];
+  ) as Omit<TimerPlan["delays"], "questionGoneSettle">;
   return {
-    delays,
+    delays: { ...delays, questionGoneSettle: settle },
     at: (step) => {
       current = step;
     },

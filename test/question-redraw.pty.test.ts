@@ -1,0 +1,72 @@
+/**
+ * A question that its TUI keeps redrawing, on a real pty with a real conductor
+ * (test/fixtures/question-redraw.mjs): each redraw erases the frame and writes it again in a second
+ * write, so some readings show the screen without the question. Before input_wait waited for the
+ * question to stay away (QUESTION_GONE_SETTLE_MS), the first such reading ended the wait
+ * (`output_resumed`), and as the redraws went on changing the screen, the quiet that asks again never
+ * came: the session looked `healthy` while its question waited unanswered, and an unattended run's
+ * inputWaitTimeoutMs never fell due. Where the redraws paused, the question was reported a second
+ * time, and an embedder answering each `inputWait` typed its answer twice.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, expect, it } from "vitest";
+import { type Conductor, createConductor } from "../src/conductor.js";
+
+const FIXTURE = fileURLToPath(new URL("./fixtures/question-redraw.mjs", import.meta.url));
+const open: Conductor[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
+});
+
+it("a question redrawn in two writes is asked once and answered once, then the session completes", async () => {
+  const c = createConductor({
+    logsDir: mkdtempSync(join(tmpdir(), "question-redraw-")),
+    handleSignals: false,
+    enableMesh: false,
+    graceMs: 1_000,
+    probeOpts: { stallMs: 600_000, inputQuietMs: 300 },
+  });
+  open.push(c);
+  const moves: string[] = [];
+  c.on("stateChange", (e: { from: string; to: string }) => moves.push(`${e.from}->${e.to}`));
+  const asked: string[] = [];
+  let waiting: unknown;
+  const done = new Promise<void>((resolve) => c.on("completed", () => resolve()));
+  // Answered 8 redraws after the question was first reported, each with a reading of its erased
+  // frame (unless a loaded machine merged the two writes: then fewer, never a wrong answer).
+  const answered = new Promise<void>((resolve) =>
+    c.on("inputWait", (e: { question: string }) => {
+      asked.push(e.question);
+      if (asked.length === 1)
+        setTimeout(() => {
+          // Still waiting for the answer: the question stays asked through its redraws.
+          waiting = { state: c.getSnapshot()[0]?.state, moves: [...moves] };
+          c.sendInput("q", "y");
+          resolve();
+        }, 8 * 300);
+    }),
+  );
+  c.spawnSession({
+    id: "q",
+    agent: "command",
+    command: [process.execPath, FIXTURE],
+    env: { REDRAW_MS: "300", SPLIT_MS: "120" },
+  });
+  await answered;
+  await done;
+  expect(waiting).toEqual({
+    state: "input_wait",
+    moves: ["init->starting", "starting->healthy", "healthy->input_wait"],
+  });
+  expect(asked).toEqual(["Continue? (y/n)"]);
+  expect(moves).toEqual([
+    "init->starting",
+    "starting->healthy",
+    "healthy->input_wait",
+    "input_wait->healthy",
+    "healthy->completed",
+  ]);
+}, 60_000);
