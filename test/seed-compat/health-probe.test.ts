@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_INPUT_WAIT_PATTERNS, DEFAULT_POLICY, matchInputWait } from "../../src/index.js";
+import { QUESTION_GONE_SETTLE_MS } from "../../machines/session.policy.js";
 import { probeVerdictOf } from "../../src/conductor-probes.js";
 import { startSession } from "../helpers/session-harness.js";
 
@@ -83,6 +84,8 @@ describe("L1.5: input wait on the last 5 non-empty lines", () => {
     expect(h.state()).toBe("input_wait");
     expect(h.emitted.find((e) => e.type === "inputWait")).toMatchObject({ pattern: "yes_no" });
     h.output(["y", "going on"]);
+    // Once the question has stayed off the screen for the settle (a half-redrawn frame is no answer).
+    h.clock.increment(QUESTION_GONE_SETTLE_MS);
     expect(h.state()).toBe("healthy");
   });
 });
