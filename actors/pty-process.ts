@@ -5,6 +5,7 @@
  */
 import { fromCallback } from "xstate";
 import type { ChildRunTiming } from "../machines/child-run.types.js";
+import { ConductorError } from "../machines/conductor-error.js";
 import type { ChildCommand, PtyProcessInput } from "../machines/session.types.js";
 import { type ChildRunner, createChildRunner } from "./child-run.js";
 import { createPtyTransport, type PtyTransportDeps } from "./pty-transport.js";
@@ -40,7 +41,30 @@ export function createPtyProcessLogic(deps: PtyProcessDeps) {
   // fromCallback's 3rd type parameter is for `emit`ted events, not sendBack; ChildEvent goes
   // through sendBack, so it stays EventObject like the session machine.
   const runner = createPtyRunner(deps);
-  return fromCallback<ChildCommand, PtyProcessInput>(({ input, sendBack, receive }) =>
-    runner({ input, sendBack, receive }),
+  return refuseRestore(
+    fromCallback<ChildCommand, PtyProcessInput>(({ input, sendBack, receive }) => runner({ input, sendBack, receive })),
   );
+}
+
+/**
+ * A run's actor restored from a persisted snapshot would start its command again (a callback
+ * actor's start runs its body) under the first run's state, and XState persists no delayed events:
+ * no stall, no timeout would ever come (a field review). A process cannot be persisted, so the
+ * restored actor's start throws instead: XState hands the error to the session, which ends `dead`
+ * (`internal_error`) saying so. Not in `restoreSnapshot`: XState starts only the restored children
+ * whose status is active, and one that failed there would sit unstarted under a `healthy` session.
+ */
+export function refuseRestore<L extends ReturnType<typeof fromCallback<ChildCommand, PtyProcessInput>>>(logic: L): L {
+  return {
+    ...logic,
+    restoreSnapshot: (snapshot: ReturnType<L["getInitialSnapshot"]>) => ({ ...snapshot, restored: true }),
+    start: (snapshot: ReturnType<L["getInitialSnapshot"]> & { restored?: boolean }, scope: never) => {
+      if (snapshot.restored)
+        throw new ConductorError(
+          "a session's run cannot be restored from a persisted snapshot (its process is not in it, nor its timers): spawn the session anew",
+          { code: "RESTORE_UNSUPPORTED" },
+        );
+      logic.start?.(snapshot, scope);
+    },
+  };
 }

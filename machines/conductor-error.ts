@@ -33,6 +33,7 @@ export type ConductorErrorCode =
   | "TMUX_COMMAND"
   | "QUOTE"
   | "TMUX_NAME"
+  | "RESTORE_UNSUPPORTED"
   | "CONDUCTOR_ERROR";
 
 export interface ConductorErrorOptions {

@@ -65,9 +65,15 @@ export type ConductorEmitted =
   | { type: "sessionRemoved"; id: string }
   | { type: "removeRejected"; id: string; why: "unknown" | "live" }
   | { type: "shutdownStarted"; reason: string; live: number }
-  | { type: "shutdown"; reason: string };
+  | { type: "shutdown"; reason: string }
+  /**
+   * A child actor threw: a session (`id` its session id; it counts as final, the others run on) or
+   * the broker (`id: "broker"`). Unhandled, XState fails the parent with it: every session stopped.
+   */
+  | { type: "actorError"; id: string; session: boolean; error: string };
 
-export const sessionSystemId = (id: string) => `session:${id}`;
+const SESSION_PREFIX = "session:";
+export const sessionSystemId = (id: string) => `${SESSION_PREFIX}${id}`;
 
 /**
  * A record keyed by session id, without a prototype: an id such as "constructor" or "toString" is
@@ -154,6 +160,15 @@ export const conductorMachine = setup({
         why: id in context.sessions ? ("live" as const) : ("unknown" as const),
       };
     }),
+    noteActorError: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as unknown as { type: string; error?: unknown };
+      const actor = e.type.slice("xstate.error.actor.".length);
+      const error = e.error instanceof Error ? e.error.message : String(e.error);
+      const id = actor.startsWith(SESSION_PREFIX) ? actor.slice(SESSION_PREFIX.length) : null;
+      const session = id !== null && context.sessions[id] !== undefined;
+      if (session) enqueue.assign({ finished: entries(context.finished, { [id]: true as const }) });
+      enqueue.emit({ type: "actorError", id: session ? id : actor, session, error });
+    }),
     noteFinished: assign(({ context, event }) => {
       const output = (event as { output?: { id?: string } }).output;
       if (!output?.id) return {};
@@ -196,6 +211,7 @@ export const conductorMachine = setup({
     INPUT: { actions: "routeToSession" },
     REMOVE: [{ guard: "removable", actions: "removeSession" }, { actions: "rejectRemove" }],
     "xstate.done.actor.*": { actions: "noteFinished" },
+    "xstate.error.actor.*": { actions: "noteActorError" },
   },
   states: {
     running: {
@@ -205,6 +221,7 @@ export const conductorMachine = setup({
           { actions: { type: "rejectSpawn", params: { why: "duplicate" } } },
         ],
         "xstate.done.actor.*": [{ actions: "noteFinished", target: "checkingCompletion" }],
+        "xstate.error.actor.*": [{ actions: "noteActorError", target: "checkingCompletion" }],
         SHUTDOWN: { target: "shuttingDown", actions: "noteShutdown" },
       },
     },

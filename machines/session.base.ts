@@ -4,7 +4,14 @@
  * `extend`: a run's actions (session.run-actions.ts), then the account lease's (session.setup.ts).
  */
 import { fromCallback, setup, stateIn } from "xstate";
-import type { Ev, SessionContext, SessionEmitted, SessionEvent, SessionInput } from "./session.context.js";
+import type {
+  Ev,
+  SessionContext,
+  SessionEmitted,
+  SessionEvent,
+  SessionInput,
+  SessionOutput,
+} from "./session.context.js";
 import {
   cannotRecover,
   limitPause,
@@ -52,6 +59,7 @@ export const sessionBase = setup({
     context: {} as SessionContext,
     events: {} as SessionEvent,
     emitted: {} as SessionEmitted,
+    output: {} as SessionOutput,
   },
   actors: {
     ptyProcess: noChild,
@@ -164,7 +172,10 @@ export const sessionBase = setup({
      * (auth, trust, config, context), nor a rate limit that resets beyond `rateLimitMaxWaitMs`.
      */
     unrecoverable: ({ context }) =>
-      context.failureMode === "no_account" || context.failureMode === "credentials" || cannotRecover(context),
+      context.failureMode === "no_account" ||
+      context.failureMode === "credentials" ||
+      context.failureMode === "internal_error" ||
+      cannotRecover(context),
     /** The CLI shows a failure and keeps running (TUI auth error, quota text over a spinner). */
     /** The CLI's screen announces a retry of its own that was not read before (retry-notice.ts). */
     newRetryOnScreen: ({ context, event }) => newScreenRetry(context, output(event)) !== null,

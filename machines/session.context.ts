@@ -181,6 +181,17 @@ export type SessionEmitted =
   /** L2 changed its verdict (first round of a run, ok → fail, fail → ok, or another reason). */
   | { type: "mcpProbe"; sessionId: string; generation: number; ok: boolean; reason: string };
 
+/** What a final session's actor outputs (`onDone`'s `event.output`, `snapshot.output`). */
+export interface SessionOutput {
+  id: string;
+  state: SessionState;
+  reason: string;
+  restarts: number;
+  failureMode: FailureMode | null;
+  lastError: string | null;
+  exit: { exitCode: number | null; signal: string | null } | null;
+}
+
 export type Ev<T extends SessionEvent["type"]> = Extract<SessionEvent, { type: T }>;
 
 /**

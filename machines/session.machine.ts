@@ -21,7 +21,7 @@ import {
 import { sessionSetup } from "./session.setup.js";
 import { STATES, type SessionState } from "./session.types.js";
 
-export type { SessionContext, SessionEmitted, SessionEvent, SessionInput } from "./session.setup.js";
+export type { SessionContext, SessionEmitted, SessionEvent, SessionInput, SessionOutput } from "./session.setup.js";
 
 /** The question went and stayed away (input_wait.gone): the session works on. */
 const questionGoneActions = { type: "because", params: { reason: "output_resumed" } } as const;
@@ -60,6 +60,9 @@ export const sessionMachine = sessionSetup.createMachine({
     // Input before the first child runs (a TUI: before its composer; else whileRunning writes it): kept.
     INPUT: { guard: "keepsTypeAhead", actions: "keepTypeAhead" },
     KEYS: { guard: "keepsTypeAhead", actions: "keepTypeAhead" },
+    // An actor of this session threw (a provided ptyProcess, a probe): this session ends, said why.
+    // Unhandled, XState makes the parent fail with it: the session, then the conductor and every session.
+    "xstate.error.actor.*": { target: `.${STATES.FAILED}`, actions: "noteActorError" },
   },
   states: {
     [STATES.INIT]: {

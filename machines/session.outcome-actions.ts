@@ -83,10 +83,24 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
     })),
     /** Dead at once: say which failure a restart cannot fix (no_account/credentials keep their reason). */
     explainUnrecoverable: assign(({ context }) =>
-      context.failureMode === "no_account" || context.failureMode === "credentials"
+      context.failureMode === "no_account" ||
+      context.failureMode === "credentials" ||
+      context.failureMode === "internal_error"
         ? {}
         : { reason: `not_restartable:${context.failureMode}` },
     ),
+    /** An actor of the session threw (`xstate.error.actor.<id>`): which, and what it said. */
+    noteActorError: assign(({ event }) => {
+      const e = event as unknown as { type: string; error?: unknown };
+      const actor = e.type.slice("xstate.error.actor.".length);
+      const message = e.error instanceof Error ? e.error.message : String(e.error);
+      return {
+        failureMode: "internal_error" as const,
+        reason: "internal_error",
+        lastError: `the session's ${actor} actor threw: ${message}`,
+        childRunning: false,
+      };
+    }),
     /** The CLI's failure on screen: its class, its line, and (rate limits) when it resets. */
     noteFailureOnScreen: assign(({ context, event }) => {
       const v = liveFailure(context, output(event));

@@ -9,7 +9,14 @@ import type { Ev } from "./session.context.js";
 import { heldElsewhereRelease, leaseOf, releaseEvent } from "./session.lease.js";
 import { sessionOutcomeSetup } from "./session.outcome-actions.js";
 
-export type { Ev, SessionContext, SessionEmitted, SessionEvent, SessionInput } from "./session.context.js";
+export type {
+  Ev,
+  SessionContext,
+  SessionEmitted,
+  SessionEvent,
+  SessionInput,
+  SessionOutput,
+} from "./session.context.js";
 
 export const sessionSetup = sessionOutcomeSetup.extend({
   actions: {

@@ -42,7 +42,9 @@ export type FailureMode =
   | "host_unreachable"
   | "no_account"
   | "credentials"
-  | "killed";
+  | "killed"
+  /** An actor of the session (its child, a probe) threw: a defect of that actor, not the CLI's. */
+  | "internal_error";
 
 /** What the pty actor needs to start one run of the agent. Plain data only (it sits in snapshots). */
 export interface ChildSpec {

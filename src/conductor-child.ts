@@ -4,7 +4,7 @@
  * its session's view of the reaper, so its teardown is counted for that session (conductor-trees).
  */
 import { fromCallback } from "xstate";
-import { type ChildRunner, createPtyRunner, type PtyProcessDeps } from "../actors/pty-process.js";
+import { type ChildRunner, createPtyRunner, type PtyProcessDeps, refuseRestore } from "../actors/pty-process.js";
 import type { ChildCommand, PtyProcessInput } from "../machines/session.types.js";
 import type { TreeLedger } from "./conductor-trees.js";
 
@@ -40,19 +40,21 @@ function withLeasedEnv(runner: ChildRunner, envFor: ChildRouting["envFor"]): Chi
 }
 
 export function sessionChildLogic(r: ChildRouting) {
-  return fromCallback<ChildCommand, PtyProcessInput>((args) => {
-    const id = args.input.sessionId;
-    const local = () =>
-      createPtyRunner({
-        reaper: r.trees.reaperFor(id),
-        log: r.log,
-        ...(r.envFor ? { envFor: r.envFor } : {}),
-        ...(r.tap ? { tap: r.tap } : {}),
-        ...(r.cookieScope ? { cookieScope: r.cookieScope } : {}),
-      });
-    const wrap = r.wrapLocal ?? ((x: ChildRunner) => x);
-    const run: ChildRunner = r.remote && r.isRemote(id) ? wrap(withLeasedEnv(r.remote, r.envFor)) : wrap(local());
-    const stop = r.trees.during(id, () => run(args));
-    return () => r.trees.during(id, stop);
-  });
+  return refuseRestore(
+    fromCallback<ChildCommand, PtyProcessInput>((args) => {
+      const id = args.input.sessionId;
+      const local = () =>
+        createPtyRunner({
+          reaper: r.trees.reaperFor(id),
+          log: r.log,
+          ...(r.envFor ? { envFor: r.envFor } : {}),
+          ...(r.tap ? { tap: r.tap } : {}),
+          ...(r.cookieScope ? { cookieScope: r.cookieScope } : {}),
+        });
+      const wrap = r.wrapLocal ?? ((x: ChildRunner) => x);
+      const run: ChildRunner = r.remote && r.isRemote(id) ? wrap(withLeasedEnv(r.remote, r.envFor)) : wrap(local());
+      const stop = r.trees.during(id, () => run(args));
+      return () => r.trees.during(id, stop);
+    }),
+  );
 }

@@ -16,6 +16,7 @@ import type { ProbeVerdict } from "./schema/policy.js";
 import type { SurvivorReport } from "./survivors.js";
 import { ConductorError } from "./errors.js";
 import { closest } from "./schema/issues.js";
+import { actorDeath } from "./session-view.js";
 
 /** When an event happened: `wallMs` is `Date.now()`; `monoMs` is `process.hrtime` in ms (never goes back). */
 export interface EventTime {
@@ -139,6 +140,21 @@ export interface SessionHooks {
 }
 
 /** Logs one session's emitted events and turns them into API events. `config` stays in this closure only. */
+/**
+ * What a session whose own actor threw reports: a move to `dead` and its `dead`, as the chart would
+ * have emitted them (the chart is stopped; its last context says where it was).
+ */
+export function actorErrorAsDeath(
+  c: { id: string; state: SessionState; restarts: number },
+  err: unknown,
+): SessionEmitted[] {
+  const death = actorDeath(err);
+  return [
+    { type: "stateChange", sessionId: c.id, from: c.state, to: "dead", reason: death.reason, restarts: c.restarts },
+    { type: "dead", sessionId: c.id, ...death },
+  ];
+}
+
 export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEvents, hooks: SessionHooks) {
   const { preset, onExit, onFinal } = hooks;
   const session = config.id;

@@ -16,7 +16,7 @@ import { sessionSystemId } from "../machines/conductor.machine.js";
 import { STATES } from "../machines/session.types.js";
 import { sessionCommands } from "./conductor-commands.js";
 import { openControl } from "./conductor-control.js";
-import { createApiEvents, listenerMethods, now, sessionEventHandler } from "./conductor-events.js";
+import { actorErrorAsDeath, createApiEvents, listenerMethods, now, sessionEventHandler } from "./conductor-events.js";
 import { type ConductorOptions, makeLogsDir, type SpawnConfig, validateConductorOptions } from "./conductor-options.js";
 import { probeReporter } from "./conductor-probes.js";
 import { getConductorRegistry } from "./conductor-registry.js";
@@ -111,6 +111,11 @@ export function createConductor(opts: ConductorOptions) {
   actor.on("shutdownStarted", (e) => {
     log("conductor.shutdown", { reason: e.reason, sessions: Object.keys(record().sessions).length, live: e.live });
   });
+  actor.on("actorError", (e) => {
+    // A session's death is its own report too (spawnSession): this line says which actor threw.
+    log("conductor.actor_error", { actor: e.session ? sessionSystemId(e.id) : e.id, error: e.error });
+    if (e.id === "broker") events.emit("brokerError", { error: `the broker actor threw: ${e.error}`, at: now() });
+  });
   actor.on("sessionRemoved", (e) => {
     capture.forget(e.id);
     runArgv.forget(e.id);
@@ -162,7 +167,11 @@ export function createConductor(opts: ConductorOptions) {
       capture.settle(id);
       unregister();
     };
-    ref.on("*", sessionEventHandler(config, log, events, { preset, onExit, onFinal }));
+    const handle = sessionEventHandler(config, log, events, { preset, onExit, onFinal });
+    ref.on("*", handle);
+    // The session's own actor threw (a defect, not the CLI's): reported as its death, said why. The
+    // conductor's chart counts it as final and the other sessions run on (conductor.machine.ts).
+    ref.subscribe({ error: (err) => actorErrorAsDeath(ref.getSnapshot().context, err).forEach(handle) });
     ref.on("*", probeReporter(config.probeOpts?.onProbe ?? opts.probeOpts?.onProbe, events, log));
     // A session of this id before it (removed, or restarted as a new actor) may still be ending its
     // tree (a grace under way): this one starts once that is gone, so two runs of an id never overlap.

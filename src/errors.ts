@@ -20,6 +20,7 @@
  * | SPAWN_REFUSED | the conductor refused a session it validated (a bug: please report it) |
  * | UNKNOWN_AGENT … BIN_NOT_FOUND, WORKDIR_NOT_FOUND | building the agent's argv (`LaunchError`) |
  * | CREDENTIALS, BROKER_STORE, HOST_KEY, HOST_UNAVAILABLE, TMUX_*, QUOTE | runtime parts |
+ * | RESTORE_UNSUPPORTED | a session's run actor restored from a persisted snapshot (its `lastError`: the session ends `dead`) |
  */
 import { ConductorError, type ConductorErrorCode, type ConductorErrorOptions } from "../machines/conductor-error.js";
 import type { Issue } from "./schema/issues.js";

@@ -38,6 +38,7 @@ export {
   type SessionEvent,
   type SessionInput,
   type SessionMachine,
+  type SessionOutput,
 } from "../machines/session.machine.js";
 export {
   conductorMachine,

@@ -57,13 +57,24 @@ export interface SessionSnapshot {
 
 type Snap = SnapshotFrom<typeof sessionMachine>;
 
+/** Why a session whose own actor threw is dead: its view, its `dead` event and log line. */
+export const actorDeath = (err: unknown) => ({
+  reason: "internal_error",
+  failureMode: "internal_error" as const,
+  lastError: `the session actor threw: ${err instanceof Error ? err.message : String(err)}`,
+});
+
 /** A session's view: its own snapshot, and where and since when it runs from the conductor's record. */
 export function viewOf(
   snap: Snap,
   placement: SessionPlacement | undefined,
   result: AgentResult | null = null,
 ): SessionSnapshot {
-  const c = snap.context;
+  // A session whose own actor threw is dead (its chart stopped where it was: conductor-events.ts).
+  const c =
+    snap.status === "error"
+      ? { ...snap.context, ...actorDeath(snap.error), state: "dead" as const, childRunning: false }
+      : snap.context;
   // The conductor's record keeps the ISO string; the seed's field is epoch milliseconds.
   const createdAtIso = placement?.createdAt ?? "";
   const l1: SessionHealth["l1"] =

@@ -16,6 +16,7 @@ export type ConductorModelPath = ModelPath<ConductorSnapshotValue, ConductorMode
 
 const IDS = ["a", "b"] as const;
 const doneOf = (id: string) => ({ type: `xstate.done.actor.session:${id}`, output: { id } });
+const errorOf = (id: string) => ({ type: `xstate.error.actor.session:${id}`, error: new Error("model") });
 const modelSession = (id: string): SessionInput => ({ id, agent: "command", spec: { argv: ["/bin/true"] } });
 const liveIds = (s: ConductorSnapshotValue) => Object.keys(s.context.sessions).filter((id) => !s.context.finished[id]);
 
@@ -46,6 +47,8 @@ export function conductorModelEvents(s: ConductorSnapshotValue): ConductorModelE
   if (ids.length > 0 || s.value !== "running") out.push({ type: "SPAWN", session: modelSession(ids[0] ?? "a") });
   for (const id of live)
     out.push(doneOf(id), { type: "KILL", id, reason: "model_kill" }, { type: "INPUT", id, text: "y" });
+  // A session's own actor throws (a defect): it counts as final, the others run on.
+  if (s.value === "running") for (const id of live) out.push(errorOf(id));
   // Removing a final session frees its id; an unknown id is refused. Only once spawning is over:
   // a freed id spawned again would be a second agent under one name for the test's agent hub.
   if (s.value !== "running") {
@@ -70,6 +73,7 @@ export function serializeConductorState(s: ConductorSnapshotValue): string {
 export function describeConductorEvent(e: ConductorModelEvent): string {
   const id = (e as { id?: string; session?: SessionInput }).id ?? (e as { session?: SessionInput }).session?.id;
   if (e.type.startsWith("xstate.done.actor.session:")) return `session ${e.type.slice(26)} completes`;
+  if (e.type.startsWith("xstate.error.actor.session:")) return `session ${e.type.slice(27)}'s actor throws`;
   if (e.type.startsWith("xstate.done.actor.")) return `${e.type.slice(18)} done`;
   return id ? `${e.type} ${id}` : e.type;
 }
