@@ -224,6 +224,13 @@ export const sessionRunSetup = sessionBase.extend({
     }),
     noteGone: enqueueActions(({ context, event, enqueue }) => {
       enqueue.assign({ treeAlive: false, childRunning: false, pid: null });
+      // The run's account was given back and its tree is gone: its credential home (and the claim on
+      // the account other conductors wait for) goes now, not after the backoff or a rate limit's
+      // reset (a field review: an idle account stayed claimed through a 7 s backoff).
+      if (context.leaseStatus !== "held") {
+        enqueue.stopChild("creds");
+        enqueue.assign({ envRef: null });
+      }
       enqueue.emit({ type: "gone", sessionId: context.id, generation: (event as Ev<"CHILD.GONE">).generation });
     }),
     /**

@@ -60,8 +60,14 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
   const claims = createAccountClaims(stateFile);
   const heldElsewhereRecheckMs = opts.heldElsewhereRecheckMs ?? HELD_ELSEWHERE_RECHECK_MS;
   const vault = new Map<string, LeasedEnv>();
-  /** `provider/id` → a run of this conductor still giving the account up (its home's dispose, then the claim). */
-  const givingUp = new Map<string, Promise<unknown>>();
+  /**
+   * `provider/id` → the run of this conductor that holds the account's claim, until it has given it
+   * up (its home's dispose, then the claim). Set when it claims, not when it stops: the broker grants
+   * the next lease at the last one's RELEASE, before that run's home is stopped, and the next run
+   * claiming meanwhile found the claim held by this very process ("in use by another conductor"),
+   * then waited 15 s (a field review).
+   */
+  const holders = new Map<string, Promise<unknown>>();
   const pending = new Set<Promise<unknown>>();
   const ioError = (error: string) => {
     opts.log("broker.io_error", { error });
@@ -79,12 +85,19 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
     let home: CredentialHome | undefined;
     let release: (() => Promise<void>) | undefined;
     let stopped = false;
+    let giveUp: (done?: unknown) => void = () => undefined;
+    /** Settles once this run has given the account up (or never held it). */
+    const given = new Promise((r) => {
+      giveUp = r;
+    });
     const ready = (async () => {
       try {
         // First the machine-wide claim: no home (no copy of the login) while another conductor runs on it.
         const { provider, accountId, leaseId } = input.lease;
         // The broker frees an account at its release, while the last run's home still goes: not "elsewhere".
-        await givingUp.get(`${provider}/${accountId}`);
+        const key = `${provider}/${accountId}`;
+        while (holders.has(key) && !stopped) await holders.get(key);
+        if (stopped) return;
         // A folder the claim cannot be written in is what a state file there would be: logged, not fatal.
         const claim = await claims.claim(provider, accountId, { sessionId: input.sessionId, leaseId }).catch((err) => {
           ioError(`no claim on ${provider}/${accountId}: ${errorText(err)}`);
@@ -103,6 +116,7 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
           return;
         }
         release = claim?.release;
+        holders.set(key, given);
         if (stopped) return;
         const lease = resolveLease(input.lease as unknown as Lease, config, process.env);
         home = await createCredentialHome({
@@ -127,8 +141,12 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
       // The claim outlives the home: the next holder copies the login this one wrote back.
       const key = `${input.lease.provider}/${input.lease.accountId}`;
       const done = ready.then(() => home?.dispose()).finally(() => release?.());
-      const gone = done.catch(() => undefined).finally(() => givingUp.get(key) === gone && givingUp.delete(key));
-      givingUp.set(key, gone);
+      void done
+        .catch(() => undefined)
+        .finally(() => {
+          if (holders.get(key) === given) holders.delete(key);
+          giveUp();
+        });
       track(done);
     };
   });

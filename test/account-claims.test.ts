@@ -168,4 +168,21 @@ describe("the broker runtime's credential home takes the claim", () => {
     next.actor.stop();
     await r.rt.settle();
   });
+
+  it("in the broker's own order (the next run's home starts before the last run's is stopped), it waits for it too", async () => {
+    // A field review: the broker grants the next lease at the RELEASE, before the session that gave
+    // the account back stops its home; the next run found the claim held by its own conductor
+    // ("in use by another conductor", this very pid) and waited 15 s for each hand-over.
+    const root = tempDir();
+    const r = runtime(root);
+    const first = home(r, "s1");
+    expect(await first.next()).toMatchObject({ type: "CREDENTIALS.READY" });
+    const next = home(r, "s2");
+    const got = next.next();
+    first.actor.stop();
+    expect(await got).toMatchObject({ type: "CREDENTIALS.READY" });
+    expect(r.log.some(([event]) => event === "broker.held_elsewhere")).toBe(false);
+    next.actor.stop();
+    await r.rt.settle();
+  });
 });

@@ -102,6 +102,21 @@ describe("sessions with leased accounts", () => {
     expect(t.disposed).toEqual(["s1#1"]);
   });
 
+  it("a failed run's home (and its claim on the account) goes once its tree is gone, not after the backoff", () => {
+    // A field review: the claim stayed through a 7 s backoff, and another conductor was kept off an idle account.
+    const t = start();
+    t.spawn("s1", { backoffInitialMs: 7_000, failureBackoffInitialMs: 7_000 });
+    t.run("s1").output();
+    t.run("s1").exit(1, "boom");
+    expect(t.session("s1").getSnapshot().context.state).toBe("restarting");
+    expect(t.disposed).toEqual([]);
+    t.run("s1").gone();
+    expect(t.disposed).toEqual(["s1#1"]);
+    expect(t.session("s1").getSnapshot().context.state).toBe("restarting");
+    t.clock.increment(7_000);
+    expect(t.creds.map((c) => `${c.sessionId}#${c.generation}`)).toEqual(["s1#1", "s1#2"]);
+  });
+
   it("rate limited on A: A cools down for the hinted time, the restart runs on B, A is leased again after", () => {
     const t = start();
     t.spawn("s1");
