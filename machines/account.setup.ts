@@ -43,8 +43,11 @@ export const accountSetup = setup({
     releaseOk: ({ event }) => (event as Release).ok,
     releaseCools: ({ event }) => coolsOnRelease(event as Release),
     releaseCountsAsFailure: ({ event }) => countsAsFailure(event as Release),
+    // Credentials that cannot be made (an auth file gone, a variable unset) fail every run alike: open at once.
     tripsCircuit: ({ context, event }) =>
-      countsAsFailure(event as Release) && context.failures.length + 1 >= context.policy.circuit.failures,
+      countsAsFailure(event as Release) &&
+      ((event as Release).failureMode === "credentials" ||
+        context.failures.length + 1 >= context.policy.circuit.failures),
     coolsAfterRelease: ({ context, event }) => coolingAfter(context, event as Release) !== null,
     coolingOutlastsLease: ({ context }) => (context.coolingUntil ?? -Infinity) > (context.lease?.expiresAt ?? Infinity),
     coolingOutlastsOpen: ({ context }) => (context.coolingUntil ?? -Infinity) > (context.openUntil ?? Infinity),

@@ -21,7 +21,11 @@ export const hostMatches = (s: Pick<BrokerAccountSpec, "host">, requireHost: str
       : s.host === requireHost;
 
 /** Accounts a request may use, in config order. */
-function eligible(ctx: Pick<BrokerContext, "specs">, provider: string, requireHost: string | undefined): string[] {
+export function eligible(
+  ctx: Pick<BrokerContext, "specs">,
+  provider: string,
+  requireHost: string | undefined,
+): string[] {
   return Object.keys(ctx.specs).filter((k) => {
     const s = ctx.specs[k] as BrokerAccountSpec;
     return s.provider === provider && hostMatches(s, requireHost);

@@ -4,7 +4,7 @@
  */
 import type { AnyActorRef } from "xstate";
 import { accountAvailability } from "./account.status.js";
-import { choose, tierOf } from "./broker.policy.js";
+import { choose, eligible, tierOf } from "./broker.policy.js";
 import type {
   AccountEventOut,
   AccountRef,
@@ -64,6 +64,7 @@ export function serve(
         mode: spec.mode,
         tier: tierOf(spec),
         halfOpen: availability.halfOpen,
+        alternatives: eligible(ctx, req.provider, req.requireHost).length - 1,
         ...(spec.host !== undefined ? { host: spec.host } : {}),
         ...(spec.mode === "profile" && spec.profile !== undefined ? { profile: spec.profile } : {}),
         ...(spec.mode === "env" ? { envKeys: [...(spec.envKeys ?? [])] } : {}),

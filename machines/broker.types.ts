@@ -52,6 +52,11 @@ export interface Lease {
   tier: Tier;
   /** This lease is the circuit's one trial: its release decides whether the circuit closes. */
   halfOpen: boolean;
+  /**
+   * How many other accounts of the provider the broker could lease this session (whatever their
+   * state now): a run whose credentials fail on this one tries another when there is one.
+   */
+  alternatives?: number;
   host?: string;
   profile?: string;
   envKeys?: readonly string[];

@@ -166,6 +166,7 @@ export const sessionBase = setup({
     leasingAccount: stateIn("#session.starting.leasing"),
     preparingAccount: stateIn("#session.starting.preparing"),
     questionFading: stateIn("#session.input_wait.gone"),
+    otherAccounts: ({ context }) => (context.lease?.alternatives ?? 0) > 0,
     leaseWaitIsOver: ({ context }) => context.leaseWaitOver,
     /**
      * A restart cannot fix a missing account, broken credentials, or what the CLI called terminal

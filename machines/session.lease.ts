@@ -27,6 +27,8 @@ export interface SessionLease {
   provider: string;
   tier: string;
   halfOpen: boolean;
+  /** Other accounts of the provider the broker could lease instead (a credentials failure tries one). */
+  alternatives: number;
   /** Lease time-to-live as granted; the session renews at half of it while the run lasts. */
   ttlMs: number;
 }
@@ -34,7 +36,11 @@ export interface SessionLease {
 export type LeaseEvent =
   | {
       type: "LEASE.GRANTED";
-      lease: Omit<SessionLease, "ttlMs"> & { grantedAt?: number; expiresAt?: number } & Record<string, unknown>;
+      lease: Omit<SessionLease, "ttlMs" | "alternatives"> & {
+        alternatives?: number;
+        grantedAt?: number;
+        expiresAt?: number;
+      } & Record<string, unknown>;
     }
   | { type: "LEASE.QUEUED"; etaMs: number | null; reason: string; position?: number }
   | { type: "LEASE.UNAVAILABLE"; etaMs: number | null; code: string; reason: string }
@@ -51,7 +57,7 @@ export interface CredentialHomeInput {
   sessionId: string;
   agent: string;
   generation: number;
-  lease: Omit<SessionLease, "ttlMs"> & Record<string, unknown>;
+  lease: Omit<SessionLease, "ttlMs" | "alternatives"> & Record<string, unknown>;
   /** The run's working folder: its project settings may pick a credential too. */
   cwd?: string;
 }
@@ -59,12 +65,15 @@ export interface CredentialHomeInput {
 /** Default lease TTL of the broker (30 min), when a grant does not say. */
 const DEFAULT_TTL_MS = 30 * 60_000;
 
-export const leaseOf = (l: Omit<SessionLease, "ttlMs"> & { grantedAt?: number; expiresAt?: number }): SessionLease => ({
+export const leaseOf = (
+  l: Omit<SessionLease, "ttlMs" | "alternatives"> & { alternatives?: number; grantedAt?: number; expiresAt?: number },
+): SessionLease => ({
   leaseId: l.leaseId,
   accountId: l.accountId,
   provider: l.provider,
   tier: l.tier,
   halfOpen: l.halfOpen,
+  alternatives: typeof l.alternatives === "number" ? l.alternatives : 0,
   ttlMs:
     typeof l.expiresAt === "number" && typeof l.grantedAt === "number" && l.expiresAt > l.grantedAt
       ? l.expiresAt - l.grantedAt

@@ -100,7 +100,11 @@ export const sessionMachine = sessionSetup.createMachine({
         preparing: {
           on: {
             "CREDENTIALS.READY": { target: "launching", actions: "noteCredentials" },
-            "CREDENTIALS.ERROR": { target: `#session.${STATES.FAILED}`, actions: "noteCredentialsError" },
+            "CREDENTIALS.ERROR": [
+              // One account of a pool with its credentials gone: its circuit opens, the run asks for another.
+              { guard: "otherAccounts", target: "leasing", actions: "releaseBrokenAccount" },
+              { target: `#session.${STATES.FAILED}`, actions: "noteCredentialsError" },
+            ],
             // Another conductor runs on this account: give it back (it cools), lease again.
             "CREDENTIALS.BUSY": [
               {

@@ -109,6 +109,20 @@ export const sessionSetup = sessionOutcomeSetup.extend({
         },
       });
     }),
+    /** This account's credentials cannot be made: given back as broken (its circuit opens), lease again. */
+    releaseBrokenAccount: enqueueActions(({ context, event, enqueue, system }) => {
+      const message = (event as Ev<"CREDENTIALS.ERROR">).message;
+      const broker = system.get("broker") as AnyActorRef | undefined;
+      if (context.leaseStatus === "held" && context.lease && broker)
+        enqueue.sendTo(broker, releaseEvent(context.id, context.lease, false, "credentials", null));
+      enqueue.stopChild("creds");
+      enqueue.assign({
+        leaseStatus: "none",
+        lease: null,
+        envRef: null,
+        lastError: `credentials of ${context.lease?.provider}/${context.lease?.accountId}: ${message}`,
+      });
+    }),
     noteCredentials: assign(({ event }) => ({ envRef: (event as Ev<"CREDENTIALS.READY">).envRef ?? null })),
     noteCredentialsError: assign(({ event }) => ({
       failureMode: "credentials" as const,

@@ -115,6 +115,7 @@ describe("broker: lease policy", () => {
       mode: "env",
       tier: "pro",
       halfOpen: false,
+      alternatives: 2,
       envKeys: ["OPENAI_API_KEY"],
       grantedAt: now,
       expiresAt: now + TTL,

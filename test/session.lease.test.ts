@@ -21,6 +21,8 @@ function start(
     credentials?: "ok" | "error";
     cooldownMs?: number;
     leaseTtlMs?: number;
+    /** Accounts whose credential home fails (CREDENTIALS.ERROR). */
+    brokenAccounts?: Set<string>;
     /** Accounts another conductor holds: their credential home answers CREDENTIALS.BUSY. */
     heldElsewhere?: Set<string>;
   } = {},
@@ -39,7 +41,8 @@ function start(
       const timer = clock.setTimeout(() => sendBack({ type: "CREDENTIALS.BUSY", message, retryAfterMs: 15_000 }), 0);
       return () => clock.clearTimeout(timer);
     }
-    if (opts.credentials === "error") sendBack({ type: "CREDENTIALS.ERROR", message: "auth file missing" });
+    if (opts.credentials === "error" || opts.brokenAccounts?.has(input.lease.accountId))
+      sendBack({ type: "CREDENTIALS.ERROR", message: "auth file missing" });
     else sendBack({ type: "CREDENTIALS.READY", envRef: `${input.sessionId}#${input.generation}` });
     return () => void disposed.push(`${input.sessionId}#${input.generation}`);
   });
@@ -208,12 +211,31 @@ describe("sessions with leased accounts", () => {
     expect(t.spawned).toHaveLength(0);
   });
 
-  it("credentials that cannot be prepared: never started, dead, lease released", () => {
-    const t = start({ credentials: "error" });
+  it("credentials that cannot be prepared, the provider's only account: never started, dead, lease released", () => {
+    const t = start({ credentials: "error", accounts: [accounts[0]!] });
     t.spawn("s1");
     expect(t.spawned).toHaveLength(0);
     expect(t.session("s1").getSnapshot().context).toMatchObject({ state: "dead", failureMode: "credentials" });
     expect(t.brokerEvents.filter((e) => e.type === "release")).toHaveLength(1);
+  });
+
+  it("credentials that cannot be prepared on one account of a pool: that account's circuit opens, the run goes on another", () => {
+    // A field review: one account with its auth file gone killed every session instead of failing over.
+    const t = start({ brokenAccounts: new Set(["acct-a"]) });
+    t.spawn("s1");
+    expect(t.creds.map((c) => c.lease.accountId)).toEqual(["acct-a", "acct-b"]);
+    expect(t.spawned).toHaveLength(1);
+    expect(t.spawned[0]!.spec.envRef).toBe("s1#1");
+    expect(t.session("s1").getSnapshot().context).toMatchObject({ state: "starting", restarts: 0 });
+    expect(t.brokerEvents).toContainEqual(
+      expect.objectContaining({ type: "release", accountId: "acct-a", ok: false, failureMode: "credentials" }),
+    );
+    expect(t.brokerEvents).toContainEqual(expect.objectContaining({ type: "circuitOpen", accountId: "acct-a" }));
+    // The next session is not sent to the broken account while its circuit is open.
+    t.run("s1").output();
+    t.run("s1").exit(0);
+    t.spawn("s2");
+    expect(t.creds.at(-1)!.lease.accountId).toBe("acct-b");
   });
 
   it("kill: released once, skipping the circuit; a kill while queued cancels the request", () => {

@@ -93,6 +93,8 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
         { type: "LEASE.GRANTED", lease: { ...MODEL_LEASE } },
         { type: "LEASE.QUEUED", etaMs: 1_000, reason: "all_busy" },
       );
+      // An account of a pool: its credentials failing sends the run to lease another.
+      if (o.judgement) out.push({ type: "LEASE.GRANTED", lease: { ...MODEL_LEASE, alternatives: 1 } });
       out.push(
         { type: "LEASE.UNAVAILABLE", etaMs: null, code: "none_free", reason: "no account free" },
         after("leaseWait", "starting"),
@@ -242,6 +244,7 @@ export function serializeSessionState(s: SessionSnapshotValue): string {
     kill: c.killRequested,
     account: c.account !== null,
     lease: c.leaseStatus,
+    pool: (c.lease?.alternatives ?? 0) > 0,
     leaseWaitOver: c.leaseWaitOver,
     nudged: c.nudged,
     answered: c.autoAnswered !== null,
