@@ -5,6 +5,7 @@
  * every snapshot (sessions and pty actors only pass an opaque `envRef`).
  */
 import type { LeasedEnv } from "../actors/pty-spawn.js";
+import { type Stats, unwatchFile, watchFile } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type AnyActorRef, fromCallback } from "xstate";
@@ -33,12 +34,17 @@ export interface BrokerRuntimeOptions {
   log: (event: string, data: Record<string, unknown>) => void;
   /** An account another conductor runs on is tried again after this long (it cools meanwhile). */
   heldElsewhereRecheckMs?: number;
+  /** How often the state file is checked for other conductors' changes (default 1 s). */
+  stateRecheckMs?: number;
   /**
    * The shared state (state file, claims) could not be read or written: cool-downs are not kept and
    * claims not shared until it can be. Logged as `broker.io_error` too.
    */
   onIoError?: (error: string) => void;
 }
+
+/** How often the shared state file is looked at for other conductors' cool-downs (a stat). */
+export const STATE_RECHECK_MS = 1_000;
 
 /** How often a session asks again for an account another conductor holds (a claim check is a file open). */
 export const HELD_ELSEWHERE_RECHECK_MS = 15_000;
@@ -151,6 +157,7 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
     };
   });
 
+  let stopWatching: () => void = () => undefined;
   /** Log every broker event (no secrets in them) and persist cool-downs and circuits. */
   function attach(broker: AnyActorRef | undefined, log: Log = opts.log): void {
     if (!broker) return;
@@ -166,6 +173,16 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
       log(`broker.${snakeCase(type)}`, data);
       if (persistsBrokerEvent(e)) track(store.update((s) => applyBrokerEvent(s, e)));
     });
+    // Other conductors' cool-downs and open circuits, as they write them (a field review: the file
+    // was read only here, and an account another conductor had just found rate-limited was leased
+    // again). The file is only ever replaced whole, so a changed inode or mtime is a new state; a
+    // SYNC only ever extends what the broker knows, so our own writes coming back change nothing.
+    const onChange = (now: Stats, before: Stats) => {
+      if (now.ino === before.ino && now.mtimeMs === before.mtimeMs) return;
+      track(store.load().then((state) => broker.send(syncEventOf(state, Date.now()))));
+    };
+    watchFile(stateFile, { interval: opts.stateRecheckMs ?? STATE_RECHECK_MS, persistent: false }, onChange);
+    stopWatching = () => unwatchFile(stateFile, onChange);
   }
 
   return {
@@ -174,8 +191,9 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
     envFor: (ref: string) => vault.get(ref),
     attach,
     stateFile,
-    /** Resolves when every state-file write and credential-home removal has finished. */
+    /** Resolves when every state-file write and credential-home removal has finished; stops watching the file. */
     settle: async () => {
+      stopWatching();
       while (pending.size > 0) await Promise.all([...pending]);
     },
   };

@@ -2,11 +2,11 @@
  * Accounts end to end: real processes in real ptys, the real broker statechart, the state file
  * and credential homes on disk.
  */
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createConductor, type Conductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
 import { waitUntil } from "./helpers/wait-until.js";
@@ -119,6 +119,28 @@ describe("accounts with real processes", () => {
     const seen: string[] = [];
     c.on("account", (e: { accountId: string }) => seen.push(e.accountId));
     await new Promise((r) => setTimeout(r, 100)); // the state file is loaded asynchronously at start
+    const done = until(c, "completed", "s");
+    c.spawnSession({ id: "s", agent: "command", command: [NODE, "-e", "console.log('ok')"], account: "codex" });
+    await done;
+    expect(seen).toEqual(["acct-b"]);
+  });
+
+  it("a running conductor takes another conductor's cool-down from the shared state file as it is written", async () => {
+    // A field review: the file was read once, at creation; an account another conductor had just
+    // found rate-limited was leased again, and rate-limited again.
+    const dir = mkdtempSync(join(tmpdir(), "conductor-broker-"));
+    const { c } = conductor(demoAccounts, dir);
+    await new Promise((r) => setTimeout(r, 100));
+    // Another conductor writes it as the store does: a whole new file, renamed over the old one.
+    const file = join(dir, "broker-state.json");
+    const state = { version: 1, cooldowns: { "codex/acct-a": { until: Date.now() + 60_000 } }, circuits: {} };
+    writeFileSync(`${file}.other`, JSON.stringify(state));
+    renameSync(`${file}.other`, file);
+    const broker = c.actor.system.get("broker");
+    const status = () => broker.getSnapshot().context.accounts["codex/acct-a"].getSnapshot().value;
+    await vi.waitFor(() => expect(status()).toBe("cooling"), { timeout: 30_000, interval: 50 });
+    const seen: string[] = [];
+    c.on("account", (e: { accountId: string }) => seen.push(e.accountId));
     const done = until(c, "completed", "s");
     c.spawnSession({ id: "s", agent: "command", command: [NODE, "-e", "console.log('ok')"], account: "codex" });
     await done;
