@@ -265,6 +265,30 @@ describe("questions on the whole screen", () => {
     });
   });
 
+  it("claude's transcript echo of a prompt of two lines over its idle composer is the composer, not a menu", () => {
+    // A field review (claude-code 2.1.332, live): `❯ Please reply…` over `  Then stop.` read as an
+    // unnumbered menu (kind approval, the user's own lines its choices) once the answer was short.
+    const rule = "─".repeat(120);
+    const screen = [
+      "▎ Auto mode lets Claude handle permission prompts automatically. Claude checks each tool call for risky actions and",
+      "▎ https://code.claude.com/docs/en/permission-modes",
+      "",
+      "❯ Please reply with one short sentence.",
+      "  Then stop.",
+      "",
+      "● FAKE-API-OK: hello from the fake model.",
+      "",
+      "✻ Sautéed for 0s · done 6:30 AM",
+      "",
+      `${" ".repeat(100)}◐ medium · /effort`,
+      rule,
+      "❯",
+      rule,
+      "  ⏵⏵ auto mode on (shift+tab to cycle)",
+    ];
+    expect(findQuestion(claude, screen, null)).toMatchObject({ kind: "composer" });
+  });
+
   it("gemini's boxed trust question with its status bar below", () => {
     const screen = [
       "╭────────────────────────────────────────────╮",

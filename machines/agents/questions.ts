@@ -14,6 +14,8 @@ const OPTION = /^(?:[❯›>●○◉◯▶►→*]\s*)?(\d{1,2})[.)]\s+(\S.*)$/
 const SELECTED = /^[❯›>●◉▶►→*]/;
 /** An unnumbered menu's selected line (claude 2.1's trust dialog: `❯ No, exit` over `  Yes, I trust…`). */
 const MARKED = /^(\s*)❯\s(\S.*)$/;
+/** A `❯` prompt line, empty or not: a dialog has one selector, a composer under history is another. */
+const PROMPT_MARK = /^\s*❯(?:\s|$)/;
 /** Lines allowed under a menu (its footer, a status bar) for it to still be the open question. */
 const MENU_TAIL = 8;
 /** How far above the first choice the question may be (claude explains the risk in between). */
@@ -69,6 +71,10 @@ function findMarkedMenu(screen: readonly string[]): { line: number; choices: str
     let last = i;
     while (sibling(screen[last + 1])) last++;
     if (last === first) continue;
+    // A `❯` prompt below (claude's idle composer) makes this one history: claude echoes a prompt of
+    // several lines as `❯ first` over its indented rest, the shape of a menu (a field review: a short
+    // answer under it was taken for an approval whose choices were the user's own lines).
+    if (screen.slice(last + 1).some((l) => PROMPT_MARK.test(l))) return null;
     const choices = screen.slice(first, last + 1).map((l) => l.slice(col).trim());
     const below = screen.slice(last + 1).filter((l) => contentOf(l).trim() !== "").length;
     return below <= MENU_TAIL ? { line: first, choices } : null;
