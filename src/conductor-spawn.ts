@@ -2,7 +2,7 @@
  * `spawnSession(config)` → the conductor's `SPAWN` event. Everything that can refuse a config runs
  * here, before the conductor hears of the session, so a refused spawn leaves nothing behind.
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Actor } from "xstate";
 import type { ConductorEvent, conductorMachine, RemotePlacement } from "../machines/conductor.machine.js";
 import { type ConductorOptions, policyFor, type SpawnConfig, validateSpawnConfig } from "./conductor-options.js";
@@ -121,10 +121,11 @@ let instances = 0;
 /** The SPAWN event for a checked config, and what the launcher decided (presets only). Throws (launch errors,
  * unknown host) before anything exists. */
 export function spawnEventOf(
-  config: SpawnConfig,
+  given: SpawnConfig,
   ctx: SpawnContext,
   createdAt: string,
 ): { event: SpawnEvent; preset: LaunchSpec["preset"] } {
+  const config = judgedByProgram(given);
   const { opts, logsDir } = ctx;
   const launch = launchOf(config);
   const remote = config.remote ? remotePlacement(config) : undefined;
@@ -160,6 +161,21 @@ export function spawnEventOf(
     },
   };
   return { event, preset: launch.preset };
+}
+
+/** The CLIs a `command` is judged as when its program is one of them (by its file name). */
+const KNOWN_CLIS = new Set(["claude", "codex", "gemini"]);
+
+/**
+ * A `command` running claude, codex or gemini itself is judged as that CLI unless `judgeAs` says
+ * otherwise (`"command"` keeps it plain). A field review: `["claude", "-p", …]` without `judgeAs` was
+ * judged as a plain command, so its silent one-shot run was killed at the 120 s start-up timeout and
+ * the whole task ran again.
+ */
+export function judgedByProgram(config: SpawnConfig): SpawnConfig {
+  if (config.agent !== "command" || config.judgeAs !== undefined || !config.command?.[0]) return config;
+  const program = basename(config.command[0]);
+  return KNOWN_CLIS.has(program) ? { ...config, judgeAs: program as SpawnConfig["judgeAs"] } : config;
 }
 
 /** Sends SPAWN and returns the new session's actor; throws (after `onRefused`) if the conductor refused it. */

@@ -104,3 +104,22 @@ describe("preset options through spawnSession", () => {
     },
   );
 });
+
+describe("a command that runs one of the three CLIs", () => {
+  it("is judged as that CLI by its program's name (claude -p's silence is no start-up timeout); judgeAs wins", () => {
+    // A field review: `["claude", "-p", …]` without judgeAs was judged as a plain command, and its
+    // silent one-shot run was killed at the 120 s start-up timeout and run again from the start.
+    const dir = mkdtempSync(join(tmpdir(), "judged-by-program-"));
+    const claude = join(dir, "claude");
+    writeFileSync(claude, "#!/bin/sh\nsleep 30\n");
+    chmodSync(claude, 0o755);
+    const c = conductor();
+    const policy = (id: string) => c.actor.getSnapshot().context.sessions[id]!.getSnapshot().context.policy;
+    c.spawnSession({ id: "a", agent: "command", command: [claude, "-p", "review"] });
+    expect(policy("a").judgeAs).toBe("claude");
+    c.spawnSession({ id: "b", agent: "command", command: [claude, "-p", "review"], judgeAs: "command" });
+    expect(policy("b").judgeAs).toBe("command");
+    c.spawnSession({ id: "c", agent: "command", command: ["sh", "-c", "sleep 30"] });
+    expect(policy("c").judgeAs).toBe(null);
+  });
+});

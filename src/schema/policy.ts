@@ -252,7 +252,8 @@ export const timeZone = () =>
 
 export const judgeAs = () =>
   doc(z.enum(AGENT_NAMES), {
-    description: "judge this session's output as that agent's (e.g. a `command` wrapping claude); default its agent",
+    description:
+      "judge this session's output as that agent's (e.g. a `command` wrapping claude); default its agent, or for a `command` whose program is named claude, codex or gemini, that CLI (`command` keeps it plain)",
     example: "claude",
     default: null,
   });
