@@ -2,6 +2,7 @@
  * The session statechart's data: what it is started with, what it holds, the events it takes and
  * the events it emits. session.setup.ts names the actors, delays, guards and actions that use them.
  */
+import { checkSessionInput } from "./session.input-check.js";
 import { NO_SCREEN_KEYS, type ScreenKeys } from "./agents/index.js";
 import type { InputWaitInfo } from "./session.judgement.js";
 import type { AccountRequirement, LeaseEvent, SessionLease } from "./session.lease.js";
@@ -202,6 +203,7 @@ export type Ev<T extends SessionEvent["type"]> = Extract<SessionEvent, { type: T
  * per session, against ~0.4 KB). bench/output-alloc.mjs shows it as `assign` bytes per event.
  */
 export function initialContext(input: SessionInput): SessionContext {
+  checkSessionInput(input);
   return { ...contextLiteral(input) };
 }
 

@@ -60,7 +60,7 @@ describe("an actor that throws", () => {
     for (const id of ["good", "bad"]) actor.send({ type: "SPAWN", session: input(id) });
     const session = (id: string) => actor.getSnapshot().context.sessions[id] as AnyActorRef;
     expect(session("bad").getSnapshot().context).toMatchObject({ state: "dead", failureMode: "internal_error" });
-    // A session input that makes the session's own actor throw (no spec: its START action fails).
+    // A session input that makes the session's own actor fail (no spec: refused as it is taken).
     actor.send({ type: "SPAWN", session: { id: "broken", agent: "command" } as unknown as SessionInput });
     expect(actor.getSnapshot().status).toBe("active");
     expect(session("broken").getSnapshot().status).toBe("error");
@@ -68,7 +68,7 @@ describe("an actor that throws", () => {
       type: "actorError",
       id: "broken",
       session: true,
-      error: expect.stringContaining("resumeArgv"),
+      error: expect.stringContaining("sessionMachine input: spec must be an object"),
     });
     expect(actor.getSnapshot().context.finished).toEqual({ bad: true, broken: true });
     // The good one is untouched, and all-completed still comes when it ends.

@@ -2,6 +2,9 @@
  * zod issues → what a person editing a call or a JSON file needs: the field path, the problem in
  * words, a correct example (from the field's metadata), and for a typo the closest known key.
  */
+import { closest } from "../../machines/closest.js";
+
+export { closest };
 import { z } from "zod";
 import { MAX_TIMER_MS } from "./primitives.js";
 
@@ -102,32 +105,6 @@ export function describeValue(v: unknown): string {
   if (typeof v === "bigint" || typeof v === "symbol") return `a ${typeof v}`;
   const s = typeof v === "number" && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
   return `${typeof v} ${s.length > 40 ? `${s.slice(0, 37)}…` : s}`;
-}
-
-/** Edit distance, for suggesting the closest known key or value. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j] as number;
-      row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length] as number;
-}
-
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  if (word.length > 100) return undefined;
-  let best: string | undefined;
-  let bestD = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = distance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) [best, bestD] = [c, d];
-  }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 /** A function or object no JSON can hold (custom, or a union of such): its example is code, not a string. */
