@@ -6,7 +6,7 @@
  * Each step must take exactly the transitions the machine predicts (read from XState's
  * inspection API) and reach the same abstract state. Coverage is counted from the machine.
  *
- * Time: the chart's timers run on a SimulatedClock (test/helpers/timer-plan.ts). The clock moves
+ * Time: the chart's timers run on a SimulatedClock (src/testing/timer-plan.ts). The clock moves
  * only at a step the model says a timer makes, and only until that timer has fired; every other
  * step waits on a real event (output, exit, tree gone). Nothing here waits on or races the wall
  * clock, so the paths hold on a loaded machine; wall time only bounds how long a real event may take.
@@ -31,26 +31,11 @@ import {
   type SessionModelPath,
   type SessionSnapshotValue,
 } from "../src/testing/session-model.js";
-import { arrivals, isTimerStep, planTimers } from "./helpers/timer-plan.js";
+import { arrivals, isTimerStep, MODEL_RUN_POLICY, planTimers } from "../src/testing/timer-plan.js";
 
 const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
 const QUESTION = "Continue? (y/n)";
-// Simulated milliseconds: timers of one state far apart, so the one the model expects falls due first
-// even after the output's real reporting lag (subtracted from stallAfter/inputQuiet) is taken off.
-const POLICY = {
-  maxRestarts: 1,
-  startupTimeoutMs: 300_000,
-  inputQuietMs: 60_000,
-  stallMs: 120_000,
-  stallTimeoutMs: 240_000,
-  stallNudgeKeys: ["Enter"], // the ladder: stalled → nudge (Enter) → give up
-  inputWaitDefaultKeys: ["y", "Enter"],
-  backoffInitialMs: 40_000,
-  backoffMaxMs: 40_000,
-  failureBackoffInitialMs: 40_000,
-  graceMs: 1_000, // real: the pty actor's SIGTERM → SIGKILL grace
-  leaseWaitMs: 70_000,
-};
+const POLICY = MODEL_RUN_POLICY;
 // A bound on real events only (a node start, an exit, a tree's death), sized for a loaded 2-core machine.
 const STEP_TIMEOUT_MS = 60_000;
 const CONCURRENCY = 6; // paths wait only on real processes now

@@ -39,6 +39,15 @@ export {
 } from "./session-model.js";
 export { followActor, runPool, type ActorFollower, type FollowOptions, type PoolResult } from "./runner.js";
 export {
+  arrivals,
+  isTimerStep,
+  LONG_TIMERS,
+  MODEL_RUN_POLICY,
+  nextDue,
+  planTimers,
+  type TimerPlan,
+} from "./timer-plan.js";
+export {
   conductorModelEvents,
   conductorModelLogic,
   conductorPaths,

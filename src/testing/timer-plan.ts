@@ -15,7 +15,29 @@
 import { type AnyActorRef, createActor, fromCallback, type InspectionEvent, SimulatedClock, setup } from "xstate";
 import { NEVER_MS, QUESTION_GONE_SETTLE_MS } from "../../machines/session.policy.js";
 import { type SessionInput, sessionMachine } from "../../machines/session.machine.js";
-import type { SessionModelPath } from "../../src/testing/session-model.js";
+import type { SessionModelPath } from "./session-model.js";
+
+/**
+ * The policy to run generated paths with, in simulated milliseconds: timers of one state far apart,
+ * so the one the model expects falls due first even after a real output's reporting lag (subtracted
+ * from stallAfter/inputQuiet) is taken off. Arm the optional ones (the restart window, the run
+ * deadline, the question's timeout, the nudge) only for paths that take them, as the repository's
+ * own runner does (test/model-based.session.test.ts).
+ */
+export const MODEL_RUN_POLICY = {
+  maxRestarts: 1,
+  startupTimeoutMs: 300_000,
+  inputQuietMs: 60_000,
+  stallMs: 120_000,
+  stallTimeoutMs: 240_000,
+  stallNudgeKeys: ["Enter"], // the ladder: stalled → nudge (Enter) → give up
+  inputWaitDefaultKeys: ["y", "Enter"],
+  backoffInitialMs: 40_000,
+  backoffMaxMs: 40_000,
+  failureBackoffInitialMs: 40_000,
+  graceMs: 1_000, // real: the pty actor's SIGTERM → SIGKILL grace
+  leaseWaitMs: 70_000,
+} as const;
 
 /** Delayed events the chart raises to itself and that outlive the state that raised them. */
 export const LONG_TIMERS = ["LEASE.RENEW_DUE", "RESTART.WINDOW_EXPIRED", "RUN.DEADLINE"] as const;
