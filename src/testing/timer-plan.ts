@@ -92,14 +92,17 @@ export function arrivals(actorId: string) {
   };
 }
 
+/** Step `i` of a path (in range: the callers loop over its steps). */
+const stepAt = (path: SessionModelPath, i: number) => path.steps[i] as SessionModelPath["steps"][number];
+
 /**
  * The settle of a question gone from the screen, armed at `step`: "never" when the path leaves that
  * state by the question's own timeout instead (armed when it was asked, it falls due first there).
  */
 function questionGoneSettle(path: SessionModelPath, step: number): number {
   for (let k = step + 1; k < path.steps.length; k++) {
-    if (!path.steps[k - 1]!.state.matches({ input_wait: "gone" })) break;
-    if (path.steps[k]!.event.type.startsWith("xstate.after.inputWaitTimeout.")) return NEVER_MS;
+    if (!stepAt(path, k - 1).state.matches({ input_wait: "gone" })) break;
+    if (stepAt(path, k).event.type.startsWith("xstate.after.inputWaitTimeout.")) return NEVER_MS;
   }
   return QUESTION_GONE_SETTLE_MS;
 }
@@ -119,7 +122,7 @@ export interface TimerPlan {
 }
 
 /** A long timer belongs to one run (renewal, deadline) or spans runs (the restart window). */
-const generationOf = (path: SessionModelPath, k: number) => path.steps[k - 1]!.state.context.generation;
+const generationOf = (path: SessionModelPath, k: number) => stepAt(path, k - 1).state.context.generation;
 
 /**
  * Dry-runs `path` on the pure chart with `input` and a SimulatedClock: the time of every step and
@@ -148,7 +151,7 @@ export function planTimers(path: SessionModelPath, input: SessionInput): TimerPl
   const dueAt = new Map<number, number>();
   try {
     for (let i = 1; i < path.steps.length; i++) {
-      const step = path.steps[i]!.event;
+      const step = stepAt(path, i).event;
       // The run an event names is this chart's: a state the model reached by another run (its
       // abstraction leaves the run number out) keeps that run's number, as the real runner knows.
       const generation = (session.getSnapshot().context as { generation: number }).generation;
@@ -162,9 +165,9 @@ export function planTimers(path: SessionModelPath, input: SessionInput): TimerPl
       else session.send(e);
       times.push(clock.now());
       const now = JSON.stringify(session.getSnapshot().value);
-      if (now !== JSON.stringify(path.steps[i]!.state.value))
+      if (now !== JSON.stringify(stepAt(path, i).state.value))
         throw new Error(
-          `plan: at step ${i} (${e.type}) the chart is in ${now}, the path in ${JSON.stringify(path.steps[i]!.state.value)}`,
+          `plan: at step ${i} (${e.type}) the chart is in ${now}, the path in ${JSON.stringify(stepAt(path, i).state.value)}`,
         );
     }
     const end = session.getSnapshot();
@@ -180,10 +183,10 @@ export function planTimers(path: SessionModelPath, input: SessionInput): TimerPl
   /** The next unclaimed step of this timer after the current one (of the same run, if it has one). */
   const delayFor = (type: LongTimer, generation: number) => {
     for (let k = current + 1; k < path.steps.length; k++) {
-      if (claimed.has(k) || path.steps[k]!.event.type !== type) continue;
+      if (claimed.has(k) || stepAt(path, k).event.type !== type) continue;
       if (type !== "RESTART.WINDOW_EXPIRED" && generationOf(path, k) !== generation) continue;
       claimed.add(k);
-      return dueAt.get(k)! - times[current]!;
+      return (dueAt.get(k) ?? 0) - (times[current] ?? 0);
     }
     return NEVER_MS;
   };
