@@ -105,6 +105,8 @@ export function createConductor(opts: ConductorOptions) {
   const { broker: brokerRuntime, remote: remoteRuntime } = runtimes;
   const machine = conductorLogic(runtimes, deps);
   const actor = createActor(machine, {
+    // Named in inspectors (the Stately inspector showed the root as `x:0`, its sessions' parent).
+    id: "conductor",
     input: { graceMs, ...(brokerRuntime ? { broker: brokerRuntime.brokerInput } : {}) },
     ...(opts.inspect ? { inspect: opts.inspect } : {}),
   });

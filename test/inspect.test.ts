@@ -54,6 +54,7 @@ describe("inspection", () => {
 
     const actors = seen.filter((e) => e.type === "@xstate.actor").map(ref);
     expect(actors[0]).toBe(conductor.actor); // the system's root comes first
+    expect(conductor.actor.id).toBe("conductor"); // named, not `x:0`, in an inspector (a field review)
     expect(actors).toContain(session);
     expect(session.id).toBe("session:review");
     const pty = actors.find((a) => a.id === "pty");
