@@ -20,7 +20,7 @@ import { shQuote, tmuxQuote } from "./shell-quote.js";
 /** Session option naming the owner token of the conductor that created the session. */
 export const OWNER_OPTION = "@conductor-owner";
 
-/** Seconds between the TERM and the KILL to an orphan's process group (as endLostPaneGroup). */
+/** Seconds between the TERM and the KILL to an orphan's process group (as a lost pane's, remote-lost-group.ts). */
 export const ORPHAN_KILL_GRACE_S = 2;
 
 /** The default grace after the owner's control client detached: the default `hostDownTimeoutMs`. */

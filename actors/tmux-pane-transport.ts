@@ -8,6 +8,7 @@
 import type { ChildExit, SignalRequest } from "../machines/child-run.types.js";
 import type { ChildTransport } from "./child-run.js";
 import { endStream, openLog } from "./log-file.js";
+import { endLostGroup, endLostGroupLater } from "./remote-lost-group.js";
 import { resyncPane } from "./remote-resync.js";
 import { ackKeys, endPane, inputKeys, type Pane, type PaneContext, signalPane } from "./remote-pane.js";
 import { attachPane, createPane } from "./remote-pane-create.js";
@@ -15,6 +16,7 @@ import { type ControlFor, type RunTarget, runTarget } from "./remote-spec.js";
 import { openRunPane } from "./tmux-pane-open.js";
 import { TmuxPaneRun, TOKEN } from "./tmux-pane-run.js";
 import type { SshHost } from "./ssh-host.js";
+import type { TmuxControl } from "./tmux-hub.js";
 
 const UNREACHABLE: ChildExit = { exitCode: null, signal: null, failureMode: "host_unreachable" };
 /** An attached pane's run ended by the conductor: the pane itself runs on. */
@@ -207,7 +209,8 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
 
   /** See endPane: a pane we created is ended and removed, one we watched is only unlinked. */
   async reap(graceMs: number): Promise<void> {
-    const { ctl, pane } = this;
+    const { ctl, pane, lostPane, host } = this;
+    if (ctl && lostPane && host) await this.reapLost(ctl, host, lostPane, graceMs);
     if (ctl && pane) {
       const died = (ms: number) => this.probe.died(ms);
       const failed = (step: string, e: Error) => {
@@ -217,6 +220,32 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
       await endPane(ctl, pane, { createdSession: this.shim ? this.sessionName : null, graceMs, died, failed });
     }
     this.unwatch();
+  }
+
+  /**
+   * A pane that vanished under its agent: what is left of its group and session is ended on the
+   * host, and the reap ends once none is (remote-lost-group.ts). Host away: a job for its return.
+   */
+  private async reapLost(ctl: TmuxControl, host: SshHost, pane: Pane, graceMs: number): Promise<void> {
+    const base = { pane: pane.id, pid: pane.pid };
+    if (host.status() !== "connected") {
+      this.log("remote.lost_pane_group", { ...base, deferred: true });
+      return endLostGroupLater(ctl, pane.pid, this.nonce, graceMs);
+    }
+    try {
+      const r = await endLostGroup(host, pane.pid, this.nonce, graceMs);
+      this.log("remote.lost_pane_group", {
+        ...base,
+        found: r.found,
+        left: r.left,
+        ...(r.notOurs ? { notOurs: true } : {}),
+      });
+      if (r.left.length > 0) this.diag(`lost pane ${pane.id}: processes ${r.left.join(" ")} outlived SIGKILL`);
+    } catch (e) {
+      this.log("remote.lost_pane_group", { ...base, error: (e as Error).message, deferred: true });
+      this.diag(`ending the lost pane's processes: ${(e as Error).message}; left to a job of the tmux server`);
+      endLostGroupLater(ctl, pane.pid, this.nonce, graceMs);
+    }
   }
 
   async close(): Promise<void> {
