@@ -38,6 +38,11 @@ export abstract class TmuxPaneRun implements PaneWatcher {
   protected pane: Pane | undefined;
   /** A pane we created that vanished: its processes are ended by the reap (remote-lost-group.ts). */
   protected lostPane: Pane | undefined;
+  /**
+   * The run's end is known (its pane died, or the chart drains it): the pane vanishing after that
+   * is the run's own cleanup (or tmux reporting a death it saw), never a lost pane.
+   */
+  protected exitKnown = false;
   /** When the link to the host dropped, while it is down. */
   protected downSince: number | undefined;
   /** Until SPAWNED is reported, what the pane says waits here (EXIT must never precede SPAWNED). */
@@ -103,6 +108,7 @@ export abstract class TmuxPaneRun implements PaneWatcher {
     if (this.early) return void this.early.push(() => this.paneState(value));
     const exit = parseDeadState(value);
     if (!exit) return;
+    this.exitKnown = true;
     this.probe.deathSeen();
     this.report({ type: "RUN.EXITED", exit, settle: false });
   }
@@ -118,6 +124,11 @@ export abstract class TmuxPaneRun implements PaneWatcher {
   }
 
   lost(why: string): void {
+    if (this.exitKnown) {
+      // Our own cleanup removed it (the reap's kill-window), or it died first: nothing was lost.
+      this.pane = undefined;
+      return this.probe.deathSeen();
+    }
     this.diag(why);
     const { pane } = this;
     // What is left of it (an agent that ignores SIGHUP) is ended by the reap, which waits for it.

@@ -187,6 +187,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
   }
 
   async drain(exit: ChildExit): Promise<{ recentOutput: string; detail?: string }> {
+    this.exitKnown = true;
     this.stream.release();
     this.probe.stop();
     this.out.halt();

@@ -4,7 +4,7 @@
  * ran a second copy beside it (a field review). Real sshd on 127.0.0.1, real tmux, the facade.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -48,9 +48,11 @@ async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_0
   }
 }
 
+let logsDir = "";
 function conductor() {
+  logsDir = mkdtempSync(join(tmpdir(), "conductor-remote-lost-"));
   const c = createConductor({
-    logsDir: mkdtempSync(join(tmpdir(), "conductor-remote-lost-")),
+    logsDir,
     handleSignals: false,
     hosts: sshd.hostsFile("box"),
     tmuxSocketName: SOCKET,
@@ -107,4 +109,27 @@ describe.runIf(haveRemoteTools)("a remote pane killed under a HUP-ignoring agent
       expect(agents(token)).toEqual([]);
     });
   }
+
+  it("a run that ends by itself is no lost pane: no remote.lost_pane_group, no kill sent", async () => {
+    const c = conductor();
+    const done = new Promise<void>((r) =>
+      c.on("completed", (e: { sessionId: string }) => e.sessionId === "ends" && r()),
+    );
+    c.spawnSession({
+      id: "ends",
+      agent: "command",
+      command: ["/bin/sh", "-c", "echo working; exit 0"],
+      remote: true,
+      host: "box",
+    });
+    await done;
+    // Everything the run's end does (ack, pane death, window and session removed) is logged by then.
+    await c.shutdown("test_end");
+    const log = await readEventLog(c.eventLogPath);
+    const mine = log.filter((l) => l.session === "ends").map((l) => l.event);
+    expect(mine).toContain("remote.exit");
+    // Nor in the run's own diagnostics: its pane's removal was not taken for a loss.
+    expect(readFileSync(join(logsDir, "ends.err.log"), "utf8")).not.toMatch(/can't find pane|pane gone/);
+    expect(mine).not.toContain("remote.lost_pane_group");
+  });
 });
