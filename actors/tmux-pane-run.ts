@@ -127,7 +127,8 @@ export abstract class TmuxPaneRun implements PaneWatcher {
     if (this.exitKnown) {
       // Our own cleanup removed it (the reap's kill-window), or it died first: nothing was lost.
       this.pane = undefined;
-      return this.probe.deathSeen();
+      this.probe.deathSeen();
+      return;
     }
     this.diag(why);
     const { pane } = this;
