@@ -19,6 +19,8 @@ import type { SshHost } from "./ssh-host.js";
 import type { TmuxControl } from "./tmux-hub.js";
 
 const UNREACHABLE: ChildExit = { exitCode: null, signal: null, failureMode: "host_unreachable" };
+/** The host refused the run: `config`, a mode the session never restarts (machines/session.judgement.ts). */
+const REFUSED: ChildExit = { exitCode: null, signal: null, failureMode: "config", reason: "host_refused" };
 /** An attached pane's run ended by the conductor: the pane itself runs on. */
 const LET_GO: ChildExit = { exitCode: null, signal: null, reason: "attached_pane_let_go" };
 
@@ -35,6 +37,18 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
     this.log("remote.spawn_error", { message });
     this.diag(`spawn error: ${message}`);
     this.report({ type: "RUN.SPAWN_FAILED", message });
+  }
+
+  /**
+   * The host will not run the agent until the user fixes it (host key, authorized_keys, a key
+   * that needs the agent, tmux): an exit the session does not restart (failureMode `config`, a
+   * terminal mode), with the refusal as its error. A spawn error was restarted maxRestarts times
+   * in a blink against the host's cached refusal. The user's restart tries the host again.
+   */
+  private refused(message: string) {
+    this.log("remote.host_refused", { message });
+    this.diag(`host refused: ${message}`);
+    this.report({ type: "RUN.EXITED", exit: { ...REFUSED, detail: message }, settle: false });
   }
 
   async start(controlFor: ControlFor): Promise<void> {
@@ -76,6 +90,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
       return;
     }
     if (opened.kind === "failed") return this.fail(opened.message);
+    if (opened.kind === "refused") return this.refused(opened.message);
     if (opened.kind === "unreachable")
       return this.report({
         type: "RUN.EXITED",
