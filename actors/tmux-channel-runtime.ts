@@ -62,7 +62,7 @@ export abstract class TmuxChannelRuntime {
 
   constructor(protected readonly opts: TmuxControlOptions) {
     this.hub = opts.hubSession ?? "conductor-hub";
-    this.orphanHook = new OrphanHook(opts.program);
+    this.orphanHook = new OrphanHook(opts.program, this.hub);
     this.owner = this.orphanHook.owner;
     this.log = opts.log ?? (() => {});
     const host = opts.host.name;
