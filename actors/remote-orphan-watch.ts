@@ -7,7 +7,7 @@
  * itself on any client's detach, does nothing while the owner's client is attached; else it waits
  * out a grace and ends the owner's sessions if that same client is still gone (a reconnect sets the
  * pid anew): a conductor killed with `kill -9`, or shut down while the host was away, no longer
- * leaves its agents running there.
+ * leaves its agents running there, nor the hub session once nobody uses it.
  *
  * A session by the name a new run wants, left by a conductor that is provably dead (its process, on
  * this machine, is gone), is ended before the create instead of failing it with "duplicate session"
@@ -20,7 +20,7 @@ import { shQuote, tmuxQuote } from "./shell-quote.js";
 /** Session option naming the owner token of the conductor that created the session. */
 export const OWNER_OPTION = "@conductor-owner";
 
-/** Seconds between the TERM and the KILL to an orphan's process group (as endLostPaneGroup). */
+/** Seconds between the TERM and the KILL to an orphan's process group (as a lost pane's, remote-lost-group.ts). */
 export const ORPHAN_KILL_GRACE_S = 2;
 
 /** The default grace after the owner's control client detached: the default `hostDownTimeoutMs`. */
@@ -57,6 +57,8 @@ export interface OrphanWatch {
   /** `tmux` or `psmux`, as the host runs it. */
   program: string;
   graceMs: number;
+  /** The hub session the owner's control client attached to: removed once nothing uses it. */
+  hub: string;
 }
 
 /**
@@ -78,7 +80,10 @@ export class OrphanHook {
   /** The longest `hostDownTimeoutMs` of the sessions it created: the remote side waits as long for us. */
   private graceMs: number | undefined;
 
-  constructor(private readonly program: string) {}
+  constructor(
+    private readonly program: string,
+    private readonly hub: string,
+  ) {}
 
   /** A session that waits `ms` for a lost host: true when the hook must be set again, with that grace. */
   cover(ms: number): boolean {
@@ -90,7 +95,7 @@ export class OrphanHook {
   /** The commands that (re)set it: sent at each attach, before any create. */
   commands(): string[][] {
     const graceMs = this.graceMs ?? DEFAULT_ORPHAN_GRACE_MS;
-    return watchCommands({ owner: this.owner, proc: thisConductor(), program: this.program, graceMs });
+    return watchCommands({ owner: this.owner, proc: thisConductor(), program: this.program, graceMs, hub: this.hub });
   }
 }
 
@@ -133,8 +138,22 @@ function reapScript(w: OrphanWatch): string {
     "fi",
     `if [ "$(${live})" = "$p" ]; then`,
     ...unwatchCommands(owner).map((c) => `  t ${c.map(shQuote).join(" ")}`),
+    ...hubRemoval(w.hub),
     "fi",
   ].join("\n");
+}
+
+/**
+ * The hub (`tail -f /dev/null`) stayed behind a conductor that ended while its host was away: it
+ * goes too when no client is attached and nothing but its own window is left in it (the server
+ * then exits if it was its last session). Only a plain name: run-shell would expand a `#` in it.
+ */
+function hubRemoval(hub: string): string[] {
+  if (!/^[A-Za-z0-9_-]+$/.test(hub)) return [];
+  return [
+    `  h=$(t display-message -p -t '=${hub}:' '##{session_attached} ##{session_windows}')`,
+    `  [ "$h" = "0 1" ] && t kill-session -t '=${hub}'`,
+  ];
 }
 
 /** What a session that blocks a create is: nobody's (the user's), a conductor's that is attached, away or dead. */

@@ -11,6 +11,24 @@ import type { Pane, PaneContext } from "./remote-pane.js";
 import { exactSession } from "./shell-quote.js";
 import { CancelledError, ChannelResetError } from "./tmux-hub.js";
 
+/** What a run that could not enter its workdir prints (and the event log's exit then carries). */
+export const WORKDIR_MISSING = "conductor: workdir";
+
+/**
+ * `argv` run in `dir` on the host, or not at all: `dir` relative is relative to the remote user's
+ * home. Exits 1 with a line naming the directory and the host when it cannot be entered. The
+ * directory and host are arguments, never pasted into the script; `exec` keeps one process.
+ */
+export function inWorkdir(dir: string, host: string, argv: readonly string[]): string[] {
+  const script = [
+    "d=$1 h=$2; shift 2",
+    'case $d in /*) ;; *) cd "${HOME:-/}" 2>/dev/null;; esac',
+    `cd -- "$d" 2>/dev/null || { printf '${WORKDIR_MISSING} %s does not exist on host %s (or cannot be entered): the agent was not started; create it there, or fix "workdir"\n' "$d" "$h" >&2; exit 1; }`,
+    'exec "$@"',
+  ].join("\n");
+  return ["/bin/sh", "-c", script, "conductor-workdir", dir, host, ...argv];
+}
+
 /** A new tmux session `name` running `spec.argv` behind the exit shim (marker nonce `nonce`). */
 export async function createPane(
   ctx: PaneContext,
@@ -31,7 +49,10 @@ export async function createPane(
     "-F",
     "#{window_id} #{pane_id} #{pane_pid}",
   ];
-  if (spec.cwd) cmd.push("-c", spec.cwd);
+  // tmux falls back to the home directory when `-c` is missing there: the agent would run in the
+  // wrong tree as if all were well. `-c` only for tmux's own idea of the session's directory; the
+  // agent itself is started by inWorkdir, which refuses to run it anywhere else.
+  if (spec.cwd?.startsWith("/")) cmd.push("-c", spec.cwd);
   for (const [k, v] of Object.entries(spec.env ?? {})) {
     if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) cmd.push("-e", `${k}=${v}`);
     else ctx.log("remote.env_skipped", { key: k });
@@ -39,7 +60,8 @@ export async function createPane(
   // The exit shim keeps the pty open after the agent exits and prints its status in-band:
   // without it tmux loses a fast-exiting agent's last output (Linux pty EIO at close, and
   // output still queued for a control client is dropped when the pane closes).
-  cmd.push("--", "/bin/sh", ...shimArgs(nonce, spec.argv));
+  const argv = spec.cwd ? inWorkdir(spec.cwd, ctx.host, spec.argv) : spec.argv;
+  cmd.push("--", "/bin/sh", ...shimArgs(nonce, argv));
   let orphanEnded = false;
   for (let attempt = 1; ; attempt++) {
     try {

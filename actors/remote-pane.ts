@@ -73,26 +73,6 @@ export async function signalPane(ctl: TmuxControl, pane: Pane, sig: "TERM" | "KI
   await ctl.run([["run-shell", "-b", `kill -${sig} -${pane.pid} >/dev/null 2>&1; true`]]).catch(() => undefined);
 }
 
-/** Seconds between the SIGTERM and the SIGKILL to the group of a pane that vanished (endLostPaneGroup). */
-export const LOST_PANE_GRACE_S = 2;
-
-/**
- * The process group of a pane we created that vanished under its agent (`tmux kill-window`, a
- * closed window): TERM, then KILL after LOST_PANE_GRACE_S, by a job of the remote tmux server, so
- * it runs even if the link drops. Without it the agent lived on: the pane's hangup reaches only
- * the session leader, the exit shim, which outlives signals to report its child's status, so
- * nothing ended the child (a second agent then ran beside it on restart). Only if the pid still
- * runs our shim (its nonce in the command line): a pid freed since may be someone else's.
- */
-export async function endLostPaneGroup(ctl: TmuxControl, pane: Pane, nonce: string): Promise<void> {
-  if (!(pane.pid > 1) || !/^[0-9a-f]+$/.test(nonce)) return;
-  const g = `-${pane.pid}`;
-  const job = `ps -o args= -p ${pane.pid} 2>/dev/null | grep -qF ${nonce} && { kill -TERM ${g}; sleep ${LOST_PANE_GRACE_S}; kill -KILL ${g}; } >/dev/null 2>&1; true`;
-  const cmd = ["run-shell", "-b", job];
-  if (ctl.attached) await ctl.run([cmd]);
-  else ctl.later([cmd]);
-}
-
 /**
  * The end of a pane. One we created that still runs is ended gracefully (SIGTERM, up to
  * `graceMs` or until `died`, SIGKILL for stragglers of the group), then its window and session

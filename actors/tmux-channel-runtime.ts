@@ -20,6 +20,20 @@ import { DEAD_SUBSCRIPTION, PaneWatchers } from "./tmux-pane-watchers.js";
 import type { TmuxControlOptions } from "./tmux-hub.types.js";
 
 /**
+ * tmux never attached while the host answered: not installed, a bad socket, no control mode.
+ * `slow`: only given up for taking too long (a blocking rc file), which a later try may not.
+ */
+export class TmuxStartError extends Error {
+  override name = "TmuxStartError";
+  constructor(
+    message: string,
+    readonly slow: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * Answers queue behind %output in tmux's FIFO: under a CPU hog a kill-window after a 95 KB flood went
  * unanswered for 15 s (the old default), and resetting the channel then failed the next spawn. This is
  * a detector of a wedged channel, not a latency target.
@@ -41,12 +55,14 @@ export abstract class TmuxChannelRuntime {
   protected readonly waiters = new AttachWaiters();
   protected readonly watchers: PaneWatchers;
   protected deferred: string[][][] = [];
+  /** This open was given up for tmux's slowness (a blocking rc file), not refused by tmux. */
+  private abandoned = false;
   private readonly offStatus: () => void;
   protected readonly log: NonNullable<TmuxControlOptions["log"]>;
 
   constructor(protected readonly opts: TmuxControlOptions) {
     this.hub = opts.hubSession ?? "conductor-hub";
-    this.orphanHook = new OrphanHook(opts.program);
+    this.orphanHook = new OrphanHook(opts.program, this.hub);
     this.owner = this.orphanHook.owner;
     this.log = opts.log ?? (() => {});
     const host = opts.host.name;
@@ -58,6 +74,7 @@ export abstract class TmuxChannelRuntime {
           openChannel: () => void this.open(),
           noteOpenFailed: (_, { error }) => this.log("remote.control_open_failed", { host, error }),
           abandonChannel: (_, { waitedMs }) => {
+            this.abandoned = true;
             const stderr = this.channel?.stderrTail(300) ?? "";
             this.log("remote.control_open_slow", { host, waitedMs, stderr });
             this.channel?.drop(
@@ -75,7 +92,8 @@ export abstract class TmuxChannelRuntime {
             this.log("remote.control_closed", { host, why, wasAttached: attached });
             this.watchers.each((w) => w.detached(why));
           },
-          failAttach: (_, { why }) => this.waiters.rejectAll(new Error(`tmux control mode failed on ${host}: ${why}`)),
+          failAttach: (_, { why }) =>
+            this.waiters.rejectAll(new TmuxStartError(`tmux control mode failed on ${host}: ${why}`, this.abandoned)),
           refuseWaiters: () =>
             this.waiters.rejectAll(new Error(opts.host.lastError() ?? `host ${host} rejected the connection`)),
           wakeIfWanted: () => this.wake(),
@@ -161,6 +179,7 @@ export abstract class TmuxChannelRuntime {
 
   /** The chart's `openChannel`: the ssh channel running `tmux -C`. */
   private async open(): Promise<void> {
+    this.abandoned = false;
     const { program, socketName } = this.opts;
     let stream: SshStream;
     try {

@@ -13,6 +13,7 @@
 import type { PaneWatcher } from "./tmux-hub.types.js";
 import { TmuxChannelRuntime } from "./tmux-channel-runtime.js";
 
+export { TmuxStartError } from "./tmux-channel-runtime.js";
 export { ChannelResetError, TmuxCommandError } from "./tmux-commands.js";
 export type { ControlHost, PaneWatcher, TmuxControlOptions } from "./tmux-hub.types.js";
 

@@ -5,11 +5,13 @@
  */
 import type { Pane, PaneContext } from "./remote-pane.js";
 import type { SshHost } from "./ssh-host.js";
-import { CancelledError, type TmuxControl } from "./tmux-hub.js";
+import { CancelledError, type TmuxControl, TmuxStartError } from "./tmux-hub.js";
 
 export type PaneOpening =
   | { kind: "open"; pane: Pane }
   | { kind: "failed"; message: string }
+  /** The host will not run it as it is (host key, auth, key, tmux): the user must fix the host first. */
+  | { kind: "refused"; message: string }
   /** `message`: why, as the host connection saw it (the session's `lastError`: its output says nothing). */
   | { kind: "unreachable"; message: string }
   | { kind: "cancelled" };
@@ -23,13 +25,22 @@ export async function openRunPane(o: {
   /** Creates the pane or attaches to it, once the channel is up. */
   open: (ctx: PaneContext) => Promise<Pane>;
 }): Promise<PaneOpening> {
+  // A refusal is kept by the host (no retry loop), but a new run is someone's new try: after the
+  // key was added or known_hosts fixed, a restart must not meet the old refusal (remote.host_retry).
+  if (o.host.status() === "rejected") {
+    o.ctx.log("remote.host_retry", { lastError: o.host.lastError() });
+    o.host.retry();
+  }
   try {
     await o.ctl.ensure(o.hostDownMs);
   } catch (e) {
     if (o.cancelled.aborted) return { kind: "cancelled" };
-    // Connected but tmux failed, or the host refused us (host key, auth): waiting cannot help.
-    if (["connected", "rejected"].includes(o.host.status())) return { kind: "failed", message: (e as Error).message };
-    return { kind: "unreachable", message: (e as Error).message };
+    const message = (e as Error).message;
+    // The host refused us (host key, auth), or answers but tmux cannot start: waiting cannot help.
+    if (o.host.status() === "rejected") return { kind: "refused", message };
+    if (e instanceof TmuxStartError && !e.slow) return { kind: "refused", message };
+    if (o.host.status() === "connected") return { kind: "failed", message };
+    return { kind: "unreachable", message };
   }
   if (o.cancelled.aborted) return { kind: "cancelled" };
   try {

@@ -11,7 +11,7 @@ import type { TransportReport } from "./child-run.js";
 import { makeNonce, MarkerScanner } from "./pty-shim.js";
 import { RemoteOutput } from "./remote-output.js";
 import { PaneStream } from "./remote-pane-stream.js";
-import { endLostPaneGroup, type Pane, parseDeadState } from "./remote-pane.js";
+import { type Pane, parseDeadState } from "./remote-pane.js";
 import type { RemoteSessionDeps, RemoteSpec } from "./remote-spec.js";
 import { PaneProbe } from "./tmux-pane-probe.js";
 import type { PaneWatcher, TmuxControl } from "./tmux-hub.js";
@@ -36,6 +36,13 @@ export abstract class TmuxPaneRun implements PaneWatcher {
   protected sessionName = "";
   /** Our pane; dropped when it is gone, since its ids may then name someone else's. */
   protected pane: Pane | undefined;
+  /** A pane we created that vanished: its processes are ended by the reap (remote-lost-group.ts). */
+  protected lostPane: Pane | undefined;
+  /**
+   * The run's end is known (its pane died, or the chart drains it): the pane vanishing after that
+   * is the run's own cleanup (or tmux reporting a death it saw), never a lost pane.
+   */
+  protected exitKnown = false;
   /** When the link to the host dropped, while it is down. */
   protected downSince: number | undefined;
   /** Until SPAWNED is reported, what the pane says waits here (EXIT must never precede SPAWNED). */
@@ -101,6 +108,7 @@ export abstract class TmuxPaneRun implements PaneWatcher {
     if (this.early) return void this.early.push(() => this.paneState(value));
     const exit = parseDeadState(value);
     if (!exit) return;
+    this.exitKnown = true;
     this.probe.deathSeen();
     this.report({ type: "RUN.EXITED", exit, settle: false });
   }
@@ -116,14 +124,16 @@ export abstract class TmuxPaneRun implements PaneWatcher {
   }
 
   lost(why: string): void {
-    this.diag(why);
-    const { pane, ctl } = this;
-    if (pane && ctl && this.shim) {
-      this.log("remote.lost_pane_group", { pane: pane.id, pid: pane.pid });
-      endLostPaneGroup(ctl, pane, this.nonce).catch((e: Error) =>
-        this.diag(`ending the lost pane's group: ${e.message}`),
-      );
+    if (this.exitKnown) {
+      // Our own cleanup removed it (the reap's kill-window), or it died first: nothing was lost.
+      this.pane = undefined;
+      this.probe.deathSeen();
+      return;
     }
+    this.diag(why);
+    const { pane } = this;
+    // What is left of it (an agent that ignores SIGHUP) is ended by the reap, which waits for it.
+    if (pane && this.shim) this.lostPane = pane;
     this.pane = undefined;
     this.probe.deathSeen();
     this.report({ type: "RUN.EXITED", exit: GONE, settle: false });

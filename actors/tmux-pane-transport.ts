@@ -8,6 +8,7 @@
 import type { ChildExit, SignalRequest } from "../machines/child-run.types.js";
 import type { ChildTransport } from "./child-run.js";
 import { endStream, openLog } from "./log-file.js";
+import { endLostGroup, endLostGroupLater } from "./remote-lost-group.js";
 import { resyncPane } from "./remote-resync.js";
 import { ackKeys, endPane, inputKeys, type Pane, type PaneContext, signalPane } from "./remote-pane.js";
 import { attachPane, createPane } from "./remote-pane-create.js";
@@ -15,8 +16,11 @@ import { type ControlFor, type RunTarget, runTarget } from "./remote-spec.js";
 import { openRunPane } from "./tmux-pane-open.js";
 import { TmuxPaneRun, TOKEN } from "./tmux-pane-run.js";
 import type { SshHost } from "./ssh-host.js";
+import type { TmuxControl } from "./tmux-hub.js";
 
 const UNREACHABLE: ChildExit = { exitCode: null, signal: null, failureMode: "host_unreachable" };
+/** The host refused the run: `config`, a mode the session never restarts (machines/session.judgement.ts). */
+const REFUSED: ChildExit = { exitCode: null, signal: null, failureMode: "config", reason: "host_refused" };
 /** An attached pane's run ended by the conductor: the pane itself runs on. */
 const LET_GO: ChildExit = { exitCode: null, signal: null, reason: "attached_pane_let_go" };
 
@@ -33,6 +37,18 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
     this.log("remote.spawn_error", { message });
     this.diag(`spawn error: ${message}`);
     this.report({ type: "RUN.SPAWN_FAILED", message });
+  }
+
+  /**
+   * The host will not run the agent until the user fixes it (host key, authorized_keys, a key
+   * that needs the agent, tmux): an exit the session does not restart (failureMode `config`, a
+   * terminal mode), with the refusal as its error. A spawn error was restarted maxRestarts times
+   * in a blink against the host's cached refusal. The user's restart tries the host again.
+   */
+  private refused(message: string) {
+    this.log("remote.host_refused", { message });
+    this.diag(`host refused: ${message}`);
+    this.report({ type: "RUN.EXITED", exit: { ...REFUSED, detail: message }, settle: false });
   }
 
   async start(controlFor: ControlFor): Promise<void> {
@@ -74,6 +90,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
       return;
     }
     if (opened.kind === "failed") return this.fail(opened.message);
+    if (opened.kind === "refused") return this.refused(opened.message);
     if (opened.kind === "unreachable")
       return this.report({
         type: "RUN.EXITED",
@@ -185,6 +202,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
   }
 
   async drain(exit: ChildExit): Promise<{ recentOutput: string; detail?: string }> {
+    this.exitKnown = true;
     this.stream.release();
     this.probe.stop();
     this.out.halt();
@@ -207,7 +225,8 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
 
   /** See endPane: a pane we created is ended and removed, one we watched is only unlinked. */
   async reap(graceMs: number): Promise<void> {
-    const { ctl, pane } = this;
+    const { ctl, pane, lostPane, host } = this;
+    if (ctl && lostPane && host) await this.reapLost(ctl, host, lostPane, graceMs);
     if (ctl && pane) {
       const died = (ms: number) => this.probe.died(ms);
       const failed = (step: string, e: Error) => {
@@ -217,6 +236,32 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
       await endPane(ctl, pane, { createdSession: this.shim ? this.sessionName : null, graceMs, died, failed });
     }
     this.unwatch();
+  }
+
+  /**
+   * A pane that vanished under its agent: what is left of its group and session is ended on the
+   * host, and the reap ends once none is (remote-lost-group.ts). Host away: a job for its return.
+   */
+  private async reapLost(ctl: TmuxControl, host: SshHost, pane: Pane, graceMs: number): Promise<void> {
+    const base = { pane: pane.id, pid: pane.pid };
+    if (host.status() !== "connected") {
+      this.log("remote.lost_pane_group", { ...base, deferred: true });
+      return endLostGroupLater(ctl, pane.pid, this.nonce, graceMs);
+    }
+    try {
+      const r = await endLostGroup(host, pane.pid, this.nonce, graceMs);
+      this.log("remote.lost_pane_group", {
+        ...base,
+        found: r.found,
+        left: r.left,
+        ...(r.notOurs ? { notOurs: true } : {}),
+      });
+      if (r.left.length > 0) this.diag(`lost pane ${pane.id}: processes ${r.left.join(" ")} outlived SIGKILL`);
+    } catch (e) {
+      this.log("remote.lost_pane_group", { ...base, error: (e as Error).message, deferred: true });
+      this.diag(`ending the lost pane's processes: ${(e as Error).message}; left to a job of the tmux server`);
+      endLostGroupLater(ctl, pane.pid, this.nonce, graceMs);
+    }
   }
 
   async close(): Promise<void> {

@@ -93,7 +93,7 @@ const LAUNCH_FIELDS: Partial<Record<LaunchError["code"], (c: SpawnConfig) => str
 function launchOf(config: SpawnConfig): LaunchSpec {
   try {
     // A remote agent's binary is looked up by the remote shell, on the remote PATH.
-    return (config.remote ? planLaunch : buildLaunchSync)({
+    const plan = (config.remote ? planLaunch : buildLaunchSync)({
       agent: config.agent,
       prompt: config.prompt,
       command: config.command,
@@ -105,6 +105,9 @@ function launchOf(config: SpawnConfig): LaunchSpec {
       env: config.env,
       ...launchExtras(config),
     });
+    // A remote workdir is the host's: as given (a relative one is relative to the remote home,
+    // actors/remote-pane-create.ts), never resolved against this process's directory.
+    return config.remote && config.workdir !== undefined ? { ...plan, cwd: config.workdir } : plan;
   } catch (err) {
     if (!(err instanceof LaunchError) || err.field !== undefined) throw err;
     const field = LAUNCH_FIELDS[err.code]?.(config);

@@ -40,7 +40,8 @@ function isRelativePath(arg: string, first: boolean): boolean {
 
 /**
  * Resolves paths written relative to the config file: `logsDir`, `workdir`, `command[0]` when it
- * contains a slash, and any `command` element starting with `./` or `../`. Other arguments are
+ * contains a slash, and any `command` element starting with `./` or `../` (not a remote session's
+ * `workdir` and `command`: those are the host's). Other arguments are
  * left alone (they may be globs, URLs or text that only looks like a path).
  */
 export function resolveRelativeTo(config: RunConfig, baseDir: string): RunConfig {
@@ -54,9 +55,13 @@ export function resolveRelativeTo(config: RunConfig, baseDir: string): RunConfig
     ...(config.credentialsDir !== undefined ? { credentialsDir: abs(config.credentialsDir) } : {}),
     sessions: config.sessions.map((s) => ({
       ...s,
-      ...(s.workdir !== undefined ? { workdir: abs(s.workdir) } : {}),
+      // A remote session's workdir and command are paths on its host: left as written, for the
+      // host to resolve (docs/remote.md), never turned into this machine's absolute paths.
+      ...(s.workdir !== undefined && !s.remote ? { workdir: abs(s.workdir) } : {}),
       ...(s.resultFile !== undefined ? { resultFile: abs(s.resultFile) } : {}),
-      ...(s.command ? { command: s.command.map((a, i) => (isRelativePath(a, i === 0) ? abs(a) : a)) } : {}),
+      ...(s.command && !s.remote
+        ? { command: s.command.map((a, i) => (isRelativePath(a, i === 0) ? abs(a) : a)) }
+        : {}),
     })),
   };
 }

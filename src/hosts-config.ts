@@ -4,6 +4,7 @@
  * because a supervisor runs unattended. Every error names the host, the field, the problem and
  * shows a correct value.
  */
+import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { z } from "zod";
@@ -160,6 +161,7 @@ export function parseHostsConfig(
           `"agent": true but SSH_AUTH_SOCK is not set; start ssh-agent or give the socket path`,
         );
     } else if (typeof h.agent === "string") agent = expand(h.agent);
+    if (agent !== undefined) checkAgentSocket(source, name, agent, h.agent === true);
     if (!h.strictHostKeyChecking) {
       opts.warn?.(
         `WARNING: host "${name}" (${h.host}:${h.port}) has strictHostKeyChecking: false; ANY host key will be accepted, so anyone on the path can impersonate it`,
@@ -178,4 +180,31 @@ export function parseHostsConfig(
     };
   }
   return { hosts };
+}
+
+/**
+ * The ssh-agent socket must be there now: else every connect fails as "authentication refused ...
+ * check the key is in authorized_keys", far from the typo or the agent that is not running.
+ */
+function checkAgentSocket(source: string, name: string, path: string, fromEnv: boolean): void {
+  const where = fromEnv ? `SSH_AUTH_SOCK (${path})` : path;
+  let socket: boolean;
+  try {
+    socket = statSync(path).isSocket();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new HostsConfigError(
+      source,
+      name,
+      "agent",
+      `the ssh-agent socket ${where} cannot be used (${code}): start ssh-agent (eval "$(ssh-agent)"; ssh-add) and give the socket it prints, or use "identityFile"`,
+    );
+  }
+  if (!socket)
+    throw new HostsConfigError(
+      source,
+      name,
+      "agent",
+      `${where} is not a socket, so no ssh-agent listens there: give the agent's socket (echo $SSH_AUTH_SOCK where it runs), or use "identityFile"`,
+    );
 }

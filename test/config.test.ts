@@ -67,6 +67,17 @@ describe("resolveRelativeTo", () => {
     expect(out.sessions[1]).toMatchObject({ command: ["node", "-e", "1"], workdir: "/abs/w" });
     expect(cfg.logsDir).toBe("./logs"); // the input is not mutated
   });
+
+  it("defect: a remote session's workdir and command are the host's paths, left as written", () => {
+    const remote = { agent: "command" as const, remote: true, host: "box" };
+    const cfg: RunConfig = {
+      hosts: "./hosts.json",
+      sessions: [{ id: "r", ...remote, command: ["./run.sh", "../x"], workdir: "repo" }],
+    };
+    const out = resolveRelativeTo(cfg, "/base/dir");
+    expect(out.hosts).toBe("/base/dir/hosts.json"); // the hosts file is this machine's
+    expect(out.sessions[0]).toMatchObject({ command: ["./run.sh", "../x"], workdir: "repo" });
+  });
 });
 
 describe("errors name the field, the problem and an example", () => {

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConductorError } from "../src/errors.js";
@@ -20,6 +21,13 @@ const tmp = mkdtempSync(join(tmpdir(), "remote-config-test-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const base = { host: "10.0.0.12", user: "deploy", identityFile: "~/.ssh/id_ed25519" };
+/** A unix socket at `path`, as an ssh-agent's would be. */
+const listenOn = (path: string) =>
+  new Promise<Server>((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(path, () => resolve(srv));
+  });
 const parse = (hosts: Record<string, unknown>, opts = {}) =>
   parseHostsConfig({ hosts }, { home: "/home/me", env: {}, ...opts });
 const errorOf = (fn: () => unknown) => {
@@ -46,13 +54,32 @@ describe("hosts file", () => {
     });
   });
 
-  it("agent: true reads SSH_AUTH_SOCK; a path is used as is", () => {
-    const { hosts } = parse(
-      { a: { host: "h", user: "u", agent: true }, b: { host: "h", user: "u", agent: "/run/agent.sock" } },
-      { env: { SSH_AUTH_SOCK: "/tmp/agent.1" } },
+  it("defect: an agent socket that is not there is refused at load, naming it (not 'authentication refused' at connect)", () => {
+    const missing = join(tmp, "no-agent.sock");
+    const e = errorOf(() => parse({ a: { host: "h", user: "u", agent: missing } }));
+    expect(e.message).toContain(`host "a", field "agent": the ssh-agent socket ${missing} cannot be used (ENOENT)`);
+    expect(e.message).toMatch(/start ssh-agent/);
+    const fromEnv = errorOf(() =>
+      parse({ a: { host: "h", user: "u", agent: true } }, { env: { SSH_AUTH_SOCK: missing } }),
     );
-    expect(hosts.a!.agent).toBe("/tmp/agent.1");
-    expect(hosts.b!.agent).toBe("/run/agent.sock");
+    expect(fromEnv.message).toContain(`SSH_AUTH_SOCK (${missing}) cannot be used (ENOENT)`);
+    const file = join(tmp, "plain-file");
+    writeFileSync(file, "");
+    expect(errorOf(() => parse({ a: { host: "h", user: "u", agent: file } })).message).toContain(
+      `${file} is not a socket`,
+    );
+  });
+
+  it("agent: true reads SSH_AUTH_SOCK; a path is used as is", async () => {
+    const [envSock, pathSock] = [join(tmp, "agent.1"), join(tmp, "agent.sock")];
+    const servers = await Promise.all([envSock, pathSock].map(listenOn));
+    const { hosts } = parse(
+      { a: { host: "h", user: "u", agent: true }, b: { host: "h", user: "u", agent: pathSock } },
+      { env: { SSH_AUTH_SOCK: envSock } },
+    );
+    for (const srv of servers) srv.close();
+    expect(hosts.a!.agent).toBe(envSock);
+    expect(hosts.b!.agent).toBe(pathSock);
     const e = errorOf(() => parse({ a: { host: "h", user: "u", agent: true } }));
     expect(e.message).toMatch(
       /host "a", field "agent": "agent": true but SSH_AUTH_SOCK is not set.*Example: "agent": true/,

@@ -60,10 +60,19 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")("the or
       proc.kill("SIGKILL");
       await exited;
       expect(await waitMarked(mark, (n) => n === 0, BOUND_MS)).toEqual([]);
-      const sessions = () => tmux("list-sessions", "-F", "#{session_name}").split("\n");
-      const end = Date.now() + BOUND_MS; // its session goes right after its processes
-      while (sessions().includes("q") && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      // No server left is no session left: the hook removes the idle hub too, and the server exits.
+      const sessions = () => {
+        try {
+          return tmux("list-sessions", "-F", "#{session_name}").split("\n");
+        } catch {
+          return [];
+        }
+      };
+      const end = Date.now() + BOUND_MS; // its session goes right after its processes, then the hub
+      const gone = () => !sessions().includes("q") && !sessions().includes("conductor-hub");
+      while (!gone() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       expect(sessions()).not.toContain("q");
+      expect(sessions()).not.toContain("conductor-hub");
     },
     3 * BOUND_MS,
   );

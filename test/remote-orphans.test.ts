@@ -16,7 +16,7 @@ import { readEventLog } from "../src/event-log.js";
 import { distModule } from "./helpers/dist.js";
 import { killMarked, markedProcesses, newMark, pidsWithCmdline, waitMarked } from "./helpers/marked.js";
 import { startRemoteEmbedder } from "./helpers/remote-embedder.js";
-import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
+import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd, tmuxOn } from "./helpers/sshd.js";
 
 const { built } = distModule("src/index.js");
 const SOCKET = `cond-orphan-${process.pid}`;
@@ -40,6 +40,9 @@ afterAll(async () => {
 
 const sleeps = (mark: string) => markedProcesses(mark).filter((p) => p.comm === "sleep");
 const tmux = (...args: string[]) => execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
+const { sessions } = tmuxOn(SOCKET);
+/** The server's global client-detached hooks ("" when no server runs: its last session went). */
+const hooks = () => (sessions().length > 0 ? tmux("show-hooks", "-g", "client-detached") : "");
 
 type Conductor = ReturnType<typeof createConductor>;
 /** The session's first state past starting: healthy, or dead with the reason it failed for. */
@@ -139,13 +142,41 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
         await exited;
         const left = await waitMarked(mark, (n) => n === 0, BOUND_MS);
         expect(left.map((p) => `${p.pid}:${p.comm}`)).toEqual([]);
-        // Its session goes with it, and so does its hook (it ran, nothing of its owner is left).
+        // Its session goes with it, and so does its hook (it ran, nothing of its owner is left), and
+        // the hub it alone used (then the server, if that was its last session).
         const tidy = () =>
-          !tmux("list-sessions", "-F", "#{session_name}").split("\n").includes("killed") &&
-          !tmux("show-hooks", "-g", "client-detached").includes("run-shell");
+          !sessions().includes("killed") && !sessions().includes("conductor-hub") && !hooks().includes("run-shell");
         await until(tidy);
-        expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).not.toContain("killed");
-        expect(tmux("show-hooks", "-g", "client-detached")).not.toContain("run-shell");
+        expect(sessions()).not.toContain("killed");
+        expect(hooks()).not.toContain("run-shell");
+      },
+      3 * BOUND_MS,
+    );
+
+    it(
+      "defect: a conductor shut down while its host is away leaves no hub session behind once its hook ran",
+      async () => {
+        const mark = freshMark();
+        const c = remoteConductor();
+        try {
+          const up = settled(c, "away");
+          c.spawnSession({ ...sleeper("away", mark), hostDownTimeoutMs: 1_500 });
+          expect(await up).toMatchObject({ to: "healthy" });
+          expect(sessions()).toContain("conductor-hub");
+          process.kill(sshd.pid, "SIGSTOP"); // no reconnect: the host stays away through the shutdown
+          try {
+            sshd.dropConnections();
+            await c.shutdown("test_end");
+          } finally {
+            process.kill(sshd.pid, "SIGCONT");
+          }
+        } finally {
+          await c.shutdown("test_end");
+        }
+        // The owner's hook ends the agent and its session after the grace, then the idle hub.
+        expect(await waitMarked(mark, (n) => n === 0, BOUND_MS)).toEqual([]);
+        await until(() => !sessions().includes("conductor-hub"));
+        expect(sessions()).not.toContain("conductor-hub");
       },
       3 * BOUND_MS,
     );

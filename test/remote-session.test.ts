@@ -269,13 +269,14 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
     }
   });
 
-  it("a host without the multiplexer: spawn error with the remote shell's message", async () => {
+  it("a host without the multiplexer: an exit not to restart (failureMode config) with the remote shell's message", async () => {
     const psPool = createSshHostPool(loadHostsFile(sshd.hostsFile("ps", { multiplexer: "psmux" })));
     const psLogic = createRemoteSessionLogic({ hosts: psPool, socketName: SOCKET });
     try {
       const r = startRemote(["/bin/true"], { host: "ps" }, {}, psLogic);
-      const err = await r.until("CHILD.SPAWN_ERROR");
-      expect(err.message).toMatch(/tmux control mode failed on ps: .*psmux.*not found/);
+      const exit = await r.until("CHILD.EXIT");
+      expect(exit).toMatchObject({ exitCode: null, failureMode: "config", reason: "host_refused" });
+      expect(exit.detail).toMatch(/tmux control mode failed on ps: .*psmux.*not found/);
       r.actor.stop();
     } finally {
       await psLogic.close();
@@ -298,7 +299,7 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
     next.actor.stop();
   });
 
-  it("a key the server does not accept, or cannot be read: spawn error, never a password prompt", async () => {
+  it("a key the server does not accept, or cannot be read: an exit not to restart, never a password prompt", async () => {
     const stranger = join(tmp, "stranger_key");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", stranger]);
     for (const [identityFile, message] of [
@@ -312,8 +313,9 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
       const badLogic = createRemoteSessionLogic({ hosts: badPool, socketName: SOCKET });
       try {
         const r = startRemote(["/bin/true"], { host: "bad" }, {}, badLogic);
-        const err = await r.until("CHILD.SPAWN_ERROR");
-        expect(err.message).toMatch(message);
+        const exit = await r.until("CHILD.EXIT");
+        expect(exit).toMatchObject({ failureMode: "config", reason: "host_refused" });
+        expect(exit.detail).toMatch(message);
         expect(badPool.get("bad").status()).toBe("rejected");
         r.actor.stop();
       } finally {

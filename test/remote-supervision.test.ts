@@ -234,8 +234,9 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
     const { logic } = setupHost(sshd.hostsFile("box", { knownHosts: kh }));
     const s = startSession(logic, sh("echo never"), { maxRestarts: 0 });
     await s.reach("dead");
-    const reason = s.failedBecause();
-    expect(reason).toMatch(/^spawn_error:HOST KEY MISMATCH for "box"/);
+    expect(s.failedBecause()).toBe("host_refused");
+    const reason = s.actor.getSnapshot().context.lastError ?? "";
+    expect(reason).toMatch(/^HOST KEY MISMATCH for "box"/);
     expect(reason).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
     expect(reason).toContain(`ssh-keyscan -p ${sshd.port} 127.0.0.1 >> ${kh}`);
     const real = execFileSync("ssh-keygen", ["-lf", join(sshd.dir, "host_ed25519.pub")], { encoding: "utf8" }).split(
@@ -250,7 +251,10 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
     const { logic } = setupHost(sshd.hostsFile("box", { knownHosts: kh }));
     const s = startSession(logic, sh("echo never"), { maxRestarts: 0 });
     await s.reach("dead");
-    expect(s.failedBecause()).toMatch(/Host key of "box" \(127\.0\.0\.1 port \d+\) is not in .*ssh-keyscan -p/);
+    expect(s.failedBecause()).toBe("host_refused");
+    expect(s.actor.getSnapshot().context.lastError).toMatch(
+      /Host key of "box" \(127\.0\.0\.1 port \d+\) is not in .*ssh-keyscan -p/,
+    );
   });
 
   it("hashed known_hosts entries verify; exec runs on the shared connection", async () => {

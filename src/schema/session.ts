@@ -77,7 +77,11 @@ const commonShape = {
     description: "codex only: `--profile` and env `CODEX_PROFILE`",
     example: "work",
   }).optional(),
-  workdir: doc(nonEmpty(), { description: "the child's working directory", example: "./repo" }).optional(),
+  workdir: doc(nonEmpty(), {
+    description:
+      "the child's working directory (relative: to this file; a remote session's is on its host, relative to the remote home, docs/remote.md)",
+    example: "./repo",
+  }).optional(),
   env: doc(envRecord(), {
     description: "extra child environment (values never logged)",
     example: { LOG_LEVEL: "debug" },
