@@ -239,9 +239,10 @@ export const sessionMachine = sessionSetup.createMachine({
       },
       // Judged by the screen, not by bytes: a spinner redrawing under the question is not an answer.
       // asked: the question is on screen; gone: the last reading did not show it. A reading taken in
-      // the middle of a redraw (an erase, then the rest of the write) shows a half-drawn frame, and
-      // leaving at once told the embedder the question was asked twice (inputWait again after
-      // inputQuietMs): the question counts as answered once it stays away for questionGoneSettle.
+      // the middle of a redraw (an erase, then the rest of the write) shows a half-drawn frame; leaving
+      // at once on it, a TUI that kept redrawing its question never went quiet enough to be asked
+      // again (healthy, its question unanswered), or was asked twice (test/question-redraw.pty.test.ts).
+      // The question counts as answered once it stays away for questionGoneSettle.
       initial: "asked",
       states: {
         asked: {

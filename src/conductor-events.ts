@@ -139,7 +139,6 @@ export interface SessionHooks {
   onFinal: () => void;
 }
 
-/** Logs one session's emitted events and turns them into API events. `config` stays in this closure only. */
 /**
  * What a session whose own actor threw reports: a move to `dead` and its `dead`, as the chart would
  * have emitted them (the chart is stopped; its last context says where it was).
@@ -155,6 +154,7 @@ export function actorErrorAsDeath(
   ];
 }
 
+/** Logs one session's emitted events and turns them into API events. `config` stays in this closure only. */
 export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEvents, hooks: SessionHooks) {
   const { preset, onExit, onFinal } = hooks;
   const session = config.id;
