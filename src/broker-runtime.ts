@@ -101,8 +101,11 @@ export function createBrokerRuntime(opts: BrokerRuntimeOptions) {
         // First the machine-wide claim: no home (no copy of the login) while another conductor runs on it.
         const { provider, accountId, leaseId } = input.lease;
         // The broker frees an account at its release, while the last run's home still goes: not "elsewhere".
+        // Bounded: a holder whose run never ends its tree keeps it; then the claim says so (CREDENTIALS.BUSY),
+        // and the session's own bound on waiting for an account applies.
         const key = `${provider}/${accountId}`;
-        while (holders.has(key) && !stopped) await holders.get(key);
+        const holder = holders.get(key);
+        if (holder) await Promise.race([holder, new Promise((r) => setTimeout(r, heldElsewhereRecheckMs).unref())]);
         if (stopped) return;
         // A folder the claim cannot be written in is what a state file there would be: logged, not fatal.
         const claim = await claims.claim(provider, accountId, { sessionId: input.sessionId, leaseId }).catch((err) => {

@@ -169,6 +169,20 @@ describe("the broker runtime's credential home takes the claim", () => {
     await r.rt.settle();
   });
 
+  it("a last holder that never gives the account up holds the next run only so long: then its claim says busy", async () => {
+    const root = tempDir();
+    const r = runtime(root);
+    const first = home(r, "s1");
+    expect(await first.next()).toMatchObject({ type: "CREDENTIALS.READY" });
+    // first is never stopped (its run's tree never reported gone): after the recheck interval the
+    // next run tries the claim, which is held, and the session's own bounds take it from there.
+    const next = home(r, "s2");
+    expect(await next.next()).toMatchObject({ type: "CREDENTIALS.BUSY", retryAfterMs: 1_234 });
+    next.actor.stop();
+    first.actor.stop();
+    await r.rt.settle();
+  });
+
   it("in the broker's own order (the next run's home starts before the last run's is stopped), it waits for it too", async () => {
     // A field review: the broker grants the next lease at the RELEASE, before the session that gave
     // the account back stops its home; the next run found the claim held by its own conductor
