@@ -35,6 +35,15 @@ const questionChanged = {
   actions: ["noteOutput", { type: "because", params: { reason: "question_changed" } }],
 } as const;
 
+/** Output while a question waits: a failure, the move between asked and gone, another question, else noted. */
+const outputAboutQuestion = <const Move extends { guard: string; target: string }>(move: Move) =>
+  [
+    failureOnScreen,
+    { ...move, actions: "noteOutput" },
+    questionChanged,
+    { guard: "fromCurrentChild", actions: "noteOutput" },
+  ] as const;
+
 const isLive = (s: SessionState) => s !== STATES.DEAD && s !== STATES.COMPLETED;
 
 export const sessionMachine = sessionSetup.createMachine({
@@ -245,26 +254,10 @@ export const sessionMachine = sessionSetup.createMachine({
       // The question counts as answered once it stays away for questionGoneSettle.
       initial: "asked",
       states: {
-        asked: {
-          on: {
-            "CHILD.OUTPUT": [
-              failureOnScreen,
-              { guard: "questionGone", target: "gone", actions: "noteOutput" },
-              questionChanged,
-              { guard: "fromCurrentChild", actions: "noteOutput" },
-            ],
-          },
-        },
+        asked: { on: { "CHILD.OUTPUT": outputAboutQuestion({ guard: "questionGone", target: "gone" }) } },
         gone: {
           after: { questionGoneSettle: { target: `#session.${STATES.HEALTHY}`, actions: questionGoneActions } },
-          on: {
-            "CHILD.OUTPUT": [
-              failureOnScreen,
-              { guard: "questionBack", target: "asked", actions: "noteOutput" },
-              questionChanged,
-              { guard: "fromCurrentChild", actions: "noteOutput" },
-            ],
-          },
+          on: { "CHILD.OUTPUT": outputAboutQuestion({ guard: "questionBack", target: "asked" }) },
         },
       },
       on: whileRunning,

@@ -8,10 +8,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Conductor, createConductor } from "../src/conductor.js";
+import type { Conductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
 import { pidsWithCmdline } from "./helpers/marked.js";
-import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd, tmuxOn } from "./helpers/sshd.js";
+import { haveRemoteTools, killTmuxServer, remoteConductor, startSshd, type TestSshd, tmuxOn } from "./helpers/sshd.js";
 
 const SOCKET = `cond-lost-${process.pid}`;
 const { tmux } = tmuxOn(SOCKET);
@@ -51,14 +51,7 @@ async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_0
 let logsDir = "";
 function conductor() {
   logsDir = mkdtempSync(join(tmpdir(), "conductor-remote-lost-"));
-  const c = createConductor({
-    logsDir,
-    handleSignals: false,
-    hosts: sshd.hostsFile("box"),
-    tmuxSocketName: SOCKET,
-    graceMs: 500,
-    restart: { backoffInitialMs: 0 },
-  });
+  const c = remoteConductor(sshd, SOCKET, { logsDir });
   conductors.push(c);
   return c;
 }

@@ -10,9 +10,9 @@ import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Conductor, createConductor } from "../src/conductor.js";
+import type { Conductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
-import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
+import { haveRemoteTools, killTmuxServer, remoteConductor, startSshd, type TestSshd } from "./helpers/sshd.js";
 
 const SOCKET = `cond-refusal-${process.pid}`;
 let sshd: TestSshd;
@@ -46,14 +46,7 @@ beforeAll(async () => {
       },
     }),
   );
-  c = createConductor({
-    logsDir: join(dir, "logs"),
-    handleSignals: false,
-    hosts,
-    tmuxSocketName: SOCKET,
-    graceMs: 500,
-    restart: { backoffInitialMs: 0 },
-  });
+  c = remoteConductor(sshd, SOCKET, { logsDir: join(dir, "logs"), hosts });
 });
 
 afterAll(async () => {

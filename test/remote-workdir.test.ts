@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Conductor, createConductor } from "../src/conductor.js";
-import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
+import type { Conductor } from "../src/conductor.js";
+import { haveRemoteTools, killTmuxServer, remoteConductor, startSshd, type TestSshd } from "./helpers/sshd.js";
 
 const SOCKET = `cond-workdir-${process.pid}`;
 let sshd: TestSshd;
@@ -31,14 +31,7 @@ afterAll(async () => {
 
 function conductor() {
   logsDir = mkdtempSync(join(tmpdir(), "conductor-remote-workdir-"));
-  c = createConductor({
-    logsDir,
-    handleSignals: false,
-    hosts: sshd.hostsFile("box"),
-    tmuxSocketName: SOCKET,
-    graceMs: 500,
-    restart: { backoffInitialMs: 0 },
-  });
+  c = remoteConductor(sshd, SOCKET, { logsDir });
   return c;
 }
 

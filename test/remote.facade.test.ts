@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConductor, type Conductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
-import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd } from "./helpers/sshd.js";
+import { haveRemoteTools, killTmuxServer, remoteConductor, startSshd, type TestSshd } from "./helpers/sshd.js";
 
 const SOCKET = `cond-facade-${process.pid}`;
 let sshd: TestSshd;
@@ -18,14 +18,7 @@ const haveTools = haveRemoteTools;
 beforeAll(async () => {
   if (!haveTools) return;
   sshd = await startSshd();
-  c = createConductor({
-    logsDir: mkdtempSync(join(tmpdir(), "conductor-remote-facade-")),
-    handleSignals: false,
-    hosts: sshd.hostsFile("box"),
-    tmuxSocketName: SOCKET,
-    graceMs: 500,
-    restart: { backoffInitialMs: 0 },
-  });
+  c = remoteConductor(sshd, SOCKET);
 });
 
 afterAll(async () => {

@@ -1,5 +1,11 @@
 /** The throwaway sshd lives in the shipped testing helpers (statechart-conductor/testing). */
 import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Conductor, createConductor } from "../../src/conductor.js";
+import type { ConductorOptions } from "../../src/conductor-options.js";
+import type { TestSshd } from "../../src/testing/sshd.js";
 
 export { freePort, killTmuxServer, startSshd, type TestSshd } from "../../src/testing/sshd.js";
 
@@ -25,4 +31,20 @@ export function tmuxOn(socket: string) {
     }
   };
   return { tmux, sessions };
+}
+
+/**
+ * A conductor for the remote tests: the sshd's host `box`, tmux on `socket`, a short grace, no
+ * restart backoff; `opts` on top (its logs: a fresh temporary folder unless `opts.logsDir`).
+ */
+export function remoteConductor(sshd: TestSshd, socket: string, opts: Partial<ConductorOptions> = {}): Conductor {
+  return createConductor({
+    logsDir: mkdtempSync(join(tmpdir(), "conductor-remote-")),
+    handleSignals: false,
+    hosts: sshd.hostsFile("box"),
+    tmuxSocketName: socket,
+    graceMs: 500,
+    restart: { backoffInitialMs: 0 },
+    ...opts,
+  });
 }
