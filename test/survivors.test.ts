@@ -189,8 +189,10 @@ describe.skipIf(!built || process.platform !== "linux" || processCgroup() === nu
       expect(existsSync(dir)).toBe(true);
       child.kill("SIGKILL"); // no exit handler runs: the directory stays behind
       await exited;
-      expect(existsSync(dir)).toBe(true);
-      expect(sweepDeadCgroups((p, start) => isProcessAlive(p, start)).removed).toContain(dir);
+      // A conductor another test file creates meanwhile sweeps it first (the same code, in another
+      // worker: seen once under a CPU hog); then it is gone already, which is what is asserted.
+      const removed = existsSync(dir) ? sweepDeadCgroups((p, start) => isProcessAlive(p, start)).removed : [dir];
+      expect(removed).toContain(dir);
       expect(existsSync(dir)).toBe(false);
       expect(existsSync(processCgroup() ?? "")).toBe(true); // our own stays
     });
