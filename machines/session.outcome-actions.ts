@@ -5,6 +5,7 @@
  */
 import { assign, emit, enqueueActions } from "xstate";
 import { messageIn } from "./agents/index.js";
+import { findRetryHint } from "./retry-hint.js";
 import { output, restartWaitMs } from "./session.base.js";
 import {
   limitPause,
@@ -123,7 +124,8 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
         generation: e.generation,
         attempt: null,
         of: null,
-        delayMs: null,
+        // The wait the API named (gemini waits at least that long before its next attempt): no stall.
+        delayMs: findRetryHint(e.message, e.at)?.ms ?? null,
         status: e.status,
         // The API's words, not its JSON ({"error":{"code":429,"message":"Resource exhausted. …"}}).
         error: messageIn(e.message),

@@ -243,6 +243,8 @@ export function judgeReportedError(
   report: { status: number | null; message: string },
   clock: Clock = {},
 ): FailureVerdict | null {
+  // One the CLI retries by itself (gemini's per-minute 429): its own retry, judged once it gives up.
+  if (profile.retriesReported?.(report)) return null;
   const hit = firstRuleMatch(
     profile.failures.filter((r) => r.live),
     [[report.message]],

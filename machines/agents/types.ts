@@ -113,6 +113,19 @@ export interface AgentProfile {
    * `attempt` and optionally `delay` (seconds) and `of`. Unset: its retries are not read from the screen.
    */
   readonly retryNotice?: RegExp;
+  /**
+   * A CLI whose retry notice takes two lines (gemini 0.61: `Attempt 1 failed: <error>` and then
+   * `Suggested retry after 5s.. Retrying after 5739ms...`): `retryNotice` is also read on a line
+   * joined with the next, and a line matching this head that is the last one read yet is no word of
+   * the CLI's until its second line says whether it retries (a pty may hand the two over apart).
+   */
+  readonly retryNoticeHead?: RegExp;
+  /**
+   * An API error in the CLI's telemetry (judge.ts `judgeReportedError`) that the CLI retries by
+   * itself (gemini: a 429 whose quota it waits out, up to its own bound): no verdict, a retry of its
+   * own; a failure once it says it gave up. Unset: judged by the live rules.
+   */
+  readonly retriesReported?: (report: { status: number | null; message: string }) => boolean;
 }
 
 /** A failure the profile recognised, with the CLI's own line (secrets not yet redacted). */
