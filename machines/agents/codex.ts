@@ -58,6 +58,16 @@ export const codex: AgentProfile = {
     },
     { class: "auth", pattern: /unexpected status 401\b|Incorrect API key provided|invalid_api_key/i, live: true },
     { class: "auth", pattern: /\bcodex login\b|not logged in/i },
+    // A ChatGPT login whose refresh token was used already (another codex refreshed it) or expired: no
+    // rerun signs in again. The TUI exits 1 on `Error: account/read failed: account/read failed: Your
+    // access token could not be refreshed because your refresh token was already used. Please log out
+    // and sign in again. (code -32603)` and a Rust backtrace; `codex exec --json` says it in its
+    // `error`/`turn.failed` events (a field review: the TUI was restarted 3 times as exit_nonzero).
+    {
+      class: "auth",
+      pattern: /access token could not be refreshed|refresh token (?:was already used|has expired|is invalid)/i,
+      says: /Your (?:access|refresh) token\b[^(]*[^\s(]/,
+    },
     {
       class: "config",
       pattern: /Error loading config|unknown variant|model_not_found|does not exist or you do not have access/i,

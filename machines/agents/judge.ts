@@ -52,7 +52,8 @@ function firstRuleMatch(
     for (const text of sources) {
       for (let i = text.length - 1; i >= 0; i--) {
         const line = text[i] as string;
-        if (rule.pattern.test(line) && !notTheCli?.(line)) return { rule, line: messageIn(line, rule.pattern) };
+        if (rule.pattern.test(line) && !notTheCli?.(line))
+          return { rule, line: rule.says?.exec(line)?.[0] ?? messageIn(line, rule.pattern) };
       }
     }
   }
@@ -124,12 +125,15 @@ function ruleVerdict(
 
 /**
  * Not a program's last word (lines as `contentOf` leaves them, trimmed): a stack frame (or the rest
- * of one whose row ended in a "." and so was not joined to the next: `js:346772:14)`), a line ending
+ * of one whose row ended in a "." and so was not joined to the next: `js:346772:14)`; a Rust
+ * backtrace's `5: <unknown>`, `12: std::rt::lang_start…`, `at /rustc/…`, and its `Stack backtrace:`
+ * header: codex's last line was `5: <unknown>` after its error), a line ending
  * in `[object Object]` (gemini 0.61's last line after an API error it has no words for: "An
  * unexpected critical error occurred:[object Object]", recorded) and, after a trace, a property of
  * the error object dumped with it (`code: 404`; elsewhere `error: Unauthorized` is a last word).
  */
-const STACK_FRAME = /^at (?:async )?(?:\S+ \()?(?:file:|node:|\/|<anonymous>)|^\S*:\d+:\d+\)?(?: \{)?$/;
+const STACK_FRAME =
+  /^at (?:async )?(?:\S+ \()?(?:file:|node:|\/|<anonymous>)|^\S*:\d+:\d+\)?(?: \{)?$|^\d+:\s+(?:<unknown>|0x[0-9a-f]+\b.*|[\w<>{}$]+(?:::[\w<>{}$]+)+.*)$|^[Ss]tack backtrace:$/;
 const NO_WORDS = /\[object Object\]$/;
 const DUMPED_PROPERTY = /^[a-z][\w$]*: \S+?,?$/;
 
@@ -144,8 +148,13 @@ export function lastMeaningfulLine(e: Pick<RunEvidence, "recentOutput" | "screen
     (l) => /[A-Za-z]/.test(l) && readable(l) !== null,
   );
   const trace = all.findLastIndex((l) => STACK_FRAME.test(l));
+  // Under a Rust backtrace's header every numbered row is a frame (`13: main`).
+  const rust = all.findLastIndex((l) => /^stack backtrace:$/i.test(l));
   const said = (l: string, i: number) =>
-    !STACK_FRAME.test(l) && !NO_WORDS.test(l) && !(trace >= 0 && i > trace && DUMPED_PROPERTY.test(l));
+    !STACK_FRAME.test(l) &&
+    !NO_WORDS.test(l) &&
+    !(trace >= 0 && i > trace && DUMPED_PROPERTY.test(l)) &&
+    !(rust >= 0 && i > rust && /^\d+:\s/.test(l));
   const last = all.findLast(said) ?? all[all.length - 1];
   return last === undefined ? null : clip((readable(last) ?? last).trim());
 }

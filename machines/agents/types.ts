@@ -49,6 +49,12 @@ export interface FailureRule {
    * (its `retrying in 1s` is the CLI's next try): without a match the rule gives no wait of its own.
    */
   readonly resetAt?: RegExp;
+  /**
+   * The words of the matched line that say it (its match), when the line wraps them in more (codex's
+   * `Error: account/read failed: account/read failed: Your access token could not be refreshed… (code
+   * -32603)`): `lastError` is that sentence. Unset: the line's message (judge.ts `messageIn`).
+   */
+  readonly says?: RegExp;
 }
 
 /** What a window title (OSC 0/2) says about the TUI. */
