@@ -57,6 +57,24 @@ export const codex: AgentProfile = {
       live: true,
     },
     { class: "auth", pattern: /unexpected status 401\b|Incorrect API key provided|invalid_api_key/i, live: true },
+    // Refused for good after its retries (`Reconnecting... 5/5 (unexpected status 403 Forbidden: Country,
+    // region, or territory not supported…)`, then the same without the notice): no rerun changes where
+    // the account is. A field review saw it restarted 3 times as exit_nonzero.
+    {
+      class: "auth",
+      pattern:
+        /unexpected status 403\b|unsupported_country_region_territory|Country, region, or territory not supported/i,
+      live: true,
+    },
+    // A 429 `insufficient_quota`: the account's credits are spent. codex says `Quota exceeded. Check your
+    // plan and billing details.` and does not retry; a wait does not help (a field review: taken for a
+    // rate limit, waited for and rerun 3 times, dead as rate_limited). Terminal, with what to do.
+    {
+      class: "auth",
+      pattern: /Quota exceeded\. Check your plan and billing details|insufficient_quota/i,
+      live: true,
+      hint: "the API account's credits or spend limit are used up: add credits or raise the limit in its billing settings, or use another account; a rerun or a wait will not help",
+    },
     { class: "auth", pattern: /\bcodex login\b|not logged in/i },
     // A ChatGPT login whose refresh token was used already (another codex refreshed it) or expired: no
     // rerun signs in again. The TUI exits 1 on `Error: account/read failed: account/read failed: Your

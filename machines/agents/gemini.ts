@@ -34,6 +34,16 @@ export const gemini: AgentProfile = {
     { class: "auth", pattern: /Please set an Auth method/i, live: true },
     { class: "auth", pattern: /API key not valid\. Please pass a valid API key|API_KEY_INVALID/i, live: true },
     { class: "auth", pattern: /you must specify the GEMINI_API_KEY/i, live: true },
+    // A key or login the API refuses for good, which gemini 0.61 does not retry: 403 PERMISSION_DENIED
+    // ("Your API key was reported as leaked. Please use another API key."), 401 UNAUTHENTICATED. In its
+    // own error forms (`[API Error: {…}]`, `_ApiError: {…}`, its telemetry's `{"error":{…}}`): live;
+    // a field review saw both restarted 3 times as exit_nonzero. lastError: the API's message.
+    {
+      class: "auth",
+      pattern: /(?:\[API Error:|_ApiError:|^\s*\{"error":)\s*\{.*"status":\s*"(?:PERMISSION_DENIED|UNAUTHENTICATED)"/,
+      live: true,
+    },
+    { class: "auth", pattern: /API key was reported as leaked|Request had invalid authentication credentials/i },
     {
       class: "trust",
       pattern: /not (?:running )?in a trusted (?:directory|folder)|untrusted (?:directory|folder|workspace)/i,

@@ -119,7 +119,10 @@ function ruleVerdict(
   clock: Clock,
 ): FailureVerdict {
   const alt = clock.loggedOut ? hit.rule.whenLoggedOut : undefined;
-  if (!alt) return verdict(hit.rule.class, hit.line, source, text, clock, hit.rule);
+  if (!alt) {
+    const line = hit.rule.hint ? `${hit.line.trim()} (${hit.rule.hint})` : hit.line;
+    return verdict(hit.rule.class, line, source, text, clock, hit.rule);
+  }
   return verdict(alt.class, `${hit.line.trim()} (${alt.hint})`, source, text, clock);
 }
 
@@ -189,20 +192,29 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
   const sources = [outputLines(e), textLines(unwrapRows(e.screen, clock.cols))];
   const streamClass = (s: { code: string | null; message: string }): FailureClass | null =>
     (s.code ? profile.streamErrorCodes[s.code] : undefined) ?? firstRuleMatch(rules, [[s.message]])?.rule.class ?? null;
+  /** A stream error's verdict: the words of its message (not the JSON it quotes), the rule's hint. */
+  const streamVerdict = (
+    s: { code: string | null; message: string },
+    cls: FailureClass,
+    from: FailureVerdict["source"],
+  ) => {
+    const hit = firstRuleMatch(rules, [[s.message]], cls);
+    if (hit) return ruleVerdict(hit, from, whole, clock);
+    return verdict(cls, messageIn(s.message), from, whole, clock);
+  };
 
   const byCode = e.exitCode !== null ? profile.exitCodes[e.exitCode] : undefined;
   if (byCode) {
-    const line =
-      firstRuleMatch(rules, sources, byCode)?.line ??
-      stream.find((s) => streamClass(s) === byCode)?.message ??
-      lastMeaningfulLine(e, clock.cols) ??
-      `exit code ${e.exitCode}`;
-    return verdict(byCode, line, "exit_code", whole, clock);
+    const hit = firstRuleMatch(rules, sources, byCode);
+    if (hit) return { ...ruleVerdict(hit, "exit_code", whole, clock), class: byCode };
+    const said = stream.find((s) => streamClass(s) === byCode);
+    if (said) return streamVerdict(said, byCode, "exit_code");
+    return verdict(byCode, lastMeaningfulLine(e, clock.cols) ?? `exit code ${e.exitCode}`, "exit_code", whole, clock);
   }
   for (let i = stream.length - 1; i >= 0; i--) {
     const s = stream[i] as { code: string | null; message: string };
     const cls = streamClass(s);
-    if (cls) return verdict(cls, s.message, "stream", whole, clock);
+    if (cls) return streamVerdict(s, cls, "stream");
   }
   const hit = firstRuleMatch(rules, sources);
   if (hit) return ruleVerdict(hit, "output", whole, clock);

@@ -55,6 +55,8 @@ export interface FailureRule {
    * -32603)`): `lastError` is that sentence. Unset: the line's message (judge.ts `messageIn`).
    */
   readonly says?: RegExp;
+  /** What to do about it, put after the CLI's words in `lastError` when they do not say (a billing error). */
+  readonly hint?: string;
 }
 
 /** What a window title (OSC 0/2) says about the TUI. */
