@@ -531,17 +531,23 @@ export const CASES: AgentCase[] = [
       expectLine: /FAKE-API-OK/,
     },
   ),
-  // A per-minute 429 that never ends, in the TUI: gemini's own attempts (its router's, then the
-  // model's: minutes) before it gives up and says so.
-  row("gemini/tui-rate-429-spent", limited, "a TUI prompt against a 429 that never ends: gemini's retries spent", {
-    scenario: "rate-5",
-    args: ["-i", PROMPT],
-    steps: [{ waitFor: /quota|429|Max attempts/i, settleMs: 5000 }],
-    stopAfterSteps: true,
-    maxMs: 600_000,
-    liveBoundMs: 600_000,
-    expectLine: /quota|429/i,
-  }),
+  // A per-minute 429 that never ends, in the TUI (recorded: 43 calls in 10 minutes, `Thinking… (9m
+  // 58s)` and nothing else on screen; its telemetry records each): gemini does not give up, so its
+  // busy stall bounds it. Each failed call is an agentRetry meanwhile.
+  row(
+    "gemini/tui-rate-429-long",
+    stalls([GEMINI_QUOTA]),
+    "a TUI prompt against a 429 that never ends (5 s RetryInfo)",
+    {
+      scenario: "rate-5",
+      args: ["-i", PROMPT],
+      steps: [{ waitFor: /quota|429|Max attempts/i, settleMs: 5000 }],
+      stopAfterSteps: true,
+      maxMs: 600_000,
+      liveBoundMs: LIVE_HANG_MS,
+      liveBusyStallMs: LIVE_BUSY_STALL_MS,
+    },
+  ),
   // A usage limit hit in a TUI session (a long interactive run meets its plan's limit): the CLI shows
   // the limit and waits at its composer; the session must wait for the reset, not for an answer.
   row("claude/tui-usage-limit", limited, "a prompt in the TUI against the five-hour limit (reset in an hour)", {
