@@ -13,14 +13,17 @@ import {
   judgeReportedError,
   judgeScreen,
   lastMeaningfulLine,
+  messageIn,
   type ScreenKeys,
   screenKeys,
   type Question,
   redactSecrets,
   retryOnScreen,
   type ScreenRetry,
+  streamErrors,
   TERMINAL_CLASSES,
 } from "./agents/index.js";
+import { clip } from "./agents/screen-lines.js";
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS } from "./classify-output.js";
 import { findRetryHint } from "./retry-hint.js";
 import { backoffDelay, NEVER_MS, type SessionPolicy } from "./session.policy.js";
@@ -139,12 +142,23 @@ export function judgeRunExit(c: JudgedContext, e: Exit): RunJudgement {
   const v = judgeExit(profileOf(c), evidence, clock);
   // The transport's own account (a host gone) beats the last line of output, which is no error.
   const line =
-    v?.line ?? e.detail ?? lastMeaningfulLine(evidence, clock.cols) ?? (e.signal ? `killed by ${e.signal}` : null);
+    v?.line ??
+    e.detail ??
+    // The stream's own error, in its words (gemini's result event quotes the API's JSON).
+    streamErrorWords(e.recentOutput) ??
+    lastMeaningfulLine(evidence, clock.cols, profileOf(c)) ??
+    (e.signal ? `killed by ${e.signal}` : null);
   return {
     failureMode: e.failureMode ?? (v ? modeOf(v.class) : "exit_nonzero"),
     lastError: line === null ? null : redactSecrets(line),
     retryAfterMs: v?.retryAfterMs ?? e.retryAfterMs ?? null,
   };
+}
+
+/** The last stream-json error event's message, as words (the message it quotes, not its JSON); null without one. */
+function streamErrorWords(recentOutput: string): string | null {
+  const last = streamErrors(recentOutput).at(-1);
+  return last ? clip(messageIn(last.message).trim()) : null;
 }
 
 /** Runs a probe gives up on: stalled, silent at start-up, over `maxRunMs`. */

@@ -160,4 +160,6 @@ export const codex: AgentProfile = {
   // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it
   // (field facts; test/agents/input.live.ts types through sendInput). 0.8 s leaves a margin for load.
   submitDelayMs: 800,
+  // Its start-up warning in a CODEX_HOME under /tmp (a field review: a run OOM-killed later had it as lastError).
+  chatter: [/^WARNING: proceeding, even though we could not create PATH aliases\b/],
 };

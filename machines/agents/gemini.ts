@@ -114,6 +114,14 @@ export const gemini: AgentProfile = {
   // (A 503's spent retries fit on one line: `Attempt 5 failed: … Max attempts reached`.)
   retryNoticeHead: /^\s*Attempt \d+ failed: (?!.*\bMax attempts reached)/,
   retriesReported: retries429,
+  // Its start-up notes (0.61), printed before every run: never why one ended.
+  chatter: [
+    /^YOLO mode is enabled\b/,
+    /^The 'metricReader' option is deprecated\b/,
+    /^Ripgrep is not available\b/,
+    /^\[STARTUP\]/,
+    /^shutdown may only be called once per \w+Provider$/,
+  ],
   // Headless only when `-p`/`--prompt` is its own word; its start-up alone took 20-50 s when recorded.
   oneShot: (args) => args.includes("-p") || args.includes("--prompt"),
 };

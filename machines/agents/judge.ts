@@ -8,7 +8,7 @@ import { findRetryHint } from "../retry-hint.js";
 import { command } from "./command.js";
 import { cliOwnLines, echoOf } from "./own-lines.js";
 import { BUSY_TAIL, clip, evidenceLines, outputLines, textLines, UI_MARK, unwrapRows } from "./screen-lines.js";
-import { assistantText, str, streamErrors } from "./stream-events.js";
+import { str, streamErrors } from "./stream-events.js";
 import type { AgentProfile, FailureClass, FailureRule, FailureVerdict } from "./types.js";
 
 export { contentOf, unwrapRows } from "./screen-lines.js";
@@ -138,18 +138,35 @@ function ruleVerdict(
 const STACK_FRAME =
   /^at (?:async )?(?:\S+ \()?(?:file:|node:|\/|<anonymous>)|^\S*:\d+:\d+\)?(?: \{)?$|^\d+:\s+(?:<unknown>|0x[0-9a-f]+\b.*|[\w<>{}$]+(?:::[\w<>{}$]+)+.*)$|^[Ss]tack backtrace:$/;
 const NO_WORDS = /\[object Object\]$/;
-const DUMPED_PROPERTY = /^[a-z][\w$]*: \S+?,?$/;
+const DUMPED_PROPERTY = /^[a-z][\w$]*: (?:\S+?|\[.*\]|'.*'|\{.*\}),?$/;
+/**
+ * Words that are JSON's, not a person's: a piece of a stream-json line, cut where the output's window
+ * begins or wrapped into screen rows (a field review: claude's lastError was `lor\",\"focus\",…` of its
+ * init event, gemini's `…credential.\"}}]\"},\"stats\":{…` of its result event), or a line of a dumped
+ * object (`"path": [`, `]`). A line that quotes a whole API error is read for its message first.
+ */
+const JSON_PIECE = /\\"|"[\w$.-]*"\s*:\s*(?:["{[\d-]|true\b|false\b|null\b)|^[\]}]|[{[]$|^",|","/;
 
 /**
  * The last line a person would read as the program's last word: the screen's rows joined where a
- * line was wrapped (a row of a wrapped stack frame is no line), a stack trace and what follows it skipped.
+ * line was wrapped (a row of a wrapped stack frame is no line), a stack trace and what follows it
+ * skipped, no piece of JSON, no chatter of the CLI's (`profile.chatter`).
  */
-export function lastMeaningfulLine(e: Pick<RunEvidence, "recentOutput" | "screen">, cols?: number): string | null {
+export function lastMeaningfulLine(
+  e: Pick<RunEvidence, "recentOutput" | "screen">,
+  cols?: number,
+  profile?: AgentProfile,
+): string | null {
+  const output = outputLines(e);
+  // A screen row of a stream-json line the output holds whole is that line's piece, not a line.
+  const events = output.filter((l) => l.trimStart().startsWith("{"));
+  const rows = textLines(unwrapRows(e.screen, cols)).filter((l) => !events.some((j) => j.includes(l.trim())));
   // A stream-json event without words of its own (`{"type":"turn.started"}`, a text delta of the
   // answer) is no last word: a SIGKILLed run's lastError was the agent's half answer as raw JSON.
-  const all = [...outputLines(e), ...textLines(unwrapRows(e.screen, cols))].filter(
-    (l) => /[A-Za-z]/.test(l) && readable(l) !== null,
-  );
+  const all = [...output, ...rows].filter((l) => {
+    const words = /[A-Za-z]/.test(l) ? readable(l) : null;
+    return words !== null && !JSON_PIECE.test(words) && !profile?.chatter?.some((re) => re.test(words));
+  });
   const trace = all.findLastIndex((l) => STACK_FRAME.test(l));
   // Under a Rust backtrace's header every numbered row is a frame (`13: main`).
   const rust = all.findLastIndex((l) => /^stack backtrace:$/i.test(l));
@@ -172,8 +189,10 @@ function readable(line: string): string | null {
   const t = line.trim();
   if (t.startsWith("{") && t.endsWith("}")) {
     try {
+      // Not the agent's answer (an assistant message, a delta of one: gemini's `{"type":"message",
+      // "role":"assistant","content":"word2 "}` was a killed run's lastError), only a result's text.
       const ev = JSON.parse(t) as Record<string, unknown>;
-      return str(ev.result) ?? str(ev.content) ?? str(ev.message) ?? assistantText(ev.message);
+      return str(ev.result) ?? str(ev.message);
     } catch {
       // not JSON after all: a line that only looks like it
     }
@@ -209,7 +228,13 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
     if (hit) return { ...ruleVerdict(hit, "exit_code", whole, clock), class: byCode };
     const said = stream.find((s) => streamClass(s) === byCode);
     if (said) return streamVerdict(said, byCode, "exit_code");
-    return verdict(byCode, lastMeaningfulLine(e, clock.cols) ?? `exit code ${e.exitCode}`, "exit_code", whole, clock);
+    return verdict(
+      byCode,
+      lastMeaningfulLine(e, clock.cols, profile) ?? `exit code ${e.exitCode}`,
+      "exit_code",
+      whole,
+      clock,
+    );
   }
   for (let i = stream.length - 1; i >= 0; i--) {
     const s = stream[i] as { code: string | null; message: string };
@@ -222,7 +247,8 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
   if (generic) {
     // The last line that says it on its own: "[ratelimited] sending request" holds the words too.
     const line = text.findLast((l) => classifyFailure(l) !== null) ?? generic.match;
-    return verdict("rate_limit", line, "output", whole, clock);
+    // A stream event's words, not its JSON (`{"type":"turn.failed","error":{"message":"…"}}`).
+    return verdict("rate_limit", readable(line) ?? line, "output", whole, clock);
   }
   if (e.signal && CRASH_SIGNALS.has(e.signal))
     return verdict("crash", `killed by ${e.signal}`, "exit_code", whole, clock);

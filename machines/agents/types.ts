@@ -134,6 +134,11 @@ export interface AgentProfile {
    * own; a failure once it says it gave up. Unset: judged by the live rules.
    */
   readonly retriesReported?: (report: { status: number | null; message: string }) => boolean;
+  /**
+   * Lines the CLI prints on its way that never say why a run ended (codex's `WARNING: proceeding, even
+   * though we could not create PATH aliases…` at its start): no `lastError` of a run killed later.
+   */
+  readonly chatter?: readonly RegExp[];
 }
 
 /** A failure the profile recognised, with the CLI's own line (secrets not yet redacted). */
