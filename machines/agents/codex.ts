@@ -1,6 +1,6 @@
 /**
  * codex-cli (0.171): `ERROR: …` on stderr and exit 1; retries 429/401 itself (`Reconnecting...
- * 1/5`) before giving up; refuses a folder outside a git repo; a TUI with an idle composer `›`
+ * 1/5`) before giving up; refuses a folder outside a git repo unless its bypass flag or `--skip-git-repo-check` is given; a TUI with an idle composer `›`
  * and an `[ ! ] Action Required` window title. See docs/agents.md.
  */
 import type { AgentProfile } from "./types.js";

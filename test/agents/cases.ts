@@ -235,12 +235,18 @@ export const CASES: AgentCase[] = [
     "codex/untrusted-no-git",
     dead("trust"),
     /Not inside a trusted directory/,
-    "codex exec outside a git repository",
+    "codex exec outside a git repository, without --dangerously-bypass-approvals-and-sandbox (with it, codex runs there)",
     {
       gitRepo: false,
       trustCwd: false,
     },
   ),
+  // The preset's default (`approvals: "bypass"`) in the same folder: codex 0.171 runs there anyway.
+  one("codex/no-git-bypass", ok, /FAKE-API-OK/, "codex exec outside a git repository with its bypass flag", {
+    gitRepo: false,
+    trustCwd: false,
+    args: ONE_SHOT.codex("--dangerously-bypass-approvals-and-sandbox"),
+  }),
   one("gemini/untrusted-headless", dead("trust"), /trust/i, "gemini -p in a folder not in trustedFolders.json", {
     trustCwd: false,
   }),
