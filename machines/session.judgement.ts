@@ -193,13 +193,16 @@ export function newScreenRetry(
   return retry !== null && retry.key !== c.screenRetry ? retry : null;
 }
 
+const RETRIES = "; the CLI retries";
 /** `lastError` while the CLI retries by itself: "overloaded (HTTP 529); the CLI retries: 3 of 10, in 2.3 s". */
 export function retryNotice(e: Pick<AgentRetryEvent, "attempt" | "of" | "delayMs" | "status" | "error">): string {
   const what = e.status === null ? e.error || "error" : `${e.error || "error"} (HTTP ${e.status})`;
   const which = e.attempt === null ? "" : e.of === null ? `: ${e.attempt}` : `: ${e.attempt} of ${e.of}`;
   const when = e.delayMs === null ? "" : `${which ? "," : ""} in ${Math.round(e.delayMs / 100) / 10} s`;
-  return redactSecrets(`${what}; the CLI retries${which}${when}`);
+  return redactSecrets(`${what}${RETRIES}${which}${when}`);
 }
+/** A `lastError` that is a retry the CLI announced (retryNotice), not a failure. */
+export const isRetryNotice = (lastError: string | null) => lastError?.includes(RETRIES) === true;
 
 export function verdictJudgement(v: FailureVerdict): RunJudgement {
   return { failureMode: modeOf(v.class), lastError: redactSecrets(v.line), retryAfterMs: v.retryAfterMs };

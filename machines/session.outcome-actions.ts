@@ -8,6 +8,7 @@ import { messageIn } from "./agents/index.js";
 import { findRetryHint } from "./retry-hint.js";
 import { output, restartWaitMs } from "./session.base.js";
 import {
+  isRetryNotice,
   limitPause,
   liveFailure,
   openQuestion,
@@ -24,7 +25,12 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
     noteInputWait: assign(({ context }) => {
       const hit = openQuestion(context, context.screen, context.title);
       // A CLI that asks waits on its user, not on a retry it announced: the next stall counts as ever.
-      return hit ? { inputWait: hit, reason: `input_wait:${hit.pattern}`, retryWait: null } : {};
+      // The retry is over (its call went through, or the CLI would say it failed): its words are no
+      // lastError of a session that is fine (a field review: gemini's and claude's TUIs answered after
+      // their own retries, at their composers, and still showed the 429 they had retried).
+      if (!hit) return {};
+      const stale = isRetryNotice(context.lastError) ? { lastError: null } : {};
+      return { inputWait: hit, reason: `input_wait:${hit.pattern}`, retryWait: null, ...stale };
     }),
     /** After the stateChange, so a listener that answers at once sees the session in input_wait. */
     emitInputWait: emit(({ context }) => ({

@@ -514,6 +514,20 @@ describe("rate limits wait for their reset", () => {
       expect(h.ctx().retryWait).toBeNull();
     });
 
+    it("defect: a retry that went through is no lastError once the CLI asks or waits at its composer (was: the 429 it had retried, on a healthy session)", () => {
+      const h = started();
+      retry(h, 6_000, h.bytes() + 10);
+      expect(h.ctx().lastError).toMatch(/^overloaded \(HTTP 529\); the CLI retries: \d+ of 10, in 6 s$/);
+      h.screen(["● FAKE-API-OK: hello from the fake model.", "────", "❯", "────", "? for shortcuts"]);
+      h.advance(1_500); // inputQuietMs: the composer
+      expect(h.state()).toBe("input_wait");
+      expect(h.ctx().lastError).toBeNull();
+      // An error of its own (not a retry) stays what it was.
+      const k = started();
+      k.actor.send({ type: "PROBE.TELEMETRY", generation: k.gen(), event: "x", status: 500, message: "boom", at: NOW });
+      expect(k.ctx().lastError).toBe("boom (HTTP 500); the CLI retries");
+    });
+
     it("a new run starts without the old run's wait", () => {
       const h = started();
       retry(h, 37_778, h.bytes() + 10);
