@@ -60,6 +60,15 @@ describe("account errors no rerun fixes", () => {
     // Its TUI shows it and waits at its composer; its telemetry records it: both end the run.
     const api = JSON.stringify({ error: { code: 403, status: "PERMISSION_DENIED", message: leaked } });
     expect(judgeScreen(gemini, [`✕ [API Error: ${api}]`], null)).toMatchObject({ class: "auth", line: leaked });
+    // Live, in -p: its line wrapped at 120 columns, a row ending "…reported as leaked." inside the JSON's
+    // string (was: lastError "Your API key was reported as leaked.", its second sentence lost).
+    const said = `Error generating content via API. Full report available at: /tmp/gemini-client-error-generateJson-api-2026-12-05T06-15-07-829Z.json _ApiError: ${api}`;
+    const rows = said.match(/.{1,120}/g) ?? [];
+    expect(rows[1]).toMatch(/leaked\.$/);
+    expect(judgeScreen(gemini, [...rows, "  status: 403", "}"], null, { cols: 120 })).toMatchObject({
+      class: "auth",
+      line: leaked,
+    });
     expect(judgeReportedError(gemini, { status: 403, message: api })).toMatchObject({ class: "auth", line: leaked });
   });
 
@@ -82,6 +91,11 @@ describe("account errors no rerun fixes", () => {
     const j = judgeRunExit(ctx("codex", cArgv), exit(lines));
     expect(j).toMatchObject({ failureMode: "auth", lastError: said });
     expect(terminal(ctx("codex", cArgv), j)).toBe(true);
+    // Its last reconnect's notice already says it: the error's words, not the notice's.
+    expect(judgeScreen(agentProfileOf("codex"), [`ERROR: Reconnecting... 5/5 (${said})`], null)).toMatchObject({
+      class: "auth",
+      line: said,
+    });
     // While codex retries it, it is not judged: its notices have retries left.
     expect(judgeScreen(agentProfileOf("codex"), [`ERROR: Reconnecting... 2/5 (${said})`], null)).toBeNull();
   });

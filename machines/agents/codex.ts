@@ -65,6 +65,8 @@ export const codex: AgentProfile = {
       pattern:
         /unexpected status 403\b|unsupported_country_region_territory|Country, region, or territory not supported/i,
       live: true,
+      // Its last reconnect's notice (`Reconnecting... 5/5 (…)`) is judged too: its words, not the notice's.
+      says: /unexpected status 403[^)]*/i,
     },
     // A 429 `insufficient_quota`: the account's credits are spent. codex says `Quota exceeded. Check your
     // plan and billing details.` and does not retry; a wait does not help (a field review: taken for a
