@@ -65,6 +65,15 @@ describe("the last word of a run killed while it answered", () => {
     );
     expect(j.failureMode).toBe("exit_nonzero");
     expect(j.lastError ?? "").not.toMatch(/word\d|Required/);
+    // Live, its window of output began after the stack trace (a field review: lastError "Required",
+    // the message of its router's ZodError as node dumped it): the dump's lines alone are no last word.
+    const text = out("gemini-killed");
+    const dump = text.slice(text.indexOf("  issues: ["));
+    const later = judgeRunExit(
+      ctx("gemini", ["gemini", "-p", "Reply", "--output-format", "stream-json"]),
+      exit(dump, 1, null),
+    );
+    expect(later.lastError ?? "").not.toMatch(/Required|Function|Array/);
     if (j.lastError !== null) expect(j.lastError).not.toMatch(JSON_LIKE);
   });
 

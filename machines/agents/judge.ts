@@ -148,6 +148,22 @@ const DUMPED_PROPERTY = /^[a-z][\w$]*: (?:\S+?|\[.*\]|'.*'|\{.*\}),?$/;
 const JSON_PIECE = /\\"|"[\w$.-]*"\s*:\s*(?:["{[\d-]|true\b|false\b|null\b)|^[\]}]|[{[]$|^",|","/;
 
 /**
+ * A line of an object dumped as JSON (gemini's ZodError: `"message": "Required"`, `"path": [`), or by
+ * node's inspect (`message: 'Required'`, `path: [Array]`, `addIssue: [Function (anonymous)],`): never
+ * a last word, with or without the stack trace before it in view.
+ */
+const DUMP_LINE =
+  /^\s*(?:"[\w$.-]*"\s*:|[{}\]]|[a-z][\w$]*: (?:'.*'|\[(?:Array|Object|Function)\b.*\]|\[\s*|\{\s*),?$)/;
+const parses = (l: string) => {
+  try {
+    JSON.parse(l);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
  * The last line a person would read as the program's last word: the screen's rows joined where a
  * line was wrapped (a row of a wrapped stack frame is no line), a stack trace and what follows it
  * skipped, no piece of JSON, no chatter of the CLI's (`profile.chatter`).
@@ -164,6 +180,8 @@ export function lastMeaningfulLine(
   // A stream-json event without words of its own (`{"type":"turn.started"}`, a text delta of the
   // answer) is no last word: a SIGKILLed run's lastError was the agent's half answer as raw JSON.
   const all = [...output, ...rows].filter((l) => {
+    // A line of an object dumped as JSON (gemini's ZodError: `"message": "Required"`, `"path": [`).
+    if (DUMP_LINE.test(l) && !parses(l)) return false;
     const words = /[A-Za-z]/.test(l) ? readable(l) : null;
     return words !== null && !JSON_PIECE.test(words) && !profile?.chatter?.some((re) => re.test(words));
   });
