@@ -74,6 +74,19 @@ describe("the last word of a run killed while it answered", () => {
       exit(dump, 1, null),
     );
     expect(later.lastError ?? "").not.toMatch(/Required|Function|Array/);
+    // …and, when the frames are in view, not a frame (live: `at get error [as error] (file:///…)`).
+    const framed = text.slice(text.indexOf("    at get error"));
+    const withFrames = judgeRunExit(
+      ctx("gemini", ["gemini", "-p", "Reply", "--output-format", "stream-json"]),
+      exit(framed, 1, null),
+    );
+    expect(withFrames.lastError ?? "").not.toMatch(/^at |Required|Function|Array/);
+    // …nor, with the dumped JSON before them in view, one of its lines (live: `"complexity_reasoning"`).
+    const zod = judgeRunExit(
+      ctx("gemini", ["gemini", "-p", "Reply", "--output-format", "stream-json"]),
+      exit(text.slice(text.indexOf("[Routing]")), 1, null),
+    );
+    if (zod.lastError !== null) expect(zod.lastError).not.toMatch(/complexity_reasoning|^at |Required|\[$/);
     if (j.lastError !== null) expect(j.lastError).not.toMatch(JSON_LIKE);
   });
 

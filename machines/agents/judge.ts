@@ -136,7 +136,7 @@ function ruleVerdict(
  * the error object dumped with it (`code: 404`; elsewhere `error: Unauthorized` is a last word).
  */
 const STACK_FRAME =
-  /^at (?:async )?(?:\S+ \()?(?:file:|node:|\/|<anonymous>)|^\S*:\d+:\d+\)?(?: \{)?$|^\d+:\s+(?:<unknown>|0x[0-9a-f]+\b.*|[\w<>{}$]+(?:::[\w<>{}$]+)+.*)$|^[Ss]tack backtrace:$/;
+  /^at (?:async )?(?:[^()]+ \()?(?:file:|node:|\/|<anonymous>)|^\S*:\d+:\d+\)?(?: \{)?$|^\d+:\s+(?:<unknown>|0x[0-9a-f]+\b.*|[\w<>{}$]+(?:::[\w<>{}$]+)+.*)$|^[Ss]tack backtrace:$/;
 const NO_WORDS = /\[object Object\]$/;
 const DUMPED_PROPERTY = /^[a-z][\w$]*: (?:\S+?|\[.*\]|'.*'|\{.*\}),?$/;
 /**
@@ -148,16 +148,18 @@ const DUMPED_PROPERTY = /^[a-z][\w$]*: (?:\S+?|\[.*\]|'.*'|\{.*\}),?$/;
 const JSON_PIECE = /\\"|"[\w$.-]*"\s*:\s*(?:["{[\d-]|true\b|false\b|null\b)|^[\]}]|[{[]$|^",|","/;
 
 /**
- * A line of an object dumped as JSON (gemini's ZodError: `"message": "Required"`, `"path": [`), or by
+ * A line of an object dumped as JSON (gemini's ZodError: `"message": "Required"`, `"path": [`, its
+ * element `"complexity_reasoning"`), or by
  * node's inspect (`message: 'Required'`, `path: [Array]`, `addIssue: [Function (anonymous)],`): never
  * a last word, with or without the stack trace before it in view.
  */
 const DUMP_LINE =
-  /^\s*(?:"[\w$.-]*"\s*:|[{}\]]|[a-z][\w$]*: (?:'.*'|\[(?:Array|Object|Function)\b.*\]|\[\s*|\{\s*),?$)/;
+  /^\s*(?:"[\w$.-]*"\s*:|"[^"]*",?$|[{}\]]|[a-z][\w$]*: (?:'.*'|\[(?:Array|Object|Function)\b.*\]|\[\s*|\{\s*),?$)/;
+/** A whole JSON object (a stream event), not a dump's line (`"complexity_reasoning"` parses too). */
 const parses = (l: string) => {
   try {
-    JSON.parse(l);
-    return true;
+    const v: unknown = JSON.parse(l);
+    return typeof v === "object" && v !== null;
   } catch {
     return false;
   }
@@ -193,7 +195,8 @@ export function lastMeaningfulLine(
     !NO_WORDS.test(l) &&
     !(trace >= 0 && i > trace && DUMPED_PROPERTY.test(l)) &&
     !(rust >= 0 && i > rust && /^\d+:\s/.test(l));
-  const last = all.findLast(said) ?? all[all.length - 1];
+  // All of it after a trace: its last line, never a frame (nothing but frames: no last word).
+  const last = all.findLast(said) ?? all.findLast((l) => !STACK_FRAME.test(l));
   return last === undefined ? null : clip((readable(last) ?? last).trim());
 }
 
