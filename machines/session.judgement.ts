@@ -13,14 +13,17 @@ import {
   judgeReportedError,
   judgeScreen,
   lastMeaningfulLine,
+  messageIn,
   type ScreenKeys,
   screenKeys,
   type Question,
   redactSecrets,
   retryOnScreen,
   type ScreenRetry,
+  streamErrors,
   TERMINAL_CLASSES,
 } from "./agents/index.js";
+import { clip } from "./agents/screen-lines.js";
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS } from "./classify-output.js";
 import { findRetryHint } from "./retry-hint.js";
 import { backoffDelay, NEVER_MS, type SessionPolicy } from "./session.policy.js";
@@ -139,12 +142,23 @@ export function judgeRunExit(c: JudgedContext, e: Exit): RunJudgement {
   const v = judgeExit(profileOf(c), evidence, clock);
   // The transport's own account (a host gone) beats the last line of output, which is no error.
   const line =
-    v?.line ?? e.detail ?? lastMeaningfulLine(evidence, clock.cols) ?? (e.signal ? `killed by ${e.signal}` : null);
+    v?.line ??
+    e.detail ??
+    // The stream's own error, in its words (gemini's result event quotes the API's JSON).
+    streamErrorWords(e.recentOutput) ??
+    lastMeaningfulLine(evidence, clock.cols, profileOf(c)) ??
+    (e.signal ? `killed by ${e.signal}` : null);
   return {
     failureMode: e.failureMode ?? (v ? modeOf(v.class) : "exit_nonzero"),
     lastError: line === null ? null : redactSecrets(line),
     retryAfterMs: v?.retryAfterMs ?? e.retryAfterMs ?? null,
   };
+}
+
+/** The last stream-json error event's message, as words (the message it quotes, not its JSON); null without one. */
+function streamErrorWords(recentOutput: string): string | null {
+  const last = streamErrors(recentOutput).at(-1);
+  return last ? clip(messageIn(last.message).trim()) : null;
 }
 
 /** Runs a probe gives up on: stalled, silent at start-up, over `maxRunMs`. */
@@ -179,13 +193,16 @@ export function newScreenRetry(
   return retry !== null && retry.key !== c.screenRetry ? retry : null;
 }
 
+const RETRIES = "; the CLI retries";
 /** `lastError` while the CLI retries by itself: "overloaded (HTTP 529); the CLI retries: 3 of 10, in 2.3 s". */
 export function retryNotice(e: Pick<AgentRetryEvent, "attempt" | "of" | "delayMs" | "status" | "error">): string {
   const what = e.status === null ? e.error || "error" : `${e.error || "error"} (HTTP ${e.status})`;
   const which = e.attempt === null ? "" : e.of === null ? `: ${e.attempt}` : `: ${e.attempt} of ${e.of}`;
   const when = e.delayMs === null ? "" : `${which ? "," : ""} in ${Math.round(e.delayMs / 100) / 10} s`;
-  return redactSecrets(`${what}; the CLI retries${which}${when}`);
+  return redactSecrets(`${what}${RETRIES}${which}${when}`);
 }
+/** A `lastError` that is a retry the CLI announced (retryNotice), not a failure. */
+export const isRetryNotice = (lastError: string | null) => lastError?.includes(RETRIES) === true;
 
 export function verdictJudgement(v: FailureVerdict): RunJudgement {
   return { failureMode: modeOf(v.class), lastError: redactSecrets(v.line), retryAfterMs: v.retryAfterMs };

@@ -5,8 +5,10 @@
  */
 import { assign, emit, enqueueActions } from "xstate";
 import { messageIn } from "./agents/index.js";
+import { findRetryHint } from "./retry-hint.js";
 import { output, restartWaitMs } from "./session.base.js";
 import {
+  isRetryNotice,
   limitPause,
   liveFailure,
   openQuestion,
@@ -23,7 +25,12 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
     noteInputWait: assign(({ context }) => {
       const hit = openQuestion(context, context.screen, context.title);
       // A CLI that asks waits on its user, not on a retry it announced: the next stall counts as ever.
-      return hit ? { inputWait: hit, reason: `input_wait:${hit.pattern}`, retryWait: null } : {};
+      // The retry is over (its call went through, or the CLI would say it failed): its words are no
+      // lastError of a session that is fine (a field review: gemini's and claude's TUIs answered after
+      // their own retries, at their composers, and still showed the 429 they had retried).
+      if (!hit) return {};
+      const stale = isRetryNotice(context.lastError) ? { lastError: null } : {};
+      return { inputWait: hit, reason: `input_wait:${hit.pattern}`, retryWait: null, ...stale };
     }),
     /** After the stateChange, so a listener that answers at once sees the session in input_wait. */
     emitInputWait: emit(({ context }) => ({
@@ -123,7 +130,8 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
         generation: e.generation,
         attempt: null,
         of: null,
-        delayMs: null,
+        // The wait the API named (gemini waits at least that long before its next attempt): no stall.
+        delayMs: findRetryHint(e.message, e.at)?.ms ?? null,
         status: e.status,
         // The API's words, not its JSON ({"error":{"code":429,"message":"Resource exhausted. …"}}).
         error: messageIn(e.message),

@@ -106,16 +106,23 @@ describe("a retry the CLI announces and carries out is not its failure", () => {
     ).toBeNull();
     // Its retries spent, at the exit: a rate limit.
     expect(judgeExit(gemini, exited(bare))).toMatchObject({ class: "rate_limit" });
-    // A quota it names is judged at once, on screen and in its telemetry.
+    // A quota it names and gives up on is judged at once, on screen and in its telemetry.
     const quota =
-      "Attempt 1 failed: You exceeded your current quota, please check your plan. Suggested retry after 39s.";
-    expect(judgeScreen(gemini, [quota], null)).toMatchObject({ class: "rate_limit" });
-    expect(judgeReportedError(gemini, { status: 429, message: quota })).toMatchObject({ class: "rate_limit" });
-    // A 429 that names its wait, in any words: a limit to wait out.
-    expect(judgeReportedError(gemini, { status: 429, message: "Too many requests; retry in 30s" })).toMatchObject({
+      "Attempt 5 failed: You exceeded your current quota, please check your plan. Suggested retry after 39s.. Max attempts reached";
+    expect(judgeScreen(gemini, [quota, "Error generating content via API."], null)).toMatchObject({
       class: "rate_limit",
-      retryAfterMs: 30_000,
     });
+    const daily = '{"error":{"code":429,"message":"You exceeded your current quota","details":[{"quotaId":"PerDay"}]}}';
+    expect(judgeReportedError(gemini, { status: 429, message: daily })).toMatchObject({ class: "rate_limit" });
+    // A 429 whose wait is past gemini's own bound (300 s): it gives up at once, a limit to wait out.
+    expect(
+      judgeReportedError(gemini, { status: 429, message: "Too many requests. Please retry in 900s" }),
+    ).toMatchObject({
+      class: "rate_limit",
+      retryAfterMs: 900_000,
+    });
+    // One within it gemini waits out and retries: its own retry, no verdict.
+    expect(judgeReportedError(gemini, { status: 429, message: "Too many requests. Please retry in 30s" })).toBeNull();
   });
 });
 

@@ -201,7 +201,7 @@ describe("rate limits wait for their reset", () => {
     expect(h.ctx()).toMatchObject({ failureMode: "rate_limited", retryAfterMs: 39_000, reason: "restart_1/3" });
   });
 
-  it("gemini's TUI with only its spinner on screen: a 429 its telemetry recorded fails the run at once", () => {
+  it("defect: gemini's TUI retrying a per-minute 429 behind its spinner is its own retry (was: the run failed at once, its conversation lost); a quota it gives up on fails the run", () => {
     const h = as("gemini");
     h.spawnedEv();
     const tick = (n: number) => h.screen([`⠋ Thinking… (esc to cancel, ${n}s)`], "✦  Working…", NOW);
@@ -210,19 +210,44 @@ describe("rate limits wait for their reset", () => {
     h.actor.send({ ...report, status: 503, message: '{"error":{"code":503,"message":"The model is overloaded."}}' });
     tick(2);
     expect(h.state()).toBe("healthy");
+    // The API's 39 s RetryInfo: gemini waits it out and tries again (up to 10 attempts).
     h.actor.send(report);
+    expect(h.state()).toBe("healthy");
+    expect(h.emitted.filter((e) => e.type === "agentRetry").at(-1)).toMatchObject({ status: 429, delayMs: 39_000 });
+    expect(h.ctx()).toMatchObject({
+      failureMode: null,
+      lastError:
+        "You exceeded your current quota, please check your plan and billing details. (HTTP 429); the CLI retries in 39 s",
+    });
+    // A per-day quota is terminal for gemini (it does not retry): the run fails on it at once.
+    const daily = JSON.parse(report.message) as { error: { details: unknown[] } };
+    daily.error.details = [
+      {
+        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+        violations: [{ quotaId: "GenerateRequestsPerDayPerProjectPerModel-FreeTier" }],
+      },
+    ];
+    h.actor.send({ ...report, message: JSON.stringify(daily) });
     expect(h.moves.slice(-2)).toEqual(["healthy->failed", "failed->restarting"]);
     expect(h.ctx()).toMatchObject({
       failureMode: "rate_limited",
-      retryAfterMs: 39_000,
       lastError: "You exceeded your current quota, please check your plan and billing details.",
     });
     const failed = h.emitted.find((e) => e.type === "stateChange" && e.to === "failed");
     expect(failed).toMatchObject({ reason: "rate_limited_in_telemetry" });
     // The next run starts without the old run's evidence.
-    h.advance(39_000);
+    h.advance(60_000);
     h.gone();
     expect(h.ctx()).toMatchObject({ generation: 2, failureMode: null, lastError: null });
+  });
+
+  it("a wait gemini does not retry (past its 300 s bound) in its telemetry fails the run at once, with the API's wait", () => {
+    const h = as("gemini");
+    h.spawnedEv();
+    h.screen(["⠋ Thinking… (esc to cancel, 1s)"], "✦  Working…", NOW);
+    h.actor.send({ ...report, message: report.message.replace('"39s"', '"900s"') });
+    expect(h.moves.slice(-2)).toEqual(["healthy->failed", "failed->restarting"]);
+    expect(h.ctx()).toMatchObject({ failureMode: "rate_limited", retryAfterMs: 900_000 });
   });
 
   it("a retry the CLI announces (claude's api_retry) is noted and emitted, the run goes on; an old run's is not", () => {
@@ -448,7 +473,8 @@ describe("rate limits wait for their reset", () => {
       // An older run's report is not this run's retry; a 429 is still the rate limit it was.
       h.actor.send({ ...report, generation: 0, status: null, message: "terminated" });
       expect(h.emitted.filter((e) => e.type === "agentRetry")).toHaveLength(2);
-      h.actor.send(report);
+      // A quota it gives up on at once (a wait past its 300 s bound) is still the rate limit it was.
+      h.actor.send({ ...report, message: report.message.replace('"39s"', '"3600s"') });
       expect(h.ctx().failureMode).toBe("rate_limited");
     });
 
@@ -486,6 +512,20 @@ describe("rate limits wait for their reset", () => {
       h.advance(1_500); // inputQuietMs: the question is asked
       expect(h.state()).toBe("input_wait");
       expect(h.ctx().retryWait).toBeNull();
+    });
+
+    it("defect: a retry that went through is no lastError once the CLI asks or waits at its composer (was: the 429 it had retried, on a healthy session)", () => {
+      const h = started();
+      retry(h, 6_000, h.bytes() + 10);
+      expect(h.ctx().lastError).toMatch(/^overloaded \(HTTP 529\); the CLI retries: \d+ of 10, in 6 s$/);
+      h.screen(["● FAKE-API-OK: hello from the fake model.", "────", "❯", "────", "? for shortcuts"]);
+      h.advance(1_500); // inputQuietMs: the composer
+      expect(h.state()).toBe("input_wait");
+      expect(h.ctx().lastError).toBeNull();
+      // An error of its own (not a retry) stays what it was.
+      const k = started();
+      k.actor.send({ type: "PROBE.TELEMETRY", generation: k.gen(), event: "x", status: 500, message: "boom", at: NOW });
+      expect(k.ctx().lastError).toBe("boom (HTTP 500); the CLI retries");
     });
 
     it("a new run starts without the old run's wait", () => {

@@ -1,6 +1,6 @@
 /**
  * codex-cli (0.171): `ERROR: …` on stderr and exit 1; retries 429/401 itself (`Reconnecting...
- * 1/5`) before giving up; refuses a folder outside a git repo; a TUI with an idle composer `›`
+ * 1/5`) before giving up; refuses a folder outside a git repo unless its bypass flag or `--skip-git-repo-check` is given; a TUI with an idle composer `›`
  * and an `[ ! ] Action Required` window title. See docs/agents.md.
  */
 import type { AgentProfile } from "./types.js";
@@ -57,7 +57,37 @@ export const codex: AgentProfile = {
       live: true,
     },
     { class: "auth", pattern: /unexpected status 401\b|Incorrect API key provided|invalid_api_key/i, live: true },
+    // Refused for good after its retries (`Reconnecting... 5/5 (unexpected status 403 Forbidden: Country,
+    // region, or territory not supported…)`, then the same without the notice): no rerun changes where
+    // the account is. A field review saw it restarted 3 times as exit_nonzero.
+    {
+      class: "auth",
+      pattern:
+        /unexpected status 403\b|unsupported_country_region_territory|Country, region, or territory not supported/i,
+      live: true,
+      // Its last reconnect's notice (`Reconnecting... 5/5 (…)`) is judged too: its words, not the notice's.
+      says: /unexpected status 403[^)]*/i,
+    },
+    // A 429 `insufficient_quota`: the account's credits are spent. codex says `Quota exceeded. Check your
+    // plan and billing details.` and does not retry; a wait does not help (a field review: taken for a
+    // rate limit, waited for and rerun 3 times, dead as rate_limited). Terminal, with what to do.
+    {
+      class: "auth",
+      pattern: /Quota exceeded\. Check your plan and billing details|insufficient_quota/i,
+      live: true,
+      hint: "the API account's credits or spend limit are used up: add credits or raise the limit in its billing settings, or use another account; a rerun or a wait will not help",
+    },
     { class: "auth", pattern: /\bcodex login\b|not logged in/i },
+    // A ChatGPT login whose refresh token was used already (another codex refreshed it) or expired: no
+    // rerun signs in again. The TUI exits 1 on `Error: account/read failed: account/read failed: Your
+    // access token could not be refreshed because your refresh token was already used. Please log out
+    // and sign in again. (code -32603)` and a Rust backtrace; `codex exec --json` says it in its
+    // `error`/`turn.failed` events (a field review: the TUI was restarted 3 times as exit_nonzero).
+    {
+      class: "auth",
+      pattern: /access token could not be refreshed|refresh token (?:was already used|has expired|is invalid)/i,
+      says: /Your (?:access|refresh) token\b[^(]*[^\s(]/,
+    },
     {
       class: "config",
       pattern: /Error loading config|unknown variant|model_not_found|does not exist or you do not have access/i,
@@ -132,4 +162,6 @@ export const codex: AgentProfile = {
   // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it
   // (field facts; test/agents/input.live.ts types through sendInput). 0.8 s leaves a margin for load.
   submitDelayMs: 800,
+  // Its start-up warning in a CODEX_HOME under /tmp (a field review: a run OOM-killed later had it as lastError).
+  chatter: [/^WARNING: proceeding, even though we could not create PATH aliases\b/],
 };

@@ -5,6 +5,27 @@
  */
 import type { AgentProfile } from "./types.js";
 
+/** gemini 0.61 gives a 429 up at once, unretried, when its wait is longer than this (MAX_RETRYABLE_DELAY_SECONDS). */
+const MAX_RETRIED_DELAY_S = 300;
+
+/**
+ * Whether gemini 0.61 retries a 429 its telemetry recorded (its classifyGoogleError, by the API's error
+ * details): not a per-day quota, a `limit: 0`, a quota, capacity or credits reason, nor a wait past
+ * 300 s (TerminalQuotaError: it gives up at once and says so); any other 429 it waits out and tries
+ * again, up to 10 attempts (its router 5 first). A field review saw it get past a per-minute 429 alone
+ * while the conductor killed and restarted it, losing the TUI's conversation.
+ */
+function retries429(report: { status: number | null; message: string }): boolean {
+  if (report.status !== 429) return false;
+  const m = report.message;
+  const terminal =
+    /PerDay|Daily|limit:\s*0(?![\d.])|QUOTA_EXHAUSTED|MODEL_CAPACITY_EX|INSUFFICIENT_G1_CREDITS|exhausted your (?:daily quota|capacity)|capacity exceeded/i;
+  if (terminal.test(m)) return false;
+  const delay =
+    /"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"/.exec(m)?.[1] ?? /Please retry in (\d+(?:\.\d+)?)s\b/.exec(m)?.[1];
+  return delay === undefined || Number(delay) <= MAX_RETRIED_DELAY_S;
+}
+
 export const gemini: AgentProfile = {
   name: "gemini",
   // packages/core FatalError codes: 41 auth, 42 input, 44 sandbox, 52 config; 55 untrusted folder.
@@ -13,6 +34,16 @@ export const gemini: AgentProfile = {
     { class: "auth", pattern: /Please set an Auth method/i, live: true },
     { class: "auth", pattern: /API key not valid\. Please pass a valid API key|API_KEY_INVALID/i, live: true },
     { class: "auth", pattern: /you must specify the GEMINI_API_KEY/i, live: true },
+    // A key or login the API refuses for good, which gemini 0.61 does not retry: 403 PERMISSION_DENIED
+    // ("Your API key was reported as leaked. Please use another API key."), 401 UNAUTHENTICATED. In its
+    // own error forms (`[API Error: {…}]`, `_ApiError: {…}`, its telemetry's `{"error":{…}}`): live;
+    // a field review saw both restarted 3 times as exit_nonzero. lastError: the API's message.
+    {
+      class: "auth",
+      pattern: /(?:\[API Error:|_ApiError:|^\s*\{"error":)\s*\{.*"status":\s*"(?:PERMISSION_DENIED|UNAUTHENTICATED)"/,
+      live: true,
+    },
+    { class: "auth", pattern: /API key was reported as leaked|Request had invalid authentication credentials/i },
     {
       class: "trust",
       pattern: /not (?:running )?in a trusted (?:directory|folder)|untrusted (?:directory|folder|workspace)/i,
@@ -72,6 +103,25 @@ export const gemini: AgentProfile = {
   // the Enter goes after a pause, as for codex.
   submitDelayMs: 800,
   questions: [],
+  // Its own retries of a quota it waits out, in two lines (`-p`; its TUI shows nothing, its telemetry
+  // records each failed call): `Attempt 1 failed: You exceeded your current quota… rate-limits.`, then
+  // `Suggested retry after 5s.. Retrying after 5739ms...`. Once spent, the second line ends `Max
+  // attempts reached` instead: no notice, the quota rule judges the first line (its router gives up
+  // after 5 attempts, the model call after 10). Not its 503 form (`Attempt 1 failed with status 503.
+  // Retrying with backoff...`), left to its own retries as before.
+  retryNotice:
+    /^\s*Attempt (?<attempt>\d+) failed: (?<error>.+?)\s*(?:Suggested retry after \S+?\s*)?Retrying after (?<delay>\d+\s*ms)\b/,
+  // (A 503's spent retries fit on one line: `Attempt 5 failed: … Max attempts reached`.)
+  retryNoticeHead: /^\s*Attempt \d+ failed: (?!.*\bMax attempts reached)/,
+  retriesReported: retries429,
+  // Its start-up notes (0.61), printed before every run: never why one ended.
+  chatter: [
+    /^YOLO mode is enabled\b/,
+    /^The 'metricReader' option is deprecated\b/,
+    /^Ripgrep is not available\b/,
+    /^\[STARTUP\]/,
+    /^shutdown may only be called once per \w+Provider$/,
+  ],
   // Headless only when `-p`/`--prompt` is its own word; its start-up alone took 20-50 s when recorded.
   oneShot: (args) => args.includes("-p") || args.includes("--prompt"),
 };

@@ -8,7 +8,7 @@ import { findRetryHint } from "../retry-hint.js";
 import { command } from "./command.js";
 import { cliOwnLines, echoOf } from "./own-lines.js";
 import { BUSY_TAIL, clip, evidenceLines, outputLines, textLines, UI_MARK, unwrapRows } from "./screen-lines.js";
-import { assistantText, str, streamErrors } from "./stream-events.js";
+import { str, streamErrors } from "./stream-events.js";
 import type { AgentProfile, FailureClass, FailureRule, FailureVerdict } from "./types.js";
 
 export { contentOf, unwrapRows } from "./screen-lines.js";
@@ -52,7 +52,8 @@ function firstRuleMatch(
     for (const text of sources) {
       for (let i = text.length - 1; i >= 0; i--) {
         const line = text[i] as string;
-        if (rule.pattern.test(line) && !notTheCli?.(line)) return { rule, line: messageIn(line, rule.pattern) };
+        if (rule.pattern.test(line) && !notTheCli?.(line))
+          return { rule, line: rule.says?.exec(line)?.[0] ?? messageIn(line, rule.pattern) };
       }
     }
   }
@@ -118,35 +119,84 @@ function ruleVerdict(
   clock: Clock,
 ): FailureVerdict {
   const alt = clock.loggedOut ? hit.rule.whenLoggedOut : undefined;
-  if (!alt) return verdict(hit.rule.class, hit.line, source, text, clock, hit.rule);
+  if (!alt) {
+    const line = hit.rule.hint ? `${hit.line.trim()} (${hit.rule.hint})` : hit.line;
+    return verdict(hit.rule.class, line, source, text, clock, hit.rule);
+  }
   return verdict(alt.class, `${hit.line.trim()} (${alt.hint})`, source, text, clock);
 }
 
 /**
  * Not a program's last word (lines as `contentOf` leaves them, trimmed): a stack frame (or the rest
- * of one whose row ended in a "." and so was not joined to the next: `js:346772:14)`), a line ending
+ * of one whose row ended in a "." and so was not joined to the next: `js:346772:14)`; a Rust
+ * backtrace's `5: <unknown>`, `12: std::rt::lang_start…`, `at /rustc/…`, and its `Stack backtrace:`
+ * header: codex's last line was `5: <unknown>` after its error), a line ending
  * in `[object Object]` (gemini 0.61's last line after an API error it has no words for: "An
  * unexpected critical error occurred:[object Object]", recorded) and, after a trace, a property of
  * the error object dumped with it (`code: 404`; elsewhere `error: Unauthorized` is a last word).
  */
-const STACK_FRAME = /^at (?:async )?(?:\S+ \()?(?:file:|node:|\/|<anonymous>)|^\S*:\d+:\d+\)?(?: \{)?$/;
+const STACK_FRAME =
+  /^at (?:async )?(?:[^()]+ \()?(?:file:|node:|\/|<anonymous>)|^\S*:\d+:\d+\)?(?: \{)?$|^\d+:\s+(?:<unknown>|0x[0-9a-f]+\b.*|[\w<>{}$]+(?:::[\w<>{}$]+)+.*)$|^[Ss]tack backtrace:$/;
 const NO_WORDS = /\[object Object\]$/;
-const DUMPED_PROPERTY = /^[a-z][\w$]*: \S+?,?$/;
+const DUMPED_PROPERTY = /^[a-z][\w$]*: (?:\S+?|\[.*\]|'.*'|\{.*\}),?$/;
+/**
+ * Words that are JSON's, not a person's: a piece of a stream-json line, cut where the output's window
+ * begins or wrapped into screen rows (a field review: claude's lastError was `lor\",\"focus\",…` of its
+ * init event, gemini's `…credential.\"}}]\"},\"stats\":{…` of its result event), or a line of a dumped
+ * object (`"path": [`, `]`). A line that quotes a whole API error is read for its message first.
+ */
+const JSON_PIECE = /\\"|"[\w$.-]*"\s*:\s*(?:["{[\d-]|true\b|false\b|null\b)|^[\]}]|[{[]$|^",|","/;
+
+/**
+ * A line of an object dumped as JSON (gemini's ZodError: `"message": "Required"`, `"path": [`, its
+ * element `"complexity_reasoning"`), or by
+ * node's inspect (`message: 'Required'`, `path: [Array]`, `addIssue: [Function (anonymous)],`): never
+ * a last word, with or without the stack trace before it in view.
+ */
+const DUMP_LINE =
+  /^\s*(?:"[\w$.-]*"\s*:|"[^"]*",?$|[{}\]]|[a-z][\w$]*: (?:'.*'|\[(?:Array|Object|Function)\b.*\]|\[\s*|\{\s*),?$)/;
+/** A whole JSON object (a stream event), not a dump's line (`"complexity_reasoning"` parses too). */
+const parses = (l: string) => {
+  try {
+    const v: unknown = JSON.parse(l);
+    return typeof v === "object" && v !== null;
+  } catch {
+    return false;
+  }
+};
 
 /**
  * The last line a person would read as the program's last word: the screen's rows joined where a
- * line was wrapped (a row of a wrapped stack frame is no line), a stack trace and what follows it skipped.
+ * line was wrapped (a row of a wrapped stack frame is no line), a stack trace and what follows it
+ * skipped, no piece of JSON, no chatter of the CLI's (`profile.chatter`).
  */
-export function lastMeaningfulLine(e: Pick<RunEvidence, "recentOutput" | "screen">, cols?: number): string | null {
+export function lastMeaningfulLine(
+  e: Pick<RunEvidence, "recentOutput" | "screen">,
+  cols?: number,
+  profile?: AgentProfile,
+): string | null {
+  const output = outputLines(e);
+  // A screen row of a stream-json line the output holds whole is that line's piece, not a line.
+  const events = output.filter((l) => l.trimStart().startsWith("{"));
+  const rows = textLines(unwrapRows(e.screen, cols)).filter((l) => !events.some((j) => j.includes(l.trim())));
   // A stream-json event without words of its own (`{"type":"turn.started"}`, a text delta of the
   // answer) is no last word: a SIGKILLed run's lastError was the agent's half answer as raw JSON.
-  const all = [...outputLines(e), ...textLines(unwrapRows(e.screen, cols))].filter(
-    (l) => /[A-Za-z]/.test(l) && readable(l) !== null,
-  );
+  const all = [...output, ...rows].filter((l) => {
+    // A line of an object dumped as JSON (gemini's ZodError: `"message": "Required"`, `"path": [`).
+    if (DUMP_LINE.test(l) && !parses(l)) return false;
+    const words = /[A-Za-z]/.test(l) ? readable(l) : null;
+    return words !== null && !JSON_PIECE.test(words) && !profile?.chatter?.some((re) => re.test(words));
+  });
   const trace = all.findLastIndex((l) => STACK_FRAME.test(l));
+  // Under a Rust backtrace's header every numbered row is a frame (`13: main`).
+  const rust = all.findLastIndex((l) => /^stack backtrace:$/i.test(l));
   const said = (l: string, i: number) =>
-    !STACK_FRAME.test(l) && !NO_WORDS.test(l) && !(trace >= 0 && i > trace && DUMPED_PROPERTY.test(l));
-  const last = all.findLast(said) ?? all[all.length - 1];
+    !STACK_FRAME.test(l) &&
+    !NO_WORDS.test(l) &&
+    !(trace >= 0 && i > trace && DUMPED_PROPERTY.test(l)) &&
+    !(rust >= 0 && i > rust && /^\d+:\s/.test(l));
+  // All of it after a trace: its last line, never a frame (nothing but frames: no last word).
+  const last = all.findLast(said) ?? all.findLast((l) => !STACK_FRAME.test(l));
   return last === undefined ? null : clip((readable(last) ?? last).trim());
 }
 
@@ -160,8 +210,10 @@ function readable(line: string): string | null {
   const t = line.trim();
   if (t.startsWith("{") && t.endsWith("}")) {
     try {
+      // Not the agent's answer (an assistant message, a delta of one: gemini's `{"type":"message",
+      // "role":"assistant","content":"word2 "}` was a killed run's lastError), only a result's text.
       const ev = JSON.parse(t) as Record<string, unknown>;
-      return str(ev.result) ?? str(ev.content) ?? str(ev.message) ?? assistantText(ev.message);
+      return str(ev.result) ?? str(ev.message);
     } catch {
       // not JSON after all: a line that only looks like it
     }
@@ -180,20 +232,35 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
   const sources = [outputLines(e), textLines(unwrapRows(e.screen, clock.cols))];
   const streamClass = (s: { code: string | null; message: string }): FailureClass | null =>
     (s.code ? profile.streamErrorCodes[s.code] : undefined) ?? firstRuleMatch(rules, [[s.message]])?.rule.class ?? null;
+  /** A stream error's verdict: the words of its message (not the JSON it quotes), the rule's hint. */
+  const streamVerdict = (
+    s: { code: string | null; message: string },
+    cls: FailureClass,
+    from: FailureVerdict["source"],
+  ) => {
+    const hit = firstRuleMatch(rules, [[s.message]], cls);
+    if (hit) return ruleVerdict(hit, from, whole, clock);
+    return verdict(cls, messageIn(s.message), from, whole, clock);
+  };
 
   const byCode = e.exitCode !== null ? profile.exitCodes[e.exitCode] : undefined;
   if (byCode) {
-    const line =
-      firstRuleMatch(rules, sources, byCode)?.line ??
-      stream.find((s) => streamClass(s) === byCode)?.message ??
-      lastMeaningfulLine(e, clock.cols) ??
-      `exit code ${e.exitCode}`;
-    return verdict(byCode, line, "exit_code", whole, clock);
+    const hit = firstRuleMatch(rules, sources, byCode);
+    if (hit) return { ...ruleVerdict(hit, "exit_code", whole, clock), class: byCode };
+    const said = stream.find((s) => streamClass(s) === byCode);
+    if (said) return streamVerdict(said, byCode, "exit_code");
+    return verdict(
+      byCode,
+      lastMeaningfulLine(e, clock.cols, profile) ?? `exit code ${e.exitCode}`,
+      "exit_code",
+      whole,
+      clock,
+    );
   }
   for (let i = stream.length - 1; i >= 0; i--) {
     const s = stream[i] as { code: string | null; message: string };
     const cls = streamClass(s);
-    if (cls) return verdict(cls, s.message, "stream", whole, clock);
+    if (cls) return streamVerdict(s, cls, "stream");
   }
   const hit = firstRuleMatch(rules, sources);
   if (hit) return ruleVerdict(hit, "output", whole, clock);
@@ -201,7 +268,8 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
   if (generic) {
     // The last line that says it on its own: "[ratelimited] sending request" holds the words too.
     const line = text.findLast((l) => classifyFailure(l) !== null) ?? generic.match;
-    return verdict("rate_limit", line, "output", whole, clock);
+    // A stream event's words, not its JSON (`{"type":"turn.failed","error":{"message":"…"}}`).
+    return verdict("rate_limit", readable(line) ?? line, "output", whole, clock);
   }
   if (e.signal && CRASH_SIGNALS.has(e.signal))
     return verdict("crash", `killed by ${e.signal}`, "exit_code", whole, clock);
@@ -243,6 +311,8 @@ export function judgeReportedError(
   report: { status: number | null; message: string },
   clock: Clock = {},
 ): FailureVerdict | null {
+  // One the CLI retries by itself (gemini's per-minute 429): its own retry, judged once it gives up.
+  if (profile.retriesReported?.(report)) return null;
   const hit = firstRuleMatch(
     profile.failures.filter((r) => r.live),
     [[report.message]],

@@ -31,16 +31,32 @@ export function cliOwnLines(profile: AgentProfile, text: readonly string[]): str
       if (/^\s*└/.test(text[i + 1] ?? "")) i++;
       continue;
     }
+    if (profile.retryNoticeHead?.test(line)) {
+      // gemini's notice in two lines: the first says what failed, the second whether it retries.
+      const next = text[i + 1];
+      if (next === undefined) continue; // its second line is yet to come
+      if (retriesLeft(profile, `${line} ${next}`)) {
+        i++;
+        continue;
+      }
+      // The second line is the last read: it may be part of one yet (`Suggested retry after 5s.. Ret`).
+      // Once spent, gemini prints its error after it at once: the pair is judged then (or at the exit).
+      if (i + 2 >= text.length) continue;
+    }
     out.push(line);
   }
   return out;
 }
 
-/** `Reconnecting... 1/5`: the CLI's notice of a retry with more to come (its own form, or this bare one). */
+/**
+ * `Reconnecting... 1/5`: the CLI's notice of a retry with more to come (its own form, or this bare
+ * one). A numbered notice that does not say of how many (gemini's `Attempt 3 failed: … Retrying after
+ * 21379ms...`) says it retries: its last attempt says `Max attempts reached` instead.
+ */
 const BARE_NOTICE = /^\s*(?:ERROR:\s*)?Reconnecting\.\.\.\s*(?<attempt>\d+)\/(?<of>\d+)/;
 function retriesLeft(profile: AgentProfile, line: string): boolean {
   const g = profile.retryNotice?.exec(line)?.groups ?? BARE_NOTICE.exec(line)?.groups;
-  return g?.attempt !== undefined && g.of !== undefined && Number(g.attempt) < Number(g.of);
+  return g?.attempt !== undefined && (g.of === undefined || Number(g.attempt) < Number(g.of));
 }
 
 const squash = (t: string) => t.replace(/\s+/g, "");

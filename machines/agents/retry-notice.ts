@@ -5,6 +5,7 @@
  * a run that waits on the API says so instead of looking healthy, and its silent waits are no stall.
  */
 import { durationMs } from "../retry-hint.js";
+import { unwrapRows } from "./screen-lines.js";
 import type { AgentProfile } from "./types.js";
 
 export interface ScreenRetry {
@@ -25,7 +26,7 @@ const DETAIL = /^\s*└\s*(.+)$/;
  * Every form says this: a line without it is passed over before the form's own regex (it runs on
  * every output of every session, and a screen is 40 rows of mostly other text).
  */
-const RETRYING = /retrying in|retrying…|will retry in|Reconnecting\.\.\.|reconnecting \d/i;
+const RETRYING = /retrying in|retrying after|retrying…|will retry in|Reconnecting\.\.\.|reconnecting \d/i;
 
 /** A notice's wait in ms: `17` (seconds: a form whose unit follows the group), `38s`, `4m 2s`. */
 const noticeDelayMs = (delay: string) =>
@@ -40,12 +41,17 @@ export function retryOnScreen(profile: AgentProfile, screen: readonly string[]):
   if (!pattern) return null;
   if (memo?.profile === profile && memo.screen === screen) return memo.retry;
   let retry: ScreenRetry | null = null;
-  for (let i = screen.length - 1; i >= 0 && retry === null; i--) {
-    const line = screen[i] as string;
+  // A notice in two lines (gemini's `Attempt 1 failed: <error>` wrapped over rows, then `Suggested retry
+  // after 5s.. Retrying after 5739ms...`): read on the lines as printed, the second joined to the first.
+  const twoLines = profile.retryNoticeHead !== undefined && screen.some((l) => RETRYING.test(l));
+  const lines = twoLines ? unwrapRows(screen) : screen;
+  for (let i = lines.length - 1; i >= 0 && retry === null; i--) {
+    const line = lines[i] as string;
     if (!RETRYING.test(line)) continue;
-    const g = pattern.exec(line)?.groups;
+    const g =
+      pattern.exec(line)?.groups ?? (twoLines && i > 0 ? pattern.exec(`${lines[i - 1]} ${line}`)?.groups : undefined);
     // Without an `error` group, what failed is on the `└` row under the notice (codex's TUI).
-    const error = (g?.error ?? DETAIL.exec(screen[i + 1] ?? "")?.[1] ?? "").trim();
+    const error = (g?.error ?? DETAIL.exec(lines[i + 1] ?? "")?.[1] ?? "").trim();
     // A form without a count needs its wait: a notice must say which retry or when.
     if (!g || !error || (!g.attempt && !g.delay)) continue;
     const of = g.of ? Number(g.of) : null;

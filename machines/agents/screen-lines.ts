@@ -51,8 +51,11 @@ export function unwrapRows(screen: readonly string[], cols?: number): string[] {
   for (let i = 0; i < screen.length; i++) {
     const row = screen[i] as string;
     const line = carry + row;
-    // A row padded with blanks to the edge (claude's highlighted prompt row) was not cut by a wrap.
-    const open = width >= 80 && !FRAMED.test(row) && !/[.!?\s]$/.test(row);
+    // A row padded with blanks to the edge (claude's highlighted prompt row) was not cut by a wrap. A
+    // sentence's end at the edge is one, unless the line is inside a quoted string there (a JSON error
+    // cut after "…reported as leaked." went on with " Please use another API key.": live, lastError
+    // lost its second sentence).
+    const open = width >= 80 && !FRAMED.test(row) && (!/[.!?\s]$/.test(row) || inOpenQuote(line));
     // xterm wraps at the terminal's width; without it, the widest row stands in (a fixture's screen).
     const full = open && (cols === undefined ? row.length === width : row.length >= cols);
     const soft = open && !full && cols !== undefined && wordWrapped(row, screen[i + 1], cols);
@@ -68,6 +71,13 @@ export function unwrapRows(screen: readonly string[], cols?: number): string[] {
   }
   if (carry) out.push(carry);
   return out;
+}
+
+/** The line ends inside a JSON string: an odd count of unescaped double quotes after a `{"`. */
+function inOpenQuote(line: string): boolean {
+  const from = line.indexOf('{"');
+  if (from < 0) return false;
+  return (line.slice(from).match(/(?<!\\)"/g)?.length ?? 0) % 2 === 1;
 }
 
 /** `next` starts a wrapped line's rest: lower case at its first column, a first word too long for `row`. */

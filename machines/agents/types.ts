@@ -49,6 +49,14 @@ export interface FailureRule {
    * (its `retrying in 1s` is the CLI's next try): without a match the rule gives no wait of its own.
    */
   readonly resetAt?: RegExp;
+  /**
+   * The words of the matched line that say it (its match), when the line wraps them in more (codex's
+   * `Error: account/read failed: account/read failed: Your access token could not be refreshed… (code
+   * -32603)`): `lastError` is that sentence. Unset: the line's message (judge.ts `messageIn`).
+   */
+  readonly says?: RegExp;
+  /** What to do about it, put after the CLI's words in `lastError` when they do not say (a billing error). */
+  readonly hint?: string;
 }
 
 /** What a window title (OSC 0/2) says about the TUI. */
@@ -113,6 +121,24 @@ export interface AgentProfile {
    * `attempt` and optionally `delay` (seconds) and `of`. Unset: its retries are not read from the screen.
    */
   readonly retryNotice?: RegExp;
+  /**
+   * A CLI whose retry notice takes two lines (gemini 0.61: `Attempt 1 failed: <error>` and then
+   * `Suggested retry after 5s.. Retrying after 5739ms...`): `retryNotice` is also read on a line
+   * joined with the next, and a line matching this head that is the last one read yet is no word of
+   * the CLI's until its second line says whether it retries (a pty may hand the two over apart).
+   */
+  readonly retryNoticeHead?: RegExp;
+  /**
+   * An API error in the CLI's telemetry (judge.ts `judgeReportedError`) that the CLI retries by
+   * itself (gemini: a 429 whose quota it waits out, up to its own bound): no verdict, a retry of its
+   * own; a failure once it says it gave up. Unset: judged by the live rules.
+   */
+  readonly retriesReported?: (report: { status: number | null; message: string }) => boolean;
+  /**
+   * Lines the CLI prints on its way that never say why a run ended (codex's `WARNING: proceeding, even
+   * though we could not create PATH aliases…` at its start): no `lastError` of a run killed later.
+   */
+  readonly chatter?: readonly RegExp[];
 }
 
 /** A failure the profile recognised, with the CLI's own line (secrets not yet redacted). */

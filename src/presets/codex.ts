@@ -6,8 +6,11 @@
  * - approvals: bypass → `--dangerously-bypass-approvals-and-sandbox` (no approvals and no sandbox);
  *   prompt → no flag: `codex exec` never asks, it refuses what its configured sandbox and approval
  *   policy do not allow.
- * - trustWorkdir → `--skip-git-repo-check` (otherwise, outside a git repository: "Not inside a trusted
- *   directory and --skip-git-repo-check was not specified.", exit 1).
+ * - trustWorkdir → `--skip-git-repo-check`. Without it, outside a git repository (and any folder its
+ *   config trusts), codex 0.171 refuses only without `--dangerously-bypass-approvals-and-sandbox`:
+ *   with `approvals: "prompt"` it exits 1 on "Not inside a trusted directory and
+ *   --skip-git-repo-check was not specified."; with the default `approvals: "bypass"` it runs there
+ *   anyway (a field review, both live).
  * - output stream → `--json` (JSON lines: thread.started, turn.started, item.*, turn.completed|failed, error).
  * - resume: `codex exec [--profile P] resume --last <same flags> -- <resume prompt>`. `exec resume`
  *   takes `--profile` only before `resume`, and rejects exec flags it lacks (`-s`, `-C`, `--add-dir`):

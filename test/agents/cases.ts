@@ -88,6 +88,9 @@ const LIVE_HANG_MS = 480_000;
 const LIVE_BUSY_STALL_MS = 120_000;
 /** gemini's telemetry record of each failed call to an API that never answers (its `api_error`). */
 const FETCH_FAILED = "exception TypeError: fetch failed sending request";
+/** The Gemini API's per-minute quota message (fake-api/gemini.ts), as gemini's retries announce it. */
+const GEMINI_QUOTA =
+  "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.";
 const stalls = (retried?: string[]): ConductorExpectation => ({
   state: "stalled",
   maxRuns: 1,
@@ -209,6 +212,21 @@ export const CASES: AgentCase[] = [
     limitText: /Suggested retry after \S+/,
     maxMs: 240_000,
   }),
+  // A per-minute throttle that passes: the first model calls get a 429 with a 5 s RetryInfo, then the
+  // API answers. gemini retries by itself (`Attempt 1 failed: You exceeded your current quota…
+  // Suggested retry after 5s.. Retrying after 5739ms...`) and answers: its own retries, no restart.
+  one(
+    "gemini/flaky-429",
+    { ...ok, retried: [GEMINI_QUOTA] },
+    /FAKE-API-OK/,
+    "the first 4 calls a per-minute 429 (RetryInfo 5s), then answers",
+    {
+      scenario: "flaky-4",
+      maxMs: 180_000,
+      // Each notice in a reading of its own: replayed at once, the last screen holds none of them.
+      replayBurstGapS: 0.3,
+    },
+  ),
   one("gemini/usage-limit", limited, /quota/i, "429 RESOURCE_EXHAUSTED per-day quota (terminal for gemini)", {
     scenario: "usage",
   }),
@@ -217,12 +235,18 @@ export const CASES: AgentCase[] = [
     "codex/untrusted-no-git",
     dead("trust"),
     /Not inside a trusted directory/,
-    "codex exec outside a git repository",
+    "codex exec outside a git repository, without --dangerously-bypass-approvals-and-sandbox (with it, codex runs there)",
     {
       gitRepo: false,
       trustCwd: false,
     },
   ),
+  // The preset's default (`approvals: "bypass"`) in the same folder: codex 0.171 runs there anyway.
+  one("codex/no-git-bypass", ok, /FAKE-API-OK/, "codex exec outside a git repository with its bypass flag", {
+    gitRepo: false,
+    trustCwd: false,
+    args: ONE_SHOT.codex("--dangerously-bypass-approvals-and-sandbox"),
+  }),
   one("gemini/untrusted-headless", dead("trust"), /trust/i, "gemini -p in a folder not in trustedFolders.json", {
     trustCwd: false,
   }),
@@ -477,16 +501,59 @@ export const CASES: AgentCase[] = [
     args: ["-i", PROMPT],
     steps: [{ waitFor: /Allow execution/ }],
   }),
-  row("gemini/tui-rate-429", limited, "a 429 retried behind the 'Thinking… (esc to cancel, Ns)' spinner", {
-    scenario: "rate-39",
-    args: ["-i", PROMPT],
-    steps: [
-      { waitFor: /esc to cancel, [1-9]\d*s/, settleMs: 0 },
-      { waitFor: /esc to cancel, 2\ds/, settleMs: 0 },
-    ],
-    limitText: /Suggested retry after \S+/,
-    stopAfterSteps: true,
-  }),
+  // gemini waits out the API's 39 s and tries again, up to 15 times (its router's 5, then the model's
+  // 10: ~10 minutes), each failed call in its telemetry: its own retries, left to it. The recording
+  // stops after the first; live, its busy clock alone ticks, so the busy stall ends the wait before
+  // gemini does (tui-rate-429-spent: the end of its retries, against a 5 s wait).
+  row(
+    "gemini/tui-rate-429",
+    stalls([GEMINI_QUOTA]),
+    "a 429 retried behind the 'Thinking… (esc to cancel, Ns)' spinner",
+    {
+      scenario: "rate-39",
+      liveBoundMs: LIVE_HANG_MS,
+      liveBusyStallMs: LIVE_BUSY_STALL_MS,
+      args: ["-i", PROMPT],
+      steps: [
+        { waitFor: /esc to cancel, [1-9]\d*s/, settleMs: 0 },
+        { waitFor: /esc to cancel, 2\ds/, settleMs: 0 },
+      ],
+      limitText: /Suggested retry after \S+/,
+      stopAfterSteps: true,
+    },
+  ),
+  // The same throttle in the TUI, retried behind its spinner: each failed call is in its telemetry
+  // (an agentRetry), then it answers and waits at its composer.
+  row(
+    "gemini/tui-flaky-429",
+    { ...asks, retried: [GEMINI_QUOTA] },
+    "a TUI prompt whose first 2 calls get a per-minute 429",
+    {
+      scenario: "flaky-2",
+      args: ["-i", PROMPT],
+      steps: [{ waitFor: /FAKE-API-OK/, settleMs: 3000 }],
+      stopAfterSteps: true,
+      maxMs: 180_000,
+      expectLine: /FAKE-API-OK/,
+    },
+  ),
+  // A per-minute 429 that never ends, in the TUI (recorded: 43 calls in 10 minutes, `Thinking… (9m
+  // 58s)` and nothing else on screen; its telemetry records each): gemini does not give up, so its
+  // busy stall bounds it. Each failed call is an agentRetry meanwhile.
+  row(
+    "gemini/tui-rate-429-long",
+    stalls([GEMINI_QUOTA]),
+    "a TUI prompt against a 429 that never ends (5 s RetryInfo)",
+    {
+      scenario: "rate-5",
+      args: ["-i", PROMPT],
+      steps: [{ waitFor: /quota|429|Max attempts/i, settleMs: 5000 }],
+      stopAfterSteps: true,
+      maxMs: 600_000,
+      liveBoundMs: LIVE_HANG_MS,
+      liveBusyStallMs: LIVE_BUSY_STALL_MS,
+    },
+  ),
   // A usage limit hit in a TUI session (a long interactive run meets its plan's limit): the CLI shows
   // the limit and waits at its composer; the session must wait for the reset, not for an answer.
   row("claude/tui-usage-limit", limited, "a prompt in the TUI against the five-hour limit (reset in an hour)", {

@@ -16,6 +16,10 @@ export const SCENARIOS = [
   "hang", // the answer's stream starts (one word), then stops: no byte more, the connection held open
   "mute", // every model request is read and never answered: no status, no header, the connection held open
   "refused", // nothing listens where the base URL points: each connection is refused (a proxy or gateway down)
+  // flaky-N: the first N model calls (per scenario segment and vendor, over the server's life) get the
+  // `rate` scenario's 429 with a 5 s retry hint, the calls after them the `ok` answer: a per-minute
+  // throttle the CLI's own retries get past. Cases run side by side must each use their own N.
+  "flaky",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -25,7 +29,10 @@ export interface Scenario {
   seconds: number;
 }
 
-const DEFAULT_SECONDS: Partial<Record<ScenarioName, number>> = { slow: 40, rate: 39 };
+const DEFAULT_SECONDS: Partial<Record<ScenarioName, number>> = { slow: 40, rate: 39, flaky: 4 };
+
+/** The 429's retry hint of a `flaky` scenario's throttled calls (seconds). */
+export const FLAKY_RETRY_SECONDS = 5;
 
 /** `rate-39` → { name: "rate", seconds: 39 }; undefined when the segment names no scenario. */
 export function parseScenario(segment: string): Scenario | undefined {

@@ -11,7 +11,7 @@ import { handleAnthropic } from "./anthropic.js";
 import { handleGemini } from "./gemini.js";
 import { sendJson } from "./http-util.js";
 import { handleOpenAi } from "./openai.js";
-import { parseScenario, type Scenario } from "./scenario.js";
+import { FLAKY_RETRY_SECONDS, parseScenario, type Scenario } from "./scenario.js";
 
 export type Vendor = "anthropic" | "openai" | "gemini";
 
@@ -64,14 +64,33 @@ function credentialOf(req: IncomingMessage): string | null {
   return name ? `${where}:${name}` : where;
 }
 
+/** A call to the model (not gemini's countTokens, not claude's count_tokens, not a model list). */
+function isModelCall(method: string | undefined, path: string): boolean {
+  if (method !== "POST") return false;
+  return (
+    (path.startsWith("/v1/messages") && !path.includes("count_tokens")) ||
+    /\/responses\/?$/.test(path) ||
+    /:(?:generateContent|streamGenerateContent)\b/.test(path)
+  );
+}
+
 export async function startFakeApi(port = 0): Promise<FakeApi> {
   const requests: FakeApiRequest[] = [];
+  /** `flaky`: model calls so far, per scenario segment and vendor. */
+  const calls = new Map<string, number>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const [, first = "", ...rest] = url.pathname.split("/");
-    const scenario: Scenario = parseScenario(first) ?? { name: "ok", seconds: 0 };
+    let scenario: Scenario = parseScenario(first) ?? { name: "ok", seconds: 0 };
     const path = parseScenario(first) ? `/${rest.join("/")}` : url.pathname;
     const vendor = vendorOf(path);
+    if (scenario.name === "flaky") {
+      const key = `${first} ${vendor}`;
+      const n = (calls.get(key) ?? 0) + (isModelCall(req.method, path) ? 1 : 0);
+      calls.set(key, n);
+      const throttled = isModelCall(req.method, path) && n <= scenario.seconds;
+      scenario = throttled ? { name: "rate", seconds: FLAKY_RETRY_SECONDS } : { name: "ok", seconds: 0 };
+    }
     const entry: FakeApiRequest = {
       at: Date.now(),
       method: req.method ?? "?",
