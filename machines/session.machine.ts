@@ -10,6 +10,8 @@ import { initialContext } from "./session.context.js";
 import {
   busyClockStates,
   failureOnScreen,
+  outputAboutQuestion,
+  questionGoneActions,
   healthyRetry,
   noProgress,
   outputWhileWorking,
@@ -22,27 +24,6 @@ import { sessionSetup } from "./session.setup.js";
 import { STATES, type SessionState } from "./session.types.js";
 
 export type { SessionContext, SessionEmitted, SessionEvent, SessionInput, SessionOutput } from "./session.setup.js";
-
-/** The question went and stayed away (input_wait.gone): the session works on. */
-const questionGoneActions = { type: "because", params: { reason: "output_resumed" } } as const;
-/**
- * Another question replaced it: healthy until the screen is quiet again, then asked anew. Staying
- * in input_wait kept the first question (codex's composer before its approval menu).
- */
-const questionChanged = {
-  guard: "questionChanged",
-  target: `#session.${STATES.HEALTHY}`,
-  actions: ["noteOutput", { type: "because", params: { reason: "question_changed" } }],
-} as const;
-
-/** Output while a question waits: a failure, the move between asked and gone, another question, else noted. */
-const outputAboutQuestion = <const Move extends { guard: string; target: string }>(move: Move) =>
-  [
-    failureOnScreen,
-    { ...move, actions: "noteOutput" },
-    questionChanged,
-    { guard: "fromCurrentChild", actions: "noteOutput" },
-  ] as const;
 
 const isLive = (s: SessionState) => s !== STATES.DEAD && s !== STATES.COMPLETED;
 

@@ -126,3 +126,24 @@ export function busyClockStates<const Tick, const Retry, const Work>(o: {
     },
   } as const;
 }
+
+/** The question went and stayed away (input_wait.gone): the session works on. */
+export const questionGoneActions = { type: "because", params: { reason: "output_resumed" } } as const;
+/**
+ * Another question replaced it: healthy until the screen is quiet again, then asked anew. Staying
+ * in input_wait kept the first question (codex's composer before its approval menu).
+ */
+const questionChanged = {
+  guard: "questionChanged",
+  target: `#session.${STATES.HEALTHY}`,
+  actions: ["noteOutput", { type: "because", params: { reason: "question_changed" } }],
+} as const;
+
+/** Output while a question waits: a failure, the move between asked and gone, another question, else noted. */
+export const outputAboutQuestion = <const Move extends { guard: string; target: string }>(move: Move) =>
+  [
+    failureOnScreen,
+    { ...move, actions: "noteOutput" },
+    questionChanged,
+    { guard: "fromCurrentChild", actions: "noteOutput" },
+  ] as const;

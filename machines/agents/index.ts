@@ -7,6 +7,7 @@ import type { AgentProfile } from "./types.js";
 
 export { claude, codex, command, gemini };
 export * from "./judge.js";
+export { lastMeaningfulLine } from "./last-words.js";
 export * from "./progress-key.js";
 export * from "./questions.js";
 export * from "./retry-notice.js";
