@@ -3,6 +3,7 @@
  * existing pane attached to. Either way its window is linked into the control client's hub,
  * since a control client only sees the panes of the session it is attached to.
  */
+import { WORKDIR_MISSING } from "../machines/agents/command.js";
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { shimArgs } from "./pty-shim.js";
 import { endOrphan } from "./remote-orphan-end.js";
@@ -11,8 +12,7 @@ import type { Pane, PaneContext } from "./remote-pane.js";
 import { exactSession } from "./shell-quote.js";
 import { CancelledError, ChannelResetError } from "./tmux-hub.js";
 
-/** What a run that could not enter its workdir prints (and the event log's exit then carries). */
-export const WORKDIR_MISSING = "conductor: workdir";
+export { WORKDIR_MISSING };
 
 /**
  * `argv` run in `dir` on the host, or not at all: `dir` relative is relative to the remote user's

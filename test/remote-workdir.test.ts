@@ -53,9 +53,10 @@ describe.runIf(haveRemoteTools)("a remote session's workdir", () => {
       remote: true,
       host: "box",
       workdir: missing,
-      maxRestarts: 0,
     });
+    // A config failure: dead after this one run, its restarts not spent on it.
     expect(await end).toBe("dead");
+    expect(c.getSnapshot().find((s) => s.id === "nowd")).toMatchObject({ failureMode: "config", restarts: 0 });
     const out = readFileSync(join(logsDir, "nowd.out.log"), "utf8");
     expect(out).not.toContain("RAN-IN");
     expect(out).toContain(`conductor: workdir ${missing} does not exist on host box`);

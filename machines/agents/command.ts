@@ -5,10 +5,17 @@
  */
 import type { AgentProfile } from "./types.js";
 
+/**
+ * What a remote run that could not enter its workdir prints before it exits 1, the agent never
+ * started (actors/remote-pane-create.ts): a config failure, which no rerun mends.
+ */
+export const WORKDIR_MISSING = "conductor: workdir";
+
 export const command: AgentProfile = {
   name: "command",
   exitCodes: {},
   failures: [
+    { class: "config", pattern: new RegExp(`^${WORKDIR_MISSING} .+ does not exist on host `) },
     { class: "auth", pattern: /\b401 Unauthorized\b|\binvalid api[ _-]?key\b/i },
     { class: "network", pattern: /\b(?:ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|ECONNRESET)\b|socket hang up/ },
     {
