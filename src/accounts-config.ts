@@ -25,6 +25,7 @@ import {
   fromZod,
 } from "./accounts-config-issues.js";
 import { CANNOT_READ, readJsonFile, readJsonFileSync } from "./json-file.js";
+import { ConductorError } from "../machines/conductor-error.js";
 import { z } from "zod";
 import { type AccountMode, type AccountPolicy, resolveAccountPolicy, type Tier } from "../machines/account.machine.js";
 import type { BrokerAccountSpec, BrokerInput, Lease } from "../machines/broker.machine.js";
@@ -223,32 +224,33 @@ export function brokerInputOf(config: AccountsConfig, now?: () => number): Broke
 
 /**
  * The account's env with `${VAR}` taken from `env` (the conductor's environment). A missing or
- * empty VAR throws an AccountsConfigError naming the account and the variable, never a value.
+ * empty VAR throws a ConductorError (CREDENTIALS) naming the account and the variable, never a
+ * value: the environment's fault, not the file's (a field review: it said "invalid accounts file").
  */
 export function resolveAccountEnv(
   account: Pick<AccountConfig, "provider" | "id" | "env">,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  const issues: AccountsConfigIssue[] = [];
+  const unset: string[] = [];
   const label = `${account.provider} account "${account.id}"`;
   for (const [name, template] of Object.entries(account.env ?? {})) {
     out[name] = template.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, v: string | undefined) => {
       if (m === "$$") return "$";
       const value = env[v as string];
       if (value === undefined || value === "") {
-        issues.push({
-          path: `providers.${account.provider}.env.${name}`,
-          account: label,
-          problem: `refers to \${${v}}, which is ${value === undefined ? "not set" : "empty"} in the conductor's environment`,
-          example: `export ${v}=... before starting the conductor`,
-        });
+        unset.push(
+          `its env ${name} refers to \${${v}}, which is ${value === undefined ? "not set" : "empty"} in the conductor's environment (export ${v}=... before starting the conductor)`,
+        );
         return "";
       }
       return value;
     });
   }
-  if (issues.length > 0) throw new AccountsConfigError(`lease of ${label}`, issues);
+  if (unset.length > 0)
+    throw new ConductorError(`${label}: ${unset.join("; ")}; the accounts file itself is fine`, {
+      code: "CREDENTIALS",
+    });
   return out;
 }
 

@@ -13,6 +13,7 @@ import {
   resolveLease,
 } from "../src/accounts-config.js";
 import { DEFAULT_ACCOUNT_POLICY } from "../machines/account.machine.js";
+import { ConductorError } from "../machines/conductor-error.js";
 import type { Lease } from "../machines/broker.machine.js";
 
 const errorOf = (json: unknown): AccountsConfigError => {
@@ -215,10 +216,14 @@ describe("resolving ${VAR} at lease time", () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(AccountsConfigError);
+    // The environment's fault, not the file's (a field review: it said "invalid accounts file").
+    expect(err).toBeInstanceOf(ConductorError);
+    expect(err).not.toBeInstanceOf(AccountsConfigError);
+    expect((err as ConductorError).code).toBe("CREDENTIALS");
     const msg = (err as Error).message;
-    expect(msg).toContain('codex account "work"');
-    expect(msg).toContain("refers to ${KEY_WORK}, which is empty in the conductor's environment");
+    expect(msg).toBe(
+      'codex account "work": its env OPENAI_API_KEY refers to ${KEY_WORK}, which is empty in the conductor\'s environment (export KEY_WORK=... before starting the conductor); the accounts file itself is fine',
+    );
     expect(msg).not.toContain("sk-must-not-leak");
     expect(() => resolveAccountEnv(account, { HOST: "h" })).toThrow(/\$\{KEY_WORK\}, which is not set/);
   });
