@@ -5,8 +5,10 @@
  * `<file>.1` and a new one is opened. Rename, not copy-and-truncate (the copytruncate trap loses
  * what is written between the copy and the truncate, pm2-logrotate#200): the stream runs one write
  * at a time, so every byte written before the rename is in `<file>.1` and every byte after it in
- * the new file. A write is never split (an escape sequence or a UTF-8 character stays whole), so a
- * file exceeds `maxBytes` only by a single write larger than it. The output itself gets no marker:
+ * the new file. A write is split only after a line end, and only when it is larger than `maxBytes`
+ * itself (a pty read on a loaded machine: 16.5 KB of lines through a 16 KB limit, seen under a CPU
+ * hog), so an escape sequence or a UTF-8 character stays whole and a file exceeds `maxBytes` only by
+ * a single line longer than it. The output itself gets no marker:
  * its bytes stay exactly the agent's; the rotation is a line in the event log (`onEvent`).
  *
  * Policies are per logs directory: the conductor that owns the directory sets one, and `openLog`
@@ -75,6 +77,26 @@ const bufferOf = (c: Chunk) => (typeof c.chunk === "string" ? Buffer.from(c.chun
 /** The most a closing stream writes on the caller's thread; a larger tail goes through the pool. */
 const SYNC_TAIL_BYTES = 256 * 1024;
 
+/**
+ * A write larger than `max` cut after line ends into pieces of at most `max` (a line longer than
+ * `max` stays whole); any other write as it is. LF is never inside a UTF-8 character or a CSI.
+ */
+function byLines(c: Chunk, max: number): Chunk[] {
+  if (lengthOf(c) <= max) return [c];
+  const b = bufferOf(c);
+  const pieces: Chunk[] = [];
+  let from = 0;
+  while (b.length - from > max) {
+    let cut = b.lastIndexOf(0x0a, from + max - 1) + 1;
+    if (cut <= from) cut = b.indexOf(0x0a, from + max) + 1; // one line longer than max: whole
+    if (cut <= from) break; // no line end left: the rest whole
+    pieces.push({ chunk: b.subarray(from, cut), encoding: c.encoding });
+    from = cut;
+  }
+  if (from < b.length) pieces.push({ chunk: b.subarray(from), encoding: c.encoding });
+  return pieces;
+}
+
 /** fs.WriteStream as Node defines it (the types leave out its constructor's arguments and `fd`). */
 const FsWriteStream = WriteStream as unknown as new (
   path: string,
@@ -116,8 +138,14 @@ export class RotatingWriteStream extends FsWriteStream {
     this._writev([{ chunk, encoding }], done);
   }
 
-  override _writev(chunks: Chunk[], done: Done): void {
-    const sizes = chunks.map(lengthOf);
+  override _writev(given: Chunk[], done: Done): void {
+    let chunks = given;
+    let sizes = chunks.map(lengthOf);
+    // Only a write larger than the limit itself is cut (rare: the default limit is 64 MiB).
+    if (sizes.some((n) => this.pastLimit(n))) {
+      chunks = given.flatMap((c) => byLines(c, this.policy.maxBytes));
+      sizes = chunks.map(lengthOf);
+    }
     let i = 0;
     // Writes in order: the next group goes out only after the last one landed, so a rename never
     // races a write. Normally one group (no rotation): the same single writev as a WriteStream.

@@ -73,6 +73,28 @@ describe("output log rotation", () => {
     expect(filesInOrder(file).map((f) => readFileSync(f, "utf8"))).toEqual([parts[2], parts[3], parts[4]]);
   });
 
+  it("a write of lines larger than maxBytes is cut after line ends: every file within it, nothing torn, a too-long line whole", async () => {
+    // A pty read on a loaded machine can be larger than the limit (16.5 KB through 16 KB, seen under
+    // a CPU hog): it went whole into one file, past maxBytes.
+    const dir = mkdtempSync(join(tmpdir(), "outrot-"));
+    const leave = setOutputLogPolicy(dir, { maxBytes: 100, keep: 50 });
+    const file = join(dir, "s4.out.log");
+    const s = openLog(file)!;
+    const lines = Array.from({ length: 30 }, (_, i) => `line ${i} ${"x".repeat(i % 7)}\n`);
+    const long = `${"L".repeat(150)}\n`;
+    const text = `${lines.join("")}${long}${lines.join("")}`;
+    await new Promise<void>((r) => s.write(Buffer.from(text), () => r()));
+    await endStream(s);
+    leave();
+    const files = filesInOrder(file);
+    expect(files.map((f) => readFileSync(f, "utf8")).join("")).toBe(text);
+    for (const f of files) {
+      const content = readFileSync(f, "utf8");
+      expect(content.endsWith("\n") || f === file).toBe(true);
+      if (content.length > 100) expect(content).toBe(long);
+    }
+  });
+
   it("maxBytes 0 never rotates (one file, however much is written); another directory's policy does not apply", async () => {
     const dir = mkdtempSync(join(tmpdir(), "outrot-"));
     const other = mkdtempSync(join(tmpdir(), "outrot-"));
