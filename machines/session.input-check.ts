@@ -5,7 +5,7 @@
  * (the string met `+ 0 - 0`), a typo was ignored, and a missing `spec` threw a bare TypeError at
  * START (a field review). Pure, no schema library: the machines stay free of src/.
  */
-import { closest } from "./closest.js";
+import { closest, describeValue } from "./error-words.js";
 import { ConductorError } from "./conductor-error.js";
 import { DEFAULT_POLICY } from "./session.policy.js";
 
@@ -19,15 +19,6 @@ const NULLABLE_NUMBERS = new Set([
   "inputWaitTimeoutMs",
 ]);
 
-const describe = (v: unknown) =>
-  v === null
-    ? "null"
-    : Array.isArray(v)
-      ? "an array"
-      : typeof v === "string"
-        ? `the string ${JSON.stringify(v)}`
-        : `${typeof v} ${String(v)}`;
-
 function fail(field: string, what: string): never {
   throw new ConductorError(`sessionMachine input: ${field} ${what}`, { code: "INVALID_OPTIONS", field });
 }
@@ -36,7 +27,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 
 function checkPolicy(policy: unknown): void {
   if (policy === undefined) return;
-  if (!isRecord(policy)) fail("policy", `must be an object of policy keys, got ${describe(policy)}`);
+  if (!isRecord(policy)) fail("policy", `must be an object of policy keys, got ${describeValue(policy)}`);
   const known = Object.keys(DEFAULT_POLICY);
   for (const [key, value] of Object.entries(policy)) {
     if (value === undefined) continue;
@@ -51,7 +42,7 @@ function checkPolicy(policy: unknown): void {
     if (typeof DEFAULT_POLICY[key as keyof typeof DEFAULT_POLICY] !== "number" && !nullable) continue;
     if (value === null && nullable) continue;
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0)
-      fail(`policy.${key}`, `must be a finite number ≥ 0${nullable ? " or null" : ""}, got ${describe(value)}`);
+      fail(`policy.${key}`, `must be a finite number ≥ 0${nullable ? " or null" : ""}, got ${describeValue(value)}`);
   }
 }
 
@@ -60,17 +51,20 @@ export function checkSessionInput(input: unknown): void {
   if (!isRecord(input))
     fail(
       "input",
-      `must be an object { id, agent, spec: { argv }, policy? }, got ${describe(input)}: pass it as createActor(sessionMachine, { input })`,
+      `must be an object { id, agent, spec: { argv }, policy? }, got ${describeValue(input)}: pass it as createActor(sessionMachine, { input })`,
     );
   if (typeof input.id !== "string" || input.id === "")
-    fail("id", `must be a non-empty string, got ${describe(input.id)}`);
+    fail("id", `must be a non-empty string, got ${describeValue(input.id)}`);
   if (typeof input.agent !== "string")
-    fail("agent", `must be a string (a label: "codex", "command"), got ${describe(input.agent)}`);
+    fail("agent", `must be a string (a label: "codex", "command"), got ${describeValue(input.agent)}`);
   const spec = input.spec;
   if (!isRecord(spec))
-    fail("spec", `must be an object { argv, env?, cwd? } (buildLaunchSync makes one), got ${describe(spec)}`);
+    fail("spec", `must be an object { argv, env?, cwd? } (buildLaunchSync makes one), got ${describeValue(spec)}`);
   const argv = spec.argv;
   if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== "string"))
-    fail("spec.argv", `must be a non-empty array of strings (the program, then its arguments), got ${describe(argv)}`);
+    fail(
+      "spec.argv",
+      `must be a non-empty array of strings (the program, then its arguments), got ${describeValue(argv)}`,
+    );
   checkPolicy(input.policy);
 }

@@ -18,6 +18,9 @@ export type {
   SessionOutput,
 } from "./session.context.js";
 
+/** A lease given back before its run started (its home stopped): the run asks for another. */
+const LEASE_GIVEN_BACK = { leaseStatus: "none", lease: null, envRef: null } as const;
+
 export const sessionSetup = sessionOutcomeSetup.extend({
   actions: {
     requestLease: enqueueActions(({ context, enqueue, self, system }) => {
@@ -87,12 +90,7 @@ export const sessionSetup = sessionOutcomeSetup.extend({
         enqueue.sendTo(broker, heldElsewhereRelease(context.id, context.lease, e.retryAfterMs));
       }
       enqueue.stopChild("creds");
-      enqueue.assign({
-        leaseStatus: "none",
-        lease: null,
-        envRef: null,
-        leaseWait: { etaMs: e.retryAfterMs, reason: e.message },
-      });
+      enqueue.assign({ ...LEASE_GIVEN_BACK, leaseWait: { etaMs: e.retryAfterMs, reason: e.message } });
       enqueue.emit({ type: "accountWait", sessionId: context.id, etaMs: e.retryAfterMs, reason: e.message });
     }),
     prepareCredentials: enqueueActions(({ context, event, enqueue }) => {
@@ -117,9 +115,7 @@ export const sessionSetup = sessionOutcomeSetup.extend({
         enqueue.sendTo(broker, releaseEvent(context.id, context.lease, false, "credentials", null));
       enqueue.stopChild("creds");
       enqueue.assign({
-        leaseStatus: "none",
-        lease: null,
-        envRef: null,
+        ...LEASE_GIVEN_BACK,
         lastError: `credentials of ${context.lease?.provider}/${context.lease?.accountId}: ${message}`,
       });
     }),

@@ -21,7 +21,7 @@ describe("sessionMachine input", () => {
 
   it("a number given as a string is refused, naming the field", () => {
     expect(errorOf({ ...good, policy: { stallMs: "60000" } })).toBe(
-      'sessionMachine input: policy.stallMs must be a finite number ≥ 0, got the string "60000"',
+      'sessionMachine input: policy.stallMs must be a finite number ≥ 0, got string "60000"',
     );
     expect(errorOf({ ...good, policy: { maxRunMs: -1 } })).toMatch(
       /policy\.maxRunMs must be a finite number ≥ 0 or null, got number -1/,

@@ -41,11 +41,13 @@ export function retryOnScreen(profile: AgentProfile, screen: readonly string[]):
   if (!pattern) return null;
   if (memo?.profile === profile && memo.screen === screen) return memo.retry;
   let retry: ScreenRetry | null = null;
+  // No row says it: done in one scan (the common case, on every output of every session).
+  const said = screen.some((l) => RETRYING.test(l));
   // A notice in two lines (gemini's `Attempt 1 failed: <error>` wrapped over rows, then `Suggested retry
   // after 5s.. Retrying after 5739ms...`): read on the lines as printed, the second joined to the first.
-  const twoLines = profile.retryNoticeHead !== undefined && screen.some((l) => RETRYING.test(l));
+  const twoLines = said && profile.retryNoticeHead !== undefined;
   const lines = twoLines ? unwrapRows(screen) : screen;
-  for (let i = lines.length - 1; i >= 0 && retry === null; i--) {
+  for (let i = lines.length - 1; said && i >= 0 && retry === null; i--) {
     const line = lines[i] as string;
     if (!RETRYING.test(line)) continue;
     const g =

@@ -2,9 +2,9 @@
  * zod issues → what a person editing a call or a JSON file needs: the field path, the problem in
  * words, a correct example (from the field's metadata), and for a typo the closest known key.
  */
-import { closest } from "../../machines/closest.js";
+import { closest, describeValue } from "../../machines/error-words.js";
 
-export { closest };
+export { closest, describeValue };
 import { z } from "zod";
 import { MAX_TIMER_MS } from "./primitives.js";
 
@@ -94,17 +94,6 @@ export function formatPath(p: readonly Key[]): string {
     else out += `[${JSON.stringify(k)}]`;
   }
   return out;
-}
-
-export function describeValue(v: unknown): string {
-  if (v === undefined) return "nothing";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "function") return "a function";
-  if (typeof v === "object") return "an object";
-  if (typeof v === "bigint" || typeof v === "symbol") return `a ${typeof v}`;
-  const s = typeof v === "number" && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
-  return `${typeof v} ${s.length > 40 ? `${s.slice(0, 37)}…` : s}`;
 }
 
 /** A function or object no JSON can hold (custom, or a union of such): its example is code, not a string. */

@@ -1,6 +1,7 @@
 /**
- * The nearest known word to a mistyped one (`stalMs` → `stallMs`): for errors that say what to write
- * instead. Pure, so the machines' own input checks and the facade's schema share it.
+ * Words for errors that say what was wrong and what to write instead: the nearest known word to a
+ * mistyped one (`stalMs` → `stallMs`), and a value as an error names it (`string "60000"`). Pure, so
+ * the machines' own input checks and the facade's schema share them.
  */
 
 /** Edit distance, for suggesting the closest known key or value. */
@@ -27,4 +28,16 @@ export function closest(word: string, candidates: readonly string[]): string | u
     if (d < bestD) [best, bestD] = [c, d];
   }
   return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** A value as an error names it: `string "60000"`, `number -1`, `an array`, `nothing`. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "function") return "a function";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "bigint" || typeof v === "symbol") return `a ${typeof v}`;
+  const s = typeof v === "number" && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
+  return `${typeof v} ${s.length > 40 ? `${s.slice(0, 37)}…` : s}`;
 }
