@@ -69,6 +69,11 @@ export interface SessionContext {
    * printed nothing past the notice: a stall is counted from its end, not from the notice.
    */
   retryWait: { ms: number; outputBytes: number } | null;
+  /**
+   * Failed calls of this turn the CLI's telemetry reported and the CLI retries by itself (its
+   * profile's `retriesReported`); 0 again once it waits on its user or a run begins.
+   */
+  reportedRetries: number;
   /** The retry notice last read on this run's screen (its key, retry-notice.ts): a redraw is no new one. */
   screenRetry: string;
   screenTail: string[];
@@ -229,6 +234,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     lastOutputLagMs: 0,
     outputBytes: 0,
     retryWait: null,
+    reportedRetries: 0,
     screenRetry: "",
     screenTail: [],
     screen: [],

@@ -42,6 +42,8 @@ export interface JudgedContext {
   account: unknown;
   /** The question open when this run's last `sendInput` was typed (the screen's text, never the input). */
   answeredQuestion?: string | null;
+  /** Failed calls of this turn the CLI retried by itself, as its telemetry reported them. */
+  reportedRetries?: number;
 }
 
 /** The open question as the session keeps it (`pattern`/`line`: the seed's fields). */
@@ -118,8 +120,10 @@ function endsLastRow(tail: readonly string[], line: string): boolean {
 
 /** An API error the CLI's own telemetry recorded while it runs, judged by its profile (or null). */
 export function reportedFailure(c: JudgedContext, e: TelemetryErrorEvent): FailureVerdict | null {
-  return judgeReportedError(profileOf(c), e, { now: e.at, timeZone: runClock(c).timeZone });
+  return judgeReportedError(profileOf(c), e, { now: e.at, timeZone: runClock(c).timeZone }, c.reportedRetries ?? 0);
 }
+/** A failed call the CLI's telemetry reported that the CLI retries by itself (its profile says so). */
+export const retriedByItself = (c: JudgedContext, e: TelemetryErrorEvent) => profileOf(c).retriesReported?.(e) === true;
 
 export interface RunJudgement {
   failureMode: FailureMode | null;

@@ -13,6 +13,7 @@ import {
   liveFailure,
   openQuestion,
   reportedFailure,
+  retriedByItself,
   retryNotice,
   verdictJudgement,
 } from "./session.judgement.js";
@@ -30,7 +31,7 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
       // their own retries, at their composers, and still showed the 429 they had retried).
       if (!hit) return {};
       const stale = isRetryNotice(context.lastError) ? { lastError: null } : {};
-      return { inputWait: hit, reason: `input_wait:${hit.pattern}`, retryWait: null, ...stale };
+      return { inputWait: hit, reason: `input_wait:${hit.pattern}`, retryWait: null, reportedRetries: 0, ...stale };
     }),
     /** After the stateChange, so a listener that answers at once sees the session in input_wait. */
     emitInputWait: emit(({ context }) => ({
@@ -125,6 +126,7 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
     /** A failed call the CLI's telemetry recorded and no rule calls a failure: a retry it makes (PROBE.RETRY). */
     noteReportedRetry: enqueueActions(({ context, event, enqueue }) => {
       const e = event as TelemetryErrorEvent;
+      if (retriedByItself(context, e)) enqueue.assign({ reportedRetries: context.reportedRetries + 1 });
       enqueue.raise({
         type: "PROBE.RETRY",
         generation: e.generation,

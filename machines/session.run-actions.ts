@@ -71,6 +71,7 @@ export const sessionRunSetup = sessionBase.extend({
       answeredQuestion: null,
       lastOutputLagMs: 0,
       retryWait: null,
+      reportedRetries: 0,
       screenRetry: "",
       retryAfterMs: null,
       userRestart: false,

@@ -250,6 +250,39 @@ describe("rate limits wait for their reset", () => {
     expect(h.ctx()).toMatchObject({ failureMode: "rate_limited", retryAfterMs: 900_000 });
   });
 
+  it("defect: gemini's TUI retrying a 429 that never ends is rate-limited at its tenth failed call of a turn (was: ticked until the busy stall, which cools no account); a turn at its composer counts anew", () => {
+    const h = as("gemini", { busyStallMs: null });
+    h.spawnedEv();
+    let n = 0;
+    const call = () => {
+      h.screen([`⠋ Thinking… (esc to cancel, ${++n}s)`], "✦  Working…", NOW);
+      h.actor.send(report);
+    };
+    for (let i = 0; i < 9; i++) call();
+    expect(h.state()).toBe("healthy");
+    // Its answer, then its composer: that turn's retries went through; the next turn counts anew.
+    h.screen(["✦ FAKE-API-OK: hello from the fake model.", " >   Type your message or @path/to/file"], "◇  Ready");
+    h.advance(1_500);
+    expect(h.state()).toBe("input_wait");
+    call();
+    h.advance(600); // the question stays gone: at work again
+    for (let i = 0; i < 8; i++) call();
+    expect(h.emitted.filter((e) => e.type === "agentRetry")).toHaveLength(18);
+    expect(h.state()).toBe("healthy");
+    call();
+    expect(h.moves.slice(-2)).toEqual(["healthy->failed", "failed->restarting"]);
+    expect(h.ctx()).toMatchObject({
+      failureMode: "rate_limited",
+      retryAfterMs: 39_000,
+      lastError:
+        "You exceeded your current quota, please check your plan and billing details. (gemini retried it 10 times this turn)",
+    });
+    // A new run counts from zero.
+    h.advance(39_000);
+    h.gone();
+    expect(h.ctx()).toMatchObject({ generation: 2, reportedRetries: 0 });
+  });
+
   it("a retry the CLI announces (claude's api_retry) is noted and emitted, the run goes on; an old run's is not", () => {
     const h = as("claude");
     h.spawnedEv();

@@ -114,6 +114,10 @@ export const gemini: AgentProfile = {
   // (A 503's spent retries fit on one line: `Attempt 5 failed: … Max attempts reached`.)
   retryNoticeHead: /^\s*Attempt \d+ failed: (?!.*\bMax attempts reached)/,
   retriesReported: retries429,
+  // Its TUI retries a 429 that never ends for ever (recorded tui-rate-429-long: 43 calls in 10 minutes,
+  // in rounds of 5, nothing but its spinner on screen); `-p` gives its model call up after 10 attempts
+  // (`Max attempts reached`): the TUI's tenth failed call of one turn is that limit.
+  reportedRetryLimit: 10,
   // Its start-up notes (0.61), printed before every run: never why one ended.
   chatter: [
     /^YOLO mode is enabled\b/,

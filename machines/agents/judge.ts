@@ -185,14 +185,22 @@ export function judgeScreen(
  * An API error the CLI recorded in its own telemetry while it keeps running (gemini retrying a 429
  * behind its spinner): the profile's live rules on its message, else a 429 that names its wait. Other
  * errors are left to the CLI's own retries and its screen (a 503, a bare 429 it may yet get past).
+ * `retriedBefore`: the failed calls of this turn the CLI already retried by itself (its reportedRetryLimit).
  */
 export function judgeReportedError(
   profile: AgentProfile,
   report: { status: number | null; message: string },
   clock: Clock = {},
+  retriedBefore = 0,
 ): FailureVerdict | null {
-  // One the CLI retries by itself (gemini's per-minute 429): its own retry, judged once it gives up.
-  if (profile.retriesReported?.(report)) return null;
+  // One the CLI retries by itself (gemini's per-minute 429): its own retry, judged once it gives up,
+  // or once it has retried as often in one turn as its one-shot would before giving up.
+  if (profile.retriesReported?.(report)) {
+    const limit = profile.reportedRetryLimit;
+    if (limit === undefined || retriedBefore + 1 < limit) return null;
+    const line = `${messageIn(report.message)} (${profile.name} retried it ${retriedBefore + 1} times this turn)`;
+    return verdict("rate_limit", line, "telemetry", report.message, clock);
+  }
   const hit = firstRuleMatch(
     profile.failures.filter((r) => r.live),
     [[report.message]],

@@ -135,6 +135,13 @@ export interface AgentProfile {
    */
   readonly retriesReported?: (report: { status: number | null; message: string }) => boolean;
   /**
+   * The most failed calls of one turn the CLI may retry by itself (`retriesReported`) before the run
+   * counts as limited: as many as its one-shot tries before it gives up. gemini 0.61's TUI never
+   * gives up on a 429 that does not end (recorded: 43 calls in 10 minutes), so without a bound its
+   * spinner alone ticks until the busy stall, and a stall does not cool a pool's account. Unset: no bound.
+   */
+  readonly reportedRetryLimit?: number;
+  /**
    * Lines the CLI prints on its way that never say why a run ended (codex's `WARNING: proceeding, even
    * though we could not create PATH aliases…` at its start): no `lastError` of a run killed later.
    */

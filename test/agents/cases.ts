@@ -501,10 +501,10 @@ export const CASES: AgentCase[] = [
     args: ["-i", PROMPT],
     steps: [{ waitFor: /Allow execution/ }],
   }),
-  // gemini waits out the API's 39 s and tries again, up to 15 times (its router's 5, then the model's
-  // 10: ~10 minutes), each failed call in its telemetry: its own retries, left to it. The recording
-  // stops after the first; live, its busy clock alone ticks, so the busy stall ends the wait before
-  // gemini does (tui-rate-429-spent: the end of its retries, against a 5 s wait).
+  // gemini waits out the API's 39 s and tries again, for ever in its TUI, each failed call in its
+  // telemetry: its own retries, left to it up to the tenth of the turn (tui-rate-429-long). The
+  // recording stops after the first; live, its busy clock alone ticks, so the busy stall (120 s) ends
+  // the wait before that tenth call (~6 minutes against a 39 s wait).
   row(
     "gemini/tui-rate-429",
     stalls([GEMINI_QUOTA]),
@@ -538,11 +538,12 @@ export const CASES: AgentCase[] = [
     },
   ),
   // A per-minute 429 that never ends, in the TUI (recorded: 43 calls in 10 minutes, `Thinking… (9m
-  // 58s)` and nothing else on screen; its telemetry records each): gemini does not give up, so its
-  // busy stall bounds it. Each failed call is an agentRetry meanwhile.
+  // 58s)` and nothing else on screen; its telemetry records each): gemini does not give up. Each
+  // failed call is an agentRetry, and its tenth of the turn a rate limit (as many as `-p` makes before
+  // `Max attempts reached`; at ~144 s here, so the busy stall is set past it).
   row(
     "gemini/tui-rate-429-long",
-    stalls([GEMINI_QUOTA]),
+    { ...limited, retried: [GEMINI_QUOTA] },
     "a TUI prompt against a 429 that never ends (5 s RetryInfo)",
     {
       scenario: "rate-5",
@@ -551,7 +552,7 @@ export const CASES: AgentCase[] = [
       stopAfterSteps: true,
       maxMs: 600_000,
       liveBoundMs: LIVE_HANG_MS,
-      liveBusyStallMs: LIVE_BUSY_STALL_MS,
+      liveBusyStallMs: 2 * LIVE_BUSY_STALL_MS,
     },
   ),
   // A usage limit hit in a TUI session (a long interactive run meets its plan's limit): the CLI shows
