@@ -16,15 +16,14 @@ import {
   cannotRecover,
   limitPause,
   liveFailure,
-  newScreenRetry,
   oneShotRun,
   openQuestion,
-  reportedFailure,
   restartDelay,
   screenOf,
   screenKeysOf,
   startupTimeoutFor,
 } from "./session.judgement.js";
+import { newScreenRetry, reportedFailure } from "./session.retries.js";
 import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
 import { charsOf, inputCommand, takesInput } from "./session.input.js";
 import { BUSY_CONTENT_SETTLE_MS, NEVER_MS, QUESTION_GONE_SETTLE_MS } from "./session.policy.js";

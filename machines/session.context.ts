@@ -70,6 +70,11 @@ export interface SessionContext {
    */
   retryWait: { ms: number; outputBytes: number } | null;
   /**
+   * The output's length and the screen's content when the CLI's last retry was noted: new content
+   * past it with no retry notice on screen is the retry gone through, whose words leave `lastError`.
+   */
+  retryShown: { outputBytes: number; content: string } | null;
+  /**
    * Failed calls of this turn the CLI's telemetry reported and the CLI retries by itself (its
    * profile's `retriesReported`); 0 again once it waits on its user or a run begins.
    */
@@ -234,6 +239,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     lastOutputLagMs: 0,
     outputBytes: 0,
     retryWait: null,
+    retryShown: null,
     reportedRetries: 0,
     screenRetry: "",
     screenTail: [],

@@ -10,7 +10,6 @@ import {
   type FailureVerdict,
   findQuestion,
   judgeExit,
-  judgeReportedError,
   judgeScreen,
   lastMeaningfulLine,
   messageIn,
@@ -18,8 +17,6 @@ import {
   screenKeys,
   type Question,
   redactSecrets,
-  retryOnScreen,
-  type ScreenRetry,
   streamErrors,
   TERMINAL_CLASSES,
 } from "./agents/index.js";
@@ -27,7 +24,7 @@ import { clip } from "./agents/screen-lines.js";
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS } from "./classify-output.js";
 import { findRetryHint } from "./retry-hint.js";
 import { backoffDelay, NEVER_MS, type SessionPolicy } from "./session.policy.js";
-import type { AgentRetryEvent, ChildEvent, FailureMode, TelemetryErrorEvent } from "./session.types.js";
+import type { ChildEvent, FailureMode } from "./session.types.js";
 
 type Output = Extract<ChildEvent, { type: "CHILD.OUTPUT" }>;
 type Exit = Extract<ChildEvent, { type: "CHILD.EXIT" }>;
@@ -77,7 +74,7 @@ function zoneOf(tz: string | undefined): string | null {
 }
 
 /** What the judgement knows of the run besides its text: the zone, its login, the terminal's width. */
-const runClock = (c: JudgedContext) => ({
+export const runClock = (c: JudgedContext) => ({
   timeZone: c.policy.timeZone ?? zoneOf(c.spec?.env?.TZ),
   loggedOut: c.spec?.loggedOut === true,
   cols: c.spec?.cols ?? DEFAULT_COLS,
@@ -117,13 +114,6 @@ function endsLastRow(tail: readonly string[], line: string): boolean {
   const row = (tail.at(-1) ?? "").trim();
   return row !== "" && line.trimEnd().endsWith(row.slice(-Math.min(row.length, 40)));
 }
-
-/** An API error the CLI's own telemetry recorded while it runs, judged by its profile (or null). */
-export function reportedFailure(c: JudgedContext, e: TelemetryErrorEvent): FailureVerdict | null {
-  return judgeReportedError(profileOf(c), e, { now: e.at, timeZone: runClock(c).timeZone }, c.reportedRetries ?? 0);
-}
-/** A failed call the CLI's telemetry reported that the CLI retries by itself (its profile says so). */
-export const retriedByItself = (c: JudgedContext, e: TelemetryErrorEvent) => profileOf(c).retriesReported?.(e) === true;
 
 export interface RunJudgement {
   failureMode: FailureMode | null;
@@ -186,27 +176,6 @@ export function judgeTimedOutRun(
   const v = judgeExit(profileOf(c), evidence, clock);
   return v && !TERMINAL_CLASSES.has(v.class) ? verdictJudgement(v) : null;
 }
-
-/** A retry notice on this run's screen that was not read before (a redraw of the same one is not). */
-export function newScreenRetry(
-  c: JudgedContext & { generation: number; screenRetry: string },
-  e: Output,
-): ScreenRetry | null {
-  if (e.generation !== c.generation) return null;
-  const retry = retryOnScreen(profileOf(c), screenOf(e));
-  return retry !== null && retry.key !== c.screenRetry ? retry : null;
-}
-
-const RETRIES = "; the CLI retries";
-/** `lastError` while the CLI retries by itself: "overloaded (HTTP 529); the CLI retries: 3 of 10, in 2.3 s". */
-export function retryNotice(e: Pick<AgentRetryEvent, "attempt" | "of" | "delayMs" | "status" | "error">): string {
-  const what = e.status === null ? e.error || "error" : `${e.error || "error"} (HTTP ${e.status})`;
-  const which = e.attempt === null ? "" : e.of === null ? `: ${e.attempt}` : `: ${e.attempt} of ${e.of}`;
-  const when = e.delayMs === null ? "" : `${which ? "," : ""} in ${Math.round(e.delayMs / 100) / 10} s`;
-  return redactSecrets(`${what}${RETRIES}${which}${when}`);
-}
-/** A `lastError` that is a retry the CLI announced (retryNotice), not a failure. */
-export const isRetryNotice = (lastError: string | null) => lastError?.includes(RETRIES) === true;
 
 export function verdictJudgement(v: FailureVerdict): RunJudgement {
   return { failureMode: modeOf(v.class), lastError: redactSecrets(v.line), retryAfterMs: v.retryAfterMs };

@@ -7,16 +7,8 @@ import { assign, emit, enqueueActions } from "xstate";
 import { messageIn } from "./agents/index.js";
 import { findRetryHint } from "./retry-hint.js";
 import { output, restartWaitMs } from "./session.base.js";
-import {
-  isRetryNotice,
-  limitPause,
-  liveFailure,
-  openQuestion,
-  reportedFailure,
-  retriedByItself,
-  retryNotice,
-  verdictJudgement,
-} from "./session.judgement.js";
+import { limitPause, liveFailure, openQuestion, verdictJudgement } from "./session.judgement.js";
+import { isRetryNotice, reportedFailure, retriedByItself, retryNotice } from "./session.retries.js";
 import { keysToBytes } from "./session.keys.js";
 import { sessionRunSetup } from "./session.run-actions.js";
 import type { AgentRetryEvent, TelemetryErrorEvent } from "./session.types.js";
@@ -31,7 +23,14 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
       // their own retries, at their composers, and still showed the 429 they had retried).
       if (!hit) return {};
       const stale = isRetryNotice(context.lastError) ? { lastError: null } : {};
-      return { inputWait: hit, reason: `input_wait:${hit.pattern}`, retryWait: null, reportedRetries: 0, ...stale };
+      return {
+        inputWait: hit,
+        reason: `input_wait:${hit.pattern}`,
+        retryWait: null,
+        retryShown: null,
+        reportedRetries: 0,
+        ...stale,
+      };
     }),
     /** After the stateChange, so a listener that answers at once sees the session in input_wait. */
     emitInputWait: emit(({ context }) => ({
@@ -147,7 +146,11 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
       // A notice reported after output past it (a late report) announces a wait that is over.
       const waits = retry.delayMs !== null && retry.delayMs > 0 && outputBytes >= context.outputBytes;
       const retryWait = waits ? { ms: retry.delayMs as number, outputBytes } : null;
-      enqueue.assign({ lastError: retryNotice(retry), retryWait });
+      const retryShown = {
+        outputBytes: Math.max(outputBytes, context.outputBytes),
+        content: context.screenKey.content,
+      };
+      enqueue.assign({ lastError: retryNotice(retry), retryWait, retryShown });
       enqueue.emit({ type: "agentRetry", sessionId: context.id, ...retry });
     }),
     emitCompleted: emit(({ context }) => ({ type: "completed" as const, sessionId: context.id })),

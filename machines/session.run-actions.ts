@@ -9,12 +9,12 @@ import type { Ev, SessionEvent } from "./session.context.js";
 import {
   judgeRunExit,
   judgeTimedOutRun,
-  newScreenRetry,
   openQuestion,
   profileOf,
   screenOf,
   screenKeysOf,
 } from "./session.judgement.js";
+import { newScreenRetry, retryThrough } from "./session.retries.js";
 import { NO_SCREEN_KEYS, redactSecrets, retryOnScreen } from "./agents/index.js";
 import { inputCommand, typeAheadDue } from "./session.input.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
@@ -71,6 +71,7 @@ export const sessionRunSetup = sessionBase.extend({
       answeredQuestion: null,
       lastOutputLagMs: 0,
       retryWait: null,
+      retryShown: null,
       reportedRetries: 0,
       screenRetry: "",
       retryAfterMs: null,
@@ -151,7 +152,9 @@ export const sessionRunSetup = sessionBase.extend({
       const screen = screenOf(e);
       const title = e.title === undefined ? context.title : e.title;
       const wait = context.retryWait;
+      const screenKey = screenKeysOf(context, screen, title);
       return {
+        ...retryThrough(context, e.bytes, screen, screenKey.content),
         outputBytes: e.bytes,
         lastOutputLagMs: e.lagMs,
         // Output past the retry notice: the CLI is at work again, the wait it announced is over.
@@ -163,7 +166,7 @@ export const sessionRunSetup = sessionBase.extend({
         screenTail: e.screenTail,
         screen,
         title,
-        screenKey: screenKeysOf(context, screen, title),
+        screenKey,
       };
     }),
     /** `ticking` begins: the screen noted last is the one its clock ticks on. */

@@ -404,6 +404,45 @@ describe("rate limits wait for their reset", () => {
       ]);
     });
 
+    it("defect: a retry that went through is no lastError once the run works on (was: its words stayed until the exit or the composer)", () => {
+      // claude's TUI: the notice on its busy line, redrawn with its countdown, then work.
+      const h = started();
+      h.screen(["❯ fix the bug", "✻ 529 Overloaded · retrying in 17s · attempt 6/10", "❯"]);
+      h.screen(["❯ fix the bug", "✻ 529 Overloaded · retrying in 16s · attempt 6/10", "❯"]);
+      expect(h.ctx().lastError).toBe("529 Overloaded (HTTP 529); the CLI retries: 6 of 10, in 17 s");
+      h.screen(["❯ fix the bug", "✻ Thinking… (3s · esc to interrupt)", "❯"]);
+      expect(h.ctx().lastError).toBeNull();
+      // A new notice is a retry again.
+      h.screen(["❯ fix the bug", "✻ 529 Overloaded · retrying in 20s · attempt 7/10", "❯"]);
+      expect(h.ctx().lastError).toMatch(/retries: 7 of 10/);
+
+      // gemini's TUI, its retries in its telemetry only: a spinner that spins and a clock that ticks
+      // are no answer; the answer is.
+      const g = as("gemini");
+      g.spawnedEv();
+      const spin = (frame: string, n: number) =>
+        g.screen([" > fix the bug", ` ${frame} Thinking... (esc to cancel, ${n}s)`], "✦  Working…");
+      spin("⠋", 1);
+      g.actor.send({ ...report, generation: g.gen() });
+      const words = g.ctx().lastError;
+      expect(words).toMatch(/the CLI retries in 39 s$/);
+      spin("⠙", 2);
+      spin("⠹", 41);
+      expect(g.ctx().lastError).toBe(words);
+      g.screen([" > fix the bug", "✦ Here is the fix.", ` ⠼ Thinking... (esc to cancel, 44s)`], "✦  Working…");
+      expect(g.ctx().lastError).toBeNull();
+      expect(g.state()).toBe("healthy");
+
+      // claude -p's stream: the tap reads api_retry first; the output carrying that line is no work,
+      // the answer after it is.
+      const s = started();
+      retry(s, 2_000, s.bytes() + 10);
+      s.output([notice]);
+      expect(s.ctx().lastError).toMatch(/^overloaded \(HTTP 529\); the CLI retries/);
+      s.output(['{"type":"stream_event","event":{"type":"message_start"}}']);
+      expect(s.ctx().lastError).toBeNull();
+    });
+
     it("codex's TUI reconnecting is a retry notice (what failed under it); its error cell after them fails the run", () => {
       const h = as("codex");
       h.spawnedEv();

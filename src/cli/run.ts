@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { retryNotice } from "../../machines/session.judgement.js";
+import { retryNotice } from "../../machines/session.retries.js";
 import { AccountsConfigError } from "../accounts-config.js";
 import { HostsConfigError } from "../hosts-config.js";
 import { ConductorError, OptionsError } from "../errors.js";

@@ -1,0 +1,61 @@
+/**
+ * The CLI's own retries as the session chart reads them: a notice on screen, a failed call its
+ * telemetry reported (its own retry, or a limit once it retried too often in a turn), the words
+ * `lastError` says meanwhile, and when those words are over (the call went through).
+ */
+import {
+  judgeReportedError,
+  type FailureVerdict,
+  redactSecrets,
+  retryOnScreen,
+  type ScreenRetry,
+} from "./agents/index.js";
+import { type JudgedContext, profileOf, runClock, screenOf } from "./session.judgement.js";
+import type { AgentRetryEvent, ChildEvent, TelemetryErrorEvent } from "./session.types.js";
+
+type Output = Extract<ChildEvent, { type: "CHILD.OUTPUT" }>;
+
+/** An API error the CLI's own telemetry recorded while it runs, judged by its profile (or null). */
+export function reportedFailure(c: JudgedContext, e: TelemetryErrorEvent): FailureVerdict | null {
+  return judgeReportedError(profileOf(c), e, { now: e.at, timeZone: runClock(c).timeZone }, c.reportedRetries ?? 0);
+}
+/** A failed call the CLI's telemetry reported that the CLI retries by itself (its profile says so). */
+export const retriedByItself = (c: JudgedContext, e: TelemetryErrorEvent) => profileOf(c).retriesReported?.(e) === true;
+
+/** A retry notice on this run's screen that was not read before (a redraw of the same one is not). */
+export function newScreenRetry(
+  c: JudgedContext & { generation: number; screenRetry: string },
+  e: Output,
+): ScreenRetry | null {
+  if (e.generation !== c.generation) return null;
+  const retry = retryOnScreen(profileOf(c), screenOf(e));
+  return retry !== null && retry.key !== c.screenRetry ? retry : null;
+}
+
+const RETRIES = "; the CLI retries";
+/** `lastError` while the CLI retries by itself: "overloaded (HTTP 529); the CLI retries: 3 of 10, in 2.3 s". */
+export function retryNotice(e: Pick<AgentRetryEvent, "attempt" | "of" | "delayMs" | "status" | "error">): string {
+  const what = e.status === null ? e.error || "error" : `${e.error || "error"} (HTTP ${e.status})`;
+  const which = e.attempt === null ? "" : e.of === null ? `: ${e.attempt}` : `: ${e.attempt} of ${e.of}`;
+  const when = e.delayMs === null ? "" : `${which ? "," : ""} in ${Math.round(e.delayMs / 100) / 10} s`;
+  return redactSecrets(`${what}${RETRIES}${which}${when}`);
+}
+/** A `lastError` that is a retry the CLI announced (retryNotice), not a failure. */
+export const isRetryNotice = (lastError: string | null) => lastError?.includes(RETRIES) === true;
+
+/**
+ * A retry whose call went through: the screen's content changed since the retry was noted (not a busy
+ * clock, not a spinner), past its output, with no retry notice on it. Its words leave `lastError` (a
+ * run that works on after a retry said it still waited on one until its exit or its composer).
+ */
+export function retryThrough(
+  c: JudgedContext & { lastError: string | null; retryShown: { outputBytes: number; content: string } | null },
+  bytes: number,
+  screen: readonly string[],
+  content: string,
+): { lastError?: null; retryShown?: null } {
+  const shown = c.retryShown;
+  if (shown === null || bytes <= shown.outputBytes || content === shown.content) return {};
+  if (retryOnScreen(profileOf(c), screen) !== null) return {};
+  return isRetryNotice(c.lastError) ? { lastError: null, retryShown: null } : { retryShown: null };
+}
