@@ -52,8 +52,10 @@ export class XtermScreen {
 
   constructor(cols: number, rows: number) {
     this.rows = rows;
-    // scrollback 0: only the viewport matters, and scrolling a big scrollback costs CPU.
-    this.term = new (xtermTerminal())({ cols, rows, scrollback: 0, allowProposedApi: true });
+    // scrollback 0: only the viewport matters, and scrolling a big scrollback costs CPU. logLevel
+    // off: xterm 6 dumps every parse error of an agent's binary output on the console ("error" is
+    // its default), the conductor's own stderr; those bytes are in the session's output log already.
+    this.term = new (xtermTerminal())({ cols, rows, scrollback: 0, allowProposedApi: true, logLevel: "off" });
     this.term.onTitleChange((t) => {
       this.title = t === "" ? null : t;
     });
