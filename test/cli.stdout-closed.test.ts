@@ -4,11 +4,13 @@
  * trace, a `run` before its shutdown was logged. Here the pipe is closed before the CLI writes.
  */
 import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { whenStdoutCloses } from "../src/cli/stdout-closed.js";
 
 const cli = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
 
@@ -44,5 +46,26 @@ describe("a CLI whose stdout is closed", () => {
     expect(existsSync(join(cwd, "late-ran"))).toBe(true);
     const log = readFileSync(join(cwd, "logs", "conductor-events.jsonl"), "utf8");
     expect(log).toMatch(/"event":"conductor\.shutdown_complete","v":2,"reason":"all_completed"/);
+  });
+});
+
+describe("a CLI whose stdout fails otherwise (a full disk)", () => {
+  it("defect: each kind of failure is said once (was: one stderr line per line the run could not print)", () => {
+    const stdout = new EventEmitter() as unknown as NodeJS.WriteStream;
+    const said: string[] = [];
+    const write = vi.spyOn(process.stderr, "write").mockImplementation((s) => said.push(String(s)) > 0);
+    try {
+      whenStdoutCloses("run", stdout);
+      const enospc = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      for (let i = 0; i < 50; i++) stdout.emit("error", enospc);
+      stdout.emit("error", Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" }));
+      stdout.emit("error", Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" }));
+    } finally {
+      write.mockRestore();
+    }
+    expect(said).toEqual([
+      "conductor run: cannot write to stdout: ENOSPC: no space left on device, write (said once)\n",
+      "conductor run: cannot write to stdout: EIO: i/o error, write (said once)\n",
+    ]);
   });
 });

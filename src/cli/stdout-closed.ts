@@ -7,9 +7,14 @@
  */
 export function whenStdoutCloses(command: string, stdout: NodeJS.WriteStream = process.stdout): void {
   let told = false;
+  // Said once per kind: a stdout on a full disk fails every line a run prints (a field review saw
+  // 55 identical lines on stderr in 10 s, without bound over a run of days).
+  const failures = new Set<string | undefined>();
   stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code !== "EPIPE") {
-      process.stderr.write(`conductor ${command}: cannot write to stdout: ${err.message}\n`);
+      if (failures.has(err.code)) return;
+      failures.add(err.code);
+      process.stderr.write(`conductor ${command}: cannot write to stdout: ${err.message} (said once)\n`);
       return;
     }
     if (command !== "run") process.exit(process.exitCode ?? 0);
