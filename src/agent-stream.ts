@@ -90,6 +90,11 @@ export class AgentStreamParser {
   }
 
   /** Feeds raw output (UTF-8 text; pty line ends `\r\n` are fine). */
+  /** The agent's own conversation id, as soon as the stream named it (claude's init, codex's thread). */
+  get sessionId(): string | null {
+    return this.state.sessionId;
+  }
+
   push(chunk: string): void {
     let start = 0;
     for (let nl = chunk.indexOf("\n"); nl !== -1; nl = chunk.indexOf("\n", start)) {

@@ -137,6 +137,8 @@ export interface SessionHooks {
   onExit: (generation: number) => void;
   /** The session reached a final state. */
   onFinal: () => void;
+  /** The argv the latest run was really started with (a preset's, adjusted per run: run-argv.ts). */
+  ranArgv?: () => readonly string[] | undefined;
 }
 
 /**
@@ -156,7 +158,7 @@ export function actorErrorAsDeath(
 
 /** Logs one session's emitted events and turns them into API events. `config` stays in this closure only. */
 export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEvents, hooks: SessionHooks) {
-  const { preset, onExit, onFinal } = hooks;
+  const { preset, onExit, onFinal, ranArgv } = hooks;
   const session = config.id;
   // The prompt is the user's text (it may hold secrets): the log keeps its length, not its words.
   const secrets = config.prompt ? [config.prompt] : [];
@@ -174,7 +176,7 @@ export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEve
           agent: config.agent,
           pid: e.pid,
           attempt: e.generation,
-          argv: describeArgv(e.argv, secrets),
+          argv: describeArgv(ranArgv?.() ?? e.argv, secrets),
           ...(config.prompt ? { promptLength: config.prompt.length } : {}),
           envKeys: redactEnv(config.env),
           ...(preset ? { approvals: preset.approvals, output: preset.output } : {}),

@@ -26,6 +26,7 @@ import { boundedWait, createTreeLedger, sessionKiller } from "./conductor-trees.
 import { createEventLog } from "./event-log.js";
 import { versionedAppend } from "./event-log-format.js";
 import { attachMesh } from "./mesh-registry.js";
+import { createNextRuns } from "./next-runs.js";
 import { createResultCapture } from "./result-capture.js";
 import { createRunArgv } from "./run-argv.js";
 import { ConductorError } from "./errors.js";
@@ -73,6 +74,7 @@ export function createConductor(opts: ConductorOptions) {
   const ledger = openSurvivorLedger(logsDir, cookieScope, { log, graceMs, onSurvivors });
   // A retry the CLI's stream announces goes to its session's chart (PROBE.RETRY), which notes it; the
   // last bytes are read once the session may be final (`settle`): a stopped actor is not sent to.
+  const nextRuns = createNextRuns();
   const capture = createResultCapture(log, (id, generation, retry, outputBytes) => {
     const ref = record().sessions[id];
     if (ref?.getSnapshot().status === "active") ref.send({ type: "PROBE.RETRY", generation, ...retry, outputBytes });
@@ -169,12 +171,14 @@ export function createConductor(opts: ConductorOptions) {
       capture.settle(id);
       unregister();
     };
-    const handle = sessionEventHandler(config, log, events, { preset, onExit, onFinal });
+    const ranArgv = () => runArgv.ranArgv(id);
+    const handle = sessionEventHandler(config, log, events, { preset, onExit, onFinal, ranArgv });
     ref.on("*", handle);
     // The session's own actor threw (a defect, not the CLI's): reported as its death, said why. The
     // conductor's chart counts it as final and the other sessions run on (conductor.machine.ts).
     ref.subscribe({ error: (err) => actorErrorAsDeath(ref.getSnapshot().context, err).forEach(handle) });
     ref.on("*", probeReporter(config.probeOpts?.onProbe ?? opts.probeOpts?.onProbe, events, log));
+    ref.on("*", nextRuns.listener(id));
     // A session of this id before it (removed, or restarted as a new actor) may still be ending its
     // tree (a grace under way): this one starts once that is gone, so two runs of an id never overlap.
     if (trees.busy(id)) {
@@ -195,6 +199,7 @@ export function createConductor(opts: ConductorOptions) {
     actor,
     log,
     resultOf: capture.resultOf,
+    nextRunAt: nextRuns.nextRunAt,
     isShuttingDown,
     spawnSession,
     checkRespawn,

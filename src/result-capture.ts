@@ -70,6 +70,9 @@ export function createResultCapture(
       const parser = runOf(sessionId, entry, generation);
       entry.bytes += chunk.length;
       parser.push(entry.decoder.write(chunk));
+      // Known from the stream's first event on, not at the exit: a run restarted mid-answer is
+      // resumed by this id (live: claude's restarted run went on with --continue, resume.live.ts).
+      if (parser.sessionId !== null) entry.agentSessionId = parser.sessionId;
     },
 
     /** A run exited (all its bytes were tapped): keep its result, write the result file. */

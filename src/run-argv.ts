@@ -26,6 +26,8 @@ export interface RunArgvDeps {
 
 export function createRunArgv(deps: RunArgvDeps) {
   const runs = new Map<string, PresetRun>();
+  /** The argv each session's latest run was given, as adjusted: what its `session.spawn` line says it ran. */
+  const ran = new Map<string, string[]>();
 
   function adjust(sessionId: string, argv: readonly string[], envRef: string | undefined): string[] {
     const run = runs.get(sessionId);
@@ -41,6 +43,7 @@ export function createRunArgv(deps: RunArgvDeps) {
     const id = resuming ? deps.agentSessionIdOf(sessionId) : null;
     if (id && resumeById(run.agent, out, id)) changes.push("resume_id");
     if (changes.length > 0) deps.log("session.run_argv", { session: sessionId, changes });
+    ran.set(sessionId, out);
     return out;
   }
 
@@ -50,7 +53,10 @@ export function createRunArgv(deps: RunArgvDeps) {
     },
     forget(sessionId: string): void {
       runs.delete(sessionId);
+      ran.delete(sessionId);
     },
+    /** The argv the session's latest run was started with (a preset's, adjusted), if any. */
+    ranArgv: (sessionId: string): string[] | undefined => ran.get(sessionId),
     /** The local runner, with each run's argv adjusted. */
     wrap(runner: ChildRunner): ChildRunner {
       return (args) => {

@@ -53,6 +53,8 @@ export interface SessionSnapshot {
   accountWait: { etaMs: number | null; reason: string } | null;
   /** The last one-shot run's result, parsed from the agent's stream (`output: "stream"`), or null. */
   result: AgentResult | null;
+  /** While `restarting` waits (a backoff, a rate limit's reset): when the next run is due, ISO; else null. */
+  nextRunAt: string | null;
 }
 
 type Snap = SnapshotFrom<typeof sessionMachine>;
@@ -69,6 +71,7 @@ export function viewOf(
   snap: Snap,
   placement: SessionPlacement | undefined,
   result: AgentResult | null = null,
+  nextRunAt: string | null = null,
 ): SessionSnapshot {
   // A session whose own actor threw is dead (its chart stopped where it was: conductor-events.ts).
   const c =
@@ -109,5 +112,6 @@ export function viewOf(
     account: c.lease ? { accountId: c.lease.accountId, provider: c.lease.provider, tier: c.lease.tier } : null,
     accountWait: c.leaseStatus === "requested" ? c.leaseWait : null,
     result,
+    nextRunAt: c.state === "restarting" ? nextRunAt : null,
   };
 }

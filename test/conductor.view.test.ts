@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { sessionRows } from "../src/cli/ls.js";
 import { type Conductor, createConductor } from "../src/conductor.js";
 import { pidsWithCmdline } from "./helpers/marked.js";
 
@@ -161,5 +162,31 @@ describe("listener errors", () => {
     expect(log).toContain('"listener":"stateChange","error":"state listener broke"');
     expect(warnings).toContain('ConductorListenerError: a "shutdown" listener threw: shutdown listener broke');
     expect(warnings.join("\n")).not.toContain("after close");
+  });
+});
+
+describe("a session waiting to run again says when", () => {
+  it("defect: nextRunAt while restarting (a wait of hours), in the snapshot and in `ls`; null once it is not waiting (was: `restarting` only, looking hung)", async () => {
+    const c = conductor();
+    const HOURS_3 = 3 * 3_600_000;
+    const waiting = new Promise<void>((resolve) => c.on("stateChange", (e) => e.to === "restarting" && resolve()));
+    const before = Date.now();
+    c.spawnSession({
+      id: "w",
+      agent: "command",
+      command: ["/bin/sh", "-c", "exit 3"],
+      restart: { backoffInitialMs: HOURS_3, backoffMaxMs: HOURS_3 },
+    });
+    await waiting;
+    const after = Date.now();
+    const s = c.getSnapshot()[0]!;
+    expect(s.state).toBe("restarting");
+    const due = Date.parse(s.nextRunAt ?? "");
+    expect(due).toBeGreaterThanOrEqual(before + HOURS_3);
+    expect(due).toBeLessThanOrEqual(after + HOURS_3);
+    const [row] = sessionRows([{ ...s, runStartedAt: null, lastOutputAt: null }], after);
+    expect(row?.[6]).toMatch(/; next run in (2h59m|3h00m)$/);
+    await c.killSession("w");
+    expect(c.getSnapshot()[0]).toMatchObject({ state: "dead", nextRunAt: null });
   });
 });

@@ -93,6 +93,52 @@ describe("through the conductor", () => {
     await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
   });
 
+  it("defect: a run restarted mid-answer is resumed by the id its stream named before (was: --continue until the run had exited)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "presets-resume-"));
+    const bin = join(dir, "claude");
+    // A resumed run prints its argv and ends; a first run names its conversation, then works on.
+    writeFileSync(
+      bin,
+      `#!/bin/sh
+case " $* " in *" --resume "*) echo "RESUMED: $*"; exit 0;; esac
+` +
+        `echo '{"type":"system","subtype":"init","session_id":"conv-7f3a"}'
+exec sleep 60
+`,
+    );
+    chmodSync(bin, 0o755);
+    const c = createConductor({ logsDir: join(dir, "logs"), handleSignals: false });
+    open.push(c);
+    c.spawnSession({
+      id: "r",
+      agent: "claude",
+      prompt: "fix the build",
+      bin,
+      approvals: "bypass",
+      restart: { mode: "resume" },
+    });
+    const outPath = c.getSnapshot()[0]?.outPath as string;
+    const printed = () => {
+      try {
+        return readFileSync(outPath, "utf8");
+      } catch {
+        return "";
+      }
+    };
+    while (!printed().includes("conv-7f3a")) await new Promise((r) => setTimeout(r, 20));
+    const done = new Promise<string>((resolve) =>
+      c.on("stateChange", (e: { to: string }) => (e.to === "completed" || e.to === "dead") && resolve(e.to)),
+    );
+    await c.restartSession("r", "test");
+    expect(await done).toBe("completed");
+    expect(printed()).toMatch(/RESUMED: .*--resume conv-7f3a -- /);
+    expect(printed()).not.toMatch(/RESUMED: .*--continue/);
+    // The event log says what ran: the spawn line carries the adjusted argv, not the preset's.
+    const spawns = (await readEventLog(c.eventLogPath)).filter((l) => l.event === "session.spawn");
+    expect(spawns.map((l) => l.mode)).toEqual(["fresh", "resume"]);
+    expect((spawns[1]?.argv as string[]).join(" ")).toMatch(/--resume conv-7f3a -- /);
+  });
+
   it("a codex session on a profile-mode account runs with --profile <p> and CODEX_PROFILE", async () => {
     const dir = mkdtempSync(join(tmpdir(), "presets-profile-"));
     const bin = join(dir, "codex");

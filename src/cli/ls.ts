@@ -18,9 +18,16 @@ export function sessionRows(sessions: ControlSession[], now = Date.now()): strin
     String(s.restarts),
     LIVE.has(s.state) && s.runStartedAt ? age(now - Date.parse(s.runStartedAt)) : "-",
     s.lastOutputAt ? `${age(now - Date.parse(s.lastOutputAt))} ago` : "-",
-    s.failureMode && !s.reason.includes(s.failureMode) ? `${s.failureMode}: ${s.reason}` : s.reason || "-",
+    reasonCell(s, now),
     s.lastError ? clip(s.lastError) : "-",
   ]);
+}
+
+/** Why it is where it is; a session waiting to run again says when (a rate limit's reset may be hours off). */
+function reasonCell(s: ControlSession, now: number): string {
+  const why = s.failureMode && !s.reason.includes(s.failureMode) ? `${s.failureMode}: ${s.reason}` : s.reason || "-";
+  const due = s.nextRunAt ? Date.parse(s.nextRunAt) - now : null;
+  return due === null ? why : `${why}; next run in ${age(Math.max(0, due))}`;
 }
 
 export async function lsCommand(flags: Flags, out: NodeJS.WriteStream): Promise<number> {

@@ -22,7 +22,7 @@ export interface TuiRun {
   marker: string;
 }
 
-export function tuiRun(cli: Cli, name: string, api: FakeApi): TuiRun {
+export function tuiRun(cli: Cli, name: string, api: FakeApi, scenario = "ok"): TuiRun {
   const root = mkdtempSync(join(tmpdir(), `agents-live-${cli}-${name}-`));
   const dirs = { home: join(root, "home"), cwd: join(root, "work") };
   mkdirSync(dirs.home, { recursive: true });
@@ -32,7 +32,7 @@ export function tuiRun(cli: Cli, name: string, api: FakeApi): TuiRun {
   const env = agentEnv({
     cli,
     dirs,
-    baseUrl: api.baseUrl("ok"),
+    baseUrl: api.baseUrl(scenario),
     withKey: true,
     trustCwd: true,
     onboarded: true,

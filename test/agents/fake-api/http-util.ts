@@ -1,9 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
+const bodies = new WeakMap<IncomingMessage, string>();
+/** A request's body as text, once a handler read it (readJson): what the CLI sent, for a live test. */
+export const bodyTextOf = (req: IncomingMessage): string | undefined => bodies.get(req);
+
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString("utf8");
+  bodies.set(req, text);
   if (text === "") return undefined;
   try {
     return JSON.parse(text);

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { handleAnthropic } from "./anthropic.js";
 import { handleGemini } from "./gemini.js";
-import { sendJson } from "./http-util.js";
+import { bodyTextOf, sendJson } from "./http-util.js";
 import { handleOpenAi } from "./openai.js";
 import { FLAKY_RETRY_SECONDS, parseScenario, type Scenario } from "./scenario.js";
 
@@ -24,6 +24,8 @@ export interface FakeApiRequest {
   status?: number;
   /** Which credential the request carried, by kind (never its value): see credentialOf. */
   credential: string | null;
+  /** The request's body as text once its handler read it (the conversation a CLI sent). */
+  readonly body?: string;
 }
 
 export interface FakeApi {
@@ -99,6 +101,7 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
       scenario: first,
       credential: credentialOf(req),
     };
+    Object.defineProperty(entry, "body", { get: () => bodyTextOf(req), enumerable: false });
     requests.push(entry);
     res.on("finish", () => {
       entry.status = res.statusCode;

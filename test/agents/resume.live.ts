@@ -1,0 +1,113 @@
+/**
+ * `restart.mode: "resume"` with each real CLI's preset: a one-shot run restarted mid-answer
+ * (`restartSession`) must come back as the CLI's own resume of the same conversation, not a new
+ * one. What the fake API receives says so: the resumed run's model call carries the first run's
+ * prompt beside the resume prompt. The argv the conductor ran is checked against docs/agents.md
+ * (claude `--resume <its session id>` once its stream named it, codex `exec resume <id>`, gemini
+ * `--resume latest`). Part of `npm run test:agents` (loopback-only namespace, the fake API).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type Conductor, createConductor } from "../../src/conductor.js";
+import type { Cli } from "./agent-env.js";
+import { PROMPT } from "./cases.js";
+import type { FakeApi, FakeApiRequest } from "./fake-api/server.js";
+import { killAll, processesWithMarker } from "./proc-scan.js";
+import { startLiveAgents, tuiRun, until } from "./tui-run.js";
+
+const RESUME_PROMPT = "Carry on from where you stopped; say RESUMED-7Q first.";
+/** The answer streams one word every 2 s for 20 s: the restart lands in its middle. */
+const SCENARIO = "slow-20";
+
+/** The session id argument the resumed argv must carry, per CLI (docs/agents.md, "resume argv"). */
+const resumedBy: Record<Cli, (argv: string[]) => boolean> = {
+  claude: (argv) => argv.includes("--resume") && !argv.includes("--continue"),
+  codex: (argv) => argv.includes("resume") && !argv.includes("--last"),
+  gemini: (argv) => argv.join(" ").includes("--resume latest"),
+};
+
+const isModelCall = (r: FakeApiRequest) =>
+  r.method === "POST" && /\/v1\/messages(?!\/count_tokens)|:(?:stream)?generateContent|\/responses/.test(r.url);
+
+describe("restart.mode resume: a restarted run goes on with the same conversation", () => {
+  let api: FakeApi;
+  let bins: Record<string, { bin: string }>;
+  const open = new Set<Conductor>();
+  beforeAll(async () => {
+    ({ api, bins } = await startLiveAgents());
+  }, 600_000);
+  afterAll(async () => {
+    await Promise.all([...open].map((c) => c.shutdown("test_end")));
+    await api?.close();
+  });
+
+  test.each(["claude", "codex", "gemini"] as const)(
+    "%s: restarted mid-answer, the resumed run sends the first prompt with the resume prompt, and completes",
+    async (cli: Cli) => {
+      const { root, dirs, env, marker } = tuiRun(cli, "resume", api, SCENARIO);
+      const logsDir = join(root, "logs");
+      const c = createConductor({
+        logsDir,
+        graceMs: 3_000,
+        handleSignals: false,
+        enableMesh: false,
+        // gemini's start-up alone took 20-50 s when recorded: no start-up timeout ends a run here.
+        probeOpts: { startupTimeoutMs: 120_000 },
+      });
+      open.add(c);
+      const id = `${cli}-resume`;
+      const base = api.baseUrl(SCENARIO);
+      const calls = () => api.requests.filter((r) => isModelCall(r) && r.url.startsWith(`/${SCENARIO}/`));
+      const before = calls().length;
+      c.spawnSession({
+        id,
+        agent: cli,
+        prompt: PROMPT,
+        bin: bins[cli]!.bin,
+        workdir: dirs.cwd,
+        env,
+        trustWorkdir: true,
+        resumePrompt: RESUME_PROMPT,
+        restart: { mode: "resume" },
+      });
+      try {
+        // The first run's answer has begun streaming (codex prints its message only once it is whole,
+        // so the API's side says when): the CLI has its conversation, and claude's stream its id.
+        await until(
+          `${cli}'s first model call`,
+          () => (calls().length > before && Date.now() - calls()[before]!.at > 3_000 ? true : undefined),
+          180_000,
+        );
+        const firstCalls = calls().length - before;
+        expect(c.getSnapshot().find((s) => s.id === id)?.state).not.toMatch(/completed|dead/);
+        await c.restartSession(id, "resume_test");
+        const done = new Promise<string>((resolve) =>
+          c.on("stateChange", (e) => e.sessionId === id && ["completed", "dead"].includes(e.to) && resolve(e.to)),
+        );
+        expect(await Promise.race([done, until("the session's end", () => undefined, 240_000)])).toBe("completed");
+        const log = readFileSync(join(logsDir, "conductor-events.jsonl"), "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { event: string; session?: string; mode?: string; argv?: string[] });
+        const spawns = log.filter((e) => e.event === "session.spawn" && e.session === id);
+        expect(spawns.map((s) => s.mode)).toEqual(["fresh", "resume"]);
+        const argv = spawns[1]!.argv ?? [];
+        expect(argv.join(" ")).toContain(RESUME_PROMPT);
+        expect(resumedBy[cli](argv), `resumed argv: ${argv.join(" ")}`).toBe(true);
+        // The resumed run's model call carries the conversation: the first run's prompt and the resume prompt.
+        const resumed = calls()
+          .slice(before + firstCalls)
+          .filter((r) => r.body?.includes(RESUME_PROMPT));
+        expect(resumed.length, `model calls after the restart against ${base}`).toBeGreaterThan(0);
+        expect(resumed.some((r) => r.body?.includes(PROMPT))).toBe(true);
+        expect(c.getSnapshot().find((s) => s.id === id)).toMatchObject({ state: "completed", restarts: 1 });
+      } finally {
+        await c.shutdown("test_end");
+        open.delete(c);
+        killAll(processesWithMarker(marker));
+      }
+    },
+    600_000,
+  );
+});
