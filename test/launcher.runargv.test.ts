@@ -136,7 +136,7 @@ exec sleep 60
     // The event log says what ran: the spawn line carries the adjusted argv, not the preset's.
     const spawns = (await readEventLog(c.eventLogPath)).filter((l) => l.event === "session.spawn");
     expect(spawns.map((l) => l.mode)).toEqual(["fresh", "resume"]);
-    expect((spawns[1]?.argv as string[]).join(" ")).toMatch(/--resume conv-7f3a -- /);
+    expect(((spawns[1]?.argv ?? []) as string[]).join(" ")).toMatch(/--resume conv-7f3a -- /);
   });
 
   it("a codex session on a profile-mode account runs with --profile <p> and CODEX_PROFILE", async () => {
