@@ -21,8 +21,8 @@ export interface CommandDeps {
   actor: Actor<typeof conductorMachine>;
   log: LogFn;
   resultOf: (id: string) => AgentResult | null;
-  /** When a session waiting in `restarting` runs next (ISO), or null. */
-  nextRunAt: (id: string) => string | null;
+  /** When a session waiting in `restarting` runs next, and when its awaited account frees up (ISO), or null. */
+  dueOf: (id: string) => { nextRunAt: string | null; accountEtaAt: string | null };
   isShuttingDown: () => boolean;
   spawnSession: (config: SpawnConfig) => string;
   /** While an earlier actor's tree of this id still ends (its session waits in `init`): when it is gone. */
@@ -138,7 +138,7 @@ export function sessionCommands(d: CommandDeps) {
   function getSnapshot(): SessionSnapshot[] {
     const { sessions, placement } = record();
     return Object.entries(sessions).map(([id, ref]) => {
-      const view = viewOf(ref.getSnapshot(), placement[id], d.resultOf(id), d.nextRunAt(id));
+      const view = viewOf(ref.getSnapshot(), placement[id], d.resultOf(id), d.dueOf(id));
       return { ...view, restarts: view.restarts + (manualRestarts.get(id) ?? 0) };
     });
   }

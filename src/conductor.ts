@@ -199,7 +199,7 @@ export function createConductor(opts: ConductorOptions) {
     actor,
     log,
     resultOf: capture.resultOf,
-    nextRunAt: nextRuns.nextRunAt,
+    dueOf: (id) => ({ nextRunAt: nextRuns.nextRunAt(id), accountEtaAt: nextRuns.accountEtaAt(id) }),
     isShuttingDown,
     spawnSession,
     checkRespawn,

@@ -49,8 +49,11 @@ export interface SessionSnapshot {
   exit: { exitCode: number | null; signal: string | null } | null;
   /** The account this run leased (id and provider), or null. */
   account: { accountId: string; provider: string; tier: string } | null;
-  /** Waiting for an account: when one is expected to free up, and why none is free now. */
-  accountWait: { etaMs: number | null; reason: string } | null;
+  /**
+   * Waiting for an account: when one is expected to free up (`etaMs` as said when the wait began;
+   * `etaAt` that time as ISO, which does not go stale), and why none is free now.
+   */
+  accountWait: { etaMs: number | null; etaAt: string | null; reason: string } | null;
   /** The last one-shot run's result, parsed from the agent's stream (`output: "stream"`), or null. */
   result: AgentResult | null;
   /** While `restarting` waits (a backoff, a rate limit's reset): when the next run is due, ISO; else null. */
@@ -71,7 +74,7 @@ export function viewOf(
   snap: Snap,
   placement: SessionPlacement | undefined,
   result: AgentResult | null = null,
-  nextRunAt: string | null = null,
+  due: { nextRunAt: string | null; accountEtaAt: string | null } = { nextRunAt: null, accountEtaAt: null },
 ): SessionSnapshot {
   // A session whose own actor threw is dead (its chart stopped where it was: conductor-events.ts).
   const c =
@@ -110,8 +113,8 @@ export function viewOf(
     lastError: c.lastError,
     exit: c.exit,
     account: c.lease ? { accountId: c.lease.accountId, provider: c.lease.provider, tier: c.lease.tier } : null,
-    accountWait: c.leaseStatus === "requested" ? c.leaseWait : null,
+    accountWait: c.leaseStatus === "requested" && c.leaseWait ? { ...c.leaseWait, etaAt: due.accountEtaAt } : null,
     result,
-    nextRunAt: c.state === "restarting" ? nextRunAt : null,
+    nextRunAt: c.state === "restarting" ? due.nextRunAt : null,
   };
 }

@@ -3,7 +3,7 @@
  * session's tree only; misuse (unknown or numeric ids) leaves nothing behind and says so; finished
  * sessions can be released; API events carry their time and arrive in a documented order.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -188,5 +188,38 @@ describe("a session waiting to run again says when", () => {
     expect(row?.[6]).toMatch(/; next run in (2h59m|3h00m)$/);
     await c.killSession("w");
     expect(c.getSnapshot()[0]).toMatchObject({ state: "dead", nextRunAt: null });
+  });
+});
+
+describe("a session waiting for an account says until when", () => {
+  it("accountWait.etaAt: the time the wait's etaMs points at, which does not go stale as etaMs does", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "conductor-view-eta-"));
+    const bin = join(dir, "codex");
+    writeFileSync(bin, "#!/bin/sh\nexec sleep 30\n");
+    chmodSync(bin, 0o755);
+    const c = conductor({
+      accounts: { providers: { codex: [{ id: "only", mode: "profile", profile: "p" }] } },
+      brokerStateFile: join(dir, "broker.json"),
+      credentialsDir: join(dir, "creds"),
+    });
+    const held = new Promise<void>((resolve) => c.on("account", () => resolve()));
+    const waiting = new Promise<{ etaMs: number | null }>((resolve) => c.on("accountWait", (e) => resolve(e)));
+    const spawn = (id: string) =>
+      c.spawnSession({ id, agent: "codex", prompt: "task", bin, account: true, approvals: "prompt" });
+    spawn("first");
+    await held;
+    const before = Date.now();
+    spawn("second");
+    const wait = await waiting;
+    const after = Date.now();
+    const s = c.getSnapshot().find((x) => x.id === "second")!;
+    expect(s.accountWait).toMatchObject({ etaMs: wait.etaMs });
+    // The only account is leased: free again at the lease's end (~30 min).
+    const eta = wait.etaMs as number;
+    expect(eta).toBeGreaterThan(0);
+    const at = Date.parse(s.accountWait?.etaAt ?? "");
+    expect(at).toBeGreaterThanOrEqual(before + eta);
+    expect(at).toBeLessThanOrEqual(after + eta);
+    expect(c.getSnapshot().find((x) => x.id === "first")?.accountWait).toBeNull();
   });
 });
