@@ -1,0 +1,93 @@
+/**
+ * `mcpServers` with each real CLI that takes them on its command line (claude `--mcp-config <json>`,
+ * codex `-c mcp_servers.<name>.…`; gemini reads them from its settings.json only, refused up front):
+ * the CLI must start the server and speak MCP to it (the fixture logs every method it receives),
+ * and the session's L2 heartbeat (`mcpHeartbeat`) must find it running in the agent's tree while the
+ * run lasts. Part of `npm run test:agents` (loopback-only namespace, the fake API).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type Conductor, createConductor } from "../../src/conductor.js";
+import type { Cli } from "./agent-env.js";
+import { PROMPT } from "./cases.js";
+import type { FakeApi } from "./fake-api/server.js";
+import { killAll, processesWithMarker } from "./proc-scan.js";
+import { startLiveAgents, tuiRun, until } from "./tui-run.js";
+
+const SERVER = fileURLToPath(new URL("../fixtures/mcp-server.mjs", import.meta.url));
+
+describe("mcpServers: the real CLI starts the server, and the L2 heartbeat sees it", () => {
+  let api: FakeApi;
+  let bins: Record<string, { bin: string }>;
+  const open = new Set<Conductor>();
+  beforeAll(async () => {
+    ({ api, bins } = await startLiveAgents());
+  }, 600_000);
+  afterAll(async () => {
+    await Promise.all([...open].map((c) => c.shutdown("test_end")));
+    await api?.close();
+  });
+
+  test.each(["claude", "codex"] as const)(
+    "%s: the server is initialized by the CLI, L2 is ok while the run lasts, the run completes, nothing is left",
+    async (cli: Cli) => {
+      // The answer streams for 16 s: heartbeat rounds (every second) happen while the run lasts.
+      const { root, dirs, env, marker } = tuiRun(cli, "mcp", api, "slow-16");
+      const methods = join(root, "mcp-methods.log");
+      const c = createConductor({
+        logsDir: join(root, "logs"),
+        graceMs: 3_000,
+        handleSignals: false,
+        enableMesh: false,
+      });
+      open.add(c);
+      const id = `${cli}-mcp`;
+      const l2: { ok: boolean; reason: string }[] = [];
+      c.on("probe", (e) => e.sessionId === id && e.level === "l2" && l2.push({ ok: e.ok, reason: e.reason }));
+      const done = new Promise<string>((resolve) =>
+        c.on("stateChange", (e) => e.sessionId === id && ["completed", "dead"].includes(e.to) && resolve(e.to)),
+      );
+      c.spawnSession({
+        id,
+        agent: cli,
+        prompt: PROMPT,
+        bin: bins[cli]!.bin,
+        workdir: dirs.cwd,
+        env,
+        trustWorkdir: true,
+        mcpServers: { fixture: { command: process.execPath, args: [SERVER, "stdio", methods] } },
+        probeOpts: {
+          mcpHeartbeat: true,
+          mcpHeartbeatIntervalMs: 1_000,
+          // The CLI starts its servers after its own start-up (seconds for these Node CLIs, more under load).
+          mcpHeartbeatTimeoutMs: 60_000,
+          startupTimeoutMs: 120_000,
+        },
+      });
+      try {
+        const said = () => (existsSync(methods) ? readFileSync(methods, "utf8").split("\n").filter(Boolean) : []);
+        await until(
+          `${cli} to initialize the MCP server`,
+          () => (said().includes("initialize") ? true : undefined),
+          120_000,
+        );
+        await until(`an l2 verdict of ok`, () => (l2.some((v) => v.ok) ? true : undefined), 60_000);
+        expect(await done).toBe("completed");
+        expect(said()).toContain("notifications/initialized");
+        // Every verdict once the server was up was ok: no failure while the run lasted.
+        const firstOk = l2.findIndex((v) => v.ok);
+        expect(l2.slice(firstOk).filter((v) => !v.ok)).toEqual([]);
+      } finally {
+        await c.shutdown("test_end");
+        open.delete(c);
+      }
+      // The server was the CLI's child: gone with the run's tree.
+      const left = processesWithMarker(marker);
+      killAll(left);
+      expect(left.map((p) => p.args)).toEqual([]);
+    },
+    420_000,
+  );
+});
