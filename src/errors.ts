@@ -1,13 +1,14 @@
 /**
  * One error family: everything the library throws is a `ConductorError` with a `code`, the
  * offending `field` where there is one, and `cause` when it wraps another error. The older
- * class names (ConfigError, LaunchError, HostsConfigError, …) stay as subclasses, so
- * `instanceof` checks written against them keep working.
+ * class names stay as subclasses, exported from the package, so `instanceof` checks written
+ * against them keep working: ConfigError (AccountsConfigError, HostsConfigError and OptionsError
+ * extend it), SessionError, LaunchError, BrokerStoreError.
  *
  * | code | thrown when |
  * |---|---|
  * | INVALID_OPTIONS | `createConductor` / `spawnSession` options fail the schema (`OptionsError`) |
- * | INVALID_CONFIG | a run-config, accounts or hosts file fails the schema (`ConfigError` and subclasses) |
+ * | INVALID_CONFIG | a run-config, accounts or hosts file fails the schema (`ConfigError`, `AccountsConfigError`, `HostsConfigError`) |
  * | SHUTTING_DOWN | `spawnSession` after `shutdown()` |
  * | DUPLICATE_SESSION | `spawnSession` with an id already in use |
  * | UNKNOWN_SESSION | a method named a session this conductor does not have |
