@@ -1,26 +1,12 @@
 /**
  * One error family: everything the library throws is a `ConductorError` with a `code`, the
  * offending `field` where there is one, and `cause` when it wraps another error. The older
- * class names (ConfigError, LaunchError, HostsConfigError, …) stay as subclasses, so
- * `instanceof` checks written against them keep working.
+ * class names stay as subclasses, exported from the package, so `instanceof` checks written
+ * against them keep working: ConfigError (AccountsConfigError, HostsConfigError and OptionsError
+ * extend it), SessionError, LaunchError, BrokerStoreError.
  *
- * | code | thrown when |
- * |---|---|
- * | INVALID_OPTIONS | `createConductor` / `spawnSession` options fail the schema (`OptionsError`) |
- * | INVALID_CONFIG | a run-config, accounts or hosts file fails the schema (`ConfigError` and subclasses) |
- * | SHUTTING_DOWN | `spawnSession` after `shutdown()` |
- * | DUPLICATE_SESSION | `spawnSession` with an id already in use |
- * | UNKNOWN_SESSION | a method named a session this conductor does not have |
- * | SESSION_LIVE | `removeSession` of a session that is not final yet |
- * | RESTART_PENDING | `restartSession` while a restart of that session is under way |
- * | RESTART_INTERRUPTED | `restartSession`: the session was killed (or shut down) before its next run began |
- * | PROCESSES_SURVIVED | `killSession` / `shutdown`: processes of a tree outlived SIGKILL (named in the message) |
- * | CONTROL | the control socket could not be opened (`control: true`) |
- * | LOGS_DIR_IN_USE | `createConductor` on a `logsDir` a live conductor uses (src/survivors.ts) |
- * | SPAWN_REFUSED | the conductor refused a session it validated (a bug: please report it) |
- * | UNKNOWN_AGENT … BIN_NOT_FOUND, WORKDIR_NOT_FOUND | building the agent's argv (`LaunchError`) |
- * | CREDENTIALS, BROKER_STORE, HOST_KEY, HOST_UNAVAILABLE, TMUX_*, QUOTE | runtime parts |
- * | RESTORE_UNSUPPORTED | a session's run actor restored from a persisted snapshot (its `lastError`: the session ends `dead`) |
+ * Every code, when it is thrown and what to do: ERROR_CODES in src/error-codes.ts, printed in
+ * docs/reference.md ("Error codes").
  */
 import { ConductorError, type ConductorErrorCode, type ConductorErrorOptions } from "../machines/conductor-error.js";
 import type { Issue } from "./schema/issues.js";

@@ -8,7 +8,7 @@ import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { z } from "zod";
-import { ConductorError } from "./errors.js";
+import { ConfigError } from "./errors.js";
 import { CANNOT_READ, readJsonFileSync } from "./json-file.js";
 import { problemIn, unknownKeyProblem, valueAt } from "./schema/issues.js";
 import type { HostConfig, HostsConfig } from "../actors/host-config.js";
@@ -49,9 +49,12 @@ const EXAMPLES: Record<string, string> = {
   "": `{ "hosts": { "build-box": { "host": "10.0.0.12", "user": "deploy", "identityFile": "~/.ssh/id_ed25519" } } }`,
 };
 
-/** A hosts file's problem: one of the ConductorError family (code INVALID_CONFIG), naming the host and field. */
-export class HostsConfigError extends ConductorError {
-  override readonly name = "HostsConfigError";
+/**
+ * A hosts file's problem: a `ConfigError` (code INVALID_CONFIG) as the accounts and run-config files'
+ * are, with one issue, naming the host and field. Its message keeps the hosts file's own wording.
+ */
+export class HostsConfigError extends ConfigError {
+  override readonly name: string = "HostsConfigError";
   constructor(
     readonly source: string,
     /** The host alias, when the problem is inside one host's entry. */
@@ -59,18 +62,19 @@ export class HostsConfigError extends ConductorError {
     field: string | undefined,
     readonly problem: string,
   ) {
+    // A file that cannot be read has no field to point at, and an example of its content would not help.
+    const example = problem.startsWith(CANNOT_READ) ? "" : (EXAMPLES[field ?? ""] ?? (EXAMPLES[""] as string));
+    super(
+      source,
+      [{ path: field ?? "", problem, example, ...(host ? { subject: `host "${host}"` } : {}) }],
+      "hosts file",
+    );
     const where = host
       ? `host "${host}"${field ? `, field "${field}"` : ""}`
       : field
         ? `field "${field}"`
         : "top level";
-    // A file that cannot be read has no field to point at, and an example of its content would not help.
-    super(
-      problem.startsWith(CANNOT_READ)
-        ? `${source}: ${problem}`
-        : `${source}: ${where}: ${problem}. Example: ${EXAMPLES[field ?? ""] ?? EXAMPLES[""]}`,
-      { code: "INVALID_CONFIG", ...(field !== undefined ? { field } : {}) },
-    );
+    this.message = example ? `${source}: ${where}: ${problem}. Example: ${example}` : `${source}: ${problem}`;
   }
 }
 

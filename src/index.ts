@@ -27,6 +27,10 @@ export {
   type ConductorErrorCode,
   type ConfigIssue,
 } from "./errors.js";
+// Subclasses of ConductorError (ConfigError for the two files), exported for `instanceof` checks.
+export { AccountsConfigError, type AccountsConfigIssue } from "./accounts-config-issues.js";
+export { HostsConfigError } from "./hosts-config.js";
+export { BrokerStoreError } from "./broker-store.js";
 export { MAX_TIMER_MS, SESSION_ID_PATTERN } from "./schema/primitives.js";
 export type { SessionHealth, SessionSnapshot } from "./session-view.js";
 
@@ -71,6 +75,36 @@ export {
   type SessionState,
 } from "../machines/session.types.js";
 export { FIXED_TRANSITIONS, SEED_TRANSITIONS, allowedTransitions } from "../machines/transition-table.js";
+// The account broker as an actor of your own system (docs/accounts.md): its machine, its input
+// from an accounts file, and its state file.
+export {
+  brokerMachine,
+  nextAvailableEta,
+  type BrokerEmitted,
+  type BrokerEvent,
+  type BrokerInput,
+  type BrokerMachine,
+  type BrokerReply,
+  type BrokerSnapshot,
+  type Lease,
+} from "../machines/broker.machine.js";
+export { parseRetryHint } from "../machines/retry-hint.js";
+export {
+  brokerInputOf,
+  loadAccountsConfig,
+  parseAccountsConfig,
+  type AccountConfig,
+  type AccountsConfig,
+} from "./accounts-config.js";
+export {
+  applyBrokerEvent,
+  createBrokerStore,
+  persistsBrokerEvent,
+  syncEventOf,
+  type BrokerState,
+  type BrokerStore,
+  type BrokerStoreOptions,
+} from "./broker-store.js";
 export { DEFAULT_INPUT_WAIT_PATTERNS, classifyFailure, matchInputWait } from "../machines/classify-output.js";
 export { createPtyProcessLogic } from "../actors/pty-process.js";
 export { createProcessReaper, type ProcessReaper, type ReapResult } from "../actors/process-reaper.js";

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parseArgs, UsageError } from "../src/cli/args.js";
+import { commandHelp, defineCommands } from "../src/cli/commands.js";
 
 const spec = {
   lines: { type: "string", short: "n" },
@@ -51,6 +52,39 @@ describe("conductor logs --lines", () => {
         2,
         `conductor logs: --lines needs a positive number (got ${value})`,
       ]);
+    }
+  });
+});
+
+describe("conductor <command> --help", () => {
+  it("lists every option, -h last among them, then the command's notes (ls, send, attach, report printed theirs above -h)", () => {
+    const commands = defineCommands(
+      Object.fromEntries(
+        ["run", "ls", "logs", "send", "kill", "restart", "attach", "stop", "report"].map((n) => [n, async () => 0]),
+      ),
+    );
+    const notes: Record<string, string> = {
+      run: "exit codes:",
+      ls: "Without --name",
+      send: "The text is never",
+      attach: "Ctrl-C detaches",
+      report: "The log is streamed",
+    };
+    for (const c of commands) {
+      const lines = commandHelp(c).split("\n");
+      const options = lines.slice(lines.indexOf("options:") + 1);
+      const help = options.indexOf("  -h, --help        this help");
+      expect(help, c.name).toBeGreaterThan(0);
+      // Every line above -h is an option (indented); none below it is.
+      expect(
+        options.slice(0, help).every((l) => l.startsWith("  ")),
+        c.name,
+      ).toBe(true);
+      expect(
+        options.slice(help + 1).some((l) => l.startsWith("  ")),
+        c.name,
+      ).toBe(false);
+      if (notes[c.name]) expect(options.slice(help + 1).join("\n"), c.name).toContain(notes[c.name]);
     }
   });
 });

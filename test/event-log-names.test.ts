@@ -62,6 +62,15 @@ describe("event log names", () => {
     expect(Object.fromEntries(rows)).toEqual(RENAMED_EVENTS);
   });
 
+  it("docs/event-log.md names every line the sources log (a dozen were missing: control.open, session.nudge, …)", () => {
+    const doc = readFileSync(join(ROOT, "docs/event-log.md"), "utf8");
+    const logged = new Set(
+      [...sourceFiles("src"), ...sourceFiles("actors")].flatMap((f) => loggedNames(readFileSync(f, "utf8"))),
+    );
+    expect(logged.has("control.open")).toBe(true);
+    expect([...logged].filter((name) => !doc.includes(`\`${name}\``))).toEqual([]);
+  });
+
   it("broker events are snake_cased into their log names", () => {
     expect(`broker.${snakeCase("circuitHalfOpen")}`).toBe("broker.circuit_half_open");
     expect(`broker.${snakeCase("cooldown")}`).toBe("broker.cooldown");

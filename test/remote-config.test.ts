@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConductorError } from "../src/errors.js";
+import { ConductorError, ConfigError } from "../src/errors.js";
 import { HostsConfigError, loadHostsFile, parseHostsConfig } from "../src/hosts-config.js";
 import {
   checkHostKey,
@@ -112,6 +112,9 @@ describe("hosts file", () => {
     expect(e).toBeInstanceOf(HostsConfigError);
     // One error family: a hosts file's problem is a ConductorError with a code, as every other input's.
     expect(e).toBeInstanceOf(ConductorError);
+    // A ConfigError as the accounts and run-config files' errors are (it extended ConductorError only).
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.issues).toEqual([expect.objectContaining({ path: field, subject: 'host "box"' })]);
     expect(e.code).toBe("INVALID_CONFIG");
     expect(e.host).toBe("box");
     expect(e.field).toBe(field);

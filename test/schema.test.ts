@@ -184,6 +184,24 @@ describe("argv, timers and keys", () => {
     ).toThrow(/did you mean "maxRestarts"\?/);
   });
 
+  it("a key given one level too high names the field it belongs in (createConductor({ stallMs }) listed every top-level key)", () => {
+    const conductorIssue = thrown(() => validateConductorOptions({ logsDir: "/tmp/x", stallMs: 5 }));
+    expect(conductorIssue.message).toContain(
+      `stallMs: unknown key "stallMs" (did you mean "probeOpts.stallMs"?). Example: "probeOpts": { "stallMs": 30000 }`,
+    );
+    expect(() => validateSpawnConfig({ id: "a", agent: "command", command: ["x"], backoffFactor: 3 })).toThrow(
+      /backoffFactor: unknown key "backoffFactor" \(did you mean "restart\.backoffFactor"\?\)/,
+    );
+    const file = thrown(() =>
+      parseRunConfig({ stallMs: 4, sessions: [{ id: "a", agent: "command", command: ["x"], stallMs: 5 }] }, "f"),
+    );
+    expect(file.message).toContain(`sessions[0].stallMs: unknown key "stallMs" (did you mean "probe.stallMs"?)`);
+    expect(file.message).toMatch(/^ {2}- stallMs: unknown key "stallMs" \(did you mean "probe\.stallMs"\?\)/m);
+    // A near miss at its own level still wins; a key known nowhere still lists the keys.
+    expect(() => validateConductorOptions({ logsDir: "/tmp/x", maxRestart: 1 })).toThrow(/did you mean "maxRestarts"/);
+    expect(() => validateConductorOptions({ logsDir: "/tmp/x", bogus: 1 })).toThrow(/known keys: logsDir, /);
+  });
+
   it("stallTimeoutMs: null (documented: stay stalled) is accepted by the API and the file", () => {
     expect(() =>
       validateSpawnConfig({ id: "a", agent: "command", command: ["x"], probeOpts: { stallTimeoutMs: null } }),

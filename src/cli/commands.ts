@@ -130,9 +130,14 @@ The log is streamed (any size, flat memory); a torn last line is reported and sk
 }
 
 export function commandHelp(c: Command): string {
-  // The options first, -h among them; a command's closing notes (exit codes) after them.
-  const [options, ...notes] = c.help.split("\n\n");
-  const rest = notes.length > 0 ? `\n${notes.join("\n\n")}\n` : "";
+  // The options first, -h among them; a command's closing notes (exit codes) after them. An option
+  // line is indented; the first line that is not starts the notes, blank line before it or not
+  // (`ls`, `send`, `attach` and `report` printed their note above -h when it split on a blank line).
+  const lines = c.help.split("\n");
+  const end = lines.findIndex((line) => line !== "" && !line.startsWith(" "));
+  const options = (end < 0 ? lines : lines.slice(0, end)).join("\n").trimEnd();
+  const notes = end < 0 ? "" : lines.slice(end).join("\n").trim();
+  const rest = notes ? `\n${notes}\n` : "";
   return `${c.summary}\n\nusage: ${c.usage}\n\noptions:\n${options}\n  -h, --help        this help\n${rest}`;
 }
 

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { graceMs, leaseWaitMs, maxRestarts, probeOptsSchema, probeSchema, restartSchema, timeZone } from "./policy.js";
-import { doc, fn, nonEmpty } from "./primitives.js";
+import { doc, fn, nonEmpty, shownAs } from "./primitives.js";
 import { fileSessionSchema } from "./session.js";
 
 const shared = {
@@ -15,12 +15,13 @@ const shared = {
   timeZone: timeZone().optional(),
   brokerStateFile: doc(nonEmpty(), {
     description:
-      "cool-downs and open circuits, shared by conductors and kept across restarts; beside it (`.claims/`) which account each conductor runs on now",
+      "cool-downs and open circuits, shared by conductors and kept across restarts; beside it (`.claims/`) which account each conductor runs on now. " +
+      "Default: `<accounts>.state.json` beside an accounts file given as a path, `<logsDir>/broker-state.json` for accounts given as an object",
     example: "./.conductor-logs/broker-state.json",
-    default: "<accounts>.state.json",
   }).optional(),
   credentialsDir: doc(nonEmpty(), {
-    description: "where per-session credential homes (0700) are created and removed",
+    description:
+      "where per-session credential homes (0700) are created and removed; default `<tmpdir>/statechart-conductor-<uid>/credentials` (`os.tmpdir()`)",
     example: "/tmp/conductor-credentials",
   }).optional(),
   tmuxSocketName: doc(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must match [A-Za-z0-9_-]{1,64}"), {
@@ -42,14 +43,18 @@ const shared = {
   }).optional(),
 };
 
-const fileOrObject = () => z.union([nonEmpty(), z.record(z.string(), z.unknown())]);
+/** A file's path, or its content as an object. */
+const fileOrObject = () => z.union([nonEmpty(), shownAs(z.record(z.string(), z.unknown()), "object")]);
 const objectWith = (methods: readonly string[]) =>
-  z.custom<object>(
-    (v) =>
-      v !== null &&
-      typeof v === "object" &&
-      methods.every((m) => typeof (v as Record<string, unknown>)[m] === "function"),
-    { message: `must be an object with methods ${methods.join(", ")}` },
+  shownAs(
+    z.custom<object>(
+      (v) =>
+        v !== null &&
+        typeof v === "object" &&
+        methods.every((m) => typeof (v as Record<string, unknown>)[m] === "function"),
+      { message: `must be an object with methods ${methods.join(", ")}` },
+    ),
+    "object",
   );
 
 export const conductorOptionsSchema = doc(
@@ -103,11 +108,11 @@ export const conductorOptionsSchema = doc(
       },
     ).optional(),
     accounts: doc(fileOrObject(), {
-      description: "accounts file (path or content) to lease per run: docs/accounts.md",
+      description: "accounts file to lease per run: its path, or its content as an object (docs/accounts.md)",
       example: "./accounts.json",
     }).optional(),
     hosts: doc(fileOrObject(), {
-      description: "hosts file (path or content) for `remote: true` sessions: docs/remote.md",
+      description: "hosts file for `remote: true` sessions: its path, or its content as an object (docs/remote.md)",
       example: "./hosts.json",
     }).optional(),
   }),

@@ -1,9 +1,12 @@
 /**
  * Generated documentation: the editor JSON Schema of the run-config file and the options tables
- * of docs/reference.md, both from the zod schemas, so they cannot drift (a test compares them).
+ * of docs/reference.md, both from the zod schemas, so they cannot drift (a test compares them);
+ * reference.md's error codes from src/error-codes.ts.
  */
 import { z } from "zod";
+import { ERROR_CODES } from "../error-codes.js";
 import { conductorOptionsSchema, runConfigSchema } from "./conductor.js";
+import { PROBE_ALIASES } from "./policy.js";
 import { spawnConfigSchema } from "./session.js";
 
 type Json = Record<string, unknown>;
@@ -16,18 +19,20 @@ export function runConfigJsonSchema(): Json {
 const apiSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" }) as Json;
 
 function typeOf(p: Json): string {
+  if (typeof p.shownAs === "string") return p.shownAs;
   if (Array.isArray(p.enum)) return p.enum.map((v) => JSON.stringify(v)).join(" \\| ");
   if (p.const !== undefined) return JSON.stringify(p.const);
   if (Array.isArray(p.anyOf)) return [...new Set((p.anyOf as Json[]).map(typeOf))].join(" \\| ");
   if (p.type === "array") return `${typeOf((p.items as Json) ?? {})}[]`;
-  if (p.type === "integer") {
+  if ((p.type === "integer" || p.type === "number") && (p.minimum !== undefined || p.maximum !== undefined)) {
     const max = p.maximum === 2 ** 31 - 1 ? "2³¹−1" : p.maximum;
-    return `integer ${p.minimum ?? ""}…${max ?? ""}`;
+    return `${p.type} ${p.minimum ?? ""}…${max ?? ""}`;
   }
   if (p.type === "object" && p.additionalProperties && typeof p.additionalProperties === "object")
     return `{ [name]: ${typeOf(p.additionalProperties as Json)} }`;
   if (typeof p.type === "string") return p.type;
-  return "function / object";
+  // A value the schema cannot describe must say what it is (`shownAs`), not print a guess.
+  throw new Error(`docs/reference.md: no type to show for ${JSON.stringify(p)}; give its schema shownAs()`);
 }
 
 function rows(schema: Json, prefix = ""): string[] {
@@ -50,17 +55,34 @@ function rows(schema: Json, prefix = ""): string[] {
 const table = (schema: Json) =>
   ["| option | type | default | meaning |", "|---|---|---|---|", ...rows(schema)].join("\n");
 
+const aliases = Object.entries(PROBE_ALIASES)
+  .map(([alias, name]) => `\`${alias}\` of \`${name}\``)
+  .join(", ");
+
+const cell = (text: string) => text.replace(/\|/g, "\\|");
+
+/** The codes the library throws (src/error-codes.ts), as a table. */
+const errorTable = () =>
+  [
+    "| code | thrown as | when | what to do |",
+    "|---|---|---|---|",
+    ...Object.entries(ERROR_CODES).map(
+      ([code, d]) => `| \`${code}\` | ${d.thrownAs} | ${cell(d.when)} | ${cell(d.todo)} |`,
+    ),
+  ].join("\n");
+
 /** docs/reference.md, whole. */
 export function referenceMarkdown(): string {
-  return `<!-- Generated from src/schema/ by \`npm run schema\`; do not edit by hand (a test fails when stale). -->
+  return `<!-- Generated from src/schema/ and src/error-codes.ts by \`npm run schema\`; do not edit by hand (a test fails when stale). -->
 # Options reference
 
 Every input is checked by one schema (src/schema/): \`createConductor(options)\`, \`spawnSession(config)\`
-and the \`conductor run\` config file alike. Unknown keys are errors that name the closest known key;
+and the \`conductor run\` config file alike. Unknown keys are errors that name the closest known key (or, for
+a key of a nested object given one level too high, where it goes: \`stallMs\` → \`probeOpts.stallMs\`);
 every duration is whole milliseconds, at most 2³¹−1 (~24.8 days: a longer \`setTimeout\` fires at once);
 session ids are a letter or digit, then letters, digits, \`.\`, \`_\`, \`-\`, at most 64 characters.
-The seed's probe names \`l1ThresholdMs\` / \`l3ThresholdMs\` are aliases of \`stallMs\` / \`startupTimeoutMs\`
-(giving both with different values is an error). Editors can validate config files with
+The seed's probe names are aliases (giving both with different values is an error):
+${aliases}; the seed's \`intervalMs\` is accepted and unused. Editors can validate config files with
 [conductor.schema.json](conductor.schema.json) (\`"$schema": "./node_modules/statechart-conductor/docs/conductor.schema.json"\`).
 
 ## createConductor(options)
@@ -76,5 +98,13 @@ ${table(apiSchema(spawnConfigSchema))}
 The same fields, spelled \`probe\` for \`probeOpts\`; a session with \`host\` runs remotely.
 
 ${table(runConfigJsonSchema())}
+
+## Error codes
+
+An error the library throws with a \`code\` is a \`ConductorError\`, with the offending \`field\` where there is
+one and \`cause\` when it wraps another error. \`ConductorError\` and the subclasses in the "thrown as" column
+are exported from \`statechart-conductor\`, so \`instanceof\` works on each. These are the codes it throws:
+
+${errorTable()}
 `;
 }

@@ -225,6 +225,29 @@ function objectForms(schema: AnySchema | undefined): string | undefined {
   return forms.map((keys) => `{ ${keys.map((k) => `"${k}"`).join(", ")} }`).join(" or ");
 }
 
+/**
+ * A key given one level too high: `createConductor({ stallMs })` for `probeOpts.stallMs`. The first
+ * object field at `p` whose own keys have `key` (any case) names it; none when no field has.
+ */
+function nestedKey(
+  root: AnySchema,
+  p: readonly Key[],
+  known: readonly string[],
+  key: string,
+): [string, string] | undefined {
+  for (const field of known) {
+    const inner = knownKeys(schemaAt(root, [...p, field]).schema).find((k) => k.toLowerCase() === key.toLowerCase());
+    if (inner !== undefined) return [field, inner];
+  }
+  return undefined;
+}
+
+/** `"probeOpts": { "stallMs": 30000 }`: the nested key's example inside its field. */
+function nestedExample(root: AnySchema, p: readonly Key[], [field, key]: [string, string]): string {
+  const inner = exampleFor(root, [...p, field, key]);
+  return inner.startsWith(`${JSON.stringify(key)}:`) ? `${JSON.stringify(field)}: { ${inner} }` : inner;
+}
+
 /** One zod issue → one or more readable issues (one per unknown key). */
 export function issuesFrom(issue: z.core.$ZodIssue, root: AnySchema, input: unknown): Issue[] {
   const p = issue.path.filter((k): k is Key => typeof k !== "symbol");
@@ -233,11 +256,12 @@ export function issuesFrom(issue: z.core.$ZodIssue, root: AnySchema, input: unkn
     return issue.keys.map((key) => {
       const synonym = SYNONYMS[key];
       const guess = synonym && known.includes(synonym) ? synonym : closest(key, known);
-      const hint = guess ? `did you mean "${guess}"?` : `known keys: ${known.join(", ")}`;
+      const nested = guess ? undefined : nestedKey(root, p, known, key);
+      const hint = guess ?? nested?.join(".");
       return {
         path: formatPath([...p, key]),
-        problem: `unknown key "${key}" (${hint})`,
-        example: exampleFor(root, guess ? [...p, guess] : p),
+        problem: `unknown key "${key}" (${hint ? `did you mean "${hint}"?` : `known keys: ${known.join(", ")}`})`,
+        example: nested ? nestedExample(root, p, nested) : exampleFor(root, guess ? [...p, guess] : p),
       };
     });
   }

@@ -125,9 +125,18 @@ export const regexSource = () =>
 /** Text for a name, a path or a flag's value: every one of them reaches an exec, a path or a key. */
 export const nonEmpty = () => z.string().min(1).refine(noNul, NO_NUL);
 
+/**
+ * The type docs/reference.md names for a value JSON Schema cannot describe (a function, an object
+ * with methods): kept as `shownAs` in the metadata, which the fields' own documentation inherits.
+ */
+export const shownAs = <T extends z.ZodType>(schema: T, type: string): T => schema.meta({ shownAs: type }) as T;
+
 /** A function value (API only: files cannot hold one). */
 export const fn = <F extends (...args: never[]) => unknown>() =>
-  z.custom<F>((v) => typeof v === "function", { message: "must be a function" });
+  shownAs(
+    z.custom<F>((v) => typeof v === "function", { message: "must be a function" }),
+    "function",
+  );
 
 /** Keys to type into a session: names from machines/session.keys.ts or single characters. */
 export const keySequence = () =>
