@@ -37,6 +37,8 @@ describe("terminal classes: dead after one run, with the CLI's own line", () => 
     ["codex", 1, "ERROR: unexpected status 401 Unauthorized: Incorrect API key provided", "auth"],
     ["gemini", 41, "API key not valid. Please pass a valid API key.", "auth"],
     ["codex", 1, "Not inside a trusted directory and --skip-git-repo-check was not specified.", "trust"],
+    // defect (live, answers.live.ts): its trust dialog answered "No, exit" was restarted into the same question.
+    ["claude", 1, "Claude Code didn't start because this folder isn't trusted.", "trust"],
     ["claude", 1, "Prompt is too long", "context"],
     [
       "claude",

@@ -15,6 +15,9 @@ export const claude: AgentProfile = {
     { class: "auth", pattern: /OAuth token (?:has )?expired|authentication_error|Invalid API key/i },
     { class: "auth", pattern: /Credit balance is too low/i, live: true },
     { class: "config", pattern: /cannot be used with root\/sudo privileges/i },
+    // Its trust dialog answered "No, exit" (the highlighted choice: a bare Enter): it exits 1 and asks
+    // the same again on every rerun (live, test/agents/answers.live.ts: restarted into the question).
+    { class: "trust", pattern: /Claude Code didn['’]t start because this folder isn['’]t trusted/i },
     { class: "config", pattern: /There's an issue with the selected model|model: .* (?:not found|does not exist)/i },
     // Live only as claude says it, at the start of its line ("Prompt is too long · the request is ~215843
     // tokens", after a `⎿`/`●` mark): an answer that mentions it ("claude returns 'Prompt is too long'

@@ -22,7 +22,7 @@ export interface TuiRun {
   marker: string;
 }
 
-export function tuiRun(cli: Cli, name: string, api: FakeApi, scenario = "ok"): TuiRun {
+export function tuiRun(cli: Cli, name: string, api: FakeApi, scenario = "ok", trustCwd = true): TuiRun {
   const root = mkdtempSync(join(tmpdir(), `agents-live-${cli}-${name}-`));
   const dirs = { home: join(root, "home"), cwd: join(root, "work") };
   mkdirSync(dirs.home, { recursive: true });
@@ -34,7 +34,7 @@ export function tuiRun(cli: Cli, name: string, api: FakeApi, scenario = "ok"): T
     dirs,
     baseUrl: api.baseUrl(scenario),
     withKey: true,
-    trustCwd: true,
+    trustCwd,
     onboarded: true,
     marker,
   });
