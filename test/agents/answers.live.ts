@@ -7,14 +7,12 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { stripAnsi } from "../../actors/screen-tail.js";
-import { type Conductor, createConductor } from "../../src/conductor.js";
 import type { Cli } from "./agent-env.js";
 import { PROMPT } from "./cases.js";
-import type { FakeApi } from "./fake-api/server.js";
-import { killAll, processesWithMarker } from "./proc-scan.js";
-import { startLiveAgents, tuiRun, until } from "./tui-run.js";
+import { liveSuite } from "./live-suite.js";
+import { tuiRun, until } from "./tui-run.js";
 
 interface QuestionCase {
   name: string;
@@ -99,29 +97,14 @@ const CASES: QuestionCase[] = [
 ];
 
 describe("a question answered with sendKeys: the CLI takes the answer and goes on", () => {
-  let api: FakeApi;
-  let bins: Record<string, { bin: string }>;
-  const open = new Set<Conductor>();
-  beforeAll(async () => {
-    ({ api, bins } = await startLiveAgents());
-  }, 600_000);
-  afterAll(async () => {
-    await Promise.all([...open].map((c) => c.shutdown("test_end")));
-    await api?.close();
-  });
+  const live = liveSuite();
 
   test.each(CASES.map((k) => [k.name, k] as const))(
     "%s: the answer is taken, the run goes on to its answer (or, refused, ends at once)",
     async (_name, k) => {
-      const { root, dirs, env, marker } = tuiRun(k.cli, k.name, api, k.scenario, k.trustCwd);
+      const { root, dirs, env, marker } = tuiRun(k.cli, k.name, live.api(), k.scenario, k.trustCwd);
       k.prepare?.(dirs.cwd);
-      const c = createConductor({
-        logsDir: join(root, "logs"),
-        graceMs: 3_000,
-        handleSignals: false,
-        enableMesh: false,
-      });
-      open.add(c);
+      const c = live.conductor(root);
       const id = k.name;
       const waits: { kind: string; question: string }[] = [];
       c.on("inputWait", (e) => e.sessionId === id && waits.push({ kind: e.kind, question: e.question }));
@@ -129,7 +112,7 @@ describe("a question answered with sendKeys: the CLI takes the answer and goes o
         id,
         agent: "command",
         judgeAs: k.cli,
-        command: [bins[k.cli]!.bin, ...k.args],
+        command: [live.bin(k.cli), ...k.args],
         workdir: dirs.cwd,
         env,
       });
@@ -169,9 +152,7 @@ describe("a question answered with sendKeys: the CLI takes the answer and goes o
         const screen = stripAnsi(printed()).slice(-2_000);
         throw new Error(`${(err as Error).message}\nquestions: ${JSON.stringify(waits)}\nlast output:\n${screen}`);
       } finally {
-        await c.shutdown("test_end");
-        open.delete(c);
-        killAll(processesWithMarker(marker));
+        await live.close(c, marker);
       }
     },
     420_000,

@@ -10,43 +10,25 @@
  * Part of `npm run test:agents` (loopback-only namespace, the real CLIs, the fake API).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type Conductor, createConductor } from "../../src/conductor.js";
+import { describe, expect, test } from "vitest";
 import type { Cli } from "./agent-env.js";
 import { PROMPT } from "./cases.js";
-import type { FakeApi } from "./fake-api/server.js";
-import { killAll, processesWithMarker } from "./proc-scan.js";
-import { startLiveAgents, tuiRun, until } from "./tui-run.js";
+import { liveSuite } from "./live-suite.js";
+import { tuiRun, until } from "./tui-run.js";
 
 describe("sendInput into an idle TUI's composer", () => {
-  let api: FakeApi;
-  let bins: Record<string, { bin: string }>;
-  const open = new Set<Conductor>();
-  beforeAll(async () => {
-    ({ api, bins } = await startLiveAgents());
-  }, 600_000);
-  afterAll(async () => {
-    await Promise.all([...open].map((c) => c.shutdown("test_end")));
-    await api?.close();
-  });
+  const live = liveSuite();
 
   test.each(["codex", "claude", "gemini"] as const)(
     "%s: the prompt typed at the reported composer is submitted and answered",
     async (cli: Cli) => {
-      const { root, dirs, env, marker } = tuiRun(cli, "input", api);
-      const c = createConductor({
-        logsDir: join(root, "logs"),
-        graceMs: 3_000,
-        handleSignals: false,
-        enableMesh: false,
-      });
-      open.add(c);
+      const { root, dirs, env, marker } = tuiRun(cli, "input", live.api());
+      const c = live.conductor(root);
       const id = `${cli}-input`;
       const composer = new Promise<void>((resolve) =>
         c.on("inputWait", (e) => e.sessionId === id && e.kind === "composer" && resolve()),
       );
-      const bin = bins[cli]!.bin;
+      const bin = live.bin(cli);
       c.spawnSession({ id, agent: "command", judgeAs: cli, command: [bin], workdir: dirs.cwd, env });
       const outPath = c.getSnapshot()[0]!.outPath as string;
       const printed = () => (existsSync(outPath) ? readFileSync(outPath, "utf8") : "");
@@ -60,9 +42,7 @@ describe("sendInput into an idle TUI's composer", () => {
         );
         expect(c.getSnapshot()[0]!.state).not.toBe("dead");
       } finally {
-        await c.shutdown("test_end");
-        open.delete(c);
-        killAll(processesWithMarker(marker));
+        await live.close(c, marker);
       }
     },
     300_000,

@@ -8,52 +8,33 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type Conductor, createConductor } from "../../src/conductor.js";
+import { describe, expect, test } from "vitest";
 import type { Cli } from "./agent-env.js";
 import { PROMPT } from "./cases.js";
-import type { FakeApi } from "./fake-api/server.js";
-import { killAll, processesWithMarker } from "./proc-scan.js";
-import { startLiveAgents, tuiRun, until } from "./tui-run.js";
+import { liveSuite, sessionEnd } from "./live-suite.js";
+import { tuiRun, until } from "./tui-run.js";
 
 const SERVER = fileURLToPath(new URL("../fixtures/mcp-server.mjs", import.meta.url));
 
 describe("mcpServers: the real CLI starts the server, and the L2 heartbeat sees it", () => {
-  let api: FakeApi;
-  let bins: Record<string, { bin: string }>;
-  const open = new Set<Conductor>();
-  beforeAll(async () => {
-    ({ api, bins } = await startLiveAgents());
-  }, 600_000);
-  afterAll(async () => {
-    await Promise.all([...open].map((c) => c.shutdown("test_end")));
-    await api?.close();
-  });
+  const live = liveSuite();
 
   test.each(["claude", "codex"] as const)(
     "%s: the server is initialized by the CLI, L2 is ok while the run lasts, the run completes, nothing is left",
     async (cli: Cli) => {
       // The answer streams for 16 s: heartbeat rounds (every second) happen while the run lasts.
-      const { root, dirs, env, marker } = tuiRun(cli, "mcp", api, "slow-16");
+      const { root, dirs, env, marker } = tuiRun(cli, "mcp", live.api(), "slow-16");
       const methods = join(root, "mcp-methods.log");
-      const c = createConductor({
-        logsDir: join(root, "logs"),
-        graceMs: 3_000,
-        handleSignals: false,
-        enableMesh: false,
-      });
-      open.add(c);
+      const c = live.conductor(root);
       const id = `${cli}-mcp`;
       const l2: { ok: boolean; reason: string }[] = [];
       c.on("probe", (e) => e.sessionId === id && e.level === "l2" && l2.push({ ok: e.ok, reason: e.reason }));
-      const done = new Promise<string>((resolve) =>
-        c.on("stateChange", (e) => e.sessionId === id && ["completed", "dead"].includes(e.to) && resolve(e.to)),
-      );
+      const done = sessionEnd(c, id);
       c.spawnSession({
         id,
         agent: cli,
         prompt: PROMPT,
-        bin: bins[cli]!.bin,
+        bin: live.bin(cli),
         workdir: dirs.cwd,
         env,
         trustWorkdir: true,
@@ -80,13 +61,10 @@ describe("mcpServers: the real CLI starts the server, and the L2 heartbeat sees 
         const firstOk = l2.findIndex((v) => v.ok);
         expect(l2.slice(firstOk).filter((v) => !v.ok)).toEqual([]);
       } finally {
-        await c.shutdown("test_end");
-        open.delete(c);
+        // The server was the CLI's child: gone with the run's tree.
+        const left = await live.close(c, marker);
+        expect(left.map((p) => p.args)).toEqual([]);
       }
-      // The server was the CLI's child: gone with the run's tree.
-      const left = processesWithMarker(marker);
-      killAll(left);
-      expect(left.map((p) => p.args)).toEqual([]);
     },
     420_000,
   );

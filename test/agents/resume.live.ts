@@ -8,13 +8,12 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type Conductor, createConductor } from "../../src/conductor.js";
+import { describe, expect, test } from "vitest";
 import type { Cli } from "./agent-env.js";
 import { PROMPT } from "./cases.js";
-import type { FakeApi, FakeApiRequest } from "./fake-api/server.js";
-import { killAll, processesWithMarker } from "./proc-scan.js";
-import { startLiveAgents, tuiRun, until } from "./tui-run.js";
+import type { FakeApiRequest } from "./fake-api/server.js";
+import { liveSuite, sessionEnd } from "./live-suite.js";
+import { tuiRun, until } from "./tui-run.js";
 
 const RESUME_PROMPT = "Carry on from where you stopped; say RESUMED-7Q first.";
 /** The answer streams one word every 2 s for 20 s: the restart lands in its middle. */
@@ -31,31 +30,16 @@ const isModelCall = (r: FakeApiRequest) =>
   r.method === "POST" && /\/v1\/messages(?!\/count_tokens)|:(?:stream)?generateContent|\/responses/.test(r.url);
 
 describe("restart.mode resume: a restarted run goes on with the same conversation", () => {
-  let api: FakeApi;
-  let bins: Record<string, { bin: string }>;
-  const open = new Set<Conductor>();
-  beforeAll(async () => {
-    ({ api, bins } = await startLiveAgents());
-  }, 600_000);
-  afterAll(async () => {
-    await Promise.all([...open].map((c) => c.shutdown("test_end")));
-    await api?.close();
-  });
+  const live = liveSuite();
 
   test.each(["claude", "codex", "gemini"] as const)(
     "%s: restarted mid-answer, the resumed run sends the first prompt with the resume prompt, and completes",
     async (cli: Cli) => {
+      const api = live.api();
       const { root, dirs, env, marker } = tuiRun(cli, "resume", api, SCENARIO);
       const logsDir = join(root, "logs");
-      const c = createConductor({
-        logsDir,
-        graceMs: 3_000,
-        handleSignals: false,
-        enableMesh: false,
-        // gemini's start-up alone took 20-50 s when recorded: no start-up timeout ends a run here.
-        probeOpts: { startupTimeoutMs: 120_000 },
-      });
-      open.add(c);
+      // gemini's start-up alone took 20-50 s when recorded: no start-up timeout ends a run here.
+      const c = live.conductor(root, { probeOpts: { startupTimeoutMs: 120_000 } });
       const id = `${cli}-resume`;
       const base = api.baseUrl(SCENARIO);
       const calls = () => api.requests.filter((r) => isModelCall(r) && r.url.startsWith(`/${SCENARIO}/`));
@@ -64,7 +48,7 @@ describe("restart.mode resume: a restarted run goes on with the same conversatio
         id,
         agent: cli,
         prompt: PROMPT,
-        bin: bins[cli]!.bin,
+        bin: live.bin(cli),
         workdir: dirs.cwd,
         env,
         trustWorkdir: true,
@@ -82,9 +66,7 @@ describe("restart.mode resume: a restarted run goes on with the same conversatio
         const firstCalls = calls().length - before;
         expect(c.getSnapshot().find((s) => s.id === id)?.state).not.toMatch(/completed|dead/);
         await c.restartSession(id, "resume_test");
-        const done = new Promise<string>((resolve) =>
-          c.on("stateChange", (e) => e.sessionId === id && ["completed", "dead"].includes(e.to) && resolve(e.to)),
-        );
+        const done = sessionEnd(c, id);
         expect(await Promise.race([done, until("the session's end", () => undefined, 240_000)])).toBe("completed");
         const log = readFileSync(join(logsDir, "conductor-events.jsonl"), "utf8")
           .split("\n")
@@ -103,9 +85,7 @@ describe("restart.mode resume: a restarted run goes on with the same conversatio
         expect(resumed.some((r) => r.body?.includes(PROMPT))).toBe(true);
         expect(c.getSnapshot().find((s) => s.id === id)).toMatchObject({ state: "completed", restarts: 1 });
       } finally {
-        await c.shutdown("test_end");
-        open.delete(c);
-        killAll(processesWithMarker(marker));
+        await live.close(c, marker);
       }
     },
     600_000,

@@ -1,0 +1,57 @@
+/**
+ * What every live test file that drives the real CLIs itself shares (answers, input, mcp, results,
+ * resume): the CLIs and the fake API before its tests, a conductor per run in the run's folder, and
+ * at the end of a test or of the file every conductor shut down and whatever a run left ended.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import type { ConductorOptions } from "../../src/conductor-options.js";
+import { type Conductor, createConductor } from "../../src/conductor.js";
+import type { Cli } from "./agent-env.js";
+import type { FakeApi } from "./fake-api/server.js";
+import { killAll, type ProcInfo, processesWithMarker } from "./proc-scan.js";
+import { startLiveAgents } from "./tui-run.js";
+
+export function liveSuite() {
+  let api: FakeApi | undefined;
+  let bins: Record<string, { bin: string }> = {};
+  const open = new Set<Conductor>();
+  beforeAll(async () => {
+    ({ api, bins } = await startLiveAgents());
+  }, 600_000);
+  afterAll(async () => {
+    await Promise.all([...open].map((c) => c.shutdown("test_end")));
+    await api?.close();
+  });
+  return {
+    api: (): FakeApi => api as FakeApi,
+    bin: (cli: Cli): string => bins[cli]!.bin,
+    /** A conductor logging into `<root>/logs`, shut down with the file if its test does not. */
+    conductor(root: string, extra: Partial<ConductorOptions> = {}): Conductor {
+      const c = createConductor({
+        logsDir: join(root, "logs"),
+        graceMs: 3_000,
+        handleSignals: false,
+        enableMesh: false,
+        ...extra,
+      });
+      open.add(c);
+      return c;
+    },
+    /** Shuts the conductor down, then ends what the run left; returns those leftovers. */
+    async close(c: Conductor, marker: string): Promise<ProcInfo[]> {
+      await c.shutdown("test_end");
+      open.delete(c);
+      const left = processesWithMarker(marker);
+      killAll(left);
+      return left;
+    },
+  };
+}
+
+/** Resolves with the session's final state (`completed` or `dead`), from the next one it reaches. */
+export function sessionEnd(c: Conductor, id: string): Promise<string> {
+  return new Promise((resolve) =>
+    c.on("stateChange", (e) => e.sessionId === id && (e.to === "completed" || e.to === "dead") && resolve(e.to)),
+  );
+}
