@@ -5,7 +5,6 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { retryNotice } from "../../machines/session.retries.js";
 import { AccountsConfigError } from "../accounts-config.js";
 import { HostsConfigError } from "../hosts-config.js";
 import { ConductorError, OptionsError } from "../errors.js";
@@ -16,7 +15,8 @@ import { checkName, freeName } from "../control/registry.js";
 import { startViewer, type Viewer } from "../viewer/index.js";
 import { type Flags, UsageError } from "./args.js";
 import { detach, runsDetached, tellParentReady } from "./detach.js";
-import { createStatusView, formatBytes } from "./status-view.js";
+import { narrateRun, printSummary } from "./run-narration.js";
+import { createStatusView } from "./status-view.js";
 
 export interface RunFlags {
   configPath?: string;
@@ -189,39 +189,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
         `  try: conductor ls --name ${control.name}   conductor logs --name ${control.name} <id> -f\n`,
     );
   if (viewer) out.write(`conductor: live view at ${viewer.url} (open it in a browser)\n`);
-  // A run that failed says the CLI's own words with the move, not only the verdict's name.
-  conductor.on("stateChange", (e) => {
-    const lastError = e.to === "failed" ? conductor.getSnapshot().find((s) => s.id === e.sessionId)?.lastError : null;
-    // A spawn error's reason carries its message already (`spawn_error:<message>`): said once.
-    view.moved(
-      e.sessionId,
-      e.from,
-      e.to,
-      lastError && !e.reason.includes(lastError) ? `${e.reason}: ${lastError}` : e.reason,
-    );
-  });
-  conductor.on("account", (e: { sessionId: string; accountId: string; provider: string; tier: string }) =>
-    view.note(`${e.sessionId} runs on ${e.provider} account ${e.accountId} (${e.tier})`),
-  );
-  conductor.on("accountWait", (e: { sessionId: string; etaMs: number | null; reason: string }) =>
-    view.note(
-      `${e.sessionId} waits for an account: ${e.reason}${e.etaMs ? ` (one expected in ${Math.ceil(e.etaMs / 1000)} s)` : ""}`,
-    ),
-  );
-  // A CLI retrying the API by itself for minutes is not silent here (claude's 10 retries of a 529: ~3 min).
-  conductor.on("agentRetry", (e) => view.note(`${e.sessionId}: ${retryNotice(e)}`));
-  conductor.on("inputWait", (e: { sessionId: string; pattern: string; line: string }) => {
-    const session = config.sessions.find((s) => s.id === e.sessionId);
-    const answer = session?.answers?.find((a) => new RegExp(a.match, "i").test(e.line));
-    if (!answer) {
-      view.note(`${e.sessionId} is waiting for input: "${e.line}" (no answer configured)`);
-      return;
-    }
-    const sent = conductor.sendInput(e.sessionId, answer.send);
-    view.note(
-      `${e.sessionId} asked "${e.line}" → ${sent ? "answered" : "could not answer"} (${answer.send.length} chars)`,
-    );
-  });
+  narrateRun(conductor, view, config);
   // `allCompleted` can fire while the loop below is still spawning (a session can end inside
   // spawnSession, e.g. no account): the run is over only once every configured session is final.
   let spawnedAll = false;
@@ -308,34 +276,6 @@ async function linger(viewer: Viewer, seconds: number | undefined, out: NodeJS.W
     process.once("SIGTERM", stop);
   });
   await viewer.close();
-}
-
-function printSummary(
-  sessions: ReturnType<ReturnType<typeof createConductor>["getSnapshot"]>,
-  config: RunConfig,
-  eventLogPath: string,
-  out: NodeJS.WriteStream,
-): number {
-  const width = Math.max(8, ...sessions.map((s) => s.id.length));
-  let unexpected = 0;
-  out.write(`\nsummary:\n`);
-  for (const s of sessions) {
-    const expected = config.sessions.find((c) => c.id === s.id)?.expect ?? "completed";
-    const ok = s.state === expected;
-    if (!ok) unexpected++;
-    const why = s.failureMode ? `${s.failureMode}, ${s.reason}` : s.reason;
-    out.write(
-      `  ${ok ? "ok  " : "FAIL"}  ${s.id.padEnd(width)}  ${s.state.padEnd(9)}  expected ${expected.padEnd(9)}  ` +
-        `restarts ${s.restarts}  ${formatBytes(s.health.outputBytes)}  ${why}\n`,
-    );
-  }
-  out.write(`event log: ${eventLogPath}\n`);
-  out.write(
-    unexpected === 0
-      ? `all ${sessions.length} sessions ended as expected\n`
-      : `${unexpected} session(s) did not end as expected\n`,
-  );
-  return unexpected === 0 ? 0 : 1;
 }
 
 export function packageVersion(): string {

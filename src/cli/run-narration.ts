@@ -1,0 +1,76 @@
+/**
+ * What `conductor run` says while its sessions live (each move with the CLI's own words, accounts,
+ * the CLIs' own retries, questions and the config's answers to them) and the summary at its end.
+ */
+import { retryNotice } from "../../machines/session.retries.js";
+import type { RunConfig } from "../config.js";
+import type { createConductor } from "../conductor.js";
+import { type createStatusView, formatBytes } from "./status-view.js";
+
+type Conductor = ReturnType<typeof createConductor>;
+
+/** Narrates the run on its status view; answers a question the config has an answer for. */
+export function narrateRun(conductor: Conductor, view: ReturnType<typeof createStatusView>, config: RunConfig): void {
+  // A run that failed says the CLI's own words with the move, not only the verdict's name.
+  conductor.on("stateChange", (e) => {
+    const lastError = e.to === "failed" ? conductor.getSnapshot().find((s) => s.id === e.sessionId)?.lastError : null;
+    // A spawn error's reason carries its message already (`spawn_error:<message>`): said once.
+    view.moved(
+      e.sessionId,
+      e.from,
+      e.to,
+      lastError && !e.reason.includes(lastError) ? `${e.reason}: ${lastError}` : e.reason,
+    );
+  });
+  conductor.on("account", (e: { sessionId: string; accountId: string; provider: string; tier: string }) =>
+    view.note(`${e.sessionId} runs on ${e.provider} account ${e.accountId} (${e.tier})`),
+  );
+  conductor.on("accountWait", (e: { sessionId: string; etaMs: number | null; reason: string }) =>
+    view.note(
+      `${e.sessionId} waits for an account: ${e.reason}${e.etaMs ? ` (one expected in ${Math.ceil(e.etaMs / 1000)} s)` : ""}`,
+    ),
+  );
+  // A CLI retrying the API by itself for minutes is not silent here (claude's 10 retries of a 529: ~3 min).
+  conductor.on("agentRetry", (e) => view.note(`${e.sessionId}: ${retryNotice(e)}`));
+  conductor.on("inputWait", (e: { sessionId: string; pattern: string; line: string }) => {
+    const session = config.sessions.find((s) => s.id === e.sessionId);
+    const answer = session?.answers?.find((a) => new RegExp(a.match, "i").test(e.line));
+    if (!answer) {
+      view.note(`${e.sessionId} is waiting for input: "${e.line}" (no answer configured)`);
+      return;
+    }
+    const sent = conductor.sendInput(e.sessionId, answer.send);
+    view.note(
+      `${e.sessionId} asked "${e.line}" → ${sent ? "answered" : "could not answer"} (${answer.send.length} chars)`,
+    );
+  });
+}
+
+/** The table of how each session ended against what the config expected; the exit code (0: all as expected). */
+export function printSummary(
+  sessions: ReturnType<Conductor["getSnapshot"]>,
+  config: RunConfig,
+  eventLogPath: string,
+  out: NodeJS.WriteStream,
+): number {
+  const width = Math.max(8, ...sessions.map((s) => s.id.length));
+  let unexpected = 0;
+  out.write(`\nsummary:\n`);
+  for (const s of sessions) {
+    const expected = config.sessions.find((c) => c.id === s.id)?.expect ?? "completed";
+    const ok = s.state === expected;
+    if (!ok) unexpected++;
+    const why = s.failureMode ? `${s.failureMode}, ${s.reason}` : s.reason;
+    out.write(
+      `  ${ok ? "ok  " : "FAIL"}  ${s.id.padEnd(width)}  ${s.state.padEnd(9)}  expected ${expected.padEnd(9)}  ` +
+        `restarts ${s.restarts}  ${formatBytes(s.health.outputBytes)}  ${why}\n`,
+    );
+  }
+  out.write(`event log: ${eventLogPath}\n`);
+  out.write(
+    unexpected === 0
+      ? `all ${sessions.length} sessions ended as expected\n`
+      : `${unexpected} session(s) did not end as expected\n`,
+  );
+  return unexpected === 0 ? 0 : 1;
+}
