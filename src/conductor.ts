@@ -29,6 +29,7 @@ import { attachMesh } from "./mesh-registry.js";
 import { createResultCapture } from "./result-capture.js";
 import { createRunArgv } from "./run-argv.js";
 import { ConductorError } from "./errors.js";
+import { shutdownSteps } from "./shutdown-steps.js";
 import { registerForSignals } from "./signal-traps.js";
 import { assertLogsDirFree, openSurvivorLedger, type SurvivorReport } from "./survivors.js";
 
@@ -207,27 +208,29 @@ export function createConductor(opts: ConductorOptions) {
   function shutdown(reason = "shutdown"): Promise<void> {
     shutdownPromise ??= (async () => {
       const started = Date.now();
+      // Each step runs whatever an earlier one threw (src/shutdown-steps.ts).
+      const step = shutdownSteps(log, () => eventLog.closed);
       actor.send({ type: "SHUTDOWN", reason });
       await toPromise(actor).catch(() => undefined);
-      await brokerRuntime?.settle();
-      await remoteRuntime?.close();
-      mesh.detach();
-      unregisterSignals();
-      const survivors = await endCarriers(cookieScope, undefined, createdMark);
+      await step("broker", () => brokerRuntime?.settle());
+      await step("remote", () => remoteRuntime?.close());
+      await step("mesh", () => mesh.detach());
+      await step("signals", unregisterSignals);
+      const survivors = (await step("survivors", () => endCarriers(cookieScope, undefined, createdMark))) ?? [];
       liveConductors--;
       // The helper and the watchdog serve every conductor of the process: only the last one's shutdown
       // retires them (another conductor's helper, retired while it booted, held its spawns back).
       if (survivors.length === 0 && liveConductors === 0) {
-        processWatchdog().retireIfIdle();
-        spawnHelper()?.retireIfIdle();
+        await step("watchdog", () => processWatchdog().retireIfIdle());
+        await step("helper", () => spawnHelper()?.retireIfIdle());
       }
       const pendingReaps = reaper.pending;
       log("conductor.shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps, survivors });
       leaveOutputLogs();
-      await ledger.close();
-      await eventLog.close();
+      await step("ledger", () => ledger.close());
+      await step("event_log", () => eventLog.close());
       events.emit("shutdown", { reason, at: now() });
-      await control.close();
+      await step("control", () => control.close());
       if (survivors.length > 0) throw survivorsError("shutdown()", survivors);
     })();
     return shutdownPromise;

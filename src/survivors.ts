@@ -51,9 +51,9 @@ export interface SurvivorReport {
 export interface SurvivorLedger {
   /** Resolves once the previous conductors' survivors were dealt with (never rejects). */
   readonly swept: Promise<SurvivorReport[]>;
-  /** At a graceful shutdown: waits for the sweep, then removes this conductor's entry. */
+  /** At a graceful shutdown: waits for the sweep, then removes this conductor's entry (never rejects). */
   close(): Promise<void>;
-  /** A conductor refused while created: its entry goes now (the logsDir is free at once), the sweep runs on. */
+  /** A conductor refused while created: its entry goes now (the logsDir is free at once), the sweep runs on. Never throws. */
   abandon(): void;
 }
 
@@ -195,14 +195,22 @@ export function openSurvivorLedger(
     if (cgroups.removed.length > 0 || cgroups.occupied.length > 0) opts.log("conductor.cgroups_swept", cgroups);
     return reports;
   })();
+  // A logsDir turned read-only (EROFS), or EACCES/EIO, makes the unlink throw: an entry left behind
+  // only costs the next conductor one look (its pid is dead, nothing carries its cookie), while a
+  // throw here stopped the shutdown half-way (the event log and control socket were never closed).
+  const removeOwn = () => {
+    try {
+      fs.rmSync(own, { force: true });
+    } catch (err) {
+      opts.log("conductor.ledger_error", { path: own, error: (err as Error).message, left: true });
+    }
+  };
   return {
     swept,
     async close() {
       await swept;
-      fs.rmSync(own, { force: true });
+      removeOwn();
     },
-    abandon() {
-      fs.rmSync(own, { force: true });
-    },
+    abandon: removeOwn,
   };
 }

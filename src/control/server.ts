@@ -142,7 +142,14 @@ export async function startControlServer(target: ControlTarget, opts: ControlSer
           for (const s of sockets) s.destroy();
         });
         await done;
-        fs.rmSync(socketPath, { force: true });
+        try {
+          fs.rmSync(socketPath, { force: true });
+        } catch (err) {
+          // A logsDir turned read-only (EROFS): a throw here kept `conductor run` from exiting. The
+          // file left is harmless: nothing listens on it, and the next conductor clears it (clearStaleSocket).
+          process.stderr.write(`conductor: control socket ${socketPath} left behind: ${(err as Error).message}
+`);
+        }
       })();
       return closing;
     },
