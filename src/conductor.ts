@@ -46,13 +46,13 @@ export function createConductor(opts: ConductorOptions) {
   assertLogsDirFree(logsDir);
   const graceMs = opts.graceMs ?? 10_000;
   // A write failure (disk full) is an event on the API; the log itself records the gap once it can.
-  const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"), {
-    onError: (e) => events.emit("logError", { ...e, at: now() }),
-  });
+  const onError = (e: object) => events.emit("logError", { ...e, at: now() });
+  const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"), { onError });
   const log = versionedAppend(eventLog);
-  // Output logs rotate by size; each rotation is an event-log line, as the event log's own are.
+  // Output logs rotate by size; each rotation is an event-log line, as the event log's own are. Their
+  // failed writes are `logError` events too (with `session`), their lost bytes `output.gap` lines.
   const { outputLogMaxBytes: maxBytes, outputLogKeep: keep } = opts;
-  const leaveOutputLogs = setOutputLogPolicy(logsDir, { maxBytes, keep, onEvent: log });
+  const leaveOutputLogs = setOutputLogPolicy(logsDir, { maxBytes, keep, onEvent: log, onError });
   // The `shutdown` event comes after the event log is closed (the seed's order): a listener's error
   // then goes to stderr whole, not as a dropped line.
   const events = createApiEvents((event, data) =>
