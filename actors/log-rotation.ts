@@ -10,60 +10,22 @@
  * hog), so an escape sequence or a UTF-8 character stays whole and a file exceeds `maxBytes` only by
  * a single line longer than it. The output itself gets no marker:
  * its bytes stay exactly the agent's; the rotation is a line in the event log (`onEvent`).
- *
- * Policies are per logs directory: the conductor that owns the directory sets one, and `openLog`
- * finds it by the log's path, so the runners that open logs need no new parameter.
+ * Policies are per logs directory (output-log-policy.ts).
  */
 // Default import: calls go through the module object, so tests can fail them like a full disk.
 import fs, { WriteStream } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { bufferOf, byLines, type Chunk, lengthOf } from "./log-chunks.js";
-import { OutputLoss, type OutputLogError } from "./output-log-loss.js";
+import { OutputLoss } from "./output-log-loss.js";
+import type { OutputLogPolicy } from "./output-log-policy.js";
 
-export const DEFAULT_OUTPUT_LOG_MAX_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_OUTPUT_LOG_KEEP = 3;
-
-export interface OutputLogPolicy {
-  /** Rotate before a write would take the file past this many bytes; 0: never. */
-  maxBytes: number;
-  /** Rotated files kept: `<file>.1` (newest) … `<file>.<keep>`. */
-  keep: number;
-  /**
-   * `output.rotated` after each rotation, `output.rotate_failed` when a rename or open failed,
-   * `output.gap` when a streak of failed writes ended (output-log-loss.ts).
-   */
-  onEvent?: (event: "output.rotated" | "output.rotate_failed" | "output.gap", data: Record<string, unknown>) => void;
-  /** A streak of failed writes began (`write_failed`) or ended by a write that landed (`recovered`). */
-  onError?: (e: OutputLogError) => void;
-}
-
-const DEFAULT_POLICY: OutputLogPolicy = { maxBytes: DEFAULT_OUTPUT_LOG_MAX_BYTES, keep: DEFAULT_OUTPUT_LOG_KEEP };
-// A stack per directory: a second conductor on the same directory wins until it leaves.
-const policies = new Map<string, OutputLogPolicy[]>();
-
-/** Sets the policy of every output log opened in `dir` from now on; the result removes it again. */
-export function setOutputLogPolicy(dir: string, policy: Partial<OutputLogPolicy>): () => void {
-  const key = resolve(dir);
-  const entry: OutputLogPolicy = {
-    maxBytes: Math.max(0, Math.floor(policy.maxBytes ?? DEFAULT_POLICY.maxBytes)),
-    keep: Math.max(1, Math.floor(policy.keep ?? DEFAULT_POLICY.keep)),
-    ...(policy.onEvent ? { onEvent: policy.onEvent } : {}),
-    ...(policy.onError ? { onError: policy.onError } : {}),
-  };
-  const stack = policies.get(key) ?? [];
-  stack.push(entry);
-  policies.set(key, stack);
-  return () => {
-    const i = stack.indexOf(entry);
-    if (i >= 0) stack.splice(i, 1);
-    if (stack.length === 0 && policies.get(key) === stack) policies.delete(key);
-  };
-}
-
-/** The policy for a log at `path` (the defaults, without events, when its directory has none). */
-export function outputLogPolicyFor(path: string): OutputLogPolicy {
-  return policies.get(dirname(resolve(path)))?.at(-1) ?? DEFAULT_POLICY;
-}
+export {
+  DEFAULT_OUTPUT_LOG_KEEP,
+  DEFAULT_OUTPUT_LOG_MAX_BYTES,
+  type OutputLogPolicy,
+  outputLogPolicyFor,
+  setOutputLogPolicy,
+} from "./output-log-policy.js";
 
 /** Shifts `<file>.1…<keep-1>` up by one (dropping `<file>.<keep>`) and renames the live file to `<file>.1`. */
 function shiftRotated(file: string, keep: number): void {
@@ -84,6 +46,8 @@ const construct = WriteStream.prototype._construct as (this: WriteStream, done: 
 const destroy = WriteStream.prototype._destroy as (this: WriteStream, err: Error | null, done: Done) => void;
 /** The most a closing stream writes on the caller's thread; a larger tail goes through the pool. */
 const SYNC_TAIL_BYTES = 256 * 1024;
+/** How often a write looks whether its file was removed (one fstat; output-log-loss.ts relink). */
+const LINK_CHECK_MS = 500;
 
 /** fs.WriteStream as Node defines it (the types leave out its constructor's arguments and `fd`). */
 const FsWriteStream = WriteStream as unknown as new (
@@ -109,6 +73,7 @@ export class RotatingWriteStream extends FsWriteStream {
   private readonly loss: OutputLoss;
   /** Why the file could not be opened again (reopen). */
   private openError: Error | null = null;
+  private linkCheckAt = 0;
 
   constructor(
     path: string,
@@ -117,7 +82,8 @@ export class RotatingWriteStream extends FsWriteStream {
     /** The first failure of each streak of failed writes (the runner's `pty.log_error`). */
     onWriteError?: (err: Error) => void,
   ) {
-    super(path, { flags: "a", mode: fileMode });
+    // Readable too ("a+"): a file removed under us is copied back from this fd (relink).
+    super(path, { flags: "a+", mode: fileMode });
     this.file = resolve(path);
     const id = /^(.+)\.(?:out|err)\.log$/.exec(basename(this.file))?.[1];
     this.session = id ? { session: id } : {};
@@ -145,6 +111,12 @@ export class RotatingWriteStream extends FsWriteStream {
     });
   }
 
+  /** After the last write (no write in flight): a removed file is made again before the fd closes. */
+  override _final(done: Done): void {
+    this.checkLinked();
+    done();
+  }
+
   override _destroy(err: Error | null, done: Done): void {
     this.loss.closed();
     destroy.call(this, err, done);
@@ -165,6 +137,7 @@ export class RotatingWriteStream extends FsWriteStream {
       done();
       return;
     }
+    if (Date.now() >= this.linkCheckAt) this.checkLinked();
     // Only a write larger than the limit itself is cut (rare: the default limit is 64 MiB).
     if (sizes.some((n) => this.pastLimit(n))) {
       chunks = given.flatMap((c) => byLines(c, this.policy.maxBytes));
@@ -208,10 +181,21 @@ export class RotatingWriteStream extends FsWriteStream {
     this.loss.lost(err, unwritten);
   }
 
+  /** The file removed under us (rm -rf of the logsDir): written on in a new one, with what the old fd held. */
+  private checkLinked(): void {
+    this.linkCheckAt = Date.now() + LINK_CHECK_MS;
+    if (typeof this.fd !== "number") return;
+    const fd = this.loss.relink(this.fd, this.fileMode);
+    if (fd === null) return;
+    fs.closeSync(this.fd); // no write is in flight on it (one at a time)
+    this.fd = fd;
+    this.size = fs.fstatSync(fd).size;
+  }
+
   /** Opens the file again for appending (it could not be opened before); false when it still cannot be. */
   private reopen(): boolean {
     try {
-      this.fd = fs.openSync(this.file, "a", this.fileMode);
+      this.fd = fs.openSync(this.file, "a+", this.fileMode);
       this.size = fs.fstatSync(this.fd).size;
       return true;
     } catch (err) {
@@ -256,7 +240,7 @@ export class RotatingWriteStream extends FsWriteStream {
     let fd: number;
     try {
       shiftRotated(this.file, this.policy.keep);
-      fd = fs.openSync(this.file, "a", this.fileMode);
+      fd = fs.openSync(this.file, "a+", this.fileMode);
     } catch (err) {
       // Writing on in the same file beats losing output; the event log says why it grows.
       this.size = 0; // try again after another maxBytes, not on every write

@@ -7,11 +7,18 @@
  * failure of a streak is said at once (the runner's `pty.log_error`, a `logError` API event), and the
  * streak's end is an `output.gap` line with the bytes lost (the output itself gets no marker: its
  * bytes stay exactly the agent's).
+ *
+ * A file removed under its log (rm -rf of the logs directory) is the same loss without an error: the
+ * fd writes on into an unlinked inode. `relink` makes the file again with what the fd holds
+ * (actors/file-rescue.ts), said as `output.recreated`.
  */
+import fs from "node:fs";
+import { isUnlinked, recreateFrom } from "./file-rescue.js";
 
 /** The API's `logError` for an output log: `session` names it, `lostBytes` counts the streak so far. */
 export interface OutputLogError {
-  kind: "write_failed" | "recovered";
+  /** `recreated`: the file had been removed and was made again (`lostBytes`: what could not be copied back). */
+  kind: "write_failed" | "recovered" | "recreated";
   filePath: string;
   session?: string;
   error: string;
@@ -21,8 +28,8 @@ export interface OutputLogError {
 }
 
 export interface OutputLossHooks {
-  /** `output.gap` when a streak ends: the first write that landed again, or the log's close. */
-  onEvent?: (event: "output.gap", data: Record<string, unknown>) => void;
+  /** `output.gap` when a streak ends (a write landed again, or the log closed); `output.recreated`. */
+  onEvent?: (event: "output.gap" | "output.recreated", data: Record<string, unknown>) => void;
   /** `write_failed` at a streak's first failure, `recovered` at its end by a write that landed. */
   onError?: (e: OutputLogError) => void;
   /** The runner's first-failure report (`pty.log_error`, `remote.log_error`), once per streak. */
@@ -67,6 +74,31 @@ export class OutputLoss {
   /** The log closes: a streak still open is said with its count, never recovered. */
   closed(): void {
     if (this.streak) this.end(false);
+  }
+
+  /**
+   * The file at our path removed under `fd` (nlink 0): made again with what `fd` holds, said; the new
+   * fd (the caller closes `fd`), or null when not removed or not to be made yet (tried at the next check).
+   */
+  relink(fd: number, mode: number): number | null {
+    if (!isUnlinked(fs, fd)) return null;
+    let r: ReturnType<typeof recreateFrom>;
+    try {
+      r = recreateFrom(fs, fd, this.file, mode);
+    } catch {
+      return null; // the fd still holds every byte: copied back once the file can be made
+    }
+    const hooks = this.hooks();
+    const { rescuedBytes, lostBytes } = r;
+    const error = r.error ?? "the file was removed";
+    quietly(() =>
+      hooks.onEvent?.("output.recreated", { ...this.session, path: this.file, rescuedBytes, lostBytes, error }),
+    );
+    const since = new Date().toISOString();
+    quietly(() =>
+      hooks.onError?.({ kind: "recreated", filePath: this.file, ...this.session, error, lostBytes, since }),
+    );
+    return r.fd;
   }
 
   private end(recovered: boolean): void {

@@ -17,7 +17,13 @@ import { STATES } from "../machines/session.types.js";
 import { sessionCommands } from "./conductor-commands.js";
 import { openControl } from "./conductor-control.js";
 import { actorErrorAsDeath, createApiEvents, listenerMethods, now, sessionEventHandler } from "./conductor-events.js";
-import { type ConductorOptions, makeLogsDir, type SpawnConfig, validateConductorOptions } from "./conductor-options.js";
+import {
+  type ConductorOptions,
+  copyOfConfig,
+  makeLogsDir,
+  type SpawnConfig,
+  validateConductorOptions,
+} from "./conductor-options.js";
 import { probeReporter } from "./conductor-probes.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import { admitSpawn, type SpawnContext, sendSpawn, spawnEventOf, survivorsError } from "./conductor-spawn.js";
@@ -26,9 +32,10 @@ import { boundedWait, createTreeLedger, sessionKiller } from "./conductor-trees.
 import { createEventLog } from "./event-log.js";
 import { versionedAppend } from "./event-log-format.js";
 import { attachMesh } from "./mesh-registry.js";
+import { watchLogsDir } from "./logs-dir-watch.js";
 import { createResultCapture } from "./result-capture.js";
 import { createRunArgv } from "./run-argv.js";
-import { ConductorError } from "./errors.js";
+import { withReason } from "./errors.js";
 import { shutdownSteps } from "./shutdown-steps.js";
 import { registerForSignals } from "./signal-traps.js";
 import { assertLogsDirFree, openSurvivorLedger, type SurvivorReport } from "./survivors.js";
@@ -210,6 +217,7 @@ export function createConductor(opts: ConductorOptions) {
       const started = Date.now();
       // Each step runs whatever an earlier one threw (src/shutdown-steps.ts).
       const step = shutdownSteps(log, () => eventLog.closed);
+      logsWatch.stop();
       actor.send({ type: "SHUTDOWN", reason });
       await toPromise(actor).catch(() => undefined);
       await step("broker", () => brokerRuntime?.settle());
@@ -272,6 +280,8 @@ export function createConductor(opts: ConductorOptions) {
   });
   const control = openControl(api, opts, logsDir, log);
   const mesh = attachMesh(api, opts);
+  // The logs directory removed under the run: its files made again, and said (src/logs-dir-watch.ts).
+  const logsWatch = watchLogsDir({ eventLog, ledger, control });
   // Their forks now, not in the first spawns' turns (issue 13: ~30 and ~12 ms there under load, a
   // conductor's page tables copied per fork): the helper before any pty of ours exists, so it inherits
   // no master, and it boots while the first sessions are set up. The last shutdown() retires both when idle.
@@ -282,26 +292,3 @@ export function createConductor(opts: ConductorOptions) {
 }
 
 export interface Conductor extends ReturnType<typeof createConductor> {}
-
-/** The data of a config copied (arrays, plain objects), its functions (onCompleted, onProbe) kept. */
-function copyOfConfig<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(copyOfConfig) as T;
-  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyOfConfig(v)])) as T;
-  return value;
-}
-
-/**
- * A reason is text for the log and the events (`stateChange.reason` is a string): anything else is
- * refused, not written as `42` or `[object Object]`, nor thrown on as a Symbol (a field review).
- */
-function withReason<T>(call: string, reason: unknown, run: () => Promise<T>): Promise<T> {
-  if (reason === undefined || typeof reason === "string") return run();
-  const got = typeof reason === "object" ? (reason === null ? "null" : "an object") : typeof reason;
-  return Promise.reject(
-    new ConductorError(`${call}(…, reason): reason must be a string, e.g. "user_request"; got ${got}`, {
-      code: "INVALID_OPTIONS",
-      field: "reason",
-    }),
-  );
-}
