@@ -1,8 +1,9 @@
 /**
  * The per-run output and diagnostics logs, shared by the local (pty) and remote children.
  * A failed write must not crash the conductor (a full disk is not the agent's fault), and must not
- * be silent either: the first error of a log goes to `onError`, which the runners turn into a line
- * in the event log. Created 0600: the output of an agent is as private as its prompt.
+ * be silent either: the first error of each streak of failures goes to `onError`, which the runners
+ * turn into a line in the event log; the bytes lost are counted and the log writes on once it can
+ * (output-log-loss.ts). Created 0600: the output of an agent is as private as its prompt.
  * Rotated by size (log-rotation.ts) under the policy its logs directory was given.
  */
 import { mkdirSync, type WriteStream } from "node:fs";
@@ -14,12 +15,14 @@ export function openLog(path: string | undefined, onError?: (err: Error) => void
   if (!path) return undefined;
   mkdirSync(dirname(path), { recursive: true });
   const policy = outputLogPolicyFor(path);
-  // maxBytes 0 never rotates: the same stream, for its quick end (endStream).
-  const s = new RotatingWriteStream(path, policy, 0o600);
-  let reported = false;
+  // maxBytes 0 never rotates: the same stream, for its quick end (endStream). A failed write does
+  // not error it: `onError` hears the first failure of each streak, the bytes lost are counted.
+  const s = new RotatingWriteStream(path, policy, 0o600, onError);
+  // What is left is the stream's own misuse (a write after its end): said once per kind, never a crash.
+  const said = new Set<string>();
   s.on("error", (err) => {
-    if (reported) return;
-    reported = true;
+    if (said.has(err.message)) return;
+    said.add(err.message);
     onError?.(err);
   });
   return s;

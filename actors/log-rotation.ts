@@ -10,92 +10,44 @@
  * hog), so an escape sequence or a UTF-8 character stays whole and a file exceeds `maxBytes` only by
  * a single line longer than it. The output itself gets no marker:
  * its bytes stay exactly the agent's; the rotation is a line in the event log (`onEvent`).
- *
- * Policies are per logs directory: the conductor that owns the directory sets one, and `openLog`
- * finds it by the log's path, so the runners that open logs need no new parameter.
+ * Policies are per logs directory (output-log-policy.ts).
  */
-import { closeSync, openSync, renameSync, statSync, WriteStream, writevSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+// Default import: calls go through the module object, so tests can fail them like a full disk.
+import fs, { WriteStream } from "node:fs";
+import { basename, resolve } from "node:path";
+import { bufferOf, byLines, type Chunk, lengthOf } from "./log-chunks.js";
+import { OutputLoss } from "./output-log-loss.js";
+import type { OutputLogPolicy } from "./output-log-policy.js";
 
-export const DEFAULT_OUTPUT_LOG_MAX_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_OUTPUT_LOG_KEEP = 3;
-
-export interface OutputLogPolicy {
-  /** Rotate before a write would take the file past this many bytes; 0: never. */
-  maxBytes: number;
-  /** Rotated files kept: `<file>.1` (newest) … `<file>.<keep>`. */
-  keep: number;
-  /** `output.rotated` after each rotation, `output.rotate_failed` when a rename or open failed. */
-  onEvent?: (event: "output.rotated" | "output.rotate_failed", data: Record<string, unknown>) => void;
-}
-
-const DEFAULT_POLICY: OutputLogPolicy = { maxBytes: DEFAULT_OUTPUT_LOG_MAX_BYTES, keep: DEFAULT_OUTPUT_LOG_KEEP };
-// A stack per directory: a second conductor on the same directory wins until it leaves.
-const policies = new Map<string, OutputLogPolicy[]>();
-
-/** Sets the policy of every output log opened in `dir` from now on; the result removes it again. */
-export function setOutputLogPolicy(dir: string, policy: Partial<OutputLogPolicy>): () => void {
-  const key = resolve(dir);
-  const entry: OutputLogPolicy = {
-    maxBytes: Math.max(0, Math.floor(policy.maxBytes ?? DEFAULT_POLICY.maxBytes)),
-    keep: Math.max(1, Math.floor(policy.keep ?? DEFAULT_POLICY.keep)),
-    ...(policy.onEvent ? { onEvent: policy.onEvent } : {}),
-  };
-  const stack = policies.get(key) ?? [];
-  stack.push(entry);
-  policies.set(key, stack);
-  return () => {
-    const i = stack.indexOf(entry);
-    if (i >= 0) stack.splice(i, 1);
-    if (stack.length === 0 && policies.get(key) === stack) policies.delete(key);
-  };
-}
-
-/** The policy for a log at `path` (the defaults, without events, when its directory has none). */
-export function outputLogPolicyFor(path: string): OutputLogPolicy {
-  return policies.get(dirname(resolve(path)))?.at(-1) ?? DEFAULT_POLICY;
-}
+export {
+  DEFAULT_OUTPUT_LOG_KEEP,
+  DEFAULT_OUTPUT_LOG_MAX_BYTES,
+  type OutputLogPolicy,
+  outputLogPolicyFor,
+  setOutputLogPolicy,
+} from "./output-log-policy.js";
 
 /** Shifts `<file>.1…<keep-1>` up by one (dropping `<file>.<keep>`) and renames the live file to `<file>.1`. */
 function shiftRotated(file: string, keep: number): void {
   for (let i = keep - 1; i >= 1; i--) {
     try {
-      renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+      fs.renameSync(`${file}.${i}`, `${file}.${i + 1}`);
     } catch {
       /* a hole (never rotated that far): nothing to shift */
     }
   }
-  renameSync(file, `${file}.1`);
+  fs.renameSync(file, `${file}.1`);
 }
 
-type Chunk = { chunk: Buffer | string; encoding: BufferEncoding };
 type Done = (error?: Error | null) => void;
-// fs.WriteStream has its own writev (one syscall for a batch); the types call it optional.
+// fs.WriteStream has its own writev (one syscall for a batch) and open; the types call them optional.
 const writev = WriteStream.prototype._writev as (this: WriteStream, chunks: Chunk[], done: Done) => void;
-const lengthOf = (c: Chunk) => (typeof c.chunk === "string" ? Buffer.byteLength(c.chunk, c.encoding) : c.chunk.length);
-const bufferOf = (c: Chunk) => (typeof c.chunk === "string" ? Buffer.from(c.chunk, c.encoding) : c.chunk);
+const construct = WriteStream.prototype._construct as (this: WriteStream, done: Done) => void;
+const destroy = WriteStream.prototype._destroy as (this: WriteStream, err: Error | null, done: Done) => void;
 /** The most a closing stream writes on the caller's thread; a larger tail goes through the pool. */
 const SYNC_TAIL_BYTES = 256 * 1024;
-
-/**
- * A write larger than `max` cut after line ends into pieces of at most `max` (a line longer than
- * `max` stays whole); any other write as it is. LF is never inside a UTF-8 character or a CSI.
- */
-function byLines(c: Chunk, max: number): Chunk[] {
-  if (lengthOf(c) <= max) return [c];
-  const b = bufferOf(c);
-  const pieces: Chunk[] = [];
-  let from = 0;
-  while (b.length - from > max) {
-    let cut = b.lastIndexOf(0x0a, from + max - 1) + 1;
-    if (cut <= from) cut = b.indexOf(0x0a, from + max) + 1; // one line longer than max: whole
-    if (cut <= from) break; // no line end left: the rest whole
-    pieces.push({ chunk: b.subarray(from, cut), encoding: c.encoding });
-    from = cut;
-  }
-  if (from < b.length) pieces.push({ chunk: b.subarray(from), encoding: c.encoding });
-  return pieces;
-}
+/** How often a write looks whether its file was removed (one fstat; output-log-loss.ts relink). */
+const LINK_CHECK_MS = 500;
 
 /** fs.WriteStream as Node defines it (the types leave out its constructor's arguments and `fd`). */
 const FsWriteStream = WriteStream as unknown as new (
@@ -106,6 +58,9 @@ const FsWriteStream = WriteStream as unknown as new (
 /**
  * An append-only `fs.WriteStream` that rotates by size. It is a WriteStream (the runners keep
  * their types and calls); the only work added to a write is one addition and one comparison.
+ * A failed write or open never errors the stream (that destroys an fs.WriteStream for good): its
+ * bytes are counted as lost (output-log-loss.ts) and the next write tries again, reopening the file
+ * when it could not be opened.
  */
 export class RotatingWriteStream extends FsWriteStream {
   private size: number;
@@ -115,23 +70,56 @@ export class RotatingWriteStream extends FsWriteStream {
   private readonly session: { session?: string };
   /** Set by `endSoon()`: what is left is written at once, not after a thread-pool round trip. */
   private syncTail = false;
+  private readonly loss: OutputLoss;
+  /** Why the file could not be opened again (reopen). */
+  private openError: Error | null = null;
+  private linkCheckAt = 0;
 
   constructor(
     path: string,
     private readonly policy: OutputLogPolicy,
     private readonly fileMode: number,
+    /** The first failure of each streak of failed writes (the runner's `pty.log_error`). */
+    onWriteError?: (err: Error) => void,
   ) {
-    super(path, { flags: "a", mode: fileMode });
+    // Readable too ("a+"): a file removed under us is copied back from this fd (relink).
+    super(path, { flags: "a+", mode: fileMode });
     this.file = resolve(path);
     const id = /^(.+)\.(?:out|err)\.log$/.exec(basename(this.file))?.[1];
     this.session = id ? { session: id } : {};
     let size = 0;
     try {
-      size = statSync(this.file).size; // appending to a log an earlier run left
+      size = fs.statSync(this.file).size; // appending to a log an earlier run left
     } catch {
       /* new file */
     }
     this.size = size;
+    const { onEvent, onError } = policy;
+    this.loss = new OutputLoss(this.file, this.session, () => ({ onEvent, onError, onFirst: onWriteError }));
+  }
+
+  /** Bytes lost to failed writes over this log's life. */
+  get lostBytes(): number {
+    return this.loss.total;
+  }
+
+  override _construct(done: Done): void {
+    construct.call(this, (err) => {
+      // Could not open (a read-only or full logsDir): said now, and the next write tries again.
+      if (err) this.loss.lost(err, 0);
+      done();
+    });
+  }
+
+  /** After the last write (no write in flight): a removed file is made again before the fd closes. */
+  override _final(done: Done): void {
+    this.checkLinked();
+    done();
+  }
+
+  override _destroy(err: Error | null, done: Done): void {
+    this.loss.closed();
+    destroy.call(this, err, done);
   }
 
   override _write(chunk: Buffer | string, encoding: BufferEncoding, done: Done): void {
@@ -141,6 +129,15 @@ export class RotatingWriteStream extends FsWriteStream {
   override _writev(given: Chunk[], done: Done): void {
     let chunks = given;
     let sizes = chunks.map(lengthOf);
+    if (typeof this.fd !== "number" && !this.reopen()) {
+      this.loss.lost(
+        this.openError as Error,
+        sizes.reduce((a, b) => a + b, 0),
+      );
+      done();
+      return;
+    }
+    if (Date.now() >= this.linkCheckAt) this.checkLinked();
     // Only a write larger than the limit itself is cut (rare: the default limit is 64 MiB).
     if (sizes.some((n) => this.pastLimit(n))) {
       chunks = given.flatMap((c) => byLines(c, this.policy.maxBytes));
@@ -149,11 +146,7 @@ export class RotatingWriteStream extends FsWriteStream {
     let i = 0;
     // Writes in order: the next group goes out only after the last one landed, so a rename never
     // races a write. Normally one group (no rotation): the same single writev as a WriteStream.
-    const next = (err?: Error | null): void => {
-      if (err) {
-        done(err);
-        return;
-      }
+    const next = (): void => {
       if (i >= chunks.length) {
         done();
         return;
@@ -164,13 +157,51 @@ export class RotatingWriteStream extends FsWriteStream {
       if (this.size > 0 && this.pastLimit(this.size + bytes)) this.rotate();
       while (i < chunks.length && !this.pastLimit(this.size + bytes + (sizes[i] ?? 0))) bytes += sizes[i++] ?? 0;
       this.size += bytes;
-      if (this.syncTail && typeof this.fd === "number" && bytes <= SYNC_TAIL_BYTES) {
-        next(this.writeNow(chunks.slice(start, i), bytes));
+      if (this.syncTail && bytes <= SYNC_TAIL_BYTES) {
+        this.writeNow(chunks.slice(start, i), bytes);
+        next();
         return;
       }
-      writev.call(this, chunks.slice(start, i), next);
+      const before = this.bytesWritten;
+      writev.call(this, chunks.slice(start, i), (err) => {
+        this.settle(err, bytes - (this.bytesWritten - before));
+        next();
+      });
     };
     next();
+  }
+
+  /** After a write: its unwritten bytes lost and counted (a short write then ENOSPC lands a part), or a streak over. */
+  private settle(err: Error | null | undefined, unwritten: number): void {
+    if (!err) {
+      this.loss.landed();
+      return;
+    }
+    this.size -= unwritten;
+    this.loss.lost(err, unwritten);
+  }
+
+  /** The file removed under us (rm -rf of the logsDir): written on in a new one, with what the old fd held. */
+  private checkLinked(): void {
+    this.linkCheckAt = Date.now() + LINK_CHECK_MS;
+    if (typeof this.fd !== "number") return;
+    const fd = this.loss.relink(this.fd, this.fileMode);
+    if (fd === null) return;
+    fs.closeSync(this.fd); // no write is in flight on it (one at a time)
+    this.fd = fd;
+    this.size = fs.fstatSync(fd).size;
+  }
+
+  /** Opens the file again for appending (it could not be opened before); false when it still cannot be. */
+  private reopen(): boolean {
+    try {
+      this.fd = fs.openSync(this.file, "a+", this.fileMode);
+      this.size = fs.fstatSync(this.fd).size;
+      return true;
+    } catch (err) {
+      this.openError = err as Error;
+      return false;
+    }
   }
 
   /**
@@ -183,19 +214,20 @@ export class RotatingWriteStream extends FsWriteStream {
     this.end(cb);
   }
 
-  /** One writev on this thread; a short write (not seen on regular files) writes the rest. */
-  private writeNow(chunks: Chunk[], bytes: number): Error | null {
+  /** One writev on this thread; a short write (a disk filling up) writes the rest, or counts it lost. */
+  private writeNow(chunks: Chunk[], bytes: number): void {
+    let done = 0;
     try {
-      let done = writevSync(this.fd as number, chunks.map(bufferOf));
+      done = fs.writevSync(this.fd as number, chunks.map(bufferOf));
       while (done < bytes) {
         const rest = Buffer.concat(chunks.map(bufferOf)).subarray(done);
-        done += writevSync(this.fd as number, [rest]);
+        done += fs.writevSync(this.fd as number, [rest]);
       }
-      (this as { bytesWritten: number }).bytesWritten += bytes;
-      return null;
+      this.settle(null, 0);
     } catch (err) {
-      return err as Error;
+      this.settle(err as Error, bytes - done);
     }
+    (this as { bytesWritten: number }).bytesWritten += done;
   }
 
   private pastLimit(bytes: number): boolean {
@@ -208,7 +240,7 @@ export class RotatingWriteStream extends FsWriteStream {
     let fd: number;
     try {
       shiftRotated(this.file, this.policy.keep);
-      fd = openSync(this.file, "a", this.fileMode);
+      fd = fs.openSync(this.file, "a+", this.fileMode);
     } catch (err) {
       // Writing on in the same file beats losing output; the event log says why it grows.
       this.size = 0; // try again after another maxBytes, not on every write
@@ -220,7 +252,7 @@ export class RotatingWriteStream extends FsWriteStream {
       return;
     }
     this.fd = fd;
-    closeSync(old); // no write is in flight on it (one at a time)
+    fs.closeSync(old); // no write is in flight on it (one at a time)
     this.size = 0;
     this.rotations += 1;
     this.policy.onEvent?.("output.rotated", {

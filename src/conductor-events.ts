@@ -31,7 +31,10 @@ export interface ConductorEventPayloads {
   inputWait: Omit<Extract<SessionEmitted, { type: "inputWait" }>, "type"> & { at: EventTime };
   allCompleted: { sessions: number; at: EventTime };
   shutdown: { reason: string; at: EventTime };
-  /** The event log could not write (disk full): what failed; the log records the gap once it can. */
+  /**
+   * The event log could not write (disk full): what failed; the log records the gap once it can
+   * (EventLogError). With `session`: that session's output log (OutputLogError: `lostBytes`, `since`).
+   */
   logError: Record<string, unknown> & { at: EventTime };
   account: { sessionId: string; accountId: string; provider: string; tier: string; at: EventTime };
   accountWait: { sessionId: string; etaMs: number | null; reason: string; at: EventTime };

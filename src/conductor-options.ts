@@ -114,3 +114,11 @@ export function makeLogsDir(logsDir: string, given: string): void {
     ]);
   }
 }
+
+/** The data of a config copied (arrays, plain objects), its functions (onCompleted, onProbe) kept. */
+export function copyOfConfig<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copyOfConfig) as T;
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyOfConfig(v)])) as T;
+  return value;
+}

@@ -17,7 +17,13 @@ import { STATES } from "../machines/session.types.js";
 import { sessionCommands } from "./conductor-commands.js";
 import { openControl } from "./conductor-control.js";
 import { actorErrorAsDeath, createApiEvents, listenerMethods, now, sessionEventHandler } from "./conductor-events.js";
-import { type ConductorOptions, makeLogsDir, type SpawnConfig, validateConductorOptions } from "./conductor-options.js";
+import {
+  type ConductorOptions,
+  copyOfConfig,
+  makeLogsDir,
+  type SpawnConfig,
+  validateConductorOptions,
+} from "./conductor-options.js";
 import { probeReporter } from "./conductor-probes.js";
 import { getConductorRegistry } from "./conductor-registry.js";
 import { admitSpawn, type SpawnContext, sendSpawn, spawnEventOf, survivorsError } from "./conductor-spawn.js";
@@ -26,10 +32,12 @@ import { boundedWait, createTreeLedger, sessionKiller } from "./conductor-trees.
 import { createEventLog } from "./event-log.js";
 import { versionedAppend } from "./event-log-format.js";
 import { attachMesh } from "./mesh-registry.js";
+import { watchLogsDir } from "./logs-dir-watch.js";
 import { createNextRuns } from "./next-runs.js";
 import { createResultCapture } from "./result-capture.js";
 import { createRunArgv } from "./run-argv.js";
-import { ConductorError } from "./errors.js";
+import { withReason } from "./errors.js";
+import { shutdownSteps } from "./shutdown-steps.js";
 import { registerForSignals } from "./signal-traps.js";
 import { assertLogsDirFree, openSurvivorLedger, type SurvivorReport } from "./survivors.js";
 
@@ -46,13 +54,13 @@ export function createConductor(opts: ConductorOptions) {
   assertLogsDirFree(logsDir);
   const graceMs = opts.graceMs ?? 10_000;
   // A write failure (disk full) is an event on the API; the log itself records the gap once it can.
-  const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"), {
-    onError: (e) => events.emit("logError", { ...e, at: now() }),
-  });
+  const onError = (e: object) => events.emit("logError", { ...e, at: now() });
+  const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"), { onError });
   const log = versionedAppend(eventLog);
-  // Output logs rotate by size; each rotation is an event-log line, as the event log's own are.
+  // Output logs rotate by size; each rotation is an event-log line, as the event log's own are. Their
+  // failed writes are `logError` events too (with `session`), their lost bytes `output.gap` lines.
   const { outputLogMaxBytes: maxBytes, outputLogKeep: keep } = opts;
-  const leaveOutputLogs = setOutputLogPolicy(logsDir, { maxBytes, keep, onEvent: log });
+  const leaveOutputLogs = setOutputLogPolicy(logsDir, { maxBytes, keep, onEvent: log, onError });
   // The `shutdown` event comes after the event log is closed (the seed's order): a listener's error
   // then goes to stderr whole, not as a dropped line.
   const events = createApiEvents((event, data) =>
@@ -212,27 +220,30 @@ export function createConductor(opts: ConductorOptions) {
   function shutdown(reason = "shutdown"): Promise<void> {
     shutdownPromise ??= (async () => {
       const started = Date.now();
+      // Each step runs whatever an earlier one threw (src/shutdown-steps.ts).
+      const step = shutdownSteps(log, () => eventLog.closed);
+      logsWatch.stop();
       actor.send({ type: "SHUTDOWN", reason });
       await toPromise(actor).catch(() => undefined);
-      await brokerRuntime?.settle();
-      await remoteRuntime?.close();
-      mesh.detach();
-      unregisterSignals();
-      const survivors = await endCarriers(cookieScope, undefined, createdMark);
+      await step("broker", () => brokerRuntime?.settle());
+      await step("remote", () => remoteRuntime?.close());
+      await step("mesh", () => mesh.detach());
+      await step("signals", unregisterSignals);
+      const survivors = (await step("survivors", () => endCarriers(cookieScope, undefined, createdMark))) ?? [];
       liveConductors--;
       // The helper and the watchdog serve every conductor of the process: only the last one's shutdown
       // retires them (another conductor's helper, retired while it booted, held its spawns back).
       if (survivors.length === 0 && liveConductors === 0) {
-        processWatchdog().retireIfIdle();
-        spawnHelper()?.retireIfIdle();
+        await step("watchdog", () => processWatchdog().retireIfIdle());
+        await step("helper", () => spawnHelper()?.retireIfIdle());
       }
       const pendingReaps = reaper.pending;
       log("conductor.shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps, survivors });
       leaveOutputLogs();
-      await ledger.close();
-      await eventLog.close();
+      await step("ledger", () => ledger.close());
+      await step("event_log", () => eventLog.close());
       events.emit("shutdown", { reason, at: now() });
-      await control.close();
+      await step("control", () => control.close());
       if (survivors.length > 0) throw survivorsError("shutdown()", survivors);
     })();
     return shutdownPromise;
@@ -274,6 +285,8 @@ export function createConductor(opts: ConductorOptions) {
   });
   const control = openControl(api, opts, logsDir, log);
   const mesh = attachMesh(api, opts);
+  // The logs directory removed under the run: its files made again, and said (src/logs-dir-watch.ts).
+  const logsWatch = watchLogsDir({ eventLog, ledger, control });
   // Their forks now, not in the first spawns' turns (issue 13: ~30 and ~12 ms there under load, a
   // conductor's page tables copied per fork): the helper before any pty of ours exists, so it inherits
   // no master, and it boots while the first sessions are set up. The last shutdown() retires both when idle.
@@ -284,26 +297,3 @@ export function createConductor(opts: ConductorOptions) {
 }
 
 export interface Conductor extends ReturnType<typeof createConductor> {}
-
-/** The data of a config copied (arrays, plain objects), its functions (onCompleted, onProbe) kept. */
-function copyOfConfig<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(copyOfConfig) as T;
-  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyOfConfig(v)])) as T;
-  return value;
-}
-
-/**
- * A reason is text for the log and the events (`stateChange.reason` is a string): anything else is
- * refused, not written as `42` or `[object Object]`, nor thrown on as a Symbol (a field review).
- */
-function withReason<T>(call: string, reason: unknown, run: () => Promise<T>): Promise<T> {
-  if (reason === undefined || typeof reason === "string") return run();
-  const got = typeof reason === "object" ? (reason === null ? "null" : "an object") : typeof reason;
-  return Promise.reject(
-    new ConductorError(`${call}(…, reason): reason must be a string, e.g. "user_request"; got ${got}`, {
-      code: "INVALID_OPTIONS",
-      field: "reason",
-    }),
-  );
-}

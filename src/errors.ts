@@ -48,3 +48,18 @@ export class OptionsError extends ConfigError {
 export class SessionError extends ConductorError {
   override readonly name: string = "SessionError";
 }
+
+/**
+ * A reason is text for the log and the events (`stateChange.reason` is a string): anything else is
+ * refused, not written as `42` or `[object Object]`, nor thrown on as a Symbol (a field review).
+ */
+export function withReason<T>(call: string, reason: unknown, run: () => Promise<T>): Promise<T> {
+  if (reason === undefined || typeof reason === "string") return run();
+  const got = typeof reason === "object" ? (reason === null ? "null" : "an object") : typeof reason;
+  return Promise.reject(
+    new ConductorError(`${call}(…, reason): reason must be a string, e.g. "user_request"; got ${got}`, {
+      code: "INVALID_OPTIONS",
+      field: "reason",
+    }),
+  );
+}

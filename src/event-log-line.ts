@@ -1,7 +1,9 @@
 /**
  * One event-log line as JSON: `seq`, `ts` and `event` first, then the caller's data. Never throws: a
- * line whose data cannot be serialised still goes out, marked `unserializable`.
+ * line whose data cannot be serialised still goes out, marked `unserializable`. Env and argv go in
+ * redacted (redactEnv, describeArgv).
  */
+import { redactArgv } from "./redact.js";
 
 const RESERVED = ["seq", "ts", "event"] as const;
 
@@ -41,4 +43,17 @@ export function serializeLine(now: () => Date, n: number, event: string, data: u
     // BigInt, cycles, a throwing toJSON: the event still gets a line, the caller never sees a throw.
     return JSON.stringify({ ...head, unserializable: true, error: errorText(err), keys: safeKeys(record) });
   }
+}
+
+/** Environment for the log: the names only. Values (tokens, keys) never reach the file. */
+export function redactEnv(env: Readonly<Record<string, string | undefined>> | undefined): string[] {
+  return env ? Object.keys(env).sort() : [];
+}
+
+/**
+ * argv for the log, through the one redactor (src/redact.ts): secret flag values, `NAME_KEY=v`,
+ * URL credentials, headers, JSON secrets, MCP env; `secrets` are literals such as the prompt.
+ */
+export function describeArgv(argv: readonly string[], secrets: readonly string[] = []): string[] {
+  return redactArgv(argv, { literals: secrets });
 }

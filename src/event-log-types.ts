@@ -27,20 +27,31 @@ export interface EventLogOptions {
 }
 
 export interface EventLogError {
-  kind: "write_failed" | "recovered";
+  /**
+   * `removed`: the file was removed under the log (its directory deleted) and could not be made again
+   * yet; `recreated`: it was made again with what the open file still held (`rescuedBytes`).
+   */
+  kind: "write_failed" | "recovered" | "removed" | "recreated";
   filePath: string;
   /** The failure (write_failed) or the last failure of the streak (recovered). */
   error: string;
-  /** Lines lost so far in this streak (each spent a seq). */
+  /** Lines lost so far in this streak (each spent a seq); `recreated`: lines the copy could not save. */
   lost: number;
   /** Seq of the first lost line of the streak. */
   firstLostSeq: number;
+  /** `recreated`: bytes of the removed file copied into the new one. */
+  rescuedBytes?: number;
 }
 
 export interface EventLog {
   append(event: string, data?: Record<string, unknown>): void;
   flush(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * One fstat: true when the file had been removed (nlink 0) and was made again, with what the open
+   * file held, said in a `log.recreated` line. flush() and close() check first too.
+   */
+  checkFile(): boolean;
   readonly filePath: string;
   /** Sequence number of the last line appended, written or lost (0 before the first). */
   readonly seq: number;

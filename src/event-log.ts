@@ -19,15 +19,17 @@
  * that can be written again is preceded by a `log.gap` line with the count and seq range of the lost
  * lines. Size-based rotation renames the file inside `append` (no copy, no truncate: nothing can be
  * written between the two, the trap of copytruncate rotators, pm2-logrotate#200) and the new file
- * starts with a `log.rotated` line naming the previous one; seq continues across files.
+ * starts with a `log.rotated` line naming the previous one; seq continues across files. A file removed
+ * under the log (rm -rf of its directory) is made again with what the fd holds (`log.recreated`).
  */
 // Default import: calls go through the module object, so tests can observe fsync.
 import fs from "node:fs";
 import * as path from "node:path";
+import { isUnlinked } from "../actors/file-rescue.js";
 import { EVENT_LOG_VERSION } from "./event-log-format.js";
 import { errorText, serializeLine } from "./event-log-line.js";
+import { remakeRemoved } from "./event-log-relink.js";
 import type { EventLog, EventLogError, EventLogFs, EventLogOptions } from "./event-log-types.js";
-import { redactArgv } from "./redact.js";
 
 export type { EventLog, EventLogError, EventLogFs, EventLogLine, EventLogOptions } from "./event-log-types.js";
 
@@ -75,6 +77,9 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
   // fsyncs are chained so close() never closes the fd under an fsync still in flight.
   let chain: Promise<void> = Promise.resolve();
   let closing: Promise<void> | null = null;
+  // The live file's first seq: the range a removed file took with it when it could not be rescued.
+  let fileFirstSeq = 1;
+  let removedSaid = false;
 
   /** True when the file is non-empty and does not end in "\n" (a torn line from an earlier crash). */
   function endsTorn(at: number): boolean {
@@ -120,6 +125,7 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
     rotations += 1;
     size = 0;
     needsNewline = false;
+    fileFirstSeq = seq + 1;
     // The old fd now names <file>.1: fsync and close it behind any fsync still in flight on it.
     chain = chain.then(() => fsyncOnce(old).catch(() => undefined)).then(() => closeFd(old));
     const n = ++seq;
@@ -224,8 +230,27 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
     });
   }
 
+  /** The file removed under us (rm -rf of the logs directory): made again with what our fd holds. */
+  function checkFile(): boolean {
+    if (closed || !isUnlinked(fsx, fd)) return false;
+    const quiet = removedSaid;
+    const r = remakeRemoved({ fsx, file: resolved, mode, fd, seq, firstSeq: fileFirstSeq, quiet, warn, report });
+    removedSaid = r === null;
+    if (!r) return false;
+    const old = fd;
+    fd = r.fd;
+    size = fsx.fstatSync(fd).size;
+    needsNewline = endsTorn(fd);
+    chain = chain.then(() => closeFd(old));
+    append("log.recreated", { v: EVENT_LOG_VERSION, ...r.line });
+    report(r.report);
+    if (r.lost > 0) fileFirstSeq = seq;
+    return true;
+  }
+
   function flush(): Promise<void> {
     if (closing) return closing;
+    checkFile();
     const p = chain.then(() => fsyncOnce());
     chain = p.catch(() => undefined);
     return p;
@@ -233,6 +258,7 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
 
   function close(): Promise<void> {
     if (closing) return closing;
+    checkFile(); // the last lines must not go down with a removed file
     closed = true;
     closing = chain
       .then(() => fsyncOnce())
@@ -249,6 +275,7 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
     append,
     flush,
     close,
+    checkFile,
     filePath: resolved,
     get seq() {
       return seq;
@@ -278,15 +305,4 @@ export function createEventLog(filePath: string, opts: EventLogOptions = {}): Ev
 // The reader lives in its own module; re-exported so `event-log.js` stays the one import.
 export { type EventLogIssue, type EventLogReadResult, readEventLog, readEventLogDetailed } from "./event-log-read.js";
 
-/** Environment for the log: the names only. Values (tokens, keys) never reach the file. */
-export function redactEnv(env: Readonly<Record<string, string | undefined>> | undefined): string[] {
-  return env ? Object.keys(env).sort() : [];
-}
-
-/**
- * argv for the log, through the one redactor (src/redact.ts): secret flag values, `NAME_KEY=v`,
- * URL credentials, headers, JSON secrets, MCP env; `secrets` are literals such as the prompt.
- */
-export function describeArgv(argv: readonly string[], secrets: readonly string[] = []): string[] {
-  return redactArgv(argv, { literals: secrets });
-}
+export { describeArgv, redactEnv } from "./event-log-line.js";

@@ -51,10 +51,15 @@ export interface SurvivorReport {
 export interface SurvivorLedger {
   /** Resolves once the previous conductors' survivors were dealt with (never rejects). */
   readonly swept: Promise<SurvivorReport[]>;
-  /** At a graceful shutdown: waits for the sweep, then removes this conductor's entry. */
+  /** At a graceful shutdown: waits for the sweep, then removes this conductor's entry (never rejects). */
   close(): Promise<void>;
-  /** A conductor refused while created: its entry goes now (the logsDir is free at once), the sweep runs on. */
+  /** A conductor refused while created: its entry goes now (the logsDir is free at once), the sweep runs on. Never throws. */
   abandon(): void;
+  /**
+   * Writes the entry again when it is gone (the logsDir removed under the run: a SIGKILL of conductor
+   * and watchdog then left agents that no later conductor could find); true when it did.
+   */
+  ensure(): boolean;
 }
 
 const commOf = (pid: number) => {
@@ -144,20 +149,27 @@ export function openSurvivorLedger(
   const dir = join(logsDir, LEDGER_DIR);
   const previous = readEntries(dir).filter(({ entry }) => !isProcessAlive(entry.pid, entry.pidStart));
   const own = join(dir, `${process.pid}.${cookie.split(".")[1] ?? "x"}.json`);
-  try {
+  const entry: LedgerEntry = {
+    pid: process.pid,
+    pidStart: processStartTime(process.pid),
+    cookie,
+    cgroup: processCgroup(),
+    startedAt: new Date().toISOString(),
+  };
+  const writeOwn = () => {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const entry: LedgerEntry = {
-      pid: process.pid,
-      pidStart: processStartTime(process.pid),
-      cookie,
-      cgroup: processCgroup(),
-      startedAt: new Date().toISOString(),
-    };
     fs.writeFileSync(own, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+  };
+  // Said once per failure streak: ensure() tries again at every conductor tick.
+  let errorSaid = false;
+  try {
+    writeOwn();
   } catch (err) {
     // Without the entry a later conductor cannot find our survivors: say so, supervise anyway.
     opts.log("conductor.ledger_error", { path: own, error: (err as Error).message });
+    errorSaid = true;
   }
+  let left = false;
   const sweepOne = async ({ file, entry }: { file: string; entry: LedgerEntry }) => {
     const pids = await survivorsOf(entry);
     if (pids.length === 0) {
@@ -195,14 +207,36 @@ export function openSurvivorLedger(
     if (cgroups.removed.length > 0 || cgroups.occupied.length > 0) opts.log("conductor.cgroups_swept", cgroups);
     return reports;
   })();
+  // A logsDir turned read-only (EROFS), or EACCES/EIO, makes the unlink throw: an entry left behind
+  // only costs the next conductor one look (its pid is dead, nothing carries its cookie), while a
+  // throw here stopped the shutdown half-way (the event log and control socket were never closed).
+  const removeOwn = () => {
+    left = true;
+    try {
+      fs.rmSync(own, { force: true });
+    } catch (err) {
+      opts.log("conductor.ledger_error", { path: own, error: (err as Error).message, left: true });
+    }
+  };
   return {
     swept,
     async close() {
       await swept;
-      fs.rmSync(own, { force: true });
+      removeOwn();
     },
-    abandon() {
-      fs.rmSync(own, { force: true });
+    abandon: removeOwn,
+    ensure() {
+      if (left || fs.existsSync(own)) return false;
+      try {
+        writeOwn();
+        opts.log("conductor.ledger_restored", { path: own });
+        errorSaid = false;
+        return true;
+      } catch (err) {
+        if (!errorSaid) opts.log("conductor.ledger_error", { path: own, error: (err as Error).message });
+        errorSaid = true;
+        return false;
+      }
     },
   };
 }

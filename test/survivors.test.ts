@@ -21,12 +21,8 @@ import { killMarked, MARK_VAR, markedProcesses, newMark, pidsWithCmdline, waitMa
 
 const { path: cli, built } = distModule("src/cli/main.js");
 const tmp = mkdtempSync(join(tmpdir(), "survivors-test-"));
-const mark = newMark();
 const BOUND_MS = 60_000;
-afterAll(() => {
-  killMarked(mark);
-  rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The watchdog is the child of `pid` that runs the watchdog script (argv0 `conductor-watchdog`). */
 function watchdogOf(pid: number): number | undefined {
@@ -59,7 +55,12 @@ async function runThenKill(config: string, logsDir: string, ready: () => boolean
   const run: ChildProcess = spawn(process.execPath, [cli, "run", config, "--logs-dir", logsDir], { stdio: "ignore" });
   const exited = new Promise<void>((r) => run.on("exit", () => r()));
   const pid = run.pid ?? 0;
-  await until(() => (ready() ? true : undefined), "the run's processes");
+  try {
+    await until(() => (ready() ? true : undefined), "the run's processes");
+  } catch (err) {
+    run.kill("SIGKILL"); // no restarts behind the case's killMarked; its watchdog ends the rest
+    throw err;
+  }
   const dog = await until(() => watchdogOf(pid), "watchdog");
   // Stopped first, so it cannot start a new watchdog when it sees this one die.
   process.kill(pid, "SIGSTOP");
@@ -69,47 +70,79 @@ async function runThenKill(config: string, logsDir: string, ready: () => boolean
   return pid;
 }
 
+/**
+ * `conductor run` with a HUP/TERM-ignoring agent and a setsid escapee, it and its watchdog SIGKILLed,
+ * then a new conductor on its logsDir. `removeLogsDir`: the directory is removed (`rm -rf`) under the
+ * run first, and the kill waits until the run has written its ledger entry again (a field review:
+ * the entry was gone for good, and the next conductor found nothing to reap).
+ */
+async function survivorsCase(name: string, removeLogsDir: boolean, mark: string): Promise<void> {
+  const logsDir = join(tmp, name);
+  const config = join(tmp, `${name}.json`);
+  const env = { [MARK_VAR]: mark };
+  const probe = { startupTimeoutMs: 600_000 };
+  writeFileSync(
+    config,
+    JSON.stringify({
+      probe,
+      sessions: [
+        { id: "nohup", agent: "command", command: ["sh", "-c", "trap '' HUP TERM; sleep 300"], env },
+        { id: "escapee", agent: "command", command: ["sh", "-c", "setsid sh -c 'sleep 300 &'; sleep 300"], env },
+      ],
+    }),
+  );
+  const sleeps = () => markedProcesses(mark).filter((p) => p.comm === "sleep");
+  const ledger = join(logsDir, LEDGER_DIR);
+  let removed = !removeLogsDir;
+  const ready = () => {
+    if (sleeps().length !== 3) return false;
+    if (!removed) rmSync(logsDir, { recursive: true, force: true });
+    removed = true;
+    return existsSync(ledger) && readdirSync(ledger).length === 1;
+  };
+  const run = { pid: await runThenKill(config, logsDir, ready) };
+  // The shims die by PR_SET_PDEATHSIG, the plain agent by the hangup; what ignores both stays.
+  const left = await waitMarked(mark, (n) => n <= 3, BOUND_MS);
+  expect(left.length).toBeGreaterThan(0);
+  expect(readdirSync(join(logsDir, LEDGER_DIR))).toHaveLength(1); // the dead conductor's entry
+
+  const next = createConductor({ logsDir, handleSignals: false, enableMesh: false, graceMs: 500 });
+  const report = await new Promise<ConductorEventPayloads["survivors"]>((r) => next.on("survivors", r));
+  expect(report.previousPid).toBe(run.pid);
+  expect(report.pids).toEqual(expect.arrayContaining(left.map((p) => p.pid)));
+  expect(report.left).toEqual([]);
+  console.log(`survivors: ${report.pids.length} found and reaped (${report.names.join(", ")})`);
+  expect(await waitMarked(mark, (n) => n === 0, BOUND_MS)).toEqual([]);
+  await next.shutdown("test");
+
+  const lines = await readEventLog(join(logsDir, "conductor-events.jsonl"));
+  const line = lines.find((l) => l.event === "conductor.survivors");
+  expect(line).toMatchObject({ previousPid: run.pid, reaped: report.pids.length, left: [] });
+  expect(line?.pids).toEqual(report.pids);
+  // Both entries are gone: the dead one's survivors are reaped, the new one shut down gracefully.
+  expect(readdirSync(join(logsDir, LEDGER_DIR))).toEqual([]);
+}
+
+/** Each case with a mark of its own, its processes ended whatever the case's outcome. */
+async function markedCase(name: string, removeLogsDir: boolean): Promise<void> {
+  const mark = newMark();
+  try {
+    await survivorsCase(name, removeLogsDir, mark);
+  } finally {
+    killMarked(mark);
+  }
+}
+
 describe.skipIf(!built || process.platform !== "linux")("survivors of a dead conductor", () => {
   it(
     "conductor run and its watchdog SIGKILLed: the next conductor on the logsDir reaps and reports the survivors",
-    async () => {
-      const logsDir = join(tmp, "logs");
-      const config = join(tmp, "run.json");
-      const env = { [MARK_VAR]: mark };
-      const probe = { startupTimeoutMs: 600_000 };
-      writeFileSync(
-        config,
-        JSON.stringify({
-          probe,
-          sessions: [
-            { id: "nohup", agent: "command", command: ["sh", "-c", "trap '' HUP TERM; sleep 300"], env },
-            { id: "escapee", agent: "command", command: ["sh", "-c", "setsid sh -c 'sleep 300 &'; sleep 300"], env },
-          ],
-        }),
-      );
-      const sleeps = () => markedProcesses(mark).filter((p) => p.comm === "sleep");
-      const run = { pid: await runThenKill(config, logsDir, () => sleeps().length === 3) };
-      // The shims die by PR_SET_PDEATHSIG, the plain agent by the hangup; what ignores both stays.
-      const left = await waitMarked(mark, (n) => n <= 3, BOUND_MS);
-      expect(left.length).toBeGreaterThan(0);
-      expect(readdirSync(join(logsDir, LEDGER_DIR))).toHaveLength(1); // the dead conductor's entry
+    () => markedCase("logs", false),
+    4 * BOUND_MS,
+  );
 
-      const next = createConductor({ logsDir, handleSignals: false, enableMesh: false, graceMs: 500 });
-      const report = await new Promise<ConductorEventPayloads["survivors"]>((r) => next.on("survivors", r));
-      expect(report.previousPid).toBe(run.pid);
-      expect(report.pids).toEqual(expect.arrayContaining(left.map((p) => p.pid)));
-      expect(report.left).toEqual([]);
-      console.log(`survivors: ${report.pids.length} found and reaped (${report.names.join(", ")})`);
-      expect(await waitMarked(mark, (n) => n === 0, BOUND_MS)).toEqual([]);
-      await next.shutdown("test");
-
-      const lines = await readEventLog(join(logsDir, "conductor-events.jsonl"));
-      const line = lines.find((l) => l.event === "conductor.survivors");
-      expect(line).toMatchObject({ previousPid: run.pid, reaped: report.pids.length, left: [] });
-      expect(line?.pids).toEqual(report.pids);
-      // Both entries are gone: the dead one's survivors are reaped, the new one shut down gracefully.
-      expect(readdirSync(join(logsDir, LEDGER_DIR))).toEqual([]);
-    },
+  it(
+    "defect: its logsDir removed under the run first, the next conductor found no ledger entry; now it reaps them",
+    () => markedCase("logs-removed", true),
     4 * BOUND_MS,
   );
 });

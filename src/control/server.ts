@@ -35,6 +35,12 @@ export interface ControlServer {
   readonly handler: ControlHandler;
   /** Adds the viewer's URL to the registry entry, so `conductor ls` can print it. */
   setViewerUrl(url: string): void;
+  /**
+   * The socket file or the registry entry gone (the logsDir removed under the run; `ls` then drops
+   * the entry of a conductor without a socket): listens again at the same path, writes the entry
+   * again. What it repaired (empty: nothing was missing); rejects when it could not.
+   */
+  repair(): Promise<Array<"socket" | "entry">>;
   close(): Promise<void>;
 }
 
@@ -53,7 +59,7 @@ export async function startControlServer(target: ControlTarget, opts: ControlSer
   const handler = createControlHandler(target, info);
   const sockets = new Set<net.Socket>();
 
-  const server = net.createServer((socket) => {
+  const onConnection = (socket: net.Socket) => {
     sockets.add(socket);
     socket.setEncoding("utf8");
     let warnedSlow = false;
@@ -88,22 +94,15 @@ export async function startControlServer(target: ControlTarget, opts: ControlSer
       sockets.delete(socket);
       handler.release(peer);
     });
-  });
+  };
 
-  // 0600 from the first instant: create the socket under a umask, then make sure of the mode.
-  const old = process.umask(0o177);
+  let server: net.Server;
   try {
-    await new Promise<void>((ok, fail) => {
-      server.once("error", fail);
-      server.listen(socketPath, () => ok());
-    });
+    server = await listen(socketPath, onConnection);
   } catch (err) {
     handler.close();
-    throw new Error(`control socket: cannot listen on ${socketPath}: ${(err as Error).message}`);
-  } finally {
-    process.umask(old);
+    throw err;
   }
-  fs.chmodSync(socketPath, 0o600);
 
   const entry: RegistryEntry = {
     name,
@@ -131,6 +130,22 @@ export async function startControlServer(target: ControlTarget, opts: ControlSer
       entry.viewerUrl = url;
       if (entryFile) writeEntry(entry, env);
     },
+    async repair() {
+      const fixed: Array<"socket" | "entry"> = [];
+      if (closing) return fixed;
+      if (!fs.existsSync(socketPath)) {
+        // The old listener's file is gone: nobody can connect by path (its clients stay connected).
+        // Closed first: libuv unlinks a pipe server's path on close, which would take the new file.
+        server.close();
+        server = await listen(socketPath, onConnection);
+        fixed.push("socket");
+      }
+      if (entryFile && !fs.existsSync(entryFile)) {
+        entryFile = writeEntry(entry, env);
+        fixed.push("entry");
+      }
+      return fixed;
+    },
     close() {
       closing ??= (async () => {
         if (entryFile) removeEntry(entryFile);
@@ -142,11 +157,36 @@ export async function startControlServer(target: ControlTarget, opts: ControlSer
           for (const s of sockets) s.destroy();
         });
         await done;
-        fs.rmSync(socketPath, { force: true });
+        try {
+          fs.rmSync(socketPath, { force: true });
+        } catch (err) {
+          // A logsDir turned read-only (EROFS): a throw here kept `conductor run` from exiting. The
+          // file left is harmless: nothing listens on it, and the next conductor clears it (clearStaleSocket).
+          process.stderr.write(`conductor: control socket ${socketPath} left behind: ${(err as Error).message}
+`);
+        }
       })();
       return closing;
     },
   };
+}
+
+/** A server listening at `path`, the socket 0600 from the first instant (made under a umask, then chmod). */
+async function listen(path: string, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
+  const server = net.createServer(onConnection);
+  const old = process.umask(0o177);
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once("error", fail);
+      server.listen(path, () => ok());
+    });
+  } catch (err) {
+    throw new Error(`control socket: cannot listen on ${path}: ${(err as Error).message}`);
+  } finally {
+    process.umask(old);
+  }
+  fs.chmodSync(path, 0o600);
+  return server;
 }
 
 /** A socket file left by a crashed conductor is removed; a live one is someone else's: refuse. */
