@@ -75,6 +75,9 @@ export const DEFAULT_INPUT_WAIT_PATTERNS: readonly InputWaitPattern[] = Object.f
   { name: "choose_prompt", regex: new RegExp(String.raw`\b(?:choose|select|pick)\b.*:${TRAILING_DEFAULT}$`, "i") },
   { name: "enter_prompt", regex: new RegExp(String.raw`\b(?:enter|input|type)\b.*:${TRAILING_DEFAULT}$`, "i") },
   { name: "bracket_colon", regex: /\[[^\]]*\]:$/ },
+  // "Press Enter to continue...", "Press any key": a pause for the operator, not a stall (a field
+  // review saw one killed after stallTimeoutMs). Only a line that starts with it and is short.
+  { name: "press_key", regex: /^\W{0,3}press (?:enter|return|any key)\b.{0,40}$/i },
   { name: "question_mark", regex: /\?$/ },
   // A shell-like `> ` prompt; not an arrow (`->`, `=>`) and not a closing tag or generic (`<div>`).
   { name: "prompt_arrow", regex: /^(?!.*<[A-Za-z/!][^<>]*>$).*(?<![-=])>$/ },

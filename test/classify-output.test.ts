@@ -82,6 +82,10 @@ describe("matchInputWait", () => {
     ["What should the release be called?", "question_mark"],
     ["> ", "prompt_arrow"],
     ["codex>", "prompt_arrow"],
+    // defect: a pause for the operator was judged a stall and killed after stallTimeoutMs (a field review).
+    ["Press Enter to continue...", "press_key"],
+    ["Press any key to continue", "press_key"],
+    ["press RETURN when ready", "press_key"],
   ])("detects %j as %s", (line, pattern) => {
     expect(matchInputWait(["working…", line])).toEqual({ pattern, line: line.trimEnd() });
   });
@@ -98,12 +102,17 @@ describe("matchInputWait", () => {
     expect(matchInputWait(["compiling", line])).toBeNull();
   });
 
-  it.each(["x => x + 1", "a -> b", "<div>", "Array<string>", "build finished", "Type: string"])(
-    "does not flag ordinary output %j",
-    (line) => {
-      expect(matchInputWait([line])).toBeNull();
-    },
-  );
+  it.each([
+    "x => x + 1",
+    "a -> b",
+    "<div>",
+    "Array<string>",
+    "build finished",
+    "Type: string",
+    "If the build hangs, press Enter twice and wait for the next message from the server",
+  ])("does not flag ordinary output %j", (line) => {
+    expect(matchInputWait([line])).toBeNull();
+  });
 
   it("only looks at the last 5 non-empty lines and reports the newest match", () => {
     const old = ["Continue? (y/n)", "1", "2", "3", "4", "5"];
@@ -145,6 +154,7 @@ describe("matchInputWait", () => {
       "choose_prompt",
       "enter_prompt",
       "bracket_colon",
+      "press_key",
       "question_mark",
       "prompt_arrow",
     ]);
