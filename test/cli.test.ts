@@ -45,6 +45,9 @@ describe("conductor run", () => {
     expect(r.stdout).toMatch(/ratelimited .*rate_limited/);
     // A failed run shows the CLI's own words with its move (the demo tags its lines "[ratelimited]").
     expect(r.stdout).toMatch(/ratelimited: healthy → failed \(.*: Error: 429 Too Many Requests/);
+    // The summary says why each dead session ended: its exit and the CLI's own line (was: the verdict's name only).
+    expect(r.stdout).toMatch(/ok\s+crasher\s+dead .*\n\s+└ exit 1: TypeError: Cannot read properties/);
+    expect(r.stdout).toMatch(/ok\s+ratelimited\s+dead .*\n\s+└ exit 1: Error: 429 Too Many Requests/);
     // By marker, never by path: other test files run the same demo agents at the same time.
     expect(markedProcesses(mark)).toEqual([]);
     const logPath = /event log: (.+)/.exec(r.stdout)![1]!;

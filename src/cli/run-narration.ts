@@ -65,6 +65,10 @@ export function printSummary(
       `  ${ok ? "ok  " : "FAIL"}  ${s.id.padEnd(width)}  ${s.state.padEnd(9)}  expected ${expected.padEnd(9)}  ` +
         `restarts ${s.restarts}  ${formatBytes(s.health.outputBytes)}  ${why}\n`,
     );
+    // Why it ended, in the CLI's own words and its exit: the verdict's name alone sent an operator to
+    // the event log (a field review: "rate_limited, maxRestarts(1)_exceeded", its 429 line unsaid).
+    const cause = lastWords(s);
+    if (cause) out.write(`  ${" ".repeat(4 + 2 + width)}  └ ${cause}\n`);
   }
   out.write(`event log: ${eventLogPath}\n`);
   out.write(
@@ -73,4 +77,12 @@ export function printSummary(
       : `${unexpected} session(s) did not end as expected\n`,
   );
   return unexpected === 0 ? 0 : 1;
+}
+
+/** The last run's exit and the CLI's own error line, one line: "exit 1: Error: ENOENT: …"; null when there is neither. */
+function lastWords(s: ReturnType<Conductor["getSnapshot"]>[number]): string | null {
+  const exit = s.exit ? (s.exit.signal ? `killed by ${s.exit.signal}` : `exit ${s.exit.exitCode}`) : null;
+  const error = s.lastError ? (s.lastError.length > 160 ? `${s.lastError.slice(0, 159)}…` : s.lastError) : null;
+  if (s.state === "completed" && !error) return null;
+  return [exit, error].filter(Boolean).join(": ") || null;
 }
