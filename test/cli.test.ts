@@ -358,3 +358,27 @@ describe("two conductor runs on one accounts file", () => {
     expect(readdirSync(join(cwd, "accounts.json.state.json.claims"))).toEqual([]);
   }, 90_000);
 });
+
+describe("a run refused for its name", () => {
+  it("defect: leaves no logs directory of its own (was: the refused run's --logs-dir stayed, with an event log)", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "conductor-cli-dup-"));
+    const saved = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), "conductor-cli-xdg-"));
+    const { createConductor } = await import("../src/conductor.js");
+    const first = createConductor({ logsDir: join(cwd, "first"), handleSignals: false, control: { name: "dup" } });
+    try {
+      await first.control;
+      writeFileSync(
+        join(cwd, "c.json"),
+        JSON.stringify({ sessions: [{ id: "a", agent: "command", command: ["true"] }] }),
+      );
+      const r = await conductor(["run", "c.json", "--name", "dup", "--logs-dir", "other"], cwd);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/a conductor named "dup" is already running/);
+      expect(existsSync(join(cwd, "other"))).toBe(false);
+    } finally {
+      await first.shutdown("test_end");
+      process.env.XDG_RUNTIME_DIR = saved;
+    }
+  });
+});

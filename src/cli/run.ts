@@ -162,7 +162,9 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     try {
       control = await conductor.control;
     } catch (e) {
+      // Refused (a conductor of that name runs): like any refusal, no logs directory of its own is left.
       await conductor.shutdown("control_error");
+      dropLogs();
       err.write(`conductor: ${(e as Error).message}\n`);
       return 2;
     }
