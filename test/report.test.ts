@@ -69,6 +69,84 @@ describe("report", () => {
     expect(renderReportText(r)).toMatch(/old\s+dead\s+1\s+2\s+rate_limited · account acct-a \(codex\)/);
   });
 
+  it("defect: a timeout is a failure, the CLI's own line is shown, restarts are every restart (was: 'no failure', no lastError, the window's count)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const move = (s: number, session: string, from: string, to: string, reason: string, restarts: number) =>
+      v2(s, "session.state_change", { session, from, to, reason, restarts });
+    const lines = [
+      v2(0, "conductor.start", { logsDir: "x", pid: 1 }),
+      // A start-up timeout: killed, no exit line; then dead.
+      move(0, "silent", "init", "starting", "initial", 0),
+      v2(0.1, "session.spawn", { session: "silent", agent: "command", attempt: 1 }),
+      move(5, "silent", "starting", "failed", "L3_timeout", 0),
+      move(5, "silent", "failed", "dead", "maxRestarts(0)_exceeded", 0),
+      v2(5, "session.dead", {
+        session: "silent",
+        reason: "maxRestarts(0)_exceeded",
+        failureMode: "startup_timeout",
+        lastError: null,
+      }),
+      // A crasher: its exit says how; dead, then restarted by hand as a new actor, its window back at 0.
+      move(0, "crasher", "init", "starting", "initial", 0),
+      v2(0.1, "session.spawn", { session: "crasher", agent: "command", attempt: 1 }),
+      v2(1, "session.exit", {
+        session: "crasher",
+        attempt: 1,
+        code: 1,
+        signal: null,
+        failureMode: "exit_nonzero",
+        lastError: "Error: ENOENT: could not open x",
+      }),
+      move(1, "crasher", "starting", "failed", "exit_code:1", 0),
+      move(1, "crasher", "failed", "restarting", "restart_1/1", 1),
+      v2(1, "session.restart_wait", { session: "crasher", delayMs: 0, failureMode: "exit_nonzero" }),
+      move(1, "crasher", "restarting", "starting", "respawn", 1),
+      v2(1.1, "session.spawn", { session: "crasher", agent: "command", attempt: 2 }),
+      v2(2, "session.exit", {
+        session: "crasher",
+        attempt: 2,
+        code: 1,
+        signal: null,
+        failureMode: "exit_nonzero",
+        lastError: "Error: ENOENT: could not open x",
+      }),
+      move(2, "crasher", "starting", "failed", "exit_code:1", 1),
+      move(2, "crasher", "failed", "dead", "maxRestarts(1)_exceeded", 1),
+      v2(2, "session.dead", {
+        session: "crasher",
+        reason: "maxRestarts(1)_exceeded",
+        failureMode: "exit_nonzero",
+        lastError: "Error: ENOENT: could not open x",
+      }),
+      v2(3, "session.restart", { session: "crasher", reason: "user_restart", from: "dead", via: "new_actor" }),
+      move(3, "crasher", "init", "starting", "initial", 0),
+      v2(3.1, "session.spawn", { session: "crasher", agent: "command", attempt: 1 }),
+      v2(4, "session.exit", {
+        session: "crasher",
+        attempt: 1,
+        code: 1,
+        signal: null,
+        failureMode: "exit_nonzero",
+        lastError: "Error: still broken",
+      }),
+      move(4, "crasher", "starting", "failed", "exit_code:1", 0),
+      move(4, "crasher", "failed", "dead", "maxRestarts(0)_exceeded", 0),
+      v2(6, "conductor.shutdown_complete", { reason: "all_completed" }),
+    ];
+    writeFileSync(join(dir, "conductor-events.jsonl"), `${lines.join("\n")}\n`);
+    const r = await buildReport(dir);
+    const silent = r.sessions.find((x) => x.id === "silent")!;
+    expect(silent.failures).toEqual({ startup_timeout: 1 });
+    const crasher = r.sessions.find((x) => x.id === "crasher")!;
+    expect(crasher).toMatchObject({ restarts: 2, runs: 3, lastError: "Error: still broken" });
+    expect(crasher.failures).toEqual({ exit_nonzero: 3 });
+    const text = renderReportText(r);
+    expect(text).toMatch(/silent\s+dead\s+0\s+1\s+startup_timeout/);
+    expect(text).toMatch(/crasher\s+dead\s+2\s+3\s+exit_nonzero ×3/);
+    expect(text).toMatch(/maxRestarts\(0\)_exceeded: Error: still broken/);
+    expect(renderReportHtml(r)).toMatch(/Error: still broken/);
+  });
+
   it("a long log keeps lanes drawable: spans merged under the cap, totals exact", async () => {
     const dir = mkdtempSync(join(tmpdir(), "report-"));
     const file = join(dir, "big.jsonl");

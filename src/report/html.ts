@@ -86,7 +86,7 @@ export function renderReportHtml(r: RunReport, title = "conductor run report"): 
       const failures = Object.entries(s.failures)
         .map(([k, n]) => `${esc(k)}${n > 1 ? ` ×${n}` : ""}`)
         .join(", ");
-      return `<tr data-session="${esc(s.id)}"><td>${esc(s.id)}</td><td>${esc(s.agent ?? "–")}</td><td><b class="st" style="--c:${STATE_COLORS[s.finalState] ?? "#94a3b8"}">${esc(s.finalState)}</b><div class="why">${esc(s.finalReason)}</div></td><td class="n">${s.restarts}</td><td class="n">${s.runs}</td><td>${time || "–"}</td><td>${failures || "–"}</td><td>${esc(s.accounts.join(", ") || "–")}</td><td class="n">${s.questions}</td><td class="n">${s.kills}</td></tr>`;
+      return `<tr data-session="${esc(s.id)}"><td>${esc(s.id)}</td><td>${esc(s.agent ?? "–")}</td><td><b class="st" style="--c:${STATE_COLORS[s.finalState] ?? "#94a3b8"}">${esc(s.finalState)}</b><div class="why">${esc(s.finalReason)}${s.lastError ? `: ${esc(s.lastError)}` : ""}</div></td><td class="n">${s.restarts}</td><td class="n">${s.runs}</td><td>${time || "–"}</td><td>${failures || "–"}</td><td>${esc(s.accounts.join(", ") || "–")}</td><td class="n">${s.questions}</td><td class="n">${s.kills}</td></tr>`;
     })
     .join("");
   const notes = [

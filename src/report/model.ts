@@ -26,6 +26,8 @@ export interface SessionReport {
   agent: string | null;
   finalState: string;
   finalReason: string;
+  /** The CLI's own error line of the last run that had one (the `session.exit`/`session.dead` lines). */
+  lastError: string | null;
   restarts: number;
   runs: number;
   timeInState: Record<string, number>;
@@ -60,6 +62,8 @@ const MAX_MARKERS = 120;
 interface Acc extends SessionReport {
   open: { at: number; state: string; reason: string } | null;
   rateLimitedRun: number;
+  /** The run whose failure is counted already (its exit said how; a timeout's says nothing). */
+  countedRun: number;
 }
 
 export function createReportBuilder(source: string) {
@@ -76,6 +80,7 @@ export function createReportBuilder(source: string) {
         agent: null,
         finalState: "init",
         finalReason: "",
+        lastError: null,
         restarts: 0,
         runs: 0,
         timeInState: {},
@@ -92,6 +97,7 @@ export function createReportBuilder(source: string) {
         lastAt: at,
         open: null,
         rateLimitedRun: -1,
+        countedRun: -1,
       };
       sessions.set(id, s);
     }
@@ -142,9 +148,10 @@ export function createReportBuilder(source: string) {
         s.open = { at: f.at, state: f.to, reason: f.reason };
         s.finalState = f.to;
         s.finalReason = f.reason;
-        if (f.restarts !== null) s.restarts = Math.max(s.restarts, f.restarts);
+        // Every move to restarting is one, as the snapshot counts them (the line's `restarts` is the
+        // restart window's count, which a manual restart sets back to 0: a field review saw 2 for 5).
         if (f.to === "restarting") {
-          if (f.restarts === null) s.restarts++;
+          s.restarts++;
           mark(s, f.at, "restart", `restart: ${f.reason}`);
         }
         if (f.to === "input_wait") {
@@ -157,13 +164,25 @@ export function createReportBuilder(source: string) {
       case "spawn": {
         const s = get(f.session, f.at);
         s.runs++;
+        s.lastError = null; // the last run's words, not an earlier run's
         s.agent ??= f.agent;
         return;
       }
-      case "exit": {
+      case "exit":
+      case "ended": {
         const s = get(f.session, f.at);
-        if (f.failureMode && /rate.?limit/i.test(f.failureMode)) rateLimited(s, f.at, f.failureMode);
-        else if (f.failureMode) s.failures[f.failureMode] = (s.failures[f.failureMode] ?? 0) + 1;
+        if (f.lastError) s.lastError = f.lastError;
+        // One failure per run: its exit's class, else (a timeout kills without one) its wait's or death's.
+        if (!f.failureMode || s.countedRun === s.runs) return;
+        s.countedRun = s.runs;
+        if (/rate.?limit/i.test(f.failureMode)) rateLimited(s, f.at, f.failureMode);
+        else s.failures[f.failureMode] = (s.failures[f.failureMode] ?? 0) + 1;
+        return;
+      }
+      case "manualRestart": {
+        const s = get(f.session, f.at);
+        s.restarts++;
+        mark(s, f.at, "restart", "restart: restartSession");
         return;
       }
       case "kill": {
@@ -192,7 +211,7 @@ export function createReportBuilder(source: string) {
     const out: SessionReport[] = [];
     for (const s of sessions.values()) {
       closeSpan(s, end);
-      const { open: _open, rateLimitedRun: _run, ...rest } = s;
+      const { open: _open, rateLimitedRun: _run, countedRun: _counted, ...rest } = s;
       out.push(rest);
     }
     return {

@@ -17,7 +17,12 @@ export type LogFact =
       failureMode: string | null;
       code: number | null;
       signal: string | null;
+      lastError: string | null;
     }
+  /** A run failed without an exit that says how (a timeout kills it): its class, from the wait or the death. */
+  | { kind: "ended"; at: number; session: string; failureMode: string | null; lastError: string | null; final: boolean }
+  /** `restartSession` of a final session: a new actor under the same id. */
+  | { kind: "manualRestart"; at: number; session: string }
   | { kind: "kill"; at: number; session: string; reason: string }
   | { kind: "question"; at: number; session: string; pattern: string }
   | { kind: "account"; at: number; session: string; accountId: string; provider: string | null }
@@ -73,7 +78,20 @@ export function toFact(line: Record<string, unknown>): LogFact | null {
         failureMode: str(line.failureMode),
         code: num(line.code),
         signal: str(line.signal),
+        lastError: str(line.lastError),
       };
+    case "session.restart_wait":
+    case "session.dead":
+      return {
+        kind: "ended",
+        at,
+        session,
+        failureMode: str(line.failureMode),
+        lastError: str(line.lastError),
+        final: name === "session.dead",
+      };
+    case "session.restart":
+      return line.via === "new_actor" ? { kind: "manualRestart", at, session } : { kind: "other", at, session };
     case "session.kill":
       return { kind: "kill", at, session, reason: str(line.reason) ?? "" };
     case "session.input_wait":

@@ -31,7 +31,7 @@ export function renderReportText(r: RunReport, color = false): string {
           .filter(Boolean)
           .join(" · "),
     );
-    lines.push(`${" ".repeat(w)}  ${s.finalReason}`);
+    lines.push(`${" ".repeat(w)}  ${s.finalReason}${s.lastError ? `: ${s.lastError}` : ""}`);
   }
   return `${lines.join("\n")}\n`;
 }
