@@ -228,6 +228,9 @@ describe.skipIf(!cli.built)("conductor ls / logs / send / attach / kill / stop a
     expect(stop.stdout).toMatch(/stopping ctl[\s\S]*ctl stopped/);
     expect(await runExit).toBe(1); // alpha was stopped before it completed: not what its config expects
     expect(runOut.text).toMatch(/FAIL\s+alpha\s+dead/);
+    // beta, dead and restarted by hand (a new actor under its id), is said so, and keeps its place.
+    expect(runOut.text).toMatch(/beta: init → starting \(initial: restarted by hand \(conductor restart\)\)/);
+    expect(runOut.text).toMatch(/summary:\n.*alpha.*\n(?:.*└.*\n)?.*beta/);
     const ls = await conductor("ls");
     expect(ls.stdout).toContain("no conductor is running");
     const logs = await conductor("logs", "alpha");

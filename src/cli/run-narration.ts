@@ -11,8 +11,16 @@ type Conductor = ReturnType<typeof createConductor>;
 
 /** Narrates the run on its status view; answers a question the config has an answer for. */
 export function narrateRun(conductor: Conductor, view: ReturnType<typeof createStatusView>, config: RunConfig): void {
+  // A session seen before that starts from `init` again was restarted by hand (`conductor restart` of
+  // a final session: a new actor under its id), not a new session.
+  const seen = new Set<string>();
   // A run that failed says the CLI's own words with the move, not only the verdict's name.
   conductor.on("stateChange", (e) => {
+    if (e.from === "init" && seen.has(e.sessionId)) {
+      view.moved(e.sessionId, e.from, e.to, `${e.reason}: restarted by hand (conductor restart)`);
+      return;
+    }
+    seen.add(e.sessionId);
     const lastError = e.to === "failed" ? conductor.getSnapshot().find((s) => s.id === e.sessionId)?.lastError : null;
     // A spawn error's reason carries its message already (`spawn_error:<message>`): said once.
     view.moved(
@@ -56,7 +64,10 @@ export function printSummary(
   const width = Math.max(8, ...sessions.map((s) => s.id.length));
   let unexpected = 0;
   out.write(`\nsummary:\n`);
-  for (const s of sessions) {
+  // In the config's order: a session restarted by hand is a new actor, listed last by the conductor.
+  const order = new Map(config.sessions.map((c, i) => [c.id, i]));
+  const byConfig = [...sessions].sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+  for (const s of byConfig) {
     const expected = config.sessions.find((c) => c.id === s.id)?.expect ?? "completed";
     const ok = s.state === expected;
     if (!ok) unexpected++;
