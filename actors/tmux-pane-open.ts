@@ -31,6 +31,10 @@ export async function openRunPane(o: {
     o.ctx.log("remote.host_retry", { lastError: o.host.lastError() });
     o.host.retry();
   }
+  // A run that must wait for its host has the link try now, not at the end of its backoff (up to
+  // 10 s); a try already under way is not doubled (the link's chart takes HOST.RETRY only between tries).
+  const status = o.host.status();
+  if (status === "reconnecting" || status === "unreachable") o.host.retry();
   try {
     await o.ctl.ensure(o.hostDownMs);
   } catch (e) {

@@ -76,6 +76,7 @@ export const sessionRunSetup = sessionBase.extend({
       retryAfterMs: null,
       userRestart: false,
       leaseWaitOver: false,
+      hostWait: null,
     })),
     /** The run's budget: a delayed event this run's generation, ignored by any later run. */
     armRunDeadline: enqueueActions(({ context, enqueue }) => {
@@ -285,6 +286,7 @@ export const sessionRunSetup = sessionBase.extend({
     /** Stop the pty actor; if its tree is still dying, the reaper (owned by the actor's cleanup) finishes it. */
     releaseChild: enqueueActions(({ enqueue }) => {
       enqueue.stopChild("pty");
+      enqueue.stopChild("hostWatch");
       enqueue.stopChild("creds");
       enqueue.stopChild("mcp");
       enqueue.stopChild("telemetry");

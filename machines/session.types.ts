@@ -200,6 +200,26 @@ export interface McpHeartbeatInput extends McpHeartbeatSpec {
 /** One heartbeat round's verdict, sent to the session (the run's generation, so a late one is ignored). */
 export type McpProbeEvent = { type: "PROBE.L2"; generation: number; ok: boolean; reason: string };
 
+/** A host's link as its runtime reports it (machines/ssh-host.machine.ts's statuses). */
+export type HostLinkStatus = "connecting" | "connected" | "reconnecting" | "unreachable" | "rejected";
+
+/** The host watch's input: the session whose host it watches while the session waits for it. */
+export interface HostWatchInput {
+  sessionId: string;
+}
+
+/**
+ * The session's host as its link reports it while the session waits for it (a run ended
+ * `host_unreachable`): now, then at each change. `since`: epoch ms the link last went up or down.
+ */
+export type HostStatusEvent = {
+  type: "HOST.STATUS";
+  host: string;
+  status: HostLinkStatus;
+  since: number;
+  error: string | null;
+};
+
 /** The telemetry probe's input: the file, and the run it watches. */
 export interface AgentTelemetryInput {
   sessionId: string;

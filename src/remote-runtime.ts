@@ -11,6 +11,7 @@
  */
 import { accessSync, constants } from "node:fs";
 import type { TelemetryWatch } from "../actors/agent-telemetry.js";
+import { hostWatchLogic } from "../actors/remote-host-watch.js";
 import { ConductorError } from "./errors.js";
 import type { AgentTelemetryInput, ChildCommand } from "../machines/session.types.js";
 import type { ChildRunner, ChildRunnerArgs } from "../actors/pty-process.js";
@@ -119,6 +120,13 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
   };
   return {
     telemetry,
+    /** The session chart's `hostWatch`: the session's host's link while it waits for it (a run ended host_unreachable). */
+    hostWatch: hostWatchLogic(async (sessionId) => {
+      const host = opts.placementOf(sessionId)?.host;
+      if (!host) return undefined;
+      await load();
+      return pool?.get(host);
+    }),
     /**
      * Throws for a host the hosts file does not name (listing the ones it does), or whose key this
      * process cannot read: every run would fail to connect, and restarts cannot mend a config.
