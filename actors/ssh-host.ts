@@ -223,6 +223,8 @@ const pickMachineInput = (o: SshHostOptions): Omit<SshHostMachineInput, "name"> 
 export interface SshHostPool {
   /** The host's shared runtime, connecting on first use. Throws for a name not in the hosts file. */
   get(name: string): SshHost;
+  /** The host's runtime if it was used already (`get` would create it and connect). */
+  peek(name: string): SshHost | undefined;
   names(): string[];
   /** Every host's connection closed (shutdown). */
   close(): void;
@@ -245,6 +247,7 @@ export function createSshHostPool(config: HostsConfig, opts: SshHostOptions = {}
       live.set(name, h);
       return h;
     },
+    peek: (name) => live.get(name),
     names: () => Object.keys(config.hosts),
     close() {
       for (const h of live.values()) h.stop();

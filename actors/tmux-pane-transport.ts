@@ -121,6 +121,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
       void ctl.run(keys).catch((e: Error) => {
         this.diag(`send-keys failed: ${e.message}`);
         this.log("remote.input_unsure", { pane: pane.id, length: data.length, error: e.message });
+        this.report({ type: "RUN.INPUT_UNSURE", length: data.length, error: e.message, at: Date.now() });
       });
   }
 

@@ -114,6 +114,11 @@ export interface SessionContext {
    * `host_unreachable` (`restarting`, the `hostWatch` actor); null when not waiting or not heard yet.
    */
   hostWait: Omit<HostStatusEvent, "type"> | null;
+  /**
+   * The last input written to a remote run may not have arrived (its link reset under it): which run,
+   * its length, the channel's error, when (epoch ms). Null again once later input is written.
+   */
+  inputUnsure: { generation: number; length: number; error: string; at: number } | null;
   /** The wait for the host ran past `hostWaitMs`: the session is dead (not restartable). */
   hostWaitOver: boolean;
   /** Reference to this run's credentials, resolved by the child actor (no secret in context). */
@@ -267,6 +272,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     leaseWait: null,
     leaseWaitOver: false,
     hostWait: null,
+    inputUnsure: null,
     hostWaitOver: false,
     envRef: null,
     retryAfterMs: null,

@@ -44,6 +44,8 @@ export const sessionMachine = sessionSetup.createMachine({
   on: {
     "CHILD.SPAWNED": { guard: "fromCurrentChild", actions: ["noteSpawned", "writeTypeAhead"] },
     "CHILD.GONE": { guard: "fromCurrentChild", actions: "noteGone" },
+    // Whichever run it was written to: the last input may be lost, and the snapshot says so.
+    "CHILD.INPUT_UNSURE": { actions: "noteInputUnsure" },
     "RESTART.WINDOW_EXPIRED": { actions: "forgetRestart" },
     "LEASE.RENEW_DUE": { actions: "renewLease" },
     "PROBE.L2": { guard: "fromCurrentChild", actions: "noteMcpProbe" },

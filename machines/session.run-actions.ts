@@ -269,6 +269,7 @@ export const sessionRunSetup = sessionBase.extend({
     /** The text and Enter (INPUT) or the keys' bytes (KEYS), to the running child (session.input.ts). */
     forwardInput: enqueueActions(({ context, event, enqueue }) => {
       enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...inputCommand(context, event) });
+      if (context.inputUnsure) enqueue.assign({ inputUnsure: null }); // this one is the last input now
       if (event.type !== "INPUT") return;
       const asked = context.inputWait?.question ?? openQuestion(context, context.screen, context.title)?.question;
       enqueue.assign({ answeredQuestion: asked ?? null });
@@ -282,6 +283,10 @@ export const sessionRunSetup = sessionBase.extend({
     /** Before the first child runs (a TUI: its composer): kept, in order, and written by writeTypeAhead. */
     keepTypeAhead: assign({
       typeAhead: ({ context, event }) => [...(context.typeAhead ?? []), inputCommand(context, event)],
+    }),
+    noteInputUnsure: assign(({ event }) => {
+      const { type: _type, ...unsure } = event as Ev<"CHILD.INPUT_UNSURE">;
+      return { inputUnsure: unsure };
     }),
     /** Stop the pty actor; if its tree is still dying, the reaper (owned by the actor's cleanup) finishes it. */
     releaseChild: enqueueActions(({ enqueue }) => {

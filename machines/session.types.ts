@@ -154,7 +154,13 @@ export type ChildEvent =
       retryAfterMs?: number;
     } & ScreenReading)
   /** The whole process tree of this child is gone (agent and every descendant). */
-  | { type: "CHILD.GONE"; generation: number };
+  | { type: "CHILD.GONE"; generation: number }
+  /**
+   * Input written to a remote run may not have arrived: the link died under it unnoticed, and it is
+   * not typed again (that could answer a prompt twice). `length` of the input, never its text; `at`
+   * epoch ms.
+   */
+  | { type: "CHILD.INPUT_UNSURE"; generation: number; length: number; error: string; at: number };
 
 /**
  * Bytes for the child. `after.data` is written `delayMs` later, and writes that come meanwhile wait for

@@ -13,6 +13,7 @@ import { accessSync, constants } from "node:fs";
 import type { TelemetryWatch } from "../actors/agent-telemetry.js";
 import { hostWatchLogic } from "../actors/remote-host-watch.js";
 import { ConductorError } from "./errors.js";
+import type { HostLinkReading } from "./session-view.js";
 import type { AgentTelemetryInput, ChildCommand } from "../machines/session.types.js";
 import type { ChildRunner, ChildRunnerArgs } from "../actors/pty-process.js";
 import type { RemoteChildRunner, RemoteSpec } from "../actors/remote-session.js";
@@ -120,6 +121,11 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
   };
   return {
     telemetry,
+    /** A host's link for the snapshot (src/session-view.ts); undefined before the host was first used. */
+    linkOf(host: string): HostLinkReading | undefined {
+      const h = pool?.peek(host);
+      return h && { status: h.status(), since: h.since(), error: h.lastError() };
+    },
     /** The session chart's `hostWatch`: the session's host's link while it waits for it (a run ended host_unreachable). */
     hostWatch: hostWatchLogic(async (sessionId) => {
       const host = opts.placementOf(sessionId)?.host;
