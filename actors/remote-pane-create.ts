@@ -1,7 +1,7 @@
 /**
- * Opening the tmux pane a remote run watches: a new session created behind the exit shim, or an
- * existing pane attached to. Either way its window is linked into the control client's hub,
- * since a control client only sees the panes of the session it is attached to.
+ * Opening the tmux pane a remote run creates: a new session behind the exit shim, its window linked
+ * into the control client's hub, since a control client only sees the panes of the session it is
+ * attached to. A pane watched with `attach: true` is opened by remote-pane-attach.ts.
  */
 import { WORKDIR_MISSING } from "../machines/agents/command.js";
 import type { PtyProcessInput } from "../machines/session.types.js";
@@ -163,34 +163,6 @@ async function findCreated(ctx: PaneContext, name: string, nonce: string): Promi
   ]);
   ctx.log("remote.spawn_adopted", { tmuxSession: name, pane: pane.id, pid: pane.pid, wasLinked: linked });
   return { ...pane, adopted: true };
-}
-
-/** An existing pane (`target`), watched where it is; it is never killed. */
-export async function attachPane(ctx: PaneContext, target: string): Promise<Pane> {
-  const { ctl } = ctx;
-  // list-panes fails on a missing target; display-message would quietly fall back to another pane.
-  const [, [line = ""] = []] = await ctl
-    .run([
-      ["list-panes", "-t", target, "-F", "#{pane_id}"],
-      [
-        "display-message",
-        "-p",
-        "-t",
-        target,
-        "#{window_id} #{pane_id} #{pane_pid} #{pane_width} #{pane_height} #{window_linked_sessions_list}",
-      ],
-    ])
-    .catch((e: Error) => {
-      throw new Error(`cannot attach to tmux target "${target}" on ${ctx.host}: ${e.message}`);
-    });
-  const pane = paneFrom(line);
-  if (!pane) throw new Error(`tmux target "${target}" did not resolve to a pane`);
-  const [, , , w, h, ...linked] = line.split(" ");
-  ctx.resize(Number(w) || 120, Number(h) || 40);
-  ctx.watch(pane);
-  if (!linked.join(" ").split(",").includes(ctl.hub))
-    await ctl.run([["link-window", "-d", "-s", pane.window, "-t", exactSession(ctl.hub)]]);
-  return pane;
 }
 
 function paneFrom(line: string | undefined): Pane | undefined {

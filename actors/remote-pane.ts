@@ -3,6 +3,7 @@
  * is, what its death looks like, keys and signals sent to it, its capture, and its end.
  */
 import { signalName } from "./pty-shim.js";
+import { releaseCommands } from "./remote-pane-attach.js";
 import { exactSession } from "./shell-quote.js";
 import { type TmuxControl, TmuxCommandError } from "./tmux-hub.js";
 
@@ -13,6 +14,11 @@ export interface Pane {
   pid: number;
   /** Found after a channel reset rather than seen created: its first output went by unseen. */
   adopted?: boolean;
+  /**
+   * An attached pane held open at its program's exit (remote-pane-attach.ts): its own
+   * `remain-on-exit` before ("" when unset on the pane) and the value in effect then.
+   */
+  hold?: { paneValue: string; effective: string };
 }
 
 export interface PaneContext {
@@ -105,7 +111,7 @@ export async function endPane(
     await o.died(o.graceMs);
     await signalPane(ctl, pane, "KILL");
   }
-  const cmds = cleanupCommands(ctl.hub, pane, o.createdSession);
+  const cmds = cleanupCommands(ctl.hub, pane, o.createdSession, state ? parseDeadState(state) : null);
   if (ctl.attached) for (const c of cmds) await ctl.run([c]).catch(failed(String(c[0])));
   else for (const c of cmds) ctl.later([c]);
 }
@@ -113,15 +119,21 @@ export async function endPane(
 /**
  * Removing a pane from the remote server: a session we created loses its window and itself
  * (kill-session alone would leave the window alive in the hub); a pane we only watched is
- * unlinked from the hub and left running.
+ * unlinked from the hub and left running, or closed if its program has exited and tmux would have
+ * closed it then (releaseCommands).
  */
-export function cleanupCommands(hub: string, pane: Pane, createdSession: string | null): string[][] {
+export function cleanupCommands(
+  hub: string,
+  pane: Pane,
+  createdSession: string | null,
+  exit: { exitCode: number | null; signal: string | null } | null = null,
+): string[][] {
   return createdSession !== null
     ? [
         ["kill-window", "-t", pane.window],
         ["kill-session", "-t", exactSession(createdSession)],
       ]
-    : [["unlink-window", "-t", `${exactSession(hub)}${pane.window}`]];
+    : releaseCommands(hub, pane, exit);
 }
 
 /** Whether the tmux session `name` no longer exists (`has-session` fails saying so). */

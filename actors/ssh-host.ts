@@ -57,7 +57,10 @@ export interface SshHost {
   readonly actor: ActorRefFrom<typeof sshHostMachine>;
   status(): HostStatus;
   lastError(): string | null;
-  onStatus(fn: (status: HostStatus) => void): () => void;
+  /** Epoch ms the link last went up (`connected`) or down (lost, or the first try began). */
+  since(): number;
+  /** Each status change, with the connection's error as it was then. */
+  onStatus(fn: (status: HostStatus, error: string | null) => void): () => void;
   whenConnected(timeoutMs: number): Promise<void>;
   /**
    * Runs a command line (the user's shell on the host) on the live connection. ~140 ms each: not per
@@ -91,6 +94,13 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
   const actor = createActor(sshHostMachine.provide({ actors: { connection } }), {
     systemId: hostSystemId(config.name),
     input: { name: config.name, ...pickMachineInput(opts) },
+  });
+  // First listener: every other one reads the new `since` (an emitted event precedes the snapshot).
+  let since = Date.now();
+  let up = false;
+  actor.on("status", (e) => {
+    if ((e.status === "connected") !== up) since = Date.now();
+    up = e.status === "connected";
   });
   actor.on("status", (e) =>
     log("ssh.status", { host: e.host, status: e.status, ...(e.error ? { error: e.error } : {}) }),
@@ -134,8 +144,9 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
     actor,
     status,
     lastError: () => actor.getSnapshot().context.lastError,
+    since: () => since,
     onStatus(fn) {
-      const sub = actor.on("status", (e) => fn(e.status));
+      const sub = actor.on("status", (e) => fn(e.status, e.error));
       return () => sub.unsubscribe();
     },
     whenConnected(timeoutMs) {
@@ -212,6 +223,8 @@ const pickMachineInput = (o: SshHostOptions): Omit<SshHostMachineInput, "name"> 
 export interface SshHostPool {
   /** The host's shared runtime, connecting on first use. Throws for a name not in the hosts file. */
   get(name: string): SshHost;
+  /** The host's runtime if it was used already (`get` would create it and connect). */
+  peek(name: string): SshHost | undefined;
   names(): string[];
   /** Every host's connection closed (shutdown). */
   close(): void;
@@ -234,6 +247,7 @@ export function createSshHostPool(config: HostsConfig, opts: SshHostOptions = {}
       live.set(name, h);
       return h;
     },
+    peek: (name) => live.get(name),
     names: () => Object.keys(config.hosts),
     close() {
       for (const h of live.values()) h.stop();

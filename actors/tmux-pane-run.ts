@@ -12,11 +12,14 @@ import { makeNonce, MarkerScanner } from "./pty-shim.js";
 import { RemoteOutput } from "./remote-output.js";
 import { PaneStream } from "./remote-pane-stream.js";
 import { type Pane, parseDeadState } from "./remote-pane.js";
+import { attachedEnd } from "./remote-pane-attach.js";
 import type { RemoteSessionDeps, RemoteSpec } from "./remote-spec.js";
 import { PaneProbe } from "./tmux-pane-probe.js";
 import type { PaneWatcher, TmuxControl } from "./tmux-hub.js";
 
 const GONE: ChildExit = { exitCode: null, signal: null, reason: "remote_pane_gone" };
+/** An attached pane reported dead without its status: asked again this many times (~100 ms apart). */
+const STATUS_WAITS = 30;
 export const TOKEN: ChildExit = { exitCode: 0, signal: null, reason: "remote_completion_token" };
 /** Someone ran `tmux kill-session` on the agent's session: the agent is ended (its window lived on in the hub). */
 const SESSION_KILLED: ChildExit = { exitCode: null, signal: null, reason: "remote_session_killed" };
@@ -34,6 +37,8 @@ export abstract class TmuxPaneRun implements PaneWatcher {
   protected err: WriteStream | undefined;
   protected ctl: TmuxControl | undefined;
   protected sessionName = "";
+  /** The tmux target an attached run watches (`attach: true`); "" for a pane we create. */
+  protected target = "";
   /** Our pane; dropped when it is gone, since its ids may then name someone else's. */
   protected pane: Pane | undefined;
   /** A pane we created that vanished: its processes are ended by the reap (remote-lost-group.ts). */
@@ -50,6 +55,8 @@ export abstract class TmuxPaneRun implements PaneWatcher {
   /** The pane's bytes → marker and output; held from a drop until the catch-up. */
   protected readonly stream: PaneStream;
   protected resyncing = false;
+  /** Times an attached pane's death came without its status (STATUS_WAITS). */
+  private statusWaits = 0;
 
   constructor(
     protected readonly deps: RemoteSessionDeps,
@@ -108,9 +115,24 @@ export abstract class TmuxPaneRun implements PaneWatcher {
     if (this.early) return void this.early.push(() => this.paneState(value));
     const exit = parseDeadState(value);
     if (!exit) return;
+    if (!this.shim && exit.exitCode === null && !exit.signal && this.statusWaits++ < STATUS_WAITS) {
+      // tmux (3.3a with libutempter) collects a dead pane's status only when another child of its
+      // server exits: one is made (run-shell -b true), then the pane is asked again. The shim's
+      // marker carries the status of the panes we create.
+      void this.ctl
+        ?.run([["run-shell", "-b", "true"]])
+        .catch(() => undefined)
+        .then(() => this.probe.soon(100));
+      return;
+    }
     this.exitKnown = true;
     this.probe.deathSeen();
-    this.report({ type: "RUN.EXITED", exit, settle: false });
+    // An attached pane's program is not ours to start again: its end is final, and says why.
+    this.report({
+      type: "RUN.EXITED",
+      exit: this.shim ? exit : attachedEnd(exit, this.pane, this.target),
+      settle: false,
+    });
   }
 
   windowChanged(): void {
@@ -136,7 +158,7 @@ export abstract class TmuxPaneRun implements PaneWatcher {
     if (pane && this.shim) this.lostPane = pane;
     this.pane = undefined;
     this.probe.deathSeen();
-    this.report({ type: "RUN.EXITED", exit: GONE, settle: false });
+    this.report({ type: "RUN.EXITED", exit: this.shim ? GONE : attachedEnd(GONE, pane, this.target), settle: false });
   }
 
   detached(why: string): void {

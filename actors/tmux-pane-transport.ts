@@ -11,7 +11,8 @@ import { endStream, openLog } from "./log-file.js";
 import { endLostGroup, endLostGroupLater } from "./remote-lost-group.js";
 import { resyncPane } from "./remote-resync.js";
 import { ackKeys, endPane, inputKeys, type Pane, type PaneContext, signalPane } from "./remote-pane.js";
-import { attachPane, createPane } from "./remote-pane-create.js";
+import { attachPane } from "./remote-pane-attach.js";
+import { createPane } from "./remote-pane-create.js";
 import { type ControlFor, type RunTarget, runTarget } from "./remote-spec.js";
 import { openRunPane } from "./tmux-pane-open.js";
 import { TmuxPaneRun, TOKEN } from "./tmux-pane-run.js";
@@ -41,14 +42,18 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
 
   /**
    * The host will not run the agent until the user fixes it (host key, authorized_keys, a key
-   * that needs the agent, tmux): an exit the session does not restart (failureMode `config`, a
-   * terminal mode), with the refusal as its error. A spawn error was restarted maxRestarts times
-   * in a blink against the host's cached refusal. The user's restart tries the host again.
+   * that needs the agent, tmux), or an attach target is gone or dead: an exit the session does not
+   * restart (failureMode `config`, a terminal mode), with the refusal as its error. A spawn error
+   * was restarted maxRestarts times in a blink against the host's cached refusal (and against a
+   * missing attach target). The user's restart tries again.
    */
-  private refused(message: string) {
-    this.log("remote.host_refused", { message });
-    this.diag(`host refused: ${message}`);
-    this.report({ type: "RUN.EXITED", exit: { ...REFUSED, detail: message }, settle: false });
+  private refused(message: string, by: "host" | "attach") {
+    // An attach target gone or dead is refused alike (remote-pane-attach.ts): no rerun brings its program back.
+    const attach = by === "attach";
+    this.log(attach ? "remote.attach_refused" : "remote.host_refused", { message });
+    this.diag(`${attach ? "attach" : "host"} refused: ${message}`);
+    const exit = attach ? { ...REFUSED, reason: "attach_refused" } : REFUSED;
+    this.report({ type: "RUN.EXITED", exit: { ...exit, detail: message }, settle: false });
   }
 
   async start(controlFor: ControlFor): Promise<void> {
@@ -66,6 +71,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
     this.host = host;
     this.out.watchFor(where.token);
     this.sessionName = where.sessionName;
+    this.target = target;
     const ctl = controlFor(host, socket);
     this.ctl = ctl;
     if (this.shim) ctl.coverHostDown(this.hostDownMs); // its agent outlives a drop as long as we wait for it
@@ -90,7 +96,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
       return;
     }
     if (opened.kind === "failed") return this.fail(opened.message);
-    if (opened.kind === "refused") return this.refused(opened.message);
+    if (opened.kind === "refused") return this.refused(opened.message, opened.by);
     if (opened.kind === "unreachable")
       return this.report({
         type: "RUN.EXITED",
@@ -121,6 +127,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
       void ctl.run(keys).catch((e: Error) => {
         this.diag(`send-keys failed: ${e.message}`);
         this.log("remote.input_unsure", { pane: pane.id, length: data.length, error: e.message });
+        this.report({ type: "RUN.INPUT_UNSURE", length: data.length, error: e.message, at: Date.now() });
       });
   }
 

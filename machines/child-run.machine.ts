@@ -57,6 +57,7 @@ export const childRunMachine = childRunSetup.createMachine({
     "CHILD.WRITE": { actions: "write" },
     "CHILD.RESIZE": { actions: "resize" },
     STOP: { actions: "detach" },
+    "RUN.INPUT_UNSURE": { guard: "listening", actions: "reportInputUnsure" },
   },
   states: {
     spawning: {

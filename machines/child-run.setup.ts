@@ -150,6 +150,10 @@ export const childRunSetup = setup({
         ...(retryAfterMs !== null ? { retryAfterMs } : {}),
       });
     }),
+    reportInputUnsure: emit(({ context, event }) => {
+      const { type: _type, ...unsure } = event as Ev<"RUN.INPUT_UNSURE">;
+      return { type: "CHILD.INPUT_UNSURE" as const, generation: context.generation, ...unsure };
+    }),
     reportGone: enqueueActions(({ context, enqueue }) => {
       if (!context.detached) enqueue.emit({ type: "CHILD.GONE", generation: context.generation });
     }),

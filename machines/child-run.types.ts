@@ -69,6 +69,8 @@ export type TransportEvent =
   /** The first SIGTERM of a terminate has been delivered: the grace counts from here. */
   | { type: "RUN.SIGNALLED" }
   | { type: "RUN.LINK_DOWN"; why: string }
+  /** Input written may not have arrived (a remote link reset under it); not written again. */
+  | { type: "RUN.INPUT_UNSURE"; length: number; error: string; at: number }
   | { type: "RUN.LINK_UP" }
   /** The trailing output was reported and the output log is closed. */
   | ({ type: "RUN.DRAINED"; recentOutput: string; at: number } & ScreenReading)

@@ -26,10 +26,12 @@ import {
 import { newScreenRetry, reportedFailure } from "./session.retries.js";
 import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
 import { charsOf, inputCommand, takesInput } from "./session.input.js";
-import { BUSY_CONTENT_SETTLE_MS, NEVER_MS, QUESTION_GONE_SETTLE_MS } from "./session.policy.js";
+import { BUSY_CONTENT_SETTLE_MS, hostOutage, NEVER_MS, QUESTION_GONE_SETTLE_MS } from "./session.policy.js";
 import type {
   AgentTelemetryInput,
   ChildCommand,
+  HostStatusEvent,
+  HostWatchInput,
   McpHeartbeatInput,
   McpProbeEvent,
   PtyProcessInput,
@@ -47,10 +49,16 @@ const noCredentials = fromCallback<LeaseEvent, CredentialHomeInput>(({ sendBack 
 const noHeartbeat = fromCallback<McpProbeEvent, McpHeartbeatInput>(() => undefined);
 /** Stand-in telemetry probe: reports nothing. The runtime provides the real one (actors/agent-telemetry.ts). */
 const noTelemetry = fromCallback<TelemetryErrorEvent, AgentTelemetryInput>(() => undefined);
+/**
+ * Stand-in host watch: reports nothing, so a wait for the host ends only at `hostWait`. The runtime
+ * provides the real one (actors/remote-host-watch.ts), which reports the host's link.
+ */
+const noHostWatch = fromCallback<HostStatusEvent, HostWatchInput>(() => undefined);
 
 export const output = (event: SessionEvent) => event as Ev<"CHILD.OUTPUT">;
-/** The wait in `restarting`: none when the user asked for the restart. */
-export const restartWaitMs = (c: SessionContext) => (c.userRestart ? 0 : restartDelay(c, c.recentRestarts));
+/** The wait in `restarting`: none when the user asked for the restart; a host's return, not a time, after an outage. */
+export const restartWaitMs = (c: SessionContext) =>
+  c.userRestart ? 0 : hostOutage(c) ? NEVER_MS : restartDelay(c, c.recentRestarts);
 
 export const sessionBase = setup({
   types: {
@@ -65,6 +73,7 @@ export const sessionBase = setup({
     credentialHome: noCredentials,
     mcpHeartbeat: noHeartbeat,
     agentTelemetry: noTelemetry,
+    hostWatch: noHostWatch,
   },
   delays: {
     /** L3: first output must come within this. */
@@ -96,6 +105,8 @@ export const sessionBase = setup({
     /** Backoff, or a rate limit's reset (session.judgement.ts); none for a restart the user asked for. */
     restartBackoff: ({ context }) => restartWaitMs(context),
     restartWindow: ({ context }) => context.policy.windowMs ?? NEVER_MS,
+    /** How long the session waits for its host after a run ended `host_unreachable`. */
+    hostWait: ({ context }) => context.policy.hostWaitMs,
     /** How long a run may wait for an account before the session gives up. */
     leaseWait: ({ context }) => context.policy.leaseWaitMs,
     /** Renew a held lease at half its TTL. */
@@ -153,8 +164,14 @@ export const sessionBase = setup({
       context.policy.inputWaitDefaultKeys !== null && context.inputWait?.question !== context.autoAnswered,
     inputWaitTimeoutEnabled: ({ context }) => context.policy.inputWaitTimeoutMs !== null,
     killRequested: ({ context }) => context.killRequested,
-    /** Within the restart budget, or a rate limit waited out (not counted against it: limitPause). */
-    mayRestart: ({ context }) => context.recentRestarts < context.policy.maxRestarts || limitPause(context),
+    /** Within the restart budget, or a rate limit waited out or a host outage (neither counted against it). */
+    mayRestart: ({ context }) =>
+      context.recentRestarts < context.policy.maxRestarts || limitPause(context) || hostOutage(context),
+    /** Waiting for the host after an outage, and it has not answered yet (nor the user restarted). */
+    waitingForHost: ({ context }) => hostOutage(context) && !context.backoffElapsed,
+    /** The host's link is up again, or refuses us (the next run then says why, and ends the session). */
+    hostAnswers: ({ event }) =>
+      (event as HostStatusEvent).status === "connected" || (event as HostStatusEvent).status === "rejected",
     readyToRespawn: ({ context }) => !context.treeAlive && context.backoffElapsed,
     /** Not for a headless one-shot: its silence is the model working, and a restart reruns the task. */
     stallGiveUpEnabled: ({ context }) => context.policy.stallTimeoutMs !== null && !oneShotRun(context),
@@ -175,6 +192,7 @@ export const sessionBase = setup({
       context.failureMode === "no_account" ||
       context.failureMode === "credentials" ||
       context.failureMode === "internal_error" ||
+      context.hostWaitOver ||
       cannotRecover(context),
     /** The CLI shows a failure and keeps running (TUI auth error, quota text over a spinner). */
     /** The CLI's screen announces a retry of its own that was not read before (retry-notice.ts). */

@@ -12,6 +12,7 @@ import type {
   ChildEvent,
   ChildSpec,
   FailureMode,
+  HostStatusEvent,
   McpHeartbeatSpec,
   McpProbeEvent,
   TelemetryErrorEvent,
@@ -113,6 +114,18 @@ export interface SessionContext {
   leaseWait: { etaMs: number | null; reason: string } | null;
   /** This run's `leaseWaitMs` ran out while its credentials were being prepared (then held elsewhere: dead). */
   leaseWaitOver: boolean;
+  /**
+   * The host as its link last reported it while the session waits for it after a run ended
+   * `host_unreachable` (`restarting`, the `hostWatch` actor); null when not waiting or not heard yet.
+   */
+  hostWait: Omit<HostStatusEvent, "type"> | null;
+  /**
+   * The last input written to a remote run may not have arrived (its link reset under it): which run,
+   * its length, the channel's error, when (epoch ms). Null again once later input is written.
+   */
+  inputUnsure: { generation: number; length: number; error: string; at: number } | null;
+  /** The wait for the host ran past `hostWaitMs`: the session is dead (not restartable). */
+  hostWaitOver: boolean;
   /** Reference to this run's credentials, resolved by the child actor (no secret in context). */
   envRef: string | null;
   /** Retry hint from the output of the run that failed, for the account's cool-down. */
@@ -137,7 +150,8 @@ export type SessionEvent =
   | ChildEvent
   | McpProbeEvent
   | TelemetryErrorEvent
-  | AgentRetryEvent;
+  | AgentRetryEvent
+  | HostStatusEvent;
 
 /** Events the session emits (`actor.on(type, fn)`): the facade and the event log listen to these. */
 export type SessionEmitted =
@@ -183,6 +197,8 @@ export type SessionEmitted =
   | { type: "nudge"; sessionId: string; generation: number; keys: readonly string[] }
   /** A question left unanswered for `inputWaitTimeoutMs` got the configured default keys. */
   | { type: "autoAnswer"; sessionId: string; generation: number; question: string; keys: readonly string[] }
+  /** Waiting for the host after a run ended `host_unreachable`: its link's status, now and at each change. */
+  | ({ type: "hostWait"; sessionId: string; maxWaitMs: number } & Omit<HostStatusEvent, "type">)
   /** The wait before the next run, and why (a rate limit's reset, a backoff). */
   | { type: "restartWait"; sessionId: string; delayMs: number; failureMode: FailureMode | null }
   | { type: "account"; sessionId: string; lease: SessionLease }
@@ -261,6 +277,9 @@ function contextLiteral(input: SessionInput): SessionContext {
     lease: null,
     leaseWait: null,
     leaseWaitOver: false,
+    hostWait: null,
+    inputUnsure: null,
+    hostWaitOver: false,
     envRef: null,
     retryAfterMs: null,
     mcpHeartbeat: input.mcpHeartbeat ?? null,

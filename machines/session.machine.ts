@@ -44,6 +44,8 @@ export const sessionMachine = sessionSetup.createMachine({
   on: {
     "CHILD.SPAWNED": { guard: "fromCurrentChild", actions: ["noteSpawned", "writeTypeAhead"] },
     "CHILD.GONE": { guard: "fromCurrentChild", actions: "noteGone" },
+    // Whichever run it was written to: the last input may be lost, and the snapshot says so.
+    "CHILD.INPUT_UNSURE": { actions: "noteInputUnsure" },
     "RESTART.WINDOW_EXPIRED": { actions: "forgetRestart" },
     "LEASE.RENEW_DUE": { actions: "renewLease" },
     "PROBE.L2": { guard: "fromCurrentChild", actions: "noteMcpProbe" },
@@ -257,20 +259,24 @@ export const sessionMachine = sessionSetup.createMachine({
       ],
     },
     [STATES.RESTARTING]: {
-      entry: [{ type: "announce", params: { to: STATES.RESTARTING } }, "announceRestartWait"],
+      entry: [{ type: "announce", params: { to: STATES.RESTARTING } }, "announceRestartWait", "watchHost"],
       // The old tree must be gone before the next child starts: no two runs at once.
       exit: "releaseChild",
-      after: { restartBackoff: { actions: "markBackoffElapsed" } },
-      always: {
-        guard: "readyToRespawn",
-        target: STATES.STARTING,
-        actions: { type: "because", params: { reason: "respawn" } },
+      after: {
+        restartBackoff: { actions: "markBackoffElapsed" },
+        // After a host outage the wait is for the host's link (HOST.STATUS), bounded by hostWaitMs.
+        hostWait: { guard: "waitingForHost", target: STATES.FAILED, actions: "noteHostGaveUp" },
       },
+      always: { guard: "readyToRespawn", target: STATES.STARTING, actions: "noteRespawn" },
       on: {
         // Seed defect: a kill during restarting was refused and the respawn still ran.
         KILL: { target: STATES.FAILED, actions: "noteKill" },
         // Asked to restart while waiting (a backoff, a rate limit's reset): the next run starts once the tree is gone.
         RESTART: { actions: "skipBackoff" },
+        "HOST.STATUS": [
+          { guard: "hostAnswers", actions: ["noteHostStatus", "hostBack"] },
+          { actions: "noteHostStatus" },
+        ],
       },
     },
     [STATES.DEAD]: {

@@ -10,8 +10,11 @@ import { output, restartWaitMs } from "./session.base.js";
 import { limitPause, liveFailure, openQuestion, verdictJudgement } from "./session.judgement.js";
 import { isRetryNotice, reportedFailure, retriedByItself, retryNotice } from "./session.retries.js";
 import { keysToBytes } from "./session.keys.js";
+import { hostOutage } from "./session.policy.js";
 import { sessionRunSetup } from "./session.run-actions.js";
-import type { AgentRetryEvent, TelemetryErrorEvent } from "./session.types.js";
+import type { AgentRetryEvent, HostStatusEvent, TelemetryErrorEvent } from "./session.types.js";
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 export const sessionOutcomeSetup = sessionRunSetup.extend({
   actions: {
@@ -66,6 +69,11 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
         enqueue.assign({ restarts: context.restarts + 1, backoffElapsed: false, reason: "rate_limit_wait" });
         return;
       }
+      // So is a host that went away: the next run waits for it (restarting, hostWatch), uncounted.
+      if (hostOutage(context)) {
+        enqueue.assign({ restarts: context.restarts + 1, backoffElapsed: false, reason: "host_wait", hostWait: null });
+        return;
+      }
       enqueue.assign({
         restarts: context.restarts + 1,
         recentRestarts: context.recentRestarts + 1,
@@ -78,12 +86,48 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
       }
     }),
     forgetRestart: assign(({ context }) => ({ recentRestarts: Math.max(0, context.recentRestarts - 1) })),
-    announceRestartWait: emit(({ context }) => ({
-      type: "restartWait" as const,
-      sessionId: context.id,
-      delayMs: restartWaitMs(context),
-      failureMode: context.failureMode,
+    announceRestartWait: enqueueActions(({ context, enqueue }) => {
+      // A wait for the host has no delay to tell: its link's status says it (`hostWait`, noteHostStatus).
+      if (hostOutage(context) && !context.userRestart) return;
+      enqueue.emit({
+        type: "restartWait",
+        sessionId: context.id,
+        delayMs: restartWaitMs(context),
+        failureMode: context.failureMode,
+      });
+    }),
+    /** After an outage, the host's link is watched until it answers (the runtime's `hostWatch` actor). */
+    watchHost: enqueueActions(({ context, enqueue }) => {
+      if (!hostOutage(context) || context.userRestart) return;
+      enqueue.spawnChild("hostWatch", { id: "hostWatch", input: { sessionId: context.id } });
+    }),
+    /** The link's status while the session waits: kept, and told (the event log's `session.host_wait`) when it changes. */
+    noteHostStatus: enqueueActions(({ context, event, enqueue }) => {
+      const { type: _type, ...link } = event as HostStatusEvent;
+      enqueue.assign({ hostWait: link });
+      const was = context.hostWait;
+      if (was?.status === link.status && was.since === link.since && was.host === link.host) return;
+      enqueue.emit({ type: "hostWait", sessionId: context.id, maxWaitMs: context.policy.hostWaitMs, ...link });
+    }),
+    /** The host answers: the next run starts as soon as the old tree is gone, no backoff. */
+    hostBack: assign({ backoffElapsed: true, reason: "host_back" }),
+    /** The next run begins: after a host's return the move says so. */
+    noteRespawn: assign(({ context }) => ({
+      reason: context.reason === "host_back" && hostOutage(context) ? "host_back" : "respawn",
     })),
+    /** The host did not come back within hostWaitMs: dead (not restartable), saying since when it is away. */
+    noteHostGaveUp: assign(({ context }) => {
+      const ms = context.policy.hostWaitMs;
+      const link = context.hostWait;
+      const where = link
+        ? `host ${link.host} still ${link.status} (since ${iso(link.since)}${link.error ? `: ${link.error}` : ""})`
+        : `the host is still away (${context.lastError ?? "host_unreachable"})`;
+      return {
+        hostWaitOver: true,
+        reason: `hostWaitMs(${ms})_exceeded`,
+        lastError: `${where}; waited ${ms} ms (restart.hostWaitMs) after the run gave it up`,
+      };
+    }),
     markBackoffElapsed: assign({ backoffElapsed: true }),
     explainDeath: assign(({ context }) => ({
       reason: context.killRequested ? context.reason : `maxRestarts(${context.policy.maxRestarts})_exceeded`,
@@ -92,7 +136,8 @@ export const sessionOutcomeSetup = sessionRunSetup.extend({
     explainUnrecoverable: assign(({ context }) =>
       context.failureMode === "no_account" ||
       context.failureMode === "credentials" ||
-      context.failureMode === "internal_error"
+      context.failureMode === "internal_error" ||
+      context.hostWaitOver
         ? {}
         : { reason: `not_restartable:${context.failureMode}` },
     ),

@@ -4,6 +4,7 @@
  */
 
 import { backoffMs } from "./backoff.js";
+import type { FailureMode } from "./session.types.js";
 
 export interface ProbePolicy {
   /** L1: no output for this long while healthy → `stalled`. Seed default 30 000. */
@@ -37,6 +38,13 @@ export interface RestartPolicy {
   backoffInitialMs: number;
   backoffFactor: number;
   backoffMaxMs: number;
+  /**
+   * A run that ended because its host was unreachable (`host_unreachable`, after the run's own
+   * `hostDownTimeoutMs`) is not a crash: the session waits for the host's link to be back, at most
+   * this long, then runs again at once, not counted against `maxRestarts`; still down → `dead`.
+   * 0: no wait, such a restart is counted as any other.
+   */
+  hostWaitMs: number;
 }
 
 /** How the agent's own words are judged and acted on (issue 10; docs/agents.md). */
@@ -86,6 +94,7 @@ export const DEFAULT_POLICY: Readonly<SessionPolicy> = Object.freeze({
   backoffInitialMs: 0,
   backoffFactor: 2,
   backoffMaxMs: 30_000,
+  hostWaitMs: 600_000,
   graceMs: 10_000,
   leaseWaitMs: 600_000,
   judgeAs: null,
@@ -134,4 +143,14 @@ export const NEVER_MS = 2 ** 31 - 1;
 export function backoffDelay(policy: RestartPolicy, nthInWindow: number): number {
   const { backoffInitialMs: initialMs, backoffFactor: factor, backoffMaxMs: maxMs } = policy;
   return backoffMs({ initialMs, factor, maxMs }, nthInWindow - 1);
+}
+
+/**
+ * The run ended because its host was unreachable, not because the agent failed: the session waits
+ * for the host's link (`restart.hostWaitMs`) and does not count the next run against `maxRestarts`
+ * (they went in seconds while the host was down, then the session was dead before it came back).
+ * `maxRestarts: 0` still means no second run; `hostWaitMs: 0` restarts it as any failure.
+ */
+export function hostOutage(c: { policy: RestartPolicy; failureMode: FailureMode | null }): boolean {
+  return c.failureMode === "host_unreachable" && c.policy.maxRestarts > 0 && c.policy.hostWaitMs > 0;
 }

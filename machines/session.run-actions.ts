@@ -77,6 +77,7 @@ export const sessionRunSetup = sessionBase.extend({
       retryAfterMs: null,
       userRestart: false,
       leaseWaitOver: false,
+      hostWait: null,
     })),
     /** The run's budget: a delayed event this run's generation, ignored by any later run. */
     armRunDeadline: enqueueActions(({ context, enqueue }) => {
@@ -271,6 +272,7 @@ export const sessionRunSetup = sessionBase.extend({
     /** The text and Enter (INPUT) or the keys' bytes (KEYS), to the running child (session.input.ts). */
     forwardInput: enqueueActions(({ context, event, enqueue }) => {
       enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...inputCommand(context, event) });
+      if (context.inputUnsure) enqueue.assign({ inputUnsure: null }); // this one is the last input now
       if (event.type !== "INPUT") return;
       const asked = context.inputWait?.question ?? openQuestion(context, context.screen, context.title)?.question;
       enqueue.assign({ answeredQuestion: asked ?? null });
@@ -285,9 +287,14 @@ export const sessionRunSetup = sessionBase.extend({
     keepTypeAhead: assign({
       typeAhead: ({ context, event }) => [...(context.typeAhead ?? []), inputCommand(context, event)],
     }),
+    noteInputUnsure: assign(({ event }) => {
+      const { type: _type, ...unsure } = event as Ev<"CHILD.INPUT_UNSURE">;
+      return { inputUnsure: unsure };
+    }),
     /** Stop the pty actor; if its tree is still dying, the reaper (owned by the actor's cleanup) finishes it. */
     releaseChild: enqueueActions(({ enqueue }) => {
       enqueue.stopChild("pty");
+      enqueue.stopChild("hostWatch");
       enqueue.stopChild("creds");
       enqueue.stopChild("mcp");
       enqueue.stopChild("telemetry");

@@ -154,7 +154,13 @@ export type ChildEvent =
       retryAfterMs?: number;
     } & ScreenReading)
   /** The whole process tree of this child is gone (agent and every descendant). */
-  | { type: "CHILD.GONE"; generation: number };
+  | { type: "CHILD.GONE"; generation: number }
+  /**
+   * Input written to a remote run may not have arrived: the link died under it unnoticed, and it is
+   * not typed again (that could answer a prompt twice). `length` of the input, never its text; `at`
+   * epoch ms.
+   */
+  | { type: "CHILD.INPUT_UNSURE"; generation: number; length: number; error: string; at: number };
 
 /**
  * Bytes for the child. `after.data` is written `delayMs` later, and writes that come meanwhile wait for
@@ -199,6 +205,26 @@ export interface McpHeartbeatInput extends McpHeartbeatSpec {
 
 /** One heartbeat round's verdict, sent to the session (the run's generation, so a late one is ignored). */
 export type McpProbeEvent = { type: "PROBE.L2"; generation: number; ok: boolean; reason: string };
+
+/** A host's link as its runtime reports it (machines/ssh-host.machine.ts's statuses). */
+export type HostLinkStatus = "connecting" | "connected" | "reconnecting" | "unreachable" | "rejected";
+
+/** The host watch's input: the session whose host it watches while the session waits for it. */
+export interface HostWatchInput {
+  sessionId: string;
+}
+
+/**
+ * The session's host as its link reports it while the session waits for it (a run ended
+ * `host_unreachable`): now, then at each change. `since`: epoch ms the link last went up or down.
+ */
+export type HostStatusEvent = {
+  type: "HOST.STATUS";
+  host: string;
+  status: HostLinkStatus;
+  since: number;
+  error: string | null;
+};
 
 /** The telemetry probe's input: the file, and the run it watches. */
 export interface AgentTelemetryInput {

@@ -13,7 +13,7 @@ import { checkKeys, type SpawnConfig } from "./conductor-options.js";
 import { unknownSession } from "./conductor-spawn.js";
 import { SessionError } from "./errors.js";
 import type { LogFn } from "./event-log-format.js";
-import { type SessionSnapshot, viewOf } from "./session-view.js";
+import { type HostLinkReading, type SessionSnapshot, viewOf } from "./session-view.js";
 
 type SessionRef = ActorRefFrom<typeof sessionMachine>;
 
@@ -31,6 +31,8 @@ export interface CommandDeps {
   checkRespawn: (config: SpawnConfig) => void;
   /** Every session is final and no restart is under way: the facade's `allCompleted` event. */
   allCompleted: (sessions: number) => void;
+  /** A host's link as the remote runtime reads it; undefined without hosts or before the host's first use. */
+  linkOf?: (host: string) => HostLinkReading | undefined;
 }
 
 export function sessionCommands(d: CommandDeps) {
@@ -138,7 +140,7 @@ export function sessionCommands(d: CommandDeps) {
   function getSnapshot(): SessionSnapshot[] {
     const { sessions, placement } = record();
     return Object.entries(sessions).map(([id, ref]) => {
-      const view = viewOf(ref.getSnapshot(), placement[id], d.resultOf(id), d.dueOf(id));
+      const view = viewOf(ref.getSnapshot(), placement[id], d.resultOf(id), d.dueOf(id), d.linkOf);
       return { ...view, restarts: view.restarts + (manualRestarts.get(id) ?? 0) };
     });
   }

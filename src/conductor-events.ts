@@ -195,6 +195,16 @@ export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEve
       case "restartWait":
         log("session.restart_wait", { session, delayMs: e.delayMs, failureMode: e.failureMode });
         return;
+      case "hostWait":
+        log("session.host_wait", {
+          session,
+          host: e.host,
+          status: e.status,
+          since: new Date(e.since).toISOString(),
+          ...(e.error ? { error: e.error } : {}),
+          maxWaitMs: e.maxWaitMs,
+        });
+        return;
       case "exit":
         onExit(e.generation);
         log("session.exit", {

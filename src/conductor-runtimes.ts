@@ -90,6 +90,7 @@ export function conductorLogic({ broker, remote }: Runtimes, d: RuntimeDeps) {
           ptyProcess,
           mcpHeartbeat: createMcpHeartbeatLogic(),
           agentTelemetry: createAgentTelemetryLogic({}, remote?.telemetry),
+          ...(remote ? { hostWatch: remote.hostWatch } : {}),
           ...credentials,
         },
       }),

@@ -213,6 +213,7 @@ export function createConductor(opts: ConductorOptions) {
     checkRespawn,
     previousTree: (id) => (trees.busy(id) ? boundedWait(trees.whenGone(id), graceMs + SHUTDOWN_MARGIN_MS) : null),
     allCompleted: (sessions) => events.emit("allCompleted", { sessions, at: now() }),
+    ...(remoteRuntime ? { linkOf: remoteRuntime.linkOf } : {}),
   });
   const { sendInput, sendKeys, removeSession, getSnapshot, restartSession } = commands;
 

@@ -11,7 +11,9 @@
  */
 import { accessSync, constants } from "node:fs";
 import type { TelemetryWatch } from "../actors/agent-telemetry.js";
+import { hostWatchLogic } from "../actors/remote-host-watch.js";
 import { ConductorError } from "./errors.js";
+import type { HostLinkReading } from "./session-view.js";
 import type { AgentTelemetryInput, ChildCommand } from "../machines/session.types.js";
 import type { ChildRunner, ChildRunnerArgs } from "../actors/pty-process.js";
 import type { RemoteChildRunner, RemoteSpec } from "../actors/remote-session.js";
@@ -119,6 +121,18 @@ export function createRemoteRuntime(opts: RemoteRuntimeOptions) {
   };
   return {
     telemetry,
+    /** A host's link for the snapshot (src/session-view.ts); undefined before the host was first used. */
+    linkOf(host: string): HostLinkReading | undefined {
+      const h = pool?.peek(host);
+      return h && { status: h.status(), since: h.since(), error: h.lastError() };
+    },
+    /** The session chart's `hostWatch`: the session's host's link while it waits for it (a run ended host_unreachable). */
+    hostWatch: hostWatchLogic(async (sessionId) => {
+      const host = opts.placementOf(sessionId)?.host;
+      if (!host) return undefined;
+      await load();
+      return pool?.get(host);
+    }),
     /**
      * Throws for a host the hosts file does not name (listing the ones it does), or whose key this
      * process cannot read: every run would fail to connect, and restarts cannot mend a config.

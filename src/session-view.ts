@@ -5,7 +5,7 @@
 import type { SnapshotFrom } from "xstate";
 import type { SessionPlacement } from "../machines/conductor.machine.js";
 import type { sessionMachine } from "../machines/session.machine.js";
-import type { FailureMode, SessionState } from "../machines/session.types.js";
+import type { FailureMode, HostLinkStatus, SessionState } from "../machines/session.types.js";
 import type { AgentResult } from "./agent-stream.js";
 
 export interface SessionHealth {
@@ -22,6 +22,28 @@ export interface SessionHealth {
   l3: "pending" | "ok" | "timeout";
   outputBytes: number;
   inputWait: { pattern: string; line: string } | null;
+}
+
+/** A remote session's link to its host (the host's one SSH connection, shared by its sessions). */
+export interface SessionLink {
+  host: string;
+  /**
+   * `up`: connected. `connecting`: its first try. `reconnecting`: lost, retrying (for the first
+   * `giveUpAfterMs`, 30 s). `down`: unreachable past that (still retried, at the backoff's cap), or
+   * refused (host key, authentication: `error` says which).
+   */
+  status: "up" | "connecting" | "reconnecting" | "down";
+  /** ISO time it last went up or down; null before the conductor first used the host. */
+  since: string | null;
+  /** The connection's last error while it is not up. */
+  error: string | null;
+}
+
+/** What the host's link reports, as the remote runtime reads it (src/remote-runtime.ts). */
+export interface HostLinkReading {
+  status: HostLinkStatus;
+  since: number;
+  error: string | null;
 }
 
 export interface SessionSnapshot {
@@ -58,6 +80,28 @@ export interface SessionSnapshot {
   result: AgentResult | null;
   /** While `restarting` waits (a backoff, a rate limit's reset): when the next run is due, ISO; else null. */
   nextRunAt: string | null;
+  /** Remote sessions: the link to the host, now (a run reads `healthy` through an outage); null for local ones. */
+  link: SessionLink | null;
+  /**
+   * The last input written to a remote run may not have arrived: its link reset under it unnoticed,
+   * and it is not typed again (that could answer a prompt twice). `attempt`: the run it was written to;
+   * `length` of the input, never its text. Null once later input is written (or never so).
+   */
+  inputUnsure: { at: string; attempt: number; length: number; error: string } | null;
+}
+
+const LINK_STATUS: Record<HostLinkStatus, SessionLink["status"]> = {
+  connected: "up",
+  connecting: "connecting",
+  reconnecting: "reconnecting",
+  unreachable: "down",
+  rejected: "down",
+};
+
+function linkView(host: string, reading: HostLinkReading | undefined): SessionLink {
+  if (!reading) return { host, status: "connecting", since: null, error: null };
+  const status = LINK_STATUS[reading.status];
+  return { host, status, since: new Date(reading.since).toISOString(), error: status === "up" ? null : reading.error };
 }
 
 type Snap = SnapshotFrom<typeof sessionMachine>;
@@ -75,6 +119,7 @@ export function viewOf(
   placement: SessionPlacement | undefined,
   result: AgentResult | null = null,
   due: { nextRunAt: string | null; accountEtaAt: string | null } = { nextRunAt: null, accountEtaAt: null },
+  linkOf: (host: string) => HostLinkReading | undefined = () => undefined,
 ): SessionSnapshot {
   // A session whose own actor threw is dead (its chart stopped where it was: conductor-events.ts).
   const c =
@@ -116,5 +161,12 @@ export function viewOf(
     accountWait: c.leaseStatus === "requested" && c.leaseWait ? { ...c.leaseWait, etaAt: due.accountEtaAt } : null,
     result,
     nextRunAt: c.state === "restarting" ? due.nextRunAt : null,
+    link: placement?.remote ? linkView(placement.remote.host, linkOf(placement.remote.host)) : null,
+    inputUnsure: c.inputUnsure && {
+      at: new Date(c.inputUnsure.at).toISOString(),
+      attempt: c.inputUnsure.generation,
+      length: c.inputUnsure.length,
+      error: c.inputUnsure.error,
+    },
   };
 }

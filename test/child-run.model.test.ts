@@ -55,6 +55,8 @@ const marker: TransportEvent = { type: "RUN.MARKER", exit: { exitCode: 0, signal
 const markerDrainNow: TransportEvent = { type: "RUN.MARKER", exit: { exitCode: 0, signal: null }, drainNow: true };
 const drained: TransportEvent = { type: "RUN.DRAINED", recentOutput: "bye", at: 0 };
 const terminate: ChildRunEvent = { type: "CHILD.TERMINATE", reason: "model", graceMs: 300 };
+/** A remote link reset under a write: the session hears it (its snapshot's `inputUnsure`). */
+const inputUnsure: TransportEvent = { type: "RUN.INPUT_UNSURE", length: 3, error: "channel reset", at: 7 };
 const stop: ChildRunEvent = { type: "STOP" };
 
 /** What the transport and the session can really do in each state, in a stable order. */
@@ -91,6 +93,7 @@ function events(s: Snap): ModelEvent[] {
         stop,
         { type: "CHILD.WRITE", data: "y\r" },
         { type: "CHILD.RESIZE", cols: 100, rows: 30 },
+        inputUnsure,
       ];
     case "terminating": {
       const signalled: ModelEvent = s.matches({ terminating: "signalling" })
@@ -114,6 +117,7 @@ function events(s: Snap): ModelEvent[] {
         terminate,
         stop,
         after("hostDownTimeout", "hostDown"),
+        inputUnsure,
         ...drainAnswer,
       ];
     case "draining":
@@ -226,6 +230,14 @@ function runPath(path: Path, n: number, machine = childRunMachine): ChildEvent[]
           commands.slice(sent).map((c) => c.type),
           step,
         ).toContain("RESYNC");
+      if (e.type === "RUN.INPUT_UNSURE" && serialize(actor.getSnapshot()).includes('"detached":false'))
+        expect(reports.at(-1), step).toEqual({
+          type: "CHILD.INPUT_UNSURE",
+          generation: 3,
+          length: 3,
+          error: "channel reset",
+          at: 7,
+        });
       if (e.type === "CHILD.WRITE")
         expect(
           commands.slice(sent).map((c) => c.type),

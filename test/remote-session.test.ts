@@ -200,10 +200,12 @@ describe("remote session actor (ssh2 + tmux control mode, real sshd)", () => {
     r.actor.stop();
   });
 
-  it("a missing attach target is a spawn error, not a quiet fallback to another pane", async () => {
+  it("a missing attach target is refused (not restarted: its program is not ours to start), not a quiet fallback to another pane", async () => {
     const r = startRemote([], { attach: true, sessionName: "nobody-here" });
-    const err = await r.until("CHILD.SPAWN_ERROR");
-    expect(err.message).toMatch(/can't find session/);
+    const exit = await r.until("CHILD.EXIT");
+    expect(exit).toMatchObject({ exitCode: null, failureMode: "config", reason: "attach_refused" });
+    expect(exit.detail).toMatch(/can't find session: nobody-here; attach: true only watches/);
+    expect(r.events.some((e) => e.type === "CHILD.SPAWN_ERROR")).toBe(false);
     r.actor.stop();
   });
 

@@ -36,7 +36,7 @@ describe("docs/testing.md", () => {
   it("its path runner runs as written: every generated path followed, none failed", async () => {
     const out = await run(example());
     expect(out).toMatch(/^(\d+) paths, 0 failed$/m);
-    expect(out).toMatch(/^session: states \d+\/24 .*transitions \d+\/132 /m);
+    expect(out).toMatch(/^session: states \d+\/24 .*transitions \d+\/136 /m);
   }, 150_000);
 
   it("and catches a planted bug: a child that reports exit 1 as exit 0", async () => {

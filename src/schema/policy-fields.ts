@@ -26,6 +26,7 @@ export const POLICY_FIELDS: { readonly [K in keyof SessionPolicy]-?: readonly [P
   backoffInitialMs: [["restart", "backoffInitialMs"]],
   backoffFactor: [["restart", "backoffFactor"]],
   backoffMaxMs: [["restart", "backoffMaxMs"]],
+  hostWaitMs: [["restart", "hostWaitMs"]],
   graceMs: [["graceMs"]],
   leaseWaitMs: [["leaseWaitMs"]],
   judgeAs: [["judgeAs"]],

@@ -191,6 +191,12 @@ export const restartSchema = z
       example: 1_000,
       default: 1_000,
     }).optional(),
+    hostWaitMs: doc(timerMs(), {
+      description:
+        "remote: a run that ended because its host was unreachable waits at most this long for the host, then runs again at once, not counted against `maxRestarts` (still away: `dead`); 0 restarts it as any failure",
+      example: 600_000,
+      default: 600_000,
+    }).optional(),
     windowMs: doc(positiveTimerMs().nullable(), {
       description: "restart window: at most `maxRestarts` within it (OTP intensity/period); `null` = the whole run",
       example: 600_000,

@@ -148,7 +148,8 @@ const commonShape = {
     example: "review:0.1",
   }).optional(),
   attach: doc(z.boolean(), {
-    description: "remote: watch an existing tmux session instead of creating one (it is never killed)",
+    description:
+      "remote: watch an existing tmux session instead of creating one (it is never killed; its program's end is final, never restarted)",
     example: true,
   }).optional(),
   completionToken: doc(nonEmpty(), {

@@ -1,15 +1,34 @@
 /** Drive the session machine with a fake pty actor and XState's SimulatedClock. */
-import { createActor, fromCallback, SimulatedClock } from "xstate";
+import { type CallbackActorLogic, createActor, fromCallback, SimulatedClock } from "xstate";
 import { sessionMachine, type SessionEmitted } from "../../machines/session.machine.js";
 import type { PolicyOverrides } from "../../machines/session.policy.js";
-import type { ChildCommand, ChildSpec, PtyProcessInput } from "../../machines/session.types.js";
+import type {
+  ChildCommand,
+  ChildSpec,
+  HostStatusEvent,
+  HostWatchInput,
+  PtyProcessInput,
+} from "../../machines/session.types.js";
 
 /** Every move any harness session made in this test file (for the table-coverage check). */
 export const observedMoves = new Set<string>();
 
 export function startSession(
   policy: PolicyOverrides = {},
-  { autoStart = true, agent = "command", spec = { argv: ["/bin/true"] } as ChildSpec, account = false } = {},
+  {
+    autoStart = true,
+    agent = "command",
+    spec = { argv: ["/bin/true"] } as ChildSpec,
+    account = false,
+    hostWatch,
+  }: {
+    autoStart?: boolean;
+    agent?: string;
+    spec?: ChildSpec;
+    account?: boolean;
+    /** Stands in for the runtime's host watch (test/session.host-wait.test.ts). */
+    hostWatch?: CallbackActorLogic<HostStatusEvent, HostWatchInput>;
+  } = {},
 ) {
   const clock = new SimulatedClock();
   const commands: ChildCommand[] = [];
@@ -20,7 +39,8 @@ export function startSession(
     receive((c) => commands.push(c));
     return () => void stoppedChildren++;
   });
-  const actor = createActor(sessionMachine.provide({ actors: { ptyProcess: fakePty } }), {
+  const actors = hostWatch ? { ptyProcess: fakePty, hostWatch } : { ptyProcess: fakePty };
+  const actor = createActor(sessionMachine.provide({ actors }), {
     clock,
     input: { id: "s1", agent, spec, policy, ...(account ? { account: { provider: agent } } : {}) },
   });
