@@ -16,7 +16,7 @@ import { whenStdoutCloses } from "./stdout-closed.js";
 const out = process.stdout;
 const commands = defineCommands({
   run: (flags, positionals) => runFromFlags(flags, positionals, process.argv.slice(3)),
-  ls: (flags) => lsCommand(flags, out),
+  ls: (flags, positionals) => lsCommand(flags, out, positionals),
   logs: (flags, positionals) => logsCommand(flags, positionals, out),
   send: (flags, positionals) => sendCommand(flags, positionals, out),
   kill: (flags, positionals) => killCommand(flags, positionals, out),
