@@ -66,7 +66,8 @@ Without --name, every running conductor of this user is listed.`,
         lines: { type: "string", short: "n", hint: "a number, e.g. --lines 50" },
       },
       help: `  -f, --follow      keep printing as the session goes on, until it ends or Ctrl-C
-  -n, --lines N     how many lifecycle events of history to show first (default 200)
+  -n, --lines N     show the last N lines of history first, output and events (as tail -n;
+                    default 200); what is left out is said, with the path of the output log
   --no-color        no colour even on a terminal
 ${TARGET_HELP}`,
     }),

@@ -1,5 +1,6 @@
 /** Shared by the commands that talk to a running conductor: finding it, connecting, formatting. */
 import { type ControlClient, ControlTimeoutError, connectControl } from "../control/client.js";
+import { ControlError } from "../control/protocol.js";
 import { type RegistryEntry, resolveConductor } from "../control/registry.js";
 import { type FlagSpec, type Flags, UsageError } from "./args.js";
 
@@ -66,8 +67,15 @@ export async function withConductor<T>(
 ): Promise<T> {
   const entry = targetOf(flags);
   const client = await connectAnswering(entry);
+  let lost = false;
+  void client.closed.then(() => (lost = true));
   try {
     return await fn(client, entry);
+  } catch (err) {
+    // A request cut short by the conductor's end (killed, crashed): say which conductor was lost.
+    if (lost && !(err instanceof ControlError))
+      throw new Error(`connection to ${describeTarget(entry)} lost (it died?)`);
+    throw err;
   } finally {
     client.close();
   }
