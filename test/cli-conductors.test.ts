@@ -98,4 +98,17 @@ describe.skipIf(!cli.built)("conductors that answer, do not, or lost their socke
     expect(named.stdout).toMatch(/conductor two[\s\S]*\bb\s+command/);
     expect(named.stdout).not.toContain("conductor one");
   }, 120_000);
+
+  it("defect: send <id> -- --help printed the help; send <id> -n said unknown option without a hint", async () => {
+    const { add, conductor } = registry();
+    await add("one", "a");
+    const help = await conductor("send", "a", "--", "--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toBe("sent 6 character(s) and Enter to a\n");
+    const dash = await conductor("send", "a", "-n");
+    expect(dash.code).toBe(2);
+    expect(dash.stderr).toContain(
+      `unknown option "-n" (to send text starting with "-", put it after --: conductor send <id> -- "-n")`,
+    );
+  }, 120_000);
 });

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeEvent } from "../src/cli/logs.js";
 import { connectControl } from "../src/control/client.js";
 import { distModule } from "./helpers/dist.js";
 
@@ -155,4 +156,16 @@ describe.skipIf(!cli.built)("conductor logs / attach", () => {
       );
     }
   }, 120_000);
+
+  it('defect: logs -f printed a live event\'s raw clock (at={"wallMs":…}), which history does not', () => {
+    const e = {
+      ts: "2026-12-05T09:44:57.166Z",
+      type: "accountWait",
+      session: "tui",
+      sessionId: "tui",
+      reason: "limit",
+      at: { wallMs: 1, monoMs: 2 },
+    };
+    expect(describeEvent(e)).toBe("accountWait reason=limit");
+  });
 });

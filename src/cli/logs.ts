@@ -19,8 +19,12 @@ export function describeEvent(e: Entry): string {
   const from = e.from as string | undefined;
   const to = e.to as string | undefined;
   if (from !== undefined && to !== undefined) return `${from} → ${to}${e.reason ? ` (${e.reason})` : ""}`;
+  // Plain fields only, as the history's lines have: a live event's clock readings
+  // (at={"wallMs":…,"monoMs":…}) are the line's time again.
   const rest = Object.entries(e)
-    .filter(([k]) => !["ts", "type", "session", "v"].includes(k))
+    .filter(
+      ([k, v]) => !["ts", "type", "session", "v", "sessionId"].includes(k) && !(k === "at" && typeof v === "object"),
+    )
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(" ");
   return `${e.type}${rest ? ` ${rest}` : ""}`;
@@ -129,7 +133,10 @@ export async function logsCommand(
         const text = unseenText(m.data, history.outputEnd) ?? (sink ? m.data.text : "");
         if (text) printer.output(m.data.ts, text);
       } else if (m.stream === "event") {
-        if (m.data.ts > lastTs) printer.event(m.data);
+        // The facade's completed/dead events repeat the move just printed (failed → dead (reason)):
+        // the history, read from the event log, has the move only.
+        const repeat = m.data.type === "completed" || m.data.type === "dead";
+        if (m.data.ts > lastTs && !repeat) printer.event(m.data);
         if (isFinal(m.data)) {
           printer.flush();
           ended?.();
