@@ -2,8 +2,8 @@
  * `conductor run --detach`: the background supervisor, as a user starts and stops it (built JS in
  * dist/), and the node flags it is started with (src/cli/supervisor-node-flags.ts).
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -106,5 +106,39 @@ describe.skipIf(!cli.built || process.platform !== "linux")("conductor run --det
     expect(failed?.stderr).toContain(
       'a session cannot start; nothing was started:\n  - session "s": "no-such-bin-7f3a" was not found on PATH',
     );
+  }, 180_000);
+
+  it("defect: Ctrl-C while the detached run starts left it running unseen: now it is stopped and said", async () => {
+    const { dir } = cliIn("slow.json", {
+      sessions: [{ id: "s", agent: "command", command: [process.execPath, AGENT] }],
+    });
+    const mark = join(dir, "child.pid");
+    const preload = fileURLToPath(new URL("./fixtures/slow-detached-start.mjs", import.meta.url));
+    const env = {
+      ...process.env,
+      XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "detach-xdg-")),
+      NODE_OPTIONS: `--import ${preload}`,
+      SLOW_START_MARK: mark,
+    };
+    const parent = spawn(process.execPath, [cli.path, "run", "slow.json", "--detach", "--logs-dir", "logs"], {
+      cwd: dir,
+      env,
+    });
+    let stderr = "";
+    parent.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => parent.once("close", (code) => r(code)));
+    // The child is blocked in its start-up (the preload) once it wrote its pid.
+    while (!existsSync(mark) || readFileSync(mark, "utf8") === "") await new Promise((r) => setTimeout(r, 20));
+    const child = Number(readFileSync(mark, "utf8"));
+    try {
+      parent.kill("SIGINT");
+      expect(await exited).toBe(130);
+      expect(stderr).toContain(
+        `interrupted (SIGINT) while the background run was starting: stopping it (pid ${child})`,
+      );
+      while (isProcessAlive(child)) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      if (isProcessAlive(child)) process.kill(child, "SIGKILL");
+    }
   }, 180_000);
 });

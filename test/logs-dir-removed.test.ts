@@ -117,8 +117,8 @@ describe("a conductor whose logs directory is removed", () => {
       const out = join(logsDir, "counter.out.log");
       await waitUntil(() => existsSync(out) && /n 3\r?\n/.test(readFileSync(out, "utf8")), "the counter's output");
       rmSync(logsDir, { recursive: true, force: true });
-      // As `ls` did in the review: with the socket gone it drops the registry entry.
-      expect(listConductors().some((e) => e.name === name)).toBe(false);
+      // `ls` with the socket gone: the entry is kept (it dropped it: the cli-fixes review), marked.
+      expect(listConductors().find((e) => e.name === name)?.socketMissing).toBe(true);
       const ledger = join(logsDir, LEDGER_DIR);
       // Bounds for a hung test, not timing gates: the conductor checks every half second.
       await waitUntil(
@@ -126,7 +126,10 @@ describe("a conductor whose logs directory is removed", () => {
         "logError recreated (the event log)",
       );
       await waitUntil(() => existsSync(ledger) && readdirSync(ledger).length === 1, "the ledger entry back");
-      await waitUntil(() => listConductors().some((e) => e.name === name), "the registry entry back");
+      await waitUntil(
+        () => listConductors().some((e) => e.name === name && !e.socketMissing),
+        "the registry entry back, with its socket",
+      );
       const client = await connectControl(server?.socketPath ?? "");
       const sessions = await client.request<Array<{ id: string }>>({ op: "sessions" });
       client.close();

@@ -4,9 +4,11 @@
  * Not on a TTY (or with `--no-follow`): prints the rendered screen once and exits.
  */
 import { createInterface } from "node:readline";
-import type { StreamMessage } from "../control/protocol.js";
+import type { ControlSession, StreamMessage } from "../control/protocol.js";
 import { type Flags, UsageError } from "./args.js";
-import { withConductor } from "./connect.js";
+import { describeTarget, withConductor } from "./connect.js";
+
+const FINAL = new Set(["completed", "dead"]);
 
 interface Screen {
   session: string;
@@ -21,16 +23,33 @@ export async function attachCommand(
   positionals: string[],
   out: NodeJS.WriteStream,
   input: NodeJS.ReadStream = process.stdin,
+  err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
   const [id, ...extra] = positionals;
   if (!id || extra.length > 0) throw new UsageError("attach needs one session id, e.g. conductor attach review-1");
   const follow = flags.follow ?? Boolean(out.isTTY);
+  // Not following, --input had nothing to send with: it was ignored without a word.
+  if (flags.input && !follow)
+    throw new UsageError(
+      "--input needs a live attach: on a terminal, or with --follow (to type a line once: conductor send <id> <text>)",
+    );
   return withConductor(flags, async (client, entry) => {
     const screen = await client.request<Screen>({ op: "screen", session: id });
     const lines = [...screen.lines];
     while (lines.length > 0 && lines.at(-1)?.trim() === "") lines.pop();
     if (!follow) {
       out.write(`${lines.join("\n")}\n`);
+      return 0;
+    }
+    /** "── review-1 has ended (dead: control_kill) ──" when it is final, else null. */
+    const endedLine = async (): Promise<string | null> => {
+      const s = (await client.request<ControlSession[]>({ op: "sessions" })).find((x) => x.id === id);
+      if (!s || !FINAL.has(s.state)) return null;
+      return `── ${id} has ended (${s.state}${s.reason ? `: ${s.reason}` : ""}) ──`;
+    };
+    if (FINAL.has(screen.state)) {
+      // Nothing will come: following it waited forever (a session that ended before the attach).
+      out.write(`${lines.join("\n")}\n${(await endedLine()) ?? `── ${id} has ended (${screen.state}) ──`}\n`);
       return 0;
     }
     const tty = Boolean(out.isTTY);
@@ -52,16 +71,34 @@ export async function attachCommand(
     let rl: ReturnType<typeof createInterface> | null = null;
     if (flags.input) {
       rl = createInterface({ input });
-      rl.on("line", (line) => void client.request({ op: "send", session: id, text: line }).catch(() => undefined));
+      rl.on(
+        "line",
+        (line) =>
+          void client
+            .request({ op: "send", session: id, text: line })
+            .catch((e: unknown) => err.write(`conductor attach: not sent: ${(e as Error).message}\n`)),
+      );
     }
     const onSigint = () => finish();
     process.once("SIGINT", onSigint);
+    let how: "ended" | "lost";
     try {
-      await Promise.race([done, client.closed]);
+      // Ended between the screen and the follow: its final event went by before the follow began.
+      const endedMeanwhile = await endedLine().catch(() => null); // a lost connection is said below
+      if (endedMeanwhile) {
+        out.write(`\n${endedMeanwhile}\n`);
+        finish();
+      }
+      how = await Promise.race([done.then(() => "ended" as const), client.closed.then(() => "lost" as const)]);
     } finally {
       process.off("SIGINT", onSigint);
       rl?.close();
       await stream.stop();
+    }
+    // Closed without its end said (killed, crashed): it exited 0 without a word.
+    if (how === "lost") {
+      err.write(`conductor attach: connection to ${describeTarget(entry)} lost (it died?)\n`);
+      return 1;
     }
     return 0;
   });

@@ -48,12 +48,15 @@ exit codes: 0 every session ended as its config expects, 1 some did not, 2 bad c
     cmd({
       name: "ls",
       summary: "list the sessions of running conductors (id, agent, state, restarts, uptime, …)",
-      usage: "conductor ls [--name NAME] [--json]",
+      usage: "conductor ls [NAME] [--json]",
       flags: { ...TARGET_FLAGS, ...COLOR_FLAG, json: { type: "boolean" } },
       help: `${TARGET_HELP}
-  --json            the sessions as JSON (the control protocol's "sessions" result)
+  --json            the sessions as one JSON array (the control protocol's "sessions" result),
+                    each with a "conductor" field naming its conductor
   --no-color        no colour even on a terminal
-Without --name, every running conductor of this user is listed.`,
+Without --name (or NAME: ls NAME is ls --name NAME), every running conductor of this user is listed.
+A conductor that does not answer within 5 s (CONDUCTOR_TIMEOUT=SECONDS) is named, the others
+listed, exit 1.`,
     }),
     cmd({
       name: "logs",
@@ -66,7 +69,8 @@ Without --name, every running conductor of this user is listed.`,
         lines: { type: "string", short: "n", hint: "a number, e.g. --lines 50" },
       },
       help: `  -f, --follow      keep printing as the session goes on, until it ends or Ctrl-C
-  -n, --lines N     how many lifecycle events of history to show first (default 200)
+  -n, --lines N     show the last N lines of history first, output and events (as tail -n;
+                    default 200); what is left out is said, with the path of the output log
   --no-color        no colour even on a terminal
 ${TARGET_HELP}`,
     }),

@@ -1,7 +1,8 @@
 /** Shared by the commands that talk to a running conductor: finding it, connecting, formatting. */
-import { type ControlClient, connectControl } from "../control/client.js";
+import { type ControlClient, ControlTimeoutError, connectControl } from "../control/client.js";
+import { ControlError } from "../control/protocol.js";
 import { type RegistryEntry, resolveConductor } from "../control/registry.js";
-import type { FlagSpec, Flags } from "./args.js";
+import { type FlagSpec, type Flags, UsageError } from "./args.js";
 
 export const TARGET_FLAGS: Record<string, FlagSpec> = {
   name: { type: "string", hint: "a conductor name, e.g. --name nightly (see conductor ls)" },
@@ -11,17 +12,70 @@ export const TARGET_FLAGS: Record<string, FlagSpec> = {
 export const TARGET_HELP = `  --name NAME       the conductor to talk to (default: the only one running; $CONDUCTOR_NAME)
   --socket PATH     talk to the control socket at PATH instead of looking the name up`;
 
+export type Target = Pick<RegistryEntry, "name" | "socket"> & Partial<RegistryEntry>;
+
+/**
+ * How long a conductor has to accept the connection and answer a first request (5 s; the
+ * CONDUCTOR_TIMEOUT environment variable, in seconds, changes it). A stopped (SIGSTOP) or hung
+ * conductor accepts connections in the kernel and then never answers: without a bound every
+ * command waited forever.
+ */
+export function answerTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.CONDUCTOR_TIMEOUT;
+  if (raw === undefined || raw === "") return 5_000;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0)
+    throw new UsageError(`CONDUCTOR_TIMEOUT must be a number of seconds above 0 (got ${JSON.stringify(raw)})`);
+  return Math.round(s * 1000);
+}
+
+/** "conductor "day" (pid 123, socket /x/control.sock)": which conductor a message is about. */
+export function describeTarget(t: Target): string {
+  return `conductor "${t.name}" (${t.pid ? `pid ${t.pid}, ` : ""}socket ${t.socket})`;
+}
+
+/** A client of `t` that has answered a `hello` within the bound; a silent one is named in the error. */
+export async function connectAnswering(t: Target, timeoutMs = answerTimeoutMs()): Promise<ControlClient> {
+  const silent = (err: unknown) =>
+    err instanceof ControlTimeoutError
+      ? new Error(
+          `${describeTarget(t)} did not answer within ${timeoutMs / 1000}s: it is stopped (kill -STOP?) or hung ` +
+            `(CONDUCTOR_TIMEOUT=SECONDS waits longer)`,
+        )
+      : err;
+  const client = await connectControl(t.socket, { timeoutMs }).catch((err: unknown) => {
+    throw silent(err);
+  });
+  try {
+    await client.request({ op: "hello" }, { timeoutMs });
+  } catch (err) {
+    client.close();
+    throw silent(err);
+  }
+  return client;
+}
+
+export function targetOf(flags: Flags): Target {
+  return typeof flags.socket === "string"
+    ? { name: typeof flags.name === "string" ? flags.name : flags.socket, socket: flags.socket }
+    : resolveConductor(typeof flags.name === "string" ? flags.name : process.env.CONDUCTOR_NAME || undefined);
+}
+
 export async function withConductor<T>(
   flags: Flags,
-  fn: (client: ControlClient, entry: Pick<RegistryEntry, "name" | "socket">) => Promise<T>,
+  fn: (client: ControlClient, entry: Target) => Promise<T>,
 ): Promise<T> {
-  const entry =
-    typeof flags.socket === "string"
-      ? { name: typeof flags.name === "string" ? flags.name : flags.socket, socket: flags.socket }
-      : resolveConductor(typeof flags.name === "string" ? flags.name : process.env.CONDUCTOR_NAME || undefined);
-  const client = await connectControl(entry.socket);
+  const entry = targetOf(flags);
+  const client = await connectAnswering(entry);
+  let lost = false;
+  void client.closed.then(() => (lost = true));
   try {
     return await fn(client, entry);
+  } catch (err) {
+    // A request cut short by the conductor's end (killed, crashed): say which conductor was lost.
+    if (lost && !(err instanceof ControlError))
+      throw new Error(`connection to ${describeTarget(entry)} lost (it died?)`);
+    throw err;
   } finally {
     client.close();
   }

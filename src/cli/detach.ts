@@ -81,10 +81,44 @@ export async function detach(
     { detached: true, stdio: ["ignore", fd, fd, "ipc"], env: { ...process.env, [READY_ENV]: "1" } },
   );
   fs.closeSync(fd);
+  // Ctrl-C (or a TERM, a HUP) while it starts: the child is in its own session and would run on,
+  // unseen (nothing printed yet). It is stopped, and what happens is said.
+  let interrupted: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = signal;
+    err.write(
+      `conductor: interrupted (${signal}) while the background run was starting: stopping it (pid ${child.pid})…\n`,
+    );
+    try {
+      child.kill("SIGTERM"); // a conductor shuts its sessions down on TERM; before its traps, TERM ends it
+    } catch {
+      // already gone
+    }
+  };
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const s of signals) process.on(s, onSignal);
   const ready = await new Promise<ReadyMessage | { exit: number | null }>((r) => {
     child.once("message", (m) => r(m as ReadyMessage));
     child.once("exit", (code) => r({ exit: code }));
+  }).finally(() => {
+    for (const s of signals) process.off(s, onSignal);
   });
+  if (interrupted) {
+    const code = 128 + (interrupted === "SIGINT" ? 2 : interrupted === "SIGTERM" ? 15 : 1);
+    if ("exit" in ready) {
+      err.write(`conductor: the background run (pid ${child.pid}) stopped; logs: ${logsDir}\n`);
+      return code;
+    }
+    // It became ready as the signal came: it is up and shutting down on the TERM sent.
+    err.write(
+      `conductor: the background run "${ready.name}" (pid ${ready.pid}) was ready as the signal came; ` +
+        `it was sent TERM and is shutting down (if not: conductor stop --name ${ready.name})\n`,
+    );
+    child.unref();
+    child.channel?.unref?.();
+    return code;
+  }
   if ("exit" in ready) {
     const tail = fs.readFileSync(outFile, "utf8").split("\n").slice(-20).join("\n");
     err.write(`conductor: the detached run exited (code ${ready.exit}) before it was ready:\n${tail}\n`);

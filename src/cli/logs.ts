@@ -6,7 +6,7 @@
 import { applyCarriageReturns, stripAnsi } from "../../actors/screen-tail.js";
 import { type History, type StreamMessage, unseenText } from "../control/protocol.js";
 import { type Flags, UsageError } from "./args.js";
-import { paint, STATE_COLORS, withConductor } from "./connect.js";
+import { describeTarget, paint, STATE_COLORS, withConductor } from "./connect.js";
 
 interface Entry {
   ts: string;
@@ -19,25 +19,38 @@ export function describeEvent(e: Entry): string {
   const from = e.from as string | undefined;
   const to = e.to as string | undefined;
   if (from !== undefined && to !== undefined) return `${from} → ${to}${e.reason ? ` (${e.reason})` : ""}`;
+  // Plain fields only, as the history's lines have: a live event's clock readings
+  // (at={"wallMs":…,"monoMs":…}) are the line's time again.
   const rest = Object.entries(e)
-    .filter(([k]) => !["ts", "type", "session", "v"].includes(k))
+    .filter(
+      ([k, v]) => !["ts", "type", "session", "v", "sessionId"].includes(k) && !(k === "at" && typeof v === "object"),
+    )
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(" ");
   return `${e.type}${rest ? ` ${rest}` : ""}`;
 }
 
-export function createLogPrinter(out: NodeJS.WriteStream, color: boolean) {
+export interface LogPrinter {
+  event(e: Entry): void;
+  output(ts: string, text: string): void;
+  flush(): void;
+  /** Where the lines go from now on (history is gathered first, to show only its last lines). */
+  to(write: (line: string) => void): void;
+}
+
+export function createLogPrinter(out: { write(s: string): unknown }, color: boolean): LogPrinter {
   let partial: { ts: string; text: string } | null = null;
+  let write: (line: string) => void = (line) => void out.write(line);
   const time = (ts: string) => paint(color, "90", ts.slice(11, 23));
   const flush = () => {
-    if (partial && partial.text !== "") out.write(`${time(partial.ts)}  ${partial.text}\n`);
+    if (partial && partial.text !== "") write(`${time(partial.ts)}  ${partial.text}\n`);
     partial = null;
   };
   return {
     event(e: Entry) {
       flush();
       const code = STATE_COLORS[String(e.to ?? "")] ?? "36";
-      out.write(`${time(e.ts)}  ${paint(color, code, `── ${describeEvent(e)}`)}\n`);
+      write(`${time(e.ts)}  ${paint(color, code, `── ${describeEvent(e)}`)}\n`);
     },
     output(ts: string, text: string) {
       const lines = (partial ? partial.text : "").concat(stripAnsi(text).replace(/\r\n/g, "\n")).split("\n");
@@ -45,15 +58,33 @@ export function createLogPrinter(out: NodeJS.WriteStream, color: boolean) {
       const at = partial?.text ? partial.ts : ts;
       partial = null;
       lines.forEach((line, i) => {
-        out.write(`${time(i === 0 ? at : ts)}  ${applyCarriageReturns(line)}\n`);
+        write(`${time(i === 0 ? at : ts)}  ${applyCarriageReturns(line)}\n`);
       });
       partial = { ts, text: last };
     },
     flush,
+    to(fn) {
+      write = fn;
+    },
   };
 }
 
-export async function logsCommand(flags: Flags, positionals: string[], out: NodeJS.WriteStream): Promise<number> {
+/** "── … 17022 earlier lines and 1 310 720 earlier bytes not shown: <out log>", or null when nothing was left out. */
+export function leftOutMarker(linesCut: number, bytesCut: number, outputPath: string | undefined): string | null {
+  const parts = [
+    linesCut > 0 ? `${linesCut} earlier line${linesCut === 1 ? "" : "s"}` : "",
+    bytesCut > 0 ? `${bytesCut} earlier bytes of output` : "",
+  ].filter(Boolean);
+  if (parts.length === 0) return null;
+  return `── … ${parts.join(" and ")} not shown${outputPath ? `: ${outputPath}` : ""}`;
+}
+
+export async function logsCommand(
+  flags: Flags,
+  positionals: string[],
+  out: NodeJS.WriteStream,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const [id, ...extra] = positionals;
   if (!id || extra.length > 0) throw new UsageError("logs needs one session id, e.g. conductor logs review-1 -f");
   // Digits only: Number() reads "0x10" as 16 and "1e3" as 1000.
@@ -62,7 +93,7 @@ export async function logsCommand(flags: Flags, positionals: string[], out: Node
     throw new UsageError(`--lines needs a positive number (got ${flags.lines})`);
   const color = Boolean(out.isTTY) && flags.color !== false;
   const printer = createLogPrinter(out, color);
-  return withConductor(flags, async (client) => {
+  return withConductor(flags, async (client, entry) => {
     const follow = Boolean(flags.follow);
     // Start following before reading history so nothing falls between; what both hold is skipped:
     // events by time, output by its position in the whole output.
@@ -78,23 +109,34 @@ export async function logsCommand(flags: Flags, positionals: string[], out: Node
     // "until it ends" (the help): a move to a final state ends the follow, as the conductor's end does.
     let final = false;
     const isFinal = (e: Entry) => e.to === "completed" || e.to === "dead";
+    // The history's lines are gathered, and only the last `lines` shown (as tail -n): `-n` counted
+    // lifecycle events only, so `-n 1` printed thousands of output lines.
+    const shown: string[] = [];
+    printer.to((line) => void shown.push(line));
     for (const e of history.entries) {
       lastTs = e.ts;
       if (e.type === "output") printer.output(e.ts, String(e.text));
       else printer.event(e);
       if (e.type !== "output") final = isFinal(e);
     }
-    if (!stream || final) {
-      printer.flush();
-      return 0;
-    }
+    if (!stream || final) printer.flush();
+    const tail = shown.slice(-lines);
+    // What is left out is said, with where all of it is (the history holds the last 64 KiB of output).
+    const marker = leftOutMarker(shown.length - tail.length, history.outputStart ?? 0, history.outputPath);
+    if (marker) out.write(`${paint(color, "90", marker)}\n`);
+    for (const line of tail) out.write(line);
+    printer.to((line) => void out.write(line));
+    if (!stream || final) return 0;
     const onMessage = (m: StreamMessage) => {
       if (m.stream === "output") {
         // Without positions (an older conductor): output that came before the history is in it.
         const text = unseenText(m.data, history.outputEnd) ?? (sink ? m.data.text : "");
         if (text) printer.output(m.data.ts, text);
       } else if (m.stream === "event") {
-        if (m.data.ts > lastTs) printer.event(m.data);
+        // The facade's completed/dead events repeat the move just printed (failed → dead (reason)):
+        // the history, read from the event log, has the move only.
+        const repeat = m.data.type === "completed" || m.data.type === "dead";
+        if (m.data.ts > lastTs && !repeat) printer.event(m.data);
         if (isFinal(m.data)) {
           printer.flush();
           ended?.();
@@ -107,8 +149,13 @@ export async function logsCommand(flags: Flags, positionals: string[], out: Node
     };
     for (const m of live) onMessage(m);
     sink = onMessage;
-    await Promise.race([done, client.closed]);
+    const how = await Promise.race([done.then(() => "ended" as const), client.closed.then(() => "lost" as const)]);
     printer.flush();
+    // Closed without its end said (killed, crashed): not a normal end (it exited 0 without a word).
+    if (how === "lost") {
+      err.write(`conductor logs: connection to ${describeTarget(entry)} lost (it died?)\n`);
+      return 1;
+    }
     return 0;
   });
 }

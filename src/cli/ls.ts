@@ -1,9 +1,8 @@
 /** `conductor ls`: every session of a running conductor (or of each one), pm2-style. */
-import { connectControl } from "../control/client.js";
 import type { ControlSession } from "../control/protocol.js";
-import { listConductors, type RegistryEntry, resolveConductor } from "../control/registry.js";
-import type { Flags } from "./args.js";
-import { age, STATE_COLORS, table } from "./connect.js";
+import { listConductors, type RegistryEntry, resolveConductor, socketMissingMessage } from "../control/registry.js";
+import { type Flags, UsageError } from "./args.js";
+import { age, answerTimeoutMs, connectAnswering, STATE_COLORS, type Target, table } from "./connect.js";
 
 const HEAD = ["id", "agent", "state", "restarts", "uptime", "last output", "reason", "last error"];
 /** The CLI's own line, clipped to keep one row a line ("API Error: 529 Overloaded. This is…"). */
@@ -30,44 +29,79 @@ function reasonCell(s: ControlSession, now: number): string {
   return due === null ? why : `${why}; next run in ${age(Math.max(0, due))}`;
 }
 
-export async function lsCommand(flags: Flags, out: NodeJS.WriteStream): Promise<number> {
+/** What one conductor answered, or why it did not. */
+type Listing = { target: Target; sessions: ControlSession[] } | { target: Target; problem: string };
+
+async function listingOf(t: Target): Promise<Listing> {
+  if (t.socketMissing) return { target: t, problem: socketMissingMessage(t as RegistryEntry) };
+  try {
+    const client = await connectAnswering(t);
+    try {
+      return {
+        target: t,
+        sessions: await client.request<ControlSession[]>({ op: "sessions" }, { timeoutMs: answerTimeoutMs() }),
+      };
+    } finally {
+      client.close();
+    }
+  } catch (err) {
+    return { target: t, problem: (err as Error).message };
+  }
+}
+
+export async function lsCommand(
+  flags: Flags,
+  out: NodeJS.WriteStream,
+  positionals: string[] = [],
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  // `conductor ls day` is `conductor ls --name day` (the positional was ignored: every conductor was listed).
+  if (positionals.length > 1 || (positionals.length === 1 && typeof flags.name === "string"))
+    throw new UsageError(`ls takes at most one conductor name (e.g. conductor ls --name nightly)`);
+  if (positionals.length === 1) flags = { ...flags, name: positionals[0] };
   const color = Boolean(out.isTTY) && flags.color !== false;
-  let targets: Array<Pick<RegistryEntry, "name" | "socket"> & Partial<RegistryEntry>>;
+  let targets: Target[];
   if (typeof flags.socket === "string") targets = [{ name: String(flags.name ?? flags.socket), socket: flags.socket }];
-  else if (typeof flags.name === "string" || process.env.CONDUCTOR_NAME)
-    targets = [resolveConductor(typeof flags.name === "string" ? flags.name : process.env.CONDUCTOR_NAME)];
-  else targets = listConductors();
+  else if (typeof flags.name === "string" || process.env.CONDUCTOR_NAME) {
+    const name = typeof flags.name === "string" ? flags.name : process.env.CONDUCTOR_NAME;
+    // A named conductor whose socket is gone is still listed as such (resolveConductor refuses it).
+    const missing = listConductors().find((e) => e.name === name && e.socketMissing);
+    targets = [missing ?? resolveConductor(name)];
+  } else targets = listConductors();
   if (targets.length === 0) {
     if (flags.json) out.write("[]\n");
     else out.write(`no conductor is running (start one with "conductor run --detach")\n`);
     return 0;
   }
-  const all: Array<{ conductor: string; sessions: ControlSession[] }> = [];
-  for (const t of targets) {
-    const client = await connectControl(t.socket);
-    try {
-      all.push({ conductor: t.name, sessions: await client.request<ControlSession[]>({ op: "sessions" }) });
-    } finally {
-      client.close();
-    }
-  }
+  // All at once: one conductor that does not answer costs one bound, not one per conductor after it.
+  const listings = await Promise.all(targets.map(listingOf));
+  const failed = listings.filter((l) => "problem" in l);
   if (flags.json) {
-    out.write(`${JSON.stringify(targets.length === 1 && !flags.all ? all[0]?.sessions : all, null, 2)}\n`);
-    return 0;
+    // One shape however many conductors answer: a flat array of sessions, each naming its conductor.
+    const sessions = listings.flatMap((l) =>
+      "sessions" in l ? l.sessions.map((s) => ({ ...s, conductor: l.target.name })) : [],
+    );
+    out.write(`${JSON.stringify(sessions, null, 2)}\n`);
+    for (const l of failed) err.write(`conductor ls: ${(l as { problem: string }).problem}\n`);
+    return failed.length > 0 ? 1 : 0;
   }
-  all.forEach(({ conductor, sessions }, i) => {
-    const t = targets[i] as Partial<RegistryEntry>;
+  listings.forEach((l, i) => {
+    const t = l.target;
     if (targets.length > 1 || t.pid)
       out.write(
-        `${i > 0 ? "\n" : ""}conductor ${conductor}${t.pid ? ` (pid ${t.pid}, logs ${t.logsDir})` : ""}` +
+        `${i > 0 ? "\n" : ""}conductor ${t.name}${t.pid ? ` (pid ${t.pid}, logs ${t.logsDir})` : ""}` +
           `${t.viewerUrl ? `\n  viewer: ${t.viewerUrl}` : ""}\n`,
       );
-    if (sessions.length === 0) {
+    if ("problem" in l) {
+      out.write(`  ${l.problem}\n`);
+      return;
+    }
+    if (l.sessions.length === 0) {
       out.write("  no sessions yet\n");
       return;
     }
-    const rows = sessionRows(sessions);
+    const rows = sessionRows(l.sessions);
     out.write(`${table(HEAD, rows, (r, c) => (c === 2 ? STATE_COLORS[rows[r]?.[2] ?? ""] : undefined), color)}\n`);
   });
-  return 0;
+  return failed.length > 0 ? 1 : 0;
 }

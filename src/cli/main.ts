@@ -16,7 +16,7 @@ import { whenStdoutCloses } from "./stdout-closed.js";
 const out = process.stdout;
 const commands = defineCommands({
   run: (flags, positionals) => runFromFlags(flags, positionals, process.argv.slice(3)),
-  ls: (flags) => lsCommand(flags, out),
+  ls: (flags, positionals) => lsCommand(flags, out, positionals),
   logs: (flags, positionals) => logsCommand(flags, positionals, out),
   send: (flags, positionals) => sendCommand(flags, positionals, out),
   kill: (flags, positionals) => killCommand(flags, positionals, out),
@@ -62,7 +62,9 @@ async function main(argv: string[]): Promise<number> {
           );
     return usage(`unknown command "${name}"${near ? `; did you mean "conductor ${near}"?` : ""}`);
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
+  // Before "--" only: after it is text (`conductor send tui -- --help` types "--help").
+  const options = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (options.includes("--help") || options.includes("-h")) {
     process.stdout.write(commandHelp(command));
     return 0;
   }
@@ -70,7 +72,14 @@ async function main(argv: string[]): Promise<number> {
     const { flags, positionals } = parseArgs(rest, command.flags);
     return await command.run(flags, positionals);
   } catch (err) {
-    if (err instanceof UsageError) return usage(err.message, command);
+    if (err instanceof UsageError)
+      return usage(
+        // `conductor send tui -n`: text that starts with "-" goes after "--".
+        command.name === "send" && err.message.startsWith("unknown option")
+          ? `${err.message} (to send text starting with "-", put it after --: conductor send <id> -- ${JSON.stringify(err.message.match(/"(.*)"/)?.[1] ?? "-x")})`
+          : err.message,
+        command,
+      );
     if (command.name === "run") throw err; // a bug in a run: the stack matters
     process.stderr.write(`conductor ${command.name}: ${(err as Error)?.message ?? String(err)}\n`);
     return 1;

@@ -53,20 +53,34 @@ export function createStatusView(
   const draw = () => {
     const sessions = getSessions();
     const width = Math.max(8, ...sessions.map((s) => s.id.length));
+    // The block must fit the screen: ESC[nF cannot move above its top, so a taller block was drawn
+    // again below the last one every 200 ms (17 copies in 3.5 s with 50 sessions on 20 rows).
+    // Its sessions, a "… N more" line if they do not all fit, the footer: at most rows - 1 lines.
+    const room = out.rows && out.rows > 0 ? Math.max(1, out.rows - 2) : Number.POSITIVE_INFINITY;
+    const shown = sessions.length > room ? sessions.slice(0, Math.max(0, room - 1)) : sessions;
+    const more = sessions.length - shown.length;
+    const dim = (text: string) => (color ? `\x1b[90m${text}\x1b[0m` : text);
     const lines = [
       ...notes.splice(0),
-      ...sessions.map((s) => `  ${sessionLine(s, color, width)}`),
-      `  ${color ? "\x1b[90m" : ""}${elapsed()}s elapsed, ${sessions.filter((s) => s.state === "completed" || s.state === "dead").length}/${sessions.length} final${color ? "\x1b[0m" : ""}`,
+      ...shown.map((s) => `  ${sessionLine(s, color, width)}`),
+      ...(more > 0 ? [`  ${dim(`… ${more} more (conductor ls)`)}`] : []),
+      `  ${dim(`${elapsed()}s elapsed, ${sessions.filter((s) => s.state === "completed" || s.state === "dead").length}/${sessions.length} final`)}`,
     ];
     // Move up over the previous frame and clear it; notes scroll above the live block.
     const up = drawn > 0 ? `\x1b[${drawn}F\x1b[0J` : "";
     out.write(`${up + lines.join("\n")}\n`);
-    drawn = sessions.length + 1;
+    drawn = shown.length + (more > 0 ? 1 : 0) + 1;
   };
   const timer = setInterval(draw, 200);
   timer.unref();
   return {
-    moved: () => undefined,
+    // A failure and its reason, a line above the table as the plain output prints it (the table
+    // alone showed the state it is in now, and nothing of why).
+    moved: (id, from, to, reason) => {
+      if (to !== "failed" && !(to === "dead" && from !== "failed")) return;
+      notes.push(`[${elapsed()}s] ${id}: ${from} → ${to}${reason ? ` (${reason})` : ""}`);
+      draw();
+    },
     note: (text) => {
       notes.push(text);
       draw();

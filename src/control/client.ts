@@ -7,8 +7,27 @@ import { ControlError, type ControlResponse, type ErrorCode, lineSplitter, type 
 
 type Body = { op: string } & Record<string, unknown>;
 
+export interface RequestOptions {
+  /** Reject when no answer came within this many ms (default: wait as long as the connection lasts). */
+  timeoutMs?: number;
+}
+
+/** A conductor that accepted the connection (or not) but did not answer in time: stopped (SIGSTOP) or hung. */
+export class ControlTimeoutError extends Error {
+  constructor(
+    readonly socketPath: string,
+    readonly timeoutMs: number,
+    what: string,
+  ) {
+    super(
+      `no answer from the conductor at ${socketPath} within ${timeoutMs / 1000}s (${what}): is it stopped or hung?`,
+    );
+    this.name = "ControlTimeoutError";
+  }
+}
+
 export interface ControlClient {
-  request<T = unknown>(body: Body): Promise<T>;
+  request<T = unknown>(body: Body, options?: RequestOptions): Promise<T>;
   /** Starts a `follow`; `onMessage` gets every streamed message until `stop()` or disconnect. */
   follow(body: Omit<Body, "op">, onMessage: (m: StreamMessage) => void): Promise<{ stop(): Promise<void> }>;
   /** Resolves when the conductor closes the connection (it shut down). */
@@ -16,12 +35,27 @@ export interface ControlClient {
   close(): void;
 }
 
-export async function connectControl(socketPath: string): Promise<ControlClient> {
+/**
+ * `timeoutMs` bounds the connection (a listening socket whose process is stopped may never accept
+ * it); each request can have its own bound (`request(body, { timeoutMs })`).
+ */
+export async function connectControl(socketPath: string, options: RequestOptions = {}): Promise<ControlClient> {
   const socket = net.connect(socketPath);
   socket.setEncoding("utf8");
   await new Promise<void>((ok, fail) => {
-    socket.once("connect", ok);
-    socket.once("error", (err: NodeJS.ErrnoException) =>
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            socket.destroy();
+            fail(new ControlTimeoutError(socketPath, options.timeoutMs as number, "connecting"));
+          }, options.timeoutMs);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      ok();
+    });
+    socket.once("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       fail(
         new Error(
           err.code === "EACCES"
@@ -30,8 +64,8 @@ export async function connectControl(socketPath: string): Promise<ControlClient>
               ? `cannot connect to ${socketPath}: no conductor is listening there (it has ended?)`
               : `cannot connect to ${socketPath}: ${err.message}`,
         ),
-      ),
-    );
+      );
+    });
   });
   let next = 1;
   const pending = new Map<number, { ok: (v: unknown) => void; fail: (e: Error) => void }>();
@@ -61,11 +95,27 @@ export async function connectControl(socketPath: string): Promise<ControlClient>
       64 << 20,
     ),
   );
-  function request<T>(body: Body): Promise<T> {
+  function request<T>(body: Body, opts: RequestOptions = {}): Promise<T> {
     const id = next++;
     return new Promise<T>((ok, fail) => {
       if (socket.destroyed) return fail(new Error("the connection to the conductor is closed"));
-      pending.set(id, { ok: ok as (v: unknown) => void, fail });
+      const timer =
+        opts.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              pending.delete(id);
+              fail(new ControlTimeoutError(socketPath, opts.timeoutMs as number, `request "${body.op}"`));
+            }, opts.timeoutMs);
+      pending.set(id, {
+        ok: (v) => {
+          clearTimeout(timer);
+          ok(v as T);
+        },
+        fail: (e) => {
+          clearTimeout(timer);
+          fail(e);
+        },
+      });
       socket.write(`${JSON.stringify({ ...body, id })}\n`);
     });
   }
@@ -88,6 +138,11 @@ export async function connectControl(socketPath: string): Promise<ControlClient>
       };
     },
     closed,
-    close: () => socket.end(),
+    // Ended, and let go of: a conductor that no longer reads (stopped, hung) must not keep this process alive.
+    close: () => {
+      socket.end();
+      socket.unref();
+      setTimeout(() => socket.destroy(), 1_000).unref();
+    },
   };
 }

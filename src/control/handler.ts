@@ -4,6 +4,7 @@
  * call it, so the CLI, the browser and embedders speak one protocol. Built only on the facade's
  * public API; `keys` and `restart` are served when the facade has `sendKeys`/`restartSession`.
  */
+import { join } from "node:path";
 import { ScreenTail } from "../../actors/screen-tail.js";
 import { FINAL_STATES } from "../../machines/session.types.js";
 import type { SessionSnapshot } from "../session-view.js";
@@ -107,7 +108,7 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
   }
 
   async function history(id: string, max: number) {
-    session(id);
+    const s = session(id);
     const events = (await readLogTail(target.eventLogPath, HISTORY_EVENT_BYTES))
       .filter((l) => l.session === id)
       .slice(-max)
@@ -120,7 +121,10 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
       text: p.text,
     }));
     const entries = [...events, ...out].sort((a, b) => String(a.ts).localeCompare(String(b.ts)));
-    return { session: id, entries, outputEnd: recent.end };
+    // Where the output shown starts: what came before it (the 64 KiB cap) is in the out log, not here.
+    const outputStart = recent.pieces[0]?.start ?? recent.end;
+    const outputPath = s.outPath ?? join(info.logsDir, `${id}.out.log`);
+    return { session: id, entries, outputEnd: recent.end, outputStart, outputPath };
   }
 
   function follow(req: Extract<ControlRequest, { op: "follow" }>, peer: ControlPeer) {

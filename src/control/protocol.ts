@@ -75,6 +75,10 @@ export interface History {
   entries: Array<{ ts: string; type: string; session: string | null; [key: string]: unknown }>;
   /** Position in the whole output after the last output entry: live output from there on is new. */
   outputEnd?: number;
+  /** Position in the whole output of the first output entry: the bytes before it are not in `entries`. */
+  outputStart?: number;
+  /** The session's output log, where all of it is (older bytes in its rotated files). */
+  outputPath?: string;
 }
 
 /**

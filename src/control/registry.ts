@@ -19,6 +19,11 @@ export interface RegistryEntry {
   version: string;
   /** The viewer's URL (with its token) when `--inspect` serves one. */
   viewerUrl?: string;
+  /**
+   * Set by `listConductors` (never written): the process is alive but its control socket file is
+   * gone (removed under it), so nothing can reach it through the socket.
+   */
+  socketMissing?: boolean;
 }
 
 /** sun_path is 108 bytes on Linux (104 on macOS); keep a margin for the NUL. */
@@ -67,7 +72,11 @@ export function socketPathFor(logsDir: string, name: string, env: NodeJS.Process
   return fallback;
 }
 
-/** Live entries, oldest first; entries of processes that are gone are removed on the way. */
+/**
+ * Live entries, oldest first; entries of processes that are gone are removed on the way. A live
+ * process whose socket file is missing is kept, marked `socketMissing`: it and its agents still run,
+ * and dropping it hid them from `ls` and `stop` (found by an operator review).
+ */
 export function listConductors(env: NodeJS.ProcessEnv = process.env): RegistryEntry[] {
   const dir = registryDir(env);
   let files: string[];
@@ -81,8 +90,9 @@ export function listConductors(env: NodeJS.ProcessEnv = process.env): RegistryEn
     try {
       const entry = JSON.parse(fs.readFileSync(join(dir, f), "utf8")) as RegistryEntry;
       // Liveness from /proc with the start time, not kill(pid, 0): that says yes to a recycled pid.
-      if (isProcessAlive(entry.pid, entry.pidStart ?? null) && fs.existsSync(entry.socket)) out.push(entry);
-      else fs.rmSync(join(dir, f), { force: true });
+      if (!isProcessAlive(entry.pid, entry.pidStart ?? null)) fs.rmSync(join(dir, f), { force: true });
+      else if (fs.existsSync(entry.socket)) out.push(entry);
+      else out.push({ ...entry, socketMissing: true });
     } catch {
       // A half-written or foreign file: not ours to interpret.
     }
@@ -135,14 +145,14 @@ export function resolveConductor(name: string | undefined, env: NodeJS.ProcessEn
   const all = listConductors(env);
   if (name !== undefined) {
     const found = all.find((e) => e.name === name);
-    if (found) return found;
+    if (found) return reachable(found);
     throw new Error(
       all.length === 0
         ? `no conductor named "${name}" is running (none is; start one with "conductor run")`
         : `no conductor named "${name}" is running; running: ${all.map((e) => e.name).join(", ")}`,
     );
   }
-  if (all.length === 1) return all[0] as RegistryEntry;
+  if (all.length === 1) return reachable(all[0] as RegistryEntry);
   if (all.length === 0)
     throw new Error(
       `no conductor is running for this user (start one with "conductor run" or "conductor run --detach")`,
@@ -150,4 +160,17 @@ export function resolveConductor(name: string | undefined, env: NodeJS.ProcessEn
   throw new Error(
     `${all.length} conductors are running (${all.map((e) => e.name).join(", ")}): pick one with --name NAME`,
   );
+}
+
+/** What to say of a conductor that is alive but has no socket file (its `socketMissing`). */
+export function socketMissingMessage(e: RegistryEntry): string {
+  return (
+    `conductor "${e.name}": pid ${e.pid} alive, control socket missing (${e.socket} is gone); ` +
+    `it cannot be reached: stop it with kill -TERM ${e.pid} (it shuts its sessions down)`
+  );
+}
+
+function reachable(e: RegistryEntry): RegistryEntry {
+  if (e.socketMissing) throw new Error(socketMissingMessage(e));
+  return e;
 }
