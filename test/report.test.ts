@@ -73,6 +73,16 @@ describe("report", () => {
     const dir = mkdtempSync(join(tmpdir(), "report-"));
     const move = (s: number, session: string, from: string, to: string, reason: string, restarts: number) =>
       v2(s, "session.state_change", { session, from, to, reason, restarts });
+    /** A crasher's run that exits 1 with its error line. */
+    const crash = (s: number, attempt: number, lastError: string) =>
+      v2(s, "session.exit", {
+        session: "crasher",
+        attempt,
+        code: 1,
+        signal: null,
+        failureMode: "exit_nonzero",
+        lastError,
+      });
     const lines = [
       v2(0, "conductor.start", { logsDir: "x", pid: 1 }),
       // A start-up timeout: killed, no exit line; then dead.
@@ -89,27 +99,13 @@ describe("report", () => {
       // A crasher: its exit says how; dead, then restarted by hand as a new actor, its window back at 0.
       move(0, "crasher", "init", "starting", "initial", 0),
       v2(0.1, "session.spawn", { session: "crasher", agent: "command", attempt: 1 }),
-      v2(1, "session.exit", {
-        session: "crasher",
-        attempt: 1,
-        code: 1,
-        signal: null,
-        failureMode: "exit_nonzero",
-        lastError: "Error: ENOENT: could not open x",
-      }),
+      crash(1, 1, "Error: ENOENT: could not open x"),
       move(1, "crasher", "starting", "failed", "exit_code:1", 0),
       move(1, "crasher", "failed", "restarting", "restart_1/1", 1),
       v2(1, "session.restart_wait", { session: "crasher", delayMs: 0, failureMode: "exit_nonzero" }),
       move(1, "crasher", "restarting", "starting", "respawn", 1),
       v2(1.1, "session.spawn", { session: "crasher", agent: "command", attempt: 2 }),
-      v2(2, "session.exit", {
-        session: "crasher",
-        attempt: 2,
-        code: 1,
-        signal: null,
-        failureMode: "exit_nonzero",
-        lastError: "Error: ENOENT: could not open x",
-      }),
+      crash(2, 2, "Error: ENOENT: could not open x"),
       move(2, "crasher", "starting", "failed", "exit_code:1", 1),
       move(2, "crasher", "failed", "dead", "maxRestarts(1)_exceeded", 1),
       v2(2, "session.dead", {
@@ -121,14 +117,7 @@ describe("report", () => {
       v2(3, "session.restart", { session: "crasher", reason: "user_restart", from: "dead", via: "new_actor" }),
       move(3, "crasher", "init", "starting", "initial", 0),
       v2(3.1, "session.spawn", { session: "crasher", agent: "command", attempt: 1 }),
-      v2(4, "session.exit", {
-        session: "crasher",
-        attempt: 1,
-        code: 1,
-        signal: null,
-        failureMode: "exit_nonzero",
-        lastError: "Error: still broken",
-      }),
+      crash(4, 1, "Error: still broken"),
       move(4, "crasher", "starting", "failed", "exit_code:1", 0),
       move(4, "crasher", "failed", "dead", "maxRestarts(0)_exceeded", 0),
       v2(6, "conductor.shutdown_complete", { reason: "all_completed" }),

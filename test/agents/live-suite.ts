@@ -5,12 +5,13 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import type { ConductorOptions } from "../../src/conductor-options.js";
+import type { ConductorOptions, SpawnConfig } from "../../src/conductor-options.js";
 import { type Conductor, createConductor } from "../../src/conductor.js";
 import type { Cli } from "./agent-env.js";
+import { PROMPT } from "./cases.js";
 import type { FakeApi } from "./fake-api/server.js";
 import { killAll, type ProcInfo, processesWithMarker } from "./proc-scan.js";
-import { startLiveAgents } from "./tui-run.js";
+import { startLiveAgents, type TuiRun } from "./tui-run.js";
 
 export function liveSuite() {
   let api: FakeApi | undefined;
@@ -37,6 +38,19 @@ export function liveSuite() {
       });
       open.add(c);
       return c;
+    },
+    /** A preset session of the real CLI on the suite's prompt, in the run's (trusted) work folder. */
+    preset(cli: Cli, id: string, run: Pick<TuiRun, "dirs" | "env">, extra: Partial<SpawnConfig> = {}): SpawnConfig {
+      return {
+        id,
+        agent: cli,
+        prompt: PROMPT,
+        bin: bins[cli]!.bin,
+        workdir: run.dirs.cwd,
+        env: run.env,
+        trustWorkdir: true,
+        ...extra,
+      } as SpawnConfig;
     },
     /** Shuts the conductor down, then ends what the run left; returns those leftovers. */
     async close(c: Conductor, marker: string): Promise<ProcInfo[]> {

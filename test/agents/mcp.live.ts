@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import type { Cli } from "./agent-env.js";
-import { PROMPT } from "./cases.js";
 import { liveSuite, sessionEnd } from "./live-suite.js";
 import { tuiRun, until } from "./tui-run.js";
 
@@ -30,23 +29,23 @@ describe("mcpServers: the real CLI starts the server, and the L2 heartbeat sees 
       const l2: { ok: boolean; reason: string }[] = [];
       c.on("probe", (e) => e.sessionId === id && e.level === "l2" && l2.push({ ok: e.ok, reason: e.reason }));
       const done = sessionEnd(c, id);
-      c.spawnSession({
-        id,
-        agent: cli,
-        prompt: PROMPT,
-        bin: live.bin(cli),
-        workdir: dirs.cwd,
-        env,
-        trustWorkdir: true,
-        mcpServers: { fixture: { command: process.execPath, args: [SERVER, "stdio", methods] } },
-        probeOpts: {
-          mcpHeartbeat: true,
-          mcpHeartbeatIntervalMs: 1_000,
-          // The CLI starts its servers after its own start-up (seconds for these Node CLIs, more under load).
-          mcpHeartbeatTimeoutMs: 60_000,
-          startupTimeoutMs: 120_000,
-        },
-      });
+      c.spawnSession(
+        live.preset(
+          cli,
+          id,
+          { dirs, env },
+          {
+            mcpServers: { fixture: { command: process.execPath, args: [SERVER, "stdio", methods] } },
+            probeOpts: {
+              mcpHeartbeat: true,
+              mcpHeartbeatIntervalMs: 1_000,
+              // The CLI starts its servers after its own start-up (seconds for these Node CLIs, more under load).
+              mcpHeartbeatTimeoutMs: 60_000,
+              startupTimeoutMs: 120_000,
+            },
+          },
+        ),
+      );
       try {
         const said = () => (existsSync(methods) ? readFileSync(methods, "utf8").split("\n").filter(Boolean) : []);
         await until(

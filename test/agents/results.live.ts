@@ -8,7 +8,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { Cli } from "./agent-env.js";
-import { PROMPT } from "./cases.js";
 import { OK_TEXT } from "./fake-api/scenario.js";
 import { liveSuite, sessionEnd } from "./live-suite.js";
 import { tuiRun } from "./tui-run.js";
@@ -25,16 +24,16 @@ describe("resultFile and the snapshot's result, from each real CLI's one-shot", 
       const id = `${cli}-result`;
       const resultFile = join(root, "result.txt");
       const done = sessionEnd(c, id);
-      c.spawnSession({
-        id,
-        agent: cli,
-        prompt: PROMPT,
-        bin: live.bin(cli),
-        workdir: dirs.cwd,
-        env,
-        trustWorkdir: true,
-        resultFile,
-      });
+      c.spawnSession(
+        live.preset(
+          cli,
+          id,
+          { dirs, env },
+          {
+            resultFile,
+          },
+        ),
+      );
       try {
         expect(await done).toBe("completed");
         expect(existsSync(resultFile)).toBe(true);

@@ -44,17 +44,17 @@ describe("restart.mode resume: a restarted run goes on with the same conversatio
       const base = api.baseUrl(SCENARIO);
       const calls = () => api.requests.filter((r) => isModelCall(r) && r.url.startsWith(`/${SCENARIO}/`));
       const before = calls().length;
-      c.spawnSession({
-        id,
-        agent: cli,
-        prompt: PROMPT,
-        bin: live.bin(cli),
-        workdir: dirs.cwd,
-        env,
-        trustWorkdir: true,
-        resumePrompt: RESUME_PROMPT,
-        restart: { mode: "resume" },
-      });
+      c.spawnSession(
+        live.preset(
+          cli,
+          id,
+          { dirs, env },
+          {
+            resumePrompt: RESUME_PROMPT,
+            restart: { mode: "resume" },
+          },
+        ),
+      );
       try {
         // The first run's answer has begun streaming (codex prints its message only once it is whole,
         // so the API's side says when): the CLI has its conversation, and claude's stream its id.
