@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createEventLog, type EventLogError, readEventLogDetailed } from "../src/event-log.js";
+import { mountTmpfs } from "./helpers/tmpfs.js";
 
 let dir: string;
 beforeEach(() => {
@@ -105,17 +106,6 @@ describe("event log under write failures", () => {
     expect(lines.map((l) => l.event)).toEqual(["whole", "log.gap", "after"]);
   });
 });
-
-/** Mounts a tiny tmpfs (root only); undefined where we may not. */
-function mountTmpfs(at: string, size: string): boolean {
-  if (process.platform !== "linux" || process.getuid?.() !== 0) return false;
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", at], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("event log on a really full disk (tmpfs)", () => {
   it("counts every lost line, tears none, and logs the gap when space comes back", async (ctx) => {

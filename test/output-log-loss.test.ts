@@ -15,6 +15,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { endStream, openLog } from "../actors/log-file.js";
 import { setOutputLogPolicy } from "../actors/log-rotation.js";
 import type { OutputLogError } from "../actors/output-log-loss.js";
+import { mountTmpfs } from "./helpers/tmpfs.js";
 
 const enospc = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
 afterEach(() => vi.restoreAllMocks());
@@ -111,17 +112,6 @@ describe("output log under write failures", () => {
     ]);
   });
 });
-
-/** Mounts a tiny tmpfs (root only); false where we may not. */
-function mountTmpfs(at: string, size: string): boolean {
-  if (process.platform !== "linux" || process.getuid?.() !== 0) return false;
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", at], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("output log on a really full disk (tmpfs)", () => {
   it("filled, then freed: every byte is in the file or counted lost, and the log writes on", async (ctx) => {
