@@ -22,11 +22,24 @@ export function sessionRows(sessions: ControlSession[], now = Date.now()): strin
   ]);
 }
 
-/** Why it is where it is; a session waiting to run again says when (a rate limit's reset may be hours off). */
+/**
+ * Why it is where it is; a session waiting to run again says when (a rate limit's reset may be hours
+ * off); a remote one whose host link is not up says so, and input its dying link may have lost (a
+ * remote session reads `healthy` through an outage: only `--json` said it).
+ */
 function reasonCell(s: ControlSession, now: number): string {
-  const why = s.failureMode && !s.reason.includes(s.failureMode) ? `${s.failureMode}: ${s.reason}` : s.reason || "-";
+  const parts = [
+    s.failureMode && !s.reason.includes(s.failureMode) ? `${s.failureMode}: ${s.reason}` : s.reason || "-",
+  ];
   const due = s.nextRunAt ? Date.parse(s.nextRunAt) - now : null;
-  return due === null ? why : `${why}; next run in ${age(Math.max(0, due))}`;
+  if (due !== null) parts.push(`next run in ${age(Math.max(0, due))}`);
+  const link = s.link;
+  if (link && link.status !== "up") {
+    const since = link.since ? ` for ${age(now - Date.parse(link.since))}` : "";
+    parts.push(`host ${link.host} ${link.status}${since}`);
+  }
+  if (s.inputUnsure) parts.push("last input may not have arrived");
+  return parts.join("; ");
 }
 
 /** What one conductor answered, or why it did not. */
