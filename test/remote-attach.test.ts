@@ -5,43 +5,37 @@
  * is refused at once with what to do. Before: `remote_pane_gone` without a code, then every restart
  * failed with "can't find session" until maxRestarts was spent.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Conductor } from "../src/conductor.js";
+import { describe, expect, it } from "vitest";
 import { readEventLog } from "../src/event-log.js";
-import { haveRemoteTools, killTmuxServer, remoteConductor, startSshd, type TestSshd, tmuxOn } from "./helpers/sshd.js";
+import { haveRemoteTools, remoteSuite, tmuxOn } from "./helpers/sshd.js";
 import { waitUntil } from "./helpers/wait-until.js";
 
 const SOCKET = `cond-attach-${process.pid}`;
 const { tmux, sessions } = tmuxOn(SOCKET);
 // Bounds for a loaded machine, never verdicts.
 const BOUND_MS = 60_000;
-let sshd: TestSshd;
-let c: Conductor;
-
-beforeAll(async () => {
-  if (!haveRemoteTools) return;
-  sshd = await startSshd();
-  c = remoteConductor(sshd, SOCKET);
-});
-
-afterAll(async () => {
-  await c?.shutdown("test_end");
-  await killTmuxServer(SOCKET);
-  await sshd?.stop();
-});
+const suite = remoteSuite(SOCKET);
 
 /** The user's own tmux session `name` (the default remain-on-exit: off) running `script`. */
 const theirs = (name: string, script: string) =>
   tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", "sh", "-c", script);
 
 const watch = (id: string, sessionName: string) =>
-  c.spawnSession({ id, agent: "command", command: ["true"], remote: true, host: "box", attach: true, sessionName });
+  suite.c.spawnSession({
+    id,
+    agent: "command",
+    command: ["true"],
+    remote: true,
+    host: "box",
+    attach: true,
+    sessionName,
+  });
 
 /** The pane-level remain-on-exit of the user's session `name` ("" when the pane has none of its own). */
 const paneOption = (name: string) => tmux("show-options", "-p", "-v", "-t", `=${name}:`, "remain-on-exit").trim();
-const view = (id: string) => c.getSnapshot().find((s) => s.id === id);
+const view = (id: string) => suite.c.getSnapshot().find((s) => s.id === id);
 const lines = async (id: string) =>
-  ((await readEventLog(c.eventLogPath)) as Record<string, unknown>[]).filter((l) => l.session === id);
+  ((await readEventLog(suite.c.eventLogPath)) as Record<string, unknown>[]).filter((l) => l.session === id);
 /** The event log has `event` for the session (a bound, not a verdict). */
 async function logged(id: string, event: string): Promise<void> {
   const end = Date.now() + BOUND_MS;
@@ -58,7 +52,7 @@ describe.runIf(haveRemoteTools)("attach: true", () => {
     theirs("exits", "echo theirs up; read x; echo bye; exit 7");
     watch("w1", "exits");
     await logged("w1", "remote.spawned");
-    expect(c.sendInput("w1", "go")).toBe(true);
+    expect(suite.c.sendInput("w1", "go")).toBe(true);
     await final("w1");
     expect(view("w1"), JSON.stringify(await lines("w1"))).toMatchObject({
       state: "dead",
@@ -81,7 +75,7 @@ describe.runIf(haveRemoteTools)("attach: true", () => {
     theirs("again", "echo up; read x; exit 3");
     watch("w2", "again");
     await logged("w2", "remote.spawned");
-    c.sendInput("w2", "go");
+    suite.c.sendInput("w2", "go");
     await final("w2");
     await waitUntil(() => !sessions().includes("again"), "the pane closed", 15_000).catch(async (e) => {
       let panes = "";
@@ -97,7 +91,7 @@ describe.runIf(haveRemoteTools)("attach: true", () => {
       }
       throw new Error(`${e.message}\n${panes}\n${JSON.stringify(await lines("w2"))}`);
     });
-    await c.restartSession("w2");
+    await suite.c.restartSession("w2");
     await final("w2");
     expect(view("w2")).toMatchObject({ state: "dead", failureMode: "config", reason: "not_restartable:config" });
     expect(view("w2")?.lastError).toMatch(
@@ -106,13 +100,13 @@ describe.runIf(haveRemoteTools)("attach: true", () => {
     expect((await lines("w2")).filter((l) => l.event === "remote.attach_refused")).toHaveLength(1);
     // The user starts it again: the restart watches it.
     theirs("again", "echo back again; sleep 60");
-    await c.restartSession("w2");
+    await suite.c.restartSession("w2");
     const spawned = async () => (await lines("w2")).filter((l) => l.event === "remote.spawned").length;
     for (const end = Date.now() + BOUND_MS; (await spawned()) < 2 && Date.now() < end; )
       await new Promise((r) => setTimeout(r, 20));
     expect(await spawned()).toBe(2);
     expect(["starting", "healthy"]).toContain(view("w2")?.state);
-    await c.killSession("w2");
+    await suite.c.killSession("w2");
     expect(sessions()).toContain("again"); // let go, never ended
     tmux("kill-session", "-t", "=again:");
   }, 240_000);
@@ -122,14 +116,14 @@ describe.runIf(haveRemoteTools)("attach: true", () => {
     tmux("set-option", "-w", "-t", "=kept:", "remain-on-exit", "on");
     watch("w3", "kept");
     await logged("w3", "remote.spawned");
-    c.sendInput("w3", "go");
+    suite.c.sendInput("w3", "go");
     await final("w3");
     expect(view("w3")?.exit, JSON.stringify(await lines("w3"))).toEqual({ exitCode: 4, signal: null });
     // The end of watching puts the pane's option back (the session is final: the reap is not in its log).
     await waitUntil(() => paneOption("kept") === "", "our remain-on-exit gone from the pane", BOUND_MS);
     expect(tmux("list-panes", "-t", "=kept:", "-F", "#{pane_dead} #{pane_dead_status}").trim()).toBe("1 4");
     // Watching it again: a dead pane is refused at once (its status said), not watched to an instant exit.
-    await c.restartSession("w3");
+    await suite.c.restartSession("w3");
     await final("w3");
     expect(view("w3")?.lastError).toMatch(/is a dead pane \(%\d+: its program exited with status 4\).*respawn-pane/);
     tmux("kill-session", "-t", "=kept:");
@@ -138,7 +132,7 @@ describe.runIf(haveRemoteTools)("attach: true", () => {
     watch("w4", "live");
     await logged("w4", "remote.spawned");
     expect(paneOption("live")).toBe("on"); // held while watched
-    await c.killSession("w4");
+    await suite.c.killSession("w4");
     await waitUntil(() => paneOption("live") === "", "our remain-on-exit gone from the live pane", BOUND_MS);
     expect(tmux("list-panes", "-t", "=live:", "-F", "#{pane_dead}").trim()).toBe("0");
     tmux("kill-session", "-t", "=live:");

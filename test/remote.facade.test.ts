@@ -5,49 +5,43 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createConductor, type Conductor } from "../src/conductor.js";
+import { describe, expect, it } from "vitest";
+import { createConductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
-import { haveRemoteTools, killTmuxServer, remoteConductor, startSshd, type TestSshd } from "./helpers/sshd.js";
+import { haveRemoteTools, remoteSuite } from "./helpers/sshd.js";
 
 const SOCKET = `cond-facade-${process.pid}`;
-let sshd: TestSshd;
-let c: Conductor;
+const suite = remoteSuite(SOCKET);
 const haveTools = haveRemoteTools;
-
-beforeAll(async () => {
-  if (!haveTools) return;
-  sshd = await startSshd();
-  c = remoteConductor(sshd, SOCKET);
-});
-
-afterAll(async () => {
-  await c?.shutdown("test_end");
-  await killTmuxServer(SOCKET);
-  await sshd?.stop();
-});
 
 const until = (event: "completed" | "dead", id: string) =>
   new Promise<{ sessionId: string; reason?: string }>((r) => {
     const fn = (e: { sessionId: string }) => {
       if (e.sessionId !== id) return;
-      c.off(event, fn);
+      suite.c.off(event, fn);
       r(e);
     };
-    c.on(event, fn);
+    suite.c.on(event, fn);
   });
 
 /** A `/bin/sh -c` agent on host "box". */
 const remote = (id: string, script: string, extra: Record<string, unknown> = {}) =>
-  c.spawnSession({ id, agent: "command", command: ["/bin/sh", "-c", script], remote: true, host: "box", ...extra });
+  suite.c.spawnSession({
+    id,
+    agent: "command",
+    command: ["/bin/sh", "-c", script],
+    remote: true,
+    host: "box",
+    ...extra,
+  });
 
 describe.runIf(haveTools)("remote sessions through the facade", () => {
   it("completes on the completion token printed after other output, and logs like a local session", async () => {
     const done = until("completed", "tok");
     remote("tok", "echo working; sleep 0.3; echo __TRIFLUX_DONE__; sleep 100");
-    expect(c.getSnapshot().find((s) => s.id === "tok")).toMatchObject({ remote: true, host: "box" });
+    expect(suite.c.getSnapshot().find((s) => s.id === "tok")).toMatchObject({ remote: true, host: "box" });
     await done;
-    const log = await readEventLog(c.eventLogPath);
+    const log = await readEventLog(suite.c.eventLogPath);
     const moves = log
       .filter((l) => l.session === "tok" && l.event === "session.state_change")
       .map((l) => `${l.from}->${l.to}`);
@@ -59,23 +53,23 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
     const dead = until("dead", "fail");
     remote("fail", "echo boom; exit 3", { maxRestarts: 1 });
     expect((await dead).reason).toBe("maxRestarts(1)_exceeded");
-    expect(c.getSnapshot().find((s) => s.id === "fail")).toMatchObject({ restarts: 1, exit: { exitCode: 3 } });
+    expect(suite.c.getSnapshot().find((s) => s.id === "fail")).toMatchObject({ restarts: 1, exit: { exitCode: 3 } });
 
     const asked = new Promise<void>((r) =>
-      c.on("inputWait", (e: { sessionId: string }) => e.sessionId === "ask" && r()),
+      suite.c.on("inputWait", (e: { sessionId: string }) => e.sessionId === "ask" && r()),
     );
     const done = until("completed", "ask");
     remote("ask", "printf 'Proceed? (y/n) '; read a; [ \"$a\" = y ] && echo yes && exit 0; exit 1", {
       probeOpts: { inputQuietMs: 200 },
     });
     await asked;
-    expect(c.sendInput("ask", "y")).toBe(true);
+    expect(suite.c.sendInput("ask", "y")).toBe(true);
     await done;
   });
 
   it("refuses an unknown host or a remote session without a hosts file, saying what to do", () => {
     expect(() =>
-      c.spawnSession({ id: "nohost", agent: "command", command: ["true"], remote: true, host: "elsewhere" }),
+      suite.c.spawnSession({ id: "nohost", agent: "command", command: ["true"], remote: true, host: "elsewhere" }),
     ).toThrow(/unknown host "elsewhere".*"box"/);
     const local = createConductor({
       logsDir: mkdtempSync(join(tmpdir(), "conductor-remote-facade-")),
@@ -105,7 +99,7 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
 
   it("defect: an id tmux cannot name a session by (review.1) is refused at the call, not at every run's spawn", () => {
     expect(() =>
-      c.spawnSession({ id: "review.1", agent: "command", command: ["true"], remote: true, host: "box" }),
+      suite.c.spawnSession({ id: "review.1", agent: "command", command: ["true"], remote: true, host: "box" }),
     ).toThrow(
       expect.objectContaining({
         code: "INVALID_OPTIONS",
@@ -114,7 +108,7 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
       }),
     );
     expect(() =>
-      c.spawnSession({
+      suite.c.spawnSession({
         id: "ok-2",
         agent: "command",
         command: ["true"],
@@ -125,7 +119,7 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
     ).toThrow(expect.objectContaining({ field: "sessionName" }));
     // Attached too: the run would check the same name at every spawn.
     expect(() =>
-      c.spawnSession({
+      suite.c.spawnSession({
         id: "w",
         agent: "command",
         command: ["true"],
@@ -135,6 +129,6 @@ describe.runIf(haveTools)("remote sessions through the facade", () => {
         sessionName: "x.y",
       }),
     ).toThrow(expect.objectContaining({ field: "sessionName" }));
-    expect(c.getSnapshot().map((s) => s.id)).not.toContain("review.1");
+    expect(suite.c.getSnapshot().map((s) => s.id)).not.toContain("review.1");
   });
 });

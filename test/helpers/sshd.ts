@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Conductor, createConductor } from "../../src/conductor.js";
 import type { ConductorOptions } from "../../src/conductor-options.js";
-import type { TestSshd } from "../../src/testing/sshd.js";
+import { killTmuxServer, startSshd, type TestSshd } from "../../src/testing/sshd.js";
+import { afterAll, beforeAll } from "vitest";
 
 export { freePort, killTmuxServer, startSshd, type TestSshd } from "../../src/testing/sshd.js";
 
@@ -31,6 +32,30 @@ export function tmuxOn(socket: string) {
     }
   };
   return { tmux, sessions };
+}
+
+/**
+ * One sshd and one `remoteConductor` on `socket` for a whole test file: started before its tests
+ * (when the remote tools are there), shut down with the tmux server and the sshd after them.
+ */
+export function remoteSuite(socket: string): { readonly c: Conductor } {
+  let sshd: TestSshd | undefined;
+  let conductor: Conductor | undefined;
+  beforeAll(async () => {
+    if (!haveRemoteTools) return;
+    sshd = await startSshd();
+    conductor = remoteConductor(sshd, socket);
+  });
+  afterAll(async () => {
+    await conductor?.shutdown("test_end");
+    await killTmuxServer(socket);
+    await sshd?.stop();
+  });
+  return {
+    get c() {
+      return conductor as Conductor;
+    },
+  };
 }
 
 /**
