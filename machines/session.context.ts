@@ -34,6 +34,16 @@ export interface SessionInput {
   mcpHeartbeat?: McpHeartbeatSpec;
 }
 
+/** An ended run as its successor's context keeps it (`attempt` counts runs from 1). */
+export interface PreviousRun {
+  attempt: number;
+  exit: { exitCode: number | null; signal: string | null } | null;
+  failureMode: FailureMode | null;
+  lastError: string | null;
+  /** It was ended by `restartSession` (nothing failed). */
+  restartedOnRequest: boolean;
+}
+
 export interface SessionContext {
   id: string;
   agent: string;
@@ -106,6 +116,11 @@ export interface SessionContext {
   runMode: "fresh" | "resume";
   exit: { exitCode: number | null; signal: string | null } | null;
   failureMode: FailureMode | null;
+  /**
+   * How the run before the current one ended: a session that crashes every minute reads `healthy`
+   * with no `lastError` between its crashes, and this is what says it flaps. Null before a second run.
+   */
+  previousRun: PreviousRun | null;
   killRequested: boolean;
   account: AccountRequirement | null;
   /** `requested`: asked the broker and waiting; `held`: this run's lease, released exactly once. */
@@ -271,6 +286,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     runMode: "fresh",
     exit: null,
     failureMode: null,
+    previousRun: null,
     killRequested: false,
     account: input.account ?? null,
     leaseStatus: "none",

@@ -53,8 +53,18 @@ export const sessionRunSetup = sessionBase.extend({
       ...(params.failureMode ? judgeTimedOutRun(context, params.failureMode) : {}),
     })),
     /** A new run: new generation, so events of any earlier child fail the generation guards. */
-    beginRun: assign(({ context }) => ({
-      generation: context.generation + 1,
+    beginRun: assign(({ context: c }) => ({
+      previousRun:
+        c.generation > 0
+          ? {
+              attempt: c.generation,
+              exit: c.exit,
+              failureMode: c.failureMode,
+              lastError: c.lastError,
+              restartedOnRequest: c.userRestart,
+            }
+          : null,
+      generation: c.generation + 1,
       pid: null,
       childRunning: false,
       exit: null,

@@ -4,6 +4,7 @@
  */
 import type { SnapshotFrom } from "xstate";
 import type { SessionPlacement } from "../machines/conductor.machine.js";
+import type { PreviousRun } from "../machines/session.context.js";
 import type { sessionMachine } from "../machines/session.machine.js";
 import type { FailureMode, HostLinkStatus, SessionState } from "../machines/session.types.js";
 import type { AgentResult } from "./agent-stream.js";
@@ -50,6 +51,7 @@ export interface SessionSnapshot {
   id: string;
   agent: string;
   state: SessionState;
+  /** The running agent's pid; null once its tree is gone or the session is final (a pid is reused). */
   pid: number | null;
   remote: boolean;
   host: string | null;
@@ -69,6 +71,12 @@ export interface SessionSnapshot {
    */
   lastError: string | null;
   exit: { exitCode: number | null; signal: string | null } | null;
+  /**
+   * How the run before this one ended (`attempt` counts runs from 1): a session that crashes every
+   * few minutes reads `healthy`, `lastError` null, between its crashes; this says why it restarted.
+   * Null before a second run.
+   */
+  previousRun: PreviousRun | null;
   /** The account this run leased (id and provider), or null. */
   account: { accountId: string; provider: string; tier: string } | null;
   /**
@@ -136,7 +144,8 @@ export function viewOf(
     id: c.id,
     agent: c.agent,
     state: c.state,
-    pid: c.pid,
+    // A final chart stops before its child's GONE could clear it; the number may name another process soon.
+    pid: c.state === "dead" || c.state === "completed" ? null : c.pid,
     remote: Boolean(placement?.remote),
     host: placement?.remote?.host ?? null,
     restarts: c.restarts,
@@ -157,6 +166,7 @@ export function viewOf(
     failureMode: c.failureMode,
     lastError: c.lastError,
     exit: c.exit,
+    previousRun: c.previousRun,
     account: c.lease ? { accountId: c.lease.accountId, provider: c.lease.provider, tier: c.lease.tier } : null,
     accountWait: c.leaseStatus === "requested" && c.leaseWait ? { ...c.leaseWait, etaAt: due.accountEtaAt } : null,
     result,

@@ -49,3 +49,25 @@ describe("ls: the reason cell", () => {
     expect(reasonOf(s)).toBe("rate_limit_wait; next run in 1h00m");
   });
 });
+
+describe("ls: the last-error cell", () => {
+  const errorOf = (s: ControlSession) => sessionRows([s], NOW)[0]?.[7];
+  const prev = { attempt: 3, exit: { exitCode: 2, signal: null }, failureMode: "exit_nonzero" as const };
+  it("a live run without an error of its own shows the run before's, marked as that run's", () => {
+    expect(errorOf(session({ previousRun: { ...prev, lastError: "ECONNRESET", restartedOnRequest: false } }))).toBe(
+      "run 3: ECONNRESET",
+    );
+    // No words from the CLI: its failure and how it exited.
+    const stalled = { ...prev, exit: { exitCode: null, signal: "SIGTERM" }, failureMode: "stall_timeout" as const };
+    expect(errorOf(session({ previousRun: { ...stalled, lastError: null, restartedOnRequest: false } }))).toBe(
+      "run 3: stall_timeout, killed by SIGTERM",
+    );
+  });
+  it("nothing failed (a restart asked for), a run's own error, or a session not running: no earlier run's words", () => {
+    const asked = { ...prev, exit: { exitCode: null, signal: "SIGTERM" }, failureMode: null };
+    expect(errorOf(session({ previousRun: { ...asked, lastError: null, restartedOnRequest: true } }))).toBe("-");
+    const old = { ...prev, lastError: "old", restartedOnRequest: false };
+    expect(errorOf(session({ lastError: "new", previousRun: old }))).toBe("new");
+    expect(errorOf(session({ state: "completed", previousRun: old }))).toBe("-");
+  });
+});

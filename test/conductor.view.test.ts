@@ -223,3 +223,30 @@ describe("a session waiting for an account says until when", () => {
     expect(c.getSnapshot().find((x) => x.id === "first")?.accountWait).toBeNull();
   });
 });
+
+describe("a flapping session says why it restarted", () => {
+  it("defect: previousRun keeps how the run before ended, in the snapshot and ls's error cell (was: `healthy` and `-` between crashes); a final session has no pid (was: its last, reusable pid)", async () => {
+    const c = conductor({ maxRestarts: 1 });
+    // Run 1 prints its error and exits 2; run 2 (CONDUCTOR_ATTEMPT=2) prints and stays up.
+    const body = `if [ "$CONDUCTOR_ATTEMPT" = 1 ]; then echo 'Error: connection reset by peer' >&2; exit 2; fi; echo up; exec sleep 30`;
+    const second = new Promise<void>((resolve) =>
+      c.on("stateChange", (e) => e.to === "healthy" && c.getSnapshot()[0]?.restarts === 1 && resolve()),
+    );
+    c.spawnSession({ id: "f", agent: "command", command: shell("flap", body), restart: { backoffInitialMs: 50 } });
+    await second;
+    const s = c.getSnapshot()[0]!;
+    expect(s).toMatchObject({ state: "healthy", lastError: null });
+    expect(s.previousRun).toEqual({
+      attempt: 1,
+      exit: { exitCode: 2, signal: null },
+      failureMode: "exit_nonzero",
+      lastError: "Error: connection reset by peer",
+      restartedOnRequest: false,
+    });
+    expect(s.pid).toBeGreaterThan(0);
+    const [row] = sessionRows([{ ...s, runStartedAt: null, lastOutputAt: null }]);
+    expect(row?.[7]).toBe("run 1: Error: connection reset by peer");
+    await c.killSession("f");
+    expect(c.getSnapshot()[0]).toMatchObject({ state: "dead", pid: null });
+  });
+});

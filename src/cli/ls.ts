@@ -18,8 +18,22 @@ export function sessionRows(sessions: ControlSession[], now = Date.now()): strin
     LIVE.has(s.state) && s.runStartedAt ? age(now - Date.parse(s.runStartedAt)) : "-",
     s.lastOutputAt ? `${age(now - Date.parse(s.lastOutputAt))} ago` : "-",
     reasonCell(s, now),
-    s.lastError ? clip(s.lastError) : "-",
+    errorCell(s),
   ]);
+}
+
+/**
+ * The run's own error; a live run without one shows why the run before it ended, marked as that
+ * run's: a session that crashes every few minutes read `healthy` with `-` here between crashes.
+ */
+function errorCell(s: ControlSession): string {
+  if (s.lastError) return clip(s.lastError);
+  const prev = s.previousRun;
+  if (!LIVE.has(s.state) || !prev || prev.restartedOnRequest) return "-";
+  const { exit, failureMode } = prev;
+  const code = exit?.signal ? `killed by ${exit.signal}` : exit && exit.exitCode !== 0 ? `exit ${exit.exitCode}` : null;
+  const how = prev.lastError ?? [failureMode, code].filter(Boolean).join(", ");
+  return how ? clip(`run ${prev.attempt}: ${how}`) : "-";
 }
 
 /**
