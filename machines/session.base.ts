@@ -1,7 +1,8 @@
 /**
  * The session chart's base setup: its types, the actors it names (stand-ins that do nothing until
- * `machine.provide` replaces them), its delays and its guards. Actions are added in two layers with
- * `extend`: a run's actions (session.run-actions.ts), then the account lease's (session.setup.ts).
+ * `machine.provide` replaces them), its delays and its guards. Actions are added in layers with
+ * `extend`: a run's (session.run-actions.ts), its user's requests (session.request-actions.ts), what a
+ * run comes to (session.outcome-actions.ts), then the account lease's (session.setup.ts).
  */
 import { fromCallback, setup, stateIn } from "xstate";
 import type {

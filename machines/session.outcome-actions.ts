@@ -1,7 +1,8 @@
 /**
  * The session chart's actions for what a run comes to: a question (noted, announced, answered by
  * policy), the stall ladder's nudge, restarts and their window, the verdicts read from the screen or
- * the CLI's telemetry, and the final events. The run itself: session.run-actions.ts.
+ * the CLI's telemetry, and the final events. The run itself: session.run-actions.ts; its user's
+ * requests: session.request-actions.ts.
  */
 import { assign, emit, enqueueActions } from "xstate";
 import { messageIn } from "./agents/index.js";
@@ -11,12 +12,12 @@ import { limitPause, liveFailure, openQuestion, verdictJudgement } from "./sessi
 import { isRetryNotice, reportedFailure, retriedByItself, retryNotice } from "./session.retries.js";
 import { keysToBytes } from "./session.keys.js";
 import { hostOutage } from "./session.policy.js";
-import { sessionRunSetup } from "./session.run-actions.js";
+import { sessionRequestSetup } from "./session.request-actions.js";
 import type { AgentRetryEvent, HostStatusEvent, TelemetryErrorEvent } from "./session.types.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export const sessionOutcomeSetup = sessionRunSetup.extend({
+export const sessionOutcomeSetup = sessionRequestSetup.extend({
   actions: {
     noteInputWait: assign(({ context }) => {
       const hit = openQuestion(context, context.screen, context.title);

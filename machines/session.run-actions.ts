@@ -1,22 +1,15 @@
 /**
  * The session chart's actions for one run: announce moves, start, feed and stop the child, note its
- * output, exit and spawn errors. What the run comes to (questions, restarts, verdicts, final events):
+ * output, exit and spawn errors. Its user's requests (restart, kill, input):
+ * session.request-actions.ts. What the run comes to (questions, restarts, verdicts, final events):
  * session.outcome-actions.ts.
  */
 import { assign, cancel, enqueueActions, raise } from "xstate";
 import { output, sessionBase } from "./session.base.js";
 import type { Ev, SessionEvent } from "./session.context.js";
-import {
-  judgeRunExit,
-  judgeTimedOutRun,
-  openQuestion,
-  profileOf,
-  screenOf,
-  screenKeysOf,
-} from "./session.judgement.js";
+import { judgeRunExit, judgeTimedOutRun, profileOf, screenOf, screenKeysOf } from "./session.judgement.js";
 import { newScreenRetry, retryThrough } from "./session.retries.js";
 import { NO_SCREEN_KEYS, redactSecrets, retryOnScreen } from "./agents/index.js";
-import { inputCommand, typeAheadDue } from "./session.input.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
 
 /**
@@ -248,28 +241,6 @@ export const sessionRunSetup = sessionBase.extend({
       }
       enqueue.emit({ type: "gone", sessionId: context.id, generation: (event as Ev<"CHILD.GONE">).generation });
     }),
-    /**
-     * A restart asked for (restartSession): this run ends as a kill would end it, but the session goes
-     * on. Counted in `restarts`, not in the crash budget (`recentRestarts`); no backoff.
-     */
-    noteRestartRequest: assign(({ context, event }) => ({
-      reason: (event as Ev<"RESTART">).reason ?? "user_restart",
-      restarts: context.restarts + 1,
-      userRestart: true,
-      backoffElapsed: true,
-      failureMode: null,
-    })),
-    /** Asked again while a restart waits out its backoff (or a rate limit's reset): start as soon as the tree is gone. */
-    skipBackoff: assign(({ event }) => ({
-      reason: (event as Ev<"RESTART">).reason ?? "user_restart",
-      userRestart: true,
-      backoffElapsed: true,
-    })),
-    noteKill: assign(({ event }) => ({
-      killRequested: true,
-      reason: (event as Ev<"KILL">).reason ?? "user_kill",
-      failureMode: "killed" as const,
-    })),
     /** Ask the pty actor to end the tree; it answers with EXIT (if running) and GONE. */
     terminateChild: enqueueActions(({ context, enqueue }) => {
       // The run's verdict is in: its probes have nothing left to say. A remote one polls its host
@@ -278,28 +249,6 @@ export const sessionRunSetup = sessionBase.extend({
       enqueue.stopChild("telemetry");
       if (!context.treeAlive) return;
       enqueue.sendTo("pty", { type: "CHILD.TERMINATE", reason: context.reason, graceMs: context.policy.graceMs });
-    }),
-    /** The text and Enter (INPUT) or the keys' bytes (KEYS), to the running child (session.input.ts). */
-    forwardInput: enqueueActions(({ context, event, enqueue }) => {
-      enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...inputCommand(context, event) });
-      if (context.inputUnsure) enqueue.assign({ inputUnsure: null }); // this one is the last input now
-      if (event.type !== "INPUT") return;
-      const asked = context.inputWait?.question ?? openQuestion(context, context.screen, context.title)?.question;
-      enqueue.assign({ answeredQuestion: asked ?? null });
-    }),
-    /** The type-ahead, in order, once it is due (session.input.ts); from then on input goes to the child only. */
-    writeTypeAhead: enqueueActions(({ context, enqueue }) => {
-      if (!typeAheadDue(context)) return;
-      for (const w of context.typeAhead ?? []) enqueue.sendTo("pty", { type: "CHILD.WRITE", ...w });
-      enqueue.assign({ typeAhead: null });
-    }),
-    /** Before the first child runs (a TUI: its composer): kept, in order, and written by writeTypeAhead. */
-    keepTypeAhead: assign({
-      typeAhead: ({ context, event }) => [...(context.typeAhead ?? []), inputCommand(context, event)],
-    }),
-    noteInputUnsure: assign(({ event }) => {
-      const { type: _type, ...unsure } = event as Ev<"CHILD.INPUT_UNSURE">;
-      return { inputUnsure: unsure };
     }),
     /** Stop the pty actor; if its tree is still dying, the reaper (owned by the actor's cleanup) finishes it. */
     releaseChild: enqueueActions(({ enqueue }) => {

@@ -1,6 +1,7 @@
 /**
  * The session statechart's setup: types, actors, delays and guards (session.base.ts), a run's
- * actions (session.run-actions.ts), what a run comes to (session.outcome-actions.ts) and, here, the
+ * actions (session.run-actions.ts), its user's requests (session.request-actions.ts), what a run comes
+ * to (session.outcome-actions.ts) and, here, the
  * account lease's actions. The chart itself (states and moves) is in session.machine.ts. Pure:
  * effects are events to actors that `machine.provide` replaces; time is only named delays.
  */

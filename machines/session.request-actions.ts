@@ -1,0 +1,58 @@
+/**
+ * The session chart's actions for what its user asks of it: a restart, a kill, input (typed to the
+ * running child, or kept as type-ahead until one runs). The run itself: session.run-actions.ts.
+ */
+import { assign, enqueueActions } from "xstate";
+import type { Ev } from "./session.context.js";
+import { inputCommand, typeAheadDue } from "./session.input.js";
+import { openQuestion } from "./session.judgement.js";
+import { sessionRunSetup } from "./session.run-actions.js";
+
+export const sessionRequestSetup = sessionRunSetup.extend({
+  actions: {
+    /**
+     * A restart asked for (restartSession): this run ends as a kill would end it, but the session goes
+     * on. Counted in `restarts`, not in the crash budget (`recentRestarts`); no backoff.
+     */
+    noteRestartRequest: assign(({ context, event }) => ({
+      reason: (event as Ev<"RESTART">).reason ?? "user_restart",
+      restarts: context.restarts + 1,
+      userRestart: true,
+      backoffElapsed: true,
+      failureMode: null,
+    })),
+    /** Asked again while a restart waits out its backoff (or a rate limit's reset): start as soon as the tree is gone. */
+    skipBackoff: assign(({ event }) => ({
+      reason: (event as Ev<"RESTART">).reason ?? "user_restart",
+      userRestart: true,
+      backoffElapsed: true,
+    })),
+    noteKill: assign(({ event }) => ({
+      killRequested: true,
+      reason: (event as Ev<"KILL">).reason ?? "user_kill",
+      failureMode: "killed" as const,
+    })),
+    /** The text and Enter (INPUT) or the keys' bytes (KEYS), to the running child (session.input.ts). */
+    forwardInput: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...inputCommand(context, event) });
+      if (context.inputUnsure) enqueue.assign({ inputUnsure: null }); // this one is the last input now
+      if (event.type !== "INPUT") return;
+      const asked = context.inputWait?.question ?? openQuestion(context, context.screen, context.title)?.question;
+      enqueue.assign({ answeredQuestion: asked ?? null });
+    }),
+    /** The type-ahead, in order, once it is due (session.input.ts); from then on input goes to the child only. */
+    writeTypeAhead: enqueueActions(({ context, enqueue }) => {
+      if (!typeAheadDue(context)) return;
+      for (const w of context.typeAhead ?? []) enqueue.sendTo("pty", { type: "CHILD.WRITE", ...w });
+      enqueue.assign({ typeAhead: null });
+    }),
+    /** Before the first child runs (a TUI: its composer): kept, in order, and written by writeTypeAhead. */
+    keepTypeAhead: assign({
+      typeAhead: ({ context, event }) => [...(context.typeAhead ?? []), inputCommand(context, event)],
+    }),
+    noteInputUnsure: assign(({ event }) => {
+      const { type: _type, ...unsure } = event as Ev<"CHILD.INPUT_UNSURE">;
+      return { inputUnsure: unsure };
+    }),
+  },
+});
