@@ -4,7 +4,7 @@
  * `extend`: a run's (session.run-actions.ts), its user's requests (session.request-actions.ts), what a
  * run comes to (session.outcome-actions.ts), then the account lease's (session.setup.ts).
  */
-import { fromCallback, setup, stateIn } from "xstate";
+import { fromCallback, or, setup, stateIn } from "xstate";
 import type {
   Ev,
   SessionContext,
@@ -27,7 +27,13 @@ import {
 import { newScreenRetry, reportedFailure } from "./session.retries.js";
 import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
 import { charsOf, inputCommand, takesInput } from "./session.input.js";
-import { BUSY_CONTENT_SETTLE_MS, hostOutage, NEVER_MS, QUESTION_GONE_SETTLE_MS } from "./session.policy.js";
+import {
+  BUSY_CONTENT_SETTLE_MS,
+  hostOutage,
+  NEVER_MS,
+  QUESTION_GONE_QUIET_MS,
+  QUESTION_GONE_SETTLE_MS,
+} from "./session.policy.js";
 import type {
   AgentTelemetryInput,
   ChildCommand,
@@ -95,6 +101,7 @@ export const sessionBase = setup({
     /** Other content on a ticking turn's screen this long, still there at the next reading → work (session.moves.ts). */
     busyContentSettle: BUSY_CONTENT_SETTLE_MS,
     questionGoneSettle: QUESTION_GONE_SETTLE_MS,
+    questionGoneQuiet: QUESTION_GONE_QUIET_MS,
     /** Stalled this long → give up on this run. Never fires when the policy says null. */
     stalledGiveUp: ({ context }) => context.policy.stallTimeoutMs ?? NEVER_MS,
     /** The stall ladder's nudge, before the give-up. */
@@ -182,7 +189,7 @@ export const sessionBase = setup({
     needsNoAccount: ({ context }) => context.account === null,
     leasingAccount: stateIn("#session.starting.leasing"),
     preparingAccount: stateIn("#session.starting.preparing"),
-    questionFading: stateIn("#session.input_wait.gone"),
+    questionFading: or([stateIn("#session.input_wait.gone"), stateIn("#session.input_wait.settled")]),
     otherAccounts: ({ context }) => (context.lease?.alternatives ?? 0) > 0,
     leaseWaitIsOver: ({ context }) => context.leaseWaitOver,
     /**

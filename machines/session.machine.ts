@@ -11,6 +11,7 @@ import {
   busyClockStates,
   failureOnScreen,
   outputAboutQuestion,
+  outputAfterSettle,
   questionGoneActions,
   healthyRetry,
   noProgress,
@@ -234,13 +235,18 @@ export const sessionMachine = sessionSetup.createMachine({
       // the middle of a redraw (an erase, then the rest of the write) shows a half-drawn frame; leaving
       // at once on it, a TUI that kept redrawing its question never went quiet enough to be asked
       // again (healthy, its question unanswered), or was asked twice (test/question-redraw.pty.test.ts).
-      // The question counts as answered once it stays away for questionGoneSettle.
+      // The question counts as answered once it stays away for questionGoneSettle and the first
+      // reading after that still lacks it (settled: a timer alone can run before a queued reading).
       initial: "asked",
       states: {
         asked: { on: { "CHILD.OUTPUT": outputAboutQuestion({ guard: "questionGone", target: "gone" }) } },
         gone: {
-          after: { questionGoneSettle: { target: `#session.${STATES.HEALTHY}`, actions: questionGoneActions } },
+          after: { questionGoneSettle: "settled" },
           on: { "CHILD.OUTPUT": outputAboutQuestion({ guard: "questionBack", target: "asked" }) },
+        },
+        settled: {
+          after: { questionGoneQuiet: { target: `#session.${STATES.HEALTHY}`, actions: questionGoneActions } },
+          on: { "CHILD.OUTPUT": outputAfterSettle },
         },
       },
       on: whileRunning,

@@ -139,6 +139,14 @@ const questionChanged = {
   actions: ["noteOutput", { type: "because", params: { reason: "question_changed" } }],
 } as const;
 
+/** A reading after the question stayed away (input_wait.settled): back, or it was answered. */
+export const outputAfterSettle = [
+  failureOnScreen,
+  { guard: "questionBack", target: "asked", actions: "noteOutput" },
+  questionChanged,
+  { guard: "fromCurrentChild", target: `#session.${STATES.HEALTHY}`, actions: ["noteOutput", questionGoneActions] },
+] as const;
+
 /** Output while a question waits: a failure, the move between asked and gone, another question, else noted. */
 export const outputAboutQuestion = <const Move extends { guard: string; target: string }>(move: Move) =>
   [

@@ -136,6 +136,16 @@ export const BUSY_CONTENT_SETTLE_MS = 1_000;
  */
 export const QUESTION_GONE_SETTLE_MS = 500;
 
+/**
+ * After the settle, the first reading that still lacks the question is the answer seen
+ * (input_wait.settled); a TUI that printed nothing since is taken as answered after this much more.
+ * Judged on a reading: after a blocked loop (a loaded machine) Node runs due timers before the pty's
+ * pending reads, so the settle fell due before a queued reading that showed the question redrawn,
+ * and the question was asked a second time (test/question-redraw.pty.test.ts under 6 CPU hogs).
+ * Well past the output coalescer's 100 ms window and a render, so a queued reading comes first.
+ */
+export const QUESTION_GONE_QUIET_MS = 1_000;
+
 /** The longest a named delay may be (setTimeout's limit): "never" for a null policy value. */
 export const NEVER_MS = 2 ** 31 - 1;
 

@@ -15,6 +15,10 @@ import { fileURLToPath } from "node:url";
 import { afterEach, expect, it } from "vitest";
 import { type Conductor, createConductor } from "../src/conductor.js";
 
+/** `p`, or an error saying what `where()` reports once `ms` pass. */
+const within = <T>(p: Promise<T>, ms: number, where: () => string) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(where())), ms).unref())]);
+
 const FIXTURE = fileURLToPath(new URL("./fixtures/question-redraw.mjs", import.meta.url));
 const open: Conductor[] = [];
 afterEach(async () => {
@@ -53,10 +57,14 @@ it("a question redrawn in two writes is asked once and answered once, then the s
     id: "q",
     agent: "command",
     command: [process.execPath, FIXTURE],
-    env: { REDRAW_MS: "300", SPLIT_MS: "120" },
+    // Its exit well after the answer's settle and quiet (QUESTION_GONE_*): the move to healthy first.
+    env: { REDRAW_MS: "300", SPLIT_MS: "120", EXIT_MS: "4000" },
   });
-  await answered;
-  await done;
+  // Bounded below the test's timeout, so a miss says where it stood (a timeout said nothing).
+  const stood = (step: string) => () =>
+    `${step}: asked ${JSON.stringify(asked)}, moves ${moves.join(" ")}, snapshot ${JSON.stringify(c.getSnapshot()[0])}`;
+  await within(answered, 25_000, stood("no question asked"));
+  await within(done, 25_000, stood("asked, not completed"));
   expect(waiting).toEqual({
     state: "input_wait",
     moves: ["init->starting", "starting->healthy", "healthy->input_wait"],

@@ -221,8 +221,11 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
   // once it is gone from the screen, it stays away for the settle (or its timeout, armed before, falls due).
   if (s.matches("input_wait")) {
     if (c.recentRestarts > 0 && o.restartWindow) out.push({ type: "RESTART.WINDOW_EXPIRED" });
-    else if (s.matches({ input_wait: "gone" })) {
-      out.push(after("questionGoneSettle", "input_wait.gone"));
+    else if (s.matches({ input_wait: "gone" }) || s.matches({ input_wait: "settled" })) {
+      const gone = s.matches({ input_wait: "gone" });
+      out.push(
+        gone ? after("questionGoneSettle", "input_wait.gone") : after("questionGoneQuiet", "input_wait.settled"),
+      );
       if (o.judgement && c.policy.inputWaitTimeoutMs !== null) out.push(after("inputWaitTimeout", "input_wait"));
     } else if (c.policy.inputWaitTimeoutMs !== null) out.push(after("inputWaitTimeout", "input_wait"));
   }

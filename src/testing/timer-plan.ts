@@ -13,7 +13,7 @@
  * wants it, so the clock fires it there, and nothing sends it on its behalf.
  */
 import { type AnyActorRef, createActor, fromCallback, type InspectionEvent, SimulatedClock, setup } from "xstate";
-import { NEVER_MS, QUESTION_GONE_SETTLE_MS } from "../../machines/session.policy.js";
+import { NEVER_MS, QUESTION_GONE_QUIET_MS, QUESTION_GONE_SETTLE_MS } from "../../machines/session.policy.js";
 import { type SessionInput, sessionMachine } from "../../machines/session.machine.js";
 import type { SessionModelPath } from "./session-model.js";
 
@@ -96,15 +96,16 @@ export function arrivals(actorId: string) {
 const stepAt = (path: SessionModelPath, i: number) => path.steps[i] as SessionModelPath["steps"][number];
 
 /**
- * The settle of a question gone from the screen, armed at `step`: "never" when the path leaves that
- * state by the question's own timeout instead (armed when it was asked, it falls due first there).
+ * A timer of a question gone from the screen (`gone`'s settle, `settled`'s quiet), armed at `step`:
+ * "never" when the path leaves that state by the question's own timeout instead (armed when it was
+ * asked, it falls due first there).
  */
-function questionGoneSettle(path: SessionModelPath, step: number): number {
+function questionFade(path: SessionModelPath, step: number, state: "gone" | "settled", ms: number): number {
   for (let k = step + 1; k < path.steps.length; k++) {
-    if (!stepAt(path, k - 1).state.matches({ input_wait: "gone" })) break;
+    if (!stepAt(path, k - 1).state.matches({ input_wait: state })) break;
     if (stepAt(path, k).event.type.startsWith("xstate.after.inputWaitTimeout.")) return NEVER_MS;
   }
-  return QUESTION_GONE_SETTLE_MS;
+  return ms;
 }
 
 export interface TimerPlan {
@@ -114,6 +115,7 @@ export interface TimerPlan {
    */
   delays: Record<(typeof DELAY_OF)[LongTimer], (args: { context: { generation: number } }) => number> & {
     questionGoneSettle: () => number;
+    questionGoneQuiet: () => number;
   };
   /** Tell the plan which step the runtime is on before triggering it (arming happens during it). */
   at(step: number): void;
@@ -133,10 +135,13 @@ export function planTimers(path: SessionModelPath, input: SessionInput): TimerPl
   const clock = new SimulatedClock();
   const nobody = fromCallback(() => undefined);
   let current = 0;
-  const settle = () => questionGoneSettle(path, current);
+  const fade = {
+    questionGoneSettle: () => questionFade(path, current, "gone", QUESTION_GONE_SETTLE_MS),
+    questionGoneQuiet: () => questionFade(path, current, "settled", QUESTION_GONE_QUIET_MS),
+  };
   const dry = sessionMachine.provide({
     actors: { ptyProcess: nobody as never, credentialHome: nobody as never },
-    delays: { leaseRenew: NEVER_MS, restartWindow: NEVER_MS, maxRun: NEVER_MS, questionGoneSettle: settle },
+    delays: { leaseRenew: NEVER_MS, restartWindow: NEVER_MS, maxRun: NEVER_MS, ...fade },
   });
   const harness = setup({ actors: { session: dry, broker: nobody } }).createMachine({
     invoke: [
@@ -195,9 +200,9 @@ export function planTimers(path: SessionModelPath, input: SessionInput): TimerPl
       DELAY_OF[type],
       ({ context }: { context: { generation: number } }) => delayFor(type, context.generation),
     ]),
-  ) as Omit<TimerPlan["delays"], "questionGoneSettle">;
+  ) as Omit<TimerPlan["delays"], keyof typeof fade>;
   return {
-    delays: { ...delays, questionGoneSettle: settle },
+    delays: { ...delays, ...fade },
     at: (step) => {
       current = step;
     },
