@@ -9,6 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createAccountBroker } from "../src/broker/account-broker.js";
 import { type Conductor, createConductor } from "../src/conductor.js";
 import { setWallTimeSource } from "../src/wall-clock.js";
 import { waitUntil } from "./helpers/wait-until.js";
@@ -65,5 +66,27 @@ describe("a long wait ends once the wall clock passes it (a suspended machine)",
     await suspendPastNextRun(c, moves, 3 * HOUR);
     expect(c.getSnapshot()[0]?.failureMode).toBe("rate_limited");
     await waitUntil(() => moves.includes("restarting>starting"), "the next run after the jump", 45_000);
+  });
+});
+
+describe("the seed's account broker (createAccountBroker)", () => {
+  it("defect: a 3-hour cool-down ends soon after the wall clock passes it (was: the account stayed out 3 hours of monotonic time)", async () => {
+    const broker = createAccountBroker({ providers: { codex: [{ id: "a", mode: "profile", profile: "a" }] } });
+    try {
+      expect(broker.lease({ provider: "codex" })?.id).toBe("a");
+      broker.release("a", { ok: true });
+      broker.markRateLimited("a", 3 * HOUR);
+      expect(broker.lease({ provider: "codex" })).toBeNull();
+      jumpMs = 3 * HOUR + 60_000;
+      let lease: ReturnType<typeof broker.lease> = null;
+      const leased = () => {
+        lease = broker.lease({ provider: "codex" });
+        return lease !== null;
+      };
+      await waitUntil(leased, "the account after the jump", 45_000);
+      expect(lease).toMatchObject({ id: "a" });
+    } finally {
+      broker.stop();
+    }
   });
 });
