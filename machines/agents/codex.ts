@@ -47,6 +47,10 @@ export function codexSubcommand(args: readonly string[], argv0 = "codex"): strin
   return subcommandAfterOptions(args.slice(from));
 }
 
+/** A server error's words: its status and message, without a url or an HTML page after them. */
+const SERVER_ERROR_WORDS =
+  /(?:unexpected status 5\d\d|stream disconnected before completion)[^<]*?(?=[:,]?\s*(?:url:|for url\b|<)|$)/;
+
 export const codex: AgentProfile = {
   name: "codex",
   exitCodes: {},
@@ -117,7 +121,19 @@ export const codex: AgentProfile = {
     // codex/tui-overloaded): the turn ends on a `■` error cell and the composer waits. Live, or an idle
     // TUI would wait for an answer; not the `└` detail under a reconnect, which is still retrying.
     { class: "network", pattern: /^■\s*We['’]re currently experiencing high demand/, live: true },
+    // The same cell for a server's own error or a cut connection (recorded tui-status-503: `■ unexpected
+    // status 503 Service Unavailable: …, url:…`): a field review saw it read as a question at the
+    // composer, then dead `input_wait_timeout` with no lastError. Its words without the url.
+    {
+      class: "network",
+      pattern: /^■\s*(?:unexpected status 5\d\d\b|stream disconnected before completion)/,
+      live: true,
+      says: SERVER_ERROR_WORDS,
+    },
     { class: "network", pattern: /stream disconnected before completion|error sending request/i },
+    // `codex exec`'s `ERROR: unexpected status 502 Bad Gateway: <html>…` (recorded status-502): a
+    // gateway's page is no lastError (a field review: exit_nonzero, the whole HTML as its error).
+    { class: "network", pattern: /unexpected status 5\d\d\b/, says: SERVER_ERROR_WORDS },
     { class: "network", pattern: /experiencing high demand|server_is_overloaded|slow_down/i },
   ],
   // `codex exec --json`: {"type":"error"|"turn.failed", …} with a message, sometimes a code.

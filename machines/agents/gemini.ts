@@ -78,6 +78,15 @@ export const gemini: AgentProfile = {
       pattern: /^\s*✕\s*\[API Error:\s*(?:[^\]]*\bfetch failed|terminated\]|[^\]]*\bUND_ERR_(?:HEADERS|BODY)_TIMEOUT)/,
       live: true,
     },
+    // A stream cut mid-answer (recorded drop): `Error when talking to Gemini API Full report available
+    // at: <path> TypeError: terminated`, then the cause's `SocketError: other side closed` and exit 1
+    // (a field review: exit_nonzero, restarted at once, the `[cause]:` line as lastError).
+    {
+      class: "network",
+      pattern: /Error when talking to Gemini API\b.*\bTypeError: terminated\b|\bSocketError: other side closed\b/,
+      says: /Error when talking to Gemini API|SocketError: other side closed/,
+      hint: "its connection to the API closed in the middle of the answer",
+    },
     // undici's own timeouts (60 s for headers, 300 s between chunks) once its retries are spent.
     {
       class: "network",

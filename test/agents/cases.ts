@@ -319,6 +319,31 @@ export const CASES: AgentCase[] = [
     replayBurstGapS: 0.15,
     liveBoundMs: 480_000,
   }),
+  // A gateway's 502 (an HTML page) and a stream cut mid-answer: a field review saw both judged
+  // exit_nonzero (no backoff), with the HTML page or a stack's `[cause]:` line as lastError.
+  one(
+    "codex/status-502",
+    { ...dead("network", 4), lastError: "unexpected status 502 Bad Gateway" },
+    /unexpected status 502/i,
+    "502 Bad Gateway, an nginx HTML page",
+    {
+      scenario: "status-502",
+      maxMs: 180_000,
+    },
+  ),
+  one(
+    "gemini/drop",
+    {
+      ...dead("network", 4),
+      lastError: "SocketError: other side closed (its connection to the API closed in the middle of the answer)",
+    },
+    /terminated|other side closed/i,
+    "the answer's stream cut after one word",
+    {
+      scenario: "drop",
+      maxMs: 180_000,
+    },
+  ),
   // --- an API that stops answering. hang: the answer's stream starts (one word), then no byte more;
   // mute: no status, no header. Each CLI waits minutes before its own retry (claude's stream watchdog
   // 5 min, codex's and gemini's idle timeouts 300 s; codex without headers and claude's retries of a
@@ -609,6 +634,25 @@ export const CASES: AgentCase[] = [
       maxMs: 240_000,
       liveBoundMs: 600_000,
       expectLine: /high demand|500/i,
+    },
+  ),
+  // A field review: after its retries codex shows `■ unexpected status 503 …` and waits at its composer,
+  // which read as a question (input_wait, then dead input_wait_timeout with no lastError).
+  row(
+    "codex/tui-status-503",
+    {
+      ...dead("network", 4),
+      lastError: "unexpected status 503 Service Unavailable: The server had an error processing your request.",
+    },
+    "a prompt in the TUI against a 503 (a generic server error): codex's own retries, then its error",
+    {
+      scenario: "status-503",
+      args: [PROMPT],
+      steps: [{ waitFor: /■/, settleMs: 3000 }],
+      stopAfterSteps: true,
+      maxMs: 240_000,
+      liveBoundMs: 600_000,
+      expectLine: /unexpected status 503/i,
     },
   ),
   row("codex/tui-turn-hup", asks, "a TUI turn answered, then SIGHUP (the terminal closes): is an app-server left?", {

@@ -20,16 +20,25 @@ export const SCENARIOS = [
   // `rate` scenario's 429 with a 5 s retry hint, the calls after them the `ok` answer: a per-minute
   // throttle the CLI's own retries get past. Cases run side by side must each use their own N.
   "flaky",
+  // status-N: every model call gets HTTP N with the vendor's generic server-error body (502: a
+  // gateway's HTML page, as nginx sends it): a backend down behind its proxy.
+  "status",
+  // drop: the answer's stream starts (one word), then the connection is cut (a proxy restart, a NAT
+  // timeout): the socket closes without the stream's end.
+  "drop",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Scenario {
   name: ScenarioName;
-  /** slow: seconds of streaming; rate: retry-after seconds. */
+  /** slow: seconds of streaming; rate: retry-after seconds; status: the HTTP status. */
   seconds: number;
 }
 
-const DEFAULT_SECONDS: Partial<Record<ScenarioName, number>> = { slow: 40, rate: 39, flaky: 4 };
+const DEFAULT_SECONDS: Partial<Record<ScenarioName, number>> = { slow: 40, rate: 39, flaky: 4, status: 503 };
+
+/** How long a `drop` scenario's stream runs before its connection is cut (ms). */
+export const DROP_AFTER_MS = 800;
 
 /** The 429's retry hint of a `flaky` scenario's throttled calls (seconds). */
 export const FLAKY_RETRY_SECONDS = 5;

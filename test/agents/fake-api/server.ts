@@ -11,7 +11,7 @@ import { handleAnthropic } from "./anthropic.js";
 import { handleGemini } from "./gemini.js";
 import { bodyTextOf, sendJson } from "./http-util.js";
 import { handleOpenAi } from "./openai.js";
-import { FLAKY_RETRY_SECONDS, parseScenario, type Scenario } from "./scenario.js";
+import { DROP_AFTER_MS, FLAKY_RETRY_SECONDS, parseScenario, type Scenario } from "./scenario.js";
 
 export type Vendor = "anthropic" | "openai" | "gemini";
 
@@ -118,6 +118,15 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
       sendJson(res, 404, { error: { message: `fake API: no route ${req.method} ${url.pathname}` } });
       return;
     }
+    if (scenario.name === "status" && isModelCall(req.method, path)) {
+      sendServerError(req, res, vendor, scenario.seconds);
+      return;
+    }
+    // The hang scenario's first word, then the socket closed under the stream.
+    if (scenario.name === "drop") {
+      scenario = { name: "hang", seconds: 0 };
+      setTimeout(() => req.socket.destroy(), DROP_AFTER_MS).unref();
+    }
     // An API that takes the request and never answers (codex waits for headers with no timeout of its own).
     if (scenario.name === "mute" && req.method === "POST") {
       req.resume();
@@ -159,6 +168,27 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** HTTP `status` with the body each vendor's servers send for an internal error; 502 as a gateway says it. */
+function sendServerError(req: IncomingMessage, res: ServerResponse, vendor: string | null, status: number): void {
+  const gateway =
+    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>";
+  const body =
+    status === 502
+      ? gateway
+      : JSON.stringify(
+          vendor === "anthropic"
+            ? { type: "error", error: { type: "api_error", message: "Internal server error" } }
+            : vendor === "openai"
+              ? { error: { message: "The server had an error processing your request.", type: "server_error" } }
+              : { error: { code: status, message: "The service is currently unavailable.", status: "UNAVAILABLE" } },
+        );
+  req.resume();
+  req.on("end", () => {
+    res.writeHead(status, { "content-type": status === 502 ? "text/html" : "application/json" });
+    res.end(body);
+  });
 }
 
 /** A loopback port nothing listens on: one the kernel gave out, closed again (connections are refused). */
