@@ -108,7 +108,14 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   // by trial left a `.conductor-logs/run-<time>/` per attempt (a field review). The error is on stderr.
   let made: string | null = null; // the topmost directory this run will make (`.conductor-logs` too)
   for (let d = logsDir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) made = d;
-  const dropLogs = () => made !== null && rmSync(made, { recursive: true, force: true });
+  const dropLogs = () => {
+    try {
+      if (made !== null) rmSync(made, { recursive: true, force: true });
+    } catch {
+      // Under a file (`--logs-dir a-file/logs`: ENOTDIR) it was never made: nothing to drop. A
+      // throw here turned the refusal being reported into exit 70 and a stack trace.
+    }
+  };
   let conductor: ReturnType<typeof createConductor>;
   try {
     conductor = createConductor({
