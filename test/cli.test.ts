@@ -159,7 +159,7 @@ describe("conductor run", () => {
       const r = await conductor(args, cwd);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(
-        /logsDir: ".*a-file(\/logs)?" \(.+\) cannot be the logs directory: a file is in the way/,
+        /--logs-dir: ".*a-file(\/logs)?" \(.+\) cannot be the logs directory: a file is in the way/,
       );
       expect(r.stderr).not.toMatch(/ at |unexpected error/);
     }
@@ -215,7 +215,7 @@ describe("conductor run", () => {
     const r = await conductor(["run", "c.json", "--logs-dir", "logs"], cwd);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      'a session cannot start; nothing was started:\n  - session "noaccount" needs a codex account, but this conductor has no accounts',
+      'a session cannot start; nothing was started:\n  - session "noaccount" needs a codex account, but c.json has no "accounts"',
     );
   });
 

@@ -1,11 +1,17 @@
 /** The live status table on a terminal (src/cli/status-view.ts), drawn into a fake TTY stream. */
+import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { createStatusView } from "../src/cli/status-view.js";
 import type { SessionSnapshot } from "../src/session-view.js";
 
 function tty(rows: number) {
   const writes: string[] = [];
-  const out = { isTTY: true, rows, columns: 200, write: (s: string) => writes.push(s) > 0 };
+  const out = Object.assign(new EventEmitter(), {
+    isTTY: true,
+    rows,
+    columns: 200,
+    write: (s: string) => writes.push(s) > 0,
+  });
   return { out: out as unknown as NodeJS.WriteStream, writes };
 }
 

@@ -2,7 +2,7 @@
 import type { Hello } from "../control/protocol.js";
 import { KEY_BYTES, unknownKeys } from "../../machines/session.keys.js";
 import { type Flags, UsageError } from "./args.js";
-import { withConductor } from "./connect.js";
+import { answerTimeoutMs, withConductor } from "./connect.js";
 
 function oneSession(positionals: string[], cmd: string): string {
   const [id, ...extra] = positionals;
@@ -71,7 +71,9 @@ export async function stopCommand(flags: Flags, positionals: string[], out: Node
   return withConductor(flags, async (client, entry) => {
     await client.request({ op: "shutdown", reason: "control_stop" });
     out.write(`stopping ${entry.name}: every session is being stopped…\n`);
-    await client.closed; // the conductor closes its socket once every process tree is gone
+    // The conductor closes its socket once every process tree is gone (graceMs and more): as long as
+    // that takes, but no longer than it stays silent.
+    await client.whileAnswering(client.closed, answerTimeoutMs(), "shutdown");
     out.write(`${entry.name} stopped\n`);
     return 0;
   });

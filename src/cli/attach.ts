@@ -6,7 +6,7 @@
 import { createInterface } from "node:readline";
 import type { ControlSession, StreamMessage } from "../control/protocol.js";
 import { type Flags, UsageError } from "./args.js";
-import { describeTarget, withConductor } from "./connect.js";
+import { describeTarget, silentError, withConductor } from "./connect.js";
 
 const FINAL = new Set(["completed", "dead"]);
 
@@ -76,7 +76,9 @@ export async function attachCommand(
         (line) =>
           void client
             .request({ op: "send", session: id, text: line })
-            .catch((e: unknown) => err.write(`conductor attach: not sent: ${(e as Error).message}\n`)),
+            .catch((e: unknown) =>
+              err.write(`conductor attach: not sent: ${(silentError(entry, e) as Error).message}\n`),
+            ),
       );
     }
     const onSigint = () => finish();

@@ -1,6 +1,6 @@
 /** Shared by the commands that talk to a running conductor: finding it, connecting, formatting. */
 import { type ControlClient, ControlTimeoutError, connectControl } from "../control/client.js";
-import { ControlError } from "../control/protocol.js";
+import { ControlError, type Hello } from "../control/protocol.js";
 import { type RegistryEntry, resolveConductor } from "../control/registry.js";
 import { type FlagSpec, type Flags, UsageError } from "./args.js";
 
@@ -15,10 +15,11 @@ export const TARGET_HELP = `  --name NAME       the conductor to talk to (defaul
 export type Target = Pick<RegistryEntry, "name" | "socket"> & Partial<RegistryEntry>;
 
 /**
- * How long a conductor has to accept the connection and answer a first request (5 s; the
- * CONDUCTOR_TIMEOUT environment variable, in seconds, changes it). A stopped (SIGSTOP) or hung
- * conductor accepts connections in the kernel and then never answers: without a bound every
- * command waited forever.
+ * How long a conductor may stay silent (5 s; the CONDUCTOR_TIMEOUT environment variable, in
+ * seconds, changes it): to accept the connection, to answer a first request, and, while a request
+ * takes longer (a kill waits out the config's graceMs, 10 s by default, and any length can be
+ * configured), to answer the `hello` it is asked meanwhile. A stopped (SIGSTOP) or hung conductor
+ * accepts connections in the kernel and then never answers: without a bound every command waited forever.
  */
 export function answerTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.CONDUCTOR_TIMEOUT;
@@ -34,25 +35,46 @@ export function describeTarget(t: Target): string {
   return `conductor "${t.name}" (${t.pid ? `pid ${t.pid}, ` : ""}socket ${t.socket})`;
 }
 
-/** A client of `t` that has answered a `hello` within the bound; a silent one is named in the error. */
-export async function connectAnswering(t: Target, timeoutMs = answerTimeoutMs()): Promise<ControlClient> {
-  const silent = (err: unknown) =>
-    err instanceof ControlTimeoutError
-      ? new Error(
-          `${describeTarget(t)} did not answer within ${timeoutMs / 1000}s: it is stopped (kill -STOP?) or hung ` +
-            `(CONDUCTOR_TIMEOUT=SECONDS waits longer)`,
-        )
-      : err;
-  const client = await connectControl(t.socket, { timeoutMs }).catch((err: unknown) => {
-    throw silent(err);
+/** What a request that was not answered asked for, which may still happen if the conductor resumes. */
+const SENT: Record<string, string> = {
+  send: "text",
+  keys: "keys",
+  kill: "kill",
+  restart: "restart",
+  shutdown: "stop",
+};
+
+/** A silent conductor named, with what to check and what to do; other errors as they are. */
+export function silentError(t: Target, err: unknown): unknown {
+  if (!(err instanceof ControlTimeoutError)) return err;
+  const sent = err.op && SENT[err.op] ? `; the ${SENT[err.op]} was sent and may still take effect if it resumes` : "";
+  const check = t.pid
+    ? `Check it with ps -o stat= -p ${t.pid} (T: stopped, kill -CONT ${t.pid} resumes it) and conductor ls`
+    : "Check it with conductor ls";
+  return new Error(
+    `${describeTarget(t)} did not answer within ${err.timeoutMs / 1000}s: it is stopped (kill -STOP?) or hung${sent}. ` +
+      `${check}; CONDUCTOR_TIMEOUT=SECONDS waits longer`,
+  );
+}
+
+/** A client of `t` that answered a `hello` within the bound, and `t` with the pid it said (--socket has none). */
+async function connectWithHello(t: Target, timeoutMs: number): Promise<{ client: ControlClient; target: Target }> {
+  // Every request of the client is bounded by the conductor's silence, not by its length.
+  const client = await connectControl(t.socket, { timeoutMs, silenceMs: timeoutMs }).catch((err: unknown) => {
+    throw silentError(t, err);
   });
   try {
-    await client.request({ op: "hello" }, { timeoutMs });
+    const hello = await client.request<Hello>({ op: "hello" }, { timeoutMs });
+    return { client, target: t.pid || !hello?.pid ? t : { ...t, pid: hello.pid } };
   } catch (err) {
     client.close();
-    throw silent(err);
+    throw silentError(t, err);
   }
-  return client;
+}
+
+/** A client of `t` that has answered a `hello` within the bound; a silent one is named in the error. */
+export async function connectAnswering(t: Target, timeoutMs = answerTimeoutMs()): Promise<ControlClient> {
+  return (await connectWithHello(t, timeoutMs)).client;
 }
 
 export function targetOf(flags: Flags): Target {
@@ -65,13 +87,13 @@ export async function withConductor<T>(
   flags: Flags,
   fn: (client: ControlClient, entry: Target) => Promise<T>,
 ): Promise<T> {
-  const entry = targetOf(flags);
-  const client = await connectAnswering(entry);
+  const { client, target: entry } = await connectWithHello(targetOf(flags), answerTimeoutMs());
   let lost = false;
   void client.closed.then(() => (lost = true));
   try {
     return await fn(client, entry);
   } catch (err) {
+    if (err instanceof ControlTimeoutError) throw silentError(entry, err);
     // A request cut short by the conductor's end (killed, crashed): say which conductor was lost.
     if (lost && !(err instanceof ControlError))
       throw new Error(`connection to ${describeTarget(entry)} lost (it died?)`);

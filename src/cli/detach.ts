@@ -7,9 +7,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, loadRunConfig } from "../config.js";
+import { ConfigError, loadRunConfig, type RunConfig } from "../config.js";
 import { makeLogsDir } from "../conductor-options.js";
 import { assertLogsDirFree } from "../survivors.js";
+import { runErrorMessage } from "./run-errors.js";
 import type { RunFlags } from "./run.js";
 import { supervisorNodeArgs } from "./supervisor-node-flags.js";
 
@@ -45,8 +46,9 @@ export async function detach(
   err = process.stderr,
 ): Promise<number> {
   let logsDir: string;
+  let config: RunConfig;
   try {
-    const config = await loadRunConfig(flags.configPath ?? demoConfig);
+    config = await loadRunConfig(flags.configPath ?? demoConfig);
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     logsDir = resolve(flags.logsDir ?? config.logsDir ?? join(".conductor-logs", `run-${stamp}`));
   } catch (e) {
@@ -60,7 +62,10 @@ export async function detach(
     makeLogsDir(logsDir, flags.logsDir ?? logsDir);
     assertLogsDirFree(logsDir); // before conductor.out is opened: a refusal must not write into a live run's
   } catch (e) {
-    err.write(`conductor: ${(e as Error).message}\n`);
+    const ctx = { config, ...(flags.configPath ? { configPath: flags.configPath } : {}) };
+    err.write(
+      `conductor: ${runErrorMessage(e, flags.logsDir !== undefined ? { ...ctx, logsDirFlag: flags.logsDir } : ctx)}\n`,
+    );
     return 2;
   }
   const outFile = join(logsDir, "conductor.out");

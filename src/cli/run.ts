@@ -8,13 +8,21 @@ import { fileURLToPath } from "node:url";
 import { AccountsConfigError } from "../accounts-config.js";
 import { HostsConfigError } from "../hosts-config.js";
 import { ConductorError, OptionsError } from "../errors.js";
-import { ConfigError, conductorOptionsOf, loadRunConfig, type RunConfig, spawnConfigOf } from "../config.js";
+import {
+  ConfigError,
+  conductorOptionsOf,
+  loadRunConfig,
+  type RunConfig,
+  type SessionConfig,
+  spawnConfigOf,
+} from "../config.js";
 import { createConductor } from "../conductor.js";
 import type { ControlServer } from "../control/server.js";
 import { checkName, freeName } from "../control/registry.js";
 import { startViewer, type Viewer } from "../viewer/index.js";
 import { type Flags, UsageError } from "./args.js";
 import { detach, runsDetached, tellParentReady } from "./detach.js";
+import { type RunErrorContext, refusedSessions, runErrorMessage } from "./run-errors.js";
 import { narrateRun, printSummary } from "./run-narration.js";
 import { createStatusView } from "./status-view.js";
 
@@ -102,13 +110,23 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     }
     throw e;
   }
+  // Refusals are said in the command line's terms (run-errors.ts), not the library calls made here.
+  const ctx: RunErrorContext = { config, ...(flags.configPath ? { configPath: flags.configPath } : {}) };
+  if (flags.logsDir !== undefined) ctx.logsDirFlag = flags.logsDir;
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const logsDir = resolve(flags.logsDir ?? config.logsDir ?? join(".conductor-logs", `run-${stamp}`));
   // A run refused for its config leaves no logs directory of its own behind: a config being fixed
   // by trial left a `.conductor-logs/run-<time>/` per attempt (a field review). The error is on stderr.
   let made: string | null = null; // the topmost directory this run will make (`.conductor-logs` too)
   for (let d = logsDir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) made = d;
-  const dropLogs = () => made !== null && rmSync(made, { recursive: true, force: true });
+  const dropLogs = () => {
+    try {
+      if (made !== null) rmSync(made, { recursive: true, force: true });
+    } catch {
+      // Under a file (`--logs-dir a-file/logs`: ENOTDIR) it was never made: nothing to drop. A
+      // throw here turned the refusal being reported into exit 70 and a stack trace.
+    }
+  };
   let conductor: ReturnType<typeof createConductor>;
   try {
     conductor = createConductor({
@@ -131,7 +149,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
       // A file the config names is reported with the key that named it, so the user knows where to look.
       const key = e instanceof HostsConfigError ? "hosts" : e instanceof AccountsConfigError ? "accounts" : null;
       const via = key && flags.configPath && typeof config[key] === "string" ? `"${key}" in ${flags.configPath}: ` : "";
-      err.write(`conductor: ${via}${(e as Error).message}\n`);
+      err.write(`conductor: ${via}${e instanceof OptionsError ? runErrorMessage(e, ctx) : (e as Error).message}\n`);
       if (!inUse) dropLogs();
       return 2;
     }
@@ -148,7 +166,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   });
   // Every session is checked before any starts: one that cannot (a binary not on PATH, an unknown
   // host) must not leave the others started, then killed under its error's name (a field review).
-  const refused = refusedSessions(conductor, config.sessions);
+  const refused = refusedSessions(conductor, config.sessions, ctx);
   if (refused.length > 0) {
     await conductor.shutdown("config_error");
     dropLogs();
@@ -165,7 +183,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
       // Refused (a conductor of that name runs): like any refusal, no logs directory of its own is left.
       await conductor.shutdown("control_error");
       dropLogs();
-      err.write(`conductor: ${(e as Error).message}\n`);
+      err.write(`conductor: ${runErrorMessage(e, ctx)}\n`);
       return 2;
     }
   }
@@ -210,17 +228,16 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   // `conductor stop` (or any shutdown) ends the run too, with whatever state each session reached.
   conductor.on("shutdown", () => finish());
 
+  let spawning: SessionConfig | undefined;
   try {
-    for (const s of config.sessions) {
-      conductor.spawnSession(spawnConfigOf(s));
-    }
+    for (spawning of config.sessions) conductor.spawnSession(spawnConfigOf(spawning));
   } catch (e) {
     // Whatever spawnSession refused (binary not found, unknown host, bad option) is a config problem.
     await conductor.shutdown("spawn_error");
     view.close();
     await viewer?.close();
     await control?.close();
-    err.write(`conductor: cannot start a session: ${(e as Error)?.message ?? String(e)}\n`);
+    err.write(`conductor: cannot start a session: ${runErrorMessage(e, ctx, spawning)}\n`);
     return 2;
   }
   spawnedAll = true;
@@ -235,28 +252,22 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   checkDone();
 
   await allDone;
-  await conductor.shutdown("all_completed");
+  // Processes that outlived SIGKILL are said, and the run is not a success; not a stack trace.
+  const survived = await conductor.shutdown("all_completed").then(
+    () => false,
+    (e: unknown) => {
+      if (!(e instanceof ConductorError && e.code === "PROCESSES_SURVIVED")) throw e;
+      err.write(`conductor: ${runErrorMessage(e, ctx)}\n`);
+      return true;
+    },
+  );
   view.close();
   await control?.close();
-  const code = printSummary(conductor.getSnapshot(), config, conductor.eventLogPath, out);
+  const code = Math.max(printSummary(conductor.getSnapshot(), config, conductor.eventLogPath, out), survived ? 1 : 0);
   // Detached, nobody can press Ctrl-C, and its control socket (stop) is closed by now: without
   // --linger the viewer closes with the run instead of keeping the process forever (a field review).
   if (viewer) await linger(viewer, flags.lingerSeconds ?? (runsDetached() ? 0 : undefined), out);
   return code;
-}
-
-/** Why each session that `spawnSession` would refuse is refused, in the config's order. */
-function refusedSessions(conductor: ReturnType<typeof createConductor>, sessions: RunConfig["sessions"]): string[] {
-  const refused: string[] = [];
-  for (const s of sessions) {
-    try {
-      conductor.checkSession(spawnConfigOf(s));
-    } catch (e) {
-      const message = (e as Error)?.message ?? String(e);
-      refused.push(message.includes(`"${s.id}"`) ? message : `session "${s.id}": ${message}`);
-    }
-  }
-  return refused;
 }
 
 /** The page shows the final states; keep serving it until Ctrl-C/SIGTERM or the linger time. */

@@ -3,6 +3,7 @@
  * redrawn in place; otherwise (CI, pipes, files) plain timestamped lines, one per move.
  */
 import type { SessionSnapshot } from "../session-view.js";
+import { fitToWidth } from "./cell-width.js";
 import { STATE_COLORS as COLORS } from "./connect.js";
 
 export interface StatusView {
@@ -49,6 +50,8 @@ export function createStatusView(
     };
   }
   let drawn = 0;
+  let drawnColumns = out.columns ?? 0;
+  let clear = false;
   const notes: string[] = [];
   const draw = () => {
     const sessions = getSessions();
@@ -60,17 +63,30 @@ export function createStatusView(
     const shown = sessions.length > room ? sessions.slice(0, Math.max(0, room - 1)) : sessions;
     const more = sessions.length - shown.length;
     const dim = (text: string) => (color ? `\x1b[90m${text}\x1b[0m` : text);
-    const lines = [
-      ...notes.splice(0),
+    const block = [
       ...shown.map((s) => `  ${sessionLine(s, color, width)}`),
       ...(more > 0 ? [`  ${dim(`… ${more} more (conductor ls)`)}`] : []),
       `  ${dim(`${elapsed()}s elapsed, ${sessions.filter((s) => s.state === "completed" || s.state === "dead").length}/${sessions.length} final`)}`,
     ];
+    // One screen row per line, or the move up below misses the frame's top: each is cut to the width
+    // (a long reason wrapped). Notes are history above the block, never redrawn: they may wrap.
+    const columns = out.columns && out.columns > 0 ? out.columns : Number.POSITIVE_INFINITY;
+    const lines = [...notes.splice(0), ...block.map((line) => fitToWidth(line, columns))];
     // Move up over the previous frame and clear it; notes scroll above the live block.
-    const up = drawn > 0 ? `\x1b[${drawn}F\x1b[0J` : "";
+    const up = clear ? "\x1b[H\x1b[2J" : drawn > 0 ? `\x1b[${drawn}F\x1b[0J` : "";
     out.write(`${up + lines.join("\n")}\n`);
-    drawn = shown.length + (more > 0 ? 1 : 0) + 1;
+    drawn = block.length;
+    drawnColumns = out.columns ?? 0;
+    clear = false;
   };
+  // Narrower, a terminal rewraps the lines drawn (VTE, kitty) or cuts them (xterm): the rows the
+  // last frame takes are unknown, so the screen is cleared first; so too when fewer rows than the
+  // frame leave its top out of reach. Wider, each line still takes one row. Redrawn at once.
+  const onResize = () => {
+    if ((out.columns ?? 0) < drawnColumns || (out.rows ?? Number.POSITIVE_INFINITY) <= drawn) clear = true;
+    draw();
+  };
+  out.on("resize", onResize);
   const timer = setInterval(draw, 200);
   timer.unref();
   return {
@@ -87,6 +103,7 @@ export function createStatusView(
     },
     close: () => {
       clearInterval(timer);
+      out.off("resize", onResize);
       draw();
     },
   };
