@@ -84,8 +84,10 @@ describe("L1.5: input wait on the last 5 non-empty lines", () => {
     expect(h.state()).toBe("input_wait");
     expect(h.emitted.find((e) => e.type === "inputWait")).toMatchObject({ pattern: "yes_no" });
     h.output(["y", "going on"]);
-    // Once the question has stayed off the screen for the settle (a half-redrawn frame is no answer).
+    // Once the question has stayed off the screen for the settle (a half-redrawn frame is no answer),
+    // at the next reading that still lacks it.
     h.clock.increment(QUESTION_GONE_SETTLE_MS);
+    h.output(["y", "going on", "done"]);
     expect(h.state()).toBe("healthy");
   });
 });
