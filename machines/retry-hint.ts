@@ -9,7 +9,8 @@
  * (seconds, or an HTTP date), `retry_after_ms: 1500`, `"retryDelay": "39s"`, and wall-clock resets:
  * "resets at 14:00", "resets 2am", "try again at 3:05 PM", "reset at 5pm (America/New_York)", "… UTC"; the
  * field forms of issue 10: claude "resets 3pm", codex "try again at 2:21 AM.", gemini "Suggested retry
- * after 39s".
+ * after 39s". A reset that is not today comes with its date before the clock: codex "try again at Dec
+ * 6th, 2026 2:31 AM.", claude "resets Dec 10, 11:33am (UTC)".
  *
  * A number alone never counts: it needs a trigger word (try again, retry, wait, reset, available…)
  * and a time unit, so "retry 3 times", "wait for 2 workers" or "finished in 5 minutes" are not hints.
@@ -86,8 +87,12 @@ const HEADER_DATE_RE =
 /** Gemini's `"retryDelay": "39s"` / `retry_delay: 2.5s`. */
 const RETRY_DELAY_RE = /\bretry[-_ ]?delay"?\s*[:=]\s*"?(\d+(?:\.\d+)?)\s*(ms|s)\b/gi;
 
-const CLOCK = String.raw`(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?`;
-const ZONE = String.raw`(?:\s*\(?\s*(utc|gmt|z|[A-Za-z]+\/[A-Za-z_]+(?:\/[A-Za-z_]+)?)\b\s*\)?)?`;
+const CLOCK = String.raw`(?<h>\d{1,2})(?::(?<min>\d{2}))?(?::(?<sec>\d{2}))?\s*(?<mer>am|pm|a\.m\.|p\.m\.)?`;
+const ZONE = String.raw`(?:\s*\(?\s*(?<zone>utc|gmt|z|[A-Za-z]+\/[A-Za-z_]+(?:\/[A-Za-z_]+)?)\b\s*\)?)?`;
+const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTH = String.raw`(?<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?`;
+/** A reset not today names its day before the clock: codex "Dec 6th, 2026 ", claude "Dec 10, ". */
+const DATE = String.raw`${MONTH}\s+(?<day>\d{1,2})(?:st|nd|rd|th)?(?![\d:])(?:(?:\s*,\s*|\s+)(?<year>\d{4})(?!\d))?(?:\s*,\s*|\s+)(?:at\s+)?`;
 const CLOCK_TRIGGERS = [
   String.raw`resets?(?:\s+at)?`,
   String.raw`will\s+reset(?:\s+at)?`,
@@ -96,7 +101,7 @@ const CLOCK_TRIGGERS = [
   String.raw`(?:available|back)(?:\s+again)?\s+at`,
 ];
 const CLOCK_RE = new RegExp(
-  String.raw`\b(?:${CLOCK_TRIGGERS.join("|")})\s+(?:${FILLER})?${CLOCK}${ZONE}(?![\d:])`,
+  String.raw`\b(?:${CLOCK_TRIGGERS.join("|")})\s+(?:${FILLER})?(?:${DATE})?${CLOCK}${ZONE}(?![\d:])`,
   "gi",
 );
 
@@ -110,44 +115,83 @@ export function durationMs(text: string): number {
 
 const DAY_MS = 86_400_000;
 
-/** Seconds since midnight of `now` on the wall clock of `zone` (local time when undefined). */
-function wallClockMs(now: number, zone: string | undefined): number {
-  const d = new Date(now);
-  if (zone === undefined)
-    return ((d.getHours() * 60 + d.getMinutes()) * 60 + d.getSeconds()) * 1000 + d.getMilliseconds();
-  if (/^(utc|gmt|z)$/i.test(zone)) {
-    return ((d.getUTCHours() * 60 + d.getUTCMinutes()) * 60 + d.getUTCSeconds()) * 1000 + d.getUTCMilliseconds();
-  }
+const mod = (a: number, b: number) => ((a % b) + b) % b;
+
+/** How far `zone`'s wall clock is ahead of UTC at `t` (local time when undefined). */
+function zoneOffsetMs(t: number, zone: string | undefined): number {
+  if (zone === undefined) return -new Date(t).getTimezoneOffset() * 60_000;
+  if (/^(utc|gmt|z)$/i.test(zone)) return 0;
   try {
     const parts = new Intl.DateTimeFormat("en-US", {
       timeZone: zone,
       hourCycle: "h23",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    }).formatToParts(d);
-    const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-    return ((get("hour") * 60 + get("minute")) * 60 + get("second")) * 1000 + d.getMilliseconds();
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    }).formatToParts(t);
+    const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+    const wall = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+    return wall - (t - mod(t, 1000));
   } catch {
-    return wallClockMs(now, undefined); // unknown zone name: local time is the best guess
+    return zoneOffsetMs(t, undefined); // unknown zone name: local time is the best guess
   }
 }
 
-/** Next occurrence of a wall-clock time (DST shifts on that day are ignored: at most an hour off). */
-function untilClock(m: RegExpMatchArray, now: number, defaultZone: string | undefined): number | null {
-  let hour = Number(m[1]);
-  const minute = m[2] === undefined ? 0 : Number(m[2]);
-  const second = m[3] === undefined ? 0 : Number(m[3]);
-  const meridiem = m[4]?.toLowerCase().replace(/\./g, "");
+type ResetGroups = Partial<Record<"h" | "min" | "sec" | "mer" | "zone" | "mon" | "day" | "year", string>>;
+
+/** Milliseconds after midnight of the matched clock, or null when it is not a time ("resets 5", "13pm"). */
+function timeOfDayMs(g: ResetGroups): number | null {
+  let hour = Number(g.h);
+  const minute = g.min === undefined ? 0 : Number(g.min);
+  const second = g.sec === undefined ? 0 : Number(g.sec);
+  const meridiem = g.mer?.toLowerCase().replace(/\./g, "");
   // "resets 5" (no minutes, no am/pm) is too vague to be a time.
-  if (m[2] === undefined && meridiem === undefined) return null;
+  if (g.min === undefined && meridiem === undefined) return null;
   if (meridiem !== undefined) {
     if (hour < 1 || hour > 12) return null;
     hour = (hour % 12) + (meridiem === "pm" ? 12 : 0);
   }
   if (hour > 23 || minute > 59 || second > 59) return null;
-  const target = ((hour * 60 + minute) * 60 + second) * 1000;
-  return (target - wallClockMs(now, m[5] ?? defaultZone) + DAY_MS) % DAY_MS;
+  return ((hour * 60 + minute) * 60 + second) * 1000;
+}
+
+/**
+ * The instant of a wall-clock date and time in `zone`, or NaN for a day the month lacks. The offset is
+ * read again at the first guess, so a DST change between now and then is counted.
+ */
+function instantOf(year: number, month: number, day: number, tod: number, zone: string | undefined): number {
+  if (day < 1 || day > new Date(Date.UTC(year, month + 1, 0)).getUTCDate()) return Number.NaN;
+  const wall = Date.UTC(year, month, day) + tod;
+  return wall - zoneOffsetMs(wall - zoneOffsetMs(wall, zone), zone);
+}
+
+/**
+ * Milliseconds until the matched reset. A clock alone means its next occurrence (DST shifts on that
+ * day are ignored: at most an hour off). A date without a year is taken in the year that puts it
+ * nearest to now: "Jan 2" read on Dec 30 is next year's, while a stale "Dec 30" read on Jan 2 has
+ * passed and must not become a wait of a year. A date passed means "now", as a passed HTTP date does.
+ */
+function untilReset(g: ResetGroups, now: number, defaultZone: string | undefined): number | null {
+  const tod = timeOfDayMs(g);
+  if (tod === null) return null;
+  const zone = g.zone ?? defaultZone;
+  if (g.mon === undefined) return mod(tod - mod(now + zoneOffsetMs(now, zone), DAY_MS), DAY_MS);
+  const month = MONTHS.indexOf(g.mon.slice(0, 3).toLowerCase());
+  const day = Number(g.day);
+  let at: number;
+  if (g.year !== undefined) at = instantOf(Number(g.year), month, day, tod, zone);
+  else {
+    const year = new Date(now + zoneOffsetMs(now, zone)).getUTCFullYear();
+    const near = [year - 1, year, year + 1]
+      .map((y) => instantOf(y, month, day, tod, zone))
+      .filter((t) => Number.isFinite(t))
+      .sort((a, b) => Math.abs(a - now) - Math.abs(b - now));
+    at = near[0] ?? Number.NaN;
+  }
+  return Number.isFinite(at) ? Math.max(0, at - now) : null;
 }
 
 /** Every hint in `text`, with its position; the caller picks. */
@@ -166,7 +210,7 @@ function allHints(text: string, now: number | undefined, zone: string | undefine
     add(m, Number(m[1]) * ((m[2] as string).toLowerCase() === "ms" ? 1 : 1000));
   if (now !== undefined) {
     for (const m of text.matchAll(HEADER_DATE_RE)) add(m, Math.max(0, Date.parse(m[1] as string) - now));
-    for (const m of text.matchAll(CLOCK_RE)) add(m, untilClock(m, now, zone));
+    for (const m of text.matchAll(CLOCK_RE)) add(m, untilReset(m.groups ?? {}, now, zone));
   }
   return out;
 }

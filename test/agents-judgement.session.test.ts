@@ -123,6 +123,51 @@ describe("rate limits wait for their reset", () => {
     expect(h.spawned).toHaveLength(2);
   });
 
+  it("defect: codex's reset after midnight, 'try again at Dec 3rd, 2026 2:31 AM.': a pause until then, not counted (was: no hint, rerun every 60 s, dead in ~3 min)", () => {
+    const evening = Date.parse("2026-12-02T21:31:00Z");
+    const h = as("codex", { maxRestarts: 3 });
+    h.spawnedEv();
+    const line =
+      "ERROR: You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/settings/usage to purchase more credits or try again at Dec 3rd, 2026 2:31 AM.";
+    h.exit(1, null, line, undefined, { at: evening });
+    h.gone();
+    expect(h.state()).toBe("restarting");
+    expect(h.ctx()).toMatchObject({
+      failureMode: "rate_limited",
+      retryAfterMs: 5 * 60 * MIN,
+      restarts: 1,
+      recentRestarts: 0,
+      reason: "rate_limit_wait",
+      lastError: line,
+    });
+    // The facade stamps nextRunAt as the exit's time plus this wait: 02:31, the reset.
+    expect(h.emitted.find((e) => e.type === "restartWait")).toMatchObject({ delayMs: 5 * 60 * MIN });
+    h.advance(5 * 60 * MIN - 1);
+    expect(h.spawned).toHaveLength(1);
+    h.advance(1);
+    expect(h.state()).toBe("starting");
+    expect(h.spawned).toHaveLength(2);
+  });
+
+  it("claude's weekly 'resets Dec 10, 11:33am (UTC)', beyond rateLimitMaxWaitMs: dead at once with that line (was: rerun every 60 s)", () => {
+    const h = as("claude");
+    h.spawnedEv();
+    h.exit(1, null, "You've hit your weekly limit · resets Dec 10, 11:33am (UTC)", undefined, { at: NOW });
+    h.gone();
+    expect(h.spawned).toHaveLength(1);
+    expect(h.ctx()).toMatchObject({ state: "dead", retryAfterMs: 8 * 24 * 60 * MIN + 10 * 60 * MIN + 33 * MIN });
+    expect(deadEvent(h)).toMatchObject({
+      failureMode: "rate_limited",
+      reason: "not_restartable:rate_limited",
+      lastError: "You've hit your weekly limit · resets Dec 10, 11:33am (UTC)",
+    });
+    // Within the policy's longest wait it is waited for, as the same-day form is.
+    const week = as("claude", { rateLimitMaxWaitMs: 9 * 24 * 60 * MIN });
+    week.exit(1, null, "You've hit your weekly limit · resets Dec 10, 11:33am (UTC)", undefined, { at: NOW });
+    week.gone();
+    expect(week.ctx()).toMatchObject({ state: "restarting", recentRestarts: 0, reason: "rate_limit_wait" });
+  });
+
   it("claude 'resets 3pm' waits until 15:00 in the conductor's zone", () => {
     const g = as("claude");
     g.exit(1, null, "You've hit your 5-hour limit · resets 3pm", undefined, { at: NOW });

@@ -97,6 +97,81 @@ describe("wall-clock resets (next occurrence after now)", () => {
   });
 });
 
+describe("dated resets: a reset not today names its day (field review: read as no hint, rerun every 60 s)", () => {
+  const D = 24 * H;
+  const utc = { timeZone: "UTC" };
+  const CODEX =
+    "ERROR: You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/settings/usage to purchase more credits or try again at Dec 6th, 2026 2:31 AM.";
+
+  it("codex, hit in the evening: 'try again at Dec 6th, 2026 2:31 AM.'", () => {
+    const now = Date.parse("2026-12-05T21:31:00Z");
+    expect(findRetryHint(CODEX, now, utc)).toEqual({ ms: 5 * H, match: "try again at Dec 6th, 2026 2:31 AM" });
+    // Its TUI wraps the message; the same-day form still reads as before.
+    const tui =
+      "■ You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/settings/\nusage to purchase more credits or try again at Dec 6th, 2026 2:32 AM.";
+    expect(parseRetryHint(tui, now, utc)).toBe(5 * H + M);
+    expect(parseRetryHint(CODEX.replace("Dec 6th, 2026 ", ""), now, utc)).toBe(5 * H);
+  });
+
+  it("claude, a weekly limit: 'resets Dec 10, 11:33am (UTC)'", () => {
+    const now = Date.parse("2026-12-05T11:31:00Z");
+    expect(findRetryHint("You've hit your weekly limit · resets Dec 10, 11:33am (UTC)", now)).toEqual({
+      ms: 5 * D + 2 * M,
+      match: "resets Dec 10, 11:33am (UTC)",
+    });
+    // The same-day form is unchanged.
+    expect(parseRetryHint("You've hit your 5-hour limit · resets 2:33am (UTC)", now)).toBe(15 * H + 2 * M);
+  });
+
+  const now = Date.parse("2026-12-05T11:31:00Z");
+  it.each([
+    ["resets December 10, 11:33am (UTC)", 5 * D + 2 * M],
+    ["resets Dec 10th 11:33 AM (UTC)", 5 * D + 2 * M],
+    ["resets dec. 10, 2026, 11am (UTC)", 5 * D - 31 * M],
+    ["resets Dec 10 at 11:33am (UTC)", 5 * D + 2 * M],
+    ["resets Dec 10, 23:33 (UTC)", 5 * D + 12 * H + 2 * M],
+    ["resets Dec 10, 11:33 p.m. UTC", 5 * D + 12 * H + 2 * M],
+    ["try again at Dec 5th, 2026 12:31 PM.", 1 * H],
+    ["try again at Dec 6th 2026, 12:31 AM.", 13 * H],
+    ["Your limit will reset at Dec 7, 1pm", 2 * D + 1 * H + 29 * M],
+    ["try again at Dec 1st, 2026 2:31 AM.", 0], // stale: its reset has passed
+    ["try again at Jan 2nd, 2027 11:31 AM.", 28 * D],
+  ])("%s", (text, ms) => {
+    expect(parseRetryHint(text, now, utc)).toBe(ms);
+  });
+
+  it("no year: the date nearest now, across the turn of the year, never a wait of a year", () => {
+    const eve = Date.parse("2026-12-31T20:00:00Z");
+    expect(parseRetryHint("resets Jan 1, 2:00am (UTC)", eve)).toBe(6 * H);
+    // Read two days late, the reset has passed: "now", not next year's Dec 31.
+    expect(parseRetryHint("resets Dec 31, 2:00am (UTC)", Date.parse("2027-01-02T10:00:00Z"))).toBe(0);
+  });
+
+  it("the zone printed, else the session's, else local time; DST on the way", () => {
+    // 11:33 EST is 16:33Z.
+    expect(parseRetryHint("resets Dec 10, 11:33am (America/New_York)", now)).toBe(5 * D + 5 * H + 2 * M);
+    // 02:31 in Kolkata (UTC+5:30) is 21:01Z the day before.
+    expect(parseRetryHint(CODEX, Date.parse("2026-12-05T20:00:00Z"), { timeZone: "Asia/Kolkata" })).toBe(61 * M);
+    // New York leaves DST on Nov 1: 9am on Nov 2 is 14:00Z, not 13:00Z.
+    expect(
+      parseRetryHint("resets Nov 2, 9am", Date.parse("2026-11-01T03:00:00Z"), { timeZone: "America/New_York" }),
+    ).toBe(35 * H);
+    const local = new Date(2026, 11, 5, 21, 31).getTime();
+    expect(parseRetryHint(CODEX, local)).toBe(new Date(2026, 11, 6, 2, 31).getTime() - local);
+  });
+
+  it.each([
+    "resets Dec 10",
+    "try again at Dec 6th, 2026.",
+    "resets Dec 10, 5",
+    "resets Dec 32, 11am",
+    "resets Feb 30, 2027 1am",
+    "resets Dec 10, 13pm",
+  ])("not a reset: %j", (text) => {
+    expect(parseRetryHint(text, now, utc)).toBeNull();
+  });
+});
+
 describe("not hints", () => {
   it.each([
     "retry 3 times",
