@@ -245,7 +245,9 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
         return { id, ok: true, result: await run(raw as ControlRequest, peer) };
       } catch (err) {
         const e =
-          err instanceof ControlError ? err : new ControlError("failed", String((err as Error)?.message ?? err));
+          err instanceof ControlError
+            ? err
+            : new ControlError("failed", withoutCall(String((err as Error)?.message ?? err)));
         return { id, ok: false, error: { code: e.code, message: e.message } };
       }
     },
@@ -283,3 +285,10 @@ function notRunning(s: SessionSnapshot) {
 function unsupported(op: string, method: string) {
   return new ControlError("unsupported", `"${op}" needs the conductor's ${method}(), which this version lacks`);
 }
+
+/**
+ * The facade's message without the library call it begins with (`restartSession("a"): …`): a control
+ * client asked by op (`conductor restart a`), and never called that function.
+ */
+const withoutCall = (message: string) =>
+  message.replace(/^(?:killSession|restartSession|sendKeys|sendInput|shutdown)\((?:"[^"]*")?\): /, "");
