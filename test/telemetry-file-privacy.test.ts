@@ -8,6 +8,7 @@ import {
   chmodSync,
   existsSync,
   lstatSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   statSync,
@@ -20,6 +21,7 @@ import { describe, expect, it } from "vitest";
 import { createActor, createMachine } from "xstate";
 import { createAgentTelemetryLogic } from "../actors/agent-telemetry.js";
 import type { AgentTelemetryInput } from "../machines/session.types.js";
+import { makeLogsDir } from "../src/conductor-options.js";
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
 
@@ -78,5 +80,20 @@ describe("the conductor's own telemetry file", () => {
     expect(existsSync(missing)).toBe(false);
     expect(modeOf(own)).toBe(0o644);
     for (const p of probes) p.stop();
+  });
+});
+
+describe("the logs directory", () => {
+  it("is made 0700 (its parents as mkdir -p makes them); one that exists keeps its mode", () => {
+    const base = mkdtempSync(join(tmpdir(), "logs-mode-"));
+    const logsDir = join(base, "runs", "run-1");
+    makeLogsDir(logsDir, logsDir);
+    expect(modeOf(logsDir).toString(8)).toBe("700");
+    expect(modeOf(join(base, "runs")) & 0o700).toBe(0o700);
+    const shared = join(base, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o750);
+    makeLogsDir(shared, shared);
+    expect(modeOf(shared)).toBe(0o750);
   });
 });
