@@ -17,12 +17,14 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createActor, createMachine } from "xstate";
 import { createAgentTelemetryLogic } from "../actors/agent-telemetry.js";
 import type { AgentTelemetryInput } from "../machines/session.types.js";
+import { type Conductor, createConductor } from "../src/conductor.js";
 import { makeLogsDir } from "../src/conductor-options.js";
 
+const FAKE_GEMINI = join(import.meta.dirname, "fixtures", "fake-gemini-telemetry.mjs");
 const modeOf = (path: string) => statSync(path).mode & 0o777;
 
 /** The probe started as the session chart starts it, just before the run's CLI is spawned. */
@@ -95,5 +97,42 @@ describe("the logs directory", () => {
     chmodSync(shared, 0o750);
     makeLogsDir(shared, shared);
     expect(modeOf(shared)).toBe(0o750);
+  });
+});
+
+describe("a gemini session's telemetry, end to end (a fake gemini that writes its file as gemini does)", () => {
+  const open: Conductor[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.shutdown("test_end")));
+  });
+
+  it("the file is 0600 in a 0700 logs directory, has no prompt, and the conductor still reads it", async () => {
+    const prompt = "Summarise the quarterly figures in secret-report.txt";
+    const base = mkdtempSync(join(tmpdir(), "telemetry-e2e-"));
+    const logsDir = join(base, "logs");
+    const home = join(base, "home"); // no settings.json of the user's: the conductor's own file
+    mkdirSync(home);
+    const c = createConductor({ logsDir, graceMs: 1_000, handleSignals: false, enableMesh: false });
+    open.push(c);
+    const retried = new Promise<{ error: string | null }>((resolve) => c.on("agentRetry", resolve));
+    c.spawnSession({
+      id: "g1",
+      agent: "command",
+      judgeAs: "gemini",
+      command: [process.execPath, FAKE_GEMINI, "-p", prompt],
+      env: { HOME: home },
+    });
+    // The failed call the fake recorded reached the session: the file is read as before.
+    expect((await retried).error).toBe("terminated");
+    await c.shutdown("test_end");
+    const file = join(logsDir, "g1.telemetry.json");
+    const text = readFileSync(file, "utf8");
+    expect(text).toContain("gemini_cli.api_error");
+    expect({
+      file: modeOf(file).toString(8),
+      logsDir: modeOf(logsDir).toString(8),
+      argv: text.includes("process.command_args"),
+      prompt: text.includes(prompt),
+    }).toEqual({ file: "600", logsDir: "700", argv: false, prompt: false });
   });
 });
