@@ -12,8 +12,24 @@
  * new end; a record written between the last read and the cut is lost, which costs at most that
  * record. A user's own outfile is only read, however big it grows: it is theirs. A remote session's
  * file is on its host: `remote` reads it there (remote-telemetry.ts).
+ *
+ * The conductor's own file is made private (0600) when the probe starts, just before the run's CLI
+ * is spawned: gemini opens it with flags "a", so a file it made was 0644 under the usual umask (a
+ * field review) beside 0600 output logs. Its records say what the run did (models, tools, errors,
+ * the system instructions): its user's to read, as the output logs are.
  */
-import { closeSync, openSync, readSync, statSync, truncateSync } from "node:fs";
+import {
+  closeSync,
+  constants as fsc,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+} from "node:fs";
 import { fromCallback } from "xstate";
 import type { AgentTelemetryInput, TelemetryErrorEvent } from "../machines/session.types.js";
 import { type TelemetryApiError, TelemetryText } from "./telemetry-records.js";
@@ -49,10 +65,37 @@ export function createAgentTelemetryLogic(
   );
 }
 
+/**
+ * Makes the conductor's file at `path` 0600, or leaves one of an earlier run there (its records
+ * kept, its mode made 0600). Anything but a regular file at the name (a link gemini would append
+ * through, a fifo) is removed and a file made in its place: the name is the conductor's own.
+ */
+export function makePrivateTelemetryFile(path: string): void {
+  try {
+    if (!lstatSync(path).isFile()) unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  // Not through a link (one planted since fails it: ELOOP); never blocks on a fifo.
+  const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_NOFOLLOW | fsc.O_NONBLOCK, 0o600);
+  try {
+    if ((fstatSync(fd).mode & 0o777) !== 0o600) fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** A local file, polled every `pollMs`. */
 export function localTelemetryWatch(options: AgentTelemetryOptions = {}): TelemetryWatch {
   const { pollMs, maxBytes } = { ...DEFAULTS, ...options };
   return (input, found) => {
+    if (input.owned) {
+      try {
+        makePrivateTelemetryFile(input.path);
+      } catch {
+        // Not made (a directory in the way, no permission): gemini makes it, or records nothing.
+      }
+    }
     const sizeOf = () => {
       try {
         return statSync(input.path).size;

@@ -88,7 +88,10 @@ function makeDirs(dir: string): void {
   }
   for (const d of missing.reverse()) {
     try {
-      mkdirSync(d);
+      // The logs directory for its user only (its files are 0600; a 0700 folder also hides which
+      // sessions ran and guards any file a CLI makes there itself): all that reads it, the CLI,
+      // `conductor report`, the control socket's clients, runs as that user. Parents as `mkdir -p`.
+      mkdirSync(d, d === dir ? 0o700 : undefined);
     } catch (e) {
       // Made meanwhile by someone else is as good, if it is a directory.
       if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !statSync(d).isDirectory()) throw e;

@@ -108,9 +108,15 @@ describe("which sessions get gemini's telemetry", () => {
     const plan = geminiTelemetry("gemini", { HOME: home() }, file);
     expect(plan?.file).toBe(file);
     expect(plan?.owned).toBe(true);
-    // Nothing leaves the machine, no prompt text is logged, and it is on although settings.json may say off.
-    const { GEMINI_TELEMETRY_TARGET: target, GEMINI_TELEMETRY_LOG_PROMPTS: prompts, ...rest } = plan?.env ?? {};
-    expect([target, prompts]).toEqual(["local", "false"]);
+    // Nothing leaves the machine, no prompt text is logged (in events, nor in the resource's argv: no
+    // process detector), and it is on although settings.json may say off.
+    const {
+      GEMINI_TELEMETRY_TARGET: target,
+      GEMINI_TELEMETRY_LOG_PROMPTS: prompts,
+      OTEL_NODE_RESOURCE_DETECTORS: detectors,
+      ...rest
+    } = plan?.env ?? {};
+    expect([target, prompts, detectors]).toEqual(["local", "false", "env,host"]);
     expect(rest).toEqual({ GEMINI_TELEMETRY_ENABLED: "true", GEMINI_TELEMETRY_OUTFILE: file });
     expect(geminiTelemetry("claude", { HOME: home() }, file)).toBeNull();
     expect(geminiTelemetry("command", { HOME: home() }, file)).toBeNull();
@@ -197,6 +203,7 @@ describe("a remote session's gemini telemetry", () => {
       GEMINI_TELEMETRY_TARGET: "local",
       GEMINI_TELEMETRY_OUTFILE: a.agentTelemetry,
       GEMINI_TELEMETRY_LOG_PROMPTS: "false",
+      OTEL_NODE_RESOURCE_DETECTORS: "env,host",
     });
   });
 

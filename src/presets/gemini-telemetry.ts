@@ -7,7 +7,16 @@
  *
  * gemini takes its telemetry settings from argv, then env, then settings.json, so the conductor sets:
  * GEMINI_TELEMETRY_ENABLED=true, GEMINI_TELEMETRY_TARGET=local (nothing leaves the machine),
- * GEMINI_TELEMETRY_OUTFILE=<file>, GEMINI_TELEMETRY_LOG_PROMPTS=false (no prompt text in the file).
+ * GEMINI_TELEMETRY_OUTFILE=<file>, GEMINI_TELEMETRY_LOG_PROMPTS=false (no prompt text in its events),
+ * and OTEL_NODE_RESOURCE_DETECTORS=env,host. The last keeps the prompt out of the file: LOG_PROMPTS
+ * does not cover the resource every record carries, and OpenTelemetry's NodeSDK (which gemini 0.61
+ * builds without detectors of its own, so it takes them from this variable) adds by default the
+ * process detector, whose `process.command_args` is the whole argv, `-p <prompt>` or `-i <prompt>`
+ * included (a field review: the prompt 17 to 1040 times in a run's file). env and host are the
+ * default's other two; the probe reads no resource attribute. Checked with the real gemini 0.61: no
+ * `process.*` attribute, no prompt; a session env that sets the variable itself is obeyed. Removing
+ * or redacting the file instead would lose the records the probe reads while the run lasts; it is
+ * kept after the session, as the output logs are, and private like them (0600, agent-telemetry.ts).
  * Left alone: telemetry the user sends elsewhere (an OTLP endpoint or target gcp, in env or in the
  * user settings.json: an outfile would silently replace that exporter), and an explicit
  * GEMINI_TELEMETRY_ENABLED=false (the opt-out). A user's own outfile is read where gemini writes it,
@@ -109,6 +118,7 @@ function plan(env: Env, settings: Record<string, unknown>, file: string, cwd: st
       GEMINI_TELEMETRY_TARGET: "local",
       GEMINI_TELEMETRY_OUTFILE: file,
       GEMINI_TELEMETRY_LOG_PROMPTS: "false",
+      OTEL_NODE_RESOURCE_DETECTORS: "env,host",
     },
     file,
     owned: true,
