@@ -195,8 +195,15 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
           const outcome = settled(c, "again");
           c.spawnSession(sleeper("again", mark));
           expect(await outcome).toMatchObject({ to: "healthy" });
-          const now = await waitMarked(mark, (_n, list) => !list.some((p) => p.pid === orphan?.pid), BOUND_MS);
+          // The orphan gone and the new agent's `sleep` there: `up` (healthy) comes before its exec, and
+          // under load the list was read in between (0 sleeps, a failure of the test, not the product).
+          const now = await waitMarked(
+            mark,
+            (_n, list) => !list.some((p) => p.pid === orphan?.pid) && list.some((p) => p.comm === "sleep"),
+            BOUND_MS,
+          );
           expect(now.filter((p) => p.comm === "sleep")).toHaveLength(1); // the new agent, not the orphan
+          expect(now.map((p) => p.pid)).not.toContain(orphan?.pid);
           const log = await readEventLog(c.eventLogPath);
           expect(log.find((l) => l.event === "remote.orphan_ended")).toMatchObject({ tmuxSession: "again", panes: 1 });
         } finally {
