@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
+import { pidsWithCmdline } from "../helpers/marked.js";
 import type { Cli } from "./agent-env.js";
 import { liveSuite, sessionEnd } from "./live-suite.js";
 import { tuiRun, until } from "./tui-run.js";
@@ -60,9 +61,13 @@ describe("mcpServers: the real CLI starts the server, and the L2 heartbeat sees 
         const firstOk = l2.findIndex((v) => v.ok);
         expect(l2.slice(firstOk).filter((v) => !v.ok)).toEqual([]);
       } finally {
-        // The server was the CLI's child: gone with the run's tree.
+        // The server was the CLI's child: gone with the run's tree. codex starts its servers with an
+        // environment of its own (no marker): found by their argv, which names this run's log.
         const left = await live.close(c, marker);
+        const servers = pidsWithCmdline(methods);
+        for (const pid of servers) process.kill(pid, "SIGKILL");
         expect(left.map((p) => p.args)).toEqual([]);
+        expect(servers).toEqual([]);
       }
     },
     420_000,
