@@ -19,7 +19,7 @@ import { STATES, type WriteCommand } from "./session.types.js";
 export const TYPE_AHEAD_MAX_CHARS = 64 * 1024;
 
 /**
- * The text, then Enter: at once, or after the profile's `submitDelayMs` (codex and gemini take an
+ * The text, then Enter: at once, or after the profile's `submitDelayMs` (the three CLIs take an
  * Enter that comes with the text for part of a paste). Enter is CR, as a keyboard sends it: TUIs in
  * raw mode wait for \r, and a line-mode terminal turns it into \n (ICRNL), so line readers see
  * "text\n" as in the seed.

@@ -94,4 +94,8 @@ export const claude: AgentProfile = {
     /^\s*(?:[✻✶✳✢✽·*]\s*)?(?<error>[^\s{·][^·{}]{0,79}?)\s*·\s*(?:(?:retrying|will retry) in (?<delay>\d+(?:\.\d+)?\s*[hms](?:\s+\d+(?:\.\d+)?\s*[hms]){0,2})\b(?:\s*\([^)]*\))?|retrying…)(?:\s*·\s*attempt (?<attempt>\d+)(?:\s*(?:\/|of)\s*(?<of>\d+))?)?/i,
   // `-p` text mode prints nothing until the answer is complete (58 s of silence recorded in slow-text).
   oneShot: (args) => args.includes("-p") || args.includes("--print"),
+  // 2.1.332 takes a write of 63 characters or more for a paste, and an Enter in the same write stays in
+  // the pasted text: a long prompt sat unsent in its composer, the session went stalled and was
+  // restarted (a soak; test/agents/input.live.ts types a long one). Enter on its own write, later.
+  submitDelayMs: 800,
 };

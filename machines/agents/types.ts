@@ -112,7 +112,8 @@ export interface AgentProfile {
   readonly oneShot: (args: readonly string[], argv0?: string) => boolean;
   /**
    * Typed input (`sendInput`) is the text, then Enter this long after it: a TUI that takes a fast
-   * burst for a paste drops an Enter that comes with the text (codex: under 0.5 s; gemini). Unset: at once.
+   * burst for a paste drops an Enter that comes with the text (codex: under 0.5 s; gemini; claude: a
+   * write of 63 characters or more). Unset: at once.
    */
   readonly submitDelayMs?: number;
   /**

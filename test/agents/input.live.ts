@@ -19,10 +19,21 @@ import { tuiRun, until } from "./tui-run.js";
 describe("sendInput into an idle TUI's composer", () => {
   const live = liveSuite();
 
-  test.each(["codex", "claude", "gemini"] as const)(
-    "%s: the prompt typed at the reported composer is submitted and answered",
-    async (cli: Cli) => {
-      const { root, dirs, env, marker } = tuiRun(cli, "input", live.api());
+  // A long prompt too: claude 2.1.332 takes text of 63 characters or more, written with its Enter in
+  // one write, for a paste, and the Enter stays in it (a soak: the prompt sat unsent in its composer,
+  // the session went stalled and was restarted, its conversation lost).
+  const LONG = `${PROMPT} ${"Say nothing about this padding, it only makes the prompt long. ".repeat(3)}`.trim();
+  test.each([
+    ["codex", PROMPT],
+    ["claude", PROMPT],
+    ["gemini", PROMPT],
+    ["codex", LONG],
+    ["claude", LONG],
+    ["gemini", LONG],
+  ] as const)(
+    "%s: the prompt typed at the reported composer is submitted and answered (%s)",
+    async (cli: Cli, prompt: string) => {
+      const { root, dirs, env, marker } = tuiRun(cli, `input-${prompt.length}`, live.api());
       const c = live.conductor(root);
       const id = `${cli}-input`;
       const composer = new Promise<void>((resolve) =>
@@ -34,7 +45,7 @@ describe("sendInput into an idle TUI's composer", () => {
       const printed = () => (existsSync(outPath) ? readFileSync(outPath, "utf8") : "");
       try {
         await composer;
-        expect(c.sendInput(id, PROMPT)).toBe(true);
+        expect(c.sendInput(id, prompt)).toBe(true);
         await until(
           `${cli}'s answer (FAKE-API-OK) on screen`,
           () => (/FAKE-API-OK/.test(printed()) ? true : undefined),
