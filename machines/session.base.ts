@@ -106,8 +106,13 @@ export const sessionBase = setup({
     stalledGiveUp: ({ context }) => context.policy.stallTimeoutMs ?? NEVER_MS,
     /** The stall ladder's nudge, before the give-up. */
     stallNudge: ({ context }) => context.policy.stallNudgeMs ?? NEVER_MS,
-    /** An unanswered question this long → default answer or failure. */
-    inputWaitTimeout: ({ context }) => context.policy.inputWaitTimeoutMs ?? NEVER_MS,
+    /**
+     * An unanswered question this long → default answer or failure. Not a TUI idle at its composer:
+     * that is no question its run is stuck on but its user's turn (a soak: a TUI left idle 10 min was
+     * dead `input_wait_timeout`; with default keys, they would have been typed in as a prompt).
+     */
+    inputWaitTimeout: ({ context }) =>
+      context.inputWait?.kind === "composer" ? NEVER_MS : (context.policy.inputWaitTimeoutMs ?? NEVER_MS),
     /** A run's whole budget, counted from its start. */
     maxRun: ({ context }) => context.policy.maxRunMs ?? NEVER_MS,
     /** Backoff, or a rate limit's reset (session.judgement.ts); none for a restart the user asked for. */

@@ -250,6 +250,29 @@ describe("session machine: probes", () => {
     expect(h.ctx().inputWait?.question).toBe("Would you like to run the following command?");
   });
 
+  it("input_wait: a TUI idle at its composer is its user's turn: no timeout, no default keys typed in (a soak: dead after 10 min idle)", () => {
+    const h = session(
+      { inputQuietMs: 10, inputWaitTimeoutMs: 1_000, inputWaitDefaultKeys: ["y", "Enter"] },
+      {
+        agent: "codex",
+      },
+    );
+    h.screen(["", "› Ask Codex to do anything", "", "  ? for shortcuts"], "work");
+    h.advance(10);
+    expect(h.ctx().inputWait?.kind).toBe("composer");
+    const typed = h.commands.length;
+    h.advance(1_000);
+    h.advance(3_600_000);
+    expect(h.state()).toBe("input_wait");
+    expect(h.commands.slice(typed)).toEqual([]);
+    // A question in the same run still gets its default keys at its timeout.
+    h.screen(["Would you like to run the following command?", "", "  $ touch x", "", "› 1. Yes, proceed (y)"], "C");
+    h.advance(10);
+    expect(h.ctx().inputWait?.kind).not.toBe("composer");
+    h.advance(1_000);
+    expect(h.commands.slice(typed).length).toBeGreaterThan(0);
+  });
+
   it("input_wait: another question drawn over it is asked anew once the screen settles, not kept", () => {
     const h = session({ inputQuietMs: 10 }, { agent: "codex" });
     h.screen(["", "› Ask Codex to do anything", "", "  ? for shortcuts"], "work"); // titled: codex takes input

@@ -51,7 +51,8 @@ const probeShape = {
     default: [],
   }).optional(),
   inputWaitTimeoutMs: doc(positiveTimerMs().nullable(), {
-    description: "an unanswered question this long → `inputWaitDefaultKeys`, or failure; `null` waits forever",
+    description:
+      "an unanswered question this long → `inputWaitDefaultKeys`, or failure; `null` waits forever. A TUI idle at its composer (kind `composer`) is its user's turn, never timed out (bound a run with `maxRunMs`)",
     example: 600_000,
     default: 600_000,
   }).optional(),
