@@ -283,7 +283,10 @@ export class OutputTail {
       // Not held (not opened yet, or let go when its session ended): opened only if it changed.
       if (!st || (f.followers.size === 0 && st.ino === f.ino && st.size === f.size)) return;
       const fh = await fs.promises.open(f.path, "r");
-      const held = await fh.stat();
+      const held = await fh.stat().catch(async (err: unknown) => {
+        await fh.close().catch(() => undefined);
+        throw err;
+      });
       // Replaced before we held it, or cut while we did not: what was cut is gone.
       if ((held.ino !== f.ino && f.ino !== -1) || held.size < f.size) this.startFile(f, f.base + f.size);
       f.fh = fh;
@@ -302,22 +305,29 @@ export class OutputTail {
     await this.feed(f, old.size);
     if (!st) return;
     const next = await fs.promises.open(f.path, "r");
-    const between = await rotatedBetween(f.path, old, (await next.stat()).ino);
-    if (between === null) {
-      await next.close(); // it rotated again while we looked: the next pass starts over from the held file
+    // Every handle opened here is held or closed, whatever fails on the way.
+    const queue = [next];
+    try {
+      const between = await rotatedBetween(f.path, old, (await next.stat()).ino);
+      if (between === null) {
+        f.again = true; // it rotated again while we looked: the next pass starts over from the held file
+        return;
+      }
+      queue.unshift(...between);
+      for (let fh = queue[0]; fh; fh = queue[0]) {
+        const ino = (await fh.stat()).ino;
+        queue.shift();
+        const held = f.fh;
+        this.startFile(f, f.base + f.size);
+        f.fh = fh;
+        f.ino = ino;
+        await held.close().catch(() => undefined);
+        if (fh !== next) await this.feed(f, (await fh.stat()).size);
+      }
       f.again = true;
-      return;
+    } finally {
+      for (const fh of queue) await fh.close().catch(() => undefined);
     }
-    for (const fh of [...between, next]) {
-      const held = f.fh;
-      const ino = (await fh.stat()).ino;
-      await held.close();
-      this.startFile(f, f.base + f.size);
-      f.fh = fh;
-      f.ino = ino;
-      if (fh !== next) await this.feed(f, (await fh.stat()).size);
-    }
-    f.again = true;
   }
 
   /** The held file now starts at `base` of the whole output (followers behind it lost what was cut). */
