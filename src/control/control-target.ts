@@ -15,6 +15,10 @@ export interface ControlTarget {
   readonly isShuttingDown?: boolean;
   sendKeys?: (id: string, keys: string[]) => boolean;
   restartSession?: (id: string, reason?: string) => Promise<unknown>;
+  /** The conductor actor (the facade's `actor`): its `sessionRemoved` lets a removed session's output file go. */
+  readonly actor?: {
+    on(type: "sessionRemoved", fn: (e: { id: string }) => void): { unsubscribe(): void };
+  };
 }
 
 export interface ControlInfo {

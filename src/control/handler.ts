@@ -50,7 +50,12 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
   const onEvent = (type: string) => (payload: Record<string, unknown> | undefined) => {
     const { sessionId, ...rest } = payload ?? {};
     const session = typeof sessionId === "string" ? sessionId : null;
-    if (session) output.track(session);
+    if (session) {
+      output.track(session);
+      // A final session's output file is closed once read (unless followed); a new run opens it again.
+      if (type === "stateChange") output.setFinal(session, isFinal(rest.to));
+      else if (type === "completed" || type === "dead") output.setFinal(session, true);
+    }
     if (type === "stateChange" && rest.to === "starting" && session)
       runStartedAt.set(session, new Date().toISOString());
     const e: LifecycleEvent = { ts: new Date().toISOString(), type, session, ...rest };
@@ -63,14 +68,31 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
   };
   for (const [name, fn] of bound) target.on(name, fn as Listener);
   target.on("shutdown", onShutdown as Listener);
+  // A removed session is forgotten at once (its output file closed, its entries dropped): the
+  // conductor actor says so; without it (another target), `sessions()` notices it is gone.
+  const forget = (id: string) => {
+    output.forget(id);
+    runStartedAt.delete(id);
+  };
+  const removals = target.actor?.on("sessionRemoved", (e) => forget(e.id));
 
   const ops: ControlOp[] = CONTROL_OPS.filter(
     (op) => (op !== "keys" || target.sendKeys) && (op !== "restart" || target.restartSession),
   );
 
+  /** What the output tail must know of a session before it reads its file: where, and whether it is final. */
+  function known(s: SessionSnapshot): SessionSnapshot {
+    output.track(s.id, s.outPath ?? undefined);
+    output.setFinal(s.id, isFinal(s.state));
+    return s;
+  }
+
   function sessions(): ControlSession[] {
-    return target.getSnapshot().map((s) => {
-      output.track(s.id, s.outPath ?? undefined);
+    const snapshot = target.getSnapshot();
+    const ids = new Set(snapshot.map((s) => s.id));
+    for (const id of output.tracked()) if (!ids.has(id)) forget(id);
+    return snapshot.map((s) => {
+      known(s);
       const last = output.lastOutputAt(s.id);
       return {
         ...s,
@@ -94,7 +116,7 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
   }
 
   async function screen(id: string) {
-    const s = session(id);
+    const s = known(session(id));
     const cols = info.cols ?? 120;
     const rows = info.rows ?? 40;
     const { pieces } = await output.recent(id, SCREEN_BYTES);
@@ -108,7 +130,7 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
   }
 
   async function history(id: string, max: number) {
-    const s = session(id);
+    const s = known(session(id));
     const events = (await readLogTail(target.eventLogPath, HISTORY_EVENT_BYTES))
       .filter((l) => l.session === id)
       .slice(-max)
@@ -130,7 +152,7 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
   function follow(req: Extract<ControlRequest, { op: "follow" }>, peer: ControlPeer) {
     if (peer.follows.has(req.id)) throw new ControlError("bad_request", `request id ${req.id} already follows`);
     const only = Array.isArray(req.sessions) && req.sessions.length > 0 ? new Set(req.sessions) : null;
-    if (only) for (const id of only) session(id);
+    if (only) for (const id of only) known(session(id));
     const stops: Array<() => void> = [];
     if (req.events !== false) {
       const fn = (e: LifecycleEvent) => {
@@ -140,7 +162,7 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
       stops.push(() => listeners.delete(fn));
     }
     if (req.output) {
-      const ids = only ? [...only] : target.getSnapshot().map((s) => s.id);
+      const ids = only ? [...only] : target.getSnapshot().map((s) => known(s).id);
       for (const id of ids)
         stops.push(
           output.follow(
@@ -259,6 +281,7 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
     close() {
       for (const [name, fn] of bound) target.off(name, fn as Listener);
       target.off("shutdown", onShutdown as Listener);
+      removals?.unsubscribe();
       listeners.clear();
       ended.clear();
       output.close();
@@ -267,6 +290,8 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
 }
 
 export type ControlHandler = ReturnType<typeof createControlHandler>;
+
+const isFinal = (state: unknown) => FINAL_STATES.has(state as SessionSnapshot["state"]);
 
 function requestId(raw: unknown): RequestId | null {
   if (typeof raw !== "object" || raw === null) return null;

@@ -3,6 +3,14 @@
  * directory watch (inotify on Linux), then a read of the appended bytes for whoever follows.
  * Each growth is remembered as a mark (size, time), so earlier output can be interleaved in
  * time order with lifecycle events, and the viewer can draw an output sparkline.
+ *
+ * A file is held open only while it is needed: while its session runs (a rotation then renames
+ * it, and its last bytes are read through the fd), or while someone follows it. A final session's
+ * file is read to its end and closed; a later read (`recent`, a new follower, a late write seen by
+ * the watch) opens it again. A removed session's entry is dropped (kept while followed: a new run
+ * of the id appends to the same file). Before this, every ended session kept one fd for good: a
+ * soak's churn of 800 short sessions held 827, and under `ulimit -n 200` every spawn from the
+ * 179th died `openpty(3) failed`.
  */
 import fs from "node:fs";
 import { basename, join } from "node:path";
@@ -26,6 +34,10 @@ interface Tracked {
   /** The read in progress, if any. */
   pass: Promise<void> | null;
   again: boolean;
+  /** The session is final (dead, completed): its file is closed once read, unless someone follows it. */
+  final: boolean;
+  /** The session was removed while followed: the entry goes with its last follower. */
+  removed: boolean;
 }
 
 interface Follower {
@@ -64,7 +76,11 @@ export class OutputTail {
 
   /** Starts watching a session's output file (idempotent); the path defaults to `<logsDir>/<id>.out.log`. */
   track(id: string, path = join(this.logsDir, `${id}${SUFFIX}`)): void {
-    if (this.files.has(id)) return;
+    const known = this.files.get(id);
+    if (known) {
+      known.removed = false; // a new run of the id (its record is back): its file is the same
+      return;
+    }
     let size = 0;
     let mtime = 0;
     let ino = -1;
@@ -86,7 +102,38 @@ export class OutputTail {
       followers: new Set(),
       pass: null,
       again: false,
+      final: false,
+      removed: false,
     });
+  }
+
+  /**
+   * The session is final (or runs again: `false`). Final, its file is read to its end (the last
+   * growth noted, followers fed) and then closed unless someone follows it.
+   */
+  setFinal(id: string, final: boolean): void {
+    const f = this.files.get(id);
+    if (!f || f.final === final) return;
+    f.final = final;
+    if (final) void this.read(id);
+  }
+
+  /**
+   * The session was removed from the conductor: its file is closed and its entry dropped. A
+   * follower keeps it until it stops (a restart of a final session removes it and spawns the id
+   * again, appending to the same file: `logs -f` reads on).
+   */
+  forget(id: string): void {
+    const f = this.files.get(id);
+    if (!f) return;
+    f.final = true;
+    f.removed = true;
+    this.settle(id, f);
+  }
+
+  /** The sessions tracked (removed ones are not, unless still followed). */
+  tracked(): string[] {
+    return [...this.files.keys()];
   }
 
   lastOutputAt(id: string): number | null {
@@ -148,17 +195,33 @@ export class OutputTail {
     return () => {
       f.followers.delete(follower);
       this.setPolling();
+      this.settle(id, f);
     };
   }
 
+  /** Closes every held file (one being read is closed when its read ends); nothing is followed after. */
   close(): void {
     this.closed = true;
     this.watcher?.close();
     clearInterval(this.poll);
-    for (const f of this.files.values()) {
+    for (const [id, f] of this.files) {
       f.followers.clear();
-      if (!f.pass) void f.fh?.close().catch(() => undefined);
+      this.settle(id, f);
     }
+  }
+
+  /**
+   * Lets go of what nobody needs: the entry of a removed, unfollowed session; the held file of a
+   * final, unfollowed one (or any after `close()`). Never during a read: its end settles again.
+   */
+  private settle(id: string, f: Tracked): void {
+    if (f.followers.size > 0 && !this.closed) return;
+    if (f.removed && this.files.get(id) === f) this.files.delete(id);
+    if (f.pass || !f.fh) return;
+    if (!this.closed && !f.final && this.files.get(id) === f) return;
+    const fh = f.fh;
+    f.fh = null;
+    void fh.close().catch(() => undefined);
   }
 
   private check(id: string): void {
@@ -192,7 +255,7 @@ export class OutputTail {
     }
     f.pass = this.passes(f).finally(() => {
       f.pass = null;
-      if (this.closed) void f.fh?.close().catch(() => undefined);
+      this.settle(id, f);
     });
     return f.pass;
   }
@@ -217,10 +280,15 @@ export class OutputTail {
   private async catchUp(f: Tracked): Promise<void> {
     const st = await fs.promises.stat(f.path).catch(() => null);
     if (!f.fh) {
-      if (!st) return;
+      // Not held (not opened yet, or let go when its session ended): opened only if it changed.
+      if (!st || (f.followers.size === 0 && st.ino === f.ino && st.size === f.size)) return;
       const fh = await fs.promises.open(f.path, "r");
-      const held = await fh.stat();
-      if (held.ino !== f.ino && f.ino !== -1) this.startFile(f, f.base + f.size); // replaced before we held it
+      const held = await fh.stat().catch(async (err: unknown) => {
+        await fh.close().catch(() => undefined);
+        throw err;
+      });
+      // Replaced before we held it, or cut while we did not: what was cut is gone.
+      if ((held.ino !== f.ino && f.ino !== -1) || held.size < f.size) this.startFile(f, f.base + f.size);
       f.fh = fh;
       f.ino = held.ino;
       await this.feed(f, held.size);
@@ -237,22 +305,29 @@ export class OutputTail {
     await this.feed(f, old.size);
     if (!st) return;
     const next = await fs.promises.open(f.path, "r");
-    const between = await rotatedBetween(f.path, old, (await next.stat()).ino);
-    if (between === null) {
-      await next.close(); // it rotated again while we looked: the next pass starts over from the held file
+    // Every handle opened here is held or closed, whatever fails on the way.
+    const queue = [next];
+    try {
+      const between = await rotatedBetween(f.path, old, (await next.stat()).ino);
+      if (between === null) {
+        f.again = true; // it rotated again while we looked: the next pass starts over from the held file
+        return;
+      }
+      queue.unshift(...between);
+      for (let fh = queue[0]; fh; fh = queue[0]) {
+        const ino = (await fh.stat()).ino;
+        queue.shift();
+        const held = f.fh;
+        this.startFile(f, f.base + f.size);
+        f.fh = fh;
+        f.ino = ino;
+        await held.close().catch(() => undefined);
+        if (fh !== next) await this.feed(f, (await fh.stat()).size);
+      }
       f.again = true;
-      return;
+    } finally {
+      for (const fh of queue) await fh.close().catch(() => undefined);
     }
-    for (const fh of [...between, next]) {
-      const held = f.fh;
-      const ino = (await fh.stat()).ino;
-      await held.close();
-      this.startFile(f, f.base + f.size);
-      f.fh = fh;
-      f.ino = ino;
-      if (fh !== next) await this.feed(f, (await fh.stat()).size);
-    }
-    f.again = true;
   }
 
   /** The held file now starts at `base` of the whole output (followers behind it lost what was cut). */

@@ -33,16 +33,23 @@ export async function rotatedBetween(
   nextIno: number,
 ): Promise<fs.promises.FileHandle[] | null> {
   const found: Rotated[] = [];
-  for (const n of await rotatedNames(path)) {
-    const fh = await fs.promises.open(`${path}.${n}`, "r").catch(() => null);
-    if (fh) found.push({ n, fh, st: await fh.stat() });
-  }
   const closeAll = async (keep: Set<fs.promises.FileHandle>) => {
-    for (const { fh } of found) if (!keep.has(fh)) await fh.close();
+    for (const { fh } of found) if (!keep.has(fh)) await fh.close().catch(() => undefined);
   };
-  if (!(await unmoved(path, found, nextIno))) {
-    await closeAll(new Set());
-    return null;
+  try {
+    for (const n of await rotatedNames(path)) {
+      const fh = await fs.promises.open(`${path}.${n}`, "r").catch(() => null);
+      const st = await fh?.stat().catch(() => null);
+      if (fh && st) found.push({ n, fh, st });
+      else await fh?.close().catch(() => undefined);
+    }
+    if (!(await unmoved(path, found, nextIno))) {
+      await closeAll(new Set());
+      return null;
+    }
+  } catch (err) {
+    await closeAll(new Set()); // the directory went while we looked: no handle of ours is left open
+    throw err;
   }
   const k = found.findIndex((r) => r.st.ino === old.ino);
   // Not found: the held file was dropped beyond `keep` (or removed); what is newer than it came after it.
