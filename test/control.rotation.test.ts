@@ -16,34 +16,9 @@ import { createConductor } from "../src/conductor.js";
 import { connectControl } from "../src/control/client.js";
 import { OutputTail, type TimedText } from "../src/control/output-tail.js";
 import { unseenText } from "../src/control/protocol.js";
+import { collector } from "./helpers/text-collector.js";
 
 const MANY_LINES = fileURLToPath(new URL("./fixtures/many-lines.mjs", import.meta.url));
-
-/** Collects a follower's text; `until(pred)` resolves when the text so far satisfies it. */
-function collector() {
-  let text = "";
-  const waiters = new Set<() => void>();
-  return {
-    push(chunk: string) {
-      text += chunk;
-      for (const w of waiters) w();
-    },
-    get text() {
-      return text;
-    },
-    until(pred: (text: string) => boolean): Promise<void> {
-      return new Promise((resolve) => {
-        const check = () => {
-          if (!pred(text)) return;
-          waiters.delete(check);
-          resolve();
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
 
 describe("following an output log across rotations", () => {
   it("reads the old file's last bytes after the rename, then files rotated between two reads, then the new one", async () => {

@@ -14,6 +14,7 @@ import { type ControlClient, connectControl } from "../src/control/client.js";
 import { OutputTail } from "../src/control/output-tail.js";
 import type { ControlServer } from "../src/control/server.js";
 import { waitUntil } from "./helpers/wait-until.js";
+import { collector } from "./helpers/text-collector.js";
 
 /** What this process holds open under `dir` (fd targets, real paths). */
 function openUnder(dir: string): string[] {
@@ -34,32 +35,6 @@ const outLogsOpen = (dir: string) => openUnder(dir).filter((f) => /\.(out|err)\.
 
 /** A bound for a hung test, not a timing gate (a loaded machine only waits longer). */
 const BOUND_MS = 30_000;
-
-/** Collects a follower's text; `until(pred)` resolves when the text so far satisfies it. */
-function collector() {
-  let text = "";
-  const waiters = new Set<() => void>();
-  return {
-    push(chunk: string) {
-      text += chunk;
-      for (const w of waiters) w();
-    },
-    get text() {
-      return text;
-    },
-    until(pred: (text: string) => boolean): Promise<void> {
-      return new Promise((resolve) => {
-        const check = () => {
-          if (!pred(text)) return;
-          waiters.delete(check);
-          resolve();
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
 
 describe("a session's output file is held only while needed (control on)", () => {
   const logsDir = mkdtempSync(join(tmpdir(), "tailfds-"));
