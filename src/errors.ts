@@ -63,3 +63,9 @@ export function withReason<T>(call: string, reason: unknown, run: () => Promise<
     }),
   );
 }
+
+/**
+ * A message without the library call it begins with (`restartSession("a"): …`, `createConductor({
+ * control }): …`): what the CLI and control clients say, whose users never made that call.
+ */
+export const withoutLibraryCall = (message: string) => message.replace(/^\w+\((?:[^()]|\([^()]*\))*\): /, "");

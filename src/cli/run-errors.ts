@@ -6,7 +6,7 @@
  */
 import { type RunConfig, type SessionConfig, spawnConfigOf } from "../config.js";
 import type { createConductor } from "../conductor.js";
-import { ConductorError, type ConfigIssue, OptionsError } from "../errors.js";
+import { ConductorError, type ConfigIssue, OptionsError, withoutLibraryCall } from "../errors.js";
 
 export interface RunErrorContext {
   /** The config file as the user named it; absent for the built-in demo. */
@@ -86,11 +86,11 @@ export function runErrorMessage(err: unknown, ctx: RunErrorContext, session?: Se
     if (said) return said;
   }
   if (err.code === "CONTROL") {
-    const cause = err.cause instanceof Error ? err.cause.message : err.message.replace(/^[^:]*\): /, "");
+    const cause = err.cause instanceof Error ? err.cause.message : withoutLibraryCall(err.message);
     return `the control socket cannot be opened: ${cause}`;
   }
   if (err.code === "SHUTTING_DOWN") return "the run is stopping (a signal, or conductor stop): no session starts now";
-  return err.message.replace(/^\w+\((?:[^()]|\([^()]*\))*\): /, "");
+  return withoutLibraryCall(err.message);
 }
 
 /** Why each session that `spawnSession` would refuse is refused, in the config's order. */

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { ScreenTail } from "../../actors/screen-tail.js";
 import { FINAL_STATES } from "../../machines/session.types.js";
 import type { SessionSnapshot } from "../session-view.js";
+import { withoutLibraryCall } from "../errors.js";
 import type { ControlInfo, ControlPeer, ControlTarget, Listener } from "./control-target.js";
 import { readLogTail } from "./event-log-tail.js";
 import { OutputTail } from "./output-tail.js";
@@ -269,7 +270,7 @@ export function createControlHandler(target: ControlTarget, info: ControlInfo) {
         const e =
           err instanceof ControlError
             ? err
-            : new ControlError("failed", withoutCall(String((err as Error)?.message ?? err)));
+            : new ControlError("failed", withoutLibraryCall(String((err as Error)?.message ?? err)));
         return { id, ok: false, error: { code: e.code, message: e.message } };
       }
     },
@@ -310,10 +311,3 @@ function notRunning(s: SessionSnapshot) {
 function unsupported(op: string, method: string) {
   return new ControlError("unsupported", `"${op}" needs the conductor's ${method}(), which this version lacks`);
 }
-
-/**
- * The facade's message without the library call it begins with (`restartSession("a"): …`): a control
- * client asked by op (`conductor restart a`), and never called that function.
- */
-const withoutCall = (message: string) =>
-  message.replace(/^(?:killSession|restartSession|sendKeys|sendInput|shutdown)\((?:"[^"]*")?\): /, "");
