@@ -13,6 +13,8 @@
  * the order of their due times (a lease's renewal before its expiry), as they would have.
  */
 import type { ActorOptions, AnyActorLogic } from "xstate";
+// The charts' "never": a forward jump must not fire what never comes.
+import { NEVER_MS } from "../machines/session.policy.js";
 
 export type Clock = NonNullable<ActorOptions<AnyActorLogic>["clock"]>;
 
@@ -21,9 +23,6 @@ export const LONG_TIMER_MS = 30_000;
 
 /** How often the wall clock is looked at while a long timer is pending: the lateness after a wake-up. */
 export const WALL_CHECK_MS = 5_000;
-
-/** The charts' "never" (NEVER_MS, MAX_TIMER_MS): a forward jump must not fire what never comes. */
-const NEVER_MS = 2 ** 31 - 1;
 
 /** The wall time source of clocks made without `now`: tests replace it to simulate a jump. */
 let wallNow: () => number = () => Date.now();
