@@ -143,6 +143,15 @@ export const sessionBase = setup({
       return q !== null && q.question === context.inputWait?.question;
     },
     /**
+     * The composer that took a prompt drawn again after it went (a turn whose busy line came and
+     * went within the settle): the next turn's composer, not the one answered (a soak: 3 of 53 fast
+     * claude turns never left their first wait, and a caller waiting for the next one hung).
+     */
+    composerBack: ({ context, event }) =>
+      context.composerTaken &&
+      output(event).generation === context.generation &&
+      openQuestion(context, screenOf(output(event)), output(event).title ?? null)?.kind === "composer",
+    /**
      * The screen asks something else than the question being waited on (a dialog drawn over the
      * composer): the new one is judged once the screen settles again, not the one seen first.
      */

@@ -72,6 +72,8 @@ export interface SessionContext {
    * after it is no question any more. The screen's text, never the input (it may be a secret).
    */
   answeredQuestion: string | null;
+  /** The composer waited on took a prompt (`sendInput`): drawn again once it went, it is the next turn's. */
+  composerTaken: boolean;
   backoffElapsed: boolean;
   lastOutputLagMs: number;
   outputBytes: number;
@@ -266,6 +268,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     treeAlive: false,
     typeAhead: [],
     answeredQuestion: null,
+    composerTaken: false,
     backoffElapsed: false,
     lastOutputLagMs: 0,
     outputBytes: 0,

@@ -10,8 +10,9 @@ import { initialContext } from "./session.context.js";
 import {
   busyClockStates,
   failureOnScreen,
-  outputAboutQuestion,
   outputAfterSettle,
+  outputWhileAsked,
+  outputWhileGone,
   questionGoneActions,
   healthyRetry,
   noProgress,
@@ -237,12 +238,13 @@ export const sessionMachine = sessionSetup.createMachine({
       // again (healthy, its question unanswered), or was asked twice (test/question-redraw.pty.test.ts).
       // The question counts as answered once it stays away for questionGoneSettle and the first
       // reading after that still lacks it (settled: a timer alone can run before a queued reading).
+      // A composer that took a prompt and is drawn again once it went is the next turn's (turn_done).
       initial: "asked",
       states: {
-        asked: { on: { "CHILD.OUTPUT": outputAboutQuestion({ guard: "questionGone", target: "gone" }) } },
+        asked: { on: { "CHILD.OUTPUT": outputWhileAsked } },
         gone: {
           after: { questionGoneSettle: "settled" },
-          on: { "CHILD.OUTPUT": outputAboutQuestion({ guard: "questionBack", target: "asked" }) },
+          on: { "CHILD.OUTPUT": outputWhileGone },
         },
         settled: {
           after: { questionGoneQuiet: { target: `#session.${STATES.HEALTHY}`, actions: questionGoneActions } },

@@ -139,19 +139,38 @@ const questionChanged = {
   actions: ["noteOutput", { type: "because", params: { reason: "question_changed" } }],
 } as const;
 
+/**
+ * The composer back after the prompt it took went from the screen: that turn is over; healthy until
+ * the screen is quiet again, then asked anew (a new `inputWait` for the next prompt).
+ */
+const nextTurn = {
+  guard: "composerBack",
+  target: `#session.${STATES.HEALTHY}`,
+  actions: ["noteOutput", { type: "because", params: { reason: "turn_done" } }],
+} as const;
+
 /** A reading after the question stayed away (input_wait.settled): back, or it was answered. */
 export const outputAfterSettle = [
   failureOnScreen,
+  nextTurn,
   { guard: "questionBack", target: "asked", actions: "noteOutput" },
   questionChanged,
   { guard: "fromCurrentChild", target: `#session.${STATES.HEALTHY}`, actions: ["noteOutput", questionGoneActions] },
 ] as const;
 
-/** Output while a question waits: a failure, the move between asked and gone, another question, else noted. */
-export const outputAboutQuestion = <const Move extends { guard: string; target: string }>(move: Move) =>
-  [
-    failureOnScreen,
-    { ...move, actions: "noteOutput" },
-    questionChanged,
-    { guard: "fromCurrentChild", actions: "noteOutput" },
-  ] as const;
+/** Output while a question is on screen (input_wait.asked): a failure, gone, another question, else noted. */
+export const outputWhileAsked = [
+  failureOnScreen,
+  { guard: "questionGone", target: "gone", actions: "noteOutput" },
+  questionChanged,
+  { guard: "fromCurrentChild", actions: "noteOutput" },
+] as const;
+
+/** Output while it is off the screen (input_wait.gone): the next turn's composer, back, another, else noted. */
+export const outputWhileGone = [
+  failureOnScreen,
+  nextTurn,
+  { guard: "questionBack", target: "asked", actions: "noteOutput" },
+  questionChanged,
+  { guard: "fromCurrentChild", actions: "noteOutput" },
+] as const;

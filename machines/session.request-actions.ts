@@ -7,6 +7,7 @@ import type { Ev } from "./session.context.js";
 import { inputCommand, typeAheadDue } from "./session.input.js";
 import { openQuestion } from "./session.judgement.js";
 import { sessionRunSetup } from "./session.run-actions.js";
+import { STATES } from "./session.types.js";
 
 export const sessionRequestSetup = sessionRunSetup.extend({
   actions: {
@@ -38,7 +39,8 @@ export const sessionRequestSetup = sessionRunSetup.extend({
       if (context.inputUnsure) enqueue.assign({ inputUnsure: null }); // this one is the last input now
       if (event.type !== "INPUT") return;
       const asked = context.inputWait?.question ?? openQuestion(context, context.screen, context.title)?.question;
-      enqueue.assign({ answeredQuestion: asked ?? null });
+      const composer = context.state === STATES.INPUT_WAIT && context.inputWait?.kind === "composer";
+      enqueue.assign({ answeredQuestion: asked ?? null, ...(composer ? { composerTaken: true } : {}) });
     }),
     /** The type-ahead, in order, once it is due (session.input.ts); from then on input goes to the child only. */
     writeTypeAhead: enqueueActions(({ context, enqueue }) => {

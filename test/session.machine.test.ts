@@ -273,6 +273,37 @@ describe("session machine: probes", () => {
     expect(h.commands.slice(typed).length).toBeGreaterThan(0);
   });
 
+  it("input_wait: a composer that took a prompt, drawn again within the settle, is the next turn's: asked anew (a soak: a fast turn hung its caller)", () => {
+    const h = session({ inputQuietMs: 10 }, { agent: "claude" });
+    const rule = "─".repeat(40);
+    const idle = (transcript: string[]) => [...transcript, rule, "❯ ", rule, "  ? for shortcuts"];
+    h.spawnedEv();
+    h.screen(idle([]));
+    h.advance(10);
+    expect(h.ctx().inputWait?.kind).toBe("composer");
+    h.actor.send({ type: "INPUT", text: "hello" });
+    // The text typed, its Enter not yet: the hint is still under it, so this is still the wait.
+    h.screen([rule, "❯ hello", rule, "  ? for shortcuts"]);
+    h.advance(QUESTION_GONE_SETTLE_MS * 4);
+    expect(h.state()).toBe("input_wait");
+    // The turn: busy for less than the settle, then its answer and the composer again.
+    h.screen([...idle(["❯ hello"]).slice(0, -1), "  esc to interrupt"]);
+    h.advance(QUESTION_GONE_SETTLE_MS / 2);
+    h.screen(idle(["❯ hello", "⏺ FAKE-API-OK"]));
+    expect(h.moves.slice(-1)).toEqual(["input_wait->healthy"]);
+    expect(h.ctx().reason).toBe("turn_done");
+    h.advance(10);
+    expect(h.state()).toBe("input_wait");
+    expect(h.emitted.filter((e) => e.type === "inputWait")).toHaveLength(2);
+    // The composer gone and back with no prompt typed (a redraw) is still that one wait.
+    h.screen([rule]);
+    h.advance(QUESTION_GONE_SETTLE_MS / 2);
+    h.screen(idle(["❯ hello", "⏺ FAKE-API-OK"]));
+    h.advance(QUESTION_GONE_SETTLE_MS * 4);
+    expect(h.emitted.filter((e) => e.type === "inputWait")).toHaveLength(2);
+    expect(h.state()).toBe("input_wait");
+  });
+
   it("input_wait: another question drawn over it is asked anew once the screen settles, not kept", () => {
     const h = session({ inputQuietMs: 10 }, { agent: "codex" });
     h.screen(["", "› Ask Codex to do anything", "", "  ? for shortcuts"], "work"); // titled: codex takes input
