@@ -115,6 +115,25 @@ describe.skipIf(!linux)("spawn helper programs", () => {
       );
     });
 
+    it.skipIf(!h)("sleeps while its children run: woken by an exit, not by a clock", async () => {
+      // The Perl program ticked every 20 ms while any child ran (2–3 ms of CPU a second, a soak): a
+      // SIGCHLD in the instant before select() woke nothing. It waits on each child's pidfd now.
+      const helper = h as SpawnHelper;
+      const r = run(helper, "/bin/sh", ["-c", "read line"]); // runs until its tty gets a line: never here
+      const pid = await r.pid;
+      const switches = () => {
+        const status = readFileSync(`/proc/${helper.pid}/status`, "utf8");
+        return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
+      };
+      const before = switches();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const woken = switches() - before;
+      process.kill(pid, "SIGTERM");
+      expect(await r.exit).toEqual({ code: null, signal: "SIGTERM" });
+      // A tick of 20 ms is ~50 wakes in that second, however loaded the machine; sleeping, none.
+      expect(woken).toBeLessThan(5);
+    });
+
     it.skipIf(!h)("says which signal ended a child, by name", async () => {
       const r = run(h as SpawnHelper, "/bin/sh", ["-c", "kill -TERM $$; sleep 5"]);
       expect(await r.exit).toEqual({ code: null, signal: "SIGTERM" });
