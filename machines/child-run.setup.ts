@@ -5,7 +5,6 @@
  */
 import { assign, emit, enqueueActions, fromCallback, sendTo, setup } from "xstate";
 import type { ChildExit, ChildRunEvent, ChildRunInput, ChildRunTiming, TransportCommand } from "./child-run.types.js";
-import { parseRetryHint } from "./retry-hint.js";
 import type { ChildEvent, PtyProcessInput } from "./session.types.js";
 
 export interface ChildRunContext {
@@ -137,18 +136,9 @@ export const childRunSetup = setup({
     reportExit: enqueueActions(({ context, event, enqueue }) => {
       const { type: _, recentOutput, at, ...reading } = event as Ev<"RUN.DRAINED">;
       const exit = context.exit ?? { exitCode: null, signal: null };
-      // Wall-clock hints ("resets at 14:00") need the time of the exit: the transport gives it.
-      const retryAfterMs = exit.exitCode === 0 && !exit.signal ? null : parseRetryHint(recentOutput, at);
       if (context.detached) return;
-      enqueue.emit({
-        type: "CHILD.EXIT",
-        generation: context.generation,
-        ...exit,
-        recentOutput,
-        ...reading,
-        at,
-        ...(retryAfterMs !== null ? { retryAfterMs } : {}),
-      });
+      // Its time: wall-clock hints ("resets at 14:00") are read by the session, in the session's zone.
+      enqueue.emit({ type: "CHILD.EXIT", generation: context.generation, ...exit, recentOutput, ...reading, at });
     }),
     reportInputUnsure: emit(({ context, event }) => {
       const { type: _type, ...unsure } = event as Ev<"RUN.INPUT_UNSURE">;

@@ -145,7 +145,13 @@ export function judgeRunExit(c: JudgedContext, e: Exit): RunJudgement {
   return {
     failureMode: e.failureMode ?? (v ? modeOf(v.class) : "exit_nonzero"),
     lastError: line === null ? null : redactSecrets(line),
-    retryAfterMs: v?.retryAfterMs ?? e.retryAfterMs ?? null,
+    // Else a hint anywhere in its last output, read in the session's zone as the verdict's (a field
+    // review: read in the conductor's, "try again at 10:29 PM" was hours off for a session on another TZ).
+    retryAfterMs:
+      v?.retryAfterMs ??
+      e.retryAfterMs ??
+      findRetryHint(e.recentOutput, clock.now, { timeZone: clock.timeZone })?.ms ??
+      null,
   };
 }
 

@@ -8,7 +8,7 @@ import { assign, emit, enqueueActions } from "xstate";
 import { messageIn } from "./agents/index.js";
 import { findRetryHint } from "./retry-hint.js";
 import { output, restartWaitMs } from "./session.base.js";
-import { limitPause, liveFailure, openQuestion, verdictJudgement } from "./session.judgement.js";
+import { limitPause, liveFailure, openQuestion, runClock, verdictJudgement } from "./session.judgement.js";
 import { isRetryNotice, reportedFailure, retriedByItself, retryNotice } from "./session.retries.js";
 import { keysToBytes } from "./session.keys.js";
 import { hostOutage } from "./session.policy.js";
@@ -178,7 +178,7 @@ export const sessionOutcomeSetup = sessionRequestSetup.extend({
         attempt: null,
         of: null,
         // The wait the API named (gemini waits at least that long before its next attempt): no stall.
-        delayMs: findRetryHint(e.message, e.at)?.ms ?? null,
+        delayMs: findRetryHint(e.message, e.at, { timeZone: runClock(context).timeZone })?.ms ?? null,
         status: e.status,
         // The API's words, not its JSON ({"error":{"code":429,"message":"Resource exhausted. …"}}).
         error: messageIn(e.message),

@@ -150,7 +150,10 @@ export type ChildEvent =
       reason?: string;
       /** What the actor saw, when the output says nothing (a host's connection error): the run's `lastError`. */
       detail?: string;
-      /** A retry hint found in the output ("try again in 5 minutes", `Retry-After: 120`), in ms from the exit. */
+      /**
+       * A retry hint the actor knows (`Retry-After: 120`), in ms from the exit; else the session reads
+       * one from `recentOutput` itself, in the session's zone ("try again at 2:21 AM").
+       */
       retryAfterMs?: number;
     } & ScreenReading)
   /** The whole process tree of this child is gone (agent and every descendant). */
