@@ -16,6 +16,7 @@ import type {
 } from "../machines/child-run.types.js";
 import type { ChildCommand, ChildEvent, PtyProcessInput, ScreenReading } from "../machines/session.types.js";
 import { PacedWrites } from "./paced-writes.js";
+import { createWallClock } from "./wall-clock.js";
 
 /** The one interface of a transport: the effects the chart asks for. */
 export interface ChildTransport {
@@ -140,7 +141,11 @@ let host: AnyActorRef | undefined;
  * (done, error) is dropped here: the runner observes each run's error itself.
  */
 function runsHost(): AnyActorRef {
-  host ??= createActor(fromCallback(() => undefined)).start();
+  // Its system's clock times every run's delays: a remote run's hostDownTimeoutMs across a suspend.
+  host ??= createActor(
+    fromCallback(() => undefined),
+    { clock: createWallClock() },
+  ).start();
   return host;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Client, ClientChannel } from "ssh2";
 import { type ActorRefFrom, createActor } from "xstate";
+import { createWallClock } from "./wall-clock.js";
 import {
   type HostStatus,
   hostStatusOf,
@@ -92,6 +93,8 @@ export function createSshHost(config: HostConfig, opts: SshHostOptions = {}): Ss
   });
 
   const actor = createActor(sshHostMachine.provide({ actors: { connection } }), {
+    // giveUpAfterMs across a suspend: the link's long waits also end on the wall clock.
+    clock: createWallClock(),
     systemId: hostSystemId(config.name),
     input: { name: config.name, ...pickMachineInput(opts) },
   });

@@ -40,7 +40,7 @@ import { withReason } from "./errors.js";
 import { shutdownSteps } from "./shutdown-steps.js";
 import { registerForSignals } from "./signal-traps.js";
 import { assertLogsDirFree, openSurvivorLedger, type SurvivorReport } from "./survivors.js";
-import { createWallClock } from "./wall-clock.js";
+import { createWallClock } from "../actors/wall-clock.js";
 
 export { STATES, sessionSystemId };
 export type { ConductorEventName, ConductorEventPayloads, EventTime } from "./conductor-events.js";
@@ -118,7 +118,7 @@ export function createConductor(opts: ConductorOptions) {
   const actor = createActor(machine, {
     // Named in inspectors (the Stately inspector showed the root as `x:0`, its sessions' parent).
     id: "conductor",
-    // Long waits also end on the wall clock: a suspend stops Node's timers (src/wall-clock.ts).
+    // Long waits also end on the wall clock: a suspend stops Node's timers (actors/wall-clock.ts).
     clock: createWallClock(),
     input: { graceMs, ...(brokerRuntime ? { broker: brokerRuntime.brokerInput } : {}) },
     ...(opts.inspect ? { inspect: opts.inspect } : {}),

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createActor } from "xstate";
 import { createRemoteSessionLogic, type RemoteSpec } from "../actors/remote-session.js";
 import { createSshHostPool, type SshHostPool } from "../actors/ssh-host.js";
+import { setWallTimeSource } from "../actors/wall-clock.js";
 import { sessionMachine, type SessionEmitted } from "../machines/session.machine.js";
 import type { PolicyOverrides } from "../machines/session.policy.js";
 import { loadHostsFile } from "../src/hosts-config.js";
@@ -221,6 +222,46 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
       // Why, as the connection saw it last: the run's lastError (it was null, the output says nothing).
       expect(s.actor.getSnapshot().context.lastError).toMatch(/^host box not reachable for \d+ ms \(/);
     } finally {
+      await lone.stop().catch(() => undefined);
+    }
+  });
+
+  it("defect: a suspend past the link's giveUpAfterMs and the run's hostDownTimeoutMs: each ends soon after the wake (was: its whole wait again, on monotonic time)", async () => {
+    // Node's timers stand still while the machine sleeps: the wall clock jumping 2 h is that sleep.
+    const HOURS_2 = 2 * 3_600_000;
+    const lone = await startSshd();
+    let jumpMs = 0;
+    setWallTimeSource(() => Date.now() + jumpMs);
+    try {
+      const { logic } = setupHost(lone.hostsFile("box"), { giveUpAfterMs: HOURS_2 / 2 });
+      const s = startSession(
+        logic,
+        sh("echo up; sleep 30"),
+        { maxRestarts: 0, stallMs: 3 * HOURS_2 },
+        { hostDownTimeoutMs: HOURS_2 },
+      );
+      await s.reach("healthy");
+      const downs = () => logLines.filter((l) => l.event === "remote.host_down").length;
+      const before = downs();
+      // The link drops and new ones hang (a stopped sshd's folder would take the client key with it:
+      // a refusal, rejected, not a host away).
+      process.kill(lone.pid, "SIGSTOP");
+      lone.dropConnections();
+      // The run waits for its host from here (its timer armed on the wall clock before the jump).
+      await eventually(() => downs() > before, 30_000, "the run's remote.host_down");
+      // The wall clock is looked at every 5 s: bounds for a hung test, where without the fix they are hours.
+      // First the link's own give-up (giveUpAfterMs, 1 h): the host reads unreachable, not reconnecting.
+      jumpMs = HOURS_2 / 2 + 60_000;
+      const unreachable = () =>
+        logLines.some((l) => l.event === "ssh.status" && l.data.host === "box" && l.data.status === "unreachable");
+      await eventually(unreachable, 30_000, "the host unreachable");
+      // Then the run's (2 h).
+      jumpMs = HOURS_2 + 60_000;
+      await s.reach("dead", 30_000);
+      expect(s.actor.getSnapshot().context.failureMode).toBe("host_unreachable");
+    } finally {
+      setWallTimeSource(undefined);
+      process.kill(lone.pid, "SIGCONT");
       await lone.stop().catch(() => undefined);
     }
   });

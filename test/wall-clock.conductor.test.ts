@@ -1,7 +1,7 @@
 /**
  * A suspend through the public API: a session waits hours in `restarting`, then the wall clock jumps
  * past its due time while Node's timers (monotonic) stand still, as after a laptop's lid was closed.
- * The conductor's wall source is replaced through the test-only seam (src/wall-clock.ts); real
+ * The conductor's wall source is replaced through the test-only seam (actors/wall-clock.ts); real
  * processes, real timers. The bound on each wait is for a hung test only: the jump makes the next
  * run due at once, where without the fix it came hours later.
  */
@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createAccountBroker } from "../src/broker/account-broker.js";
 import { type Conductor, createConductor } from "../src/conductor.js";
-import { setWallTimeSource } from "../src/wall-clock.js";
+import { setWallTimeSource } from "../actors/wall-clock.js";
 import { waitUntil } from "./helpers/wait-until.js";
 
 const HOUR = 3_600_000;

@@ -1,10 +1,10 @@
 /**
- * The conductor's clock (src/wall-clock.ts) with both time sources in the test's hands: the wall
+ * The conductor's clock (actors/wall-clock.ts) with both time sources in the test's hands: the wall
  * clock is the injected `now`, monotonic time is vitest's fake timers (Date left real and unused),
  * so a suspend is the wall moving while the timers do not.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createWallClock, LONG_TIMER_MS, WALL_CHECK_MS } from "../src/wall-clock.js";
+import { createWallClock, LONG_TIMER_MS, WALL_CHECK_MS } from "../actors/wall-clock.js";
 
 const HOUR = 3_600_000;
 const NEVER_MS = 2 ** 31 - 1;

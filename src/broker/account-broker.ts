@@ -15,7 +15,7 @@ import { ANY_HOST, type BrokerEmitted, brokerMachine, nextAvailableEta } from ".
 import { type AccountsConfig, brokerInputOf, parseAccountsConfig, resolveLease } from "../accounts-config.js";
 import { applyBrokerEvent, createBrokerStore, persistsBrokerEvent, syncEventOf } from "../broker-store.js";
 import { ConductorError } from "../errors.js";
-import { createWallClock } from "../wall-clock.js";
+import { createWallClock } from "../../actors/wall-clock.js";
 
 /** What the seed's `lease()` returned: the account and how to use it. */
 export interface SeedLease {
@@ -52,7 +52,7 @@ export interface AccountBrokerOptions {
 /** `config` is `parseAccountsConfig`'s result or the file's JSON content (`{ providers: … }`). */
 export function createAccountBroker(config: AccountsConfig | { providers: unknown }, opts: AccountBrokerOptions = {}) {
   const accounts = "accounts" in config ? (config as AccountsConfig) : parseAccountsConfig(config, "accounts");
-  // Its cool-downs also end on the wall clock: a suspend stops Node's timers (src/wall-clock.ts).
+  // Its cool-downs also end on the wall clock: a suspend stops Node's timers (actors/wall-clock.ts).
   const clock = createWallClock();
   const actor = createActor(brokerMachine, { input: brokerInputOf(accounts, opts.now), clock }).start();
   const emitter = new EventEmitter();
