@@ -55,17 +55,43 @@ describe.skipIf(!cli.built)("conductor run's refusals", () => {
       conductor(cwd, "run", "c.json", "--detach", "--logs-dir", "a-file/logs"),
       conductor(cwd, "run", "in-config.json"),
     ]);
-    const why = String.raw`\(.+\) cannot be the logs directory: a file is in the way \(it, or a directory above it, is not a directory\)`;
+    const why = String.raw`cannot be the logs directory: a file is in the way \(it, or a directory above it, is not a directory\)`;
+    const at = (rel: string) => JSON.stringify(join(cwd, rel)).replace(/[.]/g, "\\.");
     expect(flag.stderr).toMatch(
-      new RegExp(`^conductor: --logs-dir: ".*a-file" ${why}\\. Example: --logs-dir ./logs\n$`),
+      new RegExp(`^conductor: --logs-dir: ${at("a-file")} ${why}\\. Example: --logs-dir ./logs\n$`),
     );
     expect(detached.stderr).toMatch(
-      new RegExp(`^conductor: --logs-dir: ".*a-file/logs" ${why}\\. Example: --logs-dir ./logs\n$`),
+      new RegExp(`^conductor: --logs-dir: ${at("a-file/logs")} ${why}\\. Example: --logs-dir ./logs\n$`),
     );
     expect(key.stderr).toMatch(
-      new RegExp(`^conductor: "logsDir" in in-config\\.json: ".*a-file" ${why}\\. Example: "logsDir": "./logs"\n$`),
+      new RegExp(
+        `^conductor: "logsDir" in in-config\\.json: ${at("a-file")} ${why}\\. Example: "logsDir": "./logs"\n$`,
+      ),
     );
     for (const r of [flag, detached, key]) expect(r.code).toBe(2);
+  });
+
+  it('defect: the logs directory\'s refusal said its path twice ("/abs/logs" (/abs/logs)): now once', async () => {
+    const cwd = configDir(ONE);
+    writeFileSync(join(cwd, "a-file"), "");
+    const underFile = join(cwd, "a-file", "logs");
+    const inFile = "a file is in the way (it, or a directory above it, is not a directory)";
+    // A directory nobody can make (root makes any under a 0500 one): under /proc, ENOENT.
+    const unmakeable = "/proc/no-such-dir/logs";
+    const cases = [
+      { args: ["--logs-dir", "a-file/logs"], path: underFile, why: inFile },
+      { args: ["--detach", "--logs-dir", "a-file/logs"], path: underFile, why: inFile },
+      { args: ["--logs-dir", unmakeable], path: unmakeable, why: "it cannot be created or written here (ENOENT)" },
+    ];
+    const runs = await Promise.all(cases.map((c) => conductor(cwd, "run", "c.json", ...c.args)));
+    runs.forEach((r, i) => {
+      const { path, why } = cases[i] as (typeof cases)[number];
+      expect(r.code).toBe(2);
+      expect(r.stderr.split(path), r.stderr).toHaveLength(2); // the path once: two pieces around it
+      expect(r.stderr).toBe(
+        `conductor: --logs-dir: "${path}" cannot be the logs directory: ${why}. Example: --logs-dir ./logs\n`,
+      );
+    });
   });
 
   it("defect: a taken name was 'createConductor({ control }): …': now said as the control socket", async () => {

@@ -92,6 +92,27 @@ describe("the live status table fits the terminal's width", () => {
     expect(out.listenerCount("resize")).toBe(0);
   });
 
+  it("defect: the clear of a narrower redraw took the notes off the screen: the newest that fit above the table are shown again", () => {
+    const { out, stream, writes } = tty(100, 6);
+    const view = createStatusView(stream, () => [session("w1", "first_output")], Date.now(), false);
+    for (const n of ["n1", "n2", "n3"]) view.note(n);
+    view.note(`n4 ${"x".repeat(50)}`); // two rows at 40 columns
+    out.columns = 40;
+    out.emit("resize");
+    const frame = framesOf([writes.at(-1) as string])[0] as string[];
+    // 6 rows: the block's 2 lines and the cursor's row leave 3: n4 (two, wrapped) and n3, not n2.
+    expect(frame).toEqual([
+      "n3",
+      `n4 ${"x".repeat(50)}`,
+      expect.stringMatching(/^ {2}w1 /),
+      expect.stringMatching(/elapsed/),
+    ]);
+    out.columns = 120;
+    out.emit("resize"); // wider: no clear, the notes are on screen still
+    expect(framesOf([writes.at(-1) as string])[0]).toHaveLength(2);
+    view.close();
+  });
+
   it("cells: escapes none, combining marks none, CJK and emoji (joined ones too) two", () => {
     expect(cellWidth("\x1b[31mred\x1b[0m")).toBe(3);
     expect(cellWidth("e\u0301\u0301")).toBe(1);

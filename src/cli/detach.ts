@@ -59,7 +59,7 @@ export async function detach(
     throw e;
   }
   try {
-    makeLogsDir(logsDir, flags.logsDir ?? logsDir);
+    makeLogsDir(logsDir, logsDir); // resolved, as the foreground run gives it: a refusal says it once
     assertLogsDirFree(logsDir); // before conductor.out is opened: a refusal must not write into a live run's
   } catch (e) {
     const ctx = { config, ...(flags.configPath ? { configPath: flags.configPath } : {}) };

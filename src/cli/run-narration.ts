@@ -61,7 +61,7 @@ export function printSummary(
   eventLogPath: string,
   out: NodeJS.WriteStream,
 ): number {
-  const width = Math.max(8, ...sessions.map((s) => s.id.length));
+  const width = Math.max(8, ...sessions.map((s) => s.id.length), ...config.sessions.map((c) => c.id.length));
   let unexpected = 0;
   out.write(`\nsummary:\n`);
   // In the config's order: a session restarted by hand is a new actor, listed last by the conductor.
@@ -81,6 +81,13 @@ export function printSummary(
     const cause = lastWords(s);
     if (cause) out.write(`  ${" ".repeat(4 + 2 + width)}  └ ${cause}\n`);
   }
+  // A run stopped before it started them all (a signal, `conductor stop`): the others never ran.
+  const notStarted = config.sessions.filter((c) => !sessions.some((s) => s.id === c.id));
+  for (const c of notStarted)
+    out.write(
+      `  FAIL  ${c.id.padEnd(width)}  not started (the run was stopped first)  expected ${c.expect ?? "completed"}\n`,
+    );
+  unexpected += notStarted.length;
   out.write(`event log: ${eventLogPath}\n`);
   out.write(
     unexpected === 0

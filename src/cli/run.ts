@@ -21,9 +21,10 @@ import type { ControlServer } from "../control/server.js";
 import { checkName, freeName } from "../control/registry.js";
 import { startViewer, type Viewer } from "../viewer/index.js";
 import { type Flags, UsageError } from "./args.js";
-import { detach, runsDetached, tellParentReady } from "./detach.js";
+import { detach, tellParentReady } from "./detach.js";
 import { type RunErrorContext, refusedSessions, runErrorMessage } from "./run-errors.js";
-import { narrateRun, printSummary } from "./run-narration.js";
+import { narrateRun } from "./run-narration.js";
+import { endRun } from "./run-end.js";
 import { createStatusView } from "./status-view.js";
 
 export interface RunFlags {
@@ -232,7 +233,11 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   try {
     for (spawning of config.sessions) conductor.spawnSession(spawnConfigOf(spawning));
   } catch (e) {
-    // Whatever spawnSession refused (binary not found, unknown host, bad option) is a config problem.
+    // A stop (a signal, `conductor stop`) while the run opened its socket or viewer is no config
+    // problem (it was exit 2): the run ends as a stopped one, its summary saying what never started.
+    if (conductor.isShuttingDown)
+      return endRun({ conductor, config, ctx, view, control, viewer, lingerSeconds: flags.lingerSeconds }, out, err);
+    // Whatever else spawnSession refused (binary not found, unknown host, bad option) is a config problem.
     await conductor.shutdown("spawn_error");
     view.close();
     await viewer?.close();
@@ -252,43 +257,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   checkDone();
 
   await allDone;
-  // Processes that outlived SIGKILL are said, and the run is not a success; not a stack trace.
-  const survived = await conductor.shutdown("all_completed").then(
-    () => false,
-    (e: unknown) => {
-      if (!(e instanceof ConductorError && e.code === "PROCESSES_SURVIVED")) throw e;
-      err.write(`conductor: ${runErrorMessage(e, ctx)}\n`);
-      return true;
-    },
-  );
-  view.close();
-  await control?.close();
-  const code = Math.max(printSummary(conductor.getSnapshot(), config, conductor.eventLogPath, out), survived ? 1 : 0);
-  // Detached, nobody can press Ctrl-C, and its control socket (stop) is closed by now: without
-  // --linger the viewer closes with the run instead of keeping the process forever (a field review).
-  if (viewer) await linger(viewer, flags.lingerSeconds ?? (runsDetached() ? 0 : undefined), out);
-  return code;
-}
-
-/** The page shows the final states; keep serving it until Ctrl-C/SIGTERM or the linger time. */
-async function linger(viewer: Viewer, seconds: number | undefined, out: NodeJS.WriteStream): Promise<void> {
-  if (seconds === 0) return viewer.close();
-  out.write(
-    `conductor: the run has ended; the final states stay at ${viewer.url} ` +
-      `${seconds === undefined ? "until Ctrl-C" : `for ${seconds} s (Ctrl-C closes it sooner)`}\n`,
-  );
-  await new Promise<void>((r) => {
-    const stop = () => {
-      clearTimeout(timer);
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      r();
-    };
-    const timer = seconds === undefined ? undefined : setTimeout(stop, seconds * 1000);
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
-  await viewer.close();
+  return endRun({ conductor, config, ctx, view, control, viewer, lingerSeconds: flags.lingerSeconds }, out, err);
 }
 
 export function packageVersion(): string {

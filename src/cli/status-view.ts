@@ -4,6 +4,7 @@
  */
 import type { SessionSnapshot } from "../session-view.js";
 import { fitToWidth } from "./cell-width.js";
+import { keptNotes, rowsOf } from "./kept-notes.js";
 import { STATE_COLORS as COLORS } from "./connect.js";
 
 export interface StatusView {
@@ -53,6 +54,7 @@ export function createStatusView(
   let drawnColumns = out.columns ?? 0;
   let clear = false;
   const notes: string[] = [];
+  const history = keptNotes();
   const draw = () => {
     const sessions = getSessions();
     const width = Math.max(8, ...sessions.map((s) => s.id.length));
@@ -69,9 +71,14 @@ export function createStatusView(
       `  ${dim(`${elapsed()}s elapsed, ${sessions.filter((s) => s.state === "completed" || s.state === "dead").length}/${sessions.length} final`)}`,
     ];
     // One screen row per line, or the move up below misses the frame's top: each is cut to the width
-    // (a long reason wrapped). Notes are history above the block, never redrawn: they may wrap.
+    // (a long reason wrapped). Notes are history above the block, not redrawn but after a clear: they may wrap.
     const columns = out.columns && out.columns > 0 ? out.columns : Number.POSITIVE_INFINITY;
-    const lines = [...notes.splice(0), ...block.map((line) => fitToWidth(line, columns))];
+    const fresh = notes.splice(0);
+    // The clear took the notes above the table off the screen: the newest that fit are shown again.
+    const free = (out.rows && out.rows > 0 ? out.rows : Number.POSITIVE_INFINITY) - 1 - block.length;
+    const again = clear ? history.fitting(free - fresh.reduce((n, t) => n + rowsOf(t, columns), 0), columns) : [];
+    history.printed(fresh);
+    const lines = [...again, ...fresh, ...block.map((line) => fitToWidth(line, columns))];
     // Move up over the previous frame and clear it; notes scroll above the live block.
     const up = clear ? "\x1b[H\x1b[2J" : drawn > 0 ? `\x1b[${drawn}F\x1b[0J` : "";
     out.write(`${up + lines.join("\n")}\n`);
