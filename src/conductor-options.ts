@@ -112,8 +112,10 @@ export function makeLogsDir(logsDir: string, given: string): void {
         : code === "EACCES" || code === "EPERM" || code === "EROFS" || code === "ENOENT"
           ? `it cannot be created or written here (${code})`
           : (e as Error).message;
+    // As given, then resolved when they differ: a CLI that resolved it already read it twice.
+    const shown = given === logsDir ? `"${logsDir}"` : `"${given}" (${logsDir})`;
     throw new OptionsError("createConductor", [
-      { path: "logsDir", problem: `"${given}" (${logsDir}) cannot be the logs directory: ${why}`, example: '"./logs"' },
+      { path: "logsDir", problem: `${shown} cannot be the logs directory: ${why}`, example: '"./logs"' },
     ]);
   }
 }

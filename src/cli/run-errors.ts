@@ -31,23 +31,12 @@ function settingOf(path: string, ctx: RunErrorContext): { where: string; example
   return { where: `"${keyOf(path)}" in ${fileOf(ctx)}`, example: (e) => `"${keyOf(path).split(".").at(-1)}": ${e}` };
 }
 
-/**
- * The library says a logs directory as given, then resolved (`"./logs" (/abs/logs)`); the CLI gives
- * it resolved, so it read `"/abs/logs" (/abs/logs)`: the path is said once.
- */
-function pathOnce(i: ConfigIssue): string {
-  const path = i.path === "logsDir" ? /^"([^"]*)" \(/.exec(i.problem)?.[1] : undefined;
-  const twice = `"${path}" (${path})`;
-  return path !== undefined && i.problem.startsWith(twice) ? `"${path}"${i.problem.slice(twice.length)}` : i.problem;
-}
-
 function issueLine(i: ConfigIssue, ctx: RunErrorContext, session?: SessionConfig): string {
   const { where, example } = session
     ? { where: `session "${session.id}" in ${fileOf(ctx)}, "${keyOf(i.path)}"`, example: (e: string) => e }
     : settingOf(i.path, ctx);
-  const problem = pathOnce(i);
-  const ex = i.example ? `${/[.?!]$/.test(problem) ? "" : "."} Example: ${example(i.example)}` : "";
-  return `${where}: ${problem}${ex}`;
+  const ex = i.example ? `${/[.?!]$/.test(i.problem) ? "" : "."} Example: ${example(i.example)}` : "";
+  return `${where}: ${i.problem}${ex}`;
 }
 
 /** The MCP heartbeat's key (`enableL2` or its alias) and whether the session or the file set it. */
