@@ -19,6 +19,7 @@ import {
   liveFailure,
   oneShotRun,
   openQuestion,
+  profileOf,
   restartDelay,
   screenOf,
   screenKeysOf,
@@ -26,7 +27,7 @@ import {
 } from "./session.judgement.js";
 import { newScreenRetry, reportedFailure } from "./session.retries.js";
 import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
-import { charsOf, inputCommand, takesInput } from "./session.input.js";
+import { charsOf, inputCommand, SELECTION_KINDS, takesInput } from "./session.input.js";
 import {
   BUSY_CONTENT_SETTLE_MS,
   hostOutage,
@@ -101,6 +102,8 @@ export const sessionBase = setup({
     /** Other content on a ticking turn's screen this long, still there at the next reading → work (session.moves.ts). */
     busyContentSettle: BUSY_CONTENT_SETTLE_MS,
     questionGoneSettle: QUESTION_GONE_SETTLE_MS,
+    /** A menu's answer typed as text: its Enter after the profile's pause (session.input.ts). */
+    submitAnswer: ({ context }) => profileOf(context).submitDelayMs ?? 0,
     questionGoneQuiet: QUESTION_GONE_QUIET_MS,
     /** Stalled this long → give up on this run. Never fires when the policy says null. */
     stalledGiveUp: ({ context }) => context.policy.stallTimeoutMs ?? NEVER_MS,
@@ -143,14 +146,31 @@ export const sessionBase = setup({
       return q !== null && q.question === context.inputWait?.question;
     },
     /**
-     * The composer that took a prompt drawn again after it went (a turn whose busy line came and
-     * went within the settle): the next turn's composer, not the one answered (a soak: 3 of 53 fast
-     * claude turns never left their first wait, and a caller waiting for the next one hung).
+     * The question was answered and one is on the screen again after it went: the next one, not the
+     * one answered (a soak: 3 of 53 fast claude turns, whose composer went and came back within the
+     * settle, never left their first wait; a field review: codex's second approval, drawn as the
+     * first went, was never reported, and an embedder waiting for it hung).
      */
-    composerBack: ({ context, event }) =>
-      context.composerTaken &&
+    nextQuestion: ({ context, event }) =>
+      context.answerFrom !== null &&
       output(event).generation === context.generation &&
-      openQuestion(context, screenOf(output(event)), output(event).title ?? null)?.kind === "composer",
+      openQuestion(context, screenOf(output(event)), output(event).title ?? null) !== null,
+    /**
+     * A menu that was answered, drawn again with other content (the next approval, another command,
+     * in place of the first with no reading between them): the next question. Menus only: text typed
+     * at a composer or a prompt line changes the screen and is still the question answered.
+     */
+    menuReplaced: ({ context, event }) => {
+      const e = output(event);
+      if (context.answerFrom === null || e.generation !== context.generation) return false;
+      if (!SELECTION_KINDS.has(context.inputWait?.kind ?? "")) return false;
+      const q = openQuestion(context, screenOf(e), e.title ?? null);
+      return q !== null && screenKeysOf(context, screenOf(e), e.title ?? null).content !== context.answerFrom;
+    },
+    /** The menu still shows what it showed when its answer's text was typed: the text did not answer it. */
+    answerUntaken: ({ context, event }) =>
+      (event as Ev<"INPUT.SUBMIT">).generation === context.generation &&
+      context.screenKey.content === context.answerFrom,
     /**
      * The screen asks something else than the question being waited on (a dialog drawn over the
      * composer): the new one is judged once the screen settles again, not the one seen first.

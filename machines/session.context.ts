@@ -72,8 +72,12 @@ export interface SessionContext {
    * after it is no question any more. The screen's text, never the input (it may be a secret).
    */
   answeredQuestion: string | null;
-  /** The composer waited on took a prompt (`sendInput`): drawn again once it went, it is the next turn's. */
-  composerTaken: boolean;
+  /**
+   * The screen's content key when the question waited on was answered (`sendInput`, or keys that do
+   * more than move a menu's selection); null while unanswered. The question seen again after that is
+   * the next one, asked anew (session.moves.ts).
+   */
+  answerFrom: string | null;
   backoffElapsed: boolean;
   lastOutputLagMs: number;
   outputBytes: number;
@@ -158,6 +162,8 @@ export type SessionEvent =
   /** End this run and start the next one now (restartSession): a restart, never `failed` or `dead`. */
   | { type: "RESTART"; reason?: string }
   | { type: "INPUT"; text: string }
+  /** A menu's answer typed as text: its Enter, due once the text had time to answer it (session.input.ts). */
+  | { type: "INPUT.SUBMIT"; generation: number }
   /** Named keys (`Enter`, `Esc`, `Down`, `Ctrl-C`…, or single characters) written to the child as bytes. */
   | { type: "KEYS"; keys: readonly string[] }
   /** The run reached `maxRunMs` (raised with a delay when the run began). */
@@ -268,7 +274,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     treeAlive: false,
     typeAhead: [],
     answeredQuestion: null,
-    composerTaken: false,
+    answerFrom: null,
     backoffElapsed: false,
     lastOutputLagMs: 0,
     outputBytes: 0,

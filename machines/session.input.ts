@@ -12,7 +12,7 @@
  */
 import type { SessionEvent } from "./session.context.js";
 import { type JudgedContext, oneShotRun, profileOf } from "./session.judgement.js";
-import { keysToBytes } from "./session.keys.js";
+import { keyBytes, keysToBytes } from "./session.keys.js";
 import { STATES, type WriteCommand } from "./session.types.js";
 
 /** At most this much type-ahead (UTF-16 units, summed): past it, `sendInput` refuses as before. */
@@ -34,6 +34,36 @@ function typedInput(text: string, submitDelayMs: number | undefined): WriteComma
 export function inputCommand(c: JudgedContext, event: SessionEvent): WriteCommand {
   if (event.type === "KEYS") return { data: keysToBytes(event.keys) };
   return typedInput(event.type === "INPUT" ? event.text : "", profileOf(c).submitDelayMs);
+}
+
+/** Keys that only move a menu's selection: no answer (`["Down"]`, then `["Enter"]` later, is one). */
+const MOVES = new Set(
+  ["up", "down", "left", "right", "home", "end", "pageup", "pagedown", "tab", "shift-tab"].map(keyBytes),
+);
+
+/** The input answers what is asked: text with its Enter, or keys that do more than move (Enter, `2`, `y`, Esc). */
+export function answersQuestion(event: SessionEvent): boolean {
+  if (event.type === "INPUT") return true;
+  return event.type === "KEYS" && event.keys.some((k) => !MOVES.has(keyBytes(k)));
+}
+
+/** Questions answered by a key: a digit or a shortcut picks the choice, and an Enter after it is one more key. */
+export const SELECTION_KINDS: ReadonlySet<string> = new Set(["menu", "approval", "trust"]);
+
+/**
+ * Text typed at a menu (`sendInput(id, "1")`) whose Enter comes later (the profile's `submitDelayMs`):
+ * the Enter is the chart's to send, once it is due and only if the text did not answer the menu. The
+ * three CLIs take the digit as the answer at once, so the Enter went to whatever came next: a second
+ * approval drawn behind the first, approved unseen (a field review: claude's and codex's two tool
+ * calls in one answer; an `rm -rf` nobody was asked about ran).
+ */
+export function submitsLater(c: InputGate, event: SessionEvent): boolean {
+  return (
+    event.type === "INPUT" &&
+    c.state === STATES.INPUT_WAIT &&
+    SELECTION_KINDS.has(c.inputWait?.kind ?? "") &&
+    profileOf(c).submitDelayMs !== undefined
+  );
 }
 
 export const charsOf = (w: WriteCommand): number => w.data.length + (w.after?.data.length ?? 0);

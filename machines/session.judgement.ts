@@ -174,6 +174,11 @@ export function judgeTimedOutRun(
   c: JudgedContext & { screen: readonly string[]; title: string | null },
   mode: FailureMode,
 ): RunJudgement | null {
+  // Nobody answered: the question is what the run waited on (a field review: `dead` said nothing of it).
+  if (mode === "input_wait_timeout") {
+    const q = openQuestion(c, c.screen, c.title);
+    return q && { failureMode: mode, lastError: redactSecrets(`unanswered: ${clip(q.question)}`), retryAfterMs: null };
+  }
   if (!TIMEOUT_MODES.has(mode)) return null;
   const evidence = { exitCode: null, signal: null, recentOutput: "", screen: c.screen, title: c.title };
   const clock = runClock(c);

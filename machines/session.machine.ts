@@ -238,7 +238,8 @@ export const sessionMachine = sessionSetup.createMachine({
       // again (healthy, its question unanswered), or was asked twice (test/question-redraw.pty.test.ts).
       // The question counts as answered once it stays away for questionGoneSettle and the first
       // reading after that still lacks it (settled: a timer alone can run before a queued reading).
-      // A composer that took a prompt and is drawn again once it went is the next turn's (turn_done).
+      // A question answered (sendInput, keys that pick) and on screen again once it went is the next
+      // one (next_question), as is a menu answered and drawn again with other content (a second approval).
       initial: "asked",
       states: {
         asked: { on: { "CHILD.OUTPUT": outputWhileAsked } },
@@ -251,7 +252,11 @@ export const sessionMachine = sessionSetup.createMachine({
           on: { "CHILD.OUTPUT": outputAfterSettle },
         },
       },
-      on: whileRunning,
+      on: {
+        ...whileRunning,
+        // A menu's answer typed as text: its Enter only if the text left the menu as it was (session.input.ts).
+        "INPUT.SUBMIT": { guard: "answerUntaken", actions: "submitAnswer" },
+      },
     },
     [STATES.FAILED]: {
       entry: [

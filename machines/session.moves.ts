@@ -140,21 +140,20 @@ const questionChanged = {
 } as const;
 
 /**
- * The composer back after the prompt it took went from the screen: that turn is over; healthy until
- * the screen is quiet again, then asked anew (a new `inputWait` for the next prompt).
+ * The question answered, and one on the screen again: the next one (the next turn's composer, the
+ * next approval). Healthy until the screen is quiet again, then asked anew (a new `inputWait`).
  */
-const nextTurn = {
-  guard: "composerBack",
+const nextQuestion = {
   target: `#session.${STATES.HEALTHY}`,
-  actions: ["noteOutput", { type: "because", params: { reason: "turn_done" } }],
+  actions: ["noteOutput", { type: "because", params: { reason: "next_question" } }],
 } as const;
 
-/** A reading after the question stayed away (input_wait.settled): back, or it was answered. */
+/** A reading after the question stayed away (input_wait.settled): back, the next one, or it was answered. */
 export const outputAfterSettle = [
   failureOnScreen,
-  nextTurn,
-  { guard: "questionBack", target: "asked", actions: "noteOutput" },
   questionChanged,
+  { guard: "nextQuestion", ...nextQuestion },
+  { guard: "questionBack", target: "asked", actions: "noteOutput" },
   { guard: "fromCurrentChild", target: `#session.${STATES.HEALTHY}`, actions: ["noteOutput", questionGoneActions] },
 ] as const;
 
@@ -163,14 +162,15 @@ export const outputWhileAsked = [
   failureOnScreen,
   { guard: "questionGone", target: "gone", actions: "noteOutput" },
   questionChanged,
+  { guard: "menuReplaced", ...nextQuestion },
   { guard: "fromCurrentChild", actions: "noteOutput" },
 ] as const;
 
-/** Output while it is off the screen (input_wait.gone): the next turn's composer, back, another, else noted. */
+/** Output while it is off the screen (input_wait.gone): another question, the next one, back, else noted. */
 export const outputWhileGone = [
   failureOnScreen,
-  nextTurn,
-  { guard: "questionBack", target: "asked", actions: "noteOutput" },
   questionChanged,
+  { guard: "nextQuestion", ...nextQuestion },
+  { guard: "questionBack", target: "asked", actions: "noteOutput" },
   { guard: "fromCurrentChild", actions: "noteOutput" },
 ] as const;

@@ -63,7 +63,7 @@ export const sessionOutcomeSetup = sessionRequestSetup.extend({
       enqueue.emit({ type: "nudge", sessionId: context.id, generation: context.generation, keys });
     }),
     resetNudge: assign({ nudged: false }),
-    clearInputWait: assign({ inputWait: null, composerTaken: false }),
+    clearInputWait: assign({ inputWait: null, answerFrom: null }),
     countRestart: enqueueActions(({ context, enqueue }) => {
       // A rate limit waited out is a pause: in `restarts`, not in the budget `maxRestarts` counts.
       if (limitPause(context)) {

@@ -2,9 +2,9 @@
  * The session chart's actions for what its user asks of it: a restart, a kill, input (typed to the
  * running child, or kept as type-ahead until one runs). The run itself: session.run-actions.ts.
  */
-import { assign, enqueueActions } from "xstate";
+import { assign, enqueueActions, sendTo } from "xstate";
 import type { Ev } from "./session.context.js";
-import { inputCommand, typeAheadDue } from "./session.input.js";
+import { answersQuestion, inputCommand, submitsLater, typeAheadDue } from "./session.input.js";
 import { openQuestion } from "./session.judgement.js";
 import { sessionRunSetup } from "./session.run-actions.js";
 import { STATES } from "./session.types.js";
@@ -35,13 +35,21 @@ export const sessionRequestSetup = sessionRunSetup.extend({
     })),
     /** The text and Enter (INPUT) or the keys' bytes (KEYS), to the running child (session.input.ts). */
     forwardInput: enqueueActions(({ context, event, enqueue }) => {
-      enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...inputCommand(context, event) });
+      const write = inputCommand(context, event);
+      if (submitsLater(context, event)) {
+        // A menu's answer: the text now, its Enter once due and only if the text left the menu as it was.
+        enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, data: write.data });
+        enqueue.raise({ type: "INPUT.SUBMIT", generation: context.generation }, { delay: "submitAnswer" });
+      } else enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...write });
       if (context.inputUnsure) enqueue.assign({ inputUnsure: null }); // this one is the last input now
+      if (context.state === STATES.INPUT_WAIT && answersQuestion(event))
+        enqueue.assign({ answerFrom: context.screenKey.content });
       if (event.type !== "INPUT") return;
       const asked = context.inputWait?.question ?? openQuestion(context, context.screen, context.title)?.question;
-      const composer = context.state === STATES.INPUT_WAIT && context.inputWait?.kind === "composer";
-      enqueue.assign({ answeredQuestion: asked ?? null, ...(composer ? { composerTaken: true } : {}) });
+      enqueue.assign({ answeredQuestion: asked ?? null });
     }),
+    /** The Enter of a menu's answer typed as text, which the text did not answer (session.input.ts). */
+    submitAnswer: sendTo("pty", { type: "CHILD.WRITE" as const, data: "\r" }),
     /** The type-ahead, in order, once it is due (session.input.ts); from then on input goes to the child only. */
     writeTypeAhead: enqueueActions(({ context, enqueue }) => {
       if (!typeAheadDue(context)) return;

@@ -782,6 +782,10 @@ describe("questions are questions", () => {
     h.advance(1);
     expect(h.moves.slice(-2)).toEqual(["input_wait->failed", "failed->dead"]);
     expect(h.ctx().failureMode).toBe("input_wait_timeout");
+    // defect (a field review): dead said nothing of the question nobody answered.
+    expect(h.emitted.find((e) => e.type === "dead")).toMatchObject({
+      lastError: "unanswered: Do you trust the files in this folder?",
+    });
   });
 
   it("with default keys the question is answered once; the same question again fails", () => {

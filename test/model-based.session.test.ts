@@ -53,12 +53,13 @@ const HOST_WAIT_TRANSITIONS = [
   "restarting: after hostWait [waitingForHost] → failed",
 ];
 /**
- * A composer that took a prompt, drawn again: only a named CLI's profile has a composer, and the
- * model's agent is a command. Driven in test/session.machine.test.ts and live in test/agents/turns.live.ts.
+ * A menu answered (its Enter after the text, a second approval in its place): only a named CLI's
+ * profile asks with menus and types Enter later, and the model's agent is a command asking a prompt
+ * line. Driven in test/session.machine.test.ts ("two approvals in a row").
  */
-const COMPOSER_TURN_TRANSITIONS = [
-  "input_wait.gone: CHILD.OUTPUT [composerBack] → healthy",
-  "input_wait.settled: CHILD.OUTPUT [composerBack] → healthy",
+const MENU_ANSWER_TRANSITIONS = [
+  "input_wait: INPUT.SUBMIT [answerUntaken] (stays)",
+  "input_wait.asked: CHILD.OUTPUT [menuReplaced] → healthy",
 ];
 /** Input a remote link may have lost (a reset under the write): a local pty never reports it (test/remote-link-status.test.ts). */
 const INPUT_UNSURE_TRANSITIONS = ["(root): CHILD.INPUT_UNSURE (stays)"];
@@ -66,7 +67,7 @@ const UNREACHED = [
   ...INPUT_UNSURE_TRANSITIONS,
   ...TYPE_AHEAD_TRANSITIONS,
   ...ACTOR_ERROR_TRANSITIONS,
-  ...COMPOSER_TURN_TRANSITIONS,
+  ...MENU_ANSWER_TRANSITIONS,
   ...HOST_WAIT_TRANSITIONS,
 ];
 const NOISE = new Set([
@@ -258,7 +259,7 @@ describe("session statechart, model-based, on real ptys", () => {
     // and on a real pty in test/conductor.integration.test.ts. And an actor's error: a fake run that
     // throws drives it in test/actor-errors.test.ts (a real one is not made to fail on purpose). And a
     // host outage's wait and input a dying link may have lost (HOST_WAIT_, INPUT_UNSURE_TRANSITIONS):
-    // a local pty has no host. And a composer's next turn: a command has no composer.
+    // a local pty has no host. And a menu's answer: a command asks no menu.
     expect(report.transitions.missing).toEqual(UNREACHED);
     expect(report.transitions.covered).toBe(report.transitions.total - UNREACHED.length);
     expect(report.states.covered).toBe(report.states.total);

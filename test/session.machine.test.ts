@@ -291,7 +291,7 @@ describe("session machine: probes", () => {
     h.advance(QUESTION_GONE_SETTLE_MS / 2);
     h.screen(idle(["❯ hello", "⏺ FAKE-API-OK"]));
     expect(h.moves.slice(-1)).toEqual(["input_wait->healthy"]);
-    expect(h.ctx().reason).toBe("turn_done");
+    expect(h.ctx().reason).toBe("next_question");
     h.advance(10);
     expect(h.state()).toBe("input_wait");
     expect(h.emitted.filter((e) => e.type === "inputWait")).toHaveLength(2);
@@ -302,6 +302,87 @@ describe("session machine: probes", () => {
     h.advance(QUESTION_GONE_SETTLE_MS * 4);
     expect(h.emitted.filter((e) => e.type === "inputWait")).toHaveLength(2);
     expect(h.state()).toBe("input_wait");
+  });
+
+  describe("two approvals in a row (a field review: claude's and codex's two tool calls in one answer)", () => {
+    const approval = (command: string) => [
+      "Would you like to run the following command?",
+      "",
+      `  $ ${command}`,
+      "",
+      "› 1. Yes, proceed (y)",
+      "  2. No, and tell Codex what to do differently (esc)",
+      "",
+      "  Press enter to confirm or esc to cancel",
+    ];
+    const asked = (h: ReturnType<typeof session>) =>
+      h.emitted.filter((e) => e.type === "inputWait").map((e) => (e as { question: string }).question);
+    const firstAsked = () => {
+      const h = session({ inputQuietMs: 10 }, { agent: "codex" });
+      h.spawnedEv();
+      h.screen(approval("touch alpha.txt"), "C");
+      h.advance(10);
+      expect(h.ctx().inputWait?.kind).toBe("approval");
+      return h;
+    };
+
+    it("defect: sendInput('1') answers the first; its Enter, due 0.8 s later, is not typed into the second (was: approved unseen)", () => {
+      const h = firstAsked();
+      const typed = h.commands.length;
+      h.actor.send({ type: "INPUT", text: "1" });
+      expect(h.commands.slice(typed)).toEqual([{ type: "CHILD.WRITE", data: "1" }]);
+      // The digit took the first; the second is drawn in its place, no reading between them.
+      h.screen(approval("rm -rf ./scratch-beta"), "C");
+      expect(h.moves.slice(-1)).toEqual(["input_wait->healthy"]);
+      expect(h.ctx().reason).toBe("next_question");
+      h.advance(10);
+      expect(h.state()).toBe("input_wait");
+      h.advance(1_000);
+      expect(h.commands.slice(typed)).toEqual([{ type: "CHILD.WRITE", data: "1" }]);
+      expect(asked(h)).toEqual([
+        "Would you like to run the following command?",
+        "Would you like to run the following command?",
+      ]);
+    });
+
+    it("text the menu did not take (nothing changed on screen): its Enter is typed when due", () => {
+      const h = firstAsked();
+      const typed = h.commands.length;
+      h.actor.send({ type: "INPUT", text: "yes" });
+      h.advance(799);
+      expect(h.commands.slice(typed)).toEqual([{ type: "CHILD.WRITE", data: "yes" }]);
+      h.advance(1);
+      expect(h.commands.slice(typed)).toEqual([
+        { type: "CHILD.WRITE", data: "yes" },
+        { type: "CHILD.WRITE", data: "\r" },
+      ]);
+    });
+
+    it("defect: sendKeys(['Enter']) on the first, the second back within the settle: asked anew (was: never reported)", () => {
+      const h = firstAsked();
+      h.actor.send({ type: "KEYS", keys: ["Enter"] });
+      h.screen(["• Running touch alpha.txt"], "C");
+      h.advance(QUESTION_GONE_SETTLE_MS / 5);
+      h.screen(approval("rm -rf ./scratch-beta"), "C");
+      expect(h.ctx().reason).toBe("next_question");
+      h.advance(10);
+      expect(h.state()).toBe("input_wait");
+      expect(asked(h)).toHaveLength(2);
+    });
+
+    it("moving the selection is no answer: a redraw between two readings is still the one question", () => {
+      const h = firstAsked();
+      h.actor.send({ type: "KEYS", keys: ["Down"] });
+      h.screen([""], "C");
+      h.advance(QUESTION_GONE_SETTLE_MS / 5);
+      h.screen(
+        approval("touch alpha.txt").map((l) => l.replace("› 1.", "  1.").replace("  2.", "› 2.")),
+        "C",
+      );
+      h.advance(QUESTION_GONE_SETTLE_MS * 4);
+      expect(h.state()).toBe("input_wait");
+      expect(asked(h)).toHaveLength(1);
+    });
   });
 
   it("input_wait: another question drawn over it is asked anew once the screen settles, not kept", () => {

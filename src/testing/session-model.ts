@@ -251,6 +251,8 @@ export function serializeSessionState(s: SessionSnapshotValue): string {
     leaseWaitOver: c.leaseWaitOver,
     nudged: c.nudged,
     answered: c.autoAnswered !== null,
+    // The question waited on was answered (sendInput, keys): seen again, it is the next one.
+    waitAnswered: c.answerFrom !== null,
     // A retry notice read this run, and whether the screen shows it (what the next output is judged against).
     retried: c.screenRetry !== "",
     notice: c.screen.includes(RETRY_TEXT) || c.screen.includes(BUSY_RETRY_TEXT),
