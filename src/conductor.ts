@@ -241,6 +241,8 @@ export function createConductor(opts: ConductorOptions) {
         await step("watchdog", () => processWatchdog().retireIfIdle());
         await step("helper", () => spawnHelper()?.retireIfIdle());
       }
+      // A control socket still opening (a stop while the run starts) says so while the log is open.
+      await control.ready.catch(() => null);
       const pendingReaps = reaper.pending;
       log("conductor.shutdown_complete", { reason, durationMs: Date.now() - started, pendingReaps, survivors });
       leaveOutputLogs();

@@ -80,6 +80,9 @@ describe.skipIf(!cli.built)("conductor run stopped while it starts", () => {
       run.release();
       const code = await run.exited;
       expect(run.seen.stderr).not.toContain("cannot start a session");
+      // The socket opened once the shutdown was under way: its line is in the log, not lost after its close.
+      expect(run.seen.stderr).not.toContain("after close");
+      expect(readFileSync(log, "utf8")).toContain('"control.open"');
       expect(code).toBe(130);
     } finally {
       run.child.kill("SIGKILL");
