@@ -169,8 +169,12 @@ export const sessionBase = setup({
     },
     /** The menu still shows what it showed when its answer's text was typed: the text did not answer it. */
     answerUntaken: ({ context, event }) =>
+      (event as Ev<"INPUT.SUBMIT">).menu &&
       (event as Ev<"INPUT.SUBMIT">).generation === context.generation &&
       context.screenKey.content === context.answerFrom,
+    /** A composer's or a prompt line's text, its Enter written now: answered from here. */
+    textSubmitted: ({ context, event }) =>
+      !(event as Ev<"INPUT.SUBMIT">).menu && (event as Ev<"INPUT.SUBMIT">).generation === context.generation,
     /**
      * The screen asks something else than the question being waited on (a dialog drawn over the
      * composer): the new one is judged once the screen settles again, not the one seen first.

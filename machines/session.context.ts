@@ -162,8 +162,11 @@ export type SessionEvent =
   /** End this run and start the next one now (restartSession): a restart, never `failed` or `dead`. */
   | { type: "RESTART"; reason?: string }
   | { type: "INPUT"; text: string }
-  /** A menu's answer typed as text: its Enter, due once the text had time to answer it (session.input.ts). */
-  | { type: "INPUT.SUBMIT"; generation: number }
+  /**
+   * Text typed as an answer, its Enter due (the profile's pause): a menu's Enter, sent only if the text
+   * did not answer it; else the answer is given from here (session.input.ts).
+   */
+  | { type: "INPUT.SUBMIT"; generation: number; menu: boolean }
   /** Named keys (`Enter`, `Esc`, `Down`, `Ctrl-C`…, or single characters) written to the child as bytes. */
   | { type: "KEYS"; keys: readonly string[] }
   /** The run reached `maxRunMs` (raised with a delay when the run began). */

@@ -254,8 +254,12 @@ export const sessionMachine = sessionSetup.createMachine({
       },
       on: {
         ...whileRunning,
-        // A menu's answer typed as text: its Enter only if the text left the menu as it was (session.input.ts).
-        "INPUT.SUBMIT": { guard: "answerUntaken", actions: "submitAnswer" },
+        // Text typed as an answer, its Enter due: a menu's only if the text left the menu as it was; a
+        // composer's or a prompt's is written by then, and the question is answered from there (session.input.ts).
+        "INPUT.SUBMIT": [
+          { guard: "answerUntaken", actions: "submitAnswer" },
+          { guard: "textSubmitted", actions: "noteAnswered" },
+        ],
       },
     },
     [STATES.FAILED]: {

@@ -36,20 +36,24 @@ export const sessionRequestSetup = sessionRunSetup.extend({
     /** The text and Enter (INPUT) or the keys' bytes (KEYS), to the running child (session.input.ts). */
     forwardInput: enqueueActions(({ context, event, enqueue }) => {
       const write = inputCommand(context, event);
-      if (submitsLater(context, event)) {
-        // A menu's answer: the text now, its Enter once due and only if the text left the menu as it was.
-        enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, data: write.data });
-        enqueue.raise({ type: "INPUT.SUBMIT", generation: context.generation }, { delay: "submitAnswer" });
-      } else enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...write });
+      const menu = submitsLater(context, event);
+      // A menu's answer: the text now, its Enter once due and only if the text left the menu as it was.
+      enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...(menu ? { data: write.data } : write) });
       if (context.inputUnsure) enqueue.assign({ inputUnsure: null }); // this one is the last input now
-      if (context.state === STATES.INPUT_WAIT && answersQuestion(event))
-        enqueue.assign({ answerFrom: context.screenKey.content });
+      const waiting = context.state === STATES.INPUT_WAIT && answersQuestion(event);
+      // Text at a composer or a prompt line is its answer once its Enter is written (the writer's
+      // pause): until then the question drawn again is this one, the text still in it.
+      if (menu || (waiting && write.after))
+        enqueue.raise({ type: "INPUT.SUBMIT", generation: context.generation, menu }, { delay: "submitAnswer" });
+      if (waiting && (menu || !write.after)) enqueue.assign({ answerFrom: context.screenKey.content });
       if (event.type !== "INPUT") return;
       const asked = context.inputWait?.question ?? openQuestion(context, context.screen, context.title)?.question;
       enqueue.assign({ answeredQuestion: asked ?? null });
     }),
     /** The Enter of a menu's answer typed as text, which the text did not answer (session.input.ts). */
     submitAnswer: sendTo("pty", { type: "CHILD.WRITE" as const, data: "\r" }),
+    /** The text's Enter is written: the question is answered from here. */
+    noteAnswered: assign(({ context }) => ({ answerFrom: context.screenKey.content })),
     /** The type-ahead, in order, once it is due (session.input.ts); from then on input goes to the child only. */
     writeTypeAhead: enqueueActions(({ context, enqueue }) => {
       if (!typeAheadDue(context)) return;

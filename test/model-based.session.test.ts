@@ -53,12 +53,13 @@ const HOST_WAIT_TRANSITIONS = [
   "restarting: after hostWait [waitingForHost] → failed",
 ];
 /**
- * A menu answered (its Enter after the text, a second approval in its place): only a named CLI's
- * profile asks with menus and types Enter later, and the model's agent is a command asking a prompt
- * line. Driven in test/session.machine.test.ts ("two approvals in a row").
+ * Text typed as an answer whose Enter comes later (a named CLI's profile pauses before it; the model's
+ * agent is a command), and a menu answered (a second approval in its place: only a named CLI asks
+ * with menus). Driven in test/session.machine.test.ts ("two approvals in a row").
  */
 const MENU_ANSWER_TRANSITIONS = [
   "input_wait: INPUT.SUBMIT [answerUntaken] (stays)",
+  "input_wait: INPUT.SUBMIT [textSubmitted] (stays)",
   "input_wait.asked: CHILD.OUTPUT [menuReplaced] → healthy",
 ];
 /** Input a remote link may have lost (a reset under the write): a local pty never reports it (test/remote-link-status.test.ts). */

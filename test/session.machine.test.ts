@@ -304,6 +304,22 @@ describe("session machine: probes", () => {
     expect(h.state()).toBe("input_wait");
   });
 
+  it("input_wait: a composer redrawn before its prompt's Enter is written is still the one wait (the text not yet submitted)", () => {
+    const h = session({ inputQuietMs: 10 }, { agent: "claude" });
+    const rule = "─".repeat(40);
+    h.spawnedEv();
+    h.screen([rule, "❯ ", rule, "  ? for shortcuts"]);
+    h.advance(10);
+    h.actor.send({ type: "INPUT", text: "hello" });
+    // ink erases its frame and draws it again with the text: read between the two, within the pause.
+    h.screen([rule]);
+    h.advance(100);
+    h.screen([rule, "❯ hello", rule, "  ? for shortcuts"]);
+    h.advance(QUESTION_GONE_SETTLE_MS * 4);
+    expect(h.state()).toBe("input_wait");
+    expect(h.emitted.filter((e) => e.type === "inputWait")).toHaveLength(1);
+  });
+
   describe("two approvals in a row (a field review: claude's and codex's two tool calls in one answer)", () => {
     const approval = (command: string) => [
       "Would you like to run the following command?",
