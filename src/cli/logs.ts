@@ -1,12 +1,12 @@
 /**
  * `conductor logs <id> [-f]`: a session's output and lifecycle events, interleaved in time order.
- * Output is shown as text (ANSI stripped, carriage-return redraws collapsed); colour is ours and
+ * Output is shown as the text its screen showed, line by line (output-lines.ts); colour is ours and
  * only on a TTY.
  */
-import { applyCarriageReturns, stripAnsi } from "../../actors/screen-tail.js";
 import { type History, type StreamMessage, unseenText } from "../control/protocol.js";
 import { type Flags, UsageError } from "./args.js";
 import { describeTarget, paint, STATE_COLORS, withConductor } from "./connect.js";
+import { OutputLines } from "./output-lines.js";
 
 interface Entry {
   ts: string;
@@ -33,36 +33,37 @@ export function describeEvent(e: Entry): string {
 export interface LogPrinter {
   event(e: Entry): void;
   output(ts: string, text: string): void;
+  /** A line of ours (the conductor's end), in order with the output before it. */
+  note(line: string): void;
   flush(): void;
+  /** Resolves once every line of what was given so far is written (a TUI's output is read asynchronously). */
+  drained(): Promise<void>;
+  /** Lets go of the terminal a TUI's output was read on. */
+  dispose(): void;
   /** Where the lines go from now on (history is gathered first, to show only its last lines). */
   to(write: (line: string) => void): void;
 }
 
 export function createLogPrinter(out: { write(s: string): unknown }, color: boolean): LogPrinter {
-  let partial: { ts: string; text: string } | null = null;
   let write: (line: string) => void = (line) => void out.write(line);
   const time = (ts: string) => paint(color, "90", ts.slice(11, 23));
-  const flush = () => {
-    if (partial && partial.text !== "") write(`${time(partial.ts)}  ${partial.text}\n`);
-    partial = null;
-  };
+  const lines = new OutputLines((ts, text) => write(`${time(ts)}  ${text}\n`));
   return {
     event(e: Entry) {
-      flush();
+      lines.flush();
       const code = STATE_COLORS[String(e.to ?? "")] ?? "36";
-      write(`${time(e.ts)}  ${paint(color, code, `── ${describeEvent(e)}`)}\n`);
+      lines.after(() => write(`${time(e.ts)}  ${paint(color, code, `── ${describeEvent(e)}`)}\n`));
     },
     output(ts: string, text: string) {
-      const lines = (partial ? partial.text : "").concat(stripAnsi(text).replace(/\r\n/g, "\n")).split("\n");
-      const last = lines.pop() ?? "";
-      const at = partial?.text ? partial.ts : ts;
-      partial = null;
-      lines.forEach((line, i) => {
-        write(`${time(i === 0 ? at : ts)}  ${applyCarriageReturns(line)}\n`);
-      });
-      partial = { ts, text: last };
+      lines.write(ts, text);
     },
-    flush,
+    note(line: string) {
+      lines.flush();
+      lines.after(() => write(line));
+    },
+    flush: () => lines.flush(),
+    drained: () => lines.drained(),
+    dispose: () => lines.dispose(),
     to(fn) {
       write = fn;
     },
@@ -93,6 +94,22 @@ export async function logsCommand(
     throw new UsageError(`--lines needs a positive number (got ${flags.lines})`);
   const color = Boolean(out.isTTY) && flags.color !== false;
   const printer = createLogPrinter(out, color);
+  try {
+    return await printLogs(flags, id, lines, out, err, color, printer);
+  } finally {
+    printer.dispose();
+  }
+}
+
+async function printLogs(
+  flags: Flags,
+  id: string,
+  lines: number,
+  out: NodeJS.WriteStream,
+  err: NodeJS.WritableStream,
+  color: boolean,
+  printer: LogPrinter,
+): Promise<number> {
   return withConductor(flags, async (client, entry) => {
     const follow = Boolean(flags.follow);
     // Start following before reading history so nothing falls between; what both hold is skipped:
@@ -120,6 +137,7 @@ export async function logsCommand(
       if (e.type !== "output") final = isFinal(e);
     }
     if (!stream || final) printer.flush();
+    await printer.drained();
     const tail = shown.slice(-lines);
     // What is left out is said, with where all of it is (the history holds the last 64 KiB of output).
     const marker = leftOutMarker(shown.length - tail.length, history.outputStart ?? 0, history.outputPath);
@@ -142,8 +160,7 @@ export async function logsCommand(
           ended?.();
         }
       } else if (m.stream === "end") {
-        printer.flush();
-        out.write(paint(color, "90", `── the conductor is shutting down (${m.data.reason})\n`));
+        printer.note(paint(color, "90", `── the conductor is shutting down (${m.data.reason})\n`));
         ended?.();
       }
     };
@@ -151,6 +168,7 @@ export async function logsCommand(
     sink = onMessage;
     const how = await Promise.race([done.then(() => "ended" as const), client.closed.then(() => "lost" as const)]);
     printer.flush();
+    await printer.drained();
     // Closed without its end said (killed, crashed): not a normal end (it exited 0 without a word).
     if (how === "lost") {
       err.write(`conductor logs: connection to ${describeTarget(entry)} lost (it died?)\n`);
