@@ -102,7 +102,7 @@ export const sessionBase = setup({
     /** Other content on a ticking turn's screen this long, still there at the next reading → work (session.moves.ts). */
     busyContentSettle: BUSY_CONTENT_SETTLE_MS,
     questionGoneSettle: QUESTION_GONE_SETTLE_MS,
-    /** A menu's answer typed as text: its Enter after the profile's pause (session.input.ts). */
+    /** Text typed as an answer: its Enter after the profile's pause (session.input.ts). */
     submitAnswer: ({ context }) => profileOf(context).submitDelayMs ?? 0,
     questionGoneQuiet: QUESTION_GONE_QUIET_MS,
     /** Stalled this long → give up on this run. Never fires when the policy says null. */
