@@ -136,6 +136,39 @@ describe("report", () => {
     expect(renderReportHtml(r)).toMatch(/Error: still broken/);
   });
 
+  it("defect: a run healthy while its CLI retried failed calls says how many (was: nothing of 40,859 retries)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const retry = (s: number, n: number) =>
+      v2(s, "session.agent_retry", {
+        session: "g",
+        attempt: 1,
+        retry: n,
+        of: null,
+        delayMs: 0,
+        status: 404,
+        error: "x",
+      });
+    const lines = [
+      v2(0, "conductor.start", { logsDir: "x", pid: 1 }),
+      v2(0, "session.state_change", { session: "g", from: "init", to: "starting", reason: "initial", restarts: 0 }),
+      v2(0.1, "session.spawn", { session: "g", agent: "gemini", attempt: 1 }),
+      v2(1, "session.state_change", {
+        session: "g",
+        from: "starting",
+        to: "healthy",
+        reason: "first_output",
+        restarts: 0,
+      }),
+      ...Array.from({ length: 3 }, (_, i) => retry(2 + i, i + 1)),
+      v2(6, "conductor.shutdown_complete", { reason: "shutdown" }),
+    ];
+    writeFileSync(join(dir, "conductor-events.jsonl"), `${lines.join("\n")}\n`);
+    const r = await buildReport(dir);
+    expect(r.sessions.find((x) => x.id === "g")).toMatchObject({ finalState: "healthy", agentRetries: 3 });
+    expect(renderReportText(r)).toMatch(/g\s+healthy\s+0\s+1\s+no failure · 3 retried call\(s\) by the CLI/);
+    expect(renderReportHtml(r)).toMatch(/<th>CLI retries<\/th>/);
+  });
+
   it("a long log keeps lanes drawable: spans merged under the cap, totals exact", async () => {
     const dir = mkdtempSync(join(tmpdir(), "report-"));
     const file = join(dir, "big.jsonl");

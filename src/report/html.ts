@@ -86,7 +86,7 @@ export function renderReportHtml(r: RunReport, title = "conductor run report"): 
       const failures = Object.entries(s.failures)
         .map(([k, n]) => `${esc(k)}${n > 1 ? ` ×${n}` : ""}`)
         .join(", ");
-      return `<tr data-session="${esc(s.id)}"><td>${esc(s.id)}</td><td>${esc(s.agent ?? "–")}</td><td><b class="st" style="--c:${STATE_COLORS[s.finalState] ?? "#94a3b8"}">${esc(s.finalState)}</b><div class="why">${esc(s.finalReason)}${s.lastError ? `: ${esc(s.lastError)}` : ""}</div></td><td class="n">${s.restarts}</td><td class="n">${s.runs}</td><td>${time || "–"}</td><td>${failures || "–"}</td><td>${esc(s.accounts.join(", ") || "–")}</td><td class="n">${s.questions}</td><td class="n">${s.kills}</td></tr>`;
+      return `<tr data-session="${esc(s.id)}"><td>${esc(s.id)}</td><td>${esc(s.agent ?? "–")}</td><td><b class="st" style="--c:${STATE_COLORS[s.finalState] ?? "#94a3b8"}">${esc(s.finalState)}</b><div class="why">${esc(s.finalReason)}${s.lastError ? `: ${esc(s.lastError)}` : ""}</div></td><td class="n">${s.restarts}</td><td class="n">${s.runs}</td><td>${time || "–"}</td><td>${failures || "–"}</td><td>${esc(s.accounts.join(", ") || "–")}</td><td class="n">${s.questions}</td><td class="n">${s.agentRetries}</td><td class="n">${s.kills}</td></tr>`;
     })
     .join("");
   const notes = [
@@ -125,7 +125,7 @@ th{color:#64748b;font-weight:600}td.n{text-align:right;font-variant-numeric:tabu
 <main>
 ${notes.length ? `<section class="notes">${notes.map((n) => `<p>${esc(n)}</p>`).join("")}</section>` : ""}
 <section><h2>Timeline</h2><div class="legend">${legend}</div>${svg}</section>
-<section><h2>Summary</h2><table><thead><tr><th>session</th><th>agent</th><th>final state</th><th>restarts</th><th>runs</th><th>time per state</th><th>failure classes</th><th>account used</th><th>questions</th><th>kills</th></tr></thead><tbody>${rows}</tbody></table></section>
+<section><h2>Summary</h2><table><thead><tr><th>session</th><th>agent</th><th>final state</th><th>restarts</th><th>runs</th><th>time per state</th><th>failure classes</th><th>account used</th><th>questions</th><th>CLI retries</th><th>kills</th></tr></thead><tbody>${rows}</tbody></table></section>
 </main></body></html>
 `;
 }

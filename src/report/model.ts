@@ -34,6 +34,8 @@ export interface SessionReport {
   failures: Record<string, number>;
   accounts: string[];
   questions: number;
+  /** Failed calls the CLI said it retries by itself (`session.agent_retry`): a run can look fine meanwhile. */
+  agentRetries: number;
   kills: number;
   rateLimits: number;
   spans: Span[];
@@ -87,6 +89,7 @@ export function createReportBuilder(source: string) {
         failures: {},
         accounts: [],
         questions: 0,
+        agentRetries: 0,
         kills: 0,
         rateLimits: 0,
         spans: [],
@@ -193,6 +196,9 @@ export function createReportBuilder(source: string) {
       }
       case "question":
         get(f.session, f.at);
+        return;
+      case "agentRetry":
+        get(f.session, f.at).agentRetries++;
         return;
       case "account": {
         const s = get(f.session, f.at);

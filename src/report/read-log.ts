@@ -25,6 +25,7 @@ export type LogFact =
   | { kind: "manualRestart"; at: number; session: string }
   | { kind: "kill"; at: number; session: string; reason: string }
   | { kind: "question"; at: number; session: string; pattern: string }
+  | { kind: "agentRetry"; at: number; session: string }
   | { kind: "account"; at: number; session: string; accountId: string; provider: string | null }
   | { kind: "accountWait"; at: number; session: string; reason: string }
   | { kind: "start"; at: number; pid: number | null; logsDir: string | null }
@@ -94,6 +95,8 @@ export function toFact(line: Record<string, unknown>): LogFact | null {
       return line.via === "new_actor" ? { kind: "manualRestart", at, session } : { kind: "other", at, session };
     case "session.kill":
       return { kind: "kill", at, session, reason: str(line.reason) ?? "" };
+    case "session.agent_retry":
+      return { kind: "agentRetry", at, session };
     case "session.input_wait":
       return { kind: "question", at, session, pattern: str(line.pattern) ?? "" };
     case "session.account_wait":

@@ -27,7 +27,13 @@ export function renderReportText(r: RunReport, color = false): string {
       .join(", ");
     lines.push(
       `${s.id.padEnd(w)}  ${paint(COLORS[s.finalState], s.finalState.padEnd(10))}  ${String(s.restarts).padStart(8)}  ${String(s.runs).padStart(4)}  ` +
-        [failures || "no failure", s.accounts.length ? `account ${s.accounts.join(", ")}` : "", time]
+        [
+          failures || "no failure",
+          // Its own retries: a run that looked healthy while its calls failed (gemini's hot loop, 40k of them).
+          s.agentRetries ? `${s.agentRetries} retried call(s) by the CLI` : "",
+          s.accounts.length ? `account ${s.accounts.join(", ")}` : "",
+          time,
+        ]
           .filter(Boolean)
           .join(" · "),
     );
