@@ -4,6 +4,7 @@
  * `{"type":"error","error":{"type":…,"message":…},"request_id":…}` (docs.claude.com/en/api/errors).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { toolCalls, toolTarget } from "./tool-calls.js";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
 import { HANG_TEXT, OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
 
@@ -101,24 +102,27 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
   const sse = new SseWriter(res);
   sse.send({ type: "message_start", message: message(model, [], null) }, "message_start");
   if (wantTool) {
-    const input = JSON.stringify({
-      // A deletion: claude auto-allows harmless commands such as `touch` inside the project.
-      command: "rm -rf ./fake-api-scratch-dir",
-      description: "Remove a scratch folder",
-    });
-    sse.send(
-      {
-        type: "content_block_start",
-        index: 0,
-        content_block: { type: "tool_use", id: "toolu_FAKE1", name: "Bash", input: {} },
-      },
-      "content_block_start",
-    );
-    sse.send(
-      { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: input } },
-      "content_block_delta",
-    );
-    sse.send({ type: "content_block_stop", index: 0 }, "content_block_stop");
+    // tool-N: N calls in one answer (claude asks for each in turn, the same question over another command).
+    for (let index = 0; index < toolCalls(scenario); index++) {
+      const input = JSON.stringify({
+        // A deletion: claude auto-allows harmless commands such as `touch` inside the project.
+        command: `rm -rf ./${toolTarget("fake-api-scratch-dir", index)}`,
+        description: "Remove a scratch folder",
+      });
+      sse.send(
+        {
+          type: "content_block_start",
+          index,
+          content_block: { type: "tool_use", id: `toolu_FAKE${index + 1}`, name: "Bash", input: {} },
+        },
+        "content_block_start",
+      );
+      sse.send(
+        { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: input } },
+        "content_block_delta",
+      );
+      sse.send({ type: "content_block_stop", index }, "content_block_stop");
+    }
     sse.send(
       { type: "message_delta", delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: 20 } },
       "message_delta",

@@ -5,6 +5,7 @@
  * resets_at) on 429s and `context_length_exceeded` from a `response.failed` event.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { toolCalls, toolTarget } from "./tool-calls.js";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
 import { HANG_TEXT, OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
 
@@ -114,24 +115,28 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
       (t) => t.name === "shell" || t.name === "exec_command" || t.name === "shell_command",
     );
     const name = shell?.name ?? "shell";
-    const args =
-      name === "shell"
-        ? { command: ["touch", "fake-api-tool-was-here.txt"] }
-        : name === "exec_command"
-          ? {
-              cmd: "touch fake-api-tool-was-here.txt",
-              sandbox_permissions: "require_escalated",
-              justification: "fake API asks for approval",
-            }
-          : { command: "touch fake-api-tool-was-here.txt" };
-    const item = {
-      type: "function_call",
-      id: "fc_FAKE1",
-      call_id: "call_FAKE1",
-      name,
-      arguments: JSON.stringify(args),
-    };
-    sse.send({ type: "response.output_item.done", output_index: 0, item }, "response.output_item.done");
+    // tool-N: N calls in one answer (codex asks for each in turn, the same question over another command).
+    for (let index = 0; index < toolCalls(scenario); index++) {
+      const file = toolTarget("fake-api-tool-was-here", index, ".txt");
+      const args =
+        name === "shell"
+          ? { command: ["touch", file] }
+          : name === "exec_command"
+            ? {
+                cmd: `touch ${file}`,
+                sandbox_permissions: "require_escalated",
+                justification: "fake API asks for approval",
+              }
+            : { command: `touch ${file}` };
+      const item = {
+        type: "function_call",
+        id: `fc_FAKE${index + 1}`,
+        call_id: `call_FAKE${index + 1}`,
+        name,
+        arguments: JSON.stringify(args),
+      };
+      sse.send({ type: "response.output_item.done", output_index: index, item }, "response.output_item.done");
+    }
     sse.send({ type: "response.completed", response: { id, status: "completed", usage } }, "response.completed");
     sse.end();
     return;

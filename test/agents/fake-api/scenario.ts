@@ -12,7 +12,7 @@ export const SCENARIOS = [
   "context", // 400 prompt / input too long, in the vendor's error shape
   "overloaded", // 529 (anthropic) / 500 (openai) / 503 (gemini)
   "model", // 404: the model the CLI asked for does not exist (a typo in --model), in the vendor's shape
-  "tool", // asks for a shell tool call (to trigger an approval prompt), then answers
+  "tool", // asks for a shell tool call (to trigger an approval prompt), then answers; tool-N: N calls in one answer
   "hang", // the answer's stream starts (one word), then stops: no byte more, the connection held open
   "mute", // every model request is read and never answered: no status, no header, the connection held open
   "refused", // nothing listens where the base URL points: each connection is refused (a proxy or gateway down)
