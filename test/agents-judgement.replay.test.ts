@@ -148,13 +148,15 @@ async function judgeReplay(id: string, splitMs?: number, { telemetry = true } = 
 describe("the conductor judges every recorded agent CLI as issue 10 expects", () => {
   const gaps = ids.filter((id) => KNOWN_GAPS[id]);
   const settled = ids.filter((id) => !KNOWN_GAPS[id] && !UNSETTLED[id]);
-  test.concurrent.each(settled)("%s", { timeout: 240_000 }, (id) => judgeReplay(id));
+  /** A case's judgement, its outcome asserted inside. */
+  const replay = async (id: string, splitMs?: number) => {
+    await judgeReplay(id, splitMs);
+  };
+  test.concurrent.each(settled)("%s", { timeout: 240_000 }, (id) => replay(id));
   if (Object.keys(UNSETTLED).length > 0)
-    test.skip.each(Object.keys(UNSETTLED))("%s (not yet deterministic)", (id) => judgeReplay(id));
+    test.skip.each(Object.keys(UNSETTLED))("%s (not yet deterministic)", (id) => replay(id));
   if (gaps.length > 0)
-    test.concurrent.fails.each(gaps)("%s (known gap: not yet as expected)", { timeout: 240_000 }, (id) =>
-      judgeReplay(id),
-    );
+    test.concurrent.fails.each(gaps)("%s (known gap: not yet as expected)", { timeout: 240_000 }, (id) => replay(id));
   // A field review: with gemini's telemetry off its TUI sat at its composer under the refused key's error
   // (lastError null): its own wrap of the JSON error (`…API_KEY_INV` + `  ALID`) hid the words.
   test.concurrent("defect: gemini/tui-auth-401 with its telemetry off: judged by its screen alone", {
@@ -170,5 +172,5 @@ describe("the conductor judges every recorded agent CLI as issue 10 expects", ()
   // and claude's context error their ends, before the open-line rule). The recordings the recorder had
   // to stop wait for timers the slower replay would outrun: not here.
   const selfEnding = settled.filter((id) => !load(id).stoppedByRecorder);
-  test.concurrent.each(selfEnding)("%s, each write in two pieces", { timeout: 240_000 }, (id) => judgeReplay(id, 20));
+  test.concurrent.each(selfEnding)("%s, each write in two pieces", { timeout: 240_000 }, (id) => replay(id, 20));
 });

@@ -31,10 +31,10 @@ export const SCENARIOS = [
 // the `ok` answer, the calls after them the scenario: a session whose later turn fails (a field review's
 // mid-session failures: a model gone, a context full after turns that worked).
 
-/** `ok1thenmodel` → { okCalls: 1, then: "model" }; undefined for any other segment. */
-export function parseThen(segment: string): { okCalls: number; then: string } | undefined {
+/** `ok1thenmodel` → { okCalls: 1, after: "model" }; undefined for any other segment. */
+export function parseThen(segment: string): { okCalls: number; after: string } | undefined {
   const m = /^ok(\d+)then([a-z]+(?:-\d+)?)$/.exec(segment);
-  return m && parseScenario(m[2] as string) ? { okCalls: Number(m[1]), then: m[2] as string } : undefined;
+  return m && parseScenario(m[2] as string) ? { okCalls: Number(m[1]), after: m[2] as string } : undefined;
 }
 export type ScenarioName = (typeof SCENARIOS)[number];
 

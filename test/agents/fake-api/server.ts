@@ -91,7 +91,7 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
       const key = `${first} ${vendor}`;
       const n = (calls.get(key) ?? 0) + (isModelCall(req.method, path) ? 1 : 0);
       calls.set(key, n);
-      if (n > then.okCalls) scenario = parseScenario(then.then) as Scenario;
+      if (n > then.okCalls) scenario = parseScenario(then.after) as Scenario;
     }
     if (scenario.name === "flaky") {
       const key = `${first} ${vendor}`;
