@@ -19,8 +19,15 @@ type Output = Extract<ChildEvent, { type: "CHILD.OUTPUT" }>;
 export function reportedFailure(c: JudgedContext, e: TelemetryErrorEvent): FailureVerdict | null {
   return judgeReportedError(profileOf(c), e, { now: e.at, timeZone: runClock(c).timeZone }, c.reportedRetries ?? 0);
 }
-/** A failed call the CLI's telemetry reported that the CLI retries by itself (its profile says so). */
-export const retriedByItself = (c: JudgedContext, e: TelemetryErrorEvent) => profileOf(c).retriesReported?.(e) === true;
+/**
+ * A failed call the CLI's telemetry reported that counts toward this turn's bound (`reportedRetries`):
+ * one it retries by itself (its profile says so), or any, for a profile that bounds them all
+ * (`reportedErrorLimit`: gemini's TUI called a missing model 41k times in 4 minutes, a field review).
+ */
+export function retriedByItself(c: JudgedContext, e: TelemetryErrorEvent): boolean {
+  const profile = profileOf(c);
+  return profile.retriesReported?.(e) === true || profile.reportedErrorLimit !== undefined;
+}
 
 /** A retry notice on this run's screen that was not read before (a redraw of the same one is not). */
 export function newScreenRetry(

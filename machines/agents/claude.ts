@@ -18,12 +18,24 @@ export const claude: AgentProfile = {
     // Its trust dialog answered "No, exit" (the highlighted choice: a bare Enter): it exits 1 and asks
     // the same again on every rerun (live, test/agents/answers.live.ts: restarted into the question).
     { class: "trust", pattern: /Claude Code didn['’]t start because this folder isn['’]t trusted/i },
+    // A model the API does not have, mid-session (a field review, 2.1.332: `● There's an issue with the
+    // selected model (claude-opus-5-5). It may not exist…`, then it waits at its composer): live, at the
+    // start of its row only; it had stalled and been restarted, the conversation lost, lastError null.
+    { class: "config", pattern: /^\W{0,4}There's an issue with the selected model\b/i, live: true },
     { class: "config", pattern: /There's an issue with the selected model|model: .* (?:not found|does not exist)/i },
     // Live only as claude says it, at the start of its line ("Prompt is too long · the request is ~215843
     // tokens", after a `⎿`/`●` mark): an answer that mentions it ("claude returns 'Prompt is too long'
     // when…") ended a healthy TUI run as context (a field review). Anywhere in the line at the exit.
     { class: "context", pattern: /^\W{0,4}Prompt is too long\b/i, live: true },
     { class: "context", pattern: /Prompt is too long/i },
+    // Its auto-compact could not make room (a field review, 2.1.332: `✻ Compacting conversation…`, then
+    // `⎿  Context limit reached · /compact or /clear to continue` and its composer): live, as claude
+    // says it at the start of its row; it had stalled and been restarted as stall_timeout.
+    {
+      class: "context",
+      pattern: /^\W{0,4}Context limit reached\s*·\s*\/compact or \/clear to continue\b/i,
+      live: true,
+    },
     { class: "context", pattern: /context (?:window|length) (?:exceeded|exhausted)/i },
     { class: "rate_limit", pattern: /API Error:\s*Request rejected \(429\)/i, live: true },
     // The TUI retries a plan's limit 10 times (~3 min) on its busy line, with the reset in brackets:
@@ -82,7 +94,10 @@ export const claude: AgentProfile = {
   // "? for shortcuts" is shown under an empty composer while claude is idle; 2.1.332 in auto mode
   // shows the footer "⏵⏵ auto mode on (shift+tab to cycle)" instead, and its empty prompt line `❯`
   // between two rules is what says it waits (a menu's `❯` has a choice after it).
-  composer: [/^\s*\?\s+for shortcuts\b/, /^\s*❯\s*$/],
+  // After a failed turn its empty composer shows a dim placeholder, the cursor on its first letter:
+  // `❯ Once fixed, resend your message` (recorded tui-context, tui-auth-401; a field review's c-model,
+  // c-ctx): it waits for the next message all the same.
+  composer: [/^\s*\?\s+for shortcuts\b/, /^\s*❯\s*$/, /^\s*❯\s+Once fixed, resend your message\s*$/],
   questions: [],
   // Its own retries as text: `Authentication failed · retrying in 38s · attempt 7 of 10` (`-p`) and
   // `✻ 529 Overloaded · retrying in 17s · attempt 6/10` (the TUI's busy line; a plan's limit also

@@ -92,6 +92,10 @@ export const codex: AgentProfile = {
       pattern: /access token could not be refreshed|refresh token (?:was already used|has expired|is invalid)/i,
       says: /Your (?:access|refresh) token\b[^(]*[^\s(]/,
     },
+    // A model the API does not have: its TUI's `■` error cell, then its composer (a field review, 0.171:
+    // `■ The model \`gpt-fake\` does not exist or you do not have access to it.`; it sat at input_wait,
+    // lastError null). Live only as its own cell.
+    { class: "config", pattern: /^■\s*The model\b.*\bdoes not exist or you do not have access to it\b/, live: true },
     {
       class: "config",
       pattern: /Error loading config|unknown variant|model_not_found|does not exist or you do not have access/i,

@@ -127,6 +127,14 @@ export const gemini: AgentProfile = {
   // in rounds of 5, nothing but its spinner on screen); `-p` gives its model call up after 10 attempts
   // (`Max attempts reached`): the TUI's tenth failed call of one turn is that limit.
   reportedRetryLimit: 10,
+  // A model the API does not have, as its telemetry records it (`models/<m> is not found for API
+  // version v1beta…`, 404 NOT_FOUND): config, as the one-shot's exit. Not at the turn's first failed
+  // call, which may be its router's (`-p` goes on with its main model without it); its TUI calls that
+  // model again at once, without end (a field review: 41k calls in 4 minutes, the session healthy).
+  failsWhenRepeated: [{ class: "config", pattern: /\bmodels\/[^\s"]+ is not found for API version\b/ }],
+  // Its own retries of one turn stay under this: 15 failed calls recorded in refused and tui-refused
+  // (its router's, then 10 of its model's, over 5 minutes); the hot loop above passed it in 0.2 s.
+  reportedErrorLimit: 30,
   // Its start-up notes (0.61), printed before every run: never why one ended.
   chatter: [
     /^YOLO mode is enabled\b/,

@@ -185,7 +185,8 @@ export function judgeScreen(
  * An API error the CLI recorded in its own telemetry while it keeps running (gemini retrying a 429
  * behind its spinner): the profile's live rules on its message, else a 429 that names its wait. Other
  * errors are left to the CLI's own retries and its screen (a 503, a bare 429 it may yet get past).
- * `retriedBefore`: the failed calls of this turn the CLI already retried by itself (its reportedRetryLimit).
+ * `retriedBefore`: the failed calls of this turn the CLI already retried by itself (its reportedRetryLimit,
+ * its reportedErrorLimit; its failsWhenRepeated rules apply from the second).
  */
 export function judgeReportedError(
   profile: AgentProfile,
@@ -206,10 +207,27 @@ export function judgeReportedError(
     [[report.message]],
   );
   if (hit) return ruleVerdict(hit, "telemetry", report.message, clock);
+  const again = retriedBefore > 0 ? firstRuleMatch(profile.failsWhenRepeated ?? [], [[report.message]]) : null;
+  if (again) return ruleVerdict(again, "telemetry", report.message, clock);
   // A 429 that says when to come back is a limit to wait out. One that does not (gemini's "Resource
   // exhausted. Please try again later.") is one the CLI retries with backoff by itself: judged when it
   // prints its failure, if it ever does (a field review: a transient 429 gemini got past alone was
   // restarted twice, 18 s became 139 s).
   const wait = report.status === 429 ? findRetryHint(report.message, clock.now, { timeZone: clock.timeZone }) : null;
-  return wait ? verdict("rate_limit", messageIn(report.message), "telemetry", report.message, clock) : null;
+  if (wait) return verdict("rate_limit", messageIn(report.message), "telemetry", report.message, clock);
+  return pastErrorLimit(profile, report, clock, retriedBefore);
+}
+
+/** A failed call past the most one turn may report (`reportedErrorLimit`): its rule's class, else network. */
+function pastErrorLimit(
+  profile: AgentProfile,
+  report: { status: number | null; message: string },
+  clock: Clock,
+  retriedBefore: number,
+): FailureVerdict | null {
+  const limit = profile.reportedErrorLimit;
+  if (limit === undefined || retriedBefore + 1 < limit) return null;
+  const cls = firstRuleMatch([...profile.failures, ...command.failures], [[report.message]])?.rule.class ?? "network";
+  const line = `${messageIn(report.message)} (${profile.name} failed ${retriedBefore + 1} calls this turn)`;
+  return verdict(cls, line, "telemetry", report.message, clock);
 }

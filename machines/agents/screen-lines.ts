@@ -18,8 +18,13 @@ export const clip = (s: string) => (s.length > MAX_LINE ? `${s.slice(0, MAX_LINE
 /** A box's side, or a rule or block drawn across the screen: a frame, not words that wrapped. */
 const FRAMED = /[│┃║─━═▀▄]\s*$/;
 
-/** claude's message bullet (`●`; `⏺` before 2.1): its text goes on in rows indented under the bullet's text. */
-const BULLET = /^(\s*)[●⏺]\s/;
+/**
+ * A mark whose text goes on in rows indented under the text: claude's message bullet (`●`; `⏺` before
+ * 2.1), gemini's error mark (`✕`). gemini wraps its error itself and cuts a word at the terminal's edge
+ * (a field review, recorded tui-auth-401: `…"reason":"API_KEY_INV` + `  ALID"`): under `✕` a full row
+ * goes on in the next one without its indent, so the API's words and reason read whole.
+ */
+const BULLET = /^(\s*)([●⏺✕])\s/;
 /**
  * A TUI's mark in front of its words: claude's message bullet and busy-line spinner (`✻ 5-hour limit
  * reached · retrying…`), codex's error block (`■ You’ve hit your usage limit…`), gemini's (`✕ [API Error: …]`),
@@ -41,15 +46,18 @@ export const BUSY_TAIL = /\s*\((?:[^()]*\s)?(?:esc|ctrl\+c) to (?:interrupt|canc
  *   fitted on this row of `cols` columns (a renderer breaks a line only there): joined with a space.
  *   Only with the terminal's width: the widest row of a short screen says nothing of it;
  * - a claude message the TUI wrapped itself continues in the rows indented under its `●` bullet's
- *   text: "● API Error: 529 … If it" + "  persists, check …".
+ *   text: "● API Error: 529 … If it" + "  persists, check …"; gemini's `✕ [API Error: …]` the same,
+ *   a word it cut at the edge joined whole.
  */
 export function unwrapRows(screen: readonly string[], cols?: number): string[] {
   const width = Math.max(0, ...screen.map((r) => r.length));
   const out: string[] = [];
   let carry = "";
   let indent: string | null = null;
+  let cutsWords = false;
   for (let i = 0; i < screen.length; i++) {
-    const row = screen[i] as string;
+    let row = screen[i] as string;
+    if (carry && cutsWords && indent !== null && hangs(row, indent)) row = row.slice(indent.length);
     const line = carry + row;
     // A row padded with blanks to the edge (claude's highlighted prompt row) was not cut by a wrap. A
     // sentence's end at the edge is one, unless the line is inside a quoted string there (a JSON error
@@ -61,17 +69,21 @@ export function unwrapRows(screen: readonly string[], cols?: number): string[] {
     const soft = open && !full && cols !== undefined && wordWrapped(row, screen[i + 1], cols);
     carry = full ? line : soft ? `${line} ` : "";
     if (full || soft) continue;
-    if (indent !== null && line.startsWith(indent) && /^\S/.test(line.slice(indent.length))) {
+    if (indent !== null && hangs(line, indent)) {
       out[out.length - 1] += ` ${line.slice(indent.length)}`;
       continue;
     }
     const bullet = BULLET.exec(line);
     indent = bullet ? `${bullet[1]}  ` : null;
+    cutsWords = bullet?.[2] === "✕";
     out.push(line);
   }
   if (carry) out.push(carry);
   return out;
 }
+
+/** A row indented under a mark's text: its text goes on there. */
+const hangs = (row: string, indent: string) => row.startsWith(indent) && /^\S/.test(row.slice(indent.length));
 
 /** The line ends inside a JSON string: an odd count of unescaped double quotes after a `{"`. */
 function inOpenQuote(line: string): boolean {

@@ -143,6 +143,19 @@ export interface AgentProfile {
    */
   readonly reportedRetryLimit?: number;
   /**
+   * Failed calls its telemetry reports that end the run once the same turn failed a call before
+   * (`judgeReportedError`): the first may be one the run goes on without (gemini's router, a model of
+   * its own choosing), not a second. Judged with the class and words of the rule that matches.
+   */
+  readonly failsWhenRepeated?: readonly FailureRule[];
+  /**
+   * The most failed calls of one turn, of any kind, its telemetry may report before the run counts as
+   * failed (the class of the rule its words match, else network): a CLI that calls again at once
+   * without end (a field review: gemini's TUI, 41k calls in 4 minutes) is no healthy run. Above what
+   * its own retries take. Unset: no bound but `reportedRetryLimit`.
+   */
+  readonly reportedErrorLimit?: number;
+  /**
    * Lines the CLI prints on its way that never say why a run ended (codex's `WARNING: proceeding, even
    * though we could not create PATH aliases…` at its start): no `lastError` of a run killed later.
    */

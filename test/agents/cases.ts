@@ -141,6 +141,26 @@ const tuiError = (id: string, conductor: ConductorExpectation, line: RegExp, why
 const tui = (id: string, why: string, question: RegExp, extra: Extra) =>
   row(id, asks, why, { args: [], stopAfterSteps: true, maxMs: 90_000, question, ...extra });
 
+/** The second prompt of a session whose first turn was answered. */
+export const NEXT_PROMPT = "Reply with one more short sentence.";
+/**
+ * A TUI session whose first turn is answered and whose next one fails (scenario `ok<N>then<…>`): the
+ * second prompt typed, its Enter on a write of its own (codex and gemini drop an Enter that comes with
+ * the text), then the CLI's error `line`; stopped 3 s after.
+ */
+const turnFails = (id: string, conductor: ConductorExpectation, line: RegExp, why: string, extra: Extra) =>
+  row(id, conductor, why, {
+    args: TUI_PROMPT[id.split("/")[0] as Cli],
+    steps: [
+      { waitFor: /FAKE-API-OK/, settleMs: 2000, send: NEXT_PROMPT },
+      { waitFor: /one more short sentence/, settleMs: 1000, send: "\r" },
+      { waitFor: line, settleMs: 3000 },
+    ],
+    stopAfterSteps: true,
+    expectLine: line,
+    ...extra,
+  });
+
 export const CASES: AgentCase[] = [
   // --- auth: no key / not logged in, and a key the API refuses
   one("claude/nokey", dead("auth"), /Not logged in/, "no ANTHROPIC_API_KEY and no login", NO_KEY),
@@ -654,6 +674,30 @@ export const CASES: AgentCase[] = [
       liveBoundMs: 600_000,
       expectLine: /unexpected status 503/i,
     },
+  ),
+  // Mid-session failures (a field review): each TUI showed the error of a later turn and waited at its
+  // composer, while the session stalled and was restarted (claude, its conversation lost) or sat at
+  // input_wait (codex), lastError null.
+  turnFails(
+    "claude/tui-context-turn",
+    { ...dead("context"), lastError: "Context limit reached · /compact or /clear to continue" },
+    /Context limit reached|Prompt is too long/,
+    "a turn answered, then the next too long: claude compacts, then gives up",
+    { scenario: "ok1thencontext" },
+  ),
+  turnFails(
+    "claude/tui-model-turn",
+    dead("config"),
+    /issue with the selected model/,
+    "a turn answered, then the model is gone (404)",
+    { scenario: "ok1thenmodel" },
+  ),
+  turnFails(
+    "codex/tui-model-turn",
+    { ...dead("config"), lastError: "The model `gpt-fake` does not exist or you do not have access to it." },
+    /■.*does not exist/,
+    "a turn answered, then the model is gone (404)",
+    { scenario: "ok2thenmodel" },
   ),
   row("codex/tui-turn-hup", asks, "a TUI turn answered, then SIGHUP (the terminal closes): is an app-server left?", {
     args: [PROMPT],

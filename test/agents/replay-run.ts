@@ -24,6 +24,8 @@ export function replayCommand(
   e: ExpectFile,
   doneFile: string,
   timing: { speed: number; maxGap: number; splitMs?: number } = { speed: 20, maxGap: 0.05 },
+  /** `telemetry: false`: the CLI's telemetry off (GEMINI_TELEMETRY_ENABLED=false), its screen all there is. */
+  { telemetry = true }: { telemetry?: boolean } = {},
 ): string[] {
   const argv = [process.execPath, REPLAY, cast, "--speed", String(timing.speed), "--max-gap", String(timing.maxGap)];
   if (e.replayBurstGapS) argv.push("--burst-gap", String(e.replayBurstGapS));
@@ -32,8 +34,8 @@ export function replayCommand(
   const stopAt = e.question?.atSeconds ?? e.stepsDoneAtSeconds ?? null;
   if (stopAt !== null) argv.push("--stop-at", String(stopAt));
   if (e.stoppedByRecorder) argv.push("--stay");
-  const telemetry = cast.replace(/\.cast$/, ".telemetry.jsonl");
-  if (existsSync(telemetry)) argv.push("--telemetry", telemetry);
+  const file = cast.replace(/\.cast$/, ".telemetry.jsonl");
+  if (telemetry && existsSync(file)) argv.push("--telemetry", file);
   return argv;
 }
 

@@ -27,6 +27,15 @@ export const SCENARIOS = [
   // timeout): the socket closes without the stream's end.
   "drop",
 ] as const;
+// ok<N>then<scenario> (`ok1thenmodel`): the first N model calls (per segment and vendor, as `flaky`) get
+// the `ok` answer, the calls after them the scenario: a session whose later turn fails (a field review's
+// mid-session failures: a model gone, a context full after turns that worked).
+
+/** `ok1thenmodel` → { okCalls: 1, after: "model" }; undefined for any other segment. */
+export function parseThen(segment: string): { okCalls: number; after: string } | undefined {
+  const m = /^ok(\d+)then([a-z]+(?:-\d+)?)$/.exec(segment);
+  return m && parseScenario(m[2] as string) ? { okCalls: Number(m[1]), after: m[2] as string } : undefined;
+}
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Scenario {

@@ -11,7 +11,7 @@ import { handleAnthropic } from "./anthropic.js";
 import { handleGemini } from "./gemini.js";
 import { bodyTextOf, sendJson } from "./http-util.js";
 import { handleOpenAi } from "./openai.js";
-import { DROP_AFTER_MS, FLAKY_RETRY_SECONDS, parseScenario, type Scenario } from "./scenario.js";
+import { DROP_AFTER_MS, FLAKY_RETRY_SECONDS, parseScenario, parseThen, type Scenario } from "./scenario.js";
 
 export type Vendor = "anthropic" | "openai" | "gemini";
 
@@ -83,9 +83,16 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const [, first = "", ...rest] = url.pathname.split("/");
+    const then = parseThen(first);
     let scenario: Scenario = parseScenario(first) ?? { name: "ok", seconds: 0 };
-    const path = parseScenario(first) ? `/${rest.join("/")}` : url.pathname;
+    const path = parseScenario(first) || then ? `/${rest.join("/")}` : url.pathname;
     const vendor = vendorOf(path);
+    if (then) {
+      const key = `${first} ${vendor}`;
+      const n = (calls.get(key) ?? 0) + (isModelCall(req.method, path) ? 1 : 0);
+      calls.set(key, n);
+      if (n > then.okCalls) scenario = parseScenario(then.after) as Scenario;
+    }
     if (scenario.name === "flaky") {
       const key = `${first} ${vendor}`;
       const n = (calls.get(key) ?? 0) + (isModelCall(req.method, path) ? 1 : 0);
