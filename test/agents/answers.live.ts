@@ -5,7 +5,7 @@
  * side effect is checked in the work folder) and the folder-trust dialogs (the prompt must then be
  * answered). Part of `npm run test:agents` (loopback-only namespace, the fake API).
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { stripAnsi } from "../../actors/screen-tail.js";
@@ -108,16 +108,7 @@ describe("a question answered with sendKeys: the CLI takes the answer and goes o
       const id = k.name;
       const waits: { kind: string; question: string }[] = [];
       c.on("inputWait", (e) => e.sessionId === id && waits.push({ kind: e.kind, question: e.question }));
-      c.spawnSession({
-        id,
-        agent: "command",
-        judgeAs: k.cli,
-        command: [live.bin(k.cli), ...k.args],
-        workdir: dirs.cwd,
-        env,
-      });
-      const outPath = c.getSnapshot()[0]!.outPath as string;
-      const printed = () => (existsSync(outPath) ? readFileSync(outPath, "utf8") : "");
+      const printed = live.spawnTui(c, id, k.cli, k.args, { dirs, env });
       try {
         const asked = await until(
           "the question",

@@ -9,7 +9,6 @@
  *   types the text, then Enter after the profile's `submitDelayMs`.
  * Part of `npm run test:agents` (loopback-only namespace, the real CLIs, the fake API).
  */
-import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import type { Cli } from "./agent-env.js";
 import { PROMPT } from "./cases.js";
@@ -39,10 +38,7 @@ describe("sendInput into an idle TUI's composer", () => {
       const composer = new Promise<void>((resolve) =>
         c.on("inputWait", (e) => e.sessionId === id && e.kind === "composer" && resolve()),
       );
-      const bin = live.bin(cli);
-      c.spawnSession({ id, agent: "command", judgeAs: cli, command: [bin], workdir: dirs.cwd, env });
-      const outPath = c.getSnapshot()[0]!.outPath as string;
-      const printed = () => (existsSync(outPath) ? readFileSync(outPath, "utf8") : "");
+      const printed = live.spawnTui(c, id, cli, [], { dirs, env });
       try {
         await composer;
         expect(c.sendInput(id, prompt)).toBe(true);

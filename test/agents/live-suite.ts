@@ -3,6 +3,7 @@
  * resume): the CLIs and the fake API before its tests, a conductor per run in the run's folder, and
  * at the end of a test or of the file every conductor shut down and whatever a run left ended.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import type { ConductorOptions, SpawnConfig } from "../../src/conductor-options.js";
@@ -51,6 +52,23 @@ export function liveSuite() {
         trustWorkdir: true,
         ...extra,
       } as SpawnConfig;
+    },
+    /**
+     * The real CLI's TUI as a `command` session judged as that CLI, in the run's work folder; returns
+     * what it has printed so far (its output log).
+     */
+    spawnTui(c: Conductor, id: string, cli: Cli, args: string[], run: Pick<TuiRun, "dirs" | "env">): () => string {
+      const { dirs, env } = run;
+      c.spawnSession({
+        id,
+        agent: "command",
+        judgeAs: cli,
+        command: [bins[cli]!.bin, ...args],
+        workdir: dirs.cwd,
+        env,
+      });
+      const outPath = c.getSnapshot().find((s) => s.id === id)?.outPath as string;
+      return () => (existsSync(outPath) ? readFileSync(outPath, "utf8") : "");
     },
     /** Shuts the conductor down, then ends what the run left; returns those leftovers. */
     async close(c: Conductor, marker: string): Promise<ProcInfo[]> {

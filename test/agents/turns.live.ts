@@ -6,7 +6,6 @@
  * with no new `inputWait` (the composer went and came back inside the question's settle, so the
  * session never left its first wait). Part of `npm run test:agents` (loopback only, the fake API).
  */
-import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import type { Cli } from "./agent-env.js";
 import { liveSuite } from "./live-suite.js";
@@ -31,10 +30,8 @@ describe("turn after turn at a TUI's composer", () => {
         if (e.sessionId === id && e.kind === "composer") waits++;
       });
       c.on("stateChange", (e) => e.sessionId === id && states.push(e.to));
-      const bin = live.bin(cli);
-      c.spawnSession({ id, agent: "command", judgeAs: cli, command: [bin], workdir: dirs.cwd, env });
-      const outPath = c.getSnapshot()[0]!.outPath as string;
-      const answers = () => (existsSync(outPath) ? readFileSync(outPath, "utf8").split("FAKE-API-OK").length - 1 : 0);
+      const printed = live.spawnTui(c, id, cli, [], { dirs, env });
+      const answers = () => printed().split("FAKE-API-OK").length - 1;
       try {
         await until("the first composer wait", () => (waits > 0 ? true : undefined), 120_000);
         for (let turn = 1; turn <= TURNS; turn++) {
