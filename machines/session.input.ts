@@ -66,6 +66,50 @@ export function submitsLater(c: InputGate, event: SessionEvent): boolean {
   );
 }
 
+/** A choice's words without its number: `1. Yes, proceed (y)` → `yes, proceed (y)`. */
+const label = (choice: string) =>
+  choice
+    .replace(/^\d{1,2}[.)]\s*/, "")
+    .trim()
+    .toLowerCase();
+
+/**
+ * The choice that text sent to a menu names: its number (`2`), its words (`No`, `yes, proceed`: the
+ * one choice they begin), or its shortcut (`y` for `Yes, proceed (y)`); -1 when it names none.
+ */
+export function chosenBy(choices: readonly string[], text: string): number {
+  const t = text.trim().toLowerCase();
+  if (/^\d{1,2}$/.test(t)) return Number(t) >= 1 && Number(t) <= choices.length ? Number(t) - 1 : -1;
+  const labels = choices.map(label);
+  const exact = labels.indexOf(t);
+  if (exact >= 0) return exact;
+  const begun = labels.flatMap((l, i) => (t && l.startsWith(t) ? [i] : []));
+  if (begun.length === 1) return begun[0] as number;
+  const shortcut = labels.flatMap((l, i) => (t && l.endsWith(`(${t})`) ? [i] : []));
+  return shortcut.length === 1 ? (shortcut[0] as number) : -1;
+}
+
+/**
+ * What text sent to a menu writes. A numbered choice: its number (the three CLIs take it at once; the
+ * Enter after it is the chart's, only if the number left the menu as it was). An unnumbered one
+ * (claude's trust dialog): the arrows from the highlighted choice to it, then Enter. Text that names
+ * no choice: as typed (a shortcut the CLI may know), never with an Enter, which would confirm the
+ * highlighted choice whatever the text said (a field review: `sendInput(id, "No")` at claude's
+ * approval typed two ignored letters and an Enter on `1. Yes`, and the `rm -rf` ran). Empty text is
+ * that Enter, asked for.
+ */
+export function menuWrite(c: InputGate, text: string): { data: string; confirmLater: boolean } {
+  const choices = c.inputWait?.choices ?? [];
+  if (text.trim() === "") return { data: "\r", confirmLater: false };
+  const target = chosenBy(choices, text);
+  if (target < 0) return { data: text, confirmLater: false };
+  if (choices.every((ch) => /^\d{1,2}[.)]/.test(ch))) return { data: String(target + 1), confirmLater: true };
+  const from = c.inputWait?.selected;
+  if (from === undefined) return { data: text, confirmLater: false };
+  const moves = keysToBytes(Array(Math.abs(target - from)).fill(target > from ? "Down" : "Up"));
+  return { data: `${moves}\r`, confirmLater: false };
+}
+
 export const charsOf = (w: WriteCommand): number => w.data.length + (w.after?.data.length ?? 0);
 
 /** The part of a session's context input depends on. `typeAhead` is null once it was written. */
@@ -73,7 +117,7 @@ export interface InputGate extends JudgedContext {
   spec: NonNullable<JudgedContext["spec"]>;
   state: string;
   childRunning: boolean;
-  inputWait: { kind: string } | null;
+  inputWait: { kind: string; choices?: readonly string[]; selected?: number } | null;
   typeAhead: readonly WriteCommand[] | null;
 }
 

@@ -50,6 +50,8 @@ export interface InputWaitInfo {
   kind: Question["kind"];
   question: string;
   choices: string[];
+  /** The highlighted choice of a menu (index in `choices`), when it marks one. */
+  selected?: number;
 }
 
 export const profileOf = (c: JudgedContext) => agentProfile(c.policy.judgeAs ?? c.agent);
@@ -195,7 +197,9 @@ export function verdictJudgement(v: FailureVerdict): RunJudgement {
 export function openQuestion(c: JudgedContext, screen: readonly string[], title: string | null): InputWaitInfo | null {
   const patterns = [...DEFAULT_INPUT_WAIT_PATTERNS, ...c.policy.inputWaitPatterns];
   const q = findQuestion(profileOf(c), screen, title, patterns, c.answeredQuestion ?? null);
-  return q ? { pattern: q.pattern, line: q.text, kind: q.kind, question: q.text, choices: q.choices } : null;
+  if (!q) return null;
+  const info = { pattern: q.pattern, line: q.text, kind: q.kind, question: q.text, choices: q.choices };
+  return q.selected === undefined ? info : { ...info, selected: q.selected };
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { assign, enqueueActions, sendTo } from "xstate";
 import type { Ev } from "./session.context.js";
-import { answersQuestion, inputCommand, submitsLater, typeAheadDue } from "./session.input.js";
+import { answersQuestion, inputCommand, menuWrite, submitsLater, typeAheadDue } from "./session.input.js";
 import { openQuestion } from "./session.judgement.js";
 import { sessionRunSetup } from "./session.run-actions.js";
 import { STATES } from "./session.types.js";
@@ -35,17 +35,20 @@ export const sessionRequestSetup = sessionRunSetup.extend({
     })),
     /** The text and Enter (INPUT) or the keys' bytes (KEYS), to the running child (session.input.ts). */
     forwardInput: enqueueActions(({ context, event, enqueue }) => {
-      const write = inputCommand(context, event);
-      const menu = submitsLater(context, event);
-      // A menu's answer: the text now, its Enter once due and only if the text left the menu as it was.
-      enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...(menu ? { data: write.data } : write) });
+      const atMenu = submitsLater(context, event);
+      // A menu's answer: the choice the text names (session.input.ts); a number's Enter once due, only
+      // if the number left the menu as it was.
+      const choice = atMenu ? menuWrite(context, (event as Ev<"INPUT">).text) : null;
+      const write = choice ? { data: choice.data } : inputCommand(context, event);
+      const menu = choice?.confirmLater === true;
+      enqueue.sendTo("pty", { type: "CHILD.WRITE" as const, ...write });
       if (context.inputUnsure) enqueue.assign({ inputUnsure: null }); // this one is the last input now
       const waiting = context.state === STATES.INPUT_WAIT && answersQuestion(event);
       // Text at a composer or a prompt line is its answer once its Enter is written (the writer's
       // pause): until then the question drawn again is this one, the text still in it.
       if (menu || (waiting && write.after))
         enqueue.raise({ type: "INPUT.SUBMIT", generation: context.generation, menu }, { delay: "submitAnswer" });
-      if (waiting && (menu || !write.after)) enqueue.assign({ answerFrom: context.screenKey.content });
+      if (waiting && !write.after) enqueue.assign({ answerFrom: context.screenKey.content });
       if (event.type !== "INPUT") return;
       const asked = context.inputWait?.question ?? openQuestion(context, context.screen, context.title)?.question;
       enqueue.assign({ answeredQuestion: asked ?? null });

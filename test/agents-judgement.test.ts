@@ -261,6 +261,7 @@ describe("questions on the whole screen", () => {
       kind: "trust",
       text: "Do you trust the files in this folder?",
       choices: ["1. Yes, proceed", "2. No, exit"],
+      selected: 0,
       pattern: "menu",
     });
   });
@@ -382,6 +383,7 @@ describe("questions on the whole screen", () => {
       kind: "trust",
       text: "Quick safety check: Is this a project you created or one you trust?",
       choices: ["No, exit", "Yes, I trust this folder"],
+      selected: 0,
       pattern: "menu",
     });
   });

@@ -361,17 +361,63 @@ describe("session machine: probes", () => {
       ]);
     });
 
-    it("text the menu did not take (nothing changed on screen): its Enter is typed when due", () => {
+    it("a number the menu did not take (nothing changed on screen): its Enter is typed when due", () => {
       const h = firstAsked();
       const typed = h.commands.length;
-      h.actor.send({ type: "INPUT", text: "yes" });
+      h.actor.send({ type: "INPUT", text: "1" });
       h.advance(799);
-      expect(h.commands.slice(typed)).toEqual([{ type: "CHILD.WRITE", data: "yes" }]);
+      expect(h.commands.slice(typed)).toEqual([{ type: "CHILD.WRITE", data: "1" }]);
       h.advance(1);
       expect(h.commands.slice(typed)).toEqual([
-        { type: "CHILD.WRITE", data: "yes" },
+        { type: "CHILD.WRITE", data: "1" },
         { type: "CHILD.WRITE", data: "\r" },
       ]);
+    });
+
+    it.each([
+      ["yes", "1"],
+      ["No", "2"],
+      ["y", "1"],
+      ["2", "2"],
+    ])(
+      "defect: sendInput(%j) at a menu types the choice it names (%s), not the words and an Enter on the highlighted one",
+      (text, digit) => {
+        const h = firstAsked();
+        const typed = h.commands.length;
+        h.actor.send({ type: "INPUT", text });
+        expect(h.commands.slice(typed)).toEqual([{ type: "CHILD.WRITE", data: digit }]);
+      },
+    );
+
+    it("defect: text that names no choice is typed as it is and never confirmed (was: an Enter on the highlighted choice, `1. Yes`)", () => {
+      const h = firstAsked();
+      const typed = h.commands.length;
+      h.actor.send({ type: "INPUT", text: "perhaps" });
+      h.advance(10_000);
+      expect(h.commands.slice(typed)).toEqual([{ type: "CHILD.WRITE", data: "perhaps" }]);
+    });
+
+    it("defect: claude's unnumbered trust dialog: 'Yes' and '2' move to that choice, then Enter (was: Enter on the highlighted `No, exit`)", () => {
+      for (const text of ["Yes", "2", "yes, i trust this folder"]) {
+        const h = session({ inputQuietMs: 10 }, { agent: "claude" });
+        h.spawnedEv();
+        h.screen([
+          "Quick safety check: Is this a project you created or one you trust? (Like your own code)",
+          " ❯ No, exit",
+          "   Yes, I trust this folder",
+          " Enter to confirm · Esc to cancel",
+        ]);
+        h.advance(10);
+        expect(h.ctx().inputWait).toMatchObject({
+          kind: "trust",
+          choices: ["No, exit", "Yes, I trust this folder"],
+          selected: 0,
+        });
+        const typed = h.commands.length;
+        h.actor.send({ type: "INPUT", text });
+        h.advance(10_000);
+        expect(h.commands.slice(typed)).toEqual([{ type: "CHILD.WRITE", data: "\x1b[B\r" }]);
+      }
     });
 
     it("defect: sendKeys(['Enter']) on the first, the second back within the settle: asked anew (was: never reported)", () => {

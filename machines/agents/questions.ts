@@ -31,9 +31,17 @@ function rows(screen: readonly string[]): Row[] {
   return screen.map((l) => ({ text: contentOf(l).trim() })).filter((r) => r.text !== "");
 }
 
-function findMenu(r: Row[]): { first: number; last: number; choices: string[] } | null {
-  let best: { first: number; last: number; choices: string[] } | null = null;
-  let cur: { first: number; last: number; next: number; choices: string[] } | null = null;
+interface Menu {
+  first: number;
+  last: number;
+  choices: string[];
+  /** The choices' rows, in order. */
+  at: number[];
+}
+
+function findMenu(r: Row[]): Menu | null {
+  let best: Menu | null = null;
+  let cur: (Menu & { next: number }) | null = null;
   for (let i = 0; i < r.length; i++) {
     const m = OPTION.exec((r[i] as Row).text);
     if (!m) {
@@ -43,13 +51,15 @@ function findMenu(r: Row[]): { first: number; last: number; choices: string[] } 
     }
     const n = Number(m[1]);
     const choice = `${n}. ${(m[2] as string).trim()}`;
-    if (n === 1) cur = { first: i, last: i, next: 2, choices: [choice] };
+    if (n === 1) cur = { first: i, last: i, next: 2, choices: [choice], at: [i] };
     else if (cur && n === cur.next && i - cur.last <= 3) {
       cur.last = i;
       cur.next++;
       cur.choices.push(choice);
+      cur.at.push(i);
     } else cur = null;
-    if (cur && cur.choices.length >= 2) best = { first: cur.first, last: cur.last, choices: [...cur.choices] };
+    if (cur && cur.choices.length >= 2)
+      best = { first: cur.first, last: cur.last, choices: [...cur.choices], at: [...cur.at] };
   }
   if (!best || r.length - 1 - best.last > MENU_TAIL) return null;
   // A numbered list is a menu when one choice is selected or a question sits above it
@@ -59,7 +69,7 @@ function findMenu(r: Row[]): { first: number; last: number; choices: string[] } 
 }
 
 /** Choices without numbers, aligned under the selected `❯` line; on the raw screen (indentation matters). */
-function findMarkedMenu(screen: readonly string[]): { line: number; choices: string[] } | null {
+function findMarkedMenu(screen: readonly string[]): { line: number; choices: string[]; selected: number } | null {
   for (let i = screen.length - 1; i >= 0; i--) {
     const m = MARKED.exec(screen[i] as string);
     if (!m) continue;
@@ -77,7 +87,7 @@ function findMarkedMenu(screen: readonly string[]): { line: number; choices: str
     if (screen.slice(last + 1).some((l) => PROMPT_MARK.test(l))) return null;
     const choices = screen.slice(first, last + 1).map((l) => l.slice(col).trim());
     const below = screen.slice(last + 1).filter((l) => contentOf(l).trim() !== "").length;
-    return below <= MENU_TAIL ? { line: first, choices } : null;
+    return below <= MENU_TAIL ? { line: first, choices, selected: i - first } : null;
   }
   return null;
 }
@@ -122,13 +132,20 @@ export function findQuestion(
   const menu = !busy || asking ? findMenu(r) : null;
   if (menu) {
     const text = questionAbove(r, menu.first) ?? (title?.trim() || "choose one");
-    return { kind: kindOf(text, "menu"), text, choices: menu.choices, pattern: "menu" };
+    const selected = menu.at.findIndex((i) => SELECTED.test((r[i] as Row).text));
+    return {
+      kind: kindOf(text, "menu"),
+      text,
+      choices: menu.choices,
+      pattern: "menu",
+      ...(selected >= 0 ? { selected } : {}),
+    };
   }
   const marked = !busy || asking ? findMarkedMenu(screen) : null;
   if (marked) {
     const above = rows(screen.slice(0, marked.line));
     const text = questionAbove(above, above.length) ?? (title?.trim() || "choose one");
-    return { kind: kindOf(text, "menu"), text, choices: marked.choices, pattern: "menu" };
+    return { kind: kindOf(text, "menu"), text, choices: marked.choices, pattern: "menu", selected: marked.selected };
   }
   const line =
     busy && !asking

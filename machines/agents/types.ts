@@ -182,6 +182,8 @@ export interface Question {
   text: string;
   /** The menu's choices as shown ("1. Yes, proceed"), top to bottom; empty when free text. */
   choices: string[];
+  /** The highlighted choice (its index in `choices`), when the menu marks one. */
+  selected?: number;
   /** Which detector saw it (`menu`, `title:action_required`, `yes_no`, `custom:<regex>`…). */
   pattern: string;
 }

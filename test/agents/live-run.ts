@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyCarriageReturns, stripAnsi } from "../../actors/screen-tail.js";
-import { createConductor } from "../../src/conductor.js";
+import { type Conductor, createConductor } from "../../src/conductor.js";
 import { prepareCaseRun } from "./agent-env.js";
 import { type AgentCase, caseId } from "./cases.js";
 import type { FakeApi } from "./fake-api/server.js";
@@ -129,6 +129,7 @@ export async function runUnderConductor(
     env,
     ...(remote ? { remote: true, host: remote.host } : {}),
   });
+  void typeSteps(k, conductor, id, outLog);
   const boundHit = await settled;
   const snap = conductor.getSnapshot().find((s) => s.id === id)!;
   const durationMs = Date.now() - started;
@@ -185,5 +186,23 @@ function readOr(path: string): string {
     return readFileSync(path, "utf8");
   } catch {
     return "";
+  }
+}
+
+/**
+ * A case's typed steps (a second prompt: turnFails in cases.ts), as the recorder types them: each once
+ * its output shows `waitFor` and has been quiet `settleMs`, written as keys (no Enter of the conductor's).
+ */
+async function typeSteps(k: AgentCase, c: Conductor, id: string, out: () => string): Promise<void> {
+  let last = "";
+  for (const step of k.steps ?? []) {
+    for (let quiet = 0; !(printedIn(out(), step.waitFor) && quiet >= (step.settleMs ?? 1500)); ) {
+      await new Promise((r) => setTimeout(r, 250));
+      const now = out();
+      quiet = now === last ? quiet + 250 : 0;
+      last = now;
+      if (c.getSnapshot().find((s: { id: string }) => s.id === id)?.state === "dead") return;
+    }
+    if (step.send !== undefined) c.sendKeys(id, step.send === "\r" ? ["Enter"] : [...step.send]);
   }
 }
