@@ -400,6 +400,32 @@ describe("questions on the whole screen", () => {
     expect(findQuestion(gemini, screen, "✦  Working… (C)")).toBeNull();
   });
 
+  it("defect: gemini restarted to apply trust: its tips under the old trust box are no trust menu (a field review: asked as one, the composer never)", () => {
+    const box = (t: string) => ` │ ${t.padEnd(60)}│`;
+    const screen = [
+      ` ╭${"─".repeat(61)}╮`,
+      box("Do you trust the files in this folder?"),
+      box(""),
+      box("Trusting a folder allows Gemini CLI to load its local configurations."),
+      box("● 1. Trust folder (work)"),
+      box("  2. Trust parent folder (run)"),
+      box("  3. Don't trust"),
+      ` ╰${"─".repeat(61)}╯`,
+      " Gemini CLI is restarting to apply the trust changes...",
+      "   Gemini CLI v0.61.0",
+      "   Authenticated with gemini-api-key /auth",
+      "Tips for getting started:",
+      "1. Create GEMINI.md files to customize your interactions",
+      "2. /help for more information",
+      "3. Ask coding questions, edit code or run commands",
+      "4. Be specific for the best results",
+      "                                                ? for shortcuts",
+      "─".repeat(60),
+      " >   Type your message or @path/to/file",
+    ];
+    expect(findQuestion(gemini, screen, "◇  Ready (work)")).toMatchObject({ kind: "composer" });
+  });
+
   it("a menu answered long ago (output below it) is not an open question; a ? in prose far up is not either", () => {
     const old = ["Choose:", "1. red", "2. blue", ...Array.from({ length: 12 }, (_, i) => `line ${i}`)];
     expect(findQuestion(command, old, null)).toBeNull();

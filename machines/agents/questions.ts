@@ -94,7 +94,10 @@ function findMarkedMenu(screen: readonly string[]): { line: number; choices: str
 
 /** The question a menu answers: the nearest line above ending in "?", else one with a "? " inside. */
 function questionAbove(r: Row[], first: number, strict = false): string | null {
-  const reach = r.slice(Math.max(0, first - QUESTION_REACH), first).reverse();
+  const near = r.slice(Math.max(0, first - QUESTION_REACH), first);
+  // Not past another list's choice: a question above it is that list's (gemini, restarted to apply
+  // trust, drew its numbered tips under the old trust box, read as a trust menu: a field review).
+  const reach = near.slice(near.findLastIndex((x) => OPTION.test(x.text)) + 1).reverse();
   const ends = reach.find((x) => /\?\s*$/.test(x.text));
   if (ends) return ends.text;
   const inside = reach.find((x) => /\?\s/.test(x.text));
