@@ -48,6 +48,20 @@ describe("ls: the reason cell", () => {
     const s = session({ state: "restarting", reason: "rate_limit_wait", nextRunAt: "2026-12-05T11:00:00.000Z" });
     expect(reasonOf(s)).toBe("rate_limit_wait; next run in 1h00m");
   });
+
+  it("defect: a session waiting for an account says so, and when one should be free (was: `starting` and nothing else)", () => {
+    const accountWait = {
+      etaMs: 120_000,
+      etaAt: "2026-12-05T10:02:00.000Z",
+      reason: "acct-a cooling (~120s), acct-b leased (~1800s)",
+    };
+    expect(reasonOf(session({ state: "starting", reason: "respawn", accountWait }))).toBe(
+      "respawn; waits for an account (one free in ~2m00s): acct-a cooling (~120s), acct-b leased (~1800s)",
+    );
+    expect(
+      reasonOf(session({ state: "starting", reason: "initial", accountWait: { ...accountWait, etaAt: null } })),
+    ).toBe("initial; waits for an account: acct-a cooling (~120s), acct-b leased (~1800s)");
+  });
 });
 
 describe("ls: the last-error cell", () => {

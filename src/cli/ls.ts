@@ -47,6 +47,12 @@ function reasonCell(s: ControlSession, now: number): string {
   ];
   const due = s.nextRunAt ? Date.parse(s.nextRunAt) - now : null;
   if (due !== null) parts.push(`next run in ${age(Math.max(0, due))}`);
+  // Waiting for an account: no process runs, whatever the uptime says (a field review: `starting` and nothing else).
+  const wait = s.accountWait;
+  if (wait) {
+    const eta = wait.etaAt ? ` (one free in ~${age(Math.max(0, Date.parse(wait.etaAt) - now))})` : "";
+    parts.push(`waits for an account${eta}: ${wait.reason}`);
+  }
   const link = s.link;
   if (link && link.status !== "up") {
     const since = link.since ? ` for ${age(now - Date.parse(link.since))}` : "";
