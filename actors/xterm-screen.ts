@@ -13,7 +13,7 @@ import { plainTailStart, tailFrom } from "./plain-tail.js";
  * at a file that is not in the package): a synchronous require.
  */
 let terminalClass: typeof Terminal | undefined;
-const xtermTerminal = (): typeof Terminal =>
+export const xtermTerminal = (): typeof Terminal =>
   (terminalClass ??= (createRequire(import.meta.url)("@xterm/headless") as typeof import("@xterm/headless")).Terminal);
 
 /** Below this, a backlog is parsed as it is: looking for a skippable part would not pay. */

@@ -8,14 +8,8 @@
  * continues on, as one line.
  */
 import type { Terminal } from "@xterm/headless";
-import { createRequire } from "node:module";
-
-/**
- * Loaded with the first TUI output, not on import (~13 MB a bare `logs` of a plain log never needs).
- * CommonJS, as actors/xterm-screen.ts loads it.
- */
-const xtermTerminal = (): typeof Terminal =>
-  (createRequire(import.meta.url)("@xterm/headless") as typeof import("@xterm/headless")).Terminal;
+// Loaded with the first TUI output, not on import (~13 MB a bare `logs` of a plain log never needs).
+import { xtermTerminal } from "../../actors/xterm-screen.js";
 
 /**
  * CSI finals that move the cursor to another row or change rows under it (CUU CUD CNL CPL CUP HVP
