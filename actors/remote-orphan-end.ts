@@ -1,13 +1,15 @@
 /**
  * A tmux session in a create's way. Left by a conductor that is provably gone (its client not
  * attached, its process on this machine dead), it is ended as the owner's hook would end it: TERM to
- * its live panes' groups, KILL after ORPHAN_KILL_GRACE_S, its windows and itself killed. A session of
+ * its live panes' groups, KILL after ORPHAN_KILL_GRACE_S, its windows and itself killed, and what
+ * its owner's runs left outside their panes (remote-escapees.ts). A session of
  * a conductor that is attached or only away (it may be reconnecting: a field review saw a paused
  * conductor's live agent ended 300 ms into its outage), and the user's own, are left alone: the
  * create fails, saying whose it is.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { isProcessAlive, pidSpace } from "./process-identity.js";
+import { endEscapeesLater } from "./remote-escapees.js";
 import {
   type Blocker,
   judgeBlocker,
@@ -62,6 +64,8 @@ export async function endOrphan(ctx: PaneContext, name: string): Promise<Blocker
     ctx.log("remote.orphan_end_failed", { tmuxSession: name, step, error: e.message });
   for (const pane of panes)
     await endPane(ctl, pane, { createdSession: name, graceMs, died: (ms) => sleep(ms), failed });
+  // Its daemons too (remote-escapees.ts): the owner is provably gone, so is every run of it.
+  endEscapeesLater(ctl, `${blocker.owner}.`, graceMs);
   ctx.log("remote.orphan_ended", { tmuxSession: name, owner: blocker.owner, panes: panes.length });
   return blocker;
 }

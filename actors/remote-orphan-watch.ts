@@ -7,7 +7,8 @@
  * itself on any client's detach, does nothing while the owner's client is attached; else it waits
  * out a grace and ends the owner's sessions if that same client is still gone (a reconnect sets the
  * pid anew): a conductor killed with `kill -9`, or shut down while the host was away, no longer
- * leaves its agents running there, nor the hub session once nobody uses it.
+ * leaves its agents running there (nor what they started outside their panes: remote-escapees.ts),
+ * nor the hub session once nobody uses it.
  *
  * A session by the name a new run wants, left by a conductor that is provably dead (its process, on
  * this machine, is gone), is ended before the create instead of failing it with "duplicate session"
@@ -15,6 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { pidSpace, processStartTime } from "./process-identity.js";
+import { escapeesScript } from "./remote-escapees.js";
 import { shQuote, tmuxQuote } from "./shell-quote.js";
 
 /** Session option naming the owner token of the conductor that created the session. */
@@ -136,6 +138,9 @@ function reapScript(w: OrphanWatch): string {
     `  sleep ${ORPHAN_KILL_GRACE_S}`,
     `  echo "$l" | while read o d pid w s; do [ "$d" = 1 ] || kill -KILL -$pid 2>/dev/null; t kill-window -t "$w"; t kill-session -t "$s"; done`,
     "fi",
+    // What left the panes (a daemon the agent started): by the owner's cookie, once the panes are over.
+    `( ${escapeesScript(`${owner}.`, 0, ORPHAN_KILL_GRACE_S)}
+) >/dev/null 2>&1`,
     `if [ "$(${live})" = "$p" ]; then`,
     ...unwatchCommands(owner).map((c) => `  t ${c.map(shQuote).join(" ")}`),
     ...hubRemoval(w.hub),

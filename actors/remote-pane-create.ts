@@ -6,6 +6,7 @@
 import { WORKDIR_MISSING } from "../machines/agents/command.js";
 import type { PtyProcessInput } from "../machines/session.types.js";
 import { shimArgs } from "./pty-shim.js";
+import { REMOTE_COOKIE_VAR } from "./remote-escapees.js";
 import { endOrphan } from "./remote-orphan-end.js";
 import { OWNER_OPTION } from "./remote-orphan-watch.js";
 import type { Pane, PaneContext } from "./remote-pane.js";
@@ -29,12 +30,16 @@ export function inWorkdir(dir: string, host: string, argv: readonly string[]): s
   return ["/bin/sh", "-c", script, "conductor-workdir", dir, host, ...argv];
 }
 
-/** A new tmux session `name` running `spec.argv` behind the exit shim (marker nonce `nonce`). */
+/**
+ * A new tmux session `name` running `spec.argv` behind the exit shim (marker nonce `nonce`); every
+ * process in it carries `cookie` (remote-escapees.ts), which finds those that leave the pane.
+ */
 export async function createPane(
   ctx: PaneContext,
   name: string,
   spec: PtyProcessInput["spec"],
   nonce: string,
+  cookie?: string,
 ): Promise<Pane> {
   const cmd = [
     "new-session",
@@ -57,6 +62,7 @@ export async function createPane(
     if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) cmd.push("-e", `${k}=${v}`);
     else ctx.log("remote.env_skipped", { key: k });
   }
+  if (cookie) cmd.push("-e", `${REMOTE_COOKIE_VAR}=${cookie}`); // after the spec's: never replaced by it
   // The exit shim keeps the pty open after the agent exits and prints its status in-band:
   // without it tmux loses a fast-exiting agent's last output (Linux pty EIO at close, and
   // output still queued for a control client is dropped when the pane closes).

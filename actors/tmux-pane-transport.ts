@@ -8,6 +8,7 @@
 import type { ChildExit, SignalRequest } from "../machines/child-run.types.js";
 import type { ChildTransport } from "./child-run.js";
 import { endStream, openLog } from "./log-file.js";
+import { remoteRunCookie, sweepRun } from "./remote-escapees.js";
 import { endLostGroup, endLostGroupLater } from "./remote-lost-group.js";
 import { resyncPane } from "./remote-resync.js";
 import { ackKeys, endPane, inputKeys, type Pane, type PaneContext, signalPane } from "./remote-pane.js";
@@ -33,6 +34,9 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
   /** An attached pane the conductor stopped watching (kill, shutdown): its run has ended, the pane runs on. */
   private letGo = false;
   private unwatch = () => {};
+  /** The cookie of a pane we created (remote-escapees.ts), and its pid once it ran: swept at the reap. */
+  private cookie: string | undefined;
+  private createdPid: number | undefined;
 
   private fail(message: string) {
     this.log("remote.spawn_error", { message });
@@ -85,9 +89,12 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
       cancelled: this.cancelled.signal,
     };
     const { shim, sessionName, nonce } = this;
+    const cookie = shim ? remoteRunCookie(ctl.owner) : undefined;
+    this.cookie = cookie;
     const opened = await openRunPane({
       ...{ ctl, host, hostDownMs: this.hostDownMs, cancelled: this.cancelled.signal, ctx },
-      open: (c) => (this.creating = shim ? createPane(c, sessionName, this.input.spec, nonce) : attachPane(c, target)),
+      open: (c) =>
+        (this.creating = shim ? createPane(c, sessionName, this.input.spec, nonce, cookie) : attachPane(c, target)),
     });
     if (opened.kind === "cancelled") {
       // Killed while its create waited for the host: the create was never sent (cancel() reported
@@ -105,6 +112,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
       });
     const pane = opened.pane;
     this.pane = pane;
+    if (shim) this.createdPid = pane.pid;
     this.log("remote.spawned", { pane: pane.id, pid: pane.pid, tmuxSession: this.sessionName, attached: !this.shim });
     this.report({ type: "RUN.SPAWNED", pid: pane.pid });
     const early = this.early ?? [];
@@ -230,9 +238,16 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
     return { recentOutput: this.out.screen.recent(), ...(detail ? { detail } : {}) };
   }
 
-  /** See endPane: a pane we created is ended and removed, one we watched is only unlinked. */
+  /**
+   * See endPane: a pane we created is ended and removed, one we watched is only unlinked. Beside it,
+   * what left a created pane's group and session is ended by its cookie (remote-escapees.ts).
+   */
   async reap(graceMs: number): Promise<void> {
-    const { ctl, pane, lostPane, host } = this;
+    const { ctl, pane, lostPane, host, cookie, createdPid } = this;
+    const escapees =
+      ctl && host && cookie && createdPid !== undefined
+        ? sweepRun({ host, ctl, cookie, spare: createdPid, graceMs, log: this.log, diag: (l) => this.diag(l) })
+        : undefined;
     if (ctl && lostPane && host) await this.reapLost(ctl, host, lostPane, graceMs);
     if (ctl && pane) {
       const died = (ms: number) => this.probe.died(ms);
@@ -242,6 +257,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
       };
       await endPane(ctl, pane, { createdSession: this.shim ? this.sessionName : null, graceMs, died, failed });
     }
+    await escapees;
     this.unwatch();
   }
 
