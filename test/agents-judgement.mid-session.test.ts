@@ -121,4 +121,40 @@ describe("mid-session failures judged live", () => {
     const menu = ["Do you trust the files in this folder?", " ❯ 1. Yes, proceed", "   2. No, exit"];
     expect(findQuestion(claude, menu, null)?.kind).not.toBe("composer");
   });
+
+  it("a question the agent wrote above its own ready composer is the composer, asked in its words (claude after a refused tool)", () => {
+    const idle = [RULE, "❯\u00a0", RULE, "  ? for shortcuts"];
+    const interrupted = ["● Bash(rm -rf build)", "  ⎿  Interrupted · What should Claude do instead?", ...idle];
+    expect(findQuestion(claude, interrupted, null)).toEqual({
+      kind: "composer",
+      text: "⎿  Interrupted · What should Claude do instead?",
+      choices: [],
+      pattern: "composer",
+    });
+    const asks = ["● Done. Shall I also update the tests?", ...idle];
+    expect(findQuestion(claude, asks, null)).toMatchObject({
+      kind: "composer",
+      text: "● Done. Shall I also update the tests?",
+    });
+    // codex's answer over its composer, the same.
+    const codexAsks = ["• Want me to run the tests too?", "", "› Ask Codex to do anything", "", "  ? for shortcuts"];
+    expect(findQuestion(codex, codexAsks, "repo")).toMatchObject({ kind: "composer" }); // its title: ready
+    // No composer under it: a line's question stays a prompt.
+    expect(findQuestion(claude, ["Continue anyway? [y/N]"], null)).toMatchObject({ kind: "prompt" });
+  });
+
+  it("an idle TUI whose last answer ends in a question is never failed as unanswered (it was, after inputWaitTimeoutMs)", () => {
+    const h = startSession({ inputQuietMs: 10, inputWaitTimeoutMs: 1_000 }, { agent: "claude" });
+    h.spawnedEv();
+    h.screen(["  ⎿  Interrupted · What should Claude do instead?", RULE, "❯\u00a0", RULE, "  ? for shortcuts"]);
+    h.advance(10);
+    expect(h.state()).toBe("input_wait");
+    expect(h.ctx().inputWait).toMatchObject({
+      kind: "composer",
+      question: "⎿  Interrupted · What should Claude do instead?",
+    });
+    h.advance(3_600_000);
+    expect(h.state()).toBe("input_wait");
+    expect(h.spawned).toHaveLength(1);
+  });
 });

@@ -162,16 +162,33 @@ export function findQuestion(
     const text = line?.line ?? r.slice(-BOTTOM).findLast((x) => /\?$/.test(x.text))?.text ?? (title as string).trim();
     return { kind: kindOf(text, "approval"), text, choices: [], pattern: "title:action_required" };
   }
-  if (line) return { kind: kindOf(line.line, "prompt"), text: line.line, choices: [], pattern: line.pattern };
+  const composer = busy ? null : readyComposer(profile, r, title);
+  if (line) {
+    // A question the agent wrote above its own ready composer (claude's `⎿ Interrupted · What should
+    // Claude do instead?`, a turn's answer ending "Shall I go on?") waits for its next message: the
+    // composer, asked in that line's words. As a `prompt` it failed the idle TUI as unanswered after
+    // inputWaitTimeoutMs, and held type-ahead that waits for the composer.
+    const at = r.findLastIndex((x) => x.text === line.line.trim());
+    if (composer && at >= 0 && at < composer.at)
+      return { kind: "composer", text: line.line.trim(), choices: [], pattern: "composer" };
+    return { kind: kindOf(line.line, "prompt"), text: line.line, choices: [], pattern: line.pattern };
+  }
   if (busy) return null;
-  const bottom = r.slice(-BOTTOM);
-  // The lowest: codex draws the turn's own prompt with the same `›` just above the composer.
-  const at = bottom.findLastIndex((x) => profile.composer.some((re) => re.test(x.text)));
-  const composer = bottom[at];
-  const below = bottom.slice(at + 1).map((x) => x.text);
-  if (composer && (profile.composerReady?.(title, below) ?? true))
-    return { kind: "composer", text: composer.text, choices: [], pattern: "composer" };
+  if (composer) return { kind: "composer", text: composer.text, choices: [], pattern: "composer" };
   if (titled === "ready")
     return { kind: "composer", text: (title as string).trim(), choices: [], pattern: "title:ready" };
   return null;
+}
+
+/** The agent's composer near the bottom, drawn and ready for input: its row in `r`, or null. */
+function readyComposer(profile: AgentProfile, r: Row[], title: string | null): { at: number; text: string } | null {
+  const from = Math.max(0, r.length - BOTTOM);
+  // The lowest: codex draws the turn's own prompt with the same `›` just above the composer.
+  // Not a numbered choice: codex's `› 1. Yes, proceed (y)` has its composer's mark.
+  const at = r.findLastIndex(
+    (x, i) => i >= from && !OPTION.test(x.text) && profile.composer.some((re) => re.test(x.text)),
+  );
+  if (at < 0) return null;
+  const below = r.slice(at + 1).map((x) => x.text);
+  return (profile.composerReady?.(title, below) ?? true) ? { at, text: (r[at] as Row).text } : null;
 }
