@@ -136,6 +136,24 @@ describe.skipIf(!cli.built)("conductor logs / attach", () => {
     expect(input.stderr).toContain("--input needs a live attach");
   }, 120_000);
 
+  it("attach --input from a pipe: the input's end is said, and the attach follows on (a script waited on in silence)", async () => {
+    const attach = spawn(process.execPath, [cli.path, "attach", "bigout", "--input", "--follow"], { cwd: dir, env });
+    try {
+      await waitFor(attach, /lines you type are sent to it; Ctrl-C detaches/);
+      const said = waitFor(attach, /end of input/, "stderr");
+      attach.stdin?.end(); // no line: what bigout prints is read by the tests after this one
+      expect(await said).toMatch(
+        /conductor attach: end of input; still following bigout until it ends \(Ctrl-C detaches\)\n/,
+      );
+      expect(attach.exitCode).toBeNull();
+    } finally {
+      attach.kill("SIGINT");
+    }
+    // Ctrl-C still detaches it, and its detach says nothing of the input.
+    const code = await new Promise((r) => attach.once("close", r));
+    expect(code).toBe(0);
+  }, 120_000);
+
   it("defect: logs -f and attach exited 0 without a word when the conductor was killed: now said, exit 1", async () => {
     const follower = spawn(process.execPath, [cli.path, "logs", "bigout", "-f", "-n", "1"], { cwd: dir, env });
     const attach = spawn(process.execPath, [cli.path, "attach", "bigout", "--follow"], { cwd: dir, env });

@@ -69,8 +69,15 @@ export async function attachCommand(
       } else if (m.stream === "end") finish();
     });
     let rl: ReturnType<typeof createInterface> | null = null;
+    let stopping = false;
     if (flags.input) {
       rl = createInterface({ input });
+      // A pipe's end is no detach (the session's answer to what was sent is still to come), but it is
+      // said: a script that piped its lines in waited on in silence (a field review).
+      rl.once("close", () => {
+        if (!stopping)
+          err.write(`conductor attach: end of input; still following ${id} until it ends (Ctrl-C detaches)\n`);
+      });
       rl.on(
         "line",
         (line) =>
@@ -94,6 +101,7 @@ export async function attachCommand(
       how = await Promise.race([done.then(() => "ended" as const), client.closed.then(() => "lost" as const)]);
     } finally {
       process.off("SIGINT", onSigint);
+      stopping = true;
       rl?.close();
       await stream.stop();
     }
