@@ -65,6 +65,25 @@ const codexModel = [
   "  ← for agents · ? for shortcuts                                                              ⚠ 2 warnings · f2 to view",
 ];
 
+/** codex 0.171 after its app-server daemon ended under it (a review: another session's run ended it), ~2 min on. */
+const codexReconnect = [
+  "╭─────────────────────────────────────────────╮",
+  "│ >_ OpenAI Codex (v0.171.0)                  │",
+  "╰─────────────────────────────────────────────╯",
+  "",
+  "■ Automatic reconnect could not restore this session. Your draft is still editable. Copy it before quitting with Ctrl+C,",
+  "then reconnect with the same command.",
+  "",
+  "■ Automatic reconnect timed out while connecting to the server.",
+  "",
+  "• Reconnect failed — check the endpoint, then relaunch (2m 04s)",
+  "",
+  "› Say hi again.",
+  "",
+  "  gpt-fake default · <CWD>",
+  "  ^c quit",
+];
+
 describe("mid-session failures judged live", () => {
   it.each([
     [
@@ -101,6 +120,16 @@ describe("mid-session failures judged live", () => {
       expect(h.spawned).toHaveLength(1);
     },
   );
+
+  it("codex whose app-server went for good (it sat healthy, never answering again): a network failure, restarted", () => {
+    const line = "Automatic reconnect timed out while connecting to the server.";
+    expect(judgeScreen(codex, codexReconnect, null, { cols: 120 })).toMatchObject({ class: "network", line });
+    const h = startSession({}, { agent: "codex" });
+    h.spawnedEv();
+    h.screen([...codexReconnect]);
+    expect(h.ctx()).toMatchObject({ failureMode: "network", lastError: line });
+    expect(h.moves.some((m) => m.endsWith("->failed"))).toBe(true);
+  });
 
   it("the words quoted in an answer are no failure: only at the start of claude's and codex's own rows", () => {
     const quoting = [

@@ -134,6 +134,15 @@ export const codex: AgentProfile = {
       live: true,
       says: SERVER_ERROR_WORDS,
     },
+    // Its TUI lost its app-server (the shared `codex app-server` daemon ended: a review saw it go with
+    // another session's run) and gave up reconnecting after ~2 min (0.171: `■ Automatic reconnect
+    // could not restore this session. …`, `• Reconnect failed — check the endpoint, then relaunch`):
+    // it never answers again, and it sat `healthy`. A new codex starts a new one.
+    {
+      class: "network",
+      pattern: /^■\s*Automatic reconnect (?:could not restore this session|timed out while connecting to the server)/,
+      live: true,
+    },
     { class: "network", pattern: /stream disconnected before completion|error sending request/i },
     // `codex exec`'s `ERROR: unexpected status 502 Bad Gateway: <html>…` (recorded status-502): a
     // gateway's page is no lastError (a field review: exit_nonzero, the whole HTML as its error).
