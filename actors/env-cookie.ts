@@ -149,8 +149,18 @@ export function carriersIn(environs: ReadonlyMap<number, string>, prefix: string
  * `waitMs` (a process stuck in uninterruptible sleep, 'D'); [] is the promise kept. `since`: as for
  * `pidsCarrying` (without it every environ on the machine is read: ~250 ms of CPU profiled, issue 13).
  */
-export async function endCarriers(prefix: string, waitMs = 5000, since?: SpawnMark): Promise<number[]> {
-  let left = await pidsCarrying(prefix, since);
+export async function endCarriers(
+  prefix: string,
+  waitMs = 5000,
+  since?: SpawnMark,
+  /** Carriers left running (a CLI's shared daemon: shared-helpers.ts). */
+  spare?: (pid: number) => boolean,
+): Promise<number[]> {
+  const carrying = async () => {
+    const pids = await pidsCarrying(prefix, since);
+    return spare ? pids.filter((p) => !spare(p)) : pids;
+  };
+  let left = await carrying();
   const deadline = Date.now() + waitMs;
   while (left.length > 0) {
     // Every poll, not only the first: a carrier may fork a new one (a respawning escapee) meanwhile.
@@ -163,7 +173,7 @@ export async function endCarriers(prefix: string, waitMs = 5000, since?: SpawnMa
     }
     if (Date.now() >= deadline) break;
     await sleep(25);
-    left = await pidsCarrying(prefix, since);
+    left = await carrying();
   }
   return left;
 }

@@ -20,6 +20,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { carriersIn, pidsCarrying } from "./env-cookie.js";
 import { cgroupPids } from "./process-cgroup.js";
+import { adoptHelpers } from "./shared-helpers.js";
 import { inWindow, type PidWindow, type SpawnMark, spawnMark, windowBetween } from "./pid-window.js";
 import {
   isAlive,
@@ -46,6 +47,11 @@ export interface ReapOptions {
    * escapees that also dropped the cookie (`setsid env -i …`), while the conductor lives on.
    */
   cgroup?: string;
+  /**
+   * Processes the run started that serve other runs too (a CLI's shared daemon, shared-helpers.ts):
+   * never signalled; moved out of `cgroup`, they end with the conductor.
+   */
+  spare?: (pid: number) => boolean;
 }
 
 export interface ReapResult {
@@ -202,8 +208,11 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
       return { rootPid: root, signalled: [], forced: false, survivors: [] };
     }
     const marked = await markedIn(scan, o);
-    const first = [...new Set([...familyOf(table, root, !orphansOnly), ...marked])].filter((p) =>
-      isAliveInfo(table.get(p)),
+    const family = [...new Set([...familyOf(table, root, !orphansOnly), ...marked])];
+    const first = withoutHelpers(
+      family.filter((p) => isAliveInfo(table.get(p))),
+      o,
+      (kept) => log("reaper.helpers_kept", { label, rootPid: root, pids: kept }),
     );
     // Nothing alive in the family: nothing can fork either, so no second snapshot.
     if (first.length === 0) return { rootPid: root, signalled: [], forced: false, survivors: [] };
@@ -218,7 +227,10 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
     const again = familyOf(table2, root, !rootDied);
     for (const p of left) again.add(p);
     for (const p of await markedIn(scan2, o)) again.add(p);
-    const targets = [...again].filter((p) => isAliveInfo(table2.get(p)));
+    const targets = withoutHelpers(
+      [...again].filter((p) => isAliveInfo(table2.get(p))),
+      o,
+    );
     let forced = false;
     let survivors: number[] = [];
     if (targets.length > 0) {
@@ -236,7 +248,10 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
     const scan = await sharedScan(o.since);
     const { table } = scan;
     const marked = await markedIn(scan, o);
-    const pids = [...new Set([...familyOf(table, root, true), ...marked])].filter((p) => isAliveInfo(table.get(p)));
+    const pids = withoutHelpers(
+      [...new Set([...familyOf(table, root, true), ...marked])].filter((p) => isAliveInfo(table.get(p))),
+      o,
+    );
     if (pids.length === 0) return [];
     log(signal === "SIGKILL" ? "reaper.sigkill" : "reaper.sigterm", { label, rootPid: root, pids });
     return send(pids, root, table, signal);
@@ -264,6 +279,17 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
       return inFlight.size;
     },
   };
+}
+
+/** `pids` less the shared helpers among them (ReapOptions.spare), which leave the run's cgroup. */
+function withoutHelpers(pids: number[], o: Omit<ReapOptions, "graceMs">, kept?: (pids: number[]) => void): number[] {
+  const { spare } = o;
+  if (!spare) return pids;
+  const helpers = pids.filter((p) => spare(p));
+  if (helpers.length === 0) return pids;
+  if (o.cgroup) adoptHelpers(helpers);
+  kept?.(helpers);
+  return pids.filter((p) => !helpers.includes(p));
 }
 
 /** kill() that treats ESRCH (already gone) and EPERM (not ours) as "not sent". */

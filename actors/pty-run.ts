@@ -9,6 +9,7 @@ import type { ChildExit } from "../machines/child-run.types.js";
 import type { PtyProcessInput, ScreenReading } from "../machines/session.types.js";
 import type { TransportReport } from "./child-run.js";
 import { conductorScope, runCookie } from "./env-cookie.js";
+import { sharedHelperTest } from "./shared-helpers.js";
 import { type SpawnMark, spawnMark } from "./pid-window.js";
 import { writeBatched } from "./log-file.js";
 import { type OrphanGuard, processWatchdog } from "./orphan-watchdog.js";
@@ -48,6 +49,8 @@ export abstract class PtyRun {
   protected pid = 0;
   /** This run's env cookie: the reaper finds setsid escapees by it. */
   protected readonly cookie: string;
+  /** The agent's shared helpers (shared-helpers.ts): its reaps leave them running. */
+  protected readonly spareHelpers: ((pid: number) => boolean) | undefined;
   /** Taken right before the spawn: the reaper reads only the processes created since (pid-window.ts). */
   protected since: SpawnMark | undefined;
   /** The run's cgroup, where one was made: the reaper finds cookie-less escapees in it. */
@@ -80,6 +83,7 @@ export abstract class PtyRun {
         report({ type: "RUN.OUTPUT", bytes, lagMs, ...this.screen.reading(input.tailLines ?? 5) }),
     });
     this.cookie = runCookie(deps.cookieScope ?? conductorScope(), input.sessionId, input.spec.instance);
+    this.spareHelpers = sharedHelperTest(input.spec.sharedHelpers);
     // A spawn that cannot work fails now, as it did when every fork was synchronous; the rest queue.
     if (spawnRefused(input.spec, deps.shell ?? "/bin/sh") !== undefined) {
       this.start();

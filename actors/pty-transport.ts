@@ -32,6 +32,7 @@ class PtyTransport extends PtyRun implements ChildTransport {
       cookie: this.cookie,
       since: this.since,
       ...(this.cgroup ? { cgroup: this.cgroup } : {}),
+      ...(this.spareHelpers ? { spare: this.spareHelpers } : {}),
     };
   }
 

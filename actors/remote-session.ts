@@ -13,6 +13,7 @@ import { fromCallback } from "xstate";
 import type { ChildCommand, PtyProcessInput } from "../machines/session.types.js";
 import { type ChildRunner, createChildRunner, type TransportLogic, transportLogic } from "./child-run.js";
 import type { ControlFor, RemoteSessionDeps, RemoteSpec } from "./remote-spec.js";
+import { endEscapees } from "./remote-escapees.js";
 import { ownsLivePanes } from "./remote-orphan-end.js";
 import { unwatchCommands } from "./remote-orphan-watch.js";
 import { exactSession } from "./shell-quote.js";
@@ -36,6 +37,7 @@ export type RemoteChildRunner = ChildRunner<RemoteInput> & { close(): Promise<vo
 
 export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRunner {
   const controls = new Map<string, TmuxControl>();
+  const hostOf = new Map<TmuxControl, SshHost>();
   const controlFor = (host: SshHost, socketName: string) => {
     const key = `${host.name}\0${socketName}`;
     let ctl = controls.get(key);
@@ -50,6 +52,7 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
         ...deps.control,
       });
       controls.set(key, ctl);
+      hostOf.set(ctl, host);
     }
     return ctl;
   };
@@ -75,8 +78,12 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
         const [[clients] = []] = ctl.attached
           ? await ctl.run([["display-message", "-p", "-t", hub, "#{session_attached}"]]).catch(() => [[]])
           : [[]];
-        // Nothing of ours runs there any more: the hook that would end it goes (else it ends itself).
-        if (ctl.attached && !(await ownsLivePanes(ctl)))
+        // What our runs left there to be shared (a codex app-server daemon: shared-helpers.ts) ends with us.
+        const host = hostOf.get(ctl);
+        const swept = ctl.attached && host ? await endOwnersHelpers(host, ctl.owner, deps) : false;
+        // Nothing of ours runs there any more: the hook that would end it goes (else it ends itself,
+        // and what the sweep could not reach with it).
+        if (ctl.attached && swept && !(await ownsLivePanes(ctl)))
           await ctl.run(unwatchCommands(ctl.owner)).catch(() => undefined);
         if (clients === "1") await ctl.run([["kill-session", "-t", hub]]).catch(() => undefined);
         ctl.close();
@@ -85,6 +92,21 @@ export function createRemoteChildRunner(deps: RemoteSessionDeps): RemoteChildRun
     controls.clear();
   };
   return Object.assign(runner, { close });
+}
+
+/**
+ * At the conductor's end: every process on the host that carries the owner's cookie. False when the
+ * sweep could not run: the owner's hook, kept, sweeps the same once our client is gone. Never rejects.
+ */
+async function endOwnersHelpers(host: SshHost, owner: string, deps: RemoteSessionDeps): Promise<boolean> {
+  if (host.status() !== "connected") return false;
+  const r = await endEscapees(host, `${owner}.`, 0, deps.stopGraceMs ?? 2_000).catch((e: Error) => {
+    deps.log?.("remote.escapees", { host: host.name, owner: true, deferred: true, error: e.message });
+    return null;
+  });
+  if (r && r.found.length > 0)
+    deps.log?.("remote.escapees", { host: host.name, owner: true, found: r.found, left: r.left });
+  return r !== null && !r.unsupported;
 }
 
 /** The transport for one run on `remote` (the run's own spec, resolved by the runner). */

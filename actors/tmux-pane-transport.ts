@@ -246,7 +246,10 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
     const { ctl, pane, lostPane, host, cookie, createdPid } = this;
     const escapees =
       ctl && host && cookie && createdPid !== undefined
-        ? sweepRun({ host, ctl, cookie, spare: createdPid, graceMs, log: this.log, diag: (l) => this.diag(l) })
+        ? sweepRun({
+            ...{ host, ctl, cookie, spare: createdPid, graceMs, helpers: this.input.spec.sharedHelpers },
+            ...{ log: this.log, diag: (l: string) => this.diag(l) },
+          })
         : undefined;
     if (ctl && lostPane && host) await this.reapLost(ctl, host, lostPane, graceMs);
     if (ctl && pane) {

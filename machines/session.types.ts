@@ -61,6 +61,12 @@ export interface ChildSpec {
    */
   envRef?: string;
   /**
+   * Command-line patterns (regex sources) of processes the agent's CLI starts to serve every one of
+   * its instances on that home (codex's `app-server` daemon): a run's end leaves them running, the
+   * conductor's ends them (actors/shared-helpers.ts). From the agent's profile (`sharedHelpers`).
+   */
+  sharedHelpers?: readonly string[];
+  /**
    * Which session of this id: a final session restarted as a new actor, or an id removed and spawned
    * again, gets a new one, so that ending one's processes (killSession's final sweep, by the env
    * cookie) spares the other's (actors/env-cookie.ts).

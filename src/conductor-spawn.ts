@@ -7,6 +7,7 @@ import type { Actor } from "xstate";
 import type { ConductorEvent, conductorMachine, RemotePlacement } from "../machines/conductor.machine.js";
 import { type ConductorOptions, policyFor, type SpawnConfig, validateSpawnConfig } from "./conductor-options.js";
 import { hostMatches } from "../machines/broker.policy.js";
+import { agentProfile } from "../machines/agents/index.js";
 import { checkSessionName } from "../actors/shell-quote.js";
 import { ConductorError, SessionError } from "./errors.js";
 import { buildLaunchSync, LaunchError, type LaunchSpec, launchExtras, overlayEnv, planLaunch } from "./launcher.js";
@@ -153,6 +154,7 @@ export function spawnEventOf(
         ...(launch.resumeArgv ? { resumeArgv: launch.resumeArgv } : {}),
         ...(launch.loggedOut ? { loggedOut: true } : {}),
         instance: String(++instances),
+        ...sharedHelpersOf(config.judgeAs ?? launch.agent),
         ...(opts.cols ? { cols: opts.cols } : {}),
         ...(opts.rows ? { rows: opts.rows } : {}),
       },
@@ -164,6 +166,12 @@ export function spawnEventOf(
     },
   };
   return { event, preset: launch.preset };
+}
+
+/** The agent's shared helpers as regex sources (ChildSpec.sharedHelpers; a spec stays plain data). */
+function sharedHelpersOf(judgedAs: string): { sharedHelpers?: string[] } {
+  const helpers = agentProfile(judgedAs).sharedHelpers;
+  return helpers?.length ? { sharedHelpers: helpers.map((re) => re.source) } : {};
 }
 
 /** The CLIs a `command` is judged as when its program is one of them (by its file name). */

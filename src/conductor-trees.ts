@@ -8,6 +8,7 @@ import type { Actor } from "xstate";
 import { endCarriers, sessionScope } from "../actors/env-cookie.js";
 import type { SpawnMark } from "../actors/pid-window.js";
 import type { ProcessReaper } from "../actors/process-reaper.js";
+import { sharedHelperTest } from "../actors/shared-helpers.js";
 import type { conductorMachine } from "../machines/conductor.machine.js";
 import { survivorsError } from "./conductor-spawn.js";
 import type { LogFn } from "./event-log-format.js";
@@ -125,7 +126,7 @@ export function sessionKiller(d: KillDeps) {
       return;
     }
     // This session's: one spawned under the same id meanwhile (restartSession, remove + spawn) is spared.
-    const instance = sessions[id].getSnapshot().context.spec.instance;
+    const { instance, sharedHelpers } = sessions[id].getSnapshot().context.spec;
     if (!finished[id]) {
       d.log("session.kill", { session: id, reason });
       d.actor.send({ type: "KILL", id, reason });
@@ -133,7 +134,9 @@ export function sessionKiller(d: KillDeps) {
     // The child's stop queues its reap in the same step; let it register first.
     await new Promise((r) => setImmediate(r));
     await boundedWait(d.trees.whenGone(id), d.waitMs);
-    const survivors = await endCarriers(sessionScope(d.cookieScope, id, instance), undefined, d.since);
+    // The agent's shared helpers (a codex daemon other sessions use) are not this session's to end.
+    const spare = sharedHelperTest(sharedHelpers);
+    const survivors = await endCarriers(sessionScope(d.cookieScope, id, instance), undefined, d.since, spare);
     if (survivors.length > 0) throw survivorsError(`killSession("${id}")`, survivors);
   };
 }

@@ -68,16 +68,33 @@ describe("the escapee sweep script, run by /bin/sh on this machine", () => {
     expect(markedProcesses(mark)).toEqual([]);
   });
 
+  it("leaves the agent's shared helpers running (a codex app-server other sessions use), ends the rest", async () => {
+    const mark = newMark();
+    marks.push(mark);
+    const run = "0123456789ab.0000000000000001";
+    const daemon = carrier(run, `exec ${process.execPath} -e 'setInterval(() => {}, 1e9)' codex app-server`, mark);
+    const plain = carrier(run, "exec sleep 304", mark);
+    for (let i = 0; i < 200 && markedProcesses(mark).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    const script = escapeesScript(run, 0, 0.3, ["\\bcodex app-server\\b"]);
+    const r = parseEscapees(execFileSync("/bin/sh", ["-s"], { input: script, encoding: "utf8" }));
+    expect(r?.found.map((p) => p.pid).sort()).toEqual([daemon, plain].sort());
+    expect(r?.kept).toEqual([{ pid: daemon, comm: "node" }]);
+    expect(r?.left).toEqual([]);
+    expect(alive(daemon)).toBe(true);
+    expect(alive(plain)).toBe(false);
+  });
+
   it("reads the outputs it can print, and refuses a prefix it could be fooled by", () => {
-    expect(parseEscapees("escapees\nleft\n")).toEqual({ found: [], left: [] });
-    expect(parseEscapees("escapees 12:codex 13:node\nleft 13\n")).toEqual({
+    expect(parseEscapees("escapees\nkept\nleft\n")).toEqual({ found: [], kept: [], left: [] });
+    expect(parseEscapees("escapees 12:codex 13:node\nkept 12:codex\nleft 13\n")).toEqual({
       found: [
         { pid: 12, comm: "codex" },
         { pid: 13, comm: "node" },
       ],
+      kept: [{ pid: 12, comm: "codex" }],
       left: [13],
     });
-    expect(parseEscapees("noproc\n")).toEqual({ found: [], left: [], unsupported: true });
+    expect(parseEscapees("noproc\n")).toEqual({ found: [], kept: [], left: [], unsupported: true });
     expect(parseEscapees("sh: 1: Syntax error\n")).toBeNull();
     expect(() => escapeesScript("x'; rm -rf ~; '", 0, 1)).toThrow(/bad cookie prefix/);
     expect(() => escapeesScript("", 0, 1)).toThrow(/bad cookie prefix/);

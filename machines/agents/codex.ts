@@ -191,6 +191,9 @@ export const codex: AgentProfile = {
   // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it
   // (field facts; test/agents/input.live.ts types through sendInput). 0.8 s leaves a margin for load.
   submitDelayMs: 800,
+  // 0.171's TUI runs its app-server as a daemon every codex on that CODEX_HOME shares
+  // (`codex app-server --listen unix://…`, `codex app-server daemon pid-update-loop`).
+  sharedHelpers: [/\bcodex app-server\b/],
   // Its start-up warning in a CODEX_HOME under /tmp (a field review: a run OOM-killed later had it as lastError).
   chatter: [/^WARNING: proceeding, even though we could not create PATH aliases\b/],
 };

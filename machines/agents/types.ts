@@ -160,6 +160,12 @@ export interface AgentProfile {
    * though we could not create PATH aliases…` at its start): no `lastError` of a run killed later.
    */
   readonly chatter?: readonly RegExp[];
+  /**
+   * Processes the CLI starts to serve all its instances on one home, matched on their command line
+   * (codex's `codex app-server` daemon): never ended with the run that started them, which would take
+   * every other session of that CLI down with it; the conductor's end ends them.
+   */
+  sharedHelpers?: readonly RegExp[];
 }
 
 /** A failure the profile recognised, with the CLI's own line (secrets not yet redacted). */
