@@ -46,8 +46,17 @@ import type {
   TelemetryErrorEvent,
 } from "./session.types.js";
 
-/** Stand-in for the real pty actor: a machine used without `provide` does nothing at all. */
-const noChild = fromCallback<ChildCommand, PtyProcessInput>(() => undefined);
+/**
+ * Stand-in for the real pty actor, for a machine used without `provide`: each run fails to spawn,
+ * saying what is missing. It did nothing at all, and an embedder's session sat in `restarting` for
+ * ever with no lastError (a review: 100 simulated hours).
+ */
+export const NO_CHILD_ACTOR =
+  "no child actor: sessionMachine runs its agent through its `ptyProcess` actor, which was not provided; " +
+  "use sessionMachine.provide({ actors: { ptyProcess: createPtyProcessLogic(...) } }) (docs/xstate.md) or createConductor";
+const noChild = fromCallback<ChildCommand, PtyProcessInput>(({ input, sendBack }) => {
+  sendBack({ type: "CHILD.SPAWN_ERROR", generation: input.generation, message: NO_CHILD_ACTOR });
+});
 /** Stand-in credential home: no extra environment. The runtime provides the real one. */
 const noCredentials = fromCallback<LeaseEvent, CredentialHomeInput>(({ sendBack }) => {
   sendBack({ type: "CREDENTIALS.READY" });

@@ -23,6 +23,25 @@ const pty = fromCallback<ChildCommand, PtyProcessInput>(({ input }) => {
 
 const input = (id: string): SessionInput => ({ id, agent: "command", spec: { argv: ["/bin/true"] } });
 
+describe("a session machine used without its pty actor", () => {
+  it("fails each run saying what is missing, and ends dead with that as lastError (it sat in restarting for ever)", () => {
+    const clock = new SimulatedClock();
+    const actor = createActor(sessionMachine, {
+      input: { ...input("bare"), policy: { maxRestarts: 2, backoffInitialMs: 0 } },
+      clock,
+    });
+    actor.start();
+    actor.send({ type: "START" });
+    for (let i = 0; i < 10 && actor.getSnapshot().status === "active"; i++) clock.increment(60_000);
+    const snap = actor.getSnapshot();
+    expect(snap.status).toBe("done");
+    expect(snap.context).toMatchObject({ state: "dead", failureMode: "spawn_error" });
+    expect(snap.context.lastError).toMatch(
+      /^no child actor: .*ptyProcess.* was not provided; use sessionMachine\.provide/,
+    );
+  });
+});
+
 describe("an actor that throws", () => {
   it("a session's child: this session fails and is dead (internal_error, no restart), said why", () => {
     const actor = createActor(sessionMachine.provide({ actors: { ptyProcess: pty } }), {
