@@ -11,12 +11,7 @@ import { describe, expect, it, vi } from "vitest";
 import { conductorMachine } from "../machines/conductor.machine.js";
 import { createConductor } from "../src/conductor.js";
 import { createAgentHub } from "../src/testing/agent-hub.js";
-import {
-  conductorPaths,
-  serializeConductorState,
-  type ConductorModelPath,
-  type ConductorSnapshotValue,
-} from "../src/testing/conductor-model.js";
+import { conductorPaths, serializeConductorState, type ConductorModelPath } from "../src/testing/conductor-model.js";
 import { coverageReport, recordTransitions } from "../src/testing/coverage.js";
 import { followActor, runPool } from "../src/testing/runner.js";
 
@@ -39,7 +34,7 @@ async function runPath(path: ConductorModelPath, n: number): Promise<number> {
   });
   const rootId = (conductor.actor as { id: string }).id;
   const follow = followActor(rec, rootId, {
-    serialize: (snap) => serializeConductorState(snap as unknown as ConductorSnapshotValue),
+    serialize: serializeConductorState,
     timeoutMs: STEP_TIMEOUT_MS,
   });
   const started = Date.now();

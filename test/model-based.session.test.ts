@@ -29,7 +29,6 @@ import {
   sessionPaths,
   sessionTestModel,
   type SessionModelPath,
-  type SessionSnapshotValue,
 } from "../src/testing/session-model.js";
 import { arrivals, isTimerStep, MODEL_RUN_POLICY, planTimers } from "../src/testing/timer-plan.js";
 
@@ -159,7 +158,7 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
   });
   const follow = followActor(rec, id, {
     noise: NOISE,
-    serialize: (snap) => serializeSessionState(snap as unknown as SessionSnapshotValue),
+    serialize: serializeSessionState, // typed: followActor takes the snapshot type serialize names
     timeoutMs: STEP_TIMEOUT_MS,
   });
   const started = Date.now();

@@ -4,11 +4,15 @@
  */
 import type { TakenStep, TransitionRecorder } from "./coverage.js";
 
-export interface FollowOptions {
+/**
+ * `S`: the snapshot type `serialize` takes, e.g. `serializeSessionState`'s (`SessionSnapshotValue`):
+ * the recorder keeps every actor's snapshot untyped, the actor followed is yours to name.
+ */
+export interface FollowOptions<S = TakenStep["snapshot"]> {
   /** Keys the runtime may take between expected ones without it being a divergence. */
   noise?: ReadonlySet<string>;
   /** Abstraction to compare with the expected test state (on the snapshot after the step). */
-  serialize?: (snapshot: TakenStep["snapshot"]) => string;
+  serialize?: (snapshot: S) => string;
   timeoutMs?: number;
 }
 
@@ -22,7 +26,11 @@ export interface ActorFollower {
 }
 
 /** Follows the transitions one actor (by id) takes, as recorded by `recordTransitions()`. */
-export function followActor(rec: TransitionRecorder, actorId: string, opts: FollowOptions = {}): ActorFollower {
+export function followActor<S = TakenStep["snapshot"]>(
+  rec: TransitionRecorder,
+  actorId: string,
+  opts: FollowOptions<S> = {},
+): ActorFollower {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const taken: TakenStep[] = rec.steps.filter((s) => s.actor === actorId);
   let cursor = 0;
@@ -58,7 +66,7 @@ export function followActor(rec: TransitionRecorder, actorId: string, opts: Foll
         const step = match(keys, label);
         if (step) {
           if (expectedState !== undefined && opts.serialize) {
-            const got = opts.serialize(step.snapshot);
+            const got = opts.serialize(step.snapshot as unknown as S);
             if (got !== expectedState)
               throw new Error(`${label}: expected test state ${expectedState}, the runtime is in ${got}`);
           }
