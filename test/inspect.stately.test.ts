@@ -8,13 +8,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createWebSocketInspector } from "@statelyai/inspect";
 import { afterAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { createConductor } from "../src/conductor.js";
+import { SCRIPTED_AGENT } from "../src/testing/agent-hub.js";
 
-const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
+const AGENT = SCRIPTED_AGENT;
 const SECRET = "s3cret-answer-7731";
 const ENV_SECRET = "env-value-9902";
 /** Typed ahead (sent before the child runs): it rides in the session context's `typeAhead` meanwhile. */

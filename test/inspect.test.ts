@@ -6,15 +6,15 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { type AnyActorRef, createActor, type InspectionEvent, toPromise } from "xstate";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { createPtyProcessLogic } from "../actors/pty-process.js";
 import { sessionMachine } from "../machines/session.machine.js";
 import { createConductor } from "../src/conductor.js";
+import { SCRIPTED_AGENT } from "../src/testing/agent-hub.js";
 
-const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
+const AGENT = SCRIPTED_AGENT;
 const plan = (steps: object[]) => ({ SCRIPTED_AGENT_PLAN: JSON.stringify(steps) });
 /** `{ starting: "launching" }` → `starting`: the top-level state, whatever the nesting. */
 const top = (v: unknown) => (typeof v === "string" ? v : Object.keys(v as object)[0]);

@@ -6,16 +6,15 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it, vi } from "vitest";
 import { conductorMachine } from "../machines/conductor.machine.js";
 import { createConductor } from "../src/conductor.js";
-import { createAgentHub } from "../src/testing/agent-hub.js";
+import { createAgentHub, SCRIPTED_AGENT } from "../src/testing/agent-hub.js";
 import { conductorPaths, serializeConductorState, type ConductorModelPath } from "../src/testing/conductor-model.js";
 import { coverageReport, recordTransitions } from "../src/testing/coverage.js";
 import { followActor, runPool } from "../src/testing/runner.js";
 
-const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
+const AGENT = SCRIPTED_AGENT;
 const STEP_TIMEOUT_MS = 60_000; // a bound on real events (node starts, exits) on a loaded machine, not a verdict
 const taken = new Set<string>();
 

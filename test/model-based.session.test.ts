@@ -1,7 +1,7 @@
 /**
  * Model-based tests of the session statechart against the real runtime: paths generated from
  * the machine with xstate/graph, each run on the real session actor with the real pty actor and
- * process reaper, driving a scripted agent (test/fixtures/scripted-agent.mjs) step by step; the
+ * process reaper, driving a scripted agent (src/testing/scripted-agent.mjs) step by step; the
  * account broker and credential home are stand-ins that answer as the step says.
  * Each step must take exactly the transitions the machine predicts (read from XState's
  * inspection API) and reach the same abstract state. Coverage is counted from the machine.
@@ -14,14 +14,13 @@
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AnyActorRef, createActor, type EventObject, fromCallback, SimulatedClock, setup } from "xstate";
 import { createProcessReaper } from "../actors/process-reaper.js";
 import { createPtyProcessLogic } from "../actors/pty-process.js";
 import { sessionMachine, type SessionInput } from "../machines/session.machine.js";
 import { coverageReport, machineTransitions, recordTransitions } from "../src/testing/coverage.js";
-import { createAgentHub } from "../src/testing/agent-hub.js";
+import { createAgentHub, SCRIPTED_AGENT } from "../src/testing/agent-hub.js";
 import { followActor, runPool } from "../src/testing/runner.js";
 import {
   busyModelPolicy,
@@ -32,7 +31,7 @@ import {
 } from "../src/testing/session-model.js";
 import { arrivals, isTimerStep, MODEL_RUN_POLICY, planTimers } from "../src/testing/timer-plan.js";
 
-const AGENT = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
+const AGENT = SCRIPTED_AGENT;
 const QUESTION = "Continue? (y/n)";
 const POLICY = MODEL_RUN_POLICY;
 // A bound on real events only (a node start, an exit, a tree's death), sized for a loaded 2-core machine.

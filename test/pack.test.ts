@@ -82,6 +82,17 @@ it("npm pack → install in an empty folder → typed import and npx conductor r
     { cwd: app },
   );
   expect(limited.trim()).toBe("watching");
+  // The scripted agent createAgentHub drives ships too: run from the package, it follows a plan.
+  const { stdout: scripted } = await exec(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      "import { SCRIPTED_AGENT } from 'statechart-conductor/testing'; import { execFileSync } from 'node:child_process'; process.stdout.write(execFileSync(process.execPath, [SCRIPTED_AGENT], { env: { ...process.env, SCRIPTED_AGENT_PLAN: JSON.stringify([{ print: 'from the package' }, { exit: 0 }]) } }))",
+    ],
+    { cwd: app },
+  );
+  expect(scripted).toContain("from the package");
 
   const { stdout } = await exec("npx", ["conductor", "run", "--logs-dir", "logs"], { cwd: app, timeout: 90_000 });
   expect(stdout).toContain("all 6 sessions ended as expected");

@@ -15,6 +15,7 @@ import type { Conductor } from "../src/conductor.js";
 import { listMoves, toGraphJson } from "../src/machine-graph.js";
 import type { SessionSnapshot } from "../src/session-view.js";
 import { layoutGraph, renderSvg, startViewer, type ViewerSource } from "../src/viewer/index.js";
+import { SCRIPTED_AGENT } from "../src/testing/agent-hub.js";
 
 function stubConductor() {
   const emitter = new EventEmitter();
@@ -156,7 +157,7 @@ describe("viewer", () => {
 
   it("conductor run --inspect serves the view during the run and after it until Ctrl-C, then exits with the usual code", async () => {
     const cli = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
-    const agent = fileURLToPath(new URL("./fixtures/scripted-agent.mjs", import.meta.url));
+    const agent = SCRIPTED_AGENT;
     const dir = mkdtempSync(join(tmpdir(), "viewer-cli-"));
     const plan = JSON.stringify([{ print: "working" }, { sleep: 1500 }, { exit: 0 }]);
     writeFileSync(

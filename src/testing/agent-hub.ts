@@ -3,10 +3,16 @@
  * their environment), say hello with their session id and attempt, then do what they are told.
  * Protocol, one JSON object a line — to the agent: {"op":"print"|"ask","text"} | {"op":"exit","code"};
  * from it: {"ev":"hello","session","attempt","pid"} | {"ev":"input","data"}.
- * test/fixtures/scripted-agent.mjs in this repository is such an agent (60 lines, copy it).
+ * `SCRIPTED_AGENT` is such an agent, shipped with the package: run it with node as the session's
+ * command, with SCRIPTED_AGENT_SOCKET=hub.path in its environment (the session id and attempt it
+ * says hello with are the CONDUCTOR_SESSION_ID and CONDUCTOR_ATTEMPT every child gets).
  */
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Path of the scripted agent (`node <path>`): it does only what the hub, or SCRIPTED_AGENT_PLAN, says. */
+export const SCRIPTED_AGENT = fileURLToPath(new URL("./scripted-agent.mjs", import.meta.url));
 
 export interface AgentHub {
   /** Put this in the agent's environment as SCRIPTED_AGENT_SOCKET. */

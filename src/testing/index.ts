@@ -57,5 +57,5 @@ export {
   type ConductorModelPath,
   type ConductorSnapshotValue,
 } from "./conductor-model.js";
-export { createAgentHub, type AgentHub } from "./agent-hub.js";
+export { createAgentHub, type AgentHub, SCRIPTED_AGENT } from "./agent-hub.js";
 export { freePort, killTmuxServer, startSshd, type TestSshd } from "./sshd.js";
