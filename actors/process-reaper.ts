@@ -20,7 +20,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { carriersIn, pidsCarrying } from "./env-cookie.js";
 import { cgroupPids } from "./process-cgroup.js";
-import { adoptHelpers } from "./shared-helpers.js";
+import { withoutHelpers } from "./shared-helpers.js";
 import { inWindow, type PidWindow, type SpawnMark, spawnMark, windowBetween } from "./pid-window.js";
 import {
   isAlive,
@@ -279,17 +279,6 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
       return inFlight.size;
     },
   };
-}
-
-/** `pids` less the shared helpers among them (ReapOptions.spare), which leave the run's cgroup. */
-function withoutHelpers(pids: number[], o: Omit<ReapOptions, "graceMs">, kept?: (pids: number[]) => void): number[] {
-  const { spare } = o;
-  if (!spare) return pids;
-  const helpers = pids.filter((p) => spare(p));
-  if (helpers.length === 0) return pids;
-  if (o.cgroup) adoptHelpers(helpers);
-  kept?.(helpers);
-  return pids.filter((p) => !helpers.includes(p));
 }
 
 /** kill() that treats ESRCH (already gone) and EPERM (not ours) as "not sent". */

@@ -47,3 +47,18 @@ export function adoptHelpers(pids: readonly number[]): void {
     }
   }
 }
+
+/** `pids` less the shared helpers among them (`spare`), which leave the run's `cgroup`; `kept` hears of them. */
+export function withoutHelpers(
+  pids: number[],
+  o: { spare?: (pid: number) => boolean; cgroup?: string },
+  kept?: (pids: number[]) => void,
+): number[] {
+  const { spare } = o;
+  if (!spare) return pids;
+  const helpers = pids.filter((p) => spare(p));
+  if (helpers.length === 0) return pids;
+  if (o.cgroup) adoptHelpers(helpers);
+  kept?.(helpers);
+  return pids.filter((p) => !helpers.includes(p));
+}
