@@ -226,6 +226,7 @@ export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEve
           pattern: e.pattern,
           kind: e.kind,
           question: e.question,
+          ...(e.choices.length > 0 ? { choices: e.choices } : {}),
         });
         api.emit("inputWait", { ...withoutType(e), sessionId: session, at });
         return;

@@ -186,4 +186,14 @@ describe.skipIf(!cli.built)("conductor logs / attach", () => {
     };
     expect(describeEvent(e)).toBe("accountWait reason=limit");
   });
+
+  it("a question reads the same in history and under -f (they printed two different field lists)", () => {
+    const question = "Do you want to proceed?";
+    const choices = ["1. Yes", "2. No"];
+    const history = { ts: "t", type: "session.input_wait", session: "s", l1: "input_wait", pattern: "menu" };
+    const live = { ts: "t", type: "inputWait", session: "s", sessionId: "s", pattern: "menu", line: question };
+    const shown = `waits for input (approval): ${question} [1. Yes | 2. No]`;
+    expect(describeEvent({ ...history, kind: "approval", question, choices })).toBe(shown);
+    expect(describeEvent({ ...live, kind: "approval", question, choices, at: { wallMs: 1, monoMs: 2 } })).toBe(shown);
+  });
 });

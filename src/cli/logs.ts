@@ -19,6 +19,11 @@ export function describeEvent(e: Entry): string {
   const from = e.from as string | undefined;
   const to = e.to as string | undefined;
   if (from !== undefined && to !== undefined) return `${from} → ${to}${e.reason ? ` (${e.reason})` : ""}`;
+  // A question, as the event log keeps it (history) and as the live event has it (-f): one line, the same.
+  if (e.type === "session.input_wait" || e.type === "inputWait") {
+    const choices = Array.isArray(e.choices) && e.choices.length > 0 ? ` [${e.choices.join(" | ")}]` : "";
+    return `waits for input (${String(e.kind ?? e.pattern ?? "?")}): ${String(e.question ?? e.line ?? "")}${choices}`;
+  }
   // Plain fields only, as the history's lines have: a live event's clock readings
   // (at={"wallMs":…,"monoMs":…}) are the line's time again.
   const rest = Object.entries(e)
