@@ -24,7 +24,7 @@ import {
   formatPath,
   fromZod,
 } from "./accounts-config-issues.js";
-import { CANNOT_READ, readJsonFile, readJsonFileSync } from "./json-file.js";
+import { fileProblem, readJsonFile, readJsonFileSync } from "./json-file.js";
 import { ConductorError } from "../machines/conductor-error.js";
 import { z } from "zod";
 import { type AccountMode, type AccountPolicy, resolveAccountPolicy, type Tier } from "../machines/account.machine.js";
@@ -34,6 +34,9 @@ import { type Provider, PROVIDERS } from "../machines/providers.js";
 
 export { PROVIDERS, type Provider };
 export { AccountsConfigError, type AccountsConfigIssue };
+
+/** A key given twice in the file is refused (json-duplicates.ts). */
+const UNIQUE = { uniqueKeys: true } as const;
 const MODES = ["profile", "env", "auth"] as const;
 const TIER_NAMES = ["pro", "plus", "free", "unknown"] as const;
 
@@ -189,19 +192,17 @@ export function parseAccountsConfig(json: unknown, where: string, baseDir: strin
 }
 
 const wholeFileError = (file: string) => (problem: string) =>
-  new AccountsConfigError(file, [
-    { path: "", problem, example: problem.startsWith(CANNOT_READ) ? "" : (EXAMPLES[""] as string) },
-  ]);
+  new AccountsConfigError(file, [{ path: "", problem, example: fileProblem(problem) ? "" : (EXAMPLES[""] as string) }]);
 
 export async function loadAccountsConfig(file: string): Promise<AccountsConfig> {
   const full = path.resolve(file);
-  return parseAccountsConfig(await readJsonFile(full, wholeFileError(file)), file, path.dirname(full));
+  return parseAccountsConfig(await readJsonFile(full, wholeFileError(file), UNIQUE), file, path.dirname(full));
 }
 
 /** For `createConductor`, which is synchronous: the file is read once, at creation. */
 export function loadAccountsConfigSync(file: string): AccountsConfig {
   const full = path.resolve(file);
-  return parseAccountsConfig(readJsonFileSync(full, wholeFileError(file)), file, path.dirname(full));
+  return parseAccountsConfig(readJsonFileSync(full, wholeFileError(file), UNIQUE), file, path.dirname(full));
 }
 
 /** The broker's view: env variable names only, never values. */

@@ -7,7 +7,7 @@
 import path from "node:path";
 import type { ConductorOptions, SpawnConfig } from "./conductor-options.js";
 import { ConfigError, type ConfigIssue } from "./errors.js";
-import { CANNOT_READ, readJsonFile } from "./json-file.js";
+import { fileProblem, readJsonFile } from "./json-file.js";
 import { type RunConfig, runConfigSchema } from "./schema/conductor.js";
 import { describeValue, exampleFor, issuesOf } from "./schema/issues.js";
 import type { FileSession } from "./schema/session.js";
@@ -75,13 +75,10 @@ export async function loadRunConfig(file: string): Promise<RunConfig> {
       {
         path: "",
         problem,
-        example:
-          problem.startsWith("not valid JSON") || problem.startsWith(CANNOT_READ)
-            ? ""
-            : exampleFor(runConfigSchema, ["sessions"]),
+        example: fileProblem(problem) ? "" : exampleFor(runConfigSchema, ["sessions"]),
       },
     ]);
-  const json = await readJsonFile(full, whole);
+  const json = await readJsonFile(full, whole, { uniqueKeys: true });
   return resolveRelativeTo(parseRunConfig(json, file), path.dirname(full));
 }
 

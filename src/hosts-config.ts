@@ -9,7 +9,7 @@ import { homedir } from "node:os";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
-import { CANNOT_READ, readJsonFileSync } from "./json-file.js";
+import { fileProblem, readJsonFileSync } from "./json-file.js";
 import { problemIn, unknownKeyProblem, valueAt } from "./schema/issues.js";
 import type { HostConfig, HostsConfig } from "../actors/host-config.js";
 
@@ -63,7 +63,9 @@ export class HostsConfigError extends ConfigError {
     readonly problem: string,
   ) {
     // A file that cannot be read has no field to point at, and an example of its content would not help.
-    const example = problem.startsWith(CANNOT_READ) ? "" : (EXAMPLES[field ?? ""] ?? (EXAMPLES[""] as string));
+    // An example of the content after "not valid JSON" still shows its shape; never for an unreadable file or a repeat.
+    const noExample = fileProblem(problem) && !problem.startsWith("not valid JSON");
+    const example = noExample ? "" : (EXAMPLES[field ?? ""] ?? (EXAMPLES[""] as string));
     super(
       source,
       [{ path: field ?? "", problem, example, ...(host ? { subject: `host "${host}"` } : {}) }],
@@ -88,7 +90,9 @@ export interface LoadHostsOptions {
 }
 
 export function loadHostsFile(path: string, opts: LoadHostsOptions = {}): HostsConfig {
-  const json = readJsonFileSync(path, (problem) => new HostsConfigError(path, undefined, undefined, problem));
+  const json = readJsonFileSync(path, (problem) => new HostsConfigError(path, undefined, undefined, problem), {
+    uniqueKeys: true,
+  });
   return parseHostsConfig(json, { ...opts, source: path, baseDir: dirname(resolve(path)) });
 }
 

@@ -4,12 +4,21 @@
  */
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { findDuplicateKey } from "./json-duplicates.js";
 import { jsonErrorOffset } from "./json-position.js";
 
 type Fail = (problem: string) => Error;
 
 /** How every config loader's "cannot read" problem starts (its callers give no example of the content then). */
 export const CANNOT_READ = "cannot read the file";
+
+/**
+ * A problem with the file as a whole (unreadable, not JSON, a key given twice): an example of the
+ * content is no help there, and the loaders leave it out.
+ */
+export function fileProblem(problem: string): boolean {
+  return problem.startsWith(CANNOT_READ) || problem.startsWith("not valid JSON") || / is given twice\b/.test(problem);
+}
 
 const READ_REASONS: Readonly<Record<string, string>> = {
   ENOENT: "there is no such file",
@@ -26,14 +35,28 @@ function readFailure(e: unknown): string {
   return reason ? `${reason} (${code})` : (code ?? String((e as Error)?.message ?? e));
 }
 
-function parse(text: string, fail: Fail): unknown {
+/** `uniqueKeys`: a key given twice in one object is refused (a config file: json-duplicates.ts). */
+export interface JsonReadOptions {
+  uniqueKeys?: boolean;
+}
+
+function parse(text: string, fail: Fail, opts: JsonReadOptions = {}): unknown {
   // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse refuses it, a person would not.
   const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let value: unknown;
   try {
-    return JSON.parse(json);
+    value = JSON.parse(json);
   } catch (e) {
     throw fail(`not valid JSON (${v8Reason((e as Error).message)})${whereInText(json)}`);
   }
+  const twice = opts.uniqueKeys ? findDuplicateKey(json) : null;
+  if (twice) {
+    const where = twice.path ? ` in ${twice.path}` : "";
+    throw fail(
+      `"${twice.key}" is given twice${where} (line ${twice.firstLine} and line ${twice.secondLine}): JSON would keep only the last; remove one`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -55,11 +78,11 @@ function v8Reason(message: string): string {
   return reason.replace(/, (?:\.\.\.)?".*$/, "").replace(/ in JSON at position \d+.*$/, "");
 }
 
-export async function readJsonFile(file: string, fail: Fail): Promise<unknown> {
+export async function readJsonFile(file: string, fail: Fail, opts?: JsonReadOptions): Promise<unknown> {
   const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
     throw fail(`${CANNOT_READ}: ${readFailure(e)}`);
   });
-  return parse(text, fail);
+  return parse(text, fail, opts);
 }
 
 /** JSON text already read (a copied config file); `fail` says how its error looks. */
@@ -68,12 +91,12 @@ export function parseJsonText(text: string, fail: Fail): unknown {
 }
 
 /** For constructors that must stay synchronous (createConductor reads its accounts file once). */
-export function readJsonFileSync(file: string, fail: Fail): unknown {
+export function readJsonFileSync(file: string, fail: Fail, opts?: JsonReadOptions): unknown {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
     throw fail(`${CANNOT_READ}: ${readFailure(e)}`);
   }
-  return parse(text, fail);
+  return parse(text, fail, opts);
 }

@@ -255,6 +255,26 @@ describe("errors name the field, the problem and an example", () => {
       const emoji = ((await loadRunConfig(path.join(d, "emoji.json")).catch((e: Error) => e)) as Error).message;
       expect(emoji).toMatch(/not valid JSON \(Unexpected token '.+'\) at line 1, column 7$/);
       expect(emoji).not.toMatch(/secret/);
+      // A key given twice: JSON.parse kept the last without a word (codex ran where the eye read claude).
+      await writeFile(
+        path.join(d, "twice.json"),
+        '{\n  "sessions": [\n    { "id": "a",\n      "agent": "claude",\n      "command": ["true"],\n      "agent": "command" }\n  ]\n}\n',
+      );
+      const twice = ((await loadRunConfig(path.join(d, "twice.json")).catch((e: Error) => e)) as Error).message;
+      expect(twice).toMatch(
+        /"agent" is given twice in sessions\[0\] \(line 4 and line 6\): JSON would keep only the last; remove one$/,
+      );
+      // The same key in two objects is no repeat.
+      await writeFile(
+        path.join(d, "two.json"),
+        JSON.stringify({
+          sessions: [
+            { id: "a", agent: "command", command: ["true"] },
+            { id: "b", agent: "command", command: ["true"] },
+          ],
+        }),
+      );
+      await expect(loadRunConfig(path.join(d, "two.json"))).resolves.toBeDefined();
     } finally {
       await rm(d, { recursive: true, force: true });
     }
