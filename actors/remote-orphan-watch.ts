@@ -32,6 +32,15 @@ export function newOwner(): string {
   return randomBytes(6).toString("hex");
 }
 
+/**
+ * Pane option on a pane the owner watches (`attach: true`): its own `remain-on-exit` before the
+ * watch, `HOLD_UNSET` when it had none, for the owner's hook to put back (remote-pane-attach.ts).
+ */
+export function holdOption(owner: string): string {
+  return `@conductor-hold-${owner}`;
+}
+export const HOLD_UNSET = "-";
+
 /** Global option holding the pid of the owner's attached control client. */
 export function liveOption(owner: string): string {
   return `@conductor-live-${owner}`;
@@ -138,6 +147,8 @@ function reapScript(w: OrphanWatch): string {
     `  sleep ${ORPHAN_KILL_GRACE_S}`,
     `  echo "$l" | while read o d pid w s; do [ "$d" = 1 ] || kill -KILL -$pid 2>/dev/null; t kill-window -t "$w"; t kill-session -t "$s"; done`,
     "fi",
+    // The panes it only watched: their remain-on-exit as it was, closed if dead and nothing keeps them.
+    ...releaseHeld(owner),
     // What left the panes (a daemon the agent started): by the owner's cookie, once the panes are over.
     `( ${escapeesScript(`${owner}.`, 0, ORPHAN_KILL_GRACE_S)}
 ) >/dev/null 2>&1`,
@@ -146,6 +157,19 @@ function reapScript(w: OrphanWatch): string {
     ...hubRemoval(w.hub),
     "fi",
   ].join("\n");
+}
+
+/** The hook's lines that let go of the owner's watched panes (releaseCommands, without the conductor). */
+function releaseHeld(owner: string): string[] {
+  const hold = holdOption(owner);
+  return [
+    `t list-panes -a -F '##{pane_id} ##{pane_dead} ##{${hold}}' | while read id d v; do`,
+    '  [ -n "$v" ] || continue',
+    `  if [ "$v" = ${shQuote(HOLD_UNSET)} ]; then t set-option -p -u -t "$id" remain-on-exit; else t set-option -p -t "$id" remain-on-exit "$v"; fi`,
+    `  t set-option -p -u -t "$id" ${hold}`,
+    `  [ "$d" = 1 ] && [ "$(t display-message -p -t "$id" '##{remain-on-exit}')" = off ] && t kill-pane -t "$id"`,
+    "done",
+  ];
 }
 
 /**

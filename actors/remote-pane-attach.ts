@@ -10,6 +10,7 @@
  * or dead at attach is refused the same way: before, each restart failed with "can't find session".
  */
 import type { ChildExit } from "../machines/child-run.types.js";
+import { HOLD_UNSET, holdOption } from "./remote-orphan-watch.js";
 import type { Pane, PaneContext } from "./remote-pane.js";
 import { exactSession } from "./shell-quote.js";
 import { TmuxCommandError } from "./tmux-hub.js";
@@ -46,9 +47,13 @@ export async function attachPane(ctx: PaneContext, target: string): Promise<Pane
   const [window, id, pid, w, h, dead, status, effective = "off", ...linked] = line.split(" ");
   if (!window?.startsWith("@") || !id?.startsWith("%"))
     throw new Error(`tmux target "${target}" did not resolve to a pane`);
-  const pane: Pane = { window, id, pid: Number(pid), hold: { paneValue, effective } };
+  const option = holdOption(ctl.owner);
+  const pane: Pane = { window, id, pid: Number(pid), hold: { paneValue, effective, option } };
+  // What to put back, kept on the pane itself: if this conductor dies, its hook on the host restores
+  // it (a pane left with remain-on-exit on stayed open, dead, after its program's exit: a review).
+  if (dead !== "1") await ctl.run([["set-option", "-p", "-t", id, option, paneValue || HOLD_UNSET]]);
   if (dead === "1") {
-    void ctl.run(releaseCommands(ctl.hub, pane, null).slice(0, 1)).catch(() => undefined); // its option as it was
+    void ctl.run(releaseCommands(ctl.hub, pane, null).slice(0, -1)).catch(() => undefined); // its option as it was
     throw new AttachRefusedError(
       `tmux target "${target}" on ${ctx.host} is a dead pane (${id}: its program exited${status ? ` with status ${status}` : ""}); ${RERUN}: respawn it there (tmux respawn-pane -t ${id}), then restart the session`,
     );
@@ -75,12 +80,15 @@ export function releaseCommands(
   const { id, hold } = pane;
   const unlink = ["unlink-window", "-t", `${exactSession(hub)}${pane.window}`];
   if (!hold) return [unlink];
-  const restore = hold.paneValue
-    ? ["set-option", "-p", "-t", id, "remain-on-exit", hold.paneValue]
-    : ["set-option", "-p", "-u", "-t", id, "remain-on-exit"];
+  const restore = [
+    hold.paneValue
+      ? ["set-option", "-p", "-t", id, "remain-on-exit", hold.paneValue]
+      : ["set-option", "-p", "-u", "-t", id, "remain-on-exit"],
+    ...(hold.option ? [["set-option", "-p", "-u", "-t", id, hold.option]] : []),
+  ];
   const clean = exit?.exitCode === 0 && !exit.signal;
   const kept = hold.effective === "on" || (hold.effective === "failed" && !clean);
-  return exit && !kept ? [restore, ["kill-pane", "-t", id], unlink] : [restore, unlink];
+  return exit && !kept ? [...restore, ["kill-pane", "-t", id], unlink] : [...restore, unlink];
 }
 
 /** How an attached pane's run ended, said for the session: an exit it does not restart, with why. */

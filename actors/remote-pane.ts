@@ -16,9 +16,10 @@ export interface Pane {
   adopted?: boolean;
   /**
    * An attached pane held open at its program's exit (remote-pane-attach.ts): its own
-   * `remain-on-exit` before ("" when unset on the pane) and the value in effect then.
+   * `remain-on-exit` before ("" when unset on the pane), the value in effect then, and the pane
+   * option that keeps the first for the owner's hook (remote-orphan-watch.ts `holdOption`).
    */
-  hold?: { paneValue: string; effective: string };
+  hold?: { paneValue: string; effective: string; option?: string };
 }
 
 export interface PaneContext {

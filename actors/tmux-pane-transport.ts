@@ -78,7 +78,8 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
     this.target = target;
     const ctl = controlFor(host, socket);
     this.ctl = ctl;
-    if (this.shim) ctl.coverHostDown(this.hostDownMs); // its agent outlives a drop as long as we wait for it
+    // Its agent outlives a drop as long as we wait for it; a watched pane is let go by then.
+    ctl.coverHostDown(this.hostDownMs);
     const ctx: PaneContext = {
       ctl,
       host: this.remote?.host ?? "",
