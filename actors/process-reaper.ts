@@ -172,10 +172,12 @@ export function createProcessReaper(opts: ReaperOptions = {}): ProcessReaper {
     // Group first: it reaches members forked after the snapshot. Only when a family member
     // still leads/joins that group, so a reused pid's own group is never hit.
     const group = pids.some((p) => table.get(p)?.pgid === root);
-    if (group && root > 1 && root !== myPgid && root !== process.pid) trySignal(-root, signal);
+    const toGroup = group && root > 1 && root !== myPgid && root !== process.pid && trySignal(-root, signal);
     for (const pid of pids) {
       if (pid <= 1 || pid === process.pid || pid === myPgid) continue;
-      if (trySignal(pid, signal)) sent.push(pid);
+      // A member the group's signal reached counts even when it is gone (reaped) by its own turn: under
+      // load a SIGKILL of the whole tree was said to have reached nobody, and its log line went unwritten.
+      if (trySignal(pid, signal) || (toGroup && table.get(pid)?.pgid === root)) sent.push(pid);
     }
     return sent;
   }
