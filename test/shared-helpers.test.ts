@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentProfile } from "../machines/agents/index.js";
 import { type Conductor, createConductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
 import { killMarked, MARK_VAR, markedProcesses, newMark } from "./helpers/marked.js";
@@ -109,5 +110,27 @@ describe("a shared helper outlives the run that started it, not the conductor", 
       expect(lines.find((l) => l.session === "a")).toMatchObject({ kept: [{ pid, comm: "node" }], left: [] });
       expect(lines.find((l) => l.owner === true)).toMatchObject({ found: [{ pid, comm: "node" }], left: [] });
     }, 120_000);
+  });
+});
+
+describe("the profiles' shared helpers, by their command lines", () => {
+  const named = (agent: "codex" | "gemini", cmdline: string) =>
+    (agentProfile(agent).sharedHelpers ?? []).some((re) => re.test(cmdline));
+  it("codex's app-server daemon and its pid loop; never the TUI or exec", () => {
+    expect(
+      named("codex", "/h/.codex/packages/app-server-daemon/releases/0.171.0/bin/codex app-server --listen unix://"),
+    ).toBe(true);
+    expect(
+      named(
+        "codex",
+        "/h/.codex/packages/app-server-daemon/releases/0.171.0/bin/codex app-server daemon pid-update-loop",
+      ),
+    ).toBe(true);
+    expect(named("codex", "node /x/bin/codex exec --json hello")).toBe(false);
+    expect(named("codex", "/x/codex/codex")).toBe(false);
+  });
+  it("gemini's LiteRT server (its Gemma router), started detached and shared by its port", () => {
+    expect(named("gemini", "/h/.gemini/bin/litert/lit.linux_x86_64 serve --port=9379 --verbose")).toBe(true);
+    expect(named("gemini", "node --max-old-space-size=4096 /x/bundle/gemini.js")).toBe(false);
   });
 });

@@ -136,6 +136,10 @@ export const gemini: AgentProfile = {
   // (its router's, then 10 of its model's, over 5 minutes); the hot loop above passed it in 0.2 s.
   reportedErrorLimit: 30,
   // Its start-up notes (0.61), printed before every run: never why one ended.
+  // Its optional local Gemma router (settings `experimental.gemmaModelRouter`, autoStartServer): the
+  // TUI starts LiteRT's `lit.<platform> serve --port=9379` detached, and every gemini that finds the
+  // port answering uses it (0.61.0's bundle; a review saw one session's kill end it under another).
+  sharedHelpers: [/\blit\.(?:linux|macos|windows)_\w+(?:\.exe)? serve\b/],
   chatter: [
     /^YOLO mode is enabled\b/,
     /^The 'metricReader' option is deprecated\b/,
