@@ -240,7 +240,11 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
         { maxRestarts: 0, stallMs: 3 * HOURS_2 },
         { hostDownTimeoutMs: HOURS_2 },
       );
-      await s.reach("healthy");
+      // Once (a CPU hog, the whole suite) its run sat in `starting` for the bound: say where it was.
+      await s.reach("healthy").catch((e: Error) => {
+        const recent = logLines.slice(-12).map((l) => `${l.event} ${JSON.stringify(l.data)}`);
+        throw new Error(`${e.message}; the last log lines: ${recent.join(" | ")}`);
+      });
       const downs = () => logLines.filter((l) => l.event === "remote.host_down").length;
       const before = downs();
       // The link drops and new ones hang (a stopped sshd's folder would take the client key with it:
