@@ -2,7 +2,8 @@
  * `conductor run [config.json]`: run every session of a config under supervision, show their
  * lives, answer questions the config has answers for, shut down when all are final.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dropMadeLogs } from "./drop-logs.js";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AccountsConfigError } from "../accounts-config.js";
@@ -120,14 +121,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   // by trial left a `.conductor-logs/run-<time>/` per attempt (a field review). The error is on stderr.
   let made: string | null = null; // the topmost directory this run will make (`.conductor-logs` too)
   for (let d = logsDir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) made = d;
-  const dropLogs = () => {
-    try {
-      if (made !== null) rmSync(made, { recursive: true, force: true });
-    } catch {
-      // Under a file (`--logs-dir a-file/logs`: ENOTDIR) it was never made: nothing to drop. A
-      // throw here turned the refusal being reported into exit 70 and a stack trace.
-    }
-  };
+  const dropLogs = () => dropMadeLogs(logsDir, made);
   let conductor: ReturnType<typeof createConductor>;
   try {
     conductor = createConductor({
