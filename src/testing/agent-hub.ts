@@ -37,7 +37,11 @@ export function createAgentHub(dir: string, opts: { timeoutMs?: number } = {}): 
   const path = join(dir, "agents.sock");
   const conns = new Map<string, Conn>();
   const arrivals = new Map<string, () => void>();
+  /** Every connection, said hello or not: `close` ends them all (server.close waits for each). */
+  const sockets = new Set<Socket>();
   const server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on("close", () => sockets.delete(sock));
     let buf = "";
     let key = "";
     sock.on("data", (d) => {
@@ -87,7 +91,7 @@ export function createAgentHub(dir: string, opts: { timeoutMs?: number } = {}): 
     listen: () => new Promise<void>((r) => server.listen(path, r)),
     close: () =>
       new Promise<void>((r) => {
-        for (const c of conns.values()) c.sock.destroy();
+        for (const sock of sockets) sock.destroy();
         server.close(() => r());
       }),
     ready: async (agent) => void (await conn(agent)),
