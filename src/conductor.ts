@@ -187,7 +187,15 @@ export function createConductor(opts: ConductorOptions) {
     ref.on("*", handle);
     // The session's own actor threw (a defect, not the CLI's): reported as its death, said why. The
     // conductor's chart counts it as final and the other sessions run on (conductor.machine.ts).
-    ref.subscribe({ error: (err) => actorErrorAsDeath(ref.getSnapshot().context, err).forEach(handle) });
+    ref.subscribe({
+      error: (err) => {
+        // XState leaves an errored actor's children running (their cleanup never runs, and a child
+        // cannot be stopped from outside): its run is told to end as a kill ends it. It went on
+        // without its session, and a spawn in flight at the helper outlived the shutdown (an orphan).
+        ref.getSnapshot().children.pty?.send({ type: "CHILD.TERMINATE", reason: "session_error", graceMs });
+        for (const e of actorErrorAsDeath(ref.getSnapshot().context, err)) handle(e);
+      },
+    });
     ref.on("*", probeReporter(config.probeOpts?.onProbe ?? opts.probeOpts?.onProbe, events, log));
     ref.on("*", nextRuns.listener(id));
     // A session of this id before it (removed, or restarted as a new actor) may still be ending its
