@@ -18,7 +18,7 @@ import { haveRemoteTools, killTmuxServer, startSshd, type TestSshd, tmuxOn } fro
 const { built } = distModule("src/index.js");
 const EMBEDDER = fileURLToPath(new URL("./fixtures/remote-orphan-embedder.mjs", import.meta.url));
 const SOCKET = `cond-attorph-${process.pid}`;
-const { tmux, sessions } = tmuxOn(SOCKET);
+const { tmux, sessions, userSession } = tmuxOn(SOCKET);
 const tmp = mkdtempSync(join(tmpdir(), "remote-attach-orphan-"));
 /** A bound for what the host does by itself (the hook's grace, its kills): never a verdict. */
 const BOUND_MS = 60_000;
@@ -51,19 +51,7 @@ describe.runIf(haveRemoteTools && built && process.platform === "linux")(
     it(
       "SIGKILL of the conductor: its hook puts remain-on-exit back, and the pane closes at its program's exit",
       async () => {
-        tmux(
-          "new-session",
-          "-d",
-          "-s",
-          "theirs",
-          "-x",
-          "80",
-          "-y",
-          "24",
-          "sh",
-          "-c",
-          "while :; do echo tick; sleep 1; done",
-        );
+        userSession("theirs", "while :; do echo tick; sleep 1; done");
         const args = [EMBEDDER, join(tmp, "logs"), sshd.hostsFile("box"), SOCKET, newMark(), "1500", "watch", "theirs"];
         embedder = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
         const exited = new Promise<void>((r) => embedder?.on("exit", () => r()));

@@ -11,14 +11,13 @@ import { haveRemoteTools, remoteSuite, tmuxOn } from "./helpers/sshd.js";
 import { waitUntil } from "./helpers/wait-until.js";
 
 const SOCKET = `cond-attach-${process.pid}`;
-const { tmux, sessions } = tmuxOn(SOCKET);
+const { tmux, sessions, userSession } = tmuxOn(SOCKET);
 // Bounds for a loaded machine, never verdicts.
 const BOUND_MS = 60_000;
 const suite = remoteSuite(SOCKET);
 
 /** The user's own tmux session `name` (the default remain-on-exit: off) running `script`. */
-const theirs = (name: string, script: string) =>
-  tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", "sh", "-c", script);
+const theirs = userSession;
 
 const watch = (id: string, sessionName: string) =>
   suite.c.spawnSession({

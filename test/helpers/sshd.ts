@@ -31,7 +31,10 @@ export function tmuxOn(socket: string) {
       return []; // no server running
     }
   };
-  return { tmux, sessions };
+  /** The user's own tmux session `name` (80×24, the default remain-on-exit: off) running `script`. */
+  const userSession = (name: string, script: string) =>
+    tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", "sh", "-c", script);
+  return { tmux, sessions, userSession };
 }
 
 /**
