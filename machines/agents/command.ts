@@ -11,6 +11,14 @@ import type { AgentProfile } from "./types.js";
  */
 export const WORKDIR_MISSING = "conductor: workdir";
 
+/*
+ * A line led (or ended) by a spinner's glyph, as ora and cli-spinners draw one (`⠋ Resolving
+ * packages`, npm's `⠙`, listr's `◐`): its busy line. Without it each turn of the glyph was progress,
+ * and a program hung behind a spinner stayed healthy for as long as it spun. Braille from U+2801
+ * (U+2800 is a blank some TUIs pad with) and the quarter circles; not `|/-\`, which lead list items.
+ */
+export const SPINNER_LINE = /^\s*[\u2801-\u28ff◐◓◑◒◴◷◶◵]\s+\S|\S\s+[\u2801-\u28ff◐◓◑◒◴◷◶◵]\s*$/;
+
 export const command: AgentProfile = {
   name: "command",
   exitCodes: {},
@@ -26,7 +34,7 @@ export const command: AgentProfile = {
   ],
   streamErrorCodes: {},
   titles: [],
-  busy: [],
+  busy: [SPINNER_LINE],
   composer: [],
   questions: [],
   oneShot: () => false,

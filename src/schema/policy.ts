@@ -19,7 +19,7 @@ export const PROBE_ALIASES = {
 const probeShape = {
   stallMs: doc(positiveTimerMs(), {
     description:
-      "L1: no output this long while `healthy` → `stalled` (timer reset on output, exact; after a retry the CLI announces in its stream, counted from the end of the wait it names)",
+      "L1: no progress this long while `healthy` → `stalled` (timer reset by new screen content, exact: a spinner's turns and a blinking mark are none; after a retry the CLI announces in its stream, counted from the end of the wait it names)",
     example: 30_000,
     default: 30_000,
   }).optional(),
