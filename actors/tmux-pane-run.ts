@@ -50,6 +50,8 @@ export abstract class TmuxPaneRun implements PaneWatcher {
   protected exitKnown = false;
   /** When the link to the host dropped, while it is down. */
   protected downSince: number | undefined;
+  /** When the pane was reported spawned: a link's drop says how long the run had its host (RUN.LINK_DOWN). */
+  protected spawnedAt: number | undefined;
   /** Until SPAWNED is reported, what the pane says waits here (EXIT must never precede SPAWNED). */
   protected early: (() => void)[] | null = [];
   /** The pane's bytes → marker and output; held from a drop until the catch-up. */
@@ -166,7 +168,8 @@ export abstract class TmuxPaneRun implements PaneWatcher {
     this.downSince ??= Date.now();
     this.log("remote.host_down", { why, waitMs: this.hostDownMs });
     this.diag(`connection to host lost (${why}); waiting up to ${this.hostDownMs} ms`);
-    this.report({ type: "RUN.LINK_DOWN", why });
+    const upMs = this.spawnedAt === undefined ? undefined : this.downSince - this.spawnedAt;
+    this.report({ type: "RUN.LINK_DOWN", why, ...(upMs !== undefined ? { upMs } : {}) });
   }
 
   attached(): void {

@@ -115,6 +115,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
     this.pane = pane;
     if (shim) this.createdPid = pane.pid;
     this.log("remote.spawned", { pane: pane.id, pid: pane.pid, tmuxSession: this.sessionName, attached: !this.shim });
+    this.spawnedAt = Date.now();
     this.report({ type: "RUN.SPAWNED", pid: pane.pid });
     const early = this.early ?? [];
     this.early = null;
@@ -226,7 +227,7 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
     const reason = exit.reason ?? "pane_dead";
     // How long it was away (a kill while it is gives up early), else the spawn's wait for it.
     const waitedMs = this.downSince === undefined ? this.hostDownMs : Date.now() - this.downSince;
-    if (exit.failureMode === "host_unreachable") this.log("remote.host_unreachable", { waitedMs });
+    if (exit.failureMode === "host_unreachable") this.log("remote.host_unreachable", { waitedMs, upMs: exit.upMs });
     this.diag(`exit: code=${exit.exitCode} signal=${exit.signal} reason=${reason}`);
     const { exitCode, signal } = exit;
     this.log("remote.exit", { pane: this.pane?.id, exitCode, signal, reason, bytes: this.out.bytes });

@@ -28,7 +28,7 @@ const whileLive = {
     { guard: "drainNow", target: "acknowledging", actions: ["preferMarker", "drain"] },
     { target: "acknowledging", actions: "preferMarker" },
   ],
-  "RUN.LINK_DOWN": { target: "hostDown" },
+  "RUN.LINK_DOWN": { target: "hostDown", actions: "noteLinkDown" },
 } as const;
 /** After the marker, the drain may be over before the shim exits: then the exit is reported already. */
 const drainedEarly = { "RUN.DRAINED": { actions: ["reportExit", "noteDrained"] } } as const;
@@ -46,6 +46,7 @@ export const childRunMachine = childRunSetup.createMachine({
     spawnError: null,
     detached: false,
     drain: "none",
+    upMs: null,
   }),
   // The transport lives as long as the run: it is stopped when the run is closed.
   invoke: {
@@ -109,7 +110,7 @@ export const childRunMachine = childRunSetup.createMachine({
         ...reportOutput,
         ...drainedEarly,
         "RUN.EXITED": { target: "draining" },
-        "RUN.LINK_DOWN": { target: "hostDown" },
+        "RUN.LINK_DOWN": { target: "hostDown", actions: "noteLinkDown" },
       },
     },
     /** The ack was lost (the shim waits only for us): kill the shim itself. */
@@ -119,7 +120,7 @@ export const childRunMachine = childRunSetup.createMachine({
         ...reportOutput,
         ...drainedEarly,
         "RUN.EXITED": { target: "draining" },
-        "RUN.LINK_DOWN": { target: "hostDown" },
+        "RUN.LINK_DOWN": { target: "hostDown", actions: "noteLinkDown" },
       },
     },
     /** Exit seen without the marker: take what output is still in flight until it is quiet. */

@@ -21,6 +21,8 @@ export interface ChildRunContext {
   detached: boolean;
   /** DRAIN asked of the transport (at most once a run), and answered: the exit was reported. */
   drain: "none" | "sent" | "done";
+  /** The run's time with its host when the link last dropped (RUN.LINK_DOWN's `upMs`). */
+  upMs: number | null;
 }
 
 type Ev<T extends ChildRunEvent["type"]> = Extract<ChildRunEvent, { type: T }>;
@@ -72,8 +74,12 @@ export const childRunSetup = setup({
     preferMarker: assign({ exit: ({ event }) => (event as Ev<"RUN.MARKER">).exit }),
     noteUnreachable: assign({
       exit: ({ context }) =>
-        context.exit ?? { exitCode: null, signal: null, failureMode: "host_unreachable", reason: "host_unreachable" },
+        context.exit ?? {
+          ...{ exitCode: null, signal: null, failureMode: "host_unreachable", reason: "host_unreachable" },
+          ...(context.upMs !== null ? { upMs: context.upMs } : {}),
+        },
     }),
+    noteLinkDown: assign({ upMs: ({ context, event }) => (event as Ev<"RUN.LINK_DOWN">).upMs ?? context.upMs }),
     noteTerminate: assign({
       terminate: ({ context, event }) => {
         const e = event as Ev<"CHILD.TERMINATE">;

@@ -13,6 +13,8 @@ export interface ChildExit {
   failureMode?: FailureMode;
   /** What the transport saw when the output says nothing (a host's connection error). */
   detail?: string;
+  /** `host_unreachable` mid-run: how long the run had its host, its spawn to the link's drop (ms). */
+  upMs?: number;
 }
 
 /** Every duration of the run's lifecycle, read by the machine's named delays. */
@@ -68,7 +70,8 @@ export type TransportEvent =
   | { type: "RUN.EXITED"; exit: ChildExit; settle: boolean }
   /** The first SIGTERM of a terminate has been delivered: the grace counts from here. */
   | { type: "RUN.SIGNALLED" }
-  | { type: "RUN.LINK_DOWN"; why: string }
+  /** `upMs`: since the run's spawn, by the transport's clock (the session counts a short run's outage). */
+  | { type: "RUN.LINK_DOWN"; why: string; upMs?: number }
   /** Input written may not have arrived (a remote link reset under it); not written again. */
   | { type: "RUN.INPUT_UNSURE"; length: number; error: string; at: number }
   | { type: "RUN.LINK_UP" }

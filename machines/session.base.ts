@@ -30,6 +30,7 @@ import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
 import { charsOf, inputCommand, SELECTION_KINDS, takesInput } from "./session.input.js";
 import {
   BUSY_CONTENT_SETTLE_MS,
+  freeOutage,
   hostOutage,
   NEVER_MS,
   QUESTION_GONE_QUIET_MS,
@@ -221,7 +222,7 @@ export const sessionBase = setup({
     killRequested: ({ context }) => context.killRequested,
     /** Within the restart budget, or a rate limit waited out or a host outage (neither counted against it). */
     mayRestart: ({ context }) =>
-      context.recentRestarts < context.policy.maxRestarts || limitPause(context) || hostOutage(context),
+      context.recentRestarts < context.policy.maxRestarts || limitPause(context) || freeOutage(context),
     /** Waiting for the host after an outage, and it has not answered yet (nor the user restarted). */
     waitingForHost: ({ context }) => hostOutage(context) && !context.backoffElapsed,
     /** The host's link is up again, or refuses us (the next run then says why, and ends the session). */

@@ -137,6 +137,8 @@ export interface SessionContext {
   inputUnsure: { generation: number; length: number; error: string; at: number } | null;
   /** The wait for the host ran past `hostWaitMs`: the session is dead (not restartable). */
   hostWaitOver: boolean;
+  /** The last run ended `host_unreachable` mid-run: how long it had its host (CHILD.EXIT `upMs`). */
+  outageUpMs: number | null;
   /** Reference to this run's credentials, resolved by the child actor (no secret in context). */
   envRef: string | null;
   /** Retry hint from the output of the run that failed, for the account's cool-down. */
@@ -209,6 +211,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     hostWait: null,
     inputUnsure: null,
     hostWaitOver: false,
+    outageUpMs: null,
     envRef: null,
     retryAfterMs: null,
     mcpHeartbeat: input.mcpHeartbeat ?? null,

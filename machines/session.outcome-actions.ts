@@ -11,7 +11,7 @@ import { output, restartWaitMs } from "./session.base.js";
 import { limitPause, liveFailure, openQuestion, runClock, verdictJudgement } from "./session.judgement.js";
 import { isRetryNotice, reportedFailure, retriedByItself, retryNotice } from "./session.retries.js";
 import { keysToBytes } from "./session.keys.js";
-import { hostOutage } from "./session.policy.js";
+import { freeOutage, hostOutage } from "./session.policy.js";
 import { sessionRequestSetup } from "./session.request-actions.js";
 import type { AgentRetryEvent, HostStatusEvent, TelemetryErrorEvent } from "./session.types.js";
 
@@ -70,8 +70,9 @@ export const sessionOutcomeSetup = sessionRequestSetup.extend({
         enqueue.assign({ restarts: context.restarts + 1, backoffElapsed: false, reason: "rate_limit_wait" });
         return;
       }
-      // So is a host that went away: the next run waits for it (restarting, hostWatch), uncounted.
-      if (hostOutage(context)) {
+      // So is a host that went away from a run that had lasted (freeOutage): the next run waits for
+      // it (restarting, hostWatch), uncounted. A shorter run's outage waits the same way, counted.
+      if (freeOutage(context)) {
         enqueue.assign({ restarts: context.restarts + 1, backoffElapsed: false, reason: "host_wait", hostWait: null });
         return;
       }
@@ -81,6 +82,8 @@ export const sessionOutcomeSetup = sessionRequestSetup.extend({
         backoffElapsed: false,
         // Of the budget: with a restart window, restarts that left it are no longer counted (restart_2/1 read as a bug).
         reason: `restart_${context.recentRestarts + 1}/${context.policy.maxRestarts}`,
+        // A short run's outage: counted, and its wait for the host starts afresh all the same.
+        ...(hostOutage(context) ? { hostWait: null } : {}),
       });
       if (context.policy.windowMs !== null) {
         enqueue.raise({ type: "RESTART.WINDOW_EXPIRED" }, { delay: "restartWindow" });

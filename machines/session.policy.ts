@@ -45,6 +45,12 @@ export interface RestartPolicy {
    * 0: no wait, such a restart is counted as any other.
    */
   hostWaitMs: number;
+  /**
+   * A run ended by its host's outage is uncounted only if it had run this long: a shorter one (a host
+   * that drops every run within minutes, a flapping link) counts against `maxRestarts` like any
+   * failure, so a host that never holds a run ends the session instead of running it for ever.
+   */
+  hostSteadyMs: number;
 }
 
 /** How the agent's own words are judged and acted on (issue 10; docs/agents.md). */
@@ -95,6 +101,7 @@ export const DEFAULT_POLICY: Readonly<SessionPolicy> = Object.freeze({
   backoffFactor: 2,
   backoffMaxMs: 30_000,
   hostWaitMs: 600_000,
+  hostSteadyMs: 300_000,
   graceMs: 10_000,
   leaseWaitMs: 600_000,
   judgeAs: null,
@@ -163,4 +170,18 @@ export function backoffDelay(policy: RestartPolicy, nthInWindow: number): number
  */
 export function hostOutage(c: { policy: RestartPolicy; failureMode: FailureMode | null }): boolean {
   return c.failureMode === "host_unreachable" && c.policy.maxRestarts > 0 && c.policy.hostWaitMs > 0;
+}
+
+/**
+ * A host outage that ended a run after `hostSteadyMs` (`outageUpMs`): not counted against
+ * `maxRestarts`. An earlier one is waited for the same way but counted: a host that keeps dropping
+ * runs (it answered each time the session waited, then went again) ran them for ever before.
+ */
+export function freeOutage(c: {
+  policy: RestartPolicy;
+  failureMode: FailureMode | null;
+  outageUpMs: number | null;
+}): boolean {
+  const steady = c.policy.hostSteadyMs;
+  return hostOutage(c) && (steady === 0 || (c.outageUpMs ?? 0) >= steady);
 }

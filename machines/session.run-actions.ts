@@ -204,6 +204,7 @@ export const sessionRunSetup = sessionBase.extend({
         failureMode,
         lastError,
         retryAfterMs,
+        outageUpMs: e.upMs ?? null,
       });
       enqueue.emit({
         type: "exit",

@@ -156,6 +156,8 @@ export type ChildEvent =
       reason?: string;
       /** What the actor saw, when the output says nothing (a host's connection error): the run's `lastError`. */
       detail?: string;
+      /** `host_unreachable` mid-run: how long the run had its host, spawn to the link's drop (ms). */
+      upMs?: number;
       /**
        * A retry hint the actor knows (`Retry-After: 120`), in ms from the exit; else the session reads
        * one from `recentOutput` itself, in the session's zone ("try again at 2:21 AM").

@@ -79,8 +79,11 @@ describe.runIf(haveRemoteTools)("a remote session whose host goes away", () => {
         host: "box",
         hostDownTimeoutMs: 1_000,
         maxRestarts: 1,
+        // A run its host dropped sooner is counted (a flapping host; test/session.host-wait.test.ts).
+        restart: { hostSteadyMs: 500 },
       });
       await waitUntil(() => seen.some((m) => m.to === "healthy"), "the first run", BOUND_MS);
+      await new Promise((r) => setTimeout(r, 600)); // the run has had its host past hostSteadyMs
       await hostDown();
       const waiting = () => seen.some((m) => m.reason === "host_wait" || m.to === "dead");
       await waitUntil(waiting, "the wait for the host", BOUND_MS);
@@ -100,6 +103,9 @@ describe.runIf(haveRemoteTools)("a remote session whose host goes away", () => {
       expect(seen.map((m) => m.to)).not.toContain("dead");
       expect(seen.slice(back)[0]).toEqual({ to: "starting", reason: "host_back" });
       const lines = await log();
+      // How long the run had its host, its spawn to the drop, as the transport measured it.
+      const gaveUp = lines.find((l) => l.event === "remote.host_unreachable");
+      expect(gaveUp?.upMs).toBeGreaterThanOrEqual(500);
       const waits = lines.filter((l) => l.event === "session.host_wait");
       expect(waits[0]).toMatchObject({ session: "away", host: "box", maxWaitMs: 600_000 });
       expect(String(waits[0]?.since)).toMatch(/^\d{4}-\d\d-\d\dT/);

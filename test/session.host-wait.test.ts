@@ -29,8 +29,11 @@ function fakeHostWatch() {
 function outageSession(policy: Parameters<typeof startSession>[0] = {}) {
   const host = fakeHostWatch();
   const h = startSession({ maxRestarts: 2, ...policy }, { hostWatch: host.logic });
-  /** The run's transport gave the host up (its hostDownTimeoutMs), then its tree is gone. */
-  const unreachable = () => {
+  /**
+   * The run's transport gave the host up (its hostDownTimeoutMs), then its tree is gone. `upMs`: how
+   * long the run had its host (default: past restart.hostSteadyMs, an outage not counted; null: never had it).
+   */
+  const unreachable = (upMs: number | null = 300_000) => {
     h.actor.send({
       type: "CHILD.EXIT",
       generation: h.gen(),
@@ -40,6 +43,7 @@ function outageSession(policy: Parameters<typeof startSession>[0] = {}) {
       failureMode: "host_unreachable",
       reason: "host_unreachable",
       detail: "host box not reachable for 60000 ms (unreachable: connect ECONNREFUSED)",
+      ...(upMs !== null ? { upMs } : {}),
     });
     h.gone();
   };
@@ -83,7 +87,7 @@ describe("session machine: waiting for a host that went away", () => {
     expect(host.watches[0]?.stopped).toBe(true);
   });
 
-  it("outage after outage never spends maxRestarts; a crash afterwards still has the whole budget", () => {
+  it("outage after outage of runs that had lasted never spends maxRestarts; a crash afterwards still has the whole budget", () => {
     const { h, host, unreachable } = outageSession({ maxRestarts: 1 });
     for (let i = 0; i < 5; i++) {
       unreachable();
@@ -97,6 +101,40 @@ describe("session machine: waiting for a host that went away", () => {
     h.crash(3);
     expect(h.state()).toBe("restarting");
     expect(h.ctx().reason).toBe("restart_1/1");
+  });
+
+  it("a host that drops each run before hostSteadyMs (flapping) spends maxRestarts: dead, not run for ever", () => {
+    // Before, each outage was free however short the run: a host up a minute and down again (it
+    // answered every wait) had its session run again and again, never ending.
+    const { h, host, unreachable } = outageSession({ maxRestarts: 2 });
+    const reasons: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      h.spawnedEv();
+      h.output();
+      unreachable(299_999); // just short of restart.hostSteadyMs
+      reasons.push(`${h.state()} ${h.ctx().reason}`);
+      if (h.state() !== "restarting") break;
+      // The wait is still the host's (no backoff made up), only counted.
+      expect(h.emitted.some((e) => e.type === "restartWait")).toBe(false);
+      host.report("connected", DOWN_SINCE + i, null);
+      expect(h.state()).toBe("starting");
+    }
+    expect(reasons).toEqual(["restarting restart_1/2", "restarting restart_2/2", "dead maxRestarts(2)_exceeded"]);
+    expect(h.state()).toBe("dead");
+    expect(h.ctx()).toMatchObject({ failureMode: "host_unreachable", reason: "maxRestarts(2)_exceeded" });
+    expect(h.ctx().lastError).toContain("host box not reachable");
+  });
+
+  it("a run that never had its host is counted; hostSteadyMs 0 counts no outage", () => {
+    const { h, unreachable } = outageSession({ maxRestarts: 1 });
+    unreachable(null); // never spawned: its create waited for the host in vain
+    expect(h.ctx()).toMatchObject({ reason: "restart_1/1", recentRestarts: 1 });
+    const zero = outageSession({ maxRestarts: 1, hostSteadyMs: 0 });
+    for (let i = 0; i < 3; i++) {
+      zero.unreachable(null);
+      zero.host.report("connected", DOWN_SINCE + i, null);
+    }
+    expect(zero.h.ctx()).toMatchObject({ restarts: 3, recentRestarts: 0 });
   });
 
   it("a host that never comes back: dead exactly hostWaitMs later, saying which host and since when", () => {

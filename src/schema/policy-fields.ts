@@ -27,6 +27,7 @@ export const POLICY_FIELDS: { readonly [K in keyof SessionPolicy]-?: readonly [P
   backoffFactor: [["restart", "backoffFactor"]],
   backoffMaxMs: [["restart", "backoffMaxMs"]],
   hostWaitMs: [["restart", "hostWaitMs"]],
+  hostSteadyMs: [["restart", "hostSteadyMs"]],
   graceMs: [["graceMs"]],
   leaseWaitMs: [["leaseWaitMs"]],
   judgeAs: [["judgeAs"]],

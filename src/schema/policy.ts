@@ -194,9 +194,15 @@ export const restartSchema = z
     }).optional(),
     hostWaitMs: doc(timerMs(), {
       description:
-        "remote: a run that ended because its host was unreachable waits at most this long for the host, then runs again at once, not counted against `maxRestarts` (still away: `dead`); 0 restarts it as any failure",
+        "remote: a run that ended because its host was unreachable waits at most this long for the host, then runs again at once, not counted against `maxRestarts` if it had lasted `hostSteadyMs` (still away: `dead`); 0 restarts it as any failure",
       example: 600_000,
       default: 600_000,
+    }).optional(),
+    hostSteadyMs: doc(timerMs(), {
+      description:
+        "remote: a run its host's outage ended before it had lasted this long is counted against `maxRestarts` (a host that keeps dropping runs ends the session); 0 never counts an outage",
+      example: 300_000,
+      default: 300_000,
     }).optional(),
     windowMs: doc(positiveTimerMs().nullable(), {
       description: "restart window: at most `maxRestarts` within it (OTP intensity/period); `null` = the whole run",
