@@ -135,6 +135,9 @@ describe("output log on a really full disk (tmpfs)", () => {
       rmSync(join(mnt, "filler"));
       for (let i = 60; i < 70; i++) await write(i);
       await endStream(s);
+      // endStream resolves once the bytes are written ('finish'); its fd closes after, on the thread
+      // pool ('close'): umount before it failed EBUSY (once, with helpers' CLIs loading the machine).
+      if (!s.closed) await new Promise((r) => s.once("close", r));
       leave();
       const text = readFileSync(join(mnt, "p.out.log"), "utf8");
       const all = Array.from({ length: 70 }, (_, i) => line(i)).join("");
