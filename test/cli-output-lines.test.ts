@@ -10,6 +10,7 @@ import { OutputLines } from "../src/cli/output-lines.js";
 import { outputOf, parseCast } from "./agents/cast.js";
 
 const CAST = fileURLToPath(new URL("./fixtures/agents/claude/tui-hang.cast", import.meta.url));
+const GEMINI_TURN = fileURLToPath(new URL("./fixtures/agents/gemini/tui-flaky-429.cast", import.meta.url));
 
 async function linesOf(chunks: string[]): Promise<string[]> {
   const out: string[] = [];
@@ -40,5 +41,17 @@ describe("logs' output lines", () => {
     for (let i = 0; i < text.length; i += 7) cut.push(text.slice(i, i + 7));
     expect(await linesOf(cut)).toEqual(whole);
     expect(whole.join("\n")).not.toMatch(/[\r\x1b]/);
+  });
+
+  it("a spinner's frames are one line: gemini's busy line shown once, not each turn of its glyph and clock", async () => {
+    // Recorded: a 15-s turn, its spinner redrawn ~80 times. Before, each frame whose glyph or clock
+    // differed was a line of its own (40 of the history's 89 lines).
+    const text = outputOf(parseCast(readFileSync(GEMINI_TURN, "utf8"), "gemini/tui-flaky-429"));
+    const lines = await linesOf([text]);
+    expect(lines.filter((l) => l.includes("Thinking..."))).toEqual([
+      expect.stringMatching(/^ ⠋ Thinking\.\.\. \(esc to cancel, 0s\) +\? for shortcuts$/),
+    ]);
+    expect(lines).toContain("✦ FAKE-API-OK: hello from the fake model.");
+    expect(lines).toContain(" > Reply with one short sentence.");
   });
 });

@@ -137,7 +137,7 @@ describe("output log on a really full disk (tmpfs)", () => {
       await endStream(s);
       // endStream resolves once the bytes are written ('finish'); its fd closes after, on the thread
       // pool ('close'): umount before it failed EBUSY (once, with helpers' CLIs loading the machine).
-      if (!s.closed) await new Promise((r) => s.once("close", r));
+      if (!s.closed) await new Promise<void>((r) => s.once("close", () => r()));
       leave();
       const text = readFileSync(join(mnt, "p.out.log"), "utf8");
       const all = Array.from({ length: 70 }, (_, i) => line(i)).join("");

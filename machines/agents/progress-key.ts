@@ -21,6 +21,11 @@ const COUNTER = /\b\d+(?:\.\d+)?(?:h|m|s)\b(?:\s*\d+(?:m|s)\b)*/g;
 
 const BLANKS = /\s+/g;
 
+/** A busy line as its content key reads it: no spinner glyphs, no clock, blanks collapsed. */
+export function withoutSpinner(line: string): string {
+  return line.replace(GLYPHS, "").replace(COUNTER, "").replace(BLANKS, " ");
+}
+
 /** The two keys of one screen (see the module comment). */
 export interface ScreenKeys {
   readonly progress: string;
@@ -56,7 +61,7 @@ export function screenKeys(profile: AgentProfile, screen: readonly string[], tit
     // Blanks collapsed too: gemini pads its busy line to keep `? for shortcuts` right-aligned, so
     // the padding shrinks by one each time the clock grows a digit (9s → 10s, 1m 9s → 1m 10s: live,
     // every ~50 s, and the busy stall never came).
-    const content = line.replace(GLYPHS, "").replace(COUNTER, "").replace(BLANKS, " ");
+    const content = withoutSpinner(line);
     const next = mixLine(h, line);
     // Until now hc === h: it goes its own way only from a line the two read differently.
     hc = !diverged && content === line ? next : mixLine(hc, content);

@@ -5,9 +5,13 @@
  * screen. A row is read when the cursor leaves it (a line feed, a move to another row, a clear, a
  * screen switch) and shown if it changed since it was last shown there: what the screen showed,
  * row by row, in the order it was drawn. A row the terminal wrapped is read with the rows it
- * continues on, as one line.
+ * continues on, as one line. A busy line is compared without its spinner and clock: each frame of a
+ * spinner was a line of its own (gemini's `⠋ Thinking... (esc to cancel, 0s)`, ~40 of the 89 lines
+ * of a recorded 15-s turn), where the turn's words are what a reader wants.
  */
 import type { Terminal } from "@xterm/headless";
+import { AGENT_PROFILES } from "../../machines/agents/index.js";
+import { withoutSpinner } from "../../machines/agents/progress-key.js";
 // Loaded with the first TUI output, not on import (~13 MB a bare `logs` of a plain log never needs).
 import { xtermTerminal } from "../../actors/xterm-screen.js";
 
@@ -21,9 +25,18 @@ const ROW_ADDRESSING_CSI = "Hfd";
 /** ESC finals that do the same: IND, NEL, RI, DECRC, RIS. */
 const ROW_LEAVING_ESC = "DEM8c";
 
+/** Every agent's busy line (and a plain command's spinner): `logs` does not know which agent drew it. */
+const BUSY_LINES = Object.values(AGENT_PROFILES).flatMap((p) => p.busy);
+
+/** What a row is compared by: its text, or for a busy line its words without the spinner and clock. */
+function rowKey(text: string): string {
+  for (const re of BUSY_LINES) if (re.test(text)) return `\0busy\0${withoutSpinner(text)}`;
+  return text;
+}
+
 export class ScreenLines {
   private readonly term: InstanceType<typeof Terminal>;
-  /** What was last shown of each row (by its index on the screen), so a redraw of it is not shown again. */
+  /** What was last shown of each row (by its index on the screen, as `rowKey`), so a redraw of it is not shown again. */
   private shown = new Map<number, string>();
 
   /** `emit` gets each line as it is read, during the parse of the output that completed it. */
@@ -87,8 +100,9 @@ export class ScreenLines {
   private readRow(y: number, blankToo: boolean): void {
     if (y < 0) return;
     const text = this.logicalLine(y);
-    if (this.shown.get(y) === text || (!blankToo && text === "")) return;
-    this.shown.set(y, text);
+    const key = rowKey(text);
+    if (this.shown.get(y) === key || (!blankToo && text === "")) return;
+    this.shown.set(y, key);
     this.emit(text);
   }
 
