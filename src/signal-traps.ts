@@ -9,6 +9,8 @@
  * exists while at least one target is registered; a signal shuts every target down in parallel,
  * then exits with the shell's convention for death by that signal (128 + signo).
  */
+import { closeSync, openSync } from "node:fs";
+import { isatty } from "node:tty";
 
 export interface ShutdownTarget {
   shutdown(reason: string): Promise<void>;
@@ -41,10 +43,36 @@ let config: Required<SignalTrapOptions> = defaults();
 let epoch = 0;
 let pendingTimer: NodeJS.Timeout | undefined;
 
+/** Which of fds 0–2 were a terminal when this module loaded (a hangup ends that, leaveHungUpTerminal). */
+const stdioWasTty = [0, 1, 2].map((fd) => isatty(fd));
+
+/**
+ * A closed terminal, seen from a process about to exit: Node's exit restores each terminal fd's saved
+ * modes and aborts when that fails (tcsetattr → EIO on a hung-up tty: "Assertion failed" in
+ * node::ResetStdio, nodejs/node#51519; Node 24 ignores the error, nodejs/node#58200). A stdio fd that
+ * was a terminal and is none now is pointed at /dev/null first, which Node's check then skips. A
+ * terminal still there is left alone, so its modes are restored as usual.
+ */
+export function leaveHungUpTerminal(): void {
+  for (const fd of [0, 1, 2]) {
+    if (!stdioWasTty[fd] || isatty(fd)) continue;
+    try {
+      closeSync(fd);
+      const got = openSync("/dev/null", fd === 0 ? "r" : "w"); // the lowest free fd: this one
+      if (got !== fd) closeSync(got); // then it stays closed, which Node's check skips too
+    } catch {
+      // Closed already: nothing of it to restore.
+    }
+  }
+}
+
 function defaults(): Required<SignalTrapOptions> {
   return {
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    exit: (code) => process.exit(code),
+    exit: (code) => {
+      if (code === EXIT_CODES.SIGHUP) leaveHungUpTerminal();
+      process.exit(code);
+    },
     warn: (message) => process.stderr.write(`[signal-traps] ${message}\n`),
   };
 }
@@ -71,6 +99,10 @@ function uninstall(): void {
 async function onSignal(sig: TrappedSignal): Promise<void> {
   const code = EXIT_CODES[sig];
   if (shuttingDown) {
+    // A hangup comes more than once (the kernel's to the session leader, the shell's to its jobs as it
+    // goes, the kernel's to the foreground group once the leader is gone): nobody asked twice, so the
+    // shutdown goes on (a terminal closed on `conductor run` ended it after 1.5 s: its log cut short).
+    if (sig === "SIGHUP") return;
     // A second Ctrl-C while shutting down: the person wants out now. Keep the first signal's code.
     config.exit(shuttingDown.code);
     return;
@@ -90,11 +122,14 @@ async function onSignal(sig: TrappedSignal): Promise<void> {
         }),
     ),
   ).then(() => "done" as const);
+  let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
-    pendingTimer = setTimeout(() => resolve("timeout"), timeoutMs);
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    pendingTimer = timer;
   });
   const outcome = await Promise.race([all, timeout]);
-  clearTimeout(pendingTimer);
+  // This shutdown's own timer: one from before a reset, ending late, cleared the next one's.
+  clearTimeout(timer);
   if (myEpoch !== epoch) return;
   if (outcome === "timeout") warn(`shutdown still running after ${timeoutMs} ms; exiting anyway`);
   shuttingDown = null;

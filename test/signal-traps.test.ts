@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { distModule as distModuleOf } from "./helpers/dist.js";
 import {
@@ -11,6 +14,14 @@ import {
 } from "../src/signal-traps.js";
 
 const { path: distModule, built: hasDist } = distModuleOf("src/signal-traps.js");
+const haveTmux = (() => {
+  try {
+    execFileSync("tmux", ["-V"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 afterEach(() => resetSignalTraps());
 
@@ -128,6 +139,22 @@ describe("signal traps", () => {
     expect(slow.finished).toBe(false);
   });
 
+  it("a second hangup during shutdown is the same hangup: the shutdown goes on, then exits 129", async () => {
+    // A closed terminal sends SIGHUP more than once (the kernel's, the shell's to its jobs); taken
+    // as "out now", it cut `conductor run`'s shutdown short (its event log without its end).
+    const { codes, first, exit } = captureExit();
+    configureSignalTraps({ exit });
+    const slow = fakeTarget(300);
+    registerForSignals(slow);
+    process.emit("SIGHUP");
+    await new Promise((r) => setTimeout(r, 20));
+    process.emit("SIGHUP");
+    process.emit("SIGHUP");
+    expect(await first).toBe(129);
+    expect(codes).toEqual([129]);
+    expect(slow.finished).toBe(true);
+  });
+
   it("exits after the timeout when a shutdown hangs, and survives a failing shutdown", async () => {
     const { first, exit } = captureExit();
     const warnings: string[] = [];
@@ -179,6 +206,48 @@ describe("signal traps", () => {
     expect(out).toContain(`shutdown-start signal:${sig}`);
     expect(out).toMatch(/shutdown-done \d+/);
   });
+  it.skipIf(!hasDist || !haveTmux)(
+    "a terminal closed under it (its tmux server killed): the shutdown ends, and the exit is 129, not Node's abort",
+    async () => {
+      // Node's exit restores a terminal's modes and aborted on a hung-up one (tcsetattr EIO,
+      // nodejs/node#51519): `Assertion failed` in node::ResetStdio, after the shutdown's last line.
+      const dir = mkdtempSync(join(tmpdir(), "sigtrap-tty-"));
+      const [out, err] = [join(dir, "out"), join(dir, "err")];
+      const socket = `sigtrap-${process.pid}`;
+      const child = fileURLToPath(new URL("fixtures/signal-trap-child.mjs", import.meta.url));
+      const read = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");
+      const until = async (ok: () => boolean, what: string) => {
+        for (const end = Date.now() + 30_000; !ok(); await new Promise((r) => setTimeout(r, 50)))
+          if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${read(out)}`);
+      };
+      // Its stdin and stdout are the pane's terminal; stderr goes to a file, where an abort says so.
+      const cmd = `exec env OUT='${out}' '${process.execPath}' '${child}' 300 2>'${err}'`;
+      execFileSync("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24", cmd]);
+      try {
+        await until(() => read(out).includes("ready"), "the child");
+        const pid = Number(/^pid (\d+)$/m.exec(read(out))?.[1]);
+        execFileSync("tmux", ["-L", socket, "kill-server"]);
+        const alive = () => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        };
+        await until(() => !alive(), "its end");
+        expect(read(out)).toMatch(/shutdown-start signal:SIGHUP\n[^]*shutdown-done \d+\nexit 129\n$/);
+        expect(read(err)).toBe("");
+      } finally {
+        try {
+          execFileSync("tmux", ["-L", socket, "kill-server"], { stdio: "ignore" });
+        } catch {
+          // gone already
+        }
+      }
+    },
+    60_000,
+  );
   if (!hasDist) {
     it.skip(`real-signal child test needs ${distModule}: run \`npx tsc -p tsconfig.build.json\` first`, () => {});
   }
