@@ -236,7 +236,7 @@ describe("signal traps", () => {
           }
         };
         await until(() => !alive(), "its end");
-        expect(read(out)).toMatch(/shutdown-start signal:SIGHUP\n[^]*shutdown-done \d+\nexit 129\n$/);
+        expect(read(out)).toMatch(/shutdown-start signal:SIGHUP\n[\s\S]*shutdown-done \d+\nexit 129\n$/);
         expect(read(err)).toBe("");
       } finally {
         try {
