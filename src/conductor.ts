@@ -78,9 +78,10 @@ export function createConductor(opts: ConductorOptions) {
   const cookieScope = conductorScope();
   // Before this conductor's first spawn: what carries its cookie was created after this (env-cookie.ts).
   const createdMark = spawnMark();
-  // What a dead predecessor on this logsDir left running is ended and reported (src/survivors.ts).
+  // What a dead predecessor on this logsDir (or on `survivorsFrom`) left running is ended and reported (src/survivors.ts).
   const onSurvivors = (r: SurvivorReport) => events.emit("survivors", { ...r, at: now() });
-  const ledger = openSurvivorLedger(logsDir, cookieScope, { log, graceMs, onSurvivors });
+  const alsoFrom = (opts.survivorsFrom ?? []).map((d) => resolve(d));
+  const ledger = openSurvivorLedger(logsDir, cookieScope, { log, graceMs, onSurvivors, alsoFrom });
   // A retry the CLI's stream announces goes to its session's chart (PROBE.RETRY), which notes it; the
   // last bytes are read once the session may be final (`settle`): a stopped actor is not sent to.
   const nextRuns = createNextRuns();

@@ -18,7 +18,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import fs from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { endCarriers, pidsCarrying } from "../actors/env-cookie.js";
 import { cgroupPids, killCgroup, processCgroup, removeCgroup, sweepDeadCgroups } from "../actors/process-cgroup.js";
 import { isProcessAlive, processStartTime } from "../actors/process-identity.js";
@@ -41,6 +41,8 @@ export interface SurvivorReport {
   /** The conductor that left them (gone now). */
   previousPid: number;
   previousStartedAt: string;
+  /** Its logs directory (this one's, or one of `survivorsFrom`). */
+  previousLogsDir: string;
   /** Every process found carrying its cookie, with its name (`/proc/<pid>/comm`). */
   pids: number[];
   names: string[];
@@ -144,10 +146,17 @@ export function assertLogsDirFree(logsDir: string): void {
 export function openSurvivorLedger(
   logsDir: string,
   cookie: string,
-  opts: { log: LogFn; graceMs: number; onSurvivors?: (r: SurvivorReport) => void },
+  opts: {
+    log: LogFn;
+    graceMs: number;
+    onSurvivors?: (r: SurvivorReport) => void;
+    /** Other logs directories whose dead conductors' survivors are ended too (`survivorsFrom`). */
+    alsoFrom?: readonly string[];
+  },
 ): SurvivorLedger {
   const dir = join(logsDir, LEDGER_DIR);
-  const previous = readEntries(dir).filter(({ entry }) => !isProcessAlive(entry.pid, entry.pidStart));
+  const dirs = [...new Set([dir, ...(opts.alsoFrom ?? []).map((d) => join(d, LEDGER_DIR))])];
+  const previous = dirs.flatMap(readEntries).filter(({ entry }) => !isProcessAlive(entry.pid, entry.pidStart));
   const own = join(dir, `${process.pid}.${cookie.split(".")[1] ?? "x"}.json`);
   const entry: LedgerEntry = {
     pid: process.pid,
@@ -182,6 +191,7 @@ export function openSurvivorLedger(
     const report: SurvivorReport = {
       previousPid: entry.pid,
       previousStartedAt: entry.startedAt,
+      previousLogsDir: dirname(dirname(file)),
       pids,
       names,
       left,

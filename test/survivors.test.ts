@@ -133,7 +133,62 @@ async function markedCase(name: string, removeLogsDir: boolean): Promise<void> {
   }
 }
 
+/**
+ * The next `conductor run` in the same project: each run has a logs folder of its own
+ * (`.conductor-logs/run-<time>`), so it never looked where the killed run recorded its survivors (a
+ * field review: codex's daemon lived on). Now it looks in the other runs' folders too, and says on
+ * its screen what it ended.
+ */
+async function nextRunCase(mark: string): Promise<void> {
+  const project = join(tmp, "project", ".conductor-logs");
+  const [killed, nextDir] = [join(project, "run-a"), join(project, "run-b")];
+  const env = { [MARK_VAR]: mark };
+  const config = join(tmp, "project.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      probe: { startupTimeoutMs: 600_000 },
+      sessions: [{ id: "nohup", agent: "command", command: ["sh", "-c", "trap '' HUP TERM; sleep 300"], env }],
+    }),
+  );
+  const sleeps = () => markedProcesses(mark).filter((p) => p.comm === "sleep");
+  const ledger = join(killed, LEDGER_DIR);
+  const pid = await runThenKill(config, killed, () => sleeps().length === 1 && existsSync(ledger));
+  const left = await waitMarked(mark, (n) => n <= 2, BOUND_MS);
+  expect(left.length).toBeGreaterThan(0);
+  const quick = join(tmp, "quick.json");
+  writeFileSync(quick, JSON.stringify({ sessions: [{ id: "q", agent: "command", command: ["true"] }] }));
+  const run = spawn(process.execPath, [cli, "run", quick, "--logs-dir", nextDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  run.stdout?.on("data", (d) => (out += d));
+  run.stderr?.on("data", (d) => (out += d));
+  await new Promise((r) => run.on("exit", r));
+  expect(out).toContain(`an earlier conductor left running (pid ${pid}, `);
+  expect(out).toContain(`logs ${killed})`);
+  expect(await waitMarked(mark, (n) => n === 0, BOUND_MS)).toEqual([]);
+  const line = (await readEventLog(join(nextDir, "conductor-events.jsonl"))).find(
+    (l) => l.event === "conductor.survivors",
+  );
+  expect(line).toMatchObject({ previousPid: pid, previousLogsDir: killed, left: [] });
+  expect(readdirSync(ledger)).toEqual([]);
+}
+
 describe.skipIf(!built || process.platform !== "linux")("survivors of a dead conductor", () => {
+  it(
+    "the next conductor run of the project, in a logs folder of its own, ends them and says so on its screen",
+    async () => {
+      const mark = newMark();
+      try {
+        await nextRunCase(mark);
+      } finally {
+        killMarked(mark);
+      }
+    },
+    4 * BOUND_MS,
+  );
+
   it(
     "conductor run and its watchdog SIGKILLed: the next conductor on the logsDir reaps and reports the survivors",
     () => markedCase("logs", false),

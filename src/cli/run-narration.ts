@@ -9,6 +9,30 @@ import { type createStatusView, formatBytes } from "./status-view.js";
 
 type Conductor = ReturnType<typeof createConductor>;
 
+/**
+ * What a killed earlier conductor left running, ended as this one starts (src/survivors.ts): said on
+ * screen, not only in the event log. Listened to at once (the sweep may end before the view exists);
+ * `say` is given the view once there is one, and hears what came before it then.
+ */
+export function sayingSurvivors(conductor: Conductor): { say(note: (line: string) => void): void } {
+  const early: string[] = [];
+  let note: ((line: string) => void) | null = null;
+  conductor.on("survivors", (r) => {
+    const still = r.left.length > 0 ? `; still alive after SIGKILL: ${r.left.join(" ")}` : "";
+    const line =
+      `ended ${r.pids.length} process(es) an earlier conductor left running (pid ${r.previousPid}, ` +
+      `started ${r.previousStartedAt}, logs ${r.previousLogsDir}): ${r.names.join(", ")}${still}`;
+    if (note) note(line);
+    else early.push(line);
+  });
+  return {
+    say(to) {
+      note = to;
+      for (const line of early.splice(0)) to(line);
+    },
+  };
+}
+
 /** Narrates the run on its status view; answers a question the config has an answer for. */
 export function narrateRun(conductor: Conductor, view: ReturnType<typeof createStatusView>, config: RunConfig): void {
   // A session seen before that starts from `init` again was restarted by hand (`conductor restart` of

@@ -24,7 +24,8 @@ import { startViewer, type Viewer } from "../viewer/index.js";
 import { type Flags, UsageError } from "./args.js";
 import { detach, tellParentReady } from "./detach.js";
 import { type RunErrorContext, refusedSessions, runErrorMessage } from "./run-errors.js";
-import { narrateRun } from "./run-narration.js";
+import { otherRuns } from "./other-runs.js";
+import { narrateRun, sayingSurvivors } from "./run-narration.js";
 import { endRun } from "./run-end.js";
 import { createStatusView } from "./status-view.js";
 
@@ -126,6 +127,8 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   try {
     conductor = createConductor({
       ...conductorOptionsOf(config, logsDir),
+      // What a killed earlier run of this project left running is ended too (other-runs.ts).
+      survivorsFrom: otherRuns(logsDir),
       enableMesh: false,
       // The control socket is the conductor's own (closed by its shutdown); on unless --no-control.
       control:
@@ -150,6 +153,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     }
     throw e;
   }
+  const survivors = sayingSurvivors(conductor);
   // The accounts' shared state failing is said on stderr (once per error), not only in the log.
   const brokerErrors = new Set<string>();
   conductor.on("brokerError", (e) => {
@@ -205,6 +209,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
     );
   if (viewer) out.write(`conductor: live view at ${viewer.url} (open it in a browser)\n`);
   narrateRun(conductor, view, config);
+  survivors.say((line) => view.note(line));
   // `allCompleted` can fire while the loop below is still spawning (a session can end inside
   // spawnSession, e.g. no account): the run is over only once every configured session is final.
   let spawnedAll = false;

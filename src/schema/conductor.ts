@@ -111,6 +111,11 @@ export const conductorOptionsSchema = doc(
       description: "accounts file to lease per run: its path, or its content as an object (docs/accounts.md)",
       example: "./accounts.json",
     }).optional(),
+    survivorsFrom: doc(z.array(nonEmpty()), {
+      description:
+        "logs directories of earlier conductors whose survivors this one ends too, as it does its own logsDir's (`conductor run` passes the other runs under `.conductor-logs/`)",
+      example: ["./.conductor-logs/run-2026-12-05T09-00-00"],
+    }).optional(),
     hosts: doc(fileOrObject(), {
       description: "hosts file for `remote: true` sessions: its path, or its content as an object (docs/remote.md)",
       example: "./hosts.json",
