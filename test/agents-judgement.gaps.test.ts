@@ -39,6 +39,21 @@ describe("the CLI's own words", () => {
     expect(messageIn("plain line")).toBe("plain line");
   });
 
+  it("a gateway's HTML page quoted as the message is its title (gemini behind a proxy's 502: the page was lastError)", () => {
+    const line =
+      'Attempt 5 failed: {"error":{"message":"<html>\\r\\n<head><title>502 Bad Gateway</title></head>\\r\\n<body>\\r\\n<center><h1>502 Bad Gateway</h1></center>\\r\\n</body>\\r\\n</html>","code":502,"status":"Bad Gateway"}}. Max attempts reached';
+    expect(messageIn(line)).toBe("502 Bad Gateway");
+    expect(judgeExit(gemini, { exitCode: 1, signal: null, recentOutput: line, screen: [], title: null })).toMatchObject(
+      {
+        class: "network",
+        line: "502 Bad Gateway",
+      },
+    );
+    expect(messageIn('{"error":{"message":"<html><body>down</body></html>"}}')).toBe(
+      "an HTML error page (a proxy's or gateway's)",
+    );
+  });
+
   it("an error class's own message, when the rule still matches it: gemini's quota lines (recorded)", () => {
     const daily = /exhausted your daily quota/i;
     const report =

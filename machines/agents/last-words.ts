@@ -13,6 +13,19 @@ import type { AgentProfile } from "./types.js";
 // "message":"The input token count (1215843) exceeds the maximum number of tokens`, recorded tui-context).
 const QUOTED_MESSAGE = /"message"\s*:\s*"((?:[^"\\]|\\.)*)(?:"|$)|\bmessage:\s*'((?:[^'\\]|\\.)*)'/g;
 
+/**
+ * A gateway's HTML page quoted as an API error's message (gemini's `Attempt 5 failed:
+ * {"error":{"message":"<html><head><title>502 Bad Gateway</title>…","code":502,…}}`, nginx's page
+ * behind a proxy): its title is the words, not the page (a field review: the HTML was lastError).
+ */
+const HTML_PAGE = /<html\b|<!doctype html/i;
+const PAGE_TITLE = /<title>\s*([^<]*?)\s*<\/title>|<h1>\s*([^<]*?)\s*<\/h1>/i;
+const pageWords = (message: string) => {
+  if (!HTML_PAGE.test(message)) return message;
+  const m = PAGE_TITLE.exec(message);
+  return m?.[1] || m?.[2] || "an HTML error page (a proxy's or gateway's)";
+};
+
 /** Where an error's own message starts after its class: `TerminalQuotaError: `, `Error: `. */
 const ERROR_CLASS = /(?:^|[\s([])(?:[A-Z][A-Za-z]*)?Error:\s+/g;
 
@@ -27,7 +40,7 @@ export function messageIn(line: string, pattern?: RegExp): string {
   const found: string[] = [];
   for (const m of line.matchAll(QUOTED_MESSAGE)) {
     const raw = m[1] ?? m[2] ?? "";
-    found.push(raw.replace(/\\(["'\\/])/g, "$1").replace(/\\n/g, " "));
+    found.push(pageWords(raw.replace(/\\(["'\\/])/g, "$1").replace(/\\n/g, " ")));
   }
   if (found.length > 0) return found.find((t) => pattern?.test(t)) ?? (found[0] as string);
   if (!pattern) return line;
