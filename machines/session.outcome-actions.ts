@@ -5,10 +5,10 @@
  * requests: session.request-actions.ts.
  */
 import { assign, emit, enqueueActions } from "xstate";
-import { messageIn } from "./agents/index.js";
+import { messageIn, workKey } from "./agents/index.js";
 import { findRetryHint } from "./retry-hint.js";
 import { output, restartWaitMs } from "./session.base.js";
-import { limitPause, liveFailure, openQuestion, runClock, verdictJudgement } from "./session.judgement.js";
+import { limitPause, liveFailure, openQuestion, profileOf, runClock, verdictJudgement } from "./session.judgement.js";
 import { isRetryNotice, reportedFailure, retriedByItself, retryNotice } from "./session.retries.js";
 import { keysToBytes } from "./session.keys.js";
 import { freeOutage, hostOutage } from "./session.policy.js";
@@ -197,7 +197,7 @@ export const sessionOutcomeSetup = sessionRequestSetup.extend({
       const retryWait = waits ? { ms: retry.delayMs as number, outputBytes } : null;
       const retryShown = {
         outputBytes: Math.max(outputBytes, context.outputBytes),
-        content: context.screenKey.content,
+        content: workKey(profileOf(context), context.screen),
       };
       enqueue.assign({ lastError: retryNotice(retry), retryWait, retryShown });
       enqueue.emit({ type: "agentRetry", sessionId: context.id, ...retry });

@@ -9,6 +9,7 @@ import {
   redactSecrets,
   retryOnScreen,
   type ScreenRetry,
+  workKey,
 } from "./agents/index.js";
 import { type JudgedContext, profileOf, runClock, screenOf } from "./session.judgement.js";
 import type { AgentRetryEvent, ChildEvent, TelemetryErrorEvent } from "./session.types.js";
@@ -59,10 +60,9 @@ export function retryThrough(
   c: JudgedContext & { lastError: string | null; retryShown: { outputBytes: number; content: string } | null },
   bytes: number,
   screen: readonly string[],
-  content: string,
 ): { lastError?: null; retryShown?: null } {
   const shown = c.retryShown;
-  if (shown === null || bytes <= shown.outputBytes || content === shown.content) return {};
+  if (shown === null || bytes <= shown.outputBytes || workKey(profileOf(c), screen) === shown.content) return {};
   if (retryOnScreen(profileOf(c), screen) !== null) return {};
   return isRetryNotice(c.lastError) ? { lastError: null, retryShown: null } : { retryShown: null };
 }

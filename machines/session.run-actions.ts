@@ -158,7 +158,7 @@ export const sessionRunSetup = sessionBase.extend({
       const wait = context.retryWait;
       const screenKey = screenKeysOf(context, screen, title);
       return {
-        ...retryThrough(context, e.bytes, screen, screenKey.content),
+        ...retryThrough(context, e.bytes, screen),
         outputBytes: e.bytes,
         lastOutputLagMs: e.lagMs,
         // Output past the retry notice: the CLI is at work again, the wait it announced is over.

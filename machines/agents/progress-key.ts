@@ -78,6 +78,22 @@ export function screenKeys(profile: AgentProfile, screen: readonly string[], tit
   return { progress, content: diverged ? hc.toString(36) : progress };
 }
 
+/**
+ * The screen's words outside its busy lines (blinking marks blanked): they change when the agent's
+ * work shows, not when its busy line does. gemini's TUI rotates its waiting phrases there while it
+ * retries a call by itself, which read as the call gone through (a field review: a 503 outage's
+ * session flipped to no lastError every few seconds, healthy for 29 minutes).
+ */
+export function workKey(profile: AgentProfile, screen: readonly string[]): string {
+  let h = FNV_OFFSET;
+  for (const row of screen) {
+    let line = row;
+    if (profile.blinking !== undefined) for (const re of profile.blinking) line = line.replace(re, spaces);
+    if (!isBusyLine(profile, line) && !isTickingLine(profile, line)) h = mixLine(h, line);
+  }
+  return h.toString(36);
+}
+
 const FNV_OFFSET = 0x811c9dc5;
 const spaces = (m: string) => " ".repeat(m.length);
 function isBusyLine(profile: AgentProfile, line: string): boolean {
