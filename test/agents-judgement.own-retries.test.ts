@@ -60,10 +60,25 @@ describe("gemini's own retries of a per-minute 429 in -p", () => {
     expect(v).toMatchObject({ class: "rate_limit" });
   });
 
-  it("a 503's retries are left to it as before, and their end is network at once", () => {
+  it("a 503's retries are left to it, its router's give-up too; the end of its own is network at the exit", () => {
     const retrying = "Attempt 1 failed with status 503. Retrying with backoff... _ApiError: {}";
     expect(judgeScreen(gemini, [retrying], null, COLS)).toBeNull();
-    const spent = "Attempt 5 failed: The model is overloaded. Please try again later.. Max attempts reached";
-    expect(judgeScreen(gemini, [spent], null, COLS)).toMatchObject({ class: "network" });
+    // Its router gives up after 5 attempts, then gemini asks its main model (10 attempts): live, this
+    // line failed the run there (a field review: a short outage gemini would have got past cost a run).
+    const router = [
+      "Attempt 5 failed: The service is currently unavailable.. Max attempts reached",
+      "[Routing] NumericalClassifierStrategy failed: Error: Failed to generate content: The service is currently unavailable.",
+      "Attempt 1 failed with status 503. Retrying with backoff... _ApiError: {}",
+    ];
+    expect(judgeScreen(gemini, router, null, COLS)).toBeNull();
+    expect(judgeScreen(gemini, router.slice(0, 1), null, COLS)).toBeNull();
+    // Measured against a steady 503: the tenth attempt's give-up, the API error, exit 1 (268 s in).
+    const spent = [
+      "Attempt 10 failed: The service is currently unavailable.. Max attempts reached",
+      "Error when talking to Gemini API Full report available at: /tmp/x.json RetryableQuotaError: The service is currently unavailable.",
+      "An unexpected critical error occurred:[object Object]",
+    ];
+    const end = { exitCode: 1, signal: null, recentOutput: spent.join("\n"), screen: spent, title: null };
+    expect(judgeExit(gemini, end, COLS)).toMatchObject({ class: "network" });
   });
 });

@@ -68,9 +68,13 @@ export const gemini: AgentProfile = {
     // judged at the exit only, once its retries are spent (a field review: live, it restarted runs
     // gemini got past alone).
     { class: "rate_limit", pattern: /RESOURCE_EXHAUSTED/ },
-    // Its own retries spent ("Attempt 5 failed: The model is overloaded… Max attempts reached"); a
-    // headless run then starts over by itself and keeps a dead API busy for minutes.
-    { class: "network", pattern: /Attempt \d+ failed\b.*Max attempts reached/i, live: true },
+    // Its own retries spent (`Attempt 10 failed: The service is currently unavailable.. Max attempts
+    // reached`, then `Error when talking to Gemini API` and exit 1: measured, 268 s against a steady
+    // 503). Judged at the exit, not live: the same words end its router's 5 attempts first (`Attempt
+    // 5 failed: … Max attempts reached`, then `[Routing] NumericalClassifierStrategy failed`), after
+    // which gemini goes on with its main model and its 10 attempts (a field review: live, the run was
+    // killed there and restarted, where gemini would have got past a short outage by itself).
+    { class: "network", pattern: /Attempt \d+ failed\b.*Max attempts reached/i },
     // Its TUI once its retries of an unreachable API are spent (recorded tui-refused, after 5 minutes):
     // `✕ [API Error: exception TypeError: fetch failed sending request]`, then it waits at its composer.
     {
@@ -93,7 +97,15 @@ export const gemini: AgentProfile = {
       pattern:
         /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|UND_ERR_(?:HEADERS|BODY)_TIMEOUT|\[API Error: terminated\]/i,
     },
-    { class: "network", pattern: /\bstatus:?\s*50[0-9]\b|"code":\s*50[0-9]|\bUNAVAILABLE\b|model is overloaded/i },
+    // Not a dumped error object's `  status: 503` row on its own (no words in it): the `Attempt 8 failed
+    // with status 503 … "message":"The model is overloaded…"` line above it says what happened.
+    {
+      class: "network",
+      pattern:
+        /^(?!\s*status:\s*50\d,?\s*$).*(?:\bstatus:?\s*50[0-9]\b|"code":\s*50[0-9]|\bUNAVAILABLE\b|model is overloaded)/i,
+    },
+    // ... and that row when it is all there is.
+    { class: "network", pattern: /^\s*status:\s*50\d,?\s*$/ },
   ],
   streamErrorCodes: {
     FatalAuthenticationError: "auth",

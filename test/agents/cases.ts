@@ -121,6 +121,9 @@ function row(id: string, conductor: ConductorExpectation, why: string, extra: Ex
 }
 
 /** A headless one-shot run (`-p`, `exec`) and the line its CLI prints for the failure (or its answer). */
+/** 4 runs of gemini's own retries of a 503 (~270 s each: its router's 5 attempts, its model's 10). */
+const GEMINI_503_BOUND_MS = 1_500_000;
+
 const one = (id: string, conductor: ConductorExpectation, line: RegExp | null, why: string, extra: Extra = {}) =>
   row(id, conductor, why, { ...(line ? { expectLine: line } : {}), ...extra });
 
@@ -327,17 +330,18 @@ export const CASES: AgentCase[] = [
       scenario: "overloaded",
       args: ONE_SHOT.gemini(...geminiStream),
       maxMs: 240_000,
-      liveBoundMs: 480_000,
+      liveBoundMs: GEMINI_503_BOUND_MS,
       replayBurstGapS: 0.15,
     },
   ),
-  // gemini retries a 503 five times itself (~85 s) before "Max attempts reached" (network): a
-  // transient 503 is cheaper to let it retry than to restart it, so 4 runs take about 6 minutes.
+  // gemini retries a 503 itself: its router 5 times (~85 s, "Max attempts reached", no failure: it goes
+  // on without it), then its model 10 times, then exit 1 (measured 268 s a run). A transient 503 is
+  // cheaper to let it retry than to restart it, so 4 runs take about 18 minutes.
   one("gemini/overloaded", dead("network", 4), /overloaded|503/i, "503 UNAVAILABLE (gemini retries by itself)", {
     scenario: "overloaded",
     maxMs: 240_000,
     replayBurstGapS: 0.15,
-    liveBoundMs: 480_000,
+    liveBoundMs: GEMINI_503_BOUND_MS,
   }),
   // A gateway's 502 (an HTML page) and a stream cut mid-answer: a field review saw both judged
   // exit_nonzero (no backoff), with the HTML page or a stack's `[cause]:` line as lastError.
