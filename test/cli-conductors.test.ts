@@ -69,6 +69,25 @@ describe.skipIf(!cli.built)("conductors that answer, do not, or lost their socke
     expect(send.stderr).toContain(`conductor "frozen" (pid ${frozen.pid}, socket ${frozen.socket}) did not answer`);
   }, 120_000);
 
+  it("defect: a killed conductor vanished from ls in silence: the first ls after says it is gone, once", async () => {
+    const { add, conductor, entryFile } = registry();
+    const killed = await add("killed", "k-session");
+    killed.child.kill("SIGKILL");
+    await new Promise((r) => killed.child.once("exit", r));
+    const ls = await conductor("ls");
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(
+      new RegExp(
+        `conductor killed \\(pid ${killed.pid}, since [^)]+\\) is gone without its shutdown \\(killed or crashed\\)`,
+      ),
+    );
+    expect(ls.stdout).toContain("conductor report ");
+    expect(ls.stdout).toContain("no conductor is running");
+    expect(existsSync(entryFile("killed"))).toBe(false);
+    // Said once: the next ls has only the news of now.
+    expect((await conductor("ls")).stdout).not.toContain("gone without its shutdown");
+  }, 120_000);
+
   it("defect: a live conductor without its socket file vanished from ls and stop: now said, entry kept", async () => {
     const { add, conductor, entryFile } = registry();
     const lost = await add("lost", "x", false);

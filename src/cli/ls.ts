@@ -1,6 +1,12 @@
 /** `conductor ls`: every session of a running conductor (or of each one), pm2-style. */
 import type { ControlSession } from "../control/protocol.js";
-import { listConductors, type RegistryEntry, resolveConductor, socketMissingMessage } from "../control/registry.js";
+import {
+  listConductors,
+  type RegistryEntry,
+  resolveConductor,
+  socketMissingMessage,
+  takeGoneConductors,
+} from "../control/registry.js";
 import { type Flags, UsageError } from "./args.js";
 import { age, answerTimeoutMs, connectAnswering, STATE_COLORS, type Target, table } from "./connect.js";
 
@@ -8,6 +14,15 @@ const HEAD = ["id", "agent", "state", "restarts", "uptime", "last output", "reas
 /** The CLI's own line, clipped to keep one row a line ("API Error: 529 Overloaded. This is…"). */
 const clip = (s: string, n = 72) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 const LIVE = new Set(["starting", "healthy", "stalled", "input_wait"]);
+
+/** A conductor that died without its shutdown, said once by the first `ls` after it. */
+export function goneLine(g: RegistryEntry): string {
+  return (
+    `conductor ${g.name} (pid ${g.pid}, since ${g.startedAt}) is gone without its shutdown (killed or crashed): ` +
+    `\`conductor report ${g.logsDir}\` says what its sessions did; the next \`conductor run\` there ` +
+    "ends what it left running"
+  );
+}
 
 export function sessionRows(sessions: ControlSession[], now = Date.now()): string[][] {
   return sessions.map((s) => [
@@ -101,6 +116,9 @@ export async function lsCommand(
     const missing = listConductors().find((e) => e.name === name && e.socketMissing);
     targets = [missing ?? resolveConductor(name)];
   } else targets = listConductors();
+  // Not with --json (its shape is the sessions'): said on stderr there, so a script still hears it.
+  for (const g of typeof flags.socket === "string" ? [] : takeGoneConductors())
+    (flags.json ? err : out).write(`${goneLine(g)}\n`);
   if (targets.length === 0) {
     if (flags.json) out.write("[]\n");
     else out.write(`no conductor is running (start one with "conductor run --detach")\n`);

@@ -72,8 +72,12 @@ export function socketPathFor(logsDir: string, name: string, env: NodeJS.Process
   return fallback;
 }
 
+/** Where the entries of conductors that died without their shutdown wait for `conductor ls` to say so. */
+const GONE_DIR = "gone";
+
 /**
- * Live entries, oldest first; entries of processes that are gone are removed on the way. A live
+ * Live entries, oldest first; entries of processes that are gone (no shutdown removed them: killed,
+ * crashed) are moved aside on the way, for `ls` to say once (takeGoneConductors). A live
  * process whose socket file is missing is kept, marked `socketMissing`: it and its agents still run,
  * and dropping it hid them from `ls` and `stop` (found by an operator review).
  */
@@ -90,12 +94,48 @@ export function listConductors(env: NodeJS.ProcessEnv = process.env): RegistryEn
     try {
       const entry = JSON.parse(fs.readFileSync(join(dir, f), "utf8")) as RegistryEntry;
       // Liveness from /proc with the start time, not kill(pid, 0): that says yes to a recycled pid.
-      if (!isProcessAlive(entry.pid, entry.pidStart ?? null)) fs.rmSync(join(dir, f), { force: true });
+      if (!isProcessAlive(entry.pid, entry.pidStart ?? null)) moveAside(dir, f);
       else if (fs.existsSync(entry.socket)) out.push(entry);
       else out.push({ ...entry, socketMissing: true });
     } catch {
       // A half-written or foreign file: not ours to interpret.
     }
+  }
+  return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}
+
+/** A dead conductor's entry into `gone/` (removed if that fails: it must not be listed as running). */
+function moveAside(dir: string, file: string): void {
+  try {
+    fs.mkdirSync(join(dir, GONE_DIR), { recursive: true, mode: 0o700 });
+    fs.renameSync(join(dir, file), join(dir, GONE_DIR, file.replace(/\.json$/, `.${Date.now()}.json`)));
+  } catch {
+    fs.rmSync(join(dir, file), { force: true });
+  }
+}
+
+/**
+ * Conductors that died without their shutdown since this was last asked (a killed `run --detach`:
+ * before, `ls` said only "no conductor is running", and nothing anywhere said it had been killed);
+ * each is said once: its entry goes as it is read. Oldest first.
+ */
+export function takeGoneConductors(env: NodeJS.ProcessEnv = process.env): RegistryEntry[] {
+  listConductors(env); // moves the dead ones aside first
+  const dir = join(registryDir(env), GONE_DIR);
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+  } catch {
+    return [];
+  }
+  const out: RegistryEntry[] = [];
+  for (const f of files) {
+    try {
+      out.push(JSON.parse(fs.readFileSync(join(dir, f), "utf8")) as RegistryEntry);
+    } catch {
+      // half-written or foreign: dropped with the rest
+    }
+    fs.rmSync(join(dir, f), { force: true });
   }
   return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
 }
