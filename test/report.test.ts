@@ -169,6 +169,35 @@ describe("report", () => {
     expect(renderReportHtml(r)).toMatch(/<th>CLI retries<\/th>/);
   });
 
+  it("defect: a logsDir used again read a killed run and the next as one, all completed: now the last run, the killed one said", async () => {
+    // A field review: `run --detach` SIGKILLed mid-answer, the next run on its logs; the report said
+    // "shutdown: all_completed", the killed sessions `healthy … no failure`.
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const move = (s: number, session: string, from: string, to: string, reason: string) =>
+      v2(s, "session.state_change", { session, from, to, reason, restarts: 0 });
+    const lines = [
+      v2(0, "conductor.start", { logsDir: dir, pid: 100 }),
+      move(0, "killed", "init", "starting", "initial"),
+      move(1, "killed", "starting", "healthy", "first_output"),
+      // SIGKILL here: no end. The next conductor on the same logs, its seq from 1 again.
+      JSON.stringify({ seq: 1, ts: at(60), event: "conductor.start", v: 2, logsDir: dir, pid: 200 }),
+      move(60, "next", "init", "starting", "initial"),
+      move(61, "next", "starting", "healthy", "first_output"),
+      move(62, "next", "healthy", "completed", "exit_0"),
+      v2(63, "conductor.shutdown", { reason: "all_completed" }),
+      v2(63, "conductor.shutdown_complete", { reason: "all_completed" }),
+    ];
+    writeFileSync(join(dir, "conductor-events.jsonl"), `${lines.join("\n")}\n`);
+    const r = await buildReport(dir);
+    expect(r.sessions.map((x) => x.id)).toEqual(["next"]);
+    expect(r).toMatchObject({ earlierRuns: 1, earlierUnfinished: 1, complete: true, startedAt: Date.parse(at(60)) });
+    const text = renderReportText(r);
+    expect(text).toContain(
+      "this log holds 1 earlier conductor run(s) before this one, 1 of them ended without their shutdown (killed or crashed)",
+    );
+    expect(renderReportHtml(r)).toContain("1 of them ended without their shutdown");
+  });
+
   it("a long log keeps lanes drawable: spans merged under the cap, totals exact", async () => {
     const dir = mkdtempSync(join(tmpdir(), "report-"));
     const file = join(dir, "big.jsonl");

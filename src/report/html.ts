@@ -93,6 +93,7 @@ export function renderReportHtml(r: RunReport, title = "conductor run report"): 
     r.stats.torn ? "The log's last line was torn (a crash mid-write): it was skipped." : "",
     r.stats.malformed ? `${r.stats.malformed} malformed line(s) were skipped.` : "",
     r.complete ? "" : "The log has no shutdown_complete line: the conductor crashed, was killed, or is still running.",
+    r.earlierRuns > 0 ? esc(earlierRunsNote(r)) : "",
     sessions.some((s) => s.mergedSpans)
       ? "Some lanes have more moves than can be drawn: neighbouring spans were merged (totals are exact)."
       : "",
@@ -128,4 +129,11 @@ ${notes.length ? `<section class="notes">${notes.map((n) => `<p>${esc(n)}</p>`).
 <section><h2>Summary</h2><table><thead><tr><th>session</th><th>agent</th><th>final state</th><th>restarts</th><th>runs</th><th>time per state</th><th>failure classes</th><th>account used</th><th>questions</th><th>CLI retries</th><th>kills</th></tr></thead><tbody>${rows}</tbody></table></section>
 </main></body></html>
 `;
+}
+
+/** A log of several conductors (a logsDir used again): the report is the last one's, and says so. */
+export function earlierRunsNote(r: RunReport): string {
+  const killed =
+    r.earlierUnfinished > 0 ? `, ${r.earlierUnfinished} of them ended without their shutdown (killed or crashed)` : "";
+  return `this log holds ${r.earlierRuns} earlier conductor run(s) before this one${killed}; shown: the last, from its start`;
 }

@@ -54,6 +54,14 @@ export interface RunReport {
   shutdownReason: string | null;
   /** The log ends with the conductor's last line (`shutdown_complete`); false: it crashed or still runs. */
   complete: boolean;
+  /**
+   * Conductors before the one reported, in the same log (a logsDir used again): the report is the
+   * last one's, since each `conductor.start`; `earlierUnfinished` of them ended without their
+   * `shutdown_complete` (killed or crashed). Before, their lines were read as one run: a killed run
+   * followed by a clean one read as all completed.
+   */
+  earlierRuns: number;
+  earlierUnfinished: number;
   sessions: SessionReport[];
   stats: ReadStats;
 }
@@ -73,6 +81,8 @@ export function createReportBuilder(source: string) {
   let startedAt: number | null = null;
   let shutdownReason: string | null = null;
   let complete = false;
+  let starts = 0;
+  let earlierUnfinished = 0;
 
   const get = (id: string, at: number): Acc => {
     let s = sessions.get(id);
@@ -136,6 +146,15 @@ export function createReportBuilder(source: string) {
   function add(f: LogFact): void {
     switch (f.kind) {
       case "start":
+        // Another conductor on this log: what came before is an earlier run's, not this one's.
+        if (starts > 0) {
+          if (!complete) earlierUnfinished++;
+          sessions.clear();
+          shutdownReason = null;
+          complete = false;
+          startedAt = f.at;
+        }
+        starts++;
         startedAt ??= f.at;
         return;
       case "shutdown":
@@ -226,6 +245,8 @@ export function createReportBuilder(source: string) {
       endedAt: stats.lastAt,
       shutdownReason,
       complete,
+      earlierRuns: Math.max(0, starts - 1),
+      earlierUnfinished,
       sessions: out,
       stats,
     };

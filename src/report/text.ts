@@ -1,5 +1,5 @@
 /** The post-mortem for a terminal (`conductor report --text`). */
-import { duration } from "./html.js";
+import { duration, earlierRunsNote } from "./html.js";
 import type { RunReport } from "./model.js";
 
 const COLORS: Record<string, string> = { completed: "32;1", dead: "31;1", failed: "31", stalled: "33" };
@@ -14,6 +14,7 @@ export function renderReportText(r: RunReport, color = false): string {
   if (r.stats.torn) lines.push("  the last line was torn (a crash mid-write): skipped");
   if (r.stats.malformed) lines.push(`  ${r.stats.malformed} malformed line(s) skipped`);
   if (!r.complete) lines.push("  no shutdown_complete line: the conductor crashed, was killed, or is still running");
+  if (r.earlierRuns > 0) lines.push(`  ${earlierRunsNote(r)}`);
   const w = Math.max(7, ...r.sessions.map((s) => s.id.length));
   lines.push("");
   lines.push(`${"session".padEnd(w)}  ${"final".padEnd(10)}  restarts  runs  failures / accounts / time per state`);
