@@ -83,25 +83,31 @@ const GONE_DIR = "gone";
  */
 export function listConductors(env: NodeJS.ProcessEnv = process.env): RegistryEntry[] {
   const dir = registryDir(env);
+  const out: RegistryEntry[] = [];
+  for (const { file, entry } of readEntries(dir)) {
+    // Liveness from /proc with the start time, not kill(pid, 0): that says yes to a recycled pid.
+    if (!isProcessAlive(entry.pid, entry.pidStart ?? null)) moveAside(dir, file);
+    else if (fs.existsSync(entry.socket)) out.push(entry);
+    else out.push({ ...entry, socketMissing: true });
+  }
+  return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}
+
+/** The entries in `dir` with their file names; a half-written or foreign file is not ours to interpret. */
+function readEntries(dir: string): { file: string; entry: RegistryEntry }[] {
   let files: string[];
   try {
     files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
   } catch {
     return [];
   }
-  const out: RegistryEntry[] = [];
-  for (const f of files) {
+  return files.flatMap((file) => {
     try {
-      const entry = JSON.parse(fs.readFileSync(join(dir, f), "utf8")) as RegistryEntry;
-      // Liveness from /proc with the start time, not kill(pid, 0): that says yes to a recycled pid.
-      if (!isProcessAlive(entry.pid, entry.pidStart ?? null)) moveAside(dir, f);
-      else if (fs.existsSync(entry.socket)) out.push(entry);
-      else out.push({ ...entry, socketMissing: true });
+      return [{ file, entry: JSON.parse(fs.readFileSync(join(dir, file), "utf8")) as RegistryEntry }];
     } catch {
-      // A half-written or foreign file: not ours to interpret.
+      return [];
     }
-  }
-  return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  });
 }
 
 /** A dead conductor's entry into `gone/` (removed if that fails: it must not be listed as running). */
@@ -122,22 +128,9 @@ function moveAside(dir: string, file: string): void {
 export function takeGoneConductors(env: NodeJS.ProcessEnv = process.env): RegistryEntry[] {
   listConductors(env); // moves the dead ones aside first
   const dir = join(registryDir(env), GONE_DIR);
-  let files: string[];
-  try {
-    files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
-  } catch {
-    return [];
-  }
-  const out: RegistryEntry[] = [];
-  for (const f of files) {
-    try {
-      out.push(JSON.parse(fs.readFileSync(join(dir, f), "utf8")) as RegistryEntry);
-    } catch {
-      // half-written or foreign: dropped with the rest
-    }
-    fs.rmSync(join(dir, f), { force: true });
-  }
-  return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  const gone = readEntries(dir);
+  for (const { file } of gone) fs.rmSync(join(dir, file), { force: true });
+  return gone.map((g) => g.entry).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
 }
 
 /** `base`, or `base-2`, `base-3`… when a live conductor already has the name. */
