@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadRunConfig, type RunConfig } from "../config.js";
 import { makeLogsDir } from "../conductor-options.js";
@@ -13,6 +13,7 @@ import { assertLogsDirFree } from "../survivors.js";
 import { runErrorMessage } from "./run-errors.js";
 import type { RunFlags } from "./run.js";
 import { supervisorNodeArgs } from "./supervisor-node-flags.js";
+import { runLogsDir } from "./run-logs.js";
 
 export interface ReadyMessage {
   type: "conductor.ready";
@@ -49,8 +50,7 @@ export async function detach(
   let config: RunConfig;
   try {
     config = await loadRunConfig(flags.configPath ?? demoConfig);
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    logsDir = resolve(flags.logsDir ?? config.logsDir ?? join(".conductor-logs", `run-${stamp}`));
+    logsDir = runLogsDir(flags.logsDir ?? config.logsDir);
   } catch (e) {
     if (e instanceof ConfigError) {
       err.write(`${e.message}\n`);

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dropMadeLogs } from "./drop-logs.js";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AccountsConfigError } from "../accounts-config.js";
 import { HostsConfigError } from "../hosts-config.js";
@@ -24,7 +24,7 @@ import { startViewer, type Viewer } from "../viewer/index.js";
 import { type Flags, UsageError } from "./args.js";
 import { detach, tellParentReady } from "./detach.js";
 import { type RunErrorContext, refusedSessions, runErrorMessage } from "./run-errors.js";
-import { otherRuns } from "./other-runs.js";
+import { otherRuns, runLogsDir } from "./run-logs.js";
 import { narrateRun, sayingSurvivors } from "./run-narration.js";
 import { endRun } from "./run-end.js";
 import { createStatusView } from "./status-view.js";
@@ -116,8 +116,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   // Refusals are said in the command line's terms (run-errors.ts), not the library calls made here.
   const ctx: RunErrorContext = { config, ...(flags.configPath ? { configPath: flags.configPath } : {}) };
   if (flags.logsDir !== undefined) ctx.logsDirFlag = flags.logsDir;
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const logsDir = resolve(flags.logsDir ?? config.logsDir ?? join(".conductor-logs", `run-${stamp}`));
+  const logsDir = runLogsDir(flags.logsDir ?? config.logsDir);
   // A run refused for its config leaves no logs directory of its own behind: a config being fixed
   // by trial left a `.conductor-logs/run-<time>/` per attempt (a field review). The error is on stderr.
   let made: string | null = null; // the topmost directory this run will make (`.conductor-logs` too)
@@ -127,7 +126,7 @@ export async function runCommand(flags: RunFlags, out = process.stdout, err = pr
   try {
     conductor = createConductor({
       ...conductorOptionsOf(config, logsDir),
-      // What a killed earlier run of this project left running is ended too (other-runs.ts).
+      // What a killed earlier run of this project left running is ended too (run-logs.ts).
       survivorsFrom: otherRuns(logsDir),
       enableMesh: false,
       // The control socket is the conductor's own (closed by its shutdown); on unless --no-control.
