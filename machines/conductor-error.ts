@@ -28,11 +28,6 @@ export type ConductorErrorCode =
   | "WORKDIR_NOT_FOUND"
   | "CREDENTIALS"
   | "BROKER_STORE"
-  | "HOST_KEY"
-  | "HOST_UNAVAILABLE"
-  | "TMUX_COMMAND"
-  | "QUOTE"
-  | "TMUX_NAME"
   | "RESTORE_UNSUPPORTED"
   | "CONDUCTOR_ERROR";
 

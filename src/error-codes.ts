@@ -5,14 +5,8 @@
  */
 import type { ConductorErrorCode } from "../machines/conductor-error.js";
 
-/** Declared in ConductorErrorCode, thrown by nothing (CONDUCTOR_ERROR: the code of an error made without one). */
-export type UnthrownErrorCode =
-  | "HOST_KEY"
-  | "HOST_UNAVAILABLE"
-  | "TMUX_COMMAND"
-  | "QUOTE"
-  | "TMUX_NAME"
-  | "CONDUCTOR_ERROR";
+/** Declared in ConductorErrorCode, thrown by nothing: the code of an error made without one. */
+export type UnthrownErrorCode = "CONDUCTOR_ERROR";
 
 export interface ErrorCodeDoc {
   /** The class it is thrown as (each a ConductorError, exported from the package). */
