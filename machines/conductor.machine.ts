@@ -92,7 +92,9 @@ function without<V>(record: Readonly<Record<string, V>>, id: string): Record<str
 
 export const conductorMachine = setup({
   types: {
-    input: {} as ConductorInput,
+    // `| void`, not `| undefined` (which setup's types drop): createActor(conductorMachine) may leave input out.
+    // biome-ignore lint/suspicious/noConfusingVoidType: the one spelling XState's ActorOptions take as optional input
+    input: {} as ConductorInput | void,
     context: {} as ConductorContext,
     events: {} as ConductorEvent,
     emitted: {} as ConductorEmitted,

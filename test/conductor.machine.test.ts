@@ -32,6 +32,12 @@ function startConductor() {
 }
 
 describe("conductor machine", () => {
+  it("takes no input: every field has its default (graceMs 10 s, no broker)", () => {
+    const actor = createActor(conductorMachine, { clock: new SimulatedClock() }).start();
+    expect(actor.getSnapshot().context).toMatchObject({ graceMs: 10_000, broker: null });
+    actor.stop();
+  });
+
   it("spawns sessions with readable systemIds and starts them", () => {
     const c = startConductor();
     c.spawn("a");

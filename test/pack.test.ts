@@ -31,12 +31,15 @@ it("npm pack → install in an empty folder → typed import and npx conductor r
     join(app, "use.ts"),
     [
       'import { limitYoungGeneration } from "statechart-conductor/young-generation";',
-      'import { createConductor, sessionMachine, STATES, type SessionSnapshot } from "statechart-conductor";',
+      'import { conductorMachine, createConductor, sessionMachine, STATES, type SessionSnapshot } from "statechart-conductor";',
+      'import { createActor } from "xstate";',
       "const heap: string = limitYoungGeneration({ semiSpaceMiB: 4 }).state();",
+      // Its input has defaults: leaving it out type-checks (docs/xstate.md).
+      "const parent = createActor(conductorMachine);",
       "const c = createConductor({ logsDir: './logs', handleSignals: false });",
       "const snaps: SessionSnapshot[] = c.getSnapshot();",
       "const s: string = STATES.HEALTHY;",
-      "void sessionMachine; void snaps; void s; void heap; void c.shutdown();",
+      "void sessionMachine; void snaps; void s; void heap; void parent; void c.shutdown();",
     ].join("\n"),
   );
   const tsc = join(root, "node_modules/.bin/tsc");
