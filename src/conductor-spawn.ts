@@ -71,6 +71,12 @@ export function checkSpawnConfig(config: SpawnConfig, ctx: SpawnContext): void {
       code: "INVALID_OPTIONS",
       field: "host",
     });
+  // Never taken silently: a resume argv no restart would run.
+  if (config.resumeCommand !== undefined && (config.restart?.mode ?? ctx.opts.restart?.mode ?? "fresh") !== "resume")
+    throw new ConductorError(
+      `session "${config.id}": resumeCommand is what a restart runs under restart.mode "resume", and this session's restarts are "fresh": add restart: { mode: "resume" } (to the session or the conductor), or remove resumeCommand`,
+      { code: "INVALID_OPTIONS", field: "resumeCommand" },
+    );
   // probeOpts were checked by the schema (validateSpawnConfig) before this runs; L2 may refuse a remote session.
   mcpHeartbeatFor(config, ctx.opts);
   if (config.remote && !ctx.checkHost)
@@ -98,6 +104,7 @@ function launchOf(config: SpawnConfig): LaunchSpec {
       agent: config.agent,
       prompt: config.prompt,
       command: config.command,
+      ...(config.resumeCommand ? { resumeCommand: config.resumeCommand } : {}),
       model: config.model,
       profile: config.profile,
       workdir: config.workdir,

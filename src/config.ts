@@ -39,13 +39,14 @@ function isRelativePath(arg: string, first: boolean): boolean {
 }
 
 /**
- * Resolves paths written relative to the config file: `logsDir`, `workdir`, `command[0]` when it
- * contains a slash, and any `command` element starting with `./` or `../` (not a remote session's
+ * Resolves paths written relative to the config file: `logsDir`, `workdir`, `command[0]` (and
+ * `resumeCommand[0]`) when it contains a slash, and any element of either starting with `./` or `../` (not a remote session's
  * `workdir` and `command`: those are the host's). Other arguments are
  * left alone (they may be globs, URLs or text that only looks like a path).
  */
 export function resolveRelativeTo(config: RunConfig, baseDir: string): RunConfig {
   const abs = (p: string) => path.resolve(baseDir, p);
+  const localArgv = (argv: readonly string[]) => argv.map((a, i) => (isRelativePath(a, i === 0) ? abs(a) : a));
   return {
     ...config,
     ...(config.logsDir !== undefined ? { logsDir: abs(config.logsDir) } : {}),
@@ -59,9 +60,8 @@ export function resolveRelativeTo(config: RunConfig, baseDir: string): RunConfig
       // host to resolve (docs/remote.md), never turned into this machine's absolute paths.
       ...(s.workdir !== undefined && !s.remote ? { workdir: abs(s.workdir) } : {}),
       ...(s.resultFile !== undefined ? { resultFile: abs(s.resultFile) } : {}),
-      ...(s.command && !s.remote
-        ? { command: s.command.map((a, i) => (isRelativePath(a, i === 0) ? abs(a) : a)) }
-        : {}),
+      ...(s.command && !s.remote ? { command: localArgv(s.command) } : {}),
+      ...(s.resumeCommand && !s.remote ? { resumeCommand: localArgv(s.resumeCommand) } : {}),
     })),
   };
 }

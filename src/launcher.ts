@@ -48,6 +48,8 @@ export interface LaunchOptions {
   prompt?: string;
   /** argv for the `command` agent; `command[0]` is resolved like a shell would. */
   command?: readonly string[];
+  /** argv of a resumed run of the `command` agent (a TUI's own resume); `[0]` resolved as `command[0]`. */
+  resumeCommand?: readonly string[];
   model?: string;
   /** codex only: `--profile` and env `CODEX_PROFILE`. */
   profile?: string;
@@ -91,7 +93,7 @@ export interface LaunchSpec {
   argv: string[];
   env: Record<string, string>;
   cwd: string | undefined;
-  /** argv of a run that resumes the previous conversation (presets only). */
+  /** argv of a run that resumes the previous conversation (a preset's, or a command's `resumeCommand`). */
   resumeArgv?: string[];
   /** The CLI has no login here (codex: src/presets/login-state.ts); absent when not known. */
   loggedOut?: boolean;
@@ -151,7 +153,8 @@ export function planLaunch(opts: LaunchOptions): LaunchSpec {
       presetOnly: PRESET_ONLY.filter((key) => opts[key] !== undefined),
     });
     Object.assign(env, plan.env, opts.env ?? {});
-    return { agent, bin: plan.argv[0] as string, argv: plan.argv, env, cwd };
+    const resume = opts.resumeCommand ? { resumeArgv: [...opts.resumeCommand] } : {};
+    return { agent, bin: plan.argv[0] as string, argv: plan.argv, env, cwd, ...resume };
   }
 
   if (typeof opts.prompt !== "string") {
@@ -159,6 +162,9 @@ export function planLaunch(opts: LaunchOptions): LaunchSpec {
   }
   if (opts.command !== undefined) {
     throw unsupported(agent, "command", `presets build their own argv; use agent "command" to run your own`);
+  }
+  if (opts.resumeCommand !== undefined) {
+    throw unsupported(agent, "resumeCommand", `presets build their own resume argv; set "resumePrompt" instead`);
   }
   if (agent !== "codex" && opts.profile !== undefined) {
     throw unsupported(agent, "profile", "profiles are a codex feature; use env or a wrapper on PATH");
@@ -236,7 +242,10 @@ export function launchExtras(config: SessionLaunchOptions): Partial<LaunchOption
 export async function buildLaunch(opts: LaunchOptions): Promise<LaunchSpec> {
   const plan = planLaunch(opts);
   checkWorkdir(opts.workdir, plan.cwd);
-  return withLogin(withBinary(plan, await resolveOnPath(plan.bin, opts.searchEnv ?? process.env)), opts);
+  const env = opts.searchEnv ?? process.env;
+  const other = otherResumeBin(plan);
+  const resumeBin = other === undefined ? undefined : await resolveOnPath(other, env);
+  return withLogin(withBinary(plan, await resolveOnPath(plan.bin, env), resumeBin), opts);
 }
 
 /**
@@ -246,7 +255,10 @@ export async function buildLaunch(opts: LaunchOptions): Promise<LaunchSpec> {
 export function buildLaunchSync(opts: LaunchOptions): LaunchSpec {
   const plan = planLaunch(opts);
   checkWorkdir(opts.workdir, plan.cwd);
-  return withLogin(withBinary(plan, resolveOnPathSync(plan.bin, opts.searchEnv ?? process.env)), opts);
+  const env = opts.searchEnv ?? process.env;
+  const other = otherResumeBin(plan);
+  const resumeBin = other === undefined ? undefined : resolveOnPathSync(other, env);
+  return withLogin(withBinary(plan, resolveOnPathSync(plan.bin, env), resumeBin), opts);
 }
 
 /**
@@ -292,10 +304,17 @@ function checkWorkdir(given: string | undefined, cwd: string | undefined): void 
   }
 }
 
-function withBinary(plan: LaunchSpec, resolved: string): LaunchSpec {
+/** A resume argv's program when it is not the run's own (a command's `resumeCommand` may name another). */
+function otherResumeBin(plan: LaunchSpec): string | undefined {
+  const bin = plan.resumeArgv?.[0];
+  return bin !== undefined && bin !== plan.bin ? bin : undefined;
+}
+
+/** argv[0] resolved, and the resume argv's: the same path, or `resumeBin` where it names another program. */
+function withBinary(plan: LaunchSpec, resolved: string, resumeBin?: string): LaunchSpec {
   return {
     ...plan,
     argv: [resolved, ...plan.argv.slice(1)],
-    ...(plan.resumeArgv ? { resumeArgv: [resolved, ...plan.resumeArgv.slice(1)] } : {}),
+    ...(plan.resumeArgv ? { resumeArgv: [resumeBin ?? resolved, ...plan.resumeArgv.slice(1)] } : {}),
   };
 }

@@ -72,6 +72,11 @@ const commonShape = {
     description: "argv of the `command` agent (never a shell string; every element a string)",
     example: ["node", "./agents/writer.mjs"],
   }).optional(),
+  resumeCommand: doc(argv(), {
+    description:
+      "argv of the `command` agent's restarts under `restart.mode: \"resume\"`: a TUI's own resume, so a restart goes on with its conversation (docs/agents.md)",
+    example: ["gemini", "--resume", "latest"],
+  }).optional(),
   model: doc(nonEmpty(), { description: "`--model` for a preset agent", example: "gpt-5-codex" }).optional(),
   profile: doc(nonEmpty(), {
     description: "codex only: `--profile` and env `CODEX_PROFILE`",
@@ -181,6 +186,11 @@ function crossChecks(s: Common & { remote?: boolean }, ctx: z.RefinementCtx, hos
       at(
         "command",
         `is only allowed with agent "command" (agent "${s.agent}" builds its own command line); remove it or change the agent`,
+      );
+    if (s.resumeCommand !== undefined)
+      at(
+        "resumeCommand",
+        `is only allowed with agent "command" (agent "${s.agent}" resumes with its own flags and "resumePrompt", docs/agents.md); remove it`,
       );
     if (s.prompt === undefined) at("prompt", `is required for agent "${s.agent}" ("" is allowed)`);
   }
