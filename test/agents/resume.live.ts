@@ -91,3 +91,80 @@ describe("restart.mode resume: a restarted run goes on with the same conversatio
     600_000,
   );
 });
+
+/** The CLIs' own resume of their TUI, as docs/agents.md gives it for `resumeCommand`. */
+const TUI_RESUME: Record<Cli, string[]> = {
+  claude: ["--continue"],
+  codex: ["resume", "--last"],
+  gemini: ["--resume", "latest"],
+};
+const CODE_WORD = "ZEBRA-41";
+
+describe("resumeCommand: a restarted TUI goes on with its conversation", () => {
+  const live = liveSuite();
+
+  test.each(["claude", "codex", "gemini"] as const)(
+    "%s: after a restart, the next turn's model call carries the turn before it",
+    async (cli: Cli) => {
+      const api = live.api();
+      const { root, dirs, env, marker } = tuiRun(cli, "tui-resume", api);
+      const logsDir = join(root, "logs");
+      const c = live.conductor(root);
+      const id = `${cli}-tui-resume`;
+      const bin = live.bin(cli);
+      let waits = 0;
+      c.on("inputWait", (e) => e.sessionId === id && e.kind === "composer" && waits++);
+      c.spawnSession({
+        id,
+        agent: "command",
+        judgeAs: cli,
+        command: [bin],
+        resumeCommand: [bin, ...TUI_RESUME[cli]],
+        restart: { mode: "resume" },
+        workdir: dirs.cwd,
+        env,
+      });
+      const turn = async (text: string) => {
+        const before = api.requests.filter(isModelCall).length;
+        const waitsBefore = waits;
+        expect(c.sendInput(id, text)).toBe(true);
+        await until(
+          `the model call of "${text}"`,
+          () =>
+            api.requests
+              .filter(isModelCall)
+              .slice(before)
+              .find((r) => r.body?.includes(text)),
+          120_000,
+        );
+        await until(`the composer after "${text}"`, () => (waits > waitsBefore ? true : undefined), 120_000);
+        return api.requests
+          .filter(isModelCall)
+          .slice(before)
+          .filter((r) => r.body?.includes(text));
+      };
+      try {
+        await until("the first composer wait", () => (waits > 0 ? true : undefined), 120_000);
+        await turn(`Remember the code word ${CODE_WORD}; reply with one short sentence.`);
+        const waitsBefore = waits;
+        await c.restartSession(id, "resume_test");
+        await until("the resumed TUI's composer", () => (waits > waitsBefore ? true : undefined), 120_000);
+        const calls = await turn("Which code word did I give you? One short sentence.");
+        expect(
+          calls.some((r) => r.body?.includes(CODE_WORD)),
+          `${cli}: the second turn's call lacks the first`,
+        ).toBe(true);
+        const log = readFileSync(join(logsDir, "conductor-events.jsonl"), "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { event: string; session?: string; mode?: string; argv?: string[] });
+        const spawns = log.filter((e) => e.event === "session.spawn" && e.session === id);
+        expect(spawns.map((s) => s.mode)).toEqual(["fresh", "resume"]);
+        expect(spawns[1]!.argv?.slice(1)).toEqual(TUI_RESUME[cli]);
+      } finally {
+        await live.close(c, marker);
+      }
+    },
+    600_000,
+  );
+});
