@@ -97,6 +97,25 @@ describe("a retry the CLI announces and carries out is not its failure", () => {
     expect(judgeExit(codex, exited(spent))).toMatchObject({ class: "rate_limit" });
   });
 
+  it("defect: codex's TUI at `5/5` still has its sixth call to make (was: killed 30 ms before it, which the API answered 200)", () => {
+    // Its last notice with the fifth call's error under it: the sixth is on its way, nothing to judge.
+    const fifth = [
+      "› Turn 2: Reply with one short sentence.",
+      "• Server is busy, reconnecting 5/5 (20s • esc to interrupt)",
+      "  └ Exceeded retry limit, last status: 429 Too Many Requests",
+    ];
+    expect(judgeScreen(codex, fifth, null)).toBeNull();
+    expect(retryOnScreen(codex, fifth)).toMatchObject({ attempt: 5, of: 5, status: 429 });
+    // The sixth failed too: the turn ends on its `■` cell, a rate limit.
+    const spent = [
+      "› Turn 2: Reply with one short sentence.",
+      "■ exceeded retry limit, last status: 429 Too Many Requests",
+    ];
+    expect(judgeScreen(codex, spent, null)).toMatchObject({ class: "rate_limit" });
+    // exec's notices are the same count: `ERROR: Reconnecting... 5/5` alone is no verdict either.
+    expect(judgeScreen(codex, ["ERROR: Reconnecting... 5/5"], null)).toBeNull();
+  });
+
   it("defect: gemini's bare 429 that it retries with backoff (was: restarted twice, 18 s became 139 s); a quota is judged", () => {
     const bare =
       '[API Error: {"error":{"code":429,"message":"Resource exhausted. Please try again later.","status":"RESOURCE_EXHAUSTED"}}]';

@@ -188,6 +188,10 @@ export const codex: AgentProfile = {
   // `└ Exceeded retry limit, last status: 429 Too Many Requests` (0.171, seen in a field review).
   retryNotice:
     /^\s*(?:•\s*(?:Server is busy, )?|ERROR:\s*(?=(?<error>Reconnecting)))[Rr]econnecting(?:\.\.\.)?\s*(?<attempt>\d+)\/(?<of>\d+)/,
+  // `5/5` is a sixth request still to come (recorded rate-429: six 429s behind five notices): the
+  // `└ Exceeded retry limit, last status: 429` under it is the fifth's, not the turn's end (a field
+  // review: a TUI killed 30 ms before that sixth call, which the API had answered 200).
+  noticeBeforeRetry: true,
   // Its composer takes an Enter less than 0.5 s after the text for part of a paste, and drops it
   // (field facts; test/agents/input.live.ts types through sendInput). 0.8 s leaves a margin for load.
   submitDelayMs: 800,

@@ -56,7 +56,9 @@ export function cliOwnLines(profile: AgentProfile, text: readonly string[]): str
 const BARE_NOTICE = /^\s*(?:ERROR:\s*)?Reconnecting\.\.\.\s*(?<attempt>\d+)\/(?<of>\d+)/;
 function retriesLeft(profile: AgentProfile, line: string): boolean {
   const g = profile.retryNotice?.exec(line)?.groups ?? BARE_NOTICE.exec(line)?.groups;
-  return g?.attempt !== undefined && (g.of === undefined || Number(g.attempt) < Number(g.of));
+  if (g?.attempt === undefined) return false;
+  const [attempt, of] = [Number(g.attempt), Number(g.of)];
+  return g.of === undefined || attempt < of || (profile.noticeBeforeRetry === true && attempt === of);
 }
 
 const squash = (t: string) => t.replace(/\s+/g, "");

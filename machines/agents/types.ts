@@ -123,6 +123,12 @@ export interface AgentProfile {
    */
   readonly retryNotice?: RegExp;
   /**
+   * Its notice `N/M` announces the retry it is about to make, so `M/M` still has a call to come and
+   * only what it prints after that call is its verdict (codex: `Reconnecting... 1/5` … `5/5` are six
+   * requests to the API, recorded rate-429). Unset: `M/M` is its last try, and what it says is judged.
+   */
+  readonly noticeBeforeRetry?: boolean;
+  /**
    * A CLI whose retry notice takes two lines (gemini 0.61: `Attempt 1 failed: <error>` and then
    * `Suggested retry after 5s.. Retrying after 5739ms...`): `retryNotice` is also read on a line
    * joined with the next, and a line matching this head that is the last one read yet is no word of
