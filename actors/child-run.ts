@@ -20,7 +20,8 @@ import { createWallClock } from "./wall-clock.js";
 
 /** The one interface of a transport: the effects the chart asks for. */
 export interface ChildTransport {
-  write(data: string): void;
+  /** `paste`: typed text, bracketed where the program asked for pastes so (bracketed-paste.ts). */
+  write(data: string, paste?: boolean): void;
   resize(cols: number, rows: number): void;
   signal(req: SignalRequest): void;
   /** Write the marker's nonce back to the exit shim. */
@@ -67,7 +68,7 @@ export function transportLogic(
       else if (e.type !== "RUN.OUTPUT" || commanding > 0 || !relay?.(e)) sendBack(e);
     };
     const t = open(input, report);
-    const paced = new PacedWrites((data) => t.write(data));
+    const paced = new PacedWrites((data, paste) => t.write(data, paste));
     const settle = <T>(work: Promise<T>, done: (v: T | undefined) => TransportEvent) =>
       void work.then(
         (v) => report(done(v)),

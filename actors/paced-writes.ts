@@ -13,7 +13,8 @@ export class PacedWrites {
   private timer: NodeJS.Timeout | undefined;
   private disposed = false;
 
-  constructor(private readonly write: (data: string) => void) {}
+  /** `paste`: the data is typed text, delivered as a paste where the program takes one (WriteCommand). */
+  constructor(private readonly write: (data: string, paste?: boolean) => void) {}
 
   push(cmd: WriteCommand): void {
     if (this.disposed) return;
@@ -30,7 +31,7 @@ export class PacedWrites {
   }
 
   private run(cmd: WriteCommand): void {
-    if (cmd.data !== "") this.write(cmd.data);
+    if (cmd.data !== "") this.write(cmd.data, cmd.paste);
     const after = cmd.after;
     if (!after) return;
     this.timer = setTimeout(() => {

@@ -12,6 +12,7 @@ import { endStream } from "./log-file.js";
 import { removeCgroup } from "./process-cgroup.js";
 import { PtyRun, type PtyTransportDeps } from "./pty-run.js";
 import { spawnQueue } from "./spawn-queue.js";
+import { pasteBytes } from "./bracketed-paste.js";
 
 export type { PtyTransportDeps } from "./pty-run.js";
 export { childEnv } from "./pty-spawn.js";
@@ -40,10 +41,12 @@ class PtyTransport extends PtyRun implements ChildTransport {
     return `${this.input.sessionId}#${this.input.generation}`;
   }
 
-  write(data: string): void {
+  write(data: string, paste?: boolean): void {
     this.log("pty.write", { length: data.length }); // never the text
-    if (this.queued || this.starting) this.early.push(data);
-    else this.live?.write(data);
+    // Asked of the screen now: a write waiting for the spawn is type-ahead, never bracketed.
+    const bytes = paste ? pasteBytes(data, this.screenTail?.bracketedPaste() === true) : data;
+    if (this.queued || this.starting) this.early.push(bytes);
+    else this.live?.write(bytes);
   }
 
   override resize(cols: number, rows: number): void {

@@ -55,6 +55,23 @@ export function inputKeys(paneId: string, text: string): string[][] {
     ]);
 }
 
+/**
+ * Typed text as a paste (WriteCommand.paste): tmux's `paste-buffer -p` brackets it where the pane's
+ * program asked for bracketed pastes, and sends it as it is where not (its line ends as CR, as a
+ * terminal's paste); the buffer goes with the paste (`-d`). A trailing Enter stays a key.
+ */
+export function pasteKeys(paneId: string, data: string): string[][] {
+  const enter = data.endsWith("\r");
+  const text = enter ? data.slice(0, -1) : data;
+  if (text === "") return inputKeys(paneId, data);
+  const buffer = `conductor-input-${paneId.replace(/[^A-Za-z0-9]/g, "")}`;
+  return [
+    ["set-buffer", "-b", buffer, "--", text],
+    ["paste-buffer", "-p", "-d", "-b", buffer, "-t", paneId],
+    ...(enter ? [["send-keys", "-t", paneId, "Enter"]] : []),
+  ];
+}
+
 /** The exit shim's ack: its nonce, then Enter. */
 export function ackKeys(paneId: string, nonce: string): string[][] {
   return [

@@ -227,6 +227,11 @@ export class ScreenTail {
     return this.plain ? this.plain.line(y) : (this.term?.row(y) ?? "");
   }
 
+  /** The program asked for bracketed pastes (DECSET 2004), as far as the screen has parsed. */
+  bracketedPaste(): boolean {
+    return this.term?.bracketedPaste() === true;
+  }
+
   /** The last window title the program set, or null. */
   title(): string | null {
     return this.term?.title ?? null;

@@ -11,7 +11,7 @@ import { endStream, openLog } from "./log-file.js";
 import { remoteRunCookie, sweepRun } from "./remote-escapees.js";
 import { endLostGroup, endLostGroupLater } from "./remote-lost-group.js";
 import { resyncPane } from "./remote-resync.js";
-import { ackKeys, endPane, inputKeys, type Pane, type PaneContext, signalPane } from "./remote-pane.js";
+import { ackKeys, endPane, inputKeys, type Pane, pasteKeys, type PaneContext, signalPane } from "./remote-pane.js";
 import { attachPane } from "./remote-pane-attach.js";
 import { createPane } from "./remote-pane-create.js";
 import { type ControlFor, type RunTarget, runTarget } from "./remote-spec.js";
@@ -126,11 +126,11 @@ export class TmuxPaneTransport extends TmuxPaneRun implements ChildTransport {
   }
 
   // ---- what the chart asks -----------------------------------------------------------------
-  write(data: string): void {
+  write(data: string, paste?: boolean): void {
     const { pane, ctl } = this;
     if (!pane || !ctl) return;
     this.log("remote.write", { length: data.length }); // never the text
-    const keys = inputKeys(pane.id, data);
+    const keys = paste ? pasteKeys(pane.id, data) : inputKeys(pane.id, data);
     // Written into a link that died unnoticed, the line fails with the channel's reset: tmux may or may
     // not have typed it, and typing it again could answer a prompt twice. Not silent: the event log says so.
     if (keys.length)

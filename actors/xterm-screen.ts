@@ -107,6 +107,11 @@ export class XtermScreen {
     return core?.coreService?.decPrivateModes?.synchronizedOutput ?? this.term.modes.synchronizedOutputMode;
   }
 
+  /** DECSET 2004 is on: the program takes pastes bracketed. */
+  bracketedPaste(): boolean {
+    return !this.disposed && this.term.modes.bracketedPasteMode;
+  }
+
   /** Nothing parsing or waiting, the parser between sequences: text without escapes asks nothing. */
   idle(): boolean {
     return !this.parsing && this.backlog.length === 0 && this.parserIdle();

@@ -93,8 +93,8 @@ export const childRunSetup = setup({
     detach: assign({ detached: true }),
     // Commands to the transport.
     write: sendTo("transport", ({ event }) => {
-      const { data, after } = event as Ev<"CHILD.WRITE">;
-      return { type: "WRITE" as const, data, ...(after ? { after } : {}) };
+      const { data, after, paste } = event as Ev<"CHILD.WRITE">;
+      return { type: "WRITE" as const, data, ...(after ? { after } : {}), ...(paste ? { paste } : {}) };
     }),
     resize: sendTo("transport", ({ event }) => {
       const e = event as Ev<"CHILD.RESIZE">;

@@ -15,6 +15,7 @@ import type {
 } from "./session.context.js";
 import {
   cannotRecover,
+  endsAtRunBound,
   limitPause,
   liveFailure,
   oneShotRun,
@@ -27,7 +28,7 @@ import {
 } from "./session.judgement.js";
 import { newScreenRetry, reportedFailure } from "./session.retries.js";
 import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
-import { charsOf, inputCommand, SELECTION_KINDS, takesInput } from "./session.input.js";
+import { charsOf, inputCommand, inputProblem, SELECTION_KINDS, takesInput } from "./session.input.js";
 import {
   BUSY_CONTENT_SETTLE_MS,
   freeOutage,
@@ -232,6 +233,7 @@ export const sessionBase = setup({
     /** Not for a headless one-shot: its silence is the model working, and a restart reruns the task. */
     stallGiveUpEnabled: ({ context }) => context.policy.stallTimeoutMs !== null && !oneShotRun(context),
     childRunning: ({ context }) => context.childRunning,
+    inputMalformed: ({ event }) => inputProblem(event) !== null,
     /** Input waits as type-ahead for the first child (a TUI: its composer), with room for it (session.input.ts). */
     keepsTypeAhead: ({ context, event }) => takesInput(context, charsOf(inputCommand(context, event))) === "keep",
     needsNoAccount: ({ context }) => context.account === null,
@@ -249,6 +251,7 @@ export const sessionBase = setup({
       context.failureMode === "credentials" ||
       context.failureMode === "internal_error" ||
       context.hostWaitOver ||
+      (context.failureMode === "run_timeout" && endsAtRunBound(context)) ||
       cannotRecover(context),
     /** The CLI shows a failure and keeps running (TUI auth error, quota text over a spinner). */
     /** The CLI's screen announces a retry of its own that was not read before (retry-notice.ts). */

@@ -90,7 +90,9 @@ export type SessionEmitted =
   /** The CLI announced it retries a failed call by itself (`PROBE.RETRY`); `lastError` says so too. */
   | ({ type: "agentRetry"; sessionId: string } & Omit<AgentRetryEvent, "type" | "outputBytes">)
   /** L2 changed its verdict (first round of a run, ok → fail, fail → ok, or another reason). */
-  | { type: "mcpProbe"; sessionId: string; generation: number; ok: boolean; reason: string };
+  | { type: "mcpProbe"; sessionId: string; generation: number; ok: boolean; reason: string }
+  /** An INPUT or KEYS event sent to the chart was malformed (`why`); nothing was written. */
+  | { type: "inputRefused"; sessionId: string; input: "INPUT" | "KEYS"; why: string };
 
 /** What a final session's actor outputs (`onDone`'s `event.output`, `snapshot.output`). */
 export interface SessionOutput {

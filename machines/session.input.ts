@@ -24,16 +24,46 @@ export const TYPE_AHEAD_MAX_CHARS = 64 * 1024;
  * raw mode wait for \r, and a line-mode terminal turns it into \n (ICRNL), so line readers see
  * "text\n" as in the seed.
  */
-function typedInput(text: string, submitDelayMs: number | undefined): WriteCommand {
+function typedInput(text: string, submitDelayMs: number | undefined, paste: boolean): WriteCommand {
+  const pasted = paste && text !== "" ? { paste: true as const } : {};
   return submitDelayMs === undefined
-    ? { data: `${text}\r` }
-    : { data: text, after: { data: "\r", delayMs: submitDelayMs } };
+    ? { data: `${text}\r`, ...pasted }
+    : { data: text, after: { data: "\r", delayMs: submitDelayMs }, ...pasted };
 }
 
-/** What an INPUT or KEYS event writes to the child. */
-export function inputCommand(c: JudgedContext, event: SessionEvent): WriteCommand {
+/**
+ * What an INPUT or KEYS event writes to the child. Text goes as a paste unless it answers a question
+ * that takes a key (a menu, an approval, a trust dialog, a y/n line): typed in one burst, a TUI reads
+ * it key by key faster than it redraws, and gemini 0.61 took the `?` of "did I give you? One short
+ * sentence." as its shortcuts key (its empty-prompt check saw the state before the burst), dropping it.
+ */
+export function inputCommand(
+  c: JudgedContext & Pick<InputGate, "inputWait" | "state">,
+  event: SessionEvent,
+): WriteCommand {
   if (event.type === "KEYS") return { data: keysToBytes(event.keys) };
-  return typedInput(event.type === "INPUT" ? event.text : "", profileOf(c).submitDelayMs);
+  const asked = c.state === STATES.INPUT_WAIT ? c.inputWait?.kind : undefined;
+  const free = asked === undefined || asked === "composer";
+  return typedInput(event.type === "INPUT" ? event.text : "", profileOf(c).submitDelayMs, free);
+}
+
+/**
+ * What is wrong with an INPUT or KEYS event an embedder sent the chart itself (the facade checks its
+ * calls first): text that is no string, keys that are no array of key names. Null when it is fine.
+ */
+export function inputProblem(event: SessionEvent): string | null {
+  if (event.type === "INPUT") {
+    const text = (event as { text?: unknown }).text;
+    return typeof text === "string" ? null : `INPUT.text must be a string, got ${text === null ? "null" : typeof text}`;
+  }
+  if (event.type !== "KEYS") return null;
+  const keys = (event as { keys?: unknown }).keys;
+  if (!Array.isArray(keys))
+    return `KEYS.keys must be an array of key names, e.g. ["Down", "Enter"], got ${typeof keys}`;
+  const bad = keys.find((k) => typeof k !== "string" || keyBytes(k) === null);
+  return bad === undefined
+    ? null
+    : `KEYS.keys: unknown key ${JSON.stringify(bad) ?? String(bad)} (a name such as "Enter", "Esc", "Ctrl-C", or one character)`;
 }
 
 /** Keys that only move a menu's selection: no answer (`["Down"]`, then `["Enter"]` later, is one). */

@@ -187,7 +187,28 @@ export function judgeTimedOutRun(
   const own = judgeScreen(profileOf(c), c.screen, c.title, clock);
   if (own) return verdictJudgement(own);
   const v = judgeExit(profileOf(c), evidence, clock);
-  return v && !TERMINAL_CLASSES.has(v.class) ? verdictJudgement(v) : null;
+  if (v && !TERMINAL_CLASSES.has(v.class)) return verdictJudgement(v);
+  return mode === "run_timeout" ? overRunBound(c) : null;
+}
+
+/**
+ * A run past `maxRunMs` whose screen says nothing of why: the bound is its lastError (a field review:
+ * `run_timeout`, lastError null, run again at once). A one-shot is not run again (`endsAtRunBound`).
+ */
+function overRunBound(c: JudgedContext): RunJudgement {
+  const bound = c.policy.maxRunMs === null ? "" : ` (${Math.round(c.policy.maxRunMs / 1000)} s)`;
+  const why = endsAtRunBound(c)
+    ? `: a one-shot is not run again from its start (restart.mode "resume" goes on with it)`
+    : "";
+  return { failureMode: "run_timeout", lastError: `no end within maxRunMs${bound}${why}`, retryAfterMs: null };
+}
+
+/**
+ * A one-shot past `maxRunMs` ends there: a fresh run would do its whole task again (its edits, its
+ * commands), as a stall's restart would (docs/agents.md); a resumed run goes on with it.
+ */
+export function endsAtRunBound(c: JudgedContext): boolean {
+  return c.spec !== undefined && c.policy.restartMode !== "resume" && oneShotRun({ ...c, spec: c.spec });
 }
 
 export function verdictJudgement(v: FailureVerdict): RunJudgement {

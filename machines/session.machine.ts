@@ -52,8 +52,16 @@ export const sessionMachine = sessionSetup.createMachine({
     "LEASE.RENEW_DUE": { actions: "renewLease" },
     "PROBE.L2": { guard: "fromCurrentChild", actions: "noteMcpProbe" },
     // Input before the first child runs (a TUI: before its composer; else whileRunning writes it): kept.
-    INPUT: { guard: "keepsTypeAhead", actions: "keepTypeAhead" },
-    KEYS: { guard: "keepsTypeAhead", actions: "keepTypeAhead" },
+    // One an embedder's own code got wrong (`keys: ["Entr"]`) is refused, said, never thrown mid-step:
+    // a throw put the actor in error, its run left alive and unwatched (a field review).
+    INPUT: [
+      { guard: "inputMalformed", actions: "refuseInput" },
+      { guard: "keepsTypeAhead", actions: "keepTypeAhead" },
+    ],
+    KEYS: [
+      { guard: "inputMalformed", actions: "refuseInput" },
+      { guard: "keepsTypeAhead", actions: "keepTypeAhead" },
+    ],
     // An actor of this session threw (a provided ptyProcess, a probe): this session ends, said why.
     // Unhandled, XState makes the parent fail with it: the session, then the conductor and every session.
     "xstate.error.actor.*": { target: `.${STATES.FAILED}`, actions: "noteActorError" },

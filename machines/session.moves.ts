@@ -21,8 +21,14 @@ export const whileRunning = {
     target: STATES.RESTARTING,
     actions: ["noteRestartRequest", "terminateChild", { type: "releaseLease", params: { ok: false, stopped: true } }],
   },
-  INPUT: { guard: "childRunning", actions: "forwardInput" },
-  KEYS: { guard: "childRunning", actions: "forwardInput" },
+  INPUT: [
+    { guard: "inputMalformed", actions: "refuseInput" },
+    { guard: "childRunning", actions: "forwardInput" },
+  ],
+  KEYS: [
+    { guard: "inputMalformed", actions: "refuseInput" },
+    { guard: "childRunning", actions: "forwardInput" },
+  ],
   // The CLI's telemetry recorded a failure its screen does not show (gemini's TUI retrying a 429
   // behind its spinner): this run fails on it at once, as on the CLI's words on screen.
   "PROBE.TELEMETRY": [

@@ -5,7 +5,7 @@
  * requests: session.request-actions.ts.
  */
 import { assign, emit, enqueueActions } from "xstate";
-import { messageIn, workKey } from "./agents/index.js";
+import { messageIn, redactSecrets, workKey } from "./agents/index.js";
 import { findRetryHint } from "./retry-hint.js";
 import { output, restartWaitMs } from "./session.base.js";
 import { limitPause, liveFailure, openQuestion, profileOf, runClock, verdictJudgement } from "./session.judgement.js";
@@ -200,7 +200,8 @@ export const sessionOutcomeSetup = sessionRequestSetup.extend({
         content: workKey(profileOf(context), context.screen),
       };
       enqueue.assign({ lastError: retryNotice(retry), retryWait, retryShown });
-      enqueue.emit({ type: "agentRetry", sessionId: context.id, ...retry });
+      // Its words as lastError has them: codex quotes the key it was refused, half masked (`sk-FAKE-*****-KEY`).
+      enqueue.emit({ type: "agentRetry", sessionId: context.id, ...retry, error: redactSecrets(retry.error) });
     }),
     emitCompleted: emit(({ context }) => ({ type: "completed" as const, sessionId: context.id })),
     emitDead: emit(({ context }) => ({

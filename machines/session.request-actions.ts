@@ -2,9 +2,9 @@
  * The session chart's actions for what its user asks of it: a restart, a kill, input (typed to the
  * running child, or kept as type-ahead until one runs). The run itself: session.run-actions.ts.
  */
-import { assign, enqueueActions, sendTo } from "xstate";
+import { assign, emit, enqueueActions, sendTo } from "xstate";
 import type { Ev } from "./session.context.js";
-import { answersQuestion, inputCommand, menuWrite, submitsLater, typeAheadDue } from "./session.input.js";
+import { answersQuestion, inputCommand, inputProblem, menuWrite, submitsLater, typeAheadDue } from "./session.input.js";
 import { openQuestion } from "./session.judgement.js";
 import { sessionRunSetup } from "./session.run-actions.js";
 import { STATES } from "./session.types.js";
@@ -67,6 +67,12 @@ export const sessionRequestSetup = sessionRunSetup.extend({
     keepTypeAhead: assign({
       typeAhead: ({ context, event }) => [...(context.typeAhead ?? []), inputCommand(context, event)],
     }),
+    refuseInput: emit(({ context, event }) => ({
+      type: "inputRefused" as const,
+      sessionId: context.id,
+      input: event.type === "KEYS" ? ("KEYS" as const) : ("INPUT" as const),
+      why: inputProblem(event) ?? "malformed",
+    })),
     noteInputUnsure: assign(({ event }) => {
       const { type: _type, ...unsure } = event as Ev<"CHILD.INPUT_UNSURE">;
       return { inputUnsure: unsure };

@@ -180,6 +180,12 @@ export type ChildEvent =
 export interface WriteCommand {
   data: string;
   after?: { data: string; delayMs: number };
+  /**
+   * `data` (less a trailing Enter) is text typed in free form (a composer, a program's line): the
+   * run delivers it as a terminal delivers a paste, bracketed where the program asked for that
+   * (actors/bracketed-paste.ts). Never set for keys or a question's choice.
+   */
+  paste?: true;
 }
 
 /** Commands a session sends to its pty actor. */

@@ -264,6 +264,9 @@ export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEve
       case "mcpProbe":
         log("session.mcp_probe", { session, attempt: e.generation, l2: e.ok ? "ok" : "fail", reason: e.reason });
         return;
+      case "inputRefused":
+        log("session.input_refused", { session, input: e.input, why: e.why });
+        return;
       case "accountWait":
         log("session.account_wait", { session, etaMs: e.etaMs, reason: e.reason });
         api.emit("accountWait", { sessionId: session, etaMs: e.etaMs, reason: e.reason, at });

@@ -670,6 +670,22 @@ describe("rate limits wait for their reset", () => {
   });
 });
 
+describe("a retry's words", () => {
+  it("defect: the agentRetry event's error is redacted as lastError is (was: codex's half-masked key, sk-FAKE-*****-KEY)", () => {
+    const h = as("codex");
+    h.spawnedEv();
+    h.screen([
+      "• Reconnecting... 1/5 (3s • esc to interrupt)",
+      "  └ unexpected status 401 Unauthorized: Incorrect API key provided: sk-FAKE-*****-KEY. You can find your key at",
+    ]);
+    const retry = h.emitted.find((e) => e.type === "agentRetry");
+    expect(retry).toMatchObject({ attempt: 1, of: 5 });
+    expect(JSON.stringify(retry)).not.toContain("sk-FAKE");
+    expect(JSON.stringify(retry)).toContain("[redacted]");
+    expect(h.actor.getSnapshot().context.lastError).not.toContain("sk-FAKE");
+  });
+});
+
 describe("network and crash back off exponentially", () => {
   it("1 s, then 2 s (failureBackoffInitialMs × backoffFactor), while plain exits restart at once", () => {
     const h = as("command", { maxRestarts: 3 });
@@ -823,6 +839,33 @@ describe("maxRunMs and resume", () => {
     expect(h.state()).toBe("starting");
     h.actor.send({ type: "RUN.DEADLINE", generation: 1 });
     expect(h.state()).toBe("starting");
+  });
+
+  it("defect: a one-shot past maxRunMs ends dead, its bound as lastError (was: run again from its start at once, lastError null)", () => {
+    const policy = { maxRunMs: 40_000, maxRestarts: 3 };
+    const oneShot = as("codex", policy, { spec: { argv: ["codex", "exec", "Reply."] } });
+    oneShot.spawnedEv();
+    oneShot.output();
+    oneShot.advance(40_000);
+    expect(oneShot.moves.slice(-2)).toEqual(["stalled->failed", "failed->dead"]);
+    expect(oneShot.ctx()).toMatchObject({ failureMode: "run_timeout", restarts: 0 });
+    expect(oneShot.ctx().lastError).toBe(
+      'no end within maxRunMs (40 s): a one-shot is not run again from its start (restart.mode "resume" goes on with it)',
+    );
+    // Resumed, it goes on with the same conversation: that is run again.
+    const spec = { argv: ["codex", "exec", "Reply."], resumeArgv: ["codex", "exec", "resume", "--last", "go on"] };
+    const resumed = as("codex", { ...policy, restartMode: "resume" }, { spec });
+    resumed.spawnedEv();
+    resumed.output();
+    resumed.advance(40_000);
+    expect(resumed.moves.slice(-2)).toEqual(["stalled->failed", "failed->restarting"]);
+    // A TUI is run again, its bound said.
+    const tui = as("codex", policy, { spec: { argv: ["codex"] } });
+    tui.spawnedEv();
+    tui.output();
+    tui.advance(40_000);
+    expect(tui.ctx()).toMatchObject({ failureMode: "run_timeout", lastError: "no end within maxRunMs (40 s)" });
+    expect(tui.moves).toContain("failed->restarting");
   });
 
   it("restartMode resume runs spec.resumeArgv on a restart, and the spawn event says which", () => {

@@ -98,7 +98,7 @@ describe("conductor machine", () => {
     c.spawn("a");
     c.session("a").send({ type: "CHILD.SPAWNED", generation: 1, pid: 99 });
     c.actor.send({ type: "INPUT", id: "a", text: "hi" });
-    expect(c.commands).toContainEqual({ id: "a", c: { type: "CHILD.WRITE", data: "hi\r" } });
+    expect(c.commands).toContainEqual({ id: "a", c: { type: "CHILD.WRITE", data: "hi\r", paste: true } });
     c.actor.send({ type: "KILL", id: "a" });
     expect(c.session("a").getSnapshot().context.state).toBe("dead");
   });

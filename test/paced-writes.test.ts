@@ -27,6 +27,7 @@ describe("the session's typed input", () => {
         type: "CHILD.WRITE",
         data: "fix the test",
         after: { data: "\r", delayMs: 800 },
+        paste: true,
       });
     }
     for (const agent of ["command"]) {
@@ -34,7 +35,7 @@ describe("the session's typed input", () => {
       h.spawnedEv();
       h.output();
       h.actor.send({ type: "INPUT", text: "go" });
-      expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "go\r" });
+      expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "go\r", paste: true });
     }
   });
 });

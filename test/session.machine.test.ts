@@ -617,7 +617,7 @@ describe("session machine: restarts", () => {
     h.spawnedEv();
     h.output();
     h.actor.send({ type: "INPUT", text: "hello" });
-    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "hello\r" });
+    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "hello\r", paste: true });
     h.exit(1);
     const before = h.commands.length;
     h.actor.send({ type: "INPUT", text: "lost?" });
@@ -634,9 +634,9 @@ describe("session machine: restarts", () => {
     expect(h.ctx().typeAhead).toHaveLength(3);
     h.spawnedEv();
     expect(h.commands.filter((c) => c.type === "CHILD.WRITE")).toEqual([
-      { type: "CHILD.WRITE", data: "in init\r" },
+      { type: "CHILD.WRITE", data: "in init\r", paste: true },
       { type: "CHILD.WRITE", data: "\x1b[B\r" },
-      { type: "CHILD.WRITE", data: "while starting\r" },
+      { type: "CHILD.WRITE", data: "while starting\r", paste: true },
     ]);
     expect(h.ctx().typeAhead).toBeNull();
     // Between runs it is not kept: it was meant for the run that ended.
@@ -659,7 +659,7 @@ describe("session machine: restarts", () => {
     h.advance(1_000);
     expect([h.state(), h.ctx().generation]).toEqual(["starting", 2]);
     h.spawnedEv();
-    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "answer\r" });
+    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "answer\r", paste: true });
 
     const never = session({ maxRestarts: 0 });
     never.actor.send({ type: "INPUT", text: "answer" });
@@ -686,7 +686,7 @@ describe("session machine: restarts", () => {
     h.advance(10);
     expect(h.ctx().inputWait?.kind).toBe("composer");
     expect(writes().slice(1)).toEqual([
-      { type: "CHILD.WRITE", data: "fix the bug", after: { data: "\r", delayMs: 800 } },
+      { type: "CHILD.WRITE", data: "fix the bug", after: { data: "\r", delayMs: 800 }, paste: true },
     ]);
     expect(h.ctx().typeAhead).toBeNull();
   });
@@ -695,7 +695,12 @@ describe("session machine: restarts", () => {
     const h = session({}, { agent: "codex", spec: { argv: ["codex", "exec", "do it"] } });
     h.actor.send({ type: "INPUT", text: "more" });
     h.spawnedEv();
-    expect(h.commands).toContainEqual({ type: "CHILD.WRITE", data: "more", after: { data: "\r", delayMs: 800 } });
+    expect(h.commands).toContainEqual({
+      type: "CHILD.WRITE",
+      data: "more",
+      after: { data: "\r", delayMs: 800 },
+      paste: true,
+    });
   });
 
   it("type-ahead is bounded: past TYPE_AHEAD_MAX_CHARS an input is not kept", () => {

@@ -73,7 +73,8 @@ const probeShape = {
     default: ["Enter"],
   }).optional(),
   maxRunMs: doc(positiveTimerMs().nullable(), {
-    description: "one run (spawn to exit) may last at most this long; `null`: unbounded",
+    description:
+      "one run (spawn to exit) may last at most this long, then fails `run_timeout` (a headless one-shot ends `dead` unless `restart.mode` is `resume`: docs/agents.md); `null`: unbounded",
     example: 3_600_000,
     default: null,
   }).optional(),
