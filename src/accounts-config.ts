@@ -188,7 +188,17 @@ export function parseAccountsConfig(json: unknown, where: string, baseDir: strin
       });
     }
   }
-  return { accounts, defaults: resolveAccountPolicy(result.data.defaults ?? {}) };
+  const config = { accounts, defaults: resolveAccountPolicy(result.data.defaults ?? {}) };
+  parsedConfigs.add(config);
+  return config;
+}
+
+/** Results of `parseAccountsConfig`: only these are taken as checked (a look-alike object is parsed). */
+const parsedConfigs = new WeakSet<object>();
+
+/** `config` came from `parseAccountsConfig` (checked already), not an object made to look like its result. */
+export function isParsedAccountsConfig(config: unknown): config is AccountsConfig {
+  return typeof config === "object" && config !== null && parsedConfigs.has(config);
 }
 
 const wholeFileError = (file: string) => (problem: string) =>

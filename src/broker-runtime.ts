@@ -14,6 +14,7 @@ import type { CredentialHomeInput, LeaseEvent } from "../machines/session.lease.
 import {
   type AccountsConfig,
   brokerInputOf,
+  isParsedAccountsConfig,
   loadAccountsConfigSync,
   parseAccountsConfig,
   resolveLease,
@@ -207,6 +208,8 @@ export type BrokerRuntime = ReturnType<typeof createBrokerRuntime>;
 /** Validated accounts, whichever form they came in (a file is read once, synchronously, at creation). */
 function accountsOf(accounts: BrokerRuntimeOptions["accounts"]): AccountsConfig {
   if (typeof accounts === "string") return loadAccountsConfigSync(accounts);
-  if ("providers" in accounts) return parseAccountsConfig(accounts, "the accounts option", process.cwd());
-  return accounts;
+  // Anything but parseAccountsConfig's own result is checked: `{}` or `{ codex: [...] }` was taken as
+  // parsed and failed with a TypeError deep in the broker (a field review).
+  if (isParsedAccountsConfig(accounts)) return accounts;
+  return parseAccountsConfig(accounts, "the accounts option", process.cwd());
 }

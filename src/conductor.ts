@@ -5,7 +5,7 @@
  * the event log, the reaper and each session's teardown (conductor-trees), the runtimes, signal traps.
  */
 import { join, resolve } from "node:path";
-import { createActor, toPromise } from "xstate";
+import { type Actor, createActor, toPromise } from "xstate";
 import { conductorScope, endCarriers } from "../actors/env-cookie.js";
 import { setOutputLogPolicy } from "../actors/log-rotation.js";
 import { processWatchdog } from "../actors/orphan-watchdog.js";
@@ -111,34 +111,60 @@ export function createConductor(opts: ConductorOptions) {
   } catch (err) {
     // A refused accounts or hosts file: no conductor runs, so its entry in the ledger goes too, at
     // once (a conductor created again on these logs right after was refused as "in use").
-    ledger.abandon();
+    abandonCreation();
     throw err;
   }
   const { broker: brokerRuntime, remote: remoteRuntime } = runtimes;
   const machine = conductorLogic(runtimes, deps);
-  const actor = createActor(machine, {
-    // Named in inspectors (the Stately inspector showed the root as `x:0`, its sessions' parent).
-    id: "conductor",
-    // Long waits also end on the wall clock: a suspend stops Node's timers (actors/wall-clock.ts).
-    clock: createWallClock(),
-    input: { graceMs, ...(brokerRuntime ? { broker: brokerRuntime.brokerInput } : {}) },
-    ...(opts.inspect ? { inspect: opts.inspect } : {}),
-  });
-  actor.on("shutdownStarted", (e) => {
-    log("conductor.shutdown", { reason: e.reason, sessions: Object.keys(record().sessions).length, live: e.live });
-  });
-  actor.on("actorError", (e) => {
-    // A session's death is its own report too (spawnSession): this line says which actor threw.
-    log("conductor.actor_error", { actor: e.session ? sessionSystemId(e.id) : e.id, error: e.error });
-    if (e.id === "broker") events.emit("brokerError", { error: `the broker actor threw: ${e.error}`, at: now() });
-  });
-  actor.on("sessionRemoved", (e) => {
-    capture.forget(e.id);
-    runArgv.forget(e.id);
-    log("session.removed", { session: e.id });
-  });
-  actor.start();
-  brokerRuntime?.attach(actor.system.get("broker"));
+  let actor: Actor<typeof machine>;
+  try {
+    actor = startConductorActor();
+  } catch (err) {
+    // An `inspect` observer (or a provided actor) that threw: no conductor runs, so nothing of it may
+    // stay (a field review: the logsDir "in use by a running conductor" after, in the same process).
+    void brokerRuntime?.settle();
+    void remoteRuntime?.close();
+    abandonCreation();
+    throw err;
+  }
+  /** A creation that throws leaves the logsDir free, its files closed. */
+  function abandonCreation(): void {
+    ledger.abandon();
+    void eventLog.close();
+    leaveOutputLogs();
+  }
+  /** The conductor's actor, with its listeners, started; the broker runtime attached to its broker. */
+  function startConductorActor(): Actor<typeof machine> {
+    const actor = createActor(machine, {
+      // Named in inspectors (the Stately inspector showed the root as `x:0`, its sessions' parent).
+      id: "conductor",
+      // Long waits also end on the wall clock: a suspend stops Node's timers (actors/wall-clock.ts).
+      clock: createWallClock(),
+      input: { graceMs, ...(brokerRuntime ? { broker: brokerRuntime.brokerInput } : {}) },
+      ...(opts.inspect ? { inspect: opts.inspect } : {}),
+    });
+    actor.on("shutdownStarted", (e) => {
+      log("conductor.shutdown", { reason: e.reason, sessions: Object.keys(record().sessions).length, live: e.live });
+    });
+    actor.on("actorError", (e) => {
+      // A session's death is its own report too (spawnSession): this line says which actor threw.
+      log("conductor.actor_error", { actor: e.session ? sessionSystemId(e.id) : e.id, error: e.error });
+      if (e.id === "broker") events.emit("brokerError", { error: `the broker actor threw: ${e.error}`, at: now() });
+    });
+    actor.on("sessionRemoved", (e) => {
+      capture.forget(e.id);
+      runArgv.forget(e.id);
+      log("session.removed", { session: e.id });
+    });
+    try {
+      actor.start();
+      brokerRuntime?.attach(actor.system.get("broker"));
+    } catch (err) {
+      actor.stop();
+      throw err;
+    }
+    return actor;
+  }
   log("conductor.start", { logsDir, pid: process.pid, maxRestarts: opts.maxRestarts ?? 3, graceMs });
 
   const spawnContext: SpawnContext = {

@@ -259,3 +259,26 @@ describe("resolving ${VAR} at lease time", () => {
     );
   });
 });
+
+describe("accounts given as an object", () => {
+  it("defect: one without `providers` is checked and refused as INVALID_CONFIG (was: a TypeError from the broker)", async () => {
+    const { createConductor } = await import("../src/conductor.js");
+    const { createAccountBroker } = await import("../src/index.js");
+    const logsDir = await mkdtemp(path.join(tmpdir(), "accounts-object-"));
+    for (const accounts of [{}, { nonsense: true }, { codex: "x" }, { codex: [{ id: "a" }] }, { accounts: "x" }]) {
+      const create = () => createConductor({ logsDir, handleSignals: false, accounts: accounts as never });
+      expect(create).toThrow(ConductorError);
+      expect(create).toThrow(/providers/);
+      try {
+        create();
+      } catch (e) {
+        expect(e).toMatchObject({ code: "INVALID_CONFIG" });
+      }
+      expect(() => createAccountBroker(accounts as never)).toThrow(/providers/);
+    }
+    // parseAccountsConfig's own result is taken as it is.
+    const parsed = parseAccountsConfig({ providers: { codex: [{ id: "w", mode: "env", env: { K: "${K}" } }] } }, "x");
+    const c = createConductor({ logsDir, handleSignals: false, accounts: parsed });
+    await c.shutdown("test_end");
+  });
+});

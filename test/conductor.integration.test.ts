@@ -259,6 +259,19 @@ describe("createConductor with real processes", () => {
     expect(next.eventLogPath).toBe(first.eventLogPath);
   });
 
+  it("defect: a creation that throws past its logsDir claim (an inspect observer that threw) leaves the logsDir free (was: 'in use by a running conductor')", async () => {
+    const logsDir = mkdtempSync(join(tmpdir(), "conductor-claim-"));
+    let throws = true;
+    const inspect = () => {
+      if (throws) throw new Error("observer bug");
+    };
+    expect(() => createConductor({ logsDir, handleSignals: false, inspect })).toThrow("observer bug");
+    throws = false;
+    const next = createConductor({ logsDir, handleSignals: false, inspect });
+    open.push(next);
+    expect(next.isShuttingDown).toBe(false);
+  });
+
   it("keeps every transition in a JSONL log that parses line by line, with seq and ISO ts", async () => {
     const c = conductor({ maxRestarts: 1 });
     const dead = waitFor(c, "dead");

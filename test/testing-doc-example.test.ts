@@ -62,3 +62,15 @@ describe("docs/testing.md", () => {
     );
   });
 });
+
+describe("docs/testing.md's table of exports", () => {
+  it("defect: every name it lists is exported by statechart-conductor/testing (was: withPrediction was not)", async () => {
+    const table = doc.slice(doc.indexOf("| export "), doc.indexOf("When the chart changes"));
+    const names = [...table.matchAll(/^\| (.*?) \|/gm)]
+      .flatMap((row) => [...(row[1] ?? "").matchAll(/`([A-Za-z_]\w*)/g)].map((m) => m[1] as string))
+      .filter((n) => n !== "export");
+    expect(names.length).toBeGreaterThan(20);
+    const testing = (await import("../src/testing/index.js")) as Record<string, unknown>;
+    expect(names.filter((n) => !(n in testing))).toEqual([]);
+  });
+});

@@ -20,6 +20,7 @@ export {
   edgeCoverPaths,
   predictTransition,
   selectCovering,
+  withPrediction,
   type ModelEdge,
   type ModelGraph,
   type ModelOptions,
