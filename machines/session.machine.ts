@@ -20,6 +20,7 @@ import {
   progressActions,
   resumedActions,
   resumedByRetry,
+  takeInput,
   whileRunning,
 } from "./session.moves.js";
 import { sessionSetup } from "./session.setup.js";
@@ -52,16 +53,8 @@ export const sessionMachine = sessionSetup.createMachine({
     "LEASE.RENEW_DUE": { actions: "renewLease" },
     "PROBE.L2": { guard: "fromCurrentChild", actions: "noteMcpProbe" },
     // Input before the first child runs (a TUI: before its composer; else whileRunning writes it): kept.
-    // One an embedder's own code got wrong (`keys: ["Entr"]`) is refused, said, never thrown mid-step:
-    // a throw put the actor in error, its run left alive and unwatched (a field review).
-    INPUT: [
-      { guard: "inputMalformed", actions: "refuseInput" },
-      { guard: "keepsTypeAhead", actions: "keepTypeAhead" },
-    ],
-    KEYS: [
-      { guard: "inputMalformed", actions: "refuseInput" },
-      { guard: "keepsTypeAhead", actions: "keepTypeAhead" },
-    ],
+    INPUT: takeInput("keepsTypeAhead", "keepTypeAhead"),
+    KEYS: takeInput("keepsTypeAhead", "keepTypeAhead"),
     // An actor of this session threw (a provided ptyProcess, a probe): this session ends, said why.
     // Unhandled, XState makes the parent fail with it: the session, then the conductor and every session.
     "xstate.error.actor.*": { target: `.${STATES.FAILED}`, actions: "noteActorError" },

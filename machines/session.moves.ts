@@ -9,6 +9,18 @@ import { STATES } from "./session.types.js";
  * seed's table only allowed it from healthy, so an exit 0 while starting (or stalled, or waiting
  * for input) had no legal move and the session hung there forever.
  */
+/**
+ * INPUT or KEYS: one an embedder's own code got wrong (`keys: ["Entr"]`) is refused and said, never
+ * thrown mid-step (a throw put the actor in error, its run left alive and unwatched: a field review);
+ * a good one goes where `guard` says.
+ */
+export function takeInput<G extends string, A extends string>(guard: G, actions: A) {
+  return [
+    { guard: "inputMalformed", actions: "refuseInput" },
+    { guard, actions },
+  ] as const;
+}
+
 export const whileRunning = {
   "CHILD.EXIT": [
     { guard: "exitedCleanly", target: STATES.COMPLETED, actions: "noteExit" },
@@ -21,14 +33,8 @@ export const whileRunning = {
     target: STATES.RESTARTING,
     actions: ["noteRestartRequest", "terminateChild", { type: "releaseLease", params: { ok: false, stopped: true } }],
   },
-  INPUT: [
-    { guard: "inputMalformed", actions: "refuseInput" },
-    { guard: "childRunning", actions: "forwardInput" },
-  ],
-  KEYS: [
-    { guard: "inputMalformed", actions: "refuseInput" },
-    { guard: "childRunning", actions: "forwardInput" },
-  ],
+  INPUT: takeInput("childRunning", "forwardInput"),
+  KEYS: takeInput("childRunning", "forwardInput"),
   // The CLI's telemetry recorded a failure its screen does not show (gemini's TUI retrying a 429
   // behind its spinner): this run fails on it at once, as on the CLI's words on screen.
   "PROBE.TELEMETRY": [

@@ -26,6 +26,15 @@ const resumedBy: Record<Cli, (argv: string[]) => boolean> = {
   gemini: (argv) => argv.join(" ").includes("--resume latest"),
 };
 
+/** The session's `session.spawn` lines: which argv each run was started with, fresh or resumed. */
+function spawnLines(logsDir: string, id: string): { mode?: string; argv?: string[] }[] {
+  return readFileSync(join(logsDir, "conductor-events.jsonl"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { event: string; session?: string; mode?: string; argv?: string[] })
+    .filter((e) => e.event === "session.spawn" && e.session === id);
+}
+
 const isModelCall = (r: FakeApiRequest) =>
   r.method === "POST" && /\/v1\/messages(?!\/count_tokens)|:(?:stream)?generateContent|\/responses/.test(r.url);
 
@@ -68,11 +77,7 @@ describe("restart.mode resume: a restarted run goes on with the same conversatio
         await c.restartSession(id, "resume_test");
         const done = sessionEnd(c, id);
         expect(await Promise.race([done, until("the session's end", () => undefined, 240_000)])).toBe("completed");
-        const log = readFileSync(join(logsDir, "conductor-events.jsonl"), "utf8")
-          .split("\n")
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as { event: string; session?: string; mode?: string; argv?: string[] });
-        const spawns = log.filter((e) => e.event === "session.spawn" && e.session === id);
+        const spawns = spawnLines(logsDir, id);
         expect(spawns.map((s) => s.mode)).toEqual(["fresh", "resume"]);
         const argv = spawns[1]!.argv ?? [];
         expect(argv.join(" ")).toContain(RESUME_PROMPT);
@@ -154,11 +159,7 @@ describe("resumeCommand: a restarted TUI goes on with its conversation", () => {
           calls.some((r) => r.body?.includes(CODE_WORD)),
           `${cli}: the second turn's call lacks the first`,
         ).toBe(true);
-        const log = readFileSync(join(logsDir, "conductor-events.jsonl"), "utf8")
-          .split("\n")
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as { event: string; session?: string; mode?: string; argv?: string[] });
-        const spawns = log.filter((e) => e.event === "session.spawn" && e.session === id);
+        const spawns = spawnLines(logsDir, id);
         expect(spawns.map((s) => s.mode)).toEqual(["fresh", "resume"]);
         expect(spawns[1]!.argv?.slice(1)).toEqual(TUI_RESUME[cli]);
       } finally {
