@@ -5,6 +5,7 @@
 import { checkSessionInput } from "./session.input-check.js";
 import { NO_SCREEN_KEYS, type ScreenKeys } from "./agents/index.js";
 import type { InputWaitInfo } from "./session.judgement.js";
+import type { RetryShown } from "./session.retries.js";
 import type { AccountRequirement, SessionLease } from "./session.lease.js";
 import { type PolicyOverrides, resolvePolicy, type SessionPolicy } from "./session.policy.js";
 import type { ChildSpec, FailureMode, HostStatusEvent, McpHeartbeatSpec, WriteCommand } from "./session.types.js";
@@ -80,7 +81,7 @@ export interface SessionContext {
    * The output's length and the screen's content when the CLI's last retry was noted: new content
    * past it with no retry notice on screen is the retry gone through, whose words leave `lastError`.
    */
-  retryShown: { outputBytes: number; content: string } | null;
+  retryShown: RetryShown | null;
   /**
    * Failed calls of this turn the CLI's telemetry reported and the CLI retries by itself (its
    * profile's `retriesReported`); 0 again once it waits on its user or a run begins.

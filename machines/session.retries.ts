@@ -11,7 +11,7 @@ import {
   type ScreenRetry,
   workKey,
 } from "./agents/index.js";
-import { type JudgedContext, profileOf, runClock, screenOf } from "./session.judgement.js";
+import { type JudgedContext, oneShotRun, profileOf, runClock, screenOf } from "./session.judgement.js";
 import type { AgentRetryEvent, ChildEvent, TelemetryErrorEvent } from "./session.types.js";
 
 type Output = Extract<ChildEvent, { type: "CHILD.OUTPUT" }>;
@@ -57,12 +57,29 @@ export const isRetryNotice = (lastError: string | null) => lastError?.includes(R
  * run that works on after a retry said it still waited on one until its exit or its composer).
  */
 export function retryThrough(
-  c: JudgedContext & { lastError: string | null; retryShown: { outputBytes: number; content: string } | null },
+  c: JudgedContext & { lastError: string | null; retryShown: RetryShown | null },
   bytes: number,
   screen: readonly string[],
-): { lastError?: null; retryShown?: null } {
+): { lastError?: null; retryShown?: RetryShown | null } {
   const shown = c.retryShown;
-  if (shown === null || bytes <= shown.outputBytes || workKey(profileOf(c), screen) === shown.content) return {};
+  if (shown === null || bytes <= shown.outputBytes) return {};
+  const key = workKey(profileOf(c), screen);
+  if (key === shown.content) return shown.changed === undefined ? {} : { retryShown: withoutChange(shown) };
   if (retryOnScreen(profileOf(c), screen) !== null) return {};
+  // A screen drawn again (not a one-shot's lines) counts new words once a second reading shows them too:
+  // a redraw read half done differs once (gemini's TUI erases its footer and draws it again, ten times
+  // a second, with no synchronized update: a field review saw a 500 it still retried leave lastError
+  // 6 s into 3 minutes of retries).
+  if (shown.changed !== key && !oneShotOf(c)) return { retryShown: { ...shown, changed: key } };
   return isRetryNotice(c.lastError) ? { lastError: null, retryShown: null } : { retryShown: null };
 }
+
+/** What the screen showed when a retry was noted, and a changed content seen once since (retryThrough). */
+export interface RetryShown {
+  outputBytes: number;
+  content: string;
+  changed?: string;
+}
+
+const oneShotOf = (c: JudgedContext) => c.spec !== undefined && oneShotRun({ ...c, spec: c.spec });
+const withoutChange = ({ changed: _changed, ...shown }: RetryShown): RetryShown => shown;

@@ -457,7 +457,9 @@ describe("rate limits wait for their reset", () => {
       h.screen(["❯ fix the bug", "✻ 529 Overloaded · retrying in 17s · attempt 6/10", "❯"]);
       h.screen(["❯ fix the bug", "✻ 529 Overloaded · retrying in 16s · attempt 6/10", "❯"]);
       expect(h.ctx().lastError).toBe("529 Overloaded (HTTP 529); the CLI retries: 6 of 10, in 17 s");
+      // Work, as two readings show it (one alone may be a redraw read half done, below).
       h.screen(["❯ fix the bug", "✻ Thinking… (3s · esc to interrupt)", "❯"]);
+      h.screen(["❯ fix the bug", "✻ Thinking… (4s · esc to interrupt)", "❯"]);
       expect(h.ctx().lastError).toBeNull();
       // A new notice is a retry again.
       h.screen(["❯ fix the bug", "✻ 529 Overloaded · retrying in 20s · attempt 7/10", "❯"]);
@@ -481,13 +483,21 @@ describe("rate limits wait for their reset", () => {
       g.screen([" > fix the bug", " ⠸ Counting electrons... (esc to cancel, 42s)"], "✦  Working…");
       g.screen([" > fix the bug", " ⠸ Polishing the pixels... (esc to cancel, 43s)"], "✦  Working…");
       expect(g.ctx().lastError).toBe(words);
+      // Defect: its footer erased and drawn again (no synchronized update) and read half done, once, is
+      // no answer (was: lastError cleared 6 s into 3 minutes of a 500's retries, a field review).
+      g.screen([" > fix the bug", " ⠸ Polishing the pixels... (esc to cancel, 44s)", "", ""], "✦  Working…");
+      g.screen([" > fix the bug", " ⠸ Polishing the pixels... (esc to cancel, 44s)"], "✦  Working…");
+      expect(g.ctx().lastError).toBe(words);
       g.screen([" > fix the bug", "✦ Here is the fix.", ` ⠼ Thinking... (esc to cancel, 44s)`], "✦  Working…");
+      g.screen([" > fix the bug", "✦ Here is the fix.", ` ⠴ Thinking... (esc to cancel, 45s)`], "✦  Working…");
       expect(g.ctx().lastError).toBeNull();
       expect(g.state()).toBe("healthy");
 
       // claude -p's stream: the tap reads api_retry first; the output carrying that line is no work,
-      // the answer after it is.
-      const s = started();
+      // the answer after it is (appended lines, never drawn again: one reading is enough).
+      const s = as("claude", {}, { spec: { argv: ["claude", "-p", "fix the bug"] } });
+      s.spawnedEv();
+      s.output(['{"type":"system","subtype":"init"}']);
       retry(s, 2_000, s.bytes() + 10);
       s.output([notice]);
       expect(s.ctx().lastError).toMatch(/^overloaded \(HTTP 529\); the CLI retries/);
