@@ -77,6 +77,12 @@ export function checkSpawnConfig(config: SpawnConfig, ctx: SpawnContext): void {
       `session "${config.id}": resumeCommand is what a restart runs under restart.mode "resume", and this session's restarts are "fresh": add restart: { mode: "resume" } (to the session or the conductor), or remove resumeCommand`,
       { code: "INVALID_OPTIONS", field: "resumeCommand" },
     );
+  // A command has no resume of its own: its restarts would run `command` again, a new conversation.
+  if (config.agent === "command" && config.restart?.mode === "resume" && config.resumeCommand === undefined)
+    throw new ConductorError(
+      `session "${config.id}": restart.mode "resume" runs the resumeCommand of an agent "command", and it has none: give the program's own resume (["claude", "--continue"], ["codex", "resume", "--last"], ["gemini", "--resume", "latest"]: docs/agents.md), or leave restart.mode out`,
+      { code: "INVALID_OPTIONS", field: "restart.mode" },
+    );
   // probeOpts were checked by the schema (validateSpawnConfig) before this runs; L2 may refuse a remote session.
   mcpHeartbeatFor(config, ctx.opts);
   if (config.remote && !ctx.checkHost)

@@ -99,6 +99,15 @@ describe("resumeCommand", () => {
     expect(c.getSnapshot()).toEqual([]);
   });
 
+  it("a command's own restart.mode resume without resumeCommand is refused: its restarts would be fresh", () => {
+    const c = conductor(mkdtempSync(join(tmpdir(), "resume-command-")));
+    const spawn = () => c.spawnSession({ id: "t", agent: "command", command: ["gemini"], restart: { mode: "resume" } });
+    expect(spawn).toThrow(/has none: give the program's own resume/);
+    // The conductor's mode is every session's: a command without one keeps running its command.
+    const all = conductor(mkdtempSync(join(tmpdir(), "resume-command-")), { mode: "resume" });
+    expect(() => all.spawnSession({ id: "t", agent: "command", command: ["true"] })).not.toThrow();
+  });
+
   it("a preset resumes with its own flags: resumeCommand is refused there", () => {
     const config = {
       id: "p",
