@@ -208,7 +208,12 @@ function overRunBound(c: JudgedContext): RunJudgement {
  * commands), as a stall's restart would (docs/agents.md); a resumed run goes on with it.
  */
 export function endsAtRunBound(c: JudgedContext): boolean {
-  return c.spec !== undefined && c.policy.restartMode !== "resume" && oneShotRun({ ...c, spec: c.spec });
+  return c.policy.restartMode !== "resume" && runIsOneShot(c);
+}
+
+/** This run is a headless one-shot (`oneShotRun`), for a context whose spec may not be there yet. */
+export function runIsOneShot(c: JudgedContext): boolean {
+  return c.spec !== undefined && profileOf(c).oneShot(c.spec.argv.slice(1), c.spec.argv[0]);
 }
 
 export function verdictJudgement(v: FailureVerdict): RunJudgement {

@@ -11,7 +11,7 @@ import {
   type ScreenRetry,
   workKey,
 } from "./agents/index.js";
-import { type JudgedContext, oneShotRun, profileOf, runClock, screenOf } from "./session.judgement.js";
+import { type JudgedContext, profileOf, runClock, runIsOneShot, screenOf } from "./session.judgement.js";
 import type { AgentRetryEvent, ChildEvent, TelemetryErrorEvent } from "./session.types.js";
 
 type Output = Extract<ChildEvent, { type: "CHILD.OUTPUT" }>;
@@ -70,7 +70,7 @@ export function retryThrough(
   // a redraw read half done differs once (gemini's TUI erases its footer and draws it again, ten times
   // a second, with no synchronized update: a field review saw a 500 it still retried leave lastError
   // 6 s into 3 minutes of retries).
-  if (shown.changed !== key && !oneShotOf(c)) return { retryShown: { ...shown, changed: key } };
+  if (shown.changed !== key && !runIsOneShot(c)) return { retryShown: { ...shown, changed: key } };
   return isRetryNotice(c.lastError) ? { lastError: null, retryShown: null } : { retryShown: null };
 }
 
@@ -81,5 +81,4 @@ export interface RetryShown {
   changed?: string;
 }
 
-const oneShotOf = (c: JudgedContext) => c.spec !== undefined && oneShotRun({ ...c, spec: c.spec });
 const withoutChange = ({ changed: _changed, ...shown }: RetryShown): RetryShown => shown;
