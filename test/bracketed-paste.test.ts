@@ -109,7 +109,10 @@ describe("sendInput through a real pty", () => {
 });
 
 describe("pasteKeys through a real tmux", () => {
-  const socket = `conductor-paste-${process.pid}`;
+  // A server of its own per test: a new one on the socket of one being killed can die with it
+  // ("server exited unexpectedly", seen once).
+  let tests = 0;
+  let socket = "";
   afterEach(() => {
     try {
       execFileSync("tmux", ["-L", socket, "kill-server"], { stdio: "ignore" });
@@ -121,6 +124,7 @@ describe("pasteKeys through a real tmux", () => {
   /** Runs the commands as tmux's command line would, then reads what the program printed. */
   async function viaTmux(args: string[], data: string): Promise<string> {
     const cmd = [NODE, ECHO, ...args].map((a) => `'${a}'`).join(" ");
+    socket = `conductor-paste-${process.pid}-${++tests}`;
     execFileSync("tmux", [
       "-L",
       socket,

@@ -187,11 +187,18 @@ describe("remote sessions in the session statechart (real sshd, ssh2, tmux)", ()
 
   it("a token printed while the host was away is found on reconnect (capture-pane resync)", async () => {
     const { logic } = setupHost(sshd.hostsFile("box"));
-    const s = startSession(logic, sh("echo started; sleep 0.6; echo __TRIFLUX_DONE__; sleep 30"));
+    // The token is printed once the outage has begun (the flag file: the host is this machine), not
+    // after a fixed sleep that a loaded machine could outlast before the link drops.
+    const flag = join(mkdtempSync(join(tmpdir(), "resync-")), "outage");
+    const s = startSession(
+      logic,
+      sh(`echo started; until [ -e '${flag}' ]; do sleep 0.1; done; echo __TRIFLUX_DONE__; sleep 30`),
+    );
     await eventually(() => s.out().includes("started"), 10_000, "first output");
     process.kill(sshd.pid, "SIGSTOP"); // new connections hang until SIGCONT: a real outage
     try {
       sshd.dropConnections();
+      writeFileSync(flag, "");
       await sleep(1200); // the token is printed meanwhile
       expect(s.state()).not.toBe("completed");
     } finally {
