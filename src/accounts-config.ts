@@ -196,9 +196,14 @@ export function parseAccountsConfig(json: unknown, where: string, baseDir: strin
 /** Results of `parseAccountsConfig`: only these are taken as checked (a look-alike object is parsed). */
 const parsedConfigs = new WeakSet<object>();
 
-/** `config` came from `parseAccountsConfig` (checked already), not an object made to look like its result. */
-export function isParsedAccountsConfig(config: unknown): config is AccountsConfig {
-  return typeof config === "object" && config !== null && parsedConfigs.has(config);
+/**
+ * Accounts given as an object: `parseAccountsConfig`'s own result as it is, anything else parsed (a
+ * field review: `{}` or `{ codex: [...] }` was trusted as parsed and failed with a TypeError deep in
+ * the broker).
+ */
+export function checkedAccountsConfig(config: unknown, where: string, baseDir?: string): AccountsConfig {
+  if (typeof config === "object" && config !== null && parsedConfigs.has(config)) return config as AccountsConfig;
+  return parseAccountsConfig(config, where, baseDir);
 }
 
 const wholeFileError = (file: string) => (problem: string) =>

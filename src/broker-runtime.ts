@@ -14,9 +14,8 @@ import type { CredentialHomeInput, LeaseEvent } from "../machines/session.lease.
 import {
   type AccountsConfig,
   brokerInputOf,
-  isParsedAccountsConfig,
+  checkedAccountsConfig,
   loadAccountsConfigSync,
-  parseAccountsConfig,
   resolveLease,
 } from "./accounts-config.js";
 import { createAccountClaims } from "./account-claims.js";
@@ -208,8 +207,5 @@ export type BrokerRuntime = ReturnType<typeof createBrokerRuntime>;
 /** Validated accounts, whichever form they came in (a file is read once, synchronously, at creation). */
 function accountsOf(accounts: BrokerRuntimeOptions["accounts"]): AccountsConfig {
   if (typeof accounts === "string") return loadAccountsConfigSync(accounts);
-  // Anything but parseAccountsConfig's own result is checked: `{}` or `{ codex: [...] }` was taken as
-  // parsed and failed with a TypeError deep in the broker (a field review).
-  if (isParsedAccountsConfig(accounts)) return accounts;
-  return parseAccountsConfig(accounts, "the accounts option", process.cwd());
+  return checkedAccountsConfig(accounts, "the accounts option", process.cwd());
 }

@@ -12,13 +12,7 @@
 import { EventEmitter } from "node:events";
 import { createActor } from "xstate";
 import { ANY_HOST, type BrokerEmitted, brokerMachine, nextAvailableEta } from "../../machines/broker.machine.js";
-import {
-  type AccountsConfig,
-  brokerInputOf,
-  isParsedAccountsConfig,
-  parseAccountsConfig,
-  resolveLease,
-} from "../accounts-config.js";
+import { type AccountsConfig, brokerInputOf, checkedAccountsConfig, resolveLease } from "../accounts-config.js";
 import { applyBrokerEvent, createBrokerStore, persistsBrokerEvent, syncEventOf } from "../broker-store.js";
 import { ConductorError } from "../errors.js";
 import { createWallClock } from "../../actors/wall-clock.js";
@@ -57,8 +51,7 @@ export interface AccountBrokerOptions {
 
 /** `config` is `parseAccountsConfig`'s result or the file's JSON content (`{ providers: … }`). */
 export function createAccountBroker(config: AccountsConfig | { providers: unknown }, opts: AccountBrokerOptions = {}) {
-  // Only parseAccountsConfig's own result is taken as checked (an object with `accounts` was trusted).
-  const accounts = isParsedAccountsConfig(config) ? config : parseAccountsConfig(config, "accounts");
+  const accounts = checkedAccountsConfig(config, "accounts");
   // Its cool-downs also end on the wall clock: a suspend stops Node's timers (actors/wall-clock.ts).
   const clock = createWallClock();
   const actor = createActor(brokerMachine, { input: brokerInputOf(accounts, opts.now), clock }).start();
