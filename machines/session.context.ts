@@ -69,6 +69,13 @@ export interface SessionContext {
    * the next one, asked anew (session.moves.ts).
    */
   answerFrom: string | null;
+  /**
+   * The trust dialog this run answered: on the screen again, it is that answer being applied, never
+   * asked again in this run. gemini 0.61 redraws its box on the answer and keeps it up while it
+   * restarts itself (~2 s, `restarting to apply the trust changes` under it), and each reading between
+   * made it a next question, reported twice (answers.live.ts `gemini-trust`, 2026-12-05 and 12-06).
+   */
+  trustAnswered: string | null;
   backoffElapsed: boolean;
   lastOutputLagMs: number;
   outputBytes: number;
@@ -182,6 +189,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     typeAhead: [],
     answeredQuestion: null,
     answerFrom: null,
+    trustAnswered: null,
     backoffElapsed: false,
     lastOutputLagMs: 0,
     outputBytes: 0,

@@ -39,6 +39,8 @@ export interface JudgedContext {
   account: unknown;
   /** The question open when this run's last `sendInput` was typed (the screen's text, never the input). */
   answeredQuestion?: string | null;
+  /** The trust dialog this run answered (session.context.ts): no question while it is applied. */
+  trustAnswered?: string | null;
   /** Failed calls of this turn the CLI retried by itself, as its telemetry reported them. */
   reportedRetries?: number;
 }
@@ -223,7 +225,7 @@ export function verdictJudgement(v: FailureVerdict): RunJudgement {
 export function openQuestion(c: JudgedContext, screen: readonly string[], title: string | null): InputWaitInfo | null {
   const patterns = [...DEFAULT_INPUT_WAIT_PATTERNS, ...c.policy.inputWaitPatterns];
   const q = findQuestion(profileOf(c), screen, title, patterns, c.answeredQuestion ?? null);
-  if (!q) return null;
+  if (!q || (q.kind === "trust" && q.text === c.trustAnswered)) return null;
   const info = { pattern: q.pattern, line: q.text, kind: q.kind, question: q.text, choices: q.choices };
   return q.selected === undefined ? info : { ...info, selected: q.selected };
 }

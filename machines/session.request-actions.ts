@@ -49,6 +49,7 @@ export const sessionRequestSetup = sessionRunSetup.extend({
       if (menu || (waiting && write.after))
         enqueue.raise({ type: "INPUT.SUBMIT", generation: context.generation, menu }, { delay: "submitAnswer" });
       if (waiting && !write.after) enqueue.assign({ answerFrom: context.screenKey.content });
+      if (waiting && context.inputWait?.kind === "trust") enqueue.assign({ trustAnswered: context.inputWait.question });
       if (event.type !== "INPUT") return;
       const asked = context.inputWait?.question ?? openQuestion(context, context.screen, context.title)?.question;
       enqueue.assign({ answeredQuestion: asked ?? null });

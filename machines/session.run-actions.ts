@@ -72,6 +72,7 @@ export const sessionRunSetup = sessionBase.extend({
       nudged: false,
       autoAnswered: null,
       answeredQuestion: null,
+      trustAnswered: null,
       lastOutputLagMs: 0,
       retryWait: null,
       retryShown: null,
