@@ -61,6 +61,11 @@ export type SessionEmitted =
   | {
       type: "inputWait";
       sessionId: string;
+      /**
+       * The run that asks (1 for the first; a restart's is higher): a composer of a later run than
+       * the one an input went to is no answer to it, its turn went with the run that ended.
+       */
+      generation: number;
       pattern: string;
       line: string;
       kind: InputWaitInfo["kind"];

@@ -40,6 +40,7 @@ export const sessionOutcomeSetup = sessionRequestSetup.extend({
     emitInputWait: emit(({ context }) => ({
       type: "inputWait" as const,
       sessionId: context.id,
+      generation: context.generation,
       pattern: context.inputWait?.pattern ?? "",
       line: context.inputWait?.line ?? "",
       kind: context.inputWait?.kind ?? "prompt",

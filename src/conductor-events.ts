@@ -222,6 +222,7 @@ export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEve
       case "inputWait":
         log("session.input_wait", {
           session,
+          attempt: e.generation,
           l1: "input_wait",
           pattern: e.pattern,
           kind: e.kind,

@@ -133,6 +133,19 @@ describe("session machine: probes", () => {
     expect(h.emitted.find((e) => e.type === "inputWait")).toMatchObject({ pattern: "yes_no" });
   });
 
+  it("inputWait names the run that asks: a restarted run's question is no answer to the run before's", () => {
+    const h = session({ inputQuietMs: 100, stallMs: 30_000 });
+    h.output(["Apply the database migration? (y/n)"]);
+    h.advance(100);
+    h.crash();
+    h.advance(60_000);
+    expect(h.state()).toBe("starting");
+    h.output(["Apply the database migration? (y/n)"]);
+    h.advance(100);
+    const waits = h.emitted.filter((e) => e.type === "inputWait");
+    expect(waits.map((e) => (e as { generation: number }).generation)).toEqual([1, 2]);
+  });
+
   it("no question on the screen → no input_wait, the stall timer still runs", () => {
     const h = session({ inputQuietMs: 100, stallMs: 1_000 });
     h.output(["compiling 3/10"]);
