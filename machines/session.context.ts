@@ -56,7 +56,7 @@ export interface SessionContext {
   childRunning: boolean;
   /** Some process of the child's tree may be alive (spawn .. GONE). */
   treeAlive: boolean;
-  /** Input sent before the session's first child ran, written once it has spawned; null since (session.input.ts). */
+  /** Input sent before this run's child ran, written once it has spawned (a TUI: at its composer); null since (session.input.ts). */
   typeAhead: readonly WriteCommand[] | null;
   /**
    * The question open when this run's last `sendInput` was typed: that line with the answer's echo

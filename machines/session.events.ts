@@ -79,7 +79,7 @@ export type SessionEmitted =
       reason: string;
       failureMode: FailureMode | null;
       lastError: string | null;
-      /** Inputs typed ahead of a first child that never ran (session.input.ts): never written. */
+      /** Inputs typed ahead of a run's child that never ran (session.input.ts): never written. */
       unsentInput?: number;
     }
   /** The stall ladder's middle step: keys written to a stalled child before it is restarted. */

@@ -1,6 +1,6 @@
 /**
  * Input for a session: what `sendInput`/`sendKeys` become on the child's terminal, and the type-ahead
- * kept for a session whose first child is not running yet. Pure (the chart's guards and actions and
+ * kept for a run whose child is not running yet (the first, or one `restartSession` began). Pure (the chart's guards and actions and
  * the facade's answer share these), no I/O.
  *
  * Why type-ahead: the seed spawned its child inside `spawnSession`, so `spawnSession(c); sendInput(id,
@@ -152,7 +152,7 @@ export interface InputGate extends JudgedContext {
 }
 
 /**
- * When the type-ahead is written: at the first spawn, or, for a TUI with a composer (claude, codex,
+ * When the type-ahead is written: at the run's spawn, or, for a TUI with a composer (claude, codex,
  * gemini without a one-shot flag), when it first waits at its composer. codex draws its composer at
  * once but takes input only ~8 s later and loses what came before (measured, 0.171); and text typed
  * into a trust dialog or a menu would answer it.

@@ -52,7 +52,7 @@ export const sessionMachine = sessionSetup.createMachine({
     "RESTART.WINDOW_EXPIRED": { actions: "forgetRestart" },
     "LEASE.RENEW_DUE": { actions: "renewLease" },
     "PROBE.L2": { guard: "fromCurrentChild", actions: "noteMcpProbe" },
-    // Input before the first child runs (a TUI: before its composer; else whileRunning writes it): kept.
+    // Input before a run's child runs (a TUI: before its composer; else whileRunning writes it): kept.
     INPUT: takeInput("keepsTypeAhead", "keepTypeAhead"),
     KEYS: takeInput("keepsTypeAhead", "keepTypeAhead"),
     // An actor of this session threw (a provided ptyProcess, a probe): this session ends, said why.

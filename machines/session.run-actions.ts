@@ -60,6 +60,9 @@ export const sessionRunSetup = sessionBase.extend({
       generation: c.generation + 1,
       pid: null,
       childRunning: false,
+      // Input sent while the run starts is kept for its child, as the first run's (a field review:
+      // `await restartSession(id)` then `sendInput` was refused, the new child not spawned yet).
+      typeAhead: c.typeAhead ?? [],
       exit: null,
       failureMode: null,
       inputWait: null,

@@ -33,6 +33,9 @@ const reached = (c: Conductor, id: string, to: string) =>
     };
     c.on("stateChange", fn);
   });
+/** Prints `ready`, echoes its first line as `got:<line>` and exits 0. */
+const ECHO_LINE =
+  "console.log('ready'); process.stdin.once('data', (d) => { console.log('got:' + String(d).trim()); process.exit(0); })";
 const LONG = [NODE, "-e", "console.log('up ' + process.pid); setInterval(() => {}, 1e6)"];
 const pidAlive = (pid: number) => {
   try {
@@ -152,6 +155,22 @@ describe("restartSession", () => {
     const interrupted = expect(c.restartSession("k")).rejects.toMatchObject({ code: "RESTART_INTERRUPTED" });
     await c.killSession("k");
     await interrupted;
+  });
+
+  it("defect: input sent once restartSession resolved was refused (the new run's child not spawned yet): it is typed ahead", async () => {
+    const logsDir = mkdtempSync(join(tmpdir(), "conductor-restart-input-"));
+    const c = conductor({ logsDir });
+    const echo = [NODE, "-e", ECHO_LINE];
+    c.spawnSession({ id: "e", agent: "command", command: echo });
+    await reached(c, "e", "healthy");
+    for (const via of ["a live session", "a final one"]) {
+      const done = new Promise<void>((r) => c.on("completed", () => r()));
+      await c.restartSession("e", via);
+      expect(c.sendInput("e", `hello ${via}`)).toBe(true);
+      await done;
+      const out = readFileSync(join(logsDir, "e.out.log"), "utf8");
+      expect(out).toContain(`got:hello ${via}`);
+    }
   });
 
   it("a final session starts again; unknown ids and a second restart at once are refused", async () => {
