@@ -5,6 +5,7 @@
  * order the chart took its moves (`stateChange` to `failed`, `stateChange` to `dead`, then `dead`),
  * and `completed`/`dead` always follow the `stateChange` that entered that state.
  */
+import { listenerErrorFields } from "./listener-errors.js";
 import { EventEmitter } from "node:events";
 import type { SessionEmitted } from "../machines/session.machine.js";
 import type { SessionState } from "../machines/session.types.js";
@@ -113,7 +114,6 @@ export function listenerMethods<Self>(emitter: EventEmitter, self: () => Self) {
 export const now = (): EventTime => ({ wallMs: Date.now(), monoMs: Number(process.hrtime.bigint()) / 1e6 });
 
 const withoutType = <E extends { type: string }>({ type: _type, ...rest }: E) => rest;
-const errorText = (err: unknown) => String((err as Error)?.message ?? err);
 
 export function createApiEvents(log: LogFn) {
   const emitter = new EventEmitter();
@@ -125,7 +125,7 @@ export function createApiEvents(log: LogFn) {
         try {
           (listener as (p: unknown) => void)(payload);
         } catch (err) {
-          log("conductor.listener_error", { listener: name, error: errorText(err) });
+          log("conductor.listener_error", listenerErrorFields(name, err));
         }
       }
     },
@@ -236,7 +236,7 @@ export function sessionEventHandler(config: SpawnConfig, log: LogFn, api: ApiEve
         try {
           config.onCompleted?.({ sessionId: session });
         } catch (err) {
-          log("conductor.listener_error", { listener: "onCompleted", session, error: errorText(err) });
+          log("conductor.listener_error", listenerErrorFields("onCompleted", err, session));
         }
         return;
       case "dead":

@@ -2,6 +2,7 @@
  * The probe verdicts the seed's probes reported one by one (`probeOpts.onProbe`, API event `probe`),
  * read off the session statechart's own moves: here probes are events, so a verdict is the move.
  */
+import { listenerErrorFields } from "./listener-errors.js";
 import type { SessionEmitted } from "../machines/session.machine.js";
 import type { McpHeartbeatSpec, McpHeartbeatTarget } from "../machines/session.types.js";
 import type { ApiEvents } from "./conductor-events.js";
@@ -59,8 +60,7 @@ export function probeReporter(onProbe: ((v: ProbeVerdict) => void) | undefined, 
     try {
       onProbe?.(verdict);
     } catch (err) {
-      const error = String((err as Error)?.message ?? err);
-      log("conductor.listener_error", { listener: "onProbe", session: e.sessionId, error });
+      log("conductor.listener_error", listenerErrorFields("onProbe", err, e.sessionId));
     }
     api.emit("probe", { ...verdict, at });
   };

@@ -16,6 +16,7 @@ import { sessionSystemId } from "../machines/conductor.machine.js";
 import { STATES } from "../machines/session.types.js";
 import { sessionCommands } from "./conductor-commands.js";
 import { openControl } from "./conductor-control.js";
+import { warnListenerErrors } from "./listener-errors.js";
 import { actorErrorAsDeath, createApiEvents, listenerMethods, now, sessionEventHandler } from "./conductor-events.js";
 import {
   type ConductorOptions,
@@ -57,21 +58,15 @@ export function createConductor(opts: ConductorOptions) {
   // A write failure (disk full) is an event on the API; the log itself records the gap once it can.
   const onError = (e: object) => events.emit("logError", { ...e, at: now() });
   const eventLog = createEventLog(join(logsDir, "conductor-events.jsonl"), { onError });
-  const log = versionedAppend(eventLog);
+  // A listener's throw is a line and, the first of each listener, a warning on stderr (listener-errors.ts).
+  const log = warnListenerErrors(versionedAppend(eventLog), () => eventLog.closed);
   // Output logs rotate by size; each rotation is an event-log line, as the event log's own are. Their
   // failed writes are `logError` events too (with `session`), their lost bytes `output.gap` lines.
   const { outputLogMaxBytes: maxBytes, outputLogKeep: keep } = opts;
   const leaveOutputLogs = setOutputLogPolicy(logsDir, { maxBytes, keep, onEvent: log, onError });
   // The `shutdown` event comes after the event log is closed (the seed's order): a listener's error
   // then goes to stderr whole, not as a dropped line.
-  const events = createApiEvents((event, data) =>
-    eventLog.closed && event === "conductor.listener_error"
-      ? process.emitWarning(
-          `a "${String(data?.listener)}" listener threw: ${String(data?.error)}`,
-          "ConductorListenerError",
-        )
-      : log(event, data),
-  );
+  const events = createApiEvents(log);
   const reaper = createProcessReaper({ log });
   const trees = createTreeLedger(reaper);
   // Every child carries this env cookie: the final check that no process of its trees is left.

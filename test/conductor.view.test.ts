@@ -138,13 +138,13 @@ async function waitUntil(cond: () => boolean): Promise<void> {
 }
 
 describe("listener errors", () => {
-  it("a throwing listener is caught and logged; one of `shutdown` (after the log closed) is a warning with its error", async () => {
+  it("a throwing listener is caught, logged with where it threw and, the first of each listener, warned about on stderr; one of `shutdown` (after the log closed) too", async () => {
     const c = conductor();
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
     process.on("warning", onWarning);
     try {
-      c.on("stateChange", () => {
+      c.on("stateChange", function stateListener() {
         throw new Error("state listener broke");
       });
       c.on("shutdown", () => {
@@ -158,9 +158,27 @@ describe("listener errors", () => {
     } finally {
       process.off("warning", onWarning);
     }
-    const log = readFileSync(c.eventLogPath, "utf8");
-    expect(log).toContain('"listener":"stateChange","error":"state listener broke"');
-    expect(warnings).toContain('ConductorListenerError: a "shutdown" listener threw: shutdown listener broke');
+    const lines = readFileSync(c.eventLogPath, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.event === "conductor.listener_error");
+    // Every throw a line (init→starting, starting→completed at least), each saying where it threw.
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const l of lines)
+      expect(l).toMatchObject({
+        listener: "stateChange",
+        error: "state listener broke",
+        where: expect.stringMatching(/^stateListener \(.*conductor\.view\.test\.ts:\d+:\d+\)$/),
+      });
+    // A warning for the first only, then one for the shutdown listener (the log closed by then).
+    const listenerWarnings = warnings.filter((w) => w.startsWith("ConductorListenerError"));
+    expect(listenerWarnings).toEqual([
+      expect.stringMatching(
+        /^ConductorListenerError: a "stateChange" listener threw: state listener broke \(at stateListener \(.*conductor\.view\.test\.ts:\d+:\d+\)\); caught, the sessions go on; each throw is a conductor\.listener_error line$/,
+      ),
+      expect.stringMatching(/^ConductorListenerError: a "shutdown" listener threw: shutdown listener broke \(at /),
+    ]);
     expect(warnings.join("\n")).not.toContain("after close");
   });
 });
