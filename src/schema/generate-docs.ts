@@ -92,6 +92,11 @@ ${table(apiSchema(conductorOptionsSchema))}
 
 ## spawnSession(config)
 
+A session option that acts only beside another is refused alone, as it would do nothing: \`leaseWaitMs\`
+without \`account\`; \`probeOpts.mcpHeartbeat: true\` (\`enableL2\`) and the heartbeat's interval and timeout
+(either spelling) without \`mcpServers\`. The same holds for a config file's sessions; the conductor-wide
+values (\`createConductor\`, a file's top level) are defaults, and stay free.
+
 ${table(apiSchema(spawnConfigSchema))}
 
 ## conductor run config.json

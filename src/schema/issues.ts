@@ -282,7 +282,10 @@ export function issuesFrom(issue: z.core.$ZodIssue, root: AnySchema, input: unkn
       },
     ];
   }
-  return [{ path: formatPath(p), problem: problemOf(issue, root, p, valueAt(input, p)), example: exampleFor(root, p) }];
+  // A rule across fields may name the example itself (what to add beside the field).
+  const own = issue.code === "custom" ? issue.params?.example : undefined;
+  const example = typeof own === "string" ? own : exampleFor(root, p);
+  return [{ path: formatPath(p), problem: problemOf(issue, root, p, valueAt(input, p)), example }];
 }
 
 export function issuesOf(error: z.ZodError, root: AnySchema, input: unknown): Issue[] {

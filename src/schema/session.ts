@@ -6,6 +6,7 @@ import { z } from "zod";
 import { PRESET_AGENTS, SUPPORTED_AGENTS } from "../launcher.js";
 import { judgeAs, leaseWaitMs, maxRestarts, probeOptsSchema, probeSchema, restartSchema } from "./policy.js";
 import { closest } from "./issues.js";
+import { companionChecks } from "./session-companions.js";
 import {
   execText,
   argString,
@@ -218,7 +219,10 @@ export const spawnConfigSchema = z
       example: "({ sessionId }) => console.log(sessionId, 'done')",
     }).optional(),
   })
-  .superRefine((s, ctx) => crossChecks(s, ctx, false))
+  .superRefine((s, ctx) => {
+    crossChecks(s, ctx, false);
+    companionChecks(s, "probeOpts", s.probeOpts, ctx);
+  })
   .meta({
     description: "spawnSession(config)",
     examples: [{ id: "review-1", agent: "codex", prompt: "Review src/ for races" }],
@@ -244,7 +248,10 @@ export const fileSessionSchema = z
       default: "completed",
     }).optional(),
   })
-  .superRefine((s, ctx) => crossChecks(s, ctx, true))
+  .superRefine((s, ctx) => {
+    crossChecks(s, ctx, true);
+    companionChecks(s, "probe", s.probe, ctx);
+  })
   .meta({
     description: "one session of the run",
     examples: [{ id: "writer", agent: "command", command: ["node", "./agents/writer.mjs"] }],
