@@ -19,11 +19,11 @@ export const ERROR_CODES = {
   INVALID_OPTIONS: {
     thrownAs: "OptionsError, ConductorError",
     when:
-      "`createConductor`, `spawnSession`, `checkSession` or `sendKeys` got options the schema refuses (an unknown key, a wrong type, a bound), " +
+      "`createConductor`, `spawnSession`, `checkSession`, `sendKeys` or `startViewer` got options the schema refuses (an unknown key, a wrong type, a bound), " +
       "or a check beside it: a remote session without `host` or without a hosts file, an `account` no configured account fits, " +
       "a tmux session name tmux cannot take; also a `reason` that is no string, `on`/`off` with an event name the conductor does not emit " +
       "or a listener that is no function, `limitYoungGeneration({ semiSpaceMiB })` other than 1, 2, 4, 8, 16, " +
-      "`createAccountBroker(…).lease()` without `provider`",
+      "`createAccountBroker(…).lease()` without `provider`, a `startViewer` port it cannot listen on (in use)",
     todo: "fix the option named in `field` (an `OptionsError` lists every problem in `issues`, each with an example)",
   },
   INVALID_CONFIG: {

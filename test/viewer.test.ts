@@ -14,7 +14,8 @@ import { sessionMachine } from "../machines/session.machine.js";
 import type { Conductor } from "../src/conductor.js";
 import { listMoves, toGraphJson } from "../src/machine-graph.js";
 import type { SessionSnapshot } from "../src/session-view.js";
-import { layoutGraph, renderSvg, startViewer, type ViewerSource } from "../src/viewer/index.js";
+import { ConductorError, OptionsError } from "../src/errors.js";
+import { layoutGraph, renderSvg, startViewer, type ViewerOptions, type ViewerSource } from "../src/viewer/index.js";
 import { SCRIPTED_AGENT } from "../src/testing/agent-hub.js";
 
 function stubConductor() {
@@ -87,12 +88,43 @@ describe("viewer", () => {
     const { source } = stubConductor();
     await expect(startViewer(source, { host: "0.0.0.0" })).rejects.toThrow(/must be "127.0.0.1".*no authentication/);
     await expect(startViewer(source, { host: "localhost" })).rejects.toThrow(/must be "127.0.0.1"/);
-    await expect(startViewer(source, { port: 70_000 })).rejects.toThrow(/port must be an integer/);
+    await expect(startViewer(source, { port: 70_000 })).rejects.toThrow(/port: must be <= 65535, got number 70000/);
     const v = await startViewer(source);
     expect(v.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(v.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?t=[\w-]{24}$/); // the token the page's controls need
-    await expect(startViewer(source, { port: v.port })).rejects.toThrow(/port is in use/);
+    const busy = await startViewer(source, { port: v.port }).catch((e: unknown) => e);
+    expect(busy).toBeInstanceOf(ConductorError);
+    expect(busy).toMatchObject({
+      code: "INVALID_OPTIONS",
+      field: "port",
+      message: expect.stringMatching(/port is in use/),
+    });
     await v.close();
+  });
+
+  it("defect: unknown option keys were ignored and refusals were plain Errors; now an OptionsError naming them", async () => {
+    const { source } = stubConductor();
+    const refused = async (opts: unknown) => {
+      const e = await startViewer(source, opts as ViewerOptions).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(OptionsError);
+      expect((e as OptionsError).code).toBe("INVALID_OPTIONS");
+      return (e as OptionsError).issues;
+    };
+    expect(await refused({ bogus: 1 })).toEqual([
+      {
+        path: "bogus",
+        problem: 'unknown key "bogus" (known keys: port, host, historySize, title, control)',
+        example: '{ "port": 0, "title": "nightly" }',
+      },
+    ]);
+    expect((await refused({ prot: 8080 }))[0]).toMatchObject({
+      problem: 'unknown key "prot" (did you mean "port"?)',
+      example: '"port": 0',
+    });
+    expect((await refused({ host: "0.0.0.0" }))[0]?.path).toBe("host");
+    expect((await refused({ historySize: -1 }))[0]?.path).toBe("historySize");
+    expect((await refused({ control: {} }))[0]?.problem).toMatch(/must be a control handler/);
+    expect((await refused(null))[0]?.problem).toBe("options must be an object, got null");
   });
 
   it("serves one self-contained page whose chart is the machine's own graph", async () => {

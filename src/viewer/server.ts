@@ -10,16 +10,19 @@ import { dirname } from "node:path";
 import { sessionMachine } from "../../machines/session.machine.js";
 import type { Conductor } from "../conductor.js";
 import { type ControlHandler, type ControlTarget, createControlHandler } from "../control/handler.js";
+import { ConductorError } from "../errors.js";
 import { toGraphJson } from "../machine-graph.js";
 import type { SessionSnapshot } from "../session-view.js";
 import { layoutGraph } from "./layout.js";
 import { renderSvg } from "./svg.js";
 import { renderPage } from "./page.js";
+import { validateViewerOptions } from "./options.js";
 import { serveAsset, serveControl, serveFollow, tokenOk } from "./routes.js";
 
 /** What the viewer needs from a conductor (the facade satisfies it). */
 export type ViewerSource = Pick<Conductor, "on" | "off" | "getSnapshot"> & { actor?: Conductor["actor"] };
 
+/** Checked by `viewerOptionsSchema` (./options.ts) before anything starts. */
 export interface ViewerOptions {
   /** 0 (default) picks a free port. */
   port?: number;
@@ -60,18 +63,9 @@ const REFRESH_MS = 1_000; // output counters change without an event; refresh wh
 const KEEPALIVE_TICKS = 15; // a comment every 15 s keeps proxies and idle timeouts away
 
 export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}): Promise<Viewer> {
+  validateViewerOptions(opts);
   const host = opts.host ?? "127.0.0.1";
-  if (host !== "127.0.0.1") {
-    throw new Error(
-      `startViewer: host must be "127.0.0.1" (the viewer has no authentication, so it only listens on loopback); got ${JSON.stringify(host)}`,
-    );
-  }
   const port = opts.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new Error(
-      `startViewer: port must be an integer from 0 to 65535 (0 picks a free port); got ${JSON.stringify(opts.port)}`,
-    );
-  }
   const historySize = opts.historySize ?? 12;
   const title = opts.title ?? "statechart-conductor";
   const graph = toGraphJson(sessionMachine);
@@ -225,10 +219,14 @@ export async function startViewer(source: ViewerSource, opts: ViewerOptions = {}
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
+      // The port is the one thing the caller can change about it: that is the field named.
+      const why = err.code === "EADDRINUSE" ? "the port is in use (pick another, or 0 for a free one)" : err.message;
       reject(
-        new Error(
-          `startViewer: cannot listen on ${host}:${port}: ${err.code === "EADDRINUSE" ? "the port is in use (pick another, or 0 for a free one)" : err.message}`,
-        ),
+        new ConductorError(`startViewer: cannot listen on ${host}:${port}: ${why}`, {
+          code: "INVALID_OPTIONS",
+          field: "port",
+          cause: err,
+        }),
       );
     });
     server.listen(port, host, () => resolve());
