@@ -96,6 +96,7 @@ describe("conductor run", () => {
       ["reprot", "report"],
       ["sned", "send"],
       ["restrat", "restart"],
+      ["lgos", "logs"],
     ]) {
       const typo = await conductor([typed!], cwd);
       expect([typo.code, typo.stderr.split("\n")[0]]).toEqual([
@@ -104,6 +105,10 @@ describe("conductor run", () => {
       ]);
     }
     expect((await conductor([""], cwd)).stderr.split("\n")[0]).toBe('conductor: unknown command ""');
+    // `bogus` was offered `logs` (two edits): nothing that far is a suggestion, the commands are listed.
+    expect((await conductor(["bogus"], cwd)).stderr.split("\n")[0]).toBe(
+      'conductor: unknown command "bogus" (commands: run, ls, logs, send, kill, restart, attach, stop, report)',
+    );
     // A linger past a timer's range closed the viewer at once (Node's TimeoutOverflowWarning).
     const long = await conductor(["run", "--inspect=0", "--linger", "9999999"], cwd);
     expect([long.code, long.stderr.split("\n")[0]]).toEqual([

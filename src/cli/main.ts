@@ -8,9 +8,9 @@ import { parseArgs, UsageError } from "./args.js";
 import { type Command, commandHelp, defineCommands, mainHelp } from "./commands.js";
 import { logsCommand } from "./logs.js";
 import { lsCommand } from "./ls.js";
+import { nearCommand } from "./near-command.js";
 import { reportCommand } from "./report.js";
 import { DEMO_CONFIG, packageVersion, runFromFlags } from "./run.js";
-import { closest } from "../schema/issues.js";
 import { whenStdoutCloses } from "./stdout-closed.js";
 
 const out = process.stdout;
@@ -52,15 +52,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    // By spelling (`repot` → report), never a command merely sharing its first letters (`restart`).
-    const near =
-      name === ""
-        ? undefined
-        : closest(
-            name,
-            commands.map((c) => c.name),
-          );
-    return usage(`unknown command "${name}"${near ? `; did you mean "conductor ${near}"?` : ""}`);
+    // By spelling, and only when close (`bogus` was offered `logs`): else the commands there are.
+    const names = commands.map((c) => c.name);
+    const near = nearCommand(name, names);
+    const hint = near ? `; did you mean "conductor ${near}"?` : name === "" ? "" : ` (commands: ${names.join(", ")})`;
+    return usage(`unknown command "${name}"${hint}`);
   }
   // Before "--" only: after it is text (`conductor send tui -- --help` types "--help").
   const options = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
