@@ -9,14 +9,19 @@ export interface DuplicateKey {
   key: string;
   /** Where the object is: `sessions[0]`, `hosts.box`, "" for the top level. */
   path: string;
-  /** Lines (1-based) of the first and the second. */
+  /** Lines and columns (1-based) of the first and the second: one line may hold both. */
   firstLine: number;
+  firstColumn: number;
   secondLine: number;
+  secondColumn: number;
 }
 
 export function findDuplicateKey(text: string): DuplicateKey | null {
   let i = 0;
-  const lineAt = (at: number) => text.slice(0, at).split("\n").length;
+  const place = (at: number) => {
+    const before = text.slice(0, at);
+    return { line: before.split("\n").length, column: at - before.lastIndexOf("\n") };
+  };
   const ws = () => {
     while (i < text.length && " \t\n\r\ufeff".includes(text[i] as string)) i++;
   };
@@ -53,7 +58,10 @@ export function findDuplicateKey(text: string): DuplicateKey | null {
       const at = i;
       const key = string();
       const first = seen.get(key);
-      if (first !== undefined) return { key, path, firstLine: lineAt(first), secondLine: lineAt(at) };
+      if (first !== undefined) {
+        const [a, b] = [place(first), place(at)];
+        return { key, path, firstLine: a.line, firstColumn: a.column, secondLine: b.line, secondColumn: b.column };
+      }
       seen.set(key, at);
       ws();
       i++; // the colon

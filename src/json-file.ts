@@ -52,9 +52,12 @@ function parse(text: string, fail: Fail, opts: JsonReadOptions = {}): unknown {
   const twice = opts.uniqueKeys ? findDuplicateKey(json) : null;
   if (twice) {
     const where = twice.path ? ` in ${twice.path}` : "";
-    throw fail(
-      `"${twice.key}" is given twice${where} (line ${twice.firstLine} and line ${twice.secondLine}): JSON would keep only the last; remove one`,
-    );
+    // One line (a minified file) would read "line 1 and line 1": the columns tell them apart.
+    const at =
+      twice.firstLine === twice.secondLine
+        ? `line ${twice.firstLine}, columns ${twice.firstColumn} and ${twice.secondColumn}`
+        : `line ${twice.firstLine} and line ${twice.secondLine}`;
+    throw fail(`"${twice.key}" is given twice${where} (${at}): JSON would keep only the last; remove one`);
   }
   return value;
 }

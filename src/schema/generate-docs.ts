@@ -79,7 +79,8 @@ export function referenceMarkdown(): string {
 Every input is checked by one schema (src/schema/): \`createConductor(options)\`, \`spawnSession(config)\`
 and the \`conductor run\` config file alike. Unknown keys are errors that name the closest known key (or, for
 a key of a nested object given one level too high, where it goes: \`stallMs\` → \`probeOpts.stallMs\`), and
-so is a key given twice in one object of a config, accounts or hosts file (JSON would keep the last unsaid);
+so is a key given twice in one object of a config, accounts or hosts file (JSON would keep the last unsaid; the error
+gives the line of each, and their columns when both are on one line);
 every duration is whole milliseconds, at most 2³¹−1 (~24.8 days: a longer \`setTimeout\` fires at once);
 session ids are a letter or digit, then letters, digits, \`.\`, \`_\`, \`-\`, at most 64 characters.
 The seed's probe names are aliases (giving both with different values is an error):
