@@ -1,7 +1,7 @@
 /**
  * Input for a session: what `sendInput`/`sendKeys` become on the child's terminal, and the type-ahead
- * kept for a run whose child is not running yet (the first, or one `restartSession` began). Pure (the chart's guards and actions and
- * the facade's answer share these), no I/O.
+ * kept for a run whose child is not running yet (the first, or one `restartSession` began). Pure (the
+ * chart's guards and actions and the facade's answer share these), no I/O.
  *
  * Why type-ahead: the seed spawned its child inside `spawnSession`, so `spawnSession(c); sendInput(id,
  * "go")` reached the child. Ours spawns asynchronously (a spawn queue, a spawn helper, an account

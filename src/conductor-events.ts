@@ -5,7 +5,6 @@
  * order the chart took its moves (`stateChange` to `failed`, `stateChange` to `dead`, then `dead`),
  * and `completed`/`dead` always follow the `stateChange` that entered that state.
  */
-import { listenerErrorFields } from "./listener-errors.js";
 import { EventEmitter } from "node:events";
 import type { SessionEmitted } from "../machines/session.machine.js";
 import type { SessionState } from "../machines/session.types.js";
@@ -13,6 +12,7 @@ import type { SpawnConfig } from "./conductor-options.js";
 import { describeArgv, redactEnv } from "./event-log.js";
 import type { LogFn } from "./event-log-format.js";
 import type { LaunchSpec } from "./launcher.js";
+import { listenerErrorFields } from "./listener-errors.js";
 import type { ProbeVerdict } from "./schema/policy.js";
 import type { SurvivorReport } from "./survivors.js";
 import { ConductorError } from "./errors.js";

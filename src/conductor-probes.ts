@@ -2,7 +2,6 @@
  * The probe verdicts the seed's probes reported one by one (`probeOpts.onProbe`, API event `probe`),
  * read off the session statechart's own moves: here probes are events, so a verdict is the move.
  */
-import { listenerErrorFields } from "./listener-errors.js";
 import type { SessionEmitted } from "../machines/session.machine.js";
 import type { McpHeartbeatSpec, McpHeartbeatTarget } from "../machines/session.types.js";
 import type { ApiEvents } from "./conductor-events.js";
@@ -10,6 +9,7 @@ import { now } from "./conductor-events.js";
 import type { ConductorOptions, SpawnConfig } from "./conductor-options.js";
 import { ConductorError } from "./errors.js";
 import type { LogFn } from "./event-log-format.js";
+import { listenerErrorFields } from "./listener-errors.js";
 import type { ProbeVerdict } from "./schema/policy.js";
 
 export type { ProbeVerdict };

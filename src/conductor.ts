@@ -16,7 +16,6 @@ import { sessionSystemId } from "../machines/conductor.machine.js";
 import { STATES } from "../machines/session.types.js";
 import { sessionCommands } from "./conductor-commands.js";
 import { openControl } from "./conductor-control.js";
-import { warnListenerErrors } from "./listener-errors.js";
 import { actorErrorAsDeath, createApiEvents, listenerMethods, now, sessionEventHandler } from "./conductor-events.js";
 import {
   type ConductorOptions,
@@ -33,6 +32,7 @@ import { boundedWait, createTreeLedger, sessionKiller } from "./conductor-trees.
 import { createEventLog } from "./event-log.js";
 import { versionedAppend } from "./event-log-format.js";
 import { attachMesh } from "./mesh-registry.js";
+import { warnListenerErrors } from "./listener-errors.js";
 import { watchLogsDir } from "./logs-dir-watch.js";
 import { createNextRuns } from "./next-runs.js";
 import { createResultCapture } from "./result-capture.js";
