@@ -291,6 +291,8 @@ export const sessionMachine = sessionSetup.createMachine({
         KILL: { target: STATES.FAILED, actions: "noteKill" },
         // Asked to restart while waiting (a backoff, a rate limit's reset): the next run starts once the tree is gone.
         RESTART: { actions: "skipBackoff" },
+        // The run it ended (a restart asked for, a timeout's TERM) exits here: that is `previousRun.exit`.
+        "CHILD.EXIT": { guard: "fromCurrentChild", actions: "noteEndedExit" },
         "HOST.STATUS": [
           { guard: "hostAnswers", actions: ["noteHostStatus", "hostBack"] },
           { actions: "noteHostStatus" },

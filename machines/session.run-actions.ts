@@ -223,6 +223,11 @@ export const sessionRunSetup = sessionBase.extend({
         reason: e.reason ?? (clean ? "exit_0" : `exit_code:${e.exitCode},signal:${e.signal}`),
       });
     }),
+    /** The exit of a run already ended (restarting): recorded, not judged (a field review: it stayed null). */
+    noteEndedExit: assign(({ event }) => {
+      const { exitCode, signal } = event as Ev<"CHILD.EXIT">;
+      return { childRunning: false, exit: { exitCode, signal } };
+    }),
     // The message is the run's error: `dead` and the snapshot say it (the reason becomes the restart
     // budget's by then), not only the event log.
     noteSpawnError: assign(({ event }) => {

@@ -192,14 +192,15 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
         // Rows after the first (a retry's detail) each erased to their end, as the agent erases its last.
         const text = e.screenTail.join("\x1b[K\r\n") || "working";
         await hub.send(agent, { op: text === QUESTION ? "ask" : "print", text });
-      } else if (e.type === "CHILD.EXIT") await hub.send(agent, { op: "exit", code: e.exitCode ?? 1 });
+      } else if (e.type === "CHILD.EXIT" && !actor.getSnapshot().matches("restarting"))
+        await hub.send(agent, { op: "exit", code: e.exitCode ?? 1 });
       else if (e.type === "INPUT" || e.type === "KEYS") {
         await hub.ready(agent); // before its raw mode, the terminal would echo the input
         actor.send(e);
         expect(await hub.input(agent)).toBe(e.type === "INPUT" ? e.text : "y");
       } else if (e.type.startsWith("LEASE.")) desk.lease(e);
       else if (e.type.startsWith("CREDENTIALS.")) desk.credentials(g, e);
-      // Everything else (spawned, spawn error, tree gone) the runtime does by itself.
+      // Everything else (spawned, spawn error, a TERMed run's exit, tree gone) the runtime does by itself.
       await follow.took(path.keys[i]!, path.serialized[i], `step ${i} (${e.type})`);
       // What the runtime typed by itself reached the agent: the nudge's Enter, the default answer.
       if (e.type.startsWith("xstate.after.stallNudge")) expect(await hub.input(agent)).toBe("");

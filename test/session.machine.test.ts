@@ -800,6 +800,8 @@ describe("session machine: RESTART (restartSession)", () => {
       expect(h.spawned.map((s) => s.generation)).toEqual([1, 2]);
       expect(h.moves.some((m) => m.endsWith("->failed") || m.endsWith("->dead"))).toBe(false);
       expect(h.ctx()).toMatchObject({ restarts: 1, recentRestarts: 0, userRestart: false, failureMode: null });
+      // How the ended run went (a field review: null, though the log had its SIGTERM).
+      expect(h.ctx().previousRun).toMatchObject({ attempt: 1, exit: { exitCode: null, signal: "SIGTERM" } });
     });
   }
 

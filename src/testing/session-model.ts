@@ -82,6 +82,9 @@ export function sessionModelEvents(s: SessionSnapshotValue, opts: SessionModelOp
   if (s.matches("restarting")) {
     // The old tree dies first (it was told to, or exited); the backoff runs out after that. A restart
     // asked for during the backoff only while the tree is gone: the runtime reports GONE by itself.
+    // A run ended by a TERM (a timeout, a restart asked for) exits first: its exit is recorded.
+    if (c.childRunning)
+      return [{ type: "CHILD.EXIT", generation: g, exitCode: null, signal: "SIGTERM", recentOutput: "" }, kill];
     if (c.treeAlive) return [{ type: "CHILD.GONE", generation: g }, kill];
     return c.backoffElapsed ? [kill] : [after("restartBackoff", "restarting"), kill, ...restart];
   }
