@@ -11,6 +11,7 @@ import type { AccountsConfig } from "./accounts-config.js";
 import { OptionsError } from "./errors.js";
 import type { MeshRegistry } from "./mesh-registry.js";
 import { conductorOptionsSchema, type ConductorOptionsInput } from "./schema/conductor.js";
+import { checkOptions } from "./schema/check-options.js";
 import { issuesOf } from "./schema/issues.js";
 import { keySequence } from "./schema/primitives.js";
 import { policyFrom } from "./schema/policy-fields.js";
@@ -33,31 +34,18 @@ export type ConductorOptions = Omit<ConductorOptionsInput, "meshRegistry" | "ins
 
 export type SpawnConfig = SpawnConfigInput;
 
-function check<T>(schema: typeof conductorOptionsSchema | typeof spawnConfigSchema, value: unknown, where: string): T {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new OptionsError(where, [
-      {
-        path: "",
-        problem: `options must be an object, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`,
-        example:
-          where === "createConductor"
-            ? `{ logsDir: "./logs" }`
-            : `{ id: "review-1", agent: "codex", prompt: "Review src/" }`,
-      },
-    ]);
-  }
-  const result = schema.safeParse(value);
-  if (!result.success) throw new OptionsError(where, issuesOf(result.error, schema, value));
-  return value as T;
-}
-
 /** Throws an OptionsError naming every bad field, its problem and an example. */
 export function validateConductorOptions(opts: unknown): asserts opts is ConductorOptions {
-  check<ConductorOptions>(conductorOptionsSchema, opts, "createConductor");
+  checkOptions<ConductorOptions>(conductorOptionsSchema, opts, "createConductor", `{ logsDir: "./logs" }`);
 }
 
 export function validateSpawnConfig(config: unknown): asserts config is SpawnConfig {
-  check<SpawnConfig>(spawnConfigSchema, config, "spawnSession");
+  checkOptions<SpawnConfig>(
+    spawnConfigSchema,
+    config,
+    "spawnSession",
+    `{ id: "review-1", agent: "codex", prompt: "Review src/" }`,
+  );
 }
 
 /**

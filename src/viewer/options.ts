@@ -5,8 +5,8 @@
  */
 import { z } from "zod";
 import type { ControlHandler } from "../control/handler.js";
-import { OptionsError } from "../errors.js";
-import { describeValue, issuesOf } from "../schema/issues.js";
+import { checkOptions } from "../schema/check-options.js";
+import { describeValue } from "../schema/issues.js";
 import { doc, shownAs } from "../schema/primitives.js";
 
 const LOOPBACK = "127.0.0.1";
@@ -54,12 +54,5 @@ export const viewerOptionsSchema = doc(
 
 /** Throws an OptionsError naming every bad option of `startViewer`, its problem and an example. */
 export function validateViewerOptions(opts: unknown): void {
-  if (opts === null || typeof opts !== "object" || Array.isArray(opts)) {
-    const got = opts === null ? "null" : Array.isArray(opts) ? "an array" : typeof opts;
-    throw new OptionsError("startViewer", [
-      { path: "", problem: `options must be an object, got ${got}`, example: "{ port: 0 }" },
-    ]);
-  }
-  const result = viewerOptionsSchema.safeParse(opts);
-  if (!result.success) throw new OptionsError("startViewer", issuesOf(result.error, viewerOptionsSchema, opts));
+  checkOptions(viewerOptionsSchema, opts, "startViewer", "{ port: 0 }");
 }
