@@ -13,7 +13,13 @@ const END = "\x1b[201~";
  */
 export function pasteBytes(data: string, bracketed: boolean): string {
   if (!bracketed) return data;
-  const enter = data.endsWith("\r") ? "\r" : "";
-  const text = (enter ? data.slice(0, -1) : data).replaceAll(END, "").replace(/\r?\n/g, "\r");
-  return text === "" ? data : `${START}${text}${END}${enter}`;
+  const { text, enter } = pasteParts(data);
+  const body = text.replaceAll(END, "").replace(/\r?\n/g, "\r");
+  return body === "" ? data : `${START}${body}${END}${enter ? "\r" : ""}`;
+}
+
+/** Typed text and its trailing Enter apart: the Enter stays a key after the paste (here and remote-pane.ts). */
+export function pasteParts(data: string): { text: string; enter: boolean } {
+  const enter = data.endsWith("\r");
+  return { text: enter ? data.slice(0, -1) : data, enter };
 }

@@ -2,6 +2,7 @@
  * The tmux pane a remote run watches, once it is open (remote-pane-create.ts opens it): what it
  * is, what its death looks like, keys and signals sent to it, its capture, and its end.
  */
+import { pasteParts } from "./bracketed-paste.js";
 import { signalName } from "./pty-shim.js";
 import { releaseCommands } from "./remote-pane-attach.js";
 import { exactSession } from "./shell-quote.js";
@@ -61,8 +62,7 @@ export function inputKeys(paneId: string, text: string): string[][] {
  * terminal's paste); the buffer goes with the paste (`-d`). A trailing Enter stays a key.
  */
 export function pasteKeys(paneId: string, data: string): string[][] {
-  const enter = data.endsWith("\r");
-  const text = enter ? data.slice(0, -1) : data;
+  const { text, enter } = pasteParts(data);
   if (text === "") return inputKeys(paneId, data);
   const buffer = `conductor-input-${paneId.replace(/[^A-Za-z0-9]/g, "")}`;
   return [
