@@ -11,6 +11,7 @@
  * position report) that the program waits for.
  */
 import { stripAnsi } from "../machines/ansi.js";
+import { DEFAULT_INK } from "../machines/agents/row-ink.js";
 import type { ScreenReading } from "../machines/session.types.js";
 import { PlainScreen } from "./plain-screen.js";
 import { lineTailStart, tailFrom } from "./plain-tail.js";
@@ -222,6 +223,15 @@ export class ScreenTail {
     return out;
   }
 
+  /** The ink of each of `screen`'s rows (machines/agents/row-ink.ts): plain output's is the default. */
+  private inks(rows: number): number[] {
+    const out: number[] = new Array(rows);
+    const term = this.plain ? undefined : this.term;
+    if (!term) return out.fill(DEFAULT_INK);
+    for (let y = 0; y < rows; y++) out[y] = term.rowInk(y, y > 0 ? out[y - 1] : DEFAULT_INK);
+    return out;
+  }
+
   /** Row y of the viewport, right-trimmed. */
   private row(y: number): string {
     return this.plain ? this.plain.line(y) : (this.term?.row(y) ?? "");
@@ -243,8 +253,8 @@ export class ScreenTail {
    */
   reading(
     tailLines = 5,
-  ): { screenTail: string[] } & Required<Omit<ScreenReading, "passed" | "lineOpen">> &
-    Pick<ScreenReading, "passed" | "lineOpen"> {
+  ): { screenTail: string[] } & Required<Omit<ScreenReading, "passed" | "lineOpen" | "inks">> &
+    Pick<ScreenReading, "passed" | "lineOpen"> & { inks: number[] } {
     // The tail is the screen's last non-empty rows, the same strings (issue 13: lastLines made each
     // row's string again, a second copy the session's context kept until the next reading).
     const screen = this.screen();
@@ -257,13 +267,14 @@ export class ScreenTail {
     const passed = this.recentText.passedSinceLastCall(this.cols, this.rows);
     const title = this.title();
     const at = Date.now();
+    const inks = this.inks(screen.length);
     // The output ends inside a line: a failure read on the last row may be cut short (session.judgement.ts).
     // One object either way (issue 13: a spread per reading is an object more per output event).
     if (this.recentText.endsOpen)
       return passed
-        ? { screenTail, screen, title, at, passed, lineOpen: true }
-        : { screenTail, screen, title, at, lineOpen: true };
-    return passed ? { screenTail, screen, title, at, passed } : { screenTail, screen, title, at };
+        ? { screenTail, screen, inks, title, at, passed, lineOpen: true }
+        : { screenTail, screen, inks, title, at, lineOpen: true };
+    return passed ? { screenTail, screen, inks, title, at, passed } : { screenTail, screen, inks, title, at };
   }
 
   /** ANSI-stripped recent output, lone CRs applied (a progress bar keeps its last state). */

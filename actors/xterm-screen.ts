@@ -3,9 +3,10 @@
  * lines: output goes in batches, each parsed while the next gathers, of which a plain-text part that
  * later lines scroll off is never parsed (plain-tail.ts): the screen is the same.
  */
-import type { Terminal } from "@xterm/headless";
+import type { IBufferCell, Terminal } from "@xterm/headless";
 import { createRequire } from "node:module";
 import { plainTailStart, tailFrom } from "./plain-tail.js";
+import { DEFAULT_INK, RGB_INK } from "../machines/agents/row-ink.js";
 
 /*
  * @xterm/headless loads with the first XtermScreen, not on import: ~13 MB of RSS (a bare Node's RSS
@@ -15,6 +16,14 @@ import { plainTailStart, tailFrom } from "./plain-tail.js";
 let terminalClass: typeof Terminal | undefined;
 export const xtermTerminal = (): typeof Terminal =>
   (terminalClass ??= (createRequire(import.meta.url)("@xterm/headless") as typeof import("@xterm/headless")).Terminal);
+
+/** How far past a row's leading mark its words may start (`⎿  ` is three cells). */
+const MARK_REACH = 6;
+const WORD_START = /^[\p{L}\p{N}]/u;
+const drawn = (c: IBufferCell | undefined) => c !== undefined && c.getWidth() > 0 && c.getChars().trim() !== "";
+/** A cell's foreground as one number (machines/agents/row-ink.ts): DEFAULT_INK, a palette index 0–255, or 256 + 0xRRGGBB. */
+const inkOf = (c: IBufferCell): number =>
+  c.isFgDefault() ? DEFAULT_INK : c.isFgRGB() ? RGB_INK + c.getFgColor() : c.getFgColor();
 
 /** Below this, a backlog is parsed as it is: looking for a skippable part would not pay. */
 const SKIP_CHECK_BYTES = 16 * 1024;
@@ -49,6 +58,8 @@ export class XtermScreen {
   skippedBytes = 0;
   /** The window title (OSC 0/2): TUIs put their state there (gemini "✋  Action Required"). */
   title: string | null = null;
+  /** One cell object for rowInk's reads (xterm fills it in place). */
+  private cell: IBufferCell | undefined;
 
   constructor(cols: number, rows: number) {
     this.rows = rows;
@@ -131,6 +142,33 @@ export class XtermScreen {
         ?.translateToString(true)
         .trimEnd() ?? ""
     );
+  }
+
+  /**
+   * The ink of row y's words (machines/agents/row-ink.ts): the foreground of its first character past a leading mark
+   * (`●`, `⎿`, `✻`) and the blanks after it. A TUI draws its own errors in its theme's colours where
+   * the model's answer is in the terminal's default (claude: `● API Error: …` amber, an answer's
+   * `●` white over default text): the words alone cannot tell the two apart (docs/agents.md).
+   * `above`: the ink of the row above, which a row the terminal wrapped into continues.
+   */
+  rowInk(y: number, above = DEFAULT_INK): number {
+    const buf = this.term.buffer.active;
+    const line = buf.getLine(buf.baseY + y);
+    if (!line) return DEFAULT_INK;
+    // The rest of a line too long for the row (`ERROR: …` red, its words in the default): its line's ink.
+    if (line.isWrapped) return above;
+    if (!this.cell) this.cell = buf.getNullCell();
+    const cell = this.cell;
+    let x = 0;
+    // The first drawn character.
+    for (; x < line.length; x++) if (drawn(line.getCell(x, cell))) break;
+    if (x >= line.length) return DEFAULT_INK;
+    if (WORD_START.test(cell.getChars())) return inkOf(cell);
+    const mark = inkOf(cell);
+    // Past the mark and the blanks after it (a wide mark's second cell is empty: width 0).
+    for (let end = Math.min(line.length, x + MARK_REACH), i = x + 1; i < end; i++)
+      if (drawn(line.getCell(i, cell))) return inkOf(cell);
+    return mark;
   }
 
   resize(cols: number, rows: number): void {

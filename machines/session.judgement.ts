@@ -93,7 +93,7 @@ export function modeOf(cls: FailureClass): FailureMode {
 /** A failure the CLI shows while still running; with a leased account, any rate-limit wording too. */
 export function liveFailure(c: JudgedContext, e: Output): FailureVerdict | null {
   const screen = screenOf(e);
-  const seen = judgeScreen(profileOf(c), screen, e.title ?? null, clockOf(c, e), e.passed);
+  const seen = judgeScreen(profileOf(c), screen, e.title ?? null, clockOf(c, e), e.passed, e.inks);
   if (seen) return e.lineOpen && endsLastRow(e.screenTail, seen.line) ? null : seen;
   if (c.leaseStatus !== "held") return null;
   // The seed's rule, kept for accounts: a CLI that prints its limit and waits fails over.

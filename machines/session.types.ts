@@ -103,6 +103,11 @@ export interface ChildSpec {
 export interface ScreenReading {
   /** Every row of the rendered viewport, right-trimmed, trailing blank rows dropped. */
   screen?: string[];
+  /**
+   * The ink of each row's words, row for row with `screen` (agents/row-ink.ts), when the producer
+   * renders colours: what a TUI drew in its own colours is its own, the model's words are not.
+   */
+  inks?: number[] | undefined;
   title?: string | null;
   at?: number;
   /**

@@ -3,6 +3,7 @@
  * stdout; a TUI that shows auth and API errors and keeps running; a folder-trust menu; a busy
  * line `✻ Thinking… (12s · esc to interrupt)`. See docs/agents.md.
  */
+import { warmInk } from "./row-ink.js";
 import type { AgentProfile } from "./types.js";
 
 export const claude: AgentProfile = {
@@ -99,6 +100,11 @@ export const claude: AgentProfile = {
   // c-ctx): it waits for the next message all the same.
   composer: [/^\s*\?\s+for shortcuts\b/, /^\s*❯\s*$/, /^\s*❯\s+Once fixed, resend your message\s*$/],
   questions: [],
+  // Its own errors are in its theme's error and warning colours (2.1.332 recorded: `⎿  Invalid API key`
+  // #ff6b80, `● API Error: …` #ffc107, the busy line's retry #ff6b80); the model's answer is in the
+  // default foreground after a white `●`, a tool's output grey: an answer that quotes claude's error
+  // (`● API Error: Request rejected (429)`) is not claude failing (test/claude-own-ink.test.ts).
+  ownInk: warmInk,
   // Its own retries as text: `Authentication failed · retrying in 38s · attempt 7 of 10` (`-p`) and
   // `✻ 529 Overloaded · retrying in 17s · attempt 6/10` (the TUI's busy line; a plan's limit also
   // brackets its reset: `… retrying in 1s (2:18pm) · attempt 1/10`). Not a stream's JSON line. A

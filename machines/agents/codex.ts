@@ -3,6 +3,7 @@
  * 1/5`) before giving up; refuses a folder outside a git repo unless its bypass flag or `--skip-git-repo-check` is given; a TUI with an idle composer `›`
  * and an `[ ! ] Action Required` window title. See docs/agents.md.
  */
+import { warmInk } from "./row-ink.js";
 import type { AgentProfile } from "./types.js";
 
 /**
@@ -174,6 +175,11 @@ export const codex: AgentProfile = {
   composerReady: (title, below) =>
     (title !== null && title.trim() !== "" && !/^\s*[\u2800-\u28ff]/.test(title)) ||
     below.some((l) => /\S \u00b7 \S/.test(l) && !/for shortcuts/.test(l)),
+  // Its own errors are red (0.171 recorded: `exec`'s `ERROR:` in bold red, the TUI's `■` cell all red,
+  // its warnings yellow); the model's words are in the default foreground (`exec`'s text, the TUI's
+  // message under a dim `•`): an answer saying "You've hit your usage limit" is no failure of codex's
+  // (a field review: a healthy `exec` was rerun three times and ended dead). `--json` events are read whole.
+  ownInk: warmInk,
   questions: [],
   // `codex exec` (alias `e`) prints its header at once, then nothing during a generation (42 s recorded).
   oneShot: (args, argv0) => {

@@ -32,7 +32,15 @@ export const gemini: AgentProfile = {
   exitCodes: { 41: "auth", 42: "config", 44: "config", 52: "config", 55: "trust" },
   failures: [
     { class: "auth", pattern: /Please set an Auth method/i, live: true },
-    { class: "auth", pattern: /API key not valid\. Please pass a valid API key|API_KEY_INVALID/i, live: true },
+    // Live only in gemini's own forms: the API's JSON (`[API Error: {…"message":"API key not valid…`,
+    // `_ApiError: {…}`, its `"reason":"API_KEY_INVALID"`); at the exit anywhere. The model's answer
+    // saying the words (`✦ API key not valid…`, a `-p` answer's line) ended a healthy run (a field review).
+    {
+      class: "auth",
+      pattern: /"message":\s*"API key not valid\. Please pass a valid API key|"API_KEY_INVALID"/,
+      live: true,
+    },
+    { class: "auth", pattern: /API key not valid\. Please pass a valid API key|API_KEY_INVALID/i },
     { class: "auth", pattern: /you must specify the GEMINI_API_KEY/i, live: true },
     // A key or login the API refuses for good, which gemini 0.61 does not retry: 403 PERMISSION_DENIED
     // ("Your API key was reported as leaked. Please use another API key."), 401 UNAUTHENTICATED. In its
@@ -62,7 +70,17 @@ export const gemini: AgentProfile = {
       live: true,
       resetHint: "resets at 12am (America/Los_Angeles)",
     },
-    { class: "rate_limit", pattern: /You exceeded your current quota|Usage limit reached for/i, live: true },
+    // Live only as gemini says it: after an attempt's `failed:`, as the API's JSON `"message"` or its
+    // `[API Error:`, its `✕` cell; its dialog's `Usage limit reached for <model>` at the start of a row (recorded
+    // tui-usage-limit); at the exit anywhere. The model's answer saying it (`✦ You exceeded your current
+    // quota`) restarted a healthy run (a field review).
+    {
+      class: "rate_limit",
+      pattern:
+        /(?:failed:\s*|"message":\s*"|\[API Error:\s*|✕\s*)You exceeded your current quota|^\W{0,3}Usage limit reached for\b/i,
+      live: true,
+    },
+    { class: "rate_limit", pattern: /You exceeded your current quota|Usage limit reached for/i },
     { class: "rate_limit", pattern: /Quota exceeded for quota metric/i, live: true },
     // The bare status comes with a 429 gemini retries by itself (with backoff, no retry delay given):
     // judged at the exit only, once its retries are spent (a field review: live, it restarted runs

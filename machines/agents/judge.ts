@@ -9,6 +9,7 @@ import { command } from "./command.js";
 import { cliOwnLines, echoOf } from "./own-lines.js";
 import { BUSY_TAIL, clip, evidenceLines, outputLines, textLines, UI_MARK, unwrapRows } from "./screen-lines.js";
 import { lastMeaningfulLine, messageIn, readable } from "./last-words.js";
+import { ownRows } from "./row-ink.js";
 import { streamErrors } from "./stream-events.js";
 import type { AgentProfile, FailureClass, FailureRule, FailureVerdict } from "./types.js";
 
@@ -158,7 +159,8 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
 
 /**
  * A failure the CLI shows while it keeps running (a TUI sitting on "Invalid API key", a spinner
- * over a quota message). Only the profile's `live` rules: the CLI's own UI wording.
+ * over a quota message). Only the profile's `live` rules: the CLI's own UI wording, on the rows
+ * in the CLI's own ink when the reading has inks (`inks`, row for row; a TUI's, not a one-shot's).
  */
 export function judgeScreen(
   profile: AgentProfile,
@@ -166,11 +168,12 @@ export function judgeScreen(
   title: string | null,
   clock: Clock = {},
   passed: readonly string[] = [],
+  inks?: readonly number[],
 ): FailureVerdict | null {
   const live = profile.failures.filter((r) => r.live);
   if (live.length === 0) return null;
   // What scrolled past since the last reading first: it came before what is on screen now.
-  const onScreen = textLines(unwrapRows(screen, clock.cols));
+  const onScreen = textLines(unwrapRows(ownRows(screen, inks, profile.ownInk), clock.cols));
   const all = passed.length > 0 ? [...textLines(passed), ...onScreen] : onScreen;
   const text = cliOwnLines(profile, all);
   const onNotice = live.filter((r) => r.onRetryNotice);

@@ -103,6 +103,11 @@ export interface AgentProfile {
    * composer on screen is ready.
    */
   readonly composerReady?: (title: string | null, below: readonly string[]) => boolean;
+  /**
+   * Whether a TUI row drawn in this ink (agents/row-ink.ts) can be the CLI's own words: its live
+   * failure rules read only those (judgeScreen). Unset, or a screen without inks: every row.
+   */
+  readonly ownInk?: (ink: number) => boolean;
   /** Extra prompt-line patterns for the bottom of the screen, on top of the built-in ones. */
   readonly questions: readonly { readonly name: string; readonly regex: RegExp }[];
   /**
