@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ScreenTail } from "../actors/screen-tail.js";
-import { codex, gemini, judgeScreen } from "../machines/agents/index.js";
+import { claude, codex, findQuestion, gemini, judgeScreen } from "../machines/agents/index.js";
 import type { ChildSpec } from "../machines/session.types.js";
 import { startSession } from "./helpers/session-harness.js";
 
@@ -121,5 +121,60 @@ describe("a TUI answer that says the CLI's error words is no failure", () => {
       ["│ Usage limit reached for gemini-3.5-flash-lite.", "rate_limit"],
     ] as const;
     for (const [row, cls] of own) expect(judgeScreen(gemini, geminiTurn([row]), null, { cols: 120 })?.class).toBe(cls);
+  });
+});
+
+describe("a numbered list in the model's answer above the ready composer is no menu", () => {
+  const RULE = "─".repeat(120);
+  it("claude: 'Do you want to proceed? 1. Yes 2. No' as the answer is its composer, asked in those words", () => {
+    const screen = [
+      "● Do you want to proceed?",
+      "  1. Yes",
+      "  2. No",
+      "",
+      "✻ Churned for 0s",
+      "",
+      RULE,
+      "❯\u00a0",
+      RULE,
+    ];
+    expect(findQuestion(claude, screen, "✳ Claude Code")).toEqual({
+      kind: "composer",
+      text: "● Do you want to proceed?",
+      choices: [],
+      pattern: "composer",
+    });
+  });
+  it("codex and gemini: the same", () => {
+    const codexScreen = [
+      "• Which one?",
+      "  1. Refactor",
+      "  2. Rewrite",
+      "",
+      "› Ask Codex to do anything",
+      "",
+      "  gpt-fake default · <CWD>",
+    ];
+    expect(findQuestion(codex, codexScreen, "work")?.kind).toBe("composer");
+    const geminiScreen = [
+      "✦ Do you want to proceed?",
+      "  1. Yes",
+      "  2. No",
+      "",
+      RULE,
+      " >   Type your message or @path/to/file",
+      RULE,
+    ];
+    expect(findQuestion(gemini, geminiScreen, "◇  Ready (work)")?.kind).toBe("composer");
+  });
+  it("a CLI's own menu, in the composer's place, is still its question", () => {
+    const trust = [
+      "Do you trust the files in this folder?",
+      " ❯ 1. Yes, proceed",
+      "   2. No, exit",
+      "",
+      "Enter to confirm · Esc to cancel",
+    ];
+    expect(findQuestion(claude, trust, null)?.kind).toBe("trust");
   });
 });

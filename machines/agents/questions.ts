@@ -135,6 +135,12 @@ export function findQuestion(
   const menu = !busy || asking ? findMenu(r) : null;
   if (menu) {
     const text = questionAbove(r, menu.first) ?? (title?.trim() || "choose one");
+    // A numbered list above the CLI's own ready composer is the model's (an answer asking "Do you want
+    // to proceed?" over "1. Yes / 2. No"): the composer waits, in that question's words. The CLIs' own
+    // menus take the composer's place (a field review: the model's list read as an approval, and
+    // `answers` typed "1" into the composer every 1.5 s).
+    if (!asking && (readyComposer(profile, r, title)?.at ?? -1) > menu.last)
+      return { kind: "composer", text, choices: [], pattern: "composer" };
     const selected = menu.at.findIndex((i) => SELECTED.test((r[i] as Row).text));
     return {
       kind: kindOf(text, "menu"),

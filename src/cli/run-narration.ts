@@ -9,6 +9,9 @@ import { type createStatusView, formatBytes } from "./status-view.js";
 
 type Conductor = ReturnType<typeof createConductor>;
 
+/** Answers to one question of one run before it is left to the operator (a menu redrawn as the same). */
+const MAX_ANSWERS = 3;
+
 /**
  * What a killed earlier conductor left running, ended as this one starts (src/survivors.ts): said on
  * screen, not only in the event log. Listened to at once (the sweep may end before the view exists);
@@ -64,13 +67,30 @@ export function narrateRun(conductor: Conductor, view: ReturnType<typeof createS
   );
   // A CLI retrying the API by itself for minutes is not silent here (claude's 10 retries of a 529: ~3 min).
   conductor.on("agentRetry", (e) => view.note(`${e.sessionId}: ${retryNotice(e)}`));
-  conductor.on("inputWait", (e: { sessionId: string; pattern: string; line: string }) => {
+  // How often each question of each run was answered: one asked again after MAX_ANSWERS answers did
+  // not take them, and typing the same again would only fill its input.
+  const answered = new Map<string, number>();
+  conductor.on("inputWait", (e) => {
+    // A composer waits for the next instruction, not for an answer: its line is the agent's own (a
+    // field review: the model's "Do you want to proceed?" matched a `proceed` answer, and "1" was typed
+    // into the composer as a prompt).
+    if (e.kind === "composer") {
+      view.note(`${e.sessionId} waits at its composer: "${e.line}"`);
+      return;
+    }
     const session = config.sessions.find((s) => s.id === e.sessionId);
     const answer = session?.answers?.find((a) => new RegExp(a.match, "i").test(e.line));
     if (!answer) {
       view.note(`${e.sessionId} is waiting for input: "${e.line}" (no answer configured)`);
       return;
     }
+    const key = `${e.sessionId}\n${e.generation}\n${e.line}`;
+    const times = answered.get(key) ?? 0;
+    if (times >= MAX_ANSWERS) {
+      view.note(`${e.sessionId} asked "${e.line}" again after ${times} answers: not answered again`);
+      return;
+    }
+    answered.set(key, times + 1);
     const sent = conductor.sendInput(e.sessionId, answer.send);
     view.note(
       `${e.sessionId} asked "${e.line}" → ${sent ? "answered" : "could not answer"} (${answer.send.length} chars)`,

@@ -239,7 +239,8 @@ export const fileSessionSchema = z
     ...commonShape,
     probe: probeSchema.optional(),
     answers: doc(z.array(answer), {
-      description: "answers to questions: the first whose `match` fits the question line is sent",
+      description:
+        "answers to the CLI's questions (a trust dialog, an approval, a prompt; never its composer, where the line is the agent's): the first whose `match` fits the question line is sent, at most 3 times to the same question of a run",
       example: [{ match: "\\(y/n\\)", send: "y" }],
     }).optional(),
     expect: doc(z.enum(["completed", "dead"]), {
