@@ -190,7 +190,9 @@ async function runPath(path: SessionModelPath, n: number, guards: Record<string,
         actor.send(e);
       else if (e.type === "CHILD.OUTPUT") {
         // Rows after the first (a retry's detail) each erased to their end, as the agent erases its last.
-        const text = e.screenTail.join("\x1b[K\r\n") || "working";
+        // codex draws its `■` error cell red: its live rules read only its own ink (agents/row-ink.ts).
+        const inked = e.screenTail.map((row) => (row.startsWith("■") ? `\x1b[31m${row}\x1b[39m` : row));
+        const text = inked.join("\x1b[K\r\n") || "working";
         await hub.send(agent, { op: text === QUESTION ? "ask" : "print", text });
       } else if (e.type === "CHILD.EXIT" && !actor.getSnapshot().matches("restarting"))
         await hub.send(agent, { op: "exit", code: e.exitCode ?? 1 });
