@@ -117,3 +117,13 @@ describe("claude's own words by their ink", () => {
     }
   });
 });
+
+describe("lines that scrolled past have no ink", () => {
+  it("claude's answer quoting its error, scrolled off between two readings, is not read live", async () => {
+    const r = await read(`${answerLine("done")}${COMPOSER}`);
+    const passed = ["● API Error: Request rejected (429) · Rate limited"];
+    expect(judgeScreen(claude, r.screen, r.title, { cols: 120 }, passed, r.inks)).toBeNull();
+    // Without inks (a producer that has none) they are read as before.
+    expect(judgeScreen(claude, r.screen, r.title, { cols: 120 }, passed)).toMatchObject({ class: "rate_limit" });
+  });
+});

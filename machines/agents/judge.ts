@@ -174,7 +174,10 @@ export function judgeScreen(
   if (live.length === 0) return null;
   // What scrolled past since the last reading first: it came before what is on screen now.
   const onScreen = textLines(unwrapRows(ownRows(screen, inks, profile.ownInk), clock.cols));
-  const all = passed.length > 0 ? [...textLines(passed), ...onScreen] : onScreen;
+  // Lines that scrolled past have no ink: where the ink tells the CLI's words, they are not read live
+  // (a long answer printed at once scrolls past between two readings; the exit reads all of it).
+  const byInk = profile.ownInk !== undefined && inks?.length === screen.length;
+  const all = passed.length > 0 && !byInk ? [...textLines(passed), ...onScreen] : onScreen;
   const text = cliOwnLines(profile, all);
   const onNotice = live.filter((r) => r.onRetryNotice);
   const hit =
