@@ -99,6 +99,8 @@ export interface SessionContext {
   screenTail: string[];
   /** The whole rendered screen and the window title of the latest output (the tail when no screen). */
   screen: string[];
+  /** The ink of each of `screen`'s rows when the reading had them (agents/row-ink.ts). */
+  inks: number[] | undefined;
   title: string | null;
   /**
    * The screen's keys (agents/progress-key.ts): output that leaves `progress` unchanged (a frozen
@@ -199,6 +201,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     screenRetry: "",
     screenTail: [],
     screen: [],
+    inks: undefined,
     title: null,
     screenKey: NO_SCREEN_KEYS,
     busyContent: "",

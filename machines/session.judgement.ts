@@ -175,7 +175,7 @@ const TIMEOUT_MODES = new Set<FailureMode>(["stall_timeout", "startup_timeout", 
  * Unauthorized" from its work and then stalled is restarted, not ended.
  */
 export function judgeTimedOutRun(
-  c: JudgedContext & { screen: readonly string[]; title: string | null },
+  c: JudgedContext & { screen: readonly string[]; inks?: readonly number[] | undefined; title: string | null },
   mode: FailureMode,
 ): RunJudgement | null {
   // Nobody answered: the question is what the run waited on (a field review: `dead` said nothing of it).
@@ -186,7 +186,7 @@ export function judgeTimedOutRun(
   if (!TIMEOUT_MODES.has(mode)) return null;
   const evidence = { exitCode: null, signal: null, recentOutput: "", screen: c.screen, title: c.title };
   const clock = runClock(c);
-  const own = judgeScreen(profileOf(c), c.screen, c.title, clock);
+  const own = judgeScreen(profileOf(c), c.screen, c.title, clock, [], c.inks);
   if (own) return verdictJudgement(own);
   const v = judgeExit(profileOf(c), evidence, clock);
   if (v && !TERMINAL_CLASSES.has(v.class)) return verdictJudgement(v);

@@ -68,6 +68,7 @@ export const sessionRunSetup = sessionBase.extend({
       inputWait: null,
       screenTail: [],
       screen: [],
+      inks: undefined,
       title: null,
       screenKey: NO_SCREEN_KEYS,
       busyContent: "",
@@ -173,6 +174,8 @@ export const sessionRunSetup = sessionBase.extend({
           context.screenRetry !== "" && retryOnScreen(profileOf(context), screen) === null ? "" : context.screenRetry,
         screenTail: e.screenTail,
         screen,
+        // Row for row with the whole screen only (a tail has none).
+        inks: e.screen ? e.inks : undefined,
         title,
         screenKey,
       };

@@ -127,3 +127,20 @@ describe("lines that scrolled past have no ink", () => {
     expect(judgeScreen(claude, r.screen, r.title, { cols: 120 }, passed)).toMatchObject({ class: "rate_limit" });
   });
 });
+
+describe("a run ended by a timeout is judged by its own rows too", () => {
+  it("claude stalled with the model's 'Not logged in' on screen is a stall, restarted, not dead as auth", async () => {
+    const h = startSession(
+      { stallMs: 1_000, stallTimeoutMs: 2_000 },
+      { agent: "claude", spec: { argv: ["claude"] } as ChildSpec },
+    );
+    h.spawnedEv();
+    const r = await read(`${answerLine("Not logged in · Please run /login")}\r\n✻ Thinking… (esc to interrupt)\r\n`);
+    h.actor.send({ type: "CHILD.OUTPUT", generation: h.gen(), bytes: 100, lagMs: 0, ...r });
+    h.advance(1_000);
+    expect(h.state()).toBe("stalled");
+    h.advance(2_000);
+    expect(h.moves.slice(-2)).toEqual(["stalled->failed", "failed->restarting"]);
+    expect(h.ctx().failureMode).toBe("stall_timeout");
+  });
+});

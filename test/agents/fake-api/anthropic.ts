@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { toolCalls, toolTarget } from "./tool-calls.js";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
+import { sayText } from "./say.js";
 import { HANG_TEXT, OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
 
 const requestId = () => `req_FAKE${Date.now().toString(36)}`;
@@ -91,7 +92,8 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
   if (sendScenarioError(res, scenario, body.model ?? "claude-fake")) return;
   const model = body.model ?? "claude-fake";
   const wantTool = scenario.name === "tool" && !hasToolResult(body);
-  const words = scenario.name === "slow" ? slowWords(scenario.seconds) : [OK_TEXT];
+  const words =
+    scenario.name === "slow" ? slowWords(scenario.seconds) : scenario.name === "say" ? [sayText(body)] : [OK_TEXT];
   const tickMs = scenario.name === "slow" ? 2000 : 0;
   const hang = scenario.name === "hang" && body.stream === true;
   if (!body.stream) {

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
+import { sayText } from "./say.js";
 import { HANG_TEXT, OK_TEXT, type Scenario, slowWords } from "./scenario.js";
 
 const QUOTA_MESSAGE =
@@ -146,7 +147,12 @@ export async function handleGemini(req: IncomingMessage, res: ServerResponse, pa
           },
         ],
       ]
-    : (scenario.name === "slow" ? slowWords(scenario.seconds) : [OK_TEXT]).map((w) => [{ text: w }]);
+    : (scenario.name === "slow"
+        ? slowWords(scenario.seconds)
+        : scenario.name === "say"
+          ? [sayText(body)]
+          : [OK_TEXT]
+      ).map((w) => [{ text: w }]);
   const tickMs = scenario.name === "slow" ? 2000 : 0;
   if (method === "generateContent") {
     await sleep(tickMs * (parts.length - 1));

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { toolCalls, toolTarget } from "./tool-calls.js";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
+import { sayText } from "./say.js";
 import { HANG_TEXT, OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
 
 function error(
@@ -141,7 +142,8 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
     sse.end();
     return;
   }
-  const words = scenario.name === "slow" ? slowWords(scenario.seconds) : [OK_TEXT];
+  const words =
+    scenario.name === "slow" ? slowWords(scenario.seconds) : scenario.name === "say" ? [sayText(body)] : [OK_TEXT];
   const itemId = "msg_FAKE1";
   sse.send(
     {

@@ -26,6 +26,9 @@ export const SCENARIOS = [
   // drop: the answer's stream starts (one word), then the connection is cut (a proxy restart, a NAT
   // timeout): the socket closes without the stream's end.
   "drop",
+  // say: the answer is the text the latest prompt's SAY#<n> picks (fake-api/say.ts: words that look like
+  // the CLIs' own errors and questions), else the `ok` answer.
+  "say",
 ] as const;
 // ok<N>then<scenario> (`ok1thenmodel`): the first N model calls (per segment and vendor, as `flaky`) get
 // the `ok` answer, the calls after them the scenario: a session whose later turn fails (a field review's
