@@ -50,6 +50,21 @@ const SYNC_UPDATE_MAX_MS = 100;
 /** No ESC and no C2 (the UTF-8 lead of the C1 controls, CSI among them): this asks the terminal nothing. */
 const asksNothing = (b: Buffer) => b.indexOf(0x1b) < 0 && b.indexOf(0xc2) < 0;
 
+/**
+ * Plain output's inks, one array per screen height, shared (never written to): no allocation per
+ * reading on the path every plain-text session's output takes (issue 13's 500 sessions).
+ */
+const plainInks: number[][] = [];
+const defaultInks = (rows: number): number[] => {
+  let inks = plainInks[rows];
+  if (!inks) {
+    inks = new Array<number>(rows).fill(DEFAULT_INK);
+    Object.freeze(inks);
+    plainInks[rows] = inks;
+  }
+  return inks;
+};
+
 export class ScreenTail {
   /** The headless xterm, created once output is not plain ASCII lines (or on resize). */
   private term: XtermScreen | undefined;
@@ -225,9 +240,9 @@ export class ScreenTail {
 
   /** The ink of each of `screen`'s rows (machines/agents/row-ink.ts): plain output's is the default. */
   private inks(rows: number): number[] {
-    const out: number[] = new Array(rows);
     const term = this.plain ? undefined : this.term;
-    if (!term) return out.fill(DEFAULT_INK);
+    if (!term) return defaultInks(rows);
+    const out: number[] = new Array(rows);
     for (let y = 0; y < rows; y++) out[y] = term.rowInk(y, y > 0 ? out[y - 1] : DEFAULT_INK);
     return out;
   }
