@@ -5,8 +5,8 @@
  */
 import type { IBufferCell, Terminal } from "@xterm/headless";
 import { createRequire } from "node:module";
-import { plainTailStart, tailFrom } from "./plain-tail.js";
 import { DEFAULT_INK, RGB_INK } from "../machines/agents/row-ink.js";
+import { plainTailStart, tailFrom } from "./plain-tail.js";
 
 /*
  * @xterm/headless loads with the first XtermScreen, not on import: ~13 MB of RSS (a bare Node's RSS
@@ -21,7 +21,7 @@ export const xtermTerminal = (): typeof Terminal =>
 const MARK_REACH = 6;
 const WORD_START = /^[\p{L}\p{N}]/u;
 const drawn = (c: IBufferCell | undefined) => c !== undefined && c.getWidth() > 0 && c.getChars().trim() !== "";
-/** A cell's foreground as one number (machines/agents/row-ink.ts): DEFAULT_INK, a palette index 0–255, or 256 + 0xRRGGBB. */
+/** A cell's foreground as one number (machines/agents/row-ink.ts): DEFAULT_INK, 0–255, or 256 + 0xRRGGBB. */
 const inkOf = (c: IBufferCell): number =>
   c.isFgDefault() ? DEFAULT_INK : c.isFgRGB() ? RGB_INK + c.getFgColor() : c.getFgColor();
 
@@ -145,11 +145,11 @@ export class XtermScreen {
   }
 
   /**
-   * The ink of row y's words (machines/agents/row-ink.ts): the foreground of its first character past a leading mark
-   * (`●`, `⎿`, `✻`) and the blanks after it. A TUI draws its own errors in its theme's colours where
-   * the model's answer is in the terminal's default (claude: `● API Error: …` amber, an answer's
-   * `●` white over default text): the words alone cannot tell the two apart (docs/agents.md).
-   * `above`: the ink of the row above, which a row the terminal wrapped into continues.
+   * The ink of row y's words (machines/agents/row-ink.ts): the foreground of its first character
+   * past a leading mark (`●`, `⎿`, `✻`) and the blanks after it. A TUI draws its own errors in its
+   * theme's colours where the model's answer is in the terminal's default (claude: `● API Error: …`
+   * amber, an answer's `●` white over default text): the words alone cannot tell the two apart
+   * (docs/agents.md). `above`: the ink of the row above, which a row the terminal wrapped continues.
    */
   rowInk(y: number, above = DEFAULT_INK): number {
     const buf = this.term.buffer.active;

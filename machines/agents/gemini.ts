@@ -70,10 +70,10 @@ export const gemini: AgentProfile = {
       live: true,
       resetHint: "resets at 12am (America/Los_Angeles)",
     },
-    // Live only as gemini says it: after an attempt's `failed:`, as the API's JSON `"message"` or its
-    // `[API Error:`, its `✕` cell; its dialog's `Usage limit reached for <model>` at the start of a row (recorded
-    // tui-usage-limit); at the exit anywhere. The model's answer saying it (`✦ You exceeded your current
-    // quota`) restarted a healthy run (a field review).
+    // Live only as gemini says it: after an attempt's `failed:`, as the API's JSON `"message"`, after
+    // its `[API Error:` or its `✕` cell; its dialog's `Usage limit reached for <model>` at the start of a
+    // row (recorded tui-usage-limit); at the exit anywhere. The model's answer saying it (`✦ You exceeded
+    // your current quota`) restarted a healthy run (a field review).
     {
       class: "rate_limit",
       pattern:

@@ -160,7 +160,9 @@ export function judgeExit(profile: AgentProfile, e: RunEvidence, clock: Clock = 
 /**
  * A failure the CLI shows while it keeps running (a TUI sitting on "Invalid API key", a spinner
  * over a quota message). Only the profile's `live` rules: the CLI's own UI wording, on the rows
- * in the CLI's own ink when the reading has inks (`inks`, row for row; a TUI's, not a one-shot's).
+ * in the CLI's own ink when the profile says which (`ownInk`) and the reading has inks (`inks`, row
+ * for row). Plain output is all in the default ink: a text-mode one-shot of such a CLI is judged at
+ * its exit.
  */
 export function judgeScreen(
   profile: AgentProfile,
