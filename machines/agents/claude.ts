@@ -51,7 +51,10 @@ export const claude: AgentProfile = {
       resetAt: /\((\d{1,2}(?::\d{2})?\s*[ap]m)\)/i,
     },
     { class: "rate_limit", pattern: /You['’]ve hit your (?:[\w-]+ )?limit/i, live: true },
-    { class: "rate_limit", pattern: /API Error:\s*429\b|rate_limit_error/i, live: true },
+    { class: "rate_limit", pattern: /API Error:\s*429\b/i, live: true },
+    // The API's error type alone is what a tool's output shows too (an agent testing its own API client),
+    // which for a failed tool may be in claude's error colour (not recorded): at the exit only.
+    { class: "rate_limit", pattern: /rate_limit_error/i },
     // The TUI's own words once its retries are spent (10 over ~3 min; it then waits at "Resend your
     // message to try again"): live, or the idle TUI would be restarted as a stall, its error unsaid.
     {
