@@ -5,18 +5,12 @@
  * TUI screens are its rows as rendered there (120×40, paths scrubbed).
  */
 import { describe, expect, it } from "vitest";
-import { ScreenTail } from "../actors/screen-tail.js";
 import { claude, codex, findQuestion, gemini, judgeScreen } from "../machines/agents/index.js";
 import type { ChildSpec } from "../machines/session.types.js";
+import { screenReading } from "./helpers/screen-reading.js";
 import { startSession } from "./helpers/session-harness.js";
 
-async function reading(bytes: string) {
-  const tail = new ScreenTail({ cols: 120, rows: 40 });
-  await tail.write(Buffer.from(bytes));
-  const r = tail.reading();
-  tail.dispose();
-  return r;
-}
+const reading = screenReading;
 
 /** A one-shot run whose output is `bytes`, then exit 0: where it ends, and whether it failed on the way. */
 async function oneShot(agent: "claude" | "codex" | "gemini", argv: string[], bytes: string) {

@@ -10,6 +10,7 @@ import { ScreenTail } from "../actors/screen-tail.js";
 import { claude, judgeScreen } from "../machines/agents/index.js";
 import { DEFAULT_INK, RGB_INK, warmInk } from "../machines/agents/row-ink.js";
 import type { ChildSpec } from "../machines/session.types.js";
+import { screenReading } from "./helpers/screen-reading.js";
 import { startSession } from "./helpers/session-harness.js";
 
 const rgb = (hex: number) => RGB_INK + hex;
@@ -24,13 +25,7 @@ const answerLine = (text: string) => `\x1b[38;2;255;255;255m●\x1b[3G\x1b[39m${
 const resultRow = (text: string, ink = "\x1b[38;2;255;107;128m") =>
   `  \x1b[38;2;153;153;153m⎿\x1b[39m  ${ink}${text}\x1b[39m\r\n`;
 
-async function read(bytes: string) {
-  const tail = new ScreenTail({ cols: 120, rows: 40 });
-  await tail.write(Buffer.from(bytes));
-  const r = tail.reading();
-  tail.dispose();
-  return r;
-}
+const read = screenReading;
 
 const judge = async (bytes: string) => {
   const r = await read(bytes);
