@@ -24,6 +24,11 @@ interface RoundResult {
   reason: string;
 }
 
+/** A stdio server's reasons for being gone (checkStdio). */
+const GONE = new Set(["not_running", "exited"]);
+/** How soon a server gone since the last round is looked at again (at most the interval). */
+const GONE_RECHECK_MS = 2_000;
+
 export function createMcpHeartbeatLogic() {
   return fromCallback<McpProbeEvent, McpHeartbeatInput>(({ input, sendBack }) => {
     const stop = new AbortController();
@@ -32,6 +37,7 @@ export function createMcpHeartbeatLogic() {
     let nextId = 1;
     const startedAt = Date.now();
     const seen = new Set<string>(); // stdio servers seen running in this run
+    const doubted = new Set<string>(); // seen, then gone at the last round: failed if still gone at the next
 
     const round = async () => {
       const stdio = input.servers.filter((s) => s.kind === "stdio");
@@ -42,7 +48,20 @@ export function createMcpHeartbeatLogic() {
         ),
       );
       if (stop.signal.aborted) return;
-      for (const r of results) if (r.reason === "running") seen.add(r.name);
+      for (const r of results) {
+        if (r.reason !== "running") continue;
+        seen.add(r.name);
+        doubted.delete(r.name);
+      }
+      // A server seen before and gone now is looked at again soon before it fails the round: a CLI
+      // stops its servers as it ends, and a round in that window failed a run that was completing
+      // (test/agents/mcp.live.ts, claude and codex). The run's end stops this actor: no verdict then.
+      const gone = results.filter((r) => GONE.has(r.reason) && seen.has(r.name) && !doubted.has(r.name));
+      if (gone.length > 0) {
+        for (const r of gone) doubted.add(r.name);
+        timer = setTimeout(() => void round(), Math.min(input.intervalMs, GONE_RECHECK_MS));
+        return;
+      }
       const unseen = results.filter((r) => r.reason === "not_running" && !seen.has(r.name));
       const young = Date.now() - startedAt < input.timeoutMs;
       if (unseen.length > 0 && young) {
