@@ -172,3 +172,12 @@ describe("a numbered list in the model's answer above the ready composer is no m
     expect(findQuestion(claude, trust, null)?.kind).toBe("trust");
   });
 });
+
+describe("the CLI's busy line is its own, whatever its ink", () => {
+  it("codex's dim `• Reconnecting... waiting for network (3s • esc to interrupt)` is still its offline state (live codex/tui-refused)", async () => {
+    const r = await reading(
+      "\x1b[1;38;2;138;138;138m•\x1b[0m \x1b[2mReconnecting... waiting for network (3s • esc to interrupt)\x1b[0m\r\n\r\n› Ask Codex to do anything\r\n",
+    );
+    expect(judgeScreen(codex, r.screen, "work", { cols: 120 }, [], r.inks)).toMatchObject({ class: "network" });
+  });
+});

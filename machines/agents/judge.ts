@@ -175,7 +175,7 @@ export function judgeScreen(
   const live = profile.failures.filter((r) => r.live);
   if (live.length === 0) return null;
   // What scrolled past since the last reading first: it came before what is on screen now.
-  const onScreen = textLines(unwrapRows(ownRows(screen, inks, profile.ownInk), clock.cols));
+  const onScreen = textLines(unwrapRows(ownRows(screen, inks, profile.ownInk, profile.busy), clock.cols));
   // Lines that scrolled past have no ink: where the ink tells the CLI's words, they are not read live
   // (a long answer printed at once scrolls past between two readings; the exit reads all of it).
   const byInk = profile.ownInk !== undefined && inks?.length === screen.length;

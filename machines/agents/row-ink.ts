@@ -60,19 +60,22 @@ const wholeJson = (row: string) => row.startsWith("{") && row.endsWith("}");
  * The screen with the rows a CLI's `ownInk` disowns blanked (kept as "" so rows stay where they
  * were: a blank row ends a wrapped line for `unwrapRows`). A stream event's row is kept: of those,
  * only error events are read (own-lines.ts); a long event's wrapped rows, pieces of the model's
- * words among them, are not. Inks that do not fit the screen row for row (a producer without them,
- * a screen cut short) leave it as it is.
+ * words among them, are not. So is the CLI's busy line (`busy`), its own whatever its ink: codex's
+ * `• Reconnecting... waiting for network (3s • esc to interrupt)` is dim (live codex/tui-refused).
+ * Inks that do not fit the screen row for row (a producer without them, a screen cut short) leave it
+ * as it is.
  */
 export function ownRows(
   screen: readonly string[],
   inks: readonly number[] | undefined,
   ownInk: ((ink: number) => boolean) | undefined,
+  busy: readonly RegExp[] = [],
 ): readonly string[] {
   if (!ownInk || !inks || inks.length !== screen.length) return screen;
   let out: string[] | null = null;
   for (let i = 0; i < screen.length; i++) {
     const row = screen[i] as string;
-    if (row === "" || ownInk(inks[i] as number) || wholeJson(row)) continue;
+    if (row === "" || ownInk(inks[i] as number) || wholeJson(row) || busy.some((re) => re.test(row))) continue;
     out ??= screen.slice();
     out[i] = "";
   }
