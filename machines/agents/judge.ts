@@ -174,11 +174,12 @@ export function judgeScreen(
 ): FailureVerdict | null {
   const live = profile.failures.filter((r) => r.live);
   if (live.length === 0) return null;
-  // What scrolled past since the last reading first: it came before what is on screen now.
-  const onScreen = textLines(unwrapRows(ownRows(screen, inks, profile.ownInk, profile.busy), clock.cols));
-  // Lines that scrolled past have no ink: where the ink tells the CLI's words, they are not read live
-  // (a long answer printed at once scrolls past between two readings; the exit reads all of it).
+  // Where the ink tells the CLI's words, only its own rows are read; lines that scrolled past have no
+  // ink and are not read live (a long answer printed at once scrolls past between two readings; the
+  // exit reads all of it). What scrolled past comes first: it came before what is on screen now.
   const byInk = profile.ownInk !== undefined && inks?.length === screen.length;
+  const rows = byInk ? ownRows(screen, inks, profile.ownInk, profile.busy) : screen;
+  const onScreen = textLines(unwrapRows(rows, clock.cols));
   const all = passed.length > 0 && !byInk ? [...textLines(passed), ...onScreen] : onScreen;
   const text = cliOwnLines(profile, all);
   const onNotice = live.filter((r) => r.onRetryNotice);
