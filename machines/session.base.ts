@@ -14,18 +14,16 @@ import type {
   SessionOutput,
 } from "./session.context.js";
 import {
-  cannotRecover,
   endsAtRunBound,
-  limitPause,
   liveFailure,
   oneShotRun,
   openQuestion,
   profileOf,
-  restartDelay,
   screenOf,
   screenKeysOf,
   startupTimeoutFor,
 } from "./session.judgement.js";
+import { cannotRecover, limitPause, restartDelay } from "./session.recovery.js";
 import { newScreenRetry, reportedFailure } from "./session.retries.js";
 import type { CredentialHomeInput, LeaseEvent } from "./session.lease.js";
 import { charsOf, inputCommand, inputProblem, SELECTION_KINDS, takesInput } from "./session.input.js";

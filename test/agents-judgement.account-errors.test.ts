@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { agentProfile as agentProfileOf, gemini, judgeReportedError, judgeScreen } from "../machines/agents/index.js";
 import { resolvePolicy } from "../machines/session.policy.js";
-import { cannotRecover, judgeRunExit } from "../machines/session.judgement.js";
+import { judgeRunExit } from "../machines/session.judgement.js";
+import { cannotRecover } from "../machines/session.recovery.js";
 
 const ctx = (agent: string, argv: string[]) => ({
   agent,

@@ -4,7 +4,7 @@
  * network/crash back off; questions, the stall ladder, input-wait timeouts, KEYS, maxRunMs, resume.
  */
 import { describe, expect, it } from "vitest";
-import { restartDelay } from "../machines/session.judgement.js";
+import { restartDelay } from "../machines/session.recovery.js";
 import { resolvePolicy } from "../machines/session.policy.js";
 import { startSession } from "./helpers/session-harness.js";
 
