@@ -11,7 +11,7 @@
  * position report) that the program waits for.
  */
 import { stripAnsi } from "../machines/ansi.js";
-import { DEFAULT_INK } from "../machines/agents/row-ink.js";
+import { DEFAULT_INK, PLAIN_INK } from "../machines/agents/row-ink.js";
 import type { ScreenReading } from "../machines/session.types.js";
 import { PlainScreen } from "./plain-screen.js";
 import { lineTailStart, tailFrom } from "./plain-tail.js";
@@ -51,16 +51,17 @@ const SYNC_UPDATE_MAX_MS = 100;
 const asksNothing = (b: Buffer) => b.indexOf(0x1b) < 0 && b.indexOf(0xc2) < 0;
 
 /**
- * Plain output's inks, one array per screen height, shared (never written to): no allocation per
- * reading on the path every plain-text session's output takes (issue 13's 500 sessions).
+ * Plain output's inks (PLAIN_INK: never drawn), one array per screen height, shared (never written
+ * to): no allocation per reading on the path every plain-text session's output takes (issue 13's 500
+ * sessions).
  */
-const plainInks: number[][] = [];
-const defaultInks = (rows: number): number[] => {
-  let inks = plainInks[rows];
+const plainInkRows: number[][] = [];
+const plainInks = (rows: number): number[] => {
+  let inks = plainInkRows[rows];
   if (!inks) {
-    inks = new Array<number>(rows).fill(DEFAULT_INK);
+    inks = new Array<number>(rows).fill(PLAIN_INK);
     Object.freeze(inks);
-    plainInks[rows] = inks;
+    plainInkRows[rows] = inks;
   }
   return inks;
 };
@@ -241,7 +242,7 @@ export class ScreenTail {
   /** The ink of each of `screen`'s rows (machines/agents/row-ink.ts): plain output's is the default. */
   private inks(rows: number): number[] {
     const term = this.plain ? undefined : this.term;
-    if (!term) return defaultInks(rows);
+    if (!term) return plainInks(rows);
     const out: number[] = new Array(rows);
     for (let y = 0; y < rows; y++) out[y] = term.rowInk(y, y > 0 ? out[y - 1] : DEFAULT_INK);
     return out;

@@ -101,6 +101,8 @@ export interface SessionContext {
   screen: string[];
   /** The ink of each of `screen`'s rows when the reading had them (agents/row-ink.ts). */
   inks: number[] | undefined;
+  /** Some reading of this run had inks that decide (row-ink.ts `inksDecide`): its colours tell the CLI's words. */
+  inksDecided: boolean;
   title: string | null;
   /**
    * The screen's keys (agents/progress-key.ts): output that leaves `progress` unchanged (a frozen
@@ -202,6 +204,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     screenTail: [],
     screen: [],
     inks: undefined,
+    inksDecided: false,
     title: null,
     screenKey: NO_SCREEN_KEYS,
     busyContent: "",

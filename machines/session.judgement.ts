@@ -20,6 +20,7 @@ import {
   streamErrors,
   TERMINAL_CLASSES,
 } from "./agents/index.js";
+import { inksDecide } from "./agents/row-ink.js";
 import { clip } from "./agents/screen-lines.js";
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS } from "./classify-output.js";
 import { findRetryHint } from "./retry-hint.js";
@@ -43,6 +44,8 @@ export interface JudgedContext {
   trustAnswered?: string | null;
   /** Failed calls of this turn the CLI retried by itself, as its telemetry reported them. */
   reportedRetries?: number;
+  /** A reading of this run had inks that decide (row-ink.ts `inksDecide`): its colours tell whose words are whose. */
+  inksDecided?: boolean;
 }
 
 /** The open question as the session keeps it (`pattern`/`line`: the seed's fields). */
@@ -90,10 +93,18 @@ export function modeOf(cls: FailureClass): FailureMode {
   return cls === "rate_limit" ? "rate_limited" : cls;
 }
 
+/**
+ * A reading's inks where they can tell the CLI's words from the model's (row-ink.ts `inksDecide`), in
+ * this reading or an earlier one of the run, or in a one-shot. In a TUI that draws no colour
+ * (`NO_COLOR=1`) the words alone judge, as for a CLI without `ownInk`.
+ */
+const inksOf = (c: JudgedContext, inks: readonly number[] | undefined) =>
+  c.inksDecided || inksDecide(inks) || runIsOneShot(c) ? inks : undefined;
+
 /** A failure the CLI shows while still running; with a leased account, any rate-limit wording too. */
 export function liveFailure(c: JudgedContext, e: Output): FailureVerdict | null {
   const screen = screenOf(e);
-  const seen = judgeScreen(profileOf(c), screen, e.title ?? null, clockOf(c, e), e.passed, e.inks);
+  const seen = judgeScreen(profileOf(c), screen, e.title ?? null, clockOf(c, e), e.passed, inksOf(c, e.inks));
   if (seen) return e.lineOpen && endsLastRow(e.screenTail, seen.line) ? null : seen;
   if (c.leaseStatus !== "held") return null;
   // The seed's rule, kept for accounts: a CLI that prints its limit and waits fails over.
@@ -186,7 +197,7 @@ export function judgeTimedOutRun(
   if (!TIMEOUT_MODES.has(mode)) return null;
   const evidence = { exitCode: null, signal: null, recentOutput: "", screen: c.screen, title: c.title };
   const clock = runClock(c);
-  const own = judgeScreen(profileOf(c), c.screen, c.title, clock, [], c.inks);
+  const own = judgeScreen(profileOf(c), c.screen, c.title, clock, [], inksOf(c, c.inks));
   if (own) return verdictJudgement(own);
   const v = judgeExit(profileOf(c), evidence, clock);
   if (v && !TERMINAL_CLASSES.has(v.class)) return verdictJudgement(v);

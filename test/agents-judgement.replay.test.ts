@@ -14,7 +14,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { createConductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
 import type { ExpectFile } from "./agents/record-case.js";
-import { replayCommand, type ReplayOutcome, watchSession } from "./agents/replay-run.js";
+import { replayLaunch, type ReplayOutcome, watchSession } from "./agents/replay-run.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/agents/", import.meta.url));
 
@@ -83,22 +83,20 @@ async function judgeReplay(id: string, splitMs?: number, { telemetry = true } = 
   });
   const doneFile = join(logsDir, "replay.done");
   const watch = watchSession(conductor, id, want, doneFile);
+  // As the CLI was run: its own arguments (a one-shot is judged as one), the replayer's options in its env.
+  const launch = replayLaunch(
+    join(FIXTURES, `${id}.cast`),
+    expected,
+    doneFile,
+    { speed: 20, maxGap: 0.05, ...(splitMs === undefined ? {} : { splitMs }) },
+    { telemetry },
+  );
   conductor.spawnSession({
     id: id.replace("/", "-"),
     agent: "command",
     judgeAs: expected.cli as "claude" | "codex" | "gemini",
-    command: replayCommand(
-      join(FIXTURES, `${id}.cast`),
-      expected,
-      doneFile,
-      {
-        speed: 20,
-        maxGap: 0.05,
-        ...(splitMs === undefined ? {} : { splitMs }),
-      },
-      { telemetry },
-    ),
-    env: loginEnv(expected, logsDir),
+    command: launch.command,
+    env: { ...loginEnv(expected, logsDir), ...launch.env },
   });
   const got = await watch.settled;
   await conductor.shutdown("replay done");

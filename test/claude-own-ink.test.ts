@@ -130,7 +130,10 @@ describe("a run ended by a timeout is judged by its own rows too", () => {
       { agent: "claude", spec: { argv: ["claude"] } as ChildSpec },
     );
     h.spawnedEv();
-    const r = await read(`${answerLine("Not logged in · Please run /login")}\r\n✻ Thinking… (esc to interrupt)\r\n`);
+    // Under its composer, as claude draws it: the footer's grey says the screen has colour.
+    const r = await read(
+      `${answerLine("Not logged in · Please run /login")}\r\n✻ Thinking… (esc to interrupt)${COMPOSER}`,
+    );
     h.actor.send({ type: "CHILD.OUTPUT", generation: h.gen(), bytes: 100, lagMs: 0, ...r });
     h.advance(1_000);
     expect(h.state()).toBe("stalled");

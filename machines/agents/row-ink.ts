@@ -8,6 +8,11 @@
 
 /** The terminal's default foreground: text as the program left it, a model's answer. */
 export const DEFAULT_INK = -1;
+/**
+ * Plain text, never drawn (no escape at all in the run's output, actors/screen-tail.ts): the default
+ * foreground too, and a program that prints so draws no colour to tell by: a one-shot's text.
+ */
+export const PLAIN_INK = -2;
 /** 256 + 0xRRGGBB: a 24-bit colour. Below it, 0–255: an index into the 256-colour palette. */
 export const RGB_INK = 256;
 
@@ -80,4 +85,18 @@ export function ownRows(
     out[i] = "";
   }
   return out ?? screen;
+}
+
+/**
+ * Whether a reading's inks can tell a CLI's words from the model's: some row has a colour, or the
+ * text is plain (a one-shot's, judged at its exit: its answer may quote the CLI's error). A TUI
+ * told `NO_COLOR=1` (or `FORCE_COLOR=0`) draws its errors in the default ink like everything else:
+ * claude 2.1.332's `⎿ Invalid API key` and codex's `■ unexpected status 401` then have no colour, and
+ * read by their ink they were no error at all (a field probe: the TUI sat at its composer, the key
+ * refused). There the words judge (session.judgement.ts).
+ */
+export function inksDecide(inks: readonly number[] | undefined): boolean {
+  if (!inks) return false;
+  for (const ink of inks) if (ink !== DEFAULT_INK) return true;
+  return false;
 }

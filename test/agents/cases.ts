@@ -205,6 +205,19 @@ export const CASES: AgentCase[] = [
   tuiError("gemini/tui-auth-401", dead("auth"), /API key not valid/, "API_KEY_INVALID in the TUI", {
     scenario: "auth",
   }),
+  // The same with NO_COLOR=1 inherited: claude and codex then draw their errors in the default ink,
+  // like the model's words (a field probe: claude sat at its composer, its key refused, once the
+  // conductor read its errors by their colour alone).
+  tuiError("claude/tui-auth-401-no-color", dead("auth"), /Invalid API key|401/, "a 401 in a TUI told NO_COLOR", {
+    scenario: "auth",
+    ...NO_RETRIES,
+    extraEnv: { NO_COLOR: "1" },
+  }),
+  tuiError("codex/tui-auth-401-no-color", dead("auth"), /401 Unauthorized/, "a 401 in a TUI told NO_COLOR", {
+    scenario: "auth",
+    maxMs: 240_000,
+    extraEnv: { NO_COLOR: "1" },
+  }),
   // --- rate limits and usage limits
   one("claude/rate-429", limited, /429|rate limit/i, "429 rate_limit_error, retry-after 39; no retries", {
     scenario: "rate-39",

@@ -39,6 +39,25 @@ export function replayCommand(
   return argv;
 }
 
+/**
+ * The replay launched as the recorded CLI was: the replayer under the CLI's own arguments (the
+ * conductor judges a run by them: `claude -p`, `codex exec` are one-shots, judged at their exit),
+ * its options in the environment (REPLAY_ARGV). A recording the recorder had to stop has no exit to
+ * judge a one-shot at (gemini -p retrying past the case's bound): it is replayed under the
+ * replayer's own argv, as a command judged by its screen.
+ */
+export function replayLaunch(
+  cast: string,
+  e: ExpectFile,
+  doneFile: string,
+  timing?: { speed: number; maxGap: number; splitMs?: number },
+  opts?: { telemetry?: boolean },
+): { command: string[]; env: Record<string, string> } {
+  const replayer = replayCommand(cast, e, doneFile, timing, opts);
+  if (e.stoppedByRecorder) return { command: replayer, env: {} };
+  return { command: [REPLAY, ...e.argv.slice(1)], env: { REPLAY_ARGV: JSON.stringify(replayer.slice(2)) } };
+}
+
 type Conductor = ReturnType<typeof createConductor>;
 
 export interface ReplayOutcome {
