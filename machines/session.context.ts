@@ -101,8 +101,8 @@ export interface SessionContext {
   screen: string[];
   /** The ink of each of `screen`'s rows when the reading had them (agents/row-ink.ts). */
   inks: number[] | undefined;
-  /** Some reading of this run had inks that decide (row-ink.ts `inksDecide`): its colours tell the CLI's words. */
-  inksDecided: boolean;
+  /** Some reading of this run had a coloured row (row-ink.ts `showsColour`): its inks tell the CLI's words. */
+  colourSeen: boolean;
   title: string | null;
   /**
    * The screen's keys (agents/progress-key.ts): output that leaves `progress` unchanged (a frozen
@@ -204,7 +204,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     screenTail: [],
     screen: [],
     inks: undefined,
-    inksDecided: false,
+    colourSeen: false,
     title: null,
     screenKey: NO_SCREEN_KEYS,
     busyContent: "",

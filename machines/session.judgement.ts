@@ -44,8 +44,8 @@ export interface JudgedContext {
   trustAnswered?: string | null;
   /** Failed calls of this turn the CLI retried by itself, as its telemetry reported them. */
   reportedRetries?: number;
-  /** A reading of this run had inks that decide (row-ink.ts `inksDecide`): its colours tell whose words are whose. */
-  inksDecided?: boolean;
+  /** A reading of this run had a coloured row (row-ink.ts `showsColour`): its inks tell whose words are whose. */
+  colourSeen?: boolean;
 }
 
 /** The open question as the session keeps it (`pattern`/`line`: the seed's fields). */
@@ -94,12 +94,12 @@ export function modeOf(cls: FailureClass): FailureMode {
 }
 
 /**
- * A reading's inks where they can tell the CLI's words from the model's (row-ink.ts `inksDecide`), in
- * this reading or an earlier one of the run, or in a one-shot. In a TUI that draws no colour
+ * A reading's inks where they can tell the CLI's words from the model's: this reading's (row-ink.ts
+ * `inksDecide`), after a coloured one of the run, or in a one-shot. In a TUI that draws no colour
  * (`NO_COLOR=1`) the words alone judge, as for a CLI without `ownInk`.
  */
 const inksOf = (c: JudgedContext, inks: readonly number[] | undefined) =>
-  c.inksDecided || inksDecide(inks) || runIsOneShot(c) ? inks : undefined;
+  c.colourSeen || inksDecide(inks) || runIsOneShot(c) ? inks : undefined;
 
 /** A failure the CLI shows while still running; with a leased account, any rate-limit wording too. */
 export function liveFailure(c: JudgedContext, e: Output): FailureVerdict | null {

@@ -10,7 +10,7 @@ import type { Ev, SessionEvent } from "./session.context.js";
 import { judgeRunExit, judgeTimedOutRun, profileOf, screenOf, screenKeysOf } from "./session.judgement.js";
 import { newScreenRetry, retryThrough } from "./session.retries.js";
 import { NO_SCREEN_KEYS, redactSecrets, retryOnScreen } from "./agents/index.js";
-import { inksDecide } from "./agents/row-ink.js";
+import { showsColour } from "./agents/row-ink.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
 
 /**
@@ -70,7 +70,7 @@ export const sessionRunSetup = sessionBase.extend({
       screenTail: [],
       screen: [],
       inks: undefined,
-      inksDecided: false,
+      colourSeen: false,
       title: null,
       screenKey: NO_SCREEN_KEYS,
       busyContent: "",
@@ -178,7 +178,7 @@ export const sessionRunSetup = sessionBase.extend({
         screen,
         // Row for row with the whole screen only (a tail has none).
         inks: e.screen ? e.inks : undefined,
-        inksDecided: context.inksDecided || (e.screen !== undefined && inksDecide(e.inks)),
+        colourSeen: context.colourSeen || (e.screen !== undefined && showsColour(e.inks)),
         title,
         screenKey,
       };

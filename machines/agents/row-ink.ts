@@ -100,3 +100,14 @@ export function inksDecide(inks: readonly number[] | undefined): boolean {
   for (const ink of inks) if (ink !== DEFAULT_INK) return true;
   return false;
 }
+
+/**
+ * Whether some row has a colour: the run draws colour, and its later readings' inks decide too. Not
+ * plain text: a TUI's first bytes may come before its first escape (a field run: codex's refused key
+ * sat at its composer once an early plain reading had counted as its colour).
+ */
+export function showsColour(inks: readonly number[] | undefined): boolean {
+  if (!inks) return false;
+  for (const ink of inks) if (ink >= 0) return true;
+  return false;
+}
