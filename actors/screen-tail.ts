@@ -239,7 +239,7 @@ export class ScreenTail {
     return out;
   }
 
-  /** The ink of each of `screen`'s rows (machines/agents/row-ink.ts): plain output's is the default. */
+  /** The ink of each of `screen`'s rows (machines/agents/row-ink.ts): plain output's is PLAIN_INK. */
   private inks(rows: number): number[] {
     const term = this.plain ? undefined : this.term;
     if (!term) return plainInks(rows);
