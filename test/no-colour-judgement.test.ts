@@ -6,10 +6,11 @@
  * judge in a run that shows no colour. A plain reading before the TUI's first escape is no colour:
  * live, codex's refused key sat at its composer once such a reading had counted as one.
  */
-import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { inksDecide, PLAIN_INK, showsColour } from "../machines/agents/row-ink.js";
 import type { ChildSpec } from "../machines/session.types.js";
+import { outputOf, readCast } from "./agents/cast.js";
 import { screenReading } from "./helpers/screen-reading.js";
 import { startSession } from "./helpers/session-harness.js";
 
@@ -18,18 +19,11 @@ import { startSession } from "./helpers/session-harness.js";
  * given (a TUI stopped by the recorder leaves its screen as it exits).
  */
 function castOutput(cli: string, name: string, until?: string): string {
-  const events = readFileSync(new URL(`./fixtures/agents/${cli}/${name}.cast`, import.meta.url), "utf8")
-    .split("\n")
-    .slice(1)
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as [number, string, string])
-    .filter(([, kind]) => kind === "o");
-  const at = until === undefined ? undefined : events.find(([, , data]) => data.includes(until))?.[0];
-  if (until !== undefined && at === undefined) throw new Error(`${cli}/${name}: no write holds ${until}`);
-  return events
-    .filter(([t]) => at === undefined || t <= at + 0.5)
-    .map(([, , data]) => data)
-    .join("");
+  const cast = readCast(fileURLToPath(new URL(`./fixtures/agents/${cli}/${name}.cast`, import.meta.url)));
+  if (until === undefined) return outputOf(cast);
+  const at = cast.events.find(([, kind, data]) => kind === "o" && data.includes(until))?.[0];
+  if (at === undefined) throw new Error(`${cli}/${name}: no write holds ${until}`);
+  return outputOf({ ...cast, events: cast.events.filter(([t]) => t <= at + 0.5) });
 }
 
 /** The row each CLI draws its refused key in, as recorded. */
