@@ -9,6 +9,7 @@ import { accessSync, closeSync, constants as fsc, statSync, type WriteStream } f
 import { resolve } from "node:path";
 import pty from "node-pty";
 import type { PtyProcessInput } from "../machines/session.types.js";
+import { inheritedColourOff } from "./colour-env.js";
 import { COOKIE_VAR } from "./env-cookie.js";
 import { endStream, openLog } from "./log-file.js";
 import { killCgroup, removeCgroup, runCgroup } from "./process-cgroup.js";
@@ -223,10 +224,12 @@ export async function spawnPty(
     const size = { cols: spec.cols ?? 120, rows: spec.rows ?? 40 };
     // The cookie goes last: a session's env can never drop it (see env-cookie.ts).
     const leased = spec.envRef ? deps.envFor?.(spec.envRef) : undefined;
-    const unset = leased?.unset ?? [];
+    const colourOff = spec.inkJudged ? inheritedColourOff(process.env, spec.env) : [];
+    const unset = [...(leased?.unset ?? []), ...colourOff];
     const env = childEnv({ ...spec.env, ...leased?.set, [COOKIE_VAR]: cookie }, unset);
     const dropped = unset.filter((k) => process.env[k] !== undefined || spec.env?.[k] !== undefined);
-    // Names only: the run's log says which credential variables its lease kept from the agent.
+    // Names only: the run's log says which variables it kept from the agent (a lease's credentials,
+    // an inherited switch that would take an ink-judged CLI's colour: colour-env.ts).
     if (dropped.length > 0)
       deps.log?.("pty.env_unset", { session: input.sessionId, generation: input.generation, names: dropped });
     const unavailable = (reason: string) =>

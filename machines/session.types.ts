@@ -93,6 +93,12 @@ export interface ChildSpec {
    * its bound. Absent or false: a file of the user's, only ever read (nothing of theirs is lost).
    */
   agentTelemetryOwned?: boolean;
+  /**
+   * The CLI's errors are told from the model's words by their ink (its profile's `ownInk`): a run
+   * inherits no `NO_COLOR` and no `FORCE_COLOR=0` from the conductor, which would make it draw them
+   * in the default ink (actors/colour-env.ts). Set in the session's own `env`, they are kept.
+   */
+  inkJudged?: boolean;
 }
 
 /**

@@ -168,6 +168,7 @@ export function spawnEventOf(
         ...(launch.loggedOut ? { loggedOut: true } : {}),
         instance: String(++instances),
         ...sharedHelpersOf(config.judgeAs ?? launch.agent),
+        ...(agentProfile(config.judgeAs ?? launch.agent).ownInk ? { inkJudged: true } : {}),
         ...(opts.cols ? { cols: opts.cols } : {}),
         ...(opts.rows ? { rows: opts.rows } : {}),
       },
