@@ -2,13 +2,13 @@
  * `spawnSession(config)` → the conductor's `SPAWN` event. Everything that can refuse a config runs
  * here, before the conductor hears of the session, so a refused spawn leaves nothing behind.
  */
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import type { Actor } from "xstate";
 import type { ConductorEvent, conductorMachine, RemotePlacement } from "../machines/conductor.machine.js";
 import { type ConductorOptions, policyFor, type SpawnConfig, validateSpawnConfig } from "./conductor-options.js";
 import { hostMatches } from "../machines/broker.policy.js";
-import { agentProfile } from "../machines/agents/index.js";
 import { checkSessionName } from "../actors/shell-quote.js";
+import { judgedByProgram, profileSpec } from "./agent-judgement-spec.js";
 import { ConductorError, SessionError } from "./errors.js";
 import { buildLaunchSync, LaunchError, type LaunchSpec, launchExtras, overlayEnv, planLaunch } from "./launcher.js";
 import { mcpHeartbeatFor } from "./conductor-probes.js";
@@ -167,8 +167,7 @@ export function spawnEventOf(
         ...(launch.resumeArgv ? { resumeArgv: launch.resumeArgv } : {}),
         ...(launch.loggedOut ? { loggedOut: true } : {}),
         instance: String(++instances),
-        ...sharedHelpersOf(config.judgeAs ?? launch.agent),
-        ...(agentProfile(config.judgeAs ?? launch.agent).ownInk ? { inkJudged: true } : {}),
+        ...profileSpec(config.judgeAs ?? launch.agent),
         ...(opts.cols ? { cols: opts.cols } : {}),
         ...(opts.rows ? { rows: opts.rows } : {}),
       },
@@ -180,27 +179,6 @@ export function spawnEventOf(
     },
   };
   return { event, preset: launch.preset };
-}
-
-/** The agent's shared helpers as regex sources (ChildSpec.sharedHelpers; a spec stays plain data). */
-function sharedHelpersOf(judgedAs: string): { sharedHelpers?: string[] } {
-  const helpers = agentProfile(judgedAs).sharedHelpers;
-  return helpers?.length ? { sharedHelpers: helpers.map((re) => re.source) } : {};
-}
-
-/** The CLIs a `command` is judged as when its program is one of them (by its file name). */
-const KNOWN_CLIS = new Set(["claude", "codex", "gemini"]);
-
-/**
- * A `command` running claude, codex or gemini itself is judged as that CLI unless `judgeAs` says
- * otherwise (`"command"` keeps it plain). A field review: `["claude", "-p", …]` without `judgeAs` was
- * judged as a plain command, so its silent one-shot run was killed at the 120 s start-up timeout and
- * the whole task ran again.
- */
-export function judgedByProgram(config: SpawnConfig): SpawnConfig {
-  if (config.agent !== "command" || config.judgeAs !== undefined || !config.command?.[0]) return config;
-  const program = basename(config.command[0]);
-  return KNOWN_CLIS.has(program) ? { ...config, judgeAs: program as SpawnConfig["judgeAs"] } : config;
 }
 
 /** Sends SPAWN and returns the new session's actor; throws (after `onRefused`) if the conductor refused it. */
