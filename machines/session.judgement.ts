@@ -19,6 +19,7 @@ import {
   redactSecrets,
   streamErrors,
   TERMINAL_CLASSES,
+  toolless,
 } from "./agents/index.js";
 import { inksDecide } from "./agents/row-ink.js";
 import { clip } from "./agents/screen-lines.js";
@@ -195,7 +196,14 @@ export function judgeTimedOutRun(
     return q && { failureMode: mode, lastError: redactSecrets(`unanswered: ${clip(q.question)}`), retryAfterMs: null };
   }
   if (!TIMEOUT_MODES.has(mode)) return null;
-  const evidence = { exitCode: null, signal: null, recentOutput: "", screen: c.screen, title: c.title };
+  // A tool's words on screen say nothing of why the CLI stopped (agents/tool-rows.ts).
+  const evidence = {
+    exitCode: null,
+    signal: null,
+    recentOutput: "",
+    screen: toolless(profileOf(c), c.screen),
+    title: c.title,
+  };
   const clock = runClock(c);
   const own = judgeScreen(profileOf(c), c.screen, c.title, clock, [], inksOf(c, c.inks));
   if (own) return verdictJudgement(own);

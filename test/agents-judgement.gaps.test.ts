@@ -274,6 +274,13 @@ describe("a timed-out run is judged by its last screen", () => {
     expect(judgeTimedOutRun(timedOut("gemini", screen), "input_wait_timeout")).toBeNull();
   });
 
+  it("a stall under a tool's box that says a quota is a stall, not the CLI's rate limit (tool-rows.ts)", () => {
+    const quota = "[API Error: You exceeded your current quota, please check your plan and billing details.]";
+    const screen = ["╭────╮", "│ ⊷  Shell Call the staging API client │", `│ ${quota} │`, "╰────╯"];
+    expect(judgeTimedOutRun(timedOut("gemini", screen), "stall_timeout")).toBeNull();
+    expect(judgeTimedOutRun(timedOut("gemini", [`✕ ${quota}`]), "stall_timeout")?.failureMode).toBe("rate_limited");
+  });
+
   it("terminal only from the CLI's own wording: a quoted 401 in an agent's work is not auth", () => {
     expect(judgeTimedOutRun(timedOut("claude", ["GET /api → 401 Unauthorized"]), "stall_timeout")).toBeNull();
     const own = judgeTimedOutRun(timedOut("claude", ["Invalid API key · Fix external API key"]), "stall_timeout");

@@ -4,6 +4,7 @@
  * line `✻ Thinking… (12s · esc to interrupt)`. See docs/agents.md.
  */
 import { warmInk } from "./row-ink.js";
+import { claudeToolRows } from "./tool-rows.js";
 import type { AgentProfile } from "./types.js";
 
 export const claude: AgentProfile = {
@@ -108,6 +109,9 @@ export const claude: AgentProfile = {
   // default foreground after a white `●`, a tool's output grey: an answer that quotes claude's error
   // (`● API Error: Request rejected (429)`) is not claude failing (test/claude-own-ink.test.ts).
   ownInk: warmInk,
+  // With `--verbose` a failed tool call's output is redrawn in that same error colour, under
+  // `⎿  Error: Exit code 1` (a field probe, 2.1.332): a tool call's rows are not claude's words.
+  toolRows: claudeToolRows,
   // Its own retries as text: `Authentication failed · retrying in 38s · attempt 7 of 10` (`-p`) and
   // `✻ 529 Overloaded · retrying in 17s · attempt 6/10` (the TUI's busy line; a plan's limit also
   // brackets its reset: `… retrying in 1s (2:18pm) · attempt 1/10`). Not a stream's JSON line. A

@@ -3,6 +3,7 @@
  * errors; retries 429s by itself behind `⠋ Thinking… (esc to cancel, 25s)`; a boxed folder-trust
  * question; window titles `◇  Ready`, `✦  Working…`, `✋  Action Required`. See docs/agents.md.
  */
+import { geminiToolRows } from "./tool-rows.js";
 import type { AgentProfile } from "./types.js";
 
 /** gemini 0.61 gives a 429 up at once, unretried, when its wait is longer than this (MAX_RETRYABLE_DELAY_SECONDS). */
@@ -138,6 +139,9 @@ export const gemini: AgentProfile = {
   ],
   busy: [/\(esc to cancel,\s*\d+\s*[smh]/i],
   composer: [/^\s*[│┃]?\s*>\s+Type your message/i],
+  // A tool's output is drawn in its tool box, in the default ink like gemini's own words (a field
+  // probe, 0.61: a failed shell call printing `[API Error: You exceeded your current quota…]`).
+  toolRows: geminiToolRows,
   // Its composer took text and Enter written together for a paste and kept the text (live, 0.61):
   // the Enter goes after a pause, as for codex.
   submitDelayMs: 800,

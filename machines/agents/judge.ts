@@ -178,9 +178,13 @@ export function judgeScreen(
   // ink and are not read live (a long answer printed at once scrolls past between two readings; the
   // exit reads all of it). What scrolled past comes first: it came before what is on screen now.
   const byInk = profile.ownInk !== undefined && inks?.length === screen.length;
-  const rows = byInk ? ownRows(screen, inks, profile.ownInk, profile.busy) : screen;
+  // A tool call's rows are the model's command and the tool's words (tool-rows.ts): a box whose top
+  // scrolled past is read with what passed.
+  const withPassed = passed.length > 0 && !byInk;
+  const [before, shown] = withPassed ? withoutTools(profile, passed, screen) : [passed, toolless(profile, screen)];
+  const rows = byInk ? ownRows(shown, inks, profile.ownInk, profile.busy) : shown;
   const onScreen = textLines(unwrapRows(rows, clock.cols));
-  const all = passed.length > 0 && !byInk ? [...textLines(passed), ...onScreen] : onScreen;
+  const all = withPassed ? [...textLines(before), ...onScreen] : onScreen;
   const text = cliOwnLines(profile, all);
   const onNotice = live.filter((r) => r.onRetryNotice);
   const hit =
@@ -188,6 +192,18 @@ export function judgeScreen(
     firstRuleMatch(live, [title ? [...text, title] : text], undefined, echoOf(clock.argv));
   const whole = passed.length > 0 ? [...passed, ...screen].join("\n") : screen.join("\n");
   return hit ? ruleVerdict(hit, "screen", whole, clock) : null;
+}
+
+/** The rows with a tool call's rows blanked, row for row (the profile's `toolRows`). */
+export function toolless(profile: AgentProfile, rows: readonly string[]): readonly string[] {
+  return profile.toolRows ? profile.toolRows(rows) : rows;
+}
+
+/** `passed` and `screen` as one run of rows, a tool call's rows blanked, split back. */
+function withoutTools(profile: AgentProfile, passed: readonly string[], screen: readonly string[]) {
+  if (!profile.toolRows) return [passed, screen] as const;
+  const rows = profile.toolRows([...passed, ...screen]);
+  return [rows.slice(0, passed.length), rows.slice(passed.length)] as const;
 }
 
 /**

@@ -108,6 +108,11 @@ export interface AgentProfile {
    * failure rules read only those (judgeScreen). Unset, or a screen without inks: every row.
    */
   readonly ownInk?: (ink: number) => boolean;
+  /**
+   * The rows with those of a tool call and its output blanked (kept as "", row for row): the model's
+   * command and the tool's words, which its live failure rules do not read (agents/tool-rows.ts).
+   */
+  readonly toolRows?: (rows: readonly string[]) => readonly string[];
   /** Extra prompt-line patterns for the bottom of the screen, on top of the built-in ones. */
   readonly questions: readonly { readonly name: string; readonly regex: RegExp }[];
   /**

@@ -716,6 +716,37 @@ export const CASES: AgentCase[] = [
     "a turn answered, then the model is gone (404)",
     { scenario: "ok2thenmodel" },
   ),
+  // A shell tool call that fails (exit 1) printing some CLI's error words on stdout and stderr (fake API
+  // `toolfail-K`, fake-api/tool-calls.ts TOOL_FAIL_TEXTS): an agent running another CLI or an API client
+  // as a tool. The agent is healthy and answers "Done: the command failed.", then waits at its composer.
+  // A field probe: claude's TUI with --verbose redraws a failed tool's output in its error colour
+  // (#ff6b80, `⎿  Error: Exit code 1` above it) and was judged dead (auth) / rate-limited on those rows;
+  // gemini's TUI shows the output in its tool box (default ink) and was judged on its words.
+  ...(
+    [
+      ["claude/tui-toolfail-auth-verbose", 0, "Invalid API key · Fix external API key"],
+      ["claude/tui-toolfail-429-verbose", 1, "API Error: Request rejected (429)"],
+      ["gemini/tui-toolfail-quota", 7, "[API Error: You exceeded your current quota, …]"],
+      ["gemini/tui-toolfail-auth-json", 8, 'Error: {"error":{…"message":"API key not valid…"}}'],
+    ] as const
+  ).map(([id, k, words]) =>
+    row(id, asks, `a shell tool call fails printing \`${words}\`, then the model answers`, {
+      scenario: `toolfail-${k}`,
+      args: id.startsWith("claude/")
+        ? [
+            "--dangerously-skip-permissions",
+            "--settings",
+            '{"skipDangerousModePermissionPrompt":true}',
+            "--verbose",
+            "Run the staging API client once and tell me how it went.",
+          ]
+        : ["--approval-mode", "yolo", "-i", "Run the staging API client once and tell me how it went."],
+      steps: [{ waitFor: /Done: the command failed\./, settleMs: 3000 }],
+      stopAfterSteps: true,
+      maxMs: 120_000,
+      expectLine: /Done: the command failed\./,
+    }),
+  ),
   row("codex/tui-turn-hup", asks, "a TUI turn answered, then SIGHUP (the terminal closes): is an app-server left?", {
     args: [PROMPT],
     steps: [{ waitFor: /FAKE-API-OK/, settleMs: 2000 }],

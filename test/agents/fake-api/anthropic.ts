@@ -4,7 +4,7 @@
  * `{"type":"error","error":{"type":…,"message":…},"request_id":…}` (docs.claude.com/en/api/errors).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { toolCalls, toolTarget } from "./tool-calls.js";
+import { TOOL_FAIL_DONE, toolCalls, toolFailCommand, toolTarget } from "./tool-calls.js";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
 import { sayText } from "./say.js";
 import { HANG_TEXT, OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
@@ -91,9 +91,16 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
   }
   if (sendScenarioError(res, scenario, body.model ?? "claude-fake")) return;
   const model = body.model ?? "claude-fake";
-  const wantTool = scenario.name === "tool" && !hasToolResult(body);
+  const toolFail = scenario.name === "toolfail";
+  const wantTool = (scenario.name === "tool" || toolFail) && !hasToolResult(body);
   const words =
-    scenario.name === "slow" ? slowWords(scenario.seconds) : scenario.name === "say" ? [sayText(body)] : [OK_TEXT];
+    scenario.name === "slow"
+      ? slowWords(scenario.seconds)
+      : scenario.name === "say"
+        ? [sayText(body)]
+        : toolFail
+          ? [TOOL_FAIL_DONE]
+          : [OK_TEXT];
   const tickMs = scenario.name === "slow" ? 2000 : 0;
   const hang = scenario.name === "hang" && body.stream === true;
   if (!body.stream) {
@@ -105,12 +112,16 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
   sse.send({ type: "message_start", message: message(model, [], null) }, "message_start");
   if (wantTool) {
     // tool-N: N calls in one answer (claude asks for each in turn, the same question over another command).
-    for (let index = 0; index < toolCalls(scenario); index++) {
-      const input = JSON.stringify({
-        // A deletion: claude auto-allows harmless commands such as `touch` inside the project.
-        command: `rm -rf ./${toolTarget("fake-api-scratch-dir", index)}`,
-        description: "Remove a scratch folder",
-      });
+    for (let index = 0; index < (toolFail ? 1 : toolCalls(scenario)); index++) {
+      const input = JSON.stringify(
+        toolFail
+          ? { command: toolFailCommand(scenario.seconds), description: "Call the staging API client" }
+          : {
+              // A deletion: claude auto-allows harmless commands such as `touch` inside the project.
+              command: `rm -rf ./${toolTarget("fake-api-scratch-dir", index)}`,
+              description: "Remove a scratch folder",
+            },
+      );
       sse.send(
         {
           type: "content_block_start",

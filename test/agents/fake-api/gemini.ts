@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
 import { sayText } from "./say.js";
+import { TOOL_FAIL_DONE, toolFailCommand } from "./tool-calls.js";
 import { HANG_TEXT, OK_TEXT, type Scenario, slowWords } from "./scenario.js";
 
 const QUOTA_MESSAGE =
@@ -135,14 +136,17 @@ export async function handleGemini(req: IncomingMessage, res: ServerResponse, pa
     } else sendJson(res, 200, payload);
     return;
   }
-  const wantTool = scenario.name === "tool" && !hasFunctionResponse(body);
+  const toolFail = scenario.name === "toolfail";
+  const wantTool = (scenario.name === "tool" || toolFail) && !hasFunctionResponse(body);
   const parts = wantTool
     ? [
         [
           {
             functionCall: {
               name: "run_shell_command",
-              args: { command: "touch fake-api-tool-was-here.txt", description: "Create a marker file" },
+              args: toolFail
+                ? { command: toolFailCommand(scenario.seconds), description: "Call the staging API client" }
+                : { command: "touch fake-api-tool-was-here.txt", description: "Create a marker file" },
             },
           },
         ],
@@ -151,7 +155,9 @@ export async function handleGemini(req: IncomingMessage, res: ServerResponse, pa
         ? slowWords(scenario.seconds)
         : scenario.name === "say"
           ? [sayText(body)]
-          : [OK_TEXT]
+          : toolFail
+            ? [TOOL_FAIL_DONE]
+            : [OK_TEXT]
       ).map((w) => [{ text: w }]);
   const tickMs = scenario.name === "slow" ? 2000 : 0;
   if (method === "generateContent") {

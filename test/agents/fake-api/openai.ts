@@ -5,7 +5,7 @@
  * resets_at) on 429s and `context_length_exceeded` from a `response.failed` event.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { toolCalls, toolTarget } from "./tool-calls.js";
+import { TOOL_FAIL_DONE, toolCalls, toolFailCommand, toolTarget } from "./tool-calls.js";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
 import { sayText } from "./say.js";
 import { HANG_TEXT, OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
@@ -111,16 +111,23 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
     sse.end();
     return;
   }
-  if (scenario.name === "tool" && !hasToolOutput(body)) {
+  const toolFail = scenario.name === "toolfail";
+  if ((scenario.name === "tool" || toolFail) && !hasToolOutput(body)) {
     const shell = body.tools?.find(
       (t) => t.name === "shell" || t.name === "exec_command" || t.name === "shell_command",
     );
     const name = shell?.name ?? "shell";
     // tool-N: N calls in one answer (codex asks for each in turn, the same question over another command).
-    for (let index = 0; index < toolCalls(scenario); index++) {
+    for (let index = 0; index < (toolFail ? 1 : toolCalls(scenario)); index++) {
       const file = toolTarget("fake-api-tool-was-here", index, ".txt");
-      const args =
-        name === "shell"
+      const fail = toolFailCommand(scenario.seconds);
+      const args = toolFail
+        ? name === "shell"
+          ? { command: ["bash", "-lc", fail] }
+          : name === "exec_command"
+            ? { cmd: fail }
+            : { command: fail }
+        : name === "shell"
           ? { command: ["touch", file] }
           : name === "exec_command"
             ? {
@@ -143,7 +150,13 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
     return;
   }
   const words =
-    scenario.name === "slow" ? slowWords(scenario.seconds) : scenario.name === "say" ? [sayText(body)] : [OK_TEXT];
+    scenario.name === "slow"
+      ? slowWords(scenario.seconds)
+      : scenario.name === "say"
+        ? [sayText(body)]
+        : toolFail
+          ? [TOOL_FAIL_DONE]
+          : [OK_TEXT];
   const itemId = "msg_FAKE1";
   sse.send(
     {

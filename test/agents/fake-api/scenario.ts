@@ -29,6 +29,10 @@ export const SCENARIOS = [
   // say: the answer is the text the latest prompt's SAY#<n> picks (fake-api/say.ts: words that look like
   // the CLIs' own errors and questions), else the `ok` answer.
   "say",
+  // toolfail-K: asks for one shell tool call whose command prints TOOL_FAIL_TEXTS[K] (tool-calls.ts) to
+  // stdout and stderr and exits 1 (an agent running another CLI or an API client as a tool, which
+  // fails), then, once the tool's result is back, answers TOOL_FAIL_DONE.
+  "toolfail",
 ] as const;
 // ok<N>then<scenario> (`ok1thenmodel`): the first N model calls (per segment and vendor, as `flaky`) get
 // the `ok` answer, the calls after them the scenario: a session whose later turn fails (a field review's
