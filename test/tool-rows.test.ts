@@ -49,7 +49,7 @@ describe("claude: a tool call's rows", () => {
     expect(judgeScreen(claude, rows(CLAUDE_ROWS), null, {}, [], inks(CLAUDE_ROWS))).toBeNull();
   });
 
-  it("claude's own message nested under a call (`⎿` then its words) is still claude's", () => {
+  it("claude's own message nested under a call (`⎿` then its words, after the result) is still claude's", () => {
     const screen: [string, number][] = [
       ...CLAUDE_ROWS.slice(0, 7),
       ["  ⎿  Invalid API key · Fix external API key", WARM],
@@ -57,6 +57,12 @@ describe("claude: a tool call's rows", () => {
     ];
     expect(claudeToolRows(rows(screen))[7]).toBe("  ⎿  Invalid API key · Fix external API key");
     expect(judgeScreen(claude, rows(screen), null, {}, [], inks(screen))).toMatchObject({ class: "auth" });
+  });
+
+  it("a call's result row is the tool's, read by its words too (a session's own NO_COLOR: no inks)", () => {
+    const screen = ["● Bash(./client --once)", "  ⎿  API Error: Request rejected (429)", "     more", "", "● Done."];
+    expect(claudeToolRows(screen)).toEqual(["", "", "", "", "● Done."]);
+    expect(judgeScreen(claude, screen, null)).toBeNull();
   });
 
   it("claude's own `● API Error: … (429)` item is no tool call", () => {

@@ -16,21 +16,32 @@ const CLAUDE_ITEM = /^\S/;
  * Request rejected (429)` nor the model's `● There's an issue (…)`: a tool's name holds no `:` or `'`.
  */
 const CLAUDE_TOOL_CALL = /^●\s+[A-Za-z][\w .-]*\(/;
-/**
- * A message claude nests under the call (`  ⎿  …` after its own mark): kept, as claude's own error
- * may be one (its refused key is drawn `  ⎿  Invalid API key · …`). Not the tool's failure,
- * `  ⎿  Error: Exit code 1` (Bash) or `  ⎿  Error: <the tool's message>`.
- */
-const CLAUDE_NESTED = /^\s+⎿\s+(?!\s|Error:)/;
+/** A row claude nests under an item: `  ⎿  ` then its words. */
+const CLAUDE_NESTED = /^\s+⎿\s/;
+/** The tool's failure, however nested: `  ⎿  Error: Exit code 1` (Bash), `  ⎿  Error: <the tool's message>`. */
+const CLAUDE_TOOL_ERROR = /^\s+⎿\s+Error:/;
 
-/** claude: a tool call's rows, from its head to the next item, blanked; its nested messages kept. */
+/**
+ * claude: a tool call's rows, from its head to the next item, blanked. The first nested row is the
+ * tool's result (`⎿  <its first line>`, `⎿  (No content)`, `⎿  Error: …`); a later one that is no
+ * `Error:` is kept, as claude's own error may be one (its refused key is drawn `  ⎿  Invalid API key`).
+ */
 export function claudeToolRows(rows: readonly string[]): readonly string[] {
   let out: string[] | null = null;
   let inCall = false;
+  let resultSeen = false;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as string;
-    if (CLAUDE_ITEM.test(row)) inCall = CLAUDE_TOOL_CALL.test(row);
-    if (!inCall || row === "" || CLAUDE_NESTED.test(row)) continue;
+    if (CLAUDE_ITEM.test(row)) {
+      inCall = CLAUDE_TOOL_CALL.test(row);
+      resultSeen = false;
+    }
+    if (!inCall || row === "") continue;
+    if (CLAUDE_NESTED.test(row)) {
+      const result = !resultSeen;
+      resultSeen = true;
+      if (!result && !CLAUDE_TOOL_ERROR.test(row)) continue;
+    }
     out ??= rows.slice();
     out[i] = "";
   }
