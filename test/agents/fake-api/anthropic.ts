@@ -4,10 +4,10 @@
  * `{"type":"error","error":{"type":…,"message":…},"request_id":…}` (docs.claude.com/en/api/errors).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { TOOL_FAIL_DONE, toolCalls, toolFailCommand, toolTarget } from "./tool-calls.js";
+import { toolCalls, toolFailCommand, toolTarget } from "./tool-calls.js";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
-import { sayText } from "./say.js";
-import { HANG_TEXT, OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
+import { answerWords } from "./answer.js";
+import { HANG_TEXT, resetEpochSeconds, type Scenario } from "./scenario.js";
 
 const requestId = () => `req_FAKE${Date.now().toString(36)}`;
 
@@ -93,14 +93,7 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
   const model = body.model ?? "claude-fake";
   const toolFail = scenario.name === "toolfail";
   const wantTool = (scenario.name === "tool" || toolFail) && !hasToolResult(body);
-  const words =
-    scenario.name === "slow"
-      ? slowWords(scenario.seconds)
-      : scenario.name === "say"
-        ? [sayText(body)]
-        : toolFail
-          ? [TOOL_FAIL_DONE]
-          : [OK_TEXT];
+  const words = answerWords(scenario, body);
   const tickMs = scenario.name === "slow" ? 2000 : 0;
   const hang = scenario.name === "hang" && body.stream === true;
   if (!body.stream) {

@@ -7,9 +7,9 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
-import { sayText } from "./say.js";
-import { TOOL_FAIL_DONE, toolFailCommand } from "./tool-calls.js";
-import { HANG_TEXT, OK_TEXT, type Scenario, slowWords } from "./scenario.js";
+import { answerWords } from "./answer.js";
+import { toolFailCommand } from "./tool-calls.js";
+import { HANG_TEXT, type Scenario } from "./scenario.js";
 
 const QUOTA_MESSAGE =
   "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.";
@@ -151,14 +151,7 @@ export async function handleGemini(req: IncomingMessage, res: ServerResponse, pa
           },
         ],
       ]
-    : (scenario.name === "slow"
-        ? slowWords(scenario.seconds)
-        : scenario.name === "say"
-          ? [sayText(body)]
-          : toolFail
-            ? [TOOL_FAIL_DONE]
-            : [OK_TEXT]
-      ).map((w) => [{ text: w }]);
+    : answerWords(scenario, body).map((w) => [{ text: w }]);
   const tickMs = scenario.name === "slow" ? 2000 : 0;
   if (method === "generateContent") {
     await sleep(tickMs * (parts.length - 1));

@@ -5,10 +5,10 @@
  * resets_at) on 429s and `context_length_exceeded` from a `response.failed` event.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { TOOL_FAIL_DONE, toolCalls, toolFailCommand, toolTarget } from "./tool-calls.js";
+import { toolCalls, toolFailCommand, toolTarget } from "./tool-calls.js";
 import { readJson, SseWriter, sendJson, sleep } from "./http-util.js";
-import { sayText } from "./say.js";
-import { HANG_TEXT, OK_TEXT, resetEpochSeconds, type Scenario, slowWords } from "./scenario.js";
+import { answerWords } from "./answer.js";
+import { HANG_TEXT, resetEpochSeconds, type Scenario } from "./scenario.js";
 
 function error(
   res: ServerResponse,
@@ -149,14 +149,7 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
     sse.end();
     return;
   }
-  const words =
-    scenario.name === "slow"
-      ? slowWords(scenario.seconds)
-      : scenario.name === "say"
-        ? [sayText(body)]
-        : toolFail
-          ? [TOOL_FAIL_DONE]
-          : [OK_TEXT];
+  const words = answerWords(scenario, body);
   const itemId = "msg_FAKE1";
   sse.send(
     {
