@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Conductor } from "../src/conductor.js";
 import { readEventLog } from "../src/event-log.js";
-import { pidsWithCmdline } from "./helpers/marked.js";
+import { pidsWithCmdline, withoutForks } from "./helpers/marked.js";
 import { haveRemoteTools, killTmuxServer, remoteConductor, startSshd, type TestSshd, tmuxOn } from "./helpers/sshd.js";
 
 const SOCKET = `cond-lost-${process.pid}`;
@@ -34,8 +34,8 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-/** The agent processes of the run carrying `token` (the shim's command line starts otherwise). */
-const agents = (token: string) => pidsWithCmdline(`/bin/sh -c trap '' HUP; : ${token};`, true);
+/** The agent processes of the run carrying `token` (the shim's command line starts otherwise), not their forks. */
+const agents = (token: string) => withoutForks(pidsWithCmdline(`/bin/sh -c trap '' HUP; : ${token};`, true));
 
 /** Polls `pred` (a bound for a loaded machine, never a verdict on time). */
 async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000): Promise<T> {

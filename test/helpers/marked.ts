@@ -98,3 +98,20 @@ export function pidsWithCmdline(needle: string, atStart = false): number[] {
   }
   return out;
 }
+
+/**
+ * `pids` less those whose parent is among them: a shell's fork carries its command line until it execs
+ * (`sleep 1` in a `while` loop), so a scan may see an agent twice. Under load that window is long
+ * enough to be caught (a hog run: a test took the first agent's fork for the restarted agent).
+ */
+export function withoutForks(pids: readonly number[]): number[] {
+  const parentOf = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return -1; // gone
+    }
+  };
+  return pids.filter((pid) => !pids.includes(parentOf(pid)));
+}
