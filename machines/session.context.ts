@@ -103,6 +103,8 @@ export interface SessionContext {
   inks: number[] | undefined;
   /** Some reading of this run had a coloured row (row-ink.ts `showsColour`): its inks tell the CLI's words. */
   colourSeen: boolean;
+  /** Some reading of this run showed the CLI at work (progress-key.ts `isBusy`): its first turn has begun. */
+  turnBegun: boolean;
   title: string | null;
   /**
    * The screen's keys (agents/progress-key.ts): output that leaves `progress` unchanged (a frozen
@@ -205,6 +207,7 @@ function contextLiteral(input: SessionInput): SessionContext {
     screen: [],
     inks: undefined,
     colourSeen: false,
+    turnBegun: false,
     title: null,
     screenKey: NO_SCREEN_KEYS,
     busyContent: "",

@@ -47,6 +47,8 @@ export interface JudgedContext {
   reportedRetries?: number;
   /** A reading of this run had a coloured row (row-ink.ts `showsColour`): its inks tell whose words are whose. */
   colourSeen?: boolean;
+  /** A reading of this run showed the CLI at work (session.context.ts). */
+  turnBegun?: boolean;
 }
 
 /** The open question as the session keeps it (`pattern`/`line`: the seed's fields). */
@@ -245,8 +247,16 @@ export function openQuestion(c: JudgedContext, screen: readonly string[], title:
   const patterns = [...DEFAULT_INPUT_WAIT_PATTERNS, ...c.policy.inputWaitPatterns];
   const q = findQuestion(profileOf(c), screen, title, patterns, c.answeredQuestion ?? null);
   if (!q || (q.kind === "trust" && q.text === c.trustAnswered)) return null;
+  // Its argv's prompt not begun yet: the composer is drawn, the first turn is still to come.
+  if (q.kind === "composer" && !c.turnBegun && firstTurnPending(c)) return null;
   const info = { pattern: q.pattern, line: q.text, kind: q.kind, question: q.text, choices: q.choices };
   return q.selected === undefined ? info : { ...info, selected: q.selected };
+}
+
+/** The run was given a prompt it runs as its first turn (the profile's `startsWithTurn`). */
+function firstTurnPending(c: JudgedContext): boolean {
+  const starts = profileOf(c).startsWithTurn;
+  return starts !== undefined && c.spec !== undefined && starts(c.spec.argv.slice(1));
 }
 
 /**

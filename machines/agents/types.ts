@@ -113,6 +113,11 @@ export interface AgentProfile {
    * command and the tool's words, which its live failure rules do not read (agents/tool-rows.ts).
    */
   readonly toolRows?: (rows: readonly string[]) => readonly string[];
+  /**
+   * The argv (without argv[0]) gives the TUI a prompt it runs as its first turn (gemini `-i <prompt>`):
+   * its ready composer is no wait until that turn has begun (session.judgement.ts `openQuestion`).
+   */
+  readonly startsWithTurn?: (args: readonly string[]) => boolean;
   /** Extra prompt-line patterns for the bottom of the screen, on top of the built-in ones. */
   readonly questions: readonly { readonly name: string; readonly regex: RegExp }[];
   /**
