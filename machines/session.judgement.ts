@@ -9,6 +9,7 @@ import {
   type FailureClass,
   type FailureVerdict,
   findQuestion,
+  firstTurnPrompt,
   judgeExit,
   judgeScreen,
   lastMeaningfulLine,
@@ -248,15 +249,9 @@ export function openQuestion(c: JudgedContext, screen: readonly string[], title:
   const q = findQuestion(profileOf(c), screen, title, patterns, c.answeredQuestion ?? null);
   if (!q || (q.kind === "trust" && q.text === c.trustAnswered)) return null;
   // Its argv's prompt not begun yet: the composer is drawn, the first turn is still to come.
-  if (q.kind === "composer" && !c.turnBegun && firstTurnPending(c)) return null;
+  if (q.kind === "composer" && !c.turnBegun && firstTurnPrompt(profileOf(c), c.spec?.argv) !== null) return null;
   const info = { pattern: q.pattern, line: q.text, kind: q.kind, question: q.text, choices: q.choices };
   return q.selected === undefined ? info : { ...info, selected: q.selected };
-}
-
-/** The run was given a prompt it runs as its first turn (the profile's `startsWithTurn`). */
-function firstTurnPending(c: JudgedContext): boolean {
-  const starts = profileOf(c).startsWithTurn;
-  return starts !== undefined && c.spec !== undefined && starts(c.spec.argv.slice(1));
 }
 
 /**

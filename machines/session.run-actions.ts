@@ -9,7 +9,7 @@ import { output, sessionBase } from "./session.base.js";
 import type { Ev, SessionEvent } from "./session.context.js";
 import { judgeRunExit, judgeTimedOutRun, profileOf, screenOf, screenKeysOf } from "./session.judgement.js";
 import { newScreenRetry, retryThrough } from "./session.retries.js";
-import { isBusy, NO_SCREEN_KEYS, redactSecrets, retryOnScreen } from "./agents/index.js";
+import { firstTurnSeen, NO_SCREEN_KEYS, redactSecrets, retryOnScreen } from "./agents/index.js";
 import { showsColour } from "./agents/row-ink.js";
 import type { FailureMode, McpHeartbeatInput, McpProbeEvent, PtyProcessInput, SessionState } from "./session.types.js";
 
@@ -180,10 +180,7 @@ export const sessionRunSetup = sessionBase.extend({
         // Row for row with the whole screen only (a tail has none).
         inks: e.screen ? e.inks : undefined,
         colourSeen: context.colourSeen || (e.screen !== undefined && showsColour(e.inks)),
-        // Read only for a CLI given its first turn's prompt (issue 13: nothing more per output otherwise).
-        turnBegun:
-          context.turnBegun ||
-          (profileOf(context).startsWithTurn !== undefined && isBusy(profileOf(context), screen, title)),
+        turnBegun: context.turnBegun || firstTurnSeen(profileOf(context), context.spec?.argv, screen, title),
         title,
         screenKey,
       };

@@ -6,6 +6,7 @@
  * wait typed its next message into a TUI about to run its first. Not a wait until the turn has begun.
  */
 import { describe, expect, it } from "vitest";
+import { firstTurnPrompt, gemini as geminiProfile } from "../machines/agents/index.js";
 import type { ChildSpec } from "../machines/session.types.js";
 import { startSession } from "./helpers/session-harness.js";
 
@@ -44,6 +45,10 @@ describe("a TUI's first turn given in its argv", () => {
   });
 
   it("gemini without a prompt in its argv waits at once; --prompt-interactive=… is one", () => {
+    expect(firstTurnPrompt(geminiProfile, ["gemini", "-m", "x", "-i", "hi there"])).toBe("hi there");
+    expect(firstTurnPrompt(geminiProfile, ["gemini", "--prompt-interactive=hi"])).toBe("hi");
+    expect(firstTurnPrompt(geminiProfile, ["gemini", "-i"])).toBeNull();
+    expect(firstTurnPrompt(geminiProfile, ["gemini", "-p", "x"])).toBeNull();
     const h = gemini(["gemini"]);
     h.screen(idle, READY);
     h.advance(5_000);
@@ -65,5 +70,15 @@ describe("a TUI's first turn given in its argv", () => {
     h.advance(60_000);
     h.spawnedEv();
     expect(h.ctx().turnBegun).toBe(false);
+  });
+
+  it("a first turn that needs no model (a slash command) begins with its prompt's echo", () => {
+    const h = gemini(["gemini", "-i", "/about"]);
+    h.screen(idle, READY);
+    h.advance(5_000);
+    expect(h.state()).toBe("healthy");
+    h.screen([" > /about", "About Gemini CLI", ...idle], READY);
+    h.advance(5_000);
+    expect(h.state()).toBe("input_wait");
   });
 });

@@ -145,11 +145,11 @@ export const gemini: AgentProfile = {
   // With `-i <prompt>` gemini 0.61 draws its ready screen (`◇  Ready` title, composer) ~1.2 s before it
   // starts that prompt (recorded tui-toolfail-*: Ready at 4.56 s, Working at 5.79 s): read as a wait,
   // an embedder typed its next message into a TUI about to begin its first turn (a field probe).
-  startsWithTurn: (args) =>
-    args.some(
-      (a, i) =>
-        ((a === "-i" || a === "--prompt-interactive") && i + 1 < args.length) || a.startsWith("--prompt-interactive="),
-    ),
+  firstTurnPrompt: (args) => {
+    const at = args.findIndex((a) => a === "-i" || a === "--prompt-interactive");
+    if (at >= 0 && at + 1 < args.length) return args[at + 1] as string;
+    return args.find((a) => a.startsWith("--prompt-interactive="))?.slice("--prompt-interactive=".length) ?? null;
+  },
   // Its composer took text and Enter written together for a paste and kept the text (live, 0.61):
   // the Enter goes after a pause, as for codex.
   submitDelayMs: 800,

@@ -6,6 +6,7 @@ import { gemini } from "./gemini.js";
 import type { AgentProfile } from "./types.js";
 
 export { claude, codex, command, gemini };
+export * from "./first-turn.js";
 export * from "./judge.js";
 export { lastMeaningfulLine } from "./last-words.js";
 export * from "./progress-key.js";

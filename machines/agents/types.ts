@@ -114,10 +114,10 @@ export interface AgentProfile {
    */
   readonly toolRows?: (rows: readonly string[]) => readonly string[];
   /**
-   * The argv (without argv[0]) gives the TUI a prompt it runs as its first turn (gemini `-i <prompt>`):
-   * its ready composer is no wait until that turn has begun (session.judgement.ts `openQuestion`).
+   * The prompt the argv (without argv[0]) gives the TUI to run as its first turn (gemini `-i <prompt>`),
+   * else null: its ready composer is no wait until that turn has begun (session.judgement.ts).
    */
-  readonly startsWithTurn?: (args: readonly string[]) => boolean;
+  readonly firstTurnPrompt?: (args: readonly string[]) => string | null;
   /** Extra prompt-line patterns for the bottom of the screen, on top of the built-in ones. */
   readonly questions: readonly { readonly name: string; readonly regex: RegExp }[];
   /**
