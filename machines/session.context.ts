@@ -236,3 +236,11 @@ function contextLiteral(input: SessionInput): SessionContext {
     l2: { status: input.mcpHeartbeat ? "pending" : "skip", reason: "" },
   };
 }
+
+/** The argv the current run started: its resume argv on a resumed run (`runMode`). */
+export function runArgv(c: {
+  runMode?: "fresh" | "resume";
+  spec?: { argv: readonly string[]; resumeArgv?: readonly string[] };
+}): readonly string[] | undefined {
+  return c.runMode === "resume" && c.spec?.resumeArgv ? c.spec.resumeArgv : c.spec?.argv;
+}

@@ -26,8 +26,9 @@ import { inksDecide } from "./agents/row-ink.js";
 import { clip } from "./agents/screen-lines.js";
 import { classifyFailure, DEFAULT_INPUT_WAIT_PATTERNS } from "./classify-output.js";
 import { findRetryHint } from "./retry-hint.js";
+import { runArgv } from "./session.context.js";
 import { NEVER_MS, type SessionPolicy } from "./session.policy.js";
-import type { ChildEvent, FailureMode } from "./session.types.js";
+import type { ChildEvent, ChildSpec, FailureMode } from "./session.types.js";
 
 type Output = Extract<ChildEvent, { type: "CHILD.OUTPUT" }>;
 type Exit = Extract<ChildEvent, { type: "CHILD.EXIT" }>;
@@ -36,7 +37,9 @@ type Exit = Extract<ChildEvent, { type: "CHILD.EXIT" }>;
 export interface JudgedContext {
   agent: string;
   /** The run's launch (its argv, what the launcher knew of the CLI's login). */
-  spec?: { argv: readonly string[]; loggedOut?: boolean; cols?: number; env?: Readonly<Record<string, string>> };
+  spec?: Pick<ChildSpec, "argv" | "resumeArgv" | "loggedOut" | "cols" | "env">;
+  /** Whether the current run started `spec.argv` or `spec.resumeArgv` (session.context.ts). */
+  runMode?: "fresh" | "resume";
   policy: SessionPolicy;
   leaseStatus: "none" | "requested" | "held";
   account: unknown;
@@ -249,7 +252,7 @@ export function openQuestion(c: JudgedContext, screen: readonly string[], title:
   const q = findQuestion(profileOf(c), screen, title, patterns, c.answeredQuestion ?? null);
   if (!q || (q.kind === "trust" && q.text === c.trustAnswered)) return null;
   // Its argv's prompt not begun yet: the composer is drawn, the first turn is still to come.
-  if (q.kind === "composer" && !c.turnBegun && firstTurnPrompt(profileOf(c), c.spec?.argv) !== null) return null;
+  if (q.kind === "composer" && !c.turnBegun && firstTurnPrompt(profileOf(c), runArgv(c)) !== null) return null;
   const info = { pattern: q.pattern, line: q.text, kind: q.kind, question: q.text, choices: q.choices };
   return q.selected === undefined ? info : { ...info, selected: q.selected };
 }

@@ -6,7 +6,7 @@
  */
 import { assign, cancel, enqueueActions, raise } from "xstate";
 import { output, sessionBase } from "./session.base.js";
-import type { Ev, SessionEvent } from "./session.context.js";
+import { type Ev, runArgv, type SessionEvent } from "./session.context.js";
 import { judgeRunExit, judgeTimedOutRun, profileOf, screenOf, screenKeysOf } from "./session.judgement.js";
 import { newScreenRetry, retryThrough } from "./session.retries.js";
 import { firstTurnSeen, NO_SCREEN_KEYS, redactSecrets, retryOnScreen } from "./agents/index.js";
@@ -137,7 +137,7 @@ export const sessionRunSetup = sessionBase.extend({
         sessionId: context.id,
         generation: e.generation,
         pid: e.pid,
-        argv: context.runMode === "resume" && context.spec.resumeArgv ? context.spec.resumeArgv : context.spec.argv,
+        argv: runArgv(context) ?? context.spec.argv,
         mode: context.runMode,
       });
       // L2 watches this run from its spawn (it needs the agent's pid) to its exit.
@@ -180,7 +180,7 @@ export const sessionRunSetup = sessionBase.extend({
         // Row for row with the whole screen only (a tail has none).
         inks: e.screen ? e.inks : undefined,
         colourSeen: context.colourSeen || (e.screen !== undefined && showsColour(e.inks)),
-        turnBegun: context.turnBegun || firstTurnSeen(profileOf(context), context.spec?.argv, screen, title),
+        turnBegun: context.turnBegun || firstTurnSeen(profileOf(context), runArgv(context), screen, title),
         title,
         screenKey,
       };

@@ -81,4 +81,18 @@ describe("a TUI's first turn given in its argv", () => {
     h.advance(5_000);
     expect(h.state()).toBe("input_wait");
   });
+
+  it("a resumed run started without the prompt (its resumeCommand) waits at once", () => {
+    const spec = { argv: ["gemini", "-i", "hello"], resumeArgv: ["gemini", "--resume", "latest"] } as ChildSpec;
+    const h = startSession({ restartMode: "resume" }, { agent: "gemini", spec });
+    h.spawnedEv();
+    h.screen(busy, WORKING);
+    h.crash(1);
+    h.advance(60_000);
+    h.spawnedEv();
+    expect(h.ctx().runMode).toBe("resume");
+    h.screen(idle, READY);
+    h.advance(5_000);
+    expect(h.state()).toBe("input_wait");
+  });
 });
