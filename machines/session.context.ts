@@ -103,7 +103,7 @@ export interface SessionContext {
   inks: number[] | undefined;
   /** Some reading of this run had a coloured row (row-ink.ts `showsColour`): its inks tell the CLI's words. */
   colourSeen: boolean;
-  /** Some reading of this run showed the CLI at work (progress-key.ts `isBusy`): its first turn has begun. */
+  /** A reading of this run showed its first turn begun (agents/first-turn.ts `firstTurnSeen`: at work, or the prompt echoed). */
   turnBegun: boolean;
   title: string | null;
   /**

@@ -51,7 +51,7 @@ export interface JudgedContext {
   reportedRetries?: number;
   /** A reading of this run had a coloured row (row-ink.ts `showsColour`): its inks tell whose words are whose. */
   colourSeen?: boolean;
-  /** A reading of this run showed the CLI at work (session.context.ts). */
+  /** A reading of this run showed its first turn begun (session.context.ts). */
   turnBegun?: boolean;
 }
 
